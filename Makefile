@@ -1,0 +1,131 @@
+# mhv: a bare-metal x86-64 micro-hypervisor.
+#
+#   make            build build/mhv.elf (and check it is multiboot2-bootable)
+#   make iso        build/mhv.iso: hybrid BIOS + UEFI GRUB ISO
+#   make run        boot the ISO in QEMU, serial console on this terminal
+#   make test       host unit tests + boot self-check in every emulator configuration
+#   make check      host unit tests only (fast)
+#
+# Sources are grouped by directory.  lib/, mm/ and mmio/ are plain C with no
+# hardware access: they are compiled both into mhv and into the host tests.
+
+BUILD    ?= build
+V        ?= 0
+Q         = $(if $(filter 1,$(V)),,@)
+
+CC       := gcc
+LD       := ld
+OBJCOPY  := objcopy
+
+# ---- the hypervisor image ---------------------------------------------------
+HV_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
+	-ffreestanding -fno-builtin-printf -fno-pic -fno-pie -mcmodel=kernel \
+	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mgeneral-regs-only \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-fno-strict-aliasing -fno-tree-loop-distribute-patterns -fcf-protection=none -MMD -MP
+HV_ASFLAGS := -I. -D__ASSEMBLY__ -MMD -MP -fno-pic -fno-pie
+HV_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-dynamic-linker \
+	-static -T linker.ld
+
+PURE_SRCS := $(sort $(wildcard lib/*.c mm/*.c mmio/*.c)) boot/multiboot2.c
+HV_SRCS   := $(sort $(wildcard boot/*.S boot/*.c arch/x86/*.S arch/x86/*.c \
+	arch/x86/vmx/*.S arch/x86/vmx/*.c arch/x86/svm/*.S arch/x86/svm/*.c lib/*.c mm/*.c mmio/*.c))
+HV_OBJS   := $(patsubst %,$(BUILD)/hv/%.o,$(HV_SRCS))
+
+all: $(BUILD)/mhv.elf
+
+$(BUILD)/hv/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(HV_ASFLAGS) -c $< -o $@
+
+$(BUILD)/mhv.elf: $(HV_OBJS) linker.ld tests/check-image.sh
+	$(Q)$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+	$(Q)sh tests/check-image.sh $@
+
+# ---- host unit tests (cmocka) -----------------------------------------------
+# Every tests/unit/test_*.c becomes one binary linked with all pure sources.
+# lib/string.c is left out: on the host, libc provides the same functions.
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DMHV_HOST_TEST \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+HOST_LDLIBS := -lcmocka
+HOST_PURE   := $(filter-out lib/string.c,$(PURE_SRCS))
+HOST_OBJS   := $(patsubst %,$(BUILD)/host/%.o,$(HOST_PURE))
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/host/unit/%,$(UNIT_SRCS))
+
+$(BUILD)/host/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/host/unit/%: tests/unit/%.c $(HOST_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(HOST_CFLAGS) -MMD -MP -o $@ $< $(HOST_OBJS) $(HOST_LDLIBS)
+
+unit: $(UNIT_BINS)
+
+# Further host suites (differential tests, fuzzers) add themselves here.
+-include $(sort $(wildcard tests/*/suite.mk))
+
+# ---- ISOs --------------------------------------------------------------------
+# make iso [HV_ARGS="..."] [GUEST=kernel.elf [GUEST_ARGS="..."]] [MODULES="file1 file2"]
+HV_ARGS    ?=
+GUEST      ?=
+GUEST_ARGS ?=
+MODULES    ?=
+ISO_MODULE_ARGS = $(if $(GUEST),-m "$(GUEST) $(GUEST_ARGS)") $(foreach m,$(MODULES),-m "$(m)")
+
+iso: $(BUILD)/mhv.elf
+	$(Q)sh tests/deps.sh iso
+	$(Q)sh iso/mkiso.sh -o $(BUILD)/mhv.iso -e $(BUILD)/mhv.elf -a "$(HV_ARGS)" $(ISO_MODULE_ARGS)
+	@echo "built $(BUILD)/mhv.iso"
+
+# Test ISOs: quiet GRUB, and mhv reports its status to the emulator when the run ends.
+TEST_ISO_DIR := $(BUILD)/test-iso
+$(TEST_ISO_DIR)/selfcheck.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit loglvl=debug"
+$(TEST_ISO_DIR)/badcmd.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit console=com1 frobnicate=1"
+TEST_ISOS := $(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso
+
+# ---- run and test --------------------------------------------------------------
+# make run: QEMU with KVM when /dev/kvm can run it, TCG otherwise; serial on this terminal.
+RUN_HV_ARGS ?= exit=debugexit
+run:
+	$(Q)sh tests/deps.sh run
+	$(Q)$(MAKE) --no-print-directory iso HV_ARGS="$(RUN_HV_ARGS) $(HV_ARGS)"
+	$(Q)sh iso/run-qemu.sh $(BUILD)/mhv.iso
+
+# make check: host tests only.  make test: everything CI runs.
+check:
+	$(Q)sh tests/deps.sh test
+	$(Q)$(MAKE) --no-print-directory unit $(HOST_SUITES)
+	$(Q)BUILD=$(BUILD) HOST_SUITES="$(HOST_SUITES)" tests/run-tests.sh unit suites
+
+test:
+	$(Q)sh tests/deps.sh test
+	$(Q)$(MAKE) --no-print-directory all unit $(HOST_SUITES) $(TEST_ISOS) lint
+	$(Q)BUILD=$(BUILD) HOST_SUITES="$(HOST_SUITES)" tests/run-tests.sh
+
+deps:
+	$(Q)sh tests/deps.sh test
+
+# ---- static checks ---------------------------------------------------------------
+C_SRCS = $(shell find boot arch lib mm mmio tests -name '*.c' 2>/dev/null)
+lint:
+	$(Q)cppcheck --quiet --enable=warning,style,performance,portability --error-exitcode=1 \
+		--inline-suppr --std=c11 -I. --suppress=missingIncludeSystem \
+		--suppress=unusedStructMember $(filter %.c,$(C_SRCS))
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+.PHONY: all unit iso run check test deps lint clean
+# Objects are intermediate files of the pattern rules: keep them for incremental builds.
+.SECONDARY:
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,221 @@
+/*
+ * ACPI: RSDP -> RSDT/XSDT -> tables, and S5 power-off.  Every table is length- and
+ * checksum-checked before use: firmware tables are input like any other.
+ */
+#include "arch/x86/acpi.h"
+#include "arch/x86/io.h"
+#include "arch/x86/paging.h"
+#include "boot/multiboot2.h"
+#include "lib/compiler.h"
+#include "lib/string.h"
+
+#define RSDP_V1_LEN	   20
+#define RSDP_V2_LEN	   36
+#define RSDP_ALIGN	   16
+#define BIOS_AREA_START	   0xE0000
+#define BIOS_AREA_END	   0x100000
+#define EBDA_SEG_PTR	   0x40E
+#define EBDA_SCAN_LEN	   1024
+#define ACPI_TABLE_MAX_LEN (1u << 20) /* anything bigger is corrupt */
+
+/* FADT field offsets (ACPI 6.x, table 5.9) */
+#define FADT_DSDT	  40
+#define FADT_SMI_CMD	  48
+#define FADT_ACPI_ENABLE  52
+#define FADT_PM1A_CNT	  64
+#define FADT_PM1B_CNT	  68
+#define FADT_X_DSDT	  140
+#define PM1_SCI_EN	  0x0001
+#define PM1_SLP_TYP_SHIFT 10
+#define PM1_SLP_EN	  0x2000
+#define ACPI_ENABLE_SPINS 1000000
+
+/* AML opcodes needed to read the \_S5 package */
+#define AML_NAME_OP	0x08
+#define AML_PACKAGE_OP	0x12
+#define AML_BYTE_PREFIX 0x0A
+#define AML_ZERO_OP	0x00
+#define AML_ONE_OP	0x01
+
+static uint8_t rsdp[RSDP_V2_LEN];
+static unsigned rsdp_len;
+
+static uint8_t checksum(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return sum;
+}
+
+bool acpi_use_rsdp_copy(const uint8_t *copy, unsigned len)
+{
+	if (len > sizeof(rsdp) || !acpi_rsdp_valid(copy, len))
+		return false;
+	memcpy(rsdp, copy, len);
+	rsdp_len = len;
+	return true;
+}
+
+unsigned acpi_rsdp_revision(void)
+{
+	return rsdp_len ? rsdp[15] : 0;
+}
+
+static bool scan_rsdp(uint64_t start, uint64_t end, uint64_t *found)
+{
+	for (uint64_t pa = start; pa + RSDP_V1_LEN <= end; pa += RSDP_ALIGN) {
+		const uint8_t *p = phys_to_virt(pa);
+		unsigned len = RSDP_V1_LEN;
+
+		if (memcmp(p, "RSD PTR ", 8))
+			continue;
+		if (p[15] >= 2 && pa + RSDP_V2_LEN <= end)
+			len = RSDP_V2_LEN;
+		if (acpi_use_rsdp_copy(p, len)) {
+			*found = pa;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool acpi_scan_bios_rsdp(uint64_t *rsdp_pa)
+{
+	uint64_t ebda = (uint64_t)(*(const uint16_t *)phys_to_virt(EBDA_SEG_PTR)) << 4;
+
+	if (ebda >= 0x80000 && ebda < BIOS_AREA_START &&
+	    scan_rsdp(ebda, ebda + EBDA_SCAN_LEN, rsdp_pa))
+		return true;
+	return scan_rsdp(BIOS_AREA_START, BIOS_AREA_END, rsdp_pa);
+}
+
+static const struct acpi_header *map_table(uint64_t pa)
+{
+	const struct acpi_header *h;
+
+	if (!pa)
+		return NULL;
+	h = phys_to_virt(pa);
+	if (h->length < sizeof(*h) || h->length > ACPI_TABLE_MAX_LEN)
+		return NULL;
+	if (checksum(h, h->length))
+		return NULL;
+	return h;
+}
+
+const struct acpi_header *acpi_find_table(const char *sig)
+{
+	uint32_t rsdt_pa;
+	uint64_t xsdt_pa = 0;
+	const struct acpi_header *root;
+	unsigned entry_size;
+
+	if (!rsdp_len)
+		return NULL;
+	memcpy(&rsdt_pa, rsdp + 16, sizeof(rsdt_pa));
+	if (rsdp_len >= RSDP_V2_LEN)
+		memcpy(&xsdt_pa, rsdp + 24, sizeof(xsdt_pa));
+	root = map_table(xsdt_pa);
+	entry_size = 8;
+	if (!root) {
+		root = map_table(rsdt_pa);
+		entry_size = 4;
+	}
+	if (!root)
+		return NULL;
+
+	const uint8_t *entries = (const uint8_t *)(root + 1);
+	unsigned n = (root->length - sizeof(*root)) / entry_size;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t pa = 0;
+		const struct acpi_header *t;
+
+		memcpy(&pa, entries + i * entry_size, entry_size);
+		t = map_table(pa);
+		if (t && !memcmp(t->signature, sig, ACPI_SIG_LEN))
+			return t;
+	}
+	return NULL;
+}
+
+static uint32_t fadt_u32(const struct acpi_header *fadt, unsigned off)
+{
+	uint32_t v = 0;
+
+	if (off + sizeof(v) <= fadt->length)
+		memcpy(&v, (const uint8_t *)fadt + off, sizeof(v));
+	return v;
+}
+
+/* Read one integer element of the \_S5 package: ZeroOp, OneOp or BytePrefix n. */
+static bool aml_small_int(const uint8_t **p, const uint8_t *end, uint8_t *val)
+{
+	if (*p >= end)
+		return false;
+	if (**p == AML_ZERO_OP || **p == AML_ONE_OP) {
+		*val = **p;
+		(*p)++;
+		return true;
+	}
+	if (**p == AML_BYTE_PREFIX && *p + 1 < end) {
+		*val = (*p)[1];
+		*p += 2;
+		return true;
+	}
+	return false;
+}
+
+/* Find "Name(_S5_, Package() {SLP_TYPa, SLP_TYPb, ...})" in the DSDT's AML. */
+static bool find_s5(const struct acpi_header *dsdt, uint8_t *typ_a, uint8_t *typ_b)
+{
+	const uint8_t *start = (const uint8_t *)(dsdt + 1);
+	const uint8_t *end = (const uint8_t *)dsdt + dsdt->length;
+
+	for (const uint8_t *p = start + 1; p + 4 < end; p++) {
+		if (memcmp(p, "_S5_", 4) || p[-1] != AML_NAME_OP || p[4] != AML_PACKAGE_OP)
+			continue;
+		const uint8_t *q = p + 5;
+		unsigned pkglen_bytes = (*q >> 6) + 1; /* PkgLength lead byte, bits 7-6 */
+		q += pkglen_bytes + 1;		       /* skip PkgLength and NumElements */
+		return aml_small_int(&q, end, typ_a) && aml_small_int(&q, end, typ_b);
+	}
+	return false;
+}
+
+void acpi_poweroff(void)
+{
+	const struct acpi_header *fadt = acpi_find_table("FACP");
+	const struct acpi_header *dsdt;
+	uint32_t pm1a, pm1b, smi_cmd;
+	uint8_t typ_a, typ_b;
+	uint64_t dsdt_pa;
+
+	if (!fadt)
+		return;
+	dsdt_pa = 0;
+	if (fadt->length >= FADT_X_DSDT + 8)
+		memcpy(&dsdt_pa, (const uint8_t *)fadt + FADT_X_DSDT, 8);
+	if (!dsdt_pa)
+		dsdt_pa = fadt_u32(fadt, FADT_DSDT);
+	dsdt = map_table(dsdt_pa);
+	if (!dsdt || !find_s5(dsdt, &typ_a, &typ_b))
+		return;
+	pm1a = fadt_u32(fadt, FADT_PM1A_CNT);
+	pm1b = fadt_u32(fadt, FADT_PM1B_CNT);
+	smi_cmd = fadt_u32(fadt, FADT_SMI_CMD);
+	if (!pm1a || pm1a > 0xFFFF || pm1b > 0xFFFF)
+		return;
+
+	/* Firmware may still own ACPI (legacy mode): ask it to hand over first. */
+	if (!(inw(pm1a) & PM1_SCI_EN) && smi_cmd && smi_cmd <= 0xFFFF) {
+		outb(smi_cmd, (uint8_t)fadt_u32(fadt, FADT_ACPI_ENABLE));
+		for (unsigned i = 0; i < ACPI_ENABLE_SPINS && !(inw(pm1a) & PM1_SCI_EN); i++)
+			;
+	}
+	outw(pm1a, (uint16_t)((typ_a << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
+	if (pm1b)
+		outw(pm1b, (uint16_t)((typ_b << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
+}

@@ -1,0 +1,110 @@
+/*
+ * mhv's GDT (flat 64-bit code and data, one TSS), TSS (interrupt stacks for #DF, NMI, #MC)
+ * and IDT (the 32 exception vectors; mhv runs with interrupts off, so nothing else).
+ */
+#include "arch/x86/desc.h"
+#include "arch/x86/regs_abi.h"
+#include "arch/x86/exception.h"
+#include "lib/compiler.h"
+
+#define IST_STACK_SIZE 8192
+#define GATE_INTERRUPT 0x8E00 /* present, DPL 0, 64-bit interrupt gate */
+#define TSS_AVAILABLE  0x89   /* present, 64-bit TSS (available) */
+#define NR_IST_STACKS  3
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __packed;
+
+struct idt_gate {
+	uint16_t offset_lo;
+	uint16_t selector;
+	uint16_t flags; /* IST index in bits 0-2, type/DPL/present in 8-15 */
+	uint16_t offset_mid;
+	uint32_t offset_hi;
+	uint32_t reserved;
+} __packed;
+
+struct desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __packed;
+
+static struct tss64 tss __aligned(16);
+static uint64_t gdt[5] __aligned(16) = {
+	0,
+	GDT_CODE64_DESC, /* HV_CS */
+	GDT_DATA_DESC,	 /* HV_DS */
+	0,
+	0, /* HV_TSS: 16-byte system descriptor, filled in below */
+};
+static struct idt_gate idt[NR_EXCEPTIONS] __aligned(16);
+static uint8_t ist_stacks[NR_IST_STACKS][IST_STACK_SIZE] __aligned(16);
+
+static void set_tss_descriptor(void)
+{
+	uint64_t base = (uint64_t)&tss;
+	uint64_t limit = sizeof(tss) - 1;
+
+	gdt[HV_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
+			  ((uint64_t)TSS_AVAILABLE << 40) | (((limit >> 16) & 0xF) << 48) |
+			  (((base >> 24) & 0xFF) << 56);
+	gdt[HV_TSS / 8 + 1] = base >> 32;
+}
+
+static void set_gate(unsigned vector, uint64_t handler, unsigned ist)
+{
+	struct idt_gate *g = &idt[vector];
+
+	g->offset_lo = handler & 0xFFFF;
+	g->selector = HV_CS;
+	g->flags = GATE_INTERRUPT | ist;
+	g->offset_mid = (handler >> 16) & 0xFFFF;
+	g->offset_hi = handler >> 32;
+	g->reserved = 0;
+}
+
+void desc_init(void)
+{
+	struct desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)gdt};
+	struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)idt};
+
+	for (unsigned i = 0; i < NR_IST_STACKS; i++)
+		tss.ist[i] = (uint64_t)ist_stacks[i] + IST_STACK_SIZE; /* IST n is ist[n - 1] */
+	tss.iomap_base = sizeof(tss);				       /* no I/O bitmap */
+	set_tss_descriptor();
+
+	for (unsigned v = 0; v < NR_EXCEPTIONS; v++)
+		set_gate(v, exception_stubs[v], 0);
+	set_gate(VEC_DF, exception_stubs[VEC_DF], IST_DF);
+	set_gate(VEC_NMI, exception_stubs[VEC_NMI], IST_NMI);
+	set_gate(VEC_MC, exception_stubs[VEC_MC], IST_MC);
+
+	asm volatile("lgdt %0" ::"m"(gdtr));
+	/* Reload CS with a far return, then the data segments and the task register. */
+	asm volatile("pushq %[cs]\n\t"
+		     "leaq 1f(%%rip), %%rax\n\t"
+		     "pushq %%rax\n\t"
+		     "lretq\n"
+		     "1:\n\t"
+		     "movl %[ds], %%eax\n\t"
+		     "movl %%eax, %%ds\n\t"
+		     "movl %%eax, %%es\n\t"
+		     "movl %%eax, %%ss\n\t"
+		     :
+		     : [cs] "i"(HV_CS), [ds] "i"(HV_DS)
+		     : "rax", "memory");
+	asm volatile("ltr %w0" ::"r"(HV_TSS));
+	asm volatile("lidt %0" ::"m"(idtr));
+}
+
+uint64_t desc_tss_base(void)
+{
+	return (uint64_t)&tss;
+}

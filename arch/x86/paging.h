@@ -1,0 +1,40 @@
+/*
+ * mhv's own address space:
+ *   HV_VIRT_BASE + x      -> load base + x     the image, 4 KiB pages, W^X per section
+ *   DIRECT_MAP_BASE + pa  -> pa                all physical memory, RW, never executable
+ * Nothing is mapped at low addresses, so a NULL dereference in mhv faults.
+ */
+#ifndef MHV_ARCH_X86_PAGING_H
+#define MHV_ARCH_X86_PAGING_H
+
+#include <stdint.h>
+
+#define HV_VIRT_BASE	0xFFFFFFFF80000000ull
+#define DIRECT_MAP_BASE 0xFFFF800000000000ull
+#define HV_POOL_SIZE	(4ull << 20)
+
+struct boot_info;
+struct pt_mem;
+
+/* Physical memory as mhv sees it (identity below 4 GiB until paging_init switches over). */
+void *phys_to_virt(uint64_t pa);
+/* Physical address of an object inside mhv's image. */
+uint64_t image_virt_to_phys(const void *va);
+
+void paging_early_init(uint64_t load_base);
+/*
+ * Build and load mhv's final page tables (covering RAM up to the top of the memory map),
+ * moving the image to new_base first when that differs from where the loader put it.
+ */
+int paging_init(const struct boot_info *bi, uint64_t new_base);
+
+uint64_t hv_image_phys_start(void);
+uint64_t hv_image_phys_end(void);
+
+/* Pages for mhv's own structures (page tables, VMCS/VMCB, bitmaps), from the image's pool. */
+uint64_t hv_alloc_page(void);
+uint64_t hv_pool_free_pages(void);
+/* Page-table memory for mm/pagetable.c: tables from the pool, reached through the image. */
+extern const struct pt_mem hv_pool_pt_mem;
+
+#endif

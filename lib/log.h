@@ -1,0 +1,36 @@
+/*
+ * mhv's log.  Every message is formatted into a line buffer and handed to the sink a whole
+ * line at a time, so mhv's output never interleaves mid-line with anything else.
+ */
+#ifndef MHV_LIB_LOG_H
+#define MHV_LIB_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include "lib/compiler.h"
+
+enum log_level {
+	LOG_ERR = 0,
+	LOG_WARN = 1,
+	LOG_INFO = 2,
+	LOG_DEBUG = 3,
+};
+
+typedef void (*log_sink_fn)(const char *s, size_t n);
+
+void log_set_sink(log_sink_fn sink);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+/* Messages without a trailing newline are continued by the next call at the same level. */
+void log_printf(enum log_level level, const char *fmt, ...) __printf(2, 3);
+void log_vprintf(enum log_level level, const char *fmt, va_list ap) __printf(2, 0);
+/* Push out a partial line (before the machine stops). */
+void log_flush(void);
+
+#define pr_err(...)   log_printf(LOG_ERR, __VA_ARGS__)
+#define pr_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  log_printf(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) log_printf(LOG_DEBUG, __VA_ARGS__)
+
+#endif

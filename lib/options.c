@@ -1,0 +1,283 @@
+/*
+ * Command-line options.  Each option is one row of opt_table: a name and a handler that
+ * parses the value into a scratch copy of the options, which is committed only when the whole
+ * line is valid.  Repeatable options (a future mmio=...) are just handlers that append.
+ */
+#include <stdbool.h>
+
+#include "lib/compiler.h"
+#include "lib/errno.h"
+#include "lib/fmt.h"
+#include "lib/options.h"
+#include "lib/string.h"
+
+#define DEFAULT_BAUD   OPT_BAUD_MAX
+#define PORT_MIN       0x1
+#define PORT_MAX       0xfff8 /* a UART occupies 8 ports: base..base+7 must fit in 16 bits */
+#define ECHO_MAX       64     /* longest value quoted back in an error message */
+#define DECIMAL	       10
+#define HEX	       16
+#define HEX_PREFIX_LEN 2
+
+/* One name=value word; neither part is NUL-terminated (they point into the command line). */
+struct opt_word {
+	const char *name;
+	size_t name_len;
+	const char *val;
+	size_t val_len;
+};
+
+struct opt_err {
+	char *buf;
+	size_t len;
+};
+
+/*
+ * A handler parses w->val into o.  It returns 0, OPT_BAD_VALUE for the usual "bad value
+ * (expected ...)" message, or a negative code after writing its own message into e.
+ */
+#define OPT_BAD_VALUE 1
+typedef int (*opt_handler)(struct hv_options *o, const struct opt_word *w, struct opt_err *e);
+
+struct opt_def {
+	const char *name;
+	opt_handler parse;
+	const char *expected; /* shown after a bad value */
+};
+
+/* A string -> number mapping for keyword values. */
+struct opt_keyword {
+	const char *word;
+	uint32_t value;
+};
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool token_is(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+static int __printf(2, 3) opt_fail(struct opt_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (e->len)
+		fmt_vsnprintf(e->buf, e->len, fmt, ap);
+	va_end(ap);
+	return -E_INVAL;
+}
+
+/* Quote at most ECHO_MAX characters of a word, marking the cut: messages stay readable. */
+static int echo_len(size_t n)
+{
+	return (int)MIN(n, (size_t)ECHO_MAX);
+}
+
+static const char *echo_more(size_t n)
+{
+	return n > ECHO_MAX ? "..." : "";
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + DECIMAL;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + DECIMAL;
+	return -1;
+}
+
+/* A whole token as an unsigned number: false when empty, junk is present or it overflows. */
+static bool parse_number(const char *s, size_t n, unsigned base, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		int d = hex_digit(s[i]);
+
+		if (d < 0 || (unsigned)d >= base)
+			return false;
+		if (v > (UINT64_MAX - (uint64_t)d) / base)
+			return false;
+		v = v * base + (uint64_t)d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool lookup_keyword(const struct opt_keyword *kw, size_t nkw, const struct opt_word *w,
+			   uint32_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < nkw; i++)
+		if (token_is(w->val, w->val_len, kw[i].word)) {
+			*out = kw[i].value;
+			return true;
+		}
+	return false;
+}
+
+static int opt_console(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	static const struct opt_keyword kw[] = {
+		{"com1", OPT_COM1_PORT},
+		{"com2", OPT_COM2_PORT},
+		{"com3", OPT_COM3_PORT},
+		{"com4", OPT_COM4_PORT},
+		{"none", 0},
+	};
+	uint32_t port;
+	uint64_t v;
+
+	(void)e;
+	if (lookup_keyword(kw, ARRAY_SIZE(kw), w, &port)) {
+		o->console_port = (uint16_t)port;
+		return 0;
+	}
+	if (w->val_len < HEX_PREFIX_LEN || w->val[0] != '0' ||
+	    (w->val[1] != 'x' && w->val[1] != 'X') ||
+	    !parse_number(w->val + HEX_PREFIX_LEN, w->val_len - HEX_PREFIX_LEN, HEX, &v) ||
+	    v < PORT_MIN || v > PORT_MAX)
+		return OPT_BAD_VALUE;
+	o->console_port = (uint16_t)v;
+	return 0;
+}
+
+static int opt_baud(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	uint64_t v;
+
+	(void)e;
+	if (!parse_number(w->val, w->val_len, DECIMAL, &v) || v < OPT_BAUD_MIN ||
+	    v > OPT_BAUD_MAX || OPT_BAUD_MAX % v != 0)
+		return OPT_BAD_VALUE;
+	o->baud = (uint32_t)v;
+	return 0;
+}
+
+static int opt_loglvl(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	static const struct opt_keyword kw[] = {
+		{"err", LOG_ERR}, {"warn", LOG_WARN}, {"info", LOG_INFO}, {"debug", LOG_DEBUG},
+		{"0", LOG_ERR},	  {"1", LOG_WARN},    {"2", LOG_INFO},	  {"3", LOG_DEBUG},
+	};
+	uint32_t v;
+
+	(void)e;
+	if (!lookup_keyword(kw, ARRAY_SIZE(kw), w, &v))
+		return OPT_BAD_VALUE;
+	o->loglvl = (enum log_level)v;
+	return 0;
+}
+
+static int opt_exit(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	static const struct opt_keyword kw[] = {
+		{"halt", EXIT_HALT},
+		{"poweroff", EXIT_POWEROFF},
+		{"debugexit", EXIT_DEBUGEXIT},
+	};
+	uint32_t v;
+
+	(void)e;
+	if (!lookup_keyword(kw, ARRAY_SIZE(kw), w, &v))
+		return OPT_BAD_VALUE;
+	o->exit_mode = (enum exit_mode)v;
+	return 0;
+}
+
+/* Adding an option is adding a row. */
+static const struct opt_def opt_table[] = {
+	{"console", opt_console, "com1..com4, none or 0xPORT"},
+	{"baud", opt_baud, "a divisor of 115200 from 50 to 115200"},
+	{"loglvl", opt_loglvl, "err, warn, info, debug or 0..3"},
+	{"exit", opt_exit, "halt, poweroff or debugexit"},
+};
+
+static const struct opt_def *find_def(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(opt_table); i++)
+		if (token_is(name, len, opt_table[i].name))
+			return &opt_table[i];
+	return NULL;
+}
+
+static int apply_word(struct hv_options *o, const char *word, size_t len, struct opt_err *e)
+{
+	struct opt_word w = {.name = word, .name_len = len, .val = NULL, .val_len = 0};
+	const struct opt_def *def;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < len; i++)
+		if (word[i] == '=') {
+			w.name_len = i;
+			w.val = word + i + 1;
+			w.val_len = len - i - 1;
+			break;
+		}
+	def = find_def(w.name, w.name_len);
+	if (!def)
+		return opt_fail(e, "unknown option '%.*s%s'", echo_len(len), word, echo_more(len));
+	if (w.val_len == 0)
+		return opt_fail(e, "option '%s' needs a value", def->name);
+	ret = def->parse(o, &w, e);
+	if (ret == OPT_BAD_VALUE)
+		return opt_fail(e, "%s: bad value '%.*s%s' (expected %s)", def->name,
+				echo_len(w.val_len), w.val, echo_more(w.val_len), def->expected);
+	return ret;
+}
+
+void options_defaults(struct hv_options *o)
+{
+	o->console_port = OPT_COM1_PORT;
+	o->baud = DEFAULT_BAUD;
+	o->loglvl = LOG_INFO;
+	o->exit_mode = EXIT_HALT;
+}
+
+int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t errlen)
+{
+	struct opt_err e = {.buf = err, .len = err ? errlen : 0};
+	struct hv_options tmp = *o;
+	const char *p = cmdline;
+	bool first = true;
+
+	if (e.len)
+		err[0] = '\0';
+	while (*p) {
+		const char *word;
+		int ret;
+
+		while (is_space(*p))
+			p++;
+		if (!*p)
+			break;
+		word = p;
+		while (*p && !is_space(*p))
+			p++;
+		/* GRUB puts the image path ("/boot/mhv.elf" or "(hd0)/...") first. */
+		if (first && (*word == '/' || *word == '('))
+			ret = 0;
+		else
+			ret = apply_word(&tmp, word, (size_t)(p - word), &e);
+		if (ret)
+			return ret;
+		first = false;
+	}
+	*o = tmp;
+	return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * mhv's command-line options: whitespace-separated name=value words, e.g.
+ *   /boot/mhv.elf console=com2 baud=38400 loglvl=debug exit=debugexit
+ */
+#ifndef MHV_LIB_OPTIONS_H
+#define MHV_LIB_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h" /* enum log_level */
+
+/* What mhv does when its run ends. */
+enum exit_mode {
+	EXIT_HALT,
+	EXIT_POWEROFF,
+	EXIT_DEBUGEXIT,
+};
+
+#define OPT_COM1_PORT 0x3f8
+#define OPT_COM2_PORT 0x2f8
+#define OPT_COM3_PORT 0x3e8
+#define OPT_COM4_PORT 0x2e8
+#define OPT_BAUD_MAX  115200 /* the UART's base clock: every rate divides it */
+#define OPT_BAUD_MIN  50
+
+struct hv_options {
+	uint16_t console_port; /* 0 = no console */
+	uint32_t baud;
+	enum log_level loglvl;
+	enum exit_mode exit_mode;
+};
+
+/* console=com1 (0x3f8) baud=115200 loglvl=info exit=halt */
+void options_defaults(struct hv_options *o);
+
+/*
+ * Apply the options in cmdline (a leading word starting with '/' or '(' is the image path
+ * GRUB prepends and is skipped; later options override earlier ones).  Returns 0, or -E_INVAL
+ * with *o unchanged and a message naming the option and value in err (when errlen > 0).
+ * Prints nothing.
+ */
+int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t errlen);
+
+#endif

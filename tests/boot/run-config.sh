@@ -1,0 +1,110 @@
+#!/bin/bash
+# Boot one ISO in one emulator configuration and judge the serial log.
+#   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
+# CONFIG: qemu-bios | qemu-uefi | qemu-novirt | bochs-vmx | bochs-vmx-tigerlake | bochs-svm
+# Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
+# one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
+# only 0 and 1), only on what mhv printed.
+set -u
+
+config=$1 iso=$2 expect=$3 out=$4 limit=${5:-120}
+name=$(basename "$expect" .expect)
+mkdir -p "$out"
+serial="$out/$name.serial.log"
+emlog="$out/$name.emulator.log"
+rm -f "$serial" "$emlog"
+
+# launch CMD...: run the emulator in its own session; return when it exits, or shortly after
+# mhv says its run ended (a halted CPU would otherwise keep the emulator alive until timeout).
+launch() {
+	setsid "$@" &
+	local pid=$! ended=""
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ -z "$ended" ] && grep -q '^mhv: run ended' "$serial" 2>/dev/null; then
+			ended=$SECONDS
+		fi
+		if [ -n "$ended" ] && [ $((SECONDS - ended)) -ge 2 ]; then
+			kill -KILL -- "-$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.1
+	done
+	wait "$pid" 2>/dev/null
+}
+
+qemu() {
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -m 512M -display none -no-reboot \
+		-serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-cdrom "$iso" "$@" >"$emlog" 2>&1
+}
+
+bochs_run() {
+	local model=$1 rc="$out/$name.bochsrc" dbg="$out/$name.dbg.rc"
+	sed -e "s|@MODEL@|$model|" -e "s|@ISO@|$iso|" -e "s|@SERIAL@|$serial|" \
+		-e "s|@LOG@|$emlog|" "$(dirname "$0")/bochsrc.in" >"$rc"
+	printf 'continue\nquit\n' >"$dbg"
+	# rfb listens on a TCP port: keep it inside a private network namespace.
+	local ns="unshare -n"
+	[ "$(id -u)" -ne 0 ] && ns="unshare -rn"
+	launch $ns timeout -k 3 "$limit" bochs -q -f "$rc" -rc "$dbg" </dev/null >"$out/$name.bochs.out" 2>&1
+}
+
+if [ ! -f "$iso" ]; then
+	echo "not ok 1 - $name: no ISO at $iso (build it first: make test)"
+	exit 1
+fi
+
+start=$(date +%s.%N)
+case $config in
+qemu-bios) qemu -cpu max ;;
+qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-uefi) qemu -cpu max -bios /usr/share/ovmf/OVMF.fd ;;
+bochs-vmx) bochs_run corei7_skylake_x ;;
+bochs-vmx-tigerlake) bochs_run tigerlake ;;
+bochs-svm) bochs_run ryzen ;;
+*) echo "not ok - $name: unknown configuration '$config'"; exit 1 ;;
+esac
+end=$(date +%s.%N)
+secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+
+touch "$serial"
+log=$(tr -d '\r' <"$serial")
+n=0 bad=0
+tap() { # ok|not-ok text
+	n=$((n + 1))
+	if [ "$1" = ok ]; then echo "ok $n - $name: $2"; else echo "not ok $n - $name: $2"; bad=1; fi
+}
+
+while IFS= read -r line; do
+	case $line in
+	PASS\ *) tap ok "${line#PASS }" ;;
+	FAIL\ *) tap not-ok "${line#FAIL }" ;;
+	esac
+done <<<"$log"
+
+want_status=0
+while IFS= read -r e; do
+	case $e in
+	'' | '#'*) ;;
+	status\ *) want_status=${e#status } ;;
+	match\ *)
+		re=${e#match }
+		if grep -Eq -- "$re" <<<"$log"; then tap ok "log matches /$re/"; else tap not-ok "log lacks /$re/"; fi
+		;;
+	*) tap not-ok "bad line in $expect: $e" ;;
+	esac
+done <"$expect"
+
+if grep -q "^mhv: run ended, status $want_status " <<<"$log"; then
+	tap ok "run ended with status $want_status after $secs s"
+elif grep -q "^mhv: run ended" <<<"$log"; then
+	tap not-ok "run ended with the wrong status ($(grep -m1 '^mhv: run ended' <<<"$log")), want $want_status"
+else
+	tap not-ok "run did not end cleanly within ${limit}s (took $secs s; see $serial)"
+fi
+echo "# $name: $secs s" >&2
+if [ $bad = 1 ]; then
+	echo "# --- last lines of $serial ---"
+	tail -n 25 <<<"$log" | sed 's/^/# /'
+fi
+exit $bad

@@ -1,0 +1,396 @@
+/* lib/options: every option and value, every error message, path skipping, atomicity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/errno.h"
+#include "lib/options.h"
+
+#define ERR_LEN 200
+
+static struct hv_options o;
+static char err[ERR_LEN];
+
+/* Field by field: the struct has padding that options_defaults need not touch. */
+static void assert_same_options(const struct hv_options *a, const struct hv_options *b)
+{
+	assert_int_equal(a->console_port, b->console_port);
+	assert_int_equal(a->baud, b->baud);
+	assert_int_equal(a->loglvl, b->loglvl);
+	assert_int_equal(a->exit_mode, b->exit_mode);
+}
+
+static int parse(const char *line)
+{
+	int r;
+
+	options_defaults(&o);
+	memset(err, 'X', sizeof(err));
+	r = options_parse(&o, line, err, sizeof(err));
+	assert_non_null(memchr(err, '\0', sizeof(err)));
+	if (r == 0)
+		assert_string_equal(err, "");
+	return r;
+}
+
+static void expect_ok(const char *line)
+{
+	if (parse(line) != 0)
+		fail_msg("\"%s\" rejected: %s", line, err);
+}
+
+/* The line must fail with exactly `msg`, leaving the defaults in place. */
+static void expect_err(const char *line, const char *msg)
+{
+	struct hv_options def;
+
+	options_defaults(&def);
+	assert_int_equal(parse(line), -E_INVAL);
+	assert_string_equal(err, msg);
+	assert_same_options(&o, &def);
+}
+
+static void test_options_defaults(void **state)
+{
+	(void)state;
+	memset(&o, 0xA5, sizeof(o));
+	options_defaults(&o);
+	assert_int_equal(o.console_port, 0x3f8);
+	assert_int_equal(o.baud, 115200);
+	assert_int_equal(o.loglvl, LOG_INFO);
+	assert_int_equal(o.exit_mode, EXIT_HALT);
+}
+
+static void test_options_empty_and_whitespace_lines(void **state)
+{
+	static const char *const lines[] = {"", " ", "\t\t", " \n \r\v\f ", "   \t   "};
+	struct hv_options def;
+	size_t i;
+
+	(void)state;
+	options_defaults(&def);
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		expect_ok(lines[i]);
+		assert_same_options(&o, &def);
+	}
+}
+
+static void test_options_console_values(void **state)
+{
+	static const struct {
+		const char *line;
+		uint16_t port;
+	} cases[] = {
+		{"console=com1", 0x3f8},  {"console=com2", 0x2f8},  {"console=com3", 0x3e8},
+		{"console=com4", 0x2e8},  {"console=none", 0},	    {"console=0x3f8", 0x3f8},
+		{"console=0X2F8", 0x2f8}, {"console=0x1", 0x1},	    {"console=0xfff8", 0xfff8},
+		{"console=0x00e9", 0xe9}, {"console=0xAbC", 0xabc},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expect_ok(cases[i].line);
+		assert_int_equal(o.console_port, cases[i].port);
+	}
+}
+
+static void test_options_console_errors(void **state)
+{
+	static const char *const bad[] = {
+		"com9",
+		"com0",
+		"COM1",
+		"com",
+		"com11",
+		"0x0",
+		"0xfff9",
+		"0xffff",
+		"0x10000",
+		"0x",
+		"0X",
+		"0xg",
+		"0x3f8z",
+		"3f8",
+		"1016",
+		"x3f8",
+		"0x-1",
+		"0x+1",
+		"0xffffffffffffffffffff",
+		"none2",
+	};
+	char line[64], msg[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "console=%s", bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "console: bad value '%s' (expected com1..com4, none or 0xPORT)", bad[i]);
+		expect_err(line, msg);
+	}
+}
+
+/* Every integer up to past the limit, against the rule itself as the oracle. */
+static void test_options_baud_accepts_exactly_the_divisors(void **state)
+{
+	char line[32];
+	unsigned n, accepted = 0;
+
+	(void)state;
+	for (n = 0; n <= 2 * 115200; n++) {
+		bool want = n >= 50 && n <= 115200 && 115200 % n == 0;
+		int r;
+
+		snprintf(line, sizeof(line), "baud=%u", n);
+		r = parse(line);
+		if (want != (r == 0))
+			fail_msg("baud=%u: got %d, expected %s", n, r, want ? "accept" : "reject");
+		if (want) {
+			assert_int_equal(o.baud, n);
+			accepted++;
+		} else {
+			assert_int_equal(o.baud, 115200);
+		}
+	}
+	/* 115200 = 2^9 * 3^2 * 5^2 has 90 divisors, 22 of them below 50. */
+	assert_int_equal(accepted, 68);
+}
+
+static void test_options_baud_errors(void **state)
+{
+	static const char *const bad[] = {"9601",
+					  "49",
+					  "25",
+					  "230400",
+					  "96x00",
+					  "9600x",
+					  "+9600",
+					  "-9600",
+					  "0x2580",
+					  "99999999999999999999999",
+					  "18446744073709551616",
+					  "9.6k"};
+	char line[64], msg[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "baud=%s", bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "baud: bad value '%s' (expected a divisor of 115200 from 50 to 115200)",
+			 bad[i]);
+		expect_err(line, msg);
+	}
+	/* Leading zeros are still the same decimal number. */
+	expect_ok("baud=009600");
+	assert_int_equal(o.baud, 9600);
+}
+
+static void test_options_loglvl_values_and_errors(void **state)
+{
+	static const struct {
+		const char *v;
+		enum log_level l;
+	} ok[] = {
+		{"err", LOG_ERR}, {"warn", LOG_WARN}, {"info", LOG_INFO}, {"debug", LOG_DEBUG},
+		{"0", LOG_ERR},	  {"1", LOG_WARN},    {"2", LOG_INFO},	  {"3", LOG_DEBUG},
+	};
+	static const char *const bad[] = {"4", "-1", "00", "ERR", "verbose", "inf", "debug2"};
+	char line[64], msg[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(line, sizeof(line), "loglvl=%s", ok[i].v);
+		expect_ok(line);
+		assert_int_equal(o.loglvl, ok[i].l);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "loglvl=%s", bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "loglvl: bad value '%s' (expected err, warn, info, debug or 0..3)",
+			 bad[i]);
+		expect_err(line, msg);
+	}
+}
+
+static void test_options_exit_values_and_errors(void **state)
+{
+	(void)state;
+	expect_ok("exit=halt");
+	assert_int_equal(o.exit_mode, EXIT_HALT);
+	expect_ok("exit=poweroff");
+	assert_int_equal(o.exit_mode, EXIT_POWEROFF);
+	expect_ok("exit=debugexit");
+	assert_int_equal(o.exit_mode, EXIT_DEBUGEXIT);
+	expect_err("exit=reboot",
+		   "exit: bad value 'reboot' (expected halt, poweroff or debugexit)");
+	expect_err("exit=Halt", "exit: bad value 'Halt' (expected halt, poweroff or debugexit)");
+	expect_err("exit=halt=1",
+		   "exit: bad value 'halt=1' (expected halt, poweroff or debugexit)");
+}
+
+static void test_options_all_together(void **state)
+{
+	(void)state;
+	expect_ok("console=com2 baud=38400 loglvl=debug exit=debugexit");
+	assert_int_equal(o.console_port, 0x2f8);
+	assert_int_equal(o.baud, 38400);
+	assert_int_equal(o.loglvl, LOG_DEBUG);
+	assert_int_equal(o.exit_mode, EXIT_DEBUGEXIT);
+	expect_ok("\tconsole=none\n\nexit=poweroff   ");
+	assert_int_equal(o.console_port, 0);
+	assert_int_equal(o.exit_mode, EXIT_POWEROFF);
+	assert_int_equal(o.baud, 115200);
+}
+
+static void test_options_image_path_first_word_skipped(void **state)
+{
+	(void)state;
+	expect_ok("/boot/mhv.elf console=com2");
+	assert_int_equal(o.console_port, 0x2f8);
+	expect_ok("(hd0,gpt2)/boot/mhv.elf baud=9600");
+	assert_int_equal(o.baud, 9600);
+	expect_ok("   /boot/mhv.elf");
+	expect_ok("/");
+	expect_ok("(");
+	/* Only the first word can be the path. */
+	expect_err("console=com2 /boot/mhv.elf", "unknown option '/boot/mhv.elf'");
+	expect_err("/boot/mhv.elf /boot/other", "unknown option '/boot/other'");
+	/* A first word that is not a path is parsed as an option. */
+	expect_err("boot/mhv.elf console=com2", "unknown option 'boot/mhv.elf'");
+}
+
+static void test_options_unknown_and_valueless(void **state)
+{
+	(void)state;
+	expect_err("foo=1", "unknown option 'foo=1'");
+	expect_err("foo", "unknown option 'foo'");
+	expect_err("=1", "unknown option '=1'");
+	expect_err("=", "unknown option '='");
+	expect_err("consol=com1", "unknown option 'consol=com1'");
+	expect_err("console2=com1", "unknown option 'console2=com1'");
+	expect_err("Console=com1", "unknown option 'Console=com1'");
+	expect_err("baud", "option 'baud' needs a value");
+	expect_err("baud=", "option 'baud' needs a value");
+	expect_err("console", "option 'console' needs a value");
+	expect_err("loglvl=", "option 'loglvl' needs a value");
+	expect_err("exit", "option 'exit' needs a value");
+	/* The first error wins. */
+	expect_err("baud=7 foo=1", "baud: bad value '7' (expected a divisor of 115200 from 50 to "
+				   "115200)");
+}
+
+static void test_options_repeated_last_wins(void **state)
+{
+	(void)state;
+	expect_ok("baud=9600 console=com3 baud=57600 loglvl=err loglvl=3 console=0x2e8");
+	assert_int_equal(o.baud, 57600);
+	assert_int_equal(o.loglvl, LOG_DEBUG);
+	assert_int_equal(o.console_port, 0x2e8);
+}
+
+/* A failing line leaves every field as it was, even those set by earlier good words. */
+static void test_options_error_leaves_struct_unchanged(void **state)
+{
+	struct hv_options before = {
+		.console_port = 0x2f8, .baud = 600, .loglvl = LOG_WARN, .exit_mode = EXIT_POWEROFF};
+	struct hv_options cur = before;
+
+	(void)state;
+	assert_int_equal(options_parse(&cur, "console=none baud=9600 loglvl=debug exit=bogus", err,
+				       sizeof(err)),
+			 -E_INVAL);
+	assert_same_options(&cur, &before);
+	/* Success starts from the current values, not the defaults. */
+	assert_int_equal(options_parse(&cur, "baud=1200", err, sizeof(err)), 0);
+	assert_int_equal(cur.baud, 1200);
+	assert_int_equal(cur.console_port, 0x2f8);
+	assert_int_equal(cur.loglvl, LOG_WARN);
+	assert_int_equal(cur.exit_mode, EXIT_POWEROFF);
+}
+
+static void test_options_long_words_do_not_overflow_err(void **state)
+{
+	enum { LONG = 5000, SMALL = 24, CANARY = 16 };
+	char *line = malloc(LONG + 16);
+	char small[SMALL + CANARY];
+	char want[ERR_LEN];
+	size_t i;
+
+	(void)state;
+	assert_non_null(line);
+	memset(line, 'a', LONG);
+	line[LONG] = '\0';
+	/* The error quotes at most 64 characters and marks the cut. */
+	assert_int_equal(parse(line), -E_INVAL);
+	snprintf(want, sizeof(want), "unknown option '%.64s...'", line);
+	assert_string_equal(err, want);
+	memset(small, 'C', sizeof(small));
+	assert_int_equal(options_parse(&o, line, small, SMALL), -E_INVAL);
+	assert_int_equal(strlen(small), SMALL - 1);
+	assert_memory_equal(small, "unknown option 'aaaaaaa", SMALL - 1);
+	for (i = SMALL; i < sizeof(small); i++)
+		assert_int_equal(small[i], 'C');
+
+	/* A long value is cut the same way. */
+	memcpy(line, "console=", 8);
+	assert_int_equal(parse(line), -E_INVAL);
+	snprintf(want, sizeof(want),
+		 "console: bad value '%.64s...' (expected com1..com4, none or 0xPORT)", line + 8);
+	assert_string_equal(err, want);
+	/* Exactly 64 characters: quoted whole, no marker. */
+	line[8 + 64] = '\0';
+	assert_int_equal(parse(line), -E_INVAL);
+	snprintf(want, sizeof(want),
+		 "console: bad value '%s' (expected com1..com4, none or 0xPORT)", line + 8);
+	assert_string_equal(err, want);
+	free(line);
+}
+
+static void test_options_err_null_or_zero_length(void **state)
+{
+	char one = 'Z';
+
+	(void)state;
+	options_defaults(&o);
+	assert_int_equal(options_parse(&o, "foo=1", NULL, 0), -E_INVAL);
+	assert_int_equal(options_parse(&o, "foo=1", NULL, 50), -E_INVAL);
+	assert_int_equal(options_parse(&o, "foo=1", &one, 0), -E_INVAL);
+	assert_int_equal(one, 'Z');
+	assert_int_equal(options_parse(&o, "foo=1", &one, 1), -E_INVAL);
+	assert_int_equal(one, '\0');
+	assert_int_equal(options_parse(&o, "baud=300", NULL, 0), 0);
+	assert_int_equal(o.baud, 300);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_options_defaults),
+		cmocka_unit_test(test_options_empty_and_whitespace_lines),
+		cmocka_unit_test(test_options_console_values),
+		cmocka_unit_test(test_options_console_errors),
+		cmocka_unit_test(test_options_baud_accepts_exactly_the_divisors),
+		cmocka_unit_test(test_options_baud_errors),
+		cmocka_unit_test(test_options_loglvl_values_and_errors),
+		cmocka_unit_test(test_options_exit_values_and_errors),
+		cmocka_unit_test(test_options_all_together),
+		cmocka_unit_test(test_options_image_path_first_word_skipped),
+		cmocka_unit_test(test_options_unknown_and_valueless),
+		cmocka_unit_test(test_options_repeated_last_wins),
+		cmocka_unit_test(test_options_error_leaves_struct_unchanged),
+		cmocka_unit_test(test_options_long_words_do_not_overflow_err),
+		cmocka_unit_test(test_options_err_null_or_zero_length),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
