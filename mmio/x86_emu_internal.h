@@ -1,0 +1,81 @@
+/*
+ * Internals shared by the x86 emulator's files (x86_emulate.c: fetch, registers, memory and
+ * segmentation; x86_emu_alu.c: flag arithmetic; x86_emu_exec.c: instruction semantics).
+ */
+#ifndef MHV_MMIO_X86_EMU_INTERNAL_H
+#define MHV_MMIO_X86_EMU_INTERNAL_H
+
+#include "mmio/x86_emulate.h"
+
+#define PAGE_SIZE_4K  4096ull
+#define BYTE_BITS     8
+#define VEC_MAX_BYTES 32
+
+/* Operand: a (possibly high-byte) register or a checked memory location. */
+struct x86_opnd {
+	bool is_mem;
+	bool hi8;     /* AH/CH/DH/BH */
+	uint8_t reg;  /* GPR number for register operands */
+	uint8_t seg;  /* segment of a memory operand */
+	uint8_t size; /* bytes */
+	uint64_t ea;  /* effective address (offset in seg), already wrapped to address size */
+};
+
+/* Result of a step: 0 = fine, X86_EMU_EXCEPTION (exc set), X86_EMU_UNSUPPORTED. */
+#define EMU_CONTINUE 0
+
+/* ---- x86_emulate.c ---- */
+uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg);
+void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val);
+uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op);
+void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
+uint64_t x86e_mask(unsigned int size);
+int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t ec);
+int x86e_ud(struct x86_emu_ctx *e);
+/* Linear address of seg:ea for an access of size bytes (segment/canonical/#AC checks). */
+int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size, bool write,
+		uint64_t *la);
+int x86e_read_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, void *buf,
+		  unsigned int size);
+int x86e_write_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, const void *buf,
+		   unsigned int size);
+int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
+int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
+/* Writability check for a read-modify-write destination, done before the read. */
+int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
+uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
+void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
+		  struct x86_opnd *op);
+void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op);
+unsigned int x86e_stack_size(struct x86_emu_ctx *e); /* SS address size: 2, 4 or 8 */
+uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_alu.c ---- */
+enum x86_alu_op {
+	ALU_ADD,
+	ALU_OR,
+	ALU_ADC,
+	ALU_SBB,
+	ALU_AND,
+	ALU_SUB,
+	ALU_XOR,
+	ALU_CMP,
+	ALU_TEST,
+	ALU_INC,
+	ALU_DEC,
+	ALU_NEG,
+};
+uint64_t x86_alu(enum x86_alu_op op, unsigned int size, uint64_t a, uint64_t b, uint64_t *flags);
+bool x86_cond(unsigned int cc, uint64_t flags);
+uint64_t x86_sext(uint64_t v, unsigned int size);
+/* MUL/IMUL/DIV/IDIV on rDX:rAX with src; false for #DE. */
+void x86_mul(unsigned int size, bool sign, uint64_t a, uint64_t b, uint64_t *lo, uint64_t *hi,
+	     uint64_t *flags);
+bool x86_div(unsigned int size, bool sign, uint64_t hi, uint64_t lo, uint64_t d, uint64_t *q,
+	     uint64_t *r);
+
+/* ---- x86_emu_exec.c ---- */
+int x86e_execute(struct x86_emu_ctx *e, const struct x86_insn *in);
+bool x86e_supported(const struct x86_insn *in);
+
+#endif

@@ -1,0 +1,445 @@
+/*
+ * x86 MMIO emulator core: mode derivation, instruction fetch (page split, 15-byte limit),
+ * register cache with commit-on-success, segmentation/canonical/alignment checks and
+ * page-split memory accesses.  Instruction semantics are in x86_emu_exec.c.
+ */
+#include "mmio/x86_emu_internal.h"
+#include "lib/string.h"
+
+#define ADDR_MASK_32  0xffffffffull
+#define ADDR_MASK_16  0xffffull
+#define CANON_BITS_48 48
+#define CANON_BITS_57 57
+#define X86_CR4_LA57  (1ull << 12)
+#define HI8_FIRST     4 /* ModRM 4..7 without REX: AH, CH, DH, BH */
+#define HI8_SHIFT     8
+#define USER_CPL      3
+
+uint64_t x86e_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
+}
+
+int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t ec)
+{
+	struct x86_exception *x = &e->res->exc;
+
+	x->vector = (uint8_t)vector;
+	/* Real and virtual-8086 mode exceptions push no error code. */
+	x->has_error_code = has_ec && !(e->real_or_v86 && vector != X86_EXC_PF);
+	x->error_code = x->has_error_code ? ec : 0;
+	x->cr2 = 0;
+	return X86_EMU_EXCEPTION;
+}
+
+int x86e_ud(struct x86_emu_ctx *e)
+{
+	return x86e_raise(e, X86_EXC_UD, false, 0);
+}
+
+/* ---- register cache: loaded lazily, written back only on success ---- */
+
+uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg)
+{
+	reg &= X86_NR_GPRS - 1;
+	if (!(e->rc.loaded & (1u << reg))) {
+		e->rc.gpr[reg] = e->ops->get_reg(e->opaque, reg);
+		e->rc.loaded |= 1u << reg;
+	}
+	return e->rc.gpr[reg];
+}
+
+void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val)
+{
+	reg &= X86_NR_GPRS - 1;
+	e->rc.gpr[reg] = val;
+	e->rc.loaded |= 1u << reg;
+	e->rc.dirty |= 1u << reg;
+}
+
+uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op)
+{
+	uint64_t v = x86e_gpr(e, op->reg);
+
+	if (op->hi8)
+		return (v >> HI8_SHIFT) & x86e_mask(1);
+	return v & x86e_mask(op->size);
+}
+
+/* Partial register writes: 8/16-bit merge, 32-bit zero-extends (SDM vol.1 3.4.1.1). */
+void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+{
+	uint64_t old = x86e_gpr(e, op->reg);
+
+	if (op->hi8)
+		val = (old & ~(x86e_mask(1) << HI8_SHIFT)) | ((val & x86e_mask(1)) << HI8_SHIFT);
+	else if (op->size == 1 || op->size == 2)
+		val = (old & ~x86e_mask(op->size)) | (val & x86e_mask(op->size));
+	else if (op->size == 4)
+		val &= ADDR_MASK_32;
+	x86e_set_gpr(e, op->reg, val);
+}
+
+void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->size = (uint8_t)size;
+	op->reg = (uint8_t)reg;
+	if (size == 1 && !e->res->insn.rex && reg >= HI8_FIRST && reg < X86_R8) {
+		op->hi8 = true;
+		op->reg = (uint8_t)(reg - HI8_FIRST);
+	}
+}
+
+static uint64_t addr_mask(unsigned int addrsize)
+{
+	return addrsize == 2 ? ADDR_MASK_16 : addrsize == 4 ? ADDR_MASK_32 : ~0ull;
+}
+
+uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	uint64_t rip = e->rc.rip + in->len;
+
+	if (e->mode == X86_MODE_64)
+		return rip;
+	/* Outside 64-bit mode EIP wraps at the operand size of the code segment. */
+	return rip & (e->mode == X86_MODE_16 ? ADDR_MASK_16 : ADDR_MASK_32);
+}
+
+uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	uint64_t ea = (uint64_t)in->disp;
+
+	if (!in->has_modrm) /* moffs: an absolute offset */
+		return (uint64_t)in->disp & addr_mask(in->addrsize);
+	if (in->rip_rel)
+		ea += e->rc.rip + in->len;
+	if (in->mem_base != X86_REG_NONE)
+		ea += x86e_gpr(e, in->mem_base);
+	if (in->mem_index != X86_REG_NONE)
+		ea += x86e_gpr(e, in->mem_index) * in->mem_scale;
+	return ea & addr_mask(in->addrsize);
+}
+
+void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
+		  struct x86_opnd *op)
+{
+	if (!in->has_mem) {
+		x86e_reg_opnd(e, in->rm, size, op);
+		return;
+	}
+	memset(op, 0, sizeof(*op));
+	op->is_mem = true;
+	op->size = (uint8_t)size;
+	op->seg = in->mem_seg;
+	op->ea = x86e_ea(e, in);
+}
+
+unsigned int x86e_stack_size(struct x86_emu_ctx *e)
+{
+	struct x86_segment ss;
+
+	if (e->mode == X86_MODE_64)
+		return 8;
+	if (e->real_or_v86)
+		return 2;
+	e->ops->get_seg(e->opaque, X86_SEG_SS, &ss);
+	return (ss.attr & X86_SEG_ATTR_DB) ? 4 : 2;
+}
+
+static bool canonical(struct x86_emu_ctx *e, uint64_t la)
+{
+	unsigned int bits = (e->ctl.cr4 & X86_CR4_LA57) ? CANON_BITS_57 : CANON_BITS_48;
+
+	return (uint64_t)((int64_t)(la << (64 - bits)) >> (64 - bits)) == la;
+}
+
+/* Protected-mode segment type/limit checks (SDM vol.3 5.3, 5.4); real/v86 only limits. */
+static bool seg_ok(struct x86_emu_ctx *e, const struct x86_segment *s, uint64_t ea,
+		   unsigned int size, bool write)
+{
+	uint64_t last = ea + size - 1;
+	unsigned int type = s->attr & X86_SEG_TYPE_MASK;
+
+	if (!e->real_or_v86) {
+		if (s->attr & X86_SEG_UNUSABLE)
+			return false;
+		if (type & X86_SEG_TYPE_CODE) {
+			if (write || !(type & X86_SEG_TYPE_WR))
+				return false;
+		} else if (write && !(type & X86_SEG_TYPE_WR)) {
+			return false;
+		}
+		if (!(type & X86_SEG_TYPE_CODE) && (type & X86_SEG_TYPE_EXPDN)) {
+			uint64_t upper = (s->attr & X86_SEG_ATTR_DB) ? ADDR_MASK_32 : ADDR_MASK_16;
+
+			return ea > s->limit && last <= upper;
+		}
+	}
+	return last <= s->limit;
+}
+
+int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size, bool write,
+		uint64_t *la)
+{
+	unsigned int vec = seg == X86_SEG_SS ? X86_EXC_SS : X86_EXC_GP;
+	struct x86_segment s;
+
+	if (e->mode == X86_MODE_64) {
+		uint64_t base = 0;
+
+		if (seg == X86_SEG_FS || seg == X86_SEG_GS) {
+			e->ops->get_seg(e->opaque, seg, &s);
+			base = s.base;
+		}
+		*la = base + ea;
+		if (!canonical(e, *la) || !canonical(e, *la + size - 1))
+			return x86e_raise(e, vec, true, 0);
+	} else {
+		e->ops->get_seg(e->opaque, seg, &s);
+		if (!seg_ok(e, &s, ea, size, write))
+			return x86e_raise(e, vec, true, 0);
+		*la = (s.base + ea) & ADDR_MASK_32;
+	}
+	/* #AC: alignment checking on at CPL 3 (SDM vol.3 6.15, interrupt 17). */
+	if ((e->ctl.cr0 & X86_CR0_AM) && (e->rc.rflags & X86_FL_AC) && e->ctl.cpl == USER_CPL &&
+	    size > 1 && size <= 8 && (*la & (size - 1)))
+		return x86e_raise(e, X86_EXC_AC, true, 0);
+	return EMU_CONTINUE;
+}
+
+/* Split at 4 KiB boundaries so each callback access stays within one page. */
+static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
+			bool write)
+{
+	while (size) {
+		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
+		unsigned int n = size < room ? size : (unsigned int)room;
+		int r;
+
+		if (e->mode != X86_MODE_64)
+			la &= ADDR_MASK_32;
+		if (write)
+			r = e->ops->write(e->opaque, la, buf, n, &e->res->exc);
+		else
+			r = e->ops->read(e->opaque, la, buf, n, &e->res->exc);
+		if (r)
+			return X86_EMU_EXCEPTION;
+		la += n;
+		buf += n;
+		size -= n;
+	}
+	return EMU_CONTINUE;
+}
+
+int x86e_read_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, void *buf,
+		  unsigned int size)
+{
+	uint64_t la;
+	int r = x86e_linear(e, seg, ea, size, false, &la);
+
+	if (r)
+		return r;
+	return access_split(e, la, buf, size, false);
+}
+
+int x86e_write_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, const void *buf,
+		   unsigned int size)
+{
+	uint64_t la;
+	int r = x86e_linear(e, seg, ea, size, true, &la);
+
+	if (r)
+		return r;
+	return access_split(e, la, (uint8_t *)(uintptr_t)buf, size, true);
+}
+
+/* Little-endian byte buffer <-> integer without relying on host byte order tricks. */
+static uint64_t le_load(const uint8_t *b, unsigned int size)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < size; i++)
+		v |= (uint64_t)b[i] << (BYTE_BITS * i);
+	return v;
+}
+
+static void le_store(uint8_t *b, uint64_t v, unsigned int size)
+{
+	for (unsigned int i = 0; i < size; i++)
+		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
+}
+
+int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+{
+	uint8_t b[sizeof(uint64_t)];
+	int r;
+
+	if (!op->is_mem) {
+		*val = x86e_reg_read(e, op);
+		return EMU_CONTINUE;
+	}
+	r = x86e_read_mem(e, op->seg, op->ea, b, op->size);
+	if (r)
+		return r;
+	*val = le_load(b, op->size);
+	return EMU_CONTINUE;
+}
+
+int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+{
+	uint8_t b[sizeof(uint64_t)];
+
+	if (!op->is_mem) {
+		x86e_reg_write(e, op, val);
+		return EMU_CONTINUE;
+	}
+	le_store(b, val, op->size);
+	return x86e_write_mem(e, op->seg, op->ea, b, op->size);
+}
+
+int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
+{
+	uint64_t la;
+
+	if (!op->is_mem)
+		return EMU_CONTINUE;
+	return x86e_linear(e, op->seg, op->ea, op->size, true, &la);
+}
+
+/* ---- entry points ---- */
+
+static void derive_mode(struct x86_emu_ctx *e, const struct x86_segment *cs)
+{
+	e->real_or_v86 = false;
+	if ((e->ctl.efer & X86_EFER_LMA) && (cs->attr & X86_SEG_ATTR_L)) {
+		e->mode = X86_MODE_64;
+	} else if (!(e->ctl.cr0 & X86_CR0_PE) || (e->rc.rflags & X86_FL_VM)) {
+		e->mode = X86_MODE_16;
+		e->real_or_v86 = true;
+	} else {
+		e->mode = (cs->attr & X86_SEG_ATTR_DB) ? X86_MODE_32 : X86_MODE_16;
+	}
+}
+
+static int fetch_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int n)
+{
+	while (n) {
+		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
+		unsigned int c = n < room ? n : (unsigned int)room;
+
+		if (e->mode != X86_MODE_64)
+			la &= ADDR_MASK_32;
+		if (e->ops->fetch(e->opaque, la, buf, c, &e->res->exc))
+			return X86_EMU_EXCEPTION;
+		la += c;
+		buf += c;
+		n -= c;
+	}
+	return EMU_CONTINUE;
+}
+
+/*
+ * Fetch and decode.  First take the bytes up to the end of the page (at most 15); only if the
+ * decoder needs more is the next page touched, so a #PF on it is raised exactly when the
+ * hardware would raise it.
+ */
+static int fetch_decode(struct x86_emu_ctx *e, const struct x86_segment *cs, const uint8_t *pre,
+			unsigned int npre)
+{
+	uint8_t buf[X86_MAX_INSN_LEN];
+	uint64_t la = e->mode == X86_MODE_64 ? e->rc.rip : (cs->base + e->rc.rip) & ADDR_MASK_32;
+	unsigned int have = npre < X86_MAX_INSN_LEN ? npre : X86_MAX_INSN_LEN;
+	struct x86_insn *in = &e->res->insn;
+	int r;
+
+	if (have)
+		memcpy(buf, pre, have);
+	for (;;) {
+		uint64_t at = la + have;
+		uint64_t room = PAGE_SIZE_4K - (at & (PAGE_SIZE_4K - 1));
+		unsigned int n = X86_MAX_INSN_LEN - have;
+
+		r = x86_decode(in, buf, have, e->mode);
+		if (r != -X86_DEC_TRUNCATED || !n)
+			break;
+		if (room < n)
+			n = (unsigned int)room;
+		if (fetch_split(e, at, buf + have, n))
+			return X86_EMU_EXCEPTION;
+		have += n;
+	}
+	if (r == -X86_DEC_TOO_LONG)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if (r)
+		return x86e_ud(e);
+	/* CS limit (not checked in 64-bit mode). */
+	if (e->mode != X86_MODE_64 && e->rc.rip + in->len - 1 > cs->limit)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if (e->real_or_v86 && in->encoding != X86_ENC_LEGACY)
+		return x86e_ud(e); /* no VEX/EVEX/XOP in real or virtual-8086 mode */
+	e->res->insn_len = in->len;
+	return EMU_CONTINUE;
+}
+
+static void commit(struct x86_emu_ctx *e, uint64_t rflags_before)
+{
+	for (unsigned int i = 0; i < X86_NR_GPRS; i++)
+		if (e->rc.dirty & (1u << i))
+			e->ops->set_reg(e->opaque, i, e->rc.gpr[i]);
+	if (e->rc.rflags != rflags_before)
+		e->ops->set_reg(e->opaque, X86_REG_RFLAGS, e->rc.rflags);
+}
+
+int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
+		      struct x86_emu_result *res)
+{
+	struct x86_segment cs;
+	uint64_t rflags_before;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(&e->rc, 0, sizeof(e->rc));
+	e->res = res;
+	e->ops->get_ctl(e->opaque, &e->ctl);
+	e->ops->get_seg(e->opaque, X86_SEG_CS, &cs);
+	e->rc.rip = e->ops->get_reg(e->opaque, X86_REG_RIP);
+	e->rc.rflags = e->ops->get_reg(e->opaque, X86_REG_RFLAGS);
+	rflags_before = e->rc.rflags;
+	derive_mode(e, &cs);
+	res->next_rip = e->rc.rip;
+
+	r = fetch_decode(e, &cs, bytes, n);
+	if (!r) {
+		res->next_rip = x86e_next_rip(e, &res->insn);
+		if (!x86e_supported(&res->insn)) {
+			x86e_ud(e);
+			r = X86_EMU_UNSUPPORTED;
+		} else {
+			r = x86e_execute(e, &res->insn);
+		}
+	}
+	if (r == X86_EMU_EXCEPTION && res->rep_continue) {
+		/* A fault inside a REP op keeps the completed iterations (RIP stays). */
+		commit(e, rflags_before);
+	} else if (r == EMU_CONTINUE) {
+		commit(e, rflags_before);
+		if (res->rep_continue)
+			res->next_rip = e->rc.rip;
+		e->ops->set_reg(e->opaque, X86_REG_RIP, res->next_rip);
+	}
+	if (r != EMU_CONTINUE)
+		res->next_rip = e->rc.rip;
+	res->status = r;
+	return -r;
+}
+
+int x86_emulate(struct x86_emu_ctx *e, struct x86_emu_result *res)
+{
+	return x86_emulate_bytes(e, NULL, 0, res);
+}
+
+bool x86_emu_would_execute(const struct x86_insn *in)
+{
+	return x86e_supported(in);
+}

@@ -1,0 +1,171 @@
+/*
+ * x86 MMIO instruction emulator.
+ *
+ * After an EPT violation / nested page fault on a device page, mhv calls x86_emulate() with a
+ * per-vCPU context.  The emulator fetches and decodes the guest instruction, performs it through
+ * the callbacks below (which route each access to guest RAM or to a device model) and commits
+ * registers only when the whole instruction succeeded, so a fault leaves the guest state as
+ * the hardware would: untouched, except for the completed iterations of a REP string op.
+ *
+ * Pure C, no global state: everything lives in struct x86_emu_ctx.  Vector registers are only
+ * reached through get_vec/set_vec so the emulator itself never uses SSE.
+ */
+#ifndef MHV_MMIO_X86_EMULATE_H
+#define MHV_MMIO_X86_EMULATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmio/x86_decode.h"
+
+/* Exception vectors the emulator can raise. */
+enum x86_vector {
+	X86_EXC_DE = 0,
+	X86_EXC_UD = 6,
+	X86_EXC_NM = 7,
+	X86_EXC_SS = 12,
+	X86_EXC_GP = 13,
+	X86_EXC_PF = 14,
+	X86_EXC_AC = 17,
+};
+
+/* An exception for the caller to inject into the guest. */
+struct x86_exception {
+	uint8_t vector;
+	bool has_error_code;
+	uint32_t error_code;
+	uint64_t cr2; /* faulting linear address, for #PF only */
+};
+
+/* Extra registers addressed by get_reg/set_reg after the 16 GPRs (enum x86_gpr). */
+#define X86_REG_RIP    X86_NR_GPRS
+#define X86_REG_RFLAGS (X86_NR_GPRS + 1)
+
+/* RFLAGS bits. */
+#define X86_FL_CF    (1ull << 0)
+#define X86_FL_FIXED (1ull << 1)
+#define X86_FL_PF    (1ull << 2)
+#define X86_FL_AF    (1ull << 4)
+#define X86_FL_ZF    (1ull << 6)
+#define X86_FL_SF    (1ull << 7)
+#define X86_FL_TF    (1ull << 8)
+#define X86_FL_IF    (1ull << 9)
+#define X86_FL_DF    (1ull << 10)
+#define X86_FL_OF    (1ull << 11)
+#define X86_FL_VM    (1ull << 17)
+#define X86_FL_AC    (1ull << 18)
+#define X86_FL_ARITH (X86_FL_CF | X86_FL_PF | X86_FL_AF | X86_FL_ZF | X86_FL_SF | X86_FL_OF)
+
+/* Control register bits the emulator looks at. */
+#define X86_CR0_PE	(1ull << 0)
+#define X86_CR0_MP	(1ull << 1)
+#define X86_CR0_EM	(1ull << 2)
+#define X86_CR0_TS	(1ull << 3)
+#define X86_CR0_AM	(1ull << 18)
+#define X86_CR4_OSFXSR	(1ull << 9)
+#define X86_CR4_OSXSAVE (1ull << 18)
+#define X86_EFER_LMA	(1ull << 10)
+
+/* Segment register, attributes in the VMX access-rights layout (SVM callers convert). */
+struct x86_segment {
+	uint64_t base;
+	uint32_t limit; /* byte granular (already scaled by G) */
+	uint16_t selector;
+	uint32_t attr;
+};
+#define X86_SEG_TYPE_MASK  0xfu
+#define X86_SEG_TYPE_CODE  0x8u
+#define X86_SEG_TYPE_EXPDN 0x4u /* data: expand-down */
+#define X86_SEG_TYPE_WR	   0x2u /* data: writable; code: readable */
+#define X86_SEG_ATTR_S	   (1u << 4)
+#define X86_SEG_ATTR_P	   (1u << 7)
+#define X86_SEG_ATTR_L	   (1u << 13)
+#define X86_SEG_ATTR_DB	   (1u << 14)
+#define X86_SEG_ATTR_G	   (1u << 15)
+#define X86_SEG_UNUSABLE   (1u << 16)
+
+/* Control state from which the execution mode is derived. */
+struct x86_cpu_ctl {
+	uint64_t cr0, cr4, efer;
+	uint8_t cpl;
+};
+
+/*
+ * Callbacks.  opaque is ctx->opaque.  Memory callbacks take a guest LINEAR address; the
+ * emulator never passes an access that crosses a 4 KiB page boundary (it splits them), so
+ * the caller can translate once and dispatch to RAM or a device.  They return 0, or non-zero
+ * after filling *exc with the exception to inject (#PF with error code and cr2, ...).
+ */
+struct x86_emu_ops {
+	uint64_t (*get_reg)(void *opaque, unsigned int reg); /* enum x86_gpr, X86_REG_RIP/RFLAGS */
+	void (*set_reg)(void *opaque, unsigned int reg, uint64_t val);
+	void (*get_seg)(void *opaque, unsigned int seg, struct x86_segment *s); /* enum x86_seg */
+	void (*get_ctl)(void *opaque, struct x86_cpu_ctl *ctl);
+	int (*fetch)(void *opaque, uint64_t la, void *buf, unsigned int len,
+		     struct x86_exception *exc);
+	int (*read)(void *opaque, uint64_t la, void *buf, unsigned int len,
+		    struct x86_exception *exc);
+	int (*write)(void *opaque, uint64_t la, const void *buf, unsigned int len,
+		     struct x86_exception *exc);
+	/* XMM/YMM register idx as little-endian bytes; len is 4, 8, 16 or 32. */
+	void (*get_vec)(void *opaque, unsigned int idx, uint8_t *buf, unsigned int len);
+	/* Write len bytes; zero_upper: also clear the register above len up to its maximum. */
+	void (*set_vec)(void *opaque, unsigned int idx, const uint8_t *buf, unsigned int len,
+			bool zero_upper);
+};
+
+enum x86_emu_status {
+	X86_EMU_OK = 0,		 /* done: registers committed, RIP = next_rip */
+	X86_EMU_EXCEPTION = 1,	 /* inject res->exc; guest state unchanged (see REP below) */
+	X86_EMU_UNSUPPORTED = 2, /* decoded but not emulated: log it, inject res->exc (#UD) */
+};
+
+struct x86_emu_result {
+	int status;	   /* enum x86_emu_status */
+	uint8_t insn_len;  /* bytes of the instruction (0 if it could not be fetched) */
+	uint64_t next_rip; /* RIP after the instruction (== old RIP if a REP op continues) */
+	bool rep_continue; /* REP op stopped after a batch: RIP not advanced, re-enter */
+	struct x86_exception exc;
+	struct x86_insn insn; /* the decoded instruction, for logging */
+};
+
+/* Maximum REP iterations done in one x86_emulate() call. */
+#define X86_EMU_REP_BATCH_MAX 64
+
+struct x86_emu_regcache {
+	uint64_t gpr[X86_NR_GPRS];
+	uint64_t rip, rflags;
+	uint32_t loaded, dirty; /* bit per GPR */
+};
+
+/* One per vCPU.  Fill ops/opaque (and optionally rep_batch) once; the rest is scratch. */
+struct x86_emu_ctx {
+	const struct x86_emu_ops *ops;
+	void *opaque;
+	unsigned int rep_batch; /* REP iterations per call: 1..X86_EMU_REP_BATCH_MAX (0 = 1) */
+
+	/* Per-instruction state (internal). */
+	struct x86_cpu_ctl ctl;
+	enum x86_mode mode;
+	bool real_or_v86;
+	struct x86_emu_regcache rc;
+	struct x86_emu_result *res;
+};
+
+/*
+ * Emulate the instruction at the guest's CS:RIP.  REP string instructions run at most
+ * rep_batch iterations per call; if RCX is not exhausted RIP is left on the instruction
+ * (res->rep_continue) so the guest re-executes it, exactly like an interrupted REP.
+ * Returns 0 or -enum x86_emu_status; the same status is in res->status.
+ */
+int x86_emulate(struct x86_emu_ctx *ctx, struct x86_emu_result *res);
+
+/* Same, with instruction bytes already at hand (e.g. from SVM decode assists); fetches the
+ * rest through ops->fetch if bytes[0..n) do not hold the whole instruction. */
+int x86_emulate_bytes(struct x86_emu_ctx *ctx, const uint8_t *bytes, unsigned int n,
+		      struct x86_emu_result *res);
+
+/* True if x86_emulate() would execute this decoded instruction (not X86_EMU_UNSUPPORTED). */
+bool x86_emu_would_execute(const struct x86_insn *in);
+
+#endif

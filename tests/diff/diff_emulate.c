@@ -1,0 +1,685 @@
+/*
+ * Differential test: mmio/x86_emulate against native execution on the host CPU.
+ *
+ * Each case is an instruction (from templates covering every emulated form) with random
+ * operands.  It runs natively from an executable page with registers, flags, YMM registers
+ * and a RAM buffer loaded from the case, and in the emulator with callbacks that treat a copy
+ * of the same buffer as guest memory.  Registers, defined flags, YMM and memory must match;
+ * natively faulting cases (#DE, #GP) must raise the same vector in the emulator.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "mmio/x86_emulate.h"
+
+#define STATE_ADDR	   0x10000000ul
+#define DATA_ADDR	   0x20000000ul
+#define CODE_ADDR	   0x30000000ul
+#define DATA_SIZE	   0x2000u
+#define PG		   0x1000u
+#define CASES_PER_TEMPLATE 1500
+#define MAX_REPORT	   20
+#define NO_FAULT	   0xff
+
+/* Layout of the state page, shared with the assembly harness below. */
+struct nstate {
+	uint64_t gpr[16];    /* 0x000 */
+	uint64_t rflags;     /* 0x080 */
+	uint64_t host_rsp;   /* 0x088 */
+	uint64_t code_ptr;   /* 0x090 */
+	uint64_t ret_ptr;    /* 0x098 */
+	uint8_t pad[0x60];   /* to 0x100 */
+	uint8_t ymm[16][32]; /* 0x100 */
+};
+
+extern void native_run(void);
+extern char native_ret[];
+
+#define S(off) "0x1000" off
+__asm__(".text\n"
+	".globl native_run\n"
+	"native_run:\n"
+	"push %rbx; push %rbp; push %r12; push %r13; push %r14; push %r15\n"
+	"movq %rsp, 0x10000088\n"
+	".irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+	"vmovdqu 0x10000100+\\i*32, %ymm\\i\n"
+	".endr\n"
+	"pushq 0x10000080\n"
+	"popfq\n"
+	"movq 0x10000000, %rax; movq 0x10000008, %rcx; movq 0x10000010, %rdx\n"
+	"movq 0x10000018, %rbx; movq 0x10000028, %rbp; movq 0x10000030, %rsi\n"
+	"movq 0x10000038, %rdi; movq 0x10000040, %r8; movq 0x10000048, %r9\n"
+	"movq 0x10000050, %r10; movq 0x10000058, %r11; movq 0x10000060, %r12\n"
+	"movq 0x10000068, %r13; movq 0x10000070, %r14; movq 0x10000078, %r15\n"
+	"movq 0x10000020, %rsp\n"
+	"jmp *0x10000090\n"
+	".globl native_ret\n"
+	"native_ret:\n"
+	"movq %rax, 0x10000000; movq %rcx, 0x10000008; movq %rdx, 0x10000010\n"
+	"movq %rbx, 0x10000018; movq %rsp, 0x10000020; movq %rbp, 0x10000028\n"
+	"movq %rsi, 0x10000030; movq %rdi, 0x10000038; movq %r8, 0x10000040\n"
+	"movq %r9, 0x10000048; movq %r10, 0x10000050; movq %r11, 0x10000058\n"
+	"movq %r12, 0x10000060; movq %r13, 0x10000068; movq %r14, 0x10000070\n"
+	"movq %r15, 0x10000078\n"
+	"movq 0x10000088, %rsp\n"
+	"pushfq; popq 0x10000080; cld\n"
+	".irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+	"vmovdqu %ymm\\i, 0x10000100+\\i*32\n"
+	".endr\n"
+	"vzeroupper\n"
+	"pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n"
+	"ret\n");
+
+static struct nstate *ns = (struct nstate *)STATE_ADDR;
+static uint8_t *ndata = (uint8_t *)DATA_ADDR;
+static uint8_t *ncode = (uint8_t *)CODE_ADDR;
+static sigjmp_buf fault_jb;
+static volatile int fault_vec;
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void on_fault(int sig, siginfo_t *si, void *uc_)
+{
+	ucontext_t *uc = uc_;
+
+	(void)sig;
+	(void)si;
+	fault_vec = (int)uc->uc_mcontext.gregs[REG_TRAPNO];
+	siglongjmp(fault_jb, 1);
+}
+
+/* ---- one test case ---- */
+struct tcase {
+	uint8_t code[16];
+	unsigned int len;
+	uint64_t gpr[16], rflags;
+	uint8_t ymm[16][32];
+	uint8_t mem[DATA_SIZE];
+	uint64_t flag_undef; /* flags the SDM leaves undefined for this instruction */
+	bool regform;	     /* ModRM.mod == 3 */
+};
+
+struct emu_state {
+	uint64_t gpr[16], rip, rflags;
+	uint8_t ymm[16][32];
+	uint8_t mem[DATA_SIZE];
+	const uint8_t *code;
+	unsigned int code_len;
+};
+
+static uint64_t cb_get_reg(void *o, unsigned int r)
+{
+	struct emu_state *s = o;
+
+	return r < 16 ? s->gpr[r] : r == X86_REG_RIP ? s->rip : s->rflags;
+}
+
+static void cb_set_reg(void *o, unsigned int r, uint64_t v)
+{
+	struct emu_state *s = o;
+
+	if (r < 16)
+		s->gpr[r] = v;
+	else if (r == X86_REG_RIP)
+		s->rip = v;
+	else
+		s->rflags = v;
+}
+
+static void cb_get_seg(void *o, unsigned int seg, struct x86_segment *sg)
+{
+	(void)o;
+	memset(sg, 0, sizeof(*sg));
+	sg->limit = 0xffffffffu;
+	sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_G | 0x3;
+	if (seg == X86_SEG_CS)
+		sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_L | 0xb;
+}
+
+static void cb_get_ctl(void *o, struct x86_cpu_ctl *c)
+{
+	(void)o;
+	c->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_AM;
+	c->cr4 = X86_CR4_OSFXSR | X86_CR4_OSXSAVE;
+	c->efer = X86_EFER_LMA;
+	c->cpl = 3;
+}
+
+static int pf(struct x86_exception *x, uint64_t la, bool write)
+{
+	x->vector = X86_EXC_PF;
+	x->has_error_code = true;
+	x->error_code = (write ? 2 : 0) | 4;
+	x->cr2 = la;
+	return -1;
+}
+
+static int cb_fetch(void *o, uint64_t la, void *buf, unsigned int len, struct x86_exception *x)
+{
+	struct emu_state *s = o;
+
+	/* The code page is mapped; bytes past the instruction read as what follows it. */
+	if (la < CODE_ADDR || la + len > CODE_ADDR + PG)
+		return pf(x, la, false);
+	for (unsigned int i = 0; i < len; i++) {
+		uint64_t off = la - CODE_ADDR + i;
+
+		((uint8_t *)buf)[i] = off < s->code_len ? s->code[off] : 0xcc;
+	}
+	return 0;
+}
+
+static int cb_read(void *o, uint64_t la, void *buf, unsigned int len, struct x86_exception *x)
+{
+	struct emu_state *s = o;
+
+	if (len == 0 || len > PG || (la & ~(PG - 1ul)) != ((la + len - 1) & ~(PG - 1ul)))
+		abort(); /* the emulator promised page-contained accesses */
+	if (la < DATA_ADDR || la + len > DATA_ADDR + DATA_SIZE)
+		return pf(x, la, false);
+	memcpy(buf, s->mem + (la - DATA_ADDR), len);
+	return 0;
+}
+
+static int cb_write(void *o, uint64_t la, const void *buf, unsigned int len,
+		    struct x86_exception *x)
+{
+	struct emu_state *s = o;
+
+	if (len == 0 || len > PG || (la & ~(PG - 1ul)) != ((la + len - 1) & ~(PG - 1ul)))
+		abort();
+	if (la < DATA_ADDR || la + len > DATA_ADDR + DATA_SIZE)
+		return pf(x, la, true);
+	memcpy(s->mem + (la - DATA_ADDR), buf, len);
+	return 0;
+}
+
+static void cb_get_vec(void *o, unsigned int i, uint8_t *buf, unsigned int len)
+{
+	struct emu_state *s = o;
+
+	memcpy(buf, s->ymm[i & 15], len);
+}
+
+static void cb_set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int len, bool zu)
+{
+	struct emu_state *s = o;
+
+	memcpy(s->ymm[i & 15], buf, len);
+	if (zu)
+		memset(s->ymm[i & 15] + len, 0, 32 - len);
+}
+
+static const struct x86_emu_ops ops = {
+	cb_get_reg, cb_set_reg, cb_get_seg, cb_get_ctl, cb_fetch,
+	cb_read,    cb_write,	cb_get_vec, cb_set_vec,
+};
+
+static unsigned long n_cases, n_bad, n_faults, n_unsupported;
+static unsigned int n_report;
+
+static void report(const struct tcase *t, const char *why)
+{
+	n_bad++;
+	if (n_report++ >= MAX_REPORT)
+		return;
+	printf("# mismatch (%s):", why);
+	for (unsigned int i = 0; i < t->len; i++)
+		printf(" %02x", t->code[i]);
+	printf("\n");
+}
+
+static void run_case(struct tcase *t, unsigned int batch)
+{
+	static struct emu_state es;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &es, .rep_batch = batch};
+	struct x86_emu_result res;
+	uint64_t mask = X86_FL_ARITH | X86_FL_DF;
+	volatile int nvec = NO_FAULT;
+
+	/* Native. */
+	memcpy(ncode, t->code, t->len);
+	ncode[t->len] = 0xff; /* jmp *0x10000098 */
+	ncode[t->len + 1] = 0x24;
+	ncode[t->len + 2] = 0x25;
+	memcpy(ncode + t->len + 3, &(uint32_t){STATE_ADDR + 0x98}, 4);
+	memcpy(ns->gpr, t->gpr, sizeof(t->gpr));
+	ns->rflags = t->rflags;
+	ns->code_ptr = CODE_ADDR;
+	ns->ret_ptr = (uint64_t)native_ret;
+	memcpy(ns->ymm, t->ymm, sizeof(t->ymm));
+	memcpy(ndata, t->mem, DATA_SIZE);
+	if (sigsetjmp(fault_jb, 1) == 0)
+		native_run();
+	else
+		nvec = fault_vec;
+
+	/* Emulated: REP ops are re-entered until done, like the guest re-executing them. */
+	memcpy(es.gpr, t->gpr, sizeof(t->gpr));
+	es.rip = CODE_ADDR;
+	es.rflags = t->rflags | X86_FL_FIXED;
+	memcpy(es.ymm, t->ymm, sizeof(t->ymm));
+	memcpy(es.mem, t->mem, DATA_SIZE);
+	es.code = t->code;
+	es.code_len = t->len;
+	for (int guard = 0; guard < 1000; guard++) {
+		x86_emulate(&ctx, &res);
+		if (res.status != X86_EMU_OK || !res.rep_continue)
+			break;
+	}
+	n_cases++;
+	if (res.status == X86_EMU_UNSUPPORTED) {
+		n_unsupported++;
+		report(t, "unsupported");
+		return;
+	}
+	if (nvec != NO_FAULT) {
+		n_faults++;
+		if (res.status != X86_EMU_EXCEPTION || res.exc.vector != nvec)
+			report(t, "native faulted, emulator did not match");
+		return;
+	}
+	if (res.status != X86_EMU_OK) {
+		report(t, "emulator raised an exception");
+		return;
+	}
+	if (es.rip != CODE_ADDR + t->len)
+		report(t, "rip");
+	else if (memcmp(es.gpr, ns->gpr, sizeof(es.gpr))) {
+		report(t, "gpr");
+		for (int i = 0; i < 16 && n_report <= MAX_REPORT; i++)
+			if (es.gpr[i] != ns->gpr[i])
+				printf("#   r%d: in %016llx native %016llx emulated %016llx\n", i,
+				       (unsigned long long)t->gpr[i],
+				       (unsigned long long)ns->gpr[i],
+				       (unsigned long long)es.gpr[i]);
+	} else if ((es.rflags ^ ns->rflags) & mask & ~t->flag_undef)
+		report(t, "rflags");
+	else if (memcmp(es.mem, ndata, DATA_SIZE))
+		report(t, "memory");
+	else if (memcmp(es.ymm, ns->ymm, sizeof(es.ymm)))
+		report(t, "ymm");
+}
+
+/* ---- templates ---- */
+
+enum addr_form { AF_BASE_D8, AF_SIB, AF_RIP, AF_REG, AF_NONE };
+
+struct tmpl {
+	const char *name;
+	uint8_t pfx[4];
+	uint8_t npfx;
+	uint8_t op[3];
+	uint8_t nop;
+	int8_t reg;  /* fixed ModRM.reg, or -1 for random */
+	uint8_t imm; /* immediate bytes */
+	bool modrm;
+	bool allow_reg;	 /* register (mod=3) form also valid */
+	uint64_t undef;	 /* undefined flags */
+	uint8_t special; /* see SP_* */
+};
+
+#define SP_NONE	  0
+#define SP_STRING 1
+#define SP_STACK  2
+#define SP_BTREG  3
+#define SP_MOFFS  4
+#define SP_ALIGN  5 /* vector op that needs natural alignment */
+#define SP_DIV	  6
+#define SP_CX16	  7
+
+#define U_LOGIC X86_FL_AF
+#define U_MUL	(X86_FL_SF | X86_FL_ZF | X86_FL_AF | X86_FL_PF)
+#define U_DIV	X86_FL_ARITH
+#define U_BT	(X86_FL_OF | X86_FL_SF | X86_FL_AF | X86_FL_PF)
+
+static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, bool rexw)
+{
+	unsigned int n = 0, reg, rm_reg = 0;
+	enum addr_form af;
+	uint8_t rex = 0x40;
+	unsigned int imm = (extra_pfx == 0x66 && !rexw && tp->imm == 4) ? 2 : tp->imm; /* Iz */
+
+	memset(t, 0, sizeof(*t));
+	for (unsigned int i = 0; i < 16; i++)
+		t->gpr[i] = rng();
+	for (unsigned int i = 0; i < DATA_SIZE; i++)
+		t->mem[i] = (uint8_t)rng();
+	for (unsigned int i = 0; i < 16; i++)
+		for (unsigned int j = 0; j < 32; j++)
+			t->ymm[i][j] = (uint8_t)rng();
+	t->rflags = (rng() & X86_FL_ARITH) | X86_FL_FIXED;
+	if (tp->special == SP_STRING && (rng() & 1))
+		t->rflags |= X86_FL_DF;
+	t->flag_undef = tp->undef;
+	t->gpr[X86_RBX] = DATA_ADDR + 0x800 + (rng() & 0x3ff);
+	t->gpr[X86_RSI] = rng() & 0x3f;
+	t->gpr[X86_RSP] = DATA_ADDR + 0xff0 + (rng() & 0x1f);
+
+	for (unsigned int i = 0; i < tp->npfx; i++)
+		t->code[n++] = tp->pfx[i];
+	if (extra_pfx)
+		t->code[n++] = extra_pfx;
+	reg = tp->reg >= 0 ? (unsigned int)tp->reg : (unsigned int)(rng() & 15);
+	af = tp->modrm ? (enum addr_form)(rng() % (tp->allow_reg ? 4 : 3)) : AF_NONE;
+	if (tp->special == SP_ALIGN || tp->special == SP_CX16)
+		af = (rng() & 3) ? AF_BASE_D8 : af;
+	if (rexw)
+		rex |= 0x08;
+	if (reg & 8)
+		rex |= 0x04;
+	if (af == AF_REG) {
+		rm_reg = rng() & 15;
+		if (rm_reg & 8)
+			rex |= 0x01;
+	}
+	if (tp->nop && tp->op[0] == 0xc5) { /* VEX2: no REX */
+		rex = 0x40;
+		reg &= 7;
+		rm_reg &= 7;
+	}
+	if (rex != 0x40)
+		t->code[n++] = rex;
+	for (unsigned int i = 0; i < tp->nop; i++)
+		t->code[n++] = tp->op[i];
+	if (tp->special == SP_MOFFS) {
+		uint64_t a = DATA_ADDR + 0x100 + (rng() & 0x1ff);
+
+		memcpy(t->code + n, &a, 8);
+		n += 8;
+	}
+	if (tp->modrm) {
+		switch (af) {
+		case AF_BASE_D8:
+			t->code[n++] = (uint8_t)(0x40 | ((reg & 7) << 3) | X86_RBX);
+			t->code[n++] = (uint8_t)rng();
+			if (tp->special == SP_ALIGN || tp->special == SP_CX16) {
+				t->gpr[X86_RBX] &= ~0x1full;
+				if (rng() & 3)
+					t->code[n - 1] &= 0xe0;
+			}
+			break;
+		case AF_SIB:
+			t->code[n++] = (uint8_t)(0x44 | ((reg & 7) << 3));
+			t->code[n++] = (uint8_t)((rng() & 0xc0) | (X86_RSI << 3) | X86_RBX);
+			t->code[n++] = (uint8_t)rng();
+			break;
+		case AF_RIP: {
+			int32_t d = (int32_t)(DATA_ADDR + 0x400 + (rng() & 0x3ff) - CODE_ADDR);
+
+			t->code[n++] = (uint8_t)(((reg & 7) << 3) | 5);
+			d -= (int32_t)(n + 4 + imm);
+			memcpy(t->code + n, &d, 4);
+			n += 4;
+			break;
+		}
+		default:
+			t->code[n++] = (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm_reg & 7));
+			t->regform = true;
+			break;
+		}
+	}
+	for (unsigned int i = 0; i < imm; i++)
+		t->code[n++] = (uint8_t)rng();
+	t->len = n;
+
+	switch (tp->special) {
+	case SP_STRING:
+		t->gpr[X86_RSI] = DATA_ADDR + 0x400 + (rng() & 0x7ff);
+		t->gpr[X86_RDI] = DATA_ADDR + 0x400 + (rng() & 0x7ff);
+		t->gpr[X86_RCX] = rng() % 24;
+		if (rng() & 1) { /* make CMPS/SCAS runs of equal data */
+			memset(t->mem + 0x400, 0x5a, 0x1000);
+			t->gpr[X86_RAX] = 0x5a5a5a5a5a5a5a5aull;
+		}
+		break;
+	case SP_BTREG:
+		if (af != AF_REG)
+			t->gpr[reg] = (uint64_t)((int64_t)(rng() % 4096) - 2048);
+		break;
+	case SP_DIV:
+		if (rng() % 8 == 0)
+			memset(t->mem, 0, DATA_SIZE); /* divide by zero */
+		else if (rng() & 1)
+			t->gpr[X86_RDX] = rng() & 0xff; /* mostly no overflow */
+		break;
+	default:
+		break;
+	}
+}
+
+#define T(n, ...)                                                                                  \
+	{                                                                                          \
+		n, __VA_ARGS__                                                                     \
+	}
+static const struct tmpl tmpls[] = {
+	/* name, pfx, npfx, op, nop, reg, imm, modrm, allow_reg, undef, special */
+	T("mov Eb,Gb", {0}, 0, {0x88}, 1, -1, 0, true, true, 0, 0),
+	T("mov Ev,Gv", {0}, 0, {0x89}, 1, -1, 0, true, true, 0, 0),
+	T("mov Gb,Eb", {0}, 0, {0x8a}, 1, -1, 0, true, true, 0, 0),
+	T("mov Gv,Ev", {0}, 0, {0x8b}, 1, -1, 0, true, true, 0, 0),
+	T("mov Eb,Ib", {0}, 0, {0xc6}, 1, 0, 1, true, true, 0, 0),
+	T("mov Ev,Iz", {0}, 0, {0xc7}, 1, 0, 4, true, true, 0, 0),
+	T("mov AL,moffs", {0}, 0, {0xa0}, 1, 0, 0, false, false, 0, SP_MOFFS),
+	T("mov eAX,moffs", {0}, 0, {0xa1}, 1, 0, 0, false, false, 0, SP_MOFFS),
+	T("mov moffs,AL", {0}, 0, {0xa2}, 1, 0, 0, false, false, 0, SP_MOFFS),
+	T("mov moffs,eAX", {0}, 0, {0xa3}, 1, 0, 0, false, false, 0, SP_MOFFS),
+	T("movzx Gv,Eb", {0}, 0, {0x0f, 0xb6}, 2, -1, 0, true, true, 0, 0),
+	T("movzx Gv,Ew", {0}, 0, {0x0f, 0xb7}, 2, -1, 0, true, true, 0, 0),
+	T("movsx Gv,Eb", {0}, 0, {0x0f, 0xbe}, 2, -1, 0, true, true, 0, 0),
+	T("movsx Gv,Ew", {0}, 0, {0x0f, 0xbf}, 2, -1, 0, true, true, 0, 0),
+	T("movsxd Gv,Ed", {0}, 0, {0x63}, 1, -1, 0, true, true, 0, 0),
+	T("movnti", {0}, 0, {0x0f, 0xc3}, 2, -1, 0, true, false, 0, 0),
+	T("movbe load", {0}, 0, {0x0f, 0x38, 0xf0}, 3, -1, 0, true, false, 0, 0),
+	T("movbe store", {0}, 0, {0x0f, 0x38, 0xf1}, 3, -1, 0, true, false, 0, 0),
+	T("alu Eb,Gb", {0}, 0, {0x00}, 1, -1, 0, true, true, U_LOGIC, 0xa0),
+	T("alu Ev,Gv", {0}, 0, {0x01}, 1, -1, 0, true, true, U_LOGIC, 0xa0),
+	T("alu Gb,Eb", {0}, 0, {0x02}, 1, -1, 0, true, true, U_LOGIC, 0xa0),
+	T("alu Gv,Ev", {0}, 0, {0x03}, 1, -1, 0, true, true, U_LOGIC, 0xa0),
+	T("alu AL,Ib", {0}, 0, {0x04}, 1, 0, 1, false, false, U_LOGIC, 0xa0),
+	T("alu eAX,Iz", {0}, 0, {0x05}, 1, 0, 4, false, false, U_LOGIC, 0xa0),
+	T("grp1 Eb,Ib", {0}, 0, {0x80}, 1, -2, 1, true, true, U_LOGIC, 0),
+	T("grp1 Ev,Iz", {0}, 0, {0x81}, 1, -2, 4, true, true, U_LOGIC, 0),
+	T("grp1 Ev,Ib", {0}, 0, {0x83}, 1, -2, 1, true, true, U_LOGIC, 0),
+	T("test Eb,Gb", {0}, 0, {0x84}, 1, -1, 0, true, true, U_LOGIC, 0),
+	T("test Ev,Gv", {0}, 0, {0x85}, 1, -1, 0, true, true, U_LOGIC, 0),
+	T("test Eb,Ib", {0}, 0, {0xf6}, 1, 0, 1, true, true, U_LOGIC, 0),
+	T("test Ev,Iz", {0}, 0, {0xf7}, 1, 0, 4, true, true, U_LOGIC, 0),
+	T("not Eb", {0}, 0, {0xf6}, 1, 2, 0, true, true, 0, 0),
+	T("not Ev", {0}, 0, {0xf7}, 1, 2, 0, true, true, 0, 0),
+	T("neg Eb", {0}, 0, {0xf6}, 1, 3, 0, true, true, 0, 0),
+	T("neg Ev", {0}, 0, {0xf7}, 1, 3, 0, true, true, 0, 0),
+	T("mul Eb", {0}, 0, {0xf6}, 1, 4, 0, true, true, U_MUL, 0),
+	T("mul Ev", {0}, 0, {0xf7}, 1, 4, 0, true, true, U_MUL, 0),
+	T("imul Eb", {0}, 0, {0xf6}, 1, 5, 0, true, true, U_MUL, 0),
+	T("imul Ev", {0}, 0, {0xf7}, 1, 5, 0, true, true, U_MUL, 0),
+	T("div Eb", {0}, 0, {0xf6}, 1, 6, 0, true, false, U_DIV, SP_DIV),
+	T("div Ev", {0}, 0, {0xf7}, 1, 6, 0, true, false, U_DIV, SP_DIV),
+	T("idiv Eb", {0}, 0, {0xf6}, 1, 7, 0, true, false, U_DIV, SP_DIV),
+	T("idiv Ev", {0}, 0, {0xf7}, 1, 7, 0, true, false, U_DIV, SP_DIV),
+	T("imul Gv,Ev", {0}, 0, {0x0f, 0xaf}, 2, -1, 0, true, true, U_MUL, 0),
+	T("imul Gv,Ev,Iz", {0}, 0, {0x69}, 1, -1, 4, true, true, U_MUL, 0),
+	T("imul Gv,Ev,Ib", {0}, 0, {0x6b}, 1, -1, 1, true, true, U_MUL, 0),
+	T("inc Eb", {0}, 0, {0xfe}, 1, 0, 0, true, true, 0, 0),
+	T("dec Eb", {0}, 0, {0xfe}, 1, 1, 0, true, true, 0, 0),
+	T("inc Ev", {0}, 0, {0xff}, 1, 0, 0, true, true, 0, 0),
+	T("dec Ev", {0}, 0, {0xff}, 1, 1, 0, true, true, 0, 0),
+	T("xchg Eb,Gb", {0}, 0, {0x86}, 1, -1, 0, true, true, 0, 0),
+	T("xchg Ev,Gv", {0}, 0, {0x87}, 1, -1, 0, true, true, 0, 0),
+	T("xadd Eb,Gb", {0}, 0, {0x0f, 0xc0}, 2, -1, 0, true, true, 0, 0),
+	T("xadd Ev,Gv", {0}, 0, {0x0f, 0xc1}, 2, -1, 0, true, true, 0, 0),
+	T("cmpxchg Eb,Gb", {0}, 0, {0x0f, 0xb0}, 2, -1, 0, true, true, 0, 0),
+	T("cmpxchg Ev,Gv", {0}, 0, {0x0f, 0xb1}, 2, -1, 0, true, true, 0, 0),
+	T("lock cmpxchg8b", {0xf0}, 1, {0x0f, 0xc7}, 2, 1, 0, true, false, 0, SP_CX16),
+	T("bt Ev,Gv", {0}, 0, {0x0f, 0xa3}, 2, -1, 0, true, true, U_BT, SP_BTREG),
+	T("bts Ev,Gv", {0}, 0, {0x0f, 0xab}, 2, -1, 0, true, true, U_BT, SP_BTREG),
+	T("btr Ev,Gv", {0}, 0, {0x0f, 0xb3}, 2, -1, 0, true, true, U_BT, SP_BTREG),
+	T("btc Ev,Gv", {0}, 0, {0x0f, 0xbb}, 2, -1, 0, true, true, U_BT, SP_BTREG),
+	T("bt* Ev,Ib", {0}, 0, {0x0f, 0xba}, 2, -3, 1, true, true, U_BT, 0),
+	T("setcc", {0}, 0, {0x0f, 0x90}, 2, -1, 0, true, true, 0, 0xc0),
+	T("cmovcc", {0}, 0, {0x0f, 0x40}, 2, -1, 0, true, true, 0, 0xc0),
+	T("push Ev", {0}, 0, {0xff}, 1, 6, 0, true, true, 0, SP_STACK),
+	T("pop Ev", {0}, 0, {0x8f}, 1, 0, 0, true, true, 0, SP_STACK),
+	T("push r", {0}, 0, {0x50}, 1, 0, 0, false, false, 0, 0xb0),
+	T("pop r", {0}, 0, {0x58}, 1, 0, 0, false, false, 0, 0xb0),
+	T("push Iz", {0}, 0, {0x68}, 1, 0, 4, false, false, 0, SP_STACK),
+	T("push Ib", {0}, 0, {0x6a}, 1, 0, 1, false, false, 0, SP_STACK),
+	T("movs", {0}, 0, {0xa4}, 1, 0, 0, false, false, 0, SP_STRING),
+	T("cmps", {0}, 0, {0xa6}, 1, 0, 0, false, false, 0, SP_STRING),
+	T("stos", {0}, 0, {0xaa}, 1, 0, 0, false, false, 0, SP_STRING),
+	T("lods", {0}, 0, {0xac}, 1, 0, 0, false, false, 0, SP_STRING),
+	T("scas", {0}, 0, {0xae}, 1, 0, 0, false, false, 0, SP_STRING),
+	T("movd/q xmm,Ey", {0x66}, 1, {0x0f, 0x6e}, 2, -1, 0, true, true, 0, 0),
+	T("movd/q Ey,xmm", {0x66}, 1, {0x0f, 0x7e}, 2, -1, 0, true, true, 0, 0),
+	T("movq xmm,m64", {0xf3}, 1, {0x0f, 0x7e}, 2, -1, 0, true, true, 0, 0),
+	T("movq m64,xmm", {0x66}, 1, {0x0f, 0xd6}, 2, -1, 0, true, true, 0, 0),
+	T("movdqu load", {0xf3}, 1, {0x0f, 0x6f}, 2, -1, 0, true, true, 0, 0),
+	T("movdqu store", {0xf3}, 1, {0x0f, 0x7f}, 2, -1, 0, true, true, 0, 0),
+	T("movdqa load", {0x66}, 1, {0x0f, 0x6f}, 2, -1, 0, true, true, 0, SP_ALIGN),
+	T("movdqa store", {0x66}, 1, {0x0f, 0x7f}, 2, -1, 0, true, true, 0, SP_ALIGN),
+	T("movaps load", {0}, 0, {0x0f, 0x28}, 2, -1, 0, true, true, 0, SP_ALIGN),
+	T("movapd store", {0x66}, 1, {0x0f, 0x29}, 2, -1, 0, true, true, 0, SP_ALIGN),
+	T("movups load", {0}, 0, {0x0f, 0x10}, 2, -1, 0, true, true, 0, 0),
+	T("movupd store", {0x66}, 1, {0x0f, 0x11}, 2, -1, 0, true, true, 0, 0),
+	T("movss load", {0xf3}, 1, {0x0f, 0x10}, 2, -1, 0, true, false, 0, 0),
+	T("movsd store", {0xf2}, 1, {0x0f, 0x11}, 2, -1, 0, true, false, 0, 0),
+	T("movntdq", {0x66}, 1, {0x0f, 0xe7}, 2, -1, 0, true, false, 0, SP_ALIGN),
+	T("movntps", {0}, 0, {0x0f, 0x2b}, 2, -1, 0, true, false, 0, SP_ALIGN),
+	T("vmovdqu ymm load", {0}, 0, {0xc5, 0xfe, 0x6f}, 3, -1, 0, true, true, 0, 0),
+	T("vmovdqu xmm store", {0}, 0, {0xc5, 0xfa, 0x7f}, 3, -1, 0, true, true, 0, 0),
+	T("vmovdqa ymm store", {0}, 0, {0xc5, 0xfd, 0x7f}, 3, -1, 0, true, false, 0, SP_ALIGN),
+	T("vmovaps xmm load", {0}, 0, {0xc5, 0xf8, 0x28}, 3, -1, 0, true, true, 0, SP_ALIGN),
+	T("vmovups ymm store", {0}, 0, {0xc5, 0xfc, 0x11}, 3, -1, 0, true, true, 0, 0),
+	T("vmovd xmm,m32", {0}, 0, {0xc5, 0xf9, 0x6e}, 3, -1, 0, true, true, 0, 0),
+	T("vmovq m64,xmm", {0}, 0, {0xc5, 0xf9, 0xd6}, 3, -1, 0, true, true, 0, 0),
+};
+
+/* Expand a template into the variants that must be tested (ALU ops, cc, sizes, prefixes). */
+static void run_template(const struct tmpl *tp, unsigned long *count)
+{
+	struct tcase *t = malloc(sizeof(*t));
+	struct tmpl v;
+
+	for (unsigned int i = 0; i < CASES_PER_TEMPLATE; i++) {
+		unsigned int sel = (unsigned int)rng();
+		bool rexw = false;
+		uint8_t extra = 0;
+
+		v = *tp;
+		if (tp->special == 0xa0) { /* ALU block: pick the op */
+			v.op[0] = (uint8_t)(tp->op[0] + 8 * (sel % 8));
+			v.special = 0;
+		}
+		if (tp->reg == -2) /* group 1: every ALU op by reg */
+			v.reg = (int8_t)(sel % 8);
+		if (tp->reg == -3)
+			v.reg = (int8_t)(4 + sel % 4);
+		if (tp->special == 0xc0) {
+			v.op[1] = (uint8_t)(tp->op[1] + sel % 16);
+			v.special = 0;
+		}
+		if (tp->special == 0xb0) { /* push/pop reg: register in opcode */
+			v.op[0] = (uint8_t)(tp->op[0] + sel % 8);
+			v.special = SP_STACK;
+			if (sel & 8) {
+				v.pfx[v.npfx++] = 0x41;
+			}
+		}
+		if (tp->special == SP_STRING) {
+			v.op[0] = (uint8_t)(tp->op[0] + (sel & 1));
+			if (sel & 6)
+				v.pfx[v.npfx++] = (sel & 4) ? 0xf3 : 0xf2;
+		}
+		/* Operand size variants for non-vector, non-stack forms. */
+		if (tp->pfx[0] != 0x66 && tp->pfx[0] != 0xf3 && tp->pfx[0] != 0xf2 &&
+		    !(tp->nop && tp->op[0] == 0xc5) && v.special != SP_STACK && !(sel & 0x100))
+			rexw = (sel >> 9) & 1;
+		if (tp->pfx[0] == 0x66 && tp->op[1] == 0x6e)
+			rexw = (sel >> 9) & 1;
+		if (tp->pfx[0] == 0x66 && tp->op[1] == 0x7e)
+			rexw = (sel >> 9) & 1;
+		if (tp->special == SP_CX16)
+			rexw = (sel >> 9) & 1;
+		if (!tp->npfx && !(tp->nop && tp->op[0] == 0xc5) && ((sel >> 10) & 3) == 0 &&
+		    tp->special != SP_CX16 && tp->op[0] != 0x63)
+			extra = 0x66;
+		if (v.special == SP_STACK && ((sel >> 10) & 3) == 1)
+			extra = 0x66;
+		if (tp->special == SP_STRING && v.npfx && ((sel >> 12) & 1))
+			extra = 0x67; /* 32-bit addressing for the string registers */
+		if ((sel >> 13) % 5 == 0 &&
+		    (tp->op[0] == 0x86 || tp->op[0] == 0x87 || tp->op[1] == 0xc0 ||
+		     tp->op[1] == 0xc1 || tp->op[1] == 0xb0 || tp->op[1] == 0xb1))
+			extra = 0xf0; /* LOCK */
+		build(t, &v, extra, rexw);
+		if (extra == 0xf0 && t->regform)
+			continue; /* LOCK with a register destination is #UD natively: skip */
+		if (extra == 0x67 && tp->special == SP_STRING) {
+			t->gpr[X86_RSI] = (t->gpr[X86_RSI] & 0xffffffffull) | (rng() << 32);
+			t->gpr[X86_RDI] = (t->gpr[X86_RDI] & 0xffffffffull) | (rng() << 32);
+			t->gpr[X86_RCX] |= rng() << 32;
+		}
+		run_case(t, 1 + (sel >> 16) % 8);
+		(*count)++;
+	}
+	free(t);
+}
+
+int main(void)
+{
+	struct sigaction sa;
+	stack_t ss;
+	unsigned long per[sizeof(tmpls) / sizeof(tmpls[0])] = {0};
+	int fails = 0, num = 0;
+
+	if (mmap((void *)STATE_ADDR, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != (void *)STATE_ADDR ||
+	    mmap((void *)DATA_ADDR, DATA_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != (void *)DATA_ADDR ||
+	    mmap((void *)CODE_ADDR, PG, PROT_READ | PROT_WRITE | PROT_EXEC,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != (void *)CODE_ADDR) {
+		printf("1..1\nnot ok 1 - cannot map the native test pages\n");
+		return 1;
+	}
+	static uint8_t altstack[1 << 16];
+
+	ss.ss_sp = altstack;
+	ss.ss_size = sizeof(altstack);
+	ss.ss_flags = 0;
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigaction(SIGFPE, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+
+	printf("TAP version 13\n1..%zu\n", sizeof(tmpls) / sizeof(tmpls[0]));
+	for (size_t i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
+		unsigned long bad0 = n_bad;
+
+		run_template(&tmpls[i], &per[i]);
+		num++;
+		printf("%sok %d - emulator matches native CPU: %s (%lu cases)\n",
+		       n_bad == bad0 ? "" : "not ", num, tmpls[i].name, per[i]);
+		if (n_bad != bad0)
+			fails++;
+	}
+	printf("# %lu cases, %lu natively faulting (#DE/#GP) compared by vector, %lu mismatches\n",
+	       n_cases, n_faults, n_bad);
+	return fails ? 1 : 0;
+}

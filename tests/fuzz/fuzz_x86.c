@@ -1,0 +1,280 @@
+/*
+ * libFuzzer target over x86_decode + x86_emulate.
+ *
+ * Input: [mode][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as available)] then the
+ * instruction bytes.  Guest memory is two 4 KiB pages around a fixed base; anything else
+ * raises #PF.  Checks: no sanitizer report, no abort, results self-consistent (length <= 15,
+ * every access inside one page, bounded callback count).
+ *
+ * Run with no arguments: a bounded run (FUZZ_SECONDS env, default 10) in a child process,
+ * reported as TAP.  With arguments: plain libFuzzer (make fuzz).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mmio/x86_emulate.h"
+
+#define MEM_BASE	0x7000ull
+#define MEM_SIZE	0x2000u
+#define PG		0x1000u
+#define HDR		4
+#define MAX_CALLS	4096
+#define DEFAULT_SECONDS 10
+
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*cb)(const uint8_t *, size_t));
+
+struct fstate {
+	uint64_t gpr[16], rip, rflags;
+	uint8_t mem[MEM_SIZE];
+	uint8_t ymm[16][32];
+	const uint8_t *code;
+	size_t code_len;
+	unsigned int mode, calls;
+	uint8_t cpl;
+	uint8_t cr_bits;
+};
+
+static unsigned long *exec_counter;
+
+static void check_page(uint64_t la, unsigned int len)
+{
+	if (len == 0 || len > 32 || (la / PG) != ((la + len - 1) / PG))
+		abort();
+}
+
+static uint64_t get_reg(void *o, unsigned int r)
+{
+	struct fstate *s = o;
+
+	if (r < 16)
+		return s->gpr[r];
+	return r == X86_REG_RIP ? s->rip : s->rflags;
+}
+
+static void set_reg(void *o, unsigned int r, uint64_t v)
+{
+	struct fstate *s = o;
+
+	if (r > X86_REG_RFLAGS)
+		abort();
+	if (r < 16)
+		s->gpr[r] = v;
+	else if (r == X86_REG_RIP)
+		s->rip = v;
+	else
+		s->rflags = v;
+}
+
+static void get_seg(void *o, unsigned int seg, struct x86_segment *sg)
+{
+	struct fstate *s = o;
+
+	if (seg >= X86_NR_SEGS)
+		abort();
+	memset(sg, 0, sizeof(*sg));
+	sg->limit = (s->cr_bits & 1) ? 0xffffu : 0xffffffffu;
+	sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0x3 | ((s->cr_bits & 2) ? 0x4 : 0);
+	if (s->mode == 32)
+		sg->attr |= X86_SEG_ATTR_DB;
+	if (seg == X86_SEG_CS) {
+		sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0xb;
+		if (s->mode == 64)
+			sg->attr |= X86_SEG_ATTR_L;
+		if (s->mode == 32)
+			sg->attr |= X86_SEG_ATTR_DB;
+	}
+	if (seg == X86_SEG_FS)
+		sg->base = 0x100;
+}
+
+static void get_ctl(void *o, struct x86_cpu_ctl *c)
+{
+	struct fstate *s = o;
+
+	c->cr0 = (s->mode == 16 && (s->cr_bits & 4)) ? 0 : X86_CR0_PE;
+	if (s->cr_bits & 8)
+		c->cr0 |= X86_CR0_AM;
+	if (s->cr_bits & 16)
+		c->cr0 |= X86_CR0_TS;
+	c->cr4 = (s->cr_bits & 32) ? 0 : X86_CR4_OSFXSR | X86_CR4_OSXSAVE;
+	c->efer = s->mode == 64 ? X86_EFER_LMA : 0;
+	c->cpl = s->cpl;
+}
+
+static int fault(struct x86_exception *x, uint64_t la)
+{
+	x->vector = X86_EXC_PF;
+	x->has_error_code = true;
+	x->error_code = 0;
+	x->cr2 = la;
+	return -1;
+}
+
+static int fetch(void *o, uint64_t la, void *buf, unsigned int len, struct x86_exception *x)
+{
+	struct fstate *s = o;
+
+	check_page(la, len);
+	if (++s->calls > MAX_CALLS)
+		abort();
+	if (la < s->rip || la - s->rip > s->code_len || s->code_len - (la - s->rip) < len)
+		return fault(x, la);
+	memcpy(buf, s->code + (la - s->rip), len);
+	return 0;
+}
+
+static int mem_rw(struct fstate *s, uint64_t la, void *buf, const void *src, unsigned int len,
+		  struct x86_exception *x)
+{
+	check_page(la, len);
+	if (++s->calls > MAX_CALLS)
+		abort();
+	if (la < MEM_BASE || la - MEM_BASE > MEM_SIZE - len)
+		return fault(x, la);
+	if (buf)
+		memcpy(buf, s->mem + (la - MEM_BASE), len);
+	else
+		memcpy(s->mem + (la - MEM_BASE), src, len);
+	return 0;
+}
+
+static int rd(void *o, uint64_t la, void *buf, unsigned int len, struct x86_exception *x)
+{
+	return mem_rw(o, la, buf, NULL, len, x);
+}
+
+static int wr(void *o, uint64_t la, const void *buf, unsigned int len, struct x86_exception *x)
+{
+	return mem_rw(o, la, NULL, buf, len, x);
+}
+
+static void get_vec(void *o, unsigned int i, uint8_t *buf, unsigned int len)
+{
+	struct fstate *s = o;
+
+	if (i >= 16 || len > 32)
+		abort();
+	memcpy(buf, s->ymm[i], len);
+}
+
+static void set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int len, bool zu)
+{
+	struct fstate *s = o;
+
+	if (i >= 16 || len > 32)
+		abort();
+	memcpy(s->ymm[i], buf, len);
+	if (zu)
+		memset(s->ymm[i] + len, 0, 32 - len);
+}
+
+static const struct x86_emu_ops fops = {get_reg, set_reg, get_seg, get_ctl, fetch,
+					rd,	 wr,	  get_vec, set_vec};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fstate s;
+	static const unsigned int modes[] = {16, 32, 64, 64};
+	struct x86_emu_ctx ctx = {.ops = &fops, .opaque = &s};
+	struct x86_emu_result res;
+	struct x86_insn in;
+	size_t nregs;
+
+	if (exec_counter)
+		(*exec_counter)++;
+	if (size < HDR)
+		return 0;
+	memset(&s, 0, sizeof(s));
+	s.mode = modes[data[0] & 3];
+	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |
+		   ((uint64_t)(data[1] & 0x02) << 9) | X86_FL_FIXED;
+	ctx.rep_batch = data[2] % (X86_EMU_REP_BATCH_MAX + 8);
+	s.cpl = data[3] & 3;
+	s.cr_bits = data[3] >> 2;
+	data += HDR;
+	size -= HDR;
+	/* Registers point into (or near) guest memory so accesses hit it. */
+	nregs = size >= 32 ? 16 : size / 2;
+	for (size_t i = 0; i < 16; i++)
+		s.gpr[i] = MEM_BASE + 0x800 + i * 0x40;
+	for (size_t i = 0; i < nregs && 2 * i + 1 < size; i++)
+		s.gpr[i] = (i % 5 == 4)
+				   ? ((uint64_t)data[2 * i] << 56 | data[2 * i + 1])
+				   : MEM_BASE + (uint64_t)(data[2 * i] | data[2 * i + 1] << 8) %
+							MEM_SIZE;
+	s.gpr[X86_RCX] &= 0x3f;
+	if (size > 32) {
+		data += 32;
+		size -= 32;
+	}
+	s.code = data;
+	s.code_len = size;
+	s.rip = s.mode == 64 ? 0x400000 : 0x1000;
+	for (unsigned int i = 0; i < MEM_SIZE; i++)
+		s.mem[i] = (uint8_t)(i * 7);
+
+	/* Decode alone over every mode: must never read past size nor report > 15 bytes. */
+	for (unsigned int m = 0; m < 3; m++) {
+		int r = x86_decode(&in, data, size, (enum x86_mode)modes[m]);
+
+		if (r == 0 && (in.len == 0 || in.len > X86_MAX_INSN_LEN || in.len > size))
+			abort();
+		if (r > 0 || r < -X86_DEC_INVALID)
+			abort();
+	}
+	for (int i = 0; i < 4; i++) {
+		int r = x86_emulate(&ctx, &res);
+
+		if (r != -res.status || res.status > X86_EMU_UNSUPPORTED)
+			abort();
+		if (res.insn_len > X86_MAX_INSN_LEN)
+			abort();
+		if (res.status == X86_EMU_UNSUPPORTED && res.exc.vector != X86_EXC_UD)
+			abort();
+		if (res.status != X86_EMU_OK || !res.rep_continue)
+			break;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *secs = getenv("FUZZ_SECONDS");
+	char tbuf[64];
+	char *args[] = {argv[0], tbuf, "-seed=1", "-max_len=96", "-print_final_stats=0", NULL};
+	int nargs = 5, status;
+	char **pargs = args;
+	pid_t pid;
+
+	if (argc > 1)
+		return LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput);
+	snprintf(tbuf, sizeof(tbuf), "-max_total_time=%d", secs ? atoi(secs) : DEFAULT_SECONDS);
+	exec_counter = mmap(NULL, sizeof(*exec_counter), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (exec_counter == MAP_FAILED)
+		return 1;
+	*exec_counter = 0;
+	printf("TAP version 13\n1..1\n");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		/* libFuzzer chatters on stderr; keep it for a crash report. */
+		LLVMFuzzerRunDriver(&nargs, &pargs, LLVMFuzzerTestOneInput);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		printf("ok 1 - fuzz decode+emulate: %lu executions in %s s, no crash\n",
+		       *exec_counter, tbuf + strlen("-max_total_time="));
+		return 0;
+	}
+	printf("not ok 1 - fuzz decode+emulate crashed after %lu executions (see stderr)\n",
+	       *exec_counter);
+	return 1;
+}
