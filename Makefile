@@ -104,12 +104,12 @@ run:
 # make check: host tests only.  make test: everything CI runs.
 check:
 	$(Q)sh tests/deps.sh test
-	$(Q)$(MAKE) --no-print-directory unit $(HOST_SUITES)
+	$(Q)$(MAKE) -s --no-print-directory unit $(HOST_SUITES)
 	$(Q)BUILD=$(BUILD) HOST_SUITES="$(HOST_SUITES)" tests/run-tests.sh unit suites
 
 test:
 	$(Q)sh tests/deps.sh test
-	$(Q)$(MAKE) --no-print-directory all unit $(HOST_SUITES) $(TEST_ISOS) lint
+	$(Q)$(MAKE) -s --no-print-directory all unit $(HOST_SUITES) $(TEST_ISOS) lint
 	$(Q)BUILD=$(BUILD) HOST_SUITES="$(HOST_SUITES)" tests/run-tests.sh
 
 deps:
