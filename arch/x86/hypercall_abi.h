@@ -1,0 +1,45 @@
+/*
+ * The interface mhv offers its guest: hypervisor CPUID leaves and hypercalls.  Shared by mhv
+ * and the guest test kernel (tests/guest/), so it holds only numbers.
+ *
+ * Hypercall: VMCALL (Intel) or VMMCALL (AMD) with RAX = number, RBX/RCX/RDX = arguments;
+ * the result comes back in RAX (HC_ENOSYS for an unknown number).  Both instructions work on
+ * both vendors: mhv treats them alike.
+ */
+#ifndef MHV_ARCH_X86_HYPERCALL_ABI_H
+#define MHV_ARCH_X86_HYPERCALL_ABI_H
+
+#define MHV_CPUID_BASE	  0x40000000 /* EAX = highest mhv leaf, EBX:ECX:EDX = signature */
+#define MHV_CPUID_VERSION 0x40000001 /* EAX = version (major << 16 | minor) */
+#define MHV_CPUID_MAX	  MHV_CPUID_VERSION
+#define MHV_SIGNATURE	  "mhvmhvmhv\0\0\0"
+#define MHV_SIGNATURE_EBX 0x6d76686d /* "mhvm" */
+#define MHV_SIGNATURE_ECX 0x686d7668 /* "hvmh" */
+#define MHV_SIGNATURE_EDX 0x00000076 /* "v\0\0\0" */
+#define MHV_VERSION_MAJOR 0
+#define MHV_VERSION_MINOR 1
+#define MHV_VERSION_CODE  ((MHV_VERSION_MAJOR << 16) + MHV_VERSION_MINOR)
+
+#define HC_VERSION    0 /* -> RAX = MHV_VERSION_MAJOR << 16 | MINOR */
+#define HC_EXIT_COUNT 1 /* RBX = enum vcpu_exit_kind -> RAX = exits of that kind so far */
+#define HC_END_RUN    2 /* RBX = status (0 = pass): end the run; does not return */
+#define HC_HV_RANGE   3 /* -> RAX = start, RBX = end of the memory hidden from the guest */
+#define HC_ENOSYS     (~0ul)
+
+/* Vendor-neutral exit kinds (counter indices for HC_EXIT_COUNT). */
+#define EXIT_KIND_CPUID	    0
+#define EXIT_KIND_MSR_READ  1
+#define EXIT_KIND_MSR_WRITE 2
+#define EXIT_KIND_IO	    3
+#define EXIT_KIND_CR_ACCESS 4
+#define EXIT_KIND_INVLPG    5
+#define EXIT_KIND_INVPCID   6
+#define EXIT_KIND_HLT	    7
+#define EXIT_KIND_HYPERCALL 8
+#define EXIT_KIND_EXCEPTION 9
+#define EXIT_KIND_NPF	    10 /* EPT violation / nested page fault */
+#define EXIT_KIND_INTERRUPT 11
+#define EXIT_KIND_OTHER	    12
+#define NR_EXIT_KINDS	    13
+
+#endif

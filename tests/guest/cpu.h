@@ -1,0 +1,105 @@
+/*
+ * Thin wrappers around the x86 instructions the guest tests use, for 32-bit protected mode.
+ * (arch/x86/cpu.h is mhv's own 64-bit version: its CR accessors use 64-bit registers.)
+ */
+#ifndef MHV_TESTS_GUEST_CPU_H
+#define MHV_TESTS_GUEST_CPU_H
+
+#include <stdint.h>
+
+struct cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+
+	asm volatile("cpuid"
+		     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+		     : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+static inline struct cpuid_regs cpuid(uint32_t leaf)
+{
+	return cpuid_count(leaf, 0);
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t val)
+{
+	asm volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)) : "memory");
+}
+
+#define DEFINE_CR_ACCESSORS(n)                                                                     \
+	static inline uint32_t read_cr##n(void)                                                    \
+	{                                                                                          \
+		uint32_t v;                                                                        \
+		asm volatile("mov %%cr" #n ", %0" : "=r"(v));                                      \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_cr##n(uint32_t v)                                                 \
+	{                                                                                          \
+		asm volatile("mov %0, %%cr" #n ::"r"(v) : "memory");                               \
+	}
+DEFINE_CR_ACCESSORS(0)
+DEFINE_CR_ACCESSORS(2)
+DEFINE_CR_ACCESSORS(3)
+DEFINE_CR_ACCESSORS(4)
+#undef DEFINE_CR_ACCESSORS
+
+static inline void invlpg(uintptr_t va)
+{
+	asm volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
+
+/* Volatile accesses: the compiler must issue exactly one load or store of the address. */
+static inline uint32_t mmio_read32(uintptr_t addr)
+{
+	return *(volatile const uint32_t *)addr;
+}
+
+static inline void mmio_write32(uintptr_t addr, uint32_t v)
+{
+	*(volatile uint32_t *)addr = v;
+}
+
+static inline void __attribute__((noreturn)) cpu_halt_forever(void)
+{
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
+/* Control-register bits (SDM Vol. 3 2.5). */
+#define CR0_PE	 (1u << 0)
+#define CR0_WP	 (1u << 16)
+#define CR0_PG	 (1u << 31)
+#define CR4_DE	 (1u << 3)
+#define CR4_PSE	 (1u << 4)
+#define CR4_VMXE (1u << 13)
+
+/* MSRs the guest touches that arch/x86/msr.h (mhv's VMX/SVM list) does not name. */
+#define MSR_IA32_APIC_BASE 0x0000001B
+#define APIC_BASE_BSP	   (1ull << 8)
+#define APIC_BASE_EN	   (1ull << 11)
+#define MSR_IA32_PAT	   0x00000277
+#define MSR_EFER	   0xC0000080
+#define EFER_SVME	   (1ull << 12)
+
+/* Exception vectors. */
+#define VEC_DE		     0
+#define VEC_BP		     3
+#define VEC_UD		     6
+#define VEC_GP		     13
+#define VEC_PF		     14
+#define NR_EXCEPTION_VECTORS 32
+
+#endif

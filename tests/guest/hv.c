@@ -1,0 +1,146 @@
+/* mhv detection and hypercalls. */
+#include <stddef.h>
+
+#include "arch/x86/hypercall_abi.h"
+#include "arch/x86/io.h"
+#include "lib/string.h"
+#include "tests/guest/cpu.h"
+#include "tests/guest/hv.h"
+#include "tests/guest/report.h"
+#include "tests/guest/serial.h"
+
+#define CPUID_VENDOR_LEAF   0
+#define VENDOR_LEN	    12
+#define DEBUG_EXIT_PORT	    0xF4   /* QEMU -device isa-debug-exit,iobase=0xf4 */
+#define BOCHS_SHUTDOWN_PORT 0x8900 /* Bochs ends when "Shutdown" is written here */
+
+static enum cpu_vendor vendor;
+static bool present;
+
+void hv_init(void)
+{
+	struct cpuid_regs r = cpuid(CPUID_VENDOR_LEAF);
+	/* The vendor string is EBX, EDX, ECX in that order. */
+	const uint32_t v[3] = {r.ebx, r.edx, r.ecx};
+
+	if (!memcmp(v, "GenuineIntel", VENDOR_LEN))
+		vendor = VENDOR_INTEL;
+	else if (!memcmp(v, "AuthenticAMD", VENDOR_LEN))
+		vendor = VENDOR_AMD;
+	else
+		vendor = VENDOR_OTHER;
+
+	/*
+	 * Leaves 0x40000000+ are free for hypervisors: natively they return whatever the CPU
+	 * returns for an out-of-range leaf, which never spells mhv's signature.
+	 */
+	r = cpuid(MHV_CPUID_BASE);
+	present = r.ebx == MHV_SIGNATURE_EBX && r.ecx == MHV_SIGNATURE_ECX &&
+		  r.edx == MHV_SIGNATURE_EDX;
+}
+
+bool hv_present(void)
+{
+	return present;
+}
+
+enum cpu_vendor cpu_vendor(void)
+{
+	return vendor;
+}
+
+const char *cpu_vendor_name(void)
+{
+	switch (vendor) {
+	case VENDOR_INTEL:
+		return "Intel";
+	case VENDOR_AMD:
+		return "AMD";
+	default:
+		return "other";
+	}
+}
+
+void hc_vmcall(struct hc_regs *r)
+{
+	asm volatile("vmcall"
+		     : "+a"(r->eax), "+b"(r->ebx), "+c"(r->ecx), "+d"(r->edx), "+S"(r->esi),
+		       "+D"(r->edi)
+		     :
+		     : "memory");
+}
+
+void hc_vmmcall(struct hc_regs *r)
+{
+	asm volatile("vmmcall"
+		     : "+a"(r->eax), "+b"(r->ebx), "+c"(r->ecx), "+d"(r->edx), "+S"(r->esi),
+		       "+D"(r->edi)
+		     :
+		     : "memory");
+}
+
+void hc_native(struct hc_regs *r)
+{
+	if (vendor == VENDOR_AMD)
+		hc_vmmcall(r);
+	else
+		hc_vmcall(r);
+}
+
+uint32_t hypercall(uint32_t nr, uint32_t ebx, uint32_t ecx, uint32_t edx, uint32_t *ebx_out)
+{
+	struct hc_regs r = {.eax = nr, .ebx = ebx, .ecx = ecx, .edx = edx};
+
+	hc_native(&r);
+	if (ebx_out)
+		*ebx_out = r.ebx;
+	return r.eax;
+}
+
+uint32_t hv_exit_count(uint32_t kind)
+{
+	return hypercall(HC_EXIT_COUNT, kind, 0, 0, NULL);
+}
+
+void hv_print_exit_counts(void)
+{
+	static const char *const names[NR_EXIT_KINDS] = {
+		[EXIT_KIND_CPUID] = "cpuid",
+		[EXIT_KIND_MSR_READ] = "msr_read",
+		[EXIT_KIND_MSR_WRITE] = "msr_write",
+		[EXIT_KIND_IO] = "io",
+		[EXIT_KIND_CR_ACCESS] = "cr",
+		[EXIT_KIND_INVLPG] = "invlpg",
+		[EXIT_KIND_INVPCID] = "invpcid",
+		[EXIT_KIND_HLT] = "hlt",
+		[EXIT_KIND_HYPERCALL] = "hypercall",
+		[EXIT_KIND_EXCEPTION] = "exception",
+		[EXIT_KIND_NPF] = "npf",
+		[EXIT_KIND_INTERRUPT] = "interrupt",
+		[EXIT_KIND_OTHER] = "other",
+	};
+
+	gprintf("guest: exits so far:");
+	for (uint32_t k = 0; k < NR_EXIT_KINDS; k++)
+		gprintf(" %s=%u", names[k] ? names[k] : "?", hv_exit_count(k));
+	gprintf("\n");
+}
+
+void guest_end(uint32_t status)
+{
+	if (present) {
+		static const char msg[] = "FAIL guest: HC_END_RUN returned\n";
+
+		hypercall(HC_END_RUN, status, 0, 0, NULL);
+		/* A bug in mhv: say so, then try the emulator's exit port anyway. */
+		serial_write(msg, sizeof(msg) - 1);
+	}
+	/* Natively the emulator drops bytes still in the UART when it exits; mhv flushes its own.
+	 */
+	serial_drain();
+	outl(DEBUG_EXIT_PORT, status);
+	/* Bochs only knows "stop" (no status): the harness judges its runs by the output. */
+	for (const char *p = "Shutdown"; *p; p++)
+		outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*p);
+	cpu_halt_forever();
+}

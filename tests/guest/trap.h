@@ -1,0 +1,35 @@
+/*
+ * Exceptions in the guest test kernel.  A test that expects an instruction to fault runs it
+ * through run_catching(): the exception is recorded and execution resumes after the call, so
+ * the test can compare the vector and error code with what it expected.  An exception
+ * nobody expected is reported as a failed check and ends the run.
+ */
+#ifndef MHV_TESTS_GUEST_TRAP_H
+#define MHV_TESTS_GUEST_TRAP_H
+
+/* trap_entry.S lays its per-vector stubs out this far apart, starting at trap_stubs. */
+#define TRAP_STUB_SIZE 16
+
+#ifndef __ASSEMBLY__
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fault {
+	bool raised;
+	uint32_t vector;
+	uint32_t errcode; /* 0 for vectors that push none */
+	uint32_t eip;	  /* the faulting instruction */
+	uint32_t cr2;	  /* #PF only */
+};
+
+/* Install the IDT (vectors 0-31). */
+void trap_init(void);
+
+/* Run fn(arg); returns true if it raised an exception, described in *f (always written). */
+bool run_catching(void (*fn)(void *), void *arg, struct fault *f);
+
+/* Name of an exception vector ("#GP"), or "?" */
+const char *trap_name(uint32_t vector);
+#endif
+
+#endif
