@@ -91,14 +91,20 @@ $(TEST_ISO_DIR)/selfcheck.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 $(TEST_ISO_DIR)/badcmd.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit console=com1 frobnicate=1"
-TEST_ISOS := $(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso
+$(TEST_ISO_DIR)/guest.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit" -m "$(GUEST_TEST_ELF) guest-test"
+TEST_ISOS := $(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso $(TEST_ISO_DIR)/guest.iso
 
 # ---- run and test --------------------------------------------------------------
 # make run: QEMU with KVM when /dev/kvm can run it, TCG otherwise; serial on this terminal.
 RUN_HV_ARGS ?= exit=debugexit
+# Without GUEST=..., the guest is mhv's own guest test kernel.
 run:
 	$(Q)sh tests/deps.sh run
-	$(Q)$(MAKE) --no-print-directory iso HV_ARGS="$(RUN_HV_ARGS) $(HV_ARGS)"
+	$(Q)$(MAKE) -s --no-print-directory $(if $(GUEST),,$(GUEST_TEST_ELF))
+	$(Q)$(MAKE) -s --no-print-directory iso HV_ARGS="$(RUN_HV_ARGS) $(HV_ARGS)" \
+		GUEST="$(or $(GUEST),$(GUEST_TEST_ELF))"
 	$(Q)sh iso/run-qemu.sh $(BUILD)/mhv.iso
 
 # make check: host tests only.  make test: everything CI runs.
@@ -119,7 +125,7 @@ deps:
 C_SRCS = $(shell find boot arch lib mm mmio tests -name '*.c' 2>/dev/null)
 lint:
 	$(Q)cppcheck --quiet --enable=warning,style,performance,portability --error-exitcode=1 \
-		--inline-suppr --std=c11 -I. --suppress=missingIncludeSystem \
+		--inline-suppr --std=c11 -I. -U__ASSEMBLY__ --suppress=missingIncludeSystem \
 		--suppress=unusedStructMember $(filter %.c,$(C_SRCS))
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -8,10 +8,12 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/guest.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/virt_caps.h"
+#include "arch/x86/vuart.h"
 #include "boot/multiboot2.h"
 #include "boot/multiboot2_abi.h"
 #include "boot/selfcheck.h"
@@ -30,6 +32,7 @@ static struct boot_info boot_info;
 static struct hv_options options;
 static struct frame_allocator machine_frames;
 static struct virt_caps virt;
+static struct guest_start guest;
 
 static void console_sink(const char *s, size_t n)
 {
@@ -187,5 +190,9 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	virt_report(&virt);
 
 	rc = selfcheck_run(&boot_info, &machine_frames);
-	hv_end_run(rc ? HV_STATUS_FAIL : HV_STATUS_PASS);
+	if (rc || !guest_load(&boot_info, &guest))
+		hv_end_run(rc ? HV_STATUS_FAIL : HV_STATUS_PASS);
+	vuart_init(options.console_port);
+	guest_run(&virt, &guest);
+	hv_end_run(HV_STATUS_FAIL);
 }

@@ -51,7 +51,7 @@ struct extable_entry {
 
 #define EXTABLE_ENTRY(fault, fixup)                                                                \
 	".pushsection .extable, \"a\"\n\t.balign 8\n\t.quad " #fault ", " #fixup "\n\t."           \
-										 "popsection\n"
+	"popsection\n"
 
 const char *exception_name(unsigned vector);
 void exception_dispatch(struct exc_frame *f);

@@ -1,0 +1,131 @@
+/*
+ * Control-register exits.  Every guest write to CR0 and CR4 exits (both backends intercept
+ * all of them): the exit core checks it as the CPU would (#GP for reserved or inconsistent
+ * values, and for CR4.VMXE, which mhv hides), hands the value to the backend, and reports a
+ * paging-mode change as a guest TLB flush.
+ */
+#include "arch/x86/vcpu.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/exception.h"
+
+#define CR0_RESERVED_HIGH 0xFFFFFFFF00000000ull
+#define CR0_LMSW_BITS	  (CR0_PE | CR0_MP | CR0_EM | CR0_TS)
+#define CR0_PAGING_BITS	  (CR0_PG | CR0_WP | CR0_CD | CR0_NW)
+#define CR4_PAGING_BITS                                                                            \
+	(CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57)
+#define CR3_PCID_MASK 0xFFFull
+
+#define CPUID_1_ECX_PCID     (1u << 17)
+#define CPUID_1_ECX_XSAVE    (1u << 26)
+#define CPUID_7_EBX_FSGSBASE (1u << 0)
+#define CPUID_7_EBX_SMEP     (1u << 7)
+#define CPUID_7_EBX_SMAP     (1u << 20)
+#define CPUID_7_ECX_UMIP     (1u << 2)
+#define CPUID_7_ECX_PKU	     (1u << 3)
+#define CPUID_7_ECX_LA57     (1u << 16)
+
+/* CR4 bits the guest may set: what this CPU implements, minus VMXE and SMXE. */
+static uint64_t cr4_guest_allowed(void)
+{
+	static uint64_t allowed;
+
+	if (!allowed) {
+		struct cpuid_regs l1 = cpuid(CPUID_FEATURES);
+		struct cpuid_regs l7 = cpuid_count(7, 0);
+
+		allowed = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE |
+			  CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+		if (l1.ecx & CPUID_1_ECX_PCID)
+			allowed |= CR4_PCIDE;
+		if (l1.ecx & CPUID_1_ECX_XSAVE)
+			allowed |= CR4_OSXSAVE;
+		if (l7.ebx & CPUID_7_EBX_FSGSBASE)
+			allowed |= CR4_FSGSBASE;
+		if (l7.ebx & CPUID_7_EBX_SMEP)
+			allowed |= CR4_SMEP;
+		if (l7.ebx & CPUID_7_EBX_SMAP)
+			allowed |= CR4_SMAP;
+		if (l7.ecx & CPUID_7_ECX_UMIP)
+			allowed |= CR4_UMIP;
+		if (l7.ecx & CPUID_7_ECX_PKU)
+			allowed |= CR4_PKE;
+		if (l7.ecx & CPUID_7_ECX_LA57)
+			allowed |= CR4_LA57;
+	}
+	return allowed;
+}
+
+static bool guest_write_cr0(struct vcpu *v, uint64_t val)
+{
+	uint64_t old = v->ops->get_cr(v, 0);
+
+	if (val & CR0_RESERVED_HIGH)
+		return false;
+	if ((val & CR0_PG) && !(val & CR0_PE))
+		return false;
+	if ((val & CR0_NW) && !(val & CR0_CD))
+		return false;
+	if ((val & CR0_PG) && !(old & CR0_PG) && (v->ops->get_efer(v) & EFER_LME) &&
+	    !(v->ops->get_cr(v, 4) & CR4_PAE))
+		return false;
+	v->ops->set_cr(v, 0, val);
+	if ((old ^ val) & CR0_PAGING_BITS)
+		vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
+	return true;
+}
+
+static bool guest_write_cr4(struct vcpu *v, uint64_t val)
+{
+	uint64_t old = v->ops->get_cr(v, 4);
+	bool long_mode = v->ops->get_efer(v) & EFER_LMA;
+
+	if (val & ~cr4_guest_allowed())
+		return false;
+	if (long_mode && !(val & CR4_PAE))
+		return false;
+	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) &&
+	    (!long_mode || (v->ops->get_cr(v, 3) & CR3_PCID_MASK)))
+		return false;
+	v->ops->set_cr(v, 4, val);
+	if ((old ^ val) & CR4_PAGING_BITS)
+		vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
+	return true;
+}
+
+enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
+			    uint16_t lmsw_src)
+{
+	uint64_t cr0 = v->ops->get_cr(v, 0);
+	bool ok = true;
+
+	v->exits[EXIT_KIND_CR_ACCESS]++;
+	switch (type) {
+	case CR_MOV_FROM:
+		v->gpr[reg] = v->ops->get_cr(v, cr);
+		break;
+	case CR_MOV_TO:
+		if (cr == 0)
+			ok = guest_write_cr0(v, v->gpr[reg]);
+		else if (cr == 4)
+			ok = guest_write_cr4(v, v->gpr[reg]);
+		else if (cr == 3) {
+			v->ops->set_cr(v, 3, v->gpr[reg]);
+			vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
+		} else
+			ok = false;
+		break;
+	case CR_CLTS:
+		ok = guest_write_cr0(v, cr0 & ~CR0_TS);
+		break;
+	case CR_LMSW:
+		/* LMSW loads PE, MP, EM, TS but can never clear PE. */
+		ok = guest_write_cr0(v, (cr0 & ~(uint64_t)(CR0_MP | CR0_EM | CR0_TS)) |
+						(lmsw_src & CR0_LMSW_BITS));
+		break;
+	}
+	if (!ok) {
+		v->ops->inject_exception(v, VEC_GP, true, 0);
+		return EXIT_NEXT_RETRY;
+	}
+	return EXIT_NEXT_SKIP;
+}

@@ -1,0 +1,166 @@
+/*
+ * The guest: its memory map (the machine's, with mhv's range reserved), its nested page
+ * tables (one builder for EPT and NPT: the formats differ only in bits), and loading the
+ * kernel GRUB passed as the first module.
+ */
+#include "arch/x86/guest.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/virt_caps.h"
+#include "arch/x86/vmx/vmx.h"
+#include "boot/multiboot2.h"
+#include "lib/compiler.h"
+#include "lib/guest_boot.h"
+#include "lib/log.h"
+#include "mm/frame.h"
+#include "mm/pagetable.h"
+
+#define LOW_4GIB      (4ull << 30)
+#define ONE_GIB	      (1ull << 30)
+#define GUEST_MAP_MAX (BOOT_MMAP_MAX + 2)
+#define ERR_TEXT_MAX  160
+
+static struct mem_region guest_map[GUEST_MAP_MAX];
+static unsigned nr_guest_map;
+static uint64_t hv_start, hv_end;
+
+static bool overlaps_hv(uint64_t start, uint64_t end)
+{
+	return start < hv_end && end > hv_start;
+}
+
+/* The machine's map with [hv_start, hv_end) cut out of every region and reported reserved. */
+static void build_guest_map(const struct boot_info *bi)
+{
+	nr_guest_map = 0;
+	for (unsigned i = 0; i < bi->nr_mmap && nr_guest_map + 2 < GUEST_MAP_MAX; i++) {
+		struct mem_region m = bi->mmap[i];
+		uint64_t end = m.base + m.len;
+
+		if (!overlaps_hv(m.base, end)) {
+			guest_map[nr_guest_map++] = m;
+			continue;
+		}
+		if (m.base < hv_start)
+			guest_map[nr_guest_map++] =
+				(struct mem_region){m.base, hv_start - m.base, m.type};
+		if (end > hv_end)
+			guest_map[nr_guest_map++] =
+				(struct mem_region){hv_end, end - hv_end, m.type};
+	}
+	guest_map[nr_guest_map++] = (struct mem_region){hv_start, hv_end - hv_start, MEM_RESERVED};
+}
+
+static void *guest_ram(void *ctx, uint64_t gpa, uint64_t len)
+{
+	(void)ctx;
+	if (gpa + len < gpa || overlaps_hv(gpa, gpa + len))
+		return NULL;
+	return phys_to_virt(gpa);
+}
+
+static const void *host_mem(void *ctx, uint64_t pa, uint64_t len)
+{
+	(void)ctx;
+	if (pa + len < pa)
+		return NULL;
+	return phys_to_virt(pa);
+}
+
+static const struct guest_mem guest_mem_ops = {
+	.map = guest_ram,
+	.src = host_mem,
+};
+
+bool guest_load(const struct boot_info *bi, struct guest_start *gs)
+{
+	struct guest_boot_params p = {0};
+	struct guest_boot_result r;
+	char err[ERR_TEXT_MAX];
+
+	hv_start = hv_image_phys_start();
+	hv_end = hv_image_phys_end();
+	if (bi->nr_modules == 0) {
+		pr_info("mhv: no guest: GRUB passed no module (module2 /path/kernel.elf ...)\n");
+		return false;
+	}
+	build_guest_map(bi);
+	p.kernel = &bi->modules[0];
+	p.modules = &bi->modules[1];
+	p.nr_modules = bi->nr_modules - 1;
+	p.map = guest_map;
+	p.nr_map = nr_guest_map;
+	p.rsdp = bi->rsdp;
+	p.rsdp_len = bi->rsdp_len;
+	p.mem = &guest_mem_ops;
+	if (guest_boot_load(&p, &r, err, sizeof(err))) {
+		pr_err("mhv: cannot load the guest kernel '%s': %s\n", bi->modules[0].string, err);
+		return false;
+	}
+	pr_info("mhv: guest: multiboot%s kernel [0x%lx-0x%lx), entry 0x%x, boot info at 0x%x, "
+		"%u module(s)\n",
+		r.kind == GUEST_MULTIBOOT2 ? "2" : " v1", r.lowest, r.highest, r.entry, r.ebx,
+		r.nr_modules);
+	pr_info("mhv: guest: RAM [0-0x%lx) and above; mhv's [0x%lx-0x%lx) is hidden\n", hv_start,
+		hv_start, hv_end);
+	gs->entry = r.entry;
+	gs->eax = r.eax;
+	gs->ebx = r.ebx;
+	gs->hv_start = hv_start;
+	gs->hv_end = hv_end;
+	return true;
+}
+
+static uint64_t guest_top(void)
+{
+	uint64_t top = LOW_4GIB;
+
+	for (unsigned i = 0; i < nr_guest_map; i++) {
+		uint64_t end = guest_map[i].base + guest_map[i].len;
+		if (guest_map[i].type != MEM_RESERVED && end > top)
+			top = end;
+	}
+	return ALIGN_UP(top, ONE_GIB);
+}
+
+uint64_t guest_physmap_build(const struct pt_format *fmt, uint64_t ram_flags, uint64_t mmio_flags)
+{
+	uint64_t root = hv_alloc_page();
+	int err;
+
+	if (root == FRAME_NONE)
+		return FRAME_NONE;
+	/* Everything uncached first, then RAM and ACPI memory cacheable, then mhv cut out. */
+	err = pt_map(fmt, &hv_pool_pt_mem, root, 0, 0, guest_top(), mmio_flags);
+	for (unsigned i = 0; !err && i < nr_guest_map; i++) {
+		const struct mem_region *m = &guest_map[i];
+		uint64_t start = ALIGN_UP(m->base, PAGE_SIZE);
+		uint64_t end = ALIGN_DOWN(m->base + m->len, PAGE_SIZE);
+
+		if (m->type == MEM_RESERVED || m->type == MEM_BAD || end <= start)
+			continue;
+		err = pt_map(fmt, &hv_pool_pt_mem, root, start, start, end - start, ram_flags);
+	}
+	if (!err)
+		err = pt_unmap(fmt, &hv_pool_pt_mem, root, hv_start, hv_end - hv_start);
+	if (err) {
+		pr_err("mhv: cannot build the guest's nested page tables (error %d)\n", err);
+		return FRAME_NONE;
+	}
+	return root;
+}
+
+void guest_run(const struct virt_caps *caps, const struct guest_start *gs)
+{
+	switch (caps->kind) {
+	case VIRT_VMX:
+		vmx_run_guest(caps, gs);
+		break;
+	case VIRT_SVM:
+		pr_err("mhv: the SVM backend is not written yet: cannot run the guest on this "
+		       "CPU\n");
+		break;
+	case VIRT_NONE:
+		pr_err("mhv: cannot run the guest: no hardware virtualization\n");
+		break;
+	}
+}

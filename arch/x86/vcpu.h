@@ -1,0 +1,149 @@
+/*
+ * The vendor-neutral vCPU and its exit core.
+ *
+ * Vendor backends (vmx/, svm/) own the hardware state (VMCS / VMCB) and only translate:
+ * an exit becomes a call to one of the vcpu_exit_*() handlers below, and those handlers
+ * reach guest state through struct vcpu_ops.  CPUID, MSR, I/O, CR, TLB-flush, HLT and
+ * hypercall policy is therefore written once, here and in arch/x86/exit_*.c.
+ */
+#ifndef MHV_ARCH_X86_VCPU_H
+#define MHV_ARCH_X86_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "arch/x86/hypercall_abi.h"
+
+/* Guest GPRs in Intel's encoding order: ModRM, CR-access and instruction-info fields index it. */
+enum gpr {
+	GPR_RAX,
+	GPR_RCX,
+	GPR_RDX,
+	GPR_RBX,
+	GPR_RSP,
+	GPR_RBP,
+	GPR_RSI,
+	GPR_RDI,
+	GPR_R8,
+	GPR_R9,
+	GPR_R10,
+	GPR_R11,
+	GPR_R12,
+	GPR_R13,
+	GPR_R14,
+	GPR_R15,
+	NR_GPRS
+};
+
+/* Why mhv flushed the guest's translations (counters; the MMIO cache listens). */
+enum tlb_flush_cause {
+	FLUSH_CR3,
+	FLUSH_INVLPG,
+	FLUSH_INVPCID,
+	FLUSH_INVLPGA,
+	FLUSH_PAGING_MODE,
+	NR_FLUSH_CAUSES
+};
+
+struct vcpu;
+
+struct vcpu_segment {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	bool long_mode; /* CS.L */
+	bool db;	/* CS.D / SS.B */
+};
+
+struct vcpu_ops {
+	const char *name;
+	uint64_t (*get_rip)(struct vcpu *v);
+	void (*set_rip)(struct vcpu *v, uint64_t rip);
+	uint64_t (*get_rflags)(struct vcpu *v);
+	/* Guest-visible control registers (what the guest would read) and EFER. */
+	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
+	/* Apply a guest write the exit core has validated; the backend keeps shadows in sync. */
+	void (*set_cr)(struct vcpu *v, unsigned cr, uint64_t val);
+	uint64_t (*get_efer)(struct vcpu *v);
+	void (*set_efer)(struct vcpu *v, uint64_t efer);
+	unsigned (*get_cpl)(struct vcpu *v);
+	/* Queue an exception for the next entry (no RIP advance). */
+	void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
+	/* Segment register state (enum x86_seg order: ES, CS, SS, DS, FS, GS). */
+	void (*get_segment)(struct vcpu *v, unsigned seg, struct vcpu_segment *s);
+	/* The guest's CR2 (set before injecting a #PF). */
+	void (*set_cr2)(struct vcpu *v, uint64_t cr2);
+	/* Drop the guest's cached translations: one linear address, or all of them. */
+	void (*flush_tlb)(struct vcpu *v, bool one_address, uint64_t la);
+	/* Print the vendor's view of guest state (for fatal exits). */
+	void (*dump)(struct vcpu *v);
+};
+
+struct vcpu {
+	/* gpr[GPR_RSP] is loaded from the VMCS/VMCB only by exits that need it. */
+	uint64_t gpr[NR_GPRS];
+	const struct vcpu_ops *ops;
+	uint64_t exits[NR_EXIT_KINDS];
+	uint64_t flushes[NR_FLUSH_CAUSES];
+	uint64_t hv_start, hv_end; /* hidden from the guest */
+	bool running;
+};
+
+/* I/O exit as the exit core needs it. */
+struct io_exit {
+	uint16_t port;
+	uint8_t size; /* 1, 2 or 4 */
+	bool in;
+	bool string;
+	bool rep;
+};
+
+/* MOV to/from CRn, CLTS, LMSW as decoded by the backend. */
+enum cr_access_type { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+
+void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, uint64_t hv_start, uint64_t hv_end);
+
+/*
+ * Exit handlers.  Each either completes the guest's instruction (EXIT_NEXT_SKIP: the backend
+ * then moves RIP past it, with the length it knows best) or leaves RIP alone (an exception
+ * was queued, or the run ended).
+ */
+enum exit_next {
+	EXIT_NEXT_SKIP,
+	EXIT_NEXT_RETRY,
+};
+
+enum exit_next vcpu_exit_cpuid(struct vcpu *v);
+enum exit_next vcpu_exit_rdmsr(struct vcpu *v);
+enum exit_next vcpu_exit_wrmsr(struct vcpu *v);
+enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io);
+enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
+			    uint16_t lmsw_src);
+enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);
+enum exit_next vcpu_exit_invpcid(struct vcpu *v, unsigned type, uint64_t desc_pcid,
+				 uint64_t desc_la);
+enum exit_next vcpu_exit_hlt(struct vcpu *v);
+enum exit_next vcpu_exit_hypercall(struct vcpu *v);
+enum exit_next vcpu_exit_xsetbv(struct vcpu *v);
+/* #UD intercepted: the other vendor's hypercall instruction, or reflected to the guest. */
+void vcpu_exit_ud(struct vcpu *v);
+/* The guest ran a virtualization instruction mhv hides (VMX/SVM ops): #UD. */
+void vcpu_exit_hidden_insn(struct vcpu *v);
+void vcpu_exit_triple_fault(struct vcpu *v);
+/* Guest touched guest-physical memory that is not its RAM (mhv's range, or unmapped). */
+void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
+		   bool fetch);
+/* Anything the backend could not translate: logged with guest state, run ends. */
+void vcpu_exit_unknown(struct vcpu *v, const char *what, uint64_t code);
+
+/* Every guest TLB flush mhv sees goes through here. */
+void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la);
+
+void vcpu_end_run(struct vcpu *v, int status, const char *why);
+void vcpu_print_stats(const struct vcpu *v);
+
+static inline void vcpu_skip(struct vcpu *v, unsigned insn_len)
+{
+	v->ops->set_rip(v, v->ops->get_rip(v) + insn_len);
+}
+
+#endif

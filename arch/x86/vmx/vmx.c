@@ -1,0 +1,753 @@
+/*
+ * VT-x backend: VMX bring-up, the VMCS, and the translation of VMCS state to and from the
+ * vendor-neutral exit core (arch/x86/vcpu.h).  Every control comes from the capability MSRs
+ * (the TRUE_* ones when VMX_BASIC says they exist); optional features are used only when
+ * offered, and a missing required one is reported by name.
+ */
+#include "arch/x86/vmx/vmx.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/guest.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/msr_policy.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/run_end.h"
+#include "arch/x86/vcpu.h"
+#include "arch/x86/virt_caps.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmx_defs.h"
+#include "arch/x86/vuart.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "mm/frame.h"
+#include "mm/pagetable.h"
+
+#define VMX_REVISION_MASK   0x7FFFFFFFu
+#define MSR_IA32_PAT	    0x00000277
+#define MSR_FS_BASE	    0xC0000100
+#define MSR_GS_BASE	    0xC0000101
+#define MSR_BITMAP_HIGH	    0xC0000000u
+#define MSR_BITMAP_SPAN	    0x2000u
+#define MSR_BITMAP_READ_LO  0x000
+#define MSR_BITMAP_READ_HI  0x400
+#define MSR_BITMAP_WRITE_LO 0x800
+#define MSR_BITMAP_WRITE_HI 0xC00
+#define IO_BITMAP_SPAN	    0x8000u
+#define GUEST_VPID	    1
+#define EXIT_STACK_SIZE	    16384
+#define CPUID_1_ECX_XSAVE   (1u << 26)
+
+struct vmx_vcpu {
+	struct vcpu vcpu; /* first: the exit stub saves GPRs into vcpu.gpr */
+	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	uint32_t entry_ctls;
+	bool vpid, invvpid_addr, invvpid_single;
+	uint8_t *io_bitmap_a, *io_bitmap_b, *msr_bitmap;
+};
+
+static struct vmx_vcpu vmx_vcpu;
+static uint8_t exit_stack[EXIT_STACK_SIZE] __aligned(16);
+uint8_t *const vmx_exit_stack_top = exit_stack + EXIT_STACK_SIZE;
+
+/* vmx_entry.S */
+void vmx_exit_stub(void);
+void __noreturn vmx_launch(struct vcpu *v);
+
+static struct vmx_vcpu *to_vmx(struct vcpu *v)
+{
+	return (struct vmx_vcpu *)v;
+}
+
+static void __noreturn vmx_fatal(const char *fmt, uint64_t a, uint64_t b)
+{
+	pr_err("mhv: VMX: FATAL: ");
+	log_printf(LOG_ERR, fmt, a, b);
+	pr_err("\n");
+	hv_end_run(HV_STATUS_FAIL);
+}
+
+void vmcs_write_failed(uint64_t field, uint64_t value)
+{
+	uint64_t err = __vmread(VMCS_VM_INSN_ERROR);
+
+	pr_err("mhv: VMX: VMWRITE of field 0x%lx = 0x%lx failed, VM-instruction error %lu\n", field,
+	       value, err);
+	hv_end_run(HV_STATUS_FAIL);
+}
+
+/*
+ * Combine wanted control bits with what the CPU allows: the low half of the capability MSR
+ * holds bits that must be 1, the high half bits that may be 1.  Missing required bits are
+ * reported; missing optional ones are dropped.
+ */
+static uint32_t adjust_controls(const char *name, uint32_t msr, uint32_t required,
+				uint32_t optional)
+{
+	uint64_t cap = rdmsr(msr);
+	uint32_t must = (uint32_t)cap, may = (uint32_t)(cap >> 32);
+
+	if (required & ~may) {
+		pr_err("mhv: VMX: FATAL: this CPU cannot set required %s controls 0x%x "
+		       "(capability MSR 0x%x = 0x%lx)\n",
+		       name, required & ~may, msr, cap);
+		hv_end_run(HV_STATUS_FAIL);
+	}
+	return (required | (optional & may) | must) & may;
+}
+
+static bool vmx_check_caps(const struct virt_caps *caps)
+{
+	const struct vmx_caps *c = &caps->vmx;
+	const char *missing = NULL;
+
+	if (!caps->usable)
+		missing = caps->why_unusable;
+	else if (!c->secondary || !c->ept)
+		missing = "EPT (extended page tables)";
+	else if (!c->unrestricted_guest)
+		missing = "unrestricted guest (needed to start guests with paging off)";
+	else if (!c->ept_4level || !c->ept_wb)
+		missing = "4-level write-back EPT";
+	if (missing) {
+		pr_err("mhv: VMX: cannot run a guest: this CPU lacks %s\n", missing);
+		return false;
+	}
+	return true;
+}
+
+static void enable_vmx_operation(struct vmx_vcpu *vx, const struct virt_caps *caps)
+{
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	uint64_t vmxon_pa = hv_alloc_page();
+	uint32_t revision = (uint32_t)caps->vmx.basic & VMX_REVISION_MASK;
+	bool fail;
+
+	/* Unlocked: firmware left the choice to us. Locked without VMX was caught earlier. */
+	if (!(fc & FEATURE_CONTROL_LOCK))
+		wrmsr(MSR_IA32_FEATURE_CONTROL,
+		      fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE);
+
+	vx->cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
+	vx->cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	vx->cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+	vx->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	write_cr0((read_cr0() | vx->cr0_fixed0) & vx->cr0_fixed1);
+	uint64_t cr4 = read_cr4() | vx->cr4_fixed0;
+	/* XSETBV exits are emulated by executing XSETBV here, which needs OSXSAVE. */
+	if (cpuid(CPUID_FEATURES).ecx & CPUID_1_ECX_XSAVE)
+		cr4 |= CR4_OSXSAVE;
+	write_cr4(cr4 & vx->cr4_fixed1);
+
+	if (vmxon_pa == FRAME_NONE)
+		vmx_fatal("out of memory for the VMXON region", 0, 0);
+	*(uint32_t *)phys_to_virt(vmxon_pa) = revision;
+	asm volatile("vmxon %[pa]" : "=@ccbe"(fail) : [pa] "m"(vmxon_pa) : "memory");
+	if (fail)
+		vmx_fatal("VMXON failed (region 0x%lx)", vmxon_pa, 0);
+}
+
+static void load_vmcs(const struct virt_caps *caps)
+{
+	uint64_t pa = hv_alloc_page();
+	bool fail;
+
+	if (pa == FRAME_NONE)
+		vmx_fatal("out of memory for the VMCS", 0, 0);
+	*(uint32_t *)phys_to_virt(pa) = (uint32_t)caps->vmx.basic & VMX_REVISION_MASK;
+	asm volatile("vmclear %[pa]" : "=@ccbe"(fail) : [pa] "m"(pa) : "memory");
+	if (!fail)
+		asm volatile("vmptrld %[pa]" : "=@ccbe"(fail) : [pa] "m"(pa) : "memory");
+	if (fail)
+		vmx_fatal("VMCLEAR/VMPTRLD of the VMCS at 0x%lx failed", pa, 0);
+}
+
+static uint8_t *alloc_zeroed(uint64_t *pa)
+{
+	*pa = hv_alloc_page();
+	if (*pa == FRAME_NONE)
+		vmx_fatal("out of memory for VMX bitmaps", 0, 0);
+	return phys_to_virt(*pa);
+}
+
+static void bitmap_set(uint8_t *map, uint32_t bit)
+{
+	map[bit / 8] |= (uint8_t)(1u << (bit % 8));
+}
+
+static void setup_bitmaps(struct vmx_vcpu *vx)
+{
+	uint64_t a_pa, b_pa, msr_pa;
+
+	vx->io_bitmap_a = alloc_zeroed(&a_pa);
+	vx->io_bitmap_b = alloc_zeroed(&b_pa);
+	vx->msr_bitmap = alloc_zeroed(&msr_pa);
+
+	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
+		bitmap_set(vx->io_bitmap_a, vuart_base() + p); /* COM ports are below 0x8000 */
+
+	for (unsigned i = 0; i < nr_msr_intercepts; i++) {
+		const struct msr_intercept *m = &msr_intercepts[i];
+		for (uint32_t msr = m->first; msr <= m->last; msr++) {
+			uint32_t rd, wr, idx;
+			if (msr < MSR_BITMAP_SPAN) {
+				rd = MSR_BITMAP_READ_LO, wr = MSR_BITMAP_WRITE_LO, idx = msr;
+			} else if (msr - MSR_BITMAP_HIGH < MSR_BITMAP_SPAN) {
+				rd = MSR_BITMAP_READ_HI, wr = MSR_BITMAP_WRITE_HI;
+				idx = msr - MSR_BITMAP_HIGH;
+			} else {
+				continue; /* outside the bitmap: always exits */
+			}
+			if (m->read)
+				bitmap_set(vx->msr_bitmap + rd, idx);
+			if (m->write)
+				bitmap_set(vx->msr_bitmap + wr, idx);
+		}
+	}
+	vmwrite64(VMCS_IO_BITMAP_A, a_pa);
+	vmwrite64(VMCS_IO_BITMAP_B, b_pa);
+	vmwrite64(VMCS_MSR_BITMAP, msr_pa);
+}
+
+static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
+{
+	bool t = caps->vmx.true_ctls;
+	uint32_t proc2_opt = PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES;
+
+	if (caps->vmx.vpid)
+		proc2_opt |= PROC2_VPID;
+	vmwrite32(VMCS_PIN_CONTROLS,
+		  adjust_controls("pin-based",
+				  t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS, 0,
+				  0));
+	vmwrite32(VMCS_PROC_CONTROLS,
+		  adjust_controls("processor-based",
+				  t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS,
+				  PROC_HLT_EXITING | PROC_INVLPG_EXITING | PROC_USE_IO_BITMAPS |
+					  PROC_USE_MSR_BITMAPS | PROC_SECONDARY,
+				  0));
+	uint32_t proc2 = adjust_controls("secondary", MSR_IA32_VMX_PROCBASED_CTLS2,
+					 PROC2_EPT | PROC2_UNRESTRICTED, proc2_opt);
+	vmwrite32(VMCS_PROC_CONTROLS2, proc2);
+	vx->vpid = proc2 & PROC2_VPID;
+	vmwrite32(VMCS_EXIT_CONTROLS,
+		  adjust_controls("VM-exit", t ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT_CTLS,
+				  EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
+					  EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+				  0));
+	vx->entry_ctls =
+		adjust_controls("VM-entry", t ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS,
+				ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0);
+	vmwrite32(VMCS_ENTRY_CONTROLS, vx->entry_ctls);
+
+	/* #UD only: VMMCALL (AMD's hypercall) faults on Intel; mhv accepts it too. */
+	vmwrite32(VMCS_EXCEPTION_BITMAP, 1u << VEC_UD);
+	vmwrite32(VMCS_CR3_TARGET_COUNT, 0);
+	/* mhv owns every CR0/CR4 bit: all writes exit, reads come from the shadows. */
+	vmwrite_nat(VMCS_CR0_MASK, ~0ull);
+	vmwrite_nat(VMCS_CR4_MASK, ~0ull);
+	if (vx->vpid)
+		vmwrite16(VMCS_VPID, GUEST_VPID);
+	vx->invvpid_addr = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_ADDR;
+	vx->invvpid_single = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_SINGLE;
+	vmwrite64(VMCS_LINK_POINTER, VMCS_LINK_NONE);
+}
+
+struct desc_ptr64 {
+	uint16_t limit;
+	uint64_t base;
+} __packed;
+
+static void setup_host_state(void)
+{
+	struct desc_ptr64 gdtr, idtr;
+
+	asm volatile("sgdt %0" : "=m"(gdtr));
+	asm volatile("sidt %0" : "=m"(idtr));
+	vmwrite_nat(VMCS_HOST_CR0, read_cr0());
+	vmwrite_nat(VMCS_HOST_CR3, read_cr3());
+	vmwrite_nat(VMCS_HOST_CR4, read_cr4());
+	vmwrite16(VMCS_HOST_CS_SEL, HV_CS);
+	vmwrite16(VMCS_HOST_SS_SEL, HV_DS);
+	vmwrite16(VMCS_HOST_DS_SEL, HV_DS);
+	vmwrite16(VMCS_HOST_ES_SEL, HV_DS);
+	vmwrite16(VMCS_HOST_FS_SEL, 0);
+	vmwrite16(VMCS_HOST_GS_SEL, 0);
+	vmwrite16(VMCS_HOST_TR_SEL, HV_TSS);
+	vmwrite_nat(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmwrite_nat(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+	vmwrite_nat(VMCS_HOST_TR_BASE, desc_tss_base());
+	vmwrite_nat(VMCS_HOST_GDTR_BASE, gdtr.base);
+	vmwrite_nat(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmwrite32(VMCS_HOST_SYSENTER_CS, 0);
+	vmwrite_nat(VMCS_HOST_SYSENTER_ESP, 0);
+	vmwrite_nat(VMCS_HOST_SYSENTER_EIP, 0);
+	vmwrite64(VMCS_HOST_EFER, rdmsr(MSR_EFER));
+	vmwrite64(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
+	/* The exit stub pushes the guest's GPRs straight into vcpu.gpr[], top down. */
+	vmwrite_nat(VMCS_HOST_RSP, (uint64_t)&vmx_vcpu.vcpu.gpr[NR_GPRS]);
+	vmwrite_nat(VMCS_HOST_RIP, (uint64_t)vmx_exit_stub);
+}
+
+static void set_guest_segment(enum vmcs_field16 sel, enum vmcs_field_nat base,
+			      enum vmcs_field32 limit, enum vmcs_field32 ar, uint16_t s, uint32_t l,
+			      uint32_t a)
+{
+	vmwrite16(sel, s);
+	vmwrite_nat(base, 0);
+	vmwrite32(limit, l);
+	vmwrite32(ar, a);
+}
+
+/* The multiboot machine state: 32-bit protected mode, flat segments, paging off. */
+static void setup_guest_state(struct vmx_vcpu *vx, const struct guest_start *gs)
+{
+	uint64_t cr0 = CR0_PE | CR0_ET;
+
+	set_guest_segment(VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT,
+			  VMCS_GUEST_CS_AR, 0x08, 0xFFFFFFFF, AR_CODE32_FLAT);
+	set_guest_segment(VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT,
+			  VMCS_GUEST_DS_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
+	set_guest_segment(VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT,
+			  VMCS_GUEST_ES_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
+	set_guest_segment(VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT,
+			  VMCS_GUEST_SS_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
+	set_guest_segment(VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT,
+			  VMCS_GUEST_FS_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
+	set_guest_segment(VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT,
+			  VMCS_GUEST_GS_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
+	set_guest_segment(VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT,
+			  VMCS_GUEST_LDTR_AR, 0, 0, AR_UNUSABLE);
+	set_guest_segment(VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT,
+			  VMCS_GUEST_TR_AR, 0, 0xFF, AR_TSS32_BUSY);
+	vmwrite_nat(VMCS_GUEST_GDTR_BASE, 0);
+	vmwrite32(VMCS_GUEST_GDTR_LIMIT, 0);
+	vmwrite_nat(VMCS_GUEST_IDTR_BASE, 0);
+	vmwrite32(VMCS_GUEST_IDTR_LIMIT, 0);
+
+	vmwrite_nat(VMCS_CR0_READ_SHADOW, cr0);
+	vmwrite_nat(VMCS_GUEST_CR0, (cr0 | (vx->cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vx->cr0_fixed1);
+	vmwrite_nat(VMCS_CR4_READ_SHADOW, 0);
+	vmwrite_nat(VMCS_GUEST_CR4, vx->cr4_fixed0 & vx->cr4_fixed1);
+	vmwrite_nat(VMCS_GUEST_CR3, 0);
+	vmwrite64(VMCS_GUEST_EFER, 0);
+	vmwrite64(VMCS_GUEST_PAT, PAT_POWER_ON);
+	vmwrite64(VMCS_GUEST_DEBUGCTL, 0);
+	vmwrite_nat(VMCS_GUEST_DR7, DR7_INIT);
+	vmwrite_nat(VMCS_GUEST_RFLAGS, 0x2);
+	vmwrite_nat(VMCS_GUEST_RIP, gs->entry);
+	vmwrite_nat(VMCS_GUEST_RSP, 0);
+	vmwrite_nat(VMCS_GUEST_PENDING_DBG, 0);
+	vmwrite32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmwrite32(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	vmwrite32(VMCS_GUEST_SYSENTER_CS, 0);
+	vmwrite_nat(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmwrite_nat(VMCS_GUEST_SYSENTER_EIP, 0);
+
+	vx->vcpu.gpr[GPR_RAX] = gs->eax;
+	vx->vcpu.gpr[GPR_RBX] = gs->ebx;
+}
+
+static void setup_ept(const struct virt_caps *caps)
+{
+	struct pt_format fmt = pt_format_ept;
+	uint64_t root;
+
+	fmt.has_1g = caps->vmx.ept_1g;
+	root = guest_physmap_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
+	if (root == FRAME_NONE)
+		vmx_fatal("cannot build EPT", 0, 0);
+	vmwrite64(VMCS_EPT_POINTER, root | EPTP_WALK_4 | EPTP_MT_WB);
+}
+
+/* ---- struct vcpu_ops: guest state as the exit core sees it ---- */
+
+static uint64_t vmx_get_rip(struct vcpu *v)
+{
+	(void)v;
+	return vmread_nat(VMCS_GUEST_RIP);
+}
+
+static void vmx_set_rip(struct vcpu *v, uint64_t rip)
+{
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_RIP, rip);
+}
+
+static uint64_t vmx_get_rflags(struct vcpu *v)
+{
+	(void)v;
+	return vmread_nat(VMCS_GUEST_RFLAGS);
+}
+
+static uint64_t vmx_get_cr(struct vcpu *v, unsigned cr)
+{
+	(void)v;
+	switch (cr) {
+	case 0:
+		return vmread_nat(VMCS_CR0_READ_SHADOW);
+	case 3:
+		return vmread_nat(VMCS_GUEST_CR3);
+	default:
+		return vmread_nat(VMCS_CR4_READ_SHADOW);
+	}
+}
+
+static uint64_t vmx_get_efer(struct vcpu *v)
+{
+	(void)v;
+	return vmread64(VMCS_GUEST_EFER);
+}
+
+static void vmx_set_efer(struct vcpu *v, uint64_t efer)
+{
+	(void)v;
+	vmwrite64(VMCS_GUEST_EFER, efer);
+}
+
+/* With EPT, VM entry loads PAE paging's PDPTEs from the VMCS: refresh them from the guest. */
+static void load_pdptes(struct vcpu *v)
+{
+	uint64_t cr0 = vmx_get_cr(v, 0), cr4 = vmx_get_cr(v, 4);
+	uint64_t pdpt = vmread_nat(VMCS_GUEST_CR3) & ~0x1Full;
+	const uint64_t *e;
+	static const enum vmcs_field64 fields[] = {VMCS_GUEST_PDPTE0, VMCS_GUEST_PDPTE1,
+						   VMCS_GUEST_PDPTE2, VMCS_GUEST_PDPTE3};
+
+	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (vmx_get_efer(v) & EFER_LMA))
+		return;
+	if (pdpt + 32 > v->hv_start)
+		return; /* not guest RAM: entry will fail and say so */
+	e = phys_to_virt(pdpt);
+	for (unsigned i = 0; i < 4; i++)
+		vmwrite64(fields[i], e[i]);
+}
+
+static void vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+{
+	struct vmx_vcpu *vx = to_vmx(v);
+
+	switch (cr) {
+	case 0: {
+		uint64_t old = vmx_get_cr(v, 0);
+		uint64_t efer = vmx_get_efer(v);
+
+		vmwrite_nat(VMCS_CR0_READ_SHADOW, val);
+		vmwrite_nat(VMCS_GUEST_CR0,
+			    (val | (vx->cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vx->cr0_fixed1);
+		/* Paging on with EFER.LME activates long mode; the VMM must say so at entry. */
+		if ((old ^ val) & CR0_PG) {
+			if ((val & CR0_PG) && (efer & EFER_LME)) {
+				efer |= EFER_LMA;
+				vx->entry_ctls |= ENTRY_IA32E_MODE;
+			} else {
+				efer &= ~EFER_LMA;
+				vx->entry_ctls &= ~ENTRY_IA32E_MODE;
+			}
+			vmx_set_efer(v, efer);
+			vmwrite32(VMCS_ENTRY_CONTROLS, vx->entry_ctls);
+		}
+		break;
+	}
+	case 3:
+		vmwrite_nat(VMCS_GUEST_CR3, val);
+		break;
+	case 4:
+		vmwrite_nat(VMCS_CR4_READ_SHADOW, val);
+		vmwrite_nat(VMCS_GUEST_CR4, (val | vx->cr4_fixed0) & vx->cr4_fixed1);
+		break;
+	}
+	load_pdptes(v);
+}
+
+static unsigned vmx_get_cpl(struct vcpu *v)
+{
+	(void)v;
+	return AR_DPL(vmread32(VMCS_GUEST_SS_AR));
+}
+
+static void vmx_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error)
+{
+	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
+
+	/* Real mode (unrestricted guest, CR0.PE=0) delivers no error codes. */
+	if (has_error && (vmx_get_cr(v, 0) & CR0_PE)) {
+		info |= INTR_INFO_DELIVER_ERR;
+		vmwrite32(VMCS_ENTRY_EXCEPTION_ERROR, error);
+	}
+	vmwrite32(VMCS_ENTRY_INTR_INFO, info);
+}
+
+static void invvpid(unsigned type, uint16_t vpid, uint64_t la)
+{
+	struct {
+		uint64_t vpid, la;
+	} desc = {vpid, la};
+
+	asm volatile("invvpid %0, %q1" ::"m"(desc), "r"((uint64_t)type) : "memory", "cc");
+}
+
+/* The guest's translations are tagged with its VPID: INVVPID drops them. */
+static void vmx_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
+{
+	struct vmx_vcpu *vx = to_vmx(v);
+
+	if (!vx->vpid)
+		return; /* without VPID every VM entry flushes guest translations */
+	if (one_address && vx->invvpid_addr)
+		invvpid(INVVPID_ADDR, GUEST_VPID, la);
+	else
+		invvpid(vx->invvpid_single ? INVVPID_SINGLE : INVVPID_ALL, GUEST_VPID, 0);
+}
+
+static const struct {
+	enum vmcs_field16 sel;
+	enum vmcs_field_nat base;
+	enum vmcs_field32 limit, ar;
+} guest_segs[] = {
+	{VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR},
+	{VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR},
+	{VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR},
+	{VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR},
+	{VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR},
+	{VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR},
+};
+
+static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s)
+{
+	uint32_t ar;
+
+	(void)v;
+	if (seg >= ARRAY_SIZE(guest_segs))
+		seg = 1; /* CS: callers pass enum x86_seg values only */
+	ar = vmread32(guest_segs[seg].ar);
+	s->selector = vmread16(guest_segs[seg].sel);
+	s->base = vmread_nat(guest_segs[seg].base);
+	s->limit = vmread32(guest_segs[seg].limit);
+	s->long_mode = ar & AR_L;
+	s->db = ar & AR_DB;
+}
+
+/* VMX keeps no guest CR2: the guest runs with the hardware CR2, which mhv leaves alone. */
+static void vmx_set_cr2(struct vcpu *v, uint64_t cr2)
+{
+	(void)v;
+	write_cr2(cr2);
+}
+
+static void vmx_dump(struct vcpu *v)
+{
+	pr_err("mhv: VMX guest: RIP 0x%lx RSP 0x%lx RFLAGS 0x%lx CS 0x%x (AR 0x%x) CPL %u\n",
+	       vmread_nat(VMCS_GUEST_RIP), vmread_nat(VMCS_GUEST_RSP),
+	       vmread_nat(VMCS_GUEST_RFLAGS), vmread16(VMCS_GUEST_CS_SEL),
+	       vmread32(VMCS_GUEST_CS_AR), vmx_get_cpl(v));
+	pr_err("mhv: VMX guest: CR0 0x%lx (shadow 0x%lx) CR3 0x%lx CR4 0x%lx (shadow 0x%lx) "
+	       "EFER 0x%lx entry-controls 0x%x\n",
+	       vmread_nat(VMCS_GUEST_CR0), vmread_nat(VMCS_CR0_READ_SHADOW),
+	       vmread_nat(VMCS_GUEST_CR3), vmread_nat(VMCS_GUEST_CR4),
+	       vmread_nat(VMCS_CR4_READ_SHADOW), vmread64(VMCS_GUEST_EFER),
+	       vmread32(VMCS_ENTRY_CONTROLS));
+	pr_err("mhv: VMX guest: RAX 0x%lx RBX 0x%lx RCX 0x%lx RDX 0x%lx RSI 0x%lx RDI 0x%lx\n",
+	       v->gpr[GPR_RAX], v->gpr[GPR_RBX], v->gpr[GPR_RCX], v->gpr[GPR_RDX], v->gpr[GPR_RSI],
+	       v->gpr[GPR_RDI]);
+}
+
+static const struct vcpu_ops vmx_ops = {
+	.name = "vmx",
+	.get_rip = vmx_get_rip,
+	.set_rip = vmx_set_rip,
+	.get_rflags = vmx_get_rflags,
+	.get_cr = vmx_get_cr,
+	.set_cr = vmx_set_cr,
+	.get_efer = vmx_get_efer,
+	.set_efer = vmx_set_efer,
+	.get_cpl = vmx_get_cpl,
+	.inject_exception = vmx_inject_exception,
+	.get_segment = vmx_get_segment,
+	.set_cr2 = vmx_set_cr2,
+	.flush_tlb = vmx_flush_tlb,
+	.dump = vmx_dump,
+};
+
+/* ---- exits ---- */
+
+static enum exit_next __attribute__((noinline)) exit_cr_access(struct vcpu *v, uint64_t q)
+{
+	enum gpr reg = (enum gpr)CRQ_GPR(q);
+	enum exit_next next;
+
+	/* RSP lives in the VMCS, not in gpr[]: move it across only when it is the operand. */
+	if (reg == GPR_RSP)
+		v->gpr[GPR_RSP] = vmread_nat(VMCS_GUEST_RSP);
+	next = vcpu_exit_cr(v, (enum cr_access_type)CRQ_TYPE(q), CRQ_CR(q), reg,
+			    (uint16_t)CRQ_LMSW_SRC(q));
+	if (reg == GPR_RSP && CRQ_TYPE(q) == CR_MOV_FROM)
+		vmwrite_nat(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+	return next;
+}
+
+static enum exit_next __attribute__((noinline)) exit_io(struct vcpu *v, uint64_t q)
+{
+	struct io_exit io = {
+		.port = (uint16_t)IOQ_PORT(q),
+		.size = (uint8_t)IOQ_SIZE(q),
+		.in = q & IOQ_IN,
+		.string = q & IOQ_STRING,
+		.rep = q & IOQ_REP,
+	};
+
+	return vcpu_exit_io(v, &io);
+}
+
+static void exit_entry_failed(struct vcpu *v, uint32_t reason)
+{
+	pr_err("mhv: VMX: VM entry failed: exit reason %u%s, qualification 0x%lx\n",
+	       reason & EXIT_REASON_BASIC_MASK,
+	       (reason & EXIT_REASON_BASIC_MASK) == EXIT_REASON_BAD_GUEST_STATE
+		       ? " (invalid guest state)"
+		       : "",
+	       vmread_nat(VMCS_EXIT_QUALIFICATION));
+	v->ops->dump(v);
+	vcpu_end_run(v, HV_STATUS_FAIL, NULL);
+}
+
+/* Exits that fault or end the run, and the rare ones: kept out of the hot switch. */
+static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t reason)
+{
+	switch (reason) {
+	case EXIT_REASON_INVPCID:
+		/* Every INVPCID type is served by dropping all of the guest's translations:
+		 * never less than the guest asked for. */
+		return vcpu_exit_invpcid(
+			v, (unsigned)v->gpr[INSN_INFO_REG2(vmread32(VMCS_EXIT_INSN_INFO))], 0, 0);
+	case EXIT_REASON_XSETBV:
+		return vcpu_exit_xsetbv(v);
+	case EXIT_REASON_INVD:
+		v->exits[EXIT_KIND_OTHER]++;
+		asm volatile("wbinvd" ::: "memory"); /* INVD would drop mhv's dirty lines too */
+		return EXIT_NEXT_SKIP;
+	case EXIT_REASON_VMCLEAR:
+	case EXIT_REASON_VMLAUNCH:
+	case EXIT_REASON_VMPTRLD:
+	case EXIT_REASON_VMPTRST:
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMRESUME:
+	case EXIT_REASON_VMWRITE:
+	case EXIT_REASON_VMXOFF:
+	case EXIT_REASON_VMXON:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+	case EXIT_REASON_VMFUNC:
+	case EXIT_REASON_GETSEC:
+		vcpu_exit_hidden_insn(v);
+		return EXIT_NEXT_RETRY;
+	case EXIT_REASON_EPT_VIOLATION: {
+		uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
+		bool gla_valid = q & EPTQ_GLA_VALID;
+		vcpu_exit_npf(v, vmread64(VMCS_GUEST_PHYS_ADDR),
+			      gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, gla_valid,
+			      q & EPTQ_WRITE, q & EPTQ_FETCH);
+		return EXIT_NEXT_RETRY;
+	}
+	case EXIT_REASON_EXCEPTION_NMI: {
+		uint32_t info = vmread32(VMCS_EXIT_INTR_INFO);
+		if ((info & INTR_INFO_VECTOR_MASK) == VEC_UD &&
+		    (info & INTR_INFO_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION) {
+			vcpu_exit_ud(v);
+			return EXIT_NEXT_RETRY;
+		}
+		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);
+		return EXIT_NEXT_RETRY;
+	}
+	case EXIT_REASON_TRIPLE_FAULT:
+		vcpu_exit_triple_fault(v);
+		return EXIT_NEXT_RETRY;
+	default:
+		if (reason & EXIT_REASON_ENTRY_FAILED)
+			exit_entry_failed(v, reason);
+		vcpu_exit_unknown(v, "VMX exit reason", reason);
+		return EXIT_NEXT_RETRY;
+	}
+}
+
+/*
+ * The hot path: read only what this exit needs (SDM: the exit reason, then the fields the
+ * reason defines), hand it to the exit core, and advance RIP by the length the CPU reported.
+ */
+struct vcpu *vmx_handle_exit(struct vcpu *v);
+
+struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(struct vcpu *v)
+{
+	uint32_t reason = vmread32(VMCS_EXIT_REASON);
+	enum exit_next next;
+
+	switch (reason) {
+	case EXIT_REASON_CPUID:
+		next = vcpu_exit_cpuid(v);
+		break;
+	case EXIT_REASON_VMCALL:
+		next = vcpu_exit_hypercall(v);
+		break;
+	case EXIT_REASON_RDMSR:
+		next = vcpu_exit_rdmsr(v);
+		break;
+	case EXIT_REASON_WRMSR:
+		next = vcpu_exit_wrmsr(v);
+		break;
+	case EXIT_REASON_IO:
+		next = exit_io(v, vmread_nat(VMCS_EXIT_QUALIFICATION));
+		break;
+	case EXIT_REASON_CR_ACCESS:
+		next = exit_cr_access(v, vmread_nat(VMCS_EXIT_QUALIFICATION));
+		break;
+	case EXIT_REASON_INVLPG:
+		next = vcpu_exit_invlpg(v, vmread_nat(VMCS_EXIT_QUALIFICATION));
+		break;
+	case EXIT_REASON_HLT:
+		next = vcpu_exit_hlt(v);
+		break;
+	default:
+		next = exit_other(v, reason);
+		break;
+	}
+	if (next == EXIT_NEXT_SKIP)
+		vmwrite_nat(VMCS_GUEST_RIP,
+			    vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
+	return v;
+}
+
+/* VMLAUNCH/VMRESUME fell through (vmx_entry.S): report the VM-instruction error. */
+void __noreturn vmx_entry_failed(void);
+
+void __noreturn vmx_entry_failed(void)
+{
+	uint32_t err = vmread32(VMCS_VM_INSN_ERROR);
+
+	pr_err("mhv: VMX: VMLAUNCH/VMRESUME failed: VM-instruction error %u%s\n", err,
+	       err == VM_INSN_ERR_BAD_CONTROLS ? " (invalid control fields)"
+	       : err == VM_INSN_ERR_BAD_HOST   ? " (invalid host state)"
+					       : "");
+	vmx_dump(&vmx_vcpu.vcpu);
+	vcpu_end_run(&vmx_vcpu.vcpu, HV_STATUS_FAIL, NULL);
+	cpu_halt_forever();
+}
+
+void vmx_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
+{
+	struct vmx_vcpu *vx = &vmx_vcpu;
+
+	if (!vmx_check_caps(caps))
+		return;
+	vcpu_init(&vx->vcpu, &vmx_ops, gs->hv_start, gs->hv_end);
+	enable_vmx_operation(vx, caps);
+	load_vmcs(caps);
+	setup_controls(vx, caps);
+	setup_bitmaps(vx);
+	setup_host_state();
+	setup_guest_state(vx, gs);
+	setup_ept(caps);
+	pr_info("mhv: VMX: launching the guest at 0x%x (VPID %s)\n", gs->entry,
+		vx->vpid ? "on" : "off");
+	log_flush();
+	vmx_launch(&vx->vcpu);
+}

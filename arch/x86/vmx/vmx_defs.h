@@ -1,0 +1,132 @@
+/* VMX architectural numbers: control bits, exit reasons, exit-qualification layouts. */
+#ifndef MHV_ARCH_X86_VMX_VMX_DEFS_H
+#define MHV_ARCH_X86_VMX_VMX_DEFS_H
+
+/* Primary processor-based controls */
+#define PROC_HLT_EXITING       (1u << 7)
+#define PROC_INVLPG_EXITING    (1u << 9)
+#define PROC_CR3_LOAD_EXITING  (1u << 15)
+#define PROC_CR3_STORE_EXITING (1u << 16)
+#define PROC_USE_IO_BITMAPS    (1u << 25)
+#define PROC_USE_MSR_BITMAPS   (1u << 28)
+#define PROC_SECONDARY	       (1u << 31)
+
+/* Secondary processor-based controls */
+#define PROC2_EPT	   (1u << 1)
+#define PROC2_RDTSCP	   (1u << 3)
+#define PROC2_VPID	   (1u << 5)
+#define PROC2_UNRESTRICTED (1u << 7)
+#define PROC2_INVPCID	   (1u << 12)
+#define PROC2_XSAVES	   (1u << 20)
+
+/* VM-exit controls */
+#define EXIT_HOST_ADDR_SPACE (1u << 9)
+#define EXIT_SAVE_PAT	     (1u << 18)
+#define EXIT_LOAD_PAT	     (1u << 19)
+#define EXIT_SAVE_EFER	     (1u << 20)
+#define EXIT_LOAD_EFER	     (1u << 21)
+
+/* VM-entry controls */
+#define ENTRY_IA32E_MODE (1u << 9)
+#define ENTRY_LOAD_PAT	 (1u << 14)
+#define ENTRY_LOAD_EFER	 (1u << 15)
+
+/* Basic exit reasons (SDM Vol. 3, Appendix C) */
+#define EXIT_REASON_EXCEPTION_NMI    0
+#define EXIT_REASON_EXTERNAL_INT     1
+#define EXIT_REASON_TRIPLE_FAULT     2
+#define EXIT_REASON_INIT	     3
+#define EXIT_REASON_SIPI	     4
+#define EXIT_REASON_TASK_SWITCH	     9
+#define EXIT_REASON_CPUID	     10
+#define EXIT_REASON_GETSEC	     11
+#define EXIT_REASON_HLT		     12
+#define EXIT_REASON_INVD	     13
+#define EXIT_REASON_INVLPG	     14
+#define EXIT_REASON_VMCALL	     18
+#define EXIT_REASON_VMCLEAR	     19
+#define EXIT_REASON_VMLAUNCH	     20
+#define EXIT_REASON_VMPTRLD	     21
+#define EXIT_REASON_VMPTRST	     22
+#define EXIT_REASON_VMREAD	     23
+#define EXIT_REASON_VMRESUME	     24
+#define EXIT_REASON_VMWRITE	     25
+#define EXIT_REASON_VMXOFF	     26
+#define EXIT_REASON_VMXON	     27
+#define EXIT_REASON_CR_ACCESS	     28
+#define EXIT_REASON_IO		     30
+#define EXIT_REASON_RDMSR	     31
+#define EXIT_REASON_WRMSR	     32
+#define EXIT_REASON_BAD_GUEST_STATE  33
+#define EXIT_REASON_MSR_LOADING	     34
+#define EXIT_REASON_MCE_DURING_ENTRY 41
+#define EXIT_REASON_EPT_VIOLATION    48
+#define EXIT_REASON_EPT_MISCONFIG    49
+#define EXIT_REASON_INVEPT	     50
+#define EXIT_REASON_INVVPID	     53
+#define EXIT_REASON_XSETBV	     55
+#define EXIT_REASON_INVPCID	     58
+#define EXIT_REASON_VMFUNC	     59
+#define EXIT_REASON_BASIC_MASK	     0xFFFF
+#define EXIT_REASON_ENTRY_FAILED     (1u << 31)
+
+/* Exit qualification: control-register access */
+#define CRQ_CR(q)	((q)&0xF)
+#define CRQ_TYPE(q)	(((q) >> 4) & 0x3)
+#define CRQ_GPR(q)	(((q) >> 8) & 0xF)
+#define CRQ_LMSW_SRC(q) (((q) >> 16) & 0xFFFF)
+
+/* Exit qualification: I/O */
+#define IOQ_SIZE(q) (((q)&0x7) + 1)
+#define IOQ_IN	    (1u << 3)
+#define IOQ_STRING  (1u << 4)
+#define IOQ_REP	    (1u << 5)
+#define IOQ_PORT(q) (((q) >> 16) & 0xFFFF)
+
+/* Exit qualification: EPT violation */
+#define EPTQ_READ      (1u << 0)
+#define EPTQ_WRITE     (1u << 1)
+#define EPTQ_FETCH     (1u << 2)
+#define EPTQ_GLA_VALID (1u << 7)
+
+/* VM-exit instruction information (INVPCID etc.): register operand 2 */
+#define INSN_INFO_REG2(i) (((i) >> 28) & 0xF)
+
+/* Event injection (VM-entry interruption information) */
+#define INTR_INFO_VALID	       (1u << 31)
+#define INTR_INFO_DELIVER_ERR  (1u << 11)
+#define INTR_TYPE_HW_EXCEPTION (3u << 8)
+#define INTR_INFO_VECTOR_MASK  0xFFu
+#define INTR_INFO_TYPE_MASK    (7u << 8)
+
+/* EPT pointer */
+#define EPTP_MT_WB  6
+#define EPTP_WALK_4 (3u << 3)
+
+/* INVVPID / INVEPT types */
+#define INVVPID_ADDR		0
+#define INVVPID_SINGLE		1
+#define INVVPID_ALL		2
+#define VPID_CAP_INVVPID_ADDR	(1ull << 40)
+#define VPID_CAP_INVVPID_SINGLE (1ull << 41)
+#define INVEPT_SINGLE		1
+
+/* Guest segment access rights */
+#define AR_CODE32_FLAT 0xC09B
+#define AR_DATA32_FLAT 0xC093
+#define AR_TSS32_BUSY  0x008B
+#define AR_UNUSABLE    0x10000
+#define AR_DPL(ar)     (((ar) >> 5) & 3)
+#define AR_L	       (1u << 13)
+#define AR_DB	       (1u << 14)
+
+/* VM-instruction errors (SDM Vol. 3, 31.4) */
+#define VM_INSN_ERR_BAD_CONTROLS 7
+#define VM_INSN_ERR_BAD_HOST	 8
+
+#define GUEST_ACTIVITY_ACTIVE 0
+#define DR7_INIT	      0x400
+#define PAT_POWER_ON	      0x0007040600070406ull
+#define VMCS_LINK_NONE	      (~0ull)
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * A 16550 register model in front of the console UART.  The guest can program it at will
+ * (baud, line control, scratch, loopback) without disturbing mhv's console: only the
+ * bytes it transmits and the bytes it receives reach the real device.  No interrupts are
+ * raised: guests drive it by polling LSR, as boot consoles and test kernels do.
+ */
+#include "arch/x86/vuart.h"
+#include "arch/x86/io.h"
+#include "arch/x86/uart16550.h"
+#include "lib/log.h"
+
+enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
+
+#define LCR_DLAB	0x80
+#define IER_MASK	0x0F
+#define IIR_NO_INT	0x01
+#define IIR_FIFO_ON	0xC0
+#define FCR_FIFO_ENABLE 0x01
+#define LSR_DR		0x01
+#define LSR_THRE	0x20
+#define LSR_TEMT	0x40
+#define MCR_LOOPBACK	0x10
+#define MSR_IDLE	0xB0 /* DCD, DSR, CTS asserted */
+#define LINE_MAX	240
+
+static struct {
+	uint16_t base;
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	char line[LINE_MAX];
+	unsigned len;
+} vu;
+
+void vuart_init(uint16_t base)
+{
+	vu.base = base;
+	vu.lcr = 0x03;
+	vu.dll = 1;
+}
+
+uint16_t vuart_base(void)
+{
+	return vu.base;
+}
+
+void vuart_flush(void)
+{
+	if (vu.len) {
+		uart_write(vu.line, vu.len);
+		vu.len = 0;
+	}
+}
+
+static void transmit(uint8_t c)
+{
+	if (c == '\r')
+		return; /* the console adds its own before each newline */
+	vu.line[vu.len++] = (char)c;
+	if (c == '\n' || vu.len == LINE_MAX) {
+		log_flush(); /* finish any partial line of mhv's first */
+		vuart_flush();
+	}
+}
+
+/* In loopback mode the modem outputs (MCR bits 0-3) appear as the modem inputs. */
+static uint8_t modem_status(void)
+{
+	if (!(vu.mcr & MCR_LOOPBACK))
+		return MSR_IDLE;
+	return (uint8_t)(((vu.mcr & 0x01) << 5) | ((vu.mcr & 0x02) << 3) | ((vu.mcr & 0x04) << 4) |
+			 ((vu.mcr & 0x08) << 4));
+}
+
+uint32_t vuart_in(uint16_t port, unsigned size)
+{
+	uint16_t hw = vu.base;
+	bool dlab = vu.lcr & LCR_DLAB;
+
+	if (!hw || port < hw || port >= hw + VUART_NR_PORTS) {
+		/* Not the console: a port mhv intercepts for no model passes through. */
+		return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+	}
+	switch (port - hw) {
+	case REG_DATA:
+		if (dlab)
+			return vu.dll;
+		return (inb(hw + REG_LSR) & LSR_DR) ? inb(hw + REG_DATA) : 0;
+	case REG_IER:
+		return dlab ? vu.dlm : vu.ier;
+	case REG_IIR:
+		return IIR_NO_INT | ((vu.fcr & FCR_FIFO_ENABLE) ? IIR_FIFO_ON : 0);
+	case REG_LCR:
+		return vu.lcr;
+	case REG_MCR:
+		return vu.mcr;
+	case REG_LSR:
+		return LSR_THRE | LSR_TEMT | (inb(hw + REG_LSR) & LSR_DR);
+	case REG_MSR:
+		return modem_status();
+	default:
+		return vu.scr;
+	}
+}
+
+void vuart_out(uint16_t port, unsigned size, uint32_t val)
+{
+	uint16_t hw = vu.base;
+	uint8_t b = (uint8_t)val;
+	bool dlab = vu.lcr & LCR_DLAB;
+
+	if (!hw || port < hw || port >= hw + VUART_NR_PORTS) {
+		if (size == 1)
+			outb(port, b);
+		else if (size == 2)
+			outw(port, (uint16_t)val);
+		else
+			outl(port, val);
+		return;
+	}
+	switch (port - hw) {
+	case REG_DATA:
+		if (dlab)
+			vu.dll = b;
+		else
+			transmit(b);
+		break;
+	case REG_IER:
+		if (dlab)
+			vu.dlm = b;
+		else
+			vu.ier = b & IER_MASK;
+		break;
+	case REG_IIR:
+		vu.fcr = b;
+		break;
+	case REG_LCR:
+		vu.lcr = b;
+		break;
+	case REG_MCR:
+		vu.mcr = b;
+		break;
+	case REG_SCR:
+		vu.scr = b;
+		break;
+	default:
+		break; /* LSR and MSR are read-only */
+	}
+}
