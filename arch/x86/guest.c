@@ -4,7 +4,9 @@
  * kernel GRUB passed as the first module.
  */
 #include "arch/x86/guest.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/svm/svm.h"
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmx.h"
 #include "boot/multiboot2.h"
@@ -14,10 +16,11 @@
 #include "mm/frame.h"
 #include "mm/pagetable.h"
 
-#define LOW_4GIB      (4ull << 30)
-#define ONE_GIB	      (1ull << 30)
-#define GUEST_MAP_MAX (BOOT_MMAP_MAX + 2)
-#define ERR_TEXT_MAX  160
+#define LOW_4GIB	  (4ull << 30)
+#define ONE_GIB		  (1ull << 30)
+#define GUEST_MAP_MAX	  (BOOT_MMAP_MAX + 2)
+#define ERR_TEXT_MAX	  160
+#define CPUID_1_ECX_XSAVE (1u << 26)
 
 static struct mem_region guest_map[GUEST_MAP_MAX];
 static unsigned nr_guest_map;
@@ -151,13 +154,17 @@ uint64_t guest_physmap_build(const struct pt_format *fmt, uint64_t ram_flags, ui
 
 void guest_run(const struct virt_caps *caps, const struct guest_start *gs)
 {
+	/* XSETBV exits are emulated by executing XSETBV in mhv, which needs CR4.OSXSAVE.  mhv
+	 * itself uses no extended state, so the hardware XCR0 can simply be the guest's. */
+	if (cpuid(CPUID_FEATURES).ecx & CPUID_1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+
 	switch (caps->kind) {
 	case VIRT_VMX:
 		vmx_run_guest(caps, gs);
 		break;
 	case VIRT_SVM:
-		pr_err("mhv: the SVM backend is not written yet: cannot run the guest on this "
-		       "CPU\n");
+		svm_run_guest(caps, gs);
 		break;
 	case VIRT_NONE:
 		pr_err("mhv: cannot run the guest: no hardware virtualization\n");

@@ -101,3 +101,29 @@ int vcpu_decode_current(struct vcpu *v, struct x86_insn *insn)
 	}
 	return err ? -E_INVAL : 0;
 }
+
+static uint64_t read_gpr(struct vcpu *v, unsigned reg)
+{
+	return reg == GPR_RSP ? v->ops->get_rsp(v) : v->gpr[reg];
+}
+
+uint64_t vcpu_insn_mem_linear(struct vcpu *v, const struct x86_insn *insn)
+{
+	uint64_t ea = (uint64_t)insn->disp, mask;
+	struct vcpu_segment seg;
+
+	if (insn->rip_rel)
+		return v->ops->get_rip(v) + insn->len + ea;
+	if (insn->mem_base != X86_REG_NONE)
+		ea += read_gpr(v, insn->mem_base);
+	if (insn->mem_index != X86_REG_NONE)
+		ea += read_gpr(v, insn->mem_index) * insn->mem_scale;
+	mask = insn->addrsize == 8 ? ~0ull : (1ull << (insn->addrsize * 8)) - 1;
+	ea &= mask;
+	/* In 64-bit mode only FS and GS have bases. */
+	if (insn->mode == X86_MODE_64 && insn->mem_seg != X86_SEG_FS && insn->mem_seg != X86_SEG_GS)
+		return ea;
+	v->ops->get_segment(v, insn->mem_seg, &seg);
+	ea += seg.base;
+	return insn->mode == X86_MODE_64 ? ea : (ea & 0xFFFFFFFFull);
+}

@@ -21,4 +21,7 @@ void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem);
  */
 int vcpu_decode_current(struct vcpu *v, struct x86_insn *insn);
 
+/* Linear address of a decoded instruction's memory operand (segment base included). */
+uint64_t vcpu_insn_mem_linear(struct vcpu *v, const struct x86_insn *insn);
+
 #endif

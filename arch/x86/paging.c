@@ -51,14 +51,19 @@ uint64_t hv_image_phys_end(void)
 }
 
 /* The pool allocator works in offsets from the image start, so it survives relocation. */
-uint64_t hv_alloc_page(void)
+uint64_t hv_alloc_pages(unsigned n)
 {
-	uint64_t off = frame_alloc(&pool, 1, PAGE_SIZE, 0);
+	uint64_t off = frame_alloc(&pool, n, PAGE_SIZE, 0);
 
 	if (off == FRAME_NONE)
 		return FRAME_NONE;
-	memset((void *)(IMAGE_START + off), 0, PAGE_SIZE);
+	memset((void *)(IMAGE_START + off), 0, n * PAGE_SIZE);
 	return load_base + off;
+}
+
+uint64_t hv_alloc_page(void)
+{
+	return hv_alloc_pages(1);
 }
 
 uint64_t hv_pool_free_pages(void)

@@ -59,6 +59,8 @@ struct vcpu_ops {
 	uint64_t (*get_rip)(struct vcpu *v);
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	uint64_t (*get_rflags)(struct vcpu *v);
+	/* RSP is kept in the VMCS/VMCB, not in gpr[]. */
+	uint64_t (*get_rsp)(struct vcpu *v);
 	/* Guest-visible control registers (what the guest would read) and EFER. */
 	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
 	/* Apply a guest write the exit core has validated; the backend keeps shadows in sync. */

@@ -10,6 +10,8 @@
 #include "tests/guest/serial.h"
 
 #define CPUID_VENDOR_LEAF   0
+#define CPUID_EXT_BASE_LEAF 0x80000000
+#define CPUID_BRAND_FIRST   0x80000002
 #define VENDOR_LEN	    12
 #define DEBUG_EXIT_PORT	    0xF4   /* QEMU -device isa-debug-exit,iobase=0xf4 */
 #define BOCHS_SHUTDOWN_PORT 0x8900 /* Bochs ends when "Shutdown" is written here */
@@ -143,4 +145,19 @@ void guest_end(uint32_t status)
 	for (const char *p = "Shutdown"; *p; p++)
 		outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*p);
 	cpu_halt_forever();
+}
+
+/* QEMU's TCG CPU names itself in the brand string ("QEMU TCG CPU version ..."). */
+bool cpu_is_qemu_tcg(void)
+{
+	static const char tcg[] = "QEMU TCG";
+	char brand[17];
+	struct cpuid_regs r;
+
+	if (cpuid(CPUID_EXT_BASE_LEAF).eax < CPUID_BRAND_FIRST)
+		return false;
+	r = cpuid(CPUID_BRAND_FIRST);
+	memcpy(brand, &r, 16);
+	brand[16] = 0;
+	return memcmp(brand, tcg, sizeof(tcg) - 1) == 0;
 }

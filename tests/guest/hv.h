@@ -25,6 +25,8 @@ void hv_init(void);
 bool hv_present(void);
 enum cpu_vendor cpu_vendor(void);
 const char *cpu_vendor_name(void);
+/* Running on QEMU's TCG CPU (which tolerates what hardware faults on)? */
+bool cpu_is_qemu_tcg(void);
 
 /* One hypercall with VMCALL or VMMCALL explicitly (faults natively: wrap in run_catching). */
 void hc_vmcall(struct hc_regs *r);

@@ -11,7 +11,7 @@
 #define CPUID_EXT_MAX	   0x80000000
 #define CPUID_EXT_FEATURES 0x80000001
 #define CPUID81_ECX_SVM	   (1u << 2)
-#define MHV_VERSION MHV_VERSION_CODE
+#define MHV_VERSION	   MHV_VERSION_CODE
 #define CPUID_BURST	   3 /* CPUIDs run between two exit-count reads */
 
 static bool same_regs(const struct cpuid_regs *a, const struct cpuid_regs *b)

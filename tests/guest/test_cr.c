@@ -31,7 +31,15 @@ void test_crs(void)
 		before = hv_exit_count(EXIT_KIND_CR_ACCESS);
 		run_catching(do_write_cr4, &val, &f);
 		after = hv_exit_count(EXIT_KIND_CR_ACCESS);
-		check_eq("cr: MOV to CR4 with VMXE counts one CR-access exit", after - before, 1);
+		/* Intel: VMXE is a real bit, so only mhv's intercept can refuse it.  AMD: it is
+		 * reserved, and the CPU may raise #GP before the intercept is checked. */
+		if (cpu_vendor() == VENDOR_INTEL)
+			check_eq("cr: MOV to CR4 with VMXE counts one CR-access exit",
+				 after - before, 1);
+		else
+			check(after - before <= 1,
+			      "cr: MOV to CR4 with VMXE counts at most one CR-access exit",
+			      "%u exits", (unsigned)(after - before));
 		check_fault("cr: MOV to CR4 with VMXE raises #GP", &f, VEC_GP);
 		check_eq("cr: #GP from CR4.VMXE has error code 0", f.errcode, 0);
 		val = read_cr4();

@@ -147,9 +147,16 @@ static void test_passthrough(void)
 	try_rdmsr(MSR_IA32_PAT, &val, &f);
 	check_eq("msr: IA32_PAT restored", val, pat);
 
-	/* mhv executes passed-through MSR accesses for the guest: the #GP must come back. */
+	/*
+	 * mhv executes passed-through MSR accesses for the guest: the #GP must come back.
+	 * QEMU's TCG CPU raises none for unknown MSRs (it reads 0), so there is nothing to
+	 * reflect: the check is for CPUs that fault (real ones, Bochs with ignore_bad_msrs=0).
+	 */
 	try_rdmsr(MSR_UNIMPLEMENTED, &val, &f);
-	check_fault("msr: RDMSR of an unimplemented MSR raises #GP", &f, VEC_GP);
+	if (cpu_is_qemu_tcg())
+		gprintf("guest: msr: unimplemented MSR not checked: QEMU TCG never faults on it\n");
+	else
+		check_fault("msr: RDMSR of an unimplemented MSR raises #GP", &f, VEC_GP);
 }
 
 void test_msrs(void)

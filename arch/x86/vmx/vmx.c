@@ -36,7 +36,6 @@
 #define IO_BITMAP_SPAN	    0x8000u
 #define GUEST_VPID	    1
 #define EXIT_STACK_SIZE	    16384
-#define CPUID_1_ECX_XSAVE   (1u << 26)
 
 struct vmx_vcpu {
 	struct vcpu vcpu; /* first: the exit stub saves GPRs into vcpu.gpr */
@@ -133,11 +132,7 @@ static void enable_vmx_operation(struct vmx_vcpu *vx, const struct virt_caps *ca
 	vx->cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
 	vx->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 	write_cr0((read_cr0() | vx->cr0_fixed0) & vx->cr0_fixed1);
-	uint64_t cr4 = read_cr4() | vx->cr4_fixed0;
-	/* XSETBV exits are emulated by executing XSETBV here, which needs OSXSAVE. */
-	if (cpuid(CPUID_FEATURES).ecx & CPUID_1_ECX_XSAVE)
-		cr4 |= CR4_OSXSAVE;
-	write_cr4(cr4 & vx->cr4_fixed1);
+	write_cr4((read_cr4() | vx->cr4_fixed0) & vx->cr4_fixed1);
 
 	if (vmxon_pa == FRAME_NONE)
 		vmx_fatal("out of memory for the VMXON region", 0, 0);
@@ -380,6 +375,12 @@ static uint64_t vmx_get_rflags(struct vcpu *v)
 	return vmread_nat(VMCS_GUEST_RFLAGS);
 }
 
+static uint64_t vmx_get_rsp(struct vcpu *v)
+{
+	(void)v;
+	return vmread_nat(VMCS_GUEST_RSP);
+}
+
 static uint64_t vmx_get_cr(struct vcpu *v, unsigned cr)
 {
 	(void)v;
@@ -557,6 +558,7 @@ static const struct vcpu_ops vmx_ops = {
 	.get_rip = vmx_get_rip,
 	.set_rip = vmx_set_rip,
 	.get_rflags = vmx_get_rflags,
+	.get_rsp = vmx_get_rsp,
 	.get_cr = vmx_get_cr,
 	.set_cr = vmx_set_cr,
 	.get_efer = vmx_get_efer,

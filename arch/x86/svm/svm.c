@@ -1,0 +1,570 @@
+/*
+ * AMD SVM backend: SVM bring-up, the VMCB, and translation of VMCB state to and from the
+ * vendor-neutral exit core (arch/x86/vcpu.h).  Every optional feature is used only when
+ * CPUID 0x8000000A offers it: without NRIP save (QEMU TCG) instruction lengths come from
+ * mhv's own decoder, without decode assists the operands do too, and without flush-by-ASID
+ * a TLB flush drops everything.
+ */
+#include "arch/x86/svm/svm.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/guest.h"
+#include "arch/x86/insn_fetch.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/msr_policy.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/run_end.h"
+#include "arch/x86/svm/vmcb.h"
+#include "arch/x86/vcpu.h"
+#include "arch/x86/virt_caps.h"
+#include "arch/x86/vuart.h"
+#include "lib/errno.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "mm/frame.h"
+#include "mm/pagetable.h"
+
+#define GUEST_ASID	      1
+#define MSRPM_RANGE_SPAN      0x2000u
+#define MSRPM_BYTES_PER_RANGE 0x800u
+#define PAT_POWER_ON	      0x0007040600070406ull
+#define DR6_INIT	      0xFFFF0FF0ull
+#define DR7_INIT	      0x400ull
+#define CPUID_7_EBX_INVPCID   (1u << 10)
+#define CPUID_EXT_EDX_1G      (1u << 26)
+#define OPCODE_MOV_TO_CR      0x22
+#define OPCODE_CLTS	      0x06
+#define OPCODE_GROUP7	      0x01
+#define GROUP7_LMSW	      6
+
+struct svm_vcpu {
+	struct vcpu vcpu; /* first: svm_entry.S addresses gpr[] from the vcpu pointer */
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa, host_save_pa;
+	bool nrips, decode_assists, flush_by_asid;
+};
+
+static struct svm_vcpu svm_vcpu;
+
+void __noreturn svm_run_loop(struct vcpu *v, uint64_t vmcb_pa);
+/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
+bool svm_guest_state_saved = true;
+
+/* Slow paths: save the guest's VMLOAD state into the VMCB and load mhv's (see svm_entry.S). */
+static void svm_use_host_state(struct svm_vcpu *sv)
+{
+	if (svm_guest_state_saved)
+		return;
+	asm volatile("vmsave %%rax" ::"a"(sv->vmcb_pa) : "memory");
+	asm volatile("vmload %%rax" ::"a"(sv->host_save_pa) : "memory");
+	svm_guest_state_saved = true;
+}
+
+static struct svm_vcpu *to_svm(struct vcpu *v)
+{
+	return (struct svm_vcpu *)v;
+}
+
+static struct vmcb *vmcb_of(struct vcpu *v)
+{
+	return to_svm(v)->vmcb;
+}
+
+static bool svm_check_caps(const struct virt_caps *caps)
+{
+	const char *missing = NULL;
+
+	if (!caps->usable)
+		missing = caps->why_unusable;
+	else if (!caps->svm.np)
+		missing = "nested paging (NPT)";
+	else if (caps->svm.nr_asids <= GUEST_ASID)
+		missing = "a guest ASID";
+	if (missing) {
+		pr_err("mhv: SVM: cannot run a guest: %s%s\n",
+		       caps->usable ? "this CPU lacks " : "", missing);
+		return false;
+	}
+	return true;
+}
+
+/* ---- struct vcpu_ops ---- */
+
+static uint64_t svm_get_rip(struct vcpu *v)
+{
+	return vmcb_of(v)->save.rip;
+}
+
+static void svm_set_rip(struct vcpu *v, uint64_t rip)
+{
+	vmcb_of(v)->save.rip = rip;
+}
+
+static uint64_t svm_get_rflags(struct vcpu *v)
+{
+	return vmcb_of(v)->save.rflags;
+}
+
+static uint64_t svm_get_rsp(struct vcpu *v)
+{
+	return vmcb_of(v)->save.rsp;
+}
+
+static uint64_t svm_get_cr(struct vcpu *v, unsigned cr)
+{
+	const struct vmcb_save *s = &vmcb_of(v)->save;
+
+	return cr == 0 ? s->cr0 : cr == 3 ? s->cr3 : s->cr4;
+}
+
+/* VMRUN requires EFER.SVME in the guest's EFER; the guest never sees it. */
+static uint64_t svm_get_efer(struct vcpu *v)
+{
+	return vmcb_of(v)->save.efer & ~EFER_SVME;
+}
+
+static void svm_set_efer(struct vcpu *v, uint64_t efer)
+{
+	vmcb_of(v)->save.efer = efer | EFER_SVME;
+}
+
+static void svm_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
+{
+	struct svm_vcpu *sv = to_svm(v);
+
+	if (one_address) {
+		asm volatile("invlpga %%rax, %%ecx" ::"a"(la), "c"(GUEST_ASID) : "memory");
+		return;
+	}
+	sv->vmcb->control.tlb_control =
+		sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+}
+
+static void svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+{
+	struct vmcb_save *s = &vmcb_of(v)->save;
+
+	switch (cr) {
+	case 0:
+		/* The write was intercepted, so the CPU did not activate long mode: mhv does. */
+		if ((s->cr0 ^ val) & CR0_PG) {
+			if ((val & CR0_PG) && (s->efer & EFER_LME))
+				s->efer |= EFER_LMA;
+			else
+				s->efer &= ~EFER_LMA;
+		}
+		s->cr0 = val;
+		break;
+	case 3:
+		s->cr3 = val;
+		break;
+	default:
+		s->cr4 = val;
+		break;
+	}
+}
+
+static unsigned svm_get_cpl(struct vcpu *v)
+{
+	return vmcb_of(v)->save.cpl;
+}
+
+static void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	uint64_t ev = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | vector;
+
+	if (has_error && (vmcb->save.cr0 & CR0_PE))
+		ev |= EVENTINJ_ERR_VALID | ((uint64_t)error << EVENTINJ_ERR_SHIFT);
+	vmcb->control.event_inj = ev;
+}
+
+static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *out)
+{
+	const struct vmcb_save *save = &vmcb_of(v)->save;
+	const struct vmcb_seg *segs[] = {&save->es, &save->cs, &save->ss,
+					 &save->ds, &save->fs, &save->gs};
+	const struct vmcb_seg *s = segs[seg < ARRAY_SIZE(segs) ? seg : 1];
+
+	out->selector = s->selector;
+	out->base = s->base;
+	out->limit = s->limit;
+	out->long_mode = s->attrib & SVM_ATTR_L;
+	out->db = s->attrib & SVM_ATTR_DB;
+}
+
+static void svm_set_cr2(struct vcpu *v, uint64_t cr2)
+{
+	vmcb_of(v)->save.cr2 = cr2;
+}
+
+static void svm_dump(struct vcpu *v)
+{
+	const struct vmcb *vmcb = vmcb_of(v);
+	const struct vmcb_save *s = &vmcb->save;
+
+	pr_err("mhv: SVM guest: RIP 0x%lx RSP 0x%lx RFLAGS 0x%lx CS 0x%x (attr 0x%x) CPL %u\n",
+	       s->rip, s->rsp, s->rflags, s->cs.selector, s->cs.attrib, s->cpl);
+	pr_err("mhv: SVM guest: CR0 0x%lx CR3 0x%lx CR4 0x%lx EFER 0x%lx exit 0x%lx "
+	       "info1 0x%lx info2 0x%lx\n",
+	       s->cr0, s->cr3, s->cr4, s->efer, vmcb->control.exit_code, vmcb->control.exit_info1,
+	       vmcb->control.exit_info2);
+	pr_err("mhv: SVM guest: RAX 0x%lx RBX 0x%lx RCX 0x%lx RDX 0x%lx RSI 0x%lx RDI 0x%lx\n",
+	       v->gpr[GPR_RAX], v->gpr[GPR_RBX], v->gpr[GPR_RCX], v->gpr[GPR_RDX], v->gpr[GPR_RSI],
+	       v->gpr[GPR_RDI]);
+}
+
+static const struct vcpu_ops svm_ops = {
+	.name = "svm",
+	.get_rip = svm_get_rip,
+	.set_rip = svm_set_rip,
+	.get_rflags = svm_get_rflags,
+	.get_rsp = svm_get_rsp,
+	.get_cr = svm_get_cr,
+	.set_cr = svm_set_cr,
+	.get_efer = svm_get_efer,
+	.set_efer = svm_set_efer,
+	.get_cpl = svm_get_cpl,
+	.inject_exception = svm_inject_exception,
+	.get_segment = svm_get_segment,
+	.set_cr2 = svm_set_cr2,
+	.flush_tlb = svm_flush_tlb,
+	.dump = svm_dump,
+};
+
+/* ---- set-up ---- */
+
+static uint8_t *alloc_map(unsigned pages, uint64_t *pa)
+{
+	*pa = hv_alloc_pages(pages);
+	if (*pa == FRAME_NONE) {
+		pr_err("mhv: SVM: FATAL: out of memory for the VMCB and permission maps\n");
+		hv_end_run(HV_STATUS_FAIL);
+	}
+	return phys_to_virt(*pa);
+}
+
+static void bitmap_set(uint8_t *map, uint32_t bit)
+{
+	map[bit / 8] |= (uint8_t)(1u << (bit % 8));
+}
+
+/* MSRPM: 2 bits (read, write) per MSR, three 8K-MSR ranges of 2 KiB each. */
+static void setup_msrpm(uint8_t *msrpm)
+{
+	static const uint32_t range_base[] = {0x00000000, 0xC0000000, 0xC0010000};
+
+	for (unsigned i = 0; i < nr_msr_intercepts; i++) {
+		const struct msr_intercept *m = &msr_intercepts[i];
+		for (uint32_t msr = m->first; msr <= m->last; msr++) {
+			for (unsigned r = 0; r < ARRAY_SIZE(range_base); r++) {
+				uint32_t idx = msr - range_base[r];
+				uint32_t bit;
+
+				if (msr < range_base[r] || idx >= MSRPM_RANGE_SPAN)
+					continue;
+				bit = (r * MSRPM_BYTES_PER_RANGE * 8) + idx * 2;
+				if (m->read)
+					bitmap_set(msrpm, bit);
+				if (m->write)
+					bitmap_set(msrpm, bit + 1);
+			}
+		}
+	}
+}
+
+static void setup_control(struct svm_vcpu *sv, uint64_t npt_root)
+{
+	struct vmcb_control *c = &sv->vmcb->control;
+	uint64_t iopm_pa, msrpm_pa;
+	uint8_t *iopm = alloc_map(SVM_IOPM_PAGES, &iopm_pa);
+	uint8_t *msrpm = alloc_map(SVM_MSRPM_PAGES, &msrpm_pa);
+
+	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
+		bitmap_set(iopm, vuart_base() + p);
+	setup_msrpm(msrpm);
+
+	/* mhv owns every CR0/CR4 write; reads come straight from the VMCB. */
+	c->intercept_cr = CR_WRITE_INTERCEPT(0) | CR_WRITE_INTERCEPT(4);
+	/* #UD: VMCALL (Intel's hypercall) faults on AMD; mhv accepts it too. */
+	c->intercept_exceptions = 1u << VEC_UD;
+	c->intercept_misc1 = MISC1_CPUID | MISC1_INVD | MISC1_HLT | MISC1_INVLPG | MISC1_INVLPGA |
+			     MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN;
+	c->intercept_misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE |
+			     MISC2_STGI | MISC2_CLGI | MISC2_SKINIT | MISC2_XSETBV;
+	if (cpuid_count(7, 0).ebx & CPUID_7_EBX_INVPCID)
+		c->intercept_misc3 = MISC3_INVPCID;
+	c->iopm_base_pa = iopm_pa;
+	c->msrpm_base_pa = msrpm_pa;
+	c->asid = GUEST_ASID;
+	c->tlb_control = TLB_CONTROL_FLUSH_ALL; /* nothing stale from before mhv */
+	c->np_enable = NP_ENABLE;
+	c->n_cr3 = npt_root;
+	c->clean_bits = 0; /* mhv edits the VMCB freely: the CPU reloads all of it */
+}
+
+static void set_seg(struct vmcb_seg *s, uint16_t sel, uint16_t attrib, uint32_t limit)
+{
+	*s = (struct vmcb_seg){.selector = sel, .attrib = attrib, .limit = limit, .base = 0};
+}
+
+/* The multiboot machine state: 32-bit protected mode, flat segments, paging off. */
+static void setup_guest_state(struct svm_vcpu *sv, const struct guest_start *gs)
+{
+	struct vmcb_save *s = &sv->vmcb->save;
+
+	set_seg(&s->cs, 0x08, SVM_ATTR_CODE32_FLAT, 0xFFFFFFFF);
+	set_seg(&s->ds, 0x10, SVM_ATTR_DATA32_FLAT, 0xFFFFFFFF);
+	set_seg(&s->es, 0x10, SVM_ATTR_DATA32_FLAT, 0xFFFFFFFF);
+	set_seg(&s->ss, 0x10, SVM_ATTR_DATA32_FLAT, 0xFFFFFFFF);
+	set_seg(&s->fs, 0x10, SVM_ATTR_DATA32_FLAT, 0xFFFFFFFF);
+	set_seg(&s->gs, 0x10, SVM_ATTR_DATA32_FLAT, 0xFFFFFFFF);
+	set_seg(&s->ldtr, 0, SVM_ATTR_LDT, 0);
+	set_seg(&s->tr, 0, SVM_ATTR_TSS32_BUSY, 0xFF);
+	set_seg(&s->gdtr, 0, 0, 0);
+	set_seg(&s->idtr, 0, 0, 0);
+	s->cpl = 0;
+	s->efer = EFER_SVME;
+	s->cr0 = CR0_PE | CR0_ET;
+	s->cr3 = 0;
+	s->cr4 = 0;
+	s->dr6 = DR6_INIT;
+	s->dr7 = DR7_INIT;
+	s->rflags = 0x2;
+	s->rip = gs->entry;
+	s->rsp = 0;
+	s->rax = gs->eax;
+	s->g_pat = PAT_POWER_ON;
+	sv->vcpu.gpr[GPR_RAX] = gs->eax;
+	sv->vcpu.gpr[GPR_RBX] = gs->ebx;
+}
+
+static uint64_t build_npt(void)
+{
+	struct pt_format fmt = pt_format_x86;
+
+	fmt.has_1g = cpuid(CPUID_EXT_FEATURES).edx & CPUID_EXT_EDX_1G;
+	fmt.va_canonical = false; /* guest-physical addresses, not linear ones */
+	/* NPT walks are user accesses: every level needs U/S.  PCD|PWT selects UC in the
+	 * power-on PAT for everything that is not RAM. */
+	return guest_physmap_build(&fmt, PTE_P | PTE_RW | PTE_US,
+				   PTE_P | PTE_RW | PTE_US | PTE_PCD | PTE_PWT);
+}
+
+/* ---- exits ---- */
+
+/* Without NRIP save, the length of the instruction that exited comes from mhv's decoder. */
+static void __attribute__((noinline)) skip_decoded(struct svm_vcpu *sv)
+{
+	struct x86_insn insn;
+
+	if (vcpu_decode_current(&sv->vcpu, &insn)) {
+		vcpu_exit_unknown(&sv->vcpu, "cannot decode the instruction that exited",
+				  sv->vmcb->control.exit_code);
+		return;
+	}
+	sv->vmcb->save.rip += insn.len;
+}
+
+static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
+{
+	struct vcpu *v = &sv->vcpu;
+	struct vmcb *vmcb = sv->vmcb;
+	struct x86_insn insn;
+	enum cr_access_type type = CR_MOV_TO;
+	enum gpr reg = GPR_RAX;
+	uint16_t lmsw = 0;
+	enum exit_next next;
+
+	if (sv->decode_assists && (vmcb->control.exit_info1 & CRX_DECODE_VALID)) {
+		reg = (enum gpr)(vmcb->control.exit_info1 & CRX_GPR_MASK);
+	} else {
+		int err = vcpu_decode_current(v, &insn);
+		if (err == -E_FAULT)
+			return EXIT_NEXT_RETRY;
+		if (err || insn.map != X86_MAP_0F)
+			goto unknown;
+		if (insn.opcode == OPCODE_MOV_TO_CR) {
+			reg = (enum gpr)insn.rm;
+		} else if (insn.opcode == OPCODE_CLTS) {
+			type = CR_CLTS;
+		} else if (insn.opcode == OPCODE_GROUP7 && (insn.reg & 7) == GROUP7_LMSW &&
+			   insn.mod == 3) {
+			type = CR_LMSW;
+			lmsw = (uint16_t)v->gpr[insn.rm];
+		} else {
+			goto unknown;
+		}
+	}
+	if (reg == GPR_RSP)
+		v->gpr[GPR_RSP] = vmcb->save.rsp;
+	next = vcpu_exit_cr(v, type, cr, reg, lmsw);
+	return next;
+unknown:
+	vcpu_exit_unknown(v, "SVM CR write this decoder cannot read (LMSW from memory?)",
+			  vmcb->control.exit_code);
+	return EXIT_NEXT_RETRY;
+}
+
+static enum exit_next exit_invlpg(struct svm_vcpu *sv)
+{
+	struct x86_insn insn;
+	int err;
+
+	if (sv->decode_assists)
+		return vcpu_exit_invlpg(&sv->vcpu, sv->vmcb->control.exit_info1);
+	err = vcpu_decode_current(&sv->vcpu, &insn);
+	if (err)
+		return EXIT_NEXT_RETRY; /* a fetch fault is queued; garbage cannot be INVLPG */
+	return vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, &insn));
+}
+
+static enum exit_next __attribute__((noinline)) exit_io(struct svm_vcpu *sv)
+{
+	uint64_t info = sv->vmcb->control.exit_info1;
+	struct io_exit io = {
+		.port = (uint16_t)(info >> IOIO_PORT_SHIFT),
+		.size = (uint8_t)((info & IOIO_SIZE_MASK) >> IOIO_SIZE_SHIFT), /* one-hot: 1/2/4 */
+		.in = info & IOIO_IN,
+		.string = info & IOIO_STR,
+		.rep = info & IOIO_REP,
+	};
+
+	/* EXITINFO2 holds the next RIP for IOIO exits, with or without NRIP save. */
+	if (vcpu_exit_io(&sv->vcpu, &io) == EXIT_NEXT_SKIP)
+		sv->vmcb->save.rip = sv->vmcb->control.exit_info2;
+	return EXIT_NEXT_RETRY;
+}
+
+static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, uint64_t code)
+{
+	struct vcpu *v = &sv->vcpu;
+	struct vmcb *vmcb = sv->vmcb;
+
+	svm_use_host_state(sv);
+	switch (code) {
+	case SVM_EXIT_CR0_WRITE:
+		return exit_cr_write(sv, 0);
+	case SVM_EXIT_CR3_WRITE:
+		return exit_cr_write(sv, 3);
+	case SVM_EXIT_CR4_WRITE:
+		return exit_cr_write(sv, 4);
+	case SVM_EXIT_INVLPG:
+		return exit_invlpg(sv);
+	case SVM_EXIT_INVPCID:
+		/* Every type is served by dropping all of the guest's translations. */
+		return vcpu_exit_invpcid(v, 0, 0, 0);
+	case SVM_EXIT_XSETBV:
+		return vcpu_exit_xsetbv(v);
+	case SVM_EXIT_INVD:
+		v->exits[EXIT_KIND_OTHER]++;
+		asm volatile("wbinvd" ::: "memory"); /* INVD would drop mhv's dirty lines too */
+		return EXIT_NEXT_SKIP;
+	case SVM_EXIT_EXCP_BASE + VEC_UD:
+		vcpu_exit_ud(v);
+		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		/* SVM is hidden: these are #UD, as with EFER.SVME clear. */
+		vcpu_exit_hidden_insn(v);
+		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_NPF:
+		vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false,
+			      vmcb->control.exit_info1 & NPF_WRITE,
+			      vmcb->control.exit_info1 & NPF_FETCH);
+		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_SHUTDOWN:
+		vcpu_exit_triple_fault(v);
+		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_INVALID:
+		pr_err("mhv: SVM: VMRUN failed: the VMCB holds an invalid guest state\n");
+		v->ops->dump(v);
+		vcpu_end_run(v, HV_STATUS_FAIL, NULL);
+		return EXIT_NEXT_RETRY;
+	default:
+		vcpu_exit_unknown(v, "SVM exit code", code);
+		return EXIT_NEXT_RETRY;
+	}
+}
+
+/*
+ * The hot path: translate, call the exit core, advance RIP.  IOIO exits carry the next RIP
+ * in EXITINFO2 even without NRIP save.
+ */
+void svm_handle_exit(struct vcpu *v);
+
+void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu *v)
+{
+	struct svm_vcpu *sv = to_svm(v);
+	struct vmcb *vmcb = sv->vmcb;
+	enum exit_next next;
+
+	v->gpr[GPR_RAX] = vmcb->save.rax;
+	vmcb->control.tlb_control = TLB_CONTROL_NONE;
+	switch (vmcb->control.exit_code) {
+	case SVM_EXIT_CPUID:
+		next = vcpu_exit_cpuid(v);
+		break;
+	case SVM_EXIT_VMMCALL:
+		next = vcpu_exit_hypercall(v);
+		break;
+	case SVM_EXIT_MSR:
+		next = vmcb->control.exit_info1 == MSR_EXIT_WRITE ? vcpu_exit_wrmsr(v)
+								  : vcpu_exit_rdmsr(v);
+		break;
+	case SVM_EXIT_IOIO:
+		next = exit_io(sv);
+		break;
+	case SVM_EXIT_HLT:
+		next = vcpu_exit_hlt(v);
+		break;
+	default:
+		next = exit_other(sv, vmcb->control.exit_code);
+		break;
+	}
+	if (next == EXIT_NEXT_SKIP) {
+		if (likely(sv->nrips))
+			vmcb->save.rip = vmcb->control.next_rip;
+		else
+			skip_decoded(sv);
+	}
+	vmcb->save.rax = v->gpr[GPR_RAX];
+}
+
+void svm_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
+{
+	struct svm_vcpu *sv = &svm_vcpu;
+	uint64_t hsave_pa, npt;
+
+	if (!svm_check_caps(caps))
+		return;
+	vcpu_init(&sv->vcpu, &svm_ops, gs->hv_start, gs->hv_end);
+	sv->nrips = caps->svm.nrips;
+	sv->decode_assists = caps->svm.decode_assists;
+	sv->flush_by_asid = caps->svm.flush_by_asid;
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	alloc_map(1, &hsave_pa);
+	wrmsr(MSR_VM_HSAVE_PA, hsave_pa);
+	sv->vmcb = (struct vmcb *)alloc_map(1, &sv->vmcb_pa);
+	alloc_map(1, &sv->host_save_pa);
+	/* mhv's own FS/GS/TR/LDTR and syscall MSRs, restored after every exit. */
+	asm volatile("vmsave %%rax" ::"a"(sv->host_save_pa) : "memory");
+
+	npt = build_npt();
+	if (npt == FRAME_NONE)
+		return;
+	setup_control(sv, npt);
+	setup_guest_state(sv, gs);
+	pr_info("mhv: SVM: launching the guest at 0x%x (ASID %u, NRIPS %s, decode assists %s, "
+		"flush-by-ASID %s)\n",
+		gs->entry, GUEST_ASID, sv->nrips ? "on" : "off", sv->decode_assists ? "on" : "off",
+		sv->flush_by_asid ? "on" : "off");
+	log_flush();
+	svm_run_loop(&sv->vcpu, sv->vmcb_pa);
+}
