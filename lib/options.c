@@ -1,7 +1,7 @@
 /*
  * Command-line options.  Each option is one row of opt_table: a name and a handler that
  * parses the value into a scratch copy of the options, which is committed only when the whole
- * line is valid.  Repeatable options (a future mmio=...) are just handlers that append.
+ * line is valid.  Repeatable options (mmio=...) are just handlers that append.
  */
 #include <stdbool.h>
 
@@ -197,12 +197,62 @@ static int opt_exit(struct hv_options *o, const struct opt_word *w, struct opt_e
 	return 0;
 }
 
+static int opt_mmio(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	struct mmio_spec s;
+	unsigned i;
+
+	/* The spec parser words its own messages ("mmio: ... in '<value>'"). */
+	if (mmio_spec_parse_n(w->val, w->val_len, &s, e->buf, e->len))
+		return -E_INVAL;
+	for (i = 0; i < o->nr_mmio; i++) {
+		const struct mmio_spec *old = &o->mmio[i];
+
+		if (mmio_spec_overlap(&s, old))
+			return opt_fail(e, "mmio: '%.*s%s' overlaps '%s@0x%llx+0x%llx'",
+					echo_len(w->val_len), w->val, echo_more(w->val_len),
+					mmio_dev_type_name(old->type),
+					(unsigned long long)old->base,
+					(unsigned long long)old->size);
+	}
+	if (o->nr_mmio == MMIO_MAX_SPECS)
+		return opt_fail(e, "mmio: too many regions (at most %u)", MMIO_MAX_SPECS);
+	o->mmio[o->nr_mmio++] = s;
+	return 0;
+}
+
+static int parse_on_off(const struct opt_word *w, bool *out)
+{
+	static const struct opt_keyword kw[] = {{"on", true}, {"off", false}};
+	uint32_t v;
+
+	if (!lookup_keyword(kw, ARRAY_SIZE(kw), w, &v))
+		return OPT_BAD_VALUE;
+	*out = v;
+	return 0;
+}
+
+static int opt_mmio_cache(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	(void)e;
+	return parse_on_off(w, &o->mmio_cache);
+}
+
+static int opt_bench(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	(void)e;
+	return parse_on_off(w, &o->bench);
+}
+
 /* Adding an option is adding a row. */
 static const struct opt_def opt_table[] = {
 	{"console", opt_console, "com1..com4, none or 0xPORT"},
 	{"baud", opt_baud, "a divisor of 115200 from 50 to 115200"},
 	{"loglvl", opt_loglvl, "err, warn, info, debug or 0..3"},
 	{"exit", opt_exit, "halt, poweroff or debugexit"},
+	{"mmio", opt_mmio, "TYPE@BASE+SIZE"},
+	{"mmio_cache", opt_mmio_cache, "on or off"},
+	{"bench", opt_bench, "on or off"},
 };
 
 static const struct opt_def *find_def(const char *name, size_t len)
@@ -247,6 +297,9 @@ void options_defaults(struct hv_options *o)
 	o->baud = DEFAULT_BAUD;
 	o->loglvl = LOG_INFO;
 	o->exit_mode = EXIT_HALT;
+	o->nr_mmio = 0;
+	o->mmio_cache = true;
+	o->bench = false;
 }
 
 int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t errlen)

@@ -1,14 +1,17 @@
 /*
  * mhv's command-line options: whitespace-separated name=value words, e.g.
  *   /boot/mhv.elf console=com2 baud=38400 loglvl=debug exit=debugexit
+ *   mmio=ram@0xff000000+64K mmio=deny@0xfee00000+0x1000 mmio_cache=off
  */
 #ifndef MHV_LIB_OPTIONS_H
 #define MHV_LIB_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/log.h" /* enum log_level */
+#include "lib/log.h"   /* enum log_level */
+#include "mmio/spec.h" /* struct mmio_spec, MMIO_MAX_SPECS */
 
 /* What mhv does when its run ends. */
 enum exit_mode {
@@ -29,9 +32,15 @@ struct hv_options {
 	uint32_t baud;
 	enum log_level loglvl;
 	enum exit_mode exit_mode;
+	/* mmio=TYPE@BASE+SIZE, repeatable: in command-line order, pairwise disjoint. */
+	struct mmio_spec mmio[MMIO_MAX_SPECS];
+	unsigned nr_mmio;
+	bool mmio_cache; /* mmio_cache=on|off: per-vCPU MMIO translation cache */
+	bool bench;	 /* bench=on: print mhv's own path lengths at boot (make bench) */
 };
 
-/* console=com1 (0x3f8) baud=115200 loglvl=info exit=halt */
+/* console=com1 (0x3f8) baud=115200 loglvl=info exit=halt, no mmio= regions, mmio_cache=on,
+ * bench=off */
 void options_defaults(struct hv_options *o);
 
 /*

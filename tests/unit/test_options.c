@@ -1,4 +1,7 @@
-/* lib/options: every option and value, every error message, path skipping, atomicity. */
+/*
+ * lib/options: every option and value, every error message, path skipping, atomicity.
+ * mmio= values are tested in depth in test_mmio_spec.c; here: collection, overlap, limits.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,10 +24,20 @@ static char err[ERR_LEN];
 /* Field by field: the struct has padding that options_defaults need not touch. */
 static void assert_same_options(const struct hv_options *a, const struct hv_options *b)
 {
+	unsigned i;
+
 	assert_int_equal(a->console_port, b->console_port);
 	assert_int_equal(a->baud, b->baud);
 	assert_int_equal(a->loglvl, b->loglvl);
 	assert_int_equal(a->exit_mode, b->exit_mode);
+	assert_int_equal(a->nr_mmio, b->nr_mmio);
+	for (i = 0; i < a->nr_mmio && i < MMIO_MAX_SPECS; i++) {
+		assert_int_equal(a->mmio[i].type, b->mmio[i].type);
+		assert_int_equal(a->mmio[i].base, b->mmio[i].base);
+		assert_int_equal(a->mmio[i].size, b->mmio[i].size);
+	}
+	assert_int_equal(a->mmio_cache, b->mmio_cache);
+	assert_int_equal(a->bench, b->bench);
 }
 
 static int parse(const char *line)
@@ -66,6 +79,8 @@ static void test_options_defaults(void **state)
 	assert_int_equal(o.baud, 115200);
 	assert_int_equal(o.loglvl, LOG_INFO);
 	assert_int_equal(o.exit_mode, EXIT_HALT);
+	assert_int_equal(o.nr_mmio, 0);
+	assert_true(o.mmio_cache);
 }
 
 static void test_options_empty_and_whitespace_lines(void **state)
@@ -372,6 +387,117 @@ static void test_options_err_null_or_zero_length(void **state)
 	assert_int_equal(o.baud, 300);
 }
 
+static void assert_spec(unsigned i, enum mmio_dev_type t, uint64_t base, uint64_t size)
+{
+	assert_int_equal(o.mmio[i].type, t);
+	assert_int_equal(o.mmio[i].base, base);
+	assert_int_equal(o.mmio[i].size, size);
+}
+
+static void test_options_mmio_collects_in_order(void **state)
+{
+	(void)state;
+	expect_ok("mmio=ram@0xff000000+0x10000 loglvl=debug mmio=trace@0xfebd0000+0x1000 "
+		  "mmio=deny@0xfee00000+4K");
+	assert_int_equal(o.nr_mmio, 3);
+	assert_spec(0, MMIO_DEV_RAM, 0xff000000, 0x10000);
+	assert_spec(1, MMIO_DEV_TRACE, 0xfebd0000, 0x1000);
+	assert_spec(2, MMIO_DEV_DENY, 0xfee00000, 0x1000);
+	assert_int_equal(o.loglvl, LOG_DEBUG);
+	/* Adjacent regions do not overlap. */
+	expect_ok("mmio=ram@0x1000+0x1000 mmio=deny@0x2000+0x1000 mmio=trace@0+4K");
+	assert_int_equal(o.nr_mmio, 3);
+	assert_spec(2, MMIO_DEV_TRACE, 0, 0x1000);
+}
+
+static void test_options_mmio_overlap_names_both(void **state)
+{
+	(void)state;
+	expect_err("mmio=ram@0xff000000+0x10000 mmio=deny@0xff00f000+0x1000",
+		   "mmio: 'deny@0xff00f000+0x1000' overlaps 'ram@0xff000000+0x10000'");
+	expect_err("mmio=trace@1M+1M mmio=ram@0x0+0x1000 mmio=deny@0+2M",
+		   "mmio: 'deny@0+2M' overlaps 'trace@0x100000+0x100000'");
+	expect_err("mmio=ram@0x1000+0x1000 mmio=ram@0x1000+0x1000",
+		   "mmio: 'ram@0x1000+0x1000' overlaps 'ram@0x1000+0x1000'");
+	expect_err("mmio=deny@0xfffffffffffff000+4K mmio=ram@0x8000000000000000+0x8000000000000000",
+		   "mmio: 'ram@0x8000000000000000+0x8000000000000000' overlaps "
+		   "'deny@0xfffffffffffff000+0x1000'");
+}
+
+static void test_options_mmio_at_most_16(void **state)
+{
+	char line[1024];
+	size_t n = 0;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(MMIO_MAX_SPECS, 16);
+	for (i = 0; i < MMIO_MAX_SPECS; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "mmio=deny@%u+4K ", i * 8192);
+	expect_ok(line);
+	assert_int_equal(o.nr_mmio, 16);
+	for (i = 0; i < MMIO_MAX_SPECS; i++)
+		assert_spec(i, MMIO_DEV_DENY, i * 8192, 4096);
+	snprintf(line + n, sizeof(line) - n, "mmio=ram@1G+4K");
+	expect_err(line, "mmio: too many regions (at most 16)");
+}
+
+static void test_options_mmio_value_errors_come_from_the_spec_parser(void **state)
+{
+	(void)state;
+	expect_err("mmio=rom@0x1000+0x1000", "mmio: unknown device type 'rom' (expected ram, trace "
+					     "or deny) in 'rom@0x1000+0x1000'");
+	expect_err("mmio=ram@0x1000+0x1001", "mmio: size 0x1001 is not a multiple of 4 KiB in "
+					     "'ram@0x1000+0x1001'");
+	expect_err("mmio=ram@0x1000+0x1000 mmio=ram@0x3000+0", "mmio: size is 0 in 'ram@0x3000+0'");
+	expect_err("mmio", "option 'mmio' needs a value");
+	expect_err("mmio=", "option 'mmio' needs a value");
+	expect_err("mmios=ram@0+4K", "unknown option 'mmios=ram@0+4K'");
+}
+
+static void test_options_mmio_cache_on_off(void **state)
+{
+	(void)state;
+	expect_ok("mmio_cache=off");
+	assert_false(o.mmio_cache);
+	expect_ok("mmio_cache=off mmio_cache=on");
+	assert_true(o.mmio_cache);
+	expect_err("mmio_cache=1", "mmio_cache: bad value '1' (expected on or off)");
+	expect_err("mmio_cache=ON", "mmio_cache: bad value 'ON' (expected on or off)");
+	expect_err("mmio_cache=", "option 'mmio_cache' needs a value");
+}
+
+static void test_options_bench_on_off(void **state)
+{
+	(void)state;
+	expect_ok("");
+	assert_false(o.bench);
+	expect_ok("bench=on");
+	assert_true(o.bench);
+	expect_ok("bench=on bench=off");
+	assert_false(o.bench);
+	expect_err("bench=yes", "bench: bad value 'yes' (expected on or off)");
+}
+
+/* A failing word after good mmio= words leaves the list as it was before the line. */
+static void test_options_mmio_error_leaves_list_unchanged(void **state)
+{
+	struct hv_options cur, before;
+
+	(void)state;
+	options_defaults(&cur);
+	assert_int_equal(options_parse(&cur, "mmio=ram@0x1000+4K", err, sizeof(err)), 0);
+	before = cur;
+	assert_int_equal(
+		options_parse(&cur, "mmio=deny@0x2000+4K mmio_cache=off baud=7", err, sizeof(err)),
+		-E_INVAL);
+	assert_same_options(&cur, &before);
+	/* A later line appends to what is there. */
+	assert_int_equal(options_parse(&cur, "mmio=deny@0x2000+4K", err, sizeof(err)), 0);
+	assert_int_equal(cur.nr_mmio, 2);
+	assert_int_equal(cur.mmio[1].base, 0x2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +516,13 @@ int main(void)
 		cmocka_unit_test(test_options_error_leaves_struct_unchanged),
 		cmocka_unit_test(test_options_long_words_do_not_overflow_err),
 		cmocka_unit_test(test_options_err_null_or_zero_length),
+		cmocka_unit_test(test_options_mmio_collects_in_order),
+		cmocka_unit_test(test_options_mmio_overlap_names_both),
+		cmocka_unit_test(test_options_mmio_at_most_16),
+		cmocka_unit_test(test_options_mmio_value_errors_come_from_the_spec_parser),
+		cmocka_unit_test(test_options_mmio_cache_on_off),
+		cmocka_unit_test(test_options_bench_on_off),
+		cmocka_unit_test(test_options_mmio_error_leaves_list_unchanged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,36 @@
+/*
+ * The interface between the MMIO dispatch and a device model.  One access of 1..16 bytes
+ * (the emulator never splits below the operand size and never crosses a 4 KiB page, so an
+ * access is always inside one page-aligned region).
+ */
+#ifndef MHV_MMIO_DEVICE_H
+#define MHV_MMIO_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MMIO_ACCESS_MIN 1
+#define MMIO_ACCESS_MAX 16 /* the widest operand the emulator moves (an XMM register) */
+
+/* What a device sees of one access; built by mmio_dispatch(). */
+struct mmio_access {
+	uint64_t gpa;	 /* guest-physical address of the first byte */
+	uint64_t offset; /* gpa - region base */
+	uint64_t rip;	 /* guest RIP of the instruction, for logs */
+	unsigned len;	 /* MMIO_ACCESS_MIN..MMIO_ACCESS_MAX */
+	bool write;
+};
+
+/*
+ * A device model.  dev is the region's opaque pointer.  read fills buf[0..len), write
+ * consumes it; both little-endian, as the guest sees memory.  They return 0 or -E_*: an error
+ * means the device could not serve the access at all (the exit glue decides what the guest
+ * gets), never "the device said no" (that is a value, e.g. all ones).
+ */
+struct mmio_dev_ops {
+	const char *name;
+	int (*read)(void *dev, const struct mmio_access *a, void *buf);
+	int (*write)(void *dev, const struct mmio_access *a, const void *buf);
+};
+
+#endif

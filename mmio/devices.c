@@ -1,0 +1,199 @@
+/* Built-in MMIO device models: ram window, trace (pass-through + log), deny. */
+#include "mmio/devices.h"
+
+#include "lib/compiler.h"
+#include "lib/errno.h"
+#include "lib/string.h"
+
+#define BYTE_BITS  8
+#define WORD_BYTES 8 /* bytes per value[] word */
+#define ALL_ONES   0xff
+
+void mmio_value_pack(const void *buf, unsigned len, uint64_t value[2])
+{
+	const uint8_t *b = buf;
+	unsigned i;
+
+	value[0] = value[1] = 0;
+	for (i = 0; i < len && i < MMIO_ACCESS_MAX; i++)
+		value[i / WORD_BYTES] |= (uint64_t)b[i] << (BYTE_BITS * (i % WORD_BYTES));
+}
+
+static struct mmio_log_rec make_rec(const char *dev, const struct mmio_access *a, const void *buf,
+				    uint64_t seq)
+{
+	struct mmio_log_rec rec = {.dev = dev,
+				   .gpa = a->gpa,
+				   .rip = a->rip,
+				   .len = a->len,
+				   .write = a->write,
+				   .seq = seq};
+
+	mmio_value_pack(buf, a->len, rec.value);
+	return rec;
+}
+
+/* ---- ram ---------------------------------------------------------------------------------- */
+
+void mmio_ram_init(struct mmio_ram_dev *d, void *buf, uint64_t size)
+{
+	d->buf = buf;
+	d->size = size;
+	mmio_ram_reset_stats(d);
+}
+
+void mmio_ram_reset_stats(struct mmio_ram_dev *d)
+{
+	d->reads = d->writes = d->bytes_read = d->bytes_written = 0;
+	d->nr_logged = 0;
+	memset(d->log, 0, sizeof(d->log));
+}
+
+unsigned mmio_ram_log_count(const struct mmio_ram_dev *d)
+{
+	return d->nr_logged < MMIO_RAM_LOG_LEN ? (unsigned)d->nr_logged : MMIO_RAM_LOG_LEN;
+}
+
+const struct mmio_ram_log_entry *mmio_ram_log_at(const struct mmio_ram_dev *d, unsigned i)
+{
+	unsigned n = mmio_ram_log_count(d);
+
+	if (i >= n)
+		return NULL;
+	/* The oldest kept entry sits nr_logged - n slots back from the next write position. */
+	return &d->log[(d->nr_logged - n + i) % MMIO_RAM_LOG_LEN];
+}
+
+static bool ram_in_range(const struct mmio_ram_dev *d, const struct mmio_access *a)
+{
+	return a->offset < d->size && d->size - a->offset >= a->len;
+}
+
+static void ram_log(struct mmio_ram_dev *d, const struct mmio_access *a, const void *buf)
+{
+	struct mmio_ram_log_entry *e = &d->log[d->nr_logged % MMIO_RAM_LOG_LEN];
+	uint64_t v[2];
+
+	mmio_value_pack(buf, MIN(a->len, (unsigned)WORD_BYTES), v);
+	*e = (struct mmio_ram_log_entry){
+		.offset = a->offset, .value = v[0], .len = a->len, .write = a->write};
+	d->nr_logged++;
+}
+
+static int ram_read(void *dev, const struct mmio_access *a, void *buf)
+{
+	struct mmio_ram_dev *d = dev;
+
+	if (!ram_in_range(d, a))
+		return -E_RANGE;
+	memcpy(buf, d->buf + a->offset, a->len);
+	d->reads++;
+	d->bytes_read += a->len;
+	ram_log(d, a, buf);
+	return 0;
+}
+
+static int ram_write(void *dev, const struct mmio_access *a, const void *buf)
+{
+	struct mmio_ram_dev *d = dev;
+
+	if (!ram_in_range(d, a))
+		return -E_RANGE;
+	memcpy(d->buf + a->offset, buf, a->len);
+	d->writes++;
+	d->bytes_written += a->len;
+	ram_log(d, a, buf);
+	return 0;
+}
+
+const struct mmio_dev_ops mmio_ram_ops = {.name = "ram", .read = ram_read, .write = ram_write};
+
+/* ---- trace -------------------------------------------------------------------------------- */
+
+void mmio_trace_init(struct mmio_trace_dev *d, mmio_phys_read_fn phys_read,
+		     mmio_phys_write_fn phys_write, mmio_log_fn log, void *ctx)
+{
+	*d = (struct mmio_trace_dev){
+		.phys_read = phys_read, .phys_write = phys_write, .log = log, .ctx = ctx};
+}
+
+static void trace_log(const struct mmio_trace_dev *d, const struct mmio_access *a, const void *buf,
+		      int rc)
+{
+	struct mmio_log_rec rec;
+
+	if (!d->log)
+		return;
+	rec = make_rec("trace", a, buf, d->reads + d->writes);
+	rec.rc = rc;
+	d->log(d->ctx, &rec);
+}
+
+static int trace_read(void *dev, const struct mmio_access *a, void *buf)
+{
+	struct mmio_trace_dev *d = dev;
+	int rc;
+
+	rc = d->phys_read(d->ctx, a->gpa, buf, a->len);
+	/* A failed read yields (and logs) all ones rather than whatever the buffer held. */
+	if (rc)
+		memset(buf, ALL_ONES, a->len);
+	d->reads++;
+	trace_log(d, a, buf, rc);
+	return rc;
+}
+
+static int trace_write(void *dev, const struct mmio_access *a, const void *buf)
+{
+	struct mmio_trace_dev *d = dev;
+	int rc = d->phys_write(d->ctx, a->gpa, buf, a->len);
+
+	d->writes++;
+	trace_log(d, a, buf, rc);
+	return rc;
+}
+
+const struct mmio_dev_ops mmio_trace_ops = {
+	.name = "trace", .read = trace_read, .write = trace_write};
+
+/* ---- deny --------------------------------------------------------------------------------- */
+
+void mmio_deny_init(struct mmio_deny_dev *d, mmio_log_fn log, void *ctx)
+{
+	*d = (struct mmio_deny_dev){.log = log, .ctx = ctx};
+}
+
+static void deny_log(struct mmio_deny_dev *d, const struct mmio_access *a, const void *buf)
+{
+	uint64_t seq = d->reads + d->writes;
+	struct mmio_log_rec rec;
+
+	if (!d->log || (seq > MMIO_DENY_LOG_FIRST && seq % MMIO_DENY_LOG_EVERY != 0))
+		return;
+	rec = make_rec("deny", a, buf, seq);
+	rec.skipped = seq - d->last_seq - 1;
+	d->last_seq = seq;
+	d->logged++;
+	d->log(d->ctx, &rec);
+}
+
+static int deny_read(void *dev, const struct mmio_access *a, void *buf)
+{
+	struct mmio_deny_dev *d = dev;
+
+	memset(buf, ALL_ONES, a->len);
+	d->reads++;
+	deny_log(d, a, buf);
+	return 0;
+}
+
+static int deny_write(void *dev, const struct mmio_access *a, const void *buf)
+{
+	struct mmio_deny_dev *d = dev;
+
+	d->writes++;
+	deny_log(d, a, buf);
+	return 0;
+}
+
+const struct mmio_dev_ops mmio_deny_ops = {.name = "deny", .read = deny_read, .write = deny_write};

@@ -1,0 +1,86 @@
+/*
+ * Per-vCPU MMIO translation cache (after KVM's "cache mmio info on page fault path"): the
+ * guest-linear page of the last MMIO access, the guest-physical frame it maps to and the
+ * effective rights of the guest mapping.  A repeated access to the same page (a driver polling
+ * a register) then skips the guest page-table walk.
+ *
+ * It behaves like one extra TLB entry, and so needs the invalidations a TLB needs.  The exit
+ * glue must call:
+ *   mmio_cache_invalidate()       on every MOV to CR3 (even with the PCID no-flush bit: the
+ *                                 entry is not PCID-tagged), INVPCID (any type), a paging-mode
+ *                                 change (CR0.PG, CR4.PAE/PSE/PGE/PCIDE/LA57, EFER.LMA) and
+ *                                 anything else that flushes the whole guest TLB;
+ *   mmio_cache_invalidate_page()  on INVLPG / INVLPGA of a linear address.
+ * Between those, a guest that rewrites a PTE keeps getting the old translation from the cache,
+ * exactly as it may from the TLB (SDM Vol. 3, 4.10.4.2: software must invalidate after
+ * changing a paging-structure entry; until then either translation may be used).
+ *
+ * Rights are re-checked on every hit with the current CPL, CR0.WP, CR4.SMEP/SMAP and
+ * RFLAGS.AC (gw_access_allowed: the walk's own rules), so a user access never hits an entry a
+ * kernel access filled for a supervisor page: it misses, walks and gets the walk's #PF.
+ * Besides, like the TLB:
+ *   - a write only hits an entry filled by a write (whose walk set the PTE's D bit), so D is
+ *     set exactly as without the cache;
+ *   - an access that faults on the walk drops the entry for its page (SDM 4.10.4.1: a #PF
+ *     invalidates the TLB entries for the faulting address);
+ *   - data accesses governed by protection keys (4-level paging with CR4.PKE for user pages,
+ *     CR4.PKS for supervisor pages) never hit: the walk reports them -E_NOTSUP.
+ * Lookups work at 4 KiB granularity whatever the size of the guest mapping, but invalidation
+ * covers the whole mapping: INVLPG of any address in a 2 MiB / 4 MiB / 1 GiB page drops the
+ * entry for any 4 KiB part of it, as it drops the large TLB entry (Linux flushes a huge page
+ * with one INVLPG).
+ */
+#ifndef MHV_MMIO_MMIO_CACHE_H
+#define MHV_MMIO_MMIO_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mm/guest_walk.h"
+#include "mmio/region.h"
+
+struct mmio_cache {
+	bool valid;
+	uint64_t gva_page;	 /* gva >> 12 */
+	uint64_t gfn;		 /* gpa >> 12 */
+	unsigned page_shift;	 /* size of the guest mapping (12, 21, 22, 30), for INVLPG */
+	bool user, writable, nx; /* effective rights of the guest mapping (struct gw_result) */
+	bool dirty;		 /* filled by a write: the leaf's D bit is set */
+	uint64_t hits, misses;	 /* translations served by the entry / by a walk */
+	const struct mmio_regions *regions; /* which gpas are MMIO (only those are cached) */
+};
+
+/* Empty cache, zero counters; regions decides what mmio_translate() caches (NULL: nothing). */
+void mmio_cache_init(struct mmio_cache *c, const struct mmio_regions *regions);
+
+/*
+ * Remember gva's page -> gpa's frame with the rights (and page_shift; 0 = 12) of a successful
+ * walk for `access`.
+ */
+void mmio_cache_fill(struct mmio_cache *c, uint64_t gva, uint64_t gpa,
+		     const struct gw_result *rights, unsigned access);
+
+/*
+ * True and *gpa when gva's page is cached and the cached rights allow `access` (GW_* bits)
+ * under regs; counts nothing (mmio_translate does).
+ */
+bool mmio_cache_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva,
+		       unsigned access, uint64_t *gpa);
+
+void mmio_cache_invalidate(struct mmio_cache *c);
+/* Drop the entry only if gva lies in the guest mapping (4 KiB or large page) it came from. */
+void mmio_cache_invalidate_page(struct mmio_cache *c, uint64_t gva);
+
+/*
+ * Translate gva for `access`, for the emulator's memory callbacks.  With cache_on, a hit skips
+ * the walk; otherwise guest_walk() runs and, if it succeeds and lands in a registered MMIO
+ * region, fills the cache.  Every call counts one hit or one miss (cache_on false: a miss).
+ * Returns 0 with *gpa, or guest_walk()'s error: -E_FAULT with fault->pf_error the #PF error
+ * code to inject (CR2 = gva).  *fault receives the walk's result (on a hit: gpa and the cached
+ * rights and page_shift).
+ */
+int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *regs,
+		   const struct gw_mem *mem, uint64_t gva, unsigned access, uint64_t *gpa,
+		   struct gw_result *fault);
+
+#endif

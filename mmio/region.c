@@ -1,0 +1,81 @@
+/* MMIO region registry: sorted array, binary search. */
+#include "mmio/region.h"
+
+#include "lib/compiler.h"
+#include "lib/errno.h"
+#include "lib/string.h"
+
+void mmio_regions_init(struct mmio_regions *rs)
+{
+	rs->n = 0;
+}
+
+/* Index of the first region whose base is above gpa (rs->n if none). */
+static unsigned upper_bound(const struct mmio_regions *rs, uint64_t gpa)
+{
+	unsigned lo = 0, hi = rs->n;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (rs->r[mid].base <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
+		    const struct mmio_dev_ops *ops, void *dev)
+{
+	uint64_t last;
+	unsigned i;
+
+	if (size == 0 || !ops || !ops->read || !ops->write)
+		return -E_INVAL;
+	if (!IS_ALIGNED(base, MMIO_PAGE_SIZE) || !IS_ALIGNED(size, MMIO_PAGE_SIZE))
+		return -E_FAULT;
+	last = base + (size - 1);
+	if (last < base)
+		return -E_RANGE;
+	i = upper_bound(rs, base);
+	/* Sorted and disjoint: only the neighbours can overlap. */
+	if (i > 0 && rs->r[i - 1].last >= base)
+		return -E_EXIST;
+	if (i < rs->n && rs->r[i].base <= last)
+		return -E_EXIST;
+	if (rs->n == MMIO_REGION_MAX)
+		return -E_NOMEM;
+	memmove(&rs->r[i + 1], &rs->r[i], (rs->n - i) * sizeof(rs->r[0]));
+	rs->r[i] = (struct mmio_region){.base = base, .last = last, .ops = ops, .dev = dev};
+	rs->n++;
+	return 0;
+}
+
+const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64_t gpa)
+{
+	unsigned i = upper_bound(rs, gpa);
+
+	if (i == 0 || rs->r[i - 1].last < gpa)
+		return NULL;
+	return &rs->r[i - 1];
+}
+
+int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,
+		  unsigned len, bool write)
+{
+	const struct mmio_region *r;
+	struct mmio_access a;
+
+	if (len < MMIO_ACCESS_MIN || len > MMIO_ACCESS_MAX)
+		return -E_INVAL;
+	r = mmio_region_find(rs, gpa);
+	if (!r)
+		return -E_NOENT;
+	if (r->last - gpa < len - 1)
+		return -E_RANGE;
+	a = (struct mmio_access){
+		.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = len, .write = write};
+	return write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf);
+}

@@ -1,0 +1,61 @@
+/*
+ * Registry of the guest-physical ranges device models own (left out of EPT/NPT, so every
+ * access exits).  A sorted array of non-overlapping, page-aligned ranges; lookup is a binary
+ * search.  No allocation: the capacity is a compile-time constant.  Not locked: regions are
+ * set up before the guest runs.
+ */
+#ifndef MHV_MMIO_REGION_H
+#define MHV_MMIO_REGION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmio/device.h"
+
+#define MMIO_REGION_MAX 256
+#define MMIO_PAGE_SHIFT 12
+#define MMIO_PAGE_SIZE	(1ull << MMIO_PAGE_SHIFT)
+
+struct mmio_region {
+	uint64_t base;
+	uint64_t last; /* base + size - 1: a region may end exactly at 2^64 */
+	const struct mmio_dev_ops *ops;
+	void *dev;
+};
+
+struct mmio_regions {
+	struct mmio_region r[MMIO_REGION_MAX]; /* sorted by base */
+	unsigned n;
+};
+
+void mmio_regions_init(struct mmio_regions *rs);
+
+/*
+ * Register [base, base + size) for a device.  Errors, each distinct:
+ *   -E_INVAL  size 0, or ops without both read and write
+ *   -E_FAULT  base or size not a multiple of MMIO_PAGE_SIZE
+ *   -E_RANGE  the range wraps past 2^64 (ending exactly at 2^64 is fine)
+ *   -E_EXIST  it overlaps a registered region (adjacent regions are fine)
+ *   -E_NOMEM  MMIO_REGION_MAX regions already registered
+ * The registry is unchanged on error.
+ */
+int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
+		    const struct mmio_dev_ops *ops, void *dev);
+
+/* The region holding gpa, or NULL.  O(log n). */
+const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64_t gpa);
+
+static inline uint64_t mmio_region_size(const struct mmio_region *r)
+{
+	return r->last - r->base + 1; /* 0 for a region covering all of 2^64: cannot be added */
+}
+
+/*
+ * Perform one access: find the region, build the descriptor, call the device.  Returns the
+ * device's result, or -E_NOENT (no region at gpa), -E_INVAL (len outside 1..16), -E_RANGE (the
+ * access runs past the region's end).
+ */
+int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,
+		  unsigned len, bool write);
+
+#endif

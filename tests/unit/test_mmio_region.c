@@ -1,0 +1,497 @@
+/* mmio/region and mmio/devices: registry rules and lookup, dispatch, the ram/trace/deny models. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/errno.h"
+#include "mmio/devices.h"
+#include "mmio/region.h"
+
+#define PAGE	 0x1000ull
+#define TOP_PAGE 0xfffffffffffff000ull
+
+static struct mmio_regions rs;
+
+/* ---- a recording device, to see what dispatch hands over ---------------------------------- */
+
+struct rec_dev {
+	unsigned calls;
+	struct mmio_access last;
+	uint8_t wbuf[16];
+};
+
+static int rec_read(void *dev, const struct mmio_access *a, void *buf)
+{
+	struct rec_dev *d = dev;
+
+	d->calls++;
+	d->last = *a;
+	memset(buf, 0x5a, a->len);
+	return 0;
+}
+
+static int rec_write(void *dev, const struct mmio_access *a, const void *buf)
+{
+	struct rec_dev *d = dev;
+
+	d->calls++;
+	d->last = *a;
+	memcpy(d->wbuf, buf, a->len);
+	return 0;
+}
+
+static const struct mmio_dev_ops rec_ops = {"rec", rec_read, rec_write};
+static int dev_tag[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	mmio_regions_init(&rs);
+	return 0;
+}
+
+/* ---- registry ------------------------------------------------------------------------------ */
+
+static void test_region_add_rejects_bad_ranges_with_distinct_codes(void **state)
+{
+	static const struct mmio_dev_ops no_write = {"x", rec_read, NULL};
+
+	(void)state;
+	assert_int_equal(mmio_region_add(&rs, 0x1000, 0, &rec_ops, NULL), -E_INVAL);
+	assert_int_equal(mmio_region_add(&rs, 0x1000, PAGE, NULL, NULL), -E_INVAL);
+	assert_int_equal(mmio_region_add(&rs, 0x1000, PAGE, &no_write, NULL), -E_INVAL);
+	assert_int_equal(mmio_region_add(&rs, 0x1001, PAGE, &rec_ops, NULL), -E_FAULT);
+	assert_int_equal(mmio_region_add(&rs, 0x1800, PAGE, &rec_ops, NULL), -E_FAULT);
+	assert_int_equal(mmio_region_add(&rs, 0x1000, 0x800, &rec_ops, NULL), -E_FAULT);
+	assert_int_equal(mmio_region_add(&rs, 0x1000, PAGE + 1, &rec_ops, NULL), -E_FAULT);
+	assert_int_equal(mmio_region_add(&rs, TOP_PAGE, 2 * PAGE, &rec_ops, NULL), -E_RANGE);
+	assert_int_equal(mmio_region_add(&rs, PAGE, TOP_PAGE, &rec_ops, NULL), 0);
+	assert_int_equal(rs.n, 1);
+	assert_int_equal(mmio_region_add(&rs, 2 * PAGE, TOP_PAGE, &rec_ops, NULL), -E_RANGE);
+	assert_int_equal(rs.n, 1);
+}
+
+static void test_region_ending_exactly_at_2_pow_64_is_allowed(void **state)
+{
+	(void)state;
+	assert_int_equal(mmio_region_add(&rs, TOP_PAGE, PAGE, &rec_ops, &dev_tag[0]), 0);
+	assert_non_null(mmio_region_find(&rs, UINT64_MAX));
+	assert_int_equal(mmio_region_find(&rs, TOP_PAGE)->base, TOP_PAGE);
+	assert_int_equal(mmio_region_size(mmio_region_find(&rs, TOP_PAGE)), PAGE);
+	assert_null(mmio_region_find(&rs, TOP_PAGE - 1));
+	assert_int_equal(mmio_region_add(&rs, TOP_PAGE - PAGE, 2 * PAGE, &rec_ops, NULL), -E_EXIST);
+}
+
+static void test_region_overlap_rejected_adjacency_allowed(void **state)
+{
+	(void)state;
+	assert_int_equal(mmio_region_add(&rs, 0x10000, 0x4000, &rec_ops, &dev_tag[0]), 0);
+	/* Every kind of overlap: same, inside, covering, straddling either end. */
+	assert_int_equal(mmio_region_add(&rs, 0x10000, 0x4000, &rec_ops, NULL), -E_EXIST);
+	assert_int_equal(mmio_region_add(&rs, 0x11000, 0x1000, &rec_ops, NULL), -E_EXIST);
+	assert_int_equal(mmio_region_add(&rs, 0xf000, 0x6000, &rec_ops, NULL), -E_EXIST);
+	assert_int_equal(mmio_region_add(&rs, 0xf000, 0x2000, &rec_ops, NULL), -E_EXIST);
+	assert_int_equal(mmio_region_add(&rs, 0x13000, 0x2000, &rec_ops, NULL), -E_EXIST);
+	assert_int_equal(rs.n, 1);
+	/* Touching on either side is fine. */
+	assert_int_equal(mmio_region_add(&rs, 0xf000, 0x1000, &rec_ops, &dev_tag[1]), 0);
+	assert_int_equal(mmio_region_add(&rs, 0x14000, 0x1000, &rec_ops, &dev_tag[2]), 0);
+	assert_int_equal(rs.n, 3);
+	/* Now a gap-filler that overlaps only the right neighbour. */
+	assert_int_equal(mmio_region_add(&rs, 0x15000, 0x1000, &rec_ops, &dev_tag[3]), 0);
+	assert_int_equal(mmio_region_add(&rs, 0x8000, 0x8000, &rec_ops, NULL), -E_EXIST);
+	assert_int_equal(mmio_region_add(&rs, 0x8000, 0x7000, &rec_ops, &dev_tag[4]), 0);
+	assert_int_equal(rs.n, 5);
+	assert_ptr_equal(mmio_region_find(&rs, 0xefff)->dev, &dev_tag[4]);
+	assert_ptr_equal(mmio_region_find(&rs, 0xf000)->dev, &dev_tag[1]);
+	assert_ptr_equal(mmio_region_find(&rs, 0x10000)->dev, &dev_tag[0]);
+	assert_ptr_equal(mmio_region_find(&rs, 0x14fff)->dev, &dev_tag[2]);
+	assert_ptr_equal(mmio_region_find(&rs, 0x15000)->dev, &dev_tag[3]);
+	assert_null(mmio_region_find(&rs, 0x16000));
+	assert_null(mmio_region_find(&rs, 0x7fff));
+}
+
+static void test_region_find_boundaries_single(void **state)
+{
+	(void)state;
+	assert_null(mmio_region_find(&rs, 0));
+	assert_int_equal(mmio_region_add(&rs, 0xfee00000, 0x1000, &rec_ops, &dev_tag[7]), 0);
+	assert_null(mmio_region_find(&rs, 0));
+	assert_null(mmio_region_find(&rs, 0xfedfffff));
+	assert_ptr_equal(mmio_region_find(&rs, 0xfee00000)->dev, &dev_tag[7]);
+	assert_ptr_equal(mmio_region_find(&rs, 0xfee00fff)->dev, &dev_tag[7]);
+	assert_null(mmio_region_find(&rs, 0xfee01000));
+	assert_null(mmio_region_find(&rs, UINT64_MAX));
+}
+
+/* n regions of varying size with gaps, inserted in a scrambled order; every boundary checked. */
+static void check_many(unsigned n)
+{
+	unsigned i, k;
+
+	mmio_regions_init(&rs);
+	for (k = 0; k < n; k++) {
+		i = (k * 37u + 11u) % n; /* 37 is coprime with 1, 16 and 256 */
+		assert_int_equal(mmio_region_add(&rs, 0x100000 + (uint64_t)i * 0x10000,
+						 PAGE * (1 + i % 3), &rec_ops, &dev_tag[i]),
+				 0);
+	}
+	assert_int_equal(rs.n, n);
+	for (i = 0; i < n; i++) {
+		uint64_t base = 0x100000 + (uint64_t)i * 0x10000, size = PAGE * (1 + i % 3);
+
+		assert_null(mmio_region_find(&rs, base - 1));
+		assert_ptr_equal(mmio_region_find(&rs, base)->dev, &dev_tag[i]);
+		assert_ptr_equal(mmio_region_find(&rs, base + size / 2)->dev, &dev_tag[i]);
+		assert_ptr_equal(mmio_region_find(&rs, base + size - 1)->dev, &dev_tag[i]);
+		assert_null(mmio_region_find(&rs, base + size));
+		if (i)
+			assert_true(rs.r[i - 1].last < rs.r[i].base);
+	}
+}
+
+static void test_region_1_16_256_regions(void **state)
+{
+	(void)state;
+	check_many(1);
+	check_many(16);
+	check_many(256);
+	assert_int_equal(MMIO_REGION_MAX, 256);
+	/* Full: the 257th is refused, but an overlap is still reported as such. */
+	assert_int_equal(mmio_region_add(&rs, 0x80000000, PAGE, &rec_ops, NULL), -E_NOMEM);
+	assert_int_equal(mmio_region_add(&rs, 0x100000, PAGE, &rec_ops, NULL), -E_EXIST);
+	assert_int_equal(rs.n, 256);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+static void test_dispatch_builds_descriptor_and_checks_bounds(void **state)
+{
+	struct rec_dev d = {0};
+	uint8_t buf[16], data[16];
+	unsigned len;
+
+	(void)state;
+	assert_int_equal(mmio_region_add(&rs, 0xfeb00000, 2 * PAGE, &rec_ops, &d), 0);
+	for (len = 1; len <= 16; len++) {
+		memset(buf, 0, sizeof(buf));
+		assert_int_equal(
+			mmio_dispatch(&rs, 0xfeb01ff0, 0xffffffff81000123ull, buf, len, false), 0);
+		assert_int_equal(d.last.gpa, 0xfeb01ff0);
+		assert_int_equal(d.last.offset, 0x1ff0);
+		assert_int_equal(d.last.rip, 0xffffffff81000123ull);
+		assert_int_equal(d.last.len, len);
+		assert_false(d.last.write);
+		assert_int_equal(buf[len - 1], 0x5a);
+		if (len < 16)
+			assert_int_equal(buf[len], 0);
+	}
+	for (len = 0; len < 16; len++)
+		data[len] = (uint8_t)(len * 7 + 1);
+	assert_int_equal(mmio_dispatch(&rs, 0xfeb00008, 42, data, 8, true), 0);
+	assert_true(d.last.write);
+	assert_int_equal(d.last.offset, 8);
+	assert_memory_equal(d.wbuf, data, 8);
+	assert_int_equal(d.calls, 17);
+
+	assert_int_equal(mmio_dispatch(&rs, 0xfeb00000, 0, buf, 0, false), -E_INVAL);
+	assert_int_equal(mmio_dispatch(&rs, 0xfeb00000, 0, buf, 17, false), -E_INVAL);
+	assert_int_equal(mmio_dispatch(&rs, 0xfeafffff, 0, buf, 1, false), -E_NOENT);
+	assert_int_equal(mmio_dispatch(&rs, 0xfeb02000, 0, buf, 1, true), -E_NOENT);
+	/* Last byte fine, one more runs past the region. */
+	assert_int_equal(mmio_dispatch(&rs, 0xfeb01fff, 0, buf, 1, false), 0);
+	assert_int_equal(mmio_dispatch(&rs, 0xfeb01fff, 0, buf, 2, false), -E_RANGE);
+	assert_int_equal(mmio_dispatch(&rs, 0xfeb01ff1, 0, buf, 16, true), -E_RANGE);
+	assert_int_equal(d.calls, 18);
+}
+
+/* ---- ram ----------------------------------------------------------------------------------- */
+
+static void test_ram_window_reads_back_writes_and_logs_exactly(void **state)
+{
+	static uint8_t backing[0x2000];
+	struct mmio_ram_dev ram;
+	const struct mmio_ram_log_entry *e;
+	uint8_t buf[16], wide[16];
+	uint32_t v32 = 0xdeadbeef;
+	uint64_t v64 = 0x0123456789abcdefull;
+	unsigned i;
+
+	(void)state;
+	memset(backing, 0, sizeof(backing));
+	mmio_ram_init(&ram, backing, sizeof(backing));
+	assert_int_equal(mmio_region_add(&rs, 0xe0000000, 0x2000, &mmio_ram_ops, &ram), 0);
+	assert_string_equal(mmio_ram_ops.name, "ram");
+
+	assert_int_equal(mmio_dispatch(&rs, 0xe0000010, 1, &v32, 4, true), 0);
+	assert_int_equal(mmio_dispatch(&rs, 0xe0001ff8, 2, &v64, 8, true), 0);
+	for (i = 0; i < 16; i++)
+		wide[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(mmio_dispatch(&rs, 0xe0000100, 3, wide, 16, true), 0);
+	/* The backing buffer holds what was written, where it was written. */
+	assert_memory_equal(backing + 0x10, &v32, 4);
+	assert_memory_equal(backing + 0x1ff8, &v64, 8);
+	assert_memory_equal(backing + 0x100, wide, 16);
+	/* Reads see it, at any size and offset. */
+	assert_int_equal(mmio_dispatch(&rs, 0xe0000011, 4, buf, 2, false), 0);
+	assert_int_equal(buf[0], 0xbe);
+	assert_int_equal(buf[1], 0xad);
+	assert_int_equal(mmio_dispatch(&rs, 0xe0000100, 5, buf, 16, false), 0);
+	assert_memory_equal(buf, wide, 16);
+	assert_int_equal(mmio_dispatch(&rs, 0xe0001ffc, 6, buf, 4, false), 0);
+	assert_int_equal(buf[0], 0x67);
+	assert_int_equal(buf[3], 0x01);
+
+	assert_int_equal(ram.writes, 3);
+	assert_int_equal(ram.reads, 3);
+	assert_int_equal(ram.bytes_written, 4 + 8 + 16);
+	assert_int_equal(ram.bytes_read, 2 + 16 + 4);
+	assert_int_equal(mmio_ram_log_count(&ram), 6);
+	e = mmio_ram_log_at(&ram, 0);
+	assert_int_equal(e->offset, 0x10);
+	assert_int_equal(e->len, 4);
+	assert_int_equal(e->value, 0xdeadbeef);
+	assert_true(e->write);
+	e = mmio_ram_log_at(&ram, 1);
+	assert_int_equal(e->offset, 0x1ff8);
+	assert_int_equal(e->value, 0x0123456789abcdefull);
+	e = mmio_ram_log_at(&ram, 2); /* 16 bytes: value keeps the first 8 */
+	assert_int_equal(e->len, 16);
+	assert_int_equal(e->value, 0xa7a6a5a4a3a2a1a0ull);
+	e = mmio_ram_log_at(&ram, 3);
+	assert_int_equal(e->offset, 0x11);
+	assert_int_equal(e->len, 2);
+	assert_int_equal(e->value, 0xadbe);
+	assert_false(e->write);
+	e = mmio_ram_log_at(&ram, 5);
+	assert_int_equal(e->value, 0x01234567);
+	assert_null(mmio_ram_log_at(&ram, 6));
+}
+
+static void test_ram_window_smaller_than_region_and_log_ring_wraps(void **state)
+{
+	static uint8_t backing[0x100];
+	struct mmio_ram_dev ram;
+	uint8_t b = 0;
+	unsigned i;
+
+	(void)state;
+	mmio_ram_init(&ram, backing, sizeof(backing));
+	assert_int_equal(mmio_region_add(&rs, 0x40000000, PAGE, &mmio_ram_ops, &ram), 0);
+	assert_int_equal(mmio_dispatch(&rs, 0x400000fe, 0, &b, 1, false), 0);
+	assert_int_equal(mmio_dispatch(&rs, 0x400000ff, 0, &i, 2, false), -E_RANGE);
+	assert_int_equal(mmio_dispatch(&rs, 0x40000100, 0, &b, 1, true), -E_RANGE);
+	assert_int_equal(ram.reads + ram.writes, 1); /* refused accesses are not counted */
+	mmio_ram_reset_stats(&ram);
+	assert_int_equal(mmio_ram_log_count(&ram), 0);
+
+	for (i = 0; i < MMIO_RAM_LOG_LEN + 5; i++) {
+		b = (uint8_t)i;
+		assert_int_equal(mmio_dispatch(&rs, 0x40000000 + i, 0, &b, 1, true), 0);
+	}
+	assert_int_equal(ram.nr_logged, MMIO_RAM_LOG_LEN + 5);
+	assert_int_equal(mmio_ram_log_count(&ram), MMIO_RAM_LOG_LEN);
+	/* Oldest kept is access #5. */
+	for (i = 0; i < MMIO_RAM_LOG_LEN; i++) {
+		assert_int_equal(mmio_ram_log_at(&ram, i)->offset, i + 5);
+		assert_int_equal(mmio_ram_log_at(&ram, i)->value, i + 5);
+	}
+	assert_null(mmio_ram_log_at(&ram, MMIO_RAM_LOG_LEN));
+}
+
+/* ---- deny ---------------------------------------------------------------------------------- */
+
+#define MAX_RECS 64
+
+static struct {
+	struct mmio_log_rec rec[MAX_RECS];
+	unsigned n;
+	void *ctx_seen;
+} logged;
+
+static void log_cb(void *ctx, const struct mmio_log_rec *rec)
+{
+	logged.ctx_seen = ctx;
+	if (logged.n < MAX_RECS)
+		logged.rec[logged.n] = *rec;
+	logged.n++;
+}
+
+static void test_deny_reads_all_ones_every_size_writes_dropped(void **state)
+{
+	struct mmio_deny_dev d;
+	uint8_t buf[17];
+	unsigned len, i;
+
+	(void)state;
+	memset(&logged, 0, sizeof(logged));
+	mmio_deny_init(&d, log_cb, &dev_tag[9]);
+	assert_int_equal(mmio_region_add(&rs, 0xfee00000, PAGE, &mmio_deny_ops, &d), 0);
+	for (len = 1; len <= 16; len++) {
+		memset(buf, 0x11, sizeof(buf));
+		assert_int_equal(mmio_dispatch(&rs, 0xfee00000 + len * 16, 7, buf, len, false), 0);
+		for (i = 0; i < len; i++)
+			assert_int_equal(buf[i], 0xff);
+		for (; i < sizeof(buf); i++)
+			assert_int_equal(buf[i], 0x11);
+	}
+	assert_int_equal(logged.n, 16);
+	assert_ptr_equal(logged.ctx_seen, &dev_tag[9]);
+	assert_int_equal(logged.rec[15].len, 16);
+	assert_int_equal(logged.rec[15].value[0], UINT64_MAX);
+	assert_int_equal(logged.rec[15].value[1], UINT64_MAX);
+	assert_int_equal(logged.rec[2].value[0], 0xffffff);
+	assert_int_equal(logged.rec[2].value[1], 0);
+	assert_int_equal(logged.rec[2].gpa, 0xfee00030);
+	assert_int_equal(logged.rec[2].rip, 7);
+	assert_string_equal(logged.rec[2].dev, "deny");
+	assert_int_equal(d.reads, 16);
+	assert_int_equal(d.writes, 0);
+}
+
+static void test_deny_log_is_rate_limited_with_counts(void **state)
+{
+	struct mmio_deny_dev d;
+	uint32_t v = 0x12345678;
+	unsigned i;
+
+	(void)state;
+	memset(&logged, 0, sizeof(logged));
+	mmio_deny_init(&d, log_cb, NULL);
+	assert_int_equal(mmio_region_add(&rs, 0xfee00000, PAGE, &mmio_deny_ops, &d), 0);
+	for (i = 1; i <= 3500; i++)
+		assert_int_equal(mmio_dispatch(&rs, 0xfee000b0, i, &v, 4, true), 0);
+	/* 1..16, then 1000, 2000, 3000. */
+	assert_int_equal(logged.n, 19);
+	assert_int_equal(d.logged, 19);
+	assert_int_equal(d.writes, 3500);
+	for (i = 0; i < 16; i++) {
+		assert_int_equal(logged.rec[i].seq, i + 1);
+		assert_int_equal(logged.rec[i].skipped, 0);
+		assert_true(logged.rec[i].write);
+		assert_int_equal(logged.rec[i].value[0], 0x12345678);
+	}
+	assert_int_equal(logged.rec[16].seq, 1000);
+	assert_int_equal(logged.rec[16].skipped, 1000 - 16 - 1);
+	assert_int_equal(logged.rec[16].rip, 1000);
+	assert_int_equal(logged.rec[17].seq, 2000);
+	assert_int_equal(logged.rec[17].skipped, 999);
+	assert_int_equal(logged.rec[18].seq, 3000);
+	/* A NULL log is allowed. */
+	mmio_deny_init(&d, NULL, NULL);
+	assert_int_equal(mmio_dispatch(&rs, 0xfee000b0, 0, &v, 4, false), 0);
+	assert_int_equal(v, 0xffffffff);
+	assert_int_equal(d.reads, 1);
+}
+
+/* ---- trace --------------------------------------------------------------------------------- */
+
+static struct {
+	unsigned reads, writes;
+	uint64_t pa;
+	unsigned len;
+	uint8_t data[16];
+	int rc;
+} phys;
+
+static int phys_read(void *ctx, uint64_t pa, void *buf, unsigned len)
+{
+	unsigned i;
+
+	assert_ptr_equal(ctx, &phys);
+	phys.reads++;
+	phys.pa = pa;
+	phys.len = len;
+	for (i = 0; i < len; i++)
+		((uint8_t *)buf)[i] = (uint8_t)(pa + i);
+	return phys.rc;
+}
+
+static int phys_write(void *ctx, uint64_t pa, const void *buf, unsigned len)
+{
+	assert_ptr_equal(ctx, &phys);
+	phys.writes++;
+	phys.pa = pa;
+	phys.len = len;
+	memcpy(phys.data, buf, len);
+	return phys.rc;
+}
+
+static void test_trace_forwards_to_phys_and_logs(void **state)
+{
+	struct mmio_trace_dev d;
+	uint8_t buf[16];
+	uint16_t w = 0xbeef;
+	unsigned len, i;
+
+	(void)state;
+	memset(&logged, 0, sizeof(logged));
+	memset(&phys, 0, sizeof(phys));
+	mmio_trace_init(&d, phys_read, phys_write, log_cb, &phys);
+	assert_int_equal(mmio_region_add(&rs, 0xfebd0000, PAGE, &mmio_trace_ops, &d), 0);
+	for (len = 1; len <= 16; len++) {
+		assert_int_equal(mmio_dispatch(&rs, 0xfebd0100, 0x1000 + len, buf, len, false), 0);
+		assert_int_equal(phys.pa, 0xfebd0100);
+		assert_int_equal(phys.len, len);
+		for (i = 0; i < len; i++)
+			assert_int_equal(buf[i], (uint8_t)(0x00 + i));
+		assert_int_equal(logged.rec[len - 1].len, len);
+		assert_int_equal(logged.rec[len - 1].rip, 0x1000 + len);
+		assert_int_equal(logged.rec[len - 1].gpa, 0xfebd0100);
+		assert_false(logged.rec[len - 1].write);
+		assert_int_equal(logged.rec[len - 1].seq, len);
+	}
+	assert_int_equal(logged.rec[7].value[0], 0x0706050403020100ull);
+	assert_int_equal(logged.rec[15].value[1], 0x0f0e0d0c0b0a0908ull);
+	assert_int_equal(mmio_dispatch(&rs, 0xfebd0ffe, 0xabc, &w, 2, true), 0);
+	assert_int_equal(phys.writes, 1);
+	assert_int_equal(phys.pa, 0xfebd0ffe);
+	assert_int_equal(phys.len, 2);
+	assert_int_equal(phys.data[0], 0xef);
+	assert_int_equal(phys.data[1], 0xbe);
+	assert_int_equal(logged.n, 17);
+	assert_true(logged.rec[16].write);
+	assert_int_equal(logged.rec[16].value[0], 0xbeef);
+	assert_int_equal(logged.rec[16].rip, 0xabc);
+	assert_string_equal(logged.rec[16].dev, "trace");
+	assert_int_equal(d.reads, 16);
+	assert_int_equal(d.writes, 1);
+
+	/* A failing physical access is logged with its code, reads give all ones. */
+	phys.rc = -E_FAULT;
+	assert_int_equal(mmio_dispatch(&rs, 0xfebd0000, 1, buf, 4, false), -E_FAULT);
+	assert_int_equal(buf[0], 0xff);
+	assert_int_equal(buf[3], 0xff);
+	assert_int_equal(logged.rec[17].rc, -E_FAULT);
+	assert_int_equal(logged.rec[17].value[0], 0xffffffff);
+	assert_int_equal(mmio_dispatch(&rs, 0xfebd0000, 1, &w, 2, true), -E_FAULT);
+	assert_int_equal(logged.rec[18].rc, -E_FAULT);
+	assert_int_equal(logged.n, 19);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_region_add_rejects_bad_ranges_with_distinct_codes,
+				       setup),
+		cmocka_unit_test_setup(test_region_ending_exactly_at_2_pow_64_is_allowed, setup),
+		cmocka_unit_test_setup(test_region_overlap_rejected_adjacency_allowed, setup),
+		cmocka_unit_test_setup(test_region_find_boundaries_single, setup),
+		cmocka_unit_test_setup(test_region_1_16_256_regions, setup),
+		cmocka_unit_test_setup(test_dispatch_builds_descriptor_and_checks_bounds, setup),
+		cmocka_unit_test_setup(test_ram_window_reads_back_writes_and_logs_exactly, setup),
+		cmocka_unit_test_setup(test_ram_window_smaller_than_region_and_log_ring_wraps,
+				       setup),
+		cmocka_unit_test_setup(test_deny_reads_all_ones_every_size_writes_dropped, setup),
+		cmocka_unit_test_setup(test_deny_log_is_rate_limited_with_counts, setup),
+		cmocka_unit_test_setup(test_trace_forwards_to_phys_and_logs, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
