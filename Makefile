@@ -91,10 +91,27 @@ $(TEST_ISO_DIR)/selfcheck.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 $(TEST_ISO_DIR)/badcmd.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit console=com1 frobnicate=1"
+# The guest test kernel, with the MMIO regions its tests use (tests/guest/test_mmio*.c).
+GUEST_MMIO_ARGS := mmio=ram@0xd0000000+0x4000 mmio=ram@0xd0010000+0x4000 mmio=deny@0xd0020000+0x1000
 $(TEST_ISO_DIR)/guest.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
-	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit" -m "$(GUEST_TEST_ELF) guest-test"
-TEST_ISOS := $(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso $(TEST_ISO_DIR)/guest.iso
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \
+		-m "$(GUEST_TEST_ELF) guest-test"
+$(TEST_ISO_DIR)/guest-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS) mmio_cache=off" \
+		-m "$(GUEST_TEST_ELF) guest-test"
+$(TEST_ISO_DIR)/bench.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit bench=on $(GUEST_MMIO_ARGS)" \
+		-m "$(GUEST_TEST_ELF) guest-test"
+$(TEST_ISO_DIR)/bench-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< \
+		-a "exit=debugexit bench=on $(GUEST_MMIO_ARGS) mmio_cache=off" \
+		-m "$(GUEST_TEST_ELF) guest-test"
+TEST_ISOS := $(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
+	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso
 
 # ---- run and test --------------------------------------------------------------
 # make run: QEMU with KVM when /dev/kvm can run it, TCG otherwise; serial on this terminal.
@@ -118,6 +135,12 @@ test:
 	$(Q)$(MAKE) -s --no-print-directory all unit $(HOST_SUITES) $(TEST_ISOS) lint
 	$(Q)BUILD=$(BUILD) HOST_SUITES="$(HOST_SUITES)" tests/run-tests.sh
 
+# make bench: path lengths in retired instructions on bochs-vmx, bochs-svm and qemu-svm.
+bench:
+	$(Q)sh tests/deps.sh test
+	$(Q)$(MAKE) -s --no-print-directory all $(TEST_ISO_DIR)/bench.iso $(TEST_ISO_DIR)/bench-nocache.iso
+	$(Q)tests/bench/bench.sh $(BUILD)
+
 deps:
 	$(Q)sh tests/deps.sh test
 
@@ -130,7 +153,7 @@ lint:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: all unit iso run check test deps lint clean
+.PHONY: all unit iso run check test bench deps lint clean
 # Objects are intermediate files of the pattern rules: keep them for incremental builds.
 .SECONDARY:
 clean:

@@ -6,9 +6,11 @@
  * command line asks for, then memory.  Each step either works or says clearly why not.
  */
 #include "arch/x86/acpi.h"
+#include "arch/x86/bench.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/guest.h"
+#include "arch/x86/mmio_setup.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/uart16550.h"
@@ -192,6 +194,11 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	rc = selfcheck_run(&boot_info, &machine_frames);
 	if (rc || !guest_load(&boot_info, &guest))
 		hv_end_run(rc ? HV_STATUS_FAIL : HV_STATUS_PASS);
+	if (!mmio_setup(&options))
+		hv_end_run(HV_STATUS_FAIL);
+	guest.mmio_cache = options.mmio_cache;
+	if (options.bench)
+		hv_bench_run();
 	vuart_init(options.console_port);
 	guest_run(&virt, &guest);
 	hv_end_run(HV_STATUS_FAIL);

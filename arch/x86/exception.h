@@ -7,7 +7,7 @@
 #define NR_EXCEPTIONS 32
 
 /* Exception vectors (SDM Vol. 3, Table 6-1). */
-enum x86_vector {
+enum cpu_exception_vector {
 	VEC_DE = 0,
 	VEC_DB = 1,
 	VEC_NMI = 2,

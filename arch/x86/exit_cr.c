@@ -13,7 +13,8 @@
 #define CR0_PAGING_BITS	  (CR0_PG | CR0_WP | CR0_CD | CR0_NW)
 #define CR4_PAGING_BITS                                                                            \
 	(CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57)
-#define CR3_PCID_MASK 0xFFFull
+#define CR3_PCID_NOFLUSH (1ull << 63)
+#define CR3_PCID_MASK	 0xFFFull
 
 #define CPUID_1_ECX_PCID     (1u << 17)
 #define CPUID_1_ECX_XSAVE    (1u << 26)
@@ -109,7 +110,13 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		else if (cr == 4)
 			ok = guest_write_cr4(v, v->gpr[reg]);
 		else if (cr == 3) {
-			v->ops->set_cr(v, 3, v->gpr[reg]);
+			uint64_t val = v->gpr[reg];
+
+			/* With PCIDs, bit 63 asks the CPU not to flush; it is not part of CR3.
+			 * mhv flushes anyway: never less than the guest asked for. */
+			if (v->ops->get_cr(v, 4) & CR4_PCIDE)
+				val &= ~CR3_PCID_NOFLUSH;
+			v->ops->set_cr(v, 3, val);
 			vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
 		} else
 			ok = false;

@@ -5,6 +5,7 @@
  */
 #include "arch/x86/guest.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/mmio_setup.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/virt_caps.h"
@@ -145,6 +146,11 @@ uint64_t guest_physmap_build(const struct pt_format *fmt, uint64_t ram_flags, ui
 	}
 	if (!err)
 		err = pt_unmap(fmt, &hv_pool_pt_mem, root, hv_start, hv_end - hv_start);
+	/* Device pages are absent too: every guest access to them exits to mhv. */
+	for (unsigned i = 0; !err && i < mmio_regions()->n; i++) {
+		const struct mmio_region *r = &mmio_regions()->r[i];
+		err = pt_unmap(fmt, &hv_pool_pt_mem, root, r->base, mmio_region_size(r));
+	}
 	if (err) {
 		pr_err("mhv: cannot build the guest's nested page tables (error %d)\n", err);
 		return FRAME_NONE;

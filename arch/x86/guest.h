@@ -18,6 +18,7 @@ struct guest_start {
 	uint32_t eax;		   /* multiboot magic */
 	uint32_t ebx;		   /* multiboot information */
 	uint64_t hv_start, hv_end; /* hidden from the guest */
+	bool mmio_cache; /* mmio_cache=on: cache MMIO translations, intercept CR3 writes */
 };
 
 /* Load the first module as a multiboot kernel; false (with a message) if there is none. */

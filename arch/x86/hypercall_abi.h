@@ -20,11 +20,18 @@
 #define MHV_VERSION_MINOR 1
 #define MHV_VERSION_CODE  ((MHV_VERSION_MAJOR << 16) + MHV_VERSION_MINOR)
 
-#define HC_VERSION    0 /* -> RAX = MHV_VERSION_MAJOR << 16 | MINOR */
-#define HC_EXIT_COUNT 1 /* RBX = enum vcpu_exit_kind -> RAX = exits of that kind so far */
-#define HC_END_RUN    2 /* RBX = status (0 = pass): end the run; does not return */
-#define HC_HV_RANGE   3 /* -> RAX = start, RBX = end of the memory hidden from the guest */
-#define HC_ENOSYS     (~0ul)
+#define HC_VERSION	0 /* -> RAX = MHV_VERSION_MAJOR << 16 | MINOR */
+#define HC_EXIT_COUNT	1 /* RBX = enum vcpu_exit_kind -> RAX = exits of that kind so far */
+#define HC_END_RUN	2 /* RBX = status (0 = pass): end the run; does not return */
+#define HC_HV_RANGE	3 /* -> RAX = start, RBX = end of the memory hidden from the guest */
+#define HC_MMIO_COUNTER 4 /* RBX = enum below -> RAX = that counter */
+#define HC_FLUSH_COUNT	5 /* RBX = flush cause (FLUSH_CR3 ...) -> RAX = count */
+#define HC_MMIO_REGION                                                                             \
+	6 /* RBX = index -> RAX = base, RBX = size, RCX = type, HC_ENOSYS past the end */
+#define HC_MMIO_DEVICE                                                                             \
+	7 /* RBX = region index -> RAX = reads, RBX = writes, RCX = bytes read,                    \
+	   * RDX = bytes written (all the device ever saw) */
+#define HC_ENOSYS (~0ul)
 
 /* Vendor-neutral exit kinds (counter indices for HC_EXIT_COUNT). */
 #define EXIT_KIND_CPUID	    0
@@ -40,6 +47,26 @@
 #define EXIT_KIND_NPF	    10 /* EPT violation / nested page fault */
 #define EXIT_KIND_INTERRUPT 11
 #define EXIT_KIND_OTHER	    12
-#define NR_EXIT_KINDS	    13
+/* HC_MMIO_COUNTER selectors: MMIO exits handled, and the translation cache's hits and misses
+ * (hits + misses = exits while the cache is on). */
+#define MMIO_COUNTER_EXITS    0
+#define MMIO_COUNTER_HITS     1
+#define MMIO_COUNTER_MISSES   2
+#define MMIO_COUNTER_CACHE_ON 3 /* 1 when the cache is enabled (mmio_cache=on) */
+#define NR_MMIO_COUNTERS      4
+
+/* Guest TLB flush causes (HC_FLUSH_COUNT), as mhv counts them. */
+#define FLUSH_CAUSE_CR3		0
+#define FLUSH_CAUSE_INVLPG	1
+#define FLUSH_CAUSE_INVPCID	2
+#define FLUSH_CAUSE_INVLPGA	3
+#define FLUSH_CAUSE_PAGING_MODE 4
+
+/* MMIO region types (HC_MMIO_REGION) */
+#define MMIO_TYPE_RAM	1
+#define MMIO_TYPE_TRACE 2
+#define MMIO_TYPE_DENY	3
+
+#define NR_EXIT_KINDS 13
 
 #endif

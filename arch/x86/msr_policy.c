@@ -82,6 +82,9 @@ static bool write_efer(struct vcpu *v, uint64_t val)
 	if (((old ^ val) & EFER_LME) && (v->ops->get_cr(v, 0) & CR0_PG))
 		return false;
 	v->ops->set_efer(v, (val & ~EFER_LMA) | (old & EFER_LMA));
+	/* NXE changes what every translation allows: a paging-mode change. */
+	if ((old ^ val) & EFER_NXE)
+		vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 	return true;
 }
 

@@ -10,6 +10,9 @@
 #include "arch/x86/exception.h"
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/io.h"
+#include "arch/x86/guest.h"
+#include "arch/x86/mmio_exit.h"
+#include "arch/x86/mmio_setup.h"
 #include "arch/x86/msr_policy.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/vuart.h"
@@ -54,13 +57,15 @@ static const char *const flush_cause_names[NR_FLUSH_CAUSES] = {
 	[FLUSH_PAGING_MODE] = "paging-mode",
 };
 
-void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, uint64_t hv_start, uint64_t hv_end)
+void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_start *gs)
 {
 	memset(v, 0, sizeof(*v));
 	v->ops = ops;
-	v->hv_start = hv_start;
-	v->hv_end = hv_end;
+	v->hv_start = gs->hv_start;
+	v->hv_end = gs->hv_end;
 	v->running = true;
+	v->mmio_cache_on = gs->mmio_cache;
+	mmio_cache_init(&v->mmio_cache, mmio_regions());
 }
 
 static void set_result32(struct vcpu *v, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
@@ -204,6 +209,11 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
 	v->flushes[cause]++;
+	/* The MMIO cache is a TLB too: INVLPG drops its page, everything else all of it. */
+	if (cause == FLUSH_INVLPG)
+		mmio_cache_invalidate_page(&v->mmio_cache, la);
+	else
+		mmio_cache_invalidate(&v->mmio_cache);
 	/* mhv emulated the instruction, so the hardware has not seen it: flush for it. */
 	v->ops->flush_tlb(v, cause == FLUSH_INVLPG, la);
 }
@@ -260,6 +270,25 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 	case HC_HV_RANGE:
 		v->gpr[GPR_RAX] = v->hv_start;
 		v->gpr[GPR_RBX] = v->hv_end;
+		break;
+	case HC_MMIO_COUNTER:
+		if (arg == MMIO_COUNTER_CACHE_ON)
+			v->gpr[GPR_RAX] = v->mmio_cache_on;
+		else
+			v->gpr[GPR_RAX] = arg < NR_MMIO_COUNTERS ? v->mmio[arg] : HC_ENOSYS;
+		break;
+	case HC_FLUSH_COUNT:
+		v->gpr[GPR_RAX] = arg < NR_FLUSH_CAUSES ? v->flushes[arg] : HC_ENOSYS;
+		break;
+	case HC_MMIO_REGION:
+		if (!mmio_region_info((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
+				      &v->gpr[GPR_RCX]))
+			v->gpr[GPR_RAX] = HC_ENOSYS;
+		break;
+	case HC_MMIO_DEVICE:
+		if (!mmio_device_stats((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
+				       &v->gpr[GPR_RCX], &v->gpr[GPR_RDX]))
+			v->gpr[GPR_RAX] = HC_ENOSYS;
 		break;
 	default:
 		v->gpr[GPR_RAX] = HC_ENOSYS;
@@ -336,6 +365,10 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 	bool hidden = gpa >= v->hv_start && gpa < v->hv_end;
 
 	v->exits[EXIT_KIND_NPF]++;
+	if (!hidden && mmio_region_find(mmio_regions(), gpa)) {
+		vcpu_mmio_exit(v, gpa);
+		return;
+	}
 	if (reported < NPF_REPORT_LIMIT) {
 		reported++;
 		pr_warn("mhv: guest %s %s GPA 0x%lx (linear 0x%lx%s) at RIP 0x%lx: #GP injected\n",
@@ -355,6 +388,10 @@ void vcpu_print_stats(const struct vcpu *v)
 	for (unsigned i = 0; i < NR_EXIT_KINDS; i++)
 		if (v->exits[i])
 			pr_info(" %s=%lu", exit_kind_names[i], v->exits[i]);
+	if (v->mmio[MMIO_COUNTER_EXITS])
+		pr_info("\nmhv: mmio: exits=%lu cache %s hits=%lu misses=%lu",
+			v->mmio[MMIO_COUNTER_EXITS], v->mmio_cache_on ? "on" : "off",
+			v->mmio[MMIO_COUNTER_HITS], v->mmio[MMIO_COUNTER_MISSES]);
 	pr_info("\nmhv: guest TLB flushes:");
 	for (unsigned i = 0; i < NR_FLUSH_CAUSES; i++)
 		pr_info(" %s=%lu", flush_cause_names[i], v->flushes[i]);

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "arch/x86/hypercall_abi.h"
+#include "mmio/mmio_cache.h"
+#include "mmio/x86_emulate.h"
 
 /* Guest GPRs in Intel's encoding order: ModRM, CR-access and instruction-info fields index it. */
 enum gpr {
@@ -50,17 +52,22 @@ struct vcpu_segment {
 	uint64_t base;
 	uint32_t limit;
 	uint16_t selector;
+	uint32_t attr;	/* VMX access-rights layout (type, S, DPL, P, AVL, L, D/B, G, unusable) */
 	bool long_mode; /* CS.L */
 	bool db;	/* CS.D / SS.B */
 };
+
+#define VCPU_SEG_UNUSABLE (1u << 16)
 
 struct vcpu_ops {
 	const char *name;
 	uint64_t (*get_rip)(struct vcpu *v);
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	uint64_t (*get_rflags)(struct vcpu *v);
+	void (*set_rflags)(struct vcpu *v, uint64_t rflags);
 	/* RSP is kept in the VMCS/VMCB, not in gpr[]. */
 	uint64_t (*get_rsp)(struct vcpu *v);
+	void (*set_rsp)(struct vcpu *v, uint64_t rsp);
 	/* Guest-visible control registers (what the guest would read) and EFER. */
 	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
 	/* Apply a guest write the exit core has validated; the backend keeps shadows in sync. */
@@ -88,6 +95,11 @@ struct vcpu {
 	uint64_t flushes[NR_FLUSH_CAUSES];
 	uint64_t hv_start, hv_end; /* hidden from the guest */
 	bool running;
+	/* MMIO path (arch/x86/mmio_exit.c) */
+	struct mmio_cache mmio_cache;
+	bool mmio_cache_on;
+	uint64_t mmio[NR_MMIO_COUNTERS];
+	struct x86_emu_ctx emu;
 };
 
 /* I/O exit as the exit core needs it. */
@@ -102,7 +114,9 @@ struct io_exit {
 /* MOV to/from CRn, CLTS, LMSW as decoded by the backend. */
 enum cr_access_type { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
 
-void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, uint64_t hv_start, uint64_t hv_end);
+struct guest_start;
+
+void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_start *gs);
 
 /*
  * Exit handlers.  Each either completes the guest's instruction (EXIT_NEXT_SKIP: the backend

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-uefi | qemu-novirt | bochs-vmx | bochs-vmx-tigerlake | bochs-svm
+# CONFIG: qemu-bios | qemu-uefi | qemu-novirt | qemu-svm-icount | bochs-vmx |
+#         bochs-vmx-tigerlake | bochs-svm
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
@@ -58,6 +59,7 @@ start=$(date +%s.%N)
 case $config in
 qemu-bios) qemu -cpu max ;;
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
 qemu-uefi) qemu -cpu max -bios /usr/share/ovmf/OVMF.fd ;;
 bochs-vmx) bochs_run corei7_skylake_x ;;
 bochs-vmx-tigerlake) bochs_run tigerlake ;;

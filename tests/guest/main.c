@@ -35,6 +35,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_io();
 	if (hv_present())
 		test_hv_memory(info, "paging off");
+	test_mmio();
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");

@@ -2,8 +2,10 @@
 #ifndef MHV_TESTS_GUEST_TESTS_H
 #define MHV_TESTS_GUEST_TESTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+struct fault;
 struct mb1_info;
 
 /* info is NULL when EAX did not hold the multiboot magic. */
@@ -21,6 +23,22 @@ void test_io(void);
 void test_hv_memory(const struct mb1_info *info, const char *when);
 /* Turns paging on (identity map of 4 GiB) and leaves it on. */
 void test_paging(void);
+/*
+ * mhv's MMIO path (test_mmio.c): device regions, the per-vCPU translation cache and its
+ * flushes.  Skipped natively and when mhv offers no MMIO regions.  Expects paging off on
+ * entry and leaves it off (CR0/CR3/CR4 as found).
+ */
+void test_mmio(void);
+/*
+ * Ring 3 for test_mmio.c (test_mmio_user.c).  Between begin and end a GDT with ring-3
+ * segments and a TSS is loaded.  mmio_user_access() does one 4-byte read (result in *val) or
+ * write (of *val) of va at CPL3; the page tables must let ring 3 reach the kernel image (code,
+ * data, stack).  Returns true if the access completed (*f cleared), else false with the
+ * exception in *f.
+ */
+void mmio_user_begin(void);
+void mmio_user_end(void);
+bool mmio_user_access(bool write, uintptr_t va, uint32_t *val, struct fault *f);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 

@@ -105,6 +105,16 @@ static uint64_t svm_get_rflags(struct vcpu *v)
 	return vmcb_of(v)->save.rflags;
 }
 
+static void svm_set_rflags(struct vcpu *v, uint64_t rflags)
+{
+	vmcb_of(v)->save.rflags = rflags;
+}
+
+static void svm_set_rsp(struct vcpu *v, uint64_t rsp)
+{
+	vmcb_of(v)->save.rsp = rsp;
+}
+
 static uint64_t svm_get_rsp(struct vcpu *v)
 {
 	return vmcb_of(v)->save.rsp;
@@ -189,6 +199,11 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->selector = s->selector;
 	out->base = s->base;
 	out->limit = s->limit;
+	/* VMCB attributes pack descriptor bits 52-55 into 8-11; VMX keeps them at 12-15. */
+	out->attr = (s->attrib & SVM_ATTR_LOW_MASK) |
+		    ((uint32_t)(s->attrib & SVM_ATTR_HIGH_MASK) << SVM_ATTR_HIGH_SHIFT);
+	if (!(s->attrib & SVM_ATTR_P))
+		out->attr |= VCPU_SEG_UNUSABLE;
 	out->long_mode = s->attrib & SVM_ATTR_L;
 	out->db = s->attrib & SVM_ATTR_DB;
 }
@@ -219,7 +234,9 @@ static const struct vcpu_ops svm_ops = {
 	.get_rip = svm_get_rip,
 	.set_rip = svm_set_rip,
 	.get_rflags = svm_get_rflags,
+	.set_rflags = svm_set_rflags,
 	.get_rsp = svm_get_rsp,
+	.set_rsp = svm_set_rsp,
 	.get_cr = svm_get_cr,
 	.set_cr = svm_set_cr,
 	.get_efer = svm_get_efer,
@@ -294,6 +311,12 @@ static void setup_control(struct svm_vcpu *sv, uint64_t npt_root)
 			     MISC2_STGI | MISC2_CLGI | MISC2_SKINIT | MISC2_XSETBV;
 	if (cpuid_count(7, 0).ebx & CPUID_7_EBX_INVPCID)
 		c->intercept_misc3 = MISC3_INVPCID;
+	/* The MMIO cache must see every CR3 load: MOV to CR3, and task switches, which mhv
+	 * does not emulate (they end the run with a message while the cache is on). */
+	if (sv->vcpu.mmio_cache_on) {
+		c->intercept_cr |= CR_WRITE_INTERCEPT(3);
+		c->intercept_misc1 |= MISC1_TASK_SWITCH;
+	}
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
 	c->asid = GUEST_ASID;
@@ -478,6 +501,12 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 			      vmcb->control.exit_info1 & NPF_WRITE,
 			      vmcb->control.exit_info1 & NPF_FETCH);
 		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_TASK_SWITCH:
+		vcpu_exit_unknown(v,
+				  "hardware task switch (not emulated; intercepted because "
+				  "mmio_cache=on must see its CR3 load)",
+				  code);
+		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_SHUTDOWN:
 		vcpu_exit_triple_fault(v);
 		return EXIT_NEXT_RETRY;
@@ -543,7 +572,7 @@ void svm_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
 
 	if (!svm_check_caps(caps))
 		return;
-	vcpu_init(&sv->vcpu, &svm_ops, gs->hv_start, gs->hv_end);
+	vcpu_init(&sv->vcpu, &svm_ops, gs);
 	sv->nrips = caps->svm.nrips;
 	sv->decode_assists = caps->svm.decode_assists;
 	sv->flush_by_asid = caps->svm.flush_by_asid;

@@ -113,6 +113,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define MISC1_INVLPGA	      (1u << 26)
 #define MISC1_IOIO	      (1u << 27)
 #define MISC1_MSR	      (1u << 28)
+#define MISC1_TASK_SWITCH     (1u << 29)
 #define MISC1_SHUTDOWN	      (1u << 31)
 #define MISC2_VMRUN	      (1u << 0)
 #define MISC2_VMMCALL	      (1u << 1)
@@ -125,29 +126,30 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define MISC3_INVPCID	      (1u << 2)
 
 /* Exit codes */
-#define SVM_EXIT_CR0_WRITE 0x010
-#define SVM_EXIT_CR3_WRITE 0x013
-#define SVM_EXIT_CR4_WRITE 0x014
-#define SVM_EXIT_EXCP_BASE 0x040
-#define SVM_EXIT_CPUID	   0x072
-#define SVM_EXIT_INVD	   0x076
-#define SVM_EXIT_HLT	   0x078
-#define SVM_EXIT_INVLPG	   0x079
-#define SVM_EXIT_INVLPGA   0x07A
-#define SVM_EXIT_IOIO	   0x07B
-#define SVM_EXIT_MSR	   0x07C
-#define SVM_EXIT_SHUTDOWN  0x07F
-#define SVM_EXIT_VMRUN	   0x080
-#define SVM_EXIT_VMMCALL   0x081
-#define SVM_EXIT_VMLOAD	   0x082
-#define SVM_EXIT_VMSAVE	   0x083
-#define SVM_EXIT_STGI	   0x084
-#define SVM_EXIT_CLGI	   0x085
-#define SVM_EXIT_SKINIT	   0x086
-#define SVM_EXIT_XSETBV	   0x08D
-#define SVM_EXIT_INVPCID   0x0A2
-#define SVM_EXIT_NPF	   0x400
-#define SVM_EXIT_INVALID   (~0ull)
+#define SVM_EXIT_CR0_WRITE   0x010
+#define SVM_EXIT_CR3_WRITE   0x013
+#define SVM_EXIT_CR4_WRITE   0x014
+#define SVM_EXIT_EXCP_BASE   0x040
+#define SVM_EXIT_CPUID	     0x072
+#define SVM_EXIT_INVD	     0x076
+#define SVM_EXIT_HLT	     0x078
+#define SVM_EXIT_INVLPG	     0x079
+#define SVM_EXIT_INVLPGA     0x07A
+#define SVM_EXIT_IOIO	     0x07B
+#define SVM_EXIT_MSR	     0x07C
+#define SVM_EXIT_TASK_SWITCH 0x07D
+#define SVM_EXIT_SHUTDOWN    0x07F
+#define SVM_EXIT_VMRUN	     0x080
+#define SVM_EXIT_VMMCALL     0x081
+#define SVM_EXIT_VMLOAD	     0x082
+#define SVM_EXIT_VMSAVE	     0x083
+#define SVM_EXIT_STGI	     0x084
+#define SVM_EXIT_CLGI	     0x085
+#define SVM_EXIT_SKINIT	     0x086
+#define SVM_EXIT_XSETBV	     0x08D
+#define SVM_EXIT_INVPCID     0x0A2
+#define SVM_EXIT_NPF	     0x400
+#define SVM_EXIT_INVALID     (~0ull)
 
 /* EXITINFO1 layouts */
 #define IOIO_IN		 (1u << 0)
@@ -182,6 +184,10 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define SVM_ATTR_LDT	     0x082
 #define SVM_ATTR_L	     (1u << 9)
 #define SVM_ATTR_DB	     (1u << 10)
+#define SVM_ATTR_P	     (1u << 7)
+#define SVM_ATTR_LOW_MASK    0x0FFu
+#define SVM_ATTR_HIGH_MASK   0xF00u
+#define SVM_ATTR_HIGH_SHIFT  4
 
 /* Sizes of the permission maps */
 #define SVM_IOPM_PAGES	3

@@ -206,6 +206,8 @@ static void setup_bitmaps(struct vmx_vcpu *vx)
 
 static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 {
+	/* The MMIO cache must see every MOV to CR3 (a guest TLB flush). */
+	uint32_t cr3_exiting = vx->vcpu.mmio_cache_on ? PROC_CR3_LOAD_EXITING : 0;
 	bool t = caps->vmx.true_ctls;
 	uint32_t proc2_opt = PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES;
 
@@ -219,7 +221,7 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 		  adjust_controls("processor-based",
 				  t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS,
 				  PROC_HLT_EXITING | PROC_INVLPG_EXITING | PROC_USE_IO_BITMAPS |
-					  PROC_USE_MSR_BITMAPS | PROC_SECONDARY,
+					  PROC_USE_MSR_BITMAPS | PROC_SECONDARY | cr3_exiting,
 				  0));
 	uint32_t proc2 = adjust_controls("secondary", MSR_IA32_VMX_PROCBASED_CTLS2,
 					 PROC2_EPT | PROC2_UNRESTRICTED, proc2_opt);
@@ -375,6 +377,18 @@ static uint64_t vmx_get_rflags(struct vcpu *v)
 	return vmread_nat(VMCS_GUEST_RFLAGS);
 }
 
+static void vmx_set_rflags(struct vcpu *v, uint64_t rflags)
+{
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_RFLAGS, rflags);
+}
+
+static void vmx_set_rsp(struct vcpu *v, uint64_t rsp)
+{
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_RSP, rsp);
+}
+
 static uint64_t vmx_get_rsp(struct vcpu *v)
 {
 	(void)v;
@@ -525,6 +539,7 @@ static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s
 	s->selector = vmread16(guest_segs[seg].sel);
 	s->base = vmread_nat(guest_segs[seg].base);
 	s->limit = vmread32(guest_segs[seg].limit);
+	s->attr = ar;
 	s->long_mode = ar & AR_L;
 	s->db = ar & AR_DB;
 }
@@ -558,7 +573,9 @@ static const struct vcpu_ops vmx_ops = {
 	.get_rip = vmx_get_rip,
 	.set_rip = vmx_set_rip,
 	.get_rflags = vmx_get_rflags,
+	.set_rflags = vmx_set_rflags,
 	.get_rsp = vmx_get_rsp,
+	.set_rsp = vmx_set_rsp,
 	.get_cr = vmx_get_cr,
 	.set_cr = vmx_set_cr,
 	.get_efer = vmx_get_efer,
@@ -661,6 +678,9 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);
 		return EXIT_NEXT_RETRY;
 	}
+	case EXIT_REASON_TASK_SWITCH:
+		vcpu_exit_unknown(v, "hardware task switch (not emulated)", reason);
+		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_TRIPLE_FAULT:
 		vcpu_exit_triple_fault(v);
 		return EXIT_NEXT_RETRY;
@@ -740,7 +760,7 @@ void vmx_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
 
 	if (!vmx_check_caps(caps))
 		return;
-	vcpu_init(&vx->vcpu, &vmx_ops, gs->hv_start, gs->hv_end);
+	vcpu_init(&vx->vcpu, &vmx_ops, gs);
 	enable_vmx_operation(vx, caps);
 	load_vmcs(caps);
 	setup_controls(vx, caps);

@@ -1,0 +1,291 @@
+/*
+ * The MMIO exit path, vendor-neutral.  A guest access to a device page exits (EPT violation /
+ * NPF); the instruction at RIP is fetched through the guest's page tables, decoded and
+ * emulated by mmio/x86_emulate.  Each memory operand is translated by mmio_translate(): the
+ * per-vCPU cache of the last MMIO translation (guest linear page -> gfn + rights) skips the
+ * guest page walk when the page and the access rights still match, and every guest TLB flush
+ * mhv sees clears it (vcpu_guest_tlb_flush).  The operand then goes to its device, or to
+ * guest RAM; mhv's own memory is never reachable.
+ */
+#include "arch/x86/mmio_exit.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/insn_fetch.h"
+#include "arch/x86/mmio_setup.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/vcpu.h"
+#include "lib/compiler.h"
+#include "lib/errno.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "mm/memmap.h"
+#include "mmio/mmio_cache.h"
+
+#define UNSUPPORTED_REPORT_LIMIT 8
+#define FXSAVE_XMM_OFFSET	 160
+#define XSAVE_YMM_HI_OFFSET	 576
+#define XSAVE_AREA_SIZE		 1024
+#define XSAVE_HEADER_BV_OFFSET	 512
+#define XCR0_SSE		 (1u << 1)
+#define XCR0_AVX		 (1u << 2)
+#define XMM_BYTES		 16
+
+/* What the emulator's callbacks need during one exit. */
+struct mmio_exit_ctx {
+	struct vcpu *v;
+	struct gw_regs regs;
+	struct gw_mem mem;
+	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
+};
+
+static uint64_t emu_get_reg(void *opaque, unsigned reg)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (reg == X86_REG_RIP)
+		return v->ops->get_rip(v);
+	if (reg == X86_REG_RFLAGS)
+		return v->ops->get_rflags(v);
+	if (reg == GPR_RSP)
+		return v->ops->get_rsp(v);
+	return v->gpr[reg];
+}
+
+static void emu_set_reg(void *opaque, unsigned reg, uint64_t val)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (reg == X86_REG_RIP)
+		v->ops->set_rip(v, val);
+	else if (reg == X86_REG_RFLAGS)
+		v->ops->set_rflags(v, val);
+	else if (reg == GPR_RSP)
+		v->ops->set_rsp(v, val);
+	else
+		v->gpr[reg] = val;
+}
+
+static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct vcpu_segment vs;
+
+	v->ops->get_segment(v, seg, &vs);
+	s->base = vs.base;
+	s->limit = vs.limit;
+	s->selector = vs.selector;
+	s->attr = vs.attr;
+}
+
+static void emu_get_ctl(void *opaque, struct x86_cpu_ctl *ctl)
+{
+	const struct mmio_exit_ctx *c = opaque;
+
+	ctl->cr0 = c->regs.cr0;
+	ctl->cr4 = c->regs.cr4;
+	ctl->efer = c->regs.efer;
+	ctl->cpl = (uint8_t)c->regs.cpl;
+}
+
+static void set_gp(struct x86_exception *exc)
+{
+	*exc = (struct x86_exception){.vector = VEC_GP, .has_error_code = true};
+}
+
+static void set_pf(struct x86_exception *exc, uint64_t la, uint32_t error)
+{
+	*exc = (struct x86_exception){
+		.vector = VEC_PF, .has_error_code = true, .error_code = error, .cr2 = la};
+}
+
+static bool in_hv(const struct vcpu *v, uint64_t gpa, unsigned len)
+{
+	return gpa < v->hv_end && gpa + len > v->hv_start;
+}
+
+/* One page-bounded access (the emulator splits at 4 KiB) to a guest linear address. */
+static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned len, unsigned how,
+		      struct x86_exception *exc)
+{
+	struct vcpu *v = c->v;
+	unsigned gw = how | (c->regs.cpl == 3 ? GW_USER : 0);
+	struct gw_result fault;
+	uint64_t gpa, hits = v->mmio_cache.hits;
+	const struct mmio_region *r;
+	int err;
+
+	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, &gpa,
+			     &fault);
+	if (err == -E_FAULT) {
+		set_pf(exc, la, fault.pf_error);
+		return 1;
+	}
+	if (err) {
+		/* The guest's page tables lead outside its RAM (or into an unsupported mode). */
+		set_gp(exc);
+		return 1;
+	}
+	r = mmio_region_find(mmio_regions(), gpa);
+	if (r) {
+		if (c->first_mmio_hit < 0)
+			c->first_mmio_hit = v->mmio_cache.hits != hits;
+		if (how == GW_FETCH) {
+			set_gp(exc); /* executing from a device page: not emulated */
+			return 1;
+		}
+		if (mmio_dispatch(mmio_regions(), gpa, v->ops->get_rip(v), buf, len,
+				  how == GW_WRITE)) {
+			set_gp(exc);
+			return 1;
+		}
+		return 0;
+	}
+	if (in_hv(v, gpa, len)) {
+		pr_warn("mhv: guest %s mhv's memory at GPA 0x%lx through an emulated access: #GP\n",
+			how == GW_WRITE ? "writes" : "reads", gpa);
+		set_gp(exc);
+		return 1;
+	}
+	if (how == GW_WRITE)
+		memcpy(phys_to_virt(gpa), buf, len);
+	else
+		memcpy(buf, phys_to_virt(gpa), len);
+	return 0;
+}
+
+static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
+{
+	return mem_access(opaque, la, buf, len, GW_FETCH, exc);
+}
+
+static int emu_read(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
+{
+	return mem_access(opaque, la, buf, len, 0, exc);
+}
+
+static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
+		     struct x86_exception *exc)
+{
+	return mem_access(opaque, la, (void *)buf, len, GW_WRITE, exc);
+}
+
+/*
+ * Vector registers: mhv never touches SSE/AVX state (-mgeneral-regs-only), so the guest's
+ * registers are live in the CPU.  XSAVE/XRSTOR (or FXSAVE/FXRSTOR) reach them.
+ */
+static uint8_t xsave_area[XSAVE_AREA_SIZE] __aligned(64);
+
+static uint32_t xcr0_vec_mask(void)
+{
+	uint32_t lo, hi;
+
+	if (!(read_cr4() & CR4_OSXSAVE))
+		return 0;
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo & (XCR0_SSE | XCR0_AVX);
+}
+
+static void vec_save(uint32_t mask)
+{
+	if (mask)
+		asm volatile("xsave64 %0" : "=m"(xsave_area) : "a"(mask), "d"(0) : "memory");
+	else
+		asm volatile("fxsave64 %0" : "=m"(xsave_area)::"memory");
+}
+
+static void vec_restore(uint32_t mask)
+{
+	if (mask)
+		asm volatile("xrstor64 %0" ::"m"(xsave_area), "a"(mask), "d"(0) : "memory");
+	else
+		asm volatile("fxrstor64 %0" ::"m"(xsave_area) : "memory");
+}
+
+static void emu_get_vec(void *opaque, unsigned idx, uint8_t *buf, unsigned len)
+{
+	uint32_t mask = xcr0_vec_mask();
+
+	(void)opaque;
+	vec_save(mask);
+	memcpy(buf, xsave_area + FXSAVE_XMM_OFFSET + XMM_BYTES * idx, MIN(len, XMM_BYTES));
+	if (len > XMM_BYTES)
+		memcpy(buf + XMM_BYTES, xsave_area + XSAVE_YMM_HI_OFFSET + XMM_BYTES * idx,
+		       len - XMM_BYTES);
+}
+
+static void emu_set_vec(void *opaque, unsigned idx, const uint8_t *buf, unsigned len,
+			bool zero_upper)
+{
+	uint32_t mask = xcr0_vec_mask();
+	uint8_t *hi = xsave_area + XSAVE_YMM_HI_OFFSET + XMM_BYTES * idx;
+
+	(void)opaque;
+	vec_save(mask);
+	memcpy(xsave_area + FXSAVE_XMM_OFFSET + XMM_BYTES * idx, buf, MIN(len, XMM_BYTES));
+	if (mask & XCR0_AVX) {
+		if (len > XMM_BYTES)
+			memcpy(hi, buf + XMM_BYTES, len - XMM_BYTES);
+		else if (zero_upper)
+			memset(hi, 0, XMM_BYTES);
+		/* Mark both components present so XRSTOR loads them rather than init state. */
+		xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)mask;
+	}
+	vec_restore(mask);
+}
+
+static const struct x86_emu_ops emu_ops = {
+	.get_reg = emu_get_reg,
+	.set_reg = emu_set_reg,
+	.get_seg = emu_get_seg,
+	.get_ctl = emu_get_ctl,
+	.fetch = emu_fetch,
+	.read = emu_read,
+	.write = emu_write,
+	.get_vec = emu_get_vec,
+	.set_vec = emu_set_vec,
+};
+
+static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
+{
+	static unsigned reported;
+
+	if (reported >= UNSUPPORTED_REPORT_LIMIT)
+		return;
+	reported++;
+	pr_warn("mhv: mmio: instruction at RIP 0x%lx (map %u opcode 0x%02x, %u bytes) is not "
+		"emulated: #UD injected\n",
+		v->ops->get_rip(v), res->insn.map, res->insn.opcode, res->insn_len);
+}
+
+void vcpu_mmio_exit(struct vcpu *v, uint64_t gpa)
+{
+	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct x86_emu_result res;
+
+	(void)gpa; /* the emulator finds it again by translating the operand (cached or not) */
+	v->mmio[MMIO_COUNTER_EXITS]++;
+	vcpu_walk_setup(v, &c.regs, &c.mem);
+	v->emu.ops = &emu_ops;
+	v->emu.opaque = &c;
+	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;
+	x86_emulate(&v->emu, &res);
+
+	/* One verdict per exit: was the first device operand's translation served by the cache? */
+	if (v->mmio_cache_on)
+		v->mmio[c.first_mmio_hit > 0 ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+
+	switch (res.status) {
+	case X86_EMU_OK:
+		break; /* registers and RIP committed by the emulator */
+	case X86_EMU_UNSUPPORTED:
+		report_unsupported(v, &res);
+		/* res.exc holds the #UD */
+		__attribute__((fallthrough));
+	default:
+		if (res.exc.vector == VEC_PF)
+			v->ops->set_cr2(v, res.exc.cr2);
+		v->ops->inject_exception(v, res.exc.vector, res.exc.has_error_code,
+					 res.exc.error_code);
+		break;
+	}
+}

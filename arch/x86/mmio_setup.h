@@ -1,0 +1,23 @@
+/*
+ * The machine's MMIO device regions, created from the mmio= options before the guest
+ * starts: their pages are left out of EPT/NPT so every guest access exits to mhv.
+ */
+#ifndef MHV_ARCH_X86_MMIO_SETUP_H
+#define MHV_ARCH_X86_MMIO_SETUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mmio/region.h"
+
+struct hv_options;
+
+/* false (with a message) when a region cannot be created. */
+bool mmio_setup(const struct hv_options *o);
+const struct mmio_regions *mmio_regions(void);
+
+/* For HC_MMIO_REGION / HC_MMIO_DEVICE: false past the last region. */
+bool mmio_region_info(unsigned index, uint64_t *base, uint64_t *size, uint64_t *type);
+bool mmio_device_stats(unsigned index, uint64_t *reads, uint64_t *writes, uint64_t *bytes_read,
+		       uint64_t *bytes_written);
+
+#endif

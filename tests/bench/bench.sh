@@ -1,0 +1,64 @@
+#!/bin/bash
+# make bench: deterministic path lengths (retired instructions: Bochs ticks with clock
+# sync=none, QEMU -icount shift=0), printed as one table with each figure's ratio to the
+# null hypercall.  Never a pass/fail judgement: the numbers are the result.
+#   tests/bench/bench.sh BUILD_DIR
+set -u
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+out="$build/bench"
+mkdir -p "$out"
+configs="bochs-vmx bochs-svm qemu-svm-icount"
+declare -A val
+
+run() { # config iso tag
+	local dir="$out/$1-$3"
+	mkdir -p "$dir"
+	tests/boot/run-config.sh "$1" "$build/test-iso/$2.iso" tests/bench/bench.expect "$dir" 900 \
+		>"$dir/tap.txt" 2>&1 || echo "bench: $1 ($3) did not finish cleanly: see $dir" >&2
+	tr -d '\r' <"$dir/bench.serial.log"
+}
+
+for c in $configs; do
+	log=$(run "$c" bench cache)
+	nolog=$(run "$c" bench-nocache nocache)
+	get() { grep -m1 -E "$2" <<<"$1" | grep -oE '[0-9]+ ticks' | grep -oE '[0-9]+'; }
+	val[$c,hc]=$(get "$log" 'bench: null hypercall round trip')
+	val[$c,cpuid]=$(get "$log" 'bench: cpuid round trip')
+	val[$c,mmio_c]=$(get "$log" 'bench: mmio read \(cached\)')
+	val[$c,mmio_u]=$(get "$nolog" 'bench: mmio read \(uncached\)')
+	val[$c,cr3]=$(get "$log" 'bench: mov cr3')
+	val[$c,r1]=$(get "$log" 'bench: region lookup 1 regions')
+	val[$c,r16]=$(get "$log" 'bench: region lookup 16 regions')
+	val[$c,r256]=$(get "$log" 'bench: region lookup 256 regions')
+done
+
+rows=("hc:null hypercall" "cpuid:CPUID round trip" "mmio_c:MMIO read, cached"
+	"mmio_u:MMIO read, uncached (mmio_cache=off)" "cr3:MOV to CR3"
+	"r1:region lookup, 1 region" "r16:region lookup, 16 regions"
+	"r256:region lookup, 256 regions")
+printf '\n%-44s' "path length (instructions; x null hypercall)"
+for c in $configs; do printf ' %18s' "$c"; done
+printf '\n'
+for row in "${rows[@]}"; do
+	key=${row%%:*} label=${row#*:}
+	printf '%-44s' "$label"
+	for c in $configs; do
+		v=${val[$c,$key]:-} h=${val[$c,hc]:-}
+		if [ -z "$v" ]; then printf ' %18s' "-"; continue; fi
+		if [ -n "$h" ] && [ "$h" -gt 0 ]; then
+			printf ' %18s' "$v ($(awk -v a="$v" -v b="$h" 'BEGIN { printf "%.2fx", a / b }'))"
+		else
+			printf ' %18s' "$v"
+		fi
+	done
+	printf '\n'
+done
+printf '\nTargets: cached MMIO read <= 2x null hypercall; cache saves >= 40%% of the miss path.\n'
+for c in $configs; do
+	h=${val[$c,hc]:-} mc=${val[$c,mmio_c]:-} mu=${val[$c,mmio_u]:-}
+	[ -n "$h" ] && [ -n "$mc" ] && [ -n "$mu" ] || continue
+	awk -v c="$c" -v h="$h" -v mc="$mc" -v mu="$mu" 'BEGIN {
+		printf "%s: cached read %.2fx hypercall, saves %.0f%% of the uncached path\n",
+			c, mc / h, 100 * (mu - mc) / mu }'
+done
