@@ -263,6 +263,8 @@ void vcpu_mmio_exit(struct vcpu *v, uint64_t gpa)
 	struct x86_emu_result res;
 
 	(void)gpa; /* the emulator finds it again by translating the operand (cached or not) */
+	if (v->mmio_cache_on && vcpu_mmio_fast(v))
+		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	vcpu_walk_setup(v, &c.regs, &c.mem);
 	v->emu.ops = &emu_ops;

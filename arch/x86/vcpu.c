@@ -214,6 +214,7 @@ void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t l
 		mmio_cache_invalidate_page(&v->mmio_cache, la);
 	else
 		mmio_cache_invalidate(&v->mmio_cache);
+	code_tlb_invalidate(&v->code_tlb, cause == FLUSH_INVLPG, la);
 	/* mhv emulated the instruction, so the hardware has not seen it: flush for it. */
 	v->ops->flush_tlb(v, cause == FLUSH_INVLPG, la);
 }

@@ -1,0 +1,27 @@
+/*
+ * The MMIO fast path: the commonest device access, a plain MOV between a general register
+ * and memory, done without the general emulator.  Everything else (and any case the fast
+ * path is unsure of: faults, segment quirks, page-crossing, ring 3) goes to mmio/x86_emulate.
+ */
+#ifndef MHV_ARCH_X86_MMIO_FAST_H
+#define MHV_ARCH_X86_MMIO_FAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+
+/* Per-vCPU caches the fast path keeps (valid only while mmio_cache=on). */
+struct code_tlb {
+	bool valid;
+	uint64_t gva_page, gpa_page; /* page numbers (>> 12) */
+	unsigned page_shift;	     /* size of the guest mapping, for INVLPG */
+	bool user, writable, nx;
+};
+
+/* true: the access was completed (RIP advanced); false: take the general path. */
+bool vcpu_mmio_fast(struct vcpu *v);
+/* Every guest TLB flush: the code translation is a TLB entry too. */
+void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la);
+
+#endif
