@@ -5,6 +5,7 @@
  */
 #include <stdbool.h>
 
+#include "lib/parse.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
 #include "lib/fmt.h"
@@ -81,17 +82,6 @@ static int echo_len(size_t n)
 static const char *echo_more(size_t n)
 {
 	return n > ECHO_MAX ? "..." : "";
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + DECIMAL;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + DECIMAL;
-	return -1;
 }
 
 /* A whole token as an unsigned number: false when empty, junk is present or it overflows. */

@@ -1,6 +1,7 @@
 /* mmio= option values: TYPE@BASE+SIZE. */
 #include "mmio/spec.h"
 
+#include "lib/parse.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
 #include "lib/fmt.h"
@@ -66,17 +67,6 @@ static int __printf(2, 3) spec_fail(const struct spec_ctx *c, const char *fmt, .
 		fmt_snprintf(c->err + len, c->errlen - (size_t)len, " in '%.*s%s'", echo_len(c->n),
 			     c->val, echo_more(c->n));
 	return -E_INVAL;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + DECIMAL;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + DECIMAL;
-	return -1;
 }
 
 static unsigned suffix_shift(char c)

@@ -4,39 +4,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/x86/cpuid_msr.h"
 #include "arch/x86/regs_abi.h"
-
-struct cpuid_regs {
-	uint32_t eax, ebx, ecx, edx;
-};
-
-static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t subleaf)
-{
-	struct cpuid_regs r;
-
-	asm volatile("cpuid"
-		     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
-		     : "a"(leaf), "c"(subleaf));
-	return r;
-}
-
-static inline struct cpuid_regs cpuid(uint32_t leaf)
-{
-	return cpuid_count(leaf, 0);
-}
-
-static inline uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static inline void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)) : "memory");
-}
 
 /* RDMSR that survives a #GP (unimplemented MSR): returns false instead of faulting. */
 bool rdmsr_safe(uint32_t msr, uint64_t *val);

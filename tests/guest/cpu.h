@@ -6,38 +6,7 @@
 #define MHV_TESTS_GUEST_CPU_H
 
 #include <stdint.h>
-
-struct cpuid_regs {
-	uint32_t eax, ebx, ecx, edx;
-};
-
-static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t subleaf)
-{
-	struct cpuid_regs r;
-
-	asm volatile("cpuid"
-		     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
-		     : "a"(leaf), "c"(subleaf));
-	return r;
-}
-
-static inline struct cpuid_regs cpuid(uint32_t leaf)
-{
-	return cpuid_count(leaf, 0);
-}
-
-static inline uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static inline void wrmsr(uint32_t msr, uint64_t val)
-{
-	asm volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)) : "memory");
-}
+#include "arch/x86/cpuid_msr.h"
 
 #define DEFINE_CR_ACCESSORS(n)                                                                     \
 	static inline uint32_t read_cr##n(void)                                                    \

@@ -6,6 +6,26 @@
  * preserves the callee-saved registers it uses, and owns nothing across exits.
  */
 
+/* Load the guest's GPRs from vcpu.gpr[] at %rsp (RSP's slot skipped: it is in the VMCS). */
+	.macro POP_GUEST_GPRS
+	popq %rax
+	popq %rcx
+	popq %rdx
+	popq %rbx
+	addq $8, %rsp
+	popq %rbp
+	popq %rsi
+	popq %rdi
+	popq %r8
+	popq %r9
+	popq %r10
+	popq %r11
+	popq %r12
+	popq %r13
+	popq %r14
+	popq %r15
+	.endm
+
 	.section .text, "ax"
 
 	.globl vmx_exit_stub
@@ -31,22 +51,7 @@ vmx_exit_stub:
 	xorl %ebp, %ebp                 /* stack traces end here */
 	call vmx_handle_exit
 	movq %rax, %rsp
-	popq %rax
-	popq %rcx
-	popq %rdx
-	popq %rbx
-	addq $8, %rsp
-	popq %rbp
-	popq %rsi
-	popq %rdi
-	popq %r8
-	popq %r9
-	popq %r10
-	popq %r11
-	popq %r12
-	popq %r13
-	popq %r14
-	popq %r15
+	POP_GUEST_GPRS
 	vmresume
 	jmp vmx_fail
 
@@ -54,22 +59,7 @@ vmx_exit_stub:
 	.globl vmx_launch
 vmx_launch:
 	movq %rdi, %rsp
-	popq %rax
-	popq %rcx
-	popq %rdx
-	popq %rbx
-	addq $8, %rsp
-	popq %rbp
-	popq %rsi
-	popq %rdi
-	popq %r8
-	popq %r9
-	popq %r10
-	popq %r11
-	popq %r12
-	popq %r13
-	popq %r14
-	popq %r15
+	POP_GUEST_GPRS
 	vmlaunch
 vmx_fail:
 	movq vmx_exit_stack_top(%rip), %rsp
