@@ -120,7 +120,8 @@ RUN_HV_ARGS ?= exit=debugexit
 run:
 	$(Q)sh tests/deps.sh run
 	$(Q)$(MAKE) -s --no-print-directory $(if $(GUEST),,$(GUEST_TEST_ELF))
-	$(Q)$(MAKE) -s --no-print-directory iso HV_ARGS="$(RUN_HV_ARGS) $(HV_ARGS)" \
+	$(Q)$(MAKE) -s --no-print-directory iso \
+		HV_ARGS="$(RUN_HV_ARGS) $(if $(GUEST),,$(GUEST_MMIO_ARGS)) $(HV_ARGS)" \
 		GUEST="$(or $(GUEST),$(GUEST_TEST_ELF))"
 	$(Q)sh iso/run-qemu.sh $(BUILD)/mhv.iso
 

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Boot an ISO in QEMU with the serial console on this terminal (Ctrl-A X quits).
-# Uses KVM when /dev/kvm can really run a guest, TCG with every CPU feature otherwise.
+# Uses KVM when /dev/kvm can run a guest AND the host CPU has VT-x/SVM to pass on (nested
+# virtualization: mhv needs it inside the VM); TCG with every CPU feature (SVM) otherwise.
 set -u
 iso=$1
 accel="-accel tcg -cpu max"
-if [ -w /dev/kvm ] &&
+if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo &&
 	printf 'quit\n' | timeout 10 qemu-system-x86_64 -accel kvm -cpu host -display none \
 		-S -monitor stdio -serial none -nodefaults >/dev/null 2>&1; then
 	accel="-accel kvm -cpu host"
