@@ -62,20 +62,29 @@ const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64
 	return &rs->r[i - 1];
 }
 
+int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
+		       unsigned len, bool write)
+{
+	struct mmio_access a;
+
+	if (len < MMIO_ACCESS_MIN || len > MMIO_ACCESS_MAX)
+		return -E_INVAL;
+	if (gpa < r->base || r->last - gpa < len - 1)
+		return -E_RANGE;
+	a = (struct mmio_access){
+		.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = len, .write = write};
+	return write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf);
+}
+
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,
 		  unsigned len, bool write)
 {
 	const struct mmio_region *r;
-	struct mmio_access a;
 
 	if (len < MMIO_ACCESS_MIN || len > MMIO_ACCESS_MAX)
 		return -E_INVAL;
 	r = mmio_region_find(rs, gpa);
 	if (!r)
 		return -E_NOENT;
-	if (r->last - gpa < len - 1)
-		return -E_RANGE;
-	a = (struct mmio_access){
-		.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = len, .write = write};
-	return write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf);
+	return mmio_region_access(r, gpa, rip, buf, len, write);
 }

@@ -55,6 +55,9 @@ static inline uint64_t mmio_region_size(const struct mmio_region *r)
  * device's result, or -E_NOENT (no region at gpa), -E_INVAL (len outside 1..16), -E_RANGE (the
  * access runs past the region's end).
  */
+/* One access to region r (found by the caller): -E_INVAL bad len, -E_RANGE outside r. */
+int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
+		       unsigned len, bool write);
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,
 		  unsigned len, bool write);
 

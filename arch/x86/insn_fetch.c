@@ -9,9 +9,7 @@
 #include "lib/string.h"
 #include "mm/memmap.h"
 
-#define RFLAGS_AC (1ull << 18)
-#define RFLAGS_VM (1ull << 17)
-#define SEG_CS	  1
+#define SEG_CS 1
 
 /* Guest RAM only: a guest page table must never make mhv read its own memory. */
 static bool guest_read(void *ctx, uint64_t gpa, void *buf, unsigned len)
@@ -26,13 +24,7 @@ static bool guest_read(void *ctx, uint64_t gpa, void *buf, unsigned len)
 
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
 {
-	memset(regs, 0, sizeof(*regs));
-	regs->cr0 = v->ops->get_cr(v, 0);
-	regs->cr3 = v->ops->get_cr(v, 3);
-	regs->cr4 = v->ops->get_cr(v, 4);
-	regs->efer = v->ops->get_efer(v);
-	regs->cpl = v->ops->get_cpl(v);
-	regs->rflags_ac = v->ops->get_rflags(v) & RFLAGS_AC;
+	v->ops->get_paging(v, regs);
 	*mem = (struct gw_mem){.read = guest_read, .ctx = v};
 }
 

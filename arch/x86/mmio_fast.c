@@ -25,8 +25,6 @@
 
 #define OPCODE_MOV_LOAD	  0x8B /* mov r16/32/64, r/m */
 #define OPCODE_MOV_STORE  0x89 /* mov r/m, r16/32/64 */
-#define RFLAGS_TF	  (1ull << 8)
-#define RFLAGS_VM	  (1ull << 17)
 #define SEG_CS		  1
 #define FLAT_LIMIT	  0xFFFFFFFFu
 #define SEG_TYPE_CODE	  0x8u
@@ -142,6 +140,7 @@ bool vcpu_mmio_fast(struct vcpu *v)
 	uint64_t la_code, gpa_code, la, gpa, hits = v->mmio_cache.hits, val = 0;
 	unsigned size, access;
 	const struct x86_insn *in;
+	const struct mmio_region *region;
 	struct vcpu_segment cs;
 	struct gw_regs regs;
 	struct gw_mem mem;
@@ -170,16 +169,18 @@ bool vcpu_mmio_fast(struct vcpu *v)
 	access = in->opcode == OPCODE_MOV_STORE ? GW_WRITE : 0;
 	if (!operand_la(v, in, rip + in->len, &la) || (la & (PAGE_SIZE - 1)) + size > PAGE_SIZE)
 		return false;
-	if (mmio_translate(&v->mmio_cache, true, &regs, &mem, la, access, &gpa, &fault) ||
-	    !mmio_region_find(mmio_regions(), gpa))
-		return false; /* a fault, or not a device operand: let the emulator decide */
+	if (mmio_translate(&v->mmio_cache, true, &regs, &mem, la, access, &gpa, &fault))
+		return false; /* a fault: let the emulator raise it */
+	region = mmio_region_find(mmio_regions(), gpa);
+	if (!region)
+		return false; /* not a device operand after all */
 
 	if (access == GW_WRITE) {
 		val = gpr_read(v, in->reg);
-		if (mmio_dispatch(mmio_regions(), gpa, rip, &val, size, true))
+		if (mmio_region_access(region, gpa, rip, &val, size, true))
 			return false;
 	} else {
-		if (mmio_dispatch(mmio_regions(), gpa, rip, &val, size, false))
+		if (mmio_region_access(region, gpa, rip, &val, size, false))
 			return false;
 		if (size == 2)
 			val = (gpr_read(v, in->reg) & ~0xFFFFull) | (val & 0xFFFF);

@@ -49,6 +49,12 @@
 #define CR4_SMAP       _BITUL(21)
 #define CR4_PKE	       _BITUL(22)
 
+/* RFLAGS */
+#define RFLAGS_TF _BITUL(8)
+#define RFLAGS_IF _BITUL(9)
+#define RFLAGS_AC _BITUL(18)
+#define RFLAGS_VM _BITUL(17)
+
 /* EFER */
 #define MSR_EFER  0xC0000080
 #define EFER_SCE  _BITUL(0)

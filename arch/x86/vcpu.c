@@ -21,7 +21,6 @@
 #include "lib/log.h"
 #include "lib/string.h"
 
-#define RFLAGS_IF		 (1ull << 9)
 #define CPUID_ECX_VMX		 (1u << 5)
 #define CPUID_ECX_OSXSAVE	 (1u << 27)
 #define CPUID_ECX_HYPERVISOR	 (1u << 31)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "arch/x86/hypercall_abi.h"
 #include "arch/x86/mmio_fast.h"
+#include "mm/guest_walk.h"
 #include "mmio/mmio_cache.h"
 #include "mmio/x86_emulate.h"
 
@@ -76,6 +77,8 @@ struct vcpu_ops {
 	uint64_t (*get_efer)(struct vcpu *v);
 	void (*set_efer)(struct vcpu *v, uint64_t efer);
 	unsigned (*get_cpl)(struct vcpu *v);
+	/* CR0/CR3/CR4 (guest-visible), EFER, CPL and RFLAGS.AC in one call (page walks). */
+	void (*get_paging)(struct vcpu *v, struct gw_regs *regs);
 	/* Queue an exception for the next entry (no RIP advance). */
 	void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
 	/* Segment register state (enum x86_seg order: ES, CS, SS, DS, FS, GS). */

@@ -174,6 +174,20 @@ static void svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	}
 }
 
+static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)
+{
+	const struct vmcb_save *s = &vmcb_of(v)->save;
+
+	*regs = (struct gw_regs){
+		.cr0 = s->cr0,
+		.cr3 = s->cr3,
+		.cr4 = s->cr4,
+		.efer = s->efer & ~EFER_SVME,
+		.cpl = s->cpl,
+		.rflags_ac = s->rflags & RFLAGS_AC,
+	};
+}
+
 static unsigned svm_get_cpl(struct vcpu *v)
 {
 	return vmcb_of(v)->save.cpl;
@@ -242,6 +256,7 @@ static const struct vcpu_ops svm_ops = {
 	.get_efer = svm_get_efer,
 	.set_efer = svm_set_efer,
 	.get_cpl = svm_get_cpl,
+	.get_paging = svm_get_paging,
 	.inject_exception = svm_inject_exception,
 	.get_segment = svm_get_segment,
 	.set_cr2 = svm_set_cr2,

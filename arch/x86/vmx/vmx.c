@@ -475,6 +475,19 @@ static void vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	load_pdptes(v);
 }
 
+static void vmx_get_paging(struct vcpu *v, struct gw_regs *regs)
+{
+	(void)v;
+	*regs = (struct gw_regs){
+		.cr0 = vmread_nat(VMCS_CR0_READ_SHADOW),
+		.cr3 = vmread_nat(VMCS_GUEST_CR3),
+		.cr4 = vmread_nat(VMCS_CR4_READ_SHADOW),
+		.efer = vmread64(VMCS_GUEST_EFER),
+		.cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR)),
+		.rflags_ac = vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_AC,
+	};
+}
+
 static unsigned vmx_get_cpl(struct vcpu *v)
 {
 	(void)v;
@@ -581,6 +594,7 @@ static const struct vcpu_ops vmx_ops = {
 	.get_efer = vmx_get_efer,
 	.set_efer = vmx_set_efer,
 	.get_cpl = vmx_get_cpl,
+	.get_paging = vmx_get_paging,
 	.inject_exception = vmx_inject_exception,
 	.get_segment = vmx_get_segment,
 	.set_cr2 = vmx_set_cr2,
