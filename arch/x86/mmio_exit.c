@@ -257,13 +257,13 @@ static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
 		v->ops->get_rip(v), res->insn.map, res->insn.opcode, res->insn_len);
 }
 
-void vcpu_mmio_exit(struct vcpu *v, uint64_t gpa)
+void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
 {
 	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
-	(void)gpa; /* the emulator finds it again by translating the operand (cached or not) */
-	if (v->mmio_cache_on && vcpu_mmio_fast(v))
+	/* The emulator finds the operand again by translating it (cached or not). */
+	if (v->mmio_cache_on && vcpu_mmio_fast(v, region))
 		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	vcpu_walk_setup(v, &c.regs, &c.mem);

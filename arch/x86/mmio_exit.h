@@ -5,8 +5,9 @@
 #include <stdint.h>
 
 struct vcpu;
+struct mmio_region;
 
-/* The guest touched gpa, which lies in an MMIO region: emulate the instruction at RIP. */
-void vcpu_mmio_exit(struct vcpu *v, uint64_t gpa);
+/* The guest touched a page of this MMIO region: emulate the instruction at RIP. */
+void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region);
 
 #endif

@@ -134,13 +134,12 @@ static bool operand_la(struct vcpu *v, const struct x86_insn *in, uint64_t next_
 	return true;
 }
 
-bool vcpu_mmio_fast(struct vcpu *v)
+bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
 {
 	uint64_t rip = v->ops->get_rip(v), rflags = v->ops->get_rflags(v);
 	uint64_t la_code, gpa_code, la, gpa, hits = v->mmio_cache.hits, val = 0;
 	unsigned size, access;
 	const struct x86_insn *in;
-	const struct mmio_region *region;
 	struct vcpu_segment cs;
 	struct gw_regs regs;
 	struct gw_mem mem;
@@ -171,7 +170,8 @@ bool vcpu_mmio_fast(struct vcpu *v)
 		return false;
 	if (mmio_translate(&v->mmio_cache, true, &regs, &mem, la, access, &gpa, &fault))
 		return false; /* a fault: let the emulator raise it */
-	region = mmio_region_find(mmio_regions(), gpa);
+	if (gpa < region->base || gpa > region->last)
+		region = mmio_region_find(mmio_regions(), gpa);
 	if (!region)
 		return false; /* not a device operand after all */
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct vcpu;
+struct mmio_region;
 
 /* Per-vCPU caches the fast path keeps (valid only while mmio_cache=on). */
 struct code_tlb {
@@ -19,8 +20,11 @@ struct code_tlb {
 	bool user, writable, nx;
 };
 
-/* true: the access was completed (RIP advanced); false: take the general path. */
-bool vcpu_mmio_fast(struct vcpu *v);
+/*
+ * true: the access was completed (RIP advanced); false: take the general path.  region is
+ * the one the exit reported, usually the operand's: it saves a lookup.
+ */
+bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region);
 /* Every guest TLB flush: the code translation is a TLB entry too. */
 void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la);
 

@@ -365,8 +365,10 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 	bool hidden = gpa >= v->hv_start && gpa < v->hv_end;
 
 	v->exits[EXIT_KIND_NPF]++;
-	if (!hidden && mmio_region_find(mmio_regions(), gpa)) {
-		vcpu_mmio_exit(v, gpa);
+	const struct mmio_region *region = hidden ? NULL : mmio_region_find(mmio_regions(), gpa);
+
+	if (region) {
+		vcpu_mmio_exit(v, region);
 		return;
 	}
 	if (reported < NPF_REPORT_LIMIT) {
