@@ -105,10 +105,22 @@ static void dump_frame(const struct exc_frame *f)
 	stack_trace(f->rip, f->rbp);
 }
 
+/*
+ * An NMI that arrives while mhv runs belongs to the guest (mhv passes NMIs through): note it
+ * and let the backend deliver it at the next VM entry.
+ */
+volatile bool nmi_pending;
+
 void exception_dispatch(struct exc_frame *f)
 {
 	static bool fatal_in_progress;
-	uint64_t fixup = extable_lookup(f->rip);
+	uint64_t fixup;
+
+	if (f->vector == VEC_NMI) {
+		nmi_pending = true;
+		return;
+	}
+	fixup = extable_lookup(f->rip);
 
 	if (fixup) {
 		last_fixup_vector = (int)f->vector;

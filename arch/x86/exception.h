@@ -2,6 +2,7 @@
 #ifndef MHV_ARCH_X86_EXCEPTION_H
 #define MHV_ARCH_X86_EXCEPTION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NR_EXCEPTIONS 32
@@ -56,6 +57,9 @@ struct extable_entry {
 const char *exception_name(unsigned vector);
 void exception_dispatch(struct exc_frame *f);
 extern const uint64_t exception_stubs[NR_EXCEPTIONS];
+/* Set by an NMI taken in mhv; the backend re-delivers it to the guest. */
+extern volatile bool nmi_pending;
+
 /* The last exception a fixup absorbed (-1: none since the last clear); for probes. */
 void exception_clear_last(void);
 int exception_last_vector(void);

@@ -242,7 +242,11 @@ enum exit_next vcpu_exit_hlt(struct vcpu *v)
 			     "guest halted with interrupts disabled: nothing can wake it");
 		return EXIT_NEXT_RETRY;
 	}
-	/* Interrupts go straight to the guest: resuming after HLT is a (short) idle. */
+	/* Interrupts go straight to the guest: the backend lets it wait for one (VMX: the
+	 * HLT activity state), or resumes it after the HLT, which the guest's idle loop
+	 * repeats. */
+	if (v->ops->halt)
+		v->ops->halt(v);
 	return EXIT_NEXT_SKIP;
 }
 

@@ -87,6 +87,8 @@ struct vcpu_ops {
 	void (*set_cr2)(struct vcpu *v, uint64_t cr2);
 	/* Drop the guest's cached translations: one linear address, or all of them. */
 	void (*flush_tlb)(struct vcpu *v, bool one_address, uint64_t la);
+	/* Optional: the guest executed HLT with interrupts enabled (RIP already past it). */
+	void (*halt)(struct vcpu *v);
 	/* Print the vendor's view of guest state (for fatal exits). */
 	void (*dump)(struct vcpu *v);
 };

@@ -512,6 +512,14 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		vcpu_exit_hidden_insn(v);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_NPF:
+		/* mhv does not emulate event delivery: an IDT, GDT, TSS or stack outside RAM. */
+		if (vmcb->control.exit_int_info & EXITINTINFO_VALID) {
+			vcpu_exit_unknown(v,
+					  "nested page fault while the CPU delivered an event "
+					  "(guest IDT/GDT/TSS/stack outside its RAM?), EXITINTINFO",
+					  vmcb->control.exit_int_info);
+			return EXIT_NEXT_RETRY;
+		}
 		vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false,
 			      vmcb->control.exit_info1 & NPF_WRITE,
 			      vmcb->control.exit_info1 & NPF_FETCH);

@@ -164,6 +164,9 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define NPF_FETCH	 (1ull << 4)
 #define MSR_EXIT_WRITE	 1
 
+/* EXITINTINFO: an event was being delivered when the exit happened */
+#define EXITINTINFO_VALID (1ull << 31)
+
 /* EVENTINJ */
 #define EVENTINJ_VALID		(1ull << 31)
 #define EVENTINJ_ERR_VALID	(1ull << 11)

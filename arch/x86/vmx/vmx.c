@@ -42,6 +42,7 @@ struct vmx_vcpu {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint32_t entry_ctls;
 	bool vpid, invvpid_addr, invvpid_single;
+	bool hlt_activity; /* IA32_VMX_MISC: the guest may wait in the HLT activity state */
 	uint8_t *io_bitmap_a, *io_bitmap_b, *msr_bitmap;
 };
 
@@ -245,6 +246,7 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	vmwrite_nat(VMCS_CR4_MASK, ~0ull);
 	if (vx->vpid)
 		vmwrite16(VMCS_VPID, GUEST_VPID);
+	vx->hlt_activity = rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_ACTIVITY_HLT;
 	vx->invvpid_addr = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_ADDR;
 	vx->invvpid_single = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_SINGLE;
 	vmwrite64(VMCS_LINK_POINTER, VMCS_LINK_NONE);
@@ -564,6 +566,13 @@ static void vmx_set_cr2(struct vcpu *v, uint64_t cr2)
 	write_cr2(cr2);
 }
 
+/* HLT with interrupts on: let the CPU wait in the guest for the interrupt (no busy exits). */
+static void vmx_halt(struct vcpu *v)
+{
+	if (to_vmx(v)->hlt_activity)
+		vmwrite32(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
+}
+
 static void vmx_dump(struct vcpu *v)
 {
 	pr_err("mhv: VMX guest: RIP 0x%lx RSP 0x%lx RFLAGS 0x%lx CS 0x%x (AR 0x%x) CPL %u\n",
@@ -599,6 +608,7 @@ static const struct vcpu_ops vmx_ops = {
 	.get_segment = vmx_get_segment,
 	.set_cr2 = vmx_set_cr2,
 	.flush_tlb = vmx_flush_tlb,
+	.halt = vmx_halt,
 	.dump = vmx_dump,
 };
 
@@ -676,6 +686,17 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_EPT_VIOLATION: {
 		uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
+		uint32_t vectoring = vmread32(VMCS_IDT_VECTORING_INFO);
+
+		/* mhv does not emulate event delivery: an IDT, GDT, TSS or stack outside RAM. */
+		if (vectoring & INTR_INFO_VALID) {
+			vcpu_exit_unknown(
+				v,
+				"EPT violation while the CPU delivered an event "
+				"(guest IDT/GDT/TSS/stack outside its RAM?), vectoring info",
+				vectoring);
+			return EXIT_NEXT_RETRY;
+		}
 		bool gla_valid = q & EPTQ_GLA_VALID;
 		vcpu_exit_npf(v, vmread64(VMCS_GUEST_PHYS_ADDR),
 			      gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, gla_valid,
@@ -704,6 +725,19 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		vcpu_exit_unknown(v, "VMX exit reason", reason);
 		return EXIT_NEXT_RETRY;
 	}
+}
+
+/*
+ * An NMI taken while mhv ran is the guest's: inject it, unless an event is already queued or
+ * the guest is blocking NMIs, in which case it waits for the next exit.
+ */
+static void __attribute__((noinline)) deliver_nmi(void)
+{
+	if ((vmread32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
+	    (vmread32(VMCS_GUEST_INTERRUPTIBILITY) & (BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI)))
+		return;
+	vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
+	nmi_pending = false;
 }
 
 /*
@@ -749,6 +783,8 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 	if (next == EXIT_NEXT_SKIP)
 		vmwrite_nat(VMCS_GUEST_RIP,
 			    vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
+	if (unlikely(nmi_pending))
+		deliver_nmi();
 	return v;
 }
 

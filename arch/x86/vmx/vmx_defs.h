@@ -124,6 +124,11 @@
 #define VM_INSN_ERR_BAD_CONTROLS 7
 #define VM_INSN_ERR_BAD_HOST	 8
 
+#define GUEST_ACTIVITY_HLT    1
+#define VMX_MISC_ACTIVITY_HLT (1ull << 6)
+#define INTR_TYPE_NMI	      (2u << 8)
+#define BLOCKING_BY_MOV_SS    (1u << 1)
+#define BLOCKING_BY_NMI	      (1u << 3)
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400
 #define PAT_POWER_ON	      0x0007040600070406ull
