@@ -31,6 +31,7 @@
 #define HC_MMIO_DEVICE                                                                             \
 	7 /* RBX = region index -> RAX = reads, RBX = writes, RCX = bytes read,                    \
 	   * RDX = bytes written (all the device ever saw) */
+#define HC_IPIS_DROPPED 8 /* -> RAX = INIT/STARTUP IPIs mhv dropped (it runs one CPU) */
 #define HC_ENOSYS (~0ul)
 
 /* Vendor-neutral exit kinds (counter indices for HC_EXIT_COUNT). */

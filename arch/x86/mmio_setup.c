@@ -4,6 +4,7 @@
  * in one registry that the exit path searches.
  */
 #include "arch/x86/mmio_setup.h"
+#include "arch/x86/apic_guard.h"
 #include "arch/x86/hypercall_abi.h"
 #include "arch/x86/paging.h"
 #include "lib/log.h"
@@ -44,7 +45,7 @@ static void log_access(void *ctx, const struct mmio_log_rec *r)
 }
 
 /* The trace device's real accesses: exact widths, never merged or split by the compiler. */
-static int phys_read(void *ctx, uint64_t pa, void *buf, unsigned len)
+int hv_phys_read(void *ctx, uint64_t pa, void *buf, unsigned len)
 {
 	volatile const uint8_t *p = phys_to_virt(pa);
 
@@ -69,7 +70,7 @@ static int phys_read(void *ctx, uint64_t pa, void *buf, unsigned len)
 	}
 }
 
-static int phys_write(void *ctx, uint64_t pa, const void *buf, unsigned len)
+int hv_phys_write(void *ctx, uint64_t pa, const void *buf, unsigned len)
 {
 	volatile uint8_t *p = phys_to_virt(pa);
 
@@ -123,7 +124,7 @@ static bool add_device(const struct mmio_spec *spec, uint64_t *ram_used)
 		break;
 	}
 	case MMIO_DEV_TRACE:
-		mmio_trace_init(&s->u.trace, phys_read, phys_write, log_access, NULL);
+		mmio_trace_init(&s->u.trace, hv_phys_read, hv_phys_write, log_access, NULL);
 		ops = &mmio_trace_ops;
 		break;
 	case MMIO_DEV_DENY:
@@ -151,7 +152,7 @@ bool mmio_setup(const struct hv_options *o)
 	for (unsigned i = 0; i < o->nr_mmio; i++)
 		if (!add_device(&o->mmio[i], &ram_used))
 			return false;
-	return true;
+	return apic_guard_setup(&regions);
 }
 
 /* Slots are in command-line order; the registry in address order.  Index by address. */

@@ -6,6 +6,7 @@
  * the hardware becomes the guest's #GP.
  */
 #include "arch/x86/msr_policy.h"
+#include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/msr.h"
@@ -25,6 +26,7 @@
 const struct msr_intercept msr_intercepts[] = {
 	{MSR_IA32_FEATURE_CONTROL, MSR_IA32_FEATURE_CONTROL, true, true},
 	{MSR_IA32_APIC_BASE, MSR_IA32_APIC_BASE, false, true},
+	{MSR_X2APIC_ICR, MSR_X2APIC_ICR, false, true},
 	{MSR_VMX_FIRST, MSR_VMX_LAST, true, true},
 	{MSR_EFER, MSR_EFER, true, true},
 	{MSR_VM_CR, MSR_VM_CR, true, true},
@@ -97,8 +99,18 @@ bool msr_policy_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return write_efer(v, val);
 	case MSR_IA32_FEATURE_CONTROL:
 		return false; /* locked */
+	case MSR_X2APIC_ICR:
+		/* INIT/STARTUP to another CPU would start it outside mhv: dropped. */
+		if (!apic_guard_ipi_allowed(val))
+			return true;
+		return wrmsr_safe(msr, val);
 	case MSR_IA32_APIC_BASE: {
 		uint64_t base = val & APIC_BASE_ADDR_MASK;
+		/* mhv traps the APIC page where it is; moving it would bypass the guard. */
+		if (apic_guard_base() && base != apic_guard_base()) {
+			pr_warn("mhv: guest tried to move the local APIC to 0x%lx: #GP\n", base);
+			return false;
+		}
 		if (base + APIC_MMIO_SIZE > v->hv_start && base < v->hv_end) {
 			pr_warn("mhv: guest tried to move the local APIC into mhv's memory "
 				"(0x%lx): #GP\n",

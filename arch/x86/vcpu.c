@@ -6,6 +6,7 @@
  * through the end-run hypercall, a triple fault or halting with interrupts off.
  */
 #include "arch/x86/vcpu.h"
+#include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/insn_fetch.h"
@@ -117,10 +118,14 @@ edit_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r
 }
 
 /* Leaves that need more than the hardware's answer: mhv's own, and those it edits. */
+#define CPUID_BASIC_SPECIAL ((1u << CPUID_FEATURES) | (1u << CPUID_LEAF_EXT_FEATURES7))
+#define CPUID_BASIC_SPAN    32
+
 static bool cpuid_leaf_special(uint32_t leaf)
 {
-	return (leaf & CPUID_HV_RANGE_MASK) == MHV_CPUID_BASE || leaf == CPUID_FEATURES ||
-	       leaf == CPUID_LEAF_EXT_FEATURES7 || leaf == CPUID_EXT_FEATURES ||
+	if (likely(leaf < CPUID_BASIC_SPAN))
+		return (CPUID_BASIC_SPECIAL >> leaf) & 1; /* one test for the common leaves */
+	return (leaf & CPUID_HV_RANGE_MASK) == MHV_CPUID_BASE || leaf == CPUID_EXT_FEATURES ||
 	       leaf == CPUID_SVM_FEATURES;
 }
 
@@ -288,6 +293,9 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		if (!mmio_region_info((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
 				      &v->gpr[GPR_RCX]))
 			v->gpr[GPR_RAX] = HC_ENOSYS;
+		break;
+	case HC_IPIS_DROPPED:
+		v->gpr[GPR_RAX] = apic_guard_dropped();
 		break;
 	case HC_MMIO_DEVICE:
 		if (!mmio_device_stats((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],

@@ -33,6 +33,8 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_msrs();
 	test_crs();
 	test_io();
+	test_irq();
+	test_apic();
 	if (hv_present())
 		test_hv_memory(info, "paging off");
 	test_mmio();

@@ -17,6 +17,13 @@ void test_msrs(void);
 void test_crs(void);
 void test_io(void);
 /*
+ * Timer interrupts through the remapped 8259 PIC and HLT (test_irq.c).  Leaves IF clear, both
+ * PICs masked and PIT channel 0 stopped; the VEC_IRQ0 gate stays in the IDT.
+ */
+void test_irq(void);
+/* INIT/STARTUP IPIs to other CPUs are dropped by mhv, other IPIs pass (test_apic.c). */
+void test_apic(void);
+/*
  * Accesses to mhv's hidden memory; when names the paging mode in the check lines.  With info,
  * also check the multiboot memory map and mem_upper against the range (pass it only once).
  */

@@ -8,7 +8,8 @@
 #include "tests/guest/segments.h"
 #include "tests/guest/trap.h"
 
-#define GATE_INTR32_DPL0 0x8E /* present, DPL 0, 32-bit interrupt gate: IF stays clear */
+#define GATE_INTR32_DPL0 0x8E		/* present, DPL 0, 32-bit interrupt gate: IF stays clear */
+#define NR_IDT_VECTORS	 (VEC_IRQ0 + 1) /* nothing else is ever unmasked at the PIC */
 
 struct idt_gate {
 	uint16_t offset_lo;
@@ -31,10 +32,15 @@ struct trap_frame {
 };
 
 extern const char trap_stubs[];
+extern const char irq0_stub[];
 bool trap_try(void (*fn)(void *), void *arg);
 void trap_dispatch(const struct trap_frame *tf);
+void trap_irq0(void);
 
-static struct idt_gate idt[NR_EXCEPTION_VECTORS] __aligned(8);
+static struct idt_gate idt[NR_IDT_VECTORS] __aligned(8);
+
+/* What irq0_stub calls: set by trap_set_irq0_handler(). */
+static void (*irq0_handler)(void);
 
 /* The pending run_catching() call, if any: where to record the exception. */
 static struct fault *armed;
@@ -50,21 +56,42 @@ const char *trap_name(uint32_t vector)
 	return vector < NR_EXCEPTION_VECTORS ? names[vector] : "?";
 }
 
+static void set_gate(uint32_t vector, const char *stub)
+{
+	uint32_t handler = (uint32_t)stub;
+
+	idt[vector] = (struct idt_gate){
+		.offset_lo = (uint16_t)handler,
+		.selector = SEL_CODE,
+		.type_attr = GATE_INTR32_DPL0,
+		.offset_hi = (uint16_t)(handler >> 16),
+	};
+}
+
 void trap_init(void)
 {
 	struct idt_desc desc = {.limit = sizeof(idt) - 1, .base = (uint32_t)idt};
 
-	for (uint32_t v = 0; v < NR_EXCEPTION_VECTORS; v++) {
-		uint32_t handler = (uint32_t)(trap_stubs + v * TRAP_STUB_SIZE);
-
-		idt[v] = (struct idt_gate){
-			.offset_lo = (uint16_t)handler,
-			.selector = SEL_CODE,
-			.type_attr = GATE_INTR32_DPL0,
-			.offset_hi = (uint16_t)(handler >> 16),
-		};
-	}
+	for (uint32_t v = 0; v < NR_EXCEPTION_VECTORS; v++)
+		set_gate(v, trap_stubs + v * TRAP_STUB_SIZE);
+	set_gate(VEC_IRQ0, irq0_stub);
 	asm volatile("lidt %0" ::"m"(desc));
+}
+
+void trap_set_irq0_handler(void (*fn)(void))
+{
+	irq0_handler = fn;
+}
+
+/* Called by irq0_stub with interrupts off. */
+void trap_irq0(void)
+{
+	if (!irq0_handler) {
+		check(false, "no unexpected interrupt",
+		      "timer interrupt (vector 0x%x) with no handler", VEC_IRQ0);
+		report_finish();
+	}
+	irq0_handler();
 }
 
 /* Called by trap_common; returns only if run_catching() is waiting for this exception. */

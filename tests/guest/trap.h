@@ -22,8 +22,20 @@ struct fault {
 	uint32_t cr2;	  /* #PF only */
 };
 
-/* Install the IDT (vectors 0-31). */
+/*
+ * The 8259 master PIC's IRQ0 (the PIT timer) once test_irq.c has remapped the PICs to the
+ * first vectors past the exceptions.
+ */
+#define VEC_IRQ0 0x20
+
+/* Install the IDT: exceptions (vectors 0-31) and VEC_IRQ0. */
 void trap_init(void);
+
+/*
+ * Handler for VEC_IRQ0, called with interrupts off; it must send the PIC its EOI.  With none
+ * (NULL, the default), a timer interrupt is reported as a failed check and ends the run.
+ */
+void trap_set_irq0_handler(void (*fn)(void));
 
 /* Run fn(arg); returns true if it raised an exception, described in *f (always written). */
 bool run_catching(void (*fn)(void *), void *arg, struct fault *f);

@@ -1,9 +1,10 @@
 /*
- * Exception entry stubs and the recovery jump used by run_catching().
+ * Exception entry stubs, the recovery jump used by run_catching(), and the timer interrupt's
+ * stub.
  *
- * Every stub leaves the same frame: [vector, error code, EIP, CS, EFLAGS] under the PUSHAL
- * block (a dummy error code for vectors that push none).  The guest runs at ring 0 only, so
- * the CPU pushes no ESP/SS and the frame sits on the faulting code's own stack.
+ * Every exception stub leaves the same frame: [vector, error code, EIP, CS, EFLAGS] under the
+ * PUSHAL block (a dummy error code for vectors that push none).  The guest runs at ring 0
+ * only, so the CPU pushes no ESP/SS and the frame sits on the faulting code's own stack.
  */
 #include "tests/guest/trap.h"
 
@@ -36,6 +37,20 @@ trap_common:
 	pushl %esp              /* struct trap_frame * */
 	call trap_dispatch      /* returns only when run_catching() armed a recovery point */
 	jmp trap_recover
+
+/*
+ * The timer interrupt (VEC_IRQ0): it pushes no error code and may arrive between any two
+ * instructions, so save every register (the C code may clobber EAX, ECX and EDX, the
+ * interrupted code expects all of them back) and return with IRET, which restores EFLAGS
+ * (IF, DF) as they were.
+ */
+	.globl irq0_stub
+irq0_stub:
+	pushal
+	cld
+	call trap_irq0
+	popal
+	iret
 
 /*
  * bool trap_try(void (*fn)(void *), void *arg): calls fn(arg) and returns false; if fn

@@ -95,9 +95,19 @@ static uint64_t svm_get_rip(struct vcpu *v)
 	return vmcb_of(v)->save.rip;
 }
 
+/*
+ * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
+ * covered that instruction and ends with it; the VMCB would carry it over VMRUN otherwise.
+ */
+static void advance_rip(struct vmcb *vmcb, uint64_t rip)
+{
+	vmcb->save.rip = rip;
+	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
+}
+
 static void svm_set_rip(struct vcpu *v, uint64_t rip)
 {
-	vmcb_of(v)->save.rip = rip;
+	advance_rip(vmcb_of(v), rip);
 }
 
 static uint64_t svm_get_rflags(struct vcpu *v)
@@ -401,7 +411,7 @@ static void __attribute__((noinline)) skip_decoded(struct svm_vcpu *sv)
 				  sv->vmcb->control.exit_code);
 		return;
 	}
-	sv->vmcb->save.rip += insn.len;
+	advance_rip(sv->vmcb, sv->vmcb->save.rip + insn.len);
 }
 
 static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
@@ -470,7 +480,7 @@ static enum exit_next __attribute__((noinline)) exit_io(struct svm_vcpu *sv)
 
 	/* EXITINFO2 holds the next RIP for IOIO exits, with or without NRIP save. */
 	if (vcpu_exit_io(&sv->vcpu, &io) == EXIT_NEXT_SKIP)
-		sv->vmcb->save.rip = sv->vmcb->control.exit_info2;
+		advance_rip(sv->vmcb, sv->vmcb->control.exit_info2);
 	return EXIT_NEXT_RETRY;
 }
 
@@ -581,7 +591,7 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 	}
 	if (next == EXIT_NEXT_SKIP) {
 		if (likely(sv->nrips))
-			vmcb->save.rip = vmcb->control.next_rip;
+			advance_rip(vmcb, vmcb->control.next_rip);
 		else
 			skip_decoded(sv);
 	}

@@ -178,6 +178,9 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define TLB_CONTROL_FLUSH_ALL  1
 #define TLB_CONTROL_FLUSH_ASID 3
 
+/* interrupt_shadow: the guest is in an STI / MOV SS shadow */
+#define INTERRUPT_SHADOW_ACTIVE (1ull << 0)
+
 #define NP_ENABLE (1ull << 0)
 
 /* Segment attributes (compressed descriptor format) */

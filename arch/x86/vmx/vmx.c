@@ -367,10 +367,25 @@ static uint64_t vmx_get_rip(struct vcpu *v)
 	return vmread_nat(VMCS_GUEST_RIP);
 }
 
+/*
+ * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
+ * covered that instruction and ends with it: left in place it would block interrupts one
+ * instruction too long, and VM entry refuses it with the HLT activity state.
+ */
+static void advance_rip(uint64_t rip)
+{
+	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
+
+	vmwrite_nat(VMCS_GUEST_RIP, rip);
+	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
+		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
+			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+}
+
 static void vmx_set_rip(struct vcpu *v, uint64_t rip)
 {
 	(void)v;
-	vmwrite_nat(VMCS_GUEST_RIP, rip);
+	advance_rip(rip);
 }
 
 static uint64_t vmx_get_rflags(struct vcpu *v)
@@ -781,8 +796,7 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 		break;
 	}
 	if (next == EXIT_NEXT_SKIP)
-		vmwrite_nat(VMCS_GUEST_RIP,
-			    vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
+		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
 	if (unlikely(nmi_pending))
 		deliver_nmi();
 	return v;

@@ -1,0 +1,64 @@
+/*
+ * mhv runs the guest on one CPU and keeps the others out of its reach: INIT and STARTUP IPIs
+ * the guest sends through the local APIC (xAPIC page or x2APIC ICR MSR) are dropped.  The
+ * IPIs here target an APIC ID no CPU has, so even a CPU that delivered them would not start
+ * anything.
+ */
+#include <stddef.h>
+
+#include "arch/x86/hypercall_abi.h"
+#include "tests/guest/cpu.h"
+#include "tests/guest/hv.h"
+#include "tests/guest/report.h"
+#include "tests/guest/tests.h"
+
+#define APIC_BASE_ENABLE    (1u << 11)
+#define APIC_BASE_X2APIC    (1u << 10)
+#define APIC_BASE_ADDR_MASK 0xFFFFF000u
+#define APIC_ID_REG	    0x020
+#define APIC_ICR_LOW	    0x300
+#define APIC_ICR_HIGH	    0x310
+#define ICR_LEVEL_ASSERT    (1u << 14)
+#define ICR_MODE_INIT	    (5u << 8)
+#define ICR_MODE_STARTUP    (6u << 8)
+#define ICR_MODE_FIXED	    (0u << 8)
+#define NOBODY_APIC_ID	    0x0Fu /* no CPU of the test machines has it */
+#define ICR_DEST_SHIFT	    24
+#define STARTUP_VECTOR	    0x09 /* would start a CPU at 0x9000 */
+#define FIXED_VECTOR	    0xEF
+
+static void send_ipi(uintptr_t apic, uint32_t low)
+{
+	mmio_write32(apic + APIC_ICR_HIGH, NOBODY_APIC_ID << ICR_DEST_SHIFT);
+	mmio_write32(apic + APIC_ICR_LOW, low);
+}
+
+void test_apic(void)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+	uintptr_t apic = (uintptr_t)(base & APIC_BASE_ADDR_MASK);
+	uint32_t before;
+
+	if (!hv_present()) {
+		gprintf("guest: apic: not under mhv, skipped\n");
+		return;
+	}
+	if (!(base & APIC_BASE_ENABLE) || (base & APIC_BASE_X2APIC)) {
+		gprintf("guest: apic: xAPIC not enabled (APIC_BASE 0x%llx), skipped\n",
+			(unsigned long long)base);
+		return;
+	}
+	before = hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL);
+	send_ipi(apic, ICR_MODE_INIT | ICR_LEVEL_ASSERT);
+	check_eq("apic: an INIT IPI is dropped by mhv",
+		 hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL) - before, 1);
+	send_ipi(apic, ICR_MODE_STARTUP | ICR_LEVEL_ASSERT | STARTUP_VECTOR);
+	check_eq("apic: a STARTUP IPI is dropped by mhv",
+		 hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL) - before, 2);
+	send_ipi(apic, ICR_MODE_FIXED | ICR_LEVEL_ASSERT | FIXED_VECTOR);
+	check_eq("apic: a fixed IPI passes through (not counted as dropped)",
+		 hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL) - before, 2);
+	check_eq("apic: the APIC ID register reads through the trap like hardware",
+		 mmio_read32(apic + APIC_ID_REG) >> ICR_DEST_SHIFT,
+		 (uint32_t)(cpuid(1).ebx >> ICR_DEST_SHIFT));
+}
