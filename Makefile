@@ -110,10 +110,21 @@ $(TEST_ISO_DIR)/bench-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< \
 		-a "exit=debugexit bench=on $(GUEST_MMIO_ARGS) mmio_cache=off" \
 		-m "$(GUEST_TEST_ELF) guest-test"
-TEST_ISOS := $(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
+# The same self-check booted over the network: a TFTP directory for QEMU's PXE.
+$(BUILD)/test-pxe/selfcheck/.stamp: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
+	$(Q)sh iso/mkiso.sh -q -n $(dir $@) -e $< -a "exit=debugexit loglvl=debug"
+	@touch $@
+TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp \
+	$(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso
 
 # ---- run and test --------------------------------------------------------------
+# make pxe: a TFTP directory (BIOS and UEFI) to netboot mhv with HV_ARGS/GUEST/MODULES.
+pxe: $(BUILD)/mhv.elf
+	$(Q)sh tests/deps.sh iso
+	$(Q)sh iso/mkiso.sh -n $(BUILD)/pxe -e $(BUILD)/mhv.elf -a "$(HV_ARGS)" $(ISO_MODULE_ARGS)
+	@echo "built $(BUILD)/pxe: bootfile boot/grub/i386-pc/core.0 (BIOS) or boot/grub/x86_64-efi/core.efi (UEFI)"
+
 # make run: QEMU with KVM when /dev/kvm can run it, TCG otherwise; serial on this terminal.
 RUN_HV_ARGS ?= exit=debugexit
 # Without GUEST=..., the guest is mhv's own guest test kernel.
@@ -154,7 +165,7 @@ lint:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: all unit iso run check test bench deps lint clean
+.PHONY: all unit iso pxe run check test bench deps lint clean
 # Objects are intermediate files of the pattern rules: keep them for incremental builds.
 .SECONDARY:
 clean:

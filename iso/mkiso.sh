@@ -1,15 +1,20 @@
 #!/bin/sh
-# Build a hybrid BIOS + UEFI GRUB ISO holding mhv and its modules.
+# Build a hybrid BIOS + UEFI GRUB ISO holding mhv and its modules, or (-n) a PXE/TFTP
+# directory that boots the same menu over the network.
 #   iso/mkiso.sh -o OUT.iso -e mhv.elf [-a "mhv options"] [-m "FILE [module args]"]... [-q]
+#   iso/mkiso.sh -n TFTP_DIR -e mhv.elf ...   (BIOS PXE: bootfile boot/grub/i386-pc/core.0,
+#                                               UEFI: boot/grub/x86_64-efi/core.efi)
 # -m may repeat: the first module is the guest kernel, its arguments the guest's command line.
 # -q makes a quiet ISO for tests: no boot-menu delay and GRUB keeps off the serial line.
 set -eu
 
 out= elf= hv_args= quiet=0 modules=
-usage() { echo "usage: $0 -o OUT.iso -e mhv.elf [-a ARGS] [-m 'FILE [ARGS]']... [-q]" >&2; exit 2; }
-while getopts "o:e:a:m:q" opt; do
+usage() { echo "usage: $0 -o OUT.iso|-n TFTP_DIR -e mhv.elf [-a ARGS] [-m 'FILE [ARGS]']... [-q]" >&2; exit 2; }
+netdir=
+while getopts "o:n:e:a:m:q" opt; do
 	case $opt in
 	o) out=$OPTARG ;;
+	n) netdir=$OPTARG ;;
 	e) elf=$OPTARG ;;
 	a) hv_args=$OPTARG ;;
 	m) modules="$modules
@@ -18,7 +23,7 @@ $OPTARG" ;;
 	*) usage ;;
 	esac
 done
-[ -n "$out" ] && [ -n "$elf" ] || usage
+[ -n "$out$netdir" ] && [ -n "$elf" ] || usage
 [ -f "$elf" ] || { echo "mkiso: no such file: $elf" >&2; exit 1; }
 
 here=$(dirname "$0")
@@ -58,5 +63,16 @@ awk -v hv="$hv_args" -v mods="$lines" -v t="$timeout" -v term="$terminal" '
 	/^@MODULES@$/ { printf "%s", mods; next }
 	{ print }' "$here/grub.cfg.in" >"$root/boot/grub/grub.cfg"
 
+if [ -n "$netdir" ]; then
+	rm -rf "$netdir"
+	mkdir -p "$netdir"
+	for platform in i386-pc x86_64-efi; do
+		grub-mknetdir --net-directory="$netdir" --subdir=boot/grub \
+			-d "/usr/lib/grub/$platform" >/dev/null 2>&1 ||
+			{ echo "mkiso: grub-mknetdir failed for $platform" >&2; exit 1; }
+	done
+	cp -r "$root/boot/." "$netdir/boot/"
+	exit 0
+fi
 grub-mkrescue -o "$out" "$root" >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
 rm -f "$out.log"

@@ -56,8 +56,10 @@ for part in $parts; do
 			if [ -n "${BOOT_ONLY:-}" ]; then
 				case " $BOOT_ONLY " in *" $name "*) ;; *) continue ;; esac
 			fi
+			image="$BUILD/test-iso/$iso.iso"
+			case $iso in pxe-*) image="$BUILD/test-pxe/${iso#pxe-}" ;; esac
 			run_suite "boot/$name" tests/boot/run-config.sh "$config" \
-				"$BUILD/test-iso/$iso.iso" "tests/boot/$name.expect" "$outdir/boot" "$limit"
+				"$image" "tests/boot/$name.expect" "$outdir/boot" "$limit"
 		done <tests/boot/configs ;;
 	*) echo "run-tests: unknown part '$part'" >&2; exit 2 ;;
 	esac

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-uefi | qemu-novirt | qemu-svm-icount | bochs-vmx |
+# CONFIG: qemu-bios | qemu-uefi | qemu-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
 #         bochs-vmx-tigerlake | bochs-svm
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
@@ -50,7 +50,7 @@ bochs_run() {
 	launch $ns timeout -k 3 "$limit" bochs -q -f "$rc" -rc "$dbg" </dev/null >"$out/$name.bochs.out" 2>&1
 }
 
-if [ ! -f "$iso" ]; then
+if [ ! -e "$iso" ]; then
 	echo "not ok 1 - $name: no ISO at $iso (build it first: make test)"
 	exit 1
 fi
@@ -60,6 +60,11 @@ case $config in
 qemu-bios) qemu -cpu max ;;
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
 qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
+qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (nothing leaves it)
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 512M -display none \
+		-no-reboot -serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-nic "user,model=e1000,tftp=$iso,bootfile=boot/grub/i386-pc/core.0" -boot n \
+		>"$emlog" 2>&1 ;;
 qemu-uefi) qemu -cpu max -bios /usr/share/ovmf/OVMF.fd ;;
 bochs-vmx) bochs_run corei7_skylake_x ;;
 bochs-vmx-tigerlake) bochs_run tigerlake ;;
