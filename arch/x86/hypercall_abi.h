@@ -20,18 +20,26 @@
 #define MHV_VERSION_MINOR 1
 #define MHV_VERSION_CODE  ((MHV_VERSION_MAJOR << 16) + MHV_VERSION_MINOR)
 
-#define HC_VERSION	0 /* -> RAX = MHV_VERSION_MAJOR << 16 | MINOR */
-#define HC_EXIT_COUNT	1 /* RBX = enum vcpu_exit_kind -> RAX = exits of that kind so far */
-#define HC_END_RUN	2 /* RBX = status (0 = pass): end the run; does not return */
-#define HC_HV_RANGE	3 /* -> RAX = start, RBX = end of the memory hidden from the guest */
-#define HC_MMIO_COUNTER 4 /* RBX = enum below -> RAX = that counter */
-#define HC_FLUSH_COUNT	5 /* RBX = flush cause (FLUSH_CR3 ...) -> RAX = count */
-#define HC_MMIO_REGION                                                                             \
-	6 /* RBX = index -> RAX = base, RBX = size, RCX = type, HC_ENOSYS past the end */
-#define HC_MMIO_DEVICE                                                                             \
-	7 /* RBX = region index -> RAX = reads, RBX = writes, RCX = bytes read,                    \
-	   * RDX = bytes written (all the device ever saw) */
-#define HC_IPIS_DROPPED 8 /* -> RAX = INIT/STARTUP IPIs mhv dropped (it runs one CPU) */
+/* Hypercall numbers (RAX) with their arguments and results. */
+/* -> RAX = MHV_VERSION_CODE */
+#define HC_VERSION 0
+/* RBX = exit kind (EXIT_KIND_*) -> RAX = exits of that kind so far */
+#define HC_EXIT_COUNT 1
+/* RBX = status (0 = pass): end the run; does not return */
+#define HC_END_RUN 2
+/* -> RAX = start, RBX = end of the memory hidden from the guest */
+#define HC_HV_RANGE 3
+/* RBX = MMIO_COUNTER_* -> RAX = that counter */
+#define HC_MMIO_COUNTER 4
+/* RBX = flush cause (FLUSH_CAUSE_*) -> RAX = count */
+#define HC_FLUSH_COUNT 5
+/* RBX = region index -> RAX = base, RBX = size, RCX = type; HC_ENOSYS past the end */
+#define HC_MMIO_REGION 6
+/* RBX = region index -> RAX = reads, RBX = writes, RCX = bytes read, RDX = bytes written */
+#define HC_MMIO_DEVICE 7
+/* -> RAX = INIT/STARTUP IPIs mhv dropped (it runs the guest on one CPU) */
+#define HC_IPIS_DROPPED 8
+/* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)
 
 /* Vendor-neutral exit kinds (counter indices for HC_EXIT_COUNT). */
