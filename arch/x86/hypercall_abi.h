@@ -56,6 +56,13 @@
 #define EXIT_KIND_NPF	    10 /* EPT violation / nested page fault */
 #define EXIT_KIND_INTERRUPT 11
 #define EXIT_KIND_OTHER	    12
+/* Their names, in EXIT_KIND_* order, for logs on both sides (an array initializer). */
+#define EXIT_KIND_NAMES                                                                            \
+	{                                                                                          \
+		"cpuid", "rdmsr", "wrmsr", "io", "cr", "invlpg", "invpcid", "hlt", "hypercall",    \
+			"exception", "npf", "interrupt", "other"                                   \
+	}
+
 /* HC_MMIO_COUNTER selectors: MMIO exits handled, and the translation cache's hits and misses
  * (hits + misses = exits while the cache is on). */
 #define MMIO_COUNTER_EXITS    0

@@ -33,21 +33,8 @@
 #define XCR_XFEATURE_ENABLED	 0
 #define NPF_REPORT_LIMIT	 8
 
-static const char *const exit_kind_names[NR_EXIT_KINDS] = {
-	[EXIT_KIND_CPUID] = "cpuid",
-	[EXIT_KIND_MSR_READ] = "rdmsr",
-	[EXIT_KIND_MSR_WRITE] = "wrmsr",
-	[EXIT_KIND_IO] = "io",
-	[EXIT_KIND_CR_ACCESS] = "cr",
-	[EXIT_KIND_INVLPG] = "invlpg",
-	[EXIT_KIND_INVPCID] = "invpcid",
-	[EXIT_KIND_HLT] = "hlt",
-	[EXIT_KIND_HYPERCALL] = "hypercall",
-	[EXIT_KIND_EXCEPTION] = "exception",
-	[EXIT_KIND_NPF] = "npf",
-	[EXIT_KIND_INTERRUPT] = "interrupt",
-	[EXIT_KIND_OTHER] = "other",
-};
+static const char *const exit_kind_names[] = EXIT_KIND_NAMES;
+BUILD_BUG_ON(ARRAY_SIZE(exit_kind_names) != NR_EXIT_KINDS);
 
 static const char *const flush_cause_names[NR_FLUSH_CAUSES] = {
 	[FLUSH_CR3] = "cr3",

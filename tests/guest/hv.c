@@ -106,21 +106,7 @@ uint32_t hv_exit_count(uint32_t kind)
 
 void hv_print_exit_counts(void)
 {
-	static const char *const names[NR_EXIT_KINDS] = {
-		[EXIT_KIND_CPUID] = "cpuid",
-		[EXIT_KIND_MSR_READ] = "msr_read",
-		[EXIT_KIND_MSR_WRITE] = "msr_write",
-		[EXIT_KIND_IO] = "io",
-		[EXIT_KIND_CR_ACCESS] = "cr",
-		[EXIT_KIND_INVLPG] = "invlpg",
-		[EXIT_KIND_INVPCID] = "invpcid",
-		[EXIT_KIND_HLT] = "hlt",
-		[EXIT_KIND_HYPERCALL] = "hypercall",
-		[EXIT_KIND_EXCEPTION] = "exception",
-		[EXIT_KIND_NPF] = "npf",
-		[EXIT_KIND_INTERRUPT] = "interrupt",
-		[EXIT_KIND_OTHER] = "other",
-	};
+	static const char *const names[NR_EXIT_KINDS] = EXIT_KIND_NAMES;
 
 	gprintf("guest: exits so far:");
 	for (uint32_t k = 0; k < NR_EXIT_KINDS; k++)
