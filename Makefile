@@ -97,6 +97,10 @@ $(TEST_ISO_DIR)/guest.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/g
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \
 		-m "$(GUEST_TEST_ELF) guest-test"
+$(TEST_ISO_DIR)/guest-mb2.iso: $(BUILD)/mhv.elf $(GUEST_TEST_MB2_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \
+		-m "$(GUEST_TEST_MB2_ELF) guest-test"
 $(TEST_ISO_DIR)/guest-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS) mmio_cache=off" \
@@ -116,7 +120,7 @@ $(BUILD)/test-pxe/selfcheck/.stamp: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.i
 	@touch $@
 TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp \
 	$(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
-	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso
+	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso
 
 # ---- run and test --------------------------------------------------------------
 # make pxe: a TFTP directory (BIOS and UEFI) to netboot mhv with HV_ARGS/GUEST/MODULES.

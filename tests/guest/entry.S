@@ -1,21 +1,15 @@
 /*
- * Multiboot v1 header and 32-bit entry of the guest test kernel.
+ * 32-bit entry of the guest test kernel, shared by both flavors: the multiboot header is in
+ * header_mb1.S or header_mb2.S, whichever the image is linked with.
  *
  * The loader (mhv, GRUB or QEMU -kernel) enters _start in 32-bit protected mode with paging
- * off, EAX = MB1_BOOTLOADER_MAGIC and EBX = the multiboot information.  The specification
- * leaves GDTR undefined, so load our own flat GDT before anything reloads a segment.
+ * off, EAX = the bootloader magic (v1 or multiboot2) and EBX = the multiboot information.
+ * Both specifications leave GDTR undefined, so load our own flat GDT before anything reloads
+ * a segment.
  */
-#include "tests/guest/multiboot.h"
 #include "tests/guest/segments.h"
 
-#define MB1_FLAGS   (MB1_HF_PAGE_ALIGN | MB1_HF_MEMORY_INFO)
 #define STACK_SIZE  16384
-
-	.section .multiboot, "a"
-	.balign 4
-	.long MB1_HEADER_MAGIC
-	.long MB1_FLAGS
-	.long -(MB1_HEADER_MAGIC + MB1_FLAGS)
 
 	.text
 	.code32

@@ -1,11 +1,19 @@
-/* What the loader handed over: the multiboot v1 magic and information block. */
+/*
+ * What the loader handed over: the multiboot magic and information block (v1 as is,
+ * multiboot2 through its v1-shaped copy, bootinfo.c).
+ */
+#include "lib/fmt.h"
 #include "lib/string.h"
+#include "tests/guest/bootinfo.h"
+#include "tests/guest/hv.h"
 #include "tests/guest/mb1.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
 #define LOW_MEM_KIB 640u /* conventional memory ends at 640 KiB */
 #define CMDLINE_MAX 256u
+#define LOADER_NAME "mhv"
+#define WHAT_LEN    96
 
 extern const char __image_start[], __image_end[];
 
@@ -23,11 +31,36 @@ static void print_info(const struct mb1_info *info)
 	}
 }
 
-void test_multiboot(uint32_t magic, const struct mb1_info *info)
+static void check_protocol(const struct boot_info *bi)
 {
+	char what[WHAT_LEN];
+
+	check(bi->proto != BOOT_PROTO_NONE, "multiboot: EAX holds a bootloader magic", "EAX 0x%x",
+	      bi->magic);
+	fmt_snprintf(what, sizeof(what), "multiboot: started as %s, the flavor this image is",
+		     boot_proto_name(bi->built_as));
+	check(bi->proto == bi->built_as && bi->built_as != BOOT_PROTO_NONE, what,
+	      "started as %s (EAX 0x%x)", boot_proto_name(bi->proto), bi->magic);
+	if (bi->proto != BOOT_PROTO_MB2)
+		return;
+	check(!bi->error, "multiboot2: information block is well-formed", "%s", bi->error);
+	/* Natively some other loader booted us, and "running under mhv" already failed. */
+	if (hv_present()) {
+		const char *name = bi->loader_name ? bi->loader_name : "(none)";
+
+		check(!strcmp(name, LOADER_NAME), "multiboot2: loader name is '" LOADER_NAME "'",
+		      "'%s'", name);
+	}
+}
+
+void test_multiboot(const struct boot_info *bi)
+{
+	const struct mb1_info *info = bi->mb1;
 	uint64_t start = (uint32_t)__image_start, end = (uint32_t)__image_end;
 
-	check_eq("multiboot: EAX holds the bootloader magic", magic, MB1_BOOTLOADER_MAGIC);
+	gprintf("guest: started as %s, built as %s\n", boot_proto_name(bi->proto),
+		boot_proto_name(bi->built_as));
+	check_protocol(bi);
 	if (!info)
 		return;
 	print_info(info);

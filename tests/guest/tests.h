@@ -5,11 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct boot_info;
 struct fault;
 struct mb1_info;
 
-/* info is NULL when EAX did not hold the multiboot magic. */
-void test_multiboot(uint32_t magic, const struct mb1_info *info);
+/* The boot protocol (and that it is the image's flavor) and the information handed over. */
+void test_multiboot(const struct boot_info *bi);
 void test_traps(void);
 void test_cpuid(void);
 void test_hypercalls(void);
