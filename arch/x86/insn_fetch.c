@@ -2,6 +2,7 @@
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/mmio_setup.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/vcpu.h"
 #include "lib/compiler.h"
@@ -28,11 +29,12 @@ void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
 	*mem = (struct gw_mem){.read = guest_read, .ctx = v};
 }
 
-static enum x86_mode code_mode(struct vcpu *v, const struct vcpu_segment *cs)
+static enum x86_mode code_mode(struct vcpu *v, const struct gw_regs *regs,
+			       const struct vcpu_segment *cs)
 {
-	if ((v->ops->get_efer(v) & EFER_LMA) && cs->long_mode)
+	if ((regs->efer & EFER_LMA) && cs->long_mode)
 		return X86_MODE_64;
-	if (!(v->ops->get_cr(v, 0) & CR0_PE) || (v->ops->get_rflags(v) & RFLAGS_VM))
+	if (!(regs->cr0 & CR0_PE) || (v->ops->get_rflags(v) & RFLAGS_VM))
 		return X86_MODE_16;
 	return cs->db ? X86_MODE_32 : X86_MODE_16;
 }
@@ -65,20 +67,13 @@ static int fetch(struct vcpu *v, uint64_t la, uint8_t *buf, unsigned len)
 	return 0;
 }
 
-int vcpu_decode_current(struct vcpu *v, struct x86_insn *insn)
+/* The full path: fetch page by page (a fault is injected), decode into insn. */
+static int fetch_decode(struct vcpu *v, uint64_t la, enum x86_mode mode, struct x86_insn *insn)
 {
-	struct vcpu_segment cs;
 	uint8_t bytes[X86_MAX_INSN_LEN];
-	uint64_t la, rip = v->ops->get_rip(v);
 	unsigned first;
-	enum x86_mode mode;
 	int err;
 
-	v->ops->get_segment(v, SEG_CS, &cs);
-	mode = code_mode(v, &cs);
-	la = (mode == X86_MODE_64 ? 0 : cs.base) + rip;
-	if (mode != X86_MODE_64)
-		la &= 0xFFFFFFFFull;
 	/* Fetch only the first page now: the next may legitimately be unmapped. */
 	first = (unsigned)MIN((uint64_t)sizeof(bytes), PAGE_SIZE - (la & (PAGE_SIZE - 1)));
 	err = fetch(v, la, bytes, first);
@@ -92,6 +87,81 @@ int vcpu_decode_current(struct vcpu *v, struct x86_insn *insn)
 		err = x86_decode(insn, bytes, sizeof(bytes), mode);
 	}
 	return err ? -E_INVAL : 0;
+}
+
+void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la)
+{
+	if (!one_page || (la >> t->page_shift) == ((t->gva_page << PAGE_SHIFT) >> t->page_shift))
+		t->valid = false;
+}
+
+/* The code page's guest-physical address, from the code TLB or a fresh walk. */
+static bool code_gpa(struct vcpu *v, const struct gw_regs *regs, uint64_t la, uint64_t *gpa)
+{
+	struct code_tlb *t = &v->code_tlb;
+	struct gw_mem mem = {.read = guest_read, .ctx = v};
+	struct gw_result r;
+
+	if (!t->valid || t->gva_page != la >> PAGE_SHIFT ||
+	    !gw_access_allowed(regs, t->user, t->writable, t->nx, GW_FETCH)) {
+		if (guest_walk(regs, &mem, la, GW_FETCH, &r))
+			return false; /* the full path raises the fault */
+		/* Code must be plain guest RAM: not mhv, not a device page. */
+		if ((r.gpa < v->hv_end && r.gpa + PAGE_SIZE > v->hv_start) ||
+		    mmio_region_find(mmio_regions(), r.gpa))
+			return false;
+		*t = (struct code_tlb){true,	     la >> PAGE_SHIFT, r.gpa >> PAGE_SHIFT,
+				       r.page_shift, r.user,	       r.writable,
+				       r.nx};
+	}
+	*gpa = (t->gpa_page << PAGE_SHIFT) | (la & (PAGE_SIZE - 1));
+	return true;
+}
+
+/*
+ * With the MMIO cache on (so mhv sees every guest TLB flush), the code page's translation
+ * is kept like a TLB entry and the last decoded instruction is reused when the bytes at RIP
+ * are unchanged: the instruction-decoding exits (MMIO, and SVM without NRIP save or decode
+ * assists) then cost a compare instead of a page walk and a decode.
+ */
+const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
+				      const struct vcpu_segment *cs, uint64_t rip, int *err)
+{
+	struct insn_cache *ic = &v->insn_cache;
+	enum x86_mode mode = code_mode(v, regs, cs);
+	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip, gpa;
+
+	if (mode != X86_MODE_64)
+		la &= 0xFFFFFFFFull;
+	if (v->mmio_cache_on && (la & (PAGE_SIZE - 1)) <= PAGE_SIZE - X86_MAX_INSN_LEN &&
+	    code_gpa(v, regs, la, &gpa)) {
+		const uint8_t *bytes = phys_to_virt(gpa);
+
+		if (ic->valid && ic->la == la && ic->insn.mode == mode &&
+		    !memcmp(ic->bytes, bytes, ic->insn.len))
+			return &ic->insn;
+		ic->valid = false;
+		if (!x86_decode(&ic->insn, bytes, X86_MAX_INSN_LEN, mode)) {
+			memcpy(ic->bytes, bytes, ic->insn.len);
+			ic->la = la;
+			ic->valid = true;
+			return &ic->insn;
+		}
+	}
+	ic->valid = false;
+	*err = fetch_decode(v, la, mode, &ic->insn);
+	return *err ? NULL : &ic->insn;
+}
+
+const struct x86_insn *vcpu_decode_current(struct vcpu *v, int *err)
+{
+	struct vcpu_segment cs;
+	struct gw_regs regs;
+	struct gw_mem mem;
+
+	vcpu_walk_setup(v, &regs, &mem);
+	v->ops->get_segment(v, SEG_CS, &cs);
+	return vcpu_decode_at(v, &regs, &cs, v->ops->get_rip(v), err);
 }
 
 static uint64_t read_gpr(struct vcpu *v, unsigned reg)

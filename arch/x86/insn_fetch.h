@@ -10,16 +10,41 @@
 #include "mmio/x86_decode.h"
 
 struct vcpu;
+struct vcpu_segment;
+
+/* Per-vCPU: the translation of the code page at RIP (valid only while mmio_cache=on, when
+ * mhv sees every guest TLB flush; dropped by each of them like a TLB entry). */
+struct code_tlb {
+	bool valid;
+	uint64_t gva_page, gpa_page; /* page numbers (>> 12) */
+	unsigned page_shift;	     /* size of the guest mapping, for INVLPG */
+	bool user, writable, nx;
+};
+
+/* Per-vCPU: the last decoded instruction and its bytes (reused only if they match). */
+struct insn_cache {
+	bool valid;
+	uint64_t la;
+	uint8_t bytes[X86_MAX_INSN_LEN];
+	struct x86_insn insn;
+};
+
+/* Every guest TLB flush: the code translation is a TLB entry too. */
+void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la);
 
 /* The guest's paging state and RAM, as mm/guest_walk.c needs them. */
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem);
 
 /*
- * 0 and the decoded instruction; -E_FAULT when fetching faulted (the #PF is already queued
- * for the guest: resume it); -E_INVAL when the bytes are no valid instruction or not in
- * guest RAM (the caller decides, usually #UD).
+ * The decoded instruction at CS:RIP (valid until the next call), or NULL with *err:
+ * -E_FAULT when fetching faulted (the #PF is already queued for the guest: resume it),
+ * -E_INVAL when the bytes are no valid instruction or not in guest RAM (the caller decides,
+ * usually #UD).
  */
-int vcpu_decode_current(struct vcpu *v, struct x86_insn *insn);
+const struct x86_insn *vcpu_decode_current(struct vcpu *v, int *err);
+/* The same for callers that already hold the paging state, CS and RIP. */
+const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
+				      const struct vcpu_segment *cs, uint64_t rip, int *err);
 
 /* Linear address of a decoded instruction's memory operand (segment base included). */
 uint64_t vcpu_insn_mem_linear(struct vcpu *v, const struct x86_insn *insn);

@@ -8,6 +8,7 @@
  * guest RAM; mhv's own memory is never reachable.
  */
 #include "arch/x86/mmio_exit.h"
+#include "arch/x86/mmio_fast.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/insn_fetch.h"

@@ -1,12 +1,10 @@
 /*
  * MMIO fast path.  A device driver's accesses are almost all `mov reg, [mem]` / `mov [mem],
  * reg`, executed again and again from the same code.  With the MMIO translation cache on,
- * this path keeps three things per vCPU, all dropped or re-validated exactly like the
- * guest's TLB:
- *   - the translation of the code page at CS:RIP (struct code_tlb, cleared by every guest
- *     TLB flush mhv intercepts, checked against the current rights on every use);
- *   - the last decoded instruction, reused only when the bytes at RIP are identical;
- *   - the operand's translation: mmio_translate() and its cache (mmio/mmio_cache.c).
+ * the instruction comes from vcpu_decode_current() (the code page's translation and the
+ * last decoded instruction are cached, see insn_fetch.c) and the operand's translation from
+ * mmio_translate() and its cache (mmio/mmio_cache.c), all dropped or re-validated exactly
+ * like the guest's TLB.
  * It handles only opcode 8B/89 with a 16/32/64-bit register, no LOCK/REP, a flat segment
  * (base 0, limit 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and an operand inside
  * one page of one device region.  Anything else, and any fault, returns false: the general
@@ -19,6 +17,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/vcpu.h"
 #include "lib/compiler.h"
+#include "lib/errno.h"
 #include "lib/string.h"
 #include "mm/memmap.h"
 #include "mmio/mmio_cache.h"
@@ -32,63 +31,6 @@
 #define SEG_TYPE_WRITABLE 0x2u
 #define SEG_PRESENT	  (1u << 7)
 #define USER_CPL	  3
-
-void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la)
-{
-	if (!one_page || (la >> t->page_shift) == ((t->gva_page << PAGE_SHIFT) >> t->page_shift))
-		t->valid = false;
-}
-
-static enum x86_mode mode_of(const struct gw_regs *r, const struct vcpu_segment *cs,
-			     uint64_t rflags)
-{
-	if ((r->efer & EFER_LMA) && cs->long_mode)
-		return X86_MODE_64;
-	if (!(r->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
-		return X86_MODE_16;
-	return cs->db ? X86_MODE_32 : X86_MODE_16;
-}
-
-/* The code page's guest-physical address, from the code TLB or a fresh walk. */
-static bool code_gpa(struct vcpu *v, const struct gw_regs *regs, const struct gw_mem *mem,
-		     uint64_t la, uint64_t *gpa)
-{
-	struct code_tlb *t = &v->code_tlb;
-	struct gw_result r;
-
-	if (!t->valid || t->gva_page != la >> PAGE_SHIFT ||
-	    !gw_access_allowed(regs, t->user, t->writable, t->nx, GW_FETCH)) {
-		if (guest_walk(regs, mem, la, GW_FETCH, &r))
-			return false;
-		/* Code must be plain guest RAM: not mhv, not a device page. */
-		if ((r.gpa < v->hv_end && r.gpa + PAGE_SIZE > v->hv_start) ||
-		    mmio_region_find(mmio_regions(), r.gpa))
-			return false;
-		*t = (struct code_tlb){true,	     la >> PAGE_SHIFT, r.gpa >> PAGE_SHIFT,
-				       r.page_shift, r.user,	       r.writable,
-				       r.nx};
-	}
-	*gpa = (t->gpa_page << PAGE_SHIFT) | (la & (PAGE_SIZE - 1));
-	return true;
-}
-
-/* The decoded instruction at la: the cached one if the bytes there are unchanged. */
-static const struct x86_insn *decode_at(struct vcpu *v, uint64_t la, const uint8_t *bytes,
-					enum x86_mode mode)
-{
-	struct insn_cache *ic = &v->insn_cache;
-
-	if (ic->valid && ic->la == la && ic->insn.mode == mode &&
-	    !memcmp(ic->bytes, bytes, ic->insn.len))
-		return &ic->insn;
-	ic->valid = false;
-	if (x86_decode(&ic->insn, bytes, X86_MAX_INSN_LEN, mode))
-		return NULL;
-	memcpy(ic->bytes, bytes, ic->insn.len);
-	ic->la = la;
-	ic->valid = true;
-	return &ic->insn;
-}
 
 static bool plain_mov(const struct x86_insn *in)
 {
@@ -136,32 +78,26 @@ static bool operand_la(struct vcpu *v, const struct x86_insn *in, uint64_t next_
 
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
 {
-	uint64_t rip = v->ops->get_rip(v), rflags = v->ops->get_rflags(v);
-	uint64_t la_code, gpa_code, la, gpa, hits = v->mmio_cache.hits, val = 0;
+	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits, val = 0;
 	unsigned size, access;
 	const struct x86_insn *in;
 	struct vcpu_segment cs;
 	struct gw_regs regs;
 	struct gw_mem mem;
 	struct gw_result fault;
-	enum x86_mode mode;
+	int err = 0;
 
-	if (rflags & RFLAGS_TF)
+	if (v->ops->get_rflags(v) & RFLAGS_TF)
 		return false;
 	vcpu_walk_setup(v, &regs, &mem);
 	if (regs.cpl == USER_CPL)
 		return false;
 	v->ops->get_segment(v, SEG_CS, &cs);
-	mode = mode_of(&regs, &cs, rflags);
-	if (mode == X86_MODE_16)
-		return false;
-	la_code = mode == X86_MODE_64 ? rip : (cs.base + rip) & 0xFFFFFFFFull;
-	if ((la_code & (PAGE_SIZE - 1)) > PAGE_SIZE - X86_MAX_INSN_LEN)
-		return false; /* the instruction may run onto the next page */
-	if (!code_gpa(v, &regs, &mem, la_code, &gpa_code))
-		return false;
-	in = decode_at(v, la_code, phys_to_virt(gpa_code), mode);
-	if (!in || !plain_mov(in) || (mode != X86_MODE_64 && rip + in->len - 1 > cs.limit))
+	in = vcpu_decode_at(v, &regs, &cs, rip, &err);
+	if (!in)
+		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
+	if (!plain_mov(in) || in->mode == X86_MODE_16 ||
+	    (in->mode != X86_MODE_64 && rip + in->len - 1 > cs.limit))
 		return false;
 
 	size = in->opsize;

@@ -12,20 +12,10 @@
 struct vcpu;
 struct mmio_region;
 
-/* Per-vCPU caches the fast path keeps (valid only while mmio_cache=on). */
-struct code_tlb {
-	bool valid;
-	uint64_t gva_page, gpa_page; /* page numbers (>> 12) */
-	unsigned page_shift;	     /* size of the guest mapping, for INVLPG */
-	bool user, writable, nx;
-};
-
 /*
  * true: the access was completed (RIP advanced); false: take the general path.  region is
  * the one the exit reported, usually the operand's: it saves a lookup.
  */
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region);
-/* Every guest TLB flush: the code translation is a TLB entry too. */
-void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la);
 
 #endif

@@ -303,15 +303,17 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 
 void vcpu_exit_ud(struct vcpu *v)
 {
-	struct x86_insn insn;
-	int err = vcpu_decode_current(v, &insn);
+	int err = 0;
+	const struct x86_insn *insn = vcpu_decode_current(v, &err);
 
 	if (err == -E_FAULT)
 		return; /* fetching the instruction faulted: that #PF comes first */
-	if (!err && insn.map == X86_MAP_0F && insn.opcode == OPCODE_GROUP7 &&
-	    (insn.modrm == MODRM_VMCALL || insn.modrm == MODRM_VMMCALL)) {
+	if (insn && insn->map == X86_MAP_0F && insn->opcode == OPCODE_GROUP7 &&
+	    (insn->modrm == MODRM_VMCALL || insn->modrm == MODRM_VMMCALL)) {
+		unsigned len = insn->len;
+
 		if (vcpu_exit_hypercall(v) == EXIT_NEXT_SKIP)
-			vcpu_skip(v, insn.len);
+			vcpu_skip(v, len);
 		return;
 	}
 	v->exits[EXIT_KIND_EXCEPTION]++;

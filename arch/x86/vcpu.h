@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "arch/x86/hypercall_abi.h"
-#include "arch/x86/mmio_fast.h"
+#include "arch/x86/insn_fetch.h"
 #include "mm/guest_walk.h"
 #include "mmio/mmio_cache.h"
 #include "mmio/x86_emulate.h"
@@ -106,13 +106,8 @@ struct vcpu {
 	bool mmio_cache_on;
 	uint64_t mmio[NR_MMIO_COUNTERS];
 	struct x86_emu_ctx emu;
-	struct code_tlb code_tlb; /* fast path: translation of the code page at RIP */
-	struct insn_cache {	  /* fast path: last decoded instruction and its bytes */
-		bool valid;
-		uint64_t la;
-		uint8_t bytes[X86_MAX_INSN_LEN];
-		struct x86_insn insn;
-	} insn_cache;
+	struct code_tlb code_tlb;     /* instruction fetch: the code page at RIP */
+	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 };
 
 /* I/O exit as the exit core needs it. */

@@ -404,21 +404,21 @@ static uint64_t build_npt(void)
 /* Without NRIP save, the length of the instruction that exited comes from mhv's decoder. */
 static void __attribute__((noinline)) skip_decoded(struct svm_vcpu *sv)
 {
-	struct x86_insn insn;
+	int err = 0;
+	const struct x86_insn *insn = vcpu_decode_current(&sv->vcpu, &err);
 
-	if (vcpu_decode_current(&sv->vcpu, &insn)) {
+	if (!insn) {
 		vcpu_exit_unknown(&sv->vcpu, "cannot decode the instruction that exited",
 				  sv->vmcb->control.exit_code);
 		return;
 	}
-	advance_rip(sv->vmcb, sv->vmcb->save.rip + insn.len);
+	advance_rip(sv->vmcb, sv->vmcb->save.rip + insn->len);
 }
 
 static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
 {
 	struct vcpu *v = &sv->vcpu;
 	struct vmcb *vmcb = sv->vmcb;
-	struct x86_insn insn;
 	enum cr_access_type type = CR_MOV_TO;
 	enum gpr reg = GPR_RAX;
 	uint16_t lmsw = 0;
@@ -427,19 +427,21 @@ static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
 	if (sv->decode_assists && (vmcb->control.exit_info1 & CRX_DECODE_VALID)) {
 		reg = (enum gpr)(vmcb->control.exit_info1 & CRX_GPR_MASK);
 	} else {
-		int err = vcpu_decode_current(v, &insn);
+		int err = 0;
+		const struct x86_insn *insn = vcpu_decode_current(v, &err);
+
 		if (err == -E_FAULT)
 			return EXIT_NEXT_RETRY;
-		if (err || insn.map != X86_MAP_0F)
+		if (!insn || insn->map != X86_MAP_0F)
 			goto unknown;
-		if (insn.opcode == OPCODE_MOV_TO_CR) {
-			reg = (enum gpr)insn.rm;
-		} else if (insn.opcode == OPCODE_CLTS) {
+		if (insn->opcode == OPCODE_MOV_TO_CR) {
+			reg = (enum gpr)insn->rm;
+		} else if (insn->opcode == OPCODE_CLTS) {
 			type = CR_CLTS;
-		} else if (insn.opcode == OPCODE_GROUP7 && (insn.reg & 7) == GROUP7_LMSW &&
-			   insn.mod == 3) {
+		} else if (insn->opcode == OPCODE_GROUP7 && (insn->reg & 7) == GROUP7_LMSW &&
+			   insn->mod == 3) {
 			type = CR_LMSW;
-			lmsw = (uint16_t)v->gpr[insn.rm];
+			lmsw = (uint16_t)v->gpr[insn->rm];
 		} else {
 			goto unknown;
 		}
@@ -456,15 +458,15 @@ unknown:
 
 static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 {
-	struct x86_insn insn;
-	int err;
+	const struct x86_insn *insn;
+	int err = 0;
 
 	if (sv->decode_assists)
 		return vcpu_exit_invlpg(&sv->vcpu, sv->vmcb->control.exit_info1);
-	err = vcpu_decode_current(&sv->vcpu, &insn);
-	if (err)
+	insn = vcpu_decode_current(&sv->vcpu, &err);
+	if (!insn)
 		return EXIT_NEXT_RETRY; /* a fetch fault is queued; garbage cannot be INVLPG */
-	return vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, &insn));
+	return vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, insn));
 }
 
 static enum exit_next __attribute__((noinline)) exit_io(struct svm_vcpu *sv)
