@@ -5,19 +5,12 @@
  * Each figure is the minimum over BENCH_RUNS runs, minus the cost of RDTSC itself.
  */
 #include "arch/x86/hypercall_abi.h"
+#include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
 #define BENCH_RUNS 16
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-	return ((uint64_t)hi << 32) | lo;
-}
 
 static uint64_t time_empty(void)
 {
@@ -59,12 +52,15 @@ static uint64_t min_of(uint64_t (*fn)(void))
 	return best;
 }
 
+uint64_t bench_min_ticks(uint64_t (*fn)(void))
+{
+	return min_of(fn) - min_of(time_empty);
+}
+
 void bench_report(void)
 {
-	uint64_t base = min_of(time_empty);
-
-	gprintf("guest: bench: rdtsc overhead %u ticks\n", (unsigned)base);
-	gprintf("guest: bench: cpuid round trip %u ticks\n", (unsigned)(min_of(time_cpuid) - base));
+	gprintf("guest: bench: rdtsc overhead %u ticks\n", (unsigned)min_of(time_empty));
+	gprintf("guest: bench: cpuid round trip %u ticks\n", (unsigned)bench_min_ticks(time_cpuid));
 	gprintf("guest: bench: null hypercall round trip %u ticks\n",
-		(unsigned)(min_of(time_hypercall) - base));
+		(unsigned)bench_min_ticks(time_hypercall));
 }

@@ -31,6 +31,15 @@ static inline void invlpg(uintptr_t va)
 }
 
 /* Volatile accesses: the compiler must issue exactly one load or store of the address. */
+/* Under Bochs (clock sync=none) and QEMU -icount shift=0 this counts retired instructions. */
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
 static inline uint32_t mmio_read32(uintptr_t addr)
 {
 	return *(volatile const uint32_t *)addr;

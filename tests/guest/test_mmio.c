@@ -108,7 +108,6 @@ enum window_page {
 #define PAT_MUL	    0x25u
 #define PAT_STEP    7u
 #define BYTE_BITS   8
-#define BENCH_RUNS  16
 #define NAME_LEN    96
 #define NR_FLUSH    (FLUSH_CAUSE_PAGING_MODE + 1)
 
@@ -872,21 +871,6 @@ static void test_stale(void)
 
 /* ---- benchmarks (information only, as bench.c) ---- */
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t time_empty(void)
-{
-	uint64_t t0 = rdtsc();
-
-	return rdtsc() - t0;
-}
-
 static uint64_t time_mmio_read(void)
 {
 	uint64_t t0 = rdtsc();
@@ -904,28 +888,13 @@ static uint64_t time_mov_cr3(void)
 	return rdtsc() - t0;
 }
 
-static uint64_t min_of(uint64_t (*fn)(void))
-{
-	uint64_t best = ~0ull;
-
-	for (unsigned i = 0; i < BENCH_RUNS; i++) {
-		uint64_t t = fn();
-
-		if (t < best)
-			best = t;
-	}
-	return best;
-}
-
 static void bench_mmio(void)
 {
-	const uint64_t base = min_of(time_empty);
-
 	bench_va = map_fresh(WIN_BENCH, region_page(R0, 0), PTE_RW | PTE_P) + OFF_BENCH;
 	/* With the cache on, every read after the first hits: the minimum is the cached path. */
 	gprintf("guest: bench: mmio read (%s) %u ticks\n", cache_on ? "cached" : "uncached",
-		(unsigned)(min_of(time_mmio_read) - base));
-	gprintf("guest: bench: mov cr3 %u ticks\n", (unsigned)(min_of(time_mov_cr3) - base));
+		(unsigned)bench_min_ticks(time_mmio_read));
+	gprintf("guest: bench: mov cr3 %u ticks\n", (unsigned)bench_min_ticks(time_mov_cr3));
 }
 
 /* ---- 10 and the entry point ---- */

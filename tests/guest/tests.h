@@ -49,5 +49,7 @@ void mmio_user_end(void);
 bool mmio_user_access(bool write, uintptr_t va, uint32_t *val, struct fault *f);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
+/* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
+uint64_t bench_min_ticks(uint64_t (*fn)(void));
 
 #endif
