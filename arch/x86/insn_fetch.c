@@ -164,24 +164,29 @@ const struct x86_insn *vcpu_decode_current(struct vcpu *v, int *err)
 	return vcpu_decode_at(v, &regs, &cs, v->ops->get_rip(v), err);
 }
 
-static uint64_t read_gpr(struct vcpu *v, unsigned reg)
+uint64_t vcpu_gpr(struct vcpu *v, unsigned reg)
 {
 	return reg == GPR_RSP ? v->ops->get_rsp(v) : v->gpr[reg];
 }
 
-uint64_t vcpu_insn_mem_linear(struct vcpu *v, const struct x86_insn *insn)
+uint64_t vcpu_insn_ea(struct vcpu *v, const struct x86_insn *insn, uint64_t rip)
 {
-	uint64_t ea = (uint64_t)insn->disp, mask;
-	struct vcpu_segment seg;
+	uint64_t ea = (uint64_t)insn->disp;
 
 	if (insn->rip_rel)
-		return v->ops->get_rip(v) + insn->len + ea;
+		return rip + insn->len + ea;
 	if (insn->mem_base != X86_REG_NONE)
-		ea += read_gpr(v, insn->mem_base);
+		ea += vcpu_gpr(v, insn->mem_base);
 	if (insn->mem_index != X86_REG_NONE)
-		ea += read_gpr(v, insn->mem_index) * insn->mem_scale;
-	mask = insn->addrsize == 8 ? ~0ull : (1ull << (insn->addrsize * 8)) - 1;
-	ea &= mask;
+		ea += vcpu_gpr(v, insn->mem_index) * insn->mem_scale;
+	return insn->addrsize == 8 ? ea : ea & ((1ull << (insn->addrsize * 8)) - 1);
+}
+
+uint64_t vcpu_insn_mem_linear(struct vcpu *v, const struct x86_insn *insn)
+{
+	uint64_t ea = vcpu_insn_ea(v, insn, v->ops->get_rip(v));
+	struct vcpu_segment seg;
+
 	/* In 64-bit mode only FS and GS have bases. */
 	if (insn->mode == X86_MODE_64 && insn->mem_seg != X86_SEG_FS && insn->mem_seg != X86_SEG_GS)
 		return ea;

@@ -46,6 +46,10 @@ const struct x86_insn *vcpu_decode_current(struct vcpu *v, int *err);
 const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
 				      const struct vcpu_segment *cs, uint64_t rip, int *err);
 
+/* A guest GPR (RSP lives in the VMCS/VMCB, the others in gpr[]). */
+uint64_t vcpu_gpr(struct vcpu *v, unsigned reg);
+/* Effective address (segment offset) of a decoded memory operand; rip: the instruction's. */
+uint64_t vcpu_insn_ea(struct vcpu *v, const struct x86_insn *insn, uint64_t rip);
 /* Linear address of a decoded instruction's memory operand (segment base included). */
 uint64_t vcpu_insn_mem_linear(struct vcpu *v, const struct x86_insn *insn);
 

@@ -39,27 +39,12 @@ static bool plain_mov(const struct x86_insn *in)
 	       !in->lock && in->rep == X86_REP_NONE && !in->vsib;
 }
 
-static uint64_t gpr_read(struct vcpu *v, unsigned reg)
+/* Operand linear address, for a flat or 64-bit segment only; false if not flat. */
+static bool operand_la(struct vcpu *v, const struct x86_insn *in, uint64_t rip, uint64_t *la)
 {
-	return reg == GPR_RSP ? v->ops->get_rsp(v) : v->gpr[reg];
-}
-
-/* Effective address -> linear, for a flat or 64-bit segment; false if not flat. */
-static bool operand_la(struct vcpu *v, const struct x86_insn *in, uint64_t next_rip, uint64_t *la)
-{
-	uint64_t ea = (uint64_t)in->disp;
+	uint64_t ea = vcpu_insn_ea(v, in, rip);
 	struct vcpu_segment seg;
 
-	if (in->rip_rel) {
-		*la = next_rip + ea;
-		return true;
-	}
-	if (in->mem_base != X86_REG_NONE)
-		ea += gpr_read(v, in->mem_base);
-	if (in->mem_index != X86_REG_NONE)
-		ea += gpr_read(v, in->mem_index) * in->mem_scale;
-	if (in->addrsize != 8)
-		ea &= in->addrsize == 4 ? 0xFFFFFFFFull : 0xFFFFull;
 	if (in->mode == X86_MODE_64) {
 		if (in->mem_seg == X86_SEG_FS || in->mem_seg == X86_SEG_GS)
 			return false; /* their bases need the VMLOAD state on SVM: general path */
@@ -102,7 +87,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
 
 	size = in->opsize;
 	access = in->opcode == OPCODE_MOV_STORE ? GW_WRITE : 0;
-	if (!operand_la(v, in, rip + in->len, &la) || (la & (PAGE_SIZE - 1)) + size > PAGE_SIZE)
+	if (!operand_la(v, in, rip, &la) || (la & (PAGE_SIZE - 1)) + size > PAGE_SIZE)
 		return false;
 	if (mmio_translate(&v->mmio_cache, true, &regs, &mem, la, access, &gpa, &fault))
 		return false; /* a fault: let the emulator raise it */
@@ -112,14 +97,14 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
 		return false; /* not a device operand after all */
 
 	if (access == GW_WRITE) {
-		val = gpr_read(v, in->reg);
+		val = vcpu_gpr(v, in->reg);
 		if (mmio_region_access(region, gpa, rip, &val, size, true))
 			return false;
 	} else {
 		if (mmio_region_access(region, gpa, rip, &val, size, false))
 			return false;
 		if (size == 2)
-			val = (gpr_read(v, in->reg) & ~0xFFFFull) | (val & 0xFFFF);
+			val = (vcpu_gpr(v, in->reg) & ~0xFFFFull) | (val & 0xFFFF);
 		/* 32-bit results zero-extend; 64-bit ones are whole. */
 		if (in->reg == GPR_RSP)
 			v->ops->set_rsp(v, val);
