@@ -66,11 +66,6 @@ uint64_t hv_alloc_page(void)
 	return hv_alloc_pages(1);
 }
 
-uint64_t hv_pool_free_pages(void)
-{
-	return pool.free_pages;
-}
-
 static void *pt_phys_to_virt(void *ctx, uint64_t pa)
 {
 	(void)ctx;

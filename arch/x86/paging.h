@@ -35,7 +35,6 @@ uint64_t hv_image_phys_end(void);
 uint64_t hv_alloc_page(void);
 /* n physically contiguous zeroed pages (SVM's I/O and MSR permission maps). */
 uint64_t hv_alloc_pages(unsigned n);
-uint64_t hv_pool_free_pages(void);
 /* Page-table memory for mm/pagetable.c: tables from the pool, reached through the image. */
 extern const struct pt_mem hv_pool_pt_mem;
 

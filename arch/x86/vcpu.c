@@ -50,7 +50,6 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 	v->ops = ops;
 	v->hv_start = gs->hv_start;
 	v->hv_end = gs->hv_end;
-	v->running = true;
 	v->mmio_cache_on = gs->mmio_cache;
 	mmio_cache_init(&v->mmio_cache, mmio_regions());
 }
@@ -407,7 +406,6 @@ void vcpu_end_run(struct vcpu *v, int status, const char *why)
 	if (why)
 		pr_info("mhv: %s\n", why);
 	vcpu_print_stats(v);
-	v->running = false;
 	hv_end_run(status);
 }
 

@@ -100,7 +100,6 @@ struct vcpu {
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t flushes[NR_FLUSH_CAUSES];
 	uint64_t hv_start, hv_end; /* hidden from the guest */
-	bool running;
 	/* MMIO path (arch/x86/mmio_exit.c) */
 	struct mmio_cache mmio_cache;
 	bool mmio_cache_on;

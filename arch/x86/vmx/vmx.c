@@ -34,6 +34,9 @@
 #define MSR_BITMAP_WRITE_LO 0x800
 #define MSR_BITMAP_WRITE_HI 0xC00
 #define IO_BITMAP_SPAN	    0x8000u
+#define GUEST_FLAT_CS	    0x08 /* the multiboot state: flat 32-bit segments */
+#define GUEST_FLAT_DS	    0x10
+#define FLAT_LIMIT	    0xFFFFFFFFu
 #define GUEST_VPID	    1
 #define EXIT_STACK_SIZE	    16384
 
@@ -288,6 +291,20 @@ static void setup_host_state(void)
 	vmwrite_nat(VMCS_HOST_RIP, (uint64_t)vmx_exit_stub);
 }
 
+/* The guest segment registers in x86_seg order (ES, CS, SS, DS, FS, GS). */
+static const struct {
+	enum vmcs_field16 sel;
+	enum vmcs_field_nat base;
+	enum vmcs_field32 limit, ar;
+} guest_segs[] = {
+	{VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR},
+	{VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR},
+	{VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR},
+	{VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR},
+	{VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR},
+	{VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR},
+};
+
 static void set_guest_segment(enum vmcs_field16 sel, enum vmcs_field_nat base,
 			      enum vmcs_field32 limit, enum vmcs_field32 ar, uint16_t s, uint32_t l,
 			      uint32_t a)
@@ -303,18 +320,13 @@ static void setup_guest_state(struct vmx_vcpu *vx, const struct guest_start *gs)
 {
 	uint64_t cr0 = CR0_PE | CR0_ET;
 
-	set_guest_segment(VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT,
-			  VMCS_GUEST_CS_AR, 0x08, 0xFFFFFFFF, AR_CODE32_FLAT);
-	set_guest_segment(VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT,
-			  VMCS_GUEST_DS_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
-	set_guest_segment(VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT,
-			  VMCS_GUEST_ES_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
-	set_guest_segment(VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT,
-			  VMCS_GUEST_SS_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
-	set_guest_segment(VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT,
-			  VMCS_GUEST_FS_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
-	set_guest_segment(VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT,
-			  VMCS_GUEST_GS_AR, 0x10, 0xFFFFFFFF, AR_DATA32_FLAT);
+	for (unsigned i = 0; i < ARRAY_SIZE(guest_segs); i++) {
+		bool code = i == X86_SEG_CS;
+
+		set_guest_segment(guest_segs[i].sel, guest_segs[i].base, guest_segs[i].limit,
+				  guest_segs[i].ar, code ? GUEST_FLAT_CS : GUEST_FLAT_DS,
+				  FLAT_LIMIT, code ? AR_CODE32_FLAT : AR_DATA32_FLAT);
+	}
 	set_guest_segment(VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT,
 			  VMCS_GUEST_LDTR_AR, 0, 0, AR_UNUSABLE);
 	set_guest_segment(VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT,
@@ -544,19 +556,6 @@ static void vmx_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
 	else
 		invvpid(vx->invvpid_single ? INVVPID_SINGLE : INVVPID_ALL, GUEST_VPID, 0);
 }
-
-static const struct {
-	enum vmcs_field16 sel;
-	enum vmcs_field_nat base;
-	enum vmcs_field32 limit, ar;
-} guest_segs[] = {
-	{VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR},
-	{VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR},
-	{VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR},
-	{VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR},
-	{VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR},
-	{VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR},
-};
 
 static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s)
 {
