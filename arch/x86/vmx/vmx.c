@@ -21,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/string.h"
 #include "mm/frame.h"
+#include "mm/guest_mem.h"
 #include "mm/pagetable.h"
 
 #define VMX_REVISION_MASK   0x7FFFFFFFu
@@ -38,6 +39,8 @@
 #define GUEST_FLAT_DS	    0x10
 #define FLAT_LIMIT	    0xFFFFFFFFu
 #define GUEST_VPID	    1
+#define PAE_PDPT_MASK	    0xFFFFFFE0ull /* CR3[31:5] in PAE paging */
+#define PAE_NR_PDPTES	    4
 #define EXIT_STACK_SIZE	    16384
 
 struct vmx_vcpu {
@@ -365,7 +368,7 @@ static void setup_ept(const struct virt_caps *caps)
 	uint64_t root;
 
 	fmt.has_1g = caps->vmx.ept_1g;
-	root = guest_physmap_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
+	root = guest_nested_tables_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
 	if (root == FRAME_NONE)
 		vmx_fatal("cannot build EPT", 0, 0);
 	vmwrite64(VMCS_EPT_POINTER, root | EPTP_WALK_4 | EPTP_MT_WB);
@@ -449,21 +452,26 @@ static void vmx_set_efer(struct vcpu *v, uint64_t efer)
 	vmwrite64(VMCS_GUEST_EFER, efer);
 }
 
-/* With EPT, VM entry loads PAE paging's PDPTEs from the VMCS: refresh them from the guest. */
+/*
+ * With EPT, VM entry loads PAE paging's PDPTEs from the VMCS: refresh them from the guest,
+ * through the memory gate.  A PDPT the guest's map does not back reads as not present.
+ */
 static void load_pdptes(struct vcpu *v)
 {
 	uint64_t cr0 = vmx_get_cr(v, 0), cr4 = vmx_get_cr(v, 4);
-	uint64_t pdpt = vmread_nat(VMCS_GUEST_CR3) & ~0x1Full;
-	const uint64_t *e;
+	uint64_t pdpt = vmread_nat(VMCS_GUEST_CR3) & PAE_PDPT_MASK;
+	uint64_t e[PAE_NR_PDPTES] = {0};
 	static const enum vmcs_field64 fields[] = {VMCS_GUEST_PDPTE0, VMCS_GUEST_PDPTE1,
 						   VMCS_GUEST_PDPTE2, VMCS_GUEST_PDPTE3};
 
 	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (vmx_get_efer(v) & EFER_LMA))
 		return;
-	if (pdpt + 32 > v->hv_start)
-		return; /* not guest RAM: entry will fail and say so */
-	e = phys_to_virt(pdpt);
-	for (unsigned i = 0; i < 4; i++)
+	if (guest_mem_read(guest_gate(), pdpt, e, sizeof(e), 0) < 0) {
+		pr_warn("mhv: guest PAE PDPT at 0x%lx is not in its memory: PDPTEs not present\n",
+			pdpt);
+		memset(e, 0, sizeof(e));
+	}
+	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
 		vmwrite64(fields[i], e[i]);
 }
 
