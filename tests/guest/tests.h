@@ -47,6 +47,12 @@ void test_mmio(void);
 void mmio_user_begin(void);
 void mmio_user_end(void);
 bool mmio_user_access(bool write, uintptr_t va, uint32_t *val, struct fault *f);
+/*
+ * Hostile guest, memory (test_contain_memory.c): page tables aimed at mhv's range, its image's
+ * direct-map alias, beyond the map and MAXPHYADDR, reached through mhv's emulator.  Expects
+ * 32-bit paging on (test_paging) and restores it.
+ */
+void test_contain_memory(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
