@@ -38,7 +38,7 @@ static struct guest_start guest;
 
 static void console_sink(const char *s, size_t n)
 {
-	uart_write(s, n);
+	vuart_host_write(s, n); /* shared with the guest: see arch/x86/vuart.h */
 }
 
 /* Before the command line is known, problems are reported on COM1 at 115200. */
@@ -199,7 +199,7 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	guest.mmio_cache = options.mmio_cache;
 	if (options.bench)
 		hv_bench_run();
-	vuart_init(options.console_port);
+	vuart_init(options.console_port, options.console_guest_prefix);
 	guest_run(&virt, &guest);
 	hv_end_run(HV_STATUS_FAIL);
 }
