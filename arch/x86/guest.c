@@ -116,7 +116,8 @@ bool guest_load(const struct boot_info *bi, struct guest_start *gs)
 	hv_start = hv_image_phys_start();
 	hv_end = hv_image_phys_end();
 	if (bi->nr_modules == 0) {
-		pr_info("mhv: no guest: GRUB passed no module (module2 /path/kernel.elf ...)\n");
+		pr_err("mhv: no guest: GRUB passed no module (module2 /path/kernel.elf ...; "
+		       "guest=none for a self-check run)\n");
 		return false;
 	}
 	build_guest_map(bi);

@@ -53,6 +53,12 @@ bool mmio_user_access(bool write, uintptr_t va, uint32_t *val, struct fault *f);
  * 32-bit paging on (test_paging) and restores it.
  */
 void test_contain_memory(void);
+/*
+ * Hostile output on the shared console (test_contain_console.c): forged mhv lines and a long
+ * line cut by mhv's log, judged by the boot tests' .expect files.  Needs paging on and a deny
+ * region (mmio=deny@...).
+ */
+void test_contain_console(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
