@@ -173,12 +173,19 @@ static int pf(struct x86_exception *x, uint64_t la, bool write)
 	return -1;
 }
 
+/* [la, la+len) within [base, base+size), without overflowing near the top of the address
+ * space (a wrapped emulated access such as BT with a negative bit offset reaches there). */
+static bool inside(uint64_t la, unsigned int len, uint64_t base, uint64_t size)
+{
+	return la >= base && len <= size && la - base <= size - len;
+}
+
 static int cb_fetch(void *o, uint64_t la, void *buf, unsigned int len, struct x86_exception *x)
 {
 	struct emu_state *s = o;
 
 	/* The code page is mapped; bytes past the instruction read as what follows it. */
-	if (la < CODE_ADDR || la + len > CODE_ADDR + PG)
+	if (!inside(la, len, CODE_ADDR, PG))
 		return pf(x, la, false);
 	for (unsigned int i = 0; i < len; i++) {
 		uint64_t off = la - CODE_ADDR + i;
@@ -194,7 +201,7 @@ static int cb_read(void *o, uint64_t la, void *buf, unsigned int len, struct x86
 
 	if (len == 0 || len > PG || (la & ~(PG - 1ul)) != ((la + len - 1) & ~(PG - 1ul)))
 		abort(); /* the emulator promised page-contained accesses */
-	if (la < DATA_ADDR || la + len > DATA_ADDR + DATA_SIZE)
+	if (!inside(la, len, DATA_ADDR, DATA_SIZE))
 		return pf(x, la, false);
 	memcpy(buf, s->mem + (la - DATA_ADDR), len);
 	return 0;
@@ -207,7 +214,7 @@ static int cb_write(void *o, uint64_t la, const void *buf, unsigned int len,
 
 	if (len == 0 || len > PG || (la & ~(PG - 1ul)) != ((la + len - 1) & ~(PG - 1ul)))
 		abort();
-	if (la < DATA_ADDR || la + len > DATA_ADDR + DATA_SIZE)
+	if (!inside(la, len, DATA_ADDR, DATA_SIZE))
 		return pf(x, la, true);
 	memcpy(s->mem + (la - DATA_ADDR), buf, len);
 	return 0;
