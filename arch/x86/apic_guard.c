@@ -4,6 +4,7 @@
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/vcpu.h"
+#include "lib/ipi_filter.h"
 #include "lib/log.h"
 #include "mmio/device.h"
 #include "mmio/region.h"
@@ -24,32 +25,6 @@
 #define APIC_REG_SIZE	  4
 #define XAPIC_ID_SHIFT	  24 /* ID, LDR and ICR-high destination sit in bits 31:24 */
 
-/* ICR fields (the 64-bit form: x2APIC MSR, or xAPIC ICR high << 32 | ICR low). */
-#define ICR_VECTOR_MASK	   0xFFull
-#define ICR_MODE_SHIFT	   8
-#define ICR_MODE_MASK	   (7ull << ICR_MODE_SHIFT)
-#define ICR_LOGICAL	   (1ull << 11)
-#define ICR_LEVEL_ASSERT   (1ull << 14)
-#define ICR_TRIGGER_LEVEL  (1ull << 15)
-#define ICR_SHORTHAND_SHFT 18
-#define ICR_SHORTHAND_MASK (3ull << ICR_SHORTHAND_SHFT)
-#define ICR_XAPIC_DEST_SHF 56
-#define ICR_X2APIC_DEST_SH 32
-#define XAPIC_BROADCAST	   0xFFu
-#define X2APIC_BROADCAST   0xFFFFFFFFu
-
-enum icr_mode {
-	MODE_FIXED,
-	MODE_LOWEST,
-	MODE_SMI,
-	MODE_RESERVED,
-	MODE_NMI,
-	MODE_INIT,
-	MODE_STARTUP,
-	MODE_EXTINT,
-};
-enum icr_shorthand { SH_NONE, SH_SELF, SH_ALL_INCL_SELF, SH_ALL_EXCL_SELF };
-
 /* The MSI window: writes there are interrupt messages to any CPU. */
 #define MSI_WINDOW_BASE 0xFEE00000ull
 #define MSI_WINDOW_SIZE 0x00100000ull
@@ -62,9 +37,6 @@ static uint64_t dropped;
 static uint64_t apic_base;
 static uint32_t xapic_id;
 static bool xapic_page_live; /* the APIC answers at apic_base (enabled, not x2APIC mode) */
-
-static const char *const mode_names[] = {"fixed", "lowest-priority", "SMI",     "reserved",
-					 "NMI",	  "INIT",	     "STARTUP", "ExtINT"};
 
 static void note_drop(const char *what, uint64_t value, uint64_t where)
 {
@@ -85,96 +57,27 @@ uint64_t apic_guard_base(void)
 	return apic_base;
 }
 
-/* This CPU as an ICR destination: APIC ID and logical ID in the ICR's destination width. */
-struct icr_self {
-	uint32_t id, ldr;
-	bool x2apic;
-};
-
-/* The same IPI to this CPU only: the self shorthand for fixed, a physical self IPI for NMI. */
-static bool cut_to_self(uint64_t icr, enum icr_mode mode, const struct icr_self *self,
-			uint64_t *send)
+/* The filter (lib/ipi_filter.h), counted and logged: true with *send = what to write. */
+static bool filter_icr(uint64_t icr, const struct ipi_self *self, uint64_t *send)
 {
-	uint64_t keep = icr & (ICR_VECTOR_MASK | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL);
-	unsigned dest_shift = self->x2apic ? ICR_X2APIC_DEST_SH : ICR_XAPIC_DEST_SHF;
+	const char *why = "";
 
-	switch (mode) {
-	case MODE_FIXED:
-	case MODE_LOWEST: /* lowest priority among {this CPU} is this CPU */
-		*send = keep | ((uint64_t)SH_SELF << ICR_SHORTHAND_SHFT); /* mode 0: fixed */
-		break;
-	case MODE_NMI: /* the self shorthand is fixed-only (SDM): name this CPU instead */
-		*send = keep | ((uint64_t)MODE_NMI << ICR_MODE_SHIFT) |
-			((uint64_t)self->id << dest_shift);
-		break;
+	switch (ipi_filter(icr, self, send, &why)) {
+	case IPI_SEND:
+		return true;
+	case IPI_CUT_TO_SELF:
+		note_drop("broadcast an IPI that includes self: cut down to a self IPI", icr, 0);
+		return true;
+	case IPI_DROP:
 	default:
+		note_drop(why, icr, self->x2apic ? MSR_X2APIC_ICR : apic_base + APIC_ICR_LOW);
 		return false;
 	}
-	note_drop("broadcast IPI cut down to a self IPI", icr, 0);
-	return true;
-}
-
-/* The filter (apic_guard.h): true with *send = what to write, false = dropped. */
-static bool filter_icr(uint64_t icr, const struct icr_self *self, uint64_t *send)
-{
-	enum icr_mode mode = (enum icr_mode)((icr & ICR_MODE_MASK) >> ICR_MODE_SHIFT);
-	enum icr_shorthand sh = (enum icr_shorthand)((icr & ICR_SHORTHAND_MASK) >> ICR_SHORTHAND_SHFT);
-	uint32_t dest = self->x2apic ? (uint32_t)(icr >> ICR_X2APIC_DEST_SH)
-				     : (uint32_t)(icr >> ICR_XAPIC_DEST_SHF);
-	uint32_t broadcast = self->x2apic ? X2APIC_BROADCAST : XAPIC_BROADCAST;
-	const char *why;
-
-	switch (sh) {
-	case SH_SELF:
-		if (mode == MODE_FIXED) {
-			*send = icr;
-			return true;
-		}
-		why = "sent a self-shorthand IPI in a mode other than fixed";
-		break;
-	case SH_ALL_INCL_SELF:
-		if (cut_to_self(icr, mode, self, send))
-			return true;
-		why = "broadcast an IPI (all including self) in a mode that cannot go to self";
-		break;
-	case SH_ALL_EXCL_SELF:
-		why = "broadcast an IPI to all other CPUs";
-		break;
-	case SH_NONE:
-	default:
-		if (dest == broadcast) {
-			if (cut_to_self(icr, mode, self, send))
-				return true;
-			why = "broadcast an IPI (destination all ones) in a mode that cannot go to "
-			      "self";
-			break;
-		}
-		if ((icr & ICR_LOGICAL) ? (self->ldr == 0 || dest != self->ldr) : dest != self->id) {
-			why = "sent an IPI to another CPU";
-			break;
-		}
-		if (mode == MODE_FIXED || mode == MODE_NMI) {
-			*send = icr;
-			return true;
-		}
-		if (mode == MODE_LOWEST) {
-			*send = icr & ~ICR_MODE_MASK; /* mode 0: fixed */
-			return true;
-		}
-		/* INIT/STARTUP would reset or restart the guest's CPU under mhv, SMI enter the
-		 * firmware's SMM handler on the guest's behalf, ExtINT ask the 8259 for a vector:
-		 * none is something the guest's CPU can be given. */
-		why = "sent itself an IPI in a mode mhv does not deliver";
-		break;
-	}
-	pr_debug("mhv: IPI mode %s dropped\n", mode_names[mode]);
-	note_drop(why, icr, self->x2apic ? MSR_X2APIC_ICR : apic_base + APIC_ICR_LOW);
-	return false;
 }
 
 bool apic_guard_x2apic_icr(uint64_t icr, uint64_t *send)
 {
-	struct icr_self self = {
+	struct ipi_self self = {
 		.id = (uint32_t)rdmsr(MSR_X2APIC_ID),
 		.ldr = (uint32_t)rdmsr(MSR_X2APIC_LDR),
 		.x2apic = true,
@@ -205,7 +108,7 @@ static bool overlaps_reg(const struct mmio_access *a, uint64_t reg)
 static void write_icr(const struct mmio_access *a, const void *buf)
 {
 	uint32_t low, high = apic_reg_read(APIC_ICR_HIGH);
-	struct icr_self self = {
+	struct ipi_self self = {
 		.id = xapic_id,
 		.ldr = apic_reg_read(APIC_LDR) >> XAPIC_ID_SHIFT,
 		.x2apic = false,

@@ -11,12 +11,8 @@
  *  - The rest of the interrupt window 0xFEE00000-0xFEEFFFFF (where a write is an MSI on
  *    real chipsets and emulators) is a device that reads all ones and drops writes.
  *
- * The ICR rule: the guest has exactly one CPU, so an IPI is delivered only if its destination
- * is exactly this CPU (its APIC ID, or exactly its logical ID) and its mode is fixed, lowest
- * priority (sent as fixed) or NMI.  A broadcast that includes self (shorthand, or destination
- * all ones) is cut down to a self IPI where the mode allows.  Everything else (other CPUs,
- * all-excluding-self, SMI, INIT, STARTUP, ExtINT, reserved modes) is dropped, counted and
- * logged (rate-limited).
+ * The ICR rule (which IPI goes out, which is cut down to self, which is dropped) is
+ * lib/ipi_filter.h; every drop is counted and logged (rate-limited).
  */
 #ifndef MHV_ARCH_X86_APIC_GUARD_H
 #define MHV_ARCH_X86_APIC_GUARD_H
