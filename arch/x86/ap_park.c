@@ -405,10 +405,15 @@ unsigned ap_park_all(struct frame_allocator *frames)
 	wait_for_arrivals(want);
 	init_stragglers(have_madt, self);
 
-	nmi_self_test();
 	/* No AP can run from the page any more: it goes back, as the firmware left it. */
 	memcpy(phys_to_virt(pa), saved_page, PAGE_SIZE);
 	frame_free(frames, pa, 1);
+	if (!have_madt) {
+		pr_info("mhv: 0 CPU(s) parked under mhv (no ACPI MADT: the others wait for a "
+			"SIPI)\n");
+		return 0;
+	}
+	nmi_self_test();
 	pr_info("mhv: %u CPU(s) parked under mhv (%s APIC, trampoline at 0x%lx, boot CPU APIC ID "
 		"%u, MADT lists %u other CPU(s))\n",
 		ap_park_parked, x2apic_mode() ? "x2" : "x", pa, self, want);

@@ -11,6 +11,10 @@
  * IDT; it records the CPU's APIC ID and halts in ap_park_loop with interrupts off.  Every
  * vector of the park IDT goes to ap_park_isr, which drops whatever the CPU pushed and IRETs
  * to the park loop (IRET also ends NMI blocking, so the next NMI parks the same way).
+ *
+ * Between the STARTUP IPI and the LIDT below an NMI would go through the reset IDT: nothing
+ * sends one then (the guest does not run yet, mhv's own test NMI comes after the CPUs report
+ * in), so the window is left open rather than bought closed with more code.
  */
 #include "arch/x86/ap_park_layout.h"
 
