@@ -50,6 +50,8 @@
 #define PORT_B_SPEAKER	 0x02
 #define PORT_B_OUT2	 0x20
 #define PIT_MAX_US	 50000 /* 65535 ticks are ~54.9 ms */
+/* A port read takes about 1 us on hardware, far less in an emulator: a generous bound. */
+#define PIT_POLLS_PER_US_MAX 1000
 #define US_PER_SECOND	 1000000u
 
 #define ONE_MIB		    (1ull << 20)
@@ -105,7 +107,8 @@ static unsigned nr_madt_ids;
 
 _Static_assert(sizeof(struct idt_gate) == AP_IDT_GATE_SIZE, "IDT gate layout");
 
-static void pit_delay_once(unsigned us)
+/* One PIT one-shot; false if OUT2 never rose (no PIT): the wait is then a bounded poll. */
+static bool pit_delay_once(unsigned us)
 {
 	uint32_t ticks = (uint32_t)(((uint64_t)us * PIT_HZ + US_PER_SECOND - 1) / US_PER_SECOND);
 	uint8_t portb = inb(PORT_B);
@@ -114,17 +117,29 @@ static void pit_delay_once(unsigned us)
 	outb(PIT_CMD, PIT_CMD_CH2_ONE);
 	outb(PIT_CH2_DATA, (uint8_t)ticks);
 	outb(PIT_CH2_DATA, (uint8_t)(ticks >> 8));
-	while (!(inb(PORT_B) & PORT_B_OUT2))
+	for (uint64_t polls = (uint64_t)us * PIT_POLLS_PER_US_MAX; polls; polls--) {
+		if (inb(PORT_B) & PORT_B_OUT2) {
+			outb(PORT_B, portb);
+			return true;
+		}
 		cpu_relax();
+	}
 	outb(PORT_B, portb);
+	return false;
 }
 
 static void delay_us(unsigned us)
 {
+	static bool pit_warned;
+
 	while (us) {
 		unsigned step = us < PIT_MAX_US ? us : PIT_MAX_US;
 
-		pit_delay_once(step);
+		if (!pit_delay_once(step) && !pit_warned) {
+			pit_warned = true;
+			pr_warn("mhv: PIT channel 2 does not count: CPU bring-up delays are "
+				"bounded poll loops\n");
+		}
 		us -= step;
 	}
 }
