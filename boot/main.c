@@ -6,6 +6,7 @@
  * command line asks for, then memory.  Each step either works or says clearly why not.
  */
 #include "arch/x86/acpi.h"
+#include "arch/x86/ap_park.h"
 #include "arch/x86/bench.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
@@ -184,6 +185,8 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	if (rc)
 		early_fatal("paging", "cannot build mhv's page tables (pool exhausted)");
 	setup_acpi();
+	/* On mhv's final tables (and, on UEFI, in its final home): the APs switch to them. */
+	ap_park_all(&machine_frames);
 
 	cpu_identify(&cpu);
 	pr_info("mhv: cpu: %s family 0x%x model 0x%x stepping %u '%s'\n", cpu.vendor, cpu.family,

@@ -2,33 +2,49 @@
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/mmio_setup.h"
+#include "arch/x86/run_end.h"
+#include "arch/x86/vcpu.h"
+#include "lib/ipi_filter.h"
 #include "lib/log.h"
 #include "mmio/device.h"
 #include "mmio/region.h"
 
 #define MSR_IA32_APIC_BASE  0x0000001B
+#define MSR_X2APIC_ID	    0x00000802
+#define MSR_X2APIC_LDR	    0x0000080D
+#define APIC_BASE_X2APIC    (1ull << 10)
 #define APIC_BASE_ENABLE    (1ull << 11)
 #define APIC_BASE_ADDR_MASK 0x000FFFFFFFFFF000ull
-#define APIC_ICR_LOW	    0x300
-#define ICR_DELIVERY_SHIFT  8
-#define ICR_DELIVERY_MASK   7u
-#define ICR_MODE_INIT	    5u
-#define ICR_MODE_STARTUP    6u
-#define DROP_REPORT_LIMIT   4
+
+/* xAPIC registers (offsets in the APIC page); each is 4 bytes at a 16-byte boundary. */
+#define APIC_RESERVED_END 0x010 /* 0x000-0x00F: reserved (SDM Table 11-1) */
+#define APIC_ID		  0x020
+#define APIC_LDR	  0x0D0
+#define APIC_ICR_LOW	  0x300
+#define APIC_ICR_HIGH	  0x310
+#define APIC_REG_SIZE	  4
+#define XAPIC_ID_SHIFT	  24 /* ID, LDR and ICR-high destination sit in bits 31:24 */
+
+/* The MSI window: writes there are interrupt messages to any CPU. */
+#define MSI_WINDOW_BASE 0xFEE00000ull
+#define MSI_WINDOW_SIZE 0x00100000ull
+
+/* Log the first few drops, then one in every DROP_REPORT_EVERY. */
+#define DROP_REPORT_LIMIT 8
+#define DROP_REPORT_EVERY 1024
 
 static uint64_t dropped;
 static uint64_t apic_base;
+static uint32_t xapic_id;
+static bool xapic_page_live; /* the APIC answers at apic_base (enabled, not x2APIC mode) */
 
-bool apic_guard_ipi_allowed(uint64_t icr)
+static void note_drop(const char *what, uint64_t value, uint64_t where)
 {
-	unsigned mode = (unsigned)(icr >> ICR_DELIVERY_SHIFT) & ICR_DELIVERY_MASK;
+	uint64_t n = dropped++;
 
-	if (mode != ICR_MODE_INIT && mode != ICR_MODE_STARTUP)
-		return true;
-	if (dropped++ < DROP_REPORT_LIMIT)
-		pr_warn("mhv: guest sent an %s IPI (ICR 0x%lx): dropped, mhv runs one CPU\n",
-			mode == ICR_MODE_INIT ? "INIT" : "STARTUP", icr);
-	return false;
+	if (n < DROP_REPORT_LIMIT || n % DROP_REPORT_EVERY == 0)
+		pr_warn("mhv: guest %s (0x%lx at 0x%lx): kept from the other CPUs (%lu so far)\n",
+			what, value, where, n + 1);
 }
 
 uint64_t apic_guard_dropped(void)
@@ -41,21 +57,116 @@ uint64_t apic_guard_base(void)
 	return apic_base;
 }
 
+/* The filter (lib/ipi_filter.h), counted and logged: true with *send = what to write. */
+static bool filter_icr(uint64_t icr, const struct ipi_self *self, uint64_t *send)
+{
+	const char *why = "";
+
+	switch (ipi_filter(icr, self, send, &why)) {
+	case IPI_SEND:
+		return true;
+	case IPI_CUT_TO_SELF:
+		note_drop("broadcast an IPI that includes self: cut down to a self IPI", icr, 0);
+		return true;
+	case IPI_DROP:
+	default:
+		note_drop(why, icr, self->x2apic ? MSR_X2APIC_ICR : apic_base + APIC_ICR_LOW);
+		return false;
+	}
+}
+
+bool apic_guard_x2apic_icr(uint64_t icr, uint64_t *send)
+{
+	struct ipi_self self = {
+		.id = (uint32_t)rdmsr(MSR_X2APIC_ID),
+		.ldr = (uint32_t)rdmsr(MSR_X2APIC_LDR),
+		.x2apic = true,
+	};
+
+	return filter_icr(icr, &self, send);
+}
+
+static uint32_t apic_reg_read(uint64_t offset)
+{
+	uint32_t v;
+
+	hv_phys_read(NULL, apic_base + offset, &v, sizeof(v));
+	return v;
+}
+
+static void apic_reg_write(uint64_t offset, uint32_t v)
+{
+	hv_phys_write(NULL, apic_base + offset, &v, sizeof(v));
+}
+
+static bool overlaps_reg(const struct mmio_access *a, uint64_t reg)
+{
+	return a->offset < reg + APIC_REG_SIZE && a->offset + a->len > reg;
+}
+
+/* An ICR-low write of the whole register: filter it with the destination in ICR high. */
+static void write_icr(const struct mmio_access *a, const void *buf)
+{
+	uint32_t low, high = apic_reg_read(APIC_ICR_HIGH);
+	struct ipi_self self = {
+		.id = xapic_id,
+		.ldr = apic_reg_read(APIC_LDR) >> XAPIC_ID_SHIFT,
+		.x2apic = false,
+	};
+	uint64_t send;
+
+	__builtin_memcpy(&low, buf, sizeof(low));
+	if (a->len != APIC_REG_SIZE) {
+		note_drop("wrote the ICR with a partial or oversized access", low, a->gpa);
+		return;
+	}
+	if (!filter_icr((uint64_t)high << 32 | low, &self, &send))
+		return;
+	if ((uint32_t)(send >> 32) != high)
+		apic_reg_write(APIC_ICR_HIGH, (uint32_t)(send >> 32));
+	apic_reg_write(APIC_ICR_LOW, (uint32_t)send);
+}
+
+void apic_guard_base_written(uint64_t msr)
+{
+	xapic_page_live = apic_base && (msr & APIC_BASE_ENABLE) && !(msr & APIC_BASE_X2APIC);
+}
+
+static int msi_window_read(void *dev, const struct mmio_access *a, void *buf);
+static int msi_window_write(void *dev, const struct mmio_access *a, const void *buf);
+
 static int apic_read(void *dev, const struct mmio_access *a, void *buf)
 {
-	(void)dev;
+	if (!xapic_page_live) /* the address now belongs to the interrupt window */
+		return msi_window_read(dev, a, buf);
 	return hv_phys_read(NULL, a->gpa, buf, a->len);
 }
 
 static int apic_write(void *dev, const struct mmio_access *a, const void *buf)
 {
-	uint32_t icr;
+	uint64_t value = 0;
 
-	(void)dev;
-	if (a->offset == APIC_ICR_LOW && a->len >= sizeof(icr)) {
-		__builtin_memcpy(&icr, buf, sizeof(icr));
-		if (!apic_guard_ipi_allowed(icr))
-			return 0;
+	if (!xapic_page_live)
+		return msi_window_write(dev, a, buf);
+	__builtin_memcpy(&value, buf, a->len < sizeof(value) ? a->len : sizeof(value));
+	if (a->offset < APIC_RESERVED_END) {
+		/* Reserved on real hardware (writes do nothing); QEMU takes them as an MSI. */
+		note_drop("wrote the reserved APIC registers at offset 0 (an MSI on some "
+			  "platforms)",
+			  value, a->gpa);
+		return 0;
+	}
+	if (overlaps_reg(a, APIC_ID)) {
+		/* A second CPU with this ID would receive this CPU's "self" IPIs. */
+		note_drop("tried to change its APIC ID: write", value, a->gpa);
+		return 0;
+	}
+	if (overlaps_reg(a, APIC_ICR_LOW)) {
+		if (a->offset == APIC_ICR_LOW)
+			write_icr(a, buf);
+		else
+			note_drop("wrote into the middle of the ICR", value, a->gpa);
+		return 0;
 	}
 	return hv_phys_write(NULL, a->gpa, buf, a->len);
 }
@@ -66,22 +177,87 @@ static const struct mmio_dev_ops apic_guard_ops = {
 	.write = apic_write,
 };
 
+/* The rest of the interrupt window: nothing the guest may address there. */
+static int msi_window_read(void *dev, const struct mmio_access *a, void *buf)
+{
+	(void)dev;
+	__builtin_memset(buf, 0xFF, a->len);
+	return 0;
+}
+
+static int msi_window_write(void *dev, const struct mmio_access *a, const void *buf)
+{
+	uint64_t value = 0;
+
+	(void)dev;
+	__builtin_memcpy(&value, buf, a->len < sizeof(value) ? a->len : sizeof(value));
+	note_drop("wrote to the interrupt window (an MSI)", value, a->gpa);
+	return 0;
+}
+
+static const struct mmio_dev_ops msi_window_ops = {
+	.name = "msi-window",
+	.read = msi_window_read,
+	.write = msi_window_write,
+};
+
+static bool trap(struct mmio_regions *regions, uint64_t base, uint64_t end,
+		 const struct mmio_dev_ops *ops)
+{
+	int err;
+
+	if (end <= base)
+		return true;
+	err = mmio_region_add(regions, base, end - base, ops, NULL);
+	if (err)
+		pr_err("mhv: cannot trap [0x%lx-0x%lx) for the %s guard (an mmio= region "
+		       "there?): error %d\n",
+		       base, end, ops->name, err);
+	return !err;
+}
+
 bool apic_guard_setup(struct mmio_regions *regions)
 {
 	uint64_t msr = rdmsr(MSR_IA32_APIC_BASE);
-	int err;
+	uint64_t win_end = MSI_WINDOW_BASE + MSI_WINDOW_SIZE;
+	bool in_window;
 
-	if (!(msr & APIC_BASE_ENABLE))
-		return true; /* no xAPIC page to guard; x2APIC ICR writes are intercepted anyway */
 	apic_base = msr & APIC_BASE_ADDR_MASK;
-	err = mmio_region_add(regions, apic_base, MMIO_PAGE_SIZE, &apic_guard_ops, NULL);
-	if (err) {
-		pr_err("mhv: cannot trap the local APIC page at 0x%lx (an mmio= region there?): "
-		       "error %d\n",
-		       apic_base, err);
-		return false;
+	in_window = apic_base >= MSI_WINDOW_BASE && apic_base < win_end;
+	if (!(msr & APIC_BASE_ENABLE) || (msr & APIC_BASE_X2APIC) || !in_window) {
+		/* No xAPIC page to forward to (x2APIC ICR writes are intercepted as MSRs): the
+		 * whole window is the drop device. */
+		pr_info("mhv: apic: APIC_BASE 0x%lx: no xAPIC page in the interrupt window, all "
+			"of it drops writes\n",
+			msr);
+		if (!(msr & APIC_BASE_ENABLE))
+			apic_base = 0;
+		return trap(regions, MSI_WINDOW_BASE, win_end, &msi_window_ops);
 	}
-	pr_info("mhv: apic: local APIC page at 0x%lx trapped: INIT/STARTUP IPIs are dropped\n",
-		apic_base);
+	xapic_id = apic_reg_read(APIC_ID) >> XAPIC_ID_SHIFT;
+	xapic_page_live = true;
+	if (!trap(regions, MSI_WINDOW_BASE, apic_base, &msi_window_ops) ||
+	    !trap(regions, apic_base, apic_base + MMIO_PAGE_SIZE, &apic_guard_ops) ||
+	    !trap(regions, apic_base + MMIO_PAGE_SIZE, win_end, &msi_window_ops))
+		return false;
+	pr_info("mhv: apic: local APIC page at 0x%lx (ID %u) trapped, rest of the interrupt "
+		"window drops writes: IPIs reach this CPU only\n",
+		apic_base, xapic_id);
 	return true;
+}
+
+/*
+ * An INIT signal reached the CPU the guest runs on.  mhv drops every INIT the guest sends
+ * through its APIC, so this one came from outside the guest's CPU (another agent, or a device
+ * MSI the guest programmed).  Letting it through would reset the CPU into the firmware's
+ * reset path with mhv's memory and the guest's state under it; dropping it and resuming is
+ * not sound either: on SVM an intercepted INIT stays pending and would exit again at once, and
+ * architecturally the guest's only CPU would now sit in wait-for-SIPI, with no other CPU left
+ * to wake it.  So the run ends here, as a documented end: "INIT received".
+ */
+void apic_guard_init_signal(struct vcpu *v)
+{
+	vcpu_end_run(v, HV_STATUS_FAIL,
+		     "INIT received: a physical INIT reached the guest's CPU; the run ends "
+		     "(the guest's only CPU would wait for a SIPI forever)");
 }

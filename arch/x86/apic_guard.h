@@ -1,9 +1,18 @@
 /*
- * mhv runs the guest on one CPU.  The other CPUs stay in their firmware wait-for-SIPI state
- * and must stay there: a guest that sent them INIT/STARTUP IPIs would run its own code on
- * them outside mhv's control (and reach mhv's memory).  mhv therefore sees every write to
- * the local APIC's interrupt command register and drops INIT and STARTUP IPIs; every other
- * APIC access passes through to the hardware.
+ * mhv gives the guest one CPU.  The others are parked under mhv (ap_park.c) and must stay
+ * there: every interrupt message the guest can aim at another CPU is checked here.
+ *
+ *  - The xAPIC page is trapped: ICR writes are filtered (below); writes to the reserved
+ *    registers at 0x000-0x00F and to the APIC ID register are dropped (on QEMU a write to
+ *    offset 0 is an MSI; an ID change would let "self" name a parked CPU too).  Everything
+ *    else passes through to the hardware.
+ *  - The x2APIC ICR MSR is filtered the same way (msr_policy.c); the SELF IPI MSR can only
+ *    reach this CPU and passes through.
+ *  - The rest of the interrupt window 0xFEE00000-0xFEEFFFFF (where a write is an MSI on
+ *    real chipsets and emulators) is a device that reads all ones and drops writes.
+ *
+ * The ICR rule (which IPI goes out, which is cut down to self, which is dropped) is
+ * lib/ipi_filter.h; every drop is counted and logged (rate-limited).
  */
 #ifndef MHV_ARCH_X86_APIC_GUARD_H
 #define MHV_ARCH_X86_APIC_GUARD_H
@@ -12,14 +21,24 @@
 #include <stdint.h>
 
 struct mmio_regions;
+struct vcpu;
 
 #define MSR_X2APIC_ICR 0x00000830
 
-/* Trap the xAPIC page (an MMIO region that forwards all but INIT/SIPI); false on error. */
+/* Trap the xAPIC page and the MSI window around it; false on error. */
 bool apic_guard_setup(struct mmio_regions *regions);
-/* An ICR value the guest wants to send: false = dropped (logged and counted). */
-bool apic_guard_ipi_allowed(uint64_t icr);
+/*
+ * The guest writes this value to the x2APIC ICR MSR.  Returns false if it is dropped (counted
+ * and logged); true with *send = the value to write to the hardware otherwise.
+ */
+bool apic_guard_x2apic_icr(uint64_t icr, uint64_t *send);
+/* The guest changed IA32_APIC_BASE (enable, x2APIC mode): where its xAPIC page still is. */
+void apic_guard_base_written(uint64_t msr);
+/* Interrupt messages kept from other CPUs: dropped, or broadcasts cut down to self. */
 uint64_t apic_guard_dropped(void);
 uint64_t apic_guard_base(void);
+
+/* A physical INIT reached the guest's CPU (VMX exit reason 3, SVM INIT intercept): ends the run. */
+void apic_guard_init_signal(struct vcpu *v);
 
 #endif

@@ -37,7 +37,8 @@
 #define HC_MMIO_REGION 6
 /* RBX = region index -> RAX = reads, RBX = writes, RCX = bytes read, RDX = bytes written */
 #define HC_MMIO_DEVICE 7
-/* -> RAX = INIT/STARTUP IPIs mhv dropped (it runs the guest on one CPU) */
+/* -> RAX = interrupt messages mhv kept from the other CPUs (it runs the guest on one CPU):
+ * IPIs dropped or cut down to self, MSI writes dropped (apic_guard.h) */
 #define HC_IPIS_DROPPED 8
 /* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)

@@ -16,6 +16,7 @@
 
 #define MSR_IA32_APIC_BASE  0x0000001B
 #define APIC_BASE_ADDR_MASK 0x000FFFFFFFFFF000ull
+#define APIC_BASE_X2APIC    (1ull << 10)
 #define APIC_MMIO_SIZE	    0x1000
 #define MSR_VMX_FIRST	    MSR_IA32_VMX_BASIC
 #define MSR_VMX_LAST	    0x00000491
@@ -99,11 +100,16 @@ bool msr_policy_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return write_efer(v, val);
 	case MSR_IA32_FEATURE_CONTROL:
 		return false; /* locked */
-	case MSR_X2APIC_ICR:
-		/* INIT/STARTUP to another CPU would start it outside mhv: dropped. */
-		if (!apic_guard_ipi_allowed(val))
+	case MSR_X2APIC_ICR: {
+		uint64_t send;
+
+		/* Not in x2APIC mode: the hardware's #GP.  Otherwise only IPIs to this CPU go. */
+		if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC))
+			return false;
+		if (!apic_guard_x2apic_icr(val, &send))
 			return true;
-		return wrmsr_safe(msr, val);
+		return wrmsr_safe(msr, send);
+	}
 	case MSR_IA32_APIC_BASE: {
 		uint64_t base = val & APIC_BASE_ADDR_MASK;
 		/* mhv traps the APIC page where it is; moving it would bypass the guard. */
@@ -117,7 +123,11 @@ bool msr_policy_write(struct vcpu *v, uint32_t msr, uint64_t val)
 				base);
 			return false;
 		}
-		return wrmsr_safe(msr, val);
+		if (!wrmsr_safe(msr, val))
+			return false;
+		/* What the CPU made of it (some keep a globally disabled APIC off). */
+		apic_guard_base_written(rdmsr(MSR_IA32_APIC_BASE));
+		return true;
 	}
 	default:
 		return wrmsr_safe(msr, val);

@@ -63,7 +63,7 @@ fi
 
 start=$(date +%s.%N)
 case $config in
-qemu-bios) qemu -cpu max ;;
+qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second is parked under mhv
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
 qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
 qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (nothing leaves it)
@@ -71,7 +71,7 @@ qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (noth
 		-no-reboot -serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-nic "user,model=e1000,tftp=$iso,bootfile=boot/grub/i386-pc/core.0" -boot n \
 		>"$emlog" 2>&1 ;;
-qemu-uefi) qemu -cpu max -bios /usr/share/ovmf/OVMF.fd ;;
+qemu-uefi) qemu -cpu max -smp 2 -bios /usr/share/ovmf/OVMF.fd ;;
 bochs-vmx) bochs_run corei7_skylake_x ;;
 bochs-vmx-tigerlake) bochs_run tigerlake ;;
 bochs-svm) bochs_run ryzen ;;

@@ -45,6 +45,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	if (hv_present()) { /* the hostile-guest suite: every attack must be contained */
 		test_contain_memory();
 		test_contain_console();
+		test_contain_cpus();
 	}
 	if (hv_present()) {
 		bench_report();

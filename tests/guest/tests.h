@@ -24,6 +24,8 @@ void test_io(void);
 void test_irq(void);
 /* INIT/STARTUP IPIs to other CPUs are dropped by mhv, other IPIs pass (test_apic.c). */
 void test_apic(void);
+/* Hostile guest: every IPI and MSI route to another CPU is dropped (test_contain_cpus.c). */
+void test_contain_cpus(void);
 /*
  * Accesses to mhv's hidden memory; when names the paging mode in the check lines.  With info,
  * also check the multiboot memory map and mem_upper against the range (pass it only once).

@@ -6,6 +6,7 @@
  * a TLB flush drops everything.
  */
 #include "arch/x86/svm/svm.h"
+#include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
@@ -331,7 +332,7 @@ static void setup_control(struct svm_vcpu *sv, uint64_t npt_root)
 	/* #UD: VMCALL (Intel's hypercall) faults on AMD; mhv accepts it too. */
 	c->intercept_exceptions = 1u << VEC_UD;
 	c->intercept_misc1 = MISC1_CPUID | MISC1_INVD | MISC1_HLT | MISC1_INVLPG | MISC1_INVLPGA |
-			     MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN;
+			     MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN | MISC1_INIT;
 	c->intercept_misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE |
 			     MISC2_STGI | MISC2_CLGI | MISC2_SKINIT | MISC2_XSETBV;
 	if (cpuid_count(7, 0).ebx & CPUID_7_EBX_INVPCID)
@@ -544,6 +545,9 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_SHUTDOWN:
 		vcpu_exit_triple_fault(v);
+		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_INIT:
+		apic_guard_init_signal(v);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_INVALID:
 		pr_err("mhv: SVM: VMRUN failed: the VMCB holds an invalid guest state\n");

@@ -106,6 +106,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 /* Intercept bits */
 #define CR_WRITE_INTERCEPT(n) (1u << (16 + (n)))
 #define MISC1_INTR	      (1u << 0)
+#define MISC1_INIT	      (1u << 3) /* a physical INIT would reset the CPU */
 #define MISC1_CPUID	      (1u << 18)
 #define MISC1_INVD	      (1u << 22)
 #define MISC1_HLT	      (1u << 24)
@@ -130,6 +131,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define SVM_EXIT_CR3_WRITE   0x013
 #define SVM_EXIT_CR4_WRITE   0x014
 #define SVM_EXIT_EXCP_BASE   0x040
+#define SVM_EXIT_INIT	     0x063
 #define SVM_EXIT_CPUID	     0x072
 #define SVM_EXIT_INVD	     0x076
 #define SVM_EXIT_HLT	     0x078

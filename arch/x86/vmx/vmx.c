@@ -5,6 +5,7 @@
  * offered, and a missing required one is reported by name.
  */
 #include "arch/x86/vmx/vmx.h"
+#include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
@@ -740,6 +741,9 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_TRIPLE_FAULT:
 		vcpu_exit_triple_fault(v);
+		return EXIT_NEXT_RETRY;
+	case EXIT_REASON_INIT:
+		apic_guard_init_signal(v);
 		return EXIT_NEXT_RETRY;
 	default:
 		if (reason & EXIT_REASON_ENTRY_FAILED)
