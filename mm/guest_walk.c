@@ -45,8 +45,12 @@
 #define LARGE_RSVD_LOW_BIT 13 /* bit 12 of a large leaf is PAT; bits 13.. up to the frame: 0 */
 #define PAE_PHYS_TOP	   62 /* PAE entries: bits 62:MAXPHYADDR are reserved */
 #define LM_PHYS_TOP	   51 /* 4-level entries: bits 51:MAXPHYADDR are reserved */
-/* PAE PDPTE: bits 1, 2 and 5..8 are reserved (no R/W, U/S, A, D, PS, G). */
-#define PAE_PDPTE_RSVD ((3ull << 1) | (0xfull << 5))
+/*
+ * PAE PDPTE: bits 1, 2 and 6..8 are reserved (no R/W, U/S, D, PS, G).  Bit 5 (A) is not:
+ * AMD's legacy-mode PDPE has an accessed bit that the processor may set, QEMU's model
+ * accepts it, and on Intel a PDPTE with bit 5 set never reaches a walk (MOV to CR3 #GPs).
+ */
+#define PAE_PDPTE_RSVD ((3ull << 1) | (7ull << 6))
 #define MAXPHYADDR_MIN 32
 
 #define ENTRY32_SIZE 4

@@ -659,7 +659,7 @@ static void test_pae_4k_and_2m_pages_pdpt_from_cr3_bits_31_5(void **state)
 
 static void test_pae_pdpte_reserved_bits_and_not_present(void **state)
 {
-	static const unsigned rsvd_bits[] = {1, 2, 5, 6, 7, 8, 63, 62, 52, 40};
+	static const unsigned rsvd_bits[] = {1, 2, 6, 7, 8, 63, 62, 52, 40};
 	uint64_t ent[3], la = 0x40001000ull;
 	struct gw_regs regs;
 	unsigned i;
@@ -674,6 +674,21 @@ static void test_pae_pdpte_reserved_bits_and_not_present(void **state)
 	}
 	set64(ent[0], 0);
 	assert_int_equal(walk_fault(&regs, la, GW_USER), ERR_U);
+}
+
+/* AMD's legacy-mode PDPE has an accessed bit (QEMU sets it): bit 5 is no reserved bit. */
+static void test_pae_pdpte_accessed_bit_allowed(void **state)
+{
+	uint64_t ent[3], la = 0x40001000ull;
+	struct gw_regs regs;
+	struct gw_result r;
+
+	(void)state;
+	regs = regs_pae(build_pae(la, 12, 0x5000, P | RW | US, ent));
+	set64(ent[0], get64(ent[0]) | ACC);
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_WRITE | GW_USER, &r), 0);
+	assert_int_equal(r.gpa, 0x5000ull);
+	assert_true(r.user && r.writable);
 }
 
 static void test_pae_pde_pte_reserved_bits(void **state)
@@ -935,7 +950,7 @@ static bool ref_translate(const struct gw_regs *g, uint64_t la, unsigned mpa, st
 			goto inval;
 		if (!(e & P))
 			goto notp;
-		if (e & (mask_from(mpa, 63) | 0x1e6))
+		if (e & (mask_from(mpa, 63) | 0x1c6)) /* bits 1, 2, 6..8; A (5) allowed */
 			goto rsvd;
 		a = (e & addr) + ((la >> 21) & 511) * 8;
 		if (!ref_rd(a, 8, &e))
@@ -1323,6 +1338,7 @@ int main(void)
 			test_smap_blocks_supervisor_data_access_unless_explicit_with_ac, setup),
 		cmocka_unit_test_setup(test_pae_4k_and_2m_pages_pdpt_from_cr3_bits_31_5, setup),
 		cmocka_unit_test_setup(test_pae_pdpte_reserved_bits_and_not_present, setup),
+		cmocka_unit_test_setup(test_pae_pdpte_accessed_bit_allowed, setup),
 		cmocka_unit_test_setup(test_pae_pde_pte_reserved_bits, setup),
 		cmocka_unit_test_setup(test_32bit_4k_page_and_ad_bits_written_as_4_bytes, setup),
 		cmocka_unit_test_setup(test_32bit_4m_page_with_pse36_high_bits, setup),
