@@ -139,6 +139,9 @@ enum exit_next vcpu_exit_cpuid(struct vcpu *v);
 enum exit_next vcpu_exit_rdmsr(struct vcpu *v);
 enum exit_next vcpu_exit_wrmsr(struct vcpu *v);
 enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io);
+/* One access to an intercepted port (its device), for IN/OUT and each INS/OUTS element. */
+uint32_t vcpu_port_in(struct vcpu *v, uint16_t port, unsigned size);
+void vcpu_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val);
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src);
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);

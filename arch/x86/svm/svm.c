@@ -9,6 +9,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
+#include "arch/x86/guest_event.h"
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/msr_policy.h"
@@ -407,12 +408,27 @@ static void __attribute__((noinline)) skip_decoded(struct svm_vcpu *sv)
 	int err = 0;
 	const struct x86_insn *insn = vcpu_decode_current(&sv->vcpu, &err);
 
+	if (err == -E_FAULT)
+		return; /* the code page went away: its #PF is queued */
 	if (!insn) {
-		vcpu_exit_unknown(&sv->vcpu, "cannot decode the instruction that exited",
-				  sv->vmcb->control.exit_code);
+		/* The exit was handled but its length is unknown: the guest cannot resume after
+		 * it, so it gets the fault an unreadable instruction would raise. */
+		vcpu_refuse_insn(&sv->vcpu, "SVM: cannot decode the instruction that exited",
+				 sv->vmcb->control.exit_code);
 		return;
 	}
 	advance_rip(sv->vmcb, sv->vmcb->save.rip + insn->len);
+}
+
+/* LMSW m16: the source word, through the guest's segmentation-free linear view. */
+static bool lmsw_operand(struct vcpu *v, const struct x86_insn *insn, uint16_t *val)
+{
+	if (insn->mod == 3) {
+		*val = (uint16_t)vcpu_gpr(v, insn->rm);
+		return true;
+	}
+	return vcpu_linear_rw(v, vcpu_insn_mem_linear(v, insn), val, sizeof(*val), false,
+			      insn->mode != X86_MODE_64);
 }
 
 static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
@@ -422,6 +438,7 @@ static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
 	enum cr_access_type type = CR_MOV_TO;
 	enum gpr reg = GPR_RAX;
 	uint16_t lmsw = 0;
+	unsigned len = 0;
 	enum exit_next next;
 
 	if (sv->decode_assists && (vmcb->control.exit_info1 & CRX_DECODE_VALID)) {
@@ -434,14 +451,15 @@ static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
 			return EXIT_NEXT_RETRY;
 		if (!insn || insn->map != X86_MAP_0F)
 			goto unknown;
+		len = insn->len;
 		if (insn->opcode == OPCODE_MOV_TO_CR) {
 			reg = (enum gpr)insn->rm;
 		} else if (insn->opcode == OPCODE_CLTS) {
 			type = CR_CLTS;
-		} else if (insn->opcode == OPCODE_GROUP7 && (insn->reg & 7) == GROUP7_LMSW &&
-			   insn->mod == 3) {
+		} else if (insn->opcode == OPCODE_GROUP7 && (insn->reg & 7) == GROUP7_LMSW) {
 			type = CR_LMSW;
-			lmsw = (uint16_t)v->gpr[insn->rm];
+			if (!lmsw_operand(v, insn, &lmsw))
+				return EXIT_NEXT_RETRY; /* its #PF/#GP is queued */
 		} else {
 			goto unknown;
 		}
@@ -449,10 +467,16 @@ static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
 	if (reg == GPR_RSP)
 		v->gpr[GPR_RSP] = vmcb->save.rsp;
 	next = vcpu_exit_cr(v, type, cr, reg, lmsw);
+	/* Skip by the length decoded before the write: the write may have changed the mode
+	 * (CR0.PE/PG, long mode) the bytes would be decoded in now. */
+	if (next == EXIT_NEXT_SKIP && len && !sv->nrips) {
+		advance_rip(vmcb, vmcb->save.rip + len);
+		return EXIT_NEXT_RETRY;
+	}
 	return next;
 unknown:
-	vcpu_exit_unknown(v, "SVM CR write this decoder cannot read (LMSW from memory?)",
-			  vmcb->control.exit_code);
+	vcpu_refuse_insn(v, "SVM: CR write intercept at an instruction mhv cannot decode",
+			 vmcb->control.exit_code);
 	return EXIT_NEXT_RETRY;
 }
 
@@ -526,10 +550,8 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_NPF:
 		/* mhv does not emulate event delivery: an IDT, GDT, TSS or stack outside RAM. */
 		if (vmcb->control.exit_int_info & EXITINTINFO_VALID) {
-			vcpu_exit_unknown(v,
-					  "nested page fault while the CPU delivered an event "
-					  "(guest IDT/GDT/TSS/stack outside its RAM?), EXITINTINFO",
-					  vmcb->control.exit_int_info);
+			vcpu_exit_delivery_fault(v, (uint8_t)vmcb->control.exit_int_info,
+						 vmcb->control.exit_info2);
 			return EXIT_NEXT_RETRY;
 		}
 		vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false,
@@ -537,10 +559,8 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 			      vmcb->control.exit_info1 & NPF_FETCH);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_TASK_SWITCH:
-		vcpu_exit_unknown(v,
-				  "hardware task switch (not emulated; intercepted because "
-				  "mmio_cache=on must see its CR3 load)",
-				  code);
+		/* Intercepted because mmio_cache=on must see its CR3 load. */
+		vcpu_exit_task_switch(v, (uint16_t)vmcb->control.exit_info1);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_SHUTDOWN:
 		vcpu_exit_triple_fault(v);

@@ -9,6 +9,7 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
+#include "arch/x86/guest_event.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/msr_policy.h"
 #include "arch/x86/paging.h"
@@ -704,11 +705,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 
 		/* mhv does not emulate event delivery: an IDT, GDT, TSS or stack outside RAM. */
 		if (vectoring & INTR_INFO_VALID) {
-			vcpu_exit_unknown(
-				v,
-				"EPT violation while the CPU delivered an event "
-				"(guest IDT/GDT/TSS/stack outside its RAM?), vectoring info",
-				vectoring);
+			vcpu_exit_delivery_fault(v, vectoring, vmread64(VMCS_GUEST_PHYS_ADDR));
 			return EXIT_NEXT_RETRY;
 		}
 		bool gla_valid = q & EPTQ_GLA_VALID;
@@ -728,7 +725,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		return EXIT_NEXT_RETRY;
 	}
 	case EXIT_REASON_TASK_SWITCH:
-		vcpu_exit_unknown(v, "hardware task switch (not emulated)", reason);
+		vcpu_exit_task_switch(v, (uint16_t)vmread_nat(VMCS_EXIT_QUALIFICATION));
 		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_TRIPLE_FAULT:
 		vcpu_exit_triple_fault(v);
