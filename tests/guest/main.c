@@ -42,6 +42,8 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");
+	if (hv_present())
+		test_contain_fatals();
 	if (hv_present()) {
 		bench_report();
 		hv_print_exit_counts();

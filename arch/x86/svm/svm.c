@@ -31,6 +31,7 @@
 #define PAT_POWER_ON	      0x0007040600070406ull
 #define DR6_INIT	      0xFFFF0FF0ull
 #define DR7_INIT	      0x400ull
+#define DR6_BS		      (1ull << 14) /* single step */
 #define CPUID_7_EBX_INVPCID   (1u << 10)
 #define CPUID_EXT_EDX_1G      (1u << 26)
 #define OPCODE_MOV_TO_CR      0x22
@@ -97,6 +98,18 @@ static uint64_t svm_get_rip(struct vcpu *v)
 }
 
 /*
+ * The instruction mhv completed ran with RFLAGS.TF: the single-step trap it owes the guest
+ * (the intercept stopped the CPU from raising it).  An event already queued comes first.
+ */
+static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
+{
+	if (vmcb->control.event_inj & EVENTINJ_VALID)
+		return;
+	vmcb->save.dr6 |= DR6_BS;
+	vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
+}
+
+/*
  * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
  * covered that instruction and ends with it; the VMCB would carry it over VMRUN otherwise.
  */
@@ -104,6 +117,8 @@ static void advance_rip(struct vmcb *vmcb, uint64_t rip)
 {
 	vmcb->save.rip = rip;
 	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
+	if (unlikely(vmcb->save.rflags & RFLAGS_TF))
+		single_step_trap(vmcb);
 }
 
 static void svm_set_rip(struct vcpu *v, uint64_t rip)

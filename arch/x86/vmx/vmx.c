@@ -393,6 +393,11 @@ static void advance_rip(uint64_t rip)
 	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
 		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
 			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+	/* The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising
+	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS). */
+	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF))
+		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
+			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
 }
 
 static void vmx_set_rip(struct vcpu *v, uint64_t rip)

@@ -130,6 +130,7 @@
 #define BLOCKING_BY_STI	      (1u << 0)
 #define BLOCKING_BY_MOV_SS    (1u << 1)
 #define BLOCKING_BY_NMI	      (1u << 3)
+#define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400
 #define PAT_POWER_ON	      0x0007040600070406ull
