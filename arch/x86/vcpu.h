@@ -72,6 +72,12 @@ struct vcpu_ops {
 	void (*set_rsp)(struct vcpu *v, uint64_t rsp);
 	/* Guest-visible control registers (what the guest would read) and EFER. */
 	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
+	/*
+	 * Optional: may the guest enter PAE paging with this CR3?  Intel loads the four PDPTEs
+	 * when MOV to CR0/CR3/CR4 starts or reloads PAE paging and #GPs on a reserved bit (a
+	 * VM entry with them would fail); AMD walks them like any other entry.
+	 */
+	bool (*pae_pdptes_ok)(struct vcpu *v, uint64_t cr3);
 	/* Apply a guest write the exit core has validated; the backend keeps shadows in sync. */
 	void (*set_cr)(struct vcpu *v, unsigned cr, uint64_t val);
 	uint64_t (*get_efer)(struct vcpu *v);

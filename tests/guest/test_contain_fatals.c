@@ -271,6 +271,50 @@ static void test_single_step_over_cpuid(void)
 	check_eq("contain: DR6.BS reports the single step", dr6 & DR6_BS, DR6_BS);
 }
 
+/* ---- guest debug registers across exits ---- */
+
+#define DR7_FIXED   0x400u
+#define DR7_LE_GE   0x300u /* exact-breakpoint hints: no breakpoint armed */
+#define DR7_L0	    (1u << 0)
+#define DR6_B0	    (1u << 0)
+
+extern const char bp_after_cpuid[];
+
+static void cpuid_then_breakpoint(void *arg)
+{
+	(void)arg;
+	asm volatile("cpuid\n"
+		     "bp_after_cpuid:\n\t"
+		     "nop"
+		     :
+		     : "a"(0), "c"(0)
+		     : "ebx", "edx", "memory");
+}
+
+static void test_debug_registers(void)
+{
+	uint32_t dr7, dr6;
+	struct fault f;
+
+	asm volatile("movl %0, %%dr7" ::"r"(DR7_FIXED | DR7_LE_GE));
+	cpuid(0);
+	asm volatile("movl %%dr7, %0" : "=r"(dr7));
+	check_eq("contain: guest DR7 survives an exit", dr7, DR7_FIXED | DR7_LE_GE);
+
+	/* An instruction breakpoint right after an intercepted instruction: a #DB fault in
+	 * the guest, none in mhv (the guest's DR0 stays loaded while mhv runs). */
+	asm volatile("movl %0, %%dr6" ::"r"(0u));
+	asm volatile("movl %0, %%dr0" ::"r"((uint32_t)bp_after_cpuid));
+	asm volatile("movl %0, %%dr7" ::"r"(DR7_FIXED | DR7_L0));
+	run_catching(cpuid_then_breakpoint, NULL, &f);
+	asm volatile("movl %0, %%dr7" ::"r"(DR7_FIXED));
+	asm volatile("movl %%dr6, %0" : "=r"(dr6));
+	check_fault("contain: breakpoint after CPUID raises #DB in the guest", &f, VEC_DB);
+	check_eq("contain: the breakpoint #DB points at the breakpoint", f.eip,
+		 (uint32_t)bp_after_cpuid);
+	check_eq("contain: DR6.B0 reports breakpoint 0", dr6 & DR6_B0, DR6_B0);
+}
+
 /* ---- CR4.LA57 outside long mode: allowed iff the CPU has LA57 ---- */
 
 static void set_cr4_bits(void *arg)
@@ -302,5 +346,6 @@ void test_contain_fatals(void)
 	test_pae_pdpte_accessed();
 	test_low_pg_toggle();
 	test_single_step_over_cpuid();
+	test_debug_registers();
 	test_la57_legacy();
 }

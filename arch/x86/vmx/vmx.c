@@ -235,11 +235,11 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	vmwrite32(VMCS_EXIT_CONTROLS,
 		  adjust_controls("VM-exit", t ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT_CTLS,
 				  EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
-					  EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+					  EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG,
 				  0));
 	vx->entry_ctls =
 		adjust_controls("VM-entry", t ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS,
-				ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0);
+				ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG, 0);
 	vmwrite32(VMCS_ENTRY_CONTROLS, vx->entry_ctls);
 
 	/* #UD only: VMMCALL (AMD's hypercall) faults on Intel; mhv accepts it too. */
@@ -473,6 +473,28 @@ static void load_pdptes(struct vcpu *v)
 		vmwrite64(fields[i], e[i]);
 }
 
+/* SDM 4.4.1: a present PDPTE with bits 2:1, 8:5 or MAXPHYADDR and up set is refused (#GP). */
+static bool vmx_pae_pdptes_ok(struct vcpu *v, uint64_t cr3)
+{
+	static uint64_t rsvd;
+	uint64_t e[PAE_NR_PDPTES];
+	struct gw_regs regs;
+	struct gw_mem mem;
+
+	if (!rsvd) {
+		unsigned maxphyaddr = cpuid(CPUID_ADDR_SIZES).eax & 0xFF;
+
+		rsvd = PAE_PDPTE_RSVD_LOW | ~((1ull << maxphyaddr) - 1);
+	}
+	vcpu_walk_setup(v, &regs, &mem);
+	if (!mem.read(mem.ctx, cr3 & PAE_PDPT_MASK, e, sizeof(e)))
+		return false; /* not guest RAM: reads as all ones on bare metal, reserved bits set */
+	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
+		if ((e[i] & PTE_P) && (e[i] & rsvd))
+			return false;
+	return true;
+}
+
 static void vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmx_vcpu *vx = to_vmx(v);
@@ -619,6 +641,7 @@ static const struct vcpu_ops vmx_ops = {
 	.get_rsp = vmx_get_rsp,
 	.set_rsp = vmx_set_rsp,
 	.get_cr = vmx_get_cr,
+	.pae_pdptes_ok = vmx_pae_pdptes_ok,
 	.set_cr = vmx_set_cr,
 	.get_efer = vmx_get_efer,
 	.set_efer = vmx_set_efer,
