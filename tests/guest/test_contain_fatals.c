@@ -14,6 +14,7 @@
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
+#include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
@@ -339,6 +340,95 @@ static void test_la57_legacy(void)
 	check_eq("contain: CR4 restored after the LA57 check", read_cr4(), cr4);
 }
 
+/* ---- CR4.LA57 in IA-32e mode: #GP (SDM MOV CRn), checked from compatibility mode ---- */
+
+#define EFER_LME	(1u << 8)
+#define EFER_LMA	(1u << 10)
+#define GDT_CODE64	0x00AF9B000000FFFFull /* L=1, DPL 0, execute/read */
+#define SEL_CODE64	0x18
+#define GATE_INTR64	0x8E00u /* present, DPL 0, 64-bit interrupt gate */
+#define VEC_GP_LM	13
+#define IDT64_ENTRIES	(VEC_GP_LM + 1)
+
+struct idt64_gate {
+	uint16_t offset_lo, selector, type_attr, offset_mid;
+	uint32_t offset_hi, reserved;
+};
+
+struct __attribute__((packed)) table_ptr {
+	uint16_t limit;
+	uint32_t base;
+};
+
+extern const char long_mode_gp_handler[];
+extern volatile uint32_t long_mode_gp_count, long_mode_gp_error;
+
+/* Same selectors as the kernel's GDT (CS 0x08, data 0x10), plus a 64-bit code segment. */
+static const uint64_t gdt64[] __attribute__((aligned(8))) = {0, GDT_FLAT_CODE32,
+							      GDT_FLAT_DATA32, GDT_CODE64};
+static struct idt64_gate idt64[IDT64_ENTRIES] __attribute__((aligned(16)));
+static uint64_t lm_pml4[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
+static uint64_t lm_pdpt[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
+
+struct lm_result {
+	uint32_t efer_in_lm, cr4_after, gp_count, gp_error;
+};
+
+/* No calls and no exceptions but the expected #GP while in IA-32e mode: the kernel's IDT
+ * holds 32-bit gates, which IA-32e mode cannot use. */
+static void __attribute__((noinline)) visit_long_mode(struct lm_result *r)
+{
+	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
+	uint64_t efer = rdmsr(MSR_EFER);
+	struct table_ptr old_gdt, old_idt, gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64},
+					   idt = {sizeof(idt64) - 1, (uint32_t)idt64};
+
+	asm volatile("sgdt %0; sidt %1" : "=m"(old_gdt), "=m"(old_idt));
+	asm volatile("lgdt %0; lidt %1" ::"m"(gdt), "m"(idt));
+	long_mode_gp_count = 0;
+	write_cr0(cr0 & ~CR0_PG);
+	write_cr4(cr4 | CR4_PAE);
+	write_cr3((uint32_t)lm_pml4);
+	wrmsr(MSR_EFER, efer | EFER_LME);
+	write_cr0(cr0 | CR0_PG); /* IA-32e mode, running on in compatibility mode */
+	r->efer_in_lm = (uint32_t)rdmsr(MSR_EFER);
+	asm volatile("movl %%eax, %%cr4" ::"a"(cr4 | CR4_PAE | CR4_LA57) : "memory");
+	r->cr4_after = read_cr4();
+	write_cr0(cr0 & ~CR0_PG); /* allowed from compatibility mode: back to legacy mode */
+	wrmsr(MSR_EFER, efer);
+	write_cr4(cr4);
+	write_cr3(cr3);
+	write_cr0(cr0);
+	asm volatile("lgdt %0; lidt %1" ::"m"(old_gdt), "m"(old_idt));
+	r->gp_count = long_mode_gp_count;
+	r->gp_error = long_mode_gp_error;
+}
+
+static void test_la57_long_mode(void)
+{
+	uint32_t handler = (uint32_t)long_mode_gp_handler;
+	struct lm_result r;
+
+	idt64[VEC_GP_LM] = (struct idt64_gate){.offset_lo = (uint16_t)handler,
+					       .selector = SEL_CODE64,
+					       .type_attr = GATE_INTR64,
+					       .offset_mid = (uint16_t)(handler >> 16)};
+	for (uint32_t d = 0; d < 4; d++) {
+		for (uint32_t i = 0; i < ENTRIES64; i++)
+			pae_pd[d][i] = ((uint64_t)(d * ENTRIES64 + i) << PAE_LARGE_SHIFT) | PTE_PS |
+				       PTE_RW | PTE_P;
+		lm_pdpt[d] = (uint32_t)pae_pd[d] | PTE_RW | PTE_P;
+	}
+	lm_pml4[0] = (uint32_t)lm_pdpt | PTE_RW | PTE_P;
+	visit_long_mode(&r);
+	check_eq("contain: EFER.LMA set in the IA-32e mode visit", r.efer_in_lm & EFER_LMA,
+		 EFER_LMA);
+	check_eq("contain: MOV to CR4 toggling LA57 in IA-32e mode raises one #GP", r.gp_count,
+		 1);
+	check_eq("contain: #GP from the LA57 toggle has error code 0", r.gp_error, 0);
+	check_eq("contain: CR4.LA57 unchanged by the refused toggle", r.cr4_after & CR4_LA57, 0);
+}
+
 void test_contain_fatals(void)
 {
 	test_string_io();
@@ -348,4 +438,5 @@ void test_contain_fatals(void)
 	test_single_step_over_cpuid();
 	test_debug_registers();
 	test_la57_legacy();
+	test_la57_long_mode();
 }
