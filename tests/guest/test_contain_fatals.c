@@ -369,14 +369,16 @@ static const uint64_t gdt64[] __attribute__((aligned(8))) = {0, GDT_FLAT_CODE32,
 static struct idt64_gate idt64[IDT64_ENTRIES] __attribute__((aligned(16)));
 static uint64_t lm_pml4[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t lm_pdpt[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
+static uint64_t lm_pml5[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 
 struct lm_result {
 	uint32_t efer_in_lm, cr4_after, gp_count, gp_error;
+	uint32_t cr4_5level, cpuid_5level; /* Linux's trampoline path, with LA57 only */
 };
 
 /* No calls and no exceptions but the expected #GP while in IA-32e mode: the kernel's IDT
  * holds 32-bit gates, which IA-32e mode cannot use. */
-static void __attribute__((noinline)) visit_long_mode(struct lm_result *r)
+static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool la57)
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	uint64_t efer = rdmsr(MSR_EFER);
@@ -395,6 +397,18 @@ static void __attribute__((noinline)) visit_long_mode(struct lm_result *r)
 	asm volatile("movl %%eax, %%cr4" ::"a"(cr4 | CR4_PAE | CR4_LA57) : "memory");
 	r->cr4_after = read_cr4();
 	write_cr0(cr0 & ~CR0_PG); /* allowed from compatibility mode: back to legacy mode */
+	if (la57) {
+		/* What Linux's 32-bit trampoline below 1 MiB does: LA57 set with paging off,
+		 * then paging (and IA-32e mode) on with 5-level tables, then an intercepted
+		 * instruction, whose length mhv must find through a 5-level walk on SVM
+		 * without NRIPS. */
+		write_cr4(cr4 | CR4_PAE | CR4_LA57);
+		write_cr3((uint32_t)lm_pml5);
+		write_cr0(cr0 | CR0_PG);
+		r->cr4_5level = read_cr4();
+		r->cpuid_5level = cpuid(0).eax;
+		write_cr0(cr0 & ~CR0_PG);
+	}
 	wrmsr(MSR_EFER, efer);
 	write_cr4(cr4);
 	write_cr3(cr3);
@@ -407,7 +421,8 @@ static void __attribute__((noinline)) visit_long_mode(struct lm_result *r)
 static void test_la57_long_mode(void)
 {
 	uint32_t handler = (uint32_t)long_mode_gp_handler;
-	struct lm_result r;
+	bool has_la57 = cpuid_count(7, 0).ecx & CPUID_7_ECX_LA57;
+	struct lm_result r = {0};
 
 	idt64[VEC_GP_LM] = (struct idt64_gate){.offset_lo = (uint16_t)handler,
 					       .selector = SEL_CODE64,
@@ -420,13 +435,20 @@ static void test_la57_long_mode(void)
 		lm_pdpt[d] = (uint32_t)pae_pd[d] | PTE_RW | PTE_P;
 	}
 	lm_pml4[0] = (uint32_t)lm_pdpt | PTE_RW | PTE_P;
-	visit_long_mode(&r);
+	lm_pml5[0] = (uint32_t)lm_pml4 | PTE_RW | PTE_P;
+	visit_long_mode(&r, has_la57);
 	check_eq("contain: EFER.LMA set in the IA-32e mode visit", r.efer_in_lm & EFER_LMA,
 		 EFER_LMA);
 	check_eq("contain: MOV to CR4 toggling LA57 in IA-32e mode raises one #GP", r.gp_count,
 		 1);
 	check_eq("contain: #GP from the LA57 toggle has error code 0", r.gp_error, 0);
 	check_eq("contain: CR4.LA57 unchanged by the refused toggle", r.cr4_after & CR4_LA57, 0);
+	if (!has_la57)
+		return;
+	check_eq("contain: 5-level paging entered from below-4 GiB 32-bit code",
+		 r.cr4_5level & CR4_LA57, CR4_LA57);
+	check_eq("contain: CPUID under 5-level paging completes", r.cpuid_5level,
+		 cpuid(0).eax);
 }
 
 void test_contain_fatals(void)
