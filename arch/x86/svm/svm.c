@@ -153,10 +153,23 @@ static uint64_t svm_get_cr(struct vcpu *v, unsigned cr)
 	return cr == 0 ? s->cr0 : cr == 3 ? s->cr3 : s->cr4;
 }
 
-/* VMRUN requires EFER.SVME in the guest's EFER; the guest never sees it. */
+/*
+ * VMRUN requires EFER.SVME in the guest's EFER; the guest never sees it.  LMA is derived,
+ * as the CPU defines it (LME and CR0.PG): Bochs 2.7 has been seen saving a VMCB EFER
+ * without LMA while its guest ran in compatibility mode.
+ */
+static uint64_t guest_efer(const struct vmcb_save *s)
+{
+	uint64_t efer = s->efer & ~(EFER_SVME | EFER_LMA);
+
+	if ((efer & EFER_LME) && (s->cr0 & CR0_PG))
+		efer |= EFER_LMA;
+	return efer;
+}
+
 static uint64_t svm_get_efer(struct vcpu *v)
 {
-	return vmcb_of(v)->save.efer & ~EFER_SVME;
+	return guest_efer(&vmcb_of(v)->save);
 }
 
 static void svm_set_efer(struct vcpu *v, uint64_t efer)
@@ -208,7 +221,7 @@ static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)
 		.cr0 = s->cr0,
 		.cr3 = s->cr3,
 		.cr4 = s->cr4,
-		.efer = s->efer & ~EFER_SVME,
+		.efer = guest_efer(s),
 		.cpl = s->cpl,
 		.rflags_ac = s->rflags & RFLAGS_AC,
 	};
@@ -248,9 +261,15 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->db = s->attrib & SVM_ATTR_DB;
 }
 
+/*
+ * VMRUN loads CR2 from the VMCB.  Bochs 2.7 does not (its guest keeps the CPU's CR2), so the
+ * CPU's CR2 gets the value too: harmless where VMRUN loads it, needed where it does not.
+ * Only the #PF injection paths call this; mhv itself takes no page faults.
+ */
 static void svm_set_cr2(struct vcpu *v, uint64_t cr2)
 {
 	vmcb_of(v)->save.cr2 = cr2;
+	write_cr2(cr2);
 }
 
 static void svm_dump(struct vcpu *v)
