@@ -122,11 +122,12 @@ volatile bool nmi_pending;
 static void __attribute__((noinline)) host_debug_exception(struct exc_frame *f)
 {
 	static unsigned reported;
-	uint64_t dr6, dr7;
 
-	asm volatile("mov %%dr6, %0" : "=r"(dr6));
-	asm volatile("mov %%dr7, %0" : "=r"(dr7));
 	if (reported < DB_REPORT_LIMIT) {
+		uint64_t dr6, dr7;
+
+		asm volatile("mov %%dr6, %0" : "=r"(dr6));
+		asm volatile("mov %%dr7, %0" : "=r"(dr7));
 		reported++;
 		pr_warn("mhv: #DB in mhv at RIP 0x%lx (DR6 0x%lx, DR7 0x%lx), from guest debug "
 			"state: ignored\n",

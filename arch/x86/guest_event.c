@@ -63,6 +63,18 @@ void vcpu_exit_task_switch(struct vcpu *v, uint16_t selector)
 	v->ops->inject_exception(v, VEC_GP, true, selector & SELECTOR_INDEX_MASK);
 }
 
+void vcpu_exit_init_signal(struct vcpu *v)
+{
+	static unsigned reported;
+
+	v->exits[EXIT_KIND_OTHER]++;
+	if (reported < EVENT_REPORT_LIMIT) {
+		reported++;
+		pr_warn("mhv: INIT signal for the guest's CPU at RIP 0x%lx: dropped\n",
+			v->ops->get_rip(v));
+	}
+}
+
 void vcpu_inject_exc(struct vcpu *v, const struct x86_exception *exc)
 {
 	if (exc->vector == VEC_PF)

@@ -25,6 +25,12 @@ void vcpu_exit_delivery_fault(struct vcpu *v, uint32_t info, uint64_t gpa);
 /* A hardware task switch (mhv does not emulate them): #GP with the TSS selector. */
 void vcpu_exit_task_switch(struct vcpu *v, uint16_t selector);
 
+/*
+ * INIT (VMX: an INIT-signal exit) reached the guest's CPU.  mhv drops INIT as it drops INIT
+ * IPIs (apic_guard): resetting the CPU would hand it to firmware outside mhv's control.
+ */
+void vcpu_exit_init_signal(struct vcpu *v);
+
 /* Queue an exception an emulated access produced (sets CR2 first for #PF). */
 void vcpu_inject_exc(struct vcpu *v, const struct x86_exception *exc);
 

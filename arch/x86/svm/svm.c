@@ -522,8 +522,12 @@ static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 	if (sv->decode_assists)
 		return vcpu_exit_invlpg(&sv->vcpu, sv->vmcb->control.exit_info1);
 	insn = vcpu_decode_current(&sv->vcpu, &err);
-	if (!insn)
-		return EXIT_NEXT_RETRY; /* a fetch fault is queued; garbage cannot be INVLPG */
+	if (!insn) {
+		if (err != -E_FAULT) /* else the fetch's #PF is queued */
+			vcpu_refuse_insn(&sv->vcpu, "SVM: INVLPG intercept at bytes mhv cannot decode",
+					 sv->vmcb->control.exit_code);
+		return EXIT_NEXT_RETRY;
+	}
 	return vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, insn));
 }
 

@@ -455,21 +455,34 @@ static void vmx_set_efer(struct vcpu *v, uint64_t efer)
 	vmwrite64(VMCS_GUEST_EFER, efer);
 }
 
-/* With EPT, VM entry loads PAE paging's PDPTEs from the VMCS: refresh them from the guest. */
+/* The four PDPTEs at CR3[31:5], one 8-byte entry at a time as a page walk reads them. */
+static bool read_pdptes(struct vcpu *v, uint64_t cr3, uint64_t e[PAE_NR_PDPTES])
+{
+	struct gw_regs regs;
+	struct gw_mem mem;
+
+	vcpu_walk_setup(v, &regs, &mem);
+	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
+		if (!mem.read(mem.ctx, (cr3 & PAE_PDPT_MASK) + i * sizeof(e[0]), &e[i],
+			      sizeof(e[0])))
+			return false;
+	return true;
+}
+
+/* With EPT, VM entry loads PAE paging's PDPTEs from the VMCS: refresh them from the guest
+ * (vmx_pae_pdptes_ok has already refused a PDPT outside guest RAM or with reserved bits). */
 static void load_pdptes(struct vcpu *v)
 {
 	uint64_t cr0 = vmx_get_cr(v, 0), cr4 = vmx_get_cr(v, 4);
-	uint64_t pdpt = vmread_nat(VMCS_GUEST_CR3) & ~0x1Full;
-	const uint64_t *e;
+	uint64_t e[PAE_NR_PDPTES];
 	static const enum vmcs_field64 fields[] = {VMCS_GUEST_PDPTE0, VMCS_GUEST_PDPTE1,
 						   VMCS_GUEST_PDPTE2, VMCS_GUEST_PDPTE3};
 
 	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (vmx_get_efer(v) & EFER_LMA))
 		return;
-	if (pdpt + 32 > v->hv_start)
-		return; /* not guest RAM: entry will fail and say so */
-	e = phys_to_virt(pdpt);
-	for (unsigned i = 0; i < 4; i++)
+	if (!read_pdptes(v, vmread_nat(VMCS_GUEST_CR3), e))
+		return;
+	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
 		vmwrite64(fields[i], e[i]);
 }
 
@@ -478,16 +491,13 @@ static bool vmx_pae_pdptes_ok(struct vcpu *v, uint64_t cr3)
 {
 	static uint64_t rsvd;
 	uint64_t e[PAE_NR_PDPTES];
-	struct gw_regs regs;
-	struct gw_mem mem;
 
 	if (!rsvd) {
 		unsigned maxphyaddr = cpuid(CPUID_ADDR_SIZES).eax & 0xFF;
 
 		rsvd = PAE_PDPTE_RSVD_LOW | ~((1ull << maxphyaddr) - 1);
 	}
-	vcpu_walk_setup(v, &regs, &mem);
-	if (!mem.read(mem.ctx, cr3 & PAE_PDPT_MASK, e, sizeof(e)))
+	if (!read_pdptes(v, cr3, e))
 		return false; /* not guest RAM: reads as all ones on bare metal, reserved bits set */
 	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
 		if ((e[i] & PTE_P) && (e[i] & rsvd))
@@ -757,6 +767,9 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_TRIPLE_FAULT:
 		vcpu_exit_triple_fault(v);
+		return EXIT_NEXT_RETRY;
+	case EXIT_REASON_INIT:
+		vcpu_exit_init_signal(v);
 		return EXIT_NEXT_RETRY;
 	default:
 		if (reason & EXIT_REASON_ENTRY_FAILED)
