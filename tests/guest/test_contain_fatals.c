@@ -99,6 +99,29 @@ static void test_string_io(void)
 	check_eq("contain: REP INSB with DF=1 stores downwards", buf[6], SCR_PATTERN);
 }
 
+/* 16-bit address size (67 prefix): DI and CX count, the upper halves stay as they were. */
+#define LOW_BUF	      0x7100u
+#define UPPER_EDI     0x12340000u
+#define UPPER_ECX     0x56780000u
+#define A16_COUNT     3
+
+static void test_string_io_addr16(void)
+{
+	uint32_t d = UPPER_EDI | LOW_BUF, c = UPPER_ECX | A16_COUNT;
+	volatile uint8_t *buf = (volatile uint8_t *)LOW_BUF;
+
+	buf[A16_COUNT - 1] = 0;
+	buf[A16_COUNT] = 0;
+	outb(COM1_SCR, SCR_PATTERN);
+	asm volatile("cld; .byte 0x67; rep insb" : "+D"(d), "+c"(c) : "d"(COM1_SCR) : "memory");
+	check_eq("contain: a16 REP INSB advances DI and keeps EDI's upper half", d,
+		 UPPER_EDI | (LOW_BUF + A16_COUNT));
+	check_eq("contain: a16 REP INSB counts CX down and keeps ECX's upper half", c, UPPER_ECX);
+	check(buf[A16_COUNT - 1] == SCR_PATTERN && buf[A16_COUNT] == 0,
+	      "contain: a16 REP INSB stores exactly CX bytes at ES:DI", "%x %x",
+	      buf[A16_COUNT - 1], buf[A16_COUNT]);
+}
+
 /* ---- string I/O on a buffer that runs into a not-present page ---- */
 
 static void fault_paging_on(uint32_t *old_cr3)
@@ -469,6 +492,7 @@ static void test_la57_long_mode(void)
 void test_contain_fatals(void)
 {
 	test_string_io();
+	test_string_io_addr16();
 	test_string_io_faults();
 	test_pae_pdpte_accessed();
 	test_low_pg_toggle();

@@ -493,7 +493,7 @@ static bool vmx_pae_pdptes_ok(struct vcpu *v, uint64_t cr3)
 	uint64_t e[PAE_NR_PDPTES];
 
 	if (!rsvd) {
-		unsigned maxphyaddr = cpuid(CPUID_ADDR_SIZES).eax & 0xFF;
+		unsigned maxphyaddr = cpuid(CPUID_ADDR_SIZES).eax & CPUID_MAXPHYADDR_MASK;
 
 		rsvd = PAE_PDPTE_RSVD_LOW | ~((1ull << maxphyaddr) - 1);
 	}

@@ -136,6 +136,7 @@
 #define PAE_PDPT_MASK	      0xFFFFFFE0ull /* CR3[31:5] */
 #define PAE_PDPTE_RSVD_LOW    ((3ull << 1) | (0xFull << 5))
 #define CPUID_ADDR_SIZES      0x80000008u
+#define CPUID_MAXPHYADDR_MASK 0xFFu /* CPUID 80000008H:EAX[7:0] */
 #define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400
