@@ -57,15 +57,6 @@ static uint64_t cr4_guest_allowed(void)
 	return allowed;
 }
 
-/* The new CR0/CR3/CR4 start or reload PAE paging (not long mode): Intel's PDPTE check. */
-static bool pdptes_allow(struct vcpu *v, uint64_t cr0, uint64_t cr3, uint64_t cr4)
-{
-	if (!v->ops->pae_pdptes_ok || !(cr0 & CR0_PG) || !(cr4 & CR4_PAE) ||
-	    (v->ops->get_efer(v) & EFER_LME))
-		return true;
-	return v->ops->pae_pdptes_ok(v, cr3);
-}
-
 static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 {
 	uint64_t old = v->ops->get_cr(v, 0);
@@ -90,10 +81,8 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 		if ((v->ops->get_efer(v) & EFER_LMA) && cs.long_mode)
 			return false;
 	}
-	if ((old ^ val) & (CR0_PG | CR0_CD | CR0_NW) &&
-	    !pdptes_allow(v, val, v->ops->get_cr(v, 3), v->ops->get_cr(v, 4)))
+	if (!v->ops->set_cr(v, 0, val))
 		return false;
-	v->ops->set_cr(v, 0, val);
 	if ((old ^ val) & CR0_PAGING_BITS)
 		vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 	return true;
@@ -114,10 +103,8 @@ static bool guest_write_cr4(struct vcpu *v, uint64_t val)
 	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) &&
 	    (!long_mode || (v->ops->get_cr(v, 3) & CR3_PCID_MASK)))
 		return false;
-	if ((old ^ val) & CR4_PAGING_BITS &&
-	    !pdptes_allow(v, v->ops->get_cr(v, 0), v->ops->get_cr(v, 3), val))
+	if (!v->ops->set_cr(v, 4, val))
 		return false;
-	v->ops->set_cr(v, 4, val);
 	if ((old ^ val) & CR4_PAGING_BITS)
 		vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 	return true;
@@ -146,12 +133,9 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 			 * mhv flushes anyway: never less than the guest asked for. */
 			if (v->ops->get_cr(v, 4) & CR4_PCIDE)
 				val &= ~CR3_PCID_NOFLUSH;
-			if (!pdptes_allow(v, cr0, val, v->ops->get_cr(v, 4))) {
-				ok = false;
-				break;
-			}
-			v->ops->set_cr(v, 3, val);
-			vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
+			ok = v->ops->set_cr(v, 3, val);
+			if (ok)
+				vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
 		} else
 			ok = false;
 		break;

@@ -73,13 +73,12 @@ struct vcpu_ops {
 	/* Guest-visible control registers (what the guest would read) and EFER. */
 	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
 	/*
-	 * Optional: may the guest enter PAE paging with this CR3?  Intel loads the four PDPTEs
-	 * when MOV to CR0/CR3/CR4 starts or reloads PAE paging and #GPs on a reserved bit (a
-	 * VM entry with them would fail); AMD walks them like any other entry.
+	 * Apply a guest write the exit core has validated; the backend keeps shadows in sync.
+	 * False (nothing changed): the CPU refuses the new state with #GP.  Intel loads the
+	 * four PAE PDPTEs when MOV to CR0/CR3/CR4 starts or reloads PAE paging and refuses
+	 * reserved bits in them (a VM entry with them would fail); AMD walks them instead.
 	 */
-	bool (*pae_pdptes_ok)(struct vcpu *v, uint64_t cr3);
-	/* Apply a guest write the exit core has validated; the backend keeps shadows in sync. */
-	void (*set_cr)(struct vcpu *v, unsigned cr, uint64_t val);
+	bool (*set_cr)(struct vcpu *v, unsigned cr, uint64_t val);
 	uint64_t (*get_efer)(struct vcpu *v);
 	void (*set_efer)(struct vcpu *v, uint64_t efer);
 	unsigned (*get_cpl)(struct vcpu *v);

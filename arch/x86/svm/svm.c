@@ -189,7 +189,7 @@ static void svm_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
 		sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 }
 
-static void svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
 
@@ -211,6 +211,7 @@ static void svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 		s->cr4 = val;
 		break;
 	}
+	return true; /* AMD checks PDPTEs in the walk, not at MOV to CRn */
 }
 
 static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)

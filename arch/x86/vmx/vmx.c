@@ -469,46 +469,46 @@ static bool read_pdptes(struct vcpu *v, uint64_t cr3, uint64_t e[PAE_NR_PDPTES])
 	return true;
 }
 
-/* With EPT, VM entry loads PAE paging's PDPTEs from the VMCS: refresh them from the guest
- * (vmx_pae_pdptes_ok has already refused a PDPT outside guest RAM or with reserved bits). */
-static void load_pdptes(struct vcpu *v)
-{
-	uint64_t cr0 = vmx_get_cr(v, 0), cr4 = vmx_get_cr(v, 4);
-	uint64_t e[PAE_NR_PDPTES];
-	static const enum vmcs_field64 fields[] = {VMCS_GUEST_PDPTE0, VMCS_GUEST_PDPTE1,
-						   VMCS_GUEST_PDPTE2, VMCS_GUEST_PDPTE3};
-
-	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (vmx_get_efer(v) & EFER_LMA))
-		return;
-	if (!read_pdptes(v, vmread_nat(VMCS_GUEST_CR3), e))
-		return;
-	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
-		vmwrite64(fields[i], e[i]);
-}
-
-/* SDM 4.4.1: a present PDPTE with bits 2:1, 8:5 or MAXPHYADDR and up set is refused (#GP). */
-static bool vmx_pae_pdptes_ok(struct vcpu *v, uint64_t cr3)
+/*
+ * SDM 4.4.1: PAE paging's PDPTEs are loaded by the MOV to CRn that starts or reloads it, and a
+ * present one with bits 2:1, 8:5 or MAXPHYADDR and up set is refused (#GP).  With EPT, VM
+ * entry loads them from the VMCS: they are checked and read here, written after the CRs.
+ */
+static bool pae_pdptes_ok(const uint64_t e[PAE_NR_PDPTES])
 {
 	static uint64_t rsvd;
-	uint64_t e[PAE_NR_PDPTES];
 
 	if (!rsvd) {
 		unsigned maxphyaddr = cpuid(CPUID_ADDR_SIZES).eax & CPUID_MAXPHYADDR_MASK;
 
 		rsvd = PAE_PDPTE_RSVD_LOW | ~((1ull << maxphyaddr) - 1);
 	}
-	if (!read_pdptes(v, cr3, e))
-		return false; /* not guest RAM: reads as all ones on bare metal, reserved bits set */
 	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
 		if ((e[i] & PTE_P) && (e[i] & rsvd))
 			return false;
 	return true;
 }
 
-static void vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+static void write_pdptes(const uint64_t e[PAE_NR_PDPTES])
+{
+	static const enum vmcs_field64 fields[] = {VMCS_GUEST_PDPTE0, VMCS_GUEST_PDPTE1,
+						   VMCS_GUEST_PDPTE2, VMCS_GUEST_PDPTE3};
+
+	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
+		vmwrite64(fields[i], e[i]);
+}
+
+static bool vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmx_vcpu *vx = to_vmx(v);
+	uint64_t cr0 = cr == 0 ? val : vmx_get_cr(v, 0), cr4 = cr == 4 ? val : vmx_get_cr(v, 4);
+	uint64_t pdpte[PAE_NR_PDPTES];
+	/* PAE paging outside long mode (with LME, paging on means IA-32e mode). */
+	bool pae = (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(vmx_get_efer(v) & EFER_LME);
 
+	if (pae && (!read_pdptes(v, cr == 3 ? val : vmread_nat(VMCS_GUEST_CR3), pdpte) ||
+		    !pae_pdptes_ok(pdpte)))
+		return false; /* a PDPT outside guest RAM reads as all ones: reserved bits */
 	switch (cr) {
 	case 0: {
 		uint64_t old = vmx_get_cr(v, 0);
@@ -539,7 +539,9 @@ static void vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 		vmwrite_nat(VMCS_GUEST_CR4, (val | vx->cr4_fixed0) & vx->cr4_fixed1);
 		break;
 	}
-	load_pdptes(v);
+	if (pae)
+		write_pdptes(pdpte);
+	return true;
 }
 
 static void vmx_get_paging(struct vcpu *v, struct gw_regs *regs)
@@ -651,7 +653,6 @@ static const struct vcpu_ops vmx_ops = {
 	.get_rsp = vmx_get_rsp,
 	.set_rsp = vmx_set_rsp,
 	.get_cr = vmx_get_cr,
-	.pae_pdptes_ok = vmx_pae_pdptes_ok,
 	.set_cr = vmx_set_cr,
 	.get_efer = vmx_get_efer,
 	.set_efer = vmx_set_efer,
