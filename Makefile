@@ -87,7 +87,25 @@ iso: $(BUILD)/mhv.elf
 TEST_ISO_DIR := $(BUILD)/test-iso
 $(TEST_ISO_DIR)/selfcheck.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
-	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit loglvl=debug"
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit loglvl=debug guest=none"
+# A guest that cannot be loaded (or is missing) must end the run as a failure: a text file,
+# the guest test kernel cut short, no module at all.  Made here, never committed.
+$(TEST_ISO_DIR)/garbage-guest.txt:
+	@mkdir -p $(dir $@)
+	$(Q)printf 'This is a text file, not a kernel: mhv must refuse to run it.\n' >$@
+$(TEST_ISO_DIR)/truncated-guest.elf: $(GUEST_TEST_ELF)
+	@mkdir -p $(dir $@)
+	$(Q)head -c 8192 $< >$@
+BAD_GUEST_ISO = sh iso/mkiso.sh -q -o $@ -e $(BUILD)/mhv.elf -a "exit=debugexit" -m "$< bad-guest"
+$(TEST_ISO_DIR)/badguest-garbage.iso: $(TEST_ISO_DIR)/garbage-guest.txt $(BUILD)/mhv.elf \
+		iso/mkiso.sh iso/grub.cfg.in
+	$(Q)$(BAD_GUEST_ISO)
+$(TEST_ISO_DIR)/badguest-truncated.iso: $(TEST_ISO_DIR)/truncated-guest.elf $(BUILD)/mhv.elf \
+		iso/mkiso.sh iso/grub.cfg.in
+	$(Q)$(BAD_GUEST_ISO)
+$(TEST_ISO_DIR)/noguest.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit"
 $(TEST_ISO_DIR)/badcmd.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit console=com1 frobnicate=1"
@@ -116,11 +134,13 @@ $(TEST_ISO_DIR)/bench-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.
 		-m "$(GUEST_TEST_ELF) guest-test"
 # The same self-check booted over the network: a TFTP directory for QEMU's PXE.
 $(BUILD)/test-pxe/selfcheck/.stamp: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
-	$(Q)sh iso/mkiso.sh -q -n $(dir $@) -e $< -a "exit=debugexit loglvl=debug"
+	$(Q)sh iso/mkiso.sh -q -n $(dir $@) -e $< -a "exit=debugexit loglvl=debug guest=none"
 	@touch $@
 TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp \
 	$(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
-	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso
+	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
+	$(TEST_ISO_DIR)/badguest-garbage.iso $(TEST_ISO_DIR)/badguest-truncated.iso \
+	$(TEST_ISO_DIR)/noguest.iso
 
 # ---- run and test --------------------------------------------------------------
 # make pxe: a TFTP directory (BIOS and UEFI) to netboot mhv with HV_ARGS/GUEST/MODULES.

@@ -2,12 +2,15 @@
 #include "lib/log.h"
 #include "lib/fmt.h"
 
+#include <stdbool.h>
+
 #define LOG_LINE_MAX 256
 
 static log_sink_fn log_sink;
 static enum log_level log_level = LOG_INFO;
 static char line[LOG_LINE_MAX];
 static size_t line_len;
+static bool sink_open; /* the sink's last piece did not end its line */
 
 void log_set_sink(log_sink_fn sink)
 {
@@ -26,8 +29,10 @@ enum log_level log_get_level(void)
 
 void log_flush(void)
 {
-	if (line_len && log_sink)
+	if (line_len && log_sink) {
 		log_sink(line, line_len);
+		sink_open = line[line_len - 1] != '\n';
+	}
 	line_len = 0;
 }
 
@@ -40,6 +45,12 @@ static void log_out(void *ctx, const char *s, size_t n)
 		if (s[i] == '\n' || line_len == sizeof(line))
 			log_flush();
 	}
+}
+
+void log_end_line(void)
+{
+	if (line_len || sink_open)
+		log_out(NULL, "\n", 1);
 }
 
 void log_vprintf(enum log_level level, const char *fmt, va_list ap)

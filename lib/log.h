@@ -27,6 +27,8 @@ void log_printf(enum log_level level, const char *fmt, ...) __printf(2, 3);
 void log_vprintf(enum log_level level, const char *fmt, va_list ap) __printf(2, 0);
 /* Push out a partial line (before the machine stops). */
 void log_flush(void);
+/* End mhv's current line (pushing out any partial one): the next message starts at column 0. */
+void log_end_line(void);
 
 #define pr_err(...)   log_printf(LOG_ERR, __VA_ARGS__)
 #define pr_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)

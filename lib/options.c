@@ -234,6 +234,25 @@ static int opt_bench(struct hv_options *o, const struct opt_word *w, struct opt_
 	return parse_on_off(w, &o->bench);
 }
 
+static int opt_console_guest_prefix(struct hv_options *o, const struct opt_word *w,
+				    struct opt_err *e)
+{
+	(void)e;
+	return parse_on_off(w, &o->console_guest_prefix);
+}
+
+static int opt_guest(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	static const struct opt_keyword kw[] = {{"module", false}, {"none", true}};
+	uint32_t v;
+
+	(void)e;
+	if (!lookup_keyword(kw, ARRAY_SIZE(kw), w, &v))
+		return OPT_BAD_VALUE;
+	o->no_guest = v;
+	return 0;
+}
+
 /* Adding an option is adding a row. */
 static const struct opt_def opt_table[] = {
 	{"console", opt_console, "com1..com4, none or 0xPORT"},
@@ -243,6 +262,8 @@ static const struct opt_def opt_table[] = {
 	{"mmio", opt_mmio, "TYPE@BASE+SIZE"},
 	{"mmio_cache", opt_mmio_cache, "on or off"},
 	{"bench", opt_bench, "on or off"},
+	{"console_guest_prefix", opt_console_guest_prefix, "on or off"},
+	{"guest", opt_guest, "module or none"},
 };
 
 static const struct opt_def *find_def(const char *name, size_t len)
@@ -290,6 +311,8 @@ void options_defaults(struct hv_options *o)
 	o->nr_mmio = 0;
 	o->mmio_cache = true;
 	o->bench = false;
+	o->console_guest_prefix = false;
+	o->no_guest = false;
 }
 
 int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t errlen)

@@ -2,6 +2,7 @@
  * mhv's command-line options: whitespace-separated name=value words, e.g.
  *   /boot/mhv.elf console=com2 baud=38400 loglvl=debug exit=debugexit
  *   mmio=ram@0xff000000+64K mmio=deny@0xfee00000+0x1000 mmio_cache=off
+ *   console_guest_prefix=on guest=none
  */
 #ifndef MHV_LIB_OPTIONS_H
 #define MHV_LIB_OPTIONS_H
@@ -37,10 +38,16 @@ struct hv_options {
 	unsigned nr_mmio;
 	bool mmio_cache; /* mmio_cache=on|off: per-vCPU MMIO translation cache */
 	bool bench;	 /* bench=on: print mhv's own path lengths at boot (make bench) */
+	/* console_guest_prefix=on: mark every guest line on the shared console, not only those
+	 * that would read as mhv's */
+	bool console_guest_prefix;
+	/* guest=none: no guest is expected, the self-check alone decides the run's status;
+	 * otherwise (guest=module) a missing or unloadable guest fails the run */
+	bool no_guest;
 };
 
 /* console=com1 (0x3f8) baud=115200 loglvl=info exit=halt, no mmio= regions, mmio_cache=on,
- * bench=off */
+ * bench=off, console_guest_prefix=off, guest=module */
 void options_defaults(struct hv_options *o);
 
 /*

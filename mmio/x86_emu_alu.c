@@ -31,7 +31,7 @@ static bool parity_even(uint64_t v)
 	return !(b & 1);
 }
 
-static uint64_t szp(uint64_t res, unsigned int size)
+uint64_t x86_szp(uint64_t res, unsigned int size)
 {
 	uint64_t f = 0;
 
@@ -104,7 +104,7 @@ uint64_t x86_alu(enum x86_alu_op op, unsigned int size, uint64_t a, uint64_t b, 
 		res = a & b;
 		break;
 	}
-	*flags = keep | f | szp(res, size);
+	*flags = keep | f | x86_szp(res, size);
 	return res;
 }
 
@@ -154,8 +154,8 @@ static void mul64(uint64_t a, uint64_t b, uint64_t *lo, uint64_t *hi)
 	*hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
 }
 
-void x86_mul(unsigned int size, bool sign, uint64_t a, uint64_t b, uint64_t *lo, uint64_t *hi,
-	     uint64_t *flags)
+void x86_mul(enum x86_vendor v, unsigned int size, bool sign, uint64_t a, uint64_t b, uint64_t *lo,
+	     uint64_t *hi, uint64_t *flags)
 {
 	uint64_t m = x86e_mask(size);
 	uint64_t l, h;
@@ -186,11 +186,11 @@ void x86_mul(unsigned int size, bool sign, uint64_t a, uint64_t b, uint64_t *lo,
 	}
 	*lo = l;
 	*hi = h;
-	/* CF = OF = overflow; SF/ZF/AF/PF are undefined: set them like current Intel cores. */
-	*flags &= ~X86_FL_ARITH;
-	*flags |= szp(l, size) & (X86_FL_SF | X86_FL_PF | X86_FL_ZF);
+	/* CF = OF = overflow; SF/ZF/AF/PF are undefined and differ between vendors. */
+	*flags &= ~(X86_FL_CF | X86_FL_OF);
 	if (overflow)
 		*flags |= X86_FL_CF | X86_FL_OF;
+	x86v_mul_undef_flags(v, size, l, flags);
 }
 
 /* Unsigned 128/64 division by shift-subtract; caller guarantees hi < d (no overflow). */

@@ -109,7 +109,7 @@ static int exec_muldiv(struct x86_emu_ctx *e, const struct x86_insn *in, const s
 	x86e_reg_opnd(e, X86_RAX, size == 1 ? 2 : size, &ax);
 	x86e_reg_opnd(e, X86_RDX, size, &dx);
 	if (reg <= 5) {
-		x86_mul(size, sign, x86e_gpr(e, X86_RAX), s, &lo, &hi, &e->rc.rflags);
+		x86_mul(e->vendor, size, sign, x86e_gpr(e, X86_RAX), s, &lo, &hi, &e->rc.rflags);
 		if (size == 1) {
 			x86e_reg_write(e, &ax, lo | (hi << BYTE_BITS));
 		} else {
@@ -129,6 +129,7 @@ static int exec_muldiv(struct x86_emu_ctx *e, const struct x86_insn *in, const s
 	}
 	if (!x86_div(size, sign, hi, lo, s, &lo, &hi))
 		return x86e_raise(e, X86_EXC_DE, false, 0);
+	x86v_div_undef_flags(e->vendor, &e->rc.rflags);
 	if (size == 1) {
 		x86e_reg_write(e, &ax, lo | (hi << BYTE_BITS));
 	} else {
@@ -149,7 +150,7 @@ static int exec_imul2(struct x86_emu_ctx *e, const struct x86_insn *in, bool has
 	if ((r = x86e_read_op(e, &rm, &a)))
 		return r;
 	b = has_imm ? imm_sext(in, 0) : x86e_reg_read(e, &reg);
-	x86_mul(in->opsize, true, a, b, &lo, &hi, &e->rc.rflags);
+	x86_mul(e->vendor, in->opsize, true, a, b, &lo, &hi, &e->rc.rflags);
 	x86e_reg_write(e, &reg, lo);
 	return EMU_CONTINUE;
 }
@@ -548,6 +549,19 @@ static int string_once(struct x86_emu_ctx *e, const struct x86_insn *in, enum st
 	return EMU_CONTINUE;
 }
 
+/*
+ * Intel writes ECX (and for MOVS/STOS also ESI/EDI) even for zero iterations under a 32-bit
+ * address size, zero-extending them (observed on the native CPU); AMD does not.
+ */
+static void rep_zero_count_writes(struct x86_emu_ctx *e, enum str_kind k)
+{
+	set_addr_reg(e, X86_RCX, 4, 0);
+	if (k == STR_MOVS)
+		set_addr_reg(e, X86_RSI, 4, x86e_gpr(e, X86_RSI));
+	if (k == STR_MOVS || k == STR_STOS)
+		set_addr_reg(e, X86_RDI, 4, x86e_gpr(e, X86_RDI));
+}
+
 static int exec_string(struct x86_emu_ctx *e, const struct x86_insn *in, enum str_kind k)
 {
 	unsigned int size = (in->opcode & STR_BYTE_FORM) ? in->opsize : 1;
@@ -564,18 +578,8 @@ static int exec_string(struct x86_emu_ctx *e, const struct x86_insn *in, enum st
 		int r;
 
 		if (!cx) {
-			if (!done && in->addrsize == 4) {
-				/* Intel writes ECX (and for MOVS/STOS also ESI/EDI) even for
-				 * zero iterations, zero-extending them (observed on the native
-				 * CPU). */
-				set_addr_reg(e, X86_RCX, 4, 0);
-			}
-			if (!done && in->addrsize == 4 && !cond) {
-				if (k == STR_MOVS)
-					set_addr_reg(e, X86_RSI, 4, x86e_gpr(e, X86_RSI));
-				if (k == STR_MOVS || k == STR_STOS)
-					set_addr_reg(e, X86_RDI, 4, x86e_gpr(e, X86_RDI));
-			}
+			if (!done && in->addrsize == 4 && x86v_rep_zero_count_writes(e->vendor))
+				rep_zero_count_writes(e, k);
 			return EMU_CONTINUE;
 		}
 		if (done == batch) {

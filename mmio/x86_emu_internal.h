@@ -68,11 +68,22 @@ enum x86_alu_op {
 uint64_t x86_alu(enum x86_alu_op op, unsigned int size, uint64_t a, uint64_t b, uint64_t *flags);
 bool x86_cond(unsigned int cc, uint64_t flags);
 uint64_t x86_sext(uint64_t v, unsigned int size);
-/* MUL/IMUL/DIV/IDIV on rDX:rAX with src; false for #DE. */
-void x86_mul(unsigned int size, bool sign, uint64_t a, uint64_t b, uint64_t *lo, uint64_t *hi,
-	     uint64_t *flags);
+/* ZF, SF and PF of a result of size bytes. */
+uint64_t x86_szp(uint64_t res, unsigned int size);
+/* MUL/IMUL/DIV/IDIV on rDX:rAX with src; false for #DE.  x86_mul sets all six flags, the
+ * undefined ones as vendor v does; x86_div leaves flags to x86v_div_undef_flags. */
+void x86_mul(enum x86_vendor v, unsigned int size, bool sign, uint64_t a, uint64_t b, uint64_t *lo,
+	     uint64_t *hi, uint64_t *flags);
 bool x86_div(unsigned int size, bool sign, uint64_t hi, uint64_t lo, uint64_t d, uint64_t *q,
 	     uint64_t *r);
+
+/* ---- x86_vendor.c: where Intel and AMD differ ---- */
+/* REP string op with a 32-bit address size and ECX = 0 still writes ECX (ESI/EDI). */
+bool x86v_rep_zero_count_writes(enum x86_vendor v);
+/* SF/ZF/AF/PF after MUL/IMUL with low half lo of the product. */
+void x86v_mul_undef_flags(enum x86_vendor v, unsigned int size, uint64_t lo, uint64_t *flags);
+/* The six arithmetic flags after a DIV/IDIV that did not fault. */
+void x86v_div_undef_flags(enum x86_vendor v, uint64_t *flags);
 
 /* ---- x86_emu_exec.c ---- */
 int x86e_execute(struct x86_emu_ctx *e, const struct x86_insn *in);

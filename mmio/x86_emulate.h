@@ -129,6 +129,19 @@ struct x86_emu_result {
 	struct x86_insn insn; /* the decoded instruction, for logging */
 };
 
+/*
+ * The CPU vendor whose behaviour the emulator reproduces where Intel and AMD CPUs differ and
+ * a guest can tell (mmio/x86_vendor.c lists every such place).  A guest on a device page must
+ * see what the CPU it runs on would do, and the differential test compares with the host CPU.
+ */
+enum x86_vendor {
+	X86_VENDOR_INTEL = 0, /* also the other vendors that follow Intel (Centaur, Zhaoxin) */
+	X86_VENDOR_AMD = 1,   /* also Hygon (AMD Zen cores) */
+};
+
+/* The vendor from CPUID leaf 0's identification string (EBX, EDX, ECX in that order). */
+enum x86_vendor x86_vendor_from_cpuid(uint32_t ebx, uint32_t edx, uint32_t ecx);
+
 /* Maximum REP iterations done in one x86_emulate() call. */
 #define X86_EMU_REP_BATCH_MAX 64
 
@@ -138,11 +151,15 @@ struct x86_emu_regcache {
 	uint32_t loaded, dirty; /* bit per GPR */
 };
 
-/* One per vCPU.  Fill ops/opaque (and optionally rep_batch) once; the rest is scratch. */
+/*
+ * One per vCPU.  Fill ops/opaque, vendor (and optionally rep_batch) once; the rest is
+ * scratch.  A zeroed vendor means Intel.
+ */
 struct x86_emu_ctx {
 	const struct x86_emu_ops *ops;
 	void *opaque;
 	unsigned int rep_batch; /* REP iterations per call: 1..X86_EMU_REP_BATCH_MAX (0 = 1) */
+	enum x86_vendor vendor; /* the CPU the guest runs on */
 
 	/* Per-instruction state (internal). */
 	struct x86_cpu_ctl ctl;

@@ -15,10 +15,9 @@
 #include "lib/guest_boot.h"
 #include "lib/log.h"
 #include "mm/frame.h"
+#include "mm/guest_mem.h"
 #include "mm/pagetable.h"
 
-#define LOW_4GIB	  (4ull << 30)
-#define ONE_GIB		  (1ull << 30)
 #define GUEST_MAP_MAX	  (BOOT_MMAP_MAX + 2)
 #define ERR_TEXT_MAX	  160
 #define CPUID_1_ECX_XSAVE (1u << 26)
@@ -26,6 +25,7 @@
 static struct mem_region guest_map[GUEST_MAP_MAX];
 static unsigned nr_guest_map;
 static uint64_t hv_start, hv_end;
+static struct guest_physmap physmap;
 
 static bool overlaps_hv(uint64_t start, uint64_t end)
 {
@@ -54,18 +54,49 @@ static void build_guest_map(const struct boot_info *bi)
 	guest_map[nr_guest_map++] = (struct mem_region){hv_start, hv_end - hv_start, MEM_RESERVED};
 }
 
-static void *guest_ram(void *ctx, uint64_t gpa, uint64_t len)
+static void *direct_map_ptr(void *ctx, uint64_t gpa)
 {
 	(void)ctx;
-	if (gpa + len < gpa || overlaps_hv(gpa, gpa + len))
-		return NULL;
 	return phys_to_virt(gpa);
 }
 
+static int device_read(void *ctx, uint64_t gpa, void *buf, unsigned len)
+{
+	(void)ctx;
+	return hv_device_read(gpa, buf, len);
+}
+
+static int device_write(void *ctx, uint64_t gpa, const void *buf, unsigned len)
+{
+	(void)ctx;
+	return hv_device_write(gpa, buf, len);
+}
+
+/* The one gate to guest memory (mm/guest_mem.h); its map is also the EPT/NPT's. */
+static struct guest_mem_gate gate = {
+	.map = &physmap,
+	.ram_ptr = direct_map_ptr,
+	.device_read = device_read,
+	.device_write = device_write,
+};
+
+const struct guest_mem_gate *guest_gate(void)
+{
+	return &gate;
+}
+
+/* The loader writes the kernel, its modules and boot information into guest RAM only. */
+static void *guest_ram(void *ctx, uint64_t gpa, uint64_t len)
+{
+	(void)ctx;
+	return guest_mem_ram_ptr(&gate, gpa, len);
+}
+
+/* Module contents: where GRUB put them (the machine's memory, outside mhv's image). */
 static const void *host_mem(void *ctx, uint64_t pa, uint64_t len)
 {
 	(void)ctx;
-	if (pa + len < pa)
+	if (pa + len < pa || pa + len > hv_direct_map_top() || overlaps_hv(pa, pa + len))
 		return NULL;
 	return phys_to_virt(pa);
 }
@@ -80,14 +111,23 @@ bool guest_load(const struct boot_info *bi, struct guest_start *gs)
 	struct guest_boot_params p = {0};
 	struct guest_boot_result r;
 	char err[ERR_TEXT_MAX];
+	int err_code;
 
 	hv_start = hv_image_phys_start();
 	hv_end = hv_image_phys_end();
 	if (bi->nr_modules == 0) {
-		pr_info("mhv: no guest: GRUB passed no module (module2 /path/kernel.elf ...)\n");
+		pr_err("mhv: no guest: GRUB passed no module (module2 /path/kernel.elf ...; "
+		       "guest=none for a self-check run)\n");
 		return false;
 	}
 	build_guest_map(bi);
+	err_code = guest_physmap_build(&physmap, guest_map, nr_guest_map,
+				       (struct phys_range){hv_start, hv_end}, hv_direct_map_top(),
+				       hv_maxphyaddr());
+	if (err_code) {
+		pr_err("mhv: cannot build the guest's physical map (error %d)\n", err_code);
+		return false;
+	}
 	p.kernel = &bi->modules[0];
 	p.modules = &bi->modules[1];
 	p.nr_modules = bi->nr_modules - 1;
@@ -114,38 +154,29 @@ bool guest_load(const struct boot_info *bi, struct guest_start *gs)
 	return true;
 }
 
-static uint64_t guest_top(void)
+/* Regions mmio= adds after the map was built: the gate sends their pages to their devices. */
+void guest_gate_attach_regions(const struct mmio_regions *regions)
 {
-	uint64_t top = LOW_4GIB;
-
-	for (unsigned i = 0; i < nr_guest_map; i++) {
-		uint64_t end = guest_map[i].base + guest_map[i].len;
-		if (guest_map[i].type != MEM_RESERVED && end > top)
-			top = end;
-	}
-	return ALIGN_UP(top, ONE_GIB);
+	gate.regions = regions;
 }
 
-uint64_t guest_physmap_build(const struct pt_format *fmt, uint64_t ram_flags, uint64_t mmio_flags)
+uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_flags,
+				   uint64_t device_flags)
 {
 	uint64_t root = hv_alloc_page();
-	int err;
+	int err = 0;
 
 	if (root == FRAME_NONE)
 		return FRAME_NONE;
-	/* Everything uncached first, then RAM and ACPI memory cacheable, then mhv cut out. */
-	err = pt_map(fmt, &hv_pool_pt_mem, root, 0, 0, guest_top(), mmio_flags);
-	for (unsigned i = 0; !err && i < nr_guest_map; i++) {
-		const struct mem_region *m = &guest_map[i];
-		uint64_t start = ALIGN_UP(m->base, PAGE_SIZE);
-		uint64_t end = ALIGN_DOWN(m->base + m->len, PAGE_SIZE);
+	/* Exactly the gate's map: RAM cacheable, devices uncached, unmapped ranges absent. */
+	for (unsigned i = 0; !err && i < physmap.n; i++) {
+		const struct gpa_range *r = &physmap.r[i];
 
-		if (m->type == MEM_RESERVED || m->type == MEM_BAD || end <= start)
-			continue;
-		err = pt_map(fmt, &hv_pool_pt_mem, root, start, start, end - start, ram_flags);
+		if (r->kind == GPA_RAM || r->kind == GPA_DEVICE)
+			err = pt_map(fmt, &hv_pool_pt_mem, root, r->start, r->start,
+				     r->end - r->start,
+				     r->kind == GPA_RAM ? ram_flags : device_flags);
 	}
-	if (!err)
-		err = pt_unmap(fmt, &hv_pool_pt_mem, root, hv_start, hv_end - hv_start);
 	/* Device pages are absent too: every guest access to them exits to mhv. */
 	for (unsigned i = 0; !err && i < mmio_regions()->n; i++) {
 		const struct mmio_region *r = &mmio_regions()->r[i];

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 struct boot_info;
+struct guest_mem_gate;
+struct mmio_regions;
 struct pt_format;
 struct virt_caps;
 
@@ -25,10 +27,17 @@ struct guest_start {
 bool guest_load(const struct boot_info *bi, struct guest_start *gs);
 
 /*
- * Build the guest's nested page tables: RAM (usable and ACPI memory) with ram_flags, every
- * other address below the top with mmio_flags, mhv's own range left out.  Returns the root.
+ * Build the guest's nested page tables from the guest's physical map (mm/guest_mem.h): RAM
+ * with ram_flags, passthrough devices with device_flags, mhv's range and the mmio= regions
+ * left out.  Returns the root.
  */
-uint64_t guest_physmap_build(const struct pt_format *fmt, uint64_t ram_flags, uint64_t mmio_flags);
+uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_flags,
+				   uint64_t device_flags);
+
+/* The gate to guest memory: every guest-physical access mhv makes goes through it. */
+const struct guest_mem_gate *guest_gate(void);
+/* Let the gate dispatch the mmio= regions' pages to their devices (once they exist). */
+void guest_gate_attach_regions(const struct mmio_regions *regions);
 
 /* Run the guest on whichever backend this CPU has; returns only if it cannot start. */
 void guest_run(const struct virt_caps *caps, const struct guest_start *gs);

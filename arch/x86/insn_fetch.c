@@ -2,31 +2,37 @@
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
-#include "arch/x86/mmio_setup.h"
+#include "arch/x86/guest.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
 #include "lib/string.h"
+#include "mm/guest_mem.h"
 #include "mm/memmap.h"
 
 #define SEG_CS 1
 
-/* Guest RAM only: a guest page table must never make mhv read its own memory. */
+/*
+ * Through the memory gate only: a page-table entry or instruction byte comes from guest RAM
+ * or from the device that owns its page.  Anything the guest's map leaves out (mhv's range,
+ * beyond the top) is never read; the walk fails and the guest gets #GP, as it would from the
+ * nested page tables.
+ */
 static bool guest_read(void *ctx, uint64_t gpa, void *buf, unsigned len)
 {
-	const struct vcpu *v = ctx;
-
-	if (gpa + len < gpa || (gpa < v->hv_end && gpa + len > v->hv_start))
-		return false;
-	memcpy(buf, phys_to_virt(gpa), len);
-	return true;
+	(void)ctx;
+	return guest_mem_read(guest_gate(), gpa, buf, len, 0) >= 0;
 }
+
+const struct gw_mem vcpu_gw_mem = {.read = guest_read};
 
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
 {
 	v->ops->get_paging(v, regs);
-	*mem = (struct gw_mem){.read = guest_read, .ctx = v};
+	/* Frame bits at and above MAXPHYADDR are reserved bits: a #PF, never an address. */
+	regs->maxphyaddr = hv_maxphyaddr();
+	*mem = vcpu_gw_mem;
 }
 
 static enum x86_mode code_mode(struct vcpu *v, const struct gw_regs *regs,
@@ -95,26 +101,27 @@ void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la)
 		t->valid = false;
 }
 
-/* The code page's guest-physical address, from the code TLB or a fresh walk. */
-static bool code_gpa(struct vcpu *v, const struct gw_regs *regs, uint64_t la, uint64_t *gpa)
+/* The code bytes at la in guest RAM, through the code TLB or a fresh walk. */
+static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
+		       const uint8_t **bytes)
 {
 	struct code_tlb *t = &v->code_tlb;
-	struct gw_mem mem = {.read = guest_read, .ctx = v};
 	struct gw_result r;
 
 	if (!t->valid || t->gva_page != la >> PAGE_SHIFT ||
 	    !gw_access_allowed(regs, t->user, t->writable, t->nx, GW_FETCH)) {
-		if (guest_walk(regs, &mem, la, GW_FETCH, &r))
+		const uint8_t *page;
+
+		if (guest_walk(regs, &vcpu_gw_mem, la, GW_FETCH, &r))
 			return false; /* the full path raises the fault */
-		/* Code must be plain guest RAM: not mhv, not a device page. */
-		if ((r.gpa < v->hv_end && r.gpa + PAGE_SIZE > v->hv_start) ||
-		    mmio_region_find(mmio_regions(), r.gpa))
+		/* Code read in place must be plain guest RAM: not mhv, not a device page. */
+		page = guest_mem_ram_ptr(guest_gate(), r.gpa & ~(PAGE_SIZE - 1), PAGE_SIZE);
+		if (!page)
 			return false;
-		*t = (struct code_tlb){true,	     la >> PAGE_SHIFT, r.gpa >> PAGE_SHIFT,
-				       r.page_shift, r.user,	       r.writable,
-				       r.nx};
+		*t = (struct code_tlb){
+			true, la >> PAGE_SHIFT, page, r.page_shift, r.user, r.writable, r.nx};
 	}
-	*gpa = (t->gpa_page << PAGE_SHIFT) | (la & (PAGE_SIZE - 1));
+	*bytes = t->host_page + (la & (PAGE_SIZE - 1));
 	return true;
 }
 
@@ -129,14 +136,13 @@ const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs
 {
 	struct insn_cache *ic = &v->insn_cache;
 	enum x86_mode mode = code_mode(v, regs, cs);
-	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip, gpa;
+	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
+	const uint8_t *bytes;
 
 	if (mode != X86_MODE_64)
 		la &= 0xFFFFFFFFull;
 	if (v->mmio_cache_on && (la & (PAGE_SIZE - 1)) <= PAGE_SIZE - X86_MAX_INSN_LEN &&
-	    code_gpa(v, regs, la, &gpa)) {
-		const uint8_t *bytes = phys_to_virt(gpa);
-
+	    code_bytes(v, regs, la, &bytes)) {
 		if (ic->valid && ic->la == la && ic->insn.mode == mode &&
 		    !memcmp(ic->bytes, bytes, ic->insn.len))
 			return &ic->insn;

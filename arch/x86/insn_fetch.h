@@ -16,8 +16,9 @@ struct vcpu_segment;
  * mhv sees every guest TLB flush; dropped by each of them like a TLB entry). */
 struct code_tlb {
 	bool valid;
-	uint64_t gva_page, gpa_page; /* page numbers (>> 12) */
-	unsigned page_shift;	     /* size of the guest mapping, for INVLPG */
+	uint64_t gva_page;	 /* page number (>> 12) */
+	const uint8_t *host_page; /* the code page, guest RAM found through the memory gate */
+	unsigned page_shift;	 /* size of the guest mapping, for INVLPG */
 	bool user, writable, nx;
 };
 
@@ -32,8 +33,10 @@ struct insn_cache {
 /* Every guest TLB flush: the code translation is a TLB entry too. */
 void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la);
 
-/* The guest's paging state and RAM, as mm/guest_walk.c needs them. */
+/* The guest's paging state and memory (through the gate), as mm/guest_walk.c needs them. */
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem);
+/* The walker's memory callbacks: page-table entries read and A/D bits set through the gate. */
+extern const struct gw_mem vcpu_gw_mem;
 
 /*
  * The decoded instruction at CS:RIP (valid until the next call), or NULL with *err:

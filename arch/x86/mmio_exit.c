@@ -11,6 +11,7 @@
 #include "arch/x86/mmio_fast.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/guest.h"
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/paging.h"
@@ -19,10 +20,12 @@
 #include "lib/errno.h"
 #include "lib/log.h"
 #include "lib/string.h"
+#include "mm/guest_mem.h"
 #include "mm/memmap.h"
 #include "mmio/mmio_cache.h"
 
 #define UNSUPPORTED_REPORT_LIMIT 8
+#define NOT_MAPPED_REPORT_LIMIT	 8
 #define FXSAVE_XMM_OFFSET	 160
 #define XSAVE_YMM_HI_OFFSET	 576
 #define XSAVE_AREA_SIZE		 1024
@@ -108,12 +111,12 @@ static bool in_hv(const struct vcpu *v, uint64_t gpa, unsigned len)
 static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned len, unsigned how,
 		      struct x86_exception *exc)
 {
+	static unsigned reported;
 	struct vcpu *v = c->v;
 	unsigned gw = how | (c->regs.cpl == 3 ? GW_USER : 0);
 	struct gw_result fault;
 	uint64_t gpa, hits = v->mmio_cache.hits;
-	const struct mmio_region *r;
-	int err;
+	int err, kind;
 
 	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, &gpa,
 			     &fault);
@@ -122,36 +125,28 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 		return 1;
 	}
 	if (err) {
-		/* The guest's page tables lead outside its RAM (or into an unsupported mode). */
+		/* The guest's page tables lead outside its memory (or into an unsupported mode). */
 		set_gp(exc);
 		return 1;
 	}
-	r = mmio_region_find(mmio_regions(), gpa);
-	if (r) {
-		if (c->first_mmio_hit < 0)
-			c->first_mmio_hit = v->mmio_cache.hits != hits;
-		if (how == GW_FETCH) {
-			set_gp(exc); /* executing from a device page: not emulated */
-			return 1;
-		}
-		if (mmio_dispatch(mmio_regions(), gpa, v->ops->get_rip(v), buf, len,
-				  how == GW_WRITE)) {
-			set_gp(exc);
-			return 1;
-		}
+	/* The gate: guest RAM, a device region's model, a passthrough device, or nothing. */
+	kind = guest_mem_access(guest_gate(), gpa, buf, len, how == GW_WRITE ? GMEM_WRITE : 0,
+				v->ops->get_rip(v));
+	if (kind == GPA_TRAPPED && c->first_mmio_hit < 0)
+		c->first_mmio_hit = v->mmio_cache.hits != hits;
+	if (kind >= 0)
 		return 0;
+	if (reported < NOT_MAPPED_REPORT_LIMIT) {
+		reported++;
+		pr_warn("mhv: guest %s %s at GPA 0x%lx through an emulated access: #GP\n",
+			how == GW_WRITE ? "writes" : "reads",
+			in_hv(v, gpa, len)    ? "mhv's memory"
+			: kind == -E_FAULT ? "unmapped memory"
+					      : "a device that failed",
+			gpa);
 	}
-	if (in_hv(v, gpa, len)) {
-		pr_warn("mhv: guest %s mhv's memory at GPA 0x%lx through an emulated access: #GP\n",
-			how == GW_WRITE ? "writes" : "reads", gpa);
-		set_gp(exc);
-		return 1;
-	}
-	if (how == GW_WRITE)
-		memcpy(phys_to_virt(gpa), buf, len);
-	else
-		memcpy(buf, phys_to_virt(gpa), len);
-	return 0;
+	set_gp(exc);
+	return 1;
 }
 
 static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)

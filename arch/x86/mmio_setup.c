@@ -6,6 +6,7 @@
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/hypercall_abi.h"
+#include "arch/x86/guest.h"
 #include "arch/x86/paging.h"
 #include "lib/log.h"
 #include "lib/options.h"
@@ -44,55 +45,17 @@ static void log_access(void *ctx, const struct mmio_log_rec *r)
 	pr_info("\n");
 }
 
-/* The trace device's real accesses: exact widths, never merged or split by the compiler. */
+/* The trace device's and the APIC guard's real accesses: uncached, at their exact width. */
 int hv_phys_read(void *ctx, uint64_t pa, void *buf, unsigned len)
 {
-	volatile const uint8_t *p = phys_to_virt(pa);
-
 	(void)ctx;
-	switch (len) {
-	case 1:
-		*(uint8_t *)buf = *p;
-		return 0;
-	case 2:
-		*(uint16_t *)buf = *(volatile const uint16_t *)p;
-		return 0;
-	case 4:
-		*(uint32_t *)buf = *(volatile const uint32_t *)p;
-		return 0;
-	case 8:
-		*(uint64_t *)buf = *(volatile const uint64_t *)p;
-		return 0;
-	default:
-		for (unsigned i = 0; i < len; i++)
-			((uint8_t *)buf)[i] = p[i];
-		return 0;
-	}
+	return hv_device_read(pa, buf, len);
 }
 
 int hv_phys_write(void *ctx, uint64_t pa, const void *buf, unsigned len)
 {
-	volatile uint8_t *p = phys_to_virt(pa);
-
 	(void)ctx;
-	switch (len) {
-	case 1:
-		*p = *(const uint8_t *)buf;
-		return 0;
-	case 2:
-		*(volatile uint16_t *)p = *(const uint16_t *)buf;
-		return 0;
-	case 4:
-		*(volatile uint32_t *)p = *(const uint32_t *)buf;
-		return 0;
-	case 8:
-		*(volatile uint64_t *)p = *(const uint64_t *)buf;
-		return 0;
-	default:
-		for (unsigned i = 0; i < len; i++)
-			p[i] = ((const uint8_t *)buf)[i];
-		return 0;
-	}
+	return hv_device_write(pa, buf, len);
 }
 
 static bool add_device(const struct mmio_spec *spec, uint64_t *ram_used)
@@ -101,6 +64,18 @@ static bool add_device(const struct mmio_spec *spec, uint64_t *ram_used)
 	const struct mmio_dev_ops *ops = NULL;
 	int err;
 
+	/* A device model must never stand in for mhv's memory, nor reach past the address width. */
+	if (spec->base < hv_image_phys_end() && spec->base + spec->size > hv_image_phys_start()) {
+		pr_err("mhv: mmio=%s@0x%lx+0x%lx overlaps mhv's own memory [0x%lx-0x%lx)\n",
+		       mmio_dev_type_name(spec->type), spec->base, spec->size,
+		       hv_image_phys_start(), hv_image_phys_end());
+		return false;
+	}
+	if ((spec->base + spec->size - 1) >> hv_maxphyaddr()) {
+		pr_err("mhv: mmio=%s@0x%lx+0x%lx lies beyond the CPU's %u physical address bits\n",
+		       mmio_dev_type_name(spec->type), spec->base, spec->size, hv_maxphyaddr());
+		return false;
+	}
 	s->type = spec->type;
 	s->base = spec->base;
 	s->size = spec->size;
@@ -152,7 +127,10 @@ bool mmio_setup(const struct hv_options *o)
 	for (unsigned i = 0; i < o->nr_mmio; i++)
 		if (!add_device(&o->mmio[i], &ram_used))
 			return false;
-	return apic_guard_setup(&regions);
+	if (!apic_guard_setup(&regions))
+		return false;
+	guest_gate_attach_regions(&regions);
+	return true;
 }
 
 /* Slots are in command-line order; the registry in address order.  Index by address. */

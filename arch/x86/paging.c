@@ -19,11 +19,23 @@
 #define LOW_4GIB	     (4ull << 30)
 #define CPUID_EXT_EDX_NX     (1u << 20)
 #define CPUID_EXT_EDX_PAGE1G (1u << 26)
+#define CPUID_ADDR_SIZES     0x80000008
+#define ADDR_SIZES_PHYS_MASK 0xFFu
+#define MAXPHYADDR_LEGACY    36 /* without leaf 0x80000008 (SDM: 36 with PAE) */
+#define PAGE_OFFSET_MASK     (PAGE_SIZE - 1)
+/* Device registers are reached one page at a time through this page of mhv's address space. */
+#define DEVICE_WINDOW_VA     (HV_VIRT_BASE - PAGE_SIZE)
+#define DEVICE_WINDOW_FLAGS  (PTE_P | PTE_RW | PTE_PCD | PTE_PWT) /* PAT entry 3: uncached */
 
 static uint8_t hv_pool[HV_POOL_SIZE] __aligned(PAGE_SIZE);
 static struct frame_allocator pool;
 static uint64_t load_base;
 static uint64_t phys_map_base; /* 0 = boot identity map */
+static uint64_t direct_map_top;
+static unsigned maxphyaddr = MAXPHYADDR_LEGACY;
+static uint64_t nx_bit;
+static volatile uint64_t *device_window_pte;
+static uint64_t device_window_page = ~0ull; /* the page mapped there now */
 
 uint64_t image_virt_to_phys(const void *va)
 {
@@ -38,6 +50,114 @@ static void *image_phys_to_virt(uint64_t pa)
 void *phys_to_virt(uint64_t pa)
 {
 	return (void *)(pa + phys_map_base);
+}
+
+uint64_t hv_direct_map_top(void)
+{
+	return direct_map_top;
+}
+
+unsigned hv_maxphyaddr(void)
+{
+	return maxphyaddr;
+}
+
+static void invlpg(uint64_t va)
+{
+	asm volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
+
+/*
+ * The direct map is write-back: right for RAM, wrong for device registers, which must see
+ * every access exactly once at its own width.  Devices get an uncached window instead.
+ * One window: mhv runs on one CPU (a per-CPU window comes with SMP).
+ */
+static volatile void *device_window(uint64_t pa)
+{
+	uint64_t page = pa & ~PAGE_OFFSET_MASK;
+
+	if (page != device_window_page) {
+		*device_window_pte = page | DEVICE_WINDOW_FLAGS | nx_bit;
+		invlpg(DEVICE_WINDOW_VA);
+		device_window_page = page;
+	}
+	return (volatile void *)(DEVICE_WINDOW_VA + (pa & PAGE_OFFSET_MASK));
+}
+
+int hv_device_read(uint64_t pa, void *buf, unsigned len)
+{
+	volatile const void *p;
+
+	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
+		return -E_RANGE;
+	p = device_window(pa);
+	switch (len) {
+	case 1:
+		*(uint8_t *)buf = *(volatile const uint8_t *)p;
+		return 0;
+	case 2:
+		*(uint16_t *)buf = *(volatile const uint16_t *)p;
+		return 0;
+	case 4:
+		*(uint32_t *)buf = *(volatile const uint32_t *)p;
+		return 0;
+	case 8:
+		*(uint64_t *)buf = *(volatile const uint64_t *)p;
+		return 0;
+	default:
+		for (unsigned i = 0; i < len; i++)
+			((uint8_t *)buf)[i] = ((volatile const uint8_t *)p)[i];
+		return 0;
+	}
+}
+
+int hv_device_write(uint64_t pa, const void *buf, unsigned len)
+{
+	volatile void *p;
+
+	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
+		return -E_RANGE;
+	p = device_window(pa);
+	switch (len) {
+	case 1:
+		*(volatile uint8_t *)p = *(const uint8_t *)buf;
+		return 0;
+	case 2:
+		*(volatile uint16_t *)p = *(const uint16_t *)buf;
+		return 0;
+	case 4:
+		*(volatile uint32_t *)p = *(const uint32_t *)buf;
+		return 0;
+	case 8:
+		*(volatile uint64_t *)p = *(const uint64_t *)buf;
+		return 0;
+	default:
+		for (unsigned i = 0; i < len; i++)
+			((volatile uint8_t *)p)[i] = ((const uint8_t *)buf)[i];
+		return 0;
+	}
+}
+
+/* The 4 KiB leaf entry for va in the tables at root (built by pt_map with 4 KiB pages). */
+static volatile uint64_t *leaf_entry(uint64_t root, uint64_t va)
+{
+	uint64_t table = root;
+
+	for (unsigned level = PT_LEVELS; level > 1; level--) {
+		unsigned shift = PAGE_SHIFT + PT_LEVEL_BITS * (level - 1);
+		const uint64_t *t = image_phys_to_virt(table);
+
+		table = t[(va >> shift) & (PT_ENTRIES - 1)] & PT_ADDR_MASK;
+	}
+	return (volatile uint64_t *)image_phys_to_virt(table) +
+	       ((va >> PAGE_SHIFT) & (PT_ENTRIES - 1));
+}
+
+static unsigned cpu_maxphyaddr(void)
+{
+	if (cpuid(CPUID_EXT_BASE).eax < CPUID_ADDR_SIZES)
+		return MAXPHYADDR_LEGACY;
+	return cpuid(CPUID_ADDR_SIZES).eax & ADDR_SIZES_PHYS_MASK;
 }
 
 uint64_t hv_image_phys_start(void)
@@ -135,6 +255,8 @@ int paging_init(const struct boot_info *bi, uint64_t new_base)
 	uint64_t top = top_of_memory(bi);
 
 	fmt.has_1g = ext.edx & CPUID_EXT_EDX_PAGE1G;
+	maxphyaddr = cpu_maxphyaddr();
+	nx_bit = xd;
 	/* From here on physical addresses (tables, mappings) are those of the new home. */
 	load_base = new_base;
 	root = hv_alloc_page();
@@ -150,6 +272,8 @@ int paging_init(const struct boot_info *bi, uint64_t new_base)
 		 PTE_P | xd},
 		{DATA_START, image_virt_to_phys((void *)DATA_START), IMAGE_END - DATA_START,
 		 PTE_P | PTE_RW | xd},
+		/* A placeholder that makes the window's page table; remapped at each use. */
+		{DEVICE_WINDOW_VA, 0, PAGE_SIZE, DEVICE_WINDOW_FLAGS | xd},
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(maps); i++) {
 		int err = pt_map(&fmt, &hv_pool_pt_mem, root, maps[i].va, maps[i].pa, maps[i].size,
@@ -162,6 +286,8 @@ int paging_init(const struct boot_info *bi, uint64_t new_base)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 	write_cr0(read_cr0() | CR0_WP); /* mhv's own writes honour read-only pages too */
 	phys_map_base = DIRECT_MAP_BASE;
+	direct_map_top = top;
+	device_window_pte = leaf_entry(root, DEVICE_WINDOW_VA);
 	if (new_base != old_base)
 		move_image_and_switch(new_base, old_base, hv_image_phys_end() - new_base, root);
 	else

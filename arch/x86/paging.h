@@ -2,6 +2,7 @@
  * mhv's own address space:
  *   HV_VIRT_BASE + x      -> load base + x     the image, 4 KiB pages, W^X per section
  *   DIRECT_MAP_BASE + pa  -> pa                all physical memory, RW, never executable
+ *   HV_VIRT_BASE - 4 KiB  -> any device page    uncached, remapped per access (hv_device_*)
  * Nothing is mapped at low addresses, so a NULL dereference in mhv faults.
  */
 #ifndef MHV_ARCH_X86_PAGING_H
@@ -27,6 +28,17 @@ void paging_early_init(uint64_t load_base);
  * moving the image to new_base first when that differs from where the loader put it.
  */
 int paging_init(const struct boot_info *bi, uint64_t new_base);
+
+/* Physical memory the direct map reaches: [0, top). */
+uint64_t hv_direct_map_top(void);
+/* The CPU's physical-address width (CPUID 0x80000008), also the guest's. */
+unsigned hv_maxphyaddr(void);
+/*
+ * Exact-width uncached access to a device register at pa (len 1, 2, 4, 8, or bytewise), within
+ * one page and below MAXPHYADDR (-E_RANGE otherwise).  Never through the write-back direct map.
+ */
+int hv_device_read(uint64_t pa, void *buf, unsigned len);
+int hv_device_write(uint64_t pa, const void *buf, unsigned len);
 
 uint64_t hv_image_phys_start(void);
 uint64_t hv_image_phys_end(void);

@@ -8,6 +8,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
 #include "arch/x86/uart16550.h"
+#include "arch/x86/vuart.h"
 #include "lib/log.h"
 
 #define QEMU_DEBUG_EXIT_PORT 0xF4
@@ -31,7 +32,8 @@ static void emulator_exit(int status)
 
 void hv_end_run(int status)
 {
-	log_flush();
+	vuart_flush();
+	log_end_line(); /* the closing line starts at column 0, whatever was printed before */
 	pr_info("mhv: run ended, status %d (%s)\n", status,
 		status == HV_STATUS_PASS ? "pass" : "fail");
 	uart_drain();

@@ -31,6 +31,7 @@
 #define CPUID_7_ECX_OSPKE	 (1u << 4)
 #define CPUID_HV_RANGE_MASK	 0xF0000000u
 #define CPUID_SVM_FEATURES	 0x8000000A
+#define CPUID_LEAF_VENDOR	 0x00000000
 #define XCR_XFEATURE_ENABLED	 0
 #define NPF_REPORT_LIMIT	 8
 
@@ -47,7 +48,11 @@ static const char *const flush_cause_names[NR_FLUSH_CAUSES] = {
 
 void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_start *gs)
 {
+	struct cpuid_regs id = cpuid(CPUID_LEAF_VENDOR);
+
 	memset(v, 0, sizeof(*v));
+	/* The emulator behaves as the CPU the guest runs on where vendors differ. */
+	v->emu.vendor = x86_vendor_from_cpuid(id.ebx, id.edx, id.ecx);
 	v->ops = ops;
 	v->hv_start = gs->hv_start;
 	v->hv_end = gs->hv_end;

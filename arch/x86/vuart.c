@@ -3,11 +3,15 @@
  * (baud, line control, scratch, loopback) without disturbing mhv's console: only the
  * bytes it transmits and the bytes it receives reach the real device.  No interrupts are
  * raised: guests drive it by polling LSR, as boot consoles and test kernels do.
+ *
+ * Transmitted bytes are collected into lines and go out through the console multiplexer
+ * (lib/console_mux.c), which mhv's log also goes through: it keeps mhv's lines at column 0 on
+ * lines of their own and keeps guest output from reading or displaying as mhv's.
  */
 #include "arch/x86/vuart.h"
 #include "arch/x86/io.h"
 #include "arch/x86/uart16550.h"
-#include "lib/log.h"
+#include "lib/console_mux.h"
 
 enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
 
@@ -30,11 +34,20 @@ static struct {
 	unsigned len;
 } vu;
 
-void vuart_init(uint16_t base)
+/* Static: mhv's first message goes through it, long before vuart_init. */
+static struct console_mux console = CONSOLE_MUX_INIT(uart_write);
+
+void vuart_host_write(const char *s, size_t n)
+{
+	console_mux_host(&console, s, n);
+}
+
+void vuart_init(uint16_t base, bool mark_all_guest_lines)
 {
 	vu.base = base;
 	vu.lcr = 0x03;
 	vu.dll = 1;
+	console_mux_set_mark_all(&console, mark_all_guest_lines);
 }
 
 uint16_t vuart_base(void)
@@ -42,23 +55,24 @@ uint16_t vuart_base(void)
 	return vu.base;
 }
 
-void vuart_flush(void)
+static void push_line(void)
 {
-	if (vu.len) {
-		uart_write(vu.line, vu.len);
-		vu.len = 0;
-	}
+	console_mux_guest(&console, vu.line, vu.len);
+	vu.len = 0;
 }
 
+void vuart_flush(void)
+{
+	push_line();
+	console_mux_guest_flush(&console);
+}
+
+/* A line goes out whole unless it outgrows the buffer; then mhv's log may cut it. */
 static void transmit(uint8_t c)
 {
-	if (c == '\r')
-		return; /* the console adds its own before each newline */
 	vu.line[vu.len++] = (char)c;
-	if (c == '\n' || vu.len == LINE_MAX) {
-		log_flush(); /* finish any partial line of mhv's first */
-		vuart_flush();
-	}
+	if (c == '\n' || vu.len == LINE_MAX)
+		push_line();
 }
 
 /* In loopback mode the modem outputs (MCR bits 0-3) appear as the modem inputs. */

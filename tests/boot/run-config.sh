@@ -6,6 +6,12 @@
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
+# EXPECT-FILE lines: "match REGEX" (some log line matches), "nomatch REGEX" (none does),
+# "status N" (mhv's closing line reports status N; default 0).
+# mhv's own lines are the ones that start with "mhv": the console multiplexer
+# (lib/console_mux.h) marks every guest line that could start so ("guest| ", "guest+ "), so
+# patterns anchored at ^mhv judge only mhv.  Guest PASS/FAIL lines are the guest test
+# kernel's own protocol and are counted as its results.
 set -u
 
 config=$1 iso=$2 expect=$3 out=$4 limit=${5:-120}
@@ -98,11 +104,22 @@ while IFS= read -r e; do
 		re=${e#match }
 		if grep -Eq -- "$re" <<<"$log"; then tap ok "log matches /$re/"; else tap not-ok "log lacks /$re/"; fi
 		;;
+	nomatch\ *)
+		re=${e#nomatch }
+		if grep -Eq -- "$re" <<<"$log"; then
+			tap not-ok "log has /$re/: $(grep -Em1 -- "$re" <<<"$log" | cut -c1-120)"
+		else
+			tap ok "log has no /$re/"
+		fi
+		;;
 	*) tap not-ok "bad line in $expect: $e" ;;
 	esac
 done <"$expect"
 
-if grep -q "^mhv: run ended, status $want_status " <<<"$log"; then
+ends=$(grep -c '^mhv: run ended' <<<"$log")
+if [ "$ends" -gt 1 ]; then
+	tap not-ok "$ends lines read '^mhv: run ended': a run ends once (forged by the guest?)"
+elif grep -q "^mhv: run ended, status $want_status " <<<"$log"; then
 	tap ok "run ended with status $want_status after $secs s"
 elif grep -q "^mhv: run ended" <<<"$log"; then
 	tap not-ok "run ended with the wrong status ($(grep -m1 '^mhv: run ended' <<<"$log")), want $want_status"

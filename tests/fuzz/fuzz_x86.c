@@ -1,7 +1,7 @@
 /*
  * libFuzzer target over x86_decode + x86_emulate.
  *
- * Input: [mode][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as available)] then the
+ * Input: [mode|vendor][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as available)] then the
  * instruction bytes.  Guest memory is two 4 KiB pages around a fixed base; anything else
  * raises #PF.  Checks: no sanitizer report, no abort, results self-consistent (length <= 15,
  * every access inside one page, bounded callback count).
@@ -13,20 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "mmio/x86_emulate.h"
+#include "tests/fuzz/fuzz_driver.h"
 
 #define MEM_BASE	0x7000ull
 #define MEM_SIZE	0x2000u
 #define PG		0x1000u
 #define HDR		4
 #define MAX_CALLS	4096
-#define DEFAULT_SECONDS 10
 
-int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*cb)(const uint8_t *, size_t));
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fstate {
 	uint64_t gpr[16], rip, rflags;
@@ -39,7 +36,6 @@ struct fstate {
 	uint8_t cr_bits;
 };
 
-static unsigned long *exec_counter;
 
 static void check_page(uint64_t la, unsigned int len)
 {
@@ -185,12 +181,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct x86_insn in;
 	size_t nregs;
 
-	if (exec_counter)
-		(*exec_counter)++;
+	if (fuzz_execs)
+		(*fuzz_execs)++;
 	if (size < HDR)
 		return 0;
 	memset(&s, 0, sizeof(s));
 	s.mode = modes[data[0] & 3];
+	ctx.vendor = (data[0] & 4) ? X86_VENDOR_AMD : X86_VENDOR_INTEL; /* both vendors' paths */
 	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |
 		   ((uint64_t)(data[1] & 0x02) << 9) | X86_FL_FIXED;
 	ctx.rep_batch = data[2] % (X86_EMU_REP_BATCH_MAX + 8);
@@ -244,37 +241,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 int main(int argc, char **argv)
 {
-	const char *secs = getenv("FUZZ_SECONDS");
-	char tbuf[64];
-	char *args[] = {argv[0], tbuf, "-seed=1", "-max_len=96", "-print_final_stats=0", NULL};
-	int nargs = 5, status;
-	char **pargs = args;
-	pid_t pid;
-
-	if (argc > 1)
-		return LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput);
-	snprintf(tbuf, sizeof(tbuf), "-max_total_time=%d", secs ? atoi(secs) : DEFAULT_SECONDS);
-	exec_counter = mmap(NULL, sizeof(*exec_counter), PROT_READ | PROT_WRITE,
-			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (exec_counter == MAP_FAILED)
-		return 1;
-	*exec_counter = 0;
-	printf("TAP version 13\n1..1\n");
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		/* libFuzzer chatters on stderr; keep it for a crash report. */
-		LLVMFuzzerRunDriver(&nargs, &pargs, LLVMFuzzerTestOneInput);
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return 1;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		printf("ok 1 - fuzz decode+emulate: %lu executions in %s s, no crash\n",
-		       *exec_counter, tbuf + strlen("-max_total_time="));
-		return 0;
-	}
-	printf("not ok 1 - fuzz decode+emulate crashed after %lu executions (see stderr)\n",
-	       *exec_counter);
-	return 1;
+	return fuzz_main(argc, argv, LLVMFuzzerTestOneInput, "decode+emulate", 96);
 }

@@ -42,8 +42,11 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");
-	if (hv_present())
+	if (hv_present()) { /* the hostile-guest suite: every attack must be contained */
+		test_contain_memory();
+		test_contain_console();
 		test_contain_fatals();
+	}
 	if (hv_present()) {
 		bench_report();
 		hv_print_exit_counts();

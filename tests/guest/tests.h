@@ -48,6 +48,18 @@ void mmio_user_begin(void);
 void mmio_user_end(void);
 bool mmio_user_access(bool write, uintptr_t va, uint32_t *val, struct fault *f);
 /*
+ * Hostile guest, memory (test_contain_memory.c): page tables aimed at mhv's range, its image's
+ * direct-map alias, beyond the map and MAXPHYADDR, reached through mhv's emulator.  Expects
+ * 32-bit paging on (test_paging) and restores it.
+ */
+void test_contain_memory(void);
+/*
+ * Hostile output on the shared console (test_contain_console.c): forged mhv lines and a long
+ * line cut by mhv's log, judged by the boot tests' .expect files.  Needs paging on and a deny
+ * region (mmio=deny@...).
+ */
+void test_contain_console(void);
+/*
  * Guest actions that once stopped mhv (test_contain_fatals.c): string I/O to the console,
  * PAE with PDPTE.A, CR0.PG toggles below 1 MiB, TF over an intercepted instruction, CR4.LA57.
  * Expects 32-bit paging on and leaves CR0/CR3/CR4 as found.

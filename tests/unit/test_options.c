@@ -38,6 +38,8 @@ static void assert_same_options(const struct hv_options *a, const struct hv_opti
 	}
 	assert_int_equal(a->mmio_cache, b->mmio_cache);
 	assert_int_equal(a->bench, b->bench);
+	assert_int_equal(a->console_guest_prefix, b->console_guest_prefix);
+	assert_int_equal(a->no_guest, b->no_guest);
 }
 
 static int parse(const char *line)
@@ -81,6 +83,8 @@ static void test_options_defaults(void **state)
 	assert_int_equal(o.exit_mode, EXIT_HALT);
 	assert_int_equal(o.nr_mmio, 0);
 	assert_true(o.mmio_cache);
+	assert_false(o.console_guest_prefix);
+	assert_false(o.no_guest);
 }
 
 static void test_options_empty_and_whitespace_lines(void **state)
@@ -479,6 +483,30 @@ static void test_options_bench_on_off(void **state)
 	expect_err("bench=yes", "bench: bad value 'yes' (expected on or off)");
 }
 
+static void test_options_console_guest_prefix_on_off(void **state)
+{
+	(void)state;
+	expect_ok("console_guest_prefix=on");
+	assert_true(o.console_guest_prefix);
+	expect_ok("console_guest_prefix=on console_guest_prefix=off");
+	assert_false(o.console_guest_prefix);
+	expect_err("console_guest_prefix=yes",
+		   "console_guest_prefix: bad value 'yes' (expected on or off)");
+	expect_err("console_guest_prefix", "option 'console_guest_prefix' needs a value");
+	expect_err("console_guest=on", "unknown option 'console_guest=on'");
+}
+
+static void test_options_guest_module_or_none(void **state)
+{
+	(void)state;
+	expect_ok("guest=none");
+	assert_true(o.no_guest);
+	expect_ok("guest=none guest=module");
+	assert_false(o.no_guest);
+	expect_err("guest=off", "guest: bad value 'off' (expected module or none)");
+	expect_err("guest=", "option 'guest' needs a value");
+}
+
 /* A failing word after good mmio= words leaves the list as it was before the line. */
 static void test_options_mmio_error_leaves_list_unchanged(void **state)
 {
@@ -523,6 +551,8 @@ int main(void)
 		cmocka_unit_test(test_options_mmio_cache_on_off),
 		cmocka_unit_test(test_options_bench_on_off),
 		cmocka_unit_test(test_options_mmio_error_leaves_list_unchanged),
+		cmocka_unit_test(test_options_console_guest_prefix_on_off),
+		cmocka_unit_test(test_options_guest_module_or_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -431,7 +431,7 @@ static uint64_t build_npt(void)
 	fmt.va_canonical = false; /* guest-physical addresses, not linear ones */
 	/* NPT walks are user accesses: every level needs U/S.  PCD|PWT selects UC in the
 	 * power-on PAT for everything that is not RAM. */
-	return guest_physmap_build(&fmt, PTE_P | PTE_RW | PTE_US,
+	return guest_nested_tables_build(&fmt, PTE_P | PTE_RW | PTE_US,
 				   PTE_P | PTE_RW | PTE_US | PTE_PCD | PTE_PWT);
 }
 

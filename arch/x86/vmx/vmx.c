@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "lib/string.h"
 #include "mm/frame.h"
+#include "mm/guest_mem.h"
 #include "mm/pagetable.h"
 
 #define VMX_REVISION_MASK   0x7FFFFFFFu
@@ -39,6 +40,8 @@
 #define GUEST_FLAT_DS	    0x10
 #define FLAT_LIMIT	    0xFFFFFFFFu
 #define GUEST_VPID	    1
+#define PAE_PDPT_MASK	    0xFFFFFFE0ull /* CR3[31:5] in PAE paging */
+#define PAE_NR_PDPTES	    4
 #define EXIT_STACK_SIZE	    16384
 
 struct vmx_vcpu {
@@ -366,7 +369,7 @@ static void setup_ept(const struct virt_caps *caps)
 	uint64_t root;
 
 	fmt.has_1g = caps->vmx.ept_1g;
-	root = guest_physmap_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
+	root = guest_nested_tables_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
 	if (root == FRAME_NONE)
 		vmx_fatal("cannot build EPT", 0, 0);
 	vmwrite64(VMCS_EPT_POINTER, root | EPTP_WALK_4 | EPTP_MT_WB);
@@ -455,18 +458,12 @@ static void vmx_set_efer(struct vcpu *v, uint64_t efer)
 	vmwrite64(VMCS_GUEST_EFER, efer);
 }
 
-/* The four PDPTEs at CR3[31:5], one 8-byte entry at a time as a page walk reads them. */
-static bool read_pdptes(struct vcpu *v, uint64_t cr3, uint64_t e[PAE_NR_PDPTES])
+/* The four PDPTEs at CR3[31:5], through the memory gate; false if the guest's map does not
+ * back them (on bare metal they would read as all ones: reserved bits, #GP). */
+static bool read_pdptes(uint64_t cr3, uint64_t e[PAE_NR_PDPTES])
 {
-	struct gw_regs regs;
-	struct gw_mem mem;
-
-	vcpu_walk_setup(v, &regs, &mem);
-	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
-		if (!mem.read(mem.ctx, (cr3 & PAE_PDPT_MASK) + i * sizeof(e[0]), &e[i],
-			      sizeof(e[0])))
-			return false;
-	return true;
+	return guest_mem_read(guest_gate(), cr3 & PAE_PDPT_MASK, e, PAE_NR_PDPTES * sizeof(e[0]),
+			      0) >= 0;
 }
 
 /*
@@ -506,7 +503,7 @@ static bool vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	/* PAE paging outside long mode (with LME, paging on means IA-32e mode). */
 	bool pae = (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(vmx_get_efer(v) & EFER_LME);
 
-	if (pae && (!read_pdptes(v, cr == 3 ? val : vmread_nat(VMCS_GUEST_CR3), pdpte) ||
+	if (pae && (!read_pdptes(cr == 3 ? val : vmread_nat(VMCS_GUEST_CR3), pdpte) ||
 		    !pae_pdptes_ok(pdpte)))
 		return false; /* a PDPT outside guest RAM reads as all ones: reserved bits */
 	switch (cr) {

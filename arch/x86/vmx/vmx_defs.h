@@ -132,8 +132,6 @@
 #define BLOCKING_BY_STI	      (1u << 0)
 #define BLOCKING_BY_MOV_SS    (1u << 1)
 #define BLOCKING_BY_NMI	      (1u << 3)
-#define PAE_NR_PDPTES	      4
-#define PAE_PDPT_MASK	      0xFFFFFFE0ull /* CR3[31:5] */
 #define PAE_PDPTE_RSVD_LOW    ((3ull << 1) | (0xFull << 5))
 #define CPUID_ADDR_SIZES      0x80000008u
 #define CPUID_MAXPHYADDR_MASK 0xFFu /* CPUID 80000008H:EAX[7:0] */
