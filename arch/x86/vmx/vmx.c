@@ -779,12 +779,14 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 
 /*
  * An NMI taken while mhv ran is the guest's: inject it, unless an event is already queued or
- * the guest is blocking NMIs, in which case it waits for the next exit.
+ * the guest is blocking NMIs or in an STI/MOV SS shadow (some CPUs refuse VM entry injecting
+ * an NMI into an STI shadow), in which case it waits for the next exit.
  */
 static void __attribute__((noinline)) deliver_nmi(void)
 {
 	if ((vmread32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
-	    (vmread32(VMCS_GUEST_INTERRUPTIBILITY) & (BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI)))
+	    (vmread32(VMCS_GUEST_INTERRUPTIBILITY) &
+	     (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI)))
 		return;
 	vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
 	nmi_pending = false;
