@@ -32,6 +32,7 @@
 #define PAGE_SHIFT_4M 22
 #define PAGE_SHIFT_1G 30
 #define PML4_SHIFT    39
+#define PML5_SHIFT    48
 
 #define LA32_MASK	   0xffffffffull
 #define ADDR32_4K_MASK	   0xfffff000ull /* 32-bit paging: CR3 / PDE / PTE frame bits 31:12 */
@@ -55,11 +56,11 @@
 
 #define ENTRY32_SIZE 4
 #define ENTRY64_SIZE 8
-#define MAX_LEVELS   4
+#define MAX_LEVELS   5
 
 #define ACCESS_KNOWN (GW_WRITE | GW_USER | GW_FETCH | GW_IMPLICIT_SUPERVISOR)
 
-enum gw_mode { MODE_OFF, MODE_32, MODE_PAE, MODE_4LEVEL };
+enum gw_mode { MODE_OFF, MODE_32, MODE_PAE, MODE_4LEVEL, MODE_5LEVEL };
 
 struct gw_level {
 	unsigned shift;	   /* la bit where this level's index starts = page shift of its leaves */
@@ -69,8 +70,12 @@ struct gw_level {
 static const struct gw_level levels_32[] = {{PAGE_SHIFT_4M, 10}, {PAGE_SHIFT_4K, 10}};
 static const struct gw_level levels_pae[] = {
 	{PAGE_SHIFT_1G, 2}, {PAGE_SHIFT_2M, 9}, {PAGE_SHIFT_4K, 9}};
-static const struct gw_level levels_4[] = {
-	{PML4_SHIFT, 9}, {PAGE_SHIFT_1G, 9}, {PAGE_SHIFT_2M, 9}, {PAGE_SHIFT_4K, 9}};
+static const struct gw_level levels_5[] = {{PML5_SHIFT, 9},	 {PML4_SHIFT, 9},
+					    {PAGE_SHIFT_1G, 9}, {PAGE_SHIFT_2M, 9},
+					    {PAGE_SHIFT_4K, 9}};
+/* 4-level paging is 5-level paging without its top level. */
+static const struct gw_level *const levels_4 = levels_5 + 1;
+#define NR_LEVELS_5 (sizeof(levels_5) / sizeof(levels_5[0]))
 
 /* Decoded access kind. */
 struct gw_access {
@@ -114,9 +119,7 @@ static int paging_mode(const struct gw_regs *regs, enum gw_mode *mode)
 	} else if (regs->efer & EFER_LMA) {
 		if (!(regs->cr4 & CR4_PAE))
 			return -E_INVAL; /* the CPU cannot be in this state */
-		if (regs->cr4 & CR4_LA57)
-			return -E_NOTSUP;
-		*mode = MODE_4LEVEL;
+		*mode = (regs->cr4 & CR4_LA57) ? MODE_5LEVEL : MODE_4LEVEL;
 	} else {
 		*mode = (regs->cr4 & CR4_PAE) ? MODE_PAE : MODE_32;
 	}
@@ -198,8 +201,8 @@ static uint64_t reserved_mask(const struct gw_regs *regs, enum gw_mode mode, uns
 		rsvd |= PTE_XD;
 	if (mode == MODE_PAE && shift == PAGE_SHIFT_1G)
 		return rsvd | PTE_XD | PAE_PDPTE_RSVD;
-	if (shift == PML4_SHIFT)
-		rsvd |= PTE_PS;
+	if (shift >= PML4_SHIFT)
+		rsvd |= PTE_PS; /* PS in a PML4E or PML5E is reserved */
 	if (leaf && shift > PAGE_SHIFT_4K)
 		rsvd |= bit_range(shift - 1, LARGE_RSVD_LOW_BIT);
 	return rsvd;
@@ -218,7 +221,7 @@ static bool is_leaf(const struct gw_regs *regs, enum gw_mode mode, unsigned shif
 	case MODE_PAE:
 		return shift == PAGE_SHIFT_2M; /* PS in a PDPTE is reserved */
 	default:
-		return shift != PML4_SHIFT; /* PS in a PML4E is reserved */
+		return shift <= PAGE_SHIFT_1G; /* PS in a PML4E or PML5E is reserved */
 	}
 }
 
@@ -310,9 +313,13 @@ static void mode_levels(enum gw_mode mode, const struct gw_level **lv, unsigned 
 		*lv = levels_pae;
 		*n = sizeof(levels_pae) / sizeof(levels_pae[0]);
 		break;
-	default:
+	case MODE_4LEVEL:
 		*lv = levels_4;
-		*n = sizeof(levels_4) / sizeof(levels_4[0]);
+		*n = NR_LEVELS_5 - 1;
+		break;
+	default:
+		*lv = levels_5;
+		*n = NR_LEVELS_5;
 		break;
 	}
 }
@@ -321,7 +328,7 @@ static void mode_levels(enum gw_mode mode, const struct gw_level **lv, unsigned 
 static bool pkeys_apply(const struct gw_regs *regs, enum gw_mode mode, bool user_page,
 			const struct gw_access *a)
 {
-	if (mode != MODE_4LEVEL || a->fetch)
+	if ((mode != MODE_4LEVEL && mode != MODE_5LEVEL) || a->fetch)
 		return false;
 	return (user_page && (regs->cr4 & CR4_PKE)) || (!user_page && (regs->cr4 & CR4_PKS));
 }
@@ -353,7 +360,7 @@ int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la
 					.writable = true};
 		return 0;
 	}
-	if (mode != MODE_4LEVEL)
+	if (mode != MODE_4LEVEL && mode != MODE_5LEVEL)
 		la &= LA32_MASK;
 
 	mode_levels(mode, &lv, &nlevels);

@@ -5,15 +5,15 @@
  * translate memory operands of emulated instructions.
  *
  * Supported: paging off, 32-bit paging (4 KiB, 4 MiB with CR4.PSE, PSE-36), PAE paging (4 KiB,
- * 2 MiB) and 4-level paging (4 KiB, 2 MiB, 1 GiB).  Not supported (-E_NOTSUP): 5-level paging
- * (CR4.LA57 in long mode), and protection keys: with CR4.PKE, any data access to a user page in
- * 4-level paging; with CR4.PKS, any data access to a supervisor page in 4-level paging (the key
+ * 2 MiB), 4-level and 5-level paging (CR4.LA57; 4 KiB, 2 MiB, 1 GiB).  Not supported (-E_NOTSUP):
+ * protection keys: with CR4.PKE, any data access to a user page in 4/5-level paging; with
+ * CR4.PKS, any data access to a supervisor page in 4/5-level paging (the key
  * rights live in PKRU / IA32_PKRS, which the walker does not see).  Shadow-stack (CET) and SGX
  * accesses are not modelled.
  *
  * Caller's responsibilities / approximations:
- *  - In 4-level paging la must be canonical: the canonical check (#GP/#SS, not #PF) is the
- *    caller's.  Bits 63:48 of la are ignored here.  In 32-bit and PAE paging and with paging off
+ *  - In 4/5-level paging la must be canonical: the canonical check (#GP/#SS, not #PF) is the
+ *    caller's.  Bits 63:48 (5-level: 63:57) of la are ignored here.  In 32-bit and PAE paging and with paging off
  *    la is truncated to 32 bits, as the linear-address space is 32 bits there.
  *  - PAE PDPTEs are read from guest memory at CR3[31:5] on every walk.  The CPU instead uses the
  *    four PDPTE registers loaded at MOV CR3 time (a reserved bit then gives #GP at load, not #PF);
@@ -89,7 +89,7 @@ struct gw_result {
  * -E_INVAL if a paging-structure entry is not in guest RAM (read callback failed), a write-back
  *  failed, the access bits are invalid (unknown bits, WRITE|FETCH, USER|IMPLICIT,
  *  FETCH|IMPLICIT), regs->maxphyaddr is outside 32..52, or EFER.LMA without CR4.PAE.
- * -E_NOTSUP for 5-level paging and protection-key governed accesses (see top of file).
+ * -E_NOTSUP for protection-key governed accesses (see top of file).
  * With paging off: gpa = (uint32_t)la, all rights granted, no memory accessed.
  */
 int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la, unsigned access,

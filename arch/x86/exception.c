@@ -10,6 +10,8 @@
 #include "lib/log.h"
 
 #define STACK_TRACE_DEPTH 16
+#define DB_REPORT_LIMIT	  8
+#define RFLAGS_RF	  (1ull << 16)
 
 static const char *const exception_names[NR_EXCEPTIONS] = {
 	[VEC_DE] = "#DE divide error",
@@ -111,6 +113,29 @@ static void dump_frame(const struct exc_frame *f)
  */
 volatile bool nmi_pending;
 
+/*
+ * A #DB in mhv comes from guest debug state, never from mhv (which sets no breakpoints and
+ * never runs with TF): the guest's DR0-3 stay loaded across exits on both vendors, and an
+ * emulator may deliver a trap the guest armed right after VMRUN/#VMEXIT.  Say so and resume;
+ * RF lets a fault-class (instruction) breakpoint through once instead of looping on it.
+ */
+static void __attribute__((noinline)) host_debug_exception(struct exc_frame *f)
+{
+	static unsigned reported;
+
+	if (reported < DB_REPORT_LIMIT) {
+		uint64_t dr6, dr7;
+
+		asm volatile("mov %%dr6, %0" : "=r"(dr6));
+		asm volatile("mov %%dr7, %0" : "=r"(dr7));
+		reported++;
+		pr_warn("mhv: #DB in mhv at RIP 0x%lx (DR6 0x%lx, DR7 0x%lx), from guest debug "
+			"state: ignored\n",
+			f->rip, dr6, dr7);
+	}
+	f->rflags |= RFLAGS_RF;
+}
+
 void exception_dispatch(struct exc_frame *f)
 {
 	static bool fatal_in_progress;
@@ -118,6 +143,10 @@ void exception_dispatch(struct exc_frame *f)
 
 	if (f->vector == VEC_NMI) {
 		nmi_pending = true;
+		return;
+	}
+	if (f->vector == VEC_DB) {
+		host_debug_exception(f);
 		return;
 	}
 	fixup = extable_lookup(f->rip);

@@ -15,6 +15,7 @@
 	(CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57)
 #define CR3_PCID_NOFLUSH (1ull << 63)
 #define CR3_PCID_MASK	 0xFFFull
+#define SEG_CS		 1
 
 #define CPUID_1_ECX_PCID     (1u << 17)
 #define CPUID_1_ECX_XSAVE    (1u << 26)
@@ -69,7 +70,19 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 	if ((val & CR0_PG) && !(old & CR0_PG) && (v->ops->get_efer(v) & EFER_LME) &&
 	    !(v->ops->get_cr(v, 4) & CR4_PAE))
 		return false;
-	v->ops->set_cr(v, 0, val);
+	if (!(val & CR0_PG) && (old & CR0_PG)) {
+		struct vcpu_segment cs;
+
+		/* SDM MOV CRn: clearing PG with CR4.PCIDE set, or in 64-bit mode, is #GP(0);
+		 * compatibility mode may leave long mode this way (Linux's 32-bit trampoline). */
+		if (v->ops->get_cr(v, 4) & CR4_PCIDE)
+			return false;
+		v->ops->get_segment(v, SEG_CS, &cs);
+		if ((v->ops->get_efer(v) & EFER_LMA) && cs.long_mode)
+			return false;
+	}
+	if (!v->ops->set_cr(v, 0, val))
+		return false;
 	if ((old ^ val) & CR0_PAGING_BITS)
 		vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 	return true;
@@ -84,10 +97,14 @@ static bool guest_write_cr4(struct vcpu *v, uint64_t val)
 		return false;
 	if (long_mode && !(val & CR4_PAE))
 		return false;
+	/* LA57 changes the paging structure: only outside IA-32e mode (SDM MOV CRn). */
+	if (long_mode && ((old ^ val) & CR4_LA57))
+		return false;
 	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) &&
 	    (!long_mode || (v->ops->get_cr(v, 3) & CR3_PCID_MASK)))
 		return false;
-	v->ops->set_cr(v, 4, val);
+	if (!v->ops->set_cr(v, 4, val))
+		return false;
 	if ((old ^ val) & CR4_PAGING_BITS)
 		vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 	return true;
@@ -116,8 +133,9 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 			 * mhv flushes anyway: never less than the guest asked for. */
 			if (v->ops->get_cr(v, 4) & CR4_PCIDE)
 				val &= ~CR3_PCID_NOFLUSH;
-			v->ops->set_cr(v, 3, val);
-			vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
+			ok = v->ops->set_cr(v, 3, val);
+			if (ok)
+				vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
 		} else
 			ok = false;
 		break;

@@ -287,3 +287,12 @@ void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
 		break;
 	}
 }
+
+int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
+		       struct x86_exception *exc)
+{
+	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+
+	vcpu_walk_setup(v, &c.regs, &c.mem);
+	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
+}

@@ -9,6 +9,7 @@
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/exit_string_io.h"
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/io.h"
 #include "arch/x86/guest.h"
@@ -180,23 +181,33 @@ enum exit_next vcpu_exit_wrmsr(struct vcpu *v)
 	return EXIT_NEXT_SKIP;
 }
 
+/* The devices behind intercepted ports, for IN/OUT and for each INS/OUTS element. */
+uint32_t vcpu_port_in(struct vcpu *v, uint16_t port, unsigned size)
+{
+	(void)v;
+	return vuart_in(port, size);
+}
+
+void vcpu_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
+{
+	(void)v;
+	vuart_out(port, size, val);
+}
+
 enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 {
 	uint32_t mask = io->size == 4 ? 0xFFFFFFFFu : (1u << (io->size * 8)) - 1;
 
 	v->exits[EXIT_KIND_IO]++;
-	if (io->string) {
-		/* Only intercepted ports exit; none of mhv's devices is used with INS/OUTS yet. */
-		vcpu_exit_unknown(v, "string I/O to an intercepted port", io->port);
-		return EXIT_NEXT_RETRY;
-	}
+	if (unlikely(io->string))
+		return vcpu_exit_string_io(v, io);
 	if (io->in) {
-		uint32_t val = vuart_in(io->port, io->size);
+		uint32_t val = vcpu_port_in(v, io->port, io->size);
 		v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~(uint64_t)mask) | (val & mask);
 		if (io->size == 4)
 			v->gpr[GPR_RAX] = val; /* 32-bit results zero-extend */
 	} else {
-		vuart_out(io->port, io->size, (uint32_t)v->gpr[GPR_RAX] & mask);
+		vcpu_port_out(v, io->port, io->size, (uint32_t)v->gpr[GPR_RAX] & mask);
 	}
 	return EXIT_NEXT_SKIP;
 }

@@ -72,8 +72,13 @@ struct vcpu_ops {
 	void (*set_rsp)(struct vcpu *v, uint64_t rsp);
 	/* Guest-visible control registers (what the guest would read) and EFER. */
 	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
-	/* Apply a guest write the exit core has validated; the backend keeps shadows in sync. */
-	void (*set_cr)(struct vcpu *v, unsigned cr, uint64_t val);
+	/*
+	 * Apply a guest write the exit core has validated; the backend keeps shadows in sync.
+	 * False (nothing changed): the CPU refuses the new state with #GP.  Intel loads the
+	 * four PAE PDPTEs when MOV to CR0/CR3/CR4 starts or reloads PAE paging and refuses
+	 * reserved bits in them (a VM entry with them would fail); AMD walks them instead.
+	 */
+	bool (*set_cr)(struct vcpu *v, unsigned cr, uint64_t val);
 	uint64_t (*get_efer)(struct vcpu *v);
 	void (*set_efer)(struct vcpu *v, uint64_t efer);
 	unsigned (*get_cpl)(struct vcpu *v);
@@ -139,6 +144,9 @@ enum exit_next vcpu_exit_cpuid(struct vcpu *v);
 enum exit_next vcpu_exit_rdmsr(struct vcpu *v);
 enum exit_next vcpu_exit_wrmsr(struct vcpu *v);
 enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io);
+/* One access to an intercepted port (its device), for IN/OUT and each INS/OUTS element. */
+uint32_t vcpu_port_in(struct vcpu *v, uint16_t port, unsigned size);
+void vcpu_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val);
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src);
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);

@@ -46,6 +46,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_contain_memory();
 		test_contain_console();
 		test_contain_cpus();
+		test_contain_fatals();
 	}
 	if (hv_present()) {
 		bench_report();

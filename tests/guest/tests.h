@@ -61,6 +61,12 @@ void test_contain_memory(void);
  * region (mmio=deny@...).
  */
 void test_contain_console(void);
+/*
+ * Guest actions that once stopped mhv (test_contain_fatals.c): string I/O to the console,
+ * PAE with PDPTE.A, CR0.PG toggles below 1 MiB, TF over an intercepted instruction, CR4.LA57.
+ * Expects 32-bit paging on and leaves CR0/CR3/CR4 as found.
+ */
+void test_contain_fatals(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */

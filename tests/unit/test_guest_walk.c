@@ -220,6 +220,17 @@ static uint64_t build4(uint64_t la, unsigned shift, uint64_t pa, uint64_t leaf, 
 	return pml4;
 }
 
+/* 5-level: a PML5 whose entry for la points to build4's PML4.  Returns CR3, *pml5e the entry. */
+static uint64_t build5(uint64_t la, unsigned shift, uint64_t pa, uint64_t leaf, uint64_t ent[4],
+		       uint64_t *pml5e)
+{
+	uint64_t pml4 = build4(la, shift, pa, leaf, ent), pml5 = new_table();
+
+	*pml5e = pml5 + ((la >> 48) & 511) * 8;
+	set64(*pml5e, pml4 | TABLE_FLAGS);
+	return pml5;
+}
+
 #define PAE_CR3_OFFSET 0x60 /* PDPT is 32-byte aligned, not page aligned */
 
 /* PAE: ent[0] = PDPTE, ent[1] = PDE, ent[2] = PTE.  Returns CR3. */
@@ -628,6 +639,31 @@ static void test_smap_blocks_supervisor_data_access_unless_explicit_with_ac(void
 	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_IMPLICIT_SUPERVISOR, &r), 0);
 }
 
+/* LA57: five levels, bits 56:48 index the PML5, every level's rights and A bits count. */
+static void test_5level_walk_uses_pml5_index_rights_and_accessed_bits(void **state)
+{
+	uint64_t ent[4], pml5e, la = 0x00abcdef12345678ull;
+	struct gw_regs regs;
+	struct gw_result r;
+
+	(void)state;
+	regs = regs_4level(build5(la, 12, 0x7000, P | RW | US, ent, &pml5e));
+	regs.cr4 |= CR4_LA57;
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_WRITE, &r), 0);
+	assert_int_equal(r.gpa, 0x7000ull | (la & 0xfff));
+	assert_int_equal(get64(pml5e) & ACC, ACC);
+	/* Without LA57 the same CR3 is a PML4: la's PML4 index lands on an empty entry. */
+	regs.cr4 &= ~CR4_LA57;
+	assert_int_equal(walk_fault(&regs, la, 0), 0);
+	regs.cr4 |= CR4_LA57;
+	set64(pml5e, get64(pml5e) & ~US);
+	assert_int_equal(walk_fault(&regs, la, GW_USER), ERR_P | ERR_U);
+	set64(pml5e, get64(pml5e) | US | PS); /* PS in a PML5E is reserved */
+	assert_int_equal(walk_fault(&regs, la, 0), ERR_P | ERR_RSVD);
+	set64(pml5e, 0);
+	assert_int_equal(walk_fault(&regs, la, GW_WRITE), ERR_W);
+}
+
 /* ---- PAE paging ---------------------------------------------------------------------------- */
 
 static void test_pae_4k_and_2m_pages_pdpt_from_cr3_bits_31_5(void **state)
@@ -839,9 +875,6 @@ static void test_unsupported_modes_and_invalid_arguments(void **state)
 
 	(void)state;
 	regs = regs_4level(build4(la, 12, 0x5000, P | RW | US, ent));
-	regs.cr4 |= CR4_LA57;
-	assert_int_equal(guest_walk(&regs, &mem_rw, la, 0, &r), -E_NOTSUP);
-	regs.cr4 &= ~CR4_LA57;
 	regs.cr4 |= CR4_PKE;
 	assert_int_equal(guest_walk(&regs, &mem_rw, la, 0, &r), -E_NOTSUP);
 	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_FETCH, &r), 0); /* keys: data only */
@@ -1339,6 +1372,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pae_4k_and_2m_pages_pdpt_from_cr3_bits_31_5, setup),
 		cmocka_unit_test_setup(test_pae_pdpte_reserved_bits_and_not_present, setup),
 		cmocka_unit_test_setup(test_pae_pdpte_accessed_bit_allowed, setup),
+		cmocka_unit_test_setup(test_5level_walk_uses_pml5_index_rights_and_accessed_bits, setup),
 		cmocka_unit_test_setup(test_pae_pde_pte_reserved_bits, setup),
 		cmocka_unit_test_setup(test_32bit_4k_page_and_ad_bits_written_as_4_bytes, setup),
 		cmocka_unit_test_setup(test_32bit_4m_page_with_pse36_high_bits, setup),

@@ -10,6 +10,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
+#include "arch/x86/guest_event.h"
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/msr_policy.h"
@@ -31,6 +32,7 @@
 #define PAT_POWER_ON	      0x0007040600070406ull
 #define DR6_INIT	      0xFFFF0FF0ull
 #define DR7_INIT	      0x400ull
+#define DR6_BS		      (1ull << 14) /* single step */
 #define CPUID_7_EBX_INVPCID   (1u << 10)
 #define CPUID_EXT_EDX_1G      (1u << 26)
 #define OPCODE_MOV_TO_CR      0x22
@@ -97,6 +99,18 @@ static uint64_t svm_get_rip(struct vcpu *v)
 }
 
 /*
+ * The instruction mhv completed ran with RFLAGS.TF: the single-step trap it owes the guest
+ * (the intercept stopped the CPU from raising it).  An event already queued comes first.
+ */
+static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
+{
+	if (vmcb->control.event_inj & EVENTINJ_VALID)
+		return;
+	vmcb->save.dr6 |= DR6_BS;
+	vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
+}
+
+/*
  * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
  * covered that instruction and ends with it; the VMCB would carry it over VMRUN otherwise.
  */
@@ -104,6 +118,8 @@ static void advance_rip(struct vmcb *vmcb, uint64_t rip)
 {
 	vmcb->save.rip = rip;
 	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
+	if (unlikely(vmcb->save.rflags & RFLAGS_TF))
+		single_step_trap(vmcb);
 }
 
 static void svm_set_rip(struct vcpu *v, uint64_t rip)
@@ -138,10 +154,23 @@ static uint64_t svm_get_cr(struct vcpu *v, unsigned cr)
 	return cr == 0 ? s->cr0 : cr == 3 ? s->cr3 : s->cr4;
 }
 
-/* VMRUN requires EFER.SVME in the guest's EFER; the guest never sees it. */
+/*
+ * VMRUN requires EFER.SVME in the guest's EFER; the guest never sees it.  LMA is derived,
+ * as the CPU defines it (LME and CR0.PG): Bochs 2.7 has been seen saving a VMCB EFER
+ * without LMA while its guest ran in compatibility mode.
+ */
+static uint64_t guest_efer(const struct vmcb_save *s)
+{
+	uint64_t efer = s->efer & ~(EFER_SVME | EFER_LMA);
+
+	if ((efer & EFER_LME) && (s->cr0 & CR0_PG))
+		efer |= EFER_LMA;
+	return efer;
+}
+
 static uint64_t svm_get_efer(struct vcpu *v)
 {
-	return vmcb_of(v)->save.efer & ~EFER_SVME;
+	return guest_efer(&vmcb_of(v)->save);
 }
 
 static void svm_set_efer(struct vcpu *v, uint64_t efer)
@@ -161,7 +190,7 @@ static void svm_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
 		sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 }
 
-static void svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
 
@@ -183,6 +212,7 @@ static void svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 		s->cr4 = val;
 		break;
 	}
+	return true; /* AMD checks PDPTEs in the walk, not at MOV to CRn */
 }
 
 static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)
@@ -193,7 +223,7 @@ static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)
 		.cr0 = s->cr0,
 		.cr3 = s->cr3,
 		.cr4 = s->cr4,
-		.efer = s->efer & ~EFER_SVME,
+		.efer = guest_efer(s),
 		.cpl = s->cpl,
 		.rflags_ac = s->rflags & RFLAGS_AC,
 	};
@@ -233,9 +263,15 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->db = s->attrib & SVM_ATTR_DB;
 }
 
+/*
+ * VMRUN loads CR2 from the VMCB.  Bochs 2.7 does not (its guest keeps the CPU's CR2), so the
+ * CPU's CR2 gets the value too: harmless where VMRUN loads it, needed where it does not.
+ * Only the #PF injection paths call this; mhv itself takes no page faults.
+ */
 static void svm_set_cr2(struct vcpu *v, uint64_t cr2)
 {
 	vmcb_of(v)->save.cr2 = cr2;
+	write_cr2(cr2);
 }
 
 static void svm_dump(struct vcpu *v)
@@ -408,12 +444,27 @@ static void __attribute__((noinline)) skip_decoded(struct svm_vcpu *sv)
 	int err = 0;
 	const struct x86_insn *insn = vcpu_decode_current(&sv->vcpu, &err);
 
+	if (err == -E_FAULT)
+		return; /* the code page went away: its #PF is queued */
 	if (!insn) {
-		vcpu_exit_unknown(&sv->vcpu, "cannot decode the instruction that exited",
-				  sv->vmcb->control.exit_code);
+		/* The exit was handled but its length is unknown: the guest cannot resume after
+		 * it, so it gets the fault an unreadable instruction would raise. */
+		vcpu_refuse_insn(&sv->vcpu, "SVM: cannot decode the instruction that exited",
+				 sv->vmcb->control.exit_code);
 		return;
 	}
 	advance_rip(sv->vmcb, sv->vmcb->save.rip + insn->len);
+}
+
+/* LMSW m16: the source word, through the guest's segmentation-free linear view. */
+static bool lmsw_operand(struct vcpu *v, const struct x86_insn *insn, uint16_t *val)
+{
+	if (insn->mod == 3) {
+		*val = (uint16_t)vcpu_gpr(v, insn->rm);
+		return true;
+	}
+	return vcpu_linear_rw(v, vcpu_insn_mem_linear(v, insn), val, sizeof(*val), false,
+			      insn->mode != X86_MODE_64);
 }
 
 static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
@@ -423,6 +474,7 @@ static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
 	enum cr_access_type type = CR_MOV_TO;
 	enum gpr reg = GPR_RAX;
 	uint16_t lmsw = 0;
+	unsigned len = 0;
 	enum exit_next next;
 
 	if (sv->decode_assists && (vmcb->control.exit_info1 & CRX_DECODE_VALID)) {
@@ -435,14 +487,15 @@ static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
 			return EXIT_NEXT_RETRY;
 		if (!insn || insn->map != X86_MAP_0F)
 			goto unknown;
+		len = insn->len;
 		if (insn->opcode == OPCODE_MOV_TO_CR) {
 			reg = (enum gpr)insn->rm;
 		} else if (insn->opcode == OPCODE_CLTS) {
 			type = CR_CLTS;
-		} else if (insn->opcode == OPCODE_GROUP7 && (insn->reg & 7) == GROUP7_LMSW &&
-			   insn->mod == 3) {
+		} else if (insn->opcode == OPCODE_GROUP7 && (insn->reg & 7) == GROUP7_LMSW) {
 			type = CR_LMSW;
-			lmsw = (uint16_t)v->gpr[insn->rm];
+			if (!lmsw_operand(v, insn, &lmsw))
+				return EXIT_NEXT_RETRY; /* its #PF/#GP is queued */
 		} else {
 			goto unknown;
 		}
@@ -450,10 +503,16 @@ static enum exit_next exit_cr_write(struct svm_vcpu *sv, unsigned cr)
 	if (reg == GPR_RSP)
 		v->gpr[GPR_RSP] = vmcb->save.rsp;
 	next = vcpu_exit_cr(v, type, cr, reg, lmsw);
+	/* Skip by the length decoded before the write: the write may have changed the mode
+	 * (CR0.PE/PG, long mode) the bytes would be decoded in now. */
+	if (next == EXIT_NEXT_SKIP && len && !sv->nrips) {
+		advance_rip(vmcb, vmcb->save.rip + len);
+		return EXIT_NEXT_RETRY;
+	}
 	return next;
 unknown:
-	vcpu_exit_unknown(v, "SVM CR write this decoder cannot read (LMSW from memory?)",
-			  vmcb->control.exit_code);
+	vcpu_refuse_insn(v, "SVM: CR write intercept at an instruction mhv cannot decode",
+			 vmcb->control.exit_code);
 	return EXIT_NEXT_RETRY;
 }
 
@@ -465,8 +524,12 @@ static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 	if (sv->decode_assists)
 		return vcpu_exit_invlpg(&sv->vcpu, sv->vmcb->control.exit_info1);
 	insn = vcpu_decode_current(&sv->vcpu, &err);
-	if (!insn)
-		return EXIT_NEXT_RETRY; /* a fetch fault is queued; garbage cannot be INVLPG */
+	if (!insn) {
+		if (err != -E_FAULT) /* else the fetch's #PF is queued */
+			vcpu_refuse_insn(&sv->vcpu, "SVM: INVLPG intercept at bytes mhv cannot decode",
+					 sv->vmcb->control.exit_code);
+		return EXIT_NEXT_RETRY;
+	}
 	return vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, insn));
 }
 
@@ -527,10 +590,8 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_NPF:
 		/* mhv does not emulate event delivery: an IDT, GDT, TSS or stack outside RAM. */
 		if (vmcb->control.exit_int_info & EXITINTINFO_VALID) {
-			vcpu_exit_unknown(v,
-					  "nested page fault while the CPU delivered an event "
-					  "(guest IDT/GDT/TSS/stack outside its RAM?), EXITINTINFO",
-					  vmcb->control.exit_int_info);
+			vcpu_exit_delivery_fault(v, (uint8_t)vmcb->control.exit_int_info,
+						 vmcb->control.exit_info2);
 			return EXIT_NEXT_RETRY;
 		}
 		vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false,
@@ -538,10 +599,8 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 			      vmcb->control.exit_info1 & NPF_FETCH);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_TASK_SWITCH:
-		vcpu_exit_unknown(v,
-				  "hardware task switch (not emulated; intercepted because "
-				  "mmio_cache=on must see its CR3 load)",
-				  code);
+		/* Intercepted because mmio_cache=on must see its CR3 load. */
+		vcpu_exit_task_switch(v, (uint16_t)vmcb->control.exit_info1);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_SHUTDOWN:
 		vcpu_exit_triple_fault(v);

@@ -10,6 +10,7 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
+#include "arch/x86/guest_event.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/msr_policy.h"
 #include "arch/x86/paging.h"
@@ -238,11 +239,11 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	vmwrite32(VMCS_EXIT_CONTROLS,
 		  adjust_controls("VM-exit", t ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT_CTLS,
 				  EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
-					  EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+					  EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG,
 				  0));
 	vx->entry_ctls =
 		adjust_controls("VM-entry", t ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS,
-				ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0);
+				ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG, 0);
 	vmwrite32(VMCS_ENTRY_CONTROLS, vx->entry_ctls);
 
 	/* #UD only: VMMCALL (AMD's hypercall) faults on Intel; mhv accepts it too. */
@@ -396,6 +397,11 @@ static void advance_rip(uint64_t rip)
 	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
 		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
 			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+	/* The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising
+	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS). */
+	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF))
+		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
+			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
 }
 
 static void vmx_set_rip(struct vcpu *v, uint64_t rip)
@@ -453,33 +459,54 @@ static void vmx_set_efer(struct vcpu *v, uint64_t efer)
 	vmwrite64(VMCS_GUEST_EFER, efer);
 }
 
-/*
- * With EPT, VM entry loads PAE paging's PDPTEs from the VMCS: refresh them from the guest,
- * through the memory gate.  A PDPT the guest's map does not back reads as not present.
- */
-static void load_pdptes(struct vcpu *v)
+/* The four PDPTEs at CR3[31:5], through the memory gate; false if the guest's map does not
+ * back them (on bare metal they would read as all ones: reserved bits, #GP). */
+static bool read_pdptes(uint64_t cr3, uint64_t e[PAE_NR_PDPTES])
 {
-	uint64_t cr0 = vmx_get_cr(v, 0), cr4 = vmx_get_cr(v, 4);
-	uint64_t pdpt = vmread_nat(VMCS_GUEST_CR3) & PAE_PDPT_MASK;
-	uint64_t e[PAE_NR_PDPTES] = {0};
+	return guest_mem_read(guest_gate(), cr3 & PAE_PDPT_MASK, e, PAE_NR_PDPTES * sizeof(e[0]),
+			      0) >= 0;
+}
+
+/*
+ * SDM 4.4.1: PAE paging's PDPTEs are loaded by the MOV to CRn that starts or reloads it, and a
+ * present one with bits 2:1, 8:5 or MAXPHYADDR and up set is refused (#GP).  With EPT, VM
+ * entry loads them from the VMCS: they are checked and read here, written after the CRs.
+ */
+static bool pae_pdptes_ok(const uint64_t e[PAE_NR_PDPTES])
+{
+	static uint64_t rsvd;
+
+	if (!rsvd) {
+		unsigned maxphyaddr = cpuid(CPUID_ADDR_SIZES).eax & CPUID_MAXPHYADDR_MASK;
+
+		rsvd = PAE_PDPTE_RSVD_LOW | ~((1ull << maxphyaddr) - 1);
+	}
+	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
+		if ((e[i] & PTE_P) && (e[i] & rsvd))
+			return false;
+	return true;
+}
+
+static void write_pdptes(const uint64_t e[PAE_NR_PDPTES])
+{
 	static const enum vmcs_field64 fields[] = {VMCS_GUEST_PDPTE0, VMCS_GUEST_PDPTE1,
 						   VMCS_GUEST_PDPTE2, VMCS_GUEST_PDPTE3};
 
-	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (vmx_get_efer(v) & EFER_LMA))
-		return;
-	if (guest_mem_read(guest_gate(), pdpt, e, sizeof(e), 0) < 0) {
-		pr_warn("mhv: guest PAE PDPT at 0x%lx is not in its memory: PDPTEs not present\n",
-			pdpt);
-		memset(e, 0, sizeof(e));
-	}
 	for (unsigned i = 0; i < PAE_NR_PDPTES; i++)
 		vmwrite64(fields[i], e[i]);
 }
 
-static void vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+static bool vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmx_vcpu *vx = to_vmx(v);
+	uint64_t cr0 = cr == 0 ? val : vmx_get_cr(v, 0), cr4 = cr == 4 ? val : vmx_get_cr(v, 4);
+	uint64_t pdpte[PAE_NR_PDPTES];
+	/* PAE paging outside long mode (with LME, paging on means IA-32e mode). */
+	bool pae = (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(vmx_get_efer(v) & EFER_LME);
 
+	if (pae && (!read_pdptes(cr == 3 ? val : vmread_nat(VMCS_GUEST_CR3), pdpte) ||
+		    !pae_pdptes_ok(pdpte)))
+		return false; /* a PDPT outside guest RAM reads as all ones: reserved bits */
 	switch (cr) {
 	case 0: {
 		uint64_t old = vmx_get_cr(v, 0);
@@ -510,7 +537,9 @@ static void vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 		vmwrite_nat(VMCS_GUEST_CR4, (val | vx->cr4_fixed0) & vx->cr4_fixed1);
 		break;
 	}
-	load_pdptes(v);
+	if (pae)
+		write_pdptes(pdpte);
+	return true;
 }
 
 static void vmx_get_paging(struct vcpu *v, struct gw_regs *regs)
@@ -713,11 +742,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 
 		/* mhv does not emulate event delivery: an IDT, GDT, TSS or stack outside RAM. */
 		if (vectoring & INTR_INFO_VALID) {
-			vcpu_exit_unknown(
-				v,
-				"EPT violation while the CPU delivered an event "
-				"(guest IDT/GDT/TSS/stack outside its RAM?), vectoring info",
-				vectoring);
+			vcpu_exit_delivery_fault(v, vectoring, vmread64(VMCS_GUEST_PHYS_ADDR));
 			return EXIT_NEXT_RETRY;
 		}
 		bool gla_valid = q & EPTQ_GLA_VALID;
@@ -737,7 +762,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		return EXIT_NEXT_RETRY;
 	}
 	case EXIT_REASON_TASK_SWITCH:
-		vcpu_exit_unknown(v, "hardware task switch (not emulated)", reason);
+		vcpu_exit_task_switch(v, (uint16_t)vmread_nat(VMCS_EXIT_QUALIFICATION));
 		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_TRIPLE_FAULT:
 		vcpu_exit_triple_fault(v);
@@ -755,12 +780,14 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 
 /*
  * An NMI taken while mhv ran is the guest's: inject it, unless an event is already queued or
- * the guest is blocking NMIs, in which case it waits for the next exit.
+ * the guest is blocking NMIs or in an STI/MOV SS shadow (some CPUs refuse VM entry injecting
+ * an NMI into an STI shadow), in which case it waits for the next exit.
  */
 static void __attribute__((noinline)) deliver_nmi(void)
 {
 	if ((vmread32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
-	    (vmread32(VMCS_GUEST_INTERRUPTIBILITY) & (BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI)))
+	    (vmread32(VMCS_GUEST_INTERRUPTIBILITY) &
+	     (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI)))
 		return;
 	vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
 	nmi_pending = false;

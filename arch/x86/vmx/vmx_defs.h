@@ -20,6 +20,7 @@
 #define PROC2_XSAVES	   (1u << 20)
 
 /* VM-exit controls */
+#define EXIT_SAVE_DEBUG	     (1u << 2) /* DR7 and IA32_DEBUGCTL into the VMCS */
 #define EXIT_HOST_ADDR_SPACE (1u << 9)
 #define EXIT_SAVE_PAT	     (1u << 18)
 #define EXIT_LOAD_PAT	     (1u << 19)
@@ -27,6 +28,7 @@
 #define EXIT_LOAD_EFER	     (1u << 21)
 
 /* VM-entry controls */
+#define ENTRY_LOAD_DEBUG (1u << 2) /* DR7 and IA32_DEBUGCTL from the VMCS */
 #define ENTRY_IA32E_MODE (1u << 9)
 #define ENTRY_LOAD_PAT	 (1u << 14)
 #define ENTRY_LOAD_EFER	 (1u << 15)
@@ -130,6 +132,10 @@
 #define BLOCKING_BY_STI	      (1u << 0)
 #define BLOCKING_BY_MOV_SS    (1u << 1)
 #define BLOCKING_BY_NMI	      (1u << 3)
+#define PAE_PDPTE_RSVD_LOW    ((3ull << 1) | (0xFull << 5))
+#define CPUID_ADDR_SIZES      0x80000008u
+#define CPUID_MAXPHYADDR_MASK 0xFFu /* CPUID 80000008H:EAX[7:0] */
+#define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400
 #define PAT_POWER_ON	      0x0007040600070406ull
