@@ -27,9 +27,10 @@ HV_ASFLAGS := -I. -D__ASSEMBLY__ -MMD -MP -fno-pic -fno-pie
 HV_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-dynamic-linker \
 	-static -T linker.ld
 
-PURE_SRCS := $(sort $(wildcard lib/*.c mm/*.c mmio/*.c)) boot/multiboot2.c
+PURE_SRCS := $(sort $(wildcard lib/*.c mm/*.c mmio/*.c iommu/*.c)) boot/multiboot2.c
 HV_SRCS   := $(sort $(wildcard boot/*.S boot/*.c arch/x86/*.S arch/x86/*.c \
-	arch/x86/vmx/*.S arch/x86/vmx/*.c arch/x86/svm/*.S arch/x86/svm/*.c lib/*.c mm/*.c mmio/*.c))
+	arch/x86/vmx/*.S arch/x86/vmx/*.c arch/x86/svm/*.S arch/x86/svm/*.c lib/*.c mm/*.c mmio/*.c \
+	iommu/*.c))
 HV_OBJS   := $(patsubst %,$(BUILD)/hv/%.o,$(HV_SRCS))
 
 all: $(BUILD)/mhv.elf
