@@ -141,6 +141,55 @@ const struct acpi_header *acpi_find_table(const char *sig)
 	return NULL;
 }
 
+/* Drop the entries of one root table (RSDT or XSDT) whose table has signature sig. */
+static bool hide_in_root(uint64_t root_pa, unsigned entry_size, const char *sig)
+{
+	struct acpi_header *root = (struct acpi_header *)map_table(root_pa);
+	uint8_t *entries;
+	unsigned n, kept = 0;
+
+	if (!root)
+		return false;
+	entries = (uint8_t *)(root + 1);
+	n = (root->length - sizeof(*root)) / entry_size;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t pa = 0;
+		const struct acpi_header *t;
+
+		memcpy(&pa, entries + i * entry_size, entry_size);
+		t = map_table(pa);
+		if (t && !memcmp(t->signature, sig, ACPI_SIG_LEN))
+			continue;
+		memmove(entries + kept * entry_size, entries + i * entry_size, entry_size);
+		kept++;
+	}
+	if (kept == n)
+		return false;
+	memset(entries + kept * entry_size, 0, (n - kept) * entry_size);
+	root->length = (uint32_t)(sizeof(*root) + kept * entry_size);
+	root->checksum = 0;
+	root->checksum = (uint8_t)-checksum(root, root->length);
+	return true;
+}
+
+bool acpi_hide_table(const char *sig)
+{
+	uint32_t rsdt_pa;
+	uint64_t xsdt_pa = 0;
+	bool hidden;
+
+	if (!rsdp_len)
+		return false;
+	memcpy(&rsdt_pa, rsdp + 16, sizeof(rsdt_pa));
+	if (rsdp_len >= RSDP_V2_LEN)
+		memcpy(&xsdt_pa, rsdp + 24, sizeof(xsdt_pa));
+	hidden = hide_in_root(xsdt_pa, 8, sig);
+	/* Both roots: an ACPI 1.0 OS reads the RSDT. */
+	if (hide_in_root(rsdt_pa, 4, sig))
+		hidden = true;
+	return hidden;
+}
+
 static uint32_t fadt_u32(const struct acpi_header *fadt, unsigned off)
 {
 	uint32_t v = 0;

@@ -26,6 +26,12 @@ bool acpi_scan_bios_rsdp(uint64_t *rsdp_pa);
 /* The mapped, checksum-verified table with this signature, or NULL. */
 const struct acpi_header *acpi_find_table(const char *sig);
 unsigned acpi_rsdp_revision(void);
+/*
+ * Remove every entry naming a table with this signature from the RSDT and the XSDT (later
+ * entries move up, length and checksum fixed), so an OS looking the table up does not find it.
+ * mhv's own lookups stop finding it too: read it first.  true if an entry was removed.
+ */
+bool acpi_hide_table(const char *sig);
 /* Enter S5 via the FADT's PM1 control blocks and \_S5 from the DSDT; returns on failure. */
 void acpi_poweroff(void);
 
