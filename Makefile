@@ -133,6 +133,11 @@ $(TEST_ISO_DIR)/bench-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< \
 		-a "exit=debugexit bench=on $(GUEST_MMIO_ARGS) mmio_cache=off" \
 		-m "$(GUEST_TEST_ELF) guest-test"
+# iommu=required on a machine without an IOMMU: the guest must not start.
+$(TEST_ISO_DIR)/iommu-required.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit iommu=required" \
+		-m "$(GUEST_TEST_ELF) guest-test"
 # The same self-check booted over the network: a TFTP directory for QEMU's PXE.
 $(BUILD)/test-pxe/selfcheck/.stamp: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 	$(Q)sh iso/mkiso.sh -q -n $(dir $@) -e $< -a "exit=debugexit loglvl=debug guest=none"
@@ -141,7 +146,7 @@ TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp \
 	$(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
 	$(TEST_ISO_DIR)/badguest-garbage.iso $(TEST_ISO_DIR)/badguest-truncated.iso \
-	$(TEST_ISO_DIR)/noguest.iso
+	$(TEST_ISO_DIR)/noguest.iso $(TEST_ISO_DIR)/iommu-required.iso
 
 # ---- run and test --------------------------------------------------------------
 # make pxe: a TFTP directory (BIOS and UEFI) to netboot mhv with HV_ARGS/GUEST/MODULES.
