@@ -11,6 +11,7 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/guest.h"
 #include "arch/x86/mmio_setup.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/uart16550.h"
@@ -200,6 +201,7 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	if (options.bench)
 		hv_bench_run();
 	vuart_init(options.console_port);
+	platform_ports_init();
 	guest_run(&virt, &guest);
 	hv_end_run(HV_STATUS_FAIL);
 }

@@ -16,6 +16,7 @@
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/msr_policy.h"
 #include "arch/x86/run_end.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
@@ -180,18 +181,29 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 	uint32_t mask = io->size == 4 ? 0xFFFFFFFFu : (1u << (io->size * 8)) - 1;
 
 	v->exits[EXIT_KIND_IO]++;
+	if (io->string && platform_port_claims(io->port, io->size)) {
+		/* INS/OUTS to a reset or sleep port: no OS does that; not emulated. */
+		vcpu_end_run(v, HV_STATUS_FAIL,
+			     "guest used string I/O on a platform reset/sleep port: run ends");
+	}
 	if (io->string) {
 		/* Only intercepted ports exit; none of mhv's devices is used with INS/OUTS yet. */
 		vcpu_exit_unknown(v, "string I/O to an intercepted port", io->port);
 		return EXIT_NEXT_RETRY;
 	}
 	if (io->in) {
-		uint32_t val = vuart_in(io->port, io->size);
+		uint32_t val = platform_port_claims(io->port, io->size)
+				       ? platform_port_in(io->port, io->size)
+				       : vuart_in(io->port, io->size);
 		v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~(uint64_t)mask) | (val & mask);
 		if (io->size == 4)
 			v->gpr[GPR_RAX] = val; /* 32-bit results zero-extend */
 	} else {
-		vuart_out(io->port, io->size, (uint32_t)v->gpr[GPR_RAX] & mask);
+		uint32_t val = (uint32_t)v->gpr[GPR_RAX] & mask;
+		if (platform_port_claims(io->port, io->size))
+			platform_port_out(v, io->port, io->size, val);
+		else
+			vuart_out(io->port, io->size, val);
 	}
 	return EXIT_NEXT_SKIP;
 }

@@ -17,6 +17,7 @@
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/virt_caps.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
 #include "lib/errno.h"
 #include "lib/log.h"
@@ -324,6 +325,9 @@ static void setup_control(struct svm_vcpu *sv, uint64_t npt_root)
 
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
 		bitmap_set(iopm, vuart_base() + p);
+	uint16_t plat[PLATFORM_PORTS_MAX];
+	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
+		bitmap_set(iopm, plat[i]);
 	setup_msrpm(msrpm);
 
 	/* mhv owns every CR0/CR4 write; reads come straight from the VMCB. */

@@ -17,6 +17,7 @@
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_defs.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -184,6 +185,10 @@ static void setup_bitmaps(struct vmx_vcpu *vx)
 
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
 		bitmap_set(vx->io_bitmap_a, vuart_base() + p); /* COM ports are below 0x8000 */
+	uint16_t plat[PLATFORM_PORTS_MAX];
+	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
+		bitmap_set(plat[i] < IO_BITMAP_B_FIRST ? vx->io_bitmap_a : vx->io_bitmap_b,
+			   plat[i] % IO_BITMAP_B_FIRST);
 
 	for (unsigned i = 0; i < nr_msr_intercepts; i++) {
 		const struct msr_intercept *m = &msr_intercepts[i];
