@@ -30,6 +30,7 @@
  */
 #include "arch/x86/platform_ports.h"
 #include "arch/x86/acpi.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/vcpu.h"
@@ -169,12 +170,19 @@ uint32_t platform_port_in(uint16_t port, unsigned size)
 	return val;
 }
 
-static void guest_reset(struct vcpu *v, const char *via)
+/* The guest asked for it, as with HC_END_RUN: the run ends with status 0. */
+static __noreturn void end_run(struct vcpu *v, const char *why)
+{
+	vcpu_end_run(v, HV_STATUS_PASS, why);
+	cpu_halt_forever(); /* not reached: vcpu_end_run stops the machine */
+}
+
+static __noreturn void guest_reset(struct vcpu *v, const char *via)
 {
 	char why[96];
 
 	fmt_snprintf(why, sizeof(why), "guest requested a reset via %s: run ends", via);
-	vcpu_end_run(v, HV_STATUS_PASS, why);
+	end_run(v, why);
 }
 
 /* Does this write ask for a reset?  Also follows the 8042's command state. */
@@ -227,7 +235,7 @@ static bool check_sleep(struct vcpu *v, const struct port_range *r, uint16_t por
 			     "guest entered ACPI S5 (SLP_TYP %u via PM1%c_CNT, port 0x%x): power-off, "
 			     "run ends",
 			     typ, block, r->first);
-		vcpu_end_run(v, HV_STATUS_PASS, why);
+		end_run(v, why);
 	}
 	if (log_limit_allow(&plat.refused, "refused sleep requests"))
 		pr_warn("mhv: guest asked for ACPI sleep (SLP_TYP %u via PM1%c_CNT, port 0x%x): "

@@ -185,6 +185,7 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 		/* INS/OUTS to a reset or sleep port: no OS does that; not emulated. */
 		vcpu_end_run(v, HV_STATUS_FAIL,
 			     "guest used string I/O on a platform reset/sleep port: run ends");
+		return EXIT_NEXT_RETRY;
 	}
 	if (io->string) {
 		/* Only intercepted ports exit; none of mhv's devices is used with INS/OUTS yet. */

@@ -11,7 +11,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "lib/compiler.h"
 #include "arch/x86/hypercall_abi.h"
 #include "arch/x86/insn_fetch.h"
 #include "mm/guest_walk.h"
@@ -162,7 +161,7 @@ void vcpu_exit_unknown(struct vcpu *v, const char *what, uint64_t code);
 /* Every guest TLB flush mhv sees goes through here. */
 void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la);
 
-__noreturn void vcpu_end_run(struct vcpu *v, int status, const char *why);
+void vcpu_end_run(struct vcpu *v, int status, const char *why);
 void vcpu_print_stats(const struct vcpu *v);
 
 static inline void vcpu_skip(struct vcpu *v, unsigned insn_len)
