@@ -39,6 +39,9 @@
 #define HC_MMIO_DEVICE 7
 /* -> RAX = INIT/STARTUP IPIs mhv dropped (it runs the guest on one CPU) */
 #define HC_IPIS_DROPPED 8
+/* RBX = an MSR mhv virtualises (MTRRs, IA32_MISC_ENABLE) -> RAX = low, RBX = high 32 bits of
+ * the hardware's value (what the guest's writes must not have changed); HC_ENOSYS otherwise */
+#define HC_HW_MSR 9
 /* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)
 

@@ -275,6 +275,16 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		pr_info("mhv: guest ended the run with status %lu\n", arg);
 		vcpu_end_run(v, arg ? HV_STATUS_FAIL : HV_STATUS_PASS, NULL);
 		return EXIT_NEXT_RETRY;
+	case HC_HW_MSR: {
+		uint64_t hw;
+		if (!msr_policy_hw_value((uint32_t)arg, &hw)) {
+			v->gpr[GPR_RAX] = HC_ENOSYS;
+			break;
+		}
+		v->gpr[GPR_RAX] = (uint32_t)hw;
+		v->gpr[GPR_RBX] = hw >> 32;
+		break;
+	}
 	case HC_HV_RANGE:
 		v->gpr[GPR_RAX] = v->hv_start;
 		v->gpr[GPR_RBX] = v->hv_end;
