@@ -176,7 +176,8 @@ static bool write_misc_enable(struct vcpu *v, uint64_t val)
 {
 	if (!misc_enable.present)
 		return false;
-	if (val != misc_enable.guest && log_limit_allow(&misc_enable_log, "MISC_ENABLE writes"))
+	if (val != misc_enable.guest && val != misc_enable.hw &&
+	    log_limit_allow(&misc_enable_log, "MISC_ENABLE writes"))
 		pr_warn("mhv: guest wrote IA32_MISC_ENABLE 0x%lx%s: kept in mhv's copy, the "
 			"hardware keeps 0x%lx (RIP 0x%lx)\n",
 			val, (val ^ misc_enable.hw) & MISC_ENABLE_XD_DISABLE ? " (XD disable)" : "",

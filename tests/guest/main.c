@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 
+#include "tests/guest/attack.h"
 #include "tests/guest/bootinfo.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
@@ -26,6 +27,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	check_either(hv_present(), "running under mhv", "not running under mhv");
 
 	boot_info_init(&bi, magic, info_addr);
+	attack_run_if_asked(&bi);
 	test_multiboot(&bi);
 	test_traps();
 	test_cpuid();
@@ -42,6 +44,8 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");
+	if (hv_present())
+		test_contain_platform();
 	if (hv_present()) {
 		bench_report();
 		hv_print_exit_counts();

@@ -47,6 +47,11 @@ void test_mmio(void);
 void mmio_user_begin(void);
 void mmio_user_end(void);
 bool mmio_user_access(bool write, uintptr_t va, uint32_t *val, struct fault *f);
+/*
+ * The platform under mhv (test_contain_platform.c): MTRR, MISC_ENABLE and platform MSR
+ * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
+ */
+void test_contain_platform(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
