@@ -7,6 +7,7 @@
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/hypercall_abi.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/platform_reset_mmio.h"
 #include "lib/log.h"
 #include "lib/options.h"
 #include "mm/frame.h"
@@ -152,7 +153,7 @@ bool mmio_setup(const struct hv_options *o)
 	for (unsigned i = 0; i < o->nr_mmio; i++)
 		if (!add_device(&o->mmio[i], &ram_used))
 			return false;
-	return apic_guard_setup(&regions);
+	return apic_guard_setup(&regions) && platform_reset_mmio_setup(&regions);
 }
 
 /* Slots are in command-line order; the registry in address order.  Index by address. */

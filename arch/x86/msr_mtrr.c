@@ -146,11 +146,14 @@ bool mtrr_write(uint32_t msr, uint64_t val)
 {
 	uint64_t *reg = msr == MSR_IA32_MTRRCAP ? NULL : shadow_reg(msr);
 
-	if (!reg || !write_valid(msr, val))
-		return false; /* MTRRCAP is read-only; reserved bits and bad types fault */
-	if (*reg != val)
-		pr_debug("mhv: guest MTRR 0x%x = 0x%lx (kept in mhv's copy, hardware untouched)\n",
-			 msr, val);
+	if (!reg)
+		return false; /* MTRRCAP is read-only; absent registers fault */
+	if (*reg == val)
+		return true; /* writing back what was read (firmware's AMD RdMem/WrMem bits too) */
+	if (!write_valid(msr, val))
+		return false; /* reserved bits and bad types fault */
+	pr_debug("mhv: guest MTRR 0x%x = 0x%lx (kept in mhv's copy, hardware untouched)\n", msr,
+		 val);
 	*reg = val;
 	return true;
 }

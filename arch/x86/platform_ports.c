@@ -15,7 +15,8 @@
  *    the reset line, and command 0xD1 makes the next byte written to 0x60 the output port,
  *    whose bit 0 (clear) holds the CPU in reset.  Everything else passes through.
  *  - The FADT reset register (RESET_REG) when it is an I/O port: writing RESET_VALUE resets.
- *    A reset register in memory or PCI configuration space is not intercepted (README).
+ *    In memory it is trapped by platform_reset_mmio.c; in PCI configuration space it is not
+ *    intercepted (README).
  *  - PM1a/PM1b control (the X_ blocks when they are I/O ports): a write with SLP_EN set.
  *    SLP_TYP equal to \_S5's value is a power-off: the run ends as if the guest asked for it
  *    (status 0).  Any other sleep type (S1-S4) is refused: the write is dropped, so nothing
@@ -97,10 +98,10 @@ void platform_ports_init(void)
 	}
 	if (a->reset_space == ACPI_GAS_SYSTEM_IO && a->reset_addr)
 		add_range((uint32_t)a->reset_addr, 1, ROLE_ACPI_RESET);
-	else if (a->reset_addr)
+	else if (a->reset_addr && a->reset_space != ACPI_GAS_SYSTEM_MEMORY)
 		pr_warn("mhv: platform: the FADT reset register is in address space %u, not "
 			"intercepted\n",
-			a->reset_space);
+			a->reset_space); /* memory: platform_reset_mmio.c */
 	add_range(a->pm1a_cnt, PM1_REG_LEN, ROLE_PM1A_CNT);
 	add_range(a->pm1b_cnt, PM1_REG_LEN, ROLE_PM1B_CNT);
 	add_range(a->pm1a_evt, PM1_REG_LEN, ROLE_PM1A_STS);
