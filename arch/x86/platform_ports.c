@@ -192,6 +192,10 @@ static void check_reset(struct vcpu *v, uint16_t port, unsigned size, uint32_t v
 	const struct acpi_pm_regs *a = &plat.acpi;
 	uint8_t b;
 
+	/* A dword at 0xCF8 is the PCI configuration address, not Reset Control (nor a FADT
+	 * reset register at 0xCF9): its second byte is a device/function number. */
+	if (port == PORT_PCI_CONFIG_ADDR && size == 4)
+		return;
 	if (a->reset_space == ACPI_GAS_SYSTEM_IO && a->reset_addr &&
 	    byte_for(port, size, val, (uint32_t)a->reset_addr, &b) && b == a->reset_value) {
 		char via[48];
@@ -201,9 +205,7 @@ static void check_reset(struct vcpu *v, uint16_t port, unsigned size, uint32_t v
 	}
 	if (byte_for(port, size, val, PORT_SYS_CTRL_A, &b) && (b & SYS_CTRL_A_FAST_RESET))
 		guest_reset(v, "port 0x92 (fast reset)");
-	/* A dword at 0xCF8 is the PCI configuration address, not Reset Control. */
-	if (!(port == PORT_PCI_CONFIG_ADDR && size == 4) &&
-	    byte_for(port, size, val, PORT_RESET_CONTROL, &b) && (b & RESET_CONTROL_RST_CPU))
+	if (byte_for(port, size, val, PORT_RESET_CONTROL, &b) && (b & RESET_CONTROL_RST_CPU))
 		guest_reset(v, "port 0xCF9 (reset control)");
 	if (byte_for(port, size, val, PORT_KBC_CMD, &b)) {
 		if (b >= KBC_CMD_PULSE_FIRST && !(b & KBC_OUTPUT_RESET_LINE))

@@ -37,6 +37,11 @@
 #define PORT_PCI_CONFIG_DATA 0xCFC
 #define PCI_HOST_BRIDGE_ID   0x80000000u /* enable, bus 0, device 0, function 0, register 0 */
 #define PCI_NO_DEVICE	     0xFFFFFFFFu
+/* Config addresses whose second byte (what 0xCF9 would see) is a reset value: 0x06 is
+ * Reset Control's RST_CPU, 0x0F QEMU q35's FADT RESET_VALUE.  Device 0, function 6 and
+ * device 1, function 7: nothing is written there, only the address register. */
+#define PCI_ADDR_LOOKS_LIKE_CF9_06 0x80000600u
+#define PCI_ADDR_LOOKS_LIKE_CF9_0F 0x80000F00u
 #define HIGH_WORD_SHIFT	     32
 
 struct msr_op {
@@ -220,6 +225,11 @@ static void test_ports(void)
 	id = inl(PORT_PCI_CONFIG_DATA);
 	check(id != PCI_NO_DEVICE && id != 0, "platform: PCI 0:0.0 answers through 0xCF8/0xCFC",
 	      "ID 0x%x", id);
+	/* mhv must not take these for reset requests: the run would end here. */
+	outl(PORT_PCI_CONFIG_ADDR, PCI_ADDR_LOOKS_LIKE_CF9_06);
+	outl(PORT_PCI_CONFIG_ADDR, PCI_ADDR_LOOKS_LIKE_CF9_0F);
+	check_eq("platform: PCI config addresses with a reset value in byte 1 are no reset",
+		 inl(PORT_PCI_CONFIG_ADDR), PCI_ADDR_LOOKS_LIKE_CF9_0F);
 }
 
 void test_contain_platform(void)
