@@ -52,7 +52,8 @@
  * Straight to the hardware.  Syscall/sysenter, segment bases and TSC_AUX are guest state the
  * VMCS/VMCB switch (or SVM's VMLOAD/VMSAVE); PAT is the guest's own (VMCS guest PAT / VMCB
  * G_PAT), the CPU itself #GPs on invalid types; the speculation controls only affect the
- * guest's own execution; DEBUGCTL is the VMCS's under VT-x (SVM: see the README); the
+ * guest's own execution; DEBUGCTL is the VMCS's under VT-x and, under SVM, holds only LBR,
+ * BTF and the PMC pin bits, none of which reaches mhv's memory (README); the
  * x2APIC registers are the guest's APIC except ICR writes (apic_guard).
  */
 const struct msr_range msr_passthrough[] = {
