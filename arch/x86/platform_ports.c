@@ -71,6 +71,7 @@ static struct {
 	struct acpi_pm_regs acpi;
 	struct port_range ranges[MAX_RANGES];
 	unsigned nr_ranges;
+	uint8_t claimed[IO_PORT_LIMIT / BITS_PER_BYTE]; /* one bit per intercepted port */
 	bool kbc_output_next; /* the 8042 got 0xD1: the next byte at 0x60 is its output port */
 	bool wake_pending;    /* a refused sleep: WAK_STS reads as set until cleared */
 	struct log_limit refused;
@@ -82,6 +83,8 @@ static void add_range(uint32_t first, unsigned len, enum port_role role)
 		return;
 	plat.ranges[plat.nr_ranges++] =
 		(struct port_range){.first = (uint16_t)first, .len = (uint8_t)len, .role = role};
+	for (uint32_t p = first; p < first + len; p++)
+		plat.claimed[p / BITS_PER_BYTE] |= (uint8_t)(1u << (p % BITS_PER_BYTE));
 }
 
 void platform_ports_init(void)
@@ -128,10 +131,11 @@ static bool overlaps(const struct port_range *r, uint16_t port, unsigned size)
 	return port < r->first + r->len && r->first < (uint32_t)port + size;
 }
 
+/* On every I/O exit (the console UART's too): a bit per port, no search. */
 bool platform_port_claims(uint16_t port, unsigned size)
 {
-	for (unsigned i = 0; i < plat.nr_ranges; i++)
-		if (overlaps(&plat.ranges[i], port, size))
+	for (uint32_t p = port; p < (uint32_t)port + size && p < IO_PORT_LIMIT; p++)
+		if (plat.claimed[p / BITS_PER_BYTE] & (1u << (p % BITS_PER_BYTE)))
 			return true;
 	return false;
 }
