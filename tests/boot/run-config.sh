@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-uefi | qemu-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
+# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
 #         bochs-vmx-tigerlake | bochs-svm | qemu-q35-intel-iommu | qemu-q35-amd-iommu
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
@@ -65,6 +65,7 @@ start=$(date +%s.%N)
 case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second is parked under mhv
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-q35) qemu -cpu max -machine q35 ;; # its FADT has an I/O reset register (0xCF9)
 # q35 with an IOMMU (created before the PCI devices it translates) and QEMU's edu DMA device,
 # which the guest test aims at mhv (tests/guest/test_contain_dma.c); q35's CD-ROM is AHCI.
 qemu-q35-intel-iommu) qemu -machine q35 -cpu max -smp 2 -device intel-iommu \

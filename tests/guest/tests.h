@@ -68,6 +68,11 @@ void test_contain_console(void);
  */
 void test_contain_fatals(void);
 /*
+ * The platform under mhv (test_contain_platform.c): MTRR, MISC_ENABLE and platform MSR
+ * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
+ */
+void test_contain_platform(void);
+/*
  * Hostile guest, DMA (test_contain_dma.c): QEMU's edu device DMAs into mhv's memory (blocked
  * by the IOMMU, mhv's data intact, the fault counted) and into guest RAM (still works); the
  * guest's ACPI view has no DMAR/IVRS.  Expects paging on (identity map of 4 GiB).
