@@ -69,16 +69,25 @@ void iommu_add_guard(uint64_t base, uint64_t size)
 		guards[nr_guards++] = (struct guard){.base = base, .size = size};
 }
 
-void iommu_report_fault(const char *unit, uint16_t sid, uint64_t addr, bool write,
-			const char *why, unsigned code)
+void iommu_report_fault(const char *unit, const struct iommu_fault *f)
 {
-	faults++;
+	const char *more;
+
+	if (f->dma)
+		faults++;
 	if (faults_logged == FAULT_LOG_MAX)
 		return;
 	faults_logged++;
-	pr_warn("mhv: iommu: %s blocked a DMA %s by %02x:%02x.%x at 0x%lx (%s 0x%x)%s\n", unit,
-		write ? "write" : "read", sid >> 8, (sid >> 3) & 0x1f, sid & 7, addr, why, code,
-		faults_logged == FAULT_LOG_MAX ? "; further faults are counted, not logged" : "");
+	more = faults_logged == FAULT_LOG_MAX ? "; further faults are counted, not logged" : "";
+	if (f->dma)
+		pr_warn("mhv: iommu: %s blocked a DMA %s by %02x:%02x.%x at 0x%lx (%s 0x%x)%s\n",
+			unit, f->write ? "write" : "read", f->sid >> 8, (f->sid >> 3) & 0x1f,
+			f->sid & 7, f->addr, f->name, f->code, more);
+	else
+		pr_err("mhv: iommu: %s reports %s (event 0x%x, device %02x:%02x.%x, address "
+		       "0x%lx)%s\n",
+		       unit, f->name, f->code, f->sid >> 8, (f->sid >> 3) & 0x1f, f->sid & 7, f->addr,
+		       more);
 }
 
 static bool overlaps_hv(uint64_t start, uint64_t end)

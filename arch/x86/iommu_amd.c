@@ -62,15 +62,6 @@
 #define CMD_PAGES_PDE	     (1ull << 1)
 #define WAIT_DONE	     0x600d600dull
 
-/* Events (3.5): code in bits 63:60, flags 59:48 of the first quadword */
-#define EVT_CODE_SHIFT	     60
-#define EVT_FLAGS_SHIFT	     48
-#define EVT_FLAGS_MASK	     0xfffull
-#define EVT_FLAG_RW	     (1ull << 5)
-#define EVT_DEVID_MASK	     0xffffull
-#define EVT_IO_PAGE_FAULT    0x2
-#define EVT_DEV_TAB_HW_ERROR 0x3
-
 #define LEVELS	4 /* 48-bit device addresses */
 #define LEAF	2 /* up to 2 MiB pages */
 
@@ -251,12 +242,10 @@ void amdvi_drain_faults(void)
 		uint64_t tail = iommu_rd64(u->base, AMD_EVT_TAIL) & RING_PTR_MASK;
 
 		while (head != tail && tail < RING_ENTRIES * RING_ENTRY) {
-			uint64_t q0 = log[head / 8], q1 = log[head / 8 + 1];
-			unsigned code = (unsigned)(q0 >> EVT_CODE_SHIFT);
-			uint64_t flags = (q0 >> EVT_FLAGS_SHIFT) & EVT_FLAGS_MASK;
+			struct iommu_fault f;
 
-			iommu_report_fault(u->name, (uint16_t)(q0 & EVT_DEVID_MASK), q1,
-					   (flags & EVT_FLAG_RW) != 0, "event", code);
+			amdvi_event_decode(log[head / 8], log[head / 8 + 1], &f);
+			iommu_report_fault(u->name, &f);
 			head = (head + RING_ENTRY) % (RING_ENTRIES * RING_ENTRY);
 		}
 		iommu_wr64(u->base, AMD_EVT_HEAD, head);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "iommu/dmar.h"
+#include "iommu/fault_decode.h"
 #include "iommu/ivrs.h"
 #include "iommu/io_pagetable.h"
 
@@ -31,9 +32,8 @@ void iommu_wr64(uint64_t base, unsigned off, uint64_t v);
 /* Trap [base, base + size) once the mmio regions are set up (iommu_guard_setup). */
 void iommu_add_guard(uint64_t base, uint64_t size);
 
-/* Log one blocked access (rate-limited), counting it. */
-void iommu_report_fault(const char *unit, uint16_t sid, uint64_t addr, bool write,
-			const char *why, unsigned code);
+/* Log one blocked access or IOMMU error (rate-limited), counting blocked accesses. */
+void iommu_report_fault(const char *unit, const struct iommu_fault *f);
 
 /* Vendor parts: program every unit; false with a message. */
 bool vtd_setup(const struct dmar_info *d);

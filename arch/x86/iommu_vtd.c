@@ -65,11 +65,6 @@
 #define FSTS_IQE	 (1u << 4)
 #define FECTL_IM	 (1u << 31)
 #define FRCD_F		 (1ull << 63)
-#define FRCD_T_READ	 (1ull << 62)
-#define FRCD_FR_SHIFT	 32
-#define FRCD_FR_MASK	 0xffull
-#define FRCD_SID_MASK	 0xffffull
-#define FRCD_FI_MASK	 (~0xfffull)
 #define FRCD_SIZE	 16
 
 /* Root and context entries (VT-d 9.1, 9.3): 128 bits each, 256 per table. */
@@ -319,13 +314,11 @@ void vtd_drain_faults(void)
 		for (unsigned i = 0; i < nfr; i++) {
 			unsigned off = fro + i * FRCD_SIZE;
 			uint64_t hi = iommu_rd64(u->base, off + 8);
+			struct iommu_fault f;
 
-			if (!(hi & FRCD_F))
+			if (!vtd_fault_decode(iommu_rd64(u->base, off), hi, &f))
 				continue;
-			iommu_report_fault(u->name, (uint16_t)(hi & FRCD_SID_MASK),
-					   iommu_rd64(u->base, off) & FRCD_FI_MASK, !(hi & FRCD_T_READ),
-					   "fault reason",
-					   (unsigned)((hi >> FRCD_FR_SHIFT) & FRCD_FR_MASK));
+			iommu_report_fault(u->name, &f);
 			iommu_wr64(u->base, off + 8, FRCD_F); /* RW1C: the record is free again */
 		}
 		if (fsts & FSTS_PFO) {

@@ -257,6 +257,8 @@ enum exit_next vcpu_exit_hlt(struct vcpu *v)
 			     "guest halted with interrupts disabled: nothing can wake it");
 		return EXIT_NEXT_RETRY;
 	}
+	/* The guest is idle: a good moment to report blocked DMA (one status read per IOMMU). */
+	iommu_drain_faults();
 	/* Interrupts go straight to the guest: the backend lets it wait for one (VMX: the
 	 * HLT activity state), or resumes it after the HLT, which the guest's idle loop
 	 * repeats. */
