@@ -6,6 +6,7 @@
 #include "arch/x86/io.h"
 #include "arch/x86/paging.h"
 #include "boot/multiboot2.h"
+#include "iommu/acpi_hide.h"
 #include "lib/compiler.h"
 #include "lib/string.h"
 
@@ -152,34 +153,20 @@ const struct acpi_header *acpi_find_table(const char *sig)
 }
 
 /* Drop the entries of one root table (RSDT or XSDT) whose table has signature sig. */
+static bool is_table_with_sig(void *ctx, uint64_t pa)
+{
+	const struct acpi_header *t = map_table(pa);
+
+	return t && !memcmp(t->signature, (const char *)ctx, ACPI_SIG_LEN);
+}
+
 static bool hide_in_root(uint64_t root_pa, unsigned entry_size, const char *sig)
 {
-	struct acpi_header *root = (struct acpi_header *)map_table(root_pa);
-	uint8_t *entries;
-	unsigned n, kept = 0;
+	const struct acpi_header *root = map_table(root_pa);
 
-	if (!root)
-		return false;
-	entries = (uint8_t *)(root + 1);
-	n = (root->length - sizeof(*root)) / entry_size;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t pa = 0;
-		const struct acpi_header *t;
-
-		memcpy(&pa, entries + i * entry_size, entry_size);
-		t = map_table(pa);
-		if (t && !memcmp(t->signature, sig, ACPI_SIG_LEN))
-			continue;
-		memmove(entries + kept * entry_size, entries + i * entry_size, entry_size);
-		kept++;
-	}
-	if (kept == n)
-		return false;
-	memset(entries + kept * entry_size, 0, (n - kept) * entry_size);
-	root->length = (uint32_t)(sizeof(*root) + kept * entry_size);
-	root->checksum = 0;
-	root->checksum = (uint8_t)-checksum(root, root->length);
-	return true;
+	/* map_table checked the length and checksum; the table is firmware memory mhv owns. */
+	return root && acpi_root_drop((uint8_t *)root, root->length, entry_size, is_table_with_sig,
+				      (void *)sig) > 0;
 }
 
 bool acpi_hide_table(const char *sig)

@@ -23,10 +23,13 @@
 #define VTD_CCMD    0x28
 #define VTD_FSTS    0x34
 #define VTD_FECTL   0x38
+#define VTD_PMEN    0x64
 #define VTD_IQT	    0x88
 #define VTD_IQA	    0x90
 
 #define CAP_RWBF	 (1ull << 4)
+#define CAP_PLMR	 (1ull << 5)
+#define CAP_PHMR	 (1ull << 6)
 #define CAP_SAGAW_SHIFT	 8
 #define CAP_SAGAW_39	 (1ull << (CAP_SAGAW_SHIFT + 1)) /* 3-level tables */
 #define CAP_SAGAW_48	 (1ull << (CAP_SAGAW_SHIFT + 2)) /* 4-level tables */
@@ -64,6 +67,8 @@
 #define FSTS_PPF	 (1u << 1)
 #define FSTS_IQE	 (1u << 4)
 #define FECTL_IM	 (1u << 31)
+#define PMEN_EPM	 (1u << 31)
+#define PMEN_PRS	 (1u << 0)
 #define FRCD_F		 (1ull << 63)
 #define FRCD_SIZE	 16
 
@@ -216,7 +221,21 @@ static bool setup_unit(struct vtd_unit *u, uint64_t root_pa)
 	    !invalidate_all(u))
 		return false;
 	vtd_drain_faults(); /* anything recorded before mhv owned the unit */
-	return gcmd(u, GCMD_TE, true, GCMD_TE);
+	if (!gcmd(u, GCMD_TE, true, GCMD_TE))
+		return false;
+	/* Protected memory regions firmware may have set (e.g. a measured launch) would also
+	 * block the guest's DMA to RAM: with translation on they are redundant. */
+	if ((u->cap & (CAP_PLMR | CAP_PHMR)) && (iommu_rd32(u->base, VTD_PMEN) & PMEN_EPM)) {
+		iommu_wr32(u->base, VTD_PMEN, 0);
+		for (unsigned i = 0; i < IOMMU_POLL_SPINS; i++) {
+			if (!(iommu_rd32(u->base, VTD_PMEN) & PMEN_PRS))
+				return true;
+			cpu_relax();
+		}
+		pr_err("mhv: iommu: %s: protected memory regions stay enabled\n", u->name);
+		return false;
+	}
+	return true;
 }
 
 bool vtd_setup(const struct dmar_info *d)
