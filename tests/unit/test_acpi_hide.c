@@ -23,7 +23,7 @@ static bool drop_iommu(void *ctx, uint64_t pa)
 	return pa == DMAR_PA || pa == IVRS_PA;
 }
 
-static uint8_t sum(const uint8_t *p, size_t n)
+static uint8_t byte_sum(const uint8_t *p, size_t n)
 {
 	uint8_t s = 0;
 
@@ -61,7 +61,7 @@ static void test_xsdt_drops_and_stays_valid(void **state)
 	build(8, pas, 5);
 	assert_int_equal(acpi_root_drop(t.b, t.n, 8, drop_iommu, NULL), 2);
 	assert_int_equal(length(), 36 + 3 * 8);
-	assert_int_equal(sum(t.b, length()), 0);
+	assert_int_equal(byte_sum(t.b, length()), 0);
 	memcpy(e, t.b + 36, sizeof(e));
 	assert_int_equal(e[0], 0xbffe0000);
 	assert_int_equal(e[1], 0xbffe3000);
@@ -82,11 +82,11 @@ static void test_rsdt_last_and_only(void **state)
 	build(4, pas, 2);
 	assert_int_equal(acpi_root_drop(t.b, t.n, 4, drop_iommu, NULL), 1);
 	assert_int_equal(length(), 40);
-	assert_int_equal(sum(t.b, length()), 0);
+	assert_int_equal(byte_sum(t.b, length()), 0);
 	build(4, only, 1);
 	assert_int_equal(acpi_root_drop(t.b, t.n, 4, drop_iommu, NULL), 1);
 	assert_int_equal(length(), 36);
-	assert_int_equal(sum(t.b, 36), 0);
+	assert_int_equal(byte_sum(t.b, 36), 0);
 }
 
 static void test_bad_input_changes_nothing(void **state)
