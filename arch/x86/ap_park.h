@@ -28,4 +28,8 @@ struct frame_allocator;
  */
 unsigned ap_park_all(struct frame_allocator *frames);
 
+/* Interrupts and NMIs the parked CPUs have taken so far, mhv's own test NMI included
+ * (HC_PARKED_INTERRUPTS: a message that reached a parked CPU moves it). */
+unsigned ap_park_interrupt_count(void);
+
 #endif

@@ -43,13 +43,17 @@
 /* RBX = an MSR mhv virtualises (MTRRs, IA32_MISC_ENABLE) -> RAX = low, RBX = high 32 bits of
  * the hardware's value (what the guest's writes must not have changed); HC_ENOSYS otherwise */
 #define HC_HW_MSR 9
-/* -> RAX = IOMMU kind (IOMMU_STATUS_*) | units << 8, RBX = blocked DMAs so far (the fault
+/* -> RAX = IOMMU kind (IOMMU_STATUS_*) | units << 8 | IOMMU_STATUS_INTREMAP, RBX = blocked DMAs so far (the fault
  * logs are drained first), RCX = physical address of a page of mhv's data, RDX = its checksum
  * (the DMA containment test aims at that page) */
 #define HC_IOMMU_STATUS 10
 #define IOMMU_STATUS_NONE  0
 #define IOMMU_STATUS_VTD   1
 #define IOMMU_STATUS_AMDVI 2
+#define IOMMU_STATUS_INTREMAP (1u << 16) /* devices' interrupts go through remapping */
+/* -> RAX = interrupts and NMIs the parked CPUs have taken (each one is a message that
+ * reached a CPU the guest does not own) */
+#define HC_PARKED_INTERRUPTS 11
 /* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)
 

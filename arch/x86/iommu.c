@@ -171,9 +171,11 @@ uint64_t iommu_canary_sum(void)
 	return h;
 }
 
+bool iommu_intremap;
+
 uint64_t iommu_status(void)
 {
-	return kind | (uint64_t)nr_units << 8;
+	return kind | (uint64_t)nr_units << 8 | (iommu_intremap ? IOMMU_STATUS_INTREMAP : 0);
 }
 
 uint64_t iommu_drain_faults(void)

@@ -5,7 +5,8 @@
  * on, traps the IOMMUs' register pages and hides DMAR/IVRS from the guest's ACPI view.  Blocked
  * DMA is read from the fault registers / event log and logged once per fault, rate-limited.
  *
- * Not done: interrupt remapping (a device the guest programs can still send any MSI), ATS
+ * Interrupt remapping: on AMD-Vi (iommu_amd.c, iommu/amd_intremap.h); not on VT-d (a device
+ * the guest programs can still send any MSI there).  Not done: ATS
  * (device IOTLBs are not enabled: ATSR is parsed, not used), PCI segments other than 0.
  */
 #ifndef MHV_ARCH_X86_IOMMU_H
@@ -37,7 +38,7 @@ bool iommu_guard_setup(struct mmio_regions *regions);
 /* Drain the fault registers / event logs, logging each new fault.  Returns the total count. */
 uint64_t iommu_drain_faults(void);
 
-/* For HC_IOMMU_STATUS: IOMMU_KIND_* | units << 8. */
+/* For HC_IOMMU_STATUS: IOMMU_KIND_* | units << 8 | IOMMU_STATUS_INTREMAP. */
 uint64_t iommu_status(void);
 
 /* For HC_IOMMU_STATUS: the physical address and a checksum of a page of mhv's own data that

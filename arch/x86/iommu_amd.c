@@ -5,8 +5,10 @@
  * event log that is drained for blocked accesses.
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid_msr.h"
 #include "arch/x86/iommu_internal.h"
 #include "arch/x86/paging.h"
+#include "iommu/amd_intremap.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -48,12 +50,15 @@
 #define DTE_IW		 (1ull << 62)
 #define DEVID_COUNT	 0x10000u
 #define DEVTAB_SIZE_MASK 0x1ffull /* Size: pages - 1 */
+#define DTE_INT_QWORD	 2 /* the interrupt remapping fields */
+#define CPUID_1_EBX_APIC_ID_SHIFT 24 /* initial APIC ID of this (the guest's) CPU */
 
 /* Commands (3.3): opcode in bits 63:60 of the first quadword */
 #define CMD_OPCODE_SHIFT     60
 #define CMD_COMPLETION_WAIT  0x1ull
 #define CMD_INV_DEVTAB_ENTRY 0x2ull
 #define CMD_INV_IOMMU_PAGES  0x3ull
+#define CMD_INV_INT_TABLE    0x5ull
 #define CMD_INV_IOMMU_ALL    0x8ull
 #define CMD_WAIT_STORE	     (1ull << 0)
 #define CMD_PAGES_DOMAIN_SHIFT 32
@@ -117,8 +122,16 @@ static bool invalidate_all(struct amd_unit *u, const struct ivrs_unit *iu)
 		cmd_push(u, CMD_INV_IOMMU_ALL << CMD_OPCODE_SHIFT, 0);
 	} else {
 		for (unsigned i = 0; i < iu->nr_devs; i++)
-			for (uint32_t id = iu->devs[i].first; id <= iu->devs[i].last; id++)
+			for (uint32_t id = iu->devs[i].first; id <= iu->devs[i].last; id++) {
 				cmd_push(u, id | CMD_INV_DEVTAB_ENTRY << CMD_OPCODE_SHIFT, 0);
+				cmd_push(u, id | CMD_INV_INT_TABLE << CMD_OPCODE_SHIFT, 0);
+			}
+		for (unsigned i = 0; i < iu->nr_specials; i++) {
+			uint32_t id = iu->specials[i].devid;
+
+			cmd_push(u, id | CMD_INV_DEVTAB_ENTRY << CMD_OPCODE_SHIFT, 0);
+			cmd_push(u, id | CMD_INV_INT_TABLE << CMD_OPCODE_SHIFT, 0);
+		}
 		cmd_push(u,
 			 (uint64_t)IOMMU_DOMAIN_ID << CMD_PAGES_DOMAIN_SHIFT |
 				 CMD_INV_IOMMU_PAGES << CMD_OPCODE_SHIFT,
@@ -179,8 +192,9 @@ bool amdvi_setup(const struct ivrs_info *iv)
 	struct iommu_range unity[IVRS_MAX_MEMS];
 	struct io_pt_format fmt = io_pt_format_amd(LEVELS, LEAF);
 	unsigned nr_unity = 0, pages = devtab_pages_for(iv);
-	uint64_t devtab_pa, pt_root, dte0;
+	uint64_t devtab_pa, pt_root, irt_pa, dte0, dte2;
 	uint64_t *devtab;
+	uint8_t guest_apic = (uint8_t)(cpuid(1).ebx >> CPUID_1_EBX_APIC_ID_SHIFT);
 
 	for (unsigned i = 0; i < iv->nr_mems; i++) {
 		/* Unity and exclusion ranges: memory firmware's devices keep using. */
@@ -189,17 +203,23 @@ bool amdvi_setup(const struct ivrs_info *iv)
 	}
 	devtab_pa = hv_alloc_pages(pages);
 	pt_root = hv_alloc_page();
-	if (devtab_pa == FRAME_NONE || pt_root == FRAME_NONE) {
+	irt_pa = hv_alloc_page(); /* page-aligned: more than AMD_IRT_ALIGN */
+	if (devtab_pa == FRAME_NONE || pt_root == FRAME_NONE || irt_pa == FRAME_NONE) {
 		pr_err("mhv: iommu: no memory for a %u KiB AMD-Vi device table\n", pages * 4);
 		return false;
 	}
 	if (!iommu_build_identity(&fmt, pt_root, unity, nr_unity))
 		return false;
+	/* Interrupts: every device's fixed/arbitrated MSIs go to the guest's CPU, nothing else
+	 * passes (amd_intremap.h).  The IOAPIC's and HPET's IDs are in the table too. */
+	amd_irt_fill(phys_to_virt(irt_pa), guest_apic);
+	dte2 = amd_dte_intremap(irt_pa);
 	devtab = phys_to_virt(devtab_pa);
 	dte0 = DTE_V | DTE_TV | (uint64_t)LEVELS << DTE_MODE_SHIFT | pt_root | DTE_IR | DTE_IW;
 	for (unsigned id = 0; id < pages * (PAGE_SIZE / DTE_SIZE); id++) {
 		devtab[id * DTE_QWORDS] = dte0;
 		devtab[id * DTE_QWORDS + 1] = IOMMU_DOMAIN_ID;
+		devtab[id * DTE_QWORDS + DTE_INT_QWORD] = dte2;
 	}
 	nr_units = 0;
 	for (unsigned n = 0; n < iv->nr_units; n++) {
@@ -229,7 +249,12 @@ bool amdvi_setup(const struct ivrs_info *iv)
 			"[0x%lx-0x%lx) absent\n",
 			u->name, LEVELS, pages * (unsigned)(PAGE_SIZE / DTE_SIZE),
 			hv_image_phys_start(), hv_image_phys_end());
+		pr_info("mhv: iommu: %s: interrupt remapping on: fixed/arbitrated MSIs keep their "
+			"vector and go to APIC ID %u (the guest's CPU); NMI, INIT, SMI, ExtINT, "
+			"LINT0/1 from devices blocked\n",
+			u->name, guest_apic);
 	}
+	iommu_intremap = true;
 	return true;
 }
 

@@ -35,6 +35,9 @@ void iommu_add_guard(uint64_t base, uint64_t size);
 /* Log one blocked access or IOMMU error (rate-limited), counting blocked accesses. */
 void iommu_report_fault(const char *unit, const struct iommu_fault *f);
 
+/* Set by a vendor part that turned interrupt remapping on (HC_IOMMU_STATUS). */
+extern bool iommu_intremap;
+
 /* Vendor parts: program every unit; false with a message. */
 bool vtd_setup(const struct dmar_info *d);
 void vtd_drain_faults(void);

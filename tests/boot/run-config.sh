@@ -70,7 +70,7 @@ qemu-q35) qemu -cpu max -machine q35 ;; # its FADT has an I/O reset register (0x
 # which the guest test aims at mhv (tests/guest/test_contain_dma.c); q35's CD-ROM is AHCI.
 qemu-q35-intel-iommu) qemu -machine q35 -cpu max -smp 2 -device intel-iommu \
 	-device edu,dma_mask=0xffffffffffffffff ;;
-qemu-q35-amd-iommu) qemu -machine q35 -cpu max -smp 2 -device amd-iommu \
+qemu-q35-amd-iommu) qemu -machine q35 -cpu max -smp 2 -device amd-iommu,intremap=on \
 	-device edu,dma_mask=0xffffffffffffffff ;;
 qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
 qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (nothing leaves it)

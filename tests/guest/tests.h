@@ -78,6 +78,11 @@ void test_contain_platform(void);
  * guest's ACPI view has no DMAR/IVRS.  Expects paging on (identity map of 4 GiB).
  */
 void test_contain_dma(void);
+/*
+ * Hostile guest, device interrupts (test_contain_msi.c): with interrupt remapping, QEMU's edu
+ * device's MSIs keep fixed vectors on the guest's CPU and cannot send NMI/INIT anywhere.
+ */
+void test_contain_msi(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */

@@ -1,0 +1,21 @@
+/* AMD-Vi interrupt remapping table and DTE fields: see amd_intremap.h. */
+#include "iommu/amd_intremap.h"
+
+#define VECTORS		 256u
+#define DTE_INTTABLEN_512 9ull /* 2^9 = AMD_IRT_ENTRIES */
+
+void amd_irt_fill(uint32_t *table, uint8_t dest)
+{
+	for (uint32_t i = 0; i < AMD_IRT_ENTRIES; i++) {
+		uint32_t mode = i / VECTORS, vector = i % VECTORS;
+
+		table[i] = AMD_IRTE_REMAP_EN | mode << AMD_IRTE_TYPE_SHIFT |
+			   (uint32_t)dest << AMD_IRTE_DEST_SHIFT | vector << AMD_IRTE_VECTOR_SHIFT;
+	}
+}
+
+uint64_t amd_dte_intremap(uint64_t table_pa)
+{
+	return AMD_DTE_IV | DTE_INTTABLEN_512 << AMD_DTE_INTTABLEN_SHIFT |
+	       (table_pa & AMD_DTE_INTTAB_MASK) | AMD_DTE_INTCTL_REMAP << AMD_DTE_INTCTL_SHIFT;
+}

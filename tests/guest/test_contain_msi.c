@@ -1,0 +1,252 @@
+/*
+ * Hostile guest, device interrupts: an MSI is a DMA write into 0xFEExxxxx, so a device the
+ * guest programs could send an NMI or INIT to a CPU mhv keeps parked, past every check mhv
+ * makes on the CPU's own IPIs and MSI writes (test_contain_cpus.c).  With interrupt remapping
+ * on (HC_IOMMU_STATUS says so), QEMU's edu device (its MSI capability, raised through its
+ * interrupt-raise register) must get:
+ *
+ *   fixed vector to this CPU        delivered (IRR bit set: interrupts are off here)
+ *   fixed vector to the parked CPU  delivered to this CPU instead; the parked CPU takes none
+ *   NMI to the parked CPU           blocked: the parked CPUs' interrupt count does not move
+ *   NMI to this CPU                 blocked: no NMI arrives
+ *   INIT to this CPU                blocked: the run goes on (a physical INIT ends it;
+ *                                   the boot test's .expect checks the line after it)
+ *
+ * Without edu or without interrupt remapping the checks are skipped with a line saying so.
+ */
+#include <stddef.h>
+
+#include "arch/x86/hypercall_abi.h"
+#include "arch/x86/io.h"
+#include "tests/guest/cpu.h"
+#include "tests/guest/hv.h"
+#include "tests/guest/report.h"
+#include "tests/guest/tests.h"
+#include "tests/guest/trap.h"
+
+#define PCI_CONFIG_ADDR	 0xCF8
+#define PCI_CONFIG_DATA	 0xCFC
+#define PCI_ENABLE	 0x80000000u
+#define PCI_DEV_SHIFT	 11
+#define PCI_SLOTS	 32
+#define PCI_ID		 0x00
+#define PCI_COMMAND	 0x04
+#define PCI_STATUS_CAPS	 (1u << 20) /* in the dword at PCI_COMMAND */
+#define PCI_BAR0	 0x10
+#define PCI_CAP_PTR	 0x34
+#define PCI_CMD_MEMORY	 (1u << 1)
+#define PCI_CMD_MASTER	 (1u << 2)
+#define PCI_BAR_MEM_MASK 0xFFFFFFF0u
+#define PCI_CAP_MSI	 0x05
+#define PCI_CAP_ID_MASK	 0xFFu
+#define PCI_CAP_NEXT(d)	 (((d) >> 8) & 0xFCu)
+#define PCI_CAP_HOPS	 48 /* a capability list longer than config space allows is broken */
+#define MSI_CTRL_ENABLE	 (1u << 16) /* in the capability's first dword */
+#define MSI_CTRL_64BIT	 (1u << 23)
+#define MSI_ADDR_LO	 4
+#define MSI_ADDR_HI	 8
+#define MSI_DATA_32	 8
+#define MSI_DATA_64	 12
+#define EDU_ID		 0x11e81234u
+
+/* edu's interrupt registers (QEMU docs/specs/edu.txt) */
+#define EDU_IRQ_RAISE	 0x60
+#define EDU_IRQ_ACK	 0x64
+#define EDU_IRQ_BIT	 1u
+
+#define MSI_ADDR_BASE	 0xFEE00000u
+#define MSI_DEST_SHIFT	 12
+#define MSI_MODE_FIXED	 (0u << 8)
+#define MSI_MODE_NMI	 (4u << 8)
+#define MSI_MODE_INIT	 (5u << 8)
+#define VEC_SELF	 0xE4 /* stay pending in the IRR: interrupts are off */
+#define VEC_OTHER	 0xE5
+
+#define APIC_BASE_X2APIC (1ull << 10)
+#define APIC_BASE_MASK	 0xFFFFF000u
+#define APIC_ID_REG	 0x020
+#define APIC_IRR_BASE	 0x200
+#define IRR_REG_SPAN	 0x10
+#define IRR_REG_BITS	 32
+#define XAPIC_ID_SHIFT	 24
+#define MSR_X2APIC_ID	 0x802
+#define MSR_X2APIC_IRR	 0x820
+/* How long a parked CPU gets to take a message that got through (it is a real CPU): mhv's
+ * own NMI self-test sees it in well under this. */
+#define SETTLE_POLLS	 200u
+#define SETTLE_SPINS	 20000u
+
+static uint32_t pci_read(unsigned dev, unsigned reg)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
+	return inl(PCI_CONFIG_DATA);
+}
+
+static void pci_write(unsigned dev, unsigned reg, uint32_t v)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
+	outl(PCI_CONFIG_DATA, v);
+}
+
+struct edu_msi {
+	unsigned dev, cap;
+	uintptr_t regs;
+	bool wide; /* 64-bit address */
+};
+
+/* The edu device with memory and bus mastering on, and its MSI capability. */
+static bool find_edu_msi(struct edu_msi *e)
+{
+	for (unsigned dev = 0; dev < PCI_SLOTS; dev++) {
+		uint32_t cmd;
+		unsigned cap;
+
+		if (pci_read(dev, PCI_ID) != EDU_ID)
+			continue;
+		cmd = pci_read(dev, PCI_COMMAND);
+		pci_write(dev, PCI_COMMAND, (cmd & 0xFFFFu) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
+		if (!(cmd & PCI_STATUS_CAPS))
+			return false;
+		cap = pci_read(dev, PCI_CAP_PTR) & 0xFCu;
+		for (unsigned hop = 0; cap && hop < PCI_CAP_HOPS; hop++) {
+			uint32_t d = pci_read(dev, cap);
+
+			if ((d & PCI_CAP_ID_MASK) == PCI_CAP_MSI) {
+				*e = (struct edu_msi){dev, cap,
+						      pci_read(dev, PCI_BAR0) & PCI_BAR_MEM_MASK,
+						      (d & MSI_CTRL_64BIT) != 0};
+				return true;
+			}
+			cap = PCI_CAP_NEXT(d);
+		}
+		return false;
+	}
+	return false;
+}
+
+static uint32_t parked_interrupts(void)
+{
+	return hypercall(HC_PARKED_INTERRUPTS, 0, 0, 0, NULL);
+}
+
+static bool x2apic(void)
+{
+	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
+}
+
+static uintptr_t xapic_base(void)
+{
+	return (uintptr_t)(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_MASK);
+}
+
+static uint32_t self_apic_id(void)
+{
+	if (x2apic())
+		return (uint32_t)rdmsr(MSR_X2APIC_ID);
+	return mmio_read32(xapic_base() + APIC_ID_REG) >> XAPIC_ID_SHIFT;
+}
+
+static bool irr_has(uint32_t vector)
+{
+	uint32_t reg;
+
+	if (x2apic())
+		reg = (uint32_t)rdmsr(MSR_X2APIC_IRR + vector / IRR_REG_BITS);
+	else
+		reg = mmio_read32(xapic_base() + APIC_IRR_BASE +
+				  (vector / IRR_REG_BITS) * IRR_REG_SPAN);
+	return reg & (1u << (vector % IRR_REG_BITS));
+}
+
+/* The edu device sends one MSI with this destination APIC ID and data; MSI off after. */
+static void edu_send(const struct edu_msi *e, uint32_t dest, uint32_t data)
+{
+	uint32_t ctrl = pci_read(e->dev, e->cap);
+
+	pci_write(e->dev, e->cap + MSI_ADDR_LO, MSI_ADDR_BASE | dest << MSI_DEST_SHIFT);
+	if (e->wide)
+		pci_write(e->dev, e->cap + MSI_ADDR_HI, 0);
+	pci_write(e->dev, e->cap + (e->wide ? MSI_DATA_64 : MSI_DATA_32), data);
+	pci_write(e->dev, e->cap, ctrl | MSI_CTRL_ENABLE);
+	mmio_write32(e->regs + EDU_IRQ_RAISE, EDU_IRQ_BIT);
+	mmio_write32(e->regs + EDU_IRQ_ACK, EDU_IRQ_BIT);
+	pci_write(e->dev, e->cap, ctrl & ~MSI_CTRL_ENABLE);
+}
+
+/* Give a parked CPU that got a message time to take it; the parked count at the end. */
+static uint32_t settle(uint32_t before)
+{
+	for (uint32_t i = 0; i < SETTLE_POLLS && parked_interrupts() == before; i++)
+		for (uint32_t spin = 0; spin < SETTLE_SPINS; spin++)
+			__asm__ volatile("pause");
+	return parked_interrupts();
+}
+
+struct send_args {
+	const struct edu_msi *e;
+	uint32_t dest, data;
+};
+
+static void send_caught(void *arg)
+{
+	const struct send_args *a = arg;
+
+	edu_send(a->e, a->dest, a->data);
+	settle(parked_interrupts());
+}
+
+void test_contain_msi(void)
+{
+	struct hc_regs r = {.eax = HC_IOMMU_STATUS};
+	struct edu_msi e;
+	uint32_t self, other, before;
+	struct fault f;
+
+	hc_native(&r);
+	if (!(r.eax & IOMMU_STATUS_INTREMAP)) {
+		gprintf("guest: contain msi: no interrupt remapping (IOMMU status 0x%x): device "
+			"MSI checks skipped\n",
+			r.eax);
+		return;
+	}
+	if (!find_edu_msi(&e)) {
+		gprintf("guest: contain msi: no edu device with MSI: device MSI checks skipped\n");
+		return;
+	}
+	self = self_apic_id();
+	other = self + 1;
+	gprintf("guest: contain msi: edu at 00:%02x.0, MSI capability at 0x%x (%s), this CPU "
+		"APIC ID %u\n",
+		e.dev, e.cap, e.wide ? "64-bit" : "32-bit", self);
+
+	edu_send(&e, self, MSI_MODE_FIXED | VEC_SELF);
+	check(irr_has(VEC_SELF), "contain msi: a device's fixed MSI to this CPU still arrives",
+	      "vector 0x%x is not pending", VEC_SELF);
+
+	before = parked_interrupts();
+	edu_send(&e, other, MSI_MODE_FIXED | VEC_OTHER);
+	check_eq("contain msi: a device's fixed MSI to the parked CPU does not reach it",
+		 settle(before) - before, 0);
+	check(irr_has(VEC_OTHER),
+	      "contain msi: ... it is delivered to this CPU (the guest's) instead",
+	      "vector 0x%x is not pending here", VEC_OTHER);
+
+	before = parked_interrupts();
+	edu_send(&e, other, MSI_MODE_NMI);
+	check_eq("contain msi: a device's NMI MSI to the parked CPU is blocked",
+		 settle(before) - before, 0);
+
+	{
+		struct send_args a = {&e, self, MSI_MODE_NMI};
+
+		run_catching(send_caught, &a, &f);
+		check(!f.raised, "contain msi: a device's NMI MSI to this CPU is blocked",
+		      "%s (vector %u) arrived", trap_name(f.vector), f.vector);
+	}
+
+	/* A physical INIT on the guest's CPU ends the run ("INIT received"): the line after it
+	 * and the suite's end are the proof (qemu-q35-amd-iommu.expect). */
+	edu_send(&e, self, MSI_MODE_INIT);
+	settle(parked_interrupts());
+	gprintf("guest: contain msi: a device's INIT MSI to this CPU was sent; the run goes on\n");
+}

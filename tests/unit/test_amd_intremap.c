@@ -1,0 +1,58 @@
+/* iommu/amd_intremap: the AMD-Vi interrupt remapping table and DTE fields, bit by bit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "iommu/amd_intremap.h"
+
+static void test_table(void **state)
+{
+	static uint32_t t[AMD_IRT_ENTRIES];
+
+	(void)state;
+	amd_irt_fill(t, 0x05);
+	/* Fixed vector 0x31 (index 0x031): remap enabled, type fixed, APIC ID 5, vector 0x31,
+	 * physical destination, no guest mode, no RqEoi. */
+	assert_int_equal(t[0x031], 0x00310501u);
+	/* Arbitrated vector 0xfe (index 0x1fe): type 1. */
+	assert_int_equal(t[0x1fe], 0x00fe0505u);
+	/* Every entry: its own index's vector and mode, the one destination. */
+	for (uint32_t i = 0; i < AMD_IRT_ENTRIES; i++) {
+		assert_int_equal(t[i] & AMD_IRTE_REMAP_EN, AMD_IRTE_REMAP_EN);
+		assert_int_equal((t[i] >> AMD_IRTE_VECTOR_SHIFT) & 0xff, i & 0xff);
+		assert_int_equal((t[i] >> AMD_IRTE_TYPE_SHIFT) & 7, i >> 8);
+		assert_int_equal((t[i] >> AMD_IRTE_DEST_SHIFT) & 0xff, 5);
+		assert_int_equal(t[i] & 0xff0000c2u, 0); /* no fault suppression, DM, GM, RqEoi */
+	}
+}
+
+static void test_dte(void **state)
+{
+	uint64_t q = amd_dte_intremap(0x1f8c3000);
+
+	(void)state;
+	assert_true(q & AMD_DTE_IV);
+	assert_int_equal((q >> AMD_DTE_INTTABLEN_SHIFT) & 0xf, 9); /* 512 entries */
+	assert_int_equal(q & AMD_DTE_INTTAB_MASK, 0x1f8c3000);
+	assert_int_equal((q >> AMD_DTE_INTCTL_SHIFT) & 3, AMD_DTE_INTCTL_REMAP);
+	/* No NMI, INIT, ExtINT, LINT0 or LINT1 passes through. */
+	assert_int_equal(q & (AMD_DTE_INIT_PASS | AMD_DTE_EINT_PASS | AMD_DTE_NMI_PASS |
+			      AMD_DTE_LINT0_PASS | AMD_DTE_LINT1_PASS),
+			 0);
+	/* The address is masked to bits 51:6: nothing spills into other fields. */
+	assert_int_equal(amd_dte_intremap(0xfff0000000000000ull) & AMD_DTE_INTTAB_MASK, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_dte),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
