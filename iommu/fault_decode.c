@@ -12,6 +12,7 @@
 #define AMD_EVT_FLAGS_SHIFT 48
 #define AMD_EVT_FLAGS_MASK  0xfffull
 #define AMD_EVT_FLAG_RW	    (1ull << 5) /* the access was a write */
+#define AMD_EVT_FLAG_I	    (1ull << 3) /* the request was an interrupt (remapping refused it) */
 #define AMD_EVT_DEVID_MASK  0xffffull
 
 /* AMD-Vi event codes (AMD IOMMU spec table 45) */
@@ -33,6 +34,7 @@ bool vtd_fault_decode(uint64_t lo, uint64_t hi, struct iommu_fault *f)
 	f->addr = lo & VTD_FRCD_FI_MASK;
 	f->write = !(hi & VTD_FRCD_T_READ);
 	f->dma = true;
+	f->interrupt = false;
 	f->code = (unsigned)((hi >> VTD_FRCD_FR_SHIFT) & VTD_FRCD_FR_MASK);
 	f->name = "fault reason";
 	return true;
@@ -56,6 +58,7 @@ void amdvi_event_decode(uint64_t q0, uint64_t q1, struct iommu_fault *f)
 	f->sid = (uint16_t)(q0 & AMD_EVT_DEVID_MASK);
 	f->addr = q1;
 	f->write = (flags & AMD_EVT_FLAG_RW) != 0;
+	f->interrupt = f->code == AMD_EVT_IO_PAGE_FAULT && (flags & AMD_EVT_FLAG_I);
 	/* A device's request the IOMMU refused; the rest are the IOMMU's own errors. */
 	f->dma = f->code == AMD_EVT_IO_PAGE_FAULT || f->code == AMD_EVT_ILLEGAL_DEV_TABLE_ENTRY ||
 		 f->code == AMD_EVT_INVALID_DEVICE_REQUEST;

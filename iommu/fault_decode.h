@@ -13,6 +13,7 @@ struct iommu_fault {
 	uint64_t addr;	  /* the device address (VT-d: its page) */
 	bool write;	  /* a write request (else a read) */
 	bool dma;	  /* a device's access was blocked (else an IOMMU error event) */
+	bool interrupt;	  /* AMD-Vi: the blocked request was an interrupt message (I flag) */
 	unsigned code;	  /* VT-d fault reason, AMD-Vi event code */
 	const char *name; /* AMD-Vi: the event's name; VT-d: "fault reason" */
 };

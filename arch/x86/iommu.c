@@ -79,7 +79,11 @@ void iommu_report_fault(const char *unit, const struct iommu_fault *f)
 		return;
 	faults_logged++;
 	more = faults_logged == FAULT_LOG_MAX ? "; further faults are counted, not logged" : "";
-	if (f->dma)
+	if (f->interrupt)
+		pr_warn("mhv: iommu: %s blocked an interrupt message by %02x:%02x.%x to 0x%lx "
+			"(%s: a delivery mode or vector the remapping table refuses)%s\n",
+			unit, f->sid >> 8, (f->sid >> 3) & 0x1f, f->sid & 7, f->addr, f->name, more);
+	else if (f->dma)
 		pr_warn("mhv: iommu: %s blocked a DMA %s by %02x:%02x.%x at 0x%lx (%s 0x%x)%s\n",
 			unit, f->write ? "write" : "read", f->sid >> 8, (f->sid >> 3) & 0x1f,
 			f->sid & 7, f->addr, f->name, f->code, more);

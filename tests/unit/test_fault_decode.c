@@ -22,6 +22,7 @@ static void test_vtd_records(void **state)
 	assert_int_equal(f.addr, 0x1f865000); /* the fault info is a page address */
 	assert_true(f.write);
 	assert_true(f.dma);
+	assert_false(f.interrupt);
 	assert_int_equal(f.code, 5);
 	assert_string_equal(f.name, "fault reason");
 	/* A read (T = 1) by ff:1f.7, reason 6, other high bits (PASID, AT) ignored. */
@@ -46,6 +47,16 @@ static void test_amdvi_events(void **state)
 	assert_int_equal(f.addr, 0x1f865010);
 	assert_true(f.write);
 	assert_true(f.dma);
+	assert_false(f.interrupt);
+	/* An interrupt message remapping refused (I, flags bit 3): an NMI MSI from 00:04.0. */
+	amdvi_event_decode((2ull << 60) | (1ull << (48 + 3)) | (1ull << (48 + 5)) | 0x0020,
+			   0xfee01000, &f);
+	assert_true(f.interrupt);
+	assert_true(f.dma);
+	assert_int_equal(f.addr, 0xfee01000);
+	/* The same flag on another event means nothing. */
+	amdvi_event_decode((8ull << 60) | (1ull << (48 + 3)) | 0x0020, 0, &f);
+	assert_false(f.interrupt);
 	/* A read: RW clear. */
 	amdvi_event_decode((2ull << 60) | 0x0020, 0x1000, &f);
 	assert_false(f.write);
