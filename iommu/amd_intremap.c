@@ -19,3 +19,8 @@ uint64_t amd_dte_intremap(uint64_t table_pa)
 	return AMD_DTE_IV | DTE_INTTABLEN_512 << AMD_DTE_INTTABLEN_SHIFT |
 	       (table_pa & AMD_DTE_INTTAB_MASK) | AMD_DTE_INTCTL_REMAP << AMD_DTE_INTCTL_SHIFT;
 }
+
+uint64_t amd_dte_intabort(void)
+{
+	return AMD_DTE_IV | AMD_DTE_INTCTL_ABORT << AMD_DTE_INTCTL_SHIFT;
+}

@@ -34,7 +34,9 @@
 #define AMD_DTE_EINT_PASS	(1ull << 57)
 #define AMD_DTE_NMI_PASS	(1ull << 58)
 #define AMD_DTE_INTCTL_SHIFT	60
+#define AMD_DTE_INTCTL_ABORT	0ull
 #define AMD_DTE_INTCTL_REMAP	2ull
+#define AMD_IRTE_MAX_DEST	0xffu /* legacy entries hold an 8-bit APIC ID */
 #define AMD_DTE_LINT0_PASS	(1ull << 62)
 #define AMD_DTE_LINT1_PASS	(1ull << 63)
 
@@ -44,5 +46,9 @@ void amd_irt_fill(uint32_t *table, uint8_t dest);
 /* Quadword 2 of a DTE whose interrupts go through table_pa (AMD_IRT_ALIGN-aligned), with
  * every pass bit off. */
 uint64_t amd_dte_intremap(uint64_t table_pa);
+
+/* Quadword 2 of a DTE that target-aborts every interrupt from the device (IntCtl = 00b):
+ * for a guest CPU whose APIC ID a legacy entry cannot name. */
+uint64_t amd_dte_intabort(void);
 
 #endif

@@ -52,6 +52,7 @@
 #define DEVTAB_SIZE_MASK 0x1ffull /* Size: pages - 1 */
 #define DTE_INT_QWORD	 2 /* the interrupt remapping fields */
 #define CPUID_1_EBX_APIC_ID_SHIFT 24 /* initial APIC ID of this (the guest's) CPU */
+#define CPUID_LEAF_X2APIC	  0xB /* EDX: this CPU's x2APIC ID */
 
 /* Commands (3.3): opcode in bits 63:60 of the first quadword */
 #define CMD_OPCODE_SHIFT     60
@@ -187,6 +188,28 @@ static unsigned devtab_pages_for(const struct ivrs_info *iv)
 	return (unsigned)(((uint64_t)(max + 1) * DTE_SIZE + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
+/* The guest's CPU (this one) by its APIC ID: the x2APIC ID where CPUID has it. */
+static uint32_t guest_apic_id(void)
+{
+	if (cpuid(0).eax >= CPUID_LEAF_X2APIC && cpuid_count(CPUID_LEAF_X2APIC, 0).ebx)
+		return cpuid_count(CPUID_LEAF_X2APIC, 0).edx;
+	return cpuid(1).ebx >> CPUID_1_EBX_APIC_ID_SHIFT;
+}
+
+/* The DTE's interrupt quadword: remapped to the guest's CPU, or everything aborted when a
+ * legacy entry cannot name that CPU (no guest-mode/x2APIC entries yet). */
+static uint64_t interrupt_fields(uint64_t irt_pa, uint32_t guest_apic)
+{
+	if (guest_apic > AMD_IRTE_MAX_DEST) {
+		pr_warn("mhv: iommu: AMD-Vi: the guest's CPU has APIC ID %u, beyond what a legacy "
+			"remapping entry names: every device interrupt is blocked\n",
+			guest_apic);
+		return amd_dte_intabort();
+	}
+	amd_irt_fill(phys_to_virt(irt_pa), (uint8_t)guest_apic);
+	return amd_dte_intremap(irt_pa);
+}
+
 bool amdvi_setup(const struct ivrs_info *iv)
 {
 	struct iommu_range unity[IVRS_MAX_MEMS];
@@ -194,7 +217,7 @@ bool amdvi_setup(const struct ivrs_info *iv)
 	unsigned nr_unity = 0, pages = devtab_pages_for(iv);
 	uint64_t devtab_pa, pt_root, irt_pa, dte0, dte2;
 	uint64_t *devtab;
-	uint8_t guest_apic = (uint8_t)(cpuid(1).ebx >> CPUID_1_EBX_APIC_ID_SHIFT);
+	uint32_t guest_apic = guest_apic_id();
 
 	for (unsigned i = 0; i < iv->nr_mems; i++) {
 		/* Unity and exclusion ranges: memory firmware's devices keep using. */
@@ -212,8 +235,7 @@ bool amdvi_setup(const struct ivrs_info *iv)
 		return false;
 	/* Interrupts: every device's fixed/arbitrated MSIs go to the guest's CPU, nothing else
 	 * passes (amd_intremap.h).  The IOAPIC's and HPET's IDs are in the table too. */
-	amd_irt_fill(phys_to_virt(irt_pa), guest_apic);
-	dte2 = amd_dte_intremap(irt_pa);
+	dte2 = interrupt_fields(irt_pa, guest_apic);
 	devtab = phys_to_virt(devtab_pa);
 	dte0 = DTE_V | DTE_TV | (uint64_t)LEVELS << DTE_MODE_SHIFT | pt_root | DTE_IR | DTE_IW;
 	for (unsigned id = 0; id < pages * (PAGE_SIZE / DTE_SIZE); id++) {
@@ -249,12 +271,13 @@ bool amdvi_setup(const struct ivrs_info *iv)
 			"[0x%lx-0x%lx) absent\n",
 			u->name, LEVELS, pages * (unsigned)(PAGE_SIZE / DTE_SIZE),
 			hv_image_phys_start(), hv_image_phys_end());
-		pr_info("mhv: iommu: %s: interrupt remapping on: fixed/arbitrated MSIs keep their "
-			"vector and go to APIC ID %u (the guest's CPU); NMI, INIT, SMI, ExtINT, "
-			"LINT0/1 from devices blocked\n",
-			u->name, guest_apic);
+		if (guest_apic <= AMD_IRTE_MAX_DEST)
+			pr_info("mhv: iommu: %s: interrupt remapping on: fixed/arbitrated MSIs keep "
+				"their vector and go to APIC ID %u (the guest's CPU); NMI, INIT, SMI, "
+				"ExtINT, LINT0/1 from devices blocked\n",
+				u->name, guest_apic);
 	}
-	iommu_intremap = true;
+	iommu_intremap = guest_apic <= AMD_IRTE_MAX_DEST;
 	return true;
 }
 

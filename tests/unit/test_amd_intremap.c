@@ -45,6 +45,11 @@ static void test_dte(void **state)
 			 0);
 	/* The address is masked to bits 51:6: nothing spills into other fields. */
 	assert_int_equal(amd_dte_intremap(0xfff0000000000000ull) & AMD_DTE_INTTAB_MASK, 0);
+	/* Abort: valid, IntCtl 00b, no pass bit, no table. */
+	q = amd_dte_intabort();
+	assert_true(q & AMD_DTE_IV);
+	assert_int_equal((q >> AMD_DTE_INTCTL_SHIFT) & 3, 0);
+	assert_int_equal(q & ~AMD_DTE_IV, 0);
 }
 
 int main(void)
