@@ -12,6 +12,14 @@
  *   INIT to this CPU                blocked: the run goes on (a physical INIT ends it;
  *                                   the boot test's .expect checks the line after it)
  *
+ * The IOAPIC is the other device whose messages go through the IOMMU: the guest programs it
+ * directly, so its redirection entries for the PCI interrupt pins (GSI 16-23 on q35) are
+ * aimed the same way, with edu's INTx (raised while its MSI is off) as the source:
+ *
+ *   fixed vector to this CPU        delivered (finds which pin edu's INTx is wired to)
+ *   NMI to the parked CPU           blocked: the parked CPUs' interrupt count does not move
+ *   NMI to this CPU                 blocked: no NMI arrives
+ *
  * Without edu or without interrupt remapping the checks are skipped with a line saying so.
  */
 #include <stddef.h>
@@ -69,6 +77,21 @@
 #define IRR_REG_SPAN	 0x10
 #define IRR_REG_BITS	 32
 #define XAPIC_ID_SHIFT	 24
+#define PCI_CMD_INTX_OFF (1u << 10)
+
+#define IOAPIC_BASE	 0xFEC00000u
+#define IOAPIC_REGSEL	 0x00
+#define IOAPIC_WIN	 0x10
+#define IOAPIC_RTE_LO(p) (0x10u + 2u * (p))
+#define IOAPIC_RTE_HI(p) (0x11u + 2u * (p))
+#define IOAPIC_MASKED	 (1u << 16)
+#define IOAPIC_DEST_SHIFT 24
+#define GSI_PCI_FIRST	 16 /* q35: PIRQ A-H are GSI 16-23 */
+#define GSI_PCI_COUNT	 8
+#define VEC_GSI_BASE	 0xD0 /* VEC_GSI_BASE + n for GSI 16 + n */
+#define PIC1_DATA	 0x21
+#define PIC2_DATA	 0xA1
+#define PIC_ALL_MASKED	 0xFF
 #define MSR_X2APIC_ID	 0x802
 #define MSR_X2APIC_IRR	 0x820
 /* How long a parked CPU gets to take a message that got through (it is a real CPU): mhv's
@@ -195,6 +218,93 @@ static void send_caught(void *arg)
 	settle(parked_interrupts());
 }
 
+static uint32_t ioapic_read(uint32_t reg)
+{
+	mmio_write32(IOAPIC_BASE + IOAPIC_REGSEL, reg);
+	return mmio_read32(IOAPIC_BASE + IOAPIC_WIN);
+}
+
+static void ioapic_write(uint32_t reg, uint32_t v)
+{
+	mmio_write32(IOAPIC_BASE + IOAPIC_REGSEL, reg);
+	mmio_write32(IOAPIC_BASE + IOAPIC_WIN, v);
+}
+
+static void ioapic_route(unsigned gsi, uint32_t dest, uint32_t low)
+{
+	ioapic_write(IOAPIC_RTE_LO(gsi), IOAPIC_MASKED);
+	ioapic_write(IOAPIC_RTE_HI(gsi), dest << IOAPIC_DEST_SHIFT);
+	ioapic_write(IOAPIC_RTE_LO(gsi), low); /* edge-triggered, unmasked */
+}
+
+/* One rising edge of edu's INTx (MSI is off), then low again. */
+static void edu_intx_pulse(const struct edu_msi *e)
+{
+	mmio_write32(e->regs + EDU_IRQ_RAISE, EDU_IRQ_BIT);
+	mmio_write32(e->regs + EDU_IRQ_ACK, EDU_IRQ_BIT);
+}
+
+struct intx_args {
+	const struct edu_msi *e;
+};
+
+static void intx_caught(void *arg)
+{
+	const struct intx_args *a = arg;
+
+	edu_intx_pulse(a->e);
+	settle(parked_interrupts());
+}
+
+static void ioapic_attacks(const struct edu_msi *e, uint32_t self, uint32_t other)
+{
+	uint32_t saved_lo[GSI_PCI_COUNT], saved_hi[GSI_PCI_COUNT], before;
+	uint8_t pic1 = inb(PIC1_DATA), pic2 = inb(PIC2_DATA);
+	unsigned gsi = GSI_PCI_COUNT;
+	struct intx_args a = {e};
+	struct fault f;
+
+	/* The 8259s see the same pins: keep them quiet while edu's INTx moves. */
+	outb(PIC1_DATA, PIC_ALL_MASKED);
+	outb(PIC2_DATA, PIC_ALL_MASKED);
+	pci_write(e->dev, PCI_COMMAND,
+		  (pci_read(e->dev, PCI_COMMAND) & 0xFFFFu & ~PCI_CMD_INTX_OFF) | PCI_CMD_MEMORY |
+			  PCI_CMD_MASTER);
+	for (unsigned n = 0; n < GSI_PCI_COUNT; n++) {
+		saved_lo[n] = ioapic_read(IOAPIC_RTE_LO(GSI_PCI_FIRST + n));
+		saved_hi[n] = ioapic_read(IOAPIC_RTE_HI(GSI_PCI_FIRST + n));
+		ioapic_route(GSI_PCI_FIRST + n, self, MSI_MODE_FIXED | (VEC_GSI_BASE + n));
+	}
+	edu_intx_pulse(e);
+	for (unsigned n = 0; n < GSI_PCI_COUNT && gsi == GSI_PCI_COUNT; n++)
+		if (irr_has(VEC_GSI_BASE + n))
+			gsi = n;
+	check(gsi < GSI_PCI_COUNT,
+	      "contain msi: an IOAPIC fixed interrupt (edu's INTx) to this CPU still arrives",
+	      "none of vectors 0x%x-0x%x is pending", VEC_GSI_BASE,
+	      VEC_GSI_BASE + GSI_PCI_COUNT - 1);
+	if (gsi < GSI_PCI_COUNT) {
+		gprintf("guest: contain msi: edu's INTx is GSI %u\n", GSI_PCI_FIRST + gsi);
+		ioapic_route(GSI_PCI_FIRST + gsi, other, MSI_MODE_NMI);
+		before = parked_interrupts();
+		edu_intx_pulse(e);
+		check_eq("contain msi: an IOAPIC NMI to the parked CPU is blocked",
+			 settle(before) - before, 0);
+		ioapic_route(GSI_PCI_FIRST + gsi, self, MSI_MODE_NMI);
+		run_catching(intx_caught, &a, &f);
+		check(!f.raised, "contain msi: an IOAPIC NMI to this CPU is blocked",
+		      "%s (vector %u) arrived", trap_name(f.vector), f.vector);
+	}
+	for (unsigned n = 0; n < GSI_PCI_COUNT; n++) {
+		ioapic_write(IOAPIC_RTE_LO(GSI_PCI_FIRST + n), IOAPIC_MASKED);
+		ioapic_write(IOAPIC_RTE_HI(GSI_PCI_FIRST + n), saved_hi[n]);
+		ioapic_write(IOAPIC_RTE_LO(GSI_PCI_FIRST + n), saved_lo[n]);
+	}
+	pci_write(e->dev, PCI_COMMAND, (pci_read(e->dev, PCI_COMMAND) & 0xFFFFu) | PCI_CMD_INTX_OFF);
+	outb(PIC1_DATA, pic1);
+	outb(PIC2_DATA, pic2);
+}
+
 void test_contain_msi(void)
 {
 	struct hc_regs r = {.eax = HC_IOMMU_STATUS};
@@ -249,4 +359,5 @@ void test_contain_msi(void)
 	edu_send(&e, self, MSI_MODE_INIT);
 	settle(parked_interrupts());
 	gprintf("guest: contain msi: a device's INIT MSI to this CPU was sent; the run goes on\n");
+	ioapic_attacks(&e, self, other);
 }
