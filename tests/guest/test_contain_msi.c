@@ -258,7 +258,7 @@ static void intx_caught(void *arg)
 
 static void ioapic_attacks(const struct edu_msi *e, uint32_t self, uint32_t other)
 {
-	uint32_t saved_lo[GSI_PCI_COUNT], saved_hi[GSI_PCI_COUNT], before;
+	uint32_t saved_lo[GSI_PCI_COUNT], saved_hi[GSI_PCI_COUNT];
 	uint8_t pic1 = inb(PIC1_DATA), pic2 = inb(PIC2_DATA);
 	unsigned gsi = GSI_PCI_COUNT;
 	struct intx_args a = {e};
@@ -284,6 +284,8 @@ static void ioapic_attacks(const struct edu_msi *e, uint32_t self, uint32_t othe
 	      "none of vectors 0x%x-0x%x is pending", VEC_GSI_BASE,
 	      VEC_GSI_BASE + GSI_PCI_COUNT - 1);
 	if (gsi < GSI_PCI_COUNT) {
+		uint32_t before;
+
 		gprintf("guest: contain msi: edu's INTx is GSI %u\n", GSI_PCI_FIRST + gsi);
 		ioapic_route(GSI_PCI_FIRST + gsi, other, MSI_MODE_NMI);
 		before = parked_interrupts();
