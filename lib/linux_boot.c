@@ -117,6 +117,8 @@ int linux_parse_header(const void *file, size_t size, struct linux_header *h, ch
 		return lx_failv(err, errlen, -E_INVAL,
 				"linux: setup header ends at 0x%x, outside [0x%x, file size 0x%zx]",
 				h->header_end, LX_INIT_SIZE + 4, size);
+	/* Fields past the zero page's setup_header are not ours to copy. */
+	h->header_len = MIN(h->header_end, (uint32_t)LX_HEADER_END_MAX) - LX_SETUP_SECTS;
 	if (rd16(f + LX_BOOT_FLAG) != LX_BOOT_FLAG_MAGIC)
 		return lx_failv(err, errlen, -E_INVAL, "linux: boot flag is not 0xAA55");
 	h->loadflags = f[LX_LOADFLAGS];
@@ -424,10 +426,9 @@ static void write_boot_data(const struct lx_loader *l, const struct linux_boot_r
 				  r->boot_data.end - r->boot_data.start);
 	char *cmdline = (char *)zp + PAGE_SIZE;
 	uint8_t *rsdp = zp + 2 * PAGE_SIZE;
-	uint32_t hdr_end = MIN(l->h.header_end, (uint32_t)LX_HEADER_END_MAX);
 
 	memset(zp, 0, LINUX_BOOT_DATA_PAGES * PAGE_SIZE);
-	memcpy(zp + LX_SETUP_SECTS, l->file + LX_SETUP_SECTS, hdr_end - LX_SETUP_SECTS);
+	memcpy(zp + LX_SETUP_SECTS, l->file + LX_SETUP_SECTS, l->h.header_len);
 	wr8(zp + LX_TYPE_OF_LOADER, LX_LOADER_UNDEFINED);
 	/* No real-mode setup code runs: the heap and segment flags mean nothing here. */
 	wr8(zp + LX_LOADFLAGS, l->h.loadflags & (uint8_t) ~(LX_CAN_USE_HEAP | LX_KEEP_SEGMENTS));

@@ -80,6 +80,7 @@ struct linux_header {
 	uint32_t setup_size; /* bytes of real-mode setup, boot sector included */
 	uint32_t pm_size;    /* bytes of the protected-mode kernel in the file */
 	uint32_t header_end; /* file offset after the setup header */
+	uint32_t header_len; /* bytes copied into the zero page, from LX_SETUP_SECTS */
 	uint32_t initrd_addr_max, kernel_alignment, cmdline_size, init_size;
 	uint64_t pref_address;
 	bool relocatable;
