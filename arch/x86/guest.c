@@ -22,6 +22,8 @@
 #define GUEST_MAP_MAX	  (BOOT_MMAP_MAX + 2)
 #define ERR_TEXT_MAX	  160
 #define CPUID_1_ECX_XSAVE (1u << 26)
+#define CPUID_LEAF_7	  7
+#define CPUID_7_ECX_PKU	  (1u << 3)
 
 static struct mem_region guest_map[GUEST_MAP_MAX];
 static unsigned nr_guest_map;
@@ -231,6 +233,11 @@ void guest_run(const struct virt_caps *caps, const struct guest_start *gs)
 	 * itself uses no extended state, so the hardware XCR0 can simply be the guest's. */
 	if (cpuid(CPUID_FEATURES).ecx & CPUID_1_ECX_XSAVE)
 		write_cr4(read_cr4() | CR4_OSXSAVE);
+	/* The guest's PKRU stays in the register across exits; CR4.PKE lets mhv read it
+	 * (RDPKRU) to judge emulated accesses to the guest's user pages.  mhv maps no user
+	 * pages, so the keys never restrict mhv itself. */
+	if (cpuid_count(CPUID_LEAF_7, 0).ecx & CPUID_7_ECX_PKU)
+		write_cr4(read_cr4() | CR4_PKE);
 
 	switch (caps->kind) {
 	case VIRT_VMX:
