@@ -106,6 +106,11 @@ int linux_parse_header(const void *file, size_t size, struct linux_header *h, ch
 	memset(h, 0, sizeof(*h));
 	if (!linux_is_bzimage(file, size))
 		return lx_failv(err, errlen, -E_NOENT, "linux: no boot protocol header ('HdrS')");
+	if (size < LX_INIT_SIZE + 4)
+		return lx_failv(err, errlen, -E_INVAL,
+				"linux: truncated image: 0x%zx bytes, the setup header alone needs "
+				"0x%x",
+				size, LX_INIT_SIZE + 4);
 	h->version = rd16(f + LX_VERSION);
 	if (h->version < LX_MIN_VERSION)
 		return lx_failv(err, errlen, -E_NOTSUP,

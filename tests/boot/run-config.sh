@@ -7,7 +7,8 @@
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
 # EXPECT-FILE lines: "match REGEX" (some log line matches), "nomatch REGEX" (none does),
-# "status N" (mhv's closing line reports status N; default 0).
+# "status N" (mhv's closing line reports status N; default 0), "check SCRIPT" (SCRIPT SERIAL-LOG
+# prints "ok TEXT" or "not-ok TEXT" lines).
 # mhv's own lines are the ones that start with "mhv": the console multiplexer
 # (lib/console_mux.h) marks every guest line that could start so ("guest| ", "guest+ "), so
 # patterns anchored at ^mhv judge only mhv.  Guest PASS/FAIL lines are the guest test
@@ -111,6 +112,11 @@ while IFS= read -r e; do
 		else
 			tap ok "log has no /$re/"
 		fi
+		;;
+	check\ *) # a script judges the log: it prints "ok TEXT" or "not-ok TEXT"
+		while read -r verdict text; do
+			tap "$verdict" "$text"
+		done <<<"$(sh ${e#check } "$serial")"
 		;;
 	*) tap not-ok "bad line in $expect: $e" ;;
 	esac
