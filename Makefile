@@ -158,6 +158,9 @@ $(TEST_ISO_DIR)/linux.iso: $(BUILD)/mhv.elf $(LINUX_DIR)/initrd.cpio.gz iso/mkis
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit mmio=ram@0xd0000000+0x4000" \
 		-m "$(LINUX_DIR)/vmlinuz $(LINUX_ARGS)" -m "$(LINUX_DIR)/initrd.cpio.gz"
+$(TEST_ISO_DIR)/linux-native.iso: $(LINUX_DIR)/initrd.cpio.gz tests/linux/mknative.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh tests/linux/mknative.sh $@ $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.cpio.gz "$(LINUX_ARGS)"
 TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp $(TEST_ISO_DIR)/linux.iso \
 	$(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
@@ -197,7 +200,8 @@ test:
 # make bench: path lengths in retired instructions on bochs-vmx, bochs-svm and qemu-svm.
 bench:
 	$(Q)sh tests/deps.sh test
-	$(Q)$(MAKE) -s --no-print-directory all $(TEST_ISO_DIR)/bench.iso $(TEST_ISO_DIR)/bench-nocache.iso
+	$(Q)$(MAKE) -s --no-print-directory all $(TEST_ISO_DIR)/bench.iso $(TEST_ISO_DIR)/bench-nocache.iso \
+		$(TEST_ISO_DIR)/linux.iso $(TEST_ISO_DIR)/linux-native.iso
 	$(Q)tests/bench/bench.sh $(BUILD)
 
 deps:
