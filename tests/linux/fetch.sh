@@ -6,7 +6,6 @@
 set -eu
 build=${1:-build}
 dir=$build/linux
-here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dir/deb"
 dir=$(cd "$dir" && pwd)
 
@@ -22,7 +21,7 @@ if [ ! -s "$dir/vmlinuz" ]; then
 		pkg=$(kernel_pkg)
 	fi
 	[ -n "$pkg" ] || { echo "fetch.sh: cannot find linux-image-amd64's kernel package" >&2; exit 1; }
-	(cd "$dir/deb" && rm -f linux-image-*.deb && apt-get download -q "$pkg" >/dev/null)
+	(cd "$dir/deb" && rm -f linux-image-*.deb && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null)
 	rm -rf "$dir/kx" && mkdir -p "$dir/kx"
 	dpkg-deb --fsys-tarfile "$dir"/deb/linux-image-*.deb | tar -x -C "$dir/kx" --wildcards './boot/vmlinuz-*'
 	cp "$dir"/kx/boot/vmlinuz-* "$dir/vmlinuz.tmp" && mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
@@ -30,7 +29,7 @@ if [ ! -s "$dir/vmlinuz" ]; then
 	rm -rf "$dir/kx"
 fi
 if [ ! -x "$dir/busybox" ]; then
-	(cd "$dir/deb" && rm -f busybox-static_*.deb && apt-get download -q busybox-static >/dev/null)
+	(cd "$dir/deb" && rm -f busybox-static_*.deb && apt-get download -q -o APT::Sandbox::User=root busybox-static >/dev/null)
 	rm -rf "$dir/bx" && mkdir -p "$dir/bx"
 	dpkg-deb --fsys-tarfile "$dir"/deb/busybox-static_*.deb | tar -x -C "$dir/bx" ./bin/busybox
 	cp "$dir/bx/bin/busybox" "$dir/busybox"
