@@ -209,8 +209,8 @@ static bool is_free(const struct lx_loader *l, uint64_t a, uint64_t b)
  * Candidate addresses for an aligned block of size bytes in [lo, hi): the edges of usable
  * regions and of everything busy, aligned; the best free one wins (highest or lowest).
  */
-static bool consider(const struct lx_loader *l, uint64_t x, uint64_t size, uint64_t lo,
-		     uint64_t hi, bool highest, bool *found, uint64_t *best)
+static bool consider(const struct lx_loader *l, uint64_t x, uint64_t size, uint64_t lo, uint64_t hi,
+		     bool highest, bool *found, uint64_t *best)
 {
 	if (x < lo || x + size < x || x + size > hi || !is_free(l, x, x + size))
 		return false;
@@ -250,8 +250,8 @@ static bool place(const struct lx_loader *l, uint64_t size, uint64_t align, uint
 				consider(l, ALIGN_DOWN(e - size, align), size, lo, hi, true, &found,
 					 out);
 			if (hi >= size)
-				consider(l, ALIGN_DOWN(hi - size, align), size, lo, hi, true, &found,
-					 out);
+				consider(l, ALIGN_DOWN(hi - size, align), size, lo, hi, true,
+					 &found, out);
 		} else {
 			consider(l, ALIGN_UP(s, align), size, lo, hi, false, &found, out);
 			consider(l, ALIGN_UP(e, align), size, lo, hi, false, &found, out);
@@ -337,7 +337,8 @@ static int place_initrd(struct lx_loader *l, struct linux_boot_result *r)
 	if (!l->initrd_size)
 		return 0;
 	if (!place(l, l->initrd_size, LX_PAGE_ALIGN, GUEST_LOW_LIMIT, top, true, &at))
-		return fail(l, -E_NOMEM, "linux: no free RAM below 0x%llx for the initrd (0x%llx bytes)",
+		return fail(l, -E_NOMEM,
+			    "linux: no free RAM below 0x%llx for the initrd (0x%llx bytes)",
 			    (unsigned long long)top, (unsigned long long)l->initrd_size);
 	r->initrd = (struct phys_range){at, at + l->initrd_size};
 	return busy_add(l, r->initrd.start, r->initrd.end);
@@ -427,8 +428,8 @@ static unsigned build_e820(const struct lx_loader *l, const struct linux_boot_re
 static void write_boot_data(const struct lx_loader *l, const struct linux_boot_result *r)
 {
 	const struct guest_boot_params *p = l->p;
-	uint8_t *zp = p->mem->map(p->mem->ctx, r->boot_data.start,
-				  r->boot_data.end - r->boot_data.start);
+	uint8_t *zp =
+		p->mem->map(p->mem->ctx, r->boot_data.start, r->boot_data.end - r->boot_data.start);
 	char *cmdline = (char *)zp + PAGE_SIZE;
 	uint8_t *rsdp = zp + 2 * PAGE_SIZE;
 

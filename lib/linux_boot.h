@@ -58,16 +58,16 @@
 #define LX_E820_ENTRY_SIZE 20
 #define LX_E820_MAX	   128
 
-#define LX_HDRS_MAGIC	      0x53726448u /* "HdrS" */
-#define LX_BOOT_FLAG_MAGIC    0xAA55u
-#define LX_MIN_VERSION	      0x020A /* 2.10: pref_address, init_size, min_alignment */
-#define LX_SECTOR	      512
+#define LX_HDRS_MAGIC	       0x53726448u /* "HdrS" */
+#define LX_BOOT_FLAG_MAGIC     0xAA55u
+#define LX_MIN_VERSION	       0x020A /* 2.10: pref_address, init_size, min_alignment */
+#define LX_SECTOR	       512
 #define LX_DEFAULT_SETUP_SECTS 4
-#define LX_LOADED_HIGH	      0x01 /* loadflags: protected-mode code at 0x100000+ */
-#define LX_KEEP_SEGMENTS      0x40
-#define LX_CAN_USE_HEAP	      0x80
-#define LX_XLF_KERNEL_64      0x01
-#define LX_LOADER_UNDEFINED   0xFF /* type_of_loader: no assigned boot loader ID */
+#define LX_LOADED_HIGH	       0x01 /* loadflags: protected-mode code at 0x100000+ */
+#define LX_KEEP_SEGMENTS       0x40
+#define LX_CAN_USE_HEAP	       0x80
+#define LX_XLF_KERNEL_64       0x01
+#define LX_LOADER_UNDEFINED    0xFF /* type_of_loader: no assigned boot loader ID */
 
 #define LINUX_BOOT_DATA_PAGES 3 /* zero page, command line, RSDP copy */
 #define LX_CMDLINE_MAX	      4095
@@ -87,10 +87,10 @@ struct linux_header {
 };
 
 struct linux_boot_result {
-	uint32_t entry;		/* the 32-bit entry: the protected-mode kernel's load address */
-	uint32_t zero_page;	/* ESI at entry */
-	struct phys_range kernel;	/* [load address, + init_size) */
-	struct phys_range initrd;	/* empty when there is no module */
+	uint32_t entry;		  /* the 32-bit entry: the protected-mode kernel's load address */
+	uint32_t zero_page;	  /* ESI at entry */
+	struct phys_range kernel; /* [load address, + init_size) */
+	struct phys_range initrd; /* empty when there is no module */
 	struct phys_range boot_data; /* zero page, command line, RSDP copy */
 	struct linux_header hdr;
 };

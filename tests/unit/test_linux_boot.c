@@ -18,23 +18,23 @@
 #include "lib/errno.h"
 #include "lib/linux_boot.h"
 
-#define MIB	      0x100000ull
-#define RAM_SIZE      (32 * MIB)
-#define HIDDEN	      (30 * MIB)
-#define FILL	      0xAA
-#define ERR_LEN	      256
-#define SETUP_SECTS   2
-#define SETUP_SIZE    ((SETUP_SECTS + 1) * 512)
-#define PM_SIZE	      0x8000
-#define IMG_SIZE      (SETUP_SIZE + PM_SIZE)
-#define PREF	      (8 * MIB)
-#define INIT_SIZE     (4 * MIB)
-#define ALIGN	      (2 * MIB)
-#define KFILE_AT      (22 * MIB)
-#define MOD_AT	      (24 * MIB)
-#define ACPI_AT	      (20 * MIB)
-#define HDR_JUMP_LEN  0x66 /* header ends at 0x268, as in 6.x kernels */
-#define NELEM(a)      (sizeof(a) / sizeof((a)[0]))
+#define MIB	     0x100000ull
+#define RAM_SIZE     (32 * MIB)
+#define HIDDEN	     (30 * MIB)
+#define FILL	     0xAA
+#define ERR_LEN	     256
+#define SETUP_SECTS  2
+#define SETUP_SIZE   ((SETUP_SECTS + 1) * 512)
+#define PM_SIZE	     0x8000
+#define IMG_SIZE     (SETUP_SIZE + PM_SIZE)
+#define PREF	     (8 * MIB)
+#define INIT_SIZE    (4 * MIB)
+#define ALIGN	     (2 * MIB)
+#define KFILE_AT     (22 * MIB)
+#define MOD_AT	     (24 * MIB)
+#define ACPI_AT	     (20 * MIB)
+#define HDR_JUMP_LEN 0x66 /* header ends at 0x268, as in 6.x kernels */
+#define NELEM(a)     (sizeof(a) / sizeof((a)[0]))
 
 static uint8_t *phys, *snapshot;
 
@@ -345,11 +345,11 @@ static void test_inconsistent_headers_are_refused(void **state)
 		unsigned off, size;
 		uint64_t val;
 	} bad[] = {
-		{LX_INIT_SIZE, 4, PM_SIZE - 16},    /* init_size below the kernel's size */
-		{LX_KERNEL_ALIGNMENT, 4, 0x3000},   /* not a power of two */
-		{LX_PREF_ADDRESS, 8, 0x1000},	    /* below 1 MiB */
+		{LX_INIT_SIZE, 4, PM_SIZE - 16},   /* init_size below the kernel's size */
+		{LX_KERNEL_ALIGNMENT, 4, 0x3000},  /* not a power of two */
+		{LX_PREF_ADDRESS, 8, 0x1000},	   /* below 1 MiB */
 		{LX_PREF_ADDRESS, 8, 0x100000001}, /* not a page, above 4 GiB */
-		{LX_SYSSIZE, 4, 0},		    /* no kernel */
+		{LX_SYSSIZE, 4, 0},		   /* no kernel */
 		{LX_BOOT_FLAG, 2, 0x1234},
 		{LX_JUMP + 1, 1, 0x10}, /* the header ends before init_size */
 	};
