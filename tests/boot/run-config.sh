@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
+# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
 #         bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs | bochs-svm-msrs
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
@@ -73,6 +73,12 @@ qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (noth
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 512M -display none \
 		-no-reboot -serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-nic "user,model=e1000,tftp=$iso,bootfile=boot/grub/i386-pc/core.0" -boot n \
+		>"$emlog" 2>&1 ;;
+qemu-uefi-pxe) # the same over UEFI PXE: OVMF's network stack loads GRUB's EFI image
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 512M -display none \
+		-no-reboot -serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-bios /usr/share/ovmf/OVMF.fd \
+		-nic "user,model=e1000,tftp=$iso,bootfile=boot/grub/x86_64-efi/core.efi" -boot n \
 		>"$emlog" 2>&1 ;;
 qemu-uefi) qemu -cpu max -smp 2 -bios /usr/share/ovmf/OVMF.fd ;;
 bochs-vmx) bochs_run corei7_skylake_x ;;
