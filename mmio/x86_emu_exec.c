@@ -797,6 +797,10 @@ static bool supported_one_byte(const struct x86_insn *in)
 	case 0xc6:
 	case 0xc7:
 		return reg == 0;
+	case 0xc0:
+	case 0xc1:
+	case 0xd0 ... 0xd3:
+		return true;
 	case 0xf6:
 	case 0xf7:
 		return true;
@@ -829,7 +833,15 @@ static bool supported_0f(const struct x86_insn *in)
 	case 0xbf:
 	case 0xc0:
 	case 0xc1:
-		return true; /* F2/F3 on these are ignored repeat prefixes */
+	case 0xa4:
+	case 0xa5:
+	case 0xac:
+	case 0xad:
+	case 0xbc:
+	case 0xbd:
+		return true; /* F2/F3 on these are ignored repeat prefixes (F3 BC/BD: TZCNT/LZCNT) */
+	case 0xb8:
+		return in->simd_pfx == X86_PFX_F3; /* POPCNT */
 	case 0xba:
 		return reg >= 4;
 	case 0xc3:
@@ -943,6 +955,10 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xf6:
 	case 0xf7:
 		return exec_grp3(e, in);
+	case 0xc0:
+	case 0xc1:
+	case 0xd0 ... 0xd3:
+		return x86e_exec_grp2(e, in);
 	case 0xfe:
 	case 0xff:
 		if (reg == 6)
@@ -995,6 +1011,15 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
 	case 0xc7:
 		return exec_cmpxchg8b(e, in);
+	case 0xa4:
+	case 0xa5:
+	case 0xac:
+	case 0xad:
+		return x86e_exec_shxd(e, in);
+	case 0xb8:
+	case 0xbc:
+	case 0xbd:
+		return x86e_exec_bitscan(e, in);
 	default:
 		return exec_vec(e, in);
 	}

@@ -85,6 +85,31 @@ void x86v_mul_undef_flags(enum x86_vendor v, unsigned int size, uint64_t lo, uin
 /* The six arithmetic flags after a DIV/IDIV that did not fault. */
 void x86v_div_undef_flags(enum x86_vendor v, uint64_t *flags);
 
+/* AF after SHL/SHR/SAR/SHLD/SHRD by a masked count cnt != 0. */
+void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int cnt,
+			    uint64_t *flags);
+/* OF after SHLD (left) / SHRD of a by cnt != 0 giving res and cf (defined for cnt 1 only). */
+bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
+		  uint64_t res, bool cf);
+/* OF after ROL/ROR/RCL/RCR by masked count cnt != 1. */
+void x86v_rotate_undef_flags(enum x86_vendor v, unsigned int cnt, uint64_t *flags);
+/* A shift/rotate of a 32-bit register by a masked count of 0 still zero-extends it. */
+bool x86v_shift_zero_count_writes_reg(enum x86_vendor v, unsigned int size);
+/* SHLD/SHRD of a 16-bit operand by 17..31 (undefined in the SDM): result and CF. */
+uint64_t x86v_shxd16_wide(enum x86_vendor v, bool left, uint64_t a, uint64_t b, unsigned int cnt,
+			  bool *cf);
+/* CF, OF, SF, AF, PF after BSF/BSR finding bit index (0 for a zero source; ZF set already). */
+void x86v_bitscan_undef_flags(enum x86_vendor v, uint64_t index, uint64_t *flags);
+/* BSF/BSR with a zero source zero-extends a 32-bit destination register. */
+bool x86v_bitscan_zero_extends(enum x86_vendor v);
+/* OF, SF, AF, PF after TZCNT/LZCNT (CF and ZF already set). */
+void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags);
+
+/* ---- x86_emu_bits.c ---- */
+int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in);
+int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in);
+int x86e_exec_bitscan(struct x86_emu_ctx *e, const struct x86_insn *in);
+
 /* ---- x86_emu_exec.c ---- */
 int x86e_execute(struct x86_emu_ctx *e, const struct x86_insn *in);
 bool x86e_supported(const struct x86_insn *in);

@@ -142,6 +142,17 @@ enum x86_vendor {
 /* The vendor from CPUID leaf 0's identification string (EBX, EDX, ECX in that order). */
 enum x86_vendor x86_vendor_from_cpuid(uint32_t ebx, uint32_t edx, uint32_t ecx);
 
+/*
+ * CPU features that change what an encoding does (CPUID bits as the guest sees them):
+ * without BMI1/LZCNT, F3 0F BC/BD are BSF/BSR (F3 ignored); without POPCNT, F3 0F B8 is #UD.
+ */
+#define X86_FEAT_POPCNT (1u << 0) /* CPUID.1:ECX[23] */
+#define X86_FEAT_LZCNT	(1u << 1) /* CPUID.80000001h:ECX[5] (ABM) */
+#define X86_FEAT_BMI1	(1u << 2) /* CPUID.(7,0):EBX[3] (TZCNT) */
+
+/* The X86_FEAT_* bits from the CPUID words named above. */
+uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx);
+
 /* Maximum REP iterations done in one x86_emulate() call. */
 #define X86_EMU_REP_BATCH_MAX 64
 
@@ -152,7 +163,7 @@ struct x86_emu_regcache {
 };
 
 /*
- * One per vCPU.  Fill ops/opaque, vendor (and optionally rep_batch) once; the rest is
+ * One per vCPU.  Fill ops/opaque, vendor, features (and optionally rep_batch) once; the rest is
  * scratch.  A zeroed vendor means Intel.
  */
 struct x86_emu_ctx {
@@ -160,6 +171,7 @@ struct x86_emu_ctx {
 	void *opaque;
 	unsigned int rep_batch; /* REP iterations per call: 1..X86_EMU_REP_BATCH_MAX (0 = 1) */
 	enum x86_vendor vendor; /* the CPU the guest runs on */
+	uint32_t features;	/* X86_FEAT_* of that CPU (0: none of them) */
 
 	/* Per-instruction state (internal). */
 	struct x86_cpu_ctl ctl;

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target over x86_decode + x86_emulate.
  *
- * Input: [mode|vendor][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as available)] then the
+ * Input: [mode|vendor|features][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as available)] then the
  * instruction bytes.  Guest memory is two 4 KiB pages around a fixed base; anything else
  * raises #PF.  Checks: no sanitizer report, no abort, results self-consistent (length <= 15,
  * every access inside one page, bounded callback count).
@@ -188,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof(s));
 	s.mode = modes[data[0] & 3];
 	ctx.vendor = (data[0] & 4) ? X86_VENDOR_AMD : X86_VENDOR_INTEL; /* both vendors' paths */
+	ctx.features = (data[0] & 8) ? X86_FEAT_POPCNT | X86_FEAT_LZCNT | X86_FEAT_BMI1 : 0;
 	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |
 		   ((uint64_t)(data[1] & 0x02) << 9) | X86_FL_FIXED;
 	ctx.rep_batch = data[2] % (X86_EMU_REP_BATCH_MAX + 8);

@@ -240,7 +240,7 @@ static void test_32bit_segment_limit_gp(void **st)
 
 static void test_unsupported_and_invalid(void **st)
 {
-	static const uint8_t shl[] = {0xd1, 0x23};	/* shl dword [rbx], 1: not emulated */
+	static const uint8_t shl[] = {0xd9, 0x03};	/* fld dword [rbx]: x87 is not emulated */
 	static const uint8_t bad[] = {0x0f, 0x04};	/* reserved opcode */
 	static const uint8_t lk[] = {0xf0, 0x8b, 0x03}; /* lock mov: #UD */
 	struct fake f;
@@ -289,6 +289,91 @@ static void test_movzx_byte_from_mmio(void **st)
 	assert_int_equal(f.writes, 0);
 }
 
+static void test_shifts_and_rotates_on_memory(void **st)
+{
+	static const uint8_t rcl[] = {0xd0, 0x13};		 /* rcl byte [rbx], 1 */
+	static const uint8_t sar[] = {0x48, 0xd3, 0x7b, 0x08}; /* sar qword [rbx+8], cl */
+	static const uint8_t ror[] = {0x66, 0xc1, 0x0b, 0x04}; /* ror word [rbx], 4 */
+	static const uint8_t shrd[] = {0x0f, 0xac, 0x03, 0x08}; /* shrd [rbx], eax, 8 */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t q;
+	uint32_t d;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, rcl, sizeof(rcl));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mem[0x2000] = 0x80;
+	f.rflags |= X86_FL_CF;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000], 0x01);		  /* CF rotated in, bit 7 out */
+	assert_true(f.rflags & X86_FL_CF);
+	assert_true(f.rflags & X86_FL_OF);		  /* MSB(result) ^ CF */
+	assert_int_equal(f.rip, MEM_BASE + sizeof(rcl));
+
+	setup(&f, 64, MEM_BASE, sar, sizeof(sar));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RCX] = 0x44; /* masked to 4 */
+	q = 0x8000000000000010ull;
+	memcpy(f.mem + 0x2008, &q, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	memcpy(&q, f.mem + 0x2008, 8);
+	assert_int_equal(q, 0xf800000000000001ull);
+	assert_true(f.rflags & X86_FL_SF);
+	assert_false(f.rflags & X86_FL_CF);
+
+	setup(&f, 64, MEM_BASE, ror, sizeof(ror));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mem[0x2000] = 0x34;
+	f.mem[0x2001] = 0x12;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000] | f.mem[0x2001] << 8, 0x4123);
+
+	setup(&f, 64, MEM_BASE, shrd, sizeof(shrd));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RAX] = 0xab;
+	d = 0x11223344;
+	memcpy(f.mem + 0x2000, &d, 4);
+	assert_int_equal(run(&f, &res, 1), 0);
+	memcpy(&d, f.mem + 0x2000, 4);
+	assert_int_equal(d, 0xab112233);
+	assert_false(f.rflags & X86_FL_CF); /* last bit out: bit 7 of 0x44 */
+}
+
+static void test_shift_fault_changes_nothing(void **st)
+{
+	static const uint8_t shl[] = {0xd3, 0x23}; /* shl dword [rbx], cl */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, shl, sizeof(shl));
+	f.gpr[X86_RBX] = MEM_BASE + MEM_SIZE - 2; /* crosses the end of mapped memory */
+	f.gpr[X86_RCX] = 3;
+	f.rflags |= X86_FL_ZF;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_ZF);
+	assert_int_equal(f.rip, MEM_BASE);
+}
+
+static void test_bsr_from_memory(void **st)
+{
+	static const uint8_t bsr[] = {0x66, 0x0f, 0xbd, 0x43, 0x02}; /* bsr ax, [rbx+2] */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, bsr, sizeof(bsr));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RAX] = 0xffffffffffffffffull;
+	f.mem[0x2003] = 0x20; /* word 0x2000: bit 13 */
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RAX], 0xffffffffffff000dull);
+	assert_false(f.rflags & X86_FL_ZF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +385,9 @@ int main(void)
 		cmocka_unit_test(test_unsupported_and_invalid),
 		cmocka_unit_test(test_16bit_fetch_from_unmapped_linear_faults),
 		cmocka_unit_test(test_movzx_byte_from_mmio),
+		cmocka_unit_test(test_shifts_and_rotates_on_memory),
+		cmocka_unit_test(test_shift_fault_changes_nothing),
+		cmocka_unit_test(test_bsr_from_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

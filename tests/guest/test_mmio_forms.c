@@ -1,0 +1,194 @@
+/*
+ * The instruction forms mhv's MMIO emulator executes, one representative per class, each run
+ * twice with the same inputs: once on a variable in RAM (the CPU itself) and once on a device
+ * page of an mmio=ram region (mhv's emulator).  The memory result and the flags the SDM
+ * defines must agree; undefined flags are left out, as the emulators under test (Bochs, QEMU)
+ * need not model them like the host CPU the emulator follows.
+ *
+ * Paging is off (physical addresses), the region is the first ram region mhv reports.
+ */
+#include "arch/x86/hypercall_abi.h"
+#include "lib/fmt.h"
+#include "tests/guest/cpu.h"
+#include "tests/guest/hv.h"
+#include "tests/guest/report.h"
+#include "tests/guest/tests.h"
+
+#define FORMS_OFF  0x3f00u /* in the region's last page, away from test_mmio.c's offsets */
+#define FORMS_MIN  0x4000u
+#define MAX_SCAN   8
+#define FL_CF	   (1u << 0)
+#define FL_PF	   (1u << 2)
+#define FL_ZF	   (1u << 6)
+#define FL_SF	   (1u << 7)
+#define FL_OF	   (1u << 11)
+#define FL_SZPC	   (FL_SF | FL_ZF | FL_PF | FL_CF)
+#define CPUID1_ECX_POPCNT (1u << 23)
+#define SEED_A	   0x80c3e105u
+#define SEED_B	   0x0000b7a4u
+
+/* One instruction on *p (plus a register input), returning EFLAGS after it. */
+typedef uint32_t (*form_fn)(volatile uint32_t *p, uint32_t in, uint32_t *out);
+
+static uint32_t shl_cl(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl;
+
+	(void)out;
+	asm volatile("shll %%cl, %1; pushf; pop %0" : "=r"(fl), "+m"(*p) : "c"(in) : "cc");
+	return fl;
+}
+
+static uint32_t sar_1(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl;
+
+	(void)in;
+	(void)out;
+	asm volatile("sarw $1, %1; pushf; pop %0" : "=r"(fl), "+m"(*(volatile uint16_t *)p)::"cc");
+	return fl;
+}
+
+static uint32_t rcr_imm(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl;
+
+	(void)out;
+	/* CF in from in's bit 0, then RCR byte by 3. */
+	asm volatile("bt $0, %2; rcrb $3, %1; pushf; pop %0"
+		     : "=r"(fl), "+m"(*(volatile uint8_t *)p)
+		     : "r"(in)
+		     : "cc");
+	return fl;
+}
+
+static uint32_t rol_1(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl;
+
+	(void)in;
+	(void)out;
+	asm volatile("roll $1, %1; pushf; pop %0" : "=r"(fl), "+m"(*p)::"cc");
+	return fl;
+}
+
+static uint32_t shld_imm(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl;
+
+	(void)out;
+	asm volatile("shldl $7, %2, %1; pushf; pop %0" : "=r"(fl), "+m"(*p) : "r"(in) : "cc");
+	return fl;
+}
+
+static uint32_t shrd_cl(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl;
+
+	(void)out;
+	asm volatile("shrdl %%cl, %2, %1; pushf; pop %0"
+		     : "=r"(fl), "+m"(*p)
+		     : "r"(in), "c"(in & 0xf)
+		     : "cc");
+	return fl;
+}
+
+static uint32_t bsf_m(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl, r = in;
+
+	asm volatile("bsfl %2, %1; pushf; pop %0" : "=r"(fl), "+r"(r) : "m"(*p) : "cc");
+	*out = r;
+	return fl;
+}
+
+static uint32_t bsr_m(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl, r = in;
+
+	asm volatile("bsrl %2, %1; pushf; pop %0" : "=r"(fl), "+r"(r) : "m"(*p) : "cc");
+	*out = r;
+	return fl;
+}
+
+static uint32_t popcnt_m(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl, r = in;
+
+	asm volatile("popcntl %2, %1; pushf; pop %0" : "=r"(fl), "+r"(r) : "m"(*p) : "cc");
+	*out = r;
+	return fl;
+}
+
+struct form {
+	const char *name;
+	form_fn fn;
+	uint32_t defined; /* flags to compare */
+	uint32_t mem, in; /* inputs */
+};
+
+static const struct form forms[] = {
+	{"shl m32, cl", shl_cl, FL_SZPC, SEED_A, 3},
+	{"sar m16, 1", sar_1, FL_SZPC | FL_OF, SEED_A, 0},
+	{"rcr m8, imm8", rcr_imm, FL_CF, SEED_A, 1},
+	{"rol m32, 1", rol_1, FL_CF | FL_OF, SEED_A, 0},
+	{"shld m32, r32, imm8", shld_imm, FL_SZPC, SEED_A, SEED_B},
+	{"shrd m32, r32, cl", shrd_cl, FL_SZPC, SEED_B, SEED_A},
+	{"bsf r32, m32", bsf_m, FL_ZF, SEED_B, 0x55},
+	{"bsf r32, m32 (zero source)", bsf_m, FL_ZF, 0, 0x55},
+	{"bsr r32, m32", bsr_m, FL_ZF, SEED_B, 0x55},
+};
+
+static uint32_t ram_word;
+
+static void run_form(const struct form *f, volatile uint32_t *dev)
+{
+	uint32_t out_ram = 0, out_dev = 0, fl_ram, fl_dev;
+
+	ram_word = f->mem;
+	*dev = f->mem;
+	fl_ram = f->fn(&ram_word, f->in, &out_ram);
+	fl_dev = f->fn(dev, f->in, &out_dev);
+	check(ram_word == *dev && out_ram == out_dev && !((fl_ram ^ fl_dev) & f->defined),
+	      f->name, "memory %08x/%08x, register %08x/%08x, flags %03x/%03x (CPU/emulated)",
+	      ram_word, *dev, out_ram, out_dev, fl_ram & f->defined, fl_dev & f->defined);
+}
+
+static uint32_t forms_region(void)
+{
+	for (uint32_t n = 0; n < MAX_SCAN; n++) {
+		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = n};
+
+		hc_native(&r);
+		if (r.eax == (uint32_t)HC_ENOSYS)
+			break;
+		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= FORMS_MIN)
+			return r.eax;
+	}
+	return 0;
+}
+
+void test_mmio_forms(void)
+{
+	uint32_t base;
+	char name[96];
+
+	if (!hv_present() || !(base = forms_region())) {
+		gprintf("guest: mmio forms: no mmio=ram region, skipped\n");
+		return;
+	}
+	for (unsigned int i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct form f = forms[i];
+
+		fmt_snprintf(name, sizeof(name), "mmio forms: %s on a device page matches the CPU",
+			 forms[i].name);
+		f.name = name;
+		run_form(&f, (volatile uint32_t *)(base + FORMS_OFF + 4 * i));
+	}
+	if (cpuid(1).ecx & CPUID1_ECX_POPCNT) {
+		struct form f = {"mmio forms: popcnt r32, m32 on a device page matches the CPU",
+				 popcnt_m, FL_SZPC | FL_OF, SEED_A, 0};
+
+		run_form(&f, (volatile uint32_t *)(base + FORMS_OFF + 0x80));
+	}
+}
