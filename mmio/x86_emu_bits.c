@@ -121,7 +121,7 @@ static bool grp2_compute(enum x86_vendor v, enum grp2_op op, unsigned int size, 
 		r = shl64(a, cnt) & m;
 		cf = cnt <= bits ? bit_at(a, bits - cnt) : false;
 		of = bit_at(r, bits - 1) != cf;
-arith:
+	arith:
 		f = (f & ~X86_FL_ARITH) | x86_szp(r, size);
 		f = set_flag(f, X86_FL_CF, cf);
 		f = set_flag(f, X86_FL_OF, of);

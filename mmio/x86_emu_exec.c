@@ -280,8 +280,8 @@ static int exec_cmpxchg8b(struct x86_emu_ctx *e, const struct x86_insn *in)
 	int r;
 
 	x86e_rm_opnd(e, in, half * 2, &rm);
-	if (half == 8 && (rm.ea & 15))
-		return x86e_raise(e, X86_EXC_GP, true, 0); /* CMPXCHG16B needs 16-byte alignment */
+	if (half == 8 && (r = x86e_check_aligned(e, &rm, true))) /* CMPXCHG16B */
+		return r;
 	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_mem(e, rm.seg, rm.ea, buf, half * 2)))
 		return r;
 	memcpy(&lo, buf, sizeof(lo));
@@ -754,14 +754,8 @@ static int exec_vec(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return EMU_CONTINUE;
 	}
 	x86e_rm_opnd(e, in, f.size, &rm);
-	if (f.aligned && (rm.ea & (f.size - 1))) {
-		uint64_t la;
-
-		/* Alignment is checked on the linear address, after the segment checks. */
-		if ((r = x86e_linear(e, rm.seg, rm.ea, 1, f.kind == VK_STORE_FULL, &la)))
-			return r;
-		return x86e_raise(e, X86_EXC_GP, true, 0);
-	}
+	if (f.aligned && (r = x86e_check_aligned(e, &rm, f.kind == VK_STORE_FULL)))
+		return r;
 	if (f.kind == VK_LOAD_FULL || f.kind == VK_LOAD_ZX) {
 		if ((r = x86e_read_mem(e, rm.seg, rm.ea, buf, f.size)))
 			return r;
@@ -839,7 +833,7 @@ static bool supported_0f(const struct x86_insn *in)
 	case 0xad:
 	case 0xbc:
 	case 0xbd:
-		return true; /* F2/F3 on these are ignored repeat prefixes (F3 BC/BD: TZCNT/LZCNT) */
+		return true; /* F2/F3 ignored repeat prefixes (F3 BC/BD: TZCNT/LZCNT) */
 	case 0xb8:
 		return in->simd_pfx == X86_PFX_F3; /* POPCNT */
 	case 0xba:

@@ -41,6 +41,9 @@ int x86e_write_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, const v
 		   unsigned int size);
 int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
 int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
+/* #GP(0) unless the memory operand's LINEAR address (segment base included) is aligned to
+ * its size, after the segment checks (MOVAPS/MOVDQA/MOVNT*, CMPXCHG16B). */
+int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write);
 /* Writability check for a read-modify-write destination, done before the read. */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);

@@ -208,10 +208,38 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 	return EMU_CONTINUE;
 }
 
+/*
+ * A write that crosses into a page that faults writes nothing (the CPU checks both pages
+ * first): with the optional probe callback, every page but the first is checked before any
+ * byte is written.
+ */
+static int probe_split(struct x86_emu_ctx *e, uint64_t la, unsigned int size)
+{
+	uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
+
+	if (!e->ops->probe || size <= room)
+		return EMU_CONTINUE;
+	la += room;
+	size -= (unsigned int)room;
+	while (size) {
+		unsigned int n = size < PAGE_SIZE_4K ? size : (unsigned int)PAGE_SIZE_4K;
+
+		if (e->mode != X86_MODE_64)
+			la &= ADDR_MASK_32;
+		if (e->ops->probe(e->opaque, la, n, true, &e->res->exc))
+			return X86_EMU_EXCEPTION;
+		la += n;
+		size -= n;
+	}
+	return EMU_CONTINUE;
+}
+
 /* Split at 4 KiB boundaries so each callback access stays within one page. */
 static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
 			bool write)
 {
+	if (write && probe_split(e, la, size))
+		return X86_EMU_EXCEPTION;
 	while (size) {
 		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
 		unsigned int n = size < room ? size : (unsigned int)room;
@@ -296,6 +324,18 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 	}
 	le_store(b, val, op->size);
 	return x86e_write_mem(e, op->seg, op->ea, b, op->size);
+}
+
+int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write)
+{
+	uint64_t la;
+	int r = x86e_linear(e, op->seg, op->ea, 1, write, &la);
+
+	if (r)
+		return r;
+	if (la & (op->size - 1))
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	return EMU_CONTINUE;
 }
 
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)

@@ -112,6 +112,13 @@ struct x86_emu_ops {
 	/* Write len bytes; zero_upper: also clear the register above len up to its maximum. */
 	void (*set_vec)(void *opaque, unsigned int idx, const uint8_t *buf, unsigned int len,
 			bool zero_upper);
+	/*
+	 * Optional (may be NULL): would an access of len bytes at la (within one page) fault?
+	 * Called for the later pages of a page-crossing write before its first byte is written.
+	 * Returns 0, or non-zero after filling *exc, like read/write; touches no device.
+	 */
+	int (*probe)(void *opaque, uint64_t la, unsigned int len, bool write,
+		     struct x86_exception *exc);
 };
 
 enum x86_emu_status {

@@ -76,9 +76,9 @@ void x86v_div_undef_flags(enum x86_vendor v, uint64_t *flags)
 	*flags |= X86_FL_AF;
 }
 
-#define CPUID1_ECX_POPCNT   (1u << 23)
-#define CPUID7_EBX_BMI1	    (1u << 3)
-#define CPUID_EXT1_ECX_ABM  (1u << 5)
+#define CPUID1_ECX_POPCNT  (1u << 23)
+#define CPUID7_EBX_BMI1	   (1u << 3)
+#define CPUID_EXT1_ECX_ABM (1u << 5)
 
 uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx)
 {
@@ -87,8 +87,7 @@ uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_
 	       ((ext1_ecx & CPUID_EXT1_ECX_ABM) ? X86_FEAT_LZCNT : 0);
 }
 
-void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int cnt,
-			    uint64_t *flags)
+void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int cnt, uint64_t *flags)
 {
 	(void)size;
 	(void)cnt;

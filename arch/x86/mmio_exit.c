@@ -149,6 +149,31 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	return 1;
 }
 
+/* The translation alone (no device touched): the later pages of a page-crossing write. */
+static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
+		     struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	struct vcpu *v = c->v;
+	unsigned gw = (write ? GW_WRITE : 0) | (c->regs.cpl == 3 ? GW_USER : 0);
+	struct gw_result fault;
+	uint64_t gpa;
+	int err;
+
+	(void)len;
+	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, &gpa,
+			     &fault);
+	if (err == -E_FAULT) {
+		set_pf(exc, la, fault.pf_error);
+		return 1;
+	}
+	if (err) {
+		set_gp(exc);
+		return 1;
+	}
+	return 0;
+}
+
 static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
 {
 	return mem_access(opaque, la, buf, len, GW_FETCH, exc);
@@ -223,9 +248,10 @@ static void emu_set_vec(void *opaque, unsigned idx, const uint8_t *buf, unsigned
 			memcpy(hi, buf + XMM_BYTES, len - XMM_BYTES);
 		else if (zero_upper)
 			memset(hi, 0, XMM_BYTES);
-		/* Mark both components present so XRSTOR loads them rather than init state. */
-		xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)mask;
 	}
+	/* Mark the components present so XRSTOR loads them: XSAVE leaves XSTATE_BV clear for a
+	 * component in its initial state (all XMM zero), and XRSTOR would re-initialise it. */
+	xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)mask;
 	vec_restore(mask);
 }
 
@@ -239,6 +265,7 @@ static const struct x86_emu_ops emu_ops = {
 	.write = emu_write,
 	.get_vec = emu_get_vec,
 	.set_vec = emu_set_vec,
+	.probe = emu_probe,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

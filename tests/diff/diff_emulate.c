@@ -238,21 +238,29 @@ static void cb_set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int
 		memset(s->ymm[i & 15] + len, 0, 32 - len);
 }
 
+static int cb_probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
+{
+	(void)o;
+	if (!inside(la, len, DATA_ADDR, DATA_SIZE))
+		return pf(x, la, write);
+	return 0;
+}
+
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg, cb_get_ctl, cb_fetch,
-	cb_read,    cb_write,	cb_get_vec, cb_set_vec,
+	cb_read,    cb_write,	cb_get_vec, cb_set_vec, cb_probe,
 };
 
 /* ---- the host CPU ---- */
 
-#define CPUID_VENDOR_LEAF   0
-#define CPUID_FEATURES_LEAF 1
-#define FAMILY_BASE(eax)    (((eax) >> 8) & 0xfu)
-#define FAMILY_EXT(eax)	    (((eax) >> 20) & 0xffu)
-#define MODEL_BASE(eax)	    (((eax) >> 4) & 0xfu)
-#define MODEL_EXT(eax)	    (((eax) >> 16) & 0xfu)
-#define FAMILY_USES_EXT	    0xfu
-#define CPUID_STRUCT_LEAF	    7
+#define CPUID_VENDOR_LEAF	0
+#define CPUID_FEATURES_LEAF	1
+#define FAMILY_BASE(eax)	(((eax) >> 8) & 0xfu)
+#define FAMILY_EXT(eax)		(((eax) >> 20) & 0xffu)
+#define MODEL_BASE(eax)		(((eax) >> 4) & 0xfu)
+#define MODEL_EXT(eax)		(((eax) >> 16) & 0xfu)
+#define FAMILY_USES_EXT		0xfu
+#define CPUID_STRUCT_LEAF	7
 #define CPUID_EXT_FEATURES_LEAF 0x80000001u
 
 /* Vendors and families on which the emulator's undefined-flag model was measured. */
@@ -317,12 +325,11 @@ static void report(const struct tcase *t, const char *why)
 static void run_case(struct tcase *t, unsigned int batch)
 {
 	static struct emu_state es;
-	struct x86_emu_ctx ctx = {
-		.ops = &ops,
-		.opaque = &es,
-		.rep_batch = batch,
-		.vendor = host_vendor,
-		.features = host_features};
+	struct x86_emu_ctx ctx = {.ops = &ops,
+				  .opaque = &es,
+				  .rep_batch = batch,
+				  .vendor = host_vendor,
+				  .features = host_features};
 	struct x86_emu_result res;
 	uint64_t mask = X86_FL_ARITH | X86_FL_DF;
 	uint64_t undef = compare_undef_flags ? 0 : t->flag_undef;
@@ -394,8 +401,7 @@ static void run_case(struct tcase *t, unsigned int batch)
 			       (unsigned long long)(t->rflags & mask),
 			       (unsigned long long)(ns->rflags & mask),
 			       (unsigned long long)(es.rflags & mask));
-	}
-	else if (memcmp(es.mem, ndata, DATA_SIZE))
+	} else if (memcmp(es.mem, ndata, DATA_SIZE))
 		report(t, "memory");
 	else if (memcmp(es.ymm, ns->ymm, sizeof(es.ymm)))
 		report(t, "ymm");
@@ -427,8 +433,8 @@ struct tmpl {
 #define SP_ALIGN  5 /* vector op that needs natural alignment */
 #define SP_DIV	  6
 #define SP_CX16	  7
-#define SP_SHIFT  8 /* CL holds a count, mostly small */
-#define SP_SHXD	  9 /* SHLD/SHRD: a 16-bit count past 16 leaves the result undefined */
+#define SP_SHIFT  8  /* CL holds a count, mostly small */
+#define SP_SHXD	  9  /* SHLD/SHRD: a 16-bit count past 16 leaves the result undefined */
 #define SP_SCAN	  10 /* bit scans: zero and sparse sources */
 
 #define U_LOGIC X86_FL_AF
@@ -546,8 +552,8 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 		break;
 	case SP_SHIFT:
 	case SP_SHXD:
-		t->gpr[X86_RCX] = (t->gpr[X86_RCX] & ~0xffull) |
-				  ((rng() & 1) ? rng() % 70 : rng() & 0xff);
+		t->gpr[X86_RCX] =
+			(t->gpr[X86_RCX] & ~0xffull) | ((rng() & 1) ? rng() % 70 : rng() & 0xff);
 		if (!(rng() & 7))
 			t->gpr[X86_RCX] &= ~0xffull; /* count 0: nothing changes */
 		break;

@@ -1,8 +1,8 @@
 /*
  * libFuzzer target over x86_decode + x86_emulate.
  *
- * Input: [mode|vendor|features][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as available)] then the
- * instruction bytes.  Guest memory is two 4 KiB pages around a fixed base; anything else
+ * Input: [mode|vendor|features|probe][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as
+ * available)] then the instruction bytes.  Guest memory is two 4 KiB pages around a fixed base; anything else
  * raises #PF.  Checks: no sanitizer report, no abort, results self-consistent (length <= 15,
  * every access inside one page, bounded callback count).
  *
@@ -169,8 +169,24 @@ static void set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int le
 		memset(s->ymm[i] + len, 0, 32 - len);
 }
 
+/* Half the inputs run without a probe callback (it is optional). */
+static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
+{
+	struct fstate *s = o;
+
+	(void)write;
+	check_page(la, len);
+	if (++s->calls > MAX_CALLS)
+		abort();
+	if (la < MEM_BASE || la - MEM_BASE > MEM_SIZE - len)
+		return fault(x, la);
+	return 0;
+}
+
 static const struct x86_emu_ops fops = {get_reg, set_reg, get_seg, get_ctl, fetch,
-					rd,	 wr,	  get_vec, set_vec};
+					rd,	 wr,	  get_vec, set_vec, probe};
+static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
+						rd,	 wr,	  get_vec, set_vec, NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -189,6 +205,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.mode = modes[data[0] & 3];
 	ctx.vendor = (data[0] & 4) ? X86_VENDOR_AMD : X86_VENDOR_INTEL; /* both vendors' paths */
 	ctx.features = (data[0] & 8) ? X86_FEAT_POPCNT | X86_FEAT_LZCNT | X86_FEAT_BMI1 : 0;
+	if (data[0] & 0x10)
+		ctx.ops = &fops_noprobe;
 	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |
 		   ((uint64_t)(data[1] & 0x02) << 9) | X86_FL_FIXED;
 	ctx.rep_batch = data[2] % (X86_EMU_REP_BATCH_MAX + 8);

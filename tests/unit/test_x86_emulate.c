@@ -18,6 +18,7 @@ struct fake {
 	uint64_t nofetch_page; /* fetches from this page fault (#PF) */
 	unsigned int mode;
 	uint32_t ds_limit;
+	uint64_t ds_base;
 	unsigned int writes;
 };
 
@@ -46,6 +47,7 @@ static void get_seg(void *o, unsigned int seg, struct x86_segment *s)
 
 	memset(s, 0, sizeof(*s));
 	s->limit = seg == X86_SEG_DS ? f->ds_limit : 0xffffffffu;
+	s->base = seg == X86_SEG_DS ? f->ds_base : 0;
 	s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0x3 | (f->mode == 32 ? X86_SEG_ATTR_DB : 0);
 	if (seg == X86_SEG_CS)
 		s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0xb |
@@ -119,8 +121,17 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 	(void)z;
 }
 
+static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
+{
+	(void)o;
+	(void)write;
+	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+		return pf(x, la);
+	return 0;
+}
+
 static const struct x86_emu_ops ops = {get_reg, set_reg, get_seg, get_ctl, fetch,
-				       rd,	wr,	 get_vec, set_vec};
+				       rd,	wr,	 get_vec, set_vec, probe};
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
 {
@@ -291,9 +302,9 @@ static void test_movzx_byte_from_mmio(void **st)
 
 static void test_shifts_and_rotates_on_memory(void **st)
 {
-	static const uint8_t rcl[] = {0xd0, 0x13};		 /* rcl byte [rbx], 1 */
-	static const uint8_t sar[] = {0x48, 0xd3, 0x7b, 0x08}; /* sar qword [rbx+8], cl */
-	static const uint8_t ror[] = {0x66, 0xc1, 0x0b, 0x04}; /* ror word [rbx], 4 */
+	static const uint8_t rcl[] = {0xd0, 0x13};		/* rcl byte [rbx], 1 */
+	static const uint8_t sar[] = {0x48, 0xd3, 0x7b, 0x08};	/* sar qword [rbx+8], cl */
+	static const uint8_t ror[] = {0x66, 0xc1, 0x0b, 0x04};	/* ror word [rbx], 4 */
 	static const uint8_t shrd[] = {0x0f, 0xac, 0x03, 0x08}; /* shrd [rbx], eax, 8 */
 	struct fake f;
 	struct x86_emu_result res;
@@ -306,9 +317,9 @@ static void test_shifts_and_rotates_on_memory(void **st)
 	f.mem[0x2000] = 0x80;
 	f.rflags |= X86_FL_CF;
 	assert_int_equal(run(&f, &res, 1), 0);
-	assert_int_equal(f.mem[0x2000], 0x01);		  /* CF rotated in, bit 7 out */
+	assert_int_equal(f.mem[0x2000], 0x01); /* CF rotated in, bit 7 out */
 	assert_true(f.rflags & X86_FL_CF);
-	assert_true(f.rflags & X86_FL_OF);		  /* MSB(result) ^ CF */
+	assert_true(f.rflags & X86_FL_OF); /* MSB(result) ^ CF */
 	assert_int_equal(f.rip, MEM_BASE + sizeof(rcl));
 
 	setup(&f, 64, MEM_BASE, sar, sizeof(sar));
@@ -374,6 +385,51 @@ static void test_bsr_from_memory(void **st)
 	assert_false(f.rflags & X86_FL_ZF);
 }
 
+static void test_crossing_store_into_fault_writes_nothing(void **st)
+{
+	static const uint8_t mov[] = {0x48, 0x89, 0x03}; /* mov [rbx], rax */
+	static const uint8_t rep[] = {0xf3, 0xab};	 /* rep stosd */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, mov, sizeof(mov));
+	f.gpr[X86_RBX] = MEM_BASE + MEM_SIZE - 4; /* 4 bytes mapped, 4 past the end */
+	f.gpr[X86_RAX] = 0x1122334455667788ull;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(res.exc.cr2, MEM_BASE + MEM_SIZE);
+	assert_int_equal(f.writes, 0);
+	/* REP STOSD: the elements before the crossing one are written, that one not at all. */
+	setup(&f, 64, MEM_BASE, rep, sizeof(rep));
+	f.gpr[X86_RDI] = MEM_BASE + MEM_SIZE - 10;
+	f.gpr[X86_RCX] = 4;
+	f.gpr[X86_RAX] = 0xa5a5a5a5;
+	assert_int_equal(run(&f, &res, 8), -X86_EMU_EXCEPTION);
+	assert_true(res.rep_continue);
+	assert_int_equal(f.writes, 2);
+	assert_int_equal(f.gpr[X86_RCX], 2);
+	assert_int_equal(f.gpr[X86_RDI], MEM_BASE + MEM_SIZE - 2);
+	assert_int_equal(f.mem[MEM_SIZE - 2], 0);
+}
+
+static void test_alignment_uses_linear_address(void **st)
+{
+	static const uint8_t movaps[] = {0x0f, 0x28, 0x03}; /* movaps xmm0, [ebx] */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* 32-bit: DS base 8 makes the aligned offset 0x2008 a misaligned linear address. */
+	setup(&f, 32, MEM_BASE, movaps, sizeof(movaps));
+	f.ds_base = 8;
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	f.gpr[X86_RBX] = MEM_BASE + 0x2008; /* misaligned offset, aligned linear address */
+	assert_int_equal(run(&f, &res, 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +444,8 @@ int main(void)
 		cmocka_unit_test(test_shifts_and_rotates_on_memory),
 		cmocka_unit_test(test_shift_fault_changes_nothing),
 		cmocka_unit_test(test_bsr_from_memory),
+		cmocka_unit_test(test_crossing_store_into_fault_writes_nothing),
+		cmocka_unit_test(test_alignment_uses_linear_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

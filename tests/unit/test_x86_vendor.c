@@ -113,7 +113,7 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 }
 
 static const struct x86_emu_ops ops = {get_reg, set_reg, get_seg, get_ctl, rd,
-				       rd,	wr,	 get_vec, set_vec};
+				       rd,	wr,	 get_vec, set_vec, NULL};
 
 static void setup(struct fake *f, const uint8_t *code, size_t n)
 {
@@ -524,8 +524,8 @@ static void test_tzcnt_needs_bmi1_else_bsf(void **st)
 	uint64_t rax, fl;
 
 	(void)st;
-	fl = run_regs(X86_VENDOR_AMD, X86_FEAT_BMI1, tz, sizeof(tz), 5, 0, 0,
-		      X86_FL_OF | X86_FL_SF, &rax);
+	fl = run_regs(X86_VENDOR_AMD, X86_FEAT_BMI1, tz, sizeof(tz), 5, 0, 0, X86_FL_OF | X86_FL_SF,
+		      &rax);
 	assert_int_equal(rax, 32);
 	assert_int_equal(fl, X86_FL_CF | X86_FL_OF); /* AMD: OF kept, SF/AF/PF cleared */
 	run_regs(X86_VENDOR_AMD, 0, tz, sizeof(tz), 5, 0, 0, 0, &rax);
