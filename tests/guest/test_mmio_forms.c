@@ -8,24 +8,33 @@
  * Paging is off (physical addresses), the region is the first ram region mhv reports.
  */
 #include "arch/x86/hypercall_abi.h"
+#include "lib/compiler.h"
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
+#include "tests/guest/trap.h"
 
-#define FORMS_OFF  0x3f00u /* in the region's last page, away from test_mmio.c's offsets */
-#define FORMS_MIN  0x4000u
-#define MAX_SCAN   8
-#define FL_CF	   (1u << 0)
-#define FL_PF	   (1u << 2)
-#define FL_ZF	   (1u << 6)
-#define FL_SF	   (1u << 7)
-#define FL_OF	   (1u << 11)
-#define FL_SZPC	   (FL_SF | FL_ZF | FL_PF | FL_CF)
+#define FORMS_OFF	  0x3f00u /* in the region's last page, away from test_mmio.c's offsets */
+#define FORMS_MIN	  0x4000u
+#define MAX_SCAN	  8
+#define FL_CF		  (1u << 0)
+#define FL_PF		  (1u << 2)
+#define FL_ZF		  (1u << 6)
+#define FL_SF		  (1u << 7)
+#define FL_OF		  (1u << 11)
+#define FL_SZPC		  (FL_SF | FL_ZF | FL_PF | FL_CF)
 #define CPUID1_ECX_POPCNT (1u << 23)
-#define SEED_A	   0x80c3e105u
-#define SEED_B	   0x0000b7a4u
+#define G_CR0_MP	  (1u << 1)
+#define G_CR0_EM	  (1u << 2)
+#define G_CR0_TS	  (1u << 3)
+#define G_CR4_OSFXSR	  (1u << 9)
+#define XMM_WORDS	  4
+#define SSE_OFF		  0x3e00u
+#define VEC_DB		  1
+#define SEED_A		  0x80c3e105u
+#define SEED_B		  0x0000b7a4u
 
 /* One instruction on *p (plus a register input), returning EFLAGS after it. */
 typedef uint32_t (*form_fn)(volatile uint32_t *p, uint32_t in, uint32_t *out);
@@ -149,9 +158,9 @@ static void run_form(const struct form *f, volatile uint32_t *dev)
 	*dev = f->mem;
 	fl_ram = f->fn(&ram_word, f->in, &out_ram);
 	fl_dev = f->fn(dev, f->in, &out_dev);
-	check(ram_word == *dev && out_ram == out_dev && !((fl_ram ^ fl_dev) & f->defined),
-	      f->name, "memory %08x/%08x, register %08x/%08x, flags %03x/%03x (CPU/emulated)",
-	      ram_word, *dev, out_ram, out_dev, fl_ram & f->defined, fl_dev & f->defined);
+	check(ram_word == *dev && out_ram == out_dev && !((fl_ram ^ fl_dev) & f->defined), f->name,
+	      "memory %08x/%08x, register %08x/%08x, flags %03x/%03x (CPU/emulated)", ram_word,
+	      *dev, out_ram, out_dev, fl_ram & f->defined, fl_dev & f->defined);
 }
 
 static uint32_t forms_region(void)
@@ -168,6 +177,70 @@ static uint32_t forms_region(void)
 	return 0;
 }
 
+/*
+ * SSE through a device page: a load must set the whole XMM register (mhv reaches it with
+ * FXSAVE/FXRSTOR or XSAVE/XRSTOR, which must not skip or re-initialise XMM state), a store
+ * must read it.  The guest's XMM1 is first loaded from RAM with a different pattern.
+ */
+static void test_sse(uint32_t base)
+{
+	static const uint32_t ram_in[XMM_WORDS] __aligned(16) = {0x11111111, 0x22222222, 0x33333333,
+								 0x44444444};
+	static uint32_t ram_out[XMM_WORDS] __aligned(16);
+	volatile uint32_t *dev = (volatile uint32_t *)(base + SSE_OFF);
+	const uint32_t cr0 = read_cr0(), cr4 = read_cr4();
+	bool load_ok = true, store_ok = true;
+
+	write_cr0((cr0 & ~(G_CR0_EM | G_CR0_TS)) | G_CR0_MP);
+	write_cr4(cr4 | G_CR4_OSFXSR);
+	for (unsigned int i = 0; i < XMM_WORDS; i++)
+		dev[i] = SEED_A * (i + 1);
+	asm volatile("movdqu %0, %%xmm1" ::"m"(ram_in));
+	asm volatile("movdqu %0, %%xmm1" ::"m"(*dev));	   /* emulated load */
+	asm volatile("movdqu %%xmm1, %0" : "=m"(ram_out)); /* native store */
+	for (unsigned int i = 0; i < XMM_WORDS; i++)
+		load_ok &= ram_out[i] == SEED_A * (i + 1);
+	asm volatile("movdqa %0, %%xmm2" ::"m"(ram_in));
+	asm volatile("movdqu %%xmm2, %0" : "=m"(dev[XMM_WORDS])); /* emulated store */
+	for (unsigned int i = 0; i < XMM_WORDS; i++)
+		store_ok &= dev[XMM_WORDS + i] == ram_in[i];
+	write_cr4(cr4);
+	write_cr0(cr0);
+	check(load_ok, "mmio forms: movdqu xmm, m128 from a device page sets all of XMM1",
+	      "XMM1 %08x %08x %08x %08x", ram_out[0], ram_out[1], ram_out[2], ram_out[3]);
+	check(store_ok, "mmio forms: movdqu m128, xmm to a device page stores all of XMM2",
+	      "device %08x %08x %08x %08x", dev[4], dev[5], dev[6], dev[7]);
+}
+
+extern char mmio_forms_after_load[];
+
+/* TF on for exactly one emulated load: the single-step trap must follow that instruction. */
+static void __attribute__((noinline)) step_load(void *arg)
+{
+	uint32_t val;
+
+	asm volatile("pushf; orl $0x100, (%%esp); popf\n\t"
+		     "movl (%1), %0\n\t"
+		     ".globl mmio_forms_after_load\n"
+		     "mmio_forms_after_load:\n\t"
+		     "nop\n\t"
+		     "pushf; andl $~0x100, (%%esp); popf"
+		     : "=&r"(val)
+		     : "r"(arg)
+		     : "memory", "cc");
+}
+
+static void test_single_step(uint32_t base)
+{
+	struct fault f;
+
+	run_catching(step_load, (void *)(base + FORMS_OFF), &f);
+	check(f.raised && f.vector == VEC_DB && f.eip == (uint32_t)mmio_forms_after_load,
+	      "mmio forms: single-step #DB comes right after an emulated load",
+	      "%s at 0x%x, expected #DB at 0x%x", f.raised ? trap_name(f.vector) : "nothing", f.eip,
+	      (uint32_t)mmio_forms_after_load);
+}
+
 void test_mmio_forms(void)
 {
 	uint32_t base;
@@ -181,7 +254,7 @@ void test_mmio_forms(void)
 		struct form f = forms[i];
 
 		fmt_snprintf(name, sizeof(name), "mmio forms: %s on a device page matches the CPU",
-			 forms[i].name);
+			     forms[i].name);
 		f.name = name;
 		run_form(&f, (volatile uint32_t *)(base + FORMS_OFF + 4 * i));
 	}
@@ -191,4 +264,6 @@ void test_mmio_forms(void)
 
 		run_form(&f, (volatile uint32_t *)(base + FORMS_OFF + 0x80));
 	}
+	test_sse(base);
+	test_single_step(base);
 }
