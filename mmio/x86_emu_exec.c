@@ -1005,6 +1005,9 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
 	case 0xc7:
 		return exec_cmpxchg8b(e, in);
+	case 0x00:
+	case 0x01:
+		return x86e_exec_sys(e, in);
 	case 0xa4:
 	case 0xa5:
 	case 0xac:

@@ -51,6 +51,7 @@ void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int
 		  struct x86_opnd *op);
 void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op);
 unsigned int x86e_stack_size(struct x86_emu_ctx *e); /* SS address size: 2, 4 or 8 */
+bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la);
 uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in);
 
 /* ---- x86_emu_alu.c ---- */
@@ -108,10 +109,17 @@ bool x86v_bitscan_zero_extends(enum x86_vendor v);
 /* OF, SF, AF, PF after TZCNT/LZCNT (CF and ZF already set). */
 void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags);
 
+/* SMSW/SLDT/STR r32 write the low half only, leaving bits 63:32 of the register alone. */
+bool x86v_sys_r32_keeps_upper(enum x86_vendor v);
+
 /* ---- x86_emu_bits.c ---- */
 int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in);
 int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in);
 int x86e_exec_bitscan(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_sys.c ---- */
+bool x86e_sys_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_sys(struct x86_emu_ctx *e, const struct x86_insn *in);
 
 /* ---- x86_emu_exec.c ---- */
 int x86e_execute(struct x86_emu_ctx *e, const struct x86_insn *in);

@@ -147,7 +147,7 @@ unsigned int x86e_stack_size(struct x86_emu_ctx *e)
 	return (ss.attr & X86_SEG_ATTR_DB) ? 4 : 2;
 }
 
-static bool canonical(struct x86_emu_ctx *e, uint64_t la)
+bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la)
 {
 	unsigned int bits = (e->ctl.cr4 & X86_CR4_LA57) ? CANON_BITS_57 : CANON_BITS_48;
 
@@ -193,7 +193,7 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 			base = s.base;
 		}
 		*la = base + ea;
-		if (!canonical(e, *la) || !canonical(e, *la + size - 1))
+		if (!x86e_canonical(e, *la) || !x86e_canonical(e, *la + size - 1))
 			return x86e_raise(e, vec, true, 0);
 	} else {
 		e->ops->get_seg(e->opaque, seg, &s);
@@ -452,7 +452,7 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 	r = fetch_decode(e, &cs, bytes, n);
 	if (!r) {
 		res->next_rip = x86e_next_rip(e, &res->insn);
-		if (!x86e_supported(&res->insn)) {
+		if (!x86e_supported(&res->insn) && !x86e_sys_supported(e->ops, &res->insn)) {
 			x86e_ud(e);
 			r = X86_EMU_UNSUPPORTED;
 		} else {

@@ -63,6 +63,7 @@ struct x86_exception {
 #define X86_CR0_TS	(1ull << 3)
 #define X86_CR0_AM	(1ull << 18)
 #define X86_CR4_OSFXSR	(1ull << 9)
+#define X86_CR4_UMIP	(1ull << 11)
 #define X86_CR4_OSXSAVE (1ull << 18)
 #define X86_EFER_LMA	(1ull << 10)
 
@@ -83,6 +84,14 @@ struct x86_segment {
 #define X86_SEG_ATTR_DB	   (1u << 14)
 #define X86_SEG_ATTR_G	   (1u << 15)
 #define X86_SEG_UNUSABLE   (1u << 16)
+
+/* System segment and descriptor-table registers (get_sysseg/set_dtr). */
+enum x86_sys_seg {
+	X86_SYS_GDTR,
+	X86_SYS_IDTR,
+	X86_SYS_LDTR,
+	X86_SYS_TR,
+};
 
 /* Control state from which the execution mode is derived. */
 struct x86_cpu_ctl {
@@ -119,6 +128,16 @@ struct x86_emu_ops {
 	 */
 	int (*probe)(void *opaque, uint64_t la, unsigned int len, bool write,
 		     struct x86_exception *exc);
+	/*
+	 * Optional system-register access (NULL: the instructions needing it are not emulated).
+	 * get_sysseg: base/limit (GDTR, IDTR) and selector too (LDTR, TR) of enum x86_sys_seg.
+	 * set_dtr: load GDTR/IDTR (LGDT/LIDT, privilege and canonical checks already done).
+	 * lmsw: LMSW's CR0 write (CPL checked); non-zero after filling *exc if refused.
+	 */
+	void (*get_sysseg)(void *opaque, unsigned int which, struct x86_segment *s);
+	int (*set_dtr)(void *opaque, unsigned int which, uint64_t base, uint32_t limit,
+		       struct x86_exception *exc);
+	int (*lmsw)(void *opaque, uint16_t src, struct x86_exception *exc);
 };
 
 enum x86_emu_status {

@@ -21,6 +21,8 @@
  *    and sets PF from the bit index (from 0 for a zero source); Intel is modelled as leaving
  *    them unchanged.
  *  - TZCNT/LZCNT: AMD clears SF/AF/PF and keeps OF; Intel is modelled as keeping all four.
+ *  - SMSW/SLDT/STR r32 in 64-bit mode: AMD writes the low half and keeps bits 63:32
+ *    (measured); Intel is modelled as a 32-bit register write (zero-extended).
  *  - The other undefined flags the emulator produces are the same for both: AF is cleared by
  *    AND/OR/XOR/TEST, and BT/BTS/BTR/BTC leave OF/SF/AF/PF unchanged.
  *
@@ -167,4 +169,9 @@ void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags)
 {
 	if (v == X86_VENDOR_AMD)
 		*flags &= ~(X86_FL_SF | X86_FL_AF | X86_FL_PF);
+}
+
+bool x86v_sys_r32_keeps_upper(enum x86_vendor v)
+{
+	return v == X86_VENDOR_AMD;
 }

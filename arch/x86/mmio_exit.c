@@ -81,6 +81,38 @@ static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 	s->attr = vs.attr;
 }
 
+static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct vcpu_segment vs;
+
+	v->ops->get_sysseg(v, which, &vs);
+	s->base = vs.base;
+	s->limit = vs.limit;
+	s->selector = vs.selector;
+	s->attr = 0;
+}
+
+static int emu_set_dtr(void *opaque, unsigned which, uint64_t base, uint32_t limit,
+		       struct x86_exception *exc)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	(void)exc;
+	v->ops->set_dtr(v, which, base, limit);
+	return 0;
+}
+
+static int emu_lmsw(void *opaque, uint16_t src, struct x86_exception *exc)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (vcpu_lmsw(v, src))
+		return 0;
+	*exc = (struct x86_exception){.vector = VEC_GP, .has_error_code = true};
+	return 1;
+}
+
 static void emu_get_ctl(void *opaque, struct x86_cpu_ctl *ctl)
 {
 	const struct mmio_exit_ctx *c = opaque;
@@ -150,8 +182,7 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 }
 
 /* The translation alone (no device touched): the later pages of a page-crossing write. */
-static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
-		     struct x86_exception *exc)
+static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
 	struct vcpu *v = c->v;
@@ -266,6 +297,9 @@ static const struct x86_emu_ops emu_ops = {
 	.get_vec = emu_get_vec,
 	.set_vec = emu_set_vec,
 	.probe = emu_probe,
+	.get_sysseg = emu_get_sysseg,
+	.set_dtr = emu_set_dtr,
+	.lmsw = emu_lmsw,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

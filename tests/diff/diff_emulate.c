@@ -157,11 +157,17 @@ static void cb_get_seg(void *o, unsigned int seg, struct x86_segment *sg)
 		sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_L | 0xb;
 }
 
+/* The host's CR4.UMIP as user mode sees it (SGDT faults), and what SGDT/SIDT/SLDT/STR/SMSW
+ * show user mode where it is off. */
+static bool host_umip;
+static struct x86_segment host_sys[4];
+static uint64_t host_cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_AM;
+
 static void cb_get_ctl(void *o, struct x86_cpu_ctl *c)
 {
 	(void)o;
-	c->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_AM;
-	c->cr4 = X86_CR4_OSFXSR | X86_CR4_OSXSAVE;
+	c->cr0 = host_cr0;
+	c->cr4 = X86_CR4_OSFXSR | X86_CR4_OSXSAVE | (host_umip ? X86_CR4_UMIP : 0);
 	c->efer = X86_EFER_LMA;
 	c->cpl = 3;
 }
@@ -246,9 +252,35 @@ static int cb_probe(void *o, uint64_t la, unsigned int len, bool write, struct x
 	return 0;
 }
 
+static void cb_get_sysseg(void *o, unsigned int which, struct x86_segment *s)
+{
+	(void)o;
+	*s = host_sys[which & 3];
+}
+
+/* Ring 3 never gets this far (LGDT/LIDT/LMSW are #GP first): reaching it is a mismatch. */
+static int cb_set_dtr(void *o, unsigned int which, uint64_t base, uint32_t limit,
+		      struct x86_exception *x)
+{
+	(void)o;
+	(void)which;
+	(void)base;
+	(void)limit;
+	(void)x;
+	abort();
+}
+
+static int cb_lmsw(void *o, uint16_t src, struct x86_exception *x)
+{
+	(void)o;
+	(void)src;
+	(void)x;
+	abort();
+}
+
 static const struct x86_emu_ops ops = {
-	cb_get_reg, cb_set_reg, cb_get_seg, cb_get_ctl, cb_fetch,
-	cb_read,    cb_write,	cb_get_vec, cb_set_vec, cb_probe,
+	cb_get_reg, cb_set_reg, cb_get_seg, cb_get_ctl,	   cb_fetch,   cb_read, cb_write,
+	cb_get_vec, cb_set_vec, cb_probe,   cb_get_sysseg, cb_set_dtr, cb_lmsw,
 };
 
 /* ---- the host CPU ---- */
@@ -280,6 +312,31 @@ static const char *vendor_name(enum x86_vendor v)
 	return v == X86_VENDOR_AMD ? "AMD" : "Intel";
 }
 
+/* UMIP on: user-mode SGDT faults.  Off: record what SGDT/SIDT/SLDT/STR/SMSW return. */
+static void probe_umip(void)
+{
+	uint8_t dt[10];
+	uint16_t sel;
+	uint64_t cr0;
+
+	if (sigsetjmp(fault_jb, 1) != 0) {
+		host_umip = true;
+		return;
+	}
+	__asm__ volatile("sgdt %0" : "=m"(dt));
+	memcpy(&host_sys[X86_SYS_GDTR].base, dt + 2, 8);
+	host_sys[X86_SYS_GDTR].limit = (uint32_t)(dt[0] | dt[1] << 8);
+	__asm__ volatile("sidt %0" : "=m"(dt));
+	memcpy(&host_sys[X86_SYS_IDTR].base, dt + 2, 8);
+	host_sys[X86_SYS_IDTR].limit = (uint32_t)(dt[0] | dt[1] << 8);
+	__asm__ volatile("sldt %0" : "=m"(sel));
+	host_sys[X86_SYS_LDTR].selector = sel;
+	__asm__ volatile("str %0" : "=m"(sel));
+	host_sys[X86_SYS_TR].selector = sel;
+	__asm__ volatile("smsw %0" : "=r"(cr0));
+	host_cr0 = cr0;
+}
+
 static void identify_host(void)
 {
 	unsigned int a, b, c, d, family, model;
@@ -303,6 +360,9 @@ static void identify_host(void)
 	for (size_t i = 0; i < sizeof(measured_models) / sizeof(measured_models[0]); i++)
 		if (measured_models[i].vendor == host_vendor && measured_models[i].family == family)
 			compare_undef_flags = true;
+	probe_umip();
+	printf("# host UMIP %s\n",
+	       host_umip ? "on: user-mode SGDT/SIDT/SLDT/STR/SMSW fault" : "off");
 	printf("# host CPU %s family 0x%x model 0x%x: emulating as %s, undefined flags %s\n", id,
 	       family, model, vendor_name(host_vendor),
 	       compare_undef_flags ? "compared (model measured on this family)" : "masked");
@@ -694,6 +754,14 @@ static const struct tmpl tmpls[] = {
 	T("tzcnt Gv,Ev", {0xf3}, 1, {0x0f, 0xbc}, 2, -1, 0, true, true, U_CNT, SP_SCAN),
 	T("lzcnt Gv,Ev", {0xf3}, 1, {0x0f, 0xbd}, 2, -1, 0, true, true, U_CNT, SP_SCAN),
 	T("popcnt Gv,Ev", {0xf3}, 1, {0x0f, 0xb8}, 2, -1, 0, true, true, 0, SP_SCAN),
+	T("sgdt m", {0}, 0, {0x0f, 0x01}, 2, 0, 0, true, false, 0, 0),
+	T("sidt m", {0}, 0, {0x0f, 0x01}, 2, 1, 0, true, false, 0, 0),
+	T("lgdt m (ring 3)", {0}, 0, {0x0f, 0x01}, 2, 2, 0, true, false, 0, 0),
+	T("lidt m (ring 3)", {0}, 0, {0x0f, 0x01}, 2, 3, 0, true, false, 0, 0),
+	T("smsw Ew", {0}, 0, {0x0f, 0x01}, 2, 4, 0, true, true, 0, 0),
+	T("lmsw Ew (ring 3)", {0}, 0, {0x0f, 0x01}, 2, 6, 0, true, true, 0, 0),
+	T("sldt Ew", {0}, 0, {0x0f, 0x00}, 2, 0, 0, true, true, 0, 0),
+	T("str Ew", {0}, 0, {0x0f, 0x00}, 2, 1, 0, true, true, 0, 0),
 	T("vmovdqu ymm load", {0}, 0, {0xc5, 0xfe, 0x6f}, 3, -1, 0, true, true, 0, 0),
 	T("vmovdqu xmm store", {0}, 0, {0xc5, 0xfa, 0x7f}, 3, -1, 0, true, true, 0, 0),
 	T("vmovdqa ymm store", {0}, 0, {0xc5, 0xfd, 0x7f}, 3, -1, 0, true, false, 0, SP_ALIGN),
@@ -768,6 +836,11 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 			t->result_undef = true;
 		if (tp->special == SP_SCAN && !tp->npfx)
 			t->undef_if_zf = true;
+		/* SMSW/SLDT/STR r32: bits 63:32 measured on AMD only. */
+		if (tp->op[0] == 0x0f &&
+		    (tp->op[1] == 0x00 || (tp->op[1] == 0x01 && tp->reg == 4)) && t->regform &&
+		    !rexw && extra != 0x66)
+			t->result_undef = true;
 		if (extra == 0xf0 && t->regform)
 			continue; /* LOCK with a register destination is #UD natively: skip */
 		if (extra == 0x67 && tp->special == SP_STRING) {

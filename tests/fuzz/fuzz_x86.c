@@ -169,7 +169,7 @@ static void set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int le
 		memset(s->ymm[i] + len, 0, 32 - len);
 }
 
-/* Half the inputs run without a probe callback (it is optional). */
+/* Half the inputs run without the optional callbacks (probe, system registers). */
 static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
 {
 	struct fstate *s = o;
@@ -183,10 +183,48 @@ static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_
 	return 0;
 }
 
-static const struct x86_emu_ops fops = {get_reg, set_reg, get_seg, get_ctl, fetch,
-					rd,	 wr,	  get_vec, set_vec, probe};
+static void get_sysseg(void *o, unsigned int which, struct x86_segment *sg)
+{
+	if (which > X86_SYS_TR)
+		abort();
+	(void)o;
+	memset(sg, 0, sizeof(*sg));
+	sg->base = 0xffff800000001000ull * (which + 1);
+	sg->limit = 0xfff;
+	sg->selector = (uint16_t)(which << 3);
+}
+
+static int set_dtr(void *o, unsigned int which, uint64_t base, uint32_t limit,
+		   struct x86_exception *x)
+{
+	(void)o;
+	(void)base;
+	if (which > X86_SYS_IDTR || limit > 0xffff)
+		abort();
+	(void)x;
+	return 0;
+}
+
+/* LMSW that mhv refuses half the time (#GP), as a CR0 check would. */
+static int lmsw(void *o, uint16_t src, struct x86_exception *x)
+{
+	(void)o;
+	if (!(src & 1))
+		return 0;
+	x->vector = X86_EXC_GP;
+	x->has_error_code = true;
+	x->error_code = 0;
+	return -1;
+}
+
+static const struct x86_emu_ops fops = {
+	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
+	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw,
+};
+/* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
-						rd,	 wr,	  get_vec, set_vec, NULL};
+						rd,	 wr,	  get_vec, set_vec, NULL,
+						NULL,	 NULL,	  NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -32,6 +32,7 @@
 #define G_CR4_OSFXSR	  (1u << 9)
 #define XMM_WORDS	  4
 #define SSE_OFF		  0x3e00u
+#define SYS_OFF		  0x3d00u
 #define VEC_DB		  1
 #define SEED_A		  0x80c3e105u
 #define SEED_B		  0x0000b7a4u
@@ -212,6 +213,88 @@ static void test_sse(uint32_t base)
 	      "device %08x %08x %08x %08x", dev[4], dev[5], dev[6], dev[7]);
 }
 
+/* GDTR/IDTR image as SGDT/SIDT store it in 32-bit mode. */
+struct __attribute__((packed)) dtr {
+	uint16_t limit;
+	uint32_t base;
+};
+
+static bool same_dtr(const struct dtr *a, const volatile struct dtr *b)
+{
+	return a->limit == b->limit && a->base == b->base;
+}
+
+/*
+ * System forms on a device page against the same instruction on RAM: SGDT/SIDT/SLDT/STR/SMSW
+ * store the same; LGDT/LIDT/LMSW from the device page load what it holds.
+ */
+static void test_system(uint32_t base)
+{
+	volatile struct dtr *dev_dt = (volatile struct dtr *)(base + SYS_OFF);
+	volatile uint16_t *dev_w = (volatile uint16_t *)(base + SYS_OFF + sizeof(struct dtr));
+	struct dtr ram_dt, orig_gdt, orig_idt, shrunk, got;
+	uint16_t ram_w, dev_val;
+	uint32_t cr0;
+
+	asm volatile("sgdt %0" : "=m"(ram_dt));
+	asm volatile("sgdt %0" : "=m"(*dev_dt));
+	check(same_dtr(&ram_dt, dev_dt), "mmio forms: sgdt m to a device page matches the CPU",
+	      "%x:%x", dev_dt->base, dev_dt->limit);
+	orig_gdt = ram_dt;
+	asm volatile("sidt %0" : "=m"(ram_dt));
+	asm volatile("sidt %0" : "=m"(*dev_dt));
+	check(same_dtr(&ram_dt, dev_dt), "mmio forms: sidt m to a device page matches the CPU",
+	      "%x:%x", dev_dt->base, dev_dt->limit);
+	orig_idt = ram_dt;
+	asm volatile("smsw %0" : "=m"(ram_w));
+	asm volatile("smsw %0" : "=m"(*dev_w));
+	dev_val = *dev_w;
+	check(ram_w == dev_val, "mmio forms: smsw m16 to a device page matches the CPU",
+	      "%x, CPU %x", dev_val, ram_w);
+	asm volatile("str %0" : "=m"(ram_w));
+	asm volatile("str %0" : "=m"(*dev_w));
+	dev_val = *dev_w;
+	check(ram_w == dev_val, "mmio forms: str m16 to a device page matches the CPU",
+	      "%x, CPU %x", dev_val, ram_w);
+	asm volatile("sldt %0" : "=m"(ram_w));
+	*dev_w = 0xffff;
+	asm volatile("sldt %0" : "=m"(*dev_w));
+	dev_val = *dev_w;
+	check(ram_w == dev_val, "mmio forms: sldt m16 to a device page matches the CPU",
+	      "%x, CPU %x", dev_val, ram_w);
+
+	/* LGDT/LIDT: shrink the limit natively by one, load the original from the device. */
+	shrunk = orig_gdt;
+	shrunk.limit--;
+	asm volatile("lgdt %0" ::"m"(shrunk));
+	dev_dt->limit = orig_gdt.limit;
+	dev_dt->base = orig_gdt.base;
+	asm volatile("lgdt %0" ::"m"(*dev_dt));
+	asm volatile("sgdt %0" : "=m"(got));
+	asm volatile("lgdt %0" ::"m"(orig_gdt));
+	check(same_dtr(&orig_gdt, &got), "mmio forms: lgdt m from a device page loads GDTR",
+	      "%x:%x", got.base, got.limit);
+	shrunk = orig_idt;
+	shrunk.limit--;
+	asm volatile("lidt %0" ::"m"(shrunk));
+	dev_dt->limit = orig_idt.limit;
+	dev_dt->base = orig_idt.base;
+	asm volatile("lidt %0" ::"m"(*dev_dt));
+	asm volatile("sidt %0" : "=m"(got));
+	asm volatile("lidt %0" ::"m"(orig_idt));
+	check(same_dtr(&orig_idt, &got), "mmio forms: lidt m from a device page loads IDTR",
+	      "%x:%x", got.base, got.limit);
+
+	/* LMSW: set CR0.TS from the device page, then clear it again. */
+	cr0 = read_cr0();
+	*dev_w = (uint16_t)(cr0 | G_CR0_TS);
+	asm volatile("lmsw %0" ::"m"(*dev_w));
+	check((read_cr0() & G_CR0_TS) != 0, "mmio forms: lmsw m16 from a device page sets CR0.TS",
+	      "CR0 %x", read_cr0());
+	asm volatile("clts");
+	write_cr0(cr0);
+}
+
 extern char mmio_forms_after_load[];
 
 /* TF on for exactly one emulated load: the single-step trap must follow that instruction. */
@@ -266,4 +349,5 @@ void test_mmio_forms(void)
 	}
 	test_sse(base);
 	test_single_step(base);
+	test_system(base);
 }

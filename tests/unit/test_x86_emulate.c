@@ -20,6 +20,11 @@ struct fake {
 	uint32_t ds_limit;
 	uint64_t ds_base;
 	unsigned int writes;
+	unsigned int cpl;
+	uint64_t cr0, cr4;
+	struct x86_segment sys[4]; /* enum x86_sys_seg */
+	unsigned int lmsw_calls;
+	uint16_t lmsw_src;
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -60,10 +65,10 @@ static void get_ctl(void *o, struct x86_cpu_ctl *c)
 {
 	struct fake *f = o;
 
-	c->cr0 = X86_CR0_PE;
-	c->cr4 = X86_CR4_OSFXSR;
+	c->cr0 = X86_CR0_PE | f->cr0;
+	c->cr4 = X86_CR4_OSFXSR | f->cr4;
 	c->efer = f->mode == 64 ? X86_EFER_LMA : 0;
-	c->cpl = 0;
+	c->cpl = (uint8_t)f->cpl;
 }
 
 static int pf(struct x86_exception *x, uint64_t la)
@@ -130,8 +135,40 @@ static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_
 	return 0;
 }
 
-static const struct x86_emu_ops ops = {get_reg, set_reg, get_seg, get_ctl, fetch,
-				       rd,	wr,	 get_vec, set_vec, probe};
+static void get_sysseg(void *o, unsigned int which, struct x86_segment *s)
+{
+	struct fake *f = o;
+
+	*s = f->sys[which & 3];
+}
+
+static int set_dtr(void *o, unsigned int which, uint64_t base, uint32_t limit,
+		   struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)x;
+	f->sys[which & 3].base = base;
+	f->sys[which & 3].limit = limit;
+	return 0;
+}
+
+static int lmsw(void *o, uint16_t src, struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)x;
+	f->lmsw_calls++;
+	f->lmsw_src = src;
+	return 0;
+}
+
+static const struct x86_emu_ops ops = {
+	get_reg, set_reg, get_seg, get_ctl,    fetch,	rd,   wr,
+	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw,
+};
+static const struct x86_emu_ops ops_nosys = {get_reg, set_reg, get_seg, get_ctl, fetch, rd,  wr,
+					     get_vec, set_vec, probe,	NULL,	 NULL,	NULL};
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
 {
@@ -430,6 +467,129 @@ static void test_alignment_uses_linear_address(void **st)
 	assert_int_equal(run(&f, &res, 1), 0);
 }
 
+static void test_sgdt_sidt_store_limit_and_base(void **st)
+{
+	static const uint8_t sgdt[] = {0x0f, 0x01, 0x03}; /* sgdt [rbx] / [ebx] */
+	static const uint8_t sidt[] = {0x0f, 0x01, 0x0b}; /* sidt [rbx] / [ebx] */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t base;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, sgdt, sizeof(sgdt));
+	f.sys[X86_SYS_GDTR] = (struct x86_segment){.base = 0xffff800012345678ull, .limit = 0x7f};
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memset(f.mem + 0x2000, 0xee, 12);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000] | f.mem[0x2001] << 8, 0x7f);
+	memcpy(&base, f.mem + 0x2002, 8);
+	assert_int_equal(base, 0xffff800012345678ull);
+	assert_int_equal(f.mem[0x200a], 0xee); /* 10 bytes in 64-bit mode */
+	setup(&f, 32, MEM_BASE, sidt, sizeof(sidt));
+	f.sys[X86_SYS_IDTR] = (struct x86_segment){.base = 0x00abcdef, .limit = 0x7ff};
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memset(f.mem + 0x2000, 0xee, 12);
+	assert_int_equal(run(&f, &res, 1), 0);
+	memcpy(&base, f.mem + 0x2002, 8);
+	assert_int_equal(base, 0xeeeeeeee00abcdefull); /* 6 bytes in 32-bit mode */
+	/* UMIP outside ring 0: #GP(0), nothing stored. */
+	setup(&f, 64, MEM_BASE, sgdt, sizeof(sgdt));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.cr4 = X86_CR4_UMIP;
+	f.cpl = 3;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	/* Without the callbacks: not emulated. */
+	setup(&f, 64, MEM_BASE, sgdt, sizeof(sgdt));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	{
+		struct x86_emu_ctx ctx = {.ops = &ops_nosys, .opaque = &f};
+
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_UNSUPPORTED);
+	}
+}
+
+static void test_sldt_str_smsw(void **st)
+{
+	static const uint8_t sldt[] = {0x0f, 0x00, 0x03};	  /* sldt [rbx] */
+	static const uint8_t str[] = {0x0f, 0x00, 0xc8};	  /* str eax */
+	static const uint8_t smsw[] = {0x0f, 0x01, 0x23};	  /* smsw [rbx] */
+	static const uint8_t smsw_r[] = {0x48, 0x0f, 0x01, 0xe0}; /* smsw rax */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, sldt, sizeof(sldt));
+	f.sys[X86_SYS_LDTR].selector = 0x28;
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memset(f.mem + 0x2000, 0xee, 4);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000], 0x28);
+	assert_int_equal(f.mem[0x2001], 0);
+	assert_int_equal(f.mem[0x2002], 0xee); /* a word only */
+	setup(&f, 64, MEM_BASE, str, sizeof(str));
+	f.sys[X86_SYS_TR].selector = 0x40;
+	f.gpr[X86_RAX] = ~0ull;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RAX], 0x40); /* zero-extended */
+	setup(&f, 64, MEM_BASE, smsw, sizeof(smsw));
+	f.cr0 = X86_CR0_TS | X86_CR0_AM;
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000] | f.mem[0x2001] << 8, X86_CR0_PE | X86_CR0_TS);
+	setup(&f, 64, MEM_BASE, smsw_r, sizeof(smsw_r));
+	f.cr0 = X86_CR0_AM;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RAX], X86_CR0_PE | X86_CR0_AM); /* all of CR0 */
+}
+
+static void test_lgdt_lidt_lmsw(void **st)
+{
+	static const uint8_t lgdt[] = {0x0f, 0x01, 0x13};	  /* lgdt [rbx] */
+	static const uint8_t lidt16[] = {0x66, 0x0f, 0x01, 0x1b}; /* o16 lidt [ebx] */
+	static const uint8_t lmsw_m[] = {0x0f, 0x01, 0x33};	  /* lmsw [rbx] */
+	static const uint8_t desc[] = {0xff, 0x0f, 0x78, 0x56, 0x34, 0x12, 0x00, 0x80, 0xff, 0xff};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, lgdt, sizeof(lgdt));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memcpy(f.mem + 0x2000, desc, sizeof(desc));
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.sys[X86_SYS_GDTR].base, 0xffff800012345678ull);
+	assert_int_equal(f.sys[X86_SYS_GDTR].limit, 0xfff);
+	f.mem[0x2009] = 0x7f; /* non-canonical base: #GP(0), GDTR unchanged */
+	f.rip = MEM_BASE;
+	f.sys[X86_SYS_GDTR].base = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.sys[X86_SYS_GDTR].base, 0);
+	f.mem[0x2009] = 0xff;
+	f.rip = MEM_BASE;
+	f.cpl = 3; /* ring 3: #GP(0) */
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	/* 16-bit operand size outside 64-bit mode: a 24-bit base. */
+	setup(&f, 32, MEM_BASE, lidt16, sizeof(lidt16));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memcpy(f.mem + 0x2000, desc, sizeof(desc));
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.sys[X86_SYS_IDTR].base, 0x345678);
+	setup(&f, 64, MEM_BASE, lmsw_m, sizeof(lmsw_m));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mem[0x2000] = 0x0b;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.lmsw_calls, 1);
+	assert_int_equal(f.lmsw_src, 0x0b);
+	f.rip = MEM_BASE;
+	f.cpl = 1;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.lmsw_calls, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +606,9 @@ int main(void)
 		cmocka_unit_test(test_bsr_from_memory),
 		cmocka_unit_test(test_crossing_store_into_fault_writes_nothing),
 		cmocka_unit_test(test_alignment_uses_linear_address),
+		cmocka_unit_test(test_sgdt_sidt_store_limit_and_base),
+		cmocka_unit_test(test_sldt_str_smsw),
+		cmocka_unit_test(test_lgdt_lidt_lmsw),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
