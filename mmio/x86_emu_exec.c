@@ -424,7 +424,7 @@ static uint64_t sp_mask(unsigned int ss)
 	return x86e_mask(ss);
 }
 
-static void set_sp(struct x86_emu_ctx *e, unsigned int ss, uint64_t v)
+void x86e_set_sp(struct x86_emu_ctx *e, unsigned int ss, uint64_t v)
 {
 	struct x86_opnd sp;
 
@@ -432,7 +432,7 @@ static void set_sp(struct x86_emu_ctx *e, unsigned int ss, uint64_t v)
 	x86e_reg_write(e, &sp, v);
 }
 
-static int push(struct x86_emu_ctx *e, uint64_t v, unsigned int size)
+int x86e_push(struct x86_emu_ctx *e, uint64_t v, unsigned int size)
 {
 	unsigned int ss = x86e_stack_size(e);
 	uint64_t sp = (x86e_gpr(e, X86_RSP) - size) & sp_mask(ss);
@@ -442,11 +442,11 @@ static int push(struct x86_emu_ctx *e, uint64_t v, unsigned int size)
 	memcpy(b, &v, sizeof(b));
 	if ((r = x86e_write_mem(e, X86_SEG_SS, sp, b, size)))
 		return r;
-	set_sp(e, ss, sp);
+	x86e_set_sp(e, ss, sp);
 	return EMU_CONTINUE;
 }
 
-static int pop(struct x86_emu_ctx *e, uint64_t *v, unsigned int size)
+int x86e_pop(struct x86_emu_ctx *e, uint64_t *v, unsigned int size)
 {
 	unsigned int ss = x86e_stack_size(e);
 	uint64_t sp = x86e_gpr(e, X86_RSP) & sp_mask(ss);
@@ -456,7 +456,7 @@ static int pop(struct x86_emu_ctx *e, uint64_t *v, unsigned int size)
 	if ((r = x86e_read_mem(e, X86_SEG_SS, sp, b, size)))
 		return r;
 	memcpy(v, b, sizeof(*v));
-	set_sp(e, ss, sp + size);
+	x86e_set_sp(e, ss, sp + size);
 	return EMU_CONTINUE;
 }
 
@@ -469,7 +469,7 @@ static int exec_push_rm(struct x86_emu_ctx *e, const struct x86_insn *in)
 	x86e_rm_opnd(e, in, in->opsize, &rm);
 	if ((r = x86e_read_op(e, &rm, &v)))
 		return r;
-	return push(e, v, in->opsize);
+	return x86e_push(e, v, in->opsize);
 }
 
 static int exec_pop_rm(struct x86_emu_ctx *e, const struct x86_insn *in)
@@ -478,7 +478,7 @@ static int exec_pop_rm(struct x86_emu_ctx *e, const struct x86_insn *in)
 	uint64_t v;
 	int r;
 
-	if ((r = pop(e, &v, in->opsize)))
+	if ((r = x86e_pop(e, &v, in->opsize)))
 		return r;
 	/* The address is computed after RSP is incremented (SDM POP). */
 	x86e_rm_opnd(e, in, in->opsize, &rm);
@@ -801,9 +801,9 @@ static bool supported_one_byte(const struct x86_insn *in)
 	case 0xfe:
 		return reg < 2;
 	case 0xff:
-		return reg < 2 || reg == 6;
+		return reg < 2 || reg == 6 || x86e_stack_supported(in);
 	default:
-		return false;
+		return x86e_stack_supported(in);
 	}
 }
 
@@ -904,9 +904,9 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	switch (op) {
 	case 0x50 ... 0x57:
 		x86e_reg_opnd(e, (op & 7) | (in->rex_b ? 8 : 0), in->opsize, &r1);
-		return push(e, x86e_reg_read(e, &r1), in->opsize);
+		return x86e_push(e, x86e_reg_read(e, &r1), in->opsize);
 	case 0x58 ... 0x5f:
-		if ((r = pop(e, &v, in->opsize)))
+		if ((r = x86e_pop(e, &v, in->opsize)))
 			return r;
 		x86e_reg_opnd(e, (op & 7) | (in->rex_b ? 8 : 0), in->opsize, &r1);
 		x86e_reg_write(e, &r1, v);
@@ -915,7 +915,7 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_movx(e, in, 4, true);
 	case 0x68:
 	case 0x6a:
-		return push(e, imm_sext(in, 0), in->opsize);
+		return x86e_push(e, imm_sext(in, 0), in->opsize);
 	case 0x69:
 	case 0x6b:
 		return exec_imul2(e, in, true);
@@ -953,10 +953,20 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xc1:
 	case 0xd0 ... 0xd3:
 		return x86e_exec_grp2(e, in);
+	case 0x9c:
+	case 0x9d:
+	case 0xc2:
+	case 0xc3:
+	case 0xc8:
+	case 0xc9:
+	case 0xe8:
+		return x86e_exec_stack(e, in);
 	case 0xfe:
 	case 0xff:
 		if (reg == 6)
 			return exec_push_rm(e, in);
+		if (op == 0xff && (reg == 2 || reg == 4))
+			return x86e_exec_stack(e, in);
 		x86e_rm_opnd(e, in, byte_or_op(in), &rm);
 		return exec_unary(e, &rm, reg);
 	default:

@@ -39,6 +39,8 @@ int x86e_read_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, void *bu
 		  unsigned int size);
 int x86e_write_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, const void *buf,
 		   unsigned int size);
+/* Would a write of size bytes at seg:ea fault?  Checks without writing (ops->probe). */
+int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size);
 int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
 int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
 /* #GP(0) unless the memory operand's LINEAR address (segment base included) is aligned to
@@ -112,6 +114,9 @@ void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags);
 /* SMSW/SLDT/STR r32 write the low half only, leaving bits 63:32 of the register alone. */
 bool x86v_sys_r32_keeps_upper(enum x86_vendor v);
 
+/* A 66 prefix on a near branch in 64-bit mode selects a 16-bit operand size (AMD). */
+bool x86v_near_branch_honours_66(enum x86_vendor v);
+
 /* ---- x86_emu_bits.c ---- */
 int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in);
 int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in);
@@ -121,7 +126,16 @@ int x86e_exec_bitscan(struct x86_emu_ctx *e, const struct x86_insn *in);
 bool x86e_sys_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_sys(struct x86_emu_ctx *e, const struct x86_insn *in);
 
+/* ---- x86_emu_stack.c ---- */
+/* PUSHF/POPF, near CALL/JMP/RET, ENTER/LEAVE: supported for this vendor? */
+bool x86e_stack_supported(const struct x86_insn *in);
+int x86e_exec_stack(struct x86_emu_ctx *e, const struct x86_insn *in);
+
 /* ---- x86_emu_exec.c ---- */
+/* Stack push/pop of size bytes at SS:rSP (rSP committed with the registers). */
+int x86e_push(struct x86_emu_ctx *e, uint64_t v, unsigned int size);
+int x86e_pop(struct x86_emu_ctx *e, uint64_t *v, unsigned int size);
+void x86e_set_sp(struct x86_emu_ctx *e, unsigned int ss, uint64_t v);
 int x86e_execute(struct x86_emu_ctx *e, const struct x86_insn *in);
 bool x86e_supported(const struct x86_insn *in);
 

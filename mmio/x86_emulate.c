@@ -234,6 +234,25 @@ static int probe_split(struct x86_emu_ctx *e, uint64_t la, unsigned int size)
 	return EMU_CONTINUE;
 }
 
+int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size)
+{
+	uint64_t la;
+	int r = x86e_linear(e, seg, ea, size, true, &la);
+
+	while (!r && size && e->ops->probe) {
+		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
+		unsigned int n = size < room ? size : (unsigned int)room;
+
+		if (e->mode != X86_MODE_64)
+			la &= ADDR_MASK_32;
+		if (e->ops->probe(e->opaque, la, n, true, &e->res->exc))
+			return X86_EMU_EXCEPTION;
+		la += n;
+		size -= n;
+	}
+	return r;
+}
+
 /* Split at 4 KiB boundaries so each callback access stays within one page. */
 static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
 			bool write)

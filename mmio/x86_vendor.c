@@ -30,8 +30,11 @@
  * there); the Intel ones are not measured (the differential test masks undefined flags and
  * undefined results there).
  *
- * Differences in instructions the emulator does not execute (near branches with a 66 prefix,
- * far JMP/CALL m16:64) are not modelled: those end as #UD.
+ *  - Near CALL/JMP/RET with a 66 prefix in 64-bit mode: Intel ignores it (64-bit operand
+ *    size), AMD uses 16 bits (and a rel16 for CALL): the decoder follows Intel's lengths, so
+ *    on AMD these end as #UD (reported as not emulated).
+ *
+ * Far JMP/CALL through m16:64 (REX.W ignored on AMD) is not emulated: it ends as #UD.
  */
 #include "mmio/x86_emu_internal.h"
 #include "lib/string.h"
@@ -172,6 +175,11 @@ void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags)
 }
 
 bool x86v_sys_r32_keeps_upper(enum x86_vendor v)
+{
+	return v == X86_VENDOR_AMD;
+}
+
+bool x86v_near_branch_honours_66(enum x86_vendor v)
 {
 	return v == X86_VENDOR_AMD;
 }

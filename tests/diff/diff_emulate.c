@@ -32,6 +32,7 @@
 #define CASES_PER_TEMPLATE 1500
 #define MAX_REPORT	   20
 #define NO_FAULT	   0xff
+#define FL_NT_ID	   ((1ull << 14) | (1ull << 21))
 
 /* Layout of the state page, shared with the assembly harness below. */
 struct nstate {
@@ -391,7 +392,8 @@ static void run_case(struct tcase *t, unsigned int batch)
 				  .vendor = host_vendor,
 				  .features = host_features};
 	struct x86_emu_result res;
-	uint64_t mask = X86_FL_ARITH | X86_FL_DF;
+	/* Ring 3 with IOPL 0: IF is set and stays so; POPF may change TF, NT, AC and ID. */
+	uint64_t mask = X86_FL_ARITH | X86_FL_DF | X86_FL_IF | X86_FL_TF | X86_FL_AC | FL_NT_ID;
 	uint64_t undef = compare_undef_flags ? 0 : t->flag_undef;
 	volatile int nvec = NO_FAULT;
 
@@ -415,7 +417,7 @@ static void run_case(struct tcase *t, unsigned int batch)
 	/* Emulated: REP ops are re-entered until done, like the guest re-executing them. */
 	memcpy(es.gpr, t->gpr, sizeof(t->gpr));
 	es.rip = CODE_ADDR;
-	es.rflags = t->rflags | X86_FL_FIXED;
+	es.rflags = t->rflags | X86_FL_FIXED | X86_FL_IF;
 	memcpy(es.ymm, t->ymm, sizeof(t->ymm));
 	memcpy(es.mem, t->mem, DATA_SIZE);
 	es.code = t->code;
@@ -496,6 +498,9 @@ struct tmpl {
 #define SP_SHIFT  8  /* CL holds a count, mostly small */
 #define SP_SHXD	  9  /* SHLD/SHRD: a 16-bit count past 16 leaves the result undefined */
 #define SP_SCAN	  10 /* bit scans: zero and sparse sources */
+#define SP_BRANCH 11 /* near CALL/JMP/RET: the target is the code after the instruction */
+#define SP_POPF	  12 /* POPF: a random image without TF and AC at [RSP] */
+#define SP_FRAME  13 /* ENTER/LEAVE: RBP inside the data area */
 
 #define U_LOGIC X86_FL_AF
 #define U_MUL	(X86_FL_SF | X86_FL_ZF | X86_FL_AF | X86_FL_PF)
@@ -537,6 +542,8 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 	af = tp->modrm ? (enum addr_form)(rng() % (tp->allow_reg ? 4 : 3)) : AF_NONE;
 	if (tp->special == SP_ALIGN || tp->special == SP_CX16)
 		af = (rng() & 3) ? AF_BASE_D8 : af;
+	if (tp->special == SP_BRANCH && tp->modrm)
+		af = AF_BASE_D8; /* the pointer is placed at [rbx + disp8] below */
 	if (rexw)
 		rex |= 0x08;
 	if (reg & 8)
@@ -616,6 +623,30 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 			(t->gpr[X86_RCX] & ~0xffull) | ((rng() & 1) ? rng() % 70 : rng() & 0xff);
 		if (!(rng() & 7))
 			t->gpr[X86_RCX] &= ~0xffull; /* count 0: nothing changes */
+		break;
+	case SP_BRANCH: {
+		uint64_t target = CODE_ADDR + n, at = t->gpr[X86_RSP] - DATA_ADDR;
+
+		if (tp->op[0] == 0xe8)
+			memset(t->code + n - 4, 0, 4); /* call rel32 0 */
+		if (tp->modrm)
+			at = t->gpr[X86_RBX] + (uint64_t)(int64_t)(int8_t)t->code[n - 1] -
+			     DATA_ADDR;
+		memcpy(t->mem + at, &target, sizeof(target));
+		break;
+	}
+	case SP_POPF: {
+		uint64_t img = rng() & ~(X86_FL_TF | X86_FL_AC);
+
+		memcpy(t->mem + (t->gpr[X86_RSP] - DATA_ADDR), &img, sizeof(img));
+		break;
+	}
+	case SP_FRAME:
+		t->gpr[X86_RBP] = DATA_ADDR + 0x400 + (rng() & 0x7ff);
+		if (tp->op[0] == 0xc8 && (rng() & 3)) { /* mostly a frame that stays mapped */
+			t->code[n - 3] = (uint8_t)rng();
+			t->code[n - 2] = (uint8_t)(rng() & 1);
+		}
 		break;
 	case SP_SCAN:
 		if (!(rng() & 3)) { /* zero source, wherever it is */
@@ -762,6 +793,15 @@ static const struct tmpl tmpls[] = {
 	T("lmsw Ew (ring 3)", {0}, 0, {0x0f, 0x01}, 2, 6, 0, true, true, 0, 0),
 	T("sldt Ew", {0}, 0, {0x0f, 0x00}, 2, 0, 0, true, true, 0, 0),
 	T("str Ew", {0}, 0, {0x0f, 0x00}, 2, 1, 0, true, true, 0, 0),
+	T("pushf", {0}, 0, {0x9c}, 1, 0, 0, false, false, 0, SP_STACK),
+	T("popf", {0}, 0, {0x9d}, 1, 0, 0, false, false, 0, SP_POPF),
+	T("call rel32", {0}, 0, {0xe8}, 1, 0, 4, false, false, 0, SP_BRANCH),
+	T("call Ev", {0}, 0, {0xff}, 1, 2, 0, true, false, 0, SP_BRANCH),
+	T("jmp Ev", {0}, 0, {0xff}, 1, 4, 0, true, false, 0, SP_BRANCH),
+	T("ret", {0}, 0, {0xc3}, 1, 0, 0, false, false, 0, SP_BRANCH),
+	T("ret Iw", {0}, 0, {0xc2}, 1, 0, 2, false, false, 0, SP_BRANCH),
+	T("leave", {0}, 0, {0xc9}, 1, 0, 0, false, false, 0, SP_FRAME),
+	T("enter Iw,Ib", {0}, 0, {0xc8}, 1, 0, 3, false, false, 0, SP_FRAME),
 	T("vmovdqu ymm load", {0}, 0, {0xc5, 0xfe, 0x6f}, 3, -1, 0, true, true, 0, 0),
 	T("vmovdqu xmm store", {0}, 0, {0xc5, 0xfa, 0x7f}, 3, -1, 0, true, true, 0, 0),
 	T("vmovdqa ymm store", {0}, 0, {0xc5, 0xfd, 0x7f}, 3, -1, 0, true, false, 0, SP_ALIGN),
@@ -809,7 +849,9 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 		}
 		/* Operand size variants for non-vector, non-stack forms. */
 		if (tp->pfx[0] != 0x66 && tp->pfx[0] != 0xf3 && tp->pfx[0] != 0xf2 &&
-		    !(tp->nop && tp->op[0] == 0xc5) && v.special != SP_STACK && !(sel & 0x100))
+		    !(tp->nop && tp->op[0] == 0xc5) && v.special != SP_STACK &&
+		    v.special != SP_BRANCH && v.special != SP_POPF && v.special != SP_FRAME &&
+		    !(sel & 0x100))
 			rexw = (sel >> 9) & 1;
 		if (tp->pfx[0] == 0x66 && tp->op[1] == 0x6e)
 			rexw = (sel >> 9) & 1;
@@ -820,9 +862,10 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 		if (tp->special == SP_SCAN && tp->npfx && ((sel >> 10) & 3) == 0)
 			extra = 0x66; /* F3 66: still TZCNT/LZCNT/POPCNT, 16-bit */
 		if (!tp->npfx && !(tp->nop && tp->op[0] == 0xc5) && ((sel >> 10) & 3) == 0 &&
-		    tp->special != SP_CX16 && tp->op[0] != 0x63)
+		    tp->special != SP_CX16 && tp->op[0] != 0x63 && tp->special != SP_BRANCH)
 			extra = 0x66;
-		if (v.special == SP_STACK && ((sel >> 10) & 3) == 1)
+		if ((v.special == SP_STACK || v.special == SP_POPF || v.special == SP_FRAME) &&
+		    ((sel >> 10) & 3) == 1)
 			extra = 0x66;
 		if (tp->special == SP_STRING && v.npfx && ((sel >> 12) & 1))
 			extra = 0x67; /* 32-bit addressing for the string registers */

@@ -7,6 +7,8 @@
  *
  * Paging is off (physical addresses), the region is the first ram region mhv reports.
  */
+#include <stddef.h>
+
 #include "arch/x86/hypercall_abi.h"
 #include "lib/compiler.h"
 #include "lib/fmt.h"
@@ -33,6 +35,7 @@
 #define XMM_WORDS	  4
 #define SSE_OFF		  0x3e00u
 #define SYS_OFF		  0x3d00u
+#define STACK_OFF	  0x3c00u
 #define VEC_DB		  1
 #define SEED_A		  0x80c3e105u
 #define SEED_B		  0x0000b7a4u
@@ -295,6 +298,75 @@ static void test_system(uint32_t base)
 	write_cr0(cr0);
 }
 
+/*
+ * Stack forms with ESP inside the device region (interrupts are off): PUSH imm, PUSHF, CALL
+ * rel and RET, CALL through a pointer on the device page, ENTER/LEAVE, POPF, POP.
+ */
+struct stack_result {
+	uint32_t popped, flags_in, flags_out, ret_seen, ptr_seen, enter_ebp, leave_esp;
+};
+
+static void __attribute__((noinline)) run_device_stack(uint32_t top, struct stack_result *r)
+{
+	asm volatile(
+		"movl %%esp, %%edi\n\t"
+		"movl %[top], %%esp\n\t"
+		"pushl $0x5eed1234\n\t"
+		"pushfl\n\t"
+		"movl (%%esp), %%eax\n\t"
+		"movl %%eax, %c[fin](%[r])\n\t"
+		"call 1f\n\t"
+		"jmp 2f\n"
+		"1:\tmovl $1, %c[ret](%[r])\n\t"
+		"ret\n"
+		"2:\tleal 3f, %%eax\n\t"
+		"movl %%eax, -64(%[top])\n\t"
+		"call *-64(%[top])\n\t"
+		"jmp 4f\n"
+		"3:\tmovl $1, %c[ptr](%[r])\n\t"
+		"ret\n"
+		"4:\tmovl %%ebp, %%esi\n\t"
+		"enter $16, $0\n\t"
+		"movl %%ebp, %c[ebp](%[r])\n\t"
+		"leave\n\t"
+		"movl %%esp, %c[lesp](%[r])\n\t"
+		"movl %%esi, %%ebp\n\t"
+		"popfl\n\t"
+		"pushfl\n\t"
+		"popl %c[fout](%[r])\n\t"
+		"popl %c[pop](%[r])\n\t"
+		"movl %%edi, %%esp"
+		:
+		: [top] "r"(top), [r] "r"(r), [fin] "i"(offsetof(struct stack_result, flags_in)),
+		  [fout] "i"(offsetof(struct stack_result, flags_out)),
+		  [ret] "i"(offsetof(struct stack_result, ret_seen)),
+		  [ptr] "i"(offsetof(struct stack_result, ptr_seen)),
+		  [ebp] "i"(offsetof(struct stack_result, enter_ebp)),
+		  [lesp] "i"(offsetof(struct stack_result, leave_esp)),
+		  [pop] "i"(offsetof(struct stack_result, popped))
+		: "eax", "esi", "edi", "memory", "cc");
+}
+
+static void test_device_stack(uint32_t base)
+{
+	const uint32_t top = base + STACK_OFF;
+	struct stack_result r = {0};
+
+	run_device_stack(top, &r);
+	check(r.popped == 0x5eed1234 && *(volatile uint32_t *)(top - 4) == 0x5eed1234,
+	      "mmio forms: push imm32 / pop r32 with ESP on a device page", "popped %x", r.popped);
+	check(r.ret_seen == 1, "mmio forms: call rel32 / ret with ESP on a device page",
+	      "the callee did not run");
+	check(r.ptr_seen == 1, "mmio forms: call through a pointer on a device page",
+	      "the callee did not run");
+	check(r.enter_ebp == top - 12 && r.leave_esp == top - 8,
+	      "mmio forms: enter / leave with ESP on a device page",
+	      "EBP in the frame %x (want %x), ESP after leave %x (want %x)", r.enter_ebp, top - 12,
+	      r.leave_esp, top - 8);
+	check(r.flags_in == r.flags_out, "mmio forms: pushf / popf with ESP on a device page",
+	      "pushed %x, after popf %x", r.flags_in, r.flags_out);
+}
+
 extern char mmio_forms_after_load[];
 
 /* TF on for exactly one emulated load: the single-step trap must follow that instruction. */
@@ -350,4 +422,5 @@ void test_mmio_forms(void)
 	test_sse(base);
 	test_single_step(base);
 	test_system(base);
+	test_device_stack(base);
 }

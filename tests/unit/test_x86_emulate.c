@@ -590,6 +590,106 @@ static void test_lgdt_lidt_lmsw(void **st)
 	assert_int_equal(f.lmsw_calls, 1);
 }
 
+static void test_call_ret_on_a_device_stack(void **st)
+{
+	static const uint8_t call[] = {0xff, 0x53, 0x08}; /* call [rbx+8] */
+	static const uint8_t ret[] = {0xc2, 0x10, 0x00};  /* ret 16 */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t v, target = MEM_BASE + 0x40;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, call, sizeof(call));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	memcpy(f.mem + 0x2008, &target, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, target);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x27f8);
+	memcpy(&v, f.mem + 0x27f8, 8);
+	assert_int_equal(v, MEM_BASE + sizeof(call)); /* the return address */
+	/* A non-canonical target: #GP(0), nothing pushed. */
+	setup(&f, 64, MEM_BASE, call, sizeof(call));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	target = 0x0000800000000000ull;
+	memcpy(f.mem + 0x2008, &target, 8);
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2800);
+
+	setup(&f, 64, MEM_BASE, ret, sizeof(ret));
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	target = MEM_BASE + 0x100;
+	memcpy(f.mem + 0x2800, &target, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, MEM_BASE + 0x100);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2818);
+}
+
+static void test_popf_privilege_and_enter_leave(void **st)
+{
+	static const uint8_t popf[] = {0x9d};
+	static const uint8_t enter[] = {0xc8, 0x20, 0x00, 0x02}; /* enter 32, 2 */
+	static const uint8_t leave[] = {0xc9};
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t img = X86_FL_IF | (3ull << 12) | X86_FL_CF | X86_FL_DF, v;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, popf, sizeof(popf));
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	memcpy(f.mem + 0x2800, &img, 8);
+	f.cpl = 3; /* IOPL 0: IF and IOPL stay as they were */
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_CF | X86_FL_DF);
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	f.cpl = 0;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED | img);
+
+	setup(&f, 64, MEM_BASE, enter, sizeof(enter));
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	f.gpr[X86_RBP] = MEM_BASE + 0x2900;
+	v = 0x1234;
+	memcpy(f.mem + 0x28f8, &v, 8); /* the outer frame pointer at [rbp-8] */
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RBP], MEM_BASE + 0x27f8);
+	memcpy(&v, f.mem + 0x27f8, 8);
+	assert_int_equal(v, MEM_BASE + 0x2900); /* old rbp */
+	memcpy(&v, f.mem + 0x27f0, 8);
+	assert_int_equal(v, 0x1234); /* copied frame pointer */
+	memcpy(&v, f.mem + 0x27e8, 8);
+	assert_int_equal(v, MEM_BASE + 0x27f8); /* this frame */
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x27e8 - 0x20);
+
+	setup(&f, 64, MEM_BASE, leave, sizeof(leave));
+	f.gpr[X86_RBP] = MEM_BASE + 0x27f8;
+	v = MEM_BASE + 0x2900;
+	memcpy(f.mem + 0x27f8, &v, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RBP], MEM_BASE + 0x2900);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2800);
+}
+
+static void test_near_branch_66_on_amd_not_emulated(void **st)
+{
+	static const uint8_t call[] = {0x66, 0xff, 0x13}; /* o16 call [rbx] */
+	struct fake f;
+	struct x86_emu_result res;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .vendor = X86_VENDOR_AMD};
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, call, sizeof(call));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.writes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +709,9 @@ int main(void)
 		cmocka_unit_test(test_sgdt_sidt_store_limit_and_base),
 		cmocka_unit_test(test_sldt_str_smsw),
 		cmocka_unit_test(test_lgdt_lidt_lmsw),
+		cmocka_unit_test(test_call_ret_on_a_device_stack),
+		cmocka_unit_test(test_popf_privilege_and_enter_leave),
+		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
