@@ -417,6 +417,34 @@ static int exec_movbe(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return x86e_write_op(e, &rm, sw);
 }
 
+/* ---- CRC32 (F2 0F 38 F0/F1): CRC-32C of the source bytes into the destination ---- */
+
+#define CRC32C_POLY_REFLECTED 0x82f63b78u
+
+static int exec_crc32(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	unsigned int src_size = in->opcode == 0xf0 ? 1 : in->opsize;
+	struct x86_opnd src, dst;
+	uint64_t v;
+	uint32_t crc;
+	int r;
+
+	if (!(e->features & X86_FEAT_SSE42))
+		return x86e_ud(e);
+	x86e_rm_opnd(e, in, src_size, &src);
+	x86e_reg_opnd(e, in->reg, in->rex_w ? 8 : 4, &dst);
+	if ((r = x86e_read_op(e, &src, &v)))
+		return r;
+	crc = (uint32_t)x86e_reg_read(e, &dst);
+	for (unsigned int i = 0; i < src_size; i++) {
+		crc ^= (uint8_t)(v >> (BYTE_BITS * i));
+		for (unsigned int b = 0; b < BYTE_BITS; b++)
+			crc = (crc >> 1) ^ (CRC32C_POLY_REFLECTED & (0u - (crc & 1)));
+	}
+	x86e_reg_write(e, &dst, crc); /* a 64-bit destination is zero-extended */
+	return EMU_CONTINUE;
+}
+
 /* ---- stack ---- */
 
 static uint64_t sp_mask(unsigned int ss)
@@ -862,9 +890,12 @@ bool x86e_supported(const struct x86_insn *in)
 	case X86_MAP_0F:
 		return supported_0f(in);
 	case X86_MAP_0F38:
-		/* MOVBE (F2 selects CRC32, not emulated); register forms are #UD. */
-		return (in->opcode == 0xf0 || in->opcode == 0xf1) && in->has_mem &&
-		       (in->simd_pfx == X86_PFX_NONE || in->simd_pfx == X86_PFX_66);
+		if (in->opcode != 0xf0 && in->opcode != 0xf1)
+			return false;
+		if (in->simd_pfx == X86_PFX_F2)
+			return true; /* CRC32 */
+		/* MOVBE: register forms are #UD. */
+		return in->has_mem && (in->simd_pfx == X86_PFX_NONE || in->simd_pfx == X86_PFX_66);
 	default:
 		return false;
 	}
@@ -1018,6 +1049,13 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0x00:
 	case 0x01:
 		return x86e_exec_sys(e, in);
+	case 0x6e:
+	case 0x6f:
+	case 0x7e:
+	case 0x7f:
+		if (in->simd_pfx == X86_PFX_NONE)
+			return x86e_exec_mmx(e, in);
+		return exec_vec(e, in);
 	case 0xa4:
 	case 0xa5:
 	case 0xac:
@@ -1042,6 +1080,8 @@ int x86e_execute(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case X86_MAP_0F:
 		return exec_0f(e, in);
 	default:
+		if (in->simd_pfx == X86_PFX_F2)
+			return exec_crc32(e, in);
 		return exec_movbe(e, in);
 	}
 }

@@ -126,6 +126,10 @@ int x86e_exec_bitscan(struct x86_emu_ctx *e, const struct x86_insn *in);
 bool x86e_sys_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_sys(struct x86_emu_ctx *e, const struct x86_insn *in);
 
+/* ---- x86_emu_mmx.c ---- */
+bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_mmx(struct x86_emu_ctx *e, const struct x86_insn *in);
+
 /* ---- x86_emu_stack.c ---- */
 /* PUSHF/POPF, near CALL/JMP/RET, ENTER/LEAVE: supported for this vendor? */
 bool x86e_stack_supported(const struct x86_insn *in);

@@ -26,6 +26,7 @@ enum x86_vector {
 	X86_EXC_SS = 12,
 	X86_EXC_GP = 13,
 	X86_EXC_PF = 14,
+	X86_EXC_MF = 16,
 	X86_EXC_AC = 17,
 };
 
@@ -138,6 +139,13 @@ struct x86_emu_ops {
 	int (*set_dtr)(void *opaque, unsigned int which, uint64_t base, uint32_t limit,
 		       struct x86_exception *exc);
 	int (*lmsw)(void *opaque, uint16_t src, struct x86_exception *exc);
+	/*
+	 * Optional MMX register access (NULL: MMX forms are not emulated).  Reads (write false)
+	 * or writes *val of MMi, and makes the x87 state what any MMX instruction leaves: TOP 0,
+	 * every tag valid (a write also sets the register's exponent bits).  Non-zero if an x87
+	 * exception is pending (the instruction then raises #MF and nothing changes).
+	 */
+	int (*mmx)(void *opaque, unsigned int idx, bool write, uint64_t *val);
 };
 
 enum x86_emu_status {
@@ -170,11 +178,13 @@ enum x86_vendor x86_vendor_from_cpuid(uint32_t ebx, uint32_t edx, uint32_t ecx);
 
 /*
  * CPU features that change what an encoding does (CPUID bits as the guest sees them):
- * without BMI1/LZCNT, F3 0F BC/BD are BSF/BSR (F3 ignored); without POPCNT, F3 0F B8 is #UD.
+ * without BMI1/LZCNT, F3 0F BC/BD are BSF/BSR (F3 ignored); without POPCNT, F3 0F B8 is #UD;
+ * without SSE4.2, CRC32 is #UD.
  */
 #define X86_FEAT_POPCNT (1u << 0) /* CPUID.1:ECX[23] */
 #define X86_FEAT_LZCNT	(1u << 1) /* CPUID.80000001h:ECX[5] (ABM) */
 #define X86_FEAT_BMI1	(1u << 2) /* CPUID.(7,0):EBX[3] (TZCNT) */
+#define X86_FEAT_SSE42	(1u << 3) /* CPUID.1:ECX[20] (CRC32) */
 
 /* The X86_FEAT_* bits from the CPUID words named above. */
 uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx);

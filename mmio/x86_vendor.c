@@ -82,12 +82,14 @@ void x86v_div_undef_flags(enum x86_vendor v, uint64_t *flags)
 }
 
 #define CPUID1_ECX_POPCNT  (1u << 23)
+#define CPUID1_ECX_SSE42   (1u << 20)
 #define CPUID7_EBX_BMI1	   (1u << 3)
 #define CPUID_EXT1_ECX_ABM (1u << 5)
 
 uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx)
 {
 	return ((leaf1_ecx & CPUID1_ECX_POPCNT) ? X86_FEAT_POPCNT : 0) |
+	       ((leaf1_ecx & CPUID1_ECX_SSE42) ? X86_FEAT_SSE42 : 0) |
 	       ((leaf7_ebx & CPUID7_EBX_BMI1) ? X86_FEAT_BMI1 : 0) |
 	       ((ext1_ecx & CPUID_EXT1_ECX_ABM) ? X86_FEAT_LZCNT : 0);
 }

@@ -30,7 +30,18 @@
 #define XSAVE_YMM_HI_OFFSET	 576
 #define XSAVE_AREA_SIZE		 1024
 #define XSAVE_HEADER_BV_OFFSET	 512
+#define XCR0_X87		 (1u << 0)
 #define XCR0_SSE		 (1u << 1)
+#define FXSAVE_FSW_OFFSET	 2
+#define FXSAVE_FTW_OFFSET	 4 /* abridged tag byte: bit i set = R[i] valid */
+#define FXSAVE_ST_OFFSET	 32
+#define X87_REGS		 8
+#define X87_SLOT_BYTES		 16
+#define X87_FSW_ES		 (1u << 7)
+#define X87_FSW_TOP_SHIFT	 11
+#define X87_FCW_INIT		 0x037Fu
+#define X87_FTW_ALL_VALID	 0xFF
+#define X87_MMX_EXPONENT	 0xFF
 #define XCR0_AVX		 (1u << 2)
 #define XMM_BYTES		 16
 
@@ -286,6 +297,51 @@ static void emu_set_vec(void *opaque, unsigned idx, const uint8_t *buf, unsigned
 	vec_restore(mask);
 }
 
+/*
+ * MMX registers: the x87 register file in the FXSAVE/XSAVE legacy area, slot j holding
+ * ST(j) = R[(TOP + j) & 7].  An MMX instruction sets TOP to 0 and tags every register valid,
+ * so afterwards slot i holds MMi; a write also sets the register's exponent bits (79:64).
+ */
+static int emu_mmx(void *opaque, unsigned idx, bool write, uint64_t *val)
+{
+	uint32_t mask = xcr0_vec_mask();
+	uint32_t xmask = mask ? mask | XCR0_X87 : 0;
+	uint8_t regs[X87_REGS][X87_SLOT_BYTES];
+	uint16_t fsw;
+	unsigned top;
+
+	(void)opaque;
+	vec_save(xmask);
+	if (xmask && !(xsave_area[XSAVE_HEADER_BV_OFFSET] & XCR0_X87)) {
+		/* x87 in its initial state: XSAVE need not have written the legacy fields. */
+		memset(xsave_area, 0, FXSAVE_XMM_OFFSET);
+		xsave_area[0] = (uint8_t)X87_FCW_INIT;
+		xsave_area[1] = (uint8_t)(X87_FCW_INIT >> 8);
+	}
+	memcpy(&fsw, xsave_area + FXSAVE_FSW_OFFSET, sizeof(fsw));
+	if (fsw & X87_FSW_ES)
+		return 1; /* a pending unmasked x87 exception: #MF */
+	top = (fsw >> X87_FSW_TOP_SHIFT) & (X87_REGS - 1);
+	for (unsigned i = 0; i < X87_REGS; i++)
+		memcpy(regs[i], xsave_area + FXSAVE_ST_OFFSET + X87_SLOT_BYTES * ((i - top) & 7),
+		       X87_SLOT_BYTES);
+	if (write) {
+		memcpy(regs[idx], val, sizeof(*val));
+		regs[idx][sizeof(*val)] = X87_MMX_EXPONENT;
+		regs[idx][sizeof(*val) + 1] = X87_MMX_EXPONENT;
+	} else {
+		memcpy(val, regs[idx], sizeof(*val));
+	}
+	memcpy(xsave_area + FXSAVE_ST_OFFSET, regs, sizeof(regs));
+	fsw &= (uint16_t)~((X87_REGS - 1) << X87_FSW_TOP_SHIFT);
+	memcpy(xsave_area + FXSAVE_FSW_OFFSET, &fsw, sizeof(fsw));
+	xsave_area[FXSAVE_FTW_OFFSET] = X87_FTW_ALL_VALID;
+	if (xmask)
+		xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)xmask;
+	vec_restore(xmask);
+	return 0;
+}
+
 static const struct x86_emu_ops emu_ops = {
 	.get_reg = emu_get_reg,
 	.set_reg = emu_set_reg,
@@ -300,6 +356,7 @@ static const struct x86_emu_ops emu_ops = {
 	.get_sysseg = emu_get_sysseg,
 	.set_dtr = emu_set_dtr,
 	.lmsw = emu_lmsw,
+	.mmx = emu_mmx,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

@@ -41,7 +41,8 @@ struct nstate {
 	uint64_t host_rsp;   /* 0x088 */
 	uint64_t code_ptr;   /* 0x090 */
 	uint64_t ret_ptr;    /* 0x098 */
-	uint8_t pad[0x60];   /* to 0x100 */
+	uint64_t mm[8];	     /* 0x0a0 */
+	uint8_t pad[0x20];   /* to 0x100 */
 	uint8_t ymm[16][32]; /* 0x100 */
 };
 
@@ -56,6 +57,9 @@ __asm__(".text\n"
 	"movq %rsp, 0x10000088\n"
 	".irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
 	"vmovdqu 0x10000100+\\i*32, %ymm\\i\n"
+	".endr\n"
+	".irp i,0,1,2,3,4,5,6,7\n"
+	"movq 0x100000a0+\\i*8, %mm\\i\n"
 	".endr\n"
 	"pushq 0x10000080\n"
 	"popfq\n"
@@ -80,6 +84,10 @@ __asm__(".text\n"
 	"vmovdqu %ymm\\i, 0x10000100+\\i*32\n"
 	".endr\n"
 	"vzeroupper\n"
+	".irp i,0,1,2,3,4,5,6,7\n"
+	"movq %mm\\i, 0x100000a0+\\i*8\n"
+	".endr\n"
+	"emms\n"
 	"pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n"
 	"ret\n");
 
@@ -114,6 +122,7 @@ struct tcase {
 	unsigned int len;
 	uint64_t gpr[16], rflags;
 	uint8_t ymm[16][32];
+	uint64_t mm[8];
 	uint8_t mem[DATA_SIZE];
 	uint64_t flag_undef; /* flags the SDM leaves undefined for this instruction */
 	bool regform;	     /* ModRM.mod == 3 */
@@ -124,6 +133,7 @@ struct tcase {
 struct emu_state {
 	uint64_t gpr[16], rip, rflags;
 	uint8_t ymm[16][32];
+	uint64_t mm[8];
 	uint8_t mem[DATA_SIZE];
 	const uint8_t *code;
 	unsigned int code_len;
@@ -279,9 +289,20 @@ static int cb_lmsw(void *o, uint16_t src, struct x86_exception *x)
 	abort();
 }
 
+static int cb_mmx(void *o, unsigned int idx, bool write, uint64_t *val)
+{
+	struct emu_state *s = o;
+
+	if (write)
+		s->mm[idx & 7] = *val;
+	else
+		*val = s->mm[idx & 7];
+	return 0;
+}
+
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg, cb_get_ctl,	   cb_fetch,   cb_read, cb_write,
-	cb_get_vec, cb_set_vec, cb_probe,   cb_get_sysseg, cb_set_dtr, cb_lmsw,
+	cb_get_vec, cb_set_vec, cb_probe,   cb_get_sysseg, cb_set_dtr, cb_lmsw, cb_mmx,
 };
 
 /* ---- the host CPU ---- */
@@ -408,6 +429,7 @@ static void run_case(struct tcase *t, unsigned int batch)
 	ns->code_ptr = CODE_ADDR;
 	ns->ret_ptr = (uint64_t)native_ret;
 	memcpy(ns->ymm, t->ymm, sizeof(t->ymm));
+	memcpy(ns->mm, t->mm, sizeof(t->mm));
 	memcpy(ndata, t->mem, DATA_SIZE);
 	if (sigsetjmp(fault_jb, 1) == 0)
 		native_run();
@@ -419,6 +441,7 @@ static void run_case(struct tcase *t, unsigned int batch)
 	es.rip = CODE_ADDR;
 	es.rflags = t->rflags | X86_FL_FIXED | X86_FL_IF;
 	memcpy(es.ymm, t->ymm, sizeof(t->ymm));
+	memcpy(es.mm, t->mm, sizeof(t->mm));
 	memcpy(es.mem, t->mem, DATA_SIZE);
 	es.code = t->code;
 	es.code_len = t->len;
@@ -467,6 +490,8 @@ static void run_case(struct tcase *t, unsigned int batch)
 		report(t, "memory");
 	else if (memcmp(es.ymm, ns->ymm, sizeof(es.ymm)))
 		report(t, "ymm");
+	else if (memcmp(es.mm, ns->mm, sizeof(es.mm)))
+		report(t, "mmx");
 }
 
 /* ---- templates ---- */
@@ -501,6 +526,8 @@ struct tmpl {
 #define SP_BRANCH 11 /* near CALL/JMP/RET: the target is the code after the instruction */
 #define SP_POPF	  12 /* POPF: a random image without TF and AC at [RSP] */
 #define SP_FRAME  13 /* ENTER/LEAVE: RBP inside the data area */
+#define SP_CRC	  14 /* CRC32: every operand size (F2 66, REX.W) */
+#define SP_MMX	  15 /* MMX moves: REX.W selects MOVQ for 6E/7E, no 66 (that is SSE) */
 
 #define U_LOGIC X86_FL_AF
 #define U_MUL	(X86_FL_SF | X86_FL_ZF | X86_FL_AF | X86_FL_PF)
@@ -526,6 +553,8 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 	for (unsigned int i = 0; i < 16; i++)
 		for (unsigned int j = 0; j < 32; j++)
 			t->ymm[i][j] = (uint8_t)rng();
+	for (unsigned int i = 0; i < 8; i++)
+		t->mm[i] = rng();
 	t->rflags = (rng() & X86_FL_ARITH) | X86_FL_FIXED;
 	if (tp->special == SP_STRING && (rng() & 1))
 		t->rflags |= X86_FL_DF;
@@ -793,6 +822,12 @@ static const struct tmpl tmpls[] = {
 	T("lmsw Ew (ring 3)", {0}, 0, {0x0f, 0x01}, 2, 6, 0, true, true, 0, 0),
 	T("sldt Ew", {0}, 0, {0x0f, 0x00}, 2, 0, 0, true, true, 0, 0),
 	T("str Ew", {0}, 0, {0x0f, 0x00}, 2, 1, 0, true, true, 0, 0),
+	T("crc32 Gd,Eb", {0xf2}, 1, {0x0f, 0x38, 0xf0}, 3, -1, 0, true, true, 0, SP_CRC),
+	T("crc32 Gd,Ev", {0xf2}, 1, {0x0f, 0x38, 0xf1}, 3, -1, 0, true, true, 0, SP_CRC),
+	T("movd/q mm,Ey", {0}, 0, {0x0f, 0x6e}, 2, -1, 0, true, true, 0, SP_MMX),
+	T("movd/q Ey,mm", {0}, 0, {0x0f, 0x7e}, 2, -1, 0, true, true, 0, SP_MMX),
+	T("movq mm,mm/m64", {0}, 0, {0x0f, 0x6f}, 2, -1, 0, true, true, 0, SP_MMX),
+	T("movq mm/m64,mm", {0}, 0, {0x0f, 0x7f}, 2, -1, 0, true, true, 0, SP_MMX),
 	T("pushf", {0}, 0, {0x9c}, 1, 0, 0, false, false, 0, SP_STACK),
 	T("popf", {0}, 0, {0x9d}, 1, 0, 0, false, false, 0, SP_POPF),
 	T("call rel32", {0}, 0, {0xe8}, 1, 0, 4, false, false, 0, SP_BRANCH),
@@ -857,12 +892,16 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 			rexw = (sel >> 9) & 1;
 		if (tp->pfx[0] == 0x66 && tp->op[1] == 0x7e)
 			rexw = (sel >> 9) & 1;
-		if (tp->special == SP_CX16 || tp->special == SP_SCAN)
+		if (tp->special == SP_CX16 || tp->special == SP_SCAN || tp->special == SP_CRC ||
+		    tp->special == SP_MMX)
 			rexw = (sel >> 9) & 1;
+		if (tp->special == SP_CRC && ((sel >> 10) & 3) == 0)
+			extra = 0x66; /* F2 66: a 16-bit source */
 		if (tp->special == SP_SCAN && tp->npfx && ((sel >> 10) & 3) == 0)
 			extra = 0x66; /* F3 66: still TZCNT/LZCNT/POPCNT, 16-bit */
 		if (!tp->npfx && !(tp->nop && tp->op[0] == 0xc5) && ((sel >> 10) & 3) == 0 &&
-		    tp->special != SP_CX16 && tp->op[0] != 0x63 && tp->special != SP_BRANCH)
+		    tp->special != SP_CX16 && tp->op[0] != 0x63 && tp->special != SP_BRANCH &&
+		    tp->special != SP_MMX)
 			extra = 0x66;
 		if ((v.special == SP_STACK || v.special == SP_POPF || v.special == SP_FRAME) &&
 		    ((sel >> 10) & 3) == 1)

@@ -29,6 +29,7 @@ struct fstate {
 	uint64_t gpr[16], rip, rflags;
 	uint8_t mem[MEM_SIZE];
 	uint8_t ymm[16][32];
+	uint64_t mm[8];
 	const uint8_t *code;
 	size_t code_len;
 	unsigned int mode, calls;
@@ -217,14 +218,30 @@ static int lmsw(void *o, uint16_t src, struct x86_exception *x)
 	return -1;
 }
 
+/* MMX registers in fstate; a pending x87 exception when register 7 has its top bit set. */
+static int mmx(void *o, unsigned int idx, bool write, uint64_t *val)
+{
+	struct fstate *s = o;
+
+	if (idx > 7)
+		abort();
+	if (s->mm[7] >> 63)
+		return -1;
+	if (write)
+		s->mm[idx] = *val;
+	else
+		*val = s->mm[idx];
+	return 0;
+}
+
 static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
-	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw,
+	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
 						rd,	 wr,	  get_vec, set_vec, NULL,
-						NULL,	 NULL,	  NULL};
+						NULL,	 NULL,	  NULL,	   NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -242,7 +259,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof(s));
 	s.mode = modes[data[0] & 3];
 	ctx.vendor = (data[0] & 4) ? X86_VENDOR_AMD : X86_VENDOR_INTEL; /* both vendors' paths */
-	ctx.features = (data[0] & 8) ? X86_FEAT_POPCNT | X86_FEAT_LZCNT | X86_FEAT_BMI1 : 0;
+	ctx.features =
+		(data[0] & 8) ? X86_FEAT_POPCNT | X86_FEAT_LZCNT | X86_FEAT_BMI1 | X86_FEAT_SSE42 : 0;
 	if (data[0] & 0x10)
 		ctx.ops = &fops_noprobe;
 	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |
@@ -262,6 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   : MEM_BASE + (uint64_t)(data[2 * i] | data[2 * i + 1] << 8) %
 							MEM_SIZE;
 	s.gpr[X86_RCX] &= 0x3f;
+	s.mm[7] = s.gpr[X86_R9]; /* its top bit: an x87 exception pending (#MF) */
 	if (size > 32) {
 		data += 32;
 		size -= 32;

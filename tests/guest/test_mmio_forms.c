@@ -28,6 +28,7 @@
 #define FL_OF		  (1u << 11)
 #define FL_SZPC		  (FL_SF | FL_ZF | FL_PF | FL_CF)
 #define CPUID1_ECX_POPCNT (1u << 23)
+#define CPUID1_ECX_SSE42  (1u << 20)
 #define G_CR0_MP	  (1u << 1)
 #define G_CR0_EM	  (1u << 2)
 #define G_CR0_TS	  (1u << 3)
@@ -36,6 +37,7 @@
 #define SSE_OFF		  0x3e00u
 #define SYS_OFF		  0x3d00u
 #define STACK_OFF	  0x3c00u
+#define MMX_OFF		  0x3d80u
 #define VEC_DB		  1
 #define SEED_A		  0x80c3e105u
 #define SEED_B		  0x0000b7a4u
@@ -129,6 +131,15 @@ static uint32_t popcnt_m(volatile uint32_t *p, uint32_t in, uint32_t *out)
 	uint32_t fl, r = in;
 
 	asm volatile("popcntl %2, %1; pushf; pop %0" : "=r"(fl), "+r"(r) : "m"(*p) : "cc");
+	*out = r;
+	return fl;
+}
+
+static uint32_t crc32_m(volatile uint32_t *p, uint32_t in, uint32_t *out)
+{
+	uint32_t fl, r = in;
+
+	asm volatile("crc32l %2, %1; pushf; pop %0" : "=r"(fl), "+r"(r) : "m"(*p) : "cc");
 	*out = r;
 	return fl;
 }
@@ -396,6 +407,32 @@ static void test_single_step(uint32_t base)
 	      (uint32_t)mmio_forms_after_load);
 }
 
+/* MMX: MOVQ mm, m64 from a device page sets MM0; MOVQ m64, mm to it stores MM1. */
+static void test_mmx(uint32_t base)
+{
+	static const uint64_t ram_in = 0x0123456789abcdefull;
+	static uint64_t ram_out;
+	volatile uint64_t *dev = (volatile uint64_t *)(base + MMX_OFF);
+	const uint32_t cr0 = read_cr0();
+	uint64_t stored;
+
+	write_cr0((cr0 & ~(G_CR0_EM | G_CR0_TS)) | G_CR0_MP);
+	dev[0] = 0xfedcba9876543210ull;
+	asm volatile("movq %0, %%mm0" ::"m"(ram_in));
+	asm volatile("movq %0, %%mm0" ::"m"(dev[0])); /* emulated load */
+	asm volatile("movq %%mm0, %0" : "=m"(ram_out));
+	asm volatile("movq %0, %%mm1" ::"m"(ram_in));
+	asm volatile("movq %%mm1, %0" : "=m"(dev[1])); /* emulated store */
+	asm volatile("emms");
+	stored = dev[1];
+	write_cr0(cr0);
+	check(ram_out == 0xfedcba9876543210ull,
+	      "mmio forms: movq mm, m64 from a device page sets MM0", "MM0 %08x%08x",
+	      (uint32_t)(ram_out >> 32), (uint32_t)ram_out);
+	check(stored == ram_in, "mmio forms: movq m64, mm to a device page stores MM1",
+	      "device %08x%08x", (uint32_t)(stored >> 32), (uint32_t)stored);
+}
+
 void test_mmio_forms(void)
 {
 	uint32_t base;
@@ -419,8 +456,15 @@ void test_mmio_forms(void)
 
 		run_form(&f, (volatile uint32_t *)(base + FORMS_OFF + 0x80));
 	}
+	if (cpuid(1).ecx & CPUID1_ECX_SSE42) {
+		struct form f = {"mmio forms: crc32 r32, m32 on a device page matches the CPU",
+				 crc32_m, FL_SZPC | FL_OF, SEED_A, SEED_B};
+
+		run_form(&f, (volatile uint32_t *)(base + FORMS_OFF + 0x84));
+	}
 	test_sse(base);
 	test_single_step(base);
 	test_system(base);
 	test_device_stack(base);
+	test_mmx(base);
 }

@@ -25,6 +25,8 @@ struct fake {
 	struct x86_segment sys[4]; /* enum x86_sys_seg */
 	unsigned int lmsw_calls;
 	uint16_t lmsw_src;
+	uint64_t mm[8];
+	bool mmx_pending; /* an x87 exception is pending: MMX forms raise #MF */
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -163,12 +165,27 @@ static int lmsw(void *o, uint16_t src, struct x86_exception *x)
 	return 0;
 }
 
+static int mmx(void *o, unsigned int idx, bool write, uint64_t *val)
+{
+	struct fake *f = o;
+
+	if (f->mmx_pending)
+		return -1;
+	if (write)
+		f->mm[idx & 7] = *val;
+	else
+		*val = f->mm[idx & 7];
+	return 0;
+}
+
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg, get_ctl,    fetch,	rd,   wr,
-	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw,
+	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx,
 };
-static const struct x86_emu_ops ops_nosys = {get_reg, set_reg, get_seg, get_ctl, fetch, rd,  wr,
-					     get_vec, set_vec, probe,	NULL,	 NULL,	NULL};
+static const struct x86_emu_ops ops_nosys = {
+	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,
+	get_vec, set_vec, probe,   NULL,    NULL,  NULL, NULL,
+};
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
 {
@@ -690,6 +707,63 @@ static void test_near_branch_66_on_amd_not_emulated(void **st)
 	assert_int_equal(f.writes, 0);
 }
 
+static void test_crc32_from_memory(void **st)
+{
+	static const uint8_t code[] = {0xf2, 0x48, 0x0f, 0x38, 0xf1, 0x03,  /* crc32 rax, [rbx] */
+				       0xf2, 0x0f, 0x38, 0xf0, 0x43, 0x08}; /* crc32 eax, [rbx+8] */
+	struct fake f;
+	struct x86_emu_result res;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .features = X86_FEAT_SSE42};
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, code, sizeof(code));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RAX] = 0xdeadbeefffffffffull;
+	memcpy(f.mem + 0x2000, "123456789", 9);
+	assert_int_equal(x86_emulate(&ctx, &res), 0);
+	assert_int_equal(f.gpr[X86_RAX] >> 32, 0); /* 64-bit destination: zero-extended */
+	assert_int_equal(x86_emulate(&ctx, &res), 0);
+	assert_int_equal(~(uint32_t)f.gpr[X86_RAX], 0xe3069283u); /* CRC-32C check value */
+	ctx.features = 0;					  /* no SSE4.2: #UD */
+	f.rip = MEM_BASE;
+	assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+}
+
+static void test_mmx_moves_on_memory(void **st)
+{
+	static const uint8_t movd[] = {0x0f, 0x6e, 0x4b, 0x04};	      /* movd mm1, [rbx+4] */
+	static const uint8_t movq[] = {0x48, 0x0f, 0x7f, 0x53, 0x10}; /* movq [rbx+16], mm2 */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t v;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, movd, sizeof(movd));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mm[1] = ~0ull;
+	memcpy(f.mem + 0x2004, "\x11\x22\x33\x44\x55", 5);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mm[1], 0x44332211ull); /* zero-extended */
+	setup(&f, 64, MEM_BASE, movq, sizeof(movq));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mm[2] = 0x0123456789abcdefull;
+	assert_int_equal(run(&f, &res, 1), 0);
+	memcpy(&v, f.mem + 0x2010, 8);
+	assert_int_equal(v, 0x0123456789abcdefull);
+	/* A pending x87 exception: #MF, nothing written; CR0.TS: #NM. */
+	f.rip = MEM_BASE;
+	f.mmx_pending = true;
+	f.writes = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_MF);
+	assert_int_equal(f.writes, 0);
+	f.mmx_pending = false;
+	f.cr0 = X86_CR0_TS;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_NM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -712,6 +786,8 @@ int main(void)
 		cmocka_unit_test(test_call_ret_on_a_device_stack),
 		cmocka_unit_test(test_popf_privilege_and_enter_leave),
 		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),
+		cmocka_unit_test(test_crc32_from_memory),
+		cmocka_unit_test(test_mmx_moves_on_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
