@@ -1056,6 +1056,8 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		if (in->simd_pfx == X86_PFX_NONE)
 			return x86e_exec_mmx(e, in);
 		return exec_vec(e, in);
+	case 0xae:
+		return x86e_exec_fxsr(e, in);
 	case 0xa4:
 	case 0xa5:
 	case 0xac:

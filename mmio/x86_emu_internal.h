@@ -46,6 +46,8 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 /* #GP(0) unless the memory operand's LINEAR address (segment base included) is aligned to
  * its size, after the segment checks (MOVAPS/MOVDQA/MOVNT*, CMPXCHG16B). */
 int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write);
+/* The same with a 16-byte alignment whatever the operand size (FXSAVE/FXRSTOR). */
+int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write);
 /* Writability check for a read-modify-write destination, done before the read. */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
@@ -125,6 +127,10 @@ int x86e_exec_bitscan(struct x86_emu_ctx *e, const struct x86_insn *in);
 /* ---- x86_emu_sys.c ---- */
 bool x86e_sys_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_sys(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_fxsr.c ---- */
+bool x86e_fxsr_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_fxsr(struct x86_emu_ctx *e, const struct x86_insn *in);
 
 /* ---- x86_emu_mmx.c ---- */
 bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);

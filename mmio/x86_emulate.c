@@ -345,16 +345,29 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 	return x86e_write_mem(e, op->seg, op->ea, b, op->size);
 }
 
-int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write)
+static int check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
+			    unsigned int align)
 {
 	uint64_t la;
 	int r = x86e_linear(e, op->seg, op->ea, 1, write, &la);
 
 	if (r)
 		return r;
-	if (la & (op->size - 1))
+	if (la & (align - 1))
 		return x86e_raise(e, X86_EXC_GP, true, 0);
 	return EMU_CONTINUE;
+}
+
+int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write)
+{
+	return check_aligned_to(e, op, write, op->size);
+}
+
+#define FXSR_ALIGNMENT 16
+
+int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write)
+{
+	return check_aligned_to(e, op, write, FXSR_ALIGNMENT);
 }
 
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
@@ -472,7 +485,8 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 	if (!r) {
 		res->next_rip = x86e_next_rip(e, &res->insn);
 		if (!x86e_supported(&res->insn) && !x86e_sys_supported(e->ops, &res->insn) &&
-		    !x86e_mmx_supported(e->ops, &res->insn)) {
+		    !x86e_mmx_supported(e->ops, &res->insn) &&
+		    !x86e_fxsr_supported(e->ops, &res->insn)) {
 			x86e_ud(e);
 			r = X86_EMU_UNSUPPORTED;
 		} else {

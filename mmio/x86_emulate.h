@@ -146,7 +146,18 @@ struct x86_emu_ops {
 	 * exception is pending (the instruction then raises #MF and nothing changes).
 	 */
 	int (*mmx)(void *opaque, unsigned int idx, bool write, uint64_t *val);
+	/*
+	 * Optional FXSAVE/FXRSTOR (NULL: not emulated).  fxsave fills the X86_FXSR_AREA-byte
+	 * image of the guest's x87/SSE state (rex_w: the 64-bit FPU pointer format); fxrstor
+	 * loads the first len bytes of img (the rest of the state stays), non-zero after filling
+	 * *exc if the CPU refuses it (reserved MXCSR bits: #GP(0)).
+	 */
+	void (*fxsave)(void *opaque, uint8_t *img, bool rex_w);
+	int (*fxrstor)(void *opaque, const uint8_t *img, unsigned int len, bool rex_w,
+		       struct x86_exception *exc);
 };
+
+#define X86_FXSR_AREA 512
 
 enum x86_emu_status {
 	X86_EMU_OK = 0,		 /* done: registers committed, RIP = next_rip */

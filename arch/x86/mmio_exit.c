@@ -35,6 +35,9 @@
 #define FXSAVE_FSW_OFFSET	 2
 #define FXSAVE_FTW_OFFSET	 4 /* abridged tag byte: bit i set = R[i] valid */
 #define FXSAVE_ST_OFFSET	 32
+#define FXSAVE_MXCSR_OFFSET	 24
+#define FXSAVE_MXCSR_MASK_OFFSET 28
+#define MXCSR_MASK_DEFAULT	 0xFFBFu /* an image with MXCSR_MASK 0 (SDM 11.6.6) */
 #define X87_REGS		 8
 #define X87_SLOT_BYTES		 16
 #define X87_FSW_ES		 (1u << 7)
@@ -342,6 +345,41 @@ static int emu_mmx(void *opaque, unsigned idx, bool write, uint64_t *val)
 	return 0;
 }
 
+/* FXSAVE/FXRSTOR on a device page: the guest's x87/SSE state is live in the CPU. */
+static void emu_fxsave(void *opaque, uint8_t *img, bool rex_w)
+{
+	(void)opaque;
+	if (rex_w)
+		asm volatile("fxsave64 %0" : "=m"(xsave_area)::"memory");
+	else
+		asm volatile("fxsave %0" : "=m"(xsave_area)::"memory");
+	memcpy(img, xsave_area, X86_FXSR_AREA);
+}
+
+static int emu_fxrstor(void *opaque, const uint8_t *img, unsigned len, bool rex_w,
+		       struct x86_exception *exc)
+{
+	uint32_t mxcsr, mask;
+
+	(void)opaque;
+	/* The current image first: what the guest's bytes do not cover, and MXCSR_MASK. */
+	asm volatile("fxsave64 %0" : "=m"(xsave_area)::"memory");
+	memcpy(&mask, xsave_area + FXSAVE_MXCSR_MASK_OFFSET, sizeof(mask));
+	if (!mask)
+		mask = MXCSR_MASK_DEFAULT;
+	memcpy(xsave_area, img, MIN(len, (unsigned)X86_FXSR_AREA));
+	memcpy(&mxcsr, xsave_area + FXSAVE_MXCSR_OFFSET, sizeof(mxcsr));
+	if (mxcsr & ~mask) {
+		*exc = (struct x86_exception){.vector = VEC_GP, .has_error_code = true};
+		return 1;
+	}
+	if (rex_w)
+		asm volatile("fxrstor64 %0" ::"m"(xsave_area) : "memory");
+	else
+		asm volatile("fxrstor %0" ::"m"(xsave_area) : "memory");
+	return 0;
+}
+
 static const struct x86_emu_ops emu_ops = {
 	.get_reg = emu_get_reg,
 	.set_reg = emu_set_reg,
@@ -357,6 +395,8 @@ static const struct x86_emu_ops emu_ops = {
 	.set_dtr = emu_set_dtr,
 	.lmsw = emu_lmsw,
 	.mmx = emu_mmx,
+	.fxsave = emu_fxsave,
+	.fxrstor = emu_fxrstor,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

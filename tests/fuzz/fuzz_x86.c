@@ -234,14 +234,37 @@ static int mmx(void *o, unsigned int idx, bool write, uint64_t *val)
 	return 0;
 }
 
+static void fxsave(void *o, uint8_t *img, bool rex_w)
+{
+	(void)o;
+	memset(img, rex_w ? 0x64 : 0x32, X86_FXSR_AREA);
+}
+
+static int fxrstor(void *o, const uint8_t *img, unsigned int len, bool rex_w,
+		   struct x86_exception *x)
+{
+	(void)o;
+	(void)rex_w;
+	if (len > X86_FXSR_AREA)
+		abort();
+	if (img[24] & 0x80) { /* "reserved MXCSR bits" */
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return -1;
+	}
+	return 0;
+}
+
 static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
-	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx,
+	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
 						rd,	 wr,	  get_vec, set_vec, NULL,
-						NULL,	 NULL,	  NULL,	   NULL};
+						NULL,	 NULL,	  NULL,	   NULL,
+						NULL,	 NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -38,6 +38,16 @@
 #define SYS_OFF		  0x3d00u
 #define STACK_OFF	  0x3c00u
 #define MMX_OFF		  0x3d80u
+#define FXSR_OFF	  0x3000u /* 512 bytes, 16-byte aligned */
+#define FXSR_AREA	  512
+#define FXSR_XMM0	  160
+#define FXSR_XMM_BYTES	  128 /* XMM0-7 */
+#define FXSR_FOP	  5   /* bytes 5-23: reserved, FOP, FIP, FDP */
+#define FXSR_MXCSR	  24
+#define FXSR_MXCSR_END	  28
+#define FXSR_ST0	  32
+#define FXSR_ST_SLOT	  16
+#define FXSR_ST_BYTES	  10 /* of each 16-byte slot: the rest is reserved */
 #define VEC_DB		  1
 #define SEED_A		  0x80c3e105u
 #define SEED_B		  0x0000b7a4u
@@ -433,6 +443,48 @@ static void test_mmx(uint32_t base)
 	      "device %08x%08x", (uint32_t)(stored >> 32), (uint32_t)stored);
 }
 
+/*
+ * FXSAVE to a device page stores what FXSAVE to RAM stores (bytes it does not write keep
+ * the same fill on both); FXRSTOR from the device page loads it (XMM0 changed in the image).
+ */
+static void test_fxsr(uint32_t base)
+{
+	static uint8_t ram_img[FXSR_AREA] __aligned(16);
+	static uint32_t xmm0[XMM_WORDS] __aligned(16);
+	volatile uint8_t *dev = (volatile uint8_t *)(base + FXSR_OFF);
+	const uint32_t cr0 = read_cr0(), cr4 = read_cr4();
+	uint32_t first_diff = FXSR_AREA;
+
+	write_cr0((cr0 & ~(G_CR0_EM | G_CR0_TS)) | G_CR0_MP);
+	write_cr4(cr4 | G_CR4_OSFXSR);
+	for (unsigned int i = 0; i < FXSR_AREA; i++) {
+		ram_img[i] = (uint8_t)(i * 7);
+		dev[i] = (uint8_t)(i * 7);
+	}
+	asm volatile("fxsave %0" : "=m"(ram_img));
+	asm volatile("fxsave %0" : "=m"(*(volatile uint8_t(*)[FXSR_AREA])dev));
+	/* FCW/FSW/FTW, MXCSR, ST0-7, XMM0-7: what every implementation writes (the emulators
+	 * differ on FOP/FIP/FDP and the reserved bytes). */
+	for (unsigned int i = 0; i < FXSR_XMM0 + FXSR_XMM_BYTES && first_diff == FXSR_AREA; i++)
+		if ((i < FXSR_FOP || (i >= FXSR_MXCSR && i < FXSR_MXCSR_END) || i >= FXSR_XMM0 ||
+		     (i >= FXSR_ST0 && (i - FXSR_ST0) % FXSR_ST_SLOT < FXSR_ST_BYTES)) &&
+		    ram_img[i] != dev[i])
+			first_diff = i;
+	for (unsigned int i = 0; i < XMM_WORDS * 4; i++)
+		dev[FXSR_XMM0 + i] = (uint8_t)(0xa0 + i);
+	asm volatile("fxrstor %0" ::"m"(*(volatile uint8_t(*)[FXSR_AREA])dev));
+	asm volatile("movdqa %%xmm0, %0" : "=m"(xmm0));
+	write_cr4(cr4);
+	write_cr0(cr0);
+	check(first_diff == FXSR_AREA,
+	      "mmio forms: fxsave m512 to a device page matches the CPU (x87, MXCSR, XMM0-7)",
+	      "first difference at byte %u: %02x, CPU %02x", first_diff, dev[first_diff],
+	      ram_img[first_diff]);
+	check(xmm0[0] == 0xa3a2a1a0 && xmm0[3] == 0xafaeadac,
+	      "mmio forms: fxrstor m512 from a device page loads XMM0", "XMM0 %08x .. %08x",
+	      xmm0[0], xmm0[3]);
+}
+
 void test_mmio_forms(void)
 {
 	uint32_t base;
@@ -467,4 +519,5 @@ void test_mmio_forms(void)
 	test_system(base);
 	test_device_stack(base);
 	test_mmx(base);
+	test_fxsr(base);
 }

@@ -27,6 +27,7 @@ struct fake {
 	uint16_t lmsw_src;
 	uint64_t mm[8];
 	bool mmx_pending; /* an x87 exception is pending: MMX forms raise #MF */
+	unsigned int fxrstor_len;
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -178,13 +179,37 @@ static int mmx(void *o, unsigned int idx, bool write, uint64_t *val)
 	return 0;
 }
 
+/* The fake FPU image: byte i is i ^ 0x5a; an image with byte 24 (MXCSR) 0xff is refused. */
+static void fxsave(void *o, uint8_t *img, bool rex_w)
+{
+	(void)o;
+	for (unsigned int i = 0; i < X86_FXSR_AREA; i++)
+		img[i] = (uint8_t)(i ^ 0x5a ^ (rex_w ? 1 : 0));
+}
+
+static int fxrstor(void *o, const uint8_t *img, unsigned int len, bool rex_w,
+		   struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)rex_w;
+	if (img[24] == 0xff) {
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return -1;
+	}
+	f->fxrstor_len = len;
+	return 0;
+}
+
 static const struct x86_emu_ops ops = {
-	get_reg, set_reg, get_seg, get_ctl,    fetch,	rd,   wr,
-	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx,
+	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,  wr,	   get_vec,
+	set_vec, probe,	  get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor,
 };
 static const struct x86_emu_ops ops_nosys = {
-	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,
-	get_vec, set_vec, probe,   NULL,    NULL,  NULL, NULL,
+	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
+	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -764,6 +789,45 @@ static void test_mmx_moves_on_memory(void **st)
 	assert_int_equal(res.exc.vector, X86_EXC_NM);
 }
 
+static void test_fxsave_fxrstor_on_memory(void **st)
+{
+	static const uint8_t code_fxsave[] = {0x48, 0x0f, 0xae, 0x03}; /* fxsave64 [rbx] */
+	static const uint8_t code_fxrstor[] = {0x0f, 0xae, 0x0b};      /* fxrstor [rbx] */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, code_fxsave, sizeof(code_fxsave));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memset(f.mem + 0x2000, 0xee, 512);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000 + 10], 10 ^ 0x5a ^ 1);
+	assert_int_equal(f.mem[0x2000 + 415], (uint8_t)(415 ^ 0x5a ^ 1));
+	assert_int_equal(f.mem[0x2000 + 416], 0xee); /* software's bytes untouched */
+	/* Misaligned: #GP(0), nothing written. */
+	f.rip = MEM_BASE;
+	f.gpr[X86_RBX] = MEM_BASE + 0x2008;
+	f.writes = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	/* Crossing into a missing page: #PF, nothing written. */
+	f.rip = MEM_BASE;
+	f.gpr[X86_RBX] = MEM_BASE + MEM_SIZE - 0x100;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.writes, 0);
+
+	setup(&f, 32, MEM_BASE, code_fxrstor, sizeof(code_fxrstor));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.fxrstor_len, 288); /* no XMM8-15 outside 64-bit mode */
+	f.rip = MEM_BASE;
+	f.mem[0x2000 + 24] = 0xff;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -788,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),
 		cmocka_unit_test(test_crc32_from_memory),
 		cmocka_unit_test(test_mmx_moves_on_memory),
+		cmocka_unit_test(test_fxsave_fxrstor_on_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
