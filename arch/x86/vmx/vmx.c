@@ -19,6 +19,7 @@
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_defs.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -179,6 +180,11 @@ static void bitmap_set(uint8_t *map, uint32_t bit)
 	map[bit / 8] |= (uint8_t)(1u << (bit % 8));
 }
 
+static void bitmap_clear(uint8_t *map, uint32_t bit)
+{
+	map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
 static void setup_bitmaps(struct vmx_vcpu *vx)
 {
 	uint64_t a_pa, b_pa, msr_pa;
@@ -189,9 +195,15 @@ static void setup_bitmaps(struct vmx_vcpu *vx)
 
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
 		bitmap_set(vx->io_bitmap_a, vuart_base() + p); /* COM ports are below 0x8000 */
+	uint16_t plat[PLATFORM_PORTS_MAX];
+	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
+		bitmap_set(plat[i] < IO_BITMAP_B_FIRST ? vx->io_bitmap_a : vx->io_bitmap_b,
+			   plat[i] % IO_BITMAP_B_FIRST);
 
-	for (unsigned i = 0; i < nr_msr_intercepts; i++) {
-		const struct msr_intercept *m = &msr_intercepts[i];
+	/* Every MSR exits but the pass-through ones (msr_policy.h). */
+	memset(vx->msr_bitmap, 0xFF, PAGE_SIZE);
+	for (unsigned i = 0; i < nr_msr_passthrough; i++) {
+		const struct msr_range *m = &msr_passthrough[i];
 		for (uint32_t msr = m->first; msr <= m->last; msr++) {
 			uint32_t rd, wr, idx;
 			if (msr < MSR_BITMAP_SPAN) {
@@ -203,9 +215,9 @@ static void setup_bitmaps(struct vmx_vcpu *vx)
 				continue; /* outside the bitmap: always exits */
 			}
 			if (m->read)
-				bitmap_set(vx->msr_bitmap + rd, idx);
+				bitmap_clear(vx->msr_bitmap + rd, idx);
 			if (m->write)
-				bitmap_set(vx->msr_bitmap + wr, idx);
+				bitmap_clear(vx->msr_bitmap + wr, idx);
 		}
 	}
 	vmwrite64(VMCS_IO_BITMAP_A, a_pa);
