@@ -599,6 +599,9 @@ static int exec_string(struct x86_emu_ctx *e, const struct x86_insn *in, enum st
 
 	if (batch > X86_EMU_REP_BATCH_MAX)
 		batch = X86_EMU_REP_BATCH_MAX;
+	/* With TF the CPU traps after every iteration: one per call, RIP kept on the insn. */
+	if (e->rc.rflags & X86_FL_TF)
+		batch = 1;
 	if (!in->rep)
 		return string_once(e, in, k, size);
 	for (unsigned int done = 0;; done++) {

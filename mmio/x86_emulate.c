@@ -458,11 +458,18 @@ static int fetch_decode(struct x86_emu_ctx *e, const struct x86_segment *cs, con
 	return EMU_CONTINUE;
 }
 
-static void commit(struct x86_emu_ctx *e, uint64_t rflags_before)
+/*
+ * Write back the registers; with rip, RIP goes before RFLAGS, so a caller that raises the
+ * single-step trap when RIP advances sees the TF the instruction started with (POPF that
+ * sets TF traps after the next instruction, one that clears it still traps after itself).
+ */
+static void commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
 {
 	for (unsigned int i = 0; i < X86_NR_GPRS; i++)
 		if (e->rc.dirty & (1u << i))
 			e->ops->set_reg(e->opaque, i, e->rc.gpr[i]);
+	if (rip)
+		e->ops->set_reg(e->opaque, X86_REG_RIP, *rip);
 	if (e->rc.rflags != rflags_before)
 		e->ops->set_reg(e->opaque, X86_REG_RFLAGS, e->rc.rflags);
 }
@@ -499,12 +506,11 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 	}
 	if (r == X86_EMU_EXCEPTION && res->rep_continue) {
 		/* A fault inside a REP op keeps the completed iterations (RIP stays). */
-		commit(e, rflags_before);
+		commit(e, rflags_before, NULL);
 	} else if (r == EMU_CONTINUE) {
-		commit(e, rflags_before);
 		if (res->rep_continue)
 			res->next_rip = e->rc.rip;
-		e->ops->set_reg(e->opaque, X86_REG_RIP, res->next_rip);
+		commit(e, rflags_before, &res->next_rip);
 	}
 	if (r != EMU_CONTINUE)
 		res->next_rip = e->rc.rip;

@@ -406,8 +406,25 @@ static void __attribute__((noinline)) step_load(void *arg)
 		     : "memory", "cc");
 }
 
+extern char mmio_forms_rep_movs[];
+static uint8_t rep_dst[4];
+
+/* TF on for a REP MOVSB from the device page: the trap must come after one element. */
+static void __attribute__((noinline)) step_rep(void *arg)
+{
+	asm volatile("pushf; orl $0x100, (%%esp); popf\n\t"
+		     ".globl mmio_forms_rep_movs\n"
+		     "mmio_forms_rep_movs:\n\t"
+		     "rep movsb\n\t"
+		     "pushf; andl $~0x100, (%%esp); popf"
+		     :
+		     : "S"(arg), "D"(rep_dst), "c"(3)
+		     : "memory", "cc");
+}
+
 static void test_single_step(uint32_t base)
 {
+	volatile uint8_t *src = (volatile uint8_t *)(base + FORMS_OFF + 0x90);
 	struct fault f;
 
 	run_catching(step_load, (void *)(base + FORMS_OFF), &f);
@@ -415,6 +432,15 @@ static void test_single_step(uint32_t base)
 	      "mmio forms: single-step #DB comes right after an emulated load",
 	      "%s at 0x%x, expected #DB at 0x%x", f.raised ? trap_name(f.vector) : "nothing", f.eip,
 	      (uint32_t)mmio_forms_after_load);
+	for (unsigned int i = 0; i < 3; i++)
+		src[i] = (uint8_t)(0xc1 + i);
+	run_catching(step_rep, (void *)src, &f);
+	check(f.raised && f.vector == VEC_DB && f.eip == (uint32_t)mmio_forms_rep_movs &&
+		      rep_dst[0] == 0xc1 && rep_dst[1] == 0,
+	      "mmio forms: single-step #DB after one element of REP MOVSB from a device page",
+	      "%s at 0x%x (want #DB at 0x%x), copied %02x %02x",
+	      f.raised ? trap_name(f.vector) : "nothing", f.eip, (uint32_t)mmio_forms_rep_movs,
+	      rep_dst[0], rep_dst[1]);
 }
 
 /* MMX: MOVQ mm, m64 from a device page sets MM0; MOVQ m64, mm to it stores MM1. */

@@ -28,6 +28,7 @@ struct fake {
 	uint64_t mm[8];
 	bool mmx_pending; /* an x87 exception is pending: MMX forms raise #MF */
 	unsigned int fxrstor_len;
+	uint64_t tf_at_rip_write; /* RFLAGS.TF when RIP was written (the single-step rule) */
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -41,12 +42,14 @@ static void set_reg(void *o, unsigned int r, uint64_t v)
 {
 	struct fake *f = o;
 
-	if (r < 16)
+	if (r < 16) {
 		f->gpr[r] = v;
-	else if (r == X86_REG_RIP)
+	} else if (r == X86_REG_RIP) {
 		f->rip = v;
-	else
+		f->tf_at_rip_write = f->rflags & X86_FL_TF;
+	} else {
 		f->rflags = v;
+	}
 }
 
 static void get_seg(void *o, unsigned int seg, struct x86_segment *s)
@@ -828,6 +831,42 @@ static void test_fxsave_fxrstor_on_memory(void **st)
 	assert_int_equal(res.exc.vector, X86_EXC_GP);
 }
 
+static void test_single_step_sees_the_starting_tf(void **st)
+{
+	static const uint8_t popf[] = {0x9d};
+	static const uint8_t rep[] = {0xf3, 0xa4}; /* rep movsb */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t img = X86_FL_TF;
+
+	(void)st;
+	/* POPF setting TF: RIP moves while TF is still clear (the trap is one insn later). */
+	setup(&f, 64, MEM_BASE, popf, sizeof(popf));
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	memcpy(f.mem + 0x2800, &img, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.tf_at_rip_write, 0);
+	assert_true(f.rflags & X86_FL_TF);
+	/* POPF clearing TF: RIP moves while TF is still set (the trap follows this POPF). */
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	img = 0;
+	memcpy(f.mem + 0x2800, &img, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.tf_at_rip_write, X86_FL_TF);
+	assert_false(f.rflags & X86_FL_TF);
+	/* REP under TF: one iteration per call, RIP kept on the instruction. */
+	setup(&f, 64, MEM_BASE, rep, sizeof(rep));
+	f.rflags |= X86_FL_TF;
+	f.gpr[X86_RSI] = MEM_BASE + 0x2000;
+	f.gpr[X86_RDI] = MEM_BASE + 0x2800;
+	f.gpr[X86_RCX] = 3;
+	assert_int_equal(run(&f, &res, 64), 0);
+	assert_true(res.rep_continue);
+	assert_int_equal(f.gpr[X86_RCX], 2);
+	assert_int_equal(f.rip, MEM_BASE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -853,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_crc32_from_memory),
 		cmocka_unit_test(test_mmx_moves_on_memory),
 		cmocka_unit_test(test_fxsave_fxrstor_on_memory),
+		cmocka_unit_test(test_single_step_sees_the_starting_tf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
