@@ -320,8 +320,10 @@ static int emu_mmx(void *opaque, unsigned idx, bool write, uint64_t *val)
 	(void)opaque;
 	vec_save(xmask);
 	if (xmask && !(xsave_area[XSAVE_HEADER_BV_OFFSET] & XCR0_X87)) {
-		/* x87 in its initial state: XSAVE need not have written the legacy fields. */
-		memset(xsave_area, 0, FXSAVE_XMM_OFFSET);
+		/* x87 in its initial state: XSAVE need not have written its legacy fields.
+		 * MXCSR and MXCSR_MASK (bytes 24-31) belong to the SSE state: kept. */
+		memset(xsave_area, 0, FXSAVE_MXCSR_OFFSET);
+		memset(xsave_area + FXSAVE_ST_OFFSET, 0, FXSAVE_XMM_OFFSET - FXSAVE_ST_OFFSET);
 		xsave_area[0] = (uint8_t)X87_FCW_INIT;
 		xsave_area[1] = (uint8_t)(X87_FCW_INIT >> 8);
 	}
