@@ -280,8 +280,8 @@ static int exec_cmpxchg8b(struct x86_emu_ctx *e, const struct x86_insn *in)
 	int r;
 
 	x86e_rm_opnd(e, in, half * 2, &rm);
-	if (half == 8 && (rm.ea & 15))
-		return x86e_raise(e, X86_EXC_GP, true, 0); /* CMPXCHG16B needs 16-byte alignment */
+	if (half == 8 && (r = x86e_check_aligned(e, &rm, true))) /* CMPXCHG16B */
+		return r;
 	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_mem(e, rm.seg, rm.ea, buf, half * 2)))
 		return r;
 	memcpy(&lo, buf, sizeof(lo));
@@ -417,6 +417,34 @@ static int exec_movbe(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return x86e_write_op(e, &rm, sw);
 }
 
+/* ---- CRC32 (F2 0F 38 F0/F1): CRC-32C of the source bytes into the destination ---- */
+
+#define CRC32C_POLY_REFLECTED 0x82f63b78u
+
+static int exec_crc32(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	unsigned int src_size = in->opcode == 0xf0 ? 1 : in->opsize;
+	struct x86_opnd src, dst;
+	uint64_t v;
+	uint32_t crc;
+	int r;
+
+	if (!(e->features & X86_FEAT_SSE42))
+		return x86e_ud(e);
+	x86e_rm_opnd(e, in, src_size, &src);
+	x86e_reg_opnd(e, in->reg, in->rex_w ? 8 : 4, &dst);
+	if ((r = x86e_read_op(e, &src, &v)))
+		return r;
+	crc = (uint32_t)x86e_reg_read(e, &dst);
+	for (unsigned int i = 0; i < src_size; i++) {
+		crc ^= (uint8_t)(v >> (BYTE_BITS * i));
+		for (unsigned int b = 0; b < BYTE_BITS; b++)
+			crc = (crc >> 1) ^ (CRC32C_POLY_REFLECTED & (0u - (crc & 1)));
+	}
+	x86e_reg_write(e, &dst, crc); /* a 64-bit destination is zero-extended */
+	return EMU_CONTINUE;
+}
+
 /* ---- stack ---- */
 
 static uint64_t sp_mask(unsigned int ss)
@@ -424,7 +452,7 @@ static uint64_t sp_mask(unsigned int ss)
 	return x86e_mask(ss);
 }
 
-static void set_sp(struct x86_emu_ctx *e, unsigned int ss, uint64_t v)
+void x86e_set_sp(struct x86_emu_ctx *e, unsigned int ss, uint64_t v)
 {
 	struct x86_opnd sp;
 
@@ -432,7 +460,7 @@ static void set_sp(struct x86_emu_ctx *e, unsigned int ss, uint64_t v)
 	x86e_reg_write(e, &sp, v);
 }
 
-static int push(struct x86_emu_ctx *e, uint64_t v, unsigned int size)
+int x86e_push(struct x86_emu_ctx *e, uint64_t v, unsigned int size)
 {
 	unsigned int ss = x86e_stack_size(e);
 	uint64_t sp = (x86e_gpr(e, X86_RSP) - size) & sp_mask(ss);
@@ -442,11 +470,11 @@ static int push(struct x86_emu_ctx *e, uint64_t v, unsigned int size)
 	memcpy(b, &v, sizeof(b));
 	if ((r = x86e_write_mem(e, X86_SEG_SS, sp, b, size)))
 		return r;
-	set_sp(e, ss, sp);
+	x86e_set_sp(e, ss, sp);
 	return EMU_CONTINUE;
 }
 
-static int pop(struct x86_emu_ctx *e, uint64_t *v, unsigned int size)
+int x86e_pop(struct x86_emu_ctx *e, uint64_t *v, unsigned int size)
 {
 	unsigned int ss = x86e_stack_size(e);
 	uint64_t sp = x86e_gpr(e, X86_RSP) & sp_mask(ss);
@@ -456,7 +484,7 @@ static int pop(struct x86_emu_ctx *e, uint64_t *v, unsigned int size)
 	if ((r = x86e_read_mem(e, X86_SEG_SS, sp, b, size)))
 		return r;
 	memcpy(v, b, sizeof(*v));
-	set_sp(e, ss, sp + size);
+	x86e_set_sp(e, ss, sp + size);
 	return EMU_CONTINUE;
 }
 
@@ -469,7 +497,7 @@ static int exec_push_rm(struct x86_emu_ctx *e, const struct x86_insn *in)
 	x86e_rm_opnd(e, in, in->opsize, &rm);
 	if ((r = x86e_read_op(e, &rm, &v)))
 		return r;
-	return push(e, v, in->opsize);
+	return x86e_push(e, v, in->opsize);
 }
 
 static int exec_pop_rm(struct x86_emu_ctx *e, const struct x86_insn *in)
@@ -478,7 +506,7 @@ static int exec_pop_rm(struct x86_emu_ctx *e, const struct x86_insn *in)
 	uint64_t v;
 	int r;
 
-	if ((r = pop(e, &v, in->opsize)))
+	if ((r = x86e_pop(e, &v, in->opsize)))
 		return r;
 	/* The address is computed after RSP is incremented (SDM POP). */
 	x86e_rm_opnd(e, in, in->opsize, &rm);
@@ -571,6 +599,9 @@ static int exec_string(struct x86_emu_ctx *e, const struct x86_insn *in, enum st
 
 	if (batch > X86_EMU_REP_BATCH_MAX)
 		batch = X86_EMU_REP_BATCH_MAX;
+	/* With TF the CPU traps after every iteration: one per call, RIP kept on the insn. */
+	if (e->rc.rflags & X86_FL_TF)
+		batch = 1;
 	if (!in->rep)
 		return string_once(e, in, k, size);
 	for (unsigned int done = 0;; done++) {
@@ -754,14 +785,8 @@ static int exec_vec(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return EMU_CONTINUE;
 	}
 	x86e_rm_opnd(e, in, f.size, &rm);
-	if (f.aligned && (rm.ea & (f.size - 1))) {
-		uint64_t la;
-
-		/* Alignment is checked on the linear address, after the segment checks. */
-		if ((r = x86e_linear(e, rm.seg, rm.ea, 1, f.kind == VK_STORE_FULL, &la)))
-			return r;
-		return x86e_raise(e, X86_EXC_GP, true, 0);
-	}
+	if (f.aligned && (r = x86e_check_aligned(e, &rm, f.kind == VK_STORE_FULL)))
+		return r;
 	if (f.kind == VK_LOAD_FULL || f.kind == VK_LOAD_ZX) {
 		if ((r = x86e_read_mem(e, rm.seg, rm.ea, buf, f.size)))
 			return r;
@@ -797,15 +822,19 @@ static bool supported_one_byte(const struct x86_insn *in)
 	case 0xc6:
 	case 0xc7:
 		return reg == 0;
+	case 0xc0:
+	case 0xc1:
+	case 0xd0 ... 0xd3:
+		return true;
 	case 0xf6:
 	case 0xf7:
 		return true;
 	case 0xfe:
 		return reg < 2;
 	case 0xff:
-		return reg < 2 || reg == 6;
+		return reg < 2 || reg == 6 || x86e_stack_supported(in);
 	default:
-		return false;
+		return x86e_stack_supported(in);
 	}
 }
 
@@ -829,7 +858,15 @@ static bool supported_0f(const struct x86_insn *in)
 	case 0xbf:
 	case 0xc0:
 	case 0xc1:
-		return true; /* F2/F3 on these are ignored repeat prefixes */
+	case 0xa4:
+	case 0xa5:
+	case 0xac:
+	case 0xad:
+	case 0xbc:
+	case 0xbd:
+		return true; /* F2/F3 ignored repeat prefixes (F3 BC/BD: TZCNT/LZCNT) */
+	case 0xb8:
+		return in->simd_pfx == X86_PFX_F3; /* POPCNT */
 	case 0xba:
 		return reg >= 4;
 	case 0xc3:
@@ -856,9 +893,12 @@ bool x86e_supported(const struct x86_insn *in)
 	case X86_MAP_0F:
 		return supported_0f(in);
 	case X86_MAP_0F38:
-		/* MOVBE (F2 selects CRC32, not emulated); register forms are #UD. */
-		return (in->opcode == 0xf0 || in->opcode == 0xf1) && in->has_mem &&
-		       (in->simd_pfx == X86_PFX_NONE || in->simd_pfx == X86_PFX_66);
+		if (in->opcode != 0xf0 && in->opcode != 0xf1)
+			return false;
+		if (in->simd_pfx == X86_PFX_F2)
+			return true; /* CRC32 */
+		/* MOVBE: register forms are #UD. */
+		return in->has_mem && (in->simd_pfx == X86_PFX_NONE || in->simd_pfx == X86_PFX_66);
 	default:
 		return false;
 	}
@@ -898,9 +938,9 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	switch (op) {
 	case 0x50 ... 0x57:
 		x86e_reg_opnd(e, (op & 7) | (in->rex_b ? 8 : 0), in->opsize, &r1);
-		return push(e, x86e_reg_read(e, &r1), in->opsize);
+		return x86e_push(e, x86e_reg_read(e, &r1), in->opsize);
 	case 0x58 ... 0x5f:
-		if ((r = pop(e, &v, in->opsize)))
+		if ((r = x86e_pop(e, &v, in->opsize)))
 			return r;
 		x86e_reg_opnd(e, (op & 7) | (in->rex_b ? 8 : 0), in->opsize, &r1);
 		x86e_reg_write(e, &r1, v);
@@ -909,7 +949,7 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_movx(e, in, 4, true);
 	case 0x68:
 	case 0x6a:
-		return push(e, imm_sext(in, 0), in->opsize);
+		return x86e_push(e, imm_sext(in, 0), in->opsize);
 	case 0x69:
 	case 0x6b:
 		return exec_imul2(e, in, true);
@@ -943,10 +983,24 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xf6:
 	case 0xf7:
 		return exec_grp3(e, in);
+	case 0xc0:
+	case 0xc1:
+	case 0xd0 ... 0xd3:
+		return x86e_exec_grp2(e, in);
+	case 0x9c:
+	case 0x9d:
+	case 0xc2:
+	case 0xc3:
+	case 0xc8:
+	case 0xc9:
+	case 0xe8:
+		return x86e_exec_stack(e, in);
 	case 0xfe:
 	case 0xff:
 		if (reg == 6)
 			return exec_push_rm(e, in);
+		if (op == 0xff && (reg == 2 || reg == 4))
+			return x86e_exec_stack(e, in);
 		x86e_rm_opnd(e, in, byte_or_op(in), &rm);
 		return exec_unary(e, &rm, reg);
 	default:
@@ -995,6 +1049,27 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
 	case 0xc7:
 		return exec_cmpxchg8b(e, in);
+	case 0x00:
+	case 0x01:
+		return x86e_exec_sys(e, in);
+	case 0x6e:
+	case 0x6f:
+	case 0x7e:
+	case 0x7f:
+		if (in->simd_pfx == X86_PFX_NONE)
+			return x86e_exec_mmx(e, in);
+		return exec_vec(e, in);
+	case 0xae:
+		return x86e_exec_fxsr(e, in);
+	case 0xa4:
+	case 0xa5:
+	case 0xac:
+	case 0xad:
+		return x86e_exec_shxd(e, in);
+	case 0xb8:
+	case 0xbc:
+	case 0xbd:
+		return x86e_exec_bitscan(e, in);
 	default:
 		return exec_vec(e, in);
 	}
@@ -1010,6 +1085,8 @@ int x86e_execute(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case X86_MAP_0F:
 		return exec_0f(e, in);
 	default:
+		if (in->simd_pfx == X86_PFX_F2)
+			return exec_crc32(e, in);
 		return exec_movbe(e, in);
 	}
 }

@@ -39,8 +39,15 @@ int x86e_read_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, void *bu
 		  unsigned int size);
 int x86e_write_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, const void *buf,
 		   unsigned int size);
+/* Would a write of size bytes at seg:ea fault?  Checks without writing (ops->probe). */
+int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size);
 int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
 int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
+/* #GP(0) unless the memory operand's LINEAR address (segment base included) is aligned to
+ * its size, after the segment checks (MOVAPS/MOVDQA/MOVNT*, CMPXCHG16B). */
+int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write);
+/* The same with a 16-byte alignment whatever the operand size (FXSAVE/FXRSTOR). */
+int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write);
 /* Writability check for a read-modify-write destination, done before the read. */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
@@ -48,6 +55,7 @@ void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int
 		  struct x86_opnd *op);
 void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op);
 unsigned int x86e_stack_size(struct x86_emu_ctx *e); /* SS address size: 2, 4 or 8 */
+bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la);
 uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in);
 
 /* ---- x86_emu_alu.c ---- */
@@ -85,7 +93,59 @@ void x86v_mul_undef_flags(enum x86_vendor v, unsigned int size, uint64_t lo, uin
 /* The six arithmetic flags after a DIV/IDIV that did not fault. */
 void x86v_div_undef_flags(enum x86_vendor v, uint64_t *flags);
 
+/* AF after SHL/SHR/SAR/SHLD/SHRD by a masked count cnt != 0. */
+void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int cnt,
+			    uint64_t *flags);
+/* OF after SHLD (left) / SHRD of a by cnt != 0 giving res and cf (defined for cnt 1 only). */
+bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
+		  uint64_t res, bool cf);
+/* OF after ROL/ROR/RCL/RCR by masked count cnt != 1. */
+void x86v_rotate_undef_flags(enum x86_vendor v, unsigned int cnt, uint64_t *flags);
+/* A shift/rotate of a 32-bit register by a masked count of 0 still zero-extends it. */
+bool x86v_shift_zero_count_writes_reg(enum x86_vendor v, unsigned int size);
+/* SHLD/SHRD of a 16-bit operand by 17..31 (undefined in the SDM): result and CF. */
+uint64_t x86v_shxd16_wide(enum x86_vendor v, bool left, uint64_t a, uint64_t b, unsigned int cnt,
+			  bool *cf);
+/* CF, OF, SF, AF, PF after BSF/BSR finding bit index (0 for a zero source; ZF set already). */
+void x86v_bitscan_undef_flags(enum x86_vendor v, uint64_t index, uint64_t *flags);
+/* BSF/BSR with a zero source zero-extends a 32-bit destination register. */
+bool x86v_bitscan_zero_extends(enum x86_vendor v);
+/* OF, SF, AF, PF after TZCNT/LZCNT (CF and ZF already set). */
+void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags);
+
+/* SMSW/SLDT/STR r32 write the low half only, leaving bits 63:32 of the register alone. */
+bool x86v_sys_r32_keeps_upper(enum x86_vendor v);
+
+/* A 66 prefix on a near branch in 64-bit mode selects a 16-bit operand size (AMD). */
+bool x86v_near_branch_honours_66(enum x86_vendor v);
+
+/* ---- x86_emu_bits.c ---- */
+int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in);
+int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in);
+int x86e_exec_bitscan(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_sys.c ---- */
+bool x86e_sys_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_sys(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_fxsr.c ---- */
+bool x86e_fxsr_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_fxsr(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_mmx.c ---- */
+bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_mmx(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_stack.c ---- */
+/* PUSHF/POPF, near CALL/JMP/RET, ENTER/LEAVE: supported for this vendor? */
+bool x86e_stack_supported(const struct x86_insn *in);
+int x86e_exec_stack(struct x86_emu_ctx *e, const struct x86_insn *in);
+
 /* ---- x86_emu_exec.c ---- */
+/* Stack push/pop of size bytes at SS:rSP (rSP committed with the registers). */
+int x86e_push(struct x86_emu_ctx *e, uint64_t v, unsigned int size);
+int x86e_pop(struct x86_emu_ctx *e, uint64_t *v, unsigned int size);
+void x86e_set_sp(struct x86_emu_ctx *e, unsigned int ss, uint64_t v);
 int x86e_execute(struct x86_emu_ctx *e, const struct x86_insn *in);
 bool x86e_supported(const struct x86_insn *in);
 

@@ -154,6 +154,11 @@ bool x86_canonical(uint64_t la, uint64_t cr4)
 	return (uint64_t)((int64_t)(la << (64 - bits)) >> (64 - bits)) == la;
 }
 
+bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la)
+{
+	return x86_canonical(la, e->ctl.cr4);
+}
+
 bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t ea,
 			unsigned int size, bool write)
 {
@@ -207,10 +212,57 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 	return EMU_CONTINUE;
 }
 
+/*
+ * A write that crosses into a page that faults writes nothing (the CPU checks both pages
+ * first): with the optional probe callback, every page but the first is checked before any
+ * byte is written.
+ */
+static int probe_split(struct x86_emu_ctx *e, uint64_t la, unsigned int size)
+{
+	uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
+
+	if (!e->ops->probe || size <= room)
+		return EMU_CONTINUE;
+	la += room;
+	size -= (unsigned int)room;
+	while (size) {
+		unsigned int n = size < PAGE_SIZE_4K ? size : (unsigned int)PAGE_SIZE_4K;
+
+		if (e->mode != X86_MODE_64)
+			la &= ADDR_MASK_32;
+		if (e->ops->probe(e->opaque, la, n, true, &e->res->exc))
+			return X86_EMU_EXCEPTION;
+		la += n;
+		size -= n;
+	}
+	return EMU_CONTINUE;
+}
+
+int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size)
+{
+	uint64_t la;
+	int r = x86e_linear(e, seg, ea, size, true, &la);
+
+	while (!r && size && e->ops->probe) {
+		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
+		unsigned int n = size < room ? size : (unsigned int)room;
+
+		if (e->mode != X86_MODE_64)
+			la &= ADDR_MASK_32;
+		if (e->ops->probe(e->opaque, la, n, true, &e->res->exc))
+			return X86_EMU_EXCEPTION;
+		la += n;
+		size -= n;
+	}
+	return r;
+}
+
 /* Split at 4 KiB boundaries so each callback access stays within one page. */
 static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
 			bool write)
 {
+	if (write && probe_split(e, la, size))
+		return X86_EMU_EXCEPTION;
 	while (size) {
 		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
 		unsigned int n = size < room ? size : (unsigned int)room;
@@ -297,6 +349,31 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 	return x86e_write_mem(e, op->seg, op->ea, b, op->size);
 }
 
+static int check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
+			    unsigned int align)
+{
+	uint64_t la;
+	int r = x86e_linear(e, op->seg, op->ea, 1, write, &la);
+
+	if (r)
+		return r;
+	if (la & (align - 1))
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	return EMU_CONTINUE;
+}
+
+int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write)
+{
+	return check_aligned_to(e, op, write, op->size);
+}
+
+#define FXSR_ALIGNMENT 16
+
+int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write)
+{
+	return check_aligned_to(e, op, write, FXSR_ALIGNMENT);
+}
+
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 {
 	uint64_t la;
@@ -381,11 +458,18 @@ static int fetch_decode(struct x86_emu_ctx *e, const struct x86_segment *cs, con
 	return EMU_CONTINUE;
 }
 
-static void commit(struct x86_emu_ctx *e, uint64_t rflags_before)
+/*
+ * Write back the registers; with rip, RIP goes before RFLAGS, so a caller that raises the
+ * single-step trap when RIP advances sees the TF the instruction started with (POPF that
+ * sets TF traps after the next instruction, one that clears it still traps after itself).
+ */
+static void commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
 {
 	for (unsigned int i = 0; i < X86_NR_GPRS; i++)
 		if (e->rc.dirty & (1u << i))
 			e->ops->set_reg(e->opaque, i, e->rc.gpr[i]);
+	if (rip)
+		e->ops->set_reg(e->opaque, X86_REG_RIP, *rip);
 	if (e->rc.rflags != rflags_before)
 		e->ops->set_reg(e->opaque, X86_REG_RFLAGS, e->rc.rflags);
 }
@@ -411,7 +495,9 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 	r = fetch_decode(e, &cs, bytes, n);
 	if (!r) {
 		res->next_rip = x86e_next_rip(e, &res->insn);
-		if (!x86e_supported(&res->insn)) {
+		if (!x86e_supported(&res->insn) && !x86e_sys_supported(e->ops, &res->insn) &&
+		    !x86e_mmx_supported(e->ops, &res->insn) &&
+		    !x86e_fxsr_supported(e->ops, &res->insn)) {
 			x86e_ud(e);
 			r = X86_EMU_UNSUPPORTED;
 		} else {
@@ -420,12 +506,11 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 	}
 	if (r == X86_EMU_EXCEPTION && res->rep_continue) {
 		/* A fault inside a REP op keeps the completed iterations (RIP stays). */
-		commit(e, rflags_before);
+		commit(e, rflags_before, NULL);
 	} else if (r == EMU_CONTINUE) {
-		commit(e, rflags_before);
 		if (res->rep_continue)
 			res->next_rip = e->rc.rip;
-		e->ops->set_reg(e->opaque, X86_REG_RIP, res->next_rip);
+		commit(e, rflags_before, &res->next_rip);
 	}
 	if (r != EMU_CONTINUE)
 		res->next_rip = e->rc.rip;

@@ -26,6 +26,7 @@ enum x86_vector {
 	X86_EXC_SS = 12,
 	X86_EXC_GP = 13,
 	X86_EXC_PF = 14,
+	X86_EXC_MF = 16,
 	X86_EXC_AC = 17,
 };
 
@@ -63,6 +64,7 @@ struct x86_exception {
 #define X86_CR0_TS	(1ull << 3)
 #define X86_CR0_AM	(1ull << 18)
 #define X86_CR4_OSFXSR	(1ull << 9)
+#define X86_CR4_UMIP	(1ull << 11)
 #define X86_CR4_OSXSAVE (1ull << 18)
 #define X86_EFER_LMA	(1ull << 10)
 
@@ -83,6 +85,14 @@ struct x86_segment {
 #define X86_SEG_ATTR_DB	   (1u << 14)
 #define X86_SEG_ATTR_G	   (1u << 15)
 #define X86_SEG_UNUSABLE   (1u << 16)
+
+/* System segment and descriptor-table registers (get_sysseg/set_dtr). */
+enum x86_sys_seg {
+	X86_SYS_GDTR,
+	X86_SYS_IDTR,
+	X86_SYS_LDTR,
+	X86_SYS_TR,
+};
 
 /* SDM vol.3 5.3/5.4: may a data access of size bytes at offset ea go through segment s?
  * Protected mode checks type and limit (expand-down included); real and v86 mode only the
@@ -120,7 +130,42 @@ struct x86_emu_ops {
 	/* Write len bytes; zero_upper: also clear the register above len up to its maximum. */
 	void (*set_vec)(void *opaque, unsigned int idx, const uint8_t *buf, unsigned int len,
 			bool zero_upper);
+	/*
+	 * Optional (may be NULL): would an access of len bytes at la (within one page) fault?
+	 * Called for the later pages of a page-crossing write before its first byte is written.
+	 * Returns 0, or non-zero after filling *exc, like read/write; touches no device.
+	 */
+	int (*probe)(void *opaque, uint64_t la, unsigned int len, bool write,
+		     struct x86_exception *exc);
+	/*
+	 * Optional system-register access (NULL: the instructions needing it are not emulated).
+	 * get_sysseg: base/limit (GDTR, IDTR) and selector too (LDTR, TR) of enum x86_sys_seg.
+	 * set_dtr: load GDTR/IDTR (LGDT/LIDT, privilege and canonical checks already done).
+	 * lmsw: LMSW's CR0 write (CPL checked); non-zero after filling *exc if refused.
+	 */
+	void (*get_sysseg)(void *opaque, unsigned int which, struct x86_segment *s);
+	int (*set_dtr)(void *opaque, unsigned int which, uint64_t base, uint32_t limit,
+		       struct x86_exception *exc);
+	int (*lmsw)(void *opaque, uint16_t src, struct x86_exception *exc);
+	/*
+	 * Optional MMX register access (NULL: MMX forms are not emulated).  Reads (write false)
+	 * or writes *val of MMi, and makes the x87 state what any MMX instruction leaves: TOP 0,
+	 * every tag valid (a write also sets the register's exponent bits).  Non-zero if an x87
+	 * exception is pending (the instruction then raises #MF and nothing changes).
+	 */
+	int (*mmx)(void *opaque, unsigned int idx, bool write, uint64_t *val);
+	/*
+	 * Optional FXSAVE/FXRSTOR (NULL: not emulated).  fxsave fills the X86_FXSR_AREA-byte
+	 * image of the guest's x87/SSE state (rex_w: the 64-bit FPU pointer format); fxrstor
+	 * loads the first len bytes of img (the rest of the state stays), non-zero after filling
+	 * *exc if the CPU refuses it (reserved MXCSR bits: #GP(0)).
+	 */
+	void (*fxsave)(void *opaque, uint8_t *img, bool rex_w);
+	int (*fxrstor)(void *opaque, const uint8_t *img, unsigned int len, bool rex_w,
+		       struct x86_exception *exc);
 };
+
+#define X86_FXSR_AREA 512
 
 enum x86_emu_status {
 	X86_EMU_OK = 0,		 /* done: registers committed, RIP = next_rip */
@@ -150,6 +195,19 @@ enum x86_vendor {
 /* The vendor from CPUID leaf 0's identification string (EBX, EDX, ECX in that order). */
 enum x86_vendor x86_vendor_from_cpuid(uint32_t ebx, uint32_t edx, uint32_t ecx);
 
+/*
+ * CPU features that change what an encoding does (CPUID bits as the guest sees them):
+ * without BMI1/LZCNT, F3 0F BC/BD are BSF/BSR (F3 ignored); without POPCNT, F3 0F B8 is #UD;
+ * without SSE4.2, CRC32 is #UD.
+ */
+#define X86_FEAT_POPCNT (1u << 0) /* CPUID.1:ECX[23] */
+#define X86_FEAT_LZCNT	(1u << 1) /* CPUID.80000001h:ECX[5] (ABM) */
+#define X86_FEAT_BMI1	(1u << 2) /* CPUID.(7,0):EBX[3] (TZCNT) */
+#define X86_FEAT_SSE42	(1u << 3) /* CPUID.1:ECX[20] (CRC32) */
+
+/* The X86_FEAT_* bits from the CPUID words named above. */
+uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx);
+
 /* Maximum REP iterations done in one x86_emulate() call. */
 #define X86_EMU_REP_BATCH_MAX 64
 
@@ -160,7 +218,7 @@ struct x86_emu_regcache {
 };
 
 /*
- * One per vCPU.  Fill ops/opaque, vendor (and optionally rep_batch) once; the rest is
+ * One per vCPU.  Fill ops/opaque, vendor, features (and optionally rep_batch) once; the rest is
  * scratch.  A zeroed vendor means Intel.
  */
 struct x86_emu_ctx {
@@ -168,6 +226,7 @@ struct x86_emu_ctx {
 	void *opaque;
 	unsigned int rep_batch; /* REP iterations per call: 1..X86_EMU_REP_BATCH_MAX (0 = 1) */
 	enum x86_vendor vendor; /* the CPU the guest runs on */
+	uint32_t features;	/* X86_FEAT_* of that CPU (0: none of them) */
 
 	/* Per-instruction state (internal). */
 	struct x86_cpu_ctl ctl;

@@ -10,15 +10,31 @@
  *  - DIV/IDIV leave all six arithmetic flags undefined: AMD leaves CF/OF unchanged, clears
  *    SF/ZF/PF and sets AF, whatever the operands and incoming flags; Intel is modelled as
  *    leaving them unchanged.
+ *  - SHL/SHR/SAR/SHLD/SHRD leave AF undefined: AMD sets it, Intel is modelled as clearing it.
+ *    OF after a shift or rotate by more than 1 follows the count-1 formula on both (AMD
+ *    measured), except SHLD on AMD: MSB(result) XOR CF (and CF itself for a 16-bit count of
+ *    16).  A shift/rotate by a masked count of 0 still zero-extends a 32-bit register.
+ *  - SHLD/SHRD of a 16-bit operand by 17..31 (result undefined): AMD rotates the source by
+ *    count - 16 and clears CF (and OF for SHLD); Intel is modelled as shifting a:b:a.
+ *  - BSF/BSR with a zero source: AMD leaves the destination untouched; Intel zero-extends a
+ *    32-bit one (its architects' word, as Linux documents).  Flags: AMD clears CF/OF/SF/AF
+ *    and sets PF from the bit index (from 0 for a zero source); Intel is modelled as leaving
+ *    them unchanged.
+ *  - TZCNT/LZCNT: AMD clears SF/AF/PF and keeps OF; Intel is modelled as keeping all four.
+ *  - SMSW/SLDT/STR r32 in 64-bit mode: AMD writes the low half and keeps bits 63:32
+ *    (measured); Intel is modelled as a 32-bit register write (zero-extended).
  *  - The other undefined flags the emulator produces are the same for both: AF is cleared by
  *    AND/OR/XOR/TEST, and BT/BTS/BTR/BTC leave OF/SF/AF/PF unchanged.
  *
  * The AMD flag models were measured on family 0x19 (the differential test compares them
- * there); the Intel ones are the emulator's model from before it knew vendors and are not
- * measured (elsewhere the differential test masks undefined flags).
+ * there); the Intel ones are not measured (the differential test masks undefined flags and
+ * undefined results there).
  *
- * Differences in instructions the emulator does not execute (near branches with a 66 prefix,
- * far JMP/CALL m16:64, BSF/BSR and shifts) are not modelled: those end as #UD.
+ *  - Near CALL/JMP/RET with a 66 prefix in 64-bit mode: Intel ignores it (64-bit operand
+ *    size), AMD uses 16 bits (and a rel16 for CALL): the decoder follows Intel's lengths, so
+ *    on AMD these end as #UD (reported as not emulated).
+ *
+ * Far JMP/CALL through m16:64 (REX.W ignored on AMD) is not emulated: it ends as #UD.
  */
 #include "mmio/x86_emu_internal.h"
 #include "lib/string.h"
@@ -63,4 +79,109 @@ void x86v_div_undef_flags(enum x86_vendor v, uint64_t *flags)
 		return;
 	*flags &= ~(X86_FL_SF | X86_FL_ZF | X86_FL_PF);
 	*flags |= X86_FL_AF;
+}
+
+#define CPUID1_ECX_POPCNT  (1u << 23)
+#define CPUID1_ECX_SSE42   (1u << 20)
+#define CPUID7_EBX_BMI1	   (1u << 3)
+#define CPUID_EXT1_ECX_ABM (1u << 5)
+
+uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx)
+{
+	return ((leaf1_ecx & CPUID1_ECX_POPCNT) ? X86_FEAT_POPCNT : 0) |
+	       ((leaf1_ecx & CPUID1_ECX_SSE42) ? X86_FEAT_SSE42 : 0) |
+	       ((leaf7_ebx & CPUID7_EBX_BMI1) ? X86_FEAT_BMI1 : 0) |
+	       ((ext1_ecx & CPUID_EXT1_ECX_ABM) ? X86_FEAT_LZCNT : 0);
+}
+
+void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int cnt, uint64_t *flags)
+{
+	(void)size;
+	(void)cnt;
+	if (v == X86_VENDOR_AMD)
+		*flags |= X86_FL_AF;
+	else
+		*flags &= ~X86_FL_AF;
+}
+
+bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
+		  uint64_t res, bool cf)
+{
+	unsigned int bits = size * BYTE_BITS;
+	bool msb = (res >> (bits - 1)) & 1;
+
+	if (cnt == 1 || v != X86_VENDOR_AMD) /* Intel: the count-1 rule for every count */
+		return msb != ((a >> (bits - 1)) & 1);
+	if (cnt == bits) /* 16-bit SHLD/SHRD by 16 */
+		return left ? cf : msb != ((res >> (bits - 2)) & 1);
+	if (cnt > bits) /* 16-bit SHLD past 16: OF clear; SHRD keeps its rule */
+		return left ? false : msb != ((res >> (bits - 2)) & 1);
+	return left ? msb != cf : msb != ((res >> (bits - 2)) & 1);
+}
+
+void x86v_rotate_undef_flags(enum x86_vendor v, unsigned int cnt, uint64_t *flags)
+{
+	(void)v;
+	(void)cnt;
+	(void)flags;
+}
+
+bool x86v_shift_zero_count_writes_reg(enum x86_vendor v, unsigned int size)
+{
+	(void)v;
+	return size == 4;
+}
+
+uint64_t x86v_shxd16_wide(enum x86_vendor v, bool left, uint64_t a, uint64_t b, unsigned int cnt,
+			  bool *cf)
+{
+	const unsigned int bits = 16;
+	uint64_t m = 0xffff, wide;
+	unsigned int c = cnt - bits;
+
+	if (v == X86_VENDOR_AMD) {
+		/* AMD rotates the source by count - 16 and clears CF. */
+		*cf = false;
+		if (left)
+			return ((b << c) | (b >> (bits - c))) & m;
+		return ((b >> c) | (b << (bits - c))) & m;
+	}
+	/* Intel is modelled as shifting the 48-bit a:b:a (SHLD) or a:b:a read from the right. */
+	if (left) {
+		wide = (a << 32) | (b << 16) | a;
+		*cf = (wide >> (48 - cnt)) & 1;
+		return (wide >> (32 - cnt)) & m;
+	}
+	wide = a | (b << 16) | (a << 32);
+	*cf = (wide >> (cnt - 1)) & 1;
+	return (wide >> cnt) & m;
+}
+
+void x86v_bitscan_undef_flags(enum x86_vendor v, uint64_t index, uint64_t *flags)
+{
+	if (v != X86_VENDOR_AMD)
+		return;
+	*flags &= ~(X86_FL_CF | X86_FL_OF | X86_FL_SF | X86_FL_AF | X86_FL_PF);
+	*flags |= x86_szp(index, 1) & X86_FL_PF;
+}
+
+bool x86v_bitscan_zero_extends(enum x86_vendor v)
+{
+	return v == X86_VENDOR_INTEL;
+}
+
+void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags)
+{
+	if (v == X86_VENDOR_AMD)
+		*flags &= ~(X86_FL_SF | X86_FL_AF | X86_FL_PF);
+}
+
+bool x86v_sys_r32_keeps_upper(enum x86_vendor v)
+{
+	return v == X86_VENDOR_AMD;
+}
+
+bool x86v_near_branch_honours_66(enum x86_vendor v)
+{
+	return v == X86_VENDOR_AMD;
 }

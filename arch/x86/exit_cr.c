@@ -110,6 +110,15 @@ static bool guest_write_cr4(struct vcpu *v, uint64_t val)
 	return true;
 }
 
+bool vcpu_lmsw(struct vcpu *v, uint16_t src)
+{
+	uint64_t cr0 = v->ops->get_cr(v, 0);
+
+	/* LMSW loads PE, MP, EM, TS but can never clear PE. */
+	return guest_write_cr0(v, (cr0 & ~(uint64_t)(CR0_MP | CR0_EM | CR0_TS)) |
+					  (src & CR0_LMSW_BITS));
+}
+
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src)
 {
@@ -143,9 +152,7 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		ok = guest_write_cr0(v, cr0 & ~CR0_TS);
 		break;
 	case CR_LMSW:
-		/* LMSW loads PE, MP, EM, TS but can never clear PE. */
-		ok = guest_write_cr0(v, (cr0 & ~(uint64_t)(CR0_MP | CR0_EM | CR0_TS)) |
-						(lmsw_src & CR0_LMSW_BITS));
+		ok = vcpu_lmsw(v, lmsw_src);
 		break;
 	}
 	if (!ok) {

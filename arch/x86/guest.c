@@ -233,6 +233,9 @@ void guest_run(const struct virt_caps *caps, const struct guest_start *gs)
 	 * itself uses no extended state, so the hardware XCR0 can simply be the guest's. */
 	if (cpuid(CPUID_FEATURES).ecx & CPUID_1_ECX_XSAVE)
 		write_cr4(read_cr4() | CR4_OSXSAVE);
+	/* The MMIO emulator reaches the guest's XMM registers with FXSAVE/FXRSTOR when XCR0 has
+	 * no SSE state (a guest that never set XCR0): those skip XMM0-15 unless OSFXSR is set. */
+	write_cr4(read_cr4() | CR4_OSFXSR);
 	/* The guest's PKRU stays in the register across exits; CR4.PKE lets mhv read it
 	 * (RDPKRU) to judge emulated accesses to the guest's user pages.  mhv maps no user
 	 * pages, so the keys never restrict mhv itself. */

@@ -30,7 +30,21 @@
 #define XSAVE_YMM_HI_OFFSET	 576
 #define XSAVE_AREA_SIZE		 1024
 #define XSAVE_HEADER_BV_OFFSET	 512
+#define XCR0_X87		 (1u << 0)
 #define XCR0_SSE		 (1u << 1)
+#define FXSAVE_FSW_OFFSET	 2
+#define FXSAVE_FTW_OFFSET	 4 /* abridged tag byte: bit i set = R[i] valid */
+#define FXSAVE_ST_OFFSET	 32
+#define FXSAVE_MXCSR_OFFSET	 24
+#define FXSAVE_MXCSR_MASK_OFFSET 28
+#define MXCSR_MASK_DEFAULT	 0xFFBFu /* an image with MXCSR_MASK 0 (SDM 11.6.6) */
+#define X87_REGS		 8
+#define X87_SLOT_BYTES		 16
+#define X87_FSW_ES		 (1u << 7)
+#define X87_FSW_TOP_SHIFT	 11
+#define X87_FCW_INIT		 0x037Fu
+#define X87_FTW_ALL_VALID	 0xFF
+#define X87_MMX_EXPONENT	 0xFF
 #define XCR0_AVX		 (1u << 2)
 #define XMM_BYTES		 16
 
@@ -79,6 +93,38 @@ static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 	s->limit = vs.limit;
 	s->selector = vs.selector;
 	s->attr = vs.attr;
+}
+
+static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct vcpu_segment vs;
+
+	v->ops->get_sysseg(v, which, &vs);
+	s->base = vs.base;
+	s->limit = vs.limit;
+	s->selector = vs.selector;
+	s->attr = 0;
+}
+
+static int emu_set_dtr(void *opaque, unsigned which, uint64_t base, uint32_t limit,
+		       struct x86_exception *exc)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	(void)exc;
+	v->ops->set_dtr(v, which, base, limit);
+	return 0;
+}
+
+static int emu_lmsw(void *opaque, uint16_t src, struct x86_exception *exc)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (vcpu_lmsw(v, src))
+		return 0;
+	*exc = (struct x86_exception){.vector = VEC_GP, .has_error_code = true};
+	return 1;
 }
 
 static void emu_get_ctl(void *opaque, struct x86_cpu_ctl *ctl)
@@ -151,6 +197,30 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	}
 	set_gp(exc);
 	return 1;
+}
+
+/* The translation alone (no device touched): the later pages of a page-crossing write. */
+static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write, struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	struct vcpu *v = c->v;
+	unsigned gw = (write ? GW_WRITE : 0) | (c->regs.cpl == 3 ? GW_USER : 0);
+	struct gw_result fault;
+	uint64_t gpa;
+	int err;
+
+	(void)len;
+	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, &gpa,
+			     &fault);
+	if (err == -E_FAULT) {
+		set_pf(exc, la, fault.pf_error);
+		return 1;
+	}
+	if (err) {
+		set_gp(exc);
+		return 1;
+	}
+	return 0;
 }
 
 static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
@@ -227,10 +297,93 @@ static void emu_set_vec(void *opaque, unsigned idx, const uint8_t *buf, unsigned
 			memcpy(hi, buf + XMM_BYTES, len - XMM_BYTES);
 		else if (zero_upper)
 			memset(hi, 0, XMM_BYTES);
-		/* Mark both components present so XRSTOR loads them rather than init state. */
-		xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)mask;
 	}
+	/* Mark the components present so XRSTOR loads them: XSAVE leaves XSTATE_BV clear for a
+	 * component in its initial state (all XMM zero), and XRSTOR would re-initialise it. */
+	xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)mask;
 	vec_restore(mask);
+}
+
+/*
+ * MMX registers: the x87 register file in the FXSAVE/XSAVE legacy area, slot j holding
+ * ST(j) = R[(TOP + j) & 7].  An MMX instruction sets TOP to 0 and tags every register valid,
+ * so afterwards slot i holds MMi; a write also sets the register's exponent bits (79:64).
+ */
+static int emu_mmx(void *opaque, unsigned idx, bool write, uint64_t *val)
+{
+	uint32_t mask = xcr0_vec_mask();
+	uint32_t xmask = mask ? mask | XCR0_X87 : 0;
+	uint8_t regs[X87_REGS][X87_SLOT_BYTES];
+	uint16_t fsw;
+	unsigned top;
+
+	(void)opaque;
+	vec_save(xmask);
+	if (xmask && !(xsave_area[XSAVE_HEADER_BV_OFFSET] & XCR0_X87)) {
+		/* x87 in its initial state: XSAVE need not have written its legacy fields.
+		 * MXCSR and MXCSR_MASK (bytes 24-31) belong to the SSE state: kept. */
+		memset(xsave_area, 0, FXSAVE_MXCSR_OFFSET);
+		memset(xsave_area + FXSAVE_ST_OFFSET, 0, FXSAVE_XMM_OFFSET - FXSAVE_ST_OFFSET);
+		xsave_area[0] = (uint8_t)X87_FCW_INIT;
+		xsave_area[1] = (uint8_t)(X87_FCW_INIT >> 8);
+	}
+	memcpy(&fsw, xsave_area + FXSAVE_FSW_OFFSET, sizeof(fsw));
+	if (fsw & X87_FSW_ES)
+		return 1; /* a pending unmasked x87 exception: #MF */
+	top = (fsw >> X87_FSW_TOP_SHIFT) & (X87_REGS - 1);
+	for (unsigned i = 0; i < X87_REGS; i++)
+		memcpy(regs[i], xsave_area + FXSAVE_ST_OFFSET + X87_SLOT_BYTES * ((i - top) & 7),
+		       X87_SLOT_BYTES);
+	if (write) {
+		memcpy(regs[idx], val, sizeof(*val));
+		regs[idx][sizeof(*val)] = X87_MMX_EXPONENT;
+		regs[idx][sizeof(*val) + 1] = X87_MMX_EXPONENT;
+	} else {
+		memcpy(val, regs[idx], sizeof(*val));
+	}
+	memcpy(xsave_area + FXSAVE_ST_OFFSET, regs, sizeof(regs));
+	fsw &= (uint16_t)~((X87_REGS - 1) << X87_FSW_TOP_SHIFT);
+	memcpy(xsave_area + FXSAVE_FSW_OFFSET, &fsw, sizeof(fsw));
+	xsave_area[FXSAVE_FTW_OFFSET] = X87_FTW_ALL_VALID;
+	if (xmask)
+		xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)xmask;
+	vec_restore(xmask);
+	return 0;
+}
+
+/* FXSAVE/FXRSTOR on a device page: the guest's x87/SSE state is live in the CPU. */
+static void emu_fxsave(void *opaque, uint8_t *img, bool rex_w)
+{
+	(void)opaque;
+	if (rex_w)
+		asm volatile("fxsave64 %0" : "=m"(xsave_area)::"memory");
+	else
+		asm volatile("fxsave %0" : "=m"(xsave_area)::"memory");
+	memcpy(img, xsave_area, X86_FXSR_AREA);
+}
+
+static int emu_fxrstor(void *opaque, const uint8_t *img, unsigned len, bool rex_w,
+		       struct x86_exception *exc)
+{
+	uint32_t mxcsr, mask;
+
+	(void)opaque;
+	/* The current image first: what the guest's bytes do not cover, and MXCSR_MASK. */
+	asm volatile("fxsave64 %0" : "=m"(xsave_area)::"memory");
+	memcpy(&mask, xsave_area + FXSAVE_MXCSR_MASK_OFFSET, sizeof(mask));
+	if (!mask)
+		mask = MXCSR_MASK_DEFAULT;
+	memcpy(xsave_area, img, MIN(len, (unsigned)X86_FXSR_AREA));
+	memcpy(&mxcsr, xsave_area + FXSAVE_MXCSR_OFFSET, sizeof(mxcsr));
+	if (mxcsr & ~mask) {
+		*exc = (struct x86_exception){.vector = VEC_GP, .has_error_code = true};
+		return 1;
+	}
+	if (rex_w)
+		asm volatile("fxrstor64 %0" ::"m"(xsave_area) : "memory");
+	else
+		asm volatile("fxrstor %0" ::"m"(xsave_area) : "memory");
+	return 0;
 }
 
 static const struct x86_emu_ops emu_ops = {
@@ -243,6 +396,13 @@ static const struct x86_emu_ops emu_ops = {
 	.write = emu_write,
 	.get_vec = emu_get_vec,
 	.set_vec = emu_set_vec,
+	.probe = emu_probe,
+	.get_sysseg = emu_get_sysseg,
+	.set_dtr = emu_set_dtr,
+	.lmsw = emu_lmsw,
+	.mmx = emu_mmx,
+	.fxsave = emu_fxsave,
+	.fxrstor = emu_fxrstor,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

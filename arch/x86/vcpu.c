@@ -56,6 +56,10 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 	memset(v, 0, sizeof(*v));
 	/* The emulator behaves as the CPU the guest runs on where vendors differ. */
 	v->emu.vendor = x86_vendor_from_cpuid(id.ebx, id.edx, id.ecx);
+	/* The hardware's features, not the guest's CPUID view: the CPU executes TZCNT anyway. */
+	v->emu.features = x86_features_from_cpuid(cpuid(CPUID_FEATURES).ecx,
+						  cpuid_count(CPUID_LEAF_EXT_FEATURES7, 0).ebx,
+						  cpuid(CPUID_EXT_FEATURES).ecx);
 	v->ops = ops;
 	v->hv_start = gs->hv_start;
 	v->hv_end = gs->hv_end;

@@ -88,6 +88,10 @@ struct vcpu_ops {
 	void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
 	/* Segment register state (enum x86_seg order: ES, CS, SS, DS, FS, GS). */
 	void (*get_segment)(struct vcpu *v, unsigned seg, struct vcpu_segment *s);
+	/* GDTR/IDTR/LDTR/TR (enum x86_sys_seg): base, limit, selector (MMIO emulator). */
+	void (*get_sysseg)(struct vcpu *v, unsigned which, struct vcpu_segment *s);
+	/* Load GDTR or IDTR (LGDT/LIDT the MMIO emulator completed). */
+	void (*set_dtr)(struct vcpu *v, unsigned which, uint64_t base, uint32_t limit);
 	/* The guest's CR2 (set before injecting a #PF). */
 	void (*set_cr2)(struct vcpu *v, uint64_t cr2);
 	/* Drop the guest's cached translations: one linear address, or all of them. */
@@ -147,6 +151,8 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io);
 /* One access to an intercepted port (its device), for IN/OUT and each INS/OUTS element. */
 uint32_t vcpu_port_in(struct vcpu *v, uint16_t port, unsigned size);
 void vcpu_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val);
+/* LMSW's CR0 write (PE, MP, EM, TS; PE never cleared); false: the CPU refuses it (#GP). */
+bool vcpu_lmsw(struct vcpu *v, uint16_t src);
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src);
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);

@@ -32,6 +32,7 @@
 #define CASES_PER_TEMPLATE 1500
 #define MAX_REPORT	   20
 #define NO_FAULT	   0xff
+#define FL_NT_ID	   ((1ull << 14) | (1ull << 21))
 
 /* Layout of the state page, shared with the assembly harness below. */
 struct nstate {
@@ -40,7 +41,8 @@ struct nstate {
 	uint64_t host_rsp;   /* 0x088 */
 	uint64_t code_ptr;   /* 0x090 */
 	uint64_t ret_ptr;    /* 0x098 */
-	uint8_t pad[0x60];   /* to 0x100 */
+	uint64_t mm[8];	     /* 0x0a0 */
+	uint8_t pad[0x20];   /* to 0x100 */
 	uint8_t ymm[16][32]; /* 0x100 */
 };
 
@@ -55,6 +57,9 @@ __asm__(".text\n"
 	"movq %rsp, 0x10000088\n"
 	".irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
 	"vmovdqu 0x10000100+\\i*32, %ymm\\i\n"
+	".endr\n"
+	".irp i,0,1,2,3,4,5,6,7\n"
+	"movq 0x100000a0+\\i*8, %mm\\i\n"
 	".endr\n"
 	"pushq 0x10000080\n"
 	"popfq\n"
@@ -79,6 +84,10 @@ __asm__(".text\n"
 	"vmovdqu %ymm\\i, 0x10000100+\\i*32\n"
 	".endr\n"
 	"vzeroupper\n"
+	".irp i,0,1,2,3,4,5,6,7\n"
+	"movq %mm\\i, 0x100000a0+\\i*8\n"
+	".endr\n"
+	"emms\n"
 	"pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n"
 	"ret\n");
 
@@ -113,14 +122,18 @@ struct tcase {
 	unsigned int len;
 	uint64_t gpr[16], rflags;
 	uint8_t ymm[16][32];
+	uint64_t mm[8];
 	uint8_t mem[DATA_SIZE];
 	uint64_t flag_undef; /* flags the SDM leaves undefined for this instruction */
 	bool regform;	     /* ModRM.mod == 3 */
+	bool result_undef;   /* the SDM leaves the result itself undefined (SHLD/SHRD > 16) */
+	bool undef_if_zf;    /* ... when the instruction sets ZF (BSF/BSR of a zero source) */
 };
 
 struct emu_state {
 	uint64_t gpr[16], rip, rflags;
 	uint8_t ymm[16][32];
+	uint64_t mm[8];
 	uint8_t mem[DATA_SIZE];
 	const uint8_t *code;
 	unsigned int code_len;
@@ -155,11 +168,17 @@ static void cb_get_seg(void *o, unsigned int seg, struct x86_segment *sg)
 		sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_L | 0xb;
 }
 
+/* The host's CR4.UMIP as user mode sees it (SGDT faults), and what SGDT/SIDT/SLDT/STR/SMSW
+ * show user mode where it is off. */
+static bool host_umip;
+static struct x86_segment host_sys[4];
+static uint64_t host_cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_AM;
+
 static void cb_get_ctl(void *o, struct x86_cpu_ctl *c)
 {
 	(void)o;
-	c->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_AM;
-	c->cr4 = X86_CR4_OSFXSR | X86_CR4_OSXSAVE;
+	c->cr0 = host_cr0;
+	c->cr4 = X86_CR4_OSFXSR | X86_CR4_OSXSAVE | (host_umip ? X86_CR4_UMIP : 0);
 	c->efer = X86_EFER_LMA;
 	c->cpl = 3;
 }
@@ -236,35 +255,108 @@ static void cb_set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int
 		memset(s->ymm[i & 15] + len, 0, 32 - len);
 }
 
+static int cb_probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
+{
+	(void)o;
+	if (!inside(la, len, DATA_ADDR, DATA_SIZE))
+		return pf(x, la, write);
+	return 0;
+}
+
+static void cb_get_sysseg(void *o, unsigned int which, struct x86_segment *s)
+{
+	(void)o;
+	*s = host_sys[which & 3];
+}
+
+/* Ring 3 never gets this far (LGDT/LIDT/LMSW are #GP first): reaching it is a mismatch. */
+static int cb_set_dtr(void *o, unsigned int which, uint64_t base, uint32_t limit,
+		      struct x86_exception *x)
+{
+	(void)o;
+	(void)which;
+	(void)base;
+	(void)limit;
+	(void)x;
+	abort();
+}
+
+static int cb_lmsw(void *o, uint16_t src, struct x86_exception *x)
+{
+	(void)o;
+	(void)src;
+	(void)x;
+	abort();
+}
+
+static int cb_mmx(void *o, unsigned int idx, bool write, uint64_t *val)
+{
+	struct emu_state *s = o;
+
+	if (write)
+		s->mm[idx & 7] = *val;
+	else
+		*val = s->mm[idx & 7];
+	return 0;
+}
+
 static const struct x86_emu_ops ops = {
-	cb_get_reg, cb_set_reg, cb_get_seg, cb_get_ctl, cb_fetch,
-	cb_read,    cb_write,	cb_get_vec, cb_set_vec,
+	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
+	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL,
 };
 
 /* ---- the host CPU ---- */
 
-#define CPUID_VENDOR_LEAF   0
-#define CPUID_FEATURES_LEAF 1
-#define FAMILY_BASE(eax)    (((eax) >> 8) & 0xfu)
-#define FAMILY_EXT(eax)	    (((eax) >> 20) & 0xffu)
-#define MODEL_BASE(eax)	    (((eax) >> 4) & 0xfu)
-#define MODEL_EXT(eax)	    (((eax) >> 16) & 0xfu)
-#define FAMILY_USES_EXT	    0xfu
+#define CPUID_VENDOR_LEAF	0
+#define CPUID_FEATURES_LEAF	1
+#define FAMILY_BASE(eax)	(((eax) >> 8) & 0xfu)
+#define FAMILY_EXT(eax)		(((eax) >> 20) & 0xffu)
+#define MODEL_BASE(eax)		(((eax) >> 4) & 0xfu)
+#define MODEL_EXT(eax)		(((eax) >> 16) & 0xfu)
+#define FAMILY_USES_EXT		0xfu
+#define CPUID_STRUCT_LEAF	7
+#define CPUID_EXT_FEATURES_LEAF 0x80000001u
 
 /* Vendors and families on which the emulator's undefined-flag model was measured. */
 static const struct {
 	enum x86_vendor vendor;
 	unsigned int family;
 } measured_models[] = {
-	{X86_VENDOR_AMD, 0x19}, /* MUL/IMUL, DIV/IDIV, logic-op AF, BT: x86_vendor.c */
+	{X86_VENDOR_AMD, 0x19}, /* MUL/DIV, logic AF, BT, shifts, bit scans: x86_vendor.c */
 };
 
 static enum x86_vendor host_vendor;
+static uint32_t host_features;
 static bool compare_undef_flags;
 
 static const char *vendor_name(enum x86_vendor v)
 {
 	return v == X86_VENDOR_AMD ? "AMD" : "Intel";
+}
+
+/* UMIP on: user-mode SGDT faults.  Off: record what SGDT/SIDT/SLDT/STR/SMSW return. */
+static void probe_umip(void)
+{
+	uint8_t dt[10];
+	uint16_t sel;
+	uint64_t cr0;
+
+	if (sigsetjmp(fault_jb, 1) != 0) {
+		host_umip = true;
+		return;
+	}
+	__asm__ volatile("sgdt %0" : "=m"(dt));
+	memcpy(&host_sys[X86_SYS_GDTR].base, dt + 2, 8);
+	host_sys[X86_SYS_GDTR].limit = (uint32_t)(dt[0] | dt[1] << 8);
+	__asm__ volatile("sidt %0" : "=m"(dt));
+	memcpy(&host_sys[X86_SYS_IDTR].base, dt + 2, 8);
+	host_sys[X86_SYS_IDTR].limit = (uint32_t)(dt[0] | dt[1] << 8);
+	__asm__ volatile("sldt %0" : "=m"(sel));
+	host_sys[X86_SYS_LDTR].selector = sel;
+	__asm__ volatile("str %0" : "=m"(sel));
+	host_sys[X86_SYS_TR].selector = sel;
+	__asm__ volatile("smsw %0" : "=r"(cr0));
+	host_cr0 = cr0;
 }
 
 static void identify_host(void)
@@ -278,11 +370,21 @@ static void identify_host(void)
 	memcpy(id + 8, &c, 4);
 	host_vendor = x86_vendor_from_cpuid(b, d, c);
 	__cpuid(CPUID_FEATURES_LEAF, a, b, c, d);
+	{
+		unsigned int a7, b7, c7, d7, ae, be, ce, de;
+
+		__cpuid_count(CPUID_STRUCT_LEAF, 0, a7, b7, c7, d7);
+		__cpuid(CPUID_EXT_FEATURES_LEAF, ae, be, ce, de);
+		host_features = x86_features_from_cpuid(c, b7, ce);
+	}
 	family = FAMILY_BASE(a) + (FAMILY_BASE(a) == FAMILY_USES_EXT ? FAMILY_EXT(a) : 0);
 	model = MODEL_BASE(a) | (family >= 6 ? MODEL_EXT(a) << 4 : 0);
 	for (size_t i = 0; i < sizeof(measured_models) / sizeof(measured_models[0]); i++)
 		if (measured_models[i].vendor == host_vendor && measured_models[i].family == family)
 			compare_undef_flags = true;
+	probe_umip();
+	printf("# host UMIP %s\n",
+	       host_umip ? "on: user-mode SGDT/SIDT/SLDT/STR/SMSW fault" : "off");
 	printf("# host CPU %s family 0x%x model 0x%x: emulating as %s, undefined flags %s\n", id,
 	       family, model, vendor_name(host_vendor),
 	       compare_undef_flags ? "compared (model measured on this family)" : "masked");
@@ -305,10 +407,14 @@ static void report(const struct tcase *t, const char *why)
 static void run_case(struct tcase *t, unsigned int batch)
 {
 	static struct emu_state es;
-	struct x86_emu_ctx ctx = {
-		.ops = &ops, .opaque = &es, .rep_batch = batch, .vendor = host_vendor};
+	struct x86_emu_ctx ctx = {.ops = &ops,
+				  .opaque = &es,
+				  .rep_batch = batch,
+				  .vendor = host_vendor,
+				  .features = host_features};
 	struct x86_emu_result res;
-	uint64_t mask = X86_FL_ARITH | X86_FL_DF;
+	/* Ring 3 with IOPL 0: IF is set and stays so; POPF may change TF, NT, AC and ID. */
+	uint64_t mask = X86_FL_ARITH | X86_FL_DF | X86_FL_IF | X86_FL_TF | X86_FL_AC | FL_NT_ID;
 	uint64_t undef = compare_undef_flags ? 0 : t->flag_undef;
 	volatile int nvec = NO_FAULT;
 
@@ -323,6 +429,7 @@ static void run_case(struct tcase *t, unsigned int batch)
 	ns->code_ptr = CODE_ADDR;
 	ns->ret_ptr = (uint64_t)native_ret;
 	memcpy(ns->ymm, t->ymm, sizeof(t->ymm));
+	memcpy(ns->mm, t->mm, sizeof(t->mm));
 	memcpy(ndata, t->mem, DATA_SIZE);
 	if (sigsetjmp(fault_jb, 1) == 0)
 		native_run();
@@ -332,8 +439,9 @@ static void run_case(struct tcase *t, unsigned int batch)
 	/* Emulated: REP ops are re-entered until done, like the guest re-executing them. */
 	memcpy(es.gpr, t->gpr, sizeof(t->gpr));
 	es.rip = CODE_ADDR;
-	es.rflags = t->rflags | X86_FL_FIXED;
+	es.rflags = t->rflags | X86_FL_FIXED | X86_FL_IF;
 	memcpy(es.ymm, t->ymm, sizeof(t->ymm));
+	memcpy(es.mm, t->mm, sizeof(t->mm));
 	memcpy(es.mem, t->mem, DATA_SIZE);
 	es.code = t->code;
 	es.code_len = t->len;
@@ -360,6 +468,9 @@ static void run_case(struct tcase *t, unsigned int batch)
 	}
 	if (es.rip != CODE_ADDR + t->len)
 		report(t, "rip");
+	else if (!compare_undef_flags &&
+		 (t->result_undef || (t->undef_if_zf && (ns->rflags & X86_FL_ZF))))
+		return; /* an undefined result, not measured on this CPU */
 	else if (memcmp(es.gpr, ns->gpr, sizeof(es.gpr))) {
 		report(t, "gpr");
 		for (int i = 0; i < 16 && n_report <= MAX_REPORT; i++)
@@ -368,12 +479,19 @@ static void run_case(struct tcase *t, unsigned int batch)
 				       (unsigned long long)t->gpr[i],
 				       (unsigned long long)ns->gpr[i],
 				       (unsigned long long)es.gpr[i]);
-	} else if ((es.rflags ^ ns->rflags) & mask & ~undef)
+	} else if ((es.rflags ^ ns->rflags) & mask & ~undef) {
 		report(t, "rflags");
-	else if (memcmp(es.mem, ndata, DATA_SIZE))
+		if (n_report <= MAX_REPORT)
+			printf("#   rflags in %03llx native %03llx emulated %03llx\n",
+			       (unsigned long long)(t->rflags & mask),
+			       (unsigned long long)(ns->rflags & mask),
+			       (unsigned long long)(es.rflags & mask));
+	} else if (memcmp(es.mem, ndata, DATA_SIZE))
 		report(t, "memory");
 	else if (memcmp(es.ymm, ns->ymm, sizeof(es.ymm)))
 		report(t, "ymm");
+	else if (memcmp(es.mm, ns->mm, sizeof(es.mm)))
+		report(t, "mmx");
 }
 
 /* ---- templates ---- */
@@ -402,11 +520,23 @@ struct tmpl {
 #define SP_ALIGN  5 /* vector op that needs natural alignment */
 #define SP_DIV	  6
 #define SP_CX16	  7
+#define SP_SHIFT  8  /* CL holds a count, mostly small */
+#define SP_SHXD	  9  /* SHLD/SHRD: a 16-bit count past 16 leaves the result undefined */
+#define SP_SCAN	  10 /* bit scans: zero and sparse sources */
+#define SP_BRANCH 11 /* near CALL/JMP/RET: the target is the code after the instruction */
+#define SP_POPF	  12 /* POPF: a random image without TF and AC at [RSP] */
+#define SP_FRAME  13 /* ENTER/LEAVE: RBP inside the data area */
+#define SP_CRC	  14 /* CRC32: every operand size (F2 66, REX.W) */
+#define SP_MMX	  15 /* MMX moves: REX.W selects MOVQ for 6E/7E, no 66 (that is SSE) */
 
 #define U_LOGIC X86_FL_AF
 #define U_MUL	(X86_FL_SF | X86_FL_ZF | X86_FL_AF | X86_FL_PF)
 #define U_DIV	X86_FL_ARITH
 #define U_BT	(X86_FL_OF | X86_FL_SF | X86_FL_AF | X86_FL_PF)
+/* OF past count 1, AF, and CF for 8/16-bit shifts by more than the width. */
+#define U_SHIFT (X86_FL_OF | X86_FL_AF | X86_FL_CF)
+#define U_BSF	(X86_FL_CF | X86_FL_OF | X86_FL_SF | X86_FL_AF | X86_FL_PF)
+#define U_CNT	(X86_FL_OF | X86_FL_SF | X86_FL_AF | X86_FL_PF)
 
 static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, bool rexw)
 {
@@ -423,6 +553,8 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 	for (unsigned int i = 0; i < 16; i++)
 		for (unsigned int j = 0; j < 32; j++)
 			t->ymm[i][j] = (uint8_t)rng();
+	for (unsigned int i = 0; i < 8; i++)
+		t->mm[i] = rng();
 	t->rflags = (rng() & X86_FL_ARITH) | X86_FL_FIXED;
 	if (tp->special == SP_STRING && (rng() & 1))
 		t->rflags |= X86_FL_DF;
@@ -439,6 +571,8 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 	af = tp->modrm ? (enum addr_form)(rng() % (tp->allow_reg ? 4 : 3)) : AF_NONE;
 	if (tp->special == SP_ALIGN || tp->special == SP_CX16)
 		af = (rng() & 3) ? AF_BASE_D8 : af;
+	if (tp->special == SP_BRANCH && tp->modrm)
+		af = AF_BASE_D8; /* the pointer is placed at [rbx + disp8] below */
 	if (rexw)
 		rex |= 0x08;
 	if (reg & 8)
@@ -511,6 +645,51 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 	case SP_BTREG:
 		if (af != AF_REG)
 			t->gpr[reg] = (uint64_t)((int64_t)(rng() % 4096) - 2048);
+		break;
+	case SP_SHIFT:
+	case SP_SHXD:
+		t->gpr[X86_RCX] =
+			(t->gpr[X86_RCX] & ~0xffull) | ((rng() & 1) ? rng() % 70 : rng() & 0xff);
+		if (!(rng() & 7))
+			t->gpr[X86_RCX] &= ~0xffull; /* count 0: nothing changes */
+		break;
+	case SP_BRANCH: {
+		uint64_t target = CODE_ADDR + n, at = t->gpr[X86_RSP] - DATA_ADDR;
+
+		if (tp->op[0] == 0xe8)
+			memset(t->code + n - 4, 0, 4); /* call rel32 0 */
+		if (tp->modrm)
+			at = t->gpr[X86_RBX] + (uint64_t)(int64_t)(int8_t)t->code[n - 1] -
+			     DATA_ADDR;
+		memcpy(t->mem + at, &target, sizeof(target));
+		break;
+	}
+	case SP_POPF: {
+		uint64_t img = rng() & ~(X86_FL_TF | X86_FL_AC);
+
+		memcpy(t->mem + (t->gpr[X86_RSP] - DATA_ADDR), &img, sizeof(img));
+		break;
+	}
+	case SP_FRAME:
+		t->gpr[X86_RBP] = DATA_ADDR + 0x400 + (rng() & 0x7ff);
+		if (tp->op[0] == 0xc8 && (rng() & 3)) { /* mostly a frame that stays mapped */
+			t->code[n - 3] = (uint8_t)rng();
+			t->code[n - 2] = (uint8_t)(rng() & 1);
+		}
+		break;
+	case SP_SCAN:
+		if (!(rng() & 3)) { /* zero source, wherever it is */
+			memset(t->mem, 0, DATA_SIZE);
+			for (unsigned int i = 0; i < 16; i++)
+				if (i != X86_RBX && i != X86_RSI && i != X86_RSP && (rng() & 1))
+					t->gpr[i] = 0;
+		} else if (rng() & 1) { /* sparse: a few bits set */
+			for (unsigned int i = 0; i < DATA_SIZE; i++)
+				t->mem[i] &= (uint8_t)(rng() & rng() & rng());
+			for (unsigned int i = 0; i < 16; i++)
+				if (i != X86_RBX && i != X86_RSI && i != X86_RSP)
+					t->gpr[i] &= rng() & rng() & rng() & rng();
+		}
 		break;
 	case SP_DIV:
 		if (rng() % 8 == 0)
@@ -620,6 +799,44 @@ static const struct tmpl tmpls[] = {
 	T("movsd store", {0xf2}, 1, {0x0f, 0x11}, 2, -1, 0, true, false, 0, 0),
 	T("movntdq", {0x66}, 1, {0x0f, 0xe7}, 2, -1, 0, true, false, 0, SP_ALIGN),
 	T("movntps", {0}, 0, {0x0f, 0x2b}, 2, -1, 0, true, false, 0, SP_ALIGN),
+	T("rol..sar Eb,1", {0}, 0, {0xd0}, 1, -2, 0, true, true, U_SHIFT, 0),
+	T("rol..sar Ev,1", {0}, 0, {0xd1}, 1, -2, 0, true, true, U_SHIFT, 0),
+	T("rol..sar Eb,CL", {0}, 0, {0xd2}, 1, -2, 0, true, true, U_SHIFT, SP_SHIFT),
+	T("rol..sar Ev,CL", {0}, 0, {0xd3}, 1, -2, 0, true, true, U_SHIFT, SP_SHIFT),
+	T("rol..sar Eb,Ib", {0}, 0, {0xc0}, 1, -2, 1, true, true, U_SHIFT, 0),
+	T("rol..sar Ev,Ib", {0}, 0, {0xc1}, 1, -2, 1, true, true, U_SHIFT, 0),
+	T("shld Ev,Gv,Ib", {0}, 0, {0x0f, 0xa4}, 2, -1, 1, true, true, U_SHIFT, SP_SHXD),
+	T("shld Ev,Gv,CL", {0}, 0, {0x0f, 0xa5}, 2, -1, 0, true, true, U_SHIFT, SP_SHXD),
+	T("shrd Ev,Gv,Ib", {0}, 0, {0x0f, 0xac}, 2, -1, 1, true, true, U_SHIFT, SP_SHXD),
+	T("shrd Ev,Gv,CL", {0}, 0, {0x0f, 0xad}, 2, -1, 0, true, true, U_SHIFT, SP_SHXD),
+	T("bsf Gv,Ev", {0}, 0, {0x0f, 0xbc}, 2, -1, 0, true, true, U_BSF, SP_SCAN),
+	T("bsr Gv,Ev", {0}, 0, {0x0f, 0xbd}, 2, -1, 0, true, true, U_BSF, SP_SCAN),
+	T("tzcnt Gv,Ev", {0xf3}, 1, {0x0f, 0xbc}, 2, -1, 0, true, true, U_CNT, SP_SCAN),
+	T("lzcnt Gv,Ev", {0xf3}, 1, {0x0f, 0xbd}, 2, -1, 0, true, true, U_CNT, SP_SCAN),
+	T("popcnt Gv,Ev", {0xf3}, 1, {0x0f, 0xb8}, 2, -1, 0, true, true, 0, SP_SCAN),
+	T("sgdt m", {0}, 0, {0x0f, 0x01}, 2, 0, 0, true, false, 0, 0),
+	T("sidt m", {0}, 0, {0x0f, 0x01}, 2, 1, 0, true, false, 0, 0),
+	T("lgdt m (ring 3)", {0}, 0, {0x0f, 0x01}, 2, 2, 0, true, false, 0, 0),
+	T("lidt m (ring 3)", {0}, 0, {0x0f, 0x01}, 2, 3, 0, true, false, 0, 0),
+	T("smsw Ew", {0}, 0, {0x0f, 0x01}, 2, 4, 0, true, true, 0, 0),
+	T("lmsw Ew (ring 3)", {0}, 0, {0x0f, 0x01}, 2, 6, 0, true, true, 0, 0),
+	T("sldt Ew", {0}, 0, {0x0f, 0x00}, 2, 0, 0, true, true, 0, 0),
+	T("str Ew", {0}, 0, {0x0f, 0x00}, 2, 1, 0, true, true, 0, 0),
+	T("crc32 Gd,Eb", {0xf2}, 1, {0x0f, 0x38, 0xf0}, 3, -1, 0, true, true, 0, SP_CRC),
+	T("crc32 Gd,Ev", {0xf2}, 1, {0x0f, 0x38, 0xf1}, 3, -1, 0, true, true, 0, SP_CRC),
+	T("movd/q mm,Ey", {0}, 0, {0x0f, 0x6e}, 2, -1, 0, true, true, 0, SP_MMX),
+	T("movd/q Ey,mm", {0}, 0, {0x0f, 0x7e}, 2, -1, 0, true, true, 0, SP_MMX),
+	T("movq mm,mm/m64", {0}, 0, {0x0f, 0x6f}, 2, -1, 0, true, true, 0, SP_MMX),
+	T("movq mm/m64,mm", {0}, 0, {0x0f, 0x7f}, 2, -1, 0, true, true, 0, SP_MMX),
+	T("pushf", {0}, 0, {0x9c}, 1, 0, 0, false, false, 0, SP_STACK),
+	T("popf", {0}, 0, {0x9d}, 1, 0, 0, false, false, 0, SP_POPF),
+	T("call rel32", {0}, 0, {0xe8}, 1, 0, 4, false, false, 0, SP_BRANCH),
+	T("call Ev", {0}, 0, {0xff}, 1, 2, 0, true, false, 0, SP_BRANCH),
+	T("jmp Ev", {0}, 0, {0xff}, 1, 4, 0, true, false, 0, SP_BRANCH),
+	T("ret", {0}, 0, {0xc3}, 1, 0, 0, false, false, 0, SP_BRANCH),
+	T("ret Iw", {0}, 0, {0xc2}, 1, 0, 2, false, false, 0, SP_BRANCH),
+	T("leave", {0}, 0, {0xc9}, 1, 0, 0, false, false, 0, SP_FRAME),
+	T("enter Iw,Ib", {0}, 0, {0xc8}, 1, 0, 3, false, false, 0, SP_FRAME),
 	T("vmovdqu ymm load", {0}, 0, {0xc5, 0xfe, 0x6f}, 3, -1, 0, true, true, 0, 0),
 	T("vmovdqu xmm store", {0}, 0, {0xc5, 0xfa, 0x7f}, 3, -1, 0, true, true, 0, 0),
 	T("vmovdqa ymm store", {0}, 0, {0xc5, 0xfd, 0x7f}, 3, -1, 0, true, false, 0, SP_ALIGN),
@@ -667,18 +884,27 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 		}
 		/* Operand size variants for non-vector, non-stack forms. */
 		if (tp->pfx[0] != 0x66 && tp->pfx[0] != 0xf3 && tp->pfx[0] != 0xf2 &&
-		    !(tp->nop && tp->op[0] == 0xc5) && v.special != SP_STACK && !(sel & 0x100))
+		    !(tp->nop && tp->op[0] == 0xc5) && v.special != SP_STACK &&
+		    v.special != SP_BRANCH && v.special != SP_POPF && v.special != SP_FRAME &&
+		    !(sel & 0x100))
 			rexw = (sel >> 9) & 1;
 		if (tp->pfx[0] == 0x66 && tp->op[1] == 0x6e)
 			rexw = (sel >> 9) & 1;
 		if (tp->pfx[0] == 0x66 && tp->op[1] == 0x7e)
 			rexw = (sel >> 9) & 1;
-		if (tp->special == SP_CX16)
+		if (tp->special == SP_CX16 || tp->special == SP_SCAN || tp->special == SP_CRC ||
+		    tp->special == SP_MMX)
 			rexw = (sel >> 9) & 1;
+		if (tp->special == SP_CRC && ((sel >> 10) & 3) == 0)
+			extra = 0x66; /* F2 66: a 16-bit source */
+		if (tp->special == SP_SCAN && tp->npfx && ((sel >> 10) & 3) == 0)
+			extra = 0x66; /* F3 66: still TZCNT/LZCNT/POPCNT, 16-bit */
 		if (!tp->npfx && !(tp->nop && tp->op[0] == 0xc5) && ((sel >> 10) & 3) == 0 &&
-		    tp->special != SP_CX16 && tp->op[0] != 0x63)
+		    tp->special != SP_CX16 && tp->op[0] != 0x63 && tp->special != SP_BRANCH &&
+		    tp->special != SP_MMX)
 			extra = 0x66;
-		if (v.special == SP_STACK && ((sel >> 10) & 3) == 1)
+		if ((v.special == SP_STACK || v.special == SP_POPF || v.special == SP_FRAME) &&
+		    ((sel >> 10) & 3) == 1)
 			extra = 0x66;
 		if (tp->special == SP_STRING && v.npfx && ((sel >> 12) & 1))
 			extra = 0x67; /* 32-bit addressing for the string registers */
@@ -687,6 +913,16 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 		     tp->op[1] == 0xc1 || tp->op[1] == 0xb0 || tp->op[1] == 0xb1))
 			extra = 0xf0; /* LOCK */
 		build(t, &v, extra, rexw);
+		if (tp->special == SP_SHXD && extra == 0x66 && !rexw &&
+		    ((tp->op[1] & 1 ? t->gpr[X86_RCX] : t->code[t->len - 1]) & 0x1f) > 16)
+			t->result_undef = true;
+		if (tp->special == SP_SCAN && !tp->npfx)
+			t->undef_if_zf = true;
+		/* SMSW/SLDT/STR r32: bits 63:32 measured on AMD only. */
+		if (tp->op[0] == 0x0f &&
+		    (tp->op[1] == 0x00 || (tp->op[1] == 0x01 && tp->reg == 4)) && t->regform &&
+		    !rexw && extra != 0x66)
+			t->result_undef = true;
 		if (extra == 0xf0 && t->regform)
 			continue; /* LOCK with a register destination is #UD natively: skip */
 		if (extra == 0x67 && tp->special == SP_STRING) {

@@ -1,8 +1,8 @@
 /*
  * libFuzzer target over x86_decode + x86_emulate.
  *
- * Input: [mode|vendor][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as available)] then the
- * instruction bytes.  Guest memory is two 4 KiB pages around a fixed base; anything else
+ * Input: [mode|vendor|features|probe][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as
+ * available)] then the instruction bytes.  Guest memory is two 4 KiB pages around a fixed base; anything else
  * raises #PF.  Checks: no sanitizer report, no abort, results self-consistent (length <= 15,
  * every access inside one page, bounded callback count).
  *
@@ -29,6 +29,7 @@ struct fstate {
 	uint64_t gpr[16], rip, rflags;
 	uint8_t mem[MEM_SIZE];
 	uint8_t ymm[16][32];
+	uint64_t mm[8];
 	const uint8_t *code;
 	size_t code_len;
 	unsigned int mode, calls;
@@ -169,8 +170,101 @@ static void set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int le
 		memset(s->ymm[i] + len, 0, 32 - len);
 }
 
-static const struct x86_emu_ops fops = {get_reg, set_reg, get_seg, get_ctl, fetch,
-					rd,	 wr,	  get_vec, set_vec};
+/* Half the inputs run without the optional callbacks (probe, system registers). */
+static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
+{
+	struct fstate *s = o;
+
+	(void)write;
+	check_page(la, len);
+	if (++s->calls > MAX_CALLS)
+		abort();
+	if (la < MEM_BASE || la - MEM_BASE > MEM_SIZE - len)
+		return fault(x, la);
+	return 0;
+}
+
+static void get_sysseg(void *o, unsigned int which, struct x86_segment *sg)
+{
+	if (which > X86_SYS_TR)
+		abort();
+	(void)o;
+	memset(sg, 0, sizeof(*sg));
+	sg->base = 0xffff800000001000ull * (which + 1);
+	sg->limit = 0xfff;
+	sg->selector = (uint16_t)(which << 3);
+}
+
+static int set_dtr(void *o, unsigned int which, uint64_t base, uint32_t limit,
+		   struct x86_exception *x)
+{
+	(void)o;
+	(void)base;
+	if (which > X86_SYS_IDTR || limit > 0xffff)
+		abort();
+	(void)x;
+	return 0;
+}
+
+/* LMSW that mhv refuses half the time (#GP), as a CR0 check would. */
+static int lmsw(void *o, uint16_t src, struct x86_exception *x)
+{
+	(void)o;
+	if (!(src & 1))
+		return 0;
+	x->vector = X86_EXC_GP;
+	x->has_error_code = true;
+	x->error_code = 0;
+	return -1;
+}
+
+/* MMX registers in fstate; a pending x87 exception when register 7 has its top bit set. */
+static int mmx(void *o, unsigned int idx, bool write, uint64_t *val)
+{
+	struct fstate *s = o;
+
+	if (idx > 7)
+		abort();
+	if (s->mm[7] >> 63)
+		return -1;
+	if (write)
+		s->mm[idx] = *val;
+	else
+		*val = s->mm[idx];
+	return 0;
+}
+
+static void fxsave(void *o, uint8_t *img, bool rex_w)
+{
+	(void)o;
+	memset(img, rex_w ? 0x64 : 0x32, X86_FXSR_AREA);
+}
+
+static int fxrstor(void *o, const uint8_t *img, unsigned int len, bool rex_w,
+		   struct x86_exception *x)
+{
+	(void)o;
+	(void)rex_w;
+	if (len > X86_FXSR_AREA)
+		abort();
+	if (img[24] & 0x80) { /* "reserved MXCSR bits" */
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static const struct x86_emu_ops fops = {
+	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
+	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor,
+};
+/* Without the optional callbacks. */
+static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
+						rd,	 wr,	  get_vec, set_vec, NULL,
+						NULL,	 NULL,	  NULL,	   NULL,
+						NULL,	 NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -188,6 +282,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof(s));
 	s.mode = modes[data[0] & 3];
 	ctx.vendor = (data[0] & 4) ? X86_VENDOR_AMD : X86_VENDOR_INTEL; /* both vendors' paths */
+	ctx.features =
+		(data[0] & 8) ? X86_FEAT_POPCNT | X86_FEAT_LZCNT | X86_FEAT_BMI1 | X86_FEAT_SSE42 : 0;
+	if (data[0] & 0x10)
+		ctx.ops = &fops_noprobe;
 	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |
 		   ((uint64_t)(data[1] & 0x02) << 9) | X86_FL_FIXED;
 	ctx.rep_batch = data[2] % (X86_EMU_REP_BATCH_MAX + 8);
@@ -205,6 +303,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   : MEM_BASE + (uint64_t)(data[2 * i] | data[2 * i + 1] << 8) %
 							MEM_SIZE;
 	s.gpr[X86_RCX] &= 0x3f;
+	s.mm[7] = s.gpr[X86_R9]; /* its top bit: an x87 exception pending (#MF) */
 	if (size > 32) {
 		data += 32;
 		size -= 32;

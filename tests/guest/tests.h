@@ -40,6 +40,11 @@ void test_paging(void);
  */
 void test_mmio(void);
 /*
+ * One representative of each instruction class mhv's MMIO emulator executes, on a device page
+ * of an mmio=ram region and on RAM, compared (test_mmio_forms.c).  Paging off on entry.
+ */
+void test_mmio_forms(void);
+/*
  * Ring 3 for test_mmio.c (test_mmio_user.c).  Between begin and end a GDT with ring-3
  * segments and a TSS is loaded.  mmio_user_access() does one 4-byte read (result in *val) or
  * write (of *val) of va at CPL3; the page tables must let ring 3 reach the kernel image (code,

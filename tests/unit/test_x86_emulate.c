@@ -18,7 +18,17 @@ struct fake {
 	uint64_t nofetch_page; /* fetches from this page fault (#PF) */
 	unsigned int mode;
 	uint32_t ds_limit;
+	uint64_t ds_base;
 	unsigned int writes;
+	unsigned int cpl;
+	uint64_t cr0, cr4;
+	struct x86_segment sys[4]; /* enum x86_sys_seg */
+	unsigned int lmsw_calls;
+	uint16_t lmsw_src;
+	uint64_t mm[8];
+	bool mmx_pending; /* an x87 exception is pending: MMX forms raise #MF */
+	unsigned int fxrstor_len;
+	uint64_t tf_at_rip_write; /* RFLAGS.TF when RIP was written (the single-step rule) */
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -32,12 +42,14 @@ static void set_reg(void *o, unsigned int r, uint64_t v)
 {
 	struct fake *f = o;
 
-	if (r < 16)
+	if (r < 16) {
 		f->gpr[r] = v;
-	else if (r == X86_REG_RIP)
+	} else if (r == X86_REG_RIP) {
 		f->rip = v;
-	else
+		f->tf_at_rip_write = f->rflags & X86_FL_TF;
+	} else {
 		f->rflags = v;
+	}
 }
 
 static void get_seg(void *o, unsigned int seg, struct x86_segment *s)
@@ -46,6 +58,7 @@ static void get_seg(void *o, unsigned int seg, struct x86_segment *s)
 
 	memset(s, 0, sizeof(*s));
 	s->limit = seg == X86_SEG_DS ? f->ds_limit : 0xffffffffu;
+	s->base = seg == X86_SEG_DS ? f->ds_base : 0;
 	s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0x3 | (f->mode == 32 ? X86_SEG_ATTR_DB : 0);
 	if (seg == X86_SEG_CS)
 		s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0xb |
@@ -58,10 +71,10 @@ static void get_ctl(void *o, struct x86_cpu_ctl *c)
 {
 	struct fake *f = o;
 
-	c->cr0 = X86_CR0_PE;
-	c->cr4 = X86_CR4_OSFXSR;
+	c->cr0 = X86_CR0_PE | f->cr0;
+	c->cr4 = X86_CR4_OSFXSR | f->cr4;
 	c->efer = f->mode == 64 ? X86_EFER_LMA : 0;
-	c->cpl = 0;
+	c->cpl = (uint8_t)f->cpl;
 }
 
 static int pf(struct x86_exception *x, uint64_t la)
@@ -119,8 +132,88 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 	(void)z;
 }
 
-static const struct x86_emu_ops ops = {get_reg, set_reg, get_seg, get_ctl, fetch,
-				       rd,	wr,	 get_vec, set_vec};
+static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
+{
+	(void)o;
+	(void)write;
+	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+		return pf(x, la);
+	return 0;
+}
+
+static void get_sysseg(void *o, unsigned int which, struct x86_segment *s)
+{
+	struct fake *f = o;
+
+	*s = f->sys[which & 3];
+}
+
+static int set_dtr(void *o, unsigned int which, uint64_t base, uint32_t limit,
+		   struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)x;
+	f->sys[which & 3].base = base;
+	f->sys[which & 3].limit = limit;
+	return 0;
+}
+
+static int lmsw(void *o, uint16_t src, struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)x;
+	f->lmsw_calls++;
+	f->lmsw_src = src;
+	return 0;
+}
+
+static int mmx(void *o, unsigned int idx, bool write, uint64_t *val)
+{
+	struct fake *f = o;
+
+	if (f->mmx_pending)
+		return -1;
+	if (write)
+		f->mm[idx & 7] = *val;
+	else
+		*val = f->mm[idx & 7];
+	return 0;
+}
+
+/* The fake FPU image: byte i is i ^ 0x5a; an image with byte 24 (MXCSR) 0xff is refused. */
+static void fxsave(void *o, uint8_t *img, bool rex_w)
+{
+	(void)o;
+	for (unsigned int i = 0; i < X86_FXSR_AREA; i++)
+		img[i] = (uint8_t)(i ^ 0x5a ^ (rex_w ? 1 : 0));
+}
+
+static int fxrstor(void *o, const uint8_t *img, unsigned int len, bool rex_w,
+		   struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)rex_w;
+	if (img[24] == 0xff) {
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return -1;
+	}
+	f->fxrstor_len = len;
+	return 0;
+}
+
+static const struct x86_emu_ops ops = {
+	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,  wr,	   get_vec,
+	set_vec, probe,	  get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor,
+};
+static const struct x86_emu_ops ops_nosys = {
+	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
+	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL,
+};
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
 {
@@ -240,7 +333,7 @@ static void test_32bit_segment_limit_gp(void **st)
 
 static void test_unsupported_and_invalid(void **st)
 {
-	static const uint8_t shl[] = {0xd1, 0x23};	/* shl dword [rbx], 1: not emulated */
+	static const uint8_t shl[] = {0xd9, 0x03};	/* fld dword [rbx]: x87 is not emulated */
 	static const uint8_t bad[] = {0x0f, 0x04};	/* reserved opcode */
 	static const uint8_t lk[] = {0xf0, 0x8b, 0x03}; /* lock mov: #UD */
 	struct fake f;
@@ -289,6 +382,491 @@ static void test_movzx_byte_from_mmio(void **st)
 	assert_int_equal(f.writes, 0);
 }
 
+static void test_shifts_and_rotates_on_memory(void **st)
+{
+	static const uint8_t rcl[] = {0xd0, 0x13};		/* rcl byte [rbx], 1 */
+	static const uint8_t sar[] = {0x48, 0xd3, 0x7b, 0x08};	/* sar qword [rbx+8], cl */
+	static const uint8_t ror[] = {0x66, 0xc1, 0x0b, 0x04};	/* ror word [rbx], 4 */
+	static const uint8_t shrd[] = {0x0f, 0xac, 0x03, 0x08}; /* shrd [rbx], eax, 8 */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t q;
+	uint32_t d;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, rcl, sizeof(rcl));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mem[0x2000] = 0x80;
+	f.rflags |= X86_FL_CF;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000], 0x01); /* CF rotated in, bit 7 out */
+	assert_true(f.rflags & X86_FL_CF);
+	assert_true(f.rflags & X86_FL_OF); /* MSB(result) ^ CF */
+	assert_int_equal(f.rip, MEM_BASE + sizeof(rcl));
+
+	setup(&f, 64, MEM_BASE, sar, sizeof(sar));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RCX] = 0x44; /* masked to 4 */
+	q = 0x8000000000000010ull;
+	memcpy(f.mem + 0x2008, &q, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	memcpy(&q, f.mem + 0x2008, 8);
+	assert_int_equal(q, 0xf800000000000001ull);
+	assert_true(f.rflags & X86_FL_SF);
+	assert_false(f.rflags & X86_FL_CF);
+
+	setup(&f, 64, MEM_BASE, ror, sizeof(ror));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mem[0x2000] = 0x34;
+	f.mem[0x2001] = 0x12;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000] | f.mem[0x2001] << 8, 0x4123);
+
+	setup(&f, 64, MEM_BASE, shrd, sizeof(shrd));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RAX] = 0xab;
+	d = 0x11223344;
+	memcpy(f.mem + 0x2000, &d, 4);
+	assert_int_equal(run(&f, &res, 1), 0);
+	memcpy(&d, f.mem + 0x2000, 4);
+	assert_int_equal(d, 0xab112233);
+	assert_false(f.rflags & X86_FL_CF); /* last bit out: bit 7 of 0x44 */
+}
+
+static void test_shift_fault_changes_nothing(void **st)
+{
+	static const uint8_t shl[] = {0xd3, 0x23}; /* shl dword [rbx], cl */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, shl, sizeof(shl));
+	f.gpr[X86_RBX] = MEM_BASE + MEM_SIZE - 2; /* crosses the end of mapped memory */
+	f.gpr[X86_RCX] = 3;
+	f.rflags |= X86_FL_ZF;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_ZF);
+	assert_int_equal(f.rip, MEM_BASE);
+}
+
+static void test_bsr_from_memory(void **st)
+{
+	static const uint8_t bsr[] = {0x66, 0x0f, 0xbd, 0x43, 0x02}; /* bsr ax, [rbx+2] */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, bsr, sizeof(bsr));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RAX] = 0xffffffffffffffffull;
+	f.mem[0x2003] = 0x20; /* word 0x2000: bit 13 */
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RAX], 0xffffffffffff000dull);
+	assert_false(f.rflags & X86_FL_ZF);
+}
+
+static void test_crossing_store_into_fault_writes_nothing(void **st)
+{
+	static const uint8_t mov[] = {0x48, 0x89, 0x03}; /* mov [rbx], rax */
+	static const uint8_t rep[] = {0xf3, 0xab};	 /* rep stosd */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, mov, sizeof(mov));
+	f.gpr[X86_RBX] = MEM_BASE + MEM_SIZE - 4; /* 4 bytes mapped, 4 past the end */
+	f.gpr[X86_RAX] = 0x1122334455667788ull;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(res.exc.cr2, MEM_BASE + MEM_SIZE);
+	assert_int_equal(f.writes, 0);
+	/* REP STOSD: the elements before the crossing one are written, that one not at all. */
+	setup(&f, 64, MEM_BASE, rep, sizeof(rep));
+	f.gpr[X86_RDI] = MEM_BASE + MEM_SIZE - 10;
+	f.gpr[X86_RCX] = 4;
+	f.gpr[X86_RAX] = 0xa5a5a5a5;
+	assert_int_equal(run(&f, &res, 8), -X86_EMU_EXCEPTION);
+	assert_true(res.rep_continue);
+	assert_int_equal(f.writes, 2);
+	assert_int_equal(f.gpr[X86_RCX], 2);
+	assert_int_equal(f.gpr[X86_RDI], MEM_BASE + MEM_SIZE - 2);
+	assert_int_equal(f.mem[MEM_SIZE - 2], 0);
+}
+
+static void test_alignment_uses_linear_address(void **st)
+{
+	static const uint8_t movaps[] = {0x0f, 0x28, 0x03}; /* movaps xmm0, [ebx] */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* 32-bit: DS base 8 makes the aligned offset 0x2008 a misaligned linear address. */
+	setup(&f, 32, MEM_BASE, movaps, sizeof(movaps));
+	f.ds_base = 8;
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	f.gpr[X86_RBX] = MEM_BASE + 0x2008; /* misaligned offset, aligned linear address */
+	assert_int_equal(run(&f, &res, 1), 0);
+}
+
+static void test_sgdt_sidt_store_limit_and_base(void **st)
+{
+	static const uint8_t sgdt[] = {0x0f, 0x01, 0x03}; /* sgdt [rbx] / [ebx] */
+	static const uint8_t sidt[] = {0x0f, 0x01, 0x0b}; /* sidt [rbx] / [ebx] */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t base;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, sgdt, sizeof(sgdt));
+	f.sys[X86_SYS_GDTR] = (struct x86_segment){.base = 0xffff800012345678ull, .limit = 0x7f};
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memset(f.mem + 0x2000, 0xee, 12);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000] | f.mem[0x2001] << 8, 0x7f);
+	memcpy(&base, f.mem + 0x2002, 8);
+	assert_int_equal(base, 0xffff800012345678ull);
+	assert_int_equal(f.mem[0x200a], 0xee); /* 10 bytes in 64-bit mode */
+	setup(&f, 32, MEM_BASE, sidt, sizeof(sidt));
+	f.sys[X86_SYS_IDTR] = (struct x86_segment){.base = 0x00abcdef, .limit = 0x7ff};
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memset(f.mem + 0x2000, 0xee, 12);
+	assert_int_equal(run(&f, &res, 1), 0);
+	memcpy(&base, f.mem + 0x2002, 8);
+	assert_int_equal(base, 0xeeeeeeee00abcdefull); /* 6 bytes in 32-bit mode */
+	/* UMIP outside ring 0: #GP(0), nothing stored. */
+	setup(&f, 64, MEM_BASE, sgdt, sizeof(sgdt));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.cr4 = X86_CR4_UMIP;
+	f.cpl = 3;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	/* Without the callbacks: not emulated. */
+	setup(&f, 64, MEM_BASE, sgdt, sizeof(sgdt));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	{
+		struct x86_emu_ctx ctx = {.ops = &ops_nosys, .opaque = &f};
+
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_UNSUPPORTED);
+	}
+}
+
+static void test_sldt_str_smsw(void **st)
+{
+	static const uint8_t sldt[] = {0x0f, 0x00, 0x03};	  /* sldt [rbx] */
+	static const uint8_t str[] = {0x0f, 0x00, 0xc8};	  /* str eax */
+	static const uint8_t smsw[] = {0x0f, 0x01, 0x23};	  /* smsw [rbx] */
+	static const uint8_t smsw_r[] = {0x48, 0x0f, 0x01, 0xe0}; /* smsw rax */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, sldt, sizeof(sldt));
+	f.sys[X86_SYS_LDTR].selector = 0x28;
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memset(f.mem + 0x2000, 0xee, 4);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000], 0x28);
+	assert_int_equal(f.mem[0x2001], 0);
+	assert_int_equal(f.mem[0x2002], 0xee); /* a word only */
+	setup(&f, 64, MEM_BASE, str, sizeof(str));
+	f.sys[X86_SYS_TR].selector = 0x40;
+	f.gpr[X86_RAX] = ~0ull;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RAX], 0x40); /* zero-extended */
+	setup(&f, 64, MEM_BASE, smsw, sizeof(smsw));
+	f.cr0 = X86_CR0_TS | X86_CR0_AM;
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000] | f.mem[0x2001] << 8, X86_CR0_PE | X86_CR0_TS);
+	setup(&f, 64, MEM_BASE, smsw_r, sizeof(smsw_r));
+	f.cr0 = X86_CR0_AM;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RAX], X86_CR0_PE | X86_CR0_AM); /* all of CR0 */
+}
+
+static void test_lgdt_lidt_lmsw(void **st)
+{
+	static const uint8_t lgdt[] = {0x0f, 0x01, 0x13};	  /* lgdt [rbx] */
+	static const uint8_t lidt16[] = {0x66, 0x0f, 0x01, 0x1b}; /* o16 lidt [ebx] */
+	static const uint8_t lmsw_m[] = {0x0f, 0x01, 0x33};	  /* lmsw [rbx] */
+	static const uint8_t desc[] = {0xff, 0x0f, 0x78, 0x56, 0x34, 0x12, 0x00, 0x80, 0xff, 0xff};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, lgdt, sizeof(lgdt));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memcpy(f.mem + 0x2000, desc, sizeof(desc));
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.sys[X86_SYS_GDTR].base, 0xffff800012345678ull);
+	assert_int_equal(f.sys[X86_SYS_GDTR].limit, 0xfff);
+	f.mem[0x2009] = 0x7f; /* non-canonical base: #GP(0), GDTR unchanged */
+	f.rip = MEM_BASE;
+	f.sys[X86_SYS_GDTR].base = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.sys[X86_SYS_GDTR].base, 0);
+	f.mem[0x2009] = 0xff;
+	f.rip = MEM_BASE;
+	f.cpl = 3; /* ring 3: #GP(0) */
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	/* 16-bit operand size outside 64-bit mode: a 24-bit base. */
+	setup(&f, 32, MEM_BASE, lidt16, sizeof(lidt16));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memcpy(f.mem + 0x2000, desc, sizeof(desc));
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.sys[X86_SYS_IDTR].base, 0x345678);
+	setup(&f, 64, MEM_BASE, lmsw_m, sizeof(lmsw_m));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mem[0x2000] = 0x0b;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.lmsw_calls, 1);
+	assert_int_equal(f.lmsw_src, 0x0b);
+	f.rip = MEM_BASE;
+	f.cpl = 1;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.lmsw_calls, 1);
+}
+
+static void test_call_ret_on_a_device_stack(void **st)
+{
+	static const uint8_t call[] = {0xff, 0x53, 0x08}; /* call [rbx+8] */
+	static const uint8_t ret[] = {0xc2, 0x10, 0x00};  /* ret 16 */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t v, target = MEM_BASE + 0x40;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, call, sizeof(call));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	memcpy(f.mem + 0x2008, &target, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, target);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x27f8);
+	memcpy(&v, f.mem + 0x27f8, 8);
+	assert_int_equal(v, MEM_BASE + sizeof(call)); /* the return address */
+	/* A non-canonical target: #GP(0), nothing pushed. */
+	setup(&f, 64, MEM_BASE, call, sizeof(call));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	target = 0x0000800000000000ull;
+	memcpy(f.mem + 0x2008, &target, 8);
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2800);
+
+	setup(&f, 64, MEM_BASE, ret, sizeof(ret));
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	target = MEM_BASE + 0x100;
+	memcpy(f.mem + 0x2800, &target, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, MEM_BASE + 0x100);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2818);
+}
+
+static void test_popf_privilege_and_enter_leave(void **st)
+{
+	static const uint8_t popf[] = {0x9d};
+	static const uint8_t enter[] = {0xc8, 0x20, 0x00, 0x02}; /* enter 32, 2 */
+	static const uint8_t leave[] = {0xc9};
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t img = X86_FL_IF | (3ull << 12) | X86_FL_CF | X86_FL_DF, v;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, popf, sizeof(popf));
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	memcpy(f.mem + 0x2800, &img, 8);
+	f.cpl = 3; /* IOPL 0: IF and IOPL stay as they were */
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_CF | X86_FL_DF);
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	f.cpl = 0;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED | img);
+
+	setup(&f, 64, MEM_BASE, enter, sizeof(enter));
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	f.gpr[X86_RBP] = MEM_BASE + 0x2900;
+	v = 0x1234;
+	memcpy(f.mem + 0x28f8, &v, 8); /* the outer frame pointer at [rbp-8] */
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RBP], MEM_BASE + 0x27f8);
+	memcpy(&v, f.mem + 0x27f8, 8);
+	assert_int_equal(v, MEM_BASE + 0x2900); /* old rbp */
+	memcpy(&v, f.mem + 0x27f0, 8);
+	assert_int_equal(v, 0x1234); /* copied frame pointer */
+	memcpy(&v, f.mem + 0x27e8, 8);
+	assert_int_equal(v, MEM_BASE + 0x27f8); /* this frame */
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x27e8 - 0x20);
+
+	setup(&f, 64, MEM_BASE, leave, sizeof(leave));
+	f.gpr[X86_RBP] = MEM_BASE + 0x27f8;
+	v = MEM_BASE + 0x2900;
+	memcpy(f.mem + 0x27f8, &v, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RBP], MEM_BASE + 0x2900);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2800);
+}
+
+static void test_near_branch_66_on_amd_not_emulated(void **st)
+{
+	static const uint8_t call[] = {0x66, 0xff, 0x13}; /* o16 call [rbx] */
+	struct fake f;
+	struct x86_emu_result res;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .vendor = X86_VENDOR_AMD};
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, call, sizeof(call));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.writes, 0);
+}
+
+static void test_crc32_from_memory(void **st)
+{
+	static const uint8_t code[] = {0xf2, 0x48, 0x0f, 0x38, 0xf1, 0x03,  /* crc32 rax, [rbx] */
+				       0xf2, 0x0f, 0x38, 0xf0, 0x43, 0x08}; /* crc32 eax, [rbx+8] */
+	struct fake f;
+	struct x86_emu_result res;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .features = X86_FEAT_SSE42};
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, code, sizeof(code));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.gpr[X86_RAX] = 0xdeadbeefffffffffull;
+	memcpy(f.mem + 0x2000, "123456789", 9);
+	assert_int_equal(x86_emulate(&ctx, &res), 0);
+	assert_int_equal(f.gpr[X86_RAX] >> 32, 0); /* 64-bit destination: zero-extended */
+	assert_int_equal(x86_emulate(&ctx, &res), 0);
+	assert_int_equal(~(uint32_t)f.gpr[X86_RAX], 0xe3069283u); /* CRC-32C check value */
+	ctx.features = 0;					  /* no SSE4.2: #UD */
+	f.rip = MEM_BASE;
+	assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+}
+
+static void test_mmx_moves_on_memory(void **st)
+{
+	static const uint8_t movd[] = {0x0f, 0x6e, 0x4b, 0x04};	      /* movd mm1, [rbx+4] */
+	static const uint8_t movq[] = {0x48, 0x0f, 0x7f, 0x53, 0x10}; /* movq [rbx+16], mm2 */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t v;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, movd, sizeof(movd));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mm[1] = ~0ull;
+	memcpy(f.mem + 0x2004, "\x11\x22\x33\x44\x55", 5);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mm[1], 0x44332211ull); /* zero-extended */
+	setup(&f, 64, MEM_BASE, movq, sizeof(movq));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f.mm[2] = 0x0123456789abcdefull;
+	assert_int_equal(run(&f, &res, 1), 0);
+	memcpy(&v, f.mem + 0x2010, 8);
+	assert_int_equal(v, 0x0123456789abcdefull);
+	/* A pending x87 exception: #MF, nothing written; CR0.TS: #NM. */
+	f.rip = MEM_BASE;
+	f.mmx_pending = true;
+	f.writes = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_MF);
+	assert_int_equal(f.writes, 0);
+	f.mmx_pending = false;
+	f.cr0 = X86_CR0_TS;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_NM);
+}
+
+static void test_fxsave_fxrstor_on_memory(void **st)
+{
+	static const uint8_t code_fxsave[] = {0x48, 0x0f, 0xae, 0x03}; /* fxsave64 [rbx] */
+	static const uint8_t code_fxrstor[] = {0x0f, 0xae, 0x0b};      /* fxrstor [rbx] */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, code_fxsave, sizeof(code_fxsave));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	memset(f.mem + 0x2000, 0xee, 512);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.mem[0x2000 + 10], 10 ^ 0x5a ^ 1);
+	assert_int_equal(f.mem[0x2000 + 415], (uint8_t)(415 ^ 0x5a ^ 1));
+	assert_int_equal(f.mem[0x2000 + 416], 0xee); /* software's bytes untouched */
+	/* Misaligned: #GP(0), nothing written. */
+	f.rip = MEM_BASE;
+	f.gpr[X86_RBX] = MEM_BASE + 0x2008;
+	f.writes = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	/* Crossing into a missing page: #PF, nothing written. */
+	f.rip = MEM_BASE;
+	f.gpr[X86_RBX] = MEM_BASE + MEM_SIZE - 0x100;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.writes, 0);
+
+	setup(&f, 32, MEM_BASE, code_fxrstor, sizeof(code_fxrstor));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.fxrstor_len, 288); /* no XMM8-15 outside 64-bit mode */
+	f.rip = MEM_BASE;
+	f.mem[0x2000 + 24] = 0xff;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+}
+
+static void test_single_step_sees_the_starting_tf(void **st)
+{
+	static const uint8_t popf[] = {0x9d};
+	static const uint8_t rep[] = {0xf3, 0xa4}; /* rep movsb */
+	struct fake f;
+	struct x86_emu_result res;
+	uint64_t img = X86_FL_TF;
+
+	(void)st;
+	/* POPF setting TF: RIP moves while TF is still clear (the trap is one insn later). */
+	setup(&f, 64, MEM_BASE, popf, sizeof(popf));
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	memcpy(f.mem + 0x2800, &img, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.tf_at_rip_write, 0);
+	assert_true(f.rflags & X86_FL_TF);
+	/* POPF clearing TF: RIP moves while TF is still set (the trap follows this POPF). */
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2800;
+	img = 0;
+	memcpy(f.mem + 0x2800, &img, 8);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.tf_at_rip_write, X86_FL_TF);
+	assert_false(f.rflags & X86_FL_TF);
+	/* REP under TF: one iteration per call, RIP kept on the instruction. */
+	setup(&f, 64, MEM_BASE, rep, sizeof(rep));
+	f.rflags |= X86_FL_TF;
+	f.gpr[X86_RSI] = MEM_BASE + 0x2000;
+	f.gpr[X86_RDI] = MEM_BASE + 0x2800;
+	f.gpr[X86_RCX] = 3;
+	assert_int_equal(run(&f, &res, 64), 0);
+	assert_true(res.rep_continue);
+	assert_int_equal(f.gpr[X86_RCX], 2);
+	assert_int_equal(f.rip, MEM_BASE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +878,21 @@ int main(void)
 		cmocka_unit_test(test_unsupported_and_invalid),
 		cmocka_unit_test(test_16bit_fetch_from_unmapped_linear_faults),
 		cmocka_unit_test(test_movzx_byte_from_mmio),
+		cmocka_unit_test(test_shifts_and_rotates_on_memory),
+		cmocka_unit_test(test_shift_fault_changes_nothing),
+		cmocka_unit_test(test_bsr_from_memory),
+		cmocka_unit_test(test_crossing_store_into_fault_writes_nothing),
+		cmocka_unit_test(test_alignment_uses_linear_address),
+		cmocka_unit_test(test_sgdt_sidt_store_limit_and_base),
+		cmocka_unit_test(test_sldt_str_smsw),
+		cmocka_unit_test(test_lgdt_lidt_lmsw),
+		cmocka_unit_test(test_call_ret_on_a_device_stack),
+		cmocka_unit_test(test_popf_privilege_and_enter_leave),
+		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),
+		cmocka_unit_test(test_crc32_from_memory),
+		cmocka_unit_test(test_mmx_moves_on_memory),
+		cmocka_unit_test(test_fxsave_fxrstor_on_memory),
+		cmocka_unit_test(test_single_step_sees_the_starting_tf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,8 +112,10 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 	(void)z;
 }
 
-static const struct x86_emu_ops ops = {get_reg, set_reg, get_seg, get_ctl, rd,
-				       rd,	wr,	 get_vec, set_vec};
+static const struct x86_emu_ops ops = {
+	get_reg, set_reg, get_seg, get_ctl, rd,	  rd,	wr,   get_vec,
+	set_vec, NULL,	  NULL,	   NULL,    NULL, NULL, NULL, NULL,
+};
 
 static void setup(struct fake *f, const uint8_t *code, size_t n)
 {
@@ -430,6 +432,115 @@ static void test_div_fault_keeps_flags_on_both(void **st)
 	}
 }
 
+/* ---- shifts and bit scans (models measured on AMD family 0x19) ---- */
+
+static const enum x86_vendor both[] = {X86_VENDOR_INTEL, X86_VENDOR_AMD};
+
+/* Run code with RAX = a, RDX = b, RCX = c as vendor v with features; flags in/out. */
+static uint64_t run_regs(enum x86_vendor v, uint32_t feat, const uint8_t *code, size_t n,
+			 uint64_t a, uint64_t b, uint64_t c, uint64_t flags_in, uint64_t *rax)
+{
+	struct fake f;
+	struct x86_emu_result res;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .vendor = v, .features = feat};
+
+	setup(&f, code, n);
+	f.gpr[X86_RAX] = a;
+	f.gpr[X86_RDX] = b;
+	f.gpr[X86_RCX] = c;
+	f.rflags = X86_FL_FIXED | flags_in;
+	assert_int_equal(x86_emulate(&ctx, &res), 0);
+	*rax = f.gpr[X86_RAX];
+	return f.rflags & ~X86_FL_FIXED;
+}
+
+static void test_shift_af_amd_set_intel_clear(void **st)
+{
+	static const uint8_t shl[] = {0xd3, 0xe0}; /* shl eax, cl */
+	uint64_t rax, fl;
+
+	(void)st;
+	fl = run_regs(X86_VENDOR_AMD, 0, shl, sizeof(shl), 0x81, 0, 2, 0, &rax);
+	assert_int_equal(rax, 0x204);
+	assert_int_equal(fl, X86_FL_AF);
+	fl = run_regs(X86_VENDOR_INTEL, 0, shl, sizeof(shl), 0x81, 0, 2, X86_FL_AF, &rax);
+	assert_int_equal(fl, 0);
+	/* Count 0 (masked): no flag changes, but a 32-bit register is zero-extended. */
+	for (size_t i = 0; i < 2; i++) {
+		fl = run_regs(both[i], 0, shl, sizeof(shl), 0xffffffff00000001ull, 0, 0x20,
+			      X86_FL_CF | X86_FL_AF, &rax);
+		assert_int_equal(rax, 1);
+		assert_int_equal(fl, X86_FL_CF | X86_FL_AF);
+	}
+}
+
+static void test_shld16_past_16_amd_rotates_source(void **st)
+{
+	static const uint8_t shld[] = {0x66, 0x0f, 0xa5, 0xd0}; /* shld ax, dx, cl */
+	static const uint8_t shrd[] = {0x66, 0x0f, 0xad, 0xd0}; /* shrd ax, dx, cl */
+	uint64_t rax, fl;
+
+	(void)st;
+	fl = run_regs(X86_VENDOR_AMD, 0, shld, sizeof(shld), 0x1234, 0xabcd, 17, X86_FL_CF, &rax);
+	assert_int_equal(rax, 0x579b);
+	assert_int_equal(fl & (X86_FL_CF | X86_FL_OF | X86_FL_AF), X86_FL_AF);
+	run_regs(X86_VENDOR_AMD, 0, shrd, sizeof(shrd), 0x1234, 0xabcd, 17, 0, &rax);
+	assert_int_equal(rax, 0xd5e6);
+	/* Intel is modelled as shifting a:b:a. */
+	run_regs(X86_VENDOR_INTEL, 0, shld, sizeof(shld), 0x1234, 0xabcd, 20, 0, &rax);
+	assert_int_equal(rax, 0xbcd1);
+	/* Defined range: the same on both. */
+	for (size_t i = 0; i < 2; i++) {
+		run_regs(both[i], 0, shld, sizeof(shld), 0x1234, 0xabcd, 4, 0, &rax);
+		assert_int_equal(rax, 0x234a);
+	}
+}
+
+static void test_bsf_zero_source_destination(void **st)
+{
+	static const uint8_t bsf[] = {0x0f, 0xbc, 0xc2}; /* bsf eax, edx */
+	uint64_t rax, fl;
+
+	(void)st;
+	fl = run_regs(X86_VENDOR_AMD, 0, bsf, sizeof(bsf), 0xdead00000055ull, 0, 0, X86_FL_CF,
+		      &rax);
+	assert_int_equal(rax, 0xdead00000055ull); /* AMD: untouched */
+	assert_int_equal(fl, X86_FL_ZF | X86_FL_PF);
+	fl = run_regs(X86_VENDOR_INTEL, 0, bsf, sizeof(bsf), 0xdead00000055ull, 0, 0, X86_FL_CF,
+		      &rax);
+	assert_int_equal(rax, 0x55); /* Intel: upper half cleared */
+	assert_true(fl & X86_FL_ZF);
+	/* AMD: CF/OF/SF/AF cleared, PF from the bit index (7: odd parity). */
+	fl = run_regs(X86_VENDOR_AMD, 0, bsf, sizeof(bsf), 0, 0x80, 0, X86_FL_CF | X86_FL_SF, &rax);
+	assert_int_equal(rax, 7);
+	assert_int_equal(fl, 0);
+}
+
+static void test_tzcnt_needs_bmi1_else_bsf(void **st)
+{
+	static const uint8_t tz[] = {0xf3, 0x0f, 0xbc, 0xc2}; /* tzcnt eax, edx */
+	static const uint8_t pc[] = {0xf3, 0x0f, 0xb8, 0xc2}; /* popcnt eax, edx */
+	struct fake f;
+	struct x86_emu_result res;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f};
+	uint64_t rax, fl;
+
+	(void)st;
+	fl = run_regs(X86_VENDOR_AMD, X86_FEAT_BMI1, tz, sizeof(tz), 5, 0, 0, X86_FL_OF | X86_FL_SF,
+		      &rax);
+	assert_int_equal(rax, 32);
+	assert_int_equal(fl, X86_FL_CF | X86_FL_OF); /* AMD: OF kept, SF/AF/PF cleared */
+	run_regs(X86_VENDOR_AMD, 0, tz, sizeof(tz), 5, 0, 0, 0, &rax);
+	assert_int_equal(rax, 5); /* no BMI1: BSF, zero source leaves it */
+	fl = run_regs(X86_VENDOR_INTEL, X86_FEAT_POPCNT, pc, sizeof(pc), 0, 0xf0f0, 0, X86_FL_CF,
+		      &rax);
+	assert_int_equal(rax, 8);
+	assert_int_equal(fl, 0);
+	setup(&f, pc, sizeof(pc));
+	assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION); /* no POPCNT: #UD */
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +554,10 @@ int main(void)
 		cmocka_unit_test(test_div_undefined_flags_intel_unchanged),
 		cmocka_unit_test(test_div_undefined_flags_amd_fixed_pattern),
 		cmocka_unit_test(test_div_fault_keeps_flags_on_both),
+		cmocka_unit_test(test_shift_af_amd_set_intel_clear),
+		cmocka_unit_test(test_shld16_past_16_amd_rotates_source),
+		cmocka_unit_test(test_bsf_zero_source_destination),
+		cmocka_unit_test(test_tzcnt_needs_bmi1_else_bsf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -264,6 +264,30 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->db = s->attrib & SVM_ATTR_DB;
 }
 
+static void svm_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *out)
+{
+	const struct vmcb_save *save = &vmcb_of(v)->save;
+	const struct vmcb_seg *segs[] = {&save->gdtr, &save->idtr, &save->ldtr, &save->tr};
+
+	memset(out, 0, sizeof(*out));
+	if (which >= ARRAY_SIZE(segs))
+		return;
+	out->selector = which >= X86_SYS_LDTR ? segs[which]->selector : 0;
+	out->base = segs[which]->base;
+	out->limit = segs[which]->limit;
+}
+
+static void svm_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t limit)
+{
+	struct vmcb_save *save = &vmcb_of(v)->save;
+	struct vmcb_seg *s = which == X86_SYS_GDTR ? &save->gdtr : &save->idtr;
+
+	if (which > X86_SYS_IDTR)
+		return;
+	s->base = base;
+	s->limit = limit;
+}
+
 /*
  * VMRUN loads CR2 from the VMCB.  Bochs 2.7 does not (its guest keeps the CPU's CR2), so the
  * CPU's CR2 gets the value too: harmless where VMRUN loads it, needed where it does not.
@@ -307,6 +331,8 @@ static const struct vcpu_ops svm_ops = {
 	.get_paging = svm_get_paging,
 	.inject_exception = svm_inject_exception,
 	.get_segment = svm_get_segment,
+	.get_sysseg = svm_get_sysseg,
+	.set_dtr = svm_set_dtr,
 	.set_cr2 = svm_set_cr2,
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,

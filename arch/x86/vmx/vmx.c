@@ -624,6 +624,39 @@ static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s
 	s->db = ar & AR_DB;
 }
 
+/* GDTR, IDTR, LDTR, TR in enum x86_sys_seg order (no selector or rights for the first two). */
+static const struct {
+	enum vmcs_field16 sel;
+	enum vmcs_field_nat base;
+	enum vmcs_field32 limit;
+} guest_syssegs[] = {
+	{0, VMCS_GUEST_GDTR_BASE, VMCS_GUEST_GDTR_LIMIT},
+	{0, VMCS_GUEST_IDTR_BASE, VMCS_GUEST_IDTR_LIMIT},
+	{VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT},
+	{VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT},
+};
+
+static void vmx_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *s)
+{
+	(void)v;
+	memset(s, 0, sizeof(*s));
+	if (which >= ARRAY_SIZE(guest_syssegs))
+		return;
+	if (guest_syssegs[which].sel)
+		s->selector = vmread16(guest_syssegs[which].sel);
+	s->base = vmread_nat(guest_syssegs[which].base);
+	s->limit = vmread32(guest_syssegs[which].limit);
+}
+
+static void vmx_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t limit)
+{
+	(void)v;
+	if (which > X86_SYS_IDTR)
+		return;
+	vmwrite_nat(guest_syssegs[which].base, base);
+	vmwrite32(guest_syssegs[which].limit, limit);
+}
+
 /* VMX keeps no guest CR2: the guest runs with the hardware CR2, which mhv leaves alone. */
 static void vmx_set_cr2(struct vcpu *v, uint64_t cr2)
 {
@@ -671,6 +704,8 @@ static const struct vcpu_ops vmx_ops = {
 	.get_paging = vmx_get_paging,
 	.inject_exception = vmx_inject_exception,
 	.get_segment = vmx_get_segment,
+	.get_sysseg = vmx_get_sysseg,
+	.set_dtr = vmx_set_dtr,
 	.set_cr2 = vmx_set_cr2,
 	.flush_tlb = vmx_flush_tlb,
 	.halt = vmx_halt,

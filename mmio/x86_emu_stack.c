@@ -1,0 +1,220 @@
+/*
+ * Stack and near-branch instructions whose memory side is on a device page (RSP inside an
+ * MMIO region, or a branch target read from one): PUSHF/POPF (9C/9D), near CALL rel and
+ * CALL/JMP r/m (E8, FF /2, FF /4), near RET and RET imm16 (C3/C2), ENTER and LEAVE (C8/C9).
+ *
+ * Far CALL/JMP/RET and PUSH/POP of segment registers load descriptors and are not here.
+ * In 64-bit mode AMD honours a 66 prefix on near branches (16-bit IP, rel16) where Intel
+ * ignores it; the decoder follows Intel's lengths, so those forms are left unemulated on AMD.
+ */
+#include "mmio/x86_emu_internal.h"
+
+#define OP_PUSHF      0x9c
+#define OP_POPF	      0x9d
+#define OP_RET_IMM    0xc2
+#define OP_RET	      0xc3
+#define OP_ENTER      0xc8
+#define OP_LEAVE      0xc9
+#define OP_CALL_REL   0xe8
+#define OP_GRP5	      0xff
+#define GRP5_CALL     2
+#define GRP5_JMP      4
+#define ENTER_LEVELS  0x1f /* the nesting level is taken modulo 32 */
+#define FL_RF	      (1ull << 16)
+#define FL_NT	      (1ull << 14)
+#define FL_IOPL	      (3ull << 12)
+#define FL_IOPL_SHIFT 12
+#define FL_ID	      (1ull << 21)
+#define FL_VIF	      (1ull << 19)
+#define FL_VIP	      (1ull << 20)
+#define FL_WORD	      0xffffull
+#define IOPL_MAX      3
+
+static bool near_branch(const struct x86_insn *in)
+{
+	if (in->map != X86_MAP_ONE)
+		return false;
+	switch (in->opcode) {
+	case OP_RET_IMM:
+	case OP_RET:
+	case OP_CALL_REL:
+		return true;
+	case OP_GRP5:
+		return (in->reg & 7) == GRP5_CALL || (in->reg & 7) == GRP5_JMP;
+	default:
+		return false;
+	}
+}
+
+bool x86e_stack_supported(const struct x86_insn *in)
+{
+	if (in->map != X86_MAP_ONE)
+		return false;
+	switch (in->opcode) {
+	case OP_PUSHF:
+	case OP_POPF:
+	case OP_ENTER:
+	case OP_LEAVE:
+		return true;
+	default:
+		return near_branch(in);
+	}
+}
+
+/* A new RIP: canonical in 64-bit mode, else within the CS limit (#GP(0) otherwise). */
+static int set_target(struct x86_emu_ctx *e, uint64_t target)
+{
+	if (e->mode == X86_MODE_64) {
+		if (!x86e_canonical(e, target))
+			return x86e_raise(e, X86_EXC_GP, true, 0);
+	} else {
+		struct x86_segment cs;
+
+		e->ops->get_seg(e->opaque, X86_SEG_CS, &cs);
+		if (target > cs.limit)
+			return x86e_raise(e, X86_EXC_GP, true, 0);
+	}
+	e->res->next_rip = target;
+	return EMU_CONTINUE;
+}
+
+static int exec_branch(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	unsigned int size = in->opsize;
+	uint64_t next = e->res->next_rip, target, m = x86e_mask(size);
+	struct x86_opnd rm;
+	int r;
+
+	switch (in->opcode) {
+	case OP_RET:
+	case OP_RET_IMM: {
+		unsigned int ss = x86e_stack_size(e);
+
+		if ((r = x86e_pop(e, &target, size)) || (r = set_target(e, target & m)))
+			return r;
+		if (in->opcode == OP_RET_IMM)
+			x86e_set_sp(e, ss, (x86e_gpr(e, X86_RSP) + (in->imm[0] & FL_WORD)));
+		return EMU_CONTINUE;
+	}
+	case OP_CALL_REL:
+		target = (next + x86_sext(in->imm[0], in->imm_size[0])) & m;
+		break;
+	default: /* FF /2, FF /4 */
+		x86e_rm_opnd(e, in, size, &rm);
+		if ((r = x86e_read_op(e, &rm, &target)))
+			return r;
+		break;
+	}
+	if ((r = set_target(e, target & m)))
+		return r;
+	if (in->opcode == OP_GRP5 && (in->reg & 7) == GRP5_JMP)
+		return EMU_CONTINUE;
+	return x86e_push(e, next, size);
+}
+
+static int exec_pushf(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	uint64_t fl = e->rc.rflags;
+
+	/* Virtual-8086 mode below IOPL 3 traps (the VME variant is not modelled). */
+	if ((fl & X86_FL_VM) && ((fl & FL_IOPL) >> FL_IOPL_SHIFT) < IOPL_MAX)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	/* The image has VM and RF clear. */
+	return x86e_push(e, fl & ~(X86_FL_VM | FL_RF), in->opsize);
+}
+
+static int exec_popf(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	uint64_t old = e->rc.rflags, v, chg;
+	unsigned int iopl = (unsigned int)((old & FL_IOPL) >> FL_IOPL_SHIFT);
+	int r;
+
+	if ((old & X86_FL_VM) && iopl < IOPL_MAX)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if ((r = x86e_pop(e, &v, in->opsize)))
+		return r;
+	chg = X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT | X86_FL_AC | FL_ID;
+	if (e->ctl.cpl == 0 && !(old & X86_FL_VM))
+		chg |= X86_FL_IF | FL_IOPL;
+	else if (e->ctl.cpl <= iopl)
+		chg |= X86_FL_IF;
+	if (in->opsize == 2)
+		chg &= FL_WORD;
+	/* VM, VIF, VIP never change through POPF; RF is cleared. */
+	chg &= ~(X86_FL_VM | FL_VIF | FL_VIP);
+	e->rc.rflags = ((old & ~chg) | (v & chg) | X86_FL_FIXED) & ~FL_RF;
+	return EMU_CONTINUE;
+}
+
+static int exec_leave(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	unsigned int ss = x86e_stack_size(e);
+	struct x86_opnd bp;
+	uint64_t v;
+	int r;
+
+	x86e_set_sp(e, ss, x86e_gpr(e, X86_RBP));
+	if ((r = x86e_pop(e, &v, in->opsize)))
+		return r;
+	x86e_reg_opnd(e, X86_RBP, in->opsize, &bp);
+	x86e_reg_write(e, &bp, v);
+	return EMU_CONTINUE;
+}
+
+/* ENTER size, level (SDM ENTER): push rBP, copy level-1 frame pointers, push the frame. */
+static int exec_enter(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	unsigned int size = in->opsize, ss = x86e_stack_size(e);
+	unsigned int level = (unsigned int)(in->imm[1] & ENTER_LEVELS);
+	uint64_t sm = x86e_mask(ss), frame, final, bp = x86e_gpr(e, X86_RBP);
+	struct x86_opnd rbp;
+	int r;
+
+	if ((r = x86e_push(e, bp, size)))
+		return r;
+	frame = x86e_gpr(e, X86_RSP) & sm;
+	for (unsigned int i = 1; i < level; i++) {
+		uint8_t b[sizeof(uint64_t)] = {0};
+		uint64_t v;
+
+		bp = (bp - size) & sm;
+		if ((r = x86e_read_mem(e, X86_SEG_SS, bp, b, size)))
+			return r;
+		v = 0;
+		for (unsigned int k = 0; k < size; k++)
+			v |= (uint64_t)b[k] << (BYTE_BITS * k);
+		if ((r = x86e_push(e, v, size)))
+			return r;
+	}
+	if (level && (r = x86e_push(e, frame, size)))
+		return r;
+	/* The CPU checks that a write at the final stack pointer would not fault (SDM ENTER). */
+	final = (x86e_gpr(e, X86_RSP) - (in->imm[0] & FL_WORD)) & sm;
+	if ((r = x86e_probe_write(e, X86_SEG_SS, final, size)))
+		return r;
+	x86e_reg_opnd(e, X86_RBP, size, &rbp);
+	x86e_reg_write(e, &rbp, frame);
+	x86e_set_sp(e, ss, final);
+	return EMU_CONTINUE;
+}
+
+int x86e_exec_stack(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	if (near_branch(in) && e->mode == X86_MODE_64 && in->opsize_pfx &&
+	    x86v_near_branch_honours_66(e->vendor)) {
+		x86e_ud(e);
+		return X86_EMU_UNSUPPORTED;
+	}
+	switch (in->opcode) {
+	case OP_PUSHF:
+		return exec_pushf(e, in);
+	case OP_POPF:
+		return exec_popf(e, in);
+	case OP_LEAVE:
+		return exec_leave(e, in);
+	case OP_ENTER:
+		return exec_enter(e, in);
+	default:
+		return exec_branch(e, in);
+	}
+}
