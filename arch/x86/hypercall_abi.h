@@ -41,6 +41,8 @@
  * IPIs dropped or cut down to self, MSI writes dropped (apic_guard.h) */
 #define HC_IPIS_DROPPED 8
 /* The result of an unknown hypercall */
+/* -> RAX = the guest's vCPUs (SMP: every CPU mhv brought under it; 1 without SMP) */
+#define HC_VCPUS 9
 #define HC_ENOSYS (~0ul)
 
 /* Vendor-neutral exit kinds (counter indices for HC_EXIT_COUNT). */

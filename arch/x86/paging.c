@@ -5,6 +5,8 @@
  * image's .bss, so mhv's memory stays one range that is later hidden from the guest.
  */
 #include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
+#include "lib/spinlock.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/image.h"
 #include "boot/multiboot2.h"
@@ -35,7 +37,9 @@ static uint64_t direct_map_top;
 static unsigned maxphyaddr = MAXPHYADDR_LEGACY;
 static uint64_t nx_bit;
 static volatile uint64_t *device_window_pte;
-static uint64_t device_window_page = ~0ull; /* the page mapped there now */
+/* What each CPU last mapped there: its TLB holds that page or nothing. */
+static uint64_t device_window_page[HV_MAX_CPUS];
+static struct spinlock device_window_lock = SPINLOCK_INIT;
 
 uint64_t image_virt_to_phys(const void *va)
 {
@@ -70,71 +74,87 @@ static void invlpg(uint64_t va)
 /*
  * The direct map is write-back: right for RAM, wrong for device registers, which must see
  * every access exactly once at its own width.  Devices get an uncached window instead.
- * One window: mhv runs on one CPU (a per-CPU window comes with SMP).
+ * One window for every CPU, taken under device_window_lock: the PTE is shared, and a CPU
+ * flushes its own TLB entry whenever the PTE or its last mapping differs from the page it
+ * needs (another CPU may have moved the window meanwhile).
  */
 static volatile void *device_window(uint64_t pa)
 {
-	uint64_t page = pa & ~PAGE_OFFSET_MASK;
+	uint64_t page = pa & ~PAGE_OFFSET_MASK, pte = page | DEVICE_WINDOW_FLAGS | nx_bit;
+	unsigned cpu = hv_cpu_index();
 
-	if (page != device_window_page) {
-		*device_window_pte = page | DEVICE_WINDOW_FLAGS | nx_bit;
+	if (*device_window_pte != pte || device_window_page[cpu] != page + 1) {
+		*device_window_pte = pte;
 		invlpg(DEVICE_WINDOW_VA);
-		device_window_page = page;
+		device_window_page[cpu] = page + 1; /* + 1: 0 means nothing mapped yet */
 	}
 	return (volatile void *)(DEVICE_WINDOW_VA + (pa & PAGE_OFFSET_MASK));
 }
 
+static void device_read_locked(volatile const void *p, void *buf, unsigned len);
+static void device_write_locked(volatile void *p, const void *buf, unsigned len);
+
 int hv_device_read(uint64_t pa, void *buf, unsigned len)
 {
-	volatile const void *p;
-
 	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
 		return -E_RANGE;
-	p = device_window(pa);
-	switch (len) {
-	case 1:
-		*(uint8_t *)buf = *(volatile const uint8_t *)p;
-		return 0;
-	case 2:
-		*(uint16_t *)buf = *(volatile const uint16_t *)p;
-		return 0;
-	case 4:
-		*(uint32_t *)buf = *(volatile const uint32_t *)p;
-		return 0;
-	case 8:
-		*(uint64_t *)buf = *(volatile const uint64_t *)p;
-		return 0;
-	default:
-		for (unsigned i = 0; i < len; i++)
-			((uint8_t *)buf)[i] = ((volatile const uint8_t *)p)[i];
-		return 0;
-	}
+	spin_lock(&device_window_lock);
+	device_read_locked(device_window(pa), buf, len);
+	spin_unlock(&device_window_lock);
+	return 0;
 }
 
 int hv_device_write(uint64_t pa, const void *buf, unsigned len)
 {
-	volatile void *p;
-
 	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
 		return -E_RANGE;
-	p = device_window(pa);
+	spin_lock(&device_window_lock);
+	device_write_locked(device_window(pa), buf, len);
+	spin_unlock(&device_window_lock);
+	return 0;
+}
+
+static void device_read_locked(volatile const void *p, void *buf, unsigned len)
+{
+	switch (len) {
+	case 1:
+		*(uint8_t *)buf = *(volatile const uint8_t *)p;
+		return;
+	case 2:
+		*(uint16_t *)buf = *(volatile const uint16_t *)p;
+		return;
+	case 4:
+		*(uint32_t *)buf = *(volatile const uint32_t *)p;
+		return;
+	case 8:
+		*(uint64_t *)buf = *(volatile const uint64_t *)p;
+		return;
+	default:
+		for (unsigned i = 0; i < len; i++)
+			((uint8_t *)buf)[i] = ((volatile const uint8_t *)p)[i];
+		return;
+	}
+}
+
+static void device_write_locked(volatile void *p, const void *buf, unsigned len)
+{
 	switch (len) {
 	case 1:
 		*(volatile uint8_t *)p = *(const uint8_t *)buf;
-		return 0;
+		return;
 	case 2:
 		*(volatile uint16_t *)p = *(const uint16_t *)buf;
-		return 0;
+		return;
 	case 4:
 		*(volatile uint32_t *)p = *(const uint32_t *)buf;
-		return 0;
+		return;
 	case 8:
 		*(volatile uint64_t *)p = *(const uint64_t *)buf;
-		return 0;
+		return;
 	default:
 		for (unsigned i = 0; i < len; i++)
 			((volatile uint8_t *)p)[i] = ((const uint8_t *)buf)[i];
-		return 0;
+		return;
 	}
 }
 

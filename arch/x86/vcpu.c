@@ -17,6 +17,7 @@
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/msr_policy.h"
 #include "arch/x86/run_end.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/vuart.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
@@ -299,6 +300,9 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 	case HC_IPIS_DROPPED:
 		v->gpr[GPR_RAX] = apic_guard_dropped();
 		break;
+	case HC_VCPUS:
+		v->gpr[GPR_RAX] = smp_nr_vcpus();
+		break;
 	case HC_MMIO_DEVICE:
 		if (!mmio_device_stats((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
 				       &v->gpr[GPR_RCX], &v->gpr[GPR_RDX]))
@@ -402,15 +406,15 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 
 void vcpu_print_stats(const struct vcpu *v)
 {
-	pr_info("mhv: exits:");
+	pr_info("mhv: cpu %u exits:", v->cpu);
 	for (unsigned i = 0; i < NR_EXIT_KINDS; i++)
 		if (v->exits[i])
 			pr_info(" %s=%lu", exit_kind_names[i], v->exits[i]);
 	if (v->mmio[MMIO_COUNTER_EXITS])
-		pr_info("\nmhv: mmio: exits=%lu cache %s hits=%lu misses=%lu",
+		pr_info("\nmhv: cpu %u mmio: exits=%lu cache %s hits=%lu misses=%lu", v->cpu,
 			v->mmio[MMIO_COUNTER_EXITS], v->mmio_cache_on ? "on" : "off",
 			v->mmio[MMIO_COUNTER_HITS], v->mmio[MMIO_COUNTER_MISSES]);
-	pr_info("\nmhv: guest TLB flushes:");
+	pr_info("\nmhv: cpu %u guest TLB flushes:", v->cpu);
 	for (unsigned i = 0; i < NR_FLUSH_CAUSES; i++)
 		pr_info(" %s=%lu", flush_cause_names[i], v->flushes[i]);
 	pr_info("\n");

@@ -67,6 +67,12 @@ void test_contain_console(void);
  * Expects 32-bit paging on and leaves CR0/CR3/CR4 as found.
  */
 void test_contain_fatals(void);
+/*
+ * Every CPU under mhv (test_smp.c): INIT-SIPI-SIPI into the guest's own trampoline, each AP
+ * checks it runs under mhv and drives the MMIO path concurrently, IPIs between vCPUs, and a
+ * restart of a running AP.  Skipped with one vCPU.  The APs stay busy afterwards: run last.
+ */
+void test_smp(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
