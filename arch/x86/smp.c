@@ -4,6 +4,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid_msr.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/exception.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
@@ -238,6 +239,38 @@ static void kick(unsigned cpu)
 	send_ipi(cpus[cpu].apic_id, ICR_NMI);
 }
 
+/*
+ * A waiting CPU halts; NMIs wake it.  An NMI that interrupts this very HLT before it halts
+ * resumes after it (exception.c), so a wake-up between the last check and the HLT is never
+ * lost.  One copy of the instruction: the handler compares RIP with smp_idle_hlt.
+ */
+static void __attribute__((noinline, noclone)) idle_until_nmi(void)
+{
+	asm volatile(".globl smp_idle_hlt\n"
+		     "smp_idle_hlt:\n\t"
+		     "hlt" ::: "memory");
+}
+
+/*
+ * After an NMI exit (VMX) NMIs stay blocked until an IRET: one to the next instruction
+ * unblocks them, so the wake-up NMIs reach the HLT above.
+ */
+static void unblock_nmis(void)
+{
+	asm volatile("movq %%rsp, %%rax\n\t"
+		     "pushq %[ss]\n\t"
+		     "pushq %%rax\n\t"
+		     "pushfq\n\t"
+		     "pushq %[cs]\n\t"
+		     "leaq 1f(%%rip), %%rax\n\t"
+		     "pushq %%rax\n\t"
+		     "iretq\n"
+		     "1:"
+		     :
+		     : [ss] "i"(HV_DS), [cs] "i"(HV_CS)
+		     : "rax", "memory", "cc");
+}
+
 /* INIT: the vCPU goes to wait-for-SIPI; one running the guest is kicked out of it first. */
 static void virtual_init(unsigned cpu)
 {
@@ -259,8 +292,9 @@ static void virtual_sipi(unsigned cpu, uint8_t vector)
 
 	if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != VCPU_WAIT_SIPI)
 		return;
-	__atomic_compare_exchange_n(&c->sipi, &none, (int)vector, false, __ATOMIC_ACQ_REL,
-				    __ATOMIC_RELAXED);
+	if (__atomic_compare_exchange_n(&c->sipi, &none, (int)vector, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED))
+		kick(cpu); /* wakes it (a kick, in case it is already back in the guest) */
 }
 
 enum smp_ipi_result smp_virtual_ipi(uint64_t icr, bool x2apic, unsigned sender)
@@ -308,6 +342,7 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 {
 	struct smp_cpu *c = &cpus[v->cpu];
 
+	unblock_nmis();
 	for (;;) {
 		int vec = __atomic_load_n(&c->sipi, __ATOMIC_ACQUIRE);
 
@@ -317,9 +352,14 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 		    __atomic_compare_exchange_n(&c->sipi, &vec, NO_SIPI, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED)) {
 			__atomic_store_n(&c->state, VCPU_RUNNING, __ATOMIC_RELEASE);
+			/* The wake-up NMI already reached mhv: no NMI exit will consume the kick. */
+			if (nmi_pending[v->cpu]) {
+				nmi_pending[v->cpu] = false;
+				__atomic_store_n(&c->kicks, 0, __ATOMIC_RELEASE);
+			}
 			return (uint8_t)vec;
 		}
-		cpu_relax();
+		idle_until_nmi();
 	}
 }
 
@@ -346,7 +386,10 @@ void smp_stop_others(void)
 					 __ATOMIC_RELAXED))
 		stop_self(me); /* another CPU is ending the run: this one stops in its turn */
 	log_flush();
-	send_ipi(0, ICR_NMI | ICR_ALL_BUT_SELF);
+	/* One NMI per vCPU (not the all-but-self shorthand: only vCPUs, in any APIC mode). */
+	for (unsigned cpu = 0; cpu < nr_vcpus; cpu++)
+		if (cpu != me)
+			send_ipi(cpus[cpu].apic_id, ICR_NMI);
 	for (unsigned cpu = 0; cpu < nr_vcpus; cpu++) {
 		uint64_t polls;
 

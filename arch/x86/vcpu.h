@@ -103,6 +103,7 @@ struct vcpu_ops {
 struct vcpu {
 	/* gpr[GPR_RSP] is loaded from the VMCS/VMCB only by exits that need it. */
 	uint64_t gpr[NR_GPRS];
+	uint64_t exit_stack_top; /* VMX: this vCPU's CPU's exit stack (vmx_entry.S) */
 	const struct vcpu_ops *ops;
 	unsigned cpu; /* mhv's CPU number (arch/x86/smp.h); 0 is the boot CPU */
 	uint64_t exits[NR_EXIT_KINDS];
