@@ -4,8 +4,9 @@
  * and checks from each AP that it runs under mhv (CPUID hypervisor leaf, a hypercall answered
  * with that vCPU's own counters), that the MMIO path works on all of them at once (each AP
  * writes and reads back its own slice of an mmio=ram region while the others do the same),
- * that IPIs go between vCPUs both ways, and that a second INIT-SIPI-SIPI restarts an AP that
- * is running (CPU hot-unplug/online).  Under a backend without SMP (HC_VCPUS 1) it is skipped.
+ * that IPIs go between vCPUs both ways, that a remap on the boot CPU followed by its own
+ * shootdown (an IPI, on which each AP runs INVLPG) reaches every AP's MMIO translation cache,
+ * and that a second INIT-SIPI-SIPI restarts an AP that is running (CPU hot-unplug/online).  Under a backend without SMP (HC_VCPUS 1) it is skipped.
  */
 #include <stddef.h>
 
@@ -54,6 +55,23 @@
 #define ANSWER_OK	1
 #define ANSWER_BAD	2
 
+/* The shootdown test: the APs run on their own 32-bit page tables with a 4 KiB window. */
+#define PAGE_SIZE	4096u
+#define PD_ENTRIES	1024u
+#define LARGE_SHIFT	22
+#define PTE_P		(1u << 0)
+#define PTE_RW		(1u << 1)
+#define PDE_PS		(1u << 7)
+#define WINDOW_PDE	(PD_ENTRIES - 1)
+#define WINDOW_VA	((uintptr_t)WINDOW_PDE << LARGE_SHIFT)
+#define SHOOT_VECTOR	0xE6
+#define MARK_A		0xA5A5000Au
+#define MARK_B		0x5A5A000Bu
+#define PAGE_A		2 /* pages of the mmio=ram region (page 0 holds the AP slices) */
+#define PAGE_B		3
+#define REGION_MIN	((PAGE_B + 1) * PAGE_SIZE)
+#define CACHE_FILL_READS 8
+
 extern const char smp_tramp_start[], smp_tramp_end[];
 extern volatile uint32_t smp_ap_next;
 void smp_ap_main(uint32_t index);
@@ -67,6 +85,10 @@ static uintptr_t mmio_base; /* an mmio=ram region, or 0 */
 static volatile uint32_t ap_id[AP_MAX];
 static volatile uint32_t ap_hv[AP_MAX], ap_hc[AP_MAX], ap_mmio[AP_MAX], ap_ipi[AP_MAX];
 static volatile uint32_t aps_done;
+static volatile uint32_t shoot_go, shoot_ready, shoot_done;
+static volatile uint32_t ap_saw_a[AP_MAX], ap_saw_b[AP_MAX], ap_flushed[AP_MAX];
+static uint32_t shoot_pd[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+static volatile uint32_t shoot_pt[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
 static bool irr_has(uint32_t vector)
 {
@@ -129,6 +151,35 @@ static uint32_t ap_mmio_test(uint32_t index)
 	return bad ? ANSWER_BAD : ANSWER_OK;
 }
 
+/*
+ * The AP's half of the shootdown: read the window (filling its MMIO cache with page A), wait
+ * for the boot CPU's IPI that follows its remap to page B, INVLPG, and read again: the
+ * translation must be page B's, and this vCPU's INVLPG counter must have moved.
+ */
+static void ap_shootdown(uint32_t index)
+{
+	uint32_t val = 0, before;
+
+	write_cr4(read_cr4() | CR4_PSE);
+	write_cr3((uint32_t)shoot_pd);
+	write_cr0(read_cr0() | CR0_PG);
+	for (uint32_t i = 0; i < CACHE_FILL_READS; i++)
+		val = mmio_read32(WINDOW_VA);
+	ap_saw_a[index] = val == MARK_A ? ANSWER_OK : ANSWER_BAD;
+	__atomic_add_fetch(&shoot_ready, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < WAIT_LOOPS && !irr_has(SHOOT_VECTOR); i++)
+		asm volatile("pause");
+	before = hypercall(HC_FLUSH_COUNT, FLUSH_CAUSE_INVLPG, 0, 0, NULL);
+	invlpg(WINDOW_VA);
+	val = mmio_read32(WINDOW_VA);
+	ap_saw_b[index] = val == MARK_B ? ANSWER_OK : ANSWER_BAD;
+	ap_flushed[index] = hypercall(HC_FLUSH_COUNT, FLUSH_CAUSE_INVLPG, 0, 0, NULL) - before == 1
+				    ? ANSWER_OK
+				    : ANSWER_BAD;
+	write_cr0(read_cr0() & ~CR0_PG);
+	__atomic_add_fetch(&shoot_done, 1, __ATOMIC_SEQ_CST);
+}
+
 void smp_ap_main(uint32_t index)
 {
 	struct cpuid_regs r = cpuid(CPUID_HV_LEAF);
@@ -149,6 +200,10 @@ void smp_ap_main(uint32_t index)
 		asm volatile("pause");
 	ap_ipi[index] = irr_has(TO_AP_VECTOR) ? ANSWER_OK : ANSWER_BAD;
 	send_ipi(bsp_id, ICR_FIXED | TO_BSP_VECTOR);
+	while (!shoot_go)
+		asm volatile("pause");
+	if (mmio_base)
+		ap_shootdown(index);
 	for (;;) /* until the run ends or the boot CPU restarts this AP */
 		asm volatile("pause");
 }
@@ -161,7 +216,7 @@ static uintptr_t find_ram_region(void)
 		hc_native(&r);
 		if (r.eax == (uint32_t)HC_ENOSYS)
 			return 0;
-		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= (AP_MAX + 1) * MMIO_SLICE)
+		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= REGION_MIN)
 			return r.eax;
 	}
 }
@@ -208,6 +263,42 @@ static void ipis_between_vcpus(uint32_t aps)
 		     "smp: no fixed IPI from the APs reached the boot CPU");
 	check_eq("smp: IPIs between vCPUs are not counted as dropped",
 		 hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL) - dropped, 0);
+}
+
+/*
+ * CPU 0 remaps the window from page A to page B of the region and shoots the APs down with
+ * its own IPIs: each AP's INVLPG must reach its MMIO cache (mhv flushes per vCPU only).
+ */
+static void shootdown(uint32_t aps)
+{
+	uintptr_t page_a = mmio_base + PAGE_A * PAGE_SIZE, page_b = mmio_base + PAGE_B * PAGE_SIZE;
+
+	for (uint32_t i = 0; i < PD_ENTRIES; i++)
+		shoot_pd[i] = (i << LARGE_SHIFT) | PDE_PS | PTE_RW | PTE_P;
+	shoot_pd[WINDOW_PDE] = (uint32_t)shoot_pt | PTE_RW | PTE_P;
+	mmio_write32(page_a, MARK_A);
+	mmio_write32(page_b, MARK_B);
+	shoot_pt[0] = (uint32_t)page_a | PTE_RW | PTE_P;
+	shoot_go = 1;
+	if (!wait_until(&shoot_ready, aps)) {
+		check(false, "smp: every AP mapped the window", "%u of %u", shoot_ready, aps);
+		return;
+	}
+	shoot_pt[0] = (uint32_t)page_b | PTE_RW | PTE_P; /* the remap */
+	for (uint32_t i = 0; i < aps; i++)
+		bsp_send_ipi(ap_id[i], ICR_FIXED | SHOOT_VECTOR); /* the shootdown */
+	check(wait_until(&shoot_done, aps), "smp: every AP finished the shootdown",
+	      "%u of %u", shoot_done, aps);
+	for (uint32_t i = 0; i < aps; i++) {
+		check(ap_saw_a[i] == ANSWER_OK, "smp: AP reads MMIO through its page tables",
+		      "AP %u answered %u", i, ap_saw_a[i]);
+		check(ap_saw_b[i] == ANSWER_OK,
+		      "smp: after CPU 0's remap and shootdown the AP's MMIO cache has the new page",
+		      "AP %u answered %u", i, ap_saw_b[i]);
+		check(ap_flushed[i] == ANSWER_OK,
+		      "smp: the AP's INVLPG is counted on its own vCPU",
+		      "AP %u answered %u", i, ap_flushed[i]);
+	}
 }
 
 /* INIT a running AP and start it again: it comes back through the trampoline (next index). */
@@ -273,5 +364,7 @@ void test_smp(void)
 		 smp_ap_next, aps);
 	check_aps(aps);
 	ipis_between_vcpus(aps);
+	if (mmio_base)
+		shootdown(aps);
 	restart_ap(aps);
 }
