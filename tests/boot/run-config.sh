@@ -63,7 +63,8 @@ fi
 
 start=$(date +%s.%N)
 case $config in
-qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second is parked under mhv
+qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
+qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
 qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
 qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (nothing leaves it)
