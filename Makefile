@@ -123,6 +123,11 @@ $(TEST_ISO_DIR)/guest-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS) mmio_cache=off" \
 		-m "$(GUEST_TEST_ELF) guest-test"
+# One platform attack per boot (tests/guest/attack.c): "guest-test attack=NAME".
+$(TEST_ISO_DIR)/attack-%.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit" -m "$(GUEST_TEST_ELF) guest-test attack=$*"
+ATTACKS := port92 cf9 kbc acpi-reset s5 s3
 $(TEST_ISO_DIR)/bench.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit bench=on $(GUEST_MMIO_ARGS)" \
@@ -140,7 +145,8 @@ TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp \
 	$(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
 	$(TEST_ISO_DIR)/badguest-garbage.iso $(TEST_ISO_DIR)/badguest-truncated.iso \
-	$(TEST_ISO_DIR)/noguest.iso
+	$(TEST_ISO_DIR)/noguest.iso \
+	$(patsubst %,$(TEST_ISO_DIR)/attack-%.iso,$(ATTACKS))
 
 # ---- run and test --------------------------------------------------------------
 # make pxe: a TFTP directory (BIOS and UEFI) to netboot mhv with HV_ARGS/GUEST/MODULES.

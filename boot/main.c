@@ -12,6 +12,8 @@
 #include "arch/x86/desc.h"
 #include "arch/x86/guest.h"
 #include "arch/x86/mmio_setup.h"
+#include "arch/x86/msr_policy.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/uart16550.h"
@@ -209,6 +211,9 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	if (options.bench)
 		hv_bench_run();
 	vuart_init(options.console_port, options.console_guest_prefix);
+	platform_ports_init();
+	if (!msr_policy_init())
+		hv_end_run(HV_STATUS_FAIL);
 	guest_run(&virt, &guest);
 	hv_end_run(HV_STATUS_FAIL);
 }

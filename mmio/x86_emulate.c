@@ -147,21 +147,20 @@ unsigned int x86e_stack_size(struct x86_emu_ctx *e)
 	return (ss.attr & X86_SEG_ATTR_DB) ? 4 : 2;
 }
 
-static bool canonical(struct x86_emu_ctx *e, uint64_t la)
+bool x86_canonical(uint64_t la, uint64_t cr4)
 {
-	unsigned int bits = (e->ctl.cr4 & X86_CR4_LA57) ? CANON_BITS_57 : CANON_BITS_48;
+	unsigned int bits = (cr4 & X86_CR4_LA57) ? CANON_BITS_57 : CANON_BITS_48;
 
 	return (uint64_t)((int64_t)(la << (64 - bits)) >> (64 - bits)) == la;
 }
 
-/* Protected-mode segment type/limit checks (SDM vol.3 5.3, 5.4); real/v86 only limits. */
-static bool seg_ok(struct x86_emu_ctx *e, const struct x86_segment *s, uint64_t ea,
-		   unsigned int size, bool write)
+bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t ea,
+			unsigned int size, bool write)
 {
 	uint64_t last = ea + size - 1;
 	unsigned int type = s->attr & X86_SEG_TYPE_MASK;
 
-	if (!e->real_or_v86) {
+	if (!real_or_v86) {
 		if (s->attr & X86_SEG_UNUSABLE)
 			return false;
 		if (type & X86_SEG_TYPE_CODE) {
@@ -193,11 +192,11 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 			base = s.base;
 		}
 		*la = base + ea;
-		if (!canonical(e, *la) || !canonical(e, *la + size - 1))
+		if (!x86_canonical(*la, e->ctl.cr4) || !x86_canonical(*la + size - 1, e->ctl.cr4))
 			return x86e_raise(e, vec, true, 0);
 	} else {
 		e->ops->get_seg(e->opaque, seg, &s);
-		if (!seg_ok(e, &s, ea, size, write))
+		if (!x86_segment_allows(&s, e->real_or_v86, ea, size, write))
 			return x86e_raise(e, vec, true, 0);
 		*la = (s.base + ea) & ADDR_MASK_32;
 	}

@@ -84,6 +84,14 @@ struct x86_segment {
 #define X86_SEG_ATTR_G	   (1u << 15)
 #define X86_SEG_UNUSABLE   (1u << 16)
 
+/* SDM vol.3 5.3/5.4: may a data access of size bytes at offset ea go through segment s?
+ * Protected mode checks type and limit (expand-down included); real and v86 mode only the
+ * limit. */
+bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t ea,
+			unsigned int size, bool write);
+/* Is la canonical for the paging mode (57 bits with CR4.LA57, else 48)? */
+bool x86_canonical(uint64_t la, uint64_t cr4);
+
 /* Control state from which the execution mode is derived. */
 struct x86_cpu_ctl {
 	uint64_t cr0, cr4, efer;

@@ -22,12 +22,22 @@
 #define FADT_DSDT	  40
 #define FADT_SMI_CMD	  48
 #define FADT_ACPI_ENABLE  52
+#define FADT_PM1A_EVT	  56
 #define FADT_PM1A_CNT	  64
 #define FADT_PM1B_CNT	  68
+#define FADT_PM1_EVT_LEN  88
+#define FADT_PM1_CNT_LEN  89
+#define FADT_RESET_REG	  116
+#define FADT_RESET_VALUE  128
 #define FADT_X_DSDT	  140
+#define FADT_X_PM1A_EVT	  148
+#define FADT_X_PM1A_CNT	  172
+#define FADT_X_PM1B_CNT	  184
+#define GAS_LEN		  12
+#define GAS_ADDRESS	  4
+#define GAS_SPACE_IO	  1
+#define IO_PORT_LIMIT	  0xFFFF
 #define PM1_SCI_EN	  0x0001
-#define PM1_SLP_TYP_SHIFT 10
-#define PM1_SLP_EN	  0x2000
 #define ACPI_ENABLE_SPINS 1000000
 
 /* AML opcodes needed to read the \_S5 package */
@@ -185,37 +195,73 @@ static bool find_s5(const struct acpi_header *dsdt, uint8_t *typ_a, uint8_t *typ
 	return false;
 }
 
-void acpi_poweroff(void)
+/* A legacy 32-bit block address, or the X_ GAS beside it when that names an I/O port. */
+static uint32_t fadt_io_block(const struct acpi_header *fadt, unsigned legacy, unsigned gas)
+{
+	const uint8_t *f = (const uint8_t *)fadt;
+	uint64_t addr = 0;
+
+	if (gas + GAS_LEN <= fadt->length && f[gas] == GAS_SPACE_IO) {
+		memcpy(&addr, f + gas + GAS_ADDRESS, sizeof(addr));
+		if (addr && addr <= IO_PORT_LIMIT)
+			return (uint32_t)addr;
+	}
+	addr = fadt_u32(fadt, legacy);
+	return addr <= IO_PORT_LIMIT ? (uint32_t)addr : 0;
+}
+
+static uint8_t fadt_u8(const struct acpi_header *fadt, unsigned off)
+{
+	return off < fadt->length ? ((const uint8_t *)fadt)[off] : 0;
+}
+
+bool acpi_pm_regs(struct acpi_pm_regs *r)
 {
 	const struct acpi_header *fadt = acpi_find_table("FACP");
 	const struct acpi_header *dsdt;
-	uint32_t pm1a, pm1b, smi_cmd;
-	uint8_t typ_a, typ_b;
-	uint64_t dsdt_pa;
+	uint64_t dsdt_pa = 0;
 
+	memset(r, 0, sizeof(*r));
 	if (!fadt)
-		return;
-	dsdt_pa = 0;
+		return false;
 	if (fadt->length >= FADT_X_DSDT + 8)
 		memcpy(&dsdt_pa, (const uint8_t *)fadt + FADT_X_DSDT, 8);
 	if (!dsdt_pa)
 		dsdt_pa = fadt_u32(fadt, FADT_DSDT);
 	dsdt = map_table(dsdt_pa);
-	if (!dsdt || !find_s5(dsdt, &typ_a, &typ_b))
-		return;
-	pm1a = fadt_u32(fadt, FADT_PM1A_CNT);
-	pm1b = fadt_u32(fadt, FADT_PM1B_CNT);
-	smi_cmd = fadt_u32(fadt, FADT_SMI_CMD);
-	if (!pm1a || pm1a > 0xFFFF || pm1b > 0xFFFF)
+	r->s5_known = dsdt && find_s5(dsdt, &r->s5_typ_a, &r->s5_typ_b);
+	r->pm1a_cnt = (uint16_t)fadt_io_block(fadt, FADT_PM1A_CNT, FADT_X_PM1A_CNT);
+	r->pm1b_cnt = (uint16_t)fadt_io_block(fadt, FADT_PM1B_CNT, FADT_X_PM1B_CNT);
+	r->pm1_cnt_len = fadt_u8(fadt, FADT_PM1_CNT_LEN);
+	r->pm1a_evt = (uint16_t)fadt_io_block(fadt, FADT_PM1A_EVT, FADT_X_PM1A_EVT);
+	r->pm1_evt_len = fadt_u8(fadt, FADT_PM1_EVT_LEN);
+	r->smi_cmd = fadt_u32(fadt, FADT_SMI_CMD);
+	r->acpi_enable = fadt_u8(fadt, FADT_ACPI_ENABLE);
+	if (FADT_RESET_VALUE < fadt->length) {
+		const uint8_t *gas = (const uint8_t *)fadt + FADT_RESET_REG;
+		r->reset_space = gas[0];
+		r->reset_bit_width = gas[1];
+		memcpy(&r->reset_addr, gas + GAS_ADDRESS, sizeof(r->reset_addr));
+		r->reset_value = fadt_u8(fadt, FADT_RESET_VALUE);
+	}
+	return true;
+}
+
+void acpi_poweroff(void)
+{
+	struct acpi_pm_regs r;
+
+	if (!acpi_pm_regs(&r) || !r.s5_known || !r.pm1a_cnt)
 		return;
 
 	/* Firmware may still own ACPI (legacy mode): ask it to hand over first. */
-	if (!(inw(pm1a) & PM1_SCI_EN) && smi_cmd && smi_cmd <= 0xFFFF) {
-		outb(smi_cmd, (uint8_t)fadt_u32(fadt, FADT_ACPI_ENABLE));
-		for (unsigned i = 0; i < ACPI_ENABLE_SPINS && !(inw(pm1a) & PM1_SCI_EN); i++)
+	if (!(inw(r.pm1a_cnt) & PM1_SCI_EN) && r.smi_cmd && r.smi_cmd <= IO_PORT_LIMIT) {
+		outb((uint16_t)r.smi_cmd, r.acpi_enable);
+		for (unsigned i = 0; i < ACPI_ENABLE_SPINS && !(inw(r.pm1a_cnt) & PM1_SCI_EN); i++)
 			;
 	}
-	outw(pm1a, (uint16_t)((typ_a << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
-	if (pm1b)
-		outw(pm1b, (uint16_t)((typ_b << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
+	outw(r.pm1a_cnt, (uint16_t)((r.s5_typ_a << ACPI_PM1_SLP_TYP_SHIFT) | ACPI_PM1_SLP_EN));
+	if (r.pm1b_cnt)
+		outw(r.pm1b_cnt,
+		     (uint16_t)((r.s5_typ_b << ACPI_PM1_SLP_TYP_SHIFT) | ACPI_PM1_SLP_EN));
 }

@@ -19,8 +19,6 @@
 #define RFLAGS_DF	     (1ull << 10)
 /* Elements per exit: a huge REP count re-exits in between, so interrupts still get in. */
 #define STRING_IO_BATCH 4096
-#define CANON_BITS_48	48
-#define CANON_BITS_57	57
 #define ADDR_MASK_16	0xFFFFull
 #define ADDR_MASK_32	0xFFFFFFFFull
 
@@ -48,36 +46,6 @@ static void set_masked(uint64_t *reg, uint64_t val, unsigned addrsize)
 		*reg = val;
 }
 
-static bool canonical(uint64_t la, uint64_t cr4)
-{
-	unsigned bits = (cr4 & CR4_LA57) ? CANON_BITS_57 : CANON_BITS_48;
-
-	return (uint64_t)((int64_t)(la << (64 - bits)) >> (64 - bits)) == la;
-}
-
-/* SDM vol. 3 5.3/5.4: type and limit checks of a data access through a segment. */
-static bool segment_allows(const struct string_io *s, uint64_t ea, unsigned size, bool write)
-{
-	uint64_t last = ea + size - 1;
-	unsigned type = s->s.attr & X86_SEG_TYPE_MASK;
-
-	if (!s->real_or_v86) {
-		if (s->s.attr & VCPU_SEG_UNUSABLE)
-			return false;
-		if (type & X86_SEG_TYPE_CODE) {
-			if (write || !(type & X86_SEG_TYPE_WR))
-				return false;
-		} else if (write && !(type & X86_SEG_TYPE_WR)) {
-			return false;
-		} else if (type & X86_SEG_TYPE_EXPDN) {
-			uint64_t upper = (s->s.attr & X86_SEG_ATTR_DB) ? ADDR_MASK_32 : ADDR_MASK_16;
-
-			return ea > s->s.limit && last <= upper;
-		}
-	}
-	return last <= s->s.limit;
-}
-
 /* Effective address -> linear address, or the #GP(0)/#SS(0) segmentation gives (queued). */
 static bool element_linear(struct vcpu *v, const struct string_io *s, uint64_t ea, unsigned size,
 			   bool write, uint64_t *la)
@@ -86,10 +54,12 @@ static bool element_linear(struct vcpu *v, const struct string_io *s, uint64_t e
 
 	if (s->mode == X86_MODE_64) {
 		*la = ((s->seg == X86_SEG_FS || s->seg == X86_SEG_GS) ? s->s.base : 0) + ea;
-		ok = canonical(*la, s->cr4) && canonical(*la + size - 1, s->cr4);
+		ok = x86_canonical(*la, s->cr4) && x86_canonical(*la + size - 1, s->cr4);
 	} else {
 		*la = (s->s.base + ea) & ADDR_MASK_32;
-		ok = segment_allows(s, ea, size, write);
+		struct x86_segment seg = {s->s.base, s->s.limit, s->s.selector, s->s.attr};
+
+		ok = x86_segment_allows(&seg, s->real_or_v86, ea, size, write);
 	}
 	if (!ok)
 		v->ops->inject_exception(v, s->seg == X86_SEG_SS ? VEC_SS : VEC_GP, true, 0);

@@ -40,9 +40,12 @@
 /* -> RAX = interrupt messages mhv kept from the other CPUs (it runs the guest on one CPU):
  * IPIs dropped or cut down to self, MSI writes dropped (apic_guard.h) */
 #define HC_IPIS_DROPPED 8
-/* The result of an unknown hypercall */
+/* RBX = an MSR mhv virtualises (MTRRs, IA32_MISC_ENABLE) -> RAX = low, RBX = high 32 bits of
+ * the hardware's value (what the guest's writes must not have changed); HC_ENOSYS otherwise */
+#define HC_HW_MSR 9
 /* -> RAX = the guest's vCPUs (SMP: every CPU mhv brought under it; 1 without SMP) */
-#define HC_VCPUS 9
+#define HC_VCPUS 10
+/* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)
 
 /* Vendor-neutral exit kinds (counter indices for HC_EXIT_COUNT). */

@@ -91,71 +91,45 @@ static volatile void *device_window(uint64_t pa)
 	return (volatile void *)(DEVICE_WINDOW_VA + (pa & PAGE_OFFSET_MASK));
 }
 
-static void device_read_locked(volatile const void *p, void *buf, unsigned len);
-static void device_write_locked(volatile void *p, const void *buf, unsigned len);
+/* One access of exactly this type's width, in either direction. */
+#define DEVICE_COPY(type, dev, buf, write)                                                        \
+	do {                                                                                       \
+		if (write)                                                                         \
+			*(volatile type *)(dev) = *(const type *)(buf);                            \
+		else                                                                               \
+			*(type *)(buf) = *(volatile const type *)(dev);                            \
+	} while (0)
 
-int hv_device_read(uint64_t pa, void *buf, unsigned len)
+static void device_copy(volatile void *p, void *buf, unsigned len, bool write)
+{
+	switch (len) {
+	case 1:
+		DEVICE_COPY(uint8_t, p, buf, write);
+		break;
+	case 2:
+		DEVICE_COPY(uint16_t, p, buf, write);
+		break;
+	case 4:
+		DEVICE_COPY(uint32_t, p, buf, write);
+		break;
+	case 8:
+		DEVICE_COPY(uint64_t, p, buf, write);
+		break;
+	default:
+		for (unsigned i = 0; i < len; i++)
+			DEVICE_COPY(uint8_t, (volatile uint8_t *)p + i, (uint8_t *)buf + i, write);
+		break;
+	}
+}
+
+int hv_device_access(uint64_t pa, void *buf, unsigned len, bool write)
 {
 	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
 		return -E_RANGE;
 	spin_lock(&device_window_lock);
-	device_read_locked(device_window(pa), buf, len);
+	device_copy(device_window(pa), buf, len, write);
 	spin_unlock(&device_window_lock);
 	return 0;
-}
-
-int hv_device_write(uint64_t pa, const void *buf, unsigned len)
-{
-	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
-		return -E_RANGE;
-	spin_lock(&device_window_lock);
-	device_write_locked(device_window(pa), buf, len);
-	spin_unlock(&device_window_lock);
-	return 0;
-}
-
-static void device_read_locked(volatile const void *p, void *buf, unsigned len)
-{
-	switch (len) {
-	case 1:
-		*(uint8_t *)buf = *(volatile const uint8_t *)p;
-		return;
-	case 2:
-		*(uint16_t *)buf = *(volatile const uint16_t *)p;
-		return;
-	case 4:
-		*(uint32_t *)buf = *(volatile const uint32_t *)p;
-		return;
-	case 8:
-		*(uint64_t *)buf = *(volatile const uint64_t *)p;
-		return;
-	default:
-		for (unsigned i = 0; i < len; i++)
-			((uint8_t *)buf)[i] = ((volatile const uint8_t *)p)[i];
-		return;
-	}
-}
-
-static void device_write_locked(volatile void *p, const void *buf, unsigned len)
-{
-	switch (len) {
-	case 1:
-		*(volatile uint8_t *)p = *(const uint8_t *)buf;
-		return;
-	case 2:
-		*(volatile uint16_t *)p = *(const uint16_t *)buf;
-		return;
-	case 4:
-		*(volatile uint32_t *)p = *(const uint32_t *)buf;
-		return;
-	case 8:
-		*(volatile uint64_t *)p = *(const uint64_t *)buf;
-		return;
-	default:
-		for (unsigned i = 0; i < len; i++)
-			((volatile uint8_t *)p)[i] = ((const uint8_t *)buf)[i];
-		return;
-	}
 }
 
 /* The 4 KiB leaf entry for va in the tables at root (built by pt_map with 4 KiB pages). */

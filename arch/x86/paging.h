@@ -8,6 +8,7 @@
 #ifndef MHV_ARCH_X86_PAGING_H
 #define MHV_ARCH_X86_PAGING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define HV_VIRT_BASE	0xFFFFFFFF80000000ull
@@ -37,8 +38,17 @@ unsigned hv_maxphyaddr(void);
  * Exact-width uncached access to a device register at pa (len 1, 2, 4, 8, or bytewise), within
  * one page and below MAXPHYADDR (-E_RANGE otherwise).  Never through the write-back direct map.
  */
-int hv_device_read(uint64_t pa, void *buf, unsigned len);
-int hv_device_write(uint64_t pa, const void *buf, unsigned len);
+int hv_device_access(uint64_t pa, void *buf, unsigned len, bool write);
+
+static inline int hv_device_read(uint64_t pa, void *buf, unsigned len)
+{
+	return hv_device_access(pa, buf, len, false);
+}
+
+static inline int hv_device_write(uint64_t pa, const void *buf, unsigned len)
+{
+	return hv_device_access(pa, (void *)buf, len, true);
+}
 
 uint64_t hv_image_phys_start(void);
 uint64_t hv_image_phys_end(void);

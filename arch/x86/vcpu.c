@@ -16,6 +16,7 @@
 #include "arch/x86/mmio_exit.h"
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/msr_policy.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/vuart.h"
@@ -183,16 +184,22 @@ enum exit_next vcpu_exit_wrmsr(struct vcpu *v)
 }
 
 /* The devices behind intercepted ports, for IN/OUT and for each INS/OUTS element. */
+/* Every intercepted port, from IN/OUT and from string I/O: the platform's reset and sleep
+ * ports, else the console UART model (which passes any other port through). */
 uint32_t vcpu_port_in(struct vcpu *v, uint16_t port, unsigned size)
 {
 	(void)v;
+	if (platform_port_claims(port, size))
+		return platform_port_in(port, size);
 	return vuart_in(port, size);
 }
 
 void vcpu_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
 {
-	(void)v;
-	vuart_out(port, size, val);
+	if (platform_port_claims(port, size))
+		platform_port_out(v, port, size, val);
+	else
+		vuart_out(port, size, val);
 }
 
 enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
@@ -279,6 +286,16 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		pr_info("mhv: guest ended the run with status %lu\n", arg);
 		vcpu_end_run(v, arg ? HV_STATUS_FAIL : HV_STATUS_PASS, NULL);
 		return EXIT_NEXT_RETRY;
+	case HC_HW_MSR: {
+		uint64_t hw;
+		if (!msr_policy_hw_value((uint32_t)arg, &hw)) {
+			v->gpr[GPR_RAX] = HC_ENOSYS;
+			break;
+		}
+		v->gpr[GPR_RAX] = (uint32_t)hw;
+		v->gpr[GPR_RBX] = hw >> 32;
+		break;
+	}
 	case HC_HV_RANGE:
 		v->gpr[GPR_RAX] = v->hv_start;
 		v->gpr[GPR_RBX] = v->hv_end;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-uefi | qemu-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
+# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
 #         bochs-vmx-tigerlake | bochs-svm
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
@@ -66,6 +66,7 @@ case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
 qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-q35) qemu -cpu max -machine q35 ;; # its FADT has an I/O reset register (0xCF9)
 qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
 qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (nothing leaves it)
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 512M -display none \

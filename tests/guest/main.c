@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 
+#include "tests/guest/attack.h"
 #include "tests/guest/bootinfo.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
@@ -26,6 +27,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	check_either(hv_present(), "running under mhv", "not running under mhv");
 
 	boot_info_init(&bi, magic, info_addr);
+	attack_run_if_asked(&bi);
 	test_multiboot(&bi);
 	test_traps();
 	test_cpuid();
@@ -47,6 +49,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_contain_console();
 		test_contain_cpus();
 		test_contain_fatals();
+		test_contain_platform();
 	}
 	if (hv_present()) {
 		bench_report();

@@ -73,6 +73,11 @@ void test_contain_fatals(void);
  * restart of a running AP.  Skipped with one vCPU.  The APs stay busy afterwards: run last.
  */
 void test_smp(void);
+/*
+ * The platform under mhv (test_contain_platform.c): MTRR, MISC_ENABLE and platform MSR
+ * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
+ */
+void test_contain_platform(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */

@@ -21,6 +21,7 @@
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/virt_caps.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
 #include "lib/errno.h"
 #include "lib/log.h"
@@ -380,13 +381,22 @@ static void bitmap_set(uint8_t *map, uint32_t bit)
 	map[bit / 8] |= (uint8_t)(1u << (bit % 8));
 }
 
-/* MSRPM: 2 bits (read, write) per MSR, three 8K-MSR ranges of 2 KiB each. */
+static void bitmap_clear(uint8_t *map, uint32_t bit)
+{
+	map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+/*
+ * MSRPM: 2 bits (read, write) per MSR, three 8K-MSR ranges of 2 KiB each.  Every MSR exits
+ * but the pass-through ones (msr_policy.h); MSRs outside the ranges always exit.
+ */
 static void setup_msrpm(uint8_t *msrpm)
 {
 	static const uint32_t range_base[] = {0x00000000, 0xC0000000, 0xC0010000};
 
-	for (unsigned i = 0; i < nr_msr_intercepts; i++) {
-		const struct msr_intercept *m = &msr_intercepts[i];
+	memset(msrpm, 0xFF, SVM_MSRPM_PAGES * PAGE_SIZE);
+	for (unsigned i = 0; i < nr_msr_passthrough; i++) {
+		const struct msr_range *m = &msr_passthrough[i];
 		for (uint32_t msr = m->first; msr <= m->last; msr++) {
 			for (unsigned r = 0; r < ARRAY_SIZE(range_base); r++) {
 				uint32_t idx = msr - range_base[r];
@@ -396,9 +406,9 @@ static void setup_msrpm(uint8_t *msrpm)
 					continue;
 				bit = (r * MSRPM_BYTES_PER_RANGE * 8) + idx * 2;
 				if (m->read)
-					bitmap_set(msrpm, bit);
+					bitmap_clear(msrpm, bit);
 				if (m->write)
-					bitmap_set(msrpm, bit + 1);
+					bitmap_clear(msrpm, bit + 1);
 			}
 		}
 	}
@@ -416,6 +426,9 @@ static void setup_maps(struct svm_shared *sh)
 
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
 		bitmap_set(iopm, vuart_base() + p);
+	uint16_t plat[PLATFORM_PORTS_MAX];
+	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
+		bitmap_set(iopm, plat[i]);
 	setup_msrpm(msrpm);
 }
 

@@ -21,6 +21,7 @@
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_defs.h"
+#include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -195,18 +196,27 @@ static void bitmap_set(uint8_t *map, uint32_t bit)
 	map[bit / 8] |= (uint8_t)(1u << (bit % 8));
 }
 
+static void bitmap_clear(uint8_t *map, uint32_t bit)
+{
+	map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
 static void build_bitmaps(struct vmx_shared *sh)
 {
 	uint8_t *io_a = alloc_zeroed(&sh->io_bitmap_a);
-	uint8_t *msr_bitmap;
+	uint8_t *io_b = alloc_zeroed(&sh->io_bitmap_b);
+	uint8_t *msr_bitmap = alloc_zeroed(&sh->msr_bitmap);
+	uint16_t plat[PLATFORM_PORTS_MAX];
 
-	alloc_zeroed(&sh->io_bitmap_b);
-	msr_bitmap = alloc_zeroed(&sh->msr_bitmap);
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
 		bitmap_set(io_a, vuart_base() + p); /* COM ports are below 0x8000 */
+	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
+		bitmap_set(plat[i] < IO_BITMAP_B_FIRST ? io_a : io_b, plat[i] % IO_BITMAP_B_FIRST);
 
-	for (unsigned i = 0; i < nr_msr_intercepts; i++) {
-		const struct msr_intercept *m = &msr_intercepts[i];
+	/* Every MSR exits but the pass-through ones (msr_policy.h). */
+	memset(msr_bitmap, 0xFF, PAGE_SIZE);
+	for (unsigned i = 0; i < nr_msr_passthrough; i++) {
+		const struct msr_range *m = &msr_passthrough[i];
 		for (uint32_t msr = m->first; msr <= m->last; msr++) {
 			uint32_t rd, wr, idx;
 			if (msr < MSR_BITMAP_SPAN) {
@@ -218,9 +228,9 @@ static void build_bitmaps(struct vmx_shared *sh)
 				continue; /* outside the bitmap: always exits */
 			}
 			if (m->read)
-				bitmap_set(msr_bitmap + rd, idx);
+				bitmap_clear(msr_bitmap + rd, idx);
 			if (m->write)
-				bitmap_set(msr_bitmap + wr, idx);
+				bitmap_clear(msr_bitmap + wr, idx);
 		}
 	}
 }

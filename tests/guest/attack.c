@@ -1,0 +1,142 @@
+/*
+ * The platform attacks (attack.h): each asks the platform to reset or sleep the way an OS
+ * or an attacker would.  mhv must end the run (reset, S5) or refuse (S3), never let the
+ * request reach the hardware.
+ */
+#include "tests/guest/attack.h"
+#include "arch/x86/io.h"
+#include "lib/string.h"
+#include "tests/guest/acpi.h"
+#include "tests/guest/bootinfo.h"
+#include "tests/guest/hv.h"
+#include "tests/guest/report.h"
+
+#define ATTACK_OPT	     "attack="
+#define ATTACK_NAME_MAX	     16
+#define CMDLINE_MAX	     256
+#define PORT_KBC_CMD	     0x64
+#define KBC_CMD_PULSE_RESET  0xFE
+#define PORT_SYS_CTRL_A	     0x92
+#define SYS_CTRL_A_RESET     0x01
+#define PORT_RESET_CONTROL   0xCF9
+#define RESET_CONTROL_SYS    0x02 /* hard reset selected, not started */
+#define RESET_CONTROL_RESET  0x06 /* ... and RST_CPU: the reset */
+#define SLP_TYP_MASK	     0x7
+
+static struct guest_acpi acpi;
+
+static void attack_port92(void)
+{
+	outb(PORT_SYS_CTRL_A, inb(PORT_SYS_CTRL_A) | SYS_CTRL_A_RESET);
+}
+
+static void attack_cf9(void)
+{
+	outb(PORT_RESET_CONTROL, RESET_CONTROL_SYS);
+	outb(PORT_RESET_CONTROL, RESET_CONTROL_RESET);
+}
+
+static void attack_kbc(void)
+{
+	outb(PORT_KBC_CMD, KBC_CMD_PULSE_RESET);
+}
+
+static void attack_acpi_reset(void)
+{
+	if (acpi.reset_space != ACPI_GAS_IO || !acpi.reset_addr) {
+		check(false, "attack acpi-reset: the FADT has an I/O reset register", "space %u",
+		      acpi.reset_space);
+		return;
+	}
+	gprintf("guest: attack acpi-reset: writing 0x%x to port 0x%x\n", acpi.reset_value,
+		(unsigned)acpi.reset_addr);
+	outb((uint16_t)acpi.reset_addr, acpi.reset_value);
+}
+
+static bool have_pm1(void)
+{
+	check(acpi.pm1a_cnt && acpi.pm1a_evt && acpi.s5_known,
+	      "attack: the FADT names PM1a and the DSDT \\_S5", "PM1a_CNT 0x%x PM1a_EVT 0x%x",
+	      acpi.pm1a_cnt, acpi.pm1a_evt);
+	return acpi.pm1a_cnt && acpi.pm1a_evt && acpi.s5_known;
+}
+
+static void attack_s5(void)
+{
+	if (have_pm1())
+		outw(acpi.pm1a_cnt, (uint16_t)((acpi.s5_typ << ACPI_SLP_TYP_SHIFT) | ACPI_SLP_EN));
+}
+
+/* S3 is refused: the guest carries on and sees WAK_STS, as after an immediate wake. */
+static void attack_s3(void)
+{
+	uint8_t typ;
+
+	if (!have_pm1())
+		return;
+	typ = acpi.s3_known && acpi.s3_typ != acpi.s5_typ ? acpi.s3_typ
+							  : (uint8_t)((acpi.s5_typ + 1) & SLP_TYP_MASK);
+	gprintf("guest: attack s3: SLP_TYP %u (\\_S3 %s) to PM1a_CNT 0x%x\n", typ,
+		acpi.s3_known ? "found" : "absent", acpi.pm1a_cnt);
+	outw(acpi.pm1a_evt, ACPI_WAK_STS); /* clear it first, as an OS does */
+	outw(acpi.pm1a_cnt, (uint16_t)((typ << ACPI_SLP_TYP_SHIFT) | ACPI_SLP_EN));
+	gprintf("guest: attack s3: the sleep request returned, the guest runs on\n");
+	check(inw(acpi.pm1a_evt) & ACPI_WAK_STS, "attack s3: WAK_STS reads set after the refusal",
+	      "PM1a_STS 0x%x", inw(acpi.pm1a_evt));
+	outw(acpi.pm1a_evt, ACPI_WAK_STS);
+	check(!(inw(acpi.pm1a_evt) & ACPI_WAK_STS), "attack s3: writing WAK_STS clears it",
+	      "PM1a_STS 0x%x", inw(acpi.pm1a_evt));
+	report_finish();
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+} attacks[] = {
+	{"port92", attack_port92},   {"cf9", attack_cf9}, {"kbc", attack_kbc},
+	{"acpi-reset", attack_acpi_reset}, {"s5", attack_s5}, {"s3", attack_s3},
+};
+
+/* The NAME of "attack=NAME" in the command line, copied to name; false if there is none. */
+static bool attack_name(const struct boot_info *bi, char *name)
+{
+	const char *cmd, *p;
+	size_t n = 0;
+
+	if (!bi->mb1 || !(bi->mb1->flags & MB1_INFO_CMDLINE))
+		return false;
+	cmd = (const char *)(uintptr_t)bi->mb1->cmdline;
+	for (p = cmd; *p && p < cmd + CMDLINE_MAX; p++)
+		if ((p == cmd || p[-1] == ' ') && !strncmp(p, ATTACK_OPT, strlen(ATTACK_OPT)))
+			break;
+	if (!*p || p >= cmd + CMDLINE_MAX)
+		return false;
+	p += strlen(ATTACK_OPT);
+	while (p[n] && p[n] != ' ' && n + 1 < ATTACK_NAME_MAX) {
+		name[n] = p[n];
+		n++;
+	}
+	name[n] = '\0';
+	return true;
+}
+
+void attack_run_if_asked(const struct boot_info *bi)
+{
+	char name[ATTACK_NAME_MAX];
+
+	if (!attack_name(bi, name))
+		return;
+	gprintf("guest: attack %s\n", name);
+	if (!guest_acpi_find(&acpi))
+		gprintf("guest: attack: no ACPI tables found\n");
+	for (unsigned i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++) {
+		if (strcmp(name, attacks[i].name))
+			continue;
+		attacks[i].run();
+		check(false, "attack: mhv ended the run", "attack %s: the guest is still running",
+		      name);
+		report_finish();
+	}
+	check(false, "attack: a known attack name", "'%s'", name);
+	report_finish();
+}
