@@ -48,6 +48,7 @@ struct smp_cpu {
 	int init;	/* an INIT is waiting to be applied */
 	int kicks;	/* NMIs mhv sent this CPU */
 	int stopped;	/* halted at the end of the run */
+	int stats_out;	/* its counters are printed */
 	int online;
 };
 
@@ -325,7 +326,7 @@ static void __attribute__((noreturn)) stop_self(unsigned cpu)
 {
 	while (__atomic_load_n(&stop_turn, __ATOMIC_ACQUIRE) != cpu)
 		cpu_relax();
-	if (cpus[cpu].vcpu)
+	if (cpus[cpu].vcpu && !__atomic_load_n(&cpus[cpu].stats_out, __ATOMIC_ACQUIRE))
 		vcpu_print_stats(cpus[cpu].vcpu);
 	log_flush();
 	__atomic_store_n(&cpus[cpu].stopped, 1, __ATOMIC_RELEASE);
@@ -373,6 +374,12 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	if (__atomic_exchange_n(&c->init, 0, __ATOMIC_ACQ_REL))
 		return SMP_NMI_INIT;
 	return SMP_NMI_KICK;
+}
+
+void smp_stats_printed(unsigned cpu)
+{
+	if (cpu < HV_MAX_CPUS)
+		__atomic_store_n(&cpus[cpu].stats_out, 1, __ATOMIC_RELEASE);
 }
 
 void smp_stop_others(void)

@@ -59,6 +59,9 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v);
  */
 uint8_t smp_wait_for_sipi(struct vcpu *v);
 
+/* This vCPU's counters are out already (it is ending the run, or one end raced another). */
+void smp_stats_printed(unsigned cpu);
+
 /* From the end of a run: stop every other CPU in order (each prints its counters). */
 void smp_stop_others(void);
 

@@ -443,6 +443,7 @@ void vcpu_end_run(struct vcpu *v, int status, const char *why)
 	if (why)
 		pr_info("mhv: %s\n", why);
 	vcpu_print_stats(v);
+	smp_stats_printed(v->cpu);
 	hv_end_run(status);
 }
 
