@@ -37,14 +37,21 @@
 #define HC_MMIO_REGION 6
 /* RBX = region index -> RAX = reads, RBX = writes, RCX = bytes read, RDX = bytes written */
 #define HC_MMIO_DEVICE 7
-/* -> RAX = interrupt messages mhv kept from the other CPUs (it runs the guest on one CPU):
- * IPIs dropped or cut down to self, MSI writes dropped (apic_guard.h) */
+/* -> RAX = interrupt messages mhv kept from CPUs: IPIs dropped (or, with one vCPU, cut down to
+ * self), INIT/STARTUP naming the sending vCPU itself (SMP), MSI writes dropped (apic_guard.h) */
 #define HC_IPIS_DROPPED 8
 /* RBX = an MSR mhv virtualises (MTRRs, IA32_MISC_ENABLE) -> RAX = low, RBX = high 32 bits of
  * the hardware's value (what the guest's writes must not have changed); HC_ENOSYS otherwise */
 #define HC_HW_MSR 9
+/* -> RAX = IOMMU kind (IOMMU_STATUS_*) | units << 8, RBX = blocked DMAs so far (the fault
+ * logs are drained first), RCX = physical address of a page of mhv's data, RDX = its checksum
+ * (the DMA containment test aims at that page) */
+#define HC_IOMMU_STATUS 10
+#define IOMMU_STATUS_NONE  0
+#define IOMMU_STATUS_VTD   1
+#define IOMMU_STATUS_AMDVI 2
 /* -> RAX = the guest's vCPUs (SMP: every CPU mhv brought under it; 1 without SMP) */
-#define HC_VCPUS 10
+#define HC_VCPUS 11
 /* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)
 

@@ -6,7 +6,8 @@
  * writes and reads back its own slice of an mmio=ram region while the others do the same),
  * that IPIs go between vCPUs both ways, that a remap on the boot CPU followed by its own
  * shootdown (an IPI, on which each AP runs INVLPG) reaches every AP's MMIO translation cache,
- * and that a second INIT-SIPI-SIPI restarts an AP that is running (CPU hot-unplug/online).  Under a backend without SMP (HC_VCPUS 1) it is skipped.
+ * and that a second INIT-SIPI-SIPI restarts an AP that is running (CPU hot-unplug/online).
+ * With one vCPU (HC_VCPUS 1) it is skipped.
  */
 #include <stddef.h>
 

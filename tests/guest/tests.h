@@ -78,6 +78,12 @@ void test_smp(void);
  * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
  */
 void test_contain_platform(void);
+/*
+ * Hostile guest, DMA (test_contain_dma.c): QEMU's edu device DMAs into mhv's memory (blocked
+ * by the IOMMU, mhv's data intact, the fault counted) and into guest RAM (still works); the
+ * guest's ACPI view has no DMAR/IVRS.  Expects paging on (identity map of 4 GiB).
+ */
+void test_contain_dma(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
