@@ -23,6 +23,32 @@ static enum ipi_verdict cut_to_self(uint64_t icr, enum icr_mode mode, const stru
 	}
 }
 
+/* Every other CPU is a vCPU: only the modes that would leave the guest's control stop. */
+static enum ipi_verdict smp_filter(uint64_t icr, enum icr_mode mode, enum icr_shorthand sh,
+				   uint64_t *send, const char **why)
+{
+	switch (mode) {
+	case ICR_MODE_INIT:
+	case ICR_MODE_STARTUP:
+		return IPI_VIRTUAL;
+	case ICR_MODE_FIXED:
+		*send = icr;
+		return IPI_SEND;
+	case ICR_MODE_LOWEST:
+	case ICR_MODE_NMI:
+		if (sh == ICR_SH_SELF)
+			break;
+		*send = icr;
+		return IPI_SEND;
+	default:
+		break;
+	}
+	*why = sh == ICR_SH_SELF ? "sent a self-shorthand IPI in a mode other than fixed"
+				 : "sent an IPI in a mode mhv does not deliver (SMI, ExtINT, "
+				   "reserved)";
+	return IPI_DROP;
+}
+
 enum ipi_verdict ipi_filter(uint64_t icr, const struct ipi_self *self, uint64_t *send,
 			    const char **why)
 {
@@ -34,6 +60,8 @@ enum ipi_verdict ipi_filter(uint64_t icr, const struct ipi_self *self, uint64_t 
 	uint32_t broadcast = self->x2apic ? X2APIC_BROADCAST_ID : XAPIC_BROADCAST_ID;
 	bool to_self;
 
+	if (self->smp)
+		return smp_filter(icr, mode, sh, send, why);
 	switch (sh) {
 	case ICR_SH_SELF:
 		if (mode == ICR_MODE_FIXED) {

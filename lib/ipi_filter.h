@@ -12,6 +12,12 @@
  * all-excluding-self, and SMI, INIT, STARTUP, ExtINT and the reserved mode even to self
  * (INIT/STARTUP would reset the guest's CPU under mhv, SMI enter the firmware's SMM handler
  * on the guest's behalf, ExtINT ask the 8259 for a vector).
+ *
+ * SMP (self->smp: every other CPU is a vCPU of the same guest): fixed, lowest-priority and
+ * NMI IPIs go out as written, to any destination (physical APIC IDs are the guest's); INIT
+ * and STARTUP never reach the hardware but are IPI_VIRTUAL, for mhv to apply to its vCPUs
+ * (arch/x86/smp.c); SMI, ExtINT and the reserved mode are still dropped, as are non-fixed
+ * self-shorthand IPIs.
  */
 #ifndef MHV_LIB_IPI_FILTER_H
 #define MHV_LIB_IPI_FILTER_H
@@ -49,6 +55,7 @@ enum ipi_verdict {
 	IPI_SEND,	  /* *send is the ICR unchanged (or lowest priority turned fixed) */
 	IPI_CUT_TO_SELF, /* a broadcast including self: *send reaches this CPU only */
 	IPI_DROP,	  /* *why says what the guest tried */
+	IPI_VIRTUAL,	  /* SMP: an INIT or STARTUP for mhv to apply to its vCPUs */
 };
 
 /* This CPU as an ICR destination, in the ICR's width (xAPIC: 8 bits, x2APIC: 32 bits). */
@@ -56,6 +63,7 @@ struct ipi_self {
 	uint32_t id;  /* APIC ID */
 	uint32_t ldr; /* logical ID (xAPIC: LDR bits 31:24; x2APIC: the whole LDR); 0 = none */
 	bool x2apic;
+	bool smp; /* every other CPU is a vCPU of this guest */
 };
 
 enum ipi_verdict ipi_filter(uint64_t icr, const struct ipi_self *self, uint64_t *send,

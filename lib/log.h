@@ -22,6 +22,17 @@ void log_set_sink(log_sink_fn sink);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/*
+ * Several CPUs: each has its own line buffer (cpu_fn names the CPU running, 0..LOG_MAX_CPUS-1;
+ * without one every caller is CPU 0), and whole lines reach the sink under the console lock,
+ * which the console's other writers (the guest's virtual UART) take too.  The lock is
+ * recursive per CPU, so a writer holding it may still log.
+ */
+#define LOG_MAX_CPUS 16
+void log_set_cpu_fn(unsigned (*cpu_fn)(void));
+void console_lock(void);
+void console_unlock(void);
+
 /* Messages without a trailing newline are continued by the next call at the same level. */
 void log_printf(enum log_level level, const char *fmt, ...) __printf(2, 3);
 void log_vprintf(enum log_level level, const char *fmt, va_list ap) __printf(2, 0);

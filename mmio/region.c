@@ -1,4 +1,5 @@
 /* MMIO region registry: sorted array, binary search. */
+#include "lib/spinlock.h"
 #include "mmio/region.h"
 
 #include "lib/compiler.h"
@@ -62,10 +63,17 @@ const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64
 	return &rs->r[i - 1];
 }
 
+/*
+ * Devices keep state (registers, statistics) and several vCPUs may reach one at once: one
+ * access at a time, to every device.  The registry itself is read-only once the guest runs.
+ */
+static struct spinlock device_lock = SPINLOCK_INIT;
+
 int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
 		       unsigned len, bool write)
 {
 	struct mmio_access a;
+	int rc;
 
 	if (len < MMIO_ACCESS_MIN || len > MMIO_ACCESS_MAX)
 		return -E_INVAL;
@@ -73,7 +81,10 @@ int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, 
 		return -E_RANGE;
 	a = (struct mmio_access){
 		.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = len, .write = write};
-	return write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf);
+	spin_lock(&device_lock);
+	rc = write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf);
+	spin_unlock(&device_lock);
+	return rc;
 }
 
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,

@@ -97,6 +97,7 @@ uint32_t ap_park_id_leaf;
 /* Written by the APs (ap_trampoline.S). */
 extern volatile uint32_t ap_park_next, ap_park_parked, ap_park_interrupts;
 extern volatile uint64_t ap_park_ids[AP_PARK_MAX];
+extern void *volatile ap_park_go;
 
 static struct idt_gate park_idt[AP_IDT_VECTORS] __aligned(AP_IDT_GATE_SIZE);
 static uint8_t saved_page[PAGE_SIZE];
@@ -438,4 +439,15 @@ unsigned ap_park_all(struct frame_allocator *frames)
 		"%u, MADT lists %u other CPU(s))\n",
 		ap_park_parked, x2apic_mode() ? "x2" : "x", pa, self, want);
 	return ap_park_parked;
+}
+
+unsigned ap_park_count(void)
+{
+	return ap_park_parked;
+}
+
+void ap_park_release(void (*entry)(void))
+{
+	ap_park_go = (void *)entry;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }

@@ -27,6 +27,13 @@ struct frame_allocator;
  * of CPUs parked.
  */
 unsigned ap_park_all(struct frame_allocator *frames);
+/* CPUs parked (each on its own park stack, slot i = CPU i + 1). */
+unsigned ap_park_count(void);
+/*
+ * Release the parked CPUs: from their next wake-up (an NMI) on, each jumps to entry with RSP
+ * at the top of its park stack (smp.c).  The caller sends the NMI.
+ */
+void ap_park_release(void (*entry)(void));
 
 /* Interrupts and NMIs the parked CPUs have taken so far, mhv's own test NMI included
  * (HC_PARKED_INTERRUPTS: a message that reached a parked CPU moves it). */

@@ -156,8 +156,12 @@ ap_park_entry64:
 	.globl ap_park_loop
 ap_park_loop:
 	cli
+	movq ap_park_go(%rip), %rax	/* released (SMP): leave for the next stage */
+	testq %rax, %rax
+	jnz 4f
 	hlt
 	jmp ap_park_loop
+4:	jmpq *%rax
 
 /* Every vector of the park IDT: back to the park loop on an empty stack, NMIs unblocked. */
 	.balign 16
@@ -179,7 +183,9 @@ ap_park_isr:
 
 	.bss
 	.balign 8
-	.globl ap_park_next, ap_park_parked, ap_park_interrupts, ap_park_ids
+	.globl ap_park_next, ap_park_parked, ap_park_interrupts, ap_park_ids, ap_park_go
+ap_park_go:			/* where a released CPU goes from the park loop (0: stay) */
+	.quad 0
 ap_park_ids:			/* APIC ID | 1 << AP_ID_VALID_BIT, per slot */
 	.skip 8 * AP_PARK_MAX
 ap_park_next:			/* slots handed out */

@@ -2,6 +2,8 @@
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/mmio_setup.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/vcpu.h"
 #include "lib/ipi_filter.h"
@@ -20,6 +22,7 @@
 #define APIC_RESERVED_END 0x010 /* 0x000-0x00F: reserved (SDM Table 11-1) */
 #define APIC_ID		  0x020
 #define APIC_LDR	  0x0D0
+#define APIC_DFR	  0x0E0
 #define APIC_ICR_LOW	  0x300
 #define APIC_ICR_HIGH	  0x310
 #define APIC_REG_SIZE	  4
@@ -35,12 +38,12 @@
 
 static uint64_t dropped;
 static uint64_t apic_base;
-static uint32_t xapic_id;
-static bool xapic_page_live; /* the APIC answers at apic_base (enabled, not x2APIC mode) */
+/* Per CPU: its APIC no longer answers at apic_base (disabled, or in x2APIC mode). */
+static bool xapic_page_gone[HV_MAX_CPUS];
 
 static void note_drop(const char *what, uint64_t value, uint64_t where)
 {
-	uint64_t n = dropped++;
+	uint64_t n = __atomic_fetch_add(&dropped, 1, __ATOMIC_RELAXED);
 
 	if (n < DROP_REPORT_LIMIT || n % DROP_REPORT_EVERY == 0)
 		pr_warn("mhv: guest %s (0x%lx at 0x%lx): kept from the other CPUs (%lu so far)\n",
@@ -65,6 +68,11 @@ static bool filter_icr(uint64_t icr, const struct ipi_self *self, uint64_t *send
 	switch (ipi_filter(icr, self, send, &why)) {
 	case IPI_SEND:
 		return true;
+	case IPI_VIRTUAL:
+		if (smp_virtual_ipi(icr, self->x2apic, hv_cpu_index()) == SMP_IPI_SELF_DROPPED)
+			note_drop("sent itself an INIT or STARTUP IPI (the other vCPUs named got it)",
+				  icr, 0);
+		return false;
 	case IPI_CUT_TO_SELF:
 		note_drop("broadcast an IPI that includes self: cut down to a self IPI", icr, 0);
 		return true;
@@ -81,6 +89,7 @@ bool apic_guard_x2apic_icr(uint64_t icr, uint64_t *send)
 		.id = (uint32_t)rdmsr(MSR_X2APIC_ID),
 		.ldr = (uint32_t)rdmsr(MSR_X2APIC_LDR),
 		.x2apic = true,
+		.smp = smp_active(),
 	};
 
 	return filter_icr(icr, &self, send);
@@ -109,9 +118,10 @@ static void write_icr(const struct mmio_access *a, const void *buf)
 {
 	uint32_t low, high = apic_reg_read(APIC_ICR_HIGH);
 	struct ipi_self self = {
-		.id = xapic_id,
+		.id = apic_reg_read(APIC_ID) >> XAPIC_ID_SHIFT, /* this CPU's: the page is per CPU */
 		.ldr = apic_reg_read(APIC_LDR) >> XAPIC_ID_SHIFT,
 		.x2apic = false,
+		.smp = smp_active(),
 	};
 	uint64_t send;
 
@@ -129,7 +139,8 @@ static void write_icr(const struct mmio_access *a, const void *buf)
 
 void apic_guard_base_written(uint64_t msr)
 {
-	xapic_page_live = apic_base && (msr & APIC_BASE_ENABLE) && !(msr & APIC_BASE_X2APIC);
+	xapic_page_gone[hv_cpu_index()] =
+		!(apic_base && (msr & APIC_BASE_ENABLE) && !(msr & APIC_BASE_X2APIC));
 }
 
 static int msi_window_read(void *dev, const struct mmio_access *a, void *buf);
@@ -137,7 +148,7 @@ static int msi_window_write(void *dev, const struct mmio_access *a, const void *
 
 static int apic_read(void *dev, const struct mmio_access *a, void *buf)
 {
-	if (!xapic_page_live) /* the address now belongs to the interrupt window */
+	if (xapic_page_gone[hv_cpu_index()]) /* the address now belongs to the interrupt window */
 		return msi_window_read(dev, a, buf);
 	return hv_phys_read(NULL, a->gpa, buf, a->len);
 }
@@ -146,7 +157,7 @@ static int apic_write(void *dev, const struct mmio_access *a, const void *buf)
 {
 	uint64_t value = 0;
 
-	if (!xapic_page_live)
+	if (xapic_page_gone[hv_cpu_index()])
 		return msi_window_write(dev, a, buf);
 	__builtin_memcpy(&value, buf, a->len < sizeof(value) ? a->len : sizeof(value));
 	if (a->offset < APIC_RESERVED_END) {
@@ -168,6 +179,8 @@ static int apic_write(void *dev, const struct mmio_access *a, const void *buf)
 			note_drop("wrote into the middle of the ICR", value, a->gpa);
 		return 0;
 	}
+	if (a->offset == APIC_LDR || a->offset == APIC_DFR)
+		smp_note_xapic_logical(hv_cpu_index(), a->offset == APIC_DFR, (uint32_t)value);
 	return hv_phys_write(NULL, a->gpa, buf, a->len);
 }
 
@@ -234,15 +247,13 @@ bool apic_guard_setup(struct mmio_regions *regions)
 			apic_base = 0;
 		return trap(regions, MSI_WINDOW_BASE, win_end, &msi_window_ops);
 	}
-	xapic_id = apic_reg_read(APIC_ID) >> XAPIC_ID_SHIFT;
-	xapic_page_live = true;
 	if (!trap(regions, MSI_WINDOW_BASE, apic_base, &msi_window_ops) ||
 	    !trap(regions, apic_base, apic_base + MMIO_PAGE_SIZE, &apic_guard_ops) ||
 	    !trap(regions, apic_base + MMIO_PAGE_SIZE, win_end, &msi_window_ops))
 		return false;
 	pr_info("mhv: apic: local APIC page at 0x%lx (ID %u) trapped, rest of the interrupt "
 		"window drops writes: IPIs reach this CPU only\n",
-		apic_base, xapic_id);
+		apic_base, apic_reg_read(APIC_ID) >> XAPIC_ID_SHIFT);
 	return true;
 }
 

@@ -10,17 +10,6 @@
 #define IST_STACK_SIZE 8192
 #define GATE_INTERRUPT 0x8E00 /* present, DPL 0, 64-bit interrupt gate */
 #define TSS_AVAILABLE  0x89   /* present, 64-bit TSS (available) */
-#define NR_IST_STACKS  3
-
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __packed;
 
 struct idt_gate {
 	uint16_t offset_lo;
@@ -37,7 +26,7 @@ struct desc_ptr {
 } __packed;
 
 static struct tss64 tss __aligned(16);
-static uint64_t gdt[5] __aligned(16) = {
+static uint64_t gdt[GDT_ENTRIES] __aligned(16) = {
 	0,
 	GDT_CODE64_DESC, /* HV_CS */
 	GDT_DATA_DESC,	 /* HV_DS */
@@ -47,10 +36,10 @@ static uint64_t gdt[5] __aligned(16) = {
 static struct idt_gate idt[NR_EXCEPTIONS] __aligned(16);
 static uint8_t ist_stacks[NR_IST_STACKS][IST_STACK_SIZE] __aligned(16);
 
-static void set_tss_descriptor(void)
+static void set_tss_descriptor(uint64_t *gdt, const struct tss64 *t)
 {
-	uint64_t base = (uint64_t)&tss;
-	uint64_t limit = sizeof(tss) - 1;
+	uint64_t base = (uint64_t)t;
+	uint64_t limit = sizeof(*t) - 1;
 
 	gdt[HV_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
 			  ((uint64_t)TSS_AVAILABLE << 40) | (((limit >> 16) & 0xF) << 48) |
@@ -70,21 +59,10 @@ static void set_gate(unsigned vector, uint64_t handler, unsigned ist)
 	g->reserved = 0;
 }
 
-void desc_init(void)
+static void load_tables(const uint64_t *gdt_base)
 {
-	struct desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)gdt};
+	struct desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)gdt_base};
 	struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)idt};
-
-	for (unsigned i = 0; i < NR_IST_STACKS; i++)
-		tss.ist[i] = (uint64_t)ist_stacks[i] + IST_STACK_SIZE; /* IST n is ist[n - 1] */
-	tss.iomap_base = sizeof(tss);				       /* no I/O bitmap */
-	set_tss_descriptor();
-
-	for (unsigned v = 0; v < NR_EXCEPTIONS; v++)
-		set_gate(v, exception_stubs[v], 0);
-	set_gate(VEC_DF, exception_stubs[VEC_DF], IST_DF);
-	set_gate(VEC_NMI, exception_stubs[VEC_NMI], IST_NMI);
-	set_gate(VEC_MC, exception_stubs[VEC_MC], IST_MC);
 
 	asm volatile("lgdt %0" ::"m"(gdtr));
 	/* Reload CS with a far return, then the data segments and the task register. */
@@ -104,7 +82,39 @@ void desc_init(void)
 	asm volatile("lidt %0" ::"m"(idtr));
 }
 
+void desc_init(void)
+{
+	for (unsigned i = 0; i < NR_IST_STACKS; i++)
+		tss.ist[i] = (uint64_t)ist_stacks[i] + IST_STACK_SIZE; /* IST n is ist[n - 1] */
+	tss.iomap_base = sizeof(tss);				       /* no I/O bitmap */
+	set_tss_descriptor(gdt, &tss);
+
+	for (unsigned v = 0; v < NR_EXCEPTIONS; v++)
+		set_gate(v, exception_stubs[v], 0);
+	set_gate(VEC_DF, exception_stubs[VEC_DF], IST_DF);
+	set_gate(VEC_NMI, exception_stubs[VEC_NMI], IST_NMI);
+	set_gate(VEC_MC, exception_stubs[VEC_MC], IST_MC);
+	load_tables(gdt);
+}
+
+void desc_init_ap(struct desc_cpu *d, const uint64_t ist_top[NR_IST_STACKS])
+{
+	for (unsigned i = 0; i < GDT_ENTRIES; i++)
+		d->gdt[i] = gdt[i];
+	d->tss = (struct tss64){.iomap_base = sizeof(d->tss)};
+	for (unsigned i = 0; i < NR_IST_STACKS; i++)
+		d->tss.ist[i] = ist_top[i];
+	set_tss_descriptor(d->gdt, &d->tss); /* available: the copy of the BSP's is busy */
+	load_tables(d->gdt);
+}
+
 uint64_t desc_tss_base(void)
 {
-	return (uint64_t)&tss;
+	struct desc_ptr gdtr;
+	const uint64_t *g;
+
+	asm volatile("sgdt %0" : "=m"(gdtr));
+	g = (const uint64_t *)gdtr.base;
+	return ((g[HV_TSS / 8] >> 16) & 0xFFFFFF) | (((g[HV_TSS / 8] >> 56) & 0xFF) << 24) |
+	       (g[HV_TSS / 8 + 1] << 32);
 }

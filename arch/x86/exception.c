@@ -6,6 +6,7 @@
 #include "arch/x86/exception.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/image.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/run_end.h"
 #include "lib/log.h"
 
@@ -111,7 +112,8 @@ static void dump_frame(const struct exc_frame *f)
  * An NMI that arrives while mhv runs belongs to the guest (mhv passes NMIs through): note it
  * and let the backend deliver it at the next VM entry.
  */
-volatile bool nmi_pending;
+volatile bool nmi_pending[HV_MAX_CPUS];
+extern const char smp_idle_hlt[]; /* smp.c: the HLT a waiting CPU halts on */
 
 /*
  * A #DB in mhv comes from guest debug state, never from mhv (which sets no breakpoints and
@@ -142,7 +144,9 @@ void exception_dispatch(struct exc_frame *f)
 	uint64_t fixup;
 
 	if (f->vector == VEC_NMI) {
-		nmi_pending = true;
+		nmi_pending[hv_cpu_index()] = true;
+		if (f->rip == (uint64_t)smp_idle_hlt)
+			f->rip++; /* the wake-up came before the HLT halted: do not halt (smp.c) */
 		return;
 	}
 	if (f->vector == VEC_DB) {

@@ -58,7 +58,7 @@ const char *exception_name(unsigned vector);
 void exception_dispatch(struct exc_frame *f);
 extern const uint64_t exception_stubs[NR_EXCEPTIONS];
 /* Set by an NMI taken in mhv; the backend re-delivers it to the guest. */
-extern volatile bool nmi_pending;
+extern volatile bool nmi_pending[]; /* per CPU (arch/x86/percpu.h) */
 
 /* The last exception a fixup absorbed (-1: none since the last clear); for probes. */
 void exception_clear_last(void);

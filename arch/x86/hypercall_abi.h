@@ -37,8 +37,8 @@
 #define HC_MMIO_REGION 6
 /* RBX = region index -> RAX = reads, RBX = writes, RCX = bytes read, RDX = bytes written */
 #define HC_MMIO_DEVICE 7
-/* -> RAX = interrupt messages mhv kept from the other CPUs (it runs the guest on one CPU):
- * IPIs dropped or cut down to self, MSI writes dropped (apic_guard.h) */
+/* -> RAX = interrupt messages mhv kept from CPUs: IPIs dropped (or, with one vCPU, cut down to
+ * self), INIT/STARTUP naming the sending vCPU itself (SMP), MSI writes dropped (apic_guard.h) */
 #define HC_IPIS_DROPPED 8
 /* RBX = an MSR mhv virtualises (MTRRs, IA32_MISC_ENABLE) -> RAX = low, RBX = high 32 bits of
  * the hardware's value (what the guest's writes must not have changed); HC_ENOSYS otherwise */
@@ -53,7 +53,9 @@
 #define IOMMU_STATUS_INTREMAP (1u << 16) /* devices' interrupts go through remapping */
 /* -> RAX = interrupts and NMIs the parked CPUs have taken (each one is a message that
  * reached a CPU the guest does not own) */
-#define HC_PARKED_INTERRUPTS 11
+#define HC_PARKED_INTERRUPTS 12
+/* -> RAX = the guest's vCPUs (SMP: every CPU mhv brought under it; 1 without SMP) */
+#define HC_VCPUS 11
 /* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)
 

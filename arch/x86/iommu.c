@@ -8,6 +8,7 @@
 #include "arch/x86/iommu_internal.h"
 #include "arch/x86/paging.h"
 #include "lib/log.h"
+#include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/guest_mem.h"
 #include "mmio/devices.h"
@@ -182,12 +183,17 @@ uint64_t iommu_status(void)
 	return kind | (uint64_t)nr_units << 8 | (iommu_intremap ? IOMMU_STATUS_INTREMAP : 0);
 }
 
+/* SMP: several vCPUs may halt (and drain) at once; the fault logs have one reader at a time. */
+static struct spinlock drain_lock = SPINLOCK_INIT;
+
 uint64_t iommu_drain_faults(void)
 {
+	spin_lock(&drain_lock);
 	if (kind == IOMMU_KIND_VTD)
 		vtd_drain_faults();
 	else if (kind == IOMMU_KIND_AMDVI)
 		amdvi_drain_faults();
+	spin_unlock(&drain_lock);
 	return faults;
 }
 

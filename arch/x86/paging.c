@@ -5,6 +5,8 @@
  * image's .bss, so mhv's memory stays one range that is later hidden from the guest.
  */
 #include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
+#include "lib/spinlock.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/image.h"
 #include "boot/multiboot2.h"
@@ -35,7 +37,9 @@ static uint64_t direct_map_top;
 static unsigned maxphyaddr = MAXPHYADDR_LEGACY;
 static uint64_t nx_bit;
 static volatile uint64_t *device_window_pte;
-static uint64_t device_window_page = ~0ull; /* the page mapped there now */
+/* What each CPU last mapped there: its TLB holds that page or nothing. */
+static uint64_t device_window_page[HV_MAX_CPUS];
+static struct spinlock device_window_lock = SPINLOCK_INIT;
 
 uint64_t image_virt_to_phys(const void *va)
 {
@@ -70,16 +74,19 @@ static void invlpg(uint64_t va)
 /*
  * The direct map is write-back: right for RAM, wrong for device registers, which must see
  * every access exactly once at its own width.  Devices get an uncached window instead.
- * One window: mhv runs on one CPU (a per-CPU window comes with SMP).
+ * One window for every CPU, taken under device_window_lock: the PTE is shared, and a CPU
+ * flushes its own TLB entry whenever the PTE or its last mapping differs from the page it
+ * needs (another CPU may have moved the window meanwhile).
  */
 static volatile void *device_window(uint64_t pa)
 {
-	uint64_t page = pa & ~PAGE_OFFSET_MASK;
+	uint64_t page = pa & ~PAGE_OFFSET_MASK, pte = page | DEVICE_WINDOW_FLAGS | nx_bit;
+	unsigned cpu = hv_cpu_index();
 
-	if (page != device_window_page) {
-		*device_window_pte = page | DEVICE_WINDOW_FLAGS | nx_bit;
+	if (*device_window_pte != pte || device_window_page[cpu] != page + 1) {
+		*device_window_pte = pte;
 		invlpg(DEVICE_WINDOW_VA);
-		device_window_page = page;
+		device_window_page[cpu] = page + 1; /* + 1: 0 means nothing mapped yet */
 	}
 	return (volatile void *)(DEVICE_WINDOW_VA + (pa & PAGE_OFFSET_MASK));
 }
@@ -93,13 +100,8 @@ static volatile void *device_window(uint64_t pa)
 			*(type *)(buf) = *(volatile const type *)(dev);                            \
 	} while (0)
 
-int hv_device_access(uint64_t pa, void *buf, unsigned len, bool write)
+static void device_copy(volatile void *p, void *buf, unsigned len, bool write)
 {
-	volatile void *p;
-
-	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
-		return -E_RANGE;
-	p = device_window(pa);
 	switch (len) {
 	case 1:
 		DEVICE_COPY(uint8_t, p, buf, write);
@@ -118,6 +120,15 @@ int hv_device_access(uint64_t pa, void *buf, unsigned len, bool write)
 			DEVICE_COPY(uint8_t, (volatile uint8_t *)p + i, (uint8_t *)buf + i, write);
 		break;
 	}
+}
+
+int hv_device_access(uint64_t pa, void *buf, unsigned len, bool write)
+{
+	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
+		return -E_RANGE;
+	spin_lock(&device_window_lock);
+	device_copy(device_window(pa), buf, len, write);
+	spin_unlock(&device_window_lock);
 	return 0;
 }
 

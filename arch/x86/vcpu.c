@@ -18,8 +18,9 @@
 #include "arch/x86/mmio_exit.h"
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/msr_policy.h"
-#include "arch/x86/run_end.h"
 #include "arch/x86/platform_ports.h"
+#include "arch/x86/run_end.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/vuart.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
@@ -333,6 +334,9 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		v->gpr[GPR_RCX] = iommu_canary_pa();
 		v->gpr[GPR_RDX] = iommu_canary_sum();
 		break;
+	case HC_VCPUS:
+		v->gpr[GPR_RAX] = smp_nr_vcpus();
+		break;
 	case HC_MMIO_DEVICE:
 		if (!mmio_device_stats((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
 				       &v->gpr[GPR_RCX], &v->gpr[GPR_RDX]))
@@ -436,15 +440,15 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 
 void vcpu_print_stats(const struct vcpu *v)
 {
-	pr_info("mhv: exits:");
+	pr_info("mhv: cpu %u exits:", v->cpu);
 	for (unsigned i = 0; i < NR_EXIT_KINDS; i++)
 		if (v->exits[i])
 			pr_info(" %s=%lu", exit_kind_names[i], v->exits[i]);
 	if (v->mmio[MMIO_COUNTER_EXITS])
-		pr_info("\nmhv: mmio: exits=%lu cache %s hits=%lu misses=%lu",
+		pr_info("\nmhv: cpu %u mmio: exits=%lu cache %s hits=%lu misses=%lu", v->cpu,
 			v->mmio[MMIO_COUNTER_EXITS], v->mmio_cache_on ? "on" : "off",
 			v->mmio[MMIO_COUNTER_HITS], v->mmio[MMIO_COUNTER_MISSES]);
-	pr_info("\nmhv: guest TLB flushes:");
+	pr_info("\nmhv: cpu %u guest TLB flushes:", v->cpu);
 	for (unsigned i = 0; i < NR_FLUSH_CAUSES; i++)
 		pr_info(" %s=%lu", flush_cause_names[i], v->flushes[i]);
 	pr_info("\n");
@@ -456,6 +460,7 @@ void vcpu_end_run(struct vcpu *v, int status, const char *why)
 	if (why)
 		pr_info("mhv: %s\n", why);
 	vcpu_print_stats(v);
+	smp_stats_printed(v->cpu);
 	hv_end_run(status);
 }
 

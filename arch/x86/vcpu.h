@@ -100,12 +100,16 @@ struct vcpu_ops {
 	void (*halt)(struct vcpu *v);
 	/* Print the vendor's view of guest state (for fatal exits). */
 	void (*dump)(struct vcpu *v);
+	/* SMP: the STARTUP IPI's state: real mode at vector << 12, the rest as after INIT. */
+	void (*sipi_reset)(struct vcpu *v, uint8_t vector);
 };
 
 struct vcpu {
 	/* gpr[GPR_RSP] is loaded from the VMCS/VMCB only by exits that need it. */
 	uint64_t gpr[NR_GPRS];
+	uint64_t exit_stack_top; /* VMX: this vCPU's CPU's exit stack (vmx_entry.S) */
 	const struct vcpu_ops *ops;
+	unsigned cpu; /* mhv's CPU number (arch/x86/smp.h); 0 is the boot CPU */
 	uint64_t exits[NR_EXIT_KINDS];
 	uint64_t flushes[NR_FLUSH_CAUSES];
 	uint64_t hv_start, hv_end; /* hidden from the guest */

@@ -20,6 +20,7 @@
 #include "arch/x86/vuart.h"
 #include "arch/x86/io.h"
 #include "arch/x86/uart16550.h"
+#include "lib/log.h"
 #include "lib/console_mux.h"
 
 enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
@@ -77,8 +78,10 @@ static void push_line(void)
 
 void vuart_flush(void)
 {
+	console_lock();
 	push_line();
 	console_mux_guest_flush(&console);
+	console_unlock();
 }
 
 /* A line goes out whole unless it outgrows the buffer; then mhv's log may cut it. */
@@ -123,15 +126,48 @@ static uint8_t modem_status(void)
 			 ((vu.mcr & 0x08) << 4));
 }
 
+static uint32_t console_in(uint16_t port);
+static void console_out(uint16_t port, uint8_t b);
+
+/* The model is shared by every vCPU: one register access at a time, under the console lock. */
 uint32_t vuart_in(uint16_t port, unsigned size)
 {
 	uint16_t hw = vu.base;
-	bool dlab = vu.lcr & LCR_DLAB;
+	uint32_t val;
 
 	if (!hw || port < hw || port >= hw + VUART_NR_PORTS) {
 		/* Not the console: a port mhv intercepts for no model passes through. */
 		return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
 	}
+	console_lock();
+	val = console_in(port);
+	console_unlock();
+	return val;
+}
+
+void vuart_out(uint16_t port, unsigned size, uint32_t val)
+{
+	uint16_t hw = vu.base;
+
+	if (!hw || port < hw || port >= hw + VUART_NR_PORTS) {
+		if (size == 1)
+			outb(port, (uint8_t)val);
+		else if (size == 2)
+			outw(port, (uint16_t)val);
+		else
+			outl(port, val);
+		return;
+	}
+	console_lock();
+	console_out(port, (uint8_t)val);
+	console_unlock();
+}
+
+static uint32_t console_in(uint16_t port)
+{
+	uint16_t hw = vu.base;
+	bool dlab = vu.lcr & LCR_DLAB;
+
 	switch (port - hw) {
 	case REG_DATA:
 		if (dlab)
@@ -154,21 +190,11 @@ uint32_t vuart_in(uint16_t port, unsigned size)
 	}
 }
 
-void vuart_out(uint16_t port, unsigned size, uint32_t val)
+static void console_out(uint16_t port, uint8_t b)
 {
 	uint16_t hw = vu.base;
-	uint8_t b = (uint8_t)val;
 	bool dlab = vu.lcr & LCR_DLAB;
 
-	if (!hw || port < hw || port >= hw + VUART_NR_PORTS) {
-		if (size == 1)
-			outb(port, b);
-		else if (size == 2)
-			outw(port, (uint16_t)val);
-		else
-			outl(port, val);
-		return;
-	}
 	switch (port - hw) {
 	case REG_DATA:
 		if (dlab)

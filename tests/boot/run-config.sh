@@ -66,7 +66,8 @@ fi
 
 start=$(date +%s.%N)
 case $config in
-qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second is parked under mhv
+qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
+qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
 qemu-q35) qemu -cpu max -machine q35 ;; # its FADT has an I/O reset register (0xCF9)
 # q35 with an IOMMU (created before the PCI devices it translates) and QEMU's edu DMA device,

@@ -58,5 +58,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		bench_report();
 		hv_print_exit_counts();
 	}
+	if (hv_present())
+		test_smp(); /* last: the APs stay busy afterwards */
 	report_finish();
 }

@@ -73,6 +73,12 @@ void test_contain_console(void);
  */
 void test_contain_fatals(void);
 /*
+ * Every CPU under mhv (test_smp.c): INIT-SIPI-SIPI into the guest's own trampoline, each AP
+ * checks it runs under mhv and drives the MMIO path concurrently, IPIs between vCPUs, and a
+ * restart of a running AP.  Skipped with one vCPU.  The APs stay busy afterwards: run last.
+ */
+void test_smp(void);
+/*
  * The platform under mhv (test_contain_platform.c): MTRR, MISC_ENABLE and platform MSR
  * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
  */

@@ -152,12 +152,52 @@ static void test_only_self_ever_x2apic(void **state)
 	exhaustive(&x2self);
 }
 
+/*
+ * SMP: every mode and shorthand to any destination.  INIT and STARTUP are always mhv's
+ * (virtual), SMI/ExtINT/reserved never go out, fixed always goes out unchanged, lowest
+ * priority and NMI unchanged except with the self shorthand (fixed-only architecturally).
+ */
+static void test_smp_routes(void **state)
+{
+	static const struct ipi_self selves[] = {
+		{.id = SELF_ID, .ldr = SELF_LDR, .x2apic = false, .smp = true},
+		{.id = SELF_ID, .ldr = X2_SELF_LDR, .x2apic = true, .smp = true},
+	};
+	static const uint32_t dests[] = {SELF_ID, SELF_ID + 1, 0xFF, 0xFFFFFFFFu, 0};
+
+	(void)state;
+	for (size_t s = 0; s < NELEM(selves); s++)
+		for (unsigned mode = 0; mode < NR_MODES; mode++)
+			for (unsigned sh = 0; sh < NR_SH; sh++)
+				for (size_t d = 0; d < NELEM(dests); d++)
+					for (int logical = 0; logical < 2; logical++) {
+						uint64_t v = icr(&selves[s], mode, sh, logical,
+								 dests[d]);
+						uint64_t send;
+						enum ipi_verdict r = run(&selves[s], v, &send);
+
+						if (mode == ICR_MODE_INIT ||
+						    mode == ICR_MODE_STARTUP) {
+							assert_int_equal(r, IPI_VIRTUAL);
+						} else if (mode == ICR_MODE_FIXED ||
+							   ((mode == ICR_MODE_LOWEST ||
+							     mode == ICR_MODE_NMI) &&
+							    sh != ICR_SH_SELF)) {
+							assert_int_equal(r, IPI_SEND);
+							assert_int_equal(send, v);
+						} else {
+							assert_int_equal(r, IPI_DROP);
+						}
+					}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_named_routes),
 		cmocka_unit_test(test_only_self_ever_xapic),
 		cmocka_unit_test(test_only_self_ever_x2apic),
+		cmocka_unit_test(test_smp_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

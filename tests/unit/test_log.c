@@ -91,6 +91,51 @@ static void test_log_long_line_in_pieces_then_ended(void **state)
 	assert_int_equal(sink[sink_len - 1], '\n');
 }
 
+/* Two CPUs building lines at once (the CPU hook says which): each line reaches the sink whole. */
+static unsigned fake_cpu;
+
+static unsigned which_cpu(void)
+{
+	return fake_cpu;
+}
+
+static void test_log_lines_of_two_cpus_stay_whole(void **state)
+{
+	(void)state;
+	log_set_cpu_fn(which_cpu);
+	fake_cpu = 0;
+	pr_info("mhv: cpu 0 exits:");
+	fake_cpu = 1;
+	pr_info("mhv: cpu 1 exits:");
+	fake_cpu = 0;
+	pr_info(" cpuid=1\n");
+	fake_cpu = 1;
+	pr_info(" cpuid=2\n");
+	assert_string_equal(sink, "mhv: cpu 0 exits: cpuid=1\nmhv: cpu 1 exits: cpuid=2\n");
+	assert_int_equal(sink_calls, 2);
+	fake_cpu = 0;
+	log_set_cpu_fn(NULL);
+}
+
+/* The console lock is recursive per CPU: a holder may log; the lock is free afterwards. */
+static void test_console_lock_nests(void **state)
+{
+	(void)state;
+	console_lock();
+	pr_info("mhv: under the lock\n");
+	console_lock();
+	console_unlock();
+	console_unlock();
+	assert_string_equal(sink, "mhv: under the lock\n");
+	/* Another CPU gets it now (it would spin forever if CPU 0 still held it). */
+	log_set_cpu_fn(which_cpu);
+	fake_cpu = 1;
+	console_lock();
+	console_unlock();
+	fake_cpu = 0;
+	log_set_cpu_fn(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +144,8 @@ int main(void)
 		cmocka_unit_test_setup(test_log_end_line_after_flush, setup),
 		cmocka_unit_test_setup(test_log_end_line_on_a_fresh_line_adds_nothing, setup),
 		cmocka_unit_test_setup(test_log_long_line_in_pieces_then_ended, setup),
+		cmocka_unit_test_setup(test_log_lines_of_two_cpus_stay_whole, setup),
+		cmocka_unit_test_setup(test_console_lock_nests, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

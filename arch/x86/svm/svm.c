@@ -15,7 +15,9 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/msr_policy.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/run_end.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/virt_caps.h"
@@ -44,24 +46,25 @@
 struct svm_vcpu {
 	struct vcpu vcpu; /* first: svm_entry.S addresses gpr[] from the vcpu pointer */
 	struct vmcb *vmcb;
-	uint64_t vmcb_pa, host_save_pa;
+	uint64_t vmcb_pa, host_save_pa, hsave_pa;
 	bool nrips, decode_assists, flush_by_asid;
+	/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
+	bool guest_state_saved;
 };
 
-static struct svm_vcpu svm_vcpu;
+/* One per CPU: the boot CPU's is vCPU 0, AP n's is vCPU n. */
+static struct svm_vcpu svm_vcpus[HV_MAX_CPUS];
 
-void __noreturn svm_run_loop(struct vcpu *v, uint64_t vmcb_pa);
-/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
-bool svm_guest_state_saved = true;
+void __noreturn svm_run_loop(struct vcpu *v, uint64_t vmcb_pa, bool *guest_state_saved);
 
 /* Slow paths: save the guest's VMLOAD state into the VMCB and load mhv's (see svm_entry.S). */
 static void svm_use_host_state(struct svm_vcpu *sv)
 {
-	if (svm_guest_state_saved)
+	if (sv->guest_state_saved)
 		return;
 	asm volatile("vmsave %%rax" ::"a"(sv->vmcb_pa) : "memory");
 	asm volatile("vmload %%rax" ::"a"(sv->host_save_pa) : "memory");
-	svm_guest_state_saved = true;
+	sv->guest_state_saved = true;
 }
 
 static struct svm_vcpu *to_svm(struct vcpu *v)
@@ -315,6 +318,54 @@ static void svm_dump(struct vcpu *v)
 	       v->gpr[GPR_RDI]);
 }
 
+static void set_seg(struct vmcb_seg *s, uint16_t sel, uint16_t attrib, uint32_t limit);
+
+/*
+ * A STARTUP IPI: real mode at vector << 12 (CS = vector << 8, IP 0), with the state INIT
+ * leaves (SDM/APM "Initial processor state": CR0 CD|NW|ET, segments of limit 0xFFFF, EDX the
+ * processor signature).  SVM has no wait-for-SIPI state: mhv held the vCPU until now.
+ */
+static void svm_sipi_reset(struct vcpu *v, uint8_t vector)
+{
+	struct svm_vcpu *sv = to_svm(v);
+	struct vmcb_save *s = &sv->vmcb->save;
+	struct vmcb_control *c = &sv->vmcb->control;
+	uint16_t sel = (uint16_t)(vector << 8);
+
+	set_seg(&s->cs, sel, SVM_ATTR_CODE16_RESET, 0xFFFF);
+	s->cs.base = (uint64_t)vector << 12;
+	set_seg(&s->ds, 0, SVM_ATTR_DATA16_RESET, 0xFFFF);
+	set_seg(&s->es, 0, SVM_ATTR_DATA16_RESET, 0xFFFF);
+	set_seg(&s->ss, 0, SVM_ATTR_DATA16_RESET, 0xFFFF);
+	set_seg(&s->fs, 0, SVM_ATTR_DATA16_RESET, 0xFFFF);
+	set_seg(&s->gs, 0, SVM_ATTR_DATA16_RESET, 0xFFFF);
+	set_seg(&s->ldtr, 0, SVM_ATTR_LDT, 0xFFFF);
+	set_seg(&s->tr, 0, SVM_ATTR_TSS32_BUSY, 0xFFFF);
+	set_seg(&s->gdtr, 0, 0, 0xFFFF);
+	set_seg(&s->idtr, 0, 0, 0xFFFF);
+	s->cpl = 0;
+	s->efer = EFER_SVME;
+	s->cr0 = CR0_CD | CR0_NW | CR0_ET;
+	s->cr2 = 0;
+	s->cr3 = 0;
+	s->cr4 = 0;
+	s->dr6 = DR6_INIT;
+	s->dr7 = DR7_INIT;
+	s->rflags = 0x2;
+	s->rip = 0;
+	s->rsp = 0;
+	s->rax = 0;
+	s->g_pat = PAT_POWER_ON;
+	memset(v->gpr, 0, sizeof(v->gpr));
+	v->gpr[GPR_RDX] = cpuid(CPUID_FEATURES).eax;
+	c->event_inj = 0;
+	c->interrupt_shadow = 0;
+	c->tlb_control = sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+	/* The guest's FS/GS/TR/LDTR are the VMCB's again: VMLOAD them at the next entry. */
+	sv->guest_state_saved = true;
+	vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
+}
+
 static const struct vcpu_ops svm_ops = {
 	.name = "svm",
 	.get_rip = svm_get_rip,
@@ -336,6 +387,7 @@ static const struct vcpu_ops svm_ops = {
 	.set_cr2 = svm_set_cr2,
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,
+	.sipi_reset = svm_sipi_reset,
 };
 
 /* ---- set-up ---- */
@@ -388,12 +440,15 @@ static void setup_msrpm(uint8_t *msrpm)
 	}
 }
 
-static void setup_control(struct svm_vcpu *sv, uint64_t npt_root)
+/* What every vCPU shares (read-only once built): nested tables and permission maps. */
+struct svm_shared {
+	uint64_t npt_root, iopm_pa, msrpm_pa;
+};
+
+static void setup_maps(struct svm_shared *sh)
 {
-	struct vmcb_control *c = &sv->vmcb->control;
-	uint64_t iopm_pa, msrpm_pa;
-	uint8_t *iopm = alloc_map(SVM_IOPM_PAGES, &iopm_pa);
-	uint8_t *msrpm = alloc_map(SVM_MSRPM_PAGES, &msrpm_pa);
+	uint8_t *iopm = alloc_map(SVM_IOPM_PAGES, &sh->iopm_pa);
+	uint8_t *msrpm = alloc_map(SVM_MSRPM_PAGES, &sh->msrpm_pa);
 
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
 		bitmap_set(iopm, vuart_base() + p);
@@ -401,6 +456,11 @@ static void setup_control(struct svm_vcpu *sv, uint64_t npt_root)
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
 		bitmap_set(iopm, plat[i]);
 	setup_msrpm(msrpm);
+}
+
+static void setup_control(struct svm_vcpu *sv, const struct svm_shared *sh)
+{
+	struct vmcb_control *c = &sv->vmcb->control;
 
 	/* mhv owns every CR0/CR4 write; reads come straight from the VMCB. */
 	c->intercept_cr = CR_WRITE_INTERCEPT(0) | CR_WRITE_INTERCEPT(4);
@@ -418,12 +478,15 @@ static void setup_control(struct svm_vcpu *sv, uint64_t npt_root)
 		c->intercept_cr |= CR_WRITE_INTERCEPT(3);
 		c->intercept_misc1 |= MISC1_TASK_SWITCH;
 	}
-	c->iopm_base_pa = iopm_pa;
-	c->msrpm_base_pa = msrpm_pa;
+	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h). */
+	if (smp_ap_count())
+		c->intercept_misc1 |= MISC1_NMI;
+	c->iopm_base_pa = sh->iopm_pa;
+	c->msrpm_base_pa = sh->msrpm_pa;
 	c->asid = GUEST_ASID;
 	c->tlb_control = TLB_CONTROL_FLUSH_ALL; /* nothing stale from before mhv */
 	c->np_enable = NP_ENABLE;
-	c->n_cr3 = npt_root;
+	c->n_cr3 = sh->npt_root;
 	c->clean_bits = 0; /* mhv edits the VMCB freely: the CPU reloads all of it */
 }
 
@@ -590,6 +653,8 @@ static enum exit_next __attribute__((noinline)) exit_io(struct svm_vcpu *sv)
 	return EXIT_NEXT_RETRY;
 }
 
+static void wait_for_sipi(struct svm_vcpu *sv);
+
 static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, uint64_t code)
 {
 	struct vcpu *v = &sv->vcpu;
@@ -648,6 +713,18 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_INIT:
 		apic_guard_init_signal(v);
 		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_NMI:
+		switch (smp_nmi_exit(v)) {
+		case SMP_NMI_GUEST: /* another vCPU's NMI IPI, or the platform's */
+			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | VEC_NMI;
+			break;
+		case SMP_NMI_INIT:
+			wait_for_sipi(sv);
+			break;
+		case SMP_NMI_KICK:
+			break;
+		}
+		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_INVALID:
 		pr_err("mhv: SVM: VMRUN failed: the VMCB holds an invalid guest state\n");
 		v->ops->dump(v);
@@ -703,35 +780,79 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 	vmcb->save.rax = v->gpr[GPR_RAX];
 }
 
-void svm_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
+/*
+ * SVM has no wait-for-SIPI state: mhv holds the vCPU, with GIF set so that an NMI meanwhile
+ * reaches mhv's handler and is dropped (as the state would), instead of waiting for the guest.
+ */
+static void wait_for_sipi(struct svm_vcpu *sv)
 {
-	struct svm_vcpu *sv = &svm_vcpu;
-	uint64_t hsave_pa, npt;
+	uint8_t vector;
 
-	if (!svm_check_caps(caps))
-		return;
+	asm volatile("stgi" ::: "memory");
+	vector = smp_wait_for_sipi(&sv->vcpu);
+	asm volatile("clgi" ::: "memory");
+	svm_sipi_reset(&sv->vcpu, vector);
+}
+
+/* One vCPU's VMCB, host save areas and counters (on the boot CPU: the pool is not shared). */
+static void prepare_vcpu(struct svm_vcpu *sv, unsigned cpu, const struct virt_caps *caps,
+			 const struct guest_start *gs, const struct svm_shared *sh)
+{
 	vcpu_init(&sv->vcpu, &svm_ops, gs);
+	smp_set_vcpu(cpu, &sv->vcpu);
 	sv->nrips = caps->svm.nrips;
 	sv->decode_assists = caps->svm.decode_assists;
 	sv->flush_by_asid = caps->svm.flush_by_asid;
-
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	alloc_map(1, &hsave_pa);
-	wrmsr(MSR_VM_HSAVE_PA, hsave_pa);
+	sv->guest_state_saved = true;
+	alloc_map(1, &sv->hsave_pa);
 	sv->vmcb = (struct vmcb *)alloc_map(1, &sv->vmcb_pa);
 	alloc_map(1, &sv->host_save_pa);
-	/* mhv's own FS/GS/TR/LDTR and syscall MSRs, restored after every exit. */
-	asm volatile("vmsave %%rax" ::"a"(sv->host_save_pa) : "memory");
+	setup_control(sv, sh);
+}
 
-	npt = build_npt();
-	if (npt == FRAME_NONE)
+/* This CPU in SVM host mode, with mhv's FS/GS/TR/LDTR and syscall MSRs saved for exits. */
+static void enable_svm(const struct svm_vcpu *sv)
+{
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, sv->hsave_pa);
+	asm volatile("vmsave %%rax" ::"a"(sv->host_save_pa) : "memory");
+}
+
+/* An AP (smp.c): SVM on, then held until the guest's STARTUP IPI. */
+static void __noreturn svm_ap_main(unsigned cpu)
+{
+	struct svm_vcpu *sv = &svm_vcpus[cpu];
+
+	enable_svm(sv);
+	wait_for_sipi(sv);
+	svm_run_loop(&sv->vcpu, sv->vmcb_pa, &sv->guest_state_saved);
+}
+
+void svm_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
+{
+	struct svm_vcpu *sv = &svm_vcpus[0];
+	struct svm_shared sh;
+	unsigned aps = smp_ap_count(), online;
+
+	if (!svm_check_caps(caps))
 		return;
-	setup_control(sv, npt);
+	sh.npt_root = build_npt();
+	if (sh.npt_root == FRAME_NONE)
+		return;
+	setup_maps(&sh);
+	for (unsigned cpu = 0; cpu <= aps; cpu++)
+		prepare_vcpu(&svm_vcpus[cpu], cpu, caps, gs, &sh);
+	enable_svm(sv);
 	setup_guest_state(sv, gs);
+	online = smp_start_aps(svm_ap_main, aps);
 	pr_info("mhv: SVM: launching the guest at 0x%x (ASID %u, NRIPS %s, decode assists %s, "
 		"flush-by-ASID %s)\n",
 		gs->entry, GUEST_ASID, sv->nrips ? "on" : "off", sv->decode_assists ? "on" : "off",
 		sv->flush_by_asid ? "on" : "off");
+	if (aps)
+		pr_info("mhv: smp: %u vCPU(s): the boot CPU runs the guest, %u AP(s) under mhv "
+			"wait for the guest's INIT-SIPI-SIPI\n",
+			1 + online, online);
 	log_flush();
-	svm_run_loop(&sv->vcpu, sv->vmcb_pa);
+	svm_run_loop(&sv->vcpu, sv->vmcb_pa, &sv->guest_state_saved);
 }

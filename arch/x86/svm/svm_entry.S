@@ -6,23 +6,26 @@
  * The state VMLOAD/VMSAVE move (FS, GS, TR, LDTR, syscall/sysenter MSRs) is switched
  * lazily: the guest's stays live in the CPU across exits, because mhv's hot exits use none
  * of it.  Slow paths call svm_use_host_state() (VMSAVE guest, VMLOAD mhv's), which sets
- * svm_guest_state_saved so that the next entry VMLOADs the guest's again.  GIF stays clear
- * in mhv after the first exit: NMIs wait for the guest.
+ * the vCPU's guest_state_saved flag (third argument) so that the next entry VMLOADs the
+ * guest's again.  GIF stays clear in mhv after the first exit: NMIs wait for the guest.
  *
- * void svm_run_loop(struct vcpu *v, uint64_t vmcb_pa): never returns.
+ * void svm_run_loop(struct vcpu *v, uint64_t vmcb_pa, bool *guest_state_saved): never returns.
  */
 #define GPR(n) (8 * (n))
 
 	.section .text, "ax"
 	.globl svm_run_loop
 svm_run_loop:
-	pushq %rsi                      /* 8(%rsp): VMCB */
-	pushq %rdi                      /*  (%rsp): vcpu */
-1:	cmpb $0, svm_guest_state_saved(%rip)
+	pushq %rdx                      /* 24(%rsp): padding (keeps the stack's parity) */
+	pushq %rdx                      /* 16(%rsp): &guest_state_saved */
+	pushq %rsi                      /*  8(%rsp): VMCB */
+	pushq %rdi                      /*   (%rsp): vcpu */
+1:	movq 16(%rsp), %rax
+	cmpb $0, (%rax)
 	je 2f
+	movb $0, (%rax)
 	movq 8(%rsp), %rax
 	vmload %rax
-	movb $0, svm_guest_state_saved(%rip)
 2:	movq (%rsp), %rax
 	movq GPR(1)(%rax), %rcx
 	movq GPR(2)(%rax), %rdx

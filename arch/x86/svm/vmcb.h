@@ -106,6 +106,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 /* Intercept bits */
 #define CR_WRITE_INTERCEPT(n) (1u << (16 + (n)))
 #define MISC1_INTR	      (1u << 0)
+#define MISC1_NMI	      (1u << 1) /* SMP: mhv's kicks and stop requests are NMIs */
 #define MISC1_INIT	      (1u << 3) /* a physical INIT would reset the CPU */
 #define MISC1_CPUID	      (1u << 18)
 #define MISC1_INVD	      (1u << 22)
@@ -131,6 +132,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define SVM_EXIT_CR3_WRITE   0x013
 #define SVM_EXIT_CR4_WRITE   0x014
 #define SVM_EXIT_EXCP_BASE   0x040
+#define SVM_EXIT_NMI	     0x061
 #define SVM_EXIT_INIT	     0x063
 #define SVM_EXIT_CPUID	     0x072
 #define SVM_EXIT_INVD	     0x076
@@ -172,6 +174,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 /* EVENTINJ */
 #define EVENTINJ_VALID		(1ull << 31)
 #define EVENTINJ_ERR_VALID	(1ull << 11)
+#define EVENTINJ_TYPE_NMI	(2ull << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3ull << 8)
 #define EVENTINJ_ERR_SHIFT	32
 
@@ -190,6 +193,8 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define SVM_ATTR_DATA32_FLAT 0xC93
 #define SVM_ATTR_TSS32_BUSY  0x08B
 #define SVM_ATTR_LDT	     0x082
+#define SVM_ATTR_CODE16_RESET 0x09B /* present, read/execute, accessed: real mode after INIT */
+#define SVM_ATTR_DATA16_RESET 0x093 /* present, read/write, accessed */
 #define SVM_ATTR_L	     (1u << 9)
 #define SVM_ATTR_DB	     (1u << 10)
 #define SVM_ATTR_P	     (1u << 7)

@@ -15,6 +15,8 @@
 #include "arch/x86/msr_policy.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/run_end.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmcs.h"
@@ -45,6 +47,10 @@
 #define PAE_PDPT_MASK	    0xFFFFFFE0ull /* CR3[31:5] in PAE paging */
 #define PAE_NR_PDPTES	    4
 #define EXIT_STACK_SIZE	    16384
+#define REAL_MODE_LIMIT	    0xFFFFu
+#define AR_CODE16_RESET	    0x009B /* present, read/execute, accessed */
+#define AR_DATA16_RESET	    0x0093 /* present, read/write, accessed */
+#define AR_LDT_RESET	    0x0082
 
 struct vmx_vcpu {
 	struct vcpu vcpu; /* first: the exit stub saves GPRs into vcpu.gpr */
@@ -52,12 +58,22 @@ struct vmx_vcpu {
 	uint32_t entry_ctls;
 	bool vpid, invvpid_addr, invvpid_single;
 	bool hlt_activity; /* IA32_VMX_MISC: the guest may wait in the HLT activity state */
-	uint8_t *io_bitmap_a, *io_bitmap_b, *msr_bitmap;
+	uint64_t vmxon_pa, vmcs_pa; /* allocated by the boot CPU for every vCPU */
 };
 
-static struct vmx_vcpu vmx_vcpu;
+/* What every vCPU shares (read-only once built by the boot CPU). */
+struct vmx_shared {
+	uint64_t io_bitmap_a, io_bitmap_b, msr_bitmap, eptp;
+};
+
+/* One per CPU: the boot CPU's is vCPU 0, AP n's is vCPU n. */
+static struct vmx_vcpu vmx_vcpus[HV_MAX_CPUS];
+static struct vmx_shared vmx_shared;
+static const struct virt_caps *vmx_caps;
+/* The boot CPU's exit stack; an AP's is the stack it was released on (smp.c). */
 static uint8_t exit_stack[EXIT_STACK_SIZE] __aligned(16);
-uint8_t *const vmx_exit_stack_top = exit_stack + EXIT_STACK_SIZE;
+
+BUILD_BUG_ON(offsetof(struct vcpu, exit_stack_top) != 8 * NR_GPRS); /* vmx_entry.S */
 
 /* vmx_entry.S */
 void vmx_exit_stub(void);
@@ -128,7 +144,7 @@ static bool vmx_check_caps(const struct virt_caps *caps)
 static void enable_vmx_operation(struct vmx_vcpu *vx, const struct virt_caps *caps)
 {
 	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
-	uint64_t vmxon_pa = hv_alloc_page();
+	uint64_t vmxon_pa = vx->vmxon_pa;
 	uint32_t revision = (uint32_t)caps->vmx.basic & VMX_REVISION_MASK;
 	bool fail;
 
@@ -152,9 +168,9 @@ static void enable_vmx_operation(struct vmx_vcpu *vx, const struct virt_caps *ca
 		vmx_fatal("VMXON failed (region 0x%lx)", vmxon_pa, 0);
 }
 
-static void load_vmcs(const struct virt_caps *caps)
+static void load_vmcs(const struct vmx_vcpu *vx, const struct virt_caps *caps)
 {
-	uint64_t pa = hv_alloc_page();
+	uint64_t pa = vx->vmcs_pa;
 	bool fail;
 
 	if (pa == FRAME_NONE)
@@ -185,23 +201,20 @@ static void bitmap_clear(uint8_t *map, uint32_t bit)
 	map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
 }
 
-static void setup_bitmaps(struct vmx_vcpu *vx)
+static void build_bitmaps(struct vmx_shared *sh)
 {
-	uint64_t a_pa, b_pa, msr_pa;
-
-	vx->io_bitmap_a = alloc_zeroed(&a_pa);
-	vx->io_bitmap_b = alloc_zeroed(&b_pa);
-	vx->msr_bitmap = alloc_zeroed(&msr_pa);
+	uint8_t *io_a = alloc_zeroed(&sh->io_bitmap_a);
+	uint8_t *io_b = alloc_zeroed(&sh->io_bitmap_b);
+	uint8_t *msr_bitmap = alloc_zeroed(&sh->msr_bitmap);
+	uint16_t plat[PLATFORM_PORTS_MAX];
 
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
-		bitmap_set(vx->io_bitmap_a, vuart_base() + p); /* COM ports are below 0x8000 */
-	uint16_t plat[PLATFORM_PORTS_MAX];
+		bitmap_set(io_a, vuart_base() + p); /* COM ports are below 0x8000 */
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
-		bitmap_set(plat[i] < IO_BITMAP_B_FIRST ? vx->io_bitmap_a : vx->io_bitmap_b,
-			   plat[i] % IO_BITMAP_B_FIRST);
+		bitmap_set(plat[i] < IO_BITMAP_B_FIRST ? io_a : io_b, plat[i] % IO_BITMAP_B_FIRST);
 
 	/* Every MSR exits but the pass-through ones (msr_policy.h). */
-	memset(vx->msr_bitmap, 0xFF, PAGE_SIZE);
+	memset(msr_bitmap, 0xFF, PAGE_SIZE);
 	for (unsigned i = 0; i < nr_msr_passthrough; i++) {
 		const struct msr_range *m = &msr_passthrough[i];
 		for (uint32_t msr = m->first; msr <= m->last; msr++) {
@@ -215,14 +228,19 @@ static void setup_bitmaps(struct vmx_vcpu *vx)
 				continue; /* outside the bitmap: always exits */
 			}
 			if (m->read)
-				bitmap_clear(vx->msr_bitmap + rd, idx);
+				bitmap_clear(msr_bitmap + rd, idx);
 			if (m->write)
-				bitmap_clear(vx->msr_bitmap + wr, idx);
+				bitmap_clear(msr_bitmap + wr, idx);
 		}
 	}
-	vmwrite64(VMCS_IO_BITMAP_A, a_pa);
-	vmwrite64(VMCS_IO_BITMAP_B, b_pa);
-	vmwrite64(VMCS_MSR_BITMAP, msr_pa);
+}
+
+static void use_shared(const struct vmx_shared *sh)
+{
+	vmwrite64(VMCS_IO_BITMAP_A, sh->io_bitmap_a);
+	vmwrite64(VMCS_IO_BITMAP_B, sh->io_bitmap_b);
+	vmwrite64(VMCS_MSR_BITMAP, sh->msr_bitmap);
+	vmwrite64(VMCS_EPT_POINTER, sh->eptp);
 }
 
 static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
@@ -234,10 +252,11 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 
 	if (caps->vmx.vpid)
 		proc2_opt |= PROC2_VPID;
+	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h). */
 	vmwrite32(VMCS_PIN_CONTROLS,
 		  adjust_controls("pin-based",
-				  t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS, 0,
-				  0));
+				  t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
+				  smp_ap_count() ? PIN_NMI_EXITING : 0, 0));
 	vmwrite32(VMCS_PROC_CONTROLS,
 		  adjust_controls("processor-based",
 				  t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS,
@@ -277,7 +296,7 @@ struct desc_ptr64 {
 	uint64_t base;
 } __packed;
 
-static void setup_host_state(void)
+static void setup_host_state(struct vmx_vcpu *vx)
 {
 	struct desc_ptr64 gdtr, idtr;
 
@@ -304,7 +323,7 @@ static void setup_host_state(void)
 	vmwrite64(VMCS_HOST_EFER, rdmsr(MSR_EFER));
 	vmwrite64(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
 	/* The exit stub pushes the guest's GPRs straight into vcpu.gpr[], top down. */
-	vmwrite_nat(VMCS_HOST_RSP, (uint64_t)&vmx_vcpu.vcpu.gpr[NR_GPRS]);
+	vmwrite_nat(VMCS_HOST_RSP, (uint64_t)&vx->vcpu.gpr[NR_GPRS]);
 	vmwrite_nat(VMCS_HOST_RIP, (uint64_t)vmx_exit_stub);
 }
 
@@ -377,7 +396,7 @@ static void setup_guest_state(struct vmx_vcpu *vx, const struct guest_start *gs)
 	vx->vcpu.gpr[GPR_RSI] = gs->esi;
 }
 
-static void setup_ept(const struct virt_caps *caps)
+static uint64_t build_ept(const struct virt_caps *caps)
 {
 	struct pt_format fmt = pt_format_ept;
 	uint64_t root;
@@ -386,7 +405,7 @@ static void setup_ept(const struct virt_caps *caps)
 	root = guest_nested_tables_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
 	if (root == FRAME_NONE)
 		vmx_fatal("cannot build EPT", 0, 0);
-	vmwrite64(VMCS_EPT_POINTER, root | EPTP_WALK_4 | EPTP_MT_WB);
+	return root | EPTP_WALK_4 | EPTP_MT_WB;
 }
 
 /* ---- struct vcpu_ops: guest state as the exit core sees it ---- */
@@ -688,6 +707,8 @@ static void vmx_dump(struct vcpu *v)
 	       v->gpr[GPR_RDI]);
 }
 
+static void vmx_sipi_reset(struct vcpu *v, uint8_t vector);
+
 static const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
 	.get_rip = vmx_get_rip,
@@ -710,6 +731,7 @@ static const struct vcpu_ops vmx_ops = {
 	.flush_tlb = vmx_flush_tlb,
 	.halt = vmx_halt,
 	.dump = vmx_dump,
+	.sipi_reset = vmx_sipi_reset,
 };
 
 /* ---- exits ---- */
@@ -755,6 +777,8 @@ static void exit_entry_failed(struct vcpu *v, uint32_t reason)
 }
 
 /* Exits that fault or end the run, and the rare ones: kept out of the hot switch. */
+static void exit_nmi(struct vmx_vcpu *vx);
+
 static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t reason)
 {
 	switch (reason) {
@@ -801,6 +825,10 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 	}
 	case EXIT_REASON_EXCEPTION_NMI: {
 		uint32_t info = vmread32(VMCS_EXIT_INTR_INFO);
+		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI) {
+			exit_nmi(to_vmx(v));
+			return EXIT_NEXT_RETRY;
+		}
 		if ((info & INTR_INFO_VECTOR_MASK) == VEC_UD &&
 		    (info & INTR_INFO_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION) {
 			vcpu_exit_ud(v);
@@ -831,14 +859,14 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
  * the guest is blocking NMIs or in an STI/MOV SS shadow (some CPUs refuse VM entry injecting
  * an NMI into an STI shadow), in which case it waits for the next exit.
  */
-static void __attribute__((noinline)) deliver_nmi(void)
+static void __attribute__((noinline)) deliver_nmi(unsigned cpu)
 {
 	if ((vmread32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
 	    (vmread32(VMCS_GUEST_INTERRUPTIBILITY) &
 	     (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI)))
 		return;
 	vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
-	nmi_pending = false;
+	nmi_pending[cpu] = false;
 }
 
 /*
@@ -883,15 +911,15 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 	}
 	if (next == EXIT_NEXT_SKIP)
 		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
-	if (unlikely(nmi_pending))
-		deliver_nmi();
+	if (unlikely(nmi_pending[v->cpu]))
+		deliver_nmi(v->cpu);
 	return v;
 }
 
 /* VMLAUNCH/VMRESUME fell through (vmx_entry.S): report the VM-instruction error. */
-void __noreturn vmx_entry_failed(void);
+void __noreturn vmx_entry_failed(struct vcpu *v);
 
-void __noreturn vmx_entry_failed(void)
+void __noreturn vmx_entry_failed(struct vcpu *v)
 {
 	uint32_t err = vmread32(VMCS_VM_INSN_ERROR);
 
@@ -899,27 +927,138 @@ void __noreturn vmx_entry_failed(void)
 	       err == VM_INSN_ERR_BAD_CONTROLS ? " (invalid control fields)"
 	       : err == VM_INSN_ERR_BAD_HOST   ? " (invalid host state)"
 					       : "");
-	vmx_dump(&vmx_vcpu.vcpu);
-	vcpu_end_run(&vmx_vcpu.vcpu, HV_STATUS_FAIL, NULL);
+	vmx_dump(v);
+	vcpu_end_run(v, HV_STATUS_FAIL, NULL);
 	cpu_halt_forever();
+}
+
+/* Real mode, as INIT then STARTUP leave a CPU: the segments say where, the rest is reset state. */
+static void set_real_mode_segments(uint8_t vector)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(guest_segs); i++) {
+		bool code = i == X86_SEG_CS;
+
+		set_guest_segment(guest_segs[i].sel, guest_segs[i].base, guest_segs[i].limit,
+				  guest_segs[i].ar, code ? (uint16_t)(vector << 8) : 0,
+				  REAL_MODE_LIMIT, code ? AR_CODE16_RESET : AR_DATA16_RESET);
+	}
+	vmwrite_nat(VMCS_GUEST_CS_BASE, (uint64_t)vector << 12);
+	set_guest_segment(VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE, VMCS_GUEST_LDTR_LIMIT,
+			  VMCS_GUEST_LDTR_AR, 0, REAL_MODE_LIMIT, AR_LDT_RESET);
+	set_guest_segment(VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT,
+			  VMCS_GUEST_TR_AR, 0, REAL_MODE_LIMIT, AR_TSS32_BUSY);
+	vmwrite_nat(VMCS_GUEST_GDTR_BASE, 0);
+	vmwrite32(VMCS_GUEST_GDTR_LIMIT, REAL_MODE_LIMIT);
+	vmwrite_nat(VMCS_GUEST_IDTR_BASE, 0);
+	vmwrite32(VMCS_GUEST_IDTR_LIMIT, REAL_MODE_LIMIT);
+}
+
+/* The STARTUP IPI (smp.c): real mode at vector << 12 with the state INIT leaves. */
+static void vmx_sipi_reset(struct vcpu *v, uint8_t vector)
+{
+	struct vmx_vcpu *vx = to_vmx(v);
+	uint64_t cr0 = CR0_CD | CR0_NW | CR0_ET;
+
+	set_real_mode_segments(vector);
+	vmwrite_nat(VMCS_CR0_READ_SHADOW, cr0);
+	vmwrite_nat(VMCS_GUEST_CR0, (cr0 | (vx->cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vx->cr0_fixed1);
+	vmwrite_nat(VMCS_CR4_READ_SHADOW, 0);
+	vmwrite_nat(VMCS_GUEST_CR4, vx->cr4_fixed0 & vx->cr4_fixed1);
+	vmwrite_nat(VMCS_GUEST_CR3, 0);
+	vmwrite64(VMCS_GUEST_EFER, 0);
+	vx->entry_ctls &= ~ENTRY_IA32E_MODE;
+	vmwrite32(VMCS_ENTRY_CONTROLS, vx->entry_ctls);
+	vmwrite64(VMCS_GUEST_PAT, PAT_POWER_ON);
+	vmwrite64(VMCS_GUEST_DEBUGCTL, 0);
+	vmwrite_nat(VMCS_GUEST_DR7, DR7_INIT);
+	vmwrite_nat(VMCS_GUEST_RFLAGS, 0x2);
+	vmwrite_nat(VMCS_GUEST_RIP, 0);
+	vmwrite_nat(VMCS_GUEST_RSP, 0);
+	vmwrite_nat(VMCS_GUEST_PENDING_DBG, 0);
+	vmwrite32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmwrite32(VMCS_GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	vmwrite32(VMCS_ENTRY_INTR_INFO, 0);
+	memset(v->gpr, 0, sizeof(v->gpr));
+	v->gpr[GPR_RDX] = cpuid(CPUID_FEATURES).eax; /* the processor signature */
+	nmi_pending[v->cpu] = false; /* the wait-for-SIPI state drops NMIs */
+	vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
+}
+
+/* mhv holds the vCPU in VMX root until the guest's STARTUP IPI (an NMI meanwhile is dropped). */
+static void wait_for_sipi(struct vmx_vcpu *vx)
+{
+	vmx_sipi_reset(&vx->vcpu, smp_wait_for_sipi(&vx->vcpu));
+}
+
+static void exit_nmi(struct vmx_vcpu *vx)
+{
+	switch (smp_nmi_exit(&vx->vcpu)) {
+	case SMP_NMI_GUEST: /* another vCPU's NMI IPI, or the platform's: delivered when it can be */
+		nmi_pending[vx->vcpu.cpu] = true;
+		break;
+	case SMP_NMI_INIT:
+		wait_for_sipi(vx);
+		break;
+	case SMP_NMI_KICK:
+		break;
+	}
+}
+
+/* One CPU's VMX operation and VMCS, on that CPU, from what the boot CPU prepared. */
+static void setup_this_cpu(struct vmx_vcpu *vx)
+{
+	enable_vmx_operation(vx, vmx_caps);
+	load_vmcs(vx, vmx_caps);
+	setup_controls(vx, vmx_caps);
+	use_shared(&vmx_shared);
+	setup_host_state(vx);
+}
+
+/* An AP (smp.c): its exit stack is the stack it arrived on, which names its CPU. */
+static void __noreturn vmx_ap_main(unsigned cpu)
+{
+	struct vmx_vcpu *vx = &vmx_vcpus[cpu];
+	uint64_t sp;
+
+	asm volatile("mov %%rsp, %0" : "=r"(sp));
+	vx->vcpu.exit_stack_top = (sp | (HV_STACK_SIZE - 1)) + 1;
+	setup_this_cpu(vx);
+	wait_for_sipi(vx);
+	vmx_launch(&vx->vcpu);
+}
+
+static void prepare_vcpu(struct vmx_vcpu *vx, unsigned cpu, const struct guest_start *gs)
+{
+	vcpu_init(&vx->vcpu, &vmx_ops, gs);
+	smp_set_vcpu(cpu, &vx->vcpu);
+	vx->vmxon_pa = hv_alloc_page();
+	vx->vmcs_pa = hv_alloc_page();
+	if (vx->vmxon_pa == FRAME_NONE || vx->vmcs_pa == FRAME_NONE)
+		vmx_fatal("out of memory for the VMXON region and VMCS of vCPU %lu", cpu, 0);
 }
 
 void vmx_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
 {
-	struct vmx_vcpu *vx = &vmx_vcpu;
+	struct vmx_vcpu *vx = &vmx_vcpus[0];
+	unsigned aps = smp_ap_count(), online;
 
 	if (!vmx_check_caps(caps))
 		return;
-	vcpu_init(&vx->vcpu, &vmx_ops, gs);
-	enable_vmx_operation(vx, caps);
-	load_vmcs(caps);
-	setup_controls(vx, caps);
-	setup_bitmaps(vx);
-	setup_host_state();
+	vmx_caps = caps;
+	for (unsigned cpu = 0; cpu <= aps; cpu++)
+		prepare_vcpu(&vmx_vcpus[cpu], cpu, gs);
+	vx->vcpu.exit_stack_top = (uint64_t)exit_stack + EXIT_STACK_SIZE;
+	build_bitmaps(&vmx_shared);
+	vmx_shared.eptp = build_ept(caps);
+	setup_this_cpu(vx);
 	setup_guest_state(vx, gs);
-	setup_ept(caps);
+	online = smp_start_aps(vmx_ap_main, aps);
 	pr_info("mhv: VMX: launching the guest at 0x%x (VPID %s)\n", gs->entry,
 		vx->vpid ? "on" : "off");
+	if (aps)
+		pr_info("mhv: smp: %u vCPU(s): the boot CPU runs the guest, %u AP(s) under mhv "
+			"wait for the guest's INIT-SIPI-SIPI\n",
+			1 + online, online);
 	log_flush();
 	vmx_launch(&vx->vcpu);
 }

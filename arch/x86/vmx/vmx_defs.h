@@ -130,6 +130,7 @@
 #define GUEST_ACTIVITY_HLT    1
 #define VMX_MISC_ACTIVITY_HLT (1ull << 6)
 #define INTR_TYPE_NMI	      (2u << 8)
+#define PIN_NMI_EXITING	      (1u << 3) /* SMP: mhv's kicks and stop requests are NMIs */
 #define BLOCKING_BY_STI	      (1u << 0)
 #define BLOCKING_BY_MOV_SS    (1u << 1)
 #define BLOCKING_BY_NMI	      (1u << 3)

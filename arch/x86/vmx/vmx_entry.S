@@ -26,6 +26,8 @@
 	popq %r15
 	.endm
 
+#define VCPU_EXIT_STACK_TOP (8 * 16) /* offsetof(struct vcpu, exit_stack_top): vmx.c checks */
+
 	.section .text, "ax"
 
 	.globl vmx_exit_stub
@@ -47,7 +49,7 @@ vmx_exit_stub:
 	pushq %rcx
 	pushq %rax
 	movq %rsp, %rdi
-	movq vmx_exit_stack_top(%rip), %rsp
+	movq VCPU_EXIT_STACK_TOP(%rdi), %rsp	/* this CPU's exit stack */
 	xorl %ebp, %ebp                 /* stack traces end here */
 	call vmx_handle_exit
 	movq %rax, %rsp
@@ -62,7 +64,9 @@ vmx_launch:
 	POP_GUEST_GPRS
 	vmlaunch
 vmx_fail:
-	movq vmx_exit_stack_top(%rip), %rsp
+	movq %rsp, %rdi				/* &gpr[NR_GPRS]: the vcpu is 16 slots below */
+	subq $(8 * 16), %rdi
+	movq VCPU_EXIT_STACK_TOP(%rdi), %rsp
 	xorl %ebp, %ebp
 	call vmx_entry_failed
 1:	cli

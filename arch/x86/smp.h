@@ -1,0 +1,68 @@
+/*
+ * Every CPU under mhv (SMP).  The APs parked by ap_park.c are released, on the backends that
+ * support it, into per-CPU set-up (own stacks, GDT, TSS) and each becomes a vCPU of the guest
+ * in the architectural wait-for-SIPI state.  The guest's INIT and STARTUP IPIs are turned into
+ * vCPU transitions here (they never reach the hardware); other IPIs between vCPUs go to the
+ * hardware (physical APIC IDs are the guest's).  A vCPU running the guest is reached by a
+ * physical NMI (a "kick"), which the backend intercepts and hands to smp_nmi_exit().
+ *
+ * The end of a run stops every CPU in order: the CPU that ends it sends an NMI to the others,
+ * each prints its counters when its turn comes and halts, then the closing line is printed.
+ */
+#ifndef MHV_ARCH_X86_SMP_H
+#define MHV_ARCH_X86_SMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+
+enum smp_ipi_result {
+	SMP_IPI_DONE,	     /* INIT/STARTUP applied to the other vCPUs it names */
+	SMP_IPI_SELF_DROPPED, /* ... and it also named the sender itself: that part dropped */
+};
+
+/* The AP's backend entry: set up the vCPU and enter it; never returns. */
+typedef void (*smp_ap_entry_fn)(unsigned cpu);
+
+/*
+ * Boot CPU: register itself as vCPU 0, release up to `max` parked APs into ap_entry on their
+ * own stacks, wait until they report in.  Returns the number of APs online.  Call after the
+ * backend prepared every AP's vCPU (smp_ap_count() says how many there can be).
+ */
+unsigned smp_start_aps(smp_ap_entry_fn ap_entry, unsigned max);
+/* How many parked APs could become vCPUs (parked, and within HV_MAX_CPUS). */
+unsigned smp_ap_count(void);
+/* vCPUs in the run (1 without SMP). */
+unsigned smp_nr_vcpus(void);
+bool smp_active(void);
+
+/* Each CPU names its vCPU once set up (before it first runs the guest). */
+void smp_set_vcpu(unsigned cpu, struct vcpu *v);
+
+/* The guest sends an INIT (assert or de-assert) or STARTUP IPI; icr in the 64-bit form. */
+enum smp_ipi_result smp_virtual_ipi(uint64_t icr, bool x2apic, unsigned sender);
+/* The guest wrote its xAPIC LDR or DFR (logical destinations of INIT/STARTUP). */
+void smp_note_xapic_logical(unsigned cpu, bool dfr, uint32_t value);
+
+enum smp_nmi {
+	SMP_NMI_GUEST, /* not mhv's: the guest's own NMI, to be injected */
+	SMP_NMI_KICK,  /* mhv's, nothing left to do */
+	SMP_NMI_INIT,  /* mhv's: the vCPU took an INIT; it waits for a SIPI (smp_wait_for_sipi) */
+};
+
+/* The backend took an NMI exit on v.  Does not return if the run is ending. */
+enum smp_nmi smp_nmi_exit(struct vcpu *v);
+/*
+ * Wait in the wait-for-SIPI state until the guest's STARTUP IPI; returns its vector.  The
+ * caller lets NMIs reach mhv meanwhile (SVM: GIF set), which drops them as the state does.
+ */
+uint8_t smp_wait_for_sipi(struct vcpu *v);
+
+/* This vCPU's counters are out already (it is ending the run, or one end raced another). */
+void smp_stats_printed(unsigned cpu);
+
+/* From the end of a run: stop every other CPU in order (each prints its counters). */
+void smp_stop_others(void);
+
+#endif

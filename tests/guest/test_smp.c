@@ -1,0 +1,371 @@
+/*
+ * Every CPU under mhv: the guest starts its APs itself, as an SMP kernel does (INIT, INIT
+ * de-assert, STARTUP twice, into its own real-mode trampoline below 1 MiB: smp_trampoline.S),
+ * and checks from each AP that it runs under mhv (CPUID hypervisor leaf, a hypercall answered
+ * with that vCPU's own counters), that the MMIO path works on all of them at once (each AP
+ * writes and reads back its own slice of an mmio=ram region while the others do the same),
+ * that IPIs go between vCPUs both ways, that a remap on the boot CPU followed by its own
+ * shootdown (an IPI, on which each AP runs INVLPG) reaches every AP's MMIO translation cache,
+ * and that a second INIT-SIPI-SIPI restarts an AP that is running (CPU hot-unplug/online).
+ * With one vCPU (HC_VCPUS 1) it is skipped.
+ */
+#include <stddef.h>
+
+#include "arch/x86/hypercall_abi.h"
+#include "lib/string.h"
+#include "tests/guest/cpu.h"
+#include "tests/guest/hv.h"
+#include "tests/guest/report.h"
+#include "tests/guest/tests.h"
+
+#define APIC_BASE_ENABLE    (1u << 11)
+#define APIC_BASE_X2APIC    (1u << 10)
+#define APIC_BASE_ADDR_MASK 0xFFFFF000u
+#define APIC_ID_REG	    0x020
+#define APIC_EOI	    0x0B0
+#define APIC_SVR	    0x0F0
+#define APIC_IRR_BASE	    0x200
+#define APIC_ICR_LOW	    0x300
+#define APIC_ICR_HIGH	    0x310
+#define SVR_ENABLE	    (1u << 8)
+#define MSR_X2APIC_ID	    0x802
+#define MSR_X2APIC_SVR	    0x80F
+#define MSR_X2APIC_IRR	    0x820
+#define MSR_X2APIC_ICR	    0x830
+#define XAPIC_SHIFT	    24
+#define IRR_REG_BITS	    32
+#define IRR_REG_SPAN	    0x10
+
+#define ICR_FIXED	  (0u << 8)
+#define ICR_INIT	  (5u << 8)
+#define ICR_STARTUP	  (6u << 8)
+#define ICR_ASSERT	  (1u << 14)
+#define ICR_LEVEL	  (1u << 15)
+#define ICR_ALL_EXCL_SELF (3u << 18)
+
+#define TRAMPOLINE_PA	0x8000u /* a free page below 1 MiB in the guest's RAM */
+#define PAGE_SHIFT	12
+#define AP_MAX		15
+#define TO_AP_VECTOR	0xE4 /* fixed IPIs: stay pending in IRR, interrupts are off */
+#define TO_BSP_VECTOR	0xE5
+#define WAIT_LOOPS	200000000u
+#define MMIO_ROUNDS	64
+#define MMIO_SLICE	256 /* bytes of the region each AP owns */
+#define MMIO_WORDS	(MMIO_SLICE / 4)
+#define CPUID_HV_LEAF	0x40000000u
+#define ANSWER_OK	1
+#define ANSWER_BAD	2
+
+/* The shootdown test: the APs run on their own 32-bit page tables with a 4 KiB window. */
+#define PAGE_SIZE	4096u
+#define PD_ENTRIES	1024u
+#define LARGE_SHIFT	22
+#define PTE_P		(1u << 0)
+#define PTE_RW		(1u << 1)
+#define PDE_PS		(1u << 7)
+#define WINDOW_PDE	(PD_ENTRIES - 1)
+#define WINDOW_VA	((uintptr_t)WINDOW_PDE << LARGE_SHIFT)
+#define SHOOT_VECTOR	0xE6
+#define MARK_A		0xA5A5000Au
+#define MARK_B		0x5A5A000Bu
+#define PAGE_A		2 /* pages of the mmio=ram region (page 0 holds the AP slices) */
+#define PAGE_B		3
+#define REGION_MIN	((PAGE_B + 1) * PAGE_SIZE)
+#define CACHE_FILL_READS 8
+
+extern const char smp_tramp_start[], smp_tramp_end[];
+extern volatile uint32_t smp_ap_next;
+void smp_ap_main(uint32_t index);
+
+static uintptr_t apic;
+static uint32_t bsp_id;
+static bool bsp_x2apic; /* test_contain_cpus.c may leave the boot CPU's APIC in x2APIC mode */
+static uintptr_t mmio_base; /* an mmio=ram region, or 0 */
+
+/* Written by the APs, read by the boot CPU. */
+static volatile uint32_t ap_id[AP_MAX];
+static volatile uint32_t ap_hv[AP_MAX], ap_hc[AP_MAX], ap_mmio[AP_MAX], ap_ipi[AP_MAX];
+static volatile uint32_t aps_done;
+static volatile uint32_t shoot_go, shoot_ready, shoot_done;
+static volatile uint32_t ap_saw_a[AP_MAX], ap_saw_b[AP_MAX], ap_flushed[AP_MAX];
+static uint32_t shoot_pd[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+static volatile uint32_t shoot_pt[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+
+static bool irr_has(uint32_t vector)
+{
+	uint32_t reg = mmio_read32(apic + APIC_IRR_BASE + (vector / IRR_REG_BITS) * IRR_REG_SPAN);
+
+	return reg & (1u << (vector % IRR_REG_BITS));
+}
+
+/* The APs' APICs are in xAPIC mode (as INIT leaves them). */
+static void send_ipi(uint32_t dest, uint32_t low)
+{
+	mmio_write32(apic + APIC_ICR_HIGH, dest << XAPIC_SHIFT);
+	mmio_write32(apic + APIC_ICR_LOW, low);
+}
+
+/* The boot CPU's, in either mode. */
+static void bsp_send_ipi(uint32_t dest, uint32_t low)
+{
+	if (bsp_x2apic)
+		wrmsr(MSR_X2APIC_ICR, (uint64_t)dest << 32 | low);
+	else
+		send_ipi(dest, low);
+}
+
+static bool bsp_irr_has(uint32_t vector)
+{
+	if (bsp_x2apic)
+		return (uint32_t)rdmsr(MSR_X2APIC_IRR + vector / IRR_REG_BITS) &
+		       (1u << (vector % IRR_REG_BITS));
+	return irr_has(vector);
+}
+
+static bool wait_until(const volatile uint32_t *p, uint32_t at_least)
+{
+	for (uint32_t i = 0; i < WAIT_LOOPS; i++) {
+		if (*p >= at_least)
+			return true;
+		asm volatile("pause");
+	}
+	return false;
+}
+
+static uint32_t mmio_pattern(uint32_t index, uint32_t round, uint32_t word)
+{
+	return 0x5a000000u ^ (index << 20) ^ (round << 8) ^ word;
+}
+
+/* This AP's slice of the region, written and read back MMIO_ROUNDS times. */
+static uint32_t ap_mmio_test(uint32_t index)
+{
+	uintptr_t slice = mmio_base + (index + 1) * MMIO_SLICE;
+	uint32_t bad = 0;
+
+	for (uint32_t round = 0; round < MMIO_ROUNDS; round++) {
+		for (uint32_t w = 0; w < MMIO_WORDS; w++)
+			mmio_write32(slice + w * 4, mmio_pattern(index, round, w));
+		for (uint32_t w = 0; w < MMIO_WORDS; w++)
+			bad += mmio_read32(slice + w * 4) != mmio_pattern(index, round, w);
+	}
+	return bad ? ANSWER_BAD : ANSWER_OK;
+}
+
+/*
+ * The AP's half of the shootdown: read the window (filling its MMIO cache with page A), wait
+ * for the boot CPU's IPI that follows its remap to page B, INVLPG, and read again: the
+ * translation must be page B's, and this vCPU's INVLPG counter must have moved.
+ */
+static void ap_shootdown(uint32_t index)
+{
+	uint32_t val = 0, before;
+
+	write_cr4(read_cr4() | CR4_PSE);
+	write_cr3((uint32_t)shoot_pd);
+	write_cr0(read_cr0() | CR0_PG);
+	for (uint32_t i = 0; i < CACHE_FILL_READS; i++)
+		val = mmio_read32(WINDOW_VA);
+	ap_saw_a[index] = val == MARK_A ? ANSWER_OK : ANSWER_BAD;
+	__atomic_add_fetch(&shoot_ready, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < WAIT_LOOPS && !irr_has(SHOOT_VECTOR); i++)
+		asm volatile("pause");
+	before = hypercall(HC_FLUSH_COUNT, FLUSH_CAUSE_INVLPG, 0, 0, NULL);
+	invlpg(WINDOW_VA);
+	val = mmio_read32(WINDOW_VA);
+	ap_saw_b[index] = val == MARK_B ? ANSWER_OK : ANSWER_BAD;
+	ap_flushed[index] = hypercall(HC_FLUSH_COUNT, FLUSH_CAUSE_INVLPG, 0, 0, NULL) - before == 1
+				    ? ANSWER_OK
+				    : ANSWER_BAD;
+	write_cr0(read_cr0() & ~CR0_PG);
+	__atomic_add_fetch(&shoot_done, 1, __ATOMIC_SEQ_CST);
+}
+
+void smp_ap_main(uint32_t index)
+{
+	struct cpuid_regs r = cpuid(CPUID_HV_LEAF);
+	bool mhv = r.ebx == MHV_SIGNATURE_EBX && r.ecx == MHV_SIGNATURE_ECX &&
+		   r.edx == MHV_SIGNATURE_EDX;
+
+	ap_id[index] = cpuid(1).ebx >> XAPIC_SHIFT;
+	ap_hv[index] = mhv ? ANSWER_OK : ANSWER_BAD;
+	/* The counters are this vCPU's: it ran CPUID twice, the boot CPU many more times. */
+	ap_hc[index] = hypercall(HC_EXIT_COUNT, EXIT_KIND_CPUID, 0, 0, NULL) == 2 ? ANSWER_OK
+										   : ANSWER_BAD;
+	if (mmio_base)
+		ap_mmio[index] = ap_mmio_test(index);
+	__atomic_add_fetch(&aps_done, 1, __ATOMIC_SEQ_CST);
+	/* A software-disabled APIC (as INIT leaves it) accepts no fixed interrupts. */
+	mmio_write32(apic + APIC_SVR, mmio_read32(apic + APIC_SVR) | SVR_ENABLE);
+	for (uint32_t i = 0; i < WAIT_LOOPS && !irr_has(TO_AP_VECTOR); i++)
+		asm volatile("pause");
+	ap_ipi[index] = irr_has(TO_AP_VECTOR) ? ANSWER_OK : ANSWER_BAD;
+	send_ipi(bsp_id, ICR_FIXED | TO_BSP_VECTOR);
+	while (!shoot_go)
+		asm volatile("pause");
+	if (mmio_base)
+		ap_shootdown(index);
+	for (;;) /* until the run ends or the boot CPU restarts this AP */
+		asm volatile("pause");
+}
+
+static uintptr_t find_ram_region(void)
+{
+	for (uint32_t n = 0;; n++) {
+		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = n};
+
+		hc_native(&r);
+		if (r.eax == (uint32_t)HC_ENOSYS)
+			return 0;
+		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= REGION_MIN)
+			return r.eax;
+	}
+}
+
+static void start_aps(uint32_t dest, uint32_t shorthand)
+{
+	uint32_t sipi = ICR_STARTUP | (TRAMPOLINE_PA >> PAGE_SHIFT);
+
+	bsp_send_ipi(dest, ICR_INIT | ICR_ASSERT | ICR_LEVEL | shorthand);
+	bsp_send_ipi(dest, ICR_INIT | ICR_LEVEL | shorthand); /* de-assert, as firmware does */
+	bsp_send_ipi(dest, sipi | shorthand);
+	bsp_send_ipi(dest, sipi | shorthand); /* the second SIPI finds the AP running: ignored */
+}
+
+static void check_aps(uint32_t aps)
+{
+	for (uint32_t i = 0; i < aps; i++) {
+		gprintf("guest: smp: AP %u: APIC ID %u\n", i, ap_id[i]);
+		check(ap_hv[i] == ANSWER_OK, "smp: AP runs under mhv (CPUID 0x40000000 on the AP)",
+		      "AP %u answered %u", i, ap_hv[i]);
+		check(ap_hc[i] == ANSWER_OK, "smp: AP's hypercall counts its own vCPU's exits",
+		      "AP %u answered %u", i, ap_hc[i]);
+		if (mmio_base)
+			check(ap_mmio[i] == ANSWER_OK,
+			      "smp: AP's MMIO reads and writes, concurrent with the others, are right",
+			      "AP %u answered %u", i, ap_mmio[i]);
+	}
+}
+
+static void ipis_between_vcpus(uint32_t aps)
+{
+	uint32_t dropped = hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL);
+
+	for (uint32_t i = 0; i < aps; i++) {
+		bsp_send_ipi(ap_id[i], ICR_FIXED | TO_AP_VECTOR);
+		for (uint32_t n = 0; n < WAIT_LOOPS && !ap_ipi[i]; n++)
+			asm volatile("pause");
+		check(ap_ipi[i] == ANSWER_OK, "smp: a fixed IPI from the boot CPU reaches the AP",
+		      "AP %u answered %u", i, ap_ipi[i]);
+	}
+	for (uint32_t n = 0; n < WAIT_LOOPS && !bsp_irr_has(TO_BSP_VECTOR); n++)
+		asm volatile("pause");
+	check_either(bsp_irr_has(TO_BSP_VECTOR), "smp: a fixed IPI from an AP reaches the boot CPU",
+		     "smp: no fixed IPI from the APs reached the boot CPU");
+	check_eq("smp: IPIs between vCPUs are not counted as dropped",
+		 hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL) - dropped, 0);
+}
+
+/*
+ * CPU 0 remaps the window from page A to page B of the region and shoots the APs down with
+ * its own IPIs: each AP's INVLPG must reach its MMIO cache (mhv flushes per vCPU only).
+ */
+static void shootdown(uint32_t aps)
+{
+	uintptr_t page_a = mmio_base + PAGE_A * PAGE_SIZE, page_b = mmio_base + PAGE_B * PAGE_SIZE;
+
+	for (uint32_t i = 0; i < PD_ENTRIES; i++)
+		shoot_pd[i] = (i << LARGE_SHIFT) | PDE_PS | PTE_RW | PTE_P;
+	shoot_pd[WINDOW_PDE] = (uint32_t)shoot_pt | PTE_RW | PTE_P;
+	mmio_write32(page_a, MARK_A);
+	mmio_write32(page_b, MARK_B);
+	shoot_pt[0] = (uint32_t)page_a | PTE_RW | PTE_P;
+	shoot_go = 1;
+	if (!wait_until(&shoot_ready, aps)) {
+		check(false, "smp: every AP mapped the window", "%u of %u", shoot_ready, aps);
+		return;
+	}
+	shoot_pt[0] = (uint32_t)page_b | PTE_RW | PTE_P; /* the remap */
+	for (uint32_t i = 0; i < aps; i++)
+		bsp_send_ipi(ap_id[i], ICR_FIXED | SHOOT_VECTOR); /* the shootdown */
+	check(wait_until(&shoot_done, aps), "smp: every AP finished the shootdown",
+	      "%u of %u", shoot_done, aps);
+	for (uint32_t i = 0; i < aps; i++) {
+		check(ap_saw_a[i] == ANSWER_OK, "smp: AP reads MMIO through its page tables",
+		      "AP %u answered %u", i, ap_saw_a[i]);
+		check(ap_saw_b[i] == ANSWER_OK,
+		      "smp: after CPU 0's remap and shootdown the AP's MMIO cache has the new page",
+		      "AP %u answered %u", i, ap_saw_b[i]);
+		check(ap_flushed[i] == ANSWER_OK,
+		      "smp: the AP's INVLPG is counted on its own vCPU",
+		      "AP %u answered %u", i, ap_flushed[i]);
+	}
+}
+
+/* INIT a running AP and start it again: it comes back through the trampoline (next index). */
+static void restart_ap(uint32_t aps)
+{
+	uint32_t done = aps_done;
+	bool back;
+
+	if (aps >= AP_MAX)
+		return;
+	start_aps(ap_id[0], 0);
+	back = wait_until(&aps_done, done + 1);
+	check(back && ap_id[aps] == ap_id[0] && ap_hv[aps] == ANSWER_OK,
+	      "smp: INIT-SIPI-SIPI to a running AP restarts it under mhv",
+	      "back %d, APIC ID %u (want %u), CPUID answer %u", back, ap_id[aps], ap_id[0],
+	      ap_hv[aps]);
+}
+
+void test_smp(void)
+{
+	uint32_t vcpus = hypercall(HC_VCPUS, 0, 0, 0, NULL);
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+	uint32_t aps, dropped, svr;
+
+	if (vcpus == (uint32_t)HC_ENOSYS || vcpus <= 1) {
+		gprintf("guest: smp: mhv gives this guest one vCPU (HC_VCPUS %u): skipped\n", vcpus);
+		return;
+	}
+	if (!(base & APIC_BASE_ENABLE)) {
+		gprintf("guest: smp: the local APIC is disabled (APIC_BASE 0x%llx): skipped\n",
+			(unsigned long long)base);
+		return;
+	}
+	aps = vcpus - 1 < AP_MAX ? vcpus - 1 : AP_MAX;
+	apic = (uintptr_t)(base & APIC_BASE_ADDR_MASK);
+	bsp_x2apic = base & APIC_BASE_X2APIC;
+	if (bsp_x2apic) {
+		bsp_id = (uint32_t)rdmsr(MSR_X2APIC_ID);
+		svr = (uint32_t)rdmsr(MSR_X2APIC_SVR);
+		if (!(svr & SVR_ENABLE))
+			wrmsr(MSR_X2APIC_SVR, svr | SVR_ENABLE);
+	} else {
+		bsp_id = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT;
+		svr = mmio_read32(apic + APIC_SVR);
+		if (!(svr & SVR_ENABLE))
+			mmio_write32(apic + APIC_SVR, svr | SVR_ENABLE);
+	}
+	mmio_base = find_ram_region();
+	gprintf("guest: smp: %u vCPUs; starting %u AP(s) at 0x%x (boot CPU in %s mode), MMIO "
+		"slices at 0x%x\n",
+		vcpus, aps, TRAMPOLINE_PA, bsp_x2apic ? "x2APIC" : "xAPIC", (uint32_t)mmio_base);
+	/* Two symbols of one blob: compared as addresses (they are distinct C objects). */
+	memcpy((void *)TRAMPOLINE_PA, smp_tramp_start,
+	       (size_t)((uintptr_t)smp_tramp_end - (uintptr_t)smp_tramp_start));
+
+	dropped = hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL);
+	start_aps(0, ICR_ALL_EXCL_SELF);
+	check(wait_until(&aps_done, aps), "smp: every AP started by INIT-SIPI-SIPI reported in",
+	      "%u of %u reported in", aps_done, aps);
+	check_eq("smp: INIT, INIT de-assert and STARTUP are not counted as dropped",
+		 hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL) - dropped, 0);
+	check_eq("smp: each AP ran the trampoline once (the second SIPI was ignored)",
+		 smp_ap_next, aps);
+	check_aps(aps);
+	ipis_between_vcpus(aps);
+	if (mmio_base)
+		shootdown(aps);
+	restart_ap(aps);
+}
