@@ -1,7 +1,8 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
+# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-novirt | qemu-pciserial |
+#         qemu-svm-icount | bochs-vmx |
 #         bochs-vmx-tigerlake | bochs-svm
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
@@ -65,6 +66,11 @@ start=$(date +%s.%N)
 case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second is parked under mhv
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-pciserial) # mhv's console (and the guest's, serial=pci) is a PCI 16550; COM1 is idle
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
+		-display none -no-reboot -serial "file:$out/$name.com1.log" -chardev "file,id=hvcon,path=$serial" \
+		-device pci-serial,chardev=hvcon -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-cdrom "$iso" >"$emlog" 2>&1 ;;
 qemu-q35) qemu -cpu max -machine q35 ;; # its FADT has an I/O reset register (0xCF9)
 qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
 qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (nothing leaves it)

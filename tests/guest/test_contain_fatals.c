@@ -14,11 +14,12 @@
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
+#include "tests/guest/serial.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define COM1		0x3F8
+#define COM1		serial_port() /* mhv's console UART */
 #define COM1_SCR	(COM1 + 7) /* scratch register: reads back what was written */
 #define SCR_PATTERN	0x5A
 #define PAGE_SIZE	4096u

@@ -21,6 +21,7 @@
 #include "arch/x86/vmx/vmx_defs.h"
 #include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
+#include "lib/io_bitmap.h"
 #include "lib/log.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -37,7 +38,6 @@
 #define MSR_BITMAP_READ_HI  0x400
 #define MSR_BITMAP_WRITE_LO 0x800
 #define MSR_BITMAP_WRITE_HI 0xC00
-#define IO_BITMAP_SPAN	    0x8000u
 #define GUEST_FLAT_CS	    0x08 /* the multiboot state: flat 32-bit segments */
 #define GUEST_FLAT_DS	    0x10
 #define FLAT_LIMIT	    0xFFFFFFFFu
@@ -175,11 +175,6 @@ static uint8_t *alloc_zeroed(uint64_t *pa)
 	return phys_to_virt(*pa);
 }
 
-static void bitmap_set(uint8_t *map, uint32_t bit)
-{
-	map[bit / 8] |= (uint8_t)(1u << (bit % 8));
-}
-
 static void bitmap_clear(uint8_t *map, uint32_t bit)
 {
 	map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
@@ -193,12 +188,13 @@ static void setup_bitmaps(struct vmx_vcpu *vx)
 	vx->io_bitmap_b = alloc_zeroed(&b_pa);
 	vx->msr_bitmap = alloc_zeroed(&msr_pa);
 
-	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
-		bitmap_set(vx->io_bitmap_a, vuart_base() + p); /* COM ports are below 0x8000 */
+	/* A PCIe or serial-over-LAN console UART often sits at 0x8000 or above: bitmap B. */
+	uint8_t *const io_pages[IO_BITMAP_NR_PAGES] = {vx->io_bitmap_a, vx->io_bitmap_b};
+	if (vuart_base() && !io_bitmap_set_range(io_pages, vuart_base(), VUART_NR_PORTS))
+		vmx_fatal("console UART at 0x%lx runs past port 0xFFFF", vuart_base(), 0);
 	uint16_t plat[PLATFORM_PORTS_MAX];
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
-		bitmap_set(plat[i] < IO_BITMAP_B_FIRST ? vx->io_bitmap_a : vx->io_bitmap_b,
-			   plat[i] % IO_BITMAP_B_FIRST);
+		io_bitmap_set_range(io_pages, plat[i], 1); /* a uint16_t is always a port */
 
 	/* Every MSR exits but the pass-through ones (msr_policy.h). */
 	memset(vx->msr_bitmap, 0xFF, PAGE_SIZE);

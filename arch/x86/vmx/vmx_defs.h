@@ -8,7 +8,6 @@
 #define PROC_CR3_LOAD_EXITING  (1u << 15)
 #define PROC_CR3_STORE_EXITING (1u << 16)
 #define PROC_USE_IO_BITMAPS    (1u << 25)
-#define IO_BITMAP_B_FIRST      0x8000 /* ports from here on are in I/O bitmap B */
 #define PROC_USE_MSR_BITMAPS   (1u << 28)
 #define PROC_SECONDARY	       (1u << 31)
 
