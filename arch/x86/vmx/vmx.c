@@ -19,6 +19,7 @@
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_defs.h"
+#include "arch/x86/vmx/vmx_hygiene.h"
 #include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
 #include "lib/io_bitmap.h"
@@ -228,7 +229,7 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	bool t = caps->vmx.true_ctls;
 	uint32_t proc2_opt = PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES;
 
-	if (caps->vmx.vpid)
+	if (caps->vmx.vpid && vmx_vpid_flushable(caps->vmx.ept_vpid_cap))
 		proc2_opt |= PROC2_VPID;
 	vmwrite32(VMCS_PIN_CONTROLS,
 		  adjust_controls("pin-based",
@@ -266,6 +267,7 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	vx->invvpid_addr = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_ADDR;
 	vx->invvpid_single = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_SINGLE;
 	vmwrite64(VMCS_LINK_POINTER, VMCS_LINK_NONE);
+	vmx_write_idle_fields(proc2);
 }
 
 struct desc_ptr64 {
@@ -372,16 +374,19 @@ static void setup_guest_state(struct vmx_vcpu *vx, const struct guest_start *gs)
 	vx->vcpu.gpr[GPR_RBX] = gs->ebx;
 }
 
-static void setup_ept(const struct virt_caps *caps)
+static void setup_ept(struct vmx_vcpu *vx, const struct virt_caps *caps)
 {
 	struct pt_format fmt = pt_format_ept;
 	uint64_t root;
 
 	fmt.has_1g = caps->vmx.ept_1g;
+	fmt.has_2m = caps->vmx.ept_2m;
 	root = guest_nested_tables_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
 	if (root == FRAME_NONE)
 		vmx_fatal("cannot build EPT", 0, 0);
 	vmwrite64(VMCS_EPT_POINTER, root | EPTP_WALK_4 | EPTP_MT_WB);
+	vmx_flush_stale_translations(caps->vmx.ept_vpid_cap, root | EPTP_WALK_4 | EPTP_MT_WB,
+				     vx->vpid, GUEST_VPID);
 }
 
 /* ---- struct vcpu_ops: guest state as the exit core sees it ---- */
@@ -715,8 +720,14 @@ static void exit_entry_failed(struct vcpu *v, uint32_t reason)
 }
 
 /* Exits that fault or end the run, and the rare ones: kept out of the hot switch. */
-static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t reason)
+static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t full)
 {
+	uint32_t reason = full & EXIT_REASON_BASIC_MASK;
+
+	if (unlikely(full & EXIT_REASON_ENTRY_FAILED)) {
+		exit_entry_failed(v, full); /* ends the run */
+		return EXIT_NEXT_RETRY;
+	}
 	switch (reason) {
 	case EXIT_REASON_INVPCID:
 		/* Every INVPCID type is served by dropping all of the guest's translations:
@@ -779,9 +790,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		apic_guard_init_signal(v);
 		return EXIT_NEXT_RETRY;
 	default:
-		if (reason & EXIT_REASON_ENTRY_FAILED)
-			exit_entry_failed(v, reason);
-		vcpu_exit_unknown(v, "VMX exit reason", reason);
+		vcpu_exit_unknown(v, "VMX exit reason", full);
 		return EXIT_NEXT_RETRY;
 	}
 }
@@ -809,7 +818,10 @@ struct vcpu *vmx_handle_exit(struct vcpu *v);
 
 struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(struct vcpu *v)
 {
-	uint32_t reason = vmread32(VMCS_EXIT_REASON);
+	/* The basic reason only: bit 27 (exit from an SGX enclave) and the other modifier bits
+	 * must not turn a CPUID exit into an unknown one; bit 31 (VM entry failed) comes with
+	 * reasons 33, 34 and 41 only, which exit_other() sees in full. */
+	uint32_t full = vmread32(VMCS_EXIT_REASON), reason = full & EXIT_REASON_BASIC_MASK;
 	enum exit_next next;
 
 	switch (reason) {
@@ -838,7 +850,7 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 		next = vcpu_exit_hlt(v);
 		break;
 	default:
-		next = exit_other(v, reason);
+		next = exit_other(v, full);
 		break;
 	}
 	if (next == EXIT_NEXT_SKIP)
@@ -877,7 +889,7 @@ void vmx_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
 	setup_bitmaps(vx);
 	setup_host_state();
 	setup_guest_state(vx, gs);
-	setup_ept(caps);
+	setup_ept(vx, caps);
 	pr_info("mhv: VMX: launching the guest at 0x%x (VPID %s)\n", gs->entry,
 		vx->vpid ? "on" : "off");
 	log_flush();

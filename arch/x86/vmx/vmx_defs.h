@@ -71,6 +71,7 @@
 #define EXIT_REASON_VMFUNC	     59
 #define EXIT_REASON_BASIC_MASK	     0xFFFF
 #define EXIT_REASON_ENTRY_FAILED     (1u << 31)
+/* Bit 27: the exit came from an SGX enclave; bits 16-26, 28-30 are other modifiers. */
 
 /* Exit qualification: control-register access */
 #define CRQ_CR(q)	((q)&0xF)
@@ -112,6 +113,12 @@
 #define VPID_CAP_INVVPID_ADDR	(1ull << 40)
 #define VPID_CAP_INVVPID_SINGLE (1ull << 41)
 #define INVEPT_SINGLE		1
+#define INVEPT_ALL		2
+#define EPT_CAP_INVEPT		(1ull << 20)
+#define EPT_CAP_INVEPT_SINGLE	(1ull << 25)
+#define EPT_CAP_INVEPT_ALL	(1ull << 26)
+#define VPID_CAP_INVVPID	(1ull << 32)
+#define VPID_CAP_INVVPID_ALL	(1ull << 42)
 
 /* Guest segment access rights */
 #define AR_CODE32_FLAT 0xC09B
