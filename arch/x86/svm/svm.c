@@ -8,6 +8,7 @@
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
 #include "arch/x86/guest_event.h"
@@ -61,6 +62,7 @@ static void svm_use_host_state(struct svm_vcpu *sv)
 		return;
 	asm volatile("vmsave %%rax" ::"a"(sv->vmcb_pa) : "memory");
 	asm volatile("vmload %%rax" ::"a"(sv->host_save_pa) : "memory");
+	desc_load_idt(true); /* mhv's TSS is in TR again: IST stacks are safe */
 	svm_guest_state_saved = true;
 }
 

@@ -6,7 +6,8 @@
  * The state VMLOAD/VMSAVE move (FS, GS, TR, LDTR, syscall/sysenter MSRs) is switched
  * lazily: the guest's stays live in the CPU across exits, because mhv's hot exits use none
  * of it.  Slow paths call svm_use_host_state() (VMSAVE guest, VMLOAD mhv's), which sets
- * svm_guest_state_saved so that the next entry VMLOADs the guest's again.  GIF stays clear
+ * svm_guest_state_saved so that the next entry VMLOADs the guest's again.  While the guest's
+ * TR is loaded, mhv's IDT without IST stacks is in force.  GIF stays clear
  * in mhv after the first exit: NMIs wait for the guest.
  *
  * void svm_run_loop(struct vcpu *v, uint64_t vmcb_pa): never returns.
@@ -22,6 +23,10 @@ svm_run_loop:
 	je 2f
 	movq 8(%rsp), %rax
 	vmload %rax
+	/* TR now holds the guest's TSS until the next svm_use_host_state(): an exception in
+	 * mhv meanwhile must not look up an IST stack there (arch/x86/desc.h).  #VMEXIT
+	 * restores the IDTR VMRUN saved, so this one stays in force across exits. */
+	lidt desc_idtr_no_ist(%rip)
 	movb $0, svm_guest_state_saved(%rip)
 2:	movq (%rsp), %rax
 	movq GPR(1)(%rax), %rcx
