@@ -7,6 +7,7 @@
 #include "arch/x86/vcpu.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/paging.h"
 
 #define CR0_RESERVED_HIGH 0xFFFFFFFF00000000ull
 #define CR0_LMSW_BITS	  (CR0_PE | CR0_MP | CR0_EM | CR0_TS)
@@ -110,6 +111,36 @@ static bool guest_write_cr4(struct vcpu *v, uint64_t val)
 	return true;
 }
 
+/* In 64-bit mode MOV to CRn takes all 64 bits of its register; in every other mode only the
+ * low 32 (the upper half may hold anything left from 64-bit code). */
+static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
+{
+	struct vcpu_segment cs;
+
+	if (!(v->ops->get_efer(v) & EFER_LMA))
+		return (uint32_t)v->gpr[reg];
+	v->ops->get_segment(v, SEG_CS, &cs);
+	return cs.long_mode ? v->gpr[reg] : (uint32_t)v->gpr[reg];
+}
+
+/*
+ * MOV to CR3.  With PCIDs, bit 63 asks the CPU not to flush and is not part of CR3 (mhv
+ * flushes anyway: never less than the guest asked for).  In IA-32e mode, bits from MAXPHYADDR
+ * up are reserved: #GP, which also covers bit 63 without CR4.PCIDE (SDM MOV CRn) - VM entry
+ * and VMRUN would refuse such a CR3 instead.
+ */
+static bool guest_write_cr3(struct vcpu *v, uint64_t val)
+{
+	if (v->ops->get_cr(v, 4) & CR4_PCIDE)
+		val &= ~CR3_PCID_NOFLUSH;
+	if ((v->ops->get_efer(v) & EFER_LMA) && (val >> hv_maxphyaddr()))
+		return false;
+	if (!v->ops->set_cr(v, 3, val))
+		return false;
+	vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
+	return true;
+}
+
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src)
 {
@@ -123,20 +154,12 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		break;
 	case CR_MOV_TO:
 		if (cr == 0)
-			ok = guest_write_cr0(v, v->gpr[reg]);
+			ok = guest_write_cr0(v, mov_to_cr_operand(v, reg));
 		else if (cr == 4)
-			ok = guest_write_cr4(v, v->gpr[reg]);
-		else if (cr == 3) {
-			uint64_t val = v->gpr[reg];
-
-			/* With PCIDs, bit 63 asks the CPU not to flush; it is not part of CR3.
-			 * mhv flushes anyway: never less than the guest asked for. */
-			if (v->ops->get_cr(v, 4) & CR4_PCIDE)
-				val &= ~CR3_PCID_NOFLUSH;
-			ok = v->ops->set_cr(v, 3, val);
-			if (ok)
-				vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
-		} else
+			ok = guest_write_cr4(v, mov_to_cr_operand(v, reg));
+		else if (cr == 3)
+			ok = guest_write_cr3(v, mov_to_cr_operand(v, reg));
+		else
 			ok = false;
 		break;
 	case CR_CLTS:

@@ -410,14 +410,26 @@ static uint64_t lm_pml4[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t lm_pdpt[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t lm_pml5[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 
+uint32_t lm64_mov_cr3(uint32_t lo, uint32_t hi);
+void lm64_dirty_rax_mov_cr3(uint32_t cr3, uint32_t junk);
+
+#define CR3_PCID_NOFLUSH_HI (1u << 31) /* bit 63 */
+#define CR3_JUNK_HIGH	    0xDEAD0000u
+#define CPUID_ADDR_SIZES    0x80000008u
+
 struct lm_result {
 	uint32_t efer_in_lm, cr4_after, gp_count, gp_error;
+	/* MOV to CR3 in IA-32e mode: #GPs for bit 63 without PCIDE and for a bit at
+	 * MAXPHYADDR, CR3 after them, and CR3 after a compatibility-mode MOV with junk in
+	 * RAX's upper half */
+	uint32_t cr3_gp_count, cr3_after_refused, cr3_after_compat;
 	uint32_t cr4_5level, cpuid_5level; /* Linux's trampoline path, with LA57 only */
 };
 
 /* No calls and no exceptions but the expected #GP while in IA-32e mode: the kernel's IDT
  * holds 32-bit gates, which IA-32e mode cannot use. */
-static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool la57)
+static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool la57,
+						      uint32_t maxphyaddr_bit_hi)
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	uint64_t efer = rdmsr(MSR_EFER);
@@ -435,6 +447,15 @@ static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool 
 	r->efer_in_lm = (uint32_t)rdmsr(MSR_EFER);
 	asm volatile("movl %%eax, %%cr4" ::"a"(cr4 | CR4_PAE | CR4_LA57) : "memory");
 	r->cr4_after = read_cr4();
+	r->gp_count = long_mode_gp_count;
+	r->gp_error = long_mode_gp_error;
+	if (maxphyaddr_bit_hi) {
+		lm64_mov_cr3((uint32_t)lm_pml4, CR3_PCID_NOFLUSH_HI); /* CR4.PCIDE is clear */
+		r->cr3_after_refused = lm64_mov_cr3((uint32_t)lm_pml4, maxphyaddr_bit_hi);
+		r->cr3_gp_count = long_mode_gp_count - r->gp_count;
+		lm64_dirty_rax_mov_cr3((uint32_t)lm_pml4, CR3_JUNK_HIGH);
+		r->cr3_after_compat = read_cr3();
+	}
 	write_cr0(cr0 & ~CR0_PG); /* allowed from compatibility mode: back to legacy mode */
 	if (la57) {
 		/* What Linux's 32-bit trampoline below 1 MiB does: LA57 set with paging off,
@@ -453,8 +474,6 @@ static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool 
 	write_cr3(cr3);
 	write_cr0(cr0);
 	asm volatile("lgdt %0; lidt %1" ::"m"(old_gdt), "m"(old_idt));
-	r->gp_count = long_mode_gp_count;
-	r->gp_error = long_mode_gp_error;
 }
 
 static void test_la57_long_mode(void)
@@ -475,13 +494,35 @@ static void test_la57_long_mode(void)
 	}
 	lm_pml4[0] = (uint32_t)lm_pdpt | PTE_RW | PTE_P;
 	lm_pml5[0] = (uint32_t)lm_pml4 | PTE_RW | PTE_P;
-	visit_long_mode(&r, has_la57);
+	unsigned maxphyaddr = cpuid(CPUID_ADDR_SIZES).eax & 0xFF;
+
+	/* Whether MOV to CR3 exits (mmio_cache=on) or the CPU does it alone, which an emulator
+	 * may get wrong: QEMU 7.2 TCG loads all of RAX in compatibility mode, and VMRUN then
+	 * refuses the CR3 it made. */
+	uint32_t exits = hv_exit_count(EXIT_KIND_CR_ACCESS);
+	write_cr3(read_cr3());
+	bool cr3_exits = hv_exit_count(EXIT_KIND_CR_ACCESS) != exits;
+
+	/* A 64-bit CR3 with the bit at MAXPHYADDR set: reserved (MAXPHYADDR is 32..52). */
+	visit_long_mode(&r, has_la57, cr3_exits ? 1u << (maxphyaddr - 32) : 0);
 	check_eq("contain: EFER.LMA set in the IA-32e mode visit", r.efer_in_lm & EFER_LMA,
 		 EFER_LMA);
 	check_eq("contain: MOV to CR4 toggling LA57 in IA-32e mode raises one #GP", r.gp_count,
 		 1);
 	check_eq("contain: #GP from the LA57 toggle has error code 0", r.gp_error, 0);
 	check_eq("contain: CR4.LA57 unchanged by the refused toggle", r.cr4_after & CR4_LA57, 0);
+	if (cr3_exits) {
+		check_eq("contain: MOV to CR3 with bit 63 (no PCIDE) and with a bit at MAXPHYADDR "
+			 "in IA-32e mode raises two #GP",
+			 r.cr3_gp_count, 2);
+		check_eq("contain: CR3 unchanged by the refused MOVs", r.cr3_after_refused,
+			 (uint32_t)lm_pml4);
+		check_eq("contain: compatibility-mode MOV to CR3 ignores RAX's upper half",
+			 r.cr3_after_compat, (uint32_t)lm_pml4);
+	} else {
+		gprintf("guest: contain: MOV to CR3 does not exit: its operand is the CPU's to "
+			"check\n");
+	}
 	if (!has_la57)
 		return;
 	check_eq("contain: 5-level paging entered from below-4 GiB 32-bit code",
