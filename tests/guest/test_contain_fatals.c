@@ -280,6 +280,53 @@ static void test_low_pg_toggle(void)
 		 CR0_PG);
 }
 
+/* ---- EIP wrapping past 4 GiB after an intercepted instruction ---- */
+
+#define WRAP_PDE_HI   (ENTRIES32 - 1) /* 0xFFC00000-0xFFFFFFFF */
+#define WRAP_PTE_HI   (ENTRIES32 - 1) /* 0xFFFFF000 */
+#define CPUID_LEN     2
+#define OPC_CPUID     0xA20F /* 0F A2, little-endian */
+#define OPC_JMP_ESI   0xE6FF /* FF E6: jmp *%esi */
+
+static uint32_t wrap_pt_lo[ENTRIES32] __attribute__((aligned(PAGE_SIZE)));
+static uint32_t wrap_pt_hi[ENTRIES32] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t wrap_page_lo[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t wrap_page_hi[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+/* CPUID as the last two bytes below 4 GiB; linear 0 holds a jump back through ESI. */
+static void cpuid_at_4g(void *arg)
+{
+	uint32_t *eax = arg;
+
+	asm volatile("movl $1f, %%esi\n\t"
+		     "jmp *%1\n"
+		     "1:"
+		     : "=a"(*eax)
+		     : "r"(0u - CPUID_LEN), "a"(0), "c"(0)
+		     : "ebx", "edx", "esi", "memory");
+}
+
+static void test_eip_wrap(void)
+{
+	uint32_t old_cr3, eax = 0;
+	struct fault f;
+
+	fault_paging_on(&old_cr3); /* 4 MiB identity pages, to be refined below */
+	for (uint32_t i = 0; i < ENTRIES32; i++)
+		wrap_pt_lo[i] = (i * PAGE_SIZE) | PTE_RW | PTE_P;
+	wrap_pt_lo[0] = (uint32_t)wrap_page_lo | PTE_RW | PTE_P;
+	wrap_pt_hi[WRAP_PTE_HI] = (uint32_t)wrap_page_hi | PTE_RW | PTE_P;
+	*(volatile uint16_t *)wrap_page_lo = OPC_JMP_ESI;
+	*(volatile uint16_t *)(wrap_page_hi + PAGE_SIZE - CPUID_LEN) = OPC_CPUID;
+	fault_pd[0] = (uint32_t)wrap_pt_lo | PTE_RW | PTE_P;
+	fault_pd[WRAP_PDE_HI] = (uint32_t)wrap_pt_hi | PTE_RW | PTE_P;
+	write_cr3((uint32_t)fault_pd);
+	run_catching(cpuid_at_4g, &eax, &f);
+	write_cr3(old_cr3);
+	check_no_fault("contain: CPUID ending at 4 GiB continues at EIP 0", &f);
+	check_eq("contain: CPUID ending at 4 GiB returns its result", eax, cpuid(0).eax);
+}
+
 /* ---- a single-step trap over an intercepted instruction ---- */
 
 extern const char tf_after_cpuid[];
@@ -538,6 +585,7 @@ void test_contain_fatals(void)
 	test_string_io_faults();
 	test_pae_pdpte_accessed();
 	test_low_pg_toggle();
+	test_eip_wrap();
 	test_single_step_over_cpuid();
 	test_debug_registers();
 	test_la57_legacy();

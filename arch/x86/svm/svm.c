@@ -119,6 +119,11 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
  */
 static void advance_rip(struct vmcb *vmcb, uint64_t rip)
 {
+	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
+	 * would refuse RIP bits 63:32 there). */
+	if (unlikely(rip >> 32) &&
+	    !((vmcb->save.efer & EFER_LMA) && (vmcb->save.cs.attrib & SVM_ATTR_L)))
+		rip = (uint32_t)rip;
 	vmcb->save.rip = rip;
 	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
 	if (unlikely(vmcb->save.rflags & RFLAGS_TF))

@@ -406,6 +406,11 @@ static void advance_rip(uint64_t rip)
 {
 	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
 
+	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VM entry
+	 * refuses RIP bits 63:32 there); only such a RIP costs the extra reads. */
+	if (unlikely(rip >> 32) &&
+	    !((vmread64(VMCS_GUEST_EFER) & EFER_LMA) && (vmread32(VMCS_GUEST_CS_AR) & AR_L)))
+		rip = (uint32_t)rip;
 	vmwrite_nat(VMCS_GUEST_RIP, rip);
 	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
 		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
