@@ -358,6 +358,64 @@ static void test_single_step_over_cpuid(void)
 	check_eq("contain: DR6.BS reports the single step", dr6 & DR6_BS, DR6_BS);
 }
 
+/* TF over an instruction mhv emulates (an MMIO read) and one it skips after doing its work
+ * (an OUT to the console UART's scratch register): a #DB trap right after each. */
+extern const char tf_after_mmio[], tf_after_out[];
+
+static void mmio_read_single_step(void *arg)
+{
+	uint32_t val;
+
+	asm volatile("pushfl\n\t"
+		     "orl %2, (%%esp)\n\t"
+		     "popfl\n\t"
+		     "movl (%1), %0\n"
+		     "tf_after_mmio:\n\t"
+		     "nop"
+		     : "=&r"(val)
+		     : "r"(*(uint32_t *)arg), "i"(RFLAGS_TF)
+		     : "memory", "cc");
+}
+
+static void out_single_step(void *arg)
+{
+	(void)arg;
+	asm volatile("pushfl\n\t"
+		     "orl %2, (%%esp)\n\t"
+		     "popfl\n\t"
+		     "outb %%al, %%dx\n"
+		     "tf_after_out:\n\t"
+		     "nop"
+		     :
+		     : "a"(SCR_PATTERN), "d"(COM1_SCR), "i"(RFLAGS_TF)
+		     : "memory", "cc");
+}
+
+static void test_single_step_over_emulated(void)
+{
+	struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = 0};
+	uint32_t dr6, addr;
+	struct fault f;
+
+	hc_native(&r);
+	if (r.eax != (uint32_t)HC_ENOSYS && r.ecx == MMIO_TYPE_RAM) {
+		addr = r.eax + MMIO_TEST_OFF;
+		asm volatile("movl %0, %%dr6" ::"r"(0u));
+		run_catching(mmio_read_single_step, &addr, &f);
+		asm volatile("movl %%dr6, %0" : "=r"(dr6));
+		check_fault("contain: TF over an emulated MMIO read raises #DB", &f, VEC_DB);
+		check_eq("contain: the MMIO #DB trap points past the read", f.eip,
+			 (uint32_t)tf_after_mmio);
+		check_eq("contain: DR6.BS reports the MMIO single step", dr6 & DR6_BS, DR6_BS);
+	}
+	asm volatile("movl %0, %%dr6" ::"r"(0u));
+	run_catching(out_single_step, NULL, &f);
+	asm volatile("movl %%dr6, %0" : "=r"(dr6));
+	check_fault("contain: TF over an intercepted OUT raises #DB", &f, VEC_DB);
+	check_eq("contain: the OUT #DB trap points past the OUT", f.eip, (uint32_t)tf_after_out);
+	check_eq("contain: DR6.BS reports the OUT single step", dr6 & DR6_BS, DR6_BS);
+}
+
 /* ---- guest debug registers across exits ---- */
 
 #define DR7_FIXED   0x400u
@@ -587,6 +645,7 @@ void test_contain_fatals(void)
 	test_low_pg_toggle();
 	test_eip_wrap();
 	test_single_step_over_cpuid();
+	test_single_step_over_emulated();
 	test_debug_registers();
 	test_la57_legacy();
 	test_la57_long_mode();

@@ -416,8 +416,11 @@ static void advance_rip(uint64_t rip)
 		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
 			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
 	/* The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising
-	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS). */
-	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF))
+	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS).
+	 * With DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM
+	 * entry refuses BS with BTF in the HLT state or a shadow (SDM 27.3.1.5). */
+	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
+	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF))
 		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
 			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
 }

@@ -143,6 +143,7 @@
 #define CPUID_ADDR_SIZES      0x80000008u
 #define CPUID_MAXPHYADDR_MASK 0xFFu /* CPUID 80000008H:EAX[7:0] */
 #define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
+#define DEBUGCTL_BTF	      (1ull << 1)  /* TF single-steps branches only */
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400
 #define PAT_POWER_ON	      0x0007040600070406ull
