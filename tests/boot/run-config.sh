@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-novirt | qemu-pciserial |
+# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-novirt | qemu-pciserial | qemu-highbar |
 #         qemu-svm-icount | bochs-vmx |
 #         bochs-vmx-tigerlake | bochs-svm
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
@@ -72,6 +72,10 @@ qemu-pciserial) # mhv's console (and the guest's, serial=pci) is a PCI 16550; CO
 		-device pci-serial,chardev=hvcon -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-cdrom "$iso" >"$emlog" 2>&1 ;;
 qemu-q35) qemu -cpu max -machine q35 ;; # its FADT has an I/O reset register (0xCF9)
+qemu-highbar) # a 2 GiB ivshmem BAR, which SeaBIOS places above 4 GiB (the memory is only
+	# reserved: the guest touches two pages of it)
+	qemu -cpu max -smp 2 -object memory-backend-ram,id=hbmem,size=2G \
+		-device ivshmem-plain,memdev=hbmem ;;
 qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
 qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (nothing leaves it)
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 512M -display none \

@@ -43,6 +43,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	if (hv_present())
 		test_hv_memory(bi.mb1, "paging off");
 	test_mmio();
+	test_high_bar();
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");

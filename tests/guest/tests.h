@@ -72,6 +72,8 @@ void test_contain_fatals(void);
  * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
  */
 void test_contain_platform(void);
+/* A 64-bit PCI BAR above 4 GiB, read and written through PAE paging (test_high_bar.c). */
+void test_high_bar(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
