@@ -6,6 +6,7 @@
  */
 #include "arch/x86/vcpu.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
 
@@ -18,44 +19,13 @@
 #define CR3_PCID_MASK	 0xFFFull
 #define SEG_CS		 1
 
-#define CPUID_1_ECX_PCID     (1u << 17)
-#define CPUID_1_ECX_XSAVE    (1u << 26)
-#define CPUID_7_EBX_FSGSBASE (1u << 0)
-#define CPUID_7_EBX_SMEP     (1u << 7)
-#define CPUID_7_EBX_SMAP     (1u << 20)
-#define CPUID_7_ECX_UMIP     (1u << 2)
-#define CPUID_7_ECX_PKU	     (1u << 3)
-#define CPUID_7_ECX_LA57     (1u << 16)
+#define CR4_CET (1ull << 23)
 
-/* CR4 bits the guest may set: what this CPU implements, minus VMXE and SMXE. */
+/* CR4 bits the guest may set: what this CPU implements and mhv virtualises
+ * (lib/cpuid_policy.c; never VMXE or SMXE). */
 static uint64_t cr4_guest_allowed(void)
 {
-	static uint64_t allowed;
-
-	if (!allowed) {
-		struct cpuid_regs l1 = cpuid(CPUID_FEATURES);
-		struct cpuid_regs l7 = cpuid_count(7, 0);
-
-		allowed = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE |
-			  CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-		if (l1.ecx & CPUID_1_ECX_PCID)
-			allowed |= CR4_PCIDE;
-		if (l1.ecx & CPUID_1_ECX_XSAVE)
-			allowed |= CR4_OSXSAVE;
-		if (l7.ebx & CPUID_7_EBX_FSGSBASE)
-			allowed |= CR4_FSGSBASE;
-		if (l7.ebx & CPUID_7_EBX_SMEP)
-			allowed |= CR4_SMEP;
-		if (l7.ebx & CPUID_7_EBX_SMAP)
-			allowed |= CR4_SMAP;
-		if (l7.ecx & CPUID_7_ECX_UMIP)
-			allowed |= CR4_UMIP;
-		if (l7.ecx & CPUID_7_ECX_PKU)
-			allowed |= CR4_PKE;
-		if (l7.ecx & CPUID_7_ECX_LA57)
-			allowed |= CR4_LA57;
-	}
-	return allowed;
+	return cpuid_guest_cr4_allowed();
 }
 
 static bool guest_write_cr0(struct vcpu *v, uint64_t val)
@@ -67,6 +37,9 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 	if ((val & CR0_PG) && !(val & CR0_PE))
 		return false;
 	if ((val & CR0_NW) && !(val & CR0_CD))
+		return false;
+	/* CET's shadow stacks rely on write protection: WP cannot go while CR4.CET is set. */
+	if (!(val & CR0_WP) && (v->ops->get_cr(v, 4) & CR4_CET))
 		return false;
 	if ((val & CR0_PG) && !(old & CR0_PG) && (v->ops->get_efer(v) & EFER_LME) &&
 	    !(v->ops->get_cr(v, 4) & CR4_PAE))
@@ -98,6 +71,8 @@ static bool guest_write_cr4(struct vcpu *v, uint64_t val)
 		return false;
 	if (long_mode && !(val & CR4_PAE))
 		return false;
+	if ((val & CR4_CET) && !(v->ops->get_cr(v, 0) & CR0_WP))
+		return false; /* SDM MOV CRn: CR4.CET needs CR0.WP */
 	/* LA57 changes the paging structure: only outside IA-32e mode (SDM MOV CRn). */
 	if (long_mode && ((old ^ val) & CR4_LA57))
 		return false;

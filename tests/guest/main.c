@@ -33,6 +33,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_multiboot(&bi);
 	test_traps();
 	test_cpuid();
+	test_cpuid_promises();
 	if (hv_present())
 		test_hypercalls();
 	test_msrs();

@@ -72,6 +72,8 @@ void test_contain_fatals(void);
  * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
  */
 void test_contain_platform(void);
+/* What CPUID offers works, what it hides faults (test_cpuid_promises.c). */
+void test_cpuid_promises(void);
 /* A 64-bit PCI BAR above 4 GiB, read and written through PAE paging (test_high_bar.c). */
 void test_high_bar(void);
 /* Path lengths of exits, printed for information (bench.c). */

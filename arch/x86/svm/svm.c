@@ -8,6 +8,7 @@
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
@@ -389,6 +390,8 @@ static void setup_control(struct svm_vcpu *sv, uint64_t npt_root)
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
 		bitmap_set(iopm, plat[i]);
 	setup_msrpm(msrpm);
+	/* RDTSCP, INVPCID and XSAVES need no enable under SVM; user wait/pause is Intel's. */
+	cpuid_guest_init(CPUID_CTL_RDTSCP | CPUID_CTL_INVPCID | CPUID_CTL_XSAVES, ~0ull);
 
 	/* mhv owns every CR0/CR4 write; reads come straight from the VMCB. */
 	c->intercept_cr = CR_WRITE_INTERCEPT(0) | CR_WRITE_INTERCEPT(4);

@@ -7,6 +7,7 @@
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
@@ -268,6 +269,11 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	vx->invvpid_single = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_SINGLE;
 	vmwrite64(VMCS_LINK_POINTER, VMCS_LINK_NONE);
 	vmx_write_idle_fields(proc2);
+	/* CPUID shows only what these controls make work (lib/cpuid_policy.h). */
+	cpuid_guest_init(((proc2 & PROC2_RDTSCP) ? CPUID_CTL_RDTSCP : 0) |
+				 ((proc2 & PROC2_INVPCID) ? CPUID_CTL_INVPCID : 0) |
+				 ((proc2 & PROC2_XSAVES) ? CPUID_CTL_XSAVES : 0),
+			 vx->cr4_fixed1);
 }
 
 struct desc_ptr64 {
