@@ -76,6 +76,12 @@ void test_contain_platform(void);
 void test_cpuid_promises(void);
 /* A 64-bit PCI BAR above 4 GiB, read and written through PAE paging (test_high_bar.c). */
 void test_high_bar(void);
+/*
+ * Hostile guest, DMA (test_contain_dma.c): QEMU's edu device DMAs into mhv's memory (blocked
+ * by the IOMMU, mhv's data intact, the fault counted) and into guest RAM (still works); the
+ * guest's ACPI view has no DMAR/IVRS.  Expects paging on (identity map of 4 GiB).
+ */
+void test_contain_dma(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
