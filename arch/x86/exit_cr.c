@@ -9,6 +9,7 @@
 #include "arch/x86/cpuid_guest.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
+#include "lib/compiler.h"
 
 #define CR0_RESERVED_HIGH 0xFFFFFFFF00000000ull
 #define CR0_LMSW_BITS	  (CR0_PE | CR0_MP | CR0_EM | CR0_TS)
@@ -92,6 +93,8 @@ static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
 {
 	struct vcpu_segment cs;
 
+	if (likely(!(v->gpr[reg] >> 32))) /* nothing to drop: no extra state reads */
+		return v->gpr[reg];
 	if (!(v->ops->get_efer(v) & EFER_LMA))
 		return (uint32_t)v->gpr[reg];
 	v->ops->get_segment(v, SEG_CS, &cs);
