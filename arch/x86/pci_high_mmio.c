@@ -1,6 +1,7 @@
 /* 64-bit PCI BARs and bridge windows into the guest's physical map (pci_high_mmio.h). */
 #include "arch/x86/pci_high_mmio.h"
 #include "arch/x86/pci_conf.h"
+#include "lib/errno.h"
 #include "lib/log.h"
 #include "mm/guest_mem.h"
 
@@ -32,6 +33,11 @@ static void add(struct scan *s, unsigned bus, unsigned dev, unsigned fn, const c
 		return;
 	int err = guest_physmap_add_device(s->pm, start, end, s->maxphyaddr);
 
+	if (err == -E_NOMEM) { /* the guest runs on without it: its driver will get #GP */
+		pr_warn("mhv: guest map full: %02x:%02x.%x %s [0x%lx-0x%lx) left out\n", bus, dev,
+			fn, what, start, end);
+		return;
+	}
 	if (err) {
 		s->err = err;
 		return;

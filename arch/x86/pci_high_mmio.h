@@ -10,7 +10,8 @@
 struct guest_physmap;
 
 /* Add every 64-bit BAR and bridge window above the map's top; logs each and returns how
- * many ranges were added, or a negative error from the map. */
+ * many ranges were added (one the full map cannot take is left out with a warning), or a
+ * negative error from the map. */
 int pci_high_mmio_add(struct guest_physmap *pm, unsigned maxphyaddr);
 
 #endif
