@@ -17,6 +17,7 @@
 #include "arch/x86/platform_ports.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/run_end.h"
+#include "arch/x86/pci_uart.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vuart.h"
@@ -59,11 +60,18 @@ static void setup_console(void)
 {
 	log_set_level(options.loglvl);
 	run_end_set_mode(options.exit_mode);
+	struct pci_uart pci = {0};
+
+	if (options.console_pci && pci_uart_find(&pci) == 0)
+		options.console_port = pci.port; /* none found: no console, as console=none */
 	if (!options.console_port)
 		return;
 	if (uart_init(options.console_port, options.baud) == 0)
 		log_set_sink(console_sink);
 	/* No UART at that port: stay silent rather than poke at an unknown device. */
+	if (options.console_pci)
+		pr_info("mhv: console: PCI UART %02x:%02x.%x (%04x:%04x) at port 0x%x\n", pci.bus,
+			pci.dev, pci.fn, pci.vendor, pci.device, pci.port);
 }
 
 static void report_memory_map(void)

@@ -6,6 +6,7 @@
  */
 #include "boot/selfcheck.h"
 #include "arch/x86/acpi.h"
+#include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/image.h"
 #include "arch/x86/paging.h"
@@ -117,6 +118,13 @@ int selfcheck_run(const struct boot_info *bi, struct frame_allocator *frames)
 	check(probe_write((const char *)RODATA_START) == VEC_PF,
 	      "W^X: mhv's read-only data is not writable", NULL);
 	check(probe_read((const char *)0) == VEC_PF, "NULL is not mapped in mhv", NULL);
+	/* SVM runs mhv with the guest's TR between exits (lazy VMLOAD): the IDT then in force
+	 * must name no IST stack (those live in whatever TSS TR holds) and still catch faults. */
+	desc_load_idt(false);
+	int no_ist_vec = probe_ud2();
+	desc_load_idt(true);
+	check(desc_idt_no_ist_ok() && no_ist_vec == VEC_UD,
+	      "the IDT for a foreign TR has mhv's handlers, no IST stacks, and catches #UD", NULL);
 	check(acpi_find_table("FACP") != NULL,
 	      "ACPI: RSDP -> RSDT/XSDT -> FADT with valid checksums", NULL);
 	pr_info("mhv: self-check: %d failed\n", failures);

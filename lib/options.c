@@ -131,7 +131,13 @@ static int opt_console(struct hv_options *o, const struct opt_word *w, struct op
 	uint64_t v;
 
 	(void)e;
+	if (token_is(w->val, w->val_len, "pci")) {
+		o->console_pci = true;
+		o->console_port = 0;
+		return 0;
+	}
 	if (lookup_keyword(kw, ARRAY_SIZE(kw), w, &port)) {
+		o->console_pci = false;
 		o->console_port = (uint16_t)port;
 		return 0;
 	}
@@ -140,6 +146,7 @@ static int opt_console(struct hv_options *o, const struct opt_word *w, struct op
 	    !parse_number(w->val + HEX_PREFIX_LEN, w->val_len - HEX_PREFIX_LEN, HEX, &v) ||
 	    v < PORT_MIN || v > PORT_MAX)
 		return OPT_BAD_VALUE;
+	o->console_pci = false;
 	o->console_port = (uint16_t)v;
 	return 0;
 }
@@ -271,7 +278,7 @@ static int opt_iommu(struct hv_options *o, const struct opt_word *w, struct opt_
 
 /* Adding an option is adding a row. */
 static const struct opt_def opt_table[] = {
-	{"console", opt_console, "com1..com4, none or 0xPORT"},
+	{"console", opt_console, "com1..com4, pci, none or 0xPORT"},
 	{"baud", opt_baud, "a divisor of 115200 from 50 to 115200"},
 	{"loglvl", opt_loglvl, "err, warn, info, debug or 0..3"},
 	{"exit", opt_exit, "halt, poweroff or debugexit"},
@@ -322,6 +329,7 @@ static int apply_word(struct hv_options *o, const char *word, size_t len, struct
 void options_defaults(struct hv_options *o)
 {
 	o->console_port = OPT_COM1_PORT;
+	o->console_pci = false;
 	o->baud = DEFAULT_BAUD;
 	o->loglvl = LOG_INFO;
 	o->exit_mode = EXIT_HALT;

@@ -36,7 +36,8 @@ enum exit_mode {
 #define OPT_BAUD_MIN  50
 
 struct hv_options {
-	uint16_t console_port; /* 0 = no console */
+	uint16_t console_port; /* 0 = no console (or console_pci) */
+	bool console_pci;      /* console=pci: the first PCI 16550, found at boot */
 	uint32_t baud;
 	enum log_level loglvl;
 	enum exit_mode exit_mode;

@@ -77,7 +77,7 @@ int guest_physmap_build(struct guest_physmap *pm, const struct mem_region *mmap,
 			top = end;
 	}
 	top = ALIGN_UP(top, ONE_GIB);
-	pm->top = MIN(top, phys_limit);
+	pm->top = pm->built_top = MIN(top, phys_limit);
 	pm->n = 1;
 	pm->r[0] = (struct gpa_range){0, pm->top, GPA_DEVICE};
 
@@ -104,6 +104,32 @@ int guest_physmap_build(struct guest_physmap *pm, const struct mem_region *mmap,
 		err = paint(pm, ALIGN_DOWN(hidden.start, PAGE_SIZE), ALIGN_UP(hidden.end, PAGE_SIZE),
 			    GPA_UNMAPPED);
 	return err;
+}
+
+int guest_physmap_add_device(struct guest_physmap *pm, uint64_t start, uint64_t end,
+			     unsigned maxphyaddr)
+{
+	uint64_t limit = 1ull << maxphyaddr;
+
+	if (maxphyaddr < MAXPHYADDR_MIN || maxphyaddr > MAXPHYADDR_MAX || !pm->n || start >= end)
+		return -E_INVAL;
+	/* Below the top the map already says what everything is (RAM and mhv's range
+	 * included): a BAR there changes nothing. */
+	start = MAX(ALIGN_DOWN(start, PAGE_SIZE), pm->built_top);
+	end = MIN(end > ~0ull - PAGE_SIZE ? limit : ALIGN_UP(end, PAGE_SIZE), limit);
+	if (start >= end)
+		return 0;
+	if (end > pm->top) {
+		if (pm->r[pm->n - 1].kind == GPA_UNMAPPED) {
+			pm->r[pm->n - 1].end = end;
+		} else {
+			if (pm->n == GUEST_PHYSMAP_MAX)
+				return -E_NOMEM;
+			pm->r[pm->n++] = (struct gpa_range){pm->top, end, GPA_UNMAPPED};
+		}
+		pm->top = end;
+	}
+	return paint(pm, start, end, GPA_DEVICE);
 }
 
 struct gpa_range guest_physmap_lookup(const struct guest_physmap *pm, uint64_t gpa)

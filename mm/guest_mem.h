@@ -45,6 +45,7 @@ struct guest_physmap {
 	struct gpa_range r[GUEST_PHYSMAP_MAX];
 	unsigned n;
 	uint64_t top;
+	uint64_t built_top; /* the top guest_physmap_build chose: added devices lie above it */
 };
 
 /* The memory types the guest gets as RAM: usable memory and the firmware's ACPI memory. */
@@ -63,6 +64,17 @@ bool mem_type_is_guest_ram(uint32_t type);
  */
 int guest_physmap_build(struct guest_physmap *pm, const struct mem_region *mmap, unsigned n,
 			struct phys_range hidden, uint64_t ram_limit, unsigned maxphyaddr);
+
+/*
+ * A device range the platform decodes above the top of the map (a 64-bit PCI BAR or bridge
+ * window the firmware placed beyond the end of RAM): [start, end), rounded outward to pages,
+ * clipped to 2^maxphyaddr and to the part at or above built_top, becomes GPA_DEVICE; the top
+ * rises to its end, with any gap before it GPA_UNMAPPED.  Below built_top nothing changes (RAM
+ * and mhv's range stay what they are).  -E_INVAL for a bad maxphyaddr, an empty
+ * map or start >= end, -E_NOMEM when the map is full.
+ */
+int guest_physmap_add_device(struct guest_physmap *pm, uint64_t start, uint64_t end,
+			     unsigned maxphyaddr);
 
 /* The range holding gpa (kind GPA_UNMAPPED at or above top).  O(log n). */
 struct gpa_range guest_physmap_lookup(const struct guest_physmap *pm, uint64_t gpa);

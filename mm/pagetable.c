@@ -19,6 +19,7 @@
 #define VA_LIMIT      (1ull << PT_VA_BITS)	 /* guest-physical addresses stay below */
 #define PAGE_OFFSET   (PT_SIZE_4K - 1)
 #define LEVEL_1G      3
+#define LEVEL_2M      2
 #define LEVEL_4K      1
 
 const struct pt_format pt_format_x86 = {
@@ -27,6 +28,7 @@ const struct pt_format pt_format_x86 = {
 	.large_bit = PTE_PS,
 	.addr_mask = PT_ADDR_MASK,
 	.has_1g = false,
+	.has_2m = true,
 	.va_canonical = true,
 	.pat_4k = PTE_PAT,
 	.pat_large = PTE_PAT_LARGE,
@@ -38,6 +40,7 @@ const struct pt_format pt_format_ept = {
 	.large_bit = EPT_LARGE,
 	.addr_mask = PT_ADDR_MASK,
 	.has_1g = false,
+	.has_2m = true,
 	.va_canonical = false,
 	.pat_4k = 0,
 	.pat_large = 0,
@@ -84,7 +87,8 @@ static bool is_leaf(const struct pt_format *f, uint64_t e, unsigned level)
 
 static bool leaf_allowed(const struct pt_format *f, unsigned level)
 {
-	return level < LEVEL_1G || (level == LEVEL_1G && f->has_1g);
+	return level == LEVEL_4K || (level == LEVEL_2M && f->has_2m) ||
+	       (level == LEVEL_1G && f->has_1g);
 }
 
 /* A leaf at `level` from flags in 4 KiB form: large leaves get PS and keep PAT elsewhere. */

@@ -70,6 +70,7 @@ struct pt_format {
 	uint64_t large_bit;    /* in a level-2/3 entry: the entry is a leaf */
 	uint64_t addr_mask;    /* physical-address bits of an entry */
 	bool has_1g;	       /* 1 GiB leaves allowed (CPU feature: the caller decides) */
+	bool has_2m;	       /* 2 MiB leaves allowed (EPT: IA32_VMX_EPT_VPID_CAP bit 16) */
 	bool va_canonical;     /* va is a sign-extended 48-bit virtual address (both halves);
 				  false: a guest-physical address in [0, 2^48) */
 	uint64_t pat_4k;       /* PAT bit of a 4 KiB leaf, 0 if none */
@@ -83,7 +84,8 @@ struct pt_format {
  * EPT: present = any of R/W/X (with mode-based execute control, add EPT_UX to present_mask in a
  * copy), tables R|W|X.
  * Both have has_1g = false: a caller that has checked the CPU (CPUID.80000001h:EDX.Page1GB,
- * IA32_VMX_EPT_VPID_CAP bit 17) copies the format and sets it.
+ * IA32_VMX_EPT_VPID_CAP bit 17) copies the format and sets it.  Both have has_2m = true (x86 and
+ * NPT always have 2 MiB pages); an EPT user clears it in a copy when EPT_VPID_CAP lacks bit 16.
  */
 extern const struct pt_format pt_format_x86;
 extern const struct pt_format pt_format_ept;

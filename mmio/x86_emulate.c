@@ -25,8 +25,9 @@ int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t
 	struct x86_exception *x = &e->res->exc;
 
 	x->vector = (uint8_t)vector;
-	/* Real and virtual-8086 mode exceptions push no error code. */
-	x->has_error_code = has_ec && !(e->real_or_v86 && vector != X86_EXC_PF);
+	/* Real mode exceptions push no error code; virtual-8086 mode ones go through the
+	 * protected-mode IDT to the monitor and keep theirs (#GP, #SS, #AC, #PF). */
+	x->has_error_code = has_ec && (e->ctl.cr0 & X86_CR0_PE);
 	x->error_code = x->has_error_code ? ec : 0;
 	x->cr2 = 0;
 	return X86_EMU_EXCEPTION;

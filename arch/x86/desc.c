@@ -10,6 +10,7 @@
 #define IST_STACK_SIZE 8192
 #define GATE_INTERRUPT 0x8E00 /* present, DPL 0, 64-bit interrupt gate */
 #define TSS_AVAILABLE  0x89   /* present, 64-bit TSS (available) */
+#define GATE_IST_MASK  0x7
 
 struct idt_gate {
 	uint16_t offset_lo;
@@ -20,10 +21,6 @@ struct idt_gate {
 	uint32_t reserved;
 } __packed;
 
-struct desc_ptr {
-	uint16_t limit;
-	uint64_t base;
-} __packed;
 
 static struct tss64 tss __aligned(16);
 static uint64_t gdt[GDT_ENTRIES] __aligned(16) = {
@@ -34,6 +31,10 @@ static uint64_t gdt[GDT_ENTRIES] __aligned(16) = {
 	0, /* HV_TSS: 16-byte system descriptor, filled in below */
 };
 static struct idt_gate idt[NR_EXCEPTIONS] __aligned(16);
+/* The same gates without IST: for while another TSS is in TR (desc.h). */
+static struct idt_gate idt_no_ist[NR_EXCEPTIONS] __aligned(16);
+const struct hv_desc_ptr desc_idtr_ist = {sizeof(idt) - 1, (uint64_t)idt};
+const struct hv_desc_ptr desc_idtr_no_ist = {sizeof(idt_no_ist) - 1, (uint64_t)idt_no_ist};
 static uint8_t ist_stacks[NR_IST_STACKS][IST_STACK_SIZE] __aligned(16);
 
 static void set_tss_descriptor(uint64_t *gdt, const struct tss64 *t)
@@ -61,8 +62,7 @@ static void set_gate(unsigned vector, uint64_t handler, unsigned ist)
 
 static void load_tables(const uint64_t *gdt_base)
 {
-	struct desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)gdt_base};
-	struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)idt};
+	struct hv_desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)gdt_base};
 
 	asm volatile("lgdt %0" ::"m"(gdtr));
 	/* Reload CS with a far return, then the data segments and the task register. */
@@ -79,7 +79,22 @@ static void load_tables(const uint64_t *gdt_base)
 		     : [cs] "i"(HV_CS), [ds] "i"(HV_DS)
 		     : "rax", "memory");
 	asm volatile("ltr %w0" ::"r"(HV_TSS));
-	asm volatile("lidt %0" ::"m"(idtr));
+	asm volatile("lidt %0" ::"m"(desc_idtr_ist));
+}
+
+void desc_load_idt(bool use_ist)
+{
+	asm volatile("lidt %0" ::"m"(use_ist ? desc_idtr_ist : desc_idtr_no_ist));
+}
+
+bool desc_idt_no_ist_ok(void)
+{
+	for (unsigned v = 0; v < NR_EXCEPTIONS; v++)
+		if ((idt_no_ist[v].flags & GATE_IST_MASK) || idt_no_ist[v].offset_lo != idt[v].offset_lo ||
+		    idt_no_ist[v].offset_mid != idt[v].offset_mid ||
+		    idt_no_ist[v].offset_hi != idt[v].offset_hi)
+			return false;
+	return true;
 }
 
 void desc_init(void)
@@ -94,6 +109,10 @@ void desc_init(void)
 	set_gate(VEC_DF, exception_stubs[VEC_DF], IST_DF);
 	set_gate(VEC_NMI, exception_stubs[VEC_NMI], IST_NMI);
 	set_gate(VEC_MC, exception_stubs[VEC_MC], IST_MC);
+	for (unsigned v = 0; v < NR_EXCEPTIONS; v++) {
+		idt_no_ist[v] = idt[v];
+		idt_no_ist[v].flags &= (uint16_t)~GATE_IST_MASK;
+	}
 	load_tables(gdt);
 }
 
@@ -110,7 +129,7 @@ void desc_init_ap(struct desc_cpu *d, const uint64_t ist_top[NR_IST_STACKS])
 
 uint64_t desc_tss_base(void)
 {
-	struct desc_ptr gdtr;
+	struct hv_desc_ptr gdtr;
 	const uint64_t *g;
 
 	asm volatile("sgdt %0" : "=m"(gdtr));

@@ -6,7 +6,10 @@
  */
 #include "arch/x86/vcpu.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/paging.h"
+#include "lib/compiler.h"
 
 #define CR0_RESERVED_HIGH 0xFFFFFFFF00000000ull
 #define CR0_LMSW_BITS	  (CR0_PE | CR0_MP | CR0_EM | CR0_TS)
@@ -17,44 +20,13 @@
 #define CR3_PCID_MASK	 0xFFFull
 #define SEG_CS		 1
 
-#define CPUID_1_ECX_PCID     (1u << 17)
-#define CPUID_1_ECX_XSAVE    (1u << 26)
-#define CPUID_7_EBX_FSGSBASE (1u << 0)
-#define CPUID_7_EBX_SMEP     (1u << 7)
-#define CPUID_7_EBX_SMAP     (1u << 20)
-#define CPUID_7_ECX_UMIP     (1u << 2)
-#define CPUID_7_ECX_PKU	     (1u << 3)
-#define CPUID_7_ECX_LA57     (1u << 16)
+#define CR4_CET (1ull << 23)
 
-/* CR4 bits the guest may set: what this CPU implements, minus VMXE and SMXE. */
+/* CR4 bits the guest may set: what this CPU implements and mhv virtualises
+ * (lib/cpuid_policy.c; never VMXE or SMXE). */
 static uint64_t cr4_guest_allowed(void)
 {
-	static uint64_t allowed;
-
-	if (!allowed) {
-		struct cpuid_regs l1 = cpuid(CPUID_FEATURES);
-		struct cpuid_regs l7 = cpuid_count(7, 0);
-
-		allowed = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE |
-			  CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-		if (l1.ecx & CPUID_1_ECX_PCID)
-			allowed |= CR4_PCIDE;
-		if (l1.ecx & CPUID_1_ECX_XSAVE)
-			allowed |= CR4_OSXSAVE;
-		if (l7.ebx & CPUID_7_EBX_FSGSBASE)
-			allowed |= CR4_FSGSBASE;
-		if (l7.ebx & CPUID_7_EBX_SMEP)
-			allowed |= CR4_SMEP;
-		if (l7.ebx & CPUID_7_EBX_SMAP)
-			allowed |= CR4_SMAP;
-		if (l7.ecx & CPUID_7_ECX_UMIP)
-			allowed |= CR4_UMIP;
-		if (l7.ecx & CPUID_7_ECX_PKU)
-			allowed |= CR4_PKE;
-		if (l7.ecx & CPUID_7_ECX_LA57)
-			allowed |= CR4_LA57;
-	}
-	return allowed;
+	return cpuid_guest_cr4_allowed();
 }
 
 static bool guest_write_cr0(struct vcpu *v, uint64_t val)
@@ -66,6 +38,9 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 	if ((val & CR0_PG) && !(val & CR0_PE))
 		return false;
 	if ((val & CR0_NW) && !(val & CR0_CD))
+		return false;
+	/* CET's shadow stacks rely on write protection: WP cannot go while CR4.CET is set. */
+	if (!(val & CR0_WP) && (v->ops->get_cr(v, 4) & CR4_CET))
 		return false;
 	if ((val & CR0_PG) && !(old & CR0_PG) && (v->ops->get_efer(v) & EFER_LME) &&
 	    !(v->ops->get_cr(v, 4) & CR4_PAE))
@@ -97,6 +72,8 @@ static bool guest_write_cr4(struct vcpu *v, uint64_t val)
 		return false;
 	if (long_mode && !(val & CR4_PAE))
 		return false;
+	if ((val & CR4_CET) && !(v->ops->get_cr(v, 0) & CR0_WP))
+		return false; /* SDM MOV CRn: CR4.CET needs CR0.WP */
 	/* LA57 changes the paging structure: only outside IA-32e mode (SDM MOV CRn). */
 	if (long_mode && ((old ^ val) & CR4_LA57))
 		return false;
@@ -119,6 +96,38 @@ bool vcpu_lmsw(struct vcpu *v, uint16_t src)
 					  (src & CR0_LMSW_BITS));
 }
 
+/* In 64-bit mode MOV to CRn takes all 64 bits of its register; in every other mode only the
+ * low 32 (the upper half may hold anything left from 64-bit code). */
+static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
+{
+	struct vcpu_segment cs;
+
+	if (likely(!(v->gpr[reg] >> 32))) /* nothing to drop: no extra state reads */
+		return v->gpr[reg];
+	if (!(v->ops->get_efer(v) & EFER_LMA))
+		return (uint32_t)v->gpr[reg];
+	v->ops->get_segment(v, SEG_CS, &cs);
+	return cs.long_mode ? v->gpr[reg] : (uint32_t)v->gpr[reg];
+}
+
+/*
+ * MOV to CR3.  With PCIDs, bit 63 asks the CPU not to flush and is not part of CR3 (mhv
+ * flushes anyway: never less than the guest asked for).  In IA-32e mode, bits from MAXPHYADDR
+ * up are reserved: #GP, which also covers bit 63 without CR4.PCIDE (SDM MOV CRn) - VM entry
+ * and VMRUN would refuse such a CR3 instead.
+ */
+static bool guest_write_cr3(struct vcpu *v, uint64_t val)
+{
+	if (v->ops->get_cr(v, 4) & CR4_PCIDE)
+		val &= ~CR3_PCID_NOFLUSH;
+	if ((v->ops->get_efer(v) & EFER_LMA) && (val >> hv_maxphyaddr()))
+		return false;
+	if (!v->ops->set_cr(v, 3, val))
+		return false;
+	vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
+	return true;
+}
+
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src)
 {
@@ -132,20 +141,12 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		break;
 	case CR_MOV_TO:
 		if (cr == 0)
-			ok = guest_write_cr0(v, v->gpr[reg]);
+			ok = guest_write_cr0(v, mov_to_cr_operand(v, reg));
 		else if (cr == 4)
-			ok = guest_write_cr4(v, v->gpr[reg]);
-		else if (cr == 3) {
-			uint64_t val = v->gpr[reg];
-
-			/* With PCIDs, bit 63 asks the CPU not to flush; it is not part of CR3.
-			 * mhv flushes anyway: never less than the guest asked for. */
-			if (v->ops->get_cr(v, 4) & CR4_PCIDE)
-				val &= ~CR3_PCID_NOFLUSH;
-			ok = v->ops->set_cr(v, 3, val);
-			if (ok)
-				vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
-		} else
+			ok = guest_write_cr4(v, mov_to_cr_operand(v, reg));
+		else if (cr == 3)
+			ok = guest_write_cr3(v, mov_to_cr_operand(v, reg));
+		else
 			ok = false;
 		break;
 	case CR_CLTS:

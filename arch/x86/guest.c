@@ -7,6 +7,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/pci_high_mmio.h"
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmx.h"
@@ -160,6 +161,12 @@ bool guest_load(const struct boot_info *bi, struct guest_start *gs)
 	err_code = guest_physmap_build(&physmap, guest_map, nr_guest_map,
 				       (struct phys_range){hv_start, hv_end}, hv_direct_map_top(),
 				       hv_maxphyaddr());
+	/* 64-bit PCI BARs above the end of RAM are the guest's devices too. */
+	if (!err_code) {
+		int added = pci_high_mmio_add(&physmap, hv_maxphyaddr());
+
+		err_code = added < 0 ? added : 0;
+	}
 	if (err_code) {
 		pr_err("mhv: cannot build the guest's physical map (error %d)\n", err_code);
 		return false;

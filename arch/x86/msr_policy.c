@@ -13,6 +13,7 @@
  * Log lines a guest can provoke at will are limited (lib/log_limit.h).
  */
 #include "arch/x86/msr_policy.h"
+#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
@@ -45,8 +46,6 @@
 #define APIC_MMIO_SIZE	       0x1000
 #define MSR_VMX_FIRST	       MSR_IA32_VMX_BASIC
 #define MSR_VMX_LAST	       0x00000491
-#define EFER_GUEST_WRITABLE    (EFER_SCE | EFER_LME | EFER_NXE | EFER_FFXSR_AMD)
-#define EFER_FFXSR_AMD	       (1ull << 14)
 #define FEATURE_CONTROL_VMX    (FEATURE_CONTROL_VMX_IN_SMX | FEATURE_CONTROL_VMX_OUTSIDE)
 
 /*
@@ -162,8 +161,10 @@ static bool write_efer(struct vcpu *v, uint64_t val)
 {
 	uint64_t old = v->ops->get_efer(v);
 
-	if (val & ~(EFER_GUEST_WRITABLE | EFER_LMA))
-		return false; /* includes SVME: SVM is hidden */
+	/* What this CPU has and mhv virtualises (lib/cpuid_policy.c): never SVME (SVM is
+	 * hidden), FFXSR on AMD only (Intel would refuse VM entry), AutoIBRS where offered. */
+	if (val & ~(cpuid_guest_efer_allowed() | EFER_LMA))
+		return false;
 	/* LME cannot change while paging is on; LMA is the CPU's to set. */
 	if (((old ^ val) & EFER_LME) && (v->ops->get_cr(v, 0) & CR0_PG))
 		return false;

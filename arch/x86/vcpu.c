@@ -7,6 +7,7 @@
  */
 #include "arch/x86/vcpu.h"
 #include "arch/x86/ap_park.h"
+#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
@@ -115,10 +116,18 @@ edit_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r
 		*r = (struct cpuid_regs){0};
 		break;
 	}
+	/* Features mhv cannot make work here (lib/cpuid_policy.c). */
+	uint32_t regs[CPUID_NR_REGS] = {r->eax, r->ebx, r->ecx, r->edx};
+	cpuid_policy_apply(cpuid_guest_policy(), leaf, subleaf, regs);
+	*r = (struct cpuid_regs){regs[CPUID_REG_EAX], regs[CPUID_REG_EBX], regs[CPUID_REG_ECX],
+				 regs[CPUID_REG_EDX]};
 }
 
 /* Leaves that need more than the hardware's answer: mhv's own, and those it edits. */
-#define CPUID_BASIC_SPECIAL ((1u << CPUID_FEATURES) | (1u << CPUID_LEAF_EXT_FEATURES7))
+#define CPUID_LEAF_XSAVE    0xDu
+#define CPUID_LEAF_EXT21    0x80000021u
+#define CPUID_BASIC_SPECIAL                                                                        \
+	((1u << CPUID_FEATURES) | (1u << CPUID_LEAF_EXT_FEATURES7) | (1u << CPUID_LEAF_XSAVE))
 #define CPUID_BASIC_SPAN    32
 
 static bool cpuid_leaf_special(uint32_t leaf)
@@ -126,7 +135,7 @@ static bool cpuid_leaf_special(uint32_t leaf)
 	if (likely(leaf < CPUID_BASIC_SPAN))
 		return (CPUID_BASIC_SPECIAL >> leaf) & 1; /* one test for the common leaves */
 	return (leaf & CPUID_HV_RANGE_MASK) == MHV_CPUID_BASE || leaf == CPUID_EXT_FEATURES ||
-	       leaf == CPUID_SVM_FEATURES;
+	       leaf == CPUID_SVM_FEATURES || leaf == CPUID_LEAF_EXT21;
 }
 
 static void __attribute__((noinline)) special_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)

@@ -3,7 +3,8 @@
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
 # CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt |
 #         qemu-svm-icount | bochs-vmx | bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs |
-#         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu
+#         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu |
+#         qemu-pciserial | qemu-highbar
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
@@ -69,7 +70,16 @@ case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
 qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-pciserial) # mhv's console (and the guest's, serial=pci) is a PCI 16550; COM1 is idle
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
+		-display none -no-reboot -serial "file:$out/$name.com1.log" -chardev "file,id=hvcon,path=$serial" \
+		-device pci-serial,chardev=hvcon -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-cdrom "$iso" >"$emlog" 2>&1 ;;
 qemu-q35) qemu -cpu max -machine q35 ;; # its FADT has an I/O reset register (0xCF9)
+qemu-highbar) # a 2 GiB ivshmem BAR, which SeaBIOS places above 4 GiB (the memory is only
+	# reserved: the guest touches two pages of it)
+	qemu -cpu max -smp 2 -object memory-backend-ram,id=hbmem,size=2G \
+		-device ivshmem-plain,memdev=hbmem ;;
 # q35 with an IOMMU (created before the PCI devices it translates) and QEMU's edu DMA device,
 # which the guest test aims at mhv (tests/guest/test_contain_dma.c); q35's CD-ROM is AHCI.
 qemu-q35-intel-iommu) qemu -machine q35 -cpu max -smp 2 -device intel-iommu \

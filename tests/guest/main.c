@@ -12,6 +12,7 @@
 #include "tests/guest/bootinfo.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
+#include "tests/guest/serial_pci.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
@@ -23,14 +24,16 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 
 	trap_init();
 	hv_init();
+	boot_info_init(&bi, magic, info_addr);
+	serial_select(&bi); /* serial=pci: the console is a PCI UART, not COM1 */
 	gprintf("guest: mhv guest test kernel starting\n");
 	check_either(hv_present(), "running under mhv", "not running under mhv");
 
-	boot_info_init(&bi, magic, info_addr);
 	attack_run_if_asked(&bi);
 	test_multiboot(&bi);
 	test_traps();
 	test_cpuid();
+	test_cpuid_promises();
 	if (hv_present())
 		test_hypercalls();
 	test_msrs();
@@ -42,6 +45,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_hv_memory(bi.mb1, "paging off");
 	test_mmio();
 	test_mmio_forms();
+	test_high_bar();
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");

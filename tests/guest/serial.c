@@ -1,4 +1,5 @@
-/* COM1 output with bounded polling: a wedged UART must not hang the test run. */
+/* Console output (COM1, or the UART serial_use_port names) with bounded polling: a wedged
+ * UART must not hang the test run. */
 #include "arch/x86/io.h"
 #include "tests/guest/serial.h"
 
@@ -10,13 +11,24 @@
 #define POLL_LIMIT 100000
 
 static uint32_t timeouts;
+static uint16_t port = COM1_BASE;
+
+void serial_use_port(uint16_t base)
+{
+	port = base;
+}
+
+uint16_t serial_port(void)
+{
+	return port;
+}
 
 static void wait_lsr(uint8_t bits)
 {
 	if (timeouts)
 		return;
 	for (uint32_t i = 0; i < POLL_LIMIT; i++) {
-		if ((inb(COM1_BASE + UART_LSR) & bits) == bits)
+		if ((inb(port + UART_LSR) & bits) == bits)
 			return;
 	}
 	timeouts++;
@@ -25,7 +37,7 @@ static void wait_lsr(uint8_t bits)
 void serial_putc(char c)
 {
 	wait_lsr(LSR_THRE);
-	outb(COM1_BASE + UART_THR, (uint8_t)c);
+	outb(port + UART_THR, (uint8_t)c);
 }
 
 void serial_write(const char *s, uint32_t n)

@@ -15,6 +15,9 @@
 #define LSR_THRE  (1u << 5)
 #define LSR_TEMT  (1u << 6)
 
+/* The console UART: COM1 unless serial_use_port chose another (serial=pci, serial_pci.h). */
+void serial_use_port(uint16_t base);
+uint16_t serial_port(void);
 void serial_putc(char c);
 void serial_write(const char *s, uint32_t n);
 /* Wait (bounded) until the last byte has left the shift register: emulators drop the rest. */

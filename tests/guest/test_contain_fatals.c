@@ -14,11 +14,12 @@
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
+#include "tests/guest/serial.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define COM1		0x3F8
+#define COM1		serial_port() /* mhv's console UART */
 #define COM1_SCR	(COM1 + 7) /* scratch register: reads back what was written */
 #define SCR_PATTERN	0x5A
 #define PAGE_SIZE	4096u
@@ -279,6 +280,53 @@ static void test_low_pg_toggle(void)
 		 CR0_PG);
 }
 
+/* ---- EIP wrapping past 4 GiB after an intercepted instruction ---- */
+
+#define WRAP_PDE_HI   (ENTRIES32 - 1) /* 0xFFC00000-0xFFFFFFFF */
+#define WRAP_PTE_HI   (ENTRIES32 - 1) /* 0xFFFFF000 */
+#define CPUID_LEN     2
+#define OPC_CPUID     0xA20F /* 0F A2, little-endian */
+#define OPC_JMP_ESI   0xE6FF /* FF E6: jmp *%esi */
+
+static uint32_t wrap_pt_lo[ENTRIES32] __attribute__((aligned(PAGE_SIZE)));
+static uint32_t wrap_pt_hi[ENTRIES32] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t wrap_page_lo[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t wrap_page_hi[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+/* CPUID as the last two bytes below 4 GiB; linear 0 holds a jump back through ESI. */
+static void cpuid_at_4g(void *arg)
+{
+	uint32_t *eax = arg;
+
+	asm volatile("movl $1f, %%esi\n\t"
+		     "jmp *%1\n"
+		     "1:"
+		     : "=a"(*eax)
+		     : "r"(0u - CPUID_LEN), "a"(0), "c"(0)
+		     : "ebx", "edx", "esi", "memory");
+}
+
+static void test_eip_wrap(void)
+{
+	uint32_t old_cr3, eax = 0;
+	struct fault f;
+
+	fault_paging_on(&old_cr3); /* 4 MiB identity pages, to be refined below */
+	for (uint32_t i = 0; i < ENTRIES32; i++)
+		wrap_pt_lo[i] = (i * PAGE_SIZE) | PTE_RW | PTE_P;
+	wrap_pt_lo[0] = (uint32_t)wrap_page_lo | PTE_RW | PTE_P;
+	wrap_pt_hi[WRAP_PTE_HI] = (uint32_t)wrap_page_hi | PTE_RW | PTE_P;
+	*(volatile uint16_t *)wrap_page_lo = OPC_JMP_ESI;
+	*(volatile uint16_t *)(wrap_page_hi + PAGE_SIZE - CPUID_LEN) = OPC_CPUID;
+	fault_pd[0] = (uint32_t)wrap_pt_lo | PTE_RW | PTE_P;
+	fault_pd[WRAP_PDE_HI] = (uint32_t)wrap_pt_hi | PTE_RW | PTE_P;
+	write_cr3((uint32_t)fault_pd);
+	run_catching(cpuid_at_4g, &eax, &f);
+	write_cr3(old_cr3);
+	check_no_fault("contain: CPUID ending at 4 GiB continues at EIP 0", &f);
+	check_eq("contain: CPUID ending at 4 GiB returns its result", eax, cpuid(0).eax);
+}
+
 /* ---- a single-step trap over an intercepted instruction ---- */
 
 extern const char tf_after_cpuid[];
@@ -308,6 +356,64 @@ static void test_single_step_over_cpuid(void)
 	check_fault("contain: TF over CPUID raises #DB", &f, VEC_DB);
 	check_eq("contain: the #DB trap points past CPUID", f.eip, (uint32_t)tf_after_cpuid);
 	check_eq("contain: DR6.BS reports the single step", dr6 & DR6_BS, DR6_BS);
+}
+
+/* TF over an instruction mhv emulates (an MMIO read) and one it skips after doing its work
+ * (an OUT to the console UART's scratch register): a #DB trap right after each. */
+extern const char tf_after_mmio[], tf_after_out[];
+
+static void mmio_read_single_step(void *arg)
+{
+	uint32_t val;
+
+	asm volatile("pushfl\n\t"
+		     "orl %2, (%%esp)\n\t"
+		     "popfl\n\t"
+		     "movl (%1), %0\n"
+		     "tf_after_mmio:\n\t"
+		     "nop"
+		     : "=&r"(val)
+		     : "r"(*(uint32_t *)arg), "i"(RFLAGS_TF)
+		     : "memory", "cc");
+}
+
+static void out_single_step(void *arg)
+{
+	(void)arg;
+	asm volatile("pushfl\n\t"
+		     "orl %2, (%%esp)\n\t"
+		     "popfl\n\t"
+		     "outb %%al, %%dx\n"
+		     "tf_after_out:\n\t"
+		     "nop"
+		     :
+		     : "a"(SCR_PATTERN), "d"(COM1_SCR), "i"(RFLAGS_TF)
+		     : "memory", "cc");
+}
+
+static void test_single_step_over_emulated(void)
+{
+	struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = 0};
+	uint32_t dr6, addr;
+	struct fault f;
+
+	hc_native(&r);
+	if (r.eax != (uint32_t)HC_ENOSYS && r.ecx == MMIO_TYPE_RAM) {
+		addr = r.eax + MMIO_TEST_OFF;
+		asm volatile("movl %0, %%dr6" ::"r"(0u));
+		run_catching(mmio_read_single_step, &addr, &f);
+		asm volatile("movl %%dr6, %0" : "=r"(dr6));
+		check_fault("contain: TF over an emulated MMIO read raises #DB", &f, VEC_DB);
+		check_eq("contain: the MMIO #DB trap points past the read", f.eip,
+			 (uint32_t)tf_after_mmio);
+		check_eq("contain: DR6.BS reports the MMIO single step", dr6 & DR6_BS, DR6_BS);
+	}
+	asm volatile("movl %0, %%dr6" ::"r"(0u));
+	run_catching(out_single_step, NULL, &f);
+	asm volatile("movl %%dr6, %0" : "=r"(dr6));
+	check_fault("contain: TF over an intercepted OUT raises #DB", &f, VEC_DB);
+	check_eq("contain: the OUT #DB trap points past the OUT", f.eip, (uint32_t)tf_after_out);
+	check_eq("contain: DR6.BS reports the OUT single step", dr6 & DR6_BS, DR6_BS);
 }
 
 /* ---- guest debug registers across exits ---- */
@@ -409,14 +515,26 @@ static uint64_t lm_pml4[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t lm_pdpt[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t lm_pml5[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 
+uint32_t lm64_mov_cr3(uint32_t lo, uint32_t hi);
+void lm64_dirty_rax_mov_cr3(uint32_t cr3, uint32_t junk);
+
+#define CR3_PCID_NOFLUSH_HI (1u << 31) /* bit 63 */
+#define CR3_JUNK_HIGH	    0xDEAD0000u
+#define CPUID_ADDR_SIZES    0x80000008u
+
 struct lm_result {
 	uint32_t efer_in_lm, cr4_after, gp_count, gp_error;
+	/* MOV to CR3 in IA-32e mode: #GPs for bit 63 without PCIDE and for a bit at
+	 * MAXPHYADDR, CR3 after them, and CR3 after a compatibility-mode MOV with junk in
+	 * RAX's upper half */
+	uint32_t cr3_gp_count, cr3_after_refused, cr3_after_compat;
 	uint32_t cr4_5level, cpuid_5level; /* Linux's trampoline path, with LA57 only */
 };
 
 /* No calls and no exceptions but the expected #GP while in IA-32e mode: the kernel's IDT
  * holds 32-bit gates, which IA-32e mode cannot use. */
-static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool la57)
+static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool la57,
+						      uint32_t maxphyaddr_bit_hi)
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	uint64_t efer = rdmsr(MSR_EFER);
@@ -434,6 +552,15 @@ static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool 
 	r->efer_in_lm = (uint32_t)rdmsr(MSR_EFER);
 	asm volatile("movl %%eax, %%cr4" ::"a"(cr4 | CR4_PAE | CR4_LA57) : "memory");
 	r->cr4_after = read_cr4();
+	r->gp_count = long_mode_gp_count;
+	r->gp_error = long_mode_gp_error;
+	if (maxphyaddr_bit_hi) {
+		lm64_mov_cr3((uint32_t)lm_pml4, CR3_PCID_NOFLUSH_HI); /* CR4.PCIDE is clear */
+		r->cr3_after_refused = lm64_mov_cr3((uint32_t)lm_pml4, maxphyaddr_bit_hi);
+		r->cr3_gp_count = long_mode_gp_count - r->gp_count;
+		lm64_dirty_rax_mov_cr3((uint32_t)lm_pml4, CR3_JUNK_HIGH);
+		r->cr3_after_compat = read_cr3();
+	}
 	write_cr0(cr0 & ~CR0_PG); /* allowed from compatibility mode: back to legacy mode */
 	if (la57) {
 		/* What Linux's 32-bit trampoline below 1 MiB does: LA57 set with paging off,
@@ -452,8 +579,6 @@ static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool 
 	write_cr3(cr3);
 	write_cr0(cr0);
 	asm volatile("lgdt %0; lidt %1" ::"m"(old_gdt), "m"(old_idt));
-	r->gp_count = long_mode_gp_count;
-	r->gp_error = long_mode_gp_error;
 }
 
 static void test_la57_long_mode(void)
@@ -474,13 +599,35 @@ static void test_la57_long_mode(void)
 	}
 	lm_pml4[0] = (uint32_t)lm_pdpt | PTE_RW | PTE_P;
 	lm_pml5[0] = (uint32_t)lm_pml4 | PTE_RW | PTE_P;
-	visit_long_mode(&r, has_la57);
+	unsigned maxphyaddr = cpuid(CPUID_ADDR_SIZES).eax & 0xFF;
+
+	/* Whether MOV to CR3 exits (mmio_cache=on) or the CPU does it alone, which an emulator
+	 * may get wrong: QEMU 7.2 TCG loads all of RAX in compatibility mode, and VMRUN then
+	 * refuses the CR3 it made. */
+	uint32_t exits = hv_exit_count(EXIT_KIND_CR_ACCESS);
+	write_cr3(read_cr3());
+	bool cr3_exits = hv_exit_count(EXIT_KIND_CR_ACCESS) != exits;
+
+	/* A 64-bit CR3 with the bit at MAXPHYADDR set: reserved (MAXPHYADDR is 32..52). */
+	visit_long_mode(&r, has_la57, cr3_exits ? 1u << (maxphyaddr - 32) : 0);
 	check_eq("contain: EFER.LMA set in the IA-32e mode visit", r.efer_in_lm & EFER_LMA,
 		 EFER_LMA);
 	check_eq("contain: MOV to CR4 toggling LA57 in IA-32e mode raises one #GP", r.gp_count,
 		 1);
 	check_eq("contain: #GP from the LA57 toggle has error code 0", r.gp_error, 0);
 	check_eq("contain: CR4.LA57 unchanged by the refused toggle", r.cr4_after & CR4_LA57, 0);
+	if (cr3_exits) {
+		check_eq("contain: MOV to CR3 with bit 63 (no PCIDE) and with a bit at MAXPHYADDR "
+			 "in IA-32e mode raises two #GP",
+			 r.cr3_gp_count, 2);
+		check_eq("contain: CR3 unchanged by the refused MOVs", r.cr3_after_refused,
+			 (uint32_t)lm_pml4);
+		check_eq("contain: compatibility-mode MOV to CR3 ignores RAX's upper half",
+			 r.cr3_after_compat, (uint32_t)lm_pml4);
+	} else {
+		gprintf("guest: contain: MOV to CR3 does not exit: its operand is the CPU's to "
+			"check\n");
+	}
 	if (!has_la57)
 		return;
 	check_eq("contain: 5-level paging entered from below-4 GiB 32-bit code",
@@ -496,7 +643,9 @@ void test_contain_fatals(void)
 	test_string_io_faults();
 	test_pae_pdpte_accessed();
 	test_low_pg_toggle();
+	test_eip_wrap();
 	test_single_step_over_cpuid();
+	test_single_step_over_emulated();
 	test_debug_registers();
 	test_la57_legacy();
 	test_la57_long_mode();

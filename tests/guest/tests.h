@@ -83,6 +83,10 @@ void test_smp(void);
  * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
  */
 void test_contain_platform(void);
+/* What CPUID offers works, what it hides faults (test_cpuid_promises.c). */
+void test_cpuid_promises(void);
+/* A 64-bit PCI BAR above 4 GiB, read and written through PAE paging (test_high_bar.c). */
+void test_high_bar(void);
 /*
  * Hostile guest, DMA (test_contain_dma.c): QEMU's edu device DMAs into mhv's memory (blocked
  * by the IOMMU, mhv's data intact, the fault counted) and into guest RAM (still works); the

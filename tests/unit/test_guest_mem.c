@@ -195,6 +195,50 @@ static void test_map_clips_to_maxphyaddr_and_ram_limit(void **state)
 	assert_int_equal(guest_physmap_lookup(&m, 8 * GiB).kind, GPA_UNMAPPED);
 }
 
+/* 64-bit BARs above the end of RAM: the map grows to cover them as devices, the gaps between
+ * them stay unmapped; nothing below the old top changes; never past MAXPHYADDR. */
+static void test_map_adds_high_bars(void **state)
+{
+	struct guest_physmap m = pm; /* RAM ends at 6 GiB: top 6 GiB, last range RAM */
+	unsigned n = m.n;
+
+	(void)state;
+	assert_int_equal(guest_physmap_add_device(&m, 32 * GiB, 33 * GiB, MAXPHY), 0);
+	check_map_shape(&m);
+	assert_int_equal(m.top, 33 * GiB);
+	assert_int_equal(m.n, n + 2);
+	assert_int_equal(guest_physmap_lookup(&m, 6 * GiB).kind, GPA_UNMAPPED);
+	assert_int_equal(guest_physmap_lookup(&m, 32 * GiB - 1).kind, GPA_UNMAPPED);
+	assert_int_equal(guest_physmap_lookup(&m, 32 * GiB).kind, GPA_DEVICE);
+	assert_int_equal(guest_physmap_lookup(&m, 33 * GiB - 1).kind, GPA_DEVICE);
+	assert_int_equal(guest_physmap_lookup(&m, 33 * GiB).kind, GPA_UNMAPPED);
+	/* One below the first, unaligned: rounded outward to pages. */
+	assert_int_equal(guest_physmap_add_device(&m, 8 * GiB + 0x10, 8 * GiB + 0x1010, MAXPHY),
+			 0);
+	check_map_shape(&m);
+	assert_int_equal(m.top, 33 * GiB);
+	assert_int_equal(guest_physmap_lookup(&m, 8 * GiB).kind, GPA_DEVICE);
+	assert_int_equal(guest_physmap_lookup(&m, 8 * GiB + 0x1FFF).kind, GPA_DEVICE);
+	assert_int_equal(guest_physmap_lookup(&m, 8 * GiB + 0x2000).kind, GPA_UNMAPPED);
+	assert_int_equal(guest_physmap_lookup(&m, 8 * GiB - 1).kind, GPA_UNMAPPED);
+	/* Overlapping RAM, mhv's range or anything below the old top: no change there. */
+	assert_int_equal(guest_physmap_add_device(&m, 0, 6 * GiB, MAXPHY), 0);
+	assert_int_equal(guest_physmap_add_device(&m, HV_START, HV_END, MAXPHY), 0);
+	assert_int_equal(guest_physmap_lookup(&m, HV_START).kind, GPA_UNMAPPED);
+	assert_int_equal(guest_physmap_lookup(&m, 5 * GiB).kind, GPA_RAM);
+	assert_int_equal(guest_physmap_lookup(&m, 0).kind, GPA_RAM);
+	/* Clipped to MAXPHYADDR; an end at the top of the address space does not wrap. */
+	assert_int_equal(guest_physmap_add_device(&m, (1ull << MAXPHY) - 4096, ~0ull, MAXPHY), 0);
+	check_map_shape(&m);
+	assert_int_equal(m.top, 1ull << MAXPHY);
+	assert_int_equal(guest_physmap_lookup(&m, (1ull << MAXPHY) - 1).kind, GPA_DEVICE);
+	assert_int_equal(guest_physmap_lookup(&m, 1ull << MAXPHY).kind, GPA_UNMAPPED);
+	assert_int_equal(guest_physmap_add_device(&m, 1ull << MAXPHY, ~0ull, MAXPHY), 0);
+	assert_int_equal(m.top, 1ull << MAXPHY);
+	assert_int_equal(guest_physmap_add_device(&m, 40 * GiB, 41 * GiB, 53), -E_INVAL);
+	assert_int_equal(guest_physmap_add_device(&m, 41 * GiB, 40 * GiB, MAXPHY), -E_INVAL);
+}
+
 static void test_map_rejects_bad_arguments(void **state)
 {
 	struct guest_physmap m;
@@ -374,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup(test_map_kinds_follow_the_machine_map, setup),
 		cmocka_unit_test_setup(test_map_rounds_ram_inward_and_hidden_outward, setup),
 		cmocka_unit_test_setup(test_map_clips_to_maxphyaddr_and_ram_limit, setup),
+		cmocka_unit_test_setup(test_map_adds_high_bars, setup),
 		cmocka_unit_test_setup(test_map_rejects_bad_arguments, setup),
 		cmocka_unit_test_setup(test_map_reports_overflow, setup),
 		cmocka_unit_test_setup(test_ram_access_reads_and_writes_the_buffer, setup),

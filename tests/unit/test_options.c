@@ -27,6 +27,7 @@ static void assert_same_options(const struct hv_options *a, const struct hv_opti
 	unsigned i;
 
 	assert_int_equal(a->console_port, b->console_port);
+	assert_int_equal(a->console_pci, b->console_pci);
 	assert_int_equal(a->baud, b->baud);
 	assert_int_equal(a->loglvl, b->loglvl);
 	assert_int_equal(a->exit_mode, b->exit_mode);
@@ -120,7 +121,18 @@ static void test_options_console_values(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		expect_ok(cases[i].line);
 		assert_int_equal(o.console_port, cases[i].port);
+		assert_false(o.console_pci);
 	}
+	/* console=pci: the port is found at boot; a later console= word overrides it. */
+	expect_ok("console=pci");
+	assert_true(o.console_pci);
+	assert_int_equal(o.console_port, 0);
+	expect_ok("console=pci console=0xc000");
+	assert_false(o.console_pci);
+	assert_int_equal(o.console_port, 0xc000);
+	expect_ok("console=0xc000 console=pci");
+	assert_true(o.console_pci);
+	assert_int_equal(o.console_port, 0);
 }
 
 static void test_options_console_errors(void **state)
@@ -154,7 +166,7 @@ static void test_options_console_errors(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(line, sizeof(line), "console=%s", bad[i]);
 		snprintf(msg, sizeof(msg),
-			 "console: bad value '%s' (expected com1..com4, none or 0xPORT)", bad[i]);
+			 "console: bad value '%s' (expected com1..com4, pci, none or 0xPORT)", bad[i]);
 		expect_err(line, msg);
 	}
 }
@@ -366,13 +378,13 @@ static void test_options_long_words_do_not_overflow_err(void **state)
 	memcpy(line, "console=", 8);
 	assert_int_equal(parse(line), -E_INVAL);
 	snprintf(want, sizeof(want),
-		 "console: bad value '%.64s...' (expected com1..com4, none or 0xPORT)", line + 8);
+		 "console: bad value '%.64s...' (expected com1..com4, pci, none or 0xPORT)", line + 8);
 	assert_string_equal(err, want);
 	/* Exactly 64 characters: quoted whole, no marker. */
 	line[8 + 64] = '\0';
 	assert_int_equal(parse(line), -E_INVAL);
 	snprintf(want, sizeof(want),
-		 "console: bad value '%s' (expected com1..com4, none or 0xPORT)", line + 8);
+		 "console: bad value '%s' (expected com1..com4, pci, none or 0xPORT)", line + 8);
 	assert_string_equal(err, want);
 	free(line);
 }

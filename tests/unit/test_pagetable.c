@@ -127,7 +127,7 @@ static int teardown_pool(void **state)
 /* ---- helpers ------------------------------------------------------------------------------------
  */
 
-static struct pt_format x86_1g, x86_no1g, ept_1g, ept_no1g;
+static struct pt_format x86_1g, x86_no1g, ept_1g, ept_no1g, ept_4k_only;
 
 static int setup_formats(void **state)
 {
@@ -135,6 +135,8 @@ static int setup_formats(void **state)
 	x86_1g = x86_no1g = pt_format_x86;
 	ept_1g = ept_no1g = pt_format_ept;
 	x86_1g.has_1g = ept_1g.has_1g = true;
+	ept_4k_only = pt_format_ept;
+	ept_4k_only.has_2m = false; /* EPT_VPID_CAP without bit 16 */
 	return 0;
 }
 
@@ -259,6 +261,25 @@ static void test_map_picks_1g_only_when_format_allows(void **state)
 	root = new_root();
 	assert_int_equal(pt_map(&ept_no1g, &mem, root, 3 * GiB, 3 * GiB, 1 * GiB, EPT_WB_RWX), 0);
 	expect_map(&ept_no1g, root, 3 * GiB + 12345, 3 * GiB + 12345, EPT_WB_RWX, 2);
+}
+
+/* A CPU whose EPT has no 2 MiB pages (EPT_VPID_CAP bit 16 clear) gets 4 KiB leaves only, even
+ * where 2 MiB and 1 GiB alignment would allow larger ones. */
+static void test_map_4k_only_when_2m_not_allowed(void **state)
+{
+	(void)state;
+	uint64_t root = new_root();
+
+	assert_int_equal(pt_map(&ept_4k_only, &mem, root, 1 * GiB, 1 * GiB, 4 * MiB, EPT_WB_RWX),
+			 0);
+	for (uint64_t off = 0; off < 4 * MiB; off += PG)
+		expect_map(&ept_4k_only, root, 1 * GiB + off, 1 * GiB + off, EPT_WB_RWX, 1);
+	assert_int_equal(fm.allocs, 5); /* root, PDPT, PD, two page tables */
+	/* Splitting and unmapping never create a 2 MiB leaf either. */
+	assert_int_equal(pt_unmap(&ept_4k_only, &mem, root, 1 * GiB + 2 * MiB, PG), 0);
+	expect_unmapped(&ept_4k_only, root, 1 * GiB + 2 * MiB);
+	expect_map(&ept_4k_only, root, 1 * GiB + 2 * MiB + PG, 1 * GiB + 2 * MiB + PG, EPT_WB_RWX,
+		   1);
 }
 
 static void test_map_mixed_range_uses_largest_pages_piecewise(void **state)
@@ -743,7 +764,7 @@ static uint64_t greedy_step(const struct pt_format *f, uint64_t va, uint64_t pa,
 {
 	if (f->has_1g && (va | pa) % GiB == 0 && left >= GiB)
 		return GiB;
-	if ((va | pa) % (2 * MiB) == 0 && left >= 2 * MiB)
+	if (f->has_2m && (va | pa) % (2 * MiB) == 0 && left >= 2 * MiB)
 		return 2 * MiB;
 	return PG;
 }
@@ -879,6 +900,14 @@ static void test_random_ept_2m_against_page_model(void **state)
 	random_against_model(&ept_no1g, flags, ARRAY_SIZE(flags));
 }
 
+static void test_random_ept_4k_only_against_page_model(void **state)
+{
+	(void)state;
+	static const uint64_t flags[] = {EPT_R, EPT_WB_RWX, EPT_R | EPT_X | EPT_MT_UC};
+
+	random_against_model(&ept_4k_only, flags, ARRAY_SIZE(flags));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -886,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_map_picks_2m_when_aligned),
 		cmocka_unit_test(test_map_falls_back_to_4k_when_pa_misaligned),
 		cmocka_unit_test(test_map_picks_1g_only_when_format_allows),
+		cmocka_unit_test(test_map_4k_only_when_2m_not_allowed),
 		cmocka_unit_test(test_map_mixed_range_uses_largest_pages_piecewise),
 		cmocka_unit_test(test_map_upper_half_and_canonical_checks),
 		cmocka_unit_test(test_map_rejects_bad_arguments_without_touching_tables),
@@ -904,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_identity_4g_with_hole_punched_ept_2m),
 		cmocka_unit_test(test_random_x86_1g_against_page_model),
 		cmocka_unit_test(test_random_ept_2m_against_page_model),
+		cmocka_unit_test(test_random_ept_4k_only_against_page_model),
 	};
 
 	return cmocka_run_group_tests(tests, setup_formats, teardown_pool);

@@ -29,6 +29,7 @@ struct fake {
 	bool mmx_pending; /* an x87 exception is pending: MMX forms raise #MF */
 	unsigned int fxrstor_len;
 	uint64_t tf_at_rip_write; /* RFLAGS.TF when RIP was written (the single-step rule) */
+	bool real_mode; /* CR0.PE clear */
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -71,7 +72,7 @@ static void get_ctl(void *o, struct x86_cpu_ctl *c)
 {
 	struct fake *f = o;
 
-	c->cr0 = X86_CR0_PE | f->cr0;
+	c->cr0 = (f->real_mode ? 0 : X86_CR0_PE) | f->cr0;
 	c->cr4 = X86_CR4_OSFXSR | f->cr4;
 	c->efer = f->mode == 64 ? X86_EFER_LMA : 0;
 	c->cpl = (uint8_t)f->cpl;
@@ -311,6 +312,33 @@ static void test_rep_movs_batches_and_resumes(void **st)
 	assert_int_equal(f.gpr[X86_RCX], 0);
 	assert_int_equal(f.rip, MEM_BASE + 2);
 	assert_memory_equal(f.mem + 0x2800, f.mem + 0x2000, 10);
+}
+
+/* A word read past a 64 KiB segment limit: #GP in both modes; in virtual-8086 mode it goes
+ * to the protected-mode monitor with its error code, in real mode without one. */
+static void test_v86_gp_keeps_error_code_real_mode_drops_it(void **st)
+{
+	static const uint8_t code[] = {0x8b, 0x07}; /* mov ax, [bx] */
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 16, MEM_BASE, code, sizeof(code));
+	f.rflags |= X86_FL_VM;
+	f.ds_limit = 0xffff;
+	f.gpr[X86_RBX] = 0xffff;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_true(res.exc.has_error_code);
+	assert_int_equal(res.exc.error_code, 0);
+
+	setup(&f, 16, MEM_BASE, code, sizeof(code));
+	f.real_mode = true;
+	f.ds_limit = 0xffff;
+	f.gpr[X86_RBX] = 0xffff;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_false(res.exc.has_error_code);
 }
 
 static void test_32bit_segment_limit_gp(void **st)
@@ -875,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_div_by_zero_raises_de_without_changes),
 		cmocka_unit_test(test_rep_movs_batches_and_resumes),
 		cmocka_unit_test(test_32bit_segment_limit_gp),
+		cmocka_unit_test(test_v86_gp_keeps_error_code_real_mode_drops_it),
 		cmocka_unit_test(test_unsupported_and_invalid),
 		cmocka_unit_test(test_16bit_fetch_from_unmapped_linear_faults),
 		cmocka_unit_test(test_movzx_byte_from_mmio),

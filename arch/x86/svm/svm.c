@@ -8,6 +8,8 @@
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid_guest.h"
+#include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
 #include "arch/x86/guest_event.h"
@@ -40,6 +42,8 @@
 #define CPUID_EXT_EDX_1G      (1u << 26)
 #define OPCODE_MOV_TO_CR      0x22
 #define OPCODE_CLTS	      0x06
+#define MSR_DEBUGCTL	      0x000001D9
+#define DEBUGCTL_BTF	      (1ull << 1) /* TF single-steps branches only */
 #define OPCODE_GROUP7	      0x01
 #define GROUP7_LMSW	      6
 
@@ -64,6 +68,7 @@ static void svm_use_host_state(struct svm_vcpu *sv)
 		return;
 	asm volatile("vmsave %%rax" ::"a"(sv->vmcb_pa) : "memory");
 	asm volatile("vmload %%rax" ::"a"(sv->host_save_pa) : "memory");
+	desc_load_idt(true); /* mhv's TSS is in TR again: IST stacks are safe */
 	sv->guest_state_saved = true;
 }
 
@@ -110,6 +115,11 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
 {
 	if (vmcb->control.event_inj & EVENTINJ_VALID)
 		return;
+	/* DEBUGCTL.BTF (the guest's, live under SVM): TF traps on branches only, and mhv
+	 * completes none.  A CPU model without DEBUGCTL (Bochs' ryzen) has no BTF either. */
+	uint64_t debugctl;
+	if (rdmsr_safe(MSR_DEBUGCTL, &debugctl) && (debugctl & DEBUGCTL_BTF))
+		return;
 	vmcb->save.dr6 |= DR6_BS;
 	vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
 }
@@ -120,6 +130,11 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
  */
 static void advance_rip(struct vmcb *vmcb, uint64_t rip)
 {
+	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
+	 * would refuse RIP bits 63:32 there). */
+	if (unlikely(rip >> 32) &&
+	    !((vmcb->save.efer & EFER_LMA) && (vmcb->save.cs.attrib & SVM_ATTR_L)))
+		rip = (uint32_t)rip;
 	vmcb->save.rip = rip;
 	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
 	if (unlikely(vmcb->save.rflags & RFLAGS_TF))
@@ -456,6 +471,8 @@ static void setup_maps(struct svm_shared *sh)
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
 		bitmap_set(iopm, plat[i]);
 	setup_msrpm(msrpm);
+	/* RDTSCP, INVPCID and XSAVES need no enable under SVM; user wait/pause is Intel's. */
+	cpuid_guest_init(CPUID_CTL_RDTSCP | CPUID_CTL_INVPCID | CPUID_CTL_XSAVES, ~0ull);
 }
 
 static void setup_control(struct svm_vcpu *sv, const struct svm_shared *sh)

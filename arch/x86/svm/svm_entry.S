@@ -7,7 +7,9 @@
  * lazily: the guest's stays live in the CPU across exits, because mhv's hot exits use none
  * of it.  Slow paths call svm_use_host_state() (VMSAVE guest, VMLOAD mhv's), which sets
  * the vCPU's guest_state_saved flag (third argument) so that the next entry VMLOADs the
- * guest's again.  GIF stays clear in mhv after the first exit: NMIs wait for the guest.
+ * guest's again.  While the guest's TR is loaded, mhv's IDT without IST stacks is in force
+ * on that CPU (IDTR is per CPU; each CPU's IST slots live in its own TSS).  GIF stays clear
+ * in mhv after the first exit: NMIs wait for the guest.
  *
  * void svm_run_loop(struct vcpu *v, uint64_t vmcb_pa, bool *guest_state_saved): never returns.
  */
@@ -26,6 +28,10 @@ svm_run_loop:
 	movb $0, (%rax)
 	movq 8(%rsp), %rax
 	vmload %rax
+	/* TR now holds the guest's TSS until the next svm_use_host_state(): an exception in
+	 * mhv meanwhile must not look up an IST stack there (arch/x86/desc.h).  #VMEXIT
+	 * restores the IDTR VMRUN saved, so this one stays in force across exits. */
+	lidt desc_idtr_no_ist(%rip)
 2:	movq (%rsp), %rax
 	movq GPR(1)(%rax), %rcx
 	movq GPR(2)(%rax), %rdx

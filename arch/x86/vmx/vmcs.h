@@ -37,6 +37,7 @@ enum vmcs_field64 {
 	VMCS_ENTRY_MSR_LOAD_ADDR = 0x200A,
 	VMCS_TSC_OFFSET = 0x2010,
 	VMCS_EPT_POINTER = 0x201A,
+	VMCS_XSS_EXIT_BITMAP = 0x202C, /* consulted when "enable XSAVES/XRSTORS" is set */
 	VMCS_GUEST_PHYS_ADDR = 0x2400, /* read-only: EPT violation / misconfiguration */
 	VMCS_LINK_POINTER = 0x2800,
 	VMCS_GUEST_DEBUGCTL = 0x2802,

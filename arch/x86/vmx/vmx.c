@@ -7,6 +7,7 @@
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/guest.h"
@@ -21,8 +22,10 @@
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_defs.h"
+#include "arch/x86/vmx/vmx_hygiene.h"
 #include "arch/x86/platform_ports.h"
 #include "arch/x86/vuart.h"
+#include "lib/io_bitmap.h"
 #include "lib/log.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -39,7 +42,6 @@
 #define MSR_BITMAP_READ_HI  0x400
 #define MSR_BITMAP_WRITE_LO 0x800
 #define MSR_BITMAP_WRITE_HI 0xC00
-#define IO_BITMAP_SPAN	    0x8000u
 #define GUEST_FLAT_CS	    0x08 /* the multiboot state: flat 32-bit segments */
 #define GUEST_FLAT_DS	    0x10
 #define FLAT_LIMIT	    0xFFFFFFFFu
@@ -191,11 +193,6 @@ static uint8_t *alloc_zeroed(uint64_t *pa)
 	return phys_to_virt(*pa);
 }
 
-static void bitmap_set(uint8_t *map, uint32_t bit)
-{
-	map[bit / 8] |= (uint8_t)(1u << (bit % 8));
-}
-
 static void bitmap_clear(uint8_t *map, uint32_t bit)
 {
 	map[bit / 8] &= (uint8_t)~(1u << (bit % 8));
@@ -208,10 +205,12 @@ static void build_bitmaps(struct vmx_shared *sh)
 	uint8_t *msr_bitmap = alloc_zeroed(&sh->msr_bitmap);
 	uint16_t plat[PLATFORM_PORTS_MAX];
 
-	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
-		bitmap_set(io_a, vuart_base() + p); /* COM ports are below 0x8000 */
+	/* A PCIe or serial-over-LAN console UART often sits at 0x8000 or above: bitmap B. */
+	uint8_t *const io_pages[IO_BITMAP_NR_PAGES] = {io_a, io_b};
+	if (vuart_base() && !io_bitmap_set_range(io_pages, vuart_base(), VUART_NR_PORTS))
+		vmx_fatal("console UART at 0x%lx runs past port 0xFFFF", vuart_base(), 0);
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
-		bitmap_set(plat[i] < IO_BITMAP_B_FIRST ? io_a : io_b, plat[i] % IO_BITMAP_B_FIRST);
+		io_bitmap_set_range(io_pages, plat[i], 1); /* a uint16_t is always a port */
 
 	/* Every MSR exits but the pass-through ones (msr_policy.h). */
 	memset(msr_bitmap, 0xFF, PAGE_SIZE);
@@ -250,7 +249,7 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	bool t = caps->vmx.true_ctls;
 	uint32_t proc2_opt = PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES;
 
-	if (caps->vmx.vpid)
+	if (caps->vmx.vpid && vmx_vpid_flushable(caps->vmx.ept_vpid_cap))
 		proc2_opt |= PROC2_VPID;
 	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h). */
 	vmwrite32(VMCS_PIN_CONTROLS,
@@ -289,6 +288,12 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	vx->invvpid_addr = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_ADDR;
 	vx->invvpid_single = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_SINGLE;
 	vmwrite64(VMCS_LINK_POINTER, VMCS_LINK_NONE);
+	vmx_write_idle_fields(proc2);
+	/* CPUID shows only what these controls make work (lib/cpuid_policy.h). */
+	cpuid_guest_init(((proc2 & PROC2_RDTSCP) ? CPUID_CTL_RDTSCP : 0) |
+				 ((proc2 & PROC2_INVPCID) ? CPUID_CTL_INVPCID : 0) |
+				 ((proc2 & PROC2_XSAVES) ? CPUID_CTL_XSAVES : 0),
+			 vx->cr4_fixed1);
 }
 
 struct desc_ptr64 {
@@ -402,6 +407,7 @@ static uint64_t build_ept(const struct virt_caps *caps)
 	uint64_t root;
 
 	fmt.has_1g = caps->vmx.ept_1g;
+	fmt.has_2m = caps->vmx.ept_2m;
 	root = guest_nested_tables_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
 	if (root == FRAME_NONE)
 		vmx_fatal("cannot build EPT", 0, 0);
@@ -425,13 +431,21 @@ static void advance_rip(uint64_t rip)
 {
 	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
 
+	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VM entry
+	 * refuses RIP bits 63:32 there); only such a RIP costs the extra reads. */
+	if (unlikely(rip >> 32) &&
+	    !((vmread64(VMCS_GUEST_EFER) & EFER_LMA) && (vmread32(VMCS_GUEST_CS_AR) & AR_L)))
+		rip = (uint32_t)rip;
 	vmwrite_nat(VMCS_GUEST_RIP, rip);
 	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
 		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
 			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
 	/* The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising
-	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS). */
-	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF))
+	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS).
+	 * With DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM
+	 * entry refuses BS with BTF in the HLT state or a shadow (SDM 27.3.1.5). */
+	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
+	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF))
 		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
 			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
 }
@@ -779,8 +793,14 @@ static void exit_entry_failed(struct vcpu *v, uint32_t reason)
 /* Exits that fault or end the run, and the rare ones: kept out of the hot switch. */
 static void exit_nmi(struct vmx_vcpu *vx);
 
-static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t reason)
+static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t full)
 {
+	uint32_t reason = full & EXIT_REASON_BASIC_MASK;
+
+	if (unlikely(full & EXIT_REASON_ENTRY_FAILED)) {
+		exit_entry_failed(v, full); /* ends the run */
+		return EXIT_NEXT_RETRY;
+	}
 	switch (reason) {
 	case EXIT_REASON_INVPCID:
 		/* Every INVPCID type is served by dropping all of the guest's translations:
@@ -847,9 +867,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		apic_guard_init_signal(v);
 		return EXIT_NEXT_RETRY;
 	default:
-		if (reason & EXIT_REASON_ENTRY_FAILED)
-			exit_entry_failed(v, reason);
-		vcpu_exit_unknown(v, "VMX exit reason", reason);
+		vcpu_exit_unknown(v, "VMX exit reason", full);
 		return EXIT_NEXT_RETRY;
 	}
 }
@@ -877,7 +895,10 @@ struct vcpu *vmx_handle_exit(struct vcpu *v);
 
 struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(struct vcpu *v)
 {
-	uint32_t reason = vmread32(VMCS_EXIT_REASON);
+	/* The basic reason only: bit 27 (exit from an SGX enclave) and the other modifier bits
+	 * must not turn a CPUID exit into an unknown one; bit 31 (VM entry failed) comes with
+	 * reasons 33, 34 and 41 only, which exit_other() sees in full. */
+	uint32_t full = vmread32(VMCS_EXIT_REASON), reason = full & EXIT_REASON_BASIC_MASK;
 	enum exit_next next;
 
 	switch (reason) {
@@ -906,7 +927,7 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 		next = vcpu_exit_hlt(v);
 		break;
 	default:
-		next = exit_other(v, reason);
+		next = exit_other(v, full);
 		break;
 	}
 	if (next == EXIT_NEXT_SKIP)
@@ -1011,6 +1032,10 @@ static void setup_this_cpu(struct vmx_vcpu *vx)
 	load_vmcs(vx, vmx_caps);
 	setup_controls(vx, vmx_caps);
 	use_shared(&vmx_shared);
+	/* Every CPU's VMX operation starts clean: no translation left over from whoever ran
+	 * VMX on this CPU before mhv (vmx_hygiene.h). */
+	vmx_flush_stale_translations(vmx_caps->vmx.ept_vpid_cap, vmx_shared.eptp, vx->vpid,
+				     GUEST_VPID);
 	setup_host_state(vx);
 }
 

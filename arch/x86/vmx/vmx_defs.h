@@ -8,7 +8,6 @@
 #define PROC_CR3_LOAD_EXITING  (1u << 15)
 #define PROC_CR3_STORE_EXITING (1u << 16)
 #define PROC_USE_IO_BITMAPS    (1u << 25)
-#define IO_BITMAP_B_FIRST      0x8000 /* ports from here on are in I/O bitmap B */
 #define PROC_USE_MSR_BITMAPS   (1u << 28)
 #define PROC_SECONDARY	       (1u << 31)
 
@@ -72,6 +71,7 @@
 #define EXIT_REASON_VMFUNC	     59
 #define EXIT_REASON_BASIC_MASK	     0xFFFF
 #define EXIT_REASON_ENTRY_FAILED     (1u << 31)
+/* Bit 27: the exit came from an SGX enclave; bits 16-26, 28-30 are other modifiers. */
 
 /* Exit qualification: control-register access */
 #define CRQ_CR(q)	((q)&0xF)
@@ -113,6 +113,12 @@
 #define VPID_CAP_INVVPID_ADDR	(1ull << 40)
 #define VPID_CAP_INVVPID_SINGLE (1ull << 41)
 #define INVEPT_SINGLE		1
+#define INVEPT_ALL		2
+#define EPT_CAP_INVEPT		(1ull << 20)
+#define EPT_CAP_INVEPT_SINGLE	(1ull << 25)
+#define EPT_CAP_INVEPT_ALL	(1ull << 26)
+#define VPID_CAP_INVVPID	(1ull << 32)
+#define VPID_CAP_INVVPID_ALL	(1ull << 42)
 
 /* Guest segment access rights */
 #define AR_CODE32_FLAT 0xC09B
@@ -138,6 +144,7 @@
 #define CPUID_ADDR_SIZES      0x80000008u
 #define CPUID_MAXPHYADDR_MASK 0xFFu /* CPUID 80000008H:EAX[7:0] */
 #define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
+#define DEBUGCTL_BTF	      (1ull << 1)  /* TF single-steps branches only */
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400
 #define PAT_POWER_ON	      0x0007040600070406ull
