@@ -72,6 +72,12 @@ void test_contain_fatals(void);
  * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
  */
 void test_contain_platform(void);
+/*
+ * Red-team attacks (test_contain_redteam.c): emulated operands at the edges of mhv's range,
+ * stale translations onto it, XSETBV/INVPCID/CR0 values the CPU refuses, wild hypercalls, odd
+ * xAPIC ICR widths.  Needs 32-bit paging on and the APIC still in xAPIC mode.
+ */
+void test_contain_redteam(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */

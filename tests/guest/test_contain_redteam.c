@@ -1,0 +1,488 @@
+/*
+ * Hostile guest, red team: the attacks the other contain files do not try.
+ *
+ *   - emulated operands at the edge of mhv's range: a MOVS whose destination straddles the
+ *     last RAM page and mhv's first page (nothing may be written, not even the RAM half), REP
+ *     MOVS running into mhv's range upwards and (DF=1) downwards, with small and 2^32-1 counts
+ *     (the iterations before the fault are kept, as on the CPU);
+ *   - a stale translation: the MMIO cache and the code TLB keep a page's old translation
+ *     after the guest remaps it onto mhv's range without a flush (allowed), but what they
+ *     reach must still be what the old translation named, never mhv's memory;
+ *   - XSETBV with values the CPU refuses, and hypercalls with wild arguments;
+ *   - the xAPIC ICR written with odd widths and offsets (byte, CMPXCHG8B across it, XCHG).
+ *
+ * Runs with 32-bit paging on (test_paging's identity map, 4 MiB pages), the local APIC in
+ * xAPIC mode (before test_contain_cpus switches it to x2APIC).
+ */
+#include <stddef.h>
+
+#include "arch/x86/cpuid_msr.h"
+#include "arch/x86/hypercall_abi.h"
+#include "tests/guest/cpu.h"
+#include "tests/guest/hv.h"
+#include "tests/guest/report.h"
+#include "tests/guest/tests.h"
+#include "tests/guest/trap.h"
+
+#define PAGE_SIZE	  4096u
+#define PT_ENTRIES	  1024u
+#define LARGE_SHIFT	  22 /* a 32-bit PDE with PS maps 4 MiB */
+#define PTE_P		  (1u << 0)
+#define PTE_RW		  (1u << 1)
+#define PATTERN		  0x5EC0DE5Au
+#define RAM_MARK	  0xAAu
+#define RUN_BYTES	  16u
+#define RUN_HALF	  (RUN_BYTES / 2)
+#define ALL_ONES	  0xFFFFFFFFu
+#define STALE_LA	  0xD0400000u /* a 4 MiB slot of the PCI hole: no device is there */
+#define CODE_MOV_EAX_MOFS 0xA1	      /* mov eax, [moffs32] */
+#define CODE_RET	  0xC3
+#define MOFFS_OFFSET	  1
+#define CODE_LEN	  6
+
+#define CPUID1_ECX_XSAVE (1u << 26)
+#define CR4_OSXSAVE	 (1u << 18)
+#define XCR0_X87	 1ull
+#define XCR0_AVX_ONLY	 4ull /* AVX state without SSE: the CPU refuses it */
+#define XCR0_BIT62	 (1ull << 62)
+#define XCR_XINUSE	 1u /* XCR1 exists only for XGETBV */
+
+#define APIC_BASE_X2APIC  (1ull << 10)
+#define APIC_BASE_ADDR	  0xFFFFF000u
+#define APIC_ID_REG	  0x020
+#define APIC_ICR_LOW	  0x300
+#define APIC_ICR_HIGH	  0x310
+#define XAPIC_SHIFT	  24
+#define ICR_INIT_ASSERT	  0x4500u /* INIT, level assert */
+#define ICR_MODE_BYTE_INIT 0x45u  /* bits 15:8 of that, as the ICR's second byte */
+#define APIC_QWORD_BELOW  0x2FC  /* a qword here covers the ICR's first dword */
+
+static uint32_t hv_start, hv_end, dev; /* dev: a page of an mmio=ram region */
+
+struct str_op {
+	uint32_t src, dst, count;
+};
+
+static void movsl_once(void *arg)
+{
+	struct str_op *op = arg;
+	uint32_t s = op->src, d = op->dst;
+
+	asm volatile("cld; movsl" : "+S"(s), "+D"(d) : : "memory");
+}
+
+static void cmpsl_once(void *arg)
+{
+	struct str_op *op = arg;
+	uint32_t s = op->src, d = op->dst;
+
+	asm volatile("cld; cmpsl" : "+S"(s), "+D"(d) : : "memory", "cc");
+}
+
+static void rep_movsb_up(void *arg)
+{
+	struct str_op *op = arg;
+	uint32_t s = op->src, d = op->dst, c = op->count;
+
+	asm volatile("cld; rep movsb" : "+S"(s), "+D"(d), "+c"(c) : : "memory");
+}
+
+static void rep_movsl_down(void *arg)
+{
+	struct str_op *op = arg;
+	uint32_t s = op->src, d = op->dst, c = op->count;
+
+	asm volatile("std; rep movsl; cld" : "+S"(s), "+D"(d), "+c"(c) : : "memory");
+}
+
+static void fill_dev(void)
+{
+	for (uint32_t i = 0; i < RUN_BYTES; i += sizeof(uint32_t))
+		mmio_write32(dev + i, PATTERN + i);
+}
+
+static uint8_t dev_byte(uint32_t i)
+{
+	return (uint8_t)((PATTERN + (i & ~3u)) >> (8 * (i & 3u)));
+}
+
+/* A dword access that is half RAM, half mhv: a #GP and nothing written, not even the RAM half. */
+static void straddle(void)
+{
+	volatile uint8_t *ram = (volatile uint8_t *)(hv_start - 2);
+	struct str_op op = {.src = dev, .dst = hv_start - 2};
+	struct fault f;
+
+	ram[0] = ram[1] = RAM_MARK;
+	fill_dev();
+	run_catching(movsl_once, &op, &f);
+	check_fault("redteam: MOVSD device -> [RAM|mhv] straddle raises #GP", &f, VEC_GP);
+	check(ram[0] == RAM_MARK && ram[1] == RAM_MARK,
+	      "redteam: the straddling MOVSD wrote nothing, not even its RAM half",
+	      "RAM half now 0x%02x 0x%02x", ram[0], ram[1]);
+	run_catching(cmpsl_once, &op, &f);
+	check_fault("redteam: CMPSD device vs [RAM|mhv] straddle raises #GP", &f, VEC_GP);
+	op.dst = hv_end - 2;
+	run_catching(cmpsl_once, &op, &f);
+	check_fault("redteam: CMPSD device vs [mhv|above] straddle raises #GP", &f, VEC_GP);
+}
+
+/* REP MOVSB from a device page up into mhv's range: the RAM part done, #GP at the boundary. */
+static void rep_into_hv(const char *what, uint32_t count)
+{
+	volatile uint8_t *ram = (volatile uint8_t *)(hv_start - RUN_HALF);
+	struct str_op op = {.src = dev, .dst = hv_start - RUN_HALF, .count = count};
+	bool copied = true;
+	struct fault f;
+
+	for (uint32_t i = 0; i < RUN_HALF; i++)
+		ram[i] = RAM_MARK;
+	fill_dev();
+	run_catching(rep_movsb_up, &op, &f);
+	check(f.raised && f.vector == VEC_GP, what, "%s", f.raised ? trap_name(f.vector) : "no fault");
+	for (uint32_t i = 0; i < RUN_HALF; i++)
+		copied = copied && ram[i] == dev_byte(i);
+	check(copied && f.ecx == count - RUN_HALF && f.edi == hv_start && f.esi == dev + RUN_HALF,
+	      "redteam: ... the iterations before mhv's range are done and counted",
+	      "RAM copied %d, ECX 0x%x EDI 0x%x ESI 0x%x", copied, f.ecx, f.edi, f.esi);
+}
+
+/* With DF=1 from the RAM above mhv's range down into it (when there is RAM above it). */
+static void rep_down_into_hv(void)
+{
+	volatile uint32_t *above = (volatile uint32_t *)hv_end;
+	struct str_op op = {.src = dev + 3 * sizeof(uint32_t), .dst = hv_end + sizeof(uint32_t),
+			    .count = 4};
+	struct fault f;
+
+	fill_dev();
+	above[0] = above[1] = ALL_ONES;
+	if (above[0] != ALL_ONES || (above[0] = 0, above[0]) != 0) {
+		gprintf("guest: redteam: no RAM above mhv's range: DF=1 run skipped\n");
+		return;
+	}
+	run_catching(rep_movsl_down, &op, &f);
+	check_fault("redteam: REP MOVSD with DF=1 from above down into mhv's range raises #GP", &f,
+		    VEC_GP);
+	check(above[1] == PATTERN + 12 && above[0] == PATTERN + 8 && f.ecx == 2 &&
+		      f.edi == hv_end - sizeof(uint32_t),
+	      "redteam: ... the two dwords above mhv's range are done and counted",
+	      "got 0x%x 0x%x, ECX %u EDI 0x%x", above[1], above[0], f.ecx, f.edi);
+}
+
+/* ---- stale translations ---- */
+
+static uint32_t stale_pt[PT_ENTRIES] __aligned(PAGE_SIZE);
+static uint8_t code_page[PAGE_SIZE] __aligned(PAGE_SIZE);
+
+static void read_stale(void *arg)
+{
+	*(uint32_t *)arg = mmio_read32(STALE_LA);
+}
+
+static void call_stale_code(void *arg)
+{
+	uint32_t (*fn)(void) = (uint32_t (*)(void))(STALE_LA + PAGE_SIZE);
+
+	*(uint32_t *)arg = fn();
+}
+
+static void stale_cache(void)
+{
+	volatile uint32_t *pde = (volatile uint32_t *)(read_cr3() & APIC_BASE_ADDR);
+	uint32_t slot = STALE_LA >> LARGE_SHIFT, saved = pde[slot], got = 0;
+	struct fault f;
+
+	for (uint32_t i = 0; i < PT_ENTRIES; i++)
+		stale_pt[i] = 0;
+	code_page[0] = CODE_MOV_EAX_MOFS;
+	*(uint32_t *)(code_page + MOFFS_OFFSET) = dev;
+	code_page[CODE_LEN - 1] = CODE_RET;
+	stale_pt[0] = dev | PTE_P | PTE_RW;
+	stale_pt[1] = (uint32_t)code_page | PTE_P | PTE_RW;
+	pde[slot] = (uint32_t)stale_pt | PTE_P | PTE_RW;
+	write_cr3(read_cr3());
+	mmio_write32(dev, PATTERN);
+
+	/* Fill the MMIO cache and the code TLB, then aim both pages at mhv without a flush. */
+	run_catching(read_stale, &got, &f);
+	check(!f.raised && got == PATTERN, "redteam: a device page mapped through a page table",
+	      "%s, read 0x%x", f.raised ? trap_name(f.vector) : "no fault", got);
+	run_catching(call_stale_code, &got, &f);
+	check(!f.raised && got == PATTERN, "redteam: code in a page of that table reads the device",
+	      "%s, read 0x%x", f.raised ? trap_name(f.vector) : "no fault", got);
+	stale_pt[0] = hv_start | PTE_P | PTE_RW;
+	stale_pt[1] = (hv_start + PAGE_SIZE) | PTE_P | PTE_RW;
+	got = 0;
+	run_catching(read_stale, &got, &f);
+	check((f.raised && f.vector == VEC_GP) || (!f.raised && got == PATTERN),
+	      "redteam: a device page remapped onto mhv without a flush: old page or #GP",
+	      "%s, read 0x%x", f.raised ? trap_name(f.vector) : "no fault", got);
+	got = 0;
+	run_catching(call_stale_code, &got, &f);
+	check((f.raised && f.vector == VEC_GP) || (!f.raised && got == PATTERN),
+	      "redteam: a code page remapped onto mhv without a flush: old code or #GP",
+	      "%s, read 0x%x", f.raised ? trap_name(f.vector) : "no fault", got);
+	invlpg(STALE_LA);
+	invlpg(STALE_LA + PAGE_SIZE);
+	run_catching(read_stale, &got, &f);
+	check_fault("redteam: ... after INVLPG the read reaches mhv's range: #GP", &f, VEC_GP);
+	run_catching(call_stale_code, &got, &f);
+	check_fault("redteam: ... after INVLPG the code fetch reaches mhv's range: #GP", &f,
+		    VEC_GP);
+	pde[slot] = saved;
+	write_cr3(read_cr3());
+}
+
+/* ---- XSETBV and hypercalls ---- */
+
+struct xcr_write {
+	uint32_t index;
+	uint64_t value;
+};
+
+static void do_xsetbv(void *arg)
+{
+	const struct xcr_write *w = arg;
+
+	asm volatile("xsetbv" ::"c"(w->index), "a"((uint32_t)w->value),
+		     "d"((uint32_t)(w->value >> 32)));
+}
+
+static uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void xsetbv_odd(void)
+{
+	static const struct {
+		const char *what;
+		struct xcr_write w;
+	} bad[] = {
+		{"redteam: XSETBV XCR0=0 (x87 bit clear) raises #GP", {0, 0}},
+		{"redteam: XSETBV XCR0 with AVX but not SSE raises #GP", {0, XCR0_X87 | XCR0_AVX_ONLY}},
+		{"redteam: XSETBV XCR0 with reserved bit 62 raises #GP", {0, XCR0_X87 | XCR0_BIT62}},
+		{"redteam: XSETBV to XCR1 raises #GP", {XCR_XINUSE, XCR0_X87}},
+		{"redteam: XSETBV to XCR 0xFFFFFFFF raises #GP", {ALL_ONES, XCR0_X87}},
+	};
+	uint32_t cr4 = read_cr4();
+	uint64_t xcr0;
+	struct fault f;
+
+	if (!(cpuid(1).ecx & CPUID1_ECX_XSAVE)) {
+		gprintf("guest: redteam: no XSAVE: XSETBV checks skipped\n");
+		return;
+	}
+	write_cr4(cr4 | CR4_OSXSAVE);
+	xcr0 = xgetbv0();
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		run_catching(do_xsetbv, (void *)&bad[i].w, &f);
+		check_fault(bad[i].what, &f, VEC_GP);
+	}
+	check_eq("redteam: XCR0 unchanged by the refused XSETBVs", xgetbv0(), xcr0);
+	{
+		struct xcr_write ok = {0, XCR0_X87};
+
+		run_catching(do_xsetbv, &ok, &f);
+		check(!f.raised && xgetbv0() == XCR0_X87, "redteam: XSETBV XCR0=1 (x87 only) works",
+		      "%s, XCR0 0x%llx", f.raised ? trap_name(f.vector) : "no fault",
+		      (unsigned long long)xgetbv0());
+		ok.value = xcr0;
+		run_catching(do_xsetbv, &ok, &f);
+	}
+	write_cr4(cr4);
+}
+
+static void wild_hypercalls(void)
+{
+	static const uint32_t nr[] = {HC_EXIT_COUNT, HC_MMIO_COUNTER, HC_FLUSH_COUNT,
+				      HC_MMIO_REGION, HC_MMIO_DEVICE, HC_HW_MSR};
+	static const uint32_t args[] = {0x7FFFFFFFu, ALL_ONES, 0x80000000u};
+	unsigned bad = 0;
+
+	for (unsigned i = 0; i < sizeof(nr) / sizeof(nr[0]); i++)
+		for (unsigned j = 0; j < sizeof(args) / sizeof(args[0]); j++)
+			if (hypercall(nr[i], args[j], ALL_ONES, ALL_ONES, NULL) != (uint32_t)HC_ENOSYS)
+				bad++;
+	check_eq("redteam: hypercalls with wild indices answer HC_ENOSYS", bad, 0);
+	check_eq("redteam: an unknown hypercall number answers HC_ENOSYS",
+		 hypercall(ALL_ONES, ALL_ONES, ALL_ONES, ALL_ONES, NULL), (uint32_t)HC_ENOSYS);
+}
+
+/* ---- INVPCID: the CPU's checks apply to an intercepted one too ---- */
+
+#define CPUID7_EBX_INVPCID (1u << 10)
+#define INVPCID_ALL_GLOBAL 2u
+#define INVPCID_TYPE_BAD   4u
+#define PCID_TOO_BIG	   4096u
+
+struct invpcid_op {
+	uint32_t type;
+	const uint64_t *desc;
+};
+
+static void do_invpcid(void *arg)
+{
+	const struct invpcid_op *op = arg;
+
+	asm volatile("invpcid (%0), %1" ::"r"(op->desc), "r"(op->type) : "memory");
+}
+
+static void invpcid_checks(void)
+{
+	static uint64_t desc[2] __aligned(16);
+	struct invpcid_op op = {.type = INVPCID_ALL_GLOBAL, .desc = desc};
+	struct fault f;
+
+	if (!(cpuid_count(7, 0).ebx & CPUID7_EBX_INVPCID)) {
+		gprintf("guest: redteam: no INVPCID: INVPCID checks skipped\n");
+		return;
+	}
+	desc[0] = desc[1] = 0;
+	run_catching(do_invpcid, &op, &f);
+	check_no_fault("redteam: INVPCID type 2 (all, with globals) works", &f);
+	op.type = INVPCID_TYPE_BAD;
+	run_catching(do_invpcid, &op, &f);
+	check_fault("redteam: INVPCID type 4 raises #GP", &f, VEC_GP);
+	op.type = 0;
+	desc[0] = PCID_TOO_BIG;
+	run_catching(do_invpcid, &op, &f);
+	check_fault("redteam: INVPCID type 0 with PCID 4096 raises #GP", &f, VEC_GP);
+	op.type = INVPCID_ALL_GLOBAL;
+	op.desc = (const uint64_t *)hv_start;
+	run_catching(do_invpcid, &op, &f);
+	check_fault("redteam: INVPCID with its descriptor in mhv's range raises #GP", &f, VEC_GP);
+}
+
+/* ---- CR0 combinations the CPU refuses ---- */
+
+#define CR0_NW (1u << 29)
+#define CR0_CD (1u << 30)
+
+static void set_cr0(void *arg)
+{
+	write_cr0(*(uint32_t *)arg);
+}
+
+static void cr0_checks(void)
+{
+	uint32_t cr0 = read_cr0(), v;
+	struct fault f;
+
+	v = (cr0 & ~CR0_CD) | CR0_NW;
+	run_catching(set_cr0, &v, &f);
+	check_fault("redteam: CR0.NW=1 with CD=0 raises #GP", &f, VEC_GP);
+	v = cr0 & ~CR0_PE;
+	run_catching(set_cr0, &v, &f);
+	check_fault("redteam: CR0.PG=1 with PE=0 raises #GP", &f, VEC_GP);
+	check_eq("redteam: CR0 unchanged by the refused writes", read_cr0(), cr0);
+	v = cr0 | CR0_CD | CR0_NW;
+	run_catching(set_cr0, &v, &f);
+	check(!f.raised && mmio_read32(dev) == PATTERN && hv_present(),
+	      "redteam: CR0.CD=NW=1 accepted, MMIO and hypercalls still work", "%s",
+	      f.raised ? trap_name(f.vector) : "no fault");
+	write_cr0(cr0);
+}
+
+/* ---- the xAPIC ICR with odd widths ---- */
+
+static uintptr_t apic;
+
+static uint32_t ipis_dropped(void)
+{
+	return hypercall(HC_IPIS_DROPPED, 0, 0, 0, NULL);
+}
+
+static void icr_byte(void *arg)
+{
+	(void)arg;
+	*(volatile uint8_t *)(apic + APIC_ICR_LOW + 1) = ICR_MODE_BYTE_INIT;
+}
+
+static void icr_cmpxchg8b(void *arg)
+{
+	volatile uint64_t *q = (volatile uint64_t *)(apic + APIC_QWORD_BELOW);
+	uint32_t lo = 0, hi = 0;
+
+	(void)arg;
+	/* Whatever the compare gives, the CPU writes the qword (old value or ECX:EBX). */
+	asm volatile("lock cmpxchg8b %2"
+		     : "+a"(lo), "+d"(hi), "+m"(*q)
+		     : "b"(0), "c"(ICR_INIT_ASSERT)
+		     : "memory", "cc");
+}
+
+static void icr_xchg(void *arg)
+{
+	uint32_t v = ICR_INIT_ASSERT;
+
+	(void)arg;
+	asm volatile("xchgl %0, %1" : "+r"(v), "+m"(*(volatile uint32_t *)(apic + APIC_ICR_LOW))
+		     : : "memory");
+}
+
+static void icr_attack(const char *what, void (*fn)(void *))
+{
+	uint32_t self = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT, before = ipis_dropped();
+	struct fault f;
+
+	mmio_write32(apic + APIC_ICR_HIGH, (self + 1) << XAPIC_SHIFT);
+	run_catching(fn, NULL, &f);
+	check(!f.raised && ipis_dropped() - before >= 1, what, "%s, HC_IPIS_DROPPED moved by %u",
+	      f.raised ? trap_name(f.vector) : "no fault", ipis_dropped() - before);
+}
+
+static void icr_odd_widths(void)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+
+	if (!(base & APIC_BASE_EN) || (base & APIC_BASE_X2APIC)) {
+		gprintf("guest: redteam: xAPIC not enabled: ICR width checks skipped\n");
+		return;
+	}
+	apic = (uintptr_t)(base & APIC_BASE_ADDR);
+	icr_attack("redteam: a byte write of INIT into the ICR's mode byte is dropped", icr_byte);
+	icr_attack("redteam: a CMPXCHG8B across 0x2FC-0x303 (INIT into the ICR) is dropped",
+		   icr_cmpxchg8b);
+	icr_attack("redteam: XCHG of an INIT into the ICR is dropped", icr_xchg);
+}
+
+static bool find_ram_page(void)
+{
+	for (uint32_t n = 0;; n++) {
+		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = n};
+
+		hc_native(&r);
+		if (r.eax == (uint32_t)HC_ENOSYS)
+			return false;
+		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= PAGE_SIZE) {
+			dev = r.eax + r.ebx - PAGE_SIZE; /* its last page: the other tests use the first */
+			return true;
+		}
+	}
+}
+
+void test_contain_redteam(void)
+{
+	hv_start = hypercall(HC_HV_RANGE, 0, 0, 0, &hv_end);
+	if (!find_ram_page() || !(read_cr0() & CR0_PG)) {
+		gprintf("guest: redteam: needs an mmio=ram region and paging on: skipped\n");
+		return;
+	}
+	straddle();
+	rep_into_hv("redteam: REP MOVSB (16) from a device page into mhv's range raises #GP",
+		    RUN_BYTES);
+	rep_into_hv("redteam: REP MOVSB (2^32-1) from a device page into mhv's range raises #GP",
+		    ALL_ONES);
+	rep_down_into_hv();
+	stale_cache();
+	xsetbv_odd();
+	invpcid_checks();
+	cr0_checks();
+	wild_hypercalls();
+	icr_odd_widths();
+}
