@@ -207,9 +207,9 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 	return EMU_CONTINUE;
 }
 
-/* Split at 4 KiB boundaries so each callback access stays within one page. */
-static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
-			bool write)
+/* Each page of [la, la + size) in turn: probed (probe) or read/written through the callbacks. */
+static int access_pages(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
+			bool write, bool probe)
 {
 	while (size) {
 		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
@@ -218,7 +218,9 @@ static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsign
 
 		if (e->mode != X86_MODE_64)
 			la &= ADDR_MASK_32;
-		if (write)
+		if (probe)
+			r = e->ops->probe(e->opaque, la, n, write, &e->res->exc);
+		else if (write)
 			r = e->ops->write(e->opaque, la, buf, n, &e->res->exc);
 		else
 			r = e->ops->read(e->opaque, la, buf, n, &e->res->exc);
@@ -229,6 +231,19 @@ static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsign
 		size -= n;
 	}
 	return EMU_CONTINUE;
+}
+
+/*
+ * Split at 4 KiB boundaries so each callback access stays within one page.  An access that
+ * crosses a page is probed first: if its second page faults, the first is left untouched.
+ */
+static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
+			bool write)
+{
+	if (e->ops->probe && (la & (PAGE_SIZE_4K - 1)) + size > PAGE_SIZE_4K &&
+	    access_pages(e, la, buf, size, write, true))
+		return X86_EMU_EXCEPTION;
+	return access_pages(e, la, buf, size, write, false);
 }
 
 int x86e_read_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, void *buf,

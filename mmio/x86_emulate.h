@@ -120,6 +120,14 @@ struct x86_emu_ops {
 	/* Write len bytes; zero_upper: also clear the register above len up to its maximum. */
 	void (*set_vec)(void *opaque, unsigned int idx, const uint8_t *buf, unsigned int len,
 			bool zero_upper);
+	/*
+	 * Optional (NULL: none).  Would a read (or write) of len bytes at la, within one page,
+	 * succeed?  Returns like read/write but touches nothing.  A data access that crosses a
+	 * page is probed page by page first, so it faults before either part is done, as on
+	 * the CPU (no half-written operand, no device access for an access that then faults).
+	 */
+	int (*probe)(void *opaque, uint64_t la, unsigned int len, bool write,
+		     struct x86_exception *exc);
 };
 
 enum x86_emu_status {

@@ -238,7 +238,7 @@ static void cb_set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int
 
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg, cb_get_ctl, cb_fetch,
-	cb_read,    cb_write,	cb_get_vec, cb_set_vec,
+	cb_read,    cb_write,	cb_get_vec, cb_set_vec, NULL,
 };
 
 /* ---- the host CPU ---- */

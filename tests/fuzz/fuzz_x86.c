@@ -170,7 +170,7 @@ static void set_vec(void *o, unsigned int i, const uint8_t *buf, unsigned int le
 }
 
 static const struct x86_emu_ops fops = {get_reg, set_reg, get_seg, get_ctl, fetch,
-					rd,	 wr,	  get_vec, set_vec};
+					rd,	 wr,	  get_vec, set_vec, NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -120,7 +120,7 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 }
 
 static const struct x86_emu_ops ops = {get_reg, set_reg, get_seg, get_ctl, fetch,
-				       rd,	wr,	 get_vec, set_vec};
+				       rd,	wr,	 get_vec, set_vec, NULL};
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
 {
@@ -177,6 +177,41 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 	f.gpr[X86_RSI] = MEM_BASE + 0x2000;
 	f.gpr[X86_RDI] = MEM_BASE + 0x2100;
 	assert_int_equal(run(&f, &res, 1), 0);
+}
+
+static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
+{
+	(void)o;
+	(void)write;
+	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+		return pf(x, la);
+	return 0;
+}
+
+static const struct x86_emu_ops ops_probe = {get_reg, set_reg, get_seg, get_ctl, fetch,
+					     rd,      wr,      get_vec, set_vec, probe};
+
+/* A write whose second page faults: with a probe, the first page is left untouched. */
+static void test_write_crossing_into_missing_page_writes_nothing(void **st)
+{
+	static const uint8_t code[] = {0x89, 0x03}; /* mov [rbx], eax */
+	struct fake f;
+	struct x86_emu_result res;
+	struct x86_emu_ctx ctx = {.ops = &ops_probe, .rep_batch = 1};
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, code, sizeof(code));
+	ctx.opaque = &f;
+	f.gpr[X86_RAX] = 0x11223344;
+	f.gpr[X86_RBX] = MEM_BASE + MEM_SIZE - 2;
+	assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(res.exc.cr2, MEM_BASE + MEM_SIZE);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.mem[MEM_SIZE - 2], 0);
+	/* Without a probe the first page's half is written before the fault (the old way). */
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(f.mem[MEM_SIZE - 2], 0x44);
 }
 
 static void test_div_by_zero_raises_de_without_changes(void **st)
@@ -300,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported_and_invalid),
 		cmocka_unit_test(test_16bit_fetch_from_unmapped_linear_faults),
 		cmocka_unit_test(test_movzx_byte_from_mmio),
+		cmocka_unit_test(test_write_crossing_into_missing_page_writes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
