@@ -239,15 +239,6 @@ enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la)
 	return EXIT_NEXT_SKIP;
 }
 
-enum exit_next vcpu_exit_invpcid(struct vcpu *v, unsigned type, uint64_t pcid, uint64_t la)
-{
-	(void)type;
-	(void)pcid;
-	v->exits[EXIT_KIND_INVPCID]++;
-	vcpu_guest_tlb_flush(v, FLUSH_INVPCID, la);
-	return EXIT_NEXT_SKIP;
-}
-
 enum exit_next vcpu_exit_hlt(struct vcpu *v)
 {
 	v->exits[EXIT_KIND_HLT]++;
