@@ -436,6 +436,26 @@ static void icr_attack(const char *what, void (*fn)(void *))
 	      f.raised ? trap_name(f.vector) : "no fault", ipis_dropped() - before);
 }
 
+#define APIC_TPR	   0x080
+#define APIC_ID_TOP_BYTE   (APIC_ID_REG + 3)
+#define APIC_ID_RESERVED   (APIC_ID_REG + 4) /* bytes 4-15 of a register's slot */
+#define TPR_PROBE	   0x10u
+
+/* Anything but a 32-bit access at a 16-byte boundary is undefined on the APIC: never sent. */
+static void apic_odd_widths(void)
+{
+	uint32_t id = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT;
+	uint32_t tpr = mmio_read32(apic + APIC_TPR);
+
+	check_eq("redteam: a byte read of the APIC ID's top byte gives the ID",
+		 *(volatile uint8_t *)(apic + APIC_ID_TOP_BYTE), id);
+	check_eq("redteam: a dword read of a register slot's reserved bytes reads 0",
+		 mmio_read32(apic + APIC_ID_RESERVED), 0);
+	*(volatile uint8_t *)(apic + APIC_TPR) = TPR_PROBE;
+	check_eq("redteam: a byte write to the TPR is dropped (TPR unchanged)",
+		 mmio_read32(apic + APIC_TPR), tpr);
+}
+
 static void icr_odd_widths(void)
 {
 	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
@@ -449,6 +469,7 @@ static void icr_odd_widths(void)
 	icr_attack("redteam: a CMPXCHG8B across 0x2FC-0x303 (INIT into the ICR) is dropped",
 		   icr_cmpxchg8b);
 	icr_attack("redteam: XCHG of an INIT into the ICR is dropped", icr_xchg);
+	apic_odd_widths();
 }
 
 static bool find_ram_page(void)
