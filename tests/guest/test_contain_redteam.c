@@ -472,6 +472,80 @@ static void icr_odd_widths(void)
 	apic_odd_widths();
 }
 
+/* ---- the console UART's ports, reached by wider accesses that start outside them ---- */
+
+#define COM1	    0x3F8
+#define COM1_DLL    COM1	 /* with LCR.DLAB */
+#define COM1_LCR    (COM1 + 3)
+#define COM1_MCR    (COM1 + 4)
+#define COM1_SCR    (COM1 + 7)
+#define LCR_DLAB    0x80u
+#define BELOW_COM1  (COM1 - 1) /* a word here covers COM1's first port */
+#define DLL_PROBE   0x5Au
+#define DLL_PROBE2  0xA5u
+#define SCR_PROBE   0xC3u
+#define BYTE_BITS   8
+#define DWORD_TOP   24 /* the fourth byte of a dword */
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+	asm volatile("outw %0, %1" ::"a"(v), "Nd"(port));
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+	asm volatile("outl %0, %1" ::"a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+
+	asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	asm volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
+
+/*
+ * mhv models the console UART.  A word at COM1 - 1 or a dword at COM1 + 4 covers model
+ * ports and others: the model's bytes must go to the model (the divisor latch mhv keeps for
+ * the guest, the scratch register), never to the real UART around it.
+ */
+static void uart_wide_accesses(void)
+{
+	uint8_t lcr = inb(COM1_LCR), mcr = inb(COM1_MCR), scr = inb(COM1_SCR), dll, got_in, got_out;
+
+	/* With DLAB set nothing may be printed: the guest's console writes would go to DLL. */
+	outb(COM1_LCR, lcr | LCR_DLAB);
+	dll = inb(COM1_DLL);
+	outb(COM1_DLL, DLL_PROBE);
+	got_in = (uint8_t)(inw(BELOW_COM1) >> BYTE_BITS);
+	outw(BELOW_COM1, DLL_PROBE2 << BYTE_BITS);
+	got_out = inb(COM1_DLL);
+	outb(COM1_DLL, dll);
+	outb(COM1_LCR, lcr);
+	check_eq("redteam: a word IN at COM1-1 reads COM1's byte from mhv's model (DLL)", got_in,
+		 DLL_PROBE);
+	check_eq("redteam: a word OUT at COM1-1 writes COM1's byte into mhv's model (DLL)",
+		 got_out, DLL_PROBE2);
+	outl(COM1_MCR, mcr | (uint32_t)SCR_PROBE << DWORD_TOP);
+	check_eq("redteam: a dword OUT at COM1+4 reaches the scratch register at COM1+7",
+		 inb(COM1_SCR), SCR_PROBE);
+	outb(COM1_SCR, scr);
+}
+
 static bool find_ram_page(void)
 {
 	for (uint32_t n = 0;; n++) {
@@ -505,5 +579,6 @@ void test_contain_redteam(void)
 	invpcid_checks();
 	cr0_checks();
 	wild_hypercalls();
+	uart_wide_accesses();
 	icr_odd_widths();
 }
