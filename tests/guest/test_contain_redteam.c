@@ -546,6 +546,77 @@ static void uart_wide_accesses(void)
 	outb(COM1_SCR, scr);
 }
 
+/* ---- string I/O (mhv's own path, not the emulator) with a buffer in mhv's range ---- */
+
+#define SCR_MARK 0x3Cu
+
+struct sio_op {
+	uint32_t buf, count;
+	bool word;
+};
+
+static void rep_outs(void *arg)
+{
+	struct sio_op *op = arg;
+	uint32_t s = op->buf, c = op->count;
+
+	if (op->word)
+		asm volatile("cld; rep outsw" : "+S"(s), "+c"(c) : "d"(COM1_SCR) : "memory");
+	else
+		asm volatile("cld; rep outsb" : "+S"(s), "+c"(c) : "d"(COM1_SCR) : "memory");
+}
+
+static void rep_ins(void *arg)
+{
+	struct sio_op *op = arg;
+	uint32_t d = op->buf, c = op->count;
+
+	if (op->word)
+		asm volatile("cld; rep insw" : "+D"(d), "+c"(c) : "d"(COM1_SCR) : "memory");
+	else
+		asm volatile("cld; rep insb" : "+D"(d), "+c"(c) : "d"(COM1_SCR) : "memory");
+}
+
+static void string_io_into_hv(void)
+{
+	volatile uint8_t *ram = (volatile uint8_t *)(hv_start - 2);
+	struct sio_op op = {.buf = hv_start, .count = 1};
+	uint8_t scr = inb(COM1_SCR);
+	struct fault f;
+
+	ram[0] = RAM_MARK;
+	ram[1] = RAM_MARK + 1;
+	outb(COM1_SCR, SCR_MARK);
+	run_catching(rep_outs, &op, &f);
+	check(f.raised && f.vector == VEC_GP && inb(COM1_SCR) == SCR_MARK,
+	      "redteam: OUTSB from mhv's range raises #GP and sends nothing", "%s, SCR 0x%x",
+	      f.raised ? trap_name(f.vector) : "no fault", inb(COM1_SCR));
+	op = (struct sio_op){.buf = hv_start - 1, .count = 1, .word = true};
+	run_catching(rep_outs, &op, &f);
+	check(f.raised && f.vector == VEC_GP && inb(COM1_SCR) == SCR_MARK,
+	      "redteam: OUTSW from [RAM|mhv] raises #GP and sends nothing", "%s, SCR 0x%x",
+	      f.raised ? trap_name(f.vector) : "no fault", inb(COM1_SCR));
+	run_catching(rep_ins, &op, &f);
+	check(f.raised && f.vector == VEC_GP && ram[1] == RAM_MARK + 1,
+	      "redteam: INSW into [RAM|mhv] raises #GP and writes nothing, not even the RAM byte",
+	      "%s, RAM byte 0x%x", f.raised ? trap_name(f.vector) : "no fault", ram[1]);
+	op = (struct sio_op){.buf = hv_start - 2, .count = 4};
+	run_catching(rep_ins, &op, &f);
+	check(f.raised && f.vector == VEC_GP && ram[0] == SCR_MARK && ram[1] == SCR_MARK &&
+		      f.ecx == 2 && f.edi == hv_start,
+	      "redteam: REP INSB running into mhv's range: the RAM part done, #GP at the boundary",
+	      "%s, RAM 0x%x 0x%x, ECX %u EDI 0x%x", f.raised ? trap_name(f.vector) : "no fault",
+	      ram[0], ram[1], f.ecx, f.edi);
+	ram[1] = RAM_MARK;
+	run_catching(rep_outs, &op, &f);
+	check(f.raised && f.vector == VEC_GP && inb(COM1_SCR) == RAM_MARK && f.ecx == 2 &&
+		      f.esi == hv_start,
+	      "redteam: REP OUTSB running into mhv's range: the RAM part sent, #GP at the boundary",
+	      "%s, SCR 0x%x, ECX %u ESI 0x%x", f.raised ? trap_name(f.vector) : "no fault",
+	      inb(COM1_SCR), f.ecx, f.esi);
+	outb(COM1_SCR, scr);
+}
+
 static bool find_ram_page(void)
 {
 	for (uint32_t n = 0;; n++) {
@@ -580,5 +651,6 @@ void test_contain_redteam(void)
 	cr0_checks();
 	wild_hypercalls();
 	uart_wide_accesses();
+	string_io_into_hv();
 	icr_odd_widths();
 }
