@@ -617,6 +617,91 @@ static void string_io_into_hv(void)
 	outb(COM1_SCR, scr);
 }
 
+/* ---- a PCI memory BAR moved over mhv's range ---- */
+
+#define PCI_ADDR	0xCF8
+#define PCI_DATA	0xCFC
+#define PCI_ENABLE	0x80000000u
+#define PCI_DEV_SHIFT	11
+#define PCI_DEVS	32u
+#define PCI_BAR0	0x10
+#define PCI_BARS	6u
+#define PCI_NO_DEVICE	0xFFFFu
+#define BAR_IO		1u
+#define BAR_TYPE_MASK	6u /* 0: 32-bit memory */
+#define BAR_ADDR_MASK	0xFFFFFFF0u
+
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static uint32_t pci_read(uint32_t dev, uint8_t reg)
+{
+	outl(PCI_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
+	return inl(PCI_DATA);
+}
+
+static void pci_write(uint32_t dev, uint8_t reg, uint32_t v)
+{
+	outl(PCI_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
+	outl(PCI_DATA, v);
+}
+
+/* The first 32-bit memory BAR on bus 0 (function 0s): false if none. */
+static bool find_mem_bar(uint32_t *dev, uint8_t *reg, uint32_t *size)
+{
+	for (uint32_t d = 0; d < PCI_DEVS; d++) {
+		if ((pci_read(d, 0) & PCI_NO_DEVICE) == PCI_NO_DEVICE)
+			continue;
+		for (uint8_t r = PCI_BAR0; r < PCI_BAR0 + PCI_BARS * sizeof(uint32_t);
+		     r += sizeof(uint32_t)) {
+			uint32_t old = pci_read(d, r), probe;
+
+			if (!old || (old & (BAR_IO | BAR_TYPE_MASK)))
+				continue;
+			pci_write(d, r, ALL_ONES);
+			probe = pci_read(d, r) & BAR_ADDR_MASK;
+			pci_write(d, r, old);
+			if (!probe)
+				continue;
+			*dev = d;
+			*reg = r;
+			*size = ~probe + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A device's memory BAR aimed over mhv's range: wherever the platform lets RAM win or the BAR,
+ * mhv must go on answering, and its emulator must keep working.
+ */
+static void pci_bar_over_hv(void)
+{
+	uint32_t dev_nr, size, old, got;
+	uint8_t reg;
+
+	if (!find_mem_bar(&dev_nr, &reg, &size)) {
+		gprintf("guest: redteam: no 32-bit memory BAR on bus 0: BAR check skipped\n");
+		return;
+	}
+	old = pci_read(dev_nr, reg);
+	gprintf("guest: redteam: PCI 0:%u BAR at 0x%x (0x%x, %u KiB) moved over mhv at 0x%x\n",
+		dev_nr, reg, old, size >> 10, hv_start);
+	pci_write(dev_nr, reg, (hv_start & ~(size - 1)) | (old & ~BAR_ADDR_MASK));
+	got = hypercall(HC_HV_RANGE, 0, 0, 0, NULL);
+	mmio_write32(dev, PATTERN);
+	check(got == hv_start && mmio_read32(dev) == PATTERN && hypercall(HC_VERSION, 0, 0, 0, NULL),
+	      "redteam: a PCI BAR moved over mhv's range: mhv still answers and emulates",
+	      "HC_HV_RANGE 0x%x", got);
+	pci_write(dev_nr, reg, old);
+}
+
 static bool find_ram_page(void)
 {
 	for (uint32_t n = 0;; n++) {
@@ -652,5 +737,6 @@ void test_contain_redteam(void)
 	wild_hypercalls();
 	uart_wide_accesses();
 	string_io_into_hv();
+	pci_bar_over_hv();
 	icr_odd_widths();
 }
