@@ -5,6 +5,7 @@
  */
 #include "tests/guest/attack.h"
 #include "arch/x86/io.h"
+#include "arch/x86/hypercall_abi.h"
 #include "lib/string.h"
 #include "tests/guest/acpi.h"
 #include "tests/guest/bootinfo.h"
@@ -89,12 +90,63 @@ static void attack_s3(void)
 	report_finish();
 }
 
+/*
+ * q35's MCH decodes the PCI Express configuration window (PCIEXBAR, host bridge register
+ * 0x60) wherever the guest puts it.  Aimed over mhv's range, it would hide mhv's memory
+ * behind configuration space.  mhv must survive and answer hypercalls afterwards.
+ */
+#define PCI_CONFIG_ADDR	  0xCF8
+#define PCI_CONFIG_DATA	  0xCFC
+#define PCI_ENABLE	  0x80000000u
+#define Q35_MCH_ID	  0x29C08086u /* vendor 8086, device 29C0 */
+#define PCIEXBAR_LOW	  0x60
+#define PCIEXBAR_HIGH	  0x64
+#define PCIEXBAR_EN	  1u
+#define PCIEXBAR_LEN_64M  (2u << 1)
+#define PCIEXBAR_64M_MASK 0xFC000000u
+
+static uint32_t host_bridge_read(uint8_t reg)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | reg);
+	return inl(PCI_CONFIG_DATA);
+}
+
+static void host_bridge_write(uint8_t reg, uint32_t v)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | reg);
+	outl(PCI_CONFIG_DATA, v);
+}
+
+static void attack_mmcfg(void)
+{
+	uint32_t hv_end = 0, hv_start = hypercall(HC_HV_RANGE, 0, 0, 0, &hv_end);
+	uint32_t base = hv_start & PCIEXBAR_64M_MASK, old = host_bridge_read(PCIEXBAR_LOW);
+
+	if (host_bridge_read(0) != Q35_MCH_ID) {
+		check(false, "attack mmcfg: the host bridge is q35's MCH", "ID 0x%x",
+		      host_bridge_read(0));
+		report_finish();
+	}
+	gprintf("guest: attack mmcfg: PCIEXBAR 0x%x -> 0x%x (64 MiB over mhv at 0x%x)\n", old,
+		base | PCIEXBAR_LEN_64M | PCIEXBAR_EN, hv_start);
+	host_bridge_write(PCIEXBAR_HIGH, 0);
+	host_bridge_write(PCIEXBAR_LOW, base | PCIEXBAR_LEN_64M | PCIEXBAR_EN);
+	gprintf("guest: attack mmcfg: PCIEXBAR now 0x%x; the window's first dword reads 0x%x "
+		"(0x%x: configuration space, else RAM)\n",
+		host_bridge_read(PCIEXBAR_LOW), *(volatile uint32_t *)(uintptr_t)base, Q35_MCH_ID);
+	check_eq("attack mmcfg: mhv still answers a hypercall", hypercall(HC_HV_RANGE, 0, 0, 0, NULL),
+		 hv_start);
+	host_bridge_write(PCIEXBAR_LOW, old);
+	report_finish();
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
 } attacks[] = {
 	{"port92", attack_port92},   {"cf9", attack_cf9}, {"kbc", attack_kbc},
 	{"acpi-reset", attack_acpi_reset}, {"s5", attack_s5}, {"s3", attack_s3},
+	{"mmcfg", attack_mmcfg},
 };
 
 /* The NAME of "attack=NAME" in the command line, copied to name; false if there is none. */
