@@ -234,6 +234,33 @@ static void stale_cache(void)
 	write_cr3(read_cr3());
 }
 
+static void write_dword(void *arg)
+{
+	*(volatile uint32_t *)(STALE_LA + PAGE_SIZE - 2) = *(uint32_t *)arg;
+}
+
+/* A dword write across [device page | mhv's first page]: #GP, and the device gets nothing. */
+static void device_hv_straddle(void)
+{
+	volatile uint32_t *pde = (volatile uint32_t *)(read_cr3() & APIC_BASE_ADDR);
+	uint32_t slot = STALE_LA >> LARGE_SHIFT, saved = pde[slot], val = ALL_ONES;
+	struct fault f;
+
+	for (uint32_t i = 0; i < PT_ENTRIES; i++)
+		stale_pt[i] = 0;
+	stale_pt[0] = dev | PTE_P | PTE_RW;
+	stale_pt[1] = hv_start | PTE_P | PTE_RW;
+	pde[slot] = (uint32_t)stale_pt | PTE_P | PTE_RW;
+	write_cr3(read_cr3());
+	mmio_write32(dev + PAGE_SIZE - sizeof(uint32_t), PATTERN);
+	run_catching(write_dword, &val, &f);
+	check_fault("redteam: a dword write across [device|mhv] raises #GP", &f, VEC_GP);
+	check_eq("redteam: ... and the device page got none of it",
+		 mmio_read32(dev + PAGE_SIZE - sizeof(uint32_t)), PATTERN);
+	pde[slot] = saved;
+	write_cr3(read_cr3());
+}
+
 /* ---- XSETBV and hypercalls ---- */
 
 struct xcr_write {
@@ -731,6 +758,7 @@ void test_contain_redteam(void)
 		    ALL_ONES);
 	rep_down_into_hv();
 	stale_cache();
+	device_hv_straddle();
 	xsetbv_odd();
 	invpcid_checks();
 	cr0_checks();
