@@ -44,41 +44,17 @@
 #define PCI_ADDR_LOOKS_LIKE_CF9_0F 0x80000F00u
 #define HIGH_WORD_SHIFT	     32
 
-struct msr_op {
-	uint32_t msr;
-	uint64_t val;
-};
-
-static void do_rdmsr(void *arg)
-{
-	struct msr_op *op = arg;
-
-	op->val = rdmsr(op->msr);
-}
-
-static void do_wrmsr(void *arg)
-{
-	const struct msr_op *op = arg;
-
-	wrmsr(op->msr, op->val);
-}
-
 static bool guest_rdmsr(uint32_t msr, uint64_t *val)
 {
-	struct msr_op op = {.msr = msr};
 	struct fault f;
 
-	run_catching(do_rdmsr, &op, &f);
-	*val = op.val;
-	return !f.raised;
+	return try_rdmsr(msr, val, &f);
 }
 
 /* WRMSR; the fault (if any) in *f. */
 static void guest_wrmsr(uint32_t msr, uint64_t val, struct fault *f)
 {
-	struct msr_op op = {.msr = msr, .val = val};
-
-	run_catching(do_wrmsr, &op, f);
+	try_wrmsr(msr, val, f);
 }
 
 /* The hardware's value of an MSR mhv virtualises; false if mhv has none to give. */

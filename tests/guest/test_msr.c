@@ -18,42 +18,6 @@
 #define PAT_PA7_MASK	   (0xffull << 56)
 #define WHAT_LEN	   64
 
-struct msr_op {
-	uint32_t msr;
-	uint64_t val;
-};
-
-static void do_rdmsr(void *arg)
-{
-	struct msr_op *op = arg;
-
-	op->val = rdmsr(op->msr);
-}
-
-static void do_wrmsr(void *arg)
-{
-	const struct msr_op *op = arg;
-
-	wrmsr(op->msr, op->val);
-}
-
-/* RDMSR (or WRMSR) of op, recording any fault in f. */
-static bool try_rdmsr(uint32_t msr, uint64_t *val, struct fault *f)
-{
-	struct msr_op op = {.msr = msr};
-
-	run_catching(do_rdmsr, &op, f);
-	*val = op.val;
-	return !f->raised;
-}
-
-static bool try_wrmsr(uint32_t msr, uint64_t val, struct fault *f)
-{
-	struct msr_op op = {.msr = msr, .val = val};
-
-	return !run_catching(do_wrmsr, &op, f);
-}
-
 static void test_feature_control(void)
 {
 	struct fault f;

@@ -131,3 +131,38 @@ bool run_catching(void (*fn)(void *), void *arg, struct fault *f)
 	armed = NULL;
 	return f->raised;
 }
+
+struct msr_op {
+	uint32_t msr;
+	uint64_t val;
+};
+
+static void do_rdmsr(void *arg)
+{
+	struct msr_op *op = arg;
+
+	op->val = rdmsr(op->msr);
+}
+
+static void do_wrmsr(void *arg)
+{
+	const struct msr_op *op = arg;
+
+	wrmsr(op->msr, op->val);
+}
+
+bool try_rdmsr(uint32_t msr, uint64_t *val, struct fault *f)
+{
+	struct msr_op op = {.msr = msr};
+
+	run_catching(do_rdmsr, &op, f);
+	*val = op.val;
+	return !f->raised;
+}
+
+bool try_wrmsr(uint32_t msr, uint64_t val, struct fault *f)
+{
+	struct msr_op op = {.msr = msr, .val = val};
+
+	return !run_catching(do_wrmsr, &op, f);
+}

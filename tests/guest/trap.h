@@ -41,6 +41,9 @@ void trap_set_irq0_handler(void (*fn)(void));
 /* Run fn(arg); returns true if it raised an exception, described in *f (always written). */
 bool run_catching(void (*fn)(void *), void *arg, struct fault *f);
 
+/* RDMSR / WRMSR that may fault: true if it did not, else the exception in *f. */
+bool try_rdmsr(uint32_t msr, uint64_t *val, struct fault *f);
+bool try_wrmsr(uint32_t msr, uint64_t val, struct fault *f);
 /* Name of an exception vector ("#GP"), or "?" */
 const char *trap_name(uint32_t vector);
 #endif
