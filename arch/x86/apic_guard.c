@@ -49,6 +49,11 @@ static void note_drop(const char *what, uint64_t value, uint64_t where)
 			what, value, where, n + 1);
 }
 
+void apic_guard_count_drop(const char *what, uint64_t value, uint64_t where)
+{
+	note_drop(what, value, where);
+}
+
 uint64_t apic_guard_dropped(void)
 {
 	return dropped;
@@ -94,6 +99,18 @@ static uint32_t apic_reg_read(uint64_t offset)
 
 	hv_phys_read(NULL, apic_base + offset, &v, sizeof(v));
 	return v;
+}
+
+void apic_guard_self_xapic(uint32_t *id, uint32_t *ldr)
+{
+	if (xapic_page_live) {
+		*id = xapic_id;
+		*ldr = apic_reg_read(APIC_LDR) >> XAPIC_ID_SHIFT;
+	} else {
+		/* x2APIC mode (or none): 8-bit physical destinations only. */
+		*id = (uint32_t)rdmsr(MSR_X2APIC_ID);
+		*ldr = 0;
+	}
 }
 
 static void apic_reg_write(uint64_t offset, uint32_t v)
