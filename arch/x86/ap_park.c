@@ -377,6 +377,11 @@ static void nmi_self_test(void)
 		       want);
 }
 
+unsigned ap_park_interrupt_count(void)
+{
+	return ap_park_interrupts;
+}
+
 unsigned ap_park_all(struct frame_allocator *frames)
 {
 	uint32_t self, sipi;

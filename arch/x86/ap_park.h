@@ -28,4 +28,7 @@ struct frame_allocator;
  */
 unsigned ap_park_all(struct frame_allocator *frames);
 
+/* Interrupts (NMIs included) the parked CPUs have taken in the park loop so far. */
+unsigned ap_park_interrupt_count(void);
+
 #endif

@@ -43,6 +43,9 @@
 /* RBX = an MSR mhv virtualises (MTRRs, IA32_MISC_ENABLE) -> RAX = low, RBX = high 32 bits of
  * the hardware's value (what the guest's writes must not have changed); HC_ENOSYS otherwise */
 #define HC_HW_MSR 9
+/* -> RAX = interrupts and NMIs the parked CPUs have taken in mhv's park loop (ap_park.h):
+ * a hostile-guest test's proof that a message reached a parked CPU and it stayed parked */
+#define HC_PARK_INTERRUPTS 10
 /* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)
 

@@ -6,6 +6,7 @@
  * through the end-run hypercall, a triple fault or halting with interrupts off.
  */
 #include "arch/x86/vcpu.h"
+#include "arch/x86/ap_park.h"
 #include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
@@ -306,6 +307,9 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		break;
 	case HC_IPIS_DROPPED:
 		v->gpr[GPR_RAX] = apic_guard_dropped();
+		break;
+	case HC_PARK_INTERRUPTS:
+		v->gpr[GPR_RAX] = ap_park_interrupt_count();
 		break;
 	case HC_MMIO_DEVICE:
 		if (!mmio_device_stats((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
