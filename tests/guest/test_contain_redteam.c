@@ -729,6 +729,159 @@ static void pci_bar_over_hv(void)
 	pci_write(dev_nr, reg, old);
 }
 
+/* ---- the IOAPIC: interrupt messages to the parked CPU that no ICR write sends ---- */
+
+#define IOAPIC_BASE	   0xFEC00000u /* the PC-compatible default (QEMU, Bochs) */
+#define IOAPIC_WIN	   0x10
+#define IOAPIC_VER	   0x01
+#define IOAPIC_REDTBL	   0x10
+#define IOAPIC_MASKED	   (1u << 16)
+#define IOAPIC_DEST_SHIFT  24
+#define IOAPIC_MODE_SMI	   (2u << 8)
+#define IOAPIC_MODE_NMI	   (4u << 8)
+#define IOAPIC_MODE_INIT   (5u << 8)
+#define IOAPIC_VER_NONE	   0xFFu
+#define PIT_PINS	   2 /* ISA IRQ0: pin 0, or pin 2 behind the usual override */
+#define PIT_CH0_DATA	   0x40
+#define PIT_CMD		   0x43
+#define PIT_CMD_CH0_RATE   0x34
+#define PIT_CMD_CH0_STOP   0x30 /* mode 0 without a count: OUT stays low */
+#define PIT_FAST_DIVISOR   1193u /* ~1 kHz */
+#define PARK_POLLS	   4000u
+
+static const uint8_t pit_pins[PIT_PINS] = {0, 2};
+
+static uint32_t ioapic_read(uint8_t reg)
+{
+	mmio_write32(IOAPIC_BASE, reg);
+	return mmio_read32(IOAPIC_BASE + IOAPIC_WIN);
+}
+
+static void ioapic_write(uint8_t reg, uint32_t v)
+{
+	mmio_write32(IOAPIC_BASE, reg);
+	mmio_write32(IOAPIC_BASE + IOAPIC_WIN, v);
+}
+
+static uint32_t park_count(void)
+{
+	return hypercall(HC_PARK_INTERRUPTS, 0, 0, 0, NULL);
+}
+
+/*
+ * Route the PIT's ticks through the IOAPIC as mode to APIC ID dest for a while.  With
+ * until_moves, stop as soon as a parked CPU takes an interrupt: true if one did.
+ */
+static bool ioapic_send(uint32_t mode, uint32_t dest, bool until_moves)
+{
+	uint32_t saved[PIT_PINS][2], before = park_count();
+	bool moved = false;
+
+	for (unsigned i = 0; i < PIT_PINS; i++) {
+		uint8_t reg = (uint8_t)(IOAPIC_REDTBL + 2 * pit_pins[i]);
+
+		saved[i][0] = ioapic_read(reg);
+		saved[i][1] = ioapic_read(reg + 1);
+		ioapic_write(reg, IOAPIC_MASKED);
+		ioapic_write(reg + 1, dest << IOAPIC_DEST_SHIFT);
+		ioapic_write(reg, mode); /* edge, active high, physical, unmasked */
+	}
+	outb(PIT_CMD, PIT_CMD_CH0_RATE);
+	outb(PIT_CH0_DATA, PIT_FAST_DIVISOR & 0xFF);
+	outb(PIT_CH0_DATA, PIT_FAST_DIVISOR >> BYTE_BITS);
+	for (unsigned t = 0; t < PARK_POLLS && !(until_moves && moved); t++)
+		moved = park_count() != before;
+	for (unsigned i = 0; i < PIT_PINS; i++) {
+		uint8_t reg = (uint8_t)(IOAPIC_REDTBL + 2 * pit_pins[i]);
+
+		ioapic_write(reg, saved[i][0] | IOAPIC_MASKED);
+		ioapic_write(reg + 1, saved[i][1]);
+		ioapic_write(reg, saved[i][0]);
+	}
+	outb(PIT_CMD, PIT_CMD_CH0_STOP);
+	return moved;
+}
+
+/*
+ * SMM entry is SMBASE + 0x8000; SMBASE is 0x30000 after reset, and firmware that never
+ * relocates a CPU's SMBASE leaves its SMM entry in ordinary RAM: plant a store of a marker
+ * there ("addr32 mov dword [disp32], imm32; hlt; jmp $-1") to see whether an SMI runs it.
+ */
+#define SMM_ENTRY_DEFAULT 0x38000u
+#define SMM_MARKER	  0xDEADC0DEu
+#define SMM_DISP_OFFSET	  4
+#define SMM_IMM_OFFSET	  8
+
+static volatile uint32_t smm_marker;
+
+static void plant_smm_store(void)
+{
+	static const uint8_t code[] = {0x67, 0x66, 0xC7, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0xF4, 0xEB, 0xFD};
+	uint8_t *entry = (uint8_t *)SMM_ENTRY_DEFAULT;
+	uint32_t addr = (uint32_t)&smm_marker, imm = SMM_MARKER;
+
+	for (unsigned i = 0; i < sizeof(code); i++)
+		entry[i] = code[i];
+	for (unsigned i = 0; i < sizeof(uint32_t); i++) {
+		entry[SMM_DISP_OFFSET + i] = (uint8_t)(addr >> (BYTE_BITS * i));
+		entry[SMM_IMM_OFFSET + i] = (uint8_t)(imm >> (BYTE_BITS * i));
+	}
+	smm_marker = 0;
+}
+
+/* One IOAPIC message to the parked CPU: dropped by mhv, and the parked CPU never takes it. */
+static void ioapic_attack(const char *what, uint32_t mode, uint32_t other)
+{
+	uint32_t parked = park_count(), before = ipis_dropped();
+
+	ioapic_send(mode, other, true);
+	check(ipis_dropped() != before && park_count() == parked, what,
+	      "HC_IPIS_DROPPED moved by %u, parked CPU took %u interrupts",
+	      ipis_dropped() - before, park_count() - parked);
+}
+
+#define IOAPIC_MODE_FIXED 0u
+#define SELF_VECTOR	  0xEEu /* stays pending: interrupts are off (test_contain_cpus uses it too) */
+#define APIC_IRR_BASE	  0x200
+#define IRR_REG_BITS	  32
+#define IRR_REG_SPAN	  0x10
+
+static bool irr_has(uint32_t vector)
+{
+	uint32_t reg = mmio_read32(apic + APIC_IRR_BASE + (vector / IRR_REG_BITS) * IRR_REG_SPAN);
+
+	return reg & (1u << (vector % IRR_REG_BITS));
+}
+
+static void ioapic_to_parked_cpu(void)
+{
+	uint32_t self, other;
+
+	if ((ioapic_read(IOAPIC_VER) & IOAPIC_VER_NONE) == IOAPIC_VER_NONE || !apic ||
+	    !park_count()) {
+		gprintf("guest: redteam: no IOAPIC at 0x%x, xAPIC or parked CPU: IOAPIC checks "
+			"skipped\n",
+			IOAPIC_BASE);
+		return;
+	}
+	self = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT;
+	other = self + 1;
+	ioapic_attack("redteam: an IOAPIC NMI to the parked CPU is dropped", IOAPIC_MODE_NMI, other);
+	plant_smm_store();
+	ioapic_attack("redteam: an IOAPIC SMI to the parked CPU is dropped", IOAPIC_MODE_SMI, other);
+	check_eq("redteam: ... and no guest code ran in SMM on it (marker untouched)", smm_marker,
+		 0);
+	ioapic_attack("redteam: an IOAPIC INIT to the parked CPU is dropped", IOAPIC_MODE_INIT,
+		      other);
+	ioapic_attack("redteam: an IOAPIC INIT to this CPU is dropped", IOAPIC_MODE_INIT, self);
+
+	/* What a guest OS needs still works: a fixed interrupt to this CPU (left pending). */
+	ioapic_send(IOAPIC_MODE_FIXED | SELF_VECTOR, self, false);
+	check_either(irr_has(SELF_VECTOR),
+		     "redteam: an IOAPIC fixed interrupt to this CPU still arrives (IRR bit set)",
+		     "redteam: an IOAPIC fixed interrupt to this CPU never arrived (IRR bit clear)");
+}
+
 static bool find_ram_page(void)
 {
 	for (uint32_t n = 0;; n++) {
@@ -767,4 +920,5 @@ void test_contain_redteam(void)
 	string_io_into_hv();
 	pci_bar_over_hv();
 	icr_odd_widths();
+	ioapic_to_parked_cpu();
 }
