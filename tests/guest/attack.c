@@ -140,13 +140,70 @@ static void attack_mmcfg(void)
 	report_finish();
 }
 
+/*
+ * i440fx SMRAM: with D_OPEN the guest sees SMRAM (the ASEG at 0xA0000) as memory, so unless
+ * the firmware set D_LCK it can write the SMM handler of its own CPU (SMBASE 0xA0000 after
+ * SeaBIOS/Bochs BIOS relocation: entry at 0xA8000) and raise an SMI through the APM port:
+ * guest code in SMM, outside mhv, with all of memory.  The planted code stores a marker and
+ * returns (RSM).
+ */
+#define I440FX_SMRAM_DWORD 0x70 /* SMRAM control is byte 2 of this dword */
+#define SMRAM_SHIFT	   16
+#define SMRAM_D_OPEN	   0x40u
+#define SMRAM_D_LCK	   0x10u
+#define ASEG_SMM_ENTRY	   0xA8000u
+#define PIIX4_PM_DEV	   ((1u << 11) | (3u << 8)) /* 0:1.3 */
+#define PIIX4_DEVACTB	   0x58
+#define PIIX4_APMC_EN	   (1u << 25) /* DEVACTB bit 25: APM control writes raise an SMI */
+#define PORT_APM_CNT	   0xB2
+#define SMM_MARKER	   0xDEADC0DEu
+
+static volatile uint32_t smm_marker;
+
+static uint32_t pci_read0(uint32_t devfn_reg)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | devfn_reg);
+	return inl(PCI_CONFIG_DATA);
+}
+
+static void pci_write0(uint32_t devfn_reg, uint32_t v)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | devfn_reg);
+	outl(PCI_CONFIG_DATA, v);
+}
+
+static void attack_smram(void)
+{
+	uint32_t ctl = pci_read0(I440FX_SMRAM_DWORD), smram = (ctl >> SMRAM_SHIFT) & 0xFF;
+	uint32_t addr = (uint32_t)&smm_marker;
+	const uint8_t code[] = {0x67, 0x66, 0xC7, 0x05, (uint8_t)addr, (uint8_t)(addr >> 8),
+				(uint8_t)(addr >> 16), (uint8_t)(addr >> 24), 0xDE, 0xC0, 0xAD, 0xDE,
+				0x0F, 0xAA};
+	volatile uint8_t *entry = (volatile uint8_t *)ASEG_SMM_ENTRY;
+
+	gprintf("guest: attack smram: SMRAM control 0x%x (D_LCK %s)\n", smram,
+		smram & SMRAM_D_LCK ? "set" : "clear");
+	pci_write0(I440FX_SMRAM_DWORD, ctl | SMRAM_D_OPEN << SMRAM_SHIFT);
+	for (unsigned i = 0; i < sizeof(code); i++)
+		entry[i] = code[i];
+	check_eq("attack smram: SMRAM does not open (D_OPEN reads clear)",
+		 (pci_read0(I440FX_SMRAM_DWORD) >> SMRAM_SHIFT) & SMRAM_D_OPEN, 0);
+	pci_write0(I440FX_SMRAM_DWORD, ctl);
+	pci_write0(PIIX4_PM_DEV | PIIX4_DEVACTB, pci_read0(PIIX4_PM_DEV | PIIX4_DEVACTB) |
+							PIIX4_APMC_EN);
+	smm_marker = 0;
+	outb(PORT_APM_CNT, 0);
+	check_eq("attack smram: no guest code ran in SMM (marker untouched)", smm_marker, 0);
+	report_finish();
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
 } attacks[] = {
 	{"port92", attack_port92},   {"cf9", attack_cf9}, {"kbc", attack_kbc},
 	{"acpi-reset", attack_acpi_reset}, {"s5", attack_s5}, {"s3", attack_s3},
-	{"mmcfg", attack_mmcfg},
+	{"mmcfg", attack_mmcfg}, {"smram", attack_smram},
 };
 
 /* The NAME of "attack=NAME" in the command line, copied to name; false if there is none. */
