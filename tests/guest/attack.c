@@ -197,6 +197,58 @@ static void attack_smram(void)
 	report_finish();
 }
 
+/*
+ * An SMI to the guest's own CPU from its local APIC: LINT0 (the 8259's INTR) with delivery
+ * mode SMI, fed by the PIT.  The firmware's SMM handler (SMRAM locked) runs and returns; the
+ * guest and mhv must carry on.  ECX/EBX hold SeaBIOS's "call32 via SMM" request values.
+ * Not in tests/boot/configs: it reproduces an open finding (on QEMU SVM the guest comes back
+ * from SMM in the BIOS's boot state, VMRUN fails and mhv stops with a FATAL):
+ * make build/test-iso/attack-lvt-smi.iso, then boot it like qemu-attack-s3.
+ */
+#define APIC_PAGE	 0xFEE00000u
+#define APIC_LVT_LINT0	 0x350
+#define LVT_MODE_SMI	 0x200u
+#define PIC1_DATA	 0x21
+#define PIC_IRQ0_ONLY	 0xFE
+#define PIT_CMD		 0x43
+#define PIT_CH0		 0x40
+#define PIT_RATE_CMD	 0x34
+#define PIT_STOP_CMD	 0x30
+#define PIT_1KHZ	 1193u
+#define SMI_WAIT_LOOPS	 20000000u
+#define CALL32SMM_ENTER	 0x1234u
+
+static volatile uint32_t lvt_smi_reached;
+
+static void lvt_smi_target(void)
+{
+	lvt_smi_reached = 1;
+	for (;;)
+		asm volatile("hlt");
+}
+
+static void attack_lvt_smi(void)
+{
+	volatile uint32_t *lint0 = (volatile uint32_t *)(APIC_PAGE + APIC_LVT_LINT0);
+	uint32_t saved = *lint0, c = SMI_WAIT_LOOPS;
+
+	*lint0 = LVT_MODE_SMI;
+	outb(PIC1_DATA, PIC_IRQ0_ONLY);
+	outb(PIT_CMD, PIT_RATE_CMD);
+	outb(PIT_CH0, PIT_1KHZ & 0xFF);
+	outb(PIT_CH0, PIT_1KHZ >> 8);
+	asm volatile("1: dec %%eax; jnz 1b"
+		     : "+a"(c)
+		     : "c"(CALL32SMM_ENTER), "b"((uint32_t)lvt_smi_target)
+		     : "memory", "cc");
+	outb(PIT_CMD, PIT_STOP_CMD);
+	outb(PIC1_DATA, 0xFF);
+	*lint0 = saved;
+	check_eq("attack lvt-smi: the guest carries on after SMIs from LINT0", lvt_smi_reached, 0);
+	check_eq("attack lvt-smi: mhv still answers", hypercall(HC_HV_RANGE, 0, 0, 0, NULL) != 0, 1);
+	report_finish();
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -204,6 +256,7 @@ static const struct {
 	{"port92", attack_port92},   {"cf9", attack_cf9}, {"kbc", attack_kbc},
 	{"acpi-reset", attack_acpi_reset}, {"s5", attack_s5}, {"s3", attack_s3},
 	{"mmcfg", attack_mmcfg}, {"smram", attack_smram},
+	{"lvt-smi", attack_lvt_smi},
 };
 
 /* The NAME of "attack=NAME" in the command line, copied to name; false if there is none. */
