@@ -27,9 +27,10 @@ HV_ASFLAGS := -I. -D__ASSEMBLY__ -MMD -MP -fno-pic -fno-pie
 HV_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-dynamic-linker \
 	-static -T linker.ld
 
-PURE_SRCS := $(sort $(wildcard lib/*.c mm/*.c mmio/*.c)) boot/multiboot2.c
+PURE_SRCS := $(sort $(wildcard lib/*.c mm/*.c mmio/*.c iommu/*.c)) boot/multiboot2.c
 HV_SRCS   := $(sort $(wildcard boot/*.S boot/*.c arch/x86/*.S arch/x86/*.c \
-	arch/x86/vmx/*.S arch/x86/vmx/*.c arch/x86/svm/*.S arch/x86/svm/*.c lib/*.c mm/*.c mmio/*.c))
+	arch/x86/vmx/*.S arch/x86/vmx/*.c arch/x86/svm/*.S arch/x86/svm/*.c lib/*.c mm/*.c mmio/*.c \
+	iommu/*.c))
 HV_OBJS   := $(patsubst %,$(BUILD)/hv/%.o,$(HV_SRCS))
 
 all: $(BUILD)/mhv.elf
@@ -137,6 +138,11 @@ $(TEST_ISO_DIR)/bench-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< \
 		-a "exit=debugexit bench=on $(GUEST_MMIO_ARGS) mmio_cache=off" \
 		-m "$(GUEST_TEST_ELF) guest-test"
+# iommu=required on a machine without an IOMMU: the guest must not start.
+$(TEST_ISO_DIR)/iommu-required.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit iommu=required" \
+		-m "$(GUEST_TEST_ELF) guest-test"
 # The same self-check booted over the network: a TFTP directory for QEMU's PXE.
 $(BUILD)/test-pxe/selfcheck/.stamp: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 	$(Q)sh iso/mkiso.sh -q -n $(dir $@) -e $< -a "exit=debugexit loglvl=debug guest=none"
@@ -145,7 +151,7 @@ TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp \
 	$(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
 	$(TEST_ISO_DIR)/badguest-garbage.iso $(TEST_ISO_DIR)/badguest-truncated.iso \
-	$(TEST_ISO_DIR)/noguest.iso \
+	$(TEST_ISO_DIR)/noguest.iso $(TEST_ISO_DIR)/iommu-required.iso \
 	$(patsubst %,$(TEST_ISO_DIR)/attack-%.iso,$(ATTACKS))
 
 # ---- run and test --------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/guest.h"
+#include "arch/x86/iommu.h"
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/msr_policy.h"
 #include "arch/x86/platform_ports.h"
@@ -207,6 +208,8 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	}
 	if (!guest_load(&boot_info, &guest))
 		hv_end_run(HV_STATUS_FAIL); /* nothing ran: not a pass */
+	if (!iommu_setup(options.iommu))
+		hv_end_run(HV_STATUS_FAIL); /* iommu=required without an IOMMU */
 	if (!mmio_setup(&options))
 		hv_end_run(HV_STATUS_FAIL);
 	guest.mmio_cache = options.mmio_cache;

@@ -253,6 +253,22 @@ static int opt_guest(struct hv_options *o, const struct opt_word *w, struct opt_
 	return 0;
 }
 
+static int opt_iommu(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	static const struct opt_keyword kw[] = {
+		{"auto", IOMMU_AUTO},
+		{"required", IOMMU_REQUIRED},
+		{"off", IOMMU_OFF},
+	};
+	uint32_t v;
+
+	(void)e;
+	if (!lookup_keyword(kw, ARRAY_SIZE(kw), w, &v))
+		return OPT_BAD_VALUE;
+	o->iommu = (enum iommu_mode)v;
+	return 0;
+}
+
 /* Adding an option is adding a row. */
 static const struct opt_def opt_table[] = {
 	{"console", opt_console, "com1..com4, none or 0xPORT"},
@@ -264,6 +280,7 @@ static const struct opt_def opt_table[] = {
 	{"bench", opt_bench, "on or off"},
 	{"console_guest_prefix", opt_console_guest_prefix, "on or off"},
 	{"guest", opt_guest, "module or none"},
+	{"iommu", opt_iommu, "auto, required or off"},
 };
 
 static const struct opt_def *find_def(const char *name, size_t len)
@@ -313,6 +330,7 @@ void options_defaults(struct hv_options *o)
 	o->bench = false;
 	o->console_guest_prefix = false;
 	o->no_guest = false;
+	o->iommu = IOMMU_AUTO;
 }
 
 int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t errlen)

@@ -2,7 +2,7 @@
  * mhv's command-line options: whitespace-separated name=value words, e.g.
  *   /boot/mhv.elf console=com2 baud=38400 loglvl=debug exit=debugexit
  *   mmio=ram@0xff000000+64K mmio=deny@0xfee00000+0x1000 mmio_cache=off
- *   console_guest_prefix=on guest=none
+ *   console_guest_prefix=on guest=none iommu=required
  */
 #ifndef MHV_LIB_OPTIONS_H
 #define MHV_LIB_OPTIONS_H
@@ -13,6 +13,13 @@
 
 #include "lib/log.h"   /* enum log_level */
 #include "mmio/spec.h" /* struct mmio_spec, MMIO_MAX_SPECS */
+
+/* iommu=: whether mhv programs the IOMMUs so devices cannot reach its memory. */
+enum iommu_mode {
+	IOMMU_AUTO,	/* use every IOMMU the ACPI tables name; warn once if there is none */
+	IOMMU_REQUIRED, /* refuse to start the guest without one */
+	IOMMU_OFF,	/* leave them alone (debugging: devices reach all of memory) */
+};
 
 /* What mhv does when its run ends. */
 enum exit_mode {
@@ -44,10 +51,11 @@ struct hv_options {
 	/* guest=none: no guest is expected, the self-check alone decides the run's status;
 	 * otherwise (guest=module) a missing or unloadable guest fails the run */
 	bool no_guest;
+	enum iommu_mode iommu; /* iommu=auto|required|off */
 };
 
 /* console=com1 (0x3f8) baud=115200 loglvl=info exit=halt, no mmio= regions, mmio_cache=on,
- * bench=off, console_guest_prefix=off, guest=module */
+ * bench=off, console_guest_prefix=off, guest=module, iommu=auto */
 void options_defaults(struct hv_options *o);
 
 /*

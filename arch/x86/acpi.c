@@ -6,6 +6,7 @@
 #include "arch/x86/io.h"
 #include "arch/x86/paging.h"
 #include "boot/multiboot2.h"
+#include "iommu/acpi_hide.h"
 #include "lib/compiler.h"
 #include "lib/string.h"
 
@@ -152,6 +153,41 @@ const struct acpi_header *acpi_find_table(const char *sig)
 			return t;
 	}
 	return NULL;
+}
+
+/* Drop the entries of one root table (RSDT or XSDT) whose table has signature sig. */
+static bool is_table_with_sig(void *ctx, uint64_t pa)
+{
+	const struct acpi_header *t = map_table(pa);
+
+	return t && !memcmp(t->signature, (const char *)ctx, ACPI_SIG_LEN);
+}
+
+static bool hide_in_root(uint64_t root_pa, unsigned entry_size, const char *sig)
+{
+	const struct acpi_header *root = map_table(root_pa);
+
+	/* map_table checked the length and checksum; the table is firmware memory mhv owns. */
+	return root && acpi_root_drop((uint8_t *)root, root->length, entry_size, is_table_with_sig,
+				      (void *)sig) > 0;
+}
+
+bool acpi_hide_table(const char *sig)
+{
+	uint32_t rsdt_pa;
+	uint64_t xsdt_pa = 0;
+	bool hidden;
+
+	if (!rsdp_len)
+		return false;
+	memcpy(&rsdt_pa, rsdp + 16, sizeof(rsdt_pa));
+	if (rsdp_len >= RSDP_V2_LEN)
+		memcpy(&xsdt_pa, rsdp + 24, sizeof(xsdt_pa));
+	hidden = hide_in_root(xsdt_pa, 8, sig);
+	/* Both roots: an ACPI 1.0 OS reads the RSDT. */
+	if (hide_in_root(rsdt_pa, 4, sig))
+		hidden = true;
+	return hidden;
 }
 
 static uint32_t fadt_u32(const struct acpi_header *fadt, unsigned off)

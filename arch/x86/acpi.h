@@ -26,6 +26,12 @@ bool acpi_scan_bios_rsdp(uint64_t *rsdp_pa);
 /* The mapped, checksum-verified table with this signature, or NULL. */
 const struct acpi_header *acpi_find_table(const char *sig);
 unsigned acpi_rsdp_revision(void);
+/*
+ * Remove every entry naming a table with this signature from the RSDT and the XSDT (later
+ * entries move up, length and checksum fixed), so an OS looking the table up does not find it.
+ * mhv's own lookups stop finding it too: read it first.  true if an entry was removed.
+ */
+bool acpi_hide_table(const char *sig);
 /* PM1 control: SLP_TYP (bits 10-12) and SLP_EN (bit 13); PM1 status: WAK_STS (bit 15). */
 #define ACPI_PM1_SLP_TYP_SHIFT 10
 #define ACPI_PM1_SLP_TYP_MASK  0x7

@@ -43,9 +43,16 @@
 /* RBX = an MSR mhv virtualises (MTRRs, IA32_MISC_ENABLE) -> RAX = low, RBX = high 32 bits of
  * the hardware's value (what the guest's writes must not have changed); HC_ENOSYS otherwise */
 #define HC_HW_MSR 9
+/* -> RAX = IOMMU kind (IOMMU_STATUS_*) | units << 8, RBX = blocked DMAs so far (the fault
+ * logs are drained first), RCX = physical address of a page of mhv's data, RDX = its checksum
+ * (the DMA containment test aims at that page) */
+#define HC_IOMMU_STATUS 10
+#define IOMMU_STATUS_NONE  0
+#define IOMMU_STATUS_VTD   1
+#define IOMMU_STATUS_AMDVI 2
 /* -> RAX = interrupts and NMIs the parked CPUs have taken in mhv's park loop (ap_park.h):
  * a hostile-guest test's proof that a message reached a parked CPU and it stayed parked */
-#define HC_PARK_INTERRUPTS 10
+#define HC_PARK_INTERRUPTS 11
 /* The result of an unknown hypercall */
 #define HC_ENOSYS (~0ul)
 

@@ -8,6 +8,7 @@
 #include "arch/x86/ioapic_guard.h"
 #include "arch/x86/hypercall_abi.h"
 #include "arch/x86/guest.h"
+#include "arch/x86/iommu.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/platform_reset_mmio.h"
 #include "lib/log.h"
@@ -130,7 +131,7 @@ bool mmio_setup(const struct hv_options *o)
 		if (!add_device(&o->mmio[i], &ram_used))
 			return false;
 	if (!apic_guard_setup(&regions) || !ioapic_guard_setup(&regions) ||
-	    !platform_reset_mmio_setup(&regions))
+	    !platform_reset_mmio_setup(&regions) || !iommu_guard_setup(&regions))
 		return false;
 	guest_gate_attach_regions(&regions);
 	return true;

@@ -7,6 +7,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
+#include "arch/x86/iommu.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/vuart.h"
 #include "lib/log.h"
@@ -33,6 +34,7 @@ static void emulator_exit(int status)
 void hv_end_run(int status)
 {
 	vuart_flush();
+	iommu_drain_faults(); /* blocked DMA not yet reported */
 	log_end_line(); /* the closing line starts at column 0, whatever was printed before */
 	pr_info("mhv: run ended, status %d (%s)\n", status,
 		status == HV_STATUS_PASS ? "pass" : "fail");

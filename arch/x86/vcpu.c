@@ -13,6 +13,7 @@
 #include "arch/x86/exit_string_io.h"
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/io.h"
+#include "arch/x86/iommu.h"
 #include "arch/x86/guest.h"
 #include "arch/x86/mmio_exit.h"
 #include "arch/x86/mmio_setup.h"
@@ -248,6 +249,8 @@ enum exit_next vcpu_exit_hlt(struct vcpu *v)
 			     "guest halted with interrupts disabled: nothing can wake it");
 		return EXIT_NEXT_RETRY;
 	}
+	/* The guest is idle: a good moment to report blocked DMA (one status read per IOMMU). */
+	iommu_drain_faults();
 	/* Interrupts go straight to the guest: the backend lets it wait for one (VMX: the
 	 * HLT activity state), or resumes it after the HLT, which the guest's idle loop
 	 * repeats. */
@@ -307,6 +310,12 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		break;
 	case HC_IPIS_DROPPED:
 		v->gpr[GPR_RAX] = apic_guard_dropped();
+		break;
+	case HC_IOMMU_STATUS:
+		v->gpr[GPR_RBX] = iommu_drain_faults();
+		v->gpr[GPR_RAX] = iommu_status();
+		v->gpr[GPR_RCX] = iommu_canary_pa();
+		v->gpr[GPR_RDX] = iommu_canary_sum();
 		break;
 	case HC_PARK_INTERRUPTS:
 		v->gpr[GPR_RAX] = ap_park_interrupt_count();

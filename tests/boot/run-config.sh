@@ -2,7 +2,7 @@
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
 # CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-novirt | qemu-svm-icount | bochs-vmx |
-#         bochs-vmx-tigerlake | bochs-svm
+#         bochs-vmx-tigerlake | bochs-svm | qemu-q35-intel-iommu | qemu-q35-amd-iommu
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
@@ -66,6 +66,12 @@ case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second is parked under mhv
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
 qemu-q35) qemu -cpu max -machine q35 ;; # its FADT has an I/O reset register (0xCF9)
+# q35 with an IOMMU (created before the PCI devices it translates) and QEMU's edu DMA device,
+# which the guest test aims at mhv (tests/guest/test_contain_dma.c); q35's CD-ROM is AHCI.
+qemu-q35-intel-iommu) qemu -machine q35 -cpu max -smp 2 -device intel-iommu \
+	-device edu,dma_mask=0xffffffffffffffff ;;
+qemu-q35-amd-iommu) qemu -machine q35 -cpu max -smp 2 -device amd-iommu \
+	-device edu,dma_mask=0xffffffffffffffff ;;
 qemu-svm-icount) qemu -cpu max -icount shift=0 ;;
 qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (nothing leaves it)
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 512M -display none \

@@ -51,6 +51,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_contain_cpus();
 		test_contain_fatals();
 		test_contain_platform();
+		test_contain_dma();
 	}
 	if (hv_present()) {
 		bench_report();

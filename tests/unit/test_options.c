@@ -40,6 +40,7 @@ static void assert_same_options(const struct hv_options *a, const struct hv_opti
 	assert_int_equal(a->bench, b->bench);
 	assert_int_equal(a->console_guest_prefix, b->console_guest_prefix);
 	assert_int_equal(a->no_guest, b->no_guest);
+	assert_int_equal(a->iommu, b->iommu);
 }
 
 static int parse(const char *line)
@@ -85,6 +86,7 @@ static void test_options_defaults(void **state)
 	assert_true(o.mmio_cache);
 	assert_false(o.console_guest_prefix);
 	assert_false(o.no_guest);
+	assert_int_equal(o.iommu, IOMMU_AUTO);
 }
 
 static void test_options_empty_and_whitespace_lines(void **state)
@@ -507,6 +509,20 @@ static void test_options_guest_module_or_none(void **state)
 	expect_err("guest=", "option 'guest' needs a value");
 }
 
+static void test_options_iommu_auto_required_off(void **state)
+{
+	(void)state;
+	expect_ok("iommu=required");
+	assert_int_equal(o.iommu, IOMMU_REQUIRED);
+	expect_ok("iommu=off");
+	assert_int_equal(o.iommu, IOMMU_OFF);
+	expect_ok("iommu=off iommu=auto");
+	assert_int_equal(o.iommu, IOMMU_AUTO);
+	expect_err("iommu=on", "iommu: bad value 'on' (expected auto, required or off)");
+	expect_err("iommu=", "option 'iommu' needs a value");
+	expect_err("iommu=REQUIRED", "iommu: bad value 'REQUIRED' (expected auto, required or off)");
+}
+
 /* A failing word after good mmio= words leaves the list as it was before the line. */
 static void test_options_mmio_error_leaves_list_unchanged(void **state)
 {
@@ -553,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_options_mmio_error_leaves_list_unchanged),
 		cmocka_unit_test(test_options_console_guest_prefix_on_off),
 		cmocka_unit_test(test_options_guest_module_or_none),
+		cmocka_unit_test(test_options_iommu_auto_required_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

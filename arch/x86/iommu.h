@@ -1,0 +1,48 @@
+/*
+ * DMA protection: mhv finds the IOMMUs in ACPI (DMAR: Intel VT-d, IVRS: AMD-Vi), points every
+ * device behind them at one I/O page table that identity-maps the guest's RAM (mhv's range,
+ * and so the IOMMUs' own tables, left out; RMRR / IVMD unity ranges added), turns translation
+ * on, traps the IOMMUs' register pages and hides DMAR/IVRS from the guest's ACPI view.  Blocked
+ * DMA is read from the fault registers / event log and logged once per fault, rate-limited.
+ *
+ * Not done: interrupt remapping (a device the guest programs can still send any MSI), ATS
+ * (device IOTLBs are not enabled: ATSR is parsed, not used), PCI segments other than 0.
+ */
+#ifndef MHV_ARCH_X86_IOMMU_H
+#define MHV_ARCH_X86_IOMMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/x86/hypercall_abi.h"
+#include "lib/options.h" /* enum iommu_mode */
+
+struct mmio_regions;
+
+/* Which IOMMU protects mhv (HC_IOMMU_STATUS). */
+#define IOMMU_KIND_NONE	 IOMMU_STATUS_NONE
+#define IOMMU_KIND_VTD	 IOMMU_STATUS_VTD
+#define IOMMU_KIND_AMDVI IOMMU_STATUS_AMDVI
+
+/*
+ * Before the guest starts, after its physical map is built (guest_load).  false when the
+ * guest must not start: iommu=required without a working IOMMU, or an IOMMU that could not be
+ * programmed (its devices would be left in an unknown state).
+ */
+bool iommu_setup(enum iommu_mode mode);
+
+/* Trap the IOMMUs' register ranges (called by mmio_setup). */
+bool iommu_guard_setup(struct mmio_regions *regions);
+
+/* Drain the fault registers / event logs, logging each new fault.  Returns the total count. */
+uint64_t iommu_drain_faults(void);
+
+/* For HC_IOMMU_STATUS: IOMMU_KIND_* | units << 8. */
+uint64_t iommu_status(void);
+
+/* For HC_IOMMU_STATUS: the physical address and a checksum of a page of mhv's own data that
+ * the guest test aims a DMA at. */
+uint64_t iommu_canary_pa(void);
+uint64_t iommu_canary_sum(void);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * AMD-Vi (AMD IOMMU spec 3.x): one device table whose entries for every device ID the IVRS
+ * names all point to one I/O page table (domain IOMMU_DOMAIN_ID), so every device sees guest
+ * RAM identity-mapped and nothing else; a command buffer (invalidation, COMPLETION_WAIT) and an
+ * event log that is drained for blocked accesses.
+ */
+#include "arch/x86/cpu.h"
+#include "arch/x86/iommu_internal.h"
+#include "arch/x86/paging.h"
+#include "lib/fmt.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "mm/frame.h"
+
+/* Registers (AMD IOMMU spec 3.4) */
+#define AMD_DEVTAB_BASE	 0x0000
+#define AMD_CMDBUF_BASE	 0x0008
+#define AMD_EVTLOG_BASE	 0x0010
+#define AMD_CONTROL	 0x0018
+#define AMD_EXCL_BASE	 0x0020
+#define AMD_EXCL_LIMIT	 0x0028
+#define AMD_EFR		 0x0030
+#define AMD_CMD_HEAD	 0x2000
+#define AMD_CMD_TAIL	 0x2008
+#define AMD_EVT_HEAD	 0x2010
+#define AMD_EVT_TAIL	 0x2018
+#define AMD_STATUS	 0x2020
+#define AMD_REG_SIZE	 0x4000 /* the base register set (16 KiB) */
+
+#define CTRL_IOMMU_EN	 (1ull << 0)
+#define CTRL_EVTLOG_EN	 (1ull << 2)
+#define CTRL_CMDBUF_EN	 (1ull << 12)
+#define EFR_IA_SUP	 (1ull << 6) /* INVALIDATE_IOMMU_ALL */
+#define STATUS_EVT_OVERFLOW (1ull << 0)
+#define RING_LEN_SHIFT	 56
+#define RING_LEN_256	 8ull /* 2^8 entries of 16 bytes: one page */
+#define RING_ENTRIES	 256
+#define RING_ENTRY	 16
+#define RING_PTR_MASK	 0x7fff0ull
+
+/* Device table entries (3.2.2.1): 256 bits */
+#define DTE_QWORDS	 4
+#define DTE_SIZE	 32
+#define DTE_V		 (1ull << 0)
+#define DTE_TV		 (1ull << 1)
+#define DTE_MODE_SHIFT	 9
+#define DTE_IR		 (1ull << 61)
+#define DTE_IW		 (1ull << 62)
+#define DEVID_COUNT	 0x10000u
+#define DEVTAB_SIZE_MASK 0x1ffull /* Size: pages - 1 */
+
+/* Commands (3.3): opcode in bits 63:60 of the first quadword */
+#define CMD_OPCODE_SHIFT     60
+#define CMD_COMPLETION_WAIT  0x1ull
+#define CMD_INV_DEVTAB_ENTRY 0x2ull
+#define CMD_INV_IOMMU_PAGES  0x3ull
+#define CMD_INV_IOMMU_ALL    0x8ull
+#define CMD_WAIT_STORE	     (1ull << 0)
+#define CMD_PAGES_DOMAIN_SHIFT 32
+#define CMD_PAGES_ALL	     0x7ffffffffffff000ull
+#define CMD_PAGES_S	     (1ull << 0)
+#define CMD_PAGES_PDE	     (1ull << 1)
+#define WAIT_DONE	     0x600d600dull
+
+#define LEVELS	4 /* 48-bit device addresses */
+#define LEAF	2 /* up to 2 MiB pages */
+
+struct amd_unit {
+	uint64_t base, efr;
+	uint64_t cmd_pa, evt_pa;
+	unsigned cmd_tail;
+	char name[16];
+};
+
+static struct amd_unit units[IVRS_MAX_UNITS];
+static unsigned nr_units;
+static volatile uint64_t wait_word __attribute__((aligned(8)));
+
+static void cmd_push(struct amd_unit *u, uint64_t lo, uint64_t hi)
+{
+	uint64_t *ring = phys_to_virt(u->cmd_pa);
+	unsigned next = (u->cmd_tail + 1) % RING_ENTRIES;
+
+	/* Full ring: wait for the IOMMU to consume an entry. */
+	for (unsigned i = 0; i < IOMMU_POLL_SPINS; i++) {
+		if ((iommu_rd64(u->base, AMD_CMD_HEAD) & RING_PTR_MASK) / RING_ENTRY != next)
+			break;
+		cpu_relax();
+	}
+	ring[u->cmd_tail * 2] = lo;
+	ring[u->cmd_tail * 2 + 1] = hi;
+	u->cmd_tail = next;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	iommu_wr64(u->base, AMD_CMD_TAIL, (uint64_t)u->cmd_tail * RING_ENTRY);
+}
+
+/* COMPLETION_WAIT: every command before it has finished when the store lands. */
+static bool cmd_wait(struct amd_unit *u)
+{
+	uint64_t pa = image_virt_to_phys((const void *)&wait_word);
+
+	wait_word = 0;
+	cmd_push(u, pa | CMD_WAIT_STORE | CMD_COMPLETION_WAIT << CMD_OPCODE_SHIFT, WAIT_DONE);
+	for (unsigned i = 0; i < IOMMU_POLL_SPINS; i++) {
+		if (wait_word == WAIT_DONE)
+			return true;
+		cpu_relax();
+	}
+	pr_err("mhv: iommu: %s: COMPLETION_WAIT never completed (status 0x%lx)\n", u->name,
+	       iommu_rd64(u->base, AMD_STATUS));
+	return false;
+}
+
+static bool invalidate_all(struct amd_unit *u, const struct ivrs_unit *iu)
+{
+	if (u->efr & EFR_IA_SUP) {
+		cmd_push(u, CMD_INV_IOMMU_ALL << CMD_OPCODE_SHIFT, 0);
+	} else {
+		for (unsigned i = 0; i < iu->nr_devs; i++)
+			for (uint32_t id = iu->devs[i].first; id <= iu->devs[i].last; id++)
+				cmd_push(u, id | CMD_INV_DEVTAB_ENTRY << CMD_OPCODE_SHIFT, 0);
+		cmd_push(u,
+			 (uint64_t)IOMMU_DOMAIN_ID << CMD_PAGES_DOMAIN_SHIFT |
+				 CMD_INV_IOMMU_PAGES << CMD_OPCODE_SHIFT,
+			 CMD_PAGES_ALL | CMD_PAGES_S | CMD_PAGES_PDE);
+	}
+	return cmd_wait(u);
+}
+
+static bool setup_unit(struct amd_unit *u, const struct ivrs_unit *iu, uint64_t devtab_pa,
+		       unsigned devtab_pages)
+{
+	u->cmd_pa = hv_alloc_page();
+	u->evt_pa = hv_alloc_page();
+	if (u->cmd_pa == FRAME_NONE || u->evt_pa == FRAME_NONE) {
+		pr_err("mhv: iommu: %s: no pages for the command buffer and event log\n", u->name);
+		return false;
+	}
+	/* Known state: off, then our tables; no exclusion range (it bypasses translation). */
+	iommu_wr64(u->base, AMD_CONTROL, 0);
+	iommu_wr64(u->base, AMD_EXCL_BASE, 0);
+	iommu_wr64(u->base, AMD_EXCL_LIMIT, 0);
+	iommu_wr64(u->base, AMD_DEVTAB_BASE, devtab_pa | ((devtab_pages - 1) & DEVTAB_SIZE_MASK));
+	iommu_wr64(u->base, AMD_CMDBUF_BASE, u->cmd_pa | RING_LEN_256 << RING_LEN_SHIFT);
+	iommu_wr64(u->base, AMD_EVTLOG_BASE, u->evt_pa | RING_LEN_256 << RING_LEN_SHIFT);
+	iommu_wr64(u->base, AMD_CMD_HEAD, 0);
+	iommu_wr64(u->base, AMD_CMD_TAIL, 0);
+	iommu_wr64(u->base, AMD_EVT_HEAD, 0);
+	iommu_wr64(u->base, AMD_EVT_TAIL, 0);
+	u->cmd_tail = 0;
+	iommu_wr64(u->base, AMD_CONTROL, CTRL_CMDBUF_EN | CTRL_EVTLOG_EN);
+	iommu_wr64(u->base, AMD_CONTROL, CTRL_CMDBUF_EN | CTRL_EVTLOG_EN | CTRL_IOMMU_EN);
+	return invalidate_all(u, iu);
+}
+
+/* The device table must cover every ID the IVRS names. */
+static unsigned devtab_pages_for(const struct ivrs_info *iv)
+{
+	uint32_t max = 0;
+
+	for (unsigned n = 0; n < iv->nr_units; n++) {
+		const struct ivrs_unit *u = &iv->units[n];
+
+		for (unsigned i = 0; i < u->nr_devs; i++) {
+			if (u->devs[i].last > max)
+				max = u->devs[i].last;
+			if (u->devs[i].alias > max)
+				max = u->devs[i].alias;
+		}
+		for (unsigned i = 0; i < u->nr_specials; i++)
+			if (u->specials[i].devid > max)
+				max = u->specials[i].devid;
+	}
+	return (unsigned)(((uint64_t)(max + 1) * DTE_SIZE + PAGE_SIZE - 1) / PAGE_SIZE);
+}
+
+bool amdvi_setup(const struct ivrs_info *iv)
+{
+	struct iommu_range unity[IVRS_MAX_MEMS];
+	struct io_pt_format fmt = io_pt_format_amd(LEVELS, LEAF);
+	unsigned nr_unity = 0, pages = devtab_pages_for(iv);
+	uint64_t devtab_pa, pt_root, dte0;
+	uint64_t *devtab;
+
+	for (unsigned i = 0; i < iv->nr_mems; i++) {
+		/* Unity and exclusion ranges: memory firmware's devices keep using. */
+		if (iv->mems[i].flags & (IVMD_UNITY | IVMD_EXCLUSION))
+			unity[nr_unity++] = (struct iommu_range){iv->mems[i].start, iv->mems[i].end};
+	}
+	devtab_pa = hv_alloc_pages(pages);
+	pt_root = hv_alloc_page();
+	if (devtab_pa == FRAME_NONE || pt_root == FRAME_NONE) {
+		pr_err("mhv: iommu: no memory for a %u KiB AMD-Vi device table\n", pages * 4);
+		return false;
+	}
+	if (!iommu_build_identity(&fmt, pt_root, unity, nr_unity))
+		return false;
+	devtab = phys_to_virt(devtab_pa);
+	dte0 = DTE_V | DTE_TV | (uint64_t)LEVELS << DTE_MODE_SHIFT | pt_root | DTE_IR | DTE_IW;
+	for (unsigned id = 0; id < pages * (PAGE_SIZE / DTE_SIZE); id++) {
+		devtab[id * DTE_QWORDS] = dte0;
+		devtab[id * DTE_QWORDS + 1] = IOMMU_DOMAIN_ID;
+	}
+	nr_units = 0;
+	for (unsigned n = 0; n < iv->nr_units; n++) {
+		struct amd_unit *u = &units[n];
+		const struct ivrs_unit *iu = &iv->units[n];
+
+		if (iu->segment) {
+			pr_err("mhv: iommu: AMD-Vi unit at 0x%lx is on PCI segment %u (only segment 0 "
+			       "is supported)\n",
+			       iu->base, iu->segment);
+			return false;
+		}
+		u->base = iu->base;
+		fmt_snprintf(u->name, sizeof(u->name), "AMD-Vi %u", n);
+		iommu_add_guard(u->base, AMD_REG_SIZE);
+		u->efr = iommu_rd64(u->base, AMD_EFR);
+		pr_info("mhv: iommu: %s at 0x%lx (IVHD type 0x%x, device %02x:%02x.%x): EFR 0x%lx\n",
+			u->name, u->base, iu->type, iu->devid >> 8, (iu->devid >> 3) & 0x1f,
+			iu->devid & 7, u->efr);
+		nr_units++;
+		if (!setup_unit(u, iu, devtab_pa, pages)) {
+			pr_err("mhv: iommu: %s could not be enabled\n", u->name);
+			return false;
+		}
+		pr_info("mhv: iommu: %s: translation on: %u-level tables, 2M/4K pages, device table "
+			"for %u IDs, COMPLETION_WAIT done, guest RAM identity-mapped, mhv's "
+			"[0x%lx-0x%lx) absent\n",
+			u->name, LEVELS, pages * (unsigned)(PAGE_SIZE / DTE_SIZE),
+			hv_image_phys_start(), hv_image_phys_end());
+	}
+	return true;
+}
+
+void amdvi_drain_faults(void)
+{
+	for (unsigned n = 0; n < nr_units; n++) {
+		const struct amd_unit *u = &units[n];
+		const uint64_t *log = phys_to_virt(u->evt_pa);
+		uint64_t head = iommu_rd64(u->base, AMD_EVT_HEAD) & RING_PTR_MASK;
+		uint64_t tail = iommu_rd64(u->base, AMD_EVT_TAIL) & RING_PTR_MASK;
+
+		while (head != tail && tail < RING_ENTRIES * RING_ENTRY) {
+			struct iommu_fault f;
+
+			amdvi_event_decode(log[head / 8], log[head / 8 + 1], &f);
+			iommu_report_fault(u->name, &f);
+			head = (head + RING_ENTRY) % (RING_ENTRIES * RING_ENTRY);
+		}
+		iommu_wr64(u->base, AMD_EVT_HEAD, head);
+		if (iommu_rd64(u->base, AMD_STATUS) & STATUS_EVT_OVERFLOW) {
+			pr_warn("mhv: iommu: %s: the event log overflowed: some faults were lost\n",
+				u->name);
+			iommu_wr64(u->base, AMD_STATUS, STATUS_EVT_OVERFLOW);
+		}
+	}
+}
