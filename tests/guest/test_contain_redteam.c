@@ -261,6 +261,68 @@ static void device_hv_straddle(void)
 	write_cr3(read_cr3());
 }
 
+static void call_split_code(void *arg)
+{
+	uint32_t (*fn)(void) = (uint32_t (*)(void))(STALE_LA + 2 * PAGE_SIZE - 2);
+
+	*(uint32_t *)arg = fn();
+}
+
+static void read_window1(void *arg)
+{
+	*(uint32_t *)arg = mmio_read32(STALE_LA + PAGE_SIZE);
+}
+
+static void write_pte_through_window(void *arg)
+{
+	*(volatile uint32_t *)(STALE_LA + sizeof(uint32_t)) = *(uint32_t *)arg;
+}
+
+/*
+ * A page table that maps itself (la STALE_LA is the table, in an mmio=ram page): an emulated
+ * write through it re-aims the next entry at mhv's range; what follows may use the old
+ * translation or fault, never reach mhv.  And an instruction whose last bytes lie on a page
+ * mapped onto mhv's range faults on the fetch.
+ */
+static void self_mapped_table_and_split_fetch(uint32_t table)
+{
+	volatile uint32_t *pde = (volatile uint32_t *)(read_cr3() & APIC_BASE_ADDR);
+	uint32_t slot = STALE_LA >> LARGE_SHIFT, saved = pde[slot], got = 0,
+		 entry = hv_start | PTE_P | PTE_RW;
+	struct fault f;
+
+	for (uint32_t i = 0; i < PT_ENTRIES; i++)
+		mmio_write32(table + i * sizeof(uint32_t), 0);
+	mmio_write32(table, table | PTE_P | PTE_RW);
+	mmio_write32(table + sizeof(uint32_t), dev | PTE_P | PTE_RW);
+	pde[slot] = table | PTE_P | PTE_RW;
+	write_cr3(read_cr3());
+	mmio_write32(dev, PATTERN);
+	got = mmio_read32(STALE_LA + PAGE_SIZE);
+	check_eq("redteam: a page table in a device page maps the device through itself", got,
+		 PATTERN);
+	run_catching(write_pte_through_window, &entry, &f);
+	check(!f.raised && mmio_read32(table + sizeof(uint32_t)) == entry,
+	      "redteam: an emulated write through the self-mapped table re-aims its entry",
+	      "%s", f.raised ? trap_name(f.vector) : "entry not written");
+	invlpg(STALE_LA + PAGE_SIZE);
+	run_catching(read_window1, &got, &f);
+	check_fault("redteam: ... the re-aimed page (mhv's range) faults after INVLPG", &f, VEC_GP);
+
+	/* page 1: guest code whose last bytes are on page 2, which is mhv's range */
+	mmio_write32(table + sizeof(uint32_t), (uint32_t)code_page | PTE_P | PTE_RW);
+	mmio_write32(table + 2 * sizeof(uint32_t), entry);
+	invlpg(STALE_LA + PAGE_SIZE);
+	invlpg(STALE_LA + 2 * PAGE_SIZE);
+	code_page[PAGE_SIZE - 2] = CODE_MOV_EAX_MOFS;
+	code_page[PAGE_SIZE - 1] = (uint8_t)dev;
+	run_catching(call_split_code, &got, &f);
+	check_fault("redteam: an instruction running onto a page mapped to mhv faults on the fetch",
+		    &f, VEC_GP);
+	pde[slot] = saved;
+	write_cr3(read_cr3());
+}
+
 /* ---- XSETBV and hypercalls ---- */
 
 struct xcr_write {
@@ -882,6 +944,8 @@ static void ioapic_to_parked_cpu(void)
 		     "redteam: an IOAPIC fixed interrupt to this CPU never arrived (IRR bit clear)");
 }
 
+static uint32_t pt_page; /* the last page of a second mmio=ram region, or 0 */
+
 static bool find_ram_page(void)
 {
 	for (uint32_t n = 0;; n++) {
@@ -889,11 +953,14 @@ static bool find_ram_page(void)
 
 		hc_native(&r);
 		if (r.eax == (uint32_t)HC_ENOSYS)
-			return false;
-		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= PAGE_SIZE) {
-			dev = r.eax + r.ebx - PAGE_SIZE; /* its last page: the other tests use the first */
-			return true;
-		}
+			return dev != 0;
+		if (r.ecx != MMIO_TYPE_RAM || r.ebx < PAGE_SIZE)
+			continue;
+		/* Their last pages: the other tests use the first ones. */
+		if (!dev)
+			dev = r.eax + r.ebx - PAGE_SIZE;
+		else if (!pt_page)
+			pt_page = r.eax + r.ebx - PAGE_SIZE;
 	}
 }
 
@@ -912,6 +979,8 @@ void test_contain_redteam(void)
 	rep_down_into_hv();
 	stale_cache();
 	device_hv_straddle();
+	if (pt_page)
+		self_mapped_table_and_split_fetch(pt_page);
 	xsetbv_odd();
 	invpcid_checks();
 	cr0_checks();
