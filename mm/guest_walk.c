@@ -324,13 +324,39 @@ static void mode_levels(enum gw_mode mode, const struct gw_level **lv, unsigned 
 	}
 }
 
-/* Protection keys decide data accesses in 4-level paging; we cannot see PKRU / IA32_PKRS. */
-static bool pkeys_apply(const struct gw_regs *regs, enum gw_mode mode, bool user_page,
-			const struct gw_access *a)
+#define PTE_PKEY_SHIFT 59
+#define PTE_PKEY_MASK  0xFu
+#define PKRU_AD	       1u /* access disable, per key */
+#define PKRU_WD	       2u /* write disable, per key */
+
+/*
+ * Protection keys decide data accesses in 4/5-level paging.  User pages (CR4.PKE) are judged
+ * by PKRU when the caller gave it (has_pkru); supervisor pages (CR4.PKS) need IA32_PKRS, which
+ * the walker never sees: those walks are refused.
+ */
+static bool pkeys_unknown(const struct gw_regs *regs, enum gw_mode mode, bool user_page,
+			  const struct gw_access *a)
 {
 	if ((mode != MODE_4LEVEL && mode != MODE_5LEVEL) || a->fetch)
 		return false;
-	return (user_page && (regs->cr4 & CR4_PKE)) || (!user_page && (regs->cr4 & CR4_PKS));
+	return (user_page && (regs->cr4 & CR4_PKE) && !regs->has_pkru) ||
+	       (!user_page && (regs->cr4 & CR4_PKS));
+}
+
+/* SDM 4.6.2: AD forbids every data access to the page, WD user writes (and, with CR0.WP,
+ * supervisor writes). */
+static bool pkey_denies(const struct gw_regs *regs, enum gw_mode mode, bool user_page,
+			const struct gw_access *a, uint64_t leaf)
+{
+	unsigned key = (unsigned)(leaf >> PTE_PKEY_SHIFT) & PTE_PKEY_MASK;
+	unsigned rights = (regs->pkru >> (2 * key)) & (PKRU_AD | PKRU_WD);
+
+	if ((mode != MODE_4LEVEL && mode != MODE_5LEVEL) || a->fetch || !user_page ||
+	    !(regs->cr4 & CR4_PKE))
+		return false;
+	if (rights & PKRU_AD)
+		return true;
+	return a->write && (rights & PKRU_WD) && (a->user || (regs->cr0 & CR0_WP));
 }
 
 int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la, unsigned access,
@@ -397,10 +423,14 @@ int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la
 		table = entry_frame(mode, m, lv[i].shift, leaf, e);
 	}
 
-	if (pkeys_apply(regs, mode, user, &a))
+	if (pkeys_unknown(regs, mode, user, &a))
 		return -E_NOTSUP;
 	if (!rights_allow(regs, user, writable, nx, &a)) {
 		r->pf_error = pf_access_bits(regs, &a) | GW_PF_P;
+		return -E_FAULT;
+	}
+	if (pkey_denies(regs, mode, user, &a, e)) {
+		r->pf_error = pf_access_bits(regs, &a) | GW_PF_P | GW_PF_PK;
 		return -E_FAULT;
 	}
 	rc = set_accessed_dirty(mem, &path, a.write, esize);

@@ -5,10 +5,11 @@
  * translate memory operands of emulated instructions.
  *
  * Supported: paging off, 32-bit paging (4 KiB, 4 MiB with CR4.PSE, PSE-36), PAE paging (4 KiB,
- * 2 MiB), 4-level and 5-level paging (CR4.LA57; 4 KiB, 2 MiB, 1 GiB).  Not supported (-E_NOTSUP):
- * protection keys: with CR4.PKE, any data access to a user page in 4/5-level paging; with
- * CR4.PKS, any data access to a supervisor page in 4/5-level paging (the key
- * rights live in PKRU / IA32_PKRS, which the walker does not see).  Shadow-stack (CET) and SGX
+ * 2 MiB), 4-level and 5-level paging (CR4.LA57; 4 KiB, 2 MiB, 1 GiB), protection keys for user
+ * pages (CR4.PKE) when the caller passes PKRU.  Not supported (-E_NOTSUP): with CR4.PKE and no
+ * PKRU given, any data access to a user page in 4/5-level paging; with CR4.PKS, any data access
+ * to a supervisor page in 4/5-level paging (the key rights live in IA32_PKRS, which the walker
+ * does not see).  Shadow-stack (CET) and SGX
  * accesses are not modelled.
  *
  * Caller's responsibilities / approximations:
@@ -35,6 +36,8 @@ struct gw_regs {
 	unsigned cpl;
 	bool rflags_ac;
 	unsigned maxphyaddr; /* guest MAXPHYADDR (CPUID 80000008H:EAX[7:0]); 0 means 52 */
+	bool has_pkru;	     /* pkru holds the guest's PKRU (needed when CR4.PKE is set) */
+	uint32_t pkru;
 };
 
 struct gw_mem {
@@ -66,7 +69,7 @@ struct gw_mem {
 #define GW_PF_U	   (1u << 2) /* the access was user-mode */
 #define GW_PF_RSVD (1u << 3) /* a reserved bit was set in a paging-structure entry */
 #define GW_PF_ID   (1u << 4) /* instruction fetch, reported only with SMEP or (PAE and NXE) */
-#define GW_PF_PK   (1u << 5) /* protection-key violation (never produced: see above) */
+#define GW_PF_PK   (1u << 5) /* protection-key violation (user pages, PKRU given) */
 
 /* Entry bits the walker may set through gw_mem.write. */
 #define GW_PTE_A (1ull << 5)

@@ -30,7 +30,8 @@ void mmio_cache_fill(struct mmio_cache *c, uint64_t gva, uint64_t gpa,
 	c->dirty = access & GW_WRITE;
 }
 
-/* Would the walk refuse this access as protection-key governed (-E_NOTSUP)? */
+/* Protection-key governed accesses always walk: the walk judges them against the current
+ * PKRU (which WRPKRU changes without a flush), or refuses them (-E_NOTSUP) when it cannot. */
 static bool pkeys_govern(const struct gw_regs *regs, bool user_page, unsigned access)
 {
 	bool four_level = (regs->cr0 & CR0_PG) && (regs->efer & EFER_LMA);

@@ -9,7 +9,7 @@ profile=${1:-test}
 build="gcc make binutils grub-common"
 iso="$build grub-pc-bin grub-efi-amd64-bin xorriso mtools"
 run="$iso qemu-system-x86 ovmf"
-test="$run bochs bochsbios vgabios libcmocka-dev binutils-dev libzydis-dev clang libclang-rt-14-dev cppcheck util-linux"
+test="$run bochs bochsbios vgabios libcmocka-dev binutils-dev libzydis-dev clang libclang-rt-14-dev cppcheck util-linux cpio"
 
 case "$profile" in
 build) want=$build ;;

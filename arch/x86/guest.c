@@ -13,6 +13,7 @@
 #include "boot/multiboot2.h"
 #include "lib/compiler.h"
 #include "lib/guest_boot.h"
+#include "lib/linux_boot.h"
 #include "lib/log.h"
 #include "mm/frame.h"
 #include "mm/guest_mem.h"
@@ -21,6 +22,8 @@
 #define GUEST_MAP_MAX	  (BOOT_MMAP_MAX + 2)
 #define ERR_TEXT_MAX	  160
 #define CPUID_1_ECX_XSAVE (1u << 26)
+#define CPUID_LEAF_7	  7
+#define CPUID_7_ECX_PKU	  (1u << 3)
 
 static struct mem_region guest_map[GUEST_MAP_MAX];
 static unsigned nr_guest_map;
@@ -106,6 +109,39 @@ static const struct guest_mem guest_mem_ops = {
 	.src = host_mem,
 };
 
+static bool is_linux_kernel(const struct boot_module *k)
+{
+	uint64_t len = MIN(k->end - k->start, (uint64_t)LX_HEADER_END_MAX);
+	const void *head = host_mem(NULL, k->start, len);
+
+	return k->end > k->start && head && linux_is_bzimage(head, (size_t)len);
+}
+
+/* A Linux bzImage: entered at its 32-bit entry, ESI = the zero page, EBX/EBP/EDI zero. */
+static bool linux_load(const struct guest_boot_params *p, struct guest_start *gs)
+{
+	struct linux_boot_result r;
+	char err[ERR_TEXT_MAX];
+
+	if (linux_boot_load(p, &r, err, sizeof(err))) {
+		pr_err("mhv: cannot load the Linux kernel '%s': %s\n", p->kernel->string, err);
+		return false;
+	}
+	pr_info("mhv: guest: Linux bzImage, boot protocol %u.%02u, kernel [0x%lx-0x%lx), "
+		"entry 0x%x, zero page 0x%x, initrd [0x%lx-0x%lx)\n",
+		r.hdr.version >> 8, r.hdr.version & 0xFF, r.kernel.start, r.kernel.end, r.entry,
+		r.zero_page, r.initrd.start, r.initrd.end);
+	pr_info("mhv: guest: RAM [0-0x%lx) and above; mhv's [0x%lx-0x%lx) is hidden\n", hv_start,
+		hv_start, hv_end);
+	gs->entry = r.entry;
+	gs->eax = 0;
+	gs->ebx = 0;
+	gs->esi = r.zero_page;
+	gs->hv_start = hv_start;
+	gs->hv_end = hv_end;
+	return true;
+}
+
 bool guest_load(const struct boot_info *bi, struct guest_start *gs)
 {
 	struct guest_boot_params p = {0};
@@ -136,6 +172,8 @@ bool guest_load(const struct boot_info *bi, struct guest_start *gs)
 	p.rsdp = bi->rsdp;
 	p.rsdp_len = bi->rsdp_len;
 	p.mem = &guest_mem_ops;
+	if (is_linux_kernel(&bi->modules[0]))
+		return linux_load(&p, gs);
 	if (guest_boot_load(&p, &r, err, sizeof(err))) {
 		pr_err("mhv: cannot load the guest kernel '%s': %s\n", bi->modules[0].string, err);
 		return false;
@@ -195,6 +233,11 @@ void guest_run(const struct virt_caps *caps, const struct guest_start *gs)
 	 * itself uses no extended state, so the hardware XCR0 can simply be the guest's. */
 	if (cpuid(CPUID_FEATURES).ecx & CPUID_1_ECX_XSAVE)
 		write_cr4(read_cr4() | CR4_OSXSAVE);
+	/* The guest's PKRU stays in the register across exits; CR4.PKE lets mhv read it
+	 * (RDPKRU) to judge emulated accesses to the guest's user pages.  mhv maps no user
+	 * pages, so the keys never restrict mhv itself. */
+	if (cpuid_count(CPUID_LEAF_7, 0).ecx & CPUID_7_ECX_PKU)
+		write_cr4(read_cr4() | CR4_PKE);
 
 	switch (caps->kind) {
 	case VIRT_VMX:

@@ -19,11 +19,13 @@ struct guest_start {
 	uint32_t entry;		   /* EIP */
 	uint32_t eax;		   /* multiboot magic */
 	uint32_t ebx;		   /* multiboot information */
+	uint32_t esi;		   /* Linux: the zero page (boot_params) */
 	uint64_t hv_start, hv_end; /* hidden from the guest */
 	bool mmio_cache; /* mmio_cache=on: cache MMIO translations, intercept CR3 writes */
 };
 
-/* Load the first module as a multiboot kernel; false (with a message) if there is none. */
+/* Load the first module (a multiboot kernel or a Linux bzImage); false (with a message) if
+ * there is none or it cannot be loaded. */
 bool guest_load(const struct boot_info *bi, struct guest_start *gs);
 
 /*

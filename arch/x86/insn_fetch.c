@@ -32,6 +32,14 @@ void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
 	v->ops->get_paging(v, regs);
 	/* Frame bits at and above MAXPHYADDR are reserved bits: a #PF, never an address. */
 	regs->maxphyaddr = hv_maxphyaddr();
+	/* Protection keys on user pages: the guest's PKRU is live (host CR4.PKE, guest_run). */
+	if (regs->cr4 & CR4_PKE) {
+		uint32_t eax, edx;
+
+		__asm__ volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+		regs->pkru = eax;
+		regs->has_pkru = true;
+	}
 	*mem = vcpu_gw_mem;
 }
 

@@ -130,6 +130,10 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	}
 	if (err) {
 		/* The guest's page tables lead outside its memory (or into an unsupported mode). */
+		if (reported < NOT_MAPPED_REPORT_LIMIT) {
+			reported++;
+			pr_warn("mhv: guest page walk for 0x%lx failed (error %d): #GP\n", la, err);
+		}
 		set_gp(exc);
 		return 1;
 	}

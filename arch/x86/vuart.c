@@ -1,8 +1,17 @@
 /*
  * A 16550 register model in front of the console UART.  The guest can program it at will
  * (baud, line control, scratch, loopback) without disturbing mhv's console: only the
- * bytes it transmits and the bytes it receives reach the real device.  No interrupts are
- * raised: guests drive it by polling LSR, as boot consoles and test kernels do.
+ * bytes it transmits and the bytes it receives reach the real device.
+ *
+ * Interrupts: the model's THR is always empty (a byte is taken at once), so a guest that
+ * enables the THRE interrupt has one pending after that write and after every byte it sends,
+ * until it reads IIR (the 16550's rules); received data is pending while the real UART holds
+ * a byte.  The interrupt itself comes from the real UART on its own IRQ line, which the guest
+ * owns (interrupts are passed through): mhv copies the guest's THRE/RX enables into the real
+ * IER and pulses it (0, then the enables) whenever the model gains a pending interrupt, so the
+ * real device raises a fresh edge.  mhv's own console writes may raise extra edges while the
+ * guest has THRE enabled; the guest then finds IIR saying "no interrupt", as with any shared
+ * line.  Linux's 8250 driver, interrupt-driven once userspace writes, needs this.
  *
  * Transmitted bytes are collected into lines and go out through the console multiplexer
  * (lib/console_mux.c), which mhv's log also goes through: it keeps mhv's lines at column 0 on
@@ -18,6 +27,10 @@ enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR,
 #define LCR_DLAB	0x80
 #define IER_MASK	0x0F
 #define IIR_NO_INT	0x01
+#define IIR_THRE	0x02 /* transmitter holding register empty */
+#define IIR_RX_DATA	0x04 /* received data available */
+#define IER_RX_DATA	0x01
+#define IER_THRE	0x02
 #define IIR_FIFO_ON	0xC0
 #define FCR_FIFO_ENABLE 0x01
 #define LSR_DR		0x01
@@ -31,6 +44,7 @@ enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR,
 static struct {
 	uint16_t base;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	bool thre_pending; /* a THRE interrupt not yet taken by an IIR read */
 	char line[LINE_MAX];
 	unsigned len;
 } vu;
@@ -76,6 +90,31 @@ static void transmit(uint8_t c)
 		push_line();
 }
 
+/*
+ * The model gained a pending interrupt (or the guest changed its enables): give the real IER
+ * the guest's THRE/RX enables through a 0 first, so the real UART raises a new edge on its
+ * IRQ line even when its interrupt output was already high.
+ */
+static void kick_irq(void)
+{
+	outb(vu.base + REG_IER, 0);
+	if (vu.ier & (IER_THRE | IER_RX_DATA))
+		outb(vu.base + REG_IER, vu.ier & (IER_THRE | IER_RX_DATA));
+}
+
+static uint8_t interrupt_id(void)
+{
+	uint8_t fifo = (vu.fcr & FCR_FIFO_ENABLE) ? IIR_FIFO_ON : 0;
+
+	if ((vu.ier & IER_RX_DATA) && (inb(vu.base + REG_LSR) & LSR_DR))
+		return IIR_RX_DATA | fifo;
+	if ((vu.ier & IER_THRE) && vu.thre_pending) {
+		vu.thre_pending = false; /* reading IIR takes a THRE interrupt */
+		return IIR_THRE | fifo;
+	}
+	return IIR_NO_INT | fifo;
+}
+
 /* In loopback mode the modem outputs (MCR bits 0-3) appear as the modem inputs. */
 static uint8_t modem_status(void)
 {
@@ -99,7 +138,7 @@ static uint8_t model_in(unsigned reg)
 	case REG_IER:
 		return dlab ? vu.dlm : vu.ier;
 	case REG_IIR:
-		return IIR_NO_INT | ((vu.fcr & FCR_FIFO_ENABLE) ? IIR_FIFO_ON : 0);
+		return interrupt_id();
 	case REG_LCR:
 		return vu.lcr;
 	case REG_MCR:
@@ -123,12 +162,19 @@ static void model_out(unsigned reg, uint8_t b)
 			vu.dll = b;
 		else
 			transmit(b);
+		if (!dlab && (vu.ier & IER_THRE)) {
+			vu.thre_pending = true;
+			kick_irq();
+		}
 		break;
 	case REG_IER:
-		if (dlab)
+		if (dlab) {
 			vu.dlm = b;
-		else
-			vu.ier = b & IER_MASK;
+			break;
+		}
+		vu.ier = b & IER_MASK;
+		vu.thre_pending = vu.ier & IER_THRE;
+		kick_irq();
 		break;
 	case REG_IIR:
 		vu.fcr = b;

@@ -62,3 +62,28 @@ for c in $configs; do
 		printf "%s: cached read %.2fx hypercall, saves %.0f%% of the uncached path\n",
 			c, mc / h, 100 * (mu - mc) / mu }'
 done
+
+# The Linux boot (tests/linux/), natively and under mhv on the same Bochs VMX model: Bochs'
+# tick count (retired instructions) when the guest's power-off ends the emulator, from
+# power-on (BIOS, GRUB and, under mhv, mhv's own start included), and mhv's exit counts.
+linux_ticks() { # config iso tag
+	local dir="$out/$1-$3"
+	mkdir -p "$dir"
+	tests/boot/run-config.sh "$1" "$build/test-iso/$2.iso" tests/bench/linux.expect "$dir" 1500 \
+		>"$dir/tap.txt" 2>&1 || true
+	grep -q '^linux-test: userspace reached' "$dir/linux.serial.log" 2>/dev/null ||
+		echo "bench: Linux ($3) did not reach userspace: see $dir" >&2
+	grep 'quit_sim' "$dir/linux.emulator.log" 2>/dev/null | grep -oE '^[0-9]+' | sed 's/^0*//'
+}
+if [ -e "$build/test-iso/linux.iso" ] && [ -e "$build/test-iso/linux-native.iso" ]; then
+	native=$(linux_ticks bochs-vmx-msrs linux-native native)
+	hv=$(linux_ticks bochs-vmx-msrs linux mhv)
+	printf '\nLinux boot, power-on to power-off (Bochs corei7_skylake_x ticks): native %s, under mhv %s' \
+		"${native:--}" "${hv:--}"
+	if [ -n "$native" ] && [ -n "$hv" ]; then
+		awk -v a="$hv" -v b="$native" 'BEGIN { printf " (%+.1f%%)", 100 * (a - b) / b }'
+	fi
+	printf '\n'
+	tr -d '\r' <"$out/bochs-vmx-msrs-mhv/linux.serial.log" 2>/dev/null |
+		grep -E '^mhv: (exits|mmio|guest TLB flushes):' | sed 's/^/  /'
+fi

@@ -867,6 +867,46 @@ static void test_without_write_callback_no_ad_update(void **state)
 		assert_int_equal(get64(ent[i]) & (ACC | DIRT), 0);
 }
 
+/* Protection keys with the guest's PKRU given: AD forbids data access, WD user writes (and
+ * supervisor writes with WP); fetches and supervisor pages are not governed by PKRU. */
+static void test_protection_keys_judged_with_pkru(void **state)
+{
+	uint64_t ent[4], la = 0x3000, key5 = 5ull << 59;
+	struct gw_regs regs;
+	struct gw_result r;
+
+	(void)state;
+	regs = regs_4level(build4(la, 12, 0x5000 | key5, P | RW | US, ent));
+	regs.cr4 |= CR4_PKE;
+	regs.has_pkru = true;
+	regs.pkru = 0;
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_WRITE | GW_USER, &r), 0);
+	assert_int_equal(r.gpa, 0x5000);
+	regs.pkru = 1u << (2 * 5); /* AD for key 5 */
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_USER, &r), -E_FAULT);
+	assert_int_equal(r.pf_error, GW_PF_P | GW_PF_U | GW_PF_PK);
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, 0, &r), -E_FAULT); /* supervisor too */
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_FETCH | GW_USER, &r), 0);
+	regs.pkru = 1u << (2 * 4); /* another key's AD: no effect */
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_USER, &r), 0);
+	regs.pkru = 2u << (2 * 5); /* WD for key 5 */
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_USER, &r), 0);
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_WRITE | GW_USER, &r), -E_FAULT);
+	assert_int_equal(r.pf_error, GW_PF_P | GW_PF_W | GW_PF_U | GW_PF_PK);
+	regs.cr0 &= ~CR0_WP; /* a supervisor write ignores WD without WP */
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_WRITE, &r), 0);
+	regs.cr0 |= CR0_WP;
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_WRITE, &r), -E_FAULT);
+	/* A plain protection fault wins: no PK bit on a read-only page's user write. */
+	set64(ent[3], get64(ent[3]) & ~RW);
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_WRITE | GW_USER, &r), -E_FAULT);
+	assert_int_equal(r.pf_error & GW_PF_PK, 0);
+	/* Supervisor pages are not keyed by PKRU. */
+	set64(ent[3], (get64(ent[3]) | RW) & ~US);
+	regs.pkru = ~0u;
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, GW_WRITE, &r), 0);
+}
+
 static void test_unsupported_modes_and_invalid_arguments(void **state)
 {
 	uint64_t ent[4], la = 0x3000;
@@ -1381,6 +1421,7 @@ int main(void)
 		cmocka_unit_test_setup(test_entry_outside_ram_is_einval_and_write_back_failure_too,
 				       setup),
 		cmocka_unit_test_setup(test_without_write_callback_no_ad_update, setup),
+		cmocka_unit_test_setup(test_protection_keys_judged_with_pkru, setup),
 		cmocka_unit_test_setup(test_unsupported_modes_and_invalid_arguments, setup),
 		cmocka_unit_test(test_access_allowed_matches_reference_rules_exhaustively),
 		cmocka_unit_test_setup(test_random_tables_match_reference_walker, setup),

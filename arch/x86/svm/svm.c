@@ -435,6 +435,7 @@ static void setup_guest_state(struct svm_vcpu *sv, const struct guest_start *gs)
 	s->g_pat = PAT_POWER_ON;
 	sv->vcpu.gpr[GPR_RAX] = gs->eax;
 	sv->vcpu.gpr[GPR_RBX] = gs->ebx;
+	sv->vcpu.gpr[GPR_RSI] = gs->esi;
 }
 
 static uint64_t build_npt(void)

@@ -374,6 +374,7 @@ static void setup_guest_state(struct vmx_vcpu *vx, const struct guest_start *gs)
 
 	vx->vcpu.gpr[GPR_RAX] = gs->eax;
 	vx->vcpu.gpr[GPR_RBX] = gs->ebx;
+	vx->vcpu.gpr[GPR_RSI] = gs->esi;
 }
 
 static void setup_ept(const struct virt_caps *caps)
