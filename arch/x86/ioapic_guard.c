@@ -18,6 +18,8 @@
 #define IOAPIC_REG_SPAN	     16
 #define IOAPIC_REDTBL	     0x10
 #define IOAPIC_REDTBL_END    0x100 /* at most 120 entries: index register is 8 bits */
+#define IOAPIC_MAX_ENTRIES   ((IOAPIC_REDTBL_END - IOAPIC_REDTBL) / 2)
+#define ENTRY_HW_BITS	     ((1u << 12) | (1u << 14)) /* delivery status, remote IRR */
 #define ENTRY_MASKED	     (1u << 16)
 #define ENTRY_DEST_SHIFT     24 /* in the high dword */
 #define ENTRY_DEST_MASK	     0xFFu
@@ -30,8 +32,11 @@
 #define PAGE_MASK_4K	     0xFFFull
 
 struct ioapic {
-	uint64_t base; /* the IOAPIC's registers (IOREGSEL) */
+	uint64_t base;	 /* the IOAPIC's registers (IOREGSEL) */
 	uint32_t regsel; /* the guest's last IOREGSEL value */
+	/* The redirection table as the guest wrote it (the hardware may hold it masked or
+	 * re-aimed at this CPU): a two-write update is judged as a whole, not half by half. */
+	uint32_t shadow[IOAPIC_MAX_ENTRIES][2];
 };
 
 static struct ioapic ioapics[IOAPIC_MAX];
@@ -84,15 +89,16 @@ static bool allowed_entry(uint32_t *low, uint32_t *high, const char **why)
 }
 
 /* A write of v to redirection-table register reg (low or high half of an entry). */
-static void write_entry(const struct ioapic *io, uint32_t reg, uint32_t v)
+static void write_entry(struct ioapic *io, uint32_t reg, uint32_t v)
 {
-	uint32_t low_reg = reg & ~1u, low, high;
+	uint32_t low_reg = reg & ~1u, *e = io->shadow[(reg - IOAPIC_REDTBL) / 2], low, high;
 	const char *why = "";
 
-	low = (reg & 1) ? hw_read(io, low_reg) : v;
-	high = (reg & 1) ? v : hw_read(io, low_reg + 1);
+	e[reg & 1] = v;
+	low = e[0];
+	high = e[1];
 	if (!allowed_entry(&low, &high, &why))
-		apic_guard_count_drop(why, (uint64_t)high << 32 | low, io->base);
+		apic_guard_count_drop(why, (uint64_t)e[1] << 32 | e[0], io->base);
 	/* Masked while the destination changes, so no message goes out half-written. */
 	hw_write(io, low_reg, low | ENTRY_MASKED);
 	hw_write(io, low_reg + 1, high);
@@ -100,28 +106,51 @@ static void write_entry(const struct ioapic *io, uint32_t reg, uint32_t v)
 	hv_phys_write(NULL, io->base + IOREGSEL, &io->regsel, sizeof(io->regsel));
 }
 
+/* The redirection register the guest selected, as it wrote it (status bits: the hardware's). */
+static uint32_t read_entry(const struct ioapic *io, uint32_t reg)
+{
+	uint32_t v = io->shadow[(reg - IOAPIC_REDTBL) / 2][reg & 1], hw;
+
+	if (reg & 1)
+		return v;
+	hv_phys_read(NULL, io->base + IOWIN, &hw, sizeof(hw));
+	return (v & ~ENTRY_HW_BITS) | (hw & ENTRY_HW_BITS);
+}
+
+static bool is_entry(uint32_t reg)
+{
+	return reg >= IOAPIC_REDTBL && reg < IOAPIC_REDTBL_END;
+}
+
 static bool whole_register(const struct mmio_access *a)
 {
 	return a->len == IOAPIC_REG_SIZE && !(a->gpa & (IOAPIC_REG_SPAN - 1));
 }
 
+/* The 32-bit register at pa (16-byte aligned) as the guest sees it. */
+static uint32_t reg_value(const struct ioapic *io, uint64_t pa)
+{
+	uint32_t v = 0;
+
+	if (pa == io->base + IOWIN && is_entry(io->regsel))
+		return read_entry(io, io->regsel);
+	hv_phys_read(NULL, pa, &v, sizeof(v));
+	return v;
+}
+
 static int ioapic_read(void *dev, const struct mmio_access *a, void *buf)
 {
+	const struct ioapic *io = dev;
 	uint8_t *out = buf;
 
-	(void)dev;
-	if (whole_register(a))
-		return hv_phys_read(NULL, a->gpa, buf, a->len);
-	/* Any other shape: each byte from the whole register it lies in (bytes 4-15: 0). */
+	/* Each byte from the whole register it lies in (bytes 4-15 of a slot read 0). */
 	for (unsigned i = 0; i < a->len; i++) {
 		uint64_t pa = a->gpa + i, in_slot = pa & (IOAPIC_REG_SPAN - 1);
-		uint32_t v;
 
 		out[i] = 0;
-		if (in_slot >= IOAPIC_REG_SIZE)
+		if (in_slot >= IOAPIC_REG_SIZE || pa < io->base)
 			continue;
-		hv_phys_read(NULL, pa - in_slot, &v, sizeof(v));
-		out[i] = (uint8_t)(v >> (BITS_PER_BYTE * in_slot));
+		out[i] = (uint8_t)(reg_value(io, pa - in_slot) >> (BITS_PER_BYTE * in_slot));
 	}
 	return 0;
 }
@@ -140,7 +169,7 @@ static int ioapic_write(void *dev, const struct mmio_access *a, const void *buf)
 	memcpy(&v, buf, sizeof(v));
 	if (off == IOREGSEL)
 		io->regsel = v;
-	if (off == IOWIN && io->regsel >= IOAPIC_REDTBL && io->regsel < IOAPIC_REDTBL_END) {
+	if (off == IOWIN && is_entry(io->regsel)) {
 		write_entry(io, io->regsel, v);
 		return 0;
 	}
@@ -203,6 +232,12 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 			       page, err);
 			return false;
 		}
+		for (uint32_t n = 0; n < IOAPIC_MAX_ENTRIES; n++)
+			for (uint32_t half = 0; half < 2; half++)
+				ioapics[i].shadow[n][half] =
+					hw_read(&ioapics[i], IOAPIC_REDTBL + 2 * n + half);
+		hv_phys_write(NULL, ioapics[i].base + IOREGSEL, &ioapics[i].regsel,
+			      sizeof(ioapics[i].regsel));
 		pr_info("mhv: ioapic: IOAPIC at 0x%lx trapped: its messages reach this CPU only\n",
 			ioapics[i].base);
 	}
