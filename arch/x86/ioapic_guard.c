@@ -20,6 +20,10 @@
 #define IOAPIC_REDTBL_END    0x100 /* at most 120 entries: index register is 8 bits */
 #define IOAPIC_MAX_ENTRIES   ((IOAPIC_REDTBL_END - IOAPIC_REDTBL) / 2)
 #define ENTRY_HW_BITS	     ((1u << 12) | (1u << 14)) /* delivery status, remote IRR */
+#define IOAPIC_VER	     0x01
+#define IOAPIC_ARB	     0x02 /* the last register before the table */
+#define VER_MAX_ENTRY_SHIFT  16
+#define VER_MAX_ENTRY_MASK   0xFFu
 #define ENTRY_MASKED	     (1u << 16)
 #define ENTRY_DEST_SHIFT     24 /* in the high dword */
 #define ENTRY_DEST_MASK	     0xFFu
@@ -37,6 +41,7 @@ struct ioapic {
 	/* The redirection table as the guest wrote it (the hardware may hold it masked or
 	 * re-aimed at this CPU): a two-write update is judged as a whole, not half by half. */
 	uint32_t shadow[IOAPIC_MAX_ENTRIES][2];
+	uint32_t nr_entries; /* from the version register */
 };
 
 static struct ioapic ioapics[IOAPIC_MAX];
@@ -117,9 +122,15 @@ static uint32_t read_entry(const struct ioapic *io, uint32_t reg)
 	return (v & ~ENTRY_HW_BITS) | (hw & ENTRY_HW_BITS);
 }
 
-static bool is_entry(uint32_t reg)
+static bool is_entry(const struct ioapic *io, uint32_t reg)
 {
-	return reg >= IOAPIC_REDTBL && reg < IOAPIC_REDTBL_END;
+	return reg >= IOAPIC_REDTBL && reg < IOAPIC_REDTBL + 2 * io->nr_entries;
+}
+
+/* A register the IOAPIC has (some models stop the machine on any other). */
+static bool is_register(const struct ioapic *io, uint32_t reg)
+{
+	return reg <= IOAPIC_ARB || is_entry(io, reg);
 }
 
 static bool whole_register(const struct mmio_access *a)
@@ -132,8 +143,10 @@ static uint32_t reg_value(const struct ioapic *io, uint64_t pa)
 {
 	uint32_t v = 0;
 
-	if (pa == io->base + IOWIN && is_entry(io->regsel))
+	if (pa == io->base + IOWIN && is_entry(io, io->regsel))
 		return read_entry(io, io->regsel);
+	if (pa == io->base + IOWIN && !is_register(io, io->regsel))
+		return 0; /* reserved: never sent to the IOAPIC */
 	hv_phys_read(NULL, pa, &v, sizeof(v));
 	return v;
 }
@@ -169,10 +182,12 @@ static int ioapic_write(void *dev, const struct mmio_access *a, const void *buf)
 	memcpy(&v, buf, sizeof(v));
 	if (off == IOREGSEL)
 		io->regsel = v;
-	if (off == IOWIN && is_entry(io->regsel)) {
+	if (off == IOWIN && is_entry(io, io->regsel)) {
 		write_entry(io, io->regsel, v);
 		return 0;
 	}
+	if (off == IOWIN && !is_register(io, io->regsel))
+		return 0; /* reserved: dropped */
 	return hv_phys_write(NULL, a->gpa, buf, a->len);
 }
 
@@ -232,7 +247,11 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 			       page, err);
 			return false;
 		}
-		for (uint32_t n = 0; n < IOAPIC_MAX_ENTRIES; n++)
+		ioapics[i].nr_entries = ((hw_read(&ioapics[i], IOAPIC_VER) >> VER_MAX_ENTRY_SHIFT) &
+					 VER_MAX_ENTRY_MASK) + 1;
+		if (ioapics[i].nr_entries > IOAPIC_MAX_ENTRIES)
+			ioapics[i].nr_entries = IOAPIC_MAX_ENTRIES;
+		for (uint32_t n = 0; n < ioapics[i].nr_entries; n++)
 			for (uint32_t half = 0; half < 2; half++)
 				ioapics[i].shadow[n][half] =
 					hw_read(&ioapics[i], IOAPIC_REDTBL + 2 * n + half);
