@@ -810,6 +810,8 @@ static void pci_bar_over_hv(void)
 #define PIT_CMD_CH0_STOP   0x30 /* mode 0 without a count: OUT stays low */
 #define PIT_FAST_DIVISOR   1193u /* ~1 kHz */
 #define PARK_POLLS	   4000u
+#define VER_MAX_SHIFT	   16 /* version register: index of the last entry */
+#define IOAPIC_REG_LIMIT   0x100
 
 static const uint8_t pit_pins[PIT_PINS] = {0, 2};
 
@@ -917,7 +919,7 @@ static bool irr_has(uint32_t vector)
 
 static void ioapic_to_parked_cpu(void)
 {
-	uint32_t self, other;
+	uint32_t self, other, undefined;
 
 	if ((ioapic_read(IOAPIC_VER) & IOAPIC_VER_NONE) == IOAPIC_VER_NONE || !apic ||
 	    !park_count()) {
@@ -928,6 +930,13 @@ static void ioapic_to_parked_cpu(void)
 	}
 	self = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT;
 	other = self + 1;
+	/* Bochs' IOAPIC stops the machine on a register it does not have: mhv never sends one. */
+	undefined = IOAPIC_REDTBL + 2 * (((ioapic_read(IOAPIC_VER) >> VER_MAX_SHIFT) & 0xFF) + 1);
+	if (undefined < IOAPIC_REG_LIMIT) {
+		ioapic_write((uint8_t)undefined, ALL_ONES);
+		check_eq("redteam: an undefined IOAPIC register reads 0 (and the machine runs on)",
+			 ioapic_read((uint8_t)undefined), 0);
+	}
 	ioapic_attack("redteam: an IOAPIC NMI to the parked CPU is dropped", IOAPIC_MODE_NMI, other);
 	plant_smm_store();
 	ioapic_attack("redteam: an IOAPIC SMI to the parked CPU is dropped", IOAPIC_MODE_SMI, other);
