@@ -18,6 +18,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/pci_uart.h"
+#include "arch/x86/smram_lock.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vuart.h"
@@ -196,6 +197,7 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	if (rc)
 		early_fatal("paging", "cannot build mhv's page tables (pool exhausted)");
 	setup_acpi();
+	smram_lock(); /* before any guest code: no SMM handler of the guest's making */
 	/* On mhv's final tables (and, on UEFI, in its final home): the APs switch to them. */
 	ap_park_all(&machine_frames);
 

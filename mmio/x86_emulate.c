@@ -213,57 +213,10 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 	return EMU_CONTINUE;
 }
 
-/*
- * A write that crosses into a page that faults writes nothing (the CPU checks both pages
- * first): with the optional probe callback, every page but the first is checked before any
- * byte is written.
- */
-static int probe_split(struct x86_emu_ctx *e, uint64_t la, unsigned int size)
+/* Each page of [la, la + size) in turn: probed (probe) or read/written through the callbacks. */
+static int access_pages(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
+			bool write, bool probe)
 {
-	uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
-
-	if (!e->ops->probe || size <= room)
-		return EMU_CONTINUE;
-	la += room;
-	size -= (unsigned int)room;
-	while (size) {
-		unsigned int n = size < PAGE_SIZE_4K ? size : (unsigned int)PAGE_SIZE_4K;
-
-		if (e->mode != X86_MODE_64)
-			la &= ADDR_MASK_32;
-		if (e->ops->probe(e->opaque, la, n, true, &e->res->exc))
-			return X86_EMU_EXCEPTION;
-		la += n;
-		size -= n;
-	}
-	return EMU_CONTINUE;
-}
-
-int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size)
-{
-	uint64_t la;
-	int r = x86e_linear(e, seg, ea, size, true, &la);
-
-	while (!r && size && e->ops->probe) {
-		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
-		unsigned int n = size < room ? size : (unsigned int)room;
-
-		if (e->mode != X86_MODE_64)
-			la &= ADDR_MASK_32;
-		if (e->ops->probe(e->opaque, la, n, true, &e->res->exc))
-			return X86_EMU_EXCEPTION;
-		la += n;
-		size -= n;
-	}
-	return r;
-}
-
-/* Split at 4 KiB boundaries so each callback access stays within one page. */
-static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
-			bool write)
-{
-	if (write && probe_split(e, la, size))
-		return X86_EMU_EXCEPTION;
 	while (size) {
 		uint64_t room = PAGE_SIZE_4K - (la & (PAGE_SIZE_4K - 1));
 		unsigned int n = size < room ? size : (unsigned int)room;
@@ -271,7 +224,9 @@ static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsign
 
 		if (e->mode != X86_MODE_64)
 			la &= ADDR_MASK_32;
-		if (write)
+		if (probe)
+			r = e->ops->probe(e->opaque, la, n, write, &e->res->exc);
+		else if (write)
 			r = e->ops->write(e->opaque, la, buf, n, &e->res->exc);
 		else
 			r = e->ops->read(e->opaque, la, buf, n, &e->res->exc);
@@ -282,6 +237,29 @@ static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsign
 		size -= n;
 	}
 	return EMU_CONTINUE;
+}
+
+int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size)
+{
+	uint64_t la;
+	int r = x86e_linear(e, seg, ea, size, true, &la);
+
+	if (r || !e->ops->probe)
+		return r;
+	return access_pages(e, la, NULL, size, true, true);
+}
+
+/*
+ * Split at 4 KiB boundaries so each callback access stays within one page.  An access that
+ * crosses a page is probed first: if its second page faults, the first is left untouched.
+ */
+static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
+			bool write)
+{
+	if (e->ops->probe && (la & (PAGE_SIZE_4K - 1)) + size > PAGE_SIZE_4K &&
+	    access_pages(e, la, buf, size, write, true))
+		return X86_EMU_EXCEPTION;
+	return access_pages(e, la, buf, size, write, false);
 }
 
 int x86e_read_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, void *buf,

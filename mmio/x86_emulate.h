@@ -131,9 +131,11 @@ struct x86_emu_ops {
 	void (*set_vec)(void *opaque, unsigned int idx, const uint8_t *buf, unsigned int len,
 			bool zero_upper);
 	/*
-	 * Optional (may be NULL): would an access of len bytes at la (within one page) fault?
-	 * Called for the later pages of a page-crossing write before its first byte is written.
-	 * Returns 0, or non-zero after filling *exc, like read/write; touches no device.
+	 * Optional (NULL: none).  Would a read (or write) of len bytes at la, within one page,
+	 * succeed?  Returns like read/write but touches nothing.  A data access that crosses a
+	 * page is probed page by page first, so it faults before either part is done, as on
+	 * the CPU (no half-written operand, no device access for an access that then faults);
+	 * so is every page of a multi-part store (FXSAVE, a stack frame) before its first part.
 	 */
 	int (*probe)(void *opaque, uint64_t la, unsigned int len, bool write,
 		     struct x86_exception *exc);

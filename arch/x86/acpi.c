@@ -23,6 +23,9 @@
 #define FADT_DSDT	  40
 #define FADT_SMI_CMD	  48
 #define FADT_ACPI_ENABLE  52
+#define FADT_ACPI_DISABLE 53
+#define FADT_PSTATE_CNT	  55
+#define FADT_CST_CNT	  95
 #define FADT_PM1A_EVT	  56
 #define FADT_PM1A_CNT	  64
 #define FADT_PM1B_CNT	  68
@@ -273,6 +276,9 @@ bool acpi_pm_regs(struct acpi_pm_regs *r)
 	r->pm1_evt_len = fadt_u8(fadt, FADT_PM1_EVT_LEN);
 	r->smi_cmd = fadt_u32(fadt, FADT_SMI_CMD);
 	r->acpi_enable = fadt_u8(fadt, FADT_ACPI_ENABLE);
+	r->acpi_disable = fadt_u8(fadt, FADT_ACPI_DISABLE);
+	r->pstate_cnt = fadt_u8(fadt, FADT_PSTATE_CNT);
+	r->cst_cnt = FADT_CST_CNT < fadt->length ? fadt_u8(fadt, FADT_CST_CNT) : 0;
 	if (FADT_RESET_VALUE < fadt->length) {
 		const uint8_t *gas = (const uint8_t *)fadt + FADT_RESET_REG;
 		r->reset_space = gas[0];

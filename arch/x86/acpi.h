@@ -50,7 +50,8 @@ struct acpi_pm_regs {
 	bool s5_known; /* \_S5 found in the DSDT */
 	uint8_t s5_typ_a, s5_typ_b;
 	uint32_t smi_cmd;
-	uint8_t acpi_enable;
+	uint8_t acpi_enable, acpi_disable; /* the SMI_CMD values the FADT defines */
+	uint8_t pstate_cnt, cst_cnt;	   /* (0: none) */
 	uint8_t reset_space, reset_bit_width, reset_value; /* RESET_REG (a GAS) */
 	uint64_t reset_addr;
 };

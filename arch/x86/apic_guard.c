@@ -26,6 +26,8 @@
 #define APIC_ICR_LOW	  0x300
 #define APIC_ICR_HIGH	  0x310
 #define APIC_REG_SIZE	  4
+#define APIC_REG_SPAN	  16 /* each register sits alone in a 16-byte slot */
+#define BITS_PER_BYTE	  8
 #define XAPIC_ID_SHIFT	  24 /* ID, LDR and ICR-high destination sit in bits 31:24 */
 
 /* The MSI window: writes there are interrupt messages to any CPU. */
@@ -48,6 +50,11 @@ static void note_drop(const char *what, uint64_t value, uint64_t where)
 	if (n < DROP_REPORT_LIMIT || n % DROP_REPORT_EVERY == 0)
 		pr_warn("mhv: guest %s (0x%lx at 0x%lx): kept from the other CPUs (%lu so far)\n",
 			what, value, where, n + 1);
+}
+
+void apic_guard_count_drop(const char *what, uint64_t value, uint64_t where)
+{
+	note_drop(what, value, where);
 }
 
 uint64_t apic_guard_dropped(void)
@@ -103,9 +110,55 @@ static uint32_t apic_reg_read(uint64_t offset)
 	return v;
 }
 
+void apic_guard_self_xapic(uint32_t *id, uint32_t *ldr)
+{
+	if (!xapic_page_gone[hv_cpu_index()]) {
+		*id = apic_reg_read(APIC_ID) >> XAPIC_ID_SHIFT; /* this CPU's: the page is per CPU */
+		*ldr = apic_reg_read(APIC_LDR) >> XAPIC_ID_SHIFT;
+	} else {
+		/* x2APIC mode (or none): 8-bit physical destinations only. */
+		*id = (uint32_t)rdmsr(MSR_X2APIC_ID);
+		*ldr = 0;
+	}
+}
+
 static void apic_reg_write(uint64_t offset, uint32_t v)
 {
 	hv_phys_write(NULL, apic_base + offset, &v, sizeof(v));
+}
+
+/*
+ * The SDM allows only 32-bit accesses at a 16-byte boundary to the APIC page; anything else is
+ * undefined on the hardware (Bochs' APIC stops the machine on it).  So only those reach the
+ * APIC.  Other reads get each byte from the register it lies in (bytes 4-15 of a slot read
+ * 0); other writes are dropped with a log line.
+ */
+static bool whole_register(const struct mmio_access *a)
+{
+	return a->len == APIC_REG_SIZE && !(a->offset & (APIC_REG_SPAN - 1));
+}
+
+static void read_odd(const struct mmio_access *a, uint8_t *buf)
+{
+	for (unsigned i = 0; i < a->len; i++) {
+		uint64_t off = a->offset + i, in_slot = off & (APIC_REG_SPAN - 1);
+
+		buf[i] = in_slot < APIC_REG_SIZE ? (uint8_t)(apic_reg_read(off - in_slot) >>
+							     (BITS_PER_BYTE * in_slot))
+						 : 0;
+	}
+}
+
+static void note_odd_write(const struct mmio_access *a, uint64_t value)
+{
+	static unsigned reported;
+
+	if (reported < DROP_REPORT_LIMIT) {
+		reported++;
+		pr_warn("mhv: guest wrote %u byte(s) at APIC offset 0x%lx (0x%lx): not a whole "
+			"register, dropped\n",
+			a->len, a->offset, value);
+	}
 }
 
 static bool overlaps_reg(const struct mmio_access *a, uint64_t reg)
@@ -150,6 +203,10 @@ static int apic_read(void *dev, const struct mmio_access *a, void *buf)
 {
 	if (xapic_page_gone[hv_cpu_index()]) /* the address now belongs to the interrupt window */
 		return msi_window_read(dev, a, buf);
+	if (!whole_register(a)) {
+		read_odd(a, buf);
+		return 0;
+	}
 	return hv_phys_read(NULL, a->gpa, buf, a->len);
 }
 
@@ -177,6 +234,10 @@ static int apic_write(void *dev, const struct mmio_access *a, const void *buf)
 			write_icr(a, buf);
 		else
 			note_drop("wrote into the middle of the ICR", value, a->gpa);
+		return 0;
+	}
+	if (!whole_register(a)) {
+		note_odd_write(a, value);
 		return 0;
 	}
 	if (a->offset == APIC_LDR || a->offset == APIC_DFR)

@@ -36,6 +36,10 @@ bool apic_guard_x2apic_icr(uint64_t icr, uint64_t *send);
 void apic_guard_base_written(uint64_t msr);
 /* Interrupt messages kept from other CPUs: dropped, or broadcasts cut down to self. */
 uint64_t apic_guard_dropped(void);
+/* Count and log (rate-limited) an interrupt message kept from the other CPUs elsewhere. */
+void apic_guard_count_drop(const char *what, uint64_t value, uint64_t where);
+/* This CPU as an 8-bit (xAPIC-format) destination: APIC ID and flat logical ID (0: none). */
+void apic_guard_self_xapic(uint32_t *id, uint32_t *ldr);
 uint64_t apic_guard_base(void);
 
 /* A physical INIT reached the guest's CPU (VMX exit reason 3, SVM INIT intercept): ends the run. */

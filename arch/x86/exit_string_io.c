@@ -66,34 +66,6 @@ static bool element_linear(struct vcpu *v, const struct string_io *s, uint64_t e
 	return ok;
 }
 
-/* INS writes memory after reading the port: check the write first, so a fault consumes no
- * input (a UART byte read is gone). */
-static bool probe_write(struct vcpu *v, const struct string_io *s, uint64_t la, unsigned size)
-{
-	uint64_t addrs[2] = {la, la + size - 1}; /* an element spans at most two pages */
-	struct gw_regs regs;
-	struct gw_mem mem;
-
-	vcpu_walk_setup(v, &regs, &mem);
-	for (unsigned i = 0; i < 2; i++) {
-		uint64_t addr = s->mode == X86_MODE_64 ? addrs[i] : addrs[i] & ADDR_MASK_32;
-		struct gw_result r;
-		int err = guest_walk(&regs, &mem, addr, GW_WRITE | (regs.cpl == 3 ? GW_USER : 0), &r);
-
-		if (err == -E_FAULT) {
-			/* CR2 is the first byte of the element, or the page start of its tail. */
-			v->ops->set_cr2(v, i ? addr & ~(PAGE_SIZE - 1) : addr);
-			v->ops->inject_exception(v, VEC_PF, true, r.pf_error);
-			return false;
-		}
-		if (err) {
-			v->ops->inject_exception(v, VEC_GP, true, 0);
-			return false;
-		}
-	}
-	return true;
-}
-
 enum exit_next vcpu_exit_string_io(struct vcpu *v, const struct io_exit *io)
 {
 	int err = 0;
@@ -134,7 +106,9 @@ enum exit_next vcpu_exit_string_io(struct vcpu *v, const struct io_exit *io)
 		if (!element_linear(v, &s, ea, io->size, in, &la))
 			return EXIT_NEXT_RETRY;
 		if (in) {
-			if (!probe_write(v, &s, la, io->size))
+			/* INS writes memory after reading the port: the write is checked first
+			 * (both pages, and the gate), so a fault consumes no input. */
+			if (!vcpu_linear_probe(v, la, io->size, true, s.mode != X86_MODE_64))
 				return EXIT_NEXT_RETRY;
 			val = vcpu_port_in(v, io->port, io->size);
 			if (!vcpu_linear_rw(v, la, &val, io->size, true, s.mode != X86_MODE_64))

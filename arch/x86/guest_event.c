@@ -70,10 +70,10 @@ void vcpu_inject_exc(struct vcpu *v, const struct x86_exception *exc)
 	v->ops->inject_exception(v, exc->vector, exc->has_error_code, exc->error_code);
 }
 
-bool vcpu_linear_rw(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write, bool wrap32)
+/* Page by page; buf NULL probes (vcpu_linear_access). */
+static bool linear_pages(struct vcpu *v, uint64_t la, uint8_t *p, unsigned len, bool write,
+			 bool wrap32)
 {
-	uint8_t *p = buf;
-
 	while (len) {
 		unsigned chunk;
 		struct x86_exception exc;
@@ -86,8 +86,24 @@ bool vcpu_linear_rw(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool w
 			return false;
 		}
 		la += chunk;
-		p += chunk;
+		if (p)
+			p += chunk;
 		len -= chunk;
 	}
 	return true;
+}
+
+bool vcpu_linear_probe(struct vcpu *v, uint64_t la, unsigned len, bool write, bool wrap32)
+{
+	return linear_pages(v, la, NULL, len, write, wrap32);
+}
+
+bool vcpu_linear_rw(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write, bool wrap32)
+{
+	/* An element that crosses a page is probed first: a fault on its second page leaves
+	 * the first untouched, as on the CPU. */
+	if (((wrap32 ? la & LA32_MASK : la) & (PAGE_SIZE - 1)) + len > PAGE_SIZE &&
+	    !linear_pages(v, la, NULL, len, write, wrap32))
+		return false;
+	return linear_pages(v, la, buf, len, write, wrap32);
 }

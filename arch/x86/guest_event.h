@@ -34,5 +34,8 @@ void vcpu_inject_exc(struct vcpu *v, const struct x86_exception *exc);
  * at 4 GiB.  False: the access faulted and its exception is queued.
  */
 bool vcpu_linear_rw(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write, bool wrap32);
+/* Would vcpu_linear_rw() succeed?  Every page checked (translation and the memory gate),
+ * nothing touched; false after queueing the fault it would raise. */
+bool vcpu_linear_probe(struct vcpu *v, uint64_t la, unsigned len, bool write, bool wrap32);
 
 #endif

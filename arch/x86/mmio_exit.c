@@ -153,12 +153,16 @@ static bool in_hv(const struct vcpu *v, uint64_t gpa, unsigned len)
 	return gpa < v->hv_end && gpa + len > v->hv_start;
 }
 
-/* One page-bounded access (the emulator splits at 4 KiB) to a guest linear address. */
+/*
+ * One page-bounded access (the emulator splits at 4 KiB) to a guest linear address; a probe
+ * (buf NULL) is only translated and checked against the gate, nothing accessed.
+ */
 static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned len, unsigned how,
 		      struct x86_exception *exc)
 {
 	static unsigned reported;
 	struct vcpu *v = c->v;
+	bool probe = !buf;
 	unsigned gw = how | (c->regs.cpl == 3 ? GW_USER : 0);
 	struct gw_result fault;
 	uint64_t gpa, hits = v->mmio_cache.hits;
@@ -180,8 +184,11 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 		return 1;
 	}
 	/* The gate: guest RAM, a device region's model, a passthrough device, or nothing. */
-	kind = guest_mem_access(guest_gate(), gpa, buf, len, how == GW_WRITE ? GMEM_WRITE : 0,
-				v->ops->get_rip(v));
+	if (probe)
+		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
+	else
+		kind = guest_mem_access(guest_gate(), gpa, buf, len,
+					how == GW_WRITE ? GMEM_WRITE : 0, v->ops->get_rip(v));
 	if (kind == GPA_TRAPPED && c->first_mmio_hit < 0)
 		c->first_mmio_hit = v->mmio_cache.hits != hits;
 	if (kind >= 0)
@@ -199,30 +206,6 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	return 1;
 }
 
-/* The translation alone (no device touched): the later pages of a page-crossing write. */
-static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write, struct x86_exception *exc)
-{
-	struct mmio_exit_ctx *c = opaque;
-	struct vcpu *v = c->v;
-	unsigned gw = (write ? GW_WRITE : 0) | (c->regs.cpl == 3 ? GW_USER : 0);
-	struct gw_result fault;
-	uint64_t gpa;
-	int err;
-
-	(void)len;
-	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, &gpa,
-			     &fault);
-	if (err == -E_FAULT) {
-		set_pf(exc, la, fault.pf_error);
-		return 1;
-	}
-	if (err) {
-		set_gp(exc);
-		return 1;
-	}
-	return 0;
-}
-
 static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
 {
 	return mem_access(opaque, la, buf, len, GW_FETCH, exc);
@@ -237,6 +220,12 @@ static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
 		     struct x86_exception *exc)
 {
 	return mem_access(opaque, la, (void *)buf, len, GW_WRITE, exc);
+}
+
+static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
+		     struct x86_exception *exc)
+{
+	return mem_access(opaque, la, NULL, len, write ? GW_WRITE : 0, exc);
 }
 
 /*

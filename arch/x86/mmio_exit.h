@@ -15,7 +15,8 @@ void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region);
 /*
  * One access of guest linear memory within a page, by the path the emulator's operands take
  * (guest walk, then a device, or guest RAM; never mhv's memory).  0, or 1 with *exc holding
- * the exception the guest must get (#PF with CR2, #GP).
+ * the exception the guest must get (#PF with CR2, #GP).  With buf NULL it only probes:
+ * translates and checks the gate, touching nothing.
  */
 int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
 		       struct x86_exception *exc);

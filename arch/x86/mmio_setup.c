@@ -5,6 +5,7 @@
  */
 #include "arch/x86/mmio_setup.h"
 #include "arch/x86/apic_guard.h"
+#include "arch/x86/ioapic_guard.h"
 #include "arch/x86/hypercall_abi.h"
 #include "arch/x86/guest.h"
 #include "arch/x86/iommu.h"
@@ -129,8 +130,8 @@ bool mmio_setup(const struct hv_options *o)
 	for (unsigned i = 0; i < o->nr_mmio; i++)
 		if (!add_device(&o->mmio[i], &ram_used))
 			return false;
-	if (!apic_guard_setup(&regions) || !platform_reset_mmio_setup(&regions) ||
-	    !iommu_guard_setup(&regions))
+	if (!apic_guard_setup(&regions) || !ioapic_guard_setup(&regions) ||
+	    !platform_reset_mmio_setup(&regions) || !iommu_guard_setup(&regions))
 		return false;
 	guest_gate_attach_regions(&regions);
 	return true;

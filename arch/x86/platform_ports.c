@@ -37,6 +37,7 @@
 #include "arch/x86/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/fmt.h"
+#include "arch/x86/smram_lock.h"
 #include "lib/log.h"
 #include "lib/log_limit.h"
 
@@ -58,8 +59,17 @@
 #define BITS_PER_BYTE	       8
 #define IO_PORT_LIMIT	       0x10000u
 #define MAX_RANGES	       8
+#define PCI_DATA_LEN	       4
 
-enum port_role { ROLE_FIXED, ROLE_ACPI_RESET, ROLE_PM1A_CNT, ROLE_PM1B_CNT, ROLE_PM1A_STS };
+enum port_role {
+	ROLE_FIXED,
+	ROLE_ACPI_RESET,
+	ROLE_PM1A_CNT,
+	ROLE_PM1B_CNT,
+	ROLE_PM1A_STS,
+	ROLE_PCI_DATA, /* SMRAM control kept locked (smram_lock.h) */
+	ROLE_SMI_CMD,  /* the FADT's SMI command port: only the commands the FADT defines */
+};
 
 struct port_range {
 	uint16_t first;
@@ -75,6 +85,7 @@ static struct {
 	bool kbc_output_next; /* the 8042 got 0xD1: the next byte at 0x60 is its output port */
 	bool wake_pending;    /* a refused sleep: WAK_STS reads as set until cleared */
 	struct log_limit refused;
+	struct log_limit smi_refused;
 } plat;
 
 static void add_range(uint32_t first, unsigned len, enum port_role role)
@@ -95,6 +106,7 @@ void platform_ports_init(void)
 	add_range(PORT_KBC_CMD, 1, ROLE_FIXED);
 	add_range(PORT_SYS_CTRL_A, 1, ROLE_FIXED);
 	add_range(PORT_RESET_CONTROL, 1, ROLE_FIXED);
+	add_range(smram_filtered_port(), PCI_DATA_LEN, ROLE_PCI_DATA);
 	if (!acpi_pm_regs(a)) {
 		pr_info("mhv: platform: no FADT: only the fixed reset ports are intercepted\n");
 		return;
@@ -108,6 +120,8 @@ void platform_ports_init(void)
 	add_range(a->pm1a_cnt, PM1_REG_LEN, ROLE_PM1A_CNT);
 	add_range(a->pm1b_cnt, PM1_REG_LEN, ROLE_PM1B_CNT);
 	add_range(a->pm1a_evt, PM1_REG_LEN, ROLE_PM1A_STS);
+	if (a->smi_cmd < IO_PORT_LIMIT)
+		add_range(a->smi_cmd, 1, ROLE_SMI_CMD);
 	pr_info("mhv: platform: PM1a_CNT 0x%x PM1b_CNT 0x%x PM1a_STS 0x%x, \\_S5 %s (%u/%u), reset "
 		"register %s 0x%lx value 0x%x\n",
 		a->pm1a_cnt, a->pm1b_cnt, a->pm1a_evt, a->s5_known ? "found" : "not found",
@@ -252,6 +266,30 @@ static bool check_sleep(struct vcpu *v, const struct port_range *r, uint16_t por
 	return true;
 }
 
+/*
+ * A write to the SMI command port raises an SMI: the firmware's SMM handler runs with the
+ * command, outside mhv, on a CPU the guest is using.  The commands the FADT defines (ACPI
+ * enable/disable, P-state and C-state control) are what an OS sends; any other is dropped
+ * (SeaBIOS's SMM handler takes command 0 as "restore the CPU state saved at boot", which
+ * throws the CPU back into the BIOS from under mhv).
+ */
+static bool smi_command_refused(const struct port_range *r, uint16_t port, unsigned size,
+				uint32_t val)
+{
+	const struct acpi_pm_regs *a = &plat.acpi;
+	uint8_t b;
+
+	if (!byte_for(port, size, val, r->first, &b) || b == a->acpi_enable ||
+	    b == a->acpi_disable || (a->pstate_cnt && b == a->pstate_cnt) ||
+	    (a->cst_cnt && b == a->cst_cnt))
+		return false;
+	if (log_limit_allow(&plat.smi_refused, "refused SMI commands"))
+		pr_warn("mhv: guest wrote SMI command 0x%x to port 0x%x, not one the FADT defines: "
+			"dropped\n",
+			b, r->first);
+	return true;
+}
+
 void platform_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
 {
 	uint8_t b;
@@ -269,6 +307,10 @@ void platform_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t va
 		    byte_for(port, size, val, (uint32_t)r->first + PM1_HIGH_BYTE, &b) &&
 		    (b & PM1_WAK_STS_HIGH))
 			plat.wake_pending = false; /* write 1 to clear */
+		if (r->role == ROLE_PCI_DATA)
+			val = smram_filter_config_write(port, size, val);
+		if (r->role == ROLE_SMI_CMD && smi_command_refused(r, port, size, val))
+			return;
 	}
 	hw_out(port, size, val);
 }

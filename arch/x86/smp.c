@@ -66,6 +66,8 @@ static smp_ap_entry_fn ap_entry_fn;
 static int run_ending;	/* 1 + the CPU that ends the run */
 static unsigned stop_turn = HV_MAX_CPUS; /* nobody's turn yet */
 static int nr_online;
+/* NMIs held vCPUs (wait-for-SIPI) woke up for that were none of mhv's: each was dropped. */
+static unsigned held_nmis;
 
 /* Read by smp_entry.S: each AP's stack top by CPU number (0: not released). */
 uint64_t smp_stack_tops[HV_MAX_CPUS];
@@ -361,7 +363,32 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 			return (uint8_t)vec;
 		}
 		idle_until_nmi();
+		/* Woken with no STARTUP latched, no kick of mhv's and no end of the run: a guest's
+		 * NMI (an IPI or an IOAPIC message) reached this held vCPU, which drops it as the
+		 * wait-for-SIPI state does.  Counted for the hostile-guest tests. */
+		if (__atomic_load_n(&c->sipi, __ATOMIC_ACQUIRE) == NO_SIPI &&
+		    !__atomic_load_n(&c->kicks, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&run_ending, __ATOMIC_ACQUIRE))
+			__atomic_add_fetch(&held_nmis, 1, __ATOMIC_RELAXED);
 	}
+}
+
+unsigned smp_held_interrupt_count(void)
+{
+	return __atomic_load_n(&held_nmis, __ATOMIC_RELAXED);
+}
+
+bool smp_apic_id_is_vcpu(uint32_t apic_id)
+{
+	for (unsigned cpu = 0; cpu < nr_vcpus; cpu++)
+		if (cpus[cpu].apic_id == apic_id)
+			return true;
+	return false;
+}
+
+bool smp_every_cpu_is_vcpu(void)
+{
+	return nr_vcpus == 1 + ap_park_count();
 }
 
 enum smp_nmi smp_nmi_exit(struct vcpu *v)

@@ -59,6 +59,13 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v);
  */
 uint8_t smp_wait_for_sipi(struct vcpu *v);
 
+/* NMIs held vCPUs (waiting for a SIPI) took that were not mhv's, each dropped by mhv. */
+unsigned smp_held_interrupt_count(void);
+/* Is apic_id one of the guest's vCPUs?  (Not the hot path: a loop over the vCPUs.) */
+bool smp_apic_id_is_vcpu(uint32_t apic_id);
+/* Did every CPU mhv parked become a vCPU (no CPU mhv holds outside the guest)? */
+bool smp_every_cpu_is_vcpu(void);
+
 /* This vCPU's counters are out already (it is ending the run, or one end raced another). */
 void smp_stats_printed(unsigned cpu);
 

@@ -255,15 +255,6 @@ enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la)
 	return EXIT_NEXT_SKIP;
 }
 
-enum exit_next vcpu_exit_invpcid(struct vcpu *v, unsigned type, uint64_t pcid, uint64_t la)
-{
-	(void)type;
-	(void)pcid;
-	v->exits[EXIT_KIND_INVPCID]++;
-	vcpu_guest_tlb_flush(v, FLUSH_INVPCID, la);
-	return EXIT_NEXT_SKIP;
-}
-
 enum exit_next vcpu_exit_hlt(struct vcpu *v)
 {
 	v->exits[EXIT_KIND_HLT]++;
@@ -335,7 +326,7 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		v->gpr[GPR_RAX] = apic_guard_dropped();
 		break;
 	case HC_PARKED_INTERRUPTS:
-		v->gpr[GPR_RAX] = ap_park_interrupt_count();
+		v->gpr[GPR_RAX] = ap_park_interrupt_count() + smp_held_interrupt_count();
 		break;
 	case HC_IOMMU_STATUS:
 		v->gpr[GPR_RBX] = iommu_drain_faults();

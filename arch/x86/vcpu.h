@@ -160,8 +160,8 @@ bool vcpu_lmsw(struct vcpu *v, uint16_t src);
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src);
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);
-enum exit_next vcpu_exit_invpcid(struct vcpu *v, unsigned type, uint64_t desc_pcid,
-				 uint64_t desc_la);
+/* INVPCID: checked and its descriptor read like the CPU does (exit_invpcid.c). */
+enum exit_next vcpu_exit_invpcid(struct vcpu *v);
 enum exit_next vcpu_exit_hlt(struct vcpu *v);
 enum exit_next vcpu_exit_hypercall(struct vcpu *v);
 enum exit_next vcpu_exit_xsetbv(struct vcpu *v);

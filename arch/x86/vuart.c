@@ -40,6 +40,7 @@ enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR,
 #define MCR_LOOPBACK	0x10
 #define MSR_IDLE	0xB0 /* DCD, DSR, CTS asserted */
 #define LINE_MAX	240
+#define BITS_PER_BYTE	8
 
 static struct {
 	uint16_t base;
@@ -126,49 +127,13 @@ static uint8_t modem_status(void)
 			 ((vu.mcr & 0x08) << 4));
 }
 
-static uint32_t console_in(uint16_t port);
-static void console_out(uint16_t port, uint8_t b);
-
-/* The model is shared by every vCPU: one register access at a time, under the console lock. */
-uint32_t vuart_in(uint16_t port, unsigned size)
-{
-	uint16_t hw = vu.base;
-	uint32_t val;
-
-	if (!hw || port < hw || port >= hw + VUART_NR_PORTS) {
-		/* Not the console: a port mhv intercepts for no model passes through. */
-		return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
-	}
-	console_lock();
-	val = console_in(port);
-	console_unlock();
-	return val;
-}
-
-void vuart_out(uint16_t port, unsigned size, uint32_t val)
-{
-	uint16_t hw = vu.base;
-
-	if (!hw || port < hw || port >= hw + VUART_NR_PORTS) {
-		if (size == 1)
-			outb(port, (uint8_t)val);
-		else if (size == 2)
-			outw(port, (uint16_t)val);
-		else
-			outl(port, val);
-		return;
-	}
-	console_lock();
-	console_out(port, (uint8_t)val);
-	console_unlock();
-}
-
-static uint32_t console_in(uint16_t port)
+/* One register of the model, at offset reg from the UART's base. */
+static uint8_t model_in(unsigned reg)
 {
 	uint16_t hw = vu.base;
 	bool dlab = vu.lcr & LCR_DLAB;
 
-	switch (port - hw) {
+	switch (reg) {
 	case REG_DATA:
 		if (dlab)
 			return vu.dll;
@@ -190,12 +155,11 @@ static uint32_t console_in(uint16_t port)
 	}
 }
 
-static void console_out(uint16_t port, uint8_t b)
+static void model_out(unsigned reg, uint8_t b)
 {
-	uint16_t hw = vu.base;
 	bool dlab = vu.lcr & LCR_DLAB;
 
-	switch (port - hw) {
+	switch (reg) {
 	case REG_DATA:
 		if (dlab)
 			vu.dll = b;
@@ -230,4 +194,66 @@ static void console_out(uint16_t port, uint8_t b)
 	default:
 		break; /* LSR and MSR are read-only */
 	}
+}
+
+/*
+ * Does [port, port + size) touch the console's ports?  An access that does is done byte by
+ * byte, each byte to the model or to the hardware port it names: a wider access that only
+ * overlaps the UART (a dword OUT at base - 3 covers the transmitter) must not reach the real
+ * UART's registers around the model, nor may the model swallow the bytes beyond it.
+ */
+static bool touches_uart(uint16_t hw, uint32_t port, unsigned size)
+{
+	return hw && port < (uint32_t)hw + VUART_NR_PORTS && port + size > hw;
+}
+
+static bool in_uart(uint16_t hw, uint32_t port)
+{
+	return port >= hw && port < (uint32_t)hw + VUART_NR_PORTS;
+}
+
+uint32_t vuart_in(uint16_t port, unsigned size)
+{
+	uint16_t hw = vu.base;
+	uint32_t val = 0;
+
+	if (!touches_uart(hw, port, size)) {
+		/* Not the console: a port mhv intercepts for no model passes through. */
+		return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+	}
+	console_lock(); /* the model is shared by every vCPU: one access at a time */
+	for (unsigned i = 0; i < size; i++) {
+		uint32_t p = (uint32_t)port + i;
+		uint8_t b = in_uart(hw, p) ? model_in(p - hw) : inb((uint16_t)p);
+
+		val |= (uint32_t)b << (BITS_PER_BYTE * i);
+	}
+	console_unlock();
+	return val;
+}
+
+void vuart_out(uint16_t port, unsigned size, uint32_t val)
+{
+	uint16_t hw = vu.base;
+
+	if (!touches_uart(hw, port, size)) {
+		if (size == 1)
+			outb(port, (uint8_t)val);
+		else if (size == 2)
+			outw(port, (uint16_t)val);
+		else
+			outl(port, val);
+		return;
+	}
+	console_lock();
+	for (unsigned i = 0; i < size; i++) {
+		uint32_t p = (uint32_t)port + i;
+		uint8_t b = (uint8_t)(val >> (BITS_PER_BYTE * i));
+
+		if (in_uart(hw, p))
+			model_out(p - hw, b);
+		else
+			outb((uint16_t)p, b);
+	}
+	console_unlock();
 }

@@ -5,6 +5,7 @@
  */
 #include "tests/guest/attack.h"
 #include "arch/x86/io.h"
+#include "arch/x86/hypercall_abi.h"
 #include "lib/string.h"
 #include "tests/guest/acpi.h"
 #include "tests/guest/bootinfo.h"
@@ -89,12 +90,173 @@ static void attack_s3(void)
 	report_finish();
 }
 
+/*
+ * q35's MCH decodes the PCI Express configuration window (PCIEXBAR, host bridge register
+ * 0x60) wherever the guest puts it.  Aimed over mhv's range, it would hide mhv's memory
+ * behind configuration space.  mhv must survive and answer hypercalls afterwards.
+ */
+#define PCI_CONFIG_ADDR	  0xCF8
+#define PCI_CONFIG_DATA	  0xCFC
+#define PCI_ENABLE	  0x80000000u
+#define Q35_MCH_ID	  0x29C08086u /* vendor 8086, device 29C0 */
+#define PCIEXBAR_LOW	  0x60
+#define PCIEXBAR_HIGH	  0x64
+#define PCIEXBAR_EN	  1u
+#define PCIEXBAR_LEN_64M  (2u << 1)
+#define PCIEXBAR_64M_MASK 0xFC000000u
+
+static uint32_t host_bridge_read(uint8_t reg)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | reg);
+	return inl(PCI_CONFIG_DATA);
+}
+
+static void host_bridge_write(uint8_t reg, uint32_t v)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | reg);
+	outl(PCI_CONFIG_DATA, v);
+}
+
+static void attack_mmcfg(void)
+{
+	uint32_t hv_end = 0, hv_start = hypercall(HC_HV_RANGE, 0, 0, 0, &hv_end);
+	uint32_t base = hv_start & PCIEXBAR_64M_MASK, old = host_bridge_read(PCIEXBAR_LOW);
+
+	if (host_bridge_read(0) != Q35_MCH_ID) {
+		check(false, "attack mmcfg: the host bridge is q35's MCH", "ID 0x%x",
+		      host_bridge_read(0));
+		report_finish();
+	}
+	gprintf("guest: attack mmcfg: PCIEXBAR 0x%x -> 0x%x (64 MiB over mhv at 0x%x)\n", old,
+		base | PCIEXBAR_LEN_64M | PCIEXBAR_EN, hv_start);
+	host_bridge_write(PCIEXBAR_HIGH, 0);
+	host_bridge_write(PCIEXBAR_LOW, base | PCIEXBAR_LEN_64M | PCIEXBAR_EN);
+	gprintf("guest: attack mmcfg: PCIEXBAR now 0x%x; the window's first dword reads 0x%x "
+		"(0x%x: configuration space, else RAM)\n",
+		host_bridge_read(PCIEXBAR_LOW), *(volatile uint32_t *)(uintptr_t)base, Q35_MCH_ID);
+	check_eq("attack mmcfg: mhv still answers a hypercall", hypercall(HC_HV_RANGE, 0, 0, 0, NULL),
+		 hv_start);
+	host_bridge_write(PCIEXBAR_LOW, old);
+	report_finish();
+}
+
+/*
+ * i440fx SMRAM: with D_OPEN the guest sees SMRAM (the ASEG at 0xA0000) as memory, so unless
+ * the firmware set D_LCK it can write the SMM handler of its own CPU (SMBASE 0xA0000 after
+ * SeaBIOS/Bochs BIOS relocation: entry at 0xA8000) and raise an SMI through the APM port:
+ * guest code in SMM, outside mhv, with all of memory.  The planted code stores a marker and
+ * returns (RSM).
+ */
+#define I440FX_SMRAM_DWORD 0x70 /* SMRAM control is byte 2 of this dword */
+#define SMRAM_SHIFT	   16
+#define SMRAM_D_OPEN	   0x40u
+#define SMRAM_D_LCK	   0x10u
+#define ASEG_SMM_ENTRY	   0xA8000u
+#define PIIX4_PM_DEV	   ((1u << 11) | (3u << 8)) /* 0:1.3 */
+#define PIIX4_DEVACTB	   0x58
+#define PIIX4_APMC_EN	   (1u << 25) /* DEVACTB bit 25: APM control writes raise an SMI */
+#define PORT_APM_CNT	   0xB2
+#define SMM_MARKER	   0xDEADC0DEu
+
+static volatile uint32_t smm_marker;
+
+static uint32_t pci_read0(uint32_t devfn_reg)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | devfn_reg);
+	return inl(PCI_CONFIG_DATA);
+}
+
+static void pci_write0(uint32_t devfn_reg, uint32_t v)
+{
+	outl(PCI_CONFIG_ADDR, PCI_ENABLE | devfn_reg);
+	outl(PCI_CONFIG_DATA, v);
+}
+
+static void attack_smram(void)
+{
+	uint32_t ctl = pci_read0(I440FX_SMRAM_DWORD), smram = (ctl >> SMRAM_SHIFT) & 0xFF;
+	uint32_t addr = (uint32_t)&smm_marker;
+	const uint8_t code[] = {0x67, 0x66, 0xC7, 0x05, (uint8_t)addr, (uint8_t)(addr >> 8),
+				(uint8_t)(addr >> 16), (uint8_t)(addr >> 24), 0xDE, 0xC0, 0xAD, 0xDE,
+				0x0F, 0xAA};
+	volatile uint8_t *entry = (volatile uint8_t *)ASEG_SMM_ENTRY;
+
+	gprintf("guest: attack smram: SMRAM control 0x%x (D_LCK %s)\n", smram,
+		smram & SMRAM_D_LCK ? "set" : "clear");
+	pci_write0(I440FX_SMRAM_DWORD, ctl | SMRAM_D_OPEN << SMRAM_SHIFT);
+	for (unsigned i = 0; i < sizeof(code); i++)
+		entry[i] = code[i];
+	check_eq("attack smram: SMRAM does not open (D_OPEN reads clear)",
+		 (pci_read0(I440FX_SMRAM_DWORD) >> SMRAM_SHIFT) & SMRAM_D_OPEN, 0);
+	pci_write0(I440FX_SMRAM_DWORD, ctl);
+	pci_write0(PIIX4_PM_DEV | PIIX4_DEVACTB, pci_read0(PIIX4_PM_DEV | PIIX4_DEVACTB) |
+							PIIX4_APMC_EN);
+	smm_marker = 0;
+	outb(PORT_APM_CNT, 0);
+	check_eq("attack smram: no guest code ran in SMM (marker untouched)", smm_marker, 0);
+	report_finish();
+}
+
+/*
+ * An SMI to the guest's own CPU from its local APIC: LINT0 (the 8259's INTR) with delivery
+ * mode SMI, fed by the PIT.  The firmware's SMM handler (SMRAM locked) runs and returns; the
+ * guest and mhv must carry on.  ECX/EBX hold SeaBIOS's "call32 via SMM" request values.
+ * Not in tests/boot/configs: it reproduces an open finding (on QEMU SVM the guest comes back
+ * from SMM in the BIOS's boot state, VMRUN fails and mhv stops with a FATAL):
+ * make build/test-iso/attack-lvt-smi.iso, then boot it like qemu-attack-s3.
+ */
+#define APIC_PAGE	 0xFEE00000u
+#define APIC_LVT_LINT0	 0x350
+#define LVT_MODE_SMI	 0x200u
+#define PIC1_DATA	 0x21
+#define PIC_IRQ0_ONLY	 0xFE
+#define PIT_CMD		 0x43
+#define PIT_CH0		 0x40
+#define PIT_RATE_CMD	 0x34
+#define PIT_STOP_CMD	 0x30
+#define PIT_1KHZ	 1193u
+#define SMI_WAIT_LOOPS	 20000000u
+#define CALL32SMM_ENTER	 0x1234u
+
+static volatile uint32_t lvt_smi_reached;
+
+static void lvt_smi_target(void)
+{
+	lvt_smi_reached = 1;
+	for (;;)
+		asm volatile("hlt");
+}
+
+static void attack_lvt_smi(void)
+{
+	volatile uint32_t *lint0 = (volatile uint32_t *)(APIC_PAGE + APIC_LVT_LINT0);
+	uint32_t saved = *lint0, c = SMI_WAIT_LOOPS;
+
+	*lint0 = LVT_MODE_SMI;
+	outb(PIC1_DATA, PIC_IRQ0_ONLY);
+	outb(PIT_CMD, PIT_RATE_CMD);
+	outb(PIT_CH0, PIT_1KHZ & 0xFF);
+	outb(PIT_CH0, PIT_1KHZ >> 8);
+	asm volatile("1: dec %%eax; jnz 1b"
+		     : "+a"(c)
+		     : "c"(CALL32SMM_ENTER), "b"((uint32_t)lvt_smi_target)
+		     : "memory", "cc");
+	outb(PIT_CMD, PIT_STOP_CMD);
+	outb(PIC1_DATA, 0xFF);
+	*lint0 = saved;
+	check_eq("attack lvt-smi: the guest carries on after SMIs from LINT0", lvt_smi_reached, 0);
+	check_eq("attack lvt-smi: mhv still answers", hypercall(HC_HV_RANGE, 0, 0, 0, NULL) != 0, 1);
+	report_finish();
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
 } attacks[] = {
 	{"port92", attack_port92},   {"cf9", attack_cf9}, {"kbc", attack_kbc},
 	{"acpi-reset", attack_acpi_reset}, {"s5", attack_s5}, {"s3", attack_s3},
+	{"mmcfg", attack_mmcfg}, {"smram", attack_smram},
+	{"lvt-smi", attack_lvt_smi},
 };
 
 /* The NAME of "attack=NAME" in the command line, copied to name; false if there is none. */

@@ -52,6 +52,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	if (hv_present()) { /* the hostile-guest suite: every attack must be contained */
 		test_contain_memory();
 		test_contain_console();
+		test_contain_redteam(); /* before test_contain_cpus: needs the xAPIC */
 		test_contain_cpus();
 		test_contain_fatals();
 		test_contain_platform();

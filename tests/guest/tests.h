@@ -88,6 +88,13 @@ void test_cpuid_promises(void);
 /* A 64-bit PCI BAR above 4 GiB, read and written through PAE paging (test_high_bar.c). */
 void test_high_bar(void);
 /*
+ * Red-team attacks (test_contain_redteam.c): emulated operands at the edges of mhv's range,
+ * stale translations onto it, XSETBV/INVPCID/CR0 values the CPU refuses, wild hypercalls, odd
+ * xAPIC widths, I/O overlapping the console UART, a PCI BAR over mhv, IOAPIC messages to the
+ * parked CPU.  Needs 32-bit paging on and the APIC still in xAPIC mode.
+ */
+void test_contain_redteam(void);
+/*
  * Hostile guest, DMA (test_contain_dma.c): QEMU's edu device DMAs into mhv's memory (blocked
  * by the IOMMU, mhv's data intact, the fault counted) and into guest RAM (still works); the
  * guest's ACPI view has no DMAR/IVRS.  Expects paging on (identity map of 4 GiB).

@@ -118,6 +118,9 @@ void trap_dispatch(const struct trap_frame *tf)
 	f->errcode = tf->errcode;
 	f->eip = tf->eip;
 	f->cr2 = tf->vector == VEC_PF ? read_cr2() : 0;
+	f->ecx = tf->ecx;
+	f->esi = tf->esi;
+	f->edi = tf->edi;
 }
 
 bool run_catching(void (*fn)(void *), void *arg, struct fault *f)

@@ -20,6 +20,7 @@ struct fault {
 	uint32_t errcode; /* 0 for vectors that push none */
 	uint32_t eip;	  /* the faulting instruction */
 	uint32_t cr2;	  /* #PF only */
+	uint32_t ecx, esi, edi; /* at the fault: a string instruction's progress */
 };
 
 /*

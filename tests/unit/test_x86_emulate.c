@@ -273,6 +273,36 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 	assert_int_equal(run(&f, &res, 1), 0);
 }
 
+/* The same fake without the optional callbacks (probe included). */
+static const struct x86_emu_ops ops_plain = {
+	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
+	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL,
+};
+
+/* A write whose second page faults: with a probe, the first page is left untouched. */
+static void test_write_crossing_into_missing_page_writes_nothing(void **st)
+{
+	static const uint8_t code[] = {0x89, 0x03}; /* mov [rbx], eax */
+	struct fake f;
+	struct x86_emu_result res;
+	struct x86_emu_ctx ctx = {.ops = &ops, .rep_batch = 1};
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, code, sizeof(code));
+	ctx.opaque = &f;
+	f.gpr[X86_RAX] = 0x11223344;
+	f.gpr[X86_RBX] = MEM_BASE + MEM_SIZE - 2;
+	assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(res.exc.cr2, MEM_BASE + MEM_SIZE);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.mem[MEM_SIZE - 2], 0);
+	/* Without a probe the first page's half is written before the fault (the old way). */
+	ctx.ops = &ops_plain;
+	assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(f.mem[MEM_SIZE - 2], 0x44);
+}
+
 static void test_div_by_zero_raises_de_without_changes(void **st)
 {
 	static const uint8_t code[] = {0xf7, 0x33}; /* div dword [rbx] */
@@ -922,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_mmx_moves_on_memory),
 		cmocka_unit_test(test_fxsave_fxrstor_on_memory),
 		cmocka_unit_test(test_single_step_sees_the_starting_tf),
+		cmocka_unit_test(test_write_crossing_into_missing_page_writes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

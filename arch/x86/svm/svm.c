@@ -688,8 +688,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_INVLPG:
 		return exit_invlpg(sv);
 	case SVM_EXIT_INVPCID:
-		/* Every type is served by dropping all of the guest's translations. */
-		return vcpu_exit_invpcid(v, 0, 0, 0);
+		return vcpu_exit_invpcid(v);
 	case SVM_EXIT_XSETBV:
 		return vcpu_exit_xsetbv(v);
 	case SVM_EXIT_INVD:

@@ -803,10 +803,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 	}
 	switch (reason) {
 	case EXIT_REASON_INVPCID:
-		/* Every INVPCID type is served by dropping all of the guest's translations:
-		 * never less than the guest asked for. */
-		return vcpu_exit_invpcid(
-			v, (unsigned)v->gpr[INSN_INFO_REG2(vmread32(VMCS_EXIT_INSN_INFO))], 0, 0);
+		return vcpu_exit_invpcid(v);
 	case EXIT_REASON_XSETBV:
 		return vcpu_exit_xsetbv(v);
 	case EXIT_REASON_INVD:
