@@ -33,6 +33,10 @@ typedef void (*mmio_log_fn)(void *ctx, const struct mmio_log_rec *rec);
 /* Pack len <= 16 little-endian bytes into value[2] (zero-extended). */
 void mmio_value_pack(const void *buf, unsigned len, uint64_t value[2]);
 
+/* "0x" and exactly 2*len hex digits (len 1..16, clamped): a value at its access's own width. */
+#define MMIO_VALUE_TEXT_MAX (2 + 2 * 16 + 1)
+void mmio_value_format(char *out, unsigned size, const uint64_t value[2], unsigned len);
+
 /* ---- ram ---------------------------------------------------------------------------------- */
 
 #define MMIO_RAM_LOG_LEN 32 /* accesses remembered */

@@ -38,10 +38,13 @@ const struct mmio_regions *mmio_regions(void)
 
 static void log_access(void *ctx, const struct mmio_log_rec *r)
 {
+	char value[MMIO_VALUE_TEXT_MAX];
+
 	(void)ctx;
-	pr_info("mhv: mmio %s #%lu: %s %u byte%s 0x%lx%016lx at GPA 0x%lx, RIP 0x%lx%s", r->dev,
-		r->seq, r->write ? "write" : "read", r->len, r->len == 1 ? "" : "s", r->value[1],
-		r->value[0], r->gpa, r->rip, r->rc ? " (failed)" : "");
+	mmio_value_format(value, sizeof(value), r->value, r->len);
+	pr_info("mhv: mmio %s #%lu: %s %u byte%s %s at GPA 0x%lx, RIP 0x%lx%s", r->dev, r->seq,
+		r->write ? "write" : "read", r->len, r->len == 1 ? "" : "s", value, r->gpa, r->rip,
+		r->rc ? " (failed)" : "");
 	if (r->skipped)
 		pr_info(" (%lu not logged before)", r->skipped);
 	pr_info("\n");
