@@ -140,17 +140,27 @@ void mmio_trace_init(struct mmio_trace_dev *d, mmio_phys_read_fn phys_read,
 {
 	*d = (struct mmio_trace_dev){
 		.phys_read = phys_read, .phys_write = phys_write, .log = log, .ctx = ctx};
+	mmio_trace_filter_all(&d->filter);
 }
 
-static void trace_log(const struct mmio_trace_dev *d, const struct mmio_access *a, const void *buf,
+void mmio_trace_set_filter(struct mmio_trace_dev *d, const struct mmio_trace_filter *f)
+{
+	d->filter = *f;
+	d->gate.pending = 0;
+}
+
+static void trace_log(struct mmio_trace_dev *d, const struct mmio_access *a, const void *buf,
 		      int rc)
 {
 	struct mmio_log_rec rec;
+	uint64_t skipped;
 
-	if (!d->log)
-		return;
 	rec = make_rec("trace", a, buf, d->reads + d->writes);
+	mmio_trace_summary_note(&d->summary, a->offset, a->len, rec.value[0], a->write);
+	if (!d->log || !mmio_trace_admit(&d->filter, &d->gate, a->offset, a->write, &skipped))
+		return;
 	rec.rc = rc;
+	rec.skipped = skipped;
 	d->log(d->ctx, &rec);
 }
 

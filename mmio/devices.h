@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "mmio/device.h"
+#include "mmio/trace_filter.h"
 
 /* One logged access, for the trace and deny log callbacks. */
 struct mmio_log_rec {
@@ -78,10 +79,15 @@ struct mmio_trace_dev {
 	mmio_log_fn log; /* may be NULL */
 	void *ctx;	 /* for all three callbacks */
 	uint64_t reads, writes;
+	struct mmio_trace_filter filter; /* which accesses are logged (all, after init) */
+	struct mmio_trace_gate gate;
+	struct mmio_trace_summary summary; /* every access, per offset */
 };
 
 void mmio_trace_init(struct mmio_trace_dev *d, mmio_phys_read_fn phys_read,
 		     mmio_phys_write_fn phys_write, mmio_log_fn log, void *ctx);
+/* Log only what f lets through from now on (the counts so far are kept). */
+void mmio_trace_set_filter(struct mmio_trace_dev *d, const struct mmio_trace_filter *f);
 
 extern const struct mmio_dev_ops mmio_trace_ops;
 

@@ -42,6 +42,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_hv_memory(bi.mb1, "paging off");
 	test_mmio();
 	test_mmio_forms();
+	test_mmio_trace();
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");
