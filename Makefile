@@ -111,7 +111,8 @@ $(TEST_ISO_DIR)/badcmd.iso: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit console=com1 frobnicate=1"
 # The guest test kernel, with the MMIO regions its tests use (tests/guest/test_mmio*.c).
-GUEST_MMIO_ARGS := mmio=ram@0xd0000000+0x4000 mmio=ram@0xd0010000+0x4000 mmio=deny@0xd0020000+0x1000
+GUEST_MMIO_ARGS := mmio=ram@0xd0000000+0x4000 mmio=ram@0xd0010000+0x4000 mmio=deny@0xd0020000+0x1000 \
+	mmio=trace@0xd0030000+0x1000,off=0x10-0x1f,writes,limit=2
 $(TEST_ISO_DIR)/guest.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \

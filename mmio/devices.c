@@ -3,6 +3,7 @@
 
 #include "lib/compiler.h"
 #include "lib/errno.h"
+#include "lib/fmt.h"
 #include "lib/string.h"
 
 #define BYTE_BITS  8
@@ -17,6 +18,30 @@ void mmio_value_pack(const void *buf, unsigned len, uint64_t value[2])
 	value[0] = value[1] = 0;
 	for (i = 0; i < len && i < MMIO_ACCESS_MAX; i++)
 		value[i / WORD_BYTES] |= (uint64_t)b[i] << (BYTE_BITS * (i % WORD_BYTES));
+}
+
+#define HEX_DIGITS_PER_BYTE 2
+
+/* The low n bytes of v (n 1..8). */
+static uint64_t low_bytes(uint64_t v, unsigned n)
+{
+	return n >= WORD_BYTES ? v : v & ((1ull << (BYTE_BITS * n)) - 1);
+}
+
+void mmio_value_format(char *out, unsigned size, const uint64_t value[2], unsigned len)
+{
+	if (len == 0)
+		len = 1;
+	if (len > MMIO_ACCESS_MAX)
+		len = MMIO_ACCESS_MAX;
+	/* Wider than one word: the high word's bytes first, then the low word in full. */
+	if (len > WORD_BYTES)
+		fmt_snprintf(out, size, "0x%0*lx%016lx", (int)((len - WORD_BYTES) * HEX_DIGITS_PER_BYTE),
+			     (unsigned long)low_bytes(value[1], len - WORD_BYTES),
+			     (unsigned long)value[0]);
+	else
+		fmt_snprintf(out, size, "0x%0*lx", (int)(len * HEX_DIGITS_PER_BYTE),
+			     (unsigned long)low_bytes(value[0], len));
 }
 
 static struct mmio_log_rec make_rec(const char *dev, const struct mmio_access *a, const void *buf,
@@ -115,17 +140,27 @@ void mmio_trace_init(struct mmio_trace_dev *d, mmio_phys_read_fn phys_read,
 {
 	*d = (struct mmio_trace_dev){
 		.phys_read = phys_read, .phys_write = phys_write, .log = log, .ctx = ctx};
+	mmio_trace_filter_all(&d->filter);
 }
 
-static void trace_log(const struct mmio_trace_dev *d, const struct mmio_access *a, const void *buf,
+void mmio_trace_set_filter(struct mmio_trace_dev *d, const struct mmio_trace_filter *f)
+{
+	d->filter = *f;
+	d->gate.pending = 0;
+}
+
+static void trace_log(struct mmio_trace_dev *d, const struct mmio_access *a, const void *buf,
 		      int rc)
 {
 	struct mmio_log_rec rec;
+	uint64_t skipped;
 
-	if (!d->log)
-		return;
 	rec = make_rec("trace", a, buf, d->reads + d->writes);
+	mmio_trace_summary_note(&d->summary, a->offset, a->len, rec.value[0], a->write);
+	if (!d->log || !mmio_trace_admit(&d->filter, &d->gate, a->offset, a->write, &skipped))
+		return;
 	rec.rc = rc;
+	rec.skipped = skipped;
 	d->log(d->ctx, &rec);
 }
 

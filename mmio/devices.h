@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "mmio/device.h"
+#include "mmio/trace_filter.h"
 
 /* One logged access, for the trace and deny log callbacks. */
 struct mmio_log_rec {
@@ -32,6 +33,10 @@ typedef void (*mmio_log_fn)(void *ctx, const struct mmio_log_rec *rec);
 
 /* Pack len <= 16 little-endian bytes into value[2] (zero-extended). */
 void mmio_value_pack(const void *buf, unsigned len, uint64_t value[2]);
+
+/* "0x" and exactly 2*len hex digits (len 1..16, clamped): a value at its access's own width. */
+#define MMIO_VALUE_TEXT_MAX (2 + 2 * 16 + 1)
+void mmio_value_format(char *out, unsigned size, const uint64_t value[2], unsigned len);
 
 /* ---- ram ---------------------------------------------------------------------------------- */
 
@@ -74,10 +79,15 @@ struct mmio_trace_dev {
 	mmio_log_fn log; /* may be NULL */
 	void *ctx;	 /* for all three callbacks */
 	uint64_t reads, writes;
+	struct mmio_trace_filter filter; /* which accesses are logged (all, after init) */
+	struct mmio_trace_gate gate;
+	struct mmio_trace_summary summary; /* every access, per offset */
 };
 
 void mmio_trace_init(struct mmio_trace_dev *d, mmio_phys_read_fn phys_read,
 		     mmio_phys_write_fn phys_write, mmio_log_fn log, void *ctx);
+/* Log only what f lets through from now on (the counts so far are kept). */
+void mmio_trace_set_filter(struct mmio_trace_dev *d, const struct mmio_trace_filter *f);
 
 extern const struct mmio_dev_ops mmio_trace_ops;
 

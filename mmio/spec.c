@@ -166,6 +166,15 @@ int mmio_spec_parse_n(const char *value, size_t n, struct mmio_spec *out, char *
 	used = scan_number(p, n, &s.size);
 	if (!used)
 		return spec_fail(&c, "mmio: bad size '%.*s%s'", echo_len(n), p, echo_more(n));
+	mmio_trace_filter_all(&s.filter);
+	if (used < n && p[used] == ',') {
+		if (s.type != MMIO_DEV_TRACE)
+			return spec_fail(&c, "mmio: only trace regions take filter words");
+		if (mmio_trace_filter_parse(&s.filter, p + used + 1, n - used - 1, c.err,
+					    c.errlen))
+			return -E_INVAL;
+		used = n;
+	}
 	if (used != n)
 		return spec_fail(&c, "mmio: trailing junk '%.*s%s' after the size",
 				 echo_len(n - used), p + used, echo_more(n - used));

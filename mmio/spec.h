@@ -1,7 +1,8 @@
 /*
  * The mmio= command-line option: TYPE@BASE+SIZE, e.g. ram@0xff000000+64K.  TYPE is ram, trace
  * or deny (mmio/devices.h); BASE and SIZE are decimal or 0x-hex, optionally followed by K, M or
- * G (binary units, either case), and must be multiples of 4 KiB.
+ * G (binary units, either case), and must be multiples of 4 KiB.  A trace region may be followed
+ * by filter words: trace@BASE+SIZE,off=LO-HI,writes,limit=N,every=M (mmio/trace_filter.h).
  */
 #ifndef MHV_MMIO_SPEC_H
 #define MHV_MMIO_SPEC_H
@@ -9,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "mmio/trace_filter.h"
 
 #define MMIO_MAX_SPECS 16 /* mmio= options on one command line */
 
@@ -21,6 +24,7 @@ enum mmio_dev_type {
 struct mmio_spec {
 	enum mmio_dev_type type;
 	uint64_t base, size; /* size > 0; base + size <= 2^64 */
+	struct mmio_trace_filter filter; /* trace: what is logged (everything by default) */
 };
 
 /*

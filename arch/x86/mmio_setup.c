@@ -39,10 +39,13 @@ const struct mmio_regions *mmio_regions(void)
 
 static void log_access(void *ctx, const struct mmio_log_rec *r)
 {
+	char value[MMIO_VALUE_TEXT_MAX];
+
 	(void)ctx;
-	pr_info("mhv: mmio %s #%lu: %s %u byte%s 0x%lx%016lx at GPA 0x%lx, RIP 0x%lx%s", r->dev,
-		r->seq, r->write ? "write" : "read", r->len, r->len == 1 ? "" : "s", r->value[1],
-		r->value[0], r->gpa, r->rip, r->rc ? " (failed)" : "");
+	mmio_value_format(value, sizeof(value), r->value, r->len);
+	pr_info("mhv: mmio %s #%lu: %s %u byte%s %s at GPA 0x%lx, RIP 0x%lx%s", r->dev, r->seq,
+		r->write ? "write" : "read", r->len, r->len == 1 ? "" : "s", value, r->gpa, r->rip,
+		r->rc ? " (failed)" : "");
 	if (r->skipped)
 		pr_info(" (%lu not logged before)", r->skipped);
 	pr_info("\n");
@@ -103,6 +106,7 @@ static bool add_device(const struct mmio_spec *spec, uint64_t *ram_used)
 	}
 	case MMIO_DEV_TRACE:
 		mmio_trace_init(&s->u.trace, hv_phys_read, hv_phys_write, log_access, NULL);
+		mmio_trace_set_filter(&s->u.trace, &spec->filter);
 		ops = &mmio_trace_ops;
 		break;
 	case MMIO_DEV_DENY:
@@ -193,4 +197,31 @@ bool mmio_device_stats(unsigned index, uint64_t *reads, uint64_t *writes, uint64
 		break;
 	}
 	return true;
+}
+
+static void print_trace_summary(const struct mmio_dev_slot *s)
+{
+	const struct mmio_trace_dev *t = &s->u.trace;
+	char value[MMIO_VALUE_TEXT_MAX];
+
+	pr_info("mhv: mmio trace [0x%lx-0x%lx): reads=%lu writes=%lu logged=%lu dropped=%lu\n",
+		s->base, s->base + s->size, t->reads, t->writes, t->gate.passed - t->gate.dropped,
+		t->gate.dropped);
+	for (unsigned i = 0; i < t->summary.n; i++) {
+		const struct mmio_trace_offset *o = &t->summary.off[i];
+		const uint64_t last[2] = {o->last, 0};
+
+		mmio_value_format(value, sizeof(value), last, MIN(o->last_len, 8u));
+		pr_info("mhv: mmio trace   +0x%lx: reads=%lu writes=%lu last %s %s\n", o->offset,
+			o->reads, o->writes, o->last_write ? "write" : "read", value);
+	}
+	if (t->summary.other)
+		pr_info("mhv: mmio trace   %lu accesses at further offsets\n", t->summary.other);
+}
+
+void mmio_print_trace_summaries(void)
+{
+	for (unsigned i = 0; i < nr_slots; i++)
+		if (slots[i].type == MMIO_DEV_TRACE)
+			print_trace_summary(&slots[i]);
 }

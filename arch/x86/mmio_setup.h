@@ -20,6 +20,9 @@ bool mmio_region_info(unsigned index, uint64_t *base, uint64_t *size, uint64_t *
 bool mmio_device_stats(unsigned index, uint64_t *reads, uint64_t *writes, uint64_t *bytes_read,
 		       uint64_t *bytes_written);
 
+/* Each trace region's counts and per-offset summary (end of run). */
+void mmio_print_trace_summaries(void);
+
 /* Exact-width accesses to physical addresses (device registers): 1, 2, 4, 8 or n bytes. */
 int hv_phys_read(void *ctx, uint64_t pa, void *buf, unsigned len);
 int hv_phys_write(void *ctx, uint64_t pa, const void *buf, unsigned len);

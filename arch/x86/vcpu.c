@@ -460,6 +460,7 @@ void vcpu_end_run(struct vcpu *v, int status, const char *why)
 	if (why)
 		pr_info("mhv: %s\n", why);
 	vcpu_print_stats(v);
+	mmio_print_trace_summaries();
 	smp_stats_printed(v->cpu);
 	hv_end_run(status);
 }

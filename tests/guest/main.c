@@ -46,6 +46,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_mmio();
 	test_mmio_forms();
 	test_high_bar();
+	test_mmio_trace();
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");

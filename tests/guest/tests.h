@@ -44,6 +44,8 @@ void test_mmio(void);
  * of an mmio=ram region and on RAM, compared (test_mmio_forms.c).  Paging off on entry.
  */
 void test_mmio_forms(void);
+/* A filtered mmio=trace region: all accesses counted (test_mmio_trace.c).  Paging off. */
+void test_mmio_trace(void);
 /*
  * Ring 3 for test_mmio.c (test_mmio_user.c).  Between begin and end a GDT with ring-3
  * segments and a TSS is loaded.  mmio_user_access() does one 4-byte read (result in *val) or

@@ -475,6 +475,32 @@ static void test_trace_forwards_to_phys_and_logs(void **state)
 	assert_int_equal(logged.n, 19);
 }
 
+static void test_value_text_has_the_access_width(void **state)
+{
+	const uint64_t v[2] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+	const uint64_t ones[2] = {0xffffffffull, 0};
+	char out[MMIO_VALUE_TEXT_MAX];
+
+	(void)state;
+	mmio_value_format(out, sizeof(out), v, 1);
+	assert_string_equal(out, "0x00");
+	mmio_value_format(out, sizeof(out), v, 2);
+	assert_string_equal(out, "0x0100");
+	mmio_value_format(out, sizeof(out), ones, 4);
+	assert_string_equal(out, "0xffffffff");
+	mmio_value_format(out, sizeof(out), v, 8);
+	assert_string_equal(out, "0x0706050403020100");
+	mmio_value_format(out, sizeof(out), v, 10);
+	assert_string_equal(out, "0x09080706050403020100");
+	mmio_value_format(out, sizeof(out), v, 16);
+	assert_string_equal(out, "0x0f0e0d0c0b0a09080706050403020100");
+	/* Out-of-range widths are clamped, never overrun the buffer. */
+	mmio_value_format(out, sizeof(out), v, 99);
+	assert_int_equal(strlen(out), 2 + 32);
+	mmio_value_format(out, 5, v, 8);
+	assert_string_equal(out, "0x07");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +517,7 @@ int main(void)
 		cmocka_unit_test_setup(test_deny_reads_all_ones_every_size_writes_dropped, setup),
 		cmocka_unit_test_setup(test_deny_log_is_rate_limited_with_counts, setup),
 		cmocka_unit_test_setup(test_trace_forwards_to_phys_and_logs, setup),
+		cmocka_unit_test(test_value_text_has_the_access_width),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -165,14 +165,17 @@ static void test_spec_long_values_are_cut_and_err_buffers_respected(void **state
 
 static void test_spec_overlap_and_names(void **state)
 {
-	const struct mmio_spec a = {MMIO_DEV_RAM, 0x10000, 0x2000};
-	const struct mmio_spec touching_below = {MMIO_DEV_RAM, 0xf000, 0x1000};
-	const struct mmio_spec touching_above = {MMIO_DEV_RAM, 0x12000, 0x1000};
-	const struct mmio_spec last_page = {MMIO_DEV_DENY, 0x11000, 0x1000};
-	const struct mmio_spec covering = {MMIO_DEV_DENY, 0x0, 0x100000};
-	const struct mmio_spec top = {MMIO_DEV_DENY, 0xfffffffffffff000ull, 0x1000};
-	const struct mmio_spec to_top = {MMIO_DEV_DENY, 0x8000000000000000ull,
-					 0x8000000000000000ull};
+	const struct mmio_spec a = {.type = MMIO_DEV_RAM, .base = 0x10000, .size = 0x2000};
+	const struct mmio_spec touching_below = {.type = MMIO_DEV_RAM,
+					 .base = 0xf000, .size = 0x1000};
+	const struct mmio_spec touching_above = {.type = MMIO_DEV_RAM,
+					 .base = 0x12000, .size = 0x1000};
+	const struct mmio_spec last_page = {.type = MMIO_DEV_DENY, .base = 0x11000, .size = 0x1000};
+	const struct mmio_spec covering = {.type = MMIO_DEV_DENY, .base = 0x0, .size = 0x100000};
+	const struct mmio_spec top = {.type = MMIO_DEV_DENY,
+					 .base = 0xfffffffffffff000ull, .size = 0x1000};
+	const struct mmio_spec to_top = {.type = MMIO_DEV_DENY,
+					 .base = 0x8000000000000000ull, .size = 0x8000000000000000ull};
 
 	(void)state;
 	assert_false(mmio_spec_overlap(&a, &touching_below));
