@@ -31,6 +31,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_multiboot(&bi);
 	test_traps();
 	test_cpuid();
+	test_exit_len();
 	if (hv_present())
 		test_hypercalls();
 	test_msrs();

@@ -13,6 +13,8 @@ struct mb1_info;
 void test_multiboot(const struct boot_info *bi);
 void test_traps(void);
 void test_cpuid(void);
+/* CPUID plain and prefixed at one RIP and across pages: the exit's length (test_exit_len.c). */
+void test_exit_len(void);
 void test_hypercalls(void);
 void test_msrs(void);
 void test_crs(void);
