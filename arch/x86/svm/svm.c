@@ -710,7 +710,8 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		}
 		vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false,
 			      vmcb->control.exit_info1 & NPF_WRITE,
-			      vmcb->control.exit_info1 & NPF_FETCH);
+			      vmcb->control.exit_info1 & NPF_FETCH,
+			      vmcb->control.exit_info1 & NPF_FINAL_GPA);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_TASK_SWITCH:
 		/* Intercepted because mmio_cache=on must see its CR3 load. */
