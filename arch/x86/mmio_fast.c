@@ -14,6 +14,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/mmio_setup.h"
+#include "arch/x86/mmio_short.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/vcpu.h"
 #include "lib/compiler.h"
@@ -59,6 +60,15 @@ static bool operand_la(struct vcpu *v, const struct x86_insn *in, uint64_t rip, 
 		return false;
 	*la = ea & 0xFFFFFFFFull;
 	return true;
+}
+
+/* CS:RIP as the decoder's linear address (insn_fetch.c). */
+static uint64_t code_linear(const struct x86_insn *in, const struct vcpu_segment *cs,
+			    uint64_t rip)
+{
+	if (in->mode == X86_MODE_64)
+		return rip;
+	return (cs->base + rip) & 0xFFFFFFFFull;
 }
 
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
@@ -113,6 +123,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
 	}
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+	mmio_short_fill(v, in, rip, &cs, code_linear(in, &cs, rip), gpa, access == GW_WRITE,
+			region);
 	v->ops->set_rip(v, rip + in->len);
 	return true;
 }

@@ -244,6 +244,7 @@ void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t l
 	else
 		mmio_cache_invalidate(&v->mmio_cache);
 	code_tlb_invalidate(&v->code_tlb, cause == FLUSH_INVLPG, la);
+	mmio_short_invalidate(&v->mmio_short);
 	/* mhv emulated the instruction, so the hardware has not seen it: flush for it. */
 	v->ops->flush_tlb(v, cause == FLUSH_INVLPG, la);
 }
@@ -413,12 +414,14 @@ void vcpu_exit_triple_fault(struct vcpu *v)
 }
 
 void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
-		   bool fetch)
+		   bool fetch, bool final)
 {
 	static unsigned reported;
 	bool hidden = gpa >= v->hv_start && gpa < v->hv_end;
 
 	v->exits[EXIT_KIND_NPF]++;
+	if (final && !fetch && v->mmio_short.valid && mmio_short_try(v, gpa, write))
+		return;
 	const struct mmio_region *region = hidden ? NULL : mmio_region_find(mmio_regions(), gpa);
 
 	if (region) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "arch/x86/hypercall_abi.h"
 #include "arch/x86/insn_fetch.h"
+#include "arch/x86/mmio_short.h"
 #include "mm/guest_walk.h"
 #include "mmio/mmio_cache.h"
 #include "mmio/x86_emulate.h"
@@ -120,6 +121,7 @@ struct vcpu {
 	struct x86_emu_ctx emu;
 	struct code_tlb code_tlb;     /* instruction fetch: the code page at RIP */
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
+	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
 };
 
 /* I/O exit as the exit core needs it. */
@@ -170,9 +172,12 @@ void vcpu_exit_ud(struct vcpu *v);
 /* The guest ran a virtualization instruction mhv hides (VMX/SVM ops): #UD. */
 void vcpu_exit_hidden_insn(struct vcpu *v);
 void vcpu_exit_triple_fault(struct vcpu *v);
-/* Guest touched guest-physical memory that is not its RAM (mhv's range, or unmapped). */
+/*
+ * Guest touched guest-physical memory that is not its RAM (mhv's range, or unmapped).
+ * final: the exit is for the access's final translation (not the guest's page walk).
+ */
 void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
-		   bool fetch);
+		   bool fetch, bool final);
 /* Anything the backend could not translate: logged with guest state, run ends. */
 void vcpu_exit_unknown(struct vcpu *v, const char *what, uint64_t code);
 

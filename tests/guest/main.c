@@ -34,6 +34,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_traps();
 	test_cpuid();
 	test_cpuid_promises();
+	test_exit_len();
 	if (hv_present())
 		test_hypercalls();
 	test_msrs();
@@ -44,6 +45,8 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	if (hv_present())
 		test_hv_memory(bi.mb1, "paging off");
 	test_mmio();
+	if (hv_present())
+		test_mmio_short();
 	test_mmio_forms();
 	test_high_bar();
 	test_mmio_trace();

@@ -13,6 +13,10 @@ struct mb1_info;
 void test_multiboot(const struct boot_info *bi);
 void test_traps(void);
 void test_cpuid(void);
+/* CPUID plain and prefixed at one RIP and across pages: the exit's length (test_exit_len.c). */
+void test_exit_len(void);
+/* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
+void test_mmio_short(void);
 void test_hypercalls(void);
 void test_msrs(void);
 void test_crs(void);

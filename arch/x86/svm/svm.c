@@ -20,6 +20,7 @@
 #include "arch/x86/percpu.h"
 #include "arch/x86/run_end.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/svm/svm_known_insn.h"
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/virt_caps.h"
@@ -558,11 +559,19 @@ static uint64_t build_npt(void)
 
 /* ---- exits ---- */
 
-/* Without NRIP save, the length of the instruction that exited comes from mhv's decoder. */
+/* Without NRIP save, the length of the instruction that exited comes from its known
+ * encoding at RIP, else from mhv's decoder. */
 static void __attribute__((noinline)) skip_decoded(struct svm_vcpu *sv)
 {
 	int err = 0;
-	const struct x86_insn *insn = vcpu_decode_current(&sv->vcpu, &err);
+	unsigned known = svm_known_insn_len(&sv->vcpu, sv->vmcb);
+	const struct x86_insn *insn;
+
+	if (known) { /* the exit's own encoding at RIP: no decode */
+		advance_rip(sv->vmcb, sv->vmcb->save.rip + known);
+		return;
+	}
+	insn = vcpu_decode_current(&sv->vcpu, &err);
 
 	if (err == -E_FAULT)
 		return; /* the code page went away: its #PF is queued */
@@ -717,7 +726,8 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		}
 		vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false,
 			      vmcb->control.exit_info1 & NPF_WRITE,
-			      vmcb->control.exit_info1 & NPF_FETCH);
+			      vmcb->control.exit_info1 & NPF_FETCH,
+			      vmcb->control.exit_info1 & NPF_FINAL_GPA);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_TASK_SWITCH:
 		/* Intercepted because mmio_cache=on must see its CR3 load. */

@@ -166,6 +166,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define CRX_GPR_MASK	 0xFu
 #define NPF_WRITE	 (1ull << 1)
 #define NPF_FETCH	 (1ull << 4)
+#define NPF_FINAL_GPA	 (1ull << 32) /* the fault is on the final guest-physical address */
 #define MSR_EXIT_WRITE	 1
 
 /* EXITINTINFO: an event was being delivered when the exit happened */

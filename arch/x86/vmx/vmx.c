@@ -837,7 +837,8 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		bool gla_valid = q & EPTQ_GLA_VALID;
 		vcpu_exit_npf(v, vmread64(VMCS_GUEST_PHYS_ADDR),
 			      gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, gla_valid,
-			      q & EPTQ_WRITE, q & EPTQ_FETCH);
+			      q & EPTQ_WRITE, q & EPTQ_FETCH,
+			      gla_valid && (q & EPTQ_GLA_FINAL));
 		return EXIT_NEXT_RETRY;
 	}
 	case EXIT_REASON_EXCEPTION_NMI: {

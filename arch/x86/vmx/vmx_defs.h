@@ -91,6 +91,7 @@
 #define EPTQ_WRITE     (1u << 1)
 #define EPTQ_FETCH     (1u << 2)
 #define EPTQ_GLA_VALID (1u << 7)
+#define EPTQ_GLA_FINAL (1u << 8) /* with GLA_VALID: the access itself, not a page walk */
 
 /* VM-exit instruction information (INVPCID etc.): register operand 2 */
 #define INSN_INFO_REG2(i) (((i) >> 28) & 0xF)
