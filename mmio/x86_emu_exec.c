@@ -965,6 +965,8 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_xchg(e, in);
 	case 0x8f:
 		return exec_pop_rm(e, in);
+	case 0x8e:
+		return x86e_exec_sreg(e, in);
 	case 0xa4:
 	case 0xa5:
 		return exec_string(e, in, STR_MOVS);

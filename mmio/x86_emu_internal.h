@@ -132,6 +132,10 @@ int x86e_exec_sys(struct x86_emu_ctx *e, const struct x86_insn *in);
 bool x86e_fxsr_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_fxsr(struct x86_emu_ctx *e, const struct x86_insn *in);
 
+/* ---- x86_emu_sreg.c ---- */
+bool x86e_sreg_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_sreg(struct x86_emu_ctx *e, const struct x86_insn *in);
+
 /* ---- x86_emu_mmx.c ---- */
 bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_mmx(struct x86_emu_ctx *e, const struct x86_insn *in);

@@ -302,7 +302,7 @@ static int cb_mmx(void *o, unsigned int idx, bool write, uint64_t *val)
 
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
-	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL,
+	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, NULL, NULL,
 };
 
 /* ---- the host CPU ---- */

@@ -29,6 +29,8 @@ struct fake {
 	bool mmx_pending; /* an x87 exception is pending: MMX forms raise #MF */
 	unsigned int fxrstor_len;
 	uint64_t tf_at_rip_write; /* RFLAGS.TF when RIP was written (the single-step rule) */
+	struct x86_segment loaded[6]; /* set_seg */
+	unsigned int set_seg_calls, sys_writes;
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -206,13 +208,37 @@ static int fxrstor(void *o, const uint8_t *img, unsigned int len, bool rex_w,
 	return 0;
 }
 
+static int sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool write,
+		      struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+		return pf(x, la);
+	if (write) {
+		memcpy(f->mem + (la - MEM_BASE), buf, len);
+		f->sys_writes++;
+	} else {
+		memcpy(buf, f->mem + (la - MEM_BASE), len);
+	}
+	return 0;
+}
+
+static void set_seg(void *o, unsigned int seg, const struct x86_segment *s)
+{
+	struct fake *f = o;
+
+	f->loaded[seg % 6] = *s;
+	f->set_seg_calls++;
+}
+
 static const struct x86_emu_ops ops = {
-	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,  wr,	   get_vec,
-	set_vec, probe,	  get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor,
+	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,
+	set_vec, probe,	  get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
-	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL,
+	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -867,6 +893,147 @@ static void test_single_step_sees_the_starting_tf(void **st)
 	assert_int_equal(f.rip, MEM_BASE);
 }
 
+/* A GDT at MEM_BASE + 0x1000 for the MOV Sreg tests (descriptor i at selector i * 8). */
+#define GDT_OFF 0x1000u
+static const uint8_t gdt[][8] = {
+	{0},
+	{0xff, 0xff, 0, 0, 0, 0x9b, 0xaf, 0},		  /* 0x08 code, readable */
+	{0xff, 0xff, 0, 0, 0, 0x92, 0xcf, 0},		  /* 0x10 data RW, not accessed */
+	{0xff, 0xff, 0, 0, 0, 0x13, 0xcf, 0},		  /* 0x18 data RW, not present */
+	{0xff, 0xff, 0, 0, 0, 0x99, 0xcf, 0},		  /* 0x20 code, execute-only */
+	{0xff, 0xff, 0, 0, 0, 0x91, 0xcf, 0},		  /* 0x28 data read-only */
+	{0xff, 0xff, 0x78, 0x56, 0x34, 0xf3, 0x8f, 0x12}, /* 0x30 data RW, DPL 3 */
+};
+
+static int run_mov_sreg(struct fake *f, unsigned int mode, unsigned int seg, uint16_t sel,
+			struct x86_emu_result *res)
+{
+	/* mov sreg, [rbx] */
+	const uint8_t code[] = {0x8e, (uint8_t)(0x03 | seg << 3)};
+	unsigned int cpl = f->cpl;
+
+	setup(f, mode, MEM_BASE, code, sizeof(code));
+	f->cpl = cpl;
+	memcpy(f->mem + GDT_OFF, gdt, sizeof(gdt));
+	f->sys[X86_SYS_GDTR].base = MEM_BASE + GDT_OFF;
+	f->sys[X86_SYS_GDTR].limit = sizeof(gdt) - 1;
+	f->gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f->mem[0x2000] = (uint8_t)sel;
+	f->mem[0x2001] = (uint8_t)(sel >> 8);
+	return run(f, res, 1);
+}
+
+static void expect_fault(struct fake *f, unsigned int mode, unsigned int seg, uint16_t sel,
+			 unsigned int vector, uint32_t ec)
+{
+	struct x86_emu_result res;
+
+	assert_int_equal(run_mov_sreg(f, mode, seg, sel, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, vector);
+	assert_int_equal(res.exc.error_code, ec);
+	assert_int_equal(f->set_seg_calls, 0);
+	assert_int_equal(f->rip, MEM_BASE);
+}
+
+static void test_mov_sreg_loads_descriptor(void **st)
+{
+	struct fake f = {0};
+	struct x86_emu_result res;
+
+	(void)st;
+	assert_int_equal(run_mov_sreg(&f, 64, X86_SEG_DS, 0x10, &res), 0);
+	assert_int_equal(f.set_seg_calls, 1);
+	assert_int_equal(f.loaded[X86_SEG_DS].selector, 0x10);
+	assert_int_equal(f.loaded[X86_SEG_DS].limit, 0xffffffffu);
+	assert_int_equal(f.loaded[X86_SEG_DS].attr, 0xc093);
+	assert_int_equal(f.mem[GDT_OFF + 0x10 + 5], 0x93); /* accessed bit written back */
+	assert_int_equal(f.sys_writes, 1);
+	assert_false(res.mov_ss_shadow);
+	assert_int_equal(f.rip, MEM_BASE + 2);
+	/* SS: the same descriptor, with the interrupt shadow. */
+	assert_int_equal(run_mov_sreg(&f, 32, X86_SEG_SS, 0x10, &res), 0);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+	assert_true(res.mov_ss_shadow);
+	/* Readable code in a data segment register. */
+	assert_int_equal(run_mov_sreg(&f, 64, X86_SEG_ES, 0x08, &res), 0);
+	assert_int_equal(f.loaded[X86_SEG_ES].attr & 0xff, 0x9b);
+	assert_int_equal(f.sys_writes, 0); /* already accessed */
+	/* Ring 3, DPL 3, RPL 3: base and page-granular limit. */
+	f.cpl = 3;
+	assert_int_equal(run_mov_sreg(&f, 32, X86_SEG_GS, 0x33, &res), 0);
+	assert_int_equal(f.loaded[X86_SEG_GS].base, 0x12345678u);
+	assert_int_equal(f.loaded[X86_SEG_GS].limit, 0xffffffffu);
+	assert_int_equal(f.loaded[X86_SEG_GS].selector, 0x33);
+	assert_int_equal(run_mov_sreg(&f, 32, X86_SEG_SS, 0x33, &res), 0);
+}
+
+static void test_mov_sreg_null_selectors(void **st)
+{
+	struct fake f = {0};
+	struct x86_emu_result res;
+
+	(void)st;
+	assert_int_equal(run_mov_sreg(&f, 32, X86_SEG_FS, 0x3, &res), 0);
+	assert_true(f.loaded[X86_SEG_FS].attr & X86_SEG_UNUSABLE);
+	assert_int_equal(f.loaded[X86_SEG_FS].selector, 3);
+	/* SS: 64-bit mode below ring 3 with RPL = CPL only. */
+	assert_int_equal(run_mov_sreg(&f, 64, X86_SEG_SS, 0x0, &res), 0);
+	assert_true(f.loaded[X86_SEG_SS].attr & X86_SEG_UNUSABLE);
+	assert_true(res.mov_ss_shadow);
+	expect_fault(&f, 64, X86_SEG_SS, 0x1, X86_EXC_GP, 0);
+	expect_fault(&f, 32, X86_SEG_SS, 0x0, X86_EXC_GP, 0);
+	f.cpl = 3;
+	expect_fault(&f, 64, X86_SEG_SS, 0x3, X86_EXC_GP, 0);
+}
+
+static void test_mov_sreg_faults(void **st)
+{
+	struct fake f = {0};
+
+	(void)st;
+	expect_fault(&f, 64, X86_SEG_DS, 0x18, X86_EXC_NP, 0x18);
+	expect_fault(&f, 64, X86_SEG_SS, 0x18, X86_EXC_SS, 0x18);
+	expect_fault(&f, 64, X86_SEG_DS, 0x20, X86_EXC_GP, 0x20); /* execute-only */
+	expect_fault(&f, 32, X86_SEG_SS, 0x28, X86_EXC_GP, 0x28); /* read-only */
+	expect_fault(&f, 32, X86_SEG_SS, 0x08, X86_EXC_GP, 0x08); /* code */
+	expect_fault(&f, 32, X86_SEG_SS, 0x13, X86_EXC_GP, 0x10); /* RPL != CPL */
+	expect_fault(&f, 32, X86_SEG_DS, 0x38, X86_EXC_GP, 0x38); /* past the GDT limit */
+	expect_fault(&f, 32, X86_SEG_DS, 0x0c, X86_EXC_GP, 0x0c); /* LDT, none loaded */
+	f.cpl = 3;
+	expect_fault(&f, 32, X86_SEG_DS, 0x13, X86_EXC_GP, 0x10); /* DPL 0 from ring 3 */
+	expect_fault(&f, 32, X86_SEG_SS, 0x30, X86_EXC_GP, 0x30); /* RPL 0 != CPL 3 */
+	f.cpl = 0;
+	/* The descriptor table itself is unreadable: its #PF. */
+	{
+		struct x86_emu_result res;
+
+		static const uint8_t code[] = {0x8e, 0x1b}; /* mov ds, [rbx] */
+
+		setup(&f, 32, MEM_BASE, code, sizeof(code));
+		f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+		f.mem[0x2000] = 0x10;
+		f.sys[X86_SYS_GDTR].limit = 0xff; /* base 0: not mapped by the fake */
+		assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_PF);
+		assert_int_equal(res.exc.cr2, 0x10);
+		assert_int_equal(f.set_seg_calls, 0);
+	}
+}
+
+static void test_mov_cs_is_ud(void **st)
+{
+	static const uint8_t mov_cs[] = {0x8e, 0x0b}; /* mov cs, [rbx]: #UD */
+	struct fake f = {0};
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, mov_cs, sizeof(mov_cs));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	run(&f, &res, 1);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.rip, MEM_BASE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -886,6 +1053,10 @@ int main(void)
 		cmocka_unit_test(test_sgdt_sidt_store_limit_and_base),
 		cmocka_unit_test(test_sldt_str_smsw),
 		cmocka_unit_test(test_lgdt_lidt_lmsw),
+		cmocka_unit_test(test_mov_sreg_loads_descriptor),
+		cmocka_unit_test(test_mov_sreg_null_selectors),
+		cmocka_unit_test(test_mov_sreg_faults),
+		cmocka_unit_test(test_mov_cs_is_ud),
 		cmocka_unit_test(test_call_ret_on_a_device_stack),
 		cmocka_unit_test(test_popf_privilege_and_enter_leave),
 		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),
