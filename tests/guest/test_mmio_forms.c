@@ -49,6 +49,8 @@
 #define FXSR_ST_SLOT	  16
 #define FXSR_ST_BYTES	  10 /* of each 16-byte slot: the rest is reserved */
 #define VEC_DB		  1
+#define SREG_OFF	  0x3d40u
+#define SEL_PAST_GDT	  0x18u /* entry.S's GDT: null, code, data */
 #define SEED_A		  0x80c3e105u
 #define SEED_B		  0x0000b7a4u
 
@@ -443,6 +445,74 @@ static void test_single_step(uint32_t base)
 	      rep_dst[0], rep_dst[1]);
 }
 
+extern char mmio_forms_after_shadow[];
+
+/* TF on across MOV SS from the device page: the trap waits for the next instruction. */
+static void __attribute__((noinline)) step_mov_ss(void *arg)
+{
+	asm volatile("pushf; orl $0x100, (%%esp); popf\n\t"
+		     "movw (%0), %%ss\n\t"
+		     "nop\n\t"
+		     ".globl mmio_forms_after_shadow\n"
+		     "mmio_forms_after_shadow:\n\t"
+		     "nop\n\t"
+		     "pushf; andl $~0x100, (%%esp); popf"
+		     :
+		     : "r"(arg)
+		     : "memory", "cc");
+}
+
+static void load_es_from(void *arg)
+{
+	asm volatile("push %%es; movw (%0), %%es; pop %%es" ::"r"(arg) : "memory");
+}
+
+static void load_ss_from(void *arg)
+{
+	asm volatile("movw (%0), %%ss" ::"r"(arg) : "memory");
+}
+
+/*
+ * MOV Sreg, m16 from a device page: FS gets the data selector (and reads through it), SS the
+ * same with its single-step shadow; a selector past the GDT and a code segment for SS fault
+ * with the selector as error code, like the CPU.
+ */
+static void test_sreg(uint32_t base)
+{
+	static const uint32_t marker = 0x5e9c0de5u;
+	volatile uint16_t *dev = (volatile uint16_t *)(base + SREG_OFF);
+	uint16_t ds, cs, fs, ss;
+	uint32_t via_fs;
+	struct fault f;
+
+	asm volatile("mov %%ds, %0; mov %%cs, %1" : "=r"(ds), "=r"(cs));
+	asm volatile("mov %0, %%fs" ::"r"(0));
+	dev[0] = ds;
+	asm volatile("movw %1, %%fs; mov %%fs, %0" : "=r"(fs) : "m"(dev[0]));
+	asm volatile("movl %%fs:%1, %0" : "=r"(via_fs) : "m"(marker));
+	check(fs == ds && via_fs == marker,
+	      "mmio forms: mov fs, m16 from a device page loads the descriptor",
+	      "FS %x (want %x), read %x", fs, ds, via_fs);
+	run_catching(step_mov_ss, (void *)dev, &f);
+	asm volatile("mov %%ss, %0" : "=r"(ss));
+	check(f.raised && f.vector == VEC_DB && f.eip == (uint32_t)mmio_forms_after_shadow &&
+		      ss == ds,
+	      "mmio forms: mov ss, m16 from a device page, single-step trap one instruction later",
+	      "%s at 0x%x, expected #DB at 0x%x, SS %x", f.raised ? trap_name(f.vector) : "nothing",
+	      f.eip, (uint32_t)mmio_forms_after_shadow, ss);
+	dev[1] = SEL_PAST_GDT;
+	run_catching(load_es_from, (void *)&dev[1], &f);
+	check(f.raised && f.vector == VEC_GP && f.errcode == SEL_PAST_GDT,
+	      "mmio forms: mov es, m16 past the GDT limit from a device page is #GP(selector)",
+	      "%s (%x)", f.raised ? trap_name(f.vector) : "nothing", f.errcode);
+	dev[2] = cs;
+	run_catching(load_ss_from, (void *)&dev[2], &f);
+	check(f.raised && f.vector == VEC_GP && f.errcode == cs,
+	      "mmio forms: mov ss, m16 with a code selector from a device page is #GP(selector)",
+	      "%s (%x)", f.raised ? trap_name(f.vector) : "nothing", f.errcode);
+	asm volatile("mov %0, %%fs" ::"r"(ds));
+}
+
 /* MMX: MOVQ mm, m64 from a device page sets MM0; MOVQ m64, mm to it stores MM1. */
 static void test_mmx(uint32_t base)
 {
@@ -546,4 +616,5 @@ void test_mmio_forms(void)
 	test_device_stack(base);
 	test_mmx(base);
 	test_fxsr(base);
+	test_sreg(base);
 }
