@@ -933,6 +933,8 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	uint64_t v;
 	int r;
 
+	if (op == 0x07 || op == 0x17 || op == 0x1f)
+		return x86e_exec_sreg(e, in); /* POP ES/SS/DS */
 	if (op <= OP_ALU_LAST)
 		return exec_alu_block(e, in);
 	switch (op) {
@@ -1063,6 +1065,9 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_vec(e, in);
 	case 0xae:
 		return x86e_exec_fxsr(e, in);
+	case 0xa1:
+	case 0xa9:
+		return x86e_exec_sreg(e, in);
 	case 0xa4:
 	case 0xa5:
 	case 0xac:

@@ -1,13 +1,14 @@
 /*
  * MOV Sreg, m16 (8E /r) with the selector on a device page: ES, SS, DS, FS, GS (MOV to CS is
- * #UD).  Real and virtual-8086 mode load selector << 4 as the base; protected and long mode
+ * #UD), and POP ES/SS/DS/FS/GS with the stack on one (07, 17, 1F outside 64-bit mode; 0F A1,
+ * 0F A9).  Real and virtual-8086 mode load selector << 4 as the base; protected and long mode
  * read the descriptor from the guest's GDT or LDT (an implicit supervisor access through
  * ops->sys_access), apply the checks of the SDM's MOV pseudo-code with their faults
  * (#GP(selector), #SS(selector), #NP(selector), the null-selector rules), set the descriptor's
  * accessed bit, and load the register through ops->set_seg.  A load of SS asks the caller for
  * the MOV SS interrupt shadow (res->mov_ss_shadow).
  *
- * Not here: POP Sreg, far branches, LLDT/LTR (the same descriptor reads, other checks).
+ * Not here: far branches, LLDT/LTR (the same descriptor reads, other checks).
  */
 #include "mmio/x86_emu_internal.h"
 
@@ -30,12 +31,34 @@
 #define V86_LIMIT	   0xffffu
 #define V86_ATTR	   (X86_SEG_ATTR_P | X86_SEG_ATTR_S | (3u << ATTR_DPL_SHIFT) | 0x3u)
 
+/* The segment register POP Sreg loads, or X86_SEG_NONE for another instruction. */
+static unsigned int pop_target(const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_ONE)
+		switch (in->opcode) {
+		case 0x07:
+			return X86_SEG_ES;
+		case 0x17:
+			return X86_SEG_SS;
+		case 0x1f:
+			return X86_SEG_DS;
+		default:
+			return X86_SEG_NONE;
+		}
+	if (in->map == X86_MAP_0F && (in->opcode == 0xa1 || in->opcode == 0xa9))
+		return in->opcode == 0xa1 ? X86_SEG_FS : X86_SEG_GS;
+	return X86_SEG_NONE;
+}
+
 bool x86e_sreg_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
 {
 	unsigned int seg = in->reg & 7;
 
-	return ops->sys_access && ops->set_seg && in->encoding == X86_ENC_LEGACY &&
-	       in->map == X86_MAP_ONE && in->opcode == 0x8e && in->has_mem &&
+	if (!ops->sys_access || !ops->set_seg || in->encoding != X86_ENC_LEGACY)
+		return false;
+	if (pop_target(in) != X86_SEG_NONE)
+		return true;
+	return in->map == X86_MAP_ONE && in->opcode == 0x8e && in->has_mem &&
 	       seg != X86_SEG_CS && seg <= X86_SEG_GS;
 }
 
@@ -148,16 +171,24 @@ static int load_desc(struct x86_emu_ctx *e, uint16_t sel, bool is_ss, struct x86
 
 int x86e_exec_sreg(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
-	unsigned int seg = in->reg & 7;
-	bool is_ss = seg == X86_SEG_SS;
+	unsigned int seg = pop_target(in);
 	struct x86_segment s;
 	struct x86_opnd m;
 	uint64_t v;
+	bool is_ss;
 	int r;
 
-	x86e_rm_opnd(e, in, 2, &m);
-	if ((r = x86e_read_op(e, &m, &v)))
-		return r;
+	if (seg != X86_SEG_NONE) {
+		/* rSP moves (with the old SS's size) only if the load succeeds: committed later. */
+		if ((r = x86e_pop(e, &v, in->opsize)))
+			return r;
+	} else {
+		seg = in->reg & 7;
+		x86e_rm_opnd(e, in, 2, &m);
+		if ((r = x86e_read_op(e, &m, &v)))
+			return r;
+	}
+	is_ss = seg == X86_SEG_SS;
 	if (e->real_or_v86) {
 		e->ops->get_seg(e->opaque, seg, &s);
 		s.selector = (uint16_t)v;

@@ -50,6 +50,7 @@
 #define FXSR_ST_BYTES	  10 /* of each 16-byte slot: the rest is reserved */
 #define VEC_DB		  1
 #define SREG_OFF	  0x3d40u
+#define POP_SLOT	  0x10u
 #define SEL_PAST_GDT	  0x18u /* entry.S's GDT: null, code, data */
 #define SEED_A		  0x80c3e105u
 #define SEED_B		  0x0000b7a4u
@@ -482,7 +483,7 @@ static void test_sreg(uint32_t base)
 	static const uint32_t marker = 0x5e9c0de5u;
 	volatile uint16_t *dev = (volatile uint16_t *)(base + SREG_OFF);
 	uint16_t ds, cs, fs, ss;
-	uint32_t via_fs;
+	uint32_t via_fs, sp;
 	struct fault f;
 
 	asm volatile("mov %%ds, %0; mov %%cs, %1" : "=r"(ds), "=r"(cs));
@@ -510,6 +511,16 @@ static void test_sreg(uint32_t base)
 	check(f.raised && f.vector == VEC_GP && f.errcode == cs,
 	      "mmio forms: mov ss, m16 with a code selector from a device page is #GP(selector)",
 	      "%s (%x)", f.raised ? trap_name(f.vector) : "nothing", f.errcode);
+	/* POP FS with ESP on the device page (interrupts are off). */
+	sp = base + SREG_OFF + POP_SLOT;
+	*(volatile uint32_t *)sp = ds;
+	asm volatile("mov %2, %%fs; xchg %%esp, %0; pop %%fs; xchg %%esp, %0; mov %%fs, %1"
+		     : "+r"(sp), "=&r"(fs)
+		     : "r"(0)
+		     : "memory");
+	check(fs == ds && sp == base + SREG_OFF + POP_SLOT + 4,
+	      "mmio forms: pop fs from a device-page stack loads the descriptor",
+	      "FS %x (want %x), ESP moved by %d", fs, ds, (int)(sp - (base + SREG_OFF + POP_SLOT)));
 	asm volatile("mov %0, %%fs" ::"r"(ds));
 }
 

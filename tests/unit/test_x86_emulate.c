@@ -1034,6 +1034,42 @@ static void test_mov_cs_is_ud(void **st)
 	assert_int_equal(f.rip, MEM_BASE);
 }
 
+static void test_pop_sreg_from_a_device_stack(void **st)
+{
+	static const uint8_t pop_ds[] = {0x1f}, pop_ss[] = {0x17}, pop_fs[] = {0x0f, 0xa1};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 32, MEM_BASE, pop_ds, sizeof(pop_ds));
+	memcpy(f.mem + GDT_OFF, gdt, sizeof(gdt));
+	f.sys[X86_SYS_GDTR] = (struct x86_segment){.base = MEM_BASE + GDT_OFF, .limit = 0xff};
+	f.gpr[X86_RSP] = MEM_BASE + 0x2100;
+	f.mem[0x2100] = 0x10;
+	f.mem[0x2104] = 0x08;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.loaded[X86_SEG_DS].selector, 0x10);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2104);
+	/* POP SS of a code selector: #GP(selector), ESP unchanged. */
+	memcpy(f.mem, pop_ss, sizeof(pop_ss));
+	f.rip = MEM_BASE;
+	f.set_seg_calls = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2104);
+	assert_int_equal(f.set_seg_calls, 0);
+	/* 64-bit POP FS: eight bytes. */
+	memcpy(f.mem, pop_fs, sizeof(pop_fs));
+	f.mode = 64;
+	f.rip = MEM_BASE;
+	f.mem[0x2104] = 0x10;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.loaded[X86_SEG_FS].selector, 0x10);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x210c);
+	assert_false(res.mov_ss_shadow);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1057,6 +1093,7 @@ int main(void)
 		cmocka_unit_test(test_mov_sreg_null_selectors),
 		cmocka_unit_test(test_mov_sreg_faults),
 		cmocka_unit_test(test_mov_cs_is_ud),
+		cmocka_unit_test(test_pop_sreg_from_a_device_stack),
 		cmocka_unit_test(test_call_ret_on_a_device_stack),
 		cmocka_unit_test(test_popf_privilege_and_enter_leave),
 		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),
