@@ -999,12 +999,17 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xc9:
 	case 0xe8:
 		return x86e_exec_stack(e, in);
+	case 0xca:
+	case 0xcb:
+		return x86e_exec_far(e, in);
 	case 0xfe:
 	case 0xff:
 		if (reg == 6)
 			return exec_push_rm(e, in);
 		if (op == 0xff && (reg == 2 || reg == 4))
 			return x86e_exec_stack(e, in);
+		if (op == 0xff && (reg == 3 || reg == 5))
+			return x86e_exec_far(e, in);
 		x86e_rm_opnd(e, in, byte_or_op(in), &rm);
 		return exec_unary(e, &rm, reg);
 	default:

@@ -121,15 +121,11 @@ static int load_null(struct x86_emu_ctx *e, uint16_t sel, bool is_ss, struct x86
 	return EMU_CONTINUE;
 }
 
-static int load_desc(struct x86_emu_ctx *e, uint16_t sel, bool is_ss, struct x86_segment *s)
+int x86e_read_desc(struct x86_emu_ctx *e, uint16_t sel, struct x86_segment *s, uint64_t *la)
 {
 	struct x86_segment table;
 	uint8_t d[DESC_BYTES];
-	uint64_t la;
-	int r;
 
-	if (!(sel & ~SEL_RPL_MASK))
-		return load_null(e, sel, is_ss, s);
 	if (sel & SEL_TI) {
 		e->ops->get_sysseg(e->opaque, X86_SYS_LDTR, &table);
 		if (!(table.selector & ~SEL_RPL_MASK))
@@ -139,34 +135,48 @@ static int load_desc(struct x86_emu_ctx *e, uint16_t sel, bool is_ss, struct x86
 	}
 	if ((uint32_t)(sel & SEL_INDEX_MASK) + DESC_BYTES - 1 > table.limit)
 		return fault_sel(e, X86_EXC_GP, sel);
-	la = table.base + (sel & SEL_INDEX_MASK);
+	*la = table.base + (sel & SEL_INDEX_MASK);
 	if (e->mode != X86_MODE_64)
-		la &= 0xffffffffull;
+		*la &= 0xffffffffull;
 	/* A descriptor never crosses a page when the table is 8-byte aligned; split if not. */
 	for (unsigned int done = 0; done < DESC_BYTES;) {
 		unsigned int n = DESC_BYTES - done;
-		uint64_t room = PAGE_SIZE_4K - ((la + done) & (PAGE_SIZE_4K - 1));
+		uint64_t room = PAGE_SIZE_4K - ((*la + done) & (PAGE_SIZE_4K - 1));
 
 		if (room < n)
 			n = (unsigned int)room;
-		if (e->ops->sys_access(e->opaque, la + done, d + done, n, false, &e->res->exc))
+		if (e->ops->sys_access(e->opaque, *la + done, d + done, n, false, &e->res->exc))
 			return X86_EMU_EXCEPTION;
 		done += n;
 	}
 	unpack(d, s);
 	s->selector = sel;
-	if ((r = check_desc(e, sel, s, is_ss)))
-		return r;
-	if (!(s->attr & DESC_TYPE_ACCESSED)) {
-		/* The CPU marks the descriptor accessed in the table. */
-		uint8_t acc = (uint8_t)(d[DESC_ACCESS_BYTE] | DESC_TYPE_ACCESSED);
-
-		if (e->ops->sys_access(e->opaque, la + DESC_ACCESS_BYTE, &acc, 1, true,
-				       &e->res->exc))
-			return X86_EMU_EXCEPTION;
-		s->attr |= DESC_TYPE_ACCESSED;
-	}
 	return EMU_CONTINUE;
+}
+
+int x86e_desc_accessed(struct x86_emu_ctx *e, uint64_t la, struct x86_segment *s)
+{
+	uint8_t acc = (uint8_t)(s->attr | DESC_TYPE_ACCESSED);
+
+	if (s->attr & DESC_TYPE_ACCESSED)
+		return EMU_CONTINUE;
+	/* The CPU marks the descriptor accessed in the table. */
+	if (e->ops->sys_access(e->opaque, la + DESC_ACCESS_BYTE, &acc, 1, true, &e->res->exc))
+		return X86_EMU_EXCEPTION;
+	s->attr |= DESC_TYPE_ACCESSED;
+	return EMU_CONTINUE;
+}
+
+static int load_desc(struct x86_emu_ctx *e, uint16_t sel, bool is_ss, struct x86_segment *s)
+{
+	uint64_t la;
+	int r;
+
+	if (!(sel & ~SEL_RPL_MASK))
+		return load_null(e, sel, is_ss, s);
+	if ((r = x86e_read_desc(e, sel, s, &la)) || (r = check_desc(e, sel, s, is_ss)))
+		return r;
+	return x86e_desc_accessed(e, la, s);
 }
 
 int x86e_exec_sreg(struct x86_emu_ctx *e, const struct x86_insn *in)

@@ -100,7 +100,8 @@ struct vcpu_ops {
 	void (*halt)(struct vcpu *v);
 	/* Print the vendor's view of guest state (for fatal exits). */
 	void (*dump)(struct vcpu *v);
-	/* Load a data segment register or SS (MOV Sreg the MMIO emulator completed); attributes
+	/* Load a segment register (MOV/POP Sreg, far branches the MMIO emulator completed; CS at
+	 * the same privilege only, so the CPL stays); attributes
 	 * in the VMX layout, VCPU_SEG_UNUSABLE for a null selector. */
 	void (*set_segment)(struct vcpu *v, unsigned seg, const struct vcpu_segment *s);
 	/* After RIP advanced past a MOV SS: interrupts and the single-step trap wait for the

@@ -267,9 +267,9 @@ static int sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool wr
 static void set_seg(void *o, unsigned int seg, const struct x86_segment *sg)
 {
 	(void)o;
-	/* Never CS; never a usable segment whose descriptor is not present. */
-	if (seg == X86_SEG_CS || seg > X86_SEG_GS ||
-	    !(sg->attr & (X86_SEG_UNUSABLE | X86_SEG_ATTR_P)))
+	/* Never a usable segment whose descriptor is not present; CS only a code segment. */
+	if (seg > X86_SEG_GS || !(sg->attr & (X86_SEG_UNUSABLE | X86_SEG_ATTR_P)) ||
+	    (seg == X86_SEG_CS && !(sg->attr & X86_SEG_TYPE_CODE)))
 		abort();
 }
 

@@ -51,6 +51,9 @@
 #define VEC_DB		  1
 #define SREG_OFF	  0x3d40u
 #define POP_SLOT	  0x10u
+#define FAR_OFF		  0x3d60u /* far pointer, then a two-slot stack at +0x10 */
+#define FAR_STACK	  0x10u
+#define FAR_FN_RESULT	  0x5au
 #define SEL_PAST_GDT	  0x18u /* entry.S's GDT: null, code, data */
 #define SEED_A		  0x80c3e105u
 #define SEED_B		  0x0000b7a4u
@@ -524,6 +527,68 @@ static void test_sreg(uint32_t base)
 	asm volatile("mov %0, %%fs" ::"r"(ds));
 }
 
+extern char mmio_forms_far_target[], mmio_forms_far_fn[], mmio_forms_retf_target[];
+
+/* Reached by a far CALL: returns with a native RETF. */
+asm(".pushsection .text\n"
+    ".globl mmio_forms_far_fn\n"
+    "mmio_forms_far_fn:\n\t"
+    "movl $0x5a, %eax\n\t"
+    "lret\n"
+    ".popsection");
+
+static void far_jmp_from(void *arg)
+{
+	asm volatile("ljmp *(%0)" ::"r"(arg) : "memory");
+}
+
+/*
+ * Far JMP and CALL through a pointer on a device page, RETF with ESP on one, at ring 0 into
+ * the guest's own code segment; a far JMP to a data segment is #GP(selector).
+ */
+static void test_far(uint32_t base)
+{
+	volatile uint32_t *ptr = (volatile uint32_t *)(base + FAR_OFF);
+	volatile uint32_t *stk = (volatile uint32_t *)(base + FAR_OFF + FAR_STACK);
+	uint32_t cs, ds, jumped, called, sp = (uint32_t)stk;
+	struct fault f;
+
+	asm volatile("mov %%cs, %0; mov %%ds, %1" : "=r"(cs), "=r"(ds));
+	ptr[0] = (uint32_t)mmio_forms_far_target;
+	ptr[1] = cs;
+	asm volatile("movl $1, %0\n\t"
+		     "ljmp *(%1)\n\t"
+		     "movl $0, %0\n"
+		     ".globl mmio_forms_far_target\n"
+		     "mmio_forms_far_target:"
+		     : "=&r"(jumped)
+		     : "r"(ptr)
+		     : "memory");
+	check(jumped == 1, "mmio forms: far jmp m16:32 from a device page", "fell through");
+	ptr[0] = (uint32_t)mmio_forms_far_fn;
+	asm volatile("lcall *(%1)" : "=a"(called) : "r"(ptr) : "memory");
+	check(called == FAR_FN_RESULT, "mmio forms: far call m16:32 from a device page",
+	      "EAX %x", called);
+	stk[0] = (uint32_t)mmio_forms_retf_target;
+	stk[1] = cs;
+	asm volatile("xchg %%esp, %0\n\t"
+		     "lret\n"
+		     ".globl mmio_forms_retf_target\n"
+		     "mmio_forms_retf_target:\n\t"
+		     "xchg %%esp, %0"
+		     : "+r"(sp)
+		     :
+		     : "memory");
+	check(sp == (uint32_t)stk + 2 * sizeof(uint32_t),
+	      "mmio forms: retf with ESP on a device page", "ESP moved by %d",
+	      (int)(sp - (uint32_t)stk));
+	ptr[1] = ds;
+	run_catching(far_jmp_from, (void *)ptr, &f);
+	check(f.raised && f.vector == VEC_GP && f.errcode == ds,
+	      "mmio forms: far jmp to a data segment from a device page is #GP(selector)",
+	      "%s (%x)", f.raised ? trap_name(f.vector) : "nothing", f.errcode);
+}
+
 /* MMX: MOVQ mm, m64 from a device page sets MM0; MOVQ m64, mm to it stores MM1. */
 static void test_mmx(uint32_t base)
 {
@@ -628,4 +693,5 @@ void test_mmio_forms(void)
 	test_mmx(base);
 	test_fxsr(base);
 	test_sreg(base);
+	test_far(base);
 }

@@ -903,6 +903,8 @@ static const uint8_t gdt[][8] = {
 	{0xff, 0xff, 0, 0, 0, 0x99, 0xcf, 0},		  /* 0x20 code, execute-only */
 	{0xff, 0xff, 0, 0, 0, 0x91, 0xcf, 0},		  /* 0x28 data read-only */
 	{0xff, 0xff, 0x78, 0x56, 0x34, 0xf3, 0x8f, 0x12}, /* 0x30 data RW, DPL 3 */
+	{0, 0, 0x08, 0, 0, 0x8c, 0, 0},			  /* 0x38 call gate */
+	{0xff, 0xff, 0, 0, 0, 0x1b, 0xcf, 0},		  /* 0x40 code, not present */
 };
 
 static int run_mov_sreg(struct fake *f, unsigned int mode, unsigned int seg, uint16_t sel,
@@ -997,7 +999,7 @@ static void test_mov_sreg_faults(void **st)
 	expect_fault(&f, 32, X86_SEG_SS, 0x28, X86_EXC_GP, 0x28); /* read-only */
 	expect_fault(&f, 32, X86_SEG_SS, 0x08, X86_EXC_GP, 0x08); /* code */
 	expect_fault(&f, 32, X86_SEG_SS, 0x13, X86_EXC_GP, 0x10); /* RPL != CPL */
-	expect_fault(&f, 32, X86_SEG_DS, 0x38, X86_EXC_GP, 0x38); /* past the GDT limit */
+	expect_fault(&f, 32, X86_SEG_DS, 0x48, X86_EXC_GP, 0x48); /* past the GDT limit */
 	expect_fault(&f, 32, X86_SEG_DS, 0x0c, X86_EXC_GP, 0x0c); /* LDT, none loaded */
 	f.cpl = 3;
 	expect_fault(&f, 32, X86_SEG_DS, 0x13, X86_EXC_GP, 0x10); /* DPL 0 from ring 3 */
@@ -1070,6 +1072,134 @@ static void test_pop_sreg_from_a_device_stack(void **st)
 	assert_false(res.mov_ss_shadow);
 }
 
+static int run_far(struct fake *f, unsigned int mode, enum x86_vendor vendor, const uint8_t *code,
+		   size_t n, struct x86_emu_result *res)
+{
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = f, .rep_batch = 1, .vendor = vendor};
+
+	setup(f, mode, MEM_BASE, code, n);
+	memcpy(f->mem + GDT_OFF, gdt, sizeof(gdt));
+	f->sys[X86_SYS_GDTR] = (struct x86_segment){.base = MEM_BASE + GDT_OFF,
+						    .limit = sizeof(gdt) - 1};
+	f->gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f->gpr[X86_RSP] = MEM_BASE + 0x2200;
+	return x86_emulate(&ctx, res);
+}
+
+static void put_far(struct fake *f, unsigned int at, uint64_t off, unsigned int size, uint16_t sel)
+{
+	for (unsigned int i = 0; i < size; i++)
+		f->mem[at + i] = (uint8_t)(off >> (8 * i));
+	f->mem[at + size] = (uint8_t)sel;
+	f->mem[at + size + 1] = (uint8_t)(sel >> 8);
+}
+
+static void test_far_jmp_call_through_memory(void **st)
+{
+	static const uint8_t jmpf[] = {0xff, 0x2b}, jmpf_w[] = {0x48, 0xff, 0x2b};
+	static const uint8_t callf[] = {0xff, 0x1b};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* 64-bit, m16:32 into the 64-bit code segment. */
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(run_far(&f, 64, X86_VENDOR_INTEL, jmpf, sizeof(jmpf), &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP); /* null selector: #GP(0) */
+	assert_int_equal(res.exc.error_code, 0);
+	put_far(&f, 0x2000, 0x12345678, 4, 0x08);
+	f.rip = MEM_BASE;
+	{
+		struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .rep_batch = 1};
+
+		assert_int_equal(x86_emulate(&ctx, &res), 0);
+	}
+	assert_int_equal(f.rip, 0x12345678);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_true(f.loaded[X86_SEG_CS].attr & X86_SEG_ATTR_L);
+	/* REX.W: m16:64 on Intel, m16:32 on AMD (the selector follows the 4-byte offset). */
+	run_far(&f, 64, X86_VENDOR_INTEL, jmpf_w, sizeof(jmpf_w), &res);
+	put_far(&f, 0x2000, 0x0000123400000000ull, 8, 0x08);
+	f.rip = MEM_BASE;
+	{
+		struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .rep_batch = 1};
+
+		assert_int_equal(x86_emulate(&ctx, &res), 0);
+		assert_int_equal(f.rip, 0x0000123400000000ull);
+		put_far(&f, 0x2000, 0x9abc, 4, 0x08);
+		f.rip = MEM_BASE;
+		ctx.vendor = X86_VENDOR_AMD;
+		assert_int_equal(x86_emulate(&ctx, &res), 0);
+		assert_int_equal(f.rip, 0x9abc);
+	}
+	/* 32-bit far CALL: CS and the return EIP pushed, then the new CS:EIP. */
+	memset(&f, 0, sizeof(f));
+	run_far(&f, 32, X86_VENDOR_INTEL, callf, sizeof(callf), &res); /* null: #GP(0) */
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
+	put_far(&f, 0x2000, 0x1234, 4, 0x08);
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, 0x1234);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 8);
+	assert_int_equal(f.mem[0x2200 - 8], 2); /* return EIP: MEM_BASE + 2 */
+	assert_int_equal(f.mem[0x2200 - 6], 1);
+	assert_int_equal(f.mem[0x2200 - 4], 0); /* old CS selector (0 in the fake) */
+}
+
+static void test_far_branch_faults_and_gates(void **st)
+{
+	static const uint8_t jmpf[] = {0xff, 0x2b}, retf[] = {0xcb}, retf_imm[] = {0xca, 8, 0};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	memset(&f, 0, sizeof(f));
+	run_far(&f, 32, X86_VENDOR_INTEL, jmpf, sizeof(jmpf), &res);
+	put_far(&f, 0x2000, 0x10, 4, 0x10); /* data segment */
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x10);
+	put_far(&f, 0x2000, 0x10, 4, 0x40); /* not present */
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_NP);
+	assert_int_equal(res.exc.error_code, 0x40);
+	put_far(&f, 0x2000, 0x10, 4, 0x0b); /* RPL 3 > CPL 0 */
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.error_code, 0x08);
+	put_far(&f, 0x2000, 0x10, 4, 0x38); /* call gate: not emulated */
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.set_seg_calls, 0);
+	/* RETF and RETF imm16 from the stack. */
+	run_far(&f, 32, X86_VENDOR_INTEL, retf, sizeof(retf), &res);
+	put_far(&f, 0x2200, 0x4321, 4, 0);
+	f.mem[0x2204] = 0x08;
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, 0x4321);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2208);
+	run_far(&f, 32, X86_VENDOR_INTEL, retf_imm, sizeof(retf_imm), &res);
+	put_far(&f, 0x2200, 0x4321, 4, 0);
+	f.mem[0x2204] = 0x08;
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2210);
+	/* Return to ring 3: not emulated, nothing changes. */
+	f.mem[0x2204] = 0x0b;
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2200;
+	f.set_seg_calls = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
+	assert_int_equal(f.set_seg_calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1094,6 +1224,8 @@ int main(void)
 		cmocka_unit_test(test_mov_sreg_faults),
 		cmocka_unit_test(test_mov_cs_is_ud),
 		cmocka_unit_test(test_pop_sreg_from_a_device_stack),
+		cmocka_unit_test(test_far_jmp_call_through_memory),
+		cmocka_unit_test(test_far_branch_faults_and_gates),
 		cmocka_unit_test(test_call_ret_on_a_device_stack),
 		cmocka_unit_test(test_popf_privilege_and_enter_leave),
 		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),

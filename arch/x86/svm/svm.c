@@ -294,7 +294,7 @@ static void svm_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t 
 static void svm_set_segment(struct vcpu *v, unsigned seg, const struct vcpu_segment *in)
 {
 	struct vmcb_save *save = &vmcb_of(v)->save;
-	struct vmcb_seg *segs[] = {&save->es, NULL, &save->ss, &save->ds, &save->fs, &save->gs};
+	struct vmcb_seg *segs[] = {&save->es, &save->cs, &save->ss, &save->ds, &save->fs, &save->gs};
 	struct vmcb_seg *s = seg < ARRAY_SIZE(segs) ? segs[seg] : NULL;
 	uint16_t attrib = (uint16_t)((in->attr & SVM_ATTR_LOW_MASK) |
 				     ((in->attr >> SVM_ATTR_HIGH_SHIFT) & SVM_ATTR_HIGH_MASK));

@@ -679,7 +679,7 @@ static void vmx_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t 
 static void vmx_set_segment(struct vcpu *v, unsigned seg, const struct vcpu_segment *s)
 {
 	(void)v;
-	if (seg >= ARRAY_SIZE(guest_segs) || seg == X86_SEG_CS)
+	if (seg >= ARRAY_SIZE(guest_segs))
 		return;
 	vmwrite16(guest_segs[seg].sel, s->selector);
 	vmwrite_nat(guest_segs[seg].base, s->base);
