@@ -121,7 +121,7 @@ int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int size = in->opsize, ss = x86e_stack_size(e);
 	uint8_t ptr[FAR_PTR_MAX] = {0};
-	uint64_t ret_rip = e->res->next_rip, off = 0, sp;
+	uint64_t ret_rip = e->res->next_rip, off = 0;
 	struct x86_segment cs, old_cs;
 	struct x86_opnd m;
 	uint16_t sel;
@@ -142,7 +142,7 @@ int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return r;
 	if ((in->reg & 7) == GRP5_CALLF) {
 		/* Both slots checked before the first is written: a fault leaves the stack. */
-		sp = (x86e_gpr(e, X86_RSP) - 2 * size) & x86e_mask(ss);
+		uint64_t sp = (x86e_gpr(e, X86_RSP) - 2 * size) & x86e_mask(ss);
 		if ((r = x86e_probe_write(e, X86_SEG_SS, sp, 2 * size)) ||
 		    (r = x86e_push(e, old_cs.selector, size)) || (r = x86e_push(e, ret_rip, size)))
 			return r;
