@@ -933,6 +933,8 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	uint64_t v;
 	int r;
 
+	if (op == 0x07 || op == 0x17 || op == 0x1f)
+		return x86e_exec_sreg(e, in); /* POP ES/SS/DS */
 	if (op <= OP_ALU_LAST)
 		return exec_alu_block(e, in);
 	switch (op) {
@@ -965,6 +967,8 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_xchg(e, in);
 	case 0x8f:
 		return exec_pop_rm(e, in);
+	case 0x8e:
+		return x86e_exec_sreg(e, in);
 	case 0xa4:
 	case 0xa5:
 		return exec_string(e, in, STR_MOVS);
@@ -995,12 +999,17 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xc9:
 	case 0xe8:
 		return x86e_exec_stack(e, in);
+	case 0xca:
+	case 0xcb:
+		return x86e_exec_far(e, in);
 	case 0xfe:
 	case 0xff:
 		if (reg == 6)
 			return exec_push_rm(e, in);
 		if (op == 0xff && (reg == 2 || reg == 4))
 			return x86e_exec_stack(e, in);
+		if (op == 0xff && (reg == 3 || reg == 5))
+			return x86e_exec_far(e, in);
 		x86e_rm_opnd(e, in, byte_or_op(in), &rm);
 		return exec_unary(e, &rm, reg);
 	default:
@@ -1061,6 +1070,9 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_vec(e, in);
 	case 0xae:
 		return x86e_exec_fxsr(e, in);
+	case 0xa1:
+	case 0xa9:
+		return x86e_exec_sreg(e, in);
 	case 0xa4:
 	case 0xa5:
 	case 0xac:

@@ -118,6 +118,8 @@ bool x86v_sys_r32_keeps_upper(enum x86_vendor v);
 
 /* A 66 prefix on a near branch in 64-bit mode selects a 16-bit operand size (AMD). */
 bool x86v_near_branch_honours_66(enum x86_vendor v);
+/* Far JMP/CALL m16:64 with REX.W reads a 64-bit offset (Intel); AMD reads m16:32. */
+bool x86v_far_pointer_honours_rex_w(enum x86_vendor v);
 
 /* ---- x86_emu_bits.c ---- */
 int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in);
@@ -131,6 +133,19 @@ int x86e_exec_sys(struct x86_emu_ctx *e, const struct x86_insn *in);
 /* ---- x86_emu_fxsr.c ---- */
 bool x86e_fxsr_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_fxsr(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_sreg.c ---- */
+bool x86e_sreg_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_sreg(struct x86_emu_ctx *e, const struct x86_insn *in);
+/* The descriptor a non-null selector names, from the GDT or LDT (#GP(selector) past the
+ * table's limit or without an LDT); *la: where it sits, for x86e_desc_accessed. */
+int x86e_read_desc(struct x86_emu_ctx *e, uint16_t sel, struct x86_segment *s, uint64_t *la);
+/* Set the descriptor's accessed bit in its table (and in s) if it is clear. */
+int x86e_desc_accessed(struct x86_emu_ctx *e, uint64_t la, struct x86_segment *s);
+
+/* ---- x86_emu_far.c ---- */
+bool x86e_far_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in);
 
 /* ---- x86_emu_mmx.c ---- */
 bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);

@@ -476,7 +476,9 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 		res->next_rip = x86e_next_rip(e, &res->insn);
 		if (!x86e_supported(&res->insn) && !x86e_sys_supported(e->ops, &res->insn) &&
 		    !x86e_mmx_supported(e->ops, &res->insn) &&
-		    !x86e_fxsr_supported(e->ops, &res->insn)) {
+		    !x86e_fxsr_supported(e->ops, &res->insn) &&
+		    !x86e_sreg_supported(e->ops, &res->insn) &&
+		    !x86e_far_supported(e->ops, &res->insn)) {
 			x86e_ud(e);
 			r = X86_EMU_UNSUPPORTED;
 		} else {

@@ -23,6 +23,7 @@ enum x86_vector {
 	X86_EXC_DE = 0,
 	X86_EXC_UD = 6,
 	X86_EXC_NM = 7,
+	X86_EXC_NP = 11,
 	X86_EXC_SS = 12,
 	X86_EXC_GP = 13,
 	X86_EXC_PF = 14,
@@ -165,6 +166,15 @@ struct x86_emu_ops {
 	void (*fxsave)(void *opaque, uint8_t *img, bool rex_w);
 	int (*fxrstor)(void *opaque, const uint8_t *img, unsigned int len, bool rex_w,
 		       struct x86_exception *exc);
+	/*
+	 * Optional segment loads (NULL: MOV Sreg is not emulated).  sys_access: an implicit
+	 * supervisor access to a descriptor table at linear la (ring-3 code reads the GDT too),
+	 * within one page, like read/write.  set_seg: load segment register seg (enum x86_seg)
+	 * with s, attributes in the VMX layout (X86_SEG_UNUSABLE for a null selector).
+	 */
+	int (*sys_access)(void *opaque, uint64_t la, void *buf, unsigned int len, bool write,
+			  struct x86_exception *exc);
+	void (*set_seg)(void *opaque, unsigned int seg, const struct x86_segment *s);
 };
 
 #define X86_FXSR_AREA 512
@@ -180,6 +190,8 @@ struct x86_emu_result {
 	uint8_t insn_len;  /* bytes of the instruction (0 if it could not be fetched) */
 	uint64_t next_rip; /* RIP after the instruction (== old RIP if a REP op continues) */
 	bool rep_continue; /* REP op stopped after a batch: RIP not advanced, re-enter */
+	bool mov_ss_shadow; /* SS was loaded: interrupts (and the single-step trap) wait one
+			       more instruction; the caller sets the CPU's interrupt shadow */
 	struct x86_exception exc;
 	struct x86_insn insn; /* the decoded instruction, for logging */
 };

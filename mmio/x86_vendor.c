@@ -185,3 +185,9 @@ bool x86v_near_branch_honours_66(enum x86_vendor v)
 {
 	return v == X86_VENDOR_AMD;
 }
+
+/* Far JMP/CALL through m16:64 (REX.W): AMD CPUs ignore REX.W and read m16:32. */
+bool x86v_far_pointer_honours_rex_w(enum x86_vendor v)
+{
+	return v == X86_VENDOR_INTEL;
+}

@@ -206,6 +206,29 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	return 1;
 }
 
+/* Descriptor-table reads and the accessed-bit write: implicit supervisor accesses. */
+static int emu_sys_access(void *opaque, uint64_t la, void *buf, unsigned len, bool write,
+			  struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	unsigned cpl = c->regs.cpl;
+	int r;
+
+	c->regs.cpl = 0;
+	r = mem_access(c, la, buf, len, write ? GW_WRITE : 0, exc);
+	c->regs.cpl = cpl;
+	return r;
+}
+
+static void emu_set_seg(void *opaque, unsigned seg, const struct x86_segment *s)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct vcpu_segment vs = {
+		.selector = s->selector, .base = s->base, .limit = s->limit, .attr = s->attr};
+
+	v->ops->set_segment(v, seg, &vs);
+}
+
 static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
 {
 	return mem_access(opaque, la, buf, len, GW_FETCH, exc);
@@ -392,6 +415,8 @@ static const struct x86_emu_ops emu_ops = {
 	.mmx = emu_mmx,
 	.fxsave = emu_fxsave,
 	.fxrstor = emu_fxrstor,
+	.sys_access = emu_sys_access,
+	.set_seg = emu_set_seg,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
@@ -427,7 +452,10 @@ void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
 
 	switch (res.status) {
 	case X86_EMU_OK:
-		break; /* registers and RIP committed by the emulator */
+		/* registers and RIP committed by the emulator */
+		if (res.mov_ss_shadow)
+			v->ops->set_mov_ss_shadow(v);
+		break;
 	case X86_EMU_UNSUPPORTED:
 		report_unsupported(v, &res);
 		/* res.exc holds the #UD */

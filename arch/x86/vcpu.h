@@ -101,6 +101,13 @@ struct vcpu_ops {
 	void (*halt)(struct vcpu *v);
 	/* Print the vendor's view of guest state (for fatal exits). */
 	void (*dump)(struct vcpu *v);
+	/* Load a segment register (MOV/POP Sreg, far branches the MMIO emulator completed; CS at
+	 * the same privilege only, so the CPL stays); attributes
+	 * in the VMX layout, VCPU_SEG_UNUSABLE for a null selector. */
+	void (*set_segment)(struct vcpu *v, unsigned seg, const struct vcpu_segment *s);
+	/* After RIP advanced past a MOV SS: interrupts and the single-step trap wait for the
+	 * next instruction (VMX blocking by MOV SS, the SVM interrupt shadow). */
+	void (*set_mov_ss_shadow)(struct vcpu *v);
 	/* SMP: the STARTUP IPI's state: real mode at vector << 12, the rest as after INIT. */
 	void (*sipi_reset)(struct vcpu *v, uint8_t vector);
 };

@@ -128,6 +128,7 @@ struct tcase {
 	bool regform;	     /* ModRM.mod == 3 */
 	bool result_undef;   /* the SDM leaves the result itself undefined (SHLD/SHRD > 16) */
 	bool undef_if_zf;    /* ... when the instruction sets ZF (BSF/BSR of a zero source) */
+	bool far;	     /* a far branch: CS must be loaded (with host_cs) */
 };
 
 struct emu_state {
@@ -137,6 +138,8 @@ struct emu_state {
 	uint8_t mem[DATA_SIZE];
 	const uint8_t *code;
 	unsigned int code_len;
+	bool cs_loaded; /* far branches: set_seg(CS) was called with cs_sel */
+	uint16_t cs_sel;
 };
 
 static uint64_t cb_get_reg(void *o, unsigned int r)
@@ -158,14 +161,20 @@ static void cb_set_reg(void *o, unsigned int r, uint64_t v)
 		s->rflags = v;
 }
 
+/* The process's code segment (Linux: __USER_CS, a 64-bit DPL-3 code descriptor). */
+static uint16_t host_cs;
+#define USER_CS_DESC 0x00affb000000ffffull /* base 0, limit 4G, L, DPL 3, accessed */
+
 static void cb_get_seg(void *o, unsigned int seg, struct x86_segment *sg)
 {
 	(void)o;
 	memset(sg, 0, sizeof(*sg));
 	sg->limit = 0xffffffffu;
 	sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_G | 0x3;
-	if (seg == X86_SEG_CS)
+	if (seg == X86_SEG_CS) {
 		sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_L | 0xb;
+		sg->selector = host_cs;
+	}
 }
 
 /* The host's CR4.UMIP as user mode sees it (SGDT faults), and what SGDT/SIDT/SLDT/STR/SMSW
@@ -263,10 +272,23 @@ static int cb_probe(void *o, uint64_t la, unsigned int len, bool write, struct x
 	return 0;
 }
 
+/*
+ * Far branches read the GDT: user mode cannot see the real GDTR (with UMIP the kernel answers
+ * SGDT with a dummy), so they get a GDTR where Linux keeps its GDT and its size, and
+ * cb_sys_access the descriptor Linux puts at host_cs.
+ */
+#define LINUX_GDT_BASE	0xfffffe0000001000ull /* CPU 0's GDT in the cpu_entry_area */
+#define LINUX_GDT_LIMIT 0x7fu		      /* GDT_ENTRIES * 8 - 1 */
+static bool far_case;
+
 static void cb_get_sysseg(void *o, unsigned int which, struct x86_segment *s)
 {
 	(void)o;
 	*s = host_sys[which & 3];
+	if (far_case && which == X86_SYS_GDTR) {
+		s->base = LINUX_GDT_BASE;
+		s->limit = LINUX_GDT_LIMIT;
+	}
 }
 
 /* Ring 3 never gets this far (LGDT/LIDT/LMSW are #GP first): reaching it is a mismatch. */
@@ -300,9 +322,36 @@ static int cb_mmx(void *o, unsigned int idx, bool write, uint64_t *val)
 	return 0;
 }
 
+/*
+ * The kernel's GDT cannot be read from user mode: its entry for host_cs is the descriptor
+ * Linux puts there (GDT_ENTRY_INIT(0xa0fb, 0, 0xfffff)); any other descriptor read is a #PF,
+ * and a far branch never needs a write (the descriptor is accessed already).
+ */
+static int cb_sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool write,
+			 struct x86_exception *x)
+{
+	uint64_t at = LINUX_GDT_BASE + (host_cs & ~7u), d = USER_CS_DESC;
+
+	(void)o;
+	if (write || la < at || la + len > at + sizeof(d))
+		return pf(x, la, write);
+	memcpy(buf, (uint8_t *)&d + (la - at), len);
+	return 0;
+}
+
+static void cb_set_seg(void *o, unsigned int seg, const struct x86_segment *sg)
+{
+	struct emu_state *s = o;
+
+	if (seg != X86_SEG_CS)
+		abort(); /* no template loads another segment register */
+	s->cs_loaded = true;
+	s->cs_sel = sg->selector;
+}
+
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
-	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL,
+	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, cb_sys_access, cb_set_seg,
 };
 
 /* ---- the host CPU ---- */
@@ -364,6 +413,7 @@ static void identify_host(void)
 	unsigned int a, b, c, d, family, model;
 	char id[13] = {0};
 
+	asm volatile("mov %%cs, %0" : "=r"(host_cs));
 	__cpuid(CPUID_VENDOR_LEAF, a, b, c, d);
 	memcpy(id, &b, 4);
 	memcpy(id + 4, &d, 4);
@@ -445,6 +495,8 @@ static void run_case(struct tcase *t, unsigned int batch)
 	memcpy(es.mem, t->mem, DATA_SIZE);
 	es.code = t->code;
 	es.code_len = t->len;
+	es.cs_loaded = false;
+	far_case = t->far;
 	for (int guard = 0; guard < 1000; guard++) {
 		x86_emulate(&ctx, &res);
 		if (res.status != X86_EMU_OK || !res.rep_continue)
@@ -464,10 +516,14 @@ static void run_case(struct tcase *t, unsigned int batch)
 	}
 	if (res.status != X86_EMU_OK) {
 		report(t, "emulator raised an exception");
+		if (n_report <= MAX_REPORT)
+			printf("#   vector %u error code %x\n", res.exc.vector, res.exc.error_code);
 		return;
 	}
 	if (es.rip != CODE_ADDR + t->len)
 		report(t, "rip");
+	else if (t->far && (!es.cs_loaded || es.cs_sel != host_cs))
+		report(t, "cs");
 	else if (!compare_undef_flags &&
 		 (t->result_undef || (t->undef_if_zf && (ns->rflags & X86_FL_ZF))))
 		return; /* an undefined result, not measured on this CPU */
@@ -528,6 +584,7 @@ struct tmpl {
 #define SP_FRAME  13 /* ENTER/LEAVE: RBP inside the data area */
 #define SP_CRC	  14 /* CRC32: every operand size (F2 66, REX.W) */
 #define SP_MMX	  15 /* MMX moves: REX.W selects MOVQ for 6E/7E, no 66 (that is SSE) */
+#define SP_FAR	  16 /* far JMP/CALL m16:xx, RETF: to host_cs, at the code after it */
 
 #define U_LOGIC X86_FL_AF
 #define U_MUL	(X86_FL_SF | X86_FL_ZF | X86_FL_AF | X86_FL_PF)
@@ -571,7 +628,7 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 	af = tp->modrm ? (enum addr_form)(rng() % (tp->allow_reg ? 4 : 3)) : AF_NONE;
 	if (tp->special == SP_ALIGN || tp->special == SP_CX16)
 		af = (rng() & 3) ? AF_BASE_D8 : af;
-	if (tp->special == SP_BRANCH && tp->modrm)
+	if ((tp->special == SP_BRANCH || tp->special == SP_FAR) && tp->modrm)
 		af = AF_BASE_D8; /* the pointer is placed at [rbx + disp8] below */
 	if (rexw)
 		rex |= 0x08;
@@ -662,6 +719,20 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 			at = t->gpr[X86_RBX] + (uint64_t)(int64_t)(int8_t)t->code[n - 1] -
 			     DATA_ADDR;
 		memcpy(t->mem + at, &target, sizeof(target));
+		break;
+	}
+	case SP_FAR: {
+		/* m16:32 (or RETF's two slots); with REX.W m16:64 / 8-byte slots.  AMD reads
+		 * m16:32 even then: its selector is the offset's bits 47:32, 0, a #GP(0). */
+		uint64_t target = CODE_ADDR + n, sel = host_cs, at = t->gpr[X86_RSP] - DATA_ADDR;
+		unsigned int size = rexw ? 8 : 4;
+
+		t->far = true;
+		if (tp->modrm)
+			at = t->gpr[X86_RBX] + (uint64_t)(int64_t)(int8_t)t->code[n - 1] -
+			     DATA_ADDR;
+		memcpy(t->mem + at, &target, size);
+		memcpy(t->mem + at + size, &sel, tp->modrm ? 2 : size);
 		break;
 	}
 	case SP_POPF: {
@@ -834,6 +905,9 @@ static const struct tmpl tmpls[] = {
 	T("call Ev", {0}, 0, {0xff}, 1, 2, 0, true, false, 0, SP_BRANCH),
 	T("jmp Ev", {0}, 0, {0xff}, 1, 4, 0, true, false, 0, SP_BRANCH),
 	T("ret", {0}, 0, {0xc3}, 1, 0, 0, false, false, 0, SP_BRANCH),
+	T("jmp far Mp", {0}, 0, {0xff}, 1, 5, 0, true, false, 0, SP_FAR),
+	T("call far Mp", {0}, 0, {0xff}, 1, 3, 0, true, false, 0, SP_FAR),
+	T("retf", {0}, 0, {0xcb}, 1, 0, 0, false, false, 0, SP_FAR),
 	T("ret Iw", {0}, 0, {0xc2}, 1, 0, 2, false, false, 0, SP_BRANCH),
 	T("leave", {0}, 0, {0xc9}, 1, 0, 0, false, false, 0, SP_FRAME),
 	T("enter Iw,Ib", {0}, 0, {0xc8}, 1, 0, 3, false, false, 0, SP_FRAME),
@@ -893,7 +967,7 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 		if (tp->pfx[0] == 0x66 && tp->op[1] == 0x7e)
 			rexw = (sel >> 9) & 1;
 		if (tp->special == SP_CX16 || tp->special == SP_SCAN || tp->special == SP_CRC ||
-		    tp->special == SP_MMX)
+		    tp->special == SP_MMX || tp->special == SP_FAR)
 			rexw = (sel >> 9) & 1;
 		if (tp->special == SP_CRC && ((sel >> 10) & 3) == 0)
 			extra = 0x66; /* F2 66: a 16-bit source */
@@ -901,6 +975,7 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 			extra = 0x66; /* F3 66: still TZCNT/LZCNT/POPCNT, 16-bit */
 		if (!tp->npfx && !(tp->nop && tp->op[0] == 0xc5) && ((sel >> 10) & 3) == 0 &&
 		    tp->special != SP_CX16 && tp->op[0] != 0x63 && tp->special != SP_BRANCH &&
+		    tp->special != SP_FAR &&
 		    tp->special != SP_MMX)
 			extra = 0x66;
 		if ((v.special == SP_STACK || v.special == SP_POPF || v.special == SP_FRAME) &&

@@ -190,7 +190,9 @@ static void get_sysseg(void *o, unsigned int which, struct x86_segment *sg)
 		abort();
 	(void)o;
 	memset(sg, 0, sizeof(*sg));
-	sg->base = 0xffff800000001000ull * (which + 1);
+	/* The GDT and LDT in the fuzzed memory (MOV Sreg reads descriptors from there). */
+	sg->base = which == X86_SYS_GDTR || which == X86_SYS_LDTR ? MEM_BASE
+								   : 0xffff800000001000ull * (which + 1);
 	sg->limit = 0xfff;
 	sg->selector = (uint16_t)(which << 3);
 }
@@ -256,15 +258,31 @@ static int fxrstor(void *o, const uint8_t *img, unsigned int len, bool rex_w,
 	return 0;
 }
 
+static int sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool write,
+		      struct x86_exception *x)
+{
+	return mem_rw(o, la, write ? NULL : buf, write ? buf : NULL, len, x);
+}
+
+static void set_seg(void *o, unsigned int seg, const struct x86_segment *sg)
+{
+	(void)o;
+	/* Never a usable segment whose descriptor is not present; CS only a code segment. */
+	if (seg > X86_SEG_GS || !(sg->attr & (X86_SEG_UNUSABLE | X86_SEG_ATTR_P)) ||
+	    (seg == X86_SEG_CS && !(sg->attr & X86_SEG_TYPE_CODE)))
+		abort();
+}
+
 static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
-	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor,
+	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor, sys_access,
+	set_seg,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
 						rd,	 wr,	  get_vec, set_vec, NULL,
 						NULL,	 NULL,	  NULL,	   NULL,
-						NULL,	 NULL};
+						NULL,	 NULL,	  NULL,	   NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

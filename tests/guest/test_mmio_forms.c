@@ -49,6 +49,12 @@
 #define FXSR_ST_SLOT	  16
 #define FXSR_ST_BYTES	  10 /* of each 16-byte slot: the rest is reserved */
 #define VEC_DB		  1
+#define SREG_OFF	  0x3d40u
+#define POP_SLOT	  0x10u
+#define FAR_OFF		  0x3d60u /* far pointer, then a two-slot stack at +0x10 */
+#define FAR_STACK	  0x10u
+#define FAR_FN_RESULT	  0x5au
+#define SEL_PAST_GDT	  0x18u /* entry.S's GDT: null, code, data */
 #define SEED_A		  0x80c3e105u
 #define SEED_B		  0x0000b7a4u
 
@@ -443,6 +449,146 @@ static void test_single_step(uint32_t base)
 	      rep_dst[0], rep_dst[1]);
 }
 
+extern char mmio_forms_after_shadow[];
+
+/* TF on across MOV SS from the device page: the trap waits for the next instruction. */
+static void __attribute__((noinline)) step_mov_ss(void *arg)
+{
+	asm volatile("pushf; orl $0x100, (%%esp); popf\n\t"
+		     "movw (%0), %%ss\n\t"
+		     "nop\n\t"
+		     ".globl mmio_forms_after_shadow\n"
+		     "mmio_forms_after_shadow:\n\t"
+		     "nop\n\t"
+		     "pushf; andl $~0x100, (%%esp); popf"
+		     :
+		     : "r"(arg)
+		     : "memory", "cc");
+}
+
+static void load_es_from(void *arg)
+{
+	asm volatile("push %%es; movw (%0), %%es; pop %%es" ::"r"(arg) : "memory");
+}
+
+static void load_ss_from(void *arg)
+{
+	asm volatile("movw (%0), %%ss" ::"r"(arg) : "memory");
+}
+
+/*
+ * MOV Sreg, m16 from a device page: FS gets the data selector (and reads through it), SS the
+ * same with its single-step shadow; a selector past the GDT and a code segment for SS fault
+ * with the selector as error code, like the CPU.
+ */
+static void test_sreg(uint32_t base)
+{
+	static const uint32_t marker = 0x5e9c0de5u;
+	volatile uint16_t *dev = (volatile uint16_t *)(base + SREG_OFF);
+	uint16_t ds, cs, fs, ss;
+	uint32_t via_fs, sp;
+	struct fault f;
+
+	asm volatile("mov %%ds, %0; mov %%cs, %1" : "=r"(ds), "=r"(cs));
+	asm volatile("mov %0, %%fs" ::"r"(0));
+	dev[0] = ds;
+	asm volatile("movw %1, %%fs; mov %%fs, %0" : "=r"(fs) : "m"(dev[0]));
+	asm volatile("movl %%fs:%1, %0" : "=r"(via_fs) : "m"(marker));
+	check(fs == ds && via_fs == marker,
+	      "mmio forms: mov fs, m16 from a device page loads the descriptor",
+	      "FS %x (want %x), read %x", fs, ds, via_fs);
+	run_catching(step_mov_ss, (void *)dev, &f);
+	asm volatile("mov %%ss, %0" : "=r"(ss));
+	check(f.raised && f.vector == VEC_DB && f.eip == (uint32_t)mmio_forms_after_shadow &&
+		      ss == ds,
+	      "mmio forms: mov ss, m16 from a device page, single-step trap one instruction later",
+	      "%s at 0x%x, expected #DB at 0x%x, SS %x", f.raised ? trap_name(f.vector) : "nothing",
+	      f.eip, (uint32_t)mmio_forms_after_shadow, ss);
+	dev[1] = SEL_PAST_GDT;
+	run_catching(load_es_from, (void *)&dev[1], &f);
+	check(f.raised && f.vector == VEC_GP && f.errcode == SEL_PAST_GDT,
+	      "mmio forms: mov es, m16 past the GDT limit from a device page is #GP(selector)",
+	      "%s (%x)", f.raised ? trap_name(f.vector) : "nothing", f.errcode);
+	dev[2] = cs;
+	run_catching(load_ss_from, (void *)&dev[2], &f);
+	check(f.raised && f.vector == VEC_GP && f.errcode == cs,
+	      "mmio forms: mov ss, m16 with a code selector from a device page is #GP(selector)",
+	      "%s (%x)", f.raised ? trap_name(f.vector) : "nothing", f.errcode);
+	/* POP FS with ESP on the device page (interrupts are off). */
+	sp = base + SREG_OFF + POP_SLOT;
+	*(volatile uint32_t *)sp = ds;
+	asm volatile("mov %2, %%fs; xchg %%esp, %0; pop %%fs; xchg %%esp, %0; mov %%fs, %1"
+		     : "+r"(sp), "=&r"(fs)
+		     : "r"(0)
+		     : "memory");
+	check(fs == ds && sp == base + SREG_OFF + POP_SLOT + 4,
+	      "mmio forms: pop fs from a device-page stack loads the descriptor",
+	      "FS %x (want %x), ESP moved by %d", fs, ds, (int)(sp - (base + SREG_OFF + POP_SLOT)));
+	asm volatile("mov %0, %%fs" ::"r"(ds));
+}
+
+extern char mmio_forms_far_target[], mmio_forms_far_fn[], mmio_forms_retf_target[];
+
+/* Reached by a far CALL: returns with a native RETF. */
+asm(".pushsection .text\n"
+    ".globl mmio_forms_far_fn\n"
+    "mmio_forms_far_fn:\n\t"
+    "movl $0x5a, %eax\n\t"
+    "lret\n"
+    ".popsection");
+
+static void far_jmp_from(void *arg)
+{
+	asm volatile("ljmp *(%0)" ::"r"(arg) : "memory");
+}
+
+/*
+ * Far JMP and CALL through a pointer on a device page, RETF with ESP on one, at ring 0 into
+ * the guest's own code segment; a far JMP to a data segment is #GP(selector).
+ */
+static void test_far(uint32_t base)
+{
+	volatile uint32_t *ptr = (volatile uint32_t *)(base + FAR_OFF);
+	volatile uint32_t *stk = (volatile uint32_t *)(base + FAR_OFF + FAR_STACK);
+	uint32_t cs, ds, jumped, called, sp = (uint32_t)stk;
+	struct fault f;
+
+	asm volatile("mov %%cs, %0; mov %%ds, %1" : "=r"(cs), "=r"(ds));
+	ptr[0] = (uint32_t)mmio_forms_far_target;
+	ptr[1] = cs;
+	asm volatile("movl $1, %0\n\t"
+		     "ljmp *(%1)\n\t"
+		     "movl $0, %0\n"
+		     ".globl mmio_forms_far_target\n"
+		     "mmio_forms_far_target:"
+		     : "=&r"(jumped)
+		     : "r"(ptr)
+		     : "memory");
+	check(jumped == 1, "mmio forms: far jmp m16:32 from a device page", "fell through");
+	ptr[0] = (uint32_t)mmio_forms_far_fn;
+	asm volatile("lcall *(%1)" : "=a"(called) : "r"(ptr) : "memory");
+	check(called == FAR_FN_RESULT, "mmio forms: far call m16:32 from a device page",
+	      "EAX %x", called);
+	stk[0] = (uint32_t)mmio_forms_retf_target;
+	stk[1] = cs;
+	asm volatile("xchg %%esp, %0\n\t"
+		     "lret\n"
+		     ".globl mmio_forms_retf_target\n"
+		     "mmio_forms_retf_target:\n\t"
+		     "xchg %%esp, %0"
+		     : "+r"(sp)
+		     :
+		     : "memory");
+	check(sp == (uint32_t)stk + 2 * sizeof(uint32_t),
+	      "mmio forms: retf with ESP on a device page", "ESP moved by %d",
+	      (int)(sp - (uint32_t)stk));
+	ptr[1] = ds;
+	run_catching(far_jmp_from, (void *)ptr, &f);
+	check(f.raised && f.vector == VEC_GP && f.errcode == ds,
+	      "mmio forms: far jmp to a data segment from a device page is #GP(selector)",
+	      "%s (%x)", f.raised ? trap_name(f.vector) : "nothing", f.errcode);
+}
+
 /* MMX: MOVQ mm, m64 from a device page sets MM0; MOVQ m64, mm to it stores MM1. */
 static void test_mmx(uint32_t base)
 {
@@ -546,4 +692,6 @@ void test_mmio_forms(void)
 	test_device_stack(base);
 	test_mmx(base);
 	test_fxsr(base);
+	test_sreg(base);
+	test_far(base);
 }

@@ -30,6 +30,8 @@ struct fake {
 	unsigned int fxrstor_len;
 	uint64_t tf_at_rip_write; /* RFLAGS.TF when RIP was written (the single-step rule) */
 	bool real_mode; /* CR0.PE clear */
+	struct x86_segment loaded[6]; /* set_seg */
+	unsigned int set_seg_calls, sys_writes;
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -207,13 +209,37 @@ static int fxrstor(void *o, const uint8_t *img, unsigned int len, bool rex_w,
 	return 0;
 }
 
+static int sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool write,
+		      struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+		return pf(x, la);
+	if (write) {
+		memcpy(f->mem + (la - MEM_BASE), buf, len);
+		f->sys_writes++;
+	} else {
+		memcpy(buf, f->mem + (la - MEM_BASE), len);
+	}
+	return 0;
+}
+
+static void set_seg(void *o, unsigned int seg, const struct x86_segment *s)
+{
+	struct fake *f = o;
+
+	f->loaded[seg % 6] = *s;
+	f->set_seg_calls++;
+}
+
 static const struct x86_emu_ops ops = {
-	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,  wr,	   get_vec,
-	set_vec, probe,	  get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor,
+	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,
+	set_vec, probe,	  get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
-	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL,
+	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -276,7 +302,7 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 /* The same fake without the optional callbacks (probe included). */
 static const struct x86_emu_ops ops_plain = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
-	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL,
+	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL,
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */
@@ -925,6 +951,313 @@ static void test_single_step_sees_the_starting_tf(void **st)
 	assert_int_equal(f.rip, MEM_BASE);
 }
 
+/* A GDT at MEM_BASE + 0x1000 for the MOV Sreg tests (descriptor i at selector i * 8). */
+#define GDT_OFF 0x1000u
+static const uint8_t gdt[][8] = {
+	{0},
+	{0xff, 0xff, 0, 0, 0, 0x9b, 0xaf, 0},		  /* 0x08 code, readable */
+	{0xff, 0xff, 0, 0, 0, 0x92, 0xcf, 0},		  /* 0x10 data RW, not accessed */
+	{0xff, 0xff, 0, 0, 0, 0x13, 0xcf, 0},		  /* 0x18 data RW, not present */
+	{0xff, 0xff, 0, 0, 0, 0x99, 0xcf, 0},		  /* 0x20 code, execute-only */
+	{0xff, 0xff, 0, 0, 0, 0x91, 0xcf, 0},		  /* 0x28 data read-only */
+	{0xff, 0xff, 0x78, 0x56, 0x34, 0xf3, 0x8f, 0x12}, /* 0x30 data RW, DPL 3 */
+	{0, 0, 0x08, 0, 0, 0x8c, 0, 0},			  /* 0x38 call gate */
+	{0xff, 0xff, 0, 0, 0, 0x1b, 0xcf, 0},		  /* 0x40 code, not present */
+};
+
+static int run_mov_sreg(struct fake *f, unsigned int mode, unsigned int seg, uint16_t sel,
+			struct x86_emu_result *res)
+{
+	/* mov sreg, [rbx] */
+	const uint8_t code[] = {0x8e, (uint8_t)(0x03 | seg << 3)};
+	unsigned int cpl = f->cpl;
+
+	setup(f, mode, MEM_BASE, code, sizeof(code));
+	f->cpl = cpl;
+	memcpy(f->mem + GDT_OFF, gdt, sizeof(gdt));
+	f->sys[X86_SYS_GDTR].base = MEM_BASE + GDT_OFF;
+	f->sys[X86_SYS_GDTR].limit = sizeof(gdt) - 1;
+	f->gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f->mem[0x2000] = (uint8_t)sel;
+	f->mem[0x2001] = (uint8_t)(sel >> 8);
+	return run(f, res, 1);
+}
+
+static void expect_fault(struct fake *f, unsigned int mode, unsigned int seg, uint16_t sel,
+			 unsigned int vector, uint32_t ec)
+{
+	struct x86_emu_result res;
+
+	assert_int_equal(run_mov_sreg(f, mode, seg, sel, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, vector);
+	assert_int_equal(res.exc.error_code, ec);
+	assert_int_equal(f->set_seg_calls, 0);
+	assert_int_equal(f->rip, MEM_BASE);
+}
+
+static void test_mov_sreg_loads_descriptor(void **st)
+{
+	struct fake f = {0};
+	struct x86_emu_result res;
+
+	(void)st;
+	assert_int_equal(run_mov_sreg(&f, 64, X86_SEG_DS, 0x10, &res), 0);
+	assert_int_equal(f.set_seg_calls, 1);
+	assert_int_equal(f.loaded[X86_SEG_DS].selector, 0x10);
+	assert_int_equal(f.loaded[X86_SEG_DS].limit, 0xffffffffu);
+	assert_int_equal(f.loaded[X86_SEG_DS].attr, 0xc093);
+	assert_int_equal(f.mem[GDT_OFF + 0x10 + 5], 0x93); /* accessed bit written back */
+	assert_int_equal(f.sys_writes, 1);
+	assert_false(res.mov_ss_shadow);
+	assert_int_equal(f.rip, MEM_BASE + 2);
+	/* SS: the same descriptor, with the interrupt shadow. */
+	assert_int_equal(run_mov_sreg(&f, 32, X86_SEG_SS, 0x10, &res), 0);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+	assert_true(res.mov_ss_shadow);
+	/* Readable code in a data segment register. */
+	assert_int_equal(run_mov_sreg(&f, 64, X86_SEG_ES, 0x08, &res), 0);
+	assert_int_equal(f.loaded[X86_SEG_ES].attr & 0xff, 0x9b);
+	assert_int_equal(f.sys_writes, 0); /* already accessed */
+	/* Ring 3, DPL 3, RPL 3: base and page-granular limit. */
+	f.cpl = 3;
+	assert_int_equal(run_mov_sreg(&f, 32, X86_SEG_GS, 0x33, &res), 0);
+	assert_int_equal(f.loaded[X86_SEG_GS].base, 0x12345678u);
+	assert_int_equal(f.loaded[X86_SEG_GS].limit, 0xffffffffu);
+	assert_int_equal(f.loaded[X86_SEG_GS].selector, 0x33);
+	assert_int_equal(run_mov_sreg(&f, 32, X86_SEG_SS, 0x33, &res), 0);
+}
+
+static void test_mov_sreg_null_selectors(void **st)
+{
+	struct fake f = {0};
+	struct x86_emu_result res;
+
+	(void)st;
+	assert_int_equal(run_mov_sreg(&f, 32, X86_SEG_FS, 0x3, &res), 0);
+	assert_true(f.loaded[X86_SEG_FS].attr & X86_SEG_UNUSABLE);
+	assert_int_equal(f.loaded[X86_SEG_FS].selector, 3);
+	/* SS: 64-bit mode below ring 3 with RPL = CPL only. */
+	assert_int_equal(run_mov_sreg(&f, 64, X86_SEG_SS, 0x0, &res), 0);
+	assert_true(f.loaded[X86_SEG_SS].attr & X86_SEG_UNUSABLE);
+	assert_true(res.mov_ss_shadow);
+	expect_fault(&f, 64, X86_SEG_SS, 0x1, X86_EXC_GP, 0);
+	expect_fault(&f, 32, X86_SEG_SS, 0x0, X86_EXC_GP, 0);
+	f.cpl = 3;
+	expect_fault(&f, 64, X86_SEG_SS, 0x3, X86_EXC_GP, 0);
+}
+
+static void test_mov_sreg_faults(void **st)
+{
+	struct fake f = {0};
+
+	(void)st;
+	expect_fault(&f, 64, X86_SEG_DS, 0x18, X86_EXC_NP, 0x18);
+	expect_fault(&f, 64, X86_SEG_SS, 0x18, X86_EXC_SS, 0x18);
+	expect_fault(&f, 64, X86_SEG_DS, 0x20, X86_EXC_GP, 0x20); /* execute-only */
+	expect_fault(&f, 32, X86_SEG_SS, 0x28, X86_EXC_GP, 0x28); /* read-only */
+	expect_fault(&f, 32, X86_SEG_SS, 0x08, X86_EXC_GP, 0x08); /* code */
+	expect_fault(&f, 32, X86_SEG_SS, 0x13, X86_EXC_GP, 0x10); /* RPL != CPL */
+	expect_fault(&f, 32, X86_SEG_DS, 0x48, X86_EXC_GP, 0x48); /* past the GDT limit */
+	expect_fault(&f, 32, X86_SEG_DS, 0x0c, X86_EXC_GP, 0x0c); /* LDT, none loaded */
+	f.cpl = 3;
+	expect_fault(&f, 32, X86_SEG_DS, 0x13, X86_EXC_GP, 0x10); /* DPL 0 from ring 3 */
+	expect_fault(&f, 32, X86_SEG_SS, 0x30, X86_EXC_GP, 0x30); /* RPL 0 != CPL 3 */
+	f.cpl = 0;
+	/* The descriptor table itself is unreadable: its #PF. */
+	{
+		struct x86_emu_result res;
+
+		static const uint8_t code[] = {0x8e, 0x1b}; /* mov ds, [rbx] */
+
+		setup(&f, 32, MEM_BASE, code, sizeof(code));
+		f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+		f.mem[0x2000] = 0x10;
+		f.sys[X86_SYS_GDTR].limit = 0xff; /* base 0: not mapped by the fake */
+		assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_PF);
+		assert_int_equal(res.exc.cr2, 0x10);
+		assert_int_equal(f.set_seg_calls, 0);
+	}
+}
+
+static void test_mov_cs_is_ud(void **st)
+{
+	static const uint8_t mov_cs[] = {0x8e, 0x0b}; /* mov cs, [rbx]: #UD */
+	struct fake f = {0};
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 64, MEM_BASE, mov_cs, sizeof(mov_cs));
+	f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+	run(&f, &res, 1);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.rip, MEM_BASE);
+}
+
+static void test_pop_sreg_from_a_device_stack(void **st)
+{
+	static const uint8_t pop_ds[] = {0x1f}, pop_ss[] = {0x17}, pop_fs[] = {0x0f, 0xa1};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	setup(&f, 32, MEM_BASE, pop_ds, sizeof(pop_ds));
+	memcpy(f.mem + GDT_OFF, gdt, sizeof(gdt));
+	f.sys[X86_SYS_GDTR] = (struct x86_segment){.base = MEM_BASE + GDT_OFF, .limit = 0xff};
+	f.gpr[X86_RSP] = MEM_BASE + 0x2100;
+	f.mem[0x2100] = 0x10;
+	f.mem[0x2104] = 0x08;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.loaded[X86_SEG_DS].selector, 0x10);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2104);
+	/* POP SS of a code selector: #GP(selector), ESP unchanged. */
+	memcpy(f.mem, pop_ss, sizeof(pop_ss));
+	f.rip = MEM_BASE;
+	f.set_seg_calls = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2104);
+	assert_int_equal(f.set_seg_calls, 0);
+	/* 64-bit POP FS: eight bytes. */
+	memcpy(f.mem, pop_fs, sizeof(pop_fs));
+	f.mode = 64;
+	f.rip = MEM_BASE;
+	f.mem[0x2104] = 0x10;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.loaded[X86_SEG_FS].selector, 0x10);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x210c);
+	assert_false(res.mov_ss_shadow);
+}
+
+static int run_far(struct fake *f, unsigned int mode, enum x86_vendor vendor, const uint8_t *code,
+		   size_t n, struct x86_emu_result *res)
+{
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = f, .rep_batch = 1, .vendor = vendor};
+
+	setup(f, mode, MEM_BASE, code, n);
+	memcpy(f->mem + GDT_OFF, gdt, sizeof(gdt));
+	f->sys[X86_SYS_GDTR] = (struct x86_segment){.base = MEM_BASE + GDT_OFF,
+						    .limit = sizeof(gdt) - 1};
+	f->gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f->gpr[X86_RSP] = MEM_BASE + 0x2200;
+	return x86_emulate(&ctx, res);
+}
+
+static void put_far(struct fake *f, unsigned int at, uint64_t off, unsigned int size, uint16_t sel)
+{
+	for (unsigned int i = 0; i < size; i++)
+		f->mem[at + i] = (uint8_t)(off >> (8 * i));
+	f->mem[at + size] = (uint8_t)sel;
+	f->mem[at + size + 1] = (uint8_t)(sel >> 8);
+}
+
+static void test_far_jmp_call_through_memory(void **st)
+{
+	static const uint8_t jmpf[] = {0xff, 0x2b}, jmpf_w[] = {0x48, 0xff, 0x2b};
+	static const uint8_t callf[] = {0xff, 0x1b};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* 64-bit, m16:32 into the 64-bit code segment. */
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(run_far(&f, 64, X86_VENDOR_INTEL, jmpf, sizeof(jmpf), &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP); /* null selector: #GP(0) */
+	assert_int_equal(res.exc.error_code, 0);
+	put_far(&f, 0x2000, 0x12345678, 4, 0x08);
+	f.rip = MEM_BASE;
+	{
+		struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .rep_batch = 1};
+
+		assert_int_equal(x86_emulate(&ctx, &res), 0);
+	}
+	assert_int_equal(f.rip, 0x12345678);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_true(f.loaded[X86_SEG_CS].attr & X86_SEG_ATTR_L);
+	/* REX.W: m16:64 on Intel, m16:32 on AMD (the selector follows the 4-byte offset). */
+	run_far(&f, 64, X86_VENDOR_INTEL, jmpf_w, sizeof(jmpf_w), &res);
+	put_far(&f, 0x2000, 0x0000123400000000ull, 8, 0x08);
+	f.rip = MEM_BASE;
+	{
+		struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .rep_batch = 1};
+
+		assert_int_equal(x86_emulate(&ctx, &res), 0);
+		assert_int_equal(f.rip, 0x0000123400000000ull);
+		put_far(&f, 0x2000, 0x9abc, 4, 0x08);
+		f.rip = MEM_BASE;
+		ctx.vendor = X86_VENDOR_AMD;
+		assert_int_equal(x86_emulate(&ctx, &res), 0);
+		assert_int_equal(f.rip, 0x9abc);
+	}
+	/* 32-bit far CALL: CS and the return EIP pushed, then the new CS:EIP. */
+	memset(&f, 0, sizeof(f));
+	run_far(&f, 32, X86_VENDOR_INTEL, callf, sizeof(callf), &res); /* null: #GP(0) */
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
+	put_far(&f, 0x2000, 0x1234, 4, 0x08);
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, 0x1234);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 8);
+	assert_int_equal(f.mem[0x2200 - 8], 2); /* return EIP: MEM_BASE + 2 */
+	assert_int_equal(f.mem[0x2200 - 6], 1);
+	assert_int_equal(f.mem[0x2200 - 4], 0); /* old CS selector (0 in the fake) */
+}
+
+static void test_far_branch_faults_and_gates(void **st)
+{
+	static const uint8_t jmpf[] = {0xff, 0x2b}, retf[] = {0xcb}, retf_imm[] = {0xca, 8, 0};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	memset(&f, 0, sizeof(f));
+	run_far(&f, 32, X86_VENDOR_INTEL, jmpf, sizeof(jmpf), &res);
+	put_far(&f, 0x2000, 0x10, 4, 0x10); /* data segment */
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x10);
+	put_far(&f, 0x2000, 0x10, 4, 0x40); /* not present */
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_NP);
+	assert_int_equal(res.exc.error_code, 0x40);
+	put_far(&f, 0x2000, 0x10, 4, 0x0b); /* RPL 3 > CPL 0 */
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.error_code, 0x08);
+	put_far(&f, 0x2000, 0x10, 4, 0x38); /* call gate: not emulated */
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.set_seg_calls, 0);
+	/* RETF and RETF imm16 from the stack. */
+	run_far(&f, 32, X86_VENDOR_INTEL, retf, sizeof(retf), &res);
+	put_far(&f, 0x2200, 0x4321, 4, 0);
+	f.mem[0x2204] = 0x08;
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, 0x4321);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2208);
+	run_far(&f, 32, X86_VENDOR_INTEL, retf_imm, sizeof(retf_imm), &res);
+	put_far(&f, 0x2200, 0x4321, 4, 0);
+	f.mem[0x2204] = 0x08;
+	f.rip = MEM_BASE;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2210);
+	/* Return to ring 3: not emulated, nothing changes. */
+	f.mem[0x2204] = 0x0b;
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2200;
+	f.set_seg_calls = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
+	assert_int_equal(f.set_seg_calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -945,6 +1278,13 @@ int main(void)
 		cmocka_unit_test(test_sgdt_sidt_store_limit_and_base),
 		cmocka_unit_test(test_sldt_str_smsw),
 		cmocka_unit_test(test_lgdt_lidt_lmsw),
+		cmocka_unit_test(test_mov_sreg_loads_descriptor),
+		cmocka_unit_test(test_mov_sreg_null_selectors),
+		cmocka_unit_test(test_mov_sreg_faults),
+		cmocka_unit_test(test_mov_cs_is_ud),
+		cmocka_unit_test(test_pop_sreg_from_a_device_stack),
+		cmocka_unit_test(test_far_jmp_call_through_memory),
+		cmocka_unit_test(test_far_branch_faults_and_gates),
 		cmocka_unit_test(test_call_ret_on_a_device_stack),
 		cmocka_unit_test(test_popf_privilege_and_enter_leave),
 		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),

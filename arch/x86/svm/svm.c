@@ -307,6 +307,38 @@ static void svm_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t 
 	s->limit = limit;
 }
 
+static void svm_set_segment(struct vcpu *v, unsigned seg, const struct vcpu_segment *in)
+{
+	struct vmcb_save *save = &vmcb_of(v)->save;
+	struct vmcb_seg *segs[] = {&save->es, &save->cs, &save->ss, &save->ds, &save->fs, &save->gs};
+	struct vmcb_seg *s = seg < ARRAY_SIZE(segs) ? segs[seg] : NULL;
+	uint16_t attrib = (uint16_t)((in->attr & SVM_ATTR_LOW_MASK) |
+				     ((in->attr >> SVM_ATTR_HIGH_SHIFT) & SVM_ATTR_HIGH_MASK));
+
+	if (!s)
+		return;
+	/* The VMCB has no unusable bit: a null selector is a segment that is not present. */
+	if (in->attr & VCPU_SEG_UNUSABLE)
+		attrib &= (uint16_t)~SVM_ATTR_P;
+	s->selector = in->selector;
+	s->base = in->base;
+	s->limit = in->limit;
+	s->attrib = attrib;
+}
+
+/*
+ * The single-step trap mhv queued for the MOV SS goes: the shadow defers it past the next
+ * instruction, which the guest runs natively with TF set and which then traps by itself.
+ */
+static void svm_set_mov_ss_shadow(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	vmcb->control.interrupt_shadow |= INTERRUPT_SHADOW_ACTIVE;
+	if (vmcb->control.event_inj == (EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB))
+		vmcb->control.event_inj = 0;
+}
+
 /*
  * VMRUN loads CR2 from the VMCB.  Bochs 2.7 does not (its guest keeps the CPU's CR2), so the
  * CPU's CR2 gets the value too: harmless where VMRUN loads it, needed where it does not.
@@ -400,6 +432,8 @@ static const struct vcpu_ops svm_ops = {
 	.get_segment = svm_get_segment,
 	.get_sysseg = svm_get_sysseg,
 	.set_dtr = svm_set_dtr,
+	.set_segment = svm_set_segment,
+	.set_mov_ss_shadow = svm_set_mov_ss_shadow,
 	.set_cr2 = svm_set_cr2,
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,

@@ -690,6 +690,25 @@ static void vmx_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t 
 	vmwrite32(guest_syssegs[which].limit, limit);
 }
 
+static void vmx_set_segment(struct vcpu *v, unsigned seg, const struct vcpu_segment *s)
+{
+	(void)v;
+	if (seg >= ARRAY_SIZE(guest_segs))
+		return;
+	vmwrite16(guest_segs[seg].sel, s->selector);
+	vmwrite_nat(guest_segs[seg].base, s->base);
+	vmwrite32(guest_segs[seg].limit, s->limit);
+	vmwrite32(guest_segs[seg].ar, s->attr);
+}
+
+/* The pending single-step trap (BS) stays: VM entry holds it behind the MOV SS blocking. */
+static void vmx_set_mov_ss_shadow(struct vcpu *v)
+{
+	(void)v;
+	vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
+		  (vmread32(VMCS_GUEST_INTERRUPTIBILITY) & ~BLOCKING_BY_STI) | BLOCKING_BY_MOV_SS);
+}
+
 /* VMX keeps no guest CR2: the guest runs with the hardware CR2, which mhv leaves alone. */
 static void vmx_set_cr2(struct vcpu *v, uint64_t cr2)
 {
@@ -741,6 +760,8 @@ static const struct vcpu_ops vmx_ops = {
 	.get_segment = vmx_get_segment,
 	.get_sysseg = vmx_get_sysseg,
 	.set_dtr = vmx_set_dtr,
+	.set_segment = vmx_set_segment,
+	.set_mov_ss_shadow = vmx_set_mov_ss_shadow,
 	.set_cr2 = vmx_set_cr2,
 	.flush_tlb = vmx_flush_tlb,
 	.halt = vmx_halt,
