@@ -149,11 +149,11 @@ $(BUILD)/test-pxe/selfcheck/.stamp: $(BUILD)/mhv.elf iso/mkiso.sh iso/grub.cfg.i
 	@touch $@
 # Linux guests (tests/linux/): a Debian kernel and busybox-static fetched with apt-get download
 # (cached in $(BUILD)/linux), an initramfs whose /init checks mhv from inside and powers off.
-# nr_cpus=1: mhv runs the guest on one CPU and the firmware's MADT lists parked CPUs that would
-# never answer Linux's SIPIs (~10 s wait each).  clearcpuid=mwaitx: Bochs' ryzen model hangs
+# Every CPU: mhv gives Linux each one as a vCPU (the /init compares nproc with mhv's count).
+# clearcpuid=mwaitx: Bochs' ryzen model hangs
 # early boot otherwise (its MWAITX), natively too.
 LINUX_DIR := $(BUILD)/linux
-LINUX_ARGS := console=ttyS0 quiet nr_cpus=1 clearcpuid=mwaitx panic=-1 mhvtest.mmio=0xd0000000
+LINUX_ARGS := console=ttyS0 quiet clearcpuid=mwaitx panic=-1 mhvtest.mmio=0xd0000000
 $(LINUX_DIR)/.fetched: tests/linux/fetch.sh
 	$(Q)sh tests/linux/fetch.sh $(BUILD)
 	@touch $@
