@@ -68,7 +68,8 @@ static smp_ap_entry_fn ap_entry_fn;
 static int run_ending;	/* 1 + the CPU that ends the run */
 static unsigned stop_turn = HV_MAX_CPUS; /* nobody's turn yet */
 static int nr_online;
-static unsigned nr_idle; /* vCPUs in wait-for-SIPI or halted with interrupts off */
+static unsigned nr_idle;
+static unsigned held_nmis; /* NMIs, not mhv's, that reached a vCPU waiting for a SIPI */ /* vCPUs in wait-for-SIPI or halted with interrupts off */
 
 /* Read by smp_entry.S: each AP's stack top by CPU number (0: not released). */
 uint64_t smp_stack_tops[HV_MAX_CPUS];
@@ -356,6 +357,12 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 
 		check_run_end(v->cpu);
 		__atomic_store_n(&c->init, 0, __ATOMIC_RELEASE); /* INIT while waiting: waits on */
+		if (vec == NO_SIPI && nmi_pending[v->cpu]) {
+			/* Dropped, as the state drops it; one that is not mhv's kick is counted. */
+			nmi_pending[v->cpu] = false;
+			if (!__atomic_exchange_n(&c->kicks, 0, __ATOMIC_ACQ_REL))
+				__atomic_add_fetch(&held_nmis, 1, __ATOMIC_ACQ_REL);
+		}
 		if (vec != NO_SIPI &&
 		    __atomic_compare_exchange_n(&c->sipi, &vec, NO_SIPI, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED)) {
@@ -425,6 +432,11 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	if (__atomic_exchange_n(&c->init, 0, __ATOMIC_ACQ_REL))
 		return SMP_NMI_INIT;
 	return SMP_NMI_KICK;
+}
+
+unsigned smp_held_nmis(void)
+{
+	return __atomic_load_n(&held_nmis, __ATOMIC_ACQUIRE);
 }
 
 void smp_stats_printed(unsigned cpu)

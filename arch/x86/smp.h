@@ -75,6 +75,9 @@ enum smp_halt_wake {
  */
 enum smp_halt_wake smp_halt_wait(struct vcpu *v);
 
+/* NMIs that reached vCPUs in wait-for-SIPI and were not mhv's (HC_PARKED_INTERRUPTS). */
+unsigned smp_held_nmis(void);
+
 /* This vCPU's counters are out already (it is ending the run, or one end raced another). */
 void smp_stats_printed(unsigned cpu);
 

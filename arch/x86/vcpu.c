@@ -330,7 +330,7 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		v->gpr[GPR_RAX] = apic_guard_dropped();
 		break;
 	case HC_PARKED_INTERRUPTS:
-		v->gpr[GPR_RAX] = ap_park_interrupt_count();
+		v->gpr[GPR_RAX] = ap_park_interrupt_count() + smp_held_nmis(); /* CPUs mhv holds */
 		break;
 	case HC_IOMMU_STATUS:
 		v->gpr[GPR_RBX] = iommu_drain_faults();
