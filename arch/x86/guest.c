@@ -234,7 +234,7 @@ uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_fla
 	return root;
 }
 
-void guest_run(const struct virt_caps *caps, const struct guest_start *gs)
+void guest_host_cr4(void)
 {
 	/* XSETBV exits are emulated by executing XSETBV in mhv, which needs CR4.OSXSAVE.  mhv
 	 * itself uses no extended state, so the hardware XCR0 can simply be the guest's. */
@@ -248,7 +248,11 @@ void guest_run(const struct virt_caps *caps, const struct guest_start *gs)
 	 * pages, so the keys never restrict mhv itself. */
 	if (cpuid_count(CPUID_LEAF_7, 0).ecx & CPUID_7_ECX_PKU)
 		write_cr4(read_cr4() | CR4_PKE);
+}
 
+void guest_run(const struct virt_caps *caps, const struct guest_start *gs)
+{
+	guest_host_cr4();
 	switch (caps->kind) {
 	case VIRT_VMX:
 		vmx_run_guest(caps, gs);

@@ -42,6 +42,8 @@ const struct guest_mem_gate *guest_gate(void);
 void guest_gate_attach_regions(const struct mmio_regions *regions);
 
 /* Run the guest on whichever backend this CPU has; returns only if it cannot start. */
+/* mhv's own CR4 bits its exit paths need (XSAVE, FXSR, PKE); every CPU, before its vCPU runs. */
+void guest_host_cr4(void);
 void guest_run(const struct virt_caps *caps, const struct guest_start *gs);
 
 #endif

@@ -51,9 +51,8 @@
 #define IOMMU_STATUS_VTD   1
 #define IOMMU_STATUS_AMDVI 2
 #define IOMMU_STATUS_INTREMAP (1u << 16) /* devices' interrupts go through remapping */
-/* -> RAX = interrupts and NMIs the parked CPUs have taken in mhv's park loop (ap_park.h), mhv's
- * own test NMI included: each further one is a message that reached a CPU the guest does not
- * own (a hostile-guest test's proof that a message reached a parked CPU and it stayed parked) */
+/* -> RAX = interrupts and NMIs taken by CPUs mhv holds: parked ones, and vCPUs waiting for
+ * a SIPI (NMIs not mhv's own); each one is a message that reached a CPU the guest does not run */
 #define HC_PARKED_INTERRUPTS 12
 /* -> RAX = the guest's vCPUs (SMP: every CPU mhv brought under it; 1 without SMP) */
 #define HC_VCPUS 11

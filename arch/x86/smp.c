@@ -5,6 +5,7 @@
 #include "arch/x86/cpuid_msr.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/guest.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
@@ -37,7 +38,8 @@
 #define CPUID_TOPOLOGY_LEAF 0x0B
 #define CPUID_FEATURES_LEAF 1
 
-enum vcpu_run_state { VCPU_WAIT_SIPI, VCPU_RUNNING };
+/* HALTED: HLT with interrupts off; only an NMI or INIT moves it on (nr_idle counts it). */
+enum vcpu_run_state { VCPU_WAIT_SIPI, VCPU_RUNNING, VCPU_HALTED };
 
 struct smp_cpu {
 	struct vcpu *vcpu;
@@ -66,7 +68,8 @@ static smp_ap_entry_fn ap_entry_fn;
 static int run_ending;	/* 1 + the CPU that ends the run */
 static unsigned stop_turn = HV_MAX_CPUS; /* nobody's turn yet */
 static int nr_online;
-/* NMIs held vCPUs (wait-for-SIPI) woke up for that were none of mhv's: each was dropped. */
+static unsigned nr_idle; /* vCPUs in wait-for-SIPI or halted with interrupts off */
+/* NMIs, not mhv's, that reached a vCPU waiting for a SIPI (each dropped, as that state does) */
 static unsigned held_nmis;
 
 /* Read by smp_entry.S: each AP's stack top by CPU number (0: not released). */
@@ -138,6 +141,7 @@ void smp_ap_main(unsigned cpu)
 		ist_top[i] = (uint64_t)s->stack[1 + i] + HV_STACK_SIZE;
 	desc_init_ap(&ap_desc[cpu - 1], ist_top);
 	cpus[cpu].apic_id = own_apic_id();
+	guest_host_cr4(); /* the CR4 bits the boot CPU's exit paths rely on, on this CPU too */
 	__atomic_store_n(&cpus[cpu].online, 1, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&nr_online, 1, __ATOMIC_ACQ_REL);
 	ap_entry_fn(cpu);
@@ -179,6 +183,7 @@ unsigned smp_start_aps(smp_ap_entry_fn ap_entry, unsigned max)
 		cpu_relax();
 	}
 	nr_vcpus = 1 + (unsigned)__atomic_load_n(&nr_online, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&nr_idle, nr_vcpus - 1, __ATOMIC_RELEASE); /* all wait for a SIPI */
 	active = nr_vcpus > 1;
 	if (nr_vcpus - 1 < want)
 		pr_err("mhv: smp: only %u of %u APs reported in\n", nr_vcpus - 1, want);
@@ -281,10 +286,12 @@ static void virtual_init(unsigned cpu)
 	int was = __atomic_exchange_n(&c->state, VCPU_WAIT_SIPI, __ATOMIC_ACQ_REL);
 
 	__atomic_store_n(&c->sipi, NO_SIPI, __ATOMIC_RELEASE);
-	if (was == VCPU_RUNNING) {
-		__atomic_store_n(&c->init, 1, __ATOMIC_RELEASE);
-		kick(cpu);
-	}
+	if (was == VCPU_WAIT_SIPI)
+		return;
+	if (was == VCPU_RUNNING) /* a halted one is counted idle already */
+		__atomic_add_fetch(&nr_idle, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&c->init, 1, __ATOMIC_RELEASE);
+	kick(cpu);
 }
 
 /* STARTUP: latched by a vCPU waiting for it (the first one wins); ignored by a running one. */
@@ -351,10 +358,17 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 
 		check_run_end(v->cpu);
 		__atomic_store_n(&c->init, 0, __ATOMIC_RELEASE); /* INIT while waiting: waits on */
+		if (vec == NO_SIPI && nmi_pending[v->cpu]) {
+			/* Dropped, as the state drops it; one that is not mhv's kick is counted. */
+			nmi_pending[v->cpu] = false;
+			if (!__atomic_exchange_n(&c->kicks, 0, __ATOMIC_ACQ_REL))
+				__atomic_add_fetch(&held_nmis, 1, __ATOMIC_ACQ_REL);
+		}
 		if (vec != NO_SIPI &&
 		    __atomic_compare_exchange_n(&c->sipi, &vec, NO_SIPI, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED)) {
 			__atomic_store_n(&c->state, VCPU_RUNNING, __ATOMIC_RELEASE);
+			__atomic_sub_fetch(&nr_idle, 1, __ATOMIC_ACQ_REL);
 			/* The wake-up NMI already reached mhv: no NMI exit will consume the kick. */
 			if (nmi_pending[v->cpu]) {
 				nmi_pending[v->cpu] = false;
@@ -363,19 +377,7 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 			return (uint8_t)vec;
 		}
 		idle_until_nmi();
-		/* Woken with no STARTUP latched, no kick of mhv's and no end of the run: a guest's
-		 * NMI (an IPI or an IOAPIC message) reached this held vCPU, which drops it as the
-		 * wait-for-SIPI state does.  Counted for the hostile-guest tests. */
-		if (__atomic_load_n(&c->sipi, __ATOMIC_ACQUIRE) == NO_SIPI &&
-		    !__atomic_load_n(&c->kicks, __ATOMIC_ACQUIRE) &&
-		    !__atomic_load_n(&run_ending, __ATOMIC_ACQUIRE))
-			__atomic_add_fetch(&held_nmis, 1, __ATOMIC_RELAXED);
 	}
-}
-
-unsigned smp_held_interrupt_count(void)
-{
-	return __atomic_load_n(&held_nmis, __ATOMIC_RELAXED);
 }
 
 bool smp_apic_id_is_vcpu(uint32_t apic_id)
@@ -391,6 +393,49 @@ bool smp_every_cpu_is_vcpu(void)
 	return nr_vcpus == 1 + ap_park_count();
 }
 
+bool smp_halt_is_last(struct vcpu *v)
+{
+	struct smp_cpu *c = &cpus[v->cpu];
+	int running = VCPU_RUNNING;
+
+	if (!__atomic_compare_exchange_n(&c->state, &running, VCPU_HALTED, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return false; /* an INIT is on its way: smp_halt_wait() sees it */
+	if (__atomic_add_fetch(&nr_idle, 1, __ATOMIC_ACQ_REL) < nr_vcpus)
+		return false;
+	/* Nothing else runs the guest: undo, the caller ends the run. */
+	__atomic_sub_fetch(&nr_idle, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&c->state, VCPU_RUNNING, __ATOMIC_RELEASE);
+	return true;
+}
+
+enum smp_halt_wake smp_halt_wait(struct vcpu *v)
+{
+	struct smp_cpu *c = &cpus[v->cpu];
+
+	for (;;) {
+		check_run_end(v->cpu);
+		if (__atomic_exchange_n(&c->init, 0, __ATOMIC_ACQ_REL)) {
+			__atomic_store_n(&c->kicks, 0, __ATOMIC_RELEASE);
+			nmi_pending[v->cpu] = false;
+			return SMP_HALT_INIT; /* virtual_init() moved it to wait-for-SIPI */
+		}
+		if (nmi_pending[v->cpu]) {
+			int halted = VCPU_HALTED;
+
+			nmi_pending[v->cpu] = false;
+			if (!__atomic_exchange_n(&c->kicks, 0, __ATOMIC_ACQ_REL) &&
+			    __atomic_compare_exchange_n(&c->state, &halted, VCPU_RUNNING, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+				__atomic_sub_fetch(&nr_idle, 1, __ATOMIC_ACQ_REL);
+				return SMP_HALT_NMI; /* the guest's NMI wakes it, as on a CPU */
+			}
+			continue; /* mhv's kick: INIT (above) or the end of the run */
+		}
+		idle_until_nmi();
+	}
+}
+
 enum smp_nmi smp_nmi_exit(struct vcpu *v)
 {
 	struct smp_cpu *c = &cpus[v->cpu];
@@ -401,6 +446,11 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	if (__atomic_exchange_n(&c->init, 0, __ATOMIC_ACQ_REL))
 		return SMP_NMI_INIT;
 	return SMP_NMI_KICK;
+}
+
+unsigned smp_held_nmis(void)
+{
+	return __atomic_load_n(&held_nmis, __ATOMIC_ACQUIRE);
 }
 
 void smp_stats_printed(unsigned cpu)

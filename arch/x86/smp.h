@@ -59,12 +59,28 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v);
  */
 uint8_t smp_wait_for_sipi(struct vcpu *v);
 
-/* NMIs held vCPUs (waiting for a SIPI) took that were not mhv's, each dropped by mhv. */
-unsigned smp_held_interrupt_count(void);
 /* Is apic_id one of the guest's vCPUs?  (Not the hot path: a loop over the vCPUs.) */
 bool smp_apic_id_is_vcpu(uint32_t apic_id);
 /* Did every CPU mhv parked become a vCPU (no CPU mhv holds outside the guest)? */
 bool smp_every_cpu_is_vcpu(void);
+/*
+ * HLT with interrupts off: the vCPU stops until an NMI or INIT, as a CPU does (Linux stops
+ * the other CPUs that way for power-off, and parks offline ones).  True when no other vCPU
+ * runs the guest (every one halted so or waiting for a SIPI): the caller ends the run.
+ */
+bool smp_halt_is_last(struct vcpu *v);
+enum smp_halt_wake {
+	SMP_HALT_NMI,  /* the guest's NMI: resume after the HLT and deliver it */
+	SMP_HALT_INIT, /* an INIT: the vCPU waits for a SIPI (smp_wait_for_sipi) */
+};
+/*
+ * After smp_halt_is_last() said false: wait in mhv (the caller lets NMIs reach mhv; SVM: GIF
+ * set).  Does not return if the run ends meanwhile.
+ */
+enum smp_halt_wake smp_halt_wait(struct vcpu *v);
+
+/* NMIs that reached vCPUs in wait-for-SIPI and were not mhv's (HC_PARKED_INTERRUPTS). */
+unsigned smp_held_nmis(void);
 
 /* This vCPU's counters are out already (it is ending the run, or one end raced another). */
 void smp_stats_printed(unsigned cpu);

@@ -260,8 +260,12 @@ enum exit_next vcpu_exit_hlt(struct vcpu *v)
 {
 	v->exits[EXIT_KIND_HLT]++;
 	if (!(v->ops->get_rflags(v) & RFLAGS_IF)) {
+		/* SMP: this vCPU just stops (an NMI or INIT moves it on); the last one ends it. */
+		if (smp_active() && !smp_halt_is_last(v))
+			return EXIT_NEXT_HALTED;
 		vcpu_end_run(v, HV_STATUS_FAIL,
-			     "guest halted with interrupts disabled: nothing can wake it");
+			     smp_active() ? "every vCPU halted with interrupts off (or waits for a SIPI)"
+					  : "guest halted with interrupts disabled: nothing can wake it");
 		return EXIT_NEXT_RETRY;
 	}
 	/* The guest is idle: a good moment to report blocked DMA (one status read per IOMMU). */
@@ -327,7 +331,7 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		v->gpr[GPR_RAX] = apic_guard_dropped();
 		break;
 	case HC_PARKED_INTERRUPTS:
-		v->gpr[GPR_RAX] = ap_park_interrupt_count() + smp_held_interrupt_count();
+		v->gpr[GPR_RAX] = ap_park_interrupt_count() + smp_held_nmis(); /* CPUs mhv holds */
 		break;
 	case HC_IOMMU_STATUS:
 		v->gpr[GPR_RBX] = iommu_drain_faults();

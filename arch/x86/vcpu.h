@@ -155,6 +155,7 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 enum exit_next {
 	EXIT_NEXT_SKIP,
 	EXIT_NEXT_RETRY,
+	EXIT_NEXT_HALTED, /* HLT with interrupts off: the backend waits (smp_halt_wait) */
 };
 
 enum exit_next vcpu_exit_cpuid(struct vcpu *v);

@@ -1,13 +1,16 @@
 /*
  * Hostile guest, device interrupts: an MSI is a DMA write into 0xFEExxxxx, so a device the
- * guest programs could send an NMI or INIT to a CPU mhv keeps parked, past every check mhv
- * makes on the CPU's own IPIs and MSI writes (test_contain_cpus.c).  With interrupt remapping
- * on (HC_IOMMU_STATUS says so), QEMU's edu device (its MSI capability, raised through its
- * interrupt-raise register) must get:
+ * guest programs could send an NMI or INIT to a CPU mhv holds (an AP waiting in mhv for its
+ * SIPI, or one mhv parked), past every check mhv makes on the CPU's own IPIs and MSI writes
+ * (test_contain_cpus.c).  This runs before test_smp: the other CPU ("held", APIC ID + 1) is
+ * still in wait-for-SIPI, and HC_PARKED_INTERRUPTS counts the NMIs that reach it there.
+ * With interrupt remapping on (HC_IOMMU_STATUS says so), QEMU's edu device (its MSI
+ * capability, raised through its interrupt-raise register) must get:
  *
  *   fixed vector to this CPU        delivered (IRR bit set: interrupts are off here)
- *   fixed vector to the parked CPU  delivered to this CPU instead; the parked CPU takes none
- *   NMI to the parked CPU           blocked: the parked CPUs' interrupt count does not move
+ *   fixed vector to the held CPU    delivered to this CPU instead (mhv's remapping table names
+ *                                   one CPU per vector: the boot vCPU); the held CPU takes none
+ *   NMI to the held CPU             blocked: the held CPUs' interrupt count does not move
  *   NMI to this CPU                 blocked: no NMI arrives
  *   INIT to this CPU                blocked: the run goes on (a physical INIT ends it;
  *                                   the boot test's .expect checks the line after it)
@@ -17,7 +20,7 @@
  * aimed the same way, with edu's INTx (raised while its MSI is off) as the source:
  *
  *   fixed vector to this CPU        delivered (finds which pin edu's INTx is wired to)
- *   NMI to the parked CPU           blocked: the parked CPUs' interrupt count does not move
+ *   NMI to the held CPU             blocked: the held CPUs' interrupt count does not move
  *   NMI to this CPU                 blocked: no NMI arrives
  *
  * Without edu or without interrupt remapping the checks are skipped with a line saying so.
@@ -94,7 +97,7 @@
 #define PIC_ALL_MASKED	 0xFF
 #define MSR_X2APIC_ID	 0x802
 #define MSR_X2APIC_IRR	 0x820
-/* How long a parked CPU gets to take a message that got through (it is a real CPU): mhv's
+/* How long a held CPU gets to take a message that got through (it is a real CPU): mhv's
  * own NMI self-test sees it in well under this. */
 #define SETTLE_POLLS	 200u
 #define SETTLE_SPINS	 20000u
@@ -147,7 +150,7 @@ static bool find_edu_msi(struct edu_msi *e)
 	return false;
 }
 
-static uint32_t parked_interrupts(void)
+static uint32_t held_interrupts(void)
 {
 	return hypercall(HC_PARKED_INTERRUPTS, 0, 0, 0, NULL);
 }
@@ -196,13 +199,13 @@ static void edu_send(const struct edu_msi *e, uint32_t dest, uint32_t data)
 	pci_write(e->dev, e->cap, ctrl & ~MSI_CTRL_ENABLE);
 }
 
-/* Give a parked CPU that got a message time to take it; the parked count at the end. */
+/* Give a held CPU that got a message time to take it; the held count at the end. */
 static uint32_t settle(uint32_t before)
 {
-	for (uint32_t i = 0; i < SETTLE_POLLS && parked_interrupts() == before; i++)
+	for (uint32_t i = 0; i < SETTLE_POLLS && held_interrupts() == before; i++)
 		for (uint32_t spin = 0; spin < SETTLE_SPINS; spin++)
 			__asm__ volatile("pause");
-	return parked_interrupts();
+	return held_interrupts();
 }
 
 struct send_args {
@@ -215,7 +218,7 @@ static void send_caught(void *arg)
 	const struct send_args *a = arg;
 
 	edu_send(a->e, a->dest, a->data);
-	settle(parked_interrupts());
+	settle(held_interrupts());
 }
 
 static uint32_t ioapic_read(uint32_t reg)
@@ -253,7 +256,7 @@ static void intx_caught(void *arg)
 	const struct intx_args *a = arg;
 
 	edu_intx_pulse(a->e);
-	settle(parked_interrupts());
+	settle(held_interrupts());
 }
 
 static void ioapic_attacks(const struct edu_msi *e, uint32_t self, uint32_t other)
@@ -288,9 +291,9 @@ static void ioapic_attacks(const struct edu_msi *e, uint32_t self, uint32_t othe
 
 		gprintf("guest: contain msi: edu's INTx is GSI %u\n", GSI_PCI_FIRST + gsi);
 		ioapic_route(GSI_PCI_FIRST + gsi, other, MSI_MODE_NMI);
-		before = parked_interrupts();
+		before = held_interrupts();
 		edu_intx_pulse(e);
-		check_eq("contain msi: an IOAPIC NMI to the parked CPU is blocked",
+		check_eq("contain msi: an IOAPIC NMI to the held CPU is blocked",
 			 settle(before) - before, 0);
 		ioapic_route(GSI_PCI_FIRST + gsi, self, MSI_MODE_NMI);
 		run_catching(intx_caught, &a, &f);
@@ -327,6 +330,10 @@ void test_contain_msi(void)
 	}
 	self = self_apic_id();
 	other = self + 1;
+	if (hypercall(HC_VCPUS, 0, 0, 0, NULL) < 2)
+		gprintf("guest: contain msi: one vCPU: APIC ID %u is no CPU mhv holds, the "
+			"held-CPU checks below cannot see a breach here\n",
+			other);
 	gprintf("guest: contain msi: edu at 00:%02x.0, MSI capability at 0x%x (%s), this CPU "
 		"APIC ID %u\n",
 		e.dev, e.cap, e.wide ? "64-bit" : "32-bit", self);
@@ -335,17 +342,17 @@ void test_contain_msi(void)
 	check(irr_has(VEC_SELF), "contain msi: a device's fixed MSI to this CPU still arrives",
 	      "vector 0x%x is not pending", VEC_SELF);
 
-	before = parked_interrupts();
+	before = held_interrupts();
 	edu_send(&e, other, MSI_MODE_FIXED | VEC_OTHER);
-	check_eq("contain msi: a device's fixed MSI to the parked CPU does not reach it",
+	check_eq("contain msi: a device's fixed MSI to the held CPU is not taken there",
 		 settle(before) - before, 0);
 	check(irr_has(VEC_OTHER),
-	      "contain msi: ... it is delivered to this CPU (the guest's) instead",
+	      "contain msi: ... it is delivered to this CPU (the boot vCPU) instead",
 	      "vector 0x%x is not pending here", VEC_OTHER);
 
-	before = parked_interrupts();
+	before = held_interrupts();
 	edu_send(&e, other, MSI_MODE_NMI);
-	check_eq("contain msi: a device's NMI MSI to the parked CPU is blocked",
+	check_eq("contain msi: a device's NMI MSI to the held CPU is blocked",
 		 settle(before) - before, 0);
 
 	{
@@ -359,7 +366,7 @@ void test_contain_msi(void)
 	/* A physical INIT on the guest's CPU ends the run ("INIT received"): the line after it
 	 * and the suite's end are the proof (qemu-q35-amd-iommu.expect). */
 	edu_send(&e, self, MSI_MODE_INIT);
-	settle(parked_interrupts());
+	settle(held_interrupts());
 	gprintf("guest: contain msi: a device's INIT MSI to this CPU was sent; the run goes on\n");
 	ioapic_attacks(&e, self, other);
 }

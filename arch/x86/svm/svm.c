@@ -797,6 +797,25 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 }
 
 /*
+ * HLT with interrupts off, other vCPUs still running: wait in mhv for an NMI or INIT, with GIF
+ * set so that NMIs reach mhv's handler.
+ */
+static enum exit_next __attribute__((noinline)) halted_no_irq(struct svm_vcpu *sv)
+{
+	enum smp_halt_wake wake;
+
+	asm volatile("stgi" ::: "memory");
+	wake = smp_halt_wait(&sv->vcpu);
+	asm volatile("clgi" ::: "memory");
+	if (wake == SMP_HALT_NMI) {
+		sv->vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | VEC_NMI;
+		return EXIT_NEXT_SKIP; /* delivered after the HLT, as the CPU would */
+	}
+	wait_for_sipi(sv);
+	return EXIT_NEXT_RETRY;
+}
+
+/*
  * The hot path: translate, call the exit core, advance RIP.  IOIO exits carry the next RIP
  * in EXITINFO2 even without NRIP save.
  */
@@ -826,6 +845,8 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		break;
 	case SVM_EXIT_HLT:
 		next = vcpu_exit_hlt(v);
+		if (next == EXIT_NEXT_HALTED)
+			next = halted_no_irq(sv);
 		break;
 	default:
 		next = exit_other(sv, vmcb->control.exit_code);

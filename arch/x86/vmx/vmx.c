@@ -906,6 +906,19 @@ static void __attribute__((noinline)) deliver_nmi(unsigned cpu)
 	nmi_pending[cpu] = false;
 }
 
+static void wait_for_sipi(struct vmx_vcpu *vx);
+
+/* HLT with interrupts off, other vCPUs still running: wait in mhv for an NMI or INIT. */
+static enum exit_next __attribute__((noinline)) halted_no_irq(struct vmx_vcpu *vx)
+{
+	if (smp_halt_wait(&vx->vcpu) == SMP_HALT_NMI) {
+		nmi_pending[vx->vcpu.cpu] = true; /* delivered after the HLT, as the CPU would */
+		return EXIT_NEXT_SKIP;
+	}
+	wait_for_sipi(vx);
+	return EXIT_NEXT_RETRY;
+}
+
 /*
  * The hot path: read only what this exit needs (SDM: the exit reason, then the fields the
  * reason defines), hand it to the exit core, and advance RIP by the length the CPU reported.
@@ -944,6 +957,8 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 		break;
 	case EXIT_REASON_HLT:
 		next = vcpu_exit_hlt(v);
+		if (next == EXIT_NEXT_HALTED)
+			next = halted_no_irq(to_vmx(v));
 		break;
 	default:
 		next = exit_other(v, full);
