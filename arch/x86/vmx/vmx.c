@@ -289,11 +289,14 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	vx->invvpid_single = caps->vmx.ept_vpid_cap & VPID_CAP_INVVPID_SINGLE;
 	vmwrite64(VMCS_LINK_POINTER, VMCS_LINK_NONE);
 	vmx_write_idle_fields(proc2);
-	/* CPUID shows only what these controls make work (lib/cpuid_policy.h). */
-	cpuid_guest_init(((proc2 & PROC2_RDTSCP) ? CPUID_CTL_RDTSCP : 0) |
-				 ((proc2 & PROC2_INVPCID) ? CPUID_CTL_INVPCID : 0) |
-				 ((proc2 & PROC2_XSAVES) ? CPUID_CTL_XSAVES : 0),
-			 vx->cr4_fixed1);
+	/* CPUID shows only what these controls make work (lib/cpuid_policy.h).  One table for
+	 * every vCPU, built on the boot CPU: an AP sets up its VMCS while the guest runs and
+	 * reads that table (the capability MSRs, and so the controls, are the same on all). */
+	if (!vx->vcpu.cpu)
+		cpuid_guest_init(((proc2 & PROC2_RDTSCP) ? CPUID_CTL_RDTSCP : 0) |
+					 ((proc2 & PROC2_INVPCID) ? CPUID_CTL_INVPCID : 0) |
+					 ((proc2 & PROC2_XSAVES) ? CPUID_CTL_XSAVES : 0),
+				 vx->cr4_fixed1);
 }
 
 struct desc_ptr64 {
