@@ -10,13 +10,13 @@
  *   7. build the boot information in a block placed like the moved modules.
  * Every placement avoids all busy ranges, so sources stay intact until read.
  */
-#include <stdarg.h>
 
 #include "lib/compiler.h"
 #include "lib/elf.h"
 #include "lib/errno.h"
 #include "lib/fmt.h"
 #include "lib/guest_boot.h"
+#include "lib/loader_util.h"
 #include "lib/string.h"
 
 #define BUSY_MAX   (ELF_MAX_SEGMENTS + 2 * BOOT_MODULES_MAX + 8)
@@ -46,51 +46,8 @@ struct loader {
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static int __printf(4, 5) failv(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
 
-		va_start(ap, fmt);
-		fmt_vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-#define fail(l, code, ...) failv((l)->err, (l)->errlen, code, __VA_ARGS__)
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-/* Ranges are half-open and never wrap (checked where they are made). */
-static bool overlaps(uint64_t a, uint64_t aend, uint64_t b, uint64_t bend)
-{
-	return a < bend && b < aend;
-}
+#define fail(l, code, ...) ld_fail((l)->err, (l)->errlen, code, __VA_ARGS__)
 
 static uint64_t region_end(const struct mem_region *m)
 {
@@ -155,16 +112,16 @@ static int mb2_tags(const uint8_t *h, uint32_t hoff, uint32_t len, unsigned rsdp
 	uint32_t off = MB2H_HEADER_SIZE;
 
 	while (len - off >= MB2H_TAG_HDR) {
-		uint32_t type = rd16(h + off), flags = rd16(h + off + 2), size = rd32(h + off + 4);
+		uint32_t type = ld_rd16(h + off), flags = ld_rd16(h + off + 2), size = ld_rd32(h + off + 4);
 		bool optional = flags & MB2H_TAG_FLAG_OPTIONAL;
 		uint32_t i;
 
 		if (size < MB2H_TAG_HDR || size > len - off)
-			return failv(err, errlen, -E_INVAL,
+			return ld_fail(err, errlen, -E_INVAL,
 				     "multiboot2: header tag %u at 0x%x: size %u outside [8, %u]",
 				     type, hoff + off, size, len - off);
 		if (size < mb2_tag_min(type))
-			return failv(err, errlen, -E_INVAL,
+			return ld_fail(err, errlen, -E_INVAL,
 				     "multiboot2: header tag %u at 0x%x: size %u smaller than %u",
 				     type, hoff + off, size, mb2_tag_min(type));
 		switch (type) {
@@ -173,10 +130,10 @@ static int mb2_tags(const uint8_t *h, uint32_t hoff, uint32_t len, unsigned rsdp
 		case MB2H_TAG_INFO_REQUEST:
 			for (i = MB2H_TAG_HDR; size - i >= sizeof(uint32_t);
 			     i += sizeof(uint32_t)) {
-				uint32_t want = rd32(h + off + i);
+				uint32_t want = ld_rd32(h + off + i);
 
 				if (!optional && !can_provide(want, rsdp_len))
-					return failv(err, errlen, -E_NOTSUP,
+					return ld_fail(err, errlen, -E_NOTSUP,
 						     "multiboot2: required information tag type %u "
 						     "cannot be provided",
 						     want);
@@ -184,13 +141,13 @@ static int mb2_tags(const uint8_t *h, uint32_t hoff, uint32_t len, unsigned rsdp
 			break;
 		case MB2H_TAG_ADDRESS:
 			if (!optional)
-				return failv(
+				return ld_fail(
 					err, errlen, -E_NOTSUP,
 					"multiboot2: address tag (a.out kludge) not supported");
 			break;
 		case MB2H_TAG_ENTRY:
 			gh->has_entry = true;
-			gh->entry = rd32(h + off + MB2H_TAG_HDR);
+			gh->entry = ld_rd32(h + off + MB2H_TAG_HDR);
 			break;
 		case MB2H_TAG_MODULE_ALIGN:
 			gh->page_align_modules = true;
@@ -200,7 +157,7 @@ static int mb2_tags(const uint8_t *h, uint32_t hoff, uint32_t len, unsigned rsdp
 			break;
 		default:
 			if (!optional)
-				return failv(err, errlen, -E_NOTSUP,
+				return ld_fail(err, errlen, -E_NOTSUP,
 					     "multiboot2: required header tag type %u (%s) not "
 					     "supported",
 					     type, mb2_tag_name(type));
@@ -210,20 +167,20 @@ static int mb2_tags(const uint8_t *h, uint32_t hoff, uint32_t len, unsigned rsdp
 		if (off > len)
 			break;
 	}
-	return failv(err, errlen, -E_INVAL, "multiboot2: header at 0x%x has no end tag", hoff);
+	return ld_fail(err, errlen, -E_INVAL, "multiboot2: header at 0x%x has no end tag", hoff);
 }
 
 static int mb2_check(const uint8_t *file, size_t limit, uint32_t off, unsigned rsdp_len,
 		     struct guest_header *h, char *err, size_t errlen)
 {
-	uint32_t arch = rd32(file + off + 4), len = rd32(file + off + 8);
+	uint32_t arch = ld_rd32(file + off + 4), len = ld_rd32(file + off + 8);
 
 	if (arch != MB2_ARCH_I386)
-		return failv(err, errlen, -E_INVAL,
+		return ld_fail(err, errlen, -E_INVAL,
 			     "multiboot2: header at 0x%x: architecture %u is not i386 (0)", off,
 			     arch);
 	if (len < MB2H_HEADER_SIZE + MB2H_TAG_HDR || len > limit - off)
-		return failv(err, errlen, -E_INVAL,
+		return ld_fail(err, errlen, -E_INVAL,
 			     "multiboot2: header at 0x%x: length %u outside [%u, %zu]", off, len,
 			     MB2H_HEADER_SIZE + MB2H_TAG_HDR, limit - off);
 	memset(h, 0, sizeof(*h));
@@ -235,16 +192,16 @@ static int mb2_check(const uint8_t *file, size_t limit, uint32_t off, unsigned r
 static int mb1_check(const uint8_t *file, uint32_t off, struct guest_header *h, char *err,
 		     size_t errlen)
 {
-	uint32_t flags = rd32(file + off + 4);
+	uint32_t flags = ld_rd32(file + off + 4);
 	uint32_t unknown = flags & MB1_HF_REQUIRED &
 			   ~(MB1_HF_PAGE_ALIGN | MB1_HF_MEMORY_INFO | MB1_HF_VIDEO_MODE);
 
 	if (flags & MB1_HF_AOUT_KLUDGE)
-		return failv(err, errlen, -E_NOTSUP,
+		return ld_fail(err, errlen, -E_NOTSUP,
 			     "multiboot: header at 0x%x: a.out kludge (flag bit 16) not supported",
 			     off);
 	if (unknown)
-		return failv(err, errlen, -E_NOTSUP,
+		return ld_fail(err, errlen, -E_NOTSUP,
 			     "multiboot: header at 0x%x: unknown required flags 0x%x", off,
 			     unknown);
 	memset(h, 0, sizeof(*h));
@@ -270,10 +227,10 @@ int guest_find_header(const void *file, size_t size, unsigned rsdp_len, struct g
 	/* multiboot2 first: an image carrying both headers is booted the newer way. */
 	for (off = 0; lim2 >= MB2H_HEADER_SIZE && off <= lim2 - MB2H_HEADER_SIZE;
 	     off += MB2_HEADER_ALIGN) {
-		if (rd32(f + off) != MB2_HEADER_MAGIC)
+		if (ld_rd32(f + off) != MB2_HEADER_MAGIC)
 			continue;
-		if ((uint32_t)(rd32(f + off) + rd32(f + off + 4) + rd32(f + off + 8) +
-			       rd32(f + off + 12)) != 0) {
+		if ((uint32_t)(ld_rd32(f + off) + ld_rd32(f + off + 4) + ld_rd32(f + off + 8) +
+			       ld_rd32(f + off + 12)) != 0) {
 			if (!bad) {
 				bad = "multiboot2";
 				bad_off = off;
@@ -284,9 +241,9 @@ int guest_find_header(const void *file, size_t size, unsigned rsdp_len, struct g
 	}
 	for (off = 0; lim1 >= 3 * sizeof(uint32_t) && off <= lim1 - 3 * sizeof(uint32_t);
 	     off += MB1_HEADER_ALIGN) {
-		if (rd32(f + off) != MB1_HEADER_MAGIC)
+		if (ld_rd32(f + off) != MB1_HEADER_MAGIC)
 			continue;
-		if ((uint32_t)(rd32(f + off) + rd32(f + off + 4) + rd32(f + off + 8)) != 0) {
+		if ((uint32_t)(ld_rd32(f + off) + ld_rd32(f + off + 4) + ld_rd32(f + off + 8)) != 0) {
 			if (!bad) {
 				bad = "multiboot";
 				bad_off = off;
@@ -296,9 +253,9 @@ int guest_find_header(const void *file, size_t size, unsigned rsdp_len, struct g
 		return mb1_check(f, off, h, err, errlen);
 	}
 	if (bad)
-		return failv(err, errlen, -E_INVAL, "%s: header at 0x%x has a bad checksum", bad,
+		return ld_fail(err, errlen, -E_INVAL, "%s: header at 0x%x has a bad checksum", bad,
 			     bad_off);
-	return failv(err, errlen, -E_NOENT,
+	return ld_fail(err, errlen, -E_NOENT,
 		     "no multiboot2 header in the first %d bytes nor multiboot header in the "
 		     "first %d",
 		     MB2_SEARCH_LIMIT, MB1_SEARCH_LIMIT);
@@ -328,7 +285,7 @@ static uint64_t usable_end(const struct guest_boot_params *p, uint64_t addr)
 	for (i = 0; i < p->nr_map; i++) {
 		const struct mem_region *m = &p->map[i];
 
-		if (m->type != MEM_USABLE && m->len && overlaps(addr, cur, m->base, region_end(m)))
+		if (m->type != MEM_USABLE && m->len && ld_overlaps(addr, cur, m->base, region_end(m)))
 			cur = MAX(addr, MIN(cur, m->base));
 	}
 	return cur;
@@ -364,14 +321,14 @@ static uint64_t conflict(const struct loader *l, uint64_t a, uint64_t b)
 	unsigned i;
 
 	for (i = 0; i < l->nr_busy; i++)
-		if (overlaps(a, b, l->busy[i].start, l->busy[i].end))
+		if (ld_overlaps(a, b, l->busy[i].start, l->busy[i].end))
 			low = MIN(low, l->busy[i].start);
 	for (i = 0; i < p->nr_reserved; i++)
-		if (overlaps(a, b, p->reserved[i].start, p->reserved[i].end))
+		if (ld_overlaps(a, b, p->reserved[i].start, p->reserved[i].end))
 			low = MIN(low, p->reserved[i].start);
 	for (i = 0; i < p->nr_map; i++)
 		if (p->map[i].type != MEM_USABLE &&
-		    overlaps(a, b, p->map[i].base, region_end(&p->map[i])))
+		    ld_overlaps(a, b, p->map[i].base, region_end(&p->map[i])))
 			low = MIN(low, p->map[i].base);
 	return low;
 }
@@ -488,7 +445,7 @@ static int check_segments(struct loader *l)
 				    "absent)",
 				    s->phdr, (unsigned long long)s->paddr, (unsigned long long)end);
 		for (j = 0; j < p->nr_reserved; j++)
-			if (overlaps(s->paddr, end, p->reserved[j].start, p->reserved[j].end))
+			if (ld_overlaps(s->paddr, end, p->reserved[j].start, p->reserved[j].end))
 				return fail(l, -E_INVAL,
 					    "guest: segment %u [0x%llx,0x%llx) overlaps reserved "
 					    "[0x%llx,0x%llx)",
@@ -526,7 +483,7 @@ static bool over_segment(const struct loader *l, uint64_t start, uint64_t end)
 	unsigned i;
 
 	for (i = 0; i < l->img.nr_segs; i++)
-		if (overlaps(start, end, l->img.seg[i].paddr,
+		if (ld_overlaps(start, end, l->img.seg[i].paddr,
 			     l->img.seg[i].paddr + l->img.seg[i].memsz))
 			return true;
 	return false;
@@ -537,7 +494,7 @@ static bool over_reserved(const struct loader *l, uint64_t start, uint64_t end)
 	unsigned i;
 
 	for (i = 0; i < l->p->nr_reserved; i++)
-		if (overlaps(start, end, l->p->reserved[i].start, l->p->reserved[i].end))
+		if (ld_overlaps(start, end, l->p->reserved[i].start, l->p->reserved[i].end))
 			return true;
 	return false;
 }
@@ -632,7 +589,7 @@ static void w32(struct wbuf *w, uint32_t v)
 	size_t at = w_skip(w, sizeof(v));
 
 	if (w->buf)
-		wr32(w->buf + at, v);
+		ld_wr32(w->buf + at, v);
 }
 
 static void w64(struct wbuf *w, uint64_t v)
@@ -640,7 +597,7 @@ static void w64(struct wbuf *w, uint64_t v)
 	size_t at = w_skip(w, sizeof(v));
 
 	if (w->buf)
-		wr64(w->buf + at, v);
+		ld_wr64(w->buf + at, v);
 }
 
 static void w_bytes(struct wbuf *w, const void *s, size_t n)
@@ -706,24 +663,24 @@ static void build_mb1(struct loader *l, struct wbuf *w)
 		if (w->buf) {
 			uint8_t *e = w->buf + mods + (size_t)i * MB1_MOD_SIZE;
 
-			wr32(e, (uint32_t)l->r->modules[i].start);
-			wr32(e + 4, (uint32_t)l->r->modules[i].end);
-			wr32(e + 8, s);
+			ld_wr32(e, (uint32_t)l->r->modules[i].start);
+			ld_wr32(e + 4, (uint32_t)l->r->modules[i].end);
+			ld_wr32(e + 8, s);
 		}
 	}
 	if (!w->buf)
 		return;
 	mem_info(p, &lower, &upper);
-	wr32(w->buf + info + MB1_OFF_FLAGS, MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MODS |
+	ld_wr32(w->buf + info + MB1_OFF_FLAGS, MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MODS |
 						    MB1_INFO_MMAP | MB1_INFO_BOOT_LOADER_NAME);
-	wr32(w->buf + info + MB1_OFF_MEM_LOWER, lower);
-	wr32(w->buf + info + MB1_OFF_MEM_UPPER, upper);
-	wr32(w->buf + info + MB1_OFF_CMDLINE, cmdline);
-	wr32(w->buf + info + MB1_OFF_MODS_COUNT, p->nr_modules);
-	wr32(w->buf + info + MB1_OFF_MODS_ADDR, (uint32_t)(w->base + mods));
-	wr32(w->buf + info + MB1_OFF_MMAP_LENGTH, (uint32_t)mmap_len);
-	wr32(w->buf + info + MB1_OFF_MMAP_ADDR, (uint32_t)(w->base + mmap));
-	wr32(w->buf + info + MB1_OFF_BOOT_LOADER_NAME, name);
+	ld_wr32(w->buf + info + MB1_OFF_MEM_LOWER, lower);
+	ld_wr32(w->buf + info + MB1_OFF_MEM_UPPER, upper);
+	ld_wr32(w->buf + info + MB1_OFF_CMDLINE, cmdline);
+	ld_wr32(w->buf + info + MB1_OFF_MODS_COUNT, p->nr_modules);
+	ld_wr32(w->buf + info + MB1_OFF_MODS_ADDR, (uint32_t)(w->base + mods));
+	ld_wr32(w->buf + info + MB1_OFF_MMAP_LENGTH, (uint32_t)mmap_len);
+	ld_wr32(w->buf + info + MB1_OFF_MMAP_ADDR, (uint32_t)(w->base + mmap));
+	ld_wr32(w->buf + info + MB1_OFF_BOOT_LOADER_NAME, name);
 }
 
 /* Start a tag; returns its offset so mb2_end_tag() can fill in the size. */
@@ -739,7 +696,7 @@ static size_t mb2_tag(struct wbuf *w, uint32_t type)
 static void mb2_end_tag(struct wbuf *w, size_t at)
 {
 	if (w->buf)
-		wr32(w->buf + at + 4, (uint32_t)(w->len - at));
+		ld_wr32(w->buf + at + 4, (uint32_t)(w->len - at));
 	w_align(w, MB2_TAG_ALIGN);
 }
 
@@ -800,7 +757,7 @@ static void build_mb2(struct loader *l, struct wbuf *w)
 	t = mb2_tag(w, MB2_TAG_END);
 	mb2_end_tag(w, t);
 	if (w->buf)
-		wr32(w->buf, (uint32_t)w->len);
+		ld_wr32(w->buf, (uint32_t)w->len);
 }
 
 static int build_info(struct loader *l)

@@ -5,12 +5,12 @@
  *   3. place the kernel, the initrd and the boot data, each clear of every source;
  *   4. only then write guest memory: initrd, kernel, zero page, command line, RSDP copy.
  */
-#include <stdarg.h>
 
 #include "lib/compiler.h"
 #include "lib/errno.h"
 #include "lib/fmt.h"
 #include "lib/linux_boot.h"
+#include "lib/loader_util.h"
 #include "lib/string.h"
 
 #define LX_BUSY_MAX    (BOOT_MODULES_MAX + 8)
@@ -30,62 +30,12 @@ struct lx_loader {
 	const uint8_t *mod_src[BOOT_MODULES_MAX];
 };
 
-static int __printf(4, 5) lx_failv(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
 
-		va_start(ap, fmt);
-		fmt_vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-#define fail(l, code, ...) lx_failv((l)->err, (l)->errlen, code, __VA_ARGS__)
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
+#define fail(l, code, ...) ld_fail((l)->err, (l)->errlen, code, __VA_ARGS__)
 
 static void wr8(uint8_t *p, uint8_t v)
 {
 	*p = v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static bool overlaps(uint64_t a, uint64_t aend, uint64_t b, uint64_t bend)
-{
-	return a < bend && b < aend;
 }
 
 /* ---- the setup header ------------------------------------------------------------------ */
@@ -94,7 +44,7 @@ bool linux_is_bzimage(const void *file, size_t size)
 {
 	const uint8_t *f = file;
 
-	return size >= LX_HEADER + 4 && rd32(f + LX_HEADER) == LX_HDRS_MAGIC;
+	return size >= LX_HEADER + 4 && ld_rd32(f + LX_HEADER) == LX_HDRS_MAGIC;
 }
 
 int linux_parse_header(const void *file, size_t size, struct linux_header *h, char *err,
@@ -105,60 +55,60 @@ int linux_parse_header(const void *file, size_t size, struct linux_header *h, ch
 
 	memset(h, 0, sizeof(*h));
 	if (!linux_is_bzimage(file, size))
-		return lx_failv(err, errlen, -E_NOENT, "linux: no boot protocol header ('HdrS')");
+		return ld_fail(err, errlen, -E_NOENT, "linux: no boot protocol header ('HdrS')");
 	if (size < LX_INIT_SIZE + 4)
-		return lx_failv(err, errlen, -E_INVAL,
+		return ld_fail(err, errlen, -E_INVAL,
 				"linux: truncated image: 0x%zx bytes, the setup header alone needs "
 				"0x%x",
 				size, LX_INIT_SIZE + 4);
-	h->version = rd16(f + LX_VERSION);
+	h->version = ld_rd16(f + LX_VERSION);
 	if (h->version < LX_MIN_VERSION)
-		return lx_failv(err, errlen, -E_NOTSUP,
+		return ld_fail(err, errlen, -E_NOTSUP,
 				"linux: boot protocol %u.%02u is too old (2.10 or later needed: "
 				"kernels since 2.6.31)",
 				h->version >> 8, h->version & 0xFF);
 	h->header_end = LX_HEADER + f[LX_JUMP + 1];
 	if (h->header_end < LX_INIT_SIZE + 4 || h->header_end > size)
-		return lx_failv(err, errlen, -E_INVAL,
+		return ld_fail(err, errlen, -E_INVAL,
 				"linux: setup header ends at 0x%x, outside [0x%x, file size 0x%zx]",
 				h->header_end, LX_INIT_SIZE + 4, size);
 	/* Fields past the zero page's setup_header are not ours to copy. */
 	h->header_len = MIN(h->header_end, (uint32_t)LX_HEADER_END_MAX) - LX_SETUP_SECTS;
-	if (rd16(f + LX_BOOT_FLAG) != LX_BOOT_FLAG_MAGIC)
-		return lx_failv(err, errlen, -E_INVAL, "linux: boot flag is not 0xAA55");
+	if (ld_rd16(f + LX_BOOT_FLAG) != LX_BOOT_FLAG_MAGIC)
+		return ld_fail(err, errlen, -E_INVAL, "linux: boot flag is not 0xAA55");
 	h->loadflags = f[LX_LOADFLAGS];
 	if (!(h->loadflags & LX_LOADED_HIGH))
-		return lx_failv(err, errlen, -E_NOTSUP,
+		return ld_fail(err, errlen, -E_NOTSUP,
 				"linux: a zImage (loaded low) is not supported, only a bzImage");
 	sects = f[LX_SETUP_SECTS] ? f[LX_SETUP_SECTS] : LX_DEFAULT_SETUP_SECTS;
 	h->setup_size = (sects + 1) * LX_SECTOR;
-	syssize = rd32(f + LX_SYSSIZE);
+	syssize = ld_rd32(f + LX_SYSSIZE);
 	h->pm_size = (uint32_t)(size > h->setup_size ? MIN(size - h->setup_size, UINT32_MAX) : 0);
 	if (h->setup_size >= size || (uint64_t)syssize * 16 > h->pm_size || syssize == 0)
-		return lx_failv(err, errlen, -E_INVAL,
+		return ld_fail(err, errlen, -E_INVAL,
 				"linux: truncated image: 0x%zx bytes, setup 0x%x + kernel 0x%llx "
 				"expected",
 				size, h->setup_size, (unsigned long long)syssize * 16);
 	h->pm_size = syssize * 16;
-	h->xloadflags = rd16(f + LX_XLOADFLAGS);
-	h->initrd_addr_max = rd32(f + LX_INITRD_ADDR_MAX);
-	h->kernel_alignment = rd32(f + LX_KERNEL_ALIGNMENT);
+	h->xloadflags = ld_rd16(f + LX_XLOADFLAGS);
+	h->initrd_addr_max = ld_rd32(f + LX_INITRD_ADDR_MAX);
+	h->kernel_alignment = ld_rd32(f + LX_KERNEL_ALIGNMENT);
 	h->relocatable = f[LX_RELOCATABLE] != 0;
-	h->cmdline_size = rd32(f + LX_CMDLINE_SIZE);
-	h->pref_address = rd64(f + LX_PREF_ADDRESS);
-	h->init_size = rd32(f + LX_INIT_SIZE);
+	h->cmdline_size = ld_rd32(f + LX_CMDLINE_SIZE);
+	h->pref_address = ld_rd64(f + LX_PREF_ADDRESS);
+	h->init_size = ld_rd32(f + LX_INIT_SIZE);
 	if (h->init_size < h->pm_size)
-		return lx_failv(err, errlen, -E_INVAL,
+		return ld_fail(err, errlen, -E_INVAL,
 				"linux: init_size 0x%x is smaller than the kernel (0x%x)",
 				h->init_size, h->pm_size);
 	if (h->relocatable && (h->kernel_alignment < LX_PAGE_ALIGN ||
 			       (h->kernel_alignment & (h->kernel_alignment - 1))))
-		return lx_failv(err, errlen, -E_INVAL,
+		return ld_fail(err, errlen, -E_INVAL,
 				"linux: kernel_alignment 0x%x is not a power of two >= 4 KiB",
 				h->kernel_alignment);
 	if (h->pref_address < GUEST_LOW_LIMIT || h->pref_address >= GUEST_4G ||
 	    !IS_ALIGNED(h->pref_address, LX_PAGE_ALIGN))
-		return lx_failv(err, errlen, -E_INVAL,
+		return ld_fail(err, errlen, -E_INVAL,
 				"linux: pref_address 0x%llx is not a page in [1 MiB, 4 GiB)",
 				(unsigned long long)h->pref_address);
 	return 0;
@@ -190,17 +140,17 @@ static bool is_free(const struct lx_loader *l, uint64_t a, uint64_t b)
 		uint64_t end = m->base + m->len;
 
 		if (m->type != MEM_USABLE) {
-			if (m->len && overlaps(a, b, m->base, end))
+			if (m->len && ld_overlaps(a, b, m->base, end))
 				return false;
 		} else if (m->base <= a && b <= end) {
 			in_ram = true;
 		}
 	}
 	for (i = 0; i < l->nr_busy; i++)
-		if (overlaps(a, b, l->busy[i].start, l->busy[i].end))
+		if (ld_overlaps(a, b, l->busy[i].start, l->busy[i].end))
 			return false;
 	for (i = 0; i < p->nr_reserved; i++)
-		if (overlaps(a, b, p->reserved[i].start, p->reserved[i].end))
+		if (ld_overlaps(a, b, p->reserved[i].start, p->reserved[i].end))
 			return false;
 	return in_ram && p->mem->map(p->mem->ctx, a, b - a) != NULL;
 }
@@ -404,7 +354,7 @@ static unsigned build_e820(const struct lx_loader *l, const struct linux_boot_re
 
 		if (!m.len)
 			continue;
-		if (m.type != MEM_USABLE || !overlaps(m.base, end, bs, be)) {
+		if (m.type != MEM_USABLE || !ld_overlaps(m.base, end, bs, be)) {
 			out[n++] = m;
 			continue;
 		}
@@ -418,9 +368,9 @@ static unsigned build_e820(const struct lx_loader *l, const struct linux_boot_re
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *e = zp + LX_ZP_E820_TABLE + i * LX_E820_ENTRY_SIZE;
 
-		wr64(e, out[i].base);
-		wr64(e + 8, out[i].len);
-		wr32(e + 16, out[i].type);
+		ld_wr64(e, out[i].base);
+		ld_wr64(e + 8, out[i].len);
+		ld_wr32(e + 16, out[i].type);
 	}
 	return n;
 }
@@ -438,14 +388,14 @@ static void write_boot_data(const struct lx_loader *l, const struct linux_boot_r
 	wr8(zp + LX_TYPE_OF_LOADER, LX_LOADER_UNDEFINED);
 	/* No real-mode setup code runs: the heap and segment flags mean nothing here. */
 	wr8(zp + LX_LOADFLAGS, l->h.loadflags & (uint8_t) ~(LX_CAN_USE_HEAP | LX_KEEP_SEGMENTS));
-	wr32(zp + LX_CODE32_START, r->entry);
-	wr32(zp + LX_RAMDISK_IMAGE, (uint32_t)r->initrd.start);
-	wr32(zp + LX_RAMDISK_SIZE, (uint32_t)(r->initrd.end - r->initrd.start));
+	ld_wr32(zp + LX_CODE32_START, r->entry);
+	ld_wr32(zp + LX_RAMDISK_IMAGE, (uint32_t)r->initrd.start);
+	ld_wr32(zp + LX_RAMDISK_SIZE, (uint32_t)(r->initrd.end - r->initrd.start));
 	build_cmdline(l, cmdline, LX_CMDLINE_MAX);
-	wr32(zp + LX_CMD_LINE_PTR, (uint32_t)(r->boot_data.start + PAGE_SIZE));
+	ld_wr32(zp + LX_CMD_LINE_PTR, (uint32_t)(r->boot_data.start + PAGE_SIZE));
 	if (p->rsdp && p->rsdp_len) {
 		memcpy(rsdp, p->rsdp, p->rsdp_len);
-		wr64(zp + LX_ZP_ACPI_RSDP, r->boot_data.start + 2 * PAGE_SIZE);
+		ld_wr64(zp + LX_ZP_ACPI_RSDP, r->boot_data.start + 2 * PAGE_SIZE);
 	}
 	wr8(zp + LX_ZP_E820_ENTRIES, (uint8_t)build_e820(l, r, zp));
 }
