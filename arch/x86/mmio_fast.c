@@ -71,9 +71,31 @@ static uint64_t code_linear(const struct x86_insn *in, const struct vcpu_segment
 	return (cs->base + rip) & 0xFFFFFFFFull;
 }
 
+bool vcpu_mmio_mov(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
+		   uint64_t gpa, uint64_t rip, bool write)
+{
+	unsigned size = in->opsize;
+	uint64_t val = 0;
+
+	if (write) {
+		val = vcpu_gpr(v, in->reg);
+		return !mmio_region_access(region, gpa, rip, &val, size, true);
+	}
+	if (mmio_region_access(region, gpa, rip, &val, size, false))
+		return false;
+	if (size == 2)
+		val = (vcpu_gpr(v, in->reg) & ~0xFFFFull) | (val & 0xFFFF);
+	/* 32-bit results zero-extend; 64-bit ones are whole. */
+	if (in->reg == GPR_RSP)
+		v->ops->set_rsp(v, val);
+	else
+		v->gpr[in->reg] = val;
+	return true;
+}
+
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
 {
-	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits, val = 0;
+	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	unsigned size, access;
 	const struct x86_insn *in;
 	struct vcpu_segment cs;
@@ -106,21 +128,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
 	if (!region)
 		return false; /* not a device operand after all */
 
-	if (access == GW_WRITE) {
-		val = vcpu_gpr(v, in->reg);
-		if (mmio_region_access(region, gpa, rip, &val, size, true))
-			return false;
-	} else {
-		if (mmio_region_access(region, gpa, rip, &val, size, false))
-			return false;
-		if (size == 2)
-			val = (vcpu_gpr(v, in->reg) & ~0xFFFFull) | (val & 0xFFFF);
-		/* 32-bit results zero-extend; 64-bit ones are whole. */
-		if (in->reg == GPR_RSP)
-			v->ops->set_rsp(v, val);
-		else
-			v->gpr[in->reg] = val;
-	}
+	if (!vcpu_mmio_mov(v, region, in, gpa, rip, access == GW_WRITE))
+		return false;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
 	mmio_short_fill(v, in, rip, &cs, code_linear(in, &cs, rip), gpa, access == GW_WRITE,

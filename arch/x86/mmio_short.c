@@ -8,6 +8,7 @@
  * final translation with no event being delivered.
  */
 #include "arch/x86/mmio_short.h"
+#include "arch/x86/mmio_fast.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/insn_fetch.h"
 #include "arch/x86/vcpu.h"
@@ -62,7 +63,7 @@ bool mmio_short_try(struct vcpu *v, uint64_t gpa, bool write)
 	const struct mmio_region *r = e->region;
 	unsigned size = in->opsize, off = gpa & (PAGE_SIZE - 1);
 	struct vcpu_segment cs;
-	uint64_t rip, val = 0;
+	uint64_t rip;
 
 	if (gpa >> PAGE_SHIFT != e->gfn || write != e->write)
 		return false;
@@ -83,20 +84,8 @@ bool mmio_short_try(struct vcpu *v, uint64_t gpa, bool write)
 	if (gpa < r->base || r->last - gpa < size - 1)
 		return false;
 
-	if (write) {
-		val = vcpu_gpr(v, in->reg);
-		if (mmio_region_access(r, gpa, rip, &val, size, true))
-			return false;
-	} else {
-		if (mmio_region_access(r, gpa, rip, &val, size, false))
-			return false;
-		if (size == 2)
-			val = (vcpu_gpr(v, in->reg) & ~0xFFFFull) | (val & 0xFFFF);
-		if (in->reg == GPR_RSP)
-			v->ops->set_rsp(v, val);
-		else
-			v->gpr[in->reg] = val;
-	}
+	if (!vcpu_mmio_mov(v, r, in, gpa, rip, write))
+		return false;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	v->mmio[MMIO_COUNTER_HITS]++;
 	v->ops->set_rip(v, rip + in->len);
