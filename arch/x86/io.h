@@ -43,4 +43,20 @@ static inline uint32_t inl(uint16_t port)
 	return v;
 }
 
+/* An access of 1, 2 or 4 bytes, as an intercepted IN/OUT of that size passes through. */
+static inline uint32_t port_in(uint16_t port, unsigned size)
+{
+	return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+}
+
+static inline void port_out(uint16_t port, unsigned size, uint32_t val)
+{
+	if (size == 1)
+		outb(port, (uint8_t)val);
+	else if (size == 2)
+		outw(port, (uint16_t)val);
+	else
+		outl(port, val);
+}
+
 #endif

@@ -163,24 +163,9 @@ static bool byte_for(uint16_t port, unsigned size, uint32_t val, uint32_t target
 	return true;
 }
 
-static uint32_t hw_in(uint16_t port, unsigned size)
-{
-	return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
-}
-
-static void hw_out(uint16_t port, unsigned size, uint32_t val)
-{
-	if (size == 1)
-		outb(port, (uint8_t)val);
-	else if (size == 2)
-		outw(port, (uint16_t)val);
-	else
-		outl(port, val);
-}
-
 uint32_t platform_port_in(uint16_t port, unsigned size)
 {
-	uint32_t val = hw_in(port, size);
+	uint32_t val = port_in(port, size);
 	uint32_t wak_port = (uint32_t)plat.acpi.pm1a_evt + PM1_HIGH_BYTE;
 
 	if (plat.wake_pending && plat.acpi.pm1a_evt && wak_port >= port &&
@@ -312,5 +297,5 @@ void platform_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t va
 		if (r->role == ROLE_SMI_CMD && smi_command_refused(r, port, size, val))
 			return;
 	}
-	hw_out(port, size, val);
+	port_out(port, size, val);
 }

@@ -219,7 +219,7 @@ uint32_t vuart_in(uint16_t port, unsigned size)
 
 	if (!touches_uart(hw, port, size)) {
 		/* Not the console: a port mhv intercepts for no model passes through. */
-		return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+		return port_in(port, size);
 	}
 	console_lock(); /* the model is shared by every vCPU: one access at a time */
 	for (unsigned i = 0; i < size; i++) {
@@ -237,12 +237,7 @@ void vuart_out(uint16_t port, unsigned size, uint32_t val)
 	uint16_t hw = vu.base;
 
 	if (!touches_uart(hw, port, size)) {
-		if (size == 1)
-			outb(port, (uint8_t)val);
-		else if (size == 2)
-			outw(port, (uint16_t)val);
-		else
-			outl(port, val);
+		port_out(port, size, val);
 		return;
 	}
 	console_lock();
