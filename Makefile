@@ -135,7 +135,7 @@ $(TEST_ISO_DIR)/guest-pciserial.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkis
 $(TEST_ISO_DIR)/attack-%.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit" -m "$(GUEST_TEST_ELF) guest-test attack=$*"
-ATTACKS := port92 cf9 kbc acpi-reset s5 s3 mmcfg smram
+ATTACKS := port92 cf9 kbc acpi-reset s5 s3 mmcfg smram lvt-smi
 $(TEST_ISO_DIR)/bench.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit bench=on $(GUEST_MMIO_ARGS)" \

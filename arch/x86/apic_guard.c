@@ -210,6 +210,51 @@ static int apic_read(void *dev, const struct mmio_access *a, void *buf)
 	return hv_phys_read(NULL, a->gpa, buf, a->len);
 }
 
+/* LVT entries with a delivery-mode field (SDM 11.5.1): CMCI, thermal, performance, LINT0/1. */
+#define APIC_LVT_CMCI	  0x2F0
+#define APIC_LVT_THERMAL  0x330
+#define APIC_LVT_LINT1	  0x360
+#define LVT_MODE_SHIFT	  8
+#define LVT_MODE_MASK	  7u
+#define LVT_MODE_SMI	  2u
+#define LVT_MODE_INIT	  5u
+#define LVT_MODE_RESERVED 3u
+#define LVT_MODE_RSVD_HI  6u
+#define X2APIC_MSR_BASE	  0x800
+#define X2APIC_REG_SHIFT  4
+
+bool apic_guard_lvt_has_mode(unsigned offset)
+{
+	return offset == APIC_LVT_CMCI || (offset >= APIC_LVT_THERMAL && offset <= APIC_LVT_LINT1);
+}
+
+/*
+ * An SMI or INIT from the guest's own local APIC would hand its CPU to the firmware's SMM
+ * handler (which on some platforms returns into firmware state, not the guest's) or reset
+ * it: neither is something mhv lets a guest do.  Linux programs fixed, NMI and ExtINT only.
+ */
+bool apic_guard_lvt_write(unsigned offset, uint32_t value)
+{
+	unsigned mode = (value >> LVT_MODE_SHIFT) & LVT_MODE_MASK;
+	uint64_t n;
+
+	if (mode != LVT_MODE_SMI && mode != LVT_MODE_INIT && mode != LVT_MODE_RESERVED &&
+	    mode != LVT_MODE_RSVD_HI)
+		return true;
+	n = __atomic_fetch_add(&dropped, 1, __ATOMIC_RELAXED);
+
+	if (n < DROP_REPORT_LIMIT || n % DROP_REPORT_EVERY == 0)
+		pr_warn("mhv: guest programmed LVT 0x%x with delivery mode %u (SMI, INIT or "
+			"reserved; value 0x%x): write dropped (%lu so far)\n",
+			offset, mode, value, n + 1);
+	return false;
+}
+
+unsigned apic_guard_x2apic_lvt_offset(uint32_t msr)
+{
+	return (msr - X2APIC_MSR_BASE) << X2APIC_REG_SHIFT;
+}
+
 static int apic_write(void *dev, const struct mmio_access *a, const void *buf)
 {
 	uint64_t value = 0;
@@ -242,6 +287,9 @@ static int apic_write(void *dev, const struct mmio_access *a, const void *buf)
 	}
 	if (a->offset == APIC_LDR || a->offset == APIC_DFR)
 		smp_note_xapic_logical(hv_cpu_index(), a->offset == APIC_DFR, (uint32_t)value);
+	if (apic_guard_lvt_has_mode((unsigned)a->offset) &&
+	    !apic_guard_lvt_write((unsigned)a->offset, (uint32_t)value))
+		return 0;
 	return hv_phys_write(NULL, a->gpa, buf, a->len);
 }
 

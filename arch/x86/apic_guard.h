@@ -36,6 +36,12 @@ bool apic_guard_x2apic_icr(uint64_t icr, uint64_t *send);
 void apic_guard_base_written(uint64_t msr);
 /* Interrupt messages kept from other CPUs: dropped, or broadcasts cut down to self. */
 uint64_t apic_guard_dropped(void);
+/* LVT registers (xAPIC offset) with a delivery-mode field; a write with SMI, INIT or a
+ * reserved mode is dropped, counted and logged: false then. */
+bool apic_guard_lvt_has_mode(unsigned offset);
+bool apic_guard_lvt_write(unsigned offset, uint32_t value);
+/* The xAPIC offset of an x2APIC MSR. */
+unsigned apic_guard_x2apic_lvt_offset(uint32_t msr);
 /* Count and log (rate-limited) an interrupt message kept from the other CPUs elsewhere. */
 void apic_guard_count_drop(const char *what, uint64_t value, uint64_t where);
 /* This CPU as an 8-bit (xAPIC-format) destination: APIC ID and flat logical ID (0: none). */

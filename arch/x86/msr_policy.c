@@ -37,6 +37,9 @@
 #define MSR_IA32_TSC_DEADLINE  0x000006E0
 #define MSR_X2APIC_FIRST       0x00000800
 #define MSR_X2APIC_LAST	       0x000008FF
+#define MSR_X2APIC_LVT_CMCI    0x0000082F /* x2APIC LVTs with a delivery mode (apic_guard) */
+#define MSR_X2APIC_LVT_THERMAL 0x00000833
+#define MSR_X2APIC_LVT_LINT1   0x00000836
 #define MSR_STAR	       0xC0000081
 #define MSR_SFMASK	       0xC0000084
 #define MSR_FS_BASE	       0xC0000100
@@ -54,7 +57,8 @@
  * G_PAT), the CPU itself #GPs on invalid types; the speculation controls only affect the
  * guest's own execution; DEBUGCTL is the VMCS's under VT-x and, under SVM, holds only LBR,
  * BTF and the PMC pin bits, none of which reaches mhv's memory (README); the
- * x2APIC registers are the guest's APIC except ICR writes (apic_guard).
+ * x2APIC registers are the guest's APIC except writes to the ICR and to the LVTs that have a
+ * delivery mode (apic_guard).
  */
 const struct msr_range msr_passthrough[] = {
 	{MSR_IA32_TSC, MSR_IA32_TSC, true, false},
@@ -65,9 +69,11 @@ const struct msr_range msr_passthrough[] = {
 	{MSR_IA32_DEBUGCTL, MSR_IA32_DEBUGCTL, true, true},
 	{MSR_IA32_PAT, MSR_IA32_PAT, true, true},
 	{MSR_IA32_TSC_DEADLINE, MSR_IA32_TSC_DEADLINE, true, true},
-	{MSR_X2APIC_FIRST, MSR_X2APIC_ICR - 1, true, true},
-	{MSR_X2APIC_ICR, MSR_X2APIC_ICR, true, false},
-	{MSR_X2APIC_ICR + 1, MSR_X2APIC_LAST, true, true},
+	{MSR_X2APIC_FIRST, MSR_X2APIC_LVT_CMCI - 1, true, true},
+	{MSR_X2APIC_LVT_CMCI, MSR_X2APIC_ICR, true, false},
+	{MSR_X2APIC_ICR + 1, MSR_X2APIC_LVT_THERMAL - 1, true, true},
+	{MSR_X2APIC_LVT_THERMAL, MSR_X2APIC_LVT_LINT1, true, false},
+	{MSR_X2APIC_LVT_LINT1 + 1, MSR_X2APIC_LAST, true, true},
 	{MSR_STAR, MSR_SFMASK, true, true},
 	{MSR_FS_BASE, MSR_TSC_AUX, true, true},
 };
@@ -251,6 +257,14 @@ bool msr_policy_write(struct vcpu *v, uint32_t msr, uint64_t val)
 			return true;
 		return wrmsr_safe(msr, send);
 	}
+	case MSR_X2APIC_LVT_CMCI:
+	case MSR_X2APIC_LVT_THERMAL ... MSR_X2APIC_LVT_LINT1:
+		/* No SMI or INIT from the guest's own APIC (apic_guard); the rest as written. */
+		if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC))
+			return false;
+		if (!apic_guard_lvt_write(apic_guard_x2apic_lvt_offset(msr), (uint32_t)val))
+			return true;
+		return wrmsr_safe(msr, val);
 	case MSR_IA32_APIC_BASE: {
 		uint64_t base = val & APIC_BASE_ADDR_MASK;
 		/* mhv traps the APIC page where it is; moving it would bypass the guard. */

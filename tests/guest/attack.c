@@ -201,9 +201,8 @@ static void attack_smram(void)
  * An SMI to the guest's own CPU from its local APIC: LINT0 (the 8259's INTR) with delivery
  * mode SMI, fed by the PIT.  The firmware's SMM handler (SMRAM locked) runs and returns; the
  * guest and mhv must carry on.  ECX/EBX hold SeaBIOS's "call32 via SMM" request values.
- * Not in tests/boot/configs: it reproduces an open finding (on QEMU SVM the guest comes back
- * from SMM in the BIOS's boot state, VMRUN fails and mhv stops with a FATAL):
- * make build/test-iso/attack-lvt-smi.iso, then boot it like qemu-attack-s3.
+ * mhv drops LVT writes with SMI (or INIT) delivery, so no SMI is raised at all: before it did,
+ * QEMU SVM returned from SMM into the BIOS's boot state, VMRUN failed and mhv stopped.
  */
 #define APIC_PAGE	 0xFEE00000u
 #define APIC_LVT_LINT0	 0x350
