@@ -18,6 +18,7 @@
 
 #include "arch/x86/cpuid_msr.h"
 #include "arch/x86/hypercall_abi.h"
+#include "arch/x86/io.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
@@ -591,37 +592,6 @@ static void icr_odd_widths(void)
 #define BYTE_BITS   8
 #define DWORD_TOP   24 /* the fourth byte of a dword */
 
-static inline void outw(uint16_t port, uint16_t v)
-{
-	asm volatile("outw %0, %1" ::"a"(v), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	asm volatile("outl %0, %1" ::"a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline uint16_t inw(uint16_t port)
-{
-	uint16_t v;
-
-	asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	asm volatile("outb %0, %1" ::"a"(v), "Nd"(port));
-}
-
 /*
  * mhv models the console UART.  A word at COM1 - 1 or a dword at COM1 + 4 covers model
  * ports and others: the model's bytes must go to the model (the divisor latch mhv keeps for
@@ -734,14 +704,6 @@ static void string_io_into_hv(void)
 #define BAR_IO		1u
 #define BAR_TYPE_MASK	6u /* 0: 32-bit memory */
 #define BAR_ADDR_MASK	0xFFFFFFF0u
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t v;
-
-	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
 
 static uint32_t pci_read(uint32_t dev, uint8_t reg)
 {
