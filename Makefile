@@ -28,7 +28,7 @@ HV_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-dynamic-link
 	-static -T linker.ld
 
 PURE_SRCS := $(sort $(wildcard lib/*.c mm/*.c mmio/*.c iommu/*.c)) boot/multiboot2.c
-HV_SRCS   := $(sort $(wildcard boot/*.S boot/*.c arch/x86/*.S arch/x86/*.c \
+HV_SRCS   := $(sort $(wildcard boot/*.S boot/*.c arch/x86/*.S arch/x86/*.c core/*.c \
 	arch/x86/vmx/*.S arch/x86/vmx/*.c arch/x86/svm/*.S arch/x86/svm/*.c lib/*.c mm/*.c mmio/*.c \
 	iommu/*.c))
 HV_OBJS   := $(patsubst %,$(BUILD)/hv/%.o,$(HV_SRCS))

@@ -11,7 +11,7 @@
  * C code replaces them with W^X tables early (arch/x86/paging.c).
  */
 #include "boot/multiboot2_abi.h"
-#include "arch/x86/regs_abi.h"
+#include "core/regs_abi.h"
 
 #define BOOT_STACK_SIZE   16384
 #define PDE_LARGE_RW      (BOOT_PTE_P | BOOT_PTE_RW | BOOT_PTE_PS)

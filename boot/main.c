@@ -7,24 +7,26 @@
  */
 #include "arch/x86/acpi.h"
 #include "arch/x86/ap_park.h"
-#include "arch/x86/bench.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
-#include "arch/x86/guest.h"
 #include "arch/x86/iommu.h"
-#include "arch/x86/mmio_setup.h"
-#include "arch/x86/msr_policy.h"
-#include "arch/x86/platform_ports.h"
 #include "arch/x86/paging.h"
-#include "arch/x86/run_end.h"
 #include "arch/x86/pci_uart.h"
 #include "arch/x86/smram_lock.h"
+#include "arch/x86/svm/svm.h"
 #include "arch/x86/uart16550.h"
 #include "arch/x86/virt_caps.h"
-#include "arch/x86/vuart.h"
+#include "arch/x86/vmx/vmx.h"
 #include "boot/multiboot2.h"
 #include "boot/multiboot2_abi.h"
 #include "boot/selfcheck.h"
+#include "core/bench.h"
+#include "core/guest.h"
+#include "core/mmio_setup.h"
+#include "core/msr_policy.h"
+#include "core/platform_ports.h"
+#include "core/run_end.h"
+#include "core/vuart.h"
 #include "lib/log.h"
 #include "lib/options.h"
 #include "lib/string.h"
@@ -40,11 +42,25 @@ static struct boot_info boot_info;
 static struct hv_options options;
 static struct frame_allocator machine_frames;
 static struct virt_caps virt;
+
+/* The vendor backend for what discovery found: the only place VT-x and SVM are named. */
+static const struct virt_backend *virt_backend(const struct virt_caps *caps)
+{
+	switch (caps->kind) {
+	case VIRT_VMX:
+		return &vmx_backend;
+	case VIRT_SVM:
+		return &svm_backend;
+	case VIRT_NONE:
+		break;
+	}
+	return NULL;
+}
 static struct guest_start guest;
 
 static void console_sink(const char *s, size_t n)
 {
-	vuart_host_write(s, n); /* shared with the guest: see arch/x86/vuart.h */
+	vuart_host_write(s, n); /* shared with the guest: see core/vuart.h */
 }
 
 /* Before the command line is known, problems are reported on COM1 at 115200. */
@@ -227,6 +243,6 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	platform_ports_init();
 	if (!msr_policy_init())
 		hv_end_run(HV_STATUS_FAIL);
-	guest_run(&virt, &guest);
+	guest_run(virt_backend(&virt), &virt, &guest);
 	hv_end_run(HV_STATUS_FAIL);
 }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "arch/x86/cpuid_msr.h"
-#include "arch/x86/regs_abi.h"
+#include "core/regs_abi.h"
 
 /* RDMSR that survives a #GP (unimplemented MSR): returns false instead of faulting. */
 bool rdmsr_safe(uint32_t msr, uint64_t *val);

@@ -3,8 +3,8 @@
  * and IDT (the 32 exception vectors; mhv runs with interrupts off, so nothing else).
  */
 #include "arch/x86/desc.h"
-#include "arch/x86/regs_abi.h"
 #include "arch/x86/exception.h"
+#include "core/regs_abi.h"
 #include "lib/compiler.h"
 
 #define IST_STACK_SIZE 8192

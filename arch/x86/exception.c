@@ -7,7 +7,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/image.h"
 #include "arch/x86/percpu.h"
-#include "arch/x86/run_end.h"
+#include "core/run_end.h"
 #include "lib/log.h"
 
 #define STACK_TRACE_DEPTH 16

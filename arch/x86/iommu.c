@@ -4,9 +4,9 @@
  */
 #include "arch/x86/iommu.h"
 #include "arch/x86/acpi.h"
-#include "arch/x86/guest.h"
 #include "arch/x86/iommu_internal.h"
 #include "arch/x86/paging.h"
+#include "core/guest.h"
 #include "lib/log.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "lib/options.h" /* enum iommu_mode */
 
 struct mmio_regions;

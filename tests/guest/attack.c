@@ -5,7 +5,7 @@
  */
 #include "tests/guest/attack.h"
 #include "arch/x86/io.h"
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "lib/string.h"
 #include "tests/guest/acpi.h"
 #include "tests/guest/bootinfo.h"

@@ -4,7 +4,7 @@
  * shift=0, RDTSC counts retired instructions, so these are deterministic path lengths.
  * Each figure is the minimum over BENCH_RUNS runs, minus the cost of RDTSC itself.
  */
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"

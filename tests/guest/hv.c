@@ -1,8 +1,8 @@
 /* mhv detection and hypercalls. */
 #include <stddef.h>
 
-#include "arch/x86/hypercall_abi.h"
 #include "arch/x86/io.h"
+#include "core/hypercall_abi.h"
 #include "lib/string.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"

@@ -1,6 +1,6 @@
 /*
  * Talking to mhv: detection through its CPUID leaves, hypercalls, and ending the run.
- * The numbers come from arch/x86/hypercall_abi.h, shared with mhv itself.
+ * The numbers come from core/hypercall_abi.h, shared with mhv itself.
  */
 #ifndef MHV_TESTS_GUEST_HV_H
 #define MHV_TESTS_GUEST_HV_H

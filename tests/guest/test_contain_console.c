@@ -7,7 +7,7 @@
  * From inside, the guest checks only what it can see: that the access which makes mhv log
  * was answered as a deny region answers (all ones).
  */
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "lib/string.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
@@ -16,7 +16,7 @@
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define VUART_CHUNK	 240 /* mhv's guest line buffer (arch/x86/vuart.c LINE_MAX) */
+#define VUART_CHUNK	 240 /* mhv's guest line buffer (core/vuart.c LINE_MAX) */
 #define LONG_LINE	 600
 #define MAX_REGIONS	 16
 #define WINDOW		 0xFFFFF000u /* the identity map test_paging.c built covers this */

@@ -15,8 +15,8 @@
  */
 #include <stddef.h>
 
-#include "arch/x86/hypercall_abi.h"
 #include "arch/x86/io.h"
+#include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"

@@ -9,13 +9,13 @@
  */
 #include <stddef.h>
 
-#include "arch/x86/hypercall_abi.h"
 #include "arch/x86/io.h"
+#include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
-#include "tests/guest/serial.h"
 #include "tests/guest/segments.h"
+#include "tests/guest/serial.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 

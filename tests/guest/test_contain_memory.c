@@ -13,7 +13,7 @@
  * and beyond the map, and finally a page table that lives inside an mmio=ram region must be
  * read through the region's device (not from the RAM or hole behind it).
  */
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"

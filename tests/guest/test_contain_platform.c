@@ -5,9 +5,9 @@
  * ports mhv now intercepts (0x92, 0xCF8-0xCFB) still work for what is not a reset.
  * The run-ending attacks (resets, S5) and S3 have their own boots (attack.c).
  */
-#include "arch/x86/hypercall_abi.h"
 #include "arch/x86/io.h"
 #include "arch/x86/msr.h"
+#include "core/hypercall_abi.h"
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"

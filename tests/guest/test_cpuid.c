@@ -1,5 +1,5 @@
 /* CPUID: mhv's own leaves, and the virtualization bits it hides from the guest. */
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"

@@ -1,5 +1,5 @@
 /* Control registers: CR4.VMXE is mhv's and stays invisible; other bits belong to the guest. */
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"

@@ -2,7 +2,7 @@
  * mhv's own memory (HC_HV_RANGE) must be out of the guest's reach: an access either faults
  * (#PF or #GP injected by mhv) or reads all ones, and writes are dropped.
  */
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"

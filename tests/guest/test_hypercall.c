@@ -1,7 +1,7 @@
 /* Hypercalls (only under mhv: natively VMCALL/VMMCALL raise #UD). */
 #include <stddef.h>
 
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"

@@ -1,6 +1,6 @@
 /* Port I/O passed through to real devices (CMOS RTC, PIT), and COM1 as mhv virtualises it. */
-#include "arch/x86/hypercall_abi.h"
 #include "arch/x86/io.h"
+#include "core/hypercall_abi.h"
 #include "lib/fmt.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"

@@ -9,7 +9,7 @@
  */
 #include <stddef.h>
 
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "lib/compiler.h"
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"

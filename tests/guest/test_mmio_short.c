@@ -4,7 +4,7 @@
  * bytes at the same RIP rewritten between two accesses to the same device page.  Paging is
  * off here: the ram regions are reached at their physical addresses.
  */
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "lib/string.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"

@@ -1,6 +1,6 @@
 /* MSRs: the VMX/SVM control MSRs mhv hides, and ordinary ones it passes through. */
-#include "arch/x86/hypercall_abi.h"
 #include "arch/x86/msr.h"
+#include "core/hypercall_abi.h"
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"

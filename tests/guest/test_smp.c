@@ -11,7 +11,7 @@
  */
 #include <stddef.h>
 
-#include "arch/x86/hypercall_abi.h"
+#include "core/hypercall_abi.h"
 #include "lib/string.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"

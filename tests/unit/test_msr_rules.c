@@ -1,5 +1,5 @@
 /*
- * arch/x86/msr_rules.c, the MSR allow-list: the table is ordered (the lookup halves it),
+ * core/msr_rules.c, the MSR allow-list: the table is ordered (the lookup halves it),
  * every range is found at both ends and misses fall to "unknown", and the MSRs that must
  * never reach the hardware are not on it.  The table is plain C: it is compiled in here.
  */
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "arch/x86/msr_rules.c"
+#include "core/msr_rules.c"
 
 static void test_table_is_ordered(void **state)
 {

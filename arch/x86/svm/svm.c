@@ -1,31 +1,31 @@
 /*
  * AMD SVM backend: SVM bring-up, the VMCB, and translation of VMCB state to and from the
- * vendor-neutral exit core (arch/x86/vcpu.h).  Every optional feature is used only when
+ * vendor-neutral exit core (core/vcpu.h).  Every optional feature is used only when
  * CPUID 0x8000000A offers it: without NRIP save (QEMU TCG) instruction lengths come from
  * mhv's own decoder, without decode assists the operands do too, and without flush-by-ASID
  * a TLB flush drops everything.
  */
 #include "arch/x86/svm/svm.h"
-#include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
-#include "arch/x86/guest.h"
-#include "arch/x86/guest_event.h"
-#include "arch/x86/insn_fetch.h"
 #include "arch/x86/msr.h"
-#include "arch/x86/msr_policy.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
-#include "arch/x86/run_end.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/svm/svm_known_insn.h"
 #include "arch/x86/svm/vmcb.h"
-#include "arch/x86/vcpu.h"
 #include "arch/x86/virt_caps.h"
-#include "arch/x86/platform_ports.h"
-#include "arch/x86/vuart.h"
+#include "core/apic_guard.h"
+#include "core/cpuid_guest.h"
+#include "core/guest.h"
+#include "core/guest_event.h"
+#include "core/insn_fetch.h"
+#include "core/msr_policy.h"
+#include "core/platform_ports.h"
+#include "core/run_end.h"
+#include "core/vcpu.h"
+#include "core/vuart.h"
 #include "lib/errno.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -909,7 +909,7 @@ static void __noreturn svm_ap_main(unsigned cpu)
 	svm_run_loop(&sv->vcpu, sv->vmcb_pa, &sv->guest_state_saved);
 }
 
-void svm_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
+static void svm_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
 {
 	struct svm_vcpu *sv = &svm_vcpus[0];
 	struct svm_shared sh;
@@ -937,3 +937,8 @@ void svm_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
 	log_flush();
 	svm_run_loop(&sv->vcpu, sv->vmcb_pa, &sv->guest_state_saved);
 }
+
+const struct virt_backend svm_backend = {
+	.name = "SVM",
+	.run_guest = svm_run_guest,
+};

@@ -2,10 +2,9 @@
 #ifndef MHV_ARCH_X86_SVM_SVM_H
 #define MHV_ARCH_X86_SVM_SVM_H
 
-struct virt_caps;
-struct guest_start;
+#include "core/virt_backend.h"
 
-/* Enable SVM and run the guest; returns only with a message if it cannot start. */
-void svm_run_guest(const struct virt_caps *caps, const struct guest_start *gs);
+/* What boot/main.c hands to guest_run() when the CPU has SVM. */
+extern const struct virt_backend svm_backend;
 
 #endif

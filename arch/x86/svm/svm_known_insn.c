@@ -7,9 +7,9 @@
  */
 #include "arch/x86/svm/svm_known_insn.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/insn_fetch.h"
 #include "arch/x86/svm/vmcb.h"
-#include "arch/x86/vcpu.h"
+#include "core/insn_fetch.h"
+#include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "mm/memmap.h"
 

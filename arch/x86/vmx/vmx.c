@@ -1,30 +1,30 @@
 /*
  * VT-x backend: VMX bring-up, the VMCS, and the translation of VMCS state to and from the
- * vendor-neutral exit core (arch/x86/vcpu.h).  Every control comes from the capability MSRs
+ * vendor-neutral exit core (core/vcpu.h).  Every control comes from the capability MSRs
  * (the TRUE_* ones when VMX_BASIC says they exist); optional features are used only when
  * offered, and a missing required one is reported by name.
  */
 #include "arch/x86/vmx/vmx.h"
-#include "arch/x86/apic_guard.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/cpuid_guest.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
-#include "arch/x86/guest.h"
-#include "arch/x86/guest_event.h"
 #include "arch/x86/msr.h"
-#include "arch/x86/msr_policy.h"
 #include "arch/x86/paging.h"
-#include "arch/x86/run_end.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
-#include "arch/x86/vcpu.h"
 #include "arch/x86/virt_caps.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_defs.h"
 #include "arch/x86/vmx/vmx_hygiene.h"
-#include "arch/x86/platform_ports.h"
-#include "arch/x86/vuart.h"
+#include "core/apic_guard.h"
+#include "core/cpuid_guest.h"
+#include "core/guest.h"
+#include "core/guest_event.h"
+#include "core/msr_policy.h"
+#include "core/platform_ports.h"
+#include "core/run_end.h"
+#include "core/vcpu.h"
+#include "core/vuart.h"
 #include "lib/io_bitmap.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -1099,7 +1099,7 @@ static void prepare_vcpu(struct vmx_vcpu *vx, unsigned cpu, const struct guest_s
 		vmx_fatal("out of memory for the VMXON region and VMCS of vCPU %lu", cpu, 0);
 }
 
-void vmx_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
+static void vmx_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
 {
 	struct vmx_vcpu *vx = &vmx_vcpus[0];
 	unsigned aps = smp_ap_count(), online;
@@ -1124,3 +1124,8 @@ void vmx_run_guest(const struct virt_caps *caps, const struct guest_start *gs)
 	log_flush();
 	vmx_launch(&vx->vcpu);
 }
+
+const struct virt_backend vmx_backend = {
+	.name = "VMX",
+	.run_guest = vmx_run_guest,
+};

@@ -1,8 +1,8 @@
 /* VMCS and TLB hygiene before the first VMLAUNCH (see vmx_hygiene.h). */
 #include "arch/x86/vmx/vmx_hygiene.h"
-#include "arch/x86/run_end.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_defs.h"
+#include "core/run_end.h"
 #include "lib/log.h"
 
 bool vmx_vpid_flushable(uint64_t cap)

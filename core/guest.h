@@ -1,0 +1,51 @@
+/*
+ * The guest mhv runs: its memory (identity-mapped RAM below mhv, nested page tables shared
+ * in shape by EPT and NPT) and its boot state (a multiboot kernel entered in 32-bit
+ * protected mode with paging off).
+ */
+#ifndef MHV_CORE_GUEST_H
+#define MHV_CORE_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct boot_info;
+struct guest_mem_gate;
+struct mmio_regions;
+struct pt_format;
+struct virt_backend;
+struct virt_caps;
+
+struct guest_start {
+	uint32_t entry;		   /* EIP */
+	uint32_t eax;		   /* multiboot magic */
+	uint32_t ebx;		   /* multiboot information */
+	uint32_t esi;		   /* Linux: the zero page (boot_params) */
+	uint64_t hv_start, hv_end; /* hidden from the guest */
+	bool mmio_cache; /* mmio_cache=on: cache MMIO translations, intercept CR3 writes */
+};
+
+/* Load the first module (a multiboot kernel or a Linux bzImage); false (with a message) if
+ * there is none or it cannot be loaded. */
+bool guest_load(const struct boot_info *bi, struct guest_start *gs);
+
+/*
+ * Build the guest's nested page tables from the guest's physical map (mm/guest_mem.h): RAM
+ * with ram_flags, passthrough devices with device_flags, mhv's range and the mmio= regions
+ * left out.  Returns the root.
+ */
+uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_flags,
+				   uint64_t device_flags);
+
+/* The gate to guest memory: every guest-physical access mhv makes goes through it. */
+const struct guest_mem_gate *guest_gate(void);
+/* Let the gate dispatch the mmio= regions' pages to their devices (once they exist). */
+void guest_gate_attach_regions(const struct mmio_regions *regions);
+
+/* mhv's own CR4 bits its exit paths need (XSAVE, FXSR, PKE); every CPU, before its vCPU runs. */
+void guest_host_cr4(void);
+/* Run the guest on the backend this CPU has (NULL: none); returns only if it cannot start. */
+void guest_run(const struct virt_backend *backend, const struct virt_caps *caps,
+	       const struct guest_start *gs);
+
+#endif

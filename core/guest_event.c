@@ -1,0 +1,109 @@
+/* Guest-visible outcomes of instructions mhv refuses or whose emulated access faults. */
+#include "core/guest_event.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/paging.h"
+#include "core/mmio_exit.h"
+#include "core/vcpu.h"
+#include "lib/compiler.h"
+#include "lib/log.h"
+#include "mm/memmap.h"
+
+#define REFUSE_REPORT_LIMIT 16
+#define LA32_MASK	    0xFFFFFFFFull
+
+void vcpu_refuse_insn(struct vcpu *v, const char *why, uint64_t code)
+{
+	static unsigned reported;
+
+	v->exits[EXIT_KIND_OTHER]++;
+	if (reported < REFUSE_REPORT_LIMIT) {
+		reported++;
+		pr_warn("mhv: %s (0x%lx) at RIP 0x%lx: #UD injected%s\n", why, code,
+			v->ops->get_rip(v),
+			reported == REFUSE_REPORT_LIMIT ? " (further reports suppressed)" : "");
+	}
+	v->ops->inject_exception(v, VEC_UD, false, 0);
+}
+
+#define EVENT_VECTOR(info)	 ((info) & 0xFFu)
+#define EVENT_TYPE(info)	 (((info) >> 8) & 7u)
+#define EVENT_TYPE_EXCEPTION	 3u
+#define SELECTOR_INDEX_MASK	 0xFFFCu /* error codes carry the selector without its RPL */
+#define EVENT_REPORT_LIMIT	 8
+
+void vcpu_exit_delivery_fault(struct vcpu *v, uint32_t info, uint64_t gpa)
+{
+	static unsigned reported;
+
+	v->exits[EXIT_KIND_NPF]++;
+	if (EVENT_TYPE(info) == EVENT_TYPE_EXCEPTION && EVENT_VECTOR(info) == VEC_DF) {
+		vcpu_exit_triple_fault(v);
+		return;
+	}
+	if (reported < EVENT_REPORT_LIMIT) {
+		reported++;
+		pr_warn("mhv: delivering event 0x%x touched GPA 0x%lx outside guest RAM "
+			"(IDT/GDT/TSS/stack?) at RIP 0x%lx: #DF injected\n",
+			info, gpa, v->ops->get_rip(v));
+	}
+	v->ops->inject_exception(v, VEC_DF, true, 0);
+}
+
+void vcpu_exit_task_switch(struct vcpu *v, uint16_t selector)
+{
+	static unsigned reported;
+
+	v->exits[EXIT_KIND_OTHER]++;
+	if (reported < EVENT_REPORT_LIMIT) {
+		reported++;
+		pr_warn("mhv: hardware task switch to TSS 0x%x at RIP 0x%lx is not emulated: "
+			"#GP injected\n",
+			selector, v->ops->get_rip(v));
+	}
+	v->ops->inject_exception(v, VEC_GP, true, selector & SELECTOR_INDEX_MASK);
+}
+
+void vcpu_inject_exc(struct vcpu *v, const struct x86_exception *exc)
+{
+	if (exc->vector == VEC_PF)
+		v->ops->set_cr2(v, exc->cr2);
+	v->ops->inject_exception(v, exc->vector, exc->has_error_code, exc->error_code);
+}
+
+/* Page by page; buf NULL probes (vcpu_linear_access). */
+static bool linear_pages(struct vcpu *v, uint64_t la, uint8_t *p, unsigned len, bool write,
+			 bool wrap32)
+{
+	while (len) {
+		unsigned chunk;
+		struct x86_exception exc;
+
+		if (wrap32)
+			la &= LA32_MASK;
+		chunk = (unsigned)MIN((uint64_t)len, PAGE_SIZE - (la & (PAGE_SIZE - 1)));
+		if (vcpu_linear_access(v, la, p, chunk, write, &exc)) {
+			vcpu_inject_exc(v, &exc);
+			return false;
+		}
+		la += chunk;
+		if (p)
+			p += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+bool vcpu_linear_probe(struct vcpu *v, uint64_t la, unsigned len, bool write, bool wrap32)
+{
+	return linear_pages(v, la, NULL, len, write, wrap32);
+}
+
+bool vcpu_linear_rw(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write, bool wrap32)
+{
+	/* An element that crosses a page is probed first: a fault on its second page leaves
+	 * the first untouched, as on the CPU. */
+	if (((wrap32 ? la & LA32_MASK : la) & (PAGE_SIZE - 1)) + len > PAGE_SIZE &&
+	    !linear_pages(v, la, NULL, len, write, wrap32))
+		return false;
+	return linear_pages(v, la, buf, len, write, wrap32);
+}

@@ -1,0 +1,210 @@
+/* Guest instruction fetch: CS:RIP -> linear -> guest-physical (guest walk) -> bytes -> decode. */
+#include "core/insn_fetch.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/paging.h"
+#include "core/guest.h"
+#include "core/vcpu.h"
+#include "lib/compiler.h"
+#include "lib/errno.h"
+#include "lib/string.h"
+#include "mm/guest_mem.h"
+#include "mm/memmap.h"
+
+#define SEG_CS 1
+
+/*
+ * Through the memory gate only: a page-table entry or instruction byte comes from guest RAM
+ * or from the device that owns its page.  Anything the guest's map leaves out (mhv's range,
+ * beyond the top) is never read; the walk fails and the guest gets #GP, as it would from the
+ * nested page tables.
+ */
+static bool guest_read(void *ctx, uint64_t gpa, void *buf, unsigned len)
+{
+	(void)ctx;
+	return guest_mem_read(guest_gate(), gpa, buf, len, 0) >= 0;
+}
+
+const struct gw_mem vcpu_gw_mem = {.read = guest_read};
+
+void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
+{
+	v->ops->get_paging(v, regs);
+	/* Frame bits at and above MAXPHYADDR are reserved bits: a #PF, never an address. */
+	regs->maxphyaddr = hv_maxphyaddr();
+	/* Protection keys on user pages: the guest's PKRU is live (host CR4.PKE, guest_run). */
+	if (regs->cr4 & CR4_PKE) {
+		uint32_t eax, edx;
+
+		__asm__ volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+		regs->pkru = eax;
+		regs->has_pkru = true;
+	}
+	*mem = vcpu_gw_mem;
+}
+
+static enum x86_mode code_mode(struct vcpu *v, const struct gw_regs *regs,
+			       const struct vcpu_segment *cs)
+{
+	if ((regs->efer & EFER_LMA) && cs->long_mode)
+		return X86_MODE_64;
+	if (!(regs->cr0 & CR0_PE) || (v->ops->get_rflags(v) & RFLAGS_VM))
+		return X86_MODE_16;
+	return cs->db ? X86_MODE_32 : X86_MODE_16;
+}
+
+/* Copy len bytes from linear address la, page by page; a faulting page queues its #PF. */
+static int fetch(struct vcpu *v, uint64_t la, uint8_t *buf, unsigned len)
+{
+	struct gw_regs regs;
+	struct gw_mem mem;
+	unsigned done = 0;
+
+	vcpu_walk_setup(v, &regs, &mem);
+	while (done < len) {
+		uint64_t addr = la + done;
+		unsigned chunk =
+			(unsigned)MIN((uint64_t)(len - done), PAGE_SIZE - (addr & (PAGE_SIZE - 1)));
+		struct gw_result r;
+		int err =
+			guest_walk(&regs, &mem, addr, GW_FETCH | (regs.cpl == 3 ? GW_USER : 0), &r);
+
+		if (err == -E_FAULT) {
+			v->ops->set_cr2(v, addr);
+			v->ops->inject_exception(v, VEC_PF, true, r.pf_error);
+			return err;
+		}
+		if (err || !guest_read(v, r.gpa, buf + done, chunk))
+			return -E_INVAL;
+		done += chunk;
+	}
+	return 0;
+}
+
+/* The full path: fetch page by page (a fault is injected), decode into insn. */
+static int fetch_decode(struct vcpu *v, uint64_t la, enum x86_mode mode, struct x86_insn *insn)
+{
+	uint8_t bytes[X86_MAX_INSN_LEN];
+	unsigned first;
+	int err;
+
+	/* Fetch only the first page now: the next may legitimately be unmapped. */
+	first = (unsigned)MIN((uint64_t)sizeof(bytes), PAGE_SIZE - (la & (PAGE_SIZE - 1)));
+	err = fetch(v, la, bytes, first);
+	if (err)
+		return err;
+	err = x86_decode(insn, bytes, first, mode);
+	if (err == -X86_DEC_TRUNCATED && first < sizeof(bytes)) {
+		err = fetch(v, la + first, bytes + first, sizeof(bytes) - first);
+		if (err)
+			return err;
+		err = x86_decode(insn, bytes, sizeof(bytes), mode);
+	}
+	return err ? -E_INVAL : 0;
+}
+
+void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la)
+{
+	if (!one_page || (la >> t->page_shift) == ((t->gva_page << PAGE_SHIFT) >> t->page_shift))
+		t->valid = false;
+}
+
+/* The code bytes at la in guest RAM, through the code TLB or a fresh walk. */
+static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
+		       const uint8_t **bytes)
+{
+	struct code_tlb *t = &v->code_tlb;
+	struct gw_result r;
+
+	if (!t->valid || t->gva_page != la >> PAGE_SHIFT ||
+	    !gw_access_allowed(regs, t->user, t->writable, t->nx, GW_FETCH)) {
+		const uint8_t *page;
+
+		if (guest_walk(regs, &vcpu_gw_mem, la, GW_FETCH, &r))
+			return false; /* the full path raises the fault */
+		/* Code read in place must be plain guest RAM: not mhv, not a device page. */
+		page = guest_mem_ram_ptr(guest_gate(), r.gpa & ~(PAGE_SIZE - 1), PAGE_SIZE);
+		if (!page)
+			return false;
+		*t = (struct code_tlb){
+			true, la >> PAGE_SHIFT, page, r.page_shift, r.user, r.writable, r.nx};
+	}
+	*bytes = t->host_page + (la & (PAGE_SIZE - 1));
+	return true;
+}
+
+/*
+ * With the MMIO cache on (so mhv sees every guest TLB flush), the code page's translation
+ * is kept like a TLB entry and the last decoded instruction is reused when the bytes at RIP
+ * are unchanged: the instruction-decoding exits (MMIO, and SVM without NRIP save or decode
+ * assists) then cost a compare instead of a page walk and a decode.
+ */
+const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
+				      const struct vcpu_segment *cs, uint64_t rip, int *err)
+{
+	struct insn_cache *ic = &v->insn_cache;
+	enum x86_mode mode = code_mode(v, regs, cs);
+	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
+	const uint8_t *bytes;
+
+	if (mode != X86_MODE_64)
+		la &= 0xFFFFFFFFull;
+	if (v->mmio_cache_on && (la & (PAGE_SIZE - 1)) <= PAGE_SIZE - X86_MAX_INSN_LEN &&
+	    code_bytes(v, regs, la, &bytes)) {
+		if (ic->valid && ic->la == la && ic->insn.mode == mode &&
+		    !memcmp(ic->bytes, bytes, ic->insn.len))
+			return &ic->insn;
+		ic->valid = false;
+		if (!x86_decode(&ic->insn, bytes, X86_MAX_INSN_LEN, mode)) {
+			memcpy(ic->bytes, bytes, ic->insn.len);
+			ic->la = la;
+			ic->valid = true;
+			return &ic->insn;
+		}
+	}
+	ic->valid = false;
+	*err = fetch_decode(v, la, mode, &ic->insn);
+	return *err ? NULL : &ic->insn;
+}
+
+const struct x86_insn *vcpu_decode_current(struct vcpu *v, int *err)
+{
+	struct vcpu_segment cs;
+	struct gw_regs regs;
+	struct gw_mem mem;
+
+	vcpu_walk_setup(v, &regs, &mem);
+	v->ops->get_segment(v, SEG_CS, &cs);
+	return vcpu_decode_at(v, &regs, &cs, v->ops->get_rip(v), err);
+}
+
+uint64_t vcpu_gpr(struct vcpu *v, unsigned reg)
+{
+	return reg == GPR_RSP ? v->ops->get_rsp(v) : v->gpr[reg];
+}
+
+uint64_t vcpu_insn_ea(struct vcpu *v, const struct x86_insn *insn, uint64_t rip)
+{
+	uint64_t ea = (uint64_t)insn->disp;
+
+	if (insn->rip_rel)
+		return rip + insn->len + ea;
+	if (insn->mem_base != X86_REG_NONE)
+		ea += vcpu_gpr(v, insn->mem_base);
+	if (insn->mem_index != X86_REG_NONE)
+		ea += vcpu_gpr(v, insn->mem_index) * insn->mem_scale;
+	return insn->addrsize == 8 ? ea : ea & ((1ull << (insn->addrsize * 8)) - 1);
+}
+
+uint64_t vcpu_insn_mem_linear(struct vcpu *v, const struct x86_insn *insn)
+{
+	uint64_t ea = vcpu_insn_ea(v, insn, v->ops->get_rip(v));
+	struct vcpu_segment seg;
+
+	/* In 64-bit mode only FS and GS have bases. */
+	if (insn->mode == X86_MODE_64 && insn->mem_seg != X86_SEG_FS && insn->mem_seg != X86_SEG_GS)
+		return ea;
+	v->ops->get_segment(v, insn->mem_seg, &seg);
+	ea += seg.base;
+	return insn->mode == X86_MODE_64 ? ea : (ea & 0xFFFFFFFFull);
+}

@@ -1,0 +1,59 @@
+/*
+ * Fetch and decode the guest instruction at CS:RIP, through the guest's own page tables.
+ * Used where the hardware does not say enough: a VMMCALL/VMCALL that raised #UD, and SVM
+ * exits on CPUs without NRIP save or decode assists (QEMU TCG).
+ */
+#ifndef MHV_CORE_INSN_FETCH_H
+#define MHV_CORE_INSN_FETCH_H
+
+#include "mm/guest_walk.h"
+#include "mmio/x86_decode.h"
+
+struct vcpu;
+struct vcpu_segment;
+
+/* Per-vCPU: the translation of the code page at RIP (valid only while mmio_cache=on, when
+ * mhv sees every guest TLB flush; dropped by each of them like a TLB entry). */
+struct code_tlb {
+	bool valid;
+	uint64_t gva_page;	 /* page number (>> 12) */
+	const uint8_t *host_page; /* the code page, guest RAM found through the memory gate */
+	unsigned page_shift;	 /* size of the guest mapping, for INVLPG */
+	bool user, writable, nx;
+};
+
+/* Per-vCPU: the last decoded instruction and its bytes (reused only if they match). */
+struct insn_cache {
+	bool valid;
+	uint64_t la;
+	uint8_t bytes[X86_MAX_INSN_LEN];
+	struct x86_insn insn;
+};
+
+/* Every guest TLB flush: the code translation is a TLB entry too. */
+void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la);
+
+/* The guest's paging state and memory (through the gate), as mm/guest_walk.c needs them. */
+void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem);
+/* The walker's memory callbacks: page-table entries read and A/D bits set through the gate. */
+extern const struct gw_mem vcpu_gw_mem;
+
+/*
+ * The decoded instruction at CS:RIP (valid until the next call), or NULL with *err:
+ * -E_FAULT when fetching faulted (the #PF is already queued for the guest: resume it),
+ * -E_INVAL when the bytes are no valid instruction or not in guest RAM (the caller decides,
+ * usually #UD).
+ */
+const struct x86_insn *vcpu_decode_current(struct vcpu *v, int *err);
+/* The same for callers that already hold the paging state, CS and RIP. */
+const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
+				      const struct vcpu_segment *cs, uint64_t rip, int *err);
+
+/* A guest GPR (RSP lives in the VMCS/VMCB, the others in gpr[]). */
+uint64_t vcpu_gpr(struct vcpu *v, unsigned reg);
+/* Effective address (segment offset) of a decoded memory operand; rip: the instruction's. */
+uint64_t vcpu_insn_ea(struct vcpu *v, const struct x86_insn *insn, uint64_t rip);
+/* Linear address of a decoded instruction's memory operand (segment base included). */
+uint64_t vcpu_insn_mem_linear(struct vcpu *v, const struct x86_insn *insn);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * The MMIO exit path, vendor-neutral.  A guest access to a device page exits (EPT violation /
+ * NPF); the instruction at RIP is fetched through the guest's page tables, decoded and
+ * emulated by mmio/x86_emulate.  Each memory operand is translated by mmio_translate(): the
+ * per-vCPU cache of the last MMIO translation (guest linear page -> gfn + rights) skips the
+ * guest page walk when the page and the access rights still match, and every guest TLB flush
+ * mhv sees clears it (vcpu_guest_tlb_flush).  The operand then goes to its device, or to
+ * guest RAM; mhv's own memory is never reachable.
+ */
+#include "core/mmio_exit.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/paging.h"
+#include "core/guest.h"
+#include "core/insn_fetch.h"
+#include "core/mmio_fast.h"
+#include "core/mmio_setup.h"
+#include "core/vcpu.h"
+#include "lib/compiler.h"
+#include "lib/errno.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "mm/guest_mem.h"
+#include "mm/memmap.h"
+#include "mmio/mmio_cache.h"
+
+#define UNSUPPORTED_REPORT_LIMIT 8
+#define NOT_MAPPED_REPORT_LIMIT	 8
+#define FXSAVE_XMM_OFFSET	 160
+#define XSAVE_YMM_HI_OFFSET	 576
+#define XSAVE_AREA_SIZE		 1024
+#define XSAVE_HEADER_BV_OFFSET	 512
+#define XCR0_X87		 (1u << 0)
+#define XCR0_SSE		 (1u << 1)
+#define FXSAVE_FSW_OFFSET	 2
+#define FXSAVE_FTW_OFFSET	 4 /* abridged tag byte: bit i set = R[i] valid */
+#define FXSAVE_ST_OFFSET	 32
+#define FXSAVE_MXCSR_OFFSET	 24
+#define FXSAVE_MXCSR_MASK_OFFSET 28
+#define MXCSR_MASK_DEFAULT	 0xFFBFu /* an image with MXCSR_MASK 0 (SDM 11.6.6) */
+#define X87_REGS		 8
+#define X87_SLOT_BYTES		 16
+#define X87_FSW_ES		 (1u << 7)
+#define X87_FSW_TOP_SHIFT	 11
+#define X87_FCW_INIT		 0x037Fu
+#define X87_FTW_ALL_VALID	 0xFF
+#define X87_MMX_EXPONENT	 0xFF
+#define XCR0_AVX		 (1u << 2)
+#define XMM_BYTES		 16
+
+/* What the emulator's callbacks need during one exit. */
+struct mmio_exit_ctx {
+	struct vcpu *v;
+	struct gw_regs regs;
+	struct gw_mem mem;
+	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
+};
+
+static uint64_t emu_get_reg(void *opaque, unsigned reg)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (reg == X86_REG_RIP)
+		return v->ops->get_rip(v);
+	if (reg == X86_REG_RFLAGS)
+		return v->ops->get_rflags(v);
+	if (reg == GPR_RSP)
+		return v->ops->get_rsp(v);
+	return v->gpr[reg];
+}
+
+static void emu_set_reg(void *opaque, unsigned reg, uint64_t val)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (reg == X86_REG_RIP)
+		v->ops->set_rip(v, val);
+	else if (reg == X86_REG_RFLAGS)
+		v->ops->set_rflags(v, val);
+	else if (reg == GPR_RSP)
+		v->ops->set_rsp(v, val);
+	else
+		v->gpr[reg] = val;
+}
+
+static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct vcpu_segment vs;
+
+	v->ops->get_segment(v, seg, &vs);
+	s->base = vs.base;
+	s->limit = vs.limit;
+	s->selector = vs.selector;
+	s->attr = vs.attr;
+}
+
+static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct vcpu_segment vs;
+
+	v->ops->get_sysseg(v, which, &vs);
+	s->base = vs.base;
+	s->limit = vs.limit;
+	s->selector = vs.selector;
+	s->attr = 0;
+}
+
+static int emu_set_dtr(void *opaque, unsigned which, uint64_t base, uint32_t limit,
+		       struct x86_exception *exc)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	(void)exc;
+	v->ops->set_dtr(v, which, base, limit);
+	return 0;
+}
+
+static int emu_lmsw(void *opaque, uint16_t src, struct x86_exception *exc)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (vcpu_lmsw(v, src))
+		return 0;
+	*exc = (struct x86_exception){.vector = VEC_GP, .has_error_code = true};
+	return 1;
+}
+
+static void emu_get_ctl(void *opaque, struct x86_cpu_ctl *ctl)
+{
+	const struct mmio_exit_ctx *c = opaque;
+
+	ctl->cr0 = c->regs.cr0;
+	ctl->cr4 = c->regs.cr4;
+	ctl->efer = c->regs.efer;
+	ctl->cpl = (uint8_t)c->regs.cpl;
+}
+
+static void set_gp(struct x86_exception *exc)
+{
+	*exc = (struct x86_exception){.vector = VEC_GP, .has_error_code = true};
+}
+
+static void set_pf(struct x86_exception *exc, uint64_t la, uint32_t error)
+{
+	*exc = (struct x86_exception){
+		.vector = VEC_PF, .has_error_code = true, .error_code = error, .cr2 = la};
+}
+
+static bool in_hv(const struct vcpu *v, uint64_t gpa, unsigned len)
+{
+	return gpa < v->hv_end && gpa + len > v->hv_start;
+}
+
+/*
+ * One page-bounded access (the emulator splits at 4 KiB) to a guest linear address; a probe
+ * (buf NULL) is only translated and checked against the gate, nothing accessed.
+ */
+static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned len, unsigned how,
+		      struct x86_exception *exc)
+{
+	static unsigned reported;
+	struct vcpu *v = c->v;
+	bool probe = !buf;
+	unsigned gw = how | (c->regs.cpl == 3 ? GW_USER : 0);
+	struct gw_result fault;
+	uint64_t gpa, hits = v->mmio_cache.hits;
+	int err, kind;
+
+	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, &gpa,
+			     &fault);
+	if (err == -E_FAULT) {
+		set_pf(exc, la, fault.pf_error);
+		return 1;
+	}
+	if (err) {
+		/* The guest's page tables lead outside its memory (or into an unsupported mode). */
+		if (reported < NOT_MAPPED_REPORT_LIMIT) {
+			reported++;
+			pr_warn("mhv: guest page walk for 0x%lx failed (error %d): #GP\n", la, err);
+		}
+		set_gp(exc);
+		return 1;
+	}
+	/* The gate: guest RAM, a device region's model, a passthrough device, or nothing. */
+	if (probe)
+		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
+	else
+		kind = guest_mem_access(guest_gate(), gpa, buf, len,
+					how == GW_WRITE ? GMEM_WRITE : 0, v->ops->get_rip(v));
+	if (kind == GPA_TRAPPED && c->first_mmio_hit < 0)
+		c->first_mmio_hit = v->mmio_cache.hits != hits;
+	if (kind >= 0)
+		return 0;
+	if (reported < NOT_MAPPED_REPORT_LIMIT) {
+		reported++;
+		pr_warn("mhv: guest %s %s at GPA 0x%lx through an emulated access: #GP\n",
+			how == GW_WRITE ? "writes" : "reads",
+			in_hv(v, gpa, len)    ? "mhv's memory"
+			: kind == -E_FAULT ? "unmapped memory"
+					      : "a device that failed",
+			gpa);
+	}
+	set_gp(exc);
+	return 1;
+}
+
+/* Descriptor-table reads and the accessed-bit write: implicit supervisor accesses. */
+static int emu_sys_access(void *opaque, uint64_t la, void *buf, unsigned len, bool write,
+			  struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	unsigned cpl = c->regs.cpl;
+	int r;
+
+	c->regs.cpl = 0;
+	r = mem_access(c, la, buf, len, write ? GW_WRITE : 0, exc);
+	c->regs.cpl = cpl;
+	return r;
+}
+
+static void emu_set_seg(void *opaque, unsigned seg, const struct x86_segment *s)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct vcpu_segment vs = {
+		.selector = s->selector, .base = s->base, .limit = s->limit, .attr = s->attr};
+
+	v->ops->set_segment(v, seg, &vs);
+}
+
+static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
+{
+	return mem_access(opaque, la, buf, len, GW_FETCH, exc);
+}
+
+static int emu_read(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
+{
+	return mem_access(opaque, la, buf, len, 0, exc);
+}
+
+static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
+		     struct x86_exception *exc)
+{
+	return mem_access(opaque, la, (void *)buf, len, GW_WRITE, exc);
+}
+
+static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
+		     struct x86_exception *exc)
+{
+	return mem_access(opaque, la, NULL, len, write ? GW_WRITE : 0, exc);
+}
+
+/*
+ * Vector registers: mhv never touches SSE/AVX state (-mgeneral-regs-only), so the guest's
+ * registers are live in the CPU.  XSAVE/XRSTOR (or FXSAVE/FXRSTOR) reach them.
+ */
+static uint8_t xsave_area[XSAVE_AREA_SIZE] __aligned(64);
+
+static uint32_t xcr0_vec_mask(void)
+{
+	uint32_t lo, hi;
+
+	if (!(read_cr4() & CR4_OSXSAVE))
+		return 0;
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo & (XCR0_SSE | XCR0_AVX);
+}
+
+static void vec_save(uint32_t mask)
+{
+	if (mask)
+		asm volatile("xsave64 %0" : "=m"(xsave_area) : "a"(mask), "d"(0) : "memory");
+	else
+		asm volatile("fxsave64 %0" : "=m"(xsave_area)::"memory");
+}
+
+static void vec_restore(uint32_t mask)
+{
+	if (mask)
+		asm volatile("xrstor64 %0" ::"m"(xsave_area), "a"(mask), "d"(0) : "memory");
+	else
+		asm volatile("fxrstor64 %0" ::"m"(xsave_area) : "memory");
+}
+
+static void emu_get_vec(void *opaque, unsigned idx, uint8_t *buf, unsigned len)
+{
+	uint32_t mask = xcr0_vec_mask();
+
+	(void)opaque;
+	vec_save(mask);
+	memcpy(buf, xsave_area + FXSAVE_XMM_OFFSET + XMM_BYTES * idx, MIN(len, XMM_BYTES));
+	if (len > XMM_BYTES)
+		memcpy(buf + XMM_BYTES, xsave_area + XSAVE_YMM_HI_OFFSET + XMM_BYTES * idx,
+		       len - XMM_BYTES);
+}
+
+static void emu_set_vec(void *opaque, unsigned idx, const uint8_t *buf, unsigned len,
+			bool zero_upper)
+{
+	uint32_t mask = xcr0_vec_mask();
+	uint8_t *hi = xsave_area + XSAVE_YMM_HI_OFFSET + XMM_BYTES * idx;
+
+	(void)opaque;
+	vec_save(mask);
+	memcpy(xsave_area + FXSAVE_XMM_OFFSET + XMM_BYTES * idx, buf, MIN(len, XMM_BYTES));
+	if (mask & XCR0_AVX) {
+		if (len > XMM_BYTES)
+			memcpy(hi, buf + XMM_BYTES, len - XMM_BYTES);
+		else if (zero_upper)
+			memset(hi, 0, XMM_BYTES);
+	}
+	/* Mark the components present so XRSTOR loads them: XSAVE leaves XSTATE_BV clear for a
+	 * component in its initial state (all XMM zero), and XRSTOR would re-initialise it. */
+	xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)mask;
+	vec_restore(mask);
+}
+
+/*
+ * MMX registers: the x87 register file in the FXSAVE/XSAVE legacy area, slot j holding
+ * ST(j) = R[(TOP + j) & 7].  An MMX instruction sets TOP to 0 and tags every register valid,
+ * so afterwards slot i holds MMi; a write also sets the register's exponent bits (79:64).
+ */
+static int emu_mmx(void *opaque, unsigned idx, bool write, uint64_t *val)
+{
+	uint32_t mask = xcr0_vec_mask();
+	uint32_t xmask = mask ? mask | XCR0_X87 : 0;
+	uint8_t regs[X87_REGS][X87_SLOT_BYTES];
+	uint16_t fsw;
+	unsigned top;
+
+	(void)opaque;
+	vec_save(xmask);
+	if (xmask && !(xsave_area[XSAVE_HEADER_BV_OFFSET] & XCR0_X87)) {
+		/* x87 in its initial state: XSAVE need not have written its legacy fields.
+		 * MXCSR and MXCSR_MASK (bytes 24-31) belong to the SSE state: kept. */
+		memset(xsave_area, 0, FXSAVE_MXCSR_OFFSET);
+		memset(xsave_area + FXSAVE_ST_OFFSET, 0, FXSAVE_XMM_OFFSET - FXSAVE_ST_OFFSET);
+		xsave_area[0] = (uint8_t)X87_FCW_INIT;
+		xsave_area[1] = (uint8_t)(X87_FCW_INIT >> 8);
+	}
+	memcpy(&fsw, xsave_area + FXSAVE_FSW_OFFSET, sizeof(fsw));
+	if (fsw & X87_FSW_ES)
+		return 1; /* a pending unmasked x87 exception: #MF */
+	top = (fsw >> X87_FSW_TOP_SHIFT) & (X87_REGS - 1);
+	for (unsigned i = 0; i < X87_REGS; i++)
+		memcpy(regs[i], xsave_area + FXSAVE_ST_OFFSET + X87_SLOT_BYTES * ((i - top) & 7),
+		       X87_SLOT_BYTES);
+	if (write) {
+		memcpy(regs[idx], val, sizeof(*val));
+		regs[idx][sizeof(*val)] = X87_MMX_EXPONENT;
+		regs[idx][sizeof(*val) + 1] = X87_MMX_EXPONENT;
+	} else {
+		memcpy(val, regs[idx], sizeof(*val));
+	}
+	memcpy(xsave_area + FXSAVE_ST_OFFSET, regs, sizeof(regs));
+	fsw &= (uint16_t)~((X87_REGS - 1) << X87_FSW_TOP_SHIFT);
+	memcpy(xsave_area + FXSAVE_FSW_OFFSET, &fsw, sizeof(fsw));
+	xsave_area[FXSAVE_FTW_OFFSET] = X87_FTW_ALL_VALID;
+	if (xmask)
+		xsave_area[XSAVE_HEADER_BV_OFFSET] |= (uint8_t)xmask;
+	vec_restore(xmask);
+	return 0;
+}
+
+/* FXSAVE/FXRSTOR on a device page: the guest's x87/SSE state is live in the CPU. */
+static void emu_fxsave(void *opaque, uint8_t *img, bool rex_w)
+{
+	(void)opaque;
+	if (rex_w)
+		asm volatile("fxsave64 %0" : "=m"(xsave_area)::"memory");
+	else
+		asm volatile("fxsave %0" : "=m"(xsave_area)::"memory");
+	memcpy(img, xsave_area, X86_FXSR_AREA);
+}
+
+static int emu_fxrstor(void *opaque, const uint8_t *img, unsigned len, bool rex_w,
+		       struct x86_exception *exc)
+{
+	uint32_t mxcsr, mask;
+
+	(void)opaque;
+	/* The current image first: what the guest's bytes do not cover, and MXCSR_MASK. */
+	asm volatile("fxsave64 %0" : "=m"(xsave_area)::"memory");
+	memcpy(&mask, xsave_area + FXSAVE_MXCSR_MASK_OFFSET, sizeof(mask));
+	if (!mask)
+		mask = MXCSR_MASK_DEFAULT;
+	memcpy(xsave_area, img, MIN(len, (unsigned)X86_FXSR_AREA));
+	memcpy(&mxcsr, xsave_area + FXSAVE_MXCSR_OFFSET, sizeof(mxcsr));
+	if (mxcsr & ~mask) {
+		*exc = (struct x86_exception){.vector = VEC_GP, .has_error_code = true};
+		return 1;
+	}
+	if (rex_w)
+		asm volatile("fxrstor64 %0" ::"m"(xsave_area) : "memory");
+	else
+		asm volatile("fxrstor %0" ::"m"(xsave_area) : "memory");
+	return 0;
+}
+
+static const struct x86_emu_ops emu_ops = {
+	.get_reg = emu_get_reg,
+	.set_reg = emu_set_reg,
+	.get_seg = emu_get_seg,
+	.get_ctl = emu_get_ctl,
+	.fetch = emu_fetch,
+	.read = emu_read,
+	.write = emu_write,
+	.get_vec = emu_get_vec,
+	.set_vec = emu_set_vec,
+	.probe = emu_probe,
+	.get_sysseg = emu_get_sysseg,
+	.set_dtr = emu_set_dtr,
+	.lmsw = emu_lmsw,
+	.mmx = emu_mmx,
+	.fxsave = emu_fxsave,
+	.fxrstor = emu_fxrstor,
+	.sys_access = emu_sys_access,
+	.set_seg = emu_set_seg,
+};
+
+static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
+{
+	static unsigned reported;
+
+	if (reported >= UNSUPPORTED_REPORT_LIMIT)
+		return;
+	reported++;
+	pr_warn("mhv: mmio: instruction at RIP 0x%lx (map %u opcode 0x%02x, %u bytes) is not "
+		"emulated: #UD injected\n",
+		v->ops->get_rip(v), res->insn.map, res->insn.opcode, res->insn_len);
+}
+
+void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
+{
+	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct x86_emu_result res;
+
+	/* The emulator finds the operand again by translating it (cached or not). */
+	if (v->mmio_cache_on && vcpu_mmio_fast(v, region))
+		return;
+	v->mmio[MMIO_COUNTER_EXITS]++;
+	vcpu_walk_setup(v, &c.regs, &c.mem);
+	v->emu.ops = &emu_ops;
+	v->emu.opaque = &c;
+	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;
+	x86_emulate(&v->emu, &res);
+
+	/* One verdict per exit: was the first device operand's translation served by the cache? */
+	if (v->mmio_cache_on)
+		v->mmio[c.first_mmio_hit > 0 ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+
+	switch (res.status) {
+	case X86_EMU_OK:
+		/* registers and RIP committed by the emulator */
+		if (res.mov_ss_shadow)
+			v->ops->set_mov_ss_shadow(v);
+		break;
+	case X86_EMU_UNSUPPORTED:
+		report_unsupported(v, &res);
+		/* res.exc holds the #UD */
+		__attribute__((fallthrough));
+	default:
+		if (res.exc.vector == VEC_PF)
+			v->ops->set_cr2(v, res.exc.cr2);
+		v->ops->inject_exception(v, res.exc.vector, res.exc.has_error_code,
+					 res.exc.error_code);
+		break;
+	}
+}
+
+int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
+		       struct x86_exception *exc)
+{
+	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+
+	vcpu_walk_setup(v, &c.regs, &c.mem);
+	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
+}

@@ -1,0 +1,24 @@
+/* The MMIO exit path: a guest access to a device region, decoded, emulated, dispatched. */
+#ifndef MHV_CORE_MMIO_EXIT_H
+#define MHV_CORE_MMIO_EXIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+struct mmio_region;
+struct x86_exception;
+
+/* The guest touched a page of this MMIO region: emulate the instruction at RIP. */
+void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region);
+
+/*
+ * One access of guest linear memory within a page, by the path the emulator's operands take
+ * (guest walk, then a device, or guest RAM; never mhv's memory).  0, or 1 with *exc holding
+ * the exception the guest must get (#PF with CR2, #GP).  With buf NULL it only probes:
+ * translates and checks the gate, touching nothing.
+ */
+int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
+		       struct x86_exception *exc);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * The MMIO fast path: the commonest device access, a plain MOV between a general register
+ * and memory, done without the general emulator.  Everything else (and any case the fast
+ * path is unsure of: faults, segment quirks, page-crossing, ring 3) goes to mmio/x86_emulate.
+ */
+#ifndef MHV_CORE_MMIO_FAST_H
+#define MHV_CORE_MMIO_FAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+struct mmio_region;
+struct x86_insn;
+
+/*
+ * true: the access was completed (RIP advanced); false: take the general path.  region is
+ * the one the exit reported, usually the operand's: it saves a lookup.
+ */
+bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region);
+
+/*
+ * The plain MOV (8B/89) in with its device operand at gpa in region: the device access and
+ * the register update, RIP and counters left to the caller.  false if the device failed.
+ */
+bool vcpu_mmio_mov(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
+		   uint64_t gpa, uint64_t rip, bool write);
+
+#endif

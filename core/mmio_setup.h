@@ -1,0 +1,30 @@
+/*
+ * The machine's MMIO device regions, created from the mmio= options before the guest
+ * starts: their pages are left out of EPT/NPT so every guest access exits to mhv.
+ */
+#ifndef MHV_CORE_MMIO_SETUP_H
+#define MHV_CORE_MMIO_SETUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mmio/region.h"
+
+struct hv_options;
+
+/* false (with a message) when a region cannot be created. */
+bool mmio_setup(const struct hv_options *o);
+const struct mmio_regions *mmio_regions(void);
+
+/* For HC_MMIO_REGION / HC_MMIO_DEVICE: false past the last region. */
+bool mmio_region_info(unsigned index, uint64_t *base, uint64_t *size, uint64_t *type);
+bool mmio_device_stats(unsigned index, uint64_t *reads, uint64_t *writes, uint64_t *bytes_read,
+		       uint64_t *bytes_written);
+
+/* Each trace region's counts and per-offset summary (end of run). */
+void mmio_print_trace_summaries(void);
+
+/* Exact-width accesses to physical addresses (device registers): 1, 2, 4, 8 or n bytes. */
+int hv_phys_read(void *ctx, uint64_t pa, void *buf, unsigned len);
+int hv_phys_write(void *ctx, uint64_t pa, const void *buf, unsigned len);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * The vendor-neutral vCPU and its exit core.
+ *
+ * Vendor backends (vmx/, svm/) own the hardware state (VMCS / VMCB) and only translate:
+ * an exit becomes a call to one of the vcpu_exit_*() handlers below, and those handlers
+ * reach guest state through struct vcpu_ops.  CPUID, MSR, I/O, CR, TLB-flush, HLT and
+ * hypercall policy is therefore written once, here and in core/exit_*.c.
+ */
+#ifndef MHV_CORE_VCPU_H
+#define MHV_CORE_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/hypercall_abi.h"
+#include "core/insn_fetch.h"
+#include "core/mmio_short.h"
+#include "mm/guest_walk.h"
+#include "mmio/mmio_cache.h"
+#include "mmio/x86_emulate.h"
+
+/* Guest GPRs in Intel's encoding order: ModRM, CR-access and instruction-info fields index it. */
+enum gpr {
+	GPR_RAX,
+	GPR_RCX,
+	GPR_RDX,
+	GPR_RBX,
+	GPR_RSP,
+	GPR_RBP,
+	GPR_RSI,
+	GPR_RDI,
+	GPR_R8,
+	GPR_R9,
+	GPR_R10,
+	GPR_R11,
+	GPR_R12,
+	GPR_R13,
+	GPR_R14,
+	GPR_R15,
+	NR_GPRS
+};
+
+/* Why mhv flushed the guest's translations (counters; the MMIO cache listens). */
+enum tlb_flush_cause {
+	FLUSH_CR3 = FLUSH_CAUSE_CR3,
+	FLUSH_INVLPG = FLUSH_CAUSE_INVLPG,
+	FLUSH_INVPCID = FLUSH_CAUSE_INVPCID,
+	FLUSH_INVLPGA = FLUSH_CAUSE_INVLPGA,
+	FLUSH_PAGING_MODE = FLUSH_CAUSE_PAGING_MODE,
+	NR_FLUSH_CAUSES
+};
+
+struct vcpu;
+
+struct vcpu_segment {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint32_t attr;	/* VMX access-rights layout (type, S, DPL, P, AVL, L, D/B, G, unusable) */
+	bool long_mode; /* CS.L */
+	bool db;	/* CS.D / SS.B */
+};
+
+#define VCPU_SEG_UNUSABLE (1u << 16)
+
+struct vcpu_ops {
+	const char *name;
+	uint64_t (*get_rip)(struct vcpu *v);
+	void (*set_rip)(struct vcpu *v, uint64_t rip);
+	uint64_t (*get_rflags)(struct vcpu *v);
+	void (*set_rflags)(struct vcpu *v, uint64_t rflags);
+	/* RSP is kept in the VMCS/VMCB, not in gpr[]. */
+	uint64_t (*get_rsp)(struct vcpu *v);
+	void (*set_rsp)(struct vcpu *v, uint64_t rsp);
+	/* Guest-visible control registers (what the guest would read) and EFER. */
+	uint64_t (*get_cr)(struct vcpu *v, unsigned cr);
+	/*
+	 * Apply a guest write the exit core has validated; the backend keeps shadows in sync.
+	 * False (nothing changed): the CPU refuses the new state with #GP.  Intel loads the
+	 * four PAE PDPTEs when MOV to CR0/CR3/CR4 starts or reloads PAE paging and refuses
+	 * reserved bits in them (a VM entry with them would fail); AMD walks them instead.
+	 */
+	bool (*set_cr)(struct vcpu *v, unsigned cr, uint64_t val);
+	uint64_t (*get_efer)(struct vcpu *v);
+	void (*set_efer)(struct vcpu *v, uint64_t efer);
+	unsigned (*get_cpl)(struct vcpu *v);
+	/* CR0/CR3/CR4 (guest-visible), EFER, CPL and RFLAGS.AC in one call (page walks). */
+	void (*get_paging)(struct vcpu *v, struct gw_regs *regs);
+	/* Queue an exception for the next entry (no RIP advance). */
+	void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
+	/* Segment register state (enum x86_seg order: ES, CS, SS, DS, FS, GS). */
+	void (*get_segment)(struct vcpu *v, unsigned seg, struct vcpu_segment *s);
+	/* GDTR/IDTR/LDTR/TR (enum x86_sys_seg): base, limit, selector (MMIO emulator). */
+	void (*get_sysseg)(struct vcpu *v, unsigned which, struct vcpu_segment *s);
+	/* Load GDTR or IDTR (LGDT/LIDT the MMIO emulator completed). */
+	void (*set_dtr)(struct vcpu *v, unsigned which, uint64_t base, uint32_t limit);
+	/* The guest's CR2 (set before injecting a #PF). */
+	void (*set_cr2)(struct vcpu *v, uint64_t cr2);
+	/* Drop the guest's cached translations: one linear address, or all of them. */
+	void (*flush_tlb)(struct vcpu *v, bool one_address, uint64_t la);
+	/* Optional: the guest executed HLT with interrupts enabled (RIP already past it). */
+	void (*halt)(struct vcpu *v);
+	/* Print the vendor's view of guest state (for fatal exits). */
+	void (*dump)(struct vcpu *v);
+	/* Load a segment register (MOV/POP Sreg, far branches the MMIO emulator completed; CS at
+	 * the same privilege only, so the CPL stays); attributes
+	 * in the VMX layout, VCPU_SEG_UNUSABLE for a null selector. */
+	void (*set_segment)(struct vcpu *v, unsigned seg, const struct vcpu_segment *s);
+	/* After RIP advanced past a MOV SS: interrupts and the single-step trap wait for the
+	 * next instruction (VMX blocking by MOV SS, the SVM interrupt shadow). */
+	void (*set_mov_ss_shadow)(struct vcpu *v);
+	/* SMP: the STARTUP IPI's state: real mode at vector << 12, the rest as after INIT. */
+	void (*sipi_reset)(struct vcpu *v, uint8_t vector);
+};
+
+struct vcpu {
+	/* gpr[GPR_RSP] is loaded from the VMCS/VMCB only by exits that need it. */
+	uint64_t gpr[NR_GPRS];
+	uint64_t exit_stack_top; /* VMX: this vCPU's CPU's exit stack (vmx_entry.S) */
+	const struct vcpu_ops *ops;
+	unsigned cpu; /* mhv's CPU number (arch/x86/smp.h); 0 is the boot CPU */
+	uint64_t exits[NR_EXIT_KINDS];
+	uint64_t flushes[NR_FLUSH_CAUSES];
+	uint64_t hv_start, hv_end; /* hidden from the guest */
+	/* MMIO path (core/mmio_exit.c) */
+	struct mmio_cache mmio_cache;
+	bool mmio_cache_on;
+	uint64_t mmio[NR_MMIO_COUNTERS];
+	struct x86_emu_ctx emu;
+	struct code_tlb code_tlb;     /* instruction fetch: the code page at RIP */
+	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
+	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
+};
+
+/* I/O exit as the exit core needs it. */
+struct io_exit {
+	uint16_t port;
+	uint8_t size; /* 1, 2 or 4 */
+	bool in;
+	bool string;
+	bool rep;
+};
+
+/* MOV to/from CRn, CLTS, LMSW as decoded by the backend. */
+enum cr_access_type { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+
+struct guest_start;
+
+void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_start *gs);
+
+/*
+ * Exit handlers.  Each either completes the guest's instruction (EXIT_NEXT_SKIP: the backend
+ * then moves RIP past it, with the length it knows best) or leaves RIP alone (an exception
+ * was queued, or the run ended).
+ */
+enum exit_next {
+	EXIT_NEXT_SKIP,
+	EXIT_NEXT_RETRY,
+	EXIT_NEXT_HALTED, /* HLT with interrupts off: the backend waits (smp_halt_wait) */
+};
+
+enum exit_next vcpu_exit_cpuid(struct vcpu *v);
+enum exit_next vcpu_exit_rdmsr(struct vcpu *v);
+enum exit_next vcpu_exit_wrmsr(struct vcpu *v);
+enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io);
+/* One access to an intercepted port (its device), for IN/OUT and each INS/OUTS element. */
+uint32_t vcpu_port_in(struct vcpu *v, uint16_t port, unsigned size);
+void vcpu_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val);
+/* LMSW's CR0 write (PE, MP, EM, TS; PE never cleared); false: the CPU refuses it (#GP). */
+bool vcpu_lmsw(struct vcpu *v, uint16_t src);
+enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
+			    uint16_t lmsw_src);
+enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);
+/* INVPCID: checked and its descriptor read like the CPU does (exit_invpcid.c). */
+enum exit_next vcpu_exit_invpcid(struct vcpu *v);
+enum exit_next vcpu_exit_hlt(struct vcpu *v);
+enum exit_next vcpu_exit_hypercall(struct vcpu *v);
+enum exit_next vcpu_exit_xsetbv(struct vcpu *v);
+/* #UD intercepted: the other vendor's hypercall instruction, or reflected to the guest. */
+void vcpu_exit_ud(struct vcpu *v);
+/* The guest ran a virtualization instruction mhv hides (VMX/SVM ops): #UD. */
+void vcpu_exit_hidden_insn(struct vcpu *v);
+void vcpu_exit_triple_fault(struct vcpu *v);
+/*
+ * Guest touched guest-physical memory that is not its RAM (mhv's range, or unmapped).
+ * final: the exit is for the access's final translation (not the guest's page walk).
+ */
+void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
+		   bool fetch, bool final);
+/* Anything the backend could not translate: logged with guest state, run ends. */
+void vcpu_exit_unknown(struct vcpu *v, const char *what, uint64_t code);
+
+/* Every guest TLB flush mhv sees goes through here. */
+void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la);
+
+void vcpu_end_run(struct vcpu *v, int status, const char *why);
+void vcpu_print_stats(const struct vcpu *v);
+
+static inline void vcpu_skip(struct vcpu *v, unsigned insn_len)
+{
+	v->ops->set_rip(v, v->ops->get_rip(v) + insn_len);
+}
+
+#endif
