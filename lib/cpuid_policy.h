@@ -8,7 +8,7 @@
  * validators and the guest's view are derived from one source and checked against each other
  * by tests/unit/test_cpuid_policy.c on CPUID dumps of real CPUs.
  *
- * Plain C: compiled into mhv (arch/x86/cpuid_guest.c, exit_cr.c, msr_policy.c) and the host
+ * Plain C: compiled into mhv (core/cpuid_guest.c, exit_cr.c, msr_policy.c) and the host
  * tests.
  */
 #ifndef MHV_LIB_CPUID_POLICY_H

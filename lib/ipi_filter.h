@@ -1,6 +1,6 @@
 /*
  * The rule for interrupt commands a one-CPU guest writes to its local APIC's ICR (xAPIC or
- * x2APIC): plain arithmetic on the ICR value, shared by mhv (arch/x86/apic_guard.c) and the
+ * x2APIC): plain arithmetic on the ICR value, shared by mhv (core/apic_guard.c) and the
  * host unit tests.
  *
  * The guest has exactly one CPU, so an IPI goes out only if its destination is exactly this
