@@ -3,10 +3,13 @@
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
 #include "core/mmio_exit.h"
+#include "core/mmio_setup.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/log.h"
 #include "mm/memmap.h"
+#include "mmio/region.h"
+#include "mmio/x86_emulate.h"
 
 #define REFUSE_REPORT_LIMIT 16
 #define LA32_MASK	    0xFFFFFFFFull
@@ -27,15 +30,82 @@ void vcpu_refuse_insn(struct vcpu *v, const char *why, uint64_t code)
 
 #define EVENT_VECTOR(info)	 ((info) & 0xFFu)
 #define EVENT_TYPE(info)	 (((info) >> 8) & 7u)
+#define EVENT_HAS_ERROR(info)	 (((info) >> 11) & 1u)
+#define EVENT_TYPE_EXT_INTR	 0u
+#define EVENT_TYPE_NMI		 2u
 #define EVENT_TYPE_EXCEPTION	 3u
+#define EVENT_TYPE_SOFT_INT	 4u /* INT n */
+#define EVENT_TYPE_PRIV_SOFT	 5u /* VMX: INT1 */
+#define EVENT_TYPE_SOFT_EXC	 6u /* VMX: INT3, INTO */
 #define SELECTOR_INDEX_MASK	 0xFFFCu /* error codes carry the selector without its RPL */
 #define EVENT_REPORT_LIMIT	 8
 
-void vcpu_exit_delivery_fault(struct vcpu *v, uint32_t info, uint64_t gpa)
+/*
+ * The event as the emulator takes it; false for one it does not deliver: an NMI (its
+ * blocking is the CPU's to set) and a software event whose length is unknown (SVM reports
+ * INT3/INTO as exceptions, and gives no length without NRIPS).
+ */
+static bool decode_event(uint32_t info, uint32_t error, unsigned insn_len, struct x86_event *ev)
+{
+	static const uint8_t kinds[] = {
+		[EVENT_TYPE_EXT_INTR] = X86_EVENT_EXT_INTR,   [EVENT_TYPE_NMI] = X86_EVENT_NMI,
+		[EVENT_TYPE_EXCEPTION] = X86_EVENT_HW_EXC,    [EVENT_TYPE_SOFT_INT] = X86_EVENT_SOFT_INT,
+		[EVENT_TYPE_PRIV_SOFT] = X86_EVENT_PRIV_SOFT, [EVENT_TYPE_SOFT_EXC] = X86_EVENT_SOFT_EXC,
+	};
+	unsigned type = EVENT_TYPE(info);
+
+	if (type >= ARRAY_SIZE(kinds) || type == EVENT_TYPE_NMI || type == 1)
+		return false;
+	*ev = (struct x86_event){.vector = (uint8_t)EVENT_VECTOR(info),
+				 .kind = kinds[type],
+				 .has_error_code = EVENT_HAS_ERROR(info),
+				 .error_code = error,
+				 .insn_len = (uint8_t)insn_len};
+	if (ev->kind == X86_EVENT_HW_EXC && (ev->vector == VEC_BP || ev->vector == VEC_OF))
+		return false;
+	return ev->kind == X86_EVENT_EXT_INTR || ev->kind == X86_EVENT_HW_EXC || insn_len;
+}
+
+/* The delivery onto a device region, emulated; false if the emulator does not do this one. */
+static bool deliver_to_device(struct vcpu *v, uint32_t info, uint32_t error, unsigned insn_len,
+			      uint64_t gpa)
+{
+	struct x86_exception exc;
+	struct x86_event ev;
+
+	if ((gpa >= v->hv_start && gpa < v->hv_end) || !mmio_region_find(mmio_regions(), gpa) ||
+	    !decode_event(info, error, insn_len, &ev))
+		return false;
+	switch (vcpu_mmio_deliver_event(v, &ev, &exc)) {
+	case X86_EMU_OK:
+		return true;
+	case X86_EMU_EXCEPTION:
+		break;
+	default:
+		return false;
+	}
+	switch (x86_event_nested(&ev, exc.vector)) {
+	case X86_NESTED_SHUTDOWN:
+		vcpu_exit_triple_fault(v);
+		break;
+	case X86_NESTED_DF:
+		v->ops->inject_exception(v, VEC_DF, true, 0);
+		break;
+	default:
+		vcpu_inject_exc(v, &exc);
+		break;
+	}
+	return true;
+}
+
+void vcpu_exit_delivery_fault(struct vcpu *v, uint32_t info, uint32_t error, unsigned insn_len,
+			      uint64_t gpa)
 {
 	static unsigned reported;
 
 	v->exits[EXIT_KIND_NPF]++;
+	if (deliver_to_device(v, info, error, insn_len, gpa))
+		return;
 	if (EVENT_TYPE(info) == EVENT_TYPE_EXCEPTION && EVENT_VECTOR(info) == VEC_DF) {
 		vcpu_exit_triple_fault(v);
 		return;

@@ -16,11 +16,15 @@ void vcpu_refuse_insn(struct vcpu *v, const char *why, uint64_t code);
 
 /*
  * A nested page fault / EPT violation while the CPU delivered an event (info: EXITINTINFO /
- * IDT-vectoring info, same layout): the guest's IDT, GDT, TSS or stack is not its RAM.  On
- * bare metal those reads return junk and the delivery faults: the guest gets #DF, and a
- * failing #DF is a triple fault (the documented run end).
+ * IDT-vectoring info, same layout in bits 11:0; error: its error code; insn_len: a software
+ * interrupt's length, 0 if unknown).  Onto a device region (RSP inside an mmio= region, say)
+ * the delivery is emulated, faults on the way combined as the CPU does (#DF, triple fault).
+ * Otherwise the guest's IDT, GDT, TSS or stack is not its RAM: on bare metal those reads
+ * return junk and the delivery faults, so the guest gets #DF, and a failing #DF is a triple
+ * fault (the documented run end).
  */
-void vcpu_exit_delivery_fault(struct vcpu *v, uint32_t info, uint64_t gpa);
+void vcpu_exit_delivery_fault(struct vcpu *v, uint32_t info, uint32_t error, unsigned insn_len,
+			      uint64_t gpa);
 
 /* A hardware task switch (mhv does not emulate them): #GP with the TSS selector. */
 void vcpu_exit_task_switch(struct vcpu *v, uint16_t selector);

@@ -469,6 +469,20 @@ void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
 	}
 }
 
+int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
+{
+	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct x86_emu_result res;
+
+	v->mmio[MMIO_COUNTER_EXITS]++;
+	vcpu_walk_setup(v, &c.regs, &c.mem);
+	v->emu.ops = &emu_ops;
+	v->emu.opaque = &c;
+	x86_deliver_event(&v->emu, ev, &res);
+	*exc = res.exc;
+	return res.status;
+}
+
 int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
 		       struct x86_exception *exc)
 {

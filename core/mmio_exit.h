@@ -8,9 +8,17 @@
 struct vcpu;
 struct mmio_region;
 struct x86_exception;
+struct x86_event;
 
 /* The guest touched a page of this MMIO region: emulate the instruction at RIP. */
 void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region);
+
+/*
+ * The CPU stopped delivering ev because an access of the delivery reached a device page:
+ * complete it through the emulator (mmio/x86_emu_event.c).  Returns enum x86_emu_status;
+ * with X86_EMU_EXCEPTION *exc holds the fault the delivery raised.
+ */
+int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc);
 
 /*
  * One access of guest linear memory within a page, by the path the emulator's operands take

@@ -57,6 +57,11 @@ void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, s
 unsigned int x86e_stack_size(struct x86_emu_ctx *e); /* SS address size: 2, 4 or 8 */
 bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la);
 uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in);
+/* Start a call: clear res and the register cache, read the control state and CS (into *cs),
+ * RIP and RFLAGS, derive the mode. */
+void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_segment *cs);
+/* Write back the dirty GPRs, then RIP (if rip), then RFLAGS if it changed. */
+void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip);
 
 /* ---- x86_emu_alu.c ---- */
 enum x86_alu_op {

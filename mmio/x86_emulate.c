@@ -377,6 +377,19 @@ static void derive_mode(struct x86_emu_ctx *e, const struct x86_segment *cs)
 	}
 }
 
+void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_segment *cs)
+{
+	memset(res, 0, sizeof(*res));
+	memset(&e->rc, 0, sizeof(e->rc));
+	e->res = res;
+	e->ops->get_ctl(e->opaque, &e->ctl);
+	e->ops->get_seg(e->opaque, X86_SEG_CS, cs);
+	e->rc.rip = e->ops->get_reg(e->opaque, X86_REG_RIP);
+	e->rc.rflags = e->ops->get_reg(e->opaque, X86_REG_RFLAGS);
+	derive_mode(e, cs);
+	res->next_rip = e->rc.rip;
+}
+
 static int fetch_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int n)
 {
 	while (n) {
@@ -442,7 +455,7 @@ static int fetch_decode(struct x86_emu_ctx *e, const struct x86_segment *cs, con
  * single-step trap when RIP advances sees the TF the instruction started with (POPF that
  * sets TF traps after the next instruction, one that clears it still traps after itself).
  */
-static void commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
+void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
 {
 	for (unsigned int i = 0; i < X86_NR_GPRS; i++)
 		if (e->rc.dirty & (1u << i))
@@ -460,16 +473,8 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 	uint64_t rflags_before;
 	int r;
 
-	memset(res, 0, sizeof(*res));
-	memset(&e->rc, 0, sizeof(e->rc));
-	e->res = res;
-	e->ops->get_ctl(e->opaque, &e->ctl);
-	e->ops->get_seg(e->opaque, X86_SEG_CS, &cs);
-	e->rc.rip = e->ops->get_reg(e->opaque, X86_REG_RIP);
-	e->rc.rflags = e->ops->get_reg(e->opaque, X86_REG_RFLAGS);
+	x86e_begin(e, res, &cs);
 	rflags_before = e->rc.rflags;
-	derive_mode(e, &cs);
-	res->next_rip = e->rc.rip;
 
 	r = fetch_decode(e, &cs, bytes, n);
 	if (!r) {
@@ -487,11 +492,11 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 	}
 	if (r == X86_EMU_EXCEPTION && res->rep_continue) {
 		/* A fault inside a REP op keeps the completed iterations (RIP stays). */
-		commit(e, rflags_before, NULL);
+		x86e_commit(e, rflags_before, NULL);
 	} else if (r == EMU_CONTINUE) {
 		if (res->rep_continue)
 			res->next_rip = e->rc.rip;
-		commit(e, rflags_before, &res->next_rip);
+		x86e_commit(e, rflags_before, &res->next_rip);
 	}
 	if (r != EMU_CONTINUE)
 		res->next_rip = e->rc.rip;

@@ -263,6 +263,45 @@ int x86_emulate(struct x86_emu_ctx *ctx, struct x86_emu_result *res);
 int x86_emulate_bytes(struct x86_emu_ctx *ctx, const uint8_t *bytes, unsigned int n,
 		      struct x86_emu_result *res);
 
+/*
+ * An event the CPU was delivering through the IDT when one of its accesses (usually the
+ * stack frame) reached a device page; x86_deliver_event() completes the delivery.
+ */
+enum x86_event_kind {
+	X86_EVENT_EXT_INTR,  /* external interrupt */
+	X86_EVENT_NMI,	     /* non-maskable interrupt */
+	X86_EVENT_HW_EXC,    /* hardware exception */
+	X86_EVENT_SOFT_INT,  /* INT n: the gate's DPL is checked, RIP moves past it */
+	X86_EVENT_SOFT_EXC,  /* INT3, INTO: the same */
+	X86_EVENT_PRIV_SOFT, /* INT1 (ICEBP): RIP moves past it, no DPL check */
+};
+
+struct x86_event {
+	uint8_t vector;
+	uint8_t kind; /* enum x86_event_kind */
+	bool has_error_code;
+	uint32_t error_code;
+	uint8_t insn_len; /* software events: the instruction's length */
+};
+
+/*
+ * Deliver ev at the guest's current state (RIP: the faulting instruction, or the software
+ * interrupt instruction).  X86_EMU_OK: the frame is pushed, CS:RIP is the handler and RFLAGS
+ * updated.  X86_EMU_EXCEPTION: the delivery itself faulted (res->exc; x86_event_nested()
+ * says what the CPU makes of it), nothing committed.  X86_EMU_UNSUPPORTED: a delivery the
+ * emulator does not do (mmio/x86_emu_event.c lists them), nothing changed.
+ */
+int x86_deliver_event(struct x86_emu_ctx *ctx, const struct x86_event *ev,
+		      struct x86_emu_result *res);
+
+/* A second exception raised while the CPU delivered first (SDM vol.3 table 6-5). */
+enum x86_nested {
+	X86_NESTED_SERIAL,   /* deliver the second exception */
+	X86_NESTED_DF,	     /* a double fault (#DF, error code 0) */
+	X86_NESTED_SHUTDOWN, /* a fault while delivering #DF: triple fault */
+};
+enum x86_nested x86_event_nested(const struct x86_event *first, unsigned int second_vector);
+
 /* True if x86_emulate() would execute this decoded instruction (not X86_EMU_UNSUPPORTED). */
 bool x86_emu_would_execute(const struct x86_insn *in);
 

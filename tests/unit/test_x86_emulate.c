@@ -1258,6 +1258,201 @@ static void test_far_branch_faults_and_gates(void **st)
 	assert_int_equal(f.set_seg_calls, 0);
 }
 
+/* ---- event delivery onto a device stack (x86_deliver_event) ---- */
+
+#define IDT_OFF	  0x1400u
+#define EV_STACK  0x2800u
+#define TSS_OFF	  0x1200u
+#define EV_RIP	  (MEM_BASE + 0x100)
+
+static void put_gate(struct fake *f, bool ia32e, unsigned int vec, uint16_t sel, uint64_t off,
+		     uint8_t type_attr, uint8_t ist)
+{
+	uint8_t *g = f->mem + IDT_OFF + vec * (ia32e ? 16 : 8);
+
+	memset(g, 0, ia32e ? 16 : 8);
+	g[0] = (uint8_t)off;
+	g[1] = (uint8_t)(off >> 8);
+	g[2] = (uint8_t)sel;
+	g[3] = (uint8_t)(sel >> 8);
+	g[4] = ist;
+	g[5] = type_attr;
+	g[6] = (uint8_t)(off >> 16);
+	g[7] = (uint8_t)(off >> 24);
+	if (ia32e)
+		for (unsigned int i = 0; i < 4; i++)
+			g[8 + i] = (uint8_t)(off >> (32 + 8 * i));
+}
+
+static void setup_event(struct fake *f, unsigned int mode)
+{
+	setup(f, mode, EV_RIP, (const uint8_t[]){0x90}, 1);
+	memcpy(f->mem + GDT_OFF, gdt, sizeof(gdt));
+	f->sys[X86_SYS_GDTR].base = MEM_BASE + GDT_OFF;
+	f->sys[X86_SYS_GDTR].limit = sizeof(gdt) - 1;
+	f->sys[X86_SYS_IDTR].base = MEM_BASE + IDT_OFF;
+	f->sys[X86_SYS_IDTR].limit = 32 * (mode == 64 ? 16 : 8) - 1;
+	f->gpr[X86_RSP] = MEM_BASE + EV_STACK + 8; /* not 16-byte aligned */
+	f->rflags = X86_FL_FIXED | X86_FL_IF | X86_FL_TF;
+}
+
+static uint64_t mem_at(const struct fake *f, uint64_t la, unsigned int size)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, f->mem + (la - MEM_BASE), size);
+	return v;
+}
+
+static int deliver(struct fake *f, uint8_t vector, uint8_t kind, bool has_ec, uint32_t ec,
+		   struct x86_emu_result *res)
+{
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = f};
+	struct x86_event ev = {.vector = vector, .kind = kind, .has_error_code = has_ec,
+			       .error_code = ec, .insn_len = 2};
+
+	return x86_deliver_event(&ctx, &ev, res);
+}
+
+static void test_event_delivery_32bit(void **st)
+{
+	struct x86_emu_result res;
+	struct fake f;
+	uint64_t sp;
+
+	(void)st;
+	setup_event(&f, 32);
+	put_gate(&f, false, 13, 0x20, 0x12345678, 0x8e, 0); /* interrupt gate, CS 0x20 */
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0x18, &res), 0);
+	sp = MEM_BASE + EV_STACK + 8 - 16;
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 4), 0x18);
+	assert_int_equal(mem_at(&f, sp + 4, 4), EV_RIP);
+	assert_int_equal(mem_at(&f, sp + 8, 4), 0); /* the fake's CS selector */
+	/* The pushed EFLAGS: as before, with RF for a fault. */
+	assert_int_equal(mem_at(&f, sp + 12, 4), X86_FL_FIXED | X86_FL_IF | X86_FL_TF | 0x10000);
+	assert_int_equal(f.rip, 0x12345678);
+	assert_int_equal(f.rflags, X86_FL_FIXED); /* interrupt gate: IF and TF clear */
+	assert_int_equal(f.tf_at_rip_write, 0);	  /* RFLAGS went first: no single-step trap */
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x20);
+
+	/* A trap gate keeps IF; INT n returns past the instruction and pushes no RF. */
+	setup_event(&f, 32);
+	put_gate(&f, false, 0x80, 0x20, 0x1000, 0x8f, 0);
+	f.sys[X86_SYS_IDTR].limit = 0x81 * 8 - 1;
+	assert_int_equal(deliver(&f, 0x80, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	sp = MEM_BASE + EV_STACK + 8 - 12;
+	assert_int_equal(mem_at(&f, sp, 4), EV_RIP + 2);
+	assert_int_equal(mem_at(&f, sp + 8, 4), X86_FL_FIXED | X86_FL_IF | X86_FL_TF);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_IF);
+}
+
+static void test_event_delivery_ia32e(void **st)
+{
+	struct x86_emu_result res;
+	struct fake f;
+	uint64_t sp;
+
+	(void)st;
+	setup_event(&f, 64);
+	put_gate(&f, true, 6, 0x08, 0xffffffff80001000ull, 0x8e, 0);
+	assert_int_equal(deliver(&f, 6, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	sp = MEM_BASE + EV_STACK - 40; /* RSP aligned down to 16 first */
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 8), EV_RIP);
+	assert_int_equal(mem_at(&f, sp + 24, 8), MEM_BASE + EV_STACK + 8); /* old RSP */
+	assert_int_equal(mem_at(&f, sp + 32, 8), 0);			     /* old SS */
+	assert_int_equal(f.rip, 0xffffffff80001000ull);
+
+	/* An IST stack from the 64-bit TSS. */
+	setup_event(&f, 64);
+	put_gate(&f, true, 14, 0x08, 0x2000, 0x8e, 2);
+	f.sys[X86_SYS_TR].base = MEM_BASE + TSS_OFF;
+	f.sys[X86_SYS_TR].limit = 0x67;
+	f.sys[X86_SYS_TR].selector = 0x40;
+	uint64_t ist2 = MEM_BASE + 0x2f08;
+	memcpy(f.mem + TSS_OFF + 0x2c, &ist2, 8);
+	assert_int_equal(deliver(&f, 14, X86_EVENT_HW_EXC, true, 2, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2f00 - 48);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x2f00 - 48, 8), 2);
+
+	/* IST past the TSS limit: #TS(TR selector | EXT). */
+	f.sys[X86_SYS_TR].limit = 0x2b;
+	f.gpr[X86_RSP] = MEM_BASE + EV_STACK;
+	assert_int_equal(deliver(&f, 14, X86_EVENT_HW_EXC, true, 2, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, 10);
+	assert_int_equal(res.exc.error_code, 0x41);
+}
+
+static void test_event_delivery_faults(void **st)
+{
+	struct x86_emu_result res;
+	struct fake f;
+
+	(void)st;
+	/* Past the IDT limit: #GP(vector * 8 + IDT + EXT). */
+	setup_event(&f, 32);
+	assert_int_equal(deliver(&f, 40, X86_EVENT_EXT_INTR, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 40 * 8 + 3);
+	/* Not present: #NP. */
+	put_gate(&f, false, 13, 0x20, 0x1000, 0x0e, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_NP);
+	assert_int_equal(res.exc.error_code, 13 * 8 + 3);
+	/* INT n through a DPL 0 gate from ring 3: #GP, no EXT. */
+	put_gate(&f, false, 13, 0x20, 0x1000, 0x8e, 0);
+	f.cpl = 3;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_SOFT_INT, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.error_code, 13 * 8 + 2);
+	/* The same exception from ring 3 needs the inner stack: not emulated, nothing changed. */
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + EV_STACK + 8);
+	f.cpl = 0;
+	/* A data segment as the handler's CS: #GP(selector | EXT). */
+	put_gate(&f, false, 13, 0x10, 0x1000, 0x8e, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.error_code, 0x11);
+	/* Handler past the code segment's limit: #GP(EXT), checked before the pushes. */
+	put_gate(&f, false, 13, 0x20, 0x1000, 0x8e, 0);
+	memcpy(f.mem + GDT_OFF + 0x20, (const uint8_t[]){0xff, 0x0f, 0, 0, 0, 0x9b, 0x40, 0}, 8);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 1);
+	assert_int_equal(f.writes, 0);
+	/* The stack push faults (#PF): nothing committed. */
+	put_gate(&f, false, 13, 0x08, 0x1000, 0x8e, 0);
+	memcpy(f.mem + GDT_OFF + 0x08, (const uint8_t[]){0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0}, 8);
+	f.gpr[X86_RSP] = MEM_BASE + 4;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 4);
+	assert_int_equal(f.rip, EV_RIP);
+	/* Task gates are not emulated. */
+	f.gpr[X86_RSP] = MEM_BASE + EV_STACK;
+	put_gate(&f, false, 13, 0x08, 0, 0x85, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_UNSUPPORTED);
+}
+
+static void test_event_nested_rules(void **st)
+{
+	struct x86_event gp = {.vector = X86_EXC_GP, .kind = X86_EVENT_HW_EXC};
+	struct x86_event pf = {.vector = X86_EXC_PF, .kind = X86_EVENT_HW_EXC};
+	struct x86_event df = {.vector = 8, .kind = X86_EVENT_HW_EXC};
+	struct x86_event ud = {.vector = X86_EXC_UD, .kind = X86_EVENT_HW_EXC};
+	struct x86_event irq = {.vector = X86_EXC_GP, .kind = X86_EVENT_EXT_INTR};
+
+	(void)st;
+	assert_int_equal(x86_event_nested(&gp, X86_EXC_NP), X86_NESTED_DF);
+	assert_int_equal(x86_event_nested(&gp, X86_EXC_PF), X86_NESTED_SERIAL);
+	assert_int_equal(x86_event_nested(&pf, X86_EXC_PF), X86_NESTED_DF);
+	assert_int_equal(x86_event_nested(&pf, X86_EXC_SS), X86_NESTED_DF);
+	assert_int_equal(x86_event_nested(&ud, X86_EXC_GP), X86_NESTED_SERIAL);
+	assert_int_equal(x86_event_nested(&irq, X86_EXC_GP), X86_NESTED_SERIAL);
+	assert_int_equal(x86_event_nested(&df, X86_EXC_PF), X86_NESTED_SHUTDOWN);
+	assert_int_equal(x86_event_nested(&df, X86_EXC_GP), X86_NESTED_SHUTDOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1293,6 +1488,10 @@ int main(void)
 		cmocka_unit_test(test_fxsave_fxrstor_on_memory),
 		cmocka_unit_test(test_single_step_sees_the_starting_tf),
 		cmocka_unit_test(test_write_crossing_into_missing_page_writes_nothing),
+		cmocka_unit_test(test_event_delivery_32bit),
+		cmocka_unit_test(test_event_delivery_ia32e),
+		cmocka_unit_test(test_event_delivery_faults),
+		cmocka_unit_test(test_event_nested_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -752,9 +752,11 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		vcpu_exit_hidden_insn(v);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_NPF:
-		/* mhv does not emulate event delivery: an IDT, GDT, TSS or stack outside RAM. */
+		/* An event's delivery touched a device page or memory outside RAM.  Software
+		 * interrupts would need their length (none given without NRIPS): 0. */
 		if (vmcb->control.exit_int_info & EXITINTINFO_VALID) {
-			vcpu_exit_delivery_fault(v, (uint8_t)vmcb->control.exit_int_info,
+			vcpu_exit_delivery_fault(v, (uint32_t)vmcb->control.exit_int_info,
+						 (uint32_t)(vmcb->control.exit_int_info >> 32), 0,
 						 vmcb->control.exit_info2);
 			return EXIT_NEXT_RETRY;
 		}

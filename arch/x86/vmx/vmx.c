@@ -853,9 +853,11 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
 		uint32_t vectoring = vmread32(VMCS_IDT_VECTORING_INFO);
 
-		/* mhv does not emulate event delivery: an IDT, GDT, TSS or stack outside RAM. */
+		/* An event's delivery touched a device page or memory outside RAM. */
 		if (vectoring & INTR_INFO_VALID) {
-			vcpu_exit_delivery_fault(v, vectoring, vmread64(VMCS_GUEST_PHYS_ADDR));
+			vcpu_exit_delivery_fault(v, vectoring, vmread32(VMCS_IDT_VECTORING_ERROR),
+						 vmread32(VMCS_EXIT_INSN_LEN),
+						 vmread64(VMCS_GUEST_PHYS_ADDR));
 			return EXIT_NEXT_RETRY;
 		}
 		bool gla_valid = q & EPTQ_GLA_VALID;
