@@ -1437,7 +1437,7 @@ static void test_event_delivery_faults(void **st)
 static void test_event_nested_rules(void **st)
 {
 	struct x86_event gp = {.vector = X86_EXC_GP, .kind = X86_EVENT_HW_EXC};
-	struct x86_event pf = {.vector = X86_EXC_PF, .kind = X86_EVENT_HW_EXC};
+	struct x86_event pf_ev = {.vector = X86_EXC_PF, .kind = X86_EVENT_HW_EXC};
 	struct x86_event df = {.vector = 8, .kind = X86_EVENT_HW_EXC};
 	struct x86_event ud = {.vector = X86_EXC_UD, .kind = X86_EVENT_HW_EXC};
 	struct x86_event irq = {.vector = X86_EXC_GP, .kind = X86_EVENT_EXT_INTR};
@@ -1445,8 +1445,8 @@ static void test_event_nested_rules(void **st)
 	(void)st;
 	assert_int_equal(x86_event_nested(&gp, X86_EXC_NP), X86_NESTED_DF);
 	assert_int_equal(x86_event_nested(&gp, X86_EXC_PF), X86_NESTED_SERIAL);
-	assert_int_equal(x86_event_nested(&pf, X86_EXC_PF), X86_NESTED_DF);
-	assert_int_equal(x86_event_nested(&pf, X86_EXC_SS), X86_NESTED_DF);
+	assert_int_equal(x86_event_nested(&pf_ev, X86_EXC_PF), X86_NESTED_DF);
+	assert_int_equal(x86_event_nested(&pf_ev, X86_EXC_SS), X86_NESTED_DF);
 	assert_int_equal(x86_event_nested(&ud, X86_EXC_GP), X86_NESTED_SERIAL);
 	assert_int_equal(x86_event_nested(&irq, X86_EXC_GP), X86_NESTED_SERIAL);
 	assert_int_equal(x86_event_nested(&df, X86_EXC_PF), X86_NESTED_SHUTDOWN);
