@@ -37,7 +37,7 @@
 #define FL_RF		  (1ull << 16)
 #define FL_NT		  (1ull << 14)
 #define FRAME_MAX_SLOTS	  6
-#define FAULT_VECTORS	  0x003b34e1u /* #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP */
+#define FAULT_VECTORS	  0x003b7ce1u /* #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP */
 #define CONTRIBUTORY	  0x00003c01u /* #DE #TS #NP #SS #GP */
 #define X86_EXC_DF	  8
 #define X86_EXC_TS	  10

@@ -694,4 +694,5 @@ void test_mmio_forms(void)
 	test_fxsr(base);
 	test_sreg(base);
 	test_far(base);
+	test_mmio_event(base);
 }

@@ -15,6 +15,8 @@ void test_traps(void);
 void test_cpuid(void);
 /* CPUID plain and prefixed at one RIP and across pages: the exit's length (test_exit_len.c). */
 void test_exit_len(void);
+/* Exceptions delivered with ESP on a device page of the mmio=ram region at base (test_mmio_event.c). */
+void test_mmio_event(uint32_t base);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
 void test_hypercalls(void);

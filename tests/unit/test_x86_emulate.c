@@ -1375,6 +1375,8 @@ static void test_event_delivery_ia32e(void **st)
 	assert_int_equal(deliver(&f, 14, X86_EVENT_HW_EXC, true, 2, &res), 0);
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2f00 - 48);
 	assert_int_equal(mem_at(&f, MEM_BASE + 0x2f00 - 48, 8), 2);
+	/* #PF is a fault: RF in the pushed RFLAGS. */
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x2f00 - 48 + 24, 8) & 0x10000, 0x10000);
 
 	/* IST past the TSS limit: #TS(TR selector | EXT). */
 	f.sys[X86_SYS_TR].limit = 0x2b;
@@ -1400,6 +1402,18 @@ static void test_event_delivery_faults(void **st)
 	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
 	assert_int_equal(res.exc.vector, X86_EXC_NP);
 	assert_int_equal(res.exc.error_code, 13 * 8 + 3);
+	/* Every fault-class vector pushes RF, traps and interrupts do not. */
+	for (unsigned int v = 0; v < 32; v++) {
+		bool fault = v == 0 || v == 5 || v == 6 || v == 7 || (v >= 10 && v <= 14) ||
+			     v == 16 || v == 17 || v == 19 || v == 20 || v == 21;
+
+		setup_event(&f, 32);
+		put_gate(&f, false, v, 0x20, 0x1000, 0x8e, 0);
+		assert_int_equal(deliver(&f, (uint8_t)v, X86_EVENT_HW_EXC, false, 0, &res), 0);
+		assert_int_equal(mem_at(&f, f.gpr[X86_RSP] + 8, 4) & 0x10000, fault ? 0x10000 : 0);
+	}
+	setup_event(&f, 32);
+	put_gate(&f, false, 13, 0x20, 0x1000, 0x0e, 0);
 	/* INT n through a DPL 0 gate from ring 3: #GP, no EXT. */
 	put_gate(&f, false, 13, 0x20, 0x1000, 0x8e, 0);
 	f.cpl = 3;
