@@ -220,6 +220,15 @@ static int emu_sys_access(void *opaque, uint64_t la, void *buf, unsigned len, bo
 	return r;
 }
 
+static void emu_set_sysseg(void *opaque, unsigned which, const struct x86_segment *s)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct vcpu_segment vs = {
+		.selector = s->selector, .base = s->base, .limit = s->limit, .attr = s->attr};
+
+	v->ops->set_sysseg(v, which, &vs);
+}
+
 static void emu_set_seg(void *opaque, unsigned seg, const struct x86_segment *s)
 {
 	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
@@ -417,6 +426,7 @@ static const struct x86_emu_ops emu_ops = {
 	.fxrstor = emu_fxrstor,
 	.sys_access = emu_sys_access,
 	.set_seg = emu_set_seg,
+	.set_sysseg = emu_set_sysseg,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

@@ -93,6 +93,9 @@ struct vcpu_ops {
 	void (*get_sysseg)(struct vcpu *v, unsigned which, struct vcpu_segment *s);
 	/* Load GDTR or IDTR (LGDT/LIDT the MMIO emulator completed). */
 	void (*set_dtr)(struct vcpu *v, unsigned which, uint64_t base, uint32_t limit);
+	/* Load LDTR or TR (LLDT/LTR the MMIO emulator completed); rights in the VMX layout,
+	 * VCPU_SEG_UNUSABLE for a null LDTR. */
+	void (*set_sysseg)(struct vcpu *v, unsigned which, const struct vcpu_segment *s);
 	/* The guest's CR2 (set before injecting a #PF). */
 	void (*set_cr2)(struct vcpu *v, uint64_t cr2);
 	/* Drop the guest's cached translations: one linear address, or all of them. */

@@ -148,6 +148,10 @@ int x86e_read_desc(struct x86_emu_ctx *e, uint16_t sel, struct x86_segment *s, u
 /* Set the descriptor's accessed bit in its table (and in s) if it is clear. */
 int x86e_desc_accessed(struct x86_emu_ctx *e, uint64_t la, struct x86_segment *s);
 
+/* ---- x86_emu_lldt.c ---- */
+bool x86e_lldt_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_lldt(struct x86_emu_ctx *e, const struct x86_insn *in);
+
 /* ---- x86_emu_far.c ---- */
 bool x86e_far_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in);

@@ -4,7 +4,7 @@
  * write behind LMSW are reached through optional callbacks; without them these forms are not
  * emulated (#UD, reported as unsupported).
  *
- * LLDT/LTR and MOV Sreg (descriptor loads from the GDT/LDT with their checks) are not here.
+ * LLDT/LTR (0F 00 /2, /3) are in x86_emu_lldt.c, MOV Sreg in x86_emu_sreg.c.
  */
 #include "mmio/x86_emu_internal.h"
 
@@ -27,7 +27,8 @@ bool x86e_sys_supported(const struct x86_emu_ops *ops, const struct x86_insn *in
 	if (in->map != X86_MAP_0F || (in->opcode != 0x00 && in->opcode != 0x01))
 		return false;
 	if (in->opcode == 0x00)
-		return (reg == GRP6_SLDT || reg == GRP6_STR) && ops->get_sysseg;
+		return ((reg == GRP6_SLDT || reg == GRP6_STR) && ops->get_sysseg) ||
+		       x86e_lldt_supported(ops, in);
 	switch (reg) {
 	case GRP7_SGDT:
 	case GRP7_SIDT:
@@ -147,6 +148,8 @@ int x86e_exec_sys(struct x86_emu_ctx *e, const struct x86_insn *in)
 	unsigned int reg = in->reg & 7;
 	struct x86_segment s;
 
+	if (in->opcode == 0x00 && reg > GRP6_STR)
+		return x86e_exec_lldt(e, in);
 	if (in->opcode == 0x00) {
 		/* SLDT/STR are #UD in real and virtual-8086 mode. */
 		if (e->real_or_v86)

@@ -175,6 +175,12 @@ struct x86_emu_ops {
 	int (*sys_access)(void *opaque, uint64_t la, void *buf, unsigned int len, bool write,
 			  struct x86_exception *exc);
 	void (*set_seg)(void *opaque, unsigned int seg, const struct x86_segment *s);
+	/*
+	 * Optional (NULL: LLDT/LTR are not emulated).  Load LDTR or TR (enum x86_sys_seg) with
+	 * s: selector, base, limit, attributes in the VMX layout (X86_SEG_UNUSABLE for LLDT's
+	 * null selector), after the emulator's checks.
+	 */
+	void (*set_sysseg)(void *opaque, unsigned int which, const struct x86_segment *s);
 };
 
 #define X86_FXSR_AREA 512

@@ -21,6 +21,9 @@
 #define MEM_SIZE	0x2000u
 #define PG		0x1000u
 #define HDR		4
+#define IDT_OFF		0x100 /* the IDT, filled from the input for the event delivery */
+#define IDT_FUZZ_BYTES	128   /* eight 16-byte gates */
+#define TSS_OFF		0x200
 #define MAX_CALLS	4096
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,9 +41,10 @@ struct fstate {
 };
 
 
+/* One access: never empty, within a page, at most an FXSAVE image (an event frame: 48). */
 static void check_page(uint64_t la, unsigned int len)
 {
-	if (len == 0 || len > 32 || (la / PG) != ((la + len - 1) / PG))
+	if (len == 0 || len > X86_FXSR_AREA || (la / PG) != ((la + len - 1) / PG))
 		abort();
 }
 
@@ -190,9 +194,11 @@ static void get_sysseg(void *o, unsigned int which, struct x86_segment *sg)
 		abort();
 	(void)o;
 	memset(sg, 0, sizeof(*sg));
-	/* The GDT and LDT in the fuzzed memory (MOV Sreg reads descriptors from there). */
+	/* The GDT and LDT in the fuzzed memory (MOV Sreg reads descriptors from there), the IDT
+	 * at IDT_OFF (event delivery) and a TSS (IST stacks) there too. */
 	sg->base = which == X86_SYS_GDTR || which == X86_SYS_LDTR ? MEM_BASE
-								   : 0xffff800000001000ull * (which + 1);
+		   : which == X86_SYS_IDTR			 ? MEM_BASE + IDT_OFF
+								 : MEM_BASE + TSS_OFF;
 	sg->limit = 0xfff;
 	sg->selector = (uint16_t)(which << 3);
 }
@@ -273,16 +279,57 @@ static void set_seg(void *o, unsigned int seg, const struct x86_segment *sg)
 		abort();
 }
 
+static void set_sysseg(void *o, unsigned int which, const struct x86_segment *sg)
+{
+	unsigned int type = sg->attr & X86_SEG_TYPE_MASK;
+
+	(void)o;
+	/* LDTR: unusable or a present LDT; TR: a present busy TSS. */
+	if ((sg->attr & X86_SEG_UNUSABLE) ? which != X86_SYS_LDTR
+	    : (sg->attr & X86_SEG_ATTR_S) || !(sg->attr & X86_SEG_ATTR_P) ||
+		      (which == X86_SYS_LDTR ? type != 0x2 : type != 0x3 && type != 0xb))
+		abort();
+}
+
 static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
 	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor, sys_access,
-	set_seg,
+	set_seg, set_sysseg,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
 						rd,	 wr,	  get_vec, set_vec, NULL,
 						NULL,	 NULL,	  NULL,	   NULL,
-						NULL,	 NULL,	  NULL,	   NULL};
+						NULL,	 NULL,	  NULL,	   NULL, NULL};
+
+/*
+ * Event delivery onto the fuzzed stack: the input's first bytes pick the event and fill the
+ * IDT.  The status must be valid, a delivery that faults must leave RSP alone, and the
+ * CS it loads must be a code segment (set_seg checks).
+ */
+static void fuzz_event(struct x86_emu_ctx *ctx, struct fstate *s, const uint8_t *data,
+		       size_t size)
+{
+	struct x86_emu_result res;
+	struct x86_event ev;
+	uint64_t rsp = s->gpr[X86_RSP];
+
+	if (size < 4)
+		return;
+	ev = (struct x86_event){.vector = data[0] & 7,
+				.kind = data[1] % (X86_EVENT_PRIV_SOFT + 1),
+				.has_error_code = data[2] & 1,
+				.error_code = data[3],
+				.insn_len = data[2] >> 4};
+	memcpy(s->mem + IDT_OFF, data, size < IDT_FUZZ_BYTES ? size : IDT_FUZZ_BYTES);
+	if (x86_deliver_event(ctx, &ev, &res) != -res.status || res.status > X86_EMU_UNSUPPORTED)
+		abort();
+	if (res.status != X86_EMU_OK && s->gpr[X86_RSP] != rsp)
+		abort();
+	if (res.status == X86_EMU_EXCEPTION &&
+	    x86_event_nested(&ev, res.exc.vector) > X86_NESTED_SHUTDOWN)
+		abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -353,6 +400,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (res.status != X86_EMU_OK || !res.rep_continue)
 			break;
 	}
+	fuzz_event(&ctx, &s, data, size);
 	return 0;
 }
 

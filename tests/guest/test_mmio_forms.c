@@ -695,4 +695,5 @@ void test_mmio_forms(void)
 	test_sreg(base);
 	test_far(base);
 	test_mmio_event(base);
+	test_mmio_lldt(base);
 }

@@ -17,6 +17,8 @@ void test_cpuid(void);
 void test_exit_len(void);
 /* Exceptions delivered with ESP on a device page of the mmio=ram region at base (test_mmio_event.c). */
 void test_mmio_event(uint32_t base);
+/* LLDT/LTR with the selector on that region's device page (test_mmio_lldt.c). */
+void test_mmio_lldt(uint32_t base);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
 void test_hypercalls(void);

@@ -233,13 +233,21 @@ static void set_seg(void *o, unsigned int seg, const struct x86_segment *s)
 	f->set_seg_calls++;
 }
 
+static void set_sysseg(void *o, unsigned int which, const struct x86_segment *s)
+{
+	struct fake *f = o;
+
+	f->sys[which & 3] = *s;
+	f->set_seg_calls++;
+}
+
 static const struct x86_emu_ops ops = {
-	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,
-	set_vec, probe,	  get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg,
+	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
+	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
-	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL,
+	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -302,7 +310,7 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 /* The same fake without the optional callbacks (probe included). */
 static const struct x86_emu_ops ops_plain = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
-	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL,
+	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */
@@ -1258,6 +1266,99 @@ static void test_far_branch_faults_and_gates(void **st)
 	assert_int_equal(f.set_seg_calls, 0);
 }
 
+/* ---- LLDT / LTR with the selector on a device page ---- */
+
+static const uint8_t sys_gdt[][8] = {
+	{0},
+	{0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0},		/* 0x08 code */
+	{0xff, 0, 0x78, 0x56, 0x34, 0x82, 0, 0x12},	/* 0x10 LDT, base 0x12345678 */
+	{0x67, 0, 0, 0x10, 0, 0x89, 0, 0},		/* 0x18 available 32-bit TSS */
+	{0x67, 0, 0, 0x10, 0, 0x8b, 0, 0},		/* 0x20 busy TSS */
+	{0xff, 0, 0, 0, 0, 0x02, 0, 0},			/* 0x28 LDT, not present */
+	{0xff, 0xff, 0, 0, 0, 0x92, 0xcf, 0},		/* 0x30 data */
+	{0x2b, 0, 0, 0x20, 0, 0x81, 0, 0},		/* 0x38 available 16-bit TSS */
+	{0xff, 0, 0x78, 0x56, 0x34, 0x82, 0, 0x12},	/* 0x40 LDT (16 bytes in IA-32e mode) */
+	{0x01, 0, 0, 0, 0, 0, 0, 0},			/*      base 63:32 = 1 */
+	{0x67, 0, 0, 0x10, 0, 0x89, 0, 0},		/* 0x50 available 64-bit TSS */
+	{0},
+	{0x67, 0, 0, 0x10, 0, 0x89, 0, 0},		/* 0x60 TSS whose upper type is not 0 */
+	{0, 0, 0, 0, 0, 0x09, 0, 0},
+};
+
+static int run_lldt_ltr(struct fake *f, unsigned int mode, bool ltr, uint16_t sel,
+			struct x86_emu_result *res)
+{
+	/* lldt [rbx] / ltr [rbx] */
+	const uint8_t code[] = {0x0f, 0x00, ltr ? 0x1b : 0x13};
+	unsigned int cpl = f->cpl;
+
+	setup(f, mode, MEM_BASE, code, sizeof(code));
+	f->cpl = cpl;
+	memcpy(f->mem + GDT_OFF, sys_gdt, sizeof(sys_gdt));
+	f->sys[X86_SYS_GDTR].base = MEM_BASE + GDT_OFF;
+	f->sys[X86_SYS_GDTR].limit = sizeof(sys_gdt) - 1;
+	f->gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f->mem[0x2000] = (uint8_t)sel;
+	f->mem[0x2001] = (uint8_t)(sel >> 8);
+	return run(f, res, 1);
+}
+
+static void expect_sys_fault(unsigned int mode, bool ltr, uint16_t sel, unsigned int vector,
+			     uint32_t ec, unsigned int cpl)
+{
+	struct x86_emu_result res;
+	struct fake f = {.cpl = cpl};
+
+	assert_int_equal(run_lldt_ltr(&f, mode, ltr, sel, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, vector);
+	assert_int_equal(res.exc.error_code, ec);
+	assert_int_equal(f.set_seg_calls, 0);
+	assert_int_equal(f.rip, MEM_BASE);
+	assert_int_equal(f.mem[GDT_OFF + 0x18 + 5], 0x89); /* no TSS marked busy */
+}
+
+static void test_lldt_ltr_from_memory(void **st)
+{
+	struct x86_emu_result res;
+	struct fake f = {0};
+
+	(void)st;
+	assert_int_equal(run_lldt_ltr(&f, 32, false, 0x10, &res), 0);
+	assert_int_equal(f.sys[X86_SYS_LDTR].selector, 0x10);
+	assert_int_equal(f.sys[X86_SYS_LDTR].base, 0x12345678);
+	assert_int_equal(f.sys[X86_SYS_LDTR].limit, 0xff);
+	assert_int_equal(f.sys[X86_SYS_LDTR].attr & 0x9f, 0x82);
+	assert_int_equal(f.rip, MEM_BASE + 3);
+	assert_int_equal(run_lldt_ltr(&f, 32, false, 0x3, &res), 0);
+	assert_true(f.sys[X86_SYS_LDTR].attr & X86_SEG_UNUSABLE);
+
+	/* LTR loads TR busy and marks the descriptor busy in the GDT. */
+	assert_int_equal(run_lldt_ltr(&f, 32, true, 0x18, &res), 0);
+	assert_int_equal(f.sys[X86_SYS_TR].selector, 0x18);
+	assert_int_equal(f.sys[X86_SYS_TR].base, 0x1000);
+	assert_int_equal(f.sys[X86_SYS_TR].attr & 0x9f, 0x8b);
+	assert_int_equal(f.mem[GDT_OFF + 0x18 + 5], 0x8b);
+	assert_int_equal(run_lldt_ltr(&f, 32, true, 0x38, &res), 0); /* 16-bit TSS */
+	assert_int_equal(f.sys[X86_SYS_TR].attr & 0x9f, 0x83);
+
+	/* IA-32e mode: 16-byte descriptors. */
+	assert_int_equal(run_lldt_ltr(&f, 64, false, 0x40, &res), 0);
+	assert_int_equal(f.sys[X86_SYS_LDTR].base, 0x112345678ull);
+	assert_int_equal(run_lldt_ltr(&f, 64, true, 0x50, &res), 0);
+	assert_int_equal(f.mem[GDT_OFF + 0x50 + 5], 0x8b);
+
+	expect_sys_fault(32, false, 0x14, X86_EXC_GP, 0x14, 0);	/* TI: the LDT */
+	expect_sys_fault(32, false, 0x30, X86_EXC_GP, 0x30, 0);	/* not an LDT */
+	expect_sys_fault(32, false, 0x2b, X86_EXC_NP, 0x28, 0);	/* not present */
+	expect_sys_fault(32, false, 0x78, X86_EXC_GP, 0x78, 0);	/* past the GDT */
+	expect_sys_fault(32, false, 0x10, X86_EXC_GP, 0, 3);	/* ring 3 */
+	expect_sys_fault(32, true, 0, X86_EXC_GP, 0, 0);	/* LTR null */
+	expect_sys_fault(32, true, 0x20, X86_EXC_GP, 0x20, 0);	/* busy TSS */
+	expect_sys_fault(32, true, 0x10, X86_EXC_GP, 0x10, 0);	/* an LDT */
+	expect_sys_fault(64, true, 0x38, X86_EXC_GP, 0x38, 0);	/* 16-bit TSS in IA-32e mode */
+	expect_sys_fault(64, true, 0x60, X86_EXC_GP, 0x60, 0);	/* upper type not 0 */
+}
+
 /* ---- event delivery onto a device stack (x86_deliver_event) ---- */
 
 #define IDT_OFF	  0x1400u
@@ -1502,6 +1603,7 @@ int main(void)
 		cmocka_unit_test(test_fxsave_fxrstor_on_memory),
 		cmocka_unit_test(test_single_step_sees_the_starting_tf),
 		cmocka_unit_test(test_write_crossing_into_missing_page_writes_nothing),
+		cmocka_unit_test(test_lldt_ltr_from_memory),
 		cmocka_unit_test(test_event_delivery_32bit),
 		cmocka_unit_test(test_event_delivery_ia32e),
 		cmocka_unit_test(test_event_delivery_faults),

@@ -307,23 +307,44 @@ static void svm_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t 
 	s->limit = limit;
 }
 
+/* The VMCB attribute word for VMX-layout rights: the VMCB has no unusable bit, so a null
+ * selector is a segment that is not present. */
+static uint16_t svm_attrib(const struct vcpu_segment *in)
+{
+	uint16_t attrib = (uint16_t)((in->attr & SVM_ATTR_LOW_MASK) |
+				     ((in->attr >> SVM_ATTR_HIGH_SHIFT) & SVM_ATTR_HIGH_MASK));
+
+	return (in->attr & VCPU_SEG_UNUSABLE) ? attrib & (uint16_t)~SVM_ATTR_P : attrib;
+}
+
+/* LLDT/LTR the MMIO emulator completed. */
+static void svm_set_sysseg(struct vcpu *v, unsigned which, const struct vcpu_segment *in)
+{
+	struct vmcb_save *save = &vmcb_of(v)->save;
+	struct vmcb_seg *s = which == X86_SYS_LDTR ? &save->ldtr
+			     : which == X86_SYS_TR ? &save->tr
+						   : NULL;
+
+	if (!s)
+		return;
+	s->selector = in->selector;
+	s->base = in->base;
+	s->limit = in->limit;
+	s->attrib = svm_attrib(in);
+}
+
 static void svm_set_segment(struct vcpu *v, unsigned seg, const struct vcpu_segment *in)
 {
 	struct vmcb_save *save = &vmcb_of(v)->save;
 	struct vmcb_seg *segs[] = {&save->es, &save->cs, &save->ss, &save->ds, &save->fs, &save->gs};
 	struct vmcb_seg *s = seg < ARRAY_SIZE(segs) ? segs[seg] : NULL;
-	uint16_t attrib = (uint16_t)((in->attr & SVM_ATTR_LOW_MASK) |
-				     ((in->attr >> SVM_ATTR_HIGH_SHIFT) & SVM_ATTR_HIGH_MASK));
 
 	if (!s)
 		return;
-	/* The VMCB has no unusable bit: a null selector is a segment that is not present. */
-	if (in->attr & VCPU_SEG_UNUSABLE)
-		attrib &= (uint16_t)~SVM_ATTR_P;
 	s->selector = in->selector;
 	s->base = in->base;
 	s->limit = in->limit;
-	s->attrib = attrib;
+	s->attrib = svm_attrib(in);
 }
 
 /*
@@ -432,6 +453,7 @@ static const struct vcpu_ops svm_ops = {
 	.get_segment = svm_get_segment,
 	.get_sysseg = svm_get_sysseg,
 	.set_dtr = svm_set_dtr,
+	.set_sysseg = svm_set_sysseg,
 	.set_segment = svm_set_segment,
 	.set_mov_ss_shadow = svm_set_mov_ss_shadow,
 	.set_cr2 = svm_set_cr2,

@@ -693,6 +693,18 @@ static void vmx_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t 
 	vmwrite32(guest_syssegs[which].limit, limit);
 }
 
+/* LLDT/LTR the MMIO emulator completed: LDTR or TR, access rights in the VMX layout. */
+static void vmx_set_sysseg(struct vcpu *v, unsigned which, const struct vcpu_segment *s)
+{
+	(void)v;
+	if (which != X86_SYS_LDTR && which != X86_SYS_TR)
+		return;
+	vmwrite16(guest_syssegs[which].sel, s->selector);
+	vmwrite_nat(guest_syssegs[which].base, s->base);
+	vmwrite32(guest_syssegs[which].limit, s->limit);
+	vmwrite32(which == X86_SYS_LDTR ? VMCS_GUEST_LDTR_AR : VMCS_GUEST_TR_AR, s->attr);
+}
+
 static void vmx_set_segment(struct vcpu *v, unsigned seg, const struct vcpu_segment *s)
 {
 	(void)v;
@@ -763,6 +775,7 @@ static const struct vcpu_ops vmx_ops = {
 	.get_segment = vmx_get_segment,
 	.get_sysseg = vmx_get_sysseg,
 	.set_dtr = vmx_set_dtr,
+	.set_sysseg = vmx_set_sysseg,
 	.set_segment = vmx_set_segment,
 	.set_mov_ss_shadow = vmx_set_mov_ss_shadow,
 	.set_cr2 = vmx_set_cr2,
