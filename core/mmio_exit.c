@@ -15,6 +15,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_fast.h"
 #include "core/mmio_setup.h"
+#include "core/mmio_xsave.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
@@ -407,6 +408,31 @@ static int emu_fxrstor(void *opaque, const uint8_t *img, unsigned len, bool rex_
 	return 0;
 }
 
+/* XSAVE/XRSTOR on a device page: the CPU runs them on this CPU's scratch area. */
+static uint8_t *emu_xsave_area(void *opaque, uint32_t *cap, uint64_t *xcr0)
+{
+	return mmio_xsave_scratch(((struct mmio_exit_ctx *)opaque)->v->cpu, cap, xcr0);
+}
+
+static uint32_t emu_xsave_extent(void *opaque, uint64_t components, bool compacted)
+{
+	(void)opaque;
+	return mmio_xsave_extent(components, compacted);
+}
+
+static void emu_xsave(void *opaque, uint64_t rfbm, bool rex_w)
+{
+	mmio_xsave_run(((struct mmio_exit_ctx *)opaque)->v->cpu, rfbm, rex_w);
+}
+
+static int emu_xrstor(void *opaque, uint64_t rfbm, bool rex_w, struct x86_exception *exc)
+{
+	if (mmio_xrstor_run(((struct mmio_exit_ctx *)opaque)->v->cpu, rfbm, rex_w))
+		return 0;
+	set_gp(exc);
+	return 1;
+}
+
 static const struct x86_emu_ops emu_ops = {
 	.get_reg = emu_get_reg,
 	.set_reg = emu_set_reg,
@@ -427,6 +453,10 @@ static const struct x86_emu_ops emu_ops = {
 	.sys_access = emu_sys_access,
 	.set_seg = emu_set_seg,
 	.set_sysseg = emu_set_sysseg,
+	.xsave_area = emu_xsave_area,
+	.xsave_extent = emu_xsave_extent,
+	.xsave = emu_xsave,
+	.xrstor = emu_xrstor,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

@@ -1069,6 +1069,8 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 			return x86e_exec_mmx(e, in);
 		return exec_vec(e, in);
 	case 0xae:
+		if ((in->reg & 7) >= 4)
+			return x86e_exec_xsave(e, in); /* XSAVE, XRSTOR */
 		return x86e_exec_fxsr(e, in);
 	case 0xa1:
 	case 0xa9:

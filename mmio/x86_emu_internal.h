@@ -48,6 +48,9 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write);
 /* The same with a 16-byte alignment whatever the operand size (FXSAVE/FXRSTOR). */
 int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write);
+/* The same with any power-of-two alignment (XSAVE/XRSTOR: 64). */
+int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
+			  unsigned int align);
 /* Writability check for a read-modify-write destination, done before the read. */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
@@ -147,6 +150,10 @@ int x86e_exec_sreg(struct x86_emu_ctx *e, const struct x86_insn *in);
 int x86e_read_desc(struct x86_emu_ctx *e, uint16_t sel, struct x86_segment *s, uint64_t *la);
 /* Set the descriptor's accessed bit in its table (and in s) if it is clear. */
 int x86e_desc_accessed(struct x86_emu_ctx *e, uint64_t la, struct x86_segment *s);
+
+/* ---- x86_emu_xsave.c ---- */
+bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in);
 
 /* ---- x86_emu_lldt.c ---- */
 bool x86e_lldt_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);

@@ -328,8 +328,8 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 	return x86e_write_mem(e, op->seg, op->ea, b, op->size);
 }
 
-static int check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
-			    unsigned int align)
+int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
+			  unsigned int align)
 {
 	uint64_t la;
 	int r = x86e_linear(e, op->seg, op->ea, 1, write, &la);
@@ -343,14 +343,14 @@ static int check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bo
 
 int x86e_check_aligned(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write)
 {
-	return check_aligned_to(e, op, write, op->size);
+	return x86e_check_aligned_to(e, op, write, op->size);
 }
 
 #define FXSR_ALIGNMENT 16
 
 int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write)
 {
-	return check_aligned_to(e, op, write, FXSR_ALIGNMENT);
+	return x86e_check_aligned_to(e, op, write, FXSR_ALIGNMENT);
 }
 
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
@@ -482,6 +482,7 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 		if (!x86e_supported(&res->insn) && !x86e_sys_supported(e->ops, &res->insn) &&
 		    !x86e_mmx_supported(e->ops, &res->insn) &&
 		    !x86e_fxsr_supported(e->ops, &res->insn) &&
+		    !x86e_xsave_supported(e->ops, &res->insn) &&
 		    !x86e_sreg_supported(e->ops, &res->insn) &&
 		    !x86e_far_supported(e->ops, &res->insn)) {
 			x86e_ud(e);

@@ -181,6 +181,18 @@ struct x86_emu_ops {
 	 * null selector), after the emulator's checks.
 	 */
 	void (*set_sysseg)(void *opaque, unsigned int which, const struct x86_segment *s);
+	/*
+	 * Optional XSAVE/XRSTOR (NULL: not emulated; mmio/x86_emu_xsave.c).  xsave_area: the
+	 * caller's scratch buffer (64-byte aligned, *cap bytes) and the guest's XCR0.
+	 * xsave_extent: bytes of an XSAVE area holding the components (standard or compacted
+	 * layout; legacy region and header included).  xsave: XSAVE (rex_w: XSAVE64) with
+	 * RFBM rfbm into the scratch buffer, over what it holds.  xrstor: XRSTOR (rex_w) with
+	 * rfbm from it; non-zero after filling *exc if the CPU refuses the image (#GP(0)).
+	 */
+	uint8_t *(*xsave_area)(void *opaque, uint32_t *cap, uint64_t *xcr0);
+	uint32_t (*xsave_extent)(void *opaque, uint64_t components, bool compacted);
+	void (*xsave)(void *opaque, uint64_t rfbm, bool rex_w);
+	int (*xrstor)(void *opaque, uint64_t rfbm, bool rex_w, struct x86_exception *exc);
 };
 
 #define X86_FXSR_AREA 512

@@ -291,16 +291,60 @@ static void set_sysseg(void *o, unsigned int which, const struct x86_segment *sg
 		abort();
 }
 
+/* XSAVE scratch: the emulator must stay within the capacity it is given. */
+static uint8_t xscratch[1024] __attribute__((aligned(64)));
+
+static uint8_t *xsave_area(void *o, uint32_t *cap, uint64_t *xcr0)
+{
+	(void)o;
+	*cap = sizeof(xscratch);
+	*xcr0 = 7;
+	return xscratch;
+}
+
+static uint32_t xsave_extent(void *o, uint64_t comp, bool compacted)
+{
+	(void)o;
+	if (comp & ~7ull)
+		abort(); /* only XCR0's components are asked about */
+	(void)compacted;
+	return (comp & 4) ? 832 : 576;
+}
+
+static void xsave(void *o, uint64_t rfbm, bool rex_w)
+{
+	(void)o;
+	if (rfbm & ~7ull)
+		abort(); /* RFBM within XCR0 */
+	memset(xscratch, rex_w ? 0x64 : 0x32, 512);
+}
+
+static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
+{
+	(void)o;
+	(void)rex_w;
+	if (rfbm & ~7ull)
+		abort();
+	if (xscratch[520]) {
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return 1;
+	}
+	return 0;
+}
+
 static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
 	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor, sys_access,
-	set_seg, set_sysseg,
+	set_seg, set_sysseg, xsave_area, xsave_extent, xsave, xrstor,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
 						rd,	 wr,	  get_vec, set_vec, NULL,
 						NULL,	 NULL,	  NULL,	   NULL,
-						NULL,	 NULL,	  NULL,	   NULL, NULL};
+						NULL,	 NULL,	  NULL,	   NULL, NULL,
+						NULL,	 NULL,	  NULL,	   NULL};
 
 /*
  * Event delivery onto the fuzzed stack: the input's first bytes pick the event and fill the

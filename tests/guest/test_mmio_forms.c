@@ -696,4 +696,5 @@ void test_mmio_forms(void)
 	test_far(base);
 	test_mmio_event(base);
 	test_mmio_lldt(base);
+	test_mmio_xsave(base);
 }

@@ -19,6 +19,8 @@ void test_exit_len(void);
 void test_mmio_event(uint32_t base);
 /* LLDT/LTR with the selector on that region's device page (test_mmio_lldt.c). */
 void test_mmio_lldt(uint32_t base);
+/* XSAVE/XRSTOR with the area on that region's device page (test_mmio_xsave.c). */
+void test_mmio_xsave(uint32_t base);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
 void test_hypercalls(void);

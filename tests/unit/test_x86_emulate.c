@@ -32,6 +32,9 @@ struct fake {
 	bool real_mode; /* CR0.PE clear */
 	struct x86_segment loaded[6]; /* set_seg */
 	unsigned int set_seg_calls, sys_writes;
+	uint8_t xbuf[4096] __attribute__((aligned(64))); /* the XSAVE scratch buffer */
+	uint64_t xrstor_rfbm;
+	unsigned int xrstor_calls;
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -241,13 +244,72 @@ static void set_sysseg(void *o, unsigned int which, const struct x86_segment *s)
 	f->set_seg_calls++;
 }
 
+/* The fake XSAVE layout: x87, SSE and AVX (standard form 832 bytes). */
+static uint8_t *xsave_area(void *o, uint32_t *cap, uint64_t *xcr0)
+{
+	struct fake *f = o;
+
+	*cap = sizeof(f->xbuf);
+	*xcr0 = 7;
+	return f->xbuf;
+}
+
+static uint32_t xsave_extent(void *o, uint64_t comp, bool compacted)
+{
+	(void)o;
+	(void)compacted;
+	return (comp & 4) ? 832 : 576;
+}
+
+/* XSAVE: x87 bytes 0xa0, MXCSR 0x1f80, XMM bytes 0xb0, YMM_Hi128 0xc0; XSTATE_BV updated. */
+static void xsave(void *o, uint64_t rfbm, bool rex_w)
+{
+	struct fake *f = o;
+	uint64_t bv;
+
+	(void)rex_w;
+	if (rfbm & 1) {
+		memset(f->xbuf, 0xa0, 24);
+		memset(f->xbuf + 32, 0xa0, 128);
+	}
+	if (rfbm & 6)
+		memcpy(f->xbuf + 24, (const uint8_t[]){0x80, 0x1f, 0, 0, 0xff, 0xff, 0, 0}, 8);
+	if (rfbm & 2)
+		memset(f->xbuf + 160, 0xb0, 256);
+	if (rfbm & 4)
+		memset(f->xbuf + 576, 0xc0, 256);
+	memcpy(&bv, f->xbuf + 512, 8);
+	bv = (bv & ~rfbm) | rfbm;
+	memcpy(f->xbuf + 512, &bv, 8);
+}
+
+/* XRSTOR: #GP for a standard-form header with bytes 8-23 not zero. */
+static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)rex_w;
+	for (unsigned int i = 520; i < 536; i++)
+		if (f->xbuf[i]) {
+			x->vector = X86_EXC_GP;
+			x->has_error_code = true;
+			x->error_code = 0;
+			return -1;
+		}
+	f->xrstor_rfbm = rfbm;
+	f->xrstor_calls++;
+	return 0;
+}
+
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
 	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
+	xsave_area, xsave_extent, xsave, xrstor,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -311,6 +373,7 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 static const struct x86_emu_ops ops_plain = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL,
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */
@@ -1568,6 +1631,115 @@ static void test_event_nested_rules(void **st)
 	assert_int_equal(x86_event_nested(&df, X86_EXC_GP), X86_NESTED_SHUTDOWN);
 }
 
+/* ---- XSAVE / XRSTOR with the area on a device page ---- */
+
+#define XS_OFF 0x1000u
+
+/* The area's bytes before the instruction (copied after setup() clears the fake). */
+static uint8_t xs_img[1024];
+
+static int run_xs(struct fake *f, unsigned int mode, bool rstor, uint64_t mask, uint64_t area,
+		  struct x86_emu_result *res)
+{
+	/* xsave [rbx] / xrstor [rbx] (REX.W in 64-bit mode: the 64-bit forms) */
+	const uint8_t code64[] = {0x48, 0x0f, 0xae, rstor ? 0x2b : 0x23};
+	const uint8_t *code = mode == 64 ? code64 : code64 + 1;
+
+	setup(f, mode, MEM_BASE, code, mode == 64 ? 4 : 3);
+	memcpy(f->mem + XS_OFF, xs_img, sizeof(xs_img));
+	f->cr4 = X86_CR4_OSXSAVE;
+	f->gpr[X86_RBX] = area;
+	f->gpr[X86_RAX] = (uint32_t)mask;
+	f->gpr[X86_RDX] = mask >> 32;
+	return run(f, res, 1);
+}
+
+static void test_xsave_on_memory(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t bv;
+
+	(void)st;
+	/* All of XCR0: legacy, header XSTATE_BV, AVX; software's bytes and the rest of the
+	 * header as memory had them. */
+	memset(xs_img, 0x55, 1024);
+	assert_int_equal(run_xs(&f, 64, false, ~0ull, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.rip, MEM_BASE + 4);
+	assert_int_equal(f.mem[XS_OFF + 0], 0xa0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0xb0);
+	assert_int_equal(f.mem[XS_OFF + 400], 0xb0); /* XMM15 in 64-bit mode */
+	assert_int_equal(f.mem[XS_OFF + 470], 0x55);
+	memcpy(&bv, f.mem + XS_OFF + 512, 8);
+	assert_int_equal(bv, (0x5555555555555555ull & ~7ull) | 7);
+	assert_int_equal(f.mem[XS_OFF + 530], 0x55);
+	assert_int_equal(f.mem[XS_OFF + 600], 0xc0);
+	assert_int_equal(f.mem[XS_OFF + 832], 0x55); /* past the area */
+
+	/* EDX:EAX masks it: x87 only. */
+	setup(&f, 64, MEM_BASE, (const uint8_t[]){0x90}, 1);
+	memset(xs_img, 0x55, 1024);
+	assert_int_equal(run_xs(&f, 64, false, 1, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.mem[XS_OFF + 0], 0xa0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0x55);
+	assert_int_equal(f.mem[XS_OFF + 600], 0x55);
+
+	/* 32-bit mode: XMM8-15 and their upper halves stay as memory had them. */
+	memset(xs_img, 0x55, 1024);
+	assert_int_equal(run_xs(&f, 32, false, 7, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.mem[XS_OFF + 287], 0xb0);
+	assert_int_equal(f.mem[XS_OFF + 288], 0x55);
+	assert_int_equal(f.mem[XS_OFF + 703], 0xc0);
+	assert_int_equal(f.mem[XS_OFF + 704], 0x55);
+
+	/* Faults: not 64-byte aligned, CR4.OSXSAVE clear, CR0.TS, the area's end not mapped. */
+	assert_int_equal(run_xs(&f, 64, false, 7, MEM_BASE + XS_OFF + 16, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	setup(&f, 64, MEM_BASE, (const uint8_t[]){0x48, 0x0f, 0xae, 0x23}, 4);
+	f.gpr[X86_RBX] = MEM_BASE + XS_OFF;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	f.cr4 = X86_CR4_OSXSAVE;
+	f.cr0 = X86_CR0_TS;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_NM);
+	assert_int_equal(run_xs(&f, 64, false, 7, MEM_BASE + MEM_SIZE - 0x100, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.writes, 0);
+}
+
+static void test_xrstor_on_memory(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	memset(xs_img, 0, 1024);
+	xs_img[512] = 7;
+	assert_int_equal(run_xs(&f, 64, true, 5, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.xrstor_calls, 1);
+	assert_int_equal(f.xrstor_rfbm, 5);
+	assert_int_equal(f.rip, MEM_BASE + 4);
+	/* The CPU refuses a header with XCOMP_BV set in the standard form: #GP(0). */
+	memset(xs_img, 0, 1024);
+	xs_img[520] = 1;
+	assert_int_equal(run_xs(&f, 64, true, 7, MEM_BASE + XS_OFF, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.rip, MEM_BASE);
+	/* 32-bit mode: an SSE component in its initial state loads zeros for XMM0-7 with
+	 * XSTATE_BV set (XMM8-15 keep the values the CPU has). */
+	memset(xs_img, 0x11, 1024);
+	memset(xs_img + 512, 0, 64);
+	xs_img[512] = 1;
+	assert_int_equal(run_xs(&f, 32, true, 3, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.xbuf[160], 0);
+	assert_int_equal(f.xbuf[288], 0xb0);
+	assert_int_equal(f.xbuf[512], 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1604,6 +1776,8 @@ int main(void)
 		cmocka_unit_test(test_single_step_sees_the_starting_tf),
 		cmocka_unit_test(test_write_crossing_into_missing_page_writes_nothing),
 		cmocka_unit_test(test_lldt_ltr_from_memory),
+		cmocka_unit_test(test_xsave_on_memory),
+		cmocka_unit_test(test_xrstor_on_memory),
 		cmocka_unit_test(test_event_delivery_32bit),
 		cmocka_unit_test(test_event_delivery_ia32e),
 		cmocka_unit_test(test_event_delivery_faults),

@@ -1,0 +1,90 @@
+/* The CPU side of XSAVE/XRSTOR on a device page (see mmio_xsave.h). */
+#include "core/mmio_xsave.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpuid_msr.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/percpu_layout.h"
+#include "core/regs_abi.h"
+#include "lib/compiler.h"
+
+#define XSAVE_SCRATCH	  4096
+#define XSAVE_LEGACY_HDR  576 /* legacy region and header */
+#define XSAVE_LEAF	  0xD
+#define XSAVE_FIRST_EXT	  2   /* components 0 and 1 live in the legacy region */
+#define XSAVE_COMPONENTS  64
+#define XSAVE_ALIGN64	  (1u << 1) /* CPUID.(0xD,i).ECX: 64-byte aligned when compacted */
+#define XSAVE_ALIGN	  64
+#define XCR_XFEATURES	  0
+
+static uint8_t scratch[HV_MAX_CPUS][XSAVE_SCRATCH] __aligned(XSAVE_ALIGN);
+
+uint8_t *mmio_xsave_scratch(unsigned cpu, uint32_t *cap, uint64_t *xcr0)
+{
+	uint32_t lo, hi;
+
+	*cap = 0;
+	*xcr0 = 0;
+	if (cpu >= HV_MAX_CPUS || !(read_cr4() & CR4_OSXSAVE))
+		return scratch[0];
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(XCR_XFEATURES));
+	*cap = XSAVE_SCRATCH;
+	*xcr0 = (uint64_t)hi << 32 | lo;
+	return scratch[cpu];
+}
+
+uint32_t mmio_xsave_extent(uint64_t components, bool compacted)
+{
+	uint32_t end = XSAVE_LEGACY_HDR;
+
+	for (unsigned i = XSAVE_FIRST_EXT; i < XSAVE_COMPONENTS; i++) {
+		if (!(components >> i & 1))
+			continue;
+		struct cpuid_regs r = cpuid_count(XSAVE_LEAF, i);
+
+		if (!compacted) {
+			end = MAX(end, r.ebx + r.eax);
+			continue;
+		}
+		if (r.ecx & XSAVE_ALIGN64)
+			end = ALIGN_UP(end, XSAVE_ALIGN);
+		end += r.eax;
+	}
+	return end;
+}
+
+void mmio_xsave_run(unsigned cpu, uint64_t rfbm, bool rex_w)
+{
+	uint32_t lo = (uint32_t)rfbm, hi = (uint32_t)(rfbm >> 32);
+
+	if (rex_w)
+		asm volatile("xsave64 %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
+	else
+		asm volatile("xsave %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
+}
+
+bool mmio_xrstor_run(unsigned cpu, uint64_t rfbm, bool rex_w)
+{
+	uint32_t lo = (uint32_t)rfbm, hi = (uint32_t)(rfbm >> 32);
+	bool ok = true;
+
+	/* The CPU checks the header and MXCSR: its #GP in mhv is the guest's #GP. */
+	if (rex_w)
+		asm volatile("1: xrstor64 %[area]\n"
+			     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"
+							  "3: movb $0, %[ok]\n\t"
+							  "jmp 2b\n"
+							  ".popsection\n"
+			     : [ok] "+qm"(ok)
+			     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)
+			     : "memory");
+	else
+		asm volatile("1: xrstor %[area]\n"
+			     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"
+							  "3: movb $0, %[ok]\n\t"
+							  "jmp 2b\n"
+							  ".popsection\n"
+			     : [ok] "+qm"(ok)
+			     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)
+			     : "memory");
+	return ok;
+}

@@ -1,0 +1,22 @@
+/*
+ * The CPU side of XSAVE/XRSTOR on a device page (mmio/x86_emu_xsave.c does the checks and the
+ * memory side): a per-CPU scratch area the real instructions run on, with the guest's XCR0
+ * (live in the CPU: mhv uses no extended state of its own).
+ */
+#ifndef MHV_CORE_MMIO_XSAVE_H
+#define MHV_CORE_MMIO_XSAVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* CPU cpu's scratch area (64-byte aligned) and its size; *xcr0 the guest's XCR0.  Size 0
+ * when mhv's CR4 lacks OSXSAVE (no XSAVE to run). */
+uint8_t *mmio_xsave_scratch(unsigned cpu, uint32_t *cap, uint64_t *xcr0);
+/* Bytes of an XSAVE area holding these components, standard or compacted (CPUID leaf 0xD). */
+uint32_t mmio_xsave_extent(uint64_t components, bool compacted);
+/* XSAVE / XSAVE64 with RFBM rfbm into the scratch area. */
+void mmio_xsave_run(unsigned cpu, uint64_t rfbm, bool rex_w);
+/* XRSTOR / XRSTOR64 from it; false if the CPU refused the image (#GP). */
+bool mmio_xrstor_run(unsigned cpu, uint64_t rfbm, bool rex_w);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * XSAVE and XRSTOR (0F AE /4, /5; REX.W: XSAVE64/XRSTOR64) with the area on a device page.
+ * The emulator does the checks in the CPU's order (#UD without CR4.OSXSAVE, #NM with CR0.TS,
+ * #GP(0) for an area not 64-byte aligned, segment and page faults of the whole area before
+ * any byte is written) and the memory side; the state itself is moved by the CPU, running the
+ * same instruction with the same requested-feature bitmap (RFBM = XCR0 & EDX:EAX) on the
+ * caller's scratch buffer (ops->xsave / ops->xrstor), so the image and every check on the
+ * header and MXCSR are the CPU's own (XRSTOR's #GP comes back as the guest's #GP).
+ *
+ * XSAVE writes the standard form: the scratch buffer first takes what memory holds over the
+ * area (the bytes XSAVE leaves alone: the rest of the header, software's bytes 464-511,
+ * components outside RFBM), the CPU overwrites its part, and the area is written back.
+ * Outside 64-bit mode XMM8-15 and their upper YMM halves are not the guest's to see: XSAVE
+ * leaves their bytes as memory had them, XRSTOR leaves the registers as they were (their
+ * current values go into the image; an SSE/AVX component in its initial state is written out
+ * as zeros for registers 0-7 with XSTATE_BV set, so 8-15 are not initialised).  Components
+ * past AVX are emulated in 64-bit mode only; XSAVEOPT/XSAVEC/XSAVES/XRSTORS are not emulated.
+ */
+#include <string.h>
+
+#include "mmio/x86_emu_internal.h"
+
+#define GRP15_XSAVE	  4
+#define GRP15_XRSTOR	  5
+#define XSAVE_ALIGN	  64
+#define XSAVE_HEADER	  512
+#define XSAVE_MIN	  576 /* legacy region and header */
+#define XSTATE_BV_OFF	  512
+#define XCOMP_BV_OFF	  520
+#define XCOMP_COMPACTED	  (1ull << 63)
+#define XCR0_X87	  (1ull << 0)
+#define XCR0_SSE	  (1ull << 1)
+#define XCR0_AVX	  (1ull << 2)
+#define LEGACY_XMM8	  288 /* XMM8-15 in the legacy region */
+#define LEGACY_XMM_END	  416
+#define AVX_OFF		  576 /* standard form: YMM_Hi128 of 0-15, 16 bytes each */
+#define AVX_HI8		  (AVX_OFF + 128)
+#define AVX_END		  (AVX_OFF + 256)
+#define FXSR_XMM0	  160
+
+bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
+{
+	unsigned int reg = in->reg & 7;
+
+	return ops->xsave_area && ops->xsave_extent && ops->xsave && ops->xrstor &&
+	       in->encoding == X86_ENC_LEGACY && in->map == X86_MAP_0F && in->opcode == 0xae &&
+	       in->has_mem && in->simd_pfx == X86_PFX_NONE &&
+	       (reg == GRP15_XSAVE || reg == GRP15_XRSTOR);
+}
+
+static uint64_t le64(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < sizeof(v); i++)
+		v |= (uint64_t)b[i] << (BYTE_BITS * i);
+	return v;
+}
+
+static void put_le64(uint8_t *b, uint64_t v)
+{
+	for (unsigned int i = 0; i < sizeof(v); i++)
+		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
+}
+
+static int not_emulated(struct x86_emu_ctx *e)
+{
+	x86e_ud(e);
+	return X86_EMU_UNSUPPORTED;
+}
+
+/* Outside 64-bit mode: the registers 8-15 parts of an SSE/AVX image. */
+static void copy_hi_regs(uint8_t *dst, const uint8_t *src, uint64_t rfbm)
+{
+	if (rfbm & XCR0_SSE)
+		memcpy(dst + LEGACY_XMM8, src + LEGACY_XMM8, LEGACY_XMM_END - LEGACY_XMM8);
+	if (rfbm & XCR0_AVX)
+		memcpy(dst + AVX_HI8, src + AVX_HI8, AVX_END - AVX_HI8);
+}
+
+static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
+		      uint32_t cap, uint64_t rfbm, bool rex_w)
+{
+	uint32_t n = e->ops->xsave_extent(e->opaque, rfbm, false);
+	uint8_t keep[AVX_END];
+	int r;
+
+	if (n < XSAVE_MIN || n > cap)
+		return not_emulated(e);
+	/* Every page checked for the write before the first byte moves. */
+	if ((r = x86e_probe_write(e, m->seg, m->ea, n)) ||
+	    (r = x86e_read_mem(e, m->seg, m->ea, buf, n)))
+		return r;
+	if (e->mode != X86_MODE_64)
+		memcpy(keep, buf, n < sizeof(keep) ? n : sizeof(keep));
+	e->ops->xsave(e->opaque, rfbm, rex_w);
+	if (e->mode != X86_MODE_64)
+		copy_hi_regs(buf, keep, rfbm);
+	return x86e_write_mem(e, m->seg, m->ea, buf, n);
+}
+
+static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
+		       uint32_t cap, uint64_t rfbm, uint64_t xcr0, bool rex_w)
+{
+	uint64_t bv, comp;
+	uint32_t n;
+	int r;
+
+	if ((r = x86e_read_mem(e, m->seg, m->ea, buf, XSAVE_MIN)))
+		return r;
+	bv = le64(buf + XSTATE_BV_OFF);
+	comp = le64(buf + XCOMP_BV_OFF);
+	if (comp & XCOMP_COMPACTED)
+		n = e->ops->xsave_extent(e->opaque, comp & xcr0, true);
+	else
+		n = e->ops->xsave_extent(e->opaque, rfbm & bv & xcr0, false);
+	if (n < XSAVE_MIN)
+		n = XSAVE_MIN;
+	if (n > cap || (e->mode != X86_MODE_64 && (comp & XCOMP_COMPACTED)))
+		return not_emulated(e);
+	if (n > XSAVE_MIN &&
+	    (r = x86e_read_mem(e, m->seg, m->ea + XSAVE_MIN, buf + XSAVE_MIN, n - XSAVE_MIN)))
+		return r;
+	memset(buf + n, 0, cap - n);
+	if (e->mode != X86_MODE_64 && (rfbm & (XCR0_SSE | XCR0_AVX))) {
+		/* Registers 8-15 keep their values: the image gets them, and a component in its
+		 * initial state becomes zeros for 0-7 (XSTATE_BV set, so 8-15 load, not reset). */
+		uint8_t cur[AVX_END];
+
+		memcpy(cur, buf, sizeof(cur));
+		e->ops->xsave(e->opaque, rfbm & (XCR0_SSE | XCR0_AVX), false);
+		copy_hi_regs(cur, buf, rfbm);
+		memcpy(buf, cur, sizeof(cur));
+		if ((rfbm & XCR0_SSE) && !(bv & XCR0_SSE))
+			memset(buf + FXSR_XMM0, 0, LEGACY_XMM8 - FXSR_XMM0);
+		if ((rfbm & XCR0_AVX) && !(bv & XCR0_AVX))
+			memset(buf + AVX_OFF, 0, AVX_HI8 - AVX_OFF);
+		put_le64(buf + XSTATE_BV_OFF, bv | (rfbm & (XCR0_SSE | XCR0_AVX)));
+	}
+	if (e->ops->xrstor(e->opaque, rfbm, rex_w, &e->res->exc))
+		return X86_EMU_EXCEPTION; /* the CPU refused the header or MXCSR: #GP(0) */
+	return EMU_CONTINUE;
+}
+
+int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	bool rex_w = in->rex_w && e->mode == X86_MODE_64;
+	uint64_t xcr0, rfbm;
+	struct x86_opnd m;
+	uint32_t cap;
+	uint8_t *buf;
+	int r;
+
+	if (!(e->ctl.cr4 & X86_CR4_OSXSAVE))
+		return x86e_ud(e);
+	if (e->ctl.cr0 & X86_CR0_TS)
+		return x86e_raise(e, X86_EXC_NM, false, 0);
+	x86e_rm_opnd(e, in, 1, &m);
+	if ((r = x86e_check_aligned_to(e, &m, (in->reg & 7) == GRP15_XSAVE, XSAVE_ALIGN)))
+		return r;
+	buf = e->ops->xsave_area(e->opaque, &cap, &xcr0);
+	rfbm = xcr0 & (x86e_gpr(e, X86_RDX) << 32 | (x86e_gpr(e, X86_RAX) & 0xffffffffull));
+	if (e->mode != X86_MODE_64 && (rfbm & ~(XCR0_X87 | XCR0_SSE | XCR0_AVX)))
+		return not_emulated(e);
+	if ((in->reg & 7) == GRP15_XSAVE)
+		return exec_xsave(e, &m, buf, cap, rfbm, rex_w);
+	return exec_xrstor(e, &m, buf, cap, rfbm, xcr0, rex_w);
+}
