@@ -104,8 +104,8 @@ struct vcpu_ops {
 	void (*halt)(struct vcpu *v);
 	/* Print the vendor's view of guest state (for fatal exits). */
 	void (*dump)(struct vcpu *v);
-	/* Load a segment register (MOV/POP Sreg, far branches the MMIO emulator completed; CS at
-	 * the same privilege only, so the CPL stays); attributes
+	/* Load a segment register (MOV/POP Sreg, far branches, IRET the MMIO emulator completed;
+	 * a load of SS sets the CPL to its DPL, as for an IRET to an outer ring); attributes
 	 * in the VMX layout, VCPU_SEG_UNUSABLE for a null selector. */
 	void (*set_segment)(struct vcpu *v, unsigned seg, const struct vcpu_segment *s);
 	/* After RIP advanced past a MOV SS: interrupts and the single-step trap wait for the

@@ -1002,6 +1002,8 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xca:
 	case 0xcb:
 		return x86e_exec_far(e, in);
+	case 0xcf:
+		return x86e_exec_iret(e, in);
 	case 0xfe:
 	case 0xff:
 		if (reg == 6)

@@ -155,6 +155,10 @@ int x86e_desc_accessed(struct x86_emu_ctx *e, uint64_t la, struct x86_segment *s
 bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in);
 
+/* ---- x86_emu_iret.c ---- */
+bool x86e_iret_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_iret(struct x86_emu_ctx *e, const struct x86_insn *in);
+
 /* ---- x86_emu_lldt.c ---- */
 bool x86e_lldt_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_lldt(struct x86_emu_ctx *e, const struct x86_insn *in);

@@ -483,6 +483,7 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 		    !x86e_mmx_supported(e->ops, &res->insn) &&
 		    !x86e_fxsr_supported(e->ops, &res->insn) &&
 		    !x86e_xsave_supported(e->ops, &res->insn) &&
+		    !x86e_iret_supported(e->ops, &res->insn) &&
 		    !x86e_sreg_supported(e->ops, &res->insn) &&
 		    !x86e_far_supported(e->ops, &res->insn)) {
 			x86e_ud(e);

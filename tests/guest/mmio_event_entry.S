@@ -45,6 +45,29 @@ mmio_event_back32:
 	popl %ebp
 	ret
 
+/*
+ * uint32_t mmio_event_iret_run(uint32_t top): ESP := top, UD2; the handler installed
+ * (mmio_event_iret32 or mmio_event_iret64) steps the saved EIP past the UD2 and returns with
+ * IRET from the device page; the result is ESP after it (top, if the IRET restored it).
+ */
+	.globl mmio_event_iret_run, mmio_event_iret32, mmio_event_iret64
+mmio_event_iret_run:
+	pushl %ebp
+	pushl %ebx
+	pushl %esi
+	pushl %edi
+	movl 20(%esp), %eax
+	movl %esp, mmio_event_saved_esp
+	movl %eax, %esp
+	ud2
+	movl %esp, %eax
+	movl mmio_event_saved_esp, %esp
+	jmp mmio_event_back32
+
+mmio_event_iret32:
+	addl $2, (%esp)                 /* past the UD2 */
+	iret
+
 /* IA-32e mode (the test runs in compatibility mode): a 64-bit handler, back by far return. */
 	.code64
 mmio_event_handler64:
@@ -55,6 +78,10 @@ mmio_event_handler64:
 	movl $mmio_event_back32, %ecx
 	pushq %rcx
 	lretq
+
+mmio_event_iret64:
+	addq $2, (%rsp)
+	iretq
 	.code32
 
 	.bss

@@ -40,7 +40,9 @@
 #define LM_EFER_LME	  (1u << 8)
 
 uint32_t mmio_event_run(uint32_t top, uint32_t which);
+uint32_t mmio_event_iret_run(uint32_t top);
 extern const char mmio_event_handler32[], mmio_event_handler64[];
+extern const char mmio_event_iret32[], mmio_event_iret64[];
 extern const char mmio_event_ud_at[], mmio_event_gp_at[];
 
 struct __attribute__((packed)) table_ptr {
@@ -146,8 +148,13 @@ static void test_legacy(uint32_t dev_top)
 	/* #UD through a gate that is not present: #NP(IDT entry 6), delivered onto the stack. */
 	idt[VEC_UD].type_attr = GATE_ABSENT32;
 	run_pair(dev_top, RUN_UD, 4, &np);
+	/* A handler that returns with IRET, its frame on the device page. */
+	set_gate32(&idt[VEC_UD], mmio_event_iret32, GATE_INTR32);
+	uint32_t esp_after = mmio_event_iret_run(dev_top);
 	for (unsigned i = 0; i < 3; i++)
 		idt[vecs[i]] = saved[i];
+	check_eq("mmio event: iret from a device page returns past the #UD with ESP restored",
+		 esp_after, dev_top);
 
 	static const struct frame_layout no_ec = {3, ~0u, 2, 0, ~0u}, ec = {4, ~0u, 3, 1, ~0u},
 					 ec_unchecked = {4, ~0u, 3, 1, 0};
@@ -171,12 +178,20 @@ static void test_legacy(uint32_t dev_top)
 
 static const uint64_t gdt64[] __aligned(8) = {0, GDT_FLAT_CODE32, GDT_FLAT_DATA32, GDT_CODE64};
 static struct gate64 idt64[IDT64_ENTRIES] __aligned(16);
+
+static void set_gate64(unsigned v, const char *handler)
+{
+	idt64[v] = (struct gate64){.offset_lo = (uint16_t)(uint32_t)handler,
+				   .selector = SEL_CODE64,
+				   .type_attr = GATE64_INTR,
+				   .offset_mid = (uint16_t)((uint32_t)handler >> 16)};
+}
 static uint64_t lm_pml4[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
 static uint64_t lm_pdpt[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
 static uint64_t lm_pd[LM_PD_COUNT][LM_ENTRIES] __aligned(LM_PAGE_SIZE);
 
 static void __attribute__((noinline)) visit_ia32e(uint32_t dev_top, struct event_pair *ud,
-						  struct event_pair *gp)
+						  struct event_pair *gp, uint32_t *esp_after)
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	uint64_t efer = rdmsr(MSR_EFER);
@@ -192,6 +207,8 @@ static void __attribute__((noinline)) visit_ia32e(uint32_t dev_top, struct event
 	write_cr0(cr0 | CR0_PG); /* IA-32e mode, running on in compatibility mode */
 	run_pair(dev_top, RUN_UD, 10, ud);
 	run_pair(dev_top, RUN_GP, 12, gp);
+	set_gate64(VEC_UD, mmio_event_iret64);
+	*esp_after = mmio_event_iret_run(dev_top);
 	write_cr0(cr0 & ~CR0_PG);
 	wrmsr(MSR_EFER, efer);
 	write_cr4(cr4);
@@ -202,14 +219,11 @@ static void __attribute__((noinline)) visit_ia32e(uint32_t dev_top, struct event
 
 static void test_ia32e(uint32_t dev_top)
 {
-	uint32_t handler = (uint32_t)mmio_event_handler64;
 	struct event_pair ud, gp;
+	uint32_t esp_after = 0;
 
 	for (unsigned v = 0; v < IDT64_ENTRIES; v++)
-		idt64[v] = (struct gate64){.offset_lo = (uint16_t)handler,
-					   .selector = SEL_CODE64,
-					   .type_attr = GATE64_INTR,
-					   .offset_mid = (uint16_t)(handler >> 16)};
+		set_gate64(v, mmio_event_handler64);
 	for (unsigned d = 0; d < LM_PD_COUNT; d++) {
 		for (unsigned i = 0; i < LM_ENTRIES; i++)
 			lm_pd[d][i] = ((uint64_t)(d * LM_ENTRIES + i) << LM_LARGE_SHIFT) |
@@ -217,7 +231,10 @@ static void test_ia32e(uint32_t dev_top)
 		lm_pdpt[d] = (uint32_t)lm_pd[d] | LM_PTE_RW | LM_PTE_P;
 	}
 	lm_pml4[0] = (uint32_t)lm_pdpt | LM_PTE_RW | LM_PTE_P;
-	visit_ia32e(dev_top, &ud, &gp);
+	visit_ia32e(dev_top, &ud, &gp, &esp_after);
+	check_eq("mmio event: iretq from a device page (64-bit handler) returns to compatibility "
+		 "mode past the #UD with ESP restored",
+		 esp_after, dev_top);
 	static const struct frame_layout no_ec = {10, 6, 4, 0, ~0u}, ec = {12, 8, 6, 2, ~0u};
 
 	/* 8-byte slots, low halves at even words: [error code,] RIP, CS, RFLAGS, RSP, SS. */

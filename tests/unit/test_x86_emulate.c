@@ -1740,6 +1740,107 @@ static void test_xrstor_on_memory(void **st)
 	assert_int_equal(f.xbuf[512], 3);
 }
 
+/* ---- IRET with the stack on a device page ---- */
+
+static const uint8_t iret_gdt[][8] = {
+	{0},
+	{0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0}, /* 0x08 code, DPL 0 */
+	{0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0}, /* 0x10 data, DPL 0 */
+	{0xff, 0xff, 0, 0, 0, 0xfb, 0xcf, 0}, /* 0x18 code, DPL 3 */
+	{0xff, 0xff, 0, 0, 0, 0xf3, 0xcf, 0}, /* 0x20 data, DPL 3 */
+	{0xff, 0xff, 0, 0, 0, 0x1b, 0xcf, 0}, /* 0x28 code, not present */
+	{0xff, 0xff, 0, 0, 0, 0x9b, 0xaf, 0}, /* 0x30 64-bit code, DPL 0 */
+};
+
+static int run_iret(struct fake *f, unsigned int mode, const uint64_t *slots, unsigned int n,
+		    struct x86_emu_result *res)
+{
+	const uint8_t code64[] = {0x48, 0xcf};
+	unsigned int size = mode == 64 ? 8 : 4, cpl = f->cpl;
+	uint64_t rflags = f->rflags ? f->rflags : X86_FL_FIXED;
+
+	setup(f, mode, MEM_BASE, mode == 64 ? code64 : code64 + 1, mode == 64 ? 2 : 1);
+	f->cpl = cpl;
+	f->rflags = rflags;
+	memcpy(f->mem + GDT_OFF, iret_gdt, sizeof(iret_gdt));
+	f->sys[X86_SYS_GDTR].base = MEM_BASE + GDT_OFF;
+	f->sys[X86_SYS_GDTR].limit = sizeof(iret_gdt) - 1;
+	f->gpr[X86_RSP] = MEM_BASE + 0x2000;
+	for (unsigned int i = 0; i < n; i++)
+		memcpy(f->mem + 0x2000 + i * size, &slots[i], size);
+	return run(f, res, 1);
+}
+
+static void test_iret_from_a_device_stack(void **st)
+{
+	struct x86_emu_result res;
+	static struct fake f;
+
+	(void)st;
+	/* Same privilege: EIP, CS, EFLAGS; IF from the image (CPL 0), RSP past the frame. */
+	f.rflags = X86_FL_FIXED;
+	assert_int_equal(run_iret(&f, 32, (const uint64_t[]){0x1234, 0x08, 0x202 | X86_FL_CF}, 3,
+				  &res),
+			 0);
+	assert_int_equal(f.rip, 0x1234);
+	assert_int_equal(f.rflags, 0x202 | X86_FL_CF);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x200c);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+
+	/* To ring 3: SS:ESP popped and loaded, DPL 0 data segments nulled. */
+	f = (struct fake){0};
+	assert_int_equal(run_iret(&f, 32,
+				  (const uint64_t[]){0x4000, 0x1b, 0x3202, 0x5000, 0x23}, 5, &res),
+			 0);
+	assert_int_equal(f.rip, 0x4000);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x1b);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x23);
+	assert_int_equal((f.loaded[X86_SEG_SS].attr >> 5) & 3, 3);
+	assert_int_equal(f.gpr[X86_RSP], 0x5000);
+	assert_true(f.loaded[X86_SEG_DS].attr & X86_SEG_UNUSABLE);
+	assert_int_equal(f.rflags, 0x3202);
+
+	/* From ring 3 (IOPL 0): IF and IOPL stay as they were. */
+	f = (struct fake){.cpl = 3, .rflags = X86_FL_FIXED};
+	assert_int_equal(run_iret(&f, 32, (const uint64_t[]){0x4000, 0x1b, 0x3202 | X86_FL_ZF}, 3,
+				  &res),
+			 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_ZF);
+
+	/* IRETQ in 64-bit mode pops SS:RSP at the same privilege too. */
+	f = (struct fake){0};
+	assert_int_equal(run_iret(&f, 64, (const uint64_t[]){0xffffffff80001000ull, 0x30, 0x2,
+							      MEM_BASE + 0x2800, 0x10},
+				  5, &res),
+			 0);
+	assert_int_equal(f.rip, 0xffffffff80001000ull);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2800);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+
+	/* Faults: a return to an inner ring, a CS not present, a SS of the wrong privilege. */
+	f = (struct fake){.cpl = 3};
+	assert_int_equal(run_iret(&f, 32, (const uint64_t[]){0x4000, 0x08, 0x2}, 3, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2000);
+	f = (struct fake){0};
+	assert_int_equal(run_iret(&f, 32, (const uint64_t[]){0x4000, 0x28, 0x2}, 3, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_NP);
+	assert_int_equal(res.exc.error_code, 0x28);
+	assert_int_equal(run_iret(&f, 32,
+				  (const uint64_t[]){0x4000, 0x1b, 0x2, 0x5000, 0x10}, 5, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x10);
+	assert_int_equal(f.set_seg_calls, 0);
+	/* A nested-task return is not emulated. */
+	f = (struct fake){.rflags = X86_FL_FIXED | (1u << 14)};
+	assert_int_equal(run_iret(&f, 32, (const uint64_t[]){0x4000, 0x08, 0x2}, 3, &res),
+			 -X86_EMU_UNSUPPORTED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1776,6 +1877,7 @@ int main(void)
 		cmocka_unit_test(test_single_step_sees_the_starting_tf),
 		cmocka_unit_test(test_write_crossing_into_missing_page_writes_nothing),
 		cmocka_unit_test(test_lldt_ltr_from_memory),
+		cmocka_unit_test(test_iret_from_a_device_stack),
 		cmocka_unit_test(test_xsave_on_memory),
 		cmocka_unit_test(test_xrstor_on_memory),
 		cmocka_unit_test(test_event_delivery_32bit),

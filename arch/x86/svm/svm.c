@@ -333,6 +333,9 @@ static void svm_set_sysseg(struct vcpu *v, unsigned which, const struct vcpu_seg
 	s->attrib = svm_attrib(in);
 }
 
+#define SVM_SEG_DPL_SHIFT 5
+#define SVM_SEG_DPL_MASK  3u
+
 static void svm_set_segment(struct vcpu *v, unsigned seg, const struct vcpu_segment *in)
 {
 	struct vmcb_save *save = &vmcb_of(v)->save;
@@ -345,6 +348,9 @@ static void svm_set_segment(struct vcpu *v, unsigned seg, const struct vcpu_segm
 	s->base = in->base;
 	s->limit = in->limit;
 	s->attrib = svm_attrib(in);
+	/* The CPL is SS's DPL (an IRET to an outer ring); VMX derives it from SS itself. */
+	if (seg == X86_SEG_SS && (save->cr0 & CR0_PE))
+		save->cpl = (uint8_t)((in->attr >> SVM_SEG_DPL_SHIFT) & SVM_SEG_DPL_MASK);
 }
 
 /*
