@@ -129,6 +129,7 @@ struct tcase {
 	bool result_undef;   /* the SDM leaves the result itself undefined (SHLD/SHRD > 16) */
 	bool undef_if_zf;    /* ... when the instruction sets ZF (BSF/BSR of a zero source) */
 	bool far;	     /* a far branch: CS must be loaded (with host_cs) */
+	bool iret;	     /* IRET: SS must be loaded too (with host_ss) */
 };
 
 struct emu_state {
@@ -140,6 +141,8 @@ struct emu_state {
 	unsigned int code_len;
 	bool cs_loaded; /* far branches: set_seg(CS) was called with cs_sel */
 	uint16_t cs_sel;
+	bool ss_loaded; /* IRET: set_seg(SS) was called with ss_sel */
+	uint16_t ss_sel;
 };
 
 static uint64_t cb_get_reg(void *o, unsigned int r)
@@ -162,8 +165,9 @@ static void cb_set_reg(void *o, unsigned int r, uint64_t v)
 }
 
 /* The process's code segment (Linux: __USER_CS, a 64-bit DPL-3 code descriptor). */
-static uint16_t host_cs;
+static uint16_t host_cs, host_ss;
 #define USER_CS_DESC 0x00affb000000ffffull /* base 0, limit 4G, L, DPL 3, accessed */
+#define USER_DS_DESC 0x00cff3000000ffffull /* base 0, limit 4G, DPL 3 data, accessed */
 
 static void cb_get_seg(void *o, unsigned int seg, struct x86_segment *sg)
 {
@@ -333,6 +337,10 @@ static int cb_sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool
 	uint64_t at = LINUX_GDT_BASE + (host_cs & ~7u), d = USER_CS_DESC;
 
 	(void)o;
+	if (la >= LINUX_GDT_BASE + (host_ss & ~7u) && la < LINUX_GDT_BASE + (host_ss & ~7u) + 8) {
+		at = LINUX_GDT_BASE + (host_ss & ~7u); /* and the one for SS (IRET) */
+		d = USER_DS_DESC;
+	}
 	if (write || la < at || la + len > at + sizeof(d))
 		return pf(x, la, write);
 	memcpy(buf, (uint8_t *)&d + (la - at), len);
@@ -343,15 +351,29 @@ static void cb_set_seg(void *o, unsigned int seg, const struct x86_segment *sg)
 {
 	struct emu_state *s = o;
 
+	if (seg == X86_SEG_SS) { /* IRET */
+		s->ss_loaded = true;
+		s->ss_sel = sg->selector;
+		return;
+	}
 	if (seg != X86_SEG_CS)
 		abort(); /* no template loads another segment register */
 	s->cs_loaded = true;
 	s->cs_sel = sg->selector;
 }
 
+/* Ring 3 never gets this far (LLDT/LTR are #GP(0) first): reaching it is a mismatch. */
+static void cb_set_sysseg(void *o, unsigned int which, const struct x86_segment *sg)
+{
+	(void)o;
+	(void)which;
+	(void)sg;
+	abort();
+}
+
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
-	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, cb_sys_access, cb_set_seg, NULL,
+	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, cb_sys_access, cb_set_seg, cb_set_sysseg,
 	NULL, NULL, NULL, NULL,
 };
 
@@ -415,6 +437,7 @@ static void identify_host(void)
 	char id[13] = {0};
 
 	asm volatile("mov %%cs, %0" : "=r"(host_cs));
+	asm volatile("mov %%ss, %0" : "=r"(host_ss));
 	__cpuid(CPUID_VENDOR_LEAF, a, b, c, d);
 	memcpy(id, &b, 4);
 	memcpy(id + 4, &d, 4);
@@ -497,6 +520,7 @@ static void run_case(struct tcase *t, unsigned int batch)
 	es.code = t->code;
 	es.code_len = t->len;
 	es.cs_loaded = false;
+	es.ss_loaded = false;
 	far_case = t->far;
 	for (int guard = 0; guard < 1000; guard++) {
 		x86_emulate(&ctx, &res);
@@ -525,6 +549,8 @@ static void run_case(struct tcase *t, unsigned int batch)
 		report(t, "rip");
 	else if (t->far && (!es.cs_loaded || es.cs_sel != host_cs))
 		report(t, "cs");
+	else if (t->iret && (!es.ss_loaded || es.ss_sel != host_ss))
+		report(t, "ss");
 	else if (!compare_undef_flags &&
 		 (t->result_undef || (t->undef_if_zf && (ns->rflags & X86_FL_ZF))))
 		return; /* an undefined result, not measured on this CPU */
@@ -586,6 +612,7 @@ struct tmpl {
 #define SP_CRC	  14 /* CRC32: every operand size (F2 66, REX.W) */
 #define SP_MMX	  15 /* MMX moves: REX.W selects MOVQ for 6E/7E, no 66 (that is SSE) */
 #define SP_FAR	  16 /* far JMP/CALL m16:xx, RETF: to host_cs, at the code after it */
+#define SP_IRET	  17 /* IRET(Q): to host_cs:the code after it, host_ss:RSP past the frame */
 
 #define U_LOGIC X86_FL_AF
 #define U_MUL	(X86_FL_SF | X86_FL_ZF | X86_FL_AF | X86_FL_PF)
@@ -734,6 +761,18 @@ static void build(struct tcase *t, const struct tmpl *tp, uint8_t extra_pfx, boo
 			     DATA_ADDR;
 		memcpy(t->mem + at, &target, size);
 		memcpy(t->mem + at + size, &sel, tp->modrm ? 2 : size);
+		break;
+	}
+	case SP_IRET: {
+		/* 4-byte slots (IRETD) or, with REX.W, 8-byte ones: RIP, CS, RFLAGS, RSP, SS. */
+		unsigned int size = rexw ? 8 : 4, at = (unsigned int)(t->gpr[X86_RSP] - DATA_ADDR);
+		uint64_t slot[5] = {CODE_ADDR + n, host_cs, rng() & ~(X86_FL_TF | X86_FL_AC),
+				    t->gpr[X86_RSP] + 5 * size + (rng() & 0xf8), host_ss};
+
+		t->far = true;
+		t->iret = true;
+		for (unsigned int i = 0; i < 5; i++)
+			memcpy(t->mem + at + i * size, &slot[i], size);
 		break;
 	}
 	case SP_POPF: {
@@ -909,6 +948,9 @@ static const struct tmpl tmpls[] = {
 	T("jmp far Mp", {0}, 0, {0xff}, 1, 5, 0, true, false, 0, SP_FAR),
 	T("call far Mp", {0}, 0, {0xff}, 1, 3, 0, true, false, 0, SP_FAR),
 	T("retf", {0}, 0, {0xcb}, 1, 0, 0, false, false, 0, SP_FAR),
+	T("iret(q)", {0}, 0, {0xcf}, 1, 0, 0, false, false, 0, SP_IRET),
+	T("lldt Ew (ring 3)", {0}, 0, {0x0f, 0x00}, 2, 2, 0, true, true, 0, 0),
+	T("ltr Ew (ring 3)", {0}, 0, {0x0f, 0x00}, 2, 3, 0, true, true, 0, 0),
 	T("ret Iw", {0}, 0, {0xc2}, 1, 0, 2, false, false, 0, SP_BRANCH),
 	T("leave", {0}, 0, {0xc9}, 1, 0, 0, false, false, 0, SP_FRAME),
 	T("enter Iw,Ib", {0}, 0, {0xc8}, 1, 0, 3, false, false, 0, SP_FRAME),
@@ -968,7 +1010,7 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 		if (tp->pfx[0] == 0x66 && tp->op[1] == 0x7e)
 			rexw = (sel >> 9) & 1;
 		if (tp->special == SP_CX16 || tp->special == SP_SCAN || tp->special == SP_CRC ||
-		    tp->special == SP_MMX || tp->special == SP_FAR)
+		    tp->special == SP_MMX || tp->special == SP_FAR || tp->special == SP_IRET)
 			rexw = (sel >> 9) & 1;
 		if (tp->special == SP_CRC && ((sel >> 10) & 3) == 0)
 			extra = 0x66; /* F2 66: a 16-bit source */
@@ -976,7 +1018,7 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 			extra = 0x66; /* F3 66: still TZCNT/LZCNT/POPCNT, 16-bit */
 		if (!tp->npfx && !(tp->nop && tp->op[0] == 0xc5) && ((sel >> 10) & 3) == 0 &&
 		    tp->special != SP_CX16 && tp->op[0] != 0x63 && tp->special != SP_BRANCH &&
-		    tp->special != SP_FAR &&
+		    tp->special != SP_FAR && tp->special != SP_IRET &&
 		    tp->special != SP_MMX)
 			extra = 0x66;
 		if ((v.special == SP_STACK || v.special == SP_POPF || v.special == SP_FRAME) &&
