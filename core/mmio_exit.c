@@ -433,6 +433,17 @@ static int emu_xrstor(void *opaque, uint64_t rfbm, bool rex_w, struct x86_except
 	return 1;
 }
 
+/* INS/OUTS on a device page: each element by the path of an intercepted IN/OUT. */
+static void emu_port_io(void *opaque, uint16_t port, unsigned size, bool in, uint32_t *val)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (in)
+		*val = vcpu_port_in(v, port, size);
+	else
+		vcpu_port_out(v, port, size, *val);
+}
+
 static const struct x86_emu_ops emu_ops = {
 	.get_reg = emu_get_reg,
 	.set_reg = emu_set_reg,
@@ -457,6 +468,7 @@ static const struct x86_emu_ops emu_ops = {
 	.xsave_extent = emu_xsave_extent,
 	.xsave = emu_xsave,
 	.xrstor = emu_xrstor,
+	.port_io = emu_port_io,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

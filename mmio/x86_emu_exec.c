@@ -15,7 +15,7 @@
 #define BT_IMM_MASK    0xff
 #define STR_BYTE_FORM  1 /* string opcodes: low bit clear = byte element */
 
-enum str_kind { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS };
+enum str_kind { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, STR_OUTS };
 
 static uint64_t imm_sext(const struct x86_insn *in, unsigned int i)
 {
@@ -538,6 +538,28 @@ static int string_once(struct x86_emu_ctx *e, const struct x86_insn *in, enum st
 
 	x86e_reg_opnd(e, X86_RAX, size, &acc);
 	switch (k) {
+	case STR_INS: {
+		uint32_t port = (uint32_t)(x86e_gpr(e, X86_RDX) & 0xffff), val = 0;
+
+		/* The destination is checked before the port is read: a fault reads nothing. */
+		if ((r = x86e_probe_write(e, X86_SEG_ES, di, size)))
+			return r;
+		e->ops->port_io(e->opaque, (uint16_t)port, size, true, &val);
+		memcpy(a, &val, size);
+		if ((r = x86e_write_mem(e, X86_SEG_ES, di, a, size)))
+			return r;
+		break;
+	}
+	case STR_OUTS: {
+		uint32_t val = 0;
+
+		if ((r = x86e_read_mem(e, sseg, si, a, size)))
+			return r;
+		memcpy(&val, a, size);
+		e->ops->port_io(e->opaque, (uint16_t)(x86e_gpr(e, X86_RDX) & 0xffff), size, false,
+				&val);
+		break;
+	}
 	case STR_MOVS:
 		if ((r = x86e_read_mem(e, sseg, si, a, size)) ||
 		    (r = x86e_write_mem(e, X86_SEG_ES, di, a, size)))
@@ -570,9 +592,9 @@ static int string_once(struct x86_emu_ctx *e, const struct x86_insn *in, enum st
 		x86_alu(ALU_CMP, size, x86e_reg_read(e, &acc), vb, &e->rc.rflags);
 		break;
 	}
-	if (k == STR_MOVS || k == STR_CMPS || k == STR_LODS)
+	if (k == STR_MOVS || k == STR_CMPS || k == STR_LODS || k == STR_OUTS)
 		set_addr_reg(e, X86_RSI, asz, si + step);
-	if (k != STR_LODS)
+	if (k != STR_LODS && k != STR_OUTS)
 		set_addr_reg(e, X86_RDI, asz, di + step);
 	return EMU_CONTINUE;
 }
@@ -596,6 +618,15 @@ static int exec_string(struct x86_emu_ctx *e, const struct x86_insn *in, enum st
 	unsigned int batch = e->rep_batch ? e->rep_batch : 1;
 	uint64_t am = x86e_mask(in->addrsize);
 	bool cond = k == STR_CMPS || k == STR_SCAS;
+
+	if (k == STR_INS || k == STR_OUTS) {
+		int r;
+
+		if (size > 4)
+			size = 4; /* INSD/OUTSD at most, REX.W or not */
+		if ((r = x86e_io_permitted(e, (uint16_t)x86e_gpr(e, X86_RDX), size)))
+			return r;
+	}
 
 	if (batch > X86_EMU_REP_BATCH_MAX)
 		batch = X86_EMU_REP_BATCH_MAX;
@@ -969,6 +1000,12 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_pop_rm(e, in);
 	case 0x8e:
 		return x86e_exec_sreg(e, in);
+	case 0x6c:
+	case 0x6d:
+		return exec_string(e, in, STR_INS);
+	case 0x6e:
+	case 0x6f:
+		return exec_string(e, in, STR_OUTS);
 	case 0xa4:
 	case 0xa5:
 		return exec_string(e, in, STR_MOVS);

@@ -155,6 +155,11 @@ int x86e_desc_accessed(struct x86_emu_ctx *e, uint64_t la, struct x86_segment *s
 bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in);
 
+/* ---- x86_emu_strio.c ---- */
+bool x86e_strio_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+/* INS/OUTS: the I/O permission check (IOPL, the TSS bitmap); #GP(0) if refused. */
+int x86e_io_permitted(struct x86_emu_ctx *e, uint16_t port, unsigned int size);
+
 /* ---- x86_emu_iret.c ---- */
 bool x86e_iret_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_iret(struct x86_emu_ctx *e, const struct x86_insn *in);

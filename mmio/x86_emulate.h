@@ -193,6 +193,12 @@ struct x86_emu_ops {
 	uint32_t (*xsave_extent)(void *opaque, uint64_t components, bool compacted);
 	void (*xsave)(void *opaque, uint64_t rfbm, bool rex_w);
 	int (*xrstor)(void *opaque, uint64_t rfbm, bool rex_w, struct x86_exception *exc);
+	/*
+	 * Optional port I/O (NULL: INS/OUTS are not emulated): one access of size bytes (1, 2,
+	 * 4) to port, *val in (in: filled) or out, by the path an intercepted IN/OUT takes.
+	 * Called after the I/O permission check, once per element.
+	 */
+	void (*port_io)(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val);
 };
 
 #define X86_FXSR_AREA 512

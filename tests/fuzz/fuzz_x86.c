@@ -334,17 +334,26 @@ static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
 	return 0;
 }
 
+static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t *val)
+{
+	(void)o;
+	if (size != 1 && size != 2 && size != 4)
+		abort(); /* a port access is a byte, word or dword */
+	if (in)
+		*val = port * 0x01010101u;
+}
+
 static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
 	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor, sys_access,
-	set_seg, set_sysseg, xsave_area, xsave_extent, xsave, xrstor,
+	set_seg, set_sysseg, xsave_area, xsave_extent, xsave, xrstor, port_io,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
 						rd,	 wr,	  get_vec, set_vec, NULL,
 						NULL,	 NULL,	  NULL,	   NULL,
 						NULL,	 NULL,	  NULL,	   NULL, NULL,
-						NULL,	 NULL,	  NULL,	   NULL};
+						NULL,	 NULL,	  NULL,	   NULL, NULL};
 
 /*
  * Event delivery onto the fuzzed stack: the input's first bytes pick the event and fill the

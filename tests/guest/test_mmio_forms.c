@@ -697,4 +697,5 @@ void test_mmio_forms(void)
 	test_mmio_event(base);
 	test_mmio_lldt(base);
 	test_mmio_xsave(base);
+	test_mmio_strio(base);
 }

@@ -35,6 +35,8 @@ struct fake {
 	uint8_t xbuf[4096] __attribute__((aligned(64))); /* the XSAVE scratch buffer */
 	uint64_t xrstor_rfbm;
 	unsigned int xrstor_calls;
+	uint32_t port_out_last;
+	unsigned int port_outs;
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -301,15 +303,30 @@ static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
 	return 0;
 }
 
+/* Ports: a read gives 0xc0 + the port's low byte per byte; writes are recorded. */
+static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t *val)
+{
+	struct fake *f = o;
+
+	if (in) {
+		*val = 0;
+		for (unsigned int i = 0; i < size; i++)
+			*val |= (uint32_t)(0xc0 + (port & 0xf)) << (8 * i);
+	} else {
+		f->port_out_last = *val;
+		f->port_outs++;
+	}
+}
+
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
 	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
-	xsave_area, xsave_extent, xsave, xrstor,
+	xsave_area, xsave_extent, xsave, xrstor, port_io,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -373,7 +390,7 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 static const struct x86_emu_ops ops_plain = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL,
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */
@@ -1841,6 +1858,67 @@ static void test_iret_from_a_device_stack(void **st)
 			 -X86_EMU_UNSUPPORTED);
 }
 
+/* ---- INS / OUTS with the memory on a device page ---- */
+
+static void test_ins_outs_on_memory(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* rep insb: three bytes from port 0x21 to [RDI], forward. */
+	setup(&f, 64, MEM_BASE, (const uint8_t[]){0xf3, 0x6c}, 2);
+	f.gpr[X86_RDX] = 0x21;
+	f.gpr[X86_RCX] = 3;
+	f.gpr[X86_RDI] = MEM_BASE + 0x2000;
+	assert_int_equal(run(&f, &res, 8), 0);
+	assert_int_equal(f.mem[0x2000], 0xc1);
+	assert_int_equal(f.mem[0x2002], 0xc1);
+	assert_int_equal(f.mem[0x2003], 0);
+	assert_int_equal(f.gpr[X86_RDI], MEM_BASE + 0x2003);
+	assert_int_equal(f.gpr[X86_RCX], 0);
+	assert_int_equal(f.rip, MEM_BASE + 2);
+
+	/* outsw backwards (DF): [RSI] to the port, RSI - 2. */
+	setup(&f, 32, MEM_BASE, (const uint8_t[]){0x66, 0x6f}, 2);
+	f.rflags |= X86_FL_DF;
+	f.gpr[X86_RDX] = 0x80;
+	f.gpr[X86_RSI] = MEM_BASE + 0x2010;
+	f.mem[0x2010] = 0x34;
+	f.mem[0x2011] = 0x12;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.port_outs, 1);
+	assert_int_equal(f.port_out_last, 0x1234);
+	assert_int_equal(f.gpr[X86_RSI], MEM_BASE + 0x200e);
+
+	/* Ring 3 above IOPL: the TSS bitmap decides; a set bit is #GP(0) and no port access. */
+	setup(&f, 32, MEM_BASE, (const uint8_t[]){0x6e}, 1);
+	f.cpl = 3;
+	f.gpr[X86_RDX] = 0x21;
+	f.gpr[X86_RSI] = MEM_BASE + 0x2010;
+	f.sys[X86_SYS_TR].base = MEM_BASE + 0x1200;
+	f.sys[X86_SYS_TR].limit = 0x68 + 8;
+	f.mem[0x1200 + 0x66] = 0x68;
+	f.mem[0x1200 + 0x68 + 4] = 0x02; /* port 0x21 */
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.port_outs, 0);
+	f.mem[0x1200 + 0x68 + 4] = 0xfd; /* every port of the byte but 0x21 */
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.port_outs, 1);
+	/* A port whose bitmap byte lies past the TSS limit: #GP(0). */
+	f.rip = MEM_BASE;
+	f.gpr[X86_RDX] = 0x100;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+
+	/* insb to a page that faults: #PF before the port is read. */
+	setup(&f, 64, MEM_BASE, (const uint8_t[]){0x6c}, 1);
+	f.gpr[X86_RDI] = MEM_BASE + MEM_SIZE;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1877,6 +1955,7 @@ int main(void)
 		cmocka_unit_test(test_single_step_sees_the_starting_tf),
 		cmocka_unit_test(test_write_crossing_into_missing_page_writes_nothing),
 		cmocka_unit_test(test_lldt_ltr_from_memory),
+		cmocka_unit_test(test_ins_outs_on_memory),
 		cmocka_unit_test(test_iret_from_a_device_stack),
 		cmocka_unit_test(test_xsave_on_memory),
 		cmocka_unit_test(test_xrstor_on_memory),
