@@ -233,7 +233,8 @@ static int access_pages(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsign
 		if (r)
 			return X86_EMU_EXCEPTION;
 		la += n;
-		buf += n;
+		if (buf) /* a probe has none */
+			buf += n;
 		size -= n;
 	}
 	return EMU_CONTINUE;
@@ -484,6 +485,7 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 		    !x86e_fxsr_supported(e->ops, &res->insn) &&
 		    !x86e_xsave_supported(e->ops, &res->insn) &&
 		    !x86e_iret_supported(e->ops, &res->insn) &&
+		    !x86e_strio_supported(e->ops, &res->insn) &&
 		    !x86e_sreg_supported(e->ops, &res->insn) &&
 		    !x86e_far_supported(e->ops, &res->insn)) {
 			x86e_ud(e);
