@@ -4,8 +4,9 @@
  * imm16 (CB, CA) with the stack on one.  Real and virtual-8086 mode load selector << 4 as the
  * CS base; protected and long mode load a code-segment descriptor at the same privilege with
  * the SDM's checks (#GP(selector), #NP(selector), #GP(0) for a null selector or an offset past
- * the limit / not canonical).  Call gates, task gates and TSS descriptors, and a RETF to an
- * outer ring, are not emulated (#UD, reported as unsupported).
+ * the limit / not canonical).  A RETF to an outer ring is x86e_retf_outer() (x86_emu_iret.c).
+ * Call gates, task gates and TSS descriptors are not emulated (#UD, reported as
+ * unsupported).
  */
 #include "mmio/x86_emu_internal.h"
 
@@ -61,8 +62,6 @@ static int load_code(struct x86_emu_ctx *e, uint16_t sel, bool ret, struct x86_s
 	if (ret) {
 		if (rpl < cpl)
 			return x86e_raise(e, X86_EXC_GP, true, sel & ~SEL_RPL_MASK);
-		if (rpl > cpl)
-			return not_emulated(e); /* return to an outer ring */
 	}
 	if ((cs->attr & TYPE_CONFORM) ? dpl > cpl : (rpl > cpl || dpl != cpl))
 		return x86e_raise(e, X86_EXC_GP, true, sel & ~SEL_RPL_MASK);
@@ -109,6 +108,9 @@ static int exec_retf(struct x86_emu_ctx *e, const struct x86_insn *in)
 
 	if ((r = x86e_pop(e, &off, size)) || (r = x86e_pop(e, &sel, size)))
 		return r;
+	if (!e->real_or_v86 && (sel & SEL_RPL_MASK) > e->ctl.cpl)
+		return x86e_retf_outer(e, (uint16_t)sel, off & x86e_mask(size), size,
+				       in->opcode == OP_RETF_IMM ? (uint16_t)in->imm[0] : 0);
 	if ((r = far_target(e, (uint16_t)sel, off & x86e_mask(size), true, &cs)))
 		return r;
 	if (in->opcode == OP_RETF_IMM)

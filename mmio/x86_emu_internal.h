@@ -163,6 +163,9 @@ int x86e_io_permitted(struct x86_emu_ctx *e, uint16_t port, unsigned int size);
 /* ---- x86_emu_iret.c ---- */
 bool x86e_iret_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_iret(struct x86_emu_ctx *e, const struct x86_insn *in);
+/* RETF to an outer ring, CS:RIP already popped (size: the operand size, imm: RETF's imm16). */
+int x86e_retf_outer(struct x86_emu_ctx *e, uint16_t sel, uint64_t rip, unsigned int size,
+		    uint16_t imm);
 
 /* ---- x86_emu_lldt.c ---- */
 bool x86e_lldt_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);

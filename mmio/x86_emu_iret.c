@@ -8,6 +8,8 @@
  * nulls the data segment registers the new CPL may not use.  RFLAGS takes IF only if
  * CPL <= IOPL, IOPL and VIF/VIP only at CPL 0.
  *
+ * x86e_retf_outer() is RETF's return to an outer ring, with the same checks.
+ *
  * Not emulated (#UD, reported as unsupported): virtual-8086 mode, a return to it (VM set at
  * CPL 0), a nested-task return (NT set: a task switch).  The NMI blocking an IRET ends is the
  * caller's: mhv never emulates the delivery of an NMI, so an NMI handler's IRET from a device
@@ -157,6 +159,44 @@ static int iret_real(struct x86_emu_ctx *e, unsigned int size)
 	/* Real mode: CPL 0, every flag of the image (VM, VIP, VIF stay as they are). */
 	e->rc.rflags = new_flags(e, fl, size) & ~(FL_VIF | FL_VIP);
 	e->res->next_rip = ip & x86e_mask(size);
+	return EMU_CONTINUE;
+}
+
+/*
+ * RETF / RETF imm16 to an outer ring (x86_emu_far.c pops CS:RIP first): the CS checks, then
+ * rSP past the imm16 bytes, SS:RSP popped and checked, the new stack moved by imm16 again,
+ * the CPL changed and the data segments the outer ring may not use nulled (SDM RET).
+ */
+int x86e_retf_outer(struct x86_emu_ctx *e, uint16_t sel, uint64_t rip, unsigned int size,
+		    uint16_t imm)
+{
+	unsigned int rpl = sel & SEL_RPL_MASK, ssz = x86e_stack_size(e);
+	uint64_t rsp, ss_sel, cs_la, ss_la = 0;
+	struct x86_segment cs, ss;
+	bool long_cs;
+	int r;
+
+	if ((r = check_cs(e, sel, &cs, &cs_la)))
+		return r;
+	long_cs = (e->ctl.efer & X86_EFER_LMA) && (cs.attr & X86_SEG_ATTR_L);
+	x86e_set_sp(e, ssz, x86e_gpr(e, X86_RSP) + imm);
+	if ((r = x86e_pop(e, &rsp, size)) || (r = x86e_pop(e, &ss_sel, size)))
+		return r;
+	if ((r = check_ss(e, (uint16_t)ss_sel, rpl, long_cs, &ss, &ss_la)))
+		return r;
+	if (long_cs ? !x86e_canonical(e, rip) : rip > cs.limit)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if ((r = x86e_desc_accessed(e, cs_la, &cs)) ||
+	    (ss_la && (r = x86e_desc_accessed(e, ss_la, &ss))))
+		return r;
+	cs.selector = sel;
+	ss.selector = (uint16_t)ss_sel;
+	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
+	e->ops->set_seg(e->opaque, X86_SEG_SS, &ss);
+	ssz = long_cs ? 8 : (ss.attr & X86_SEG_ATTR_DB) ? 4 : 2;
+	x86e_set_sp(e, ssz, (rsp + imm) & x86e_mask(ssz));
+	null_inner_segments(e, rpl);
+	e->res->next_rip = rip;
 	return EMU_CONTINUE;
 }
 

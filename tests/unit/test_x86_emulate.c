@@ -1336,12 +1336,14 @@ static void test_far_branch_faults_and_gates(void **st)
 	f.rip = MEM_BASE;
 	assert_int_equal(run(&f, &res, 1), 0);
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2210);
-	/* Return to ring 3: not emulated, nothing changes. */
+	/* Return to ring 3 through a DPL 0 code segment: #GP(selector), nothing changes. */
 	f.mem[0x2204] = 0x0b;
 	f.rip = MEM_BASE;
 	f.gpr[X86_RSP] = MEM_BASE + 0x2200;
 	f.set_seg_calls = 0;
-	assert_int_equal(run(&f, &res, 1), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x08);
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
 	assert_int_equal(f.set_seg_calls, 0);
 }
@@ -1852,6 +1854,35 @@ static void test_iret_from_a_device_stack(void **st)
 	assert_int_equal(res.exc.vector, X86_EXC_GP);
 	assert_int_equal(res.exc.error_code, 0x10);
 	assert_int_equal(f.set_seg_calls, 0);
+	/* RETF 8 to ring 3: CS:EIP, 8 bytes skipped, ESP:SS, the new stack moved by 8 too. */
+	{
+		const uint8_t retf8[] = {0xca, 0x08, 0x00};
+		uint64_t slots[] = {0x4000, 0x1b, 0xdead, 0xbeef, 0x5000, 0x23};
+
+		f = (struct fake){0};
+		setup(&f, 32, MEM_BASE, retf8, sizeof(retf8));
+		memcpy(f.mem + GDT_OFF, iret_gdt, sizeof(iret_gdt));
+		f.sys[X86_SYS_GDTR].base = MEM_BASE + GDT_OFF;
+		f.sys[X86_SYS_GDTR].limit = sizeof(iret_gdt) - 1;
+		f.gpr[X86_RSP] = MEM_BASE + 0x2000;
+		for (unsigned int i = 0; i < 6; i++)
+			memcpy(f.mem + 0x2000 + i * 4, &slots[i], 4);
+		assert_int_equal(run(&f, &res, 1), 0);
+		assert_int_equal(f.rip, 0x4000);
+		assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x1b);
+		assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x23);
+		assert_int_equal(f.gpr[X86_RSP], 0x5008);
+		assert_true(f.loaded[X86_SEG_DS].attr & X86_SEG_UNUSABLE);
+		/* SS of another privilege: #GP(SS selector), nothing changes. */
+		f.rip = MEM_BASE;
+		f.gpr[X86_RSP] = MEM_BASE + 0x2000;
+		f.set_seg_calls = 0;
+		f.mem[0x2014] = 0x10;
+		assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_GP);
+		assert_int_equal(res.exc.error_code, 0x10);
+		assert_int_equal(f.set_seg_calls, 0);
+	}
 	/* A nested-task return is not emulated. */
 	f = (struct fake){.rflags = X86_FL_FIXED | (1u << 14)};
 	assert_int_equal(run_iret(&f, 32, (const uint64_t[]){0x4000, 0x08, 0x2}, 3, &res),
