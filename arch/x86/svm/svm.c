@@ -317,6 +317,8 @@ static uint16_t svm_attrib(const struct vcpu_segment *in)
 	return (in->attr & VCPU_SEG_UNUSABLE) ? attrib & (uint16_t)~SVM_ATTR_P : attrib;
 }
 
+#define SVM_TSS_BUSY 0x2u /* type bit 1: available -> busy */
+
 /* LLDT/LTR the MMIO emulator completed. */
 static void svm_set_sysseg(struct vcpu *v, unsigned which, const struct vcpu_segment *in)
 {
@@ -331,6 +333,11 @@ static void svm_set_sysseg(struct vcpu *v, unsigned which, const struct vcpu_seg
 	s->base = in->base;
 	s->limit = in->limit;
 	s->attrib = svm_attrib(in);
+	/* TR's cached type: the TSS as available (VMRUN does not check it and no guest
+	 * instruction reads it; the busy bit lives in the GDT).  QEMU's TCG keeps TR so after its
+	 * own LTR and aborts on a busy type at the next stack switch through the TSS. */
+	if (which == X86_SYS_TR)
+		s->attrib &= (uint16_t)~SVM_TSS_BUSY;
 }
 
 #define SVM_SEG_DPL_SHIFT 5
