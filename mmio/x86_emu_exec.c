@@ -1000,6 +1000,9 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_pop_rm(e, in);
 	case 0x8e:
 		return x86e_exec_sreg(e, in);
+	case 0x60:
+	case 0x61:
+		return x86e_exec_stack(e, in); /* PUSHA, POPA */
 	case 0x6c:
 	case 0x6d:
 		return exec_string(e, in, STR_INS);

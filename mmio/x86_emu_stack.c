@@ -1,6 +1,6 @@
 /*
  * Stack and near-branch instructions whose memory side is on a device page (RSP inside an
- * MMIO region, or a branch target read from one): PUSHF/POPF (9C/9D), near CALL rel and
+ * MMIO region, or a branch target read from one): PUSHA/POPA (60/61), PUSHF/POPF (9C/9D), near CALL rel and
  * CALL/JMP r/m (E8, FF /2, FF /4), near RET and RET imm16 (C3/C2), ENTER and LEAVE (C8/C9).
  *
  * Far CALL/JMP/RET and PUSH/POP of segment registers load descriptors and are not here.
@@ -9,6 +9,9 @@
  */
 #include "mmio/x86_emu_internal.h"
 
+#define OP_PUSHA      0x60
+#define OP_POPA	      0x61
+#define PUSHA_SLOTS   8
 #define OP_PUSHF      0x9c
 #define OP_POPF	      0x9d
 #define OP_RET_IMM    0xc2
@@ -51,6 +54,8 @@ bool x86e_stack_supported(const struct x86_insn *in)
 	if (in->map != X86_MAP_ONE)
 		return false;
 	switch (in->opcode) {
+	case OP_PUSHA: /* outside 64-bit mode only: the decoder refuses them there */
+	case OP_POPA:
 	case OP_PUSHF:
 	case OP_POPF:
 	case OP_ENTER:
@@ -59,6 +64,51 @@ bool x86e_stack_supported(const struct x86_insn *in)
 	default:
 		return near_branch(in);
 	}
+}
+
+/*
+ * PUSHA/PUSHAD: EAX, ECX, EDX, EBX, the original ESP, EBP, ESI, EDI, as one store (every
+ * slot is checked before the first is written, so a fault leaves the stack untouched).
+ * POPA/POPAD: the reverse, the ESP slot skipped.
+ */
+static int exec_pusha_popa(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	static const uint8_t order[PUSHA_SLOTS] = {X86_RDI, X86_RSI, X86_RBP, X86_RSP,
+						   X86_RBX, X86_RDX, X86_RCX, X86_RAX};
+	unsigned int size = in->opsize, ssz = x86e_stack_size(e);
+	uint64_t sp = x86e_gpr(e, X86_RSP) & x86e_mask(ssz);
+	uint8_t buf[PUSHA_SLOTS * 4];
+	struct x86_opnd r;
+	int rc;
+
+	if (in->opcode == OP_PUSHA) {
+		uint64_t top = (sp - PUSHA_SLOTS * size) & x86e_mask(ssz);
+
+		for (unsigned int i = 0; i < PUSHA_SLOTS; i++) {
+			uint64_t v = x86e_gpr(e, order[i]);
+
+			for (unsigned int b = 0; b < size; b++)
+				buf[i * size + b] = (uint8_t)(v >> (BYTE_BITS * b));
+		}
+		if ((rc = x86e_write_mem(e, X86_SEG_SS, top, buf, PUSHA_SLOTS * size)))
+			return rc;
+		x86e_set_sp(e, ssz, top);
+		return EMU_CONTINUE;
+	}
+	if ((rc = x86e_read_mem(e, X86_SEG_SS, sp, buf, PUSHA_SLOTS * size)))
+		return rc;
+	for (unsigned int i = 0; i < PUSHA_SLOTS; i++) {
+		uint64_t v = 0;
+
+		if (order[i] == X86_RSP)
+			continue;
+		for (unsigned int b = 0; b < size; b++)
+			v |= (uint64_t)buf[i * size + b] << (BYTE_BITS * b);
+		x86e_reg_opnd(e, order[i], size, &r);
+		x86e_reg_write(e, &r, v);
+	}
+	x86e_set_sp(e, ssz, sp + PUSHA_SLOTS * size);
+	return EMU_CONTINUE;
 }
 
 /* A new RIP: canonical in 64-bit mode, else within the CS limit (#GP(0) otherwise). */
@@ -206,6 +256,9 @@ int x86e_exec_stack(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return X86_EMU_UNSUPPORTED;
 	}
 	switch (in->opcode) {
+	case OP_PUSHA:
+	case OP_POPA:
+		return exec_pusha_popa(e, in);
 	case OP_PUSHF:
 		return exec_pushf(e, in);
 	case OP_POPF:

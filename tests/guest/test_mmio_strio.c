@@ -39,6 +39,39 @@ static void retf_to_ring3(void *frame)
 	__builtin_unreachable();
 }
 
+#define PUSHA_TOP  0x2700u
+#define PUSHA_MARK 0x5a5aa5a5u
+
+static uint32_t pusha_esp_after, pusha_ebx_after;
+
+/* PUSHAD then POPAD with ESP on the device page: the frame holds the registers, POPAD brings
+ * them back (EBX carries a marker through). */
+static void test_pusha_popa(uint32_t base)
+{
+	volatile uint32_t *slot = (volatile uint32_t *)(base + PUSHA_TOP - 32);
+
+	/* The results go to static variables (absolute addresses: ESP is elsewhere). */
+	asm volatile("pushl %%ebx\n\t"
+		     "movl %%esp, %%ecx\n\t"
+		     "movl %2, %%esp\n\t"
+		     "movl %3, %%ebx\n\t"
+		     "pushal\n\t"
+		     "movl %%esp, %0\n\t"
+		     "xorl %%ebx, %%ebx\n\t"
+		     "popal\n\t"
+		     "movl %%ebx, %1\n\t"
+		     "movl %%ecx, %%esp\n\t"
+		     "popl %%ebx"
+		     : "=m"(pusha_esp_after), "=m"(pusha_ebx_after)
+		     : "r"(base + PUSHA_TOP), "i"(PUSHA_MARK)
+		     : "ecx", "memory");
+	check(pusha_esp_after == base + PUSHA_TOP - 32 && slot[4] == PUSHA_MARK &&
+		      slot[3] == base + PUSHA_TOP && pusha_ebx_after == PUSHA_MARK,
+	      "mmio strio: pushad / popad with ESP on a device page",
+	      "ESP after pushad %x, EBX slot %x, ESP slot %x, EBX after popad %x",
+	      pusha_esp_after, slot[4], slot[3], pusha_ebx_after);
+}
+
 static void test_retf_outer(uint32_t base)
 {
 	volatile uint32_t *frame = (volatile uint32_t *)(base + RETF_OFF);
@@ -83,5 +116,6 @@ void test_mmio_strio(uint32_t base)
 	check(after == mask && si == (uint32_t)dev + 1,
 	      "mmio strio: outsb from a device page writes the byte to the port",
 	      "mask %02x after, %02x before, ESI %x", after, mask, si);
+	test_pusha_popa(base);
 	test_retf_outer(base);
 }

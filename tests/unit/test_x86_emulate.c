@@ -1950,6 +1950,44 @@ static void test_ins_outs_on_memory(void **st)
 	assert_int_equal(res.exc.vector, X86_EXC_PF);
 }
 
+static void test_pusha_popa_on_a_device_stack(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	uint32_t slot;
+
+	(void)st;
+	/* pushad: EDI at the new ESP, EAX at the top, the original ESP in between. */
+	setup(&f, 32, MEM_BASE, (const uint8_t[]){0x60}, 1);
+	for (unsigned int i = 0; i < 8; i++)
+		f.gpr[i] = 0x1000 + i;
+	f.gpr[X86_RSP] = MEM_BASE + 0x2020;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2000);
+	memcpy(&slot, f.mem + 0x2000, 4);
+	assert_int_equal(slot, 0x1007); /* EDI */
+	memcpy(&slot, f.mem + 0x200c, 4);
+	assert_int_equal(slot, MEM_BASE + 0x2020); /* ESP as it was */
+	memcpy(&slot, f.mem + 0x201c, 4);
+	assert_int_equal(slot, 0x1000); /* EAX */
+	/* popad: back, the ESP slot skipped. */
+	setup(&f, 32, MEM_BASE, (const uint8_t[]){0x61}, 1);
+	for (unsigned int i = 0; i < 8; i++)
+		memcpy(f.mem + 0x2000 + 4 * i, &(uint32_t){0x2000u + i}, 4);
+	f.gpr[X86_RSP] = MEM_BASE + 0x2000;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.gpr[X86_RDI], 0x2000);
+	assert_int_equal(f.gpr[X86_RAX], 0x2007);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2020);
+	/* pushaw crossing into a missing page: #PF, nothing written, ESP kept. */
+	setup(&f, 32, MEM_BASE, (const uint8_t[]){0x66, 0x60}, 2);
+	f.gpr[X86_RSP] = MEM_BASE + 4;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1986,6 +2024,7 @@ int main(void)
 		cmocka_unit_test(test_single_step_sees_the_starting_tf),
 		cmocka_unit_test(test_write_crossing_into_missing_page_writes_nothing),
 		cmocka_unit_test(test_lldt_ltr_from_memory),
+		cmocka_unit_test(test_pusha_popa_on_a_device_stack),
 		cmocka_unit_test(test_ins_outs_on_memory),
 		cmocka_unit_test(test_iret_from_a_device_stack),
 		cmocka_unit_test(test_xsave_on_memory),
