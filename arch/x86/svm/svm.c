@@ -702,6 +702,20 @@ unknown:
 	return EXIT_NEXT_RETRY;
 }
 
+/*
+ * Without NRIP save, a flush exit skips by the length decoded before the flush: decoding
+ * again afterwards would refill the code translation the flush just dropped, and so re-arm
+ * the flush exits it just disarmed (core/flush_exits.h).
+ */
+static enum exit_next skip_by(struct svm_vcpu *sv, unsigned len, enum exit_next next)
+{
+	if (next == EXIT_NEXT_SKIP && len && !sv->nrips) {
+		advance_rip(sv->vmcb, sv->vmcb->save.rip + len);
+		return EXIT_NEXT_RETRY;
+	}
+	return next;
+}
+
 static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 {
 	const struct x86_insn *insn;
@@ -716,7 +730,19 @@ static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 					 sv->vmcb->control.exit_code);
 		return EXIT_NEXT_RETRY;
 	}
-	return vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, insn));
+	return skip_by(sv, insn->len,
+		       vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, insn)));
+}
+
+/* INVPCID: as INVLPG, the length is decoded before the flush. */
+static enum exit_next exit_invpcid(struct svm_vcpu *sv)
+{
+	const struct x86_insn *insn = NULL;
+	int err = 0;
+
+	if (!sv->nrips)
+		insn = vcpu_decode_current(&sv->vcpu, &err); /* a failure is the core's to report */
+	return skip_by(sv, insn ? insn->len : 0, vcpu_exit_invpcid(&sv->vcpu));
 }
 
 static enum exit_next __attribute__((noinline)) exit_io(struct svm_vcpu *sv)
@@ -754,7 +780,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_INVLPG:
 		return exit_invlpg(sv);
 	case SVM_EXIT_INVPCID:
-		return vcpu_exit_invpcid(v);
+		return exit_invpcid(sv);
 	case SVM_EXIT_XSETBV:
 		return vcpu_exit_xsetbv(v);
 	case SVM_EXIT_INVD:
