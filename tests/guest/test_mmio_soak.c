@@ -56,6 +56,7 @@
 #define INVPCID_CTX	   1u /* one PCID, non-global */
 #define INVPCID_ALL_G	   2u /* everything, global too */
 #define INVPCID_ALL	   3u /* everything but global */
+#define NR_INVPCID_STEPS   3  /* a lone INVPCID step: address, context or all but global */
 
 #define NR_AS		 3  /* address spaces: page directories */
 #define NR_WIN		 16 /* window pages per address space */
@@ -513,28 +514,37 @@ static void step_access(uint32_t step)
 	}
 }
 
+/* The kinds' cumulative weights. */
+#define T_REMAP	     W_REMAP
+#define T_CR3_SWITCH (T_REMAP + W_CR3_SWITCH)
+#define T_CR3_RELOAD (T_CR3_SWITCH + W_CR3_RELOAD)
+#define T_INVLPG     (T_CR3_RELOAD + W_INVLPG)
+#define T_INVPCID    (T_INVLPG + W_INVPCID)
+#define T_WP	     (T_INVPCID + W_WP)
+#define T_PGE	     (T_WP + W_PGE)
+
 static void step(uint32_t i)
 {
-	uint32_t r = rnd(STEP_WEIGHTS);
+	const uint32_t r = rnd(STEP_WEIGHTS);
 
-	if (r < W_REMAP) {
+	if (r < T_REMAP) {
 		step_remap();
-	} else if ((r -= W_REMAP) < W_CR3_SWITCH) {
+	} else if (r < T_CR3_SWITCH) {
 		set_cr3(rnd(NR_AS));
 		n.cr3_switches++;
-	} else if ((r -= W_CR3_SWITCH) < W_CR3_RELOAD) {
+	} else if (r < T_CR3_RELOAD) {
 		flush(FL_CR3_RELOAD, 0);
-	} else if ((r -= W_CR3_RELOAD) < W_INVLPG) {
+	} else if (r < T_INVLPG) {
 		flush(FL_INVLPG, WINDOW + rnd(NR_WIN) * PAGE_SIZE);
-	} else if ((r -= W_INVLPG) < W_INVPCID) {
+	} else if (r < T_INVPCID) {
 		if (has_invpcid)
-			flush((enum flush_kind)(FL_INVPCID_ADDR + rnd(3)),
+			flush((enum flush_kind)(FL_INVPCID_ADDR + rnd(NR_INVPCID_STEPS)),
 			      WINDOW + rnd(NR_WIN) * PAGE_SIZE);
-	} else if ((r -= W_INVPCID) < W_WP) {
+	} else if (r < T_WP) {
 		wp = !wp;
 		write_cr0(wp ? read_cr0() | CR0_WP : read_cr0() & ~CR0_WP);
 		n.wp_toggles++;
-	} else if ((r -= W_WP) < W_PGE) {
+	} else if (r < T_PGE) {
 		flush(FL_PGE, 0);
 	} else {
 		step_access(i);

@@ -740,8 +740,11 @@ static enum exit_next exit_invpcid(struct svm_vcpu *sv)
 	const struct x86_insn *insn = NULL;
 	int err = 0;
 
-	if (!sv->nrips)
-		insn = vcpu_decode_current(&sv->vcpu, &err); /* a failure is the core's to report */
+	if (!sv->nrips) {
+		insn = vcpu_decode_current(&sv->vcpu, &err);
+		if (err == -E_FAULT)
+			return EXIT_NEXT_RETRY; /* the fetch's #PF is queued */
+	}
 	return skip_by(sv, insn ? insn->len : 0, vcpu_exit_invpcid(&sv->vcpu));
 }
 
