@@ -178,6 +178,11 @@ $(TEST_ISO_DIR)/linux-1cpu.iso: $(BUILD)/mhv.elf $(LINUX_DIR)/initrd.cpio.gz iso
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit mmio=ram@0xd0000000+0x4000" \
 		-m "$(LINUX_DIR)/vmlinuz $(LINUX_ARGS) nr_cpus=1" -m "$(LINUX_DIR)/initrd.cpio.gz"
+# make bench: the same one-CPU boot with mmio_cache=off, what the cache's exits are measured against.
+$(TEST_ISO_DIR)/linux-1cpu-nocache.iso: $(BUILD)/mhv.elf $(LINUX_DIR)/initrd.cpio.gz iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit mmio=ram@0xd0000000+0x4000 mmio_cache=off" \
+		-m "$(LINUX_DIR)/vmlinuz $(LINUX_ARGS) nr_cpus=1" -m "$(LINUX_DIR)/initrd.cpio.gz"
 # The same Linux boot over the network (UEFI PXE), as test machines boot.
 $(BUILD)/test-pxe/linux/.stamp: $(BUILD)/mhv.elf $(LINUX_DIR)/initrd.cpio.gz iso/mkiso.sh iso/grub.cfg.in
 	$(Q)sh iso/mkiso.sh -q -n $(dir $@) -e $< -a "exit=debugexit mmio=ram@0xd0000000+0x4000" \
@@ -228,7 +233,8 @@ test:
 bench:
 	$(Q)sh tests/deps.sh test
 	$(Q)$(MAKE) -s --no-print-directory all $(TEST_ISO_DIR)/bench.iso $(TEST_ISO_DIR)/bench-nocache.iso \
-		$(TEST_ISO_DIR)/linux.iso $(TEST_ISO_DIR)/linux-native.iso
+		$(TEST_ISO_DIR)/linux.iso $(TEST_ISO_DIR)/linux-native.iso \
+		$(TEST_ISO_DIR)/linux-1cpu.iso $(TEST_ISO_DIR)/linux-1cpu-nocache.iso
 	$(Q)tests/bench/bench.sh $(BUILD)
 
 deps:

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
+#include "core/flush_exits.h"
 #include "core/guest.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
@@ -128,6 +129,7 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 			return false;
 		*t = (struct code_tlb){
 			true, la >> PAGE_SHIFT, page, r.page_shift, r.user, r.writable, r.nx};
+		vcpu_flush_exits_arm(v); /* a TLB entry: the next flush must drop it */
 	}
 	*bytes = t->host_page + (la & (PAGE_SIZE - 1));
 	return true;

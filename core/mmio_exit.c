@@ -11,6 +11,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
+#include "core/flush_exits.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_fast.h"
@@ -483,7 +484,7 @@ static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
 		v->ops->get_rip(v), res->insn.map, res->insn.opcode, res->insn_len);
 }
 
-void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
+static void mmio_exit(struct vcpu *v, const struct mmio_region *region)
 {
 	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
 	struct x86_emu_result res;
@@ -542,4 +543,12 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 
 	vcpu_walk_setup(v, &c.regs, &c.mem);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
+}
+
+void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
+{
+	mmio_exit(v, region);
+	/* A translation the cache now holds must see the guest's next TLB flush. */
+	if (v->mmio_cache.valid)
+		vcpu_flush_exits_arm(v);
 }

@@ -15,6 +15,7 @@
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
 #include "core/exit_string_io.h"
+#include "core/flush_exits.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_exit.h"
@@ -237,13 +238,17 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 
 void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
+	/* The caches are TLBs too: INVLPG drops its page, everything else all of it; and when
+	 * the flush exits go off here, everything (core/flush_exits.h). */
+	bool disarmed = vcpu_flush_exits_disarm(v);
+	bool one_page = cause == FLUSH_INVLPG && !disarmed;
+
 	v->flushes[cause]++;
-	/* The MMIO cache is a TLB too: INVLPG drops its page, everything else all of it. */
-	if (cause == FLUSH_INVLPG)
+	if (one_page)
 		mmio_cache_invalidate_page(&v->mmio_cache, la);
 	else
 		mmio_cache_invalidate(&v->mmio_cache);
-	code_tlb_invalidate(&v->code_tlb, cause == FLUSH_INVLPG, la);
+	code_tlb_invalidate(&v->code_tlb, one_page, la);
 	mmio_short_invalidate(&v->mmio_short);
 	/* mhv emulated the instruction, so the hardware has not seen it: flush for it. */
 	v->ops->flush_tlb(v, cause == FLUSH_INVLPG, la);
@@ -458,6 +463,8 @@ void vcpu_print_stats(const struct vcpu *v)
 	pr_info("\nmhv: cpu %u guest TLB flushes:", v->cpu);
 	for (unsigned i = 0; i < NR_FLUSH_CAUSES; i++)
 		pr_info(" %s=%lu", flush_cause_names[i], v->flushes[i]);
+	if (v->mmio_cache_on)
+		pr_info(" (flush exits armed %lu times)", v->flush_exits_arms);
 	pr_info("\n");
 }
 

@@ -113,6 +113,9 @@ struct vcpu_ops {
 	void (*set_mov_ss_shadow)(struct vcpu *v);
 	/* SMP: the STARTUP IPI's state: real mode at vector << 12, the rest as after INIT. */
 	void (*sipi_reset)(struct vcpu *v, uint8_t vector);
+	/* Turn the guest-TLB-flush exits (MOV to CR3, INVLPG, INVPCID) on or off for this
+	 * vCPU; only called when flush_exits_fixed is clear (core/flush_exits.h). */
+	void (*set_flush_exits)(struct vcpu *v, bool on);
 };
 
 struct vcpu {
@@ -132,6 +135,9 @@ struct vcpu {
 	struct code_tlb code_tlb;     /* instruction fetch: the code page at RIP */
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
+	/* The flush exits are on (core/flush_exits.h); fixed: the backend cannot turn them off. */
+	bool flush_exits_armed, flush_exits_fixed;
+	uint64_t flush_exits_arms; /* times they were turned on: the cache's own price */
 };
 
 /* I/O exit as the exit core needs it. */

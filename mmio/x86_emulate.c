@@ -354,13 +354,15 @@ int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool 
 	return x86e_check_aligned_to(e, op, write, FXSR_ALIGNMENT);
 }
 
+/*
+ * Paging too, not only the segment: the CPU translates a read-modify-write destination for
+ * writing before it reads, so a write that would fault must not let a device see the read.
+ */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 {
-	uint64_t la;
-
 	if (!op->is_mem)
 		return EMU_CONTINUE;
-	return x86e_linear(e, op->seg, op->ea, op->size, true, &la);
+	return x86e_probe_write(e, op->seg, op->ea, op->size);
 }
 
 /* ---- entry points ---- */

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 out="$build/bench"
 mkdir -p "$out"
-configs="bochs-vmx bochs-svm qemu-svm-icount"
+configs="${BENCH_GUEST_CONFIGS-bochs-vmx bochs-svm qemu-svm-icount}" # empty: skip the guest figures
 declare -A val
 
 run() { # config iso tag
@@ -63,10 +63,52 @@ for c in $configs; do
 			c, mc / h, 100 * (mu - mc) / mu }'
 done
 
+# The Linux boot (tests/linux/, one CPU), power-on to power-off: ticks (retired instructions;
+# Bochs: its tick count when the guest's power-off ends the emulator; QEMU -icount shift=0:
+# the TSC mhv reads as the run ends) and mhv's exits by reason, with the MMIO cache on and
+# off on each configuration.  BENCH_LINUX=0 skips it; BENCH_LINUX_CONFIGS picks configurations.
+linux_run() { # config iso tag: the run's directory
+	local dir="$out/linux-$1-$3"
+	mkdir -p "$dir"
+	tests/boot/run-config.sh "$1" "$build/test-iso/$2.iso" tests/bench/linux.expect "$dir" 3000 \
+		>"$dir/tap.txt" 2>&1 || true
+	grep -q '^linux-test: userspace reached' "$dir/linux.serial.log" 2>/dev/null ||
+		echo "bench: Linux ($1, $3) did not reach userspace: see $dir" >&2
+}
+linux_ticks() { # config dir
+	case $1 in
+	bochs-*) grep 'quit_sim' "$2/linux.emulator.log" 2>/dev/null | grep -oE '^[0-9]+' | sed 's/^0*//' ;;
+	*) tr -d '\r' <"$2/linux.serial.log" 2>/dev/null | grep -m1 '^mhv: TSC at the end of the run:' |
+		grep -oE '[0-9]+$' ;;
+	esac
+}
+linux_exits() { # dir: "reason=N ..." of vCPU 0, and its TLB flushes
+	tr -d '\r' <"$1/linux.serial.log" 2>/dev/null |
+		grep -E '^mhv: cpu 0 (exits|guest TLB flushes):' | sed -E 's/^mhv: cpu 0 //'
+}
+if [ "${BENCH_LINUX:-1}" != 0 ] && [ -e "$build/test-iso/linux-1cpu.iso" ] &&
+	[ -e "$build/test-iso/linux-1cpu-nocache.iso" ]; then
+	printf '\nLinux boot, one CPU, power-on to power-off (ticks = retired instructions)\n'
+	for c in ${BENCH_LINUX_CONFIGS:-bochs-vmx-msrs bochs-svm-msrs qemu-svm-icount}; do
+		linux_run "$c" linux-1cpu cache
+		linux_run "$c" linux-1cpu-nocache nocache
+		on=$(linux_ticks "$c" "$out/linux-$c-cache") off=$(linux_ticks "$c" "$out/linux-$c-nocache")
+		printf '%s: mmio_cache=on %s ticks, off %s ticks' "$c" "${on:--}" "${off:--}"
+		if [ -n "$on" ] && [ -n "$off" ]; then
+			awk -v a="$on" -v b="$off" 'BEGIN { printf " (on %+.2f%% against off)", 100 * (a - b) / b }'
+		fi
+		printf '\n'
+		for tag in cache nocache; do
+			linux_exits "$out/linux-$c-$tag" | sed "s/^/  $tag: /"
+		done
+	done
+fi
+
 # The Linux boot (tests/linux/), natively and under mhv on the same Bochs VMX model: Bochs'
 # tick count (retired instructions) when the guest's power-off ends the emulator, from
 # power-on (BIOS, GRUB and, under mhv, mhv's own start included), and mhv's exit counts.
-linux_ticks() { # config iso tag
+# BENCH_NATIVE=0 skips it.
+native_ticks() { # config iso tag
 	local dir="$out/$1-$3"
 	mkdir -p "$dir"
 	tests/boot/run-config.sh "$1" "$build/test-iso/$2.iso" tests/bench/linux.expect "$dir" 1500 \
@@ -75,9 +117,9 @@ linux_ticks() { # config iso tag
 		echo "bench: Linux ($3) did not reach userspace: see $dir" >&2
 	grep 'quit_sim' "$dir/linux.emulator.log" 2>/dev/null | grep -oE '^[0-9]+' | sed 's/^0*//'
 }
-if [ -e "$build/test-iso/linux.iso" ] && [ -e "$build/test-iso/linux-native.iso" ]; then
-	native=$(linux_ticks bochs-vmx-msrs linux-native native)
-	hv=$(linux_ticks bochs-vmx-msrs linux mhv)
+if [ "${BENCH_NATIVE:-1}" != 0 ] && [ -e "$build/test-iso/linux.iso" ] && [ -e "$build/test-iso/linux-native.iso" ]; then
+	native=$(native_ticks bochs-vmx-msrs linux-native native)
+	hv=$(native_ticks bochs-vmx-msrs linux mhv)
 	printf '\nLinux boot, power-on to power-off (Bochs corei7_skylake_x ticks): native %s, under mhv %s' \
 		"${native:--}" "${hv:--}"
 	if [ -n "$native" ] && [ -n "$hv" ]; then

@@ -533,6 +533,18 @@ struct lm_result {
 
 /* No calls and no exceptions but the expected #GP while in IA-32e mode: the kernel's IDT
  * holds 32-bit gates, which IA-32e mode cannot use. */
+/*
+ * With mmio_cache=on mhv intercepts MOV to CR3 only while one of its translation caches holds
+ * something (core/flush_exits.h): a read of region 0 fills the MMIO cache.  0: no such region.
+ */
+static uint32_t cache_fill_addr;
+
+static void fill_mmio_cache(void)
+{
+	if (cache_fill_addr)
+		(void)mmio_read32(cache_fill_addr);
+}
+
 static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool la57,
 						      uint32_t maxphyaddr_bit_hi)
 {
@@ -555,6 +567,7 @@ static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool 
 	r->gp_count = long_mode_gp_count;
 	r->gp_error = long_mode_gp_error;
 	if (maxphyaddr_bit_hi) {
+		fill_mmio_cache(); /* the refused MOVs flush nothing: the third one exits too */
 		lm64_mov_cr3((uint32_t)lm_pml4, CR3_PCID_NOFLUSH_HI); /* CR4.PCIDE is clear */
 		r->cr3_after_refused = lm64_mov_cr3((uint32_t)lm_pml4, maxphyaddr_bit_hi);
 		r->cr3_gp_count = long_mode_gp_count - r->gp_count;
@@ -604,6 +617,12 @@ static void test_la57_long_mode(void)
 	/* Whether MOV to CR3 exits (mmio_cache=on) or the CPU does it alone, which an emulator
 	 * may get wrong: QEMU 7.2 TCG loads all of RAX in compatibility mode, and VMRUN then
 	 * refuses the CR3 it made. */
+	struct hc_regs region = {.eax = HC_MMIO_REGION, .ebx = 0};
+
+	hc_native(&region);
+	if (region.eax != (uint32_t)HC_ENOSYS && region.ecx == MMIO_TYPE_RAM)
+		cache_fill_addr = region.eax + MMIO_TEST_OFF;
+	fill_mmio_cache();
 	uint32_t exits = hv_exit_count(EXIT_KIND_CR_ACCESS);
 	write_cr3(read_cr3());
 	bool cr3_exits = hv_exit_count(EXIT_KIND_CR_ACCESS) != exits;

@@ -53,6 +53,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa, host_save_pa, hsave_pa;
 	bool nrips, decode_assists, flush_by_asid;
+	uint32_t invpcid_intercept; /* MISC3_INVPCID when the CPU has INVPCID, else 0 */
 	/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
 	bool guest_state_saved;
 };
@@ -208,6 +209,28 @@ static void svm_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
 	}
 	sv->vmcb->control.tlb_control =
 		sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+}
+
+/*
+ * The guest-TLB-flush intercepts (core/flush_exits.h): CR3 writes, INVLPG and INVPCID, on only
+ * while mhv's translation caches hold something.  Changing an intercept vector voids the
+ * CPU's cached copy of it (clean bit).
+ */
+static void svm_set_flush_exits(struct vcpu *v, bool on)
+{
+	struct svm_vcpu *sv = to_svm(v);
+	struct vmcb_control *c = &sv->vmcb->control;
+
+	if (on) {
+		c->intercept_cr |= CR_WRITE_INTERCEPT(3);
+		c->intercept_misc1 |= MISC1_INVLPG;
+		c->intercept_misc3 |= sv->invpcid_intercept;
+	} else {
+		c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
+		c->intercept_misc1 &= ~MISC1_INVLPG;
+		c->intercept_misc3 &= ~sv->invpcid_intercept;
+	}
+	c->clean_bits &= ~VMCB_CLEAN_INTERCEPTS;
 }
 
 static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
@@ -473,6 +496,7 @@ static const struct vcpu_ops svm_ops = {
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,
 	.sipi_reset = svm_sipi_reset,
+	.set_flush_exits = svm_set_flush_exits,
 };
 
 /* ---- set-up ---- */
@@ -553,18 +577,17 @@ static void setup_control(struct svm_vcpu *sv, const struct svm_shared *sh)
 	c->intercept_cr = CR_WRITE_INTERCEPT(0) | CR_WRITE_INTERCEPT(4);
 	/* #UD: VMCALL (Intel's hypercall) faults on AMD; mhv accepts it too. */
 	c->intercept_exceptions = 1u << VEC_UD;
-	c->intercept_misc1 = MISC1_CPUID | MISC1_INVD | MISC1_HLT | MISC1_INVLPG | MISC1_INVLPGA |
-			     MISC1_IOIO | MISC1_MSR | MISC1_SHUTDOWN | MISC1_INIT;
+	c->intercept_misc1 = MISC1_CPUID | MISC1_INVD | MISC1_HLT | MISC1_INVLPGA | MISC1_IOIO |
+			     MISC1_MSR | MISC1_SHUTDOWN | MISC1_INIT;
 	c->intercept_misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE |
 			     MISC2_STGI | MISC2_CLGI | MISC2_SKINIT | MISC2_XSETBV;
 	if (cpuid_count(7, 0).ebx & CPUID_7_EBX_INVPCID)
-		c->intercept_misc3 = MISC3_INVPCID;
-	/* The MMIO cache must see every CR3 load: MOV to CR3, and task switches, which mhv
-	 * does not emulate (they end the run with a message while the cache is on). */
-	if (sv->vcpu.mmio_cache_on) {
-		c->intercept_cr |= CR_WRITE_INTERCEPT(3);
+		sv->invpcid_intercept = MISC3_INVPCID;
+	/* The MMIO cache must see every CR3 load: MOV to CR3 and INVLPG/INVPCID while it holds
+	 * something (svm_set_flush_exits), and task switches, which mhv does not emulate
+	 * (refused with #GP while the cache is on). */
+	if (sv->vcpu.mmio_cache_on)
 		c->intercept_misc1 |= MISC1_TASK_SWITCH;
-	}
 	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h). */
 	if (smp_ap_count())
 		c->intercept_misc1 |= MISC1_NMI;
@@ -714,6 +737,20 @@ unknown:
 	return EXIT_NEXT_RETRY;
 }
 
+/*
+ * Without NRIP save, a flush exit skips by the length decoded before the flush: decoding
+ * again afterwards would refill the code translation the flush just dropped, and so re-arm
+ * the flush exits it just disarmed (core/flush_exits.h).
+ */
+static enum exit_next skip_by(struct svm_vcpu *sv, unsigned len, enum exit_next next)
+{
+	if (next == EXIT_NEXT_SKIP && len && !sv->nrips) {
+		advance_rip(sv->vmcb, sv->vmcb->save.rip + len);
+		return EXIT_NEXT_RETRY;
+	}
+	return next;
+}
+
 static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 {
 	const struct x86_insn *insn;
@@ -728,7 +765,22 @@ static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 					 sv->vmcb->control.exit_code);
 		return EXIT_NEXT_RETRY;
 	}
-	return vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, insn));
+	return skip_by(sv, insn->len,
+		       vcpu_exit_invlpg(&sv->vcpu, vcpu_insn_mem_linear(&sv->vcpu, insn)));
+}
+
+/* INVPCID: as INVLPG, the length is decoded before the flush. */
+static enum exit_next exit_invpcid(struct svm_vcpu *sv)
+{
+	const struct x86_insn *insn = NULL;
+	int err = 0;
+
+	if (!sv->nrips) {
+		insn = vcpu_decode_current(&sv->vcpu, &err);
+		if (err == -E_FAULT)
+			return EXIT_NEXT_RETRY; /* the fetch's #PF is queued */
+	}
+	return skip_by(sv, insn ? insn->len : 0, vcpu_exit_invpcid(&sv->vcpu));
 }
 
 static enum exit_next __attribute__((noinline)) exit_io(struct svm_vcpu *sv)
@@ -766,7 +818,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_INVLPG:
 		return exit_invlpg(sv);
 	case SVM_EXIT_INVPCID:
-		return vcpu_exit_invpcid(v);
+		return exit_invpcid(sv);
 	case SVM_EXIT_XSETBV:
 		return vcpu_exit_xsetbv(v);
 	case SVM_EXIT_INVD:

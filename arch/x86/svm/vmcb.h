@@ -103,6 +103,9 @@ VMCB_OFFSET_CHECK(save.rax, 0x5F8);
 VMCB_OFFSET_CHECK(save.cr2, 0x640);
 VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 
+/* VMCB clean bits: set ones let the CPU keep its cached copy of that area. */
+#define VMCB_CLEAN_INTERCEPTS (1u << 0) /* intercept vectors, TSC offset, pause filter */
+
 /* Intercept bits */
 #define CR_WRITE_INTERCEPT(n) (1u << (16 + (n)))
 #define MISC1_INTR	      (1u << 0)

@@ -60,6 +60,7 @@ struct vmx_vcpu {
 	uint32_t entry_ctls;
 	bool vpid, invvpid_addr, invvpid_single;
 	bool hlt_activity; /* IA32_VMX_MISC: the guest may wait in the HLT activity state */
+	uint32_t proc_ctls;	/* primary processor-based controls, as in the VMCS */
 	uint64_t vmxon_pa, vmcs_pa; /* allocated by the boot CPU for every vCPU */
 };
 
@@ -242,11 +243,39 @@ static void use_shared(const struct vmx_shared *sh)
 	vmwrite64(VMCS_EPT_POINTER, sh->eptp);
 }
 
+/*
+ * The guest-TLB-flush exits (core/flush_exits.h): MOV to CR3, and INVLPG (INVPCID exits with
+ * it while "enable INVPCID" is set).  Off at the start, on while mhv's translation caches hold
+ * something; a CPU whose capability MSR forces one of them keeps them on for good.
+ */
+#define PROC_FLUSH_EXITS (PROC_CR3_LOAD_EXITING | PROC_INVLPG_EXITING)
+
+static void vmx_set_flush_exits(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *vx = to_vmx(v);
+
+	vx->proc_ctls = on ? vx->proc_ctls | PROC_FLUSH_EXITS : vx->proc_ctls & ~PROC_FLUSH_EXITS;
+	vmwrite32(VMCS_PROC_CONTROLS, vx->proc_ctls);
+}
+
+static void setup_flush_exits(struct vmx_vcpu *vx, uint32_t proc_msr)
+{
+	struct vcpu *v = &vx->vcpu;
+
+	if (!v->mmio_cache_on)
+		return; /* nothing to flush: whatever the CPU forces on is served anyway */
+	(void)adjust_controls("processor-based (flush exits)", proc_msr,
+			      vx->proc_ctls | PROC_FLUSH_EXITS, 0); /* ends the run if it cannot */
+	if (vx->proc_ctls & PROC_FLUSH_EXITS) {
+		v->flush_exits_fixed = v->flush_exits_armed = true;
+		vx->proc_ctls |= PROC_FLUSH_EXITS;
+	}
+}
+
 static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 {
-	/* The MMIO cache must see every MOV to CR3 (a guest TLB flush). */
-	uint32_t cr3_exiting = vx->vcpu.mmio_cache_on ? PROC_CR3_LOAD_EXITING : 0;
 	bool t = caps->vmx.true_ctls;
+	uint32_t proc_msr = t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS;
 	uint32_t proc2_opt = PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES;
 
 	if (caps->vmx.vpid && vmx_vpid_flushable(caps->vmx.ept_vpid_cap))
@@ -256,12 +285,12 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 		  adjust_controls("pin-based",
 				  t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
 				  smp_ap_count() ? PIN_NMI_EXITING : 0, 0));
-	vmwrite32(VMCS_PROC_CONTROLS,
-		  adjust_controls("processor-based",
-				  t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS,
-				  PROC_HLT_EXITING | PROC_INVLPG_EXITING | PROC_USE_IO_BITMAPS |
-					  PROC_USE_MSR_BITMAPS | PROC_SECONDARY | cr3_exiting,
-				  0));
+	vx->proc_ctls = adjust_controls("processor-based", proc_msr,
+					PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
+						PROC_USE_MSR_BITMAPS | PROC_SECONDARY,
+					0);
+	setup_flush_exits(vx, proc_msr);
+	vmwrite32(VMCS_PROC_CONTROLS, vx->proc_ctls);
 	uint32_t proc2 = adjust_controls("secondary", MSR_IA32_VMX_PROCBASED_CTLS2,
 					 PROC2_EPT | PROC2_UNRESTRICTED, proc2_opt);
 	vmwrite32(VMCS_PROC_CONTROLS2, proc2);
@@ -783,6 +812,7 @@ static const struct vcpu_ops vmx_ops = {
 	.halt = vmx_halt,
 	.dump = vmx_dump,
 	.sipi_reset = vmx_sipi_reset,
+	.set_flush_exits = vmx_set_flush_exits,
 };
 
 /* ---- exits ---- */
