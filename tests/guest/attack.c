@@ -9,12 +9,12 @@
 #include "lib/string.h"
 #include "tests/guest/acpi.h"
 #include "tests/guest/bootinfo.h"
+#include "tests/guest/cmdline.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 
 #define ATTACK_OPT	     "attack="
 #define ATTACK_NAME_MAX	     16
-#define CMDLINE_MAX	     256
 #define PORT_KBC_CMD	     0x64
 #define KBC_CMD_PULSE_RESET  0xFE
 #define PORT_SYS_CTRL_A	     0x92
@@ -261,16 +261,10 @@ static const struct {
 /* The NAME of "attack=NAME" in the command line, copied to name; false if there is none. */
 static bool attack_name(const struct boot_info *bi, char *name)
 {
-	const char *cmd, *p;
+	const char *p = cmdline_find(bi, ATTACK_OPT);
 	size_t n = 0;
 
-	if (!bi->mb1 || !(bi->mb1->flags & MB1_INFO_CMDLINE))
-		return false;
-	cmd = (const char *)(uintptr_t)bi->mb1->cmdline;
-	for (p = cmd; *p && p < cmd + CMDLINE_MAX; p++)
-		if ((p == cmd || p[-1] == ' ') && !strncmp(p, ATTACK_OPT, strlen(ATTACK_OPT)))
-			break;
-	if (!*p || p >= cmd + CMDLINE_MAX)
+	if (!p)
 		return false;
 	p += strlen(ATTACK_OPT);
 	while (p[n] && p[n] != ' ' && n + 1 < ATTACK_NAME_MAX) {

@@ -2,11 +2,11 @@
 #include "tests/guest/serial_pci.h"
 #include "arch/x86/io.h"
 #include "lib/string.h"
+#include "tests/guest/cmdline.h"
 #include "tests/guest/report.h"
 #include "tests/guest/serial.h"
 
 #define SERIAL_PCI_OPT	  "serial=pci"
-#define CMDLINE_MAX	  256
 #define PCI_CONFIG_ADDR	  0xCF8
 #define PCI_CONFIG_DATA	  0xCFC
 #define PCI_CONFIG_ENABLE 0x80000000u
@@ -25,20 +25,6 @@ static uint32_t conf_read(unsigned bus, unsigned dev, unsigned reg)
 {
 	outl(PCI_CONFIG_ADDR, PCI_CONFIG_ENABLE | bus << 16 | dev << 11 | reg);
 	return inl(PCI_CONFIG_DATA);
-}
-
-static bool cmdline_has(const struct boot_info *bi, const char *word)
-{
-	size_t n = strlen(word);
-
-	if (!bi->mb1 || !(bi->mb1->flags & MB1_INFO_CMDLINE))
-		return false;
-	const char *cmd = (const char *)(uintptr_t)bi->mb1->cmdline;
-	for (const char *p = cmd; *p && p < cmd + CMDLINE_MAX; p++)
-		if ((p == cmd || p[-1] == ' ') && !strncmp(p, word, n) &&
-		    (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
 }
 
 /* Function 0 of each device is enough for the test machine's single-function card. */
