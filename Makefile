@@ -117,10 +117,11 @@ $(TEST_ISO_DIR)/guest.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/g
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \
 		-m "$(GUEST_TEST_ELF) guest-test"
+# The multiboot2 variant is about the loader: a quarter of the MMIO soak (100,000 elsewhere).
 $(TEST_ISO_DIR)/guest-mb2.iso: $(BUILD)/mhv.elf $(GUEST_TEST_MB2_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \
-		-m "$(GUEST_TEST_MB2_ELF) guest-test"
+		-m "$(GUEST_TEST_MB2_ELF) guest-test soak=25000"
 $(TEST_ISO_DIR)/guest-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS) mmio_cache=off" \

@@ -51,7 +51,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	test_high_bar();
 	test_mmio_trace();
 	if (hv_present())
-		test_mmio_soak();
+		test_mmio_soak(&bi);
 	test_paging();
 	if (hv_present())
 		test_hv_memory(NULL, "paging on");

@@ -59,8 +59,9 @@ void test_mmio_forms(void);
 /* A filtered mmio=trace region: all accesses counted (test_mmio_trace.c).  Paging off. */
 void test_mmio_trace(void);
 /* Seeded random MMIO accesses against a model, with remaps and TLB flushes between them
- * (test_mmio_soak.c).  Under mhv only; paging off on entry and on return. */
-void test_mmio_soak(void);
+ * (test_mmio_soak.c), as many as "soak=N" asks.  Under mhv only; paging off on entry and on
+ * return. */
+void test_mmio_soak(const struct boot_info *bi);
 /*
  * Ring 3 for test_mmio.c (test_mmio_user.c).  Between begin and end a GDT with ring-3
  * segments and a TSS is loaded.  mmio_user_access() does one 4-byte read (result in *val) or
