@@ -5,6 +5,7 @@
 #include "arch/x86/cpuid_msr.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/lapic_reset.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
@@ -352,6 +353,10 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 {
 	struct smp_cpu *c = &cpus[v->cpu];
 
+	/* The INIT that put it here reset its local APIC (the first wait: mhv's own INIT did). */
+	lapic_init_reset();
+	c->xapic_ldr = 0;
+	c->xapic_dfr = XAPIC_DFR_RESET;
 	unblock_nmis();
 	for (;;) {
 		int vec = __atomic_load_n(&c->sipi, __ATOMIC_ACQUIRE);
