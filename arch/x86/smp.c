@@ -453,6 +453,11 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	return SMP_NMI_KICK;
 }
 
+void smp_nmi_to_self(void)
+{
+	send_ipi(cpus[hv_cpu_index()].apic_id, ICR_NMI);
+}
+
 unsigned smp_held_nmis(void)
 {
 	return __atomic_load_n(&held_nmis, __ATOMIC_ACQUIRE);

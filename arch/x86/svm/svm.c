@@ -841,6 +841,12 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 		asm volatile("clgi" ::: "memory");
 		if (got != IRQ_WAIT_NMI) {
 			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | (uint8_t)got;
+			if (nmi_pending[sv->vcpu.cpu]) {
+				/* An NMI came too (a kick must not be lost): the injection holds the
+				 * interrupt, so the NMI returns as an NMI exit after the entry. */
+				nmi_pending[sv->vcpu.cpu] = false;
+				smp_nmi_to_self();
+			}
 			return EXIT_NEXT_RETRY;
 		}
 		nmi_pending[sv->vcpu.cpu] = false;
