@@ -1,9 +1,11 @@
 /*
  * mhv's GDT (flat 64-bit code and data, one TSS), TSS (interrupt stacks for #DF, NMI, #MC)
- * and IDT (the 32 exception vectors; mhv runs with interrupts off, so nothing else).
+ * and IDT (the 32 exception vectors, and vectors 32-255 for the one place mhv takes the guest's
+ * interrupts on its behalf: arch/x86/irq_wait.h; elsewhere mhv runs with interrupts off).
  */
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/irq_wait.h"
 #include "core/regs_abi.h"
 #include "lib/compiler.h"
 
@@ -30,9 +32,9 @@ static uint64_t gdt[GDT_ENTRIES] __aligned(16) = {
 	0,
 	0, /* HV_TSS: 16-byte system descriptor, filled in below */
 };
-static struct idt_gate idt[NR_EXCEPTIONS] __aligned(16);
+static struct idt_gate idt[NR_IDT_VECTORS] __aligned(16);
 /* The same gates without IST: for while another TSS is in TR (desc.h). */
-static struct idt_gate idt_no_ist[NR_EXCEPTIONS] __aligned(16);
+static struct idt_gate idt_no_ist[NR_IDT_VECTORS] __aligned(16);
 const struct hv_desc_ptr desc_idtr_ist = {sizeof(idt) - 1, (uint64_t)idt};
 const struct hv_desc_ptr desc_idtr_no_ist = {sizeof(idt_no_ist) - 1, (uint64_t)idt_no_ist};
 static uint8_t ist_stacks[NR_IST_STACKS][IST_STACK_SIZE] __aligned(16);
@@ -89,7 +91,7 @@ void desc_load_idt(bool use_ist)
 
 bool desc_idt_no_ist_ok(void)
 {
-	for (unsigned v = 0; v < NR_EXCEPTIONS; v++)
+	for (unsigned v = 0; v < NR_IDT_VECTORS; v++)
 		if ((idt_no_ist[v].flags & GATE_IST_MASK) || idt_no_ist[v].offset_lo != idt[v].offset_lo ||
 		    idt_no_ist[v].offset_mid != idt[v].offset_mid ||
 		    idt_no_ist[v].offset_hi != idt[v].offset_hi)
@@ -109,7 +111,9 @@ void desc_init(void)
 	set_gate(VEC_DF, exception_stubs[VEC_DF], IST_DF);
 	set_gate(VEC_NMI, exception_stubs[VEC_NMI], IST_NMI);
 	set_gate(VEC_MC, exception_stubs[VEC_MC], IST_MC);
-	for (unsigned v = 0; v < NR_EXCEPTIONS; v++) {
+	for (unsigned v = FIRST_IRQ_VECTOR; v < NR_IDT_VECTORS; v++)
+		set_gate(v, irq_stubs[v - FIRST_IRQ_VECTOR], 0);
+	for (unsigned v = 0; v < NR_IDT_VECTORS; v++) {
 		idt_no_ist[v] = idt[v];
 		idt_no_ist[v].flags &= (uint16_t)~GATE_IST_MASK;
 	}

@@ -114,6 +114,7 @@ static void dump_frame(const struct exc_frame *f)
  */
 volatile bool nmi_pending[HV_MAX_CPUS];
 extern const char smp_idle_hlt[]; /* smp.c: the HLT a waiting CPU halts on */
+extern const char irq_idle_hlt[]; /* irq_entry.S: the HLT a CPU waits on for an interrupt */
 
 /*
  * A #DB in mhv comes from guest debug state, never from mhv (which sets no breakpoints and
@@ -145,7 +146,7 @@ void exception_dispatch(struct exc_frame *f)
 
 	if (f->vector == VEC_NMI) {
 		nmi_pending[hv_cpu_index()] = true;
-		if (f->rip == (uint64_t)smp_idle_hlt)
+		if (f->rip == (uint64_t)smp_idle_hlt || f->rip == (uint64_t)irq_idle_hlt)
 			f->rip++; /* the wake-up came before the HLT halted: do not halt (smp.c) */
 		return;
 	}

@@ -5,6 +5,7 @@
 #include "arch/x86/cpuid_msr.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/lapic_reset.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
@@ -352,6 +353,10 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 {
 	struct smp_cpu *c = &cpus[v->cpu];
 
+	/* The INIT that put it here reset its local APIC (the first wait: mhv's own INIT did). */
+	lapic_init_reset();
+	c->xapic_ldr = 0;
+	c->xapic_dfr = XAPIC_DFR_RESET;
 	unblock_nmis();
 	for (;;) {
 		int vec = __atomic_load_n(&c->sipi, __ATOMIC_ACQUIRE);
@@ -446,6 +451,11 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	if (__atomic_exchange_n(&c->init, 0, __ATOMIC_ACQ_REL))
 		return SMP_NMI_INIT;
 	return SMP_NMI_KICK;
+}
+
+void smp_nmi_to_self(void)
+{
+	send_ipi(cpus[hv_cpu_index()].apic_id, ICR_NMI);
 }
 
 unsigned smp_held_nmis(void)

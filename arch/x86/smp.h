@@ -79,6 +79,12 @@ enum smp_halt_wake {
  */
 enum smp_halt_wake smp_halt_wait(struct vcpu *v);
 
+/*
+ * Send this CPU an NMI: an NMI mhv took in its own handler but cannot act on now (it already
+ * holds another event for the guest) comes back as an NMI exit right after the next entry.
+ */
+void smp_nmi_to_self(void);
+
 /* NMIs that reached vCPUs in wait-for-SIPI and were not mhv's (HC_PARKED_INTERRUPTS). */
 unsigned smp_held_nmis(void);
 

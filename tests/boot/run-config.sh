@@ -92,8 +92,9 @@ qemu-pxe) # $iso is a TFTP directory: BIOS PXE through QEMU's user network (noth
 		-no-reboot -serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-nic "user,model=e1000,tftp=$iso,bootfile=boot/grub/i386-pc/core.0" -boot n \
 		>"$emlog" 2>&1 ;;
-qemu-uefi-pxe) # the same over UEFI PXE: OVMF's network stack loads GRUB's EFI image
-	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 512M -display none \
+qemu-uefi-pxe) # the same over UEFI PXE: OVMF's network stack loads GRUB's EFI image; two
+	# CPUs, as a test machine booting Linux this way has several
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M -display none \
 		-no-reboot -serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-bios /usr/share/ovmf/OVMF.fd \
 		-nic "user,model=e1000,tftp=$iso,bootfile=boot/grub/x86_64-efi/core.efi" -boot n \

@@ -7,6 +7,9 @@
  * that IPIs go between vCPUs both ways, that a remap on the boot CPU followed by its own
  * shootdown (an IPI, on which each AP runs INVLPG) reaches every AP's MMIO translation cache,
  * and that a second INIT-SIPI-SIPI restarts an AP that is running (CPU hot-unplug/online).
+ * Every AP, the restarted one included, must start as INIT leaves a CPU: its local APIC
+ * software-disabled with its LVT entries masked, TPR, LDR and the timer 0, CR3 and CR4 0; the
+ * AP that is restarted first dirties all of that.
  * With one vCPU (HC_VCPUS 1) it is skipped.
  */
 #include <stddef.h>
@@ -23,7 +26,18 @@
 #define APIC_BASE_ADDR_MASK 0xFFFFF000u
 #define APIC_ID_REG	    0x020
 #define APIC_EOI	    0x0B0
+#define APIC_TPR	    0x080
+#define APIC_LDR	    0x0D0
+#define APIC_DFR	    0x0E0
 #define APIC_SVR	    0x0F0
+#define APIC_LVT_TIMER	    0x320
+#define APIC_LVT_LINT0	    0x350
+#define APIC_LVT_LINT1	    0x360
+#define APIC_LVT_ERROR	    0x370
+#define APIC_TIMER_INIT	    0x380
+#define LVT_MASKED	    (1u << 16)
+#define SVR_AFTER_INIT	    0xFFu /* software-disabled, spurious vector 0xFF */
+#define DFR_AFTER_INIT	    0xFFFFFFFFu
 #define APIC_IRR_BASE	    0x200
 #define APIC_ICR_LOW	    0x300
 #define APIC_ICR_HIGH	    0x310
@@ -66,6 +80,12 @@
 #define WINDOW_PDE	(PD_ENTRIES - 1)
 #define WINDOW_VA	((uintptr_t)WINDOW_PDE << LARGE_SHIFT)
 #define SHOOT_VECTOR	0xE6
+/* What the first AP leaves in its APIC before it is restarted (no interrupt can come of it:
+ * the timer's count is 0 and interrupts are off). */
+#define DIRTY_TPR	0x10
+#define DIRTY_TIMER	0xE7
+#define DIRTY_ERROR	0xE8
+#define DIRTY_LDR	(1u << XAPIC_SHIFT)
 #define MARK_A		0xA5A5000Au
 #define MARK_B		0x5A5A000Bu
 #define PAGE_A		2 /* pages of the mmio=ram region (page 0 holds the AP slices) */
@@ -86,6 +106,7 @@ static uintptr_t mmio_base; /* an mmio=ram region, or 0 */
 static volatile uint32_t ap_id[AP_MAX];
 static volatile uint32_t ap_hv[AP_MAX], ap_hc[AP_MAX], ap_mmio[AP_MAX], ap_ipi[AP_MAX];
 static volatile uint32_t aps_done;
+static volatile uint32_t ap_reset_bad[AP_MAX], ap_reset_svr[AP_MAX], ap_dirty;
 static volatile uint32_t shoot_go, shoot_ready, shoot_done;
 static volatile uint32_t ap_saw_a[AP_MAX], ap_saw_b[AP_MAX], ap_flushed[AP_MAX];
 static uint32_t shoot_pd[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
@@ -182,12 +203,44 @@ static void ap_shootdown(uint32_t index)
 	__atomic_add_fetch(&shoot_done, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Which parts of the INIT state this AP did not find (0: all of them), in bits. */
+static uint32_t init_state_misses(void)
+{
+	uint32_t bad = 0;
+
+	bad |= (mmio_read32(apic + APIC_SVR) != SVR_AFTER_INIT) << 0;
+	bad |= (mmio_read32(apic + APIC_TPR) != 0) << 1;
+	bad |= (mmio_read32(apic + APIC_LVT_TIMER) != LVT_MASKED) << 2;
+	bad |= (mmio_read32(apic + APIC_LVT_ERROR) != LVT_MASKED) << 3;
+	bad |= !(mmio_read32(apic + APIC_LVT_LINT0) & LVT_MASKED) << 4;
+	bad |= !(mmio_read32(apic + APIC_LVT_LINT1) & LVT_MASKED) << 5;
+	bad |= (mmio_read32(apic + APIC_TIMER_INIT) != 0) << 6;
+	bad |= (mmio_read32(apic + APIC_LDR) != 0) << 7;
+	bad |= (mmio_read32(apic + APIC_DFR) != DFR_AFTER_INIT) << 8;
+	bad |= (read_cr3() != 0) << 9;
+	bad |= (read_cr4() != 0) << 10;
+	return bad;
+}
+
+/* The first AP leaves its APIC and control registers far from INIT's state. */
+static void dirty_this_cpu(void)
+{
+	mmio_write32(apic + APIC_TPR, DIRTY_TPR);
+	mmio_write32(apic + APIC_LVT_TIMER, DIRTY_TIMER);
+	mmio_write32(apic + APIC_LVT_ERROR, DIRTY_ERROR);
+	mmio_write32(apic + APIC_LDR, DIRTY_LDR);
+	write_cr4(read_cr4() | CR4_PSE);
+	__atomic_store_n(&ap_dirty, 1, __ATOMIC_SEQ_CST);
+}
+
 void smp_ap_main(uint32_t index)
 {
 	struct cpuid_regs r = cpuid(CPUID_HV_LEAF);
 	bool mhv = r.ebx == MHV_SIGNATURE_EBX && r.ecx == MHV_SIGNATURE_ECX &&
 		   r.edx == MHV_SIGNATURE_EDX;
 
+	ap_reset_svr[index] = mmio_read32(apic + APIC_SVR);
+	ap_reset_bad[index] = init_state_misses();
 	ap_id[index] = cpuid(1).ebx >> XAPIC_SHIFT;
 	ap_hv[index] = mhv ? ANSWER_OK : ANSWER_BAD;
 	/* The counters are this vCPU's: it ran CPUID twice, the boot CPU many more times. */
@@ -206,6 +259,8 @@ void smp_ap_main(uint32_t index)
 		asm volatile("pause");
 	if (mmio_base)
 		ap_shootdown(index);
+	if (index == 0)
+		dirty_this_cpu(); /* the AP restart_ap() restarts */
 	for (;;) /* until the run ends or the boot CPU restarts this AP */
 		asm volatile("pause");
 }
@@ -241,6 +296,9 @@ static void check_aps(uint32_t aps)
 		      "AP %u answered %u", i, ap_hv[i]);
 		check(ap_hc[i] == ANSWER_OK, "smp: AP's hypercall counts its own vCPU's exits",
 		      "AP %u answered %u", i, ap_hc[i]);
+		check(ap_reset_bad[i] == 0,
+		      "smp: AP starts with its local APIC and CR3/CR4 as INIT leaves them",
+		      "AP %u: misses 0x%x (SVR 0x%x)", i, ap_reset_bad[i], ap_reset_svr[i]);
 		if (mmio_base)
 			check(ap_mmio[i] == ANSWER_OK,
 			      "smp: AP's MMIO reads and writes, concurrent with the others, are right",
@@ -311,12 +369,21 @@ static void restart_ap(uint32_t aps)
 
 	if (aps >= AP_MAX)
 		return;
+	shoot_go = 1; /* without an MMIO region the shootdown did not release the APs */
+	if (!wait_until(&ap_dirty, 1)) {
+		check(false, "smp: the first AP dirtied its APIC before its restart", "it did not");
+		return;
+	}
 	start_aps(ap_id[0], 0);
 	back = wait_until(&aps_done, done + 1);
 	check(back && ap_id[aps] == ap_id[0] && ap_hv[aps] == ANSWER_OK,
 	      "smp: INIT-SIPI-SIPI to a running AP restarts it under mhv",
 	      "back %d, APIC ID %u (want %u), CPUID answer %u", back, ap_id[aps], ap_id[0],
 	      ap_hv[aps]);
+	check(back && ap_reset_bad[aps] == 0,
+	      "smp: a re-INITed AP comes back with its local APIC and CR3/CR4 reset (it left its "
+	      "timer and error LVTs unmasked, TPR, LDR and CR4.PSE set)",
+	      "back %d, misses 0x%x (SVR 0x%x)", back, ap_reset_bad[aps], ap_reset_svr[aps]);
 }
 
 void test_smp(void)

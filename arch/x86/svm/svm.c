@@ -9,6 +9,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/irq_wait.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
@@ -905,6 +906,54 @@ static enum exit_next __attribute__((noinline)) halted_no_irq(struct svm_vcpu *s
 }
 
 /*
+ * HLT with interrupts on.  SVM has no HLT activity state, and a guest resumed after its HLT
+ * at once runs its idle loop into the next HLT exit: an idle vCPU would spin through exits
+ * (1.5 M of them for Linux's idle AP on Bochs).  mhv halts for it instead, with GIF set,
+ * until the guest's next interrupt, which it injects after the HLT as the CPU would take it
+ * (arch/x86/irq_wait.h), or an NMI: the guest's (injected), or mhv's kick (INIT, run end).
+ */
+static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
+{
+	struct vmcb *vmcb = sv->vmcb;
+
+	if (likely(sv->nrips))
+		advance_rip(vmcb, vmcb->control.next_rip);
+	else
+		skip_decoded(sv);
+	if (vmcb->control.event_inj & EVENTINJ_VALID)
+		return EXIT_NEXT_RETRY; /* a single-step trap on the HLT comes first */
+	for (;;) {
+		int got;
+
+		asm volatile("stgi" ::: "memory");
+		got = irq_wait_for_interrupt();
+		asm volatile("clgi" ::: "memory");
+		if (got != IRQ_WAIT_NMI) {
+			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | (uint8_t)got;
+			if (nmi_pending[sv->vcpu.cpu]) {
+				/* An NMI came too (a kick must not be lost): the injection holds the
+				 * interrupt, so the NMI returns as an NMI exit after the entry. */
+				nmi_pending[sv->vcpu.cpu] = false;
+				smp_nmi_to_self();
+			}
+			return EXIT_NEXT_RETRY;
+		}
+		nmi_pending[sv->vcpu.cpu] = false;
+		switch (smp_nmi_exit(&sv->vcpu)) {
+		case SMP_NMI_GUEST:
+			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | VEC_NMI;
+			return EXIT_NEXT_RETRY;
+		case SMP_NMI_INIT:
+			svm_use_host_state(sv); /* the guest's MSRs VMLOAD moves, into the VMCB */
+			wait_for_sipi(sv);
+			return EXIT_NEXT_RETRY;
+		case SMP_NMI_KICK:
+			break; /* nothing for this vCPU: it keeps waiting */
+		}
+	}
+}
+
+/*
  * The hot path: translate, call the exit core, advance RIP.  IOIO exits carry the next RIP
  * in EXITINFO2 even without NRIP save.
  */
@@ -936,6 +985,8 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		next = vcpu_exit_hlt(v);
 		if (next == EXIT_NEXT_HALTED)
 			next = halted_no_irq(sv);
+		else if (next == EXIT_NEXT_SKIP)
+			next = halted_irq(sv);
 		break;
 	default:
 		next = exit_other(sv, vmcb->control.exit_code);

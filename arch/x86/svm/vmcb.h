@@ -178,6 +178,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 /* EVENTINJ */
 #define EVENTINJ_VALID		(1ull << 31)
 #define EVENTINJ_ERR_VALID	(1ull << 11)
+#define EVENTINJ_TYPE_INTR	(0ull << 8) /* external interrupt */
 #define EVENTINJ_TYPE_NMI	(2ull << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3ull << 8)
 #define EVENTINJ_ERR_SHIFT	32

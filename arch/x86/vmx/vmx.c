@@ -1087,7 +1087,18 @@ static void vmx_sipi_reset(struct vcpu *v, uint8_t vector)
 	vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 }
 
-/* mhv holds the vCPU in VMX root until the guest's STARTUP IPI (an NMI meanwhile is dropped). */
+/*
+ * mhv holds the vCPU in VMX root until the guest's STARTUP IPI (an NMI meanwhile is dropped).
+ *
+ * Why not the architectural wait-for-SIPI activity state (IA32_VMX_MISC bit 8, VM entry with
+ * activity state 3, SIPI exit 4): the guest's SIPI is virtual, so mhv would have to send the
+ * CPU a physical SIPI to get the exit, and in that state the CPU blocks NMIs, which are how mhv
+ * reaches a vCPU (INIT, the end of the run).  And on the VT-x emulator here it does not work:
+ * Bochs 2.7 advertises the state (IA32_VMX_MISC bits 6-8 all set) but its SIPI exit is taken
+ * before it unmasks INIT, SMI and NMI again, so that CPU never sees mhv's kick NMIs after
+ * its start, and the exit saves the activity state as active (upstream ticket #757, fixed
+ * after 2.7).  Holding the vCPU in VMX root gives the guest the same state on every CPU.
+ */
 static void wait_for_sipi(struct vmx_vcpu *vx)
 {
 	vmx_sipi_reset(&vx->vcpu, smp_wait_for_sipi(&vx->vcpu));
