@@ -268,11 +268,12 @@ static void cmd_read_mem(struct gdb_stub *s, struct cursor *c)
 		send_str(s, ERR_BAD_PACKET);
 		return;
 	}
-	len = MIN(len, (uint64_t)sizeof(data));
 	if (len == 0) {
 		send_str(s, "");
 		return;
 	}
+	if (len > sizeof(data))
+		len = sizeof(data);
 	done = s->t->mem_read(s->ctx, addr, data, (unsigned)len);
 	if (done == 0) {
 		send_str(s, ERR_FAULT);
@@ -427,9 +428,10 @@ static void cmd_monitor(struct gdb_stub *s, struct cursor *c)
 static void cmd_query(struct gdb_stub *s, const char *pkt, size_t len)
 {
 	struct cursor c = {pkt, pkt + len};
-	char buf[64];
 
 	if (has_prefix(pkt, len, "qSupported")) {
+		char buf[64];
+
 		choose_layout(s); /* a new connection: the guest's mode now decides */
 		fmt_snprintf(buf, sizeof(buf), "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+",
 			     GDB_PACKET_SIZE);
