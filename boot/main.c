@@ -29,6 +29,7 @@
 #include "core/vuart.h"
 #include "lib/log.h"
 #include "lib/options.h"
+#include "core/gdbstub.h"
 #include "lib/string.h"
 #include "mm/frame.h"
 
@@ -240,6 +241,8 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	if (options.bench)
 		hv_bench_run();
 	vuart_init(options.console_port, options.console_guest_prefix);
+	if (options.gdb_port)
+		gdbstub_init(options.gdb_port, options.baud, options.gdb_wait);
 	platform_ports_init();
 	if (!msr_policy_init())
 		hv_end_run(HV_STATUS_FAIL);

@@ -110,6 +110,14 @@ struct vcpu_ops {
 	void (*set_mov_ss_shadow)(struct vcpu *v);
 	/* SMP: the STARTUP IPI's state: real mode at vector << 12, the rest as after INIT. */
 	void (*sipi_reset)(struct vcpu *v, uint8_t vector);
+	/* Debugger (core/gdbstub.c): the guest's DR7 and CR2 (DR0-DR3 are never switched, see
+	 * arch/x86/debugreg.h); intercept an exception vector or not; drop the single-step trap
+	 * the backend owes for an instruction mhv completed (the debugger's own step ends there). */
+	uint64_t (*get_dr7)(struct vcpu *v);
+	void (*set_dr7)(struct vcpu *v, uint64_t dr7);
+	uint64_t (*get_cr2)(struct vcpu *v);
+	void (*set_exception_intercept)(struct vcpu *v, unsigned vector, bool on);
+	void (*cancel_single_step)(struct vcpu *v);
 };
 
 struct vcpu {

@@ -4,7 +4,7 @@
 # CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt |
 #         qemu-svm-icount | bochs-vmx | bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs |
 #         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu |
-#         qemu-pciserial | qemu-highbar
+#         qemu-pciserial | qemu-highbar | qemu-gdb | bochs-vmx-gdb | bochs-svm-gdb
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
@@ -60,6 +60,31 @@ bochs_run() {
 	launch $ns timeout -k 3 "$limit" bochs -q -f "$rc" -rc "$dbg" </dev/null >"$out/$name.bochs.out" 2>&1
 }
 
+# *-gdb configurations: mhv's GDB stub on COM2 (gdb=com2,wait), driven by a real gdb
+# (tests/boot/gdb-session.sh) that loads the guest test kernel's ELF for its symbols.  gdb's
+# output lands beside the serial log, where tests/boot/gdb-check.sh judges it.
+guest_elf="$(dirname "$iso")/../guest/mhv-guest-test.elf"
+gdb_log="$out/$name.gdb.log"
+rm -f "$gdb_log"
+
+# Bochs with COM2 as a TCP server on the loopback of the test's own network namespace, and
+# gdb inside the same namespace (nothing reaches the host's network).
+bochs_gdb() {
+	local model=$1 rc="$out/$name.bochsrc" dbg="$out/$name.dbg.rc"
+	sed -e "s|@MODEL@|$model|" -e "s|@ISO@|$iso|" -e "s|@SERIAL@|$serial|" \
+		-e "s|@LOG@|$emlog|" "$(dirname "$0")/bochsrc.in" >"$rc"
+	echo "com2: enabled=1, mode=socket-server, dev=127.0.0.1:$GDB_TCP_PORT" >>"$rc"
+	printf 'continue\nquit\n' >"$dbg"
+	local ns="unshare -n"
+	[ "$(id -u)" -ne 0 ] && ns="unshare -rn"
+	launch $ns sh -c 'ip link set lo up || exit 1
+		sh "$0" "127.0.0.1:$1" "$2" "$3" &
+		timeout -k 3 "$4" bochs -q -f "$5" -rc "$6" </dev/null >"$7" 2>&1
+		wait' "$(dirname "$0")/gdb-session.sh" "$GDB_TCP_PORT" "$guest_elf" "$gdb_log" \
+		"$limit" "$rc" "$dbg" "$out/$name.bochs.out"
+}
+GDB_TCP_PORT=1234
+
 if [ ! -e "$iso" ]; then
 	echo "not ok 1 - $name: no ISO at $iso (build it first: make test)"
 	exit 1
@@ -99,6 +124,15 @@ qemu-uefi-pxe) # the same over UEFI PXE: OVMF's network stack loads GRUB's EFI i
 		-nic "user,model=e1000,tftp=$iso,bootfile=boot/grub/x86_64-efi/core.efi" -boot n \
 		>"$emlog" 2>&1 ;;
 qemu-uefi) qemu -cpu max -smp 2 -bios /usr/share/ovmf/OVMF.fd ;;
+qemu-gdb) # COM2 on a unix socket beside the logs
+	sock="$out/$name.gdb.sock"
+	rm -f "$sock"
+	sh "$(dirname "$0")/gdb-session.sh" "$sock" "$guest_elf" "$gdb_log" &
+	gdbpid=$!
+	qemu -cpu max -smp 2 -serial "unix:$sock,server=on,wait=off"
+	wait "$gdbpid" ;;
+bochs-vmx-gdb) bochs_gdb corei7_skylake_x ;;
+bochs-svm-gdb) bochs_gdb ryzen ;;
 bochs-vmx) bochs_run corei7_skylake_x ;;
 bochs-vmx-tigerlake) bochs_run tigerlake ;;
 bochs-svm) bochs_run ryzen ;;

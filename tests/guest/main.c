@@ -30,6 +30,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	check_either(hv_present(), "running under mhv", "not running under mhv");
 
 	attack_run_if_asked(&bi);
+	test_gdb_probe();
 	test_multiboot(&bi);
 	test_traps();
 	test_cpuid();

@@ -42,6 +42,8 @@ static void assert_same_options(const struct hv_options *a, const struct hv_opti
 	assert_int_equal(a->console_guest_prefix, b->console_guest_prefix);
 	assert_int_equal(a->no_guest, b->no_guest);
 	assert_int_equal(a->iommu, b->iommu);
+	assert_int_equal(a->gdb_port, b->gdb_port);
+	assert_int_equal(a->gdb_wait, b->gdb_wait);
 }
 
 static int parse(const char *line)
@@ -535,6 +537,38 @@ static void test_options_iommu_auto_required_off(void **state)
 	expect_err("iommu=REQUIRED", "iommu: bad value 'REQUIRED' (expected auto, required or off)");
 }
 
+static void test_options_gdb_port_and_wait(void **state)
+{
+	(void)state;
+	expect_ok("");
+	assert_int_equal(o.gdb_port, 0);
+	assert_false(o.gdb_wait);
+	expect_ok("gdb=com2");
+	assert_int_equal(o.gdb_port, OPT_COM2_PORT);
+	assert_false(o.gdb_wait);
+	expect_ok("gdb=com2,wait");
+	assert_int_equal(o.gdb_port, OPT_COM2_PORT);
+	assert_true(o.gdb_wait);
+	expect_ok("gdb=0x2e8,wait gdb=com4");
+	assert_int_equal(o.gdb_port, OPT_COM4_PORT);
+	assert_false(o.gdb_wait);
+	expect_ok("gdb=com3 gdb=none");
+	assert_int_equal(o.gdb_port, 0);
+	/* The console moved away from COM1: gdb may have it. */
+	expect_ok("console=com2 gdb=com1");
+	assert_int_equal(o.gdb_port, OPT_COM1_PORT);
+	expect_err("gdb=com1", "gdb: port 0x3f8 is the console's: give gdb a UART of its own");
+	expect_err("gdb=com2 console=com2",
+		   "gdb: port 0x2f8 is the console's: give gdb a UART of its own");
+	expect_err("gdb=com5", "gdb: bad value 'com5' (expected com1..com4 or 0xPORT, optionally "
+			       "followed by ,wait; or none)");
+	expect_err("gdb=,wait", "gdb: bad value ',wait' (expected com1..com4 or 0xPORT, optionally "
+				"followed by ,wait; or none)");
+	expect_err("gdb=com2,nowait", "gdb: bad value 'com2,nowait' (expected com1..com4 or "
+				      "0xPORT, optionally followed by ,wait; or none)");
+	expect_err("gdb=", "option 'gdb' needs a value");
+}
+
 /* A failing word after good mmio= words leaves the list as it was before the line. */
 static void test_options_mmio_error_leaves_list_unchanged(void **state)
 {
@@ -582,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_options_console_guest_prefix_on_off),
 		cmocka_unit_test(test_options_guest_module_or_none),
 		cmocka_unit_test(test_options_iommu_auto_required_off),
+		cmocka_unit_test(test_options_gdb_port_and_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

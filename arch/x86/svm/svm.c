@@ -7,6 +7,7 @@
  */
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/debugreg.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/msr.h"
@@ -18,6 +19,7 @@
 #include "arch/x86/virt_caps.h"
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
+#include "core/gdbstub.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
@@ -39,6 +41,7 @@
 #define DR6_INIT	      0xFFFF0FF0ull
 #define DR7_INIT	      0x400ull
 #define DR6_BS		      (1ull << 14) /* single step */
+#define DR6_B_MASK	      0xFull	   /* B0-B3: the breakpoint that hit */
 #define CPUID_7_EBX_INVPCID   (1u << 10)
 #define CPUID_EXT_EDX_1G      (1u << 26)
 #define OPCODE_MOV_TO_CR      0x22
@@ -414,6 +417,49 @@ static void svm_sipi_reset(struct vcpu *v, uint8_t vector)
 	vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 }
 
+static uint64_t svm_get_dr7(struct vcpu *v)
+{
+	return vmcb_of(v)->save.dr7;
+}
+
+/*
+ * The VMCB's DR7 is the guest's.  The CPU's own DR7 gets the value too: VMRUN replaces it with
+ * the VMCB's and #VMEXIT clears its enables, so on hardware this changes nothing, but an
+ * emulator that arms breakpoints only on a MOV to DR7 (QEMU 7.2 TCG: its VMRUN copies DR7
+ * without arming them) then has them armed for the guest.
+ */
+static void svm_set_dr7(struct vcpu *v, uint64_t dr7)
+{
+	vmcb_of(v)->save.dr7 = dr7;
+	write_dr7(dr7);
+}
+
+static uint64_t svm_get_cr2(struct vcpu *v)
+{
+	return vmcb_of(v)->save.cr2;
+}
+
+static void svm_set_exception_intercept(struct vcpu *v, unsigned vector, bool on)
+{
+	struct vmcb_control *c = &vmcb_of(v)->control;
+
+	if (on)
+		c->intercept_exceptions |= 1u << vector;
+	else
+		c->intercept_exceptions &= ~(1u << vector);
+}
+
+/* The #DB single_step_trap() queued goes (an injected event never meets an intercept). */
+static void svm_cancel_single_step(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	if (vmcb->control.event_inj == (EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB)) {
+		vmcb->control.event_inj = 0;
+		vmcb->save.dr6 &= ~DR6_BS;
+	}
+}
+
 static const struct vcpu_ops svm_ops = {
 	.name = "svm",
 	.get_rip = svm_get_rip,
@@ -438,6 +484,11 @@ static const struct vcpu_ops svm_ops = {
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,
 	.sipi_reset = svm_sipi_reset,
+	.get_dr7 = svm_get_dr7,
+	.set_dr7 = svm_set_dr7,
+	.get_cr2 = svm_get_cr2,
+	.set_exception_intercept = svm_set_exception_intercept,
+	.cancel_single_step = svm_cancel_single_step,
 };
 
 /* ---- set-up ---- */
@@ -741,6 +792,14 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_EXCP_BASE + VEC_UD:
 		vcpu_exit_ud(v);
 		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_EXCP_BASE + VEC_DB:
+		/* Intercepted only for the debugger; the CPU has already updated DR6 in the VMCB.
+		 * The guest's own #DB goes to the guest as it was. */
+		if (!vcpu_exit_db(v, vmcb->save.dr6))
+			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
+		else
+			vmcb->save.dr6 &= ~(DR6_B_MASK | DR6_BS);
+		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
@@ -858,6 +917,7 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		else
 			skip_decoded(sv);
 	}
+	gdbstub_exit_hook(v);
 	vmcb->save.rax = v->gpr[GPR_RAX];
 }
 
@@ -935,6 +995,8 @@ static void svm_run_guest(const struct virt_caps *caps, const struct guest_start
 			"wait for the guest's INIT-SIPI-SIPI\n",
 			1 + online, online);
 	log_flush();
+	gdbstub_start(&sv->vcpu); /* gdb=...,wait: stopped before the first instruction */
+	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
 	svm_run_loop(&sv->vcpu, sv->vmcb_pa, &sv->guest_state_saved);
 }
 

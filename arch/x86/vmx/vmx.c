@@ -6,6 +6,7 @@
  */
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/debugreg.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/msr.h"
@@ -18,6 +19,7 @@
 #include "arch/x86/vmx/vmx_hygiene.h"
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
+#include "core/gdbstub.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/msr_policy.h"
@@ -745,6 +747,40 @@ static void vmx_dump(struct vcpu *v)
 
 static void vmx_sipi_reset(struct vcpu *v, uint8_t vector);
 
+static uint64_t vmx_get_dr7(struct vcpu *v)
+{
+	(void)v;
+	return vmread_nat(VMCS_GUEST_DR7);
+}
+
+static void vmx_set_dr7(struct vcpu *v, uint64_t dr7)
+{
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_DR7, dr7);
+}
+
+/* VMX keeps no guest CR2: the CPU's is the guest's (mhv takes no page faults). */
+static uint64_t vmx_get_cr2(struct vcpu *v)
+{
+	(void)v;
+	return read_cr2();
+}
+
+static void vmx_set_exception_intercept(struct vcpu *v, unsigned vector, bool on)
+{
+	uint32_t bitmap = vmread32(VMCS_EXCEPTION_BITMAP);
+
+	(void)v;
+	vmwrite32(VMCS_EXCEPTION_BITMAP, on ? bitmap | (1u << vector) : bitmap & ~(1u << vector));
+}
+
+/* The single-step trap advance_rip() left pending for VM entry goes. */
+static void vmx_cancel_single_step(struct vcpu *v)
+{
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_PENDING_DBG, vmread_nat(VMCS_GUEST_PENDING_DBG) & ~PENDING_DBG_BS);
+}
+
 static const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
 	.get_rip = vmx_get_rip,
@@ -770,6 +806,11 @@ static const struct vcpu_ops vmx_ops = {
 	.halt = vmx_halt,
 	.dump = vmx_dump,
 	.sipi_reset = vmx_sipi_reset,
+	.get_dr7 = vmx_get_dr7,
+	.set_dr7 = vmx_set_dr7,
+	.get_cr2 = vmx_get_cr2,
+	.set_exception_intercept = vmx_set_exception_intercept,
+	.cancel_single_step = vmx_cancel_single_step,
 };
 
 /* ---- exits ---- */
@@ -816,6 +857,26 @@ static void exit_entry_failed(struct vcpu *v, uint32_t reason)
 
 /* Exits that fault or end the run, and the rare ones: kept out of the hot switch. */
 static void exit_nmi(struct vmx_vcpu *vx);
+
+/*
+ * #DB, intercepted only for the debugger.  The exit reports the DR6 bits in its qualification
+ * instead of setting them; the guest's own #DB is delivered with DR6 updated as the CPU would
+ * (ICEBP as the privileged software exception it is).
+ */
+static void __attribute__((noinline)) exit_debug(struct vcpu *v, uint32_t info)
+{
+	uint64_t dr6 = vmread_nat(VMCS_EXIT_QUALIFICATION) & DBQ_DR6_BITS;
+
+	if (vcpu_exit_db(v, dr6))
+		return;
+	write_dr6(read_dr6() | dr6);
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXC) {
+		vmwrite32(VMCS_ENTRY_INSN_LEN, vmread32(VMCS_EXIT_INSN_LEN));
+		vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_PRIV_SW_EXC | VEC_DB);
+		return;
+	}
+	vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_DB);
+}
 
 static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t full)
 {
@@ -874,6 +935,10 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		if ((info & INTR_INFO_VECTOR_MASK) == VEC_UD &&
 		    (info & INTR_INFO_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION) {
 			vcpu_exit_ud(v);
+			return EXIT_NEXT_RETRY;
+		}
+		if ((info & INTR_INFO_VECTOR_MASK) == VEC_DB) {
+			exit_debug(v, info);
 			return EXIT_NEXT_RETRY;
 		}
 		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);
@@ -971,6 +1036,7 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
 	if (unlikely(nmi_pending[v->cpu]))
 		deliver_nmi(v->cpu);
+	gdbstub_exit_hook(v);
 	return v;
 }
 
@@ -1122,6 +1188,7 @@ static void vmx_run_guest(const struct virt_caps *caps, const struct guest_start
 			"wait for the guest's INIT-SIPI-SIPI\n",
 			1 + online, online);
 	log_flush();
+	gdbstub_start(&vx->vcpu); /* gdb=...,wait: stopped before the first instruction */
 	vmx_launch(&vx->vcpu);
 }
 

@@ -100,6 +100,7 @@
 #define INTR_INFO_VALID	       (1u << 31)
 #define INTR_INFO_DELIVER_ERR  (1u << 11)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
+#define INTR_TYPE_PRIV_SW_EXC  (5u << 8) /* ICEBP (INT1) */
 #define INTR_INFO_VECTOR_MASK  0xFFu
 #define INTR_INFO_TYPE_MASK    (7u << 8)
 
@@ -145,6 +146,8 @@
 #define CPUID_ADDR_SIZES      0x80000008u
 #define CPUID_MAXPHYADDR_MASK 0xFFu /* CPUID 80000008H:EAX[7:0] */
 #define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
+/* #DB exit qualification: B0-B3, BD, BS, the DR6 bits the exit reports instead of setting */
+#define DBQ_DR6_BITS	      0x600Full
 #define DEBUGCTL_BTF	      (1ull << 1)  /* TF single-steps branches only */
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400

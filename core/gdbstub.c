@@ -1,0 +1,421 @@
+/*
+ * The GDB stub's mhv side (see gdbstub.h): lib/gdb_stub.c speaks the protocol, this file gives
+ * it vCPU 0 (registers through struct vcpu_ops, memory by guest-linear address through the
+ * guest's page tables and the memory gate, the debug registers) and the serial line.
+ *
+ * Breakpoints of every kind live in DR0-DR3 (lib/gdb_hwbp.h says why): while gdb has any, the
+ * hardware DR0-DR3 and the guest's DR7 are gdb's; the guest's own values are saved when gdb
+ * takes them and put back when gdb lets go of the last one or detaches.  Single-step sets
+ * RFLAGS.TF for one instruction (the guest's own TF bit is kept and restored) with #DB
+ * intercepted; an instruction that exits and that mhv completes ends the step at the exit.
+ */
+#include "core/gdbstub.h"
+#include "arch/x86/debugreg.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/serial_line.h"
+#include "core/guest.h"
+#include "core/regs_abi.h"
+#include "core/insn_fetch.h"
+#include "core/vcpu.h"
+#include "lib/errno.h"
+#include "lib/fmt.h"
+#include "lib/gdb_stub.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "mm/guest_mem.h"
+
+#define RFLAGS_RF	  (1ull << 16)
+#define PAGE_BYTES	  4096u
+#define CANONICAL_BITS_4L 48
+#define CANONICAL_BITS_5L 57
+#define MONITOR_LINE	  128
+
+bool gdbstub_armed;
+
+static struct {
+	uint16_t port;
+	bool wait;
+	struct gdb_stub stub;
+	bool stepping;
+	uint64_t step_rip;
+	bool step_guest_tf;
+	bool drs_saved;
+	uint64_t guest_dr[NR_DEBUG_ADDR_REGS], guest_dr7;
+	bool in_session;
+} dbg;
+
+/* ---- registers ---- */
+
+static bool wide(void *ctx)
+{
+	struct vcpu *v = ctx;
+	struct vcpu_segment cs;
+
+	v->ops->get_segment(v, X86_SEG_CS, &cs);
+	return (v->ops->get_efer(v) & EFER_LMA) && cs.long_mode;
+}
+
+static uint64_t reg_get(void *ctx, enum gdb_reg r)
+{
+	struct vcpu *v = ctx;
+	struct vcpu_segment s;
+
+	if (r < GDB_NR_GPRS)
+		return r == GDB_REG_RSP ? v->ops->get_rsp(v) : v->gpr[r];
+	switch (r) {
+	case GDB_REG_RIP:
+		return v->ops->get_rip(v);
+	case GDB_REG_RFLAGS:
+		return v->ops->get_rflags(v);
+	case GDB_REG_ES:
+	case GDB_REG_CS:
+	case GDB_REG_SS:
+	case GDB_REG_DS:
+	case GDB_REG_FS:
+	case GDB_REG_GS:
+		v->ops->get_segment(v, r - GDB_REG_ES, &s);
+		return s.selector;
+	case GDB_REG_FS_BASE:
+	case GDB_REG_GS_BASE:
+		v->ops->get_segment(v, r == GDB_REG_FS_BASE ? X86_SEG_FS : X86_SEG_GS, &s);
+		return s.base;
+	case GDB_REG_CR0:
+		return v->ops->get_cr(v, 0);
+	case GDB_REG_CR2:
+		return v->ops->get_cr2(v);
+	case GDB_REG_CR3:
+		return v->ops->get_cr(v, 3);
+	case GDB_REG_CR4:
+		return v->ops->get_cr(v, 4);
+	case GDB_REG_EFER:
+		return v->ops->get_efer(v);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * GPRs, RIP and RFLAGS can be changed.  Segment, control registers and EFER cannot: a new
+ * value would need every check a MOV to the register makes (and a descriptor load for a
+ * selector); gdb then says it could not write the register.
+ */
+static bool reg_set(void *ctx, enum gdb_reg r, uint64_t val)
+{
+	struct vcpu *v = ctx;
+
+	if (!wide(ctx))
+		val = (uint32_t)val; /* a 32-bit view: the upper halves are zero there */
+	if (r < GDB_NR_GPRS) {
+		if (r == GDB_REG_RSP)
+			v->ops->set_rsp(v, val);
+		else
+			v->gpr[r] = val;
+		return true;
+	}
+	if (r == GDB_REG_RIP) {
+		v->ops->set_rip(v, val);
+		return true;
+	}
+	if (r == GDB_REG_RFLAGS) {
+		/* Bit 1 reads as 1; the VM flag would need a mode switch. */
+		uint64_t cur = v->ops->get_rflags(v);
+
+		if ((val ^ cur) & RFLAGS_VM)
+			return false;
+		v->ops->set_rflags(v, val | 2);
+		return true;
+	}
+	return false;
+}
+
+/* ---- memory ---- */
+
+static bool canonical(const struct gw_regs *regs, uint64_t la)
+{
+	unsigned bits = (regs->cr4 & CR4_LA57) ? CANONICAL_BITS_5L : CANONICAL_BITS_4L;
+	int64_t s = (int64_t)(la << (64 - bits)) >> (64 - bits);
+
+	return !(regs->efer & EFER_LMA) || (uint64_t)s == la;
+}
+
+/*
+ * The debugger's access to guest-linear memory: the guest's own page tables, but as the
+ * kernel would see them whatever the CPL (no SMAP, no protection keys, writes ignore CR0.WP),
+ * no accessed/dirty bits set, and guest RAM only: a device page answers like unmapped memory,
+ * so that a debugger's read has no side effect on hardware.
+ */
+static unsigned debugger_mem(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write)
+{
+	struct gw_regs regs;
+	struct gw_mem mem;
+	unsigned done = 0;
+
+	vcpu_walk_setup(v, &regs, &mem);
+	mem.write = NULL;
+	regs.cpl = 0;
+	regs.rflags_ac = true;
+	regs.has_pkru = true;
+	regs.pkru = 0;
+	if (write)
+		regs.cr0 &= ~CR0_WP;
+	while (done < len) {
+		uint64_t addr = la + done;
+		unsigned chunk = MIN(len - done, PAGE_BYTES - (unsigned)(addr & (PAGE_BYTES - 1)));
+		struct gw_result r;
+
+		if (addr < la || !canonical(&regs, addr) ||
+		    guest_walk(&regs, &mem, addr, write ? GW_WRITE : 0, &r) ||
+		    guest_mem_kind(guest_gate(), r.gpa) != GPA_RAM ||
+		    guest_mem_access(guest_gate(), r.gpa, (uint8_t *)buf + done, chunk,
+				     write ? GMEM_WRITE : 0, v->ops->get_rip(v)) < 0)
+			break;
+		done += chunk;
+	}
+	return done;
+}
+
+static unsigned mem_read(void *ctx, uint64_t la, void *buf, unsigned len)
+{
+	return debugger_mem(ctx, la, buf, len, false);
+}
+
+static unsigned mem_write(void *ctx, uint64_t la, const void *buf, unsigned len)
+{
+	return debugger_mem(ctx, la, (void *)buf, len, true);
+}
+
+/* ---- debug registers ---- */
+
+static void intercept_db(struct vcpu *v)
+{
+	v->ops->set_exception_intercept(v, VEC_DB, dbg.stepping || dbg.drs_saved);
+}
+
+static void debug_regs(void *ctx, const struct gdb_hwbps *bps)
+{
+	struct vcpu *v = ctx;
+
+	if (gdb_hwbp_any(bps)) {
+		if (!dbg.drs_saved) {
+			for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
+				dbg.guest_dr[i] = read_dr_addr(i);
+			dbg.guest_dr7 = v->ops->get_dr7(v);
+			dbg.drs_saved = true;
+		}
+		for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
+			write_dr_addr(i, bps->slot[i].used ? bps->slot[i].addr : 0);
+		v->ops->set_dr7(v, gdb_hwbp_dr7(bps));
+	} else if (dbg.drs_saved) {
+		for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
+			write_dr_addr(i, dbg.guest_dr[i]);
+		v->ops->set_dr7(v, dbg.guest_dr7);
+		dbg.drs_saved = false;
+	}
+	intercept_db(v);
+}
+
+/* ---- the line ---- */
+
+static void line_write(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	serial_line_write(dbg.port, s, n);
+}
+
+/* The line has no end: a gdb that went away leaves the guest stopped until one reconnects. */
+static int line_getc(void *ctx)
+{
+	(void)ctx;
+	return serial_line_getc(dbg.port);
+}
+
+/* ---- monitor commands ---- */
+
+static void __printf(2, 3) mon_print(struct gdb_stub *s, const char *fmt, ...)
+{
+	char line[MONITOR_LINE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	gdb_stub_console(s, line);
+}
+
+static void monitor(void *ctx, struct gdb_stub *s, const char *cmd)
+{
+	static const char *const kinds[] = EXIT_KIND_NAMES;
+	struct vcpu *v = ctx;
+
+	if (!strcmp(cmd, "exits")) {
+		for (unsigned i = 0; i < NR_EXIT_KINDS; i++)
+			if (v->exits[i])
+				mon_print(s, "%-10s %lu\n", kinds[i], v->exits[i]);
+	} else if (!strcmp(cmd, "state")) {
+		mon_print(s, "mhv %s vCPU %u: RIP 0x%lx CR0 0x%lx CR3 0x%lx CR4 0x%lx EFER 0x%lx\n",
+			  v->ops->name, v->cpu, v->ops->get_rip(v), v->ops->get_cr(v, 0),
+			  v->ops->get_cr(v, 3), v->ops->get_cr(v, 4), v->ops->get_efer(v));
+		mon_print(s, "debugger: %s, bad packets %lu\n",
+			  dbg.drs_saved ? "owns DR0-DR3/DR7" : "no debug registers in use",
+			  dbg.stub.stats_bad_packets);
+	} else if (!strcmp(cmd, "help") || !cmd[0]) {
+		mon_print(s, "mhv monitor commands: exits (exit counters), state (vCPU and "
+			     "debugger state), help\n");
+	} else {
+		mon_print(s, "unknown command '%s' (try: monitor help)\n", cmd);
+	}
+}
+
+static const struct gdb_target target = {
+	.wide = wide,
+	.reg_get = reg_get,
+	.reg_set = reg_set,
+	.mem_read = mem_read,
+	.mem_write = mem_write,
+	.debug_regs = debug_regs,
+	.write = line_write,
+	.getc = line_getc,
+	.monitor = monitor,
+};
+
+/* ---- stopping and resuming ---- */
+
+static bool exec_breakpoint_at(uint64_t rip)
+{
+	for (unsigned i = 0; i < GDB_HWBP_SLOTS; i++) {
+		const struct gdb_hwbp *b = &dbg.stub.bps.slot[i];
+
+		if (b->used && (b->type == GDB_BP_SOFT || b->type == GDB_BP_HARD) && b->addr == rip)
+			return true;
+	}
+	return false;
+}
+
+static void end_step(struct vcpu *v)
+{
+	uint64_t fl = v->ops->get_rflags(v);
+
+	fl = (fl & ~RFLAGS_TF) | (dbg.step_guest_tf ? RFLAGS_TF : 0);
+	v->ops->set_rflags(v, fl);
+	dbg.stepping = false;
+}
+
+static void resume(struct vcpu *v, enum gdb_action a)
+{
+	uint64_t fl = v->ops->get_rflags(v);
+
+	/* RF: the instruction breakpoint gdb stopped at does not fire again on the way out. */
+	if (a != GDB_DETACH && exec_breakpoint_at(v->ops->get_rip(v)))
+		fl |= RFLAGS_RF;
+	if (a == GDB_STEP) {
+		dbg.stepping = true;
+		dbg.step_rip = v->ops->get_rip(v);
+		dbg.step_guest_tf = fl & RFLAGS_TF;
+		fl |= RFLAGS_TF;
+	}
+	v->ops->set_rflags(v, fl);
+	intercept_db(v);
+	if (a == GDB_DETACH)
+		pr_info("mhv: gdb: detached, the guest runs on\n");
+}
+
+static void debugger_stop(struct vcpu *v, int signal, int slot, bool report)
+{
+	enum gdb_action a;
+
+	if (dbg.in_session)
+		return;
+	dbg.in_session = true;
+	if (dbg.stepping)
+		end_step(v);
+	dbg.stub.ctx = v;
+	a = gdb_stub_stopped(&dbg.stub, &(struct gdb_stop){signal, slot}, report);
+	resume(v, a);
+	dbg.in_session = false;
+}
+
+/* ---- entry points ---- */
+
+bool gdbstub_init(uint16_t port, uint32_t baud, bool wait)
+{
+	if (serial_line_init(port, baud)) {
+		pr_err("mhv: gdb: no UART at port 0x%x: the GDB stub is off\n", port);
+		return false;
+	}
+	dbg.port = port;
+	dbg.wait = wait;
+	gdb_stub_init(&dbg.stub, &target, NULL);
+	gdbstub_armed = true;
+	pr_info("mhv: gdb: GDB stub on the UART at port 0x%x%s\n", port,
+		wait ? ", waiting for gdb before the guest's first instruction" : "");
+	return true;
+}
+
+void gdbstub_start(struct vcpu *v)
+{
+	if (!gdbstub_armed || v->cpu || !dbg.wait)
+		return;
+	log_flush();
+	debugger_stop(v, GDB_SIGTRAP, -1, false);
+}
+
+void gdbstub_poll(struct vcpu *v)
+{
+	enum gdb_action a;
+
+	if (v->cpu)
+		return;
+	if (dbg.stepping && v->ops->get_rip(v) != dbg.step_rip) {
+		/* mhv completed the stepped instruction: the step ends here, not in the guest. */
+		v->ops->cancel_single_step(v);
+		debugger_stop(v, GDB_SIGTRAP, -1, true);
+		return;
+	}
+	if (!serial_line_ready(dbg.port))
+		return;
+	dbg.stub.ctx = v;
+	a = gdb_stub_feed(&dbg.stub, serial_line_getc(dbg.port));
+	if (a == GDB_BREAK)
+		debugger_stop(v, GDB_SIGINT, -1, true);
+	else if (dbg.stub.rx != RX_IDLE)
+		debugger_stop(v, GDB_SIGTRAP, -1, false); /* gdb connects: serve it stopped */
+}
+
+/*
+ * The slot named by DR6 is the debugger's only while the debug registers still hold what the
+ * debugger put there (the guest may have loaded its own since), and an execute breakpoint only
+ * at its own address.
+ */
+static int debugger_slot(struct vcpu *v, uint64_t dr6)
+{
+	int slot = gdb_hwbp_hit(&dbg.stub.bps, dr6);
+	const struct gdb_hwbp *b;
+
+	if (slot < 0)
+		return -1;
+	b = &dbg.stub.bps.slot[slot];
+	if (read_dr_addr((unsigned)slot) != b->addr ||
+	    v->ops->get_dr7(v) != gdb_hwbp_dr7(&dbg.stub.bps))
+		return -1;
+	if ((b->type == GDB_BP_SOFT || b->type == GDB_BP_HARD) && v->ops->get_rip(v) != b->addr)
+		return -1;
+	return slot;
+}
+
+bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
+{
+	int slot;
+	bool step;
+
+	if (v->cpu || !gdbstub_armed)
+		return false;
+	slot = debugger_slot(v, dr6);
+	/* A step that ends with no status bit at all (an emulator that leaves DR6 alone) is
+	 * still the step. */
+	step = dbg.stepping && ((dr6 & DR6_BS) || !(dr6 & (DR6_B_MASK | DR6_BS)));
+	if (slot < 0 && !step)
+		return false;
+	v->exits[EXIT_KIND_EXCEPTION]++;
+	debugger_stop(v, GDB_SIGTRAP, slot, true);
+	return true;
+}
