@@ -382,20 +382,47 @@ void gdbstub_poll(struct vcpu *v)
 }
 
 /*
+ * Which of the debugger's slots a #DB with no DR6 status bit at all is for (an emulator that
+ * does not report them for an intercepted #DB, as Bochs' SVM): an execute breakpoint at RIP,
+ * else the first watchpoint (gdb checks watched values itself).
+ */
+static int slot_without_status(struct vcpu *v)
+{
+	int data = -1;
+
+	for (int i = 0; i < GDB_HWBP_SLOTS; i++) {
+		const struct gdb_hwbp *b = &dbg.stub.bps.slot[i];
+
+		if (!b->used)
+			continue;
+		if (b->type == GDB_BP_SOFT || b->type == GDB_BP_HARD) {
+			if (b->addr == v->ops->get_rip(v))
+				return i;
+		} else if (data < 0) {
+			data = i;
+		}
+	}
+	return data;
+}
+
+/*
  * The slot named by DR6 is the debugger's only while the debug registers still hold what the
  * debugger put there (the guest may have loaded its own since), and an execute breakpoint only
  * at its own address.
  */
 static int debugger_slot(struct vcpu *v, uint64_t dr6)
 {
-	int slot = gdb_hwbp_hit(&dbg.stub.bps, dr6);
+	int slot;
 	const struct gdb_hwbp *b;
 
+	if (!dbg.drs_saved || v->ops->get_dr7(v) != gdb_hwbp_dr7(&dbg.stub.bps))
+		return -1;
+	slot = (dr6 & (DR6_B_MASK | DR6_BS)) ? gdb_hwbp_hit(&dbg.stub.bps, dr6)
+					      : slot_without_status(v);
 	if (slot < 0)
 		return -1;
 	b = &dbg.stub.bps.slot[slot];
-	if (read_dr_addr((unsigned)slot) != b->addr ||
-	    v->ops->get_dr7(v) != gdb_hwbp_dr7(&dbg.stub.bps))
+	if (read_dr_addr((unsigned)slot) != b->addr)
 		return -1;
 	if ((b->type == GDB_BP_SOFT || b->type == GDB_BP_HARD) && v->ops->get_rip(v) != b->addr)
 		return -1;
@@ -413,6 +440,8 @@ bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
 	/* A step that ends with no status bit at all (an emulator that leaves DR6 alone) is
 	 * still the step. */
 	step = dbg.stepping && ((dr6 & DR6_BS) || !(dr6 & (DR6_B_MASK | DR6_BS)));
+	if (step && !(dr6 & DR6_B_MASK))
+		slot = -1;
 	if (slot < 0 && !step)
 		return false;
 	v->exits[EXIT_KIND_EXCEPTION]++;
