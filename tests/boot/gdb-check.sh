@@ -8,7 +8,7 @@ if [ ! -s "$log" ]; then
 	echo "not-ok gdb: no session log at $log"
 	exit 0
 fi
-want="stopped-before-first-instruction CR0 breakpoint ESP variable watchpoint single-step detached"
+want="stopped-before-first-instruction CR0 breakpoint ESP variable watchpoint single-step ctrl-c detached"
 n=$(grep -c '^GDBCHECK ' "$log")
 grep '^GDBCHECK ' "$log" | sed 's/^GDBCHECK \(ok\|not-ok\) /\1 gdb: /'
 # Every check of the script ran (a gdb that stopped early leaves some out).
@@ -23,7 +23,8 @@ else
 	echo "not-ok gdb: $(grep '^gdb exited' "$log" || echo 'did not finish') (see $log)"
 fi
 for text in "Breakpoint 1, gdb_probe" "Hardware watchpoint 2: gdb_probe_counter" \
-	"Old value = 4096" "New value = 1835566695" "mhv monitor commands:"; do
+	"Old value = 4096" "New value = 1835566695" "mhv monitor commands:" \
+	"Program received signal SIGINT"; do
 	if grep -qF "$text" "$log"; then
 		echo "ok gdb: printed '$text'"
 	else

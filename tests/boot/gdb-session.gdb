@@ -30,5 +30,10 @@ python gdbcheck("$pc != $before", "single-step moved the PC")
 x/4xb &gdb_probe_counter
 info registers eip eflags cr3
 delete
+# Ctrl-C: gdb, sent SIGINT while the guest runs, sends 0x03; the stub stops the guest at its
+# next exit and reports SIGINT.
+shell (sleep 0.5; kill -INT $PPID) &
+continue
+python gdbcheck("$cs == 0x08", "Ctrl-C: stopped the running guest in its kernel code segment")
 detach
 printf "GDBCHECK ok detached\n"
