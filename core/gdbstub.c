@@ -189,6 +189,7 @@ static unsigned mem_write(void *ctx, uint64_t la, const void *buf, unsigned len)
 static void intercept_db(struct vcpu *v)
 {
 	v->ops->set_exception_intercept(v, VEC_DB, dbg.stepping || dbg.drs_saved);
+	v->ops->set_mov_dr_intercept(v, dbg.drs_saved);
 }
 
 static void debug_regs(void *ctx, const struct gdb_hwbps *bps)
@@ -212,6 +213,82 @@ static void debug_regs(void *ctx, const struct gdb_hwbps *bps)
 		dbg.drs_saved = false;
 	}
 	intercept_db(v);
+}
+
+/* ---- the guest's own debug registers while gdb holds them ---- */
+
+#define DR_ALIAS_FIRST 4 /* DR4/DR5: DR6/DR7 when CR4.DE is clear */
+#define DR_ALIAS_SHIFT 2
+#define DR_STATUS      6
+#define DR_CONTROL     7
+
+static uint64_t guest_dr_get(struct vcpu *v, unsigned dr)
+{
+	if (dr < NR_DEBUG_ADDR_REGS)
+		return dbg.drs_saved ? dbg.guest_dr[dr] : read_dr_addr(dr);
+	if (dr == DR_STATUS)
+		return v->ops->get_dr6(v);
+	return dbg.drs_saved ? dbg.guest_dr7 : v->ops->get_dr7(v);
+}
+
+static void guest_dr_set(struct vcpu *v, unsigned dr, uint64_t val)
+{
+	if (dr < NR_DEBUG_ADDR_REGS) {
+		if (dbg.drs_saved)
+			dbg.guest_dr[dr] = val;
+		else
+			write_dr_addr(dr, val);
+	} else if (dr == DR_STATUS) {
+		v->ops->set_dr6(v, val);
+	} else if (dbg.drs_saved) {
+		dbg.guest_dr7 = val;
+	} else {
+		v->ops->set_dr7(v, val);
+	}
+}
+
+/* What the CPU checks for MOV DR (SDM: MOV--Move to/from Debug Registers): CPL 0, DR4/DR5 only
+ * without CR4.DE, no bits above 31 in DR6/DR7.  General detect (DR7.GD) is not modelled. */
+enum exit_next vcpu_exit_mov_dr(struct vcpu *v, unsigned dr, bool to_dr, unsigned gpr)
+{
+	bool wide_mode = wide(v);
+	uint64_t val;
+
+	v->exits[EXIT_KIND_OTHER]++;
+	if (v->ops->get_cpl(v) != 0) {
+		v->ops->inject_exception(v, VEC_GP, true, 0);
+		return EXIT_NEXT_RETRY;
+	}
+	if (dr >= DR_ALIAS_FIRST && dr < DR_STATUS) {
+		if (v->ops->get_cr(v, 4) & CR4_DE) {
+			v->ops->inject_exception(v, VEC_UD, false, 0);
+			return EXIT_NEXT_RETRY;
+		}
+		dr += DR_ALIAS_SHIFT;
+	}
+	if (dr > DR_CONTROL || gpr >= NR_GPRS) {
+		v->ops->inject_exception(v, VEC_UD, false, 0);
+		return EXIT_NEXT_RETRY;
+	}
+	if (!to_dr) {
+		val = guest_dr_get(v, dr);
+		if (!wide_mode)
+			val = (uint32_t)val;
+		if (gpr == GPR_RSP)
+			v->ops->set_rsp(v, val);
+		else
+			v->gpr[gpr] = val;
+		return EXIT_NEXT_SKIP;
+	}
+	val = vcpu_gpr(v, gpr);
+	if (!wide_mode)
+		val = (uint32_t)val;
+	if (dr >= DR_STATUS && (val >> 32)) {
+		v->ops->inject_exception(v, VEC_GP, true, 0);
+		return EXIT_NEXT_RETRY;
+	}
+	guest_dr_set(v, dr, val);
+	return EXIT_NEXT_SKIP;
 }
 
 /* ---- the line ---- */

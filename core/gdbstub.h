@@ -18,6 +18,7 @@
 #include "lib/compiler.h"
 
 struct vcpu;
+enum exit_next;
 
 /* gdb= was given and its UART answered: exits call gdbstub_poll(). */
 extern bool gdbstub_armed;
@@ -33,6 +34,12 @@ void gdbstub_poll(struct vcpu *v);
 /* #DB intercepted with these DR6 bits (B0-B3, BS): true when it was the debugger's (handled),
  * false when it is the guest's own (the backend reflects it, DR6 updated as the CPU would). */
 bool vcpu_exit_db(struct vcpu *v, uint64_t dr6);
+
+/*
+ * The guest's MOV to (to_dr) or from DRn (0..7), GPR gpr, intercepted while gdb holds the
+ * debug registers: the guest reads and writes its own saved values, gdb's stay loaded.
+ */
+enum exit_next vcpu_exit_mov_dr(struct vcpu *v, unsigned dr, bool to_dr, unsigned gpr);
 
 /* The hook every exit runs (both backends), at the end of the exit. */
 static inline void gdbstub_exit_hook(struct vcpu *v)

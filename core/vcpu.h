@@ -115,6 +115,10 @@ struct vcpu_ops {
 	 * the backend owes for an instruction mhv completed (the debugger's own step ends there). */
 	uint64_t (*get_dr7)(struct vcpu *v);
 	void (*set_dr7)(struct vcpu *v, uint64_t dr7);
+	uint64_t (*get_dr6)(struct vcpu *v);
+	void (*set_dr6)(struct vcpu *v, uint64_t dr6);
+	/* MOV to/from DRn exits (vcpu_exit_mov_dr) or not. */
+	void (*set_mov_dr_intercept)(struct vcpu *v, bool on);
 	uint64_t (*get_cr2)(struct vcpu *v);
 	void (*set_exception_intercept)(struct vcpu *v, unsigned vector, bool on);
 	void (*cancel_single_step)(struct vcpu *v);

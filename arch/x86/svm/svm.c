@@ -434,6 +434,21 @@ static void svm_set_dr7(struct vcpu *v, uint64_t dr7)
 	write_dr7(dr7);
 }
 
+static uint64_t svm_get_dr6(struct vcpu *v)
+{
+	return vmcb_of(v)->save.dr6;
+}
+
+static void svm_set_dr6(struct vcpu *v, uint64_t dr6)
+{
+	vmcb_of(v)->save.dr6 = dr6;
+}
+
+static void svm_set_mov_dr_intercept(struct vcpu *v, bool on)
+{
+	vmcb_of(v)->control.intercept_dr = on ? SVM_DR_INTERCEPT_ALL : 0;
+}
+
 static uint64_t svm_get_cr2(struct vcpu *v)
 {
 	return vmcb_of(v)->save.cr2;
@@ -486,6 +501,9 @@ static const struct vcpu_ops svm_ops = {
 	.sipi_reset = svm_sipi_reset,
 	.get_dr7 = svm_get_dr7,
 	.set_dr7 = svm_set_dr7,
+	.get_dr6 = svm_get_dr6,
+	.set_dr6 = svm_set_dr6,
+	.set_mov_dr_intercept = svm_set_mov_dr_intercept,
 	.get_cr2 = svm_get_cr2,
 	.set_exception_intercept = svm_set_exception_intercept,
 	.cancel_single_step = svm_cancel_single_step,
@@ -730,6 +748,29 @@ unknown:
 	return EXIT_NEXT_RETRY;
 }
 
+/* MOV to/from DRn (intercepted while a debugger holds the debug registers): the GPR from the
+ * decode assists, else from mhv's decoder (0F 21 / 0F 23 /r: reg is the DR, rm the GPR). */
+static enum exit_next exit_mov_dr(struct svm_vcpu *sv, uint64_t code)
+{
+	bool to_dr = code >= SVM_EXIT_DR0_WRITE;
+	unsigned dr = (unsigned)(code - (to_dr ? SVM_EXIT_DR0_WRITE : SVM_EXIT_DR0_READ));
+	uint64_t info = sv->vmcb->control.exit_info1;
+
+	if (!sv->decode_assists || !(info & CRX_DECODE_VALID)) {
+		int err = 0;
+		const struct x86_insn *insn = vcpu_decode_current(&sv->vcpu, &err);
+
+		if (!insn) {
+			if (err != -E_FAULT)
+				vcpu_refuse_insn(&sv->vcpu, "SVM: MOV DR intercept at bytes mhv cannot "
+							    "decode", code);
+			return EXIT_NEXT_RETRY;
+		}
+		return vcpu_exit_mov_dr(&sv->vcpu, dr, to_dr, insn->rm);
+	}
+	return vcpu_exit_mov_dr(&sv->vcpu, dr, to_dr, (unsigned)(info & CRX_GPR_MASK));
+}
+
 static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 {
 	const struct x86_insn *insn;
@@ -781,6 +822,9 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		return exit_cr_write(sv, 4);
 	case SVM_EXIT_INVLPG:
 		return exit_invlpg(sv);
+	case SVM_EXIT_DR0_READ ... SVM_EXIT_DR0_READ + SVM_NR_DRS - 1:
+	case SVM_EXIT_DR0_WRITE ... SVM_EXIT_DR0_WRITE + SVM_NR_DRS - 1:
+		return exit_mov_dr(sv, code);
 	case SVM_EXIT_INVPCID:
 		return vcpu_exit_invpcid(v);
 	case SVM_EXIT_XSETBV:

@@ -62,6 +62,7 @@ struct vmx_vcpu {
 	uint32_t entry_ctls;
 	bool vpid, invvpid_addr, invvpid_single;
 	bool hlt_activity; /* IA32_VMX_MISC: the guest may wait in the HLT activity state */
+	bool mov_dr_exiting; /* the processor-based controls allow MOV-DR exiting */
 	uint64_t vmxon_pa, vmcs_pa; /* allocated by the boot CPU for every vCPU */
 };
 
@@ -258,6 +259,8 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 		  adjust_controls("pin-based",
 				  t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
 				  smp_ap_count() ? PIN_NMI_EXITING : 0, 0));
+	vx->mov_dr_exiting = rdmsr(t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS) >>
+				     32 & PROC_MOV_DR_EXITING;
 	vmwrite32(VMCS_PROC_CONTROLS,
 		  adjust_controls("processor-based",
 				  t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS,
@@ -774,6 +777,27 @@ static void vmx_set_exception_intercept(struct vcpu *v, unsigned vector, bool on
 	vmwrite32(VMCS_EXCEPTION_BITMAP, on ? bitmap | (1u << vector) : bitmap & ~(1u << vector));
 }
 
+static uint64_t vmx_get_dr6(struct vcpu *v)
+{
+	(void)v;
+	return read_dr6(); /* VMX keeps no guest DR6: the CPU's is the guest's */
+}
+
+static void vmx_set_dr6(struct vcpu *v, uint64_t dr6)
+{
+	(void)v;
+	write_dr6(dr6);
+}
+
+static void vmx_set_mov_dr_intercept(struct vcpu *v, bool on)
+{
+	uint32_t proc = vmread32(VMCS_PROC_CONTROLS);
+
+	if (!to_vmx(v)->mov_dr_exiting)
+		return;
+	vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MOV_DR_EXITING : proc & ~PROC_MOV_DR_EXITING);
+}
+
 /* The single-step trap advance_rip() left pending for VM entry goes. */
 static void vmx_cancel_single_step(struct vcpu *v)
 {
@@ -808,6 +832,9 @@ static const struct vcpu_ops vmx_ops = {
 	.sipi_reset = vmx_sipi_reset,
 	.get_dr7 = vmx_get_dr7,
 	.set_dr7 = vmx_set_dr7,
+	.get_dr6 = vmx_get_dr6,
+	.set_dr6 = vmx_set_dr6,
+	.set_mov_dr_intercept = vmx_set_mov_dr_intercept,
 	.get_cr2 = vmx_get_cr2,
 	.set_exception_intercept = vmx_set_exception_intercept,
 	.cancel_single_step = vmx_cancel_single_step,
@@ -943,6 +970,11 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		}
 		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);
 		return EXIT_NEXT_RETRY;
+	}
+	case EXIT_REASON_DR_ACCESS: {
+		uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
+
+		return vcpu_exit_mov_dr(v, DRQ_DR(q), !(q & DRQ_FROM_DR), DRQ_GPR(q));
 	}
 	case EXIT_REASON_TASK_SWITCH:
 		vcpu_exit_task_switch(v, (uint16_t)vmread_nat(VMCS_EXIT_QUALIFICATION));

@@ -7,6 +7,7 @@
 #define PROC_INVLPG_EXITING    (1u << 9)
 #define PROC_CR3_LOAD_EXITING  (1u << 15)
 #define PROC_CR3_STORE_EXITING (1u << 16)
+#define PROC_MOV_DR_EXITING    (1u << 23)
 #define PROC_USE_IO_BITMAPS    (1u << 25)
 #define PROC_USE_MSR_BITMAPS   (1u << 28)
 #define PROC_SECONDARY	       (1u << 31)
@@ -56,6 +57,7 @@
 #define EXIT_REASON_VMXOFF	     26
 #define EXIT_REASON_VMXON	     27
 #define EXIT_REASON_CR_ACCESS	     28
+#define EXIT_REASON_DR_ACCESS	     29
 #define EXIT_REASON_IO		     30
 #define EXIT_REASON_RDMSR	     31
 #define EXIT_REASON_WRMSR	     32
@@ -148,6 +150,10 @@
 #define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
 /* #DB exit qualification: B0-B3, BD, BS, the DR6 bits the exit reports instead of setting */
 #define DBQ_DR6_BITS	      0x600Full
+/* MOV DR exit qualification */
+#define DRQ_DR(q)	      ((unsigned)(q) & 7u)
+#define DRQ_FROM_DR	      (1u << 4)
+#define DRQ_GPR(q)	      (((unsigned)(q) >> 8) & 0xFu)
 #define DEBUGCTL_BTF	      (1ull << 1)  /* TF single-steps branches only */
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400
