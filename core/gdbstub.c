@@ -31,12 +31,15 @@
 #define MONITOR_LINE	  128
 
 bool gdbstub_armed;
+uint16_t gdbstub_uart;
 
 static struct {
 	uint16_t port;
 	bool wait;
 	struct gdb_stub stub;
 	bool stepping;
+	bool step_mtf; /* this step uses the monitor trap flag, not RFLAGS.TF */
+	bool step_told; /* which of the two was logged */
 	uint64_t step_rip;
 	bool step_guest_tf;
 	bool drs_saved;
@@ -372,9 +375,13 @@ static void end_step(struct vcpu *v)
 {
 	uint64_t fl = v->ops->get_rflags(v);
 
+	dbg.stepping = false;
+	if (dbg.step_mtf) {
+		v->ops->set_monitor_trap(v, false);
+		return;
+	}
 	fl = (fl & ~RFLAGS_TF) | (dbg.step_guest_tf ? RFLAGS_TF : 0);
 	v->ops->set_rflags(v, fl);
-	dbg.stepping = false;
 }
 
 static void resume(struct vcpu *v, enum gdb_action a)
@@ -387,8 +394,16 @@ static void resume(struct vcpu *v, enum gdb_action a)
 	if (a == GDB_STEP) {
 		dbg.stepping = true;
 		dbg.step_rip = v->ops->get_rip(v);
+		/* The monitor trap flag where the CPU has it: the guest's RFLAGS stay untouched. */
+		dbg.step_mtf = v->ops->set_monitor_trap && v->ops->set_monitor_trap(v, true);
+		if (!dbg.step_told) {
+			dbg.step_told = true;
+			pr_info("mhv: gdb: single-step by %s\n",
+				dbg.step_mtf ? "the monitor trap flag" : "RFLAGS.TF (no monitor trap flag)");
+		}
 		dbg.step_guest_tf = fl & RFLAGS_TF;
-		fl |= RFLAGS_TF;
+		if (!dbg.step_mtf)
+			fl |= RFLAGS_TF;
 	}
 	v->ops->set_rflags(v, fl);
 	intercept_db(v);
@@ -421,11 +436,24 @@ bool gdbstub_init(uint16_t port, uint32_t baud, bool wait)
 	}
 	dbg.port = port;
 	dbg.wait = wait;
+	gdbstub_uart = port;
 	gdb_stub_init(&dbg.stub, &target, NULL);
 	gdbstub_armed = true;
 	pr_info("mhv: gdb: GDB stub on the UART at port 0x%x%s\n", port,
 		wait ? ", waiting for gdb before the guest's first instruction" : "");
 	return true;
+}
+
+void gdbstub_guest_port_access(uint16_t port, bool write)
+{
+	static bool told;
+
+	if (told)
+		return;
+	told = true;
+	pr_warn("mhv: gdb: the guest %s port 0x%x of the debugger's UART: it finds no device "
+		"there (reported once)\n",
+		write ? "wrote" : "read", port);
 }
 
 void gdbstub_start(struct vcpu *v)
@@ -506,6 +534,17 @@ static int debugger_slot(struct vcpu *v, uint64_t dr6)
 	return slot;
 }
 
+void vcpu_exit_monitor_trap(struct vcpu *v)
+{
+	v->exits[EXIT_KIND_OTHER]++;
+	if (!dbg.stepping || !dbg.step_mtf) {
+		/* Not ours (cannot happen: only the stub sets it): off again. */
+		v->ops->set_monitor_trap(v, false);
+		return;
+	}
+	debugger_stop(v, GDB_SIGTRAP, -1, true);
+}
+
 bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
 {
 	int slot;
@@ -516,7 +555,8 @@ bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
 	slot = debugger_slot(v, dr6);
 	/* A step that ends with no status bit at all (an emulator that leaves DR6 alone) is
 	 * still the step. */
-	step = dbg.stepping && ((dr6 & DR6_BS) || !(dr6 & (DR6_B_MASK | DR6_BS)));
+	step = dbg.stepping && !dbg.step_mtf &&
+	       ((dr6 & DR6_BS) || !(dr6 & (DR6_B_MASK | DR6_BS)));
 	if (step && !(dr6 & DR6_B_MASK))
 		slot = -1;
 	if (slot < 0 && !step)

@@ -22,6 +22,19 @@ enum exit_next;
 
 /* gdb= was given and its UART answered: exits call gdbstub_poll(). */
 extern bool gdbstub_armed;
+/* The debugger's UART (its first port), which the guest never reaches: both backends
+ * intercept its ports, reads find no device there (all ones), writes are dropped. */
+extern uint16_t gdbstub_uart;
+#define GDBSTUB_NR_PORTS 8
+
+static inline bool gdbstub_claims_port(uint16_t port, unsigned size)
+{
+	return unlikely(gdbstub_armed) && port < gdbstub_uart + GDBSTUB_NR_PORTS &&
+	       (uint32_t)port + size > gdbstub_uart;
+}
+
+/* The guest touched the debugger's UART (logged once). */
+void gdbstub_guest_port_access(uint16_t port, bool write);
 
 /* Bring up the debugger's UART; false (with a message) when there is none at port. */
 bool gdbstub_init(uint16_t port, uint32_t baud, bool wait);
@@ -34,6 +47,9 @@ void gdbstub_poll(struct vcpu *v);
 /* #DB intercepted with these DR6 bits (B0-B3, BS): true when it was the debugger's (handled),
  * false when it is the guest's own (the backend reflects it, DR6 updated as the CPU would). */
 bool vcpu_exit_db(struct vcpu *v, uint64_t dr6);
+
+/* A monitor-trap exit: the debugger's single step (VMX MTF) is done. */
+void vcpu_exit_monitor_trap(struct vcpu *v);
 
 /*
  * The guest's MOV to (to_dr) or from DRn (0..7), GPR gpr, intercepted while gdb holds the

@@ -122,6 +122,9 @@ struct vcpu_ops {
 	uint64_t (*get_cr2)(struct vcpu *v);
 	void (*set_exception_intercept)(struct vcpu *v, unsigned vector, bool on);
 	void (*cancel_single_step)(struct vcpu *v);
+	/* Optional: VMX's monitor trap flag (an exit after one guest instruction, invisible to
+	 * the guest); false when the CPU has none. */
+	bool (*set_monitor_trap)(struct vcpu *v, bool on);
 };
 
 struct vcpu {

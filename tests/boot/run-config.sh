@@ -4,7 +4,8 @@
 # CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt |
 #         qemu-svm-icount | bochs-vmx | bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs |
 #         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu |
-#         qemu-pciserial | qemu-highbar | qemu-gdb | bochs-vmx-gdb | bochs-svm-gdb
+#         qemu-pciserial | qemu-highbar | qemu-gdb | bochs-vmx-gdb | bochs-vmx-tigerlake-gdb |
+#         bochs-svm-gdb
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
@@ -132,6 +133,7 @@ qemu-gdb) # COM2 on a unix socket beside the logs
 	qemu -cpu max -smp 2 -serial "unix:$sock,server=on,wait=off"
 	wait "$gdbpid" ;;
 bochs-vmx-gdb) bochs_gdb corei7_skylake_x ;;
+bochs-vmx-tigerlake-gdb) bochs_gdb tigerlake ;; # single-step by the monitor trap flag
 bochs-svm-gdb) bochs_gdb ryzen ;;
 bochs-vmx) bochs_run corei7_skylake_x ;;
 bochs-vmx-tigerlake) bochs_run tigerlake ;;

@@ -571,6 +571,8 @@ static void setup_maps(struct svm_shared *sh)
 
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
 		bitmap_set(iopm, vuart_base() + p);
+	for (uint16_t p = 0; gdbstub_armed && p < GDBSTUB_NR_PORTS; p++)
+		bitmap_set(iopm, gdbstub_uart + p); /* the debugger's UART */
 	uint16_t plat[PLATFORM_PORTS_MAX];
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
 		bitmap_set(iopm, plat[i]);

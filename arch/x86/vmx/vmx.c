@@ -63,6 +63,7 @@ struct vmx_vcpu {
 	bool vpid, invvpid_addr, invvpid_single;
 	bool hlt_activity; /* IA32_VMX_MISC: the guest may wait in the HLT activity state */
 	bool mov_dr_exiting; /* the processor-based controls allow MOV-DR exiting */
+	bool monitor_trap;   /* ... and the monitor trap flag */
 	uint64_t vmxon_pa, vmcs_pa; /* allocated by the boot CPU for every vCPU */
 };
 
@@ -214,6 +215,8 @@ static void build_bitmaps(struct vmx_shared *sh)
 		vmx_fatal("console UART at 0x%lx runs past port 0xFFFF", vuart_base(), 0);
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
 		io_bitmap_set_range(io_pages, plat[i], 1); /* a uint16_t is always a port */
+	if (gdbstub_armed) /* the debugger's UART: options.c keeps it within 0xFFF8 */
+		io_bitmap_set_range(io_pages, gdbstub_uart, GDBSTUB_NR_PORTS);
 
 	/* Every MSR exits but the pass-through ones (msr_policy.h). */
 	memset(msr_bitmap, 0xFF, PAGE_SIZE);
@@ -259,8 +262,10 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 		  adjust_controls("pin-based",
 				  t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
 				  smp_ap_count() ? PIN_NMI_EXITING : 0, 0));
-	vx->mov_dr_exiting = rdmsr(t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS) >>
-				     32 & PROC_MOV_DR_EXITING;
+	uint32_t proc_may =
+		rdmsr(t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS) >> 32;
+	vx->mov_dr_exiting = proc_may & PROC_MOV_DR_EXITING;
+	vx->monitor_trap = proc_may & PROC_MONITOR_TRAP;
 	vmwrite32(VMCS_PROC_CONTROLS,
 		  adjust_controls("processor-based",
 				  t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS,
@@ -798,6 +803,16 @@ static void vmx_set_mov_dr_intercept(struct vcpu *v, bool on)
 	vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MOV_DR_EXITING : proc & ~PROC_MOV_DR_EXITING);
 }
 
+static bool vmx_set_monitor_trap(struct vcpu *v, bool on)
+{
+	uint32_t proc = vmread32(VMCS_PROC_CONTROLS);
+
+	if (!to_vmx(v)->monitor_trap)
+		return false;
+	vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MONITOR_TRAP : proc & ~PROC_MONITOR_TRAP);
+	return true;
+}
+
 /* The single-step trap advance_rip() left pending for VM entry goes. */
 static void vmx_cancel_single_step(struct vcpu *v)
 {
@@ -838,6 +853,7 @@ static const struct vcpu_ops vmx_ops = {
 	.get_cr2 = vmx_get_cr2,
 	.set_exception_intercept = vmx_set_exception_intercept,
 	.cancel_single_step = vmx_cancel_single_step,
+	.set_monitor_trap = vmx_set_monitor_trap,
 };
 
 /* ---- exits ---- */
@@ -971,6 +987,9 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);
 		return EXIT_NEXT_RETRY;
 	}
+	case EXIT_REASON_MONITOR_TRAP:
+		vcpu_exit_monitor_trap(v);
+		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_DR_ACCESS: {
 		uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
 

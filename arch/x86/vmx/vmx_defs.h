@@ -9,6 +9,7 @@
 #define PROC_CR3_STORE_EXITING (1u << 16)
 #define PROC_MOV_DR_EXITING    (1u << 23)
 #define PROC_USE_IO_BITMAPS    (1u << 25)
+#define PROC_MONITOR_TRAP      (1u << 27)
 #define PROC_USE_MSR_BITMAPS   (1u << 28)
 #define PROC_SECONDARY	       (1u << 31)
 
@@ -58,6 +59,7 @@
 #define EXIT_REASON_VMXON	     27
 #define EXIT_REASON_CR_ACCESS	     28
 #define EXIT_REASON_DR_ACCESS	     29
+#define EXIT_REASON_MONITOR_TRAP     37
 #define EXIT_REASON_IO		     30
 #define EXIT_REASON_RDMSR	     31
 #define EXIT_REASON_WRMSR	     32
