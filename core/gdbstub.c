@@ -482,8 +482,10 @@ void gdbstub_poll(struct vcpu *v)
 	a = gdb_stub_feed(&dbg.stub, serial_line_getc(dbg.port));
 	if (a == GDB_BREAK)
 		debugger_stop(v, GDB_SIGINT, -1, true);
-	else if (dbg.stub.rx != RX_IDLE)
-		debugger_stop(v, GDB_SIGTRAP, -1, false); /* gdb connects: serve it stopped */
+	else if (dbg.stub.rx != RX_IDLE) { /* gdb connects: serve it stopped */
+		gdb_stub_late_connect(&dbg.stub);
+		debugger_stop(v, GDB_SIGTRAP, -1, false);
+	}
 }
 
 /*

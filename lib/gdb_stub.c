@@ -573,6 +573,35 @@ static enum gdb_action handle_packet(struct gdb_stub *s, const char *pkt, size_t
 
 /* ---- receiver ---- */
 
+void gdb_stub_late_connect(struct gdb_stub *s)
+{
+	s->drop_repeats = true;
+	s->prev_len = 0;
+}
+
+/*
+ * After a late connection: is this packet a copy of the one before it (gdb timed out waiting
+ * for our ack and sent it again)?  The first other packet ends the watch.
+ */
+static bool is_resent(struct gdb_stub *s)
+{
+	unsigned head = MIN(s->in_len, (unsigned)GDB_PREV_HEAD);
+	bool first = s->prev_len == 0;
+	bool same = !first && s->in_len == s->prev_len && s->sum == s->prev_sum &&
+		    memcmp(s->in, s->prev_head, head) == 0;
+
+	if (same)
+		return true;
+	if (!first) {
+		s->drop_repeats = false;
+		return false;
+	}
+	s->prev_len = s->in_len ? s->in_len : 1;
+	s->prev_sum = s->sum;
+	memcpy(s->prev_head, s->in, head);
+	return false;
+}
+
 enum gdb_action gdb_stub_feed(struct gdb_stub *s, uint8_t byte)
 {
 	int d;
@@ -621,6 +650,8 @@ enum gdb_action gdb_stub_feed(struct gdb_stub *s, uint8_t byte)
 			return GDB_STAY;
 		}
 		s->in[s->in_len] = '\0';
+		if (s->drop_repeats && is_resent(s))
+			return GDB_STAY; /* acked above, answered already */
 		return handle_packet(s, s->in, s->in_len);
 	}
 	return GDB_STAY;

@@ -25,6 +25,8 @@
 /* Target description buffer: the x86-64 XML is about 4 KiB. */
 #define GDB_XML_SIZE 8192
 
+#define GDB_PREV_HEAD 64 /* bytes of the previous packet kept to recognise a resent copy */
+
 #define GDB_SIGINT  2
 #define GDB_SIGTRAP 5
 
@@ -82,6 +84,13 @@ struct gdb_stub {
 	/* transmitter: the last packet, resent on a NAK */
 	char out[2 * GDB_PACKET_SIZE + 8];
 	size_t out_len;
+	/* gdb resends a packet it saw no ack for in time: when it connected while the guest ran
+	 * (its first packet waited for an exit), copies of that packet are acked, not answered
+	 * again, until another packet comes. */
+	bool drop_repeats;
+	unsigned prev_len;
+	uint8_t prev_sum;
+	char prev_head[GDB_PREV_HEAD];
 	char xml[GDB_XML_SIZE];
 	int xml_len;
 	uint64_t stats_bad_packets;
@@ -101,6 +110,9 @@ enum gdb_action gdb_stub_feed(struct gdb_stub *s, uint8_t byte);
  * gone (debug_regs was called with none).
  */
 enum gdb_action gdb_stub_stopped(struct gdb_stub *s, const struct gdb_stop *why, bool report);
+
+/* gdb is connecting while the guest runs: its first packet may come again (drop_repeats). */
+void gdb_stub_late_connect(struct gdb_stub *s);
 
 /* For a monitor command: one line of output to gdb's console (an O packet). */
 void gdb_stub_console(struct gdb_stub *s, const char *text);

@@ -496,6 +496,33 @@ static void test_monitor_command_is_forwarded(void **state)
 	assert_non_null(strstr(fk.out + start, "$OK#9a"));
 }
 
+/* gdb connected while the guest ran and resent its first packet before the stub could
+ * answer: the copy is acked, not answered a second time; later repeats are answered. */
+static void test_late_connect_drops_resent_first_packet(void **state)
+{
+	(void)state;
+	gdb_stub_late_connect(&stub);
+	feed(frame("qSupported:xmlRegisters=i386"));
+	feed(frame("qSupported:xmlRegisters=i386"));
+	feed(frame("qSupported:xmlRegisters=i386"));
+	assert_non_null(strstr(fk.out, "PacketSize"));
+	assert_null(strstr(strstr(fk.out, "PacketSize") + 1, "PacketSize")); /* one answer */
+	assert_string_equal(fk.out + fk.out_len - 2, "++"); /* the copies were acked */
+	fk.out_len = 0;
+	feed(frame("vMustReplyEmpty"));
+	assert_string_equal(fk.out, "+$#00");
+	/* From now on a repeated packet is a new request. */
+	fk.out_len = 0;
+	feed(frame("vMustReplyEmpty"));
+	assert_string_equal(fk.out, "+$#00");
+	/* Without a late connection nothing is dropped. */
+	gdb_stub_init(&stub, &fake_target, &fk);
+	fk.out_len = 0;
+	feed(frame("?"));
+	feed(frame("?"));
+	assert_string_equal(fk.out, "+$T05thread:1;#d7+$T05thread:1;#d7");
+}
+
 static void test_send_escapes_special_characters(void **state)
 {
 	(void)state;
@@ -518,6 +545,7 @@ int main(void)
 		cmocka_unit_test_setup(test_resume_detach_kill_and_ctrl_c, setup),
 		cmocka_unit_test_setup(test_stopped_serves_until_resumed, setup),
 		cmocka_unit_test_setup(test_monitor_command_is_forwarded, setup),
+		cmocka_unit_test_setup(test_late_connect_drops_resent_first_packet, setup),
 		cmocka_unit_test_setup(test_send_escapes_special_characters, setup),
 	};
 
