@@ -523,6 +523,29 @@ static void test_late_connect_drops_resent_first_packet(void **state)
 	assert_string_equal(fk.out, "+$T05thread:1;#d7+$T05thread:1;#d7");
 }
 
+/* Line noise, torn and damaged packets in any order: every byte is consumed at once (the stub
+ * never waits for more), nothing overflows, and a clean packet afterwards still works. */
+static void test_random_bytes_never_hang_or_overflow(void **state)
+{
+	static const char alphabet[] = "$#}*+-0123456789abcdefmMgGpPqXZzcsD?:,;=\x03";
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (unsigned i = 0; i < 200000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		uint8_t b = (seed >> 16) & 1 ? (uint8_t)alphabet[(seed >> 17) % (sizeof(alphabet) - 1)]
+					     : (uint8_t)(seed >> 20);
+		(void)gdb_stub_feed(&stub, b);
+		if (fk.out_len > sizeof(fk.out) / 2)
+			fk.out_len = 0;
+	}
+	/* Whatever state that left: a '#' and two digits end any packet in progress. */
+	feed("#00");
+	fk.out_len = 0;
+	stub.noack = false;
+	assert_int_equal(ask("?")[0], 'T');
+}
+
 static void test_send_escapes_special_characters(void **state)
 {
 	(void)state;
@@ -546,6 +569,7 @@ int main(void)
 		cmocka_unit_test_setup(test_stopped_serves_until_resumed, setup),
 		cmocka_unit_test_setup(test_monitor_command_is_forwarded, setup),
 		cmocka_unit_test_setup(test_late_connect_drops_resent_first_packet, setup),
+		cmocka_unit_test_setup(test_random_bytes_never_hang_or_overflow, setup),
 		cmocka_unit_test_setup(test_send_escapes_special_characters, setup),
 	};
 
