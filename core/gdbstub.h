@@ -57,11 +57,10 @@ void vcpu_exit_monitor_trap(struct vcpu *v);
  */
 enum exit_next vcpu_exit_mov_dr(struct vcpu *v, unsigned dr, bool to_dr, unsigned gpr);
 
-/* The hook every exit runs (both backends), at the end of the exit. */
-static inline void gdbstub_exit_hook(struct vcpu *v)
-{
-	if (unlikely(gdbstub_armed))
-		gdbstub_poll(v);
-}
+/*
+ * The hook every exit runs (both backends), as the exit handler's last call: test
+ * gdbstub_armed inline and tail-call this, so that the hot path keeps no register live across
+ * a call (a flag test is all an exit pays without gdb=).
+ */
 
 #endif

@@ -920,6 +920,13 @@ static enum exit_next __attribute__((noinline)) halted_no_irq(struct svm_vcpu *s
 	return EXIT_NEXT_RETRY;
 }
 
+/* gdb=: the debugger looks at the line (and may change RAX while the guest is stopped). */
+static void __attribute__((noinline)) debugger_poll(struct svm_vcpu *sv)
+{
+	gdbstub_poll(&sv->vcpu);
+	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
+}
+
 /*
  * The hot path: translate, call the exit core, advance RIP.  IOIO exits carry the next RIP
  * in EXITINFO2 even without NRIP save.
@@ -963,8 +970,9 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		else
 			skip_decoded(sv);
 	}
-	gdbstub_exit_hook(v);
 	vmcb->save.rax = v->gpr[GPR_RAX];
+	if (unlikely(gdbstub_armed))
+		debugger_poll(sv); /* a tail call: see core/gdbstub.h */
 }
 
 /*

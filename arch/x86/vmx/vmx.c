@@ -1038,6 +1038,13 @@ static enum exit_next __attribute__((noinline)) halted_no_irq(struct vmx_vcpu *v
 	return EXIT_NEXT_RETRY;
 }
 
+/* gdb=: the debugger looks at the line. */
+static struct vcpu *__attribute__((noinline)) debugger_poll(struct vcpu *v)
+{
+	gdbstub_poll(v);
+	return v;
+}
+
 /*
  * The hot path: read only what this exit needs (SDM: the exit reason, then the fields the
  * reason defines), hand it to the exit core, and advance RIP by the length the CPU reported.
@@ -1087,7 +1094,8 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
 	if (unlikely(nmi_pending[v->cpu]))
 		deliver_nmi(v->cpu);
-	gdbstub_exit_hook(v);
+	if (unlikely(gdbstub_armed))
+		return debugger_poll(v); /* a tail call: see core/gdbstub.h */
 	return v;
 }
 
