@@ -5,9 +5,11 @@
  *
  * Breakpoints of every kind live in DR0-DR3 (lib/gdb_hwbp.h says why): while gdb has any, the
  * hardware DR0-DR3 and the guest's DR7 are gdb's; the guest's own values are saved when gdb
- * takes them and put back when gdb lets go of the last one or detaches.  Single-step sets
- * RFLAGS.TF for one instruction (the guest's own TF bit is kept and restored) with #DB
- * intercepted; an instruction that exits and that mhv completes ends the step at the exit.
+ * takes them and put back when gdb lets go of the last one or detaches, and meanwhile the
+ * guest's MOV DR exits and works on the saved values.  Single-step uses the monitor trap flag
+ * where the CPU has one (VMX), else sets RFLAGS.TF for one instruction (the guest's own TF bit
+ * is kept and restored) with #DB intercepted; an instruction that exits and that mhv completes
+ * ends the step at the exit.
  */
 #include "core/gdbstub.h"
 #include "arch/x86/debugreg.h"
