@@ -62,6 +62,16 @@ struct vcpu_segment {
 
 #define VCPU_SEG_UNUSABLE (1u << 16)
 
+/* What a debugger shows beyond the registers (core/monitor.c). */
+struct vcpu_debug_state {
+	uint64_t dr[4], dr6, dr7;
+	bool event_valid;	/* an event queued for the next entry */
+	uint8_t event_vector;
+	uint8_t event_type;	/* the vendor's type field: 0 external, 2 NMI, 3 exception, ... */
+	bool interrupt_shadow;	/* STI / MOV SS blocking */
+	bool nmi_blocked;
+};
+
 struct vcpu_ops {
 	const char *name;
 	uint64_t (*get_rip)(struct vcpu *v);
@@ -110,6 +120,10 @@ struct vcpu_ops {
 	void (*set_mov_ss_shadow)(struct vcpu *v);
 	/* SMP: the STARTUP IPI's state: real mode at vector << 12, the rest as after INIT. */
 	void (*sipi_reset)(struct vcpu *v, uint8_t vector);
+	/* Debugger (core/debug_stop.h), optional: arm or disarm a single step that the guest does
+	 * not see (MTF, else RFLAGS.TF with #DB intercepted); false if the CPU has no way. */
+	bool (*single_step)(struct vcpu *v, bool on);
+	void (*debug_state)(struct vcpu *v, struct vcpu_debug_state *d);
 };
 
 struct vcpu {

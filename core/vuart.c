@@ -19,9 +19,12 @@
  */
 #include "core/vuart.h"
 #include "arch/x86/io.h"
+#include "core/debug_stop.h"
 #include "arch/x86/uart16550.h"
 #include "lib/console_mux.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
+#include "lib/string.h"
 
 enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
 
@@ -40,6 +43,7 @@ enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR,
 #define MCR_LOOPBACK	0x10
 #define MSR_IDLE	0xB0 /* DCD, DSR, CTS asserted */
 #define LINE_MAX	240
+#define HOLD_MAX	4096 /* guest output held while a debug session owns the console */
 #define BITS_PER_BYTE	8
 
 static struct {
@@ -48,6 +52,11 @@ static struct {
 	bool thre_pending; /* a THRE interrupt not yet taken by an IIR read */
 	char line[LINE_MAX];
 	unsigned len;
+	uint8_t host_ier; /* mhv's own enables in the real IER (the break-in's RX interrupt) */
+	bool hold;	  /* a debug session owns the console: guest lines wait in held[] */
+	char held[HOLD_MAX];
+	unsigned held_len;
+	unsigned long held_dropped;
 } vu;
 
 /* Static: mhv's first message goes through it, long before vuart_init. */
@@ -73,8 +82,44 @@ uint16_t vuart_base(void)
 
 static void push_line(void)
 {
-	console_mux_guest(&console, vu.line, vu.len);
+	if (vu.hold) {
+		unsigned room = HOLD_MAX - vu.held_len, n = vu.len < room ? vu.len : room;
+
+		memcpy(vu.held + vu.held_len, vu.line, n);
+		vu.held_len += n;
+		vu.held_dropped += vu.len - n;
+	} else {
+		console_mux_guest(&console, vu.line, vu.len);
+	}
 	vu.len = 0;
+}
+
+void vuart_hold(bool hold)
+{
+	console_lock();
+	vu.hold = hold;
+	if (!hold && vu.held_len) {
+		console_mux_guest(&console, vu.held, vu.held_len);
+		vu.held_len = 0;
+	}
+	if (!hold && vu.held_dropped) {
+		char note[80];
+		int n = fmt_snprintf(note, sizeof(note),
+				     "mhv: %lu bytes of guest output dropped during the stop\n",
+				     vu.held_dropped);
+		console_mux_host(&console, note, (size_t)n);
+		vu.held_dropped = 0;
+	}
+	console_unlock();
+}
+
+void vuart_set_host_ier(uint8_t ier)
+{
+	console_lock();
+	vu.host_ier = ier;
+	if (vu.base)
+		outb(vu.base + REG_IER, (vu.ier & (IER_THRE | IER_RX_DATA)) | vu.host_ier);
+	console_unlock();
 }
 
 void vuart_flush(void)
@@ -100,16 +145,18 @@ static void transmit(uint8_t c)
  */
 static void kick_irq(void)
 {
+	uint8_t ier = (vu.ier & (IER_THRE | IER_RX_DATA)) | vu.host_ier;
+
 	outb(vu.base + REG_IER, 0);
-	if (vu.ier & (IER_THRE | IER_RX_DATA))
-		outb(vu.base + REG_IER, vu.ier & (IER_THRE | IER_RX_DATA));
+	if (ier)
+		outb(vu.base + REG_IER, ier);
 }
 
 static uint8_t interrupt_id(void)
 {
 	uint8_t fifo = (vu.fcr & FCR_FIFO_ENABLE) ? IIR_FIFO_ON : 0;
 
-	if ((vu.ier & IER_RX_DATA) && (inb(vu.base + REG_LSR) & LSR_DR))
+	if ((vu.ier & IER_RX_DATA) && debug_input_ready())
 		return IIR_RX_DATA | fifo;
 	if ((vu.ier & IER_THRE) && vu.thre_pending) {
 		vu.thre_pending = false; /* reading IIR takes a THRE interrupt */
@@ -130,14 +177,13 @@ static uint8_t modem_status(void)
 /* One register of the model, at offset reg from the UART's base. */
 static uint8_t model_in(unsigned reg)
 {
-	uint16_t hw = vu.base;
 	bool dlab = vu.lcr & LCR_DLAB;
 
 	switch (reg) {
 	case REG_DATA:
 		if (dlab)
 			return vu.dll;
-		return (inb(hw + REG_LSR) & LSR_DR) ? inb(hw + REG_DATA) : 0;
+		return debug_input_pop(); /* input passes the break-in detector */
 	case REG_IER:
 		return dlab ? vu.dlm : vu.ier;
 	case REG_IIR:
@@ -147,7 +193,7 @@ static uint8_t model_in(unsigned reg)
 	case REG_MCR:
 		return vu.mcr;
 	case REG_LSR:
-		return LSR_THRE | LSR_TEMT | (inb(hw + REG_LSR) & LSR_DR);
+		return LSR_THRE | LSR_TEMT | (debug_input_ready() ? LSR_DR : 0);
 	case REG_MSR:
 		return modem_status();
 	default:

@@ -3,7 +3,8 @@
  * (COM1 by default), the guest's accesses to it are virtualised: its output is collected
  * into lines and written between mhv's own lines, so the two never interleave mid-line, and
  * filtered so that no guest line reads or displays as one of mhv's (lib/console_mux.h).
- * Input (RBR, LSR.DR) comes from the real UART.  Other UARTs are passed through untouched.
+ * Input (RBR, LSR.DR) comes from the real UART through the break-in detector
+ * (core/debug_stop.h).  Other UARTs are passed through untouched.
  */
 #ifndef MHV_CORE_VUART_H
 #define MHV_CORE_VUART_H
@@ -24,6 +25,10 @@ void vuart_host_write(const char *s, size_t n);
 uint16_t vuart_base(void);
 uint32_t vuart_in(uint16_t port, unsigned size);
 void vuart_out(uint16_t port, unsigned size, uint32_t val);
+/* A debug session owns the console (core/debug_stop.h): hold guest lines until false. */
+void vuart_hold(bool hold);
+/* mhv's own interrupt enables in the real UART's IER, kept whatever the guest programs. */
+void vuart_set_host_ier(uint8_t ier);
 /* Write out a partial guest line (before mhv prints its last lines at the end of a run). */
 void vuart_flush(void);
 

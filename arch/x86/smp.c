@@ -132,6 +132,11 @@ static void send_ipi(uint32_t dest, uint32_t low)
 	hv_device_write(pa + APIC_ICR_HIGH, &saved, sizeof(saved));
 }
 
+void smp_send_ipi(uint32_t dest, uint32_t low)
+{
+	send_ipi(dest, low);
+}
+
 void smp_ap_main(unsigned cpu)
 {
 	struct ap_stacks *s = &ap_stacks[cpu - 1];

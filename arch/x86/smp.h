@@ -37,6 +37,10 @@ unsigned smp_ap_count(void);
 unsigned smp_nr_vcpus(void);
 bool smp_active(void);
 
+/* A physical IPI from mhv (ICR low dword; dest an APIC ID or logical mask), in the APIC mode
+ * the guest left this CPU's APIC in. */
+void smp_send_ipi(uint32_t dest, uint32_t low);
+
 /* Each CPU names its vCPU once set up (before it first runs the guest). */
 void smp_set_vcpu(unsigned cpu, struct vcpu *v);
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt |
+# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt | qemu-monitor |
 #         qemu-svm-icount | bochs-vmx | bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs |
 #         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu |
 #         qemu-pciserial | qemu-highbar
@@ -70,6 +70,16 @@ case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
 qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-monitor) # a monitor session over the serial line (tests/boot/monitor-drive.py)
+	sock="$out/$name.sock"
+	rm -f "$sock" "$out/$name.monitor.txt"
+	python3 "$(dirname "$0")/monitor-drive.py" "$sock" "$serial" "$out/$name.monitor.txt" \
+		>"$out/$name.driver.log" 2>&1 &
+	driver=$!
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
+		-display none -no-reboot -serial "unix:$sock,server=on,wait=on" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$iso" >"$emlog" 2>&1
+	wait "$driver" ;;
 qemu-pciserial) # mhv's console (and the guest's, serial=pci) is a PCI 16550; COM1 is idle
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
 		-display none -no-reboot -serial "file:$out/$name.com1.log" -chardev "file,id=hvcon,path=$serial" \

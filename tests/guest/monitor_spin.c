@@ -1,0 +1,93 @@
+/*
+ * The monitor's target (tests/boot/monitor-drive.py): with "monitor-spin" in its command line
+ * the guest test kernel puts known values in registers and memory, disables interrupts and
+ * spins without a single exit until the monitor writes the release flag.  The driver breaks
+ * in, checks what "regs" and "mem" show against these values, steps, writes the flag and
+ * continues; the guest then checks that its registers survived and that the bytes typed for it
+ * during the spin arrived through the virtual UART, in order, a lone Ctrl-] included.
+ */
+#include "tests/guest/monitor_spin.h"
+#include "arch/x86/io.h"
+#include "lib/string.h"
+#include "tests/guest/bootinfo.h"
+#include "tests/guest/mb1.h"
+#include "tests/guest/report.h"
+
+#define SPIN_OPT       "monitor-spin"
+#define CMDLINE_MAX    256
+#define COM1	       0x3F8
+#define UART_LSR       5
+#define LSR_DR	       0x01
+#define INPUT_WANT     "hi\x1dz" /* typed by the driver during the spin */
+#define INPUT_MAX      16
+#define INPUT_POLLS    2000 /* the bytes wait in mhv's queue already: no need to wait long */
+#define RELEASE_VALUE  0x600dd00du
+#define SPIN_EAX       0x11223344u
+#define SPIN_EBX       0xcafef00du
+#define SPIN_EDX       0x5eed1234u
+#define SPIN_ESI       0x600dbeefu
+#define SPIN_EDI       0xdecade00u
+
+static volatile uint32_t release_flag;
+/* "MHVMONITOR-TEST!" then a counting pattern: what "mem" must show. */
+static volatile uint8_t pattern[32] = "MHVMONITOR-TEST!";
+
+static bool asked(const struct boot_info *bi)
+{
+	const char *cmd;
+
+	if (!bi->mb1 || !(bi->mb1->flags & MB1_INFO_CMDLINE))
+		return false;
+	cmd = (const char *)(uintptr_t)bi->mb1->cmdline;
+	for (const char *p = cmd; *p && p < cmd + CMDLINE_MAX; p++)
+		if ((p == cmd || p[-1] == ' ') && !strncmp(p, SPIN_OPT, strlen(SPIN_OPT)) &&
+		    (p[strlen(SPIN_OPT)] == ' ' || !p[strlen(SPIN_OPT)]))
+			return true;
+	return false;
+}
+
+/* What the guest received on COM1 while it spun. */
+static unsigned read_input(char *buf, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < INPUT_POLLS && n < max; i++)
+		if (inb(COM1 + UART_LSR) & LSR_DR)
+			buf[n++] = (char)inb(COM1);
+	return n;
+}
+
+void monitor_spin_if_asked(const struct boot_info *bi)
+{
+	uint32_t a = SPIN_EAX, b = SPIN_EBX, d = SPIN_EDX, si = SPIN_ESI, di = SPIN_EDI;
+	char input[INPUT_MAX + 1];
+	unsigned n;
+
+	if (!asked(bi))
+		return;
+	for (unsigned i = 16; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)i;
+	gprintf("guest: monitor-spin: flag at 0x%x, pattern at 0x%x, eax=%08x ebx=%08x edx=%08x "
+		"esi=%08x edi=%08x\n",
+		(unsigned)(uintptr_t)&release_flag, (unsigned)(uintptr_t)pattern, a, b, d, si, di);
+	gprintf("guest: monitor-spin: spinning with interrupts off\n");
+	/* No exit at all until the flag is set: only an interrupt mhv owns gets it back. */
+	asm volatile("pushf\n\t"
+		     "cli\n"
+		     "1:\tcmpl $0, (%%ecx)\n\t"
+		     "je 1b\n\t"
+		     "popf"
+		     : "+a"(a), "+b"(b), "+d"(d), "+S"(si), "+D"(di)
+		     : "c"(&release_flag)
+		     : "memory", "cc");
+	check(a == SPIN_EAX && b == SPIN_EBX && d == SPIN_EDX && si == SPIN_ESI && di == SPIN_EDI,
+	      "monitor: registers unchanged across the stop", "eax=%08x ebx=%08x edx=%08x esi=%08x "
+	      "edi=%08x", a, b, d, si, di);
+	check_eq("monitor: the release flag the monitor wrote", release_flag, RELEASE_VALUE);
+	n = read_input(input, INPUT_MAX);
+	input[n] = '\0';
+	check(n == strlen(INPUT_WANT) && !memcmp(input, INPUT_WANT, n),
+	      "monitor: input typed for the guest reached it, a lone Ctrl-] included",
+	      "got %u bytes", n);
+	report_finish();
+}
