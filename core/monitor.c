@@ -344,6 +344,39 @@ static int cmd_regions(const struct mon_ctx *m, unsigned argc, char **argv)
 	return 0;
 }
 
+/* trace N on [FILTER] | trace N off | trace N (its per-offset summary) */
+static int cmd_trace(const struct mon_ctx *m, unsigned argc, char **argv)
+{
+	char err[128];
+	uint64_t index;
+
+	if (mon_parse_u64(m, argv[1], &index))
+		return -1;
+	if (index > UINT32_MAX) {
+		m->print(m->ctx, "no region %lu (see regions)\n", index);
+		return -1;
+	}
+	if (argc == 2) {
+		if (!mmio_trace_summary_print((unsigned)index)) {
+			m->print(m->ctx, "region %lu is not a trace region\n", index);
+			return -1;
+		}
+		log_flush();
+		return 0;
+	}
+	if (strcmp(argv[2], "on") && strcmp(argv[2], "off")) {
+		m->print(m->ctx, "trace: say on or off, not '%s'\n", argv[2]);
+		return -1;
+	}
+	if (mmio_trace_switch((unsigned)index, !strcmp(argv[2], "on"), argc > 3 ? argv[3] : NULL,
+			      err, sizeof(err))) {
+		m->print(m->ctx, "%s\n", err);
+		return -1;
+	}
+	m->print(m->ctx, "region %lu: trace log %s\n", index, argv[2]);
+	return 0;
+}
+
 static int cmd_step(const struct mon_ctx *m, unsigned argc, char **argv)
 {
 	(void)m;
@@ -412,6 +445,10 @@ static const struct mon_cmd commands[] = {
 	{"counters", "", "exit counters, MMIO cache and trace statistics", 0, 0, cmd_counters},
 	{"regions", "", "the mmio= regions with their devices and access counts", 0, 0,
 	 cmd_regions},
+	{"trace", "N [on [FILTER]|off]",
+	 "a trace region's log on (FILTER: off=LO-HI,reads,writes,limit=N,every=M) or off; "
+	 "no word: its per-offset summary",
+	 1, 3, cmd_trace},
 	{"mem", "GPA [LEN]", "dump guest-physical memory (RAM only)", 1, 2, cmd_mem},
 	{"lmem", "LA [LEN]", "dump guest memory by linear address", 1, 2, cmd_lmem},
 	{"walk", "LA", "walk LA through the guest's page tables, each level shown", 1, 1,

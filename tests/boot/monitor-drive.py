@@ -153,6 +153,13 @@ def main():
 
     out = port.command("regions")
     verdict("trace@0xd0030000+0x1000" in out, "regions lists the mmio= regions")
+    out = port.command("trace 3")
+    verdict(re.search(r"\+0x10: reads=0 writes=1 last write 0x5a5a5a5a", out) is not None,
+            "trace N shows the region's per-offset summary")
+    out = port.command("trace 3 on reads")
+    verdict("trace log on" in out, "trace N on switches a region's log on (reads only)")
+    out = port.command("trace 0 on")
+    verdict("not a trace region" in out, "trace on a ram region is refused")
     out = port.command("counters")
     verdict("exits:" in out, "counters prints the exit counters")
     out = port.command("loglvl")

@@ -4,7 +4,9 @@
  * spins without a single exit until the monitor writes the release flag.  The driver breaks
  * in, checks what "regs" and "mem" show against these values, steps, writes the flag and
  * continues; the guest then checks that its registers survived and that the bytes typed for it
- * during the spin arrived through the virtual UART, in order, a lone Ctrl-] included.
+ * during the spin arrived through the virtual UART, in order, a lone Ctrl-] included.  It
+ * writes the trace region before the spin (the monitor's per-offset summary shows it) and
+ * reads it after (logged only if the monitor switched the region's reads on).
  */
 #include "tests/guest/monitor_spin.h"
 #include "arch/x86/io.h"
@@ -27,6 +29,11 @@
 #define SPIN_EDX       0x5eed1234u
 #define SPIN_ESI       0x600dbeefu
 #define SPIN_EDI       0xdecade00u
+/* The trace region of GUEST_MMIO_ARGS (Makefile): its filter logs writes at 0x10-0x1f. */
+#define TRACE_REGION   0xd0030000u
+#define TRACE_WRITE_AT 0x10 /* before the spin: "trace 3" must show it in the summary */
+#define TRACE_READ_AT  0x20 /* after: logged only because the monitor switched reads on */
+#define TRACE_VALUE    0x5a5a5a5au
 
 static volatile uint32_t release_flag;
 /* "MHVMONITOR-TEST!" then a counting pattern: what "mem" must show. */
@@ -70,6 +77,7 @@ void monitor_spin_if_asked(const struct boot_info *bi)
 	gprintf("guest: monitor-spin: flag at 0x%x, pattern at 0x%x, eax=%08x ebx=%08x edx=%08x "
 		"esi=%08x edi=%08x\n",
 		(unsigned)(uintptr_t)&release_flag, (unsigned)(uintptr_t)pattern, a, b, d, si, di);
+	*(volatile uint32_t *)(uintptr_t)(TRACE_REGION + TRACE_WRITE_AT) = TRACE_VALUE;
 	gprintf("guest: monitor-spin: spinning with interrupts off\n");
 	/* No exit at all until the flag is set: only an interrupt mhv owns gets it back. */
 	asm volatile("pushf\n\t"
@@ -84,6 +92,7 @@ void monitor_spin_if_asked(const struct boot_info *bi)
 	      "monitor: registers unchanged across the stop", "eax=%08x ebx=%08x edx=%08x esi=%08x "
 	      "edi=%08x", a, b, d, si, di);
 	check_eq("monitor: the release flag the monitor wrote", release_flag, RELEASE_VALUE);
+	(void)*(volatile uint32_t *)(uintptr_t)(TRACE_REGION + TRACE_READ_AT);
 	n = read_input(input, INPUT_MAX);
 	input[n] = '\0';
 	check(n == strlen(INPUT_WANT) && !memcmp(input, INPUT_WANT, n),
