@@ -20,6 +20,7 @@ static struct {
 	struct break_seq seq;
 	bool break_pending;
 	bool session_open; /* the console belongs to the session: the pump leaves the UART alone */
+	bool busy;	   /* a CPU runs a session (one at a time; SMP) */
 	bool stepping;
 	uint64_t step_rip;
 	unsigned step_cpu;
@@ -208,11 +209,16 @@ void debug_stop_enter(struct vcpu *v, enum debug_stop_reason why)
 {
 	enum debug_resume next;
 
+	/* One session at a time: a second vCPU that saw the same break-in goes on running. */
+	if (__atomic_exchange_n(&ds.busy, true, __ATOMIC_ACQ_REL))
+		return;
 	ds.break_pending = false;
 	debug_stop_wanted = false;
 	step_off(v);
-	if (!ds.session)
+	if (!ds.session) {
+		__atomic_store_n(&ds.busy, false, __ATOMIC_RELEASE);
 		return;
+	}
 	vuart_hold(true);
 	ds.session_open = true;
 	for (;;) {
@@ -231,6 +237,7 @@ void debug_stop_enter(struct vcpu *v, enum debug_stop_reason why)
 	}
 	ds.session_open = false;
 	vuart_hold(false);
+	__atomic_store_n(&ds.busy, false, __ATOMIC_RELEASE);
 }
 
 int debug_getc(void)

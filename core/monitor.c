@@ -111,7 +111,7 @@ static int cmd_regs(const struct mon_ctx *m, unsigned argc, char **argv)
 	else
 		m->print(m->ctx, "pending event: none\n");
 	m->print(m->ctx, "interrupt shadow: %s, NMI blocked: %s\n", d.interrupt_shadow ? "yes" : "no",
-		 d.nmi_blocked ? "yes" : "no");
+		 !d.nmi_known ? "not shown by this CPU" : d.nmi_blocked ? "yes" : "no");
 	return 0;
 }
 

@@ -69,6 +69,7 @@ struct vcpu_debug_state {
 	uint8_t event_vector;
 	uint8_t event_type;	/* the vendor's type field: 0 external, 2 NMI, 3 exception, ... */
 	bool interrupt_shadow;	/* STI / MOV SS blocking */
+	bool nmi_known;		/* the vendor shows NMI blocking (VT-x; SVM only with vNMI) */
 	bool nmi_blocked;
 };
 

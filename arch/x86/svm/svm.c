@@ -456,7 +456,7 @@ static void svm_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
 	d->event_vector = (uint8_t)vmcb->control.event_inj;
 	d->event_type = (uint8_t)((vmcb->control.event_inj >> EVENTINJ_TYPE_SHIFT) & EVENTINJ_TYPE_BITS);
 	d->interrupt_shadow = vmcb->control.interrupt_shadow & INTERRUPT_SHADOW_ACTIVE;
-	d->nmi_blocked = false; /* not visible without vNMI */
+	d->nmi_known = false; /* not visible without vNMI */
 }
 
 static const struct vcpu_ops svm_ops = {

@@ -826,6 +826,7 @@ static void vmx_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
 	d->event_vector = (uint8_t)(info & INTR_INFO_VECTOR_MASK);
 	d->event_type = (uint8_t)((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT);
 	d->interrupt_shadow = intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS);
+	d->nmi_known = true;
 	d->nmi_blocked = intr & BLOCKING_BY_NMI;
 }
 
