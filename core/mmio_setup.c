@@ -257,3 +257,34 @@ bool mmio_trace_summary_print(unsigned index)
 	print_trace_summary(s);
 	return true;
 }
+
+int mmio_region_add_runtime(const char *text, uint64_t *base, uint64_t *size, char *err,
+			    size_t errlen)
+{
+	struct mmio_spec spec;
+	uint64_t no_ram = MMIO_RAM_MAX_TOTAL;
+
+	if (mmio_spec_parse_n(text, strlen(text), &spec, err, errlen))
+		return -E_INVAL;
+	if (spec.type == MMIO_DEV_RAM) {
+		fmt_snprintf(err, errlen, "ram regions take mhv's memory at boot only: use mmio=");
+		return -E_INVAL;
+	}
+	if (nr_slots == MMIO_MAX_SPECS) {
+		fmt_snprintf(err, errlen, "no room for another region (at most %u)", MMIO_MAX_SPECS);
+		return -E_INVAL;
+	}
+	for (unsigned i = 0; i < regions.n; i++)
+		if (spec.base <= regions.r[i].last && spec.base + spec.size - 1 >= regions.r[i].base) {
+			fmt_snprintf(err, errlen, "[0x%lx-0x%lx) overlaps a region mhv traps already",
+				     spec.base, spec.base + spec.size);
+			return -E_INVAL;
+		}
+	if (!add_device(&spec, &no_ram)) {
+		fmt_snprintf(err, errlen, "the region was refused (see the log line above)");
+		return -E_INVAL;
+	}
+	*base = spec.base;
+	*size = spec.size;
+	return 0;
+}

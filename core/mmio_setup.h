@@ -31,6 +31,14 @@ void mmio_print_trace_summaries(void);
  * summarised).  0, or -E_INVAL with a message in err.
  */
 int mmio_trace_switch(unsigned index, bool on, const char *words, char *err, size_t errlen);
+/*
+ * The monitor's "add": a trace or deny region (the mmio= syntax, filter words included) while
+ * the guest runs.  Registers the device; the caller takes [*base, *base + *size) out of the
+ * nested tables and flushes.  0, or -E_INVAL with a message in err (ram regions, overlaps,
+ * a full registry).
+ */
+int mmio_region_add_runtime(const char *text, uint64_t *base, uint64_t *size, char *err,
+			    size_t errlen);
 /* Print a trace region's per-offset summary; false if index is no trace region. */
 bool mmio_trace_summary_print(unsigned index);
 

@@ -1,5 +1,6 @@
 /* The break-in monitor: see monitor.h. */
 #include "core/monitor.h"
+#include "arch/x86/smp.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_setup.h"
@@ -377,6 +378,44 @@ static int cmd_trace(const struct mon_ctx *m, unsigned argc, char **argv)
 	return 0;
 }
 
+/* add trace@BASE+SIZE[,FILTER] | deny@BASE+SIZE: a region from now on */
+static int cmd_add(const struct mon_ctx *m, unsigned argc, char **argv)
+{
+	struct vcpu *v = mon.v;
+	char err[128];
+	uint64_t base, size;
+	int rc;
+
+	(void)argc;
+	if (!v->ops->flush_nested) {
+		m->print(m->ctx, "this backend cannot flush its nested translations\n");
+		return -1;
+	}
+	/* Other vCPUs would keep the page's cached translation: no cross-CPU flush here. */
+	if (!smp_others_wait_for_sipi(v->cpu)) {
+		m->print(m->ctx, "other vCPUs run the guest: regions are added only while this one "
+				 "is the only one\n");
+		return -1;
+	}
+	if (mmio_region_add_runtime(argv[1], &base, &size, err, sizeof(err))) {
+		m->print(m->ctx, "%s\n", err);
+		return -1;
+	}
+	log_flush();
+	rc = guest_nested_unmap(base, size);
+	if (rc)
+		m->print(m->ctx, "taking [0x%lx-0x%lx) out of the nested tables failed (%d): "
+				 "part of it may still reach memory directly\n",
+			 base, base + size, rc);
+	v->ops->flush_nested(v);
+	mmio_cache_invalidate(&v->mmio_cache);
+	code_tlb_invalidate(&v->code_tlb, false, 0);
+	mmio_short_invalidate(&v->mmio_short);
+	m->print(m->ctx, "added %s: guest accesses to [0x%lx-0x%lx) go to its device now\n",
+		 argv[1], base, base + size);
+	return 0;
+}
+
 static int cmd_step(const struct mon_ctx *m, unsigned argc, char **argv)
 {
 	(void)m;
@@ -449,6 +488,8 @@ static const struct mon_cmd commands[] = {
 	 "a trace region's log on (FILTER: off=LO-HI,reads,writes,limit=N,every=M) or off; "
 	 "no word: its per-offset summary",
 	 1, 3, cmd_trace},
+	{"add", "trace@BASE+SIZE[,FILTER]|deny@BASE+SIZE", "add a trace or deny region now", 1, 1,
+	 cmd_add},
 	{"mem", "GPA [LEN]", "dump guest-physical memory (RAM only)", 1, 2, cmd_mem},
 	{"lmem", "LA [LEN]", "dump guest memory by linear address", 1, 2, cmd_lmem},
 	{"walk", "LA", "walk LA through the guest's page tables, each level shown", 1, 1,

@@ -125,6 +125,8 @@ struct vcpu_ops {
 	 * not see (MTF, else RFLAGS.TF with #DB intercepted); false if the CPU has no way. */
 	bool (*single_step)(struct vcpu *v, bool on);
 	void (*debug_state)(struct vcpu *v, struct vcpu_debug_state *d);
+	/* Drop this CPU's translations derived from the nested tables (a page left them). */
+	void (*flush_nested)(struct vcpu *v);
 };
 
 struct vcpu {

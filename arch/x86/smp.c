@@ -453,6 +453,14 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	return SMP_NMI_KICK;
 }
 
+bool smp_others_wait_for_sipi(unsigned cpu)
+{
+	for (unsigned i = 0; i < nr_vcpus; i++)
+		if (i != cpu && __atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) != VCPU_WAIT_SIPI)
+			return false;
+	return true;
+}
+
 unsigned smp_held_nmis(void)
 {
 	return __atomic_load_n(&held_nmis, __ATOMIC_ACQUIRE);

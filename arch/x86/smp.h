@@ -83,6 +83,9 @@ enum smp_halt_wake {
  */
 enum smp_halt_wake smp_halt_wait(struct vcpu *v);
 
+/* Every vCPU but cpu waits for a SIPI (runs no guest code, holds no guest translations). */
+bool smp_others_wait_for_sipi(unsigned cpu);
+
 /* NMIs that reached vCPUs in wait-for-SIPI and were not mhv's (HC_PARKED_INTERRUPTS). */
 unsigned smp_held_nmis(void);
 

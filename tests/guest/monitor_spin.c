@@ -6,7 +6,8 @@
  * continues; the guest then checks that its registers survived and that the bytes typed for it
  * during the spin arrived through the virtual UART, in order, a lone Ctrl-] included.  It
  * writes the trace region before the spin (the monitor's per-offset summary shows it) and
- * reads it after (logged only if the monitor switched the region's reads on).
+ * reads it after (logged only if the monitor switched the region's reads on), then reads the
+ * deny region the monitor added.
  */
 #include "tests/guest/monitor_spin.h"
 #include "arch/x86/io.h"
@@ -34,6 +35,8 @@
 #define TRACE_WRITE_AT 0x10 /* before the spin: "trace 3" must show it in the summary */
 #define TRACE_READ_AT  0x20 /* after: logged only because the monitor switched reads on */
 #define TRACE_VALUE    0x5a5a5a5au
+/* The monitor adds "deny@0xd0040000+0x1000" during the stop: this read is then logged. */
+#define ADDED_DENY     0xd0040000u
 
 static volatile uint32_t release_flag;
 /* "MHVMONITOR-TEST!" then a counting pattern: what "mem" must show. */
@@ -93,6 +96,8 @@ void monitor_spin_if_asked(const struct boot_info *bi)
 	      "edi=%08x", a, b, d, si, di);
 	check_eq("monitor: the release flag the monitor wrote", release_flag, RELEASE_VALUE);
 	(void)*(volatile uint32_t *)(uintptr_t)(TRACE_REGION + TRACE_READ_AT);
+	check_eq("monitor: the deny region the monitor added reads all ones",
+		 *(volatile uint32_t *)(uintptr_t)ADDED_DENY, 0xFFFFFFFFu);
 	n = read_input(input, INPUT_MAX);
 	input[n] = '\0';
 	check(n == strlen(INPUT_WANT) && !memcmp(input, INPUT_WANT, n),

@@ -459,6 +459,11 @@ static void svm_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
 	d->nmi_known = false; /* not visible without vNMI */
 }
 
+static void svm_flush_nested(struct vcpu *v)
+{
+	vmcb_of(v)->control.tlb_control = TLB_CONTROL_FLUSH_ALL; /* at the next VMRUN */
+}
+
 static const struct vcpu_ops svm_ops = {
 	.name = "svm",
 	.get_rip = svm_get_rip,
@@ -485,6 +490,7 @@ static const struct vcpu_ops svm_ops = {
 	.sipi_reset = svm_sipi_reset,
 	.single_step = svm_single_step,
 	.debug_state = svm_debug_state,
+	.flush_nested = svm_flush_nested,
 };
 
 /* ---- set-up ---- */

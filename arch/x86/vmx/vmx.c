@@ -830,6 +830,12 @@ static void vmx_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
 	d->nmi_blocked = intr & BLOCKING_BY_NMI;
 }
 
+static void vmx_flush_nested(struct vcpu *v)
+{
+	vmx_flush_stale_translations(vmx_caps->vmx.ept_vpid_cap, vmx_shared.eptp, to_vmx(v)->vpid,
+				     GUEST_VPID);
+}
+
 static const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
 	.get_rip = vmx_get_rip,
@@ -857,6 +863,7 @@ static const struct vcpu_ops vmx_ops = {
 	.sipi_reset = vmx_sipi_reset,
 	.single_step = vmx_single_step,
 	.debug_state = vmx_debug_state,
+	.flush_nested = vmx_flush_nested,
 };
 
 /* ---- exits ---- */
