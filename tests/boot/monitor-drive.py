@@ -95,10 +95,10 @@ def main():
         return ok
 
     port = Serial(where, serial_log)
-    m = port.wait_for(rb"flag at (0x[0-9a-f]+), pattern at (0x[0-9a-f]+),", 240)
+    m = port.wait_for(rb"flag at (0x[0-9a-f]+), pattern at (0x[0-9a-f]+) \(linear alias (0x[0-9a-f]+)\),", 240)
     if not verdict(m is not None, "the guest says where its flag and pattern are"):
         return 1
-    flag, pattern = int(m.group(1), 16), int(m.group(2), 16)
+    flag, pattern, alias = int(m.group(1), 16), int(m.group(2), 16), int(m.group(3), 16)
     if not verdict(port.wait_for(rb"spinning with interrupts off", 60) is not None,
                    "the guest spins with interrupts off"):
         return 1
@@ -125,10 +125,18 @@ def main():
     want = " ".join("%02x" % b for b in PATTERN[:16])
     out = port.command("mem 0x%x 32" % pattern)
     verdict(want in out and "|MHVMONITOR-TEST!|" in out, "mem shows the guest's pattern")
-    out = port.command("lmem 0x%x 32" % pattern)
-    verdict(want in out, "lmem shows the pattern by linear address")
+    out = port.command("lmem 0x%x 32" % alias)
+    verdict(want in out, "lmem shows the pattern through the guest's page tables")
+    out = port.command("walk 0x%x" % alias)
+    verdict(re.search(r"PDE\s*\[256\] at GPA .* = 0x[0-9a-f]{8}\n", out) is not None and
+            re.search(r"PTE\s*\[  0\] at GPA", out) is not None and
+            ("-> guest-physical 0x%x" % pattern) in out,
+            "walk shows the PDE, the PTE and the guest-physical address")
     out = port.command("walk 0x%x" % pattern)
-    verdict("paging off" in out or "-> guest-physical" in out, "walk translates the address")
+    verdict(re.search(r"PDE\s*\[  0\] at GPA 0x[0-9a-f]+ = 0x[0-9a-f]{8}\n", out) is not None and
+            "PTE" not in out, "walk stops at a 4 MiB page")
+    out = port.command("lmem 0x%x 16" % (alias + 0x1000))
+    verdict("not mapped (#PF error code" in out, "lmem reports an unmapped linear address")
 
     out = port.command("frobnicate")
     verdict("unknown command" in out, "an unknown command is refused clearly")

@@ -13,6 +13,7 @@
 #include "arch/x86/io.h"
 #include "lib/string.h"
 #include "tests/guest/bootinfo.h"
+#include "tests/guest/cpu.h"
 #include "tests/guest/mb1.h"
 #include "tests/guest/report.h"
 
@@ -38,9 +39,43 @@
 /* The monitor adds "deny@0xd0040000+0x1000" during the stop: this read is then logged. */
 #define ADDED_DENY     0xd0040000u
 
+/*
+ * Paging during the spin: 4 MiB identity pages (CR4.PSE) everywhere, and one 4 KiB page at
+ * ALIAS_LA mapping the pattern's page, so that "walk" shows a PDE and a PTE and "lmem" reads
+ * the pattern through the alias.
+ */
+#define ALIAS_LA     0x40000000u
+#define PAGE_4K	     4096u
+#define PTE_P	     0x001u
+#define PTE_RW	     0x002u
+#define PDE_PS	     0x080u
+#define PD_SHIFT     22
+#define PD_ENTRIES   1024
+
 static volatile uint32_t release_flag;
-/* "MHVMONITOR-TEST!" then a counting pattern: what "mem" must show. */
-static volatile uint8_t pattern[32] = "MHVMONITOR-TEST!";
+/* "MHVMONITOR-TEST!" then a counting pattern: what "mem" must show (within one page). */
+static volatile uint8_t pattern[32] __attribute__((aligned(32))) = "MHVMONITOR-TEST!";
+static uint32_t page_dir[PD_ENTRIES] __attribute__((aligned(PAGE_4K)));
+static uint32_t page_table[PD_ENTRIES] __attribute__((aligned(PAGE_4K)));
+
+static void paging_on(void)
+{
+	for (uint32_t i = 0; i < PD_ENTRIES; i++) {
+		page_dir[i] = (i << PD_SHIFT) | PTE_P | PTE_RW | PDE_PS;
+		page_table[i] = 0;
+	}
+	page_table[0] = ((uint32_t)(uintptr_t)pattern & ~(PAGE_4K - 1)) | PTE_P | PTE_RW;
+	page_dir[ALIAS_LA >> PD_SHIFT] = (uint32_t)(uintptr_t)page_table | PTE_P | PTE_RW;
+	write_cr4(read_cr4() | CR4_PSE);
+	write_cr3((uint32_t)(uintptr_t)page_dir);
+	write_cr0(read_cr0() | CR0_PG);
+}
+
+static void paging_off(void)
+{
+	write_cr0(read_cr0() & ~CR0_PG);
+	write_cr4(read_cr4() & ~CR4_PSE);
+}
 
 static bool asked(const struct boot_info *bi)
 {
@@ -77,9 +112,11 @@ void monitor_spin_if_asked(const struct boot_info *bi)
 		return;
 	for (unsigned i = 16; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)i;
-	gprintf("guest: monitor-spin: flag at 0x%x, pattern at 0x%x, eax=%08x ebx=%08x edx=%08x "
-		"esi=%08x edi=%08x\n",
-		(unsigned)(uintptr_t)&release_flag, (unsigned)(uintptr_t)pattern, a, b, d, si, di);
+	paging_on();
+	gprintf("guest: monitor-spin: flag at 0x%x, pattern at 0x%x (linear alias 0x%x), eax=%08x "
+		"ebx=%08x edx=%08x esi=%08x edi=%08x\n",
+		(unsigned)(uintptr_t)&release_flag, (unsigned)(uintptr_t)pattern,
+		ALIAS_LA + ((unsigned)(uintptr_t)pattern & (PAGE_4K - 1)), a, b, d, si, di);
 	*(volatile uint32_t *)(uintptr_t)(TRACE_REGION + TRACE_WRITE_AT) = TRACE_VALUE;
 	gprintf("guest: monitor-spin: spinning with interrupts off\n");
 	/* No exit at all until the flag is set: only an interrupt mhv owns gets it back. */
@@ -91,6 +128,7 @@ void monitor_spin_if_asked(const struct boot_info *bi)
 		     : "+a"(a), "+b"(b), "+d"(d), "+S"(si), "+D"(di)
 		     : "c"(&release_flag)
 		     : "memory", "cc");
+	paging_off();
 	check(a == SPIN_EAX && b == SPIN_EBX && d == SPIN_EDX && si == SPIN_ESI && di == SPIN_EDI,
 	      "monitor: registers unchanged across the stop", "eax=%08x ebx=%08x edx=%08x esi=%08x "
 	      "edi=%08x", a, b, d, si, di);
