@@ -142,6 +142,18 @@ void debug_input_pump(void)
 	console_unlock();
 }
 
+void debug_stop_request(void)
+{
+	ds.break_pending = true;
+	debug_stop_wanted = true;
+}
+
+static void session_poll(void)
+{
+	if (ds.session && ds.session->poll && !ds.session_open)
+		ds.session->poll();
+}
+
 bool debug_input_ready(void)
 {
 	debug_input_pump();
@@ -164,6 +176,7 @@ bool debug_stop_nmi(struct vcpu *v)
 		return false;
 	ours = uart_irq_pending();
 	debug_input_pump();
+	session_poll();
 	if (ours)
 		ioapic_guard_forward_console_irq();
 	return ours;
@@ -173,6 +186,7 @@ void debug_stop_poll(struct vcpu *v)
 {
 	(void)v;
 	debug_input_pump();
+	session_poll();
 }
 
 static void step_off(struct vcpu *v)

@@ -54,12 +54,22 @@ enum debug_resume {
 };
 
 /*
- * A debug session: run() owns the console until it returns what the guest does next.  It
- * reads input with debug_getc() and writes with debug_write()/debug_printf().
+ * A debug session (the monitor now; a GDB stub can plug in the same way):
+ *  - run() is called on the stopped vCPU's own CPU, inside its exit handler, with the guest
+ *    stopped on the instruction it executes next.  It may read and change guest state through
+ *    v->ops and guest memory through mm/guest_mem.h (guest_gate()), and owns mhv's console
+ *    until it returns what the guest does next; it reads with debug_getc() and writes with
+ *    debug_write()/debug_printf() (a session on a UART of its own uses that UART instead);
+ *  - poll(), optional, is called where the break-in polls (the preemption timer's exits, the
+ *    console's NMIs): a session on its own UART looks for its interrupt request there (GDB's
+ *    Ctrl-C) and calls debug_stop_request().
+ * One session runs at a time (debug_stop_set_session picks it; SMP: the first vCPU that
+ * reaches an exit after the break-in runs it, the others go on).
  */
 struct debug_session {
 	const char *name;
 	enum debug_resume (*run)(struct vcpu *v, enum debug_stop_reason why);
+	void (*poll)(void);
 };
 
 /* Boot: the break-in sequence (NULL: break=off); the session to open (the monitor). */
@@ -73,6 +83,9 @@ bool debug_break_armed(void);
 bool debug_stop_route_nmi(void);
 /* The debugger's single step is under way (backends: owe the guest no TF trap for it). */
 bool debug_stepping(void);
+
+/* Stop the guest at the next exit of any vCPU (a session's own interrupt request). */
+void debug_stop_request(void);
 
 /* Move every byte the UART holds through the break-in detector (console lock held or not). */
 void debug_input_pump(void);

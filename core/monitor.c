@@ -527,6 +527,23 @@ static enum debug_resume monitor_run(struct vcpu *v, enum debug_stop_reason why)
 	return mon.next;
 }
 
+int monitor_exec(struct vcpu *v, char *line, mon_print_fn print, void *ctx,
+		 enum debug_resume *next)
+{
+	const struct mon_ctx m = {.cmds = commands,
+				  .nr_cmds = ARRAY_SIZE(commands),
+				  .print = print,
+				  .ctx = ctx};
+	int rc;
+
+	mon.v = v;
+	mon.leave = false;
+	rc = mon_run_line(&m, line);
+	if (mon.leave && next)
+		*next = mon.next;
+	return rc;
+}
+
 const struct debug_session monitor_session = {
 	.name = "monitor",
 	.run = monitor_run,
