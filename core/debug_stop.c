@@ -1,6 +1,7 @@
 /* Break-in and the stopped-guest loop: see debug_stop.h. */
 #include "core/debug_stop.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/uart16550.h"
 #include "core/ioapic_guard.h"
 #include "core/vcpu.h"
@@ -21,6 +22,7 @@ static struct {
 	bool break_pending;
 	bool session_open; /* the console belongs to the session: the pump leaves the UART alone */
 	bool busy;	   /* a CPU runs a session (one at a time; SMP) */
+	unsigned owner;	   /* ... this one: the other vCPUs wait at their next exit */
 	bool stepping;
 	uint64_t step_rip;
 	unsigned step_cpu;
@@ -205,8 +207,21 @@ bool debug_stop_step_trap(struct vcpu *v)
 	return true;
 }
 
+/* Another vCPU runs a session: this one waits in its exit handler until the session ends. */
+static void park(struct vcpu *v)
+{
+	while (__atomic_load_n(&ds.busy, __ATOMIC_ACQUIRE)) {
+		smp_poll_run_end(v->cpu); /* the session may end the run */
+		cpu_relax();
+	}
+}
+
 void debug_stop_tail_slow(struct vcpu *v)
 {
+	if (__atomic_load_n(&ds.busy, __ATOMIC_ACQUIRE) && ds.owner != v->cpu) {
+		park(v);
+		return;
+	}
 	if (ds.break_pending) {
 		debug_stop_enter(v, DEBUG_STOP_BREAK);
 		return;
@@ -226,13 +241,17 @@ void debug_stop_enter(struct vcpu *v, enum debug_stop_reason why)
 	/* One session at a time: a second vCPU that saw the same break-in goes on running. */
 	if (__atomic_exchange_n(&ds.busy, true, __ATOMIC_ACQ_REL))
 		return;
+	ds.owner = v->cpu;
 	ds.break_pending = false;
-	debug_stop_wanted = false;
 	step_off(v);
 	if (!ds.session) {
+		debug_stop_wanted = false;
 		__atomic_store_n(&ds.busy, false, __ATOMIC_RELEASE);
 		return;
 	}
+	/* The whole guest stops: every other vCPU running it exits and waits (park). */
+	debug_stop_wanted = true;
+	smp_kick_running_others(v->cpu);
 	vuart_hold(true);
 	ds.session_open = true;
 	for (;;) {
@@ -243,7 +262,6 @@ void debug_stop_enter(struct vcpu *v, enum debug_stop_reason why)
 			ds.stepping = true;
 			ds.step_rip = v->ops->get_rip(v);
 			ds.step_cpu = v->cpu;
-			debug_stop_wanted = true;
 			break;
 		}
 		debug_printf("step: this CPU offers no single-step mechanism\n");
@@ -251,6 +269,7 @@ void debug_stop_enter(struct vcpu *v, enum debug_stop_reason why)
 	}
 	ds.session_open = false;
 	vuart_hold(false);
+	debug_stop_wanted = ds.stepping || ds.break_pending;
 	__atomic_store_n(&ds.busy, false, __ATOMIC_RELEASE);
 }
 

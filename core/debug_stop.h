@@ -29,8 +29,9 @@
  *   debug_stop_step_trap(v)  when the single-step trap they armed fires (MTF exit, or #DB
  *                            with DR6.BS while stepping): true if it was the debugger's.
  *
- * While a session runs, the vCPU is stopped in its exit handler; its console output and that
- * of any other vCPU is held by the virtual UART and written out when the guest continues.
+ * While a session runs, the vCPU is stopped in its exit handler, and every other vCPU running
+ * the guest is kicked out of it (an NMI, arch/x86/smp.h) and waits at its exit's tail; guest
+ * console output is held by the virtual UART and written out when the guest continues.
  */
 #ifndef MHV_CORE_DEBUG_STOP_H
 #define MHV_CORE_DEBUG_STOP_H

@@ -453,6 +453,18 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	return SMP_NMI_KICK;
 }
 
+void smp_kick_running_others(unsigned self)
+{
+	for (unsigned i = 0; i < nr_vcpus; i++)
+		if (i != self && __atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) == VCPU_RUNNING)
+			kick(i);
+}
+
+void smp_poll_run_end(unsigned cpu)
+{
+	check_run_end(cpu);
+}
+
 bool smp_others_wait_for_sipi(unsigned cpu)
 {
 	for (unsigned i = 0; i < nr_vcpus; i++)

@@ -83,6 +83,10 @@ enum smp_halt_wake {
  */
 enum smp_halt_wake smp_halt_wait(struct vcpu *v);
 
+/* Make every other vCPU that runs the guest exit (an NMI kick; the debugger stops them). */
+void smp_kick_running_others(unsigned self);
+/* A CPU waiting in mhv takes its part in the end of the run (does not return if it ends). */
+void smp_poll_run_end(unsigned cpu);
 /* Every vCPU but cpu waits for a SIPI (runs no guest code, holds no guest translations). */
 bool smp_others_wait_for_sipi(unsigned cpu);
 
