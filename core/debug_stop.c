@@ -31,6 +31,8 @@ static struct {
 	/* The guest's receive queue: bytes that were not (part of) the break-in sequence. */
 	uint8_t rx[RX_QUEUE_SIZE];
 	unsigned rx_head, rx_tail; /* free-running */
+	unsigned long rx_seen;	   /* bytes the pump took from the UART */
+	unsigned long rx_seen_nmi; /* ... as of the last NMI judged */
 	unsigned long rx_dropped;
 } ds;
 
@@ -93,7 +95,7 @@ bool debug_stop_route_nmi(void)
 			port);
 		return false;
 	}
-	vuart_set_host_ier(IER_RX);
+	vuart_route_to_pin((unsigned)irq, IER_RX);
 	debug_stop_set_mechanism("UART receive interrupt as NMI (IOAPIC pin)");
 	return true;
 }
@@ -124,6 +126,7 @@ void debug_input_pump(void)
 		return;
 	console_lock();
 	while ((c = uart_getc()) >= 0) {
+		ds.rx_seen++;
 		if (!debug_break_armed()) {
 			uint8_t b = (uint8_t)c;
 			rx_push(&b, 1);
@@ -176,10 +179,20 @@ bool debug_stop_nmi(struct vcpu *v)
 	(void)v;
 	if (!debug_break_armed())
 		return false;
+	/*
+	 * The line rises only for received bytes (vuart_route_to_pin).  The NMI is the console's
+	 * when the UART still signals, or when a byte arrived since the last NMI judged (another
+	 * path may have taken it first: a guest polling LSR).  A guest NMI that comes together
+	 * with a keystroke merges with it, as two NMIs do.
+	 */
 	ours = uart_irq_pending();
 	debug_input_pump();
 	session_poll();
-	if (ours)
+	console_lock();
+	ours = ours || ds.rx_seen != ds.rx_seen_nmi;
+	ds.rx_seen_nmi = ds.rx_seen;
+	console_unlock();
+	if (ours && vuart_irq_pending())
 		ioapic_guard_forward_console_irq();
 	return ours;
 }

@@ -20,6 +20,7 @@
 #include "core/vuart.h"
 #include "arch/x86/io.h"
 #include "core/debug_stop.h"
+#include "core/ioapic_guard.h"
 #include "arch/x86/uart16550.h"
 #include "lib/console_mux.h"
 #include "lib/fmt.h"
@@ -43,6 +44,8 @@ enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR,
 #define MCR_LOOPBACK	0x10
 #define MSR_IDLE	0xB0 /* DCD, DSR, CTS asserted */
 #define LINE_MAX	240
+#define PIC1_DATA	0x21 /* the master PIC's mask register (OCW1) */
+#define PIC_LINES	8
 #define HOLD_MAX	4096 /* guest output held while a debug session owns the console */
 #define BITS_PER_BYTE	8
 
@@ -52,7 +55,10 @@ static struct {
 	bool thre_pending; /* a THRE interrupt not yet taken by an IIR read */
 	char line[LINE_MAX];
 	unsigned len;
-	uint8_t host_ier; /* mhv's own enables in the real IER (the break-in's RX interrupt) */
+	/* The break-in owns the UART line's IOAPIC pin (debug_stop.h): the real IER holds mhv's
+	 * receive enable, and pin_irq is the line (for the PIC check in kick_irq). */
+	uint8_t host_ier;
+	unsigned pin_irq;
 	bool hold;	  /* a debug session owns the console: guest lines wait in held[] */
 	char held[HOLD_MAX];
 	unsigned held_len;
@@ -113,10 +119,11 @@ void vuart_hold(bool hold)
 	console_unlock();
 }
 
-void vuart_set_host_ier(uint8_t ier)
+void vuart_route_to_pin(unsigned irq, uint8_t host_ier)
 {
 	console_lock();
-	vu.host_ier = ier;
+	vu.pin_irq = irq;
+	vu.host_ier = host_ier;
 	if (vu.base)
 		outb(vu.base + REG_IER, (vu.ier & (IER_THRE | IER_RX_DATA)) | vu.host_ier);
 	console_unlock();
@@ -143,13 +150,50 @@ static void transmit(uint8_t c)
  * the guest's THRE/RX enables through a 0 first, so the real UART raises a new edge on its
  * IRQ line even when its interrupt output was already high.
  */
+static bool model_irq_pending(void);
+
+/* The guest reaches this ISA line through the legacy PIC (its mask bit clear there). */
+static bool pic_line_unmasked(unsigned irq)
+{
+	return irq < PIC_LINES && !(inb(PIC1_DATA) & (1u << irq));
+}
+
 static void kick_irq(void)
 {
 	uint8_t ier = (vu.ier & (IER_THRE | IER_RX_DATA)) | vu.host_ier;
 
+	/*
+	 * mhv owns the line's IOAPIC pin and the guest does not use the PIC for it: the real IER
+	 * keeps mhv's receive enable only, so the line (an NMI) rises for received bytes alone,
+	 * and the model's interrupt reaches the guest as the IPI its IOAPIC entry asks for.
+	 */
+	if (vu.host_ier && !pic_line_unmasked(vu.pin_irq)) {
+		outb(vu.base + REG_IER, vu.host_ier);
+		if (model_irq_pending())
+			ioapic_guard_forward_console_irq();
+		return;
+	}
+
 	outb(vu.base + REG_IER, 0);
 	if (ier)
 		outb(vu.base + REG_IER, ier);
+}
+
+/* The model's interrupt condition, as interrupt_id() would report it, without taking it. */
+static bool model_irq_pending(void)
+{
+	return ((vu.ier & IER_RX_DATA) && debug_input_ready()) ||
+	       ((vu.ier & IER_THRE) && vu.thre_pending);
+}
+
+bool vuart_irq_pending(void)
+{
+	bool pending;
+
+	console_lock();
+	pending = model_irq_pending();
+	console_unlock();
+	return pending;
 }
 
 static uint8_t interrupt_id(void)

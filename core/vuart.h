@@ -27,8 +27,14 @@ uint32_t vuart_in(uint16_t port, unsigned size);
 void vuart_out(uint16_t port, unsigned size, uint32_t val);
 /* A debug session owns the console (core/debug_stop.h): hold guest lines until false. */
 void vuart_hold(bool hold);
-/* mhv's own interrupt enables in the real UART's IER, kept whatever the guest programs. */
-void vuart_set_host_ier(uint8_t ier);
+/*
+ * The break-in took the UART line's IOAPIC pin (ISA irq): the real IER keeps host_ier (mhv's
+ * receive enable) whatever the guest programs, and the model's interrupts reach a guest that
+ * does not use the PIC for that line through ioapic_guard_forward_console_irq().
+ */
+void vuart_route_to_pin(unsigned irq, uint8_t host_ier);
+/* The model has an interrupt for the guest (enabled and pending). */
+bool vuart_irq_pending(void);
 /* Write out a partial guest line (before mhv prints its last lines at the end of a run). */
 void vuart_flush(void);
 
