@@ -14,11 +14,11 @@
  *    the timer expires every DEBUG_POLL_TSC_SHIFT-scaled period and the exit pumps the input;
  *  - SVM (and VT-x without the timer): the console UART's interrupt pin on the IOAPIC becomes
  *    mhv's and is programmed to deliver an NMI to the boot CPU, whose NMI exits mhv intercepts
- *    (as for the SMP kick).  Each edge on the pin is handed on to the guest as the interrupt
- *    it programmed for that pin (core/ioapic_guard.c keeps its entry), so a guest driver that
- *    uses the UART interrupt through the IOAPIC still gets it.  The real UART's receive
- *    interrupt stays enabled for mhv; a guest with the PIC's line unmasked may see an extra
- *    interrupt that its IIR read calls "none", as on a shared line.
+ *    (as for the SMP kick).  The real UART's IER keeps only mhv's receive enable, so the line
+ *    rises for received bytes alone; the virtual UART's interrupts reach the guest as the IPI
+ *    its own entry for that pin asks for (core/ioapic_guard.c keeps the entry, core/vuart.c
+ *    sends it), so a driver using the UART interrupt through the IOAPIC still gets it.  A
+ *    guest that unmasks the line at the PIC gets the real line pulsed, as without the monitor.
  *
  * The backends call, on their exits:
  *   debug_stop_nmi(v)        on an NMI exit: true when the NMI was the console's (not the guest's);
