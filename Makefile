@@ -137,6 +137,11 @@ $(TEST_ISO_DIR)/guest-pciserial.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkis
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit console=pci $(GUEST_MMIO_ARGS)" \
 		-m "$(GUEST_TEST_ELF) guest-test serial=pci"
+# The monitor's target: the guest spins with interrupts off until the monitor releases it.
+$(TEST_ISO_DIR)/guest-monitor.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \
+		-m "$(GUEST_TEST_ELF) guest-test monitor-spin"
 # One platform attack per boot (tests/guest/attack.c): "guest-test attack=NAME".
 $(TEST_ISO_DIR)/attack-%.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
@@ -198,7 +203,7 @@ TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp $(TEST_ISO_DIR)/linux.iso $(TEST
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
 	$(TEST_ISO_DIR)/badguest-garbage.iso $(TEST_ISO_DIR)/badguest-truncated.iso \
 	$(TEST_ISO_DIR)/noguest.iso $(TEST_ISO_DIR)/iommu-required.iso \
-	$(TEST_ISO_DIR)/guest-pciserial.iso $(TEST_ISO_DIR)/gdb.iso \
+	$(TEST_ISO_DIR)/guest-pciserial.iso $(TEST_ISO_DIR)/gdb.iso $(TEST_ISO_DIR)/guest-monitor.iso \
 	$(patsubst %,$(TEST_ISO_DIR)/attack-%.iso,$(ATTACKS))
 
 # ---- run and test --------------------------------------------------------------

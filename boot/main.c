@@ -23,6 +23,7 @@
 #include "core/bench.h"
 #include "core/guest.h"
 #include "core/mmio_setup.h"
+#include "core/monitor.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
@@ -243,6 +244,10 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	vuart_init(options.console_port, options.console_guest_prefix);
 	if (options.gdb_port)
 		gdbstub_init(options.gdb_port, options.baud, options.gdb_wait);
+	if (options.break_in && options.console_port) { /* the monitor (core/debug_stop.h) */
+		debug_stop_init(&options.break_seq);
+		debug_stop_set_session(&monitor_session);
+	}
 	platform_ports_init();
 	if (!msr_policy_init())
 		hv_end_run(HV_STATUS_FAIL);

@@ -62,6 +62,17 @@ struct vcpu_segment {
 
 #define VCPU_SEG_UNUSABLE (1u << 16)
 
+/* What a debugger shows beyond the registers (core/monitor.c). */
+struct vcpu_debug_state {
+	uint64_t dr[4], dr6, dr7;
+	bool event_valid;	/* an event queued for the next entry */
+	uint8_t event_vector;
+	uint8_t event_type;	/* the vendor's type field: 0 external, 2 NMI, 3 exception, ... */
+	bool interrupt_shadow;	/* STI / MOV SS blocking */
+	bool nmi_known;		/* the vendor shows NMI blocking (VT-x; SVM only with vNMI) */
+	bool nmi_blocked;
+};
+
 struct vcpu_ops {
 	const char *name;
 	uint64_t (*get_rip)(struct vcpu *v);
@@ -125,6 +136,12 @@ struct vcpu_ops {
 	/* Optional: VMX's monitor trap flag (an exit after one guest instruction, invisible to
 	 * the guest); false when the CPU has none. */
 	bool (*set_monitor_trap)(struct vcpu *v, bool on);
+	/* Debugger (core/debug_stop.h), optional: arm or disarm a single step that the guest does
+	 * not see (MTF, else RFLAGS.TF with #DB intercepted); false if the CPU has no way. */
+	bool (*single_step)(struct vcpu *v, bool on);
+	void (*debug_state)(struct vcpu *v, struct vcpu_debug_state *d);
+	/* Drop this CPU's translations derived from the nested tables (a page left them). */
+	void (*flush_nested)(struct vcpu *v);
 };
 
 struct vcpu {

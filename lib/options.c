@@ -297,6 +297,27 @@ static int opt_console_guest_prefix(struct hv_options *o, const struct opt_word 
 	return parse_on_off(w, &o->console_guest_prefix);
 }
 
+/* break=off, or a sequence in break_seq_parse's notation ("^]^]", "^A^A"). */
+static int opt_break(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	char text[2 * BREAK_SEQ_MAX + 1];
+
+	if (token_is(w->val, w->val_len, "off")) {
+		o->break_in = false;
+		return 0;
+	}
+	if (w->val_len >= sizeof(text))
+		return opt_fail(e, "break: '%.*s%s' is longer than %u characters",
+				echo_len(w->val_len), w->val, echo_more(w->val_len), BREAK_SEQ_MAX);
+	memcpy(text, w->val, w->val_len);
+	text[w->val_len] = '\0';
+	if (break_seq_parse(&o->break_seq, text))
+		return opt_fail(e, "break: '%s' is no sequence (printable characters, ^X for Ctrl-X, "
+				"at most %u bytes)", text, BREAK_SEQ_MAX);
+	o->break_in = true;
+	return 0;
+}
+
 static int opt_guest(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
 {
 	static const struct opt_keyword kw[] = {{"module", false}, {"none", true}};
@@ -336,6 +357,7 @@ static const struct opt_def opt_table[] = {
 	{"bench", opt_bench, "on or off"},
 	{"console_guest_prefix", opt_console_guest_prefix, "on or off"},
 	{"guest", opt_guest, "module or none"},
+	{"break", opt_break, "off or a key sequence such as ^]^]"},
 	{"iommu", opt_iommu, "auto, required or off"},
 	{"gdb", opt_gdb, "com1..com4 or 0xPORT, optionally followed by ,wait; or none"},
 };
@@ -391,6 +413,7 @@ void options_defaults(struct hv_options *o)
 	o->iommu = IOMMU_AUTO;
 	o->gdb_port = 0;
 	o->gdb_wait = false;
+	o->break_in = break_seq_parse(&o->break_seq, BREAK_SEQ_DEFAULT) == 0;
 }
 
 int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t errlen)

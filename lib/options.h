@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/log.h"   /* enum log_level */
+#include "lib/log.h" /* enum log_level */
+#include "lib/monitor_line.h" /* struct break_seq */
 #include "mmio/spec.h" /* struct mmio_spec, MMIO_MAX_SPECS */
 
 /* iommu=: whether mhv programs the IOMMUs so devices cannot reach its memory. */
@@ -57,6 +58,10 @@ struct hv_options {
 	 * waits for gdb before its first instruction */
 	uint16_t gdb_port;
 	bool gdb_wait;
+	/* break=SEQ|off: the console sequence that stops the guest and opens the monitor
+	 * (lib/monitor_line.h; default ^]^]) */
+	bool break_in;
+	struct break_seq break_seq;
 };
 
 /* console=com1 (0x3f8) baud=115200 loglvl=info exit=halt, no mmio= regions, mmio_cache=on,

@@ -132,6 +132,11 @@ static void send_ipi(uint32_t dest, uint32_t low)
 	hv_device_write(pa + APIC_ICR_HIGH, &saved, sizeof(saved));
 }
 
+void smp_send_ipi(uint32_t dest, uint32_t low)
+{
+	send_ipi(dest, low);
+}
+
 void smp_ap_main(unsigned cpu)
 {
 	struct ap_stacks *s = &ap_stacks[cpu - 1];
@@ -446,6 +451,26 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	if (__atomic_exchange_n(&c->init, 0, __ATOMIC_ACQ_REL))
 		return SMP_NMI_INIT;
 	return SMP_NMI_KICK;
+}
+
+void smp_kick_running_others(unsigned self)
+{
+	for (unsigned i = 0; i < nr_vcpus; i++)
+		if (i != self && __atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) == VCPU_RUNNING)
+			kick(i);
+}
+
+void smp_poll_run_end(unsigned cpu)
+{
+	check_run_end(cpu);
+}
+
+bool smp_others_wait_for_sipi(unsigned cpu)
+{
+	for (unsigned i = 0; i < nr_vcpus; i++)
+		if (i != cpu && __atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) != VCPU_WAIT_SIPI)
+			return false;
+	return true;
 }
 
 unsigned smp_held_nmis(void)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt |
+# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt | qemu-monitor |
+#         bochs-vmx-monitor | bochs-vmx-tigerlake-monitor | bochs-svm-monitor |
 #         qemu-svm-icount | bochs-vmx | bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs |
 #         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu |
 #         qemu-pciserial | qemu-highbar | qemu-gdb | bochs-vmx-gdb | bochs-vmx-tigerlake-gdb |
@@ -85,6 +86,23 @@ bochs_gdb() {
 		"$limit" "$rc" "$dbg" "$out/$name.bochs.out"
 }
 GDB_TCP_PORT=1234
+# bochs_monitor MODEL: COM1 on a TCP socket inside the test's own network namespace (loopback
+# up), the monitor driver (tests/boot/monitor-drive.py) connected to it and writing the log.
+bochs_monitor() {
+	local model=$1 rc="$out/$name.bochsrc" dbg="$out/$name.dbg.rc" port=5555
+	sed -e "s|@MODEL@|$model|" -e "s|@ISO@|$iso|" -e "s|@LOG@|$emlog|" \
+		-e "s|^com1: .*|com1: enabled=1, mode=socket-server, dev=127.0.0.1:$port|" \
+		"$(dirname "$0")/bochsrc.in" >"$rc"
+	printf 'continue\nquit\n' >"$dbg"
+	rm -f "$out/$name.monitor.txt"
+	local ns="unshare -n"
+	[ "$(id -u)" -ne 0 ] && ns="unshare -rn"
+	launch $ns sh -c 'ip link set lo up || exit 1
+		python3 "$1" "tcp:127.0.0.1:$2" "$3" "$4" >"$5" 2>&1 &
+		timeout -k 3 "$6" bochs -q -f "$7" -rc "$8" </dev/null >"$9" 2>&1
+		wait' sh "$(dirname "$0")/monitor-drive.py" "$port" "$serial" "$out/$name.monitor.txt" \
+		"$out/$name.driver.log" "$limit" "$rc" "$dbg" "$out/$name.bochs.out"
+}
 
 if [ ! -e "$iso" ]; then
 	echo "not ok 1 - $name: no ISO at $iso (build it first: make test)"
@@ -96,6 +114,16 @@ case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
 qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-monitor) # a monitor session over the serial line (tests/boot/monitor-drive.py)
+	sock="$out/$name.sock"
+	rm -f "$sock" "$out/$name.monitor.txt"
+	python3 "$(dirname "$0")/monitor-drive.py" "$sock" "$serial" "$out/$name.monitor.txt" \
+		>"$out/$name.driver.log" 2>&1 &
+	driver=$!
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
+		-display none -no-reboot -serial "unix:$sock,server=on,wait=on" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$iso" >"$emlog" 2>&1
+	wait "$driver" ;;
 qemu-pciserial) # mhv's console (and the guest's, serial=pci) is a PCI 16550; COM1 is idle
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
 		-display none -no-reboot -serial "file:$out/$name.com1.log" -chardev "file,id=hvcon,path=$serial" \
@@ -138,6 +166,9 @@ bochs-svm-gdb) bochs_gdb ryzen ;;
 bochs-vmx) bochs_run corei7_skylake_x ;;
 bochs-vmx-tigerlake) bochs_run tigerlake ;;
 bochs-svm) bochs_run ryzen ;;
+bochs-vmx-monitor) bochs_monitor corei7_skylake_x ;;
+bochs-vmx-tigerlake-monitor) bochs_monitor tigerlake ;;
+bochs-svm-monitor) bochs_monitor ryzen ;;
 # Unknown MSRs read 0 instead of #GP, as on the machines Linux expects: Bochs' Intel models
 # lack IA32_MISC_ENABLE, which Linux reads on every Intel family-6 CPU (verify_cpu), natively too.
 bochs-vmx-msrs) bochs_run corei7_skylake_x 1 ;;

@@ -44,6 +44,10 @@ static void assert_same_options(const struct hv_options *a, const struct hv_opti
 	assert_int_equal(a->iommu, b->iommu);
 	assert_int_equal(a->gdb_port, b->gdb_port);
 	assert_int_equal(a->gdb_wait, b->gdb_wait);
+	assert_int_equal(a->break_in, b->break_in);
+	assert_int_equal(a->break_seq.len, b->break_seq.len);
+	for (i = 0; i < a->break_seq.len && i < BREAK_SEQ_MAX; i++)
+		assert_int_equal(a->break_seq.seq[i], b->break_seq.seq[i]);
 }
 
 static int parse(const char *line)
@@ -512,6 +516,32 @@ static void test_options_console_guest_prefix_on_off(void **state)
 	expect_err("console_guest=on", "unknown option 'console_guest=on'");
 }
 
+/* break=: the monitor's break-in sequence (default ^]^], i.e. 0x1D 0x1D), or off. */
+static void test_options_break_sequence(void **state)
+{
+	(void)state;
+	expect_ok("");
+	assert_true(o.break_in);
+	assert_int_equal(o.break_seq.len, 2);
+	assert_int_equal(o.break_seq.seq[0], 0x1D);
+	assert_int_equal(o.break_seq.seq[1], 0x1D);
+	expect_ok("break=^A^Ax");
+	assert_true(o.break_in);
+	assert_int_equal(o.break_seq.len, 3);
+	assert_int_equal(o.break_seq.seq[0], 0x01);
+	assert_int_equal(o.break_seq.seq[2], 'x');
+	expect_ok("break=off");
+	assert_false(o.break_in);
+	expect_ok("break=off break=^]^]");
+	assert_true(o.break_in);
+	expect_err("break=abc^", "break: 'abc^' is no sequence (printable characters, ^X for "
+				 "Ctrl-X, at most 8 bytes)");
+	expect_err("break=123456789", "break: '123456789' is no sequence (printable characters, "
+				      "^X for Ctrl-X, at most 8 bytes)");
+	expect_err("break=^A^A^A^A^A^A^A^A^A", "break: '^A^A^A^A^A^A^A^A^A' is longer than 8 "
+					       "characters");
+}
+
 static void test_options_guest_module_or_none(void **state)
 {
 	(void)state;
@@ -614,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_options_bench_on_off),
 		cmocka_unit_test(test_options_mmio_error_leaves_list_unchanged),
 		cmocka_unit_test(test_options_console_guest_prefix_on_off),
+		cmocka_unit_test(test_options_break_sequence),
 		cmocka_unit_test(test_options_guest_module_or_none),
 		cmocka_unit_test(test_options_iommu_auto_required_off),
 		cmocka_unit_test(test_options_gdb_port_and_wait),

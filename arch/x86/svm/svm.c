@@ -20,6 +20,7 @@
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
 #include "core/gdbstub.h"
+#include "core/debug_stop.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
@@ -50,6 +51,8 @@
 #define DEBUGCTL_BTF	      (1ull << 1) /* TF single-steps branches only */
 #define OPCODE_GROUP7	      0x01
 #define GROUP7_LMSW	      6
+#define EVENTINJ_TYPE_SHIFT   8
+#define EVENTINJ_TYPE_BITS    7u
 
 struct svm_vcpu {
 	struct vcpu vcpu; /* first: svm_entry.S addresses gpr[] from the vcpu pointer */
@@ -58,6 +61,8 @@ struct svm_vcpu {
 	bool nrips, decode_assists, flush_by_asid;
 	/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
 	bool guest_state_saved;
+	bool debug_step;     /* the debugger's single step: RFLAGS.TF set by mhv, #DB intercepted */
+	uint64_t guest_tf;   /* the guest's own RFLAGS.TF while debug_step */
 };
 
 /* One per CPU: the boot CPU's is vCPU 0, AP n's is vCPU n. */
@@ -119,6 +124,8 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
 {
 	if (vmcb->control.event_inj & EVENTINJ_VALID)
 		return;
+	if (debug_stepping())
+		return; /* the debugger's TF: its step ends at the exit's tail (debug_stop.h) */
 	/* DEBUGCTL.BTF (the guest's, live under SVM): TF traps on branches only, and mhv
 	 * completes none.  A CPU model without DEBUGCTL (Bochs' ryzen) has no BTF either. */
 	uint64_t debugctl;
@@ -475,6 +482,49 @@ static void svm_cancel_single_step(struct vcpu *v)
 	}
 }
 
+/* The debugger's single step: TF with #DB intercepted (SVM has no monitor trap flag). */
+static bool svm_single_step(struct vcpu *v, bool on)
+{
+	struct svm_vcpu *sv = to_svm(v);
+	struct vmcb *vmcb = sv->vmcb;
+
+	if (on == sv->debug_step)
+		return true;
+	if (on) {
+		sv->guest_tf = vmcb->save.rflags & RFLAGS_TF;
+		vmcb->save.rflags |= RFLAGS_TF;
+		vmcb->control.intercept_exceptions |= 1u << VEC_DB;
+	} else {
+		vmcb->save.rflags = (vmcb->save.rflags & ~RFLAGS_TF) | sv->guest_tf;
+		vmcb->control.intercept_exceptions &= ~(1u << VEC_DB);
+	}
+	sv->debug_step = on;
+	return true;
+}
+
+static void svm_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	const struct vmcb *vmcb = vmcb_of(v);
+
+	/* DR0-DR3 are not in the VMCB: the guest's values stay in the registers under mhv. */
+	asm volatile("mov %%dr0, %0" : "=r"(d->dr[0]));
+	asm volatile("mov %%dr1, %0" : "=r"(d->dr[1]));
+	asm volatile("mov %%dr2, %0" : "=r"(d->dr[2]));
+	asm volatile("mov %%dr3, %0" : "=r"(d->dr[3]));
+	d->dr6 = vmcb->save.dr6;
+	d->dr7 = vmcb->save.dr7;
+	d->event_valid = vmcb->control.event_inj & EVENTINJ_VALID;
+	d->event_vector = (uint8_t)vmcb->control.event_inj;
+	d->event_type = (uint8_t)((vmcb->control.event_inj >> EVENTINJ_TYPE_SHIFT) & EVENTINJ_TYPE_BITS);
+	d->interrupt_shadow = vmcb->control.interrupt_shadow & INTERRUPT_SHADOW_ACTIVE;
+	d->nmi_known = false; /* not visible without vNMI */
+}
+
+static void svm_flush_nested(struct vcpu *v)
+{
+	vmcb_of(v)->control.tlb_control = TLB_CONTROL_FLUSH_ALL; /* at the next VMRUN */
+}
+
 static const struct vcpu_ops svm_ops = {
 	.name = "svm",
 	.get_rip = svm_get_rip,
@@ -507,6 +557,9 @@ static const struct vcpu_ops svm_ops = {
 	.get_cr2 = svm_get_cr2,
 	.set_exception_intercept = svm_set_exception_intercept,
 	.cancel_single_step = svm_cancel_single_step,
+	.single_step = svm_single_step,
+	.debug_state = svm_debug_state,
+	.flush_nested = svm_flush_nested,
 };
 
 /* ---- set-up ---- */
@@ -602,8 +655,8 @@ static void setup_control(struct svm_vcpu *sv, const struct svm_shared *sh)
 		c->intercept_misc1 |= MISC1_TASK_SWITCH;
 	}
 	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h). */
-	if (smp_ap_count())
-		c->intercept_misc1 |= MISC1_NMI;
+	if (smp_ap_count() || debug_break_armed())
+		c->intercept_misc1 |= MISC1_NMI; /* ... and the console's break-in (debug_stop.h) */
 	c->iopm_base_pa = sh->iopm_pa;
 	c->msrpm_base_pa = sh->msrpm_pa;
 	c->asid = GUEST_ASID;
@@ -809,6 +862,20 @@ static enum exit_next __attribute__((noinline)) exit_io(struct svm_vcpu *sv)
 
 static void wait_for_sipi(struct svm_vcpu *sv);
 
+/*
+ * An intercepted NMI is not consumed by the #VMEXIT: it stays pending until GIF is set (AMD
+ * APM 15.21; QEMU and Bochs do the same), and with GIF clear in mhv the next VMRUN would exit
+ * for it again.  Take it here, in mhv's handler (mhv's IDT is loaded), leaving the per-CPU
+ * "NMI arrived" flag as it was: this NMI is the one being handled.
+ */
+static void take_intercepted_nmi(struct vcpu *v)
+{
+	bool before = nmi_pending[v->cpu];
+
+	asm volatile("stgi\n\tclgi" ::: "memory");
+	nmi_pending[v->cpu] = before;
+}
+
 static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, uint64_t code)
 {
 	struct vcpu *v = &sv->vcpu;
@@ -841,7 +908,11 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_EXCP_BASE + VEC_DB:
 		/* Intercepted only for the debugger; the CPU has already updated DR6 in the VMCB.
 		 * The guest's own #DB goes to the guest as it was. */
-		if (!vcpu_exit_db(v, vmcb->save.dr6))
+		if (sv->debug_step && !sv->guest_tf) { /* the monitor's step (core/debug_stop.h) */
+			vmcb->save.dr6 &= ~DR6_BS; /* the guest never sees the debugger's step */
+			debug_stop_step_trap(v);
+			take_intercepted_nmi(v); /* the console's NMIs while the session ran */
+		} else if (!vcpu_exit_db(v, vmcb->save.dr6))
 			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
 		else
 			vmcb->save.dr6 &= ~(DR6_B_MASK | DR6_BS);
@@ -879,8 +950,16 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		apic_guard_init_signal(v);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_NMI:
+		take_intercepted_nmi(v);
 		switch (smp_nmi_exit(v)) {
 		case SMP_NMI_GUEST: /* another vCPU's NMI IPI, or the platform's */
+			if (debug_stop_nmi(v)) {
+				/* The console's line, mhv's break-in (debug_stop.h).  Reading the
+				 * UART while its line was high may have raised it again (QEMU's IOAPIC
+				 * fires on every raise): that NMI is this one too. */
+				take_intercepted_nmi(v);
+				break;
+			}
 			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | VEC_NMI;
 			break;
 		case SMP_NMI_INIT:
@@ -970,6 +1049,11 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		else
 			skip_decoded(sv);
 	}
+	if (unlikely(debug_stop_wanted)) { /* a break-in or a step: stop on the next instruction */
+		svm_use_host_state(sv);
+		debug_stop_tail_slow(v);
+		take_intercepted_nmi(v); /* the console's NMIs while a session ran */
+	}
 	vmcb->save.rax = v->gpr[GPR_RAX];
 	if (unlikely(gdbstub_armed))
 		debugger_poll(sv); /* a tail call: see core/gdbstub.h */
@@ -1040,6 +1124,8 @@ static void svm_run_guest(const struct virt_caps *caps, const struct guest_start
 	enable_svm(sv);
 	setup_guest_state(sv, gs);
 	online = smp_start_aps(svm_ap_main, aps);
+	if (debug_break_armed())
+		debug_stop_route_nmi();
 	pr_info("mhv: SVM: launching the guest at 0x%x (ASID %u, NRIPS %s, decode assists %s, "
 		"flush-by-ASID %s)\n",
 		gs->entry, GUEST_ASID, sv->nrips ? "on" : "off", sv->decode_assists ? "on" : "off",

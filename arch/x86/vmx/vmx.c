@@ -20,6 +20,7 @@
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
 #include "core/gdbstub.h"
+#include "core/debug_stop.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/msr_policy.h"
@@ -65,7 +66,21 @@ struct vmx_vcpu {
 	bool mov_dr_exiting; /* the processor-based controls allow MOV-DR exiting */
 	bool monitor_trap;   /* ... and the monitor trap flag */
 	uint64_t vmxon_pa, vmcs_pa; /* allocated by the boot CPU for every vCPU */
+	/* The break-in (core/debug_stop.h): the preemption timer's period (0: no timer), and
+	 * whether each exit saves the remaining count (else each entry restarts it). */
+	uint32_t poll_timer;
+	bool poll_timer_saved;
+	bool mtf;	 /* the debugger's step uses the monitor trap flag (else TF + #DB) */
+	bool debug_step; /* the debugger's single step is armed */
+	uint64_t guest_tf;
 };
+
+/*
+ * The break-in's poll period in TSC ticks: about 4 ms at 1 GHz, a few hundred thousand
+ * instructions on Bochs (one tick per instruction), so the console answers at once while the
+ * timer's exits stay rare.
+ */
+#define POLL_TSC_TICKS (1u << 22)
 
 /* What every vCPU shares (read-only once built by the boot CPU). */
 struct vmx_shared {
@@ -265,7 +280,26 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	uint32_t proc_may =
 		rdmsr(t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS) >> 32;
 	vx->mov_dr_exiting = proc_may & PROC_MOV_DR_EXITING;
-	vx->monitor_trap = proc_may & PROC_MONITOR_TRAP;
+	vx->monitor_trap = proc_may & PROC_MTF;
+	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h).  The break-in polls
+	 * the console on the preemption timer where the CPU has it, else takes the console's
+	 * IOAPIC pin as an NMI (core/debug_stop.h). */
+	uint32_t pin = adjust_controls("pin-based",
+				       t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
+				       smp_ap_count() ? PIN_NMI_EXITING : 0,
+				       debug_break_armed() ? PIN_PREEMPT_TIMER : 0);
+	if (debug_break_armed() && !(pin & PIN_PREEMPT_TIMER))
+		pin = adjust_controls("pin-based",
+				      t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
+				      PIN_NMI_EXITING, 0);
+	vmwrite32(VMCS_PIN_CONTROLS, pin);
+	if (pin & PIN_PREEMPT_TIMER) {
+		unsigned rate = rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_TIMER_RATE;
+
+		vx->poll_timer = POLL_TSC_TICKS >> rate;
+		vmwrite32(VMCS_PREEMPT_TIMER, vx->poll_timer);
+	}
+	vx->mtf = caps->vmx.mtf;
 	vmwrite32(VMCS_PROC_CONTROLS,
 		  adjust_controls("processor-based",
 				  t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS,
@@ -280,7 +314,8 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 		  adjust_controls("VM-exit", t ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT_CTLS,
 				  EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
 					  EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG,
-				  0));
+				  vx->poll_timer ? EXIT_SAVE_PREEMPT_TIMER : 0));
+	vx->poll_timer_saved = vmread32(VMCS_EXIT_CONTROLS) & EXIT_SAVE_PREEMPT_TIMER;
 	vx->entry_ctls =
 		adjust_controls("VM-entry", t ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS,
 				ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG, 0);
@@ -458,7 +493,7 @@ static void advance_rip(uint64_t rip)
 	 * With DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM
 	 * entry refuses BS with BTF in the HLT state or a shadow (SDM 27.3.1.5). */
 	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
-	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF))
+	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF) && !debug_stepping())
 		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
 			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
 }
@@ -809,7 +844,7 @@ static bool vmx_set_monitor_trap(struct vcpu *v, bool on)
 
 	if (!to_vmx(v)->monitor_trap)
 		return false;
-	vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MONITOR_TRAP : proc & ~PROC_MONITOR_TRAP);
+	vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MTF : proc & ~PROC_MTF);
 	return true;
 }
 
@@ -818,6 +853,67 @@ static void vmx_cancel_single_step(struct vcpu *v)
 {
 	(void)v;
 	vmwrite_nat(VMCS_GUEST_PENDING_DBG, vmread_nat(VMCS_GUEST_PENDING_DBG) & ~PENDING_DBG_BS);
+}
+
+/* The debugger's single step: the monitor trap flag, else TF with #DB intercepted. */
+static bool vmx_single_step(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *vx = to_vmx(v);
+
+	if (on == vx->debug_step)
+		return true;
+	if (vx->mtf) {
+		uint32_t proc = vmread32(VMCS_PROC_CONTROLS);
+		vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MTF : proc & ~PROC_MTF);
+		/* A whole poll period for one instruction: a timer exit during the step means
+		 * the MTF exit never came (vmx_mtf_missed). */
+		if (on && vx->poll_timer)
+			vmwrite32(VMCS_PREEMPT_TIMER, vx->poll_timer);
+	} else if (on) {
+		uint64_t rflags = vmread_nat(VMCS_GUEST_RFLAGS);
+
+		vx->guest_tf = rflags & RFLAGS_TF;
+		vmwrite_nat(VMCS_GUEST_RFLAGS, rflags | RFLAGS_TF);
+		vmwrite32(VMCS_EXCEPTION_BITMAP, vmread32(VMCS_EXCEPTION_BITMAP) | 1u << VEC_DB);
+	} else {
+		vmwrite_nat(VMCS_GUEST_RFLAGS,
+			    (vmread_nat(VMCS_GUEST_RFLAGS) & ~RFLAGS_TF) | vx->guest_tf);
+		vmwrite32(VMCS_EXCEPTION_BITMAP,
+			  vmread32(VMCS_EXCEPTION_BITMAP) & ~(1u << VEC_DB));
+		/* A step that ended at an exit may have left its trap pending: not the guest's. */
+		if (!vx->guest_tf)
+			vmwrite_nat(VMCS_GUEST_PENDING_DBG,
+				    vmread_nat(VMCS_GUEST_PENDING_DBG) & ~PENDING_DBG_BS);
+	}
+	vx->debug_step = on;
+	return true;
+}
+
+static void vmx_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	uint32_t info = vmread32(VMCS_ENTRY_INTR_INFO);
+	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
+
+	(void)v;
+	/* DR0-DR3 and DR6 are not in the VMCS: the guest's values stay in the registers. */
+	asm volatile("mov %%dr0, %0" : "=r"(d->dr[0]));
+	asm volatile("mov %%dr1, %0" : "=r"(d->dr[1]));
+	asm volatile("mov %%dr2, %0" : "=r"(d->dr[2]));
+	asm volatile("mov %%dr3, %0" : "=r"(d->dr[3]));
+	asm volatile("mov %%dr6, %0" : "=r"(d->dr6));
+	d->dr7 = vmread_nat(VMCS_GUEST_DR7);
+	d->event_valid = info & INTR_INFO_VALID;
+	d->event_vector = (uint8_t)(info & INTR_INFO_VECTOR_MASK);
+	d->event_type = (uint8_t)((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT);
+	d->interrupt_shadow = intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS);
+	d->nmi_known = true;
+	d->nmi_blocked = intr & BLOCKING_BY_NMI;
+}
+
+static void vmx_flush_nested(struct vcpu *v)
+{
+	vmx_flush_stale_translations(vmx_caps->vmx.ept_vpid_cap, vmx_shared.eptp, to_vmx(v)->vpid,
+				     GUEST_VPID);
 }
 
 static const struct vcpu_ops vmx_ops = {
@@ -854,6 +950,9 @@ static const struct vcpu_ops vmx_ops = {
 	.set_exception_intercept = vmx_set_exception_intercept,
 	.cancel_single_step = vmx_cancel_single_step,
 	.set_monitor_trap = vmx_set_monitor_trap,
+	.single_step = vmx_single_step,
+	.debug_state = vmx_debug_state,
+	.flush_nested = vmx_flush_nested,
 };
 
 /* ---- exits ---- */
@@ -910,6 +1009,10 @@ static void __attribute__((noinline)) exit_debug(struct vcpu *v, uint32_t info)
 {
 	uint64_t dr6 = vmread_nat(VMCS_EXIT_QUALIFICATION) & DBQ_DR6_BITS;
 
+	if (to_vmx(v)->debug_step && !to_vmx(v)->guest_tf) {
+		debug_stop_step_trap(v); /* the monitor's step (core/debug_stop.h) */
+		return;
+	}
 	if (vcpu_exit_db(v, dr6))
 		return;
 	write_dr6(read_dr6() | dr6);
@@ -920,6 +1023,22 @@ static void __attribute__((noinline)) exit_debug(struct vcpu *v, uint32_t info)
 	}
 	vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_DB);
 }
+
+static bool vmx_single_step(struct vcpu *v, bool on);
+
+/*
+ * A whole poll period passed during an MTF step without the MTF exit (Bochs 2.7's tigerlake
+ * model never delivers it here): step with TF from now on.  If the instruction already ran,
+ * the exit's tail ends the step (debug_stop.h); else TF traps after it.
+ */
+static void __attribute__((noinline)) vmx_mtf_missed(struct vmx_vcpu *vx)
+{
+	pr_warn("mhv: VMX: the monitor trap flag did not trap: single steps use RFLAGS.TF\n");
+	vmx_single_step(&vx->vcpu, false);
+	vx->mtf = false;
+	vmx_single_step(&vx->vcpu, true);
+}
+
 
 static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t full)
 {
@@ -969,6 +1088,17 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 			      gla_valid && (q & EPTQ_GLA_FINAL));
 		return EXIT_NEXT_RETRY;
 	}
+	case EXIT_REASON_PREEMPT_TIMER: /* the break-in's poll */
+		if (to_vmx(v)->poll_timer_saved)
+			vmwrite32(VMCS_PREEMPT_TIMER, to_vmx(v)->poll_timer);
+		if (to_vmx(v)->debug_step && to_vmx(v)->mtf)
+			vmx_mtf_missed(to_vmx(v));
+		debug_stop_poll(v);
+		return EXIT_NEXT_RETRY;
+	case EXIT_REASON_MTF:
+		if (!debug_stop_step_trap(v))
+			vcpu_exit_monitor_trap(v);
+		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_EXCEPTION_NMI: {
 		uint32_t info = vmread32(VMCS_EXIT_INTR_INFO);
 		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI) {
@@ -987,9 +1117,6 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);
 		return EXIT_NEXT_RETRY;
 	}
-	case EXIT_REASON_MONITOR_TRAP:
-		vcpu_exit_monitor_trap(v);
-		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_DR_ACCESS: {
 		uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
 
@@ -1092,6 +1219,8 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 	}
 	if (next == EXIT_NEXT_SKIP)
 		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
+	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
+		debug_stop_tail_slow(v);
 	if (unlikely(nmi_pending[v->cpu]))
 		deliver_nmi(v->cpu);
 	if (unlikely(gdbstub_armed))
@@ -1177,6 +1306,8 @@ static void exit_nmi(struct vmx_vcpu *vx)
 {
 	switch (smp_nmi_exit(&vx->vcpu)) {
 	case SMP_NMI_GUEST: /* another vCPU's NMI IPI, or the platform's: delivered when it can be */
+		if (debug_stop_nmi(&vx->vcpu))
+			break; /* the console's line: mhv's break-in (debug_stop.h) */
 		nmi_pending[vx->vcpu.cpu] = true;
 		break;
 	case SMP_NMI_INIT:
@@ -1240,6 +1371,10 @@ static void vmx_run_guest(const struct virt_caps *caps, const struct guest_start
 	setup_this_cpu(vx);
 	setup_guest_state(vx, gs);
 	online = smp_start_aps(vmx_ap_main, aps);
+	if (debug_break_armed() && vx->poll_timer)
+		debug_stop_set_mechanism("VMX preemption timer");
+	else if (debug_break_armed())
+		debug_stop_route_nmi();
 	pr_info("mhv: VMX: launching the guest at 0x%x (VPID %s)\n", gs->entry,
 		vx->vpid ? "on" : "off");
 	if (aps)

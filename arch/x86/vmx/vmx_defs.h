@@ -9,7 +9,7 @@
 #define PROC_CR3_STORE_EXITING (1u << 16)
 #define PROC_MOV_DR_EXITING    (1u << 23)
 #define PROC_USE_IO_BITMAPS    (1u << 25)
-#define PROC_MONITOR_TRAP      (1u << 27)
+#define PROC_MTF	       (1u << 27) /* monitor trap flag: the debugger's single step */
 #define PROC_USE_MSR_BITMAPS   (1u << 28)
 #define PROC_SECONDARY	       (1u << 31)
 
@@ -27,6 +27,7 @@
 #define EXIT_SAVE_PAT	     (1u << 18)
 #define EXIT_LOAD_PAT	     (1u << 19)
 #define EXIT_SAVE_EFER	     (1u << 20)
+#define EXIT_SAVE_PREEMPT_TIMER (1u << 22)
 #define EXIT_LOAD_EFER	     (1u << 21)
 
 /* VM-entry controls */
@@ -59,16 +60,17 @@
 #define EXIT_REASON_VMXON	     27
 #define EXIT_REASON_CR_ACCESS	     28
 #define EXIT_REASON_DR_ACCESS	     29
-#define EXIT_REASON_MONITOR_TRAP     37
 #define EXIT_REASON_IO		     30
 #define EXIT_REASON_RDMSR	     31
 #define EXIT_REASON_WRMSR	     32
 #define EXIT_REASON_BAD_GUEST_STATE  33
 #define EXIT_REASON_MSR_LOADING	     34
 #define EXIT_REASON_MCE_DURING_ENTRY 41
+#define EXIT_REASON_MTF		     37
 #define EXIT_REASON_EPT_VIOLATION    48
 #define EXIT_REASON_EPT_MISCONFIG    49
 #define EXIT_REASON_INVEPT	     50
+#define EXIT_REASON_PREEMPT_TIMER    52
 #define EXIT_REASON_INVVPID	     53
 #define EXIT_REASON_XSETBV	     55
 #define EXIT_REASON_INVPCID	     58
@@ -107,6 +109,7 @@
 #define INTR_TYPE_PRIV_SW_EXC  (5u << 8) /* ICEBP (INT1) */
 #define INTR_INFO_VECTOR_MASK  0xFFu
 #define INTR_INFO_TYPE_MASK    (7u << 8)
+#define INTR_INFO_TYPE_SHIFT   8
 
 /* EPT pointer */
 #define EPTP_MT_WB  6
@@ -143,6 +146,8 @@
 #define VMX_MISC_ACTIVITY_HLT (1ull << 6)
 #define INTR_TYPE_NMI	      (2u << 8)
 #define PIN_NMI_EXITING	      (1u << 3) /* SMP: mhv's kicks and stop requests are NMIs */
+#define PIN_PREEMPT_TIMER     (1u << 6) /* the break-in's poll (core/debug_stop.h) */
+#define VMX_MISC_TIMER_RATE   0x1Full	 /* the timer counts TSC >> this */
 #define BLOCKING_BY_STI	      (1u << 0)
 #define BLOCKING_BY_MOV_SS    (1u << 1)
 #define BLOCKING_BY_NMI	      (1u << 3)
