@@ -242,12 +242,15 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	if (options.bench)
 		hv_bench_run();
 	vuart_init(options.console_port, options.console_guest_prefix);
-	if (options.gdb_port)
-		gdbstub_init(options.gdb_port, options.baud, options.gdb_wait);
-	if (options.break_in && options.console_port) { /* the monitor (core/debug_stop.h) */
-		debug_stop_init(&options.break_seq);
+	/* One debug session (core/debug_stop.h): gdb when gdb= has its UART, else the monitor;
+	 * the console's break-in sequence stops the guest for either. */
+	bool console_break = options.break_in && options.console_port;
+
+	debug_stop_init(console_break ? &options.break_seq : NULL);
+	if (options.gdb_port && gdbstub_init(options.gdb_port, options.baud, options.gdb_wait))
+		debug_stop_set_session(&gdb_session);
+	else if (console_break)
 		debug_stop_set_session(&monitor_session);
-	}
 	platform_ports_init();
 	if (!msr_policy_init())
 		hv_end_run(HV_STATUS_FAIL);

@@ -54,6 +54,11 @@ void debug_stop_set_mechanism(const char *what)
 	unsigned n = 0;
 
 	ds.mechanism = what;
+	if (ds.session && ds.session->poll)
+		pr_info("mhv: %s: its interrupt request stops the guest (polled by %s)\n",
+			ds.session->name, what);
+	if (!ds.armed)
+		return;
 	for (unsigned i = 0; i < ds.seq.len; i++) {
 		uint8_t c = ds.seq.seq[i];
 
@@ -64,13 +69,13 @@ void debug_stop_set_mechanism(const char *what)
 		text[n++] = (char)c;
 	}
 	text[n] = '\0';
-	pr_info("mhv: monitor: type %s on the console to stop the guest (break-in by %s)\n", text,
-		what);
+	pr_info("mhv: %s: type %s on the console to stop the guest (break-in by %s)\n",
+		ds.session ? ds.session->name : "monitor", text, what);
 }
 
 bool debug_break_armed(void)
 {
-	return ds.armed && ds.session;
+	return ds.session && (ds.armed || ds.session->poll);
 }
 
 /* The PC's ISA lines: COM1/COM3 on IRQ 4, COM2/COM4 on IRQ 3 (identity on the IOAPIC). */
@@ -89,6 +94,12 @@ bool debug_stop_route_nmi(void)
 		  : (port == COM2_PORT || port == COM4_PORT) ? IRQ_COM24
 							     : -1;
 
+	if (!ds.armed) {
+		/* A session on its own line (gdb=) without the console's sequence: the guest's
+		 * exits poll it (core/gdbstub.h). */
+		debug_stop_set_mechanism("the guest's exits only (SVM: no timer)");
+		return false;
+	}
 	if (irq < 0 || !ioapic_guard_claim_console_pin((unsigned)irq)) {
 		pr_warn("mhv: break-in: the console UART at 0x%x has no IOAPIC pin mhv can take: "
 			"the break-in works only when the guest exits\n",
@@ -127,7 +138,7 @@ void debug_input_pump(void)
 	console_lock();
 	while ((c = uart_getc()) >= 0) {
 		ds.rx_seen++;
-		if (!debug_break_armed()) {
+		if (!ds.armed) {
 			uint8_t b = (uint8_t)c;
 			rx_push(&b, 1);
 			continue;
@@ -153,10 +164,9 @@ void debug_stop_request(void)
 	debug_stop_wanted = true;
 }
 
-static void session_poll(void)
+static bool session_poll(void)
 {
-	if (ds.session && ds.session->poll && !ds.session_open)
-		ds.session->poll();
+	return ds.session && ds.session->poll && !ds.session_open && ds.session->poll();
 }
 
 bool debug_input_ready(void)
@@ -187,7 +197,7 @@ bool debug_stop_nmi(struct vcpu *v)
 	 */
 	ours = uart_irq_pending();
 	debug_input_pump();
-	session_poll();
+	ours = session_poll() || ours;
 	console_lock();
 	ours = ours || ds.rx_seen != ds.rx_seen_nmi;
 	ds.rx_seen_nmi = ds.rx_seen;

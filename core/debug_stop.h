@@ -47,6 +47,7 @@ struct vcpu;
 enum debug_stop_reason {
 	DEBUG_STOP_BREAK, /* the break-in sequence was typed */
 	DEBUG_STOP_STEP,  /* a single step finished */
+	DEBUG_STOP_BREAKPOINT, /* a session's own breakpoint hit (GDB stub: its #DB) */
 };
 
 enum debug_resume {
@@ -63,21 +64,24 @@ enum debug_resume {
  *    debug_write()/debug_printf() (a session on a UART of its own uses that UART instead);
  *  - poll(), optional, is called where the break-in polls (the preemption timer's exits, the
  *    console's NMIs): a session on its own UART looks for its interrupt request there (GDB's
- *    Ctrl-C) and calls debug_stop_request().
+ *    Ctrl-C) and calls debug_stop_request(); it returns true when its line had input.  A
+ *    session with poll() arms the periodic mechanism even with break=off.
  * One session runs at a time (debug_stop_set_session picks it; SMP: the first vCPU that
  * reaches an exit after the break-in runs it, the others go on).
  */
 struct debug_session {
 	const char *name;
 	enum debug_resume (*run)(struct vcpu *v, enum debug_stop_reason why);
-	void (*poll)(void);
+	bool (*poll)(void);
 };
 
-/* Boot: the break-in sequence (NULL: break=off); the session to open (the monitor). */
+/* Boot: the break-in sequence (NULL: break=off); the session to open (the monitor, or the
+ * GDB stub with gdb=). */
 void debug_stop_init(const struct break_seq *seq);
 void debug_stop_set_session(const struct debug_session *s);
 /* The mechanism that gets control back (for the boot log), e.g. "VMX preemption timer". */
 void debug_stop_set_mechanism(const char *what);
+/* Some way to stop the running guest: the console's sequence or the session's poll(). */
 bool debug_break_armed(void);
 /* SVM, or VT-x without the preemption timer: the console's IOAPIC pin becomes an NMI to this
  * CPU (boot CPU, before the guest runs).  False (with a message) when there is no such pin. */

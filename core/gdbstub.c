@@ -6,13 +6,18 @@
  * Breakpoints of every kind live in DR0-DR3 (lib/gdb_hwbp.h says why): while gdb has any, the
  * hardware DR0-DR3 and the guest's DR7 are gdb's; the guest's own values are saved when gdb
  * takes them and put back when gdb lets go of the last one or detaches, and meanwhile the
- * guest's MOV DR exits and works on the saved values.  Single-step uses the monitor trap flag
- * where the CPU has one (VMX), else sets RFLAGS.TF for one instruction (the guest's own TF bit
- * is kept and restored) with #DB intercepted; an instruction that exits and that mhv completes
- * ends the step at the exit.
+ * guest's MOV DR exits and works on the saved values.
+ *
+ * The stub is a debug_stop session (core/debug_stop.h), like the monitor: every stop (gdb's
+ * interrupt request, a breakpoint, a finished step, `wait`) goes through debug_stop_enter(),
+ * which stops the whole guest, and gdb's `s` is debug_stop's single step (the backend's
+ * vcpu_ops.single_step: the monitor trap flag, else RFLAGS.TF).  gdb's `monitor CMD` runs the
+ * monitor's commands (monitor_exec).
  */
 #include "core/gdbstub.h"
 #include "arch/x86/debugreg.h"
+#include "core/debug_stop.h"
+#include "core/monitor.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/serial_line.h"
 #include "core/guest.h"
@@ -39,14 +44,12 @@ static struct {
 	uint16_t port;
 	bool wait;
 	struct gdb_stub stub;
-	bool stepping;
-	bool step_mtf; /* this step uses the monitor trap flag, not RFLAGS.TF */
-	bool step_told; /* which of the two was logged */
-	uint64_t step_rip;
-	bool step_guest_tf;
 	bool drs_saved;
 	uint64_t guest_dr[NR_DEBUG_ADDR_REGS], guest_dr7;
-	bool in_session;
+	/* Why the next stop happens: what poll() saw (0x03, a connecting gdb), the #DB's slot. */
+	int signal;
+	int slot;
+	bool report;
 } dbg;
 
 /* ---- registers ---- */
@@ -193,7 +196,8 @@ static unsigned mem_write(void *ctx, uint64_t la, const void *buf, unsigned len)
 
 static void intercept_db(struct vcpu *v)
 {
-	v->ops->set_exception_intercept(v, VEC_DB, dbg.stepping || dbg.drs_saved);
+	/* debug_stop's single step arms its own #DB intercept when it needs one. */
+	v->ops->set_exception_intercept(v, VEC_DB, dbg.drs_saved);
 	v->ops->set_mov_dr_intercept(v, dbg.drs_saved);
 }
 
@@ -313,7 +317,8 @@ static int line_getc(void *ctx)
 
 /* ---- monitor commands ---- */
 
-static void __printf(2, 3) mon_print(struct gdb_stub *s, const char *fmt, ...)
+/* A monitor command's output line on gdb's console (ctx: the stub). */
+static void __printf(2, 3) mon_print(void *ctx, const char *fmt, ...)
 {
 	char line[MONITOR_LINE];
 	va_list ap;
@@ -321,31 +326,39 @@ static void __printf(2, 3) mon_print(struct gdb_stub *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	fmt_vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	gdb_stub_console(s, line);
+	gdb_stub_console(ctx, line);
 }
 
+/*
+ * gdb's `monitor CMD`: the monitor's commands (core/monitor.h), their output on gdb's console;
+ * `monitor gdb` adds the stub's own state.  The guest's next move stays gdb's (continue,
+ * stepi): the monitor's step and continue are refused here.
+ */
 static void monitor(void *ctx, struct gdb_stub *s, const char *cmd)
 {
-	static const char *const kinds[] = EXIT_KIND_NAMES;
 	struct vcpu *v = ctx;
+	char line[MONITOR_LINE];
 
-	if (!strcmp(cmd, "exits")) {
-		for (unsigned i = 0; i < NR_EXIT_KINDS; i++)
-			if (v->exits[i])
-				mon_print(s, "%-10s %lu\n", kinds[i], v->exits[i]);
-	} else if (!strcmp(cmd, "state")) {
-		mon_print(s, "mhv %s vCPU %u: RIP 0x%lx CR0 0x%lx CR3 0x%lx CR4 0x%lx EFER 0x%lx\n",
-			  v->ops->name, v->cpu, v->ops->get_rip(v), v->ops->get_cr(v, 0),
-			  v->ops->get_cr(v, 3), v->ops->get_cr(v, 4), v->ops->get_efer(v));
-		mon_print(s, "debugger: %s, bad packets %lu\n",
-			  dbg.drs_saved ? "owns DR0-DR3/DR7" : "no debug registers in use",
+	if (!strcmp(cmd, "gdb")) {
+		mon_print(s, "mhv gdb stub on port 0x%x, vCPU %u: %s, bad packets %lu\n", dbg.port,
+			  v->cpu, dbg.drs_saved ? "owns DR0-DR3/DR7" : "no debug registers in use",
 			  dbg.stub.stats_bad_packets);
-	} else if (!strcmp(cmd, "help") || !cmd[0]) {
-		mon_print(s, "mhv monitor commands: exits (exit counters), state (vCPU and "
-			     "debugger state), help\n");
-	} else {
-		mon_print(s, "unknown command '%s' (try: monitor help)\n", cmd);
+		return;
 	}
+	if (!strcmp(cmd, "step") || !strcmp(cmd, "s") || !strcmp(cmd, "continue") ||
+	    !strcmp(cmd, "c")) {
+		mon_print(s, "under gdb, use gdb's stepi and continue\n");
+		return;
+	}
+	if (strlen(cmd) >= sizeof(line)) {
+		mon_print(s, "monitor command too long\n");
+		return;
+	}
+	memcpy(line, cmd, strlen(cmd) + 1);
+	if (!cmd[0] || !strcmp(cmd, "help"))
+		mon_print(s, "mhv monitor commands: the break-in monitor's (below), and gdb (the "
+			     "stub's state)\n");
+	monitor_exec(v, line, mon_print, s, NULL);
 }
 
 static const struct gdb_target target = {
@@ -373,60 +386,68 @@ static bool exec_breakpoint_at(uint64_t rip)
 	return false;
 }
 
-static void end_step(struct vcpu *v)
-{
-	uint64_t fl = v->ops->get_rflags(v);
-
-	dbg.stepping = false;
-	if (dbg.step_mtf) {
-		v->ops->set_monitor_trap(v, false);
-		return;
-	}
-	fl = (fl & ~RFLAGS_TF) | (dbg.step_guest_tf ? RFLAGS_TF : 0);
-	v->ops->set_rflags(v, fl);
-}
-
-static void resume(struct vcpu *v, enum gdb_action a)
+/* gdb's answer becomes debug_stop's: continue, or one step (detach: the guest runs on). */
+static enum debug_resume resume(struct vcpu *v, enum gdb_action a)
 {
 	uint64_t fl = v->ops->get_rflags(v);
 
 	/* RF: the instruction breakpoint gdb stopped at does not fire again on the way out. */
 	if (a != GDB_DETACH && exec_breakpoint_at(v->ops->get_rip(v)))
-		fl |= RFLAGS_RF;
-	if (a == GDB_STEP) {
-		dbg.stepping = true;
-		dbg.step_rip = v->ops->get_rip(v);
-		/* The monitor trap flag where the CPU has it: the guest's RFLAGS stay untouched. */
-		dbg.step_mtf = v->ops->set_monitor_trap && v->ops->set_monitor_trap(v, true);
-		if (!dbg.step_told) {
-			dbg.step_told = true;
-			pr_info("mhv: gdb: single-step by %s\n",
-				dbg.step_mtf ? "the monitor trap flag" : "RFLAGS.TF (no monitor trap flag)");
-		}
-		dbg.step_guest_tf = fl & RFLAGS_TF;
-		if (!dbg.step_mtf)
-			fl |= RFLAGS_TF;
-	}
-	v->ops->set_rflags(v, fl);
+		v->ops->set_rflags(v, fl | RFLAGS_RF);
 	intercept_db(v);
 	if (a == GDB_DETACH)
 		pr_info("mhv: gdb: detached, the guest runs on\n");
+	return a == GDB_STEP ? DEBUG_RESUME_STEP : DEBUG_RESUME_CONTINUE;
 }
 
-static void debugger_stop(struct vcpu *v, int signal, int slot, bool report)
+/* The debug_stop session: vCPU 0 only (the others are parked while it runs). */
+static enum debug_resume gdb_session_run(struct vcpu *v, enum debug_stop_reason why)
+{
+	struct gdb_stop stop = {GDB_SIGTRAP, -1};
+	bool report = true;
+
+	if (why == DEBUG_STOP_BREAK) {
+		stop.signal = dbg.signal;
+		report = dbg.report;
+	} else if (why == DEBUG_STOP_BREAKPOINT) {
+		stop.slot = dbg.slot;
+	}
+	/* The console's break-in sequence is an interrupt request too. */
+	dbg.signal = GDB_SIGINT;
+	dbg.report = true;
+	dbg.stub.ctx = v;
+	return resume(v, gdb_stub_stopped(&dbg.stub, &stop, report));
+}
+
+/*
+ * Where debug_stop polls (the VMX preemption timer, the console's NMI) and at every exit of
+ * vCPU 0: gdb's 0x03 or a connecting gdb asks debug_stop for a stop.  True when a byte came.
+ */
+static bool gdb_session_poll(void)
 {
 	enum gdb_action a;
 
-	if (dbg.in_session)
-		return;
-	dbg.in_session = true;
-	if (dbg.stepping)
-		end_step(v);
-	dbg.stub.ctx = v;
-	a = gdb_stub_stopped(&dbg.stub, &(struct gdb_stop){signal, slot}, report);
-	resume(v, a);
-	dbg.in_session = false;
+	if (!serial_line_ready(dbg.port))
+		return false;
+	a = gdb_stub_feed(&dbg.stub, serial_line_getc(dbg.port));
+	if (a == GDB_BREAK) {
+		dbg.signal = GDB_SIGINT;
+		dbg.report = true;
+		debug_stop_request();
+	} else if (dbg.stub.rx != RX_IDLE) { /* gdb connects: serve it stopped */
+		gdb_stub_late_connect(&dbg.stub);
+		dbg.signal = GDB_SIGTRAP;
+		dbg.report = false;
+		debug_stop_request();
+	}
+	return true;
 }
+
+const struct debug_session gdb_session = {
+	.name = "gdb",
+	.run = gdb_session_run,
+	.poll = gdb_session_poll,
+};
 
 /* ---- entry points ---- */
 
@@ -440,6 +461,8 @@ bool gdbstub_init(uint16_t port, uint32_t baud, bool wait)
 	dbg.wait = wait;
 	gdbstub_uart = port;
 	gdb_stub_init(&dbg.stub, &target, NULL);
+	dbg.signal = GDB_SIGINT;
+	dbg.report = true;
 	gdbstub_armed = true;
 	pr_info("mhv: gdb: GDB stub on the UART at port 0x%x%s\n", port,
 		wait ? ", waiting for gdb before the guest's first instruction" : "");
@@ -463,31 +486,16 @@ void gdbstub_start(struct vcpu *v)
 	if (!gdbstub_armed || v->cpu || !dbg.wait)
 		return;
 	log_flush();
-	debugger_stop(v, GDB_SIGTRAP, -1, false);
+	dbg.signal = GDB_SIGTRAP;
+	dbg.report = false;
+	debug_stop_enter(v, DEBUG_STOP_BREAK);
 }
 
 void gdbstub_poll(struct vcpu *v)
 {
-	enum gdb_action a;
-
 	if (v->cpu)
 		return;
-	if (dbg.stepping && v->ops->get_rip(v) != dbg.step_rip) {
-		/* mhv completed the stepped instruction: the step ends here, not in the guest. */
-		v->ops->cancel_single_step(v);
-		debugger_stop(v, GDB_SIGTRAP, -1, true);
-		return;
-	}
-	if (!serial_line_ready(dbg.port))
-		return;
-	dbg.stub.ctx = v;
-	a = gdb_stub_feed(&dbg.stub, serial_line_getc(dbg.port));
-	if (a == GDB_BREAK)
-		debugger_stop(v, GDB_SIGINT, -1, true);
-	else if (dbg.stub.rx != RX_IDLE) { /* gdb connects: serve it stopped */
-		gdb_stub_late_connect(&dbg.stub);
-		debugger_stop(v, GDB_SIGTRAP, -1, false);
-	}
+	gdb_session_poll();
 }
 
 /*
@@ -538,34 +546,17 @@ static int debugger_slot(struct vcpu *v, uint64_t dr6)
 	return slot;
 }
 
-void vcpu_exit_monitor_trap(struct vcpu *v)
-{
-	v->exits[EXIT_KIND_OTHER]++;
-	if (!dbg.stepping || !dbg.step_mtf) {
-		/* Not ours (cannot happen: only the stub sets it): off again. */
-		v->ops->set_monitor_trap(v, false);
-		return;
-	}
-	debugger_stop(v, GDB_SIGTRAP, -1, true);
-}
-
 bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
 {
 	int slot;
-	bool step;
 
 	if (v->cpu || !gdbstub_armed)
 		return false;
 	slot = debugger_slot(v, dr6);
-	/* A step that ends with no status bit at all (an emulator that leaves DR6 alone) is
-	 * still the step. */
-	step = dbg.stepping && !dbg.step_mtf &&
-	       ((dr6 & DR6_BS) || !(dr6 & (DR6_B_MASK | DR6_BS)));
-	if (step && !(dr6 & DR6_B_MASK))
-		slot = -1;
-	if (slot < 0 && !step)
+	if (slot < 0)
 		return false;
 	v->exits[EXIT_KIND_EXCEPTION]++;
-	debugger_stop(v, GDB_SIGTRAP, slot, true);
+	dbg.slot = slot;
+	debug_stop_enter(v, DEBUG_STOP_BREAKPOINT);
 	return true;
 }

@@ -1,13 +1,12 @@
 /*
  * The GDB stub on a serial line of its own (gdb=com2[,wait]): gdb debugs the guest (vCPU 0)
- * through lib/gdb_stub.c.  The stub gets control on its own exits (hardware breakpoints and
- * watchpoints, single-steps: #DB intercepted while it needs them), before the guest's first
- * instruction with `wait`, and by polling its UART on every exit the guest makes anyway
- * (Ctrl-C, or a new gdb connecting).  While it has control the guest's vCPU 0 is stopped; other
- * vCPUs run on.
- *
- * For the break-in monitor's periodic mechanism (VMX preemption timer, UART interrupt): call
- * gdbstub_poll(v) from it too, and a gdb Ctrl-C reaches even a guest that spins without exits.
+ * through lib/gdb_stub.c.  It is a debug_stop session (core/debug_stop.h, gdb_session): it
+ * stops the guest on its own #DB (hardware breakpoints and watchpoints: #DB intercepted while
+ * it has any), before the guest's first instruction with `wait`, after debug_stop's single
+ * step, and when its UART has gdb's Ctrl-C or a connecting gdb.  That UART is polled where
+ * debug_stop polls (the VMX preemption timer: even a guest spinning without exits stops) and
+ * at vCPU 0's exits (SVM has no timer; the console's break-in sequence also stops the guest
+ * for gdb there).  While it has control the whole guest is stopped.
  */
 #ifndef MHV_CORE_GDBSTUB_H
 #define MHV_CORE_GDBSTUB_H
@@ -15,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/debug_stop.h"
 #include "lib/compiler.h"
 
 struct vcpu;
@@ -22,6 +22,7 @@ enum exit_next;
 
 /* gdb= was given and its UART answered: exits call gdbstub_poll(). */
 extern bool gdbstub_armed;
+extern const struct debug_session gdb_session;
 /* The debugger's UART (its first port), which the guest never reaches: both backends
  * intercept its ports, reads find no device there (all ones), writes are dropped. */
 extern uint16_t gdbstub_uart;
@@ -41,15 +42,12 @@ bool gdbstub_init(uint16_t port, uint32_t baud, bool wait);
 /* Before the guest's first instruction (each vCPU; only vCPU 0 is debugged): with `wait`,
  * stop there until gdb continues. */
 void gdbstub_start(struct vcpu *v);
-/* Ctrl-C or a connecting gdb on the line; a single-step that an exit completed.  Cheap when
- * nothing happened: one UART status read.  Call with the guest's state in place (RIP final). */
+/* Ctrl-C or a connecting gdb on the line: asks debug_stop for a stop, which the caller then
+ * takes (debug_stop_exit_tail).  Cheap when nothing happened: one UART status read. */
 void gdbstub_poll(struct vcpu *v);
 /* #DB intercepted with these DR6 bits (B0-B3, BS): true when it was the debugger's (handled),
  * false when it is the guest's own (the backend reflects it, DR6 updated as the CPU would). */
 bool vcpu_exit_db(struct vcpu *v, uint64_t dr6);
-
-/* A monitor-trap exit: the debugger's single step (VMX MTF) is done. */
-void vcpu_exit_monitor_trap(struct vcpu *v);
 
 /*
  * The guest's MOV to (to_dr) or from DRn (0..7), GPR gpr, intercepted while gdb holds the

@@ -121,9 +121,8 @@ struct vcpu_ops {
 	void (*set_mov_ss_shadow)(struct vcpu *v);
 	/* SMP: the STARTUP IPI's state: real mode at vector << 12, the rest as after INIT. */
 	void (*sipi_reset)(struct vcpu *v, uint8_t vector);
-	/* Debugger (core/gdbstub.c): the guest's DR7 and CR2 (DR0-DR3 are never switched, see
-	 * arch/x86/debugreg.h); intercept an exception vector or not; drop the single-step trap
-	 * the backend owes for an instruction mhv completed (the debugger's own step ends there). */
+	/* GDB stub (core/gdbstub.c): the guest's DR7, DR6 and CR2 (DR0-DR3 are never switched,
+	 * see arch/x86/debugreg.h); intercept an exception vector or not. */
 	uint64_t (*get_dr7)(struct vcpu *v);
 	void (*set_dr7)(struct vcpu *v, uint64_t dr7);
 	uint64_t (*get_dr6)(struct vcpu *v);
@@ -132,12 +131,9 @@ struct vcpu_ops {
 	void (*set_mov_dr_intercept)(struct vcpu *v, bool on);
 	uint64_t (*get_cr2)(struct vcpu *v);
 	void (*set_exception_intercept)(struct vcpu *v, unsigned vector, bool on);
-	void (*cancel_single_step)(struct vcpu *v);
-	/* Optional: VMX's monitor trap flag (an exit after one guest instruction, invisible to
-	 * the guest); false when the CPU has none. */
-	bool (*set_monitor_trap)(struct vcpu *v, bool on);
-	/* Debugger (core/debug_stop.h), optional: arm or disarm a single step that the guest does
-	 * not see (MTF, else RFLAGS.TF with #DB intercepted); false if the CPU has no way. */
+	/* Debugger (core/debug_stop.h: the monitor's step and gdb's), optional: arm or disarm a
+	 * single step that the guest does not see (MTF, else RFLAGS.TF with #DB intercepted);
+	 * false if the CPU has no way. */
 	bool (*single_step)(struct vcpu *v, bool on);
 	void (*debug_state)(struct vcpu *v, struct vcpu_debug_state *d);
 	/* Drop this CPU's translations derived from the nested tables (a page left them). */

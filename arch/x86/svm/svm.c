@@ -63,6 +63,7 @@ struct svm_vcpu {
 	bool guest_state_saved;
 	bool debug_step;     /* the debugger's single step: RFLAGS.TF set by mhv, #DB intercepted */
 	uint64_t guest_tf;   /* the guest's own RFLAGS.TF while debug_step */
+	bool db_intercepted; /* #DB was intercepted before the step (the GDB stub's) */
 };
 
 /* One per CPU: the boot CPU's is vCPU 0, AP n's is vCPU n. */
@@ -471,17 +472,6 @@ static void svm_set_exception_intercept(struct vcpu *v, unsigned vector, bool on
 		c->intercept_exceptions &= ~(1u << vector);
 }
 
-/* The #DB single_step_trap() queued goes (an injected event never meets an intercept). */
-static void svm_cancel_single_step(struct vcpu *v)
-{
-	struct vmcb *vmcb = vmcb_of(v);
-
-	if (vmcb->control.event_inj == (EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB)) {
-		vmcb->control.event_inj = 0;
-		vmcb->save.dr6 &= ~DR6_BS;
-	}
-}
-
 /* The debugger's single step: TF with #DB intercepted (SVM has no monitor trap flag). */
 static bool svm_single_step(struct vcpu *v, bool on)
 {
@@ -491,12 +481,20 @@ static bool svm_single_step(struct vcpu *v, bool on)
 	if (on == sv->debug_step)
 		return true;
 	if (on) {
+		static bool told;
+
+		if (!told) {
+			told = true;
+			pr_info("mhv: SVM: single-step by RFLAGS.TF (no monitor trap flag)\n");
+		}
 		sv->guest_tf = vmcb->save.rflags & RFLAGS_TF;
+		sv->db_intercepted = vmcb->control.intercept_exceptions & (1u << VEC_DB);
 		vmcb->save.rflags |= RFLAGS_TF;
 		vmcb->control.intercept_exceptions |= 1u << VEC_DB;
 	} else {
 		vmcb->save.rflags = (vmcb->save.rflags & ~RFLAGS_TF) | sv->guest_tf;
-		vmcb->control.intercept_exceptions &= ~(1u << VEC_DB);
+		if (!sv->db_intercepted)
+			vmcb->control.intercept_exceptions &= ~(1u << VEC_DB);
 	}
 	sv->debug_step = on;
 	return true;
@@ -556,7 +554,6 @@ static const struct vcpu_ops svm_ops = {
 	.set_mov_dr_intercept = svm_set_mov_dr_intercept,
 	.get_cr2 = svm_get_cr2,
 	.set_exception_intercept = svm_set_exception_intercept,
-	.cancel_single_step = svm_cancel_single_step,
 	.single_step = svm_single_step,
 	.debug_state = svm_debug_state,
 	.flush_nested = svm_flush_nested,
@@ -999,10 +996,20 @@ static enum exit_next __attribute__((noinline)) halted_no_irq(struct svm_vcpu *s
 	return EXIT_NEXT_RETRY;
 }
 
+/* A break-in, a step that ended, gdb's Ctrl-C: the debug session runs here (debug_stop.h). */
+static void __attribute__((noinline)) debug_stop(struct svm_vcpu *sv)
+{
+	svm_use_host_state(sv);
+	debug_stop_tail_slow(&sv->vcpu);
+	take_intercepted_nmi(&sv->vcpu); /* the console's NMIs while a session ran */
+}
+
 /* gdb=: the debugger looks at the line (and may change RAX while the guest is stopped). */
 static void __attribute__((noinline)) debugger_poll(struct svm_vcpu *sv)
 {
 	gdbstub_poll(&sv->vcpu);
+	if (debug_stop_wanted)
+		debug_stop(sv);
 	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
 }
 
@@ -1049,11 +1056,8 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		else
 			skip_decoded(sv);
 	}
-	if (unlikely(debug_stop_wanted)) { /* a break-in or a step: stop on the next instruction */
-		svm_use_host_state(sv);
-		debug_stop_tail_slow(v);
-		take_intercepted_nmi(v); /* the console's NMIs while a session ran */
-	}
+	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
+		debug_stop(sv);
 	vmcb->save.rax = v->gpr[GPR_RAX];
 	if (unlikely(gdbstub_armed))
 		debugger_poll(sv); /* a tail call: see core/gdbstub.h */

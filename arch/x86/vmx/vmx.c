@@ -64,7 +64,6 @@ struct vmx_vcpu {
 	bool vpid, invvpid_addr, invvpid_single;
 	bool hlt_activity; /* IA32_VMX_MISC: the guest may wait in the HLT activity state */
 	bool mov_dr_exiting; /* the processor-based controls allow MOV-DR exiting */
-	bool monitor_trap;   /* ... and the monitor trap flag */
 	uint64_t vmxon_pa, vmcs_pa; /* allocated by the boot CPU for every vCPU */
 	/* The break-in (core/debug_stop.h): the preemption timer's period (0: no timer), and
 	 * whether each exit saves the remaining count (else each entry restarts it). */
@@ -73,6 +72,7 @@ struct vmx_vcpu {
 	bool mtf;	 /* the debugger's step uses the monitor trap flag (else TF + #DB) */
 	bool debug_step; /* the debugger's single step is armed */
 	uint64_t guest_tf;
+	bool db_intercepted; /* #DB was intercepted before the TF step (the GDB stub's) */
 };
 
 /*
@@ -280,7 +280,6 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 	uint32_t proc_may =
 		rdmsr(t ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED_CTLS) >> 32;
 	vx->mov_dr_exiting = proc_may & PROC_MOV_DR_EXITING;
-	vx->monitor_trap = proc_may & PROC_MTF;
 	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h).  The break-in polls
 	 * the console on the preemption timer where the CPU has it, else takes the console's
 	 * IOAPIC pin as an NMI (core/debug_stop.h). */
@@ -838,21 +837,16 @@ static void vmx_set_mov_dr_intercept(struct vcpu *v, bool on)
 	vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MOV_DR_EXITING : proc & ~PROC_MOV_DR_EXITING);
 }
 
-static bool vmx_set_monitor_trap(struct vcpu *v, bool on)
+/* Which single step the debuggers get, said once (the boot tests check it). */
+static void pr_info_once_step(bool mtf)
 {
-	uint32_t proc = vmread32(VMCS_PROC_CONTROLS);
+	static bool told;
 
-	if (!to_vmx(v)->monitor_trap)
-		return false;
-	vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MTF : proc & ~PROC_MTF);
-	return true;
-}
-
-/* The single-step trap advance_rip() left pending for VM entry goes. */
-static void vmx_cancel_single_step(struct vcpu *v)
-{
-	(void)v;
-	vmwrite_nat(VMCS_GUEST_PENDING_DBG, vmread_nat(VMCS_GUEST_PENDING_DBG) & ~PENDING_DBG_BS);
+	if (told)
+		return;
+	told = true;
+	pr_info("mhv: VMX: single-step by %s\n",
+		mtf ? "the monitor trap flag" : "RFLAGS.TF (no monitor trap flag)");
 }
 
 /* The debugger's single step: the monitor trap flag, else TF with #DB intercepted. */
@@ -862,6 +856,8 @@ static bool vmx_single_step(struct vcpu *v, bool on)
 
 	if (on == vx->debug_step)
 		return true;
+	if (on)
+		pr_info_once_step(vx->mtf);
 	if (vx->mtf) {
 		uint32_t proc = vmread32(VMCS_PROC_CONTROLS);
 		vmwrite32(VMCS_PROC_CONTROLS, on ? proc | PROC_MTF : proc & ~PROC_MTF);
@@ -873,13 +869,15 @@ static bool vmx_single_step(struct vcpu *v, bool on)
 		uint64_t rflags = vmread_nat(VMCS_GUEST_RFLAGS);
 
 		vx->guest_tf = rflags & RFLAGS_TF;
+		vx->db_intercepted = vmread32(VMCS_EXCEPTION_BITMAP) & (1u << VEC_DB);
 		vmwrite_nat(VMCS_GUEST_RFLAGS, rflags | RFLAGS_TF);
 		vmwrite32(VMCS_EXCEPTION_BITMAP, vmread32(VMCS_EXCEPTION_BITMAP) | 1u << VEC_DB);
 	} else {
 		vmwrite_nat(VMCS_GUEST_RFLAGS,
 			    (vmread_nat(VMCS_GUEST_RFLAGS) & ~RFLAGS_TF) | vx->guest_tf);
-		vmwrite32(VMCS_EXCEPTION_BITMAP,
-			  vmread32(VMCS_EXCEPTION_BITMAP) & ~(1u << VEC_DB));
+		if (!vx->db_intercepted)
+			vmwrite32(VMCS_EXCEPTION_BITMAP,
+				  vmread32(VMCS_EXCEPTION_BITMAP) & ~(1u << VEC_DB));
 		/* A step that ended at an exit may have left its trap pending: not the guest's. */
 		if (!vx->guest_tf)
 			vmwrite_nat(VMCS_GUEST_PENDING_DBG,
@@ -948,8 +946,6 @@ static const struct vcpu_ops vmx_ops = {
 	.set_mov_dr_intercept = vmx_set_mov_dr_intercept,
 	.get_cr2 = vmx_get_cr2,
 	.set_exception_intercept = vmx_set_exception_intercept,
-	.cancel_single_step = vmx_cancel_single_step,
-	.set_monitor_trap = vmx_set_monitor_trap,
 	.single_step = vmx_single_step,
 	.debug_state = vmx_debug_state,
 	.flush_nested = vmx_flush_nested,
@@ -1096,8 +1092,7 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		debug_stop_poll(v);
 		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_MTF:
-		if (!debug_stop_step_trap(v))
-			vcpu_exit_monitor_trap(v);
+		debug_stop_step_trap(v);
 		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_EXCEPTION_NMI: {
 		uint32_t info = vmread32(VMCS_EXIT_INTR_INFO);
@@ -1169,6 +1164,7 @@ static enum exit_next __attribute__((noinline)) halted_no_irq(struct vmx_vcpu *v
 static struct vcpu *__attribute__((noinline)) debugger_poll(struct vcpu *v)
 {
 	gdbstub_poll(v);
+	debug_stop_exit_tail(v); /* gdb's Ctrl-C stops the guest here */
 	return v;
 }
 
