@@ -1,6 +1,7 @@
 /* Break-in and the stopped-guest loop: see debug_stop.h. */
 #include "core/debug_stop.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/serial_line.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/uart16550.h"
 #include "core/ioapic_guard.h"
@@ -78,27 +79,19 @@ bool debug_break_armed(void)
 	return ds.session && (ds.armed || ds.session->poll);
 }
 
-/* The PC's ISA lines: COM1/COM3 on IRQ 4, COM2/COM4 on IRQ 3 (identity on the IOAPIC). */
-#define COM1_PORT 0x3F8
-#define COM2_PORT 0x2F8
-#define COM3_PORT 0x3E8
-#define COM4_PORT 0x2E8
-#define IRQ_COM13 4
-#define IRQ_COM24 3
-#define IER_RX	  0x01
+#define IER_RX 0x01
 
 bool debug_stop_route_nmi(void)
 {
 	uint16_t port = uart_port();
-	int irq = (port == COM1_PORT || port == COM3_PORT)   ? IRQ_COM13
-		  : (port == COM2_PORT || port == COM4_PORT) ? IRQ_COM24
-							     : -1;
+	int irq = serial_line_isa_irq(port);
+	/* A session on a line of its own (gdb=) takes that line's pin too (core/gdbstub.h). */
+	bool session_pin = ds.session && ds.session->route_nmi && ds.session->route_nmi();
 
 	if (!ds.armed) {
-		/* A session on its own line (gdb=) without the console's sequence: the guest's
-		 * exits poll it (core/gdbstub.h). */
-		debug_stop_set_mechanism("the guest's exits only (SVM: no timer)");
-		return false;
+		debug_stop_set_mechanism(session_pin ? "its UART's receive interrupt as NMI (IOAPIC pin)"
+						     : "the guest's exits only");
+		return session_pin;
 	}
 	if (irq < 0 || !ioapic_guard_claim_console_pin((unsigned)irq)) {
 		pr_warn("mhv: break-in: the console UART at 0x%x has no IOAPIC pin mhv can take: "

@@ -73,6 +73,9 @@ struct debug_session {
 	const char *name;
 	enum debug_resume (*run)(struct vcpu *v, enum debug_stop_reason why);
 	bool (*poll)(void);
+	/* Optional, for a session on a UART of its own: take that UART's IOAPIC pin as an NMI
+	 * (where debug_stop_route_nmi takes the console's); false when it cannot. */
+	bool (*route_nmi)(void);
 };
 
 /* Boot: the break-in sequence (NULL: break=off); the session to open (the monitor, or the

@@ -21,6 +21,7 @@
 #include "arch/x86/exception.h"
 #include "arch/x86/serial_line.h"
 #include "core/guest.h"
+#include "core/ioapic_guard.h"
 #include "core/regs_abi.h"
 #include "core/insn_fetch.h"
 #include "core/vcpu.h"
@@ -50,6 +51,10 @@ static struct {
 	int signal;
 	int slot;
 	bool report;
+	/* Bytes taken from the line, and as of the last poll from debug_stop (an NMI of the
+	 * line's pin is the debugger's when a byte came since: a session or an exit may have
+	 * read it before the NMI was judged). */
+	unsigned long rx_seen, rx_seen_judged;
 } dbg;
 
 /* ---- registers ---- */
@@ -312,6 +317,7 @@ static void line_write(void *ctx, const char *s, size_t n)
 static int line_getc(void *ctx)
 {
 	(void)ctx;
+	dbg.rx_seen++;
 	return serial_line_getc(dbg.port);
 }
 
@@ -419,17 +425,14 @@ static enum debug_resume gdb_session_run(struct vcpu *v, enum debug_stop_reason 
 	return resume(v, gdb_stub_stopped(&dbg.stub, &stop, report));
 }
 
-/*
- * Where debug_stop polls (the VMX preemption timer, the console's NMI) and at every exit of
- * vCPU 0: gdb's 0x03 or a connecting gdb asks debug_stop for a stop.  True when a byte came.
- */
-static bool gdb_session_poll(void)
+/* gdb's 0x03 or a connecting gdb on the line asks debug_stop for a stop. */
+static void poll_line(void)
 {
 	enum gdb_action a;
 
 	if (!serial_line_ready(dbg.port))
-		return false;
-	a = gdb_stub_feed(&dbg.stub, serial_line_getc(dbg.port));
+		return;
+	a = gdb_stub_feed(&dbg.stub, (uint8_t)line_getc(NULL));
 	if (a == GDB_BREAK) {
 		dbg.signal = GDB_SIGINT;
 		dbg.report = true;
@@ -440,6 +443,36 @@ static bool gdb_session_poll(void)
 		dbg.report = false;
 		debug_stop_request();
 	}
+}
+
+/* Where debug_stop polls (the VMX preemption timer, an NMI): true when a byte came since. */
+static bool gdb_session_poll(void)
+{
+	bool came;
+
+	poll_line();
+	came = dbg.rx_seen != dbg.rx_seen_judged;
+	dbg.rx_seen_judged = dbg.rx_seen;
+	return came;
+}
+
+/*
+ * SVM (and VT-x without the preemption timer): the stub's UART raises its ISA line for each
+ * received byte and that IOAPIC pin becomes an NMI to the boot CPU, so gdb's Ctrl-C reaches a
+ * guest spinning without exits.  The guest never sees this UART, so its pin is mhv's alone
+ * (on a PC COM2 shares IRQ 3 with COM4: a guest's COM4 then has no interrupt).
+ */
+static bool gdb_session_route_nmi(void)
+{
+	int irq = serial_line_isa_irq(dbg.port);
+
+	if (irq < 0 || !ioapic_guard_claim_debugger_pin((unsigned)irq)) {
+		pr_warn("mhv: gdb: the UART at 0x%x has no IOAPIC pin mhv can take: Ctrl-C stops "
+			"the guest at its next exit\n",
+			dbg.port);
+		return false;
+	}
+	serial_line_irq_on_receive(dbg.port);
 	return true;
 }
 
@@ -447,6 +480,7 @@ const struct debug_session gdb_session = {
 	.name = "gdb",
 	.run = gdb_session_run,
 	.poll = gdb_session_poll,
+	.route_nmi = gdb_session_route_nmi,
 };
 
 /* ---- entry points ---- */
@@ -495,7 +529,7 @@ void gdbstub_poll(struct vcpu *v)
 {
 	if (v->cpu)
 		return;
-	gdb_session_poll();
+	poll_line();
 }
 
 /*

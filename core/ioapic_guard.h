@@ -33,6 +33,9 @@ bool ioapic_guard_setup(struct mmio_regions *regions);
  * lowest priority, within the same destination rules) as an IPI, once per edge.
  */
 bool ioapic_guard_claim_console_pin(unsigned pin);
+/* The same for the debugger's UART (gdb=), which the guest never sees: its entry's writes are
+ * kept and never applied, nothing is forwarded. */
+bool ioapic_guard_claim_debugger_pin(unsigned pin);
 void ioapic_guard_forward_console_irq(void);
 
 #endif

@@ -16,6 +16,8 @@
 #define LCR_DLAB     0x80
 #define FCR_ON_CLEAR 0x07
 #define MCR_DTR_RTS  0x03
+#define MCR_OUT2     0x08 /* gates the interrupt line onto the ISA bus on a PC */
+#define IER_RX	     0x01
 #define LSR_DR	     0x01
 #define LSR_THRE     0x20
 #define SCR_PROBE    0x5A
@@ -36,6 +38,28 @@ int serial_line_init(uint16_t port, uint32_t baud)
 	outb(port + REG_FCR, FCR_ON_CLEAR);
 	outb(port + REG_MCR, MCR_DTR_RTS);
 	return 0;
+}
+
+void serial_line_irq_on_receive(uint16_t port)
+{
+	outb(port + REG_IER, IER_RX);
+	outb(port + REG_MCR, MCR_DTR_RTS | MCR_OUT2);
+}
+
+#define COM1_PORT 0x3F8
+#define COM2_PORT 0x2F8
+#define COM3_PORT 0x3E8
+#define COM4_PORT 0x2E8
+#define IRQ_COM13 4
+#define IRQ_COM24 3
+
+int serial_line_isa_irq(uint16_t port)
+{
+	if (port == COM1_PORT || port == COM3_PORT)
+		return IRQ_COM13;
+	if (port == COM2_PORT || port == COM4_PORT)
+		return IRQ_COM24;
+	return -1;
 }
 
 bool serial_line_ready(uint16_t port)
