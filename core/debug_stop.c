@@ -238,7 +238,7 @@ void debug_stop_tail_slow(struct vcpu *v)
 		park(v);
 		return;
 	}
-	if (ds.break_pending) {
+	if (ds.break_pending && (!ds.session || !ds.session->boot_cpu_only || v->cpu == 0)) {
 		debug_stop_enter(v, DEBUG_STOP_BREAK);
 		return;
 	}

@@ -481,6 +481,7 @@ const struct debug_session gdb_session = {
 	.run = gdb_session_run,
 	.poll = gdb_session_poll,
 	.route_nmi = gdb_session_route_nmi,
+	.boot_cpu_only = true,
 };
 
 /* ---- entry points ---- */

@@ -1,5 +1,12 @@
 # Driven by tests/boot/gdb-session.sh: a real gdb against mhv's GDB stub (gdb=com2,wait).
-# Every check prints "GDBCHECK ok|not-ok TEXT" for tests/boot/gdb-check.sh.
+# Every check prints "GDBCHECK ok|not-ok TEXT" for tests/boot/gdb-check.sh, which also wants
+# gdb to have printed each "# prints:" text.
+# prints: Breakpoint 1, gdb_probe
+# prints: Hardware watchpoint 2: gdb_probe_counter
+# prints: Old value = 4096
+# prints: New value = 1835566695
+# prints: mhv monitor commands:
+# prints: Program received signal SIGINT
 set pagination off
 set confirm off
 set remotetimeout 60

@@ -68,6 +68,8 @@ bochs_run() {
 guest_elf="$(dirname "$iso")/../guest/mhv-guest-test.elf"
 gdb_log="$out/$name.gdb.log"
 rm -f "$gdb_log"
+gdb_script=gdb-session.gdb
+case $iso in */gdb-spin.iso) gdb_script=gdb-spin.gdb ;; esac
 
 # Bochs with COM2 as a TCP server on the loopback of the test's own network namespace, and
 # gdb inside the same namespace (nothing reaches the host's network).
@@ -80,10 +82,10 @@ bochs_gdb() {
 	local ns="unshare -n"
 	[ "$(id -u)" -ne 0 ] && ns="unshare -rn"
 	launch $ns sh -c 'ip link set lo up || exit 1
-		sh "$0" "127.0.0.1:$1" "$2" "$3" &
+		sh "$0" "127.0.0.1:$1" "$2" "$3" "$8" &
 		timeout -k 3 "$4" bochs -q -f "$5" -rc "$6" </dev/null >"$7" 2>&1
 		wait' "$(dirname "$0")/gdb-session.sh" "$GDB_TCP_PORT" "$guest_elf" "$gdb_log" \
-		"$limit" "$rc" "$dbg" "$out/$name.bochs.out"
+		"$limit" "$rc" "$dbg" "$out/$name.bochs.out" "$gdb_script"
 }
 GDB_TCP_PORT=1234
 # bochs_monitor MODEL: COM1 on a TCP socket inside the test's own network namespace (loopback
@@ -156,7 +158,7 @@ qemu-uefi) qemu -cpu max -smp 2 -bios /usr/share/ovmf/OVMF.fd ;;
 qemu-gdb) # COM2 on a unix socket beside the logs
 	sock="$out/$name.gdb.sock"
 	rm -f "$sock"
-	sh "$(dirname "$0")/gdb-session.sh" "$sock" "$guest_elf" "$gdb_log" &
+	sh "$(dirname "$0")/gdb-session.sh" "$sock" "$guest_elf" "$gdb_log" "$gdb_script" &
 	gdbpid=$!
 	qemu -cpu max -smp 2 -serial "unix:$sock,server=on,wait=off"
 	wait "$gdbpid" ;;

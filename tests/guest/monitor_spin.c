@@ -18,6 +18,7 @@
 #include "tests/guest/report.h"
 
 #define SPIN_OPT       "monitor-spin"
+#define GDB_SPIN_OPT   "gdb-spin"
 #define CMDLINE_MAX    256
 #define COM1	       0x3F8
 #define UART_LSR       5
@@ -77,7 +78,7 @@ static void paging_off(void)
 	write_cr4(read_cr4() & ~CR4_PSE);
 }
 
-static bool asked(const struct boot_info *bi)
+static bool asked(const struct boot_info *bi, const char *opt)
 {
 	const char *cmd;
 
@@ -85,8 +86,8 @@ static bool asked(const struct boot_info *bi)
 		return false;
 	cmd = (const char *)(uintptr_t)bi->mb1->cmdline;
 	for (const char *p = cmd; *p && p < cmd + CMDLINE_MAX; p++)
-		if ((p == cmd || p[-1] == ' ') && !strncmp(p, SPIN_OPT, strlen(SPIN_OPT)) &&
-		    (p[strlen(SPIN_OPT)] == ' ' || !p[strlen(SPIN_OPT)]))
+		if ((p == cmd || p[-1] == ' ') && !strncmp(p, opt, strlen(opt)) &&
+		    (p[strlen(opt)] == ' ' || !p[strlen(opt)]))
 			return true;
 	return false;
 }
@@ -102,13 +103,44 @@ static unsigned read_input(char *buf, unsigned max)
 	return n;
 }
 
+/* No exit at all until the flag is set: only an interrupt mhv owns gets it back. */
+#define SPIN(a, b, d, si, di)                                                                  \
+	asm volatile("pushf\n\t"                                                               \
+		     "cli\n"                                                                     \
+		     "1:\tcmpl $0, (%%ecx)\n\t"                                                  \
+		     "je 1b\n\t"                                                                 \
+		     "popf"                                                                        \
+		     : "+a"(a), "+b"(b), "+d"(d), "+S"(si), "+D"(di)                               \
+		     : "c"(&release_flag)                                                          \
+		     : "memory", "cc")
+
+/*
+ * "gdb-spin" (tests/boot/gdb-spin.gdb): the same spin for gdb, whose Ctrl-C must stop it (the
+ * VMX preemption timer, SVM's NMI from gdb's UART pin), step inside it and write the flag.
+ */
+static void gdb_spin(void)
+{
+	uint32_t a = SPIN_EAX, b = SPIN_EBX, d = SPIN_EDX, si = SPIN_ESI, di = SPIN_EDI;
+
+	gprintf("guest: gdb-spin: flag at 0x%x, spinning with interrupts off\n",
+		(unsigned)(uintptr_t)&release_flag);
+	SPIN(a, b, d, si, di);
+	check(a == SPIN_EAX && b == SPIN_EBX && d == SPIN_EDX && si == SPIN_ESI && di == SPIN_EDI,
+	      "gdb: registers unchanged across the stop", "eax=%08x ebx=%08x edx=%08x esi=%08x "
+	      "edi=%08x", a, b, d, si, di);
+	check_eq("gdb: the release flag gdb wrote", release_flag, RELEASE_VALUE);
+	report_finish();
+}
+
 void monitor_spin_if_asked(const struct boot_info *bi)
 {
 	uint32_t a = SPIN_EAX, b = SPIN_EBX, d = SPIN_EDX, si = SPIN_ESI, di = SPIN_EDI;
 	char input[INPUT_MAX + 1];
 	unsigned n;
 
-	if (!asked(bi))
+	if (asked(bi, GDB_SPIN_OPT))
+		gdb_spin();
+	if (!asked(bi, SPIN_OPT))
 		return;
 	for (unsigned i = 16; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)i;
@@ -119,15 +151,7 @@ void monitor_spin_if_asked(const struct boot_info *bi)
 		ALIAS_LA + ((unsigned)(uintptr_t)pattern & (PAGE_4K - 1)), a, b, d, si, di);
 	*(volatile uint32_t *)(uintptr_t)(TRACE_REGION + TRACE_WRITE_AT) = TRACE_VALUE;
 	gprintf("guest: monitor-spin: spinning with interrupts off\n");
-	/* No exit at all until the flag is set: only an interrupt mhv owns gets it back. */
-	asm volatile("pushf\n\t"
-		     "cli\n"
-		     "1:\tcmpl $0, (%%ecx)\n\t"
-		     "je 1b\n\t"
-		     "popf"
-		     : "+a"(a), "+b"(b), "+d"(d), "+S"(si), "+D"(di)
-		     : "c"(&release_flag)
-		     : "memory", "cc");
+	SPIN(a, b, d, si, di);
 	paging_off();
 	check(a == SPIN_EAX && b == SPIN_EBX && d == SPIN_EDX && si == SPIN_ESI && di == SPIN_EDI,
 	      "monitor: registers unchanged across the stop", "eax=%08x ebx=%08x edx=%08x esi=%08x "
