@@ -1,7 +1,8 @@
 /*
- * Getting control back from a running guest, and the "guest stopped, console owned by a debug
- * session" loop.  The monitor (core/monitor.c) is one session; a GDB stub can be another: it
- * registers itself with debug_stop_set_session() and is called the same way.
+ * Getting control back from a running guest, and the "guest stopped, owned by a debug session"
+ * loop.  The monitor (core/monitor.c, on the console) is one session, the GDB stub
+ * (core/gdbstub.c, gdb=, on a UART of its own) the other; boot/main.c picks one with
+ * debug_stop_set_session().  Both step through the same vcpu_ops.single_step.
  *
  * Input.  Every byte received on mhv's console UART goes through debug_input_pump(): the
  * break-in detector (lib/monitor_line.h, break=SEQ, default Ctrl-] twice) holds bytes that may
@@ -19,6 +20,8 @@
  *    its own entry for that pin asks for (core/ioapic_guard.c keeps the entry, core/vuart.c
  *    sends it), so a driver using the UART interrupt through the IOAPIC still gets it.  A
  *    guest that unmasks the line at the PIC gets the real line pulsed, as without the monitor.
+ *    A session on its own UART takes that UART's pin the same way (route_nmi), and an NMI is
+ *    also the session's when its poll() saw a byte.
  *
  * The backends call, on their exits:
  *   debug_stop_nmi(v)        on an NMI exit: true when the NMI was the console's (not the guest's);
@@ -56,7 +59,7 @@ enum debug_resume {
 };
 
 /*
- * A debug session (the monitor now; a GDB stub can plug in the same way):
+ * A debug session (the monitor; the GDB stub):
  *  - run() is called on the stopped vCPU's own CPU, inside its exit handler, with the guest
  *    stopped on the instruction it executes next.  It may read and change guest state through
  *    v->ops and guest memory through mm/guest_mem.h (guest_gate()), and owns mhv's console
