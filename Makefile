@@ -126,12 +126,28 @@ $(TEST_ISO_DIR)/guest-nocache.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS) mmio_cache=off" \
 		-m "$(GUEST_TEST_ELF) guest-test"
+# The guest test kernel with the GDB stub on COM2, stopped before its first instruction until
+# gdb (tests/boot/gdb-session.sh) continues it.
+$(TEST_ISO_DIR)/gdb.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS) gdb=com2,wait" \
+		-m "$(GUEST_TEST_ELF) guest-test"
+# gdb's Ctrl-C on the guest spinning with interrupts off (tests/boot/gdb-spin.gdb).
+$(TEST_ISO_DIR)/gdb-spin.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit gdb=com2,wait" \
+		-m "$(GUEST_TEST_ELF) guest-test gdb-spin"
 # mhv's console on a PCI 16550 found by class (QEMU pci-serial: I/O BAR at 0xC000 or so), the
 # guest suite printing there too: the high port must be intercepted (VT-x I/O bitmap B).
 $(TEST_ISO_DIR)/guest-pciserial.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit console=pci $(GUEST_MMIO_ARGS)" \
 		-m "$(GUEST_TEST_ELF) guest-test serial=pci"
+# The monitor's target: the guest spins with interrupts off until the monitor releases it.
+$(TEST_ISO_DIR)/guest-monitor.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \
+		-m "$(GUEST_TEST_ELF) guest-test monitor-spin"
 # One platform attack per boot (tests/guest/attack.c): "guest-test attack=NAME".
 $(TEST_ISO_DIR)/attack-%.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
@@ -197,7 +213,8 @@ TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp $(TEST_ISO_DIR)/linux.iso \
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
 	$(TEST_ISO_DIR)/badguest-garbage.iso $(TEST_ISO_DIR)/badguest-truncated.iso \
 	$(TEST_ISO_DIR)/noguest.iso $(TEST_ISO_DIR)/iommu-required.iso \
-	$(TEST_ISO_DIR)/guest-pciserial.iso \
+	$(TEST_ISO_DIR)/guest-pciserial.iso $(TEST_ISO_DIR)/gdb.iso $(TEST_ISO_DIR)/gdb-spin.iso \
+	$(TEST_ISO_DIR)/guest-monitor.iso \
 	$(patsubst %,$(TEST_ISO_DIR)/attack-%.iso,$(ATTACKS))
 
 # ---- run and test --------------------------------------------------------------

@@ -23,12 +23,14 @@
 #include "core/bench.h"
 #include "core/guest.h"
 #include "core/mmio_setup.h"
+#include "core/monitor.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
 #include "core/vuart.h"
 #include "lib/log.h"
 #include "lib/options.h"
+#include "core/gdbstub.h"
 #include "lib/string.h"
 #include "mm/frame.h"
 
@@ -240,6 +242,15 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	if (options.bench)
 		hv_bench_run();
 	vuart_init(options.console_port, options.console_guest_prefix);
+	/* One debug session (core/debug_stop.h): gdb when gdb= has its UART, else the monitor;
+	 * the console's break-in sequence stops the guest for either. */
+	bool console_break = options.break_in && options.console_port;
+
+	debug_stop_init(console_break ? &options.break_seq : NULL);
+	if (options.gdb_port && gdbstub_init(options.gdb_port, options.baud, options.gdb_wait))
+		debug_stop_set_session(&gdb_session);
+	else if (console_break)
+		debug_stop_set_session(&monitor_session);
 	platform_ports_init();
 	if (!msr_policy_init())
 		hv_end_run(HV_STATUS_FAIL);

@@ -14,6 +14,7 @@
 #include "lib/compiler.h"
 #include "lib/guest_boot.h"
 #include "lib/linux_boot.h"
+#include "lib/errno.h"
 #include "lib/log.h"
 #include "mm/frame.h"
 #include "mm/guest_mem.h"
@@ -204,6 +205,17 @@ void guest_gate_attach_regions(const struct mmio_regions *regions)
 	gate.regions = regions;
 }
 
+/* The nested tables built, for regions the monitor adds at run time. */
+static struct pt_format nested_fmt;
+static uint64_t nested_root = FRAME_NONE;
+
+int guest_nested_unmap(uint64_t base, uint64_t size)
+{
+	if (nested_root == FRAME_NONE)
+		return -E_NOENT;
+	return pt_unmap(&nested_fmt, &hv_pool_pt_mem, nested_root, base, size);
+}
+
 uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_flags,
 				   uint64_t device_flags)
 {
@@ -212,6 +224,8 @@ uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_fla
 
 	if (root == FRAME_NONE)
 		return FRAME_NONE;
+	nested_fmt = *fmt;
+	nested_root = root;
 	/* Exactly the gate's map: RAM cacheable, devices uncached, unmapped ranges absent. */
 	for (unsigned i = 0; !err && i < physmap.n; i++) {
 		const struct gpa_range *r = &physmap.r[i];

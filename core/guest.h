@@ -37,6 +37,10 @@ bool guest_load(const struct boot_info *bi, struct guest_start *gs);
 uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_flags,
 				   uint64_t device_flags);
 
+/* Take [base, base + size) out of the nested tables built (a region added at run time); the
+ * caller flushes the CPUs' cached translations.  0 or a pt_unmap error. */
+int guest_nested_unmap(uint64_t base, uint64_t size);
+
 /* The gate to guest memory: every guest-physical access mhv makes goes through it. */
 const struct guest_mem_gate *guest_gate(void);
 /* Let the gate dispatch the mmio= regions' pages to their devices (once they exist). */

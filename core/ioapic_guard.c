@@ -47,6 +47,10 @@ struct ioapic {
 
 static struct ioapic ioapics[IOAPIC_MAX];
 static unsigned nr_ioapics;
+/* The pin mhv took for the console's break-in (ioapic_guard_claim_console_pin); -1: none. */
+static int owned_pin = -1;
+/* The debugger UART's pin (ioapic_guard_claim_debugger_pin); -1: none. */
+static int debugger_pin = -1;
 
 static uint32_t hw_read(const struct ioapic *io, uint32_t reg)
 {
@@ -126,6 +130,9 @@ static void write_entry(struct ioapic *io, uint32_t reg, uint32_t v)
 	const char *why = "";
 
 	e[reg & 1] = v;
+	if (io == &ioapics[0] && ((int)((reg - IOAPIC_REDTBL) / 2) == owned_pin ||
+				  (int)((reg - IOAPIC_REDTBL) / 2) == debugger_pin))
+		return; /* mhv's pin: the guest's entry is kept for ioapic_guard_forward_console_irq */
 	low = e[0];
 	high = e[1];
 	if (!allowed_entry(&low, &high, &why))
@@ -287,4 +294,52 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 			ioapics[i].base);
 	}
 	return true;
+}
+
+/* Pin `pin` of the first IOAPIC: an edge-triggered NMI to this CPU. */
+static bool claim_nmi_pin(unsigned pin, int *owner)
+{
+	struct ioapic *io = &ioapics[0];
+	uint32_t id, ldr, low = (uint32_t)ICR_MODE_NMI << ICR_MODE_SHIFT, reg;
+
+	if (!nr_ioapics || pin >= io->nr_entries)
+		return false;
+	apic_guard_self_xapic(&id, &ldr);
+	reg = IOAPIC_REDTBL + 2 * pin;
+	*owner = (int)pin;
+	hw_write(io, reg, low | ENTRY_MASKED);
+	hw_write(io, reg + 1, id << ENTRY_DEST_SHIFT);
+	hw_write(io, reg, low); /* edge, active high: an ISA line */
+	hv_phys_write(NULL, io->base + IOREGSEL, &io->regsel, sizeof(io->regsel));
+	return true;
+}
+
+bool ioapic_guard_claim_console_pin(unsigned pin)
+{
+	return claim_nmi_pin(pin, &owned_pin);
+}
+
+bool ioapic_guard_claim_debugger_pin(unsigned pin)
+{
+	return (int)pin != owned_pin && claim_nmi_pin(pin, &debugger_pin);
+}
+
+void ioapic_guard_forward_console_irq(void)
+{
+	const struct ioapic *io = &ioapics[0];
+	uint32_t low, high, mode;
+	const char *why = "";
+
+	if (owned_pin < 0)
+		return;
+	low = io->shadow[owned_pin][0];
+	high = io->shadow[owned_pin][1];
+	if (!allowed_entry(&low, &high, &why) || (low & ENTRY_MASKED))
+		return;
+	mode = (low & ICR_MODE_MASK) >> ICR_MODE_SHIFT;
+	if (mode != ICR_MODE_FIXED && mode != ICR_MODE_LOWEST)
+		return; /* an NMI or ExtINT route for a UART: not forwarded */
+	/* The same message the pin would have sent, as an IPI from this CPU. */
+	smp_send_ipi((high >> ENTRY_DEST_SHIFT) & ENTRY_DEST_MASK,
+		     (low & (uint32_t)(ICR_VECTOR_MASK | ICR_MODE_MASK | ICR_LOGICAL)));
 }

@@ -26,4 +26,16 @@ struct mmio_regions;
 /* Trap every IOAPIC page; false on error. */
 bool ioapic_guard_setup(struct mmio_regions *regions);
 
+/*
+ * The break-in (core/debug_stop.h): pin `pin` of the first IOAPIC (the console UART's ISA
+ * line) becomes mhv's, an edge-triggered NMI to this CPU.  The guest's writes to that entry
+ * are kept, not applied; ioapic_guard_forward_console_irq() sends what it asked for (fixed or
+ * lowest priority, within the same destination rules) as an IPI, once per edge.
+ */
+bool ioapic_guard_claim_console_pin(unsigned pin);
+/* The same for the debugger's UART (gdb=), which the guest never sees: its entry's writes are
+ * kept and never applied, nothing is forwarded. */
+bool ioapic_guard_claim_debugger_pin(unsigned pin);
+void ioapic_guard_forward_console_irq(void);
+
 #endif

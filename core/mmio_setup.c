@@ -11,9 +11,12 @@
 #include "core/hypercall_abi.h"
 #include "core/ioapic_guard.h"
 #include "core/platform_reset_mmio.h"
+#include "lib/errno.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
 #include "lib/options.h"
 #include "mm/frame.h"
+#include "lib/string.h"
 #include "mmio/devices.h"
 
 #define MMIO_RAM_MAX_TOTAL (1ul << 20) /* backing for all ram devices, from mhv's pool */
@@ -224,4 +227,64 @@ void mmio_print_trace_summaries(void)
 	for (unsigned i = 0; i < nr_slots; i++)
 		if (slots[i].type == MMIO_DEV_TRACE)
 			print_trace_summary(&slots[i]);
+}
+
+int mmio_trace_switch(unsigned index, bool on, const char *words, char *err, size_t errlen)
+{
+	const struct mmio_dev_slot *found = slot_by_index(index);
+	struct mmio_dev_slot *s = found ? &slots[found - slots] : NULL;
+	struct mmio_trace_filter f;
+
+	if (!s || s->type != MMIO_DEV_TRACE) {
+		fmt_snprintf(err, errlen, "region %u is not a trace region", index);
+		return -E_INVAL;
+	}
+	mmio_trace_filter_all(&f);
+	if (on && words && *words && mmio_trace_filter_parse(&f, words, strlen(words), err, errlen))
+		return -E_INVAL;
+	if (!on)
+		f.reads = f.writes = false; /* still counted and summarised, never logged */
+	mmio_trace_set_filter(&s->u.trace, &f);
+	return 0;
+}
+
+bool mmio_trace_summary_print(unsigned index)
+{
+	const struct mmio_dev_slot *s = slot_by_index(index);
+
+	if (!s || s->type != MMIO_DEV_TRACE)
+		return false;
+	print_trace_summary(s);
+	return true;
+}
+
+int mmio_region_add_runtime(const char *text, uint64_t *base, uint64_t *size, char *err,
+			    size_t errlen)
+{
+	struct mmio_spec spec;
+	uint64_t no_ram = MMIO_RAM_MAX_TOTAL;
+
+	if (mmio_spec_parse_n(text, strlen(text), &spec, err, errlen))
+		return -E_INVAL;
+	if (spec.type == MMIO_DEV_RAM) {
+		fmt_snprintf(err, errlen, "ram regions take mhv's memory at boot only: use mmio=");
+		return -E_INVAL;
+	}
+	if (nr_slots == MMIO_MAX_SPECS) {
+		fmt_snprintf(err, errlen, "no room for another region (at most %u)", MMIO_MAX_SPECS);
+		return -E_INVAL;
+	}
+	for (unsigned i = 0; i < regions.n; i++)
+		if (spec.base <= regions.r[i].last && spec.base + spec.size - 1 >= regions.r[i].base) {
+			fmt_snprintf(err, errlen, "[0x%lx-0x%lx) overlaps a region mhv traps already",
+				     spec.base, spec.base + spec.size);
+			return -E_INVAL;
+		}
+	if (!add_device(&spec, &no_ram)) {
+		fmt_snprintf(err, errlen, "the region was refused (see the log line above)");
+		return -E_INVAL;
+	}
+	*base = spec.base;
+	*size = spec.size;
+	return 0;
 }

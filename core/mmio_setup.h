@@ -6,6 +6,7 @@
 #define MHV_CORE_MMIO_SETUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "mmio/region.h"
 
@@ -22,6 +23,24 @@ bool mmio_device_stats(unsigned index, uint64_t *reads, uint64_t *writes, uint64
 
 /* Each trace region's counts and per-offset summary (end of run). */
 void mmio_print_trace_summaries(void);
+
+/*
+ * The monitor (core/monitor.c), for region `index` in address order (as mmio_region_info):
+ * switch a trace region's log on (with filter words as after mmio=trace@...,: "off=LO-HI",
+ * "reads", "writes", "limit=N", "every=M"; none: everything) or off (still counted and
+ * summarised).  0, or -E_INVAL with a message in err.
+ */
+int mmio_trace_switch(unsigned index, bool on, const char *words, char *err, size_t errlen);
+/*
+ * The monitor's "add": a trace or deny region (the mmio= syntax, filter words included) while
+ * the guest runs.  Registers the device; the caller takes [*base, *base + *size) out of the
+ * nested tables and flushes.  0, or -E_INVAL with a message in err (ram regions, overlaps,
+ * a full registry).
+ */
+int mmio_region_add_runtime(const char *text, uint64_t *base, uint64_t *size, char *err,
+			    size_t errlen);
+/* Print a trace region's per-offset summary; false if index is no trace region. */
+bool mmio_trace_summary_print(unsigned index);
 
 /* Exact-width accesses to physical addresses (device registers): 1, 2, 4, 8 or n bytes. */
 int hv_phys_read(void *ctx, uint64_t pa, void *buf, unsigned len);

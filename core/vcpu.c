@@ -16,6 +16,7 @@
 #include "core/cpuid_guest.h"
 #include "core/exit_string_io.h"
 #include "core/flush_exits.h"
+#include "core/gdbstub.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_exit.h"
@@ -207,6 +208,10 @@ uint32_t vcpu_port_in(struct vcpu *v, uint16_t port, unsigned size)
 	(void)v;
 	if (platform_port_claims(port, size))
 		return platform_port_in(port, size);
+	if (gdbstub_claims_port(port, size)) {
+		gdbstub_guest_port_access(port, false);
+		return UINT32_MAX; /* no device: the bus floats */
+	}
 	return vuart_in(port, size);
 }
 
@@ -214,6 +219,8 @@ void vcpu_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
 {
 	if (platform_port_claims(port, size))
 		platform_port_out(v, port, size, val);
+	else if (gdbstub_claims_port(port, size))
+		gdbstub_guest_port_access(port, true);
 	else
 		vuart_out(port, size, val);
 }

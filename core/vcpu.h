@@ -62,6 +62,17 @@ struct vcpu_segment {
 
 #define VCPU_SEG_UNUSABLE (1u << 16)
 
+/* What a debugger shows beyond the registers (core/monitor.c). */
+struct vcpu_debug_state {
+	uint64_t dr[4], dr6, dr7;
+	bool event_valid;	/* an event queued for the next entry */
+	uint8_t event_vector;
+	uint8_t event_type;	/* the vendor's type field: 0 external, 2 NMI, 3 exception, ... */
+	bool interrupt_shadow;	/* STI / MOV SS blocking */
+	bool nmi_known;		/* the vendor shows NMI blocking (VT-x; SVM only with vNMI) */
+	bool nmi_blocked;
+};
+
 struct vcpu_ops {
 	const char *name;
 	uint64_t (*get_rip)(struct vcpu *v);
@@ -116,6 +127,23 @@ struct vcpu_ops {
 	/* Turn the guest-TLB-flush exits (MOV to CR3, INVLPG, INVPCID) on or off for this
 	 * vCPU; only called when flush_exits_fixed is clear (core/flush_exits.h). */
 	void (*set_flush_exits)(struct vcpu *v, bool on);
+	/* GDB stub (core/gdbstub.c): the guest's DR7, DR6 and CR2 (DR0-DR3 are never switched,
+	 * see arch/x86/debugreg.h); intercept an exception vector or not. */
+	uint64_t (*get_dr7)(struct vcpu *v);
+	void (*set_dr7)(struct vcpu *v, uint64_t dr7);
+	uint64_t (*get_dr6)(struct vcpu *v);
+	void (*set_dr6)(struct vcpu *v, uint64_t dr6);
+	/* MOV to/from DRn exits (vcpu_exit_mov_dr) or not. */
+	void (*set_mov_dr_intercept)(struct vcpu *v, bool on);
+	uint64_t (*get_cr2)(struct vcpu *v);
+	void (*set_exception_intercept)(struct vcpu *v, unsigned vector, bool on);
+	/* Debugger (core/debug_stop.h: the monitor's step and gdb's), optional: arm or disarm a
+	 * single step that the guest does not see (MTF, else RFLAGS.TF with #DB intercepted);
+	 * false if the CPU has no way. */
+	bool (*single_step)(struct vcpu *v, bool on);
+	void (*debug_state)(struct vcpu *v, struct vcpu_debug_state *d);
+	/* Drop this CPU's translations derived from the nested tables (a page left them). */
+	void (*flush_nested)(struct vcpu *v);
 };
 
 struct vcpu {

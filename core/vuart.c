@@ -19,9 +19,13 @@
  */
 #include "core/vuart.h"
 #include "arch/x86/io.h"
+#include "core/debug_stop.h"
+#include "core/ioapic_guard.h"
 #include "arch/x86/uart16550.h"
 #include "lib/console_mux.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
+#include "lib/string.h"
 
 enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
 
@@ -40,6 +44,9 @@ enum vuart_reg { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR,
 #define MCR_LOOPBACK	0x10
 #define MSR_IDLE	0xB0 /* DCD, DSR, CTS asserted */
 #define LINE_MAX	240
+#define PIC1_DATA	0x21 /* the master PIC's mask register (OCW1) */
+#define PIC_LINES	8
+#define HOLD_MAX	4096 /* guest output held while a debug session owns the console */
 #define BITS_PER_BYTE	8
 
 static struct {
@@ -48,6 +55,14 @@ static struct {
 	bool thre_pending; /* a THRE interrupt not yet taken by an IIR read */
 	char line[LINE_MAX];
 	unsigned len;
+	/* The break-in owns the UART line's IOAPIC pin (debug_stop.h): the real IER holds mhv's
+	 * receive enable, and pin_irq is the line (for the PIC check in kick_irq). */
+	uint8_t host_ier;
+	unsigned pin_irq;
+	bool hold;	  /* a debug session owns the console: guest lines wait in held[] */
+	char held[HOLD_MAX];
+	unsigned held_len;
+	unsigned long held_dropped;
 } vu;
 
 /* Static: mhv's first message goes through it, long before vuart_init. */
@@ -73,8 +88,45 @@ uint16_t vuart_base(void)
 
 static void push_line(void)
 {
-	console_mux_guest(&console, vu.line, vu.len);
+	if (vu.hold) {
+		unsigned room = HOLD_MAX - vu.held_len, n = vu.len < room ? vu.len : room;
+
+		memcpy(vu.held + vu.held_len, vu.line, n);
+		vu.held_len += n;
+		vu.held_dropped += vu.len - n;
+	} else {
+		console_mux_guest(&console, vu.line, vu.len);
+	}
 	vu.len = 0;
+}
+
+void vuart_hold(bool hold)
+{
+	console_lock();
+	vu.hold = hold;
+	if (!hold && vu.held_len) {
+		console_mux_guest(&console, vu.held, vu.held_len);
+		vu.held_len = 0;
+	}
+	if (!hold && vu.held_dropped) {
+		char note[80];
+		int n = fmt_snprintf(note, sizeof(note),
+				     "mhv: %lu bytes of guest output dropped during the stop\n",
+				     vu.held_dropped);
+		console_mux_host(&console, note, (size_t)n);
+		vu.held_dropped = 0;
+	}
+	console_unlock();
+}
+
+void vuart_route_to_pin(unsigned irq, uint8_t host_ier)
+{
+	console_lock();
+	vu.pin_irq = irq;
+	vu.host_ier = host_ier;
+	if (vu.base)
+		outb(vu.base + REG_IER, (vu.ier & (IER_THRE | IER_RX_DATA)) | vu.host_ier);
+	console_unlock();
 }
 
 void vuart_flush(void)
@@ -98,18 +150,57 @@ static void transmit(uint8_t c)
  * the guest's THRE/RX enables through a 0 first, so the real UART raises a new edge on its
  * IRQ line even when its interrupt output was already high.
  */
+static bool model_irq_pending(void);
+
+/* The guest reaches this ISA line through the legacy PIC (its mask bit clear there). */
+static bool pic_line_unmasked(unsigned irq)
+{
+	return irq < PIC_LINES && !(inb(PIC1_DATA) & (1u << irq));
+}
+
 static void kick_irq(void)
 {
+	uint8_t ier = (vu.ier & (IER_THRE | IER_RX_DATA)) | vu.host_ier;
+
+	/*
+	 * mhv owns the line's IOAPIC pin and the guest does not use the PIC for it: the real IER
+	 * keeps mhv's receive enable only, so the line (an NMI) rises for received bytes alone,
+	 * and the model's interrupt reaches the guest as the IPI its IOAPIC entry asks for.
+	 */
+	if (vu.host_ier && !pic_line_unmasked(vu.pin_irq)) {
+		outb(vu.base + REG_IER, vu.host_ier);
+		if (model_irq_pending())
+			ioapic_guard_forward_console_irq();
+		return;
+	}
+
 	outb(vu.base + REG_IER, 0);
-	if (vu.ier & (IER_THRE | IER_RX_DATA))
-		outb(vu.base + REG_IER, vu.ier & (IER_THRE | IER_RX_DATA));
+	if (ier)
+		outb(vu.base + REG_IER, ier);
+}
+
+/* The model's interrupt condition, as interrupt_id() would report it, without taking it. */
+static bool model_irq_pending(void)
+{
+	return ((vu.ier & IER_RX_DATA) && debug_input_ready()) ||
+	       ((vu.ier & IER_THRE) && vu.thre_pending);
+}
+
+bool vuart_irq_pending(void)
+{
+	bool pending;
+
+	console_lock();
+	pending = model_irq_pending();
+	console_unlock();
+	return pending;
 }
 
 static uint8_t interrupt_id(void)
 {
 	uint8_t fifo = (vu.fcr & FCR_FIFO_ENABLE) ? IIR_FIFO_ON : 0;
 
-	if ((vu.ier & IER_RX_DATA) && (inb(vu.base + REG_LSR) & LSR_DR))
+	if ((vu.ier & IER_RX_DATA) && debug_input_ready())
 		return IIR_RX_DATA | fifo;
 	if ((vu.ier & IER_THRE) && vu.thre_pending) {
 		vu.thre_pending = false; /* reading IIR takes a THRE interrupt */
@@ -130,14 +221,13 @@ static uint8_t modem_status(void)
 /* One register of the model, at offset reg from the UART's base. */
 static uint8_t model_in(unsigned reg)
 {
-	uint16_t hw = vu.base;
 	bool dlab = vu.lcr & LCR_DLAB;
 
 	switch (reg) {
 	case REG_DATA:
 		if (dlab)
 			return vu.dll;
-		return (inb(hw + REG_LSR) & LSR_DR) ? inb(hw + REG_DATA) : 0;
+		return debug_input_pop(); /* input passes the break-in detector */
 	case REG_IER:
 		return dlab ? vu.dlm : vu.ier;
 	case REG_IIR:
@@ -147,7 +237,7 @@ static uint8_t model_in(unsigned reg)
 	case REG_MCR:
 		return vu.mcr;
 	case REG_LSR:
-		return LSR_THRE | LSR_TEMT | (inb(hw + REG_LSR) & LSR_DR);
+		return LSR_THRE | LSR_TEMT | (debug_input_ready() ? LSR_DR : 0);
 	case REG_MSR:
 		return modem_status();
 	default:

@@ -151,6 +151,55 @@ static int opt_console(struct hv_options *o, const struct opt_word *w, struct op
 	return 0;
 }
 
+/* com1..com4 or 0xPORT, as console= takes them. */
+static bool parse_port(const char *val, size_t len, uint16_t *port)
+{
+	static const struct opt_keyword kw[] = {
+		{"com1", OPT_COM1_PORT},
+		{"com2", OPT_COM2_PORT},
+		{"com3", OPT_COM3_PORT},
+		{"com4", OPT_COM4_PORT},
+	};
+	struct opt_word w = {.val = val, .val_len = len};
+	uint32_t p;
+	uint64_t v;
+
+	if (lookup_keyword(kw, ARRAY_SIZE(kw), &w, &p)) {
+		*port = (uint16_t)p;
+		return true;
+	}
+	if (len < HEX_PREFIX_LEN || val[0] != '0' || (val[1] != 'x' && val[1] != 'X') ||
+	    !parse_number(val + HEX_PREFIX_LEN, len - HEX_PREFIX_LEN, HEX, &v) || v < PORT_MIN ||
+	    v > PORT_MAX)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+/* gdb=PORT[,wait]: the GDB stub's own UART; never the console's (checked in options_parse). */
+static int opt_gdb(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	static const char wait[] = ",wait";
+	size_t len = w->val_len;
+	bool want_wait = false;
+
+	(void)e;
+	if (token_is(w->val, w->val_len, "none")) {
+		o->gdb_port = 0;
+		o->gdb_wait = false;
+		return 0;
+	}
+	if (len > sizeof(wait) - 1 &&
+	    token_is(w->val + len - (sizeof(wait) - 1), sizeof(wait) - 1, wait)) {
+		want_wait = true;
+		len -= sizeof(wait) - 1;
+	}
+	if (!parse_port(w->val, len, &o->gdb_port))
+		return OPT_BAD_VALUE;
+	o->gdb_wait = want_wait;
+	return 0;
+}
+
 static int opt_baud(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
 {
 	uint64_t v;
@@ -248,6 +297,27 @@ static int opt_console_guest_prefix(struct hv_options *o, const struct opt_word 
 	return parse_on_off(w, &o->console_guest_prefix);
 }
 
+/* break=off, or a sequence in break_seq_parse's notation ("^]^]", "^A^A"). */
+static int opt_break(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	char text[2 * BREAK_SEQ_MAX + 1];
+
+	if (token_is(w->val, w->val_len, "off")) {
+		o->break_in = false;
+		return 0;
+	}
+	if (w->val_len >= sizeof(text))
+		return opt_fail(e, "break: '%.*s%s' is longer than %u characters",
+				echo_len(w->val_len), w->val, echo_more(w->val_len), BREAK_SEQ_MAX);
+	memcpy(text, w->val, w->val_len);
+	text[w->val_len] = '\0';
+	if (break_seq_parse(&o->break_seq, text))
+		return opt_fail(e, "break: '%s' is no sequence (printable characters, ^X for Ctrl-X, "
+				"at most %u bytes)", text, BREAK_SEQ_MAX);
+	o->break_in = true;
+	return 0;
+}
+
 static int opt_guest(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
 {
 	static const struct opt_keyword kw[] = {{"module", false}, {"none", true}};
@@ -287,7 +357,9 @@ static const struct opt_def opt_table[] = {
 	{"bench", opt_bench, "on or off"},
 	{"console_guest_prefix", opt_console_guest_prefix, "on or off"},
 	{"guest", opt_guest, "module or none"},
+	{"break", opt_break, "off or a key sequence such as ^]^]"},
 	{"iommu", opt_iommu, "auto, required or off"},
+	{"gdb", opt_gdb, "com1..com4 or 0xPORT, optionally followed by ,wait; or none"},
 };
 
 static const struct opt_def *find_def(const char *name, size_t len)
@@ -339,6 +411,9 @@ void options_defaults(struct hv_options *o)
 	o->console_guest_prefix = false;
 	o->no_guest = false;
 	o->iommu = IOMMU_AUTO;
+	o->gdb_port = 0;
+	o->gdb_wait = false;
+	o->break_in = break_seq_parse(&o->break_seq, BREAK_SEQ_DEFAULT) == 0;
 }
 
 int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t errlen)
@@ -370,6 +445,9 @@ int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t e
 			return ret;
 		first = false;
 	}
+	if (tmp.gdb_port && tmp.gdb_port == tmp.console_port)
+		return opt_fail(&e, "gdb: port 0x%x is the console's: give gdb a UART of its own",
+				tmp.gdb_port);
 	*o = tmp;
 	return 0;
 }

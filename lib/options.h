@@ -2,7 +2,7 @@
  * mhv's command-line options: whitespace-separated name=value words, e.g.
  *   /boot/mhv.elf console=com2 baud=38400 loglvl=debug exit=debugexit
  *   mmio=ram@0xff000000+64K mmio=deny@0xfee00000+0x1000 mmio_cache=off
- *   console_guest_prefix=on guest=none iommu=required
+ *   console_guest_prefix=on guest=none iommu=required gdb=com2,wait
  */
 #ifndef MHV_LIB_OPTIONS_H
 #define MHV_LIB_OPTIONS_H
@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/log.h"   /* enum log_level */
+#include "lib/log.h" /* enum log_level */
+#include "lib/monitor_line.h" /* struct break_seq */
 #include "mmio/spec.h" /* struct mmio_spec, MMIO_MAX_SPECS */
 
 /* iommu=: whether mhv programs the IOMMUs so devices cannot reach its memory. */
@@ -53,10 +54,18 @@ struct hv_options {
 	 * otherwise (guest=module) a missing or unloadable guest fails the run */
 	bool no_guest;
 	enum iommu_mode iommu; /* iommu=auto|required|off */
+	/* gdb=com1..com4|0xPORT[,wait]: the GDB stub's UART (0 = none), and whether the guest
+	 * waits for gdb before its first instruction */
+	uint16_t gdb_port;
+	bool gdb_wait;
+	/* break=SEQ|off: the console sequence that stops the guest and opens the monitor
+	 * (lib/monitor_line.h; default ^]^]) */
+	bool break_in;
+	struct break_seq break_seq;
 };
 
 /* console=com1 (0x3f8) baud=115200 loglvl=info exit=halt, no mmio= regions, mmio_cache=on,
- * bench=off, console_guest_prefix=off, guest=module, iommu=auto */
+ * bench=off, console_guest_prefix=off, guest=module, iommu=auto, no gdb */
 void options_defaults(struct hv_options *o);
 
 /*

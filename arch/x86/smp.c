@@ -133,6 +133,11 @@ static void send_ipi(uint32_t dest, uint32_t low)
 	hv_device_write(pa + APIC_ICR_HIGH, &saved, sizeof(saved));
 }
 
+void smp_send_ipi(uint32_t dest, uint32_t low)
+{
+	send_ipi(dest, low);
+}
+
 void smp_ap_main(unsigned cpu)
 {
 	struct ap_stacks *s = &ap_stacks[cpu - 1];
@@ -456,6 +461,26 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 void smp_nmi_to_self(void)
 {
 	send_ipi(cpus[hv_cpu_index()].apic_id, ICR_NMI);
+}
+
+void smp_kick_running_others(unsigned self)
+{
+	for (unsigned i = 0; i < nr_vcpus; i++)
+		if (i != self && __atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) == VCPU_RUNNING)
+			kick(i);
+}
+
+void smp_poll_run_end(unsigned cpu)
+{
+	check_run_end(cpu);
+}
+
+bool smp_others_wait_for_sipi(unsigned cpu)
+{
+	for (unsigned i = 0; i < nr_vcpus; i++)
+		if (i != cpu && __atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE) != VCPU_WAIT_SIPI)
+			return false;
+	return true;
 }
 
 unsigned smp_held_nmis(void)

@@ -37,6 +37,10 @@ unsigned smp_ap_count(void);
 unsigned smp_nr_vcpus(void);
 bool smp_active(void);
 
+/* A physical IPI from mhv (ICR low dword; dest an APIC ID or logical mask), in the APIC mode
+ * the guest left this CPU's APIC in. */
+void smp_send_ipi(uint32_t dest, uint32_t low);
+
 /* Each CPU names its vCPU once set up (before it first runs the guest). */
 void smp_set_vcpu(unsigned cpu, struct vcpu *v);
 
@@ -84,6 +88,12 @@ enum smp_halt_wake smp_halt_wait(struct vcpu *v);
  * holds another event for the guest) comes back as an NMI exit right after the next entry.
  */
 void smp_nmi_to_self(void);
+/* Make every other vCPU that runs the guest exit (an NMI kick; the debugger stops them). */
+void smp_kick_running_others(unsigned self);
+/* A CPU waiting in mhv takes its part in the end of the run (does not return if it ends). */
+void smp_poll_run_end(unsigned cpu);
+/* Every vCPU but cpu waits for a SIPI (runs no guest code, holds no guest translations). */
+bool smp_others_wait_for_sipi(unsigned cpu);
 
 /* NMIs that reached vCPUs in wait-for-SIPI and were not mhv's (HC_PARKED_INTERRUPTS). */
 unsigned smp_held_nmis(void);

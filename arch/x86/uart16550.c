@@ -7,7 +7,9 @@
 #include "lib/errno.h"
 
 #define UART_THR     0 /* transmit holding (DLAB=0) */
+#define UART_RBR     0 /* receive buffer (DLAB=0) */
 #define UART_IER     1 /* interrupt enable (DLAB=0) */
+#define UART_IIR     2
 #define UART_DLL     0 /* divisor low (DLAB=1) */
 #define UART_DLM     1 /* divisor high (DLAB=1) */
 #define UART_FCR     2
@@ -20,6 +22,8 @@
 #define LCR_DLAB	 0x80
 #define FCR_ENABLE_CLEAR 0x07 /* enable FIFOs, clear RX and TX */
 #define MCR_DTR_RTS_OUT2 0x0B
+#define LSR_DR		 0x01 /* a received byte waits */
+#define IIR_NO_INT	 0x01
 #define LSR_THRE	 0x20 /* room for one more byte */
 #define LSR_TEMT	 0x40 /* transmitter completely empty */
 #define SCRATCH_PROBE	 0xA5
@@ -82,4 +86,16 @@ void uart_drain(void)
 uint16_t uart_port(void)
 {
 	return console_port;
+}
+
+int uart_getc(void)
+{
+	if (!console_port || !(inb(console_port + UART_LSR_REG) & LSR_DR))
+		return -1;
+	return inb(console_port + UART_RBR);
+}
+
+bool uart_irq_pending(void)
+{
+	return console_port && !(inb(console_port + UART_IIR) & IIR_NO_INT);
 }

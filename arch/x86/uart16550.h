@@ -2,6 +2,7 @@
 #ifndef MHV_ARCH_X86_UART16550_H
 #define MHV_ARCH_X86_UART16550_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,5 +15,9 @@ void uart_write(const char *s, size_t n);
 /* Wait (bounded) until every byte has left the transmitter. */
 void uart_drain(void);
 uint16_t uart_port(void);
+/* The next received byte, or -1 when the UART holds none (never waits). */
+int uart_getc(void);
+/* The UART signals an interrupt (IIR "pending"; reading IIR takes a THRE interrupt). */
+bool uart_irq_pending(void);
 
 #endif

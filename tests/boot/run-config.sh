@@ -1,10 +1,12 @@
 #!/bin/bash
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
-# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt |
+# CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt | qemu-monitor |
+#         bochs-vmx-monitor | bochs-vmx-tigerlake-monitor | bochs-svm-monitor |
 #         qemu-svm-icount | bochs-vmx | bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs |
 #         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu |
-#         qemu-pciserial | qemu-highbar
+#         qemu-pciserial | qemu-highbar | qemu-gdb | bochs-vmx-gdb | bochs-vmx-tigerlake-gdb |
+#         bochs-svm-gdb
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
@@ -60,6 +62,50 @@ bochs_run() {
 	launch $ns timeout -k 3 "$limit" bochs -q -f "$rc" -rc "$dbg" </dev/null >"$out/$name.bochs.out" 2>&1
 }
 
+# *-gdb configurations: mhv's GDB stub on COM2 (gdb=com2,wait), driven by a real gdb
+# (tests/boot/gdb-session.sh) that loads the guest test kernel's ELF for its symbols.  gdb's
+# output lands beside the serial log, where tests/boot/gdb-check.sh judges it.
+guest_elf="$(dirname "$iso")/../guest/mhv-guest-test.elf"
+gdb_log="$out/$name.gdb.log"
+rm -f "$gdb_log"
+gdb_script=gdb-session.gdb
+case $iso in */gdb-spin.iso) gdb_script=gdb-spin.gdb ;; esac
+
+# Bochs with COM2 as a TCP server on the loopback of the test's own network namespace, and
+# gdb inside the same namespace (nothing reaches the host's network).
+bochs_gdb() {
+	local model=$1 rc="$out/$name.bochsrc" dbg="$out/$name.dbg.rc"
+	sed -e "s|@MODEL@|$model|" -e "s|@ISO@|$iso|" -e "s|@SERIAL@|$serial|" \
+		-e "s|@LOG@|$emlog|" "$(dirname "$0")/bochsrc.in" >"$rc"
+	echo "com2: enabled=1, mode=socket-server, dev=127.0.0.1:$GDB_TCP_PORT" >>"$rc"
+	printf 'continue\nquit\n' >"$dbg"
+	local ns="unshare -n"
+	[ "$(id -u)" -ne 0 ] && ns="unshare -rn"
+	launch $ns sh -c 'ip link set lo up || exit 1
+		sh "$0" "127.0.0.1:$1" "$2" "$3" "$8" &
+		timeout -k 3 "$4" bochs -q -f "$5" -rc "$6" </dev/null >"$7" 2>&1
+		wait' "$(dirname "$0")/gdb-session.sh" "$GDB_TCP_PORT" "$guest_elf" "$gdb_log" \
+		"$limit" "$rc" "$dbg" "$out/$name.bochs.out" "$gdb_script"
+}
+GDB_TCP_PORT=1234
+# bochs_monitor MODEL: COM1 on a TCP socket inside the test's own network namespace (loopback
+# up), the monitor driver (tests/boot/monitor-drive.py) connected to it and writing the log.
+bochs_monitor() {
+	local model=$1 rc="$out/$name.bochsrc" dbg="$out/$name.dbg.rc" port=5555
+	sed -e "s|@MODEL@|$model|" -e "s|@ISO@|$iso|" -e "s|@LOG@|$emlog|" \
+		-e "s|^com1: .*|com1: enabled=1, mode=socket-server, dev=127.0.0.1:$port|" \
+		"$(dirname "$0")/bochsrc.in" >"$rc"
+	printf 'continue\nquit\n' >"$dbg"
+	rm -f "$out/$name.monitor.txt"
+	local ns="unshare -n"
+	[ "$(id -u)" -ne 0 ] && ns="unshare -rn"
+	launch $ns sh -c 'ip link set lo up || exit 1
+		python3 "$1" "tcp:127.0.0.1:$2" "$3" "$4" >"$5" 2>&1 &
+		timeout -k 3 "$6" bochs -q -f "$7" -rc "$8" </dev/null >"$9" 2>&1
+		wait' sh "$(dirname "$0")/monitor-drive.py" "$port" "$serial" "$out/$name.monitor.txt" \
+		"$out/$name.driver.log" "$limit" "$rc" "$dbg" "$out/$name.bochs.out"
+}
+
 if [ ! -e "$iso" ]; then
 	echo "not ok 1 - $name: no ISO at $iso (build it first: make test)"
 	exit 1
@@ -70,6 +116,16 @@ case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
 qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
+qemu-monitor) # a monitor session over the serial line (tests/boot/monitor-drive.py)
+	sock="$out/$name.sock"
+	rm -f "$sock" "$out/$name.monitor.txt"
+	python3 "$(dirname "$0")/monitor-drive.py" "$sock" "$serial" "$out/$name.monitor.txt" \
+		>"$out/$name.driver.log" 2>&1 &
+	driver=$!
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
+		-display none -no-reboot -serial "unix:$sock,server=on,wait=on" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$iso" >"$emlog" 2>&1
+	wait "$driver" ;;
 qemu-pciserial) # mhv's console (and the guest's, serial=pci) is a PCI 16550; COM1 is idle
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
 		-display none -no-reboot -serial "file:$out/$name.com1.log" -chardev "file,id=hvcon,path=$serial" \
@@ -100,9 +156,22 @@ qemu-uefi-pxe) # the same over UEFI PXE: OVMF's network stack loads GRUB's EFI i
 		-nic "user,model=e1000,tftp=$iso,bootfile=boot/grub/x86_64-efi/core.efi" -boot n \
 		>"$emlog" 2>&1 ;;
 qemu-uefi) qemu -cpu max -smp 2 -bios /usr/share/ovmf/OVMF.fd ;;
+qemu-gdb) # COM2 on a unix socket beside the logs
+	sock="$out/$name.gdb.sock"
+	rm -f "$sock"
+	sh "$(dirname "$0")/gdb-session.sh" "$sock" "$guest_elf" "$gdb_log" "$gdb_script" &
+	gdbpid=$!
+	qemu -cpu max -smp 2 -serial "unix:$sock,server=on,wait=off"
+	wait "$gdbpid" ;;
+bochs-vmx-gdb) bochs_gdb corei7_skylake_x ;;
+bochs-vmx-tigerlake-gdb) bochs_gdb tigerlake ;; # single-step by the monitor trap flag
+bochs-svm-gdb) bochs_gdb ryzen ;;
 bochs-vmx) bochs_run corei7_skylake_x ;;
 bochs-vmx-tigerlake) bochs_run tigerlake ;;
 bochs-svm) bochs_run ryzen ;;
+bochs-vmx-monitor) bochs_monitor corei7_skylake_x ;;
+bochs-vmx-tigerlake-monitor) bochs_monitor tigerlake ;;
+bochs-svm-monitor) bochs_monitor ryzen ;;
 # Unknown MSRs read 0 instead of #GP, as on the machines Linux expects: Bochs' Intel models
 # lack IA32_MISC_ENABLE, which Linux reads on every Intel family-6 CPU (verify_cpu), natively too.
 bochs-vmx-msrs) bochs_run corei7_skylake_x 1 ;;

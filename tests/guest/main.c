@@ -11,6 +11,7 @@
 #include "tests/guest/attack.h"
 #include "tests/guest/bootinfo.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/monitor_spin.h"
 #include "tests/guest/report.h"
 #include "tests/guest/serial_pci.h"
 #include "tests/guest/tests.h"
@@ -30,6 +31,8 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	check_either(hv_present(), "running under mhv", "not running under mhv");
 
 	attack_run_if_asked(&bi);
+	test_gdb_probe();
+	monitor_spin_if_asked(&bi);
 	test_multiboot(&bi);
 	test_traps();
 	test_cpuid();

@@ -12,6 +12,8 @@ struct mb1_info;
 /* The boot protocol (and that it is the image's flavor) and the information handed over. */
 void test_multiboot(const struct boot_info *bi);
 void test_traps(void);
+/* The target of the gdb boot test (gdb_probe.c): a call gdb breaks on and watches. */
+void test_gdb_probe(void);
 void test_cpuid(void);
 /* CPUID plain and prefixed at one RIP and across pages: the exit's length (test_exit_len.c). */
 void test_exit_len(void);

@@ -42,6 +42,12 @@ static void assert_same_options(const struct hv_options *a, const struct hv_opti
 	assert_int_equal(a->console_guest_prefix, b->console_guest_prefix);
 	assert_int_equal(a->no_guest, b->no_guest);
 	assert_int_equal(a->iommu, b->iommu);
+	assert_int_equal(a->gdb_port, b->gdb_port);
+	assert_int_equal(a->gdb_wait, b->gdb_wait);
+	assert_int_equal(a->break_in, b->break_in);
+	assert_int_equal(a->break_seq.len, b->break_seq.len);
+	for (i = 0; i < a->break_seq.len && i < BREAK_SEQ_MAX; i++)
+		assert_int_equal(a->break_seq.seq[i], b->break_seq.seq[i]);
 }
 
 static int parse(const char *line)
@@ -510,6 +516,32 @@ static void test_options_console_guest_prefix_on_off(void **state)
 	expect_err("console_guest=on", "unknown option 'console_guest=on'");
 }
 
+/* break=: the monitor's break-in sequence (default ^]^], i.e. 0x1D 0x1D), or off. */
+static void test_options_break_sequence(void **state)
+{
+	(void)state;
+	expect_ok("");
+	assert_true(o.break_in);
+	assert_int_equal(o.break_seq.len, 2);
+	assert_int_equal(o.break_seq.seq[0], 0x1D);
+	assert_int_equal(o.break_seq.seq[1], 0x1D);
+	expect_ok("break=^A^Ax");
+	assert_true(o.break_in);
+	assert_int_equal(o.break_seq.len, 3);
+	assert_int_equal(o.break_seq.seq[0], 0x01);
+	assert_int_equal(o.break_seq.seq[2], 'x');
+	expect_ok("break=off");
+	assert_false(o.break_in);
+	expect_ok("break=off break=^]^]");
+	assert_true(o.break_in);
+	expect_err("break=abc^", "break: 'abc^' is no sequence (printable characters, ^X for "
+				 "Ctrl-X, at most 8 bytes)");
+	expect_err("break=123456789", "break: '123456789' is no sequence (printable characters, "
+				      "^X for Ctrl-X, at most 8 bytes)");
+	expect_err("break=^A^A^A^A^A^A^A^A^A", "break: '^A^A^A^A^A^A^A^A^A' is longer than 8 "
+					       "characters");
+}
+
 static void test_options_guest_module_or_none(void **state)
 {
 	(void)state;
@@ -533,6 +565,38 @@ static void test_options_iommu_auto_required_off(void **state)
 	expect_err("iommu=on", "iommu: bad value 'on' (expected auto, required or off)");
 	expect_err("iommu=", "option 'iommu' needs a value");
 	expect_err("iommu=REQUIRED", "iommu: bad value 'REQUIRED' (expected auto, required or off)");
+}
+
+static void test_options_gdb_port_and_wait(void **state)
+{
+	(void)state;
+	expect_ok("");
+	assert_int_equal(o.gdb_port, 0);
+	assert_false(o.gdb_wait);
+	expect_ok("gdb=com2");
+	assert_int_equal(o.gdb_port, OPT_COM2_PORT);
+	assert_false(o.gdb_wait);
+	expect_ok("gdb=com2,wait");
+	assert_int_equal(o.gdb_port, OPT_COM2_PORT);
+	assert_true(o.gdb_wait);
+	expect_ok("gdb=0x2e8,wait gdb=com4");
+	assert_int_equal(o.gdb_port, OPT_COM4_PORT);
+	assert_false(o.gdb_wait);
+	expect_ok("gdb=com3 gdb=none");
+	assert_int_equal(o.gdb_port, 0);
+	/* The console moved away from COM1: gdb may have it. */
+	expect_ok("console=com2 gdb=com1");
+	assert_int_equal(o.gdb_port, OPT_COM1_PORT);
+	expect_err("gdb=com1", "gdb: port 0x3f8 is the console's: give gdb a UART of its own");
+	expect_err("gdb=com2 console=com2",
+		   "gdb: port 0x2f8 is the console's: give gdb a UART of its own");
+	expect_err("gdb=com5", "gdb: bad value 'com5' (expected com1..com4 or 0xPORT, optionally "
+			       "followed by ,wait; or none)");
+	expect_err("gdb=,wait", "gdb: bad value ',wait' (expected com1..com4 or 0xPORT, optionally "
+				"followed by ,wait; or none)");
+	expect_err("gdb=com2,nowait", "gdb: bad value 'com2,nowait' (expected com1..com4 or "
+				      "0xPORT, optionally followed by ,wait; or none)");
+	expect_err("gdb=", "option 'gdb' needs a value");
 }
 
 /* A failing word after good mmio= words leaves the list as it was before the line. */
@@ -580,8 +644,10 @@ int main(void)
 		cmocka_unit_test(test_options_bench_on_off),
 		cmocka_unit_test(test_options_mmio_error_leaves_list_unchanged),
 		cmocka_unit_test(test_options_console_guest_prefix_on_off),
+		cmocka_unit_test(test_options_break_sequence),
 		cmocka_unit_test(test_options_guest_module_or_none),
 		cmocka_unit_test(test_options_iommu_auto_required_off),
+		cmocka_unit_test(test_options_gdb_port_and_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

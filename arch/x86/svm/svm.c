@@ -7,6 +7,7 @@
  */
 #include "arch/x86/svm/svm.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/debugreg.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/irq_wait.h"
@@ -19,6 +20,8 @@
 #include "arch/x86/virt_caps.h"
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
+#include "core/gdbstub.h"
+#include "core/debug_stop.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
@@ -40,6 +43,7 @@
 #define DR6_INIT	      0xFFFF0FF0ull
 #define DR7_INIT	      0x400ull
 #define DR6_BS		      (1ull << 14) /* single step */
+#define DR6_B_MASK	      0xFull	   /* B0-B3: the breakpoint that hit */
 #define CPUID_7_EBX_INVPCID   (1u << 10)
 #define CPUID_EXT_EDX_1G      (1u << 26)
 #define OPCODE_MOV_TO_CR      0x22
@@ -48,6 +52,8 @@
 #define DEBUGCTL_BTF	      (1ull << 1) /* TF single-steps branches only */
 #define OPCODE_GROUP7	      0x01
 #define GROUP7_LMSW	      6
+#define EVENTINJ_TYPE_SHIFT   8
+#define EVENTINJ_TYPE_BITS    7u
 
 struct svm_vcpu {
 	struct vcpu vcpu; /* first: svm_entry.S addresses gpr[] from the vcpu pointer */
@@ -57,6 +63,9 @@ struct svm_vcpu {
 	uint32_t invpcid_intercept; /* MISC3_INVPCID when the CPU has INVPCID, else 0 */
 	/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
 	bool guest_state_saved;
+	bool debug_step;     /* the debugger's single step: RFLAGS.TF set by mhv, #DB intercepted */
+	uint64_t guest_tf;   /* the guest's own RFLAGS.TF while debug_step */
+	bool db_intercepted; /* #DB was intercepted before the step (the GDB stub's) */
 };
 
 /* One per CPU: the boot CPU's is vCPU 0, AP n's is vCPU n. */
@@ -118,6 +127,8 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
 {
 	if (vmcb->control.event_inj & EVENTINJ_VALID)
 		return;
+	if (debug_stepping())
+		return; /* the debugger's TF: its step ends at the exit's tail (debug_stop.h) */
 	/* DEBUGCTL.BTF (the guest's, live under SVM): TF traps on branches only, and mhv
 	 * completes none.  A CPU model without DEBUGCTL (Bochs' ryzen) has no BTF either. */
 	uint64_t debugctl;
@@ -472,6 +483,104 @@ static void svm_sipi_reset(struct vcpu *v, uint8_t vector)
 	vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 }
 
+static uint64_t svm_get_dr7(struct vcpu *v)
+{
+	return vmcb_of(v)->save.dr7;
+}
+
+/*
+ * The VMCB's DR7 is the guest's.  The CPU's own DR7 gets the value too: VMRUN replaces it with
+ * the VMCB's and #VMEXIT clears its enables, so on hardware this changes nothing, but an
+ * emulator that arms breakpoints only on a MOV to DR7 (QEMU 7.2 TCG: its VMRUN copies DR7
+ * without arming them) then has them armed for the guest.
+ */
+static void svm_set_dr7(struct vcpu *v, uint64_t dr7)
+{
+	vmcb_of(v)->save.dr7 = dr7;
+	write_dr7(dr7);
+}
+
+static uint64_t svm_get_dr6(struct vcpu *v)
+{
+	return vmcb_of(v)->save.dr6;
+}
+
+static void svm_set_dr6(struct vcpu *v, uint64_t dr6)
+{
+	vmcb_of(v)->save.dr6 = dr6;
+}
+
+static void svm_set_mov_dr_intercept(struct vcpu *v, bool on)
+{
+	vmcb_of(v)->control.intercept_dr = on ? SVM_DR_INTERCEPT_ALL : 0;
+}
+
+static uint64_t svm_get_cr2(struct vcpu *v)
+{
+	return vmcb_of(v)->save.cr2;
+}
+
+static void svm_set_exception_intercept(struct vcpu *v, unsigned vector, bool on)
+{
+	struct vmcb_control *c = &vmcb_of(v)->control;
+
+	if (on)
+		c->intercept_exceptions |= 1u << vector;
+	else
+		c->intercept_exceptions &= ~(1u << vector);
+}
+
+/* The debugger's single step: TF with #DB intercepted (SVM has no monitor trap flag). */
+static bool svm_single_step(struct vcpu *v, bool on)
+{
+	struct svm_vcpu *sv = to_svm(v);
+	struct vmcb *vmcb = sv->vmcb;
+
+	if (on == sv->debug_step)
+		return true;
+	if (on) {
+		static bool told;
+
+		if (!told) {
+			told = true;
+			pr_info("mhv: SVM: single-step by RFLAGS.TF (no monitor trap flag)\n");
+		}
+		sv->guest_tf = vmcb->save.rflags & RFLAGS_TF;
+		sv->db_intercepted = vmcb->control.intercept_exceptions & (1u << VEC_DB);
+		vmcb->save.rflags |= RFLAGS_TF;
+		vmcb->control.intercept_exceptions |= 1u << VEC_DB;
+	} else {
+		vmcb->save.rflags = (vmcb->save.rflags & ~RFLAGS_TF) | sv->guest_tf;
+		if (!sv->db_intercepted)
+			vmcb->control.intercept_exceptions &= ~(1u << VEC_DB);
+	}
+	sv->debug_step = on;
+	return true;
+}
+
+static void svm_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	const struct vmcb *vmcb = vmcb_of(v);
+
+	/* DR0-DR3 are not in the VMCB: the guest's values stay in the registers under mhv. */
+	asm volatile("mov %%dr0, %0" : "=r"(d->dr[0]));
+	asm volatile("mov %%dr1, %0" : "=r"(d->dr[1]));
+	asm volatile("mov %%dr2, %0" : "=r"(d->dr[2]));
+	asm volatile("mov %%dr3, %0" : "=r"(d->dr[3]));
+	d->dr6 = vmcb->save.dr6;
+	d->dr7 = vmcb->save.dr7;
+	d->event_valid = vmcb->control.event_inj & EVENTINJ_VALID;
+	d->event_vector = (uint8_t)vmcb->control.event_inj;
+	d->event_type = (uint8_t)((vmcb->control.event_inj >> EVENTINJ_TYPE_SHIFT) & EVENTINJ_TYPE_BITS);
+	d->interrupt_shadow = vmcb->control.interrupt_shadow & INTERRUPT_SHADOW_ACTIVE;
+	d->nmi_known = false; /* not visible without vNMI */
+}
+
+static void svm_flush_nested(struct vcpu *v)
+{
+	vmcb_of(v)->control.tlb_control = TLB_CONTROL_FLUSH_ALL; /* at the next VMRUN */
+}
+
 static const struct vcpu_ops svm_ops = {
 	.name = "svm",
 	.get_rip = svm_get_rip,
@@ -498,6 +607,16 @@ static const struct vcpu_ops svm_ops = {
 	.dump = svm_dump,
 	.sipi_reset = svm_sipi_reset,
 	.set_flush_exits = svm_set_flush_exits,
+	.get_dr7 = svm_get_dr7,
+	.set_dr7 = svm_set_dr7,
+	.get_dr6 = svm_get_dr6,
+	.set_dr6 = svm_set_dr6,
+	.set_mov_dr_intercept = svm_set_mov_dr_intercept,
+	.get_cr2 = svm_get_cr2,
+	.set_exception_intercept = svm_set_exception_intercept,
+	.single_step = svm_single_step,
+	.debug_state = svm_debug_state,
+	.flush_nested = svm_flush_nested,
 };
 
 /* ---- set-up ---- */
@@ -562,6 +681,8 @@ static void setup_maps(struct svm_shared *sh)
 
 	for (uint16_t p = 0; vuart_base() && p < VUART_NR_PORTS; p++)
 		bitmap_set(iopm, vuart_base() + p);
+	for (uint16_t p = 0; gdbstub_armed && p < GDBSTUB_NR_PORTS; p++)
+		bitmap_set(iopm, gdbstub_uart + p); /* the debugger's UART */
 	uint16_t plat[PLATFORM_PORTS_MAX];
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
 		bitmap_set(iopm, plat[i]);
@@ -590,8 +711,8 @@ static void setup_control(struct svm_vcpu *sv, const struct svm_shared *sh)
 	if (sv->vcpu.mmio_cache_on)
 		c->intercept_misc1 |= MISC1_TASK_SWITCH;
 	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h). */
-	if (smp_ap_count())
-		c->intercept_misc1 |= MISC1_NMI;
+	if (smp_ap_count() || debug_break_armed())
+		c->intercept_misc1 |= MISC1_NMI; /* ... and the console's break-in (debug_stop.h) */
 	c->iopm_base_pa = sh->iopm_pa;
 	c->msrpm_base_pa = sh->msrpm_pa;
 	c->asid = GUEST_ASID;
@@ -752,6 +873,29 @@ static enum exit_next skip_by(struct svm_vcpu *sv, unsigned len, enum exit_next 
 	return next;
 }
 
+/* MOV to/from DRn (intercepted while a debugger holds the debug registers): the GPR from the
+ * decode assists, else from mhv's decoder (0F 21 / 0F 23 /r: reg is the DR, rm the GPR). */
+static enum exit_next exit_mov_dr(struct svm_vcpu *sv, uint64_t code)
+{
+	bool to_dr = code >= SVM_EXIT_DR0_WRITE;
+	unsigned dr = (unsigned)(code - (to_dr ? SVM_EXIT_DR0_WRITE : SVM_EXIT_DR0_READ));
+	uint64_t info = sv->vmcb->control.exit_info1;
+
+	if (!sv->decode_assists || !(info & CRX_DECODE_VALID)) {
+		int err = 0;
+		const struct x86_insn *insn = vcpu_decode_current(&sv->vcpu, &err);
+
+		if (!insn) {
+			if (err != -E_FAULT)
+				vcpu_refuse_insn(&sv->vcpu, "SVM: MOV DR intercept at bytes mhv cannot "
+							    "decode", code);
+			return EXIT_NEXT_RETRY;
+		}
+		return vcpu_exit_mov_dr(&sv->vcpu, dr, to_dr, insn->rm);
+	}
+	return vcpu_exit_mov_dr(&sv->vcpu, dr, to_dr, (unsigned)(info & CRX_GPR_MASK));
+}
+
 static enum exit_next exit_invlpg(struct svm_vcpu *sv)
 {
 	const struct x86_insn *insn;
@@ -803,6 +947,20 @@ static enum exit_next __attribute__((noinline)) exit_io(struct svm_vcpu *sv)
 
 static void wait_for_sipi(struct svm_vcpu *sv);
 
+/*
+ * An intercepted NMI is not consumed by the #VMEXIT: it stays pending until GIF is set (AMD
+ * APM 15.21; QEMU and Bochs do the same), and with GIF clear in mhv the next VMRUN would exit
+ * for it again.  Take it here, in mhv's handler (mhv's IDT is loaded), leaving the per-CPU
+ * "NMI arrived" flag as it was: this NMI is the one being handled.
+ */
+static void take_intercepted_nmi(struct vcpu *v)
+{
+	bool before = nmi_pending[v->cpu];
+
+	asm volatile("stgi\n\tclgi" ::: "memory");
+	nmi_pending[v->cpu] = before;
+}
+
 static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, uint64_t code)
 {
 	struct vcpu *v = &sv->vcpu;
@@ -818,6 +976,9 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		return exit_cr_write(sv, 4);
 	case SVM_EXIT_INVLPG:
 		return exit_invlpg(sv);
+	case SVM_EXIT_DR0_READ ... SVM_EXIT_DR0_READ + SVM_NR_DRS - 1:
+	case SVM_EXIT_DR0_WRITE ... SVM_EXIT_DR0_WRITE + SVM_NR_DRS - 1:
+		return exit_mov_dr(sv, code);
 	case SVM_EXIT_INVPCID:
 		return exit_invpcid(sv);
 	case SVM_EXIT_XSETBV:
@@ -828,6 +989,18 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		return EXIT_NEXT_SKIP;
 	case SVM_EXIT_EXCP_BASE + VEC_UD:
 		vcpu_exit_ud(v);
+		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_EXCP_BASE + VEC_DB:
+		/* Intercepted only for the debugger; the CPU has already updated DR6 in the VMCB.
+		 * The guest's own #DB goes to the guest as it was. */
+		if (sv->debug_step && !sv->guest_tf) { /* the monitor's step (core/debug_stop.h) */
+			vmcb->save.dr6 &= ~DR6_BS; /* the guest never sees the debugger's step */
+			debug_stop_step_trap(v);
+			take_intercepted_nmi(v); /* the console's NMIs while the session ran */
+		} else if (!vcpu_exit_db(v, vmcb->save.dr6))
+			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
+		else
+			vmcb->save.dr6 &= ~(DR6_B_MASK | DR6_BS);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
@@ -864,8 +1037,16 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 		apic_guard_init_signal(v);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_NMI:
+		take_intercepted_nmi(v);
 		switch (smp_nmi_exit(v)) {
 		case SMP_NMI_GUEST: /* another vCPU's NMI IPI, or the platform's */
+			if (debug_stop_nmi(v)) {
+				/* The console's line, mhv's break-in (debug_stop.h).  Reading the
+				 * UART while its line was high may have raised it again (QEMU's IOAPIC
+				 * fires on every raise): that NMI is this one too. */
+				take_intercepted_nmi(v);
+				break;
+			}
 			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | VEC_NMI;
 			break;
 		case SMP_NMI_INIT:
@@ -905,6 +1086,23 @@ static enum exit_next __attribute__((noinline)) halted_no_irq(struct svm_vcpu *s
 	return EXIT_NEXT_RETRY;
 }
 
+/* A break-in, a step that ended, gdb's Ctrl-C: the debug session runs here (debug_stop.h). */
+static void __attribute__((noinline)) debug_stop(struct svm_vcpu *sv)
+{
+	svm_use_host_state(sv);
+	debug_stop_tail_slow(&sv->vcpu);
+	take_intercepted_nmi(&sv->vcpu); /* the console's NMIs while a session ran */
+}
+
+/* gdb=: the debugger looks at the line (and may change RAX while the guest is stopped). */
+static void __attribute__((noinline)) debugger_poll(struct svm_vcpu *sv)
+{
+	gdbstub_poll(&sv->vcpu);
+	if (debug_stop_wanted)
+		debug_stop(sv);
+	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
+}
+
 /*
  * HLT with interrupts on.  SVM has no HLT activity state, and a guest resumed after its HLT
  * at once runs its idle loop into the next HLT exit: an idle vCPU would spin through exits
@@ -941,6 +1139,10 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 		nmi_pending[sv->vcpu.cpu] = false;
 		switch (smp_nmi_exit(&sv->vcpu)) {
 		case SMP_NMI_GUEST:
+			/* The console's line (a break-in, or input for the guest's UART model):
+			 * back to the guest, which the exit tail may stop first (debug_stop.h). */
+			if (debug_stop_nmi(&sv->vcpu))
+				return EXIT_NEXT_RETRY;
 			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | VEC_NMI;
 			return EXIT_NEXT_RETRY;
 		case SMP_NMI_INIT:
@@ -998,7 +1200,11 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		else
 			skip_decoded(sv);
 	}
+	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
+		debug_stop(sv);
 	vmcb->save.rax = v->gpr[GPR_RAX];
+	if (unlikely(gdbstub_armed))
+		debugger_poll(sv); /* a tail call: see core/gdbstub.h */
 }
 
 /*
@@ -1066,6 +1272,8 @@ static void svm_run_guest(const struct virt_caps *caps, const struct guest_start
 	enable_svm(sv);
 	setup_guest_state(sv, gs);
 	online = smp_start_aps(svm_ap_main, aps);
+	if (debug_break_armed())
+		debug_stop_route_nmi();
 	pr_info("mhv: SVM: launching the guest at 0x%x (ASID %u, NRIPS %s, decode assists %s, "
 		"flush-by-ASID %s)\n",
 		gs->entry, GUEST_ASID, sv->nrips ? "on" : "off", sv->decode_assists ? "on" : "off",
@@ -1075,6 +1283,8 @@ static void svm_run_guest(const struct virt_caps *caps, const struct guest_start
 			"wait for the guest's INIT-SIPI-SIPI\n",
 			1 + online, online);
 	log_flush();
+	gdbstub_start(&sv->vcpu); /* gdb=...,wait: stopped before the first instruction */
+	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
 	svm_run_loop(&sv->vcpu, sv->vmcb_pa, &sv->guest_state_saved);
 }
 

@@ -134,6 +134,11 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define SVM_EXIT_CR0_WRITE   0x010
 #define SVM_EXIT_CR3_WRITE   0x013
 #define SVM_EXIT_CR4_WRITE   0x014
+#define SVM_EXIT_DR0_READ    0x020 /* + n: MOV from DRn */
+#define SVM_EXIT_DR0_WRITE   0x030 /* + n: MOV to DRn */
+#define SVM_NR_DRS	     8
+/* intercept_dr: reads of DR0-DR7 in bits 0-7, writes in bits 16-23 */
+#define SVM_DR_INTERCEPT_ALL 0x00FF00FFu
 #define SVM_EXIT_EXCP_BASE   0x040
 #define SVM_EXIT_NMI	     0x061
 #define SVM_EXIT_INIT	     0x063

@@ -6,6 +6,7 @@
  */
 #include "arch/x86/vmx/vmx.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/debugreg.h"
 #include "arch/x86/desc.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/msr.h"
@@ -18,6 +19,8 @@
 #include "arch/x86/vmx/vmx_hygiene.h"
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
+#include "core/gdbstub.h"
+#include "core/debug_stop.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/msr_policy.h"
@@ -61,8 +64,24 @@ struct vmx_vcpu {
 	bool vpid, invvpid_addr, invvpid_single;
 	bool hlt_activity; /* IA32_VMX_MISC: the guest may wait in the HLT activity state */
 	uint32_t proc_ctls;	/* primary processor-based controls, as in the VMCS */
+	bool mov_dr_exiting; /* the processor-based controls allow MOV-DR exiting */
 	uint64_t vmxon_pa, vmcs_pa; /* allocated by the boot CPU for every vCPU */
+	/* The break-in (core/debug_stop.h): the preemption timer's period (0: no timer), and
+	 * whether each exit saves the remaining count (else each entry restarts it). */
+	uint32_t poll_timer;
+	bool poll_timer_saved;
+	bool mtf;	 /* the debugger's step uses the monitor trap flag (else TF + #DB) */
+	bool debug_step; /* the debugger's single step is armed */
+	uint64_t guest_tf;
+	bool db_intercepted; /* #DB was intercepted before the TF step (the GDB stub's) */
 };
+
+/*
+ * The break-in's poll period in TSC ticks: about 4 ms at 1 GHz, a few hundred thousand
+ * instructions on Bochs (one tick per instruction), so the console answers at once while the
+ * timer's exits stay rare.
+ */
+#define POLL_TSC_TICKS (1u << 22)
 
 /* What every vCPU shares (read-only once built by the boot CPU). */
 struct vmx_shared {
@@ -212,6 +231,8 @@ static void build_bitmaps(struct vmx_shared *sh)
 		vmx_fatal("console UART at 0x%lx runs past port 0xFFFF", vuart_base(), 0);
 	for (unsigned i = 0, n = platform_ports_list(plat, PLATFORM_PORTS_MAX); i < n; i++)
 		io_bitmap_set_range(io_pages, plat[i], 1); /* a uint16_t is always a port */
+	if (gdbstub_armed) /* the debugger's UART: options.c keeps it within 0xFFF8 */
+		io_bitmap_set_range(io_pages, gdbstub_uart, GDBSTUB_NR_PORTS);
 
 	/* Every MSR exits but the pass-through ones (msr_policy.h). */
 	memset(msr_bitmap, 0xFF, PAGE_SIZE);
@@ -250,12 +271,17 @@ static void use_shared(const struct vmx_shared *sh)
  */
 #define PROC_FLUSH_EXITS (PROC_CR3_LOAD_EXITING | PROC_INVLPG_EXITING)
 
+/* Primary processor-based controls switched at run time (flush exits, MOV-DR exiting, the
+ * monitor trap flag): one copy in vx->proc_ctls, so no switch undoes another. */
+static void set_proc_controls(struct vmx_vcpu *vx, uint32_t bits, bool on)
+{
+	vx->proc_ctls = on ? vx->proc_ctls | bits : vx->proc_ctls & ~bits;
+	vmwrite32(VMCS_PROC_CONTROLS, vx->proc_ctls);
+}
+
 static void vmx_set_flush_exits(struct vcpu *v, bool on)
 {
-	struct vmx_vcpu *vx = to_vmx(v);
-
-	vx->proc_ctls = on ? vx->proc_ctls | PROC_FLUSH_EXITS : vx->proc_ctls & ~PROC_FLUSH_EXITS;
-	vmwrite32(VMCS_PROC_CONTROLS, vx->proc_ctls);
+	set_proc_controls(to_vmx(v), PROC_FLUSH_EXITS, on);
 }
 
 static void setup_flush_exits(struct vmx_vcpu *vx, uint32_t proc_msr)
@@ -280,11 +306,27 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 
 	if (caps->vmx.vpid && vmx_vpid_flushable(caps->vmx.ept_vpid_cap))
 		proc2_opt |= PROC2_VPID;
-	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h). */
-	vmwrite32(VMCS_PIN_CONTROLS,
-		  adjust_controls("pin-based",
-				  t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
-				  smp_ap_count() ? PIN_NMI_EXITING : 0, 0));
+	uint32_t proc_may = rdmsr(proc_msr) >> 32;
+	vx->mov_dr_exiting = proc_may & PROC_MOV_DR_EXITING;
+	/* SMP: mhv reaches a vCPU that runs the guest with an NMI (smp.h).  The break-in polls
+	 * the console on the preemption timer where the CPU has it, else takes the console's
+	 * IOAPIC pin as an NMI (core/debug_stop.h). */
+	uint32_t pin = adjust_controls("pin-based",
+				       t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
+				       smp_ap_count() ? PIN_NMI_EXITING : 0,
+				       debug_break_armed() ? PIN_PREEMPT_TIMER : 0);
+	if (debug_break_armed() && !(pin & PIN_PREEMPT_TIMER))
+		pin = adjust_controls("pin-based",
+				      t ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED_CTLS,
+				      PIN_NMI_EXITING, 0);
+	vmwrite32(VMCS_PIN_CONTROLS, pin);
+	if (pin & PIN_PREEMPT_TIMER) {
+		unsigned rate = rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_TIMER_RATE;
+
+		vx->poll_timer = POLL_TSC_TICKS >> rate;
+		vmwrite32(VMCS_PREEMPT_TIMER, vx->poll_timer);
+	}
+	vx->mtf = caps->vmx.mtf;
 	vx->proc_ctls = adjust_controls("processor-based", proc_msr,
 					PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
 						PROC_USE_MSR_BITMAPS | PROC_SECONDARY,
@@ -299,7 +341,8 @@ static void setup_controls(struct vmx_vcpu *vx, const struct virt_caps *caps)
 		  adjust_controls("VM-exit", t ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT_CTLS,
 				  EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
 					  EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG,
-				  0));
+				  vx->poll_timer ? EXIT_SAVE_PREEMPT_TIMER : 0));
+	vx->poll_timer_saved = vmread32(VMCS_EXIT_CONTROLS) & EXIT_SAVE_PREEMPT_TIMER;
 	vx->entry_ctls =
 		adjust_controls("VM-entry", t ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS,
 				ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG, 0);
@@ -477,7 +520,7 @@ static void advance_rip(uint64_t rip)
 	 * With DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM
 	 * entry refuses BS with BTF in the HLT state or a shadow (SDM 27.3.1.5). */
 	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
-	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF))
+	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF) && !debug_stepping())
 		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
 			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
 }
@@ -786,6 +829,127 @@ static void vmx_dump(struct vcpu *v)
 
 static void vmx_sipi_reset(struct vcpu *v, uint8_t vector);
 
+static uint64_t vmx_get_dr7(struct vcpu *v)
+{
+	(void)v;
+	return vmread_nat(VMCS_GUEST_DR7);
+}
+
+static void vmx_set_dr7(struct vcpu *v, uint64_t dr7)
+{
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_DR7, dr7);
+}
+
+/* VMX keeps no guest CR2: the CPU's is the guest's (mhv takes no page faults). */
+static uint64_t vmx_get_cr2(struct vcpu *v)
+{
+	(void)v;
+	return read_cr2();
+}
+
+static void vmx_set_exception_intercept(struct vcpu *v, unsigned vector, bool on)
+{
+	uint32_t bitmap = vmread32(VMCS_EXCEPTION_BITMAP);
+
+	(void)v;
+	vmwrite32(VMCS_EXCEPTION_BITMAP, on ? bitmap | (1u << vector) : bitmap & ~(1u << vector));
+}
+
+static uint64_t vmx_get_dr6(struct vcpu *v)
+{
+	(void)v;
+	return read_dr6(); /* VMX keeps no guest DR6: the CPU's is the guest's */
+}
+
+static void vmx_set_dr6(struct vcpu *v, uint64_t dr6)
+{
+	(void)v;
+	write_dr6(dr6);
+}
+
+static void vmx_set_mov_dr_intercept(struct vcpu *v, bool on)
+{
+	if (to_vmx(v)->mov_dr_exiting)
+		set_proc_controls(to_vmx(v), PROC_MOV_DR_EXITING, on);
+}
+
+/* Which single step the debuggers get, said once (the boot tests check it). */
+static void pr_info_once_step(bool mtf)
+{
+	static bool told;
+
+	if (told)
+		return;
+	told = true;
+	pr_info("mhv: VMX: single-step by %s\n",
+		mtf ? "the monitor trap flag" : "RFLAGS.TF (no monitor trap flag)");
+}
+
+/* The debugger's single step: the monitor trap flag, else TF with #DB intercepted. */
+static bool vmx_single_step(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *vx = to_vmx(v);
+
+	if (on == vx->debug_step)
+		return true;
+	if (on)
+		pr_info_once_step(vx->mtf);
+	if (vx->mtf) {
+		set_proc_controls(vx, PROC_MTF, on);
+		/* A whole poll period for one instruction: a timer exit during the step means
+		 * the MTF exit never came (vmx_mtf_missed). */
+		if (on && vx->poll_timer)
+			vmwrite32(VMCS_PREEMPT_TIMER, vx->poll_timer);
+	} else if (on) {
+		uint64_t rflags = vmread_nat(VMCS_GUEST_RFLAGS);
+
+		vx->guest_tf = rflags & RFLAGS_TF;
+		vx->db_intercepted = vmread32(VMCS_EXCEPTION_BITMAP) & (1u << VEC_DB);
+		vmwrite_nat(VMCS_GUEST_RFLAGS, rflags | RFLAGS_TF);
+		vmwrite32(VMCS_EXCEPTION_BITMAP, vmread32(VMCS_EXCEPTION_BITMAP) | 1u << VEC_DB);
+	} else {
+		vmwrite_nat(VMCS_GUEST_RFLAGS,
+			    (vmread_nat(VMCS_GUEST_RFLAGS) & ~RFLAGS_TF) | vx->guest_tf);
+		if (!vx->db_intercepted)
+			vmwrite32(VMCS_EXCEPTION_BITMAP,
+				  vmread32(VMCS_EXCEPTION_BITMAP) & ~(1u << VEC_DB));
+		/* A step that ended at an exit may have left its trap pending: not the guest's. */
+		if (!vx->guest_tf)
+			vmwrite_nat(VMCS_GUEST_PENDING_DBG,
+				    vmread_nat(VMCS_GUEST_PENDING_DBG) & ~PENDING_DBG_BS);
+	}
+	vx->debug_step = on;
+	return true;
+}
+
+static void vmx_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	uint32_t info = vmread32(VMCS_ENTRY_INTR_INFO);
+	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
+
+	(void)v;
+	/* DR0-DR3 and DR6 are not in the VMCS: the guest's values stay in the registers. */
+	asm volatile("mov %%dr0, %0" : "=r"(d->dr[0]));
+	asm volatile("mov %%dr1, %0" : "=r"(d->dr[1]));
+	asm volatile("mov %%dr2, %0" : "=r"(d->dr[2]));
+	asm volatile("mov %%dr3, %0" : "=r"(d->dr[3]));
+	asm volatile("mov %%dr6, %0" : "=r"(d->dr6));
+	d->dr7 = vmread_nat(VMCS_GUEST_DR7);
+	d->event_valid = info & INTR_INFO_VALID;
+	d->event_vector = (uint8_t)(info & INTR_INFO_VECTOR_MASK);
+	d->event_type = (uint8_t)((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT);
+	d->interrupt_shadow = intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS);
+	d->nmi_known = true;
+	d->nmi_blocked = intr & BLOCKING_BY_NMI;
+}
+
+static void vmx_flush_nested(struct vcpu *v)
+{
+	vmx_flush_stale_translations(vmx_caps->vmx.ept_vpid_cap, vmx_shared.eptp, to_vmx(v)->vpid,
+				     GUEST_VPID);
+}
+
 static const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
 	.get_rip = vmx_get_rip,
@@ -813,6 +977,16 @@ static const struct vcpu_ops vmx_ops = {
 	.dump = vmx_dump,
 	.sipi_reset = vmx_sipi_reset,
 	.set_flush_exits = vmx_set_flush_exits,
+	.get_dr7 = vmx_get_dr7,
+	.set_dr7 = vmx_set_dr7,
+	.get_dr6 = vmx_get_dr6,
+	.set_dr6 = vmx_set_dr6,
+	.set_mov_dr_intercept = vmx_set_mov_dr_intercept,
+	.get_cr2 = vmx_get_cr2,
+	.set_exception_intercept = vmx_set_exception_intercept,
+	.single_step = vmx_single_step,
+	.debug_state = vmx_debug_state,
+	.flush_nested = vmx_flush_nested,
 };
 
 /* ---- exits ---- */
@@ -859,6 +1033,46 @@ static void exit_entry_failed(struct vcpu *v, uint32_t reason)
 
 /* Exits that fault or end the run, and the rare ones: kept out of the hot switch. */
 static void exit_nmi(struct vmx_vcpu *vx);
+
+/*
+ * #DB, intercepted only for the debugger.  The exit reports the DR6 bits in its qualification
+ * instead of setting them; the guest's own #DB is delivered with DR6 updated as the CPU would
+ * (ICEBP as the privileged software exception it is).
+ */
+static void __attribute__((noinline)) exit_debug(struct vcpu *v, uint32_t info)
+{
+	uint64_t dr6 = vmread_nat(VMCS_EXIT_QUALIFICATION) & DBQ_DR6_BITS;
+
+	if (to_vmx(v)->debug_step && !to_vmx(v)->guest_tf) {
+		debug_stop_step_trap(v); /* the monitor's step (core/debug_stop.h) */
+		return;
+	}
+	if (vcpu_exit_db(v, dr6))
+		return;
+	write_dr6(read_dr6() | dr6);
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXC) {
+		vmwrite32(VMCS_ENTRY_INSN_LEN, vmread32(VMCS_EXIT_INSN_LEN));
+		vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_PRIV_SW_EXC | VEC_DB);
+		return;
+	}
+	vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_DB);
+}
+
+static bool vmx_single_step(struct vcpu *v, bool on);
+
+/*
+ * A whole poll period passed during an MTF step without the MTF exit (Bochs 2.7's tigerlake
+ * model never delivers it here): step with TF from now on.  If the instruction already ran,
+ * the exit's tail ends the step (debug_stop.h); else TF traps after it.
+ */
+static void __attribute__((noinline)) vmx_mtf_missed(struct vmx_vcpu *vx)
+{
+	pr_warn("mhv: VMX: the monitor trap flag did not trap: single steps use RFLAGS.TF\n");
+	vmx_single_step(&vx->vcpu, false);
+	vx->mtf = false;
+	vmx_single_step(&vx->vcpu, true);
+}
+
 
 static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t full)
 {
@@ -910,6 +1124,16 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 			      gla_valid && (q & EPTQ_GLA_FINAL));
 		return EXIT_NEXT_RETRY;
 	}
+	case EXIT_REASON_PREEMPT_TIMER: /* the break-in's poll */
+		if (to_vmx(v)->poll_timer_saved)
+			vmwrite32(VMCS_PREEMPT_TIMER, to_vmx(v)->poll_timer);
+		if (to_vmx(v)->debug_step && to_vmx(v)->mtf)
+			vmx_mtf_missed(to_vmx(v));
+		debug_stop_poll(v);
+		return EXIT_NEXT_RETRY;
+	case EXIT_REASON_MTF:
+		debug_stop_step_trap(v);
+		return EXIT_NEXT_RETRY;
 	case EXIT_REASON_EXCEPTION_NMI: {
 		uint32_t info = vmread32(VMCS_EXIT_INTR_INFO);
 		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI) {
@@ -921,8 +1145,17 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 			vcpu_exit_ud(v);
 			return EXIT_NEXT_RETRY;
 		}
+		if ((info & INTR_INFO_VECTOR_MASK) == VEC_DB) {
+			exit_debug(v, info);
+			return EXIT_NEXT_RETRY;
+		}
 		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);
 		return EXIT_NEXT_RETRY;
+	}
+	case EXIT_REASON_DR_ACCESS: {
+		uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
+
+		return vcpu_exit_mov_dr(v, DRQ_DR(q), !(q & DRQ_FROM_DR), DRQ_GPR(q));
 	}
 	case EXIT_REASON_TASK_SWITCH:
 		vcpu_exit_task_switch(v, (uint16_t)vmread_nat(VMCS_EXIT_QUALIFICATION));
@@ -965,6 +1198,14 @@ static enum exit_next __attribute__((noinline)) halted_no_irq(struct vmx_vcpu *v
 	}
 	wait_for_sipi(vx);
 	return EXIT_NEXT_RETRY;
+}
+
+/* gdb=: the debugger looks at the line. */
+static struct vcpu *__attribute__((noinline)) debugger_poll(struct vcpu *v)
+{
+	gdbstub_poll(v);
+	debug_stop_exit_tail(v); /* gdb's Ctrl-C stops the guest here */
+	return v;
 }
 
 /*
@@ -1014,8 +1255,12 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 	}
 	if (next == EXIT_NEXT_SKIP)
 		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
+	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
+		debug_stop_tail_slow(v);
 	if (unlikely(nmi_pending[v->cpu]))
 		deliver_nmi(v->cpu);
+	if (unlikely(gdbstub_armed))
+		return debugger_poll(v); /* a tail call: see core/gdbstub.h */
 	return v;
 }
 
@@ -1108,6 +1353,8 @@ static void exit_nmi(struct vmx_vcpu *vx)
 {
 	switch (smp_nmi_exit(&vx->vcpu)) {
 	case SMP_NMI_GUEST: /* another vCPU's NMI IPI, or the platform's: delivered when it can be */
+		if (debug_stop_nmi(&vx->vcpu))
+			break; /* the console's line: mhv's break-in (debug_stop.h) */
 		nmi_pending[vx->vcpu.cpu] = true;
 		break;
 	case SMP_NMI_INIT:
@@ -1171,6 +1418,10 @@ static void vmx_run_guest(const struct virt_caps *caps, const struct guest_start
 	setup_this_cpu(vx);
 	setup_guest_state(vx, gs);
 	online = smp_start_aps(vmx_ap_main, aps);
+	if (debug_break_armed() && vx->poll_timer)
+		debug_stop_set_mechanism("VMX preemption timer");
+	else if (debug_break_armed())
+		debug_stop_route_nmi();
 	pr_info("mhv: VMX: launching the guest at 0x%x (VPID %s)\n", gs->entry,
 		vx->vpid ? "on" : "off");
 	if (aps)
@@ -1178,6 +1429,7 @@ static void vmx_run_guest(const struct virt_caps *caps, const struct guest_start
 			"wait for the guest's INIT-SIPI-SIPI\n",
 			1 + online, online);
 	log_flush();
+	gdbstub_start(&vx->vcpu); /* gdb=...,wait: stopped before the first instruction */
 	vmx_launch(&vx->vcpu);
 }
 

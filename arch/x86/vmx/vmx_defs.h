@@ -7,7 +7,9 @@
 #define PROC_INVLPG_EXITING    (1u << 9)
 #define PROC_CR3_LOAD_EXITING  (1u << 15)
 #define PROC_CR3_STORE_EXITING (1u << 16)
+#define PROC_MOV_DR_EXITING    (1u << 23)
 #define PROC_USE_IO_BITMAPS    (1u << 25)
+#define PROC_MTF	       (1u << 27) /* monitor trap flag: the debugger's single step */
 #define PROC_USE_MSR_BITMAPS   (1u << 28)
 #define PROC_SECONDARY	       (1u << 31)
 
@@ -25,6 +27,7 @@
 #define EXIT_SAVE_PAT	     (1u << 18)
 #define EXIT_LOAD_PAT	     (1u << 19)
 #define EXIT_SAVE_EFER	     (1u << 20)
+#define EXIT_SAVE_PREEMPT_TIMER (1u << 22)
 #define EXIT_LOAD_EFER	     (1u << 21)
 
 /* VM-entry controls */
@@ -56,15 +59,18 @@
 #define EXIT_REASON_VMXOFF	     26
 #define EXIT_REASON_VMXON	     27
 #define EXIT_REASON_CR_ACCESS	     28
+#define EXIT_REASON_DR_ACCESS	     29
 #define EXIT_REASON_IO		     30
 #define EXIT_REASON_RDMSR	     31
 #define EXIT_REASON_WRMSR	     32
 #define EXIT_REASON_BAD_GUEST_STATE  33
 #define EXIT_REASON_MSR_LOADING	     34
 #define EXIT_REASON_MCE_DURING_ENTRY 41
+#define EXIT_REASON_MTF		     37
 #define EXIT_REASON_EPT_VIOLATION    48
 #define EXIT_REASON_EPT_MISCONFIG    49
 #define EXIT_REASON_INVEPT	     50
+#define EXIT_REASON_PREEMPT_TIMER    52
 #define EXIT_REASON_INVVPID	     53
 #define EXIT_REASON_XSETBV	     55
 #define EXIT_REASON_INVPCID	     58
@@ -100,8 +106,10 @@
 #define INTR_INFO_VALID	       (1u << 31)
 #define INTR_INFO_DELIVER_ERR  (1u << 11)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
+#define INTR_TYPE_PRIV_SW_EXC  (5u << 8) /* ICEBP (INT1) */
 #define INTR_INFO_VECTOR_MASK  0xFFu
 #define INTR_INFO_TYPE_MASK    (7u << 8)
+#define INTR_INFO_TYPE_SHIFT   8
 
 /* EPT pointer */
 #define EPTP_MT_WB  6
@@ -138,6 +146,8 @@
 #define VMX_MISC_ACTIVITY_HLT (1ull << 6)
 #define INTR_TYPE_NMI	      (2u << 8)
 #define PIN_NMI_EXITING	      (1u << 3) /* SMP: mhv's kicks and stop requests are NMIs */
+#define PIN_PREEMPT_TIMER     (1u << 6) /* the break-in's poll (core/debug_stop.h) */
+#define VMX_MISC_TIMER_RATE   0x1Full	 /* the timer counts TSC >> this */
 #define BLOCKING_BY_STI	      (1u << 0)
 #define BLOCKING_BY_MOV_SS    (1u << 1)
 #define BLOCKING_BY_NMI	      (1u << 3)
@@ -145,6 +155,12 @@
 #define CPUID_ADDR_SIZES      0x80000008u
 #define CPUID_MAXPHYADDR_MASK 0xFFu /* CPUID 80000008H:EAX[7:0] */
 #define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
+/* #DB exit qualification: B0-B3, BD, BS, the DR6 bits the exit reports instead of setting */
+#define DBQ_DR6_BITS	      0x600Full
+/* MOV DR exit qualification */
+#define DRQ_DR(q)	      ((unsigned)(q) & 7u)
+#define DRQ_FROM_DR	      (1u << 4)
+#define DRQ_GPR(q)	      (((unsigned)(q) >> 8) & 0xFu)
 #define DEBUGCTL_BTF	      (1ull << 1)  /* TF single-steps branches only */
 #define GUEST_ACTIVITY_ACTIVE 0
 #define DR7_INIT	      0x400

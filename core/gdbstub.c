@@ -1,0 +1,597 @@
+/*
+ * The GDB stub's mhv side (see gdbstub.h): lib/gdb_stub.c speaks the protocol, this file gives
+ * it vCPU 0 (registers through struct vcpu_ops, memory by guest-linear address through the
+ * guest's page tables and the memory gate, the debug registers) and the serial line.
+ *
+ * Breakpoints of every kind live in DR0-DR3 (lib/gdb_hwbp.h says why): while gdb has any, the
+ * hardware DR0-DR3 and the guest's DR7 are gdb's; the guest's own values are saved when gdb
+ * takes them and put back when gdb lets go of the last one or detaches, and meanwhile the
+ * guest's MOV DR exits and works on the saved values.
+ *
+ * The stub is a debug_stop session (core/debug_stop.h), like the monitor: every stop (gdb's
+ * interrupt request, a breakpoint, a finished step, `wait`) goes through debug_stop_enter(),
+ * which stops the whole guest, and gdb's `s` is debug_stop's single step (the backend's
+ * vcpu_ops.single_step: the monitor trap flag, else RFLAGS.TF).  gdb's `monitor CMD` runs the
+ * monitor's commands (monitor_exec).
+ */
+#include "core/gdbstub.h"
+#include "arch/x86/debugreg.h"
+#include "core/debug_stop.h"
+#include "core/monitor.h"
+#include "arch/x86/exception.h"
+#include "arch/x86/serial_line.h"
+#include "core/guest.h"
+#include "core/ioapic_guard.h"
+#include "core/regs_abi.h"
+#include "core/insn_fetch.h"
+#include "core/vcpu.h"
+#include "lib/errno.h"
+#include "lib/fmt.h"
+#include "lib/gdb_stub.h"
+#include "lib/log.h"
+#include "lib/string.h"
+#include "mm/guest_mem.h"
+
+#define RFLAGS_RF	  (1ull << 16)
+#define PAGE_BYTES	  4096u
+#define CANONICAL_BITS_4L 48
+#define CANONICAL_BITS_5L 57
+#define MONITOR_LINE	  128
+
+bool gdbstub_armed;
+uint16_t gdbstub_uart;
+
+static struct {
+	uint16_t port;
+	bool wait;
+	struct gdb_stub stub;
+	bool drs_saved;
+	uint64_t guest_dr[NR_DEBUG_ADDR_REGS], guest_dr7;
+	/* Why the next stop happens: what poll() saw (0x03, a connecting gdb), the #DB's slot. */
+	int signal;
+	int slot;
+	bool report;
+	/* Bytes taken from the line, and as of the last poll from debug_stop (an NMI of the
+	 * line's pin is the debugger's when a byte came since: a session or an exit may have
+	 * read it before the NMI was judged). */
+	unsigned long rx_seen, rx_seen_judged;
+} dbg;
+
+/* ---- registers ---- */
+
+static bool wide(void *ctx)
+{
+	struct vcpu *v = ctx;
+	struct vcpu_segment cs;
+
+	v->ops->get_segment(v, X86_SEG_CS, &cs);
+	return (v->ops->get_efer(v) & EFER_LMA) && cs.long_mode;
+}
+
+static uint64_t reg_get(void *ctx, enum gdb_reg r)
+{
+	struct vcpu *v = ctx;
+	struct vcpu_segment s;
+
+	if (r < GDB_NR_GPRS)
+		return r == GDB_REG_RSP ? v->ops->get_rsp(v) : v->gpr[r];
+	switch (r) {
+	case GDB_REG_RIP:
+		return v->ops->get_rip(v);
+	case GDB_REG_RFLAGS:
+		return v->ops->get_rflags(v);
+	case GDB_REG_ES:
+	case GDB_REG_CS:
+	case GDB_REG_SS:
+	case GDB_REG_DS:
+	case GDB_REG_FS:
+	case GDB_REG_GS:
+		v->ops->get_segment(v, r - GDB_REG_ES, &s);
+		return s.selector;
+	case GDB_REG_FS_BASE:
+	case GDB_REG_GS_BASE:
+		v->ops->get_segment(v, r == GDB_REG_FS_BASE ? X86_SEG_FS : X86_SEG_GS, &s);
+		return s.base;
+	case GDB_REG_CR0:
+		return v->ops->get_cr(v, 0);
+	case GDB_REG_CR2:
+		return v->ops->get_cr2(v);
+	case GDB_REG_CR3:
+		return v->ops->get_cr(v, 3);
+	case GDB_REG_CR4:
+		return v->ops->get_cr(v, 4);
+	case GDB_REG_EFER:
+		return v->ops->get_efer(v);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * GPRs, RIP and RFLAGS can be changed.  Segment, control registers and EFER cannot: a new
+ * value would need every check a MOV to the register makes (and a descriptor load for a
+ * selector); gdb then says it could not write the register.
+ */
+static bool reg_set(void *ctx, enum gdb_reg r, uint64_t val)
+{
+	struct vcpu *v = ctx;
+
+	if (!wide(ctx))
+		val = (uint32_t)val; /* a 32-bit view: the upper halves are zero there */
+	if (r < GDB_NR_GPRS) {
+		if (r == GDB_REG_RSP)
+			v->ops->set_rsp(v, val);
+		else
+			v->gpr[r] = val;
+		return true;
+	}
+	if (r == GDB_REG_RIP) {
+		v->ops->set_rip(v, val);
+		return true;
+	}
+	if (r == GDB_REG_RFLAGS) {
+		/* Bit 1 reads as 1; the VM flag would need a mode switch. */
+		uint64_t cur = v->ops->get_rflags(v);
+
+		if ((val ^ cur) & RFLAGS_VM)
+			return false;
+		v->ops->set_rflags(v, val | 2);
+		return true;
+	}
+	return false;
+}
+
+/* ---- memory ---- */
+
+static bool canonical(const struct gw_regs *regs, uint64_t la)
+{
+	unsigned bits = (regs->cr4 & CR4_LA57) ? CANONICAL_BITS_5L : CANONICAL_BITS_4L;
+	int64_t s = (int64_t)(la << (64 - bits)) >> (64 - bits);
+
+	return !(regs->efer & EFER_LMA) || (uint64_t)s == la;
+}
+
+/*
+ * The debugger's access to guest-linear memory: the guest's own page tables, but as the
+ * kernel would see them whatever the CPL (no SMAP, no protection keys, writes ignore CR0.WP),
+ * no accessed/dirty bits set, and guest RAM only: a device page answers like unmapped memory,
+ * so that a debugger's read has no side effect on hardware.
+ */
+static unsigned debugger_mem(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write)
+{
+	struct gw_regs regs;
+	struct gw_mem mem;
+	unsigned done = 0;
+
+	vcpu_walk_setup(v, &regs, &mem);
+	mem.write = NULL;
+	regs.cpl = 0;
+	regs.rflags_ac = true;
+	regs.has_pkru = true;
+	regs.pkru = 0;
+	if (write)
+		regs.cr0 &= ~CR0_WP;
+	while (done < len) {
+		uint64_t addr = la + done;
+		unsigned chunk = MIN(len - done, PAGE_BYTES - (unsigned)(addr & (PAGE_BYTES - 1)));
+		struct gw_result r;
+
+		if (addr < la || !canonical(&regs, addr) ||
+		    guest_walk(&regs, &mem, addr, write ? GW_WRITE : 0, &r) ||
+		    guest_mem_kind(guest_gate(), r.gpa) != GPA_RAM ||
+		    guest_mem_access(guest_gate(), r.gpa, (uint8_t *)buf + done, chunk,
+				     write ? GMEM_WRITE : 0, v->ops->get_rip(v)) < 0)
+			break;
+		done += chunk;
+	}
+	return done;
+}
+
+static unsigned mem_read(void *ctx, uint64_t la, void *buf, unsigned len)
+{
+	return debugger_mem(ctx, la, buf, len, false);
+}
+
+static unsigned mem_write(void *ctx, uint64_t la, const void *buf, unsigned len)
+{
+	return debugger_mem(ctx, la, (void *)buf, len, true);
+}
+
+/* ---- debug registers ---- */
+
+static void intercept_db(struct vcpu *v)
+{
+	/* debug_stop's single step arms its own #DB intercept when it needs one. */
+	v->ops->set_exception_intercept(v, VEC_DB, dbg.drs_saved);
+	v->ops->set_mov_dr_intercept(v, dbg.drs_saved);
+}
+
+static void debug_regs(void *ctx, const struct gdb_hwbps *bps)
+{
+	struct vcpu *v = ctx;
+
+	if (gdb_hwbp_any(bps)) {
+		if (!dbg.drs_saved) {
+			for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
+				dbg.guest_dr[i] = read_dr_addr(i);
+			dbg.guest_dr7 = v->ops->get_dr7(v);
+			dbg.drs_saved = true;
+		}
+		for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
+			write_dr_addr(i, bps->slot[i].used ? bps->slot[i].addr : 0);
+		v->ops->set_dr7(v, gdb_hwbp_dr7(bps));
+	} else if (dbg.drs_saved) {
+		for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
+			write_dr_addr(i, dbg.guest_dr[i]);
+		v->ops->set_dr7(v, dbg.guest_dr7);
+		dbg.drs_saved = false;
+	}
+	intercept_db(v);
+}
+
+/* ---- the guest's own debug registers while gdb holds them ---- */
+
+#define DR_ALIAS_FIRST 4 /* DR4/DR5: DR6/DR7 when CR4.DE is clear */
+#define DR_ALIAS_SHIFT 2
+#define DR_STATUS      6
+#define DR_CONTROL     7
+
+static uint64_t guest_dr_get(struct vcpu *v, unsigned dr)
+{
+	if (dr < NR_DEBUG_ADDR_REGS)
+		return dbg.drs_saved ? dbg.guest_dr[dr] : read_dr_addr(dr);
+	if (dr == DR_STATUS)
+		return v->ops->get_dr6(v);
+	return dbg.drs_saved ? dbg.guest_dr7 : v->ops->get_dr7(v);
+}
+
+static void guest_dr_set(struct vcpu *v, unsigned dr, uint64_t val)
+{
+	if (dr < NR_DEBUG_ADDR_REGS) {
+		if (dbg.drs_saved)
+			dbg.guest_dr[dr] = val;
+		else
+			write_dr_addr(dr, val);
+	} else if (dr == DR_STATUS) {
+		v->ops->set_dr6(v, val);
+	} else if (dbg.drs_saved) {
+		dbg.guest_dr7 = val;
+	} else {
+		v->ops->set_dr7(v, val);
+	}
+}
+
+/* What the CPU checks for MOV DR (SDM: MOV--Move to/from Debug Registers): CPL 0, DR4/DR5 only
+ * without CR4.DE, no bits above 31 in DR6/DR7.  General detect (DR7.GD) is not modelled. */
+enum exit_next vcpu_exit_mov_dr(struct vcpu *v, unsigned dr, bool to_dr, unsigned gpr)
+{
+	bool wide_mode = wide(v);
+	uint64_t val;
+
+	v->exits[EXIT_KIND_OTHER]++;
+	if (v->ops->get_cpl(v) != 0) {
+		v->ops->inject_exception(v, VEC_GP, true, 0);
+		return EXIT_NEXT_RETRY;
+	}
+	if (dr >= DR_ALIAS_FIRST && dr < DR_STATUS) {
+		if (v->ops->get_cr(v, 4) & CR4_DE) {
+			v->ops->inject_exception(v, VEC_UD, false, 0);
+			return EXIT_NEXT_RETRY;
+		}
+		dr += DR_ALIAS_SHIFT;
+	}
+	if (dr > DR_CONTROL || gpr >= NR_GPRS) {
+		v->ops->inject_exception(v, VEC_UD, false, 0);
+		return EXIT_NEXT_RETRY;
+	}
+	if (!to_dr) {
+		val = guest_dr_get(v, dr);
+		if (!wide_mode)
+			val = (uint32_t)val;
+		if (gpr == GPR_RSP)
+			v->ops->set_rsp(v, val);
+		else
+			v->gpr[gpr] = val;
+		return EXIT_NEXT_SKIP;
+	}
+	val = vcpu_gpr(v, gpr);
+	if (!wide_mode)
+		val = (uint32_t)val;
+	if (dr >= DR_STATUS && (val >> 32)) {
+		v->ops->inject_exception(v, VEC_GP, true, 0);
+		return EXIT_NEXT_RETRY;
+	}
+	guest_dr_set(v, dr, val);
+	return EXIT_NEXT_SKIP;
+}
+
+/* ---- the line ---- */
+
+static void line_write(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	serial_line_write(dbg.port, s, n);
+}
+
+/* The line has no end: a gdb that went away leaves the guest stopped until one reconnects. */
+static int line_getc(void *ctx)
+{
+	(void)ctx;
+	dbg.rx_seen++;
+	return serial_line_getc(dbg.port);
+}
+
+/* ---- monitor commands ---- */
+
+/* A monitor command's output line on gdb's console (ctx: the stub). */
+static void __printf(2, 3) mon_print(void *ctx, const char *fmt, ...)
+{
+	char line[MONITOR_LINE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	gdb_stub_console(ctx, line);
+}
+
+/*
+ * gdb's `monitor CMD`: the monitor's commands (core/monitor.h), their output on gdb's console;
+ * `monitor gdb` adds the stub's own state.  The guest's next move stays gdb's (continue,
+ * stepi): the monitor's step and continue are refused here.
+ */
+static void monitor(void *ctx, struct gdb_stub *s, const char *cmd)
+{
+	struct vcpu *v = ctx;
+	char line[MONITOR_LINE];
+
+	if (!strcmp(cmd, "gdb")) {
+		mon_print(s, "mhv gdb stub on port 0x%x, vCPU %u: %s, bad packets %lu\n", dbg.port,
+			  v->cpu, dbg.drs_saved ? "owns DR0-DR3/DR7" : "no debug registers in use",
+			  dbg.stub.stats_bad_packets);
+		return;
+	}
+	if (!strcmp(cmd, "step") || !strcmp(cmd, "s") || !strcmp(cmd, "continue") ||
+	    !strcmp(cmd, "c")) {
+		mon_print(s, "under gdb, use gdb's stepi and continue\n");
+		return;
+	}
+	if (strlen(cmd) >= sizeof(line)) {
+		mon_print(s, "monitor command too long\n");
+		return;
+	}
+	memcpy(line, cmd, strlen(cmd) + 1);
+	if (!cmd[0] || !strcmp(cmd, "help"))
+		mon_print(s, "mhv monitor commands: the break-in monitor's (below), and gdb (the "
+			     "stub's state)\n");
+	monitor_exec(v, line, mon_print, s, NULL);
+}
+
+static const struct gdb_target target = {
+	.wide = wide,
+	.reg_get = reg_get,
+	.reg_set = reg_set,
+	.mem_read = mem_read,
+	.mem_write = mem_write,
+	.debug_regs = debug_regs,
+	.write = line_write,
+	.getc = line_getc,
+	.monitor = monitor,
+};
+
+/* ---- stopping and resuming ---- */
+
+static bool exec_breakpoint_at(uint64_t rip)
+{
+	for (unsigned i = 0; i < GDB_HWBP_SLOTS; i++) {
+		const struct gdb_hwbp *b = &dbg.stub.bps.slot[i];
+
+		if (b->used && (b->type == GDB_BP_SOFT || b->type == GDB_BP_HARD) && b->addr == rip)
+			return true;
+	}
+	return false;
+}
+
+/* gdb's answer becomes debug_stop's: continue, or one step (detach: the guest runs on). */
+static enum debug_resume resume(struct vcpu *v, enum gdb_action a)
+{
+	uint64_t fl = v->ops->get_rflags(v);
+
+	/* RF: the instruction breakpoint gdb stopped at does not fire again on the way out. */
+	if (a != GDB_DETACH && exec_breakpoint_at(v->ops->get_rip(v)))
+		v->ops->set_rflags(v, fl | RFLAGS_RF);
+	intercept_db(v);
+	if (a == GDB_DETACH)
+		pr_info("mhv: gdb: detached, the guest runs on\n");
+	return a == GDB_STEP ? DEBUG_RESUME_STEP : DEBUG_RESUME_CONTINUE;
+}
+
+/* The debug_stop session: vCPU 0 only (the others are parked while it runs). */
+static enum debug_resume gdb_session_run(struct vcpu *v, enum debug_stop_reason why)
+{
+	struct gdb_stop stop = {GDB_SIGTRAP, -1};
+	bool report = true;
+
+	if (why == DEBUG_STOP_BREAK) {
+		stop.signal = dbg.signal;
+		report = dbg.report;
+	} else if (why == DEBUG_STOP_BREAKPOINT) {
+		stop.slot = dbg.slot;
+	}
+	/* The console's break-in sequence is an interrupt request too. */
+	dbg.signal = GDB_SIGINT;
+	dbg.report = true;
+	dbg.stub.ctx = v;
+	return resume(v, gdb_stub_stopped(&dbg.stub, &stop, report));
+}
+
+/* gdb's 0x03 or a connecting gdb on the line asks debug_stop for a stop. */
+static void poll_line(void)
+{
+	enum gdb_action a;
+
+	if (!serial_line_ready(dbg.port))
+		return;
+	a = gdb_stub_feed(&dbg.stub, (uint8_t)line_getc(NULL));
+	if (a == GDB_BREAK) {
+		dbg.signal = GDB_SIGINT;
+		dbg.report = true;
+		debug_stop_request();
+	} else if (dbg.stub.rx != RX_IDLE) { /* gdb connects: serve it stopped */
+		gdb_stub_late_connect(&dbg.stub);
+		dbg.signal = GDB_SIGTRAP;
+		dbg.report = false;
+		debug_stop_request();
+	}
+}
+
+/* Where debug_stop polls (the VMX preemption timer, an NMI): true when a byte came since. */
+static bool gdb_session_poll(void)
+{
+	bool came;
+
+	poll_line();
+	came = dbg.rx_seen != dbg.rx_seen_judged;
+	dbg.rx_seen_judged = dbg.rx_seen;
+	return came;
+}
+
+/*
+ * SVM (and VT-x without the preemption timer): the stub's UART raises its ISA line for each
+ * received byte and that IOAPIC pin becomes an NMI to the boot CPU, so gdb's Ctrl-C reaches a
+ * guest spinning without exits.  The guest never sees this UART, so its pin is mhv's alone
+ * (on a PC COM2 shares IRQ 3 with COM4: a guest's COM4 then has no interrupt).
+ */
+static bool gdb_session_route_nmi(void)
+{
+	int irq = serial_line_isa_irq(dbg.port);
+
+	if (irq < 0 || !ioapic_guard_claim_debugger_pin((unsigned)irq)) {
+		pr_warn("mhv: gdb: the UART at 0x%x has no IOAPIC pin mhv can take: Ctrl-C stops "
+			"the guest at its next exit\n",
+			dbg.port);
+		return false;
+	}
+	serial_line_irq_on_receive(dbg.port);
+	return true;
+}
+
+const struct debug_session gdb_session = {
+	.name = "gdb",
+	.run = gdb_session_run,
+	.poll = gdb_session_poll,
+	.route_nmi = gdb_session_route_nmi,
+	.boot_cpu_only = true,
+};
+
+/* ---- entry points ---- */
+
+bool gdbstub_init(uint16_t port, uint32_t baud, bool wait)
+{
+	if (serial_line_init(port, baud)) {
+		pr_err("mhv: gdb: no UART at port 0x%x: the GDB stub is off\n", port);
+		return false;
+	}
+	dbg.port = port;
+	dbg.wait = wait;
+	gdbstub_uart = port;
+	gdb_stub_init(&dbg.stub, &target, NULL);
+	dbg.signal = GDB_SIGINT;
+	dbg.report = true;
+	gdbstub_armed = true;
+	pr_info("mhv: gdb: GDB stub on the UART at port 0x%x%s\n", port,
+		wait ? ", waiting for gdb before the guest's first instruction" : "");
+	return true;
+}
+
+void gdbstub_guest_port_access(uint16_t port, bool write)
+{
+	static bool told;
+
+	if (told)
+		return;
+	told = true;
+	pr_warn("mhv: gdb: the guest %s port 0x%x of the debugger's UART: it finds no device "
+		"there (reported once)\n",
+		write ? "wrote" : "read", port);
+}
+
+void gdbstub_start(struct vcpu *v)
+{
+	if (!gdbstub_armed || v->cpu || !dbg.wait)
+		return;
+	log_flush();
+	dbg.signal = GDB_SIGTRAP;
+	dbg.report = false;
+	debug_stop_enter(v, DEBUG_STOP_BREAK);
+}
+
+void gdbstub_poll(struct vcpu *v)
+{
+	if (v->cpu)
+		return;
+	poll_line();
+}
+
+/*
+ * Which of the debugger's slots a #DB with no DR6 status bit at all is for (an emulator that
+ * does not report them for an intercepted #DB, as Bochs' SVM): an execute breakpoint at RIP,
+ * else the first watchpoint (gdb checks watched values itself).
+ */
+static int slot_without_status(struct vcpu *v)
+{
+	int data = -1;
+
+	for (int i = 0; i < GDB_HWBP_SLOTS; i++) {
+		const struct gdb_hwbp *b = &dbg.stub.bps.slot[i];
+
+		if (!b->used)
+			continue;
+		if (b->type == GDB_BP_SOFT || b->type == GDB_BP_HARD) {
+			if (b->addr == v->ops->get_rip(v))
+				return i;
+		} else if (data < 0) {
+			data = i;
+		}
+	}
+	return data;
+}
+
+/*
+ * The slot named by DR6 is the debugger's only while the debug registers still hold what the
+ * debugger put there (the guest may have loaded its own since), and an execute breakpoint only
+ * at its own address.
+ */
+static int debugger_slot(struct vcpu *v, uint64_t dr6)
+{
+	int slot;
+	const struct gdb_hwbp *b;
+
+	if (!dbg.drs_saved || v->ops->get_dr7(v) != gdb_hwbp_dr7(&dbg.stub.bps))
+		return -1;
+	slot = (dr6 & (DR6_B_MASK | DR6_BS)) ? gdb_hwbp_hit(&dbg.stub.bps, dr6)
+					      : slot_without_status(v);
+	if (slot < 0)
+		return -1;
+	b = &dbg.stub.bps.slot[slot];
+	if (read_dr_addr((unsigned)slot) != b->addr)
+		return -1;
+	if ((b->type == GDB_BP_SOFT || b->type == GDB_BP_HARD) && v->ops->get_rip(v) != b->addr)
+		return -1;
+	return slot;
+}
+
+bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
+{
+	int slot;
+
+	if (v->cpu || !gdbstub_armed)
+		return false;
+	slot = debugger_slot(v, dr6);
+	if (slot < 0)
+		return false;
+	v->exits[EXIT_KIND_EXCEPTION]++;
+	dbg.slot = slot;
+	debug_stop_enter(v, DEBUG_STOP_BREAKPOINT);
+	return true;
+}

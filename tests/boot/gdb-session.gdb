@@ -1,0 +1,46 @@
+# Driven by tests/boot/gdb-session.sh: a real gdb against mhv's GDB stub (gdb=com2,wait).
+# Every check prints "GDBCHECK ok|not-ok TEXT" for tests/boot/gdb-check.sh, which also wants
+# gdb to have printed each "# prints:" text.
+# prints: Breakpoint 1, gdb_probe
+# prints: Hardware watchpoint 2: gdb_probe_counter
+# prints: Old value = 4096
+# prints: New value = 1835566695
+# prints: mhv monitor commands:
+# prints: Program received signal SIGINT
+set pagination off
+set confirm off
+set remotetimeout 60
+python
+def gdbcheck(expr, text):
+    try:
+        ok = bool(int(gdb.parse_and_eval(expr)))
+    except gdb.error as e:
+        ok, text = False, "%s (%s)" % (text, e)
+    print("GDBCHECK %s %s" % ("ok" if ok else "not-ok", text))
+end
+target remote @SOCK@
+python gdbcheck("$cs == 0x08", "stopped before the first instruction, in 32-bit protected mode (CS 0x08)")
+python gdbcheck("($cr0 & 1) == 1", "CR0 from the sys feature: PE set")
+monitor help
+break *gdb_probe
+continue
+python gdbcheck("$pc == (unsigned int)gdb_probe", "breakpoint by symbol: stopped at gdb_probe")
+python gdbcheck("*(unsigned int *)($esp + 4) == 0x6d687667", "register ESP: the argument on the stack is the magic")
+python gdbcheck("gdb_probe_counter == 0x1000", "variable gdb_probe_counter reads 0x1000")
+delete
+watch gdb_probe_counter
+continue
+python gdbcheck("gdb_probe_counter == 0x6d688667", "watchpoint: stopped after the write, counter 0x6d688667")
+set $before = $pc
+stepi
+python gdbcheck("$pc != $before", "single-step moved the PC")
+x/4xb &gdb_probe_counter
+info registers eip eflags cr3
+delete
+# Ctrl-C: gdb, sent SIGINT while the guest runs, sends 0x03; the stub stops the guest at its
+# next exit and reports SIGINT.
+shell (sleep 0.5; kill -INT $PPID) &
+continue
+python gdbcheck("$cs == 0x08", "Ctrl-C: stopped the running guest in its kernel code segment")
+detach
+printf "GDBCHECK ok detached\n"

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Drive a real gdb (batch mode) against mhv's GDB stub on the emulator's second serial port.
+#   tests/boot/gdb-session.sh TARGET ELF LOG [SCRIPT]
+# TARGET: what gdb's `target remote` takes (a unix socket path or host:port).  Waits (bounded)
+# for a unix socket to appear, then runs SCRIPT (tests/boot/gdb-session.gdb by default);
+# everything gdb prints goes to LOG, judged by tests/boot/gdb-check.sh.
+target=$1 elf=$2 log=$3 session=${4:-gdb-session.gdb}
+dir=$(dirname "$0")
+script="$log.gdb"
+i=0
+case $target in
+/*)
+	while [ ! -S "$target" ] && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done ;;
+esac
+sed "s|@SOCK@|$target|" "$dir/$session" >"$script"
+# A TCP server (Bochs) may not listen yet: try again while the connection is refused.
+i=0
+while :; do
+	timeout -k 3 900 gdb -q -nx -batch -x "$script" "$elf" >"$log" 2>&1
+	rc=$?
+	grep -q "Connection refused" "$log" && [ $i -lt 120 ] || break
+	sleep 0.5
+	i=$((i + 1))
+done
+echo "gdb exited with status $rc" >>"$log"
