@@ -3,7 +3,9 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/smp.h"
 #include "core/apic_guard.h"
+#include "core/irq_remap.h"
 #include "core/mmio_setup.h"
+#include "iommu/vtd_intremap.h"
 #include "lib/ipi_filter.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -43,6 +45,7 @@ struct ioapic {
 	 * re-aimed at this CPU): a two-write update is judged as a whole, not half by half. */
 	uint32_t shadow[IOAPIC_MAX_ENTRIES][2];
 	uint32_t nr_entries; /* from the version register */
+	int32_t ir_handle;   /* interrupt remapping: entry ir_handle + n for pin n, else -1 */
 };
 
 static struct ioapic ioapics[IOAPIC_MAX];
@@ -119,22 +122,53 @@ static bool allowed_entry(uint32_t *low, uint32_t *high, const char **why)
 	return true;
 }
 
-/* A write of v to redirection-table register reg (low or high half of an entry). */
-static void write_entry(struct ioapic *io, uint32_t reg, uint32_t v)
+/*
+ * Interrupt remapping (irq_remap.h): the pin's entry carries the message, the IOAPIC gets a
+ * remappable-format entry naming it with the guest's vector, trigger mode, polarity and mask.
+ * NMI and ExtINT, which allowed_entry lets through to the guest's CPUs, get no entry.
+ */
+static void remap_entry(const struct ioapic *io, uint32_t pin, uint32_t *low, uint32_t *high)
 {
-	uint32_t low_reg = reg & ~1u, *e = io->shadow[(reg - IOAPIC_REDTBL) / 2], low, high;
+	unsigned handle = (unsigned)io->ir_handle + pin;
+	const char *why = "";
+	struct irq_msg m;
+
+	if (!(*low & ENTRY_MASKED)) {
+		irq_msg_from_rte(*low, *high, &m);
+		if (!irq_remap_set(handle, &m, -1, &why)) {
+			apic_guard_count_drop(why, (uint64_t)*high << 32 | *low, io->base);
+			*low |= ENTRY_MASKED;
+		}
+	}
+	vtd_rte_remap((uint16_t)handle, *low, low, high);
+}
+
+/* Program pin n's entry from the shadow (the guest's entry). */
+static void program_entry(struct ioapic *io, uint32_t n)
+{
+	uint32_t low_reg = IOAPIC_REDTBL + 2 * n, *e = io->shadow[n], low, high;
 	const char *why = "";
 
-	e[reg & 1] = v;
 	low = e[0];
 	high = e[1];
 	if (!allowed_entry(&low, &high, &why))
 		apic_guard_count_drop(why, (uint64_t)e[1] << 32 | e[0], io->base);
+	if (io->ir_handle >= 0)
+		remap_entry(io, n, &low, &high);
 	/* Masked while the destination changes, so no message goes out half-written. */
 	hw_write(io, low_reg, low | ENTRY_MASKED);
 	hw_write(io, low_reg + 1, high);
 	hw_write(io, low_reg, low);
 	hv_phys_write(NULL, io->base + IOREGSEL, &io->regsel, sizeof(io->regsel));
+}
+
+/* A write of v to redirection-table register reg (low or high half of an entry). */
+static void write_entry(struct ioapic *io, uint32_t reg, uint32_t v)
+{
+	uint32_t n = (reg - IOAPIC_REDTBL) / 2;
+
+	io->shadow[n][reg & 1] = v;
+	program_entry(io, n);
 }
 
 /* The redirection register the guest selected, as it wrote it (status bits: the hardware's). */
@@ -229,7 +263,7 @@ static void add_ioapic(uint64_t base)
 		if (ioapics[i].base == base)
 			return;
 	if (nr_ioapics < IOAPIC_MAX)
-		ioapics[nr_ioapics++] = (struct ioapic){.base = base};
+		ioapics[nr_ioapics++] = (struct ioapic){.base = base, .ir_handle = -1};
 	else
 		pr_err("mhv: more than %u IOAPICs: the one at 0x%lx is not guarded\n", IOAPIC_MAX,
 		       base);
@@ -283,8 +317,14 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 					hw_read(&ioapics[i], IOAPIC_REDTBL + 2 * n + half);
 		hv_phys_write(NULL, ioapics[i].base + IOREGSEL, &ioapics[i].regsel,
 			      sizeof(ioapics[i].regsel));
-		pr_info("mhv: ioapic: IOAPIC at 0x%lx trapped: its messages reach this CPU only\n",
-			ioapics[i].base);
+		ioapics[i].ir_handle = irq_remap_alloc(ioapics[i].nr_entries);
+		if (ioapics[i].ir_handle >= 0)
+			for (uint32_t n = 0; n < ioapics[i].nr_entries; n++)
+				program_entry(&ioapics[i], n);
+		pr_info("mhv: ioapic: IOAPIC at 0x%lx trapped: its messages reach this CPU only%s\n",
+			ioapics[i].base,
+			ioapics[i].ir_handle >= 0 ? "; interrupt remapping entries from its table"
+						  : "");
 	}
 	return true;
 }
