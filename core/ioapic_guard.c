@@ -5,7 +5,6 @@
 #include "core/apic_guard.h"
 #include "core/irq_remap.h"
 #include "core/mmio_setup.h"
-#include "iommu/vtd_intremap.h"
 #include "lib/ipi_filter.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -23,6 +22,8 @@
 #define IOAPIC_REDTBL_END    0x100 /* at most 120 entries: index register is 8 bits */
 #define IOAPIC_MAX_ENTRIES   ((IOAPIC_REDTBL_END - IOAPIC_REDTBL) / 2)
 #define ENTRY_HW_BITS	     ((1u << 12) | (1u << 14)) /* delivery status, remote IRR */
+#define IOAPIC_ID	     0x00
+#define IOAPIC_ID_SHIFT	     24
 #define IOAPIC_VER	     0x01
 #define IOAPIC_ARB	     0x02 /* the last register before the table */
 #define VER_MAX_ENTRY_SHIFT  16
@@ -45,7 +46,8 @@ struct ioapic {
 	 * re-aimed at this CPU): a two-write update is judged as a whole, not half by half. */
 	uint32_t shadow[IOAPIC_MAX_ENTRIES][2];
 	uint32_t nr_entries; /* from the version register */
-	int32_t ir_handle;   /* interrupt remapping: entry ir_handle + n for pin n, else -1 */
+	bool remapped;	     /* interrupt remapping: entries of its own (ir_handle) */
+	uint32_t ir_handle;
 };
 
 static struct ioapic ioapics[IOAPIC_MAX];
@@ -129,18 +131,11 @@ static bool allowed_entry(uint32_t *low, uint32_t *high, const char **why)
  */
 static void remap_entry(const struct ioapic *io, uint32_t pin, uint32_t *low, uint32_t *high)
 {
-	unsigned handle = (unsigned)io->ir_handle + pin;
+	uint64_t guest = (uint64_t)*high << 32 | *low;
 	const char *why = "";
-	struct irq_msg m;
 
-	if (!(*low & ENTRY_MASKED)) {
-		irq_msg_from_rte(*low, *high, &m);
-		if (!irq_remap_set(handle, &m, -1, &why)) {
-			apic_guard_count_drop(why, (uint64_t)*high << 32 | *low, io->base);
-			*low |= ENTRY_MASKED;
-		}
-	}
-	vtd_rte_remap((uint16_t)handle, *low, low, high);
+	if (!irq_remap_ioapic_pin(io->ir_handle, pin, low, high, &why))
+		apic_guard_count_drop(why, guest, io->base);
 }
 
 /* Program pin n's entry from the shadow (the guest's entry). */
@@ -153,7 +148,7 @@ static void program_entry(struct ioapic *io, uint32_t n)
 	high = e[1];
 	if (!allowed_entry(&low, &high, &why))
 		apic_guard_count_drop(why, (uint64_t)e[1] << 32 | e[0], io->base);
-	if (io->ir_handle >= 0)
+	if (io->remapped)
 		remap_entry(io, n, &low, &high);
 	/* Masked while the destination changes, so no message goes out half-written. */
 	hw_write(io, low_reg, low | ENTRY_MASKED);
@@ -263,7 +258,7 @@ static void add_ioapic(uint64_t base)
 		if (ioapics[i].base == base)
 			return;
 	if (nr_ioapics < IOAPIC_MAX)
-		ioapics[nr_ioapics++] = (struct ioapic){.base = base, .ir_handle = -1};
+		ioapics[nr_ioapics++] = (struct ioapic){.base = base};
 	else
 		pr_err("mhv: more than %u IOAPICs: the one at 0x%lx is not guarded\n", IOAPIC_MAX,
 		       base);
@@ -317,13 +312,16 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 					hw_read(&ioapics[i], IOAPIC_REDTBL + 2 * n + half);
 		hv_phys_write(NULL, ioapics[i].base + IOREGSEL, &ioapics[i].regsel,
 			      sizeof(ioapics[i].regsel));
-		ioapics[i].ir_handle = irq_remap_alloc(ioapics[i].nr_entries);
-		if (ioapics[i].ir_handle >= 0)
+		ioapics[i].remapped =
+			irq_remap_alloc_ioapic((uint8_t)(hw_read(&ioapics[i], IOAPIC_ID) >>
+							 IOAPIC_ID_SHIFT),
+					       ioapics[i].nr_entries, &ioapics[i].ir_handle);
+		if (ioapics[i].remapped)
 			for (uint32_t n = 0; n < ioapics[i].nr_entries; n++)
 				program_entry(&ioapics[i], n);
 		pr_info("mhv: ioapic: IOAPIC at 0x%lx trapped: its messages reach this CPU only%s\n",
 			ioapics[i].base,
-			ioapics[i].ir_handle >= 0 ? "; interrupt remapping entries from its table"
+			ioapics[i].remapped ? "; interrupt remapping entries from its table"
 						  : "");
 	}
 	return true;

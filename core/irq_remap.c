@@ -3,25 +3,64 @@
 #include "arch/x86/iommu.h"
 #include "arch/x86/smp.h"
 #include "core/apic_guard.h"
+#include "iommu/amd_intremap.h"
 #include "iommu/vtd_intremap.h"
 
-#define BROADCAST_DEST 0xFFu
+#define BROADCAST_DEST	0xFFu
+#define AMD_DEVID_SHIFT 16 /* AMD-Vi handles: devid << 16 | first index */
+#define AMD_INDEX_MASK	0xFFFFu
 
 bool irq_remap_active(void)
 {
-	return vtd_intremap_on();
+	return vtd_intremap_on() || amdvi_intremap_on();
 }
 
-int32_t irq_remap_alloc(unsigned count)
+bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, uint32_t *handle)
 {
-	return vtd_irte_alloc(count);
+	int32_t first;
+
+	if (amdvi_intremap_on()) {
+		if (count > AMD_IRT_ENTRIES || !amdvi_irt_own(bdf))
+			return false;
+		*handle = (uint32_t)bdf << AMD_DEVID_SHIFT;
+		return true;
+	}
+	first = vtd_irte_alloc(count);
+	if (first < 0)
+		return false;
+	*handle = (uint32_t)first;
+	return true;
 }
 
-void irq_remap_clear(unsigned handle)
+void irq_remap_msi_hw(uint32_t handle, uint32_t *addr_lo, uint16_t *data)
 {
-	const struct vtd_irte none = {0, 0};
+	if (amdvi_intremap_on()) {
+		/* Physical (QEMU refuses a logical one), data = the index of message 0. */
+		*addr_lo = MSI_ADDR_WINDOW;
+		*data = (uint16_t)(handle & AMD_INDEX_MASK);
+		return;
+	}
+	*addr_lo = vtd_msi_remap_addr((uint16_t)handle);
+	*data = 0;
+}
 
-	vtd_irte_write(handle, &none);
+static void write_entry(uint32_t handle, unsigned k, const struct irq_msg *m, int32_t sid)
+{
+	if (amdvi_intremap_on()) {
+		amdvi_irte_write((uint16_t)(handle >> AMD_DEVID_SHIFT),
+				 (handle & AMD_INDEX_MASK) + k, m ? amd_irte_build(m) : 0);
+	} else {
+		struct vtd_irte e = {0, 0};
+
+		if (m)
+			vtd_irte_build(m, sid, &e);
+		vtd_irte_write(handle + k, &e);
+	}
+}
+
+void irq_remap_clear(uint32_t handle, unsigned k)
+{
+	write_entry(handle, k, NULL, -1);
 }
 
 /* The destination rule the guest's own IPIs and IOAPIC entries follow (ioapic_guard.h). */
@@ -50,23 +89,75 @@ static bool destination_ok(struct irq_msg *m, const char **why)
 	return true;
 }
 
-bool irq_remap_set(unsigned handle, const struct irq_msg *msg, int32_t sid, const char **why)
+/* m as it may be sent, or false with *why. */
+static bool judge(struct irq_msg *m, const char **why)
 {
-	struct irq_msg m = *msg;
-	struct vtd_irte e;
-
-	if (m.mode != IRQ_MODE_FIXED && m.mode != IRQ_MODE_LOWEST) {
+	if (m->mode != IRQ_MODE_FIXED && m->mode != IRQ_MODE_LOWEST) {
 		*why = "programmed a device interrupt with NMI, SMI, INIT, ExtINT or a reserved "
 		       "delivery mode";
-		irq_remap_clear(handle);
 		return false;
 	}
-	if (!destination_ok(&m, why) || !vtd_irte_build(&m, sid, &e)) {
-		if (m.dest > VTD_IRTE_XAPIC_MAX_DEST)
-			*why = "programmed a device interrupt for an APIC ID beyond 8 bits";
-		irq_remap_clear(handle);
+	if (!destination_ok(m, why))
+		return false;
+	if (m->dest > VTD_IRTE_XAPIC_MAX_DEST) {
+		*why = "programmed a device interrupt for an APIC ID beyond 8 bits";
 		return false;
 	}
-	vtd_irte_write(handle, &e);
 	return true;
+}
+
+bool irq_remap_set(uint32_t handle, unsigned k, const struct irq_msg *msg, int32_t sid,
+		   const char **why)
+{
+	struct irq_msg m = *msg;
+
+	if (!judge(&m, why)) {
+		irq_remap_clear(handle, k);
+		return false;
+	}
+	write_entry(handle, k, &m, sid);
+	return true;
+}
+
+bool irq_remap_alloc_ioapic(uint8_t ioapic_id, unsigned pins, uint32_t *handle)
+{
+	uint16_t devid;
+	int32_t first;
+
+	if (amdvi_intremap_on()) {
+		if (!amdvi_ioapic_devid(ioapic_id, &devid) || !amdvi_irt_own(devid))
+			return false;
+		*handle = (uint32_t)devid << AMD_DEVID_SHIFT;
+		return true;
+	}
+	first = vtd_irte_alloc(pins);
+	if (first < 0)
+		return false;
+	*handle = (uint32_t)first;
+	return true;
+}
+
+bool irq_remap_ioapic_pin(uint32_t handle, unsigned pin, uint32_t *low, uint32_t *high,
+			  const char **why)
+{
+	bool amd = amdvi_intremap_on(), ok = true;
+	struct irq_msg m;
+
+	if (!(*low & RTE_MASKED)) {
+		irq_msg_from_rte(*low, *high, &m);
+		ok = judge(&m, why);
+		if (ok && amd) /* indexed by mode and vector: pins sharing both share the entry */
+			write_entry(handle, amd_irt_index(m.mode, m.vector), &m, -1);
+		else if (!amd)
+			write_entry(handle, pin, ok ? &m : NULL, -1);
+		if (!ok)
+			*low |= RTE_MASKED;
+	}
+	if (amd) {
+		*low &= ~RTE_LOGICAL;
+		*high = 0;
+	} else {
+		vtd_rte_remap((uint16_t)(handle + pin), *low, low, high);
+	}
+	return ok;
 }

@@ -9,7 +9,8 @@
  * the entry not present, so the IOMMU blocks the message.  A device that writes an interrupt
  * message of its own making (a DMA write into 0xFEExxxxx) reaches nothing: compatibility
  * format is blocked, and a remappable one only finds entries mhv filled from the guest's
- * programming (and, for PCI functions, only its own: the requester ID is checked).
+ * programming (and, for PCI functions, only its own: VT-d checks the requester ID, AMD-Vi looks
+ * the message up in the requester's own table).
  */
 #ifndef MHV_CORE_IRQ_REMAP_H
 #define MHV_CORE_IRQ_REMAP_H
@@ -19,20 +20,39 @@
 
 #include "iommu/irq_msg.h"
 
-/* Are the guest's messages rewritten to remappable format (VT-d interrupt remapping on)? */
+/* Are the guest's messages remapped by entries mhv writes (VT-d, or AMD-Vi per device)? */
 bool irq_remap_active(void);
 
-/* count consecutive entries; the first one's handle, or -1 (none left, or remapping off). */
-int32_t irq_remap_alloc(unsigned count);
+/*
+ * Entries for PCI function bdf's count messages (*handle names them); false when it gets none
+ * (remapping off, none left; AMD-Vi: an aliased requester, which keeps the shared table).
+ */
+bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, uint32_t *handle);
+
+/* The message address and data the function itself must hold (message k: data + k). */
+void irq_remap_msi_hw(uint32_t handle, uint32_t *addr_lo, uint16_t *data);
 
 /*
- * The guest programmed m for entry handle (requester ID sid, or -1 to accept any source):
- * the entry carries it if the guest may send it, else the entry is cleared and *why says
- * what the guest tried (false).
+ * The guest programmed m for message k of handle (VT-d: requester ID sid, or -1 to accept
+ * any source): the entry carries it if the guest may send it, else the entry is cleared and
+ * *why says what the guest tried (false).
  */
-bool irq_remap_set(unsigned handle, const struct irq_msg *m, int32_t sid, const char **why);
+bool irq_remap_set(uint32_t handle, unsigned k, const struct irq_msg *m, int32_t sid,
+		   const char **why);
 
-/* The entry no longer carries anything (blocked). */
-void irq_remap_clear(unsigned handle);
+/* Message k of handle no longer reaches anything. */
+void irq_remap_clear(uint32_t handle, unsigned k);
+
+/* Entries for the IOAPIC with this ID and its pins; false when it gets none. */
+bool irq_remap_alloc_ioapic(uint8_t ioapic_id, unsigned pins, uint32_t *handle);
+
+/*
+ * The guest's entry (low, high) for pin, as allowed by the IOAPIC guard: the remapping entry
+ * carries it, and (low, high) become what the IOAPIC must hold (VT-d: remappable format;
+ * AMD-Vi: the guest's vector and mode, physical, since the table is indexed by them).  An
+ * unmasked entry that may not be sent is refused: false, *why set, *low masked.
+ */
+bool irq_remap_ioapic_pin(uint32_t handle, unsigned pin, uint32_t *low, uint32_t *high,
+			  const char **why);
 
 #endif

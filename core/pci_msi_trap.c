@@ -4,7 +4,6 @@
 #include "core/apic_guard.h"
 #include "core/irq_remap.h"
 #include "iommu/msi_cap.h"
-#include "iommu/vtd_intremap.h"
 #include "lib/log.h"
 #include "lib/spinlock.h"
 
@@ -28,8 +27,8 @@
 
 struct msi_fn {
 	uint16_t bdf;
-	int32_t sid; /* the requester ID entries accept, -1: any (behind a PCI bridge) */
-	uint16_t handle;
+	int32_t sid; /* VT-d: the requester ID entries accept, -1: any (behind a PCI bridge) */
+	uint32_t handle;
 	uint8_t count; /* entries: the messages the function can send (MMC) */
 	struct msi_cap cap;
 };
@@ -93,11 +92,11 @@ static void rebuild(const struct msi_fn *f)
 		struct irq_msg mk = m;
 
 		if (refused || k >= enabled) {
-			irq_remap_clear(f->handle + k);
+			irq_remap_clear(f->handle, k);
 			continue;
 		}
 		mk.vector = (uint8_t)((m.vector & ~(enabled - 1)) | k);
-		if (!irq_remap_set(f->handle + k, &mk, f->sid, &why))
+		if (!irq_remap_set(f->handle, k, &mk, f->sid, &why))
 			refused = true;
 	}
 	if (refused)
@@ -128,9 +127,9 @@ static int find_msi_cap(uint16_t bdf, bool *express)
 
 static void add_function(uint16_t bdf, uint8_t cap, bool express)
 {
-	uint32_t ctrl = cfg_read(bdf, cap) >> PCI_CTRL_SHIFT, lo, hi = 0, data;
+	uint32_t ctrl = cfg_read(bdf, cap) >> PCI_CTRL_SHIFT, lo, hi = 0, data, handle, hw_lo;
 	struct msi_fn *f;
-	int32_t handle;
+	uint16_t hw_data;
 	unsigned count = 1u << ((ctrl >> MSI_CTRL_MMC_SHIFT) & MSI_CTRL_MM_MASK);
 
 	if (nr_fns == MSI_FN_MAX) {
@@ -139,10 +138,9 @@ static void add_function(uint16_t bdf, uint8_t cap, bool express)
 			MSI_FN_MAX, bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
 		return;
 	}
-	handle = irq_remap_alloc(count);
-	if (handle < 0) {
-		pr_warn("mhv: msi: no remapping entries left: %02x:%02x.%x's interrupts are "
-			"blocked\n",
+	if (!irq_remap_alloc_msi(bdf, count, &handle)) {
+		pr_warn("mhv: msi: no remapping entries of its own for %02x:%02x.%x: its MSI is "
+			"not rewritten\n",
 			bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
 		return;
 	}
@@ -150,20 +148,21 @@ static void add_function(uint16_t bdf, uint8_t cap, bool express)
 	f->bdf = bdf;
 	/* Behind a PCI(-X) bridge a requester ID may be the bridge's: no source check there. */
 	f->sid = (bdf >> 8) == 0 || express ? bdf : -1;
-	f->handle = (uint16_t)handle;
+	f->handle = handle;
 	f->count = (uint8_t)count;
 	lo = cfg_read(bdf, cap + MSI_CAP_ADDR_LO);
 	if (ctrl & MSI_CTRL_64BIT)
 		hi = cfg_read(bdf, cap + MSI_CAP_ADDR_LO + 4);
 	data = cfg_read(bdf, cap + MSI_CAP_ADDR_LO + ((ctrl & MSI_CTRL_64BIT) ? 8 : 4));
 	msi_cap_init(&f->cap, cap, (uint16_t)ctrl, lo, hi, (uint16_t)data);
-	msi_cap_set_hw(&f->cap, vtd_msi_remap_addr(f->handle), 0, 0);
+	irq_remap_msi_hw(handle, &hw_lo, &hw_data);
+	msi_cap_set_hw(&f->cap, hw_lo, 0, hw_data);
 	write_hw_message(f);
 	rebuild(f);
-	pr_info("mhv: msi: %02x:%02x.%x: MSI capability at 0x%x, %u message(s): entries %u-%u, "
-		"requester ID %s\n",
-		bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, cap, count, f->handle,
-		f->handle + count - 1, f->sid >= 0 ? "checked" : "not checked (behind a bridge)");
+	pr_info("mhv: msi: %02x:%02x.%x: MSI capability at 0x%x, %u message(s): entries 0x%x-0x%x "
+		"(device's address 0x%x data 0x%x), requester ID %s\n",
+		bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, cap, count, handle, handle + count - 1, hw_lo,
+		hw_data, f->sid >= 0 ? "checked" : "not checked (behind a bridge)");
 }
 
 void pci_msi_trap_init(void)

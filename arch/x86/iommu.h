@@ -54,4 +54,12 @@ bool vtd_intremap_on(void);
 int32_t vtd_irte_alloc(unsigned count);
 void vtd_irte_write(unsigned handle, const struct vtd_irte *e);
 
+/* AMD-Vi interrupt remapping (iommu_amd.c), for core/irq_remap.c: on?  Give devid a table of
+ * its own (false: aliased, beyond the device table, or no memory: it keeps the shared one);
+ * write one of its entries (invalidated, waited for); an IOAPIC's devid from the IVRS. */
+bool amdvi_intremap_on(void);
+bool amdvi_irt_own(uint16_t devid);
+void amdvi_irte_write(uint16_t devid, unsigned index, uint32_t irte);
+bool amdvi_ioapic_devid(uint8_t ioapic_id, uint16_t *devid);
+
 #endif

@@ -84,6 +84,9 @@ void test_contain_fatals(void);
  * restart of a running AP.  Skipped with one vCPU.  The APs stay busy afterwards: run last.
  */
 void test_smp(void);
+/* With interrupt remapping and the edu device: edu sends one fixed MSI (programmed through
+ * its MSI capability) to apic_id; false when there is no such device or no remapping. */
+bool contain_msi_send_to(uint32_t apic_id, uint8_t vector);
 /*
  * The platform under mhv (test_contain_platform.c): MTRR, MISC_ENABLE and platform MSR
  * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
