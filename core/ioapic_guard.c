@@ -316,6 +316,10 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 			irq_remap_alloc_ioapic((uint8_t)(hw_read(&ioapics[i], IOAPIC_ID) >>
 							 IOAPIC_ID_SHIFT),
 					       ioapics[i].nr_entries, &ioapics[i].ir_handle);
+		if (!ioapics[i].remapped && irq_remap_active())
+			pr_warn("mhv: ioapic: no interrupt remapping entries for the IOAPIC at 0x%lx: "
+				"its interrupts are blocked (VT-d) or reach the boot vCPU (AMD-Vi)\n",
+				ioapics[i].base);
 		if (ioapics[i].remapped)
 			for (uint32_t n = 0; n < ioapics[i].nr_entries; n++)
 				program_entry(&ioapics[i], n);

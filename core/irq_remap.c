@@ -15,12 +15,13 @@ bool irq_remap_active(void)
 	return vtd_intremap_on() || amdvi_intremap_on();
 }
 
-bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, uint32_t *handle)
+bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, bool unrewritten, uint32_t *handle)
 {
 	int32_t first;
 
 	if (amdvi_intremap_on()) {
-		if (count > AMD_IRT_ENTRIES || !amdvi_irt_own(bdf))
+		/* One table per requester: its MSI-X messages would look theirs up there too. */
+		if (unrewritten || count > AMD_IRT_ENTRIES || !amdvi_irt_own(bdf))
 			return false;
 		*handle = (uint32_t)bdf << AMD_DEVID_SHIFT;
 		return true;

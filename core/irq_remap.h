@@ -25,9 +25,10 @@ bool irq_remap_active(void);
 
 /*
  * Entries for PCI function bdf's count messages (*handle names them); false when it gets none
- * (remapping off, none left; AMD-Vi: an aliased requester, which keeps the shared table).
+ * (remapping off, none left; AMD-Vi: an aliased requester, or one that also sends messages
+ * mhv does not rewrite (unrewritten: its MSI-X), which keeps the shared table).
  */
-bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, uint32_t *handle);
+bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, bool unrewritten, uint32_t *handle);
 
 /* The message address and data the function itself must hold (message k: data + k). */
 void irq_remap_msi_hw(uint32_t handle, uint32_t *addr_lo, uint16_t *data);

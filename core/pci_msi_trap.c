@@ -1,11 +1,16 @@
 /* The guest's MSI programming, trapped: see pci_msi_trap.h. */
 #include "core/pci_msi_trap.h"
+#include "arch/x86/acpi.h"
+#include "arch/x86/paging.h"
 #include "arch/x86/pci_conf.h"
 #include "core/apic_guard.h"
 #include "core/irq_remap.h"
 #include "iommu/msi_cap.h"
 #include "lib/log.h"
 #include "lib/spinlock.h"
+#include "lib/string.h"
+#include "mmio/device.h"
+#include "mmio/region.h"
 
 #define MSI_FN_MAX	   64
 #define PCI_STATUS_CAPS	   (1u << 20) /* in the dword at PCI_REG_COMMAND */
@@ -13,6 +18,7 @@
 #define PCI_CAP_PTR_MASK   0xFCu
 #define PCI_CAP_ID_MASK	   0xFFu
 #define PCI_CAP_NEXT_SHIFT 8
+#define PCI_CAP_ID_MSIX	   0x11
 #define PCI_CAP_HOPS	   48 /* more than 256 bytes of config space can hold: broken */
 #define PCI_CTRL_SHIFT	   16 /* message control in the capability's first dword */
 #define PCI_BUS_SHIFT	   16
@@ -24,10 +30,21 @@
 #define PCI_DATA_PORTS	   4
 #define BDF_SHIFT	   8 /* CF8 bits 23:8 are bus:dev.fn */
 #define DATA_HIGH_MASK	   0xFFFF0000u
+/* MCFG (PCI Firmware spec 4.1.2): entries of 16 bytes after a 44-byte header */
+#define MCFG_ENTRIES	   44
+#define MCFG_ENTRY_LEN	   16
+#define MCFG_SEGMENT	   8
+#define MCFG_START_BUS	   10
+#define MCFG_END_BUS	   11
+#define ECAM_BUS_SHIFT	   20
+#define ECAM_FN_SHIFT	   12 /* bus:dev.fn << 12: the function's 4 KiB page */
+#define ECAM_PAGE	   4096u
+#define DWORD		   4u
 
 struct msi_fn {
 	uint16_t bdf;
 	int32_t sid; /* VT-d: the requester ID entries accept, -1: any (behind a PCI bridge) */
+	uint64_t ecam; /* its configuration page in the MMCONFIG window (trapped), or 0 */
 	uint32_t handle;
 	uint8_t count; /* entries: the messages the function can send (MMC) */
 	struct msi_cap cap;
@@ -103,13 +120,14 @@ static void rebuild(const struct msi_fn *f)
 		apic_guard_count_drop(why, (uint64_t)hi << 32 | lo, (uint64_t)data << 16 | f->bdf);
 }
 
-/* The MSI capability (and whether a PCI Express one exists) of bus:dev.fn. */
-static int find_msi_cap(uint16_t bdf, bool *express)
+/* The MSI capability (and whether PCI Express and MSI-X ones exist) of bus:dev.fn. */
+static int find_msi_cap(uint16_t bdf, bool *express, bool *msix)
 {
 	unsigned cap;
 	int msi = -1;
 
 	*express = false;
+	*msix = false;
 	if (!(cfg_read(bdf, PCI_REG_COMMAND) & PCI_STATUS_CAPS))
 		return -1;
 	cap = cfg_read(bdf, PCI_REG_CAP_PTR) & PCI_CAP_PTR_MASK;
@@ -120,12 +138,14 @@ static int find_msi_cap(uint16_t bdf, bool *express)
 			msi = (int)cap;
 		if ((d & PCI_CAP_ID_MASK) == PCI_CAP_ID_EXP)
 			*express = true;
+		if ((d & PCI_CAP_ID_MASK) == PCI_CAP_ID_MSIX)
+			*msix = true;
 		cap = (d >> PCI_CAP_NEXT_SHIFT) & PCI_CAP_PTR_MASK;
 	}
 	return msi;
 }
 
-static void add_function(uint16_t bdf, uint8_t cap, bool express)
+static void add_function(uint16_t bdf, uint8_t cap, bool express, bool msix)
 {
 	uint32_t ctrl = cfg_read(bdf, cap) >> PCI_CTRL_SHIFT, lo, hi = 0, data, handle, hw_lo;
 	struct msi_fn *f;
@@ -138,7 +158,7 @@ static void add_function(uint16_t bdf, uint8_t cap, bool express)
 			MSI_FN_MAX, bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
 		return;
 	}
-	if (!irq_remap_alloc_msi(bdf, count, &handle)) {
+	if (!irq_remap_alloc_msi(bdf, count, msix, &handle)) {
 		pr_warn("mhv: msi: no remapping entries of its own for %02x:%02x.%x: its MSI is "
 			"not rewritten\n",
 			bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
@@ -175,14 +195,20 @@ void pci_msi_trap_init(void)
 
 			for (unsigned fn = 0; fn < nfn; fn++) {
 				uint16_t bdf = (uint16_t)(bus << 8 | dev << 3 | fn);
-				bool express;
+				bool express, msix;
 				int cap;
 
 				if ((cfg_read(bdf, PCI_REG_ID) & 0xFFFF) == PCI_VENDOR_NONE)
 					continue;
-				cap = find_msi_cap(bdf, &express);
+				cap = find_msi_cap(bdf, &express, &msix);
 				if (cap > 0)
-					add_function(bdf, (uint8_t)cap, express);
+					add_function(bdf, (uint8_t)cap, express, msix);
+				if (msix)
+					pr_warn("mhv: msi: %02x:%02x.%x has MSI-X, whose table mhv does "
+						"not rewrite: with VT-d remapping its MSI-X vectors are "
+						"blocked, with AMD-Vi they (and its MSIs) reach the boot "
+						"vCPU\n",
+						bus, dev, fn);
 			}
 		}
 	pr_info("mhv: msi: %u function(s) with MSI: their messages are rewritten for interrupt "
@@ -245,5 +271,116 @@ bool pci_msi_config_out(uint16_t port, unsigned size, uint32_t val)
 	rebuild(f);
 	outl(PCI_CONFIG_ADDR, addr); /* the guest's address, as it left it */
 	spin_unlock(&lock);
+	return true;
+}
+
+/* The function's MMCONFIG page: a read as the guest sees it (the message from the shadow). */
+static int mmcfg_read(void *dev, const struct mmio_access *a, void *buf)
+{
+	const struct msi_fn *f = dev;
+	uint8_t *b = buf;
+	int err;
+
+	spin_lock(&lock);
+	err = hv_device_read(f->ecam + a->offset, buf, a->len);
+	for (unsigned i = 0; !err && i < a->len; i += DWORD) {
+		unsigned n = a->len - i < DWORD ? a->len - i : DWORD;
+		uint32_t v = 0;
+
+		memcpy(&v, b + i, n);
+		v = msi_cap_read(&f->cap, (unsigned)a->offset + i, n, v);
+		memcpy(b + i, &v, n);
+	}
+	spin_unlock(&lock);
+	return err;
+}
+
+/* A write: the message bytes to the shadow (the device keeps its own), the rest through. */
+static int mmcfg_write(void *dev, const struct mmio_access *a, const void *buf)
+{
+	struct msi_fn *f = dev;
+	unsigned off = (unsigned)a->offset;
+	bool message = msi_cap_touches_message(&f->cap, off, a->len);
+	bool control = msi_cap_touches_control(&f->cap, off, a->len);
+	uint8_t b[MMIO_ACCESS_MAX];
+	uint32_t cf8;
+	int err;
+
+	memcpy(b, buf, a->len);
+	spin_lock(&lock);
+	for (unsigned i = 0; i < a->len; i += DWORD) {
+		unsigned n = a->len - i < DWORD ? a->len - i : DWORD;
+		uint32_t v = 0;
+
+		memcpy(&v, b + i, n);
+		v = msi_cap_write(&f->cap, off + i, n, v);
+		memcpy(b + i, &v, n);
+	}
+	err = hv_device_write(f->ecam + off, b, a->len);
+	if (message || control) {
+		cf8 = inl(PCI_CONFIG_ADDR); /* the guest's, kept across mhv's own accesses */
+		if (message)
+			write_hw_message(f);
+		rebuild(f);
+		outl(PCI_CONFIG_ADDR, cf8);
+	}
+	spin_unlock(&lock);
+	return err;
+}
+
+static const struct mmio_dev_ops mmcfg_ops = {
+	.name = "msi-mmcfg",
+	.read = mmcfg_read,
+	.write = mmcfg_write,
+};
+
+/* The MMCONFIG page of bus:dev.fn on segment 0 from the MCFG, or 0. */
+static uint64_t ecam_page(const struct acpi_header *mcfg, uint16_t bdf)
+{
+	const uint8_t *p = (const uint8_t *)mcfg;
+	unsigned bus = bdf >> 8;
+
+	for (uint32_t off = MCFG_ENTRIES; off + MCFG_ENTRY_LEN <= mcfg->length;
+	     off += MCFG_ENTRY_LEN) {
+		uint64_t base;
+		uint16_t seg;
+
+		memcpy(&base, p + off, sizeof(base));
+		memcpy(&seg, p + off + MCFG_SEGMENT, sizeof(seg));
+		if (seg || bus < p[off + MCFG_START_BUS] || bus > p[off + MCFG_END_BUS])
+			continue;
+		return base + ((uint64_t)(bus - p[off + MCFG_START_BUS]) << ECAM_BUS_SHIFT) +
+		       ((uint64_t)(bdf & 0xFF) << ECAM_FN_SHIFT);
+	}
+	return 0;
+}
+
+bool pci_msi_mmcfg_setup(struct mmio_regions *regions)
+{
+	const struct acpi_header *mcfg = acpi_find_table("MCFG");
+	unsigned trapped = 0;
+
+	if (!mcfg || !nr_fns)
+		return true;
+	for (unsigned i = 0; i < nr_fns; i++) {
+		struct msi_fn *f = &fns[i];
+		uint64_t page = ecam_page(mcfg, f->bdf);
+		int err;
+
+		if (!page)
+			continue;
+		err = mmio_region_add(regions, page, ECAM_PAGE, &mmcfg_ops, f);
+		if (err) {
+			pr_err("mhv: msi: cannot trap %02x:%02x.%x's MMCONFIG page at 0x%lx (error "
+			       "%d)\n",
+			       f->bdf >> 8, (f->bdf >> 3) & 0x1f, f->bdf & 7, page, err);
+			return false;
+		}
+		f->ecam = page;
+		trapped++;
+	}
+	pr_info("mhv: msi: %u MMCONFIG page(s) of MSI functions trapped (the window the firmware "
+		"set; one the guest moves is not followed)\n",
+		trapped);
 	return true;
 }

@@ -6,9 +6,13 @@
  * address and data: those are kept for the guest (it reads back what it wrote) and turned into
  * the function's entries whenever the guest changes them or enables MSI.
  *
- * Not trapped (README): the same registers through the PCIe memory-mapped configuration
- * window (MMCONFIG), and MSI-X tables.  A message programmed that way is not rewritten: the
- * IOMMU blocks it (compatibility format), so the device's interrupts are lost, not misrouted.
+ * The same registers through the PCIe memory-mapped configuration window (MMCONFIG, where the
+ * MCFG table puts it) are trapped too: the function's 4 KiB page there is a trapped region.
+ *
+ * Not trapped (README): MSI-X tables, and an MMCONFIG window the guest moves (q35's PCIEXBAR).
+ * A message programmed that way is not rewritten: the IOMMU blocks it (VT-d: compatibility
+ * format; AMD-Vi: no entry in the function's table), so the device's interrupts are lost, not
+ * misrouted.
  */
 #ifndef MHV_CORE_PCI_MSI_TRAP_H
 #define MHV_CORE_PCI_MSI_TRAP_H
@@ -18,6 +22,10 @@
 
 /* Find the MSI functions and give them their entries (interrupt remapping on only). */
 void pci_msi_trap_init(void);
+
+struct mmio_regions;
+/* Trap the MSI functions' MMCONFIG pages (called by mmio_setup); false on error. */
+bool pci_msi_mmcfg_setup(struct mmio_regions *regions);
 
 /* Must the configuration data ports 0xCFC-0xCFF be intercepted? */
 bool pci_msi_trapped(void);

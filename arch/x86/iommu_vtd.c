@@ -301,6 +301,8 @@ static void setup_intremap(uint64_t common_ecap)
 		return;
 	}
 	irt = phys_to_virt(irt_pa); /* zeroed: no entry present */
+	if (!(common_ecap & ECAP_C)) /* the unit reads the table from memory: the zeros too */
+		asm volatile("wbinvd" ::: "memory");
 	for (unsigned i = 0; i < nr_units; i++) {
 		if (!setup_unit_intremap(&units[i], irt_pa)) {
 			pr_err("mhv: iommu: %s: interrupt remapping could not be enabled\n",

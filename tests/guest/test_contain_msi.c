@@ -83,6 +83,18 @@
  * a message to APIC ID 0 (address bits 19:12 = handle bits 14:7): it would arrive here. */
 #define VTD_UNUSED_HANDLE 0x7Fu
 
+/* q35's MMCONFIG window (PCIEXBAR in the MCH, 0:0.0) */
+#define Q35_MCH_ID	 0x29C08086u
+#define PCIEXBAR	 0x60
+#define PCIEXBAR_EN	 1u
+#define PCIEXBAR_LEN_SHIFT 1
+#define PCIEXBAR_LEN_MASK 3u
+#define PCIEXBAR_256M	 0xF0000000u /* base masks by length field 0, 1, 2 */
+#define PCIEXBAR_128M	 0xF8000000u
+#define PCIEXBAR_64M	 0xFC000000u
+#define ECAM_DEV_SHIFT	 15
+#define VEC_MMCFG	 0xE8
+
 #define MSI_ADDR_BASE	 0xFEE00000u
 #define MSI_DEST_SHIFT	 12
 #define MSI_MODE_FIXED	 (0u << 8)
@@ -321,6 +333,53 @@ static void dma_attacks(const struct edu_msi *e, uint32_t self, uint32_t other, 
 	      "%s (vector %u) arrived", trap_name(f.vector), f.vector);
 }
 
+/* Bus 0 device dev's MMCONFIG page on q35, or 0. */
+static uintptr_t q35_ecam(unsigned dev)
+{
+	static const uint32_t masks[] = {PCIEXBAR_256M, PCIEXBAR_128M, PCIEXBAR_64M};
+	uint32_t bar = pci_read(0, PCIEXBAR), len = (bar >> PCIEXBAR_LEN_SHIFT) & PCIEXBAR_LEN_MASK;
+
+	if (pci_read(0, PCI_ID) != Q35_MCH_ID || !(bar & PCIEXBAR_EN) || len >= 3)
+		return 0;
+	return (uintptr_t)(bar & masks[len]) + ((uintptr_t)dev << ECAM_DEV_SHIFT);
+}
+
+/*
+ * The same MSI programmed through the MMCONFIG window instead of ports 0xCF8/0xCFC: mhv must
+ * see it there too (else the device keeps the message it had, and remapping blocks or misroutes
+ * the guest's), and either way of reading gives back what the guest wrote.
+ */
+static void mmcfg_checks(const struct edu_msi *e, uint32_t self)
+{
+	uintptr_t ecam = q35_ecam(e->dev);
+	uint32_t addr = MSI_ADDR_BASE | self << MSI_DEST_SHIFT, ctrl;
+	unsigned data_off = e->cap + (e->wide ? MSI_DATA_64 : MSI_DATA_32);
+
+	if (!ecam) {
+		gprintf("guest: contain msi: no q35 MMCONFIG window: MMCONFIG checks skipped\n");
+		return;
+	}
+	ctrl = mmio_read32(ecam + e->cap);
+	mmio_write32(ecam + e->cap + MSI_ADDR_LO, addr);
+	if (e->wide)
+		mmio_write32(ecam + e->cap + MSI_ADDR_HI, 0);
+	mmio_write32(ecam + data_off, MSI_MODE_FIXED | VEC_MMCFG);
+	check(mmio_read32(ecam + e->cap + MSI_ADDR_LO) == addr &&
+		      pci_read(e->dev, e->cap + MSI_ADDR_LO) == addr &&
+		      (pci_read(e->dev, data_off) & 0xFFFFu) == (MSI_MODE_FIXED | VEC_MMCFG),
+	      "contain msi: the MSI message written through MMCONFIG reads back as written (both "
+	      "ways)",
+	      "MMCONFIG 0x%x, ports 0x%x", mmio_read32(ecam + e->cap + MSI_ADDR_LO),
+	      pci_read(e->dev, e->cap + MSI_ADDR_LO));
+	mmio_write32(ecam + e->cap, ctrl | MSI_CTRL_ENABLE);
+	mmio_write32(e->regs + EDU_IRQ_RAISE, EDU_IRQ_BIT);
+	mmio_write32(e->regs + EDU_IRQ_ACK, EDU_IRQ_BIT);
+	mmio_write32(ecam + e->cap, ctrl & ~MSI_CTRL_ENABLE);
+	check(irr_has(VEC_MMCFG), "contain msi: a device's fixed MSI programmed through MMCONFIG "
+				  "arrives",
+	      "vector 0x%x is not pending", VEC_MMCFG);
+}
+
 struct send_args {
 	const struct edu_msi *e;
 	uint32_t dest, data;
@@ -487,6 +546,7 @@ void test_contain_msi(void)
 	gprintf("guest: contain msi: a device's INIT MSI to this CPU was sent; the run goes on\n");
 	ioapic_attacks(&e, self, other);
 	dma_attacks(&e, self, other, vtd);
+	mmcfg_checks(&e, self);
 }
 
 bool contain_msi_send_to(uint32_t apic_id, uint8_t vector)
