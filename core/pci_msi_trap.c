@@ -266,8 +266,7 @@ bool pci_msi_config_out(uint16_t port, unsigned size, uint32_t val)
 	if (message)
 		val = msi_cap_write(&f->cap, off, size, val);
 	port_out(port, size, val);
-	if (message)
-		write_hw_message(f); /* a device reset may have cleared it */
+	write_hw_message(f); /* a function reset may have cleared it */
 	rebuild(f);
 	outl(PCI_CONFIG_ADDR, addr); /* the guest's address, as it left it */
 	spin_unlock(&lock);
@@ -319,8 +318,7 @@ static int mmcfg_write(void *dev, const struct mmio_access *a, const void *buf)
 	err = hv_device_write(f->ecam + off, b, a->len);
 	if (message || control) {
 		cf8 = inl(PCI_CONFIG_ADDR); /* the guest's, kept across mhv's own accesses */
-		if (message)
-			write_hw_message(f);
+		write_hw_message(f); /* a function reset may have cleared it */
 		rebuild(f);
 		outl(PCI_CONFIG_ADDR, cf8);
 	}

@@ -557,6 +557,7 @@ bool contain_msi_send_to(uint32_t apic_id, uint8_t vector)
 	hc_native(&r);
 	if (!(r.eax & IOMMU_STATUS_INTREMAP) || !find_edu_msi(&e))
 		return false;
-	edu_send(&e, apic_id, MSI_MODE_FIXED | vector);
+	if (apic_id != CONTAIN_MSI_ASK_ONLY)
+		edu_send(&e, apic_id, MSI_MODE_FIXED | vector);
 	return true;
 }

@@ -218,13 +218,16 @@ void smp_ap_main(uint32_t index)
  * guest's destination), not on the boot CPU. */
 static void device_msi_to_ap(void)
 {
-	dev_watch = 1;
-	if (!contain_msi_send_to(ap_id[0], DEVICE_VECTOR)) {
+	bool sent;
+
+	if (!contain_msi_send_to(CONTAIN_MSI_ASK_ONLY, 0)) {
 		gprintf("guest: smp: no edu device or no interrupt remapping: device MSI to an AP "
 			"not checked\n");
 		return;
 	}
-	check(wait_until(&ap_dev[0], ANSWER_OK) && !bsp_irr_has(DEVICE_VECTOR),
+	dev_watch = 1; /* the AP polls its IRR (MMIO exits) only meanwhile */
+	sent = contain_msi_send_to(ap_id[0], DEVICE_VECTOR);
+	check(sent && wait_until(&ap_dev[0], ANSWER_OK) && !bsp_irr_has(DEVICE_VECTOR),
 	      "smp: a device's MSI aimed at an AP arrives there",
 	      "AP 0 answered %u, boot CPU pending %d", ap_dev[0], bsp_irr_has(DEVICE_VECTOR));
 	dev_watch = 0;

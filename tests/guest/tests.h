@@ -85,7 +85,9 @@ void test_contain_fatals(void);
  */
 void test_smp(void);
 /* With interrupt remapping and the edu device: edu sends one fixed MSI (programmed through
- * its MSI capability) to apic_id; false when there is no such device or no remapping. */
+ * its MSI capability) to apic_id (CONTAIN_MSI_ASK_ONLY: none, only the answer); false when
+ * there is no such device or no remapping. */
+#define CONTAIN_MSI_ASK_ONLY 0xFFFFFFFFu
 bool contain_msi_send_to(uint32_t apic_id, uint8_t vector);
 /*
  * The platform under mhv (test_contain_platform.c): MTRR, MISC_ENABLE and platform MSR
