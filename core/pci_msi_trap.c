@@ -1,18 +1,11 @@
 /* The guest's MSI programming, trapped: see pci_msi_trap.h. */
 #include "core/pci_msi_trap.h"
-#include "arch/x86/acpi.h"
-#include "arch/x86/paging.h"
 #include "arch/x86/pci_conf.h"
 #include "core/apic_guard.h"
 #include "core/irq_remap.h"
-#include "iommu/msi_cap.h"
+#include "core/pci_msi_internal.h"
 #include "lib/log.h"
-#include "lib/spinlock.h"
-#include "lib/string.h"
-#include "mmio/device.h"
-#include "mmio/region.h"
 
-#define MSI_FN_MAX	   64
 #define PCI_STATUS_CAPS	   (1u << 20) /* in the dword at PCI_REG_COMMAND */
 #define PCI_REG_CAP_PTR	   0x34
 #define PCI_CAP_PTR_MASK   0xFCu
@@ -21,38 +14,16 @@
 #define PCI_CAP_ID_MSIX	   0x11
 #define PCI_CAP_HOPS	   48 /* more than 256 bytes of config space can hold: broken */
 #define PCI_CTRL_SHIFT	   16 /* message control in the capability's first dword */
-#define PCI_BUS_SHIFT	   16
-#define PCI_DEV_SHIFT	   11
-#define PCI_FN_SHIFT	   8
 #define PCI_BDF_MASK	   0xFFFF00u
 #define PCI_REG_MASK	   0xFCu
 #define PCI_EXT_REG_MASK   0x0F000000u /* AMD's extended register bits: not the MSI cap */
 #define PCI_DATA_PORTS	   4
 #define BDF_SHIFT	   8 /* CF8 bits 23:8 are bus:dev.fn */
 #define DATA_HIGH_MASK	   0xFFFF0000u
-/* MCFG (PCI Firmware spec 4.1.2): entries of 16 bytes after a 44-byte header */
-#define MCFG_ENTRIES	   44
-#define MCFG_ENTRY_LEN	   16
-#define MCFG_SEGMENT	   8
-#define MCFG_START_BUS	   10
-#define MCFG_END_BUS	   11
-#define ECAM_BUS_SHIFT	   20
-#define ECAM_FN_SHIFT	   12 /* bus:dev.fn << 12: the function's 4 KiB page */
-#define ECAM_PAGE	   4096u
-#define DWORD		   4u
-
-struct msi_fn {
-	uint16_t bdf;
-	int32_t sid; /* VT-d: the requester ID entries accept, -1: any (behind a PCI bridge) */
-	uint64_t ecam; /* its configuration page in the MMCONFIG window (trapped), or 0 */
-	uint32_t handle;
-	uint8_t count; /* entries: the messages the function can send (MMC) */
-	struct msi_cap cap;
-};
 
 static struct msi_fn fns[MSI_FN_MAX];
 static unsigned nr_fns;
-static struct spinlock lock = SPINLOCK_INIT;
+struct spinlock pci_msi_lock = SPINLOCK_INIT;
 
 static uint32_t cfg_addr(uint16_t bdf, unsigned reg)
 {
@@ -72,7 +43,7 @@ static void cfg_write(uint16_t bdf, unsigned reg, uint32_t v)
 }
 
 /* The device's own message in its registers (the data dword's upper half kept). */
-static void write_hw_message(const struct msi_fn *f)
+void pci_msi_write_hw_message(const struct msi_fn *f)
 {
 	uint32_t dw[3];
 	unsigned n = msi_cap_hw_dwords(&f->cap, dw), data_reg = f->cap.cap + MSI_CAP_ADDR_LO +
@@ -89,7 +60,7 @@ static void write_hw_message(const struct msi_fn *f)
  * multi-message function carries the guest's vector with k in its low bits, as the device
  * would have written them.
  */
-static void rebuild(const struct msi_fn *f)
+void pci_msi_rebuild(const struct msi_fn *f)
 {
 	uint32_t ctrl = cfg_read(f->bdf, f->cap.cap) >> PCI_CTRL_SHIFT, lo, hi;
 	unsigned enabled = 1u << ((ctrl >> MSI_CTRL_MME_SHIFT) & MSI_CTRL_MM_MASK);
@@ -177,8 +148,8 @@ static void add_function(uint16_t bdf, uint8_t cap, bool express, bool msix)
 	msi_cap_init(&f->cap, cap, (uint16_t)ctrl, lo, hi, (uint16_t)data);
 	irq_remap_msi_hw(handle, &hw_lo, &hw_data);
 	msi_cap_set_hw(&f->cap, hw_lo, 0, hw_data);
-	write_hw_message(f);
-	rebuild(f);
+	pci_msi_write_hw_message(f);
+	pci_msi_rebuild(f);
 	pr_info("mhv: msi: %02x:%02x.%x: MSI capability at 0x%x, %u message(s): entries 0x%x-0x%x "
 		"(device's address 0x%x data 0x%x), requester ID %s\n",
 		bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, cap, count, handle, handle + count - 1, hw_lo,
@@ -240,11 +211,11 @@ uint32_t pci_msi_config_in(uint16_t port, unsigned size, uint32_t hw)
 	unsigned off;
 	const struct msi_fn *f;
 
-	spin_lock(&lock);
+	spin_lock(&pci_msi_lock);
 	f = target(inl(PCI_CONFIG_ADDR), port, &off);
 	if (f && msi_cap_touches_message(&f->cap, off, size))
 		hw = msi_cap_read(&f->cap, off, size, hw);
-	spin_unlock(&lock);
+	spin_unlock(&pci_msi_lock);
 	return hw;
 }
 
@@ -255,130 +226,26 @@ bool pci_msi_config_out(uint16_t port, unsigned size, uint32_t val)
 	struct msi_fn *f;
 	bool message, control;
 
-	spin_lock(&lock);
+	spin_lock(&pci_msi_lock);
 	f = target(addr, port, &off);
 	message = f && msi_cap_touches_message(&f->cap, off, size);
 	control = f && msi_cap_touches_control(&f->cap, off, size);
 	if (!message && !control) {
-		spin_unlock(&lock);
+		spin_unlock(&pci_msi_lock);
 		return false;
 	}
 	if (message)
 		val = msi_cap_write(&f->cap, off, size, val);
 	port_out(port, size, val);
-	write_hw_message(f); /* a function reset may have cleared it */
-	rebuild(f);
+	pci_msi_write_hw_message(f); /* a function reset may have cleared it */
+	pci_msi_rebuild(f);
 	outl(PCI_CONFIG_ADDR, addr); /* the guest's address, as it left it */
-	spin_unlock(&lock);
+	spin_unlock(&pci_msi_lock);
 	return true;
 }
 
-/* The function's MMCONFIG page: a read as the guest sees it (the message from the shadow). */
-static int mmcfg_read(void *dev, const struct mmio_access *a, void *buf)
+struct msi_fn *pci_msi_functions(unsigned *n)
 {
-	const struct msi_fn *f = dev;
-	uint8_t *b = buf;
-	int err;
-
-	spin_lock(&lock);
-	err = hv_device_read(f->ecam + a->offset, buf, a->len);
-	for (unsigned i = 0; !err && i < a->len; i += DWORD) {
-		unsigned n = a->len - i < DWORD ? a->len - i : DWORD;
-		uint32_t v = 0;
-
-		memcpy(&v, b + i, n);
-		v = msi_cap_read(&f->cap, (unsigned)a->offset + i, n, v);
-		memcpy(b + i, &v, n);
-	}
-	spin_unlock(&lock);
-	return err;
-}
-
-/* A write: the message bytes to the shadow (the device keeps its own), the rest through. */
-static int mmcfg_write(void *dev, const struct mmio_access *a, const void *buf)
-{
-	struct msi_fn *f = dev;
-	unsigned off = (unsigned)a->offset;
-	bool message = msi_cap_touches_message(&f->cap, off, a->len);
-	bool control = msi_cap_touches_control(&f->cap, off, a->len);
-	uint8_t b[MMIO_ACCESS_MAX];
-	uint32_t cf8;
-	int err;
-
-	memcpy(b, buf, a->len);
-	spin_lock(&lock);
-	for (unsigned i = 0; i < a->len; i += DWORD) {
-		unsigned n = a->len - i < DWORD ? a->len - i : DWORD;
-		uint32_t v = 0;
-
-		memcpy(&v, b + i, n);
-		v = msi_cap_write(&f->cap, off + i, n, v);
-		memcpy(b + i, &v, n);
-	}
-	err = hv_device_write(f->ecam + off, b, a->len);
-	if (message || control) {
-		cf8 = inl(PCI_CONFIG_ADDR); /* the guest's, kept across mhv's own accesses */
-		write_hw_message(f); /* a function reset may have cleared it */
-		rebuild(f);
-		outl(PCI_CONFIG_ADDR, cf8);
-	}
-	spin_unlock(&lock);
-	return err;
-}
-
-static const struct mmio_dev_ops mmcfg_ops = {
-	.name = "msi-mmcfg",
-	.read = mmcfg_read,
-	.write = mmcfg_write,
-};
-
-/* The MMCONFIG page of bus:dev.fn on segment 0 from the MCFG, or 0. */
-static uint64_t ecam_page(const struct acpi_header *mcfg, uint16_t bdf)
-{
-	const uint8_t *p = (const uint8_t *)mcfg;
-	unsigned bus = bdf >> 8;
-
-	for (uint32_t off = MCFG_ENTRIES; off + MCFG_ENTRY_LEN <= mcfg->length;
-	     off += MCFG_ENTRY_LEN) {
-		uint64_t base;
-		uint16_t seg;
-
-		memcpy(&base, p + off, sizeof(base));
-		memcpy(&seg, p + off + MCFG_SEGMENT, sizeof(seg));
-		if (seg || bus < p[off + MCFG_START_BUS] || bus > p[off + MCFG_END_BUS])
-			continue;
-		return base + ((uint64_t)(bus - p[off + MCFG_START_BUS]) << ECAM_BUS_SHIFT) +
-		       ((uint64_t)(bdf & 0xFF) << ECAM_FN_SHIFT);
-	}
-	return 0;
-}
-
-bool pci_msi_mmcfg_setup(struct mmio_regions *regions)
-{
-	const struct acpi_header *mcfg = acpi_find_table("MCFG");
-	unsigned trapped = 0;
-
-	if (!mcfg || !nr_fns)
-		return true;
-	for (unsigned i = 0; i < nr_fns; i++) {
-		struct msi_fn *f = &fns[i];
-		uint64_t page = ecam_page(mcfg, f->bdf);
-		int err;
-
-		if (!page)
-			continue;
-		err = mmio_region_add(regions, page, ECAM_PAGE, &mmcfg_ops, f);
-		if (err) {
-			pr_err("mhv: msi: cannot trap %02x:%02x.%x's MMCONFIG page at 0x%lx (error "
-			       "%d)\n",
-			       f->bdf >> 8, (f->bdf >> 3) & 0x1f, f->bdf & 7, page, err);
-			return false;
-		}
-		f->ecam = page;
-		trapped++;
-	}
-	pr_info("mhv: msi: %u MMCONFIG page(s) of MSI functions trapped (the window the firmware "
-		"set; one the guest moves is not followed)\n",
-		trapped);
-	return true;
+	*n = nr_fns;
+	return fns;
 }
