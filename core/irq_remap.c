@@ -33,6 +33,22 @@ bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, bool unrewritten, uint32_
 	return true;
 }
 
+const char *irq_remap_pass_unrewritten(void)
+{
+	static bool tried, passed; /* the units are asked once */
+
+	if (!vtd_intremap_on())
+		return "with AMD-Vi they reach the boot vCPU through the shared table, whatever "
+		       "destination the guest gave them";
+	if (!tried)
+		passed = vtd_intremap_pass_compat();
+	tried = true;
+	return passed ? "VT-d now passes compatibility-format messages (GCMD.CFI set) so they "
+			"arrive unremapped; any device's DMA-written compatibility-format message "
+			"then reaches any CPU with any delivery mode (NMI, INIT) unchecked"
+		      : NULL;
+}
+
 void irq_remap_msi_hw(uint32_t handle, uint32_t *addr_lo, uint16_t *data)
 {
 	if (amdvi_intremap_on()) {

@@ -30,6 +30,15 @@ bool irq_remap_active(void);
  */
 bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, bool unrewritten, uint32_t *handle);
 
+/*
+ * A function sends messages mhv cannot rewrite (MSI-X): make sure they still arrive.  VT-d:
+ * compatibility format is passed through from then on (for every device: the IOMMU cannot
+ * tell them apart); AMD-Vi: nothing to do (the function keeps the shared table, whose entries
+ * send each vector to the boot vCPU).  Returns what happens to such messages (for the log),
+ * NULL if they stay blocked (the units refused).
+ */
+const char *irq_remap_pass_unrewritten(void);
+
 /* The message address and data the function itself must hold (message k: data + k). */
 void irq_remap_msi_hw(uint32_t handle, uint32_t *addr_lo, uint16_t *data);
 

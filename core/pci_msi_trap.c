@@ -156,6 +156,26 @@ static void add_function(uint16_t bdf, uint8_t cap, bool express, bool msix)
 		hw_data, f->sid >= 0 ? "checked" : "not checked (behind a bridge)");
 }
 
+/*
+ * bdf has MSI-X, whose table mhv does not trap: its messages are the guest's own (compatibility
+ * format), which remapping would block.  Losing a NIC's or an NVMe drive's interrupts is
+ * worse than letting unremapped messages through: say so, naming the function.
+ */
+static void pass_msix(uint16_t bdf)
+{
+	const char *what = irq_remap_pass_unrewritten();
+
+	if (what)
+		pr_warn("mhv: msi: %02x:%02x.%x has MSI-X, whose table mhv does not trap: its "
+			"vectors are not remapped: %s\n",
+			bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, what);
+	else
+		pr_err("mhv: msi: %02x:%02x.%x has MSI-X, whose table mhv does not trap, and "
+		       "compatibility-format messages could not be passed: its MSI-X vectors are "
+		       "blocked\n",
+		       bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
+}
+
 void pci_msi_trap_init(void)
 {
 	if (!irq_remap_active())
@@ -175,11 +195,7 @@ void pci_msi_trap_init(void)
 				if (cap > 0)
 					add_function(bdf, (uint8_t)cap, express, msix);
 				if (msix)
-					pr_warn("mhv: msi: %02x:%02x.%x has MSI-X, whose table mhv does "
-						"not rewrite: with VT-d remapping its MSI-X vectors are "
-						"blocked, with AMD-Vi they (and its MSIs) reach the boot "
-						"vCPU\n",
-						bus, dev, fn);
+					pass_msix(bdf);
 			}
 		}
 	pr_info("mhv: msi: %u function(s) with MSI: their messages are rewritten for interrupt "

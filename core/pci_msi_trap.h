@@ -10,9 +10,10 @@
  * MCFG table puts it) are trapped too: the function's 4 KiB page there is a trapped region.
  *
  * Not trapped (README): MSI-X tables, and an MMCONFIG window the guest moves (q35's PCIEXBAR).
- * A message programmed that way is not rewritten: the IOMMU blocks it (VT-d: compatibility
- * format; AMD-Vi: no entry in the function's table), so the device's interrupts are lost, not
- * misrouted.
+ * A message programmed that way is not rewritten.  For MSI-X, mhv lets them through rather
+ * than lose them (VT-d: compatibility format passed, GCMD.CFI; AMD-Vi: the shared table, boot
+ * vCPU), with a warning naming the function; an MSI moved into an untrapped MMCONFIG window
+ * is blocked (AMD-Vi: no entry in the function's table).
  */
 #ifndef MHV_CORE_PCI_MSI_TRAP_H
 #define MHV_CORE_PCI_MSI_TRAP_H

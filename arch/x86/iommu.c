@@ -177,11 +177,12 @@ uint64_t iommu_canary_sum(void)
 	return h;
 }
 
-bool iommu_intremap;
+bool iommu_intremap, iommu_compat_passed;
 
 uint64_t iommu_status(void)
 {
-	return kind | (uint64_t)nr_units << 8 | (iommu_intremap ? IOMMU_STATUS_INTREMAP : 0);
+	return kind | (uint64_t)nr_units << 8 | (iommu_intremap ? IOMMU_STATUS_INTREMAP : 0) |
+	       (iommu_compat_passed ? IOMMU_STATUS_COMPAT_PASSED : 0);
 }
 
 /* SMP: several vCPUs may halt (and drain) at once; the fault logs have one reader at a time. */

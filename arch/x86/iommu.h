@@ -51,6 +51,8 @@ uint64_t iommu_canary_sum(void);
  * entries (handles), -1 if none are left; write one entry and invalidate its cached copy. */
 struct vtd_irte;
 bool vtd_intremap_on(void);
+/* Let compatibility-format messages through unremapped (GCMD.CFI): true once set. */
+bool vtd_intremap_pass_compat(void);
 int32_t vtd_irte_alloc(unsigned count);
 void vtd_irte_write(unsigned handle, const struct vtd_irte *e);
 

@@ -323,6 +323,21 @@ bool vtd_intremap_on(void)
 	return ir_on;
 }
 
+/*
+ * Compatibility-format messages passed through (GCMD.CFI) on every unit: for devices whose
+ * messages mhv cannot rewrite (MSI-X), which would otherwise lose every interrupt.  Such a
+ * message bypasses the table: its sender reaches any CPU with any delivery mode.
+ */
+bool vtd_intremap_pass_compat(void)
+{
+	bool ok = ir_on;
+
+	for (unsigned i = 0; ok && i < nr_units; i++)
+		ok = gcmd(&units[i], GCMD_CFI, true, GCMD_CFI);
+	iommu_compat_passed = ok;
+	return ok;
+}
+
 int32_t vtd_irte_alloc(unsigned count)
 {
 	int32_t first = -1;
