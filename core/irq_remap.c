@@ -9,6 +9,7 @@
 #define BROADCAST_DEST	0xFFu
 #define AMD_DEVID_SHIFT 16 /* AMD-Vi handles: devid << 16 | first index */
 #define AMD_INDEX_MASK	0xFFFFu
+#define AMD_MSIX_FIRST	32u /* MSI-X indices after the at most 32 of MSI */
 
 bool irq_remap_active(void)
 {
@@ -24,6 +25,23 @@ bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, bool unrewritten, uint32_
 		if (unrewritten || count > AMD_IRT_ENTRIES || !amdvi_irt_own(bdf))
 			return false;
 		*handle = (uint32_t)bdf << AMD_DEVID_SHIFT;
+		return true;
+	}
+	first = vtd_irte_alloc(count);
+	if (first < 0)
+		return false;
+	*handle = (uint32_t)first;
+	return true;
+}
+
+bool irq_remap_alloc_msix(uint16_t bdf, unsigned count, uint32_t *handle)
+{
+	int32_t first;
+
+	if (amdvi_intremap_on()) {
+		if (count > AMD_IRT_ENTRIES - AMD_MSIX_FIRST || !amdvi_irt_own(bdf))
+			return false;
+		*handle = (uint32_t)bdf << AMD_DEVID_SHIFT | AMD_MSIX_FIRST;
 		return true;
 	}
 	first = vtd_irte_alloc(count);

@@ -30,6 +30,9 @@ bool irq_remap_active(void);
  */
 bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, bool unrewritten, uint32_t *handle);
 
+/* Entries for bdf's count MSI-X vectors (AMD-Vi: in its own table, after its MSI's). */
+bool irq_remap_alloc_msix(uint16_t bdf, unsigned count, uint32_t *handle);
+
 /*
  * A function sends messages mhv cannot rewrite (MSI-X): make sure they still arrive.  VT-d:
  * compatibility format is passed through from then on (for every device: the IOMMU cannot

@@ -6,6 +6,7 @@
 #include "core/mmio_setup.h"
 #include "arch/x86/iommu.h"
 #include "core/pci_msi_trap.h"
+#include "core/pci_msix_trap.h"
 #include "arch/x86/paging.h"
 #include "core/apic_guard.h"
 #include "core/guest.h"
@@ -137,7 +138,7 @@ bool mmio_setup(const struct hv_options *o)
 			return false;
 	if (!apic_guard_setup(&regions) || !ioapic_guard_setup(&regions) ||
 	    !platform_reset_mmio_setup(&regions) || !iommu_guard_setup(&regions) ||
-	    !pci_msi_mmcfg_setup(&regions))
+	    !pci_msi_mmcfg_setup(&regions) || !pci_msix_setup(&regions))
 		return false;
 	guest_gate_attach_regions(&regions);
 	return true;

@@ -5,6 +5,7 @@
 #include "arch/x86/pci_conf.h"
 #include "core/pci_msi_internal.h"
 #include "core/pci_msi_trap.h"
+#include "core/pci_msix_trap.h"
 #include "lib/log.h"
 #include "lib/string.h"
 #include "mmio/device.h"
@@ -64,6 +65,11 @@ static int mmcfg_write(void *dev, const struct mmio_access *a, const void *buf)
 		memcpy(b + i, &v, n);
 	}
 	err = hv_device_write(f->ecam + off, b, a->len);
+	if (pci_msix_is_bar(f->bdf, off, a->len)) {
+		cf8 = inl(PCI_CONFIG_ADDR);
+		pci_msix_bar_written(f->bdf);
+		outl(PCI_CONFIG_ADDR, cf8);
+	}
 	if (message || control) {
 		cf8 = inl(PCI_CONFIG_ADDR); /* the guest's, kept across mhv's own accesses */
 		pci_msi_write_hw_message(f); /* a function reset may have cleared it */

@@ -4,6 +4,7 @@
 #include "core/apic_guard.h"
 #include "core/irq_remap.h"
 #include "core/pci_msi_internal.h"
+#include "core/pci_msix_trap.h"
 #include "lib/log.h"
 
 #define PCI_STATUS_CAPS	   (1u << 20) /* in the dword at PCI_REG_COMMAND */
@@ -91,14 +92,14 @@ void pci_msi_rebuild(const struct msi_fn *f)
 		apic_guard_count_drop(why, (uint64_t)hi << 32 | lo, (uint64_t)data << 16 | f->bdf);
 }
 
-/* The MSI capability (and whether PCI Express and MSI-X ones exist) of bus:dev.fn. */
-static int find_msi_cap(uint16_t bdf, bool *express, bool *msix)
+/* The MSI capability (whether PCI Express exists, where MSI-X is: 0 if none) of bus:dev.fn. */
+static int find_msi_cap(uint16_t bdf, bool *express, uint8_t *msix)
 {
 	unsigned cap;
 	int msi = -1;
 
 	*express = false;
-	*msix = false;
+	*msix = 0;
 	if (!(cfg_read(bdf, PCI_REG_COMMAND) & PCI_STATUS_CAPS))
 		return -1;
 	cap = cfg_read(bdf, PCI_REG_CAP_PTR) & PCI_CAP_PTR_MASK;
@@ -110,7 +111,7 @@ static int find_msi_cap(uint16_t bdf, bool *express, bool *msix)
 		if ((d & PCI_CAP_ID_MASK) == PCI_CAP_ID_EXP)
 			*express = true;
 		if ((d & PCI_CAP_ID_MASK) == PCI_CAP_ID_MSIX)
-			*msix = true;
+			*msix = (uint8_t)cap;
 		cap = (d >> PCI_CAP_NEXT_SHIFT) & PCI_CAP_PTR_MASK;
 	}
 	return msi;
@@ -156,26 +157,6 @@ static void add_function(uint16_t bdf, uint8_t cap, bool express, bool msix)
 		hw_data, f->sid >= 0 ? "checked" : "not checked (behind a bridge)");
 }
 
-/*
- * bdf has MSI-X, whose table mhv does not trap: its messages are the guest's own (compatibility
- * format), which remapping would block.  Losing a NIC's or an NVMe drive's interrupts is
- * worse than letting unremapped messages through: say so, naming the function.
- */
-static void pass_msix(uint16_t bdf)
-{
-	const char *what = irq_remap_pass_unrewritten();
-
-	if (what)
-		pr_warn("mhv: msi: %02x:%02x.%x has MSI-X, whose table mhv does not trap: its "
-			"vectors are not remapped: %s\n",
-			bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, what);
-	else
-		pr_err("mhv: msi: %02x:%02x.%x has MSI-X, whose table mhv does not trap, and "
-		       "compatibility-format messages could not be passed: its MSI-X vectors are "
-		       "blocked\n",
-		       bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
-}
-
 void pci_msi_trap_init(void)
 {
 	if (!irq_remap_active())
@@ -186,16 +167,20 @@ void pci_msi_trap_init(void)
 
 			for (unsigned fn = 0; fn < nfn; fn++) {
 				uint16_t bdf = (uint16_t)(bus << 8 | dev << 3 | fn);
-				bool express, msix;
+				bool express, msix_trapped = false;
+				uint8_t msix;
 				int cap;
 
 				if ((cfg_read(bdf, PCI_REG_ID) & 0xFFFF) == PCI_VENDOR_NONE)
 					continue;
 				cap = find_msi_cap(bdf, &express, &msix);
-				if (cap > 0)
-					add_function(bdf, (uint8_t)cap, express, msix);
+				/* Behind a PCI(-X) bridge a requester ID may be the bridge's. */
 				if (msix)
-					pass_msix(bdf);
+					msix_trapped = pci_msix_add(bdf, msix,
+								    bus == 0 || express ? bdf : -1);
+				if (cap > 0)
+					add_function(bdf, (uint8_t)cap, express,
+						     msix && !msix_trapped);
 			}
 		}
 	pr_info("mhv: msi: %u function(s) with MSI: their messages are rewritten for interrupt "
@@ -235,6 +220,21 @@ uint32_t pci_msi_config_in(uint16_t port, unsigned size, uint32_t hw)
 	return hw;
 }
 
+/* A write to an MSI-X table's BAR: done here, then checked for a move (true). */
+static bool msix_bar_write(uint32_t addr, uint16_t port, unsigned size, uint32_t val)
+{
+	uint16_t bdf = (uint16_t)((addr & PCI_BDF_MASK) >> BDF_SHIFT);
+	unsigned off = (addr & PCI_REG_MASK) + (port - PCI_CONFIG_DATA) % PCI_DATA_PORTS;
+
+	if (!(addr & PCI_CONFIG_ENABLE) || (addr & PCI_EXT_REG_MASK) ||
+	    !pci_msix_is_bar(bdf, off, size))
+		return false;
+	port_out(port, size, val);
+	pci_msix_bar_written(bdf);
+	outl(PCI_CONFIG_ADDR, addr); /* the guest's address, as it left it */
+	return true;
+}
+
 bool pci_msi_config_out(uint16_t port, unsigned size, uint32_t val)
 {
 	uint32_t addr = inl(PCI_CONFIG_ADDR);
@@ -243,6 +243,10 @@ bool pci_msi_config_out(uint16_t port, unsigned size, uint32_t val)
 	bool message, control;
 
 	spin_lock(&pci_msi_lock);
+	if (msix_bar_write(addr, port, size, val)) {
+		spin_unlock(&pci_msi_lock);
+		return true;
+	}
 	f = target(addr, port, &off);
 	message = f && msi_cap_touches_message(&f->cap, off, size);
 	control = f && msi_cap_touches_control(&f->cap, off, size);

@@ -116,6 +116,11 @@ void test_contain_dma(void);
  * device's MSIs keep fixed vectors on the guest's CPU and cannot send NMI/INIT anywhere.
  */
 void test_contain_msi(void);
+/*
+ * Hostile guest, MSI-X (test_contain_msix.c): with interrupt remapping, q35's e1000e's MSI-X
+ * table entry reads back as written, a fixed vector arrives, an NMI does not.
+ */
+void test_contain_msix(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
