@@ -51,20 +51,25 @@ bool irq_remap_alloc_msix(uint16_t bdf, unsigned count, uint32_t *handle)
 	return true;
 }
 
-const char *irq_remap_pass_unrewritten(void)
+bool irq_remap_pass_unrewritten(bool own_table, const char **what)
 {
 	static bool tried, passed; /* the units are asked once */
 
-	if (!vtd_intremap_on())
-		return "with AMD-Vi they reach the boot vCPU through the shared table, whatever "
-		       "destination the guest gave them";
+	if (!vtd_intremap_on()) {
+		*what = own_table ? "with AMD-Vi they are looked up in its own table, where mhv "
+				    "filled no entry for them: blocked"
+				  : "with AMD-Vi they reach the boot vCPU through the shared table, "
+				    "whatever destination the guest gave them";
+		return !own_table;
+	}
 	if (!tried)
 		passed = vtd_intremap_pass_compat();
 	tried = true;
-	return passed ? "VT-d now passes compatibility-format messages (GCMD.CFI set) so they "
-			"arrive unremapped; any device's DMA-written compatibility-format message "
-			"then reaches any CPU with any delivery mode (NMI, INIT) unchecked"
-		      : NULL;
+	*what = passed ? "VT-d now passes compatibility-format messages (GCMD.CFI set) so they "
+			 "arrive unremapped; any device's DMA-written compatibility-format "
+			 "message then reaches any CPU with any delivery mode (NMI, INIT) unchecked"
+		       : "VT-d did not set GSTS.CFIS (compatibility format not passed): blocked";
+	return passed;
 }
 
 void irq_remap_msi_hw(uint32_t handle, uint32_t *addr_lo, uint16_t *data)

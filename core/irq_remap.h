@@ -36,11 +36,11 @@ bool irq_remap_alloc_msix(uint16_t bdf, unsigned count, uint32_t *handle);
 /*
  * A function sends messages mhv cannot rewrite (MSI-X): make sure they still arrive.  VT-d:
  * compatibility format is passed through from then on (for every device: the IOMMU cannot
- * tell them apart); AMD-Vi: nothing to do (the function keeps the shared table, whose entries
- * send each vector to the boot vCPU).  Returns what happens to such messages (for the log),
- * NULL if they stay blocked (the units refused).
+ * tell them apart); AMD-Vi: nothing to do when the function keeps the shared table (its
+ * entries send each vector to the boot vCPU), nothing possible when it has its own
+ * (own_table).  True if they arrive; *what says what happens to them (for the log).
  */
-const char *irq_remap_pass_unrewritten(void);
+bool irq_remap_pass_unrewritten(bool own_table, const char **what);
 
 /* The message address and data the function itself must hold (message k: data + k). */
 void irq_remap_msi_hw(uint32_t handle, uint32_t *addr_lo, uint16_t *data);

@@ -74,17 +74,17 @@ static uint64_t bar_address(uint16_t bdf, unsigned bir, bool *bar64)
 	return a;
 }
 
-static void fallback(uint16_t bdf, const char *why)
+/* bdf's MSI-X table is not (or no longer) trapped: say what becomes of its vectors. */
+static void fallback(uint16_t bdf, bool own_table, const char *why)
 {
-	const char *what = irq_remap_pass_unrewritten();
+	const char *what;
 
-	if (what)
+	if (irq_remap_pass_unrewritten(own_table, &what))
 		pr_warn("mhv: msix: %02x:%02x.%x: %s: its MSI-X vectors are not remapped: %s\n",
 			bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, why, what);
 	else
-		pr_err("mhv: msix: %02x:%02x.%x: %s, and compatibility-format messages could not "
-		       "be passed: its MSI-X vectors are blocked\n",
-		       bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, why);
+		pr_err("mhv: msix: %02x:%02x.%x: %s: its MSI-X vectors are lost: %s\n", bdf >> 8,
+		       (bdf >> 3) & 0x1f, bdf & 7, why, what);
 }
 
 bool pci_msix_add(uint16_t bdf, uint8_t cap, int32_t sid)
@@ -97,21 +97,21 @@ bool pci_msix_add(uint16_t bdf, uint8_t cap, int32_t sid)
 	bool bar64;
 
 	if (nr_fns == MSIX_FN_MAX) {
-		fallback(bdf, "more MSI-X functions than mhv traps");
+		fallback(bdf, false, "more MSI-X functions than mhv traps");
 		return false;
 	}
 	if (count > MSIX_VEC_MAX) {
-		fallback(bdf, "more MSI-X vectors than mhv shadows");
+		fallback(bdf, false, "more MSI-X vectors than mhv shadows");
 		return false;
 	}
 	bar = bar_address(bdf, t & MSIX_BIR_MASK, &bar64);
 	if (!bar) {
-		fallback(bdf, "its MSI-X table's BAR is unassigned or not memory");
+		fallback(bdf, false, "its MSI-X table's BAR is unassigned or not memory");
 		return false;
 	}
 	f = &fns[nr_fns];
 	if (!irq_remap_alloc_msix(bdf, count, &f->handle)) {
-		fallback(bdf, "no remapping entries left for its MSI-X table");
+		fallback(bdf, false, "no remapping entries left for its MSI-X table");
 		return false;
 	}
 	f->bdf = bdf;
@@ -308,5 +308,6 @@ void pci_msix_bar_written(uint16_t bdf)
 	pr_warn("mhv: msix: %02x:%02x.%x: the guest moved BAR %u (its MSI-X table) away from "
 		"0x%lx: mhv does not follow it\n",
 		bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7, f->bir, f->bar);
-	fallback(bdf, "its MSI-X table moved out of mhv's trap");
+	/* AMD-Vi: the function has its own table now (its MSI's too): no shared one to fall to */
+	fallback(bdf, true, "its MSI-X table moved out of mhv's trap");
 }
