@@ -222,7 +222,8 @@ static int table_write(void *dev, const struct mmio_access *a, const void *buf)
 	err = hv_device_write(f->base + a->offset, b, a->len);
 	for (k = first; !err && first != ~0u && k <= last; k++) {
 		hw_message(f, k, msg); /* the whole message: a function reset may have cleared it */
-		hv_device_write(f->table + k * MSIX_ENTRY, msg, MSIX_MSG_BYTES / DWORD * DWORD);
+		for (i = 0; i < MSIX_MSG_BYTES; i += DWORD) /* tables take dword accesses only */
+			hv_device_write(f->table + k * MSIX_ENTRY + i, msg + i, DWORD);
 		rebuild(f, k);
 	}
 	spin_unlock(&msix_lock);
