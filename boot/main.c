@@ -24,6 +24,7 @@
 #include "core/guest.h"
 #include "core/mmio_setup.h"
 #include "core/monitor.h"
+#include "core/pci_msi_trap.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
@@ -236,6 +237,7 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 		hv_end_run(HV_STATUS_FAIL); /* nothing ran: not a pass */
 	if (!iommu_setup(options.iommu))
 		hv_end_run(HV_STATUS_FAIL); /* iommu=required without an IOMMU */
+	pci_msi_trap_init(); /* interrupt remapping: the guest's MSIs rewritten */
 	if (!mmio_setup(&options))
 		hv_end_run(HV_STATUS_FAIL);
 	guest.mmio_cache = options.mmio_cache;

@@ -51,6 +51,7 @@
 #define IOMMU_STATUS_VTD   1
 #define IOMMU_STATUS_AMDVI 2
 #define IOMMU_STATUS_INTREMAP (1u << 16) /* devices' interrupts go through remapping */
+#define IOMMU_STATUS_COMPAT_PASSED (1u << 17) /* VT-d: compatibility format passes (MSI-X) */
 /* -> RAX = interrupts and NMIs taken by CPUs mhv holds: parked ones, and vCPUs waiting for
  * a SIPI (NMIs not mhv's own); each one is a message that reached a CPU the guest does not run */
 #define HC_PARKED_INTERRUPTS 12

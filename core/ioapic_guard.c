@@ -3,6 +3,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/smp.h"
 #include "core/apic_guard.h"
+#include "core/irq_remap.h"
 #include "core/mmio_setup.h"
 #include "lib/ipi_filter.h"
 #include "lib/log.h"
@@ -21,6 +22,8 @@
 #define IOAPIC_REDTBL_END    0x100 /* at most 120 entries: index register is 8 bits */
 #define IOAPIC_MAX_ENTRIES   ((IOAPIC_REDTBL_END - IOAPIC_REDTBL) / 2)
 #define ENTRY_HW_BITS	     ((1u << 12) | (1u << 14)) /* delivery status, remote IRR */
+#define IOAPIC_ID	     0x00
+#define IOAPIC_ID_SHIFT	     24
 #define IOAPIC_VER	     0x01
 #define IOAPIC_ARB	     0x02 /* the last register before the table */
 #define VER_MAX_ENTRY_SHIFT  16
@@ -43,6 +46,8 @@ struct ioapic {
 	 * re-aimed at this CPU): a two-write update is judged as a whole, not half by half. */
 	uint32_t shadow[IOAPIC_MAX_ENTRIES][2];
 	uint32_t nr_entries; /* from the version register */
+	bool remapped;	     /* interrupt remapping: entries of its own (ir_handle) */
+	uint32_t ir_handle;
 };
 
 static struct ioapic ioapics[IOAPIC_MAX];
@@ -123,25 +128,48 @@ static bool allowed_entry(uint32_t *low, uint32_t *high, const char **why)
 	return true;
 }
 
-/* A write of v to redirection-table register reg (low or high half of an entry). */
-static void write_entry(struct ioapic *io, uint32_t reg, uint32_t v)
+/*
+ * Interrupt remapping (irq_remap.h): the pin's entry carries the message, the IOAPIC gets a
+ * remappable-format entry naming it with the guest's vector, trigger mode, polarity and mask.
+ * NMI and ExtINT, which allowed_entry lets through to the guest's CPUs, get no entry.
+ */
+static void remap_entry(const struct ioapic *io, uint32_t pin, uint32_t *low, uint32_t *high)
 {
-	uint32_t low_reg = reg & ~1u, *e = io->shadow[(reg - IOAPIC_REDTBL) / 2], low, high;
+	uint64_t guest = (uint64_t)*high << 32 | *low;
 	const char *why = "";
 
-	e[reg & 1] = v;
-	if (io == &ioapics[0] && ((int)((reg - IOAPIC_REDTBL) / 2) == owned_pin ||
-				  (int)((reg - IOAPIC_REDTBL) / 2) == debugger_pin))
+	if (!irq_remap_ioapic_pin(io->ir_handle, pin, low, high, &why))
+		apic_guard_count_drop(why, guest, io->base);
+}
+
+/* Program pin n's entry from the shadow (the guest's entry). */
+static void program_entry(struct ioapic *io, uint32_t n)
+{
+	uint32_t low_reg = IOAPIC_REDTBL + 2 * n, *e = io->shadow[n], low, high;
+	const char *why = "";
+
+	if (io == &ioapics[0] && ((int)n == owned_pin || (int)n == debugger_pin))
 		return; /* mhv's pin: the guest's entry is kept for ioapic_guard_forward_console_irq */
 	low = e[0];
 	high = e[1];
 	if (!allowed_entry(&low, &high, &why))
 		apic_guard_count_drop(why, (uint64_t)e[1] << 32 | e[0], io->base);
+	if (io->remapped)
+		remap_entry(io, n, &low, &high);
 	/* Masked while the destination changes, so no message goes out half-written. */
 	hw_write(io, low_reg, low | ENTRY_MASKED);
 	hw_write(io, low_reg + 1, high);
 	hw_write(io, low_reg, low);
 	hv_phys_write(NULL, io->base + IOREGSEL, &io->regsel, sizeof(io->regsel));
+}
+
+/* A write of v to redirection-table register reg (low or high half of an entry). */
+static void write_entry(struct ioapic *io, uint32_t reg, uint32_t v)
+{
+	uint32_t n = (reg - IOAPIC_REDTBL) / 2;
+
+	io->shadow[n][reg & 1] = v;
+	program_entry(io, n);
 }
 
 /* The redirection register the guest selected, as it wrote it (status bits: the hardware's). */
@@ -290,8 +318,21 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 					hw_read(&ioapics[i], IOAPIC_REDTBL + 2 * n + half);
 		hv_phys_write(NULL, ioapics[i].base + IOREGSEL, &ioapics[i].regsel,
 			      sizeof(ioapics[i].regsel));
-		pr_info("mhv: ioapic: IOAPIC at 0x%lx trapped: its messages reach this CPU only\n",
-			ioapics[i].base);
+		ioapics[i].remapped =
+			irq_remap_alloc_ioapic((uint8_t)(hw_read(&ioapics[i], IOAPIC_ID) >>
+							 IOAPIC_ID_SHIFT),
+					       ioapics[i].nr_entries, &ioapics[i].ir_handle);
+		if (!ioapics[i].remapped && irq_remap_active())
+			pr_warn("mhv: ioapic: no interrupt remapping entries for the IOAPIC at 0x%lx: "
+				"its interrupts are blocked (VT-d) or reach the boot vCPU (AMD-Vi)\n",
+				ioapics[i].base);
+		if (ioapics[i].remapped)
+			for (uint32_t n = 0; n < ioapics[i].nr_entries; n++)
+				program_entry(&ioapics[i], n);
+		pr_info("mhv: ioapic: IOAPIC at 0x%lx trapped: its messages reach this CPU only%s\n",
+			ioapics[i].base,
+			ioapics[i].remapped ? "; interrupt remapping entries from its table"
+						  : "");
 	}
 	return true;
 }

@@ -5,6 +5,8 @@
  */
 #include "core/mmio_setup.h"
 #include "arch/x86/iommu.h"
+#include "core/pci_msi_trap.h"
+#include "core/pci_msix_trap.h"
 #include "arch/x86/paging.h"
 #include "core/apic_guard.h"
 #include "core/guest.h"
@@ -138,23 +140,24 @@ bool mmio_setup(const struct hv_options *o)
 		if (!add_device(&o->mmio[i], &ram_used))
 			return false;
 	if (!apic_guard_setup(&regions) || !ioapic_guard_setup(&regions) ||
-	    !platform_reset_mmio_setup(&regions) || !iommu_guard_setup(&regions))
+	    !platform_reset_mmio_setup(&regions) || !iommu_guard_setup(&regions) ||
+	    !pci_msi_mmcfg_setup(&regions) || !pci_msix_setup(&regions))
 		return false;
 	guest_gate_attach_regions(&regions);
 	return true;
 }
 
-/* Slots are in command-line order; the registry in address order.  Index by address. */
+/* Slots are in command-line order; the registry in address order.  Index by address,
+ * counting only the mmio= devices (mhv's own trapped regions may lie below them). */
 static const struct mmio_dev_slot *slot_by_index(unsigned index)
 {
-	const struct mmio_region *r;
-
-	if (index >= regions.n)
-		return NULL;
-	r = &regions.r[index];
-	for (unsigned i = 0; i < nr_slots; i++)
-		if (slots[i].base == r->base)
-			return &slots[i];
+	for (unsigned n = 0, seen = 0; n < regions.n; n++)
+		for (unsigned i = 0; i < nr_slots; i++) {
+			if (slots[i].base != regions.r[n].base)
+				continue;
+			if (seen++ == index)
+				return &slots[i];
+		}
 	return NULL;
 }
 

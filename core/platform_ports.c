@@ -34,6 +34,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/io.h"
 #include "arch/x86/smram_lock.h"
+#include "core/pci_msi_trap.h"
 #include "core/run_end.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
@@ -45,6 +46,7 @@
 #define PORT_KBC_CMD	       0x64
 #define PORT_SYS_CTRL_A	       0x92
 #define PORT_PCI_CONFIG_ADDR   0xCF8
+#define PORT_PCI_CONFIG_DATA   0xCFC
 #define PORT_RESET_CONTROL     0xCF9
 #define SYS_CTRL_A_FAST_RESET  0x01
 #define RESET_CONTROL_RST_CPU  0x04
@@ -106,7 +108,9 @@ void platform_ports_init(void)
 	add_range(PORT_KBC_CMD, 1, ROLE_FIXED);
 	add_range(PORT_SYS_CTRL_A, 1, ROLE_FIXED);
 	add_range(PORT_RESET_CONTROL, 1, ROLE_FIXED);
-	add_range(smram_filtered_port(), PCI_DATA_LEN, ROLE_PCI_DATA);
+	/* SMRAM control kept locked, MSI messages rewritten for interrupt remapping. */
+	add_range(smram_filtered_port() || pci_msi_trapped() ? PORT_PCI_CONFIG_DATA : 0,
+		  PCI_DATA_LEN, ROLE_PCI_DATA);
 	if (!acpi_pm_regs(a)) {
 		pr_info("mhv: platform: no FADT: only the fixed reset ports are intercepted\n");
 		return;
@@ -171,6 +175,9 @@ uint32_t platform_port_in(uint16_t port, unsigned size)
 	if (plat.wake_pending && plat.acpi.pm1a_evt && wak_port >= port &&
 	    wak_port < (uint32_t)port + size)
 		val |= (uint32_t)PM1_WAK_STS_HIGH << ((wak_port - port) * BITS_PER_BYTE);
+	if (port >= PORT_PCI_CONFIG_DATA && port < PORT_PCI_CONFIG_DATA + PCI_DATA_LEN &&
+	    pci_msi_trapped())
+		val = pci_msi_config_in(port, size, val);
 	return val;
 }
 
@@ -292,8 +299,11 @@ void platform_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t va
 		    byte_for(port, size, val, (uint32_t)r->first + PM1_HIGH_BYTE, &b) &&
 		    (b & PM1_WAK_STS_HIGH))
 			plat.wake_pending = false; /* write 1 to clear */
-		if (r->role == ROLE_PCI_DATA)
+		if (r->role == ROLE_PCI_DATA) {
 			val = smram_filter_config_write(port, size, val);
+			if (pci_msi_trapped() && pci_msi_config_out(port, size, val))
+				return;
+		}
 		if (r->role == ROLE_SMI_CMD && smi_command_refused(r, port, size, val))
 			return;
 	}

@@ -24,3 +24,21 @@ uint64_t amd_dte_intabort(void)
 {
 	return AMD_DTE_IV | AMD_DTE_INTCTL_ABORT << AMD_DTE_INTCTL_SHIFT;
 }
+
+uint32_t amd_irte_build(const struct irq_msg *m)
+{
+	uint32_t e;
+
+	if ((m->mode != IRQ_MODE_FIXED && m->mode != IRQ_MODE_LOWEST) || m->dest > AMD_IRTE_MAX_DEST)
+		return 0;
+	e = AMD_IRTE_REMAP_EN | (uint32_t)m->mode << AMD_IRTE_TYPE_SHIFT |
+	    m->dest << AMD_IRTE_DEST_SHIFT | (uint32_t)m->vector << AMD_IRTE_VECTOR_SHIFT;
+	if (m->logical)
+		e |= AMD_IRTE_DM_LOGICAL;
+	return e;
+}
+
+unsigned amd_irt_index(uint8_t mode, uint8_t vector)
+{
+	return ((unsigned)mode * VECTORS + vector) % AMD_IRT_ENTRIES;
+}

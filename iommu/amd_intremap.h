@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "iommu/irq_msg.h"
+
 /* Fixed (0) and arbitrated (1) delivery modes: index = mode << 8 | vector. */
 #define AMD_IRT_ENTRIES	   512u
 #define AMD_IRT_ENTRY_SIZE 4u
@@ -23,6 +25,7 @@
 /* Legacy (non-GA) interrupt remapping table entry fields (spec table 21) */
 #define AMD_IRTE_REMAP_EN     (1u << 0)
 #define AMD_IRTE_TYPE_SHIFT   2
+#define AMD_IRTE_DM_LOGICAL   (1u << 6)
 #define AMD_IRTE_DEST_SHIFT   8
 #define AMD_IRTE_VECTOR_SHIFT 16
 
@@ -42,6 +45,22 @@
 
 /* Fill table (AMD_IRT_ENTRIES entries): every fixed/arbitrated vector to APIC ID dest. */
 void amd_irt_fill(uint32_t *table, uint8_t dest);
+
+/*
+ * Per-device tables (core/irq_remap.h): a PCI function whose MSI the guest programs gets a
+ * table of its own, indexed by the message number (mhv gives the device data = 0, so message
+ * k is index k); an IOAPIC gets one indexed as the hardware does (delivery mode << 8 |
+ * vector), since the IOAPIC's entries keep the guest's vectors (it matches EOIs by them).
+ * An entry carries the guest's own vector, mode and destination; unfilled entries target-abort.
+ */
+#define AMD_IRT_BYTES (AMD_IRT_ENTRIES * AMD_IRT_ENTRY_SIZE)
+
+/* The entry for m (the caller checked its destination): 0 (not remapped: the message is
+ * target-aborted) unless fixed or arbitrated with an 8-bit destination. */
+uint32_t amd_irte_build(const struct irq_msg *m);
+
+/* The index an IOAPIC message with this mode and vector looks up. */
+unsigned amd_irt_index(uint8_t mode, uint8_t vector);
 
 /* Quadword 2 of a DTE whose interrupts go through table_pa (AMD_IRT_ALIGN-aligned), with
  * every pass bit off. */

@@ -7,6 +7,9 @@
 #define VTD_FRCD_FR_MASK   0xffull
 #define VTD_FRCD_SID_MASK  0xffffull
 #define VTD_FRCD_FI_MASK   (~0xfffull)
+#define VTD_FR_IR_FIRST	   0x20 /* interrupt remapping faults: 0x20-0x26 */
+#define VTD_FR_IR_LAST	   0x26
+#define VTD_FRCD_IR_INDEX_SHIFT 48 /* FI[63:48]: the interrupt's entry index */
 
 #define AMD_EVT_CODE_SHIFT  60
 #define AMD_EVT_FLAGS_SHIFT 48
@@ -37,6 +40,13 @@ bool vtd_fault_decode(uint64_t lo, uint64_t hi, struct iommu_fault *f)
 	f->interrupt = false;
 	f->code = (unsigned)((hi >> VTD_FRCD_FR_SHIFT) & VTD_FRCD_FR_MASK);
 	f->name = "fault reason";
+	if (f->code >= VTD_FR_IR_FIRST && f->code <= VTD_FR_IR_LAST) {
+		/* An interrupt request remapping refused: FI holds the entry index. */
+		f->interrupt = true;
+		f->write = true;
+		f->addr = lo >> VTD_FRCD_IR_INDEX_SHIFT;
+		f->name = "interrupt remapping fault reason";
+	}
 	return true;
 }
 

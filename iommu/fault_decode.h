@@ -13,7 +13,8 @@ struct iommu_fault {
 	uint64_t addr;	  /* the device address (VT-d: its page) */
 	bool write;	  /* a write request (else a read) */
 	bool dma;	  /* a device's access was blocked (else an IOMMU error event) */
-	bool interrupt;	  /* AMD-Vi: the blocked request was an interrupt message (I flag) */
+	bool interrupt;	  /* an interrupt message remapping refused (AMD-Vi: I flag; VT-d:
+			   * fault reasons 0x20-0x26, addr = the entry index) */
 	unsigned code;	  /* VT-d fault reason, AMD-Vi event code */
 	const char *name; /* AMD-Vi: the event's name; VT-d: "fault reason" */
 };

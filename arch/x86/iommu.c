@@ -81,9 +81,10 @@ void iommu_report_fault(const char *unit, const struct iommu_fault *f)
 	faults_logged++;
 	more = faults_logged == FAULT_LOG_MAX ? "; further faults are counted, not logged" : "";
 	if (f->interrupt)
-		pr_warn("mhv: iommu: %s blocked an interrupt message by %02x:%02x.%x to 0x%lx "
-			"(%s: a delivery mode or vector the remapping table refuses)%s\n",
-			unit, f->sid >> 8, (f->sid >> 3) & 0x1f, f->sid & 7, f->addr, f->name, more);
+		pr_warn("mhv: iommu: %s blocked an interrupt message by %02x:%02x.%x at 0x%lx "
+			"(%s 0x%x: a message the remapping table refuses)%s\n",
+			unit, f->sid >> 8, (f->sid >> 3) & 0x1f, f->sid & 7, f->addr, f->name,
+			f->code, more);
 	else if (f->dma)
 		pr_warn("mhv: iommu: %s blocked a DMA %s by %02x:%02x.%x at 0x%lx (%s 0x%x)%s\n",
 			unit, f->write ? "write" : "read", f->sid >> 8, (f->sid >> 3) & 0x1f,
@@ -176,11 +177,12 @@ uint64_t iommu_canary_sum(void)
 	return h;
 }
 
-bool iommu_intremap;
+bool iommu_intremap, iommu_compat_passed;
 
 uint64_t iommu_status(void)
 {
-	return kind | (uint64_t)nr_units << 8 | (iommu_intremap ? IOMMU_STATUS_INTREMAP : 0);
+	return kind | (uint64_t)nr_units << 8 | (iommu_intremap ? IOMMU_STATUS_INTREMAP : 0) |
+	       (iommu_compat_passed ? IOMMU_STATUS_COMPAT_PASSED : 0);
 }
 
 /* SMP: several vCPUs may halt (and drain) at once; the fault logs have one reader at a time. */
@@ -243,7 +245,7 @@ static bool try_vtd(const struct acpi_header *h)
 	pr_info("mhv: iommu: DMAR: %u VT-d unit(s), %u RMRR(s), %u ATSR(s), host address width "
 		"%u, interrupt remapping %s\n",
 		dmar.nr_units, dmar.nr_rmrrs, dmar.nr_atsrs, dmar.haw,
-		dmar.flags & DMAR_INTR_REMAP ? "offered (not used)" : "not offered");
+		dmar.flags & DMAR_INTR_REMAP ? "offered" : "not offered");
 	for (unsigned i = 0; i < dmar.nr_units; i++)
 		iommu_add_guard(dmar.units[i].base, dmar.units[i].size);
 	if (!vtd_setup(&dmar))

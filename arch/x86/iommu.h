@@ -5,8 +5,9 @@
  * on, traps the IOMMUs' register pages and hides DMAR/IVRS from the guest's ACPI view.  Blocked
  * DMA is read from the fault registers / event log and logged once per fault, rate-limited.
  *
- * Interrupt remapping: on AMD-Vi (iommu_amd.c, iommu/amd_intremap.h); not on VT-d (a device
- * the guest programs can still send any MSI there).  Not done: ATS
+ * Interrupt remapping: on AMD-Vi (iommu_amd.c, iommu/amd_intremap.h), and on VT-d where ECAP.IR
+ * says the unit has it (iommu/vtd_intremap.h: entries from the guest's own MSI and IOAPIC
+ * programming, core/irq_remap.c).  Not done: ATS
  * (device IOTLBs are not enabled: ATSR is parsed, not used), PCI segments other than 0.
  */
 #ifndef MHV_ARCH_X86_IOMMU_H
@@ -45,5 +46,22 @@ uint64_t iommu_status(void);
  * the guest test aims a DMA at. */
 uint64_t iommu_canary_pa(void);
 uint64_t iommu_canary_sum(void);
+
+/* VT-d interrupt remapping (iommu_vtd.c), for core/irq_remap.c: on?  count consecutive
+ * entries (handles), -1 if none are left; write one entry and invalidate its cached copy. */
+struct vtd_irte;
+bool vtd_intremap_on(void);
+/* Let compatibility-format messages through unremapped (GCMD.CFI): true once set. */
+bool vtd_intremap_pass_compat(void);
+int32_t vtd_irte_alloc(unsigned count);
+void vtd_irte_write(unsigned handle, const struct vtd_irte *e);
+
+/* AMD-Vi interrupt remapping (iommu_amd.c), for core/irq_remap.c: on?  Give devid a table of
+ * its own (false: aliased, beyond the device table, or no memory: it keeps the shared one);
+ * write one of its entries (invalidated, waited for); an IOAPIC's devid from the IVRS. */
+bool amdvi_intremap_on(void);
+bool amdvi_irt_own(uint16_t devid);
+void amdvi_irte_write(uint16_t devid, unsigned index, uint32_t irte);
+bool amdvi_ioapic_devid(uint8_t ioapic_id, uint16_t *devid);
 
 #endif

@@ -11,6 +11,7 @@
 #include "iommu/amd_intremap.h"
 #include "lib/fmt.h"
 #include "lib/log.h"
+#include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/frame.h"
 
@@ -81,6 +82,21 @@ struct amd_unit {
 static struct amd_unit units[IVRS_MAX_UNITS];
 static unsigned nr_units;
 static volatile uint64_t wait_word __attribute__((aligned(8)));
+
+/* Per-device interrupt remapping tables (amd_intremap.h), handed out once. */
+#define OWN_TABLES_MAX 80
+struct own_table {
+	uint16_t devid;
+	uint32_t *table;
+};
+static struct own_table own[OWN_TABLES_MAX];
+static unsigned nr_own;
+static uint64_t *devtab_va;
+static unsigned devtab_ids;
+static uint64_t chunk_pa; /* the page the next table comes from (two per page) */
+static unsigned chunk_used;
+static const struct ivrs_info *ivrs_cfg;
+static struct spinlock ir_lock = SPINLOCK_INIT;
 
 static void cmd_push(struct amd_unit *u, uint64_t lo, uint64_t hi)
 {
@@ -272,13 +288,122 @@ bool amdvi_setup(const struct ivrs_info *iv)
 			u->name, LEVELS, pages * (unsigned)(PAGE_SIZE / DTE_SIZE),
 			hv_image_phys_start(), hv_image_phys_end());
 		if (guest_apic <= AMD_IRTE_MAX_DEST)
-			pr_info("mhv: iommu: %s: interrupt remapping on: fixed/arbitrated MSIs keep "
-				"their vector and go to APIC ID %u (the guest's CPU); NMI, INIT, SMI, "
-				"ExtINT, LINT0/1 from devices blocked\n",
+			pr_info("mhv: iommu: %s: interrupt remapping on: devices whose MSI the guest "
+				"programs through mhv get tables of their own, the others' fixed/"
+				"arbitrated MSIs keep their vector and go to APIC ID %u (the boot "
+				"vCPU); NMI, INIT, SMI, ExtINT, LINT0/1 from devices blocked\n",
 				u->name, guest_apic);
 	}
 	iommu_intremap = guest_apic <= AMD_IRTE_MAX_DEST;
+	devtab_va = devtab;
+	devtab_ids = pages * (unsigned)(PAGE_SIZE / DTE_SIZE);
+	ivrs_cfg = iv;
 	return true;
+}
+
+bool amdvi_intremap_on(void)
+{
+	return nr_units && devtab_va && iommu_intremap;
+}
+
+/* Requests from devid arrive under another ID (IVRS alias): its own DTE is never used. */
+static bool aliased(uint16_t devid)
+{
+	for (unsigned n = 0; n < ivrs_cfg->nr_units; n++) {
+		const struct ivrs_unit *u = &ivrs_cfg->units[n];
+
+		for (unsigned i = 0; i < u->nr_devs; i++)
+			if (devid >= u->devs[i].first && devid <= u->devs[i].last &&
+			    u->devs[i].alias != u->devs[i].first)
+				return true;
+	}
+	return false;
+}
+
+static struct own_table *find_own(uint16_t devid)
+{
+	for (unsigned i = 0; i < nr_own; i++)
+		if (own[i].devid == devid)
+			return &own[i];
+	return NULL;
+}
+
+/* Every unit drops what it cached of devid's DTE and interrupt table, waited for. */
+static void invalidate_device(uint16_t devid, bool dte)
+{
+	for (unsigned i = 0; i < nr_units; i++) {
+		if (dte)
+			cmd_push(&units[i], devid | CMD_INV_DEVTAB_ENTRY << CMD_OPCODE_SHIFT, 0);
+		cmd_push(&units[i], devid | CMD_INV_INT_TABLE << CMD_OPCODE_SHIFT, 0);
+		cmd_wait(&units[i]);
+	}
+}
+
+bool amdvi_irt_own(uint16_t devid)
+{
+	struct own_table *t;
+	uint64_t pa;
+
+	if (!amdvi_intremap_on() || devid >= devtab_ids || aliased(devid))
+		return false;
+	spin_lock(&ir_lock);
+	if (find_own(devid)) {
+		spin_unlock(&ir_lock);
+		return true;
+	}
+	if (nr_own == OWN_TABLES_MAX)
+		goto none;
+	if (!chunk_pa || chunk_used + AMD_IRT_BYTES > PAGE_SIZE) {
+		chunk_pa = hv_alloc_page();
+		chunk_used = 0;
+		if (chunk_pa == FRAME_NONE) {
+			chunk_pa = 0;
+			goto none;
+		}
+	}
+	pa = chunk_pa + chunk_used; /* zeroed: every entry target-aborts */
+	chunk_used += AMD_IRT_BYTES;
+	t = &own[nr_own++];
+	t->devid = devid;
+	t->table = phys_to_virt(pa);
+	devtab_va[devid * DTE_QWORDS + DTE_INT_QWORD] = amd_dte_intremap(pa);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	invalidate_device(devid, true);
+	spin_unlock(&ir_lock);
+	return true;
+none:
+	spin_unlock(&ir_lock);
+	return false;
+}
+
+void amdvi_irte_write(uint16_t devid, unsigned index, uint32_t irte)
+{
+	struct own_table *t;
+
+	if (index >= AMD_IRT_ENTRIES)
+		return;
+	spin_lock(&ir_lock);
+	t = find_own(devid);
+	if (t) {
+		__atomic_store_n(&t->table[index], irte, __ATOMIC_SEQ_CST);
+		invalidate_device(devid, false);
+	}
+	spin_unlock(&ir_lock);
+}
+
+bool amdvi_ioapic_devid(uint8_t ioapic_id, uint16_t *devid)
+{
+	for (unsigned n = 0; ivrs_cfg && n < ivrs_cfg->nr_units; n++) {
+		const struct ivrs_unit *u = &ivrs_cfg->units[n];
+
+		for (unsigned i = 0; i < u->nr_specials; i++)
+			if (u->specials[i].variety == IVRS_SPECIAL_IOAPIC &&
+			    u->specials[i].handle == ioapic_id) {
+				*devid = u->specials[i].devid;
+				return true;
+			}
+	}
+	return false;
 }
 
 void amdvi_drain_faults(void)

@@ -37,6 +37,8 @@ void iommu_report_fault(const char *unit, const struct iommu_fault *f);
 
 /* Set by a vendor part that turned interrupt remapping on (HC_IOMMU_STATUS). */
 extern bool iommu_intremap;
+/* Set when VT-d passes compatibility-format messages (GCMD.CFI, for untrapped MSI-X). */
+extern bool iommu_compat_passed;
 
 /* Vendor parts: program every unit; false with a message. */
 bool vtd_setup(const struct dmar_info *d);

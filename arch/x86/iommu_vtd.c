@@ -9,7 +9,9 @@
 #include "arch/x86/iommu_internal.h"
 #include "arch/x86/paging.h"
 #include "lib/fmt.h"
+#include "iommu/vtd_intremap.h"
 #include "lib/log.h"
+#include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/frame.h"
 
@@ -26,6 +28,7 @@
 #define VTD_PMEN    0x64
 #define VTD_IQT	    0x88
 #define VTD_IQA	    0x90
+#define VTD_IRTA    0xb8
 
 #define CAP_RWBF	 (1ull << 4)
 #define CAP_PLMR	 (1ull << 5)
@@ -41,6 +44,7 @@
 #define CAP_NFR_MASK	 0xffull
 #define ECAP_C		 (1ull << 0) /* page walks snoop the CPU caches */
 #define ECAP_QI		 (1ull << 1)
+#define ECAP_IR		 (1ull << 3) /* interrupt remapping */
 #define ECAP_IRO_SHIFT	 8
 #define ECAP_IRO_MASK	 0x3ffull
 #define REG_UNIT	 16 /* FRO and IRO count 16-byte units */
@@ -50,7 +54,9 @@
 #define GCMD_WBF  (1u << 27)
 #define GCMD_QIE  (1u << 26)
 #define GCMD_IRE  (1u << 25)
+#define GCMD_SIRTP (1u << 24)
 #define GCMD_CFI  (1u << 23)
+#define GSTS_IRTPS GCMD_SIRTP
 /* The persistent enables a GCMD write must repeat (one-shot bits excluded). */
 #define GSTS_PERSISTENT (GCMD_TE | GCMD_QIE | GCMD_IRE | GCMD_CFI)
 #define GSTS_WBFS	GCMD_WBF
@@ -82,7 +88,10 @@
 /* Invalidation queue descriptors (VT-d 6.5.2), 128-bit form */
 #define QI_CC		 0x1ull
 #define QI_IOTLB	 0x2ull
+#define QI_IEC		 0x4ull /* interrupt entry cache */
 #define QI_WAIT		 0x5ull
+#define QI_IEC_INDEXED	 (1ull << 4)
+#define QI_IEC_INDEX_SHIFT 32
 #define QI_GRAN_GLOBAL	 (1ull << 4)
 #define QI_IOTLB_DR	 (1ull << 7)
 #define QI_IOTLB_DW	 (1ull << 6)
@@ -105,6 +114,12 @@ struct vtd_unit {
 static struct vtd_unit units[DMAR_MAX_UNITS];
 static unsigned nr_units;
 static volatile uint32_t qi_status __attribute__((aligned(8)));
+
+/* Interrupt remapping: one table for every unit, entries handed out once (never freed). */
+static struct vtd_irte *irt;
+static unsigned irt_used;
+static bool ir_on;
+static struct spinlock ir_lock = SPINLOCK_INIT;
 
 static bool wait_gsts(const struct vtd_unit *u, uint32_t bit, bool set)
 {
@@ -154,21 +169,10 @@ static void qi_push(struct vtd_unit *u, uint64_t lo, uint64_t hi)
 	u->iq_tail = (u->iq_tail + 1) % QI_ENTRIES;
 }
 
-/* Global context-cache and IOTLB invalidation, waited for. */
-static bool invalidate_all(struct vtd_unit *u)
+/* A wait descriptor after what was pushed; true once the unit has done all of it. */
+static bool qi_run(struct vtd_unit *u)
 {
-	unsigned iro = (unsigned)((u->ecap >> ECAP_IRO_SHIFT) & ECAP_IRO_MASK) * REG_UNIT;
-
-	if (!u->iq_pa) {
-		iommu_wr64(u->base, VTD_CCMD, CCMD_ICC | CCMD_GLOBAL);
-		if (!wait_reg64_clear(u, VTD_CCMD, CCMD_ICC))
-			return false;
-		iommu_wr64(u->base, iro + IOTLB_REG, IOTLB_IVT | IOTLB_GLOBAL | IOTLB_DR | IOTLB_DW);
-		return wait_reg64_clear(u, iro + IOTLB_REG, IOTLB_IVT);
-	}
 	qi_status = 0;
-	qi_push(u, QI_CC | QI_GRAN_GLOBAL, 0);
-	qi_push(u, QI_IOTLB | QI_GRAN_GLOBAL | QI_IOTLB_DR | QI_IOTLB_DW, 0);
 	qi_push(u, QI_WAIT | QI_WAIT_SW | (QI_DONE << QI_WAIT_DATA_SHIFT),
 		image_virt_to_phys((const void *)&qi_status));
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -183,6 +187,23 @@ static bool invalidate_all(struct vtd_unit *u)
 	pr_err("mhv: iommu: %s: the invalidation queue did not complete (FSTS 0x%x)\n", u->name,
 	       iommu_rd32(u->base, VTD_FSTS));
 	return false;
+}
+
+/* Global context-cache and IOTLB invalidation, waited for. */
+static bool invalidate_all(struct vtd_unit *u)
+{
+	unsigned iro = (unsigned)((u->ecap >> ECAP_IRO_SHIFT) & ECAP_IRO_MASK) * REG_UNIT;
+
+	if (!u->iq_pa) {
+		iommu_wr64(u->base, VTD_CCMD, CCMD_ICC | CCMD_GLOBAL);
+		if (!wait_reg64_clear(u, VTD_CCMD, CCMD_ICC))
+			return false;
+		iommu_wr64(u->base, iro + IOTLB_REG, IOTLB_IVT | IOTLB_GLOBAL | IOTLB_DR | IOTLB_DW);
+		return wait_reg64_clear(u, iro + IOTLB_REG, IOTLB_IVT);
+	}
+	qi_push(u, QI_CC | QI_GRAN_GLOBAL, 0);
+	qi_push(u, QI_IOTLB | QI_GRAN_GLOBAL | QI_IOTLB_DR | QI_IOTLB_DW, 0);
+	return qi_run(u);
 }
 
 static bool enable_qi(struct vtd_unit *u)
@@ -236,6 +257,123 @@ static bool setup_unit(struct vtd_unit *u, uint64_t root_pa)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Interrupt remapping on one unit (VT-d 5.1, 10.4.29): the table's address (xAPIC entries,
+ * EIME clear), SIRTP, a global interrupt-entry-cache invalidation (only the invalidation
+ * queue has one: a unit with IR has QI), then IRE with CFI clear, so compatibility-format
+ * messages are blocked, not passed through.
+ */
+static bool setup_unit_intremap(struct vtd_unit *u, uint64_t irt_pa)
+{
+	iommu_wr64(u->base, VTD_IRTA, irt_pa | VTD_IRT_SIZE_FIELD);
+	if (!gcmd(u, GCMD_SIRTP, true, GSTS_IRTPS))
+		return false;
+	qi_push(u, QI_IEC, 0);
+	if (!qi_run(u))
+		return false;
+	if ((iommu_rd32(u->base, VTD_GSTS) & GCMD_CFI) && !gcmd(u, GCMD_CFI, false, GCMD_CFI))
+		return false;
+	return gcmd(u, GCMD_IRE, true, GCMD_IRE) &&
+	       !(iommu_rd32(u->base, VTD_GSTS) & GCMD_CFI);
+}
+
+static void setup_intremap(uint64_t common_ecap)
+{
+	uint64_t irt_pa;
+
+	if (!(common_ecap & ECAP_IR)) {
+		pr_warn("mhv: iommu: VT-d: no interrupt remapping (ECAP.IR clear): a device the "
+			"guest programs can send any interrupt message, INIT and NMI included\n");
+		return;
+	}
+	for (unsigned i = 0; i < nr_units; i++)
+		if (!units[i].iq_pa) {
+			pr_warn("mhv: iommu: %s offers interrupt remapping without an invalidation "
+				"queue: not used\n",
+				units[i].name);
+			return;
+		}
+	irt_pa = hv_alloc_pages(VTD_IRT_ENTRIES * VTD_IRTE_SIZE / PAGE_SIZE);
+	if (irt_pa == FRAME_NONE) {
+		pr_warn("mhv: iommu: VT-d: no memory for an interrupt remapping table\n");
+		return;
+	}
+	irt = phys_to_virt(irt_pa); /* zeroed: no entry present */
+	if (!(common_ecap & ECAP_C)) /* the unit reads the table from memory: the zeros too */
+		asm volatile("wbinvd" ::: "memory");
+	for (unsigned i = 0; i < nr_units; i++) {
+		if (!setup_unit_intremap(&units[i], irt_pa)) {
+			pr_err("mhv: iommu: %s: interrupt remapping could not be enabled\n",
+			       units[i].name);
+			return;
+		}
+		pr_info("mhv: iommu: %s: interrupt remapping on: %u entries, compatibility format "
+			"blocked (GSTS 0x%x); entries only for the guest's fixed/lowest-priority "
+			"messages to its own CPUs\n",
+			units[i].name, VTD_IRT_ENTRIES, iommu_rd32(units[i].base, VTD_GSTS));
+	}
+	ir_on = true;
+	iommu_intremap = true;
+}
+
+bool vtd_intremap_on(void)
+{
+	return ir_on;
+}
+
+/*
+ * Compatibility-format messages passed through (GCMD.CFI) on every unit: for devices whose
+ * messages mhv cannot rewrite (MSI-X), which would otherwise lose every interrupt.  Such a
+ * message bypasses the table: its sender reaches any CPU with any delivery mode.
+ */
+bool vtd_intremap_pass_compat(void)
+{
+	bool ok = ir_on;
+
+	for (unsigned i = 0; ok && i < nr_units; i++)
+		ok = gcmd(&units[i], GCMD_CFI, true, GCMD_CFI);
+	iommu_compat_passed = ok;
+	return ok;
+}
+
+int32_t vtd_irte_alloc(unsigned count)
+{
+	int32_t first = -1;
+
+	spin_lock(&ir_lock);
+	if (ir_on && count && irt_used + count <= VTD_IRT_ENTRIES) {
+		first = (int32_t)irt_used;
+		irt_used += count;
+	}
+	spin_unlock(&ir_lock);
+	return first;
+}
+
+void vtd_irte_write(unsigned handle, const struct vtd_irte *e)
+{
+	volatile uint64_t *slot;
+
+	if (!ir_on || handle >= irt_used)
+		return;
+	spin_lock(&ir_lock);
+	slot = (volatile uint64_t *)&irt[handle];
+	/* Not present while the source check changes; the low quadword (present bit, vector,
+	 * destination) goes in one store. */
+	slot[0] = 0;
+	slot[1] = e->hi;
+	slot[0] = e->lo;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < nr_units; i++) {
+		struct vtd_unit *u = &units[i];
+
+		if (!(u->ecap & ECAP_C))
+			asm volatile("clflush %0" ::"m"(irt[handle]) : "memory");
+		qi_push(u, QI_IEC | QI_IEC_INDEXED | (uint64_t)handle << QI_IEC_INDEX_SHIFT, 0);
+		qi_run(u);
+	}
+	spin_unlock(&ir_lock);
 }
 
 bool vtd_setup(const struct dmar_info *d)
@@ -317,6 +455,7 @@ bool vtd_setup(const struct dmar_info *d)
 			units[i].iq_pa ? "queued" : "register", units[i].cap & CAP_RWBF ? ", RWBF" : "",
 			hv_image_phys_start(), hv_image_phys_end());
 	}
+	setup_intremap(common_ecap);
 	return true;
 }
 

@@ -138,7 +138,7 @@ qemu-highbar) # a 2 GiB ivshmem BAR, which SeaBIOS places above 4 GiB (the memor
 		-device ivshmem-plain,memdev=hbmem ;;
 # q35 with an IOMMU (created before the PCI devices it translates) and QEMU's edu DMA device,
 # which the guest test aims at mhv (tests/guest/test_contain_dma.c); q35's CD-ROM is AHCI.
-qemu-q35-intel-iommu) qemu -machine q35 -cpu max -smp 2 -device intel-iommu \
+qemu-q35-intel-iommu) qemu -machine q35,kernel-irqchip=split -cpu max -smp 2 -device intel-iommu,intremap=on \
 	-device edu,dma_mask=0xffffffffffffffff ;;
 qemu-q35-amd-iommu) qemu -machine q35 -cpu max -smp 2 -device amd-iommu,intremap=on \
 	-device edu,dma_mask=0xffffffffffffffff ;;

@@ -67,6 +67,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_contain_platform();
 		test_contain_dma();
 		test_contain_msi();
+		test_contain_msix();
 	}
 	if (hv_present()) {
 		bench_report();

@@ -86,6 +86,7 @@
 #define DIRTY_TIMER	0xE7
 #define DIRTY_ERROR	0xE8
 #define DIRTY_LDR	(1u << XAPIC_SHIFT)
+#define DEVICE_VECTOR	0xE9 /* a device's MSI aimed at an AP (test_contain_msi.c) */
 #define MARK_A		0xA5A5000Au
 #define MARK_B		0x5A5A000Bu
 #define PAGE_A		2 /* pages of the mmio=ram region (page 0 holds the AP slices) */
@@ -107,6 +108,7 @@ static volatile uint32_t ap_id[AP_MAX];
 static volatile uint32_t ap_hv[AP_MAX], ap_hc[AP_MAX], ap_mmio[AP_MAX], ap_ipi[AP_MAX];
 static volatile uint32_t aps_done;
 static volatile uint32_t ap_reset_bad[AP_MAX], ap_reset_svr[AP_MAX], ap_dirty;
+static volatile uint32_t dev_watch, ap_dev[AP_MAX];
 static volatile uint32_t shoot_go, shoot_ready, shoot_done;
 static volatile uint32_t ap_saw_a[AP_MAX], ap_saw_b[AP_MAX], ap_flushed[AP_MAX];
 static uint32_t shoot_pd[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
@@ -261,8 +263,30 @@ void smp_ap_main(uint32_t index)
 		ap_shootdown(index);
 	if (index == 0)
 		dirty_this_cpu(); /* the AP restart_ap() restarts */
-	for (;;) /* until the run ends or the boot CPU restarts this AP */
+	for (;;) { /* until the run ends or the boot CPU restarts this AP */
+		if (dev_watch && !ap_dev[index] && irr_has(DEVICE_VECTOR))
+			ap_dev[index] = ANSWER_OK;
 		asm volatile("pause");
+	}
+}
+
+/* A device's MSI the guest aimed at an AP arrives there (interrupt remapping keeps the
+ * guest's destination), not on the boot CPU. */
+static void device_msi_to_ap(void)
+{
+	bool sent;
+
+	if (!contain_msi_send_to(CONTAIN_MSI_ASK_ONLY, 0)) {
+		gprintf("guest: smp: no edu device or no interrupt remapping: device MSI to an AP "
+			"not checked\n");
+		return;
+	}
+	dev_watch = 1; /* the AP polls its IRR (MMIO exits) only meanwhile */
+	sent = contain_msi_send_to(ap_id[0], DEVICE_VECTOR);
+	check(sent && wait_until(&ap_dev[0], ANSWER_OK) && !bsp_irr_has(DEVICE_VECTOR),
+	      "smp: a device's MSI aimed at an AP arrives there",
+	      "AP 0 answered %u, boot CPU pending %d", ap_dev[0], bsp_irr_has(DEVICE_VECTOR));
+	dev_watch = 0;
 }
 
 static uintptr_t find_ram_region(void)
@@ -435,5 +459,7 @@ void test_smp(void)
 	ipis_between_vcpus(aps);
 	if (mmio_base)
 		shootdown(aps);
+	shoot_go = 1; /* without a region: the APs skip the shootdown, into their last loop */
+	device_msi_to_ap();
 	restart_ap(aps);
 }

@@ -98,6 +98,11 @@ void test_contain_fatals(void);
  * restart of a running AP.  Skipped with one vCPU.  The APs stay busy afterwards: run last.
  */
 void test_smp(void);
+/* With interrupt remapping and the edu device: edu sends one fixed MSI (programmed through
+ * its MSI capability) to apic_id (CONTAIN_MSI_ASK_ONLY: none, only the answer); false when
+ * there is no such device or no remapping. */
+#define CONTAIN_MSI_ASK_ONLY 0xFFFFFFFFu
+bool contain_msi_send_to(uint32_t apic_id, uint8_t vector);
 /*
  * The platform under mhv (test_contain_platform.c): MTRR, MISC_ENABLE and platform MSR
  * writes are virtualised or refused, unknown MSRs fault, A20 and PCI config still work.
@@ -125,6 +130,11 @@ void test_contain_dma(void);
  * device's MSIs keep fixed vectors on the guest's CPU and cannot send NMI/INIT anywhere.
  */
 void test_contain_msi(void);
+/*
+ * Hostile guest, MSI-X (test_contain_msix.c): with interrupt remapping, q35's e1000e's MSI-X
+ * table entry reads back as written, a fixed vector arrives, an NMI does not.
+ */
+void test_contain_msix(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */

@@ -52,11 +52,37 @@ static void test_dte(void **state)
 	assert_int_equal(q & ~AMD_DTE_IV, 0);
 }
 
+static void test_per_device_entries(void **state)
+{
+	struct irq_msg m = {.dest = 1, .vector = 0xE7, .mode = IRQ_MODE_FIXED};
+
+	(void)state;
+	/* Fixed, physical, APIC ID 1, vector 0xE7: RemapEn, IntType 0, no GuestMode/RqEoi. */
+	assert_int_equal(amd_irte_build(&m), 0x00E70101u);
+	/* Arbitrated (lowest priority), logical destination 0x0F: IntType 1, DM. */
+	m = (struct irq_msg){.dest = 0x0F, .vector = 0x41, .mode = IRQ_MODE_LOWEST, .logical = true};
+	assert_int_equal(amd_irte_build(&m), 0x00410F45u);
+	/* No entry (target abort) for NMI, SMI, INIT, ExtINT, the reserved modes, wide IDs. */
+	for (uint8_t mode = IRQ_MODE_SMI; mode <= IRQ_MODE_EXTINT; mode++) {
+		m = (struct irq_msg){.dest = 0, .vector = 0x41, .mode = mode};
+		assert_int_equal(amd_irte_build(&m), 0);
+	}
+	m = (struct irq_msg){.dest = 0x100, .vector = 0x41, .mode = IRQ_MODE_FIXED};
+	assert_int_equal(amd_irte_build(&m), 0);
+	/* The IOAPIC's index: data[10:0] = mode << 8 | vector. */
+	assert_int_equal(amd_irt_index(IRQ_MODE_FIXED, 0x31), 0x031);
+	assert_int_equal(amd_irt_index(IRQ_MODE_LOWEST, 0xFE), 0x1FE);
+	/* Two tables fit a page, each 128-byte aligned. */
+	assert_int_equal(AMD_IRT_BYTES, 2048);
+	assert_int_equal(AMD_IRT_BYTES % AMD_IRT_ALIGN, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_dte),
+		cmocka_unit_test(test_per_device_entries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
