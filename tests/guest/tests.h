@@ -17,6 +17,8 @@ void test_cpuid(void);
 void test_exit_len(void);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
+/* The short path's MOV forms against the CPU on RAM, replayed (test_mmio_short_forms.c). */
+void test_mmio_short_forms(void);
 void test_hypercalls(void);
 void test_msrs(void);
 void test_crs(void);
