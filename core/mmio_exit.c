@@ -437,9 +437,10 @@ void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
 	struct mmio_exit_ctx c;
 	struct x86_emu_result res;
 
-	/* The emulator finds the operand again by translating it (cached or not), but takes
-	 * the fast path's decode instead of fetching and decoding a second time. */
-	if (v->mmio_cache_on && vcpu_mmio_fast(v, region, &decoded))
+	/* The fast path, with the cache on or off (the cache only decides what is kept between
+	 * exits).  The emulator finds the operand again by translating it, but takes the fast
+	 * path's decode instead of fetching and decoding a second time. */
+	if (vcpu_mmio_fast(v, region, &decoded))
 		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	c.v = v;

@@ -1,14 +1,15 @@
 /*
- * MMIO fast path.  A device driver's accesses are almost all `mov reg, [mem]` / `mov [mem],
- * reg`, executed again and again from the same code.  With the MMIO translation cache on,
- * the instruction comes from vcpu_decode_current() (the code page's translation and the
- * last decoded instruction are cached, see insn_fetch.c) and the operand's translation from
- * mmio_translate() and its cache (mmio/mmio_cache.c), all dropped or re-validated exactly
- * like the guest's TLB.
- * It handles the MOV forms of mmio_forms.c (register or immediate, every size, MOVZX/MOVSX)
- * with no LOCK/REP, a flat segment (base 0, limit 4 GiB, or 64-bit mode), CPL 0-2 (no #AC),
- * TF clear, and an operand inside one page of one device region.  Anything else, and any fault, returns false: the general
- * emulator then does the instruction from scratch and raises what the CPU would.
+ * MMIO fast path.  A device driver's accesses are almost all MOVs between a register (or an
+ * immediate) and memory, executed again and again from the same code.  With the MMIO
+ * translation cache on, the instruction comes from vcpu_decode_at() (the code page's
+ * translation and the last decoded instruction are cached, see insn_fetch.c) and the
+ * operand's translation from mmio_translate() and its cache (mmio/mmio_cache.c), all dropped
+ * or re-validated exactly like the guest's TLB; with it off, both are walked every time.
+ * It handles the MOV forms of mmio_forms.c (every size, MOVZX/MOVSX) and the string
+ * instructions of mmio_string.c, with a flat segment (base 0, limit 4 GiB, or 64-bit mode),
+ * CPL 0-2 (no #AC), TF clear, and a MOV's operand inside one page of one device region.
+ * Anything else, and any fault, returns false: the general emulator then does the
+ * instruction (with the decode made here) and raises what the CPU would.
  */
 #include "core/mmio_fast.h"
 #include "arch/x86/cpu.h"
@@ -17,6 +18,7 @@
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_short.h"
+#include "core/mmio_string.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
@@ -25,33 +27,17 @@
 #include "mmio/mmio_cache.h"
 
 #define SEG_CS		  1
-#define FLAT_LIMIT	  0xFFFFFFFFu
-#define SEG_TYPE_CODE	  0x8u
-#define SEG_TYPE_EXPDN	  0x4u
-#define SEG_TYPE_WRITABLE 0x2u
-#define SEG_PRESENT	  (1u << 7)
 #define USER_CPL	  3
 
 /* Operand linear address, for a flat or 64-bit segment only; false if not flat. */
 static bool operand_la(struct vcpu *v, const struct x86_insn *in, uint64_t rip, bool write,
 		       uint64_t *la)
 {
-	uint64_t ea = vcpu_insn_ea(v, in, rip);
-	struct vcpu_segment seg;
-
-	if (in->mode == X86_MODE_64) {
-		if (in->mem_seg == X86_SEG_FS || in->mem_seg == X86_SEG_GS)
-			return false; /* their bases need the VMLOAD state on SVM: general path */
-		*la = ea;
-		return true;
-	}
-	v->ops->get_segment(v, in->mem_seg, &seg);
-	if (seg.base || seg.limit != FLAT_LIMIT || !(seg.attr & SEG_PRESENT) ||
-	    (seg.attr & VCPU_SEG_UNUSABLE) || (seg.attr & SEG_TYPE_CODE) ||
-	    (seg.attr & SEG_TYPE_EXPDN) ||
-	    (write && !(seg.attr & SEG_TYPE_WRITABLE)))
+	if (!vcpu_flat_segment(v, in->mode, in->mem_seg, write))
 		return false;
-	*la = ea & 0xFFFFFFFFull;
+	*la = vcpu_insn_ea(v, in, rip);
+	if (in->mode != X86_MODE_64)
+		*la &= 0xFFFFFFFFull;
 	return true;
 }
 
@@ -85,26 +71,29 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	*decoded = in; /* the general path's instruction, whatever happens here */
 	if (regs.cpl == USER_CPL || (v->ops->get_rflags(v) & RFLAGS_TF))
 		return false;
-	if (!mmio_form_of(in, &form) || in->mode == X86_MODE_16 ||
-	    (in->mode != X86_MODE_64 && rip + in->len - 1 > cs.limit))
+	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs.limit))
 		return false;
+	if (!mmio_form_of(in, &form))
+		return vcpu_mmio_string(v, in, &regs, rip);
 
 	if (!operand_la(v, in, rip, form.write, &la) ||
 	    (la & (PAGE_SIZE - 1)) + form.mem_size > PAGE_SIZE)
 		return false;
-	if (mmio_translate(&v->mmio_cache, true, &regs, &mem, la, form.write ? GW_WRITE : 0, &gpa,
-			   &fault))
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, &regs, &mem, la,
+			   form.write ? GW_WRITE : 0, &gpa, &fault))
 		return false; /* a fault: let the emulator raise it */
 	if (gpa < region->base || gpa > region->last)
-		region = mmio_region_find(mmio_regions(), gpa);
+		region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 	if (!region)
 		return false; /* not a device operand after all */
 
 	if (!vcpu_mmio_form(v, region, in, &form, gpa, rip))
 		return false;
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
-	mmio_short_fill(v, in, &form, rip, &cs, code_linear(in, &cs, rip), gpa, region);
+	if (v->mmio_cache_on) {
+		v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+		mmio_short_fill(v, in, &form, rip, &cs, code_linear(in, &cs, rip), gpa, region);
+	}
 	v->ops->set_rip(v, rip + in->len);
 	return true;
 }

@@ -1,6 +1,6 @@
 /*
- * The MMIO fast path: the commonest device access, a plain MOV between a general register
- * and memory, done without the general emulator.  Everything else (and any case the fast
+ * The MMIO fast path: the commonest device accesses, MOVs between a register (or an
+ * immediate) and memory and the string moves, done without the general emulator.  Everything else (and any case the fast
  * path is unsure of: faults, segment quirks, page-crossing, ring 3) goes to mmio/x86_emulate.
  */
 #ifndef MHV_CORE_MMIO_FAST_H

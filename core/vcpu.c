@@ -426,7 +426,8 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 	v->exits[EXIT_KIND_NPF]++;
 	if (final && !fetch && v->mmio_short.valid && mmio_short_try(v, gpa, write))
 		return;
-	const struct mmio_region *region = hidden ? NULL : mmio_region_find(mmio_regions(), gpa);
+	const struct mmio_region *region =
+		hidden ? NULL : mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 
 	if (region) {
 		vcpu_mmio_exit(v, region);

@@ -129,6 +129,7 @@ struct vcpu {
 	struct code_tlb code_tlb;     /* instruction fetch: the code page at RIP */
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
+	struct mmio_region_hint region_hint; /* the last region an exit found */
 };
 
 /* I/O exit as the exit core needs it. */

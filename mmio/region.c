@@ -9,6 +9,7 @@
 void mmio_regions_init(struct mmio_regions *rs)
 {
 	rs->n = 0;
+	rs->gen++; /* a hint into an earlier use of rs is stale */
 }
 
 /* Index of the first region whose base is above gpa (rs->n if none). */
@@ -51,6 +52,7 @@ int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 	memmove(&rs->r[i + 1], &rs->r[i], (rs->n - i) * sizeof(rs->r[0]));
 	rs->r[i] = (struct mmio_region){.base = base, .last = last, .ops = ops, .dev = dev};
 	rs->n++;
+	rs->gen++;
 	return 0;
 }
 

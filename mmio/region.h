@@ -26,6 +26,13 @@ struct mmio_region {
 struct mmio_regions {
 	struct mmio_region r[MMIO_REGION_MAX]; /* sorted by base */
 	unsigned n;
+	unsigned gen; /* bumped by every add: a region's address in r[] may have changed */
+};
+
+/* The region an exit path found last (per vCPU): a repeated access needs no search. */
+struct mmio_region_hint {
+	const struct mmio_region *r;
+	unsigned gen; /* rs->gen when r was found */
 };
 
 void mmio_regions_init(struct mmio_regions *rs);
@@ -44,6 +51,23 @@ int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 
 /* The region holding gpa, or NULL.  O(log n). */
 const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64_t gpa);
+
+/* The same, trying the hint first (one compare when gpa is in the last region found). */
+static inline const struct mmio_region *mmio_region_find_hinted(const struct mmio_regions *rs,
+								struct mmio_region_hint *h,
+								uint64_t gpa)
+{
+	const struct mmio_region *r = h->r;
+
+	if (r && h->gen == rs->gen && gpa >= r->base && gpa <= r->last)
+		return r;
+	r = mmio_region_find(rs, gpa);
+	if (r) {
+		h->r = r;
+		h->gen = rs->gen;
+	}
+	return r;
+}
 
 static inline uint64_t mmio_region_size(const struct mmio_region *r)
 {

@@ -821,6 +821,8 @@ static void test_string(void)
 		for (uint32_t down = 0; down <= 1; down++)
 			for (uint32_t to_mmio = 0; to_mmio <= 1; to_mmio++)
 				test_string_one(mmio, elems[e], down, to_mmio, seed++);
+	/* The next window page (WIN_STALE) is still unmapped: test_stale maps it later. */
+	test_mmio_string_edges(mmio - OFF_STRING);
 }
 
 /* ---- 8: remap without INVLPG ---- */
@@ -895,6 +897,7 @@ static void bench_mmio(void)
 	gprintf("guest: bench: mmio read (%s) %u ticks\n", cache_on ? "cached" : "uncached",
 		(unsigned)bench_min_ticks(time_mmio_read));
 	gprintf("guest: bench: mov cr3 %u ticks\n", (unsigned)bench_min_ticks(time_mov_cr3));
+	bench_mmio_forms(bench_va, bench_va - OFF_BENCH);
 }
 
 /* ---- 10 and the entry point ---- */

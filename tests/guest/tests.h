@@ -117,5 +117,9 @@ void test_contain_msi(void);
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
 uint64_t bench_min_ticks(uint64_t (*fn)(void));
+/* MMIO path lengths per form, on a device word and page mapped by test_mmio.c (bench_mmio.c). */
+void bench_mmio_forms(uintptr_t dev_word, uintptr_t dev_page);
+/* String instructions at a device page's edge (test_mmio_string.c); the next page unmapped. */
+void test_mmio_string_edges(uintptr_t dev_page);
 
 #endif
