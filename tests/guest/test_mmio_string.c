@@ -130,7 +130,7 @@ static void lods(uintptr_t dev_page)
 
 static void long_movsb(uintptr_t dev_page)
 {
-	volatile uint8_t *dev = (volatile uint8_t *)(dev_page + LONG_OFF);
+	const volatile uint8_t *dev = (const volatile uint8_t *)(dev_page + LONG_OFF);
 	struct str_run r = {.d = dev_page + LONG_OFF, .s = (uintptr_t)long_ram, .c = LONG_LEN};
 	uint32_t bad = 0;
 	struct fault f;
