@@ -117,7 +117,7 @@ static bool elem_read(struct str_ctx *c, const struct str_page *p, uint64_t la, 
 	unsigned off = la & (PAGE_SIZE - 1);
 
 	if (p->ram) {
-		memcpy(val, p->ram + off, c->size);
+		memcpy_small(val, p->ram + off, c->size);
 		return true;
 	}
 	return !mmio_region_access(p->region, p->gpa_page + off, c->rip, val, c->size, false);
@@ -128,7 +128,7 @@ static bool elem_write(struct str_ctx *c, const struct str_page *p, uint64_t la,
 	unsigned off = la & (PAGE_SIZE - 1);
 
 	if (p->ram) {
-		memcpy(p->ram + off, &val, c->size);
+		memcpy_small(p->ram + off, &val, c->size);
 		return true;
 	}
 	return !mmio_region_access(p->region, p->gpa_page + off, c->rip, &val, c->size, true);
@@ -144,6 +144,60 @@ static uint64_t sized(uint64_t old, uint64_t val, unsigned size)
 	uint64_t mask = (1ull << (size * 8)) - 1;
 
 	return (old & ~mask) | (val & mask);
+}
+
+/*
+ * n elements within the current pages, in order; *done: how many before a device failed
+ * (false then).  Between RAM and one device (or STOS/LODS with a device) the device takes
+ * the run in one call: the RAM side is read or written in place.
+ */
+static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *src,
+		      const struct str_page *dst, uint64_t si, uint64_t di, uint64_t step,
+		      unsigned n, uint64_t *acc, uint64_t *done)
+{
+	unsigned so = si & (PAGE_SIZE - 1), doff = di & (PAGE_SIZE - 1), k;
+	int64_t st = (int64_t)step;
+	uint64_t val = 0;
+
+	switch (op) {
+	case STR_STOS:
+		if (dst->ram)
+			break;
+		val = *acc;
+		*done = mmio_region_access_run(dst->region, dst->gpa_page + doff, st, c->rip,
+					       (uint8_t *)&val, 0, c->size, n, true);
+		return *done == n;
+	case STR_LODS:
+		if (src->ram)
+			break;
+		*done = k = mmio_region_access_run(src->region, src->gpa_page + so, st, c->rip,
+						   (uint8_t *)&val, 0, c->size, n, false);
+		if (k)
+			*acc = sized(*acc, val, c->size);
+		return k == n;
+	default:
+		if (src->ram && !dst->ram)
+			*done = mmio_region_access_run(dst->region, dst->gpa_page + doff, st, c->rip,
+						       src->ram + so, st, c->size, n, true);
+		else if (!src->ram && dst->ram)
+			*done = mmio_region_access_run(src->region, src->gpa_page + so, st, c->rip,
+						       dst->ram + doff, st, c->size, n, false);
+		else
+			break;
+		return *done == n;
+	}
+	/* Device to device (or RAM to RAM): one element at a time. */
+	for (k = 0; k < n; k++, si += step, di += step) {
+		val = *acc;
+		if (op != STR_STOS && !elem_read(c, src, si, &val))
+			break;
+		if (op != STR_LODS && !elem_write(c, dst, di, val))
+			break;
+		if (op == STR_LODS)
+			*acc = sized(*acc, val, c->size);
+	}
+	*done = k;
+	return k == n;
 }
 
 static void set_gpr(struct vcpu *v, unsigned reg, uint64_t val)
@@ -162,7 +216,7 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 	uint64_t am, si, di, cx, step, acc, done = 0, rflags;
 	unsigned sseg;
 	enum str_op op;
-	bool down;
+	bool down, fail = false;
 
 	if (!string_op(in, &op, &c.size) || in->mode == X86_MODE_16 || in->addrsize == 2)
 		return false;
@@ -195,24 +249,17 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 		}
 		if (!n)
 			break; /* an element straddles a page: the general path */
-		for (uint64_t i = 0; i < n; i++) {
-			uint64_t val = acc;
-
-			if (op != STR_STOS && !elem_read(&c, &src, si, &val))
-				goto stop;
-			if (op != STR_LODS && !elem_write(&c, &dst, di, val))
-				goto stop;
-			if (op == STR_LODS)
-				acc = sized(acc, val, c.size);
-			if (op != STR_STOS)
-				si = (si + step) & am;
-			if (op != STR_LODS)
-				di = (di + step) & am;
-			cx--;
-			done++;
-		}
+		if (!run_chunk(&c, op, &src, &dst, si, di, step, (unsigned)n, &acc, &n))
+			fail = true;
+		if (op != STR_STOS)
+			si = (si + n * step) & am;
+		if (op != STR_LODS)
+			di = (di + n * step) & am;
+		cx -= n;
+		done += n;
+		if (fail)
+			break;
 	}
-stop:
 	if (!done)
 		return false;
 	/* Address-size register writes, as the CPU's: 32-bit ones zero-extend. */

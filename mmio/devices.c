@@ -16,6 +16,10 @@ void mmio_value_pack(const void *buf, unsigned len, uint64_t value[2])
 	unsigned i;
 
 	value[0] = value[1] = 0;
+	if (len <= WORD_BYTES) { /* little-endian: the bytes are the value */
+		memcpy_small(&value[0], buf, len);
+		return;
+	}
 	for (i = 0; i < len && i < MMIO_ACCESS_MAX; i++)
 		value[i / WORD_BYTES] |= (uint64_t)b[i] << (BYTE_BITS * (i % WORD_BYTES));
 }
@@ -111,7 +115,7 @@ static int ram_read(void *dev, const struct mmio_access *a, void *buf)
 
 	if (!ram_in_range(d, a))
 		return -E_RANGE;
-	memcpy(buf, d->buf + a->offset, a->len);
+	memcpy_small(buf, d->buf + a->offset, a->len);
 	d->reads++;
 	d->bytes_read += a->len;
 	ram_log(d, a, buf);
@@ -124,7 +128,7 @@ static int ram_write(void *dev, const struct mmio_access *a, const void *buf)
 
 	if (!ram_in_range(d, a))
 		return -E_RANGE;
-	memcpy(d->buf + a->offset, buf, a->len);
+	memcpy_small(d->buf + a->offset, buf, a->len);
 	d->writes++;
 	d->bytes_written += a->len;
 	ram_log(d, a, buf);

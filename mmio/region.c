@@ -89,6 +89,26 @@ int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, 
 	return rc;
 }
 
+unsigned mmio_region_access_run(const struct mmio_region *r, uint64_t gpa, int64_t gpa_step,
+				uint64_t rip, uint8_t *buf, int64_t buf_step, unsigned len,
+				unsigned count, bool write)
+{
+	struct mmio_access a = {.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = len,
+				.write = write};
+	unsigned i;
+
+	spin_lock(&device_lock);
+	for (i = 0; i < count; i++) {
+		if (write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf))
+			break;
+		a.gpa += gpa_step;
+		a.offset += gpa_step;
+		buf += buf_step;
+	}
+	spin_unlock(&device_lock);
+	return i;
+}
+
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,
 		  unsigned len, bool write)
 {

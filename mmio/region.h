@@ -82,6 +82,15 @@ static inline uint64_t mmio_region_size(const struct mmio_region *r)
 /* One access to region r (found by the caller): -E_INVAL bad len, -E_RANGE outside r. */
 int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
 		       unsigned len, bool write);
+/*
+ * count accesses of len bytes each, one after the other as separate device accesses: the
+ * i-th at gpa + i * gpa_step with buf + i * buf_step (a string instruction's elements; a step
+ * may be negative or 0).  Every access must lie in r.  Returns how many were done before the
+ * device first failed (count: all).
+ */
+unsigned mmio_region_access_run(const struct mmio_region *r, uint64_t gpa, int64_t gpa_step,
+				uint64_t rip, uint8_t *buf, int64_t buf_step, unsigned len,
+				unsigned count, bool write);
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,
 		  unsigned len, bool write);
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 out="$build/bench"
 mkdir -p "$out"
-configs="bochs-vmx bochs-svm qemu-svm-icount"
+configs=${BENCH_CONFIGS:-"bochs-vmx bochs-svm qemu-svm-icount"}
 declare -A val
 declare -a log
 
@@ -47,15 +47,15 @@ rows=(
 	"r1|region lookup, 1 region|bench: region lookup 1 regions"
 	"r16|region lookup, 16 regions|bench: region lookup 16 regions"
 	"r256|region lookup, 256 regions|bench: region lookup 256 regions"
-	"h1|hinted region lookup (exit path), 1 region|bench: region lookup 1 regions"
-	"h16|hinted region lookup (exit path), 16 regions|bench: region lookup 16 regions"
-	"h256|hinted region lookup (exit path), 256 regions|bench: region lookup 256 regions"
+	"hint1|hinted region lookup (exit path), 1 region|bench: region lookup 1 regions"
+	"hint16|hinted region lookup (exit path), 16 regions|bench: region lookup 16 regions"
+	"hint256|hinted region lookup (exit path), 256 regions|bench: region lookup 256 regions"
 )
 get() { # log regex key
 	local line
 	line=$(grep -m1 -E "$2" <<<"$1") || return
 	case $3 in
-	h*) grep -oE 'hinted [0-9]+' <<<"$line" | grep -oE '[0-9]+' ;;
+	hint*) grep -oE 'hinted [0-9]+' <<<"$line" | grep -oE '[0-9]+' ;;
 	*) grep -oE '[0-9]+ ticks' <<<"$line" | head -1 | grep -oE '[0-9]+' ;;
 	esac
 }

@@ -60,6 +60,7 @@ enum window_page {
 	WIN_USPLIT_HI,
 	WIN_RO,
 	WIN_BENCH,
+	WIN_SHORT, /* the short path's remap at one RIP */
 };
 
 /* Regions by index, as the boot test configures them. */
@@ -80,6 +81,7 @@ enum window_page {
 #define OFF_STRING  0x100 /* STR_LEN bytes */
 #define OFF_STALE   0x200
 #define OFF_BENCH   0x300
+#define OFF_SHORT   0x210 /* beside test_stale's word */
 #define OFF_DENY    0x0
 #define OFF_PAGE_HI (PAGE_SIZE - 2) /* a 4-byte access here straddles into the next page */
 
@@ -871,6 +873,51 @@ static void test_stale(void)
 		 VAL_STALE_Z);
 }
 
+/* ---- the short path at one RIP across a remap without INVLPG ---- */
+
+#define SHORT_ROUNDS 4
+#define VAL_SHORT0   0x51000000u
+#define VAL_SHORT1   0x51111111u
+
+static __attribute__((noinline)) uint32_t short_load(uintptr_t va)
+{
+	return mmio_read32(va);
+}
+
+static void test_short_remap(void)
+{
+	const uintptr_t va = map_fresh(WIN_SHORT, region_page(R0, 0), PTE_RW | PTE_P) + OFF_SHORT;
+	struct snap b, a;
+	uint32_t bad = 0, r0, r1, v;
+
+	mmio_write32(regions[R0].base + OFF_SHORT, VAL_SHORT0);
+	mmio_write32(regions[R1].base + OFF_SHORT, VAL_SHORT1);
+	for (uint32_t i = 0; i < SHORT_ROUNDS; i++) /* the first fills, the rest replay */
+		bad += short_load(va) != VAL_SHORT0;
+	check_eq("mmio: short: one RIP through one mapping reads region 0 each time", bad, 0);
+
+	take_snap(&b);
+	map(pt_a, WIN_SHORT, region_page(R1, 0), PTE_RW | PTE_P);
+	v = short_load(va);
+	take_snap(&a);
+	r0 = a.dev[R0].reads - b.dev[R0].reads;
+	r1 = a.dev[R1].reads - b.dev[R1].reads;
+	/* Either translation may be used; the value must come from the device that was read. */
+	check((r0 == 1 && r1 == 0 && v == VAL_SHORT0) || (r0 == 0 && r1 == 1 && v == VAL_SHORT1),
+	      "mmio: short: remap without INVLPG, same RIP: exactly one region read, its value",
+	      "region 0: %u reads, region 1: %u reads, value 0x%x", r0, r1, v);
+
+	take_snap(&b);
+	invlpg(va);
+	v = short_load(va);
+	take_snap(&a);
+	check(v == VAL_SHORT1 && a.dev[R1].reads - b.dev[R1].reads == 1 &&
+		      a.dev[R0].reads == b.dev[R0].reads,
+	      "mmio: short: after INVLPG the same RIP reads region 1 only",
+	      "value 0x%x, region 1 reads %u, region 0 reads %u", v,
+	      a.dev[R1].reads - b.dev[R1].reads, a.dev[R0].reads - b.dev[R0].reads);
+}
+
 /* ---- benchmarks (information only, as bench.c) ---- */
 
 static uint64_t time_mmio_read(void)
@@ -947,6 +994,7 @@ void test_mmio(void)
 	test_straddle();
 	test_string();
 	test_stale();
+	test_short_remap();
 	bench_mmio();
 
 	/* Back as found: paging off first, then the old CR4/CR3 under the old CR0. */
