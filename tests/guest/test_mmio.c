@@ -61,6 +61,9 @@ enum window_page {
 	WIN_RO,
 	WIN_BENCH,
 	WIN_SHORT, /* the short path's remap at one RIP */
+	WIN_DELIV, /* RAM: an IDT's first gates, then WIN_DELIV_DEV: its #PF gate on a device */
+	WIN_DELIV_DEV,
+	WIN_DELIV_HOLE, /* never mapped */
 };
 
 /* Regions by index, as the boot test configures them. */
@@ -918,6 +921,68 @@ static void test_short_remap(void)
 	      a.dev[R1].reads - b.dev[R1].reads, a.dev[R0].reads - b.dev[R0].reads);
 }
 
+/*
+ * A fault during event delivery at the RIP the short path has an entry for: the load at that
+ * RIP is replayed from a device page, then faults (#PF) with an IDT whose #PF gate lies on
+ * that very device page at the load's page offset.  The exit for the gate read has the same
+ * RIP, device page, direction and offset as the entry, but an event is being delivered:
+ * mhv does not emulate delivery, the guest gets #DF (never a replayed load).
+ */
+#define GATE_BYTES 8
+#define DELIV_VEC  14 /* #PF */
+#define VEC_DF	   8
+
+struct __attribute__((packed)) dtr32 {
+	uint16_t limit;
+	uint32_t base;
+};
+
+static uint8_t deliv_ram[PAGE_SIZE] __aligned(PAGE_SIZE);
+static uintptr_t deliv_addr;
+
+static __attribute__((noinline)) uint32_t deliv_load(uintptr_t va)
+{
+	return mmio_read32(va);
+}
+
+static void deliv_fault(void *arg)
+{
+	(void)arg;
+	(void)deliv_load(deliv_addr);
+}
+
+static void test_short_delivery(void)
+{
+	const uintptr_t ram_va = map_fresh(WIN_DELIV, (uint32_t)deliv_ram, PTE_RW | PTE_P);
+	const uintptr_t dev_va = map_fresh(WIN_DELIV_DEV, region_page(R0, 0), PTE_RW | PTE_P);
+	const uint32_t head = GATE_BYTES * DELIV_VEC;
+	uint8_t *idt = (uint8_t *)(ram_va + PAGE_SIZE - head);
+	struct dtr32 orig, crafted;
+	const uint32_t *gate;
+	uint32_t bad = 0;
+	struct fault f;
+
+	asm volatile("sidt %0" : "=m"(orig));
+	gate = (const uint32_t *)(orig.base + head);
+	for (uint32_t i = 0; i < head; i++)
+		idt[i] = ((const uint8_t *)orig.base)[i];
+	mmio_write32(dev_va, gate[0]); /* the real #PF gate, on the device page */
+	mmio_write32(dev_va + sizeof(uint32_t), gate[1]);
+	for (uint32_t i = 0; i < SHORT_ROUNDS; i++) /* the first fills, the rest replay */
+		bad += deliv_load(dev_va) != gate[0];
+	check_eq("mmio: short: delivery: the load at one RIP reads the device each time", bad, 0);
+
+	crafted = (struct dtr32){.limit = head + GATE_BYTES - 1, .base = (uint32_t)idt};
+	deliv_addr = win_va(WIN_DELIV_HOLE);
+	invlpg(deliv_addr);
+	asm volatile("lidt %0" ::"m"(crafted));
+	run_catching(deliv_fault, NULL, &f);
+	asm volatile("lidt %0" ::"m"(orig));
+	check(f.raised && f.vector == VEC_DF,
+	      "mmio: short: #PF whose gate is on the device page at the same RIP: #DF, no replay",
+	      "%s", f.raised ? trap_name(f.vector) : "no exception (the load was replayed?)");
+}
+
 /* ---- benchmarks (information only, as bench.c) ---- */
 
 static uint64_t time_mmio_read(void)
@@ -995,6 +1060,7 @@ void test_mmio(void)
 	test_string();
 	test_stale();
 	test_short_remap();
+	test_short_delivery();
 	bench_mmio();
 
 	/* Back as found: paging off first, then the old CR4/CR3 under the old CR0. */
