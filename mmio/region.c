@@ -98,6 +98,11 @@ unsigned mmio_region_access_run(const struct mmio_region *r, uint64_t gpa, int64
 	unsigned i;
 
 	spin_lock(&device_lock);
+	if (r->ops->run) {
+		i = r->ops->run(r->dev, &a, gpa_step, buf, buf_step, count);
+		spin_unlock(&device_lock);
+		return i;
+	}
 	for (i = 0; i < count; i++) {
 		if (write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf))
 			break;

@@ -46,7 +46,7 @@ static int rec_write(void *dev, const struct mmio_access *a, const void *buf)
 	return 0;
 }
 
-static const struct mmio_dev_ops rec_ops = {"rec", rec_read, rec_write};
+static const struct mmio_dev_ops rec_ops = {.name = "rec", .read = rec_read, .write = rec_write};
 static int dev_tag[256];
 
 static int setup(void **state)
@@ -60,7 +60,7 @@ static int setup(void **state)
 
 static void test_region_add_rejects_bad_ranges_with_distinct_codes(void **state)
 {
-	static const struct mmio_dev_ops no_write = {"x", rec_read, NULL};
+	static const struct mmio_dev_ops no_write = {.name = "x", .read = rec_read};
 
 	(void)state;
 	assert_int_equal(mmio_region_add(&rs, 0x1000, 0, &rec_ops, NULL), -E_INVAL);
@@ -557,7 +557,7 @@ static int fail_write(void *dev, const struct mmio_access *a, const void *buf)
 	return 0;
 }
 
-static const struct mmio_dev_ops fail_ops = {"fail", fail_read, fail_write};
+static const struct mmio_dev_ops fail_ops = {.name = "fail", .read = fail_read, .write = fail_write};
 
 static void test_access_run_in_order_both_directions_stops_at_failure(void **state)
 {
@@ -595,6 +595,69 @@ static void test_access_run_in_order_both_directions_stops_at_failure(void **sta
 	assert_int_equal(d.gpa[2], 0x20 * PAGE + 4);
 }
 
+/* The ram model's run leaves buffer, counters and log exactly as single accesses do. */
+static void ram_pair_compare(const struct mmio_ram_dev *a, const struct mmio_ram_dev *b,
+			     uint64_t size)
+{
+	assert_memory_equal(a->buf, b->buf, size);
+	assert_int_equal(a->reads, b->reads);
+	assert_int_equal(a->writes, b->writes);
+	assert_int_equal(a->bytes_read, b->bytes_read);
+	assert_int_equal(a->bytes_written, b->bytes_written);
+	assert_int_equal(a->nr_logged, b->nr_logged);
+	assert_int_equal(mmio_ram_log_count(a), mmio_ram_log_count(b));
+	for (unsigned i = 0; i < mmio_ram_log_count(a); i++) {
+		const struct mmio_ram_log_entry *x = mmio_ram_log_at(a, i), *y = mmio_ram_log_at(b, i);
+
+		assert_int_equal(x->offset, y->offset);
+		assert_int_equal(x->value, y->value);
+		assert_int_equal(x->len, y->len);
+		assert_int_equal(x->write, y->write);
+	}
+}
+
+static void test_ram_run_equals_single_accesses(void **state)
+{
+	static uint8_t back_a[0x200], back_b[0x200];
+	struct mmio_ram_dev ra, rb;
+	uint32_t src[48], got_a[48] = {0}, got_b[48] = {0};
+	const struct mmio_region *r_a, *r_b;
+	unsigned n;
+
+	(void)state;
+	for (unsigned i = 0; i < 48; i++)
+		src[i] = 0x1000u * i + 7;
+	mmio_ram_init(&ra, back_a, sizeof(back_a));
+	mmio_ram_init(&rb, back_b, sizeof(back_b));
+	assert_int_equal(mmio_region_add(&rs, 0x40 * PAGE, PAGE, &mmio_ram_ops, &ra), 0);
+	assert_int_equal(mmio_region_add(&rs, 0x41 * PAGE, PAGE, &mmio_ram_ops, &rb), 0);
+	r_a = mmio_region_find(&rs, 0x40 * PAGE);
+	r_b = mmio_region_find(&rs, 0x41 * PAGE);
+	/* 40 dword writes upwards (more than the log ring holds). */
+	assert_int_equal(mmio_region_access_run(r_a, 0x40 * PAGE + 8, 4, 0, (uint8_t *)src, 4, 4,
+						40, true),
+			 40);
+	for (unsigned i = 0; i < 40; i++)
+		assert_int_equal(mmio_region_access(r_b, 0x41 * PAGE + 8 + 4 * i, 0, &src[i], 4,
+						    true),
+				 0);
+	ram_pair_compare(&ra, &rb, sizeof(back_a));
+	/* 5 dword reads downwards into a buffer walking down. */
+	assert_int_equal(mmio_region_access_run(r_a, 0x40 * PAGE + 0x40, -4, 0,
+						(uint8_t *)&got_a[10], -4, 4, 5, false),
+			 5);
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(mmio_region_access(r_b, 0x41 * PAGE + 0x40 - 4 * i, 0,
+						    &got_b[10 - i], 4, false),
+				 0);
+	assert_memory_equal(got_a, got_b, sizeof(got_a));
+	ram_pair_compare(&ra, &rb, sizeof(back_a));
+	/* A run off the window's end stops where a single access would fail. */
+	n = mmio_region_access_run(r_a, 0x40 * PAGE + sizeof(back_a) - 8, 4, 0, (uint8_t *)src, 4,
+				   4, 4, true);
+	assert_int_equal(n, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup(test_trace_forwards_to_phys_and_logs, setup),
 		cmocka_unit_test(test_value_text_has_the_access_width),
 		cmocka_unit_test_setup(test_hinted_find_follows_adds, setup),
+		cmocka_unit_test_setup(test_ram_run_equals_single_accesses, setup),
 		cmocka_unit_test_setup(test_access_run_in_order_both_directions_stops_at_failure,
 				       setup),
 	};
