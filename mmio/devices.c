@@ -98,7 +98,9 @@ static bool ram_in_range(const struct mmio_ram_dev *d, const struct mmio_access 
 	return a->offset < d->size && d->size - a->offset >= a->len;
 }
 
-static void ram_log(struct mmio_ram_dev *d, const struct mmio_access *a, const void *buf)
+/* Inlined: it is on every ram access (the cached MMIO read included). */
+static inline __attribute__((always_inline)) void ram_log(struct mmio_ram_dev *d,
+						      const struct mmio_access *a, const void *buf)
 {
 	struct mmio_ram_log_entry *e = &d->log[d->nr_logged % MMIO_RAM_LOG_LEN];
 	uint64_t v[2];
