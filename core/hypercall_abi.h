@@ -87,7 +87,8 @@
 #define MMIO_COUNTER_HITS     1
 #define MMIO_COUNTER_MISSES   2
 #define MMIO_COUNTER_CACHE_ON 3 /* 1 when the cache is enabled (mmio_cache=on) */
-#define NR_MMIO_COUNTERS      4
+#define MMIO_COUNTER_SHORT    4 /* exits the short path replayed (among the hits) */
+#define NR_MMIO_COUNTERS      5
 
 /* Guest TLB flush causes (HC_FLUSH_COUNT), as mhv counts them. */
 #define FLUSH_CAUSE_CR3		0

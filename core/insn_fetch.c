@@ -148,16 +148,19 @@ const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs
 	enum x86_mode mode = code_mode(v, regs, cs);
 	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
 	const uint8_t *bytes;
+	unsigned avail;
 
 	if (mode != X86_MODE_64)
 		la &= 0xFFFFFFFFull;
-	if (v->mmio_cache_on && (la & (PAGE_SIZE - 1)) <= PAGE_SIZE - X86_MAX_INSN_LEN &&
-	    code_bytes(v, regs, la, &bytes)) {
+	/* Near the end of the page only the bytes up to it are read: an instruction that
+	 * continues on the next page is truncated there and takes the full path. */
+	avail = (unsigned)MIN((uint64_t)X86_MAX_INSN_LEN, PAGE_SIZE - (la & (PAGE_SIZE - 1)));
+	if (v->mmio_cache_on && code_bytes(v, regs, la, &bytes)) {
 		if (ic->valid && ic->la == la && ic->insn.mode == mode &&
 		    !memcmp(ic->bytes, bytes, ic->insn.len))
 			return &ic->insn;
 		ic->valid = false;
-		if (!x86_decode(&ic->insn, bytes, X86_MAX_INSN_LEN, mode)) {
+		if (!x86_decode(&ic->insn, bytes, avail, mode)) {
 			memcpy(ic->bytes, bytes, ic->insn.len);
 			ic->la = la;
 			ic->valid = true;

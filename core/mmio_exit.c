@@ -486,18 +486,23 @@ static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
 
 static void mmio_exit(struct vcpu *v, const struct mmio_region *region)
 {
-	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	const struct x86_insn *decoded = NULL;
+	struct mmio_exit_ctx c;
 	struct x86_emu_result res;
 
-	/* The emulator finds the operand again by translating it (cached or not). */
-	if (v->mmio_cache_on && vcpu_mmio_fast(v, region))
+	/* The fast path, with the cache on or off (the cache only decides what is kept between
+	 * exits).  The emulator finds the operand again by translating it, but takes the fast
+	 * path's decode instead of fetching and decoding a second time. */
+	if (vcpu_mmio_fast(v, region, &decoded))
 		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
+	c.v = v;
+	c.first_mmio_hit = -1;
 	vcpu_walk_setup(v, &c.regs, &c.mem);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;
-	x86_emulate(&v->emu, &res);
+	x86_emulate_decoded(&v->emu, decoded, &res);
 
 	/* One verdict per exit: was the first device operand's translation served by the cache? */
 	if (v->mmio_cache_on)

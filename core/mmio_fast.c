@@ -1,21 +1,24 @@
 /*
- * MMIO fast path.  A device driver's accesses are almost all `mov reg, [mem]` / `mov [mem],
- * reg`, executed again and again from the same code.  With the MMIO translation cache on,
- * the instruction comes from vcpu_decode_current() (the code page's translation and the
- * last decoded instruction are cached, see insn_fetch.c) and the operand's translation from
- * mmio_translate() and its cache (mmio/mmio_cache.c), all dropped or re-validated exactly
- * like the guest's TLB.
- * It handles only opcode 8B/89 with a 16/32/64-bit register, no LOCK/REP, a flat segment
- * (base 0, limit 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and an operand inside
- * one page of one device region.  Anything else, and any fault, returns false: the general
- * emulator then does the instruction from scratch and raises what the CPU would.
+ * MMIO fast path.  A device driver's accesses are almost all MOVs between a register (or an
+ * immediate) and memory, executed again and again from the same code.  With the MMIO
+ * translation cache on, the instruction comes from vcpu_decode_at() (the code page's
+ * translation and the last decoded instruction are cached, see insn_fetch.c) and the
+ * operand's translation from mmio_translate() and its cache (mmio/mmio_cache.c), all dropped
+ * or re-validated exactly like the guest's TLB; with it off, both are walked every time.
+ * It handles the MOV forms of mmio_forms.c (every size, MOVZX/MOVSX) and the string
+ * instructions of mmio_string.c, with a flat segment (base 0, limit 4 GiB, or 64-bit mode),
+ * CPL 0-2 (no #AC), TF clear, and a MOV's operand inside one page of one device region.
+ * Anything else, and any fault, returns false: the general emulator then does the
+ * instruction (with the decode made here) and raises what the CPU would.
  */
 #include "core/mmio_fast.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
 #include "core/insn_fetch.h"
+#include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_short.h"
+#include "core/mmio_string.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
@@ -23,42 +26,18 @@
 #include "mm/memmap.h"
 #include "mmio/mmio_cache.h"
 
-#define OPCODE_MOV_LOAD	  0x8B /* mov r16/32/64, r/m */
-#define OPCODE_MOV_STORE  0x89 /* mov r/m, r16/32/64 */
 #define SEG_CS		  1
-#define FLAT_LIMIT	  0xFFFFFFFFu
-#define SEG_TYPE_CODE	  0x8u
-#define SEG_TYPE_EXPDN	  0x4u
-#define SEG_TYPE_WRITABLE 0x2u
-#define SEG_PRESENT	  (1u << 7)
 #define USER_CPL	  3
 
-static bool plain_mov(const struct x86_insn *in)
-{
-	return in->encoding == X86_ENC_LEGACY && in->map == X86_MAP_ONE &&
-	       (in->opcode == OPCODE_MOV_LOAD || in->opcode == OPCODE_MOV_STORE) && in->has_mem &&
-	       !in->lock && in->rep == X86_REP_NONE && !in->vsib;
-}
-
 /* Operand linear address, for a flat or 64-bit segment only; false if not flat. */
-static bool operand_la(struct vcpu *v, const struct x86_insn *in, uint64_t rip, uint64_t *la)
+static bool operand_la(struct vcpu *v, const struct x86_insn *in, uint64_t rip, bool write,
+		       uint64_t *la)
 {
-	uint64_t ea = vcpu_insn_ea(v, in, rip);
-	struct vcpu_segment seg;
-
-	if (in->mode == X86_MODE_64) {
-		if (in->mem_seg == X86_SEG_FS || in->mem_seg == X86_SEG_GS)
-			return false; /* their bases need the VMLOAD state on SVM: general path */
-		*la = ea;
-		return true;
-	}
-	v->ops->get_segment(v, in->mem_seg, &seg);
-	if (seg.base || seg.limit != FLAT_LIMIT || !(seg.attr & SEG_PRESENT) ||
-	    (seg.attr & VCPU_SEG_UNUSABLE) || (seg.attr & SEG_TYPE_CODE) ||
-	    (seg.attr & SEG_TYPE_EXPDN) ||
-	    (in->opcode == OPCODE_MOV_STORE && !(seg.attr & SEG_TYPE_WRITABLE)))
+	if (!vcpu_flat_segment(v, in->mode, in->mem_seg, write))
 		return false;
-	*la = ea & 0xFFFFFFFFull;
+	*la = vcpu_insn_ea(v, in, rip);
+	if (in->mode != X86_MODE_64)
+		*la &= 0xFFFFFFFFull;
 	return true;
 }
 
@@ -71,69 +50,50 @@ static uint64_t code_linear(const struct x86_insn *in, const struct vcpu_segment
 	return (cs->base + rip) & 0xFFFFFFFFull;
 }
 
-bool vcpu_mmio_mov(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
-		   uint64_t gpa, uint64_t rip, bool write)
-{
-	unsigned size = in->opsize;
-	uint64_t val = 0;
-
-	if (write) {
-		val = vcpu_gpr(v, in->reg);
-		return !mmio_region_access(region, gpa, rip, &val, size, true);
-	}
-	if (mmio_region_access(region, gpa, rip, &val, size, false))
-		return false;
-	if (size == 2)
-		val = (vcpu_gpr(v, in->reg) & ~0xFFFFull) | (val & 0xFFFF);
-	/* 32-bit results zero-extend; 64-bit ones are whole. */
-	if (in->reg == GPR_RSP)
-		v->ops->set_rsp(v, val);
-	else
-		v->gpr[in->reg] = val;
-	return true;
-}
-
-bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region)
+bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
+		   const struct x86_insn **decoded)
 {
 	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
-	unsigned size, access;
 	const struct x86_insn *in;
+	struct mmio_form form;
 	struct vcpu_segment cs;
 	struct gw_regs regs;
 	struct gw_mem mem;
 	struct gw_result fault;
 	int err = 0;
 
-	if (v->ops->get_rflags(v) & RFLAGS_TF)
-		return false;
+	*decoded = NULL;
 	vcpu_walk_setup(v, &regs, &mem);
-	if (regs.cpl == USER_CPL)
-		return false;
 	v->ops->get_segment(v, SEG_CS, &cs);
 	in = vcpu_decode_at(v, &regs, &cs, rip, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
-	if (!plain_mov(in) || in->mode == X86_MODE_16 ||
-	    (in->mode != X86_MODE_64 && rip + in->len - 1 > cs.limit))
+	*decoded = in; /* the general path's instruction, whatever happens here */
+	if (regs.cpl == USER_CPL || (v->ops->get_rflags(v) & RFLAGS_TF))
 		return false;
+	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs.limit))
+		return false;
+	if (!mmio_form_of(in, &form))
+		return vcpu_mmio_string(v, in, &regs, rip);
 
-	size = in->opsize;
-	access = in->opcode == OPCODE_MOV_STORE ? GW_WRITE : 0;
-	if (!operand_la(v, in, rip, &la) || (la & (PAGE_SIZE - 1)) + size > PAGE_SIZE)
+	if (!operand_la(v, in, rip, form.write, &la) ||
+	    (la & (PAGE_SIZE - 1)) + form.mem_size > PAGE_SIZE)
 		return false;
-	if (mmio_translate(&v->mmio_cache, true, &regs, &mem, la, access, &gpa, &fault))
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, &regs, &mem, la,
+			   form.write ? GW_WRITE : 0, &gpa, &fault))
 		return false; /* a fault: let the emulator raise it */
 	if (gpa < region->base || gpa > region->last)
-		region = mmio_region_find(mmio_regions(), gpa);
+		region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 	if (!region)
 		return false; /* not a device operand after all */
 
-	if (!vcpu_mmio_mov(v, region, in, gpa, rip, access == GW_WRITE))
+	if (!vcpu_mmio_form(v, region, in, &form, gpa, rip))
 		return false;
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
-	mmio_short_fill(v, in, rip, &cs, code_linear(in, &cs, rip), gpa, access == GW_WRITE,
-			region);
+	if (v->mmio_cache_on) {
+		v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+		mmio_short_fill(v, in, &form, rip, &cs, code_linear(in, &cs, rip), gpa, region);
+	}
 	v->ops->set_rip(v, rip + in->len);
 	return true;
 }

@@ -1,6 +1,6 @@
 /*
- * The MMIO fast path: the commonest device access, a plain MOV between a general register
- * and memory, done without the general emulator.  Everything else (and any case the fast
+ * The MMIO fast path: the commonest device accesses, MOVs between a register (or an
+ * immediate) and memory and the string moves, done without the general emulator.  Everything else (and any case the fast
  * path is unsure of: faults, segment quirks, page-crossing, ring 3) goes to mmio/x86_emulate.
  */
 #ifndef MHV_CORE_MMIO_FAST_H
@@ -15,15 +15,11 @@ struct x86_insn;
 
 /*
  * true: the access was completed (RIP advanced); false: take the general path.  region is
- * the one the exit reported, usually the operand's: it saves a lookup.
+ * the one the exit reported, usually the operand's: it saves a lookup.  *decoded: the
+ * instruction at RIP when it was decoded (for the general path; valid until the next
+ * decode), else NULL.
  */
-bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region);
-
-/*
- * The plain MOV (8B/89) in with its device operand at gpa in region: the device access and
- * the register update, RIP and counters left to the caller.  false if the device failed.
- */
-bool vcpu_mmio_mov(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
-		   uint64_t gpa, uint64_t rip, bool write);
+bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
+		    const struct x86_insn **decoded);
 
 #endif

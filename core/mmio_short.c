@@ -10,7 +10,7 @@
 #include "core/mmio_short.h"
 #include "arch/x86/cpu.h"
 #include "core/insn_fetch.h"
-#include "core/mmio_fast.h"
+#include "core/mmio_forms.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/string.h"
@@ -20,8 +20,8 @@
 #define SEG_CS	 1
 #define USER_CPL 3
 
-void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
-		     const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa, bool write,
+void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
+		     uint64_t rip, const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
 		     const struct mmio_region *region)
 {
 	struct mmio_short *e = &v->mmio_short;
@@ -30,7 +30,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
 	e->valid = false;
 	if (!ic->valid || ic->la != code_la || &ic->insn != in)
 		return; /* decoded across a page or without the code translation */
-	e->write = write;
+	e->form = *form;
 	e->gfn = gpa >> PAGE_SHIFT;
 	e->rip = rip;
 	e->code_la = code_la;
@@ -61,11 +61,11 @@ bool mmio_short_try(struct vcpu *v, uint64_t gpa, bool write)
 	const struct code_tlb *t = &v->code_tlb;
 	const struct x86_insn *in = &e->insn;
 	const struct mmio_region *r = e->region;
-	unsigned size = in->opsize, off = gpa & (PAGE_SIZE - 1);
+	unsigned size = e->form.mem_size, off = gpa & (PAGE_SIZE - 1);
 	struct vcpu_segment cs;
 	uint64_t rip;
 
-	if (gpa >> PAGE_SHIFT != e->gfn || write != e->write)
+	if (gpa >> PAGE_SHIFT != e->gfn || write != e->form.write)
 		return false;
 	rip = v->ops->get_rip(v);
 	if (rip != e->rip || (v->ops->get_rflags(v) & (RFLAGS_TF | RFLAGS_VM)) ||
@@ -84,10 +84,11 @@ bool mmio_short_try(struct vcpu *v, uint64_t gpa, bool write)
 	if (gpa < r->base || r->last - gpa < size - 1)
 		return false;
 
-	if (!vcpu_mmio_mov(v, r, in, gpa, rip, write))
+	if (!vcpu_mmio_form(v, r, in, &e->form, gpa, rip))
 		return false;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	v->mmio[MMIO_COUNTER_HITS]++;
+	v->mmio[MMIO_COUNTER_SHORT]++;
 	v->ops->set_rip(v, rip + in->len);
 	return true;
 }

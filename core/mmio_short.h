@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/mmio_forms.h"
 #include "mmio/x86_decode.h"
 
 struct vcpu;
@@ -21,7 +22,7 @@ struct vcpu_segment;
 
 struct mmio_short {
 	bool valid;
-	bool write;
+	struct mmio_form form; /* what the instruction does (its direction, its size) */
 	uint64_t gfn;	  /* the device page */
 	uint64_t rip;
 	uint64_t code_la; /* CS.base + RIP when filled */
@@ -33,11 +34,11 @@ struct mmio_short {
 };
 
 /*
- * Remember a plain MOV the fast path just completed (code_la: the linear address it was
+ * Remember a MOV form the fast path just completed (code_la: the linear address it was
  * decoded from; only an instruction the code-translation cache served is kept).
  */
-void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
-		     const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa, bool write,
+void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
+		     uint64_t rip, const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
 		     const struct mmio_region *region);
 
 /*

@@ -438,7 +438,12 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 	v->exits[EXIT_KIND_NPF]++;
 	if (final && !fetch && v->mmio_short.valid && mmio_short_try(v, gpa, write))
 		return;
-	const struct mmio_region *region = hidden ? NULL : mmio_region_find(mmio_regions(), gpa);
+	/* The CPU's final translation of this access wins over a cached one (its TLB had no
+	 * stale entry, so mhv's copy must not have one either): the device is the exit's. */
+	if (final && v->mmio_cache.valid && v->mmio_cache.gfn != gpa >> MMIO_PAGE_SHIFT)
+		mmio_cache_invalidate(&v->mmio_cache);
+	const struct mmio_region *region =
+		hidden ? NULL : mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 
 	if (region) {
 		vcpu_mmio_exit(v, region);

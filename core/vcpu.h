@@ -166,6 +166,7 @@ struct vcpu {
 	/* The flush exits are on (core/flush_exits.h); fixed: the backend cannot turn them off. */
 	bool flush_exits_armed, flush_exits_fixed;
 	uint64_t flush_exits_arms; /* times they were turned on: the cache's own price */
+	struct mmio_region_hint region_hint; /* the last region an exit found */
 };
 
 /* I/O exit as the exit core needs it. */

@@ -31,6 +31,14 @@ struct mmio_dev_ops {
 	const char *name;
 	int (*read)(void *dev, const struct mmio_access *a, void *buf);
 	int (*write)(void *dev, const struct mmio_access *a, const void *buf);
+	/*
+	 * Optional (NULL: read/write once per element): count accesses like *first, the i-th
+	 * at first->gpa + i * step with buf + i * buf_step, with exactly the effect of doing them
+	 * one by one in order (a string instruction's run); returns how many were done before
+	 * the first that the device could not serve.
+	 */
+	unsigned (*run)(void *dev, const struct mmio_access *first, int64_t step, uint8_t *buf,
+			int64_t buf_step, unsigned count);
 };
 
 #endif

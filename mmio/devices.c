@@ -16,6 +16,10 @@ void mmio_value_pack(const void *buf, unsigned len, uint64_t value[2])
 	unsigned i;
 
 	value[0] = value[1] = 0;
+	if (len <= WORD_BYTES) { /* little-endian: the bytes are the value */
+		memcpy_small(&value[0], buf, len);
+		return;
+	}
 	for (i = 0; i < len && i < MMIO_ACCESS_MAX; i++)
 		value[i / WORD_BYTES] |= (uint64_t)b[i] << (BYTE_BITS * (i % WORD_BYTES));
 }
@@ -94,7 +98,9 @@ static bool ram_in_range(const struct mmio_ram_dev *d, const struct mmio_access 
 	return a->offset < d->size && d->size - a->offset >= a->len;
 }
 
-static void ram_log(struct mmio_ram_dev *d, const struct mmio_access *a, const void *buf)
+/* Inlined: it is on every ram access (the cached MMIO read included). */
+static inline __attribute__((always_inline)) void ram_log(struct mmio_ram_dev *d,
+						      const struct mmio_access *a, const void *buf)
 {
 	struct mmio_ram_log_entry *e = &d->log[d->nr_logged % MMIO_RAM_LOG_LEN];
 	uint64_t v[2];
@@ -111,7 +117,7 @@ static int ram_read(void *dev, const struct mmio_access *a, void *buf)
 
 	if (!ram_in_range(d, a))
 		return -E_RANGE;
-	memcpy(buf, d->buf + a->offset, a->len);
+	memcpy_small(buf, d->buf + a->offset, a->len);
 	d->reads++;
 	d->bytes_read += a->len;
 	ram_log(d, a, buf);
@@ -124,14 +130,56 @@ static int ram_write(void *dev, const struct mmio_access *a, const void *buf)
 
 	if (!ram_in_range(d, a))
 		return -E_RANGE;
-	memcpy(d->buf + a->offset, buf, a->len);
+	memcpy_small(d->buf + a->offset, buf, a->len);
 	d->writes++;
 	d->bytes_written += a->len;
 	ram_log(d, a, buf);
 	return 0;
 }
 
-const struct mmio_dev_ops mmio_ram_ops = {.name = "ram", .read = ram_read, .write = ram_write};
+/*
+ * A run of accesses: the ram model has no side effects between them, so the bytes move in a
+ * plain loop and the counters and the log ring end exactly as after count single accesses
+ * (only the last MMIO_RAM_LOG_LEN are logged: the ring would keep no more).
+ */
+static unsigned ram_run(void *dev, const struct mmio_access *first, int64_t step, uint8_t *buf,
+			int64_t buf_step, unsigned count)
+{
+	struct mmio_ram_dev *d = dev;
+	struct mmio_access a = *first;
+	const uint8_t *buf0 = buf;
+	unsigned n, skipped;
+
+	for (n = 0; n < count; n++) {
+		if (!ram_in_range(d, &a))
+			break; /* where a single access would have failed */
+		if (a.write)
+			memcpy_small(d->buf + a.offset, buf, a.len);
+		else
+			memcpy_small(buf, d->buf + a.offset, a.len);
+		a.offset += step;
+		buf += buf_step;
+	}
+	if (first->write) {
+		d->writes += n;
+		d->bytes_written += (uint64_t)n * first->len;
+	} else {
+		d->reads += n;
+		d->bytes_read += (uint64_t)n * first->len;
+	}
+	/* The ring keeps the last MMIO_RAM_LOG_LEN: the earlier ones only count. */
+	skipped = n > MMIO_RAM_LOG_LEN ? n - MMIO_RAM_LOG_LEN : 0;
+	d->nr_logged += skipped;
+	for (unsigned i = skipped; i < n; i++) {
+		a.offset = first->offset + (uint64_t)((int64_t)i * step);
+		a.gpa = first->gpa + (uint64_t)((int64_t)i * step);
+		ram_log(d, &a, buf0 + (int64_t)i * buf_step);
+	}
+	return n;
+}
+
+const struct mmio_dev_ops mmio_ram_ops = {
+	.name = "ram", .read = ram_read, .write = ram_write, .run = ram_run};
 
 /* ---- trace -------------------------------------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 void mmio_regions_init(struct mmio_regions *rs)
 {
 	rs->n = 0;
+	rs->gen++; /* a hint into an earlier use of rs is stale */
 }
 
 /* Index of the first region whose base is above gpa (rs->n if none). */
@@ -51,6 +52,7 @@ int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 	memmove(&rs->r[i + 1], &rs->r[i], (rs->n - i) * sizeof(rs->r[0]));
 	rs->r[i] = (struct mmio_region){.base = base, .last = last, .ops = ops, .dev = dev};
 	rs->n++;
+	rs->gen++;
 	return 0;
 }
 
@@ -85,6 +87,31 @@ int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, 
 	rc = write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf);
 	spin_unlock(&device_lock);
 	return rc;
+}
+
+unsigned mmio_region_access_run(const struct mmio_region *r, uint64_t gpa, int64_t gpa_step,
+				uint64_t rip, uint8_t *buf, int64_t buf_step, unsigned len,
+				unsigned count, bool write)
+{
+	struct mmio_access a = {.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = len,
+				.write = write};
+	unsigned i;
+
+	spin_lock(&device_lock);
+	if (r->ops->run) {
+		i = r->ops->run(r->dev, &a, gpa_step, buf, buf_step, count);
+		spin_unlock(&device_lock);
+		return i;
+	}
+	for (i = 0; i < count; i++) {
+		if (write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf))
+			break;
+		a.gpa += gpa_step;
+		a.offset += gpa_step;
+		buf += buf_step;
+	}
+	spin_unlock(&device_lock);
+	return i;
 }
 
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,

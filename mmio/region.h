@@ -26,6 +26,13 @@ struct mmio_region {
 struct mmio_regions {
 	struct mmio_region r[MMIO_REGION_MAX]; /* sorted by base */
 	unsigned n;
+	unsigned gen; /* bumped by every add: a region's address in r[] may have changed */
+};
+
+/* The region an exit path found last (per vCPU): a repeated access needs no search. */
+struct mmio_region_hint {
+	const struct mmio_region *r;
+	unsigned gen; /* rs->gen when r was found */
 };
 
 void mmio_regions_init(struct mmio_regions *rs);
@@ -45,6 +52,23 @@ int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 /* The region holding gpa, or NULL.  O(log n). */
 const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64_t gpa);
 
+/* The same, trying the hint first (one compare when gpa is in the last region found). */
+static inline const struct mmio_region *mmio_region_find_hinted(const struct mmio_regions *rs,
+								struct mmio_region_hint *h,
+								uint64_t gpa)
+{
+	const struct mmio_region *r = h->r;
+
+	if (r && h->gen == rs->gen && gpa >= r->base && gpa <= r->last)
+		return r;
+	r = mmio_region_find(rs, gpa);
+	if (r) {
+		h->r = r;
+		h->gen = rs->gen;
+	}
+	return r;
+}
+
 static inline uint64_t mmio_region_size(const struct mmio_region *r)
 {
 	return r->last - r->base + 1; /* 0 for a region covering all of 2^64: cannot be added */
@@ -58,6 +82,15 @@ static inline uint64_t mmio_region_size(const struct mmio_region *r)
 /* One access to region r (found by the caller): -E_INVAL bad len, -E_RANGE outside r. */
 int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
 		       unsigned len, bool write);
+/*
+ * count accesses of len bytes each, one after the other as separate device accesses: the
+ * i-th at gpa + i * gpa_step with buf + i * buf_step (a string instruction's elements; a step
+ * may be negative or 0).  Every access must lie in r.  Returns how many were done before the
+ * device first failed (count: all).
+ */
+unsigned mmio_region_access_run(const struct mmio_region *r, uint64_t gpa, int64_t gpa_step,
+				uint64_t rip, uint8_t *buf, int64_t buf_step, unsigned len,
+				unsigned count, bool write);
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,
 		  unsigned len, bool write);
 

@@ -380,11 +380,25 @@ static void derive_mode(struct x86_emu_ctx *e, const struct x86_segment *cs)
 	}
 }
 
+/*
+ * Per-instruction state, without clearing whole structures (this runs on every emulated
+ * exit): the register cache is valid by its loaded/dirty bits, the decode fills the insn.
+ */
+static void start(struct x86_emu_ctx *e, struct x86_emu_result *res)
+{
+	res->status = 0;
+	res->insn_len = 0;
+	res->rep_continue = false;
+	res->mov_ss_shadow = false;
+	res->exc = (struct x86_exception){0};
+	e->rc.loaded = 0;
+	e->rc.dirty = 0;
+	e->res = res;
+}
+
 void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_segment *cs)
 {
-	memset(res, 0, sizeof(*res));
-	memset(&e->rc, 0, sizeof(e->rc));
-	e->res = res;
+	start(e, res);
 	e->ops->get_ctl(e->opaque, &e->ctl);
 	e->ops->get_seg(e->opaque, X86_SEG_CS, cs);
 	e->rc.rip = e->ops->get_reg(e->opaque, X86_REG_RIP);
@@ -469,8 +483,24 @@ void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *
 		e->ops->set_reg(e->opaque, X86_REG_RFLAGS, e->rc.rflags);
 }
 
-int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-		      struct x86_emu_result *res)
+/*
+ * The checks fetch_decode() makes after decoding, for an instruction decoded by the caller for
+ * the same mode: the CS limit, no VEX/EVEX/XOP in real or virtual-8086 mode.
+ */
+static int check_decoded(struct x86_emu_ctx *e, const struct x86_segment *cs)
+{
+	const struct x86_insn *in = &e->res->insn;
+
+	if (e->mode != X86_MODE_64 && e->rc.rip + in->len - 1 > cs->limit)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if (e->real_or_v86 && in->encoding != X86_ENC_LEGACY)
+		return x86e_ud(e);
+	e->res->insn_len = in->len;
+	return EMU_CONTINUE;
+}
+
+static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
+		   const struct x86_insn *decoded, struct x86_emu_result *res)
 {
 	struct x86_segment cs;
 	uint64_t rflags_before;
@@ -479,7 +509,12 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 	x86e_begin(e, res, &cs);
 	rflags_before = e->rc.rflags;
 
-	r = fetch_decode(e, &cs, bytes, n);
+	if (decoded && decoded->mode == e->mode) {
+		res->insn = *decoded;
+		r = check_decoded(e, &cs);
+	} else {
+		r = fetch_decode(e, &cs, bytes, n);
+	}
 	if (!r) {
 		res->next_rip = x86e_next_rip(e, &res->insn);
 		if (!x86e_supported(&res->insn) && !x86e_sys_supported(e->ops, &res->insn) &&
@@ -508,6 +543,18 @@ int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int 
 		res->next_rip = e->rc.rip;
 	res->status = r;
 	return -r;
+}
+
+int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
+		      struct x86_emu_result *res)
+{
+	return emulate(e, bytes, n, NULL, res);
+}
+
+int x86_emulate_decoded(struct x86_emu_ctx *e, const struct x86_insn *in,
+			struct x86_emu_result *res)
+{
+	return emulate(e, NULL, 0, in, res);
 }
 
 int x86_emulate(struct x86_emu_ctx *e, struct x86_emu_result *res)

@@ -288,6 +288,15 @@ int x86_emulate_bytes(struct x86_emu_ctx *ctx, const uint8_t *bytes, unsigned in
 		      struct x86_emu_result *res);
 
 /*
+ * Same, with the instruction at CS:RIP already decoded by the caller (in: the bytes at the
+ * current CS:RIP, decoded for the current code mode, e.g. by an MMIO fast path that then
+ * declined it); it is not fetched or decoded again.  A decode for another mode is ignored
+ * and the instruction fetched.
+ */
+int x86_emulate_decoded(struct x86_emu_ctx *ctx, const struct x86_insn *in,
+			struct x86_emu_result *res);
+
+/*
  * An event the CPU was delivering through the IDT when one of its accesses (usually the
  * stack frame) reached a device page; x86_deliver_event() completes the delivery.
  */

@@ -82,7 +82,7 @@ static int region_write(void *dev, const struct mmio_access *a, const void *buf)
 	return 0;
 }
 
-static const struct mmio_dev_ops region_ops = {"fuzz", region_read, region_write};
+static const struct mmio_dev_ops region_ops = {.name = "fuzz", .read = region_read, .write = region_write};
 
 static const uint64_t steer[16] = {
 	LOW_BASE,	   LOW_BASE + PG,     LOW_BASE + 2 * PG, LOW_BASE + 3 * PG,

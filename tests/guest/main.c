@@ -48,8 +48,10 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	if (hv_present())
 		test_hv_memory(bi.mb1, "paging off");
 	test_mmio();
-	if (hv_present())
+	if (hv_present()) {
 		test_mmio_short();
+		test_mmio_short_forms();
+	}
 	test_mmio_forms();
 	test_high_bar();
 	test_mmio_trace();

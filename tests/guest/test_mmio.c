@@ -60,6 +60,10 @@ enum window_page {
 	WIN_USPLIT_HI,
 	WIN_RO,
 	WIN_BENCH,
+	WIN_SHORT, /* the short path's remap at one RIP */
+	WIN_DELIV, /* RAM: an IDT's first gates, then WIN_DELIV_DEV: its #PF gate on a device */
+	WIN_DELIV_DEV,
+	WIN_DELIV_HOLE, /* never mapped */
 };
 
 /* Regions by index, as the boot test configures them. */
@@ -80,6 +84,7 @@ enum window_page {
 #define OFF_STRING  0x100 /* STR_LEN bytes */
 #define OFF_STALE   0x200
 #define OFF_BENCH   0x300
+#define OFF_SHORT   0x210 /* beside test_stale's word */
 #define OFF_DENY    0x0
 #define OFF_PAGE_HI (PAGE_SIZE - 2) /* a 4-byte access here straddles into the next page */
 
@@ -821,6 +826,8 @@ static void test_string(void)
 		for (uint32_t down = 0; down <= 1; down++)
 			for (uint32_t to_mmio = 0; to_mmio <= 1; to_mmio++)
 				test_string_one(mmio, elems[e], down, to_mmio, seed++);
+	/* The next window page (WIN_STALE) is still unmapped: test_stale maps it later. */
+	test_mmio_string_edges(mmio - OFF_STRING);
 }
 
 /* ---- 8: remap without INVLPG ---- */
@@ -869,6 +876,113 @@ static void test_stale(void)
 		 VAL_STALE_Z);
 }
 
+/* ---- the short path at one RIP across a remap without INVLPG ---- */
+
+#define SHORT_ROUNDS 4
+#define VAL_SHORT0   0x51000000u
+#define VAL_SHORT1   0x51111111u
+
+static __attribute__((noinline)) uint32_t short_load(uintptr_t va)
+{
+	return mmio_read32(va);
+}
+
+static void test_short_remap(void)
+{
+	const uintptr_t va = map_fresh(WIN_SHORT, region_page(R0, 0), PTE_RW | PTE_P) + OFF_SHORT;
+	struct snap b, a;
+	uint32_t bad = 0, r0, r1, v;
+
+	mmio_write32(regions[R0].base + OFF_SHORT, VAL_SHORT0);
+	mmio_write32(regions[R1].base + OFF_SHORT, VAL_SHORT1);
+	for (uint32_t i = 0; i < SHORT_ROUNDS; i++) /* the first fills, the rest replay */
+		bad += short_load(va) != VAL_SHORT0;
+	check_eq("mmio: short: one RIP through one mapping reads region 0 each time", bad, 0);
+
+	take_snap(&b);
+	map(pt_a, WIN_SHORT, region_page(R1, 0), PTE_RW | PTE_P);
+	v = short_load(va);
+	take_snap(&a);
+	r0 = a.dev[R0].reads - b.dev[R0].reads;
+	r1 = a.dev[R1].reads - b.dev[R1].reads;
+	/* Either translation may be used; the value must come from the device that was read. */
+	check((r0 == 1 && r1 == 0 && v == VAL_SHORT0) || (r0 == 0 && r1 == 1 && v == VAL_SHORT1),
+	      "mmio: short: remap without INVLPG, same RIP: exactly one region read, its value",
+	      "region 0: %u reads, region 1: %u reads, value 0x%x", r0, r1, v);
+
+	take_snap(&b);
+	invlpg(va);
+	v = short_load(va);
+	take_snap(&a);
+	check(v == VAL_SHORT1 && a.dev[R1].reads - b.dev[R1].reads == 1 &&
+		      a.dev[R0].reads == b.dev[R0].reads,
+	      "mmio: short: after INVLPG the same RIP reads region 1 only",
+	      "value 0x%x, region 1 reads %u, region 0 reads %u", v,
+	      a.dev[R1].reads - b.dev[R1].reads, a.dev[R0].reads - b.dev[R0].reads);
+}
+
+/*
+ * A fault during event delivery at the RIP the short path has an entry for: the load at that
+ * RIP is replayed from a device page, then faults (#PF) with an IDT whose #PF gate lies on
+ * that very device page at the load's page offset.  The exit for the gate read has the same
+ * RIP, device page, direction and offset as the entry, but an event is being delivered:
+ * mhv does not emulate delivery, the guest gets #DF (never a replayed load).
+ */
+#define GATE_BYTES 8
+#define DELIV_VEC  14 /* #PF */
+#define VEC_DF	   8
+
+struct __attribute__((packed)) dtr32 {
+	uint16_t limit;
+	uint32_t base;
+};
+
+static uint8_t deliv_ram[PAGE_SIZE] __aligned(PAGE_SIZE);
+static uintptr_t deliv_addr;
+
+static __attribute__((noinline)) uint32_t deliv_load(uintptr_t va)
+{
+	return mmio_read32(va);
+}
+
+static void deliv_fault(void *arg)
+{
+	(void)arg;
+	(void)deliv_load(deliv_addr);
+}
+
+static void test_short_delivery(void)
+{
+	const uintptr_t ram_va = map_fresh(WIN_DELIV, (uint32_t)deliv_ram, PTE_RW | PTE_P);
+	const uintptr_t dev_va = map_fresh(WIN_DELIV_DEV, region_page(R0, 0), PTE_RW | PTE_P);
+	const uint32_t head = GATE_BYTES * DELIV_VEC;
+	uint8_t *idt = (uint8_t *)(ram_va + PAGE_SIZE - head);
+	struct dtr32 orig, crafted;
+	const uint32_t *gate;
+	uint32_t bad = 0;
+	struct fault f;
+
+	asm volatile("sidt %0" : "=m"(orig));
+	gate = (const uint32_t *)(orig.base + head);
+	for (uint32_t i = 0; i < head; i++)
+		idt[i] = ((const uint8_t *)orig.base)[i];
+	mmio_write32(dev_va, gate[0]); /* the real #PF gate, on the device page */
+	mmio_write32(dev_va + sizeof(uint32_t), gate[1]);
+	for (uint32_t i = 0; i < SHORT_ROUNDS; i++) /* the first fills, the rest replay */
+		bad += deliv_load(dev_va) != gate[0];
+	check_eq("mmio: short: delivery: the load at one RIP reads the device each time", bad, 0);
+
+	crafted = (struct dtr32){.limit = head + GATE_BYTES - 1, .base = (uint32_t)idt};
+	deliv_addr = win_va(WIN_DELIV_HOLE);
+	invlpg(deliv_addr);
+	asm volatile("lidt %0" ::"m"(crafted));
+	run_catching(deliv_fault, NULL, &f);
+	asm volatile("lidt %0" ::"m"(orig));
+	check(f.raised && f.vector == VEC_DF,
+	      "mmio: short: #PF whose gate is on the device page at the same RIP: #DF, no replay",
+	      "%s", f.raised ? trap_name(f.vector) : "no exception (the load was replayed?)");
+}
+
 /* ---- benchmarks (information only, as bench.c) ---- */
 
 static uint64_t time_mmio_read(void)
@@ -895,6 +1009,7 @@ static void bench_mmio(void)
 	gprintf("guest: bench: mmio read (%s) %u ticks\n", cache_on ? "cached" : "uncached",
 		(unsigned)bench_min_ticks(time_mmio_read));
 	gprintf("guest: bench: mov cr3 %u ticks\n", (unsigned)bench_min_ticks(time_mov_cr3));
+	bench_mmio_forms(bench_va, bench_va - OFF_BENCH);
 }
 
 /* ---- 10 and the entry point ---- */
@@ -944,6 +1059,8 @@ void test_mmio(void)
 	test_straddle();
 	test_string();
 	test_stale();
+	test_short_remap();
+	test_short_delivery();
 	bench_mmio();
 
 	/* Back as found: paging off first, then the old CR4/CR3 under the old CR0. */

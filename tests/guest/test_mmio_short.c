@@ -1,14 +1,17 @@
 /*
  * What the MMIO short path (mhv's replay of the last device access) must refuse, with the
- * cache on and off: one instruction (the same RIP) reaching two regions in turn, and the
- * bytes at the same RIP rewritten between two accesses to the same device page.  Paging is
- * off here: the ram regions are reached at their physical addresses.
+ * cache on and off: one instruction (the same RIP) reaching two regions in turn, the bytes
+ * at the same RIP rewritten between two accesses to the same device page, and the same load
+ * with TF set (the single-step trap must follow it).  Paging is off here: the ram regions
+ * are reached at their physical addresses.  (A remap of the same linear page is in
+ * test_mmio.c, which has the page tables.)
  */
 #include "core/hypercall_abi.h"
 #include "lib/string.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
+#include "tests/guest/trap.h"
 
 #define PAGE_SIZE     4096u
 #define MAX_REGIONS   8
@@ -19,6 +22,9 @@
 #define VAL_HI	      0x5A0A0003u
 #define ROUNDS	      4
 #define CODE_LEN      5
+#define VAL_TF	      0x5A0A0004u
+#define FLAG_TF	      0x100u
+#define VEC_DB	      1
 
 /* The one load every call of this runs: the same RIP whatever the address. */
 static __attribute__((noinline)) uint32_t load_at(uintptr_t addr)
@@ -27,6 +33,52 @@ static __attribute__((noinline)) uint32_t load_at(uintptr_t addr)
 
 	__asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(addr) : "memory");
 	return v;
+}
+
+extern char mmio_short_after_tf_load[];
+
+/* One load at one RIP, with TF set just before it when tf is FLAG_TF (into ECX: the trap
+ * handler records ECX, so the loaded value is seen even though the trap ends the call). */
+static __attribute__((noinline)) uint32_t load_tf(uintptr_t addr, uint32_t tf)
+{
+	uint32_t v;
+
+	__asm__ volatile("pushfl; orl %2, (%%esp); popfl\n\t"
+			 "movl (%1), %0\n\t"
+			 ".globl mmio_short_after_tf_load\n"
+			 "mmio_short_after_tf_load:\n\t"
+			 "pushfl; andl $~0x100, (%%esp); popfl"
+			 : "=&c"(v)
+			 : "r"(addr), "r"(tf)
+			 : "memory", "cc");
+	return v;
+}
+
+static uintptr_t tf_addr;
+
+static void load_tf_on(void *arg)
+{
+	(void)arg;
+	(void)load_tf(tf_addr, FLAG_TF);
+}
+
+/* The load replayed from its RIP, then once with TF: the #DB must come right after it. */
+static void test_tf(uintptr_t base)
+{
+	uint32_t bad = 0;
+	struct fault f;
+
+	tf_addr = base + OFF_SHORT_HI;
+	*(volatile uint32_t *)tf_addr = VAL_TF;
+	for (uint32_t i = 0; i < ROUNDS; i++)
+		bad += load_tf(tf_addr, 0) != VAL_TF;
+	check_eq("mmio short: the load at one RIP reads the device each time (TF clear)", bad, 0);
+	run_catching(load_tf_on, NULL, &f);
+	check(f.raised && f.vector == VEC_DB && f.eip == (uint32_t)mmio_short_after_tf_load &&
+		      f.ecx == VAL_TF,
+	      "mmio short: the same load with TF set: #DB right after it, value loaded",
+	      "%s at 0x%x (want #DB at 0x%x), ECX 0x%x", f.raised ? trap_name(f.vector) : "nothing",
+	      f.eip, (uint32_t)mmio_short_after_tf_load, f.ecx);
 }
 
 static uint8_t code_buf[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
@@ -92,4 +144,5 @@ void test_mmio_short(void)
 		 VAL_HI);
 	got = run_code(load_eax, base[0] + OFF_SHORT_HI);
 	check_eq("mmio short: and rewritten back (mov eax,[ecx]) load EAX", got, VAL_HI);
+	test_tf(base[0]);
 }

@@ -27,6 +27,8 @@ void test_mmio_xsave(uint32_t base);
 void test_mmio_strio(uint32_t base);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
+/* The short path's MOV forms against the CPU on RAM, replayed (test_mmio_short_forms.c). */
+void test_mmio_short_forms(void);
 void test_hypercalls(void);
 void test_msrs(void);
 void test_crs(void);
@@ -139,5 +141,9 @@ void test_contain_msix(void);
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
 uint64_t bench_min_ticks(uint64_t (*fn)(void));
+/* MMIO path lengths per form, on a device word and page mapped by test_mmio.c (bench_mmio.c). */
+void bench_mmio_forms(uintptr_t dev_word, uintptr_t dev_page);
+/* String instructions at a device page's edge (test_mmio_string.c); the next page unmapped. */
+void test_mmio_string_edges(uintptr_t dev_page);
 
 #endif

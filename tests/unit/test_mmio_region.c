@@ -46,7 +46,7 @@ static int rec_write(void *dev, const struct mmio_access *a, const void *buf)
 	return 0;
 }
 
-static const struct mmio_dev_ops rec_ops = {"rec", rec_read, rec_write};
+static const struct mmio_dev_ops rec_ops = {.name = "rec", .read = rec_read, .write = rec_write};
 static int dev_tag[256];
 
 static int setup(void **state)
@@ -60,7 +60,7 @@ static int setup(void **state)
 
 static void test_region_add_rejects_bad_ranges_with_distinct_codes(void **state)
 {
-	static const struct mmio_dev_ops no_write = {"x", rec_read, NULL};
+	static const struct mmio_dev_ops no_write = {.name = "x", .read = rec_read};
 
 	(void)state;
 	assert_int_equal(mmio_region_add(&rs, 0x1000, 0, &rec_ops, NULL), -E_INVAL);
@@ -501,6 +501,163 @@ static void test_value_text_has_the_access_width(void **state)
 	assert_string_equal(out, "0x07");
 }
 
+/* ---- the exit path's hint and a string instruction's run of accesses ------------------- */
+
+static void test_hinted_find_follows_adds(void **state)
+{
+	struct mmio_region_hint h = {0};
+	const struct mmio_region *r;
+
+	(void)state;
+	assert_int_equal(mmio_region_add(&rs, 0x10 * PAGE, PAGE, &rec_ops, &dev_tag[1]), 0);
+	r = mmio_region_find_hinted(&rs, &h, 0x10 * PAGE + 8);
+	assert_non_null(r);
+	assert_ptr_equal(h.r, r);
+	assert_ptr_equal(mmio_region_find_hinted(&rs, &h, 0x10 * PAGE + 16), r);
+	assert_null(mmio_region_find_hinted(&rs, &h, 0x11 * PAGE)); /* miss keeps the hint */
+	assert_ptr_equal(h.r, r);
+	/* An add below shifts the array: the hint's slot now holds another region. */
+	assert_int_equal(mmio_region_add(&rs, 0x2 * PAGE, PAGE, &rec_ops, &dev_tag[2]), 0);
+	r = mmio_region_find_hinted(&rs, &h, 0x10 * PAGE);
+	assert_non_null(r);
+	assert_ptr_equal(r->dev, &dev_tag[1]);
+	r = mmio_region_find_hinted(&rs, &h, 0x2 * PAGE + 4);
+	assert_ptr_equal(r->dev, &dev_tag[2]);
+	/* Emptied: the slot still holds the old region, the hint must not find it. */
+	mmio_regions_init(&rs);
+	assert_null(mmio_region_find_hinted(&rs, &h, 0x2 * PAGE + 4));
+}
+
+struct fail_dev {
+	unsigned calls, fail_at;
+	uint64_t gpa[8];
+	uint32_t val[8];
+};
+
+static int fail_read(void *dev, const struct mmio_access *a, void *buf)
+{
+	struct fail_dev *d = dev;
+	uint32_t v = 0xa0 + d->calls;
+
+	if (d->calls == d->fail_at)
+		return -E_INVAL;
+	d->gpa[d->calls++] = a->gpa;
+	memcpy(buf, &v, a->len);
+	return 0;
+}
+
+static int fail_write(void *dev, const struct mmio_access *a, const void *buf)
+{
+	struct fail_dev *d = dev;
+
+	if (d->calls == d->fail_at)
+		return -E_INVAL;
+	d->gpa[d->calls] = a->gpa;
+	memcpy(&d->val[d->calls++], buf, a->len);
+	return 0;
+}
+
+static const struct mmio_dev_ops fail_ops = {.name = "fail", .read = fail_read, .write = fail_write};
+
+static void test_access_run_in_order_both_directions_stops_at_failure(void **state)
+{
+	struct fail_dev d = {.fail_at = 99};
+	uint32_t src[4] = {11, 22, 33, 44}, dst[4] = {0};
+	const struct mmio_region *r;
+
+	(void)state;
+	assert_int_equal(mmio_region_add(&rs, 0x20 * PAGE, PAGE, &fail_ops, &d), 0);
+	r = mmio_region_find(&rs, 0x20 * PAGE);
+	/* Upwards, RAM buffer walking with the device. */
+	assert_int_equal(mmio_region_access_run(r, 0x20 * PAGE + 0x100, 4, 0, (uint8_t *)src, 4,
+						4, 4, true),
+			 4);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(d.gpa[i], 0x20 * PAGE + 0x100 + 4 * i);
+		assert_int_equal(d.val[i], src[i]);
+	}
+	/* Downwards reads into RAM, the third access failing: two done. */
+	d = (struct fail_dev){.fail_at = 2};
+	assert_int_equal(mmio_region_access_run(r, 0x20 * PAGE + 0x10c, -4, 0,
+						(uint8_t *)&dst[3], -4, 4, 4, false),
+			 2);
+	assert_int_equal(d.gpa[0], 0x20 * PAGE + 0x10c);
+	assert_int_equal(d.gpa[1], 0x20 * PAGE + 0x108);
+	assert_int_equal(dst[3], 0xa0);
+	assert_int_equal(dst[2], 0xa1);
+	assert_int_equal(dst[1], 0);
+	/* A zero buffer step: every access uses the same value (STOS). */
+	d = (struct fail_dev){.fail_at = 99};
+	assert_int_equal(mmio_region_access_run(r, 0x20 * PAGE, 2, 0, (uint8_t *)&src[0], 0, 2, 3,
+						true),
+			 3);
+	assert_int_equal(d.val[2], 11);
+	assert_int_equal(d.gpa[2], 0x20 * PAGE + 4);
+}
+
+/* The ram model's run leaves buffer, counters and log exactly as single accesses do. */
+static void ram_pair_compare(const struct mmio_ram_dev *a, const struct mmio_ram_dev *b,
+			     uint64_t size)
+{
+	assert_memory_equal(a->buf, b->buf, size);
+	assert_int_equal(a->reads, b->reads);
+	assert_int_equal(a->writes, b->writes);
+	assert_int_equal(a->bytes_read, b->bytes_read);
+	assert_int_equal(a->bytes_written, b->bytes_written);
+	assert_int_equal(a->nr_logged, b->nr_logged);
+	assert_int_equal(mmio_ram_log_count(a), mmio_ram_log_count(b));
+	for (unsigned i = 0; i < mmio_ram_log_count(a); i++) {
+		const struct mmio_ram_log_entry *x = mmio_ram_log_at(a, i), *y = mmio_ram_log_at(b, i);
+
+		assert_int_equal(x->offset, y->offset);
+		assert_int_equal(x->value, y->value);
+		assert_int_equal(x->len, y->len);
+		assert_int_equal(x->write, y->write);
+	}
+}
+
+static void test_ram_run_equals_single_accesses(void **state)
+{
+	static uint8_t back_a[0x200], back_b[0x200];
+	struct mmio_ram_dev ra, rb;
+	uint32_t src[48], got_a[48] = {0}, got_b[48] = {0};
+	const struct mmio_region *r_a, *r_b;
+	unsigned n;
+
+	(void)state;
+	for (unsigned i = 0; i < 48; i++)
+		src[i] = 0x1000u * i + 7;
+	mmio_ram_init(&ra, back_a, sizeof(back_a));
+	mmio_ram_init(&rb, back_b, sizeof(back_b));
+	assert_int_equal(mmio_region_add(&rs, 0x40 * PAGE, PAGE, &mmio_ram_ops, &ra), 0);
+	assert_int_equal(mmio_region_add(&rs, 0x41 * PAGE, PAGE, &mmio_ram_ops, &rb), 0);
+	r_a = mmio_region_find(&rs, 0x40 * PAGE);
+	r_b = mmio_region_find(&rs, 0x41 * PAGE);
+	/* 40 dword writes upwards (more than the log ring holds). */
+	assert_int_equal(mmio_region_access_run(r_a, 0x40 * PAGE + 8, 4, 0, (uint8_t *)src, 4, 4,
+						40, true),
+			 40);
+	for (unsigned i = 0; i < 40; i++)
+		assert_int_equal(mmio_region_access(r_b, 0x41 * PAGE + 8 + 4 * i, 0, &src[i], 4,
+						    true),
+				 0);
+	ram_pair_compare(&ra, &rb, sizeof(back_a));
+	/* 5 dword reads downwards into a buffer walking down. */
+	assert_int_equal(mmio_region_access_run(r_a, 0x40 * PAGE + 0x40, -4, 0,
+						(uint8_t *)&got_a[10], -4, 4, 5, false),
+			 5);
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(mmio_region_access(r_b, 0x41 * PAGE + 0x40 - 4 * i, 0,
+						    &got_b[10 - i], 4, false),
+				 0);
+	assert_memory_equal(got_a, got_b, sizeof(got_a));
+	ram_pair_compare(&ra, &rb, sizeof(back_a));
+	/* A run off the window's end stops where a single access would fail. */
+	n = mmio_region_access_run(r_a, 0x40 * PAGE + sizeof(back_a) - 8, 4, 0, (uint8_t *)src, 4,
+				   4, 4, true);
+	assert_int_equal(n, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +675,10 @@ int main(void)
 		cmocka_unit_test_setup(test_deny_log_is_rate_limited_with_counts, setup),
 		cmocka_unit_test_setup(test_trace_forwards_to_phys_and_logs, setup),
 		cmocka_unit_test(test_value_text_has_the_access_width),
+		cmocka_unit_test_setup(test_hinted_find_follows_adds, setup),
+		cmocka_unit_test_setup(test_ram_run_equals_single_accesses, setup),
+		cmocka_unit_test_setup(test_access_run_in_order_both_directions_stops_at_failure,
+				       setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

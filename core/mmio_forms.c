@@ -1,0 +1,200 @@
+/* The MOV forms of the MMIO fast and short paths (see mmio_forms.h). */
+#include "core/mmio_forms.h"
+#include "core/insn_fetch.h"
+#include "core/vcpu.h"
+#include "mmio/region.h"
+#include "mmio/x86_decode.h"
+
+#define OPC_MOV_STORE8	0x88 /* mov r/m8, r8 */
+#define OPC_MOV_STORE	0x89 /* mov r/m, r16/32/64 */
+#define OPC_MOV_LOAD8	0x8A /* mov r8, r/m8 */
+#define OPC_MOV_LOAD	0x8B /* mov r16/32/64, r/m */
+#define OPC_MOFFS_LOAD8 0xA0 /* mov al, moffs8 */
+#define OPC_MOFFS_LOAD	0xA1 /* mov eax, moffs */
+#define OPC_MOFFS_STORE8 0xA2
+#define OPC_MOFFS_STORE 0xA3
+#define OPC_MOV_IMM8	0xC6 /* mov r/m8, imm8 (/0) */
+#define OPC_MOV_IMM	0xC7 /* mov r/m, imm16/32 (/0) */
+#define OPC_MOVZX8	0xB6 /* 0F B6: movzx r, r/m8 */
+#define OPC_MOVZX16	0xB7
+#define OPC_MOVSX8	0xBE
+#define OPC_MOVSX16	0xBF
+#define MODRM_REG(m)	(((m) >> 3) & 7)
+#define HIGH_BYTE_REGS	4 /* without REX, byte registers 4-7 are AH, CH, DH, BH */
+#define BYTE_MASK	0xFFull
+#define WORD_MASK	0xFFFFull
+#define HIGH_BYTE_SHIFT 8
+#define FLAT_LIMIT	0xFFFFFFFFu
+#define SEG_TYPE_CODE	0x8u
+#define SEG_TYPE_EXPDN	0x4u
+#define SEG_TYPE_WRITABLE 0x2u
+#define SEG_PRESENT	(1u << 7)
+
+static bool one_byte_form(const struct x86_insn *in, struct mmio_form *f)
+{
+	bool byte_reg = false;
+
+	switch (in->opcode) {
+	case OPC_MOV_LOAD8:
+		byte_reg = true;
+		f->mem_size = f->reg_size = 1;
+		break;
+	case OPC_MOV_LOAD:
+		f->mem_size = f->reg_size = in->opsize;
+		break;
+	case OPC_MOV_STORE8:
+		byte_reg = true;
+		f->mem_size = 1;
+		f->write = true;
+		break;
+	case OPC_MOV_STORE:
+		f->mem_size = in->opsize;
+		f->write = true;
+		break;
+	case OPC_MOFFS_LOAD8:
+	case OPC_MOFFS_STORE8:
+		f->mem_size = f->reg_size = 1;
+		f->write = in->opcode == OPC_MOFFS_STORE8;
+		break;
+	case OPC_MOFFS_LOAD:
+	case OPC_MOFFS_STORE:
+		f->mem_size = f->reg_size = in->opsize;
+		f->write = in->opcode == OPC_MOFFS_STORE;
+		break;
+	case OPC_MOV_IMM8:
+	case OPC_MOV_IMM:
+		if (!in->has_modrm || MODRM_REG(in->modrm))
+			return false; /* only /0 is MOV */
+		f->mem_size = in->opcode == OPC_MOV_IMM8 ? 1 : in->opsize;
+		f->write = f->imm = true;
+		break;
+	default:
+		return false;
+	}
+	f->high_byte = byte_reg && !in->rex && in->reg >= HIGH_BYTE_REGS &&
+		       in->reg < 2 * HIGH_BYTE_REGS;
+	return true;
+}
+
+static bool two_byte_form(const struct x86_insn *in, struct mmio_form *f)
+{
+	switch (in->opcode) {
+	case OPC_MOVSX8:
+		f->sign = true;
+		__attribute__((fallthrough));
+	case OPC_MOVZX8:
+		f->mem_size = 1;
+		break;
+	case OPC_MOVSX16:
+		f->sign = true;
+		__attribute__((fallthrough));
+	case OPC_MOVZX16:
+		f->mem_size = 2;
+		break;
+	default:
+		return false;
+	}
+	f->reg_size = in->opsize;
+	return true;
+}
+
+bool mmio_form_of(const struct x86_insn *in, struct mmio_form *f)
+{
+	*f = (struct mmio_form){0};
+	if (in->encoding != X86_ENC_LEGACY || !in->has_mem || in->lock ||
+	    in->rep != X86_REP_NONE || in->vsib)
+		return false;
+	if (in->map == X86_MAP_ONE)
+		return one_byte_form(in, f);
+	if (in->map == X86_MAP_0F)
+		return two_byte_form(in, f);
+	return false;
+}
+
+static unsigned form_reg(const struct x86_insn *in, const struct mmio_form *f)
+{
+	if (in->map == X86_MAP_ONE && in->opcode >= OPC_MOFFS_LOAD8 &&
+	    in->opcode <= OPC_MOFFS_STORE)
+		return GPR_RAX;
+	return f->high_byte ? in->reg - HIGH_BYTE_REGS : in->reg;
+}
+
+static uint64_t sign_extend(uint64_t val, unsigned size)
+{
+	unsigned shift = 64 - 8 * size;
+
+	return (uint64_t)((int64_t)(val << shift) >> shift);
+}
+
+/* The value a store puts in memory (low mem_size bytes are used). */
+static uint64_t store_value(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *f)
+{
+	uint64_t val;
+
+	if (f->imm)
+		return sign_extend(in->imm[0], in->imm_size[0]); /* imm32 -> 64 for REX.W */
+	val = vcpu_gpr(v, form_reg(in, f));
+	return f->high_byte ? val >> HIGH_BYTE_SHIFT : val;
+}
+
+/* Write a load's result as the CPU does: 8/16-bit writes merge, 32-bit ones zero-extend. */
+static void load_result(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *f,
+			uint64_t val)
+{
+	unsigned reg = form_reg(in, f);
+	uint64_t old, nv;
+
+	if (f->sign)
+		val = sign_extend(val, f->mem_size);
+	switch (f->reg_size) {
+	case 8:
+		nv = val;
+		break;
+	case 4:
+		nv = (uint32_t)val;
+		break;
+	case 2:
+		old = vcpu_gpr(v, reg);
+		nv = (old & ~WORD_MASK) | (val & WORD_MASK);
+		break;
+	default:
+		old = vcpu_gpr(v, reg);
+		if (f->high_byte)
+			nv = (old & ~(BYTE_MASK << HIGH_BYTE_SHIFT)) |
+			     ((val & BYTE_MASK) << HIGH_BYTE_SHIFT);
+		else
+			nv = (old & ~BYTE_MASK) | (val & BYTE_MASK);
+		break;
+	}
+	if (reg == GPR_RSP)
+		v->ops->set_rsp(v, nv);
+	else
+		v->gpr[reg] = nv;
+}
+
+bool vcpu_mmio_form(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
+		    const struct mmio_form *f, uint64_t gpa, uint64_t rip)
+{
+	uint64_t val = 0;
+
+	if (f->write) {
+		val = store_value(v, in, f);
+		return !mmio_region_access(region, gpa, rip, &val, f->mem_size, true);
+	}
+	if (mmio_region_access(region, gpa, rip, &val, f->mem_size, false))
+		return false;
+	load_result(v, in, f, val);
+	return true;
+}
+
+bool vcpu_flat_segment(struct vcpu *v, unsigned mode, unsigned seg, bool write)
+{
+	struct vcpu_segment s;
+
+	if (mode == X86_MODE_64)
+		return seg != X86_SEG_FS && seg != X86_SEG_GS;
+	v->ops->get_segment(v, seg, &s);
+	return !s.base && s.limit == FLAT_LIMIT && (s.attr & SEG_PRESENT) &&
+	       !(s.attr & VCPU_SEG_UNUSABLE) && !(s.attr & SEG_TYPE_CODE) &&
+	       !(s.attr & SEG_TYPE_EXPDN) && (!write || (s.attr & SEG_TYPE_WRITABLE));
+}

@@ -1,0 +1,280 @@
+/*
+ * The MMIO string path (see mmio_string.h).  Exactness, element by element as the CPU:
+ *   - the direction flag, the address size (SI/DI/CX wrap at 2^32 or 2^64 and are written at
+ *     that size), one element's device access at a time, read before write;
+ *   - segments are flat only (base 0, 4 GiB limit, or 64-bit mode without FS/GS): no limit
+ *     check can fail;
+ *   - an operand whose translation faults, whose element straddles a page, or whose page is
+ *     neither guest RAM nor a device ends the loop before that element: the elements done
+ *     are committed with RIP left on the instruction, so the guest re-executes it and the CPU
+ *     raises the fault itself with RCX/RSI/RDI at the faulting element (if none was done,
+ *     the general emulator takes the instruction and raises it);
+ *   - at most STRING_BUDGET elements per exit: the guest then resumes the REP, taking any
+ *     pending interrupt between elements as on an interrupted REP.
+ */
+#include "core/mmio_string.h"
+#include "arch/x86/cpu.h"
+#include "core/guest.h"
+#include "core/insn_fetch.h"
+#include "core/mmio_forms.h"
+#include "core/mmio_setup.h"
+#include "core/vcpu.h"
+#include "lib/compiler.h"
+#include "lib/string.h"
+#include "mm/guest_mem.h"
+#include "mm/memmap.h"
+#include "mmio/mmio_cache.h"
+#include "mmio/region.h"
+#include "mmio/x86_emulate.h"
+
+#define OPC_MOVSB     0xA4
+#define OPC_MOVS      0xA5
+#define OPC_STOSB     0xAA
+#define OPC_STOS      0xAB
+#define OPC_LODSB     0xAC
+#define OPC_LODS      0xAD
+#define STRING_BUDGET 1024 /* elements per exit: the REP's interrupt window comes after them */
+
+enum str_op { STR_MOVS, STR_STOS, STR_LODS };
+
+/* One operand's current page: guest RAM through a host pointer, or a device. */
+struct str_page {
+	uint64_t la_page; /* linear page number; ~0: none yet */
+	uint64_t gpa_page;
+	uint8_t *ram;
+	const struct mmio_region *region;
+};
+
+struct str_ctx {
+	struct vcpu *v;
+	const struct gw_regs *regs;
+	uint64_t rip;
+	unsigned size;
+	bool counted_hit;
+};
+
+static bool string_op(const struct x86_insn *in, enum str_op *op, unsigned *size)
+{
+	if (in->encoding != X86_ENC_LEGACY || in->map != X86_MAP_ONE || in->lock)
+		return false;
+	switch (in->opcode) {
+	case OPC_MOVSB:
+	case OPC_MOVS:
+		*op = STR_MOVS;
+		break;
+	case OPC_STOSB:
+	case OPC_STOS:
+		*op = STR_STOS;
+		break;
+	case OPC_LODSB:
+	case OPC_LODS:
+		*op = STR_LODS;
+		break;
+	default:
+		return false;
+	}
+	*size = in->opcode & 1 ? in->opsize : 1;
+	return true;
+}
+
+/* Translate la's page for access; false if it faults or is neither RAM nor a device. */
+static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool write)
+{
+	struct vcpu *v = c->v;
+	struct gw_result fault;
+	uint64_t gpa, hits = v->mmio_cache.hits;
+
+	if (p->la_page == la >> PAGE_SHIFT)
+		return true;
+	p->la_page = ~0ull;
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, write ? GW_WRITE : 0,
+			   &gpa, &fault))
+		return false;
+	if (v->mmio_cache.hits != hits)
+		c->counted_hit = true;
+	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
+	p->ram = guest_mem_ram_ptr(guest_gate(), p->gpa_page, PAGE_SIZE);
+	p->region = p->ram ? NULL
+			   : mmio_region_find_hinted(mmio_regions(), &v->region_hint, p->gpa_page);
+	if (!p->ram && !p->region)
+		return false;
+	p->la_page = la >> PAGE_SHIFT;
+	return true;
+}
+
+/* Whole elements from la on, in the string's direction, before the page ends. */
+static uint64_t fit_in_page(uint64_t la, unsigned size, bool down)
+{
+	unsigned off = la & (PAGE_SIZE - 1);
+
+	if (down)
+		return off + size <= PAGE_SIZE ? off / size + 1 : 0;
+	return (PAGE_SIZE - off) / size;
+}
+
+static bool elem_read(struct str_ctx *c, const struct str_page *p, uint64_t la, uint64_t *val)
+{
+	unsigned off = la & (PAGE_SIZE - 1);
+
+	if (p->ram) {
+		memcpy_small(val, p->ram + off, c->size);
+		return true;
+	}
+	return !mmio_region_access(p->region, p->gpa_page + off, c->rip, val, c->size, false);
+}
+
+static bool elem_write(struct str_ctx *c, const struct str_page *p, uint64_t la, uint64_t val)
+{
+	unsigned off = la & (PAGE_SIZE - 1);
+
+	if (p->ram) {
+		memcpy_small(p->ram + off, &val, c->size);
+		return true;
+	}
+	return !mmio_region_access(p->region, p->gpa_page + off, c->rip, &val, c->size, true);
+}
+
+/* A register write at size bytes: 1 and 2 merge, 4 zero-extends, 8 is whole. */
+static uint64_t sized(uint64_t old, uint64_t val, unsigned size)
+{
+	if (size == 8)
+		return val;
+	if (size == 4)
+		return (uint32_t)val;
+	uint64_t mask = (1ull << (size * 8)) - 1;
+
+	return (old & ~mask) | (val & mask);
+}
+
+/*
+ * n elements within the current pages, in order; *done: how many before a device failed
+ * (false then).  Between RAM and one device (or STOS/LODS with a device) the device takes
+ * the run in one call: the RAM side is read or written in place.
+ */
+static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *src,
+		      const struct str_page *dst, uint64_t si, uint64_t di, uint64_t step,
+		      unsigned n, uint64_t *acc, uint64_t *done)
+{
+	unsigned so = si & (PAGE_SIZE - 1), doff = di & (PAGE_SIZE - 1), k;
+	int64_t st = (int64_t)step;
+	uint64_t val = 0;
+
+	switch (op) {
+	case STR_STOS:
+		if (dst->ram)
+			break;
+		val = *acc;
+		*done = mmio_region_access_run(dst->region, dst->gpa_page + doff, st, c->rip,
+					       (uint8_t *)&val, 0, c->size, n, true);
+		return *done == n;
+	case STR_LODS:
+		if (src->ram)
+			break;
+		*done = k = mmio_region_access_run(src->region, src->gpa_page + so, st, c->rip,
+						   (uint8_t *)&val, 0, c->size, n, false);
+		if (k)
+			*acc = sized(*acc, val, c->size);
+		return k == n;
+	default:
+		if (src->ram && !dst->ram)
+			*done = mmio_region_access_run(dst->region, dst->gpa_page + doff, st, c->rip,
+						       src->ram + so, st, c->size, n, true);
+		else if (!src->ram && dst->ram)
+			*done = mmio_region_access_run(src->region, src->gpa_page + so, st, c->rip,
+						       dst->ram + doff, st, c->size, n, false);
+		else
+			break;
+		return *done == n;
+	}
+	/* Device to device (or RAM to RAM): one element at a time. */
+	for (k = 0; k < n; k++, si += step, di += step) {
+		val = *acc;
+		if (op != STR_STOS && !elem_read(c, src, si, &val))
+			break;
+		if (op != STR_LODS && !elem_write(c, dst, di, val))
+			break;
+		if (op == STR_LODS)
+			*acc = sized(*acc, val, c->size);
+	}
+	*done = k;
+	return k == n;
+}
+
+static void set_gpr(struct vcpu *v, unsigned reg, uint64_t val)
+{
+	if (reg == GPR_RSP)
+		v->ops->set_rsp(v, val);
+	else
+		v->gpr[reg] = val;
+}
+
+bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
+		      uint64_t rip)
+{
+	struct str_ctx c = {.v = v, .regs = regs, .rip = rip};
+	struct str_page src = {.la_page = ~0ull}, dst = {.la_page = ~0ull};
+	uint64_t am, si, di, cx, step, acc, done = 0, rflags;
+	unsigned sseg;
+	enum str_op op;
+	bool down, fail = false;
+
+	if (!string_op(in, &op, &c.size) || in->mode == X86_MODE_16 || in->addrsize == 2)
+		return false;
+	sseg = in->seg_override != X86_SEG_NONE ? in->seg_override : X86_SEG_DS;
+	if ((op != STR_STOS && !vcpu_flat_segment(v, in->mode, sseg, false)) ||
+	    (op != STR_LODS && !vcpu_flat_segment(v, in->mode, X86_SEG_ES, true)))
+		return false;
+	am = in->addrsize == 8 ? ~0ull : 0xFFFFFFFFull;
+	rflags = v->ops->get_rflags(v);
+	down = rflags & X86_FL_DF;
+	step = down ? -(uint64_t)c.size : c.size;
+	si = vcpu_gpr(v, GPR_RSI) & am;
+	di = vcpu_gpr(v, GPR_RDI) & am;
+	cx = in->rep != X86_REP_NONE ? vcpu_gpr(v, GPR_RCX) & am : 1;
+	acc = vcpu_gpr(v, GPR_RAX);
+
+	while (cx && done < STRING_BUDGET) {
+		uint64_t n = MIN(cx, STRING_BUDGET - done);
+
+		/* Translate each operand's page once; the elements up to its end follow. */
+		if (op != STR_STOS) {
+			if (!page_of(&c, &src, si, false))
+				break;
+			n = MIN(n, fit_in_page(si, c.size, down));
+		}
+		if (op != STR_LODS) {
+			if (!page_of(&c, &dst, di, true))
+				break;
+			n = MIN(n, fit_in_page(di, c.size, down));
+		}
+		if (!n)
+			break; /* an element straddles a page: the general path */
+		if (!run_chunk(&c, op, &src, &dst, si, di, step, (unsigned)n, &acc, &n))
+			fail = true;
+		if (op != STR_STOS)
+			si = (si + n * step) & am;
+		if (op != STR_LODS)
+			di = (di + n * step) & am;
+		cx -= n;
+		done += n;
+		if (fail)
+			break;
+	}
+	if (!done)
+		return false;
+	/* Address-size register writes, as the CPU's: 32-bit ones zero-extend. */
+	if (op != STR_STOS)
+		set_gpr(v, GPR_RSI, sized(vcpu_gpr(v, GPR_RSI), si, in->addrsize));
+	if (op != STR_LODS)
+		set_gpr(v, GPR_RDI, sized(vcpu_gpr(v, GPR_RDI), di, in->addrsize));
+	if (in->rep != X86_REP_NONE)
+		set_gpr(v, GPR_RCX, sized(vcpu_gpr(v, GPR_RCX), cx, in->addrsize));
+	if (op == STR_LODS)
+		v->gpr[GPR_RAX] = acc;
+	v->mmio[MMIO_COUNTER_EXITS]++;
+	if (v->mmio_cache_on)
+		v->mmio[c.counted_hit ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+	if (!cx)
+		v->ops->set_rip(v, rip + in->len);
+	return true;
+}

@@ -1,0 +1,25 @@
+/*
+ * String instructions on a device page without the general emulator: MOVS, STOS and LODS
+ * (REP or not) with a device on one or both sides.  Each operand is translated once per page
+ * and the elements then go to the device one by one in a tight loop, in the CPU's order.
+ */
+#ifndef MHV_CORE_MMIO_STRING_H
+#define MHV_CORE_MMIO_STRING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu;
+struct x86_insn;
+struct gw_regs;
+
+/*
+ * in (decoded at RIP, TF clear, CPL 0-2, 32- or 64-bit code): true if it was a string
+ * instruction this path takes and at least one element was done (RCX/RSI/RDI updated; RIP
+ * advanced when the count is exhausted, else left on the instruction so the guest re-executes
+ * it, as after an interrupted REP).  false: nothing done, take the general path.
+ */
+bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
+		      uint64_t rip);
+
+#endif
