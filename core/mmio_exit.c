@@ -484,6 +484,13 @@ static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
 		v->ops->get_rip(v), res->insn.map, res->insn.opcode, res->insn_len);
 }
 
+/* One verdict per exit: was the first device operand's translation served by the cache? */
+static void count_cache_verdict(struct vcpu *v, const struct mmio_exit_ctx *c)
+{
+	if (v->mmio_cache_on)
+		v->mmio[c->first_mmio_hit > 0 ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+}
+
 static void mmio_exit(struct vcpu *v, const struct mmio_region *region)
 {
 	const struct x86_insn *decoded = NULL;
@@ -503,10 +510,7 @@ static void mmio_exit(struct vcpu *v, const struct mmio_region *region)
 	v->emu.opaque = &c;
 	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;
 	x86_emulate_decoded(&v->emu, decoded, &res);
-
-	/* One verdict per exit: was the first device operand's translation served by the cache? */
-	if (v->mmio_cache_on)
-		v->mmio[c.first_mmio_hit > 0 ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+	count_cache_verdict(v, &c);
 
 	switch (res.status) {
 	case X86_EMU_OK:
@@ -537,6 +541,10 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	x86_deliver_event(&v->emu, ev, &res);
+	count_cache_verdict(v, &c);
+	/* A translation the cache now holds must see the guest's next TLB flush. */
+	if (v->mmio_cache.valid)
+		vcpu_flush_exits_arm(v);
 	*exc = res.exc;
 	return res.status;
 }

@@ -86,7 +86,7 @@
 #define DIRTY_TIMER	0xE7
 #define DIRTY_ERROR	0xE8
 #define DIRTY_LDR	(1u << XAPIC_SHIFT)
-#define DEVICE_VECTOR	0xE9 /* a device's MSI aimed at an AP (test_contain_msi.c) */
+#define DEVICE_VECTOR	0xEB /* a device's MSI aimed at an AP (test_contain_msi.c) */
 #define MARK_A		0xA5A5000Au
 #define MARK_B		0x5A5A000Bu
 #define PAGE_A		2 /* pages of the mmio=ram region (page 0 holds the AP slices) */
