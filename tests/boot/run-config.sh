@@ -6,7 +6,7 @@
 #         qemu-svm-icount | bochs-vmx | bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs |
 #         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu |
 #         qemu-pciserial | qemu-highbar | qemu-gdb | bochs-vmx-gdb | bochs-vmx-tigerlake-gdb |
-#         bochs-svm-gdb
+#         bochs-svm-gdb | qemu-uefi-monitor | qemu-uefi-gdb
 # Prints TAP lines: one per PASS/FAIL line mhv printed, one per expectation in EXPECT-FILE,
 # one for how the run ended.  The verdict never rests on an emulator's exit status (Bochs has
 # only 0 and 1), only on what mhv printed.
@@ -116,14 +116,17 @@ case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
 qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
-qemu-monitor) # a monitor session over the serial line (tests/boot/monitor-drive.py)
+qemu-monitor | qemu-uefi-monitor) # a monitor session over the serial line
+	# (tests/boot/monitor-drive.py); qemu-uefi-monitor boots through OVMF first
+	firmware=""
+	[ "$config" = qemu-uefi-monitor ] && firmware="-bios /usr/share/ovmf/OVMF.fd"
 	sock="$out/$name.sock"
 	rm -f "$sock" "$out/$name.monitor.txt"
 	python3 "$(dirname "$0")/monitor-drive.py" "$sock" "$serial" "$out/$name.monitor.txt" \
 		>"$out/$name.driver.log" 2>&1 &
 	driver=$!
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
-		-display none -no-reboot -serial "unix:$sock,server=on,wait=on" \
+		-display none -no-reboot -serial "unix:$sock,server=on,wait=on" $firmware \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$iso" >"$emlog" 2>&1
 	wait "$driver" ;;
 qemu-pciserial) # mhv's console (and the guest's, serial=pci) is a PCI 16550; COM1 is idle
@@ -162,6 +165,13 @@ qemu-gdb) # COM2 on a unix socket beside the logs
 	sh "$(dirname "$0")/gdb-session.sh" "$sock" "$guest_elf" "$gdb_log" "$gdb_script" &
 	gdbpid=$!
 	qemu -cpu max -smp 2 -serial "unix:$sock,server=on,wait=off"
+	wait "$gdbpid" ;;
+qemu-uefi-gdb) # the same after a UEFI boot (OVMF)
+	sock="$out/$name.gdb.sock"
+	rm -f "$sock"
+	sh "$(dirname "$0")/gdb-session.sh" "$sock" "$guest_elf" "$gdb_log" "$gdb_script" "$serial" &
+	gdbpid=$!
+	qemu -cpu max -smp 2 -bios /usr/share/ovmf/OVMF.fd -serial "unix:$sock,server=on,wait=off"
 	wait "$gdbpid" ;;
 bochs-vmx-gdb) bochs_gdb corei7_skylake_x ;;
 bochs-vmx-tigerlake-gdb) bochs_gdb tigerlake ;; # single-step by the monitor trap flag
