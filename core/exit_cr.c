@@ -128,6 +128,17 @@ static bool guest_write_cr3(struct vcpu *v, uint64_t val)
 	return true;
 }
 
+bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
+{
+	if (cr == 0)
+		return guest_write_cr0(v, val);
+	if (cr == 4)
+		return guest_write_cr4(v, val);
+	if (cr == 3)
+		return guest_write_cr3(v, val);
+	return false;
+}
+
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src)
 {
@@ -140,14 +151,7 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		v->gpr[reg] = v->ops->get_cr(v, cr);
 		break;
 	case CR_MOV_TO:
-		if (cr == 0)
-			ok = guest_write_cr0(v, mov_to_cr_operand(v, reg));
-		else if (cr == 4)
-			ok = guest_write_cr4(v, mov_to_cr_operand(v, reg));
-		else if (cr == 3)
-			ok = guest_write_cr3(v, mov_to_cr_operand(v, reg));
-		else
-			ok = false;
+		ok = vcpu_write_cr(v, cr, mov_to_cr_operand(v, reg));
 		break;
 	case CR_CLTS:
 		ok = guest_write_cr0(v, cr0 & ~CR0_TS);

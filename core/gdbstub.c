@@ -18,6 +18,7 @@
 #include "arch/x86/debugreg.h"
 #include "core/debug_stop.h"
 #include "core/monitor.h"
+#include "core/msr_policy.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/serial_line.h"
 #include "core/guest.h"
@@ -107,10 +108,28 @@ static uint64_t reg_get(void *ctx, enum gdb_reg r)
 	}
 }
 
+/* FS/GS base (x86-64 layout only): any canonical address, as WRFSBASE or WRMSR would take. */
+static bool set_seg_base(struct vcpu *v, unsigned seg, uint64_t base)
+{
+	struct vcpu_segment s;
+	unsigned bits = (v->ops->get_cr(v, 4) & CR4_LA57) ? CANONICAL_BITS_5L : CANONICAL_BITS_4L;
+	int64_t sign = (int64_t)(base << (64 - bits)) >> (64 - bits);
+
+	if ((uint64_t)sign != base)
+		return false;
+	v->ops->get_segment(v, seg, &s);
+	s.base = base;
+	v->ops->set_segment(v, seg, &s);
+	return true;
+}
+
 /*
- * GPRs, RIP and RFLAGS can be changed.  Segment, control registers and EFER cannot: a new
- * value would need every check a MOV to the register makes (and a descriptor load for a
- * selector); gdb then says it could not write the register.
+ * GPRs, RIP and RFLAGS take any value (RFLAGS.VM aside).  CR0, CR3 and CR4 go through the
+ * exit core's MOV-to-CR path (core/exit_cr.c) and EFER through the WRMSR policy
+ * (core/msr_policy.c): a value the CPU would answer with #GP is refused, nothing changed, and
+ * gdb says it could not write the register.  EFER.LMA is the CPU's, not writable.  CR2 holds
+ * any address.  Selectors are refused: a new selector means a descriptor load from the
+ * guest's GDT/LDT with all its checks, which the stub does not do (README "Debugging").
  */
 static bool reg_set(void *ctx, enum gdb_reg r, uint64_t val)
 {
@@ -125,20 +144,36 @@ static bool reg_set(void *ctx, enum gdb_reg r, uint64_t val)
 			v->gpr[r] = val;
 		return true;
 	}
-	if (r == GDB_REG_RIP) {
+	switch (r) {
+	case GDB_REG_RIP:
 		v->ops->set_rip(v, val);
 		return true;
-	}
-	if (r == GDB_REG_RFLAGS) {
+	case GDB_REG_RFLAGS:
 		/* Bit 1 reads as 1; the VM flag would need a mode switch. */
-		uint64_t cur = v->ops->get_rflags(v);
-
-		if ((val ^ cur) & RFLAGS_VM)
+		if ((val ^ v->ops->get_rflags(v)) & RFLAGS_VM)
 			return false;
 		v->ops->set_rflags(v, val | 2);
 		return true;
+	case GDB_REG_CR0:
+		return vcpu_write_cr(v, 0, val);
+	case GDB_REG_CR3:
+		return vcpu_write_cr(v, 3, val);
+	case GDB_REG_CR4:
+		return vcpu_write_cr(v, 4, val);
+	case GDB_REG_CR2:
+		v->ops->set_cr2(v, val);
+		return true;
+	case GDB_REG_EFER:
+		if ((val ^ v->ops->get_efer(v)) & EFER_LMA)
+			return false;
+		return msr_policy_write(v, MSR_EFER, val);
+	case GDB_REG_FS_BASE:
+		return set_seg_base(v, X86_SEG_FS, val);
+	case GDB_REG_GS_BASE:
+		return set_seg_base(v, X86_SEG_GS, val);
+	default:
+		return false;
 	}
-	return false;
 }
 
 /* ---- memory ---- */

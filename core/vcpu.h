@@ -205,6 +205,9 @@ uint32_t vcpu_port_in(struct vcpu *v, uint16_t port, unsigned size);
 void vcpu_port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t val);
 /* LMSW's CR0 write (PE, MP, EM, TS; PE never cleared); false: the CPU refuses it (#GP). */
 bool vcpu_lmsw(struct vcpu *v, uint16_t src);
+/* A MOV to CR0, CR3 or CR4 with every check the CPU makes; false: it would #GP (nothing
+ * changed).  The exit core's path, and the debugger's (core/gdbstub.c). */
+bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val);
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src);
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);

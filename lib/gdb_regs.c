@@ -77,6 +77,8 @@ static const struct gdb_reg_desc x86_64_regs[] = {
 
 BUILD_BUG_ON(ARRAY_SIZE(i386_regs) <= I386_CORE_END);
 BUILD_BUG_ON(ARRAY_SIZE(x86_64_regs) <= X86_64_SEGS_END);
+BUILD_BUG_ON(ARRAY_SIZE(x86_64_regs) > GDB_MAX_LAYOUT_REGS);
+BUILD_BUG_ON(ARRAY_SIZE(i386_regs) > GDB_MAX_LAYOUT_REGS);
 
 const struct gdb_layout gdb_layout_i386 = {"i386", i386_regs, ARRAY_SIZE(i386_regs)};
 const struct gdb_layout gdb_layout_x86_64 = {"i386:x86-64", x86_64_regs, ARRAY_SIZE(x86_64_regs)};

@@ -54,6 +54,8 @@ enum gdb_reg {
 };
 
 #define GDB_NR_GPRS 16
+/* Registers in the largest layout, at most (x86-64 has 47). */
+#define GDB_MAX_LAYOUT_REGS 48
 
 struct gdb_reg_desc {
 	const char *name;

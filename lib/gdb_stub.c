@@ -199,24 +199,38 @@ static void cmd_read_regs(struct gdb_stub *s)
 	gdb_stub_send(s, buf, (size_t)(p - buf));
 }
 
+/*
+ * G: every register at once, all or nothing.  Registers are written in layout order (GPRs
+ * before the control registers, whose checks look at each other); when one is refused (a CR
+ * value the CPU would #GP on), those already written get their old values back, last first,
+ * so the guest is as it was and gdb gets an error.
+ */
 static void cmd_write_regs(struct gdb_stub *s, struct cursor *c)
 {
-	bool ok = true;
+	uint8_t want[GDB_MAX_LAYOUT_REGS][MAX_REG_BYTES], old[GDB_MAX_LAYOUT_REGS][MAX_REG_BYTES];
+	unsigned i;
 
 	if ((size_t)(c->end - c->p) != 2 * (size_t)gdb_layout_bytes(s->layout)) {
 		send_str(s, ERR_BAD_PACKET);
 		return;
 	}
-	for (unsigned i = 0; i < s->layout->nr; i++) {
-		uint8_t bytes[MAX_REG_BYTES];
-
-		if (!parse_bytes(c, bytes, reg_bytes(&s->layout->regs[i]))) {
+	for (i = 0; i < s->layout->nr; i++) {
+		if (!parse_bytes(c, want[i], reg_bytes(&s->layout->regs[i]))) {
 			send_str(s, ERR_BAD_PACKET);
 			return;
 		}
-		ok &= reg_write(s, &s->layout->regs[i], bytes);
+		reg_read(s, &s->layout->regs[i], old[i]);
 	}
-	send_str(s, ok ? "OK" : ERR_BAD_PACKET);
+	for (i = 0; i < s->layout->nr; i++)
+		if (!reg_write(s, &s->layout->regs[i], want[i]))
+			break;
+	if (i == s->layout->nr) {
+		send_str(s, "OK");
+		return;
+	}
+	while (i-- > 0)
+		reg_write(s, &s->layout->regs[i], old[i]);
+	send_str(s, ERR_BAD_PACKET);
 }
 
 static void cmd_read_reg(struct gdb_stub *s, struct cursor *c)

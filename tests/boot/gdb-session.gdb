@@ -17,6 +17,12 @@ def gdbcheck(expr, text):
     except gdb.error as e:
         ok, text = False, "%s (%s)" % (text, e)
     print("GDBCHECK %s %s" % ("ok" if ok else "not-ok", text))
+def gdbrefused(cmd, text):
+    try:
+        gdb.execute(cmd)
+        print("GDBCHECK not-ok %s (accepted)" % text)
+    except gdb.error as e:
+        print("GDBCHECK ok %s (%s)" % (text, e))
 end
 target remote @SOCK@
 python gdbcheck("$cs == 0x08", "stopped before the first instruction, in 32-bit protected mode (CS 0x08)")
@@ -27,6 +33,21 @@ continue
 python gdbcheck("$pc == (unsigned int)gdb_probe", "breakpoint by symbol: stopped at gdb_probe")
 python gdbcheck("*(unsigned int *)($esp + 4) == 0x6d687667", "register ESP: the argument on the stack is the magic")
 python gdbcheck("gdb_probe_counter == 0x1000", "variable gdb_probe_counter reads 0x1000")
+# Register writes: CR0.TS goes through the exit core's CR0 checks and the guest sees it
+# (tests/guest/gdb_probe.c); CR4.VMXE would be a #GP for the guest: refused, CR4 unchanged.
+set var gdb_probe_set_ts = 1
+set $cr0 = $cr0 | 8
+maint flush register-cache
+python gdbcheck("($cr0 & 8) == 8", "register write: CR0.TS set through the stub")
+set $cr4_before = $cr4
+python gdbrefused("set $cr4 = $cr4 | 0x2000", "register write: CR4.VMXE refused")
+maint flush register-cache
+python gdbcheck("$cr4 == $cr4_before", "register write: CR4 unchanged after the refused write")
+set $ecx_before = $ecx
+set $ecx = 0x5eed
+maint flush register-cache
+python gdbcheck("$ecx == 0x5eed", "register write: ECX reads back what gdb wrote")
+set $ecx = $ecx_before
 delete
 watch gdb_probe_counter
 continue

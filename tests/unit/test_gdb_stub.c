@@ -18,6 +18,7 @@ struct fake {
 	bool wide;
 	uint64_t regs[NR_GDB_REGS];
 	bool ro[NR_GDB_REGS];
+	uint64_t gp_bits[NR_GDB_REGS]; /* a value with any of these bits set is refused (a #GP) */
 	uint8_t mem[MEM_SIZE];
 	const char *input;
 	size_t in_pos;
@@ -42,7 +43,7 @@ static bool f_reg_set(void *ctx, enum gdb_reg r, uint64_t v)
 {
 	struct fake *f = ctx;
 
-	if (f->ro[r])
+	if (f->ro[r] || (v & f->gp_bits[r]))
 		return false;
 	f->regs[r] = v;
 	return true;
@@ -360,6 +361,53 @@ static void test_registers_x86_64_layout(void **state)
 	assert_int_equal(fk.regs[GDB_REG_RIP], 0x1000);
 }
 
+/* Where CR0 is in an i386 'g' reply: 16 registers of 32 bits, 8 x87 ones of 80, 8 of 32. */
+#define I386_CR0_HEX (2 * (16 * 4 + 8 * 10 + 8 * 4))
+
+/* Control registers: a value the target accepts is written, one it refuses (the exit core's
+ * #GP checks) gets an error and changes nothing; a refused G changes no register at all. */
+static void test_control_register_writes_checked(void **state)
+{
+	char g[4096];
+
+	(void)state;
+	fk.regs[GDB_REG_CR0] = 0x80000011;
+	fk.regs[GDB_REG_CR4] = 0x10;
+	fk.regs[GDB_REG_RCX] = 0x1111;
+	fk.gp_bits[GDB_REG_CR0] = 0x20000000; /* NW without CD, say */
+	fk.gp_bits[GDB_REG_CR4] = 0x2000;     /* VMXE */
+	ask("qSupported");
+	assert_string_equal(ask("P20=19000080"), "OK"); /* cr0 (register 32): TS set */
+	assert_int_equal(fk.regs[GDB_REG_CR0], 0x80000019);
+	assert_string_equal(ask("P20=19000020"), "E01");
+	assert_int_equal(fk.regs[GDB_REG_CR0], 0x80000019);
+	assert_string_equal(ask("P23=10200000"), "E01"); /* cr4 (register 35) */
+	assert_int_equal(fk.regs[GDB_REG_CR4], 0x10);
+	/* G changing ECX, CR0 (accepted) and CR4 (refused): nothing changes. */
+	snprintf(g, sizeof(g), "G%s", ask("g"));
+	memcpy(g + 1 + 8, "22220000", 8);	   /* ecx */
+	memcpy(g + 1 + I386_CR0_HEX, "11000080", 8);	   /* cr0: TS clear */
+	memcpy(g + 1 + I386_CR0_HEX + 3 * 8, "10200000", 8); /* cr4: VMXE */
+	assert_string_equal(ask(g), "E01");
+	assert_int_equal(fk.regs[GDB_REG_RCX], 0x1111);
+	assert_int_equal(fk.regs[GDB_REG_CR0], 0x80000019);
+	assert_int_equal(fk.regs[GDB_REG_CR4], 0x10);
+	/* The same G without the refused CR4 value goes through. */
+	memcpy(g + 1 + I386_CR0_HEX + 3 * 8, "10000000", 8);
+	assert_string_equal(ask(g), "OK");
+	assert_int_equal(fk.regs[GDB_REG_RCX], 0x2222);
+	assert_int_equal(fk.regs[GDB_REG_CR0], 0x80000011);
+	/* x86-64: CR3 (register 44) and EFER (46) take 64-bit values. */
+	fk.wide = true;
+	fk.gp_bits[GDB_REG_EFER] = 0x400; /* LMA: the CPU's */
+	ask("qSupported");
+	assert_string_equal(ask("P2c=00f0563412000000"), "OK");
+	assert_int_equal(fk.regs[GDB_REG_CR3], 0x123456f000ull);
+	assert_string_equal(ask("P2e=0104000000000000"), "E01");
+	assert_string_equal(ask("P2e=0109000000000000"), "OK");
+	assert_int_equal(fk.regs[GDB_REG_EFER], 0x901);
+}
+
 static void test_memory_read_write_and_unmapped(void **state)
 {
 	(void)state;
@@ -561,6 +609,7 @@ int main(void)
 		cmocka_unit_test_setup(test_overlong_and_malformed_packets_get_errors, setup),
 		cmocka_unit_test_setup(test_qsupported_and_target_xml_follow_the_mode, setup),
 		cmocka_unit_test_setup(test_registers_i386_layout, setup),
+		cmocka_unit_test_setup(test_control_register_writes_checked, setup),
 		cmocka_unit_test_setup(test_registers_x86_64_layout, setup),
 		cmocka_unit_test_setup(test_memory_read_write_and_unmapped, setup),
 		cmocka_unit_test_setup(test_breakpoints_and_watchpoints_use_debug_registers, setup),
