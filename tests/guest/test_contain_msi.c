@@ -31,6 +31,7 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
@@ -104,13 +105,6 @@
 #define VEC_OTHER	 0xE5
 #define VEC_PROBE	 0xE6
 
-#define APIC_BASE_X2APIC (1ull << 10)
-#define APIC_BASE_MASK	 0xFFFFF000u
-#define APIC_ID_REG	 0x020
-#define APIC_IRR_BASE	 0x200
-#define IRR_REG_SPAN	 0x10
-#define IRR_REG_BITS	 32
-#define XAPIC_ID_SHIFT	 24
 #define PCI_CMD_INTX_OFF (1u << 10)
 
 #define IOAPIC_BASE	 0xFEC00000u
@@ -126,8 +120,6 @@
 #define PIC1_DATA	 0x21
 #define PIC2_DATA	 0xA1
 #define PIC_ALL_MASKED	 0xFF
-#define MSR_X2APIC_ID	 0x802
-#define MSR_X2APIC_IRR	 0x820
 /* How long a held CPU gets to take a message that got through (it is a real CPU): mhv's
  * own NMI self-test sees it in well under this. */
 #define SETTLE_POLLS	 200u
@@ -184,35 +176,6 @@ static bool find_edu_msi(struct edu_msi *e)
 static uint32_t held_interrupts(void)
 {
 	return hypercall(HC_PARKED_INTERRUPTS, 0, 0, 0, NULL);
-}
-
-static bool x2apic(void)
-{
-	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
-}
-
-static uintptr_t xapic_base(void)
-{
-	return (uintptr_t)(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_MASK);
-}
-
-static uint32_t self_apic_id(void)
-{
-	if (x2apic())
-		return (uint32_t)rdmsr(MSR_X2APIC_ID);
-	return mmio_read32(xapic_base() + APIC_ID_REG) >> XAPIC_ID_SHIFT;
-}
-
-static bool irr_has(uint32_t vector)
-{
-	uint32_t reg;
-
-	if (x2apic())
-		reg = (uint32_t)rdmsr(MSR_X2APIC_IRR + vector / IRR_REG_BITS);
-	else
-		reg = mmio_read32(xapic_base() + APIC_IRR_BASE +
-				  (vector / IRR_REG_BITS) * IRR_REG_SPAN);
-	return reg & (1u << (vector % IRR_REG_BITS));
 }
 
 /* The edu device sends one MSI with this destination APIC ID and data; MSI off after. */
@@ -297,7 +260,7 @@ static void dma_attacks(const struct edu_msi *e, uint32_t self, uint32_t other, 
 			"skipped\n");
 	} else if (vtd && edu_dma_write(e, MSI_ADDR_BASE | self << MSI_DEST_SHIFT,
 				 MSI_MODE_FIXED | VEC_PROBE) &&
-	    irr_has(VEC_PROBE)) {
+	    lapic_irr_has(VEC_PROBE)) {
 		gprintf("guest: contain msi: this VT-d model delivers compatibility-format "
 			"messages although mhv blocks them (GSTS.CFIS clear): the compatibility-"
 			"format DMA attacks are skipped\n");
@@ -380,8 +343,8 @@ static void mmcfg_checks(const struct edu_msi *e, uint32_t self)
 	mmio_write32(e->regs + EDU_IRQ_RAISE, EDU_IRQ_BIT);
 	mmio_write32(e->regs + EDU_IRQ_ACK, EDU_IRQ_BIT);
 	mmio_write32(ecam + e->cap, ctrl & ~MSI_CTRL_ENABLE);
-	check(irr_has(VEC_MMCFG), "contain msi: a device's fixed MSI programmed through MMCONFIG "
-				  "arrives",
+	check(lapic_irr_has(VEC_MMCFG),
+	      "contain msi: a device's fixed MSI programmed through MMCONFIG arrives",
 	      "vector 0x%x is not pending", VEC_MMCFG);
 }
 
@@ -457,7 +420,7 @@ static void ioapic_attacks(const struct edu_msi *e, uint32_t self, uint32_t othe
 	}
 	edu_intx_pulse(e);
 	for (unsigned n = 0; n < GSI_PCI_COUNT && gsi == GSI_PCI_COUNT; n++)
-		if (irr_has(VEC_GSI_BASE + n))
+		if (lapic_irr_has(VEC_GSI_BASE + n))
 			gsi = n;
 	check(gsi < GSI_PCI_COUNT,
 	      "contain msi: an IOAPIC fixed interrupt (edu's INTx) to this CPU still arrives",
@@ -507,7 +470,7 @@ void test_contain_msi(void)
 		gprintf("guest: contain msi: no edu device with MSI: device MSI checks skipped\n");
 		return;
 	}
-	self = self_apic_id();
+	self = lapic_self_id();
 	other = self + 1;
 	if (hypercall(HC_VCPUS, 0, 0, 0, NULL) < 2)
 		gprintf("guest: contain msi: one vCPU: APIC ID %u is no CPU mhv holds, the "
@@ -518,7 +481,8 @@ void test_contain_msi(void)
 		e.dev, e.cap, e.wide ? "64-bit" : "32-bit", self);
 
 	edu_send(&e, self, MSI_MODE_FIXED | VEC_SELF);
-	check(irr_has(VEC_SELF), "contain msi: a device's fixed MSI to this CPU still arrives",
+	check(lapic_irr_has(VEC_SELF),
+	      "contain msi: a device's fixed MSI to this CPU still arrives",
 	      "vector 0x%x is not pending", VEC_SELF);
 
 	before = held_interrupts();
@@ -527,7 +491,7 @@ void test_contain_msi(void)
 		 settle(before) - before, 0);
 	/* The guest's own destination: the other vCPU (held until test_smp starts it), or
 	 * nowhere when there is none. */
-	check(!irr_has(VEC_OTHER),
+	check(!lapic_irr_has(VEC_OTHER),
 	      "contain msi: ... nor on this CPU (the remapping entry keeps the guest's destination)",
 	      "vector 0x%x is pending here", VEC_OTHER);
 

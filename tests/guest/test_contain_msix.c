@@ -19,6 +19,7 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
@@ -69,15 +70,6 @@
 #define MSI_DEST_SHIFT	 12
 #define MSI_MODE_NMI	 (4u << 8)
 #define VEC_MSIX	 0xE9 /* stays pending in the IRR: interrupts are off */
-#define APIC_BASE_X2APIC (1ull << 10)
-#define APIC_BASE_MASK	 0xFFFFF000u
-#define APIC_ID_REG	 0x020
-#define APIC_IRR_BASE	 0x200
-#define IRR_REG_SPAN	 0x10
-#define IRR_REG_BITS	 32
-#define XAPIC_ID_SHIFT	 24
-#define MSR_X2APIC_ID	 0x802
-#define MSR_X2APIC_IRR	 0x820
 #define POLLS		 2000000u
 #define BAR_MOVE	 0x100000u
 
@@ -142,35 +134,6 @@ static bool find_e1000e(struct msix_dev *d)
 	return false;
 }
 
-static bool x2apic(void)
-{
-	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
-}
-
-static uintptr_t xapic_base(void)
-{
-	return (uintptr_t)(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_MASK);
-}
-
-static uint32_t self_apic_id(void)
-{
-	if (x2apic())
-		return (uint32_t)rdmsr(MSR_X2APIC_ID);
-	return mmio_read32(xapic_base() + APIC_ID_REG) >> XAPIC_ID_SHIFT;
-}
-
-static bool irr_has(uint32_t vector)
-{
-	uint32_t reg;
-
-	if (x2apic())
-		reg = (uint32_t)rdmsr(MSR_X2APIC_IRR + vector / IRR_REG_BITS);
-	else
-		reg = mmio_read32(xapic_base() + APIC_IRR_BASE +
-				  (vector / IRR_REG_BITS) * IRR_REG_SPAN);
-	return reg & (1u << (vector % IRR_REG_BITS));
-}
-
 /* Entry 0 gets (addr, data), masked while written as drivers do. */
 static void program_entry(const struct msix_dev *d, uint32_t addr, uint32_t data)
 {
@@ -189,7 +152,7 @@ static void raise_other(void *arg)
 	mmio_write32(d->regs + E1000_IVAR, IVAR_OTHER_V0);
 	mmio_write32(d->regs + E1000_IMS, E1000_ICR_LSC | E1000_ICR_OTHER);
 	mmio_write32(d->regs + E1000_ICS, E1000_ICR_LSC | E1000_ICR_OTHER);
-	for (uint32_t i = 0; i < POLLS && !irr_has(VEC_MSIX); i++)
+	for (uint32_t i = 0; i < POLLS && !lapic_irr_has(VEC_MSIX); i++)
 		__asm__ volatile("pause");
 	mmio_write32(d->regs + E1000_IMC, ALL_ONES);
 	mmio_write32(d->regs + E1000_ICR, ALL_ONES);
@@ -237,7 +200,7 @@ void test_contain_msix(void)
 			"MSI-X checks skipped\n");
 		return;
 	}
-	self = self_apic_id();
+	self = lapic_self_id();
 	addr = MSI_ADDR_BASE | self << MSI_DEST_SHIFT;
 	gprintf("guest: contain msix: e1000e at 00:%02x.0, MSI-X table entry 0 at 0x%x\n", d.dev,
 		(uint32_t)d.entry);
@@ -251,7 +214,8 @@ void test_contain_msix(void)
 	ctrl = pci_read(d.dev, d.cap);
 	pci_write(d.dev, d.cap, (ctrl | MSIX_ENABLE) & ~MSIX_FN_MASK);
 	raise_other(&d);
-	check(irr_has(VEC_MSIX), "contain msix: a device's fixed MSI-X vector to this CPU arrives",
+	check(lapic_irr_has(VEC_MSIX),
+	      "contain msix: a device's fixed MSI-X vector to this CPU arrives",
 	      "vector 0x%x is not pending", VEC_MSIX);
 	/* The same entry as an NMI: mhv gives it no remapping entry, the device's message is
 	 * blocked. */
