@@ -19,13 +19,10 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/pci_cfg.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
-#define PCI_CONFIG_ADDR	  0xCF8
-#define PCI_CONFIG_DATA	  0xCFC
-#define PCI_ENABLE	  0x80000000u
-#define PCI_DEV_SHIFT	  11
 #define PCI_SLOTS	  32
 #define PCI_ID		  0x00
 #define PCI_COMMAND	  0x04
@@ -67,18 +64,6 @@
 
 static uint8_t src_buf[EDU_BUFFER_SIZE] __attribute__((aligned(4096)));
 static uint8_t dst_buf[EDU_BUFFER_SIZE] __attribute__((aligned(4096)));
-
-static uint32_t pci_read(unsigned dev, unsigned reg)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	return inl(PCI_CONFIG_DATA);
-}
-
-static void pci_write(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	outl(PCI_CONFIG_DATA, v);
-}
 
 /* The edu device's registers on bus 0, bus mastering on; 0 if there is none. */
 static uintptr_t find_edu(unsigned *slot)

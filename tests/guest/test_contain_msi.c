@@ -31,15 +31,12 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/pci_cfg.h"
 #include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PCI_CONFIG_ADDR	 0xCF8
-#define PCI_CONFIG_DATA	 0xCFC
-#define PCI_ENABLE	 0x80000000u
-#define PCI_DEV_SHIFT	 11
 #define PCI_SLOTS	 32
 #define PCI_ID		 0x00
 #define PCI_COMMAND	 0x04
@@ -124,18 +121,6 @@
  * own NMI self-test sees it in well under this. */
 #define SETTLE_POLLS	 200u
 #define SETTLE_SPINS	 20000u
-
-static uint32_t pci_read(unsigned dev, unsigned reg)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	return inl(PCI_CONFIG_DATA);
-}
-
-static void pci_write(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	outl(PCI_CONFIG_DATA, v);
-}
 
 struct edu_msi {
 	unsigned dev, cap;

@@ -19,15 +19,12 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/pci_cfg.h"
 #include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PCI_CONFIG_ADDR	 0xCF8
-#define PCI_CONFIG_DATA	 0xCFC
-#define PCI_ENABLE	 0x80000000u
-#define PCI_DEV_SHIFT	 11
 #define PCI_SLOTS	 32
 #define PCI_ID		 0x00
 #define PCI_COMMAND	 0x04
@@ -77,18 +74,6 @@ struct msix_dev {
 	unsigned dev, cap, bir;
 	uintptr_t regs, entry; /* BAR 0, entry 0 of the table */
 };
-
-static uint32_t pci_read(unsigned dev, unsigned reg)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	return inl(PCI_CONFIG_DATA);
-}
-
-static void pci_write(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	outl(PCI_CONFIG_DATA, v);
-}
 
 /* A 32-bit memory BAR's address (the guest's identity map covers 4 GiB), else 0. */
 static uintptr_t bar32(unsigned dev, unsigned bir)

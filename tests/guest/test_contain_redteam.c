@@ -21,6 +21,7 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/pci_cfg.h"
 #include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/serial.h"
@@ -689,10 +690,6 @@ static void string_io_into_hv(void)
 
 /* ---- a PCI memory BAR moved over mhv's range ---- */
 
-#define PCI_ADDR	0xCF8
-#define PCI_DATA	0xCFC
-#define PCI_ENABLE	0x80000000u
-#define PCI_DEV_SHIFT	11
 #define PCI_DEVS	32u
 #define PCI_BAR0	0x10
 #define PCI_BARS	6u
@@ -700,18 +697,6 @@ static void string_io_into_hv(void)
 #define BAR_IO		1u
 #define BAR_TYPE_MASK	6u /* 0: 32-bit memory */
 #define BAR_ADDR_MASK	0xFFFFFFF0u
-
-static uint32_t pci_read(uint32_t dev, uint8_t reg)
-{
-	outl(PCI_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	return inl(PCI_DATA);
-}
-
-static void pci_write(uint32_t dev, uint8_t reg, uint32_t v)
-{
-	outl(PCI_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	outl(PCI_DATA, v);
-}
 
 /* The first 32-bit memory BAR on bus 0 (function 0s): false if none. */
 static bool find_mem_bar(uint32_t *dev, uint8_t *reg, uint32_t *size)
