@@ -21,10 +21,10 @@
 #define IRR_REG_SPAN	    0x10 /* xAPIC page bytes between IRR registers */
 /* Bits 31:24 hold the xAPIC ID, the LDR's logical ID, the ICR's destination and CPUID 1 EBX's
  * initial APIC ID. */
-#define XAPIC_ID_SHIFT	    24
-#define MSR_X2APIC_ID	    0x802
-#define MSR_X2APIC_IRR	    0x820 /* the first of 8, one per IRR_REG_BITS vectors */
-#define MSR_X2APIC_ICR	    0x830
+#define XAPIC_ID_SHIFT 24
+#define MSR_X2APIC_ID  0x802
+#define MSR_X2APIC_IRR 0x820 /* the first of 8, one per IRR_REG_BITS vectors */
+#define MSR_X2APIC_ICR 0x830
 
 /* This CPU's APIC is in x2APIC mode. */
 bool lapic_x2apic(void);

@@ -30,6 +30,7 @@
 #include "arch/x86/io.h"
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/edu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/pci_cfg.h"
 #include "tests/guest/lapic.h"
@@ -56,22 +57,8 @@
 #define MSI_ADDR_HI	 8
 #define MSI_DATA_32	 8
 #define MSI_DATA_64	 12
-#define EDU_ID		 0x11e81234u
 
-/* edu's interrupt registers (QEMU docs/specs/edu.txt) */
-#define EDU_IRQ_RAISE	 0x60
-#define EDU_IRQ_ACK	 0x64
-#define EDU_IRQ_BIT	 1u
-
-/* edu's DMA engine (QEMU docs/specs/edu.txt): one dword from its buffer to any address */
-#define EDU_DMA_SRC	 0x80
-#define EDU_DMA_DST	 0x88
-#define EDU_DMA_COUNT	 0x90
-#define EDU_DMA_CMD	 0x98
-#define EDU_CMD_RUN	 (1u << 0)
-#define EDU_CMD_TO_RAM	 (1u << 1)
-#define EDU_BUFFER	 0x40000u
-#define EDU_POLL_LIMIT	 200000000u
+/* edu's DMA engine (edu.h): one dword from its buffer to any address */
 #define MSI_DWORD	 4u
 /* VT-d remappable format (VT-d 5.1.2.2): bit 4 = remappable, bit 3 = SHV, 19:5 = handle */
 #define VTD_MSI_REMAP	 (1u << 4)
@@ -193,21 +180,9 @@ static uint32_t dma_word __attribute__((aligned(64)));
 static bool edu_dma_write(const struct edu_msi *e, uint32_t addr, uint32_t data)
 {
 	dma_word = data;
-	mmio_write32(e->regs + EDU_DMA_SRC, (uint32_t)(uintptr_t)&dma_word);
-	mmio_write32(e->regs + EDU_DMA_DST, EDU_BUFFER);
-	mmio_write32(e->regs + EDU_DMA_COUNT, MSI_DWORD);
-	mmio_write32(e->regs + EDU_DMA_CMD, EDU_CMD_RUN);
-	for (uint32_t i = 0; i < EDU_POLL_LIMIT; i++)
-		if (!(mmio_read32(e->regs + EDU_DMA_CMD) & EDU_CMD_RUN))
-			break;
-	mmio_write32(e->regs + EDU_DMA_SRC, EDU_BUFFER);
-	mmio_write32(e->regs + EDU_DMA_DST, addr);
-	mmio_write32(e->regs + EDU_DMA_COUNT, MSI_DWORD);
-	mmio_write32(e->regs + EDU_DMA_CMD, EDU_CMD_RUN | EDU_CMD_TO_RAM);
-	for (uint32_t i = 0; i < EDU_POLL_LIMIT; i++)
-		if (!(mmio_read32(e->regs + EDU_DMA_CMD) & EDU_CMD_RUN))
-			return true;
-	return false;
+	/* Into the device's buffer first; only the second run's outcome is reported. */
+	(void)edu_dma(e->regs, (uint32_t)(uintptr_t)&dma_word, MSI_DWORD, false);
+	return edu_dma(e->regs, addr, MSI_DWORD, true);
 }
 
 struct dma_args {
