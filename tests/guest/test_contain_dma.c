@@ -24,13 +24,6 @@
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
-#define PCI_SLOTS	  32
-#define PCI_ID		  0x00
-#define PCI_COMMAND	  0x04
-#define PCI_BAR0	  0x10
-#define PCI_CMD_MEMORY	  (1u << 1)
-#define PCI_CMD_MASTER	  (1u << 2)
-#define PCI_BAR_MEM_MASK  0xFFFFFFF0u
 
 /* QEMU 7.2's range check refuses a DMA that ends exactly at the buffer's end: copy half. */
 #define DMA_LEN		  2048u

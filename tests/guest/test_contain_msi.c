@@ -38,19 +38,7 @@
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PCI_SLOTS	 32
-#define PCI_ID		 0x00
-#define PCI_COMMAND	 0x04
-#define PCI_STATUS_CAPS	 (1u << 20) /* in the dword at PCI_COMMAND */
-#define PCI_BAR0	 0x10
-#define PCI_CAP_PTR	 0x34
-#define PCI_CMD_MEMORY	 (1u << 1)
-#define PCI_CMD_MASTER	 (1u << 2)
-#define PCI_BAR_MEM_MASK 0xFFFFFFF0u
 #define PCI_CAP_MSI	 0x05
-#define PCI_CAP_ID_MASK	 0xFFu
-#define PCI_CAP_NEXT(d)	 (((d) >> 8) & 0xFCu)
-#define PCI_CAP_HOPS	 48 /* a capability list longer than config space allows is broken */
 #define MSI_CTRL_ENABLE	 (1u << 16) /* in the capability's first dword */
 #define MSI_CTRL_64BIT	 (1u << 23)
 #define MSI_ADDR_LO	 4
@@ -119,7 +107,7 @@ struct edu_msi {
 static bool find_edu_msi(struct edu_msi *e)
 {
 	for (unsigned dev = 0; dev < PCI_SLOTS; dev++) {
-		uint32_t cmd;
+		uint32_t cmd, d;
 		unsigned cap;
 
 		if (pci_read(dev, PCI_ID) != EDU_ID)
@@ -128,19 +116,12 @@ static bool find_edu_msi(struct edu_msi *e)
 		pci_write(dev, PCI_COMMAND, (cmd & 0xFFFFu) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
 		if (!(cmd & PCI_STATUS_CAPS))
 			return false;
-		cap = pci_read(dev, PCI_CAP_PTR) & 0xFCu;
-		for (unsigned hop = 0; cap && hop < PCI_CAP_HOPS; hop++) {
-			uint32_t d = pci_read(dev, cap);
-
-			if ((d & PCI_CAP_ID_MASK) == PCI_CAP_MSI) {
-				*e = (struct edu_msi){dev, cap,
-						      pci_read(dev, PCI_BAR0) & PCI_BAR_MEM_MASK,
-						      (d & MSI_CTRL_64BIT) != 0};
-				return true;
-			}
-			cap = PCI_CAP_NEXT(d);
-		}
-		return false;
+		cap = pci_find_cap(dev, PCI_CAP_MSI, &d);
+		if (!cap)
+			return false;
+		*e = (struct edu_msi){dev, cap, pci_read(dev, PCI_BAR0) & PCI_BAR_MEM_MASK,
+				      (d & MSI_CTRL_64BIT) != 0};
+		return true;
 	}
 	return false;
 }

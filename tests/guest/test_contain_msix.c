@@ -25,22 +25,10 @@
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PCI_SLOTS	 32
-#define PCI_ID		 0x00
-#define PCI_COMMAND	 0x04
-#define PCI_STATUS_CAPS	 (1u << 20)
-#define PCI_BAR0	 0x10
 #define PCI_BAR_SPAN	 4u
 #define PCI_BAR_IO	 1u
 #define PCI_BAR_64	 4u
-#define PCI_CAP_PTR	 0x34
-#define PCI_CMD_MEMORY	 (1u << 1)
-#define PCI_CMD_MASTER	 (1u << 2)
-#define PCI_BAR_MEM_MASK 0xFFFFFFF0u
 #define PCI_CAP_MSIX	 0x11
-#define PCI_CAP_ID_MASK	 0xFFu
-#define PCI_CAP_NEXT(d)	 (((d) >> 8) & 0xFCu)
-#define PCI_CAP_HOPS	 48
 #define MSIX_ENABLE	 (1u << 31) /* message control bit 15, in the capability's dword */
 #define MSIX_FN_MASK	 (1u << 30)
 #define MSIX_TABLE	 4 /* table offset | BIR */
@@ -91,7 +79,8 @@ static uintptr_t bar32(unsigned dev, unsigned bir)
 static bool find_e1000e(struct msix_dev *d)
 {
 	for (unsigned dev = 0; dev < PCI_SLOTS; dev++) {
-		uint32_t cmd;
+		uint32_t cmd, header, t;
+		uintptr_t table;
 		unsigned cap;
 
 		if (pci_read(dev, PCI_ID) != E1000E_ID)
@@ -100,21 +89,14 @@ static bool find_e1000e(struct msix_dev *d)
 		if (!(cmd & PCI_STATUS_CAPS))
 			return false;
 		pci_write(dev, PCI_COMMAND, (cmd & 0xFFFFu) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
-		cap = pci_read(dev, PCI_CAP_PTR) & 0xFCu;
-		for (unsigned hop = 0; cap && hop < PCI_CAP_HOPS; hop++) {
-			uint32_t c = pci_read(dev, cap);
-
-			if ((c & PCI_CAP_ID_MASK) == PCI_CAP_MSIX) {
-				uint32_t t = pci_read(dev, cap + MSIX_TABLE);
-				uintptr_t table = bar32(dev, t & MSIX_BIR_MASK);
-
-				*d = (struct msix_dev){dev, cap, t & MSIX_BIR_MASK,
-						       bar32(dev, 0), table + (t & ~MSIX_BIR_MASK)};
-				return table && d->regs;
-			}
-			cap = PCI_CAP_NEXT(c);
-		}
-		return false;
+		cap = pci_find_cap(dev, PCI_CAP_MSIX, &header);
+		if (!cap)
+			return false;
+		t = pci_read(dev, cap + MSIX_TABLE);
+		table = bar32(dev, t & MSIX_BIR_MASK);
+		*d = (struct msix_dev){dev, cap, t & MSIX_BIR_MASK, bar32(dev, 0),
+				       table + (t & ~MSIX_BIR_MASK)};
+		return table && d->regs;
 	}
 	return false;
 }
