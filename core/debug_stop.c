@@ -305,17 +305,22 @@ void debug_write(const char *s, unsigned n)
 	console_unlock();
 }
 
-void debug_printf(const char *fmt, ...)
+void debug_vprintf(const char *fmt, va_list ap)
 {
 	char buf[PRINT_MAX];
-	va_list ap;
-	int n;
+	int n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
 
-	va_start(ap, fmt);
-	n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;
 	if (n > 0)
 		debug_write(buf, (unsigned)n);
+}
+
+void debug_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	debug_vprintf(fmt, ap);
+	va_end(ap);
 }

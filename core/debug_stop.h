@@ -39,6 +39,7 @@
 #ifndef MHV_CORE_DEBUG_STOP_H
 #define MHV_CORE_DEBUG_STOP_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -125,5 +126,6 @@ static inline void debug_stop_exit_tail(struct vcpu *v)
 int debug_getc(void);
 void debug_write(const char *s, unsigned n);
 void debug_printf(const char *fmt, ...) __printf(1, 2);
+void debug_vprintf(const char *fmt, va_list ap) __printf(1, 0);
 
 #endif

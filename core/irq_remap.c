@@ -16,10 +16,19 @@ bool irq_remap_active(void)
 	return vtd_intremap_on() || amdvi_intremap_on();
 }
 
+/* VT-d: count consecutive entries of the one remapping table; the handle is the first. */
+static bool vtd_alloc(unsigned count, uint32_t *handle)
+{
+	int32_t first = vtd_irte_alloc(count);
+
+	if (first < 0)
+		return false;
+	*handle = (uint32_t)first;
+	return true;
+}
+
 bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, bool unrewritten, uint32_t *handle)
 {
-	int32_t first;
-
 	if (amdvi_intremap_on()) {
 		/* One table per requester: its MSI-X messages would look theirs up there too. */
 		if (unrewritten || count > AMD_IRT_ENTRIES || !amdvi_irt_own(bdf))
@@ -27,28 +36,18 @@ bool irq_remap_alloc_msi(uint16_t bdf, unsigned count, bool unrewritten, uint32_
 		*handle = (uint32_t)bdf << AMD_DEVID_SHIFT;
 		return true;
 	}
-	first = vtd_irte_alloc(count);
-	if (first < 0)
-		return false;
-	*handle = (uint32_t)first;
-	return true;
+	return vtd_alloc(count, handle);
 }
 
 bool irq_remap_alloc_msix(uint16_t bdf, unsigned count, uint32_t *handle)
 {
-	int32_t first;
-
 	if (amdvi_intremap_on()) {
 		if (count > AMD_IRT_ENTRIES - AMD_MSIX_FIRST || !amdvi_irt_own(bdf))
 			return false;
 		*handle = (uint32_t)bdf << AMD_DEVID_SHIFT | AMD_MSIX_FIRST;
 		return true;
 	}
-	first = vtd_irte_alloc(count);
-	if (first < 0)
-		return false;
-	*handle = (uint32_t)first;
-	return true;
+	return vtd_alloc(count, handle);
 }
 
 bool irq_remap_pass_unrewritten(bool own_table, const char **what)

@@ -49,18 +49,12 @@ static struct {
 
 static void __printf(2, 3) mon_print(void *ctx, const char *fmt, ...)
 {
-	char buf[256];
 	va_list ap;
-	int n;
 
 	(void)ctx;
 	va_start(ap, fmt);
-	n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	debug_vprintf(fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if (n > 0)
-		debug_write(buf, (unsigned)n);
 }
 
 static void mon_echo(void *ctx, const char *s, size_t n)

@@ -11,15 +11,11 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
 #define APIC_BASE_ENABLE    (1u << 11)
-#define APIC_BASE_X2APIC    (1u << 10)
-#define APIC_BASE_ADDR_MASK 0xFFFFF000u
-#define APIC_ID_REG	    0x020
-#define APIC_ICR_LOW	    0x300
-#define APIC_ICR_HIGH	    0x310
 #define ICR_LEVEL_ASSERT    (1u << 14)
 #define ICR_MODE_INIT	    (5u << 8)
 #define ICR_MODE_STARTUP    (6u << 8)

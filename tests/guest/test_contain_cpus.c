@@ -12,24 +12,16 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define APIC_BASE_X2APIC    (1ull << 10)
-#define APIC_BASE_ADDR_MASK 0xFFFFF000u
 #define CPUID_1_ECX_X2APIC  (1u << 21)
 
-#define APIC_ID_REG   0x020
 #define APIC_LDR      0x0D0
 #define APIC_SVR      0x0F0
-#define APIC_IRR_BASE 0x200
-#define APIC_ICR_LOW  0x300
-#define APIC_ICR_HIGH 0x310
 #define SVR_ENABLE    (1u << 8)
-#define XAPIC_SHIFT   24
-#define IRR_REG_BITS  32
-#define IRR_REG_SPAN  0x10
 
 #define ICR_FIXED	  (0u << 8)
 #define ICR_LOWEST	  (1u << 8)
@@ -50,8 +42,6 @@
 #define LOGICAL_OTHER	0x02 /* flat logical ID bit of a CPU that is not this one */
 #define X2APIC_CLUSTER1 (1u << 16)
 
-#define MSR_X2APIC_ID	 0x802
-#define MSR_X2APIC_ICR	 0x830
 #define MSR_X2APIC_SELF	 0x83F
 #define MSI_WINDOW	 0xFEE00000u
 #define MSI_DEST_SHIFT	 12
@@ -70,7 +60,7 @@ static uint32_t dropped(void)
 
 static void xapic_send(uint32_t dest, uint32_t low)
 {
-	mmio_write32(apic + APIC_ICR_HIGH, dest << XAPIC_SHIFT);
+	mmio_write32(apic + APIC_ICR_HIGH, dest << XAPIC_ID_SHIFT);
 	mmio_write32(apic + APIC_ICR_LOW, low);
 }
 
@@ -97,13 +87,6 @@ static void xapic_attack(const char *what, uint32_t dest, uint32_t low, int want
 	      dropped() - before, w);
 }
 
-static bool irr_has(uint32_t vector)
-{
-	uint32_t reg = mmio_read32(apic + APIC_IRR_BASE + (vector / IRR_REG_BITS) * IRR_REG_SPAN);
-
-	return reg & (1u << (vector % IRR_REG_BITS));
-}
-
 static void xapic_attacks(void)
 {
 	uint32_t other = self_id + 1;
@@ -123,7 +106,7 @@ static void xapic_attacks(void)
 	xapic_attack("cpus: INIT IPI by the self shorthand is dropped", 0,
 		     ICR_INIT | ICR_ASSERT | ICR_LEVEL | ICR_SELF, 1, 1);
 	xapic_attack("cpus: INIT IPI to the broadcast ID is dropped (SMP: self part)",
-		     ALL_ONES >> XAPIC_SHIFT, ICR_INIT | ICR_ASSERT | ICR_LEVEL, 1, 1);
+		     ALL_ONES >> XAPIC_ID_SHIFT, ICR_INIT | ICR_ASSERT | ICR_LEVEL, 1, 1);
 	xapic_attack("cpus: STARTUP IPI to another CPU is dropped", other,
 		     ICR_STARTUP | STARTUP_VECTOR, 1, SKIP_SMP);
 	xapic_attack("cpus: STARTUP IPI to all excluding self is dropped", 0,
@@ -153,7 +136,8 @@ static void xapic_broadcast_to_self(void)
 		mmio_write32(apic + APIC_SVR, svr | SVR_ENABLE); /* a disabled APIC drops it */
 	xapic_attack("cpus: fixed IPI to all including self is cut down to self (SMP: sent)", 0,
 		     ICR_FIXED | ICR_ALL_INCL_SELF | TEST_VECTOR, 1, 0);
-	check_either(irr_has(TEST_VECTOR), "cpus: ... and this CPU received it (IRR bit set)",
+	check_either(xapic_irr_has(apic, TEST_VECTOR),
+		     "cpus: ... and this CPU received it (IRR bit set)",
 		     "cpus: ... but this CPU never received it (IRR bit clear)");
 }
 
@@ -255,7 +239,7 @@ static void id_write_attack(void)
 {
 	uint32_t before = dropped();
 
-	mmio_write32(apic + APIC_ID_REG, (self_id + 1) << XAPIC_SHIFT);
+	mmio_write32(apic + APIC_ID_REG, (self_id + 1) << XAPIC_ID_SHIFT);
 	check(dropped() - before == 1, "cpus: writing the APIC ID register is dropped",
 	      "HC_IPIS_DROPPED moved by %u, not 1", dropped() - before);
 }
@@ -270,7 +254,7 @@ void test_contain_cpus(void)
 			(unsigned long long)base);
 		return;
 	}
-	self_id = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT;
+	self_id = mmio_read32(apic + APIC_ID_REG) >> XAPIC_ID_SHIFT;
 	smp = hypercall(HC_VCPUS, 0, 0, 0, NULL) != (uint32_t)HC_ENOSYS &&
 	      hypercall(HC_VCPUS, 0, 0, 0, NULL) > 1;
 	id_write_attack();
@@ -278,6 +262,6 @@ void test_contain_cpus(void)
 	xapic_broadcast_to_self();
 	msi_attacks();
 	check_eq("cpus: the APIC ID is still this CPU's after every attack",
-		 mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT, self_id);
+		 mmio_read32(apic + APIC_ID_REG) >> XAPIC_ID_SHIFT, self_id);
 	x2apic_attacks(); /* last: leaves the APIC in x2APIC mode */
 }

@@ -18,35 +18,15 @@
 #include "arch/x86/io.h"
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/edu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/pci_cfg.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
-#define PCI_CONFIG_ADDR	  0xCF8
-#define PCI_CONFIG_DATA	  0xCFC
-#define PCI_ENABLE	  0x80000000u
-#define PCI_DEV_SHIFT	  11
-#define PCI_SLOTS	  32
-#define PCI_ID		  0x00
-#define PCI_COMMAND	  0x04
-#define PCI_BAR0	  0x10
-#define PCI_CMD_MEMORY	  (1u << 1)
-#define PCI_CMD_MASTER	  (1u << 2)
-#define PCI_BAR_MEM_MASK  0xFFFFFFF0u
-#define EDU_ID		  0x11e81234u /* device << 16 | vendor */
 
-/* edu's registers (QEMU docs/specs/edu.txt) */
-#define EDU_DMA_SRC	  0x80
-#define EDU_DMA_DST	  0x88
-#define EDU_DMA_COUNT	  0x90
-#define EDU_DMA_CMD	  0x98
-#define EDU_CMD_RUN	  (1u << 0)
-#define EDU_CMD_TO_RAM	  (1u << 1)
-#define EDU_BUFFER	  0x40000u /* the device's buffer, in its own DMA address space */
-#define EDU_BUFFER_SIZE	  4096u
 /* QEMU 7.2's range check refuses a DMA that ends exactly at the buffer's end: copy half. */
 #define DMA_LEN		  2048u
-#define EDU_POLL_LIMIT	  200000000u
 
 /* QEMU's IOMMU register bases (what the hidden DMAR/IVRS would say). */
 #define QEMU_VTD_BASE	  0xFED90000u
@@ -68,18 +48,6 @@
 static uint8_t src_buf[EDU_BUFFER_SIZE] __attribute__((aligned(4096)));
 static uint8_t dst_buf[EDU_BUFFER_SIZE] __attribute__((aligned(4096)));
 
-static uint32_t pci_read(unsigned dev, unsigned reg)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	return inl(PCI_CONFIG_DATA);
-}
-
-static void pci_write(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	outl(PCI_CONFIG_DATA, v);
-}
-
 /* The edu device's registers on bus 0, bus mastering on; 0 if there is none. */
 static uintptr_t find_edu(unsigned *slot)
 {
@@ -92,19 +60,6 @@ static uintptr_t find_edu(unsigned *slot)
 		return pci_read(dev, PCI_BAR0) & PCI_BAR_MEM_MASK;
 	}
 	return 0;
-}
-
-/* One DMA of DMA_LEN bytes; to_ram: device buffer -> addr, else addr -> device buffer. */
-static bool edu_dma(uintptr_t regs, uint32_t addr, bool to_ram)
-{
-	mmio_write32(regs + EDU_DMA_SRC, to_ram ? EDU_BUFFER : addr);
-	mmio_write32(regs + EDU_DMA_DST, to_ram ? addr : EDU_BUFFER);
-	mmio_write32(regs + EDU_DMA_COUNT, DMA_LEN);
-	mmio_write32(regs + EDU_DMA_CMD, EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0));
-	for (uint32_t i = 0; i < EDU_POLL_LIMIT; i++)
-		if (!(mmio_read32(regs + EDU_DMA_CMD) & EDU_CMD_RUN))
-			return true;
-	return false;
 }
 
 static void fill(uint8_t *b, uint8_t seed)
@@ -226,8 +181,9 @@ void test_contain_dma(void)
 	/* Ordinary DMA: guest RAM -> device -> other guest RAM. */
 	fill(src_buf, PATTERN_GOOD);
 	fill(dst_buf, 0);
-	check(edu_dma(edu, (uint32_t)(uintptr_t)src_buf, false) &&
-		      edu_dma(edu, (uint32_t)(uintptr_t)dst_buf, true) && same(src_buf, dst_buf),
+	check(edu_dma(edu, (uint32_t)(uintptr_t)src_buf, DMA_LEN, false) &&
+		      edu_dma(edu, (uint32_t)(uintptr_t)dst_buf, DMA_LEN, true) &&
+		      same(src_buf, dst_buf),
 	      "contain dma: a device's DMA to and from guest RAM still works",
 	      "the copy through the device differs");
 	if (before.kind == IOMMU_STATUS_NONE) {
@@ -237,8 +193,8 @@ void test_contain_dma(void)
 
 	/* The attack: the device writes a page of mhv's data. */
 	fill(src_buf, PATTERN_EVIL);
-	check(edu_dma(edu, (uint32_t)(uintptr_t)src_buf, false) &&
-		      edu_dma(edu, before.canary_pa, true),
+	check(edu_dma(edu, (uint32_t)(uintptr_t)src_buf, DMA_LEN, false) &&
+		      edu_dma(edu, before.canary_pa, DMA_LEN, true),
 	      "contain dma: the device finished its DMA write aimed at mhv", "it never finished");
 	after = iommu_state();
 	check_eq("contain dma: mhv's data is intact after a DMA write into it", after.canary_sum,
@@ -247,7 +203,7 @@ void test_contain_dma(void)
 
 	/* And reads it: blocked and counted too. */
 	before = after;
-	check(edu_dma(edu, before.canary_pa, false),
+	check(edu_dma(edu, before.canary_pa, DMA_LEN, false),
 	      "contain dma: the device finished its DMA read aimed at mhv", "it never finished");
 	after = iommu_state();
 	check_fault_count("read", &before, &after);
@@ -255,8 +211,9 @@ void test_contain_dma(void)
 	/* Guest DMA still works after the faults. */
 	fill(src_buf, PATTERN_GOOD + 1);
 	fill(dst_buf, 0);
-	check(edu_dma(edu, (uint32_t)(uintptr_t)src_buf, false) &&
-		      edu_dma(edu, (uint32_t)(uintptr_t)dst_buf, true) && same(src_buf, dst_buf),
+	check(edu_dma(edu, (uint32_t)(uintptr_t)src_buf, DMA_LEN, false) &&
+		      edu_dma(edu, (uint32_t)(uintptr_t)dst_buf, DMA_LEN, true) &&
+		      same(src_buf, dst_buf),
 	      "contain dma: guest DMA still works after the blocked ones",
 	      "the copy through the device differs");
 }

@@ -30,50 +30,23 @@
 #include "arch/x86/io.h"
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/edu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/pci_cfg.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PCI_CONFIG_ADDR	 0xCF8
-#define PCI_CONFIG_DATA	 0xCFC
-#define PCI_ENABLE	 0x80000000u
-#define PCI_DEV_SHIFT	 11
-#define PCI_SLOTS	 32
-#define PCI_ID		 0x00
-#define PCI_COMMAND	 0x04
-#define PCI_STATUS_CAPS	 (1u << 20) /* in the dword at PCI_COMMAND */
-#define PCI_BAR0	 0x10
-#define PCI_CAP_PTR	 0x34
-#define PCI_CMD_MEMORY	 (1u << 1)
-#define PCI_CMD_MASTER	 (1u << 2)
-#define PCI_BAR_MEM_MASK 0xFFFFFFF0u
 #define PCI_CAP_MSI	 0x05
-#define PCI_CAP_ID_MASK	 0xFFu
-#define PCI_CAP_NEXT(d)	 (((d) >> 8) & 0xFCu)
-#define PCI_CAP_HOPS	 48 /* a capability list longer than config space allows is broken */
 #define MSI_CTRL_ENABLE	 (1u << 16) /* in the capability's first dword */
 #define MSI_CTRL_64BIT	 (1u << 23)
 #define MSI_ADDR_LO	 4
 #define MSI_ADDR_HI	 8
 #define MSI_DATA_32	 8
 #define MSI_DATA_64	 12
-#define EDU_ID		 0x11e81234u
 
-/* edu's interrupt registers (QEMU docs/specs/edu.txt) */
-#define EDU_IRQ_RAISE	 0x60
-#define EDU_IRQ_ACK	 0x64
-#define EDU_IRQ_BIT	 1u
-
-/* edu's DMA engine (QEMU docs/specs/edu.txt): one dword from its buffer to any address */
-#define EDU_DMA_SRC	 0x80
-#define EDU_DMA_DST	 0x88
-#define EDU_DMA_COUNT	 0x90
-#define EDU_DMA_CMD	 0x98
-#define EDU_CMD_RUN	 (1u << 0)
-#define EDU_CMD_TO_RAM	 (1u << 1)
-#define EDU_BUFFER	 0x40000u
-#define EDU_POLL_LIMIT	 200000000u
+/* edu's DMA engine (edu.h): one dword from its buffer to any address */
 #define MSI_DWORD	 4u
 /* VT-d remappable format (VT-d 5.1.2.2): bit 4 = remappable, bit 3 = SHV, 19:5 = handle */
 #define VTD_MSI_REMAP	 (1u << 4)
@@ -104,13 +77,6 @@
 #define VEC_OTHER	 0xE5
 #define VEC_PROBE	 0xE6
 
-#define APIC_BASE_X2APIC (1ull << 10)
-#define APIC_BASE_MASK	 0xFFFFF000u
-#define APIC_ID_REG	 0x020
-#define APIC_IRR_BASE	 0x200
-#define IRR_REG_SPAN	 0x10
-#define IRR_REG_BITS	 32
-#define XAPIC_ID_SHIFT	 24
 #define PCI_CMD_INTX_OFF (1u << 10)
 
 #define IOAPIC_BASE	 0xFEC00000u
@@ -126,24 +92,10 @@
 #define PIC1_DATA	 0x21
 #define PIC2_DATA	 0xA1
 #define PIC_ALL_MASKED	 0xFF
-#define MSR_X2APIC_ID	 0x802
-#define MSR_X2APIC_IRR	 0x820
 /* How long a held CPU gets to take a message that got through (it is a real CPU): mhv's
  * own NMI self-test sees it in well under this. */
 #define SETTLE_POLLS	 200u
 #define SETTLE_SPINS	 20000u
-
-static uint32_t pci_read(unsigned dev, unsigned reg)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	return inl(PCI_CONFIG_DATA);
-}
-
-static void pci_write(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	outl(PCI_CONFIG_DATA, v);
-}
 
 struct edu_msi {
 	unsigned dev, cap;
@@ -155,7 +107,7 @@ struct edu_msi {
 static bool find_edu_msi(struct edu_msi *e)
 {
 	for (unsigned dev = 0; dev < PCI_SLOTS; dev++) {
-		uint32_t cmd;
+		uint32_t cmd, d;
 		unsigned cap;
 
 		if (pci_read(dev, PCI_ID) != EDU_ID)
@@ -164,19 +116,12 @@ static bool find_edu_msi(struct edu_msi *e)
 		pci_write(dev, PCI_COMMAND, (cmd & 0xFFFFu) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
 		if (!(cmd & PCI_STATUS_CAPS))
 			return false;
-		cap = pci_read(dev, PCI_CAP_PTR) & 0xFCu;
-		for (unsigned hop = 0; cap && hop < PCI_CAP_HOPS; hop++) {
-			uint32_t d = pci_read(dev, cap);
-
-			if ((d & PCI_CAP_ID_MASK) == PCI_CAP_MSI) {
-				*e = (struct edu_msi){dev, cap,
-						      pci_read(dev, PCI_BAR0) & PCI_BAR_MEM_MASK,
-						      (d & MSI_CTRL_64BIT) != 0};
-				return true;
-			}
-			cap = PCI_CAP_NEXT(d);
-		}
-		return false;
+		cap = pci_find_cap(dev, PCI_CAP_MSI, &d);
+		if (!cap)
+			return false;
+		*e = (struct edu_msi){dev, cap, pci_read(dev, PCI_BAR0) & PCI_BAR_MEM_MASK,
+				      (d & MSI_CTRL_64BIT) != 0};
+		return true;
 	}
 	return false;
 }
@@ -184,35 +129,6 @@ static bool find_edu_msi(struct edu_msi *e)
 static uint32_t held_interrupts(void)
 {
 	return hypercall(HC_PARKED_INTERRUPTS, 0, 0, 0, NULL);
-}
-
-static bool x2apic(void)
-{
-	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
-}
-
-static uintptr_t xapic_base(void)
-{
-	return (uintptr_t)(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_MASK);
-}
-
-static uint32_t self_apic_id(void)
-{
-	if (x2apic())
-		return (uint32_t)rdmsr(MSR_X2APIC_ID);
-	return mmio_read32(xapic_base() + APIC_ID_REG) >> XAPIC_ID_SHIFT;
-}
-
-static bool irr_has(uint32_t vector)
-{
-	uint32_t reg;
-
-	if (x2apic())
-		reg = (uint32_t)rdmsr(MSR_X2APIC_IRR + vector / IRR_REG_BITS);
-	else
-		reg = mmio_read32(xapic_base() + APIC_IRR_BASE +
-				  (vector / IRR_REG_BITS) * IRR_REG_SPAN);
-	return reg & (1u << (vector % IRR_REG_BITS));
 }
 
 /* The edu device sends one MSI with this destination APIC ID and data; MSI off after. */
@@ -245,21 +161,9 @@ static uint32_t dma_word __attribute__((aligned(64)));
 static bool edu_dma_write(const struct edu_msi *e, uint32_t addr, uint32_t data)
 {
 	dma_word = data;
-	mmio_write32(e->regs + EDU_DMA_SRC, (uint32_t)(uintptr_t)&dma_word);
-	mmio_write32(e->regs + EDU_DMA_DST, EDU_BUFFER);
-	mmio_write32(e->regs + EDU_DMA_COUNT, MSI_DWORD);
-	mmio_write32(e->regs + EDU_DMA_CMD, EDU_CMD_RUN);
-	for (uint32_t i = 0; i < EDU_POLL_LIMIT; i++)
-		if (!(mmio_read32(e->regs + EDU_DMA_CMD) & EDU_CMD_RUN))
-			break;
-	mmio_write32(e->regs + EDU_DMA_SRC, EDU_BUFFER);
-	mmio_write32(e->regs + EDU_DMA_DST, addr);
-	mmio_write32(e->regs + EDU_DMA_COUNT, MSI_DWORD);
-	mmio_write32(e->regs + EDU_DMA_CMD, EDU_CMD_RUN | EDU_CMD_TO_RAM);
-	for (uint32_t i = 0; i < EDU_POLL_LIMIT; i++)
-		if (!(mmio_read32(e->regs + EDU_DMA_CMD) & EDU_CMD_RUN))
-			return true;
-	return false;
+	/* Into the device's buffer first; only the second run's outcome is reported. */
+	(void)edu_dma(e->regs, (uint32_t)(uintptr_t)&dma_word, MSI_DWORD, false);
+	return edu_dma(e->regs, addr, MSI_DWORD, true);
 }
 
 struct dma_args {
@@ -297,7 +201,7 @@ static void dma_attacks(const struct edu_msi *e, uint32_t self, uint32_t other, 
 			"skipped\n");
 	} else if (vtd && edu_dma_write(e, MSI_ADDR_BASE | self << MSI_DEST_SHIFT,
 				 MSI_MODE_FIXED | VEC_PROBE) &&
-	    irr_has(VEC_PROBE)) {
+	    lapic_irr_has(VEC_PROBE)) {
 		gprintf("guest: contain msi: this VT-d model delivers compatibility-format "
 			"messages although mhv blocks them (GSTS.CFIS clear): the compatibility-"
 			"format DMA attacks are skipped\n");
@@ -380,8 +284,8 @@ static void mmcfg_checks(const struct edu_msi *e, uint32_t self)
 	mmio_write32(e->regs + EDU_IRQ_RAISE, EDU_IRQ_BIT);
 	mmio_write32(e->regs + EDU_IRQ_ACK, EDU_IRQ_BIT);
 	mmio_write32(ecam + e->cap, ctrl & ~MSI_CTRL_ENABLE);
-	check(irr_has(VEC_MMCFG), "contain msi: a device's fixed MSI programmed through MMCONFIG "
-				  "arrives",
+	check(lapic_irr_has(VEC_MMCFG),
+	      "contain msi: a device's fixed MSI programmed through MMCONFIG arrives",
 	      "vector 0x%x is not pending", VEC_MMCFG);
 }
 
@@ -457,7 +361,7 @@ static void ioapic_attacks(const struct edu_msi *e, uint32_t self, uint32_t othe
 	}
 	edu_intx_pulse(e);
 	for (unsigned n = 0; n < GSI_PCI_COUNT && gsi == GSI_PCI_COUNT; n++)
-		if (irr_has(VEC_GSI_BASE + n))
+		if (lapic_irr_has(VEC_GSI_BASE + n))
 			gsi = n;
 	check(gsi < GSI_PCI_COUNT,
 	      "contain msi: an IOAPIC fixed interrupt (edu's INTx) to this CPU still arrives",
@@ -507,7 +411,7 @@ void test_contain_msi(void)
 		gprintf("guest: contain msi: no edu device with MSI: device MSI checks skipped\n");
 		return;
 	}
-	self = self_apic_id();
+	self = lapic_self_id();
 	other = self + 1;
 	if (hypercall(HC_VCPUS, 0, 0, 0, NULL) < 2)
 		gprintf("guest: contain msi: one vCPU: APIC ID %u is no CPU mhv holds, the "
@@ -518,7 +422,8 @@ void test_contain_msi(void)
 		e.dev, e.cap, e.wide ? "64-bit" : "32-bit", self);
 
 	edu_send(&e, self, MSI_MODE_FIXED | VEC_SELF);
-	check(irr_has(VEC_SELF), "contain msi: a device's fixed MSI to this CPU still arrives",
+	check(lapic_irr_has(VEC_SELF),
+	      "contain msi: a device's fixed MSI to this CPU still arrives",
 	      "vector 0x%x is not pending", VEC_SELF);
 
 	before = held_interrupts();
@@ -527,7 +432,7 @@ void test_contain_msi(void)
 		 settle(before) - before, 0);
 	/* The guest's own destination: the other vCPU (held until test_smp starts it), or
 	 * nowhere when there is none. */
-	check(!irr_has(VEC_OTHER),
+	check(!lapic_irr_has(VEC_OTHER),
 	      "contain msi: ... nor on this CPU (the remapping entry keeps the guest's destination)",
 	      "vector 0x%x is pending here", VEC_OTHER);
 

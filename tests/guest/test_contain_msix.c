@@ -19,30 +19,16 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/pci_cfg.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PCI_CONFIG_ADDR	 0xCF8
-#define PCI_CONFIG_DATA	 0xCFC
-#define PCI_ENABLE	 0x80000000u
-#define PCI_DEV_SHIFT	 11
-#define PCI_SLOTS	 32
-#define PCI_ID		 0x00
-#define PCI_COMMAND	 0x04
-#define PCI_STATUS_CAPS	 (1u << 20)
-#define PCI_BAR0	 0x10
 #define PCI_BAR_SPAN	 4u
 #define PCI_BAR_IO	 1u
 #define PCI_BAR_64	 4u
-#define PCI_CAP_PTR	 0x34
-#define PCI_CMD_MEMORY	 (1u << 1)
-#define PCI_CMD_MASTER	 (1u << 2)
-#define PCI_BAR_MEM_MASK 0xFFFFFFF0u
 #define PCI_CAP_MSIX	 0x11
-#define PCI_CAP_ID_MASK	 0xFFu
-#define PCI_CAP_NEXT(d)	 (((d) >> 8) & 0xFCu)
-#define PCI_CAP_HOPS	 48
 #define MSIX_ENABLE	 (1u << 31) /* message control bit 15, in the capability's dword */
 #define MSIX_FN_MASK	 (1u << 30)
 #define MSIX_TABLE	 4 /* table offset | BIR */
@@ -69,15 +55,6 @@
 #define MSI_DEST_SHIFT	 12
 #define MSI_MODE_NMI	 (4u << 8)
 #define VEC_MSIX	 0xE9 /* stays pending in the IRR: interrupts are off */
-#define APIC_BASE_X2APIC (1ull << 10)
-#define APIC_BASE_MASK	 0xFFFFF000u
-#define APIC_ID_REG	 0x020
-#define APIC_IRR_BASE	 0x200
-#define IRR_REG_SPAN	 0x10
-#define IRR_REG_BITS	 32
-#define XAPIC_ID_SHIFT	 24
-#define MSR_X2APIC_ID	 0x802
-#define MSR_X2APIC_IRR	 0x820
 #define POLLS		 2000000u
 #define BAR_MOVE	 0x100000u
 
@@ -85,18 +62,6 @@ struct msix_dev {
 	unsigned dev, cap, bir;
 	uintptr_t regs, entry; /* BAR 0, entry 0 of the table */
 };
-
-static uint32_t pci_read(unsigned dev, unsigned reg)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	return inl(PCI_CONFIG_DATA);
-}
-
-static void pci_write(unsigned dev, unsigned reg, uint32_t v)
-{
-	outl(PCI_CONFIG_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	outl(PCI_CONFIG_DATA, v);
-}
 
 /* A 32-bit memory BAR's address (the guest's identity map covers 4 GiB), else 0. */
 static uintptr_t bar32(unsigned dev, unsigned bir)
@@ -114,7 +79,8 @@ static uintptr_t bar32(unsigned dev, unsigned bir)
 static bool find_e1000e(struct msix_dev *d)
 {
 	for (unsigned dev = 0; dev < PCI_SLOTS; dev++) {
-		uint32_t cmd;
+		uint32_t cmd, header, t;
+		uintptr_t table;
 		unsigned cap;
 
 		if (pci_read(dev, PCI_ID) != E1000E_ID)
@@ -123,52 +89,16 @@ static bool find_e1000e(struct msix_dev *d)
 		if (!(cmd & PCI_STATUS_CAPS))
 			return false;
 		pci_write(dev, PCI_COMMAND, (cmd & 0xFFFFu) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
-		cap = pci_read(dev, PCI_CAP_PTR) & 0xFCu;
-		for (unsigned hop = 0; cap && hop < PCI_CAP_HOPS; hop++) {
-			uint32_t c = pci_read(dev, cap);
-
-			if ((c & PCI_CAP_ID_MASK) == PCI_CAP_MSIX) {
-				uint32_t t = pci_read(dev, cap + MSIX_TABLE);
-				uintptr_t table = bar32(dev, t & MSIX_BIR_MASK);
-
-				*d = (struct msix_dev){dev, cap, t & MSIX_BIR_MASK,
-						       bar32(dev, 0), table + (t & ~MSIX_BIR_MASK)};
-				return table && d->regs;
-			}
-			cap = PCI_CAP_NEXT(c);
-		}
-		return false;
+		cap = pci_find_cap(dev, PCI_CAP_MSIX, &header);
+		if (!cap)
+			return false;
+		t = pci_read(dev, cap + MSIX_TABLE);
+		table = bar32(dev, t & MSIX_BIR_MASK);
+		*d = (struct msix_dev){dev, cap, t & MSIX_BIR_MASK, bar32(dev, 0),
+				       table + (t & ~MSIX_BIR_MASK)};
+		return table && d->regs;
 	}
 	return false;
-}
-
-static bool x2apic(void)
-{
-	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
-}
-
-static uintptr_t xapic_base(void)
-{
-	return (uintptr_t)(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_MASK);
-}
-
-static uint32_t self_apic_id(void)
-{
-	if (x2apic())
-		return (uint32_t)rdmsr(MSR_X2APIC_ID);
-	return mmio_read32(xapic_base() + APIC_ID_REG) >> XAPIC_ID_SHIFT;
-}
-
-static bool irr_has(uint32_t vector)
-{
-	uint32_t reg;
-
-	if (x2apic())
-		reg = (uint32_t)rdmsr(MSR_X2APIC_IRR + vector / IRR_REG_BITS);
-	else
-		reg = mmio_read32(xapic_base() + APIC_IRR_BASE +
-				  (vector / IRR_REG_BITS) * IRR_REG_SPAN);
-	return reg & (1u << (vector % IRR_REG_BITS));
 }
 
 /* Entry 0 gets (addr, data), masked while written as drivers do. */
@@ -189,7 +119,7 @@ static void raise_other(void *arg)
 	mmio_write32(d->regs + E1000_IVAR, IVAR_OTHER_V0);
 	mmio_write32(d->regs + E1000_IMS, E1000_ICR_LSC | E1000_ICR_OTHER);
 	mmio_write32(d->regs + E1000_ICS, E1000_ICR_LSC | E1000_ICR_OTHER);
-	for (uint32_t i = 0; i < POLLS && !irr_has(VEC_MSIX); i++)
+	for (uint32_t i = 0; i < POLLS && !lapic_irr_has(VEC_MSIX); i++)
 		__asm__ volatile("pause");
 	mmio_write32(d->regs + E1000_IMC, ALL_ONES);
 	mmio_write32(d->regs + E1000_ICR, ALL_ONES);
@@ -237,7 +167,7 @@ void test_contain_msix(void)
 			"MSI-X checks skipped\n");
 		return;
 	}
-	self = self_apic_id();
+	self = lapic_self_id();
 	addr = MSI_ADDR_BASE | self << MSI_DEST_SHIFT;
 	gprintf("guest: contain msix: e1000e at 00:%02x.0, MSI-X table entry 0 at 0x%x\n", d.dev,
 		(uint32_t)d.entry);
@@ -251,7 +181,8 @@ void test_contain_msix(void)
 	ctrl = pci_read(d.dev, d.cap);
 	pci_write(d.dev, d.cap, (ctrl | MSIX_ENABLE) & ~MSIX_FN_MASK);
 	raise_other(&d);
-	check(irr_has(VEC_MSIX), "contain msix: a device's fixed MSI-X vector to this CPU arrives",
+	check(lapic_irr_has(VEC_MSIX),
+	      "contain msix: a device's fixed MSI-X vector to this CPU arrives",
 	      "vector 0x%x is not pending", VEC_MSIX);
 	/* The same entry as an NMI: mhv gives it no remapping entry, the device's message is
 	 * blocked. */

@@ -21,6 +21,8 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/pci_cfg.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/serial.h"
 #include "tests/guest/tests.h"
@@ -49,12 +51,7 @@
 #define XCR0_BIT62	 (1ull << 62)
 #define XCR_XINUSE	 1u /* XCR1 exists only for XGETBV */
 
-#define APIC_BASE_X2APIC  (1ull << 10)
 #define APIC_BASE_ADDR	  0xFFFFF000u
-#define APIC_ID_REG	  0x020
-#define APIC_ICR_LOW	  0x300
-#define APIC_ICR_HIGH	  0x310
-#define XAPIC_SHIFT	  24
 #define ICR_INIT_ASSERT	  0x4500u /* INIT, level assert */
 #define ICR_MODE_BYTE_INIT 0x45u  /* bits 15:8 of that, as the ICR's second byte */
 #define APIC_QWORD_BELOW  0x2FC  /* a qword here covers the ICR's first dword */
@@ -532,10 +529,10 @@ static bool smp_guest(void)
  */
 static void icr_attack(const char *what, void (*fn)(void *))
 {
-	uint32_t self = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT, before = ipis_dropped();
+	uint32_t self = mmio_read32(apic + APIC_ID_REG) >> XAPIC_ID_SHIFT, before = ipis_dropped();
 	struct fault f;
 
-	mmio_write32(apic + APIC_ICR_HIGH, (smp_guest() ? self : self + 1) << XAPIC_SHIFT);
+	mmio_write32(apic + APIC_ICR_HIGH, (smp_guest() ? self : self + 1) << XAPIC_ID_SHIFT);
 	run_catching(fn, NULL, &f);
 	check(!f.raised && ipis_dropped() - before >= 1, what, "%s, HC_IPIS_DROPPED moved by %u",
 	      f.raised ? trap_name(f.vector) : "no fault", ipis_dropped() - before);
@@ -549,7 +546,7 @@ static void icr_attack(const char *what, void (*fn)(void *))
 /* Anything but a 32-bit access at a 16-byte boundary is undefined on the APIC: never sent. */
 static void apic_odd_widths(void)
 {
-	uint32_t id = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT;
+	uint32_t id = mmio_read32(apic + APIC_ID_REG) >> XAPIC_ID_SHIFT;
 	uint32_t tpr = mmio_read32(apic + APIC_TPR);
 
 	check_eq("redteam: a byte read of the APIC ID's top byte gives the ID",
@@ -693,10 +690,6 @@ static void string_io_into_hv(void)
 
 /* ---- a PCI memory BAR moved over mhv's range ---- */
 
-#define PCI_ADDR	0xCF8
-#define PCI_DATA	0xCFC
-#define PCI_ENABLE	0x80000000u
-#define PCI_DEV_SHIFT	11
 #define PCI_DEVS	32u
 #define PCI_BAR0	0x10
 #define PCI_BARS	6u
@@ -704,18 +697,6 @@ static void string_io_into_hv(void)
 #define BAR_IO		1u
 #define BAR_TYPE_MASK	6u /* 0: 32-bit memory */
 #define BAR_ADDR_MASK	0xFFFFFFF0u
-
-static uint32_t pci_read(uint32_t dev, uint8_t reg)
-{
-	outl(PCI_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	return inl(PCI_DATA);
-}
-
-static void pci_write(uint32_t dev, uint8_t reg, uint32_t v)
-{
-	outl(PCI_ADDR, PCI_ENABLE | dev << PCI_DEV_SHIFT | reg);
-	outl(PCI_DATA, v);
-}
 
 /* The first 32-bit memory BAR on bus 0 (function 0s): false if none. */
 static bool find_mem_bar(uint32_t *dev, uint8_t *reg, uint32_t *size)
@@ -891,16 +872,6 @@ static void ioapic_attack(const char *what, uint32_t mode, uint32_t other)
 
 #define IOAPIC_MODE_FIXED 0u
 #define SELF_VECTOR	  0xEEu /* stays pending: interrupts are off (test_contain_cpus uses it too) */
-#define APIC_IRR_BASE	  0x200
-#define IRR_REG_BITS	  32
-#define IRR_REG_SPAN	  0x10
-
-static bool irr_has(uint32_t vector)
-{
-	uint32_t reg = mmio_read32(apic + APIC_IRR_BASE + (vector / IRR_REG_BITS) * IRR_REG_SPAN);
-
-	return reg & (1u << (vector % IRR_REG_BITS));
-}
 
 /*
  * Program (no PIT ticks: the last pin, which nothing drives) one edge-triggered entry as
@@ -974,7 +945,7 @@ static void ioapic_to_parked_cpu(void)
 			IOAPIC_BASE);
 		return;
 	}
-	self = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT;
+	self = mmio_read32(apic + APIC_ID_REG) >> XAPIC_ID_SHIFT;
 	other = self + 1;
 	gprintf("guest: redteam: IOAPIC messages to the %s (APIC ID %u)\n", who, other);
 	/* Bochs' IOAPIC stops the machine on a register it does not have: mhv never sends one. */
@@ -1002,7 +973,7 @@ static void ioapic_to_parked_cpu(void)
 
 	/* What a guest OS needs still works: a fixed interrupt to this CPU (left pending). */
 	ioapic_send(IOAPIC_MODE_FIXED | SELF_VECTOR, self, false);
-	check_either(irr_has(SELF_VECTOR),
+	check_either(xapic_irr_has(apic, SELF_VECTOR),
 		     "redteam: an IOAPIC fixed interrupt to this CPU still arrives (IRR bit set)",
 		     "redteam: an IOAPIC fixed interrupt to this CPU never arrived (IRR bit clear)");
 }

@@ -5,15 +5,12 @@
  * the end of RAM, where the guest's physical map once stopped (#GP for every access).
  * Without such a BAR the test says so and checks nothing.
  */
-#include "arch/x86/io.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/pci_cfg.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PCI_CONFIG_ADDR	  0xCF8
-#define PCI_CONFIG_DATA	  0xCFC
-#define PCI_CONFIG_ENABLE 0x80000000u
 #define PCI_NR_DEVS	  32
 #define PCI_REG_COMMAND	  0x04
 #define PCI_REG_HEADER	  0x0C
@@ -43,26 +40,20 @@
 static uint64_t hb_pd[2][ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t hb_pdpt[4] __attribute__((aligned(32)));
 
-static uint32_t conf_read(unsigned dev, unsigned reg)
-{
-	outl(PCI_CONFIG_ADDR, PCI_CONFIG_ENABLE | dev << 11 | reg);
-	return inl(PCI_CONFIG_DATA);
-}
-
 /* The first 64-bit memory BAR at or above 4 GiB on bus 0 with memory decoding on, or 0. */
 static uint64_t find_high_bar(void)
 {
 	for (unsigned dev = 0; dev < PCI_NR_DEVS; dev++) {
-		if ((conf_read(dev, 0) & 0xFFFF) == PCI_VENDOR_NONE ||
-		    ((conf_read(dev, PCI_REG_HEADER) >> 16) & 0x7F) != 0 ||
-		    !(conf_read(dev, PCI_REG_COMMAND) & PCI_CMD_MEM))
+		if ((pci_read(dev, 0) & 0xFFFF) == PCI_VENDOR_NONE ||
+		    ((pci_read(dev, PCI_REG_HEADER) >> 16) & 0x7F) != 0 ||
+		    !(pci_read(dev, PCI_REG_COMMAND) & PCI_CMD_MEM))
 			continue;
 		for (unsigned i = 0; i + 1 < PCI_NR_BARS; i++) {
-			uint32_t lo = conf_read(dev, PCI_REG_BAR0 + 4 * i);
+			uint32_t lo = pci_read(dev, PCI_REG_BAR0 + 4 * i);
 
 			if ((lo & BAR_IO) || (lo & BAR_TYPE_MASK) != BAR_TYPE_64)
 				continue;
-			uint32_t hi = conf_read(dev, PCI_REG_BAR0 + 4 * (i + 1));
+			uint32_t hi = pci_read(dev, PCI_REG_BAR0 + 4 * (i + 1));
 			i++;
 			if (hi)
 				return ((uint64_t)hi << 32) | (lo & BAR_MEM_MASK);

@@ -18,13 +18,11 @@
 #include "lib/string.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
 #define APIC_BASE_ENABLE    (1u << 11)
-#define APIC_BASE_X2APIC    (1u << 10)
-#define APIC_BASE_ADDR_MASK 0xFFFFF000u
-#define APIC_ID_REG	    0x020
 #define APIC_EOI	    0x0B0
 #define APIC_TPR	    0x080
 #define APIC_LDR	    0x0D0
@@ -38,17 +36,8 @@
 #define LVT_MASKED	    (1u << 16)
 #define SVR_AFTER_INIT	    0xFFu /* software-disabled, spurious vector 0xFF */
 #define DFR_AFTER_INIT	    0xFFFFFFFFu
-#define APIC_IRR_BASE	    0x200
-#define APIC_ICR_LOW	    0x300
-#define APIC_ICR_HIGH	    0x310
 #define SVR_ENABLE	    (1u << 8)
-#define MSR_X2APIC_ID	    0x802
 #define MSR_X2APIC_SVR	    0x80F
-#define MSR_X2APIC_IRR	    0x820
-#define MSR_X2APIC_ICR	    0x830
-#define XAPIC_SHIFT	    24
-#define IRR_REG_BITS	    32
-#define IRR_REG_SPAN	    0x10
 
 #define ICR_FIXED	  (0u << 8)
 #define ICR_INIT	  (5u << 8)
@@ -85,7 +74,7 @@
 #define DIRTY_TPR	0x10
 #define DIRTY_TIMER	0xE7
 #define DIRTY_ERROR	0xE8
-#define DIRTY_LDR	(1u << XAPIC_SHIFT)
+#define DIRTY_LDR	(1u << XAPIC_ID_SHIFT)
 #define DEVICE_VECTOR	0xEB /* a device's MSI aimed at an AP (test_contain_msi.c) */
 #define MARK_A		0xA5A5000Au
 #define MARK_B		0x5A5A000Bu
@@ -114,17 +103,10 @@ static volatile uint32_t ap_saw_a[AP_MAX], ap_saw_b[AP_MAX], ap_flushed[AP_MAX];
 static uint32_t shoot_pd[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static volatile uint32_t shoot_pt[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
-static bool irr_has(uint32_t vector)
-{
-	uint32_t reg = mmio_read32(apic + APIC_IRR_BASE + (vector / IRR_REG_BITS) * IRR_REG_SPAN);
-
-	return reg & (1u << (vector % IRR_REG_BITS));
-}
-
 /* The APs' APICs are in xAPIC mode (as INIT leaves them). */
 static void send_ipi(uint32_t dest, uint32_t low)
 {
-	mmio_write32(apic + APIC_ICR_HIGH, dest << XAPIC_SHIFT);
+	mmio_write32(apic + APIC_ICR_HIGH, dest << XAPIC_ID_SHIFT);
 	mmio_write32(apic + APIC_ICR_LOW, low);
 }
 
@@ -140,9 +122,8 @@ static void bsp_send_ipi(uint32_t dest, uint32_t low)
 static bool bsp_irr_has(uint32_t vector)
 {
 	if (bsp_x2apic)
-		return (uint32_t)rdmsr(MSR_X2APIC_IRR + vector / IRR_REG_BITS) &
-		       (1u << (vector % IRR_REG_BITS));
-	return irr_has(vector);
+		return x2apic_irr_has(vector);
+	return xapic_irr_has(apic, vector);
 }
 
 static bool wait_until(const volatile uint32_t *p, uint32_t at_least)
@@ -191,7 +172,7 @@ static void ap_shootdown(uint32_t index)
 		val = mmio_read32(WINDOW_VA);
 	ap_saw_a[index] = val == MARK_A ? ANSWER_OK : ANSWER_BAD;
 	__atomic_add_fetch(&shoot_ready, 1, __ATOMIC_SEQ_CST);
-	for (uint32_t i = 0; i < WAIT_LOOPS && !irr_has(SHOOT_VECTOR); i++)
+	for (uint32_t i = 0; i < WAIT_LOOPS && !xapic_irr_has(apic, SHOOT_VECTOR); i++)
 		asm volatile("pause");
 	before = hypercall(HC_FLUSH_COUNT, FLUSH_CAUSE_INVLPG, 0, 0, NULL);
 	invlpg(WINDOW_VA);
@@ -243,7 +224,7 @@ void smp_ap_main(uint32_t index)
 
 	ap_reset_svr[index] = mmio_read32(apic + APIC_SVR);
 	ap_reset_bad[index] = init_state_misses();
-	ap_id[index] = cpuid(1).ebx >> XAPIC_SHIFT;
+	ap_id[index] = cpuid(1).ebx >> XAPIC_ID_SHIFT;
 	ap_hv[index] = mhv ? ANSWER_OK : ANSWER_BAD;
 	/* The counters are this vCPU's: it ran CPUID twice, the boot CPU many more times. */
 	ap_hc[index] = hypercall(HC_EXIT_COUNT, EXIT_KIND_CPUID, 0, 0, NULL) == 2 ? ANSWER_OK
@@ -253,9 +234,9 @@ void smp_ap_main(uint32_t index)
 	__atomic_add_fetch(&aps_done, 1, __ATOMIC_SEQ_CST);
 	/* A software-disabled APIC (as INIT leaves it) accepts no fixed interrupts. */
 	mmio_write32(apic + APIC_SVR, mmio_read32(apic + APIC_SVR) | SVR_ENABLE);
-	for (uint32_t i = 0; i < WAIT_LOOPS && !irr_has(TO_AP_VECTOR); i++)
+	for (uint32_t i = 0; i < WAIT_LOOPS && !xapic_irr_has(apic, TO_AP_VECTOR); i++)
 		asm volatile("pause");
-	ap_ipi[index] = irr_has(TO_AP_VECTOR) ? ANSWER_OK : ANSWER_BAD;
+	ap_ipi[index] = xapic_irr_has(apic, TO_AP_VECTOR) ? ANSWER_OK : ANSWER_BAD;
 	send_ipi(bsp_id, ICR_FIXED | TO_BSP_VECTOR);
 	while (!shoot_go)
 		asm volatile("pause");
@@ -264,7 +245,7 @@ void smp_ap_main(uint32_t index)
 	if (index == 0)
 		dirty_this_cpu(); /* the AP restart_ap() restarts */
 	for (;;) { /* until the run ends or the boot CPU restarts this AP */
-		if (dev_watch && !ap_dev[index] && irr_has(DEVICE_VECTOR))
+		if (dev_watch && !ap_dev[index] && xapic_irr_has(apic, DEVICE_VECTOR))
 			ap_dev[index] = ANSWER_OK;
 		asm volatile("pause");
 	}
@@ -434,7 +415,7 @@ void test_smp(void)
 		if (!(svr & SVR_ENABLE))
 			wrmsr(MSR_X2APIC_SVR, svr | SVR_ENABLE);
 	} else {
-		bsp_id = mmio_read32(apic + APIC_ID_REG) >> XAPIC_SHIFT;
+		bsp_id = mmio_read32(apic + APIC_ID_REG) >> XAPIC_ID_SHIFT;
 		svr = mmio_read32(apic + APIC_SVR);
 		if (!(svr & SVR_ENABLE))
 			mmio_write32(apic + APIC_SVR, svr | SVR_ENABLE);
