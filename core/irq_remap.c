@@ -201,3 +201,39 @@ bool irq_remap_ioapic_pin(uint32_t handle, unsigned pin, uint32_t *low, uint32_t
 	}
 	return ok;
 }
+
+/*
+ * Why NMIPass on the IOAPIC's DTE lets through only mhv's NMIs: the IOAPIC's messages carry
+ * its device ID, and with a table of its own (irq_remap_alloc_ioapic, the only case this is
+ * called for) every redirection entry reaches the IOAPIC through the IOAPIC guard: whole
+ * 32-bit writes only, each entry judged as a whole (program_entry), mhv's pins never written
+ * from the guest's shadow, and irq_remap_ioapic_pin masks any unmasked entry judge() refuses,
+ * which is every delivery mode but fixed and lowest priority.  So the only NMI entries the
+ * IOAPIC holds are mhv's, aimed at this CPU.  What the DTE cannot tell apart: a PCI function
+ * whose requester ID equals the IOAPIC's IVRS device ID (some AMD chipsets put the IOAPIC's
+ * ID on a southbridge function) could DMA-write an NMI message that passes too; it reaches
+ * the CPUs the message names.  mhv does not check for such a function.
+ */
+bool irq_remap_ioapic_nmi(uint32_t handle, uint8_t ioapic_id, unsigned pin, uint8_t dest,
+			  uint32_t *low, uint32_t *high, const char **how)
+{
+	struct vtd_irte e;
+	uint16_t sid;
+	bool checked;
+
+	if (amdvi_intremap_on()) {
+		*how = "passed by NMIPass in the IOAPIC's AMD-Vi device table entry";
+		return amdvi_dte_nmi_pass((uint16_t)(handle >> AMD_DEVID_SHIFT));
+	}
+	if (!vtd_intremap_on())
+		return false;
+	checked = vtd_ioapic_sid(ioapic_id, &sid);
+	vtd_irte_build_nmi(dest, checked ? sid : -1, &e);
+	vtd_irte_write(handle + pin, &e);
+	vtd_rte_remap((uint16_t)(handle + pin), *low & ~(RTE_MODE_MASK << RTE_MODE_SHIFT), low,
+		      high);
+	*how = checked ? "through mhv's VT-d remapping entry (the IOAPIC's source ID checked)"
+		       : "through mhv's VT-d remapping entry (no DMAR scope names the IOAPIC: "
+			 "source ID not checked)";
+	return true;
+}
