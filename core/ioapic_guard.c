@@ -356,7 +356,7 @@ static bool claim_nmi_pin(unsigned pin, int *owner)
 						     &low, &high, &how))) {
 		pr_warn("mhv: ioapic: pin %u cannot be mhv's NMI: interrupt remapping would block "
 			"it (%s)\n",
-			pin, io->remapped ? "the IOMMU refused" : "the IOAPIC has no entries of its own");
+			pin, how ? how : "the IOAPIC has no remapping entries of its own");
 		return false;
 	}
 	reg = IOAPIC_REDTBL + 2 * pin;

@@ -212,8 +212,17 @@ bool irq_remap_ioapic_pin(uint32_t handle, unsigned pin, uint32_t *low, uint32_t
  * IOAPIC holds are mhv's, aimed at this CPU.  What the DTE cannot tell apart: a PCI function
  * whose requester ID equals the IOAPIC's IVRS device ID (some AMD chipsets put the IOAPIC's
  * ID on a southbridge function) could DMA-write an NMI message that passes too; it reaches
- * the CPUs the message names.  mhv does not check for such a function.
+ * the CPUs the message names.  mhv does not check for such a function.  And QEMU's AMD-Vi
+ * model (7.2) tags every device's DMA-written interrupt message with the IOAPIC's ID, so
+ * there any device's NMI message passes: hence NMIPass only on request (amdvi_nmipass=on).
  */
+static bool amdvi_nmipass_allowed;
+
+void irq_remap_allow_amdvi_nmipass(bool allowed)
+{
+	amdvi_nmipass_allowed = allowed;
+}
+
 bool irq_remap_ioapic_nmi(uint32_t handle, uint8_t ioapic_id, unsigned pin, uint8_t dest,
 			  uint32_t *low, uint32_t *high, const char **how)
 {
@@ -221,9 +230,16 @@ bool irq_remap_ioapic_nmi(uint32_t handle, uint8_t ioapic_id, unsigned pin, uint
 	uint16_t sid;
 	bool checked;
 
+	if (amdvi_intremap_on() && !amdvi_nmipass_allowed) {
+		*how = "AMD-Vi blocks NMIs; amdvi_nmipass=on lets the IOAPIC's pass";
+		return false;
+	}
 	if (amdvi_intremap_on()) {
 		*how = "passed by NMIPass in the IOAPIC's AMD-Vi device table entry";
-		return amdvi_dte_nmi_pass((uint16_t)(handle >> AMD_DEVID_SHIFT));
+		if (amdvi_dte_nmi_pass((uint16_t)(handle >> AMD_DEVID_SHIFT)))
+			return true;
+		*how = "the IOAPIC has no AMD-Vi device table entry of its own";
+		return false;
 	}
 	if (!vtd_intremap_on())
 		return false;

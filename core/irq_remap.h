@@ -75,8 +75,11 @@ bool irq_remap_ioapic_pin(uint32_t handle, unsigned pin, uint32_t *low, uint32_t
  * VT-d: an entry of mhv's (the pin's own IRTE: NMI to dest, the IOAPIC's source ID checked
  * where the DMAR names it) and a remappable-format pin entry.  AMD-Vi: the pin entry stays
  * an NMI to dest and the IOAPIC's DTE gets NMIPass, since the remapping table has no NMI
- * entries.  false when the IOMMU cannot let it through.
+ * entries, only with amdvi_nmipass=on.  false (*how says why) when it does not get through.
  */
+/* amdvi_nmipass= (lib/options.h): may AMD-Vi's NMIPass carry the pin's NMI?  Off: no. */
+void irq_remap_allow_amdvi_nmipass(bool allowed);
+
 bool irq_remap_ioapic_nmi(uint32_t handle, uint8_t ioapic_id, unsigned pin, uint8_t dest,
 			  uint32_t *low, uint32_t *high, const char **how);
 
