@@ -215,6 +215,10 @@ bool irq_remap_ioapic_pin(uint32_t handle, unsigned pin, uint32_t *low, uint32_t
  * the CPUs the message names.  mhv does not check for such a function.  And QEMU's AMD-Vi
  * model (7.2) tags every device's DMA-written interrupt message with the IOAPIC's ID, so
  * there any device's NMI message passes: hence NMIPass only on request (amdvi_nmipass=on).
+ * VT-d needs no such choice: mhv's entry names only this CPU and checks the IOAPIC's source
+ * ID (where the DMAR gives it), so a device naming its handle is blocked.  (QEMU 7.2 checks
+ * no source ID for a device's DMA-written message: there such a device sends this CPU an NMI,
+ * which mhv, finding no console byte, hands to the guest as the guest's own.)
  */
 static bool amdvi_nmipass_allowed;
 
