@@ -146,7 +146,7 @@ $(TEST_ISO_DIR)/guest-pciserial.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkis
 # The monitor's target: the guest spins with interrupts off until the monitor releases it.
 $(TEST_ISO_DIR)/guest-monitor.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
 	@mkdir -p $(dir $@)
-	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS)" \
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit amdvi_nmipass=on $(GUEST_MMIO_ARGS)" \
 		-m "$(GUEST_TEST_ELF) guest-test monitor-spin"
 # One platform attack per boot (tests/guest/attack.c): "guest-test attack=NAME".
 $(TEST_ISO_DIR)/attack-%.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in

@@ -22,6 +22,7 @@
 #include "boot/selfcheck.h"
 #include "core/bench.h"
 #include "core/guest.h"
+#include "core/irq_remap.h"
 #include "core/mmio_setup.h"
 #include "core/monitor.h"
 #include "core/pci_msi_trap.h"
@@ -248,6 +249,7 @@ void hv_main(uint32_t magic, uint32_t mbi_pa, uint32_t load_base)
 	 * the console's break-in sequence stops the guest for either. */
 	bool console_break = options.break_in && options.console_port;
 
+	irq_remap_allow_amdvi_nmipass(options.amdvi_nmipass);
 	debug_stop_init(console_break ? &options.break_seq : NULL);
 	if (options.gdb_port && gdbstub_init(options.gdb_port, options.baud, options.gdb_wait))
 		debug_stop_set_session(&gdb_session);

@@ -48,6 +48,7 @@ struct ioapic {
 	uint32_t nr_entries; /* from the version register */
 	bool remapped;	     /* interrupt remapping: entries of its own (ir_handle) */
 	uint32_t ir_handle;
+	uint8_t id; /* its IOAPIC ID at setup (the IOMMUs name it so) */
 };
 
 static struct ioapic ioapics[IOAPIC_MAX];
@@ -318,10 +319,9 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 					hw_read(&ioapics[i], IOAPIC_REDTBL + 2 * n + half);
 		hv_phys_write(NULL, ioapics[i].base + IOREGSEL, &ioapics[i].regsel,
 			      sizeof(ioapics[i].regsel));
-		ioapics[i].remapped =
-			irq_remap_alloc_ioapic((uint8_t)(hw_read(&ioapics[i], IOAPIC_ID) >>
-							 IOAPIC_ID_SHIFT),
-					       ioapics[i].nr_entries, &ioapics[i].ir_handle);
+		ioapics[i].id = (uint8_t)(hw_read(&ioapics[i], IOAPIC_ID) >> IOAPIC_ID_SHIFT);
+		ioapics[i].remapped = irq_remap_alloc_ioapic(ioapics[i].id, ioapics[i].nr_entries,
+							     &ioapics[i].ir_handle);
 		if (!ioapics[i].remapped && irq_remap_active())
 			pr_warn("mhv: ioapic: no interrupt remapping entries for the IOAPIC at 0x%lx: "
 				"its interrupts are blocked (VT-d) or reach the boot vCPU (AMD-Vi)\n",
@@ -337,21 +337,36 @@ bool ioapic_guard_setup(struct mmio_regions *regions)
 	return true;
 }
 
-/* Pin `pin` of the first IOAPIC: an edge-triggered NMI to this CPU. */
+/*
+ * Pin `pin` of the first IOAPIC: an edge-triggered NMI to this CPU.  With interrupt remapping
+ * the NMI must get past the IOMMU (irq_remap_ioapic_nmi): refused when it cannot.
+ */
 static bool claim_nmi_pin(unsigned pin, int *owner)
 {
 	struct ioapic *io = &ioapics[0];
-	uint32_t id, ldr, low = (uint32_t)ICR_MODE_NMI << ICR_MODE_SHIFT, reg;
+	uint32_t id, ldr, low = (uint32_t)ICR_MODE_NMI << ICR_MODE_SHIFT, high, reg;
+	const char *how = NULL;
 
 	if (!nr_ioapics || pin >= io->nr_entries)
 		return false;
 	apic_guard_self_xapic(&id, &ldr);
+	high = id << ENTRY_DEST_SHIFT; /* edge, active high: an ISA line */
+	if (irq_remap_active() &&
+	    (!io->remapped || !irq_remap_ioapic_nmi(io->ir_handle, io->id, pin, (uint8_t)id,
+						     &low, &high, &how))) {
+		pr_warn("mhv: ioapic: pin %u cannot be mhv's NMI: interrupt remapping would block "
+			"it (%s)\n",
+			pin, how ? how : "the IOAPIC has no remapping entries of its own");
+		return false;
+	}
 	reg = IOAPIC_REDTBL + 2 * pin;
 	*owner = (int)pin;
 	hw_write(io, reg, low | ENTRY_MASKED);
-	hw_write(io, reg + 1, id << ENTRY_DEST_SHIFT);
-	hw_write(io, reg, low); /* edge, active high: an ISA line */
+	hw_write(io, reg + 1, high);
+	hw_write(io, reg, low);
 	hv_phys_write(NULL, io->base + IOREGSEL, &io->regsel, sizeof(io->regsel));
+	if (how)
+		pr_info("mhv: ioapic: pin %u is mhv's NMI to APIC ID %u, %s\n", pin, id, how);
 	return true;
 }
 

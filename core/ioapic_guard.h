@@ -30,7 +30,9 @@ bool ioapic_guard_setup(struct mmio_regions *regions);
  * The break-in (core/debug_stop.h): pin `pin` of the first IOAPIC (the console UART's ISA
  * line) becomes mhv's, an edge-triggered NMI to this CPU.  The guest's writes to that entry
  * are kept, not applied; ioapic_guard_forward_console_irq() sends what it asked for (fixed or
- * lowest priority, within the same destination rules) as an IPI, once per edge.
+ * lowest priority, within the same destination rules) as an IPI, once per edge.  With
+ * interrupt remapping the NMI is let through the IOMMU (irq_remap_ioapic_nmi); false, with a
+ * warning, when it cannot be.
  */
 bool ioapic_guard_claim_console_pin(unsigned pin);
 /* The same for the debugger's UART (gdb=), which the guest never sees: its entry's writes are

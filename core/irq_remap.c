@@ -200,3 +200,59 @@ bool irq_remap_ioapic_pin(uint32_t handle, unsigned pin, uint32_t *low, uint32_t
 	}
 	return ok;
 }
+
+/*
+ * Why NMIPass on the IOAPIC's DTE lets through only mhv's NMIs: the IOAPIC's messages carry
+ * its device ID, and with a table of its own (irq_remap_alloc_ioapic, the only case this is
+ * called for) every redirection entry reaches the IOAPIC through the IOAPIC guard: whole
+ * 32-bit writes only, each entry judged as a whole (program_entry), mhv's pins never written
+ * from the guest's shadow, and irq_remap_ioapic_pin masks any unmasked entry judge() refuses,
+ * which is every delivery mode but fixed and lowest priority.  So the only NMI entries the
+ * IOAPIC holds are mhv's, aimed at this CPU.  What the DTE cannot tell apart: a PCI function
+ * whose requester ID equals the IOAPIC's IVRS device ID (some AMD chipsets put the IOAPIC's
+ * ID on a southbridge function) could DMA-write an NMI message that passes too; it reaches
+ * the CPUs the message names.  mhv does not check for such a function.  And QEMU's AMD-Vi
+ * model (7.2) tags every device's DMA-written interrupt message with the IOAPIC's ID, so
+ * there any device's NMI message passes: hence NMIPass only on request (amdvi_nmipass=on).
+ * VT-d needs no such choice: mhv's entry names only this CPU and checks the IOAPIC's source
+ * ID (where the DMAR gives it), so a device naming its handle is blocked.  (QEMU 7.2 checks
+ * no source ID for a device's DMA-written message: there such a device sends this CPU an NMI,
+ * which mhv, finding no console byte, hands to the guest as the guest's own.)
+ */
+static bool amdvi_nmipass_allowed;
+
+void irq_remap_allow_amdvi_nmipass(bool allowed)
+{
+	amdvi_nmipass_allowed = allowed;
+}
+
+bool irq_remap_ioapic_nmi(uint32_t handle, uint8_t ioapic_id, unsigned pin, uint8_t dest,
+			  uint32_t *low, uint32_t *high, const char **how)
+{
+	struct vtd_irte e;
+	uint16_t sid;
+	bool checked;
+
+	if (amdvi_intremap_on() && !amdvi_nmipass_allowed) {
+		*how = "AMD-Vi blocks NMIs; amdvi_nmipass=on lets the IOAPIC's pass";
+		return false;
+	}
+	if (amdvi_intremap_on()) {
+		*how = "passed by NMIPass in the IOAPIC's AMD-Vi device table entry";
+		if (amdvi_dte_nmi_pass((uint16_t)(handle >> AMD_DEVID_SHIFT)))
+			return true;
+		*how = "the IOAPIC has no AMD-Vi device table entry of its own";
+		return false;
+	}
+	if (!vtd_intremap_on())
+		return false;
+	checked = vtd_ioapic_sid(ioapic_id, &sid);
+	vtd_irte_build_nmi(dest, checked ? sid : -1, &e);
+	vtd_irte_write(handle + pin, &e);
+	vtd_rte_remap((uint16_t)(handle + pin), *low & ~(RTE_MODE_MASK << RTE_MODE_SHIFT), low,
+		      high);
+	*how = checked ? "through mhv's VT-d remapping entry (the IOAPIC's source ID checked)"
+		       : "through mhv's VT-d remapping entry (no DMAR scope names the IOAPIC: "
+			 "source ID not checked)";
+	return true;
+}

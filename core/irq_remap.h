@@ -68,4 +68,19 @@ bool irq_remap_alloc_ioapic(uint8_t ioapic_id, unsigned pins, uint32_t *handle);
 bool irq_remap_ioapic_pin(uint32_t handle, unsigned pin, uint32_t *low, uint32_t *high,
 			  const char **why);
 
+/* amdvi_nmipass= (lib/options.h): may AMD-Vi's NMIPass carry the pin's NMI?  Off: no. */
+void irq_remap_allow_amdvi_nmipass(bool allowed);
+
+/*
+ * mhv's own pin (the break-in, core/ioapic_guard.h): an edge-triggered NMI to APIC ID dest
+ * from pin of the IOAPIC with this ID and handle (irq_remap_alloc_ioapic).  (low, high)
+ * become what the IOAPIC must hold and *how says how the NMI gets through (for the log).
+ * VT-d: an entry of mhv's (the pin's own IRTE: NMI to dest, the IOAPIC's source ID checked
+ * where the DMAR names it) and a remappable-format pin entry.  AMD-Vi: the pin entry stays
+ * an NMI to dest and the IOAPIC's DTE gets NMIPass, since the remapping table has no NMI
+ * entries, only with amdvi_nmipass=on.  false (*how says why) when it does not get through.
+ */
+bool irq_remap_ioapic_nmi(uint32_t handle, uint8_t ioapic_id, unsigned pin, uint8_t dest,
+			  uint32_t *low, uint32_t *high, const char **how);
+
 #endif

@@ -8,7 +8,8 @@
  * decides every other delivery mode by the entry's pass bits.  mhv's table maps each
  * (fixed | arbitrated, vector) index to the same vector and mode, physical destination = the
  * guest's CPU, whatever destination the message named; every pass bit is off, so NMI, INIT,
- * ExtINT, SMI, LINT0 and LINT1 messages from a device are target-aborted.
+ * ExtINT, SMI, LINT0 and LINT1 messages from a device are target-aborted (the one exception:
+ * NMIPass on the IOAPIC's own entry while mhv's break-in pin is its NMI, core/irq_remap.h).
  */
 #ifndef MHV_IOMMU_AMD_INTREMAP_H
 #define MHV_IOMMU_AMD_INTREMAP_H

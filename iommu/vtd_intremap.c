@@ -24,6 +24,16 @@ bool vtd_irte_build(const struct irq_msg *m, int32_t sid, struct vtd_irte *e)
 	return true;
 }
 
+void vtd_irte_build_nmi(uint8_t dest, int32_t sid, struct vtd_irte *e)
+{
+	/* The vector field is ignored for NMI delivery (VT-d 9.10): left 0. */
+	e->lo = VTD_IRTE_P | (uint64_t)IRQ_MODE_NMI << VTD_IRTE_DLM_SHIFT |
+		(uint64_t)dest << VTD_IRTE_XAPIC_DEST_SHIFT;
+	e->hi = 0;
+	if (sid >= 0)
+		e->hi = ((uint64_t)sid & VTD_IRTE_SID_MASK) | VTD_IRTE_SVT_SID << VTD_IRTE_SVT_SHIFT;
+}
+
 uint32_t vtd_msi_remap_addr(uint16_t handle)
 {
 	uint32_t a = MSI_ADDR_WINDOW | VTD_MSI_FORMAT_REMAP | VTD_MSI_SHV |

@@ -65,6 +65,13 @@ struct vtd_irte {
  */
 bool vtd_irte_build(const struct irq_msg *m, int32_t sid, struct vtd_irte *e);
 
+/*
+ * mhv's own entry for its break-in pin (core/ioapic_guard.h): an edge-triggered NMI to the
+ * 8-bit APIC ID dest, physical, no redirection hint; sid >= 0 makes it accept only that
+ * requester ID (the IOAPIC's, from the DMAR), so no device's DMA-written message borrows it.
+ */
+void vtd_irte_build_nmi(uint8_t dest, int32_t sid, struct vtd_irte *e);
+
 /* The MSI address (low dword) a function gets: entry handle + the data's subhandle (the data
  * is 0, so a multi-message function's message k uses entry handle + k). */
 uint32_t vtd_msi_remap_addr(uint16_t handle);

@@ -318,6 +318,12 @@ static int opt_break(struct hv_options *o, const struct opt_word *w, struct opt_
 	return 0;
 }
 
+static int opt_amdvi_nmipass(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
+{
+	(void)e;
+	return parse_on_off(w, &o->amdvi_nmipass);
+}
+
 static int opt_guest(struct hv_options *o, const struct opt_word *w, struct opt_err *e)
 {
 	static const struct opt_keyword kw[] = {{"module", false}, {"none", true}};
@@ -360,6 +366,7 @@ static const struct opt_def opt_table[] = {
 	{"break", opt_break, "off or a key sequence such as ^]^]"},
 	{"iommu", opt_iommu, "auto, required or off"},
 	{"gdb", opt_gdb, "com1..com4 or 0xPORT, optionally followed by ,wait; or none"},
+	{"amdvi_nmipass", opt_amdvi_nmipass, "on or off"},
 };
 
 static const struct opt_def *find_def(const char *name, size_t len)
@@ -414,6 +421,7 @@ void options_defaults(struct hv_options *o)
 	o->gdb_port = 0;
 	o->gdb_wait = false;
 	o->break_in = break_seq_parse(&o->break_seq, BREAK_SEQ_DEFAULT) == 0;
+	o->amdvi_nmipass = false;
 }
 
 int options_parse(struct hv_options *o, const char *cmdline, char *err, size_t errlen)

@@ -62,10 +62,15 @@ struct hv_options {
 	 * (lib/monitor_line.h; default ^]^]) */
 	bool break_in;
 	struct break_seq break_seq;
+	/* amdvi_nmipass=on: under AMD-Vi interrupt remapping, the break-in pin's NMI passes by
+	 * NMIPass in the IOAPIC's device table entry.  Off by default: NMIPass lets through
+	 * every NMI message carrying the IOAPIC's device ID, and QEMU's AMD-Vi model gives that
+	 * ID to every device's DMA-written message (core/irq_remap.h). */
+	bool amdvi_nmipass;
 };
 
 /* console=com1 (0x3f8) baud=115200 loglvl=info exit=halt, no mmio= regions, mmio_cache=on,
- * bench=off, console_guest_prefix=off, guest=module, iommu=auto, no gdb */
+ * bench=off, console_guest_prefix=off, guest=module, iommu=auto, no gdb, amdvi_nmipass=off */
 void options_defaults(struct hv_options *o);
 
 /*

@@ -55,6 +55,8 @@ bool vtd_intremap_on(void);
 bool vtd_intremap_pass_compat(void);
 int32_t vtd_irte_alloc(unsigned count);
 void vtd_irte_write(unsigned handle, const struct vtd_irte *e);
+/* The source ID of the IOAPIC with this ID (its DMAR device scope); false if none names it. */
+bool vtd_ioapic_sid(uint8_t ioapic_id, uint16_t *sid);
 
 /* AMD-Vi interrupt remapping (iommu_amd.c), for core/irq_remap.c: on?  Give devid a table of
  * its own (false: aliased, beyond the device table, or no memory: it keeps the shared one);
@@ -63,5 +65,9 @@ bool amdvi_intremap_on(void);
 bool amdvi_irt_own(uint16_t devid);
 void amdvi_irte_write(uint16_t devid, unsigned index, uint32_t irte);
 bool amdvi_ioapic_devid(uint8_t ioapic_id, uint16_t *devid);
+/* devid's (own) DTE passes NMI messages unremapped (NMIPass), invalidated and waited for:
+ * for the IOAPIC when mhv's break-in pin is an NMI (core/irq_remap.h).  false: devid has no
+ * table of its own (amdvi_irt_own), so the guest's entries are not all mhv's to judge. */
+bool amdvi_dte_nmi_pass(uint16_t devid);
 
 #endif

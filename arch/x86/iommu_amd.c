@@ -391,6 +391,23 @@ void amdvi_irte_write(uint16_t devid, unsigned index, uint32_t irte)
 	spin_unlock(&ir_lock);
 }
 
+bool amdvi_dte_nmi_pass(uint16_t devid)
+{
+	bool ok;
+
+	spin_lock(&ir_lock);
+	ok = amdvi_intremap_on() && find_own(devid);
+	if (ok) {
+		/* One 64-bit store: the unit never sees the quadword half-written. */
+		__atomic_store_n(&devtab_va[devid * DTE_QWORDS + DTE_INT_QWORD],
+				 devtab_va[devid * DTE_QWORDS + DTE_INT_QWORD] | AMD_DTE_NMI_PASS,
+				 __ATOMIC_SEQ_CST);
+		invalidate_device(devid, true); /* INVALIDATE_DEVTAB_ENTRY, COMPLETION_WAIT */
+	}
+	spin_unlock(&ir_lock);
+	return ok;
+}
+
 bool amdvi_ioapic_devid(uint8_t ioapic_id, uint16_t *devid)
 {
 	for (unsigned n = 0; ivrs_cfg && n < ivrs_cfg->nr_units; n++) {

@@ -120,6 +120,15 @@ static struct vtd_irte *irt;
 static unsigned irt_used;
 static bool ir_on;
 static struct spinlock ir_lock = SPINLOCK_INIT;
+/* The IOAPICs' source IDs from the DMAR's IOAPIC device scopes (for vtd_ioapic_sid). */
+#define IOAPIC_SIDS_MAX 8
+#define SID_BUS_SHIFT	8
+#define SID_DEV_SHIFT	3
+static struct {
+	uint8_t id;
+	uint16_t sid;
+} ioapic_sids[IOAPIC_SIDS_MAX];
+static unsigned nr_ioapic_sids;
 
 static bool wait_gsts(const struct vtd_unit *u, uint32_t bit, bool set)
 {
@@ -376,6 +385,31 @@ void vtd_irte_write(unsigned handle, const struct vtd_irte *e)
 	spin_unlock(&ir_lock);
 }
 
+/* A one-hop IOAPIC scope's source ID: bus, device and function of its only path entry. */
+static void note_ioapic_sids(const struct dmar_scopes *sc)
+{
+	for (unsigned i = 0; i < sc->n; i++) {
+		const struct dmar_scope *s = &sc->s[i];
+
+		if (s->type != DMAR_SCOPE_IOAPIC || s->path_len != 1 ||
+		    nr_ioapic_sids == IOAPIC_SIDS_MAX)
+			continue;
+		ioapic_sids[nr_ioapic_sids].id = s->enum_id;
+		ioapic_sids[nr_ioapic_sids++].sid =
+			(uint16_t)(s->bus << SID_BUS_SHIFT | s->dev[0] << SID_DEV_SHIFT | s->fn[0]);
+	}
+}
+
+bool vtd_ioapic_sid(uint8_t ioapic_id, uint16_t *sid)
+{
+	for (unsigned i = 0; i < nr_ioapic_sids; i++)
+		if (ioapic_sids[i].id == ioapic_id) {
+			*sid = ioapic_sids[i].sid;
+			return true;
+		}
+	return false;
+}
+
 bool vtd_setup(const struct dmar_info *d)
 {
 	struct iommu_range rmrr[DMAR_MAX_RMRRS];
@@ -409,6 +443,7 @@ bool vtd_setup(const struct dmar_info *d)
 		}
 		common_cap &= u->cap;
 		common_ecap &= u->ecap;
+		note_ioapic_sids(&d->units[i].scopes);
 		nr_units++;
 	}
 	/* One table for every unit: the levels and page sizes all of them support. */

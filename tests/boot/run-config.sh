@@ -2,6 +2,7 @@
 # Boot one ISO in one emulator configuration and judge the serial log.
 #   tests/boot/run-config.sh CONFIG ISO EXPECT-FILE OUTDIR [TIMEOUT]
 # CONFIG: qemu-bios | qemu-q35 | qemu-uefi | qemu-pxe | qemu-uefi-pxe | qemu-novirt | qemu-monitor |
+#         qemu-q35-amd-iommu-monitor | qemu-q35-intel-iommu-monitor |
 #         bochs-vmx-monitor | bochs-vmx-tigerlake-monitor | bochs-svm-monitor |
 #         qemu-svm-icount | bochs-vmx | bochs-vmx-tigerlake | bochs-svm | bochs-vmx-msrs |
 #         bochs-svm-msrs | qemu-q35-intel-iommu | qemu-q35-amd-iommu |
@@ -106,6 +107,19 @@ bochs_monitor() {
 		"$out/$name.driver.log" "$limit" "$rc" "$dbg" "$out/$name.bochs.out"
 }
 
+# qemu_monitor [QEMU ARGS]: a monitor session over the serial line (tests/boot/monitor-drive.py).
+qemu_monitor() {
+	local sock="$out/$name.sock" driver
+	rm -f "$sock" "$out/$name.monitor.txt"
+	python3 "$(dirname "$0")/monitor-drive.py" "$sock" "$serial" "$out/$name.monitor.txt" \
+		>"$out/$name.driver.log" 2>&1 &
+	driver=$!
+	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
+		-display none -no-reboot -serial "unix:$sock,server=on,wait=on" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$iso" "$@" >"$emlog" 2>&1
+	wait "$driver"
+}
+
 if [ ! -e "$iso" ]; then
 	echo "not ok 1 - $name: no ISO at $iso (build it first: make test)"
 	exit 1
@@ -116,19 +130,12 @@ case $config in
 qemu-bios) qemu -cpu max -smp 2 ;; # two CPUs: the second becomes the guest's second vCPU
 qemu-bios-smp4) qemu -cpu max -smp 4 ;; # four vCPUs
 qemu-novirt) qemu -cpu qemu64,-svm,-vmx ;;
-qemu-monitor | qemu-uefi-monitor) # a monitor session over the serial line
-	# (tests/boot/monitor-drive.py); qemu-uefi-monitor boots through OVMF first
-	firmware=""
-	[ "$config" = qemu-uefi-monitor ] && firmware="-bios /usr/share/ovmf/OVMF.fd"
-	sock="$out/$name.sock"
-	rm -f "$sock" "$out/$name.monitor.txt"
-	python3 "$(dirname "$0")/monitor-drive.py" "$sock" "$serial" "$out/$name.monitor.txt" \
-		>"$out/$name.driver.log" 2>&1 &
-	driver=$!
-	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
-		-display none -no-reboot -serial "unix:$sock,server=on,wait=on" $firmware \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$iso" >"$emlog" 2>&1
-	wait "$driver" ;;
+qemu-monitor) qemu_monitor ;;
+qemu-uefi-monitor) qemu_monitor -bios /usr/share/ovmf/OVMF.fd ;; # through OVMF first
+# The same with interrupt remapping on: the console pin's NMI through each IOMMU.
+qemu-q35-amd-iommu-monitor) qemu_monitor -machine q35 -device amd-iommu,intremap=on ;;
+qemu-q35-intel-iommu-monitor) qemu_monitor -machine q35,kernel-irqchip=split \
+	-device intel-iommu,intremap=on ;;
 qemu-pciserial) # mhv's console (and the guest's, serial=pci) is a PCI 16550; COM1 is idle
 	launch timeout -k 3 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512M \
 		-display none -no-reboot -serial "file:$out/$name.com1.log" -chardev "file,id=hvcon,path=$serial" \

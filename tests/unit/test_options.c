@@ -45,6 +45,7 @@ static void assert_same_options(const struct hv_options *a, const struct hv_opti
 	assert_int_equal(a->gdb_port, b->gdb_port);
 	assert_int_equal(a->gdb_wait, b->gdb_wait);
 	assert_int_equal(a->break_in, b->break_in);
+	assert_int_equal(a->amdvi_nmipass, b->amdvi_nmipass);
 	assert_int_equal(a->break_seq.len, b->break_seq.len);
 	for (i = 0; i < a->break_seq.len && i < BREAK_SEQ_MAX; i++)
 		assert_int_equal(a->break_seq.seq[i], b->break_seq.seq[i]);
@@ -491,6 +492,18 @@ static void test_options_mmio_cache_on_off(void **state)
 	expect_err("mmio_cache=", "option 'mmio_cache' needs a value");
 }
 
+static void test_options_amdvi_nmipass(void **state)
+{
+	(void)state;
+	expect_ok("");
+	assert_false(o.amdvi_nmipass);
+	expect_ok("amdvi_nmipass=on");
+	assert_true(o.amdvi_nmipass);
+	expect_ok("amdvi_nmipass=on amdvi_nmipass=off");
+	assert_false(o.amdvi_nmipass);
+	expect_err("amdvi_nmipass=yes", "amdvi_nmipass: bad value 'yes' (expected on or off)");
+}
+
 static void test_options_bench_on_off(void **state)
 {
 	(void)state;
@@ -641,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_options_mmio_at_most_16),
 		cmocka_unit_test(test_options_mmio_value_errors_come_from_the_spec_parser),
 		cmocka_unit_test(test_options_mmio_cache_on_off),
+		cmocka_unit_test(test_options_amdvi_nmipass),
 		cmocka_unit_test(test_options_bench_on_off),
 		cmocka_unit_test(test_options_mmio_error_leaves_list_unchanged),
 		cmocka_unit_test(test_options_console_guest_prefix_on_off),

@@ -110,6 +110,36 @@ static void test_remappable_formats(void **state)
 	assert_int_equal(hi, 1u << 17 | 1u << 16);
 }
 
+/* mhv's break-in pin under VT-d: an NMI entry of its own and the pin in remappable format. */
+static void test_nmi_pin(void **state)
+{
+	struct vtd_irte e = {~0ull, ~0ull};
+	uint32_t lo, hi;
+
+	(void)state;
+	/* Present, NMI (DLM 100b), physical, edge, no RH, vector 0, APIC ID 2 in DST[15:8];
+	 * the IOAPIC's source ID F0:1F.0 verified with all 16 bits (SVT 01b, SQ 00b). */
+	vtd_irte_build_nmi(2, 0xF0F8, &e);
+	assert_int_equal(e.lo, 0x0000020000000081ull);
+	assert_int_equal(e.hi, 0x000000000004F0F8ull);
+	/* No scope in the DMAR: no source check. */
+	vtd_irte_build_nmi(0xFF, -1, &e);
+	assert_int_equal(e.lo, 0x0000FF0000000081ull);
+	assert_int_equal(e.hi, 0);
+	/* The guest's NMI is never given an entry by the guest-side builder. */
+	{
+		struct irq_msg m = {.dest = 0, .vector = 0, .mode = IRQ_MODE_NMI};
+
+		assert_false(vtd_irte_build(&m, -1, &e));
+		assert_false(e.lo & VTD_IRTE_P);
+	}
+	/* The pin's entry for handle 0x25 (pin 4 of an IOAPIC whose entries start at 0x21):
+	 * delivery mode bits 000b, vector 0, edge, unmasked, format bit 48, handle in 63:49. */
+	vtd_rte_remap(0x25, 0, &lo, &hi);
+	assert_int_equal(lo, 0);
+	assert_int_equal(hi, 0x00010000u | 0x25u << 17);
+}
+
 static void test_msi_cap_shadow(void **state)
 {
 	struct msi_cap c;
@@ -192,7 +222,7 @@ int main(void)
 		cmocka_unit_test(test_msi_decode),	   cmocka_unit_test(test_rte_decode),
 		cmocka_unit_test(test_irte),		   cmocka_unit_test(test_remappable_formats),
 		cmocka_unit_test(test_msi_cap_shadow), cmocka_unit_test(test_msi_cap_32bit),
-		cmocka_unit_test(test_ir_fault),
+		cmocka_unit_test(test_ir_fault),	   cmocka_unit_test(test_nmi_pin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
