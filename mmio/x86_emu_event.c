@@ -5,14 +5,17 @@
  * as the SDM's interrupt and exception handling describes (vol.3 6.12, 6.14), every access
  * through the callbacks so the frame reaches the device.
  *
- * Emulated: protected mode with 32-bit interrupt and trap gates, and IA-32e mode with 64-bit
- * gates, IST stacks included, to a handler at the current privilege (a conforming code
- * segment, or a non-conforming one whose DPL is the CPL).  A fault on the way (gate past the
- * IDT limit, not present, bad code segment, a stack push that faults) is returned as the
- * exception the CPU would raise, for x86_event_nested() to combine with the first event.
- * Not emulated (X86_EMU_UNSUPPORTED, nothing changed): real and virtual-8086 mode, task
- * gates, 16-bit gates, a change to an inner privilege level (a stack from the TSS and a CPL
- * change).
+ * Emulated: protected mode with 16-bit and 32-bit interrupt and trap gates, and IA-32e mode
+ * with 64-bit gates, IST stacks included; to a handler at the current privilege (a
+ * conforming code segment, or a non-conforming one whose DPL is the CPL), or to a more
+ * privileged ring: the stack from the TSS (x86e_tss_stack, x86_emu_gate.c: SS0:ESP0..SS2:ESP2
+ * in legacy mode with the new SS's checks, RSP0-2 or the IST in IA-32e mode with a null SS),
+ * old SS:ESP pushed first, the CPL changed.  A fault on the way (gate past the IDT limit,
+ * not present, bad code segment, a bad TSS stack, a stack push that faults) is returned as
+ * the exception the CPU would raise, for x86_event_nested() to combine with the first event.
+ * A task gate is a task switch, which mhv does not emulate: #GP(TSS selector), what mhv
+ * injects for a hardware task switch (README), returned as that fault.
+ * Not emulated (X86_EMU_UNSUPPORTED, nothing changed): real and virtual-8086 mode.
  */
 #include "mmio/x86_emu_internal.h"
 
@@ -21,6 +24,11 @@
 #define GATE_TYPE_MASK	  0xfu
 #define GATE_INTR32	  0xeu /* also the 64-bit interrupt gate in IA-32e mode */
 #define GATE_TRAP32	  0xfu
+#define GATE_TASK	  0x5u
+#define GATE_INTR16	  0x6u
+#define GATE_TRAP16	  0x7u
+#define GATE_INTR_BIT	  0x1u /* clear in an interrupt gate's type, set in a trap gate's */
+#define WORD16_MASK	  0xffffull
 #define GATE_P		  0x80u
 #define GATE_DPL_SHIFT	  5
 #define GATE_DPL_MASK	  0x3u
@@ -31,8 +39,6 @@
 #define ATTR_DPL_SHIFT	  5
 #define ATTR_DPL_MASK	  0x3u
 #define TYPE_CONFORM	  0x4u
-#define TSS64_IST1	  0x24u
-#define TSS_IST_BYTES	  8
 #define STACK_ALIGN_64	  0xfull
 #define FL_RF		  (1ull << 16)
 #define FL_NT		  (1ull << 14)
@@ -40,7 +46,6 @@
 #define FAULT_VECTORS	  0x003b7ce1u /* #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP */
 #define CONTRIBUTORY	  0x00003c01u /* #DE #TS #NP #SS #GP */
 #define X86_EXC_DF	  8
-#define X86_EXC_TS	  10
 
 static uint16_t le16(const uint8_t *b)
 {
@@ -88,7 +93,7 @@ static int sys_read(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned i
 
 struct gate {
 	uint16_t sel;
-	unsigned int type, dpl, ist;
+	unsigned int type, dpl, ist, word; /* word: bytes per frame slot */
 	bool present;
 	uint64_t offset;
 };
@@ -115,11 +120,12 @@ static int read_gate(struct x86_emu_ctx *e, const struct x86_event *ev, bool ia3
 	g->offset = le16(d) | (uint64_t)le16(d + 6) << 16;
 	if (ia32e)
 		g->offset |= (uint64_t)le32(d + 8) << 32;
-	if (g->type != GATE_INTR32 && g->type != GATE_TRAP32) {
-		/* Task gates and 16-bit gates (legacy mode only) are not emulated. */
-		if (!ia32e && (d[5] & X86_SEG_ATTR_S) == 0 &&
-		    (g->type == 0x5 || g->type == 0x6 || g->type == 0x7))
-			return not_emulated(e);
+	g->word = ia32e ? 8 : 4;
+	if (!ia32e && !(d[5] & X86_SEG_ATTR_S) && (g->type == GATE_INTR16 || g->type == GATE_TRAP16)) {
+		g->word = 2;
+		g->offset &= WORD16_MASK;
+	} else if (g->type != GATE_INTR32 && g->type != GATE_TRAP32 &&
+		   (ia32e || (d[5] & X86_SEG_ATTR_S) || g->type != GATE_TASK)) {
 		return fault_ec(e, X86_EXC_GP, ec, ev);
 	}
 	/* INT n, INT3 and INTO need a gate the program may use. */
@@ -128,12 +134,14 @@ static int read_gate(struct x86_emu_ctx *e, const struct x86_event *ev, bool ia3
 		return x86e_raise(e, X86_EXC_GP, true, ec);
 	if (!g->present)
 		return fault_ec(e, X86_EXC_NP, ec, ev);
+	if (g->type == GATE_TASK)
+		return x86e_raise(e, X86_EXC_GP, true, g->sel & ~SEL_RPL_MASK); /* a task switch */
 	return EMU_CONTINUE;
 }
 
-/* The handler's code segment, at the current privilege (else not emulated). */
+/* The handler's code segment; *inner: a non-conforming one of a more privileged ring. */
 static int handler_cs(struct x86_emu_ctx *e, const struct x86_event *ev, bool ia32e,
-		      const struct gate *g, struct x86_segment *cs)
+		      const struct gate *g, struct x86_segment *cs, bool *inner)
 {
 	uint32_t ec = g->sel & ~SEL_RPL_MASK;
 	unsigned int dpl;
@@ -155,29 +163,10 @@ static int handler_cs(struct x86_emu_ctx *e, const struct x86_event *ev, bool ia
 		return fault_ec(e, X86_EXC_NP, ec, ev);
 	if (ia32e && (!(cs->attr & X86_SEG_ATTR_L) || (cs->attr & X86_SEG_ATTR_DB)))
 		return fault_ec(e, X86_EXC_GP, ec, ev);
-	if (!(cs->attr & TYPE_CONFORM) && dpl < e->ctl.cpl)
-		return not_emulated(e); /* inner privilege: stack switch through the TSS */
+	*inner = !(cs->attr & TYPE_CONFORM) && dpl < e->ctl.cpl;
 	if ((r = x86e_desc_accessed(e, la, cs)))
 		return r;
-	cs->selector = (uint16_t)(ec | e->ctl.cpl);
-	return EMU_CONTINUE;
-}
-
-/* IA-32e mode: the IST stack the gate names (TSS64 bytes 0x24 + 8 * (ist - 1)). */
-static int ist_stack(struct x86_emu_ctx *e, const struct x86_event *ev, unsigned int ist,
-		     uint64_t *rsp)
-{
-	uint32_t off = TSS64_IST1 + TSS_IST_BYTES * (ist - 1);
-	struct x86_segment tr;
-	uint8_t b[TSS_IST_BYTES];
-	int r;
-
-	e->ops->get_sysseg(e->opaque, X86_SYS_TR, &tr);
-	if (off + TSS_IST_BYTES - 1 > tr.limit)
-		return fault_ec(e, X86_EXC_TS, tr.selector & ~SEL_RPL_MASK, ev);
-	if ((r = sys_read(e, tr.base + off, b, TSS_IST_BYTES)))
-		return r;
-	*rsp = le32(b) | (uint64_t)le32(b + 4) << 32;
+	cs->selector = (uint16_t)(ec | (*inner ? dpl : e->ctl.cpl));
 	return EMU_CONTINUE;
 }
 
@@ -203,42 +192,62 @@ static int stack_room(struct x86_emu_ctx *e, const struct x86_event *ev, uint64_
 					   &la));
 }
 
-/* The frame, lowest address first: [error code,] RIP, CS, RFLAGS[, RSP, SS in IA-32e mode]. */
+/*
+ * The frame, lowest address first: [error code,] RIP, CS, RFLAGS[, RSP, SS in IA-32e mode
+ * and on a privilege change], at the current SS (on the TSS's stack: new_ss, written with
+ * supervisor accesses).
+ */
 static int push_frame(struct x86_emu_ctx *e, const struct x86_event *ev, const uint64_t *slot,
-		      unsigned int n, unsigned int word, unsigned int ssz, uint64_t sp)
+		      unsigned int n, unsigned int word, uint64_t top, const struct x86_segment *new_ss)
 {
 	uint8_t bytes[FRAME_MAX_SLOTS * sizeof(uint64_t)];
-	uint64_t top = (sp - n * word) & x86e_mask(ssz);
 	int r;
 
 	for (unsigned int i = 0; i < n; i++)
 		for (unsigned int b = 0; b < word; b++)
 			bytes[i * word + b] = (uint8_t)(slot[i] >> (BYTE_BITS * b));
+	if (new_ss)
+		return x86e_inner_write(e, new_ss, top, bytes, n * word);
 	if ((r = x86e_write_mem(e, X86_SEG_SS, top, bytes, n * word)))
 		return ss_fault(e, ev, r);
-	x86e_set_sp(e, ssz, top);
 	return EMU_CONTINUE;
+}
+
+/* Room for len bytes below sp on the inner stack new_ss (#SS(new SS | EXT); IA-32e: #SS(EXT)). */
+static int inner_room(struct x86_emu_ctx *e, const struct x86_event *ev, bool ia32e,
+		      const struct x86_segment *new_ss, uint64_t sp, unsigned int len,
+		      unsigned int ssz)
+{
+	uint32_t ext = external(ev) ? EC_EXT : 0;
+	uint64_t top = (sp - len) & x86e_mask(ssz);
+
+	if (ia32e ? x86e_canonical(e, top) && x86e_canonical(e, sp - 1)
+		  : x86_segment_allows(new_ss, false, top, len, true))
+		return EMU_CONTINUE;
+	return x86e_raise(e, X86_EXC_SS, true, (ia32e ? 0 : new_ss->selector & ~SEL_RPL_MASK) | ext);
 }
 
 static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 		   const struct x86_segment *old_cs)
 {
-	bool ia32e = e->ctl.efer & X86_EFER_LMA;
-	uint64_t slot[FRAME_MAX_SLOTS], sp = x86e_gpr(e, X86_RSP), ret = e->rc.rip;
-	unsigned int n = 0, word = ia32e ? 8 : 4, ssz;
-	struct x86_segment cs = {0}, ss;
+	bool ia32e = e->ctl.efer & X86_EFER_LMA, inner = false;
+	uint64_t slot[FRAME_MAX_SLOTS], sp = x86e_gpr(e, X86_RSP), ret = e->rc.rip, ss_la = 0, top;
+	unsigned int n = 0, ssz, new_cpl = e->ctl.cpl;
+	uint32_t ext = external(ev) ? EC_EXT : 0;
+	struct x86_segment cs = {0}, ss, new_ss = {0};
 	struct gate g = {0};
 	int r;
 
 	if (!(e->ctl.cr0 & X86_CR0_PE) || (e->rc.rflags & X86_FL_VM))
 		return not_emulated(e);
-	if ((r = read_gate(e, ev, ia32e, &g)) || (r = handler_cs(e, ev, ia32e, &g, &cs)))
+	if ((r = read_gate(e, ev, ia32e, &g)) || (r = handler_cs(e, ev, ia32e, &g, &cs, &inner)))
 		return r;
 	if (ev->kind == X86_EVENT_SOFT_INT || ev->kind == X86_EVENT_SOFT_EXC ||
 	    ev->kind == X86_EVENT_PRIV_SOFT)
 		ret += ev->insn_len;
 	if (e->mode != X86_MODE_64)
 		ret &= 0xffffffffull;
+	e->ops->get_seg(e->opaque, X86_SEG_SS, &ss);
 	if (ev->has_error_code)
 		slot[n++] = ev->error_code;
 	slot[n++] = ret;
@@ -246,30 +255,41 @@ static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 	/* Faults push RF set, so the handler's IRET does not trap on the instruction's
 	 * breakpoint again (SDM vol.3 17.3.1.1); a #DB fault does not. */
 	slot[n++] = e->rc.rflags | (fault_class(ev) ? FL_RF : 0);
-	if (ia32e) {
-		/* IA-32e mode: SS:RSP always, on a 16-byte aligned (or the IST) stack. */
-		e->ops->get_seg(e->opaque, X86_SEG_SS, &ss);
+	if (ia32e || inner) {
+		/* SS:RSP always in IA-32e mode, and on every switch to an inner ring's stack. */
 		slot[n++] = sp;
 		slot[n++] = ss.selector;
-		if (g.ist && (r = ist_stack(e, ev, g.ist, &sp)))
-			return r;
-		sp &= ~STACK_ALIGN_64;
+	}
+	if (inner)
+		new_cpl = (cs.attr >> ATTR_DPL_SHIFT) & ATTR_DPL_MASK;
+	if ((inner || (ia32e && g.ist)) &&
+	    (r = x86e_tss_stack(e, new_cpl, ia32e ? g.ist : 0, ext, &new_ss, &sp, &ss_la)))
+		return r;
+	if (ia32e) {
+		sp &= ~STACK_ALIGN_64; /* a 16-byte aligned frame */
 		e->mode = X86_MODE_64; /* the frame is written in 64-bit mode */
 		ssz = 8;
 	} else {
-		ssz = x86e_stack_size(e);
+		ssz = !inner ? x86e_stack_size(e) : (new_ss.attr & X86_SEG_ATTR_DB) ? 4 : 2;
 	}
+	top = (sp - n * g.word) & x86e_mask(ssz);
 	/* The SDM's order: room on the stack (#SS), the handler's RIP (#GP), then the pushes. */
-	if ((r = stack_room(e, ev, sp, n * word, ssz)))
+	r = inner ? inner_room(e, ev, ia32e, &new_ss, sp, n * g.word, ssz)
+		  : stack_room(e, ev, sp, n * g.word, ssz);
+	if (r)
 		return r;
 	if (ia32e ? !x86e_canonical(e, g.offset) : g.offset > cs.limit)
 		return fault_ec(e, X86_EXC_GP, 0, ev);
-	if ((r = push_frame(e, ev, slot, n, word, ssz, sp)))
+	if ((r = push_frame(e, ev, slot, n, g.word, top, inner ? &new_ss : NULL)) ||
+	    (ss_la && (r = x86e_desc_accessed(e, ss_la, &new_ss))))
 		return r;
+	x86e_set_sp(e, ssz, top);
 	e->rc.rflags &= ~(X86_FL_TF | FL_NT | FL_RF | X86_FL_VM);
-	if (g.type == GATE_INTR32)
+	if (!(g.type & GATE_INTR_BIT))
 		e->rc.rflags &= ~X86_FL_IF;
 	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
+	if (inner)
+		e->ops->set_seg(e->opaque, X86_SEG_SS, &new_ss); /* the CPL follows SS's DPL */
 	e->res->next_rip = g.offset;
 	return EMU_CONTINUE;
 }

@@ -5,8 +5,9 @@
  * CS base; protected and long mode load a code-segment descriptor at the same privilege with
  * the SDM's checks (#GP(selector), #NP(selector), #GP(0) for a null selector or an offset past
  * the limit / not canonical).  A RETF to an outer ring is x86e_retf_outer() (x86_emu_iret.c).
- * Call gates, task gates and TSS descriptors are not emulated (#UD, reported as
- * unsupported).
+ * A system descriptor is a call gate (x86e_far_gate(), x86_emu_gate.c: JMP and CALL, the
+ * latter to a more privileged ring too), or a task gate or TSS: #GP(selector) as there; RETF
+ * to one is #GP(selector).
  */
 #include "mmio/x86_emu_internal.h"
 
@@ -22,6 +23,7 @@
 #define TYPE_CONFORM  0x4u
 #define REAL_SEG_SHIFT 4
 #define FAR_PTR_MAX   (8 + SEL_BYTES)
+#define FAR_GATE      (-1) /* load_code: sel names a system descriptor (JMP/CALL only) */
 
 bool x86e_far_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
 {
@@ -32,12 +34,6 @@ bool x86e_far_supported(const struct x86_emu_ops *ops, const struct x86_insn *in
 		return true;
 	return in->opcode == OP_GRP5 && in->has_mem &&
 	       ((in->reg & 7) == GRP5_CALLF || (in->reg & 7) == GRP5_JMPF);
-}
-
-static int not_emulated(struct x86_emu_ctx *e)
-{
-	x86e_ud(e);
-	return X86_EMU_UNSUPPORTED;
 }
 
 /*
@@ -55,7 +51,7 @@ static int load_code(struct x86_emu_ctx *e, uint16_t sel, bool ret, struct x86_s
 	if ((r = x86e_read_desc(e, sel, cs, &la)))
 		return r;
 	if (!(cs->attr & X86_SEG_ATTR_S))
-		return not_emulated(e); /* call gate, task gate, TSS */
+		return ret ? x86e_raise(e, X86_EXC_GP, true, sel & ~SEL_RPL_MASK) : FAR_GATE;
 	if (!(cs->attr & X86_SEG_TYPE_CODE))
 		return x86e_raise(e, X86_EXC_GP, true, sel & ~SEL_RPL_MASK);
 	dpl = (cs->attr >> ATTR_DPL_SHIFT) & ATTR_DPL_MASK;
@@ -140,7 +136,10 @@ int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in)
 		off |= (uint64_t)ptr[i] << (BYTE_BITS * i);
 	sel = (uint16_t)(ptr[size] | ptr[size + 1] << BYTE_BITS);
 	e->ops->get_seg(e->opaque, X86_SEG_CS, &old_cs);
-	if ((r = far_target(e, sel, off, false, &cs)))
+	r = far_target(e, sel, off, false, &cs);
+	if (r == FAR_GATE)
+		return x86e_far_gate(e, sel, (in->reg & 7) == GRP5_CALLF, ret_rip, &old_cs);
+	if (r)
 		return r;
 	if ((in->reg & 7) == GRP5_CALLF) {
 		/* Both slots checked before the first is written: a fault leaves the stack. */

@@ -175,6 +175,18 @@ int x86e_exec_lldt(struct x86_emu_ctx *e, const struct x86_insn *in);
 bool x86e_far_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in);
 
+/* ---- x86_emu_gate.c ---- */
+/* Far JMP/CALL (call) through the system descriptor sel names (protected mode). */
+int x86e_far_gate(struct x86_emu_ctx *e, uint16_t sel, bool call, uint64_t ret_rip,
+		  const struct x86_segment *old_cs);
+/* The stack the current TSS holds for ring dpl (IA-32e mode: IST slot ist if not 0): SS (a
+ * null one with RPL dpl in IA-32e mode, *ss_la 0) and SP, checked (#TS, #SS; ext: EXT bit). */
+int x86e_tss_stack(struct x86_emu_ctx *e, unsigned int dpl, unsigned int ist, uint32_t ext,
+		   struct x86_segment *ss, uint64_t *sp, uint64_t *ss_la);
+/* Write n bytes at ss:top with supervisor accesses (the inner ring's stack). */
+int x86e_inner_write(struct x86_emu_ctx *e, const struct x86_segment *ss, uint64_t top,
+		     const uint8_t *bytes, unsigned int n);
+
 /* ---- x86_emu_mmx.c ---- */
 bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_mmx(struct x86_emu_ctx *e, const struct x86_insn *in);

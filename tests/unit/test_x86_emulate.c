@@ -1316,11 +1316,11 @@ static void test_far_branch_faults_and_gates(void **st)
 	f.rip = MEM_BASE;
 	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
 	assert_int_equal(res.exc.error_code, 0x08);
-	put_far(&f, 0x2000, 0x10, 4, 0x38); /* call gate: not emulated */
+	put_far(&f, 0x2000, 0x10, 4, 0x38); /* call gate to 0x08:0 (test_call_gates has more) */
 	f.rip = MEM_BASE;
-	assert_int_equal(run(&f, &res, 1), -X86_EMU_UNSUPPORTED);
-	assert_int_equal(res.exc.vector, X86_EXC_UD);
-	assert_int_equal(f.set_seg_calls, 0);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, 0);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
 	/* RETF and RETF imm16 from the stack. */
 	run_far(&f, 32, X86_VENDOR_INTEL, retf, sizeof(retf), &res);
 	put_far(&f, 0x2200, 0x4321, 4, 0);
@@ -1602,8 +1602,11 @@ static void test_event_delivery_faults(void **st)
 	f.cpl = 3;
 	assert_int_equal(deliver(&f, 13, X86_EVENT_SOFT_INT, false, 0, &res), -X86_EMU_EXCEPTION);
 	assert_int_equal(res.exc.error_code, 13 * 8 + 2);
-	/* The same exception from ring 3 needs the inner stack: not emulated, nothing changed. */
-	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_UNSUPPORTED);
+	/* The same exception from ring 3 needs the inner stack; no TSS: #TS(EXT), nothing
+	 * changed (test_event_inner_privilege has the switch itself). */
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, 10);
+	assert_int_equal(res.exc.error_code, 1);
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + EV_STACK + 8);
 	f.cpl = 0;
 	/* A data segment as the handler's CS: #GP(selector | EXT). */
@@ -1625,10 +1628,13 @@ static void test_event_delivery_faults(void **st)
 	assert_int_equal(res.exc.vector, X86_EXC_PF);
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 4);
 	assert_int_equal(f.rip, EV_RIP);
-	/* Task gates are not emulated. */
+	/* A task gate is a task switch, which mhv does not emulate: #GP(TSS selector). */
 	f.gpr[X86_RSP] = MEM_BASE + EV_STACK;
 	put_gate(&f, false, 13, 0x08, 0, 0x85, 0);
-	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + EV_STACK);
 }
 
 static void test_event_nested_rules(void **st)
@@ -1988,6 +1994,268 @@ static void test_pusha_popa_on_a_device_stack(void **st)
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 4);
 }
 
+/* ---- call gates and inner-privilege stack switches (x86_emu_gate.c) ---- */
+
+static const uint8_t gate_gdt[][8] = {
+	{0},
+	{0xff, 0xff, 0, 0, 0, 0x9b, 0xcf, 0},	     /* 0x08 code32, DPL 0 */
+	{0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0},	     /* 0x10 data32, DPL 0 */
+	{0xff, 0xff, 0, 0, 0, 0xfb, 0xcf, 0},	     /* 0x18 code32, DPL 3 */
+	{0xff, 0xff, 0, 0, 0, 0xf3, 0xcf, 0},	     /* 0x20 data32, DPL 3 */
+	{0x00, 0x50, 0x08, 0, 2, 0xec, 0, 0},	     /* 0x28 call gate32, DPL 3, 2 params */
+	{0x00, 0x60, 0x08, 0, 1, 0xe4, 0x34, 0x12}, /* 0x30 call gate16, DPL 3, 1 param */
+	{0x00, 0x70, 0x08, 0, 0, 0x8c, 0, 0},	     /* 0x38 call gate32, DPL 0 */
+	{0x00, 0x70, 0x08, 0, 0, 0x6c, 0, 0},	     /* 0x40 call gate32, DPL 3, not present */
+	{0x67, 0, 0x00, 0x12, 0x01, 0x89, 0, 0},     /* 0x48 TSS32 at MEM_BASE + 0x1200 */
+	{0xff, 0xff, 0, 0, 0, 0x13, 0xcf, 0},	     /* 0x50 data32, DPL 0, not present */
+	{0xff, 0xff, 0, 0, 0, 0x9b, 0xaf, 0},	     /* 0x58 code64, DPL 0 */
+	{0x00, 0x20, 0x58, 0, 0, 0xec, 0, 0},	     /* 0x60 call gate64, DPL 3, to 0x58: */
+	{0x01, 0, 0, 0, 0, 0, 0, 0},		     /*	     offset 0x1_0000_2000 */
+	{0, 0, 0x48, 0, 0, 0xe5, 0, 0},		     /* 0x70 task gate, DPL 3 */
+};
+
+#define GATE_STACK 0x2800u /* the inner stack the TSS names */
+
+/* FF /3 or /5 [rbx] at CPL cpl, the far pointer at 0x2000, ESP at 0x2200, the TSS ready. */
+static int run_gate(struct fake *f, unsigned int mode, unsigned int cpl, bool call, uint16_t sel,
+		    struct x86_emu_result *res)
+{
+	const uint8_t code[] = {0xff, call ? 0x1b : 0x2b};
+	uint32_t esp0 = MEM_BASE + GATE_STACK, ss0 = 0x10;
+	uint64_t rsp0 = MEM_BASE + GATE_STACK;
+
+	setup(f, mode, MEM_BASE, code, sizeof(code));
+	f->cpl = cpl;
+	memcpy(f->mem + GDT_OFF, gate_gdt, sizeof(gate_gdt));
+	f->sys[X86_SYS_GDTR] = (struct x86_segment){.base = MEM_BASE + GDT_OFF,
+						    .limit = sizeof(gate_gdt) - 1};
+	f->sys[X86_SYS_TR] = (struct x86_segment){
+		.base = MEM_BASE + TSS_OFF, .limit = 0x67, .selector = 0x48, .attr = 0x8b};
+	if (mode == 64) {
+		memcpy(f->mem + TSS_OFF + 4, &rsp0, 8);
+	} else {
+		memcpy(f->mem + TSS_OFF + 4, &esp0, 4);
+		memcpy(f->mem + TSS_OFF + 8, &ss0, 4);
+	}
+	f->gpr[X86_RBX] = MEM_BASE + 0x2000;
+	f->gpr[X86_RSP] = MEM_BASE + 0x2200;
+	memcpy(f->mem + 0x2200, (const uint32_t[]){0x11111111, 0x22222222}, 8);
+	put_far(f, 0x2000, 0xdead, 4, sel); /* the offset is not used */
+	return run(f, res, 1);
+}
+
+static void expect_gate_fault(unsigned int mode, unsigned int cpl, bool call, uint16_t sel,
+			      unsigned int vector, uint32_t ec, void (*tweak)(struct fake *))
+{
+	static struct fake f;
+	struct x86_emu_result res;
+
+	run_gate(&f, mode, cpl, call, 0, &res);
+	if (tweak)
+		tweak(&f);
+	put_far(&f, 0x2000, 0xdead, 4, sel);
+	f.rip = MEM_BASE;
+	f.set_seg_calls = 0;
+	f.writes = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, vector);
+	assert_int_equal(res.exc.error_code, ec);
+	assert_int_equal(f.set_seg_calls, 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
+	assert_int_equal(f.rip, MEM_BASE);
+}
+
+static void tss_ss0_null(struct fake *f)
+{
+	memset(f->mem + TSS_OFF + 8, 0, 4);
+}
+
+static void tss_ss0_absent(struct fake *f)
+{
+	f->mem[TSS_OFF + 8] = 0x50;
+}
+
+static void tss_ss0_code(struct fake *f)
+{
+	f->mem[TSS_OFF + 8] = 0x08;
+}
+
+static void tss_short(struct fake *f)
+{
+	f->sys[X86_SYS_TR].limit = 8;
+}
+
+static void tss_stack_unmapped(struct fake *f)
+{
+	memcpy(f->mem + TSS_OFF + 4, &(uint32_t){MEM_BASE + 8}, 4);
+}
+
+static void gate64_upper_type(struct fake *f)
+{
+	f->mem[GDT_OFF + 0x68 + 5] = 0x0c;
+}
+
+static void test_call_gates(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t sp = MEM_BASE + GATE_STACK - 24;
+
+	(void)st;
+	/* Ring 3 through a 32-bit gate with 2 parameters to ring 0: the TSS's SS0:ESP0; EIP,
+	 * CS, the parameters as they were, ESP, SS (lowest address first). */
+	assert_int_equal(run_gate(&f, 32, 3, true, 0x2b, &res), 0);
+	assert_int_equal(f.rip, 0x5000);
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 4), MEM_BASE + 2);
+	assert_int_equal(mem_at(&f, sp + 4, 4), 0); /* old CS (the fake's) */
+	assert_int_equal(mem_at(&f, sp + 8, 4), 0x11111111);
+	assert_int_equal(mem_at(&f, sp + 12, 4), 0x22222222);
+	assert_int_equal(mem_at(&f, sp + 16, 4), MEM_BASE + 0x2200);
+	assert_int_equal(mem_at(&f, sp + 20, 4), 0);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+	assert_int_equal((f.loaded[X86_SEG_SS].attr >> 5) & 3, 0); /* the CPL follows SS */
+
+	/* A 16-bit gate: 2-byte slots, one parameter, the offset's high half ignored. */
+	assert_int_equal(run_gate(&f, 32, 3, true, 0x33, &res), 0);
+	sp = MEM_BASE + GATE_STACK - 10;
+	assert_int_equal(f.rip, 0x6000);
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 2), 2);
+	assert_int_equal(mem_at(&f, sp + 4, 2), 0x1111);
+	assert_int_equal(mem_at(&f, sp + 6, 2), 0x2200);
+
+	/* Same privilege (CPL 0, DPL 0 code): CS:EIP pushed on the current stack. */
+	assert_int_equal(run_gate(&f, 32, 0, true, 0x38, &res), 0);
+	assert_int_equal(f.rip, 0x7000);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 8);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x2200 - 8, 4), MEM_BASE + 2);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0); /* SS untouched */
+	/* JMP through it: no push. */
+	assert_int_equal(run_gate(&f, 32, 0, false, 0x38, &res), 0);
+	assert_int_equal(f.rip, 0x7000);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+
+	/* IA-32e mode: a 64-bit gate (16 bytes), RSP0, a null SS with RPL 0, 8-byte slots. */
+	assert_int_equal(run_gate(&f, 64, 3, true, 0x63, &res), 0);
+	sp = MEM_BASE + GATE_STACK - 32;
+	assert_int_equal(f.rip, 0x100002000ull);
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 8), MEM_BASE + 2);
+	assert_int_equal(mem_at(&f, sp + 16, 8), MEM_BASE + 0x2200);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x58);
+	assert_true(f.loaded[X86_SEG_SS].attr & X86_SEG_UNUSABLE);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0);
+
+	/* The checks, each leaving everything as it was. */
+	expect_gate_fault(32, 3, true, 0x3b, X86_EXC_GP, 0x38, NULL);	/* gate DPL < CPL */
+	expect_gate_fault(32, 0, true, 0x3b, X86_EXC_GP, 0x38, NULL);	/* RPL > gate DPL */
+	expect_gate_fault(32, 3, true, 0x43, X86_EXC_NP, 0x40, NULL);	/* gate not present */
+	expect_gate_fault(32, 3, false, 0x2b, X86_EXC_GP, 0x08, NULL); /* JMP to an inner ring */
+	expect_gate_fault(32, 3, true, 0x73, X86_EXC_GP, 0x70, NULL);	/* task gate */
+	expect_gate_fault(32, 0, true, 0x48, X86_EXC_GP, 0x48, NULL);	/* TSS */
+	expect_gate_fault(32, 3, true, 0x2b, 10, 0, tss_ss0_null);
+	expect_gate_fault(32, 3, true, 0x2b, X86_EXC_SS, 0x50, tss_ss0_absent);
+	expect_gate_fault(32, 3, true, 0x2b, 10, 0x08, tss_ss0_code);
+	expect_gate_fault(32, 3, true, 0x2b, 10, 0x48, tss_short);
+	expect_gate_fault(32, 3, true, 0x2b, X86_EXC_PF, 0, tss_stack_unmapped);
+	expect_gate_fault(64, 3, true, 0x2b, X86_EXC_GP, 0x28, NULL);	/* 32-bit type: 64-bit gate */
+	expect_gate_fault(64, 3, true, 0x63, X86_EXC_GP, 0x60, gate64_upper_type);
+	expect_gate_fault(64, 3, true, 0x63, 10, 0x48, tss_short);
+}
+
+static void setup_inner_event(struct fake *f, unsigned int mode)
+{
+	uint32_t esp0 = MEM_BASE + GATE_STACK + 8, ss0 = 0x10;
+	uint64_t rsp0 = MEM_BASE + GATE_STACK + 8;
+
+	setup_event(f, mode);
+	memcpy(f->mem + GDT_OFF, gate_gdt, sizeof(gate_gdt));
+	f->sys[X86_SYS_GDTR].limit = sizeof(gate_gdt) - 1;
+	f->sys[X86_SYS_TR] = (struct x86_segment){
+		.base = MEM_BASE + TSS_OFF, .limit = 0x67, .selector = 0x48, .attr = 0x8b};
+	if (mode == 64) {
+		memcpy(f->mem + TSS_OFF + 4, &rsp0, 8);
+	} else {
+		memcpy(f->mem + TSS_OFF + 4, &esp0, 4);
+		memcpy(f->mem + TSS_OFF + 8, &ss0, 4);
+	}
+	f->cpl = 3;
+}
+
+static void test_event_inner_privilege(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t sp;
+
+	(void)st;
+	/* Legacy: #GP from ring 3 to a DPL 0 handler: SS0:ESP0, then EC, EIP, CS, EFLAGS,
+	 * ESP, SS. */
+	setup_inner_event(&f, 32);
+	put_gate(&f, false, 13, 0x08, 0x4000, 0x8e, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0x18, &res), 0);
+	sp = MEM_BASE + GATE_STACK + 8 - 24;
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 4), 0x18);
+	assert_int_equal(mem_at(&f, sp + 4, 4), EV_RIP);
+	assert_int_equal(mem_at(&f, sp + 12, 4), X86_FL_FIXED | X86_FL_IF | X86_FL_TF | 0x10000);
+	assert_int_equal(mem_at(&f, sp + 16, 4), MEM_BASE + EV_STACK + 8); /* old ESP */
+	assert_int_equal(f.rip, 0x4000);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+	assert_int_equal(f.rflags, X86_FL_FIXED);
+	/* The new SS not present: #SS(SS | EXT), nothing written. */
+	setup_inner_event(&f, 32);
+	put_gate(&f, false, 13, 0x08, 0x4000, 0x8e, 0);
+	f.mem[TSS_OFF + 8] = 0x50;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_SS);
+	assert_int_equal(res.exc.error_code, 0x51);
+	assert_int_equal(f.writes + f.set_seg_calls, 0);
+	/* A task gate: a task switch mhv does not emulate, #GP(TSS selector). */
+	setup_inner_event(&f, 32);
+	put_gate(&f, false, 13, 0x48, 0, 0x85, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x48);
+
+	/* A 16-bit trap gate at the same privilege: IP, CS, FLAGS in 2-byte slots, IF kept. */
+	setup_inner_event(&f, 32);
+	f.cpl = 0;
+	put_gate(&f, false, 0x21, 0x08, 0x12344567, 0x87, 0);
+	f.sys[X86_SYS_IDTR].limit = 0x22 * 8 - 1;
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_EXT_INTR, false, 0, &res), 0);
+	sp = MEM_BASE + EV_STACK + 8 - 6;
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 2), EV_RIP & 0xffff);
+	assert_int_equal(mem_at(&f, sp + 4, 2), X86_FL_FIXED | X86_FL_IF | X86_FL_TF);
+	assert_int_equal(f.rip, 0x4567);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_IF);
+
+	/* IA-32e: RSP0 aligned down to 16, SS:RSP pushed, a null SS with RPL 0 loaded. */
+	setup_inner_event(&f, 64);
+	put_gate(&f, true, 6, 0x58, 0xffffffff80001000ull, 0x8e, 0);
+	assert_int_equal(deliver(&f, 6, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	sp = MEM_BASE + GATE_STACK - 40;
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 8), EV_RIP);
+	assert_int_equal(mem_at(&f, sp + 24, 8), MEM_BASE + EV_STACK + 8);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x58);
+	assert_true(f.loaded[X86_SEG_SS].attr & X86_SEG_UNUSABLE);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0);
+	/* RSP0 past the TSS limit: #TS(TR | EXT). */
+	setup_inner_event(&f, 64);
+	put_gate(&f, true, 6, 0x58, 0x1000, 0x8e, 0);
+	f.sys[X86_SYS_TR].limit = 8;
+	assert_int_equal(deliver(&f, 6, X86_EVENT_HW_EXC, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, 10);
+	assert_int_equal(res.exc.error_code, 0x49);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2033,6 +2301,8 @@ int main(void)
 		cmocka_unit_test(test_event_delivery_ia32e),
 		cmocka_unit_test(test_event_delivery_faults),
 		cmocka_unit_test(test_event_nested_rules),
+		cmocka_unit_test(test_call_gates),
+		cmocka_unit_test(test_event_inner_privilege),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
