@@ -257,11 +257,12 @@ static int gate_same(struct x86_emu_ctx *e, const struct call_gate *g, bool call
 		     struct x86_segment *cs, uint64_t cs_la, uint64_t ret_rip,
 		     const struct x86_segment *old_cs)
 {
-	unsigned int ssz;
 	uint64_t sp = 0, la;
 	int r;
 
 	if (call) {
+		unsigned int ssz;
+
 		if (ia32e(e))
 			e->mode = X86_MODE_64; /* 8-byte pushes at RSP, canonical: #SS(0) */
 		ssz = x86e_stack_size(e);
@@ -287,7 +288,7 @@ static int gate_same(struct x86_emu_ctx *e, const struct call_gate *g, bool call
 static int gate_inner(struct x86_emu_ctx *e, const struct call_gate *g, struct x86_segment *cs,
 		      uint64_t cs_la, uint64_t ret_rip, const struct x86_segment *old_cs)
 {
-	unsigned int ncpl = dpl_of(cs), w = g->word, n = (4 + g->params) * w, nssz, ossz;
+	unsigned int ncpl = dpl_of(cs), w = g->word, n = (4 + g->params) * w, nssz;
 	uint8_t frame[FRAME_SLOTS_MAX * sizeof(uint64_t)];
 	uint64_t nsp, top, ss_la, osp = x86e_gpr(e, X86_RSP);
 	struct x86_segment ss, old_ss;
@@ -312,12 +313,10 @@ static int gate_inner(struct x86_emu_ctx *e, const struct call_gate *g, struct x
 	e->ops->get_seg(e->opaque, X86_SEG_SS, &old_ss);
 	put_slot(frame, ret_rip, w);
 	put_slot(frame + w, old_cs->selector, w);
-	if (g->params) {
-		ossz = x86e_stack_size(e);
-		if ((r = x86e_read_mem(e, X86_SEG_SS, osp & x86e_mask(ossz), frame + 2 * w,
-				       g->params * w)))
-			return r;
-	}
+	if (g->params &&
+	    (r = x86e_read_mem(e, X86_SEG_SS, osp & x86e_mask(x86e_stack_size(e)), frame + 2 * w,
+			       g->params * w)))
+		return r;
 	put_slot(frame + (2 + g->params) * w, osp, w);
 	put_slot(frame + (3 + g->params) * w, old_ss.selector, w);
 	if ((r = x86e_inner_write(e, &ss, top, frame, n)) ||
