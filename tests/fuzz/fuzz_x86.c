@@ -24,6 +24,8 @@
 #define IDT_OFF		0x100 /* the IDT, filled from the input for the event delivery */
 #define IDT_FUZZ_BYTES	128   /* eight 16-byte gates */
 #define TSS_OFF		0x200
+#define GDT_FUZZ_BYTES	128 /* sixteen descriptors: gates, code and stack segments */
+#define TSS_FUZZ_BYTES	0x68
 #define MAX_CALLS	4096
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -431,6 +433,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.rip = s.mode == 64 ? 0x400000 : 0x1000;
 	for (unsigned int i = 0; i < MEM_SIZE; i++)
 		s.mem[i] = (uint8_t)(i * 7);
+	/* The GDT's first entries and the TSS's stack pointers from the input's tail: far
+	 * branches through call gates and switches to an inner ring's stack see fuzzed
+	 * descriptors. */
+	memcpy(s.mem, data + size - (size < GDT_FUZZ_BYTES ? size : GDT_FUZZ_BYTES),
+	       size < GDT_FUZZ_BYTES ? size : GDT_FUZZ_BYTES);
+	memcpy(s.mem + TSS_OFF, data + size - (size < TSS_FUZZ_BYTES ? size : TSS_FUZZ_BYTES),
+	       size < TSS_FUZZ_BYTES ? size : TSS_FUZZ_BYTES);
 
 	/* Decode alone over every mode: must never read past size nor report > 15 bytes. */
 	for (unsigned int m = 0; m < 3; m++) {
