@@ -698,4 +698,5 @@ void test_mmio_forms(void)
 	test_mmio_lldt(base);
 	test_mmio_xsave(base);
 	test_mmio_strio(base);
+	test_mmio_gate(base);
 }

@@ -25,6 +25,8 @@ void test_mmio_lldt(uint32_t base);
 void test_mmio_xsave(uint32_t base);
 /* INS/OUTS with the memory on that region's device page (test_mmio_strio.c). */
 void test_mmio_strio(uint32_t base);
+/* Call gates and ring-3-to-0 event delivery with the memory side there (test_mmio_gate.c). */
+void test_mmio_gate(uint32_t base);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
 /* The short path's MOV forms against the CPU on RAM, replayed (test_mmio_short_forms.c). */
