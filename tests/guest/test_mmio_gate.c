@@ -8,7 +8,10 @@
  * - far CALL from ring 3 through a DPL 3 call gate with two parameters to ring 0: the stack
  *   switch to the TSS's SS0:ESP0, the frame EIP, CS, the copied parameters, ESP, SS; with the
  *   pointer on the device page, and with ESP0 there;
- * - #UD raised at ring 3 with ESP0 on the device page: the frame EIP, CS, EFLAGS, ESP, SS.
+ * - #UD raised at ring 3 with ESP0 on the device page: the frame EIP, CS, EFLAGS, ESP, SS;
+ * - IA-32e mode, from compatibility mode at ring 0: far CALL through a 64-bit call gate (16
+ *   bytes) into 64-bit code, which returns with RETFQ; the pointer, then the stack, on the
+ *   device page: the 8-byte RIP and CS slots as the CPU's.
  *
  * The ring-0 entry point (mmio_gate_catch) records where the frame is and returns to the
  * kernel stack the run started from.  A GDT and TSS of the test's own; TR keeps the TSS
@@ -57,6 +60,22 @@
 #define PARAM1	       0x22220000u
 #define GATE_INTR32    0x8Eu
 
+#define GATE64_STACK_TOP 0x3a00u /* the IA-32e case's stack in the region */
+#define SEL_GATE64	 0x20u	 /* in gdt64: a 64-bit call gate, DPL 0, to SEL_CODE64 */
+#define SEL_CODE64	 0x18u
+#define GDT_CODE64	 0x00AF9B000000FFFFull
+#define TYPE_CALL64_D0	 0x8Cull
+#define GATE64_WORDS	 4 /* RIP, CS: two 8-byte slots */
+#define LM_PAGE_SIZE	 4096u
+#define LM_ENTRIES	 512u
+#define LM_PD_COUNT	 4 /* 4 GiB in 2 MiB pages: the region too */
+#define LM_LARGE_SHIFT	 21
+#define LM_PTE_P	 (1u << 0)
+#define LM_PTE_RW	 (1u << 1)
+#define LM_PTE_PS	 (1u << 7)
+#define LM_CR4_PAE	 (1u << 5)
+#define LM_EFER_LME	 (1u << 8)
+
 struct __attribute__((packed)) table_ptr {
 	uint16_t limit;
 	uint32_t base;
@@ -73,6 +92,10 @@ struct gate32 {
 uint32_t mmio_gate_run(uint32_t entry, uint32_t ebx);
 extern const char mmio_gate_catch[], mmio_gate_user_call[], mmio_gate_user_call_ret[];
 extern const char mmio_gate_user_ud[], mmio_gate_same[], mmio_gate_jmp_target[];
+/* Compatibility mode: far CALL through the pointer at ptr with ESP at stack (0: as it is);
+ * returns the RSP the 64-bit target was entered with. */
+uint32_t mmio_gate_call64(uint32_t ptr, uint32_t stack);
+extern const char mmio_gate_target64[], mmio_gate_call64_ret[];
 uint32_t mmio_gate_user_top;
 
 static uint64_t gdt[GDT_ENTRIES] __aligned(8);
@@ -128,6 +151,25 @@ asm(".pushsection .text\n"
     "mmio_gate_same:\n"
     "	movl $0x6a7e5, %eax\n"
     "	lret\n"
+    ".globl mmio_gate_call64, mmio_gate_target64, mmio_gate_call64_ret\n"
+    "mmio_gate_call64:\n"
+    "	movl 4(%esp), %ecx\n"
+    "	movl 8(%esp), %edx\n"
+    "	pushl %ebp\n"
+    "	movl %esp, %ebp\n"
+    "	testl %edx, %edx\n"
+    "	jz 1f\n"
+    "	movl %edx, %esp\n"
+    "1:	lcall *(%ecx)\n"
+    "mmio_gate_call64_ret:\n"
+    "	movl %ebp, %esp\n"
+    "	popl %ebp\n"
+    "	ret\n"
+    ".code64\n"
+    "mmio_gate_target64:\n"
+    "	movl %esp, %eax\n"
+    "	lretq\n"
+    ".code32\n"
     ".pushsection .data\n"
     "mmio_gate_saved_esp: .long 0\n"
     ".popsection\n"
@@ -254,6 +296,83 @@ static void test_event_to_ring0(uint32_t base)
 		     cpu, d_cpu, dev, d_dev, FRAME_WORDS - 1, 4, 2, want);
 }
 
+static const uint64_t gdt64_init[] = {0, GDT_FLAT_CODE32, GDT_FLAT_DATA32, GDT_CODE64};
+static uint64_t gdt64[6] __aligned(16);
+static uint64_t lm_pml4[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
+static uint64_t lm_pdpt[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
+static uint64_t lm_pd[LM_PD_COUNT][LM_ENTRIES] __aligned(LM_PAGE_SIZE);
+static uint32_t ram_stack64[2][STACK_WORDS] __aligned(16); /* the CPU's run, mhv's */
+
+/* The three runs in IA-32e mode (compatibility mode, paging on, no IDT: nothing may fault). */
+static void __attribute__((noinline)) visit_ia32e(uint32_t dev_ptr, uint32_t dev_stack,
+						  uint32_t *at)
+{
+	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
+	uint64_t efer = rdmsr(MSR_EFER);
+	struct table_ptr old_gdt, gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64};
+
+	asm volatile("sgdt %0" : "=m"(old_gdt));
+	asm volatile("lgdt %0" ::"m"(gdt));
+	write_cr0(cr0 & ~CR0_PG);
+	write_cr4(cr4 | LM_CR4_PAE);
+	write_cr3((uint32_t)lm_pml4);
+	wrmsr(MSR_EFER, efer | LM_EFER_LME);
+	write_cr0(cr0 | CR0_PG);
+	at[0] = mmio_gate_call64((uint32_t)ram_ptr, (uint32_t)&ram_stack64[0][STACK_WORDS]);
+	at[1] = mmio_gate_call64(dev_ptr, (uint32_t)&ram_stack64[1][STACK_WORDS]);
+	at[2] = mmio_gate_call64((uint32_t)ram_ptr, dev_stack);
+	write_cr0(cr0 & ~CR0_PG);
+	wrmsr(MSR_EFER, efer);
+	write_cr4(cr4);
+	write_cr3(cr3);
+	write_cr0(cr0);
+	asm volatile("lgdt %0" ::"m"(old_gdt));
+}
+
+static void test_ia32e(uint32_t base, volatile uint32_t *dev_ptr)
+{
+	const uint32_t ram_top = (uint32_t)&ram_stack64[0][STACK_WORDS];
+	const uint32_t dev_top = base + GATE64_STACK_TOP;
+	const uint32_t tops[3] = {ram_top, (uint32_t)&ram_stack64[1][STACK_WORDS], dev_top};
+	const uint32_t target = (uint32_t)mmio_gate_target64;
+	uint32_t at[3], frames[3][GATE64_WORDS];
+	unsigned bad = 0;
+
+	for (unsigned i = 0; i < sizeof(gdt64_init) / sizeof(gdt64_init[0]); i++)
+		gdt64[i] = gdt64_init[i];
+	/* The 16-byte gate: offset 15:0, selector, type, offset 31:16; offset 63:32 = 0. */
+	gdt64[SEL_GATE64 / 8] = (target & LIMIT_LO_MASK) |
+				(uint64_t)SEL_CODE64 << GATE_SEL_SHIFT |
+				TYPE_CALL64_D0 << TYPE_SHIFT |
+				(uint64_t)(target >> 16) << GATE_OFF_HI_SHIFT;
+	gdt64[SEL_GATE64 / 8 + 1] = 0;
+	for (unsigned d = 0; d < LM_PD_COUNT; d++) {
+		for (unsigned i = 0; i < LM_ENTRIES; i++)
+			lm_pd[d][i] = ((uint64_t)(d * LM_ENTRIES + i) << LM_LARGE_SHIFT) |
+				      LM_PTE_PS | LM_PTE_RW | LM_PTE_P;
+		lm_pdpt[d] = (uint32_t)lm_pd[d] | LM_PTE_RW | LM_PTE_P;
+	}
+	lm_pml4[0] = (uint32_t)lm_pdpt | LM_PTE_RW | LM_PTE_P;
+	ram_ptr[0] = dev_ptr[0] = 0;
+	ram_ptr[1] = dev_ptr[1] = SEL_GATE64;
+	visit_ia32e((uint32_t)dev_ptr, dev_top, at);
+	for (unsigned r = 0; r < 3; r++)
+		for (unsigned i = 0; i < GATE64_WORDS; i++)
+			frames[r][i] = ((const volatile uint32_t *)at[r])[i];
+	check(frames[0][0] == (uint32_t)mmio_gate_call64_ret && frames[0][1] == 0 &&
+		      frames[0][2] == SEL_CODE && ram_top - at[0] > 0,
+	      "mmio gate: IA-32e far call through a 64-bit call gate on RAM (the CPU's frame)",
+	      "frame %x %x %x %x", frames[0][0], frames[0][1], frames[0][2], frames[0][3]);
+	for (unsigned r = 1; r < 3; r++)
+		for (unsigned i = 0; i < GATE64_WORDS && !bad; i++)
+			if (frames[r][i] != frames[0][i] || tops[r] - at[r] != ram_top - at[0])
+				bad = r * 16 + i + 1;
+	check(!bad, "mmio gate: IA-32e far call through a 64-bit call gate, pointer then stack "
+		    "on a device page: RIP and CS slots as the CPU's",
+	      "run %u word %u (depth %u/%u/%u)", bad / 16, bad % 16 - 1, ram_top - at[0],
+	      tops[1] - at[1], dev_top - at[2]);
+}
+
 void test_mmio_gate(uint32_t base)
 {
 	volatile uint32_t *dev_ptr = (volatile uint32_t *)(base + GATE_PTR_OFF);
@@ -282,4 +401,5 @@ void test_mmio_gate(uint32_t base)
 	/* TR keeps this TSS, its ring-0 stack in RAM. */
 	tss[TSS_ESP0_WORD] = (uint32_t)&ring0_stack[STACK_WORDS];
 	asm volatile("lgdt %0" ::"m"(old) : "memory");
+	test_ia32e(base, dev_ptr);
 }
