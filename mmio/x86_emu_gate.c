@@ -174,7 +174,8 @@ int x86e_tss_stack(struct x86_emu_ctx *e, unsigned int dpl, unsigned int ist, ui
 	tss16 = type == SYS_TSS16_AVAIL || type == SYS_TSS16_BUSY;
 	off = tss16 ? TSS16_SP0 + TSS16_SLOT * dpl : TSS32_ESP0 + TSS32_SLOT * dpl;
 	len = tss16 ? 4 : 6;
-	if (off + len - 1 > tr.limit)
+	/* The whole slot must be in the TSS: SS counts as a word (16-bit) or dword (32-bit). */
+	if (off + (tss16 ? TSS16_SLOT : TSS32_SLOT) - 1 > tr.limit)
 		return fault_sel(e, X86_EXC_TS, tr.selector, ext);
 	if ((r = sys_rw(e, tr.base + off, b, len, false)))
 		return r;

@@ -2085,6 +2085,12 @@ static void tss_short(struct fake *f)
 	f->sys[X86_SYS_TR].limit = 8;
 }
 
+/* SS0's word inside the TSS, the rest of its dword past the limit. */
+static void tss_ss0_slot_cut(struct fake *f)
+{
+	f->sys[X86_SYS_TR].limit = 0x0a;
+}
+
 static void tss_stack_unmapped(struct fake *f)
 {
 	memcpy(f->mem + TSS_OFF + 4, &(uint32_t){MEM_BASE + 8}, 4);
@@ -2161,6 +2167,7 @@ static void test_call_gates(void **st)
 	expect_gate_fault(32, 3, true, 0x2b, X86_EXC_SS, 0x50, tss_ss0_absent);
 	expect_gate_fault(32, 3, true, 0x2b, 10, 0x08, tss_ss0_code);
 	expect_gate_fault(32, 3, true, 0x2b, 10, 0x48, tss_short);
+	expect_gate_fault(32, 3, true, 0x2b, 10, 0x48, tss_ss0_slot_cut);
 	expect_gate_fault(32, 3, true, 0x2b, X86_EXC_PF, 0, tss_stack_unmapped);
 	expect_gate_fault(64, 3, true, 0x2b, X86_EXC_GP, 0x28, NULL);	/* 32-bit type: 64-bit gate */
 	expect_gate_fault(64, 3, true, 0x63, X86_EXC_GP, 0x60, gate64_upper_type);
