@@ -309,10 +309,10 @@ static void __attribute__((noinline)) visit_ia32e(uint32_t dev_ptr, uint32_t dev
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	uint64_t efer = rdmsr(MSR_EFER);
-	struct table_ptr old_gdt, gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64};
+	struct table_ptr old_gdt, lm_gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64};
 
 	asm volatile("sgdt %0" : "=m"(old_gdt));
-	asm volatile("lgdt %0" ::"m"(gdt));
+	asm volatile("lgdt %0" ::"m"(lm_gdt));
 	write_cr0(cr0 & ~CR0_PG);
 	write_cr4(cr4 | LM_CR4_PAE);
 	write_cr3((uint32_t)lm_pml4);
