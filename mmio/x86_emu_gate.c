@@ -83,7 +83,7 @@ static bool ia32e(const struct x86_emu_ctx *e)
 	return e->ctl.efer & X86_EFER_LMA;
 }
 
-/* An implicit supervisor access to linear [la, la + len), split at pages. */
+/* An implicit supervisor access to linear [la, la + len), split at pages (buf NULL: probe). */
 static int sys_rw(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int len, bool write)
 {
 	for (unsigned int done = 0; done < len;) {
@@ -93,7 +93,8 @@ static int sys_rw(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int
 
 		if (!ia32e(e))
 			at &= ADDR32_MASK;
-		if (e->ops->sys_access(e->opaque, at, buf + done, n, write, &e->res->exc))
+		if (e->ops->sys_access(e->opaque, at, buf ? buf + done : NULL, n, write,
+				       &e->res->exc))
 			return X86_EMU_EXCEPTION;
 		done += n;
 	}
@@ -119,7 +120,11 @@ int x86e_inner_write(struct x86_emu_ctx *e, const struct x86_segment *ss, uint64
 		     const uint8_t *bytes, unsigned int n)
 {
 	uint64_t la = (ss->attr & X86_SEG_UNUSABLE) ? top : ss->base + top;
+	int r;
 
+	/* A frame across two pages: both checked before the first byte is written. */
+	if ((la & (PAGE_SIZE_4K - 1)) + n > PAGE_SIZE_4K && (r = sys_rw(e, la, NULL, n, true)))
+		return r;
 	return sys_rw(e, la, (uint8_t *)(uintptr_t)bytes, n, true);
 }
 

@@ -183,7 +183,8 @@ int x86e_far_gate(struct x86_emu_ctx *e, uint16_t sel, bool call, uint64_t ret_r
  * null one with RPL dpl in IA-32e mode, *ss_la 0) and SP, checked (#TS, #SS; ext: EXT bit). */
 int x86e_tss_stack(struct x86_emu_ctx *e, unsigned int dpl, unsigned int ist, uint32_t ext,
 		   struct x86_segment *ss, uint64_t *sp, uint64_t *ss_la);
-/* Write n bytes at ss:top with supervisor accesses (the inner ring's stack). */
+/* Write n bytes at ss:top with supervisor accesses (the inner ring's stack); a write that
+ * crosses a page is probed on both first, so a fault writes nothing. */
 int x86e_inner_write(struct x86_emu_ctx *e, const struct x86_segment *ss, uint64_t top,
 		     const uint8_t *bytes, unsigned int n);
 

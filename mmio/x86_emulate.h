@@ -169,7 +169,8 @@ struct x86_emu_ops {
 	/*
 	 * Optional segment loads (NULL: MOV Sreg is not emulated).  sys_access: an implicit
 	 * supervisor access to a descriptor table at linear la (ring-3 code reads the GDT too),
-	 * within one page, like read/write.  set_seg: load segment register seg (enum x86_seg)
+	 * or to an inner ring's stack, within one page, like read/write; buf NULL: a probe, as
+	 * ops->probe but supervisor (checked, nothing accessed).  set_seg: load segment register seg (enum x86_seg)
 	 * with s, attributes in the VMX layout (X86_SEG_UNUSABLE for a null selector).
 	 */
 	int (*sys_access)(void *opaque, uint64_t la, void *buf, unsigned int len, bool write,

@@ -343,7 +343,8 @@ static int cb_sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool
 	}
 	if (write || la < at || la + len > at + sizeof(d))
 		return pf(x, la, write);
-	memcpy(buf, (uint8_t *)&d + (la - at), len);
+	if (buf) /* NULL: a probe */
+		memcpy(buf, (uint8_t *)&d + (la - at), len);
 	return 0;
 }
 

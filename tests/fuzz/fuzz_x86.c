@@ -269,6 +269,8 @@ static int fxrstor(void *o, const uint8_t *img, unsigned int len, bool rex_w,
 static int sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool write,
 		      struct x86_exception *x)
 {
+	if (!buf) /* a supervisor probe: checked like an access, nothing copied */
+		return probe(o, la, len, write, x);
 	return mem_rw(o, la, write ? NULL : buf, write ? buf : NULL, len, x);
 }
 

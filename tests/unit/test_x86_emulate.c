@@ -221,6 +221,8 @@ static int sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool wr
 
 	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
 		return pf(x, la);
+	if (!buf)
+		return 0; /* a supervisor probe */
 	if (write) {
 		memcpy(f->mem + (la - MEM_BASE), buf, len);
 		f->sys_writes++;
@@ -2096,6 +2098,13 @@ static void tss_stack_unmapped(struct fake *f)
 	memcpy(f->mem + TSS_OFF + 4, &(uint32_t){MEM_BASE + 8}, 4);
 }
 
+/* ESP0 8 bytes past the last page: the frame's low 16 bytes fit, the rest faults. */
+static void tss_stack_crosses_out(struct fake *f)
+{
+	memcpy(f->mem + TSS_OFF + 4, &(uint32_t){MEM_BASE + MEM_SIZE + 8}, 4);
+	memset(f->mem + MEM_SIZE - 16, 0x5a, 16);
+}
+
 static void gate64_upper_type(struct fake *f)
 {
 	f->mem[GDT_OFF + 0x68 + 5] = 0x0c;
@@ -2169,6 +2178,21 @@ static void test_call_gates(void **st)
 	expect_gate_fault(32, 3, true, 0x2b, 10, 0x48, tss_short);
 	expect_gate_fault(32, 3, true, 0x2b, 10, 0x48, tss_ss0_slot_cut);
 	expect_gate_fault(32, 3, true, 0x2b, X86_EXC_PF, 0, tss_stack_unmapped);
+	expect_gate_fault(32, 3, true, 0x2b, X86_EXC_PF, 0, tss_stack_crosses_out);
+	{
+		static struct fake g;
+		struct x86_emu_result r2;
+
+		run_gate(&g, 32, 3, true, 0, &r2);
+		tss_stack_crosses_out(&g);
+		put_far(&g, 0x2000, 0xdead, 4, 0x2b);
+		g.rip = MEM_BASE;
+		g.sys_writes = 0;
+		assert_int_equal(run(&g, &r2, 1), -X86_EMU_EXCEPTION);
+		assert_int_equal(r2.exc.cr2, MEM_BASE + MEM_SIZE);
+		assert_int_equal(g.sys_writes, 0); /* the first page's part not written */
+		assert_int_equal(g.mem[MEM_SIZE - 16], 0x5a);
+	}
 	expect_gate_fault(64, 3, true, 0x2b, X86_EXC_GP, 0x28, NULL);	/* 32-bit type: 64-bit gate */
 	expect_gate_fault(64, 3, true, 0x63, X86_EXC_GP, 0x60, gate64_upper_type);
 	expect_gate_fault(64, 3, true, 0x63, 10, 0x48, tss_short);
