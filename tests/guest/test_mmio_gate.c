@@ -11,7 +11,9 @@
  * - #UD raised at ring 3 with ESP0 on the device page: the frame EIP, CS, EFLAGS, ESP, SS;
  * - IA-32e mode, from compatibility mode at ring 0: far CALL through a 64-bit call gate (16
  *   bytes) into 64-bit code, which returns with RETFQ; the pointer, then the stack, on the
- *   device page: the 8-byte RIP and CS slots as the CPU's.
+ *   device page: the 8-byte RIP and CS slots as the CPU's; #UD raised in compatibility mode
+ *   at ring 3 with the 64-bit TSS's RSP0 on the device page: the 64-bit frame RIP, CS,
+ *   RFLAGS, RSP, SS at RSP0 aligned down to 16, SS then null.
  *
  * The ring-0 entry point (mmio_gate_catch) records where the frame is and returns to the
  * kernel stack the run started from.  A GDT and TSS of the test's own; TR keeps the TSS
@@ -61,8 +63,13 @@
 #define GATE_INTR32    0x8Eu
 
 #define GATE64_STACK_TOP 0x3a00u /* the IA-32e case's stack in the region */
-#define SEL_GATE64	 0x20u	 /* in gdt64: a 64-bit call gate, DPL 0, to SEL_CODE64 */
-#define SEL_CODE64	 0x18u
+#define SEL_CODE64	 0x28u /* in gdt64, after the same four as in gdt */
+#define SEL_GATE64	 0x30u /* a 64-bit call gate, DPL 0, to SEL_CODE64 */
+#define SEL_TSS64	 0x40u /* a 64-bit TSS (16-byte descriptor) */
+#define GDT64_ENTRIES	 10
+#define GATE64_INTR	 0x8E00u
+#define EV64_WORDS	 10 /* RIP, CS, RFLAGS, RSP, SS: five 8-byte slots */
+#define TYPE_TSS_BUSY_BIT 0x2ull
 #define GDT_CODE64	 0x00AF9B000000FFFFull
 #define TYPE_CALL64_D0	 0x8Cull
 #define GATE64_WORDS	 4 /* RIP, CS: two 8-byte slots */
@@ -72,6 +79,7 @@
 #define LM_LARGE_SHIFT	 21
 #define LM_PTE_P	 (1u << 0)
 #define LM_PTE_RW	 (1u << 1)
+#define LM_PTE_US	 (1u << 2) /* ring 3 runs on these pages too */
 #define LM_PTE_PS	 (1u << 7)
 #define LM_CR4_PAE	 (1u << 5)
 #define LM_EFER_LME	 (1u << 8)
@@ -79,6 +87,11 @@
 struct __attribute__((packed)) table_ptr {
 	uint16_t limit;
 	uint32_t base;
+};
+
+struct gate64 {
+	uint16_t offset_lo, selector, type_attr, offset_mid;
+	uint32_t offset_hi, reserved;
 };
 
 struct gate32 {
@@ -95,7 +108,7 @@ extern const char mmio_gate_user_ud[], mmio_gate_same[], mmio_gate_jmp_target[];
 /* Compatibility mode: far CALL through the pointer at ptr with ESP at stack (0: as it is);
  * returns the RSP the 64-bit target was entered with. */
 uint32_t mmio_gate_call64(uint32_t ptr, uint32_t stack);
-extern const char mmio_gate_target64[], mmio_gate_call64_ret[];
+extern const char mmio_gate_target64[], mmio_gate_call64_ret[], mmio_gate_handler64[];
 uint32_t mmio_gate_user_top;
 
 static uint64_t gdt[GDT_ENTRIES] __aligned(8);
@@ -127,6 +140,7 @@ asm(".pushsection .text\n"
     /* Ring 0, through a gate or the IDT: the frame is at ESP. */
     "mmio_gate_catch:\n"
     "	movl %esp, %eax\n"
+    "mmio_gate_catch_eax:\n"
     "	movl $0x10, %ecx\n"
     "	movw %cx, %ds\n"
     "	movw %cx, %es\n"
@@ -168,6 +182,17 @@ asm(".pushsection .text\n"
     ".code64\n"
     "mmio_gate_target64:\n"
     "	movl %esp, %eax\n"
+    "	lretq\n"
+    /* 64-bit #UD handler: EAX = the frame, SS back to a data segment (a null SS is for
+     * 64-bit mode only), then mmio_gate_catch's tail in compatibility mode. */
+    ".globl mmio_gate_handler64\n"
+    "mmio_gate_handler64:\n"
+    "	movl %esp, %eax\n"
+    "	movl $0x10, %ecx\n"
+    "	movw %cx, %ss\n"
+    "	pushq $0x08\n"
+    "	movl $mmio_gate_catch_eax, %ecx\n"
+    "	pushq %rcx\n"
     "	lretq\n"
     ".code32\n"
     ".pushsection .data\n"
@@ -296,17 +321,29 @@ static void test_event_to_ring0(uint32_t base)
 		     cpu, d_cpu, dev, d_dev, FRAME_WORDS - 1, 4, 2, want);
 }
 
-static const uint64_t gdt64_init[] = {0, GDT_FLAT_CODE32, GDT_FLAT_DATA32, GDT_CODE64};
-static uint64_t gdt64[6] __aligned(16);
+static const uint64_t gdt64_init[] = {0,		     GDT_FLAT_CODE32, GDT_FLAT_DATA32,
+				      GDT_USER_CODE32, GDT_USER_DATA32, GDT_CODE64};
+static uint64_t gdt64[GDT64_ENTRIES] __aligned(16);
+static uint32_t tss64[TSS_WORDS] __aligned(16);
+static struct gate64 idt64[VEC_UD + 1] __aligned(16);
 static uint64_t lm_pml4[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
 static uint64_t lm_pdpt[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
 static uint64_t lm_pd[LM_PD_COUNT][LM_ENTRIES] __aligned(LM_PAGE_SIZE);
 static uint32_t ram_stack64[2][STACK_WORDS] __aligned(16); /* the CPU's run, mhv's */
 
 /* The three runs in IA-32e mode (compatibility mode, paging on, no IDT: nothing may fault). */
-static void __attribute__((noinline)) visit_ia32e(uint32_t dev_ptr, uint32_t dev_stack,
-						  uint32_t *at)
+/* #UD at ring 3 in compatibility mode with RSP0 at top: the frame's address. */
+static uint32_t ud64_from_ring3(uint32_t top)
 {
+	tss64[TSS_ESP0_WORD] = top;
+	tss64[TSS_ESP0_WORD + 1] = 0;
+	return mmio_gate_run((uint32_t)mmio_gate_user_ud, 0);
+}
+
+static void __attribute__((noinline)) visit_ia32e(uint32_t dev_ptr, uint32_t dev_stack,
+						  uint32_t *at, uint32_t *ev_at)
+{
+	struct table_ptr old_idt, lm_idt = {sizeof(idt64) - 1, (uint32_t)idt64};
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	uint64_t efer = rdmsr(MSR_EFER);
 	struct table_ptr old_gdt, lm_gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64};
@@ -321,6 +358,12 @@ static void __attribute__((noinline)) visit_ia32e(uint32_t dev_ptr, uint32_t dev
 	at[0] = mmio_gate_call64((uint32_t)ram_ptr, (uint32_t)&ram_stack64[0][STACK_WORDS]);
 	at[1] = mmio_gate_call64(dev_ptr, (uint32_t)&ram_stack64[1][STACK_WORDS]);
 	at[2] = mmio_gate_call64((uint32_t)ram_ptr, dev_stack);
+	asm volatile("sidt %0" : "=m"(old_idt));
+	asm volatile("lidt %0" ::"m"(lm_idt));
+	asm volatile("ltr %w0" ::"r"((uint16_t)SEL_TSS64) : "memory");
+	ev_at[0] = ud64_from_ring3((uint32_t)&ring0_stack[STACK_WORDS]);
+	ev_at[1] = ud64_from_ring3(dev_stack - (GATE64_STACK_TOP - GATE_STACK_TOP));
+	asm volatile("lidt %0" ::"m"(old_idt));
 	write_cr0(cr0 & ~CR0_PG);
 	wrmsr(MSR_EFER, efer);
 	write_cr4(cr4);
@@ -335,7 +378,11 @@ static void test_ia32e(uint32_t base, volatile uint32_t *dev_ptr)
 	const uint32_t dev_top = base + GATE64_STACK_TOP;
 	const uint32_t tops[3] = {ram_top, (uint32_t)&ram_stack64[1][STACK_WORDS], dev_top};
 	const uint32_t target = (uint32_t)mmio_gate_target64;
-	uint32_t at[3], frames[3][GATE64_WORDS];
+	uint32_t at[3], frames[3][GATE64_WORDS], ev_at[2], ev[2][EV64_WORDS];
+	const uint32_t ev_tops[2] = {(uint32_t)&ring0_stack[STACK_WORDS],
+				     dev_top - (GATE64_STACK_TOP - GATE_STACK_TOP)};
+	const struct table_ptr mine = {sizeof(gdt) - 1, (uint32_t)gdt};
+	const uint32_t tss_base = (uint32_t)tss64;
 	unsigned bad = 0;
 
 	for (unsigned i = 0; i < sizeof(gdt64_init) / sizeof(gdt64_init[0]); i++)
@@ -346,16 +393,45 @@ static void test_ia32e(uint32_t base, volatile uint32_t *dev_ptr)
 				TYPE_CALL64_D0 << TYPE_SHIFT |
 				(uint64_t)(target >> 16) << GATE_OFF_HI_SHIFT;
 	gdt64[SEL_GATE64 / 8 + 1] = 0;
+	gdt64[SEL_TSS64 / 8] = sys_desc(tss_base, TSS_BYTES - 1, TYPE_TSS_AVAIL);
+	gdt64[SEL_TSS64 / 8 + 1] = 0;
+	tss64[TSS_IOMAP_WORD] = (uint32_t)TSS_BYTES << 16;
+	idt64[VEC_UD] = (struct gate64){.offset_lo = (uint16_t)(uint32_t)mmio_gate_handler64,
+					.selector = SEL_CODE64,
+					.type_attr = GATE64_INTR,
+					.offset_mid = (uint16_t)((uint32_t)mmio_gate_handler64 >> 16)};
 	for (unsigned d = 0; d < LM_PD_COUNT; d++) {
 		for (unsigned i = 0; i < LM_ENTRIES; i++)
 			lm_pd[d][i] = ((uint64_t)(d * LM_ENTRIES + i) << LM_LARGE_SHIFT) |
-				      LM_PTE_PS | LM_PTE_RW | LM_PTE_P;
-		lm_pdpt[d] = (uint32_t)lm_pd[d] | LM_PTE_RW | LM_PTE_P;
+				      LM_PTE_PS | LM_PTE_US | LM_PTE_RW | LM_PTE_P;
+		lm_pdpt[d] = (uint32_t)lm_pd[d] | LM_PTE_US | LM_PTE_RW | LM_PTE_P;
 	}
-	lm_pml4[0] = (uint32_t)lm_pdpt | LM_PTE_RW | LM_PTE_P;
+	lm_pml4[0] = (uint32_t)lm_pdpt | LM_PTE_US | LM_PTE_RW | LM_PTE_P;
 	ram_ptr[0] = dev_ptr[0] = 0;
 	ram_ptr[1] = dev_ptr[1] = SEL_GATE64;
-	visit_ia32e((uint32_t)dev_ptr, dev_top, at);
+	visit_ia32e((uint32_t)dev_ptr, dev_top, at, ev_at);
+	/* TR back on the legacy TSS (its descriptor busy since the first LTR). */
+	gdt[SEL_TSS / 8] &= ~(TYPE_TSS_BUSY_BIT << TYPE_SHIFT);
+	{
+		struct table_ptr old;
+
+		asm volatile("sgdt %0" : "=m"(old));
+		asm volatile("lgdt %0" ::"m"(mine) : "memory");
+		asm volatile("ltr %w0" ::"r"((uint16_t)SEL_TSS) : "memory");
+		asm volatile("lgdt %0" ::"m"(old) : "memory");
+	}
+	for (unsigned r = 0; r < 2; r++)
+		for (unsigned i = 0; i < EV64_WORDS; i++)
+			ev[r][i] = ((const volatile uint32_t *)ev_at[r])[i];
+	check(ev[0][0] == (uint32_t)mmio_gate_user_ud && ev[0][2] == SEL_UCODE &&
+		      ev[0][8] == SEL_UDATA && ev_tops[0] - ev_at[0] == 8 * EV64_WORDS / 2,
+	      "mmio gate: IA-32e #UD at ring 3 on RAM (the CPU's 64-bit frame)",
+	      "RIP %x CS %x RSP %x SS %x, depth %u", ev[0][0], ev[0][2], ev[0][6], ev[0][8],
+	      ev_tops[0] - ev_at[0]);
+	check_frames("mmio gate: IA-32e #UD at ring 3 with RSP0 on a device page: stack switch, "
+		     "frame RIP CS RFLAGS RSP SS as the CPU's",
+		     ev[0], ev_tops[0] - ev_at[0], ev[1], ev_tops[1] - ev_at[1], EV64_WORDS, 8, 4,
+		     (uint32_t)mmio_gate_user_ud);
 	for (unsigned r = 0; r < 3; r++)
 		for (unsigned i = 0; i < GATE64_WORDS; i++)
 			frames[r][i] = ((const volatile uint32_t *)at[r])[i];
