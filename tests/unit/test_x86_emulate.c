@@ -37,6 +37,7 @@ struct fake {
 	unsigned int xrstor_calls;
 	uint32_t port_out_last;
 	unsigned int port_outs;
+	uint16_t sel[6]; /* the selectors get_seg reports (enum x86_seg) */
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -65,6 +66,7 @@ static void get_seg(void *o, unsigned int seg, struct x86_segment *s)
 	struct fake *f = o;
 
 	memset(s, 0, sizeof(*s));
+	s->selector = seg < 6 ? f->sel[seg] : 0;
 	s->limit = seg == X86_SEG_DS ? f->ds_limit : 0xffffffffu;
 	s->base = seg == X86_SEG_DS ? f->ds_base : 0;
 	s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0x3 | (f->mode == 32 ? X86_SEG_ATTR_DB : 0);
@@ -1348,6 +1350,126 @@ static void test_far_branch_faults_and_gates(void **st)
 	assert_int_equal(f.set_seg_calls, 0);
 }
 
+/* ---- PUSH Sreg and CALL ptr16:xx with the stack on a device page ---- */
+
+static uint64_t mem_at(const struct fake *f, uint64_t la, unsigned int size);
+
+static int run_vendor(struct fake *f, enum x86_vendor vendor, struct x86_emu_result *res)
+{
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = f, .rep_batch = 1, .vendor = vendor};
+
+	return x86_emulate(&ctx, res);
+}
+
+/* Push with the stack at MEM_BASE + 0x2200, its bytes below 0xaa; returns the new RSP offset. */
+static uint64_t push_sreg_as(struct fake *f, unsigned int mode, enum x86_vendor v,
+			     const uint8_t *code, size_t n)
+{
+	struct x86_emu_result res;
+
+	setup(f, mode, MEM_BASE, code, n);
+	for (unsigned int i = 0; i < 6; i++)
+		f->sel[i] = (uint16_t)(0x1230 + i);
+	memset(f->mem + 0x2200 - 16, 0xaa, 16);
+	f->gpr[X86_RSP] = MEM_BASE + 0x2200;
+	assert_int_equal(run_vendor(f, v, &res), 0);
+	assert_int_equal(f->rip, MEM_BASE + n);
+	return f->gpr[X86_RSP] - MEM_BASE;
+}
+
+static void test_push_sreg_on_a_device_stack(void **st)
+{
+	static const uint8_t push_ds[] = {0x1e}, push_cs16[] = {0x66, 0x0e};
+	static const uint8_t push_fs[] = {0x0f, 0xa0}, push_gs16[] = {0x66, 0x0f, 0xa8};
+	static const uint8_t push_es[] = {0x06}, push_ss[] = {0x16};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* 32-bit operand size: Intel moves 16 bits, AMD stores the selector zero-extended. */
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_INTEL, push_ds, 1), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0xaaaa1233);
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_AMD, push_ds, 1), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0x1233);
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_AMD, push_es, 1), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0x1230);
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_INTEL, push_ss, 1), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0xaaaa1232);
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_INTEL, push_fs, 2), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0xaaaa1234);
+	/* 16-bit: two bytes on both. */
+	for (int v = X86_VENDOR_INTEL; v <= X86_VENDOR_AMD; v++) {
+		assert_int_equal(push_sreg_as(&f, 32, (enum x86_vendor)v, push_cs16, 2), 0x21fe);
+		assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0x1231aaaa);
+		assert_int_equal(push_sreg_as(&f, 64, (enum x86_vendor)v, push_gs16, 3), 0x21fe);
+		assert_int_equal(mem_at(&f, MEM_BASE + 0x21fe, 2), 0x1235);
+		/* 64-bit: zero-extended on both. */
+		assert_int_equal(push_sreg_as(&f, 64, (enum x86_vendor)v, push_fs, 2), 0x21f8);
+		assert_int_equal(mem_at(&f, MEM_BASE + 0x21f8, 8), 0x1234);
+	}
+	/* 06/0E/16/1E are invalid in 64-bit mode. */
+	setup(&f, 64, MEM_BASE, push_ds, 1);
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	/* A stack slot that faults: #PF, RSP and memory unchanged. */
+	setup(&f, 32, MEM_BASE, push_fs, 2);
+	f.gpr[X86_RSP] = MEM_BASE + 2;
+	f.rip = MEM_BASE + 0x100;
+	memcpy(f.mem + 0x100, push_fs, 2);
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 2);
+	assert_int_equal(f.writes, 0);
+}
+
+static void test_call_far_ptr_on_a_device_stack(void **st)
+{
+	static const uint8_t call32[] = {0x9a, 0x34, 0x12, 0, 0, 0x08, 0};
+	static const uint8_t call16[] = {0x66, 0x9a, 0x78, 0x56, 0x08, 0};
+	static const uint8_t call_gate[] = {0x9a, 0x34, 0x12, 0, 0, 0x38, 0};
+	static const uint8_t call_null[] = {0x9a, 0x34, 0x12, 0, 0, 0x00, 0};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_AMD, call32, sizeof(call32), &res), 0);
+	assert_int_equal(f.rip, 0x1234);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 8);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21f8, 4), MEM_BASE + sizeof(call32));
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0); /* old CS, zero-extended */
+	/* ptr16:16: 2-byte slots, IP zero-extended into EIP. */
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call16, sizeof(call16), &res), 0);
+	assert_int_equal(f.rip, 0x5678);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 4);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 2), (MEM_BASE + sizeof(call16)) & 0xffff);
+	/* Faults: null selector #GP(0); a call gate is not emulated (#UD); the stack untouched. */
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call_null, sizeof(call_null), &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call_gate, sizeof(call_gate), &res),
+			 -X86_EMU_UNSUPPORTED);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.set_seg_calls, 0);
+	/* A stack that faults: #PF before CS changes. */
+	run_far(&f, 32, X86_VENDOR_INTEL, call32, sizeof(call32), &res);
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSP] = MEM_BASE + 4;
+	f.set_seg_calls = 0;
+	f.writes = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.set_seg_calls, 0);
+	assert_int_equal(f.writes, 0);
+	/* 9A is invalid in 64-bit mode. */
+	assert_int_equal(run_far(&f, 64, X86_VENDOR_INTEL, call32, sizeof(call32), &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+}
+
 /* ---- LLDT / LTR with the selector on a device page ---- */
 
 static const uint8_t sys_gdt[][8] = {
@@ -2015,6 +2137,8 @@ int main(void)
 		cmocka_unit_test(test_pop_sreg_from_a_device_stack),
 		cmocka_unit_test(test_far_jmp_call_through_memory),
 		cmocka_unit_test(test_far_branch_faults_and_gates),
+		cmocka_unit_test(test_push_sreg_on_a_device_stack),
+		cmocka_unit_test(test_call_far_ptr_on_a_device_stack),
 		cmocka_unit_test(test_call_ret_on_a_device_stack),
 		cmocka_unit_test(test_popf_privilege_and_enter_leave),
 		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),
