@@ -434,6 +434,17 @@ static int emu_xrstor(void *opaque, uint64_t rfbm, bool rex_w, struct x86_except
 	return 1;
 }
 
+static uint32_t emu_xsave_layout(void *opaque, unsigned i, uint32_t *size)
+{
+	(void)opaque;
+	return mmio_xsave_layout(i, size);
+}
+
+static void emu_xsavec(void *opaque, uint64_t rfbm, bool rex_w)
+{
+	mmio_xsavec_run(((struct mmio_exit_ctx *)opaque)->v->cpu, rfbm, rex_w);
+}
+
 /* INS/OUTS on a device page: each element by the path of an intercepted IN/OUT. */
 static void emu_port_io(void *opaque, uint16_t port, unsigned size, bool in, uint32_t *val)
 {
@@ -470,6 +481,8 @@ static const struct x86_emu_ops emu_ops = {
 	.xsave = emu_xsave,
 	.xrstor = emu_xrstor,
 	.port_io = emu_port_io,
+	.xsave_layout = emu_xsave_layout,
+	.xsavec = emu_xsavec,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

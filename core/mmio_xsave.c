@@ -6,6 +6,7 @@
 #include "arch/x86/percpu_layout.h"
 #include "core/regs_abi.h"
 #include "lib/compiler.h"
+#include "mmio/x86_emulate.h"
 
 #define XSAVE_SCRATCH	  4096
 #define XSAVE_LEGACY_HDR  576 /* legacy region and header */
@@ -15,6 +16,8 @@
 #define XSAVE_ALIGN64	  (1u << 1) /* CPUID.(0xD,i).ECX: 64-byte aligned when compacted */
 #define XSAVE_ALIGN	  64
 #define XCR_XFEATURES	  0
+#define XSAVE_SUBLEAF_EXT 1
+#define CPUID1_ECX_XSAVE  (1u << 26)
 
 static uint8_t scratch[HV_MAX_CPUS][XSAVE_SCRATCH] __aligned(XSAVE_ALIGN);
 
@@ -60,6 +63,31 @@ void mmio_xsave_run(unsigned cpu, uint64_t rfbm, bool rex_w)
 		asm volatile("xsave64 %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
 	else
 		asm volatile("xsave %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
+}
+
+void mmio_xsavec_run(unsigned cpu, uint64_t rfbm, bool rex_w)
+{
+	uint32_t lo = (uint32_t)rfbm, hi = (uint32_t)(rfbm >> 32);
+
+	if (rex_w)
+		asm volatile("xsavec64 %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
+	else
+		asm volatile("xsavec %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
+}
+
+uint32_t mmio_xsave_layout(unsigned i, uint32_t *size)
+{
+	struct cpuid_regs r = cpuid_count(XSAVE_LEAF, i);
+
+	*size = r.eax;
+	return r.ebx;
+}
+
+uint32_t mmio_xsave_features(void)
+{
+	if (!(cpuid(CPUID_FEATURES).ecx & CPUID1_ECX_XSAVE))
+		return 0;
+	return x86_xsave_features_from_cpuid(cpuid_count(XSAVE_LEAF, XSAVE_SUBLEAF_EXT).eax);
 }
 
 bool mmio_xrstor_run(unsigned cpu, uint64_t rfbm, bool rex_w)

@@ -16,6 +16,13 @@ uint8_t *mmio_xsave_scratch(unsigned cpu, uint32_t *cap, uint64_t *xcr0);
 uint32_t mmio_xsave_extent(uint64_t components, bool compacted);
 /* XSAVE / XSAVE64 with RFBM rfbm into the scratch area. */
 void mmio_xsave_run(unsigned cpu, uint64_t rfbm, bool rex_w);
+/* XSAVEC / XSAVEC64 with RFBM rfbm into the scratch area (compacted form). */
+void mmio_xsavec_run(unsigned cpu, uint64_t rfbm, bool rex_w);
+/* Component i's offset in the standard form and its size (CPUID.(0xD,i).EBX, .EAX). */
+uint32_t mmio_xsave_layout(unsigned i, uint32_t *size);
+/* X86_FEAT_XSAVEOPT/XSAVEC for the emulator: the guest's CPUID view, which passes both through
+ * (mhv never hides them; the CPU runs them or raises #UD itself). */
+uint32_t mmio_xsave_features(void);
 /* XRSTOR / XRSTOR64 from it; false if the CPU refused the image (#GP). */
 bool mmio_xrstor_run(unsigned cpu, uint64_t rfbm, bool rex_w);
 

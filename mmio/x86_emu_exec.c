@@ -1105,6 +1105,8 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		x86e_reg_opnd(e, in->reg, in->opsize, &r1);
 		return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
 	case 0xc7:
+		if ((in->reg & 7) != 1)
+			return x86e_exec_xsave(e, in); /* XSAVEC */
 		return exec_cmpxchg8b(e, in);
 	case 0x00:
 	case 0x01:
@@ -1118,7 +1120,7 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_vec(e, in);
 	case 0xae:
 		if ((in->reg & 7) >= 4)
-			return x86e_exec_xsave(e, in); /* XSAVE, XRSTOR */
+			return x86e_exec_xsave(e, in); /* XSAVE, XRSTOR, XSAVEOPT */
 		return x86e_exec_fxsr(e, in);
 	case 0xa1:
 	case 0xa9:

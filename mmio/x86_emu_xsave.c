@@ -14,7 +14,25 @@
  * leaves their bytes as memory had them, XRSTOR leaves the registers as they were (their
  * current values go into the image; an SSE/AVX component in its initial state is written out
  * as zeros for registers 0-7 with XSTATE_BV set, so 8-15 are not initialised).  Components
- * past AVX are emulated in 64-bit mode only; XSAVEOPT/XSAVEC/XSAVES/XRSTORS are not emulated.
+ * past AVX are emulated in 64-bit mode only.
+ *
+ * XSAVEOPT (0F AE /6) and XSAVEC (0F C7 /4), #UD where the guest's CPUID lacks them (mhv passes
+ * both bits through: the CPU would run them, or raise #UD itself):
+ *  - XSAVEOPT may use the init and the modified optimizations (SDM vol.1 13.9); neither is
+ *    required.  The CPU's own XSAVEOPT cannot run on the scratch buffer: its modified
+ *    optimization tracks the last XRSTOR's linear address, and the scratch buffer is where
+ *    every emulated XRSTOR ran, so the CPU could skip components the buffer holds only as
+ *    the guest's memory had them.  XSAVE runs instead (the same XSTATE_BV: XINUSE for RFBM),
+ *    and every RFBM component whose XSTATE_BV bit it cleared is put back as memory had it:
+ *    XSAVEOPT with the init optimization and without the modified one, an outcome the SDM
+ *    allows.  MXCSR is written whenever RFBM[1] or RFBM[2] is set, as XSAVEOPT does.
+ *  - XSAVEC has no modified optimization: the CPU's own XSAVEC runs on the scratch buffer
+ *    (compacted form, XCOMP_BV and the init optimization exactly the CPU's).
+ * XSAVES and XRSTORS (0F C7 /5, /3) are not emulated (#UD, reported as unsupported): that is
+ * exact on VMX when mhv could not enable XSAVES/XRSTORS for the guest (the CPU raises #UD
+ * before any access, so no device access reaches here), and a known gap otherwise (SVM, or
+ * VMX with the control): they need IA32_XSS, CPL 0 (#GP), and a second scratch buffer against
+ * XSAVES's modified optimization.
  */
 #include <string.h>
 
@@ -22,6 +40,11 @@
 
 #define GRP15_XSAVE	  4
 #define GRP15_XRSTOR	  5
+#define GRP15_XSAVEOPT	  6
+#define GRP9_XSAVEC	  4 /* 0F C7 /4 */
+#define XSAVE_COMPONENTS  64
+#define X87_FIRST_END	  24 /* x87: bytes 0-23 and 32-159 (MXCSR and its mask between) */
+#define X87_ST0		  32
 #define XSAVE_ALIGN	  64
 #define XSAVE_HEADER	  512
 #define XSAVE_MIN	  576 /* legacy region and header */
@@ -38,14 +61,26 @@
 #define AVX_END		  (AVX_OFF + 256)
 #define FXSR_XMM0	  160
 
+static bool is_xsavec(const struct x86_insn *in)
+{
+	return in->opcode == 0xc7 && (in->reg & 7) == GRP9_XSAVEC;
+}
+
 bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
 {
 	unsigned int reg = in->reg & 7;
 
-	return ops->xsave_area && ops->xsave_extent && ops->xsave && ops->xrstor &&
-	       in->encoding == X86_ENC_LEGACY && in->map == X86_MAP_0F && in->opcode == 0xae &&
-	       in->has_mem && in->simd_pfx == X86_PFX_NONE &&
-	       (reg == GRP15_XSAVE || reg == GRP15_XRSTOR);
+	if (!ops->xsave_area || !ops->xsave_extent || !ops->xsave || !ops->xrstor ||
+	    in->encoding != X86_ENC_LEGACY || in->map != X86_MAP_0F || !in->has_mem ||
+	    in->simd_pfx != X86_PFX_NONE)
+		return false;
+	if (is_xsavec(in))
+		return ops->xsavec != NULL;
+	if (in->opcode != 0xae)
+		return false;
+	if (reg == GRP15_XSAVEOPT)
+		return ops->xsave_layout != NULL;
+	return reg == GRP15_XSAVE || reg == GRP15_XRSTOR;
 }
 
 static uint64_t le64(const uint8_t *b)
@@ -78,10 +113,42 @@ static void copy_hi_regs(uint8_t *dst, const uint8_t *src, uint64_t rfbm)
 		memcpy(dst + AVX_HI8, src + AVX_HI8, AVX_END - AVX_HI8);
 }
 
-static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
-		      uint32_t cap, uint64_t rfbm, bool rex_w)
+/* Bytes [off, off + len) of the area back as memory has them (not yet written). */
+static int reread(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf, uint32_t off,
+		  uint32_t len)
 {
-	uint32_t n = e->ops->xsave_extent(e->opaque, rfbm, false);
+	return len ? x86e_read_mem(e, m->seg, m->ea + off, buf + off, len) : EMU_CONTINUE;
+}
+
+/* XSAVEOPT after XSAVE: the RFBM components XSTATE_BV says are initial were not saved. */
+static int xsaveopt_unsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
+			   uint64_t rfbm, uint32_t n)
+{
+	uint64_t unsaved = rfbm & ~le64(buf + XSTATE_BV_OFF);
+	int r;
+
+	if ((unsaved & XCR0_X87) && ((r = reread(e, m, buf, 0, X87_FIRST_END)) ||
+				     (r = reread(e, m, buf, X87_ST0, FXSR_XMM0 - X87_ST0))))
+		return r;
+	if ((unsaved & XCR0_SSE) && (r = reread(e, m, buf, FXSR_XMM0, LEGACY_XMM_END - FXSR_XMM0)))
+		return r;
+	for (unsigned int i = 2; i < XSAVE_COMPONENTS; i++) {
+		uint32_t size, off;
+
+		if (!(unsaved >> i & 1))
+			continue;
+		off = e->ops->xsave_layout(e->opaque, i, &size);
+		if (off + size > n || (r = reread(e, m, buf, off, size)))
+			return off + size > n ? not_emulated(e) : r;
+	}
+	return EMU_CONTINUE;
+}
+
+/* XSAVE, XSAVEOPT (opt) and XSAVEC (compacted). */
+static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
+		      uint32_t cap, uint64_t rfbm, bool rex_w, bool opt, bool compacted)
+{
+	uint32_t n = e->ops->xsave_extent(e->opaque, rfbm, compacted);
 	uint8_t keep[AVX_END];
 	int r;
 
@@ -93,9 +160,15 @@ static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *
 		return r;
 	if (e->mode != X86_MODE_64)
 		memcpy(keep, buf, n < sizeof(keep) ? n : sizeof(keep));
-	e->ops->xsave(e->opaque, rfbm, rex_w);
+	if (compacted)
+		e->ops->xsavec(e->opaque, rfbm, rex_w);
+	else
+		e->ops->xsave(e->opaque, rfbm, rex_w);
+	/* Outside 64-bit mode RFBM is within x87|SSE|AVX: AVX sits at 576 in both forms. */
 	if (e->mode != X86_MODE_64)
 		copy_hi_regs(buf, keep, rfbm);
+	if (opt && (r = xsaveopt_unsave(e, m, buf, rfbm, n)))
+		return r;
 	return x86e_write_mem(e, m->seg, m->ea, buf, n);
 }
 
@@ -151,18 +224,22 @@ int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in)
 	uint8_t *buf;
 	int r;
 
-	if (!(e->ctl.cr4 & X86_CR4_OSXSAVE))
+	bool opt = !is_xsavec(in) && (in->reg & 7) == GRP15_XSAVEOPT;
+
+	if (!(e->ctl.cr4 & X86_CR4_OSXSAVE) ||
+	    (is_xsavec(in) && !(e->features & X86_FEAT_XSAVEC)) ||
+	    (opt && !(e->features & X86_FEAT_XSAVEOPT)))
 		return x86e_ud(e);
 	if (e->ctl.cr0 & X86_CR0_TS)
 		return x86e_raise(e, X86_EXC_NM, false, 0);
 	x86e_rm_opnd(e, in, 1, &m);
-	if ((r = x86e_check_aligned_to(e, &m, (in->reg & 7) == GRP15_XSAVE, XSAVE_ALIGN)))
+	if ((r = x86e_check_aligned_to(e, &m, (in->reg & 7) != GRP15_XRSTOR, XSAVE_ALIGN)))
 		return r;
 	buf = e->ops->xsave_area(e->opaque, &cap, &xcr0);
 	rfbm = xcr0 & (x86e_gpr(e, X86_RDX) << 32 | (x86e_gpr(e, X86_RAX) & 0xffffffffull));
 	if (e->mode != X86_MODE_64 && (rfbm & ~(XCR0_X87 | XCR0_SSE | XCR0_AVX)))
 		return not_emulated(e);
-	if ((in->reg & 7) == GRP15_XSAVE)
-		return exec_xsave(e, &m, buf, cap, rfbm, rex_w);
+	if (is_xsavec(in) || (in->reg & 7) != GRP15_XRSTOR)
+		return exec_xsave(e, &m, buf, cap, rfbm, rex_w, opt, is_xsavec(in));
 	return exec_xrstor(e, &m, buf, cap, rfbm, xcr0, rex_w);
 }

@@ -199,6 +199,13 @@ struct x86_emu_ops {
 	 * Called after the I/O permission check, once per element.
 	 */
 	void (*port_io)(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val);
+	/*
+	 * Optional (NULL: XSAVEOPT / XSAVEC are not emulated).  xsave_layout: component i's
+	 * offset in the standard form (CPUID.(0xD,i).EBX) and its size (*size, .EAX).  xsavec:
+	 * XSAVEC (rex_w: XSAVEC64) with RFBM rfbm into the scratch buffer, over what it holds.
+	 */
+	uint32_t (*xsave_layout)(void *opaque, unsigned int i, uint32_t *size);
+	void (*xsavec)(void *opaque, uint64_t rfbm, bool rex_w);
 };
 
 #define X86_FXSR_AREA 512
@@ -242,9 +249,13 @@ enum x86_vendor x86_vendor_from_cpuid(uint32_t ebx, uint32_t edx, uint32_t ecx);
 #define X86_FEAT_LZCNT	(1u << 1) /* CPUID.80000001h:ECX[5] (ABM) */
 #define X86_FEAT_BMI1	(1u << 2) /* CPUID.(7,0):EBX[3] (TZCNT) */
 #define X86_FEAT_SSE42	(1u << 3) /* CPUID.1:ECX[20] (CRC32) */
+#define X86_FEAT_XSAVEOPT (1u << 4) /* CPUID.(0xD,1):EAX[0] */
+#define X86_FEAT_XSAVEC	  (1u << 5) /* CPUID.(0xD,1):EAX[1] */
 
 /* The X86_FEAT_* bits from the CPUID words named above. */
 uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx);
+/* X86_FEAT_XSAVEOPT/XSAVEC from CPUID.(0xD,1):EAX (read only where CPUID.1:ECX has XSAVE). */
+uint32_t x86_xsave_features_from_cpuid(uint32_t leafd1_eax);
 
 /* Maximum REP iterations done in one x86_emulate() call. */
 #define X86_EMU_REP_BATCH_MAX 64

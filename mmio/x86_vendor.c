@@ -98,6 +98,15 @@ uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_
 	       ((ext1_ecx & CPUID_EXT1_ECX_ABM) ? X86_FEAT_LZCNT : 0);
 }
 
+#define CPUIDD1_EAX_XSAVEOPT (1u << 0)
+#define CPUIDD1_EAX_XSAVEC   (1u << 1)
+
+uint32_t x86_xsave_features_from_cpuid(uint32_t leafd1_eax)
+{
+	return ((leafd1_eax & CPUIDD1_EAX_XSAVEOPT) ? X86_FEAT_XSAVEOPT : 0) |
+	       ((leafd1_eax & CPUIDD1_EAX_XSAVEC) ? X86_FEAT_XSAVEC : 0);
+}
+
 void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int cnt, uint64_t *flags)
 {
 	(void)size;

@@ -34,6 +34,7 @@ struct fake {
 	unsigned int set_seg_calls, sys_writes;
 	uint8_t xbuf[4096] __attribute__((aligned(64))); /* the XSAVE scratch buffer */
 	uint64_t xrstor_rfbm;
+	uint64_t xinit; /* components the fake XSAVE/XSAVEC report initial (XINUSE clear) */
 	unsigned int xrstor_calls;
 	uint32_t port_out_last;
 	unsigned int port_outs;
@@ -283,8 +284,32 @@ static void xsave(void *o, uint64_t rfbm, bool rex_w)
 	if (rfbm & 4)
 		memset(f->xbuf + 576, 0xc0, 256);
 	memcpy(&bv, f->xbuf + 512, 8);
-	bv = (bv & ~rfbm) | rfbm;
+	bv = (bv & ~rfbm) | (rfbm & ~f->xinit);
 	memcpy(f->xbuf + 512, &bv, 8);
+}
+
+static uint32_t xsave_layout(void *o, unsigned int i, uint32_t *size)
+{
+	(void)o;
+	*size = i == 2 ? 256 : 0;
+	return i == 2 ? 576 : 0;
+}
+
+/* XSAVEC: the components in use get 0xd0.., the header XSTATE_BV and XCOMP_BV. */
+static void xsavec(void *o, uint64_t rfbm, bool rex_w)
+{
+	struct fake *f = o;
+	uint64_t bv = rfbm & ~f->xinit, comp = rfbm | (1ull << 63);
+
+	(void)rex_w;
+	if (bv & 1)
+		memset(f->xbuf, 0xd0, 24);
+	if (bv & 2)
+		memset(f->xbuf + 160, 0xd1, 256);
+	if (bv & 4)
+		memset(f->xbuf + 576, 0xd2, 256);
+	memcpy(f->xbuf + 512, &bv, 8);
+	memcpy(f->xbuf + 520, &comp, 8);
 }
 
 /* XRSTOR: #GP for a standard-form header with bytes 8-23 not zero. */
@@ -323,12 +348,12 @@ static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
 	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
-	xsave_area, xsave_extent, xsave, xrstor, port_io,
+	xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -392,7 +417,7 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 static const struct x86_emu_ops ops_plain = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL,
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */
@@ -1852,6 +1877,91 @@ static void test_xsave_on_memory(void **st)
 	assert_int_equal(f.writes, 0);
 }
 
+/* XSAVEOPT / XSAVEC / XSAVES [rbx] (REX.W: the 64-bit forms) with the guest's features. */
+static int run_xs_form(struct fake *f, uint8_t op, uint8_t modrm, uint32_t features, uint64_t mask,
+		       uint64_t area, struct x86_emu_result *res)
+{
+	const uint8_t code[] = {0x48, 0x0f, op, modrm};
+	uint64_t xinit = f->xinit;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = f, .rep_batch = 1, .features = features};
+
+	setup(f, 64, MEM_BASE, code, sizeof(code));
+	f->xinit = xinit;
+	memcpy(f->mem + XS_OFF, xs_img, sizeof(xs_img));
+	f->cr4 = X86_CR4_OSXSAVE;
+	f->gpr[X86_RBX] = area;
+	f->gpr[X86_RAX] = (uint32_t)mask;
+	f->gpr[X86_RDX] = mask >> 32;
+	return x86_emulate(&ctx, res);
+}
+
+static void test_xsaveopt_xsavec_on_memory(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t bv, comp;
+
+	(void)st;
+	/* XSAVEOPT: AVX initial (XSTATE_BV clear) is not written; x87 and SSE are. */
+	memset(xs_img, 0x55, 1024);
+	memset(&f, 0, sizeof(f));
+	f.xinit = 4;
+	assert_int_equal(run_xs_form(&f, 0xae, 0x33, X86_FEAT_XSAVEOPT, 7, MEM_BASE + XS_OFF, &res),
+			 0);
+	assert_int_equal(f.mem[XS_OFF + 0], 0xa0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0xb0);
+	assert_int_equal(f.mem[XS_OFF + 600], 0x55);
+	memcpy(&bv, f.mem + XS_OFF + 512, 8);
+	assert_int_equal(bv & 7, 3);
+	/* SSE initial: XMM left as memory had it, MXCSR written all the same. */
+	memset(xs_img, 0x55, 1024);
+	f.xinit = 2;
+	assert_int_equal(run_xs_form(&f, 0xae, 0x33, X86_FEAT_XSAVEOPT, 2, MEM_BASE + XS_OFF, &res),
+			 0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0x55);
+	assert_int_equal(f.mem[XS_OFF + 24], 0x80);
+	assert_int_equal(f.mem[XS_OFF + 0], 0x55); /* x87 not in RFBM */
+	/* Not in the guest's CPUID: #UD, nothing written. */
+	f.writes = 0;
+	assert_int_equal(run_xs_form(&f, 0xae, 0x33, 0, 7, MEM_BASE + XS_OFF, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.writes, 0);
+
+	/* XSAVEC: the CPU's compacted image, XCOMP_BV; an initial component left alone. */
+	memset(xs_img, 0x55, 1024);
+	f.xinit = 4;
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x23, X86_FEAT_XSAVEC, 7, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.rip, MEM_BASE + 4);
+	assert_int_equal(f.mem[XS_OFF + 0], 0xd0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0xd1);
+	assert_int_equal(f.mem[XS_OFF + 600], 0x55);
+	memcpy(&bv, f.mem + XS_OFF + 512, 8);
+	memcpy(&comp, f.mem + XS_OFF + 520, 8);
+	assert_int_equal(bv, 3);
+	assert_int_equal(comp, 7 | (1ull << 63));
+	/* Faults: #UD without the feature, #GP(0) not 64-byte aligned, #PF before a write. */
+	f.writes = 0;
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x23, 0, 7, MEM_BASE + XS_OFF, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x23, X86_FEAT_XSAVEC, 7, MEM_BASE + XS_OFF + 32,
+				     &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x23, X86_FEAT_XSAVEC, 7,
+				     MEM_BASE + MEM_SIZE - 0x100, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.writes, 0);
+	/* XSAVES / XRSTORS: not emulated (#UD, reported). */
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x2b, X86_FEAT_XSAVEC, 7, MEM_BASE + XS_OFF, &res),
+			 -X86_EMU_UNSUPPORTED);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x1b, X86_FEAT_XSAVEC, 7, MEM_BASE + XS_OFF, &res),
+			 -X86_EMU_UNSUPPORTED);
+}
+
 static void test_xrstor_on_memory(void **st)
 {
 	static struct fake f;
@@ -2153,6 +2263,7 @@ int main(void)
 		cmocka_unit_test(test_iret_from_a_device_stack),
 		cmocka_unit_test(test_xsave_on_memory),
 		cmocka_unit_test(test_xrstor_on_memory),
+		cmocka_unit_test(test_xsaveopt_xsavec_on_memory),
 		cmocka_unit_test(test_event_delivery_32bit),
 		cmocka_unit_test(test_event_delivery_ia32e),
 		cmocka_unit_test(test_event_delivery_faults),
