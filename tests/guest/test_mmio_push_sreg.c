@@ -1,14 +1,16 @@
 /*
  * PUSH ES/CS/SS/DS/FS/GS and CALL ptr16:32 (9A) with ESP inside a device page of an mmio=ram
  * region (mhv emulates them), each against the same instruction with ESP in RAM (the CPU):
- * the whole stack slot and the ESP change must agree.  A 32-bit PUSH Sreg is where vendors
- * differ (recent Intel cores move 16 bits, AMD stores the selector zero-extended): mhv's
- * emulator follows the vendor CPUID reports, and the slot's upper bytes start as a fill
- * pattern so either behaviour shows.
+ * the stack slots and the ESP change must agree.  A 32-bit PUSH Sreg is where vendors differ
+ * (recent Intel cores move 16 bits, AMD stores the selector zero-extended, measured on
+ * family 0x19): mhv's emulator follows the vendor CPUID reports, so bytes 2-3 of that slot
+ * are checked against the vendor's behaviour instead.  Bochs moves 16 bits whatever model it
+ * runs (its ryzen model too): where the CPU on RAM differs from its vendor, a note says so.
  */
 #include <stdint.h>
 
 #include "lib/compiler.h"
+#include "tests/guest/cpu.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -17,6 +19,11 @@
 #define PS_SLOTS    4
 #define PS_FILL	    0xa5a5a5a5u
 #define CALLF_FLAG  0x5au
+#define SEL_MASK    0xffffu
+#define AMD_EBX	    0x68747541u /* "Auth" of AuthenticAMD */
+#define HYGON_EBX   0x6f677948u /* "Hygo" of HygonGenuine */
+
+#define SREG32_FORMS 6 /* the first six forms below */
 
 struct push_result {
 	uint32_t slot[PS_SLOTS]; /* the words below the starting ESP, lowest first */
@@ -75,7 +82,19 @@ static void run(void (*fn)(uint32_t, uint32_t *), volatile uint32_t *stk, struct
 	r->delta = top - after;
 }
 
-static void compare(const char *what, void (*fn)(uint32_t, uint32_t *), volatile uint32_t *dev)
+static bool vendor_amd(void)
+{
+	uint32_t ebx = cpuid(0).ebx;
+
+	return ebx == AMD_EBX || ebx == HYGON_EBX;
+}
+
+/*
+ * sreg32: a 32-bit PUSH Sreg, whose top slot's upper half is the vendor's (AMD: 0, Intel:
+ * the fill left as it was).
+ */
+static void compare(const char *what, void (*fn)(uint32_t, uint32_t *), volatile uint32_t *dev,
+		    bool sreg32)
 {
 	static uint32_t ram[PS_SLOTS] __aligned(16);
 	struct push_result cpu, emu;
@@ -83,6 +102,16 @@ static void compare(const char *what, void (*fn)(uint32_t, uint32_t *), volatile
 
 	run(fn, ram, &cpu);
 	run(fn, dev, &emu);
+	if (sreg32) {
+		uint32_t top = PS_SLOTS - 1, want = vendor_amd() ? 0 : PS_FILL & ~SEL_MASK;
+
+		if ((cpu.slot[top] & ~SEL_MASK) != want)
+			gprintf("guest: mmio push sreg: note: this CPU stores %08x, unlike its "
+				"vendor (upper half %08x)\n",
+				cpu.slot[top], want);
+		same &= (emu.slot[top] & ~SEL_MASK) == want;
+		cpu.slot[top] = (cpu.slot[top] & SEL_MASK) | want;
+	}
 	for (unsigned int i = 0; i < PS_SLOTS; i++)
 		same &= cpu.slot[i] == emu.slot[i];
 	check(same && cpu.delta == emu.delta && cpu.delta != 0, what,
@@ -97,12 +126,18 @@ void test_mmio_push_sreg(uint32_t base)
 		const char *what;
 		void (*fn)(uint32_t, uint32_t *);
 	} forms[] = {
-		{"mmio push sreg: push es (32-bit) with ESP on a device page matches the CPU", push_es},
-		{"mmio push sreg: push cs (32-bit) with ESP on a device page matches the CPU", push_cs},
-		{"mmio push sreg: push ss (32-bit) with ESP on a device page matches the CPU", push_ss},
-		{"mmio push sreg: push ds (32-bit) with ESP on a device page matches the CPU", push_ds},
-		{"mmio push sreg: push fs (32-bit) with ESP on a device page matches the CPU", push_fs},
-		{"mmio push sreg: push gs (32-bit) with ESP on a device page matches the CPU", push_gs},
+		{"mmio push sreg: push es (32-bit) with ESP on a device page matches the vendor",
+		 push_es},
+		{"mmio push sreg: push cs (32-bit) with ESP on a device page matches the vendor",
+		 push_cs},
+		{"mmio push sreg: push ss (32-bit) with ESP on a device page matches the vendor",
+		 push_ss},
+		{"mmio push sreg: push ds (32-bit) with ESP on a device page matches the vendor",
+		 push_ds},
+		{"mmio push sreg: push fs (32-bit) with ESP on a device page matches the vendor",
+		 push_fs},
+		{"mmio push sreg: push gs (32-bit) with ESP on a device page matches the vendor",
+		 push_gs},
 		{"mmio push sreg: push ds (16-bit) with ESP on a device page matches the CPU",
 		 push_ds16},
 		{"mmio push sreg: push gs (16-bit) with ESP on a device page matches the CPU",
@@ -113,5 +148,5 @@ void test_mmio_push_sreg(uint32_t base)
 	volatile uint32_t *dev = (volatile uint32_t *)(base + PS_OFF);
 
 	for (unsigned int i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
-		compare(forms[i].what, forms[i].fn, dev);
+		compare(forms[i].what, forms[i].fn, dev, i < SREG32_FORMS);
 }
