@@ -28,11 +28,17 @@
  *    allows.  MXCSR is written whenever RFBM[1] or RFBM[2] is set, as XSAVEOPT does.
  *  - XSAVEC has no modified optimization: the CPU's own XSAVEC runs on the scratch buffer
  *    (compacted form, XCOMP_BV and the init optimization exactly the CPU's).
- * XSAVES and XRSTORS (0F C7 /5, /3) are not emulated (#UD, reported as unsupported): that is
- * exact on VMX when mhv could not enable XSAVES/XRSTORS for the guest (the CPU raises #UD
- * before any access, so no device access reaches here), and a known gap otherwise (SVM, or
- * VMX with the control): they need IA32_XSS, CPL 0 (#GP), and a second scratch buffer against
- * XSAVES's modified optimization.
+ *
+ * XSAVES and XRSTORS (0F C7 /5, /3): #UD where the guest may not execute them (ops->xss says:
+ * on VMX the CPU raises #UD unless mhv set the 'enable XSAVES/XRSTORS' control, and mhv's
+ * CPUID policy hides them exactly then; on SVM they run natively if the CPU has them), #NM
+ * with CR0.TS, #GP(0) at CPL > 0 or for an area not 64-byte aligned.  RFBM is EDX:EAX &
+ * (XCR0 | IA32_XSS), the guest's IA32_XSS (it reaches the hardware: mhv uses no XSAVES).  The
+ * CPU's own XSAVES/XRSTORS run on the caller's scratch buffer, so the compacted image, the
+ * init and modified optimizations and every header check are the CPU's; the caller keeps
+ * XSAVES off every address an XRSTOR/XRSTORS ran from, so the modified optimization never
+ * leaves in the buffer what only the guest's memory held.  Outside 64-bit mode XSAVES takes
+ * the same RFBM limits as XSAVE, and XRSTORS (compacted) is not emulated.
  */
 #include <string.h>
 
@@ -41,7 +47,9 @@
 #define GRP15_XSAVE	  4
 #define GRP15_XRSTOR	  5
 #define GRP15_XSAVEOPT	  6
+#define GRP9_XRSTORS	  3 /* 0F C7 /3 */
 #define GRP9_XSAVEC	  4 /* 0F C7 /4 */
+#define GRP9_XSAVES	  5 /* 0F C7 /5 */
 #define XSAVE_COMPONENTS  64
 #define X87_FIRST_END	  24 /* x87: bytes 0-23 and 32-159 (MXCSR and its mask between) */
 #define X87_ST0		  32
@@ -66,6 +74,19 @@ static bool is_xsavec(const struct x86_insn *in)
 	return in->opcode == 0xc7 && (in->reg & 7) == GRP9_XSAVEC;
 }
 
+/* XSAVES or XRSTORS: the supervisor forms. */
+static bool is_supervisor(const struct x86_insn *in)
+{
+	return in->opcode == 0xc7 &&
+	       ((in->reg & 7) == GRP9_XSAVES || (in->reg & 7) == GRP9_XRSTORS);
+}
+
+/* A restore: XRSTOR or XRSTORS. */
+static bool is_restore(const struct x86_insn *in)
+{
+	return in->opcode == 0xc7 ? (in->reg & 7) == GRP9_XRSTORS : (in->reg & 7) == GRP15_XRSTOR;
+}
+
 bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
 {
 	unsigned int reg = in->reg & 7;
@@ -76,6 +97,8 @@ bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *
 		return false;
 	if (is_xsavec(in))
 		return ops->xsavec != NULL;
+	if (is_supervisor(in))
+		return ops->xss && ops->xsaves && ops->xrstors;
 	if (in->opcode != 0xae)
 		return false;
 	if (reg == GRP15_XSAVEOPT)
@@ -144,9 +167,10 @@ static int xsaveopt_unsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint
 	return EMU_CONTINUE;
 }
 
-/* XSAVE, XSAVEOPT (opt) and XSAVEC (compacted). */
+/* XSAVE, XSAVEOPT (opt), XSAVEC (compacted) and XSAVES (compacted, supervisor). */
 static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
-		      uint32_t cap, uint64_t rfbm, bool rex_w, bool opt, bool compacted)
+		      uint32_t cap, uint64_t rfbm, bool rex_w, bool opt, bool compacted,
+		      bool supervisor)
 {
 	uint32_t n = e->ops->xsave_extent(e->opaque, rfbm, compacted);
 	uint8_t keep[AVX_END];
@@ -160,7 +184,9 @@ static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *
 		return r;
 	if (e->mode != X86_MODE_64)
 		memcpy(keep, buf, n < sizeof(keep) ? n : sizeof(keep));
-	if (compacted)
+	if (supervisor)
+		e->ops->xsaves(e->opaque, rfbm, rex_w);
+	else if (compacted)
 		e->ops->xsavec(e->opaque, rfbm, rex_w);
 	else
 		e->ops->xsave(e->opaque, rfbm, rex_w);
@@ -172,8 +198,9 @@ static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *
 	return x86e_write_mem(e, m->seg, m->ea, buf, n);
 }
 
+/* XRSTOR, or XRSTORS (supervisor: xcr0 is XCR0 | IA32_XSS). */
 static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
-		       uint32_t cap, uint64_t rfbm, uint64_t xcr0, bool rex_w)
+		       uint32_t cap, uint64_t rfbm, uint64_t xcr0, bool rex_w, bool supervisor)
 {
 	uint64_t bv, comp;
 	uint32_t n;
@@ -189,7 +216,7 @@ static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t 
 		n = e->ops->xsave_extent(e->opaque, rfbm & bv & xcr0, false);
 	if (n < XSAVE_MIN)
 		n = XSAVE_MIN;
-	if (n > cap || (e->mode != X86_MODE_64 && (comp & XCOMP_COMPACTED)))
+	if (n > cap || (e->mode != X86_MODE_64 && (supervisor || (comp & XCOMP_COMPACTED))))
 		return not_emulated(e);
 	if (n > XSAVE_MIN &&
 	    (r = x86e_read_mem(e, m->seg, m->ea + XSAVE_MIN, buf + XSAVE_MIN, n - XSAVE_MIN)))
@@ -210,36 +237,39 @@ static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t 
 			memset(buf + AVX_OFF, 0, AVX_HI8 - AVX_OFF);
 		put_le64(buf + XSTATE_BV_OFF, bv | (rfbm & (XCR0_SSE | XCR0_AVX)));
 	}
-	if (e->ops->xrstor(e->opaque, rfbm, rex_w, &e->res->exc))
+	if (supervisor ? e->ops->xrstors(e->opaque, rfbm, rex_w, &e->res->exc)
+		       : e->ops->xrstor(e->opaque, rfbm, rex_w, &e->res->exc))
 		return X86_EMU_EXCEPTION; /* the CPU refused the header or MXCSR: #GP(0) */
 	return EMU_CONTINUE;
 }
 
 int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
-	bool rex_w = in->rex_w && e->mode == X86_MODE_64;
-	uint64_t xcr0, rfbm;
+	bool rex_w = in->rex_w && e->mode == X86_MODE_64, sup = is_supervisor(in);
+	bool opt = !is_xsavec(in) && !sup && (in->reg & 7) == GRP15_XSAVEOPT;
+	uint64_t xcr0, rfbm, xss = 0;
 	struct x86_opnd m;
 	uint32_t cap;
 	uint8_t *buf;
 	int r;
 
-	bool opt = !is_xsavec(in) && (in->reg & 7) == GRP15_XSAVEOPT;
-
 	if (!(e->ctl.cr4 & X86_CR4_OSXSAVE) ||
 	    (is_xsavec(in) && !(e->features & X86_FEAT_XSAVEC)) ||
-	    (opt && !(e->features & X86_FEAT_XSAVEOPT)))
+	    (opt && !(e->features & X86_FEAT_XSAVEOPT)) || (sup && e->ops->xss(e->opaque, &xss)))
 		return x86e_ud(e);
 	if (e->ctl.cr0 & X86_CR0_TS)
 		return x86e_raise(e, X86_EXC_NM, false, 0);
+	if (sup && e->ctl.cpl)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
 	x86e_rm_opnd(e, in, 1, &m);
-	if ((r = x86e_check_aligned_to(e, &m, (in->reg & 7) != GRP15_XRSTOR, XSAVE_ALIGN)))
+	if ((r = x86e_check_aligned_to(e, &m, !is_restore(in), XSAVE_ALIGN)))
 		return r;
 	buf = e->ops->xsave_area(e->opaque, &cap, &xcr0);
+	xcr0 |= xss;
 	rfbm = xcr0 & (x86e_gpr(e, X86_RDX) << 32 | (x86e_gpr(e, X86_RAX) & 0xffffffffull));
 	if (e->mode != X86_MODE_64 && (rfbm & ~(XCR0_X87 | XCR0_SSE | XCR0_AVX)))
 		return not_emulated(e);
-	if (is_xsavec(in) || (in->reg & 7) != GRP15_XRSTOR)
-		return exec_xsave(e, &m, buf, cap, rfbm, rex_w, opt, is_xsavec(in));
-	return exec_xrstor(e, &m, buf, cap, rfbm, xcr0, rex_w);
+	if (!is_restore(in))
+		return exec_xsave(e, &m, buf, cap, rfbm, rex_w, opt, is_xsavec(in) || sup, sup);
+	return exec_xrstor(e, &m, buf, cap, rfbm, xcr0, rex_w, sup);
 }

@@ -206,6 +206,17 @@ struct x86_emu_ops {
 	 */
 	uint32_t (*xsave_layout)(void *opaque, unsigned int i, uint32_t *size);
 	void (*xsavec)(void *opaque, uint64_t rfbm, bool rex_w);
+	/*
+	 * Optional (NULL: XSAVES / XRSTORS are not emulated).  xss: 0 with *xss = IA32_XSS if
+	 * the guest may execute XSAVES/XRSTORS at all (its CPUID has them: on VMX the CPU raises
+	 * #UD without the enable control, and mhv's CPUID policy hides them then), non-zero if
+	 * not (#UD).  xsaves: XSAVES (rex_w: XSAVES64) with rfbm into the scratch buffer, over
+	 * what it holds.  xrstors: XRSTORS (rex_w) with rfbm from it; non-zero after filling *exc
+	 * if the CPU refuses the image (#GP(0)).
+	 */
+	int (*xss)(void *opaque, uint64_t *xss);
+	void (*xsaves)(void *opaque, uint64_t rfbm, bool rex_w);
+	int (*xrstors)(void *opaque, uint64_t rfbm, bool rex_w, struct x86_exception *exc);
 };
 
 #define X86_FXSR_AREA 512

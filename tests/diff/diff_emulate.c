@@ -377,7 +377,7 @@ static void cb_set_sysseg(void *o, unsigned int which, const struct x86_segment 
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
 	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, cb_sys_access, cb_set_seg, cb_set_sysseg,
-	NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* ---- the host CPU ---- */

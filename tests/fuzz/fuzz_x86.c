@@ -353,6 +353,37 @@ static void xsavec(void *o, uint64_t rfbm, bool rex_w)
 	memset(xscratch, rex_w ? 0x65 : 0x33, 512);
 }
 
+/* XSAVES/XRSTORS allowed, IA32_XSS 0 (so RFBM stays within the fake XCR0). */
+static int xss(void *o, uint64_t *v)
+{
+	(void)o;
+	*v = 0;
+	return 0;
+}
+
+static void xsaves(void *o, uint64_t rfbm, bool rex_w)
+{
+	(void)o;
+	if (rfbm & ~7ull)
+		abort();
+	memset(xscratch, rex_w ? 0x66 : 0x34, 512);
+}
+
+static int xrstors(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
+{
+	(void)o;
+	(void)rex_w;
+	if (rfbm & ~7ull)
+		abort();
+	if (!(xscratch[527] & 0x80)) { /* XCOMP_BV[63] clear: the standard form is #GP */
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return 1;
+	}
+	return 0;
+}
+
 static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t *val)
 {
 	(void)o;
@@ -366,6 +397,7 @@ static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
 	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor, sys_access,
 	set_seg, set_sysseg, xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
+	xss, xsaves, xrstors,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
@@ -373,7 +405,7 @@ static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_c
 						NULL,	 NULL,	  NULL,	   NULL,
 						NULL,	 NULL,	  NULL,	   NULL, NULL,
 						NULL,	 NULL,	  NULL,	   NULL, NULL,
-						NULL,	 NULL};
+						NULL,	 NULL,	  NULL,	   NULL, NULL};
 
 /*
  * Event delivery onto the fuzzed stack: the input's first bytes pick the event and fill the

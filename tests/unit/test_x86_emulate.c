@@ -35,6 +35,9 @@ struct fake {
 	uint8_t xbuf[4096] __attribute__((aligned(64))); /* the XSAVE scratch buffer */
 	uint64_t xrstor_rfbm;
 	uint64_t xinit; /* components the fake XSAVE/XSAVEC report initial (XINUSE clear) */
+	bool no_xsaves;	/* the guest's CPUID lacks XSAVES/XRSTORS */
+	uint64_t xrstors_rfbm;
+	unsigned int xrstors_calls;
 	unsigned int xrstor_calls;
 	uint32_t port_out_last;
 	unsigned int port_outs;
@@ -262,8 +265,8 @@ static uint8_t *xsave_area(void *o, uint32_t *cap, uint64_t *xcr0)
 static uint32_t xsave_extent(void *o, uint64_t comp, bool compacted)
 {
 	(void)o;
-	(void)compacted;
-	return (comp & 4) ? 832 : 576;
+	return ((comp & 4) || (compacted && (comp & (1ull << 8))) ? 832 : 576) +
+	       (compacted && (comp & (1ull << 8)) ? 64 : 0);
 }
 
 /* XSAVE: x87 bytes 0xa0, MXCSR 0x1f80, XMM bytes 0xb0, YMM_Hi128 0xc0; XSTATE_BV updated. */
@@ -330,6 +333,40 @@ static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
 	return 0;
 }
 
+/* XSAVES/XRSTORS: IA32_XSS holds component 8 (a supervisor state, 64 bytes in the fake). */
+static int xss(void *o, uint64_t *v)
+{
+	struct fake *f = o;
+
+	*v = 1ull << 8;
+	return f->no_xsaves ? -1 : 0;
+}
+
+static void xsaves(void *o, uint64_t rfbm, bool rex_w)
+{
+	struct fake *f = o;
+
+	xsavec(o, rfbm, rex_w);
+	if (rfbm & (1ull << 8))
+		memset(f->xbuf + 832, 0xe8, 64);
+}
+
+static int xrstors(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)rex_w;
+	if (!(f->xbuf[527] & 0x80)) { /* the standard form: #GP(0) */
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return -1;
+	}
+	f->xrstors_rfbm = rfbm;
+	f->xrstors_calls++;
+	return 0;
+}
+
 /* Ports: a read gives 0xc0 + the port's low byte per byte; writes are recorded. */
 static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t *val)
 {
@@ -349,11 +386,12 @@ static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
 	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
 	xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
+	xss, xsaves, xrstors,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -417,7 +455,7 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 static const struct x86_emu_ops ops_plain = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */
@@ -1954,12 +1992,61 @@ static void test_xsaveopt_xsavec_on_memory(void **st)
 			 -X86_EMU_EXCEPTION);
 	assert_int_equal(res.exc.vector, X86_EXC_PF);
 	assert_int_equal(f.writes, 0);
-	/* XSAVES / XRSTORS: not emulated (#UD, reported). */
-	assert_int_equal(run_xs_form(&f, 0xc7, 0x2b, X86_FEAT_XSAVEC, 7, MEM_BASE + XS_OFF, &res),
-			 -X86_EMU_UNSUPPORTED);
-	assert_int_equal(res.exc.vector, X86_EXC_UD);
-	assert_int_equal(run_xs_form(&f, 0xc7, 0x1b, X86_FEAT_XSAVEC, 7, MEM_BASE + XS_OFF, &res),
-			 -X86_EMU_UNSUPPORTED);
+}
+
+static void test_xsaves_xrstors_on_memory(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t bv, comp;
+
+	(void)st;
+	/* XSAVES: RFBM from XCR0 | IA32_XSS, the supervisor component saved too (compacted). */
+	memset(xs_img, 0x55, 1024);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x2b, 0, ~0ull, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0xd1);
+	assert_int_equal(f.mem[XS_OFF + 832], 0xe8);
+	assert_int_equal(f.mem[XS_OFF + 896], 0x55); /* past the compacted area */
+	memcpy(&bv, f.mem + XS_OFF + 512, 8);
+	memcpy(&comp, f.mem + XS_OFF + 520, 8);
+	assert_int_equal(bv, 0x107);
+	assert_int_equal(comp, 0x107 | (1ull << 63));
+	/* XRSTORS from that image: the CPU gets RFBM EDX:EAX & (XCR0 | IA32_XSS). */
+	memcpy(xs_img, f.mem + XS_OFF, sizeof(xs_img));
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x1b, 0, 0x105, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.xrstors_calls, 1);
+	assert_int_equal(f.xrstors_rfbm, 0x105);
+	/* The standard form: the CPU's #GP(0). */
+	xs_img[527] = 0;
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x1b, 0, ~0ull, MEM_BASE + XS_OFF, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	/* CPL 3: #GP(0); not in the guest's CPUID: #UD; nothing written. */
+	memset(xs_img, 0x55, 1024);
+	f.writes = 0;
+	f.cpl = 3;
+	{
+		const uint8_t code[] = {0x48, 0x0f, 0xc7, 0x2b};
+		struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .rep_batch = 1};
+
+		f.rip = MEM_BASE;
+		memcpy(f.mem, code, sizeof(code));
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_GP);
+		assert_int_equal(res.exc.error_code, 0);
+		f.cpl = 0;
+		f.no_xsaves = true;
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_UD);
+		assert_int_equal(f.writes, 0);
+		/* CR0.TS: #NM before the privilege check. */
+		f.no_xsaves = false;
+		f.cr0 = X86_CR0_TS;
+		f.cpl = 3;
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_NM);
+	}
 }
 
 static void test_xrstor_on_memory(void **st)
@@ -2264,6 +2351,7 @@ int main(void)
 		cmocka_unit_test(test_xsave_on_memory),
 		cmocka_unit_test(test_xrstor_on_memory),
 		cmocka_unit_test(test_xsaveopt_xsavec_on_memory),
+		cmocka_unit_test(test_xsaves_xrstors_on_memory),
 		cmocka_unit_test(test_event_delivery_32bit),
 		cmocka_unit_test(test_event_delivery_ia32e),
 		cmocka_unit_test(test_event_delivery_faults),
