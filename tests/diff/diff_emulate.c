@@ -1086,7 +1086,7 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 #define COMPAT_FARPTR	  (STATE_ADDR + 0xf10)
 #define COMPAT_STACK_TOP  (DATA_ADDR + 0x1000)
 #define COMPAT_WINDOW	  64
-#define COMPAT_CASES	  200
+#define COMPAT_CASES	  200u
 
 static void cb_get_seg_compat(void *o, unsigned int seg, struct x86_segment *sg)
 {

@@ -72,7 +72,7 @@ static void __attribute__((noinline)) call_far_ptr(uint32_t top, uint32_t *after
 
 static void run(void (*fn)(uint32_t, uint32_t *), volatile uint32_t *stk, struct push_result *r)
 {
-	uint32_t top = (uint32_t)(stk + PS_SLOTS), after;
+	uint32_t top = (uint32_t)stk + PS_SLOTS * sizeof(*stk), after; /* one past the slots */
 
 	for (unsigned int i = 0; i < PS_SLOTS; i++)
 		stk[i] = PS_FILL;

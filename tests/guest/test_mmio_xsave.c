@@ -63,6 +63,16 @@ static void do_xsavec(void *p)
 	asm volatile("xsavec (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
 }
 
+static void do_xsaves(void *p)
+{
+	asm volatile("xsaves (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
+}
+
+static void do_xrstors(void *p)
+{
+	asm volatile("xrstors (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
+}
+
 static void do_xrstor(void *p)
 {
 	asm volatile("xrstor (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
@@ -114,6 +124,8 @@ static void compare_save(const char *what, void (*save)(void *), volatile uint8_
 
 #define CPUIDD1_EAX_XSAVEOPT (1u << 0)
 #define CPUIDD1_EAX_XSAVEC   (1u << 1)
+#define CPUIDD1_EAX_XSAVES   (1u << 3)
+#define XS_COMPACTED_BYTE    527 /* XCOMP_BV bit 63 */
 
 static void test_xsave_variants(volatile uint8_t *dev)
 {
@@ -135,6 +147,28 @@ static void test_xsave_variants(volatile uint8_t *dev)
 	} else {
 		gprintf("guest: mmio xsave: no XSAVEC in CPUID, skipped\n");
 	}
+	if (!(d1 & CPUIDD1_EAX_XSAVES)) {
+		gprintf("guest: mmio xsave: no XSAVES in CPUID, skipped\n");
+		return;
+	}
+	compare_save("mmio xsave: xsaves to a device page writes the CPU's compacted image",
+		     do_xsaves, dev);
+	{
+		static uint32_t xmm0[4] __aligned(16);
+
+		for (unsigned i = 0; i < XS_XMM_BYTES; i++)
+			dev[XS_XMM0 + i] = (uint8_t)(0xc0 + i);
+		dev[XS_HEADER] |= 2; /* XSTATE_BV: SSE state from the image */
+		do_xrstors((void *)dev);
+		asm volatile("movdqa %%xmm0, %0" : "=m"(xmm0));
+		check(xmm0[0] == 0xc3c2c1c0 && xmm0[3] == 0xcfcecdcc,
+		      "mmio xsave: xrstors from a device page loads XMM0", "XMM0 %08x .. %08x",
+		      xmm0[0], xmm0[3]);
+	}
+	ram_area[XS_COMPACTED_BYTE] &= 0x7f;
+	dev[XS_COMPACTED_BYTE] &= 0x7f;
+	faults_like_cpu("mmio xsave: xrstors of a standard-form image faults like the CPU",
+			do_xrstors, ram_area, (void *)dev);
 }
 
 void test_mmio_xsave(uint32_t base)
