@@ -13,8 +13,8 @@
  * Outside 64-bit mode XMM8-15 and their upper YMM halves are not the guest's to see: XSAVE
  * leaves their bytes as memory had them, XRSTOR leaves the registers as they were (their
  * current values go into the image; an SSE/AVX component in its initial state is written out
- * as zeros for registers 0-7 with XSTATE_BV set, so 8-15 are not initialised).  Components
- * past AVX are emulated in 64-bit mode only.
+ * as zeros for registers 0-7 with XSTATE_BV set, so 8-15 are not initialised: keep_hi_regs).
+ * Components past AVX are emulated in 64-bit mode only.
  *
  * XSAVEOPT (0F AE /6) and XSAVEC (0F C7 /4), #UD where the guest's CPUID lacks them (mhv passes
  * both bits through: the CPU would run them, or raise #UD itself):
@@ -38,7 +38,7 @@
  * init and modified optimizations and every header check are the CPU's; the caller keeps
  * XSAVES off every address an XRSTOR/XRSTORS ran from, so the modified optimization never
  * leaves in the buffer what only the guest's memory held.  Outside 64-bit mode XSAVES takes
- * the same RFBM limits as XSAVE, and XRSTORS (compacted) is not emulated.
+ * the same RFBM limits as XSAVE and XRSTOR.
  */
 #include <string.h>
 
@@ -68,6 +68,8 @@
 #define AVX_HI8		  (AVX_OFF + 128)
 #define AVX_END		  (AVX_OFF + 256)
 #define FXSR_XMM0	  160
+#define MXCSR_OFF	  24
+#define MXCSR_INIT	  0x1f80
 
 static bool is_xsavec(const struct x86_insn *in)
 {
@@ -198,6 +200,45 @@ static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *
 	return x86e_write_mem(e, m->seg, m->ea, buf, n);
 }
 
+/*
+ * XRSTOR/XRSTORS outside 64-bit mode: registers 8-15 keep their values.  The image gets their
+ * current values, and an SSE/AVX component in its initial state becomes zeros for registers
+ * 0-7 with its XSTATE_BV bit set, so 8-15 load rather than reset.  In the compacted form the
+ * component must then be in XCOMP_BV too (AVX sits at 576 in both forms while nothing past it
+ * is in XCOMP_BV), and an SSE component in its initial state takes MXCSR's initial value (the
+ * compacted XRSTOR initialises MXCSR with it).  An image whose XSTATE_BV is not within
+ * XCOMP_BV is left as it is: the CPU refuses it.
+ */
+static int keep_hi_regs(struct x86_emu_ctx *e, uint8_t *buf, uint64_t rfbm, uint64_t bv,
+			uint64_t comp)
+{
+	const uint64_t vec = rfbm & (XCR0_SSE | XCR0_AVX);
+	bool compacted = comp & XCOMP_COMPACTED;
+	uint8_t cur[AVX_END];
+
+	if (compacted && (bv & ~comp))
+		return EMU_CONTINUE;
+	if (compacted && (vec & XCR0_AVX) && !(comp & XCR0_AVX) &&
+	    (comp & ~(XCOMP_COMPACTED | XCR0_X87 | XCR0_SSE)))
+		return not_emulated(e); /* adding AVX would move the components after it */
+	memcpy(cur, buf, sizeof(cur));
+	e->ops->xsave(e->opaque, vec, false);
+	copy_hi_regs(cur, buf, rfbm);
+	memcpy(buf, cur, sizeof(cur));
+	if ((vec & XCR0_SSE) && !(bv & XCR0_SSE)) {
+		memset(buf + FXSR_XMM0, 0, LEGACY_XMM8 - FXSR_XMM0);
+		if (compacted)
+			memcpy(buf + MXCSR_OFF, (const uint8_t[]){MXCSR_INIT & 0xff, MXCSR_INIT >> 8, 0, 0},
+			       sizeof(uint32_t));
+	}
+	if ((vec & XCR0_AVX) && !(bv & XCR0_AVX))
+		memset(buf + AVX_OFF, 0, AVX_HI8 - AVX_OFF);
+	put_le64(buf + XSTATE_BV_OFF, bv | vec);
+	if (compacted)
+		put_le64(buf + XCOMP_BV_OFF, comp | vec);
+	return EMU_CONTINUE;
+}
+
 /* XRSTOR, or XRSTORS (supervisor: xcr0 is XCR0 | IA32_XSS). */
 static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
 		       uint32_t cap, uint64_t rfbm, uint64_t xcr0, bool rex_w, bool supervisor)
@@ -216,27 +257,15 @@ static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t 
 		n = e->ops->xsave_extent(e->opaque, rfbm & bv & xcr0, false);
 	if (n < XSAVE_MIN)
 		n = XSAVE_MIN;
-	if (n > cap || (e->mode != X86_MODE_64 && (supervisor || (comp & XCOMP_COMPACTED))))
+	if (n > cap)
 		return not_emulated(e);
 	if (n > XSAVE_MIN &&
 	    (r = x86e_read_mem(e, m->seg, m->ea + XSAVE_MIN, buf + XSAVE_MIN, n - XSAVE_MIN)))
 		return r;
 	memset(buf + n, 0, cap - n);
-	if (e->mode != X86_MODE_64 && (rfbm & (XCR0_SSE | XCR0_AVX))) {
-		/* Registers 8-15 keep their values: the image gets them, and a component in its
-		 * initial state becomes zeros for 0-7 (XSTATE_BV set, so 8-15 load, not reset). */
-		uint8_t cur[AVX_END];
-
-		memcpy(cur, buf, sizeof(cur));
-		e->ops->xsave(e->opaque, rfbm & (XCR0_SSE | XCR0_AVX), false);
-		copy_hi_regs(cur, buf, rfbm);
-		memcpy(buf, cur, sizeof(cur));
-		if ((rfbm & XCR0_SSE) && !(bv & XCR0_SSE))
-			memset(buf + FXSR_XMM0, 0, LEGACY_XMM8 - FXSR_XMM0);
-		if ((rfbm & XCR0_AVX) && !(bv & XCR0_AVX))
-			memset(buf + AVX_OFF, 0, AVX_HI8 - AVX_OFF);
-		put_le64(buf + XSTATE_BV_OFF, bv | (rfbm & (XCR0_SSE | XCR0_AVX)));
-	}
+	if (e->mode != X86_MODE_64 && (rfbm & (XCR0_SSE | XCR0_AVX)) &&
+	    (r = keep_hi_regs(e, buf, rfbm, bv, comp)))
+		return r;
 	if (supervisor ? e->ops->xrstors(e->opaque, rfbm, rex_w, &e->res->exc)
 		       : e->ops->xrstor(e->opaque, rfbm, rex_w, &e->res->exc))
 		return X86_EMU_EXCEPTION; /* the CPU refused the header or MXCSR: #GP(0) */

@@ -2022,6 +2022,33 @@ static void test_xsaves_xrstors_on_memory(void **st)
 	assert_int_equal(run_xs_form(&f, 0xc7, 0x1b, 0, ~0ull, MEM_BASE + XS_OFF, &res),
 			 -X86_EMU_EXCEPTION);
 	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	/* 32-bit mode, a compacted image with SSE in its initial state and no AVX in XCOMP_BV:
+	 * XMM8-15 and YMM8-15's upper halves keep their values (the CPU's current ones go into
+	 * the image), XMM0-7 become zeros, MXCSR its initial value, both components loaded. */
+	memset(xs_img, 0x77, 1024);
+	memset(xs_img + 512, 0, 64);
+	xs_img[512] = 1;	   /* XSTATE_BV: x87 */
+	xs_img[520] = 3;	   /* XCOMP_BV: x87 | SSE */
+	xs_img[527] = 0x80;
+	setup(&f, 32, MEM_BASE, (const uint8_t[]){0x0f, 0xc7, 0x1b}, 3);
+	memcpy(f.mem + XS_OFF, xs_img, sizeof(xs_img));
+	f.cr4 = X86_CR4_OSXSAVE;
+	f.gpr[X86_RBX] = MEM_BASE + XS_OFF;
+	f.gpr[X86_RAX] = 7;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.xrstors_calls, 1);
+	assert_int_equal(f.xrstors_rfbm, 7);
+	assert_int_equal(f.xbuf[0], 0x77);   /* x87 from the image */
+	assert_int_equal(f.xbuf[160], 0);    /* XMM0: initial */
+	assert_int_equal(f.xbuf[288], 0xb0); /* XMM8: the CPU's current value */
+	assert_int_equal(f.xbuf[24], 0x80);  /* MXCSR 0x1f80 */
+	assert_int_equal(f.xbuf[25], 0x1f);
+	assert_int_equal(f.xbuf[576], 0);    /* YMM0 upper: initial */
+	assert_int_equal(f.xbuf[704], 0xc0); /* YMM8 upper: current */
+	memcpy(&bv, f.xbuf + 512, 8);
+	memcpy(&comp, f.xbuf + 520, 8);
+	assert_int_equal(bv, 7);
+	assert_int_equal(comp, 7 | (1ull << 63));
 	/* CPL 3: #GP(0); not in the guest's CPUID: #UD; nothing written. */
 	memset(xs_img, 0x55, 1024);
 	f.writes = 0;
@@ -2030,8 +2057,10 @@ static void test_xsaves_xrstors_on_memory(void **st)
 		const uint8_t code[] = {0x48, 0x0f, 0xc7, 0x2b};
 		struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .rep_batch = 1};
 
-		f.rip = MEM_BASE;
-		memcpy(f.mem, code, sizeof(code));
+		setup(&f, 64, MEM_BASE, code, sizeof(code));
+		f.cr4 = X86_CR4_OSXSAVE;
+		f.gpr[X86_RBX] = MEM_BASE + XS_OFF;
+		f.cpl = 3;
 		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
 		assert_int_equal(res.exc.vector, X86_EXC_GP);
 		assert_int_equal(res.exc.error_code, 0);
