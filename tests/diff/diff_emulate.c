@@ -374,10 +374,59 @@ static void cb_set_sysseg(void *o, unsigned int which, const struct x86_segment 
 	abort();
 }
 
+/*
+ * XSAVES/XRSTORS are tried at ring 3 only (#GP(0) natively, or #UD without them): the
+ * emulator must stop before it needs the state, so the state callbacks abort.
+ */
+static uint8_t *cb_xsave_area(void *o, uint32_t *cap, uint64_t *xcr0)
+{
+	(void)o;
+	(void)cap;
+	(void)xcr0;
+	abort();
+}
+
+static uint32_t cb_xsave_extent(void *o, uint64_t comp, bool compacted)
+{
+	(void)o;
+	(void)comp;
+	(void)compacted;
+	abort();
+}
+
+static void cb_xsave_run(void *o, uint64_t rfbm, bool rex_w)
+{
+	(void)o;
+	(void)rfbm;
+	(void)rex_w;
+	abort();
+}
+
+static int cb_xrstor_run(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
+{
+	(void)o;
+	(void)rfbm;
+	(void)rex_w;
+	(void)x;
+	abort();
+}
+
+/* XSAVES/XRSTORS exist for the guest where the host's CPUID has them (leaf 0xD.1 EAX[3]). */
+static int cb_xss(void *o, uint64_t *xss)
+{
+	unsigned int a, b, c, d;
+
+	(void)o;
+	*xss = 0;
+	__cpuid_count(0xd, 1, a, b, c, d);
+	return (a & (1u << 3)) ? 0 : -1;
+}
+
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
 	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, cb_sys_access, cb_set_seg, cb_set_sysseg,
-	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	cb_xsave_area, cb_xsave_extent, cb_xsave_run, cb_xrstor_run, NULL, NULL, cb_xsave_run,
+	cb_xss, cb_xsave_run, cb_xrstor_run,
 };
 
 /* ---- the host CPU ---- */
@@ -624,6 +673,7 @@ struct tmpl {
 #define SP_MMX	  15 /* MMX moves: REX.W selects MOVQ for 6E/7E, no 66 (that is SSE) */
 #define SP_FAR	  16 /* far JMP/CALL m16:xx, RETF: to host_cs, at the code after it */
 #define SP_IRET	  17 /* IRET(Q): to host_cs:the code after it, host_ss:RSP past the frame */
+#define SP_NP	  18 /* no 66 prefix: XSAVES/XRSTORS (with 66: another instruction) */
 
 #define U_LOGIC X86_FL_AF
 #define U_MUL	(X86_FL_SF | X86_FL_ZF | X86_FL_AF | X86_FL_PF)
@@ -964,6 +1014,8 @@ static const struct tmpl tmpls[] = {
 	T("iret(q)", {0}, 0, {0xcf}, 1, 0, 0, false, false, 0, SP_IRET),
 	T("lldt Ew (ring 3)", {0}, 0, {0x0f, 0x00}, 2, 2, 0, true, true, 0, 0),
 	T("ltr Ew (ring 3)", {0}, 0, {0x0f, 0x00}, 2, 3, 0, true, true, 0, 0),
+	T("xsaves m (ring 3)", {0}, 0, {0x0f, 0xc7}, 2, 5, 0, true, false, 0, SP_NP),
+	T("xrstors m (ring 3)", {0}, 0, {0x0f, 0xc7}, 2, 3, 0, true, false, 0, SP_NP),
 	T("ret Iw", {0}, 0, {0xc2}, 1, 0, 2, false, false, 0, SP_BRANCH),
 	T("leave", {0}, 0, {0xc9}, 1, 0, 0, false, false, 0, SP_FRAME),
 	T("enter Iw,Ib", {0}, 0, {0xc8}, 1, 0, 3, false, false, 0, SP_FRAME),
@@ -1030,7 +1082,8 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 		if (tp->special == SP_SCAN && tp->npfx && ((sel >> 10) & 3) == 0)
 			extra = 0x66; /* F3 66: still TZCNT/LZCNT/POPCNT, 16-bit */
 		if (!tp->npfx && !(tp->nop && tp->op[0] == 0xc5) && ((sel >> 10) & 3) == 0 &&
-		    tp->special != SP_CX16 && tp->op[0] != 0x63 && tp->special != SP_BRANCH &&
+		    tp->special != SP_CX16 && tp->special != SP_NP && tp->op[0] != 0x63 &&
+		    tp->special != SP_BRANCH &&
 		    tp->special != SP_FAR && tp->special != SP_IRET &&
 		    tp->special != SP_MMX)
 			extra = 0x66;
