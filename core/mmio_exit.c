@@ -434,6 +434,36 @@ static int emu_xrstor(void *opaque, uint64_t rfbm, bool rex_w, struct x86_except
 	return 1;
 }
 
+static uint32_t emu_xsave_layout(void *opaque, unsigned i, uint32_t *size)
+{
+	(void)opaque;
+	return mmio_xsave_layout(i, size);
+}
+
+static void emu_xsavec(void *opaque, uint64_t rfbm, bool rex_w)
+{
+	mmio_xsavec_run(((struct mmio_exit_ctx *)opaque)->v->cpu, rfbm, rex_w);
+}
+
+static int emu_xss(void *opaque, uint64_t *xss)
+{
+	(void)opaque;
+	return mmio_xsaves_guest(xss);
+}
+
+static void emu_xsaves(void *opaque, uint64_t rfbm, bool rex_w)
+{
+	mmio_xsaves_run(((struct mmio_exit_ctx *)opaque)->v->cpu, rfbm, rex_w);
+}
+
+static int emu_xrstors(void *opaque, uint64_t rfbm, bool rex_w, struct x86_exception *exc)
+{
+	if (mmio_xrstors_run(((struct mmio_exit_ctx *)opaque)->v->cpu, rfbm, rex_w))
+		return 0;
+	set_gp(exc);
+	return 1;
+}
+
 /* INS/OUTS on a device page: each element by the path of an intercepted IN/OUT. */
 static void emu_port_io(void *opaque, uint16_t port, unsigned size, bool in, uint32_t *val)
 {
@@ -470,6 +500,11 @@ static const struct x86_emu_ops emu_ops = {
 	.xsave = emu_xsave,
 	.xrstor = emu_xrstor,
 	.port_io = emu_port_io,
+	.xsave_layout = emu_xsave_layout,
+	.xsavec = emu_xsavec,
+	.xss = emu_xss,
+	.xsaves = emu_xsaves,
+	.xrstors = emu_xrstors,
 };
 
 static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)

@@ -5,7 +5,10 @@
 #include "arch/x86/exception.h"
 #include "arch/x86/percpu_layout.h"
 #include "core/regs_abi.h"
+#include "core/cpuid_guest.h"
 #include "lib/compiler.h"
+#include "lib/string.h"
+#include "mmio/x86_emulate.h"
 
 #define XSAVE_SCRATCH	  4096
 #define XSAVE_LEGACY_HDR  576 /* legacy region and header */
@@ -15,8 +18,14 @@
 #define XSAVE_ALIGN64	  (1u << 1) /* CPUID.(0xD,i).ECX: 64-byte aligned when compacted */
 #define XSAVE_ALIGN	  64
 #define XCR_XFEATURES	  0
+#define XSAVE_SUBLEAF_EXT 1
+#define CPUIDD1_EAX_XSAVES (1u << 3)
+#define MSR_IA32_XSS_NUM  0x00000DA0
+#define CPUID1_ECX_XSAVE  (1u << 26)
 
 static uint8_t scratch[HV_MAX_CPUS][XSAVE_SCRATCH] __aligned(XSAVE_ALIGN);
+/* XSAVES only: never an XRSTOR/XRSTORS source (see mmio_xsaves_run). */
+static uint8_t scratch_xsaves[HV_MAX_CPUS][XSAVE_SCRATCH] __aligned(XSAVE_ALIGN);
 
 uint8_t *mmio_xsave_scratch(unsigned cpu, uint32_t *cap, uint64_t *xcr0)
 {
@@ -60,6 +69,96 @@ void mmio_xsave_run(unsigned cpu, uint64_t rfbm, bool rex_w)
 		asm volatile("xsave64 %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
 	else
 		asm volatile("xsave %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
+}
+
+void mmio_xsavec_run(unsigned cpu, uint64_t rfbm, bool rex_w)
+{
+	uint32_t lo = (uint32_t)rfbm, hi = (uint32_t)(rfbm >> 32);
+
+	if (rex_w)
+		asm volatile("xsavec64 %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
+	else
+		asm volatile("xsavec %0" : "+m"(scratch[cpu]) : "a"(lo), "d"(hi) : "memory");
+}
+
+uint32_t mmio_xsave_layout(unsigned i, uint32_t *size)
+{
+	struct cpuid_regs r = cpuid_count(XSAVE_LEAF, i);
+
+	*size = r.eax;
+	return r.ebx;
+}
+
+uint32_t mmio_xsave_features(void)
+{
+	if (!(cpuid(CPUID_FEATURES).ecx & CPUID1_ECX_XSAVE))
+		return 0;
+	return x86_xsave_features_from_cpuid(cpuid_count(XSAVE_LEAF, XSAVE_SUBLEAF_EXT).eax);
+}
+
+int mmio_xsaves_guest(uint64_t *xss)
+{
+	struct cpuid_regs d1;
+	uint32_t r[CPUID_NR_REGS];
+
+	if (!(cpuid(CPUID_FEATURES).ecx & CPUID1_ECX_XSAVE))
+		return -1;
+	d1 = cpuid_count(XSAVE_LEAF, XSAVE_SUBLEAF_EXT);
+	r[CPUID_REG_EAX] = d1.eax;
+	r[CPUID_REG_EBX] = d1.ebx;
+	r[CPUID_REG_ECX] = d1.ecx;
+	r[CPUID_REG_EDX] = d1.edx;
+	cpuid_policy_apply(cpuid_guest_policy(), XSAVE_LEAF, XSAVE_SUBLEAF_EXT, r);
+	if (!(r[CPUID_REG_EAX] & CPUIDD1_EAX_XSAVES))
+		return -1;
+	*xss = rdmsr(MSR_IA32_XSS_NUM); /* the guest's: mhv passes IA32_XSS through */
+	return 0;
+}
+
+/*
+ * XSAVES may skip a component unmodified since the last XRSTOR/XRSTORS from the same linear
+ * address (the modified optimization).  Every emulated restore runs from scratch[cpu], which
+ * holds only what the guest's memory held before this save: so XSAVES runs on a copy in a
+ * buffer no restore ever uses, and the result goes back.  (A guest's own XRSTORS in VMX
+ * non-root operation is tracked apart from root operation, SDM vol.1 13.6.)
+ */
+void mmio_xsaves_run(unsigned cpu, uint64_t rfbm, bool rex_w)
+{
+	uint32_t lo = (uint32_t)rfbm, hi = (uint32_t)(rfbm >> 32);
+
+	memcpy(scratch_xsaves[cpu], scratch[cpu], XSAVE_SCRATCH);
+	if (rex_w)
+		asm volatile("xsaves64 %0" : "+m"(scratch_xsaves[cpu]) : "a"(lo), "d"(hi) : "memory");
+	else
+		asm volatile("xsaves %0" : "+m"(scratch_xsaves[cpu]) : "a"(lo), "d"(hi) : "memory");
+	memcpy(scratch[cpu], scratch_xsaves[cpu], XSAVE_SCRATCH);
+}
+
+bool mmio_xrstors_run(unsigned cpu, uint64_t rfbm, bool rex_w)
+{
+	uint32_t lo = (uint32_t)rfbm, hi = (uint32_t)(rfbm >> 32);
+	bool ok = true;
+
+	/* The CPU checks XCOMP_BV, the header and MXCSR: its #GP in mhv is the guest's #GP. */
+	if (rex_w)
+		asm volatile("1: xrstors64 %[area]\n"
+			     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"
+							  "3: movb $0, %[ok]\n\t"
+							  "jmp 2b\n"
+							  ".popsection\n"
+			     : [ok] "+qm"(ok)
+			     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)
+			     : "memory");
+	else
+		asm volatile("1: xrstors %[area]\n"
+			     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"
+							  "3: movb $0, %[ok]\n\t"
+							  "jmp 2b\n"
+							  ".popsection\n"
+			     : [ok] "+qm"(ok)
+			     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)
+			     : "memory");
+	return ok;
 }
 
 bool mmio_xrstor_run(unsigned cpu, uint64_t rfbm, bool rex_w)

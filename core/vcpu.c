@@ -21,6 +21,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_exit.h"
 #include "core/mmio_setup.h"
+#include "core/mmio_xsave.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
@@ -63,7 +64,8 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 	/* The hardware's features, not the guest's CPUID view: the CPU executes TZCNT anyway. */
 	v->emu.features = x86_features_from_cpuid(cpuid(CPUID_FEATURES).ecx,
 						  cpuid_count(CPUID_LEAF_EXT_FEATURES7, 0).ebx,
-						  cpuid(CPUID_EXT_FEATURES).ecx);
+						  cpuid(CPUID_EXT_FEATURES).ecx) |
+			  mmio_xsave_features();
 	v->ops = ops;
 	v->hv_start = gs->hv_start;
 	v->hv_end = gs->hv_end;

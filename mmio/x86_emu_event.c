@@ -82,7 +82,7 @@ static int sys_read(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned i
 		uint64_t room = PAGE_SIZE_4K - (at & (PAGE_SIZE_4K - 1));
 		unsigned int n = len - done < room ? len - done : (unsigned int)room;
 
-		if (e->mode != X86_MODE_64)
+		if (!(e->ctl.efer & X86_EFER_LMA)) /* IA-32e: 64-bit table bases */
 			at &= 0xffffffffull;
 		if (e->ops->sys_access(e->opaque, at, buf + done, n, false, &e->res->exc))
 			return X86_EMU_EXCEPTION;

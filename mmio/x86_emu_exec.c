@@ -836,7 +836,7 @@ static bool supported_one_byte(const struct x86_insn *in)
 	unsigned int op = in->opcode, reg = in->reg & 7;
 
 	if (op <= OP_ALU_LAST)
-		return (op & ALU_FORM_MASK) < 6;
+		return (op & ALU_FORM_MASK) < 6 || x86e_stack_supported(in); /* PUSH Sreg */
 	switch (op) {
 	case 0x50 ... 0x5f:
 	case 0x68:
@@ -904,6 +904,9 @@ static bool supported_0f(const struct x86_insn *in)
 		return in->has_mem;
 	case 0xc7:
 		return reg == 1 && in->has_mem;
+	case 0xa0:
+	case 0xa8:
+		return x86e_stack_supported(in); /* PUSH FS, PUSH GS */
 	default:
 		return vec_classify(in).kind != VK_NONE;
 	}
@@ -966,6 +969,8 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 
 	if (op == 0x07 || op == 0x17 || op == 0x1f)
 		return x86e_exec_sreg(e, in); /* POP ES/SS/DS */
+	if (op == 0x06 || op == 0x0e || op == 0x16 || op == 0x1e)
+		return x86e_exec_stack(e, in); /* PUSH ES/CS/SS/DS */
 	if (op <= OP_ALU_LAST)
 		return exec_alu_block(e, in);
 	switch (op) {
@@ -1039,6 +1044,7 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xc9:
 	case 0xe8:
 		return x86e_exec_stack(e, in);
+	case 0x9a:
 	case 0xca:
 	case 0xcb:
 		return x86e_exec_far(e, in);
@@ -1099,6 +1105,8 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		x86e_reg_opnd(e, in->reg, in->opsize, &r1);
 		return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
 	case 0xc7:
+		if ((in->reg & 7) != 1)
+			return x86e_exec_xsave(e, in); /* XSAVEC */
 		return exec_cmpxchg8b(e, in);
 	case 0x00:
 	case 0x01:
@@ -1112,11 +1120,14 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return exec_vec(e, in);
 	case 0xae:
 		if ((in->reg & 7) >= 4)
-			return x86e_exec_xsave(e, in); /* XSAVE, XRSTOR */
+			return x86e_exec_xsave(e, in); /* XSAVE, XRSTOR, XSAVEOPT */
 		return x86e_exec_fxsr(e, in);
 	case 0xa1:
 	case 0xa9:
 		return x86e_exec_sreg(e, in);
+	case 0xa0:
+	case 0xa8:
+		return x86e_exec_stack(e, in); /* PUSH FS/GS */
 	case 0xa4:
 	case 0xa5:
 	case 0xac:

@@ -1,6 +1,7 @@
 /*
  * Far branches whose memory side is on a device page: JMP and CALL through a far pointer
- * (FF /5, FF /3: m16:16, m16:32, m16:64; AMD ignores REX.W and reads m16:32) and RETF / RETF
+ * (FF /5, FF /3: m16:16, m16:32, m16:64; AMD ignores REX.W and reads m16:32), CALL ptr16:16 /
+ * ptr16:32 (9A, outside 64-bit mode: the decoder refuses it there, #UD) and RETF / RETF
  * imm16 (CB, CA) with the stack on one.  Real and virtual-8086 mode load selector << 4 as the
  * CS base; protected and long mode load a code-segment descriptor at the same privilege with
  * the SDM's checks (#GP(selector), #NP(selector), #GP(0) for a null selector or an offset past
@@ -11,6 +12,7 @@
  */
 #include "mmio/x86_emu_internal.h"
 
+#define OP_CALLF_PTR  0x9a
 #define OP_RETF_IMM   0xca
 #define OP_RETF	      0xcb
 #define OP_GRP5	      0xff
@@ -30,7 +32,7 @@ bool x86e_far_supported(const struct x86_emu_ops *ops, const struct x86_insn *in
 	if (!ops->sys_access || !ops->set_seg || in->encoding != X86_ENC_LEGACY ||
 	    in->map != X86_MAP_ONE)
 		return false;
-	if (in->opcode == OP_RETF || in->opcode == OP_RETF_IMM)
+	if (in->opcode == OP_RETF || in->opcode == OP_RETF_IMM || in->opcode == OP_CALLF_PTR)
 		return true;
 	return in->opcode == OP_GRP5 && in->has_mem &&
 	       ((in->reg & 7) == GRP5_CALLF || (in->reg & 7) == GRP5_JMPF);
@@ -115,16 +117,46 @@ static int exec_retf(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in)
+/*
+ * JMP/CALL to sel:off (a call gate goes to x86_emu_gate.c).  A call pushes CS (zero-extended
+ * to the operand size) and the return RIP; both slots are checked before the first is written, so a fault leaves the stack.
+ */
+static int far_jump_or_call(struct x86_emu_ctx *e, uint16_t sel, uint64_t off, unsigned int size,
+			    bool call)
 {
-	unsigned int size = in->opsize, ss = x86e_stack_size(e);
-	uint8_t ptr[FAR_PTR_MAX] = {0};
-	uint64_t ret_rip = e->res->next_rip, off = 0;
+	unsigned int ss = x86e_stack_size(e);
+	uint64_t ret_rip = e->res->next_rip;
 	struct x86_segment cs, old_cs;
-	struct x86_opnd m;
-	uint16_t sel;
 	int r;
 
+	e->ops->get_seg(e->opaque, X86_SEG_CS, &old_cs);
+	r = far_target(e, sel, off, false, &cs);
+	if (r == FAR_GATE)
+		return x86e_far_gate(e, sel, call, ret_rip, &old_cs);
+	if (r)
+		return r;
+	if (call) {
+		uint64_t sp = (x86e_gpr(e, X86_RSP) - 2 * size) & x86e_mask(ss);
+
+		if ((r = x86e_probe_write(e, X86_SEG_SS, sp, 2 * size)) ||
+		    (r = x86e_push(e, old_cs.selector, size)) || (r = x86e_push(e, ret_rip, size)))
+			return r;
+	}
+	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
+	return EMU_CONTINUE;
+}
+
+int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	unsigned int size = in->opsize;
+	uint8_t ptr[FAR_PTR_MAX] = {0};
+	uint64_t off = 0;
+	struct x86_opnd m;
+	int r;
+
+	if (in->opcode == OP_CALLF_PTR) /* ptr16:16 / ptr16:32 in the instruction */
+		return far_jump_or_call(e, (uint16_t)in->imm[1], in->imm[0] & x86e_mask(size),
+					size, true);
 	if (in->opcode != OP_GRP5)
 		return exec_retf(e, in);
 	if (size == 8 && !x86v_far_pointer_honours_rex_w(e->vendor))
@@ -134,20 +166,6 @@ int x86e_exec_far(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return r;
 	for (unsigned int i = 0; i < size; i++)
 		off |= (uint64_t)ptr[i] << (BYTE_BITS * i);
-	sel = (uint16_t)(ptr[size] | ptr[size + 1] << BYTE_BITS);
-	e->ops->get_seg(e->opaque, X86_SEG_CS, &old_cs);
-	r = far_target(e, sel, off, false, &cs);
-	if (r == FAR_GATE)
-		return x86e_far_gate(e, sel, (in->reg & 7) == GRP5_CALLF, ret_rip, &old_cs);
-	if (r)
-		return r;
-	if ((in->reg & 7) == GRP5_CALLF) {
-		/* Both slots checked before the first is written: a fault leaves the stack. */
-		uint64_t sp = (x86e_gpr(e, X86_RSP) - 2 * size) & x86e_mask(ss);
-		if ((r = x86e_probe_write(e, X86_SEG_SS, sp, 2 * size)) ||
-		    (r = x86e_push(e, old_cs.selector, size)) || (r = x86e_push(e, ret_rip, size)))
-			return r;
-	}
-	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
-	return EMU_CONTINUE;
+	return far_jump_or_call(e, (uint16_t)(ptr[size] | ptr[size + 1] << BYTE_BITS), off, size,
+				(in->reg & 7) == GRP5_CALLF);
 }

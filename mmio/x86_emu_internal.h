@@ -124,6 +124,8 @@ void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags);
 /* SMSW/SLDT/STR r32 write the low half only, leaving bits 63:32 of the register alone. */
 bool x86v_sys_r32_keeps_upper(enum x86_vendor v);
 
+/* PUSH Sreg with a 32-bit operand size stores the selector with a 16-bit move (Intel). */
+bool x86v_push_sreg32_writes_word(enum x86_vendor v);
 /* A 66 prefix on a near branch in 64-bit mode selects a 16-bit operand size (AMD). */
 bool x86v_near_branch_honours_66(enum x86_vendor v);
 /* Far JMP/CALL m16:64 with REX.W reads a 64-bit offset (Intel); AMD reads m16:32. */
@@ -193,7 +195,7 @@ bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in
 int x86e_exec_mmx(struct x86_emu_ctx *e, const struct x86_insn *in);
 
 /* ---- x86_emu_stack.c ---- */
-/* PUSHF/POPF, near CALL/JMP/RET, ENTER/LEAVE: supported for this vendor? */
+/* PUSHF/POPF, near CALL/JMP/RET, ENTER/LEAVE, PUSHA/POPA, PUSH Sreg? */
 bool x86e_stack_supported(const struct x86_insn *in);
 int x86e_exec_stack(struct x86_emu_ctx *e, const struct x86_insn *in);
 

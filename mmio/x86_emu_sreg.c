@@ -136,7 +136,7 @@ int x86e_read_desc(struct x86_emu_ctx *e, uint16_t sel, struct x86_segment *s, u
 	if ((uint32_t)(sel & SEL_INDEX_MASK) + DESC_BYTES - 1 > table.limit)
 		return fault_sel(e, X86_EXC_GP, sel);
 	*la = table.base + (sel & SEL_INDEX_MASK);
-	if (e->mode != X86_MODE_64)
+	if (!(e->ctl.efer & X86_EFER_LMA)) /* IA-32e: 64-bit table bases */
 		*la &= 0xffffffffull;
 	/* A descriptor never crosses a page when the table is 8-byte aligned; split if not. */
 	for (unsigned int done = 0; done < DESC_BYTES;) {

@@ -1,9 +1,10 @@
 /*
  * Stack and near-branch instructions whose memory side is on a device page (RSP inside an
  * MMIO region, or a branch target read from one): PUSHA/POPA (60/61), PUSHF/POPF (9C/9D), near CALL rel and
- * CALL/JMP r/m (E8, FF /2, FF /4), near RET and RET imm16 (C3/C2), ENTER and LEAVE (C8/C9).
+ * CALL/JMP r/m (E8, FF /2, FF /4), near RET and RET imm16 (C3/C2), ENTER and LEAVE (C8/C9),
+ * PUSH ES/CS/SS/DS (06, 0E, 16, 1E outside 64-bit mode) and PUSH FS/GS (0F A0, 0F A8).
  *
- * Far CALL/JMP/RET and PUSH/POP of segment registers load descriptors and are not here.
+ * Far CALL/JMP/RET and POP of segment registers load descriptors and are not here.
  * In 64-bit mode AMD honours a 66 prefix on near branches (16-bit IP, rel16) where Intel
  * ignores it; the decoder follows Intel's lengths, so those forms are left unemulated on AMD.
  */
@@ -32,6 +33,13 @@
 #define FL_VIP	      (1ull << 20)
 #define FL_WORD	      0xffffull
 #define IOPL_MAX      3
+#define OP_PUSH_ES    0x06
+#define OP_PUSH_CS    0x0e
+#define OP_PUSH_SS    0x16
+#define OP_PUSH_DS    0x1e
+#define OP_PUSH_FS    0xa0 /* 0F A0 */
+#define OP_PUSH_GS    0xa8 /* 0F A8 */
+#define SEL_BYTES     2
 
 static bool near_branch(const struct x86_insn *in)
 {
@@ -49,8 +57,33 @@ static bool near_branch(const struct x86_insn *in)
 	}
 }
 
+/* The segment register PUSH Sreg stores, or X86_SEG_NONE for another instruction. */
+static unsigned int push_sreg_source(const struct x86_insn *in)
+{
+	if (in->map == X86_MAP_0F)
+		return in->opcode == OP_PUSH_FS	  ? X86_SEG_FS
+		       : in->opcode == OP_PUSH_GS ? X86_SEG_GS
+						  : X86_SEG_NONE;
+	if (in->map != X86_MAP_ONE)
+		return X86_SEG_NONE;
+	switch (in->opcode) { /* the decoder refuses these in 64-bit mode */
+	case OP_PUSH_ES:
+		return X86_SEG_ES;
+	case OP_PUSH_CS:
+		return X86_SEG_CS;
+	case OP_PUSH_SS:
+		return X86_SEG_SS;
+	case OP_PUSH_DS:
+		return X86_SEG_DS;
+	default:
+		return X86_SEG_NONE;
+	}
+}
+
 bool x86e_stack_supported(const struct x86_insn *in)
 {
+	if (push_sreg_source(in) != X86_SEG_NONE)
+		return true;
 	if (in->map != X86_MAP_ONE)
 		return false;
 	switch (in->opcode) {
@@ -248,8 +281,36 @@ static int exec_enter(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
+/*
+ * PUSH Sreg: rSP drops by the operand size.  A 64-bit push stores the selector zero-extended;
+ * a 32-bit one zero-extended on AMD (measured: family 0x19, compat mode) but as a 16-bit move
+ * on recent Intel cores, leaving bytes 2-3 of the slot as they were (SDM PUSH).
+ */
+static int exec_push_sreg(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int seg)
+{
+	unsigned int size = in->opsize, ss = x86e_stack_size(e);
+	uint64_t sp = (x86e_gpr(e, X86_RSP) - size) & x86e_mask(ss);
+	uint8_t b[sizeof(uint64_t)] = {0};
+	struct x86_segment s;
+	int r;
+
+	e->ops->get_seg(e->opaque, seg, &s);
+	b[0] = (uint8_t)s.selector;
+	b[1] = (uint8_t)(s.selector >> BYTE_BITS);
+	if (size == 4 && x86v_push_sreg32_writes_word(e->vendor))
+		size = SEL_BYTES;
+	if ((r = x86e_write_mem(e, X86_SEG_SS, sp, b, size)))
+		return r;
+	x86e_set_sp(e, ss, sp);
+	return EMU_CONTINUE;
+}
+
 int x86e_exec_stack(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
+	unsigned int sreg = push_sreg_source(in);
+
+	if (sreg != X86_SEG_NONE)
+		return exec_push_sreg(e, in, sreg);
 	if (near_branch(in) && e->mode == X86_MODE_64 && in->opsize_pfx &&
 	    x86v_near_branch_honours_66(e->vendor)) {
 		x86e_ud(e);

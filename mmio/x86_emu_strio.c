@@ -28,7 +28,7 @@ static int tss_read(struct x86_emu_ctx *e, const struct x86_segment *tr, uint32_
 	for (unsigned int i = 0; i < len; i++) {
 		uint64_t la = tr->base + off + i;
 
-		if (e->mode != X86_MODE_64)
+		if (!(e->ctl.efer & X86_EFER_LMA)) /* IA-32e: 64-bit table bases */
 			la &= 0xffffffffull;
 		if (e->ops->sys_access(e->opaque, la, buf + i, 1, false, &e->res->exc))
 			return X86_EMU_EXCEPTION;

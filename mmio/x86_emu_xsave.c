@@ -13,8 +13,32 @@
  * Outside 64-bit mode XMM8-15 and their upper YMM halves are not the guest's to see: XSAVE
  * leaves their bytes as memory had them, XRSTOR leaves the registers as they were (their
  * current values go into the image; an SSE/AVX component in its initial state is written out
- * as zeros for registers 0-7 with XSTATE_BV set, so 8-15 are not initialised).  Components
- * past AVX are emulated in 64-bit mode only; XSAVEOPT/XSAVEC/XSAVES/XRSTORS are not emulated.
+ * as zeros for registers 0-7 with XSTATE_BV set, so 8-15 are not initialised: keep_hi_regs).
+ * Components past AVX are emulated in 64-bit mode only.
+ *
+ * XSAVEOPT (0F AE /6) and XSAVEC (0F C7 /4), #UD where the guest's CPUID lacks them (mhv passes
+ * both bits through: the CPU would run them, or raise #UD itself):
+ *  - XSAVEOPT may use the init and the modified optimizations (SDM vol.1 13.9); neither is
+ *    required.  The CPU's own XSAVEOPT cannot run on the scratch buffer: its modified
+ *    optimization tracks the last XRSTOR's linear address, and the scratch buffer is where
+ *    every emulated XRSTOR ran, so the CPU could skip components the buffer holds only as
+ *    the guest's memory had them.  XSAVE runs instead (the same XSTATE_BV: XINUSE for RFBM),
+ *    and every RFBM component whose XSTATE_BV bit it cleared is put back as memory had it:
+ *    XSAVEOPT with the init optimization and without the modified one, an outcome the SDM
+ *    allows.  MXCSR is written whenever RFBM[1] or RFBM[2] is set, as XSAVEOPT does.
+ *  - XSAVEC has no modified optimization: the CPU's own XSAVEC runs on the scratch buffer
+ *    (compacted form, XCOMP_BV and the init optimization exactly the CPU's).
+ *
+ * XSAVES and XRSTORS (0F C7 /5, /3): #UD where the guest may not execute them (ops->xss says:
+ * on VMX the CPU raises #UD unless mhv set the 'enable XSAVES/XRSTORS' control, and mhv's
+ * CPUID policy hides them exactly then; on SVM they run natively if the CPU has them), #NM
+ * with CR0.TS, #GP(0) at CPL > 0 or for an area not 64-byte aligned.  RFBM is EDX:EAX &
+ * (XCR0 | IA32_XSS), the guest's IA32_XSS (it reaches the hardware: mhv uses no XSAVES).  The
+ * CPU's own XSAVES/XRSTORS run on the caller's scratch buffer, so the compacted image, the
+ * init and modified optimizations and every header check are the CPU's; the caller keeps
+ * XSAVES off every address an XRSTOR/XRSTORS ran from, so the modified optimization never
+ * leaves in the buffer what only the guest's memory held.  Outside 64-bit mode XSAVES takes
+ * the same RFBM limits as XSAVE and XRSTOR.
  */
 #include <string.h>
 
@@ -22,6 +46,13 @@
 
 #define GRP15_XSAVE	  4
 #define GRP15_XRSTOR	  5
+#define GRP15_XSAVEOPT	  6
+#define GRP9_XRSTORS	  3 /* 0F C7 /3 */
+#define GRP9_XSAVEC	  4 /* 0F C7 /4 */
+#define GRP9_XSAVES	  5 /* 0F C7 /5 */
+#define XSAVE_COMPONENTS  64
+#define X87_FIRST_END	  24 /* x87: bytes 0-23 and 32-159 (MXCSR and its mask between) */
+#define X87_ST0		  32
 #define XSAVE_ALIGN	  64
 #define XSAVE_HEADER	  512
 #define XSAVE_MIN	  576 /* legacy region and header */
@@ -37,15 +68,44 @@
 #define AVX_HI8		  (AVX_OFF + 128)
 #define AVX_END		  (AVX_OFF + 256)
 #define FXSR_XMM0	  160
+#define MXCSR_OFF	  24
+#define MXCSR_INIT	  0x1f80
+
+static bool is_xsavec(const struct x86_insn *in)
+{
+	return in->opcode == 0xc7 && (in->reg & 7) == GRP9_XSAVEC;
+}
+
+/* XSAVES or XRSTORS: the supervisor forms. */
+static bool is_supervisor(const struct x86_insn *in)
+{
+	return in->opcode == 0xc7 &&
+	       ((in->reg & 7) == GRP9_XSAVES || (in->reg & 7) == GRP9_XRSTORS);
+}
+
+/* A restore: XRSTOR or XRSTORS. */
+static bool is_restore(const struct x86_insn *in)
+{
+	return in->opcode == 0xc7 ? (in->reg & 7) == GRP9_XRSTORS : (in->reg & 7) == GRP15_XRSTOR;
+}
 
 bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
 {
 	unsigned int reg = in->reg & 7;
 
-	return ops->xsave_area && ops->xsave_extent && ops->xsave && ops->xrstor &&
-	       in->encoding == X86_ENC_LEGACY && in->map == X86_MAP_0F && in->opcode == 0xae &&
-	       in->has_mem && in->simd_pfx == X86_PFX_NONE &&
-	       (reg == GRP15_XSAVE || reg == GRP15_XRSTOR);
+	if (!ops->xsave_area || !ops->xsave_extent || !ops->xsave || !ops->xrstor ||
+	    in->encoding != X86_ENC_LEGACY || in->map != X86_MAP_0F || !in->has_mem ||
+	    in->simd_pfx != X86_PFX_NONE)
+		return false;
+	if (is_xsavec(in))
+		return ops->xsavec != NULL;
+	if (is_supervisor(in))
+		return ops->xss && ops->xsaves && ops->xrstors;
+	if (in->opcode != 0xae)
+		return false;
+	if (reg == GRP15_XSAVEOPT)
+		return ops->xsave_layout != NULL;
+	return reg == GRP15_XSAVE || reg == GRP15_XRSTOR;
 }
 
 static uint64_t le64(const uint8_t *b)
@@ -78,10 +138,43 @@ static void copy_hi_regs(uint8_t *dst, const uint8_t *src, uint64_t rfbm)
 		memcpy(dst + AVX_HI8, src + AVX_HI8, AVX_END - AVX_HI8);
 }
 
-static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
-		      uint32_t cap, uint64_t rfbm, bool rex_w)
+/* Bytes [off, off + len) of the area back as memory has them (not yet written). */
+static int reread(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf, uint32_t off,
+		  uint32_t len)
 {
-	uint32_t n = e->ops->xsave_extent(e->opaque, rfbm, false);
+	return len ? x86e_read_mem(e, m->seg, m->ea + off, buf + off, len) : EMU_CONTINUE;
+}
+
+/* XSAVEOPT after XSAVE: the RFBM components XSTATE_BV says are initial were not saved. */
+static int xsaveopt_unsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
+			   uint64_t rfbm, uint32_t n)
+{
+	uint64_t unsaved = rfbm & ~le64(buf + XSTATE_BV_OFF);
+	int r;
+
+	if ((unsaved & XCR0_X87) && ((r = reread(e, m, buf, 0, X87_FIRST_END)) ||
+				     (r = reread(e, m, buf, X87_ST0, FXSR_XMM0 - X87_ST0))))
+		return r;
+	if ((unsaved & XCR0_SSE) && (r = reread(e, m, buf, FXSR_XMM0, LEGACY_XMM_END - FXSR_XMM0)))
+		return r;
+	for (unsigned int i = 2; i < XSAVE_COMPONENTS; i++) {
+		uint32_t size, off;
+
+		if (!(unsaved >> i & 1))
+			continue;
+		off = e->ops->xsave_layout(e->opaque, i, &size);
+		if (off + size > n || (r = reread(e, m, buf, off, size)))
+			return off + size > n ? not_emulated(e) : r;
+	}
+	return EMU_CONTINUE;
+}
+
+/* XSAVE, XSAVEOPT (opt), XSAVEC (compacted) and XSAVES (compacted, supervisor). */
+static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
+		      uint32_t cap, uint64_t rfbm, bool rex_w, bool opt, bool compacted,
+		      bool supervisor)
+{
+	uint32_t n = e->ops->xsave_extent(e->opaque, rfbm, compacted);
 	uint8_t keep[AVX_END];
 	int r;
 
@@ -93,14 +186,62 @@ static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *
 		return r;
 	if (e->mode != X86_MODE_64)
 		memcpy(keep, buf, n < sizeof(keep) ? n : sizeof(keep));
-	e->ops->xsave(e->opaque, rfbm, rex_w);
+	if (supervisor)
+		e->ops->xsaves(e->opaque, rfbm, rex_w);
+	else if (compacted)
+		e->ops->xsavec(e->opaque, rfbm, rex_w);
+	else
+		e->ops->xsave(e->opaque, rfbm, rex_w);
+	/* Outside 64-bit mode RFBM is within x87|SSE|AVX: AVX sits at 576 in both forms. */
 	if (e->mode != X86_MODE_64)
 		copy_hi_regs(buf, keep, rfbm);
+	if (opt && (r = xsaveopt_unsave(e, m, buf, rfbm, n)))
+		return r;
 	return x86e_write_mem(e, m->seg, m->ea, buf, n);
 }
 
+/*
+ * XRSTOR/XRSTORS outside 64-bit mode: registers 8-15 keep their values.  The image gets their
+ * current values, and an SSE/AVX component in its initial state becomes zeros for registers
+ * 0-7 with its XSTATE_BV bit set, so 8-15 load rather than reset.  In the compacted form the
+ * component must then be in XCOMP_BV too (AVX sits at 576 in both forms while nothing past it
+ * is in XCOMP_BV), and an SSE component in its initial state takes MXCSR's initial value (the
+ * compacted XRSTOR initialises MXCSR with it).  An image whose XSTATE_BV is not within
+ * XCOMP_BV is left as it is: the CPU refuses it.
+ */
+static int keep_hi_regs(struct x86_emu_ctx *e, uint8_t *buf, uint64_t rfbm, uint64_t bv,
+			uint64_t comp)
+{
+	const uint64_t vec = rfbm & (XCR0_SSE | XCR0_AVX);
+	bool compacted = comp & XCOMP_COMPACTED;
+	uint8_t cur[AVX_END];
+
+	if (compacted && (bv & ~comp))
+		return EMU_CONTINUE;
+	if (compacted && (vec & XCR0_AVX) && !(comp & XCR0_AVX) &&
+	    (comp & ~(XCOMP_COMPACTED | XCR0_X87 | XCR0_SSE)))
+		return not_emulated(e); /* adding AVX would move the components after it */
+	memcpy(cur, buf, sizeof(cur));
+	e->ops->xsave(e->opaque, vec, false);
+	copy_hi_regs(cur, buf, rfbm);
+	memcpy(buf, cur, sizeof(cur));
+	if ((vec & XCR0_SSE) && !(bv & XCR0_SSE)) {
+		memset(buf + FXSR_XMM0, 0, LEGACY_XMM8 - FXSR_XMM0);
+		if (compacted)
+			memcpy(buf + MXCSR_OFF, (const uint8_t[]){MXCSR_INIT & 0xff, MXCSR_INIT >> 8, 0, 0},
+			       sizeof(uint32_t));
+	}
+	if ((vec & XCR0_AVX) && !(bv & XCR0_AVX))
+		memset(buf + AVX_OFF, 0, AVX_HI8 - AVX_OFF);
+	put_le64(buf + XSTATE_BV_OFF, bv | vec);
+	if (compacted)
+		put_le64(buf + XCOMP_BV_OFF, comp | vec);
+	return EMU_CONTINUE;
+}
+
+/* XRSTOR, or XRSTORS (supervisor: xcr0 is XCR0 | IA32_XSS). */
 static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
-		       uint32_t cap, uint64_t rfbm, uint64_t xcr0, bool rex_w)
+		       uint32_t cap, uint64_t rfbm, uint64_t xcr0, bool rex_w, bool supervisor)
 {
 	uint64_t bv, comp;
 	uint32_t n;
@@ -116,53 +257,48 @@ static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t 
 		n = e->ops->xsave_extent(e->opaque, rfbm & bv & xcr0, false);
 	if (n < XSAVE_MIN)
 		n = XSAVE_MIN;
-	if (n > cap || (e->mode != X86_MODE_64 && (comp & XCOMP_COMPACTED)))
+	if (n > cap)
 		return not_emulated(e);
 	if (n > XSAVE_MIN &&
 	    (r = x86e_read_mem(e, m->seg, m->ea + XSAVE_MIN, buf + XSAVE_MIN, n - XSAVE_MIN)))
 		return r;
 	memset(buf + n, 0, cap - n);
-	if (e->mode != X86_MODE_64 && (rfbm & (XCR0_SSE | XCR0_AVX))) {
-		/* Registers 8-15 keep their values: the image gets them, and a component in its
-		 * initial state becomes zeros for 0-7 (XSTATE_BV set, so 8-15 load, not reset). */
-		uint8_t cur[AVX_END];
-
-		memcpy(cur, buf, sizeof(cur));
-		e->ops->xsave(e->opaque, rfbm & (XCR0_SSE | XCR0_AVX), false);
-		copy_hi_regs(cur, buf, rfbm);
-		memcpy(buf, cur, sizeof(cur));
-		if ((rfbm & XCR0_SSE) && !(bv & XCR0_SSE))
-			memset(buf + FXSR_XMM0, 0, LEGACY_XMM8 - FXSR_XMM0);
-		if ((rfbm & XCR0_AVX) && !(bv & XCR0_AVX))
-			memset(buf + AVX_OFF, 0, AVX_HI8 - AVX_OFF);
-		put_le64(buf + XSTATE_BV_OFF, bv | (rfbm & (XCR0_SSE | XCR0_AVX)));
-	}
-	if (e->ops->xrstor(e->opaque, rfbm, rex_w, &e->res->exc))
+	if (e->mode != X86_MODE_64 && (rfbm & (XCR0_SSE | XCR0_AVX)) &&
+	    (r = keep_hi_regs(e, buf, rfbm, bv, comp)))
+		return r;
+	if (supervisor ? e->ops->xrstors(e->opaque, rfbm, rex_w, &e->res->exc)
+		       : e->ops->xrstor(e->opaque, rfbm, rex_w, &e->res->exc))
 		return X86_EMU_EXCEPTION; /* the CPU refused the header or MXCSR: #GP(0) */
 	return EMU_CONTINUE;
 }
 
 int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
-	bool rex_w = in->rex_w && e->mode == X86_MODE_64;
-	uint64_t xcr0, rfbm;
+	bool rex_w = in->rex_w && e->mode == X86_MODE_64, sup = is_supervisor(in);
+	bool opt = !is_xsavec(in) && !sup && (in->reg & 7) == GRP15_XSAVEOPT;
+	uint64_t xcr0, rfbm, xss = 0;
 	struct x86_opnd m;
 	uint32_t cap;
 	uint8_t *buf;
 	int r;
 
-	if (!(e->ctl.cr4 & X86_CR4_OSXSAVE))
+	if (!(e->ctl.cr4 & X86_CR4_OSXSAVE) ||
+	    (is_xsavec(in) && !(e->features & X86_FEAT_XSAVEC)) ||
+	    (opt && !(e->features & X86_FEAT_XSAVEOPT)) || (sup && e->ops->xss(e->opaque, &xss)))
 		return x86e_ud(e);
 	if (e->ctl.cr0 & X86_CR0_TS)
 		return x86e_raise(e, X86_EXC_NM, false, 0);
+	if (sup && e->ctl.cpl)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
 	x86e_rm_opnd(e, in, 1, &m);
-	if ((r = x86e_check_aligned_to(e, &m, (in->reg & 7) == GRP15_XSAVE, XSAVE_ALIGN)))
+	if ((r = x86e_check_aligned_to(e, &m, !is_restore(in), XSAVE_ALIGN)))
 		return r;
 	buf = e->ops->xsave_area(e->opaque, &cap, &xcr0);
+	xcr0 |= xss;
 	rfbm = xcr0 & (x86e_gpr(e, X86_RDX) << 32 | (x86e_gpr(e, X86_RAX) & 0xffffffffull));
 	if (e->mode != X86_MODE_64 && (rfbm & ~(XCR0_X87 | XCR0_SSE | XCR0_AVX)))
 		return not_emulated(e);
-	if ((in->reg & 7) == GRP15_XSAVE)
-		return exec_xsave(e, &m, buf, cap, rfbm, rex_w);
-	return exec_xrstor(e, &m, buf, cap, rfbm, xcr0, rex_w);
+	if (!is_restore(in))
+		return exec_xsave(e, &m, buf, cap, rfbm, rex_w, opt, is_xsavec(in) || sup, sup);
+	return exec_xrstor(e, &m, buf, cap, rfbm, xcr0, rex_w, sup);
 }

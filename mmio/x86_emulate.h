@@ -200,6 +200,24 @@ struct x86_emu_ops {
 	 * Called after the I/O permission check, once per element.
 	 */
 	void (*port_io)(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val);
+	/*
+	 * Optional (NULL: XSAVEOPT / XSAVEC are not emulated).  xsave_layout: component i's
+	 * offset in the standard form (CPUID.(0xD,i).EBX) and its size (*size, .EAX).  xsavec:
+	 * XSAVEC (rex_w: XSAVEC64) with RFBM rfbm into the scratch buffer, over what it holds.
+	 */
+	uint32_t (*xsave_layout)(void *opaque, unsigned int i, uint32_t *size);
+	void (*xsavec)(void *opaque, uint64_t rfbm, bool rex_w);
+	/*
+	 * Optional (NULL: XSAVES / XRSTORS are not emulated).  xss: 0 with *xss = IA32_XSS if
+	 * the guest may execute XSAVES/XRSTORS at all (its CPUID has them: on VMX the CPU raises
+	 * #UD without the enable control, and mhv's CPUID policy hides them then), non-zero if
+	 * not (#UD).  xsaves: XSAVES (rex_w: XSAVES64) with rfbm into the scratch buffer, over
+	 * what it holds.  xrstors: XRSTORS (rex_w) with rfbm from it; non-zero after filling *exc
+	 * if the CPU refuses the image (#GP(0)).
+	 */
+	int (*xss)(void *opaque, uint64_t *xss);
+	void (*xsaves)(void *opaque, uint64_t rfbm, bool rex_w);
+	int (*xrstors)(void *opaque, uint64_t rfbm, bool rex_w, struct x86_exception *exc);
 };
 
 #define X86_FXSR_AREA 512
@@ -243,9 +261,13 @@ enum x86_vendor x86_vendor_from_cpuid(uint32_t ebx, uint32_t edx, uint32_t ecx);
 #define X86_FEAT_LZCNT	(1u << 1) /* CPUID.80000001h:ECX[5] (ABM) */
 #define X86_FEAT_BMI1	(1u << 2) /* CPUID.(7,0):EBX[3] (TZCNT) */
 #define X86_FEAT_SSE42	(1u << 3) /* CPUID.1:ECX[20] (CRC32) */
+#define X86_FEAT_XSAVEOPT (1u << 4) /* CPUID.(0xD,1):EAX[0] */
+#define X86_FEAT_XSAVEC	  (1u << 5) /* CPUID.(0xD,1):EAX[1] */
 
 /* The X86_FEAT_* bits from the CPUID words named above. */
 uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx);
+/* X86_FEAT_XSAVEOPT/XSAVEC from CPUID.(0xD,1):EAX (read only where CPUID.1:ECX has XSAVE). */
+uint32_t x86_xsave_features_from_cpuid(uint32_t leafd1_eax);
 
 /* Maximum REP iterations done in one x86_emulate() call. */
 #define X86_EMU_REP_BATCH_MAX 64

@@ -30,6 +30,10 @@
  * there); the Intel ones are not measured (the differential test masks undefined flags and
  * undefined results there).
  *
+ *  - PUSH ES/CS/SS/DS/FS/GS with a 32-bit operand size: recent Intel cores store the selector
+ *    with a 16-bit move, leaving bytes 2-3 of the stack slot unchanged (SDM PUSH); AMD stores
+ *    it zero-extended to 32 bits (measured on family 0x19 in compatibility mode).  A 64-bit
+ *    push zero-extends on both.
  *  - Near CALL/JMP/RET with a 66 prefix in 64-bit mode: Intel ignores it (64-bit operand
  *    size), AMD uses 16 bits (and a rel16 for CALL): the decoder follows Intel's lengths, so
  *    on AMD these end as #UD (reported as not emulated).
@@ -92,6 +96,15 @@ uint32_t x86_features_from_cpuid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_
 	       ((leaf1_ecx & CPUID1_ECX_SSE42) ? X86_FEAT_SSE42 : 0) |
 	       ((leaf7_ebx & CPUID7_EBX_BMI1) ? X86_FEAT_BMI1 : 0) |
 	       ((ext1_ecx & CPUID_EXT1_ECX_ABM) ? X86_FEAT_LZCNT : 0);
+}
+
+#define CPUIDD1_EAX_XSAVEOPT (1u << 0)
+#define CPUIDD1_EAX_XSAVEC   (1u << 1)
+
+uint32_t x86_xsave_features_from_cpuid(uint32_t leafd1_eax)
+{
+	return ((leafd1_eax & CPUIDD1_EAX_XSAVEOPT) ? X86_FEAT_XSAVEOPT : 0) |
+	       ((leafd1_eax & CPUIDD1_EAX_XSAVEC) ? X86_FEAT_XSAVEC : 0);
 }
 
 void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int cnt, uint64_t *flags)
@@ -179,6 +192,11 @@ void x86v_count_undef_flags(enum x86_vendor v, uint64_t *flags)
 bool x86v_sys_r32_keeps_upper(enum x86_vendor v)
 {
 	return v == X86_VENDOR_AMD;
+}
+
+bool x86v_push_sreg32_writes_word(enum x86_vendor v)
+{
+	return v == X86_VENDOR_INTEL;
 }
 
 bool x86v_near_branch_honours_66(enum x86_vendor v)

@@ -166,6 +166,8 @@ static void cb_set_reg(void *o, unsigned int r, uint64_t v)
 
 /* The process's code segment (Linux: __USER_CS, a 64-bit DPL-3 code descriptor). */
 static uint16_t host_cs, host_ss;
+/* The selectors PUSH Sreg stores (enum x86_seg); GS is loaded with host_ss so one is not 0. */
+static uint16_t host_sel[6];
 #define USER_CS_DESC 0x00affb000000ffffull /* base 0, limit 4G, L, DPL 3, accessed */
 #define USER_DS_DESC 0x00cff3000000ffffull /* base 0, limit 4G, DPL 3 data, accessed */
 
@@ -175,6 +177,7 @@ static void cb_get_seg(void *o, unsigned int seg, struct x86_segment *sg)
 	memset(sg, 0, sizeof(*sg));
 	sg->limit = 0xffffffffu;
 	sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_G | 0x3;
+	sg->selector = seg < 6 ? host_sel[seg] : 0;
 	if (seg == X86_SEG_CS) {
 		sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_L | 0xb;
 		sg->selector = host_cs;
@@ -372,10 +375,59 @@ static void cb_set_sysseg(void *o, unsigned int which, const struct x86_segment 
 	abort();
 }
 
+/*
+ * XSAVES/XRSTORS are tried at ring 3 only (#GP(0) natively, or #UD without them): the
+ * emulator must stop before it needs the state, so the state callbacks abort.
+ */
+static uint8_t *cb_xsave_area(void *o, uint32_t *cap, uint64_t *xcr0)
+{
+	(void)o;
+	(void)cap;
+	(void)xcr0;
+	abort();
+}
+
+static uint32_t cb_xsave_extent(void *o, uint64_t comp, bool compacted)
+{
+	(void)o;
+	(void)comp;
+	(void)compacted;
+	abort();
+}
+
+static void cb_xsave_run(void *o, uint64_t rfbm, bool rex_w)
+{
+	(void)o;
+	(void)rfbm;
+	(void)rex_w;
+	abort();
+}
+
+static int cb_xrstor_run(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
+{
+	(void)o;
+	(void)rfbm;
+	(void)rex_w;
+	(void)x;
+	abort();
+}
+
+/* XSAVES/XRSTORS exist for the guest where the host's CPUID has them (leaf 0xD.1 EAX[3]). */
+static int cb_xss(void *o, uint64_t *xss)
+{
+	unsigned int a, b, c, d;
+
+	(void)o;
+	*xss = 0;
+	__cpuid_count(0xd, 1, a, b, c, d);
+	return (a & (1u << 3)) ? 0 : -1;
+}
+
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
 	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, cb_sys_access, cb_set_seg, cb_set_sysseg,
-	NULL, NULL, NULL, NULL, NULL,
+	cb_xsave_area, cb_xsave_extent, cb_xsave_run, cb_xrstor_run, NULL, NULL, cb_xsave_run,
+	cb_xss, cb_xsave_run, cb_xrstor_run,
 };
 
 /* ---- the host CPU ---- */
@@ -439,6 +491,14 @@ static void identify_host(void)
 
 	asm volatile("mov %%cs, %0" : "=r"(host_cs));
 	asm volatile("mov %%ss, %0" : "=r"(host_ss));
+	/* GS is unused by 64-bit user code: a non-null selector makes PUSH GS show its bytes. */
+	asm volatile("mov %0, %%gs" : : "r"(host_ss));
+	asm volatile("mov %%es, %0" : "=r"(host_sel[X86_SEG_ES]));
+	asm volatile("mov %%ds, %0" : "=r"(host_sel[X86_SEG_DS]));
+	asm volatile("mov %%fs, %0" : "=r"(host_sel[X86_SEG_FS]));
+	asm volatile("mov %%gs, %0" : "=r"(host_sel[X86_SEG_GS]));
+	host_sel[X86_SEG_CS] = host_cs;
+	host_sel[X86_SEG_SS] = host_ss;
 	__cpuid(CPUID_VENDOR_LEAF, a, b, c, d);
 	memcpy(id, &b, 4);
 	memcpy(id + 4, &d, 4);
@@ -614,6 +674,7 @@ struct tmpl {
 #define SP_MMX	  15 /* MMX moves: REX.W selects MOVQ for 6E/7E, no 66 (that is SSE) */
 #define SP_FAR	  16 /* far JMP/CALL m16:xx, RETF: to host_cs, at the code after it */
 #define SP_IRET	  17 /* IRET(Q): to host_cs:the code after it, host_ss:RSP past the frame */
+#define SP_NP	  18 /* no 66 prefix: XSAVES/XRSTORS (with 66: another instruction) */
 
 #define U_LOGIC X86_FL_AF
 #define U_MUL	(X86_FL_SF | X86_FL_ZF | X86_FL_AF | X86_FL_PF)
@@ -941,6 +1002,8 @@ static const struct tmpl tmpls[] = {
 	T("movq mm,mm/m64", {0}, 0, {0x0f, 0x6f}, 2, -1, 0, true, true, 0, SP_MMX),
 	T("movq mm/m64,mm", {0}, 0, {0x0f, 0x7f}, 2, -1, 0, true, true, 0, SP_MMX),
 	T("pushf", {0}, 0, {0x9c}, 1, 0, 0, false, false, 0, SP_STACK),
+	T("push fs", {0}, 0, {0x0f, 0xa0}, 2, 0, 0, false, false, 0, SP_STACK),
+	T("push gs", {0}, 0, {0x0f, 0xa8}, 2, 0, 0, false, false, 0, SP_STACK),
 	T("popf", {0}, 0, {0x9d}, 1, 0, 0, false, false, 0, SP_POPF),
 	T("call rel32", {0}, 0, {0xe8}, 1, 0, 4, false, false, 0, SP_BRANCH),
 	T("call Ev", {0}, 0, {0xff}, 1, 2, 0, true, false, 0, SP_BRANCH),
@@ -952,6 +1015,8 @@ static const struct tmpl tmpls[] = {
 	T("iret(q)", {0}, 0, {0xcf}, 1, 0, 0, false, false, 0, SP_IRET),
 	T("lldt Ew (ring 3)", {0}, 0, {0x0f, 0x00}, 2, 2, 0, true, true, 0, 0),
 	T("ltr Ew (ring 3)", {0}, 0, {0x0f, 0x00}, 2, 3, 0, true, true, 0, 0),
+	T("xsaves m (ring 3)", {0}, 0, {0x0f, 0xc7}, 2, 5, 0, true, false, 0, SP_NP),
+	T("xrstors m (ring 3)", {0}, 0, {0x0f, 0xc7}, 2, 3, 0, true, false, 0, SP_NP),
 	T("ret Iw", {0}, 0, {0xc2}, 1, 0, 2, false, false, 0, SP_BRANCH),
 	T("leave", {0}, 0, {0xc9}, 1, 0, 0, false, false, 0, SP_FRAME),
 	T("enter Iw,Ib", {0}, 0, {0xc8}, 1, 0, 3, false, false, 0, SP_FRAME),
@@ -1018,7 +1083,8 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 		if (tp->special == SP_SCAN && tp->npfx && ((sel >> 10) & 3) == 0)
 			extra = 0x66; /* F3 66: still TZCNT/LZCNT/POPCNT, 16-bit */
 		if (!tp->npfx && !(tp->nop && tp->op[0] == 0xc5) && ((sel >> 10) & 3) == 0 &&
-		    tp->special != SP_CX16 && tp->op[0] != 0x63 && tp->special != SP_BRANCH &&
+		    tp->special != SP_CX16 && tp->special != SP_NP && tp->op[0] != 0x63 &&
+		    tp->special != SP_BRANCH &&
 		    tp->special != SP_FAR && tp->special != SP_IRET &&
 		    tp->special != SP_MMX)
 			extra = 0x66;
@@ -1055,6 +1121,164 @@ static void run_template(const struct tmpl *tp, unsigned long *count)
 	free(t);
 }
 
+/*
+ * ---- compatibility mode: PUSH Sreg and CALL ptr16:32 against the CPU ----
+ *
+ * The 32-bit forms (06/0E/16/1E, 0F A0/A8 with a 32-bit operand size, 9A) exist outside
+ * 64-bit mode only, and there Intel and AMD differ (a 32-bit PUSH Sreg: a 16-bit move or the
+ * selector zero-extended).  A 64-bit stub in the code page far-calls a compatibility-mode
+ * copy of the instruction through Linux's 32-bit user code segment; the stack bytes below
+ * ESP and ESP itself are compared with the emulator run as a compatibility-mode guest.
+ */
+#define LINUX_USER32_CS	  0x23u			/* __USER32_CS: GDT entry 4, RPL 3 */
+#define USER32_CS_DESC	  0x00cffb000000ffffull /* base 0, limit 4G, D, DPL 3 code */
+#define COMPAT_STUB	  0x800u		/* code page offsets */
+#define COMPAT_CODE	  0x900u
+#define COMPAT_INSN	  (COMPAT_CODE + 7)
+#define COMPAT_SLOT_ENTRY (STATE_ADDR + 0xf00) /* ESP at entry, ESP after, the far pointer */
+#define COMPAT_SLOT_AFTER (STATE_ADDR + 0xf08)
+#define COMPAT_FARPTR	  (STATE_ADDR + 0xf10)
+#define COMPAT_STACK_TOP  (DATA_ADDR + 0x1000)
+#define COMPAT_WINDOW	  64
+#define COMPAT_CASES	  200u
+
+static void cb_get_seg_compat(void *o, unsigned int seg, struct x86_segment *sg)
+{
+	cb_get_seg(o, seg, sg);
+	sg->attr |= X86_SEG_ATTR_DB; /* SS: a 32-bit stack (Linux's __USER_DS has B set) */
+	if (seg == X86_SEG_CS) {
+		sg->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | X86_SEG_ATTR_DB | X86_SEG_ATTR_G | 0xb;
+		sg->selector = LINUX_USER32_CS;
+	}
+}
+
+/* The GDT entry for __USER32_CS (9A's target) as Linux fills it; nothing else is readable. */
+static int cb_sys_access_compat(void *o, uint64_t la, void *buf, unsigned int len, bool write,
+				struct x86_exception *x)
+{
+	uint64_t at = LINUX_GDT_BASE + (LINUX_USER32_CS & ~7u), d = USER32_CS_DESC;
+
+	(void)o;
+	if (write || la < at || la + len > at + sizeof(d))
+		return pf(x, la, write);
+	memcpy(buf, (uint8_t *)&d + (la - at), len);
+	return 0;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* The 64-bit stub (RDI: the compatibility-mode stack) and the 32-bit code around insn. */
+static void compat_code(const uint8_t *insn, unsigned int n)
+{
+	static const uint8_t stub_head[] = {0x48, 0x89, 0xe0, 0x48, 0x89, 0xfc, 0x50,
+					    0xff, 0x1c, 0x25}; /* rax=rsp; rsp=rdi; push rax; lcall * */
+	static const uint8_t stub_tail[] = {0x58, 0x48, 0x89, 0xc4, 0xc3}; /* pop rax; rsp=rax; ret */
+	uint8_t *p = ncode + COMPAT_STUB, *c = ncode + COMPAT_CODE;
+
+	memcpy(p, stub_head, sizeof(stub_head));
+	put32(p + sizeof(stub_head), (uint32_t)COMPAT_FARPTR);
+	memcpy(p + sizeof(stub_head) + 4, stub_tail, sizeof(stub_tail));
+	put32((uint8_t *)COMPAT_FARPTR, (uint32_t)(CODE_ADDR + COMPAT_CODE));
+	memcpy((uint8_t *)COMPAT_FARPTR + 4, &(uint16_t){LINUX_USER32_CS}, 2);
+	/* mov %esp, %ss:entry; insn; mov %esp, %ss:after; mov %ss:entry, %esp; lret */
+	c[0] = 0x36, c[1] = 0x89, c[2] = 0x25;
+	put32(c + 3, (uint32_t)COMPAT_SLOT_ENTRY);
+	memcpy(c + 7, insn, n);
+	c += 7 + n;
+	c[0] = 0x36, c[1] = 0x89, c[2] = 0x25;
+	put32(c + 3, (uint32_t)COMPAT_SLOT_AFTER);
+	c[7] = 0x36, c[8] = 0x8b, c[9] = 0x25;
+	put32(c + 10, (uint32_t)COMPAT_SLOT_ENTRY);
+	c[14] = 0xcb;
+}
+
+/* One compatibility-mode case; 9A calls the instruction after itself (sel __USER32_CS). */
+static bool compat_case(const uint8_t *insn, unsigned int n)
+{
+	static struct emu_state es;
+	static struct x86_emu_ops compat_ops;
+	struct x86_emu_ctx ctx = {.ops = &compat_ops, .opaque = &es, .vendor = host_vendor,
+				  .features = host_features};
+	struct x86_emu_result res;
+	uint64_t entry, after, lo = COMPAT_STACK_TOP - COMPAT_WINDOW - DATA_ADDR, below;
+
+	compat_ops = ops;
+	compat_ops.get_seg = cb_get_seg_compat;
+	compat_ops.sys_access = cb_sys_access_compat;
+	compat_code(insn, n);
+	for (unsigned int i = 0; i < COMPAT_WINDOW; i++)
+		ndata[lo + i] = (uint8_t)rng();
+	memcpy(es.mem, ndata, DATA_SIZE);
+	((void (*)(uint64_t))(ncode + COMPAT_STUB))(COMPAT_STACK_TOP);
+	entry = *(uint32_t *)COMPAT_SLOT_ENTRY;
+	after = *(uint32_t *)COMPAT_SLOT_AFTER;
+	/* Above ESP at entry: the stub's own pushes, not the instruction's. */
+	below = entry - DATA_ADDR - lo;
+
+	memset(es.gpr, 0, sizeof(es.gpr));
+	es.gpr[X86_RSP] = entry;
+	es.rip = CODE_ADDR + COMPAT_INSN;
+	es.rflags = X86_FL_FIXED | X86_FL_IF;
+	es.code = ncode;
+	es.code_len = PG;
+	es.cs_loaded = false;
+	far_case = true;
+	x86_emulate(&ctx, &res);
+	far_case = false;
+	n_cases++;
+	if (res.status != X86_EMU_OK || es.gpr[X86_RSP] != after ||
+	    below > COMPAT_WINDOW || memcmp(es.mem + lo, ndata + lo, below) ||
+	    es.rip != CODE_ADDR + COMPAT_INSN + n ||
+	    (insn[0] == 0x9a && (!es.cs_loaded || es.cs_sel != LINUX_USER32_CS))) {
+		n_bad++;
+		if (n_report++ < MAX_REPORT)
+			printf("# mismatch (compat): %02x %02x: status %d vector %u esp %llx native %llx\n",
+			       insn[0], n > 1 ? insn[1] : 0, res.status, res.exc.vector,
+			       (unsigned long long)es.gpr[X86_RSP], (unsigned long long)after);
+		return false;
+	}
+	return true;
+}
+
+/* Returns the number of failing forms; prints one TAP line per form. */
+static int run_compat(int *num)
+{
+	static const struct {
+		const char *name;
+		uint8_t code[8];
+		unsigned int n;
+	} forms[] = {
+		{"push es", {0x06}, 1},		  {"push cs", {0x0e}, 1},
+		{"push ss", {0x16}, 1},		  {"push ds", {0x1e}, 1},
+		{"push fs", {0x0f, 0xa0}, 2},	  {"push gs", {0x0f, 0xa8}, 2},
+		{"push es (66)", {0x66, 0x06}, 2}, {"push gs (66)", {0x66, 0x0f, 0xa8}, 3},
+		{"call ptr16:32", {0x9a, 0, 0, 0, 0, LINUX_USER32_CS, 0}, 7},
+	};
+	int fails = 0;
+
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		uint8_t code[8];
+		unsigned int bad = 0;
+
+		memcpy(code, forms[f].code, sizeof(code));
+		if (code[0] == 0x9a) /* to the instruction after it */
+			put32(code + 1, (uint32_t)(CODE_ADDR + COMPAT_INSN + forms[f].n));
+		for (unsigned int i = 0; i < COMPAT_CASES; i++)
+			bad += !compat_case(code, forms[f].n);
+		(*num)++;
+		printf("%sok %d - emulator as %s matches native CPU in compatibility mode: %s (%u "
+		       "cases)\n",
+		       bad ? "not " : "", *num, vendor_name(host_vendor), forms[f].name,
+		       COMPAT_CASES);
+		fails += bad != 0;
+	}
+	return fails;
+}
+#define COMPAT_FORMS 9
+
 int main(void)
 {
 	struct sigaction sa;
@@ -1085,7 +1309,7 @@ int main(void)
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGILL, &sa, NULL);
 
-	printf("TAP version 13\n1..%zu\n", sizeof(tmpls) / sizeof(tmpls[0]));
+	printf("TAP version 13\n1..%zu\n", sizeof(tmpls) / sizeof(tmpls[0]) + COMPAT_FORMS);
 	identify_host();
 	for (size_t i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
 		unsigned long bad0 = n_bad;
@@ -1101,6 +1325,7 @@ int main(void)
 		if (n_bad != bad0)
 			fails++;
 	}
+	fails += run_compat(&num);
 	printf("# %s: %lu cases, %lu natively faulting (#DE/#GP) compared by vector, %lu "
 	       "mismatches\n",
 	       vendor_name(host_vendor), n_cases, n_faults, n_bad);

@@ -338,6 +338,56 @@ static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
 	return 0;
 }
 
+/* The fake layout: AVX (component 2) at 576, 256 bytes; nothing else past SSE. */
+static uint32_t xsave_layout(void *o, unsigned int i, uint32_t *size)
+{
+	(void)o;
+	if (i != 2)
+		abort(); /* only RFBM components (within XCR0) are asked about */
+	*size = 256;
+	return 576;
+}
+
+/* XSAVEC: a fill, and some components reported initial (XSTATE_BV from the fill). */
+static void xsavec(void *o, uint64_t rfbm, bool rex_w)
+{
+	(void)o;
+	if (rfbm & ~7ull)
+		abort();
+	memset(xscratch, rex_w ? 0x65 : 0x33, 512);
+}
+
+/* XSAVES/XRSTORS allowed, IA32_XSS 0 (so RFBM stays within the fake XCR0). */
+static int xss(void *o, uint64_t *v)
+{
+	(void)o;
+	*v = 0;
+	return 0;
+}
+
+static void xsaves(void *o, uint64_t rfbm, bool rex_w)
+{
+	(void)o;
+	if (rfbm & ~7ull)
+		abort();
+	memset(xscratch, rex_w ? 0x66 : 0x34, 512);
+}
+
+static int xrstors(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
+{
+	(void)o;
+	(void)rex_w;
+	if (rfbm & ~7ull)
+		abort();
+	if (!(xscratch[527] & 0x80)) { /* XCOMP_BV[63] clear: the standard form is #GP */
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return 1;
+	}
+	return 0;
+}
+
 static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t *val)
 {
 	(void)o;
@@ -350,12 +400,14 @@ static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t
 static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
 	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor, sys_access,
-	set_seg, set_sysseg, xsave_area, xsave_extent, xsave, xrstor, port_io,
+	set_seg, set_sysseg, xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
+	xss, xsaves, xrstors,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
 						rd,	 wr,	  get_vec, set_vec, NULL,
 						NULL,	 NULL,	  NULL,	   NULL,
+						NULL,	 NULL,	  NULL,	   NULL, NULL,
 						NULL,	 NULL,	  NULL,	   NULL, NULL,
 						NULL,	 NULL,	  NULL,	   NULL, NULL};
 
@@ -405,7 +457,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.mode = modes[data[0] & 3];
 	ctx.vendor = (data[0] & 4) ? X86_VENDOR_AMD : X86_VENDOR_INTEL; /* both vendors' paths */
 	ctx.features =
-		(data[0] & 8) ? X86_FEAT_POPCNT | X86_FEAT_LZCNT | X86_FEAT_BMI1 | X86_FEAT_SSE42 : 0;
+		(data[0] & 8) ? X86_FEAT_POPCNT | X86_FEAT_LZCNT | X86_FEAT_BMI1 | X86_FEAT_SSE42 |
+				 X86_FEAT_XSAVEOPT | X86_FEAT_XSAVEC
+			       : 0;
 	if (data[0] & 0x10)
 		ctx.ops = &fops_noprobe;
 	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |

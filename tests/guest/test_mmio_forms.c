@@ -694,6 +694,7 @@ void test_mmio_forms(void)
 	test_fxsr(base);
 	test_sreg(base);
 	test_far(base);
+	test_mmio_push_sreg(base);
 	test_mmio_event(base);
 	test_mmio_lldt(base);
 	test_mmio_xsave(base);

@@ -53,6 +53,26 @@ static void do_xsave(void *p)
 	asm volatile("xsave (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
 }
 
+static void do_xsaveopt(void *p)
+{
+	asm volatile("xsaveopt (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
+}
+
+static void do_xsavec(void *p)
+{
+	asm volatile("xsavec (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
+}
+
+static void do_xsaves(void *p)
+{
+	asm volatile("xsaves (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
+}
+
+static void do_xrstors(void *p)
+{
+	asm volatile("xrstors (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
+}
+
 static void do_xrstor(void *p)
 {
 	asm volatile("xrstor (%0)" ::"r"(p), "a"(XS_MASK), "d"(0) : "memory");
@@ -76,6 +96,79 @@ static void faults_like_cpu(const char *what, void (*fn)(void *), void *ram, voi
 	check(fr.raised && fd.raised && fr.vector == fd.vector && fr.errcode == fd.errcode, what,
 	      "CPU %s(%x), emulated %s(%x)", fr.raised ? trap_name(fr.vector) : "none", fr.errcode,
 	      fd.raised ? trap_name(fd.vector) : "none", fd.errcode);
+}
+
+/*
+ * XSAVEOPT and XSAVEC (where CPUID has them) to the device page and to RAM from the same
+ * state and the same fill: the compared bytes must agree.  The state is the one XRSTOR just
+ * loaded from RAM, with XMM0 then changed (so the CPU's modified optimization, if it is used
+ * on RAM, still writes SSE state).
+ */
+static void compare_save(const char *what, void (*save)(void *), volatile uint8_t *dev)
+{
+	unsigned first_diff = XS_BYTES;
+
+	for (unsigned i = 0; i < XS_BYTES; i++) {
+		ram_area[i] = i < XS_HEADER ? XS_FILL : 0;
+		dev[i] = i < XS_HEADER ? XS_FILL : 0;
+	}
+	save(ram_area);
+	save((void *)dev);
+	for (unsigned i = 0; i < XS_BYTES && first_diff == XS_BYTES; i++)
+		if (compared(i) && ram_area[i] != dev[i])
+			first_diff = i;
+	check(first_diff == XS_BYTES, what, "first difference at byte %u: %02x, CPU %02x",
+	      first_diff, first_diff < XS_BYTES ? dev[first_diff] : 0,
+	      first_diff < XS_BYTES ? ram_area[first_diff] : 0);
+}
+
+#define CPUIDD1_EAX_XSAVEOPT (1u << 0)
+#define CPUIDD1_EAX_XSAVEC   (1u << 1)
+#define CPUIDD1_EAX_XSAVES   (1u << 3)
+#define XS_COMPACTED_BYTE    527 /* XCOMP_BV bit 63 */
+
+static void test_xsave_variants(volatile uint8_t *dev)
+{
+	static const uint32_t pattern[4] __aligned(16) = {0x0badf00d, 0x600dcafe, 0x5ca1ab1e,
+							  0xdeadbeef};
+	uint32_t d1 = cpuid_count(0xd, 1).eax;
+
+	asm volatile("movdqa %0, %%xmm0" ::"m"(pattern));
+	if (d1 & CPUIDD1_EAX_XSAVEOPT)
+		compare_save("mmio xsave: xsaveopt to a device page writes the CPU's image",
+			     do_xsaveopt, dev);
+	else
+		gprintf("guest: mmio xsave: no XSAVEOPT in CPUID, skipped\n");
+	if (d1 & CPUIDD1_EAX_XSAVEC) {
+		compare_save("mmio xsave: xsavec to a device page writes the CPU's compacted image",
+			     do_xsavec, dev);
+		faults_like_cpu("mmio xsave: xsavec to an area not 64-byte aligned faults like the CPU",
+				do_xsavec, ram_area + XS_MISALIGN, (void *)(dev + XS_MISALIGN));
+	} else {
+		gprintf("guest: mmio xsave: no XSAVEC in CPUID, skipped\n");
+	}
+	if (!(d1 & CPUIDD1_EAX_XSAVES)) {
+		gprintf("guest: mmio xsave: no XSAVES in CPUID, skipped\n");
+		return;
+	}
+	compare_save("mmio xsave: xsaves to a device page writes the CPU's compacted image",
+		     do_xsaves, dev);
+	{
+		static uint32_t xmm0[4] __aligned(16);
+
+		for (unsigned i = 0; i < XS_XMM_BYTES; i++)
+			dev[XS_XMM0 + i] = (uint8_t)(0xc0 + i);
+		dev[XS_HEADER] |= 2; /* XSTATE_BV: SSE state from the image */
+		do_xrstors((void *)dev);
+		asm volatile("movdqa %%xmm0, %0" : "=m"(xmm0));
+		check(xmm0[0] == 0xc3c2c1c0 && xmm0[3] == 0xcfcecdcc,
+		      "mmio xsave: xrstors from a device page loads XMM0", "XMM0 %08x .. %08x",
+		      xmm0[0], xmm0[3]);
+	}
+	ram_area[XS_COMPACTED_BYTE] &= 0x7f;
+	dev[XS_COMPACTED_BYTE] &= 0x7f;
+	faults_like_cpu("mmio xsave: xrstors of a standard-form image faults like the CPU",
+			do_xrstors, ram_area, (void *)dev);
 }
 
 void test_mmio_xsave(uint32_t base)
@@ -132,6 +225,7 @@ void test_mmio_xsave(uint32_t base)
 			do_xrstor, ram_area, (void *)dev);
 	faults_like_cpu("mmio xsave: xsave to an area not 64-byte aligned faults like the CPU",
 			do_xsave, ram_area + XS_MISALIGN, (void *)(dev + XS_MISALIGN));
+	test_xsave_variants(dev);
 	xsetbv0(xcr0);
 	write_cr4(cr4);
 	write_cr0(cr0);

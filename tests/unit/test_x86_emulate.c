@@ -34,9 +34,14 @@ struct fake {
 	unsigned int set_seg_calls, sys_writes;
 	uint8_t xbuf[4096] __attribute__((aligned(64))); /* the XSAVE scratch buffer */
 	uint64_t xrstor_rfbm;
+	uint64_t xinit; /* components the fake XSAVE/XSAVEC report initial (XINUSE clear) */
+	bool no_xsaves;	/* the guest's CPUID lacks XSAVES/XRSTORS */
+	uint64_t xrstors_rfbm;
+	unsigned int xrstors_calls;
 	unsigned int xrstor_calls;
 	uint32_t port_out_last;
 	unsigned int port_outs;
+	uint16_t sel[6]; /* the selectors get_seg reports (enum x86_seg) */
 };
 
 static uint64_t get_reg(void *o, unsigned int r)
@@ -65,6 +70,7 @@ static void get_seg(void *o, unsigned int seg, struct x86_segment *s)
 	struct fake *f = o;
 
 	memset(s, 0, sizeof(*s));
+	s->selector = seg < 6 ? f->sel[seg] : 0;
 	s->limit = seg == X86_SEG_DS ? f->ds_limit : 0xffffffffu;
 	s->base = seg == X86_SEG_DS ? f->ds_base : 0;
 	s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0x3 | (f->mode == 32 ? X86_SEG_ATTR_DB : 0);
@@ -261,8 +267,8 @@ static uint8_t *xsave_area(void *o, uint32_t *cap, uint64_t *xcr0)
 static uint32_t xsave_extent(void *o, uint64_t comp, bool compacted)
 {
 	(void)o;
-	(void)compacted;
-	return (comp & 4) ? 832 : 576;
+	return ((comp & 4) || (compacted && (comp & (1ull << 8))) ? 832 : 576) +
+	       (compacted && (comp & (1ull << 8)) ? 64 : 0);
 }
 
 /* XSAVE: x87 bytes 0xa0, MXCSR 0x1f80, XMM bytes 0xb0, YMM_Hi128 0xc0; XSTATE_BV updated. */
@@ -283,8 +289,32 @@ static void xsave(void *o, uint64_t rfbm, bool rex_w)
 	if (rfbm & 4)
 		memset(f->xbuf + 576, 0xc0, 256);
 	memcpy(&bv, f->xbuf + 512, 8);
-	bv = (bv & ~rfbm) | rfbm;
+	bv = (bv & ~rfbm) | (rfbm & ~f->xinit);
 	memcpy(f->xbuf + 512, &bv, 8);
+}
+
+static uint32_t xsave_layout(void *o, unsigned int i, uint32_t *size)
+{
+	(void)o;
+	*size = i == 2 ? 256 : 0;
+	return i == 2 ? 576 : 0;
+}
+
+/* XSAVEC: the components in use get 0xd0.., the header XSTATE_BV and XCOMP_BV. */
+static void xsavec(void *o, uint64_t rfbm, bool rex_w)
+{
+	struct fake *f = o;
+	uint64_t bv = rfbm & ~f->xinit, comp = rfbm | (1ull << 63);
+
+	(void)rex_w;
+	if (bv & 1)
+		memset(f->xbuf, 0xd0, 24);
+	if (bv & 2)
+		memset(f->xbuf + 160, 0xd1, 256);
+	if (bv & 4)
+		memset(f->xbuf + 576, 0xd2, 256);
+	memcpy(f->xbuf + 512, &bv, 8);
+	memcpy(f->xbuf + 520, &comp, 8);
 }
 
 /* XRSTOR: #GP for a standard-form header with bytes 8-23 not zero. */
@@ -302,6 +332,40 @@ static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
 		}
 	f->xrstor_rfbm = rfbm;
 	f->xrstor_calls++;
+	return 0;
+}
+
+/* XSAVES/XRSTORS: IA32_XSS holds component 8 (a supervisor state, 64 bytes in the fake). */
+static int xss(void *o, uint64_t *v)
+{
+	struct fake *f = o;
+
+	*v = 1ull << 8;
+	return f->no_xsaves ? -1 : 0;
+}
+
+static void xsaves(void *o, uint64_t rfbm, bool rex_w)
+{
+	struct fake *f = o;
+
+	xsavec(o, rfbm, rex_w);
+	if (rfbm & (1ull << 8))
+		memset(f->xbuf + 832, 0xe8, 64);
+}
+
+static int xrstors(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
+{
+	struct fake *f = o;
+
+	(void)rex_w;
+	if (!(f->xbuf[527] & 0x80)) { /* the standard form: #GP(0) */
+		x->vector = X86_EXC_GP;
+		x->has_error_code = true;
+		x->error_code = 0;
+		return -1;
+	}
+	f->xrstors_rfbm = rfbm;
+	f->xrstors_calls++;
 	return 0;
 }
 
@@ -323,12 +387,13 @@ static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
 	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
-	xsave_area, xsave_extent, xsave, xrstor, port_io,
+	xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
+	xss, xsaves, xrstors,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -392,7 +457,7 @@ static void test_fetch_crossing_into_missing_page_faults(void **st)
 static const struct x86_emu_ops ops_plain = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */
@@ -1350,6 +1415,126 @@ static void test_far_branch_faults_and_gates(void **st)
 	assert_int_equal(f.set_seg_calls, 0);
 }
 
+/* ---- PUSH Sreg and CALL ptr16:xx with the stack on a device page ---- */
+
+static uint64_t mem_at(const struct fake *f, uint64_t la, unsigned int size);
+
+static int run_vendor(struct fake *f, enum x86_vendor vendor, struct x86_emu_result *res)
+{
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = f, .rep_batch = 1, .vendor = vendor};
+
+	return x86_emulate(&ctx, res);
+}
+
+/* Push with the stack at MEM_BASE + 0x2200, its bytes below 0xaa; returns the new RSP offset. */
+static uint64_t push_sreg_as(struct fake *f, unsigned int mode, enum x86_vendor v,
+			     const uint8_t *code, size_t n)
+{
+	struct x86_emu_result res;
+
+	setup(f, mode, MEM_BASE, code, n);
+	for (unsigned int i = 0; i < 6; i++)
+		f->sel[i] = (uint16_t)(0x1230 + i);
+	memset(f->mem + 0x2200 - 16, 0xaa, 16);
+	f->gpr[X86_RSP] = MEM_BASE + 0x2200;
+	assert_int_equal(run_vendor(f, v, &res), 0);
+	assert_int_equal(f->rip, MEM_BASE + n);
+	return f->gpr[X86_RSP] - MEM_BASE;
+}
+
+static void test_push_sreg_on_a_device_stack(void **st)
+{
+	static const uint8_t push_ds[] = {0x1e}, push_cs16[] = {0x66, 0x0e};
+	static const uint8_t push_fs[] = {0x0f, 0xa0}, push_gs16[] = {0x66, 0x0f, 0xa8};
+	static const uint8_t push_es[] = {0x06}, push_ss[] = {0x16};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* 32-bit operand size: Intel moves 16 bits, AMD stores the selector zero-extended. */
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_INTEL, push_ds, 1), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0xaaaa1233);
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_AMD, push_ds, 1), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0x1233);
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_AMD, push_es, 1), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0x1230);
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_INTEL, push_ss, 1), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0xaaaa1232);
+	assert_int_equal(push_sreg_as(&f, 32, X86_VENDOR_INTEL, push_fs, 2), 0x21fc);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0xaaaa1234);
+	/* 16-bit: two bytes on both. */
+	for (int v = X86_VENDOR_INTEL; v <= X86_VENDOR_AMD; v++) {
+		assert_int_equal(push_sreg_as(&f, 32, (enum x86_vendor)v, push_cs16, 2), 0x21fe);
+		assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0x1231aaaa);
+		assert_int_equal(push_sreg_as(&f, 64, (enum x86_vendor)v, push_gs16, 3), 0x21fe);
+		assert_int_equal(mem_at(&f, MEM_BASE + 0x21fe, 2), 0x1235);
+		/* 64-bit: zero-extended on both. */
+		assert_int_equal(push_sreg_as(&f, 64, (enum x86_vendor)v, push_fs, 2), 0x21f8);
+		assert_int_equal(mem_at(&f, MEM_BASE + 0x21f8, 8), 0x1234);
+	}
+	/* 06/0E/16/1E are invalid in 64-bit mode. */
+	setup(&f, 64, MEM_BASE, push_ds, 1);
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	/* A stack slot that faults: #PF, RSP and memory unchanged. */
+	setup(&f, 32, MEM_BASE, push_fs, 2);
+	f.gpr[X86_RSP] = MEM_BASE + 2;
+	f.rip = MEM_BASE + 0x100;
+	memcpy(f.mem + 0x100, push_fs, 2);
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 2);
+	assert_int_equal(f.writes, 0);
+}
+
+static void test_call_far_ptr_on_a_device_stack(void **st)
+{
+	static const uint8_t call32[] = {0x9a, 0x34, 0x12, 0, 0, 0x08, 0};
+	static const uint8_t call16[] = {0x66, 0x9a, 0x78, 0x56, 0x08, 0};
+	static const uint8_t call_gate[] = {0x9a, 0x34, 0x12, 0, 0, 0x38, 0};
+	static const uint8_t call_null[] = {0x9a, 0x34, 0x12, 0, 0, 0x00, 0};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_AMD, call32, sizeof(call32), &res), 0);
+	assert_int_equal(f.rip, 0x1234);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 8);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21f8, 4), MEM_BASE + sizeof(call32));
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 4), 0); /* old CS, zero-extended */
+	/* ptr16:16: 2-byte slots, IP zero-extended into EIP. */
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call16, sizeof(call16), &res), 0);
+	assert_int_equal(f.rip, 0x5678);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 4);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 2), (MEM_BASE + sizeof(call16)) & 0xffff);
+	/* Faults: null selector #GP(0); a call gate is not emulated (#UD); the stack untouched. */
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call_null, sizeof(call_null), &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call_gate, sizeof(call_gate), &res),
+			 -X86_EMU_UNSUPPORTED);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.set_seg_calls, 0);
+	/* A stack that faults: #PF before CS changes. */
+	run_far(&f, 32, X86_VENDOR_INTEL, call32, sizeof(call32), &res);
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSP] = MEM_BASE + 4;
+	f.set_seg_calls = 0;
+	f.writes = 0;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.set_seg_calls, 0);
+	assert_int_equal(f.writes, 0);
+	/* 9A is invalid in 64-bit mode. */
+	assert_int_equal(run_far(&f, 64, X86_VENDOR_INTEL, call32, sizeof(call32), &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+}
+
 /* ---- LLDT / LTR with the selector on a device page ---- */
 
 static const uint8_t sys_gdt[][8] = {
@@ -1736,6 +1921,169 @@ static void test_xsave_on_memory(void **st)
 			 -X86_EMU_EXCEPTION);
 	assert_int_equal(res.exc.vector, X86_EXC_PF);
 	assert_int_equal(f.writes, 0);
+}
+
+/* XSAVEOPT / XSAVEC / XSAVES [rbx] (REX.W: the 64-bit forms) with the guest's features. */
+static int run_xs_form(struct fake *f, uint8_t op, uint8_t modrm, uint32_t features, uint64_t mask,
+		       uint64_t area, struct x86_emu_result *res)
+{
+	const uint8_t code[] = {0x48, 0x0f, op, modrm};
+	uint64_t xinit = f->xinit;
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = f, .rep_batch = 1, .features = features};
+
+	setup(f, 64, MEM_BASE, code, sizeof(code));
+	f->xinit = xinit;
+	memcpy(f->mem + XS_OFF, xs_img, sizeof(xs_img));
+	f->cr4 = X86_CR4_OSXSAVE;
+	f->gpr[X86_RBX] = area;
+	f->gpr[X86_RAX] = (uint32_t)mask;
+	f->gpr[X86_RDX] = mask >> 32;
+	return x86_emulate(&ctx, res);
+}
+
+static void test_xsaveopt_xsavec_on_memory(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t bv, comp;
+
+	(void)st;
+	/* XSAVEOPT: AVX initial (XSTATE_BV clear) is not written; x87 and SSE are. */
+	memset(xs_img, 0x55, 1024);
+	memset(&f, 0, sizeof(f));
+	f.xinit = 4;
+	assert_int_equal(run_xs_form(&f, 0xae, 0x33, X86_FEAT_XSAVEOPT, 7, MEM_BASE + XS_OFF, &res),
+			 0);
+	assert_int_equal(f.mem[XS_OFF + 0], 0xa0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0xb0);
+	assert_int_equal(f.mem[XS_OFF + 600], 0x55);
+	memcpy(&bv, f.mem + XS_OFF + 512, 8);
+	assert_int_equal(bv & 7, 3);
+	/* SSE initial: XMM left as memory had it, MXCSR written all the same. */
+	memset(xs_img, 0x55, 1024);
+	f.xinit = 2;
+	assert_int_equal(run_xs_form(&f, 0xae, 0x33, X86_FEAT_XSAVEOPT, 2, MEM_BASE + XS_OFF, &res),
+			 0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0x55);
+	assert_int_equal(f.mem[XS_OFF + 24], 0x80);
+	assert_int_equal(f.mem[XS_OFF + 0], 0x55); /* x87 not in RFBM */
+	/* Not in the guest's CPUID: #UD, nothing written. */
+	f.writes = 0;
+	assert_int_equal(run_xs_form(&f, 0xae, 0x33, 0, 7, MEM_BASE + XS_OFF, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(f.writes, 0);
+
+	/* XSAVEC: the CPU's compacted image, XCOMP_BV; an initial component left alone. */
+	memset(xs_img, 0x55, 1024);
+	f.xinit = 4;
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x23, X86_FEAT_XSAVEC, 7, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.rip, MEM_BASE + 4);
+	assert_int_equal(f.mem[XS_OFF + 0], 0xd0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0xd1);
+	assert_int_equal(f.mem[XS_OFF + 600], 0x55);
+	memcpy(&bv, f.mem + XS_OFF + 512, 8);
+	memcpy(&comp, f.mem + XS_OFF + 520, 8);
+	assert_int_equal(bv, 3);
+	assert_int_equal(comp, 7 | (1ull << 63));
+	/* Faults: #UD without the feature, #GP(0) not 64-byte aligned, #PF before a write. */
+	f.writes = 0;
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x23, 0, 7, MEM_BASE + XS_OFF, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_UD);
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x23, X86_FEAT_XSAVEC, 7, MEM_BASE + XS_OFF + 32,
+				     &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x23, X86_FEAT_XSAVEC, 7,
+				     MEM_BASE + MEM_SIZE - 0x100, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.writes, 0);
+}
+
+static void test_xsaves_xrstors_on_memory(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t bv, comp;
+
+	(void)st;
+	/* XSAVES: RFBM from XCR0 | IA32_XSS, the supervisor component saved too (compacted). */
+	memset(xs_img, 0x55, 1024);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x2b, 0, ~0ull, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.mem[XS_OFF + 160], 0xd1);
+	assert_int_equal(f.mem[XS_OFF + 832], 0xe8);
+	assert_int_equal(f.mem[XS_OFF + 896], 0x55); /* past the compacted area */
+	memcpy(&bv, f.mem + XS_OFF + 512, 8);
+	memcpy(&comp, f.mem + XS_OFF + 520, 8);
+	assert_int_equal(bv, 0x107);
+	assert_int_equal(comp, 0x107 | (1ull << 63));
+	/* XRSTORS from that image: the CPU gets RFBM EDX:EAX & (XCR0 | IA32_XSS). */
+	memcpy(xs_img, f.mem + XS_OFF, sizeof(xs_img));
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x1b, 0, 0x105, MEM_BASE + XS_OFF, &res), 0);
+	assert_int_equal(f.xrstors_calls, 1);
+	assert_int_equal(f.xrstors_rfbm, 0x105);
+	/* The standard form: the CPU's #GP(0). */
+	xs_img[527] = 0;
+	assert_int_equal(run_xs_form(&f, 0xc7, 0x1b, 0, ~0ull, MEM_BASE + XS_OFF, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	/* 32-bit mode, a compacted image with SSE in its initial state and no AVX in XCOMP_BV:
+	 * XMM8-15 and YMM8-15's upper halves keep their values (the CPU's current ones go into
+	 * the image), XMM0-7 become zeros, MXCSR its initial value, both components loaded. */
+	memset(xs_img, 0x77, 1024);
+	memset(xs_img + 512, 0, 64);
+	xs_img[512] = 1;	   /* XSTATE_BV: x87 */
+	xs_img[520] = 3;	   /* XCOMP_BV: x87 | SSE */
+	xs_img[527] = 0x80;
+	setup(&f, 32, MEM_BASE, (const uint8_t[]){0x0f, 0xc7, 0x1b}, 3);
+	memcpy(f.mem + XS_OFF, xs_img, sizeof(xs_img));
+	f.cr4 = X86_CR4_OSXSAVE;
+	f.gpr[X86_RBX] = MEM_BASE + XS_OFF;
+	f.gpr[X86_RAX] = 7;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.xrstors_calls, 1);
+	assert_int_equal(f.xrstors_rfbm, 7);
+	assert_int_equal(f.xbuf[0], 0x77);   /* x87 from the image */
+	assert_int_equal(f.xbuf[160], 0);    /* XMM0: initial */
+	assert_int_equal(f.xbuf[288], 0xb0); /* XMM8: the CPU's current value */
+	assert_int_equal(f.xbuf[24], 0x80);  /* MXCSR 0x1f80 */
+	assert_int_equal(f.xbuf[25], 0x1f);
+	assert_int_equal(f.xbuf[576], 0);    /* YMM0 upper: initial */
+	assert_int_equal(f.xbuf[704], 0xc0); /* YMM8 upper: current */
+	memcpy(&bv, f.xbuf + 512, 8);
+	memcpy(&comp, f.xbuf + 520, 8);
+	assert_int_equal(bv, 7);
+	assert_int_equal(comp, 7 | (1ull << 63));
+	/* CPL 3: #GP(0); not in the guest's CPUID: #UD; nothing written. */
+	memset(xs_img, 0x55, 1024);
+	f.writes = 0;
+	f.cpl = 3;
+	{
+		const uint8_t code[] = {0x48, 0x0f, 0xc7, 0x2b};
+		struct x86_emu_ctx ctx = {.ops = &ops, .opaque = &f, .rep_batch = 1};
+
+		setup(&f, 64, MEM_BASE, code, sizeof(code));
+		f.cr4 = X86_CR4_OSXSAVE;
+		f.gpr[X86_RBX] = MEM_BASE + XS_OFF;
+		f.cpl = 3;
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_GP);
+		assert_int_equal(res.exc.error_code, 0);
+		f.cpl = 0;
+		f.no_xsaves = true;
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_UD);
+		assert_int_equal(f.writes, 0);
+		/* CR0.TS: #NM before the privilege check. */
+		f.no_xsaves = false;
+		f.cr0 = X86_CR0_TS;
+		f.cpl = 3;
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_NM);
+	}
 }
 
 static void test_xrstor_on_memory(void **st)
@@ -2314,6 +2662,8 @@ int main(void)
 		cmocka_unit_test(test_pop_sreg_from_a_device_stack),
 		cmocka_unit_test(test_far_jmp_call_through_memory),
 		cmocka_unit_test(test_far_branch_faults_and_gates),
+		cmocka_unit_test(test_push_sreg_on_a_device_stack),
+		cmocka_unit_test(test_call_far_ptr_on_a_device_stack),
 		cmocka_unit_test(test_call_ret_on_a_device_stack),
 		cmocka_unit_test(test_popf_privilege_and_enter_leave),
 		cmocka_unit_test(test_near_branch_66_on_amd_not_emulated),
@@ -2328,6 +2678,8 @@ int main(void)
 		cmocka_unit_test(test_iret_from_a_device_stack),
 		cmocka_unit_test(test_xsave_on_memory),
 		cmocka_unit_test(test_xrstor_on_memory),
+		cmocka_unit_test(test_xsaveopt_xsavec_on_memory),
+		cmocka_unit_test(test_xsaves_xrstors_on_memory),
 		cmocka_unit_test(test_event_delivery_32bit),
 		cmocka_unit_test(test_event_delivery_ia32e),
 		cmocka_unit_test(test_event_delivery_faults),

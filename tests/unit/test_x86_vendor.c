@@ -115,7 +115,7 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg, get_ctl, rd,	  rd,	wr,   get_vec,
 	set_vec, NULL,	  NULL,	   NULL,    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL,	 NULL,	  NULL,	   NULL, NULL,
+	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 static void setup(struct fake *f, const uint8_t *code, size_t n)
