@@ -43,10 +43,10 @@ struct fstate {
 };
 
 
-/* One access: never empty, within a page, at most an FXSAVE image (an event frame: 48). */
+/* One access: never empty, within a page (an XSAVE area's part on one page can be all of it). */
 static void check_page(uint64_t la, unsigned int len)
 {
-	if (len == 0 || len > X86_FXSR_AREA || (la / PG) != ((la + len - 1) / PG))
+	if (len == 0 || len > PG || (la / PG) != ((la + len - 1) / PG))
 		abort();
 }
 

@@ -1509,16 +1509,18 @@ static void test_call_far_ptr_on_a_device_stack(void **st)
 	assert_int_equal(f.rip, 0x5678);
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 4);
 	assert_int_equal(mem_at(&f, MEM_BASE + 0x21fc, 2), (MEM_BASE + sizeof(call16)) & 0xffff);
-	/* Faults: null selector #GP(0); a call gate is not emulated (#UD); the stack untouched. */
+	/* A null selector: #GP(0), the stack untouched. */
 	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call_null, sizeof(call_null), &res),
 			 -X86_EMU_EXCEPTION);
 	assert_int_equal(res.exc.vector, X86_EXC_GP);
 	assert_int_equal(res.exc.error_code, 0);
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200);
-	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call_gate, sizeof(call_gate), &res),
-			 -X86_EMU_UNSUPPORTED);
-	assert_int_equal(res.exc.vector, X86_EXC_UD);
-	assert_int_equal(f.set_seg_calls, 0);
+	/* Through the 32-bit call gate at 0x38 (to 0x08:0): the gate's offset, 4-byte slots. */
+	assert_int_equal(run_far(&f, 32, X86_VENDOR_INTEL, call_gate, sizeof(call_gate), &res), 0);
+	assert_int_equal(f.rip, 0);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2200 - 8);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x21f8, 4), MEM_BASE + sizeof(call_gate));
 	/* A stack that faults: #PF before CS changes. */
 	run_far(&f, 32, X86_VENDOR_INTEL, call32, sizeof(call32), &res);
 	f.rip = MEM_BASE;
