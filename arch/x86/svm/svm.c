@@ -301,10 +301,13 @@ static void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error
 
 static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *out)
 {
-	const struct vmcb_save *save = &vmcb_of(v)->save;
-	const struct vmcb_seg *segs[] = {&save->es, &save->cs, &save->ss,
-					 &save->ds, &save->fs, &save->gs};
-	const struct vmcb_seg *s = segs[seg < ARRAY_SIZE(segs) ? seg : 1];
+	/* Offsets, not pointers: nothing to build on the stack (the MMIO short path calls it). */
+	static const uint16_t offs[] = {
+		offsetof(struct vmcb_save, es), offsetof(struct vmcb_save, cs),
+		offsetof(struct vmcb_save, ss), offsetof(struct vmcb_save, ds),
+		offsetof(struct vmcb_save, fs), offsetof(struct vmcb_save, gs)};
+	const struct vmcb_seg *s = (const void *)((const uint8_t *)&vmcb_of(v)->save +
+						   offs[seg < ARRAY_SIZE(offs) ? seg : 1]);
 
 	out->selector = s->selector;
 	out->base = s->base;
