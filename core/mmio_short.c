@@ -19,7 +19,6 @@
 #include "mm/memmap.h"
 #include "mmio/region.h"
 
-#define SEG_CS		X86_SEG_CS
 #define USER_CPL	3
 #define WORD_BYTES	8
 #define BYTE_BITS	8
@@ -113,19 +112,6 @@ static bool same_bytes(const struct vcpu *v, const struct mmio_short *e)
 	return !((lo ^ e->code_lo) & e->mask_lo) && !((hi ^ e->code_hi) & e->mask_hi);
 }
 
-/* The same decode mode and code address: CS (base, L, D/B) and, outside 64-bit mode, CR0.PE. */
-static bool same_code(struct vcpu *v, const struct mmio_short *e)
-{
-	struct vcpu_segment cs;
-
-	v->ops->get_segment(v, SEG_CS, &cs);
-	if (cs.base != e->cs_base || cs.long_mode != e->cs_long || cs.db != e->cs_db)
-		return false;
-	if (e->protected_mode && !(v->ops->get_cr(v, 0) & CR0_PE))
-		return false;
-	return same_bytes(v, e);
-}
-
 /*
  * An exit at page offset 0 may be the second half of an access split across two pages: the
  * operand's own linear address must be page-aligned too.
@@ -174,27 +160,35 @@ static bool replay(struct vcpu *v, const struct mmio_short *e, uint64_t gpa, uin
 	return true;
 }
 
-bool mmio_short_try(struct vcpu *v, uint64_t gpa, bool write)
+static inline __attribute__((always_inline)) bool short_hit(struct vcpu *v, uint64_t gpa,
+								 bool write)
 {
 	const struct mmio_short *e = &v->mmio_short;
 	unsigned off = gpa & (PAGE_SIZE - 1);
-	uint64_t rip;
+	struct vcpu_exec_state x;
 
 	if (gpa >> PAGE_SHIFT != e->gfn || write != e->write || off > e->max_off)
 		return false;
-	rip = v->ops->get_rip(v);
-	if (rip != e->rip || (v->ops->get_rflags(v) & (RFLAGS_TF | RFLAGS_VM)) ||
-	    v->ops->get_cpl(v) == USER_CPL)
+	v->ops->get_exec_state(v, &x);
+	if (x.rip != e->rip || (x.rflags & (RFLAGS_TF | RFLAGS_VM)) || x.cpl == USER_CPL)
 		return false;
-	if (!same_code(v, e))
+	/* The same decode mode and code address, then the same bytes there. */
+	if (x.cs_base != e->cs_base || x.cs_long != e->cs_long || x.cs_db != e->cs_db ||
+	    (e->protected_mode && !(x.cr0 & CR0_PE)) || !same_bytes(v, e))
 		return false;
-	if (!off && e->size > 1 && !starts_on_page(v, e, rip))
+	if (!off && e->size > 1 && !starts_on_page(v, e, x.rip))
 		return false;
-	if (!replay(v, e, gpa, rip))
+	if (!replay(v, e, gpa, x.rip))
 		return false;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	v->mmio[MMIO_COUNTER_HITS]++;
 	v->mmio[MMIO_COUNTER_SHORT]++;
-	v->ops->set_rip(v, rip + e->insn.len);
+	v->ops->set_rip(v, x.rip + e->insn.len);
 	return true;
+}
+
+void mmio_short_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write)
+{
+	if (!short_hit(v, gpa, write))
+		vcpu_exit_npf_full(v, gpa, gla, gla_valid, write, false, true);
 }

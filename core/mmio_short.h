@@ -55,11 +55,11 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 		     const struct mmio_region *region);
 
 /*
- * An exit for the final translation of an access to gpa (no event delivery in progress):
- * true if the entry matched and the access is done (RIP advanced).  false: nothing happened,
- * take the full path.
+ * An exit for the final translation of a data access to gpa (no event delivery in progress;
+ * gla/gla_valid as the exit gives them): done here if the entry matches (RIP advanced), else
+ * handed to vcpu_exit_npf_full() untouched.
  */
-bool mmio_short_try(struct vcpu *v, uint64_t gpa, bool write);
+void mmio_short_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write);
 
 /* Every guest TLB flush drops the entry, like the code translation it relies on. */
 static inline void mmio_short_invalidate(struct mmio_short *e)

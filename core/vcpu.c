@@ -429,10 +429,9 @@ void vcpu_exit_triple_fault(struct vcpu *v)
 	vcpu_end_run(v, HV_STATUS_FAIL, "guest triple fault (shutdown)");
 }
 
-/* Everything but the short path: out of line, so the short path pays for none of its frame. */
-static void __attribute__((noinline)) exit_npf_full(struct vcpu *v, uint64_t gpa, uint64_t gla,
-						    bool gla_valid, bool write, bool fetch,
-						    bool final)
+/* Everything but the short path (which comes here when it does not match). */
+void vcpu_exit_npf_full(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
+			bool fetch, bool final)
 {
 	static unsigned reported;
 	bool hidden = gpa >= v->hv_start && gpa < v->hv_end;
@@ -465,9 +464,11 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 		   bool fetch, bool final)
 {
 	v->exits[EXIT_KIND_NPF]++;
-	if (final && !fetch && v->mmio_short.valid && mmio_short_try(v, gpa, write))
-		return;
-	exit_npf_full(v, gpa, gla, gla_valid, write, fetch, final);
+	/* Both are tail calls: the short path pays for no frame here. */
+	if (final && !fetch && v->mmio_short.valid)
+		mmio_short_exit(v, gpa, gla, gla_valid, write);
+	else
+		vcpu_exit_npf_full(v, gpa, gla, gla_valid, write, fetch, final);
 }
 
 void vcpu_print_stats(const struct vcpu *v)

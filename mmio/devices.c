@@ -98,6 +98,16 @@ const struct mmio_ram_log_entry *mmio_ram_log_at(const struct mmio_ram_dev *d, u
  * one dispatch on the size serves both.  Inlined: it is on every ram access, the cached MMIO
  * read included.
  */
+/* Out of line: the common sizes' path then saves no registers for it. */
+static uint64_t __attribute__((noinline)) ram_copy_long(void *dst, const void *src, unsigned len)
+{
+	uint64_t q = 0;
+
+	memcpy(dst, src, len);
+	memcpy_small(&q, src, MIN(len, (unsigned)WORD_BYTES));
+	return q;
+}
+
 static inline __attribute__((always_inline)) uint64_t ram_copy(void *dst, const void *src,
 							       unsigned len)
 {
@@ -124,10 +134,7 @@ static inline __attribute__((always_inline)) uint64_t ram_copy(void *dst, const 
 		__builtin_memcpy(dst, &q, sizeof(q));
 		return q;
 	default:
-		memcpy(dst, src, len);
-		q = 0;
-		memcpy_small(&q, src, MIN(len, (unsigned)WORD_BYTES));
-		return q;
+		return ram_copy_long(dst, src, len);
 	}
 }
 

@@ -321,6 +321,19 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->db = s->attrib & SVM_ATTR_DB;
 }
 
+static void svm_get_exec_state(struct vcpu *v, struct vcpu_exec_state *out)
+{
+	const struct vmcb_save *save = &vmcb_of(v)->save;
+
+	out->rip = save->rip;
+	out->rflags = save->rflags;
+	out->cs_base = save->cs.base;
+	out->cr0 = save->cr0;
+	out->cpl = save->cpl;
+	out->cs_long = save->cs.attrib & SVM_ATTR_L;
+	out->cs_db = save->cs.attrib & SVM_ATTR_DB;
+}
+
 static void svm_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *out)
 {
 	const struct vmcb_save *save = &vmcb_of(v)->save;
@@ -620,6 +633,7 @@ static const struct vcpu_ops svm_ops = {
 	.single_step = svm_single_step,
 	.debug_state = svm_debug_state,
 	.flush_nested = svm_flush_nested,
+	.get_exec_state = svm_get_exec_state,
 };
 
 /* ---- set-up ---- */
