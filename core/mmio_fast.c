@@ -5,9 +5,10 @@
  * translation and the last decoded instruction are cached, see insn_fetch.c) and the
  * operand's translation from mmio_translate() and its cache (mmio/mmio_cache.c), all dropped
  * or re-validated exactly like the guest's TLB; with it off, both are walked every time.
- * It handles the MOV forms of mmio_forms.c (every size, MOVZX/MOVSX) and the string
- * instructions of mmio_string.c, with a flat segment (base 0, limit 4 GiB, or 64-bit mode),
- * CPL 0-2 (no #AC), TF clear, and a MOV's operand inside one page of one device region.
+ * It handles the forms of mmio_forms.c (MOV in every size, MOVZX/MOVSX, the common ALU
+ * forms) and the string instructions of mmio_string.c, with a flat segment (base 0, limit
+ * 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and a form's operand inside one page
+ * of one device region.
  * Anything else, and any fault, returns false: the general emulator then does the
  * instruction (with the decode made here) and raises what the CPU would.
  */

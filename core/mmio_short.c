@@ -76,6 +76,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 		return; /* compared as two words below: the instruction's page must hold both */
 	e->form = *form;
 	e->write = form->write;
+	e->alu = form->alu;
 	e->size = form->mem_size;
 	e->max_off = (uint16_t)(PAGE_SIZE - form->mem_size);
 	fill_register(e, in, form);
@@ -142,6 +143,8 @@ static bool replay(struct vcpu *v, const struct mmio_short *e, uint64_t gpa, uin
 		.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = e->size, .write = e->write};
 	uint64_t val = 0, nv;
 
+	if (e->alu) /* a read, flags, a write or a register: as the fast path did it */
+		return vcpu_mmio_form(v, r, &e->insn, &e->form, gpa, rip);
 	if (e->write) {
 		val = e->imm ? e->imm_val : reg_value(v, e->reg) >> e->shift;
 		return !mmio_region_call(r, &a, &val);
@@ -167,6 +170,9 @@ static inline __attribute__((always_inline)) bool short_hit(struct vcpu *v, uint
 	unsigned off = gpa & (PAGE_SIZE - 1);
 	struct vcpu_exec_state x;
 
+	/* The exit's direction must be the entry's: the CPU checked the guest's rights for the
+	 * access it reports, and a read-modify-write reported as its read (QEMU's TCG loads
+	 * first) says nothing about the page being writable. */
 	if (gpa >> PAGE_SHIFT != e->gfn || write != e->write || off > e->max_off)
 		return false;
 	v->ops->get_exec_state(v, &x);

@@ -28,6 +28,7 @@ struct mmio_short {
 	uint8_t shift;	   /* 8 for AH/CH/DH/BH, else 0 */
 	bool sign;	   /* a load sign-extends from size bytes */
 	bool imm;	   /* a store of imm_val */
+	bool alu;	   /* an ALU form (mmio_forms.h): replayed through vcpu_mmio_form() */
 	bool cs_long, cs_db;
 	bool protected_mode; /* decoded outside 64-bit mode: CR0.PE must still be set */
 	uint16_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size) */
