@@ -68,12 +68,26 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	struct mmio_short *e = &v->mmio_short;
 	const struct insn_cache *ic = &v->insn_cache;
 	uint8_t bytes[2 * WORD_BYTES] = {0};
+	uint64_t lo, hi;
 
+	if (!ic->valid || ic->la != code_la || &ic->insn != in ||
+	    (code_la & (PAGE_SIZE - 1)) + sizeof(bytes) > PAGE_SIZE) {
+		/* Decoded across a page or without the code translation; or near the page's end,
+		 * where the two words same_bytes() compares would leave it. */
+		e->valid = false;
+		return;
+	}
+	memcpy(bytes, ic->bytes, in->len);
+	__builtin_memcpy(&lo, bytes, WORD_BYTES);
+	__builtin_memcpy(&hi, bytes + WORD_BYTES, WORD_BYTES);
+	/* The entry already describes this instruction on this page (an exit it could not take,
+	 * such as a read-modify-write reported as its read): nothing to rewrite. */
+	if (e->valid && e->rip == rip && e->code_la == code_la && e->gfn == gpa >> PAGE_SHIFT &&
+	    e->region == region && e->cs_base == cs->base && e->cs_long == cs->long_mode &&
+	    e->cs_db == cs->db && e->insn.len == in->len && e->insn.mode == in->mode &&
+	    e->code_lo == lo && e->code_hi == hi)
+		return;
 	e->valid = false;
-	if (!ic->valid || ic->la != code_la || &ic->insn != in)
-		return; /* decoded across a page or without the code translation */
-	if ((code_la & (PAGE_SIZE - 1)) + sizeof(bytes) > PAGE_SIZE)
-		return; /* compared as two words below: the instruction's page must hold both */
 	e->form = *form;
 	e->write = form->write;
 	e->alu = form->alu;
@@ -89,9 +103,8 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->cs_db = cs->db;
 	e->protected_mode = in->mode != X86_MODE_64;
 	e->region = region;
-	memcpy(bytes, ic->bytes, in->len);
-	memcpy(&e->code_lo, bytes, WORD_BYTES);
-	memcpy(&e->code_hi, bytes + WORD_BYTES, WORD_BYTES);
+	e->code_lo = lo;
+	e->code_hi = hi;
 	e->mask_lo = byte_mask(in->len);
 	e->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	e->insn = *in;
