@@ -52,7 +52,7 @@ static uint64_t code_linear(const struct x86_insn *in, const struct vcpu_segment
 }
 
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		   const struct x86_insn **decoded)
+		    const struct x86_insn **decoded, struct gw_regs *regs_out, struct gw_mem *mem_out)
 {
 	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
@@ -65,6 +65,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 
 	*decoded = NULL;
 	vcpu_walk_setup(v, &regs, &mem);
+	*regs_out = regs;
+	*mem_out = mem;
 	v->ops->get_segment(v, SEG_CS, &cs);
 	in = vcpu_decode_at(v, &regs, &cs, rip, &err);
 	if (!in)

@@ -58,7 +58,12 @@ int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 
 const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64_t gpa)
 {
-	unsigned i = upper_bound(rs, gpa);
+	unsigned i;
+
+	/* Outside the span of all regions (guest RAM usually is): no search. */
+	if (!rs->n || gpa < rs->r[0].base || gpa > rs->r[rs->n - 1].last)
+		return NULL;
+	i = upper_bound(rs, gpa);
 
 	if (i == 0 || rs->r[i - 1].last < gpa)
 		return NULL;
