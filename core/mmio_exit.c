@@ -535,12 +535,11 @@ static void mmio_exit(struct vcpu *v, const struct mmio_region *region)
 	/* The fast path, with the cache on or off (the cache only decides what is kept between
 	 * exits).  The emulator finds the operand again by translating it, but takes the fast
 	 * path's decode instead of fetching and decoding a second time. */
-	if (vcpu_mmio_fast(v, region, &decoded))
+	if (vcpu_mmio_fast(v, region, &decoded, &c.regs, &c.mem))
 		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	c.v = v;
 	c.first_mmio_hit = -1;
-	vcpu_walk_setup(v, &c.regs, &c.mem);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;

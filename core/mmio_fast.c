@@ -5,9 +5,10 @@
  * translation and the last decoded instruction are cached, see insn_fetch.c) and the
  * operand's translation from mmio_translate() and its cache (mmio/mmio_cache.c), all dropped
  * or re-validated exactly like the guest's TLB; with it off, both are walked every time.
- * It handles the MOV forms of mmio_forms.c (every size, MOVZX/MOVSX) and the string
- * instructions of mmio_string.c, with a flat segment (base 0, limit 4 GiB, or 64-bit mode),
- * CPL 0-2 (no #AC), TF clear, and a MOV's operand inside one page of one device region.
+ * It handles the forms of mmio_forms.c (MOV in every size, MOVZX/MOVSX, the common ALU
+ * forms) and the string instructions of mmio_string.c, with a flat segment (base 0, limit
+ * 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and a form's operand inside one page
+ * of one device region.
  * Anything else, and any fault, returns false: the general emulator then does the
  * instruction (with the decode made here) and raises what the CPU would.
  */
@@ -51,7 +52,7 @@ static uint64_t code_linear(const struct x86_insn *in, const struct vcpu_segment
 }
 
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		   const struct x86_insn **decoded)
+		    const struct x86_insn **decoded, struct gw_regs *regs_out, struct gw_mem *mem_out)
 {
 	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
@@ -64,6 +65,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 
 	*decoded = NULL;
 	vcpu_walk_setup(v, &regs, &mem);
+	*regs_out = regs;
+	*mem_out = mem;
 	v->ops->get_segment(v, SEG_CS, &cs);
 	in = vcpu_decode_at(v, &regs, &cs, rip, &err);
 	if (!in)

@@ -4,6 +4,7 @@
 #include "core/vcpu.h"
 #include "mmio/region.h"
 #include "mmio/x86_decode.h"
+#include "mmio/x86_emu_internal.h" /* x86_alu: the emulator's own flag arithmetic */
 
 #define OPC_MOV_STORE8	0x88 /* mov r/m8, r8 */
 #define OPC_MOV_STORE	0x89 /* mov r/m, r16/32/64 */
@@ -20,6 +21,21 @@
 #define OPC_MOVSX8	0xBE
 #define OPC_MOVSX16	0xBF
 #define MODRM_REG(m)	(((m) >> 3) & 7)
+#define OPC_ALU_LAST	0x3B /* 00-3B: op Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev for each of 8 ops */
+#define ALU_FORM_MASK	7
+#define ALU_FORM_TO_REG 2    /* forms 2-3 load the register; 4-7 are not memory forms */
+#define ALU_OP_SHIFT	3
+#define OPC_GRP1_IMM8	0x80 /* op Eb, Ib */
+#define OPC_GRP1_IMM	0x81 /* op Ev, Iz */
+#define OPC_GRP1_SIMM8	0x83 /* op Ev, Ib sign-extended */
+#define OPC_TEST8	0x84
+#define OPC_TEST	0x85
+#define OPC_GRP3_8	0xF6 /* /0: TEST Eb, Ib */
+#define OPC_GRP3	0xF7
+#define OPC_GRP4	0xFE /* /0 INC Eb, /1 DEC Eb */
+#define OPC_GRP5	0xFF /* /0 INC Ev, /1 DEC Ev */
+#define GRP_INC		0
+#define GRP_DEC		1
 #define HIGH_BYTE_REGS	4 /* without REX, byte registers 4-7 are AH, CH, DH, BH */
 #define BYTE_MASK	0xFFull
 #define WORD_MASK	0xFFFFull
@@ -76,6 +92,60 @@ static bool one_byte_form(const struct x86_insn *in, struct mmio_form *f)
 	return true;
 }
 
+static void alu(struct mmio_form *f, enum x86_alu_op op, unsigned size)
+{
+	f->alu = (uint8_t)(op + 1);
+	f->mem_size = f->reg_size = (uint8_t)size;
+	/* CMP and TEST only read; op r,[m] writes the register, the others the memory. */
+	f->write = op != ALU_CMP && op != ALU_TEST && !f->alu_to_reg;
+}
+
+/* The ALU forms: byte or operand size by the opcode's low bit, like the emulator. */
+static bool alu_form(const struct x86_insn *in, struct mmio_form *f)
+{
+	unsigned op = in->opcode, sub = MODRM_REG(in->modrm);
+	unsigned size = (op & 1) ? in->opsize : 1;
+
+	if (!in->has_modrm)
+		return false;
+	if (op <= OPC_ALU_LAST && (op & ALU_FORM_MASK) < 4) {
+		f->alu_to_reg = (op & ALU_FORM_MASK) >= ALU_FORM_TO_REG;
+		f->high_byte = !(op & 1) && !in->rex && in->reg >= HIGH_BYTE_REGS &&
+			       in->reg < 2 * HIGH_BYTE_REGS;
+		alu(f, (enum x86_alu_op)(op >> ALU_OP_SHIFT), size);
+		return true;
+	}
+	switch (op) {
+	case OPC_GRP1_IMM8:
+	case OPC_GRP1_IMM:
+	case OPC_GRP1_SIMM8: /* 82 (#UD in 64-bit mode) is the emulator's */
+		f->alu_imm = true;
+		alu(f, (enum x86_alu_op)sub, op == OPC_GRP1_IMM8 ? 1 : in->opsize);
+		return true;
+	case OPC_TEST8:
+	case OPC_TEST:
+		f->high_byte = op == OPC_TEST8 && !in->rex && in->reg >= HIGH_BYTE_REGS &&
+			       in->reg < 2 * HIGH_BYTE_REGS;
+		alu(f, ALU_TEST, size);
+		return true;
+	case OPC_GRP3_8:
+	case OPC_GRP3:
+		if (sub != 0)
+			return false; /* /1 (an alias), NOT, NEG, MUL, DIV: the emulator */
+		f->alu_imm = true;
+		alu(f, ALU_TEST, size);
+		return true;
+	case OPC_GRP4:
+	case OPC_GRP5:
+		if (sub != GRP_INC && sub != GRP_DEC)
+			return false;
+		alu(f, sub == GRP_INC ? ALU_INC : ALU_DEC, size);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool two_byte_form(const struct x86_insn *in, struct mmio_form *f)
 {
 	switch (in->opcode) {
@@ -105,7 +175,7 @@ bool mmio_form_of(const struct x86_insn *in, struct mmio_form *f)
 	    in->rep != X86_REP_NONE || in->vsib)
 		return false;
 	if (in->map == X86_MAP_ONE)
-		return one_byte_form(in, f);
+		return one_byte_form(in, f) || alu_form(in, f);
 	if (in->map == X86_MAP_0F)
 		return two_byte_form(in, f);
 	return false;
@@ -172,10 +242,43 @@ static void load_result(struct vcpu *v, const struct x86_insn *in, const struct 
 		v->gpr[reg] = nv;
 }
 
+/*
+ * An ALU form: the device read, the emulator's arithmetic and flags, then the device write or
+ * the register (CMP and TEST: neither), RFLAGS last, once nothing can fail any more.
+ */
+static bool alu_exec(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
+		     const struct mmio_form *f, uint64_t gpa, uint64_t rip)
+{
+	enum x86_alu_op op = (enum x86_alu_op)(f->alu - 1);
+	uint64_t mem = 0, other, flags, res;
+
+	if (mmio_region_access(region, gpa, rip, &mem, f->mem_size, false))
+		return false;
+	other = f->alu_imm ? sign_extend(in->imm[0], in->imm_size[0]) : store_value(v, in, f);
+	flags = v->ops->get_rflags(v);
+	if (f->alu_to_reg)
+		res = x86_alu(op, f->mem_size, other, mem, &flags);
+	else
+		res = x86_alu(op, f->mem_size, mem, other, &flags);
+	if (op != ALU_CMP && op != ALU_TEST) {
+		if (!f->alu_to_reg) {
+			if (mmio_region_access(region, gpa, rip, &res, f->mem_size, true))
+				return false;
+		} else {
+			load_result(v, in, f, res);
+		}
+	}
+	v->ops->set_rflags(v, flags);
+	return true;
+}
+
 bool vcpu_mmio_form(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
 		    const struct mmio_form *f, uint64_t gpa, uint64_t rip)
 {
 	uint64_t val = 0;
+
+	if (f->alu)
+		return alu_exec(v, region, in, f, gpa, rip);
 
 	if (f->write) {
 		val = store_value(v, in, f);

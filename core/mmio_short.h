@@ -1,11 +1,11 @@
 /*
  * The MMIO short path: a repeated device access from the same instruction goes straight to
  * the device.  The fast path (mmio_fast.c) fills one entry per vCPU with what it found: the
- * instruction's RIP, CS and bytes, its decode, the device page and region.  The next exit on
- * the same device page from the same RIP, with the same bytes under the cached code
- * translation, needs no walk, no decode and no region lookup: the CPU has already done
- * segmentation, paging and the rights checks, and the exit gives the operand's
- * guest-physical address.
+ * instruction's RIP, CS and bytes, its decode, the device page and region, and what the
+ * instruction does to a register, worked out once.  The next exit on the same device page
+ * from the same RIP, with the same bytes under the cached code translation, needs no walk, no
+ * decode and no region lookup: the CPU has already done segmentation, paging and the rights
+ * checks, and the exit gives the operand's guest-physical address.
  */
 #ifndef MHV_CORE_MMIO_SHORT_H
 #define MHV_CORE_MMIO_SHORT_H
@@ -22,14 +22,28 @@ struct vcpu_segment;
 
 struct mmio_short {
 	bool valid;
-	struct mmio_form form; /* what the instruction does (its direction, its size) */
-	uint64_t gfn;	  /* the device page */
-	uint64_t rip;
-	uint64_t code_la; /* CS.base + RIP when filled */
-	uint64_t cs_base;
+	bool write;	   /* the access's direction (a store, or the write of a read-modify-write) */
+	uint8_t size;	   /* bytes of the memory operand */
+	uint8_t reg;	   /* the register operand (GPR_RSP goes through vcpu_ops) */
+	uint8_t shift;	   /* 8 for AH/CH/DH/BH, else 0 */
+	bool sign;	   /* a load sign-extends from size bytes */
+	bool imm;	   /* a store of imm_val */
+	bool alu;	   /* an ALU form (mmio_forms.h): replayed through vcpu_mmio_form() */
 	bool cs_long, cs_db;
+	bool protected_mode; /* decoded outside 64-bit mode: CR0.PE must still be set */
+	uint16_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size) */
+	uint16_t code_off; /* code_la's page offset */
+	uint64_t val_mask; /* a load: the register-width bits of the value */
+	uint64_t keep_mask; /* a load: the register bits it leaves alone */
+	uint64_t imm_val;  /* a store of an immediate: the value */
+	uint64_t code_lo, code_hi; /* the instruction bytes, as two little-endian words */
+	uint64_t mask_lo, mask_hi; /* which bytes of those words are the instruction's */
+	uint64_t gfn;	   /* the device page */
+	uint64_t rip;
+	uint64_t code_la;  /* CS.base + RIP when filled */
+	uint64_t cs_base;
 	const struct mmio_region *region;
-	uint8_t bytes[X86_MAX_INSN_LEN];
+	struct mmio_form form; /* what the instruction does (its direction, its size) */
 	struct x86_insn insn;
 };
 
@@ -42,11 +56,11 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 		     const struct mmio_region *region);
 
 /*
- * An exit for the final translation of an access to gpa (no event delivery in progress):
- * true if the entry matched and the access is done (RIP advanced).  false: nothing happened,
- * take the full path.
+ * An exit for the final translation of a data access to gpa (no event delivery in progress;
+ * gla/gla_valid as the exit gives them): done here if the entry matches (RIP advanced), else
+ * handed to vcpu_exit_npf_full() untouched.
  */
-bool mmio_short_try(struct vcpu *v, uint64_t gpa, bool write);
+void mmio_short_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write);
 
 /* Every guest TLB flush drops the entry, like the code translation it relies on. */
 static inline void mmio_short_invalidate(struct mmio_short *e)

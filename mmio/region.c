@@ -58,18 +58,20 @@ int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 
 const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64_t gpa)
 {
-	unsigned i = upper_bound(rs, gpa);
+	unsigned i;
+
+	/* Outside the span of all regions (guest RAM usually is): no search. */
+	if (!rs->n || gpa < rs->r[0].base || gpa > rs->r[rs->n - 1].last)
+		return NULL;
+	i = upper_bound(rs, gpa);
 
 	if (i == 0 || rs->r[i - 1].last < gpa)
 		return NULL;
 	return &rs->r[i - 1];
 }
 
-/*
- * Devices keep state (registers, statistics) and several vCPUs may reach one at once: one
- * access at a time, to every device.  The registry itself is read-only once the guest runs.
- */
-static struct spinlock device_lock = SPINLOCK_INIT;
+/* The registry itself is read-only once the guest runs; the devices are not (region.h). */
+struct spinlock mmio_device_lock = SPINLOCK_INIT;
 
 int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
 		       unsigned len, bool write)
@@ -83,9 +85,9 @@ int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, 
 		return -E_RANGE;
 	a = (struct mmio_access){
 		.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = len, .write = write};
-	spin_lock(&device_lock);
+	spin_lock(&mmio_device_lock);
 	rc = write ? r->ops->write(r->dev, &a, buf) : r->ops->read(r->dev, &a, buf);
-	spin_unlock(&device_lock);
+	spin_unlock(&mmio_device_lock);
 	return rc;
 }
 
@@ -97,10 +99,10 @@ unsigned mmio_region_access_run(const struct mmio_region *r, uint64_t gpa, int64
 				.write = write};
 	unsigned i;
 
-	spin_lock(&device_lock);
+	spin_lock(&mmio_device_lock);
 	if (r->ops->run) {
 		i = r->ops->run(r->dev, &a, gpa_step, buf, buf_step, count);
-		spin_unlock(&device_lock);
+		spin_unlock(&mmio_device_lock);
 		return i;
 	}
 	for (i = 0; i < count; i++) {
@@ -110,7 +112,7 @@ unsigned mmio_region_access_run(const struct mmio_region *r, uint64_t gpa, int64
 		a.offset += gpa_step;
 		buf += buf_step;
 	}
-	spin_unlock(&device_lock);
+	spin_unlock(&mmio_device_lock);
 	return i;
 }
 

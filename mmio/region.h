@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/spinlock.h"
 #include "mmio/device.h"
 
 #define MMIO_REGION_MAX 256
@@ -91,6 +92,27 @@ int mmio_region_access(const struct mmio_region *r, uint64_t gpa, uint64_t rip, 
 unsigned mmio_region_access_run(const struct mmio_region *r, uint64_t gpa, int64_t gpa_step,
 				uint64_t rip, uint8_t *buf, int64_t buf_step, unsigned len,
 				unsigned count, bool write);
+/*
+ * Devices keep state (registers, statistics) and several vCPUs may reach one at once: one
+ * access at a time, to every device (mmio_region_access and its relatives take it).
+ */
+extern struct spinlock mmio_device_lock;
+
+/*
+ * One access a that the caller has already checked (len valid, a->gpa..+len inside r,
+ * a->offset = a->gpa - r->base): the MMIO short path's device call, with nothing in between.
+ */
+static inline int mmio_region_call(const struct mmio_region *r, const struct mmio_access *a,
+				   void *buf)
+{
+	int rc;
+
+	spin_lock(&mmio_device_lock);
+	rc = a->write ? r->ops->write(r->dev, a, buf) : r->ops->read(r->dev, a, buf);
+	spin_unlock(&mmio_device_lock);
+	return rc;
+}
+
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,
 		  unsigned len, bool write);
 

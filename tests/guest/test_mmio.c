@@ -64,6 +64,8 @@ enum window_page {
 	WIN_DELIV, /* RAM: an IDT's first gates, then WIN_DELIV_DEV: its #PF gate on a device */
 	WIN_DELIV_DEV,
 	WIN_DELIV_HOLE, /* never mapped */
+	WIN_RMW,	/* region 0's first page, writable, then WIN_RMW_RO: read-only */
+	WIN_RMW_RO,
 };
 
 /* Regions by index, as the boot test configures them. */
@@ -85,6 +87,7 @@ enum window_page {
 #define OFF_STALE   0x200
 #define OFF_BENCH   0x300
 #define OFF_SHORT   0x210 /* beside test_stale's word */
+#define OFF_RMW	    0x220
 #define OFF_DENY    0x0
 #define OFF_PAGE_HI (PAGE_SIZE - 2) /* a 4-byte access here straddles into the next page */
 
@@ -922,6 +925,51 @@ static void test_short_remap(void)
 }
 
 /*
+ * A read-modify-write replayed through a writable mapping, then the same instruction (the
+ * same RIP, device page and offset) through a read-only alias: #PF with W|P, and no device
+ * sees anything.  QEMU reports the alias's exit as the read its TCG does first: the short
+ * path must not take that as a write the CPU allowed.
+ */
+#define VAL_RMW 0x52000000u
+
+static __attribute__((noinline)) void rmw_add(uintptr_t va)
+{
+	__asm__ volatile("addl $1, (%0)" ::"r"(va) : "memory", "cc");
+}
+
+static uintptr_t rmw_ro_va;
+
+static void rmw_add_ro(void *arg)
+{
+	(void)arg;
+	rmw_add(rmw_ro_va);
+}
+
+static void test_short_rmw_ro(void)
+{
+	const uintptr_t rw = map_fresh(WIN_RMW, region_page(R0, 0), PTE_RW | PTE_P) + OFF_RMW;
+	struct snap b, a;
+	struct fault f;
+
+	rmw_ro_va = map_fresh(WIN_RMW_RO, region_page(R0, 0), PTE_P) + OFF_RMW;
+	mmio_write32(regions[R0].base + OFF_RMW, VAL_RMW);
+	for (uint32_t i = 0; i < SHORT_ROUNDS; i++) /* the first fills, the rest replay */
+		rmw_add(rw);
+	take_snap(&b); /* hypercalls only: the entry stays the add's */
+	run_catching(rmw_add_ro, NULL, &f);
+	take_snap(&a);
+	check_fault("mmio: short: add [m] replayed, then through a read-only alias: #PF", &f,
+		    VEC_PF);
+	check_eq("mmio: short: read-only alias: #PF error code is W|P", f.errcode,
+		 PF_ERR_W | PF_ERR_P);
+	check_eq("mmio: short: read-only alias: #PF CR2 is the alias", f.cr2, rmw_ro_va);
+	check_nothing("mmio: short: read-only alias: no device saw the add", &b, &a);
+	check_eq("mmio: short: add [m] through the writable mapping counted each time, the "
+		 "alias's never",
+		 mmio_read32(regions[R0].base + OFF_RMW), VAL_RMW + SHORT_ROUNDS);
+}
+
+/*
  * A fault during event delivery at the RIP the short path has an entry for: the load at that
  * RIP is replayed from a device page, then faults (#PF) with an IDT whose #PF gate lies on
  * that very device page at the load's page offset.  The exit for the gate read has the same
@@ -1068,6 +1116,7 @@ void test_mmio(void)
 	test_string();
 	test_stale();
 	test_short_remap();
+	test_short_rmw_ro();
 	test_short_delivery();
 	bench_mmio();
 

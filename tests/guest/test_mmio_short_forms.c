@@ -256,4 +256,5 @@ void test_mmio_short_forms(void)
 	test_loads(dev);
 	test_stores(dev);
 	test_moffs(dev);
+	test_mmio_short_alu(dev);
 }

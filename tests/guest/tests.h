@@ -33,6 +33,8 @@ void test_mmio_gate(uint32_t base);
 void test_mmio_short(void);
 /* The short path's MOV forms against the CPU on RAM, replayed (test_mmio_short_forms.c). */
 void test_mmio_short_forms(void);
+/* The short path's ALU forms against the CPU on RAM, flags exact (test_mmio_short_alu.c). */
+void test_mmio_short_alu(volatile uint32_t *dev);
 void test_hypercalls(void);
 void test_msrs(void);
 void test_crs(void);

@@ -301,10 +301,13 @@ static void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error
 
 static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *out)
 {
-	const struct vmcb_save *save = &vmcb_of(v)->save;
-	const struct vmcb_seg *segs[] = {&save->es, &save->cs, &save->ss,
-					 &save->ds, &save->fs, &save->gs};
-	const struct vmcb_seg *s = segs[seg < ARRAY_SIZE(segs) ? seg : 1];
+	/* Offsets, not pointers: nothing to build on the stack (the MMIO short path calls it). */
+	static const uint16_t offs[] = {
+		offsetof(struct vmcb_save, es), offsetof(struct vmcb_save, cs),
+		offsetof(struct vmcb_save, ss), offsetof(struct vmcb_save, ds),
+		offsetof(struct vmcb_save, fs), offsetof(struct vmcb_save, gs)};
+	const struct vmcb_seg *s = (const void *)((const uint8_t *)&vmcb_of(v)->save +
+						   offs[seg < ARRAY_SIZE(offs) ? seg : 1]);
 
 	out->selector = s->selector;
 	out->base = s->base;
@@ -316,6 +319,19 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 		out->attr |= VCPU_SEG_UNUSABLE;
 	out->long_mode = s->attrib & SVM_ATTR_L;
 	out->db = s->attrib & SVM_ATTR_DB;
+}
+
+static void svm_get_exec_state(struct vcpu *v, struct vcpu_exec_state *out)
+{
+	const struct vmcb_save *save = &vmcb_of(v)->save;
+
+	out->rip = save->rip;
+	out->rflags = save->rflags;
+	out->cs_base = save->cs.base;
+	out->cr0 = save->cr0;
+	out->cpl = save->cpl;
+	out->cs_long = save->cs.attrib & SVM_ATTR_L;
+	out->cs_db = save->cs.attrib & SVM_ATTR_DB;
 }
 
 static void svm_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *out)
@@ -617,6 +633,7 @@ static const struct vcpu_ops svm_ops = {
 	.single_step = svm_single_step,
 	.debug_state = svm_debug_state,
 	.flush_nested = svm_flush_nested,
+	.get_exec_state = svm_get_exec_state,
 };
 
 /* ---- set-up ---- */

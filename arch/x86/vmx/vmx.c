@@ -732,6 +732,20 @@ static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s
 	s->db = ar & AR_DB;
 }
 
+static void vmx_get_exec_state(struct vcpu *v, struct vcpu_exec_state *out)
+{
+	uint32_t cs_ar = vmread32(VMCS_GUEST_CS_AR);
+
+	(void)v;
+	out->rip = vmread_nat(VMCS_GUEST_RIP);
+	out->rflags = vmread_nat(VMCS_GUEST_RFLAGS);
+	out->cs_base = vmread_nat(VMCS_GUEST_CS_BASE);
+	out->cr0 = vmread_nat(VMCS_CR0_READ_SHADOW);
+	out->cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR));
+	out->cs_long = cs_ar & AR_L;
+	out->cs_db = cs_ar & AR_DB;
+}
+
 /* GDTR, IDTR, LDTR, TR in enum x86_sys_seg order (no selector or rights for the first two). */
 static const struct {
 	enum vmcs_field16 sel;
@@ -987,6 +1001,7 @@ static const struct vcpu_ops vmx_ops = {
 	.single_step = vmx_single_step,
 	.debug_state = vmx_debug_state,
 	.flush_nested = vmx_flush_nested,
+	.get_exec_state = vmx_get_exec_state,
 };
 
 /* ---- exits ---- */
