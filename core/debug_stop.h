@@ -98,6 +98,10 @@ bool debug_stop_route_nmi(void);
 /* The debugger's single step is under way (backends: owe the guest no TF trap for it). */
 bool debug_stepping(void);
 
+/* A session about to return DEBUG_RESUME_STEP: step this vCPU (mhv's CPU number), not the
+ * one the session runs on (which is the default).  The other vCPUs run meanwhile. */
+void debug_stop_step_cpu(unsigned cpu);
+
 /* Stop the guest at the next exit of any vCPU (a session's own interrupt request). */
 void debug_stop_request(void);
 

@@ -100,6 +100,22 @@ unsigned smp_nr_vcpus(void)
 	return nr_vcpus;
 }
 
+enum smp_vcpu_state smp_vcpu_state(unsigned cpu)
+{
+	static const enum smp_vcpu_state map[] = {[VCPU_WAIT_SIPI] = SMP_VCPU_WAIT_SIPI,
+						  [VCPU_RUNNING] = SMP_VCPU_RUNNING,
+						  [VCPU_HALTED] = SMP_VCPU_HALTED};
+
+	if (cpu >= nr_vcpus)
+		return SMP_VCPU_NONE;
+	return map[__atomic_load_n(&cpus[cpu].state, __ATOMIC_ACQUIRE)];
+}
+
+uint32_t smp_vcpu_apic_id(unsigned cpu)
+{
+	return cpu < nr_vcpus ? cpus[cpu].apic_id : 0;
+}
+
 unsigned smp_ap_count(void)
 {
 	unsigned n = ap_park_count();

@@ -36,6 +36,15 @@ unsigned smp_ap_count(void);
 /* vCPUs in the run (1 without SMP). */
 unsigned smp_nr_vcpus(void);
 bool smp_active(void);
+/* What a vCPU does now, for a debugger's thread list (not the hot path). */
+enum smp_vcpu_state {
+	SMP_VCPU_NONE,	    /* no such vCPU */
+	SMP_VCPU_WAIT_SIPI, /* not started yet, or INIT again: waits for a STARTUP IPI */
+	SMP_VCPU_RUNNING,   /* runs the guest (or is in an exit) */
+	SMP_VCPU_HALTED,    /* HLT with interrupts off: waits in mhv for an NMI or INIT */
+};
+enum smp_vcpu_state smp_vcpu_state(unsigned cpu);
+uint32_t smp_vcpu_apic_id(unsigned cpu);
 
 /* A physical IPI from mhv (ICR low dword; dest an APIC ID or logical mask), in the APIC mode
  * the guest left this CPU's APIC in. */
