@@ -137,6 +137,11 @@ $(TEST_ISO_DIR)/gdb-spin.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh is
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit gdb=com2,wait" \
 		-m "$(GUEST_TEST_ELF) guest-test gdb-spin"
+# gdb's threads: every vCPU stopped and shown (tests/boot/gdb-smp.gdb).
+$(TEST_ISO_DIR)/gdb-smp.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS) gdb=com2,wait" \
+		-m "$(GUEST_TEST_ELF) guest-test gdb-smp"
 # mhv's console on a PCI 16550 found by class (QEMU pci-serial: I/O BAR at 0xC000 or so), the
 # guest suite printing there too: the high port must be intercepted (VT-x I/O bitmap B).
 $(TEST_ISO_DIR)/guest-pciserial.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
@@ -213,7 +218,7 @@ TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp $(TEST_ISO_DIR)/linux.iso \
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
 	$(TEST_ISO_DIR)/badguest-garbage.iso $(TEST_ISO_DIR)/badguest-truncated.iso \
 	$(TEST_ISO_DIR)/noguest.iso $(TEST_ISO_DIR)/iommu-required.iso \
-	$(TEST_ISO_DIR)/guest-pciserial.iso $(TEST_ISO_DIR)/gdb.iso $(TEST_ISO_DIR)/gdb-spin.iso \
+	$(TEST_ISO_DIR)/guest-pciserial.iso $(TEST_ISO_DIR)/gdb.iso $(TEST_ISO_DIR)/gdb-spin.iso $(TEST_ISO_DIR)/gdb-smp.iso \
 	$(TEST_ISO_DIR)/guest-monitor.iso \
 	$(patsubst %,$(TEST_ISO_DIR)/attack-%.iso,$(ATTACKS))
 

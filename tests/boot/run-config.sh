@@ -70,7 +70,7 @@ guest_elf="$(dirname "$iso")/../guest/mhv-guest-test.elf"
 gdb_log="$out/$name.gdb.log"
 rm -f "$gdb_log"
 gdb_script=gdb-session.gdb
-case $iso in */gdb-spin.iso) gdb_script=gdb-spin.gdb ;; esac
+case $iso in */gdb-spin.iso) gdb_script=gdb-spin.gdb ;; */gdb-smp.iso) gdb_script=gdb-smp.gdb ;; esac
 
 # Bochs with COM2 as a TCP server on the loopback of the test's own network namespace, and
 # gdb inside the same namespace (nothing reaches the host's network).
