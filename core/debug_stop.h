@@ -80,7 +80,7 @@ struct debug_session {
 	/* Optional, for a session on a UART of its own: take that UART's IOAPIC pin as an NMI
 	 * (where debug_stop_route_nmi takes the console's); false when it cannot. */
 	bool (*route_nmi)(void);
-	/* The session shows the boot CPU only (the GDB stub): a break-in waits for its exit. */
+	/* A break-in waits for the boot CPU's exit (the GDB stub, which polls its line there). */
 	bool boot_cpu_only;
 };
 
