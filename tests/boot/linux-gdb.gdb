@@ -60,5 +60,6 @@ python pycheck(len(gdb.selected_inferior().threads()) == 2, "info threads: both 
 shell (sleep 1; kill -INT $PPID) &
 continue
 python pycheck(gdb.selected_inferior().architecture().name() == "i386:x86-64" and reg("cs") in (0x10, 0x33), "Ctrl-C: stopped in 64-bit code (CS 0x%x, RIP 0x%x)" % (reg("cs"), reg("rip")))
+info threads
 detach
 printf "GDBCHECK ok detached\n"
