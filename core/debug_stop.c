@@ -308,16 +308,20 @@ void debug_stop_enter(struct vcpu *v, enum debug_stop_reason why)
 	ds.session_open = true;
 	for (;;) {
 		bool stepped = false;
+		unsigned cpu;
 
 		ds.step_want = NO_STEP_CPU;
 		next = ds.session->run(v, why);
 		if (next != DEBUG_RESUME_STEP)
 			break;
-		if (debug_park_call(v, ds.step_want == NO_STEP_CPU ? v->cpu : ds.step_want,
-				    step_on_call, &stepped) &&
-		    stepped)
+		cpu = ds.step_want == NO_STEP_CPU ? v->cpu : ds.step_want;
+		if (debug_park_call(v, cpu, step_on_call, &stepped) && stepped)
 			break;
-		debug_printf("step: this CPU offers no single-step mechanism\n");
+		if (debug_park_vcpu(cpu) || cpu == v->cpu)
+			debug_printf("step: this CPU offers no single-step mechanism\n");
+		else
+			debug_printf("step: vCPU %u is not stopped in mhv (not started, or halted)\n",
+				     cpu);
 		why = DEBUG_STOP_STEP;
 	}
 	ds.session_open = false;
