@@ -1,6 +1,7 @@
 /* Break-in and the stopped-guest loop: see debug_stop.h. */
 #include "core/debug_stop.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/exception.h"
 #include "arch/x86/serial_line.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/uart16550.h"
@@ -260,6 +261,10 @@ static void park(struct vcpu *v)
 		cpu_relax();
 	}
 	debug_park_end(v);
+	/* The kick that stopped the guest may have reached this CPU in mhv (an exit under way),
+	 * not as an NMI exit: that NMI was mhv's, not one for the guest (VT-x would inject it). */
+	if (smp_take_kick(v->cpu))
+		nmi_pending[v->cpu] = false;
 }
 
 void debug_stop_tail_slow(struct vcpu *v)

@@ -474,6 +474,11 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	return SMP_NMI_KICK;
 }
 
+bool smp_take_kick(unsigned cpu)
+{
+	return cpu < nr_vcpus && __atomic_exchange_n(&cpus[cpu].kicks, 0, __ATOMIC_ACQ_REL);
+}
+
 void smp_nmi_to_self(void)
 {
 	send_ipi(cpus[hv_cpu_index()].apic_id, ICR_NMI);

@@ -97,6 +97,9 @@ enum smp_halt_wake smp_halt_wait(struct vcpu *v);
  * holds another event for the guest) comes back as an NMI exit right after the next entry.
  */
 void smp_nmi_to_self(void);
+/* A kick sent to cpu that no NMI exit has consumed (it came while the CPU was in mhv):
+ * consumed now; true if there was one. */
+bool smp_take_kick(unsigned cpu);
 /* Make every other vCPU that runs the guest exit (an NMI kick; the debugger stops them). */
 void smp_kick_running_others(unsigned self);
 /* A CPU waiting in mhv takes its part in the end of the run (does not return if it ends). */
