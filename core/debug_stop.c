@@ -254,6 +254,10 @@ bool debug_stop_step_trap(struct vcpu *v)
 /* Another vCPU runs a session: this one waits in its exit handler until the session ends. */
 static void park(struct vcpu *v)
 {
+	/* Kicked here by an NMI exit (VT-x): NMIs stay blocked until an IRET, and the vCPU would
+	 * go back to the guest without one (the kick's usual end, INIT or the run's end, takes
+	 * NMIs in mhv). */
+	smp_unblock_nmis();
 	debug_park_begin(v); /* the session may read and change this vCPU meanwhile */
 	while (__atomic_load_n(&ds.busy, __ATOMIC_ACQUIRE)) {
 		smp_poll_run_end(v->cpu); /* the session may end the run */

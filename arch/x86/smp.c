@@ -285,7 +285,7 @@ static void __attribute__((noinline, noclone)) idle_until_nmi(void)
  * After an NMI exit (VMX) NMIs stay blocked until an IRET: one to the next instruction
  * unblocks them, so the wake-up NMIs reach the HLT above.
  */
-static void unblock_nmis(void)
+void smp_unblock_nmis(void)
 {
 	asm volatile("movq %%rsp, %%rax\n\t"
 		     "pushq %[ss]\n\t"
@@ -378,7 +378,7 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 	lapic_init_reset();
 	c->xapic_ldr = 0;
 	c->xapic_dfr = XAPIC_DFR_RESET;
-	unblock_nmis();
+	smp_unblock_nmis();
 	for (;;) {
 		int vec = __atomic_load_n(&c->sipi, __ATOMIC_ACQUIRE);
 

@@ -97,6 +97,8 @@ enum smp_halt_wake smp_halt_wait(struct vcpu *v);
  * holds another event for the guest) comes back as an NMI exit right after the next entry.
  */
 void smp_nmi_to_self(void);
+/* After an NMI exit (VT-x) NMIs stay blocked until an IRET: one to the next instruction. */
+void smp_unblock_nmis(void);
 /* A kick sent to cpu that no NMI exit has consumed (it came while the CPU was in mhv):
  * consumed now; true if there was one. */
 bool smp_take_kick(unsigned cpu);
