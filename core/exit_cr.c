@@ -142,7 +142,6 @@ bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src)
 {
-	uint64_t cr0 = v->ops->get_cr(v, 0);
 	bool ok = true;
 
 	v->exits[EXIT_KIND_CR_ACCESS]++;
@@ -154,7 +153,7 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		ok = vcpu_write_cr(v, cr, mov_to_cr_operand(v, reg));
 		break;
 	case CR_CLTS:
-		ok = guest_write_cr0(v, cr0 & ~CR0_TS);
+		ok = guest_write_cr0(v, v->ops->get_cr(v, 0) & ~CR0_TS);
 		break;
 	case CR_LMSW:
 		ok = vcpu_lmsw(v, lmsw_src);

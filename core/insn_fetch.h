@@ -12,11 +12,14 @@
 struct vcpu;
 struct vcpu_segment;
 
-/* Per-vCPU: the translation of the code page at RIP (valid only while mmio_cache=on, when
- * mhv sees every guest TLB flush; dropped by each of them like a TLB entry). */
+/* Per-vCPU: the translation of the code page at RIP (kept only while vcpu.code_tlb_on; its
+ * fill arms the flush exits, so mhv sees every guest TLB flush and drops it like a TLB entry).
+ * Also keyed on the CR3 it was walked under: a task switch loads CR3 without an exit when the
+ * MMIO cache is off (task switches are intercepted only with it on). */
 struct code_tlb {
 	bool valid;
 	uint64_t gva_page;	 /* page number (>> 12) */
+	uint64_t cr3;		 /* the guest CR3 of the walk */
 	const uint8_t *host_page; /* the code page, guest RAM found through the memory gate */
 	unsigned page_shift;	 /* size of the guest mapping, for INVLPG */
 	bool user, writable, nx;

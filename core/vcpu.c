@@ -68,6 +68,7 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 	v->hv_start = gs->hv_start;
 	v->hv_end = gs->hv_end;
 	v->mmio_cache_on = gs->mmio_cache;
+	v->code_tlb_on = gs->mmio_cache;
 	mmio_cache_init(&v->mmio_cache, mmio_regions());
 }
 

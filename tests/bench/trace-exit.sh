@@ -29,6 +29,7 @@ for f in "$elf" "$guest" "$image"; do
 done
 tmp=$(mktemp -d)
 trap 'kill "$qpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+cp "$image" "$tmp/image.iso" # a rebuild meanwhile does not change this run
 nm -n "$elf" >"$tmp/mhv.nm"
 nm -n "$guest" >"$tmp/guest.nm"
 # svm_run_loop's VMRUN and the instruction after it, from the ELF itself.
@@ -41,7 +42,7 @@ read -r vmrun after < <(objdump -d "$elf" | awk '
 sock="$tmp/gdb.sock"
 timeout -k 3 1800 qemu-system-x86_64 -accel tcg -cpu max -icount shift=0 -m 512M -display none \
 	-no-reboot -serial "file:$tmp/serial.log" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-cdrom "$image" -S -gdb "unix:$sock,server=on,wait=off" >"$tmp/qemu.log" 2>&1 &
+	-cdrom "$tmp/image.iso" -S -gdb "unix:$sock,server=on,wait=off" >"$tmp/qemu.log" 2>&1 &
 qpid=$!
 i=0
 while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -2,7 +2,7 @@
  * SVM without NRIP save (QEMU TCG): the length of the instruction behind a CPUID, VMMCALL,
  * RDMSR/WRMSR or HLT exit, found by comparing the bytes at RIP with the one encoding the
  * exit implies, through the cached code translation.  0 means "decode it": a prefix, another
- * encoding, no cached translation (mmio_cache=off), or a page boundary.
+ * encoding, no cached translation, or a page boundary.
  */
 #ifndef MHV_ARCH_X86_SVM_KNOWN_INSN_H
 #define MHV_ARCH_X86_SVM_KNOWN_INSN_H
@@ -11,5 +11,12 @@ struct vcpu;
 struct vmcb;
 
 unsigned svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb);
+
+/*
+ * A CR3-write intercept without decode assists: MOV CR3, r (0F 22 /r, ModRM mod 11 reg 3,
+ * in 64-bit mode with an optional REX whose B bit extends the register) recognised from the
+ * bytes at RIP the same way.  Its length, with *gpr the source register; 0: decode it.
+ */
+unsigned svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr);
 
 #endif
