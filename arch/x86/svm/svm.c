@@ -793,9 +793,9 @@ static void __attribute__((noinline)) skip_decoded_slow(struct svm_vcpu *sv)
 
 /* Without NRIP save, the length of the instruction that exited comes from its known
  * encoding at RIP (one compare through the code translation), else from mhv's decoder. */
-static inline void skip_decoded(struct svm_vcpu *sv)
+static inline void skip_decoded(struct svm_vcpu *sv, const struct svm_known_insn *k)
 {
-	unsigned known = svm_known_insn_len(&sv->vcpu, sv->vmcb);
+	unsigned known = svm_known_insn_len(&sv->vcpu, sv->vmcb, k);
 
 	if (likely(known))
 		advance_rip(sv->vmcb, sv->vmcb->save.rip + known);
@@ -868,7 +868,7 @@ unknown:
  * again afterwards would refill the code translation the flush just dropped, and so re-arm
  * the flush exits it just disarmed (core/flush_exits.h).
  */
-static enum exit_next skip_by(struct svm_vcpu *sv, unsigned len, enum exit_next next)
+static inline enum exit_next skip_by(struct svm_vcpu *sv, unsigned len, enum exit_next next)
 {
 	if (next == EXIT_NEXT_SKIP && len && !sv->nrips) {
 		advance_rip(sv->vmcb, sv->vmcb->save.rip + len);
@@ -1121,7 +1121,7 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 	if (likely(sv->nrips))
 		advance_rip(vmcb, vmcb->control.next_rip);
 	else
-		skip_decoded(sv);
+		skip_decoded(sv, &svm_insn_hlt);
 	if (vmcb->control.event_inj & EVENTINJ_VALID)
 		return EXIT_NEXT_RETRY; /* a single-step trap on the HLT comes first */
 	for (;;) {
@@ -1186,6 +1186,7 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 {
 	struct svm_vcpu *sv = to_svm(v);
 	struct vmcb *vmcb = sv->vmcb;
+	const struct svm_known_insn *known = NULL; /* the encoding the exit implies */
 	enum exit_next next;
 
 	v->gpr[GPR_RAX] = vmcb->save.rax;
@@ -1193,18 +1194,26 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 	switch (vmcb->control.exit_code) {
 	case SVM_EXIT_CPUID:
 		next = vcpu_exit_cpuid(v);
+		known = &svm_insn_cpuid;
 		break;
 	case SVM_EXIT_VMMCALL:
 		next = vcpu_exit_hypercall(v);
+		known = &svm_insn_vmmcall;
 		break;
 	case SVM_EXIT_MSR:
-		next = vmcb->control.exit_info1 == MSR_EXIT_WRITE ? vcpu_exit_wrmsr(v)
-								  : vcpu_exit_rdmsr(v);
+		if (vmcb->control.exit_info1 == MSR_EXIT_WRITE) {
+			next = vcpu_exit_wrmsr(v);
+			known = &svm_insn_wrmsr;
+		} else {
+			next = vcpu_exit_rdmsr(v);
+			known = &svm_insn_rdmsr;
+		}
 		break;
 	case SVM_EXIT_IOIO:
 		next = exit_io(sv);
 		break;
 	case SVM_EXIT_HLT:
+		known = &svm_insn_hlt;
 		next = vcpu_exit_hlt(v);
 		if (next == EXIT_NEXT_HALTED)
 			next = halted_no_irq(sv);
@@ -1222,7 +1231,7 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		if (likely(sv->nrips))
 			advance_rip(vmcb, vmcb->control.next_rip);
 		else
-			skip_decoded(sv);
+			skip_decoded(sv, known);
 	}
 	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
 		debug_stop(sv);

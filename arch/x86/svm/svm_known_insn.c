@@ -13,36 +13,13 @@
 #include "lib/compiler.h"
 #include "mm/memmap.h"
 
-/* An encoding as the little-endian word its bytes make, and the mask of its length: one
- * load and one compare instead of a byte loop. */
-struct known_insn {
-	uint32_t word, mask;
-	unsigned len;
-};
-
 #define KNOWN_WORD_BYTES 4 /* the load's width: bytes past the instruction are masked off */
 
-static const struct known_insn insn_cpuid = {0xA20F, 0xFFFF, 2};	      /* 0F A2 */
-static const struct known_insn insn_vmmcall = {0xD9010F, 0xFFFFFF, 3}; /* 0F 01 D9 */
-static const struct known_insn insn_rdmsr = {0x320F, 0xFFFF, 2};	      /* 0F 32 */
-static const struct known_insn insn_wrmsr = {0x300F, 0xFFFF, 2};	      /* 0F 30 */
-static const struct known_insn insn_hlt = {0xF4, 0xFF, 1};		      /* F4 */
-
-static const struct known_insn *expected(const struct vmcb *vmcb)
-{
-	switch (vmcb->control.exit_code) {
-	case SVM_EXIT_CPUID:
-		return &insn_cpuid;
-	case SVM_EXIT_VMMCALL:
-		return &insn_vmmcall;
-	case SVM_EXIT_MSR:
-		return vmcb->control.exit_info1 == MSR_EXIT_WRITE ? &insn_wrmsr : &insn_rdmsr;
-	case SVM_EXIT_HLT:
-		return &insn_hlt;
-	default:
-		return NULL;
-	}
-}
+const struct svm_known_insn svm_insn_cpuid = {0xA20F, 0xFFFF, 2};	     /* 0F A2 */
+const struct svm_known_insn svm_insn_vmmcall = {0xD9010F, 0xFFFFFF, 3}; /* 0F 01 D9 */
+const struct svm_known_insn svm_insn_rdmsr = {0x320F, 0xFFFF, 2};	     /* 0F 32 */
+const struct svm_known_insn svm_insn_wrmsr = {0x300F, 0xFFFF, 2};	     /* 0F 30 */
+const struct svm_known_insn svm_insn_hlt = {0xF4, 0xFF, 1};	     /* F4 */
 
 /* CS:RIP as a linear address: CS's base counts outside 64-bit mode only. */
 static uint64_t rip_linear(const struct vmcb_save *s)
@@ -70,9 +47,8 @@ static inline bool word_at_rip(const struct code_tlb *t, const struct vmcb_save 
 }
 
 unsigned __attribute__((optimize("omit-frame-pointer")))
-svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb)
+svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb, const struct svm_known_insn *k)
 {
-	const struct known_insn *k = expected(vmcb);
 	uint32_t word;
 
 	if (!k || !word_at_rip(&v->code_tlb, &vmcb->save, &word))
