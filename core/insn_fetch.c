@@ -117,7 +117,7 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 	struct code_tlb *t = &v->code_tlb;
 	struct gw_result r;
 
-	if (!t->valid || t->gva_page != la >> PAGE_SHIFT || t->cr3 != regs->cr3 ||
+	if (!t->valid || t->gva_page != la >> PAGE_SHIFT || !code_tlb_cr3_ok(t, regs->cr3) ||
 	    !gw_access_allowed(regs, t->user, t->writable, t->nx, GW_FETCH)) {
 		const uint8_t *page;
 
@@ -134,7 +134,8 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 				       .page_shift = r.page_shift,
 				       .user = r.user,
 				       .writable = r.writable,
-				       .nx = r.nx};
+				       .nx = r.nx,
+				       .global = r.global};
 		vcpu_flush_exits_arm(v); /* a TLB entry: the next flush must drop it */
 	}
 	*bytes = t->host_page + (la & (PAGE_SIZE - 1));

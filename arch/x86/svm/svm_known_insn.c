@@ -36,7 +36,7 @@ static inline bool word_at_rip(const struct code_tlb *t, const struct vmcb_save 
 {
 	uint64_t la, off;
 
-	if (!t->valid || t->cr3 != s->cr3)
+	if (!t->valid || !code_tlb_cr3_ok(t, s->cr3))
 		return false;
 	la = rip_linear(s);
 	off = la & (PAGE_SIZE - 1);
