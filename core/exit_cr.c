@@ -118,9 +118,10 @@ static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
  */
 static bool guest_write_cr3(struct vcpu *v, uint64_t val)
 {
-	if (v->ops->get_cr(v, 4) & CR4_PCIDE)
+	/* CR4 and EFER are read only for the values that need them (bit 63, high bits). */
+	if ((val & CR3_PCID_NOFLUSH) && (v->ops->get_cr(v, 4) & CR4_PCIDE))
 		val &= ~CR3_PCID_NOFLUSH;
-	if ((v->ops->get_efer(v) & EFER_LMA) && (val >> hv_maxphyaddr()))
+	if ((val >> hv_maxphyaddr()) && (v->ops->get_efer(v) & EFER_LMA))
 		return false;
 	if (!v->ops->set_cr(v, 3, val))
 		return false;
