@@ -63,7 +63,8 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 	return true;
 }
 
-static bool guest_write_cr4(struct vcpu *v, uint64_t val)
+/* Out of line: its state reads would otherwise cost every CR3 write a bigger frame. */
+static bool __attribute__((noinline)) guest_write_cr4(struct vcpu *v, uint64_t val)
 {
 	uint64_t old = v->ops->get_cr(v, 4);
 	bool long_mode = v->ops->get_efer(v) & EFER_LMA;
