@@ -63,7 +63,8 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 	return true;
 }
 
-static bool guest_write_cr4(struct vcpu *v, uint64_t val)
+/* Out of line: its state reads would otherwise cost every CR3 write a bigger frame. */
+static bool __attribute__((noinline)) guest_write_cr4(struct vcpu *v, uint64_t val)
 {
 	uint64_t old = v->ops->get_cr(v, 4);
 	bool long_mode = v->ops->get_efer(v) & EFER_LMA;
@@ -118,9 +119,10 @@ static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
  */
 static bool guest_write_cr3(struct vcpu *v, uint64_t val)
 {
-	if (v->ops->get_cr(v, 4) & CR4_PCIDE)
+	/* CR4 and EFER are read only for the values that need them (bit 63, high bits). */
+	if ((val & CR3_PCID_NOFLUSH) && (v->ops->get_cr(v, 4) & CR4_PCIDE))
 		val &= ~CR3_PCID_NOFLUSH;
-	if ((v->ops->get_efer(v) & EFER_LMA) && (val >> hv_maxphyaddr()))
+	if ((val >> hv_maxphyaddr()) && (v->ops->get_efer(v) & EFER_LMA))
 		return false;
 	if (!v->ops->set_cr(v, 3, val))
 		return false;
@@ -142,7 +144,6 @@ bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src)
 {
-	uint64_t cr0 = v->ops->get_cr(v, 0);
 	bool ok = true;
 
 	v->exits[EXIT_KIND_CR_ACCESS]++;
@@ -154,7 +155,7 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		ok = vcpu_write_cr(v, cr, mov_to_cr_operand(v, reg));
 		break;
 	case CR_CLTS:
-		ok = guest_write_cr0(v, cr0 & ~CR0_TS);
+		ok = guest_write_cr0(v, v->ops->get_cr(v, 0) & ~CR0_TS);
 		break;
 	case CR_LMSW:
 		ok = vcpu_lmsw(v, lmsw_src);

@@ -117,7 +117,7 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 	struct code_tlb *t = &v->code_tlb;
 	struct gw_result r;
 
-	if (!t->valid || t->gva_page != la >> PAGE_SHIFT ||
+	if (!t->valid || t->gva_page != la >> PAGE_SHIFT || !code_tlb_cr3_ok(t, regs->cr3) ||
 	    !gw_access_allowed(regs, t->user, t->writable, t->nx, GW_FETCH)) {
 		const uint8_t *page;
 
@@ -127,8 +127,15 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 		page = guest_mem_ram_ptr(guest_gate(), r.gpa & ~(PAGE_SIZE - 1), PAGE_SIZE);
 		if (!page)
 			return false;
-		*t = (struct code_tlb){
-			true, la >> PAGE_SHIFT, page, r.page_shift, r.user, r.writable, r.nx};
+		*t = (struct code_tlb){.valid = true,
+				       .gva_page = la >> PAGE_SHIFT,
+				       .cr3 = regs->cr3,
+				       .host_page = page,
+				       .page_shift = r.page_shift,
+				       .user = r.user,
+				       .writable = r.writable,
+				       .nx = r.nx,
+				       .global = r.global};
 		vcpu_flush_exits_arm(v); /* a TLB entry: the next flush must drop it */
 	}
 	*bytes = t->host_page + (la & (PAGE_SIZE - 1));
@@ -136,9 +143,10 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 }
 
 /*
- * With the MMIO cache on (so mhv sees every guest TLB flush), the code page's translation
- * is kept like a TLB entry and the last decoded instruction is reused when the bytes at RIP
- * are unchanged: the instruction-decoding exits (MMIO, and SVM without NRIP save or decode
+ * With the code translation on (the MMIO cache on, or SVM without NRIP save; its fill arms
+ * the flush exits, so mhv sees every guest TLB flush), the code page's translation is kept
+ * like a TLB entry and the last decoded instruction is reused when the bytes at RIP are
+ * unchanged: the instruction-decoding exits (MMIO, and SVM without NRIP save or decode
  * assists) then cost a compare instead of a page walk and a decode.
  */
 const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
@@ -155,7 +163,7 @@ const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs
 	/* Near the end of the page only the bytes up to it are read: an instruction that
 	 * continues on the next page is truncated there and takes the full path. */
 	avail = (unsigned)MIN((uint64_t)X86_MAX_INSN_LEN, PAGE_SIZE - (la & (PAGE_SIZE - 1)));
-	if (v->mmio_cache_on && code_bytes(v, regs, la, &bytes)) {
+	if (v->code_tlb_on && code_bytes(v, regs, la, &bytes)) {
 		if (ic->valid && ic->la == la && ic->insn.mode == mode &&
 		    !memcmp(ic->bytes, bytes, ic->insn.len))
 			return &ic->insn;

@@ -12,15 +12,26 @@
 struct vcpu;
 struct vcpu_segment;
 
-/* Per-vCPU: the translation of the code page at RIP (valid only while mmio_cache=on, when
- * mhv sees every guest TLB flush; dropped by each of them like a TLB entry). */
+/* Per-vCPU: the translation of the code page at RIP (kept only while vcpu.code_tlb_on; its
+ * fill arms the flush exits, so mhv sees every guest TLB flush and drops it like a TLB entry:
+ * a global one survives a MOV to CR3, and keeps the flush exits armed meanwhile).  A non-global
+ * one is also keyed on the CR3 it was walked under: a task switch loads CR3 without an exit
+ * when the MMIO cache is off (task switches are intercepted only with it on). */
 struct code_tlb {
 	bool valid;
 	uint64_t gva_page;	 /* page number (>> 12) */
+	uint64_t cr3;		 /* the guest CR3 of the walk */
 	const uint8_t *host_page; /* the code page, guest RAM found through the memory gate */
 	unsigned page_shift;	 /* size of the guest mapping, for INVLPG */
 	bool user, writable, nx;
+	bool global; /* G with CR4.PGE: survives CR3 loads */
 };
+
+/* The entry serves an access under this CR3: walked under it, or global. */
+static inline bool code_tlb_cr3_ok(const struct code_tlb *t, uint64_t cr3)
+{
+	return t->cr3 == cr3 || t->global;
+}
 
 /* Per-vCPU: the last decoded instruction and its bytes (reused only if they match). */
 struct insn_cache {
@@ -32,6 +43,11 @@ struct insn_cache {
 
 /* Every guest TLB flush: the code translation is a TLB entry too. */
 void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la);
+/* A MOV to CR3 keeps it if it is global (a TLB keeps global entries across CR3 loads). */
+static inline bool code_tlb_survives_cr3(const struct code_tlb *t)
+{
+	return t->valid && t->global;
+}
 
 /* The guest's paging state and memory (through the gate), as mm/guest_walk.c needs them. */
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem);

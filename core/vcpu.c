@@ -70,6 +70,7 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 	v->hv_start = gs->hv_start;
 	v->hv_end = gs->hv_end;
 	v->mmio_cache_on = gs->mmio_cache;
+	v->code_tlb_on = gs->mmio_cache;
 	mmio_cache_init(&v->mmio_cache, mmio_regions());
 }
 
@@ -248,8 +249,10 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
 	/* The caches are TLBs too: INVLPG drops its page, everything else all of it; and when
-	 * the flush exits go off here, everything (core/flush_exits.h). */
-	bool disarmed = vcpu_flush_exits_disarm(v);
+	 * the flush exits go off here, everything (core/flush_exits.h).  A MOV to CR3 keeps a
+	 * global code translation, as a TLB does, and with it the flush exits that guard it. */
+	bool keep_code = cause == FLUSH_CR3 && code_tlb_survives_cr3(&v->code_tlb);
+	bool disarmed = !keep_code && vcpu_flush_exits_disarm(v);
 	bool one_page = cause == FLUSH_INVLPG && !disarmed;
 
 	v->flushes[cause]++;
@@ -257,7 +260,8 @@ void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t l
 		mmio_cache_invalidate_page(&v->mmio_cache, la);
 	else
 		mmio_cache_invalidate(&v->mmio_cache);
-	code_tlb_invalidate(&v->code_tlb, one_page, la);
+	if (!keep_code)
+		code_tlb_invalidate(&v->code_tlb, one_page, la);
 	mmio_short_invalidate(&v->mmio_short);
 	/* mhv emulated the instruction, so the hardware has not seen it: flush for it. */
 	v->ops->flush_tlb(v, cause == FLUSH_INVLPG, la);

@@ -172,6 +172,9 @@ struct vcpu {
 	uint64_t mmio[NR_MMIO_COUNTERS];
 	struct x86_emu_ctx emu;
 	struct code_tlb code_tlb;     /* instruction fetch: the code page at RIP */
+	/* The code translation is kept: with the MMIO cache on, and where instruction lengths
+	 * come from the bytes at RIP (SVM without NRIP save), whatever the cache switch says. */
+	bool code_tlb_on;
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
 	/* The flush exits are on (core/flush_exits.h); fixed: the backend cannot turn them off. */

@@ -12,6 +12,7 @@
 #define CR0_PG	 (1ull << 31)
 #define CR4_PSE	 (1ull << 4)
 #define CR4_PAE	 (1ull << 5)
+#define CR4_PGE	 (1ull << 7)
 #define CR4_LA57 (1ull << 12)
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
@@ -25,6 +26,7 @@
 #define PTE_RW (1ull << 1)
 #define PTE_US (1ull << 2)
 #define PTE_PS (1ull << 7)
+#define PTE_G  (1ull << 8) /* global, on a leaf, with CR4.PGE */
 #define PTE_XD (1ull << 63)
 
 #define PAGE_SHIFT_4K 12
@@ -441,5 +443,6 @@ int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la
 	r->user = user;
 	r->writable = writable;
 	r->nx = nx;
+	r->global = (e & PTE_G) && (regs->cr4 & CR4_PGE);
 	return 0;
 }

@@ -82,6 +82,7 @@ struct gw_result {
 	unsigned page_shift; /* 12, 21, 22 or 30: size of the mapping (12 with paging off) */
 	bool user, writable,
 		nx;	   /* effective rights of the whole walk (AND of U/S, R/W; OR of XD) */
+	bool global;	   /* the leaf's G bit with CR4.PGE: a TLB keeps it across CR3 loads */
 	uint32_t pf_error; /* on failure: the #PF error code to inject (GW_PF_*) */
 };
 

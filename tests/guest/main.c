@@ -43,6 +43,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_hypercalls();
 	test_msrs();
 	test_crs();
+	test_cr3_regs();
 	test_io();
 	test_irq();
 	test_apic();

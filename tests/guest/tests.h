@@ -42,6 +42,8 @@ void test_mmio_short_alu(volatile uint32_t *dev);
 void test_hypercalls(void);
 void test_msrs(void);
 void test_crs(void);
+/* MOV to CR3 from each register loads that register (test_cr3_regs.c). */
+void test_cr3_regs(void);
 void test_io(void);
 /*
  * Timer interrupts through the remapped 8259 PIC and HLT (test_irq.c).  Leaves IF clear, both

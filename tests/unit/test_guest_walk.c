@@ -712,6 +712,28 @@ static void test_pae_pdpte_reserved_bits_and_not_present(void **state)
 	assert_int_equal(walk_fault(&regs, la, GW_USER), ERR_U);
 }
 
+/* The leaf's G bit counts (a TLB keeps it across CR3 loads) only with CR4.PGE; G on a
+ * non-leaf entry means nothing. */
+static void test_global_is_leaf_g_with_cr4_pge(void **state)
+{
+	const uint64_t g = 1ull << 8, pge = 1ull << 7;
+	uint64_t ent[3], la = 0x40001000ull;
+	struct gw_regs regs;
+	struct gw_result r;
+
+	(void)state;
+	regs = regs_pae(build_pae(la, 12, 0x5000, P | RW | g, ent));
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, 0, &r), 0);
+	assert_false(r.global); /* no CR4.PGE */
+	regs.cr4 |= pge;
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, 0, &r), 0);
+	assert_true(r.global);
+	set64(ent[2], get64(ent[2]) & ~g);
+	set64(ent[1], get64(ent[1]) | g); /* G on the PDE that points to the table */
+	assert_int_equal(guest_walk(&regs, &mem_rw, la, 0, &r), 0);
+	assert_false(r.global);
+}
+
 /* AMD's legacy-mode PDPE has an accessed bit (QEMU sets it): bit 5 is no reserved bit. */
 static void test_pae_pdpte_accessed_bit_allowed(void **state)
 {
@@ -1412,6 +1434,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pae_4k_and_2m_pages_pdpt_from_cr3_bits_31_5, setup),
 		cmocka_unit_test_setup(test_pae_pdpte_reserved_bits_and_not_present, setup),
 		cmocka_unit_test_setup(test_pae_pdpte_accessed_bit_allowed, setup),
+		cmocka_unit_test_setup(test_global_is_leaf_g_with_cr4_pge, setup),
 		cmocka_unit_test_setup(test_5level_walk_uses_pml5_index_rights_and_accessed_bits, setup),
 		cmocka_unit_test_setup(test_pae_pde_pte_reserved_bits, setup),
 		cmocka_unit_test_setup(test_32bit_4k_page_and_ad_bits_written_as_4_bytes, setup),

@@ -142,7 +142,7 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
  * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
  * covered that instruction and ends with it; the VMCB would carry it over VMRUN otherwise.
  */
-static void advance_rip(struct vmcb *vmcb, uint64_t rip)
+static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
 {
 	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
 	 * would refuse RIP bits 63:32 there). */
@@ -790,19 +790,11 @@ static uint64_t build_npt(void)
 
 /* ---- exits ---- */
 
-/* Without NRIP save, the length of the instruction that exited comes from its known
- * encoding at RIP, else from mhv's decoder. */
-static void __attribute__((noinline)) skip_decoded(struct svm_vcpu *sv)
+/* Without NRIP save and without the known encoding at RIP: the decoder gives the length. */
+static void __attribute__((noinline)) skip_decoded_slow(struct svm_vcpu *sv)
 {
 	int err = 0;
-	unsigned known = svm_known_insn_len(&sv->vcpu, sv->vmcb);
-	const struct x86_insn *insn;
-
-	if (known) { /* the exit's own encoding at RIP: no decode */
-		advance_rip(sv->vmcb, sv->vmcb->save.rip + known);
-		return;
-	}
-	insn = vcpu_decode_current(&sv->vcpu, &err);
+	const struct x86_insn *insn = vcpu_decode_current(&sv->vcpu, &err);
 
 	if (err == -E_FAULT)
 		return; /* the code page went away: its #PF is queued */
@@ -814,6 +806,18 @@ static void __attribute__((noinline)) skip_decoded(struct svm_vcpu *sv)
 		return;
 	}
 	advance_rip(sv->vmcb, sv->vmcb->save.rip + insn->len);
+}
+
+/* Without NRIP save, the length of the instruction that exited comes from its known
+ * encoding at RIP (one compare through the code translation), else from mhv's decoder. */
+static inline void skip_decoded(struct svm_vcpu *sv, const struct svm_known_insn *k)
+{
+	unsigned known = svm_known_insn_len(&sv->vcpu, sv->vmcb, k);
+
+	if (likely(known))
+		advance_rip(sv->vmcb, sv->vmcb->save.rip + known);
+	else
+		skip_decoded_slow(sv);
 }
 
 /* LMSW m16: the source word, through the guest's segmentation-free linear view. */
@@ -881,7 +885,7 @@ unknown:
  * again afterwards would refill the code translation the flush just dropped, and so re-arm
  * the flush exits it just disarmed (core/flush_exits.h).
  */
-static enum exit_next skip_by(struct svm_vcpu *sv, unsigned len, enum exit_next next)
+static inline enum exit_next skip_by(struct svm_vcpu *sv, unsigned len, enum exit_next next)
 {
 	if (next == EXIT_NEXT_SKIP && len && !sv->nrips) {
 		advance_rip(sv->vmcb, sv->vmcb->save.rip + len);
@@ -1134,7 +1138,7 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 	if (likely(sv->nrips))
 		advance_rip(vmcb, vmcb->control.next_rip);
 	else
-		skip_decoded(sv);
+		skip_decoded(sv, &svm_insn_hlt);
 	if (vmcb->control.event_inj & EVENTINJ_VALID)
 		return EXIT_NEXT_RETRY; /* a single-step trap on the HLT comes first */
 	for (;;) {
@@ -1177,6 +1181,23 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 }
 
 /*
+ * MOV to CR3 (armed while a translation cache holds something, core/flush_exits.h): without
+ * decode assists, the register and length from the bytes at RIP (svm_known_mov_cr3), with no
+ * decode and none of the state VMSAVE moves; else the general CR-write path.
+ */
+static enum exit_next __attribute__((noinline)) exit_cr3_write(struct svm_vcpu *sv)
+{
+	struct vcpu *v = &sv->vcpu;
+	unsigned gpr, len;
+
+	if (sv->decode_assists || !(len = svm_known_mov_cr3(v, sv->vmcb, &gpr)))
+		return exit_other(sv, SVM_EXIT_CR3_WRITE);
+	if (gpr == GPR_RSP)
+		v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
+	return skip_by(sv, len, vcpu_exit_cr(v, CR_MOV_TO, 3, (enum gpr)gpr, 0));
+}
+
+/*
  * The hot path: translate, call the exit core, advance RIP.  IOIO exits carry the next RIP
  * in EXITINFO2 even without NRIP save.
  */
@@ -1186,6 +1207,7 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 {
 	struct svm_vcpu *sv = to_svm(v);
 	struct vmcb *vmcb = sv->vmcb;
+	const struct svm_known_insn *known = NULL; /* the encoding the exit implies */
 	enum exit_next next;
 
 	v->gpr[GPR_RAX] = vmcb->save.rax;
@@ -1193,23 +1215,34 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 	switch (vmcb->control.exit_code) {
 	case SVM_EXIT_CPUID:
 		next = vcpu_exit_cpuid(v);
+		known = &svm_insn_cpuid;
 		break;
 	case SVM_EXIT_VMMCALL:
 		next = vcpu_exit_hypercall(v);
+		known = &svm_insn_vmmcall;
 		break;
 	case SVM_EXIT_MSR:
-		next = vmcb->control.exit_info1 == MSR_EXIT_WRITE ? vcpu_exit_wrmsr(v)
-								  : vcpu_exit_rdmsr(v);
+		if (vmcb->control.exit_info1 == MSR_EXIT_WRITE) {
+			next = vcpu_exit_wrmsr(v);
+			known = &svm_insn_wrmsr;
+		} else {
+			next = vcpu_exit_rdmsr(v);
+			known = &svm_insn_rdmsr;
+		}
 		break;
 	case SVM_EXIT_IOIO:
 		next = exit_io(sv);
 		break;
 	case SVM_EXIT_HLT:
+		known = &svm_insn_hlt;
 		next = vcpu_exit_hlt(v);
 		if (next == EXIT_NEXT_HALTED)
 			next = halted_no_irq(sv);
 		else if (next == EXIT_NEXT_SKIP)
 			next = halted_irq(sv);
+		break;
+	case SVM_EXIT_CR3_WRITE:
+		next = exit_cr3_write(sv);
 		break;
 	default:
 		next = exit_other(sv, vmcb->control.exit_code);
@@ -1219,7 +1252,7 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		if (likely(sv->nrips))
 			advance_rip(vmcb, vmcb->control.next_rip);
 		else
-			skip_decoded(sv);
+			skip_decoded(sv, known);
 	}
 	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
 		debug_stop(sv);
@@ -1249,6 +1282,10 @@ static void prepare_vcpu(struct svm_vcpu *sv, unsigned cpu, const struct virt_ca
 	vcpu_init(&sv->vcpu, &svm_ops, gs);
 	smp_set_vcpu(cpu, &sv->vcpu);
 	sv->nrips = caps->svm.nrips;
+	/* Without NRIP save every intercepted instruction's length comes from its bytes: the
+	 * known-encoding compare needs the code translation, with the MMIO cache on or off. */
+	if (!sv->nrips)
+		sv->vcpu.code_tlb_on = true;
 	sv->decode_assists = caps->svm.decode_assists;
 	sv->flush_by_asid = caps->svm.flush_by_asid;
 	sv->guest_state_saved = true;

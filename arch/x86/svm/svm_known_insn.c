@@ -13,62 +13,80 @@
 #include "lib/compiler.h"
 #include "mm/memmap.h"
 
-#define KNOWN_INSN_MAX 3
+#define KNOWN_WORD_BYTES 4 /* the load's width: bytes past the instruction are masked off */
 
-struct known_insn {
-	unsigned len;
-	uint8_t bytes[KNOWN_INSN_MAX];
-};
-
-static const struct known_insn insn_cpuid = {2, {0x0F, 0xA2}};
-static const struct known_insn insn_vmmcall = {3, {0x0F, 0x01, 0xD9}};
-static const struct known_insn insn_rdmsr = {2, {0x0F, 0x32}};
-static const struct known_insn insn_wrmsr = {2, {0x0F, 0x30}};
-static const struct known_insn insn_hlt = {1, {0xF4}};
-
-static const struct known_insn *expected(const struct vmcb *vmcb)
-{
-	switch (vmcb->control.exit_code) {
-	case SVM_EXIT_CPUID:
-		return &insn_cpuid;
-	case SVM_EXIT_VMMCALL:
-		return &insn_vmmcall;
-	case SVM_EXIT_MSR:
-		return vmcb->control.exit_info1 == MSR_EXIT_WRITE ? &insn_wrmsr : &insn_rdmsr;
-	case SVM_EXIT_HLT:
-		return &insn_hlt;
-	default:
-		return NULL;
-	}
-}
+const struct svm_known_insn svm_insn_cpuid = {0xA20F, 0xFFFF, 2};	     /* 0F A2 */
+const struct svm_known_insn svm_insn_vmmcall = {0xD9010F, 0xFFFFFF, 3}; /* 0F 01 D9 */
+const struct svm_known_insn svm_insn_rdmsr = {0x320F, 0xFFFF, 2};	     /* 0F 32 */
+const struct svm_known_insn svm_insn_wrmsr = {0x300F, 0xFFFF, 2};	     /* 0F 30 */
+const struct svm_known_insn svm_insn_hlt = {0xF4, 0xFF, 1};	     /* F4 */
 
 /* CS:RIP as a linear address: CS's base counts outside 64-bit mode only. */
-static uint64_t rip_linear(const struct vmcb *vmcb)
+static uint64_t rip_linear(const struct vmcb_save *s)
 {
-	const struct vmcb_save *s = &vmcb->save;
-	bool lma = (s->efer & EFER_LME) && (s->cr0 & CR0_PG);
-
-	if (lma && (s->cs.attrib & SVM_ATTR_L))
+	if ((s->efer & EFER_LMA) && (s->cs.attrib & SVM_ATTR_L))
 		return s->rip;
 	return (s->cs.base + s->rip) & 0xFFFFFFFFull;
 }
 
-unsigned svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb)
+/* The KNOWN_WORD_BYTES bytes at CS:RIP through the code translation; false: not cached, or
+ * near the page's end (the word would cross it), where the decoder decides. */
+static inline bool word_at_rip(const struct code_tlb *t, const struct vmcb_save *s,
+			       uint32_t *word)
 {
-	const struct known_insn *k = expected(vmcb);
-	const struct code_tlb *t = &v->code_tlb;
-	const uint8_t *bytes;
-	uint64_t la;
-	unsigned i;
+	uint64_t la, off;
 
-	if (!k || !t->valid)
+	if (!t->valid || !code_tlb_cr3_ok(t, s->cr3))
+		return false;
+	la = rip_linear(s);
+	off = la & (PAGE_SIZE - 1);
+	if (t->gva_page != la >> PAGE_SHIFT || off > PAGE_SIZE - KNOWN_WORD_BYTES)
+		return false;
+	__builtin_memcpy(word, t->host_page + off, sizeof(*word)); /* one unaligned load */
+	return true;
+}
+
+unsigned __attribute__((optimize("omit-frame-pointer")))
+svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb, const struct svm_known_insn *k)
+{
+	uint32_t word;
+
+	if (!k || !word_at_rip(&v->code_tlb, &vmcb->save, &word))
 		return 0;
-	la = rip_linear(vmcb);
-	if (t->gva_page != la >> PAGE_SHIFT || (la & (PAGE_SIZE - 1)) > PAGE_SIZE - k->len)
+	return ((word ^ k->word) & k->mask) ? 0 : k->len;
+}
+
+#define MOV_TO_CR_WORD	 0x220F /* 0F 22 */
+#define MODRM_CR3_REG	 0xD8	/* mod 11, reg 3: CR3 */
+#define MODRM_REG_MASK	 0xF8	/* mod and reg */
+#define MODRM_RM_MASK	 0x07
+#define REX_MASK	 0xF0
+#define REX_BASE	 0x40
+#define REX_R		 0x04 /* ModRM.reg + 8: CR11, which does not exist */
+#define REX_B		 0x01 /* ModRM.rm + 8 */
+#define GPR_HIGH	 8
+
+unsigned __attribute__((optimize("omit-frame-pointer")))
+svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr)
+{
+	const struct vmcb_save *s = &vmcb->save;
+	unsigned len = 3, rex = 0, modrm;
+	uint32_t word;
+
+	if (!word_at_rip(&v->code_tlb, s, &word))
 		return 0;
-	bytes = t->host_page + (la & (PAGE_SIZE - 1));
-	for (i = 0; i < k->len; i++)
-		if (bytes[i] != k->bytes[i])
+	/* REX is a prefix only in 64-bit mode (0x40-0x4F are INC/DEC elsewhere); W and X mean
+	 * nothing for this register form. */
+	if ((word & REX_MASK) == REX_BASE && (s->efer & EFER_LMA) && (s->cs.attrib & SVM_ATTR_L)) {
+		rex = word & 0xF;
+		word >>= 8;
+		len = 4;
+		if (rex & REX_R)
 			return 0;
-	return k->len;
+	}
+	modrm = (word >> 16) & 0xFF;
+	if ((word & 0xFFFF) != MOV_TO_CR_WORD || (modrm & MODRM_REG_MASK) != MODRM_CR3_REG)
+		return 0;
+	*gpr = (modrm & MODRM_RM_MASK) + ((rex & REX_B) ? GPR_HIGH : 0);
+	return len;
 }
