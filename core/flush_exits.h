@@ -13,7 +13,12 @@
  *   - the first flush mhv then sees drops every cache entry, whatever it flushes (one page or
  *     all), and disarms them (vcpu_flush_exits_disarm, from vcpu_guest_tlb_flush).
  * So the caches are empty whenever a flush can go unseen: no entry can outlive a flush, and
- * the flush exits never outnumber the exits that filled a cache.  Each vCPU has its own caches
+ * the flush exits never outnumber the exits that filled a cache.
+ * One exception, as in a TLB: a global code translation (G with CR4.PGE) survives a MOV to
+ * CR3.  Only INVLPG/INVPCID (and the paging-mode writes) can drop it, so it arms only those;
+ * a MOV to CR3 that finds nothing else cached keeps it and turns the CR3 exit off
+ * (vcpu_flush_exits_keep_global).  A Linux kernel's text is global: its CR3 loads stop
+ * exiting after the first, while its rare INVLPGs still drop the translation.  Each vCPU has its own caches
  * and its own exits (VMCS/VMCB): a remote vCPU's shootdown reaches this one as its own INVLPG
  * or CR3 load.  Task switches, the other CR3 load, are refused while the cache is on
  * (guest_event.c) whether armed or not, so the guest sees the same CPU either way.
@@ -27,14 +32,14 @@
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 
-/* After a cache fill: from now on this vCPU's flushes exit. */
-static inline void vcpu_flush_exits_arm(struct vcpu *v)
+/* After a cache fill: from now on this vCPU's flushes in mask (FLUSH_EXIT_*) exit. */
+static inline void vcpu_flush_exits_arm(struct vcpu *v, unsigned mask)
 {
-	if (likely(v->flush_exits_armed))
+	if (likely((v->flush_exits_armed & mask) == mask))
 		return;
-	v->flush_exits_armed = true;
+	v->flush_exits_armed |= mask;
 	v->flush_exits_arms++;
-	v->ops->set_flush_exits(v, true);
+	v->ops->set_flush_exits(v, v->flush_exits_armed);
 }
 
 /* On a flush mhv saw: true when the exits went off, and the caller must empty every cache. */
@@ -42,9 +47,19 @@ static inline bool vcpu_flush_exits_disarm(struct vcpu *v)
 {
 	if (!v->flush_exits_armed || v->flush_exits_fixed)
 		return false;
-	v->flush_exits_armed = false;
-	v->ops->set_flush_exits(v, false);
+	v->flush_exits_armed = 0;
+	v->ops->set_flush_exits(v, 0);
 	return true;
+}
+
+/* A MOV to CR3 kept a global code translation and emptied the rest: only INVLPG/INVPCID can
+ * drop what is left, so the CR3 exit goes off. */
+static inline void vcpu_flush_exits_keep_global(struct vcpu *v)
+{
+	if (!(v->flush_exits_armed & FLUSH_EXIT_CR3) || v->flush_exits_fixed)
+		return;
+	v->flush_exits_armed &= ~FLUSH_EXIT_CR3;
+	v->ops->set_flush_exits(v, v->flush_exits_armed);
 }
 
 #endif

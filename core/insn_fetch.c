@@ -136,7 +136,8 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 				       .writable = r.writable,
 				       .nx = r.nx,
 				       .global = r.global};
-		vcpu_flush_exits_arm(v); /* a TLB entry: the next flush must drop it */
+		/* A TLB entry: the next flush must drop it (a global one: not a CR3 load). */
+		vcpu_flush_exits_arm(v, r.global ? FLUSH_EXIT_INVLPG : FLUSH_EXITS_ALL);
 	}
 	*bytes = t->host_page + (la & (PAGE_SIZE - 1));
 	return true;

@@ -578,7 +578,7 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 	count_cache_verdict(v, &c);
 	/* A translation the cache now holds must see the guest's next TLB flush. */
 	if (v->mmio_cache.valid)
-		vcpu_flush_exits_arm(v);
+		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
 	*exc = res.exc;
 	return res.status;
 }
@@ -608,5 +608,5 @@ void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)
 	mmio_exit(v, region);
 	/* A translation the cache now holds must see the guest's next TLB flush. */
 	if (v->mmio_cache.valid)
-		vcpu_flush_exits_arm(v);
+		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
 }

@@ -49,6 +49,13 @@ enum tlb_flush_cause {
 	NR_FLUSH_CAUSES
 };
 
+/* The guest-TLB-flush exits mhv can arm, one bit each (core/flush_exits.h). */
+enum flush_exit {
+	FLUSH_EXIT_CR3 = 1u << 0,    /* MOV to CR3 */
+	FLUSH_EXIT_INVLPG = 1u << 1, /* INVLPG and INVPCID */
+	FLUSH_EXITS_ALL = FLUSH_EXIT_CR3 | FLUSH_EXIT_INVLPG
+};
+
 struct vcpu;
 
 struct vcpu_segment {
@@ -133,9 +140,10 @@ struct vcpu_ops {
 	void (*set_mov_ss_shadow)(struct vcpu *v);
 	/* SMP: the STARTUP IPI's state: real mode at vector << 12, the rest as after INIT. */
 	void (*sipi_reset)(struct vcpu *v, uint8_t vector);
-	/* Turn the guest-TLB-flush exits (MOV to CR3, INVLPG, INVPCID) on or off for this
-	 * vCPU; only called when flush_exits_fixed is clear (core/flush_exits.h). */
-	void (*set_flush_exits)(struct vcpu *v, bool on);
+	/* Turn the guest-TLB-flush exits on for the FLUSH_EXIT_* bits in mask and off for the
+	 * others (CR3: MOV to CR3; INVLPG: INVLPG and INVPCID); only called when
+	 * flush_exits_fixed is clear (core/flush_exits.h). */
+	void (*set_flush_exits)(struct vcpu *v, unsigned mask);
 	/* GDB stub (core/gdbstub.c): the guest's DR7, DR6 and CR2 (DR0-DR3 are never switched,
 	 * see arch/x86/debugreg.h); intercept an exception vector or not. */
 	uint64_t (*get_dr7)(struct vcpu *v);
@@ -177,8 +185,10 @@ struct vcpu {
 	bool code_tlb_on;
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
-	/* The flush exits are on (core/flush_exits.h); fixed: the backend cannot turn them off. */
-	bool flush_exits_armed, flush_exits_fixed;
+	/* The flush exits that are on, FLUSH_EXIT_* bits (core/flush_exits.h); fixed: the
+	 * backend cannot turn them off. */
+	unsigned flush_exits_armed;
+	bool flush_exits_fixed;
 	uint64_t flush_exits_arms; /* times they were turned on: the cache's own price */
 	struct mmio_region_hint region_hint; /* the last region an exit found */
 };

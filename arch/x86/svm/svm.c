@@ -228,17 +228,19 @@ static void svm_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
  * while mhv's translation caches hold something.  Changing an intercept vector voids the
  * CPU's cached copy of it (clean bit).
  */
-static void svm_set_flush_exits(struct vcpu *v, bool on)
+static void svm_set_flush_exits(struct vcpu *v, unsigned mask)
 {
 	struct svm_vcpu *sv = to_svm(v);
 	struct vmcb_control *c = &sv->vmcb->control;
 
-	if (on) {
+	if (mask & FLUSH_EXIT_CR3)
 		c->intercept_cr |= CR_WRITE_INTERCEPT(3);
+	else
+		c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
+	if (mask & FLUSH_EXIT_INVLPG) {
 		c->intercept_misc1 |= MISC1_INVLPG;
 		c->intercept_misc3 |= sv->invpcid_intercept;
 	} else {
-		c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
 		c->intercept_misc1 &= ~MISC1_INVLPG;
 		c->intercept_misc3 &= ~sv->invpcid_intercept;
 	}

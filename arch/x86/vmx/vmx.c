@@ -279,9 +279,17 @@ static void set_proc_controls(struct vmx_vcpu *vx, uint32_t bits, bool on)
 	vmwrite32(VMCS_PROC_CONTROLS, vx->proc_ctls);
 }
 
-static void vmx_set_flush_exits(struct vcpu *v, bool on)
+/* INVLPG exiting covers INVPCID too (with "enable INVPCID" set). */
+static void vmx_set_flush_exits(struct vcpu *v, unsigned mask)
 {
-	set_proc_controls(to_vmx(v), PROC_FLUSH_EXITS, on);
+	struct vmx_vcpu *vx = to_vmx(v);
+
+	vx->proc_ctls &= ~PROC_FLUSH_EXITS;
+	if (mask & FLUSH_EXIT_CR3)
+		vx->proc_ctls |= PROC_CR3_LOAD_EXITING;
+	if (mask & FLUSH_EXIT_INVLPG)
+		vx->proc_ctls |= PROC_INVLPG_EXITING;
+	vmwrite32(VMCS_PROC_CONTROLS, vx->proc_ctls);
 }
 
 static void setup_flush_exits(struct vmx_vcpu *vx, uint32_t proc_msr)
@@ -293,7 +301,8 @@ static void setup_flush_exits(struct vmx_vcpu *vx, uint32_t proc_msr)
 	(void)adjust_controls("processor-based (flush exits)", proc_msr,
 			      vx->proc_ctls | PROC_FLUSH_EXITS, 0); /* ends the run if it cannot */
 	if (vx->proc_ctls & PROC_FLUSH_EXITS) {
-		v->flush_exits_fixed = v->flush_exits_armed = true;
+		v->flush_exits_fixed = true;
+		v->flush_exits_armed = FLUSH_EXITS_ALL;
 		vx->proc_ctls |= PROC_FLUSH_EXITS;
 	}
 }
