@@ -11,6 +11,7 @@
 #define MEM_BASE 0x10000ull
 #define MEM_SIZE 0x3000u
 #define PG	 0x1000u
+#define LOW_SIZE 16u
 
 struct fake {
 	uint64_t gpr[16], rip, rflags;
@@ -42,7 +43,21 @@ struct fake {
 	uint32_t port_out_last;
 	unsigned int port_outs;
 	uint16_t sel[6]; /* the selectors get_seg reports (enum x86_seg) */
+	uint64_t ss_base;
+	uint32_t ss_limit;
+	bool low_mapped; /* low[] is linear 0..LOW_SIZE-1 (where a real-mode stack wraps) */
+	uint8_t low[LOW_SIZE];
 };
+
+/* The fake's memory at la, or NULL (not mapped: #PF). */
+static uint8_t *fake_mem(struct fake *f, uint64_t la, unsigned int len)
+{
+	if (f->low_mapped && la + len <= LOW_SIZE)
+		return f->low + la;
+	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+		return NULL;
+	return f->mem + (la - MEM_BASE);
+}
 
 static uint64_t get_reg(void *o, unsigned int r)
 {
@@ -71,8 +86,8 @@ static void get_seg(void *o, unsigned int seg, struct x86_segment *s)
 
 	memset(s, 0, sizeof(*s));
 	s->selector = seg < 6 ? f->sel[seg] : 0;
-	s->limit = seg == X86_SEG_DS ? f->ds_limit : 0xffffffffu;
-	s->base = seg == X86_SEG_DS ? f->ds_base : 0;
+	s->limit = seg == X86_SEG_DS ? f->ds_limit : seg == X86_SEG_SS ? f->ss_limit : 0xffffffffu;
+	s->base = seg == X86_SEG_DS ? f->ds_base : seg == X86_SEG_SS ? f->ss_base : 0;
 	s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0x3 | (f->mode == 32 ? X86_SEG_ATTR_DB : 0);
 	if (seg == X86_SEG_CS)
 		s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0xb |
@@ -112,21 +127,22 @@ static int fetch(void *o, uint64_t la, void *buf, unsigned int len, struct x86_e
 
 static int rd(void *o, uint64_t la, void *buf, unsigned int len, struct x86_exception *x)
 {
-	struct fake *f = o;
+	const uint8_t *m = fake_mem(o, la, len);
 
-	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+	if (!m)
 		return pf(x, la);
-	memcpy(buf, f->mem + (la - MEM_BASE), len);
+	memcpy(buf, m, len);
 	return 0;
 }
 
 static int wr(void *o, uint64_t la, const void *buf, unsigned int len, struct x86_exception *x)
 {
 	struct fake *f = o;
+	uint8_t *m = fake_mem(f, la, len);
 
-	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+	if (!m)
 		return pf(x, la);
-	memcpy(f->mem + (la - MEM_BASE), buf, len);
+	memcpy(m, buf, len);
 	f->writes++;
 	return 0;
 }
@@ -148,9 +164,8 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 
 static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
 {
-	(void)o;
 	(void)write;
-	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+	if (!fake_mem(o, la, len))
 		return pf(x, la);
 	return 0;
 }
@@ -403,6 +418,7 @@ static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t
 	f->rip = rip;
 	f->rflags = X86_FL_FIXED;
 	f->ds_limit = 0xffffffffu;
+	f->ss_limit = 0xffffffffu;
 	f->nofetch_page = ~0ull;
 	memcpy(f->mem + (rip - MEM_BASE), code, n);
 }
@@ -1826,6 +1842,121 @@ static void test_event_delivery_faults(void **st)
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + EV_STACK);
 }
 
+/* Real mode: the IVT entry, FLAGS/CS/IP as words on SS:SP, no error code, IF TF AC RF clear. */
+#define RM_IVT_LIMIT 0x3ffu
+#define RM_FLAGS_IN  (X86_FL_FIXED | X86_FL_CF | X86_FL_IF | X86_FL_TF | X86_FL_AC | 0x10000)
+
+static void setup_real_event(struct fake *f, unsigned int vec, uint16_t ip, uint16_t cs)
+{
+	uint8_t *ent = f->mem + IDT_OFF + vec * 4;
+
+	setup_event(f, 16);
+	f->real_mode = true;
+	f->rip = 0x0100;
+	f->sel[X86_SEG_CS] = 0x2000;
+	f->sys[X86_SYS_IDTR].limit = RM_IVT_LIMIT;
+	f->ss_base = MEM_BASE;
+	f->ss_limit = 0xffff;
+	f->gpr[X86_RSP] = 0x12340000ull | EV_STACK;
+	f->rflags = RM_FLAGS_IN;
+	ent[0] = (uint8_t)ip;
+	ent[1] = (uint8_t)(ip >> 8);
+	ent[2] = (uint8_t)cs;
+	ent[3] = (uint8_t)(cs >> 8);
+}
+
+static void test_event_delivery_real_mode(void **st)
+{
+	struct x86_emu_result res;
+	struct fake f;
+
+	(void)st;
+	/* #GP with an error code from the caller: real mode pushes none. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0x18, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], 0x12340000ull | (EV_STACK - 6)); /* only SP moves */
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 2, 2), RM_FLAGS_IN & 0xffff);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 4, 2), 0x2000);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 6, 2), 0x0100);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 8, 2), 0); /* nothing more */
+	assert_int_equal(f.writes, 3);
+	assert_int_equal(f.rip, 0x1234);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0xf000);
+	assert_int_equal(f.loaded[X86_SEG_CS].base, 0xf0000);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_CF);
+	assert_int_equal(f.tf_at_rip_write, 0);
+
+	/* INT 21h returns past the instruction. */
+	setup_real_event(&f, 0x21, 0x0040, 0x0070);
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 6, 2), 0x0102);
+	assert_int_equal(f.loaded[X86_SEG_CS].base, 0x700);
+	assert_int_equal(f.rip, 0x0040);
+
+	/* SP 0: the frame goes to the top of the segment, SP wraps. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	f.ss_base = MEM_BASE + 0x2000 - 0x10000;
+	f.gpr[X86_RSP] = 0;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], 0xfffa);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffe, 2), RM_FLAGS_IN & 0xffff);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffa, 2), 0x0100);
+
+	/* SP 2: FLAGS at offset 0, CS and IP at the top: the pushes wrap one by one. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	f.low_mapped = true;
+	f.ss_base = MEM_BASE - 0xfffc;
+	f.gpr[X86_RSP] = 2;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], 0xfffc);
+	assert_int_equal(f.low[4] | f.low[5] << 8, RM_FLAGS_IN & 0xffff);
+	assert_int_equal(mem_at(&f, MEM_BASE + 2, 2), 0x2000);
+	assert_int_equal(mem_at(&f, MEM_BASE, 2), 0x0100);
+
+	/* SP 1 and 3: a word at offset 0xffff crosses the limit: #SS, no error code, nothing
+	 * written (every push is checked first). */
+	for (unsigned int sp = 1; sp <= 3; sp += 2) {
+		setup_real_event(&f, 13, 0x1234, 0xf000);
+		f.low_mapped = true;
+		f.ss_base = MEM_BASE - 0xfffc;
+		f.gpr[X86_RSP] = sp;
+		assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res),
+				 -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_SS);
+		assert_false(res.exc.has_error_code);
+		assert_int_equal(f.writes, 0);
+		assert_int_equal(f.gpr[X86_RSP], sp);
+		assert_int_equal(f.rip, 0x0100);
+		assert_int_equal(f.set_seg_calls, 0);
+	}
+
+	/* A smaller SS limit (left from protected mode) holds too. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	f.ss_limit = 0x0fff;
+	f.gpr[X86_RSP] = 0x1002;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_SS);
+	assert_int_equal(f.writes, 0);
+
+	/* The IVT entry past IDTR's limit: #GP without an error code (then #DF by the nesting
+	 * rules for a hardware exception), nothing written. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	f.sys[X86_SYS_IDTR].limit = 13 * 4 + 2;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_false(res.exc.has_error_code);
+	assert_int_equal(f.writes, 0);
+	f.sys[X86_SYS_IDTR].limit = 13 * 4 + 3;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), 0);
+
+	/* Virtual-8086 mode stays unemulated: nothing changed. */
+	setup_event(&f, 32);
+	f.rflags |= X86_FL_VM;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_UNSUPPORTED);
+	assert_int_equal(f.writes, 0);
+	assert_int_equal(f.rip, EV_RIP);
+}
+
 static void test_event_nested_rules(void **st)
 {
 	struct x86_event gp = {.vector = X86_EXC_GP, .kind = X86_EVENT_HW_EXC};
@@ -2685,6 +2816,7 @@ int main(void)
 		cmocka_unit_test(test_event_delivery_32bit),
 		cmocka_unit_test(test_event_delivery_ia32e),
 		cmocka_unit_test(test_event_delivery_faults),
+		cmocka_unit_test(test_event_delivery_real_mode),
 		cmocka_unit_test(test_event_nested_rules),
 		cmocka_unit_test(test_call_gates),
 		cmocka_unit_test(test_event_inner_privilege),
