@@ -1848,9 +1848,10 @@ static void test_event_delivery_faults(void **st)
 
 static void setup_real_event(struct fake *f, unsigned int vec, uint16_t ip, uint16_t cs)
 {
-	uint8_t *ent = f->mem + IDT_OFF + vec * 4;
+	uint8_t *ent;
 
 	setup_event(f, 16);
+	ent = f->mem + IDT_OFF + vec * 4;
 	f->real_mode = true;
 	f->rip = 0x0100;
 	f->sel[X86_SEG_CS] = 0x2000;
