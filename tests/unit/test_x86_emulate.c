@@ -1949,13 +1949,6 @@ static void test_event_delivery_real_mode(void **st)
 	assert_int_equal(f.writes, 0);
 	f.sys[X86_SYS_IDTR].limit = 13 * 4 + 3;
 	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), 0);
-
-	/* Virtual-8086 mode stays unemulated: nothing changed. */
-	setup_event(&f, 32);
-	f.rflags |= X86_FL_VM;
-	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_UNSUPPORTED);
-	assert_int_equal(f.writes, 0);
-	assert_int_equal(f.rip, EV_RIP);
 }
 
 static void test_event_nested_rules(void **st)
@@ -2769,6 +2762,105 @@ static void test_event_inner_privilege(void **st)
 	assert_int_equal(res.exc.error_code, 0x49);
 }
 
+/* Virtual-8086 mode: to ring 0 on SS0:ESP0 with GS FS DS ES above the frame, VM cleared. */
+#define V86_FLAGS (X86_FL_FIXED | X86_FL_IF | X86_FL_TF | X86_FL_VM)
+
+static void setup_v86_event(struct fake *f)
+{
+	static const uint16_t sels[6] = {[X86_SEG_ES] = 0x1111, [X86_SEG_CS] = 0x2222,
+					 [X86_SEG_SS] = 0x3333, [X86_SEG_DS] = 0x4444,
+					 [X86_SEG_FS] = 0x5555, [X86_SEG_GS] = 0x6666};
+
+	setup_inner_event(f, 32);
+	memcpy(f->sel, sels, sizeof(sels));
+	f->rip = 0x0100;
+	f->gpr[X86_RSP] = 0x0ffe;
+	f->rflags = V86_FLAGS;
+	f->sys[X86_SYS_IDTR].limit = 0x22 * 8 - 1;
+}
+
+static void test_event_delivery_v86(void **st)
+{
+	static const unsigned int data_segs[] = {X86_SEG_ES, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS};
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t sp = MEM_BASE + GATE_STACK + 8 - 40;
+
+	(void)st;
+	setup_v86_event(&f);
+	put_gate(&f, false, 13, 0x08, 0x4000, 0x8e, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0x18, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 4), 0x18);
+	assert_int_equal(mem_at(&f, sp + 4, 4), 0x0100);
+	assert_int_equal(mem_at(&f, sp + 8, 4), 0x2222);
+	assert_int_equal(mem_at(&f, sp + 12, 4), V86_FLAGS | 0x10000); /* VM, and RF: a fault */
+	assert_int_equal(mem_at(&f, sp + 16, 4), 0x0ffe);
+	assert_int_equal(mem_at(&f, sp + 20, 4), 0x3333);
+	assert_int_equal(mem_at(&f, sp + 24, 4), 0x6666); /* GS */
+	assert_int_equal(mem_at(&f, sp + 28, 4), 0x5555); /* FS */
+	assert_int_equal(mem_at(&f, sp + 32, 4), 0x4444); /* DS */
+	assert_int_equal(mem_at(&f, sp + 36, 4), 0x1111); /* ES */
+	assert_int_equal(f.rip, 0x4000);
+	assert_int_equal(f.rflags, X86_FL_FIXED);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(f.loaded[data_segs[i]].selector, 0);
+		assert_true(f.loaded[data_segs[i]].attr & X86_SEG_UNUSABLE);
+	}
+
+	/* No error code: 36 bytes; a trap gate keeps IF. */
+	setup_v86_event(&f);
+	put_gate(&f, false, 6, 0x08, 0x4000, 0x8f, 0);
+	assert_int_equal(deliver(&f, 6, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], sp + 4);
+	assert_int_equal(mem_at(&f, sp + 4, 4), 0x0100);
+	assert_int_equal(mem_at(&f, sp + 36, 4), 0x1111);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_IF);
+
+	/* A ring-3 handler: #GP(selector | EXT), nothing written or loaded. */
+	setup_v86_event(&f);
+	put_gate(&f, false, 13, 0x18, 0x4000, 0x8e, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x19);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+	assert_int_equal(f.rflags, V86_FLAGS);
+	/* A ring-1 handler is more privileged, but not ring 0: #GP(selector | EXT) too. */
+	f.mem[GDT_OFF + 0x18 + 5] = 0xbb;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.error_code, 0x19);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+
+	/* INT n is IOPL-sensitive: #GP(0) below IOPL 3; at IOPL 3 it returns past itself. */
+	setup_v86_event(&f);
+	put_gate(&f, false, 0x21, 0x08, 0x4000, 0xee, 0);
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+	f.rflags |= 3u << 12;
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	assert_int_equal(mem_at(&f, sp + 4, 4), 0x0102);
+	assert_int_equal(mem_at(&f, sp + 12, 4), V86_FLAGS | 3u << 12); /* no RF for INT n */
+	/* With CR4.VME the redirection bitmap decides: not emulated, nothing changed. */
+	setup_v86_event(&f);
+	f.cr4 = 1;
+	f.rflags |= 3u << 12;
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res),
+			 -X86_EMU_UNSUPPORTED);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+	/* INT3 is not IOPL-sensitive, but its gate's DPL must allow ring 3. */
+	setup_v86_event(&f);
+	put_gate(&f, false, 3, 0x08, 0x4000, 0x8e, 0);
+	assert_int_equal(deliver(&f, 3, X86_EVENT_SOFT_EXC, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.error_code, 3 * 8 + 2);
+	put_gate(&f, false, 3, 0x08, 0x4000, 0xee, 0);
+	assert_int_equal(deliver(&f, 3, X86_EVENT_SOFT_EXC, false, 0, &res), 0);
+	assert_int_equal(f.rip, 0x4000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2821,6 +2913,7 @@ int main(void)
 		cmocka_unit_test(test_event_nested_rules),
 		cmocka_unit_test(test_call_gates),
 		cmocka_unit_test(test_event_inner_privilege),
+		cmocka_unit_test(test_event_delivery_v86),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
