@@ -137,6 +137,11 @@ $(TEST_ISO_DIR)/gdb-spin.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh is
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit gdb=com2,wait" \
 		-m "$(GUEST_TEST_ELF) guest-test gdb-spin"
+# gdb's threads: every vCPU stopped and shown (tests/boot/gdb-smp.gdb).
+$(TEST_ISO_DIR)/gdb-smp.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit $(GUEST_MMIO_ARGS) gdb=com2,wait" \
+		-m "$(GUEST_TEST_ELF) guest-test gdb-smp"
 # mhv's console on a PCI 16550 found by class (QEMU pci-serial: I/O BAR at 0xC000 or so), the
 # guest suite printing there too: the high port must be intercepted (VT-x I/O bitmap B).
 $(TEST_ISO_DIR)/guest-pciserial.iso: $(BUILD)/mhv.elf $(GUEST_TEST_ELF) iso/mkiso.sh iso/grub.cfg.in
@@ -188,6 +193,12 @@ $(TEST_ISO_DIR)/linux.iso: $(BUILD)/mhv.elf $(LINUX_DIR)/initrd.cpio.gz iso/mkis
 	@mkdir -p $(dir $@)
 	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit mmio=ram@0xd0000000+0x4000" \
 		-m "$(LINUX_DIR)/vmlinuz $(LINUX_ARGS)" -m "$(LINUX_DIR)/initrd.cpio.gz"
+# A real gdb attached to the running 64-bit Linux kernel (tests/boot/linux-gdb.gdb); no KASLR,
+# so that the kernel's text sits where its link address says.
+$(TEST_ISO_DIR)/linux-gdb.iso: $(BUILD)/mhv.elf $(LINUX_DIR)/initrd.cpio.gz iso/mkiso.sh iso/grub.cfg.in
+	@mkdir -p $(dir $@)
+	$(Q)sh iso/mkiso.sh -q -o $@ -e $< -a "exit=debugexit mmio=ram@0xd0000000+0x4000 gdb=com2" \
+		-m "$(LINUX_DIR)/vmlinuz $(LINUX_ARGS) nokaslr" -m "$(LINUX_DIR)/initrd.cpio.gz"
 # make bench: Linux on one CPU (nr_cpus=1; the other vCPU stays in wait-for-SIPI), so a boot's
 # exits and ticks compare between configurations and with the cache on and off.
 $(TEST_ISO_DIR)/linux-1cpu.iso: $(BUILD)/mhv.elf $(LINUX_DIR)/initrd.cpio.gz iso/mkiso.sh iso/grub.cfg.in
@@ -207,13 +218,13 @@ $(BUILD)/test-pxe/linux/.stamp: $(BUILD)/mhv.elf $(LINUX_DIR)/initrd.cpio.gz iso
 $(TEST_ISO_DIR)/linux-native.iso: $(LINUX_DIR)/initrd.cpio.gz tests/linux/mknative.sh
 	@mkdir -p $(dir $@)
 	$(Q)sh tests/linux/mknative.sh $@ $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.cpio.gz "$(LINUX_ARGS)"
-TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp $(TEST_ISO_DIR)/linux.iso \
+TEST_ISOS := $(BUILD)/test-pxe/selfcheck/.stamp $(TEST_ISO_DIR)/linux.iso $(TEST_ISO_DIR)/linux-gdb.iso \
 	$(BUILD)/test-pxe/linux/.stamp \
 	$(TEST_ISO_DIR)/selfcheck.iso $(TEST_ISO_DIR)/badcmd.iso \
 	$(TEST_ISO_DIR)/guest.iso $(TEST_ISO_DIR)/guest-nocache.iso $(TEST_ISO_DIR)/guest-mb2.iso \
 	$(TEST_ISO_DIR)/badguest-garbage.iso $(TEST_ISO_DIR)/badguest-truncated.iso \
 	$(TEST_ISO_DIR)/noguest.iso $(TEST_ISO_DIR)/iommu-required.iso \
-	$(TEST_ISO_DIR)/guest-pciserial.iso $(TEST_ISO_DIR)/gdb.iso $(TEST_ISO_DIR)/gdb-spin.iso \
+	$(TEST_ISO_DIR)/guest-pciserial.iso $(TEST_ISO_DIR)/gdb.iso $(TEST_ISO_DIR)/gdb-spin.iso $(TEST_ISO_DIR)/gdb-smp.iso \
 	$(TEST_ISO_DIR)/guest-monitor.iso \
 	$(patsubst %,$(TEST_ISO_DIR)/attack-%.iso,$(ATTACKS))
 

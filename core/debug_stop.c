@@ -1,9 +1,11 @@
 /* Break-in and the stopped-guest loop: see debug_stop.h. */
 #include "core/debug_stop.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/exception.h"
 #include "arch/x86/serial_line.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/uart16550.h"
+#include "core/debug_park.h"
 #include "core/ioapic_guard.h"
 #include "core/vcpu.h"
 #include "core/vuart.h"
@@ -14,6 +16,7 @@
 #define ASCII_SPACE   0x20
 #define CTRL_TO_CARET 0x40 /* 0x1D (Ctrl-]) shows as "^]" */
 #define PRINT_MAX     256
+#define NO_STEP_CPU   (~0u)
 
 volatile bool debug_stop_wanted;
 
@@ -27,6 +30,7 @@ static struct {
 	bool stepping;
 	uint64_t step_rip;
 	unsigned step_cpu;
+	unsigned step_want; /* the vCPU the session asked to step (NO_STEP_CPU: its own) */
 	const struct debug_session *session;
 	const char *mechanism;
 	/* The guest's receive queue: bytes that were not (part of) the break-in sequence. */
@@ -214,6 +218,30 @@ static void step_off(struct vcpu *v)
 	ds.stepping = false;
 }
 
+static void step_off_call(struct vcpu *v, void *arg)
+{
+	(void)arg;
+	step_off(v);
+}
+
+/* Arm the single step on this vCPU (run on its own CPU); *arg: it has a mechanism. */
+static void step_on_call(struct vcpu *v, void *arg)
+{
+	bool *ok = arg;
+
+	*ok = v->ops->single_step && v->ops->single_step(v, true);
+	if (!*ok)
+		return;
+	ds.stepping = true;
+	ds.step_rip = v->ops->get_rip(v);
+	ds.step_cpu = v->cpu;
+}
+
+void debug_stop_step_cpu(unsigned cpu)
+{
+	ds.step_want = cpu;
+}
+
 bool debug_stop_step_trap(struct vcpu *v)
 {
 	if (!ds.stepping || v->cpu != ds.step_cpu)
@@ -226,10 +254,21 @@ bool debug_stop_step_trap(struct vcpu *v)
 /* Another vCPU runs a session: this one waits in its exit handler until the session ends. */
 static void park(struct vcpu *v)
 {
+	/* Kicked here by an NMI exit (VT-x): NMIs stay blocked until an IRET, and the vCPU would
+	 * go back to the guest without one (the kick's usual end, INIT or the run's end, takes
+	 * NMIs in mhv). */
+	smp_unblock_nmis();
+	debug_park_begin(v); /* the session may read and change this vCPU meanwhile */
 	while (__atomic_load_n(&ds.busy, __ATOMIC_ACQUIRE)) {
 		smp_poll_run_end(v->cpu); /* the session may end the run */
+		debug_park_serve(v);
 		cpu_relax();
 	}
+	debug_park_end(v);
+	/* The kick that stopped the guest may have reached this CPU in mhv (an exit under way),
+	 * not as an NMI exit: that NMI was mhv's, not one for the guest (VT-x would inject it). */
+	if (smp_take_kick(v->cpu))
+		nmi_pending[v->cpu] = false;
 }
 
 void debug_stop_tail_slow(struct vcpu *v)
@@ -259,8 +298,10 @@ void debug_stop_enter(struct vcpu *v, enum debug_stop_reason why)
 		return;
 	ds.owner = v->cpu;
 	ds.break_pending = false;
-	step_off(v);
+	if (!ds.stepping || ds.step_cpu == v->cpu)
+		step_off(v);
 	if (!ds.session) {
+		step_off(v);
 		debug_stop_wanted = false;
 		__atomic_store_n(&ds.busy, false, __ATOMIC_RELEASE);
 		return;
@@ -268,19 +309,28 @@ void debug_stop_enter(struct vcpu *v, enum debug_stop_reason why)
 	/* The whole guest stops: every other vCPU running it exits and waits (park). */
 	debug_stop_wanted = true;
 	smp_kick_running_others(v->cpu);
+	debug_park_wait_others(v->cpu);
+	/* Another vCPU's step stopped by this one: its trap is not wanted any more. */
+	if (ds.stepping && !debug_park_call(v, ds.step_cpu, step_off_call, NULL))
+		ds.stepping = false;
 	vuart_hold(true);
 	ds.session_open = true;
 	for (;;) {
+		bool stepped = false;
+		unsigned cpu;
+
+		ds.step_want = NO_STEP_CPU;
 		next = ds.session->run(v, why);
 		if (next != DEBUG_RESUME_STEP)
 			break;
-		if (v->ops->single_step && v->ops->single_step(v, true)) {
-			ds.stepping = true;
-			ds.step_rip = v->ops->get_rip(v);
-			ds.step_cpu = v->cpu;
+		cpu = ds.step_want == NO_STEP_CPU ? v->cpu : ds.step_want;
+		if (debug_park_call(v, cpu, step_on_call, &stepped) && stepped)
 			break;
-		}
-		debug_printf("step: this CPU offers no single-step mechanism\n");
+		if (debug_park_vcpu(cpu) || cpu == v->cpu)
+			debug_printf("step: this CPU offers no single-step mechanism\n");
+		else
+			debug_printf("step: vCPU %u is not stopped in mhv (not started, or halted)\n",
+				     cpu);
 		why = DEBUG_STOP_STEP;
 	}
 	ds.session_open = false;

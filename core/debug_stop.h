@@ -80,7 +80,7 @@ struct debug_session {
 	/* Optional, for a session on a UART of its own: take that UART's IOAPIC pin as an NMI
 	 * (where debug_stop_route_nmi takes the console's); false when it cannot. */
 	bool (*route_nmi)(void);
-	/* The session shows the boot CPU only (the GDB stub): a break-in waits for its exit. */
+	/* A break-in waits for the boot CPU's exit (the GDB stub, which polls its line there). */
 	bool boot_cpu_only;
 };
 
@@ -97,6 +97,10 @@ bool debug_break_armed(void);
 bool debug_stop_route_nmi(void);
 /* The debugger's single step is under way (backends: owe the guest no TF trap for it). */
 bool debug_stepping(void);
+
+/* A session about to return DEBUG_RESUME_STEP: step this vCPU (mhv's CPU number), not the
+ * one the session runs on (which is the default).  The other vCPUs run meanwhile. */
+void debug_stop_step_cpu(unsigned cpu);
 
 /* Stop the guest at the next exit of any vCPU (a session's own interrupt request). */
 void debug_stop_request(void);

@@ -1,7 +1,11 @@
 /*
  * The GDB stub's mhv side (see gdbstub.h): lib/gdb_stub.c speaks the protocol, this file gives
- * it vCPU 0 (registers through struct vcpu_ops, memory by guest-linear address through the
- * guest's page tables and the memory gate, the debug registers) and the serial line.
+ * it the vCPUs as gdb's threads (thread N is vCPU N-1: registers through struct vcpu_ops,
+ * memory by guest-linear address through the guest's page tables and the memory gate, the
+ * debug registers) and the serial line.  The session runs on the vCPU that stopped; the others
+ * are parked in their exit handlers (core/debug_park.h) and each is read and changed on its
+ * own CPU.  gdb's breakpoints are loaded into every vCPU's debug registers: the parked ones at
+ * once, one that was not parked (waiting for a STARTUP IPI, halted) at its next exit.
  *
  * Breakpoints of every kind live in DR0-DR3 (lib/gdb_hwbp.h says why): while gdb has any, the
  * hardware DR0-DR3 and the guest's DR7 are gdb's; the guest's own values are saved when gdb
@@ -15,16 +19,21 @@
  * monitor's commands (monitor_exec).
  */
 #include "core/gdbstub.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/debugreg.h"
+#include "core/debug_park.h"
 #include "core/debug_stop.h"
 #include "core/monitor.h"
 #include "core/msr_policy.h"
 #include "arch/x86/exception.h"
+#include "arch/x86/percpu_layout.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/serial_line.h"
 #include "core/guest.h"
 #include "core/ioapic_guard.h"
 #include "core/regs_abi.h"
 #include "core/insn_fetch.h"
+#include "core/mmio_exit.h"
 #include "core/vcpu.h"
 #include "lib/errno.h"
 #include "lib/fmt.h"
@@ -46,8 +55,14 @@ static struct {
 	uint16_t port;
 	bool wait;
 	struct gdb_stub stub;
-	bool drs_saved;
-	uint64_t guest_dr[NR_DEBUG_ADDR_REGS], guest_dr7;
+	unsigned sel;	  /* the vCPU gdb's register and memory packets are about (Hg) */
+	unsigned bps_gen; /* bumped when gdb's breakpoints change */
+	/* Each vCPU's debug registers: the guest's own, saved while gdb's are loaded. */
+	struct dbg_cpu {
+		bool drs_saved;
+		uint64_t guest_dr[NR_DEBUG_ADDR_REGS], guest_dr7;
+		unsigned bps_gen; /* the breakpoints this vCPU has loaded */
+	} cpu[HV_MAX_CPUS];
 	/* Why the next stop happens: what poll() saw (0x03, a connecting gdb), the #DB's slot. */
 	int signal;
 	int slot;
@@ -56,6 +71,8 @@ static struct {
 	 * line's pin is the debugger's when a byte came since: a session or an exit may have
 	 * read it before the NMI was judged). */
 	unsigned long rx_seen, rx_seen_judged;
+	/* The line's reader: the session (on whichever vCPU stopped) or the boot CPU's poll. */
+	bool line_busy;
 } dbg;
 
 /* ---- registers ---- */
@@ -69,9 +86,8 @@ static bool wide(void *ctx)
 	return (v->ops->get_efer(v) & EFER_LMA) && cs.long_mode;
 }
 
-static uint64_t reg_get(void *ctx, enum gdb_reg r)
+static uint64_t reg_get_on(struct vcpu *v, enum gdb_reg r)
 {
-	struct vcpu *v = ctx;
 	struct vcpu_segment s;
 
 	if (r < GDB_NR_GPRS)
@@ -128,14 +144,14 @@ static bool set_seg_base(struct vcpu *v, unsigned seg, uint64_t base)
  * exit core's MOV-to-CR path (core/exit_cr.c) and EFER through the WRMSR policy
  * (core/msr_policy.c): a value the CPU would answer with #GP is refused, nothing changed, and
  * gdb says it could not write the register.  EFER.LMA is the CPU's, not writable.  CR2 holds
- * any address.  Selectors are refused: a new selector means a descriptor load from the
- * guest's GDT/LDT with all its checks, which the stub does not do (README "Debugging").
+ * any address.  A selector is loaded as the guest's MOV Sreg would load it (the descriptor
+ * from its GDT/LDT through the memory gate, with the CPU's checks: mmio/x86_emu_sreg.c), CS
+ * only as a code segment usable at the current CPL and mode; a load the CPU would fault on is
+ * refused, nothing changed.
  */
-static bool reg_set(void *ctx, enum gdb_reg r, uint64_t val)
+static bool reg_set_on(struct vcpu *v, enum gdb_reg r, uint64_t val)
 {
-	struct vcpu *v = ctx;
-
-	if (!wide(ctx))
+	if (!wide(v))
 		val = (uint32_t)val; /* a 32-bit view: the upper halves are zero there */
 	if (r < GDB_NR_GPRS) {
 		if (r == GDB_REG_RSP)
@@ -167,6 +183,14 @@ static bool reg_set(void *ctx, enum gdb_reg r, uint64_t val)
 		if ((val ^ v->ops->get_efer(v)) & EFER_LMA)
 			return false;
 		return msr_policy_write(v, MSR_EFER, val);
+	case GDB_REG_ES:
+	case GDB_REG_CS:
+	case GDB_REG_SS:
+	case GDB_REG_DS:
+	case GDB_REG_FS:
+	case GDB_REG_GS:
+		return val <= UINT16_MAX &&
+		       vcpu_load_segment(v, r - GDB_REG_ES, (uint16_t)val) == X86_EMU_OK;
 	case GDB_REG_FS_BASE:
 		return set_seg_base(v, X86_SEG_FS, val);
 	case GDB_REG_GS_BASE:
@@ -174,6 +198,39 @@ static bool reg_set(void *ctx, enum gdb_reg r, uint64_t val)
 	default:
 		return false;
 	}
+}
+
+/* ---- the selected vCPU, on its own CPU ---- */
+
+struct reg_call {
+	enum gdb_reg r;
+	bool set, ok;
+	uint64_t val;
+};
+
+static void reg_call(struct vcpu *v, void *arg)
+{
+	struct reg_call *c = arg;
+
+	if (c->set)
+		c->ok = reg_set_on(v, c->r, c->val);
+	else
+		c->val = reg_get_on(v, c->r);
+}
+
+/* gdb reads registers of a thread with none only as "unavailable" (thread_regs): 0 here. */
+static uint64_t reg_get(void *ctx, enum gdb_reg r)
+{
+	struct reg_call c = {.r = r};
+
+	return debug_park_call(ctx, dbg.sel, reg_call, &c) ? c.val : 0;
+}
+
+static bool reg_set(void *ctx, enum gdb_reg r, uint64_t val)
+{
+	struct reg_call c = {.r = r, .set = true, .val = val};
+
+	return debug_park_call(ctx, dbg.sel, reg_call, &c) && c.ok;
 }
 
 /* ---- memory ---- */
@@ -222,46 +279,88 @@ static unsigned debugger_mem(struct vcpu *v, uint64_t la, void *buf, unsigned le
 	return done;
 }
 
+struct mem_call {
+	uint64_t la;
+	void *buf;
+	unsigned len, done;
+	bool write;
+};
+
+static void mem_call(struct vcpu *v, void *arg)
+{
+	struct mem_call *c = arg;
+
+	c->done = debugger_mem(v, c->la, c->buf, c->len, c->write);
+}
+
+/* Through the selected vCPU's page tables; one with no state to show lends the session's. */
+static unsigned mem_access(void *ctx, uint64_t la, void *buf, unsigned len, bool write)
+{
+	struct mem_call c = {la, buf, len, 0, write};
+
+	if (!debug_park_call(ctx, dbg.sel, mem_call, &c))
+		mem_call(ctx, &c);
+	return c.done;
+}
+
 static unsigned mem_read(void *ctx, uint64_t la, void *buf, unsigned len)
 {
-	return debugger_mem(ctx, la, buf, len, false);
+	return mem_access(ctx, la, buf, len, false);
 }
 
 static unsigned mem_write(void *ctx, uint64_t la, const void *buf, unsigned len)
 {
-	return debugger_mem(ctx, la, (void *)buf, len, true);
+	return mem_access(ctx, la, (void *)buf, len, true);
 }
 
 /* ---- debug registers ---- */
 
+static struct dbg_cpu *dbg_cpu(const struct vcpu *v)
+{
+	return &dbg.cpu[v->cpu];
+}
+
 static void intercept_db(struct vcpu *v)
 {
 	/* debug_stop's single step arms its own #DB intercept when it needs one. */
-	v->ops->set_exception_intercept(v, VEC_DB, dbg.drs_saved);
-	v->ops->set_mov_dr_intercept(v, dbg.drs_saved);
+	v->ops->set_exception_intercept(v, VEC_DB, dbg_cpu(v)->drs_saved);
+	v->ops->set_mov_dr_intercept(v, dbg_cpu(v)->drs_saved);
 }
 
-static void debug_regs(void *ctx, const struct gdb_hwbps *bps)
+/* Load gdb's breakpoints into this vCPU's debug registers (on its own CPU). */
+static void load_bps(struct vcpu *v, void *arg)
 {
-	struct vcpu *v = ctx;
+	const struct gdb_hwbps *bps = &dbg.stub.bps;
+	struct dbg_cpu *c = dbg_cpu(v);
 
+	(void)arg;
 	if (gdb_hwbp_any(bps)) {
-		if (!dbg.drs_saved) {
+		if (!c->drs_saved) {
 			for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
-				dbg.guest_dr[i] = read_dr_addr(i);
-			dbg.guest_dr7 = v->ops->get_dr7(v);
-			dbg.drs_saved = true;
+				c->guest_dr[i] = read_dr_addr(i);
+			c->guest_dr7 = v->ops->get_dr7(v);
+			c->drs_saved = true;
 		}
 		for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
 			write_dr_addr(i, bps->slot[i].used ? bps->slot[i].addr : 0);
 		v->ops->set_dr7(v, gdb_hwbp_dr7(bps));
-	} else if (dbg.drs_saved) {
+	} else if (c->drs_saved) {
 		for (unsigned i = 0; i < NR_DEBUG_ADDR_REGS; i++)
-			write_dr_addr(i, dbg.guest_dr[i]);
-		v->ops->set_dr7(v, dbg.guest_dr7);
-		dbg.drs_saved = false;
+			write_dr_addr(i, c->guest_dr[i]);
+		v->ops->set_dr7(v, c->guest_dr7);
+		c->drs_saved = false;
 	}
+	c->bps_gen = dbg.bps_gen;
 	intercept_db(v);
+}
+
+/* Every parked vCPU now; the others at their next exit (gdbstub_poll). */
+static void debug_regs(void *ctx, const struct gdb_hwbps *bps)
+{
+	(void)bps; /* dbg.stub.bps */
+	dbg.bps_gen++;
+	for (unsigned cpu = 0; cpu < smp_nr_vcpus() && cpu < HV_MAX_CPUS; cpu++)
+		debug_park_call(ctx, cpu, load_bps, NULL);
 }
 
 /* ---- the guest's own debug registers while gdb holds them ---- */
@@ -274,23 +373,23 @@ static void debug_regs(void *ctx, const struct gdb_hwbps *bps)
 static uint64_t guest_dr_get(struct vcpu *v, unsigned dr)
 {
 	if (dr < NR_DEBUG_ADDR_REGS)
-		return dbg.drs_saved ? dbg.guest_dr[dr] : read_dr_addr(dr);
+		return dbg_cpu(v)->drs_saved ? dbg_cpu(v)->guest_dr[dr] : read_dr_addr(dr);
 	if (dr == DR_STATUS)
 		return v->ops->get_dr6(v);
-	return dbg.drs_saved ? dbg.guest_dr7 : v->ops->get_dr7(v);
+	return dbg_cpu(v)->drs_saved ? dbg_cpu(v)->guest_dr7 : v->ops->get_dr7(v);
 }
 
 static void guest_dr_set(struct vcpu *v, unsigned dr, uint64_t val)
 {
 	if (dr < NR_DEBUG_ADDR_REGS) {
-		if (dbg.drs_saved)
-			dbg.guest_dr[dr] = val;
+		if (dbg_cpu(v)->drs_saved)
+			dbg_cpu(v)->guest_dr[dr] = val;
 		else
 			write_dr_addr(dr, val);
 	} else if (dr == DR_STATUS) {
 		v->ops->set_dr6(v, val);
-	} else if (dbg.drs_saved) {
-		dbg.guest_dr7 = val;
+	} else if (dbg_cpu(v)->drs_saved) {
+		dbg_cpu(v)->guest_dr7 = val;
 	} else {
 		v->ops->set_dr7(v, val);
 	}
@@ -382,7 +481,8 @@ static void monitor(void *ctx, struct gdb_stub *s, const char *cmd)
 
 	if (!strcmp(cmd, "gdb")) {
 		mon_print(s, "mhv gdb stub on port 0x%x, vCPU %u: %s, bad packets %lu\n", dbg.port,
-			  v->cpu, dbg.drs_saved ? "owns DR0-DR3/DR7" : "no debug registers in use",
+			  v->cpu,
+			  dbg_cpu(v)->drs_saved ? "owns DR0-DR3/DR7" : "no debug registers in use",
 			  dbg.stub.stats_bad_packets);
 		return;
 	}
@@ -402,6 +502,46 @@ static void monitor(void *ctx, struct gdb_stub *s, const char *cmd)
 	monitor_exec(v, line, mon_print, s, NULL);
 }
 
+/* ---- threads: the vCPUs ---- */
+
+static unsigned threads(void *ctx)
+{
+	(void)ctx;
+	return MIN(smp_nr_vcpus(), (unsigned)HV_MAX_CPUS);
+}
+
+static bool select_thread(void *ctx, unsigned tid)
+{
+	if (tid < 1 || tid > threads(ctx))
+		return false;
+	dbg.sel = tid - 1;
+	return true;
+}
+
+static bool thread_regs(void *ctx)
+{
+	const struct vcpu *v = ctx;
+
+	return dbg.sel == v->cpu || debug_park_vcpu(dbg.sel);
+}
+
+static void thread_info(void *ctx, unsigned tid, char *buf, size_t size)
+{
+	const struct vcpu *v = ctx;
+	unsigned cpu = tid - 1;
+	const char *what;
+
+	if (cpu == v->cpu || debug_park_vcpu(cpu))
+		what = "stopped";
+	else if (smp_vcpu_state(cpu) == SMP_VCPU_WAIT_SIPI)
+		what = "waiting for SIPI, not started";
+	else if (smp_vcpu_state(cpu) == SMP_VCPU_HALTED)
+		what = "halted with interrupts off, registers not shown";
+	else
+		what = "did not stop, registers not shown";
+	fmt_snprintf(buf, size, "vCPU %u (APIC id %u), %s", cpu, smp_vcpu_apic_id(cpu), what);
+}
+
 static const struct gdb_target target = {
 	.wide = wide,
 	.reg_get = reg_get,
@@ -412,6 +552,10 @@ static const struct gdb_target target = {
 	.write = line_write,
 	.getc = line_getc,
 	.monitor = monitor,
+	.threads = threads,
+	.select_thread = select_thread,
+	.thread_regs = thread_regs,
+	.thread_info = thread_info,
 };
 
 /* ---- stopping and resuming ---- */
@@ -438,14 +582,17 @@ static enum debug_resume resume(struct vcpu *v, enum gdb_action a)
 	intercept_db(v);
 	if (a == GDB_DETACH)
 		pr_info("mhv: gdb: detached, the guest runs on\n");
+	if (a == GDB_STEP && dbg.stub.step_thread)
+		debug_stop_step_cpu(dbg.stub.step_thread - 1);
 	return a == GDB_STEP ? DEBUG_RESUME_STEP : DEBUG_RESUME_CONTINUE;
 }
 
-/* The debug_stop session: vCPU 0 only (the others are parked while it runs). */
+/* The debug_stop session, on the vCPU that stopped (the others are parked while it runs). */
 static enum debug_resume gdb_session_run(struct vcpu *v, enum debug_stop_reason why)
 {
-	struct gdb_stop stop = {GDB_SIGTRAP, -1};
+	struct gdb_stop stop = {GDB_SIGTRAP, -1, v->cpu + 1};
 	bool report = true;
+	enum debug_resume next;
 
 	if (why == DEBUG_STOP_BREAK) {
 		stop.signal = dbg.signal;
@@ -457,7 +604,11 @@ static enum debug_resume gdb_session_run(struct vcpu *v, enum debug_stop_reason 
 	dbg.signal = GDB_SIGINT;
 	dbg.report = true;
 	dbg.stub.ctx = v;
-	return resume(v, gdb_stub_stopped(&dbg.stub, &stop, report));
+	while (__atomic_exchange_n(&dbg.line_busy, true, __ATOMIC_ACQUIRE))
+		cpu_relax(); /* the boot CPU is in poll_line() */
+	next = resume(v, gdb_stub_stopped(&dbg.stub, &stop, report));
+	__atomic_store_n(&dbg.line_busy, false, __ATOMIC_RELEASE);
+	return next;
 }
 
 /* gdb's 0x03 or a connecting gdb on the line asks debug_stop for a stop. */
@@ -465,9 +616,11 @@ static void poll_line(void)
 {
 	enum gdb_action a;
 
-	if (!serial_line_ready(dbg.port))
+	if (!serial_line_ready(dbg.port) ||
+	    __atomic_exchange_n(&dbg.line_busy, true, __ATOMIC_ACQUIRE))
 		return;
 	a = gdb_stub_feed(&dbg.stub, (uint8_t)line_getc(NULL));
+	__atomic_store_n(&dbg.line_busy, false, __ATOMIC_RELEASE);
 	if (a == GDB_BREAK) {
 		dbg.signal = GDB_SIGINT;
 		dbg.report = true;
@@ -563,6 +716,9 @@ void gdbstub_start(struct vcpu *v)
 
 void gdbstub_poll(struct vcpu *v)
 {
+	/* gdb's breakpoints changed while this vCPU was not parked. */
+	if (unlikely(dbg_cpu(v)->bps_gen != dbg.bps_gen))
+		load_bps(v, NULL);
 	if (v->cpu)
 		return;
 	poll_line();
@@ -602,7 +758,7 @@ static int debugger_slot(struct vcpu *v, uint64_t dr6)
 	int slot;
 	const struct gdb_hwbp *b;
 
-	if (!dbg.drs_saved || v->ops->get_dr7(v) != gdb_hwbp_dr7(&dbg.stub.bps))
+	if (!dbg_cpu(v)->drs_saved || v->ops->get_dr7(v) != gdb_hwbp_dr7(&dbg.stub.bps))
 		return -1;
 	slot = (dr6 & (DR6_B_MASK | DR6_BS)) ? gdb_hwbp_hit(&dbg.stub.bps, dr6)
 					      : slot_without_status(v);
@@ -620,7 +776,7 @@ bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
 {
 	int slot;
 
-	if (v->cpu || !gdbstub_armed)
+	if (!gdbstub_armed)
 		return false;
 	slot = debugger_slot(v, dr6);
 	if (slot < 0)

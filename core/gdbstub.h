@@ -1,12 +1,12 @@
 /*
- * The GDB stub on a serial line of its own (gdb=com2[,wait]): gdb debugs the guest (vCPU 0)
- * through lib/gdb_stub.c.  It is a debug_stop session (core/debug_stop.h, gdb_session): it
+ * The GDB stub on a serial line of its own (gdb=com2[,wait]): gdb debugs the guest, each
+ * vCPU a thread, through lib/gdb_stub.c.  It is a debug_stop session (core/debug_stop.h, gdb_session): it
  * stops the guest on its own #DB (hardware breakpoints and watchpoints: #DB intercepted while
  * it has any), before the guest's first instruction with `wait`, after debug_stop's single
  * step, and when its UART has gdb's Ctrl-C or a connecting gdb.  That UART is polled where
  * debug_stop polls (the VMX preemption timer: even a guest spinning without exits stops) and
  * at vCPU 0's exits (SVM has no timer; the console's break-in sequence also stops the guest
- * for gdb there).  While it has control the whole guest is stopped.
+ * for gdb there).  While it has control the whole guest is stopped (core/debug_park.h).
  */
 #ifndef MHV_CORE_GDBSTUB_H
 #define MHV_CORE_GDBSTUB_H
@@ -39,11 +39,12 @@ void gdbstub_guest_port_access(uint16_t port, bool write);
 
 /* Bring up the debugger's UART; false (with a message) when there is none at port. */
 bool gdbstub_init(uint16_t port, uint32_t baud, bool wait);
-/* Before the guest's first instruction (each vCPU; only vCPU 0 is debugged): with `wait`,
- * stop there until gdb continues. */
+/* Before the guest's first instruction (each vCPU; vCPU 0 stops): with `wait`, stop there
+ * until gdb continues. */
 void gdbstub_start(struct vcpu *v);
-/* Ctrl-C or a connecting gdb on the line: asks debug_stop for a stop, which the caller then
- * takes (debug_stop_exit_tail).  Cheap when nothing happened: one UART status read. */
+/* vCPU 0: Ctrl-C or a connecting gdb on the line asks debug_stop for a stop, which the caller
+ * then takes (debug_stop_exit_tail).  Every vCPU: loads gdb's breakpoints if they changed
+ * while it was not parked.  Cheap when nothing happened: one UART status read. */
 void gdbstub_poll(struct vcpu *v);
 /* #DB intercepted with these DR6 bits (B0-B3, BS): true when it was the debugger's (handled),
  * false when it is the guest's own (the backend reflects it, DR6 updated as the CPU would). */

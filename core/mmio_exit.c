@@ -583,6 +583,17 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 	return res.status;
 }
 
+int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
+{
+	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct x86_emu_result res;
+
+	vcpu_walk_setup(v, &c.regs, &c.mem);
+	v->emu.ops = &emu_ops;
+	v->emu.opaque = &c;
+	return x86_load_sreg(&v->emu, seg, sel, &res);
+}
+
 int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
 		       struct x86_exception *exc)
 {

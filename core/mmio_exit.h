@@ -19,6 +19,9 @@ void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region);
  * with X86_EMU_EXCEPTION *exc holds the fault the delivery raised.
  */
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc);
+/* A debugger's segment register write: MOV Sreg's descriptor load and checks
+ * (x86_load_sreg); X86_EMU_OK, or nothing changed. */
+int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel);
 
 /*
  * One access of guest linear memory within a page, by the path the emulator's operands take

@@ -1,6 +1,7 @@
 /* The break-in monitor: see monitor.h. */
 #include "core/monitor.h"
 #include "arch/x86/smp.h"
+#include "core/debug_park.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_setup.h"
@@ -68,14 +69,13 @@ static uint64_t gpr(struct vcpu *v, unsigned i)
 	return i == GPR_RSP ? v->ops->get_rsp(v) : v->gpr[i];
 }
 
-static int cmd_regs(const struct mon_ctx *m, unsigned argc, char **argv)
+/* One vCPU's registers, on its own CPU (debug_park_call). */
+static void print_regs(struct vcpu *v, void *arg)
 {
-	struct vcpu *v = mon.v;
+	const struct mon_ctx *m = arg;
 	struct vcpu_segment s;
 	struct vcpu_debug_state d;
 
-	(void)argc;
-	(void)argv;
 	for (unsigned i = 0; i < NR_GPRS; i += 4)
 		m->print(m->ctx, "%-3s=%016lx %-3s=%016lx %-3s=%016lx %-3s=%016lx\n", gpr_names[i],
 			 gpr(v, i), gpr_names[i + 1], gpr(v, i + 1), gpr_names[i + 2],
@@ -96,7 +96,7 @@ static int cmd_regs(const struct mon_ctx *m, unsigned argc, char **argv)
 		 v->ops->get_cr(v, 2), v->ops->get_cr(v, 3), v->ops->get_cr(v, 4));
 	m->print(m->ctx, "efer=%016lx\n", v->ops->get_efer(v));
 	if (!v->ops->debug_state)
-		return 0;
+		return;
 	v->ops->debug_state(v, &d);
 	m->print(m->ctx, "dr0=%016lx dr1=%016lx dr2=%016lx dr3=%016lx\n", d.dr[0], d.dr[1],
 		 d.dr[2], d.dr[3]);
@@ -107,6 +107,30 @@ static int cmd_regs(const struct mon_ctx *m, unsigned argc, char **argv)
 		m->print(m->ctx, "pending event: none\n");
 	m->print(m->ctx, "interrupt shadow: %s, NMI blocked: %s\n", d.interrupt_shadow ? "yes" : "no",
 		 !d.nmi_known ? "not shown by this CPU" : d.nmi_blocked ? "yes" : "no");
+}
+
+/* regs [N]: the stopped vCPU's registers, or vCPU N's (parked meanwhile: debug_park.h). */
+static int cmd_regs(const struct mon_ctx *m, unsigned argc, char **argv)
+{
+	static const char *const state[] = {
+		[SMP_VCPU_NONE] = "no such vCPU",
+		[SMP_VCPU_WAIT_SIPI] = "waits for a STARTUP IPI (not started): no registers yet",
+		[SMP_VCPU_RUNNING] = "did not stop: registers not shown",
+		[SMP_VCPU_HALTED] = "halted with interrupts off: registers not shown"};
+	uint64_t cpu = mon.v->cpu;
+
+	if (argc > 1 && mon_parse_u64(m, argv[1], &cpu))
+		return -1;
+	if (cpu >= smp_nr_vcpus()) {
+		m->print(m->ctx, "no vCPU %lu (vCPUs 0..%u)\n", cpu, smp_nr_vcpus() - 1);
+		return -1;
+	}
+	if (argc > 1)
+		m->print(m->ctx, "vCPU %lu (APIC id %u)\n", cpu, smp_vcpu_apic_id((unsigned)cpu));
+	if (!debug_park_call(mon.v, (unsigned)cpu, print_regs, (void *)m)) {
+		m->print(m->ctx, "vCPU %lu %s\n", cpu, state[smp_vcpu_state((unsigned)cpu)]);
+		return -1;
+	}
 	return 0;
 }
 
@@ -473,8 +497,10 @@ static int cmd_reset(const struct mon_ctx *m, unsigned argc, char **argv)
 }
 
 static const struct mon_cmd commands[] = {
-	{"regs", "", "guest registers: GPRs, RIP/RFLAGS, segments, CRs, EFER, DRs, events", 0, 0,
-	 cmd_regs},
+	{"regs", "[N]",
+	 "guest registers (vCPU N's; default the stopped one): GPRs, RIP/RFLAGS, segments, CRs, "
+	 "EFER, DRs, events",
+	 0, 1, cmd_regs},
 	{"counters", "", "exit counters, MMIO cache and trace statistics", 0, 0, cmd_counters},
 	{"regions", "", "the mmio= regions with their devices and access counts", 0, 0,
 	 cmd_regions},

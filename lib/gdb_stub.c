@@ -3,6 +3,7 @@
  * "Remote Protocol" appendix of the GDB manual.
  */
 #include "lib/gdb_stub.h"
+#include "lib/gdb_threads.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
 #include "lib/fmt.h"
@@ -28,7 +29,7 @@ void gdb_stub_init(struct gdb_stub *s, const struct gdb_target *t, void *ctx)
 	s->t = t;
 	s->ctx = ctx;
 	s->layout = &gdb_layout_i386;
-	s->last = (struct gdb_stop){GDB_SIGTRAP, -1};
+	s->last = (struct gdb_stop){.signal = GDB_SIGTRAP, .slot = -1};
 	s->xml_len = -1;
 }
 
@@ -190,6 +191,11 @@ static void cmd_read_regs(struct gdb_stub *s)
 	char buf[GDB_PACKET_SIZE];
 	char *p = buf;
 
+	if (!gdb_threads_regs_available(s)) { /* "xx": a byte gdb shows as unavailable */
+		memset(buf, 'x', 2 * gdb_layout_bytes(s->layout));
+		gdb_stub_send(s, buf, 2 * gdb_layout_bytes(s->layout));
+		return;
+	}
 	for (unsigned i = 0; i < s->layout->nr; i++) {
 		uint8_t bytes[MAX_REG_BYTES];
 
@@ -210,7 +216,8 @@ static void cmd_write_regs(struct gdb_stub *s, struct cursor *c)
 	uint8_t want[GDB_MAX_LAYOUT_REGS][MAX_REG_BYTES], old[GDB_MAX_LAYOUT_REGS][MAX_REG_BYTES];
 	unsigned i;
 
-	if ((size_t)(c->end - c->p) != 2 * (size_t)gdb_layout_bytes(s->layout)) {
+	if ((size_t)(c->end - c->p) != 2 * (size_t)gdb_layout_bytes(s->layout) ||
+	    !gdb_threads_regs_available(s)) {
 		send_str(s, ERR_BAD_PACKET);
 		return;
 	}
@@ -247,6 +254,11 @@ static void cmd_read_reg(struct gdb_stub *s, struct cursor *c)
 		send_str(s, ERR_BAD_PACKET);
 		return;
 	}
+	if (!gdb_threads_regs_available(s)) {
+		memset(buf, 'x', 2 * reg_bytes(&s->layout->regs[n]));
+		gdb_stub_send(s, buf, 2 * reg_bytes(&s->layout->regs[n]));
+		return;
+	}
 	reg_read(s, &s->layout->regs[n], bytes);
 	gdb_stub_send(s, buf, (size_t)(put_hex(buf, bytes, reg_bytes(&s->layout->regs[n])) - buf));
 }
@@ -257,6 +269,7 @@ static void cmd_write_reg(struct gdb_stub *s, struct cursor *c)
 	uint8_t bytes[MAX_REG_BYTES];
 
 	if (!parse_hex(c, &n) || !expect(c, '=') || n >= s->layout->nr ||
+	    !gdb_threads_regs_available(s) ||
 	    !parse_bytes(c, bytes, reg_bytes(&s->layout->regs[n])) || !at_end(c)) {
 		send_str(s, ERR_BAD_PACKET);
 		return;
@@ -458,12 +471,8 @@ static void cmd_query(struct gdb_stub *s, const char *pkt, size_t len)
 		cmd_monitor(s, &c);
 	} else if (has_prefix(pkt, len, "qAttached")) {
 		send_str(s, "1"); /* gdb detaches (never kills) when it quits */
-	} else if (has_prefix(pkt, len, "qC")) {
-		send_str(s, "QC1");
-	} else if (has_prefix(pkt, len, "qfThreadInfo")) {
-		send_str(s, "m1");
-	} else if (has_prefix(pkt, len, "qsThreadInfo")) {
-		send_str(s, "l");
+	} else if (gdb_threads_query(s, pkt, len)) {
+		/* answered */
 	} else if (has_prefix(pkt, len, "QStartNoAckMode")) {
 		send_str(s, "OK");
 		s->noack = true; /* from the next packet on */
@@ -483,10 +492,12 @@ static void send_stop(struct gdb_stub *s)
 	char buf[64];
 
 	if (hit && hit->used && watch_kind[hit->type])
-		fmt_snprintf(buf, sizeof(buf), "T%02xthread:1;%s:%lx;", (unsigned)s->last.signal,
-			     watch_kind[hit->type], (unsigned long)hit->addr);
+		fmt_snprintf(buf, sizeof(buf), "T%02xthread:%x;%s:%lx;", (unsigned)s->last.signal,
+			     gdb_threads_stopped(s), watch_kind[hit->type],
+			     (unsigned long)hit->addr);
 	else
-		fmt_snprintf(buf, sizeof(buf), "T%02xthread:1;", (unsigned)s->last.signal);
+		fmt_snprintf(buf, sizeof(buf), "T%02xthread:%x;", (unsigned)s->last.signal,
+			     gdb_threads_stopped(s));
 	send_str(s, buf);
 }
 
@@ -555,6 +566,7 @@ static enum gdb_action handle_packet(struct gdb_stub *s, const char *pkt, size_t
 			return GDB_CONTINUE;
 		break;
 	case 's':
+		s->step_thread = gdb_threads_step_target(s);
 		if (resume_at(s, &c))
 			return GDB_STEP;
 		break;
@@ -571,8 +583,15 @@ static enum gdb_action handle_packet(struct gdb_stub *s, const char *pkt, size_t
 		s->noack = false;
 		return GDB_DETACH;
 	case 'H':
+		gdb_threads_cmd_h(s, pkt, len);
+		break;
 	case 'T':
-		send_str(s, "OK"); /* one thread */
+		gdb_threads_cmd_t(s, pkt, len);
+		break;
+	case 'v':
+		if (has_prefix(pkt, len, "vCont"))
+			return gdb_threads_vcont(s, pkt, len);
+		send_str(s, "");
 		break;
 	case 'q':
 	case 'Q':
@@ -682,6 +701,7 @@ bad:
 enum gdb_action gdb_stub_stopped(struct gdb_stub *s, const struct gdb_stop *why, bool report)
 {
 	s->last = *why;
+	gdb_threads_on_stop(s);
 	if (report)
 		send_stop(s);
 	for (;;) {

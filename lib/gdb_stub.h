@@ -2,7 +2,8 @@
  * The GDB remote serial protocol, target side: framing ($data#cs), checksums, acks and
  * QStartNoAckMode, escapes in binary data, and the commands a kernel debugger needs:
  *   ?  g G p P  m M X  Z0-Z4 z0-z4  c s  D k  qSupported (PacketSize) qXfer:features:read
- *   qRcmd (gdb's `monitor`)  qAttached  H  and an empty reply for anything else.
+ *   qRcmd (gdb's `monitor`)  qAttached  and an empty reply for anything else;
+ * threads (lib/gdb_threads.c): H T qC qfThreadInfo qsThreadInfo qThreadExtraInfo vCont.
  * Ctrl-C (0x03) outside a packet asks to stop the running guest.
  *
  * Plain C over struct gdb_target: mhv's side (core/gdbstub.c) gives it the vCPU's registers,
@@ -48,6 +49,17 @@ struct gdb_target {
 	int (*getc)(void *ctx);
 	/* Optional: a `monitor` command; print with gdb_stub_console(). */
 	void (*monitor)(void *ctx, struct gdb_stub *s, const char *cmd);
+	/*
+	 * Optional (without them there is one thread): threads 1..threads() (mhv: the vCPUs).
+	 * select_thread() makes tid the thread the register and memory calls are about (false:
+	 * no such thread); thread_regs() says whether it has registers to show now (a vCPU that
+	 * waits for a STARTUP IPI has none: gdb shows them unavailable, writes are refused);
+	 * thread_info() describes it for gdb's `info threads`.
+	 */
+	unsigned (*threads)(void *ctx);
+	bool (*select_thread)(void *ctx, unsigned tid);
+	bool (*thread_regs)(void *ctx);
+	void (*thread_info)(void *ctx, unsigned tid, char *buf, size_t size);
 };
 
 /* What the debugger asks of the guest once a packet is handled. */
@@ -63,6 +75,7 @@ enum gdb_action {
 struct gdb_stop {
 	int signal; /* GDB_SIGTRAP, GDB_SIGINT */
 	int slot;   /* hardware slot that hit, or -1 */
+	unsigned thread; /* the thread that stopped (0: thread 1) */
 };
 
 enum gdb_rx_state { RX_IDLE, RX_DATA, RX_CSUM_HI, RX_CSUM_LO };
@@ -75,6 +88,9 @@ struct gdb_stub {
 	struct gdb_stop last;
 	bool noack;
 	bool attached; /* a debugger talked to us since the last detach */
+	unsigned g_thread;    /* Hg: registers and memory are this thread's */
+	unsigned c_thread;    /* Hc: `s` steps this thread (0: the one that stopped) */
+	unsigned step_thread; /* after GDB_STEP: the thread to step */
 	/* receiver */
 	enum gdb_rx_state rx;
 	char in[GDB_PACKET_SIZE + 1];

@@ -8,6 +8,9 @@
  * accessed bit, and load the register through ops->set_seg.  A load of SS asks the caller for
  * the MOV SS interrupt shadow (res->mov_ss_shadow).
  *
+ * x86_load_sreg() is the same load for a debugger's write of a segment register (gdb's
+ * `set $ds = ...`), CS included when the CPL and the code's mode stay as they are.
+ *
  * Not here: far branches, LLDT/LTR (the same descriptor reads, other checks).
  */
 #include "mmio/x86_emu_internal.h"
@@ -213,4 +216,61 @@ int x86e_exec_sreg(struct x86_emu_ctx *e, const struct x86_insn *in)
 	e->ops->set_seg(e->opaque, seg, &s);
 	e->res->mov_ss_shadow = is_ss;
 	return EMU_CONTINUE;
+}
+
+/*
+ * A new CS for a debugger: a present code segment the CPU could be running in now without a
+ * privilege or mode change (RPL = CPL; DPL = CPL, or <= CPL if conforming; in IA-32e mode the
+ * same L bit, never L with D), as a far JMP within the privilege level checks it.
+ */
+static int load_cs(struct x86_emu_ctx *e, uint16_t sel, const struct x86_segment *cur,
+		   struct x86_segment *s)
+{
+	unsigned int dpl, cpl = e->ctl.cpl;
+	uint64_t la;
+	int r;
+
+	if (!(sel & ~SEL_RPL_MASK) || (sel & SEL_RPL_MASK) != cpl)
+		return fault_sel(e, X86_EXC_GP, sel);
+	if ((r = x86e_read_desc(e, sel, s, &la)))
+		return r;
+	dpl = (s->attr >> ATTR_DPL_SHIFT) & ATTR_DPL_MASK;
+	if (!(s->attr & X86_SEG_ATTR_S) || !(s->attr & X86_SEG_TYPE_CODE) ||
+	    ((s->attr & DESC_TYPE_CONFORM) ? dpl > cpl : dpl != cpl))
+		return fault_sel(e, X86_EXC_GP, sel);
+	if (e->ctl.efer & X86_EFER_LMA) {
+		bool l = s->attr & X86_SEG_ATTR_L;
+
+		if (l != !!(cur->attr & X86_SEG_ATTR_L) || (l && (s->attr & X86_SEG_ATTR_DB)))
+			return fault_sel(e, X86_EXC_GP, sel);
+	}
+	if (!(s->attr & X86_SEG_ATTR_P))
+		return fault_sel(e, X86_EXC_NP, sel);
+	return x86e_desc_accessed(e, la, s);
+}
+
+int x86_load_sreg(struct x86_emu_ctx *e, unsigned int seg, uint16_t sel,
+		  struct x86_emu_result *res)
+{
+	struct x86_segment cs, s;
+	int r;
+
+	x86e_begin(e, res, &cs);
+	if (!e->ops->sys_access || !e->ops->set_seg || !e->ops->get_sysseg || seg > X86_SEG_GS) {
+		x86e_ud(e);
+		r = X86_EMU_UNSUPPORTED;
+	} else if (e->real_or_v86) {
+		e->ops->get_seg(e->opaque, seg, &s);
+		s.selector = sel;
+		s.base = (uint64_t)sel << REAL_SEG_SHIFT;
+		r = EMU_CONTINUE;
+	} else if (seg == X86_SEG_CS) {
+		r = load_cs(e, sel, &cs, &s);
+	} else {
+		r = load_desc(e, sel, seg == X86_SEG_SS, &s);
+	}
+	if (r == EMU_CONTINUE)
+		e->ops->set_seg(e->opaque, seg, &s);
+	res->status = r;
+	return r;
 }

@@ -350,6 +350,15 @@ struct x86_event {
 int x86_deliver_event(struct x86_emu_ctx *ctx, const struct x86_event *ev,
 		      struct x86_emu_result *res);
 
+/*
+ * A debugger's write of segment register seg (enum x86_seg) with selector sel: the descriptor
+ * load and checks of MOV Sreg (CS: a code segment usable at the current CPL and mode, as a
+ * near-enough far JMP), its accessed bit set, the register loaded.  X86_EMU_OK, or
+ * X86_EMU_EXCEPTION (res->exc: the fault the CPU would raise) with nothing changed.
+ */
+int x86_load_sreg(struct x86_emu_ctx *ctx, unsigned int seg, uint16_t sel,
+		  struct x86_emu_result *res);
+
 /* A second exception raised while the CPU delivered first (SDM vol.3 table 6-5). */
 enum x86_nested {
 	X86_NESTED_SERIAL,   /* deliver the second exception */

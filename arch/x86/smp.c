@@ -100,6 +100,22 @@ unsigned smp_nr_vcpus(void)
 	return nr_vcpus;
 }
 
+enum smp_vcpu_state smp_vcpu_state(unsigned cpu)
+{
+	static const enum smp_vcpu_state map[] = {[VCPU_WAIT_SIPI] = SMP_VCPU_WAIT_SIPI,
+						  [VCPU_RUNNING] = SMP_VCPU_RUNNING,
+						  [VCPU_HALTED] = SMP_VCPU_HALTED};
+
+	if (cpu >= nr_vcpus)
+		return SMP_VCPU_NONE;
+	return map[__atomic_load_n(&cpus[cpu].state, __ATOMIC_ACQUIRE)];
+}
+
+uint32_t smp_vcpu_apic_id(unsigned cpu)
+{
+	return cpu < nr_vcpus ? cpus[cpu].apic_id : 0;
+}
+
 unsigned smp_ap_count(void)
 {
 	unsigned n = ap_park_count();
@@ -269,7 +285,7 @@ static void __attribute__((noinline, noclone)) idle_until_nmi(void)
  * After an NMI exit (VMX) NMIs stay blocked until an IRET: one to the next instruction
  * unblocks them, so the wake-up NMIs reach the HLT above.
  */
-static void unblock_nmis(void)
+void smp_unblock_nmis(void)
 {
 	asm volatile("movq %%rsp, %%rax\n\t"
 		     "pushq %[ss]\n\t"
@@ -362,7 +378,7 @@ uint8_t smp_wait_for_sipi(struct vcpu *v)
 	lapic_init_reset();
 	c->xapic_ldr = 0;
 	c->xapic_dfr = XAPIC_DFR_RESET;
-	unblock_nmis();
+	smp_unblock_nmis();
 	for (;;) {
 		int vec = __atomic_load_n(&c->sipi, __ATOMIC_ACQUIRE);
 
@@ -456,6 +472,11 @@ enum smp_nmi smp_nmi_exit(struct vcpu *v)
 	if (__atomic_exchange_n(&c->init, 0, __ATOMIC_ACQ_REL))
 		return SMP_NMI_INIT;
 	return SMP_NMI_KICK;
+}
+
+bool smp_take_kick(unsigned cpu)
+{
+	return cpu < nr_vcpus && __atomic_exchange_n(&cpus[cpu].kicks, 0, __ATOMIC_ACQ_REL);
 }
 
 void smp_nmi_to_self(void)

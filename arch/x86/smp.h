@@ -36,6 +36,15 @@ unsigned smp_ap_count(void);
 /* vCPUs in the run (1 without SMP). */
 unsigned smp_nr_vcpus(void);
 bool smp_active(void);
+/* What a vCPU does now, for a debugger's thread list (not the hot path). */
+enum smp_vcpu_state {
+	SMP_VCPU_NONE,	    /* no such vCPU */
+	SMP_VCPU_WAIT_SIPI, /* not started yet, or INIT again: waits for a STARTUP IPI */
+	SMP_VCPU_RUNNING,   /* runs the guest (or is in an exit) */
+	SMP_VCPU_HALTED,    /* HLT with interrupts off: waits in mhv for an NMI or INIT */
+};
+enum smp_vcpu_state smp_vcpu_state(unsigned cpu);
+uint32_t smp_vcpu_apic_id(unsigned cpu);
 
 /* A physical IPI from mhv (ICR low dword; dest an APIC ID or logical mask), in the APIC mode
  * the guest left this CPU's APIC in. */
@@ -88,6 +97,11 @@ enum smp_halt_wake smp_halt_wait(struct vcpu *v);
  * holds another event for the guest) comes back as an NMI exit right after the next entry.
  */
 void smp_nmi_to_self(void);
+/* After an NMI exit (VT-x) NMIs stay blocked until an IRET: one to the next instruction. */
+void smp_unblock_nmis(void);
+/* A kick sent to cpu that no NMI exit has consumed (it came while the CPU was in mhv):
+ * consumed now; true if there was one. */
+bool smp_take_kick(unsigned cpu);
 /* Make every other vCPU that runs the guest exit (an NMI kick; the debugger stops them). */
 void smp_kick_running_others(unsigned self);
 /* A CPU waiting in mhv takes its part in the end of the run (does not return if it ends). */

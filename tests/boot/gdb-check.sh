@@ -10,7 +10,7 @@ if [ ! -s "$log" ]; then
 fi
 # The session script as gdb ran it (gdb-session.sh): its checks, and "# prints: TEXT" lines.
 script="$log.gdb"
-want=$(grep -c '^python gdbcheck(\|^python gdbrefused(\|^printf "GDBCHECK' "$script")
+want=$(grep -c '^python gdbcheck(\|^python gdbrefused(\|^python pycheck(\|^printf "GDBCHECK' "$script")
 n=$(grep -c '^GDBCHECK ' "$log")
 grep '^GDBCHECK ' "$log" | sed 's/^GDBCHECK \(ok\|not-ok\) /\1 gdb: /'
 # Every check of the script ran (a gdb that stopped early leaves some out).

@@ -6,7 +6,9 @@
 # prints: Old value = 4096
 # prints: New value = 1835566695
 # prints: mhv monitor commands:
-# prints: Program received signal SIGINT
+# prints: received signal SIGINT
+# prints: vCPU 1 (APIC id 1), waiting for SIPI
+# prints: vCPU 0 (APIC id 0), stopped
 set pagination off
 set confirm off
 set remotetimeout 60
@@ -16,6 +18,8 @@ def gdbcheck(expr, text):
         ok = bool(int(gdb.parse_and_eval(expr)))
     except gdb.error as e:
         ok, text = False, "%s (%s)" % (text, e)
+    print("GDBCHECK %s %s" % ("ok" if ok else "not-ok", text))
+def pycheck(ok, text):
     print("GDBCHECK %s %s" % ("ok" if ok else "not-ok", text))
 def gdbrefused(cmd, text):
     try:
@@ -27,6 +31,13 @@ end
 target remote @SOCK@
 python gdbcheck("$cs == 0x08", "stopped before the first instruction, in 32-bit protected mode (CS 0x08)")
 python gdbcheck("($cr0 & 1) == 1", "CR0 from the sys feature: PE set")
+# Every vCPU is a thread; the AP has not been started (it waits for the guest's SIPI).
+info threads
+python pycheck(len(gdb.selected_inferior().threads()) == 2, "info threads: both vCPUs are threads")
+thread 2
+python gdbrefused("print $pc + 1", "thread 2 (waiting for SIPI): registers unavailable")
+python gdbrefused("set $eax = 1", "thread 2 (waiting for SIPI): register write refused")
+thread 1
 monitor help
 break *gdb_probe
 continue
@@ -48,6 +59,19 @@ set $ecx = 0x5eed
 maint flush register-cache
 python gdbcheck("$ecx == 0x5eed", "register write: ECX reads back what gdb wrote")
 set $ecx = $ecx_before
+# Segment registers: loaded from the guest's GDT with MOV Sreg's checks (tests/guest/entry.S:
+# 0x08 flat code, readable; 0x10 flat data; the GDT ends there).
+set $es = 0x08
+maint flush register-cache
+python gdbcheck("$es == 0x08", "segment write: ES loaded with the readable code selector 0x08")
+set $es = 0x10
+maint flush register-cache
+python gdbcheck("$es == 0x10", "segment write: ES back to the data selector 0x10")
+python gdbrefused("set $ds = 0x18", "segment write: a selector past the GDT's limit refused")
+python gdbrefused("set $ss = 0x08", "segment write: a code selector for SS refused")
+python gdbrefused("set $cs = 0x10", "segment write: a data selector for CS refused")
+maint flush register-cache
+python gdbcheck("$ds == 0x10 && $ss == 0x10 && $cs == 0x08", "segment writes refused: DS, SS, CS unchanged")
 delete
 watch gdb_probe_counter
 continue

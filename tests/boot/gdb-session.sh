@@ -1,7 +1,8 @@
 #!/bin/sh
 # Drive a real gdb (batch mode) against mhv's GDB stub on the emulator's second serial port.
 #   tests/boot/gdb-session.sh TARGET ELF LOG [SCRIPT [SERIAL-LOG]]
-# TARGET: what gdb's `target remote` takes (a unix socket path or host:port).  Waits (bounded)
+# TARGET: what gdb's `target remote` takes (a unix socket path or host:port); ELF "-": no
+# symbols (a Linux guest: the target description alone says what the registers are).  Waits (bounded)
 # for a unix socket to appear and, given SERIAL-LOG, for mhv to say its stub listens (as a
 # user would: bytes sent before that go to the firmware, which a UEFI boot spends a while
 # in, and gdb gives up on its first packets), then runs SCRIPT (tests/boot/gdb-session.gdb
@@ -24,11 +25,15 @@ while [ -n "$serial" ] && ! grep -q '^mhv: gdb: GDB stub on' "$serial" 2>/dev/nu
 	sleep 0.1
 	i=$((i + 1))
 done
-sed "s|@SOCK@|$target|" "$dir/$session" >"$script"
+sed -e "s|@SOCK@|$target|" -e "s|@SERIAL@|$serial|" "$dir/$session" >"$script"
 # A TCP server (Bochs) may not listen yet: try again while the connection is refused.
 i=0
 while :; do
-	timeout -k 3 900 gdb -q -nx -batch -x "$script" "$elf" >"$log" 2>&1
+	if [ "$elf" = - ]; then
+		timeout -k 3 900 gdb -q -nx -batch -x "$script" >"$log" 2>&1
+	else
+		timeout -k 3 900 gdb -q -nx -batch -x "$script" "$elf" >"$log" 2>&1
+	fi
 	rc=$?
 	grep -q "Connection refused" "$log" && [ $i -lt 120 ] || break
 	sleep 0.5

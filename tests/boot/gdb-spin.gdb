@@ -2,7 +2,7 @@
 # (tests/guest/monitor_spin.c), which spins with interrupts off and makes no exit at all: only
 # debug_stop's periodic mechanism (VMX preemption timer, SVM: gdb's UART pin as an NMI) can
 # stop it.  Checks print "GDBCHECK ok|not-ok TEXT" for tests/boot/gdb-check.sh.
-# prints: Program received signal SIGINT
+# prints: received signal SIGINT
 # prints: rax=0000000011223344
 set pagination off
 set confirm off

@@ -121,6 +121,14 @@ def main():
     verdict("rflags" in regs and not regs["rflags"] & 0x200, "regs shows RFLAGS.IF clear")
     verdict(all(w in out for w in ("cs ", "cr0=", "efer=", "dr7=", "pending event")),
             "regs shows segments, CRs, EFER, DRs and pending events")
+    out = port.command("regs 0")
+    verdict("vCPU 0 (APIC id" in out and ("rip=%016x" % stop_rip) in out,
+            "regs 0 shows the stopped vCPU 0")
+    out = port.command("regs 1")
+    verdict("vCPU 1 waits for a STARTUP IPI" in out,
+            "regs 1: the AP the guest has not started is shown as such")
+    out = port.command("regs 9")
+    verdict("no vCPU 9" in out, "regs 9: no such vCPU, a clear error")
 
     want = " ".join("%02x" % b for b in PATTERN[:16])
     out = port.command("mem 0x%x 32" % pattern)

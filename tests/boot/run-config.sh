@@ -70,7 +70,8 @@ guest_elf="$(dirname "$iso")/../guest/mhv-guest-test.elf"
 gdb_log="$out/$name.gdb.log"
 rm -f "$gdb_log"
 gdb_script=gdb-session.gdb
-case $iso in */gdb-spin.iso) gdb_script=gdb-spin.gdb ;; esac
+case $iso in */gdb-spin.iso) gdb_script=gdb-spin.gdb ;; */gdb-smp.iso) gdb_script=gdb-smp.gdb ;;
+*/linux-gdb.iso) gdb_script=linux-gdb.gdb guest_elf=- ;; esac
 
 # Bochs with COM2 as a TCP server on the loopback of the test's own network namespace, and
 # gdb inside the same namespace (nothing reaches the host's network).
@@ -169,7 +170,7 @@ qemu-uefi) qemu -cpu max -smp 2 -bios /usr/share/ovmf/OVMF.fd ;;
 qemu-gdb) # COM2 on a unix socket beside the logs
 	sock="$out/$name.gdb.sock"
 	rm -f "$sock"
-	sh "$(dirname "$0")/gdb-session.sh" "$sock" "$guest_elf" "$gdb_log" "$gdb_script" &
+	sh "$(dirname "$0")/gdb-session.sh" "$sock" "$guest_elf" "$gdb_log" "$gdb_script" "$serial" &
 	gdbpid=$!
 	qemu -cpu max -smp 2 -serial "unix:$sock,server=on,wait=off"
 	wait "$gdbpid" ;;

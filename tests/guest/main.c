@@ -32,6 +32,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 
 	attack_run_if_asked(&bi);
 	test_gdb_probe();
+	gdb_smp_run_if_asked(&bi);
 	monitor_spin_if_asked(&bi);
 	test_multiboot(&bi);
 	test_traps();

@@ -442,5 +442,6 @@ void test_smp(void)
 		shootdown(aps);
 	shoot_go = 1; /* without a region: the APs skip the shootdown, into their last loop */
 	device_msi_to_ap();
+	gdb_smp_wait_if_asked(); /* the gdb thread test: both vCPUs run guest code now */
 	restart_ap(aps);
 }

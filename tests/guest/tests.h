@@ -14,6 +14,10 @@ void test_multiboot(const struct boot_info *bi);
 void test_traps(void);
 /* The target of the gdb boot test (gdb_probe.c): a call gdb breaks on and watches. */
 void test_gdb_probe(void);
+/* The gdb thread test's wait with the APs running (gdb_smp.c; "gdb-smp" on the command line). */
+struct boot_info;
+void gdb_smp_run_if_asked(const struct boot_info *bi);
+void gdb_smp_wait_if_asked(void);
 void test_cpuid(void);
 /* CPUID plain and prefixed at one RIP and across pages: the exit's length (test_exit_len.c). */
 void test_exit_len(void);

@@ -467,7 +467,7 @@ static void test_breakpoints_and_watchpoints_use_debug_registers(void **state)
 	assert_false(fk.loaded.slot[2].used);
 	/* A watchpoint hit names the address in the stop reply. */
 	fk.input = "";
-	assert_int_equal(gdb_stub_stopped(&stub, &(struct gdb_stop){GDB_SIGTRAP,
+	assert_int_equal(gdb_stub_stopped(&stub, &(struct gdb_stop){.signal = GDB_SIGTRAP, .slot =
 				gdb_hwbp_hit(&fk.loaded, 0x2)}, true), GDB_DETACH);
 	assert_non_null(strstr(fk.out, "$T05thread:1;watch:20000;#"));
 	/* The line went away: every breakpoint is gone from the debug registers. */
@@ -519,7 +519,7 @@ static void test_stopped_serves_until_resumed(void **state)
 
 	snprintf(script, sizeof(script), "+%s+%s+%s", frame("p8"), frame("m10000,1"), frame("c"));
 	fk.input = script;
-	assert_int_equal(gdb_stub_stopped(&stub, &(struct gdb_stop){GDB_SIGINT, -1}, true),
+	assert_int_equal(gdb_stub_stopped(&stub, &(struct gdb_stop){.signal = GDB_SIGINT, .slot = -1}, true),
 			 GDB_CONTINUE);
 	assert_non_null(strstr(fk.out, "$T02thread:1;#"));
 	assert_non_null(strstr(fk.out, "$34120000#"));

@@ -1251,6 +1251,63 @@ static void test_mov_sreg_faults(void **st)
 	}
 }
 
+/* x86_load_sreg (a debugger's segment write): MOV Sreg's loads and faults, and CS. */
+static int load_sreg(struct fake *f, unsigned int mode, unsigned int seg, uint16_t sel,
+		     struct x86_emu_result *res)
+{
+	static const uint8_t nop[] = {0x90};
+	struct x86_emu_ctx ctx = {.ops = &ops, .opaque = f};
+	unsigned int cpl = f->cpl;
+
+	setup(f, mode, MEM_BASE, nop, sizeof(nop));
+	f->cpl = cpl;
+	memcpy(f->mem + GDT_OFF, gdt, sizeof(gdt));
+	f->sys[X86_SYS_GDTR].base = MEM_BASE + GDT_OFF;
+	f->sys[X86_SYS_GDTR].limit = sizeof(gdt) - 1;
+	return x86_load_sreg(&ctx, seg, sel, res);
+}
+
+static void expect_load_refused(struct fake *f, unsigned int mode, unsigned int seg,
+				uint16_t sel, unsigned int vector)
+{
+	struct x86_emu_result res;
+
+	assert_int_equal(load_sreg(f, mode, seg, sel, &res), X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, vector);
+	assert_int_equal(f->set_seg_calls, 0);
+	assert_int_equal(f->sys_writes, 0);
+}
+
+static void test_debugger_segment_load(void **st)
+{
+	struct fake f = {0};
+	struct x86_emu_result res;
+
+	(void)st;
+	assert_int_equal(load_sreg(&f, 64, X86_SEG_DS, 0x10, &res), X86_EMU_OK);
+	assert_int_equal(f.loaded[X86_SEG_DS].selector, 0x10);
+	assert_int_equal(f.loaded[X86_SEG_DS].attr, 0xc093);
+	assert_int_equal(f.mem[GDT_OFF + 0x10 + 5], 0x93); /* accessed, as the CPU marks it */
+	assert_int_equal(f.rip, MEM_BASE);		   /* no instruction: RIP stays */
+	expect_load_refused(&f, 64, X86_SEG_DS, 0x18, X86_EXC_NP);
+	expect_load_refused(&f, 32, X86_SEG_SS, 0x08, X86_EXC_GP);
+	expect_load_refused(&f, 32, X86_SEG_DS, 0x48, X86_EXC_GP); /* past the GDT */
+	/* CS: the 64-bit code segment in 64-bit mode; data, a gate, another mode, a wrong RPL,
+	 * a null selector or a segment not present are refused. */
+	assert_int_equal(load_sreg(&f, 64, X86_SEG_CS, 0x08, &res), X86_EMU_OK);
+	assert_int_equal(f.loaded[X86_SEG_CS].attr & 0xff, 0x9b);
+	expect_load_refused(&f, 64, X86_SEG_CS, 0x10, X86_EXC_GP);
+	expect_load_refused(&f, 64, X86_SEG_CS, 0x38, X86_EXC_GP);
+	expect_load_refused(&f, 64, X86_SEG_CS, 0x20, X86_EXC_GP); /* L=0: compatibility mode */
+	expect_load_refused(&f, 64, X86_SEG_CS, 0x0b, X86_EXC_GP); /* RPL 3 at CPL 0 */
+	expect_load_refused(&f, 64, X86_SEG_CS, 0x00, X86_EXC_GP);
+	expect_load_refused(&f, 32, X86_SEG_CS, 0x40, X86_EXC_NP);
+	/* Outside IA-32e mode the L bit means nothing: an execute-only 32-bit code segment. */
+	assert_int_equal(load_sreg(&f, 32, X86_SEG_CS, 0x20, &res), X86_EMU_OK);
+	f.cpl = 3;
+	expect_load_refused(&f, 32, X86_SEG_CS, 0x23, X86_EXC_GP); /* DPL 0 from ring 3 */
+}
+
 static void test_mov_cs_is_ud(void **st)
 {
 	static const uint8_t mov_cs[] = {0x8e, 0x0b}; /* mov cs, [rbx]: #UD */
@@ -2884,6 +2941,7 @@ int main(void)
 		cmocka_unit_test(test_mov_sreg_loads_descriptor),
 		cmocka_unit_test(test_mov_sreg_null_selectors),
 		cmocka_unit_test(test_mov_sreg_faults),
+		cmocka_unit_test(test_debugger_segment_load),
 		cmocka_unit_test(test_mov_cs_is_ud),
 		cmocka_unit_test(test_pop_sreg_from_a_device_stack),
 		cmocka_unit_test(test_far_jmp_call_through_memory),

@@ -1167,7 +1167,11 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 			wait_for_sipi(sv);
 			return EXIT_NEXT_RETRY;
 		case SMP_NMI_KICK:
-			break; /* nothing for this vCPU: it keeps waiting */
+			/* A debugger stops the guest: wait parked (its registers shown, RIP after
+			 * the HLT as a halted CPU's), then halt on. */
+			if (unlikely(debug_stop_wanted))
+				debug_stop(sv);
+			break; /* nothing else for this vCPU: it keeps waiting */
 		}
 	}
 }

@@ -1376,6 +1376,10 @@ static void exit_nmi(struct vmx_vcpu *vx)
 		wait_for_sipi(vx);
 		break;
 	case SMP_NMI_KICK:
+		/* The guest goes on (a debugger's stop): an NMI that caused an exit found it not
+		 * blocking NMIs, so a blocking-by-NMI the exit saved is not the guest's. */
+		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
+			  vmread32(VMCS_GUEST_INTERRUPTIBILITY) & ~BLOCKING_BY_NMI);
 		break;
 	}
 }
