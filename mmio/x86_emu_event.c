@@ -15,7 +15,16 @@
  * the exception the CPU would raise, for x86_event_nested() to combine with the first event.
  * A task gate is a task switch, which mhv does not emulate: #GP(TSS selector), what mhv
  * injects for a hardware task switch (README), returned as that fault.
- * Not emulated (X86_EMU_UNSUPPORTED, nothing changed): real and virtual-8086 mode.
+ * Real mode (deliver_real): the IVT entry (IP, CS) at IDTR.base + 4 * vector, #GP past the
+ * IDTR limit; FLAGS, CS and IP pushed as words on SS:SP, each push wrapping SP at 64K and
+ * checked against SS's limit before the first is written (#SS); no error code; IF, TF, AC
+ * and RF cleared; CS loaded as real mode does (base selector << 4).
+ * Virtual-8086 mode: through the protected-mode IDT to a non-conforming ring-0 handler only
+ * (#GP(selector | EXT) otherwise), on SS0:ESP0 from the TSS: GS, FS, DS, ES above the usual
+ * inner frame, VM cleared, the data segments nulled.  INT n there is IOPL-sensitive (#GP(0)
+ * below IOPL 3).
+ * Not emulated (X86_EMU_UNSUPPORTED, nothing changed): INT n in virtual-8086 mode with
+ * CR4.VME set (the interrupt redirection bitmap).
  */
 #include "mmio/x86_emu_internal.h"
 
@@ -42,10 +51,17 @@
 #define STACK_ALIGN_64	  0xfull
 #define FL_RF		  (1ull << 16)
 #define FL_NT		  (1ull << 14)
-#define FRAME_MAX_SLOTS	  6
+#define FRAME_MAX_SLOTS	  10 /* virtual-8086 mode: EC, EIP, CS, EFLAGS, ESP, SS, GS, FS, DS, ES */
+#define IOPL_SHIFT	  12
+#define IOPL_MASK	  3u
+#define X86_CR4_VME	  (1ull << 0)
 #define FAULT_VECTORS	  0x003b7ce1u /* #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP */
 #define CONTRIBUTORY	  0x00003c01u /* #DE #TS #NP #SS #GP */
 #define X86_EXC_DF	  8
+#define IVT_ENTRY	  4 /* a real-mode IDT entry: IP, CS */
+#define REAL_SEG_SHIFT	  4
+#define REAL_FRAME_WORDS  3 /* FLAGS, CS, IP */
+#define REAL_WORD	  2
 
 static uint16_t le16(const uint8_t *b)
 {
@@ -227,10 +243,67 @@ static int inner_room(struct x86_emu_ctx *e, const struct x86_event *ev, bool ia
 	return x86e_raise(e, X86_EXC_SS, true, (ia32e ? 0 : new_ss->selector & ~SEL_RPL_MASK) | ext);
 }
 
+/*
+ * Real-address mode (SDM vol.3 20.1.4, INT n's REAL-ADDRESS-MODE pseudo-code).  Exceptions
+ * on the way carry no error code (x86e_raise drops it with CR0.PE clear) and no EXT bit.
+ */
+static int deliver_real(struct x86_emu_ctx *e, const struct x86_event *ev,
+			const struct x86_segment *old_cs)
+{
+	uint64_t sp = x86e_gpr(e, X86_RSP), ip = e->rc.rip;
+	uint64_t word[REAL_FRAME_WORDS], off[REAL_FRAME_WORDS];
+	struct x86_segment idtr, cs = *old_cs;
+	uint8_t d[IVT_ENTRY];
+	int r;
+
+	e->ops->get_sysseg(e->opaque, X86_SYS_IDTR, &idtr);
+	if ((uint32_t)ev->vector * IVT_ENTRY + IVT_ENTRY - 1 > idtr.limit)
+		return x86e_raise(e, X86_EXC_GP, false, 0);
+	if ((r = sys_read(e, idtr.base + (uint64_t)ev->vector * IVT_ENTRY, d, IVT_ENTRY)))
+		return r;
+	if (ev->kind == X86_EVENT_SOFT_INT || ev->kind == X86_EVENT_SOFT_EXC ||
+	    ev->kind == X86_EVENT_PRIV_SOFT)
+		ip += ev->insn_len;
+	word[0] = e->rc.rflags & WORD16_MASK;
+	word[1] = old_cs->selector;
+	word[2] = ip & WORD16_MASK;
+	/* Each push decrements the 16-bit SP on its own: a frame may wrap at 64K, and a word
+	 * at offset 0xffff crosses the segment's limit (#SS). */
+	for (unsigned int i = 0; i < REAL_FRAME_WORDS; i++) {
+		off[i] = (sp - REAL_WORD * (i + 1)) & WORD16_MASK;
+		if ((r = x86e_probe_write(e, X86_SEG_SS, off[i], REAL_WORD)))
+			return r;
+	}
+	for (unsigned int i = 0; i < REAL_FRAME_WORDS; i++) {
+		uint8_t b[REAL_WORD] = {(uint8_t)word[i], (uint8_t)(word[i] >> BYTE_BITS)};
+
+		if ((r = x86e_write_mem(e, X86_SEG_SS, off[i], b, REAL_WORD)))
+			return r;
+	}
+	x86e_set_sp(e, REAL_WORD, off[REAL_FRAME_WORDS - 1]);
+	e->rc.rflags &= ~(X86_FL_IF | X86_FL_TF | X86_FL_AC | FL_RF);
+	cs.selector = le16(d + 2);
+	cs.base = (uint64_t)cs.selector << REAL_SEG_SHIFT;
+	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
+	e->res->next_rip = le16(d);
+	return EMU_CONTINUE;
+}
+
+/* Leaving virtual-8086 mode: ES, DS, FS and GS hold null selectors. */
+static void null_data_segments(struct x86_emu_ctx *e)
+{
+	static const unsigned int segs[] = {X86_SEG_ES, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS};
+	const struct x86_segment null = {.selector = 0, .attr = X86_SEG_UNUSABLE};
+
+	for (unsigned int i = 0; i < sizeof(segs) / sizeof(segs[0]); i++)
+		e->ops->set_seg(e->opaque, segs[i], &null);
+}
+
 static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 		   const struct x86_segment *old_cs)
 {
 	bool ia32e = e->ctl.efer & X86_EFER_LMA, inner = false;
+	bool v86 = !ia32e && (e->rc.rflags & X86_FL_VM); /* no virtual-8086 mode in IA-32e mode */
 	uint64_t slot[FRAME_MAX_SLOTS], sp = x86e_gpr(e, X86_RSP), ret = e->rc.rip, ss_la = 0, top;
 	unsigned int n = 0, ssz, new_cpl = e->ctl.cpl;
 	uint32_t ext = external(ev) ? EC_EXT : 0;
@@ -238,10 +311,19 @@ static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 	struct gate g = {0};
 	int r;
 
-	if (!(e->ctl.cr0 & X86_CR0_PE) || (e->rc.rflags & X86_FL_VM))
-		return not_emulated(e);
+	if (!(e->ctl.cr0 & X86_CR0_PE))
+		return deliver_real(e, ev, old_cs);
+	if (v86 && ev->kind == X86_EVENT_SOFT_INT) {
+		if (e->ctl.cr4 & X86_CR4_VME)
+			return not_emulated(e);
+		if (((e->rc.rflags >> IOPL_SHIFT) & IOPL_MASK) < 3)
+			return x86e_raise(e, X86_EXC_GP, true, 0);
+	}
 	if ((r = read_gate(e, ev, ia32e, &g)) || (r = handler_cs(e, ev, ia32e, &g, &cs, &inner)))
 		return r;
+	/* Out of virtual-8086 mode only to ring 0, on its stack. */
+	if (v86 && (!inner || ((cs.attr >> ATTR_DPL_SHIFT) & ATTR_DPL_MASK)))
+		return fault_ec(e, X86_EXC_GP, cs.selector & ~SEL_RPL_MASK, ev);
 	if (ev->kind == X86_EVENT_SOFT_INT || ev->kind == X86_EVENT_SOFT_EXC ||
 	    ev->kind == X86_EVENT_PRIV_SOFT)
 		ret += ev->insn_len;
@@ -259,6 +341,17 @@ static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 		/* SS:RSP always in IA-32e mode, and on every switch to an inner ring's stack. */
 		slot[n++] = sp;
 		slot[n++] = ss.selector;
+	}
+	if (v86) {
+		static const unsigned int data_segs[] = {X86_SEG_GS, X86_SEG_FS, X86_SEG_DS,
+							 X86_SEG_ES};
+
+		for (unsigned int i = 0; i < sizeof(data_segs) / sizeof(data_segs[0]); i++) {
+			struct x86_segment d;
+
+			e->ops->get_seg(e->opaque, data_segs[i], &d);
+			slot[n++] = d.selector;
+		}
 	}
 	if (inner)
 		new_cpl = (cs.attr >> ATTR_DPL_SHIFT) & ATTR_DPL_MASK;
@@ -290,6 +383,8 @@ static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
 	if (inner)
 		e->ops->set_seg(e->opaque, X86_SEG_SS, &new_ss); /* the CPL follows SS's DPL */
+	if (v86)
+		null_data_segments(e);
 	e->res->next_rip = g.offset;
 	return EMU_CONTINUE;
 }

@@ -11,6 +11,7 @@
 #define MEM_BASE 0x10000ull
 #define MEM_SIZE 0x3000u
 #define PG	 0x1000u
+#define LOW_SIZE 16u
 
 struct fake {
 	uint64_t gpr[16], rip, rflags;
@@ -42,7 +43,21 @@ struct fake {
 	uint32_t port_out_last;
 	unsigned int port_outs;
 	uint16_t sel[6]; /* the selectors get_seg reports (enum x86_seg) */
+	uint64_t ss_base;
+	uint32_t ss_limit;
+	bool low_mapped; /* low[] is linear 0..LOW_SIZE-1 (where a real-mode stack wraps) */
+	uint8_t low[LOW_SIZE];
 };
+
+/* The fake's memory at la, or NULL (not mapped: #PF). */
+static uint8_t *fake_mem(struct fake *f, uint64_t la, unsigned int len)
+{
+	if (f->low_mapped && la + len <= LOW_SIZE)
+		return f->low + la;
+	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+		return NULL;
+	return f->mem + (la - MEM_BASE);
+}
 
 static uint64_t get_reg(void *o, unsigned int r)
 {
@@ -71,8 +86,8 @@ static void get_seg(void *o, unsigned int seg, struct x86_segment *s)
 
 	memset(s, 0, sizeof(*s));
 	s->selector = seg < 6 ? f->sel[seg] : 0;
-	s->limit = seg == X86_SEG_DS ? f->ds_limit : 0xffffffffu;
-	s->base = seg == X86_SEG_DS ? f->ds_base : 0;
+	s->limit = seg == X86_SEG_DS ? f->ds_limit : seg == X86_SEG_SS ? f->ss_limit : 0xffffffffu;
+	s->base = seg == X86_SEG_DS ? f->ds_base : seg == X86_SEG_SS ? f->ss_base : 0;
 	s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0x3 | (f->mode == 32 ? X86_SEG_ATTR_DB : 0);
 	if (seg == X86_SEG_CS)
 		s->attr = X86_SEG_ATTR_P | X86_SEG_ATTR_S | 0xb |
@@ -112,21 +127,22 @@ static int fetch(void *o, uint64_t la, void *buf, unsigned int len, struct x86_e
 
 static int rd(void *o, uint64_t la, void *buf, unsigned int len, struct x86_exception *x)
 {
-	struct fake *f = o;
+	const uint8_t *m = fake_mem(o, la, len);
 
-	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+	if (!m)
 		return pf(x, la);
-	memcpy(buf, f->mem + (la - MEM_BASE), len);
+	memcpy(buf, m, len);
 	return 0;
 }
 
 static int wr(void *o, uint64_t la, const void *buf, unsigned int len, struct x86_exception *x)
 {
 	struct fake *f = o;
+	uint8_t *m = fake_mem(f, la, len);
 
-	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+	if (!m)
 		return pf(x, la);
-	memcpy(f->mem + (la - MEM_BASE), buf, len);
+	memcpy(m, buf, len);
 	f->writes++;
 	return 0;
 }
@@ -148,9 +164,8 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 
 static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
 {
-	(void)o;
 	(void)write;
-	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+	if (!fake_mem(o, la, len))
 		return pf(x, la);
 	return 0;
 }
@@ -403,6 +418,7 @@ static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t
 	f->rip = rip;
 	f->rflags = X86_FL_FIXED;
 	f->ds_limit = 0xffffffffu;
+	f->ss_limit = 0xffffffffu;
 	f->nofetch_page = ~0ull;
 	memcpy(f->mem + (rip - MEM_BASE), code, n);
 }
@@ -1883,6 +1899,115 @@ static void test_event_delivery_faults(void **st)
 	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + EV_STACK);
 }
 
+/* Real mode: the IVT entry, FLAGS/CS/IP as words on SS:SP, no error code, IF TF AC RF clear. */
+#define RM_IVT_LIMIT 0x3ffu
+#define RM_FLAGS_IN  (X86_FL_FIXED | X86_FL_CF | X86_FL_IF | X86_FL_TF | X86_FL_AC | 0x10000)
+
+static void setup_real_event(struct fake *f, unsigned int vec, uint16_t ip, uint16_t cs)
+{
+	uint8_t *ent;
+
+	setup_event(f, 16);
+	ent = f->mem + IDT_OFF + vec * 4;
+	f->real_mode = true;
+	f->rip = 0x0100;
+	f->sel[X86_SEG_CS] = 0x2000;
+	f->sys[X86_SYS_IDTR].limit = RM_IVT_LIMIT;
+	f->ss_base = MEM_BASE;
+	f->ss_limit = 0xffff;
+	f->gpr[X86_RSP] = 0x12340000ull | EV_STACK;
+	f->rflags = RM_FLAGS_IN;
+	ent[0] = (uint8_t)ip;
+	ent[1] = (uint8_t)(ip >> 8);
+	ent[2] = (uint8_t)cs;
+	ent[3] = (uint8_t)(cs >> 8);
+}
+
+static void test_event_delivery_real_mode(void **st)
+{
+	struct x86_emu_result res;
+	struct fake f;
+
+	(void)st;
+	/* #GP with an error code from the caller: real mode pushes none. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0x18, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], 0x12340000ull | (EV_STACK - 6)); /* only SP moves */
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 2, 2), RM_FLAGS_IN & 0xffff);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 4, 2), 0x2000);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 6, 2), 0x0100);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 8, 2), 0); /* nothing more */
+	assert_int_equal(f.writes, 3);
+	assert_int_equal(f.rip, 0x1234);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0xf000);
+	assert_int_equal(f.loaded[X86_SEG_CS].base, 0xf0000);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_CF);
+	assert_int_equal(f.tf_at_rip_write, 0);
+
+	/* INT 21h returns past the instruction. */
+	setup_real_event(&f, 0x21, 0x0040, 0x0070);
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK - 6, 2), 0x0102);
+	assert_int_equal(f.loaded[X86_SEG_CS].base, 0x700);
+	assert_int_equal(f.rip, 0x0040);
+
+	/* SP 0: the frame goes to the top of the segment, SP wraps. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	f.ss_base = MEM_BASE + 0x2000 - 0x10000;
+	f.gpr[X86_RSP] = 0;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], 0xfffa);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffe, 2), RM_FLAGS_IN & 0xffff);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffa, 2), 0x0100);
+
+	/* SP 2: FLAGS at offset 0, CS and IP at the top: the pushes wrap one by one. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	f.low_mapped = true;
+	f.ss_base = MEM_BASE - 0xfffc;
+	f.gpr[X86_RSP] = 2;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], 0xfffc);
+	assert_int_equal(f.low[4] | f.low[5] << 8, RM_FLAGS_IN & 0xffff);
+	assert_int_equal(mem_at(&f, MEM_BASE + 2, 2), 0x2000);
+	assert_int_equal(mem_at(&f, MEM_BASE, 2), 0x0100);
+
+	/* SP 1 and 3: a word at offset 0xffff crosses the limit: #SS, no error code, nothing
+	 * written (every push is checked first). */
+	for (unsigned int sp = 1; sp <= 3; sp += 2) {
+		setup_real_event(&f, 13, 0x1234, 0xf000);
+		f.low_mapped = true;
+		f.ss_base = MEM_BASE - 0xfffc;
+		f.gpr[X86_RSP] = sp;
+		assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res),
+				 -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_SS);
+		assert_false(res.exc.has_error_code);
+		assert_int_equal(f.writes, 0);
+		assert_int_equal(f.gpr[X86_RSP], sp);
+		assert_int_equal(f.rip, 0x0100);
+		assert_int_equal(f.set_seg_calls, 0);
+	}
+
+	/* A smaller SS limit (left from protected mode) holds too. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	f.ss_limit = 0x0fff;
+	f.gpr[X86_RSP] = 0x1002;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_SS);
+	assert_int_equal(f.writes, 0);
+
+	/* The IVT entry past IDTR's limit: #GP without an error code (then #DF by the nesting
+	 * rules for a hardware exception), nothing written. */
+	setup_real_event(&f, 13, 0x1234, 0xf000);
+	f.sys[X86_SYS_IDTR].limit = 13 * 4 + 2;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_false(res.exc.has_error_code);
+	assert_int_equal(f.writes, 0);
+	f.sys[X86_SYS_IDTR].limit = 13 * 4 + 3;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, false, 0, &res), 0);
+}
+
 static void test_event_nested_rules(void **st)
 {
 	struct x86_event gp = {.vector = X86_EXC_GP, .kind = X86_EVENT_HW_EXC};
@@ -2694,6 +2819,105 @@ static void test_event_inner_privilege(void **st)
 	assert_int_equal(res.exc.error_code, 0x49);
 }
 
+/* Virtual-8086 mode: to ring 0 on SS0:ESP0 with GS FS DS ES above the frame, VM cleared. */
+#define V86_FLAGS (X86_FL_FIXED | X86_FL_IF | X86_FL_TF | X86_FL_VM)
+
+static void setup_v86_event(struct fake *f)
+{
+	static const uint16_t sels[6] = {[X86_SEG_ES] = 0x1111, [X86_SEG_CS] = 0x2222,
+					 [X86_SEG_SS] = 0x3333, [X86_SEG_DS] = 0x4444,
+					 [X86_SEG_FS] = 0x5555, [X86_SEG_GS] = 0x6666};
+
+	setup_inner_event(f, 32);
+	memcpy(f->sel, sels, sizeof(sels));
+	f->rip = 0x0100;
+	f->gpr[X86_RSP] = 0x0ffe;
+	f->rflags = V86_FLAGS;
+	f->sys[X86_SYS_IDTR].limit = 0x22 * 8 - 1;
+}
+
+static void test_event_delivery_v86(void **st)
+{
+	static const unsigned int data_segs[] = {X86_SEG_ES, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS};
+	static struct fake f;
+	struct x86_emu_result res;
+	uint64_t sp = MEM_BASE + GATE_STACK + 8 - 40;
+
+	(void)st;
+	setup_v86_event(&f);
+	put_gate(&f, false, 13, 0x08, 0x4000, 0x8e, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0x18, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], sp);
+	assert_int_equal(mem_at(&f, sp, 4), 0x18);
+	assert_int_equal(mem_at(&f, sp + 4, 4), 0x0100);
+	assert_int_equal(mem_at(&f, sp + 8, 4), 0x2222);
+	assert_int_equal(mem_at(&f, sp + 12, 4), V86_FLAGS | 0x10000); /* VM, and RF: a fault */
+	assert_int_equal(mem_at(&f, sp + 16, 4), 0x0ffe);
+	assert_int_equal(mem_at(&f, sp + 20, 4), 0x3333);
+	assert_int_equal(mem_at(&f, sp + 24, 4), 0x6666); /* GS */
+	assert_int_equal(mem_at(&f, sp + 28, 4), 0x5555); /* FS */
+	assert_int_equal(mem_at(&f, sp + 32, 4), 0x4444); /* DS */
+	assert_int_equal(mem_at(&f, sp + 36, 4), 0x1111); /* ES */
+	assert_int_equal(f.rip, 0x4000);
+	assert_int_equal(f.rflags, X86_FL_FIXED);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(f.loaded[data_segs[i]].selector, 0);
+		assert_true(f.loaded[data_segs[i]].attr & X86_SEG_UNUSABLE);
+	}
+
+	/* No error code: 36 bytes; a trap gate keeps IF. */
+	setup_v86_event(&f);
+	put_gate(&f, false, 6, 0x08, 0x4000, 0x8f, 0);
+	assert_int_equal(deliver(&f, 6, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], sp + 4);
+	assert_int_equal(mem_at(&f, sp + 4, 4), 0x0100);
+	assert_int_equal(mem_at(&f, sp + 36, 4), 0x1111);
+	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_IF);
+
+	/* A ring-3 handler: #GP(selector | EXT), nothing written or loaded. */
+	setup_v86_event(&f);
+	put_gate(&f, false, 13, 0x18, 0x4000, 0x8e, 0);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x19);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+	assert_int_equal(f.rflags, V86_FLAGS);
+	/* A ring-1 handler is more privileged, but not ring 0: #GP(selector | EXT) too. */
+	f.mem[GDT_OFF + 0x18 + 5] = 0xbb;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.error_code, 0x19);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+
+	/* INT n is IOPL-sensitive: #GP(0) below IOPL 3; at IOPL 3 it returns past itself. */
+	setup_v86_event(&f);
+	put_gate(&f, false, 0x21, 0x08, 0x4000, 0xee, 0);
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+	f.rflags |= 3u << 12;
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	assert_int_equal(mem_at(&f, sp + 4, 4), 0x0102);
+	assert_int_equal(mem_at(&f, sp + 12, 4), V86_FLAGS | 3u << 12); /* no RF for INT n */
+	/* With CR4.VME the redirection bitmap decides: not emulated, nothing changed. */
+	setup_v86_event(&f);
+	f.cr4 = 1;
+	f.rflags |= 3u << 12;
+	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res),
+			 -X86_EMU_UNSUPPORTED);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+	/* INT3 is not IOPL-sensitive, but its gate's DPL must allow ring 3. */
+	setup_v86_event(&f);
+	put_gate(&f, false, 3, 0x08, 0x4000, 0x8e, 0);
+	assert_int_equal(deliver(&f, 3, X86_EVENT_SOFT_EXC, false, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.error_code, 3 * 8 + 2);
+	put_gate(&f, false, 3, 0x08, 0x4000, 0xee, 0);
+	assert_int_equal(deliver(&f, 3, X86_EVENT_SOFT_EXC, false, 0, &res), 0);
+	assert_int_equal(f.rip, 0x4000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2743,9 +2967,11 @@ int main(void)
 		cmocka_unit_test(test_event_delivery_32bit),
 		cmocka_unit_test(test_event_delivery_ia32e),
 		cmocka_unit_test(test_event_delivery_faults),
+		cmocka_unit_test(test_event_delivery_real_mode),
 		cmocka_unit_test(test_event_nested_rules),
 		cmocka_unit_test(test_call_gates),
 		cmocka_unit_test(test_event_inner_privilege),
+		cmocka_unit_test(test_event_delivery_v86),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
