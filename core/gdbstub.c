@@ -21,6 +21,7 @@
 #include "core/msr_policy.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/serial_line.h"
+#include "core/gdb_swbp.h"
 #include "core/guest.h"
 #include "core/ioapic_guard.h"
 #include "core/regs_abi.h"
@@ -51,6 +52,7 @@ static struct {
 	/* Why the next stop happens: what poll() saw (0x03, a connecting gdb), the #DB's slot. */
 	int signal;
 	int slot;
+	bool swbreak;
 	bool report;
 	/* Bytes taken from the line, and as of the last poll from debug_stop (an NMI of the
 	 * line's pin is the debugger's when a byte came since: a session or an exit may have
@@ -217,6 +219,10 @@ static unsigned debugger_mem(struct vcpu *v, uint64_t la, void *buf, unsigned le
 		    guest_mem_access(guest_gate(), r.gpa, (uint8_t *)buf + done, chunk,
 				     write ? GMEM_WRITE : 0, v->ops->get_rip(v)) < 0)
 			break;
+		if (write) /* gdb's INT3s stay over what it wrote; it reads the bytes under them */
+			gdb_swbp_written(r.gpa, (uint8_t *)buf + done, chunk);
+		else
+			gdb_swbp_hide(r.gpa, (uint8_t *)buf + done, chunk);
 		done += chunk;
 	}
 	return done;
@@ -402,7 +408,19 @@ static void monitor(void *ctx, struct gdb_stub *s, const char *cmd)
 	monitor_exec(v, line, mon_print, s, NULL);
 }
 
+static int sw_break(void *ctx, uint64_t la, bool insert)
+{
+	return insert ? gdb_swbp_insert(ctx, la) : gdb_swbp_remove(ctx, la);
+}
+
+static void sw_clear(void *ctx)
+{
+	gdb_swbp_clear(ctx);
+}
+
 static const struct gdb_target target = {
+	.sw_break = sw_break,
+	.sw_clear = sw_clear,
 	.wide = wide,
 	.reg_get = reg_get,
 	.reg_set = reg_set,
@@ -436,6 +454,9 @@ static enum debug_resume resume(struct vcpu *v, enum gdb_action a)
 	if (a != GDB_DETACH && exec_breakpoint_at(v->ops->get_rip(v)))
 		v->ops->set_rflags(v, fl | RFLAGS_RF);
 	intercept_db(v);
+	/* An INT3 of gdb's at RIP: the original instruction runs first (gdb_swbp.h). */
+	if (a != GDB_DETACH && gdb_swbp_step_over(v, a == GDB_CONTINUE))
+		return DEBUG_RESUME_STEP;
 	if (a == GDB_DETACH)
 		pr_info("mhv: gdb: detached, the guest runs on\n");
 	return a == GDB_STEP ? DEBUG_RESUME_STEP : DEBUG_RESUME_CONTINUE;
@@ -444,14 +465,18 @@ static enum debug_resume resume(struct vcpu *v, enum gdb_action a)
 /* The debug_stop session: vCPU 0 only (the others are parked while it runs). */
 static enum debug_resume gdb_session_run(struct vcpu *v, enum debug_stop_reason why)
 {
-	struct gdb_stop stop = {GDB_SIGTRAP, -1};
+	struct gdb_stop stop = {GDB_SIGTRAP, -1, false};
 	bool report = true;
 
+	/* The step over gdb's INT3 ended (the INT3 is back): on to what gdb asked, a continue. */
+	if (gdb_swbp_step_over_done(v, why == DEBUG_STOP_STEP))
+		return DEBUG_RESUME_CONTINUE;
 	if (why == DEBUG_STOP_BREAK) {
 		stop.signal = dbg.signal;
 		report = dbg.report;
 	} else if (why == DEBUG_STOP_BREAKPOINT) {
 		stop.slot = dbg.slot;
+		stop.swbreak = dbg.swbreak;
 	}
 	/* The console's break-in sequence is an interrupt request too. */
 	dbg.signal = GDB_SIGINT;
@@ -563,6 +588,7 @@ void gdbstub_start(struct vcpu *v)
 
 void gdbstub_poll(struct vcpu *v)
 {
+	gdb_swbp_sync(v);
 	if (v->cpu)
 		return;
 	poll_line();
@@ -626,7 +652,13 @@ bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
 	if (slot < 0)
 		return false;
 	v->exits[EXIT_KIND_EXCEPTION]++;
-	dbg.slot = slot;
-	debug_stop_enter(v, DEBUG_STOP_BREAKPOINT);
+	gdbstub_breakpoint_stop(v, slot, false);
 	return true;
+}
+
+void gdbstub_breakpoint_stop(struct vcpu *v, int slot, bool sw)
+{
+	dbg.slot = slot;
+	dbg.swbreak = sw;
+	debug_stop_enter(v, DEBUG_STOP_BREAKPOINT);
 }

@@ -28,7 +28,7 @@ void gdb_stub_init(struct gdb_stub *s, const struct gdb_target *t, void *ctx)
 	s->t = t;
 	s->ctx = ctx;
 	s->layout = &gdb_layout_i386;
-	s->last = (struct gdb_stop){GDB_SIGTRAP, -1};
+	s->last = (struct gdb_stop){GDB_SIGTRAP, -1, false};
 	s->xml_len = -1;
 }
 
@@ -140,6 +140,17 @@ static bool parse_bytes(struct cursor *c, uint8_t *out, unsigned n)
 		c->p += 2;
 	}
 	return true;
+}
+
+/* Does pkt[0..len) contain word (gdb's qSupported feature list)? */
+static bool memmem_str(const char *pkt, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (!memcmp(pkt + i, word, n))
+			return true;
+	return false;
 }
 
 static bool has_prefix(const char *pkt, size_t len, const char *prefix)
@@ -362,7 +373,19 @@ static void cmd_breakpoint(struct gdb_stub *s, struct cursor *c, bool insert)
 		return;
 	}
 	/* Conditions and commands for target-side evaluation (";X...") are not offered in
-	 * qSupported; anything after the kind is ignored. */
+	 * qSupported; anything after the kind is ignored.  Z0 is an INT3 the target plants
+	 * (kind 1: x86's one-byte breakpoint instruction), when it can. */
+	if (type == GDB_BP_SOFT && s->t->sw_break) {
+		ret = kind == 1 ? s->t->sw_break(s->ctx, addr, insert) : -E_INVAL;
+		if (ret < 0 && !(ret == -E_NOENT && !insert)) {
+			send_str(s, ret == -E_NOMEM ? ERR_NOSPACE
+				    : ret == -E_FAULT ? ERR_FAULT
+						      : ERR_BAD_PACKET);
+			return;
+		}
+		send_str(s, "OK");
+		return;
+	}
 	if (insert)
 		ret = gdb_hwbp_insert(&s->bps, (unsigned)type, addr, (unsigned)kind,
 				      s->layout == &gdb_layout_x86_64);
@@ -444,11 +467,12 @@ static void cmd_query(struct gdb_stub *s, const char *pkt, size_t len)
 	struct cursor c = {pkt, pkt + len};
 
 	if (has_prefix(pkt, len, "qSupported")) {
-		char buf[64];
+		char buf[80];
 
 		choose_layout(s); /* a new connection: the guest's mode now decides */
-		fmt_snprintf(buf, sizeof(buf), "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+",
-			     GDB_PACKET_SIZE);
+		s->gdb_swbreak = s->t->sw_break && memmem_str(pkt, len, "swbreak+");
+		fmt_snprintf(buf, sizeof(buf), "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+%s",
+			     GDB_PACKET_SIZE, s->t->sw_break ? ";swbreak+" : "");
 		send_str(s, buf);
 	} else if (has_prefix(pkt, len, "qXfer:features:read:")) {
 		c.p += strlen("qXfer:features:read:");
@@ -485,6 +509,8 @@ static void send_stop(struct gdb_stub *s)
 	if (hit && hit->used && watch_kind[hit->type])
 		fmt_snprintf(buf, sizeof(buf), "T%02xthread:1;%s:%lx;", (unsigned)s->last.signal,
 			     watch_kind[hit->type], (unsigned long)hit->addr);
+	else if (s->last.swbreak && s->gdb_swbreak) /* gdb takes the PC as is: no decrement */
+		fmt_snprintf(buf, sizeof(buf), "T%02xthread:1;swbreak:;", (unsigned)s->last.signal);
 	else
 		fmt_snprintf(buf, sizeof(buf), "T%02xthread:1;", (unsigned)s->last.signal);
 	send_str(s, buf);
@@ -496,6 +522,8 @@ static void clear_breakpoints(struct gdb_stub *s)
 {
 	memset(&s->bps, 0, sizeof(s->bps));
 	s->t->debug_regs(s->ctx, &s->bps);
+	if (s->t->sw_clear)
+		s->t->sw_clear(s->ctx);
 }
 
 /* c / s [addr]: resume at addr if given. */

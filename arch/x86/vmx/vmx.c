@@ -19,6 +19,7 @@
 #include "arch/x86/vmx/vmx_hygiene.h"
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
+#include "core/gdb_swbp.h"
 #include "core/gdbstub.h"
 #include "core/debug_stop.h"
 #include "core/guest.h"
@@ -1147,6 +1148,13 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		}
 		if ((info & INTR_INFO_VECTOR_MASK) == VEC_DB) {
 			exit_debug(v, info);
+			return EXIT_NEXT_RETRY;
+		}
+		if ((info & INTR_INFO_VECTOR_MASK) == VEC_BP) { /* the GDB stub's INT3s */
+			if (!vcpu_exit_bp(v)) { /* the guest's own: delivered as the CPU would */
+				vmwrite32(VMCS_ENTRY_INSN_LEN, vmread32(VMCS_EXIT_INSN_LEN));
+				vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_SW_EXC | VEC_BP);
+			}
 			return EXIT_NEXT_RETRY;
 		}
 		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);
