@@ -151,6 +151,17 @@ void debug_input_pump(void)
 	console_unlock();
 }
 
+bool debug_stop_begin_step(struct vcpu *v)
+{
+	if (ds.stepping || !ds.session || !v->ops->single_step || !v->ops->single_step(v, true))
+		return false;
+	ds.stepping = true;
+	ds.step_rip = v->ops->get_rip(v);
+	ds.step_cpu = v->cpu;
+	debug_stop_wanted = true;
+	return true;
+}
+
 void debug_stop_request(void)
 {
 	ds.break_pending = true;

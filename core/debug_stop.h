@@ -98,6 +98,11 @@ bool debug_stop_route_nmi(void);
 /* The debugger's single step is under way (backends: owe the guest no TF trap for it). */
 bool debug_stepping(void);
 
+/* A session's own step of this vCPU from an exit (the GDB stub's hidden INT3 pages): when it
+ * ends the session runs with DEBUG_STOP_STEP.  False when a step is already under way or the
+ * CPU has no single-step mechanism. */
+bool debug_stop_begin_step(struct vcpu *v);
+
 /* Stop the guest at the next exit of any vCPU (a session's own interrupt request). */
 void debug_stop_request(void);
 

@@ -8,22 +8,35 @@
 #include "core/regs_abi.h"
 #include "core/vcpu.h"
 #include "lib/errno.h"
+#include "lib/fmt.h"
 #include "lib/log.h"
+#include "core/mmio_setup.h"
 #include "mm/guest_mem.h"
+#include "mmio/region.h"
 
 #define X86_INT_IMM8 0xCDu /* INT imm8 */
+#define SWBP_PAGE    4096ull
 #define X86_INTO     0xCEu
 
 struct swbp {
 	bool used;
-	bool lifted; /* its original byte is back for a step over it */
+	bool lifted;	/* its original byte is back for a step over it ... */
+	bool by_fetch;	/* ... or for one instruction fetched from its page */
 	uint64_t la;
 	uint64_t gpa;
 	uint8_t orig;
 };
 
+/* A guest page with INT3s on it: an mmio region of ours, execute-only or absent in EPT/NPT. */
+struct swpage {
+	unsigned nbp; /* breakpoints on it; 0: a free entry */
+	bool hidden;  /* the region and the nested view are in place */
+	uint64_t gpa;
+};
+
 static struct {
 	struct swbp bp[GDB_SWBP_MAX];
+	struct swpage page[GDB_SWBP_MAX];
 	unsigned count;
 	/* Bumped when the first is planted or the last lifted: every vCPU's #BP intercept follows
 	 * it at its next exit (gdb_swbp_sync). */
@@ -32,7 +45,32 @@ static struct {
 		bool active, quiet;
 		unsigned idx;
 	} over;
+	/* One instruction fetched from a hidden page (no execute-only view): the page's bytes
+	 * are the originals and it is mapped, for one step of vCPU cpu. */
+	struct {
+		bool active, quiet;
+		unsigned cpu;
+		uint64_t page;
+	} fetch;
+	bool told_visible;
+	/* What hiding cost (monitor gdb). */
+	unsigned long fetch_steps, emulated;
 } sw;
+
+static uint64_t page_of(uint64_t gpa)
+{
+	return gpa & ~(SWBP_PAGE - 1);
+}
+
+static struct swpage *page_find(uint64_t gpa)
+{
+	for (unsigned i = 0; i < GDB_SWBP_MAX; i++)
+		if (sw.page[i].nbp && sw.page[i].gpa == page_of(gpa))
+			return &sw.page[i];
+	return NULL;
+}
+
+static const struct mmio_dev_ops swbp_dev_ops;
 
 /* la -> gpa as the debugger sees the guest's memory (gdbstub.c): kernel view, no A/D bits,
  * guest RAM only. */
@@ -48,20 +86,89 @@ static bool translate(struct vcpu *v, uint64_t la, uint64_t *gpa)
 	regs.rflags_ac = true;
 	regs.has_pkru = true;
 	regs.pkru = 0;
-	if (guest_walk(&regs, &mem, la, 0, &r) || guest_mem_kind(guest_gate(), r.gpa) != GPA_RAM)
+	if (guest_walk(&regs, &mem, la, 0, &r) || !gdb_swbp_debugger_ram(r.gpa))
 		return false;
 	*gpa = r.gpa;
 	return true;
 }
 
+bool gdb_swbp_debugger_ram(uint64_t gpa)
+{
+	return guest_mem_kind(guest_gate(), gpa) == GPA_RAM || page_find(gpa);
+}
+
+/* The bytes in guest RAM, beneath our region. */
 static bool put_byte(uint64_t gpa, uint8_t b)
 {
-	return guest_mem_write(guest_gate(), gpa, &b, 1, 0) >= 0;
+	return guest_mem_access(guest_gate(), gpa, &b, 1, GMEM_WRITE | GMEM_RAM_BENEATH, 0) >= 0;
 }
 
 static bool get_byte(uint64_t gpa, uint8_t *b)
 {
-	return guest_mem_read(guest_gate(), gpa, b, 1, 0) >= 0;
+	return guest_mem_access(guest_gate(), gpa, b, 1, GMEM_RAM_BENEATH, 0) >= 0;
+}
+
+static void flush(struct vcpu *v)
+{
+	if (v->ops->flush_nested)
+		v->ops->flush_nested(v);
+}
+
+static enum nested_view hidden_view(void)
+{
+	return guest_nested_has_exec_only() ? NESTED_EXEC_ONLY : NESTED_ABSENT;
+}
+
+/* The page's data accesses go to our device from now on; its code runs execute-only, or
+ * (no such view) every fetch exits (gdb_swbp_fetch). */
+static void page_hide(struct vcpu *v, struct swpage *p)
+{
+	if (mmio_region_attach(p->gpa, SWBP_PAGE, &swbp_dev_ops, NULL)) {
+		if (!sw.told_visible)
+			pr_warn("mhv: gdb: cannot hide the INT3s on page 0x%lx from the guest: it "
+				"reads them\n", p->gpa);
+		sw.told_visible = true;
+		return;
+	}
+	if (guest_nested_view(p->gpa, hidden_view())) {
+		mmio_region_detach(p->gpa, SWBP_PAGE);
+		return;
+	}
+	p->hidden = true;
+	flush(v);
+}
+
+static void page_show(struct vcpu *v, struct swpage *p)
+{
+	if (p->hidden) {
+		guest_nested_view(p->gpa, NESTED_RAM);
+		mmio_region_detach(p->gpa, SWBP_PAGE);
+		flush(v);
+	}
+	p->hidden = false;
+}
+
+static void page_get(struct vcpu *v, uint64_t gpa)
+{
+	struct swpage *p = page_find(gpa);
+
+	for (unsigned i = 0; i < GDB_SWBP_MAX && !p; i++)
+		if (!sw.page[i].nbp) {
+			p = &sw.page[i];
+			*p = (struct swpage){.gpa = page_of(gpa)};
+		}
+	if (p && p->nbp++ == 0) /* GDB_SWBP_MAX pages: one for each breakpoint at most */
+		page_hide(v, p);
+}
+
+static void page_put(struct vcpu *v, uint64_t gpa)
+{
+	struct swpage *p = page_find(gpa);
+
+	if (p && p->nbp == 1)
+		page_show(v, p);
+	if (p)
+		p->nbp--;
 }
 
 /* Another planted breakpoint on the same guest byte (two linear aliases of one page). */
@@ -122,15 +229,17 @@ int gdb_swbp_insert(struct vcpu *v, uint64_t la)
 	b->used = true;
 	if (sw.count++ == 0)
 		sw.gen++;
+	page_get(v, b->gpa);
 	intercept(v);
 	return 0;
 }
 
-static void lift(struct swbp *b)
+static void lift(struct vcpu *v, struct swbp *b)
 {
 	if (!same_byte(b))
 		put_byte(b->gpa, b->orig);
 	b->used = false;
+	page_put(v, b->gpa);
 	if (--sw.count == 0)
 		sw.gen++;
 }
@@ -141,7 +250,7 @@ int gdb_swbp_remove(struct vcpu *v, uint64_t la)
 
 	if (i < 0)
 		return -E_NOENT;
-	lift(&sw.bp[i]);
+	lift(v, &sw.bp[i]);
 	intercept(v);
 	return 0;
 }
@@ -150,8 +259,9 @@ void gdb_swbp_clear(struct vcpu *v)
 {
 	for (unsigned i = 0; i < GDB_SWBP_MAX; i++)
 		if (sw.bp[i].used)
-			lift(&sw.bp[i]);
+			lift(v, &sw.bp[i]);
 	sw.over.active = false;
+	sw.fetch.active = false;
 	intercept(v);
 }
 
@@ -172,7 +282,7 @@ void gdb_swbp_written(uint64_t gpa, const uint8_t *buf, unsigned len)
 
 		if (b->used && b->gpa >= gpa && b->gpa - gpa < len) {
 			b->orig = buf[b->gpa - gpa];
-			if (!b->lifted)
+			if (!b->lifted && !b->by_fetch)
 				put_byte(b->gpa, X86_INT3);
 		}
 	}
@@ -184,7 +294,8 @@ static int planted_at(struct vcpu *v, uint64_t rip)
 	uint64_t gpa;
 	int i = find(rip);
 
-	if (i < 0 || sw.bp[i].lifted || !translate(v, rip, &gpa) || gpa != sw.bp[i].gpa)
+	if (i < 0 || sw.bp[i].lifted || sw.bp[i].by_fetch || !translate(v, rip, &gpa) ||
+	    gpa != sw.bp[i].gpa)
 		return -1;
 	return i;
 }
@@ -241,6 +352,9 @@ bool vcpu_exit_int_insn(struct vcpu *v, unsigned *vector, unsigned *len)
 	int err;
 
 	*len = 0;
+	/* gdb's INT3 first: the instruction fetch below sees the original byte there. */
+	if (vcpu_exit_bp(v))
+		return true;
 	insn = vcpu_decode_current(v, &err);
 	if (!insn) {
 		/* The CPU just fetched it: only a page the guest changed under us gets here. */
@@ -255,8 +369,6 @@ bool vcpu_exit_int_insn(struct vcpu *v, unsigned *vector, unsigned *len)
 	}
 	switch (insn->opcode) {
 	case X86_INT3:
-		if (vcpu_exit_bp(v))
-			return true;
 		*vector = VEC_BP;
 		break;
 	case X86_INT_IMM8:
@@ -271,4 +383,102 @@ bool vcpu_exit_int_insn(struct vcpu *v, unsigned *vector, unsigned *len)
 	}
 	*len = insn->len;
 	return false;
+}
+
+/* ---- the device over a page with INT3s: the guest's data accesses see the originals ---- */
+
+static int dev_read(void *dev, const struct mmio_access *a, void *buf)
+{
+	(void)dev;
+	if (guest_mem_access(guest_gate(), a->gpa, buf, a->len, GMEM_RAM_BENEATH, a->rip) < 0)
+		return -E_FAULT;
+	gdb_swbp_hide(a->gpa, buf, a->len);
+	sw.emulated++;
+	return 0;
+}
+
+/* A write keeps each INT3 planted over the byte written, which becomes its original. */
+static int dev_write(void *dev, const struct mmio_access *a, const void *buf)
+{
+	(void)dev;
+	if (guest_mem_access(guest_gate(), a->gpa, (void *)buf, a->len,
+			     GMEM_WRITE | GMEM_RAM_BENEATH, a->rip) < 0)
+		return -E_FAULT;
+	gdb_swbp_written(a->gpa, buf, a->len);
+	sw.emulated++;
+	return 0;
+}
+
+static const struct mmio_dev_ops swbp_dev_ops = {
+	.name = "gdb-int3",
+	.read = dev_read,
+	.write = dev_write,
+};
+
+/* ---- code on a hidden page without an execute-only view (SVM's NPT, some VT-x) ---- */
+
+bool gdb_swbp_fetch(struct vcpu *v, const struct mmio_region *region)
+{
+	struct swpage *p;
+
+	if (region->ops != &swbp_dev_ops)
+		return false;
+	/* At gdb's breakpoint: the stop the INT3 would have made. */
+	if (vcpu_exit_bp(v))
+		return true;
+	p = page_find(region->base);
+	/* Another vCPU's fetch step holds the single step: this one fetches again after it. */
+	if (!p || sw.fetch.active)
+		return true;
+	sw.fetch.quiet = !debug_stepping(); /* else gdb's own step, or the step over an INT3 */
+	if (sw.fetch.quiet && !debug_stop_begin_step(v))
+		return true;
+	for (unsigned i = 0; i < GDB_SWBP_MAX; i++) {
+		struct swbp *b = &sw.bp[i];
+
+		if (b->used && !b->lifted && page_of(b->gpa) == p->gpa) {
+			put_byte(b->gpa, b->orig);
+			b->by_fetch = true;
+		}
+	}
+	guest_nested_view(p->gpa, NESTED_RAM);
+	flush(v);
+	sw.fetch.active = true;
+	sw.fetch.cpu = v->cpu;
+	sw.fetch.page = p->gpa;
+	sw.fetch_steps++;
+	return true;
+}
+
+bool gdb_swbp_fetch_step_done(struct vcpu *v, bool step_ended)
+{
+	if (!sw.fetch.active || v->cpu != sw.fetch.cpu)
+		return false;
+	sw.fetch.active = false;
+	for (unsigned i = 0; i < GDB_SWBP_MAX; i++) {
+		struct swbp *b = &sw.bp[i];
+
+		if (b->used && b->by_fetch) {
+			get_byte(b->gpa, &b->orig); /* the instruction may have written it */
+			put_byte(b->gpa, X86_INT3);
+			b->by_fetch = false;
+		}
+	}
+	if (page_find(sw.fetch.page))
+		guest_nested_view(sw.fetch.page, hidden_view());
+	flush(v);
+	return sw.fetch.quiet && step_ended;
+}
+
+void gdb_swbp_describe(char *buf, unsigned long len)
+{
+	unsigned pages = 0;
+
+	for (unsigned i = 0; i < GDB_SWBP_MAX; i++)
+		pages += sw.page[i].nbp && sw.page[i].hidden;
+	fmt_snprintf(buf, len,
+		     "%u planted, %u pages hidden (%s), %lu steps, %lu accesses emulated",
+		     sw.count, pages,
+		     guest_nested_has_exec_only() ? "execute-only" : "absent",
+		     sw.fetch_steps, sw.emulated);
 }

@@ -17,8 +17,21 @@
  * INT3 is planted again (gdb's "step over the breakpoint").  z0, detach and kill put every
  * byte back.
  *
- * The guest's own reads of the page are NOT hidden yet: it reads 0xCC at a planted
- * breakpoint (README "Debugging" says so).
+ * The guest never sees an INT3 of gdb's.  A page holding one becomes an mmio region of ours
+ * (the MMIO path emulates the guest's reads and writes there against the original bytes; a
+ * write keeps the INT3 planted over the new byte) and leaves the guest's nested mapping:
+ *  - VT-x whose IA32_VMX_EPT_VPID_CAP offers execute-only EPT: the page is mapped execute
+ *    only.  Its code runs at full speed and the INT3 traps as #BP; each data access to the
+ *    page costs an EPT-violation exit and an emulated access.
+ *  - SVM (NPT has no execute-only) and VT-x without it: the page is absent.  Data accesses
+ *    are emulated as above; an instruction fetch exits: at a breakpoint the guest stops for
+ *    gdb (the INT3 is never executed), elsewhere the page gets its original bytes back, is
+ *    mapped, the one instruction is single-stepped (hidden: debug_stop's step), and the
+ *    page is hidden again with the INT3s planted.  Each instruction executed on the page
+ *    then costs two exits and a stop of the other vCPUs; while that step runs the page is
+ *    mapped for every vCPU (another vCPU may pass a breakpoint on it unnoticed then).
+ * gdb's stub debugs vCPU 0: another vCPU reaching an INT3 of gdb's waits on it (it exits
+ * again each time) until gdb lifts the breakpoint.
  */
 #ifndef MHV_CORE_GDB_SWBP_H
 #define MHV_CORE_GDB_SWBP_H
@@ -62,6 +75,20 @@ bool gdb_swbp_step_over_done(struct vcpu *v, bool step_ended);
  * not be read (a #PF for the guest is queued: resume it).
  */
 bool vcpu_exit_bp(struct vcpu *v);
+/*
+ * An instruction fetch from a page of ours (vcpu_exit_npf, before the MMIO path): true when
+ * handled.  At gdb's breakpoint the guest stops for gdb; elsewhere the page gets its original
+ * bytes and is mapped for one hidden single step, after which gdb_swbp_fetch_step_done
+ * (called by the GDB session on the step's stop) hides it again and says whether that stop
+ * was only this (the guest continues at once).
+ */
+struct mmio_region;
+bool gdb_swbp_fetch(struct vcpu *v, const struct mmio_region *region);
+bool gdb_swbp_fetch_step_done(struct vcpu *v, bool step_ended);
+/* The state and cost of hiding, one line for `monitor gdb`. */
+void gdb_swbp_describe(char *buf, unsigned long len);
+/* The debugger may read and write gpa: guest RAM, or RAM under one of our pages. */
+bool gdb_swbp_debugger_ram(uint64_t gpa);
 /* At every exit of every vCPU while gdb= is armed: its #BP intercept follows the table. */
 void gdb_swbp_sync(struct vcpu *v);
 bool vcpu_exit_int_insn(struct vcpu *v, unsigned *vector, unsigned *len);

@@ -215,7 +215,7 @@ static unsigned debugger_mem(struct vcpu *v, uint64_t la, void *buf, unsigned le
 
 		if (addr < la || !canonical(&regs, addr) ||
 		    guest_walk(&regs, &mem, addr, write ? GW_WRITE : 0, &r) ||
-		    guest_mem_kind(guest_gate(), r.gpa) != GPA_RAM ||
+		    !gdb_swbp_debugger_ram(r.gpa) ||
 		    guest_mem_access(guest_gate(), r.gpa, (uint8_t *)buf + done, chunk,
 				     write ? GMEM_WRITE : 0, v->ops->get_rip(v)) < 0)
 			break;
@@ -390,6 +390,8 @@ static void monitor(void *ctx, struct gdb_stub *s, const char *cmd)
 		mon_print(s, "mhv gdb stub on port 0x%x, vCPU %u: %s, bad packets %lu\n", dbg.port,
 			  v->cpu, dbg.drs_saved ? "owns DR0-DR3/DR7" : "no debug registers in use",
 			  dbg.stub.stats_bad_packets);
+		gdb_swbp_describe(line, sizeof(line));
+		mon_print(s, "software breakpoints: %s\n", line);
 		return;
 	}
 	if (!strcmp(cmd, "step") || !strcmp(cmd, "s") || !strcmp(cmd, "continue") ||
@@ -466,10 +468,11 @@ static enum debug_resume resume(struct vcpu *v, enum gdb_action a)
 static enum debug_resume gdb_session_run(struct vcpu *v, enum debug_stop_reason why)
 {
 	struct gdb_stop stop = {GDB_SIGTRAP, -1, false};
-	bool report = true;
+	bool report = true, quiet_step;
 
-	/* The step over gdb's INT3 ended (the INT3 is back): on to what gdb asked, a continue. */
-	if (gdb_swbp_step_over_done(v, why == DEBUG_STOP_STEP))
+	/* A step of gdb_swbp's own ended (the INT3s are back): the guest continues. */
+	quiet_step = gdb_swbp_fetch_step_done(v, why == DEBUG_STOP_STEP);
+	if (gdb_swbp_step_over_done(v, why == DEBUG_STOP_STEP) || quiet_step)
 		return DEBUG_RESUME_CONTINUE;
 	if (why == DEBUG_STOP_BREAK) {
 		stop.signal = dbg.signal;

@@ -45,6 +45,7 @@ break *gdb_probe_hop4
 break *gdb_probe
 continue
 python gdbcheck("$pc == (unsigned int)gdb_probe_hop0 && gdb_probe_hops == 0", "software breakpoint 1 of 6: stopped at gdb_probe_hop0, before it ran")
+python gdbcheck("gdb_probe_code_byte == *(unsigned char *)gdb_probe_hop4 && gdb_probe_code_byte != 0xcc", "the guest read the original byte under gdb's INT3 on gdb_probe_hop4")
 continue
 python gdbcheck("$pc == (unsigned int)gdb_probe_hop1 && gdb_probe_hops == 1", "software breakpoint 2 of 6: gdb_probe_hop1, hop0 ran once")
 continue
@@ -94,5 +95,6 @@ delete
 shell (sleep 0.5; kill -INT $PPID) &
 continue
 python gdbcheck("$cs == 0x08", "Ctrl-C: stopped the running guest in its kernel code segment")
+monitor gdb
 detach
 printf "GDBCHECK ok detached\n"

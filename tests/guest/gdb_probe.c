@@ -36,7 +36,16 @@ volatile uint32_t gdb_probe_counter = GDB_PROBE_START;
 /* Set by gdb when it sets CR0.TS (tests/boot/gdb-session.gdb); 0 without a debugger. */
 volatile uint32_t gdb_probe_set_ts;
 
-void __attribute__((noinline, used)) gdb_probe(uint32_t magic);
+/*
+ * Every function gdb breaks on shares one page of its own (a page-aligned section), and the
+ * guest reads that page from code on another page (read_own_code): the read is a data access
+ * to a page with gdb's INT3s, which mhv emulates against the original bytes.
+ */
+#define GDB_BP_PAGE	 __attribute__((section(".text.gdb_bp_page")))
+#define GDB_BP_PAGE_FIRST __attribute__((section(".text.gdb_bp_page"), aligned(4096)))
+#define OTHER_PAGE	 __attribute__((section(".text.gdb_reader"), aligned(4096)))
+
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe(uint32_t magic);
 
 /* Five places gdb breaks on before gdb_probe (tests/boot/gdb-session.gdb). */
 #define GDB_HOPS_WANT	  0x1fu /* each hop sets its own bit */
@@ -44,20 +53,43 @@ volatile uint32_t gdb_probe_hops;
 /* The guest's own #BP taken while gdb had INT3s planted (gdb checks it at the next stop). */
 volatile uint32_t gdb_probe_guest_bp;
 
-#define GDB_HOP(n)                                                                          \
-	void __attribute__((noinline, used)) gdb_probe_hop##n(void);                        \
-	void __attribute__((noinline, used)) gdb_probe_hop##n(void)                         \
+#define GDB_HOP(n, where)                                                                   \
+	void __attribute__((noinline, used)) where gdb_probe_hop##n(void);                  \
+	void __attribute__((noinline, used)) where gdb_probe_hop##n(void)                   \
 	{                                                                                   \
 		gdb_probe_hops |= 1u << (n);                                                \
 	}
-GDB_HOP(0)
-GDB_HOP(1)
-GDB_HOP(2)
-GDB_HOP(3)
-GDB_HOP(4)
+GDB_HOP(0, GDB_BP_PAGE_FIRST)
+GDB_HOP(1, GDB_BP_PAGE)
+GDB_HOP(2, GDB_BP_PAGE)
+GDB_HOP(3, GDB_BP_PAGE)
+GDB_HOP(4, GDB_BP_PAGE)
 
-void __attribute__((noinline, used)) gdb_probe_after_int3(void);
-void __attribute__((noinline, used)) gdb_probe_after_int3(void)
+/* The guest reads its own code where gdb has a breakpoint (gdb compares with the original). */
+volatile uint8_t gdb_probe_code_byte;
+
+/*
+ * With gdb's INT3s planted on the hops, the guest reads the first byte of gdb_probe_hop4 (as a
+ * byte and within a 32-bit word) and writes the first byte of gdb_probe_hop3 back unchanged:
+ * it must read what was compiled, and gdb's breakpoint on hop3 must still fire.
+ */
+static void __attribute__((noinline)) OTHER_PAGE read_own_code(void)
+{
+	const volatile uint8_t *hop4 = (const volatile uint8_t *)(uintptr_t)gdb_probe_hop4;
+	volatile uint8_t *hop3 = (volatile uint8_t *)(uintptr_t)gdb_probe_hop3;
+	uint32_t word = *(const volatile uint32_t *)hop4;
+	uint8_t byte = hop4[0], first3;
+
+	gdb_probe_code_byte = byte;
+	check(byte != 0xCC && (word & 0xFF) == byte,
+	      "gdb probe: the guest reads its own code under gdb's breakpoint as compiled",
+	      "byte 0x%x, word 0x%x", byte, word);
+	first3 = hop3[0];
+	hop3[0] = first3; /* the same byte written back: gdb's INT3 must stay under it */
+}
+
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe_after_int3(void);
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe_after_int3(void)
 {
 	asm volatile("" ::: "memory"); /* a place for gdb's breakpoint */
 }
@@ -85,7 +117,7 @@ static void test_guest_int3(void)
 	gdb_probe_after_int3();
 }
 
-void __attribute__((noinline, used)) gdb_probe(uint32_t magic)
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe(uint32_t magic)
 {
 	gdb_probe_counter += magic;
 	gdb_probe_counter ^= GDB_PROBE_FLIP;
@@ -107,6 +139,7 @@ void test_gdb_probe(void)
 	read_drs(&dr0, &dr7);
 	check(dr0 == GUEST_DR0 && dr7 == GUEST_DR7, "gdb probe: the guest's own DR0 and DR7 read back",
 	      "DR0 0x%x DR7 0x%x", dr0, dr7);
+	read_own_code();
 	gdb_probe_hop0();
 	gdb_probe_hop1();
 	gdb_probe_hop2();

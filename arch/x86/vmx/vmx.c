@@ -487,6 +487,9 @@ static uint64_t build_ept(const struct virt_caps *caps)
 	root = guest_nested_tables_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
 	if (root == FRAME_NONE)
 		vmx_fatal("cannot build EPT", 0, 0);
+	/* The GDB stub's INT3 pages run at full speed, their data accesses emulated. */
+	if (caps->vmx.ept_vpid_cap & EPT_CAP_EXEC_ONLY)
+		guest_nested_offer_exec_only(EPT_X | EPT_MT_WB);
 	return root | EPTP_WALK_4 | EPTP_MT_WB;
 }
 

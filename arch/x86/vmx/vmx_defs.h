@@ -124,6 +124,7 @@
 #define VPID_CAP_INVVPID_SINGLE (1ull << 41)
 #define INVEPT_SINGLE		1
 #define INVEPT_ALL		2
+#define EPT_CAP_EXEC_ONLY	(1ull << 0) /* EPT leaves with X alone */
 #define EPT_CAP_INVEPT		(1ull << 20)
 #define EPT_CAP_INVEPT_SINGLE	(1ull << 25)
 #define EPT_CAP_INVEPT_ALL	(1ull << 26)
