@@ -3,7 +3,8 @@
  * it vCPU 0 (registers through struct vcpu_ops, memory by guest-linear address through the
  * guest's page tables and the memory gate, the debug registers) and the serial line.
  *
- * Breakpoints of every kind live in DR0-DR3 (lib/gdb_hwbp.h says why): while gdb has any, the
+ * Software breakpoints (Z0) are INT3s in guest memory, hidden from the guest (gdb_swbp.h).
+ * Hardware breakpoints and watchpoints live in DR0-DR3: while gdb has any, the
  * hardware DR0-DR3 and the guest's DR7 are gdb's; the guest's own values are saved when gdb
  * takes them and put back when gdb lets go of the last one or detaches, and meanwhile the
  * guest's MOV DR exits and works on the saved values.
