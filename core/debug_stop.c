@@ -241,6 +241,8 @@ static void park(struct vcpu *v)
 		smp_poll_run_end(v->cpu); /* the session may end the run */
 		cpu_relax();
 	}
+	if (ds.session && ds.session->resumed)
+		ds.session->resumed(v);
 }
 
 void debug_stop_tail_slow(struct vcpu *v)

@@ -80,6 +80,9 @@ struct debug_session {
 	/* Optional, for a session on a UART of its own: take that UART's IOAPIC pin as an NMI
 	 * (where debug_stop_route_nmi takes the console's); false when it cannot. */
 	bool (*route_nmi)(void);
+	/* Optional: each other vCPU as it leaves its wait for the session (on its own CPU,
+	 * before it enters the guest again): picks up what the session changed for all. */
+	void (*resumed)(struct vcpu *v);
 	/* The session shows the boot CPU only (the GDB stub): a break-in waits for its exit. */
 	bool boot_cpu_only;
 };

@@ -38,8 +38,9 @@ static struct {
 	struct swbp bp[GDB_SWBP_MAX];
 	struct swpage page[GDB_SWBP_MAX];
 	unsigned count;
-	/* Bumped when the first is planted or the last lifted: every vCPU's #BP intercept follows
-	 * it at its next exit (gdb_swbp_sync). */
+	/* Bumped when the first is planted or the last lifted, and when a page's nested view
+	 * changes: every vCPU's #BP intercept and nested TLB follow it at its next exit, or when
+	 * it leaves the stop of a session (gdb_swbp_sync). */
 	unsigned gen;
 	struct {
 		bool active, quiet;
@@ -135,6 +136,7 @@ static void page_hide(struct vcpu *v, struct swpage *p)
 		return;
 	}
 	p->hidden = true;
+	sw.gen++;
 	flush(v);
 }
 
@@ -143,6 +145,7 @@ static void page_show(struct vcpu *v, struct swpage *p)
 	if (p->hidden) {
 		guest_nested_view(p->gpa, NESTED_RAM);
 		mmio_region_detach(p->gpa, SWBP_PAGE);
+		sw.gen++;
 		flush(v);
 	}
 	p->hidden = false;
@@ -196,8 +199,10 @@ static void intercept(struct vcpu *v)
 
 void gdb_swbp_sync(struct vcpu *v)
 {
-	if (v->bp_intercept_gen != sw.gen)
+	if (v->bp_intercept_gen != sw.gen) {
 		intercept(v);
+		flush(v);
+	}
 }
 
 unsigned gdb_swbp_count(void)
@@ -466,7 +471,9 @@ bool gdb_swbp_fetch_step_done(struct vcpu *v, bool step_ended)
 	}
 	if (page_find(sw.fetch.page))
 		guest_nested_view(sw.fetch.page, hidden_view());
+	sw.gen++; /* another vCPU may have cached the page's mapping meanwhile */
 	flush(v);
+	v->bp_intercept_gen = sw.gen;
 	return sw.fetch.quiet && step_ended;
 }
 

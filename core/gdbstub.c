@@ -545,6 +545,7 @@ const struct debug_session gdb_session = {
 	.run = gdb_session_run,
 	.poll = gdb_session_poll,
 	.route_nmi = gdb_session_route_nmi,
+	.resumed = gdb_swbp_sync,
 	.boot_cpu_only = true,
 };
 
