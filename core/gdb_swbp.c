@@ -438,6 +438,12 @@ bool gdb_swbp_fetch(struct vcpu *v, const struct mmio_region *region)
 	sw.fetch.quiet = !debug_stepping(); /* else gdb's own step, or the step over an INT3 */
 	if (sw.fetch.quiet && !debug_stop_begin_step(v))
 		return true;
+	if (!sw.fetch.quiet) {
+		/* The fetch faulted under the step: a single-step trap the exit left pending
+		 * (VT-x's pending debug exceptions, BS) would fire before the instruction. */
+		v->ops->single_step(v, false);
+		v->ops->single_step(v, true);
+	}
 	for (unsigned i = 0; i < GDB_SWBP_MAX; i++) {
 		struct swbp *b = &sw.bp[i];
 
