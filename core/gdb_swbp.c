@@ -205,11 +205,6 @@ void gdb_swbp_sync(struct vcpu *v)
 	}
 }
 
-unsigned gdb_swbp_count(void)
-{
-	return sw.count;
-}
-
 int gdb_swbp_insert(struct vcpu *v, uint64_t la)
 {
 	struct swbp *b = NULL;

@@ -31,7 +31,9 @@
  *    then costs two exits and a stop of the other vCPUs; while that step runs the page is
  *    mapped for every vCPU (another vCPU may pass a breakpoint on it unnoticed then).
  * gdb's stub debugs vCPU 0: another vCPU reaching an INT3 of gdb's waits on it (it exits
- * again each time) until gdb lifts the breakpoint.
+ * again each time) until gdb lifts the breakpoint.  The other vCPUs take up a change of the
+ * INT3 pages (their #BP intercept, a flush of their nested TLB) when they leave their wait
+ * for the session, or at their next exit.
  */
 #ifndef MHV_CORE_GDB_SWBP_H
 #define MHV_CORE_GDB_SWBP_H
@@ -50,7 +52,6 @@ int gdb_swbp_insert(struct vcpu *v, uint64_t la);
 int gdb_swbp_remove(struct vcpu *v, uint64_t la);
 /* Lift them all (detach, kill): every original byte back. */
 void gdb_swbp_clear(struct vcpu *v);
-unsigned gdb_swbp_count(void);
 
 /* The debugger's view of guest RAM at gpa: after a read, the original bytes in place of the
  * INT3s; after a write, the written bytes become the originals and the INT3s stay. */
