@@ -30,8 +30,6 @@ def stubbyte(expr):
     out = gdb.execute("maint packet m%x,1" % int(gdb.parse_and_eval(expr)), to_string=True)
     return int(out.split('received: "')[1][:2], 16)
 end
-# gdb's INT3s stay planted while the guest is stopped: the stub must hide them from gdb's reads.
-set breakpoint always-inserted on
 target remote @SOCK@
 python gdbcheck("$cs == 0x08", "stopped before the first instruction, in 32-bit protected mode (CS 0x08)")
 python gdbcheck("($cr0 & 1) == 1", "CR0 from the sys feature: PE set")
@@ -54,7 +52,10 @@ continue
 python gdbcheck("$pc == (unsigned int)gdb_probe_hop3 && gdb_probe_hops == 7", "software breakpoint 4 of 6: gdb_probe_hop3")
 continue
 python gdbcheck("$pc == (unsigned int)gdb_probe_hop4 && gdb_probe_hops == 0xf", "software breakpoint 5 of 6: gdb_probe_hop4")
+# gdb's INT3s stay planted while the guest is stopped: the stub must hide them from gdb's reads.
+set breakpoint always-inserted on
 python gdbcheck(stubbyte("(unsigned int)gdb_probe_hop4") == int(gdb.parse_and_eval("*(unsigned char *)gdb_probe_hop4")) and stubbyte("(unsigned int)gdb_probe_hop4") != 0xcc, "the stub's memory read shows the original byte under a planted INT3")
+set breakpoint always-inserted off
 continue
 python gdbcheck("$pc == (unsigned int)gdb_probe", "breakpoint by symbol: stopped at gdb_probe")
 python gdbcheck("*(unsigned int *)($esp + 4) == 0x6d687667", "register ESP: the argument on the stack is the magic")
