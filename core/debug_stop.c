@@ -21,6 +21,7 @@ static struct {
 	bool armed;
 	struct break_seq seq;
 	bool break_pending;
+	enum debug_stop_reason break_why; /* DEBUG_STOP_BREAK, or a session's breakpoint */
 	bool session_open; /* the console belongs to the session: the pump leaves the UART alone */
 	bool busy;	   /* a CPU runs a session (one at a time; SMP) */
 	unsigned owner;	   /* ... this one: the other vCPUs wait at their next exit */
@@ -162,6 +163,13 @@ bool debug_stop_begin_step(struct vcpu *v)
 	return true;
 }
 
+void debug_stop_request_breakpoint(void)
+{
+	ds.break_why = DEBUG_STOP_BREAKPOINT;
+	ds.break_pending = true;
+	debug_stop_wanted = true;
+}
+
 void debug_stop_request(void)
 {
 	ds.break_pending = true;
@@ -252,7 +260,10 @@ void debug_stop_tail_slow(struct vcpu *v)
 		return;
 	}
 	if (ds.break_pending && (!ds.session || !ds.session->boot_cpu_only || v->cpu == 0)) {
-		debug_stop_enter(v, DEBUG_STOP_BREAK);
+		enum debug_stop_reason why = ds.break_why;
+
+		ds.break_why = DEBUG_STOP_BREAK;
+		debug_stop_enter(v, why);
 		return;
 	}
 	/* An instruction mhv completed in an exit (I/O, MMIO, CPUID) ends a step too: the CPU's

@@ -106,6 +106,11 @@ bool debug_stepping(void);
  * CPU has no single-step mechanism. */
 bool debug_stop_begin_step(struct vcpu *v);
 
+/* A session's own breakpoint hit in this exit (vCPU 0): the session runs at the exit's tail
+ * with DEBUG_STOP_BREAKPOINT, where the backend also takes the NMIs its line raised
+ * meanwhile (as for a break-in). */
+void debug_stop_request_breakpoint(void);
+
 /* Stop the guest at the next exit of any vCPU (a session's own interrupt request). */
 void debug_stop_request(void);
 

@@ -665,5 +665,10 @@ void gdbstub_breakpoint_stop(struct vcpu *v, int slot, bool sw)
 {
 	dbg.slot = slot;
 	dbg.swbreak = sw;
-	debug_stop_enter(v, DEBUG_STOP_BREAKPOINT);
+	/* An INT3's stop runs at the exit's tail (the NMIs gdb's line raises while the session
+	 * runs are taken there, not left for the guest). */
+	if (sw)
+		debug_stop_request_breakpoint();
+	else
+		debug_stop_enter(v, DEBUG_STOP_BREAKPOINT);
 }
