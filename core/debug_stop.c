@@ -24,6 +24,8 @@ static struct {
 	bool armed;
 	struct break_seq seq;
 	bool break_pending;
+	enum debug_stop_reason break_why; /* DEBUG_STOP_BREAK, or a session's breakpoint */
+	unsigned break_cpu;		  /* ... hit by this vCPU, which takes it */
 	bool session_open; /* the console belongs to the session: the pump leaves the UART alone */
 	bool busy;	   /* a CPU runs a session (one at a time; SMP) */
 	unsigned owner;	   /* ... this one: the other vCPUs wait at their next exit */
@@ -155,6 +157,25 @@ void debug_input_pump(void)
 	console_unlock();
 }
 
+bool debug_stop_begin_step(struct vcpu *v)
+{
+	if (ds.stepping || !ds.session || !v->ops->single_step || !v->ops->single_step(v, true))
+		return false;
+	ds.stepping = true;
+	ds.step_rip = v->ops->get_rip(v);
+	ds.step_cpu = v->cpu;
+	debug_stop_wanted = true;
+	return true;
+}
+
+void debug_stop_request_breakpoint(unsigned cpu)
+{
+	ds.break_cpu = cpu;
+	ds.break_why = DEBUG_STOP_BREAKPOINT;
+	ds.break_pending = true;
+	debug_stop_wanted = true;
+}
+
 void debug_stop_request(void)
 {
 	ds.break_pending = true;
@@ -269,6 +290,8 @@ static void park(struct vcpu *v)
 	 * not as an NMI exit: that NMI was mhv's, not one for the guest (VT-x would inject it). */
 	if (smp_take_kick(v->cpu))
 		nmi_pending[v->cpu] = false;
+	if (ds.session && ds.session->resumed)
+		ds.session->resumed(v);
 }
 
 void debug_stop_tail_slow(struct vcpu *v)
@@ -277,8 +300,12 @@ void debug_stop_tail_slow(struct vcpu *v)
 		park(v);
 		return;
 	}
-	if (ds.break_pending && (!ds.session || !ds.session->boot_cpu_only || v->cpu == 0)) {
-		debug_stop_enter(v, DEBUG_STOP_BREAK);
+	if (ds.break_pending && (ds.break_why == DEBUG_STOP_BREAKPOINT ? v->cpu == ds.break_cpu :
+				 !ds.session || !ds.session->boot_cpu_only || v->cpu == 0)) {
+		enum debug_stop_reason why = ds.break_why;
+
+		ds.break_why = DEBUG_STOP_BREAK;
+		debug_stop_enter(v, why);
 		return;
 	}
 	/* An instruction mhv completed in an exit (I/O, MMIO, CPUID) ends a step too: the CPU's

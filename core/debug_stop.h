@@ -80,6 +80,9 @@ struct debug_session {
 	/* Optional, for a session on a UART of its own: take that UART's IOAPIC pin as an NMI
 	 * (where debug_stop_route_nmi takes the console's); false when it cannot. */
 	bool (*route_nmi)(void);
+	/* Optional: each other vCPU as it leaves its wait for the session (on its own CPU,
+	 * before it enters the guest again): picks up what the session changed for all. */
+	void (*resumed)(struct vcpu *v);
 	/* A break-in waits for the boot CPU's exit (the GDB stub, which polls its line there). */
 	bool boot_cpu_only;
 };
@@ -101,6 +104,16 @@ bool debug_stepping(void);
 /* A session about to return DEBUG_RESUME_STEP: step this vCPU (mhv's CPU number), not the
  * one the session runs on (which is the default).  The other vCPUs run meanwhile. */
 void debug_stop_step_cpu(unsigned cpu);
+
+/* A session's own step of this vCPU from an exit (the GDB stub's hidden INT3 pages): when it
+ * ends the session runs with DEBUG_STOP_STEP.  False when a step is already under way or the
+ * CPU has no single-step mechanism. */
+bool debug_stop_begin_step(struct vcpu *v);
+
+/* A session's own breakpoint hit in this exit of vCPU cpu: the session runs at that exit's
+ * tail with DEBUG_STOP_BREAKPOINT, where the backend also takes the NMIs its line raised
+ * meanwhile (as for a break-in). */
+void debug_stop_request_breakpoint(unsigned cpu);
 
 /* Stop the guest at the next exit of any vCPU (a session's own interrupt request). */
 void debug_stop_request(void);

@@ -7,7 +7,8 @@
  * own CPU.  gdb's breakpoints are loaded into every vCPU's debug registers: the parked ones at
  * once, one that was not parked (waiting for a STARTUP IPI, halted) at its next exit.
  *
- * Breakpoints of every kind live in DR0-DR3 (lib/gdb_hwbp.h says why): while gdb has any, the
+ * Software breakpoints (Z0) are INT3s in guest memory, hidden from the guest (gdb_swbp.h).
+ * Hardware breakpoints and watchpoints live in DR0-DR3: while gdb has any, the
  * hardware DR0-DR3 and the guest's DR7 are gdb's; the guest's own values are saved when gdb
  * takes them and put back when gdb lets go of the last one or detaches, and meanwhile the
  * guest's MOV DR exits and works on the saved values.
@@ -29,6 +30,7 @@
 #include "arch/x86/percpu_layout.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/serial_line.h"
+#include "core/gdb_swbp.h"
 #include "core/guest.h"
 #include "core/ioapic_guard.h"
 #include "core/regs_abi.h"
@@ -66,6 +68,7 @@ static struct {
 	/* Why the next stop happens: what poll() saw (0x03, a connecting gdb), the #DB's slot. */
 	int signal;
 	int slot;
+	bool swbreak;
 	bool report;
 	/* Bytes taken from the line, and as of the last poll from debug_stop (an NMI of the
 	 * line's pin is the debugger's when a byte came since: a session or an exit may have
@@ -270,10 +273,14 @@ static unsigned debugger_mem(struct vcpu *v, uint64_t la, void *buf, unsigned le
 
 		if (addr < la || !canonical(&regs, addr) ||
 		    guest_walk(&regs, &mem, addr, write ? GW_WRITE : 0, &r) ||
-		    guest_mem_kind(guest_gate(), r.gpa) != GPA_RAM ||
+		    !gdb_swbp_debugger_ram(r.gpa) ||
 		    guest_mem_access(guest_gate(), r.gpa, (uint8_t *)buf + done, chunk,
 				     write ? GMEM_WRITE : 0, v->ops->get_rip(v)) < 0)
 			break;
+		if (write) /* gdb's INT3s stay over what it wrote; it reads the bytes under them */
+			gdb_swbp_written(r.gpa, (uint8_t *)buf + done, chunk);
+		else
+			gdb_swbp_hide(r.gpa, (uint8_t *)buf + done, chunk);
 		done += chunk;
 	}
 	return done;
@@ -484,6 +491,8 @@ static void monitor(void *ctx, struct gdb_stub *s, const char *cmd)
 			  v->cpu,
 			  dbg_cpu(v)->drs_saved ? "owns DR0-DR3/DR7" : "no debug registers in use",
 			  dbg.stub.stats_bad_packets);
+		gdb_swbp_describe(line, sizeof(line));
+		mon_print(s, "software breakpoints: %s\n", line);
 		return;
 	}
 	if (!strcmp(cmd, "step") || !strcmp(cmd, "s") || !strcmp(cmd, "continue") ||
@@ -542,7 +551,19 @@ static void thread_info(void *ctx, unsigned tid, char *buf, size_t size)
 	fmt_snprintf(buf, size, "vCPU %u (APIC id %u), %s", cpu, smp_vcpu_apic_id(cpu), what);
 }
 
+static int sw_break(void *ctx, uint64_t la, bool insert)
+{
+	return insert ? gdb_swbp_insert(ctx, la) : gdb_swbp_remove(ctx, la);
+}
+
+static void sw_clear(void *ctx)
+{
+	gdb_swbp_clear(ctx);
+}
+
 static const struct gdb_target target = {
+	.sw_break = sw_break,
+	.sw_clear = sw_clear,
 	.wide = wide,
 	.reg_get = reg_get,
 	.reg_set = reg_set,
@@ -580,6 +601,9 @@ static enum debug_resume resume(struct vcpu *v, enum gdb_action a)
 	if (a != GDB_DETACH && exec_breakpoint_at(v->ops->get_rip(v)))
 		v->ops->set_rflags(v, fl | RFLAGS_RF);
 	intercept_db(v);
+	/* An INT3 of gdb's at RIP: the original instruction runs first (gdb_swbp.h). */
+	if (a != GDB_DETACH && gdb_swbp_step_over(v, a == GDB_CONTINUE))
+		return DEBUG_RESUME_STEP;
 	if (a == GDB_DETACH)
 		pr_info("mhv: gdb: detached, the guest runs on\n");
 	if (a == GDB_STEP && dbg.stub.step_thread)
@@ -590,15 +614,20 @@ static enum debug_resume resume(struct vcpu *v, enum gdb_action a)
 /* The debug_stop session, on the vCPU that stopped (the others are parked while it runs). */
 static enum debug_resume gdb_session_run(struct vcpu *v, enum debug_stop_reason why)
 {
-	struct gdb_stop stop = {GDB_SIGTRAP, -1, v->cpu + 1};
-	bool report = true;
+	struct gdb_stop stop = {.signal = GDB_SIGTRAP, .slot = -1, .thread = v->cpu + 1};
+	bool report = true, quiet_step;
 	enum debug_resume next;
 
+	/* A step of gdb_swbp's own ended (the INT3s are back): the guest continues. */
+	quiet_step = gdb_swbp_fetch_step_done(v, why == DEBUG_STOP_STEP);
+	if (gdb_swbp_step_over_done(v, why == DEBUG_STOP_STEP) || quiet_step)
+		return DEBUG_RESUME_CONTINUE;
 	if (why == DEBUG_STOP_BREAK) {
 		stop.signal = dbg.signal;
 		report = dbg.report;
 	} else if (why == DEBUG_STOP_BREAKPOINT) {
 		stop.slot = dbg.slot;
+		stop.swbreak = dbg.swbreak;
 	}
 	/* The console's break-in sequence is an interrupt request too. */
 	dbg.signal = GDB_SIGINT;
@@ -669,6 +698,7 @@ const struct debug_session gdb_session = {
 	.run = gdb_session_run,
 	.poll = gdb_session_poll,
 	.route_nmi = gdb_session_route_nmi,
+	.resumed = gdb_swbp_sync,
 	.boot_cpu_only = true,
 };
 
@@ -719,6 +749,7 @@ void gdbstub_poll(struct vcpu *v)
 	/* gdb's breakpoints changed while this vCPU was not parked. */
 	if (unlikely(dbg_cpu(v)->bps_gen != dbg.bps_gen))
 		load_bps(v, NULL);
+	gdb_swbp_sync(v);
 	if (v->cpu)
 		return;
 	poll_line();
@@ -782,7 +813,18 @@ bool vcpu_exit_db(struct vcpu *v, uint64_t dr6)
 	if (slot < 0)
 		return false;
 	v->exits[EXIT_KIND_EXCEPTION]++;
-	dbg.slot = slot;
-	debug_stop_enter(v, DEBUG_STOP_BREAKPOINT);
+	gdbstub_breakpoint_stop(v, slot, false);
 	return true;
+}
+
+void gdbstub_breakpoint_stop(struct vcpu *v, int slot, bool sw)
+{
+	dbg.slot = slot;
+	dbg.swbreak = sw;
+	/* An INT3's stop runs at the exit's tail (the NMIs gdb's line raises while the session
+	 * runs are taken there, not left for the guest). */
+	if (sw)
+		debug_stop_request_breakpoint(v->cpu);
+	else
+		debug_stop_enter(v, DEBUG_STOP_BREAKPOINT);
 }

@@ -46,6 +46,9 @@ void gdbstub_start(struct vcpu *v);
  * then takes (debug_stop_exit_tail).  Every vCPU: loads gdb's breakpoints if they changed
  * while it was not parked.  Cheap when nothing happened: one UART status read. */
 void gdbstub_poll(struct vcpu *v);
+/* A breakpoint of gdb's hit on this vCPU: stop for gdb (slot: the debug register, or -1;
+ * sw: an INT3 of gdb's, RIP at it). */
+void gdbstub_breakpoint_stop(struct vcpu *v, int slot, bool sw);
 /* #DB intercepted with these DR6 bits (B0-B3, BS): true when it was the debugger's (handled),
  * false when it is the guest's own (the backend reflects it, DR6 updated as the CPU would). */
 bool vcpu_exit_db(struct vcpu *v, uint64_t dr6);

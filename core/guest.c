@@ -209,6 +209,37 @@ void guest_gate_attach_regions(const struct mmio_regions *regions)
 static struct pt_format nested_fmt;
 static uint64_t nested_root = FRAME_NONE;
 
+static uint64_t nested_ram_flags, nested_exec_only_flags;
+
+void guest_nested_offer_exec_only(uint64_t leaf_flags)
+{
+	nested_exec_only_flags = leaf_flags;
+}
+
+bool guest_nested_has_exec_only(void)
+{
+	return nested_exec_only_flags != 0;
+}
+
+int guest_nested_view(uint64_t gpa, enum nested_view view)
+{
+	gpa &= ~(uint64_t)(PAGE_SIZE - 1);
+	if (nested_root == FRAME_NONE || guest_physmap_lookup(&physmap, gpa).kind != GPA_RAM)
+		return -E_NOENT;
+	switch (view) {
+	case NESTED_RAM:
+		return pt_map(&nested_fmt, &hv_pool_pt_mem, nested_root, gpa, gpa, PAGE_SIZE,
+			      nested_ram_flags);
+	case NESTED_EXEC_ONLY:
+		if (!nested_exec_only_flags)
+			return -E_INVAL;
+		return pt_map(&nested_fmt, &hv_pool_pt_mem, nested_root, gpa, gpa, PAGE_SIZE,
+			      nested_exec_only_flags);
+	default:
+		return pt_unmap(&nested_fmt, &hv_pool_pt_mem, nested_root, gpa, PAGE_SIZE);
+	}
+}
+
 int guest_nested_unmap(uint64_t base, uint64_t size)
 {
 	if (nested_root == FRAME_NONE)
@@ -226,6 +257,7 @@ uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_fla
 		return FRAME_NONE;
 	nested_fmt = *fmt;
 	nested_root = root;
+	nested_ram_flags = ram_flags;
 	/* Exactly the gate's map: RAM cacheable, devices uncached, unmapped ranges absent. */
 	for (unsigned i = 0; !err && i < physmap.n; i++) {
 		const struct gpa_range *r = &physmap.r[i];

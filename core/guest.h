@@ -40,6 +40,13 @@ uint64_t guest_nested_tables_build(const struct pt_format *fmt, uint64_t ram_fla
 /* Take [base, base + size) out of the nested tables built (a region added at run time); the
  * caller flushes the CPUs' cached translations.  0 or a pt_unmap error. */
 int guest_nested_unmap(uint64_t base, uint64_t size);
+/* One guest RAM page's nested mapping at run time: as built, execute-only, or absent.  The
+ * caller flushes (vcpu_ops.flush_nested).  Execute-only exists only when the backend said
+ * so (VT-x with IA32_VMX_EPT_VPID_CAP bit 0): -E_INVAL otherwise. */
+enum nested_view { NESTED_RAM, NESTED_EXEC_ONLY, NESTED_ABSENT };
+int guest_nested_view(uint64_t gpa, enum nested_view view);
+void guest_nested_offer_exec_only(uint64_t leaf_flags);
+bool guest_nested_has_exec_only(void);
 
 /* The gate to guest memory: every guest-physical access mhv makes goes through it. */
 const struct guest_mem_gate *guest_gate(void);

@@ -261,6 +261,16 @@ bool mmio_trace_summary_print(unsigned index)
 	return true;
 }
 
+int mmio_region_attach(uint64_t base, uint64_t size, const struct mmio_dev_ops *ops, void *dev)
+{
+	return mmio_region_add(&regions, base, size, ops, dev);
+}
+
+int mmio_region_detach(uint64_t base, uint64_t size)
+{
+	return mmio_region_remove(&regions, base, size);
+}
+
 int mmio_region_add_runtime(const char *text, uint64_t *base, uint64_t *size, char *err,
 			    size_t errlen)
 {

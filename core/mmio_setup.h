@@ -43,6 +43,13 @@ int mmio_region_add_runtime(const char *text, uint64_t *base, uint64_t *size, ch
 bool mmio_trace_summary_print(unsigned index);
 
 /* Exact-width accesses to physical addresses (device registers): 1, 2, 4, 8 or n bytes. */
+/*
+ * A region of mhv's own over guest RAM at run time (the GDB stub's INT3 pages), with every
+ * other vCPU stopped: its accesses go to ops.  0 or mmio_region_add's / _remove's error.
+ */
+int mmio_region_attach(uint64_t base, uint64_t size, const struct mmio_dev_ops *ops, void *dev);
+int mmio_region_detach(uint64_t base, uint64_t size);
+
 int hv_phys_read(void *ctx, uint64_t pa, void *buf, unsigned len);
 int hv_phys_write(void *ctx, uint64_t pa, const void *buf, unsigned len);
 

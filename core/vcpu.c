@@ -14,6 +14,7 @@
 #include "arch/x86/smp.h"
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
+#include "core/gdb_swbp.h"
 #include "core/exit_string_io.h"
 #include "core/flush_exits.h"
 #include "core/gdbstub.h"
@@ -453,6 +454,9 @@ void vcpu_exit_npf_full(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_val
 		hidden ? NULL : mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 
 	if (region) {
+		/* Code on a page hiding the GDB stub's INT3s (core/gdb_swbp.h). */
+		if (unlikely(fetch) && gdb_swbp_fetch(v, region))
+			return;
 		vcpu_mmio_exit(v, region);
 		return;
 	}

@@ -191,6 +191,7 @@ struct vcpu {
 	bool flush_exits_fixed;
 	uint64_t flush_exits_arms; /* times they were turned on: the cache's own price */
 	struct mmio_region_hint region_hint; /* the last region an exit found */
+	unsigned bp_intercept_gen; /* the GDB stub's INT3 table its #BP intercept follows */
 };
 
 /* I/O exit as the exit core needs it. */

@@ -2,12 +2,9 @@
  * The debugger's hardware breakpoints and watchpoints: gdb's Z0-Z4 requests mapped onto the
  * four x86 debug-address registers DR0-DR3 and the DR7 value that enables them.
  *
- * Software breakpoints (Z0) are placed here too, as execute breakpoints: a debug register is
- * invisible to the guest's own reads of its code (no 0xCC byte to hide), needs no write to
- * guest memory, and works the same on VT-x and SVM, and under QEMU TCG, whose INT3 reaches an
- * SVM hypervisor only as a software-interrupt intercept, not as the #BP exception intercept.
- * The price: at most four breakpoints and watchpoints together (Z0 then answers an error
- * and gdb says it could not insert the breakpoint).
+ * Software breakpoints (Z0) are the target's INT3s when it plants them (gdb_target.sw_break;
+ * mhv: core/gdb_swbp.c); a target without that gets them here as execute breakpoints, at
+ * most four breakpoints and watchpoints together.
  */
 #ifndef MHV_LIB_GDB_HWBP_H
 #define MHV_LIB_GDB_HWBP_H

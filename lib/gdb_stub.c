@@ -143,6 +143,17 @@ static bool parse_bytes(struct cursor *c, uint8_t *out, unsigned n)
 	return true;
 }
 
+/* Does pkt[0..len) contain word (gdb's qSupported feature list)? */
+static bool memmem_str(const char *pkt, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (!memcmp(pkt + i, word, n))
+			return true;
+	return false;
+}
+
 static bool has_prefix(const char *pkt, size_t len, const char *prefix)
 {
 	size_t n = strlen(prefix);
@@ -375,7 +386,19 @@ static void cmd_breakpoint(struct gdb_stub *s, struct cursor *c, bool insert)
 		return;
 	}
 	/* Conditions and commands for target-side evaluation (";X...") are not offered in
-	 * qSupported; anything after the kind is ignored. */
+	 * qSupported; anything after the kind is ignored.  Z0 is an INT3 the target plants
+	 * (kind 1: x86's one-byte breakpoint instruction), when it can. */
+	if (type == GDB_BP_SOFT && s->t->sw_break) {
+		ret = kind == 1 ? s->t->sw_break(s->ctx, addr, insert) : -E_INVAL;
+		if (ret < 0 && !(ret == -E_NOENT && !insert)) {
+			send_str(s, ret == -E_NOMEM ? ERR_NOSPACE
+				    : ret == -E_FAULT ? ERR_FAULT
+						      : ERR_BAD_PACKET);
+			return;
+		}
+		send_str(s, "OK");
+		return;
+	}
 	if (insert)
 		ret = gdb_hwbp_insert(&s->bps, (unsigned)type, addr, (unsigned)kind,
 				      s->layout == &gdb_layout_x86_64);
@@ -457,11 +480,12 @@ static void cmd_query(struct gdb_stub *s, const char *pkt, size_t len)
 	struct cursor c = {pkt, pkt + len};
 
 	if (has_prefix(pkt, len, "qSupported")) {
-		char buf[64];
+		char buf[80];
 
 		choose_layout(s); /* a new connection: the guest's mode now decides */
-		fmt_snprintf(buf, sizeof(buf), "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+",
-			     GDB_PACKET_SIZE);
+		s->gdb_swbreak = s->t->sw_break && memmem_str(pkt, len, "swbreak+");
+		fmt_snprintf(buf, sizeof(buf), "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+%s",
+			     GDB_PACKET_SIZE, s->t->sw_break ? ";swbreak+" : "");
 		send_str(s, buf);
 	} else if (has_prefix(pkt, len, "qXfer:features:read:")) {
 		c.p += strlen("qXfer:features:read:");
@@ -495,6 +519,9 @@ static void send_stop(struct gdb_stub *s)
 		fmt_snprintf(buf, sizeof(buf), "T%02xthread:%x;%s:%lx;", (unsigned)s->last.signal,
 			     gdb_threads_stopped(s), watch_kind[hit->type],
 			     (unsigned long)hit->addr);
+	else if (s->last.swbreak && s->gdb_swbreak) /* gdb takes the PC as is: no decrement */
+		fmt_snprintf(buf, sizeof(buf), "T%02xthread:%x;swbreak:;", (unsigned)s->last.signal,
+			     gdb_threads_stopped(s));
 	else
 		fmt_snprintf(buf, sizeof(buf), "T%02xthread:%x;", (unsigned)s->last.signal,
 			     gdb_threads_stopped(s));
@@ -507,6 +534,8 @@ static void clear_breakpoints(struct gdb_stub *s)
 {
 	memset(&s->bps, 0, sizeof(s->bps));
 	s->t->debug_regs(s->ctx, &s->bps);
+	if (s->t->sw_clear)
+		s->t->sw_clear(s->ctx);
 }
 
 /* c / s [addr]: resume at addr if given. */

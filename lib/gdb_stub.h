@@ -47,6 +47,11 @@ struct gdb_target {
 	/* The serial line: send bytes; receive one (blocking), -1 when the line is gone. */
 	void (*write)(void *ctx, const char *s, size_t n);
 	int (*getc)(void *ctx);
+	/* Optional: software breakpoints (Z0/z0): plant (insert) or lift an INT3 at la; 0, or
+	 * -E_NOMEM (table full), -E_FAULT (no guest RAM there), -E_NOENT (z0 of none).  NULL:
+	 * Z0 takes a debug register like Z1.  sw_clear lifts every one (detach, kill). */
+	int (*sw_break)(void *ctx, uint64_t la, bool insert);
+	void (*sw_clear)(void *ctx);
 	/* Optional: a `monitor` command; print with gdb_stub_console(). */
 	void (*monitor)(void *ctx, struct gdb_stub *s, const char *cmd);
 	/*
@@ -76,6 +81,7 @@ struct gdb_stop {
 	int signal; /* GDB_SIGTRAP, GDB_SIGINT */
 	int slot;   /* hardware slot that hit, or -1 */
 	unsigned thread; /* the thread that stopped (0: thread 1) */
+	bool swbreak; /* a software breakpoint (INT3) hit: PC is the breakpoint's address */
 };
 
 enum gdb_rx_state { RX_IDLE, RX_DATA, RX_CSUM_HI, RX_CSUM_LO };
@@ -91,6 +97,7 @@ struct gdb_stub {
 	unsigned g_thread;    /* Hg: registers and memory are this thread's */
 	unsigned c_thread;    /* Hc: `s` steps this thread (0: the one that stopped) */
 	unsigned step_thread; /* after GDB_STEP: the thread to step */
+	bool gdb_swbreak; /* gdb's qSupported offered swbreak+: stop replies may say swbreak */
 	/* receiver */
 	enum gdb_rx_state rx;
 	char in[GDB_PACKET_SIZE + 1];

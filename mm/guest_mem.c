@@ -239,8 +239,12 @@ static int page_access(const struct guest_mem_gate *gm, const struct mmio_region
 }
 
 static enum gpa_kind page_kind(const struct guest_mem_gate *gm, uint64_t gpa,
-			       const struct mmio_region **region)
+			       const struct mmio_region **region, unsigned flags)
 {
+	if (flags & GMEM_RAM_BENEATH) {
+		*region = NULL;
+		return guest_physmap_lookup(gm->map, gpa).kind == GPA_RAM ? GPA_RAM : GPA_UNMAPPED;
+	}
 	*region = gm->regions ? mmio_region_find(gm->regions, gpa) : NULL;
 	if (*region)
 		return GPA_TRAPPED;
@@ -259,10 +263,10 @@ int guest_mem_access(const struct guest_mem_gate *gm, uint64_t gpa, void *buf, u
 	if (len == 0 || len > PAGE_SIZE || gpa + len - 1 < gpa)
 		return -E_INVAL;
 	/* Resolve every page first: an access that is partly unmapped touches nothing. */
-	kind[0] = page_kind(gm, gpa, &region[0]);
+	kind[0] = page_kind(gm, gpa, &region[0], flags);
 	if ((gpa & (PAGE_SIZE - 1)) + len > PAGE_SIZE) {
 		first = (unsigned)(PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
-		kind[1] = page_kind(gm, gpa + first, &region[1]);
+		kind[1] = page_kind(gm, gpa + first, &region[1], flags);
 		nr_pages = 2;
 	}
 	for (unsigned i = 0; i < nr_pages; i++)

@@ -92,6 +92,9 @@ struct guest_mem_gate {
 };
 
 #define GMEM_WRITE (1u << 0)
+/* Guest RAM only, beneath any mmio region over it (the GDB stub's INT3 pages are regions over
+ * RAM whose device reaches the bytes this way); anything but RAM is -E_FAULT. */
+#define GMEM_RAM_BENEATH (1u << 1)
 
 /*
  * Read (or with GMEM_WRITE write) len bytes at gpa.  rip is the guest's RIP, for device logs.

@@ -56,6 +56,20 @@ int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 	return 0;
 }
 
+int mmio_region_remove(struct mmio_regions *rs, uint64_t base, uint64_t size)
+{
+	unsigned i = upper_bound(rs, base);
+
+	if (i == 0 || size == 0 || rs->r[i - 1].base != base || rs->r[i - 1].last != base + (size - 1))
+		return -E_NOENT;
+	i--;
+	memmove(&rs->r[i], &rs->r[i + 1], (rs->n - i - 1) * sizeof(rs->r[0]));
+	rs->n--;
+	rs->r[rs->n] = (struct mmio_region){0};
+	rs->gen++;
+	return 0;
+}
+
 const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64_t gpa)
 {
 	unsigned i;

@@ -50,6 +50,13 @@ void mmio_regions_init(struct mmio_regions *rs);
 int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 		    const struct mmio_dev_ops *ops, void *dev);
 
+/*
+ * Unregister the region [base, base + size) exactly as it was added: 0, or -E_NOENT.  gen is
+ * bumped (hints are dropped); a pointer kept to a region may now name another one, which
+ * never covers the same addresses (regions are disjoint), or a cleared slot.
+ */
+int mmio_region_remove(struct mmio_regions *rs, uint64_t base, uint64_t size);
+
 /* The region holding gpa, or NULL.  O(log n). */
 const struct mmio_region *mmio_region_find(const struct mmio_regions *rs, uint64_t gpa);
 

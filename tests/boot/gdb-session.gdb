@@ -1,8 +1,10 @@
 # Driven by tests/boot/gdb-session.sh: a real gdb against mhv's GDB stub (gdb=com2,wait).
 # Every check prints "GDBCHECK ok|not-ok TEXT" for tests/boot/gdb-check.sh, which also wants
 # gdb to have printed each "# prints:" text.
-# prints: Breakpoint 1, gdb_probe
-# prints: Hardware watchpoint 2: gdb_probe_counter
+# prints: Breakpoint 1, gdb_probe_hop0
+# prints: Breakpoint 6, gdb_probe
+# prints: Hardware watchpoint 7: gdb_probe_counter
+# prints: Breakpoint 8, gdb_probe_after_int3
 # prints: Old value = 4096
 # prints: New value = 1835566695
 # prints: mhv monitor commands:
@@ -15,7 +17,7 @@ set remotetimeout 60
 python
 def gdbcheck(expr, text):
     try:
-        ok = bool(int(gdb.parse_and_eval(expr)))
+        ok = expr if isinstance(expr, bool) else bool(int(gdb.parse_and_eval(expr)))
     except gdb.error as e:
         ok, text = False, "%s (%s)" % (text, e)
     print("GDBCHECK %s %s" % ("ok" if ok else "not-ok", text))
@@ -27,6 +29,10 @@ def gdbrefused(cmd, text):
         print("GDBCHECK not-ok %s (accepted)" % text)
     except gdb.error as e:
         print("GDBCHECK ok %s (%s)" % (text, e))
+# One byte as the stub answers gdb's m packet (no shadow of gdb's own breakpoints).
+def stubbyte(expr):
+    out = gdb.execute("maint packet m%x,1" % int(gdb.parse_and_eval(expr)), to_string=True)
+    return int(out.split('received: "')[1][:2], 16)
 end
 target remote @SOCK@
 python gdbcheck("$cs == 0x08", "stopped before the first instruction, in 32-bit protected mode (CS 0x08)")
@@ -39,7 +45,28 @@ python gdbrefused("print $pc + 1", "thread 2 (waiting for SIPI): registers unava
 python gdbrefused("set $eax = 1", "thread 2 (waiting for SIPI): register write refused")
 thread 1
 monitor help
+# Software breakpoints (gdb's Z0: INT3s mhv plants), six at once: more than DR0-DR3 hold.
+break *gdb_probe_hop0
+break *gdb_probe_hop1
+break *gdb_probe_hop2
+break *gdb_probe_hop3
+break *gdb_probe_hop4
 break *gdb_probe
+continue
+python gdbcheck("$pc == (unsigned int)gdb_probe_hop0 && gdb_probe_hops == 0", "software breakpoint 1 of 6: stopped at gdb_probe_hop0, before it ran")
+python gdbcheck("gdb_probe_code_byte == *(unsigned char *)gdb_probe_hop4 && gdb_probe_code_byte != 0xcc", "the guest read the original byte under gdb's INT3 on gdb_probe_hop4")
+continue
+python gdbcheck("$pc == (unsigned int)gdb_probe_hop1 && gdb_probe_hops == 1", "software breakpoint 2 of 6: gdb_probe_hop1, hop0 ran once")
+continue
+python gdbcheck("$pc == (unsigned int)gdb_probe_hop2 && gdb_probe_hops == 3", "software breakpoint 3 of 6: gdb_probe_hop2")
+continue
+python gdbcheck("$pc == (unsigned int)gdb_probe_hop3 && gdb_probe_hops == 7", "software breakpoint 4 of 6: gdb_probe_hop3")
+continue
+python gdbcheck("$pc == (unsigned int)gdb_probe_hop4 && gdb_probe_hops == 0xf", "software breakpoint 5 of 6: gdb_probe_hop4")
+# gdb's INT3s stay planted while the guest is stopped: the stub must hide them from gdb's reads.
+set breakpoint always-inserted on
+python gdbcheck(stubbyte("(unsigned int)gdb_probe_hop4") == int(gdb.parse_and_eval("*(unsigned char *)gdb_probe_hop4")) and stubbyte("(unsigned int)gdb_probe_hop4") != 0xcc, "the stub's memory read shows the original byte under a planted INT3")
+set breakpoint always-inserted off
 continue
 python gdbcheck("$pc == (unsigned int)gdb_probe", "breakpoint by symbol: stopped at gdb_probe")
 python gdbcheck("*(unsigned int *)($esp + 4) == 0x6d687667", "register ESP: the argument on the stack is the magic")
@@ -82,10 +109,17 @@ python gdbcheck("$pc != $before", "single-step moved the PC")
 x/4xb &gdb_probe_counter
 info registers eip eflags cr3
 delete
+# The guest's own INT3 runs while this breakpoint's INT3 is planted: the guest gets its #BP.
+break *gdb_probe_after_int3
+continue
+python gdbcheck("$pc == (unsigned int)gdb_probe_after_int3", "software breakpoint after the guest's own INT3")
+python gdbcheck("gdb_probe_guest_bp == 1", "the guest's own INT3 reached the guest's #BP handler")
+delete
 # Ctrl-C: gdb, sent SIGINT while the guest runs, sends 0x03; the stub stops the guest at its
 # next exit and reports SIGINT.
 shell (sleep 0.5; kill -INT $PPID) &
 continue
 python gdbcheck("$cs == 0x08", "Ctrl-C: stopped the running guest in its kernel code segment")
+monitor gdb
 detach
 printf "GDBCHECK ok detached\n"

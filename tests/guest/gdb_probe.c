@@ -8,10 +8,19 @@
  * guest loads debug registers of its own (no breakpoint enabled): while gdb holds DR0-DR3 and
  * DR7 the guest must read back its own values, and gdb's breakpoint must still fire (the boot
  * test's gdb log shows it); after gdb lets go, the hardware holds the guest's values again.
+ *
+ * Software breakpoints (gdb's Z0, INT3s mhv plants): gdb breaks on the five hops and on
+ * gdb_probe at once (more than the four debug registers), and, with a breakpoint planted on
+ * gdb_probe_after_int3, the guest's own INT3 must still reach the guest's #BP handler, EIP
+ * after the INT3, as without a debugger.
  */
+#include <stddef.h>
+
 #include "arch/x86/io.h"
+#include "tests/guest/cpu.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
+#include "tests/guest/trap.h"
 
 #define GDB_PROBE_START 0x1000u
 #define GDB_PROBE_MAGIC 0x6d687667u /* "mhvg", checked by the gdb script */
@@ -27,9 +36,88 @@ volatile uint32_t gdb_probe_counter = GDB_PROBE_START;
 /* Set by gdb when it sets CR0.TS (tests/boot/gdb-session.gdb); 0 without a debugger. */
 volatile uint32_t gdb_probe_set_ts;
 
-void __attribute__((noinline, used)) gdb_probe(uint32_t magic);
+/*
+ * Every function gdb breaks on shares one page of its own (a page-aligned section), and the
+ * guest reads that page from code on another page (read_own_code): the read is a data access
+ * to a page with gdb's INT3s, which mhv emulates against the original bytes.
+ */
+#define GDB_BP_PAGE	 __attribute__((section(".text.gdb_bp_page")))
+#define GDB_BP_PAGE_FIRST __attribute__((section(".text.gdb_bp_page"), aligned(4096)))
+#define OTHER_PAGE	 __attribute__((section(".text.gdb_reader"), aligned(4096)))
 
-void __attribute__((noinline, used)) gdb_probe(uint32_t magic)
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe(uint32_t magic);
+
+/* Five places gdb breaks on before gdb_probe (tests/boot/gdb-session.gdb). */
+#define GDB_HOPS_WANT	  0x1fu /* each hop sets its own bit */
+volatile uint32_t gdb_probe_hops;
+/* The guest's own #BP taken while gdb had INT3s planted (gdb checks it at the next stop). */
+volatile uint32_t gdb_probe_guest_bp;
+
+#define GDB_HOP(n, where)                                                                   \
+	void __attribute__((noinline, used)) where gdb_probe_hop##n(void);                  \
+	void __attribute__((noinline, used)) where gdb_probe_hop##n(void)                   \
+	{                                                                                   \
+		gdb_probe_hops |= 1u << (n);                                                \
+	}
+GDB_HOP(0, GDB_BP_PAGE_FIRST)
+GDB_HOP(1, GDB_BP_PAGE)
+GDB_HOP(2, GDB_BP_PAGE)
+GDB_HOP(3, GDB_BP_PAGE)
+GDB_HOP(4, GDB_BP_PAGE)
+
+/* The guest reads its own code where gdb has a breakpoint (gdb compares with the original). */
+volatile uint8_t gdb_probe_code_byte;
+
+/*
+ * With gdb's INT3s planted on the hops, the guest reads the first byte of gdb_probe_hop4 (as a
+ * byte and within a 32-bit word) and writes the first byte of gdb_probe_hop3 back unchanged:
+ * it must read what was compiled, and gdb's breakpoint on hop3 must still fire.
+ */
+static void __attribute__((noinline)) OTHER_PAGE read_own_code(void)
+{
+	const volatile uint8_t *hop4 = (const volatile uint8_t *)(uintptr_t)gdb_probe_hop4;
+	volatile uint8_t *hop3 = (volatile uint8_t *)(uintptr_t)gdb_probe_hop3;
+	uint32_t word = *(const volatile uint32_t *)hop4;
+	uint8_t byte = hop4[0], first3;
+
+	gdb_probe_code_byte = byte;
+	check(byte != 0xCC && (word & 0xFF) == byte,
+	      "gdb probe: the guest reads its own code under gdb's breakpoint as compiled",
+	      "byte 0x%x, word 0x%x", byte, word);
+	first3 = hop3[0];
+	hop3[0] = first3; /* the same byte written back: gdb's INT3 must stay under it */
+}
+
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe_after_int3(void);
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe_after_int3(void)
+{
+	asm volatile("" ::: "memory"); /* a place for gdb's breakpoint */
+}
+
+extern const char gdb_guest_int3[];
+
+static void guest_int3(void *arg)
+{
+	(void)arg;
+	asm volatile(".globl gdb_guest_int3\ngdb_guest_int3: int3");
+}
+
+/* The guest's own INT3 while gdb's are planted (gdb breaks on gdb_probe_after_int3): the
+ * guest's handler gets it, EIP just after it. */
+static void test_guest_int3(void)
+{
+	struct fault f;
+
+	run_catching(guest_int3, NULL, &f);
+	check(f.raised && f.vector == VEC_BP && f.eip == (uint32_t)gdb_guest_int3 + 1,
+	      "gdb probe: the guest's own INT3 reaches its #BP handler, EIP after it",
+	      "raised %u vector %u EIP 0x%x (INT3 at 0x%x)", f.raised, f.vector, f.eip,
+	      (uint32_t)gdb_guest_int3);
+	gdb_probe_guest_bp = f.raised && f.vector == VEC_BP;
+	gdb_probe_after_int3();
+}
+
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe(uint32_t magic)
 {
 	gdb_probe_counter += magic;
 	gdb_probe_counter ^= GDB_PROBE_FLIP;
@@ -51,6 +139,14 @@ void test_gdb_probe(void)
 	read_drs(&dr0, &dr7);
 	check(dr0 == GUEST_DR0 && dr7 == GUEST_DR7, "gdb probe: the guest's own DR0 and DR7 read back",
 	      "DR0 0x%x DR7 0x%x", dr0, dr7);
+	read_own_code();
+	gdb_probe_hop0();
+	gdb_probe_hop1();
+	gdb_probe_hop2();
+	gdb_probe_hop3();
+	gdb_probe_hop4();
+	check(gdb_probe_hops == GDB_HOPS_WANT, "gdb probe: the five hops ran as written",
+	      "hops 0x%x", gdb_probe_hops);
 	gdb_probe(GDB_PROBE_MAGIC);
 	if (gdb_probe_set_ts) {
 		uint32_t cr0;
@@ -68,6 +164,7 @@ void test_gdb_probe(void)
 	      "DR0 0x%x DR7 0x%x", dr0, dr7);
 	asm volatile("movl %0, %%dr7" ::"r"(DR7_RESET));
 	asm volatile("movl %0, %%dr0" ::"r"(0u));
+	test_guest_int3();
 	/* With gdb=com2 the debugger's UART is hidden: no device answers there (the gdb boot
 	 * tests' .expect files judge this line; elsewhere COM2 may exist or not). */
 	outb(COM2_SCRATCH, SCRATCH_PROBE);

@@ -126,6 +126,55 @@ static const struct gdb_target fake_target = {
 static struct fake fk;
 static struct gdb_stub stub;
 
+/* A target that plants INT3s itself (mhv's core/gdb_swbp.c): a table of addresses. */
+#define FAKE_SWBPS 8
+static uint64_t sw_addr[FAKE_SWBPS];
+static bool sw_used[FAKE_SWBPS];
+static unsigned sw_clears;
+
+static int f_sw_break(void *ctx, uint64_t la, bool insert)
+{
+	(void)ctx;
+	for (unsigned i = 0; i < FAKE_SWBPS; i++)
+		if (sw_used[i] && sw_addr[i] == la) {
+			sw_used[i] = insert;
+			return 0;
+		}
+	if (!insert)
+		return -E_NOENT;
+	if (la < MEM_BASE || la >= MEM_BASE + MEM_SIZE)
+		return -E_FAULT;
+	for (unsigned i = 0; i < FAKE_SWBPS; i++)
+		if (!sw_used[i]) {
+			sw_used[i] = true;
+			sw_addr[i] = la;
+			return 0;
+		}
+	return -E_NOMEM;
+}
+
+static void f_sw_clear(void *ctx)
+{
+	(void)ctx;
+	memset(sw_used, 0, sizeof(sw_used));
+	sw_clears++;
+}
+
+static struct gdb_target sw_target;
+
+static int setup_sw(void **state)
+{
+	(void)state;
+	memset(&fk, 0, sizeof(fk));
+	memset(sw_used, 0, sizeof(sw_used));
+	sw_clears = 0;
+	sw_target = fake_target;
+	sw_target.sw_break = f_sw_break;
+	sw_target.sw_clear = f_sw_clear;
+	gdb_stub_init(&stub, &sw_target, &fk);
+	return 0;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -474,6 +523,58 @@ static void test_breakpoints_and_watchpoints_use_debug_registers(void **state)
 	assert_false(gdb_hwbp_any(&fk.loaded));
 }
 
+static unsigned sw_count(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FAKE_SWBPS; i++)
+		n += sw_used[i];
+	return n;
+}
+
+static void test_software_breakpoints_go_to_the_target(void **state)
+{
+	(void)state;
+	/* Offered in qSupported; gdb says swbreak+ too, so stop replies may name it. */
+	assert_non_null(strstr(ask("qSupported:multiprocess+;swbreak+;hwbreak+"), ";swbreak+"));
+	for (unsigned i = 0; i < 6; i++) {
+		char pkt[32];
+
+		snprintf(pkt, sizeof(pkt), "Z0,%x,1", MEM_BASE + i);
+		assert_string_equal(ask(pkt), "OK");
+	}
+	assert_int_equal(sw_count(), 6); /* more than four: no debug register used */
+	assert_false(gdb_hwbp_any(&fk.loaded));
+	assert_string_equal(ask("Z0,10000,2"), "E01");	 /* x86's breakpoint is one byte */
+	assert_string_equal(ask("Z0,500,1"), "E0e");	 /* not mapped */
+	assert_string_equal(ask("Z0,10010,1"), "OK");
+	assert_string_equal(ask("Z0,10011,1"), "OK");
+	assert_string_equal(ask("Z0,10012,1"), "E1c"); /* the target's table is full */
+	assert_string_equal(ask("z0,10001,1"), "OK");
+	assert_string_equal(ask("z0,10001,1"), "OK"); /* gone already: harmless */
+	assert_int_equal(sw_count(), 7);
+	/* Z1 stays a debug register. */
+	assert_string_equal(ask("Z1,10020,1"), "OK");
+	assert_true(fk.loaded.slot[0].used);
+	/* A software breakpoint's stop says swbreak (gdb leaves the PC where it is). */
+	fk.input = "";
+	assert_int_equal(gdb_stub_stopped(&stub, &(struct gdb_stop){.signal = GDB_SIGTRAP, .slot = -1, .swbreak = true}, true),
+			 GDB_DETACH);
+	assert_non_null(strstr(fk.out, "$T05thread:1;swbreak:;#"));
+	/* The line went away: the target lifted every INT3. */
+	assert_int_equal(sw_count(), 0);
+	assert_true(sw_clears > 0);
+}
+
+static void test_swbreak_only_when_gdb_offers_it(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(ask("qSupported:multiprocess+"), ";swbreak+"));
+	fk.input = "";
+	gdb_stub_stopped(&stub, &(struct gdb_stop){.signal = GDB_SIGTRAP, .slot = -1, .swbreak = true}, true);
+	assert_non_null(strstr(fk.out, "$T05thread:1;#"));
+}
+
 static void test_hwbp_hit_prefers_data_and_ignores_foreign_bits(void **state)
 {
 	struct gdb_hwbps b = {0};
@@ -616,6 +717,8 @@ int main(void)
 		cmocka_unit_test_setup(test_hwbp_hit_prefers_data_and_ignores_foreign_bits, setup),
 		cmocka_unit_test_setup(test_resume_detach_kill_and_ctrl_c, setup),
 		cmocka_unit_test_setup(test_stopped_serves_until_resumed, setup),
+		cmocka_unit_test_setup(test_software_breakpoints_go_to_the_target, setup_sw),
+		cmocka_unit_test_setup(test_swbreak_only_when_gdb_offers_it, setup_sw),
 		cmocka_unit_test_setup(test_monitor_command_is_forwarded, setup),
 		cmocka_unit_test_setup(test_late_connect_drops_resent_first_packet, setup),
 		cmocka_unit_test_setup(test_random_bytes_never_hang_or_overflow, setup),

@@ -340,6 +340,28 @@ static void test_device_pages_go_to_the_device_in_natural_pieces(void **state)
 	assert_null(guest_mem_ram_ptr(&gate, DEV_PAGE, 4));
 }
 
+/* GMEM_RAM_BENEATH: the RAM under a region (the GDB stub's INT3 pages), and RAM only. */
+static void test_ram_beneath_a_region(void **state)
+{
+	uint32_t v = 0x22334455, got = 0;
+
+	(void)state;
+	assert_int_equal(guest_mem_access(&gate, REG_BASE + 8, &v, 4, GMEM_WRITE | GMEM_RAM_BENEATH,
+					  0),
+			 GPA_RAM);
+	assert_int_equal(reg_calls, 0); /* the device never saw it */
+	assert_int_equal(ram[REG_BASE - RAM_BASE + 8], 0x55);
+	assert_int_equal(guest_mem_access(&gate, REG_BASE + 8, &got, 4, GMEM_RAM_BENEATH, 0),
+			 GPA_RAM);
+	assert_int_equal(got, 0x22334455);
+	/* Across into the next page and on a plain RAM page alike; a device page is refused. */
+	assert_int_equal(guest_mem_access(&gate, REG_BASE - 2, &got, 4, GMEM_RAM_BENEATH, 0),
+			 GPA_RAM);
+	assert_int_equal(guest_mem_access(&gate, DEV_PAGE, &got, 4, GMEM_RAM_BENEATH, 0), -E_FAULT);
+	assert_int_equal(dev_calls, 0);
+	assert_int_equal(guest_mem_access(&gate, HV_START, &got, 4, GMEM_RAM_BENEATH, 0), -E_FAULT);
+}
+
 static void test_trapped_region_wins_over_the_ram_behind_it(void **state)
 {
 	uint32_t v = 0;
@@ -427,6 +449,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_lengths_and_wrap_are_einval, setup),
 		cmocka_unit_test_setup(test_device_pages_go_to_the_device_in_natural_pieces, setup),
 		cmocka_unit_test_setup(test_trapped_region_wins_over_the_ram_behind_it, setup),
+		cmocka_unit_test_setup(test_ram_beneath_a_region, setup),
 		cmocka_unit_test_setup(test_ram_ptr_needs_one_ram_range, setup),
 		cmocka_unit_test_setup(test_access_across_pages_of_two_kinds, setup),
 		cmocka_unit_test_setup(test_random_accesses_stay_inside_the_map, setup),

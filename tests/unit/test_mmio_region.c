@@ -88,6 +88,35 @@ static void test_region_ending_exactly_at_2_pow_64_is_allowed(void **state)
 	assert_int_equal(mmio_region_add(&rs, TOP_PAGE - PAGE, 2 * PAGE, &rec_ops, NULL), -E_EXIST);
 }
 
+/* Remove: exactly a registered region; the rest keep their order and devices. */
+static void test_region_remove(void **state)
+{
+	unsigned gen;
+
+	(void)state;
+	assert_int_equal(mmio_region_add(&rs, 0x10000, 0x1000, &rec_ops, &dev_tag[0]), 0);
+	assert_int_equal(mmio_region_add(&rs, 0x20000, 0x1000, &rec_ops, &dev_tag[1]), 0);
+	assert_int_equal(mmio_region_add(&rs, 0x30000, 0x2000, &rec_ops, &dev_tag[2]), 0);
+	gen = rs.gen;
+	assert_int_equal(mmio_region_remove(&rs, 0x20000, 0x2000), -E_NOENT); /* wrong size */
+	assert_int_equal(mmio_region_remove(&rs, 0x21000, 0x1000), -E_NOENT);
+	assert_int_equal(mmio_region_remove(&rs, 0x8000, 0x1000), -E_NOENT);
+	assert_int_equal(mmio_region_remove(&rs, 0x20000, 0), -E_NOENT);
+	assert_int_equal(rs.gen, gen);
+	assert_int_equal(mmio_region_remove(&rs, 0x20000, 0x1000), 0);
+	assert_int_equal(rs.n, 2);
+	assert_true(rs.gen != gen);
+	assert_null(mmio_region_find(&rs, 0x20000));
+	assert_ptr_equal(mmio_region_find(&rs, 0x10000)->dev, &dev_tag[0]);
+	assert_ptr_equal(mmio_region_find(&rs, 0x31fff)->dev, &dev_tag[2]);
+	assert_null(rs.r[2].ops); /* the slot left behind is cleared */
+	assert_int_equal(mmio_region_remove(&rs, 0x10000, 0x1000), 0);
+	assert_int_equal(mmio_region_remove(&rs, 0x30000, 0x2000), 0);
+	assert_int_equal(rs.n, 0);
+	/* The range is free again. */
+	assert_int_equal(mmio_region_add(&rs, 0x20000, 0x1000, &rec_ops, &dev_tag[3]), 0);
+}
+
 static void test_region_overlap_rejected_adjacency_allowed(void **state)
 {
 	(void)state;
@@ -665,6 +694,7 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(test_region_ending_exactly_at_2_pow_64_is_allowed, setup),
 		cmocka_unit_test_setup(test_region_overlap_rejected_adjacency_allowed, setup),
+		cmocka_unit_test_setup(test_region_remove, setup),
 		cmocka_unit_test_setup(test_region_find_boundaries_single, setup),
 		cmocka_unit_test_setup(test_region_1_16_256_regions, setup),
 		cmocka_unit_test_setup(test_dispatch_builds_descriptor_and_checks_bounds, setup),

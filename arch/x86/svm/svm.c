@@ -20,6 +20,7 @@
 #include "arch/x86/virt_caps.h"
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
+#include "core/gdb_swbp.h"
 #include "core/gdbstub.h"
 #include "core/debug_stop.h"
 #include "core/guest.h"
@@ -546,6 +547,33 @@ static void svm_set_exception_intercept(struct vcpu *v, unsigned vector, bool on
 		c->intercept_exceptions |= 1u << vector;
 	else
 		c->intercept_exceptions &= ~(1u << vector);
+	/* QEMU's TCG reports INT3 as the INTn intercept, never as the #BP one: #BP means both. */
+	if (vector == VEC_BP && on)
+		c->intercept_misc1 |= MISC1_INTN;
+	else if (vector == VEC_BP)
+		c->intercept_misc1 &= ~MISC1_INTN;
+}
+
+/*
+ * #BP or INTn intercepted (while the GDB stub has INT3s planted), RIP at the instruction: an
+ * INT3 of gdb's stops the guest; anything else is delivered as the software interrupt it is
+ * (RIP after it, the gate's DPL checked as the instruction would), whatever NRIP says.
+ */
+static enum exit_next exit_int_insn(struct svm_vcpu *sv)
+{
+	struct vmcb *vmcb = sv->vmcb;
+	unsigned vector, len;
+	uint64_t rip;
+
+	if (vcpu_exit_int_insn(&sv->vcpu, &vector, &len) || !len)
+		return EXIT_NEXT_RETRY;
+	rip = vmcb->save.rip + len;
+	if (!((vmcb->save.efer & EFER_LMA) && (vmcb->save.cs.attrib & SVM_ATTR_L)))
+		rip = (uint32_t)rip;
+	vmcb->save.rip = rip;
+	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
+	vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_SOFT_INT | vector;
+	return EXIT_NEXT_RETRY;
 }
 
 /* The debugger's single step: TF with #DB intercepted (SVM has no monitor trap flag). */
@@ -1013,6 +1041,9 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_EXCP_BASE + VEC_UD:
 		vcpu_exit_ud(v);
 		return EXIT_NEXT_RETRY;
+	case SVM_EXIT_EXCP_BASE + VEC_BP:
+	case SVM_EXIT_SWINT:
+		return exit_int_insn(sv);
 	case SVM_EXIT_EXCP_BASE + VEC_DB:
 		/* Intercepted only for the debugger; the CPU has already updated DR6 in the VMCB.
 		 * The guest's own #DB goes to the guest as it was. */

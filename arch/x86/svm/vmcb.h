@@ -112,6 +112,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define MISC1_NMI	      (1u << 1) /* SMP: mhv's kicks and stop requests are NMIs */
 #define MISC1_INIT	      (1u << 3) /* a physical INIT would reset the CPU */
 #define MISC1_CPUID	      (1u << 18)
+#define MISC1_INTN	      (1u << 21) /* INT n (QEMU TCG: INT3 and INTO too) */
 #define MISC1_INVD	      (1u << 22)
 #define MISC1_HLT	      (1u << 24)
 #define MISC1_INVLPG	      (1u << 25)
@@ -143,6 +144,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define SVM_EXIT_NMI	     0x061
 #define SVM_EXIT_INIT	     0x063
 #define SVM_EXIT_CPUID	     0x072
+#define SVM_EXIT_SWINT	     0x075
 #define SVM_EXIT_INVD	     0x076
 #define SVM_EXIT_HLT	     0x078
 #define SVM_EXIT_INVLPG	     0x079
@@ -186,6 +188,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 #define EVENTINJ_TYPE_INTR	(0ull << 8) /* external interrupt */
 #define EVENTINJ_TYPE_NMI	(2ull << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3ull << 8)
+#define EVENTINJ_TYPE_SOFT_INT	(4ull << 8) /* INT n: the IDT gate's DPL is checked */
 #define EVENTINJ_ERR_SHIFT	32
 
 /* TLB_CONTROL */

@@ -19,6 +19,7 @@
 #include "arch/x86/vmx/vmx_hygiene.h"
 #include "core/apic_guard.h"
 #include "core/cpuid_guest.h"
+#include "core/gdb_swbp.h"
 #include "core/gdbstub.h"
 #include "core/debug_stop.h"
 #include "core/guest.h"
@@ -495,6 +496,9 @@ static uint64_t build_ept(const struct virt_caps *caps)
 	root = guest_nested_tables_build(&fmt, EPT_RWX | EPT_MT_WB, EPT_RWX | EPT_MT_UC);
 	if (root == FRAME_NONE)
 		vmx_fatal("cannot build EPT", 0, 0);
+	/* The GDB stub's INT3 pages run at full speed, their data accesses emulated. */
+	if (caps->vmx.ept_vpid_cap & EPT_CAP_EXEC_ONLY)
+		guest_nested_offer_exec_only(EPT_X | EPT_MT_WB);
 	return root | EPTP_WALK_4 | EPTP_MT_WB;
 }
 
@@ -1171,6 +1175,13 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 		}
 		if ((info & INTR_INFO_VECTOR_MASK) == VEC_DB) {
 			exit_debug(v, info);
+			return EXIT_NEXT_RETRY;
+		}
+		if ((info & INTR_INFO_VECTOR_MASK) == VEC_BP) { /* the GDB stub's INT3s */
+			if (!vcpu_exit_bp(v)) { /* the guest's own: delivered as the CPU would */
+				vmwrite32(VMCS_ENTRY_INSN_LEN, vmread32(VMCS_EXIT_INSN_LEN));
+				vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_SW_EXC | VEC_BP);
+			}
 			return EXIT_NEXT_RETRY;
 		}
 		vcpu_exit_unknown(v, "VMX exception exit, interruption info", info);

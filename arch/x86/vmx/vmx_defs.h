@@ -107,6 +107,7 @@
 #define INTR_INFO_DELIVER_ERR  (1u << 11)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
 #define INTR_TYPE_PRIV_SW_EXC  (5u << 8) /* ICEBP (INT1) */
+#define INTR_TYPE_SW_EXC       (6u << 8) /* INT3, INTO */
 #define INTR_INFO_VECTOR_MASK  0xFFu
 #define INTR_INFO_TYPE_MASK    (7u << 8)
 #define INTR_INFO_TYPE_SHIFT   8
@@ -123,6 +124,7 @@
 #define VPID_CAP_INVVPID_SINGLE (1ull << 41)
 #define INVEPT_SINGLE		1
 #define INVEPT_ALL		2
+#define EPT_CAP_EXEC_ONLY	(1ull << 0) /* EPT leaves with X alone */
 #define EPT_CAP_INVEPT		(1ull << 20)
 #define EPT_CAP_INVEPT_SINGLE	(1ull << 25)
 #define EPT_CAP_INVEPT_ALL	(1ull << 26)
