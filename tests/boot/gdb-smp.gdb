@@ -1,12 +1,14 @@
 # Driven by tests/boot/gdb-session.sh: gdb's threads on the guest test kernel in gdb-smp mode
 # (tests/guest/gdb_smp.c): every vCPU is a thread; before its SIPI the AP has no registers;
 # Ctrl-C while both vCPUs run guest code stops both, each one's registers are read on its own
-# CPU, thread 2 is stepped alone, and the monitor shows vCPU 1.  Checks print
+# CPU, thread 2 is stepped alone and stops at a software breakpoint (an INT3 of gdb's) on its
+# own, and the monitor shows vCPU 1.  Checks print
 # "GDBCHECK ok|not-ok TEXT" for tests/boot/gdb-check.sh.
 # prints: received signal SIGINT
 # prints: vCPU 1 (APIC id 1), waiting for SIPI
 # prints: vCPU 1 (APIC id 1), stopped
 # prints: vCPU 1 (APIC id 1)
+# prints: hit Breakpoint 1
 set pagination off
 set confirm off
 set remotetimeout 60
@@ -52,6 +54,15 @@ set $ap_pc = $pc
 stepi
 python pycheck(gdb.selected_thread().ptid[1] == 2, "stepi on thread 2: the stop names thread 2")
 python gdbcheck("$pc != $ap_pc && $cs == 0x08", "stepi on thread 2: its PC moved")
+# A software breakpoint (gdb's INT3) in the AP's endless loop: gdb steps thread 2 over it,
+# continues both, and the AP comes round to it: the stop is thread 2's, at the INT3.
+set $ap_loop = $pc
+break *$ap_loop
+continue
+python pycheck(gdb.selected_thread().ptid[1] == 2, "gdb's INT3 in the AP's loop: the stop names thread 2")
+python gdbcheck("$pc == $ap_loop", "thread 2 stopped at the INT3's address")
+python gdbcheck("*(unsigned char *)$ap_loop != 0xcc", "the INT3's byte reads as the original")
+delete
 thread 1
 python gdbcheck("gdb_smp_waiting == 1", "thread 1 still in its wait after thread 2's step")
 monitor regs 1

@@ -75,6 +75,7 @@ struct vmx_vcpu {
 	bool debug_step; /* the debugger's single step is armed */
 	uint64_t guest_tf;
 	bool db_intercepted; /* #DB was intercepted before the TF step (the GDB stub's) */
+	bool guest_nmi; /* an NMI for the guest, injected as soon as it can take one */
 };
 
 /*
@@ -1212,23 +1213,45 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
  * the guest is blocking NMIs or in an STI/MOV SS shadow (some CPUs refuse VM entry injecting
  * an NMI into an STI shadow), in which case it waits for the next exit.
  */
-static void __attribute__((noinline)) deliver_nmi(unsigned cpu)
+static void __attribute__((noinline)) deliver_nmi(struct vmx_vcpu *vx)
 {
 	if ((vmread32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
 	    (vmread32(VMCS_GUEST_INTERRUPTIBILITY) &
 	     (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS | BLOCKING_BY_NMI)))
 		return;
 	vmwrite32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
-	nmi_pending[cpu] = false;
+	vx->guest_nmi = false;
 }
 
 static void wait_for_sipi(struct vmx_vcpu *vx);
+
+/*
+ * An NMI mhv took in VMX root between an exit and this entry (exception.c marks it pending):
+ * judged once, as an NMI exit is.  Another vCPU's kick for a debugger's stop is not the
+ * guest's (the session parks this vCPU at the tail); unlike an NMI exit, the guest's own
+ * blocking-by-NMI is left as it is.
+ */
+static void __attribute__((noinline)) nmi_taken_in_mhv(struct vmx_vcpu *vx)
+{
+	nmi_pending[vx->vcpu.cpu] = false;
+	switch (smp_nmi_exit(&vx->vcpu)) {
+	case SMP_NMI_GUEST:
+		if (!debug_stop_nmi(&vx->vcpu)) /* else the console's line: mhv's break-in */
+			vx->guest_nmi = true;
+		break;
+	case SMP_NMI_INIT:
+		wait_for_sipi(vx);
+		break;
+	case SMP_NMI_KICK:
+		break;
+	}
+}
 
 /* HLT with interrupts off, other vCPUs still running: wait in mhv for an NMI or INIT. */
 static enum exit_next __attribute__((noinline)) halted_no_irq(struct vmx_vcpu *vx)
 {
 	if (smp_halt_wait(&vx->vcpu) == SMP_HALT_NMI) {
-		nmi_pending[vx->vcpu.cpu] = true; /* delivered after the HLT, as the CPU would */
+		vx->guest_nmi = true; /* delivered after the HLT, as the CPU would */
 		return EXIT_NEXT_SKIP;
 	}
 	wait_for_sipi(vx);
@@ -1290,10 +1313,14 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 	}
 	if (next == EXIT_NEXT_SKIP)
 		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
+	if (unlikely(nmi_pending[v->cpu]))
+		nmi_taken_in_mhv(to_vmx(v));
 	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
 		debug_stop_tail_slow(v);
-	if (unlikely(nmi_pending[v->cpu]))
-		deliver_nmi(v->cpu);
+	if (unlikely(nmi_pending[v->cpu])) /* ... taken while this vCPU was parked for a session */
+		nmi_taken_in_mhv(to_vmx(v));
+	if (unlikely(to_vmx(v)->guest_nmi))
+		deliver_nmi(to_vmx(v));
 	if (unlikely(gdbstub_armed))
 		return debugger_poll(v); /* a tail call: see core/gdbstub.h */
 	return v;
@@ -1364,6 +1391,7 @@ static void vmx_sipi_reset(struct vcpu *v, uint8_t vector)
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RDX] = cpuid(CPUID_FEATURES).eax; /* the processor signature */
 	nmi_pending[v->cpu] = false; /* the wait-for-SIPI state drops NMIs */
+	to_vmx(v)->guest_nmi = false;
 	vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
 }
 
@@ -1390,7 +1418,7 @@ static void exit_nmi(struct vmx_vcpu *vx)
 	case SMP_NMI_GUEST: /* another vCPU's NMI IPI, or the platform's: delivered when it can be */
 		if (debug_stop_nmi(&vx->vcpu))
 			break; /* the console's line: mhv's break-in (debug_stop.h) */
-		nmi_pending[vx->vcpu.cpu] = true;
+		vx->guest_nmi = true;
 		break;
 	case SMP_NMI_INIT:
 		wait_for_sipi(vx);
