@@ -134,30 +134,30 @@ void mmio_xsaves_run(unsigned cpu, uint64_t rfbm, bool rex_w)
 	memcpy(scratch[cpu], scratch_xsaves[cpu], XSAVE_SCRATCH);
 }
 
+/*
+ * One restore instruction (insn) from this CPU's scratch area with the mask in EDX:EAX; the
+ * CPU checks the header, XCOMP_BV and MXCSR, and its #GP in mhv (the fixup) clears ok: that
+ * is the guest's #GP.
+ */
+#define XRSTOR_CHECKED(insn, cpu, lo, hi, ok)                                                    \
+	asm volatile("1: " insn " %[area]\n"                                                     \
+		     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"             \
+						  "3: movb $0, %[ok]\n\t"                       \
+						  "jmp 2b\n"                                     \
+						  ".popsection\n"                                \
+		     : [ok] "+qm"(ok)                                                                \
+		     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)                                    \
+		     : "memory")
+
 bool mmio_xrstors_run(unsigned cpu, uint64_t rfbm, bool rex_w)
 {
 	uint32_t lo = (uint32_t)rfbm, hi = (uint32_t)(rfbm >> 32);
 	bool ok = true;
 
-	/* The CPU checks XCOMP_BV, the header and MXCSR: its #GP in mhv is the guest's #GP. */
 	if (rex_w)
-		asm volatile("1: xrstors64 %[area]\n"
-			     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"
-							  "3: movb $0, %[ok]\n\t"
-							  "jmp 2b\n"
-							  ".popsection\n"
-			     : [ok] "+qm"(ok)
-			     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)
-			     : "memory");
+		XRSTOR_CHECKED("xrstors64", cpu, lo, hi, ok);
 	else
-		asm volatile("1: xrstors %[area]\n"
-			     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"
-							  "3: movb $0, %[ok]\n\t"
-							  "jmp 2b\n"
-							  ".popsection\n"
-			     : [ok] "+qm"(ok)
-			     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)
-			     : "memory");
+		XRSTOR_CHECKED("xrstors", cpu, lo, hi, ok);
 	return ok;
 }
 
@@ -166,24 +166,9 @@ bool mmio_xrstor_run(unsigned cpu, uint64_t rfbm, bool rex_w)
 	uint32_t lo = (uint32_t)rfbm, hi = (uint32_t)(rfbm >> 32);
 	bool ok = true;
 
-	/* The CPU checks the header and MXCSR: its #GP in mhv is the guest's #GP. */
 	if (rex_w)
-		asm volatile("1: xrstor64 %[area]\n"
-			     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"
-							  "3: movb $0, %[ok]\n\t"
-							  "jmp 2b\n"
-							  ".popsection\n"
-			     : [ok] "+qm"(ok)
-			     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)
-			     : "memory");
+		XRSTOR_CHECKED("xrstor64", cpu, lo, hi, ok);
 	else
-		asm volatile("1: xrstor %[area]\n"
-			     "2:\n" EXTABLE_ENTRY(1b, 3f) ".pushsection .text.fixup, \"ax\"\n"
-							  "3: movb $0, %[ok]\n\t"
-							  "jmp 2b\n"
-							  ".popsection\n"
-			     : [ok] "+qm"(ok)
-			     : [area] "m"(scratch[cpu]), "a"(lo), "d"(hi)
-			     : "memory");
+		XRSTOR_CHECKED("xrstor", cpu, lo, hi, ok);
 	return ok;
 }

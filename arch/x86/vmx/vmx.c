@@ -1226,6 +1226,22 @@ static void __attribute__((noinline)) deliver_nmi(struct vmx_vcpu *vx)
 static void wait_for_sipi(struct vmx_vcpu *vx);
 
 /*
+ * Whose NMI this was: another vCPU's NMI IPI or the platform's (the guest's, delivered when it
+ * can be), the console's line (mhv's break-in, debug_stop.h), a virtual INIT, or a kick (a
+ * debugger's stop, the run's end: the exit's tail acts on it).
+ */
+static enum smp_nmi judge_nmi(struct vmx_vcpu *vx)
+{
+	enum smp_nmi kind = smp_nmi_exit(&vx->vcpu);
+
+	if (kind == SMP_NMI_GUEST && !debug_stop_nmi(&vx->vcpu))
+		vx->guest_nmi = true;
+	else if (kind == SMP_NMI_INIT)
+		wait_for_sipi(vx);
+	return kind;
+}
+
+/*
  * An NMI mhv took in VMX root between an exit and this entry (exception.c marks it pending):
  * judged once, as an NMI exit is.  Another vCPU's kick for a debugger's stop is not the
  * guest's (the session parks this vCPU at the tail); unlike an NMI exit, the guest's own
@@ -1234,17 +1250,7 @@ static void wait_for_sipi(struct vmx_vcpu *vx);
 static void __attribute__((noinline)) nmi_taken_in_mhv(struct vmx_vcpu *vx)
 {
 	nmi_pending[vx->vcpu.cpu] = false;
-	switch (smp_nmi_exit(&vx->vcpu)) {
-	case SMP_NMI_GUEST:
-		if (!debug_stop_nmi(&vx->vcpu)) /* else the console's line: mhv's break-in */
-			vx->guest_nmi = true;
-		break;
-	case SMP_NMI_INIT:
-		wait_for_sipi(vx);
-		break;
-	case SMP_NMI_KICK:
-		break;
-	}
+	(void)judge_nmi(vx);
 }
 
 /* HLT with interrupts off, other vCPUs still running: wait in mhv for an NMI or INIT. */
@@ -1414,22 +1420,11 @@ static void wait_for_sipi(struct vmx_vcpu *vx)
 
 static void exit_nmi(struct vmx_vcpu *vx)
 {
-	switch (smp_nmi_exit(&vx->vcpu)) {
-	case SMP_NMI_GUEST: /* another vCPU's NMI IPI, or the platform's: delivered when it can be */
-		if (debug_stop_nmi(&vx->vcpu))
-			break; /* the console's line: mhv's break-in (debug_stop.h) */
-		vx->guest_nmi = true;
-		break;
-	case SMP_NMI_INIT:
-		wait_for_sipi(vx);
-		break;
-	case SMP_NMI_KICK:
-		/* The guest goes on (a debugger's stop): an NMI that caused an exit found it not
-		 * blocking NMIs, so a blocking-by-NMI the exit saved is not the guest's. */
+	/* A kick: the guest goes on (a debugger's stop): an NMI that caused an exit found it not
+	 * blocking NMIs, so a blocking-by-NMI the exit saved is not the guest's. */
+	if (judge_nmi(vx) == SMP_NMI_KICK)
 		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
 			  vmread32(VMCS_GUEST_INTERRUPTIBILITY) & ~BLOCKING_BY_NMI);
-		break;
-	}
 }
 
 /* One CPU's VMX operation and VMCS, on that CPU, from what the boot CPU prepared. */
