@@ -81,12 +81,7 @@ static bool translate(struct vcpu *v, uint64_t la, uint64_t *gpa)
 	struct gw_mem mem;
 	struct gw_result r;
 
-	vcpu_walk_setup(v, &regs, &mem);
-	mem.write = NULL;
-	regs.cpl = 0;
-	regs.rflags_ac = true;
-	regs.has_pkru = true;
-	regs.pkru = 0;
+	gdbstub_walk_setup(v, &regs, &mem);
 	if (guest_walk(&regs, &mem, la, 0, &r) || !gdb_swbp_debugger_ram(r.gpa))
 		return false;
 	*gpa = r.gpa;

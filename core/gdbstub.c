@@ -246,11 +246,20 @@ static bool canonical(const struct gw_regs *regs, uint64_t la)
 	return !(regs->efer & EFER_LMA) || (uint64_t)s == la;
 }
 
+void gdbstub_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
+{
+	vcpu_walk_setup(v, regs, mem);
+	mem->write = NULL;
+	regs->cpl = 0;
+	regs->rflags_ac = true;
+	regs->has_pkru = true;
+	regs->pkru = 0;
+}
+
 /*
- * The debugger's access to guest-linear memory: the guest's own page tables, but as the
- * kernel would see them whatever the CPL (no SMAP, no protection keys, writes ignore CR0.WP),
- * no accessed/dirty bits set, and guest RAM only: a device page answers like unmapped memory,
- * so that a debugger's read has no side effect on hardware.
+ * The debugger's access to guest-linear memory (gdbstub_walk_setup), and guest RAM only: a
+ * device page answers like unmapped memory, so that a debugger's read has no side effect on
+ * hardware.  Writes ignore CR0.WP.
  */
 static unsigned debugger_mem(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write)
 {
@@ -258,12 +267,7 @@ static unsigned debugger_mem(struct vcpu *v, uint64_t la, void *buf, unsigned le
 	struct gw_mem mem;
 	unsigned done = 0;
 
-	vcpu_walk_setup(v, &regs, &mem);
-	mem.write = NULL;
-	regs.cpl = 0;
-	regs.rflags_ac = true;
-	regs.has_pkru = true;
-	regs.pkru = 0;
+	gdbstub_walk_setup(v, &regs, &mem);
 	if (write)
 		regs.cr0 &= ~CR0_WP;
 	while (done < len) {

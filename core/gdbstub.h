@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/debug_stop.h"
+#include "mm/guest_walk.h"
 #include "lib/compiler.h"
 
 struct vcpu;
@@ -49,6 +50,9 @@ void gdbstub_poll(struct vcpu *v);
 /* A breakpoint of gdb's hit on this vCPU: stop for gdb (slot: the debug register, or -1;
  * sw: an INT3 of gdb's, RIP at it). */
 void gdbstub_breakpoint_stop(struct vcpu *v, int slot, bool sw);
+/* The debugger's view of guest-linear memory: the guest's own page tables as its kernel sees
+ * them whatever the CPL (no SMAP, no protection keys), no accessed/dirty bits set. */
+void gdbstub_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem);
 /* #DB intercepted with these DR6 bits (B0-B3, BS): true when it was the debugger's (handled),
  * false when it is the guest's own (the backend reflects it, DR6 updated as the CPU would). */
 bool vcpu_exit_db(struct vcpu *v, uint64_t dr6);
