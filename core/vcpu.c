@@ -300,16 +300,24 @@ enum exit_next vcpu_exit_hlt(struct vcpu *v)
 	return EXIT_NEXT_SKIP;
 }
 
-enum exit_next vcpu_exit_hypercall(struct vcpu *v)
+/* A hypercall from guest user space: as on bare metal, #UD. */
+static enum exit_next __attribute__((noinline, cold)) hypercall_from_user(struct vcpu *v)
 {
-	uint64_t nr = v->gpr[GPR_RAX], arg = v->gpr[GPR_RBX];
+	v->ops->inject_exception(v, VEC_UD, false, 0);
+	return EXIT_NEXT_RETRY;
+}
+
+enum exit_next __attribute__((optimize("omit-frame-pointer"))) vcpu_exit_hypercall(struct vcpu *v)
+{
+	uint64_t nr, arg;
 
 	v->exits[EXIT_KIND_HYPERCALL]++;
-	/* Guest user space must not end the run or read counters: as on bare metal, #UD. */
-	if (v->ops->get_cpl(v) != 0) {
-		v->ops->inject_exception(v, VEC_UD, false, 0);
-		return EXIT_NEXT_RETRY;
-	}
+	/* Guest user space must not end the run or read counters.  The registers are read
+	 * after the CPL check: nothing is held across that call (a hot exit). */
+	if (unlikely(v->ops->get_cpl(v) != 0))
+		return hypercall_from_user(v);
+	nr = v->gpr[GPR_RAX];
+	arg = v->gpr[GPR_RBX];
 	switch (nr) {
 	case HC_VERSION:
 		v->gpr[GPR_RAX] = MHV_VERSION_CODE;

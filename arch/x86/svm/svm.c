@@ -1157,6 +1157,17 @@ static void __attribute__((noinline)) debugger_poll(struct svm_vcpu *sv)
 	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
 }
 
+/* The exit's tail with a debugger about: a break-in or a step stops on the next
+ * instruction, then gdb= looks at its line. */
+static void __attribute__((noinline)) exit_tail_debug(struct svm_vcpu *sv)
+{
+	if (debug_stop_wanted)
+		debug_stop(sv);
+	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
+	if (gdbstub_armed)
+		debugger_poll(sv);
+}
+
 /*
  * HLT with interrupts on.  SVM has no HLT activity state, and a guest resumed after its HLT
  * at once runs its idle loop into the next HLT exit: an idle vCPU would spin through exits
@@ -1287,11 +1298,13 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		else
 			skip_decoded(sv, known);
 	}
-	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
-		debug_stop(sv);
+	/* One test for both debugger flags (a break-in or step pending; gdb= armed): an exit
+	 * without a debugger pays a load, an OR and a branch. */
+	if (unlikely(debug_stop_wanted | gdbstub_armed)) {
+		exit_tail_debug(sv); /* a tail call: see core/gdbstub.h */
+		return;
+	}
 	vmcb->save.rax = v->gpr[GPR_RAX];
-	if (unlikely(gdbstub_armed))
-		debugger_poll(sv); /* a tail call: see core/gdbstub.h */
 }
 
 /*

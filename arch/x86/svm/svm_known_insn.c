@@ -13,48 +13,11 @@
 #include "lib/compiler.h"
 #include "mm/memmap.h"
 
-#define KNOWN_WORD_BYTES 4 /* the load's width: bytes past the instruction are masked off */
-
 const struct svm_known_insn svm_insn_cpuid = {0xA20F, 0xFFFF, 2};	     /* 0F A2 */
 const struct svm_known_insn svm_insn_vmmcall = {0xD9010F, 0xFFFFFF, 3}; /* 0F 01 D9 */
 const struct svm_known_insn svm_insn_rdmsr = {0x320F, 0xFFFF, 2};	     /* 0F 32 */
 const struct svm_known_insn svm_insn_wrmsr = {0x300F, 0xFFFF, 2};	     /* 0F 30 */
 const struct svm_known_insn svm_insn_hlt = {0xF4, 0xFF, 1};	     /* F4 */
-
-/* CS:RIP as a linear address: CS's base counts outside 64-bit mode only. */
-static uint64_t rip_linear(const struct vmcb_save *s)
-{
-	if ((s->efer & EFER_LMA) && (s->cs.attrib & SVM_ATTR_L))
-		return s->rip;
-	return (s->cs.base + s->rip) & 0xFFFFFFFFull;
-}
-
-/* The KNOWN_WORD_BYTES bytes at CS:RIP through the code translation; false: not cached, or
- * near the page's end (the word would cross it), where the decoder decides. */
-static inline bool word_at_rip(const struct code_tlb *t, const struct vmcb_save *s,
-			       uint32_t *word)
-{
-	uint64_t la, off;
-
-	if (!t->valid || !code_tlb_cr3_ok(t, s->cr3))
-		return false;
-	la = rip_linear(s);
-	off = la & (PAGE_SIZE - 1);
-	if (t->gva_page != la >> PAGE_SHIFT || off > PAGE_SIZE - KNOWN_WORD_BYTES)
-		return false;
-	__builtin_memcpy(word, t->host_page + off, sizeof(*word)); /* one unaligned load */
-	return true;
-}
-
-unsigned __attribute__((optimize("omit-frame-pointer")))
-svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb, const struct svm_known_insn *k)
-{
-	uint32_t word;
-
-	if (!k || !word_at_rip(&v->code_tlb, &vmcb->save, &word))
-		return 0;
-	return ((word ^ k->word) & k->mask) ? 0 : k->len;
-}
 
 #define MOV_TO_CR_WORD	 0x220F /* 0F 22 */
 #define MODRM_CR3_REG	 0xD8	/* mod 11, reg 3: CR3 */
@@ -73,7 +36,7 @@ svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr)
 	unsigned len = 3, rex = 0, modrm;
 	uint32_t word;
 
-	if (!word_at_rip(&v->code_tlb, s, &word))
+	if (!svm_word_at_rip(&v->code_tlb, s, &word))
 		return 0;
 	/* REX is a prefix only in 64-bit mode (0x40-0x4F are INC/DEC elsewhere); W and X mean
 	 * nothing for this register form. */

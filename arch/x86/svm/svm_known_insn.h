@@ -8,9 +8,11 @@
 #define MHV_ARCH_X86_SVM_KNOWN_INSN_H
 
 #include <stdint.h>
-
-struct vcpu;
-struct vmcb;
+#include "arch/x86/cpu.h"
+#include "arch/x86/svm/vmcb.h"
+#include "core/insn_fetch.h"
+#include "core/vcpu.h"
+#include "mm/memmap.h"
 
 /* An encoding as the little-endian word its bytes make, and the mask of its length: one
  * load and one compare instead of a byte loop. */
@@ -22,9 +24,44 @@ struct svm_known_insn {
 extern const struct svm_known_insn svm_insn_cpuid, svm_insn_vmmcall, svm_insn_rdmsr,
 	svm_insn_wrmsr, svm_insn_hlt;
 
-/* k: the encoding the exit implies (the dispatcher knows it); NULL: none, decode it. */
-unsigned svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb,
-			    const struct svm_known_insn *k);
+#define SVM_KNOWN_WORD_BYTES 4 /* the load's width: bytes past the instruction are masked off */
+
+/* CS:RIP as a linear address: CS's base counts outside 64-bit mode only. */
+static inline uint64_t svm_rip_linear(const struct vmcb_save *s)
+{
+	if ((s->efer & EFER_LMA) && (s->cs.attrib & SVM_ATTR_L))
+		return s->rip;
+	return (s->cs.base + s->rip) & 0xFFFFFFFFull;
+}
+
+/* The SVM_KNOWN_WORD_BYTES bytes at CS:RIP through the code translation; false: not cached,
+ * or near the page's end (the word would cross it), where the decoder decides. */
+static inline bool svm_word_at_rip(const struct code_tlb *t, const struct vmcb_save *s,
+				   uint32_t *word)
+{
+	uint64_t la, off;
+
+	if (!t->valid || !code_tlb_cr3_ok(t, s->cr3))
+		return false;
+	la = svm_rip_linear(s);
+	off = la & (PAGE_SIZE - 1);
+	if (t->gva_page != la >> PAGE_SHIFT || off > PAGE_SIZE - SVM_KNOWN_WORD_BYTES)
+		return false;
+	__builtin_memcpy(word, t->host_page + off, sizeof(*word)); /* one unaligned load */
+	return true;
+}
+
+/* k: the encoding the exit implies (the dispatcher knows it); NULL: none, decode it.
+ * Inline: it runs on every such exit without NRIP save (QEMU's CPUID, VMMCALL, ...). */
+static inline unsigned svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb,
+					  const struct svm_known_insn *k)
+{
+	uint32_t word;
+
+	if (!k || !svm_word_at_rip(&v->code_tlb, &vmcb->save, &word))
+		return 0;
+	return ((word ^ k->word) & k->mask) ? 0 : k->len;
+}
 
 /*
  * A CR3-write intercept without decode assists: MOV CR3, r (0F 22 /r, ModRM mod 11 reg 3,
