@@ -99,7 +99,8 @@ bool vcpu_lmsw(struct vcpu *v, uint16_t src)
 
 /* In 64-bit mode MOV to CRn takes all 64 bits of its register; in every other mode only the
  * low 32 (the upper half may hold anything left from 64-bit code). */
-static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
+static inline __attribute__((always_inline)) uint64_t mov_to_cr_operand(struct vcpu *v,
+									enum gpr reg)
 {
 	struct vcpu_segment cs;
 
@@ -117,7 +118,7 @@ static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
  * up are reserved: #GP, which also covers bit 63 without CR4.PCIDE (SDM MOV CRn) - VM entry
  * and VMRUN would refuse such a CR3 instead.
  */
-static bool guest_write_cr3(struct vcpu *v, uint64_t val)
+static inline __attribute__((always_inline)) bool guest_write_cr3(struct vcpu *v, uint64_t val)
 {
 	/* CR4 and EFER are read only for the values that need them (bit 63, high bits). */
 	if ((val & CR3_PCID_NOFLUSH) && (v->ops->get_cr(v, 4) & CR4_PCIDE))
@@ -141,8 +142,8 @@ bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	return false;
 }
 
-enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
-			    uint16_t lmsw_src)
+enum exit_next __attribute__((optimize("omit-frame-pointer")))
+vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg, uint16_t lmsw_src)
 {
 	bool ok = true;
 
@@ -152,7 +153,11 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		v->gpr[reg] = v->ops->get_cr(v, cr);
 		break;
 	case CR_MOV_TO:
-		ok = vcpu_write_cr(v, cr, mov_to_cr_operand(v, reg));
+		/* MOV to CR3, the frequent one (with the flush exits armed), skips the dispatch. */
+		if (likely(cr == 3))
+			ok = guest_write_cr3(v, mov_to_cr_operand(v, reg));
+		else
+			ok = vcpu_write_cr(v, cr, mov_to_cr_operand(v, reg));
 		break;
 	case CR_CLTS:
 		ok = guest_write_cr0(v, v->ops->get_cr(v, 0) & ~CR0_TS);

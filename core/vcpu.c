@@ -247,7 +247,8 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 	return EXIT_NEXT_SKIP;
 }
 
-void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
+void __attribute__((optimize("omit-frame-pointer")))
+vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
 	/* The caches are TLBs too: INVLPG drops its page, everything else all of it; and when
 	 * the flush exits go off here, everything (core/flush_exits.h).  A MOV to CR3 keeps a

@@ -1229,7 +1229,8 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
  * decode assists, the register and length from the bytes at RIP (svm_known_mov_cr3), with no
  * decode and none of the state VMSAVE moves; else the general CR-write path.
  */
-static enum exit_next __attribute__((noinline)) exit_cr3_write(struct svm_vcpu *sv)
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_cr3_write(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
 	unsigned gpr, len;

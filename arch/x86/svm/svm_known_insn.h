@@ -68,6 +68,41 @@ static inline unsigned svm_known_insn_len(struct vcpu *v, const struct vmcb *vmc
  * in 64-bit mode with an optional REX whose B bit extends the register) recognised from the
  * bytes at RIP the same way.  Its length, with *gpr the source register; 0: decode it.
  */
-unsigned svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr);
+#define SVM_KNOWN_MOV_TO_CR_WORD 0x220F /* 0F 22 */
+#define SVM_KNOWN_MODRM_CR3_REG 0xD8	/* mod 11, reg 3: CR3 */
+#define SVM_KNOWN_MODRM_REG_MASK 0xF8	/* mod and reg */
+#define SVM_KNOWN_MODRM_RM_MASK 0x07
+#define SVM_KNOWN_REX_MASK 0xF0
+#define SVM_KNOWN_REX_BASE 0x40
+#define SVM_KNOWN_REX_R 0x04 /* ModRM.reg + 8: CR11, which does not exist */
+#define SVM_KNOWN_REX_B 0x01 /* ModRM.rm + 8 */
+#define SVM_KNOWN_GPR_HIGH 8
+
+static inline unsigned svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr)
+{
+	const struct vmcb_save *s = &vmcb->save;
+	unsigned len = 3, rex = 0, modrm;
+	uint32_t word;
+
+	if (!svm_word_at_rip(&v->code_tlb, s, &word))
+		return 0;
+	/* REX is a prefix only in 64-bit mode (0x40-0x4F are INC/DEC elsewhere); W and X mean
+	 * nothing for this register form. */
+	if ((word & SVM_KNOWN_REX_MASK) == SVM_KNOWN_REX_BASE && (s->efer & EFER_LMA) &&
+	    (s->cs.attrib & SVM_ATTR_L)) {
+		rex = word & 0xF;
+		word >>= 8;
+		len = 4;
+		if (rex & SVM_KNOWN_REX_R)
+			return 0;
+	}
+	modrm = (word >> 16) & 0xFF;
+	if ((word & 0xFFFF) != SVM_KNOWN_MOV_TO_CR_WORD ||
+	    (modrm & SVM_KNOWN_MODRM_REG_MASK) != SVM_KNOWN_MODRM_CR3_REG)
+		return 0;
+	*gpr = (modrm & SVM_KNOWN_MODRM_RM_MASK) +
+	       ((rex & SVM_KNOWN_REX_B) ? SVM_KNOWN_GPR_HIGH : 0);
+	return len;
+}
 
 #endif

@@ -516,7 +516,7 @@ static uint64_t vmx_get_rip(struct vcpu *v)
  * covered that instruction and ends with it: left in place it would block interrupts one
  * instruction too long, and VM entry refuses it with the HLT activity state.
  */
-static void advance_rip(uint64_t rip)
+static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
 {
 	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
 
@@ -1270,6 +1270,22 @@ static struct vcpu *__attribute__((noinline)) debugger_poll(struct vcpu *v)
  * The hot path: read only what this exit needs (SDM: the exit reason, then the fields the
  * reason defines), hand it to the exit core, and advance RIP by the length the CPU reported.
  */
+/* The exit's tail when something is pending (vmx_handle_exit tests it in one go). */
+static struct vcpu *__attribute__((noinline)) exit_tail_slow(struct vcpu *v)
+{
+	if (nmi_pending[v->cpu])
+		nmi_taken_in_mhv(to_vmx(v));
+	if (debug_stop_wanted) /* a break-in or a step: stop on the next instruction */
+		debug_stop_tail_slow(v);
+	if (nmi_pending[v->cpu]) /* ... taken while this vCPU was parked for a session */
+		nmi_taken_in_mhv(to_vmx(v));
+	if (to_vmx(v)->guest_nmi)
+		deliver_nmi(to_vmx(v));
+	if (gdbstub_armed)
+		return debugger_poll(v); /* a tail call: see core/gdbstub.h */
+	return v;
+}
+
 struct vcpu *vmx_handle_exit(struct vcpu *v);
 
 struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(struct vcpu *v)
@@ -1313,16 +1329,11 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 	}
 	if (next == EXIT_NEXT_SKIP)
 		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
-	if (unlikely(nmi_pending[v->cpu]))
-		nmi_taken_in_mhv(to_vmx(v));
-	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
-		debug_stop_tail_slow(v);
-	if (unlikely(nmi_pending[v->cpu])) /* ... taken while this vCPU was parked for a session */
-		nmi_taken_in_mhv(to_vmx(v));
-	if (unlikely(to_vmx(v)->guest_nmi))
-		deliver_nmi(to_vmx(v));
-	if (unlikely(gdbstub_armed))
-		return debugger_poll(v); /* a tail call: see core/gdbstub.h */
+	/* The tail's rare work, tested as one word: an NMI mhv took, a debugger's stop, an NMI
+	 * for the guest, gdb= armed.  Any of them takes the whole tail, in its order. */
+	if (unlikely(nmi_pending[v->cpu] | debug_stop_wanted | to_vmx(v)->guest_nmi |
+		     gdbstub_armed))
+		return exit_tail_slow(v); /* a tail call: see core/gdbstub.h */
 	return v;
 }
 
