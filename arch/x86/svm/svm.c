@@ -1239,7 +1239,7 @@ exit_cr3_write(struct svm_vcpu *sv)
 		return exit_other(sv, SVM_EXIT_CR3_WRITE);
 	if (gpr == GPR_RSP)
 		v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
-	return skip_by(sv, len, vcpu_exit_cr(v, CR_MOV_TO, 3, (enum gpr)gpr, 0));
+	return skip_by(sv, len, vcpu_exit_mov_to_cr3(v, (enum gpr)gpr));
 }
 
 /*
