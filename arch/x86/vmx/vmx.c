@@ -1020,11 +1020,10 @@ static const struct vcpu_ops vmx_ops = {
 
 /* ---- exits ---- */
 
-static enum exit_next __attribute__((noinline)) exit_cr_access(struct vcpu *v, uint64_t q)
+static enum exit_next __attribute__((noinline)) exit_cr_access_other(struct vcpu *v, uint64_t q)
 {
 	enum gpr reg = (enum gpr)CRQ_GPR(q);
 	enum exit_next next;
-
 	/* RSP lives in the VMCS, not in gpr[]: move it across only when it is the operand. */
 	if (reg == GPR_RSP)
 		v->gpr[GPR_RSP] = vmread_nat(VMCS_GUEST_RSP);
@@ -1033,6 +1032,17 @@ static enum exit_next __attribute__((noinline)) exit_cr_access(struct vcpu *v, u
 	if (reg == GPR_RSP && CRQ_TYPE(q) == CR_MOV_FROM)
 		vmwrite_nat(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
 	return next;
+}
+
+/* MOV to CR3 (the frequent one while the flush exits are armed) from a register that lives
+ * in gpr[] goes straight to its path; the rest through the general one. */
+static inline enum exit_next exit_cr_access(struct vcpu *v, uint64_t q)
+{
+	enum gpr reg = (enum gpr)CRQ_GPR(q);
+
+	if (CRQ_TYPE(q) == CR_MOV_TO && CRQ_CR(q) == 3 && reg != GPR_RSP)
+		return vcpu_exit_mov_to_cr3(v, reg);
+	return exit_cr_access_other(v, q);
 }
 
 static enum exit_next __attribute__((noinline)) exit_io(struct vcpu *v, uint64_t q)
