@@ -4,14 +4,10 @@
  * repeated: the bytes only tell its length.  The code translation is the one mhv keeps like
  * a TLB entry (insn_fetch.c), dropped at every guest TLB flush, so the bytes compared are
  * ones the CPU may have fetched; any difference (a prefix, another form) takes the decoder.
+ * The compares are inline in svm_known_insn.h (they run on every such exit); the encodings
+ * live here.
  */
 #include "arch/x86/svm/svm_known_insn.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/svm/vmcb.h"
-#include "core/insn_fetch.h"
-#include "core/vcpu.h"
-#include "lib/compiler.h"
-#include "mm/memmap.h"
 
 const struct svm_known_insn svm_insn_cpuid = {0xA20F, 0xFFFF, 2};	     /* 0F A2 */
 const struct svm_known_insn svm_insn_vmmcall = {0xD9010F, 0xFFFFFF, 3}; /* 0F 01 D9 */
