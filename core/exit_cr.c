@@ -97,18 +97,25 @@ bool vcpu_lmsw(struct vcpu *v, uint16_t src)
 					  (src & CR0_LMSW_BITS));
 }
 
-/* In 64-bit mode MOV to CRn takes all 64 bits of its register; in every other mode only the
- * low 32 (the upper half may hold anything left from 64-bit code). */
-static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
+/* The operand's upper half is set: in 64-bit mode MOV to CRn takes all 64 bits of its
+ * register; in every other mode only the low 32 (the upper half may hold anything left from
+ * 64-bit code).  Out of line: its segment read would give every CR exit a frame. */
+static uint64_t __attribute__((noinline)) mov_to_cr_operand_high(struct vcpu *v, enum gpr reg)
 {
 	struct vcpu_segment cs;
 
-	if (likely(!(v->gpr[reg] >> 32))) /* nothing to drop: no extra state reads */
-		return v->gpr[reg];
 	if (!(v->ops->get_efer(v) & EFER_LMA))
 		return (uint32_t)v->gpr[reg];
 	v->ops->get_segment(v, SEG_CS, &cs);
 	return cs.long_mode ? v->gpr[reg] : (uint32_t)v->gpr[reg];
+}
+
+static inline __attribute__((always_inline)) uint64_t mov_to_cr_operand(struct vcpu *v,
+									enum gpr reg)
+{
+	if (likely(!(v->gpr[reg] >> 32))) /* nothing to drop: no extra state reads */
+		return v->gpr[reg];
+	return mov_to_cr_operand_high(v, reg);
 }
 
 /*
@@ -117,7 +124,7 @@ static uint64_t mov_to_cr_operand(struct vcpu *v, enum gpr reg)
  * up are reserved: #GP, which also covers bit 63 without CR4.PCIDE (SDM MOV CRn) - VM entry
  * and VMRUN would refuse such a CR3 instead.
  */
-static bool guest_write_cr3(struct vcpu *v, uint64_t val)
+static inline __attribute__((always_inline)) bool guest_write_cr3(struct vcpu *v, uint64_t val)
 {
 	/* CR4 and EFER are read only for the values that need them (bit 63, high bits). */
 	if ((val & CR3_PCID_NOFLUSH) && (v->ops->get_cr(v, 4) & CR4_PCIDE))
@@ -141,11 +148,29 @@ bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	return false;
 }
 
+/* A CR write the CPU would refuse: #GP(0), the instruction not completed. */
+static enum exit_next __attribute__((noinline)) cr_write_refused(struct vcpu *v)
+{
+	v->ops->inject_exception(v, VEC_GP, true, 0);
+	return EXIT_NEXT_RETRY;
+}
+
+enum exit_next __attribute__((optimize("omit-frame-pointer")))
+vcpu_exit_mov_to_cr3(struct vcpu *v, enum gpr reg)
+{
+	v->exits[EXIT_KIND_CR_ACCESS]++;
+	if (unlikely(!guest_write_cr3(v, mov_to_cr_operand(v, reg))))
+		return cr_write_refused(v);
+	return EXIT_NEXT_SKIP;
+}
+
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src)
 {
 	bool ok = true;
 
+	if (type == CR_MOV_TO && cr == 3)
+		return vcpu_exit_mov_to_cr3(v, reg);
 	v->exits[EXIT_KIND_CR_ACCESS]++;
 	switch (type) {
 	case CR_MOV_FROM:
@@ -161,9 +186,7 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		ok = vcpu_lmsw(v, lmsw_src);
 		break;
 	}
-	if (!ok) {
-		v->ops->inject_exception(v, VEC_GP, true, 0);
-		return EXIT_NEXT_RETRY;
-	}
+	if (!ok)
+		return cr_write_refused(v);
 	return EXIT_NEXT_SKIP;
 }

@@ -104,12 +104,6 @@ static int fetch_decode(struct vcpu *v, uint64_t la, enum x86_mode mode, struct 
 	return err ? -E_INVAL : 0;
 }
 
-void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la)
-{
-	if (!one_page || (la >> t->page_shift) == ((t->gva_page << PAGE_SHIFT) >> t->page_shift))
-		t->valid = false;
-}
-
 /* The code bytes at la in guest RAM, through the code TLB or a fresh walk. */
 static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 		       const uint8_t **bytes)

@@ -7,6 +7,7 @@
 #define MHV_CORE_INSN_FETCH_H
 
 #include "mm/guest_walk.h"
+#include "mm/memmap.h"
 #include "mmio/x86_decode.h"
 
 struct vcpu;
@@ -42,7 +43,11 @@ struct insn_cache {
 };
 
 /* Every guest TLB flush: the code translation is a TLB entry too. */
-void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la);
+static inline void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64_t la)
+{
+	if (!one_page || (la >> t->page_shift) == ((t->gva_page << PAGE_SHIFT) >> t->page_shift))
+		t->valid = false;
+}
 /* A MOV to CR3 keeps it if it is global (a TLB keeps global entries across CR3 loads). */
 static inline bool code_tlb_survives_cr3(const struct code_tlb *t)
 {

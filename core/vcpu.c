@@ -247,7 +247,8 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 	return EXIT_NEXT_SKIP;
 }
 
-void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
+void __attribute__((optimize("omit-frame-pointer")))
+vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
 	/* The caches are TLBs too: INVLPG drops its page, everything else all of it; and when
 	 * the flush exits go off here, everything (core/flush_exits.h).  A MOV to CR3 keeps a
@@ -300,52 +301,73 @@ enum exit_next vcpu_exit_hlt(struct vcpu *v)
 	return EXIT_NEXT_SKIP;
 }
 
-enum exit_next vcpu_exit_hypercall(struct vcpu *v)
+/* HC_HW_MSR: the hardware's value of the MSR in RBX, in RBX:RAX. */
+static void __attribute__((noinline)) hypercall_hw_msr(struct vcpu *v)
 {
-	uint64_t nr = v->gpr[GPR_RAX], arg = v->gpr[GPR_RBX];
+	uint64_t hw;
+
+	if (!msr_policy_hw_value((uint32_t)v->gpr[GPR_RBX], &hw)) {
+		v->gpr[GPR_RAX] = HC_ENOSYS;
+		return;
+	}
+	v->gpr[GPR_RAX] = (uint32_t)hw;
+	v->gpr[GPR_RBX] = hw >> 32;
+}
+
+/* HC_PARKED_INTERRUPTS: interrupts at the CPUs mhv holds (out of line: the sum of two calls
+ * would keep a register live in the hypercall's frame). */
+static uint64_t __attribute__((noinline)) hypercall_parked_interrupts(void)
+{
+	return ap_park_interrupt_count() + smp_held_nmis();
+}
+
+/* A hypercall from guest user space: as on bare metal, #UD. */
+static enum exit_next __attribute__((noinline, cold)) hypercall_from_user(struct vcpu *v)
+{
+	v->ops->inject_exception(v, VEC_UD, false, 0);
+	return EXIT_NEXT_RETRY;
+}
+
+enum exit_next __attribute__((optimize("omit-frame-pointer"))) vcpu_exit_hypercall(struct vcpu *v)
+{
+	uint64_t nr;
 
 	v->exits[EXIT_KIND_HYPERCALL]++;
-	/* Guest user space must not end the run or read counters: as on bare metal, #UD. */
-	if (v->ops->get_cpl(v) != 0) {
-		v->ops->inject_exception(v, VEC_UD, false, 0);
-		return EXIT_NEXT_RETRY;
-	}
+	/* Guest user space must not end the run or read counters.  The registers are read
+	 * after the CPL check, and the argument (RBX) only where a call uses it: nothing is held
+	 * across a call on the way to the common ones (a hot exit). */
+	if (unlikely(v->ops->get_cpl(v) != 0))
+		return hypercall_from_user(v);
+	nr = v->gpr[GPR_RAX];
 	switch (nr) {
 	case HC_VERSION:
 		v->gpr[GPR_RAX] = MHV_VERSION_CODE;
 		break;
 	case HC_EXIT_COUNT:
-		v->gpr[GPR_RAX] = arg < NR_EXIT_KINDS ? v->exits[arg] : HC_ENOSYS;
+		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_EXIT_KINDS ? v->exits[v->gpr[GPR_RBX]] : HC_ENOSYS;
 		break;
 	case HC_END_RUN:
-		pr_info("mhv: guest ended the run with status %lu\n", arg);
-		vcpu_end_run(v, arg ? HV_STATUS_FAIL : HV_STATUS_PASS, NULL);
+		pr_info("mhv: guest ended the run with status %lu\n", v->gpr[GPR_RBX]);
+		vcpu_end_run(v, v->gpr[GPR_RBX] ? HV_STATUS_FAIL : HV_STATUS_PASS, NULL);
 		return EXIT_NEXT_RETRY;
-	case HC_HW_MSR: {
-		uint64_t hw;
-		if (!msr_policy_hw_value((uint32_t)arg, &hw)) {
-			v->gpr[GPR_RAX] = HC_ENOSYS;
-			break;
-		}
-		v->gpr[GPR_RAX] = (uint32_t)hw;
-		v->gpr[GPR_RBX] = hw >> 32;
+	case HC_HW_MSR:
+		hypercall_hw_msr(v);
 		break;
-	}
 	case HC_HV_RANGE:
 		v->gpr[GPR_RAX] = v->hv_start;
 		v->gpr[GPR_RBX] = v->hv_end;
 		break;
 	case HC_MMIO_COUNTER:
-		if (arg == MMIO_COUNTER_CACHE_ON)
+		if (v->gpr[GPR_RBX] == MMIO_COUNTER_CACHE_ON)
 			v->gpr[GPR_RAX] = v->mmio_cache_on;
 		else
-			v->gpr[GPR_RAX] = arg < NR_MMIO_COUNTERS ? v->mmio[arg] : HC_ENOSYS;
+			v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_MMIO_COUNTERS ? v->mmio[v->gpr[GPR_RBX]] : HC_ENOSYS;
 		break;
 	case HC_FLUSH_COUNT:
-		v->gpr[GPR_RAX] = arg < NR_FLUSH_CAUSES ? v->flushes[arg] : HC_ENOSYS;
+		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_FLUSH_CAUSES ? v->flushes[v->gpr[GPR_RBX]] : HC_ENOSYS;
 		break;
 	case HC_MMIO_REGION:
-		if (!mmio_region_info((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
+		if (!mmio_region_info((unsigned)v->gpr[GPR_RBX], &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
 				      &v->gpr[GPR_RCX]))
 			v->gpr[GPR_RAX] = HC_ENOSYS;
 		break;
@@ -353,7 +375,7 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		v->gpr[GPR_RAX] = apic_guard_dropped();
 		break;
 	case HC_PARKED_INTERRUPTS:
-		v->gpr[GPR_RAX] = ap_park_interrupt_count() + smp_held_nmis(); /* CPUs mhv holds */
+		v->gpr[GPR_RAX] = hypercall_parked_interrupts();
 		break;
 	case HC_IOMMU_STATUS:
 		v->gpr[GPR_RBX] = iommu_drain_faults();
@@ -365,7 +387,7 @@ enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 		v->gpr[GPR_RAX] = smp_nr_vcpus();
 		break;
 	case HC_MMIO_DEVICE:
-		if (!mmio_device_stats((unsigned)arg, &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
+		if (!mmio_device_stats((unsigned)v->gpr[GPR_RBX], &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
 				       &v->gpr[GPR_RCX], &v->gpr[GPR_RDX]))
 			v->gpr[GPR_RAX] = HC_ENOSYS;
 		break;

@@ -235,6 +235,9 @@ bool vcpu_lmsw(struct vcpu *v, uint16_t src);
 bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val);
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
 			    uint16_t lmsw_src);
+/* MOV to CR3 from reg, the frequent CR exit (with the flush exits armed): vcpu_exit_cr's
+ * path for it, without the dispatch. */
+enum exit_next vcpu_exit_mov_to_cr3(struct vcpu *v, enum gpr reg);
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);
 /* INVPCID: checked and its descriptor read like the CPU does (exit_invpcid.c). */
 enum exit_next vcpu_exit_invpcid(struct vcpu *v);

@@ -1157,6 +1157,17 @@ static void __attribute__((noinline)) debugger_poll(struct svm_vcpu *sv)
 	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
 }
 
+/* The exit's tail with a debugger about: a break-in or a step stops on the next
+ * instruction, then gdb= looks at its line. */
+static void __attribute__((noinline)) exit_tail_debug(struct svm_vcpu *sv)
+{
+	if (debug_stop_wanted)
+		debug_stop(sv);
+	sv->vmcb->save.rax = sv->vcpu.gpr[GPR_RAX];
+	if (gdbstub_armed)
+		debugger_poll(sv);
+}
+
 /*
  * HLT with interrupts on.  SVM has no HLT activity state, and a guest resumed after its HLT
  * at once runs its idle loop into the next HLT exit: an idle vCPU would spin through exits
@@ -1218,7 +1229,8 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
  * decode assists, the register and length from the bytes at RIP (svm_known_mov_cr3), with no
  * decode and none of the state VMSAVE moves; else the general CR-write path.
  */
-static enum exit_next __attribute__((noinline)) exit_cr3_write(struct svm_vcpu *sv)
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_cr3_write(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
 	unsigned gpr, len;
@@ -1227,7 +1239,7 @@ static enum exit_next __attribute__((noinline)) exit_cr3_write(struct svm_vcpu *
 		return exit_other(sv, SVM_EXIT_CR3_WRITE);
 	if (gpr == GPR_RSP)
 		v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
-	return skip_by(sv, len, vcpu_exit_cr(v, CR_MOV_TO, 3, (enum gpr)gpr, 0));
+	return skip_by(sv, len, vcpu_exit_mov_to_cr3(v, (enum gpr)gpr));
 }
 
 /*
@@ -1287,11 +1299,13 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		else
 			skip_decoded(sv, known);
 	}
-	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
-		debug_stop(sv);
+	/* One test for both debugger flags (a break-in or step pending; gdb= armed): an exit
+	 * without a debugger pays a load, an OR and a branch. */
+	if (unlikely(debug_stop_wanted | gdbstub_armed)) {
+		exit_tail_debug(sv); /* a tail call: see core/gdbstub.h */
+		return;
+	}
 	vmcb->save.rax = v->gpr[GPR_RAX];
-	if (unlikely(gdbstub_armed))
-		debugger_poll(sv); /* a tail call: see core/gdbstub.h */
 }
 
 /*

@@ -4,89 +4,13 @@
  * repeated: the bytes only tell its length.  The code translation is the one mhv keeps like
  * a TLB entry (insn_fetch.c), dropped at every guest TLB flush, so the bytes compared are
  * ones the CPU may have fetched; any difference (a prefix, another form) takes the decoder.
+ * The compares are inline in svm_known_insn.h (they run on every such exit); the encodings
+ * live here.
  */
 #include "arch/x86/svm/svm_known_insn.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/svm/vmcb.h"
-#include "core/insn_fetch.h"
-#include "core/vcpu.h"
-#include "lib/compiler.h"
-#include "mm/memmap.h"
-
-#define KNOWN_WORD_BYTES 4 /* the load's width: bytes past the instruction are masked off */
 
 const struct svm_known_insn svm_insn_cpuid = {0xA20F, 0xFFFF, 2};	     /* 0F A2 */
 const struct svm_known_insn svm_insn_vmmcall = {0xD9010F, 0xFFFFFF, 3}; /* 0F 01 D9 */
 const struct svm_known_insn svm_insn_rdmsr = {0x320F, 0xFFFF, 2};	     /* 0F 32 */
 const struct svm_known_insn svm_insn_wrmsr = {0x300F, 0xFFFF, 2};	     /* 0F 30 */
 const struct svm_known_insn svm_insn_hlt = {0xF4, 0xFF, 1};	     /* F4 */
-
-/* CS:RIP as a linear address: CS's base counts outside 64-bit mode only. */
-static uint64_t rip_linear(const struct vmcb_save *s)
-{
-	if ((s->efer & EFER_LMA) && (s->cs.attrib & SVM_ATTR_L))
-		return s->rip;
-	return (s->cs.base + s->rip) & 0xFFFFFFFFull;
-}
-
-/* The KNOWN_WORD_BYTES bytes at CS:RIP through the code translation; false: not cached, or
- * near the page's end (the word would cross it), where the decoder decides. */
-static inline bool word_at_rip(const struct code_tlb *t, const struct vmcb_save *s,
-			       uint32_t *word)
-{
-	uint64_t la, off;
-
-	if (!t->valid || !code_tlb_cr3_ok(t, s->cr3))
-		return false;
-	la = rip_linear(s);
-	off = la & (PAGE_SIZE - 1);
-	if (t->gva_page != la >> PAGE_SHIFT || off > PAGE_SIZE - KNOWN_WORD_BYTES)
-		return false;
-	__builtin_memcpy(word, t->host_page + off, sizeof(*word)); /* one unaligned load */
-	return true;
-}
-
-unsigned __attribute__((optimize("omit-frame-pointer")))
-svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb, const struct svm_known_insn *k)
-{
-	uint32_t word;
-
-	if (!k || !word_at_rip(&v->code_tlb, &vmcb->save, &word))
-		return 0;
-	return ((word ^ k->word) & k->mask) ? 0 : k->len;
-}
-
-#define MOV_TO_CR_WORD	 0x220F /* 0F 22 */
-#define MODRM_CR3_REG	 0xD8	/* mod 11, reg 3: CR3 */
-#define MODRM_REG_MASK	 0xF8	/* mod and reg */
-#define MODRM_RM_MASK	 0x07
-#define REX_MASK	 0xF0
-#define REX_BASE	 0x40
-#define REX_R		 0x04 /* ModRM.reg + 8: CR11, which does not exist */
-#define REX_B		 0x01 /* ModRM.rm + 8 */
-#define GPR_HIGH	 8
-
-unsigned __attribute__((optimize("omit-frame-pointer")))
-svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr)
-{
-	const struct vmcb_save *s = &vmcb->save;
-	unsigned len = 3, rex = 0, modrm;
-	uint32_t word;
-
-	if (!word_at_rip(&v->code_tlb, s, &word))
-		return 0;
-	/* REX is a prefix only in 64-bit mode (0x40-0x4F are INC/DEC elsewhere); W and X mean
-	 * nothing for this register form. */
-	if ((word & REX_MASK) == REX_BASE && (s->efer & EFER_LMA) && (s->cs.attrib & SVM_ATTR_L)) {
-		rex = word & 0xF;
-		word >>= 8;
-		len = 4;
-		if (rex & REX_R)
-			return 0;
-	}
-	modrm = (word >> 16) & 0xFF;
-	if ((word & 0xFFFF) != MOV_TO_CR_WORD || (modrm & MODRM_REG_MASK) != MODRM_CR3_REG)
-		return 0;
-	*gpr = (modrm & MODRM_RM_MASK) + ((rex & REX_B) ? GPR_HIGH : 0);
-	return len;
-}

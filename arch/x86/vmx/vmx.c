@@ -516,7 +516,7 @@ static uint64_t vmx_get_rip(struct vcpu *v)
  * covered that instruction and ends with it: left in place it would block interrupts one
  * instruction too long, and VM entry refuses it with the HLT activity state.
  */
-static void advance_rip(uint64_t rip)
+static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
 {
 	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
 
@@ -1020,11 +1020,10 @@ static const struct vcpu_ops vmx_ops = {
 
 /* ---- exits ---- */
 
-static enum exit_next __attribute__((noinline)) exit_cr_access(struct vcpu *v, uint64_t q)
+static enum exit_next __attribute__((noinline)) exit_cr_access_other(struct vcpu *v, uint64_t q)
 {
 	enum gpr reg = (enum gpr)CRQ_GPR(q);
 	enum exit_next next;
-
 	/* RSP lives in the VMCS, not in gpr[]: move it across only when it is the operand. */
 	if (reg == GPR_RSP)
 		v->gpr[GPR_RSP] = vmread_nat(VMCS_GUEST_RSP);
@@ -1033,6 +1032,17 @@ static enum exit_next __attribute__((noinline)) exit_cr_access(struct vcpu *v, u
 	if (reg == GPR_RSP && CRQ_TYPE(q) == CR_MOV_FROM)
 		vmwrite_nat(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
 	return next;
+}
+
+/* MOV to CR3 (the frequent one while the flush exits are armed) from a register that lives
+ * in gpr[] goes straight to its path; the rest through the general one. */
+static inline enum exit_next exit_cr_access(struct vcpu *v, uint64_t q)
+{
+	enum gpr reg = (enum gpr)CRQ_GPR(q);
+
+	if (CRQ_TYPE(q) == CR_MOV_TO && CRQ_CR(q) == 3 && reg != GPR_RSP)
+		return vcpu_exit_mov_to_cr3(v, reg);
+	return exit_cr_access_other(v, q);
 }
 
 static enum exit_next __attribute__((noinline)) exit_io(struct vcpu *v, uint64_t q)
@@ -1276,6 +1286,22 @@ static struct vcpu *__attribute__((noinline)) debugger_poll(struct vcpu *v)
  * The hot path: read only what this exit needs (SDM: the exit reason, then the fields the
  * reason defines), hand it to the exit core, and advance RIP by the length the CPU reported.
  */
+/* The exit's tail when something is pending (vmx_handle_exit tests it in one go). */
+static struct vcpu *__attribute__((noinline)) exit_tail_slow(struct vcpu *v)
+{
+	if (nmi_pending[v->cpu])
+		nmi_taken_in_mhv(to_vmx(v));
+	if (debug_stop_wanted) /* a break-in or a step: stop on the next instruction */
+		debug_stop_tail_slow(v);
+	if (nmi_pending[v->cpu]) /* ... taken while this vCPU was parked for a session */
+		nmi_taken_in_mhv(to_vmx(v));
+	if (to_vmx(v)->guest_nmi)
+		deliver_nmi(to_vmx(v));
+	if (gdbstub_armed)
+		return debugger_poll(v); /* a tail call: see core/gdbstub.h */
+	return v;
+}
+
 struct vcpu *vmx_handle_exit(struct vcpu *v);
 
 struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(struct vcpu *v)
@@ -1319,16 +1345,11 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 	}
 	if (next == EXIT_NEXT_SKIP)
 		advance_rip(vmread_nat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
-	if (unlikely(nmi_pending[v->cpu]))
-		nmi_taken_in_mhv(to_vmx(v));
-	if (unlikely(debug_stop_wanted)) /* a break-in or a step: stop on the next instruction */
-		debug_stop_tail_slow(v);
-	if (unlikely(nmi_pending[v->cpu])) /* ... taken while this vCPU was parked for a session */
-		nmi_taken_in_mhv(to_vmx(v));
-	if (unlikely(to_vmx(v)->guest_nmi))
-		deliver_nmi(to_vmx(v));
-	if (unlikely(gdbstub_armed))
-		return debugger_poll(v); /* a tail call: see core/gdbstub.h */
+	/* The tail's rare work, tested as one word: an NMI mhv took, a debugger's stop, an NMI
+	 * for the guest, gdb= armed.  Any of them takes the whole tail, in its order. */
+	if (unlikely(nmi_pending[v->cpu] | debug_stop_wanted | to_vmx(v)->guest_nmi |
+		     gdbstub_armed))
+		return exit_tail_slow(v); /* a tail call: see core/gdbstub.h */
 	return v;
 }
 
