@@ -185,6 +185,10 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 		set_gp(exc);
 		return 1;
 	}
+	/* A translation the cache now holds must see the guest's next TLB flush (every caller:
+	 * an event delivery or a descriptor read fills it as an emulated instruction does). */
+	if (v->mmio_cache.valid || v->mmio_cache.ram.valid)
+		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
 	/* The gate: guest RAM, a device region's model, a passthrough device, or nothing. */
 	if (probe)
 		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
