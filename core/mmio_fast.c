@@ -52,7 +52,8 @@ static uint64_t code_linear(const struct x86_insn *in, const struct vcpu_segment
 }
 
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		    const struct x86_insn **decoded, struct gw_regs *regs_out, struct gw_mem *mem_out)
+		    const struct x86_insn **decoded, struct gw_regs *regs_out, struct gw_mem *mem_out,
+		    struct vcpu_segment *cs_out)
 {
 	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
@@ -68,6 +69,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	*regs_out = regs;
 	*mem_out = mem;
 	v->ops->get_segment(v, SEG_CS, &cs);
+	*cs_out = cs;
 	in = vcpu_decode_at(v, &regs, &cs, rip, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
