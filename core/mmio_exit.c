@@ -547,7 +547,8 @@ static void count_cache_verdict(struct vcpu *v, const struct mmio_exit_ctx *c)
 		v->mmio[c->first_mmio_hit > 0 ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
 }
 
-static void mmio_exit(struct vcpu *v, const struct mmio_region *region)
+static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
+						       const struct mmio_region *region)
 {
 	const struct x86_insn *decoded = NULL;
 	struct mmio_exit_ctx c;

@@ -48,8 +48,9 @@ void mmio_cache_keep_ram(struct mmio_cache *c, bool on)
 }
 
 /* The rules a hit must pass in either entry: the TLB's, under the current state. */
-static bool rights_hit(const struct gw_regs *regs, bool user, bool writable, bool nx, bool dirty,
-		       unsigned access)
+static inline __attribute__((always_inline)) bool
+rights_hit(const struct gw_regs *regs, bool user, bool writable, bool nx, bool dirty,
+	   unsigned access)
 {
 	/* Only a walk sets D: a write must not hit an entry whose walk left it clear. */
 	if ((access & GW_WRITE) && !dirty)
