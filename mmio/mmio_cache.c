@@ -137,7 +137,8 @@ int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *re
 					    .nx = c->nx};
 		return 0;
 	}
-	if (cache_on && c->keep_ram && ram_lookup(&c->ram, regs, gva, access, gpa)) {
+	if (cache_on && c->keep_ram && !(access & GW_FETCH) &&
+	    ram_lookup(&c->ram, regs, gva, access, gpa)) {
 		c->ram_hits++;
 		*fault = (struct gw_result){.gpa = *gpa,
 					    .page_shift = c->ram.page_shift,

@@ -35,7 +35,12 @@
  * rules, the same invalidations (mmio_cache_invalidate / _page drop both entries), counted in
  * ram_hits rather than hits, which stay the MMIO verdict.  It only holds gva -> gpa and the
  * rights: every access still goes through the memory gate.  A translation lives in at most
- * one of the two entries (filling one drops the other's copy of the page).
+ * one of the two entries (filling one drops the other's copy of the page).  Instruction
+ * fetches neither fill nor hit it (they walk, or use the code translation of insn_fetch.h).
+ * When the CPU reports the linear address of an access it translated to a device (VMX), a RAM
+ * entry for that page is dropped (mmio_cache_ram_drop_page), as the MMIO entry is; SVM's nested
+ * page faults carry no linear address, so there a guest that remapped a RAM page to a device
+ * without INVLPG may see the emulator use the old translation, as a TLB may.
  */
 #ifndef MHV_MMIO_MMIO_CACHE_H
 #define MHV_MMIO_MMIO_CACHE_H

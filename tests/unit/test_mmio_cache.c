@@ -731,7 +731,7 @@ static void test_cache_on_off_equivalent_on_random_sequences(void **state)
 	printf("# %llu lookups, %llu hits, %llu RAM-entry hits, %u faults, %u to RAM\n",
 	       (unsigned long long)total_lookups, (unsigned long long)total_hits,
 	       (unsigned long long)ram_hits, faults, nonmmio);
-	assert_true(ram_hits * 20 > total_lookups);
+	assert_true(ram_hits * 40 > total_lookups);
 	assert_true(total_hits * 8 > total_lookups);
 	assert_true(faults * 10 > total_lookups);
 	assert_true(nonmmio * 10 > total_lookups);
