@@ -56,6 +56,10 @@ struct mmio_exit_ctx {
 	struct gw_regs regs;
 	struct gw_mem mem;
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
+	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
+	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
+	unsigned seg_have;
+	struct x86_segment seg[X86_NR_SEGS];
 };
 
 static uint64_t emu_get_reg(void *opaque, unsigned reg)
@@ -85,16 +89,28 @@ static void emu_set_reg(void *opaque, unsigned reg, uint64_t val)
 		v->gpr[reg] = val;
 }
 
-static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
+static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_segment *vs)
 {
-	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	c->seg[seg] = (struct x86_segment){
+		.base = vs->base, .limit = vs->limit, .selector = vs->selector, .attr = vs->attr};
+	c->seg_have |= 1u << seg;
+}
+
+static __attribute__((noinline)) void seg_read(struct mmio_exit_ctx *c, unsigned seg)
+{
 	struct vcpu_segment vs;
 
-	v->ops->get_segment(v, seg, &vs);
-	s->base = vs.base;
-	s->limit = vs.limit;
-	s->selector = vs.selector;
-	s->attr = vs.attr;
+	c->v->ops->get_segment(c->v, seg, &vs);
+	seg_keep(c, seg, &vs);
+}
+
+static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
+{
+	struct mmio_exit_ctx *c = opaque;
+
+	if (unlikely(!(c->seg_have & (1u << seg))))
+		seg_read(c, seg);
+	*s = c->seg[seg];
 }
 
 static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
@@ -185,6 +201,10 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 		set_gp(exc);
 		return 1;
 	}
+	/* A translation the cache now holds must see the guest's next TLB flush (every caller:
+	 * an event delivery or a descriptor read fills it as an emulated instruction does). */
+	if (v->mmio_cache.valid || v->mmio_cache.ram.valid)
+		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
 	/* The gate: guest RAM, a device region's model, a passthrough device, or nothing. */
 	if (probe)
 		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
@@ -233,11 +253,12 @@ static void emu_set_sysseg(void *opaque, unsigned which, const struct x86_segmen
 
 static void emu_set_seg(void *opaque, unsigned seg, const struct x86_segment *s)
 {
-	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+	struct mmio_exit_ctx *c = opaque;
 	struct vcpu_segment vs = {
 		.selector = s->selector, .base = s->base, .limit = s->limit, .attr = s->attr};
 
-	v->ops->set_segment(v, seg, &vs);
+	c->v->ops->set_segment(c->v, seg, &vs);
+	c->seg_have &= ~(1u << seg); /* read back as the backend stored it */
 }
 
 static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
@@ -526,7 +547,8 @@ static void count_cache_verdict(struct vcpu *v, const struct mmio_exit_ctx *c)
 		v->mmio[c->first_mmio_hit > 0 ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
 }
 
-static void mmio_exit(struct vcpu *v, const struct mmio_region *region)
+static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
+						       const struct mmio_region *region)
 {
 	const struct x86_insn *decoded = NULL;
 	struct mmio_exit_ctx c;
@@ -535,11 +557,15 @@ static void mmio_exit(struct vcpu *v, const struct mmio_region *region)
 	/* The fast path, with the cache on or off (the cache only decides what is kept between
 	 * exits).  The emulator finds the operand again by translating it, but takes the fast
 	 * path's decode instead of fetching and decoding a second time. */
-	if (vcpu_mmio_fast(v, region, &decoded, &c.regs, &c.mem))
+	struct vcpu_segment cs;
+
+	if (vcpu_mmio_fast(v, region, &decoded, &c.regs, &c.mem, &cs))
 		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	c.v = v;
 	c.first_mmio_hit = -1;
+	c.seg_have = 0;
+	seg_keep(&c, X86_SEG_CS, &cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;

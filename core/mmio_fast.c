@@ -52,12 +52,12 @@ static uint64_t code_linear(const struct x86_insn *in, const struct vcpu_segment
 }
 
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		    const struct x86_insn **decoded, struct gw_regs *regs_out, struct gw_mem *mem_out)
+		    const struct x86_insn **decoded, struct gw_regs *regs_out, struct gw_mem *mem_out,
+		    struct vcpu_segment *cs)
 {
 	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
 	struct mmio_form form;
-	struct vcpu_segment cs;
 	struct gw_regs regs;
 	struct gw_mem mem;
 	struct gw_result fault;
@@ -67,14 +67,14 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	vcpu_walk_setup(v, &regs, &mem);
 	*regs_out = regs;
 	*mem_out = mem;
-	v->ops->get_segment(v, SEG_CS, &cs);
-	in = vcpu_decode_at(v, &regs, &cs, rip, &err);
+	v->ops->get_segment(v, SEG_CS, cs);
+	in = vcpu_decode_at(v, &regs, cs, rip, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
 	*decoded = in; /* the general path's instruction, whatever happens here */
 	if (regs.cpl == USER_CPL || (v->ops->get_rflags(v) & RFLAGS_TF))
 		return false;
-	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs.limit))
+	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;
 	if (!mmio_form_of(in, &form))
 		return vcpu_mmio_string(v, in, &regs, rip);
@@ -95,7 +95,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	if (v->mmio_cache_on) {
 		v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
-		mmio_short_fill(v, in, &form, rip, &cs, code_linear(in, &cs, rip), gpa, region);
+		mmio_short_fill(v, in, &form, rip, cs, code_linear(in, cs, rip), gpa, region);
 	}
 	v->ops->set_rip(v, rip + in->len);
 	return true;

@@ -15,15 +15,17 @@
 struct vcpu;
 struct mmio_region;
 struct x86_insn;
+struct vcpu_segment;
 
 /*
  * true: the access was completed (RIP advanced); false: take the general path.  region is
  * the one the exit reported, usually the operand's: it saves a lookup.  *decoded: the
  * instruction at RIP when it was decoded (for the general path; valid until the next
  * decode), else NULL.  *regs, *mem: the guest's paging state as vcpu_walk_setup() read it
- * (the general path's too: nothing changes it in between).
+ * (the general path's too: nothing changes it in between); *cs the guest's CS as read here.
  */
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem);
+		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem,
+		    struct vcpu_segment *cs);
 
 #endif

@@ -73,6 +73,7 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 	v->mmio_cache_on = gs->mmio_cache;
 	v->code_tlb_on = gs->mmio_cache;
 	mmio_cache_init(&v->mmio_cache, mmio_regions());
+	mmio_cache_keep_ram(&v->mmio_cache, true);
 }
 
 static void set_result32(struct vcpu *v, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
@@ -472,6 +473,8 @@ void vcpu_exit_npf_full(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_val
 	 * stale entry, so mhv's copy must not have one either): the device is the exit's. */
 	if (final && v->mmio_cache.valid && v->mmio_cache.gfn != gpa >> MMIO_PAGE_SHIFT)
 		mmio_cache_invalidate(&v->mmio_cache);
+	if (final && gla_valid)
+		mmio_cache_ram_drop_page(&v->mmio_cache, gla);
 	const struct mmio_region *region =
 		hidden ? NULL : mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 

@@ -41,31 +41,85 @@ static bool pkeys_govern(const struct gw_regs *regs, bool user_page, unsigned ac
 	return user_page ? (regs->cr4 & CR4_PKE) : (regs->cr4 & CR4_PKS);
 }
 
+void mmio_cache_keep_ram(struct mmio_cache *c, bool on)
+{
+	c->keep_ram = on;
+	c->ram.valid = false;
+}
+
+/* The rules a hit must pass in either entry: the TLB's, under the current state. */
+static inline __attribute__((always_inline)) bool
+rights_hit(const struct gw_regs *regs, bool user, bool writable, bool nx, bool dirty,
+	   unsigned access)
+{
+	/* Only a walk sets D: a write must not hit an entry whose walk left it clear. */
+	if ((access & GW_WRITE) && !dirty)
+		return false;
+	if (pkeys_govern(regs, user, access))
+		return false;
+	return gw_access_allowed(regs, user, writable, nx, access);
+}
+
 bool mmio_cache_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva,
 		       unsigned access, uint64_t *gpa)
 {
 	if (!c->valid || c->gva_page != gva >> PAGE_SHIFT)
 		return false;
-	/* Only a walk sets D: a write must not hit an entry whose walk left it clear. */
-	if ((access & GW_WRITE) && !c->dirty)
-		return false;
-	if (pkeys_govern(regs, c->user, access))
-		return false;
-	if (!gw_access_allowed(regs, c->user, c->writable, c->nx, access))
+	if (!rights_hit(regs, c->user, c->writable, c->nx, c->dirty, access))
 		return false;
 	*gpa = (c->gfn << PAGE_SHIFT) | (gva & PAGE_OFFSET);
 	return true;
 }
 
+static bool ram_lookup(const struct mmio_cache_ram *r, const struct gw_regs *regs, uint64_t gva,
+		       unsigned access, uint64_t *gpa)
+{
+	if (!r->valid || r->gva_page != gva >> PAGE_SHIFT)
+		return false;
+	if (!rights_hit(regs, r->user, r->writable, r->nx, r->dirty, access))
+		return false;
+	*gpa = (r->gfn << PAGE_SHIFT) | (gva & PAGE_OFFSET);
+	return true;
+}
+
+static void ram_fill(struct mmio_cache_ram *r, uint64_t gva, const struct gw_result *w,
+		     unsigned access)
+{
+	*r = (struct mmio_cache_ram){
+		.valid = true,
+		.gva_page = gva >> PAGE_SHIFT,
+		.gfn = w->gpa >> PAGE_SHIFT,
+		.page_shift = w->page_shift > PAGE_SHIFT ? w->page_shift : PAGE_SHIFT,
+		.user = w->user,
+		.writable = w->writable,
+		.nx = w->nx,
+		.dirty = access & GW_WRITE,
+	};
+}
+
+static bool in_mapping(uint64_t gva, uint64_t gva_page, unsigned page_shift)
+{
+	return ((gva >> PAGE_SHIFT) ^ gva_page) >> (page_shift - PAGE_SHIFT) == 0;
+}
+
 void mmio_cache_invalidate(struct mmio_cache *c)
 {
 	c->valid = false;
+	c->ram.valid = false;
 }
 
 void mmio_cache_invalidate_page(struct mmio_cache *c, uint64_t gva)
 {
-	if (c->valid && ((gva >> PAGE_SHIFT) ^ c->gva_page) >> (c->page_shift - PAGE_SHIFT) == 0)
+	if (c->valid && in_mapping(gva, c->gva_page, c->page_shift))
 		c->valid = false;
+	if (c->ram.valid && in_mapping(gva, c->ram.gva_page, c->ram.page_shift))
+		c->ram.valid = false;
+}
+
+void mmio_cache_ram_drop_page(struct mmio_cache *c, uint64_t gva)
+{
+	if (c->ram.valid && in_mapping(gva, c->ram.gva_page, c->ram.page_shift))
+		c->ram.valid = false;
 }
 
 int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *regs,
@@ -83,6 +137,16 @@ int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *re
 					    .nx = c->nx};
 		return 0;
 	}
+	if (cache_on && c->keep_ram && !(access & GW_FETCH) &&
+	    ram_lookup(&c->ram, regs, gva, access, gpa)) {
+		c->ram_hits++;
+		*fault = (struct gw_result){.gpa = *gpa,
+					    .page_shift = c->ram.page_shift,
+					    .user = c->ram.user,
+					    .writable = c->ram.writable,
+					    .nx = c->ram.nx};
+		return 0;
+	}
 	c->misses++;
 	rc = guest_walk(regs, mem, gva, access, fault);
 	if (rc == -E_FAULT) {
@@ -95,10 +159,12 @@ int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *re
 	*gpa = fault->gpa;
 	if (!cache_on)
 		return 0;
-	/* The newest translation of the page replaces the entry, or removes it if not MMIO. */
+	/* The newest translation of the page replaces the entries' copies of it; it fills the
+	 * MMIO entry if it is MMIO, else (keep_ram, a data access) the RAM entry. */
+	mmio_cache_invalidate_page(c, gva);
 	if (c->regions && mmio_region_find(c->regions, fault->gpa))
 		mmio_cache_fill(c, gva, fault->gpa, fault, access);
-	else
-		mmio_cache_invalidate_page(c, gva);
+	else if (c->keep_ram && !(access & GW_FETCH))
+		ram_fill(&c->ram, gva, fault, access);
 	return 0;
 }

@@ -29,6 +29,18 @@
  * covers the whole mapping: INVLPG of any address in a 2 MiB / 4 MiB / 1 GiB page drops the
  * entry for any 4 KiB part of it, as it drops the large TLB entry (Linux flushes a huge page
  * with one INVLPG).
+ *
+ * With keep_ram (mmio_cache_keep_ram), a second entry holds the last RAM data page an emulated
+ * instruction touched (the stack of a PUSH [m], the other operand of a MOVS): the same TLB
+ * rules, the same invalidations (mmio_cache_invalidate / _page drop both entries), counted in
+ * ram_hits rather than hits, which stay the MMIO verdict.  It only holds gva -> gpa and the
+ * rights: every access still goes through the memory gate.  A translation lives in at most
+ * one of the two entries (filling one drops the other's copy of the page).  Instruction
+ * fetches neither fill nor hit it (they walk, or use the code translation of insn_fetch.h).
+ * When the CPU reports the linear address of an access it translated to a device (VMX), a RAM
+ * entry for that page is dropped (mmio_cache_ram_drop_page), as the MMIO entry is; SVM's nested
+ * page faults carry no linear address, so there a guest that remapped a RAM page to a device
+ * without INVLPG may see the emulator use the old translation, as a TLB may.
  */
 #ifndef MHV_MMIO_MMIO_CACHE_H
 #define MHV_MMIO_MMIO_CACHE_H
@@ -39,6 +51,14 @@
 #include "mm/guest_walk.h"
 #include "mmio/region.h"
 
+/* The last RAM data page (keep_ram): same meaning as the MMIO entry's fields. */
+struct mmio_cache_ram {
+	bool valid;
+	uint64_t gva_page, gfn;
+	unsigned page_shift;
+	bool user, writable, nx, dirty;
+};
+
 struct mmio_cache {
 	bool valid;
 	uint64_t gva_page;	 /* gva >> 12 */
@@ -48,10 +68,16 @@ struct mmio_cache {
 	bool dirty;		 /* filled by a write: the leaf's D bit is set */
 	uint64_t hits, misses;	 /* translations served by the entry / by a walk */
 	const struct mmio_regions *regions; /* which gpas are MMIO (only those are cached) */
+	bool keep_ram;			    /* also keep the last RAM data page in ram */
+	struct mmio_cache_ram ram;
+	uint64_t ram_hits; /* translations served by the RAM entry (counted in neither above) */
 };
 
 /* Empty cache, zero counters; regions decides what mmio_translate() caches (NULL: nothing). */
 void mmio_cache_init(struct mmio_cache *c, const struct mmio_regions *regions);
+
+/* Also keep the last RAM data page (not instruction fetches) mmio_translate() walked. */
+void mmio_cache_keep_ram(struct mmio_cache *c, bool on);
 
 /*
  * Remember gva's page -> gpa's frame with the rights (and page_shift; 0 = 12) of a successful
@@ -67,14 +93,19 @@ void mmio_cache_fill(struct mmio_cache *c, uint64_t gva, uint64_t gpa,
 bool mmio_cache_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva,
 		       unsigned access, uint64_t *gpa);
 
+/* Both entries. */
 void mmio_cache_invalidate(struct mmio_cache *c);
-/* Drop the entry only if gva lies in the guest mapping (4 KiB or large page) it came from. */
+/* Drop an entry only if gva lies in the guest mapping (4 KiB or large page) it came from. */
 void mmio_cache_invalidate_page(struct mmio_cache *c, uint64_t gva);
+
+/* Drop the RAM entry if gva lies in its mapping (the CPU just translated gva to a device). */
+void mmio_cache_ram_drop_page(struct mmio_cache *c, uint64_t gva);
 
 /*
  * Translate gva for `access`, for the emulator's memory callbacks.  With cache_on, a hit skips
  * the walk; otherwise guest_walk() runs and, if it succeeds and lands in a registered MMIO
- * region, fills the cache.  Every call counts one hit or one miss (cache_on false: a miss).
+ * region, fills the cache (with keep_ram, a data access elsewhere fills the RAM entry).
+ * Every call counts one hit, one ram_hit or one miss (cache_on false: a miss).
  * Returns 0 with *gpa, or guest_walk()'s error: -E_FAULT with fault->pf_error the #PF error
  * code to inject (CR2 = gva).  *fault receives the walk's result (on a hit: gpa and the cached
  * rights and page_shift).

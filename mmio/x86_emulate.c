@@ -83,9 +83,8 @@ void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t v
 
 void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op)
 {
-	memset(op, 0, sizeof(*op));
-	op->size = (uint8_t)size;
-	op->reg = (uint8_t)reg;
+	/* A compound literal, not memset: two stores for 16 bytes, on every operand. */
+	*op = (struct x86_opnd){.size = (uint8_t)size, .reg = (uint8_t)reg};
 	if (size == 1 && !e->res->insn.rex && reg >= HI8_FIRST && reg < X86_R8) {
 		op->hi8 = true;
 		op->reg = (uint8_t)(reg - HI8_FIRST);
@@ -129,11 +128,8 @@ void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int
 		x86e_reg_opnd(e, in->rm, size, op);
 		return;
 	}
-	memset(op, 0, sizeof(*op));
-	op->is_mem = true;
-	op->size = (uint8_t)size;
-	op->seg = in->mem_seg;
-	op->ea = x86e_ea(e, in);
+	*op = (struct x86_opnd){
+		.is_mem = true, .size = (uint8_t)size, .seg = in->mem_seg, .ea = x86e_ea(e, in)};
 }
 
 unsigned int x86e_stack_size(struct x86_emu_ctx *e)
@@ -474,9 +470,12 @@ static int fetch_decode(struct x86_emu_ctx *e, const struct x86_segment *cs, con
  */
 void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
 {
-	for (unsigned int i = 0; i < X86_NR_GPRS; i++)
-		if (e->rc.dirty & (1u << i))
-			e->ops->set_reg(e->opaque, i, e->rc.gpr[i]);
+	/* Only the registers written: one step per dirty bit, not per register. */
+	for (uint32_t left = e->rc.dirty; left; left &= left - 1) {
+		unsigned int i = (unsigned int)__builtin_ctz(left);
+
+		e->ops->set_reg(e->opaque, i, e->rc.gpr[i]);
+	}
 	if (rip)
 		e->ops->set_reg(e->opaque, X86_REG_RIP, *rip);
 	if (e->rc.rflags != rflags_before)

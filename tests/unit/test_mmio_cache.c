@@ -397,6 +397,67 @@ static void test_cache_only_mmio_is_cached(void **state)
 	assert_false(cache.valid);
 }
 
+/*
+ * keep_ram: the last RAM data page is kept in its own entry, with the MMIO entry's rules: a
+ * write walks once to set D, rights are re-checked per hit, fetches are never kept, INVLPG of
+ * the page (or a full flush) drops it, and an MMIO remap of the page replaces it.
+ */
+static void test_cache_ram_entry(void **state)
+{
+	uint64_t pte, gpa;
+
+	(void)state;
+	mmio_cache_keep_ram(&cache, true);
+	pte = map4k(regs.cr3, GVA, GPA_RAM, P | RW);
+	expect_gpa(GVA, 0, GPA_RAM, false);
+	assert_true(cache.ram.valid);
+	assert_false(cache.valid);
+	assert_int_equal(xlate(GVA + 8, 0, &gpa, &(struct gw_result){0}), 0);
+	assert_int_equal(gpa, GPA_RAM + 8);
+	assert_int_equal(cache.ram_hits, 1);
+	/* The first write walks (sets D); the next one hits. */
+	expect_gpa(GVA, GW_WRITE, GPA_RAM, false);
+	assert_true(get64(pte) & DIRT);
+	assert_int_equal(xlate(GVA + 16, GW_WRITE, &gpa, &(struct gw_result){0}), 0);
+	assert_int_equal(cache.ram_hits, 2);
+	/* A user access to the supervisor page misses and faults as the walk does. */
+	regs.cpl = 3;
+	expect_pf(GVA, 0, ERR_P | ERR_U);
+	assert_false(cache.ram.valid); /* a #PF drops the page, as in the TLB */
+	regs.cpl = 0;
+	/* A fetch never fills the RAM entry. */
+	expect_gpa(GVA, GW_FETCH, GPA_RAM, false);
+	assert_false(cache.ram.valid);
+	expect_gpa(GVA, 0, GPA_RAM, false);
+	assert_true(cache.ram.valid);
+	mmio_cache_invalidate_page(&cache, GVA + PAGE); /* another page: kept */
+	assert_true(cache.ram.valid);
+	mmio_cache_invalidate_page(&cache, GVA + 0x800);
+	assert_false(cache.ram.valid);
+	expect_gpa(GVA, 0, GPA_RAM, false);
+	mmio_cache_invalidate(&cache);
+	assert_false(cache.ram.valid);
+	/* The page remapped to a device (after the guest's INVLPG): the MMIO entry takes it. */
+	expect_gpa(GVA, 0, GPA_RAM, false);
+	set64(pte, GPA_A | P | RW);
+	mmio_cache_invalidate_page(&cache, GVA);
+	expect_gpa(GVA, 0, GPA_A, false);
+	assert_true(cache.valid);
+	assert_false(cache.ram.valid);
+	/* The CPU translated the page to a device: the RAM entry for it goes. */
+	set64(pte, GPA_RAM | P | RW);
+	mmio_cache_invalidate(&cache);
+	expect_gpa(GVA, 0, GPA_RAM, false);
+	mmio_cache_ram_drop_page(&cache, GVA_OTHER);
+	assert_true(cache.ram.valid);
+	mmio_cache_ram_drop_page(&cache, GVA + 4);
+	assert_false(cache.ram.valid);
+	/* Off again: RAM is not kept. */
+	mmio_cache_keep_ram(&cache, false);
+	expect_gpa(GVA, 0, GPA_RAM, false);
+	assert_false(cache.ram.valid);
+}
+
 /* A 2 MiB mapping: cached per 4 KiB, but INVLPG anywhere in the 2 MiB drops it. */
 static void test_cache_large_page_invlpg_anywhere_in_it(void **state)
 {
@@ -529,7 +590,7 @@ struct outcome {
 struct run {
 	struct outcome out[NR_STEPS];
 	uint8_t final_ram[TABLE_PAGES * PAGE];
-	uint64_t hits, misses, lookups;
+	uint64_t hits, ram_hits, misses, lookups;
 };
 
 static struct run runs[2];
@@ -551,6 +612,7 @@ static void run_sequence(uint64_t seed, bool cache_on, struct run *out, const ui
 
 	memcpy(ram.data, start_ram, sizeof(ram.data));
 	mmio_cache_init(&cache, &regions);
+	mmio_cache_keep_ram(&cache, seed % 2 == 0); /* half the seeds keep RAM pages too */
 	regs = (struct gw_regs){.cr0 = CR0_PE | CR0_PG | CR0_WP,
 				.cr3 = cr3s[0],
 				.cr4 = CR4_PAE,
@@ -611,12 +673,13 @@ static void run_sequence(uint64_t seed, bool cache_on, struct run *out, const ui
 	}
 	memcpy(out->final_ram, ram.data, sizeof(ram.data));
 	out->hits = cache.hits;
+	out->ram_hits = cache.ram_hits;
 	out->misses = cache.misses;
 }
 
 static void test_cache_on_off_equivalent_on_random_sequences(void **state)
 {
-	uint64_t cr3s[2], leaf[2][NR_ALL_GVAS], total_hits = 0, total_lookups = 0;
+	uint64_t cr3s[2], leaf[2][NR_ALL_GVAS], total_hits = 0, total_lookups = 0, ram_hits = 0;
 	unsigned seed, as, i, step, faults = 0, nonmmio = 0;
 
 	(void)state;
@@ -655,15 +718,20 @@ static void test_cache_on_off_equivalent_on_random_sequences(void **state)
 		 */
 		assert_memory_equal(runs[0].final_ram, runs[1].final_ram, sizeof(ram.data));
 		assert_int_equal(runs[0].lookups, runs[1].lookups);
-		assert_int_equal(runs[0].hits + runs[0].misses, runs[0].lookups);
-		assert_int_equal(runs[1].hits, 0);
+		assert_int_equal(runs[0].hits + runs[0].ram_hits + runs[0].misses, runs[0].lookups);
+		assert_int_equal(runs[1].hits + runs[1].ram_hits, 0);
+		if (seed % 2)
+			assert_int_equal(runs[0].ram_hits, 0);
+		ram_hits += runs[0].ram_hits;
 		assert_int_equal(runs[1].misses, runs[1].lookups);
 		total_hits += runs[0].hits;
 		total_lookups += runs[0].lookups;
 	}
 	/* The sequences exercise all paths: plenty of hits, faults and RAM translations. */
-	printf("# %llu lookups, %llu hits, %u faults, %u to RAM\n",
-	       (unsigned long long)total_lookups, (unsigned long long)total_hits, faults, nonmmio);
+	printf("# %llu lookups, %llu hits, %llu RAM-entry hits, %u faults, %u to RAM\n",
+	       (unsigned long long)total_lookups, (unsigned long long)total_hits,
+	       (unsigned long long)ram_hits, faults, nonmmio);
+	assert_true(ram_hits * 40 > total_lookups);
 	assert_true(total_hits * 8 > total_lookups);
 	assert_true(faults * 10 > total_lookups);
 	assert_true(nonmmio * 10 > total_lookups);
@@ -679,6 +747,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cache_first_write_walks_to_set_dirty, setup),
 		cmocka_unit_test_setup(test_cache_smap_smep_nx_rechecked_on_hit, setup),
 		cmocka_unit_test_setup(test_cache_only_mmio_is_cached, setup),
+		cmocka_unit_test_setup(test_cache_ram_entry, setup),
 		cmocka_unit_test_setup(test_cache_large_page_invlpg_anywhere_in_it, setup),
 		cmocka_unit_test_setup(test_cache_protection_keys_never_hit, setup),
 		cmocka_unit_test_setup(test_cache_api_direct, setup),
