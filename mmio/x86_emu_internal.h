@@ -157,6 +157,21 @@ int x86e_desc_accessed(struct x86_emu_ctx *e, uint64_t la, struct x86_segment *s
 bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in);
 
+/* ---- x86_emu_xsave_hidden.c: registers only 64-bit mode names (XMM8-15, ZMM16-31...) ---- */
+#define X86E_XSAVE_HIDDEN_COMPONENTS ((1ull << 1) | (1ull << 2) | (1ull << 6) | (1ull << 7))
+#define X86E_XSAVE_HIDDEN_MAX	     1536 /* their bytes: 128 + 128 + 256 + 1024 */
+/* The components of rfbm have the layout the SDM describes (else: not emulated). */
+bool x86e_xsave_hidden_known(struct x86_emu_ctx *e, uint64_t rfbm);
+/* Hidden parts of an image (n bytes, form, XCOMP_BV layout) to keep (out) or back. */
+void x86e_xsave_hidden_copy(struct x86_emu_ctx *e, uint8_t *buf, uint32_t n, bool compacted,
+			    uint64_t layout, uint64_t rfbm, uint8_t *keep, bool out);
+/* Before a restore: the registers' hidden parts into cur; the components not all zeros. */
+uint64_t x86e_xsave_hidden_current(struct x86_emu_ctx *e, uint8_t *buf, uint64_t rfbm,
+				   uint8_t *cur);
+/* The image read into buf gets them, so the restore leaves those registers as they were. */
+int x86e_xsave_hidden_restore(struct x86_emu_ctx *e, uint8_t *buf, uint32_t cap, uint64_t rfbm,
+			      uint64_t enabled, const uint8_t *cur, uint64_t live);
+
 /* ---- x86_emu_strio.c ---- */
 bool x86e_strio_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 /* INS/OUTS: the I/O permission check (IOPL, the TSS bitmap); #GP(0) if refused. */

@@ -10,11 +10,10 @@
  * XSAVE writes the standard form: the scratch buffer first takes what memory holds over the
  * area (the bytes XSAVE leaves alone: the rest of the header, software's bytes 464-511,
  * components outside RFBM), the CPU overwrites its part, and the area is written back.
- * Outside 64-bit mode XMM8-15 and their upper YMM halves are not the guest's to see: XSAVE
- * leaves their bytes as memory had them, XRSTOR leaves the registers as they were (their
- * current values go into the image; an SSE/AVX component in its initial state is written out
- * as zeros for registers 0-7 with XSTATE_BV set, so 8-15 are not initialised: keep_hi_regs).
- * Components past AVX are emulated in 64-bit mode only.
+ * Outside 64-bit mode every enabled component is saved and restored, except the parts of
+ * registers only 64-bit mode names (XMM8-15, the upper parts of YMM8-15/ZMM8-15, ZMM16-31):
+ * their bytes stay as memory had them, the registers as they were (x86_emu_xsave_hidden.c).
+ * The area may be larger than a page: every page is checked before the first byte moves.
  *
  * XSAVEOPT (0F AE /6) and XSAVEC (0F C7 /4), #UD where the guest's CPUID lacks them (mhv passes
  * both bits through: the CPU would run them, or raise #UD itself):
@@ -37,8 +36,7 @@
  * CPU's own XSAVES/XRSTORS run on the caller's scratch buffer, so the compacted image, the
  * init and modified optimizations and every header check are the CPU's; the caller keeps
  * XSAVES off every address an XRSTOR/XRSTORS ran from, so the modified optimization never
- * leaves in the buffer what only the guest's memory held.  Outside 64-bit mode XSAVES takes
- * the same RFBM limits as XSAVE and XRSTOR.
+ * leaves in the buffer what only the guest's memory held.
  */
 #include <string.h>
 
@@ -61,15 +59,8 @@
 #define XCOMP_COMPACTED	  (1ull << 63)
 #define XCR0_X87	  (1ull << 0)
 #define XCR0_SSE	  (1ull << 1)
-#define XCR0_AVX	  (1ull << 2)
-#define LEGACY_XMM8	  288 /* XMM8-15 in the legacy region */
 #define LEGACY_XMM_END	  416
-#define AVX_OFF		  576 /* standard form: YMM_Hi128 of 0-15, 16 bytes each */
-#define AVX_HI8		  (AVX_OFF + 128)
-#define AVX_END		  (AVX_OFF + 256)
 #define FXSR_XMM0	  160
-#define MXCSR_OFF	  24
-#define MXCSR_INIT	  0x1f80
 
 static bool is_xsavec(const struct x86_insn *in)
 {
@@ -117,25 +108,10 @@ static uint64_t le64(const uint8_t *b)
 	return v;
 }
 
-static void put_le64(uint8_t *b, uint64_t v)
-{
-	for (unsigned int i = 0; i < sizeof(v); i++)
-		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
-}
-
 static int not_emulated(struct x86_emu_ctx *e)
 {
 	x86e_ud(e);
 	return X86_EMU_UNSUPPORTED;
-}
-
-/* Outside 64-bit mode: the registers 8-15 parts of an SSE/AVX image. */
-static void copy_hi_regs(uint8_t *dst, const uint8_t *src, uint64_t rfbm)
-{
-	if (rfbm & XCR0_SSE)
-		memcpy(dst + LEGACY_XMM8, src + LEGACY_XMM8, LEGACY_XMM_END - LEGACY_XMM8);
-	if (rfbm & XCR0_AVX)
-		memcpy(dst + AVX_HI8, src + AVX_HI8, AVX_END - AVX_HI8);
 }
 
 /* Bytes [off, off + len) of the area back as memory has them (not yet written). */
@@ -175,7 +151,7 @@ static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *
 		      bool supervisor)
 {
 	uint32_t n = e->ops->xsave_extent(e->opaque, rfbm, compacted);
-	uint8_t keep[AVX_END];
+	uint8_t keep[X86E_XSAVE_HIDDEN_MAX];
 	int r;
 
 	if (n < XSAVE_MIN || n > cap)
@@ -185,68 +161,33 @@ static int exec_xsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *
 	    (r = x86e_read_mem(e, m->seg, m->ea, buf, n)))
 		return r;
 	if (e->mode != X86_MODE_64)
-		memcpy(keep, buf, n < sizeof(keep) ? n : sizeof(keep));
+		x86e_xsave_hidden_copy(e, buf, n, compacted, rfbm, rfbm, keep, true);
 	if (supervisor)
 		e->ops->xsaves(e->opaque, rfbm, rex_w);
 	else if (compacted)
 		e->ops->xsavec(e->opaque, rfbm, rex_w);
 	else
 		e->ops->xsave(e->opaque, rfbm, rex_w);
-	/* Outside 64-bit mode RFBM is within x87|SSE|AVX: AVX sits at 576 in both forms. */
+	/* The compacted forms lay out RFBM (XCOMP_BV is RFBM with bit 63). */
 	if (e->mode != X86_MODE_64)
-		copy_hi_regs(buf, keep, rfbm);
+		x86e_xsave_hidden_copy(e, buf, n, compacted, rfbm, rfbm, keep, false);
 	if (opt && (r = xsaveopt_unsave(e, m, buf, rfbm, n)))
 		return r;
 	return x86e_write_mem(e, m->seg, m->ea, buf, n);
-}
-
-/*
- * XRSTOR/XRSTORS outside 64-bit mode: registers 8-15 keep their values.  The image gets their
- * current values, and an SSE/AVX component in its initial state becomes zeros for registers
- * 0-7 with its XSTATE_BV bit set, so 8-15 load rather than reset.  In the compacted form the
- * component must then be in XCOMP_BV too (AVX sits at 576 in both forms while nothing past it
- * is in XCOMP_BV), and an SSE component in its initial state takes MXCSR's initial value (the
- * compacted XRSTOR initialises MXCSR with it).  An image whose XSTATE_BV is not within
- * XCOMP_BV is left as it is: the CPU refuses it.
- */
-static int keep_hi_regs(struct x86_emu_ctx *e, uint8_t *buf, uint64_t rfbm, uint64_t bv,
-			uint64_t comp)
-{
-	const uint64_t vec = rfbm & (XCR0_SSE | XCR0_AVX);
-	bool compacted = comp & XCOMP_COMPACTED;
-	uint8_t cur[AVX_END];
-
-	if (compacted && (bv & ~comp))
-		return EMU_CONTINUE;
-	if (compacted && (vec & XCR0_AVX) && !(comp & XCR0_AVX) &&
-	    (comp & ~(XCOMP_COMPACTED | XCR0_X87 | XCR0_SSE)))
-		return not_emulated(e); /* adding AVX would move the components after it */
-	memcpy(cur, buf, sizeof(cur));
-	e->ops->xsave(e->opaque, vec, false);
-	copy_hi_regs(cur, buf, rfbm);
-	memcpy(buf, cur, sizeof(cur));
-	if ((vec & XCR0_SSE) && !(bv & XCR0_SSE)) {
-		memset(buf + FXSR_XMM0, 0, LEGACY_XMM8 - FXSR_XMM0);
-		if (compacted)
-			memcpy(buf + MXCSR_OFF, (const uint8_t[]){MXCSR_INIT & 0xff, MXCSR_INIT >> 8, 0, 0},
-			       sizeof(uint32_t));
-	}
-	if ((vec & XCR0_AVX) && !(bv & XCR0_AVX))
-		memset(buf + AVX_OFF, 0, AVX_HI8 - AVX_OFF);
-	put_le64(buf + XSTATE_BV_OFF, bv | vec);
-	if (compacted)
-		put_le64(buf + XCOMP_BV_OFF, comp | vec);
-	return EMU_CONTINUE;
 }
 
 /* XRSTOR, or XRSTORS (supervisor: xcr0 is XCR0 | IA32_XSS). */
 static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
 		       uint32_t cap, uint64_t rfbm, uint64_t xcr0, bool rex_w, bool supervisor)
 {
-	uint64_t bv, comp;
+	uint8_t cur[X86E_XSAVE_HIDDEN_MAX];
+	uint64_t bv, comp, live = 0;
 	uint32_t n;
 	int r;
 
+	/* Outside 64-bit mode: the hidden registers' values, before the image fills buf. */
+	if (e->mode != X86_MODE_64)
+		live = x86e_xsave_hidden_current(e, buf, rfbm, cur);
 	if ((r = x86e_read_mem(e, m->seg, m->ea, buf, XSAVE_MIN)))
 		return r;
 	bv = le64(buf + XSTATE_BV_OFF);
@@ -263,8 +204,8 @@ static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t 
 	    (r = x86e_read_mem(e, m->seg, m->ea + XSAVE_MIN, buf + XSAVE_MIN, n - XSAVE_MIN)))
 		return r;
 	memset(buf + n, 0, cap - n);
-	if (e->mode != X86_MODE_64 && (rfbm & (XCR0_SSE | XCR0_AVX)) &&
-	    (r = keep_hi_regs(e, buf, rfbm, bv, comp)))
+	if (e->mode != X86_MODE_64 && (rfbm & X86E_XSAVE_HIDDEN_COMPONENTS) &&
+	    (r = x86e_xsave_hidden_restore(e, buf, cap, rfbm, xcr0, cur, live)))
 		return r;
 	if (supervisor ? e->ops->xrstors(e->opaque, rfbm, rex_w, &e->res->exc)
 		       : e->ops->xrstor(e->opaque, rfbm, rex_w, &e->res->exc))
@@ -296,7 +237,7 @@ int x86e_exec_xsave(struct x86_emu_ctx *e, const struct x86_insn *in)
 	buf = e->ops->xsave_area(e->opaque, &cap, &xcr0);
 	xcr0 |= xss;
 	rfbm = xcr0 & (x86e_gpr(e, X86_RDX) << 32 | (x86e_gpr(e, X86_RAX) & 0xffffffffull));
-	if (e->mode != X86_MODE_64 && (rfbm & ~(XCR0_X87 | XCR0_SSE | XCR0_AVX)))
+	if (e->mode != X86_MODE_64 && !x86e_xsave_hidden_known(e, rfbm))
 		return not_emulated(e);
 	if (!is_restore(in))
 		return exec_xsave(e, &m, buf, cap, rfbm, rex_w, opt, is_xsavec(in) || sup, sup);
