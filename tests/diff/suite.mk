@@ -13,3 +13,10 @@ $(BUILD)/host/suite/diff_emulate: tests/diff/diff_emulate.c $(DIFF_X86_OBJS)
 	$(Q)$(CC) $(HOST_CFLAGS) -mavx -MMD -MP -o $@ $< $(DIFF_X86_OBJS)
 
 HOST_SUITES += $(BUILD)/host/suite/diff_decode $(BUILD)/host/suite/diff_emulate
+
+# XSAVE family against the host CPU in 64-bit and compatibility mode (AVX-512 where present).
+$(BUILD)/host/suite/diff_xsave: tests/diff/diff_xsave.c $(DIFF_X86_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(HOST_CFLAGS) -MMD -MP -o $@ $< $(DIFF_X86_OBJS)
+
+HOST_SUITES += $(BUILD)/host/suite/diff_xsave
