@@ -165,9 +165,9 @@ bool x86e_xsave_hidden_known(struct x86_emu_ctx *e, uint64_t rfbm);
 /* Hidden parts of an image (n bytes, form, XCOMP_BV layout) to keep (out) or back. */
 void x86e_xsave_hidden_copy(struct x86_emu_ctx *e, uint8_t *buf, uint32_t n, bool compacted,
 			    uint64_t layout, uint64_t rfbm, uint8_t *keep, bool out);
-/* Before a restore: the registers' hidden parts into cur; the components not all zeros. */
-uint64_t x86e_xsave_hidden_current(struct x86_emu_ctx *e, uint8_t *buf, uint64_t rfbm,
-				   uint8_t *cur);
+/* Before a restore: the registers' hidden parts into cur; *live: those not all zeros. */
+int x86e_xsave_hidden_current(struct x86_emu_ctx *e, uint8_t *buf, uint32_t cap, uint64_t rfbm,
+			      uint8_t *cur, uint64_t *live);
 /* The image read into buf gets them, so the restore leaves those registers as they were. */
 int x86e_xsave_hidden_restore(struct x86_emu_ctx *e, uint8_t *buf, uint32_t cap, uint64_t rfbm,
 			      uint64_t enabled, const uint8_t *cur, uint64_t live);

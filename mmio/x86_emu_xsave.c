@@ -186,8 +186,9 @@ static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t 
 	int r;
 
 	/* Outside 64-bit mode: the hidden registers' values, before the image fills buf. */
-	if (e->mode != X86_MODE_64)
-		live = x86e_xsave_hidden_current(e, buf, rfbm, cur);
+	if (e->mode != X86_MODE_64 &&
+	    (r = x86e_xsave_hidden_current(e, buf, cap, rfbm, cur, &live)))
+		return r;
 	if ((r = x86e_read_mem(e, m->seg, m->ea, buf, XSAVE_MIN)))
 		return r;
 	bv = le64(buf + XSTATE_BV_OFF);

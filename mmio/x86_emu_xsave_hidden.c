@@ -146,18 +146,23 @@ static bool all_zero(const uint8_t *b, uint32_t len)
 
 /*
  * Before a restore: the registers' current values of the hidden parts of the rfbm
- * components into cur (XSAVE in the standard form on the scratch buffer, zeros for a
- * component the CPU reports initial).  Returns the components whose hidden part is not all
- * zeros.
+ * components into cur (XSAVE in the standard form on the scratch buffer of cap bytes, zeros
+ * for a component the CPU reports initial), and in *live the components whose hidden part is
+ * not all zeros.  X86_EMU_UNSUPPORTED if that XSAVE would not fit the buffer.
  */
-uint64_t x86e_xsave_hidden_current(struct x86_emu_ctx *e, uint8_t *buf, uint64_t rfbm,
-				   uint8_t *cur)
+int x86e_xsave_hidden_current(struct x86_emu_ctx *e, uint8_t *buf, uint32_t cap, uint64_t rfbm,
+			      uint8_t *cur, uint64_t *live)
 {
-	uint64_t vec = rfbm & X86E_XSAVE_HIDDEN_COMPONENTS, inuse, live = 0;
+	uint64_t vec = rfbm & X86E_XSAVE_HIDDEN_COMPONENTS, inuse;
 	uint32_t k = 0;
 
+	*live = 0;
 	if (!vec)
-		return 0;
+		return EMU_CONTINUE;
+	if (e->ops->xsave_extent(e->opaque, vec, false) > cap) {
+		x86e_ud(e);
+		return X86_EMU_UNSUPPORTED;
+	}
 	e->ops->xsave(e->opaque, vec, false);
 	inuse = le64(buf + XSTATE_BV_OFF);
 	for (unsigned int p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
@@ -170,10 +175,10 @@ uint64_t x86e_xsave_hidden_current(struct x86_emu_ctx *e, uint8_t *buf, uint64_t
 		else
 			memset(cur + k, 0, parts[p].len);
 		if (!all_zero(cur + k, parts[p].len))
-			live |= 1ull << i;
+			*live |= 1ull << i;
 		k += parts[p].len;
 	}
-	return live;
+	return EMU_CONTINUE;
 }
 
 /* A compacted image with the components of old gets those of add too: the ones above move. */

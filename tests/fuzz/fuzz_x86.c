@@ -295,39 +295,74 @@ static void set_sysseg(void *o, unsigned int which, const struct x86_segment *sg
 		abort();
 }
 
-/* XSAVE scratch: the emulator must stay within the capacity it is given. */
-static uint8_t xscratch[1024] __attribute__((aligned(64)));
+/*
+ * XSAVE scratch: the emulator must stay within the capacity it is given (ASan).  Two fake
+ * CPUs: XCR0 x87|SSE|AVX, or with AVX-512 too (opmask, ZMM_Hi256, Hi16_ZMM at their usual
+ * standard offsets; Hi16_ZMM 64-byte aligned when compacted) with a capacity the input picks,
+ * sometimes smaller than the largest area (not emulated, nothing past the buffer touched).
+ */
+#define FZ_XCR0_AVX	0x7ull
+#define FZ_XCR0_AVX512	0xe7ull
+static uint8_t xscratch[4096] __attribute__((aligned(64)));
+static uint64_t fz_xcr0 = FZ_XCR0_AVX;
+static uint32_t fz_cap = 1024;
+static const struct {
+	uint32_t off, size;
+	bool align64;
+} fz_comp[8] = {[2] = {576, 256, false}, [5] = {832, 64, false},
+		[6] = {896, 512, false}, [7] = {1408, 1024, true}};
 
 static uint8_t *xsave_area(void *o, uint32_t *cap, uint64_t *xcr0)
 {
 	(void)o;
-	*cap = sizeof(xscratch);
-	*xcr0 = 7;
+	*cap = fz_cap;
+	*xcr0 = fz_xcr0;
 	return xscratch;
 }
 
 static uint32_t xsave_extent(void *o, uint64_t comp, bool compacted)
 {
+	uint32_t end = 576;
+
 	(void)o;
-	if (comp & ~7ull)
+	if (comp & ~fz_xcr0)
 		abort(); /* only XCR0's components are asked about */
-	(void)compacted;
-	return (comp & 4) ? 832 : 576;
+	for (unsigned int i = 2; i < 8; i++) {
+		if (!(comp >> i & 1))
+			continue;
+		if (!compacted) {
+			end = end > fz_comp[i].off + fz_comp[i].size ? end
+								      : fz_comp[i].off + fz_comp[i].size;
+			continue;
+		}
+		if (fz_comp[i].align64)
+			end = (end + 63) & ~63u;
+		end += fz_comp[i].size;
+	}
+	return end;
 }
 
+/* A fill of the legacy region and the RFBM components, XSTATE_BV from the fill's pattern. */
 static void xsave(void *o, uint64_t rfbm, bool rex_w)
 {
 	(void)o;
-	if (rfbm & ~7ull)
+	if (rfbm & ~fz_xcr0)
 		abort(); /* RFBM within XCR0 */
 	memset(xscratch, rex_w ? 0x64 : 0x32, 512);
+	for (unsigned int i = 2; i < 8; i++)
+		if (rfbm >> i & 1) {
+			if (fz_comp[i].off + fz_comp[i].size > fz_cap)
+				abort(); /* the emulator checked the extent against the capacity */
+			memset(xscratch + fz_comp[i].off, 0x40 + (int)i, fz_comp[i].size);
+		}
+	xscratch[512] = (uint8_t)(rfbm & 0xa5);
 }
 
 static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
 {
 	(void)o;
 	(void)rex_w;
-	if (rfbm & ~7ull)
+	if (rfbm & ~fz_xcr0)
 		abort();
 	if (xscratch[520]) {
 		x->vector = X86_EXC_GP;
@@ -338,21 +373,21 @@ static int xrstor(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
 	return 0;
 }
 
-/* The fake layout: AVX (component 2) at 576, 256 bytes; nothing else past SSE. */
+/* The fake layout: only components of XCR0 are asked about. */
 static uint32_t xsave_layout(void *o, unsigned int i, uint32_t *size)
 {
 	(void)o;
-	if (i != 2)
-		abort(); /* only RFBM components (within XCR0) are asked about */
-	*size = 256;
-	return 576;
+	if (i >= 8 || !(fz_xcr0 >> i & 1) || !fz_comp[i].size)
+		abort();
+	*size = fz_comp[i].size;
+	return fz_comp[i].off;
 }
 
 /* XSAVEC: a fill, and some components reported initial (XSTATE_BV from the fill). */
 static void xsavec(void *o, uint64_t rfbm, bool rex_w)
 {
 	(void)o;
-	if (rfbm & ~7ull)
+	if (rfbm & ~fz_xcr0)
 		abort();
 	memset(xscratch, rex_w ? 0x65 : 0x33, 512);
 }
@@ -368,7 +403,7 @@ static int xss(void *o, uint64_t *v)
 static void xsaves(void *o, uint64_t rfbm, bool rex_w)
 {
 	(void)o;
-	if (rfbm & ~7ull)
+	if (rfbm & ~fz_xcr0)
 		abort();
 	memset(xscratch, rex_w ? 0x66 : 0x34, 512);
 }
@@ -377,7 +412,7 @@ static int xrstors(void *o, uint64_t rfbm, bool rex_w, struct x86_exception *x)
 {
 	(void)o;
 	(void)rex_w;
-	if (rfbm & ~7ull)
+	if (rfbm & ~fz_xcr0)
 		abort();
 	if (!(xscratch[527] & 0x80)) { /* XCOMP_BV[63] clear: the standard form is #GP */
 		x->vector = X86_EXC_GP;
@@ -462,6 +497,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       : 0;
 	if (data[0] & 0x10)
 		ctx.ops = &fops_noprobe;
+	fz_xcr0 = (data[0] & 0x20) ? FZ_XCR0_AVX512 : FZ_XCR0_AVX;
+	fz_cap = (data[0] & 0x40) ? sizeof(xscratch) : (data[0] & 0x80) ? 2048 : 1024;
 	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |
 		   ((uint64_t)(data[1] & 0x02) << 9) | X86_FL_FIXED;
 	ctx.rep_batch = data[2] % (X86_EMU_REP_BATCH_MAX + 8);
