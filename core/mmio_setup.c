@@ -12,6 +12,7 @@
 #include "core/guest.h"
 #include "core/hypercall_abi.h"
 #include "core/ioapic_guard.h"
+#include "core/mmio_xsave.h"
 #include "core/platform_reset_mmio.h"
 #include "lib/errno.h"
 #include "lib/fmt.h"
@@ -136,6 +137,7 @@ bool mmio_setup(const struct hv_options *o)
 	uint64_t ram_used = 0;
 
 	mmio_regions_init(&regions);
+	mmio_xsave_setup();
 	for (unsigned i = 0; i < o->nr_mmio; i++)
 		if (!add_device(&o->mmio[i], &ram_used))
 			return false;

@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* At boot: scratch areas from mhv's pool where the CPU's largest XSAVE area exceeds a page
+ * (AMX); without them such areas are not emulated. */
+void mmio_xsave_setup(void);
 /* CPU cpu's scratch area (64-byte aligned) and its size; *xcr0 the guest's XCR0.  Size 0
  * when mhv's CR4 lacks OSXSAVE (no XSAVE to run). */
 uint8_t *mmio_xsave_scratch(unsigned cpu, uint32_t *cap, uint64_t *xcr0);
