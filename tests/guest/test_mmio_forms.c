@@ -698,6 +698,7 @@ void test_mmio_forms(void)
 	test_mmio_event(base);
 	test_mmio_lldt(base);
 	test_mmio_xsave(base);
+	test_mmio_xsave_ext(base);
 	test_mmio_strio(base);
 	test_mmio_gate(base);
 }

@@ -27,6 +27,9 @@ void test_mmio_event(uint32_t base);
 void test_mmio_lldt(uint32_t base);
 /* XSAVE/XRSTOR with the area on that region's device page (test_mmio_xsave.c). */
 void test_mmio_xsave(uint32_t base);
+/* The same in 32-bit mode with AVX (and AVX-512) state, the area across a page
+ * (test_mmio_xsave_ext.c). */
+void test_mmio_xsave_ext(uint32_t base);
 /* PUSH Sreg and CALL ptr16:32 with ESP on that region's device page (test_mmio_push_sreg.c). */
 void test_mmio_push_sreg(uint32_t base);
 /* INS/OUTS with the memory on that region's device page (test_mmio_strio.c). */
