@@ -25,6 +25,8 @@
 #define XE_AVX		   0x7u  /* x87 | SSE | AVX */
 #define XE_AVX512	   0xe0u /* opmask | ZMM_Hi256 | Hi16_ZMM */
 #define XE_YMM8_H	   (576 + 128)
+#define XE_AVX_COMPACTED   576
+#define XE_AVX_BIT	   4u
 #define CPUID1_ECX_XSAVE   (1u << 26)
 #define CPUID1_ECX_AVX	   (1u << 28)
 #define CPUID7_EBX_AVX512F (1u << 16)
@@ -102,11 +104,31 @@ static bool compared(unsigned i)
 	return (i - XE_ST0) % XE_ST_SLOT < XE_ST_BYTES;
 }
 
-static unsigned first_diff(const volatile uint8_t *a, const volatile uint8_t *b, unsigned n)
+/*
+ * XSTATE_BV's Hi16_ZMM bit where the CPU sets it and the emulation does not: the CPU may
+ * report a component in use in its initial configuration (SDM vol.1 13.6), and Bochs 2.7
+ * reports ZMM16-31 in use whenever it runs outside 64-bit mode; mhv's XSAVE runs in 64-bit
+ * mode, where the CPU looks at the registers (as AMD Zen 4 does in every mode: diff_xsave).
+ */
+#define XE_HI16_ZMM_BIT 0x80u
+static bool hi16_zmm_noted;
+
+static unsigned first_diff(const volatile uint8_t *dev, const volatile uint8_t *cpu, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (compared(i) && a[i] != b[i])
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t d = dev[i], c = cpu[i];
+
+		if (i == XE_HEADER && (c ^ d) == XE_HI16_ZMM_BIT && (c & XE_HI16_ZMM_BIT)) {
+			if (!hi16_zmm_noted)
+				gprintf("guest: mmio xsave ext: the CPU reports Hi16_ZMM in use outside "
+					"64-bit mode, the emulation what the registers hold (both "
+					"allowed)\n");
+			hi16_zmm_noted = true;
+			continue;
+		}
+		if (compared(i) && d != c)
 			return i;
+	}
 	return n;
 }
 
@@ -129,6 +151,22 @@ static void compare_save(const char *what, void (*save)(void *), volatile uint8_
 	check(d == n && ram_area[XE_XMM8] == XE_FILL && dev[XE_XMM8] == XE_FILL, what,
 	      "first difference at byte %u: %02x, CPU %02x; XMM8's bytes %02x, CPU %02x", d,
 	      d < n ? dev[d] : 0, d < n ? ram_area[d] : 0, dev[XE_XMM8], ram_area[XE_XMM8]);
+}
+
+/*
+ * Does the CPU's XSAVEC put AVX state where the SDM says (the first extended component of the
+ * compacted form at byte 576)?  YMM0's upper half is not zero (load_registers).
+ */
+static bool xsavec_conforms(void)
+{
+	fill(ram_area, XE_MAX);
+	do_xsavec(ram_area);
+	if (!(ram_area[XE_HEADER] & XE_AVX_BIT))
+		return true;
+	for (unsigned i = 0; i < 16; i++)
+		if (ram_area[XE_AVX_COMPACTED + i] != XE_FILL)
+			return true;
+	return false;
 }
 
 /* XRSTOR of the same image from RAM and from the device page: the same state after. */
@@ -203,12 +241,17 @@ void test_mmio_xsave_ext(uint32_t base)
 			     do_xsaveopt, dev, n);
 	else
 		gprintf("guest: mmio xsave ext: no XSAVEOPT in CPUID, skipped\n");
-	if (d1 & CPUIDD1_XSAVEC)
+	if (!(d1 & CPUIDD1_XSAVEC))
+		gprintf("guest: mmio xsave ext: no XSAVEC in CPUID, skipped\n");
+	else if (!xsavec_conforms())
+		gprintf("guest: mmio xsave ext: the CPU's XSAVEC leaves byte %u alone with AVX in "
+			"use (Bochs 2.7 puts the extended components right after the SSE state, at "
+			"byte 416): xsavec with AVX not compared\n",
+			XE_AVX_COMPACTED);
+	else
 		compare_save("mmio xsave ext: xsavec in 32-bit mode across a page writes the CPU's "
 			     "compacted image",
 			     do_xsavec, dev, n);
-	else
-		gprintf("guest: mmio xsave ext: no XSAVEC in CPUID, skipped\n");
 	compare_restore(dev, n, avx512);
 out:
 	xsetbv0(xcr0);
