@@ -498,6 +498,27 @@ static void normalize(uint8_t *img)
 	memset(img + SSE_END, 0, HEADER_END - SSE_END); /* reserved, software's, header */
 }
 
+/* DIFF_XSAVE_DEBUG: the start and header of the state before, the area, the state after
+ * natively and emulated. */
+static void dump_images(uint64_t area)
+{
+	const uint8_t *imgs[] = {(uint8_t *)INIT_IMG, (uint8_t *)area, (uint8_t *)FINAL_IMG,
+				 guest_img};
+	static const char *const names[] = {"before", "area", "native", "emulated"};
+
+	for (unsigned int k = 0; k < sizeof(imgs) / sizeof(imgs[0]); k++) {
+		uint64_t bv, comp;
+
+		memcpy(&bv, imgs[k] + XSTATE_BV_OFF, sizeof(bv));
+		memcpy(&comp, imgs[k] + XCOMP_BV_OFF, sizeof(comp));
+		printf("#  %-8s", names[k]);
+		for (unsigned int j = 0; j < 32; j++)
+			printf(" %02x", imgs[k][j]);
+		printf(" | XSTATE_BV %llx XCOMP_BV %llx\n", (unsigned long long)bv,
+		       (unsigned long long)comp);
+	}
+}
+
 static bool one_case(const struct form *f, bool last_try)
 {
 	static struct emu_state es;
@@ -579,15 +600,8 @@ static bool one_case(const struct form *f, bool last_try)
 			       (unsigned long long)(area - DATA_ADDR), mem ? "memory" : "state",
 			       mem ? (unsigned int)(i - (area - DATA_ADDR)) : i,
 			       mem ? es.mem[i] : emu_after[i], mem ? data[i] : native_after[i]);
-		if (getenv("DIFF_XSAVE_DEBUG")) {
-			const uint8_t *imgs[] = {(uint8_t *)INIT_IMG, (uint8_t *)area, (uint8_t *)FINAL_IMG, guest_img};
-			for (int k = 0; k < 4; k++) {
-				printf("#  %d:", k);
-				for (int j = 0; j < 32; j++)
-					printf(" %02x", imgs[k][j]);
-				printf(" | bv %llx comp %llx\n", *(unsigned long long *)(imgs[k] + 512), *(unsigned long long *)(imgs[k] + 520));
-			}
-		}
+		if (getenv("DIFF_XSAVE_DEBUG"))
+			dump_images(area);
 		return false;
 	}
 	return true;
