@@ -231,11 +231,13 @@ static int iret_to_v86(struct x86_emu_ctx *e, uint64_t eip, uint16_t cs, uint64_
 	static const unsigned int segs[V86_POPS - 1] = {X86_SEG_SS, X86_SEG_ES, X86_SEG_DS,
 							X86_SEG_FS, X86_SEG_GS};
 	uint64_t v[V86_POPS];
-	int r;
 
-	for (unsigned int i = 0; i < V86_POPS; i++)
-		if ((r = x86e_pop(e, &v[i], sizeof(uint32_t))))
+	for (unsigned int i = 0; i < V86_POPS; i++) {
+		int r = x86e_pop(e, &v[i], sizeof(uint32_t));
+
+		if (r)
 			return r;
+	}
 	e->rc.rflags = new_flags(e, fl, sizeof(uint32_t)) | X86_FL_VM;
 	load_v86_seg(e, X86_SEG_CS, cs);
 	for (unsigned int i = 0; i < V86_POPS - 1; i++)

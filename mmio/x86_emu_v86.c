@@ -131,11 +131,12 @@ int x86e_v86_soft_int(struct x86_emu_ctx *e, const struct x86_event *ev,
 {
 	unsigned int iopl = (unsigned int)(e->rc.rflags >> IOPL_SHIFT) & IOPL_MASK;
 	bool redirect = false;
-	int r;
 
 	*via_idt = false;
 	if (e->ctl.cr4 & X86_CR4_VME) {
-		if ((r = redirection_bit(e, ev->vector, &redirect)))
+		int r = redirection_bit(e, ev->vector, &redirect);
+
+		if (r)
 			return r;
 		if (redirect)
 			return redirect_int(e, ev, old_cs, iopl);
