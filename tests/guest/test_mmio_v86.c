@@ -235,7 +235,7 @@ static void compare(const char *what, const struct v86_seen *cpu, const struct v
 /* Both runs at one IOPL; want_*: what the SDM says the CPU's run shows. */
 static void run_pair(uint32_t base, bool vme, uint32_t iopl_flags)
 {
-	struct v86_seen seen[RUNS];
+	struct v86_seen seen[RUNS] = {0};
 	const bool gp = iopl_flags != FL_IOPL3; /* INT 43h at IOPL < 3: #GP(0), error code */
 	const uint32_t *f = seen[0].frame + (gp ? 1 : 0);
 	/* The FLAGS the redirection pushes: IOPL 3 shown, VIF (set) as IF below IOPL 3. */
