@@ -11,6 +11,10 @@
  * TSS's ESP0 in RAM (IOPL 3: methods 5 and 4), or as #GP(0) (IOPL 0: method 6, where the
  * pushed FLAGS show IOPL 3 and VIF as IF, and the handler's IRET takes the VIF rules, then
  * method 3).  Without VME only the IRET to virtual-8086 mode and INT 43h (method 1) run.
+ * On AMD CPUs the VME runs are skipped: their device run leaves virtual-8086 mode by a
+ * #VMEXIT (the nested page fault on the stack page), and Bochs 2.7's SVM model (the only
+ * AMD configuration here with VME; QEMU's has none) panics on any #VMEXIT from
+ * virtual-8086 mode ("VM is set in long mode": it loads the host's EFER before RFLAGS).
  *
  * Paging maps the 8086 program's pages (linear 0: the IVT, 0x8000: code, 0x9000: stack) to
  * RAM, or the stack page to the device page; a GDT and TSS of the test's own.  TR keeps the
@@ -18,6 +22,7 @@
  */
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -263,7 +268,7 @@ static void run_pair(uint32_t base, bool vme, uint32_t iopl_flags)
 void test_mmio_v86(uint32_t base)
 {
 	const struct table_ptr mine = {sizeof(gdt) - 1, (uint32_t)gdt};
-	bool vme = cpuid(1).edx & CPUID1_EDX_VME;
+	bool vme = (cpuid(1).edx & CPUID1_EDX_VME) && cpu_vendor() != VENDOR_AMD;
 	struct table_ptr old_gdt;
 
 	for (unsigned i = 0; i < sizeof(v86_code); i++)
@@ -292,7 +297,8 @@ void test_mmio_v86(uint32_t base)
 	asm volatile("lgdt %0" ::"m"(mine) : "memory");
 	asm volatile("ltr %w0" ::"r"((uint16_t)SEL_TSS) : "memory");
 	if (!vme)
-		gprintf("guest: mmio v86: the CPU has no VME: INT n redirection not checked\n");
+		gprintf("SKIP guest: mmio v86: INT n redirection (no VME, or an AMD CPU: Bochs's "
+			"SVM panics on a #VMEXIT from virtual-8086 mode)\n");
 	run_pair(base, vme, FL_IOPL3);
 	if (vme)
 		run_pair(base, vme, 0);
