@@ -25,9 +25,20 @@
  * x86e_v86_soft_int (x86_emu_v86.c): IOPL-sensitive (#GP(0) below IOPL 3) without CR4.VME;
  * with it, redirected to the 8086 program's IVT when the TSS's interrupt redirection bitmap
  * says so (the VIF rules below IOPL 3), else as without VME.
+ * x86e_exec_int: INT n, INT3, INTO and INT1 as instructions, the same delivery, for a CPU that
+ * reports a delivery's access to a device page as the instruction's own (no event in the
+ * IDT-vectoring information; the SDM leaves open whether a VME redirection is an event
+ * delivery through the IDT).
  */
 #include "mmio/x86_emu_internal.h"
 
+#define OP_INT3		  0xcc
+#define OP_INTN		  0xcd
+#define OP_INTO		  0xce
+#define OP_INT1		  0xf1
+#define X86_EXC_DB	  1
+#define X86_EXC_BP	  3
+#define X86_EXC_OF	  4
 #define IDT_GATE_32	  8
 #define IDT_GATE_64	  16
 #define GATE_TYPE_MASK	  0xfu
@@ -361,6 +372,55 @@ static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 	if (v86)
 		null_data_segments(e);
 	e->res->next_rip = g.offset;
+	return EMU_CONTINUE;
+}
+
+bool x86e_int_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
+{
+	return ops->sys_access && ops->set_seg && ops->get_sysseg &&
+	       in->encoding == X86_ENC_LEGACY && in->map == X86_MAP_ONE &&
+	       (in->opcode == OP_INT3 || in->opcode == OP_INTN || in->opcode == OP_INTO ||
+		in->opcode == OP_INT1);
+}
+
+/*
+ * The instruction itself, when the CPU reported an access of its delivery as the
+ * instruction's (an EPT violation / nested page fault with no event in IDT-vectoring
+ * information / EXITINTINFO): the same delivery, with the same checks.  A fault on the way is
+ * the instruction's (no #DF: a software interrupt does not combine).
+ */
+int x86e_exec_int(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	struct x86_event ev = {.insn_len = in->len};
+	struct x86_segment cs;
+	int r;
+
+	switch (in->opcode) {
+	case OP_INTN:
+		ev = (struct x86_event){.vector = (uint8_t)in->imm[0], .kind = X86_EVENT_SOFT_INT,
+					.insn_len = in->len};
+		break;
+	case OP_INT3:
+		ev = (struct x86_event){.vector = X86_EXC_BP, .kind = X86_EVENT_SOFT_EXC,
+					.insn_len = in->len};
+		break;
+	case OP_INTO:
+		if (!(e->rc.rflags & X86_FL_OF))
+			return EMU_CONTINUE; /* no overflow: on to the next instruction */
+		ev = (struct x86_event){.vector = X86_EXC_OF, .kind = X86_EVENT_SOFT_EXC,
+					.insn_len = in->len};
+		break;
+	default:
+		ev = (struct x86_event){.vector = X86_EXC_DB, .kind = X86_EVENT_PRIV_SOFT,
+					.insn_len = in->len};
+		break;
+	}
+	e->ops->get_seg(e->opaque, X86_SEG_CS, &cs);
+	if ((r = deliver(e, &ev, &cs)))
+		return r;
+	/* RFLAGS (TF now clear) before the caller writes RIP: no single-step trap after a
+	 * delivery, as in x86_deliver_event. */
+	e->ops->set_reg(e->opaque, X86_REG_RFLAGS, e->rc.rflags);
 	return EMU_CONTINUE;
 }
 

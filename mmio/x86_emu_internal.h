@@ -190,6 +190,11 @@ int x86e_tss_stack(struct x86_emu_ctx *e, unsigned int dpl, unsigned int ist, ui
 int x86e_inner_write(struct x86_emu_ctx *e, const struct x86_segment *ss, uint64_t top,
 		     const uint8_t *bytes, unsigned int n);
 
+/* ---- x86_emu_event.c ---- */
+/* INT n, INT3, INTO, INT1 as instructions: the delivery's access was reported as theirs. */
+bool x86e_int_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_int(struct x86_emu_ctx *e, const struct x86_insn *in);
+
 /* ---- x86_emu_v86.c ---- */
 /* Push FLAGS (flags), CS (old_cs) and IP (ret_ip) as words on SS:SP (real and virtual-8086
  * mode: SP wraps at 64K, every push checked first), then CS:IP from the IVT entry ivt. */

@@ -3068,6 +3068,49 @@ static void test_v86_int_redirection(void **st)
 	assert_int_equal(f.gpr[X86_RSP], 1);
 }
 
+/* INT n, INT3, INTO as instructions (the CPU reported the delivery's access as theirs). */
+static void test_int_instructions(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	const uint64_t base = V86_FLAGS | X86_FL_CF;
+
+	(void)st;
+	/* INT 3 (CD 03) in virtual-8086 mode with VME, redirected: as the delivery. */
+	setup_vme(&f, 3, X86_FL_CF, false);
+	f.rip = EV_RIP; /* IP 0x0100 in the 16 bits pushed */
+	f.mem[EV_RIP - MEM_BASE] = 0xcd;
+	f.mem[EV_RIP - MEM_BASE + 1] = V86_VEC;
+	assert_int_equal(run(&f, &res, 1), 0);
+	expect_redirected(&f, (uint16_t)(base | FL_IOPL3),
+			  (base | FL_IOPL3) & ~(X86_FL_IF | X86_FL_TF));
+
+	/* INT3 (CC) in protected mode through a DPL 3 gate: EIP past the one byte, TF clear
+	 * before RIP moves (no single-step trap). */
+	setup_event(&f, 32);
+	f.mem[EV_RIP - MEM_BASE] = 0xcc;
+	put_gate(&f, false, 3, 0x20, 0x5000, 0xee, 0);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, 0x5000);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK + 8 - 12, 4), EV_RIP + 1);
+	assert_int_equal(f.tf_at_rip_write, 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED);
+	/* A DPL 0 gate from ring 3: #GP(vector * 8 + 2), the instruction's own fault. */
+	put_gate(&f, false, 3, 0x20, 0x5000, 0x8e, 0);
+	f.cpl = 3;
+	f.rip = EV_RIP;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 3 * 8 + 2);
+
+	/* INTO without OF: on to the next instruction, nothing pushed. */
+	setup_event(&f, 32);
+	f.mem[EV_RIP - MEM_BASE] = 0xce;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, EV_RIP + 1);
+	assert_int_equal(f.writes, 0);
+}
+
 /* IRET (66 for IRETD) in virtual-8086 mode, the stack at MEM_BASE + 0x2000. */
 static int run_v86_iret(struct fake *f, bool o32, uint64_t rflags, uint64_t cr4,
 			const uint64_t *slots, struct x86_emu_result *res)
@@ -3258,6 +3301,7 @@ int main(void)
 		cmocka_unit_test(test_v86_int_redirection),
 		cmocka_unit_test(test_iret_in_v86),
 		cmocka_unit_test(test_iret_to_v86),
+		cmocka_unit_test(test_int_instructions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
