@@ -3130,6 +3130,62 @@ static int run_v86_iret(struct fake *f, bool o32, uint64_t rflags, uint64_t cr4,
 	return run(f, res, 1);
 }
 
+/* One instruction in virtual-8086 mode (CPL 3), SS:SP at MEM_BASE + 0x2000 holding top. */
+static int run_v86(struct fake *f, const uint8_t *code, size_t n, uint64_t rflags, uint64_t cr4,
+		   uint16_t top, struct x86_emu_result *res)
+{
+	setup(f, 16, MEM_BASE, code, n);
+	f->cpl = 3;
+	f->rflags = rflags | X86_FL_VM | X86_FL_FIXED;
+	f->cr4 = cr4;
+	f->ss_base = MEM_BASE;
+	f->ss_limit = 0xffff;
+	f->gpr[X86_RSP] = 0x2000;
+	memcpy(f->mem + 0x2000, &top, sizeof(top));
+	return run(f, res, 1);
+}
+
+static void test_pushf_popf_v86_vme(void **st)
+{
+	static const uint8_t pushf[] = {0x9c}, pushfd[] = {0x66, 0x9c}, popf[] = {0x9d};
+	static struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* PUSHF, IOPL 0, VME: FLAGS with VIF as IF and IOPL 3. */
+	assert_int_equal(run_v86(&f, pushf, 1, FL_VIF | X86_FL_CF, CR4_VME, 0, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], 0x1ffe);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffe, 2),
+			 X86_FL_FIXED | X86_FL_CF | FL_IOPL3 | X86_FL_IF);
+	assert_int_equal(run_v86(&f, pushf, 1, X86_FL_IF, CR4_VME, 0, &res), 0);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffe, 2), X86_FL_FIXED | FL_IOPL3);
+	/* PUSHFD below IOPL 3, or PUSHF without VME: #GP(0), nothing pushed. */
+	assert_int_equal(run_v86(&f, pushfd, 2, 0, CR4_VME, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(run_v86(&f, pushf, 1, 0, 0, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	/* IOPL 3: the ordinary image (VM and RF clear). */
+	assert_int_equal(run_v86(&f, pushfd, 2, FL_IOPL3 | X86_FL_IF, 0, 0, &res), 0);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffc, 4), X86_FL_FIXED | FL_IOPL3 | X86_FL_IF);
+
+	/* POPF, IOPL 0, VME: VIF from the image's IF; IF and IOPL stay. */
+	assert_int_equal(run_v86(&f, popf, 1, X86_FL_CF, CR4_VME,
+				 X86_FL_ZF | X86_FL_IF | FL_IOPL3 | FL_NT, &res),
+			 0);
+	assert_int_equal(f.rflags, X86_FL_VM | X86_FL_FIXED | FL_VIF | X86_FL_ZF | FL_NT);
+	assert_int_equal(f.gpr[X86_RSP], 0x2002);
+	/* The image's TF, or its IF with VIP set: #GP(0), SP unchanged. */
+	assert_int_equal(run_v86(&f, popf, 1, 0, CR4_VME, X86_FL_TF, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.gpr[X86_RSP], 0x2000);
+	assert_int_equal(run_v86(&f, popf, 1, FL_VIP, CR4_VME, X86_FL_IF, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(run_v86(&f, popf, 1, FL_VIP, CR4_VME, X86_FL_CF, &res), 0);
+	assert_int_equal(f.rflags, X86_FL_VM | X86_FL_FIXED | FL_VIP | X86_FL_CF);
+}
+
 static void test_iret_in_v86(void **st)
 {
 	static struct fake f;
@@ -3302,6 +3358,7 @@ int main(void)
 		cmocka_unit_test(test_iret_in_v86),
 		cmocka_unit_test(test_iret_to_v86),
 		cmocka_unit_test(test_int_instructions),
+		cmocka_unit_test(test_pushf_popf_v86_vme),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
