@@ -6,8 +6,9 @@
  * A ring-0 IRET to virtual-8086 mode from a frame on the stack page (EIP, CS, EFLAGS with VM,
  * ESP, SS, ES, DS, FS, GS); in virtual-8086 mode, with CR4.VME where the CPU has it, INT 42h
  * redirected through the 8086 program's IVT at linear 0 (redirection bit clear) onto SS:SP
- * on that page, a handler that reads its frame (MOV from the page) and returns with a 16-bit
- * IRET from it; then INT 43h (bit set) leaves through the IDT to a ring-0 catcher on the
+ * on that page, a handler that reads its frame (MOV from the page), puts the FLAGS word back
+ * with PUSH/POPF, reads it with PUSHF/POP (the VME forms below IOPL 3) and returns with a
+ * 16-bit IRET from it; then INT 43h (bit set) leaves through the IDT to a ring-0 catcher on the
  * TSS's ESP0 in RAM (IOPL 3: methods 5 and 4), or as #GP(0) (IOPL 0: method 6, where the
  * pushed FLAGS show IOPL 3 and VIF as IF, and the handler's IRET takes the VIF rules, then
  * method 3).  Without VME only the IRET to virtual-8086 mode and INT 43h (method 1) run.
@@ -93,13 +94,13 @@ struct gate32 {
 /* What one run saw: the ring-0 frame and the registers the 8086 handler filled. */
 struct v86_seen {
 	uint32_t frame[CATCH_WORDS];
-	uint32_t bx, cx, dx, si;
+	uint32_t bx, cx, dx, si, di;
 };
 
 /* v86_enter(frame): IRET from the frame at ring 0; returns the ESP v86_catch was entered with. */
 uint32_t v86_enter(uint32_t frame);
 extern const char v86_catch[];
-uint32_t v86_bx, v86_cx, v86_dx, v86_si;
+uint32_t v86_bx, v86_cx, v86_dx, v86_si, v86_di;
 
 asm(".pushsection .text\n"
     ".globl v86_enter, v86_catch\n"
@@ -117,6 +118,7 @@ asm(".pushsection .text\n"
     "	movl %ecx, %ss:v86_cx\n"
     "	movl %edx, %ss:v86_dx\n"
     "	movl %esi, %ss:v86_si\n"
+    "	movl %edi, %ss:v86_di\n"
     "	movl %esp, %eax\n"
     "	movl $0x10, %ecx\n"
     "	movw %cx, %ds\n"
@@ -143,6 +145,10 @@ static const uint8_t v86_code[] = {
 	0x8b, 0x1c,		   /* mov bx, [si]: IP */
 	0x8b, 0x4c, 0x02,	   /* mov cx, [si+2]: CS */
 	0x8b, 0x54, 0x04,	   /* mov dx, [si+4]: FLAGS */
+	0x52,			   /* push dx */
+	0x9d,			   /* popf: IOPL 0 with VME: VIF from IF */
+	0x9c,			   /* pushf: IOPL 0 with VME: VIF as IF, IOPL 3 */
+	0x5f,			   /* pop di */
 	0xcf,			   /* iret */
 };
 
@@ -202,7 +208,7 @@ static void __attribute__((noinline)) run(uint32_t frame_at, uint32_t stack_pa, 
 	for (unsigned i = 0; i < ENTRY_FRAME; i++)
 		frame[i] = entry[i];
 	build_paging(stack_pa);
-	v86_bx = v86_cx = v86_dx = v86_si = 0;
+	v86_bx = v86_cx = v86_dx = v86_si = v86_di = 0;
 	write_cr4(cr4 | CR4_PSE | (vme ? CR4_VME : 0));
 	write_cr3((uint32_t)page_dir);
 	write_cr0(cr0 | CR0_PG);
@@ -219,6 +225,7 @@ static void __attribute__((noinline)) run(uint32_t frame_at, uint32_t stack_pa, 
 	seen->cx = v86_cx & 0xffff;
 	seen->dx = v86_dx & 0xffff;
 	seen->si = v86_si & 0xffff;
+	seen->di = v86_di & 0xffff;
 }
 
 static void compare(const char *what, const struct v86_seen *cpu, const struct v86_seen *dev,
@@ -231,10 +238,13 @@ static void compare(const char *what, const struct v86_seen *cpu, const struct v
 			bad = i;
 	/* Without VME the 8086 handler does not run: BX..SI hold what ring 0 left. */
 	check(bad == CATCH_WORDS && (!regs || (cpu->bx == dev->bx && cpu->cx == dev->cx &&
-					       cpu->dx == dev->dx && cpu->si == dev->si)),
-	      what, "frame word %u %x/%x, bx %x/%x cx %x/%x dx %x/%x si %x/%x (CPU/emulated)", bad,
-	      bad < CATCH_WORDS ? cpu->frame[bad] : 0, bad < CATCH_WORDS ? dev->frame[bad] : 0,
-	      cpu->bx, dev->bx, cpu->cx, dev->cx, cpu->dx, dev->dx, cpu->si, dev->si);
+					       cpu->dx == dev->dx && cpu->si == dev->si &&
+					       cpu->di == dev->di)),
+	      what,
+	      "frame word %u %x/%x, bx %x/%x cx %x/%x dx %x/%x si %x/%x di %x/%x (CPU/emulated)",
+	      bad, bad < CATCH_WORDS ? cpu->frame[bad] : 0, bad < CATCH_WORDS ? dev->frame[bad] : 0,
+	      cpu->bx, dev->bx, cpu->cx, dev->cx, cpu->dx, dev->dx, cpu->si, dev->si, cpu->di,
+	      dev->di);
 }
 
 /* Both runs at one IOPL; want_*: what the SDM says the CPU's run shows. */
@@ -252,16 +262,16 @@ static void run_pair(uint32_t base, bool vme, uint32_t iopl_flags)
 		      f[4] == V86_SS && f[5] == V86_ES && f[6] == V86_SS && f[7] == V86_FS &&
 		      f[8] == V86_GS && (!gp || seen[0].frame[0] == 0) &&
 		      (!vme || (seen[0].bx == 2 && seen[0].cx == V86_CS && seen[0].dx == want_dx &&
-				seen[0].si == V86_SP - 6)),
+				seen[0].si == V86_SP - 6 && seen[0].di == want_dx)),
 	      gp ? "mmio v86: IOPL 0 on RAM (the CPU's run)" : "mmio v86: IOPL 3 on RAM (the CPU's run)",
-	      "frame %x %x %x %x %x, bx %x cx %x dx %x si %x", f[0], f[1], f[2], f[3], f[4],
-	      seen[0].bx, seen[0].cx, seen[0].dx, seen[0].si);
+	      "frame %x %x %x %x %x, bx %x cx %x dx %x si %x di %x", f[0], f[1], f[2], f[3], f[4],
+	      seen[0].bx, seen[0].cx, seen[0].dx, seen[0].si, seen[0].di);
 	compare(!vme  ? "mmio v86: IRET to virtual-8086 mode from a device page, then INT n to "
 			"ring 0: as the CPU's"
 		: !gp ? "mmio v86: IRET to virtual-8086 mode, VME INT n redirected onto a device "
-			"stack, 16-bit IRET from it (IOPL 3): as the CPU's"
+			"stack, POPF/PUSHF and a 16-bit IRET there (IOPL 3): as the CPU's"
 		      : "mmio v86: VME INT n redirected onto a device stack with IOPL 0 (VIF as IF), "
-			"IRET with the VIF rules, then #GP: as the CPU's",
+			"POPF/PUSHF and IRET with the VIF rules, then #GP: as the CPU's",
 		&seen[0], &seen[1], vme);
 }
 
