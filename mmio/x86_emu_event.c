@@ -16,18 +16,29 @@
  * A task gate is a task switch, which mhv does not emulate: #GP(TSS selector), what mhv
  * injects for a hardware task switch (README), returned as that fault.
  * Real mode (deliver_real): the IVT entry (IP, CS) at IDTR.base + 4 * vector, #GP past the
- * IDTR limit; FLAGS, CS and IP pushed as words on SS:SP, each push wrapping SP at 64K and
- * checked against SS's limit before the first is written (#SS); no error code; IF, TF, AC
- * and RF cleared; CS loaded as real mode does (base selector << 4).
+ * IDTR limit; FLAGS, CS and IP pushed as words on SS:SP (x86e_real_frame, x86_emu_v86.c:
+ * each push wrapping SP at 64K and checked against SS's limit before the first is written,
+ * #SS); no error code; IF, TF, AC and RF cleared; CS loaded as real mode does.
  * Virtual-8086 mode: through the protected-mode IDT to a non-conforming ring-0 handler only
  * (#GP(selector | EXT) otherwise), on SS0:ESP0 from the TSS: GS, FS, DS, ES above the usual
- * inner frame, VM cleared, the data segments nulled.  INT n there is IOPL-sensitive (#GP(0)
- * below IOPL 3).
- * Not emulated (X86_EMU_UNSUPPORTED, nothing changed): INT n in virtual-8086 mode with
- * CR4.VME set (the interrupt redirection bitmap).
+ * inner frame, VM cleared, the data segments nulled.  INT n there first goes through
+ * x86e_v86_soft_int (x86_emu_v86.c): IOPL-sensitive (#GP(0) below IOPL 3) without CR4.VME;
+ * with it, redirected to the 8086 program's IVT when the TSS's interrupt redirection bitmap
+ * says so (the VIF rules below IOPL 3), else as without VME.
+ * x86e_exec_int: INT n, INT3, INTO and INT1 as instructions, the same delivery, for a CPU that
+ * reports a delivery's access to a device page as the instruction's own (no event in the
+ * IDT-vectoring information; the SDM leaves open whether a VME redirection is an event
+ * delivery through the IDT).
  */
 #include "mmio/x86_emu_internal.h"
 
+#define OP_INT3		  0xcc
+#define OP_INTN		  0xcd
+#define OP_INTO		  0xce
+#define OP_INT1		  0xf1
+#define X86_EXC_DB	  1
+#define X86_EXC_BP	  3
+#define X86_EXC_OF	  4
 #define IDT_GATE_32	  8
 #define IDT_GATE_64	  16
 #define GATE_TYPE_MASK	  0xfu
@@ -52,16 +63,10 @@
 #define FL_RF		  (1ull << 16)
 #define FL_NT		  (1ull << 14)
 #define FRAME_MAX_SLOTS	  10 /* virtual-8086 mode: EC, EIP, CS, EFLAGS, ESP, SS, GS, FS, DS, ES */
-#define IOPL_SHIFT	  12
-#define IOPL_MASK	  3u
-#define X86_CR4_VME	  (1ull << 0)
 #define FAULT_VECTORS	  0x003b7ce1u /* #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP */
 #define CONTRIBUTORY	  0x00003c01u /* #DE #TS #NP #SS #GP */
 #define X86_EXC_DF	  8
 #define IVT_ENTRY	  4 /* a real-mode IDT entry: IP, CS */
-#define REAL_SEG_SHIFT	  4
-#define REAL_FRAME_WORDS  3 /* FLAGS, CS, IP */
-#define REAL_WORD	  2
 
 static uint16_t le16(const uint8_t *b)
 {
@@ -250,9 +255,8 @@ static int inner_room(struct x86_emu_ctx *e, const struct x86_event *ev, bool ia
 static int deliver_real(struct x86_emu_ctx *e, const struct x86_event *ev,
 			const struct x86_segment *old_cs)
 {
-	uint64_t sp = x86e_gpr(e, X86_RSP), ip = e->rc.rip;
-	uint64_t word[REAL_FRAME_WORDS], off[REAL_FRAME_WORDS];
-	struct x86_segment idtr, cs = *old_cs;
+	uint64_t ip = e->rc.rip;
+	struct x86_segment idtr;
 	uint8_t d[IVT_ENTRY];
 	int r;
 
@@ -264,28 +268,9 @@ static int deliver_real(struct x86_emu_ctx *e, const struct x86_event *ev,
 	if (ev->kind == X86_EVENT_SOFT_INT || ev->kind == X86_EVENT_SOFT_EXC ||
 	    ev->kind == X86_EVENT_PRIV_SOFT)
 		ip += ev->insn_len;
-	word[0] = e->rc.rflags & WORD16_MASK;
-	word[1] = old_cs->selector;
-	word[2] = ip & WORD16_MASK;
-	/* Each push decrements the 16-bit SP on its own: a frame may wrap at 64K, and a word
-	 * at offset 0xffff crosses the segment's limit (#SS). */
-	for (unsigned int i = 0; i < REAL_FRAME_WORDS; i++) {
-		off[i] = (sp - REAL_WORD * (i + 1)) & WORD16_MASK;
-		if ((r = x86e_probe_write(e, X86_SEG_SS, off[i], REAL_WORD)))
-			return r;
-	}
-	for (unsigned int i = 0; i < REAL_FRAME_WORDS; i++) {
-		uint8_t b[REAL_WORD] = {(uint8_t)word[i], (uint8_t)(word[i] >> BYTE_BITS)};
-
-		if ((r = x86e_write_mem(e, X86_SEG_SS, off[i], b, REAL_WORD)))
-			return r;
-	}
-	x86e_set_sp(e, REAL_WORD, off[REAL_FRAME_WORDS - 1]);
+	if ((r = x86e_real_frame(e, old_cs, (uint16_t)e->rc.rflags, (uint16_t)ip, d)))
+		return r;
 	e->rc.rflags &= ~(X86_FL_IF | X86_FL_TF | X86_FL_AC | FL_RF);
-	cs.selector = le16(d + 2);
-	cs.base = (uint64_t)cs.selector << REAL_SEG_SHIFT;
-	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
-	e->res->next_rip = le16(d);
 	return EMU_CONTINUE;
 }
 
@@ -314,10 +299,11 @@ static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 	if (!(e->ctl.cr0 & X86_CR0_PE))
 		return deliver_real(e, ev, old_cs);
 	if (v86 && ev->kind == X86_EVENT_SOFT_INT) {
-		if (e->ctl.cr4 & X86_CR4_VME)
-			return not_emulated(e);
-		if (((e->rc.rflags >> IOPL_SHIFT) & IOPL_MASK) < 3)
-			return x86e_raise(e, X86_EXC_GP, true, 0);
+		bool via_idt;
+
+		/* IOPL-sensitive, or redirected to the 8086 program with CR4.VME. */
+		if ((r = x86e_v86_soft_int(e, ev, old_cs, &via_idt)) || !via_idt)
+			return r;
 	}
 	if ((r = read_gate(e, ev, ia32e, &g)) || (r = handler_cs(e, ev, ia32e, &g, &cs, &inner)))
 		return r;
@@ -386,6 +372,55 @@ static int deliver(struct x86_emu_ctx *e, const struct x86_event *ev,
 	if (v86)
 		null_data_segments(e);
 	e->res->next_rip = g.offset;
+	return EMU_CONTINUE;
+}
+
+bool x86e_int_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
+{
+	return ops->sys_access && ops->set_seg && ops->get_sysseg &&
+	       in->encoding == X86_ENC_LEGACY && in->map == X86_MAP_ONE &&
+	       (in->opcode == OP_INT3 || in->opcode == OP_INTN || in->opcode == OP_INTO ||
+		in->opcode == OP_INT1);
+}
+
+/*
+ * The instruction itself, when the CPU reported an access of its delivery as the
+ * instruction's (an EPT violation / nested page fault with no event in IDT-vectoring
+ * information / EXITINTINFO): the same delivery, with the same checks.  A fault on the way is
+ * the instruction's (no #DF: a software interrupt does not combine).
+ */
+int x86e_exec_int(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	struct x86_event ev = {.insn_len = in->len};
+	struct x86_segment cs;
+	int r;
+
+	switch (in->opcode) {
+	case OP_INTN:
+		ev = (struct x86_event){.vector = (uint8_t)in->imm[0], .kind = X86_EVENT_SOFT_INT,
+					.insn_len = in->len};
+		break;
+	case OP_INT3:
+		ev = (struct x86_event){.vector = X86_EXC_BP, .kind = X86_EVENT_SOFT_EXC,
+					.insn_len = in->len};
+		break;
+	case OP_INTO:
+		if (!(e->rc.rflags & X86_FL_OF))
+			return EMU_CONTINUE; /* no overflow: on to the next instruction */
+		ev = (struct x86_event){.vector = X86_EXC_OF, .kind = X86_EVENT_SOFT_EXC,
+					.insn_len = in->len};
+		break;
+	default:
+		ev = (struct x86_event){.vector = X86_EXC_DB, .kind = X86_EVENT_PRIV_SOFT,
+					.insn_len = in->len};
+		break;
+	}
+	e->ops->get_seg(e->opaque, X86_SEG_CS, &cs);
+	if ((r = deliver(e, &ev, &cs)))
+		return r;
+	/* RFLAGS (TF now clear) before the caller writes RIP: no single-step trap after a
+	 * delivery, as in x86_deliver_event. */
+	e->ops->set_reg(e->opaque, X86_REG_RFLAGS, e->rc.rflags);
 	return EMU_CONTINUE;
 }
 

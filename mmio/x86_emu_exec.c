@@ -1050,6 +1050,9 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 		return x86e_exec_far(e, in);
 	case 0xcf:
 		return x86e_exec_iret(e, in);
+	case 0xcc ... 0xce:
+	case 0xf1:
+		return x86e_exec_int(e, in);
 	case 0xfe:
 	case 0xff:
 		if (reg == 6)

@@ -205,6 +205,21 @@ int x86e_tss_stack(struct x86_emu_ctx *e, unsigned int dpl, unsigned int ist, ui
 int x86e_inner_write(struct x86_emu_ctx *e, const struct x86_segment *ss, uint64_t top,
 		     const uint8_t *bytes, unsigned int n);
 
+/* ---- x86_emu_event.c ---- */
+/* INT n, INT3, INTO, INT1 as instructions: the delivery's access was reported as theirs. */
+bool x86e_int_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
+int x86e_exec_int(struct x86_emu_ctx *e, const struct x86_insn *in);
+
+/* ---- x86_emu_v86.c ---- */
+/* Push FLAGS (flags), CS (old_cs) and IP (ret_ip) as words on SS:SP (real and virtual-8086
+ * mode: SP wraps at 64K, every push checked first), then CS:IP from the IVT entry ivt. */
+int x86e_real_frame(struct x86_emu_ctx *e, const struct x86_segment *old_cs, uint16_t flags,
+		    uint16_t ret_ip, const uint8_t *ivt);
+/* INT n in virtual-8086 mode: #GP(0), redirected to the 8086 program's handler (CR4.VME and
+ * the TSS's redirection bitmap), or *via_idt: through the protected-mode IDT. */
+int x86e_v86_soft_int(struct x86_emu_ctx *e, const struct x86_event *ev,
+		      const struct x86_segment *old_cs, bool *via_idt);
+
 /* ---- x86_emu_mmx.c ---- */
 bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);
 int x86e_exec_mmx(struct x86_emu_ctx *e, const struct x86_insn *in);

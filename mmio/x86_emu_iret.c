@@ -10,10 +10,22 @@
  *
  * x86e_retf_outer() is RETF's return to an outer ring, with the same checks.
  *
- * Not emulated (#UD, reported as unsupported): virtual-8086 mode, a return to it (VM set at
- * CPL 0), a nested-task return (NT set: a task switch).  The NMI blocking an IRET ends is the
- * caller's: mhv never emulates the delivery of an NMI, so an NMI handler's IRET from a device
- * page is the only such case and the guest keeps NMIs blocked until its next IRET in RAM.
+ * Virtual-8086 mode (iret_in_v86, SDM IRET "RETURN-FROM-VIRTUAL-8086-MODE"): at IOPL 3, IP,
+ * CS and FLAGS popped at the operand size, CS loaded the real-mode way, IOPL, VM, VIF and VIP
+ * kept.  Below IOPL 3 without CR4.VME, or with a 32-bit operand size: #GP(0) before any pop.
+ * Below IOPL 3 with CR4.VME, 16-bit: #GP(0) if the image has TF set, or IF set while VIP is;
+ * else IF and IOPL stay and VIF takes the image's IF.
+ * A return to virtual-8086 mode (iret_to_v86: VM set in the EFLAGS image of a 32-bit IRET at
+ * CPL 0 outside IA-32e mode): ESP, SS, ES, DS, FS, GS popped after EIP, CS, EFLAGS, all six
+ * segment registers loaded the virtual-8086 way (base selector << 4, limit 0xffff, a DPL 3
+ * read/write data segment: what VM entry requires), EFLAGS taken whole, CPL 3.  EIP keeps its
+ * low 16 bits (the SDM checks no limit on this path; the CPU drops the high half).
+ * A nested-task return (NT set outside virtual-8086 mode) is a task switch to the TSS the
+ * current one links back to: mhv emulates no task switch and gives #GP(that selector), what
+ * it injects for a hardware task switch (README); in IA-32e mode it is #GP(0), as on the CPU.
+ * The NMI blocking an IRET ends is the caller's: mhv never emulates the delivery of an NMI,
+ * so an NMI handler's IRET from a device page is the only such case and the guest keeps NMIs
+ * blocked until its next IRET in RAM.
  */
 #include "mmio/x86_emu_internal.h"
 
@@ -35,17 +47,20 @@
 			 X86_FL_DF | X86_FL_OF | FL_NT)
 #define FL_WIDE		(FL_RF | X86_FL_AC | FL_ID)
 #define FL_WORD		0xffffull
+#define FL_V86_VME	(X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT) /* 16-bit IRET, VME */
+#define IOPL_V86_MAX	3u
+#define X86_CR4_VME	(1ull << 0)
+#define V86_SEG_LIMIT	0xffffu
+/* Virtual-8086 segments: present, DPL 3, a read/write data segment, accessed (0xf3). */
+#define V86_SEG_ATTR	(X86_SEG_ATTR_P | 3u << ATTR_DPL_SHIFT | X86_SEG_ATTR_S | X86_SEG_TYPE_WR | 1u)
+#define V86_POPS	6 /* ESP, SS, ES, DS, FS, GS */
+#define TSS_BACK_LINK	0 /* the previous task's TSS selector */
+#define LA32_MASK	0xffffffffull
 
 bool x86e_iret_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
 {
 	return ops->sys_access && ops->set_seg && in->encoding == X86_ENC_LEGACY &&
 	       in->map == X86_MAP_ONE && in->opcode == OP_IRET;
-}
-
-static int not_emulated(struct x86_emu_ctx *e)
-{
-	x86e_ud(e);
-	return X86_EMU_UNSUPPORTED;
 }
 
 static int fault_sel(struct x86_emu_ctx *e, unsigned int vector, uint16_t sel)
@@ -162,6 +177,92 @@ static int iret_real(struct x86_emu_ctx *e, unsigned int size)
 	return EMU_CONTINUE;
 }
 
+static unsigned int iopl_of(uint64_t fl)
+{
+	return (unsigned int)((fl & FL_IOPL) >> FL_IOPL_SHIFT);
+}
+
+/* IRET in virtual-8086 mode (CPL 3). */
+static int iret_in_v86(struct x86_emu_ctx *e, unsigned int size)
+{
+	bool vif_rules = iopl_of(e->rc.rflags) < IOPL_V86_MAX;
+	uint64_t ip, sel, fl, cur = e->rc.rflags;
+	struct x86_segment cs;
+	int r;
+
+	/* Below IOPL 3 only the 16-bit form with CR4.VME; otherwise the monitor's #GP(0). */
+	if (vif_rules && (size != 2 || !(e->ctl.cr4 & X86_CR4_VME)))
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if ((r = x86e_pop(e, &ip, size)) || (r = x86e_pop(e, &sel, size)) ||
+	    (r = x86e_pop(e, &fl, size)))
+		return r;
+	e->ops->get_seg(e->opaque, X86_SEG_CS, &cs);
+	ip &= x86e_mask(size);
+	if (ip > cs.limit)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if (vif_rules) {
+		if ((fl & X86_FL_TF) || ((fl & X86_FL_IF) && (cur & FL_VIP)))
+			return x86e_raise(e, X86_EXC_GP, true, 0);
+		e->rc.rflags = (cur & ~(FL_V86_VME | FL_VIF)) | (fl & FL_V86_VME) |
+			       ((fl & X86_FL_IF) ? FL_VIF : 0) | X86_FL_FIXED;
+	} else {
+		e->rc.rflags = new_flags(e, fl, size); /* CPL 3 = IOPL: IF, not IOPL/VIF/VIP */
+	}
+	cs.selector = (uint16_t)sel;
+	cs.base = (uint64_t)cs.selector << REAL_SEG_SHIFT;
+	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
+	e->res->next_rip = ip;
+	return EMU_CONTINUE;
+}
+
+static void load_v86_seg(struct x86_emu_ctx *e, unsigned int seg, uint16_t sel)
+{
+	const struct x86_segment s = {.base = (uint64_t)sel << REAL_SEG_SHIFT,
+				      .limit = V86_SEG_LIMIT,
+				      .selector = sel,
+				      .attr = V86_SEG_ATTR};
+
+	e->ops->set_seg(e->opaque, seg, &s);
+}
+
+/* A 32-bit IRET at CPL 0 whose EFLAGS image has VM set: EIP, CS, EFLAGS are popped. */
+static int iret_to_v86(struct x86_emu_ctx *e, uint64_t eip, uint16_t cs, uint64_t fl)
+{
+	static const unsigned int segs[V86_POPS - 1] = {X86_SEG_SS, X86_SEG_ES, X86_SEG_DS,
+							X86_SEG_FS, X86_SEG_GS};
+	uint64_t v[V86_POPS];
+
+	for (unsigned int i = 0; i < V86_POPS; i++) {
+		int r = x86e_pop(e, &v[i], sizeof(uint32_t));
+
+		if (r)
+			return r;
+	}
+	e->rc.rflags = new_flags(e, fl, sizeof(uint32_t)) | X86_FL_VM;
+	load_v86_seg(e, X86_SEG_CS, cs);
+	for (unsigned int i = 0; i < V86_POPS - 1; i++)
+		load_v86_seg(e, segs[i], (uint16_t)v[i + 1]);
+	x86e_set_sp(e, sizeof(uint32_t), v[0]); /* all of ESP */
+	e->res->next_rip = eip & FL_WORD;
+	return EMU_CONTINUE;
+}
+
+/* IRET with NT set: a return to the task the current TSS links back to (a task switch). */
+static int task_return(struct x86_emu_ctx *e)
+{
+	struct x86_segment tr;
+	uint8_t b[2];
+
+	if (e->ctl.efer & X86_EFER_LMA)
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	e->ops->get_sysseg(e->opaque, X86_SYS_TR, &tr);
+	for (unsigned int i = 0; i < sizeof(b); i++)
+		if (e->ops->sys_access(e->opaque, (tr.base + TSS_BACK_LINK + i) & LA32_MASK, &b[i],
+				       1, false, &e->res->exc))
+			return X86_EMU_EXCEPTION;
+	return fault_sel(e, X86_EXC_GP, (uint16_t)(b[0] | b[1] << BYTE_BITS));
+}
+
 /*
  * RETF / RETF imm16 to an outer ring (x86_emu_far.c pops CS:RIP first): the CS checks, then
  * rSP past the imm16 bytes, SS:RSP popped and checked, the new stack moved by imm16 again,
@@ -210,13 +311,15 @@ int x86e_exec_iret(struct x86_emu_ctx *e, const struct x86_insn *in)
 
 	if (!(e->ctl.cr0 & X86_CR0_PE))
 		return iret_real(e, size);
-	if ((e->rc.rflags & X86_FL_VM) || (e->rc.rflags & FL_NT))
-		return not_emulated(e); /* virtual-8086 mode, or a return to another task */
+	if (e->rc.rflags & X86_FL_VM)
+		return iret_in_v86(e, size);
+	if (e->rc.rflags & FL_NT)
+		return task_return(e);
 	if ((r = x86e_pop(e, &rip, size)) || (r = x86e_pop(e, &sel, size)) ||
 	    (r = x86e_pop(e, &fl, size)))
 		return r;
 	if ((fl & X86_FL_VM) && size == 4 && e->ctl.cpl == 0 && !(e->ctl.efer & X86_EFER_LMA))
-		return not_emulated(e); /* a return to virtual-8086 mode */
+		return iret_to_v86(e, rip, (uint16_t)sel, fl);
 	rip &= x86e_mask(size);
 	if ((r = check_cs(e, (uint16_t)sel, &cs, &cs_la)))
 		return r;

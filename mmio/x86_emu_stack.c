@@ -4,6 +4,11 @@
  * CALL/JMP r/m (E8, FF /2, FF /4), near RET and RET imm16 (C3/C2), ENTER and LEAVE (C8/C9),
  * PUSH ES/CS/SS/DS (06, 0E, 16, 1E outside 64-bit mode) and PUSH FS/GS (0F A0, 0F A8).
  *
+ * In virtual-8086 mode below IOPL 3, PUSHF/POPF trap (#GP(0)) unless CR4.VME is set and the
+ * operand size is 16: then PUSHF stores FLAGS with VIF in IF's place and IOPL 3, and POPF
+ * sets VIF from the image's IF (IF and IOPL stay), #GP(0) for an image with TF set or with IF
+ * set while VIP is (SDM PUSHF/POPF, virtual-8086 mode with VME).
+ *
  * Far CALL/JMP/RET and POP of segment registers load descriptors and are not here.
  * In 64-bit mode AMD honours a 66 prefix on near branches (16-bit IP, rel16) where Intel
  * ignores it; the decoder follows Intel's lengths, so those forms are left unemulated on AMD.
@@ -33,6 +38,8 @@
 #define FL_VIP	      (1ull << 20)
 #define FL_WORD	      0xffffull
 #define IOPL_MAX      3
+#define X86_CR4_VME   (1ull << 0)
+#define FL_VME_POPF   (X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT) /* POPF's bits with VME */
 #define OP_PUSH_ES    0x06
 #define OP_PUSH_CS    0x0e
 #define OP_PUSH_SS    0x16
@@ -195,13 +202,23 @@ static int exec_branch(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return x86e_push(e, next, size);
 }
 
+/* Virtual-8086 mode below IOPL 3: only the 16-bit form with CR4.VME is not a #GP(0). */
+static bool v86_below_iopl3(uint64_t fl)
+{
+	return (fl & X86_FL_VM) && ((fl & FL_IOPL) >> FL_IOPL_SHIFT) < IOPL_MAX;
+}
+
 static int exec_pushf(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	uint64_t fl = e->rc.rflags;
 
-	/* Virtual-8086 mode below IOPL 3 traps (the VME variant is not modelled). */
-	if ((fl & X86_FL_VM) && ((fl & FL_IOPL) >> FL_IOPL_SHIFT) < IOPL_MAX)
-		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if (v86_below_iopl3(fl)) {
+		if (!(e->ctl.cr4 & X86_CR4_VME) || in->opsize != 2)
+			return x86e_raise(e, X86_EXC_GP, true, 0);
+		return x86e_push(e, (fl & FL_WORD & ~X86_FL_IF) | FL_IOPL |
+					    ((fl & FL_VIF) ? X86_FL_IF : 0),
+				 2);
+	}
 	/* The image has VM and RF clear. */
 	return x86e_push(e, fl & ~(X86_FL_VM | FL_RF), in->opsize);
 }
@@ -212,8 +229,17 @@ static int exec_popf(struct x86_emu_ctx *e, const struct x86_insn *in)
 	unsigned int iopl = (unsigned int)((old & FL_IOPL) >> FL_IOPL_SHIFT);
 	int r;
 
-	if ((old & X86_FL_VM) && iopl < IOPL_MAX)
-		return x86e_raise(e, X86_EXC_GP, true, 0);
+	if (v86_below_iopl3(old)) {
+		if (!(e->ctl.cr4 & X86_CR4_VME) || in->opsize != 2)
+			return x86e_raise(e, X86_EXC_GP, true, 0);
+		if ((r = x86e_pop(e, &v, 2)))
+			return r;
+		if ((v & X86_FL_TF) || ((v & X86_FL_IF) && (old & FL_VIP)))
+			return x86e_raise(e, X86_EXC_GP, true, 0);
+		e->rc.rflags = (old & ~(FL_VME_POPF | FL_VIF | FL_RF)) | (v & FL_VME_POPF) |
+			       ((v & X86_FL_IF) ? FL_VIF : 0) | X86_FL_FIXED;
+		return EMU_CONTINUE;
+	}
 	if ((r = x86e_pop(e, &v, in->opsize)))
 		return r;
 	chg = X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT | X86_FL_AC | FL_ID;

@@ -521,6 +521,7 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		    !x86e_fxsr_supported(e->ops, &res->insn) &&
 		    !x86e_xsave_supported(e->ops, &res->insn) &&
 		    !x86e_iret_supported(e->ops, &res->insn) &&
+		    !x86e_int_supported(e->ops, &res->insn) &&
 		    !x86e_strio_supported(e->ops, &res->insn) &&
 		    !x86e_sreg_supported(e->ops, &res->insn) &&
 		    !x86e_far_supported(e->ops, &res->insn)) {

@@ -1,9 +1,10 @@
 /*
  * libFuzzer target over x86_decode + x86_emulate.
  *
- * Input: [mode|vendor|features|probe][flags][rep_batch][cpl|cr bits][16 x 8 bytes GPRs (as
- * available)] then the instruction bytes.  Guest memory is two 4 KiB pages around a fixed base; anything else
- * raises #PF.  Checks: no sanitizer report, no abort, results self-consistent (length <= 15,
+ * Input: [mode|vendor|features|probe|VM|IOPL 3|CR4.VME][flags][rep_batch][cpl|cr bits][16 x 8
+ * bytes GPRs (as available)] then the instruction bytes.  Guest memory is two 4 KiB pages
+ * around a fixed base, and a read-only interrupt vector table at linear 0 (virtual-8086
+ * redirection); anything else raises #PF.  Checks: no sanitizer report, no abort, results self-consistent (length <= 15,
  * every access inside one page, bounded callback count).
  *
  * Run with no arguments: a bounded run (FUZZ_SECONDS env, default 10) in a child process,
@@ -27,6 +28,12 @@
 #define GDT_FUZZ_BYTES	128 /* sixteen descriptors: gates, code and stack segments */
 #define TSS_FUZZ_BYTES	0x68
 #define MAX_CALLS	4096
+#define IVT_BYTES	0x400 /* linear 0..0x3ff: the 8086 program's IVT, readable only */
+#define IVT_PATTERN	0x35
+#define FL_IOPL3	(3ull << 12)
+#define FL_VIF		(1ull << 19)
+#define FL_VIP		(1ull << 20)
+#define V86_CS_ATTR	0xf3u /* what a load in virtual-8086 mode gives every segment */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,6 +47,7 @@ struct fstate {
 	unsigned int mode, calls;
 	uint8_t cpl;
 	uint8_t cr_bits;
+	bool vme; /* CR4.VME */
 };
 
 
@@ -105,6 +113,8 @@ static void get_ctl(void *o, struct x86_cpu_ctl *c)
 	if (s->cr_bits & 16)
 		c->cr0 |= X86_CR0_TS;
 	c->cr4 = (s->cr_bits & 32) ? 0 : X86_CR4_OSFXSR | X86_CR4_OSXSAVE;
+	if (s->vme)
+		c->cr4 |= 1; /* CR4.VME */
 	c->efer = s->mode == 64 ? X86_EFER_LMA : 0;
 	c->cpl = s->cpl;
 }
@@ -137,6 +147,11 @@ static int mem_rw(struct fstate *s, uint64_t la, void *buf, const void *src, uns
 	check_page(la, len);
 	if (++s->calls > MAX_CALLS)
 		abort();
+	if (buf && la + len <= IVT_BYTES) {
+		for (unsigned int i = 0; i < len; i++)
+			((uint8_t *)buf)[i] = (uint8_t)((la + i) * IVT_PATTERN);
+		return 0;
+	}
 	if (la < MEM_BASE || la - MEM_BASE > MEM_SIZE - len)
 		return fault(x, la);
 	if (buf)
@@ -277,9 +292,13 @@ static int sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool wr
 static void set_seg(void *o, unsigned int seg, const struct x86_segment *sg)
 {
 	(void)o;
-	/* Never a usable segment whose descriptor is not present; CS only a code segment. */
+	/* Never a usable segment whose descriptor is not present; CS only a code segment, or
+	 * the virtual-8086 form (IRET to virtual-8086 mode). */
+	bool v86_cs = sg->attr == V86_CS_ATTR && sg->limit == 0xffff &&
+		      sg->base == (uint64_t)sg->selector << 4;
+
 	if (seg > X86_SEG_GS || !(sg->attr & (X86_SEG_UNUSABLE | X86_SEG_ATTR_P)) ||
-	    (seg == X86_SEG_CS && !(sg->attr & X86_SEG_TYPE_CODE)))
+	    (seg == X86_SEG_CS && !(sg->attr & X86_SEG_TYPE_CODE) && !v86_cs))
 		abort();
 }
 
@@ -501,6 +520,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_cap = (data[0] & 0x40) ? sizeof(xscratch) : (data[0] & 0x80) ? 2048 : 1024;
 	s.rflags = (data[1] & 0xd5) | ((uint64_t)(data[1] & 0x20) << 13) |
 		   ((uint64_t)(data[1] & 0x02) << 9) | X86_FL_FIXED;
+	/* Virtual-8086 mode (not in IA-32e mode): IOPL, CR4.VME, VIF (with CF) and VIP. */
+	if ((data[0] & 0x20) && s.mode != 64)
+		s.rflags |= X86_FL_VM;
+	if (data[0] & 0x40)
+		s.rflags |= FL_IOPL3;
+	if (data[1] & 0x01)
+		s.rflags |= FL_VIF;
+	if (data[1] & 0x08)
+		s.rflags |= FL_VIP;
+	s.vme = data[0] & 0x80;
 	ctx.rep_batch = data[2] % (X86_EMU_REP_BATCH_MAX + 8);
 	s.cpl = data[3] & 3;
 	s.cr_bits = data[3] >> 2;

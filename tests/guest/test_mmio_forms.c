@@ -701,4 +701,5 @@ void test_mmio_forms(void)
 	test_mmio_xsave_ext(base);
 	test_mmio_strio(base);
 	test_mmio_gate(base);
+	test_mmio_v86(base);
 }

@@ -36,6 +36,9 @@ void test_mmio_push_sreg(uint32_t base);
 void test_mmio_strio(uint32_t base);
 /* Call gates and ring-3-to-0 event delivery with the memory side there (test_mmio_gate.c). */
 void test_mmio_gate(uint32_t base);
+/* Virtual-8086 mode (IRET to it, VME INT n redirection, IRET in it) with its stacks there
+ * (test_mmio_v86.c). */
+void test_mmio_v86(uint32_t base);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
 /* The short path's MOV forms against the CPU on RAM, replayed (test_mmio_short_forms.c). */

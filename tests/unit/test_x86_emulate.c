@@ -239,16 +239,17 @@ static int sys_access(void *o, uint64_t la, void *buf, unsigned int len, bool wr
 		      struct x86_exception *x)
 {
 	struct fake *f = o;
+	uint8_t *m = fake_mem(f, la, len);
 
-	if (la < MEM_BASE || la - MEM_BASE + len > MEM_SIZE)
+	if (!m)
 		return pf(x, la);
 	if (!buf)
 		return 0; /* a supervisor probe */
 	if (write) {
-		memcpy(f->mem + (la - MEM_BASE), buf, len);
+		memcpy(m, buf, len);
 		f->sys_writes++;
 	} else {
-		memcpy(buf, f->mem + (la - MEM_BASE), len);
+		memcpy(buf, m, len);
 	}
 	return 0;
 }
@@ -2311,8 +2312,7 @@ static const uint8_t iret_gdt[][8] = {
 	{0xff, 0xff, 0, 0, 0, 0x9b, 0xaf, 0}, /* 0x30 64-bit code, DPL 0 */
 };
 
-static int run_iret(struct fake *f, unsigned int mode, const uint64_t *slots, unsigned int n,
-		    struct x86_emu_result *res)
+static void setup_iret(struct fake *f, unsigned int mode, const uint64_t *slots, unsigned int n)
 {
 	const uint8_t code64[] = {0x48, 0xcf};
 	unsigned int size = mode == 64 ? 8 : 4, cpl = f->cpl;
@@ -2327,6 +2327,12 @@ static int run_iret(struct fake *f, unsigned int mode, const uint64_t *slots, un
 	f->gpr[X86_RSP] = MEM_BASE + 0x2000;
 	for (unsigned int i = 0; i < n; i++)
 		memcpy(f->mem + 0x2000 + i * size, &slots[i], size);
+}
+
+static int run_iret(struct fake *f, unsigned int mode, const uint64_t *slots, unsigned int n,
+		    struct x86_emu_result *res)
+{
+	setup_iret(f, mode, slots, n);
 	return run(f, res, 1);
 }
 
@@ -2423,10 +2429,23 @@ static void test_iret_from_a_device_stack(void **st)
 		assert_int_equal(res.exc.error_code, 0x10);
 		assert_int_equal(f.set_seg_calls, 0);
 	}
-	/* A nested-task return is not emulated. */
+	/* A nested-task return is a task switch to the back link: #GP(that selector), nothing
+	 * popped; in IA-32e mode #GP(0). */
 	f = (struct fake){.rflags = X86_FL_FIXED | (1u << 14)};
-	assert_int_equal(run_iret(&f, 32, (const uint64_t[]){0x4000, 0x08, 0x2}, 3, &res),
-			 -X86_EMU_UNSUPPORTED);
+	setup_iret(&f, 32, (const uint64_t[]){0x4000, 0x08, 0x2}, 3);
+	f.sys[X86_SYS_TR] = (struct x86_segment){.base = MEM_BASE + 0x1200, .limit = 0x67};
+	f.mem[0x1200] = 0x4b;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0x48);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2000);
+	assert_int_equal(f.set_seg_calls, 0);
+	f = (struct fake){.rflags = X86_FL_FIXED | (1u << 14)};
+	assert_int_equal(run_iret(&f, 64, (const uint64_t[]){0x4000, 0x30, 0x2, 0x5000, 0x10}, 5,
+				  &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0);
 }
 
 /* ---- INS / OUTS with the memory on a device page ---- */
@@ -2901,13 +2920,6 @@ static void test_event_delivery_v86(void **st)
 	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res), 0);
 	assert_int_equal(mem_at(&f, sp + 4, 4), 0x0102);
 	assert_int_equal(mem_at(&f, sp + 12, 4), V86_FLAGS | 3u << 12); /* no RF for INT n */
-	/* With CR4.VME the redirection bitmap decides: not emulated, nothing changed. */
-	setup_v86_event(&f);
-	f.cr4 = 1;
-	f.rflags |= 3u << 12;
-	assert_int_equal(deliver(&f, 0x21, X86_EVENT_SOFT_INT, false, 0, &res),
-			 -X86_EMU_UNSUPPORTED);
-	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
 	/* INT3 is not IOPL-sensitive, but its gate's DPL must allow ring 3. */
 	setup_v86_event(&f);
 	put_gate(&f, false, 3, 0x08, 0x4000, 0x8e, 0);
@@ -2916,6 +2928,376 @@ static void test_event_delivery_v86(void **st)
 	put_gate(&f, false, 3, 0x08, 0x4000, 0xee, 0);
 	assert_int_equal(deliver(&f, 3, X86_EVENT_SOFT_EXC, false, 0, &res), 0);
 	assert_int_equal(f.rip, 0x4000);
+}
+
+/* ---- virtual-8086 mode extensions: INT n redirection, IRET in and to v86 mode ---- */
+
+#define V86_IOMAP    0x88u /* the I/O map base: the redirection bitmap at TSS + 0x68 */
+#define V86_VEC	     3u	   /* INT 3 in its two-byte form (CD 03): an INT n */
+#define V86_IVT_IP   0x1234u
+#define V86_IVT_CS   0x0f00u
+#define FL_IOPL3     (3u << 12)
+#define FL_VIF	     (1u << 19)
+#define FL_VIP	     (1u << 20)
+#define FL_NT	     (1u << 14)
+#define CR4_VME	     1u
+
+/* VME on, IOPL iopl, the vector's redirection bit redir_bit, the IVT at linear 0, the
+ * virtual-8086 stack at MEM_BASE + EV_STACK (SS base MEM_BASE). */
+static void setup_vme(struct fake *f, unsigned int iopl, uint64_t extra_flags, bool redir_bit)
+{
+	setup_v86_event(f);
+	f->cr4 = CR4_VME;
+	f->rflags = V86_FLAGS | (uint64_t)iopl << 12 | extra_flags;
+	f->sys[X86_SYS_TR].limit = V86_IOMAP + 1;
+	f->mem[TSS_OFF + 0x66] = V86_IOMAP;
+	f->mem[TSS_OFF + 0x68 + V86_VEC / 8] = (uint8_t)(redir_bit ? 1u << (V86_VEC % 8) : 0);
+	f->low_mapped = true;
+	f->low[V86_VEC * 4] = (uint8_t)V86_IVT_IP;
+	f->low[V86_VEC * 4 + 1] = (uint8_t)(V86_IVT_IP >> 8);
+	f->low[V86_VEC * 4 + 2] = (uint8_t)V86_IVT_CS;
+	f->low[V86_VEC * 4 + 3] = (uint8_t)(V86_IVT_CS >> 8);
+	f->ss_base = MEM_BASE;
+	f->ss_limit = 0xffff;
+	f->gpr[X86_RSP] = 0xabcd0000ull | EV_STACK;
+	put_gate(f, false, V86_VEC, 0x08, 0x4000, 0xee, 0);
+}
+
+static void expect_redirected(const struct fake *f, uint16_t flags_image, uint64_t rflags)
+{
+	assert_int_equal(f->gpr[X86_RSP], 0xabcd0000ull | (EV_STACK - 6)); /* SP only */
+	assert_int_equal(mem_at(f, MEM_BASE + EV_STACK - 2, 2), flags_image);
+	assert_int_equal(mem_at(f, MEM_BASE + EV_STACK - 4, 2), 0x2222); /* CS */
+	assert_int_equal(mem_at(f, MEM_BASE + EV_STACK - 6, 2), 0x0102); /* IP past INT n */
+	assert_int_equal(f->writes, 3);
+	assert_int_equal(f->rip, V86_IVT_IP);
+	assert_int_equal(f->loaded[X86_SEG_CS].selector, V86_IVT_CS);
+	assert_int_equal(f->loaded[X86_SEG_CS].base, V86_IVT_CS << 4);
+	assert_int_equal(f->rflags, rflags);
+	assert_int_equal(f->tf_at_rip_write, 0);
+}
+
+static void test_v86_int_redirection(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	const uint64_t base = V86_FLAGS | X86_FL_CF;
+
+	(void)st;
+	/* Method 5: IOPL 3, bit clear: FLAGS as they are, IF and TF cleared. */
+	setup_vme(&f, 3, X86_FL_CF, false);
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	expect_redirected(&f, (uint16_t)(base | FL_IOPL3),
+			  (base | FL_IOPL3) & ~(X86_FL_IF | X86_FL_TF));
+
+	/* Method 6: IOPL 0, bit clear: the image shows IOPL 3 and VIF as IF; VIF is cleared,
+	 * IF stays. */
+	setup_vme(&f, 0, X86_FL_CF | FL_VIF, false);
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	expect_redirected(&f, (uint16_t)(base | FL_IOPL3), base & ~X86_FL_TF);
+	setup_vme(&f, 1, X86_FL_CF, false); /* VIF clear: IF clear in the image */
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	expect_redirected(&f, (uint16_t)((base | FL_IOPL3) & ~X86_FL_IF),
+			  (base | 1u << 12) & ~X86_FL_TF);
+
+	/* Method 3: IOPL < 3, bit set: #GP(0), nothing read past the bitmap or written. */
+	setup_vme(&f, 2, 0, true);
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0);
+	assert_int_equal(f.writes + f.sys_writes + f.set_seg_calls, 0);
+	assert_int_equal(f.rflags, V86_FLAGS | 2u << 12);
+
+	/* Method 4: IOPL 3, bit set: the protected-mode handler, as method 1. */
+	setup_vme(&f, 3, 0, true);
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res), 0);
+	assert_int_equal(f.rip, 0x4000);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x08);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+	assert_int_equal(f.rflags & X86_FL_VM, 0);
+
+	/* INT3 (CC) and exceptions are never redirected: through the IDT though the bit is
+	 * clear. */
+	setup_vme(&f, 0, 0, false);
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_EXC, false, 0, &res), 0);
+	assert_int_equal(f.rip, 0x4000);
+	setup_vme(&f, 0, 0, false);
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_HW_EXC, false, 0, &res), 0);
+	assert_int_equal(f.rip, 0x4000);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x10);
+
+	/* A TSS shorter than 104 bytes, a bitmap byte past its limit: #GP(0). */
+	setup_vme(&f, 3, 0, false);
+	f.sys[X86_SYS_TR].limit = 0x66;
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0);
+	setup_vme(&f, 3, 0, false);
+	f.mem[TSS_OFF + 0x66] = 0;
+	f.mem[TSS_OFF + 0x67] = 0x02; /* map base 0x200: byte 0x1e0 is past the limit */
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	setup_vme(&f, 3, 0, false);
+	f.mem[TSS_OFF + 0x66] = 0x10; /* map base below 32: far past any limit */
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes + f.set_seg_calls, 0);
+
+	/* The IVT not mapped: its #PF, nothing written. */
+	setup_vme(&f, 3, 0, false);
+	f.low_mapped = false;
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(res.exc.cr2, V86_VEC * 4);
+	assert_int_equal(f.writes + f.set_seg_calls, 0);
+
+	/* SP 1: the FLAGS word would sit at offset 0xffff: #SS(0) (virtual-8086 mode keeps
+	 * error codes), nothing written. */
+	setup_vme(&f, 3, 0, false);
+	f.gpr[X86_RSP] = 1;
+	assert_int_equal(deliver(&f, V86_VEC, X86_EVENT_SOFT_INT, false, 0, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_SS);
+	assert_true(res.exc.has_error_code);
+	assert_int_equal(f.writes + f.set_seg_calls, 0);
+	assert_int_equal(f.gpr[X86_RSP], 1);
+}
+
+/* INT n, INT3, INTO as instructions (the CPU reported the delivery's access as theirs). */
+static void test_int_instructions(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	const uint64_t base = V86_FLAGS | X86_FL_CF;
+
+	(void)st;
+	/* INT 3 (CD 03) in virtual-8086 mode with VME, redirected: as the delivery. */
+	setup_vme(&f, 3, X86_FL_CF, false);
+	f.rip = EV_RIP; /* IP 0x0100 in the 16 bits pushed */
+	f.mem[EV_RIP - MEM_BASE] = 0xcd;
+	f.mem[EV_RIP - MEM_BASE + 1] = V86_VEC;
+	assert_int_equal(run(&f, &res, 1), 0);
+	expect_redirected(&f, (uint16_t)(base | FL_IOPL3),
+			  (base | FL_IOPL3) & ~(X86_FL_IF | X86_FL_TF));
+
+	/* INT3 (CC) in protected mode through a DPL 3 gate: EIP past the one byte, TF clear
+	 * before RIP moves (no single-step trap). */
+	setup_event(&f, 32);
+	f.mem[EV_RIP - MEM_BASE] = 0xcc;
+	put_gate(&f, false, 3, 0x20, 0x5000, 0xee, 0);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, 0x5000);
+	assert_int_equal(mem_at(&f, MEM_BASE + EV_STACK + 8 - 12, 4), EV_RIP + 1);
+	assert_int_equal(f.tf_at_rip_write, 0);
+	assert_int_equal(f.rflags, X86_FL_FIXED);
+	/* A DPL 0 gate from ring 3: #GP(vector * 8 + 2), the instruction's own fault. */
+	put_gate(&f, false, 3, 0x20, 0x5000, 0x8e, 0);
+	f.cpl = 3;
+	f.rip = EV_RIP;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 3 * 8 + 2);
+
+	/* INTO without OF: on to the next instruction, nothing pushed. */
+	setup_event(&f, 32);
+	f.mem[EV_RIP - MEM_BASE] = 0xce;
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, EV_RIP + 1);
+	assert_int_equal(f.writes, 0);
+}
+
+/* IRET (66 for IRETD) in virtual-8086 mode, the stack at MEM_BASE + 0x2000. */
+static int run_v86_iret(struct fake *f, bool o32, uint64_t rflags, uint64_t cr4,
+			const uint64_t *slots, struct x86_emu_result *res)
+{
+	const uint8_t code[] = {0x66, 0xcf};
+	unsigned int size = o32 ? 4 : 2;
+
+	setup(f, 16, MEM_BASE, o32 ? code : code + 1, o32 ? 2 : 1);
+	f->cpl = 3;
+	f->rflags = rflags | X86_FL_VM | X86_FL_FIXED;
+	f->cr4 = cr4;
+	f->ss_base = MEM_BASE;
+	f->ss_limit = 0xffff;
+	f->gpr[X86_RSP] = 0x2000;
+	for (unsigned int i = 0; i < 3; i++)
+		memcpy(f->mem + 0x2000 + i * size, &slots[i], size);
+	return run(f, res, 1);
+}
+
+/* One instruction in virtual-8086 mode (CPL 3), SS:SP at MEM_BASE + 0x2000 holding top. */
+static int run_v86(struct fake *f, const uint8_t *code, size_t n, uint64_t rflags, uint64_t cr4,
+		   uint16_t top, struct x86_emu_result *res)
+{
+	setup(f, 16, MEM_BASE, code, n);
+	f->cpl = 3;
+	f->rflags = rflags | X86_FL_VM | X86_FL_FIXED;
+	f->cr4 = cr4;
+	f->ss_base = MEM_BASE;
+	f->ss_limit = 0xffff;
+	f->gpr[X86_RSP] = 0x2000;
+	memcpy(f->mem + 0x2000, &top, sizeof(top));
+	return run(f, res, 1);
+}
+
+static void test_pushf_popf_v86_vme(void **st)
+{
+	static const uint8_t pushf[] = {0x9c}, pushfd[] = {0x66, 0x9c}, popf[] = {0x9d};
+	static struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* PUSHF, IOPL 0, VME: FLAGS with VIF as IF and IOPL 3. */
+	assert_int_equal(run_v86(&f, pushf, 1, FL_VIF | X86_FL_CF, CR4_VME, 0, &res), 0);
+	assert_int_equal(f.gpr[X86_RSP], 0x1ffe);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffe, 2),
+			 X86_FL_FIXED | X86_FL_CF | FL_IOPL3 | X86_FL_IF);
+	assert_int_equal(run_v86(&f, pushf, 1, X86_FL_IF, CR4_VME, 0, &res), 0);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffe, 2), X86_FL_FIXED | FL_IOPL3);
+	/* PUSHFD below IOPL 3, or PUSHF without VME: #GP(0), nothing pushed. */
+	assert_int_equal(run_v86(&f, pushfd, 2, 0, CR4_VME, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(run_v86(&f, pushf, 1, 0, 0, 0, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.writes, 0);
+	/* IOPL 3: the ordinary image (VM and RF clear). */
+	assert_int_equal(run_v86(&f, pushfd, 2, FL_IOPL3 | X86_FL_IF, 0, 0, &res), 0);
+	assert_int_equal(mem_at(&f, MEM_BASE + 0x1ffc, 4), X86_FL_FIXED | FL_IOPL3 | X86_FL_IF);
+
+	/* POPF, IOPL 0, VME: VIF from the image's IF; IF and IOPL stay. */
+	assert_int_equal(run_v86(&f, popf, 1, X86_FL_CF, CR4_VME,
+				 X86_FL_ZF | X86_FL_IF | FL_IOPL3 | FL_NT, &res),
+			 0);
+	assert_int_equal(f.rflags, X86_FL_VM | X86_FL_FIXED | FL_VIF | X86_FL_ZF | FL_NT);
+	assert_int_equal(f.gpr[X86_RSP], 0x2002);
+	/* The image's TF, or its IF with VIP set: #GP(0), SP unchanged. */
+	assert_int_equal(run_v86(&f, popf, 1, 0, CR4_VME, X86_FL_TF, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.gpr[X86_RSP], 0x2000);
+	assert_int_equal(run_v86(&f, popf, 1, FL_VIP, CR4_VME, X86_FL_IF, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(run_v86(&f, popf, 1, FL_VIP, CR4_VME, X86_FL_CF, &res), 0);
+	assert_int_equal(f.rflags, X86_FL_VM | X86_FL_FIXED | FL_VIP | X86_FL_CF);
+}
+
+static void test_iret_in_v86(void **st)
+{
+	static struct fake f;
+	struct x86_emu_result res;
+	const uint64_t keep = FL_IOPL3 | FL_VIF | FL_VIP | X86_FL_VM | X86_FL_FIXED;
+
+	(void)st;
+	/* IOPL 3, 16-bit: IP, CS, FLAGS; IOPL (not in the image's 0), VM, VIF, VIP kept. */
+	assert_int_equal(run_v86_iret(&f, false, FL_IOPL3 | FL_VIF | FL_VIP, 0,
+				      (const uint64_t[]){0x0200, 0x3000, 0x4ad5 | X86_FL_IF}, &res),
+			 0);
+	assert_int_equal(f.rip, 0x0200);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x3000);
+	assert_int_equal(f.loaded[X86_SEG_CS].base, 0x30000);
+	assert_int_equal(f.gpr[X86_RSP], 0x2006);
+	assert_int_equal(f.rflags, keep | 0x4ad5 | X86_FL_IF);
+	/* IOPL 3, 32-bit: AC and RF from the image, not VM, IOPL, VIP. */
+	assert_int_equal(run_v86_iret(&f, true, FL_IOPL3, 0,
+				      (const uint64_t[]){0x0300, 0x4000,
+							 X86_FL_AC | 0x10000 | FL_VIP | X86_FL_ZF},
+				      &res),
+			 0);
+	assert_int_equal(f.rip, 0x0300);
+	assert_int_equal(f.gpr[X86_RSP], 0x200c);
+	assert_int_equal(f.rflags,
+			 FL_IOPL3 | X86_FL_VM | X86_FL_FIXED | X86_FL_AC | 0x10000 | X86_FL_ZF);
+	/* Below IOPL 3 without VME, or 32-bit with it: #GP(0) before any pop. */
+	assert_int_equal(run_v86_iret(&f, false, 2u << 12, 0,
+				      (const uint64_t[]){0x0200, 0x3000, 0x0002}, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(res.exc.error_code, 0);
+	assert_int_equal(f.gpr[X86_RSP], 0x2000);
+	assert_int_equal(run_v86_iret(&f, true, 0, CR4_VME,
+				      (const uint64_t[]){0x0200, 0x3000, 0x0002}, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.set_seg_calls, 0);
+
+	/* VME, IOPL 0, 16-bit: IF and IOPL stay, VIF takes the image's IF. */
+	assert_int_equal(run_v86_iret(&f, false, X86_FL_CF, CR4_VME,
+				      (const uint64_t[]){0x0200, 0x3000,
+							 X86_FL_IF | X86_FL_ZF | FL_NT | FL_IOPL3},
+				      &res),
+			 0);
+	assert_int_equal(f.rflags, X86_FL_VM | X86_FL_FIXED | FL_VIF | X86_FL_ZF | FL_NT);
+	assert_int_equal(f.loaded[X86_SEG_CS].base, 0x30000);
+	assert_int_equal(run_v86_iret(&f, false, X86_FL_IF | FL_VIF, CR4_VME,
+				      (const uint64_t[]){0x0200, 0x3000, 0x0002}, &res),
+			 0);
+	assert_int_equal(f.rflags, X86_FL_VM | X86_FL_FIXED | X86_FL_IF);
+	/* VIP set and the image's IF set: #GP(0); VIP with IF clear returns. */
+	assert_int_equal(run_v86_iret(&f, false, FL_VIP, CR4_VME,
+				      (const uint64_t[]){0x0200, 0x3000, X86_FL_IF}, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+	assert_int_equal(f.gpr[X86_RSP], 0x2000);
+	assert_int_equal(f.set_seg_calls, 0);
+	assert_int_equal(run_v86_iret(&f, false, FL_VIP, CR4_VME,
+				      (const uint64_t[]){0x0200, 0x3000, X86_FL_CF}, &res),
+			 0);
+	assert_int_equal(f.rflags, X86_FL_VM | X86_FL_FIXED | FL_VIP | X86_FL_CF);
+	/* The image's TF set: #GP(0). */
+	assert_int_equal(run_v86_iret(&f, false, 0, CR4_VME,
+				      (const uint64_t[]){0x0200, 0x3000, X86_FL_TF}, &res),
+			 -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_GP);
+}
+
+static void test_iret_to_v86(void **st)
+{
+	static const unsigned int segs[] = {X86_SEG_CS, X86_SEG_SS, X86_SEG_ES,
+					    X86_SEG_DS, X86_SEG_FS, X86_SEG_GS};
+	static const uint64_t frame[] = {0x12345, 0x1000, X86_FL_VM | FL_IOPL3 | FL_VIF |
+							      X86_FL_IF | X86_FL_TF | 0x2,
+					 0xabcdfffe, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000};
+	static struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	/* CPL 0, 32-bit: EIP CS EFLAGS ESP SS ES DS FS GS; segments the virtual-8086 way. */
+	f = (struct fake){0};
+	setup_iret(&f, 32, frame, 9);
+	assert_int_equal(run(&f, &res, 1), 0);
+	assert_int_equal(f.rip, 0x2345); /* the high half of the EIP image dropped */
+	assert_int_equal(f.rflags, frame[2]);
+	assert_int_equal(f.gpr[X86_RSP], 0xabcdfffe);
+	assert_int_equal(f.tf_at_rip_write, 0); /* no trap for the IRET itself */
+	for (unsigned int i = 0; i < 6; i++) {
+		const struct x86_segment *s = &f.loaded[segs[i]];
+		uint16_t sel = (uint16_t)frame[i ? i + 3 : 1];
+
+		assert_int_equal(s->selector, sel);
+		assert_int_equal(s->base, (uint64_t)sel << 4);
+		assert_int_equal(s->limit, 0xffff);
+		assert_int_equal(s->attr, 0xf3);
+	}
+	/* The frame's last word past SS's limit: #SS(0), nothing loaded. */
+	f = (struct fake){0};
+	setup_iret(&f, 32, frame, 9);
+	f.ss_limit = MEM_BASE + 0x2000 + 34;
+	assert_int_equal(run(&f, &res, 1), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_SS);
+	assert_int_equal(f.set_seg_calls, 0);
+	assert_int_equal(f.gpr[X86_RSP], MEM_BASE + 0x2000);
+	/* At CPL 3 the image's VM is ignored: an ordinary return (to ring 3 here). */
+	f = (struct fake){.cpl = 3};
+	assert_int_equal(run_iret(&f, 32,
+				  (const uint64_t[]){0x4000, 0x1b, X86_FL_VM | 0x2}, 3, &res),
+			 0);
+	assert_int_equal(f.rflags & X86_FL_VM, 0);
+	assert_int_equal(f.loaded[X86_SEG_CS].selector, 0x1b);
 }
 
 int main(void)
@@ -2972,6 +3354,11 @@ int main(void)
 		cmocka_unit_test(test_call_gates),
 		cmocka_unit_test(test_event_inner_privilege),
 		cmocka_unit_test(test_event_delivery_v86),
+		cmocka_unit_test(test_v86_int_redirection),
+		cmocka_unit_test(test_iret_in_v86),
+		cmocka_unit_test(test_iret_to_v86),
+		cmocka_unit_test(test_int_instructions),
+		cmocka_unit_test(test_pushf_popf_v86_vme),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
