@@ -21,6 +21,7 @@ struct vcpu_segment;
 struct code_tlb {
 	bool valid;
 	uint64_t gva_page;	 /* page number (>> 12) */
+	uint64_t gva_base;	 /* gva_page << 12: la - gva_base is the offset in the page */
 	uint64_t cr3;		 /* the guest CR3 of the walk */
 	const uint8_t *host_page; /* the code page, guest RAM found through the memory gate */
 	unsigned page_shift;	 /* size of the guest mapping, for INVLPG */

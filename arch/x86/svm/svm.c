@@ -143,17 +143,21 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
  * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
  * covered that instruction and ends with it; the VMCB would carry it over VMRUN otherwise.
  */
-static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
+static inline __attribute__((always_inline)) void set_rip_past(struct vmcb *vmcb, uint64_t rip)
 {
-	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
-	 * would refuse RIP bits 63:32 there). */
-	if (unlikely(rip >> 32) &&
-	    !((vmcb->save.efer & EFER_LMA) && (vmcb->save.cs.attrib & SVM_ATTR_L)))
-		rip = (uint32_t)rip;
 	vmcb->save.rip = rip;
 	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
 	if (unlikely(vmcb->save.rflags & RFLAGS_TF))
 		single_step_trap(vmcb);
+}
+
+static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
+{
+	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
+	 * would refuse RIP bits 63:32 there). */
+	if (unlikely(rip >> 32) && !svm_long_mode_cs(&vmcb->save))
+		rip = (uint32_t)rip;
+	set_rip_past(vmcb, rip);
 }
 
 static void svm_set_rip(struct vcpu *v, uint64_t rip)
@@ -839,15 +843,32 @@ static void __attribute__((noinline)) skip_decoded_slow(struct svm_vcpu *sv)
 }
 
 /* Without NRIP save, the length of the instruction that exited comes from its known
- * encoding at RIP (one compare through the code translation), else from mhv's decoder. */
-static inline void skip_decoded(struct svm_vcpu *sv, const struct svm_known_insn *k)
+ * encoding at RIP (k: one of SVM_INSN_*; one compare through the code translation), else
+ * from mhv's decoder. */
+static inline __attribute__((always_inline)) void skip_known(struct svm_vcpu *sv, uint32_t k_word,
+							     uint32_t k_mask, unsigned k_len)
 {
-	unsigned known = svm_known_insn_len(&sv->vcpu, sv->vmcb, k);
+	uint64_t rip;
 
-	if (likely(known))
-		advance_rip(sv->vmcb, sv->vmcb->save.rip + known);
+	if (likely(svm_known_next_rip(&sv->vcpu, sv->vmcb, k_word, k_mask, k_len, &rip)))
+		set_rip_past(sv->vmcb, rip);
 	else
 		skip_decoded_slow(sv);
+}
+
+/* After an exit core handler: a completed instruction (next == EXIT_NEXT_SKIP) is stepped
+ * over, by NRIP or by its known encoding k; the exit is then done (EXIT_NEXT_RETRY). */
+static inline __attribute__((always_inline)) enum exit_next
+skip_insn(struct svm_vcpu *sv, enum exit_next next, uint32_t k_word, uint32_t k_mask,
+	  unsigned k_len)
+{
+	if (next != EXIT_NEXT_SKIP)
+		return next;
+	if (likely(sv->nrips))
+		advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
+	else
+		skip_known(sv, k_word, k_mask, k_len);
+	return EXIT_NEXT_RETRY;
 }
 
 /* LMSW m16: the source word, through the guest's segmentation-free linear view. */
@@ -1179,10 +1200,7 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 {
 	struct vmcb *vmcb = sv->vmcb;
 
-	if (likely(sv->nrips))
-		advance_rip(vmcb, vmcb->control.next_rip);
-	else
-		skip_decoded(sv, &svm_insn_hlt);
+	(void)skip_insn(sv, EXIT_NEXT_SKIP, SVM_INSN_HLT);
 	if (vmcb->control.event_inj & EVENTINJ_VALID)
 		return EXIT_NEXT_RETRY; /* a single-step trap on the HLT comes first */
 	for (;;) {
@@ -1233,13 +1251,17 @@ static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_cr3_write(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
-	unsigned gpr, len;
+	uint64_t next_rip;
+	unsigned gpr;
 
-	if (sv->decode_assists || !(len = svm_known_mov_cr3(v, sv->vmcb, &gpr)))
+	if (sv->decode_assists || !svm_known_mov_cr3(v, sv->vmcb, &gpr, &next_rip))
 		return exit_other(sv, SVM_EXIT_CR3_WRITE);
 	if (gpr == GPR_RSP)
 		v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
-	return skip_by(sv, len, vcpu_exit_mov_to_cr3(v, (enum gpr)gpr));
+	/* RIP found before the write, which may change the mode the bytes would be read in. */
+	if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+		set_rip_past(sv->vmcb, next_rip);
+	return EXIT_NEXT_RETRY;
 }
 
 /*
@@ -1251,61 +1273,65 @@ void svm_handle_exit(struct vcpu *v);
 void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu *v)
 {
 	struct svm_vcpu *sv = to_svm(v);
-	struct vmcb *vmcb = sv->vmcb;
-	const struct svm_known_insn *known = NULL; /* the encoding the exit implies */
+	struct vmcb *vmcb = sv->vmcb; /* before the handlers only: after them, sv->vmcb is read
+				       * again, so no register is saved in the frame for it */
+	uint64_t code = vmcb->control.exit_code;
 	enum exit_next next;
+	bool debugger;
 
 	v->gpr[GPR_RAX] = vmcb->save.rax;
 	vmcb->control.tlb_control = TLB_CONTROL_NONE;
-	switch (vmcb->control.exit_code) {
+	/* The exits with one encoding step over it in their case (skip_insn, with the
+	 * encoding's constants); the others below. */
+	switch (code) {
 	case SVM_EXIT_CPUID:
-		next = vcpu_exit_cpuid(v);
-		known = &svm_insn_cpuid;
+		next = skip_insn(sv, vcpu_exit_cpuid(v), SVM_INSN_CPUID);
 		break;
 	case SVM_EXIT_VMMCALL:
-		next = vcpu_exit_hypercall(v);
-		known = &svm_insn_vmmcall;
+		next = skip_insn(sv, vcpu_exit_hypercall_at(v, vmcb->save.cpl), SVM_INSN_VMMCALL);
 		break;
 	case SVM_EXIT_MSR:
-		if (vmcb->control.exit_info1 == MSR_EXIT_WRITE) {
-			next = vcpu_exit_wrmsr(v);
-			known = &svm_insn_wrmsr;
-		} else {
-			next = vcpu_exit_rdmsr(v);
-			known = &svm_insn_rdmsr;
-		}
+		if (vmcb->control.exit_info1 == MSR_EXIT_WRITE)
+			next = skip_insn(sv, vcpu_exit_wrmsr(v), SVM_INSN_WRMSR);
+		else
+			next = skip_insn(sv, vcpu_exit_rdmsr(v), SVM_INSN_RDMSR);
 		break;
 	case SVM_EXIT_IOIO:
 		next = exit_io(sv);
 		break;
 	case SVM_EXIT_HLT:
-		known = &svm_insn_hlt;
 		next = vcpu_exit_hlt(v);
 		if (next == EXIT_NEXT_HALTED)
-			next = halted_no_irq(sv);
+			next = skip_insn(sv, halted_no_irq(sv), SVM_INSN_HLT);
 		else if (next == EXIT_NEXT_SKIP)
 			next = halted_irq(sv);
 		break;
-	case SVM_EXIT_CR3_WRITE:
-		next = exit_cr3_write(sv);
-		break;
 	default:
-		next = exit_other(sv, vmcb->control.exit_code);
+		/* Tested here, not with the cases: the jump table's exits pay no compare for it
+		 * (the empty asm keeps the compiler from folding it back into the switch). */
+		asm("" : "+r"(code));
+		if (code == SVM_EXIT_CR3_WRITE)
+			next = exit_cr3_write(sv);
+		else
+			next = exit_other(sv, code);
 		break;
 	}
 	if (next == EXIT_NEXT_SKIP) {
 		if (likely(sv->nrips))
-			advance_rip(vmcb, vmcb->control.next_rip);
+			advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
 		else
-			skip_decoded(sv, known);
+			skip_decoded_slow(sv);
 	}
 	/* One test for both debugger flags (a break-in or step pending; gdb= armed): an exit
-	 * without a debugger pays a load, an OR and a branch. */
-	if (unlikely(debug_stop_wanted | gdbstub_armed)) {
+	 * without a debugger pays two loads, an OR and a branch (the empty asm keeps the
+	 * compiler from splitting it into two branches). */
+	debugger = debug_stop_wanted | gdbstub_armed;
+	asm("" : "+r"(debugger));
+	if (unlikely(debugger)) {
 		exit_tail_debug(sv); /* a tail call: see core/gdbstub.h */
 		return;
 	}
-	vmcb->save.rax = v->gpr[GPR_RAX];
+	sv->vmcb->save.rax = v->gpr[GPR_RAX];
 }
 
 /*
