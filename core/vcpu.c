@@ -18,6 +18,7 @@
 #include "core/exit_string_io.h"
 #include "core/flush_exits.h"
 #include "core/gdbstub.h"
+#include "core/guest_tlb_flush.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_exit.h"
@@ -251,29 +252,9 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 	return EXIT_NEXT_SKIP;
 }
 
-void __attribute__((optimize("omit-frame-pointer")))
-vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
+void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
-	/* The caches are TLBs too: INVLPG drops its page, everything else all of it; and when
-	 * the flush exits go off here, everything (core/flush_exits.h).  A MOV to CR3 keeps a
-	 * global code translation, as a TLB does, and with it the INVLPG/INVPCID exits. */
-	bool keep_code = cause == FLUSH_CR3 && code_tlb_survives_cr3(&v->code_tlb);
-	bool disarmed = !keep_code && vcpu_flush_exits_disarm(v);
-	bool one_page = cause == FLUSH_INVLPG && !disarmed;
-
-	if (keep_code)
-		vcpu_flush_exits_keep_global(v);
-
-	v->flushes[cause]++;
-	if (one_page)
-		mmio_cache_invalidate_page(&v->mmio_cache, la);
-	else
-		mmio_cache_invalidate(&v->mmio_cache);
-	if (!keep_code)
-		code_tlb_invalidate(&v->code_tlb, one_page, la);
-	mmio_short_invalidate(&v->mmio_short);
-	/* mhv emulated the instruction, so the hardware has not seen it: flush for it. */
-	v->ops->flush_tlb(v, cause == FLUSH_INVLPG, la);
+	guest_tlb_flush(v, cause, la);
 }
 
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la)

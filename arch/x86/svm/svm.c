@@ -238,16 +238,22 @@ static void svm_set_flush_exits(struct vcpu *v, unsigned mask)
 	struct svm_vcpu *sv = to_svm(v);
 	struct vmcb_control *c = &sv->vmcb->control;
 
-	if (mask & FLUSH_EXIT_CR3)
-		c->intercept_cr |= CR_WRITE_INTERCEPT(3);
-	else
+	if (!mask) { /* the common case: the first flush after a fill disarms them all */
 		c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
-	if (mask & FLUSH_EXIT_INVLPG) {
-		c->intercept_misc1 |= MISC1_INVLPG;
-		c->intercept_misc3 |= sv->invpcid_intercept;
-	} else {
 		c->intercept_misc1 &= ~MISC1_INVLPG;
 		c->intercept_misc3 &= ~sv->invpcid_intercept;
+	} else {
+		if (mask & FLUSH_EXIT_CR3)
+			c->intercept_cr |= CR_WRITE_INTERCEPT(3);
+		else
+			c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
+		if (mask & FLUSH_EXIT_INVLPG) {
+			c->intercept_misc1 |= MISC1_INVLPG;
+			c->intercept_misc3 |= sv->invpcid_intercept;
+		} else {
+			c->intercept_misc1 &= ~MISC1_INVLPG;
+			c->intercept_misc3 &= ~sv->invpcid_intercept;
+		}
 	}
 	c->clean_bits &= ~VMCB_CLEAN_INTERCEPTS;
 }

@@ -79,11 +79,12 @@ svm_known_next_rip(struct vcpu *v, const struct vmcb *vmcb, uint32_t k_word, uin
 /*
  * A CR3-write intercept without decode assists: MOV CR3, r (0F 22 /r, ModRM mod 11 reg 3,
  * in 64-bit mode with an optional REX whose B bit extends the register) recognised from the
- * bytes at RIP the same way.  Its length, with *gpr the source register; 0: decode it.
+ * bytes at RIP the same way: true with *gpr the source register and *next_rip the RIP after
+ * it; false: decode it.
  */
-#define SVM_KNOWN_MOV_TO_CR_WORD 0x220F /* 0F 22 */
-#define SVM_KNOWN_MODRM_CR3_REG 0xD8	/* mod 11, reg 3: CR3 */
-#define SVM_KNOWN_MODRM_REG_MASK 0xF8	/* mod and reg */
+#define SVM_KNOWN_MOV_CR3_WORD 0xD8220Fu /* 0F 22, ModRM mod 11 reg 3 (CR3) */
+#define SVM_KNOWN_MOV_CR3_MASK 0xF8FFFFu /* the opcode, and ModRM's mod and reg */
+#define SVM_KNOWN_MODRM_SHIFT 16
 #define SVM_KNOWN_MODRM_RM_MASK 0x07
 #define SVM_KNOWN_REX_MASK 0xF0
 #define SVM_KNOWN_REX_BASE 0x40
@@ -91,33 +92,29 @@ svm_known_next_rip(struct vcpu *v, const struct vmcb *vmcb, uint32_t k_word, uin
 #define SVM_KNOWN_REX_B 0x01 /* ModRM.rm + 8 */
 #define SVM_KNOWN_GPR_HIGH 8
 
-/* next_rip: RIP after a 3-byte form (REX adds one); the length comes back as the result. */
-static inline __attribute__((always_inline)) unsigned
+static inline __attribute__((always_inline)) bool
 svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr, uint64_t *next_rip)
 {
 	const struct vmcb_save *s = &vmcb->save;
-	unsigned len = 3, rex = 0, modrm;
+	unsigned rm_high = 0;
 	uint32_t word;
 
-	if (!svm_word_at_rip(&v->code_tlb, s, len, &word, next_rip))
-		return 0;
-	/* REX is a prefix only in 64-bit mode (0x40-0x4F are INC/DEC elsewhere); W and X mean
-	 * nothing for this register form.  (A REX form is 64-bit code: no wrap to apply.) */
-	if (unlikely((word & SVM_KNOWN_REX_MASK) == SVM_KNOWN_REX_BASE) && svm_long_mode_cs(s)) {
-		rex = word & 0xF;
+	if (!svm_word_at_rip(&v->code_tlb, s, 3, &word, next_rip))
+		return false;
+	if (unlikely((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD)) {
+		/* REX is a prefix only in 64-bit mode (0x40-0x4F are INC/DEC elsewhere); W and X
+		 * mean nothing for this register form.  (64-bit code: no wrap to apply.) */
+		if ((word & SVM_KNOWN_REX_MASK) != SVM_KNOWN_REX_BASE || (word & SVM_KNOWN_REX_R) ||
+		    !svm_long_mode_cs(s))
+			return false;
+		rm_high = (word & SVM_KNOWN_REX_B) ? SVM_KNOWN_GPR_HIGH : 0;
 		word >>= 8;
-		len = 4;
 		*next_rip += 1;
-		if (rex & SVM_KNOWN_REX_R)
-			return 0;
+		if ((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD)
+			return false;
 	}
-	modrm = (word >> 16) & 0xFF;
-	if ((word & 0xFFFF) != SVM_KNOWN_MOV_TO_CR_WORD ||
-	    (modrm & SVM_KNOWN_MODRM_REG_MASK) != SVM_KNOWN_MODRM_CR3_REG)
-		return 0;
-	*gpr = (modrm & SVM_KNOWN_MODRM_RM_MASK) +
-	       ((rex & SVM_KNOWN_REX_B) ? SVM_KNOWN_GPR_HIGH : 0);
-	return len;
+	*gpr = ((word >> SVM_KNOWN_MODRM_SHIFT) & SVM_KNOWN_MODRM_RM_MASK) + rm_high;
+	return true;
 }
 
 #endif
