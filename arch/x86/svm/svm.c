@@ -61,6 +61,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa, host_save_pa, hsave_pa;
 	bool nrips, decode_assists, flush_by_asid;
+	uint8_t guest_tlb_flush; /* TLB_CONTROL_FLUSH_ASID, or _ALL without flush-by-ASID */
 	uint32_t invpcid_intercept; /* MISC3_INVPCID when the CPU has INVPCID, else 0 */
 	/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
 	bool guest_state_saved;
@@ -224,8 +225,7 @@ static void svm_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
 		asm volatile("invlpga %%rax, %%ecx" ::"a"(la), "c"(GUEST_ASID) : "memory");
 		return;
 	}
-	sv->vmcb->control.tlb_control =
-		sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+	sv->vmcb->control.tlb_control = sv->guest_tlb_flush;
 }
 
 /*
@@ -238,21 +238,17 @@ static void svm_set_flush_exits(struct vcpu *v, unsigned mask)
 	struct svm_vcpu *sv = to_svm(v);
 	struct vmcb_control *c = &sv->vmcb->control;
 
-	if (!mask) { /* the common case: the first flush after a fill disarms them all */
-		c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
-		c->intercept_misc1 &= ~MISC1_INVLPG;
-		c->intercept_misc3 &= ~sv->invpcid_intercept;
-	} else {
+	/* All off, then the armed ones on: the common call (the first flush after a fill
+	 * disarms them all) is three AND-to-memory and no test of each bit. */
+	c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
+	c->intercept_misc1 &= ~MISC1_INVLPG;
+	c->intercept_misc3 &= ~sv->invpcid_intercept;
+	if (unlikely(mask)) {
 		if (mask & FLUSH_EXIT_CR3)
 			c->intercept_cr |= CR_WRITE_INTERCEPT(3);
-		else
-			c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
 		if (mask & FLUSH_EXIT_INVLPG) {
 			c->intercept_misc1 |= MISC1_INVLPG;
 			c->intercept_misc3 |= sv->invpcid_intercept;
-		} else {
-			c->intercept_misc1 &= ~MISC1_INVLPG;
-			c->intercept_misc3 &= ~sv->invpcid_intercept;
 		}
 	}
 	c->clean_bits &= ~VMCB_CLEAN_INTERCEPTS;
@@ -1367,6 +1363,7 @@ static void prepare_vcpu(struct svm_vcpu *sv, unsigned cpu, const struct virt_ca
 		sv->vcpu.code_tlb_on = true;
 	sv->decode_assists = caps->svm.decode_assists;
 	sv->flush_by_asid = caps->svm.flush_by_asid;
+	sv->guest_tlb_flush = sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 	sv->guest_state_saved = true;
 	alloc_map(1, &sv->hsave_pa);
 	sv->vmcb = (struct vmcb *)alloc_map(1, &sv->vmcb_pa);

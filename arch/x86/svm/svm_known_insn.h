@@ -92,28 +92,36 @@ svm_known_next_rip(struct vcpu *v, const struct vmcb *vmcb, uint32_t k_word, uin
 #define SVM_KNOWN_REX_B 0x01 /* ModRM.rm + 8 */
 #define SVM_KNOWN_GPR_HIGH 8
 
+/* The REX form (64-bit code: no wrap to apply): REX is a prefix only in 64-bit mode
+ * (0x40-0x4F are INC/DEC elsewhere); W and X mean nothing for this register form. */
+static inline bool svm_known_mov_cr3_rex(const struct vmcb_save *s, uint32_t word, unsigned *gpr,
+					 uint64_t *next_rip)
+{
+	unsigned rex = word & 0xFF;
+
+	if ((rex & SVM_KNOWN_REX_MASK) != SVM_KNOWN_REX_BASE || (rex & SVM_KNOWN_REX_R) ||
+	    !svm_long_mode_cs(s))
+		return false;
+	word >>= 8;
+	if ((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD)
+		return false;
+	*next_rip += 1;
+	*gpr = ((word >> SVM_KNOWN_MODRM_SHIFT) & SVM_KNOWN_MODRM_RM_MASK) +
+	       ((rex & SVM_KNOWN_REX_B) ? SVM_KNOWN_GPR_HIGH : 0);
+	return true;
+}
+
 static inline __attribute__((always_inline)) bool
 svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr, uint64_t *next_rip)
 {
 	const struct vmcb_save *s = &vmcb->save;
-	unsigned rm_high = 0;
 	uint32_t word;
 
 	if (!svm_word_at_rip(&v->code_tlb, s, 3, &word, next_rip))
 		return false;
-	if (unlikely((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD)) {
-		/* REX is a prefix only in 64-bit mode (0x40-0x4F are INC/DEC elsewhere); W and X
-		 * mean nothing for this register form.  (64-bit code: no wrap to apply.) */
-		if ((word & SVM_KNOWN_REX_MASK) != SVM_KNOWN_REX_BASE || (word & SVM_KNOWN_REX_R) ||
-		    !svm_long_mode_cs(s))
-			return false;
-		rm_high = (word & SVM_KNOWN_REX_B) ? SVM_KNOWN_GPR_HIGH : 0;
-		word >>= 8;
-		*next_rip += 1;
-		if ((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD)
-			return false;
-	}
-	*gpr = ((word >> SVM_KNOWN_MODRM_SHIFT) & SVM_KNOWN_MODRM_RM_MASK) + rm_high;
+	if (unlikely((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD))
+		return svm_known_mov_cr3_rex(s, word, gpr, next_rip);
+	*gpr = (word >> SVM_KNOWN_MODRM_SHIFT) & SVM_KNOWN_MODRM_RM_MASK;
 	return true;
 }
 
