@@ -19,14 +19,14 @@ guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 	/* The caches are TLBs too: INVLPG drops its page, everything else all of it; and when
 	 * the flush exits go off here, everything (core/flush_exits.h).  A MOV to CR3 keeps a
 	 * global code translation, as a TLB does, and with it the INVLPG/INVPCID exits. */
-	bool keep_code = cause == FLUSH_CR3 && code_tlb_survives_cr3(&v->code_tlb);
-	bool disarmed = !keep_code && vcpu_flush_exits_disarm(v);
-	bool one_page = cause == FLUSH_INVLPG && !disarmed;
-
-	if (keep_code)
-		vcpu_flush_exits_keep_global(v);
+	bool keep_code, disarmed, one_page;
 
 	v->flushes[cause]++;
+	keep_code = cause == FLUSH_CR3 && code_tlb_survives_cr3(&v->code_tlb);
+	disarmed = !keep_code && vcpu_flush_exits_disarm(v);
+	one_page = cause == FLUSH_INVLPG && !disarmed;
+	if (keep_code)
+		vcpu_flush_exits_keep_global(v);
 	if (one_page)
 		mmio_cache_invalidate_page(&v->mmio_cache, la);
 	else

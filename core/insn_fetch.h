@@ -52,7 +52,7 @@ static inline void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64
 /* A MOV to CR3 keeps it if it is global (a TLB keeps global entries across CR3 loads). */
 static inline bool code_tlb_survives_cr3(const struct code_tlb *t)
 {
-	return t->valid && t->global;
+	return t->global && t->valid; /* global first: one test when it is not */
 }
 
 /* The guest's paging state and memory (through the gate), as mm/guest_walk.c needs them. */

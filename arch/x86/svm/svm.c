@@ -62,6 +62,9 @@ struct svm_vcpu {
 	uint64_t vmcb_pa, host_save_pa, hsave_pa;
 	bool nrips, decode_assists, flush_by_asid;
 	uint8_t guest_tlb_flush; /* TLB_CONTROL_FLUSH_ASID, or _ALL without flush-by-ASID */
+	/* exit_cr3_write: the RIP after the MOV, kept here across the exit core's call rather
+	 * than in a register the call would make it save and restore. */
+	uint64_t cr3_next_rip;
 	uint32_t invpcid_intercept; /* MISC3_INVPCID when the CPU has INVPCID, else 0 */
 	/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
 	bool guest_state_saved;
@@ -858,6 +861,15 @@ static inline __attribute__((always_inline)) void skip_known(struct svm_vcpu *sv
 		skip_decoded_slow(sv);
 }
 
+/* RIP past the instruction that exited, by NRIP or by mhv's decoder. */
+static inline __attribute__((always_inline)) void skip_exited(struct svm_vcpu *sv)
+{
+	if (likely(sv->nrips))
+		advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
+	else
+		skip_decoded_slow(sv);
+}
+
 /* After an exit core handler: a completed instruction (next == EXIT_NEXT_SKIP) is stepped
  * over, by NRIP or by its known encoding k; the exit is then done (EXIT_NEXT_RETRY). */
 static inline __attribute__((always_inline)) enum exit_next
@@ -1249,21 +1261,25 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
  * decode assists, the register and length from the bytes at RIP (svm_known_mov_cr3), with no
  * decode and none of the state VMSAVE moves; else the general CR-write path.
  */
-static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+static void __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_cr3_write(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
 	uint64_t next_rip;
 	unsigned gpr;
 
-	if (sv->decode_assists || !svm_known_mov_cr3(v, sv->vmcb, &gpr, &next_rip))
-		return exit_other(sv, SVM_EXIT_CR3_WRITE);
+	if (sv->decode_assists || !svm_known_mov_cr3(v, sv->vmcb, &gpr, &next_rip)) {
+		if (exit_other(sv, SVM_EXIT_CR3_WRITE) == EXIT_NEXT_SKIP)
+			skip_exited(sv);
+		return;
+	}
 	if (gpr == GPR_RSP)
 		v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
-	/* RIP found before the write, which may change the mode the bytes would be read in. */
+	/* The next RIP is found before the write: the flush drops the code translation the
+	 * bytes were read through. */
+	sv->cr3_next_rip = next_rip;
 	if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
-		set_rip_past(sv->vmcb, next_rip);
-	return EXIT_NEXT_RETRY;
+		set_rip_past(sv->vmcb, sv->cr3_next_rip);
 }
 
 /*
@@ -1312,18 +1328,16 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		/* Tested here, not with the cases: the jump table's exits pay no compare for it
 		 * (the empty asm keeps the compiler from folding it back into the switch). */
 		asm("" : "+r"(code));
-		if (code == SVM_EXIT_CR3_WRITE)
-			next = exit_cr3_write(sv);
-		else
+		if (code == SVM_EXIT_CR3_WRITE) {
+			exit_cr3_write(sv); /* done, its RIP included */
+			next = EXIT_NEXT_RETRY;
+		} else {
 			next = exit_other(sv, code);
+		}
 		break;
 	}
-	if (next == EXIT_NEXT_SKIP) {
-		if (likely(sv->nrips))
-			advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
-		else
-			skip_decoded_slow(sv);
-	}
+	if (next == EXIT_NEXT_SKIP)
+		skip_exited(sv);
 	/* One test for both debugger flags (a break-in or step pending; gdb= armed): an exit
 	 * without a debugger pays two loads, an OR and a branch (the empty asm keeps the
 	 * compiler from splitting it into two branches). */
