@@ -8,6 +8,7 @@
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
 #include "core/cpuid_guest.h"
+#include "core/guest_tlb_flush.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 
@@ -18,6 +19,8 @@
 	(CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57)
 #define CR3_PCID_NOFLUSH (1ull << 63)
 #define CR3_PCID_MASK	 0xFFFull
+#define CR3_LOW_BITS	 32 /* below every MAXPHYADDR (36 at least on x86-64) */
+#define CR3_REFUSED	 (~0ull) /* never a CR3 to load: bits 62:52 are reserved everywhere */
 #define SEG_CS		 1
 
 #define CR4_CET (1ull << 23)
@@ -118,6 +121,18 @@ static inline __attribute__((always_inline)) uint64_t mov_to_cr_operand(struct v
 	return mov_to_cr_operand_high(v, reg);
 }
 
+/* A CR3 value with bits from 32 up: the PCID no-flush bit dropped where it means that, or
+ * CR3_REFUSED for bits from MAXPHYADDR up in IA-32e mode.  Out of line: CR4 and EFER are read
+ * only for such values, and the common path keeps no value across these calls. */
+static uint64_t __attribute__((noinline)) cr3_high_bits(struct vcpu *v, uint64_t val)
+{
+	if ((val & CR3_PCID_NOFLUSH) && (v->ops->get_cr(v, 4) & CR4_PCIDE))
+		val &= ~CR3_PCID_NOFLUSH;
+	if ((val >> hv_maxphyaddr()) && (v->ops->get_efer(v) & EFER_LMA))
+		return CR3_REFUSED;
+	return val;
+}
+
 /*
  * MOV to CR3.  With PCIDs, bit 63 asks the CPU not to flush and is not part of CR3 (mhv
  * flushes anyway: never less than the guest asked for).  In IA-32e mode, bits from MAXPHYADDR
@@ -126,14 +141,15 @@ static inline __attribute__((always_inline)) uint64_t mov_to_cr_operand(struct v
  */
 static inline __attribute__((always_inline)) bool guest_write_cr3(struct vcpu *v, uint64_t val)
 {
-	/* CR4 and EFER are read only for the values that need them (bit 63, high bits). */
-	if ((val & CR3_PCID_NOFLUSH) && (v->ops->get_cr(v, 4) & CR4_PCIDE))
-		val &= ~CR3_PCID_NOFLUSH;
-	if ((val >> hv_maxphyaddr()) && (v->ops->get_efer(v) & EFER_LMA))
-		return false;
+	/* A value below 4 GiB has no bit from MAXPHYADDR up (never below 36 on x86-64). */
+	if (unlikely(val >> CR3_LOW_BITS)) {
+		val = cr3_high_bits(v, val);
+		if (val == CR3_REFUSED)
+			return false;
+	}
 	if (!v->ops->set_cr(v, 3, val))
 		return false;
-	vcpu_guest_tlb_flush(v, FLUSH_CR3, 0);
+	guest_tlb_flush(v, FLUSH_CR3, 0);
 	return true;
 }
 

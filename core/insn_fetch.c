@@ -123,6 +123,7 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 			return false;
 		*t = (struct code_tlb){.valid = true,
 				       .gva_page = la >> PAGE_SHIFT,
+				       .gva_base = la & ~(uint64_t)(PAGE_SIZE - 1),
 				       .cr3 = regs->cr3,
 				       .host_page = page,
 				       .page_shift = r.page_shift,

@@ -21,6 +21,7 @@ struct vcpu_segment;
 struct code_tlb {
 	bool valid;
 	uint64_t gva_page;	 /* page number (>> 12) */
+	uint64_t gva_base;	 /* gva_page << 12: la - gva_base is the offset in the page */
 	uint64_t cr3;		 /* the guest CR3 of the walk */
 	const uint8_t *host_page; /* the code page, guest RAM found through the memory gate */
 	unsigned page_shift;	 /* size of the guest mapping, for INVLPG */
@@ -51,7 +52,7 @@ static inline void code_tlb_invalidate(struct code_tlb *t, bool one_page, uint64
 /* A MOV to CR3 keeps it if it is global (a TLB keeps global entries across CR3 loads). */
 static inline bool code_tlb_survives_cr3(const struct code_tlb *t)
 {
-	return t->valid && t->global;
+	return t->global && t->valid; /* global first: one test when it is not */
 }
 
 /* The guest's paging state and memory (through the gate), as mm/guest_walk.c needs them. */

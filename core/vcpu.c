@@ -18,6 +18,7 @@
 #include "core/exit_string_io.h"
 #include "core/flush_exits.h"
 #include "core/gdbstub.h"
+#include "core/guest_tlb_flush.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_exit.h"
@@ -145,8 +146,11 @@ static bool cpuid_leaf_special(uint32_t leaf)
 	       leaf == CPUID_SVM_FEATURES || leaf == CPUID_LEAF_EXT21;
 }
 
-static void __attribute__((noinline)) special_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
+/* The leaf and subleaf are read here again, not passed: the hot path then moves no argument
+ * registers for a call it does not make. */
+static void __attribute__((noinline)) special_cpuid(struct vcpu *v)
 {
+	uint32_t leaf = (uint32_t)v->gpr[GPR_RAX], subleaf = (uint32_t)v->gpr[GPR_RCX];
 	struct cpuid_regs r;
 
 	if ((leaf & CPUID_HV_RANGE_MASK) == MHV_CPUID_BASE) {
@@ -169,7 +173,7 @@ enum exit_next __attribute__((optimize("omit-frame-pointer"))) vcpu_exit_cpuid(s
 
 	v->exits[EXIT_KIND_CPUID]++;
 	if (unlikely(cpuid_leaf_special(leaf))) {
-		special_cpuid(v, leaf, subleaf);
+		special_cpuid(v);
 	} else {
 		struct cpuid_regs r = cpuid_count(leaf, subleaf);
 		set_result32(v, r.eax, r.ebx, r.ecx, r.edx);
@@ -248,29 +252,9 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 	return EXIT_NEXT_SKIP;
 }
 
-void __attribute__((optimize("omit-frame-pointer")))
-vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
+void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
-	/* The caches are TLBs too: INVLPG drops its page, everything else all of it; and when
-	 * the flush exits go off here, everything (core/flush_exits.h).  A MOV to CR3 keeps a
-	 * global code translation, as a TLB does, and with it the INVLPG/INVPCID exits. */
-	bool keep_code = cause == FLUSH_CR3 && code_tlb_survives_cr3(&v->code_tlb);
-	bool disarmed = !keep_code && vcpu_flush_exits_disarm(v);
-	bool one_page = cause == FLUSH_INVLPG && !disarmed;
-
-	if (keep_code)
-		vcpu_flush_exits_keep_global(v);
-
-	v->flushes[cause]++;
-	if (one_page)
-		mmio_cache_invalidate_page(&v->mmio_cache, la);
-	else
-		mmio_cache_invalidate(&v->mmio_cache);
-	if (!keep_code)
-		code_tlb_invalidate(&v->code_tlb, one_page, la);
-	mmio_short_invalidate(&v->mmio_short);
-	/* mhv emulated the instruction, so the hardware has not seen it: flush for it. */
-	v->ops->flush_tlb(v, cause == FLUSH_INVLPG, la);
+	guest_tlb_flush(v, cause, la);
 }
 
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la)
@@ -329,43 +313,22 @@ static enum exit_next __attribute__((noinline, cold)) hypercall_from_user(struct
 	return EXIT_NEXT_RETRY;
 }
 
-enum exit_next __attribute__((optimize("omit-frame-pointer"))) vcpu_exit_hypercall(struct vcpu *v)
+enum exit_next vcpu_exit_hypercall(struct vcpu *v)
 {
-	uint64_t nr;
+	return vcpu_exit_hypercall_at(v, v->ops->get_cpl(v));
+}
 
-	v->exits[EXIT_KIND_HYPERCALL]++;
-	/* Guest user space must not end the run or read counters.  The registers are read
-	 * after the CPL check, and the argument (RBX) only where a call uses it: nothing is held
-	 * across a call on the way to the common ones (a hot exit). */
-	if (unlikely(v->ops->get_cpl(v) != 0))
-		return hypercall_from_user(v);
-	nr = v->gpr[GPR_RAX];
+/* The hypercalls that call out of the exit core: out of line, so that the ones that only
+ * read mhv's counters (the null hypercall among them) run without a frame. */
+static enum exit_next __attribute__((noinline)) hypercall_calls_out(struct vcpu *v, uint64_t nr)
+{
 	switch (nr) {
-	case HC_VERSION:
-		v->gpr[GPR_RAX] = MHV_VERSION_CODE;
-		break;
-	case HC_EXIT_COUNT:
-		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_EXIT_KINDS ? v->exits[v->gpr[GPR_RBX]] : HC_ENOSYS;
-		break;
 	case HC_END_RUN:
 		pr_info("mhv: guest ended the run with status %lu\n", v->gpr[GPR_RBX]);
 		vcpu_end_run(v, v->gpr[GPR_RBX] ? HV_STATUS_FAIL : HV_STATUS_PASS, NULL);
 		return EXIT_NEXT_RETRY;
 	case HC_HW_MSR:
 		hypercall_hw_msr(v);
-		break;
-	case HC_HV_RANGE:
-		v->gpr[GPR_RAX] = v->hv_start;
-		v->gpr[GPR_RBX] = v->hv_end;
-		break;
-	case HC_MMIO_COUNTER:
-		if (v->gpr[GPR_RBX] == MMIO_COUNTER_CACHE_ON)
-			v->gpr[GPR_RAX] = v->mmio_cache_on;
-		else
-			v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_MMIO_COUNTERS ? v->mmio[v->gpr[GPR_RBX]] : HC_ENOSYS;
-		break;
-	case HC_FLUSH_COUNT:
-		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_FLUSH_CAUSES ? v->flushes[v->gpr[GPR_RBX]] : HC_ENOSYS;
 		break;
 	case HC_MMIO_REGION:
 		if (!mmio_region_info((unsigned)v->gpr[GPR_RBX], &v->gpr[GPR_RAX], &v->gpr[GPR_RBX],
@@ -395,6 +358,43 @@ enum exit_next __attribute__((optimize("omit-frame-pointer"))) vcpu_exit_hyperca
 	default:
 		v->gpr[GPR_RAX] = HC_ENOSYS;
 		break;
+	}
+	return EXIT_NEXT_SKIP;
+}
+
+enum exit_next __attribute__((optimize("omit-frame-pointer")))
+vcpu_exit_hypercall_at(struct vcpu *v, unsigned cpl)
+{
+	uint64_t nr;
+
+	v->exits[EXIT_KIND_HYPERCALL]++;
+	/* Guest user space must not end the run or read counters.  The registers are read
+	 * after the CPL check, and the argument (RBX) only where a call uses it. */
+	if (unlikely(cpl != 0))
+		return hypercall_from_user(v);
+	nr = v->gpr[GPR_RAX];
+	switch (nr) {
+	case HC_VERSION:
+		v->gpr[GPR_RAX] = MHV_VERSION_CODE;
+		break;
+	case HC_EXIT_COUNT:
+		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_EXIT_KINDS ? v->exits[v->gpr[GPR_RBX]] : HC_ENOSYS;
+		break;
+	case HC_HV_RANGE:
+		v->gpr[GPR_RAX] = v->hv_start;
+		v->gpr[GPR_RBX] = v->hv_end;
+		break;
+	case HC_MMIO_COUNTER:
+		if (v->gpr[GPR_RBX] == MMIO_COUNTER_CACHE_ON)
+			v->gpr[GPR_RAX] = v->mmio_cache_on;
+		else
+			v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_MMIO_COUNTERS ? v->mmio[v->gpr[GPR_RBX]] : HC_ENOSYS;
+		break;
+	case HC_FLUSH_COUNT:
+		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_FLUSH_CAUSES ? v->flushes[v->gpr[GPR_RBX]] : HC_ENOSYS;
+		break;
+	default:
+		return hypercall_calls_out(v, nr); /* a tail call */
 	}
 	return EXIT_NEXT_SKIP;
 }

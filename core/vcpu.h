@@ -243,6 +243,8 @@ enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la);
 enum exit_next vcpu_exit_invpcid(struct vcpu *v);
 enum exit_next vcpu_exit_hlt(struct vcpu *v);
 enum exit_next vcpu_exit_hypercall(struct vcpu *v);
+/* The same with the guest's CPL, where the backend has it at hand (no ops call on the way). */
+enum exit_next vcpu_exit_hypercall_at(struct vcpu *v, unsigned cpl);
 enum exit_next vcpu_exit_xsetbv(struct vcpu *v);
 /* #UD intercepted: the other vendor's hypercall instruction, or reflected to the guest. */
 void vcpu_exit_ud(struct vcpu *v);

@@ -102,12 +102,6 @@ static bool in_mapping(uint64_t gva, uint64_t gva_page, unsigned page_shift)
 	return ((gva >> PAGE_SHIFT) ^ gva_page) >> (page_shift - PAGE_SHIFT) == 0;
 }
 
-void mmio_cache_invalidate(struct mmio_cache *c)
-{
-	c->valid = false;
-	c->ram.valid = false;
-}
-
 void mmio_cache_invalidate_page(struct mmio_cache *c, uint64_t gva)
 {
 	if (c->valid && in_mapping(gva, c->gva_page, c->page_shift))

@@ -93,8 +93,12 @@ void mmio_cache_fill(struct mmio_cache *c, uint64_t gva, uint64_t gpa,
 bool mmio_cache_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva,
 		       unsigned access, uint64_t *gpa);
 
-/* Both entries. */
-void mmio_cache_invalidate(struct mmio_cache *c);
+/* Both entries (inline: every guest TLB flush mhv sees runs it). */
+static inline void mmio_cache_invalidate(struct mmio_cache *c)
+{
+	c->valid = false;
+	c->ram.valid = false;
+}
 /* Drop an entry only if gva lies in the guest mapping (4 KiB or large page) it came from. */
 void mmio_cache_invalidate_page(struct mmio_cache *c, uint64_t gva);
 

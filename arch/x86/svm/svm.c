@@ -61,6 +61,10 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa, host_save_pa, hsave_pa;
 	bool nrips, decode_assists, flush_by_asid;
+	uint8_t guest_tlb_flush; /* TLB_CONTROL_FLUSH_ASID, or _ALL without flush-by-ASID */
+	/* exit_cr3_write: the RIP after the MOV, kept here across the exit core's call rather
+	 * than in a register the call would make it save and restore. */
+	uint64_t cr3_next_rip;
 	uint32_t invpcid_intercept; /* MISC3_INVPCID when the CPU has INVPCID, else 0 */
 	/* Set when mhv's FS/GS/TR/LDTR are loaded and the guest's must be VMLOADed again. */
 	bool guest_state_saved;
@@ -143,17 +147,21 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
  * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
  * covered that instruction and ends with it; the VMCB would carry it over VMRUN otherwise.
  */
-static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
+static inline __attribute__((always_inline)) void set_rip_past(struct vmcb *vmcb, uint64_t rip)
 {
-	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
-	 * would refuse RIP bits 63:32 there). */
-	if (unlikely(rip >> 32) &&
-	    !((vmcb->save.efer & EFER_LMA) && (vmcb->save.cs.attrib & SVM_ATTR_L)))
-		rip = (uint32_t)rip;
 	vmcb->save.rip = rip;
 	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
 	if (unlikely(vmcb->save.rflags & RFLAGS_TF))
 		single_step_trap(vmcb);
+}
+
+static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
+{
+	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
+	 * would refuse RIP bits 63:32 there). */
+	if (unlikely(rip >> 32) && !svm_long_mode_cs(&vmcb->save))
+		rip = (uint32_t)rip;
+	set_rip_past(vmcb, rip);
 }
 
 static void svm_set_rip(struct vcpu *v, uint64_t rip)
@@ -220,8 +228,7 @@ static void svm_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
 		asm volatile("invlpga %%rax, %%ecx" ::"a"(la), "c"(GUEST_ASID) : "memory");
 		return;
 	}
-	sv->vmcb->control.tlb_control =
-		sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+	sv->vmcb->control.tlb_control = sv->guest_tlb_flush;
 }
 
 /*
@@ -234,16 +241,18 @@ static void svm_set_flush_exits(struct vcpu *v, unsigned mask)
 	struct svm_vcpu *sv = to_svm(v);
 	struct vmcb_control *c = &sv->vmcb->control;
 
-	if (mask & FLUSH_EXIT_CR3)
-		c->intercept_cr |= CR_WRITE_INTERCEPT(3);
-	else
-		c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
-	if (mask & FLUSH_EXIT_INVLPG) {
-		c->intercept_misc1 |= MISC1_INVLPG;
-		c->intercept_misc3 |= sv->invpcid_intercept;
-	} else {
-		c->intercept_misc1 &= ~MISC1_INVLPG;
-		c->intercept_misc3 &= ~sv->invpcid_intercept;
+	/* All off, then the armed ones on: the common call (the first flush after a fill
+	 * disarms them all) is three AND-to-memory and no test of each bit. */
+	c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
+	c->intercept_misc1 &= ~MISC1_INVLPG;
+	c->intercept_misc3 &= ~sv->invpcid_intercept;
+	if (unlikely(mask)) {
+		if (mask & FLUSH_EXIT_CR3)
+			c->intercept_cr |= CR_WRITE_INTERCEPT(3);
+		if (mask & FLUSH_EXIT_INVLPG) {
+			c->intercept_misc1 |= MISC1_INVLPG;
+			c->intercept_misc3 |= sv->invpcid_intercept;
+		}
 	}
 	c->clean_bits &= ~VMCB_CLEAN_INTERCEPTS;
 }
@@ -839,15 +848,41 @@ static void __attribute__((noinline)) skip_decoded_slow(struct svm_vcpu *sv)
 }
 
 /* Without NRIP save, the length of the instruction that exited comes from its known
- * encoding at RIP (one compare through the code translation), else from mhv's decoder. */
-static inline void skip_decoded(struct svm_vcpu *sv, const struct svm_known_insn *k)
+ * encoding at RIP (k: one of SVM_INSN_*; one compare through the code translation), else
+ * from mhv's decoder. */
+static inline __attribute__((always_inline)) void skip_known(struct svm_vcpu *sv, uint32_t k_word,
+							     uint32_t k_mask, unsigned k_len)
 {
-	unsigned known = svm_known_insn_len(&sv->vcpu, sv->vmcb, k);
+	uint64_t rip;
 
-	if (likely(known))
-		advance_rip(sv->vmcb, sv->vmcb->save.rip + known);
+	if (likely(svm_known_next_rip(&sv->vcpu, sv->vmcb, k_word, k_mask, k_len, &rip)))
+		set_rip_past(sv->vmcb, rip);
 	else
 		skip_decoded_slow(sv);
+}
+
+/* RIP past the instruction that exited, by NRIP or by mhv's decoder. */
+static inline __attribute__((always_inline)) void skip_exited(struct svm_vcpu *sv)
+{
+	if (likely(sv->nrips))
+		advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
+	else
+		skip_decoded_slow(sv);
+}
+
+/* After an exit core handler: a completed instruction (next == EXIT_NEXT_SKIP) is stepped
+ * over, by NRIP or by its known encoding k; the exit is then done (EXIT_NEXT_RETRY). */
+static inline __attribute__((always_inline)) enum exit_next
+skip_insn(struct svm_vcpu *sv, enum exit_next next, uint32_t k_word, uint32_t k_mask,
+	  unsigned k_len)
+{
+	if (next != EXIT_NEXT_SKIP)
+		return next;
+	if (likely(sv->nrips))
+		advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
+	else
+		skip_known(sv, k_word, k_mask, k_len);
+	return EXIT_NEXT_RETRY;
 }
 
 /* LMSW m16: the source word, through the guest's segmentation-free linear view. */
@@ -1179,10 +1214,7 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 {
 	struct vmcb *vmcb = sv->vmcb;
 
-	if (likely(sv->nrips))
-		advance_rip(vmcb, vmcb->control.next_rip);
-	else
-		skip_decoded(sv, &svm_insn_hlt);
+	(void)skip_insn(sv, EXIT_NEXT_SKIP, SVM_INSN_HLT);
 	if (vmcb->control.event_inj & EVENTINJ_VALID)
 		return EXIT_NEXT_RETRY; /* a single-step trap on the HLT comes first */
 	for (;;) {
@@ -1229,17 +1261,25 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
  * decode assists, the register and length from the bytes at RIP (svm_known_mov_cr3), with no
  * decode and none of the state VMSAVE moves; else the general CR-write path.
  */
-static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+static void __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_cr3_write(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
-	unsigned gpr, len;
+	uint64_t next_rip;
+	unsigned gpr;
 
-	if (sv->decode_assists || !(len = svm_known_mov_cr3(v, sv->vmcb, &gpr)))
-		return exit_other(sv, SVM_EXIT_CR3_WRITE);
+	if (sv->decode_assists || !svm_known_mov_cr3(v, sv->vmcb, &gpr, &next_rip)) {
+		if (exit_other(sv, SVM_EXIT_CR3_WRITE) == EXIT_NEXT_SKIP)
+			skip_exited(sv);
+		return;
+	}
 	if (gpr == GPR_RSP)
 		v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
-	return skip_by(sv, len, vcpu_exit_mov_to_cr3(v, (enum gpr)gpr));
+	/* The next RIP is found before the write: the flush drops the code translation the
+	 * bytes were read through. */
+	sv->cr3_next_rip = next_rip;
+	if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+		set_rip_past(sv->vmcb, sv->cr3_next_rip);
 }
 
 /*
@@ -1251,61 +1291,63 @@ void svm_handle_exit(struct vcpu *v);
 void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu *v)
 {
 	struct svm_vcpu *sv = to_svm(v);
-	struct vmcb *vmcb = sv->vmcb;
-	const struct svm_known_insn *known = NULL; /* the encoding the exit implies */
+	struct vmcb *vmcb = sv->vmcb; /* before the handlers only: after them, sv->vmcb is read
+				       * again, so no register is saved in the frame for it */
+	uint64_t code = vmcb->control.exit_code;
 	enum exit_next next;
+	bool debugger;
 
 	v->gpr[GPR_RAX] = vmcb->save.rax;
 	vmcb->control.tlb_control = TLB_CONTROL_NONE;
-	switch (vmcb->control.exit_code) {
+	/* The exits with one encoding step over it in their case (skip_insn, with the
+	 * encoding's constants); the others below. */
+	switch (code) {
 	case SVM_EXIT_CPUID:
-		next = vcpu_exit_cpuid(v);
-		known = &svm_insn_cpuid;
+		next = skip_insn(sv, vcpu_exit_cpuid(v), SVM_INSN_CPUID);
 		break;
 	case SVM_EXIT_VMMCALL:
-		next = vcpu_exit_hypercall(v);
-		known = &svm_insn_vmmcall;
+		next = skip_insn(sv, vcpu_exit_hypercall_at(v, vmcb->save.cpl), SVM_INSN_VMMCALL);
 		break;
 	case SVM_EXIT_MSR:
-		if (vmcb->control.exit_info1 == MSR_EXIT_WRITE) {
-			next = vcpu_exit_wrmsr(v);
-			known = &svm_insn_wrmsr;
-		} else {
-			next = vcpu_exit_rdmsr(v);
-			known = &svm_insn_rdmsr;
-		}
+		if (vmcb->control.exit_info1 == MSR_EXIT_WRITE)
+			next = skip_insn(sv, vcpu_exit_wrmsr(v), SVM_INSN_WRMSR);
+		else
+			next = skip_insn(sv, vcpu_exit_rdmsr(v), SVM_INSN_RDMSR);
 		break;
 	case SVM_EXIT_IOIO:
 		next = exit_io(sv);
 		break;
 	case SVM_EXIT_HLT:
-		known = &svm_insn_hlt;
 		next = vcpu_exit_hlt(v);
 		if (next == EXIT_NEXT_HALTED)
-			next = halted_no_irq(sv);
+			next = skip_insn(sv, halted_no_irq(sv), SVM_INSN_HLT);
 		else if (next == EXIT_NEXT_SKIP)
 			next = halted_irq(sv);
 		break;
-	case SVM_EXIT_CR3_WRITE:
-		next = exit_cr3_write(sv);
-		break;
 	default:
-		next = exit_other(sv, vmcb->control.exit_code);
+		/* Tested here, not with the cases: the jump table's exits pay no compare for it
+		 * (the empty asm keeps the compiler from folding it back into the switch). */
+		asm("" : "+r"(code));
+		if (code == SVM_EXIT_CR3_WRITE) {
+			exit_cr3_write(sv); /* done, its RIP included */
+			next = EXIT_NEXT_RETRY;
+		} else {
+			next = exit_other(sv, code);
+		}
 		break;
 	}
-	if (next == EXIT_NEXT_SKIP) {
-		if (likely(sv->nrips))
-			advance_rip(vmcb, vmcb->control.next_rip);
-		else
-			skip_decoded(sv, known);
-	}
+	if (next == EXIT_NEXT_SKIP)
+		skip_exited(sv);
 	/* One test for both debugger flags (a break-in or step pending; gdb= armed): an exit
-	 * without a debugger pays a load, an OR and a branch. */
-	if (unlikely(debug_stop_wanted | gdbstub_armed)) {
+	 * without a debugger pays two loads, an OR and a branch (the empty asm keeps the
+	 * compiler from splitting it into two branches). */
+	debugger = debug_stop_wanted | gdbstub_armed;
+	asm("" : "+r"(debugger));
+	if (unlikely(debugger)) {
 		exit_tail_debug(sv); /* a tail call: see core/gdbstub.h */
 		return;
 	}
-	vmcb->save.rax = v->gpr[GPR_RAX];
+	sv->vmcb->save.rax = v->gpr[GPR_RAX];
 }
 
 /*
@@ -1335,6 +1377,7 @@ static void prepare_vcpu(struct svm_vcpu *sv, unsigned cpu, const struct virt_ca
 		sv->vcpu.code_tlb_on = true;
 	sv->decode_assists = caps->svm.decode_assists;
 	sv->flush_by_asid = caps->svm.flush_by_asid;
+	sv->guest_tlb_flush = sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 	sv->guest_state_saved = true;
 	alloc_map(1, &sv->hsave_pa);
 	sv->vmcb = (struct vmcb *)alloc_map(1, &sv->vmcb_pa);

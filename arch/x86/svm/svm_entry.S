@@ -22,16 +22,7 @@ svm_run_loop:
 	pushq %rdx                      /* 16(%rsp): &guest_state_saved */
 	pushq %rsi                      /*  8(%rsp): VMCB */
 	pushq %rdi                      /*   (%rsp): vcpu */
-1:	movq 16(%rsp), %rax
-	cmpb $0, (%rax)
-	je 2f
-	movb $0, (%rax)
-	movq 8(%rsp), %rax
-	vmload %rax
-	/* TR now holds the guest's TSS until the next svm_use_host_state(): an exception in
-	 * mhv meanwhile must not look up an IST stack there (arch/x86/desc.h).  #VMEXIT
-	 * restores the IDTR VMRUN saved, so this one stays in force across exits. */
-	lidt desc_idtr_no_ist(%rip)
+	jmp 1f
 2:	movq (%rsp), %rax
 	movq GPR(1)(%rax), %rcx
 	movq GPR(2)(%rax), %rdx
@@ -67,4 +58,16 @@ svm_run_loop:
 	movq %r15, GPR(15)(%rdi)
 	xorl %ebp, %ebp                 /* stack traces end here */
 	call svm_handle_exit
-	jmp 1b
+	/* The guest's VMLOAD state still in the CPU (the common case): straight back to the
+	 * loads, a taken branch instead of a jump here and one there. */
+1:	movq 16(%rsp), %rax
+	cmpb $0, (%rax)
+	je 2b
+	movb $0, (%rax)
+	movq 8(%rsp), %rax
+	vmload %rax
+	/* TR now holds the guest's TSS until the next svm_use_host_state(): an exception in
+	 * mhv meanwhile must not look up an IST stack there (arch/x86/desc.h).  #VMEXIT
+	 * restores the IDTR VMRUN saved, so this one stays in force across exits. */
+	lidt desc_idtr_no_ist(%rip)
+	jmp 2b

@@ -1,8 +1,11 @@
 /*
  * SVM without NRIP save (QEMU TCG): the length of the instruction behind a CPUID, VMMCALL,
  * RDMSR/WRMSR or HLT exit, found by comparing the bytes at RIP with the one encoding the
- * exit implies, through the cached code translation.  0 means "decode it": a prefix, another
- * encoding, no cached translation, or a page boundary.
+ * exit implies, through the cached code translation.  The CPU has already fetched and
+ * executed the instruction (the intercept is its result), so no rights check is repeated:
+ * the bytes only tell its length.  The code translation is the one mhv keeps like a TLB entry
+ * (insn_fetch.c), dropped at every guest TLB flush, so the bytes compared are ones the CPU may
+ * have fetched; any difference (a prefix, another form) takes the decoder.
  */
 #ifndef MHV_ARCH_X86_SVM_KNOWN_INSN_H
 #define MHV_ARCH_X86_SVM_KNOWN_INSN_H
@@ -14,63 +17,74 @@
 #include "core/vcpu.h"
 #include "mm/memmap.h"
 
-/* An encoding as the little-endian word its bytes make, and the mask of its length: one
- * load and one compare instead of a byte loop. */
-struct svm_known_insn {
-	uint32_t word, mask;
-	unsigned len;
-};
-
-extern const struct svm_known_insn svm_insn_cpuid, svm_insn_vmmcall, svm_insn_rdmsr,
-	svm_insn_wrmsr, svm_insn_hlt;
+/* An encoding as the little-endian word its bytes make, the mask of its length, and the
+ * length: constants, so that each exit's compare is one load, an XOR and an AND with
+ * immediates. */
+#define SVM_INSN_CPUID 0xA20Fu, 0xFFFFu, 2u	   /* 0F A2 */
+#define SVM_INSN_VMMCALL 0xD9010Fu, 0xFFFFFFu, 3u /* 0F 01 D9 */
+#define SVM_INSN_RDMSR 0x320Fu, 0xFFFFu, 2u	   /* 0F 32 */
+#define SVM_INSN_WRMSR 0x300Fu, 0xFFFFu, 2u	   /* 0F 30 */
+#define SVM_INSN_HLT 0xF4u, 0xFFu, 1u		   /* F4 */
 
 #define SVM_KNOWN_WORD_BYTES 4 /* the load's width: bytes past the instruction are masked off */
 
-/* CS:RIP as a linear address: CS's base counts outside 64-bit mode only. */
-static inline uint64_t svm_rip_linear(const struct vmcb_save *s)
+static inline bool svm_long_mode_cs(const struct vmcb_save *s)
 {
-	if ((s->efer & EFER_LMA) && (s->cs.attrib & SVM_ATTR_L))
-		return s->rip;
-	return (s->cs.base + s->rip) & 0xFFFFFFFFull;
+	return (s->efer & EFER_LMA) && (s->cs.attrib & SVM_ATTR_L);
 }
 
-/* The SVM_KNOWN_WORD_BYTES bytes at CS:RIP through the code translation; false: not cached,
- * or near the page's end (the word would cross it), where the decoder decides. */
-static inline bool svm_word_at_rip(const struct code_tlb *t, const struct vmcb_save *s,
-				   uint32_t *word)
+/*
+ * The SVM_KNOWN_WORD_BYTES bytes at CS:RIP through the code translation, and RIP + len as
+ * the CPU advances it (EIP wraps at 4 GiB outside 64-bit mode); false: not cached, or near
+ * the page's end (the word would cross it), where the decoder decides.  CS:RIP as a linear
+ * address: CS's base counts outside 64-bit mode only.
+ */
+static inline __attribute__((always_inline)) bool
+svm_word_at_rip(const struct code_tlb *t, const struct vmcb_save *s, unsigned len,
+		uint32_t *word, uint64_t *next_rip)
 {
 	uint64_t la, off;
 
 	if (!t->valid || !code_tlb_cr3_ok(t, s->cr3))
 		return false;
-	la = svm_rip_linear(s);
-	off = la & (PAGE_SIZE - 1);
-	if (t->gva_page != la >> PAGE_SHIFT || off > PAGE_SIZE - SVM_KNOWN_WORD_BYTES)
+	if (svm_long_mode_cs(s)) {
+		la = s->rip;
+		*next_rip = s->rip + len;
+	} else {
+		la = (uint32_t)(s->cs.base + s->rip);
+		*next_rip = (uint32_t)(s->rip + len);
+	}
+	off = la - t->gva_base; /* one compare: the page, and room for the word in it */
+	if (off > PAGE_SIZE - SVM_KNOWN_WORD_BYTES)
 		return false;
 	__builtin_memcpy(word, t->host_page + off, sizeof(*word)); /* one unaligned load */
 	return true;
 }
 
-/* k: the encoding the exit implies (the dispatcher knows it); NULL: none, decode it.
- * Inline: it runs on every such exit without NRIP save (QEMU's CPUID, VMMCALL, ...). */
-static inline unsigned svm_known_insn_len(struct vcpu *v, const struct vmcb *vmcb,
-					  const struct svm_known_insn *k)
+/* The RIP after the known encoding (word, mask, len: one of SVM_INSN_*) at CS:RIP; false:
+ * another encoding, a prefix, no cached translation, or a page boundary: decode it.
+ * Inline with constants: it runs on every such exit without NRIP save (QEMU's CPUID,
+ * VMMCALL, ...). */
+static inline __attribute__((always_inline)) bool
+svm_known_next_rip(struct vcpu *v, const struct vmcb *vmcb, uint32_t k_word, uint32_t k_mask,
+		   unsigned k_len, uint64_t *next_rip)
 {
 	uint32_t word;
 
-	if (!k || !svm_word_at_rip(&v->code_tlb, &vmcb->save, &word))
-		return 0;
-	return ((word ^ k->word) & k->mask) ? 0 : k->len;
+	if (!svm_word_at_rip(&v->code_tlb, &vmcb->save, k_len, &word, next_rip))
+		return false;
+	return !((word ^ k_word) & k_mask);
 }
 
 /*
  * A CR3-write intercept without decode assists: MOV CR3, r (0F 22 /r, ModRM mod 11 reg 3,
  * in 64-bit mode with an optional REX whose B bit extends the register) recognised from the
- * bytes at RIP the same way.  Its length, with *gpr the source register; 0: decode it.
+ * bytes at RIP the same way: true with *gpr the source register and *next_rip the RIP after
+ * it; false: decode it.
  */
-#define SVM_KNOWN_MOV_TO_CR_WORD 0x220F /* 0F 22 */
-#define SVM_KNOWN_MODRM_CR3_REG 0xD8	/* mod 11, reg 3: CR3 */
-#define SVM_KNOWN_MODRM_REG_MASK 0xF8	/* mod and reg */
+#define SVM_KNOWN_MOV_CR3_WORD 0xD8220Fu /* 0F 22, ModRM mod 11 reg 3 (CR3) */
+#define SVM_KNOWN_MOV_CR3_MASK 0xF8FFFFu /* the opcode, and ModRM's mod and reg */
+#define SVM_KNOWN_MODRM_SHIFT 16
 #define SVM_KNOWN_MODRM_RM_MASK 0x07
 #define SVM_KNOWN_REX_MASK 0xF0
 #define SVM_KNOWN_REX_BASE 0x40
@@ -78,31 +92,37 @@ static inline unsigned svm_known_insn_len(struct vcpu *v, const struct vmcb *vmc
 #define SVM_KNOWN_REX_B 0x01 /* ModRM.rm + 8 */
 #define SVM_KNOWN_GPR_HIGH 8
 
-static inline unsigned svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr)
+/* The REX form (64-bit code: no wrap to apply): REX is a prefix only in 64-bit mode
+ * (0x40-0x4F are INC/DEC elsewhere); W and X mean nothing for this register form. */
+static inline bool svm_known_mov_cr3_rex(const struct vmcb_save *s, uint32_t word, unsigned *gpr,
+					 uint64_t *next_rip)
+{
+	unsigned rex = word & 0xFF;
+
+	if ((rex & SVM_KNOWN_REX_MASK) != SVM_KNOWN_REX_BASE || (rex & SVM_KNOWN_REX_R) ||
+	    !svm_long_mode_cs(s))
+		return false;
+	word >>= 8;
+	if ((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD)
+		return false;
+	*next_rip += 1;
+	*gpr = ((word >> SVM_KNOWN_MODRM_SHIFT) & SVM_KNOWN_MODRM_RM_MASK) +
+	       ((rex & SVM_KNOWN_REX_B) ? SVM_KNOWN_GPR_HIGH : 0);
+	return true;
+}
+
+static inline __attribute__((always_inline)) bool
+svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr, uint64_t *next_rip)
 {
 	const struct vmcb_save *s = &vmcb->save;
-	unsigned len = 3, rex = 0, modrm;
 	uint32_t word;
 
-	if (!svm_word_at_rip(&v->code_tlb, s, &word))
-		return 0;
-	/* REX is a prefix only in 64-bit mode (0x40-0x4F are INC/DEC elsewhere); W and X mean
-	 * nothing for this register form. */
-	if ((word & SVM_KNOWN_REX_MASK) == SVM_KNOWN_REX_BASE && (s->efer & EFER_LMA) &&
-	    (s->cs.attrib & SVM_ATTR_L)) {
-		rex = word & 0xF;
-		word >>= 8;
-		len = 4;
-		if (rex & SVM_KNOWN_REX_R)
-			return 0;
-	}
-	modrm = (word >> 16) & 0xFF;
-	if ((word & 0xFFFF) != SVM_KNOWN_MOV_TO_CR_WORD ||
-	    (modrm & SVM_KNOWN_MODRM_REG_MASK) != SVM_KNOWN_MODRM_CR3_REG)
-		return 0;
-	*gpr = (modrm & SVM_KNOWN_MODRM_RM_MASK) +
-	       ((rex & SVM_KNOWN_REX_B) ? SVM_KNOWN_GPR_HIGH : 0);
-	return len;
+	if (!svm_word_at_rip(&v->code_tlb, s, 3, &word, next_rip))
+		return false;
+	if (unlikely((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD))
+		return svm_known_mov_cr3_rex(s, word, gpr, next_rip);
+	*gpr = (word >> SVM_KNOWN_MODRM_SHIFT) & SVM_KNOWN_MODRM_RM_MASK;
+	return true;
 }
 
 #endif

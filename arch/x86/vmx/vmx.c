@@ -631,17 +631,29 @@ static void write_pdptes(const uint64_t e[PAE_NR_PDPTES])
 		vmwrite64(fields[i], e[i]);
 }
 
+/* The PDPTEs of the PDPT at cr3, checked and written to the VMCS (used from the next VM
+ * entry on, so before or after the CRs alike); false: the MOV to CRn is refused.  Out of
+ * line: its buffer would give every CR write a frame. */
+static bool __attribute__((noinline)) load_pae_pdptes(uint64_t cr3)
+{
+	uint64_t pdpte[PAE_NR_PDPTES];
+
+	if (!read_pdptes(cr3, pdpte) || !pae_pdptes_ok(pdpte))
+		return false; /* a PDPT outside guest RAM reads as all ones: reserved bits */
+	write_pdptes(pdpte);
+	return true;
+}
+
 static bool vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmx_vcpu *vx = to_vmx(v);
-	uint64_t cr0 = cr == 0 ? val : vmx_get_cr(v, 0), cr4 = cr == 4 ? val : vmx_get_cr(v, 4);
-	uint64_t pdpte[PAE_NR_PDPTES];
-	/* PAE paging outside long mode (with LME, paging on means IA-32e mode). */
-	bool pae = (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(vmx_get_efer(v) & EFER_LME);
+	/* PAE paging outside long mode (with LME, paging on means IA-32e mode).  CR4 first:
+	 * without PAE (32-bit paging) neither CR0 nor EFER is read. */
+	bool pae = ((cr == 4 ? val : vmx_get_cr(v, 4)) & CR4_PAE) &&
+		   ((cr == 0 ? val : vmx_get_cr(v, 0)) & CR0_PG) && !(vmx_get_efer(v) & EFER_LME);
 
-	if (pae && (!read_pdptes(cr == 3 ? val : vmread_nat(VMCS_GUEST_CR3), pdpte) ||
-		    !pae_pdptes_ok(pdpte)))
-		return false; /* a PDPT outside guest RAM reads as all ones: reserved bits */
+	if (pae && !load_pae_pdptes(cr == 3 ? val : vmread_nat(VMCS_GUEST_CR3)))
+		return false;
 	switch (cr) {
 	case 0: {
 		uint64_t old = vmx_get_cr(v, 0);
@@ -672,8 +684,6 @@ static bool vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 		vmwrite_nat(VMCS_GUEST_CR4, (val | vx->cr4_fixed0) & vx->cr4_fixed1);
 		break;
 	}
-	if (pae)
-		write_pdptes(pdpte);
 	return true;
 }
 
@@ -1317,7 +1327,7 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 		next = vcpu_exit_cpuid(v);
 		break;
 	case EXIT_REASON_VMCALL:
-		next = vcpu_exit_hypercall(v);
+		next = vcpu_exit_hypercall_at(v, vmx_get_cpl(v));
 		break;
 	case EXIT_REASON_RDMSR:
 		next = vcpu_exit_rdmsr(v);
