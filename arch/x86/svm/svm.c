@@ -26,6 +26,7 @@
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
+#include "core/mmio_short_hit.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
@@ -312,6 +313,11 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	const struct vmcb_seg *s = (const void *)((const uint8_t *)&vmcb_of(v)->save +
 						   offs[seg < ARRAY_SIZE(offs) ? seg : 1]);
 
+	/* FS and GS are VMLOAD state: in the VMCB only after a VMSAVE (an exit's fast side, such
+	 * as the MMIO short path, may ask before one). */
+	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS))
+		svm_use_host_state(to_svm(v));
+
 	out->selector = s->selector;
 	out->base = s->base;
 	out->limit = s->limit;
@@ -324,7 +330,10 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->db = s->attrib & SVM_ATTR_DB;
 }
 
-static void svm_get_exec_state(struct vcpu *v, struct vcpu_exec_state *out)
+/* The MMIO short path's state (core/mmio_short.h), all in the VMCB's save area whether or not
+ * the VMLOAD state was switched. */
+static inline __attribute__((always_inline)) void svm_get_exec_state(struct vcpu *v,
+								   struct vcpu_exec_state *out)
 {
 	const struct vmcb_save *save = &vmcb_of(v)->save;
 
@@ -333,8 +342,9 @@ static void svm_get_exec_state(struct vcpu *v, struct vcpu_exec_state *out)
 	out->cs_base = save->cs.base;
 	out->cr0 = save->cr0;
 	out->cpl = save->cpl;
-	out->cs_long = save->cs.attrib & SVM_ATTR_L;
-	out->cs_db = save->cs.attrib & SVM_ATTR_DB;
+	/* L and D/B are adjacent in the VMCB's attributes, in vcpu_exec_state's order. */
+	_Static_assert(SVM_ATTR_L * VCPU_CS_DB == SVM_ATTR_DB, "CS.L and CS.D/B adjacent");
+	out->cs_mode = (save->cs.attrib / SVM_ATTR_L) & (VCPU_CS_L | VCPU_CS_DB);
 }
 
 static void svm_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *out)
@@ -663,7 +673,6 @@ static const struct vcpu_ops svm_ops = {
 	.single_step = svm_single_step,
 	.debug_state = svm_debug_state,
 	.flush_nested = svm_flush_nested,
-	.get_exec_state = svm_get_exec_state,
 };
 
 /* ---- set-up ---- */
@@ -1243,6 +1252,30 @@ exit_cr3_write(struct svm_vcpu *sv)
 }
 
 /*
+ * A nested page fault: a repeated device access is the MMIO short path's (core/mmio_short.h),
+ * done on this fast side like CPUID, with none of the state VMSAVE moves; anything else, or a
+ * miss, goes the slow way.
+ */
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_npf(struct svm_vcpu *sv)
+{
+	struct vmcb *vmcb = sv->vmcb;
+	uint64_t info = vmcb->control.exit_info1;
+	struct vcpu_exec_state x;
+	unsigned len;
+
+	if ((info & (NPF_FINAL_GPA | NPF_FETCH)) != NPF_FINAL_GPA ||
+	    (vmcb->control.exit_int_info & EXITINTINFO_VALID))
+		return exit_other(sv, SVM_EXIT_NPF);
+	svm_get_exec_state(&sv->vcpu, &x);
+	len = mmio_short_exit(&sv->vcpu, vmcb->control.exit_info2, info & NPF_WRITE, &x);
+	if (!len)
+		return exit_other(sv, SVM_EXIT_NPF);
+	advance_rip(vmcb, x.rip + len);
+	return EXIT_NEXT_RETRY;
+}
+
+/*
  * The hot path: translate, call the exit core, advance RIP.  IOIO exits carry the next RIP
  * in EXITINFO2 even without NRIP save.
  */
@@ -1288,6 +1321,9 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		break;
 	case SVM_EXIT_CR3_WRITE:
 		next = exit_cr3_write(sv);
+		break;
+	case SVM_EXIT_NPF:
+		next = exit_npf(sv);
 		break;
 	default:
 		next = exit_other(sv, vmcb->control.exit_code);

@@ -1,0 +1,62 @@
+/*
+ * The MMIO short path's hit test (core/mmio_short.h), inlined into each backend's exit
+ * handler: the state it compares comes straight from the VMCB / VMCS, with no struct passed
+ * and no call until the entry is known to match.
+ */
+#ifndef MHV_CORE_MMIO_SHORT_HIT_H
+#define MHV_CORE_MMIO_SHORT_HIT_H
+
+#include "arch/x86/cpu.h"
+#include "core/mmio_short.h"
+#include "core/vcpu.h"
+#include "mm/memmap.h"
+
+#define MMIO_SHORT_USER_CPL 3
+
+/* The bytes at RIP, read through the code translation (a TLB entry), are still the entry's. */
+static inline __attribute__((always_inline)) bool mmio_short_same_bytes(const struct vcpu *v,
+									 const struct mmio_short *e)
+{
+	const struct code_tlb *t = &v->code_tlb;
+	const uint8_t *p;
+	uint64_t lo, hi;
+
+	if (!t->valid || t->gva_page != e->code_la >> PAGE_SHIFT)
+		return false;
+	p = t->host_page + e->code_off;
+	__builtin_memcpy(&lo, p, sizeof(lo));
+	__builtin_memcpy(&hi, p + sizeof(lo), sizeof(hi));
+	return !((lo ^ e->code_lo) & e->mask_lo) && !((hi ^ e->code_hi) & e->mask_hi);
+}
+
+/*
+ * The exit's fast side (a backend calls it before anything else of a nested page fault / EPT
+ * violation): an exit for the final translation of a data access to gpa, with no event
+ * delivery in progress, x the guest's state at the exit.  If the entry matches, the access is
+ * done and counted, and the instruction's length returned: the caller moves RIP past it, as
+ * for EXIT_NEXT_SKIP.  Else 0, nothing changed: the exit goes on to vcpu_exit_npf().
+ */
+static inline __attribute__((always_inline)) unsigned
+mmio_short_exit(struct vcpu *v, uint64_t gpa, bool write, const struct vcpu_exec_state *x)
+{
+	const struct mmio_short *e = &v->mmio_short;
+	unsigned off = gpa & (PAGE_SIZE - 1);
+
+	/* The exit's direction must be the entry's: the CPU checked the guest's rights for the
+	 * access it reports, and a read-modify-write reported as its read (QEMU's TCG loads
+	 * first) says nothing about the page being writable. */
+	if (!e->valid || gpa >> PAGE_SHIFT != e->gfn || write != e->write || off > e->max_off)
+		return 0;
+	if (x->rip != e->rip || (x->rflags & (RFLAGS_TF | RFLAGS_VM)) ||
+	    x->cpl == MMIO_SHORT_USER_CPL)
+		return 0;
+	/* The same decode mode and code address, then the same bytes there. */
+	if (x->cs_base != e->cs_base || x->cs_mode != e->cs_mode ||
+	    (e->protected_mode && !(x->cr0 & CR0_PE)) || !mmio_short_same_bytes(v, e))
+		return 0;
+	if (!off && e->size > 1 && !mmio_short_starts_on_page(v, x->rip))
+		return 0;
+	return mmio_short_replay(v, gpa);
+}
+
+#endif
