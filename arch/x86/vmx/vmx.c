@@ -1127,7 +1127,6 @@ exit_ept_violation(struct vcpu *v)
 	bool gla_valid = q & EPTQ_GLA_VALID;
 	bool final = gla_valid && (q & EPTQ_GLA_FINAL);
 	struct vcpu_exec_state x;
-	unsigned len;
 
 	/* An event's delivery touched a device page or memory outside RAM. */
 	if (vectoring & INTR_INFO_VALID) {
@@ -1137,7 +1136,7 @@ exit_ept_violation(struct vcpu *v)
 	}
 	if (final && !(q & EPTQ_FETCH)) {
 		vmx_get_exec_state(&x);
-		len = mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x);
+		unsigned len = mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x);
 		if (len) {
 			advance_rip(x.rip + len);
 			return EXIT_NEXT_RETRY;
