@@ -16,6 +16,7 @@
  * get_segment() (which fetches FS/GS first where they are kept apart).
  */
 #include "core/mmio_short.h"
+#include "core/mmio_short_hit.h"
 #include "arch/x86/cpu.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_forms.h"
@@ -38,13 +39,6 @@ static uint64_t byte_mask(unsigned n)
 	return n >= WORD_BYTES ? ~0ull : (1ull << (BYTE_BITS * n)) - 1;
 }
 
-static uint64_t sign_extend(uint64_t val, unsigned size)
-{
-	unsigned shift = 64 - BYTE_BITS * size;
-
-	return (uint64_t)((int64_t)(val << shift) >> shift);
-}
-
 static unsigned form_reg(const struct x86_insn *in, const struct mmio_form *f)
 {
 	if (in->map == X86_MAP_ONE && in->opcode >= OPC_MOFFS_FIRST && in->opcode <= OPC_MOFFS_LAST)
@@ -60,7 +54,7 @@ static void fill_register(struct mmio_short *e, const struct x86_insn *in,
 	e->shift = f->high_byte ? HIGH_BYTE_SHIFT : 0;
 	e->sign = f->sign;
 	e->imm = f->imm;
-	e->imm_val = f->imm ? sign_extend(in->imm[0], in->imm_size[0]) : 0;
+	e->imm_val = f->imm ? mmio_short_sign_extend(in->imm[0], in->imm_size[0]) : 0;
 	e->val_mask = byte_mask(f->reg_size);
 	/* 32-bit results zero-extend to 64 bits; 8- and 16-bit ones merge. */
 	e->keep_mask = f->reg_size >= 4 ? 0 : ~(e->val_mask << e->shift);
@@ -101,6 +95,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->form = *form;
 	e->write = form->write;
 	e->alu = form->alu;
+	e->plain = !form->alu && (form->imm || form_reg(in, form) != GPR_RSP);
 	e->size = form->mem_size;
 	e->max_off = (uint16_t)(PAGE_SIZE - form->mem_size);
 	fill_register(e, in, form);
@@ -160,7 +155,7 @@ static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t gpa, unsigned 
 	if (mmio_region_call(e->region, &e->access, &val))
 		return false;
 	if (e->sign)
-		val = sign_extend(val, e->size);
+		val = mmio_short_sign_extend(val, e->size);
 	nv = (val & e->val_mask) << e->shift;
 	if (e->keep_mask)
 		nv |= reg_value(v, e->reg) & e->keep_mask;
@@ -178,9 +173,6 @@ unsigned __attribute__((optimize("omit-frame-pointer"))) mmio_short_replay(struc
 
 	if (!replay(v, e, gpa, gpa & (PAGE_SIZE - 1)))
 		return 0;
-	v->exits[EXIT_KIND_NPF]++;
-	v->mmio[MMIO_COUNTER_EXITS]++;
-	v->mmio[MMIO_COUNTER_HITS]++;
-	v->mmio[MMIO_COUNTER_SHORT]++;
+	mmio_short_count_hit(v);
 	return e->insn.len;
 }

@@ -31,6 +31,7 @@ struct mmio_short {
 	bool sign;	   /* a load sign-extends from size bytes */
 	bool imm;	   /* a store of imm_val */
 	bool alu;	   /* an ALU form (mmio_forms.h): replayed through vcpu_mmio_form() */
+	bool plain;	   /* a MOV form whose register (if any) is in gpr[]: replayed inline */
 	uint8_t cs_mode;   /* VCPU_CS_L | VCPU_CS_DB when filled */
 	bool protected_mode; /* decoded outside 64-bit mode: CR0.PE must still be set */
 	uint16_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size) */
@@ -60,12 +61,23 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 		     const struct mmio_region *region);
 
 /*
- * The halves of mmio_short_exit() (core/mmio_short_hit.h) that stay out of line: an access
- * at page offset 0 is not the second half of a split one; the device access, the register
- * write and the counters (the length of the instruction, or 0 if the device failed).
+ * The parts of mmio_short_exit() (core/mmio_short_hit.h) that stay out of line: an access
+ * at page offset 0 is not the second half of a split one; any form's device access, register
+ * (and RFLAGS) write and counters (the length of the instruction, or 0 if the device failed).
  */
 bool mmio_short_starts_on_page(struct vcpu *v, uint64_t rip);
 unsigned mmio_short_replay(struct vcpu *v, uint64_t gpa);
+
+#define MMIO_SHORT_WORD_BITS 64
+#define MMIO_SHORT_BYTE_BITS 8
+
+/* val's low size bytes, sign-extended (MOVSX). */
+static inline uint64_t mmio_short_sign_extend(uint64_t val, unsigned size)
+{
+	unsigned shift = MMIO_SHORT_WORD_BITS - MMIO_SHORT_BYTE_BITS * size;
+
+	return (uint64_t)((int64_t)(val << shift) >> shift);
+}
 
 /* Every guest TLB flush drops the entry, like the code translation it relies on. */
 static inline void mmio_short_invalidate(struct mmio_short *e)

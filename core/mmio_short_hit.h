@@ -10,6 +10,7 @@
 #include "core/mmio_short.h"
 #include "core/vcpu.h"
 #include "mm/memmap.h"
+#include "mmio/region.h"
 
 #define MMIO_SHORT_USER_CPL 3
 
@@ -27,6 +28,42 @@ static inline __attribute__((always_inline)) bool mmio_short_same_bytes(const st
 	__builtin_memcpy(&lo, p, sizeof(lo));
 	__builtin_memcpy(&hi, p + sizeof(lo), sizeof(hi));
 	return !((lo ^ e->code_lo) & e->mask_lo) && !((hi ^ e->code_hi) & e->mask_hi);
+}
+
+/* A hit: an NPF exit the MMIO path served from its cache, by the short path. */
+static inline __attribute__((always_inline)) void mmio_short_count_hit(struct vcpu *v)
+{
+	v->exits[EXIT_KIND_NPF]++;
+	v->mmio[MMIO_COUNTER_EXITS]++;
+	v->mmio[MMIO_COUNTER_HITS]++;
+	v->mmio[MMIO_COUNTER_SHORT]++;
+}
+
+/* A MOV form's device access and register write (mmio_short_replay() for a plain entry). */
+static inline __attribute__((always_inline)) unsigned
+mmio_short_replay_plain(struct vcpu *v, uint64_t gpa, unsigned off)
+{
+	struct mmio_short *e = &v->mmio_short;
+	uint64_t *reg = &v->gpr[e->reg];
+	uint64_t val;
+
+	e->access.gpa = gpa;
+	e->access.offset = e->page_offset + off;
+	if (e->write) {
+		val = e->imm ? e->imm_val : *reg >> e->shift;
+		if (mmio_region_write(e->region, &e->access, &val))
+			return 0;
+	} else {
+		val = 0;
+		if (mmio_region_read(e->region, &e->access, &val))
+			return 0;
+		if (e->sign)
+			val = mmio_short_sign_extend(val, e->size);
+		/* 32-bit results zero-extend to 64 bits (keep_mask 0); 8- and 16-bit ones merge. */
+		*reg = ((val & e->val_mask) << e->shift) | (*reg & e->keep_mask);
+	}
+	mmio_short_count_hit(v);
+	return e->insn.len;
 }
 
 /*
@@ -56,7 +93,9 @@ mmio_short_exit(struct vcpu *v, uint64_t gpa, bool write, const struct vcpu_exec
 		return 0;
 	if (!off && e->size > 1 && !mmio_short_starts_on_page(v, x->rip))
 		return 0;
-	return mmio_short_replay(v, gpa);
+	if (!e->plain)
+		return mmio_short_replay(v, gpa);
+	return mmio_short_replay_plain(v, gpa, off);
 }
 
 #endif
