@@ -144,7 +144,8 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
  * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
  * covered that instruction and ends with it; the VMCB would carry it over VMRUN otherwise.
  */
-static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
+static inline __attribute__((always_inline)) void advance_rip_no_tf(struct vmcb *vmcb,
+								    uint64_t rip)
 {
 	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
 	 * would refuse RIP bits 63:32 there). */
@@ -153,6 +154,12 @@ static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb,
 		rip = (uint32_t)rip;
 	vmcb->save.rip = rip;
 	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
+}
+
+/* ... and the single-step trap it owes if RFLAGS.TF was set (advance_rip_no_tf: known clear). */
+static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
+{
+	advance_rip_no_tf(vmcb, rip);
 	if (unlikely(vmcb->save.rflags & RFLAGS_TF))
 		single_step_trap(vmcb);
 }
@@ -1062,7 +1069,7 @@ exit_npf(struct svm_vcpu *sv)
 	len = mmio_short_exit(&sv->vcpu, vmcb->control.exit_info2, info & NPF_WRITE, &x);
 	if (!len)
 		return exit_npf_slow(sv);
-	advance_rip(vmcb, x.rip + len);
+	advance_rip_no_tf(vmcb, x.rip + len); /* the short path refuses RFLAGS.TF */
 	return EXIT_NEXT_RETRY;
 }
 

@@ -517,7 +517,7 @@ static uint64_t vmx_get_rip(struct vcpu *v)
  * covered that instruction and ends with it: left in place it would block interrupts one
  * instruction too long, and VM entry refuses it with the HLT activity state.
  */
-static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
+static inline __attribute__((always_inline)) void advance_rip_no_tf(uint64_t rip)
 {
 	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
 
@@ -530,6 +530,12 @@ static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
 	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
 		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
 			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+}
+
+/* ... and the single-step trap it owes (advance_rip_no_tf: RFLAGS.TF known clear). */
+static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
+{
+	advance_rip_no_tf(rip);
 	/* The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising
 	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS).
 	 * With DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM
@@ -1138,7 +1144,7 @@ exit_ept_violation(struct vcpu *v)
 		vmx_get_exec_state(&x);
 		unsigned len = mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x);
 		if (len) {
-			advance_rip(x.rip + len);
+			advance_rip_no_tf(x.rip + len); /* the short path refuses RFLAGS.TF */
 			return EXIT_NEXT_RETRY;
 		}
 	}
