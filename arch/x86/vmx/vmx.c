@@ -1120,19 +1120,12 @@ static void __attribute__((noinline)) vmx_mtf_missed(struct vmx_vcpu *vx)
 }
 
 
-/*
- * An EPT violation: a repeated device access is the MMIO short path's (core/mmio_short.h),
- * the rest the exit core's.
- */
-static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
-exit_ept_violation(struct vcpu *v)
+/* An EPT violation the MMIO short path did not take. */
+static enum exit_next __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v, uint64_t q,
+									 uint64_t gpa)
 {
-	uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
 	uint32_t vectoring = vmread32(VMCS_IDT_VECTORING_INFO);
-	uint64_t gpa = vmread64(VMCS_GUEST_PHYS_ADDR);
 	bool gla_valid = q & EPTQ_GLA_VALID;
-	bool final = gla_valid && (q & EPTQ_GLA_FINAL);
-	struct vcpu_exec_state x;
 
 	/* An event's delivery touched a device page or memory outside RAM. */
 	if (vectoring & INTR_INFO_VALID) {
@@ -1140,16 +1133,32 @@ exit_ept_violation(struct vcpu *v)
 					 vmread32(VMCS_EXIT_INSN_LEN), gpa);
 		return EXIT_NEXT_RETRY;
 	}
-	if (final && !(q & EPTQ_FETCH)) {
-		vmx_get_exec_state(&x);
-		unsigned len = mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x);
-		if (len) {
-			advance_rip_no_tf(x.rip + len); /* the short path refuses RFLAGS.TF */
-			return EXIT_NEXT_RETRY;
-		}
-	}
 	vcpu_exit_npf(v, gpa, gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, gla_valid,
-		      q & EPTQ_WRITE, q & EPTQ_FETCH, final);
+		      q & EPTQ_WRITE, q & EPTQ_FETCH, gla_valid && (q & EPTQ_GLA_FINAL));
+	return EXIT_NEXT_RETRY;
+}
+
+/*
+ * An EPT violation: a repeated device access is the MMIO short path's (core/mmio_short.h),
+ * tested first with only what it needs read; the rest the exit core's.
+ */
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_ept_violation(struct vcpu *v)
+{
+	const uint64_t final_data = EPTQ_GLA_VALID | EPTQ_GLA_FINAL; /* and not EPTQ_FETCH */
+	uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
+	uint64_t gpa = vmread64(VMCS_GUEST_PHYS_ADDR);
+	struct vcpu_exec_state x;
+	unsigned len;
+
+	if ((q & (final_data | EPTQ_FETCH)) != final_data ||
+	    (vmread32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		return exit_ept_violation_slow(v, q, gpa);
+	vmx_get_exec_state(&x);
+	len = mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x);
+	if (!len)
+		return exit_ept_violation_slow(v, q, gpa);
+	advance_rip_no_tf(x.rip + len); /* the short path refuses RFLAGS.TF */
 	return EXIT_NEXT_RETRY;
 }
 
