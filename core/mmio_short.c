@@ -7,9 +7,16 @@
  * pages faults on the second at its offset 0: the operand's linear address tells), and the
  * same direction.  The caller passes only exits for the final translation with no event being
  * delivered.  Everything the instruction does to a register is worked out at fill time, so a
- * hit is the checks, one device call and one register (or nothing) written.
+ * hit is the checks (mmio_short_hit.h, inlined at the exit), one device call and one register
+ * (or nothing) written.
+ *
+ * A hit runs on the exit's fast side (mmio_short.h): on SVM the guest's VMLOAD state (FS, GS,
+ * TR, LDTR, the syscall MSRs) is still live in the CPU then, so a hit reads only the state
+ * the backend handed over, general registers, RSP and RFLAGS, and segments through
+ * get_segment() (which fetches FS/GS first where they are kept apart).
  */
 #include "core/mmio_short.h"
+#include "core/mmio_short_hit.h"
 #include "arch/x86/cpu.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_forms.h"
@@ -19,7 +26,6 @@
 #include "mm/memmap.h"
 #include "mmio/region.h"
 
-#define USER_CPL	3
 #define WORD_BYTES	8
 #define BYTE_BITS	8
 #define HIGH_BYTE_REGS	4 /* without REX, byte registers 4-7 are AH, CH, DH, BH */
@@ -31,13 +37,6 @@
 static uint64_t byte_mask(unsigned n)
 {
 	return n >= WORD_BYTES ? ~0ull : (1ull << (BYTE_BITS * n)) - 1;
-}
-
-static uint64_t sign_extend(uint64_t val, unsigned size)
-{
-	unsigned shift = 64 - BYTE_BITS * size;
-
-	return (uint64_t)((int64_t)(val << shift) >> shift);
 }
 
 static unsigned form_reg(const struct x86_insn *in, const struct mmio_form *f)
@@ -55,10 +54,15 @@ static void fill_register(struct mmio_short *e, const struct x86_insn *in,
 	e->shift = f->high_byte ? HIGH_BYTE_SHIFT : 0;
 	e->sign = f->sign;
 	e->imm = f->imm;
-	e->imm_val = f->imm ? sign_extend(in->imm[0], in->imm_size[0]) : 0;
+	e->imm_val = f->imm ? mmio_short_sign_extend(in->imm[0], in->imm_size[0]) : 0;
 	e->val_mask = byte_mask(f->reg_size);
 	/* 32-bit results zero-extend to 64 bits; 8- and 16-bit ones merge. */
 	e->keep_mask = f->reg_size >= 4 ? 0 : ~(e->val_mask << e->shift);
+}
+
+static uint8_t cs_mode(const struct vcpu_segment *cs)
+{
+	return (cs->long_mode ? VCPU_CS_L : 0) | (cs->db ? VCPU_CS_DB : 0);
 }
 
 void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
@@ -73,7 +77,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	if (!ic->valid || ic->la != code_la || &ic->insn != in ||
 	    (code_la & (PAGE_SIZE - 1)) + sizeof(bytes) > PAGE_SIZE) {
 		/* Decoded across a page or without the code translation; or near the page's end,
-		 * where the two words same_bytes() compares would leave it. */
+		 * where the two words mmio_short_same_bytes() compares would leave it. */
 		e->valid = false;
 		return;
 	}
@@ -83,14 +87,15 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	/* The entry already describes this instruction on this page (an exit it could not take,
 	 * such as a read-modify-write reported as its read): nothing to rewrite. */
 	if (e->valid && e->rip == rip && e->code_la == code_la && e->gfn == gpa >> PAGE_SHIFT &&
-	    e->region == region && e->cs_base == cs->base && e->cs_long == cs->long_mode &&
-	    e->cs_db == cs->db && e->insn.len == in->len && e->insn.mode == in->mode &&
+	    e->region == region && e->cs_base == cs->base && e->cs_mode == cs_mode(cs) &&
+	    e->insn.len == in->len && e->insn.mode == in->mode &&
 	    e->code_lo == lo && e->code_hi == hi)
 		return;
 	e->valid = false;
 	e->form = *form;
 	e->write = form->write;
 	e->alu = form->alu;
+	e->plain = !form->alu && (form->imm || form_reg(in, form) != GPR_RSP);
 	e->size = form->mem_size;
 	e->max_off = (uint16_t)(PAGE_SIZE - form->mem_size);
 	fill_register(e, in, form);
@@ -99,10 +104,11 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->code_la = code_la;
 	e->code_off = code_la & (PAGE_SIZE - 1);
 	e->cs_base = cs->base;
-	e->cs_long = cs->long_mode;
-	e->cs_db = cs->db;
+	e->cs_mode = cs_mode(cs);
 	e->protected_mode = in->mode != X86_MODE_64;
 	e->region = region;
+	e->page_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base;
+	e->access = (struct mmio_access){.rip = rip, .len = form->mem_size, .write = form->write};
 	e->code_lo = lo;
 	e->code_hi = hi;
 	e->mask_lo = byte_mask(in->len);
@@ -111,28 +117,13 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->valid = true;
 }
 
-/* The bytes at RIP, read through the code translation (a TLB entry), are still the entry's. */
-static bool same_bytes(const struct vcpu *v, const struct mmio_short *e)
-{
-	const struct code_tlb *t = &v->code_tlb;
-	const uint8_t *p;
-	uint64_t lo, hi;
-
-	if (!t->valid || t->gva_page != e->code_la >> PAGE_SHIFT)
-		return false;
-	p = t->host_page + e->code_off;
-	__builtin_memcpy(&lo, p, WORD_BYTES);
-	__builtin_memcpy(&hi, p + WORD_BYTES, WORD_BYTES);
-	return !((lo ^ e->code_lo) & e->mask_lo) && !((hi ^ e->code_hi) & e->mask_hi);
-}
-
 /*
  * An exit at page offset 0 may be the second half of an access split across two pages: the
  * operand's own linear address must be page-aligned too.
  */
-static bool starts_on_page(struct vcpu *v, const struct mmio_short *e, uint64_t rip)
+bool mmio_short_starts_on_page(struct vcpu *v, uint64_t rip)
 {
-	const struct x86_insn *in = &e->insn;
+	const struct x86_insn *in = &v->mmio_short.insn;
 	uint64_t ea = vcpu_insn_ea(v, in, rip);
 	struct vcpu_segment seg;
 
@@ -149,23 +140,22 @@ static uint64_t reg_value(struct vcpu *v, unsigned reg)
 }
 
 /* The device access and the register write; false if the device failed (nothing changed). */
-static bool replay(struct vcpu *v, const struct mmio_short *e, uint64_t gpa, uint64_t rip)
+static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t gpa, unsigned off)
 {
-	const struct mmio_region *r = e->region;
-	struct mmio_access a = {
-		.gpa = gpa, .offset = gpa - r->base, .rip = rip, .len = e->size, .write = e->write};
 	uint64_t val = 0, nv;
 
 	if (e->alu) /* a read, flags, a write or a register: as the fast path did it */
-		return vcpu_mmio_form(v, r, &e->insn, &e->form, gpa, rip);
+		return vcpu_mmio_form(v, e->region, &e->insn, &e->form, gpa, e->rip);
+	e->access.gpa = gpa;
+	e->access.offset = e->page_offset + off;
 	if (e->write) {
 		val = e->imm ? e->imm_val : reg_value(v, e->reg) >> e->shift;
-		return !mmio_region_call(r, &a, &val);
+		return !mmio_region_call(e->region, &e->access, &val);
 	}
-	if (mmio_region_call(r, &a, &val))
+	if (mmio_region_call(e->region, &e->access, &val))
 		return false;
 	if (e->sign)
-		val = sign_extend(val, e->size);
+		val = mmio_short_sign_extend(val, e->size);
 	nv = (val & e->val_mask) << e->shift;
 	if (e->keep_mask)
 		nv |= reg_value(v, e->reg) & e->keep_mask;
@@ -176,38 +166,13 @@ static bool replay(struct vcpu *v, const struct mmio_short *e, uint64_t gpa, uin
 	return true;
 }
 
-static inline __attribute__((always_inline)) bool short_hit(struct vcpu *v, uint64_t gpa,
-								 bool write)
+unsigned __attribute__((optimize("omit-frame-pointer"))) mmio_short_replay(struct vcpu *v,
+									    uint64_t gpa)
 {
-	const struct mmio_short *e = &v->mmio_short;
-	unsigned off = gpa & (PAGE_SIZE - 1);
-	struct vcpu_exec_state x;
+	struct mmio_short *e = &v->mmio_short;
 
-	/* The exit's direction must be the entry's: the CPU checked the guest's rights for the
-	 * access it reports, and a read-modify-write reported as its read (QEMU's TCG loads
-	 * first) says nothing about the page being writable. */
-	if (gpa >> PAGE_SHIFT != e->gfn || write != e->write || off > e->max_off)
-		return false;
-	v->ops->get_exec_state(v, &x);
-	if (x.rip != e->rip || (x.rflags & (RFLAGS_TF | RFLAGS_VM)) || x.cpl == USER_CPL)
-		return false;
-	/* The same decode mode and code address, then the same bytes there. */
-	if (x.cs_base != e->cs_base || x.cs_long != e->cs_long || x.cs_db != e->cs_db ||
-	    (e->protected_mode && !(x.cr0 & CR0_PE)) || !same_bytes(v, e))
-		return false;
-	if (!off && e->size > 1 && !starts_on_page(v, e, x.rip))
-		return false;
-	if (!replay(v, e, gpa, x.rip))
-		return false;
-	v->mmio[MMIO_COUNTER_EXITS]++;
-	v->mmio[MMIO_COUNTER_HITS]++;
-	v->mmio[MMIO_COUNTER_SHORT]++;
-	v->ops->set_rip(v, x.rip + e->insn.len);
-	return true;
-}
-
-void mmio_short_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write)
-{
-	if (!short_hit(v, gpa, write))
-		vcpu_exit_npf_full(v, gpa, gla, gla_valid, write, false, true);
+	if (!replay(v, e, gpa, gpa & (PAGE_SIZE - 1)))
+		return 0;
+	mmio_short_count_hit(v);
+	return e->insn.len;
 }

@@ -14,11 +14,13 @@
 #include <stdint.h>
 
 #include "core/mmio_forms.h"
+#include "mmio/device.h"
 #include "mmio/x86_decode.h"
 
 struct vcpu;
 struct mmio_region;
 struct vcpu_segment;
+struct vcpu_exec_state;
 
 struct mmio_short {
 	bool valid;
@@ -29,7 +31,8 @@ struct mmio_short {
 	bool sign;	   /* a load sign-extends from size bytes */
 	bool imm;	   /* a store of imm_val */
 	bool alu;	   /* an ALU form (mmio_forms.h): replayed through vcpu_mmio_form() */
-	bool cs_long, cs_db;
+	bool plain;	   /* a MOV form whose register (if any) is in gpr[]: replayed inline */
+	uint8_t cs_mode;   /* VCPU_CS_L | VCPU_CS_DB when filled */
 	bool protected_mode; /* decoded outside 64-bit mode: CR0.PE must still be set */
 	uint16_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size) */
 	uint16_t code_off; /* code_la's page offset */
@@ -43,6 +46,8 @@ struct mmio_short {
 	uint64_t code_la;  /* CS.base + RIP when filled */
 	uint64_t cs_base;
 	const struct mmio_region *region;
+	uint64_t page_offset; /* the device page's offset in region: gfn's address - base */
+	struct mmio_access access; /* the device access, its gpa and offset set per hit */
 	struct mmio_form form; /* what the instruction does (its direction, its size) */
 	struct x86_insn insn;
 };
@@ -56,11 +61,23 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 		     const struct mmio_region *region);
 
 /*
- * An exit for the final translation of a data access to gpa (no event delivery in progress;
- * gla/gla_valid as the exit gives them): done here if the entry matches (RIP advanced), else
- * handed to vcpu_exit_npf_full() untouched.
+ * The parts of mmio_short_exit() (core/mmio_short_hit.h) that stay out of line: an access
+ * at page offset 0 is not the second half of a split one; any form's device access, register
+ * (and RFLAGS) write and counters (the length of the instruction, or 0 if the device failed).
  */
-void mmio_short_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write);
+bool mmio_short_starts_on_page(struct vcpu *v, uint64_t rip);
+unsigned mmio_short_replay(struct vcpu *v, uint64_t gpa);
+
+#define MMIO_SHORT_WORD_BITS 64
+#define MMIO_SHORT_BYTE_BITS 8
+
+/* val's low size bytes, sign-extended (MOVSX). */
+static inline uint64_t mmio_short_sign_extend(uint64_t val, unsigned size)
+{
+	unsigned shift = MMIO_SHORT_WORD_BITS - MMIO_SHORT_BYTE_BITS * size;
+
+	return (uint64_t)((int64_t)(val << shift) >> shift);
+}
 
 /* Every guest TLB flush drops the entry, like the code translation it relies on. */
 static inline void mmio_short_invalidate(struct mmio_short *e)

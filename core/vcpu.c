@@ -462,13 +462,14 @@ void vcpu_exit_triple_fault(struct vcpu *v)
 	vcpu_end_run(v, HV_STATUS_FAIL, "guest triple fault (shutdown)");
 }
 
-/* Everything but the short path (which comes here when it does not match). */
-void vcpu_exit_npf_full(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
-			bool fetch, bool final)
+/* Everything but the short path (the backend's fast side tried it first). */
+void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
+		   bool fetch, bool final)
 {
 	static unsigned reported;
 	bool hidden = gpa >= v->hv_start && gpa < v->hv_end;
 
+	v->exits[EXIT_KIND_NPF]++;
 	/* The CPU's final translation of this access wins over a cached one (its TLB had no
 	 * stale entry, so mhv's copy must not have one either): the device is the exit's. */
 	if (final && v->mmio_cache.valid && v->mmio_cache.gfn != gpa >> MMIO_PAGE_SHIFT)
@@ -496,17 +497,6 @@ void vcpu_exit_npf_full(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_val
 	}
 	/* A clean, catchable outcome: the access never reaches memory. */
 	v->ops->inject_exception(v, VEC_GP, true, 0);
-}
-
-void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
-		   bool fetch, bool final)
-{
-	v->exits[EXIT_KIND_NPF]++;
-	/* Both are tail calls: the short path pays for no frame here. */
-	if (final && !fetch && v->mmio_short.valid)
-		mmio_short_exit(v, gpa, gla, gla_valid, write);
-	else
-		vcpu_exit_npf_full(v, gpa, gla, gla_valid, write, fetch, final);
 }
 
 void vcpu_print_stats(const struct vcpu *v)

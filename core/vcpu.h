@@ -69,14 +69,18 @@ struct vcpu_segment {
 
 #define VCPU_SEG_UNUSABLE (1u << 16)
 
-/* What the MMIO short path checks on every hit (core/mmio_short.c), read in one call. */
+/* What the MMIO short path checks on every hit: the backend reads it at the exit and hands it
+ * to mmio_short_exit() (core/mmio_short.h). */
 struct vcpu_exec_state {
 	uint64_t rip, rflags;
 	uint64_t cs_base;
 	uint64_t cr0; /* as the guest sees it (get_cr(v, 0)) */
 	unsigned cpl;
-	bool cs_long, cs_db;
+	unsigned cs_mode; /* VCPU_CS_L | VCPU_CS_DB: the decode mode CS gives */
 };
+
+#define VCPU_CS_L  1u
+#define VCPU_CS_DB 2u
 
 /* What a debugger shows beyond the registers (core/monitor.c). */
 struct vcpu_debug_state {
@@ -161,8 +165,6 @@ struct vcpu_ops {
 	void (*debug_state)(struct vcpu *v, struct vcpu_debug_state *d);
 	/* Drop this CPU's translations derived from the nested tables (a page left them). */
 	void (*flush_nested)(struct vcpu *v);
-	/* RIP, RFLAGS, CS base/L/D, CR0 and CPL at once (the MMIO short path's checks). */
-	void (*get_exec_state)(struct vcpu *v, struct vcpu_exec_state *s);
 };
 
 struct vcpu {
@@ -253,13 +255,11 @@ void vcpu_exit_hidden_insn(struct vcpu *v);
 void vcpu_exit_triple_fault(struct vcpu *v);
 /*
  * Guest touched guest-physical memory that is not its RAM (mhv's range, or unmapped).
- * final: the exit is for the access's final translation (not the guest's page walk).
+ * final: the exit is for the access's final translation (not the guest's page walk).  The
+ * backend has tried the MMIO short path first (mmio_short_exit()) where it applies.
  */
 void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
 		   bool fetch, bool final);
-/* vcpu_exit_npf without the MMIO short path (which calls it when its entry does not match). */
-void vcpu_exit_npf_full(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, bool write,
-			bool fetch, bool final);
 /* Anything the backend could not translate: logged with guest state, run ends. */
 void vcpu_exit_unknown(struct vcpu *v, const char *what, uint64_t code);
 

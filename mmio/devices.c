@@ -68,7 +68,13 @@ void mmio_ram_init(struct mmio_ram_dev *d, void *buf, uint64_t size)
 {
 	d->buf = buf;
 	d->size = size;
+	d->logging = false;
 	mmio_ram_reset_stats(d);
+}
+
+void mmio_ram_log_on(struct mmio_ram_dev *d)
+{
+	d->logging = true;
 }
 
 void mmio_ram_reset_stats(struct mmio_ram_dev *d)
@@ -93,23 +99,9 @@ const struct mmio_ram_log_entry *mmio_ram_log_at(const struct mmio_ram_dev *d, u
 	return &d->log[(d->nr_logged - n + i) % MMIO_RAM_LOG_LEN];
 }
 
-/*
- * Copy one access's len bytes and return the first 8 of them zero-extended (the log's value):
- * one dispatch on the size serves both.  Inlined: it is on every ram access, the cached MMIO
- * read included.
- */
-/* Out of line: the common sizes' path then saves no registers for it. */
-static uint64_t __attribute__((noinline)) ram_copy_long(void *dst, const void *src, unsigned len)
-{
-	uint64_t q = 0;
-
-	memcpy(dst, src, len);
-	memcpy_small(&q, src, MIN(len, (unsigned)WORD_BYTES));
-	return q;
-}
-
-static inline __attribute__((always_inline)) uint64_t ram_copy(void *dst, const void *src,
-							       unsigned len)
+/* The common sizes, inlined (every ram access, the MMIO short path's too); false for others. */
+static inline __attribute__((always_inline)) bool ram_copy_small(void *dst, const void *src,
+								 unsigned len)
 {
 	uint8_t b;
 	uint16_t w;
@@ -120,29 +112,31 @@ static inline __attribute__((always_inline)) uint64_t ram_copy(void *dst, const 
 	case 1:
 		__builtin_memcpy(&b, src, sizeof(b));
 		__builtin_memcpy(dst, &b, sizeof(b));
-		return b;
+		return true;
 	case 2:
 		__builtin_memcpy(&w, src, sizeof(w));
 		__builtin_memcpy(dst, &w, sizeof(w));
-		return w;
+		return true;
 	case 4:
 		__builtin_memcpy(&l, src, sizeof(l));
 		__builtin_memcpy(dst, &l, sizeof(l));
-		return l;
+		return true;
 	case WORD_BYTES:
 		__builtin_memcpy(&q, src, sizeof(q));
 		__builtin_memcpy(dst, &q, sizeof(q));
-		return q;
+		return true;
 	default:
-		return ram_copy_long(dst, src, len);
+		return false;
 	}
 }
 
-static inline __attribute__((always_inline)) void ram_log(struct mmio_ram_dev *d, uint64_t offset,
-						      unsigned len, bool write, uint64_t value)
+static void ram_log(struct mmio_ram_dev *d, uint64_t offset, unsigned len, bool write,
+		    const void *bytes)
 {
 	struct mmio_ram_log_entry *e = &d->log[d->nr_logged % MMIO_RAM_LOG_LEN];
+	uint64_t value = 0; /* the first 8 bytes, zero-extended */
 
+	memcpy_small(&value, bytes, MIN(len, (unsigned)WORD_BYTES));
 	e->offset = offset;
 	e->value = value;
 	e->len = len;
@@ -150,7 +144,21 @@ static inline __attribute__((always_inline)) void ram_log(struct mmio_ram_dev *d
 	d->nr_logged++;
 }
 
-static int ram_read(void *dev, const struct mmio_access *a, void *buf)
+/* Any size, and the log (off in mhv: mmio_ram_log_on()): out of line, a tail call, so that
+ * the common path saves no registers. */
+static int __attribute__((noinline)) ram_copy_slow(struct mmio_ram_dev *d, void *dst,
+						   const void *src, uint64_t off, unsigned len,
+						   bool write)
+{
+	memcpy(dst, src, len);
+	if (d->logging)
+		ram_log(d, off, len, write, dst);
+	return 0;
+}
+
+static int __attribute__((optimize("omit-frame-pointer"))) ram_read(void *dev,
+								     const struct mmio_access *a,
+								     void *buf)
 {
 	struct mmio_ram_dev *d = dev;
 	uint64_t off = a->offset;
@@ -160,11 +168,14 @@ static int ram_read(void *dev, const struct mmio_access *a, void *buf)
 		return -E_RANGE;
 	d->reads++;
 	d->bytes_read += len;
-	ram_log(d, off, len, false, ram_copy(buf, d->buf + off, len));
-	return 0;
+	if (likely(!d->logging) && ram_copy_small(buf, d->buf + off, len))
+		return 0;
+	return ram_copy_slow(d, buf, d->buf + off, off, len, false);
 }
 
-static int ram_write(void *dev, const struct mmio_access *a, const void *buf)
+static int __attribute__((optimize("omit-frame-pointer"))) ram_write(void *dev,
+								      const struct mmio_access *a,
+								      const void *buf)
 {
 	struct mmio_ram_dev *d = dev;
 	uint64_t off = a->offset;
@@ -174,8 +185,9 @@ static int ram_write(void *dev, const struct mmio_access *a, const void *buf)
 		return -E_RANGE;
 	d->writes++;
 	d->bytes_written += len;
-	ram_log(d, off, len, true, ram_copy(d->buf + off, buf, len));
-	return 0;
+	if (likely(!d->logging) && ram_copy_small(d->buf + off, buf, len))
+		return 0;
+	return ram_copy_slow(d, d->buf + off, buf, off, len, true);
 }
 
 /*
@@ -208,16 +220,14 @@ static unsigned ram_run(void *dev, const struct mmio_access *first, int64_t step
 		d->reads += n;
 		d->bytes_read += (uint64_t)n * first->len;
 	}
+	if (!d->logging)
+		return n;
 	/* The ring keeps the last MMIO_RAM_LOG_LEN: the earlier ones only count. */
 	skipped = n > MMIO_RAM_LOG_LEN ? n - MMIO_RAM_LOG_LEN : 0;
 	d->nr_logged += skipped;
-	for (unsigned i = skipped; i < n; i++) {
-		uint64_t value = 0;
-
-		memcpy_small(&value, buf0 + (int64_t)i * buf_step, MIN(first->len, (unsigned)WORD_BYTES));
+	for (unsigned i = skipped; i < n; i++)
 		ram_log(d, first->offset + (uint64_t)((int64_t)i * step), first->len, first->write,
-			value);
-	}
+			buf0 + (int64_t)i * buf_step);
 	return n;
 }
 

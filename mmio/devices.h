@@ -53,12 +53,17 @@ struct mmio_ram_dev {
 	uint8_t *buf;
 	uint64_t size;
 	uint64_t reads, writes, bytes_read, bytes_written;
+	/* Off unless mmio_ram_log_on(): nothing in mhv reads the log, and every access (the
+	 * MMIO short path's hit included) would pay for its record. */
+	bool logging;
 	struct mmio_ram_log_entry log[MMIO_RAM_LOG_LEN]; /* ring */
 	uint64_t nr_logged;				 /* total ever logged */
 };
 
 /* buf[0..size) backs offsets 0..size; accesses beyond it get -E_RANGE (not counted). */
 void mmio_ram_init(struct mmio_ram_dev *d, void *buf, uint64_t size);
+/* Keep the log of accesses from now on (mmio_ram_log_at()); the counters always count. */
+void mmio_ram_log_on(struct mmio_ram_dev *d);
 /* Forget counters and log (not the buffer contents). */
 void mmio_ram_reset_stats(struct mmio_ram_dev *d);
 /* Entries kept: min(nr_logged, MMIO_RAM_LOG_LEN). */

@@ -109,15 +109,32 @@ extern struct spinlock mmio_device_lock;
  * One access a that the caller has already checked (len valid, a->gpa..+len inside r,
  * a->offset = a->gpa - r->base): the MMIO short path's device call, with nothing in between.
  */
-static inline int mmio_region_call(const struct mmio_region *r, const struct mmio_access *a,
+static inline int mmio_region_read(const struct mmio_region *r, const struct mmio_access *a,
 				   void *buf)
 {
 	int rc;
 
 	spin_lock(&mmio_device_lock);
-	rc = a->write ? r->ops->write(r->dev, a, buf) : r->ops->read(r->dev, a, buf);
+	rc = r->ops->read(r->dev, a, buf);
 	spin_unlock(&mmio_device_lock);
 	return rc;
+}
+
+static inline int mmio_region_write(const struct mmio_region *r, const struct mmio_access *a,
+				    const void *buf)
+{
+	int rc;
+
+	spin_lock(&mmio_device_lock);
+	rc = r->ops->write(r->dev, a, buf);
+	spin_unlock(&mmio_device_lock);
+	return rc;
+}
+
+static inline int mmio_region_call(const struct mmio_region *r, const struct mmio_access *a,
+				   void *buf)
+{
+	return a->write ? mmio_region_write(r, a, buf) : mmio_region_read(r, a, buf);
 }
 
 int mmio_dispatch(const struct mmio_regions *rs, uint64_t gpa, uint64_t rip, void *buf,

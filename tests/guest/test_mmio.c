@@ -24,6 +24,7 @@
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
+#include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
@@ -720,6 +721,71 @@ static void test_straddle(void)
 	check_exits("mmio: straddle: ram->mmio read is one MMIO exit", &b, &a, 1, 1);
 }
 
+/*
+ * The short path's split-access check reads the operand's segment base: an FS-relative load
+ * (FS flat) replayed at region 0's offset 0, then the same instruction with the same offset
+ * register one page lower and FS based at 0xffe, which straddles from RAM into region 0 and
+ * faults at its offset 0 too.  On SVM FS is VMLOAD state, live in the CPU while the short path
+ * runs: the flat base read from a stale VMCB would take the straddle for the aligned access.
+ */
+#define SEL_FS_SHIFTED	0x18u
+#define FS_SHIFT	(PAGE_SIZE - 2)
+#define DESC_BASE_SHIFT 16 /* base bits 15:0 sit at descriptor bit 16 */
+#define FS_GDT_ENTRIES	4
+#define FS_ROUNDS	4
+#define VAL_FS_DEV	0xF5D0F5D0u
+#define VAL_FS_RAM	0x1234u
+
+struct __attribute__((packed)) fs_gdt_ptr {
+	uint16_t limit;
+	uint32_t base;
+};
+
+static uint64_t fs_gdt[FS_GDT_ENTRIES] __aligned(8);
+
+static __attribute__((noinline)) uint32_t load_fs(uintptr_t off)
+{
+	uint32_t v;
+
+	asm volatile("movl %%fs:(%1), %0" : "=r"(v) : "r"(off) : "memory");
+	return v;
+}
+
+static void test_straddle_fs(void)
+{
+	const uintptr_t dev = map_fresh(WIN_RAMSPLIT_HI, region_page(R0, 0), PTE_RW | PTE_P);
+	const uintptr_t r0 = regions[R0].base;
+	const struct fs_gdt_ptr mine = {sizeof(fs_gdt) - 1, (uint32_t)fs_gdt};
+	struct fs_gdt_ptr old;
+	uint32_t bad = 0, shorts = mmio_counter(MMIO_COUNTER_SHORT), v;
+
+	map_fresh(WIN_RAMSPLIT, (uint32_t)split_ram, PTE_RW | PTE_P);
+	fs_gdt[0] = 0;
+	fs_gdt[SEL_CODE / 8] = GDT_FLAT_CODE32;
+	fs_gdt[SEL_DATA / 8] = GDT_FLAT_DATA32;
+	fs_gdt[SEL_FS_SHIFTED / 8] = GDT_FLAT_DATA32 | (uint64_t)FS_SHIFT << DESC_BASE_SHIFT;
+	mmio_write32(r0, VAL_FS_DEV);
+	*(volatile uint16_t *)&split_ram[OFF_PAGE_HI] = VAL_FS_RAM;
+	asm volatile("sgdt %0" : "=m"(old));
+	asm volatile("lgdt %0" ::"m"(mine) : "memory");
+	asm volatile("mov %0, %%fs" ::"r"(SEL_DATA));
+	for (uint32_t i = 0; i < FS_ROUNDS; i++)
+		bad += load_fs(dev) != VAL_FS_DEV;
+	/* No exit in between (a hypercall would move the code translation off this page). */
+	asm volatile("mov %0, %%fs" ::"r"(SEL_FS_SHIFTED));
+	v = load_fs(dev - PAGE_SIZE);
+	asm volatile("mov %0, %%fs" ::"r"(SEL_DATA));
+	shorts = mmio_counter(MMIO_COUNTER_SHORT) - shorts;
+	asm volatile("lgdt %0" ::"m"(old) : "memory");
+	check_eq("mmio: straddle fs: fs:[x] (FS flat) reads region 0 offset 0 each time", bad, 0);
+	if (cache_on)
+		check(shorts >= FS_ROUNDS - 1, "mmio: straddle fs: the repeats took the short path",
+		      "%u of %u", shorts, FS_ROUNDS);
+	check_eq("mmio: straddle fs: the same fs:[x] with FS based at 0xffe straddles RAM and "
+		 "region 0",
+		 v, VAL_FS_RAM | (uint32_t)(uint16_t)VAL_FS_DEV << 16);
+}
+
 /* ---- 7: REP MOVS between RAM and MMIO ---- */
 
 struct movs {
@@ -1113,6 +1179,7 @@ void test_mmio(void)
 	test_user();
 	test_read_only();
 	test_straddle();
+	test_straddle_fs();
 	test_string();
 	test_stale();
 	test_short_remap();

@@ -255,6 +255,7 @@ static void test_ram_window_reads_back_writes_and_logs_exactly(void **state)
 	(void)state;
 	memset(backing, 0, sizeof(backing));
 	mmio_ram_init(&ram, backing, sizeof(backing));
+	mmio_ram_log_on(&ram);
 	assert_int_equal(mmio_region_add(&rs, 0xe0000000, 0x2000, &mmio_ram_ops, &ram), 0);
 	assert_string_equal(mmio_ram_ops.name, "ram");
 
@@ -312,6 +313,7 @@ static void test_ram_window_smaller_than_region_and_log_ring_wraps(void **state)
 
 	(void)state;
 	mmio_ram_init(&ram, backing, sizeof(backing));
+	mmio_ram_log_on(&ram);
 	assert_int_equal(mmio_region_add(&rs, 0x40000000, PAGE, &mmio_ram_ops, &ram), 0);
 	assert_int_equal(mmio_dispatch(&rs, 0x400000fe, 0, &b, 1, false), 0);
 	assert_int_equal(mmio_dispatch(&rs, 0x400000ff, 0, &i, 2, false), -E_RANGE);
@@ -332,6 +334,25 @@ static void test_ram_window_smaller_than_region_and_log_ring_wraps(void **state)
 		assert_int_equal(mmio_ram_log_at(&ram, i)->value, i + 5);
 	}
 	assert_null(mmio_ram_log_at(&ram, MMIO_RAM_LOG_LEN));
+}
+
+static void test_ram_log_off_by_default_counters_still_count(void **state)
+{
+	static uint8_t backing[0x100];
+	struct mmio_ram_dev ram;
+	uint32_t v = 0x11223344, back = 0;
+
+	(void)state;
+	mmio_ram_init(&ram, backing, sizeof(backing));
+	assert_int_equal(mmio_region_add(&rs, 0x40000000, PAGE, &mmio_ram_ops, &ram), 0);
+	assert_int_equal(mmio_dispatch(&rs, 0x40000010, 0, &v, 4, true), 0);
+	assert_int_equal(mmio_dispatch(&rs, 0x40000010, 0, &back, 4, false), 0);
+	assert_int_equal(back, v);
+	assert_int_equal(ram.writes, 1);
+	assert_int_equal(ram.reads, 1);
+	assert_int_equal(ram.bytes_written + ram.bytes_read, 8);
+	assert_int_equal(mmio_ram_log_count(&ram), 0);
+	assert_null(mmio_ram_log_at(&ram, 0));
 }
 
 /* ---- deny ---------------------------------------------------------------------------------- */
@@ -658,6 +679,8 @@ static void test_ram_run_equals_single_accesses(void **state)
 		src[i] = 0x1000u * i + 7;
 	mmio_ram_init(&ra, back_a, sizeof(back_a));
 	mmio_ram_init(&rb, back_b, sizeof(back_b));
+	mmio_ram_log_on(&ra);
+	mmio_ram_log_on(&rb);
 	assert_int_equal(mmio_region_add(&rs, 0x40 * PAGE, PAGE, &mmio_ram_ops, &ra), 0);
 	assert_int_equal(mmio_region_add(&rs, 0x41 * PAGE, PAGE, &mmio_ram_ops, &rb), 0);
 	r_a = mmio_region_find(&rs, 0x40 * PAGE);
@@ -701,6 +724,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ram_window_reads_back_writes_and_logs_exactly, setup),
 		cmocka_unit_test_setup(test_ram_window_smaller_than_region_and_log_ring_wraps,
 				       setup),
+		cmocka_unit_test_setup(test_ram_log_off_by_default_counters_still_count, setup),
 		cmocka_unit_test_setup(test_deny_reads_all_ones_every_size_writes_dropped, setup),
 		cmocka_unit_test_setup(test_deny_log_is_rate_limited_with_counts, setup),
 		cmocka_unit_test_setup(test_trace_forwards_to_phys_and_logs, setup),

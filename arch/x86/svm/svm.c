@@ -26,6 +26,7 @@
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
+#include "core/mmio_short_hit.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
@@ -147,21 +148,40 @@ static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
  * RIP moves past an instruction mhv completed for the guest.  An STI or MOV SS shadow
  * covered that instruction and ends with it; the VMCB would carry it over VMRUN otherwise.
  */
-static inline __attribute__((always_inline)) void set_rip_past(struct vmcb *vmcb, uint64_t rip)
+static inline __attribute__((always_inline)) void set_rip_past_no_tf(struct vmcb *vmcb,
+								     uint64_t rip)
 {
 	vmcb->save.rip = rip;
 	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
+}
+
+/* ... and the single-step trap it owes if RFLAGS.TF was set (the _no_tf forms: known clear). */
+static inline __attribute__((always_inline)) void set_rip_past(struct vmcb *vmcb, uint64_t rip)
+{
+	set_rip_past_no_tf(vmcb, rip);
 	if (unlikely(vmcb->save.rflags & RFLAGS_TF))
 		single_step_trap(vmcb);
 }
 
-static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
+/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN would
+ * refuse RIP bits 63:32 there). */
+static inline __attribute__((always_inline)) uint64_t wrap_rip(const struct vmcb *vmcb,
+							       uint64_t rip)
 {
-	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VMRUN
-	 * would refuse RIP bits 63:32 there). */
 	if (unlikely(rip >> 32) && !svm_long_mode_cs(&vmcb->save))
 		rip = (uint32_t)rip;
-	set_rip_past(vmcb, rip);
+	return rip;
+}
+
+static inline __attribute__((always_inline)) void advance_rip_no_tf(struct vmcb *vmcb,
+								    uint64_t rip)
+{
+	set_rip_past_no_tf(vmcb, wrap_rip(vmcb, rip));
+}
+
+static inline __attribute__((always_inline)) void advance_rip(struct vmcb *vmcb, uint64_t rip)
+{
+	set_rip_past(vmcb, wrap_rip(vmcb, rip));
 }
 
 static void svm_set_rip(struct vcpu *v, uint64_t rip)
@@ -321,6 +341,11 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	const struct vmcb_seg *s = (const void *)((const uint8_t *)&vmcb_of(v)->save +
 						   offs[seg < ARRAY_SIZE(offs) ? seg : 1]);
 
+	/* FS and GS are VMLOAD state: in the VMCB only after a VMSAVE (an exit's fast side, such
+	 * as the MMIO short path, may ask before one). */
+	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS))
+		svm_use_host_state(to_svm(v));
+
 	out->selector = s->selector;
 	out->base = s->base;
 	out->limit = s->limit;
@@ -333,7 +358,10 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->db = s->attrib & SVM_ATTR_DB;
 }
 
-static void svm_get_exec_state(struct vcpu *v, struct vcpu_exec_state *out)
+/* The MMIO short path's state (core/mmio_short.h), all in the VMCB's save area whether or not
+ * the VMLOAD state was switched. */
+static inline __attribute__((always_inline)) void svm_get_exec_state(struct vcpu *v,
+								   struct vcpu_exec_state *out)
 {
 	const struct vmcb_save *save = &vmcb_of(v)->save;
 
@@ -342,8 +370,9 @@ static void svm_get_exec_state(struct vcpu *v, struct vcpu_exec_state *out)
 	out->cs_base = save->cs.base;
 	out->cr0 = save->cr0;
 	out->cpl = save->cpl;
-	out->cs_long = save->cs.attrib & SVM_ATTR_L;
-	out->cs_db = save->cs.attrib & SVM_ATTR_DB;
+	/* L and D/B are adjacent in the VMCB's attributes, in vcpu_exec_state's order. */
+	_Static_assert(SVM_ATTR_L * VCPU_CS_DB == SVM_ATTR_DB, "CS.L and CS.D/B adjacent");
+	out->cs_mode = (save->cs.attrib / SVM_ATTR_L) & (VCPU_CS_L | VCPU_CS_DB);
 }
 
 static void svm_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *out)
@@ -672,7 +701,6 @@ static const struct vcpu_ops svm_ops = {
 	.single_step = svm_single_step,
 	.debug_state = svm_debug_state,
 	.flush_nested = svm_flush_nested,
-	.get_exec_state = svm_get_exec_state,
 };
 
 /* ---- set-up ---- */
@@ -1047,6 +1075,51 @@ static void take_intercepted_nmi(struct vcpu *v)
 	nmi_pending[v->cpu] = before;
 }
 
+/* A nested page fault the MMIO short path did not take. */
+static enum exit_next __attribute__((noinline)) exit_npf_slow(struct svm_vcpu *sv)
+{
+	struct vcpu *v = &sv->vcpu;
+	struct vmcb *vmcb = sv->vmcb;
+
+	svm_use_host_state(sv);
+	/* An event's delivery touched a device page or memory outside RAM.  Software interrupts
+	 * would need their length (none given without NRIPS): 0. */
+	if (vmcb->control.exit_int_info & EXITINTINFO_VALID) {
+		vcpu_exit_delivery_fault(v, (uint32_t)vmcb->control.exit_int_info,
+					 (uint32_t)(vmcb->control.exit_int_info >> 32), 0,
+					 vmcb->control.exit_info2);
+		return EXIT_NEXT_RETRY;
+	}
+	vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false, vmcb->control.exit_info1 & NPF_WRITE,
+		      vmcb->control.exit_info1 & NPF_FETCH,
+		      vmcb->control.exit_info1 & NPF_FINAL_GPA);
+	return EXIT_NEXT_RETRY;
+}
+
+/*
+ * A nested page fault: a repeated device access is the MMIO short path's (core/mmio_short.h),
+ * done on this fast side like CPUID, with none of the state VMSAVE moves; anything else, or a
+ * miss, goes the slow way.
+ */
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_npf(struct svm_vcpu *sv)
+{
+	struct vmcb *vmcb = sv->vmcb;
+	uint64_t info = vmcb->control.exit_info1;
+	struct vcpu_exec_state x;
+	unsigned len;
+
+	if ((info & (NPF_FINAL_GPA | NPF_FETCH)) != NPF_FINAL_GPA ||
+	    (vmcb->control.exit_int_info & EXITINTINFO_VALID))
+		return exit_npf_slow(sv);
+	svm_get_exec_state(&sv->vcpu, &x);
+	len = mmio_short_exit(&sv->vcpu, vmcb->control.exit_info2, info & NPF_WRITE, &x);
+	if (!len)
+		return exit_npf_slow(sv);
+	advance_rip_no_tf(vmcb, x.rip + len); /* the short path refuses RFLAGS.TF */
+	return EXIT_NEXT_RETRY;
+}
+
 static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, uint64_t code)
 {
 	struct vcpu *v = &sv->vcpu;
@@ -1100,20 +1173,6 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 	case SVM_EXIT_INVLPGA:
 		/* SVM is hidden: these are #UD, as with EFER.SVME clear. */
 		vcpu_exit_hidden_insn(v);
-		return EXIT_NEXT_RETRY;
-	case SVM_EXIT_NPF:
-		/* An event's delivery touched a device page or memory outside RAM.  Software
-		 * interrupts would need their length (none given without NRIPS): 0. */
-		if (vmcb->control.exit_int_info & EXITINTINFO_VALID) {
-			vcpu_exit_delivery_fault(v, (uint32_t)vmcb->control.exit_int_info,
-						 (uint32_t)(vmcb->control.exit_int_info >> 32), 0,
-						 vmcb->control.exit_info2);
-			return EXIT_NEXT_RETRY;
-		}
-		vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false,
-			      vmcb->control.exit_info1 & NPF_WRITE,
-			      vmcb->control.exit_info1 & NPF_FETCH,
-			      vmcb->control.exit_info1 & NPF_FINAL_GPA);
 		return EXIT_NEXT_RETRY;
 	case SVM_EXIT_TASK_SWITCH:
 		/* Intercepted because mmio_cache=on must see its CR3 load. */
@@ -1283,6 +1342,18 @@ exit_cr3_write(struct svm_vcpu *sv)
 }
 
 /*
+ * Every exit svm_handle_exit() does not switch on itself: a nested page fault goes to its fast
+ * side.  Tested here, not as a case there, to leave the hot exits' dispatch as it is.
+ */
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_rest(struct svm_vcpu *sv, uint64_t code)
+{
+	if (code == SVM_EXIT_NPF)
+		return exit_npf(sv);
+	return exit_other(sv, code);
+}
+
+/*
  * The hot path: translate, call the exit core, advance RIP.  IOIO exits carry the next RIP
  * in EXITINFO2 even without NRIP save.
  */
@@ -1332,7 +1403,7 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 			exit_cr3_write(sv); /* done, its RIP included */
 			next = EXIT_NEXT_RETRY;
 		} else {
-			next = exit_other(sv, code);
+			next = exit_rest(sv, code);
 		}
 		break;
 	}

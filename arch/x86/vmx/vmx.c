@@ -24,6 +24,7 @@
 #include "core/debug_stop.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
+#include "core/mmio_short_hit.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
@@ -516,7 +517,7 @@ static uint64_t vmx_get_rip(struct vcpu *v)
  * covered that instruction and ends with it: left in place it would block interrupts one
  * instruction too long, and VM entry refuses it with the HLT activity state.
  */
-static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
+static inline __attribute__((always_inline)) void advance_rip_no_tf(uint64_t rip)
 {
 	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
 
@@ -529,6 +530,12 @@ static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
 	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
 		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
 			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+}
+
+/* ... and the single-step trap it owes (advance_rip_no_tf: RFLAGS.TF known clear). */
+static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
+{
+	advance_rip_no_tf(rip);
 	/* The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising
 	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS).
 	 * With DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM
@@ -756,18 +763,19 @@ static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s
 	s->db = ar & AR_DB;
 }
 
-static void vmx_get_exec_state(struct vcpu *v, struct vcpu_exec_state *out)
+/* The MMIO short path's state (core/mmio_short.h). */
+static inline __attribute__((always_inline)) void vmx_get_exec_state(struct vcpu_exec_state *out)
 {
 	uint32_t cs_ar = vmread32(VMCS_GUEST_CS_AR);
 
-	(void)v;
 	out->rip = vmread_nat(VMCS_GUEST_RIP);
 	out->rflags = vmread_nat(VMCS_GUEST_RFLAGS);
 	out->cs_base = vmread_nat(VMCS_GUEST_CS_BASE);
 	out->cr0 = vmread_nat(VMCS_CR0_READ_SHADOW);
 	out->cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR));
-	out->cs_long = cs_ar & AR_L;
-	out->cs_db = cs_ar & AR_DB;
+	/* L and D/B are adjacent in the access rights, in vcpu_exec_state's order. */
+	_Static_assert(AR_L * VCPU_CS_DB == AR_DB, "CS.L and CS.D/B adjacent");
+	out->cs_mode = (cs_ar / AR_L) & (VCPU_CS_L | VCPU_CS_DB);
 }
 
 /* GDTR, IDTR, LDTR, TR in enum x86_sys_seg order (no selector or rights for the first two). */
@@ -1025,7 +1033,6 @@ static const struct vcpu_ops vmx_ops = {
 	.single_step = vmx_single_step,
 	.debug_state = vmx_debug_state,
 	.flush_nested = vmx_flush_nested,
-	.get_exec_state = vmx_get_exec_state,
 };
 
 /* ---- exits ---- */
@@ -1123,6 +1130,48 @@ static void __attribute__((noinline)) vmx_mtf_missed(struct vmx_vcpu *vx)
 }
 
 
+/* An EPT violation the MMIO short path did not take. */
+static enum exit_next __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v, uint64_t q,
+									 uint64_t gpa)
+{
+	uint32_t vectoring = vmread32(VMCS_IDT_VECTORING_INFO);
+	bool gla_valid = q & EPTQ_GLA_VALID;
+
+	/* An event's delivery touched a device page or memory outside RAM. */
+	if (vectoring & INTR_INFO_VALID) {
+		vcpu_exit_delivery_fault(v, vectoring, vmread32(VMCS_IDT_VECTORING_ERROR),
+					 vmread32(VMCS_EXIT_INSN_LEN), gpa);
+		return EXIT_NEXT_RETRY;
+	}
+	vcpu_exit_npf(v, gpa, gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, gla_valid,
+		      q & EPTQ_WRITE, q & EPTQ_FETCH, gla_valid && (q & EPTQ_GLA_FINAL));
+	return EXIT_NEXT_RETRY;
+}
+
+/*
+ * An EPT violation: a repeated device access is the MMIO short path's (core/mmio_short.h),
+ * tested first with only what it needs read; the rest the exit core's.
+ */
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_ept_violation(struct vcpu *v)
+{
+	const uint64_t final_data = EPTQ_GLA_VALID | EPTQ_GLA_FINAL; /* and not EPTQ_FETCH */
+	uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
+	uint64_t gpa = vmread64(VMCS_GUEST_PHYS_ADDR);
+	struct vcpu_exec_state x;
+	unsigned len;
+
+	if ((q & (final_data | EPTQ_FETCH)) != final_data ||
+	    (vmread32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		return exit_ept_violation_slow(v, q, gpa);
+	vmx_get_exec_state(&x);
+	len = mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x);
+	if (!len)
+		return exit_ept_violation_slow(v, q, gpa);
+	advance_rip_no_tf(x.rip + len); /* the short path refuses RFLAGS.TF */
+	return EXIT_NEXT_RETRY;
+}
+
 static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t full)
 {
 	uint32_t reason = full & EXIT_REASON_BASIC_MASK;
@@ -1155,24 +1204,6 @@ static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint3
 	case EXIT_REASON_GETSEC:
 		vcpu_exit_hidden_insn(v);
 		return EXIT_NEXT_RETRY;
-	case EXIT_REASON_EPT_VIOLATION: {
-		uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
-		uint32_t vectoring = vmread32(VMCS_IDT_VECTORING_INFO);
-
-		/* An event's delivery touched a device page or memory outside RAM. */
-		if (vectoring & INTR_INFO_VALID) {
-			vcpu_exit_delivery_fault(v, vectoring, vmread32(VMCS_IDT_VECTORING_ERROR),
-						 vmread32(VMCS_EXIT_INSN_LEN),
-						 vmread64(VMCS_GUEST_PHYS_ADDR));
-			return EXIT_NEXT_RETRY;
-		}
-		bool gla_valid = q & EPTQ_GLA_VALID;
-		vcpu_exit_npf(v, vmread64(VMCS_GUEST_PHYS_ADDR),
-			      gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, gla_valid,
-			      q & EPTQ_WRITE, q & EPTQ_FETCH,
-			      gla_valid && (q & EPTQ_GLA_FINAL));
-		return EXIT_NEXT_RETRY;
-	}
 	case EXIT_REASON_PREEMPT_TIMER: /* the break-in's poll */
 		if (to_vmx(v)->poll_timer_saved)
 			vmwrite32(VMCS_PREEMPT_TIMER, to_vmx(v)->poll_timer);
@@ -1348,6 +1379,9 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 		next = vcpu_exit_hlt(v);
 		if (next == EXIT_NEXT_HALTED)
 			next = halted_no_irq(to_vmx(v));
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		next = exit_ept_violation(v);
 		break;
 	default:
 		next = exit_other(v, full);
