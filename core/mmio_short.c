@@ -55,6 +55,8 @@ static void fill_register(struct mmio_short *e, const struct x86_insn *in,
 	e->sign = f->sign;
 	e->imm = f->imm;
 	e->imm_val = f->imm ? mmio_short_sign_extend(in->imm[0], in->imm_size[0]) : 0;
+	e->store_mask = f->imm ? 0 : ~0ull;
+	e->sext_shift = f->sign ? (uint8_t)(MMIO_SHORT_WORD_BITS - BYTE_BITS * f->mem_size) : 0;
 	e->val_mask = byte_mask(f->reg_size);
 	/* 32-bit results zero-extend to 64 bits; 8- and 16-bit ones merge. */
 	e->keep_mask = f->reg_size >= 4 ? 0 : ~(e->val_mask << e->shift);
@@ -65,20 +67,72 @@ static uint8_t cs_mode(const struct vcpu_segment *cs)
 	return (cs->long_mode ? VCPU_CS_L : 0) | (cs->db ? VCPU_CS_DB : 0);
 }
 
+/*
+ * The device call of a region without lock-free entry points (mmio/device.h): dev is the
+ * entry, whose access struct and region go to the device under mmio_device_lock.
+ */
+static struct mmio_value locked_read(void *entry, uint64_t offset, unsigned len)
+{
+	struct mmio_short *e = entry;
+	struct mmio_value r = {0, 0};
+
+	(void)len; /* the access struct has it */
+	e->access.offset = offset;
+	e->access.gpa = e->region->base + offset;
+	r.err = mmio_region_read(e->region, &e->access, &r.val);
+	return r;
+}
+
+static int locked_write(void *entry, uint64_t offset, unsigned len, uint64_t val)
+{
+	struct mmio_short *e = entry;
+
+	(void)len;
+	e->access.offset = offset;
+	e->access.gpa = e->region->base + offset;
+	return mmio_region_write(e->region, &e->access, &val);
+}
+
+static void fill_device(struct mmio_short *e, const struct mmio_region *region)
+{
+	const struct mmio_dev_ops *ops = region->ops;
+
+	if (ops->read_value && ops->write_value) {
+		e->dev = region->dev;
+		e->read_value = ops->read_value;
+		e->write_value = ops->write_value;
+	} else {
+		e->dev = e;
+		e->read_value = locked_read;
+		e->write_value = locked_write;
+	}
+}
+
+/* The code translation's pointer to la's bytes, or NULL if it does not hold la's page. */
+static const uint8_t *code_ptr(const struct vcpu *v, uint64_t la)
+{
+	const struct code_tlb *t = &v->code_tlb;
+
+	if (!t->valid || t->gva_page != la >> PAGE_SHIFT)
+		return NULL;
+	return t->host_page + (la & (PAGE_SIZE - 1));
+}
+
 void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
 		     uint64_t rip, const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
 		     const struct mmio_region *region)
 {
 	struct mmio_short *e = &v->mmio_short;
 	const struct insn_cache *ic = &v->insn_cache;
+	const uint8_t *code = code_ptr(v, code_la);
 	uint8_t bytes[2 * WORD_BYTES] = {0};
-	uint64_t lo, hi;
+	uint64_t lo, hi, next_rip;
 
-	if (!ic->valid || ic->la != code_la || &ic->insn != in ||
+	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
 	    (code_la & (PAGE_SIZE - 1)) + sizeof(bytes) > PAGE_SIZE) {
 		/* Decoded across a page or without the code translation; or near the page's end,
 		 * where the two words mmio_short_same_bytes() compares would leave it. */
-		e->valid = false;
+		mmio_short_invalidate(e);
 		return;
 	}
 	memcpy(bytes, ic->bytes, in->len);
@@ -86,28 +140,31 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	__builtin_memcpy(&hi, bytes + WORD_BYTES, WORD_BYTES);
 	/* The entry already describes this instruction on this page (an exit it could not take,
 	 * such as a read-modify-write reported as its read): nothing to rewrite. */
-	if (e->valid && e->rip == rip && e->code_la == code_la && e->gfn == gpa >> PAGE_SHIFT &&
-	    e->region == region && e->cs_base == cs->base && e->cs_mode == cs_mode(cs) &&
-	    e->insn.len == in->len && e->insn.mode == in->mode &&
+	if (e->valid && e->rip == rip && e->code_la == code_la && e->code == code &&
+	    e->gfn == gpa >> PAGE_SHIFT && e->region == region && e->cs_base == cs->base &&
+	    e->cs_mode == cs_mode(cs) && e->insn.len == in->len && e->insn.mode == in->mode &&
 	    e->code_lo == lo && e->code_hi == hi)
 		return;
-	e->valid = false;
+	mmio_short_invalidate(e);
 	e->form = *form;
 	e->write = form->write;
 	e->alu = form->alu;
 	e->plain = !form->alu && (form->imm || form_reg(in, form) != GPR_RSP);
 	e->size = form->mem_size;
-	e->max_off = (uint16_t)(PAGE_SIZE - form->mem_size);
+	e->max_off = PAGE_SIZE - form->mem_size;
 	fill_register(e, in, form);
 	e->gfn = gpa >> PAGE_SHIFT;
 	e->rip = rip;
+	/* Past the instruction as the CPU goes: EIP wraps at 4 GiB outside 64-bit mode. */
+	next_rip = rip + in->len;
+	e->next_rip = in->mode == X86_MODE_64 ? next_rip : (uint32_t)next_rip;
 	e->code_la = code_la;
-	e->code_off = code_la & (PAGE_SIZE - 1);
+	e->code = code;
 	e->cs_base = cs->base;
 	e->cs_mode = cs_mode(cs);
-	e->protected_mode = in->mode != X86_MODE_64;
 	e->region = region;
-	e->page_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base;
+	e->dev_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base;
+	fill_device(e, region);
 	e->access = (struct mmio_access){.rip = rip, .len = form->mem_size, .write = form->write};
 	e->code_lo = lo;
 	e->code_hi = hi;
@@ -115,13 +172,14 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	e->insn = *in;
 	e->valid = true;
+	e->key = (e->gfn << PAGE_SHIFT) | (uint64_t)form->write << MMIO_SHORT_WRITE_BIT;
 }
 
 /*
  * An exit at page offset 0 may be the second half of an access split across two pages: the
  * operand's own linear address must be page-aligned too.
  */
-bool mmio_short_starts_on_page(struct vcpu *v, uint64_t rip)
+static bool starts_on_page(struct vcpu *v, uint64_t rip)
 {
 	const struct x86_insn *in = &v->mmio_short.insn;
 	uint64_t ea = vcpu_insn_ea(v, in, rip);
@@ -140,22 +198,19 @@ static uint64_t reg_value(struct vcpu *v, unsigned reg)
 }
 
 /* The device access and the register write; false if the device failed (nothing changed). */
-static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t gpa, unsigned off)
+static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t off)
 {
-	uint64_t val = 0, nv;
+	struct mmio_value r;
+	uint64_t val, nv;
 
-	if (e->alu) /* a read, flags, a write or a register: as the fast path did it */
-		return vcpu_mmio_form(v, e->region, &e->insn, &e->form, gpa, e->rip);
-	e->access.gpa = gpa;
-	e->access.offset = e->page_offset + off;
 	if (e->write) {
 		val = e->imm ? e->imm_val : reg_value(v, e->reg) >> e->shift;
-		return !mmio_region_call(e->region, &e->access, &val);
+		return !e->write_value(e->dev, e->dev_offset + off, e->size, val);
 	}
-	if (mmio_region_call(e->region, &e->access, &val))
+	r = e->read_value(e->dev, e->dev_offset + off, e->size);
+	if (r.err)
 		return false;
-	if (e->sign)
-		val = mmio_short_sign_extend(val, e->size);
+	val = e->sign ? mmio_short_sign_extend(r.val, e->size) : r.val;
 	nv = (val & e->val_mask) << e->shift;
 	if (e->keep_mask)
 		nv |= reg_value(v, e->reg) & e->keep_mask;
@@ -166,13 +221,27 @@ static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t gpa, unsigned 
 	return true;
 }
 
-unsigned __attribute__((optimize("omit-frame-pointer"))) mmio_short_replay(struct vcpu *v,
-									    uint64_t gpa)
+static bool replay_other(struct vcpu *v, uint64_t gpa)
 {
 	struct mmio_short *e = &v->mmio_short;
 
-	if (!replay(v, e, gpa, gpa & (PAGE_SIZE - 1)))
-		return 0;
+	if (e->alu) { /* a read, flags, a write or a register: as the fast path did it */
+		if (!vcpu_mmio_form(v, e->region, &e->insn, &e->form, gpa, e->rip))
+			return false;
+	} else if (!replay(v, e, gpa & (PAGE_SIZE - 1))) {
+		return false;
+	}
 	mmio_short_count_hit(v);
-	return e->insn.len;
+	return true;
+}
+
+bool mmio_short_exit_rest(struct vcpu *v, uint64_t off, uint64_t rip)
+{
+	struct mmio_short *e = &v->mmio_short;
+
+	if (!off && e->size > 1 && !starts_on_page(v, rip))
+		return false;
+	if (!e->plain)
+		return replay_other(v, (e->gfn << PAGE_SHIFT) + off);
+	return mmio_short_replay_plain(v, off);
 }

@@ -22,31 +22,47 @@ struct mmio_region;
 struct vcpu_segment;
 struct vcpu_exec_state;
 
+/* The key of an invalid entry: a GPA bit no CPU has, so that no exit's key is within max_off of
+ * it (core/mmio_short_hit.h). */
+#define MMIO_SHORT_NO_KEY    (1ull << 62)
+#define MMIO_SHORT_WRITE_BIT 63 /* the direction, in a key's top bit (GPAs stay below 2^52) */
+
 struct mmio_short {
-	bool valid;
-	bool write;	   /* the access's direction (a store, or the write of a read-modify-write) */
+	/* What a hit compares, in its order (core/mmio_short_hit.h). */
+	uint64_t key;	   /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a store */
+	uint64_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size) */
+	uint64_t rip;
+	uint64_t cs_base;
+	uint8_t cs_mode;   /* VCPU_CS_L | VCPU_CS_DB when filled */
 	uint8_t size;	   /* bytes of the memory operand */
+	bool plain;	   /* a MOV form whose register (if any) is in gpr[]: replayed inline */
+	bool write;	   /* the access's direction (a store, or the write of a read-modify-write) */
 	uint8_t reg;	   /* the register operand (GPR_RSP goes through vcpu_ops) */
 	uint8_t shift;	   /* 8 for AH/CH/DH/BH, else 0 */
+	uint8_t sext_shift; /* a load: 64 - 8 * size for MOVSX (shifted up and back), else 0 */
+	bool valid;
+	const uint8_t *code; /* the instruction's bytes: the code translation's page when filled,
+			      * kept like a TLB entry (every guest TLB flush drops this entry) */
+	uint64_t code_lo, code_hi; /* the instruction bytes, as two little-endian words */
+	uint64_t mask_lo, mask_hi; /* which bytes of those words are the instruction's */
+	/* The device access: dev_offset + the page offset, through the device's lock-free entry
+	 * points (mmio/device.h) or mmio_short.c's locked ones (dev is then this entry). */
+	void *dev;
+	uint64_t dev_offset; /* the device page's offset in its region */
+	struct mmio_value (*read_value)(void *dev, uint64_t offset, unsigned len);
+	int (*write_value)(void *dev, uint64_t offset, unsigned len, uint64_t val);
+	uint64_t store_mask; /* a store: the register's bits that go out (0 for an immediate) */
+	uint64_t imm_val;  /* a store of an immediate: the value */
+	uint64_t val_mask; /* a load: the register-width bits of the value */
+	uint64_t keep_mask; /* a load: the register bits it leaves alone */
+	uint64_t next_rip; /* past the instruction (wrapped at 4 GiB outside 64-bit mode) */
+	/* The rest: the fill's own compare and the forms replayed out of line. */
 	bool sign;	   /* a load sign-extends from size bytes */
 	bool imm;	   /* a store of imm_val */
 	bool alu;	   /* an ALU form (mmio_forms.h): replayed through vcpu_mmio_form() */
-	bool plain;	   /* a MOV form whose register (if any) is in gpr[]: replayed inline */
-	uint8_t cs_mode;   /* VCPU_CS_L | VCPU_CS_DB when filled */
-	bool protected_mode; /* decoded outside 64-bit mode: CR0.PE must still be set */
-	uint16_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size) */
-	uint16_t code_off; /* code_la's page offset */
-	uint64_t val_mask; /* a load: the register-width bits of the value */
-	uint64_t keep_mask; /* a load: the register bits it leaves alone */
-	uint64_t imm_val;  /* a store of an immediate: the value */
-	uint64_t code_lo, code_hi; /* the instruction bytes, as two little-endian words */
-	uint64_t mask_lo, mask_hi; /* which bytes of those words are the instruction's */
 	uint64_t gfn;	   /* the device page */
-	uint64_t rip;
 	uint64_t code_la;  /* CS.base + RIP when filled */
-	uint64_t cs_base;
 	const struct mmio_region *region;
-	uint64_t page_offset; /* the device page's offset in region: gfn's address - base */
 	struct mmio_access access; /* the device access, its gpa and offset set per hit */
 	struct mmio_form form; /* what the instruction does (its direction, its size) */
 	struct x86_insn insn;
@@ -61,12 +77,11 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 		     const struct mmio_region *region);
 
 /*
- * The parts of mmio_short_exit() (core/mmio_short_hit.h) that stay out of line: an access
- * at page offset 0 is not the second half of a split one; any form's device access, register
- * (and RFLAGS) write and counters (the length of the instruction, or 0 if the device failed).
+ * The part of mmio_short_exit() (core/mmio_short_hit.h) out of line: a hit at page offset
+ * off 0 (not the second half of a split access?) or of a form not replayed inline; as
+ * mmio_short_exit() from its checks of the bytes on.
  */
-bool mmio_short_starts_on_page(struct vcpu *v, uint64_t rip);
-unsigned mmio_short_replay(struct vcpu *v, uint64_t gpa);
+bool mmio_short_exit_rest(struct vcpu *v, uint64_t off, uint64_t rip);
 
 #define MMIO_SHORT_WORD_BITS 64
 #define MMIO_SHORT_BYTE_BITS 8
@@ -83,6 +98,7 @@ static inline uint64_t mmio_short_sign_extend(uint64_t val, unsigned size)
 static inline void mmio_short_invalidate(struct mmio_short *e)
 {
 	e->valid = false;
+	e->key = MMIO_SHORT_NO_KEY;
 }
 
 #endif

@@ -9,25 +9,21 @@
 #include "arch/x86/cpu.h"
 #include "core/mmio_short.h"
 #include "core/vcpu.h"
+#include "lib/compiler.h"
 #include "mm/memmap.h"
 #include "mmio/region.h"
 
 #define MMIO_SHORT_USER_CPL 3
 
-/* The bytes at RIP, read through the code translation (a TLB entry), are still the entry's. */
-static inline __attribute__((always_inline)) bool mmio_short_same_bytes(const struct vcpu *v,
-									 const struct mmio_short *e)
+/* The bytes at RIP, read through the code translation the entry was filled under, are still
+ * the entry's (a rewritten instruction, or a short path for another one, is seen). */
+static inline __attribute__((always_inline)) bool mmio_short_same_bytes(const struct mmio_short *e)
 {
-	const struct code_tlb *t = &v->code_tlb;
-	const uint8_t *p;
 	uint64_t lo, hi;
 
-	if (!t->valid || t->gva_page != e->code_la >> PAGE_SHIFT)
-		return false;
-	p = t->host_page + e->code_off;
-	__builtin_memcpy(&lo, p, sizeof(lo));
-	__builtin_memcpy(&hi, p + sizeof(lo), sizeof(hi));
-	return !((lo ^ e->code_lo) & e->mask_lo) && !((hi ^ e->code_hi) & e->mask_hi);
+	__builtin_memcpy(&lo, e->code, sizeof(lo));
+	__builtin_memcpy(&hi, e->code + sizeof(lo), sizeof(hi));
+	return !(((lo ^ e->code_lo) & e->mask_lo) | ((hi ^ e->code_hi) & e->mask_hi));
 }
 
 /* A hit: an NPF exit the MMIO path served from its cache, by the short path. */
@@ -39,63 +35,67 @@ static inline __attribute__((always_inline)) void mmio_short_count_hit(struct vc
 	v->mmio[MMIO_COUNTER_SHORT]++;
 }
 
-/* A MOV form's device access and register write (mmio_short_replay() for a plain entry). */
-static inline __attribute__((always_inline)) unsigned
-mmio_short_replay_plain(struct vcpu *v, uint64_t gpa, unsigned off)
+/*
+ * A MOV form's device access and register write (mmio_short_replay() for the others), with
+ * what differs between the forms worked out at fill as masks and shifts: a store sends
+ * (register & store_mask) >> shift | imm_val, a load writes its value sign-extended by
+ * sext_shift, masked to the register's width and merged with the bits it keeps.
+ */
+static inline __attribute__((always_inline)) bool mmio_short_replay_plain(struct vcpu *v,
+									 uint64_t off)
 {
 	struct mmio_short *e = &v->mmio_short;
-	uint64_t *reg = &v->gpr[e->reg];
+	struct mmio_value r;
 	uint64_t val;
 
-	e->access.gpa = gpa;
-	e->access.offset = e->page_offset + off;
 	if (e->write) {
-		val = e->imm ? e->imm_val : *reg >> e->shift;
-		if (mmio_region_write(e->region, &e->access, &val))
-			return 0;
+		val = ((v->gpr[e->reg] & e->store_mask) >> e->shift) | e->imm_val;
+		if (e->write_value(e->dev, e->dev_offset + off, e->size, val))
+			return false;
 	} else {
-		val = 0;
-		if (mmio_region_read(e->region, &e->access, &val))
-			return 0;
-		if (e->sign)
-			val = mmio_short_sign_extend(val, e->size);
-		/* 32-bit results zero-extend to 64 bits (keep_mask 0); 8- and 16-bit ones merge. */
-		*reg = ((val & e->val_mask) << e->shift) | (*reg & e->keep_mask);
+		r = e->read_value(e->dev, e->dev_offset + off, e->size);
+		if (r.err)
+			return false;
+		e = &v->mmio_short; /* after the call: v alone stays in a register across it */
+		val = (uint64_t)((int64_t)(r.val << e->sext_shift) >> e->sext_shift);
+		v->gpr[e->reg] = ((val & e->val_mask) << e->shift) | (v->gpr[e->reg] & e->keep_mask);
 	}
 	mmio_short_count_hit(v);
-	return e->insn.len;
+	return true;
 }
 
 /*
  * The exit's fast side (a backend calls it before anything else of a nested page fault / EPT
  * violation): an exit for the final translation of a data access to gpa, with no event
  * delivery in progress, x the guest's state at the exit.  If the entry matches, the access is
- * done and counted, and the instruction's length returned: the caller moves RIP past it, as
- * for EXIT_NEXT_SKIP.  Else 0, nothing changed: the exit goes on to vcpu_exit_npf().
+ * done and counted, and true returned: the caller sets RIP to v->mmio_short.next_rip, as for
+ * EXIT_NEXT_SKIP.  Else false, nothing changed: the exit goes on to vcpu_exit_npf().
  */
-static inline __attribute__((always_inline)) unsigned
+static inline __attribute__((always_inline)) bool
 mmio_short_exit(struct vcpu *v, uint64_t gpa, bool write, const struct vcpu_exec_state *x)
 {
 	const struct mmio_short *e = &v->mmio_short;
-	unsigned off = gpa & (PAGE_SIZE - 1);
+	/* The same device page, the same direction and the operand inside the page, in one
+	 * compare: the offset from the entry's key, which an invalid entry's never gives.  The
+	 * direction must be the entry's: the CPU checked the guest's rights for the access it
+	 * reports, and a read-modify-write reported as its read (QEMU's TCG loads first) says
+	 * nothing about the page being writable. */
+	uint64_t off = (gpa | (uint64_t)write << MMIO_SHORT_WRITE_BIT) - e->key;
 
-	/* The exit's direction must be the entry's: the CPU checked the guest's rights for the
-	 * access it reports, and a read-modify-write reported as its read (QEMU's TCG loads
-	 * first) says nothing about the page being writable. */
-	if (!e->valid || gpa >> PAGE_SHIFT != e->gfn || write != e->write || off > e->max_off)
-		return 0;
+	if (off > e->max_off)
+		return false;
 	if (x->rip != e->rip || (x->rflags & (RFLAGS_TF | RFLAGS_VM)) ||
 	    x->cpl == MMIO_SHORT_USER_CPL)
-		return 0;
-	/* The same decode mode and code address, then the same bytes there. */
-	if (x->cs_base != e->cs_base || x->cs_mode != e->cs_mode ||
-	    (e->protected_mode && !(x->cr0 & CR0_PE)) || !mmio_short_same_bytes(v, e))
-		return 0;
-	if (!off && e->size > 1 && !mmio_short_starts_on_page(v, x->rip))
-		return 0;
-	if (!e->plain)
-		return mmio_short_replay(v, gpa);
-	return mmio_short_replay_plain(v, gpa, off);
+		return false;
+	/* The same decode mode and code address, then the same bytes there.  CR0.PE set: long
+	 * mode has it, and what was decoded in real mode is never replayed. */
+	if (x->cs_base != e->cs_base || x->cs_mode != e->cs_mode || !(x->cr0 & CR0_PE) ||
+	    !mmio_short_same_bytes(e))
+		return false;
+	/* Out of line, so that the common hit keeps nothing but v across the device call. */
+	if (unlikely(!off) || !e->plain)
+		return mmio_short_exit_rest(v, off, x->rip);
+	return mmio_short_replay_plain(v, off);
 }
 
 #endif

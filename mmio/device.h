@@ -21,6 +21,12 @@ struct mmio_access {
 	bool write;
 };
 
+/* A read_value() result: the value (zero-extended) or, err != 0, -E_* as read's. */
+struct mmio_value {
+	uint64_t val;
+	int64_t err; /* a full register: the pair comes back in RAX:RDX */
+};
+
 /*
  * A device model.  dev is the region's opaque pointer.  read fills buf[0..len), write
  * consumes it; both little-endian, as the guest sees memory.  They return 0 or -E_*: an error
@@ -39,6 +45,17 @@ struct mmio_dev_ops {
 	 */
 	unsigned (*run)(void *dev, const struct mmio_access *first, int64_t step, uint8_t *buf,
 			int64_t buf_step, unsigned count);
+	/*
+	 * Optional, both or neither: one access of 1, 2, 4 or 8 bytes at offset (gpa - region
+	 * base, checked inside the region by the caller), its value in a register instead of a
+	 * buffer, and called WITHOUT mmio_device_lock: a device offers them only if each access
+	 * is atomic on its own (its state changes by single aligned stores or atomic adds, as the
+	 * ram model's), whoever else is in read/write/run at the time.  The MMIO short path's
+	 * device call (core/mmio_short.h), where the lock and the access struct would be most of
+	 * the exit.
+	 */
+	struct mmio_value (*read_value)(void *dev, uint64_t offset, unsigned len);
+	int (*write_value)(void *dev, uint64_t offset, unsigned len, uint64_t val);
 };
 
 #endif

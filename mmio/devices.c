@@ -5,6 +5,7 @@
 #include "lib/errno.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
+#include "mmio/region.h"
 
 #define BYTE_BITS  8
 #define WORD_BYTES 8 /* bytes per value[] word */
@@ -156,6 +157,16 @@ static int __attribute__((noinline)) ram_copy_slow(struct mmio_ram_dev *d, void 
 	return 0;
 }
 
+/*
+ * The counters are atomic adds: read_value/write_value run without mmio_device_lock, beside
+ * read/write/run under it (the hypercall that reports them must see every access counted).
+ */
+static inline void ram_count(uint64_t *accesses, uint64_t *bytes, uint64_t n, unsigned len)
+{
+	__atomic_fetch_add(accesses, n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(bytes, n * len, __ATOMIC_RELAXED);
+}
+
 static int __attribute__((optimize("omit-frame-pointer"))) ram_read(void *dev,
 								     const struct mmio_access *a,
 								     void *buf)
@@ -166,8 +177,7 @@ static int __attribute__((optimize("omit-frame-pointer"))) ram_read(void *dev,
 
 	if (off >= d->size || d->size - off < len)
 		return -E_RANGE;
-	d->reads++;
-	d->bytes_read += len;
+	ram_count(&d->reads, &d->bytes_read, 1, len);
 	if (likely(!d->logging) && ram_copy_small(buf, d->buf + off, len))
 		return 0;
 	return ram_copy_slow(d, buf, d->buf + off, off, len, false);
@@ -183,11 +193,67 @@ static int __attribute__((optimize("omit-frame-pointer"))) ram_write(void *dev,
 
 	if (off >= d->size || d->size - off < len)
 		return -E_RANGE;
-	d->writes++;
-	d->bytes_written += len;
+	ram_count(&d->writes, &d->bytes_written, 1, len);
 	if (likely(!d->logging) && ram_copy_small(d->buf + off, buf, len))
 		return 0;
 	return ram_copy_slow(d, d->buf + off, buf, off, len, true);
+}
+
+/*
+ * The lock-free entry points (mmio/device.h): an access of 1, 2, 4 or 8 bytes is one load or
+ * store of the buffer (atomic when aligned; a misaligned one may tear under a concurrent
+ * store, as plain RAM's does) and atomic adds to the counters.  The log is a ring of several
+ * fields: with it on, the access takes the lock like read/write's callers.
+ */
+static struct mmio_value __attribute__((noinline)) ram_read_value_logged(struct mmio_ram_dev *d,
+									   uint64_t off,
+									   unsigned len)
+{
+	struct mmio_access a = {.offset = off, .len = len};
+	struct mmio_value r = {0, 0};
+
+	spin_lock(&mmio_device_lock);
+	r.err = ram_read(d, &a, &r.val);
+	spin_unlock(&mmio_device_lock);
+	return r;
+}
+
+static struct mmio_value __attribute__((optimize("omit-frame-pointer")))
+ram_read_value(void *dev, uint64_t off, unsigned len)
+{
+	struct mmio_ram_dev *d = dev;
+	struct mmio_value r = {0, 0};
+
+	if (unlikely(d->logging) || off >= d->size || d->size - off < len)
+		return ram_read_value_logged(d, off, len); /* the log, or -E_RANGE */
+	ram_count(&d->reads, &d->bytes_read, 1, len);
+	ram_copy_small(&r.val, d->buf + off, len); /* little-endian: the low bytes */
+	return r;
+}
+
+static int __attribute__((noinline)) ram_write_value_logged(struct mmio_ram_dev *d, uint64_t off,
+							    unsigned len, uint64_t val)
+{
+	struct mmio_access a = {.offset = off, .len = len, .write = true};
+	int rc;
+
+	spin_lock(&mmio_device_lock);
+	rc = ram_write(d, &a, &val);
+	spin_unlock(&mmio_device_lock);
+	return rc;
+}
+
+static int __attribute__((optimize("omit-frame-pointer"))) ram_write_value(void *dev, uint64_t off,
+									    unsigned len,
+									    uint64_t val)
+{
+	struct mmio_ram_dev *d = dev;
+
+	if (unlikely(d->logging) || off >= d->size || d->size - off < len)
+		return ram_write_value_logged(d, off, len, val);
+	ram_count(&d->writes, &d->bytes_written, 1, len);
+	ram_copy_small(d->buf + off, &val, len);
+	return 0;
 }
 
 /*
@@ -213,13 +279,10 @@ static unsigned ram_run(void *dev, const struct mmio_access *first, int64_t step
 		a.offset += step;
 		buf += buf_step;
 	}
-	if (first->write) {
-		d->writes += n;
-		d->bytes_written += (uint64_t)n * first->len;
-	} else {
-		d->reads += n;
-		d->bytes_read += (uint64_t)n * first->len;
-	}
+	if (first->write)
+		ram_count(&d->writes, &d->bytes_written, n, first->len);
+	else
+		ram_count(&d->reads, &d->bytes_read, n, first->len);
 	if (!d->logging)
 		return n;
 	/* The ring keeps the last MMIO_RAM_LOG_LEN: the earlier ones only count. */
@@ -231,8 +294,12 @@ static unsigned ram_run(void *dev, const struct mmio_access *first, int64_t step
 	return n;
 }
 
-const struct mmio_dev_ops mmio_ram_ops = {
-	.name = "ram", .read = ram_read, .write = ram_write, .run = ram_run};
+const struct mmio_dev_ops mmio_ram_ops = {.name = "ram",
+					 .read = ram_read,
+					 .write = ram_write,
+					 .run = ram_run,
+					 .read_value = ram_read_value,
+					 .write_value = ram_write_value};
 
 /* ---- trace -------------------------------------------------------------------------------- */
 

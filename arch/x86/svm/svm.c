@@ -1107,16 +1107,16 @@ exit_npf(struct svm_vcpu *sv)
 	struct vmcb *vmcb = sv->vmcb;
 	uint64_t info = vmcb->control.exit_info1;
 	struct vcpu_exec_state x;
-	unsigned len;
 
 	if ((info & (NPF_FINAL_GPA | NPF_FETCH)) != NPF_FINAL_GPA ||
 	    (vmcb->control.exit_int_info & EXITINTINFO_VALID))
 		return exit_npf_slow(sv);
 	svm_get_exec_state(&sv->vcpu, &x);
-	len = mmio_short_exit(&sv->vcpu, vmcb->control.exit_info2, info & NPF_WRITE, &x);
-	if (!len)
+	if (!mmio_short_exit(&sv->vcpu, vmcb->control.exit_info2, info & NPF_WRITE, &x))
 		return exit_npf_slow(sv);
-	advance_rip_no_tf(vmcb, x.rip + len); /* the short path refuses RFLAGS.TF */
+	/* Wrapped at fill; the short path refuses RFLAGS.TF.  sv->vmcb read again: only sv
+	 * stays in a register across the device call. */
+	set_rip_past_no_tf(sv->vmcb, sv->vcpu.mmio_short.next_rip);
 	return EXIT_NEXT_RETRY;
 }
 

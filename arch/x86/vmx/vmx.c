@@ -517,19 +517,25 @@ static uint64_t vmx_get_rip(struct vcpu *v)
  * covered that instruction and ends with it: left in place it would block interrupts one
  * instruction too long, and VM entry refuses it with the HLT activity state.
  */
-static inline __attribute__((always_inline)) void advance_rip_no_tf(uint64_t rip)
+/* RIP past a completed instruction (rip already wrapped), its STI / MOV SS shadow over. */
+static inline __attribute__((always_inline)) void set_rip_past_no_tf(uint64_t rip)
 {
 	uint32_t intr = vmread32(VMCS_GUEST_INTERRUPTIBILITY);
 
+	vmwrite_nat(VMCS_GUEST_RIP, rip);
+	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
+		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
+			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+}
+
+static inline __attribute__((always_inline)) void advance_rip_no_tf(uint64_t rip)
+{
 	/* Past an instruction that ends at 4 GiB, EIP wraps to 0 outside 64-bit mode (VM entry
 	 * refuses RIP bits 63:32 there); only such a RIP costs the extra reads. */
 	if (unlikely(rip >> 32) &&
 	    !((vmread64(VMCS_GUEST_EFER) & EFER_LMA) && (vmread32(VMCS_GUEST_CS_AR) & AR_L)))
 		rip = (uint32_t)rip;
-	vmwrite_nat(VMCS_GUEST_RIP, rip);
-	if (unlikely(intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)))
-		vmwrite32(VMCS_GUEST_INTERRUPTIBILITY,
-			  intr & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+	set_rip_past_no_tf(rip);
 }
 
 /* ... and the single-step trap it owes (advance_rip_no_tf: RFLAGS.TF known clear). */
@@ -1159,16 +1165,14 @@ exit_ept_violation(struct vcpu *v)
 	uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
 	uint64_t gpa = vmread64(VMCS_GUEST_PHYS_ADDR);
 	struct vcpu_exec_state x;
-	unsigned len;
 
 	if ((q & (final_data | EPTQ_FETCH)) != final_data ||
 	    (vmread32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
 		return exit_ept_violation_slow(v, q, gpa);
 	vmx_get_exec_state(&x);
-	len = mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x);
-	if (!len)
+	if (!mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x))
 		return exit_ept_violation_slow(v, q, gpa);
-	advance_rip_no_tf(x.rip + len); /* the short path refuses RFLAGS.TF */
+	set_rip_past_no_tf(v->mmio_short.next_rip); /* wrapped at fill; TF refused */
 	return EXIT_NEXT_RETRY;
 }
 
