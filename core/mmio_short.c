@@ -69,38 +69,38 @@ static uint8_t cs_mode(const struct vcpu_segment *cs)
 
 /*
  * The device call of a region without lock-free entry points (mmio/device.h): dev is the
- * entry, whose access struct and region go to the device under mmio_device_lock.
+ * entry, whose access struct (its len the operand's) and region go to the device under
+ * mmio_device_lock.
  */
-static struct mmio_value locked_read(void *entry, uint64_t offset, unsigned len)
+static struct mmio_value locked_read(void *entry, uint64_t offset)
 {
 	struct mmio_short *e = entry;
 	struct mmio_value r = {0, 0};
 
-	(void)len; /* the access struct has it */
 	e->access.offset = offset;
 	e->access.gpa = e->region->base + offset;
 	r.err = mmio_region_read(e->region, &e->access, &r.val);
 	return r;
 }
 
-static int locked_write(void *entry, uint64_t offset, unsigned len, uint64_t val)
+static int locked_write(void *entry, uint64_t offset, uint64_t val)
 {
 	struct mmio_short *e = entry;
 
-	(void)len;
 	e->access.offset = offset;
 	e->access.gpa = e->region->base + offset;
 	return mmio_region_write(e->region, &e->access, &val);
 }
 
-static void fill_device(struct mmio_short *e, const struct mmio_region *region)
+static void fill_device(struct mmio_short *e, const struct mmio_region *region, unsigned size)
 {
 	const struct mmio_dev_ops *ops = region->ops;
+	unsigned i = (unsigned)__builtin_ctz(size); /* size: 1, 2, 4 or 8 */
 
-	if (ops->read_value && ops->write_value) {
+	if (ops->read_value[i] && ops->write_value[i]) {
 		e->dev = region->dev;
-		e->read_value = ops->read_value;
-		e->write_value = ops->write_value;
+		e->read_value = ops->read_value[i];
+		e->write_value = ops->write_value[i];
 	} else {
 		e->dev = e;
 		e->read_value = locked_read;
@@ -164,7 +164,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->cs_mode = cs_mode(cs);
 	e->region = region;
 	e->dev_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base;
-	fill_device(e, region);
+	fill_device(e, region, form->mem_size);
 	e->access = (struct mmio_access){.rip = rip, .len = form->mem_size, .write = form->write};
 	e->code_lo = lo;
 	e->code_hi = hi;
@@ -205,9 +205,9 @@ static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t off)
 
 	if (e->write) {
 		val = e->imm ? e->imm_val : reg_value(v, e->reg) >> e->shift;
-		return !e->write_value(e->dev, e->dev_offset + off, e->size, val);
+		return !e->write_value(e->dev, e->dev_offset + off, val);
 	}
-	r = e->read_value(e->dev, e->dev_offset + off, e->size);
+	r = e->read_value(e->dev, e->dev_offset + off);
 	if (r.err)
 		return false;
 	val = e->sign ? mmio_short_sign_extend(r.val, e->size) : r.val;

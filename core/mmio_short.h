@@ -49,8 +49,8 @@ struct mmio_short {
 	 * points (mmio/device.h) or mmio_short.c's locked ones (dev is then this entry). */
 	void *dev;
 	uint64_t dev_offset; /* the device page's offset in its region */
-	struct mmio_value (*read_value)(void *dev, uint64_t offset, unsigned len);
-	int (*write_value)(void *dev, uint64_t offset, unsigned len, uint64_t val);
+	struct mmio_value (*read_value)(void *dev, uint64_t offset); /* of the operand's size */
+	int (*write_value)(void *dev, uint64_t offset, uint64_t val);
 	uint64_t store_mask; /* a store: the register's bits that go out (0 for an immediate) */
 	uint64_t imm_val;  /* a store of an immediate: the value */
 	uint64_t val_mask; /* a load: the register-width bits of the value */

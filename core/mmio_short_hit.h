@@ -26,13 +26,28 @@ static inline __attribute__((always_inline)) bool mmio_short_same_bytes(const st
 	return !(((lo ^ e->code_lo) & e->mask_lo) | ((hi ^ e->code_hi) & e->mask_hi));
 }
 
-/* A hit: an NPF exit the MMIO path served from its cache, by the short path. */
+/*
+ * A hit: an NPF exit the MMIO path served from its cache, by the short path.  Counted once,
+ * in MMIO_COUNTER_SHORT; the exit, MMIO exit and cache hit counters take it in when read
+ * (mmio_short_exit_count(), mmio_short_mmio_count()).
+ */
 static inline __attribute__((always_inline)) void mmio_short_count_hit(struct vcpu *v)
 {
-	v->exits[EXIT_KIND_NPF]++;
-	v->mmio[MMIO_COUNTER_EXITS]++;
-	v->mmio[MMIO_COUNTER_HITS]++;
 	v->mmio[MMIO_COUNTER_SHORT]++;
+}
+
+/* v->exits[kind] with the short path's hits (NPF exits) in. */
+static inline uint64_t mmio_short_exit_count(const struct vcpu *v, unsigned kind)
+{
+	return v->exits[kind] + (kind == EXIT_KIND_NPF ? v->mmio[MMIO_COUNTER_SHORT] : 0);
+}
+
+/* v->mmio[i] with the short path's hits in (MMIO exits, and cache hits). */
+static inline uint64_t mmio_short_mmio_count(const struct vcpu *v, unsigned i)
+{
+	bool has_short = i == MMIO_COUNTER_EXITS || i == MMIO_COUNTER_HITS;
+
+	return v->mmio[i] + (has_short ? v->mmio[MMIO_COUNTER_SHORT] : 0);
 }
 
 /*
@@ -50,10 +65,10 @@ static inline __attribute__((always_inline)) bool mmio_short_replay_plain(struct
 
 	if (e->write) {
 		val = ((v->gpr[e->reg] & e->store_mask) >> e->shift) | e->imm_val;
-		if (e->write_value(e->dev, e->dev_offset + off, e->size, val))
+		if (e->write_value(e->dev, e->dev_offset + off, val))
 			return false;
 	} else {
-		r = e->read_value(e->dev, e->dev_offset + off, e->size);
+		r = e->read_value(e->dev, e->dev_offset + off);
 		if (r.err)
 			return false;
 		e = &v->mmio_short; /* after the call: v alone stays in a register across it */

@@ -23,6 +23,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_exit.h"
 #include "core/mmio_setup.h"
+#include "core/mmio_short_hit.h"
 #include "core/mmio_xsave.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
@@ -378,7 +379,8 @@ vcpu_exit_hypercall_at(struct vcpu *v, unsigned cpl)
 		v->gpr[GPR_RAX] = MHV_VERSION_CODE;
 		break;
 	case HC_EXIT_COUNT:
-		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_EXIT_KINDS ? v->exits[v->gpr[GPR_RBX]] : HC_ENOSYS;
+		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_EXIT_KINDS ?
+					  mmio_short_exit_count(v, v->gpr[GPR_RBX]) : HC_ENOSYS;
 		break;
 	case HC_HV_RANGE:
 		v->gpr[GPR_RAX] = v->hv_start;
@@ -388,7 +390,8 @@ vcpu_exit_hypercall_at(struct vcpu *v, unsigned cpl)
 		if (v->gpr[GPR_RBX] == MMIO_COUNTER_CACHE_ON)
 			v->gpr[GPR_RAX] = v->mmio_cache_on;
 		else
-			v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_MMIO_COUNTERS ? v->mmio[v->gpr[GPR_RBX]] : HC_ENOSYS;
+			v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_MMIO_COUNTERS ?
+						  mmio_short_mmio_count(v, v->gpr[GPR_RBX]) : HC_ENOSYS;
 		break;
 	case HC_FLUSH_COUNT:
 		v->gpr[GPR_RAX] = v->gpr[GPR_RBX] < NR_FLUSH_CAUSES ? v->flushes[v->gpr[GPR_RBX]] : HC_ENOSYS;
@@ -503,12 +506,12 @@ void vcpu_print_stats(const struct vcpu *v)
 {
 	pr_info("mhv: cpu %u exits:", v->cpu);
 	for (unsigned i = 0; i < NR_EXIT_KINDS; i++)
-		if (v->exits[i])
-			pr_info(" %s=%lu", exit_kind_names[i], v->exits[i]);
-	if (v->mmio[MMIO_COUNTER_EXITS])
+		if (mmio_short_exit_count(v, i))
+			pr_info(" %s=%lu", exit_kind_names[i], mmio_short_exit_count(v, i));
+	if (mmio_short_mmio_count(v, MMIO_COUNTER_EXITS))
 		pr_info("\nmhv: cpu %u mmio: exits=%lu cache %s hits=%lu misses=%lu", v->cpu,
-			v->mmio[MMIO_COUNTER_EXITS], v->mmio_cache_on ? "on" : "off",
-			v->mmio[MMIO_COUNTER_HITS], v->mmio[MMIO_COUNTER_MISSES]);
+			mmio_short_mmio_count(v, MMIO_COUNTER_EXITS), v->mmio_cache_on ? "on" : "off",
+			mmio_short_mmio_count(v, MMIO_COUNTER_HITS), v->mmio[MMIO_COUNTER_MISSES]);
 	pr_info("\nmhv: cpu %u guest TLB flushes:", v->cpu);
 	for (unsigned i = 0; i < NR_FLUSH_CAUSES; i++)
 		pr_info(" %s=%lu", flush_cause_names[i], v->flushes[i]);

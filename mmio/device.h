@@ -21,6 +21,8 @@ struct mmio_access {
 	bool write;
 };
 
+#define MMIO_VALUE_SIZES 4 /* read_value/write_value: 1, 2, 4 and 8 bytes */
+
 /* A read_value() result: the value (zero-extended) or, err != 0, -E_* as read's. */
 struct mmio_value {
 	uint64_t val;
@@ -46,16 +48,16 @@ struct mmio_dev_ops {
 	unsigned (*run)(void *dev, const struct mmio_access *first, int64_t step, uint8_t *buf,
 			int64_t buf_step, unsigned count);
 	/*
-	 * Optional, both or neither: one access of 1, 2, 4 or 8 bytes at offset (gpa - region
-	 * base, checked inside the region by the caller), its value in a register instead of a
-	 * buffer, and called WITHOUT mmio_device_lock: a device offers them only if each access
-	 * is atomic on its own (its state changes by single aligned stores or atomic adds, as the
-	 * ram model's), whoever else is in read/write/run at the time.  The MMIO short path's
-	 * device call (core/mmio_short.h), where the lock and the access struct would be most of
-	 * the exit.
+	 * Optional, all or none: one access of 1 << i bytes (i 0..3: read_value[i]) at offset
+	 * (gpa - region base, checked inside the region by the caller), its value in a register
+	 * instead of a buffer, and called WITHOUT mmio_device_lock: a device offers them only if
+	 * each access is atomic on its own (its state changes by single aligned stores or atomic
+	 * adds, as the ram model's), whoever else is in read/write/run at the time.  The MMIO
+	 * short path's device call (core/mmio_short.h), where the lock, the access struct and a
+	 * switch on the size would be most of the exit.
 	 */
-	struct mmio_value (*read_value)(void *dev, uint64_t offset, unsigned len);
-	int (*write_value)(void *dev, uint64_t offset, unsigned len, uint64_t val);
+	struct mmio_value (*read_value[MMIO_VALUE_SIZES])(void *dev, uint64_t offset);
+	int (*write_value[MMIO_VALUE_SIZES])(void *dev, uint64_t offset, uint64_t val);
 };
 
 #endif

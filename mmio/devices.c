@@ -69,6 +69,7 @@ void mmio_ram_init(struct mmio_ram_dev *d, void *buf, uint64_t size)
 {
 	d->buf = buf;
 	d->size = size;
+	d->value_limit = size;
 	d->logging = false;
 	mmio_ram_reset_stats(d);
 }
@@ -76,6 +77,7 @@ void mmio_ram_init(struct mmio_ram_dev *d, void *buf, uint64_t size)
 void mmio_ram_log_on(struct mmio_ram_dev *d)
 {
 	d->logging = true;
+	d->value_limit = 0; /* the value entry points take the locked way from now on */
 }
 
 void mmio_ram_reset_stats(struct mmio_ram_dev *d)
@@ -203,9 +205,10 @@ static int __attribute__((optimize("omit-frame-pointer"))) ram_write(void *dev,
  * The lock-free entry points (mmio/device.h): an access of 1, 2, 4 or 8 bytes is one load or
  * store of the buffer (atomic when aligned; a misaligned one may tear under a concurrent
  * store, as plain RAM's does) and atomic adds to the counters.  The log is a ring of several
- * fields: with it on, the access takes the lock like read/write's callers.
+ * fields: with it on, value_limit is 0 and every access takes the out-of-line way, under the
+ * lock like read/write's callers (that way also answers an offset past the buffer).
  */
-static struct mmio_value __attribute__((noinline)) ram_read_value_logged(struct mmio_ram_dev *d,
+static struct mmio_value __attribute__((noinline)) ram_read_value_locked(struct mmio_ram_dev *d,
 									   uint64_t off,
 									   unsigned len)
 {
@@ -218,20 +221,7 @@ static struct mmio_value __attribute__((noinline)) ram_read_value_logged(struct 
 	return r;
 }
 
-static struct mmio_value __attribute__((optimize("omit-frame-pointer")))
-ram_read_value(void *dev, uint64_t off, unsigned len)
-{
-	struct mmio_ram_dev *d = dev;
-	struct mmio_value r = {0, 0};
-
-	if (unlikely(d->logging) || off >= d->size || d->size - off < len)
-		return ram_read_value_logged(d, off, len); /* the log, or -E_RANGE */
-	ram_count(&d->reads, &d->bytes_read, 1, len);
-	ram_copy_small(&r.val, d->buf + off, len); /* little-endian: the low bytes */
-	return r;
-}
-
-static int __attribute__((noinline)) ram_write_value_logged(struct mmio_ram_dev *d, uint64_t off,
+static int __attribute__((noinline)) ram_write_value_locked(struct mmio_ram_dev *d, uint64_t off,
 							    unsigned len, uint64_t val)
 {
 	struct mmio_access a = {.offset = off, .len = len, .write = true};
@@ -243,18 +233,39 @@ static int __attribute__((noinline)) ram_write_value_logged(struct mmio_ram_dev 
 	return rc;
 }
 
-static int __attribute__((optimize("omit-frame-pointer"))) ram_write_value(void *dev, uint64_t off,
-									    unsigned len,
-									    uint64_t val)
-{
-	struct mmio_ram_dev *d = dev;
+/* One function per width: the copy is a single load or store, with no switch on the size. */
+#define RAM_VALUE_FNS(type)                                                                   \
+	static struct mmio_value __attribute__((optimize("omit-frame-pointer")))              \
+	ram_read_##type(void *dev, uint64_t off)                                              \
+	{                                                                                     \
+		struct mmio_ram_dev *d = dev;                                                 \
+		struct mmio_value r = {0, 0};                                                 \
+		type x;                                                                       \
+                                                                                              \
+		if (off + sizeof(x) > d->value_limit)                                         \
+			return ram_read_value_locked(d, off, sizeof(x));                      \
+		ram_count(&d->reads, &d->bytes_read, 1, sizeof(x));                           \
+		__builtin_memcpy(&x, d->buf + off, sizeof(x));                                \
+		r.val = x;                                                                    \
+		return r;                                                                     \
+	}                                                                                     \
+	static int __attribute__((optimize("omit-frame-pointer")))                            \
+	ram_write_##type(void *dev, uint64_t off, uint64_t val)                               \
+	{                                                                                     \
+		struct mmio_ram_dev *d = dev;                                                 \
+		type x = (type)val;                                                           \
+                                                                                              \
+		if (off + sizeof(x) > d->value_limit)                                         \
+			return ram_write_value_locked(d, off, sizeof(x), val);                \
+		ram_count(&d->writes, &d->bytes_written, 1, sizeof(x));                       \
+		__builtin_memcpy(d->buf + off, &x, sizeof(x));                                \
+		return 0;                                                                     \
+	}
 
-	if (unlikely(d->logging) || off >= d->size || d->size - off < len)
-		return ram_write_value_logged(d, off, len, val);
-	ram_count(&d->writes, &d->bytes_written, 1, len);
-	ram_copy_small(d->buf + off, &val, len);
-	return 0;
-}
+RAM_VALUE_FNS(uint8_t)
+RAM_VALUE_FNS(uint16_t)
+RAM_VALUE_FNS(uint32_t)
+RAM_VALUE_FNS(uint64_t)
 
 /*
  * A run of accesses: the ram model has no side effects between them, so the bytes move in a
@@ -294,12 +305,14 @@ static unsigned ram_run(void *dev, const struct mmio_access *first, int64_t step
 	return n;
 }
 
-const struct mmio_dev_ops mmio_ram_ops = {.name = "ram",
-					 .read = ram_read,
-					 .write = ram_write,
-					 .run = ram_run,
-					 .read_value = ram_read_value,
-					 .write_value = ram_write_value};
+const struct mmio_dev_ops mmio_ram_ops = {
+	.name = "ram",
+	.read = ram_read,
+	.write = ram_write,
+	.run = ram_run,
+	.read_value = {ram_read_uint8_t, ram_read_uint16_t, ram_read_uint32_t, ram_read_uint64_t},
+	.write_value = {ram_write_uint8_t, ram_write_uint16_t, ram_write_uint32_t,
+			ram_write_uint64_t}};
 
 /* ---- trace -------------------------------------------------------------------------------- */
 

@@ -56,6 +56,7 @@ struct mmio_ram_dev {
 	/* Off unless mmio_ram_log_on(): nothing in mhv reads the log, and every access (the
 	 * MMIO short path's hit included) would pay for its record. */
 	bool logging;
+	uint64_t value_limit; /* size, or 0 with the log on: see mmio_ram_ops.read_value */
 	struct mmio_ram_log_entry log[MMIO_RAM_LOG_LEN]; /* ring */
 	uint64_t nr_logged;				 /* total ever logged */
 };

@@ -1342,18 +1342,6 @@ exit_cr3_write(struct svm_vcpu *sv)
 }
 
 /*
- * Every exit svm_handle_exit() does not switch on itself: a nested page fault goes to its fast
- * side.  Tested here, not as a case there, to leave the hot exits' dispatch as it is.
- */
-static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
-exit_rest(struct svm_vcpu *sv, uint64_t code)
-{
-	if (code == SVM_EXIT_NPF)
-		return exit_npf(sv);
-	return exit_other(sv, code);
-}
-
-/*
  * The hot path: translate, call the exit core, advance RIP.  IOIO exits carry the next RIP
  * in EXITINFO2 even without NRIP save.
  */
@@ -1399,11 +1387,13 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		/* Tested here, not with the cases: the jump table's exits pay no compare for it
 		 * (the empty asm keeps the compiler from folding it back into the switch). */
 		asm("" : "+r"(code));
-		if (code == SVM_EXIT_CR3_WRITE) {
+		if (code == SVM_EXIT_NPF) {
+			next = exit_npf(sv); /* the MMIO short path's exit: first */
+		} else if (code == SVM_EXIT_CR3_WRITE) {
 			exit_cr3_write(sv); /* done, its RIP included */
 			next = EXIT_NEXT_RETRY;
 		} else {
-			next = exit_rest(sv, code);
+			next = exit_other(sv, code);
 		}
 		break;
 	}
