@@ -60,7 +60,6 @@ static inline __attribute__((always_inline)) bool mmio_short_replay_plain(struct
 									 uint64_t off)
 {
 	struct mmio_short *e = &v->mmio_short;
-	struct mmio_value r;
 	uint64_t val;
 
 	if (e->write) {
@@ -68,7 +67,8 @@ static inline __attribute__((always_inline)) bool mmio_short_replay_plain(struct
 		if (e->write_value(e->dev, e->dev_offset + off, val))
 			return false;
 	} else {
-		r = e->read_value(e->dev, e->dev_offset + off);
+		struct mmio_value r = e->read_value(e->dev, e->dev_offset + off);
+
 		if (r.err)
 			return false;
 		e = &v->mmio_short; /* after the call: v alone stays in a register across it */
