@@ -47,7 +47,7 @@ static unsigned form_reg(const struct x86_insn *in, const struct mmio_form *f)
 }
 
 /* The register side of form f, as masks: a load writes (old & keep) | (val & mask) << shift. */
-static void fill_register(struct mmio_short *e, const struct x86_insn *in,
+static void fill_register(struct vcpu *v, struct mmio_short *e, const struct x86_insn *in,
 			  const struct mmio_form *f)
 {
 	e->reg = (uint8_t)form_reg(in, f);
@@ -55,7 +55,10 @@ static void fill_register(struct mmio_short *e, const struct x86_insn *in,
 	e->sign = f->sign;
 	e->imm = f->imm;
 	e->imm_val = f->imm ? mmio_short_sign_extend(in->imm[0], in->imm_size[0]) : 0;
-	e->store_mask = f->imm ? 0 : ~0ull;
+	/* A store's source; a register in gpr[] only for the plain forms (not RSP). */
+	e->src = f->imm ? &e->imm_val : &v->gpr[e->reg];
+	/* The device's value zero-extended to 64 bits is the register's new value. */
+	e->whole = !f->sign && !f->high_byte && f->reg_size >= 4;
 	e->sext_shift = f->sign ? (uint8_t)(MMIO_SHORT_WORD_BITS - BYTE_BITS * f->mem_size) : 0;
 	e->val_mask = byte_mask(f->reg_size);
 	/* 32-bit results zero-extend to 64 bits; 8- and 16-bit ones merge. */
@@ -152,7 +155,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->plain = !form->alu && (form->imm || form_reg(in, form) != GPR_RSP);
 	e->size = form->mem_size;
 	e->max_off = PAGE_SIZE - form->mem_size;
-	fill_register(e, in, form);
+	fill_register(v, e, in, form);
 	e->gfn = gpa >> PAGE_SHIFT;
 	e->rip = rip;
 	/* Past the instruction as the CPU goes: EIP wraps at 4 GiB outside 64-bit mode. */
@@ -243,5 +246,5 @@ bool mmio_short_exit_rest(struct vcpu *v, uint64_t off, uint64_t rip)
 		return false;
 	if (!e->plain)
 		return replay_other(v, (e->gfn << PAGE_SHIFT) + off);
-	return mmio_short_replay_plain(v, off);
+	return mmio_short_replay_plain(v, e->dev_offset + off);
 }

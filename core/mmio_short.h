@@ -51,7 +51,8 @@ struct mmio_short {
 	uint64_t dev_offset; /* the device page's offset in its region */
 	struct mmio_value (*read_value)(void *dev, uint64_t offset); /* of the operand's size */
 	int (*write_value)(void *dev, uint64_t offset, uint64_t val);
-	uint64_t store_mask; /* a store: the register's bits that go out (0 for an immediate) */
+	const uint64_t *src; /* a store: &gpr[reg], or &imm_val */
+	bool whole;	   /* a load whose zero-extended value is the whole new register */
 	uint64_t imm_val;  /* a store of an immediate: the value */
 	uint64_t val_mask; /* a load: the register-width bits of the value */
 	uint64_t keep_mask; /* a load: the register bits it leaves alone */

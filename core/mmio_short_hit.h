@@ -51,29 +51,35 @@ static inline uint64_t mmio_short_mmio_count(const struct vcpu *v, unsigned i)
 }
 
 /*
- * A MOV form's device access and register write (mmio_short_replay() for the others), with
- * what differs between the forms worked out at fill as masks and shifts: a store sends
- * (register & store_mask) >> shift | imm_val, a load writes its value sign-extended by
- * sext_shift, masked to the register's width and merged with the bits it keeps.
+ * A MOV form's device access and register write at the device's offset dev_off
+ * (mmio_short_replay() for the others), with what differs between the forms worked out at
+ * fill: a store sends *src >> shift (a register, or the immediate); a load that sets the whole
+ * register (MOV and MOVZX to 32 or 64 bits) writes the device's zero-extended value as it is,
+ * any other one sign-extends it by sext_shift, masks it to the register's width and merges it
+ * with the bits it keeps.
  */
 static inline __attribute__((always_inline)) bool mmio_short_replay_plain(struct vcpu *v,
-									 uint64_t off)
+									 uint64_t dev_off)
 {
 	struct mmio_short *e = &v->mmio_short;
-	uint64_t val;
 
 	if (e->write) {
-		val = ((v->gpr[e->reg] & e->store_mask) >> e->shift) | e->imm_val;
-		if (e->write_value(e->dev, e->dev_offset + off, val))
+		if (e->write_value(e->dev, dev_off, *e->src >> e->shift))
 			return false;
 	} else {
-		struct mmio_value r = e->read_value(e->dev, e->dev_offset + off);
+		struct mmio_value r = e->read_value(e->dev, dev_off);
 
 		if (r.err)
 			return false;
 		e = &v->mmio_short; /* after the call: v alone stays in a register across it */
-		val = (uint64_t)((int64_t)(r.val << e->sext_shift) >> e->sext_shift);
-		v->gpr[e->reg] = ((val & e->val_mask) << e->shift) | (v->gpr[e->reg] & e->keep_mask);
+		if (likely(e->whole)) {
+			v->gpr[e->reg] = r.val;
+		} else {
+			uint64_t val = (uint64_t)((int64_t)(r.val << e->sext_shift) >> e->sext_shift);
+
+			v->gpr[e->reg] = ((val & e->val_mask) << e->shift) |
+					 (v->gpr[e->reg] & e->keep_mask);
+		}
 	}
 	mmio_short_count_hit(v);
 	return true;
@@ -110,7 +116,7 @@ mmio_short_exit(struct vcpu *v, uint64_t gpa, bool write, const struct vcpu_exec
 	/* Out of line, so that the common hit keeps nothing but v across the device call. */
 	if (unlikely(!off) || !e->plain)
 		return mmio_short_exit_rest(v, off, x->rip);
-	return mmio_short_replay_plain(v, off);
+	return mmio_short_replay_plain(v, e->dev_offset + off);
 }
 
 #endif

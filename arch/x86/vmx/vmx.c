@@ -1136,10 +1136,12 @@ static void __attribute__((noinline)) vmx_mtf_missed(struct vmx_vcpu *vx)
 }
 
 
-/* An EPT violation the MMIO short path did not take. */
-static enum exit_next __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v, uint64_t q,
-									 uint64_t gpa)
+/* An EPT violation the MMIO short path did not take (its fields read again here, so that the
+ * short path keeps only v across its device call). */
+static enum exit_next __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v)
 {
+	uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
+	uint64_t gpa = vmread64(VMCS_GUEST_PHYS_ADDR);
 	uint32_t vectoring = vmread32(VMCS_IDT_VECTORING_INFO);
 	bool gla_valid = q & EPTQ_GLA_VALID;
 
@@ -1168,10 +1170,10 @@ exit_ept_violation(struct vcpu *v)
 
 	if ((q & (final_data | EPTQ_FETCH)) != final_data ||
 	    (vmread32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
-		return exit_ept_violation_slow(v, q, gpa);
+		return exit_ept_violation_slow(v);
 	vmx_get_exec_state(&x);
 	if (!mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x))
-		return exit_ept_violation_slow(v, q, gpa);
+		return exit_ept_violation_slow(v);
 	set_rip_past_no_tf(v->mmio_short.next_rip); /* wrapped at fill; TF refused */
 	return EXIT_NEXT_RETRY;
 }
