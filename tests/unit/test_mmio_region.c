@@ -355,6 +355,58 @@ static void test_ram_log_off_by_default_counters_still_count(void **state)
 	assert_null(mmio_ram_log_at(&ram, 0));
 }
 
+/*
+ * The lock-free entry points (read_value/write_value, one per width): the same bytes and
+ * counters as read/write, little-endian, zero-extended; past the buffer -E_RANGE with nothing
+ * counted; with the log on, the access is logged (through the locked way).
+ */
+static void test_ram_value_entries_match_read_write(void **state)
+{
+	static uint8_t backing[0x100];
+	struct mmio_ram_dev ram;
+	struct mmio_value r;
+	uint64_t back = 0;
+	unsigned i;
+
+	(void)state;
+	memset(backing, 0, sizeof(backing));
+	mmio_ram_init(&ram, backing, sizeof(backing));
+	for (i = 0; i < MMIO_VALUE_SIZES; i++) {
+		unsigned len = 1u << i;
+		uint64_t val = 0x8877665544332211ull;
+		uint64_t want = len == 8 ? val : val & ((1ull << (8 * len)) - 1);
+
+		assert_int_equal(mmio_ram_ops.write_value[i](&ram, 0x20 * i + 1, val), 0);
+		r = mmio_ram_ops.read_value[i](&ram, 0x20 * i + 1);
+		assert_int_equal(r.err, 0);
+		assert_int_equal(r.val, want);
+		back = 0;
+		memcpy(&back, backing + 0x20 * i + 1, len);
+		assert_int_equal(back, want);
+		assert_int_equal(backing[0x20 * i + 1 + len], 0); /* nothing past the width */
+	}
+	assert_int_equal(ram.writes, 4);
+	assert_int_equal(ram.reads, 4);
+	assert_int_equal(ram.bytes_written, 15);
+	assert_int_equal(ram.bytes_read, 15);
+	/* The last bytes of the buffer are reachable, one more is not (and not counted). */
+	assert_int_equal(mmio_ram_ops.read_value[3](&ram, sizeof(backing) - 8).err, 0);
+	assert_int_equal(mmio_ram_ops.read_value[3](&ram, sizeof(backing) - 7).err, -E_RANGE);
+	assert_int_equal(mmio_ram_ops.write_value[2](&ram, sizeof(backing) - 3, 0), -E_RANGE);
+	assert_int_equal(ram.reads, 5);
+	assert_int_equal(ram.writes, 4);
+	assert_int_equal(mmio_ram_log_count(&ram), 0);
+	/* With the log on, each access is recorded. */
+	mmio_ram_log_on(&ram);
+	assert_int_equal(mmio_ram_ops.write_value[1](&ram, 0x40, 0xbeef), 0);
+	assert_int_equal(mmio_ram_ops.read_value[1](&ram, 0x40).val, 0xbeef);
+	assert_int_equal(mmio_ram_log_count(&ram), 2);
+	assert_int_equal(mmio_ram_log_at(&ram, 0)->offset, 0x40);
+	assert_true(mmio_ram_log_at(&ram, 0)->write);
+	assert_int_equal(mmio_ram_log_at(&ram, 1)->value, 0xbeef);
+	assert_false(mmio_ram_log_at(&ram, 1)->write);
+}
+
 /* ---- deny ---------------------------------------------------------------------------------- */
 
 #define MAX_RECS 64
@@ -725,6 +777,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ram_window_smaller_than_region_and_log_ring_wraps,
 				       setup),
 		cmocka_unit_test_setup(test_ram_log_off_by_default_counters_still_count, setup),
+		cmocka_unit_test(test_ram_value_entries_match_read_write),
 		cmocka_unit_test_setup(test_deny_reads_all_ones_every_size_writes_dropped, setup),
 		cmocka_unit_test_setup(test_deny_log_is_rate_limited_with_counts, setup),
 		cmocka_unit_test_setup(test_trace_forwards_to_phys_and_logs, setup),
