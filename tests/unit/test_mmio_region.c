@@ -364,8 +364,6 @@ static void test_ram_value_entries_match_read_write(void **state)
 {
 	static uint8_t backing[0x100];
 	struct mmio_ram_dev ram;
-	struct mmio_value r;
-	uint64_t back = 0;
 	unsigned i;
 
 	(void)state;
@@ -375,12 +373,13 @@ static void test_ram_value_entries_match_read_write(void **state)
 		unsigned len = 1u << i;
 		uint64_t val = 0x8877665544332211ull;
 		uint64_t want = len == 8 ? val : val & ((1ull << (8 * len)) - 1);
+		struct mmio_value r;
+		uint64_t back = 0;
 
 		assert_int_equal(mmio_ram_ops.write_value[i](&ram, 0x20 * i + 1, val), 0);
 		r = mmio_ram_ops.read_value[i](&ram, 0x20 * i + 1);
 		assert_int_equal(r.err, 0);
 		assert_int_equal(r.val, want);
-		back = 0;
 		memcpy(&back, backing + 0x20 * i + 1, len);
 		assert_int_equal(back, want);
 		assert_int_equal(backing[0x20 * i + 1 + len], 0); /* nothing past the width */
