@@ -16,14 +16,19 @@
 #define MMIO_SHORT_USER_CPL 3
 
 /* The bytes at RIP, read through the code translation the entry was filled under, are still
- * the entry's (a rewritten instruction, or a short path for another one, is seen). */
+ * the entry's (a rewritten instruction, or a short path for another one, is seen).  The
+ * second word only for an instruction longer than 8 bytes (mask_hi 0 otherwise). */
 static inline __attribute__((always_inline)) bool mmio_short_same_bytes(const struct mmio_short *e)
 {
 	uint64_t lo, hi;
 
 	__builtin_memcpy(&lo, e->code, sizeof(lo));
+	if ((lo ^ e->code_lo) & e->mask_lo)
+		return false;
+	if (likely(!e->mask_hi))
+		return true;
 	__builtin_memcpy(&hi, e->code + sizeof(lo), sizeof(hi));
-	return !(((lo ^ e->code_lo) & e->mask_lo) | ((hi ^ e->code_hi) & e->mask_hi));
+	return !((hi ^ e->code_hi) & e->mask_hi);
 }
 
 /*
