@@ -76,6 +76,7 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 	v->code_tlb_on = gs->mmio_cache;
 	mmio_cache_init(&v->mmio_cache, mmio_regions());
 	mmio_cache_keep_ram(&v->mmio_cache, true);
+	mmio_short_invalidate(&v->mmio_short); /* its key, not 0: no exit may match it */
 }
 
 static void set_result32(struct vcpu *v, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
