@@ -219,6 +219,10 @@ int x86e_real_frame(struct x86_emu_ctx *e, const struct x86_segment *old_cs, uin
  * the TSS's redirection bitmap), or *via_idt: through the protected-mode IDT. */
 int x86e_v86_soft_int(struct x86_emu_ctx *e, const struct x86_event *ev,
 		      const struct x86_segment *old_cs, bool *via_idt);
+/* The FLAGS image a 16-bit POPF or IRET popped in virtual-8086 mode below IOPL 3 with
+ * CR4.VME: #GP(0) for TF set, or IF set while VIP is; else its arithmetic flags, TF, DF and
+ * NT into RFLAGS, its IF into VIF, IF and IOPL kept (the same rule for both, SDM POPF/IRET). */
+int x86e_v86_vme_flags(struct x86_emu_ctx *e, uint64_t img);
 
 /* ---- x86_emu_mmx.c ---- */
 bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);

@@ -37,7 +37,10 @@
 #define FL_IOPL		 (3ull << IOPL_SHIFT)
 #define FL_RF		 (1ull << 16)
 #define FL_VIF		 (1ull << 19)
-#define X86_CR4_VME	 (1ull << 0)
+#define FL_VIP		 (1ull << 20)
+#define FL_NT		 (1ull << 14)
+/* What a 16-bit POPF or IRET image sets with VME below IOPL 3 (IF goes to VIF instead). */
+#define FL_VME_IMAGE	 (X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT)
 
 static uint16_t le16(const uint8_t *b)
 {
@@ -123,6 +126,15 @@ static int redirect_int(struct x86_emu_ctx *e, const struct x86_event *ev,
 	if ((r = x86e_real_frame(e, old_cs, img, (uint16_t)(e->rc.rip + ev->insn_len), ivt)))
 		return r;
 	e->rc.rflags &= ~(X86_FL_TF | FL_RF | (iopl < IOPL_V86_MAX ? FL_VIF : X86_FL_IF));
+	return EMU_CONTINUE;
+}
+
+int x86e_v86_vme_flags(struct x86_emu_ctx *e, uint64_t img)
+{
+	if ((img & X86_FL_TF) || ((img & X86_FL_IF) && (e->rc.rflags & FL_VIP)))
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	e->rc.rflags = (e->rc.rflags & ~(FL_VME_IMAGE | FL_VIF)) | (img & FL_VME_IMAGE) |
+		       ((img & X86_FL_IF) ? FL_VIF : 0) | X86_FL_FIXED;
 	return EMU_CONTINUE;
 }
 
