@@ -6,9 +6,9 @@
  * operand's translation from mmio_translate() and its cache (mmio/mmio_cache.c), all dropped
  * or re-validated exactly like the guest's TLB; with it off, both are walked every time.
  * It handles the forms of mmio_forms.c (MOV in every size, MOVZX/MOVSX, the common ALU
- * forms) and the string instructions of mmio_string.c, with a flat segment (base 0, limit
- * 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and a form's operand inside one page
- * of one device region.
+ * forms), the string instructions of mmio_string.c and PUSH/POP [m] of mmio_stack.c, with
+ * a flat segment (base 0, limit 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and a
+ * form's operand inside one page of one device region.
  * Anything else, and any fault, returns false: the general emulator then does the
  * instruction (with the decode made here) and raises what the CPU would.
  */
@@ -19,6 +19,7 @@
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_short.h"
+#include "core/mmio_stack.h"
 #include "core/mmio_string.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
@@ -77,7 +78,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;
 	if (!mmio_form_of(in, &form))
-		return vcpu_mmio_string(v, in, &regs, rip);
+		return vcpu_mmio_stack(v, region, in, &regs, rip) ||
+		       vcpu_mmio_string(v, in, &regs, rip);
 
 	if (!operand_la(v, in, rip, form.write, &la) ||
 	    (la & (PAGE_SIZE - 1)) + form.mem_size > PAGE_SIZE)

@@ -290,6 +290,13 @@ bool vcpu_mmio_form(struct vcpu *v, const struct mmio_region *region, const stru
 	return true;
 }
 
+bool vcpu_segment_flat(const struct vcpu_segment *s, bool write)
+{
+	return !s->base && s->limit == FLAT_LIMIT && (s->attr & SEG_PRESENT) &&
+	       !(s->attr & VCPU_SEG_UNUSABLE) && !(s->attr & SEG_TYPE_CODE) &&
+	       !(s->attr & SEG_TYPE_EXPDN) && (!write || (s->attr & SEG_TYPE_WRITABLE));
+}
+
 bool vcpu_flat_segment(struct vcpu *v, unsigned mode, unsigned seg, bool write)
 {
 	struct vcpu_segment s;
@@ -297,7 +304,5 @@ bool vcpu_flat_segment(struct vcpu *v, unsigned mode, unsigned seg, bool write)
 	if (mode == X86_MODE_64)
 		return seg != X86_SEG_FS && seg != X86_SEG_GS;
 	v->ops->get_segment(v, seg, &s);
-	return !s.base && s.limit == FLAT_LIMIT && (s.attr & SEG_PRESENT) &&
-	       !(s.attr & VCPU_SEG_UNUSABLE) && !(s.attr & SEG_TYPE_CODE) &&
-	       !(s.attr & SEG_TYPE_EXPDN) && (!write || (s.attr & SEG_TYPE_WRITABLE));
+	return vcpu_segment_flat(&s, write);
 }

@@ -16,6 +16,7 @@
 struct vcpu;
 struct mmio_region;
 struct x86_insn;
+struct vcpu_segment;
 
 struct mmio_form {
 	uint8_t mem_size; /* bytes of the memory operand: 1, 2, 4 or 8 */
@@ -52,5 +53,7 @@ bool vcpu_mmio_form(struct vcpu *v, const struct mmio_region *region, const stru
  * the offset, and no limit check can fail.
  */
 bool vcpu_flat_segment(struct vcpu *v, unsigned mode, unsigned seg, bool write);
+/* The same test outside 64-bit mode on a segment already read. */
+bool vcpu_segment_flat(const struct vcpu_segment *s, bool write);
 
 #endif
