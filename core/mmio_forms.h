@@ -30,6 +30,14 @@ struct mmio_form {
 	bool alu_to_reg;  /* an ALU form's result goes to the register (op r,[m]) */
 };
 
+/* The form of the last decoded instruction (vcpu.insn_cache, whose gen it was worked out at). */
+struct mmio_form_memo {
+	bool valid;
+	bool is_form; /* mmio_form_of's answer; form holds the form if true */
+	uint64_t gen;
+	struct mmio_form form;
+};
+
 /*
  * Which form in is (a memory operand, no LOCK/REP, legacy encoding): 8A/8B/88/89, A0-A3,
  * C6 /0, C7 /0, 0F B6/B7/BE/BF; 00-3B (the first four of each eight), 80/81/83, 84/85,

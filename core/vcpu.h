@@ -185,6 +185,7 @@ struct vcpu {
 	bool code_tlb_on;
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
+	struct mmio_form_memo form_memo; /* the MMIO form of insn_cache's instruction */
 	/* The flush exits that are on, FLUSH_EXIT_* bits (core/flush_exits.h); fixed: the
 	 * backend cannot turn them off. */
 	unsigned flush_exits_armed;
