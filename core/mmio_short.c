@@ -67,19 +67,21 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 {
 	struct mmio_short *e = &v->mmio_short;
 	const struct insn_cache *ic = &v->insn_cache;
-	uint8_t bytes[2 * WORD_BYTES] = {0};
 	uint64_t lo, hi;
 
 	if (!ic->valid || ic->la != code_la || &ic->insn != in ||
-	    (code_la & (PAGE_SIZE - 1)) + sizeof(bytes) > PAGE_SIZE) {
+	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
 		/* Decoded across a page or without the code translation; or near the page's end,
 		 * where the two words same_bytes() compares would leave it. */
 		e->valid = false;
 		return;
 	}
-	memcpy(bytes, ic->bytes, in->len);
-	__builtin_memcpy(&lo, bytes, WORD_BYTES);
-	__builtin_memcpy(&hi, bytes + WORD_BYTES, WORD_BYTES);
+	/* The instruction's bytes as two words, zero past its end (insn_cache keeps two words). */
+	_Static_assert(sizeof(ic->bytes) >= 2 * WORD_BYTES, "insn_cache holds two words");
+	__builtin_memcpy(&lo, ic->bytes, WORD_BYTES);
+	__builtin_memcpy(&hi, ic->bytes + WORD_BYTES, WORD_BYTES);
+	lo &= byte_mask(in->len);
+	hi &= in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	/* The entry already describes this instruction on this page (an exit it could not take,
 	 * such as a read-modify-write reported as its read): nothing to rewrite. */
 	if (e->valid && e->rip == rip && e->code_la == code_la && e->gfn == gpa >> PAGE_SHIFT &&
