@@ -90,12 +90,21 @@ static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool wri
 	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, write ? GW_WRITE : 0,
 			   &gpa, &fault))
 		return false;
-	if (v->mmio_cache.hits != hits)
-		c->counted_hit = true;
 	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
-	p->ram = guest_mem_ram_ptr(guest_gate(), p->gpa_page, PAGE_SIZE);
-	p->region = p->ram ? NULL
-			   : mmio_region_find_hinted(mmio_regions(), &v->region_hint, p->gpa_page);
+	/* A page is a device's or RAM, never both (guest_mem_ram_ptr refuses a page a region
+	 * overlaps): the MMIO entry's hit says which to try first. */
+	p->ram = NULL;
+	p->region = NULL;
+	if (v->mmio_cache.hits != hits) {
+		c->counted_hit = true;
+		p->region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, p->gpa_page);
+	}
+	if (!p->region) {
+		p->ram = guest_mem_ram_ptr(guest_gate(), p->gpa_page, PAGE_SIZE);
+		if (!p->ram)
+			p->region = mmio_region_find_hinted(mmio_regions(), &v->region_hint,
+							    p->gpa_page);
+	}
 	if (!p->ram && !p->region)
 		return false;
 	p->la_page = la >> PAGE_SHIFT;
@@ -200,14 +209,6 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 	return k == n;
 }
 
-static void set_gpr(struct vcpu *v, unsigned reg, uint64_t val)
-{
-	if (reg == GPR_RSP)
-		v->ops->set_rsp(v, val);
-	else
-		v->gpr[reg] = val;
-}
-
 bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
 		      uint64_t rip)
 {
@@ -228,10 +229,11 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 	rflags = v->ops->get_rflags(v);
 	down = rflags & X86_FL_DF;
 	step = down ? -(uint64_t)c.size : c.size;
-	si = vcpu_gpr(v, GPR_RSI) & am;
-	di = vcpu_gpr(v, GPR_RDI) & am;
-	cx = in->rep != X86_REP_NONE ? vcpu_gpr(v, GPR_RCX) & am : 1;
-	acc = vcpu_gpr(v, GPR_RAX);
+	/* RSI, RDI, RCX and RAX live in gpr[] (only RSP is the backend's). */
+	si = v->gpr[GPR_RSI] & am;
+	di = v->gpr[GPR_RDI] & am;
+	cx = in->rep != X86_REP_NONE ? v->gpr[GPR_RCX] & am : 1;
+	acc = v->gpr[GPR_RAX];
 
 	while (cx && done < STRING_BUDGET) {
 		uint64_t n = MIN(cx, STRING_BUDGET - done);
@@ -264,11 +266,11 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 		return false;
 	/* Address-size register writes, as the CPU's: 32-bit ones zero-extend. */
 	if (op != STR_STOS)
-		set_gpr(v, GPR_RSI, sized(vcpu_gpr(v, GPR_RSI), si, in->addrsize));
+		v->gpr[GPR_RSI] = sized(v->gpr[GPR_RSI], si, in->addrsize);
 	if (op != STR_LODS)
-		set_gpr(v, GPR_RDI, sized(vcpu_gpr(v, GPR_RDI), di, in->addrsize));
+		v->gpr[GPR_RDI] = sized(v->gpr[GPR_RDI], di, in->addrsize);
 	if (in->rep != X86_REP_NONE)
-		set_gpr(v, GPR_RCX, sized(vcpu_gpr(v, GPR_RCX), cx, in->addrsize));
+		v->gpr[GPR_RCX] = sized(v->gpr[GPR_RCX], cx, in->addrsize);
 	if (op == STR_LODS)
 		v->gpr[GPR_RAX] = acc;
 	v->mmio[MMIO_COUNTER_EXITS]++;
