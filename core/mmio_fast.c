@@ -89,8 +89,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	/* vcpu_decode_at's instruction is insn_cache's: its form is remembered with it. */
 	form = form_of(v, in);
 	if (!form)
-		return vcpu_mmio_stack(v, region, in, regs, rip) ||
-		       vcpu_mmio_string(v, in, regs, rip);
+		return mmio_stack_form(in) ? vcpu_mmio_stack(v, region, in, regs, rip)
+					   : vcpu_mmio_string(v, in, regs, rip);
 
 	if (!operand_la(v, in, rip, form->write, &la) ||
 	    (la & (PAGE_SIZE - 1)) + form->mem_size > PAGE_SIZE)

@@ -7,8 +7,8 @@
  *   - the stack pointer wraps at the stack size (SS.B: 32 bits, 64 in 64-bit mode) and is
  *     written back at that size; a 16-bit stack, or a non-flat SS, is the emulator's;
  *   - both translations are made, with their rights (the stack slot as the write or read it
- *     is), before anything is accessed: a fault on either, a stack slot that is not plain
- *     guest RAM or that straddles a page, or a non-canonical stack address leaves the
+ *     is), before anything is accessed: a fault on either, a stack slot whose page is not
+ *     plain guest RAM or that straddles a page, or a non-canonical stack address leaves the
  *     instruction untouched to the general emulator, which raises the fault;
  *   - the device access is the only one with side effects, and comes before the RAM write
  *     (PUSH) or after the RAM read (POP): a failing device changes nothing.
@@ -28,23 +28,18 @@
 #include "mmio/region.h"
 #include "mmio/x86_emulate.h"
 
-#define OPC_GRP5     0xFF /* /6: PUSH r/m */
-#define OPC_POP_RM   0x8F /* /0: POP r/m */
-#define GRP5_PUSH    6
-#define MODRM_REG(m) (((m) >> 3) & 7)
 #define STACK_32     4
 #define STACK_64     8
 #define LOW_32	     0xFFFFFFFFull
 
 /* The stack pointer's size (4 or 8), or 0 when the stack is not one the fast form takes. */
-static unsigned stack_size(struct vcpu *v, const struct x86_insn *in)
+/* SS is read into *ss outside 64-bit mode (a flat, writable SS: the operand may use it too). */
+static unsigned stack_size(struct vcpu *v, const struct x86_insn *in, struct vcpu_segment *ss)
 {
-	struct vcpu_segment ss;
-
 	if (in->mode == X86_MODE_64)
 		return STACK_64;
-	v->ops->get_segment(v, X86_SEG_SS, &ss);
-	return vcpu_segment_flat(&ss, true) && ss.db ? STACK_32 : 0;
+	v->ops->get_segment(v, X86_SEG_SS, ss);
+	return vcpu_segment_flat(ss, true) && ss->db ? STACK_32 : 0;
 }
 
 static bool in_one_page(uint64_t la, unsigned size)
@@ -58,21 +53,18 @@ bool vcpu_mmio_stack(struct vcpu *v, const struct mmio_region *region, const str
 	unsigned size = in->opsize, ssz;
 	uint64_t hits = v->mmio_cache.hits, mask, rsp, sp_new, slot, la, gpa, slot_gpa, val = 0;
 	struct gw_result fault;
+	struct vcpu_segment ss;
 	bool push, hit;
 	uint8_t *ram;
 
-	if (in->encoding != X86_ENC_LEGACY || in->map != X86_MAP_ONE || !in->has_mem ||
-	    in->lock || in->rep != X86_REP_NONE)
+	push = in->opcode == MMIO_OPC_GRP5;
+	if (!push && (in->mem_base == GPR_RSP || in->mem_index == GPR_RSP))
 		return false;
-	if (in->opcode == OPC_GRP5 && MODRM_REG(in->modrm) == GRP5_PUSH)
-		push = true;
-	else if (in->opcode == OPC_POP_RM && MODRM_REG(in->modrm) == 0 &&
-		 in->mem_base != GPR_RSP && in->mem_index != GPR_RSP)
-		push = false;
-	else
+	ssz = stack_size(v, in, &ss);
+	if (!ssz)
 		return false;
-	ssz = stack_size(v, in);
-	if (!ssz || !vcpu_flat_segment(v, in->mode, in->mem_seg, !push))
+	/* An SS operand: stack_size() found SS flat and writable (or is in 64-bit mode). */
+	if (in->mem_seg != X86_SEG_SS && !vcpu_flat_segment(v, in->mode, in->mem_seg, !push))
 		return false;
 	mask = ssz == STACK_64 ? ~0ull : LOW_32;
 	rsp = v->ops->get_rsp(v);
@@ -100,9 +92,10 @@ bool vcpu_mmio_stack(struct vcpu *v, const struct mmio_region *region, const str
 	/* The cache's RAM entry now holds the slot's page: the next guest TLB flush drops it. */
 	if (v->mmio_cache.ram.valid)
 		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
-	ram = guest_mem_ram_ptr(guest_gate(), slot_gpa, size);
+	ram = guest_mem_ram_page(guest_gate(), &v->ram_hint, slot_gpa);
 	if (!ram)
 		return false;
+	ram += slot_gpa & (PAGE_SIZE - 1);
 
 	if (push) {
 		if (mmio_region_access(region, gpa, rip, &val, size, false))

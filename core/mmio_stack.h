@@ -15,11 +15,27 @@
 
 #include "mm/guest_walk.h"
 
+#include "mmio/x86_decode.h"
+
 struct vcpu;
 struct mmio_region;
-struct x86_insn;
 
-/* true: in was PUSH r/m (FF /6) or POP r/m (8F /0) and is done (RIP advanced, counted). */
+#define MMIO_OPC_GRP5	  0xFF /* /6: PUSH r/m */
+#define MMIO_OPC_POP_RM	  0x8F /* /0: POP r/m */
+#define MMIO_GRP5_PUSH	  6
+#define MMIO_MODRM_REG(m) (((m) >> 3) & 7)
+
+/* Is in PUSH m or POP m (legacy encoding, no LOCK or REP)?  Inline: the fast path asks first. */
+static inline bool mmio_stack_form(const struct x86_insn *in)
+{
+	if (in->encoding != X86_ENC_LEGACY || in->map != X86_MAP_ONE || !in->has_mem ||
+	    in->lock || in->rep != X86_REP_NONE)
+		return false;
+	return (in->opcode == MMIO_OPC_GRP5 && MMIO_MODRM_REG(in->modrm) == MMIO_GRP5_PUSH) ||
+	       (in->opcode == MMIO_OPC_POP_RM && MMIO_MODRM_REG(in->modrm) == 0);
+}
+
+/* in is a mmio_stack_form(): true when it is done (RIP advanced, counted), else nothing changed. */
 bool vcpu_mmio_stack(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
 		     const struct gw_regs *regs, uint64_t rip);
 

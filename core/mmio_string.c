@@ -100,7 +100,7 @@ static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool wri
 		p->region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, p->gpa_page);
 	}
 	if (!p->region) {
-		p->ram = guest_mem_ram_ptr(guest_gate(), p->gpa_page, PAGE_SIZE);
+		p->ram = guest_mem_ram_page(guest_gate(), &v->ram_hint, p->gpa_page);
 		if (!p->ram)
 			p->region = mmio_region_find_hinted(mmio_regions(), &v->region_hint,
 							    p->gpa_page);
