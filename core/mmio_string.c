@@ -35,7 +35,7 @@
 #define OPC_LODS      0xAD
 #define STRING_BUDGET 1024 /* elements per exit: the REP's interrupt window comes after them */
 
-enum str_op { STR_MOVS, STR_STOS, STR_LODS };
+enum str_op { STR_MOVS, STR_STOS, STR_LODS, STR_NONE };
 
 /* One operand's current page: guest RAM through a host pointer, or a device. */
 struct str_page {
@@ -158,7 +158,7 @@ static uint64_t sized(uint64_t old, uint64_t val, unsigned size)
 /*
  * n elements within the current pages, in order; *done: how many before a device failed
  * (false then).  Between RAM and one device (or STOS/LODS with a device) the device takes
- * the run in one call: the RAM side is read or written in place.
+ * a run of several elements in one call: the RAM side is read or written in place.
  */
 static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *src,
 		      const struct str_page *dst, uint64_t si, uint64_t di, uint64_t step,
@@ -168,7 +168,8 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 	int64_t st = (int64_t)step;
 	uint64_t val = 0;
 
-	switch (op) {
+	/* A single element needs no run: one device access below. */
+	switch (n > 1 ? op : STR_NONE) {
 	case STR_STOS:
 		if (dst->ram)
 			break;
@@ -184,7 +185,7 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 		if (k)
 			*acc = sized(*acc, val, c->size);
 		return k == n;
-	default:
+	case STR_MOVS:
 		if (src->ram && !dst->ram)
 			*done = mmio_region_access_run(dst->region, dst->gpa_page + doff, st, c->rip,
 						       src->ram + so, st, c->size, n, true);
@@ -194,6 +195,8 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 		else
 			break;
 		return *done == n;
+	default:
+		break;
 	}
 	/* Device to device (or RAM to RAM): one element at a time. */
 	for (k = 0; k < n; k++, si += step, di += step) {
