@@ -28,9 +28,9 @@
 #include "mmio/region.h"
 #include "mmio/x86_emulate.h"
 
-#define STACK_32     4
-#define STACK_64     8
-#define LOW_32	     0xFFFFFFFFull
+#define STACK_32 4
+#define STACK_64 8
+#define LOW_32	 0xFFFFFFFFull
 
 /* The stack pointer's size (4 or 8), or 0 when the stack is not one the fast form takes. */
 /* SS is read into *ss outside 64-bit mode (a flat, writable SS: the operand may use it too). */

@@ -28,8 +28,8 @@ struct mmio_region;
 /* Is in PUSH m or POP m (legacy encoding, no LOCK or REP)?  Inline: the fast path asks first. */
 static inline bool mmio_stack_form(const struct x86_insn *in)
 {
-	if (in->encoding != X86_ENC_LEGACY || in->map != X86_MAP_ONE || !in->has_mem ||
-	    in->lock || in->rep != X86_REP_NONE)
+	if (in->encoding != X86_ENC_LEGACY || in->map != X86_MAP_ONE || !in->has_mem || in->lock ||
+	    in->rep != X86_REP_NONE)
 		return false;
 	return (in->opcode == MMIO_OPC_GRP5 && MMIO_MODRM_REG(in->modrm) == MMIO_GRP5_PUSH) ||
 	       (in->opcode == MMIO_OPC_POP_RM && MMIO_MODRM_REG(in->modrm) == 0);

@@ -188,8 +188,7 @@ void *guest_mem_ram_ptr(const struct guest_mem_gate *gm, uint64_t gpa, uint64_t 
 	return gm->ram_ptr(gm->ctx, gpa);
 }
 
-uint8_t *guest_mem_ram_page(const struct guest_mem_gate *gm, struct guest_ram_hint *h,
-			    uint64_t gpa)
+uint8_t *guest_mem_ram_page(const struct guest_mem_gate *gm, struct guest_ram_hint *h, uint64_t gpa)
 {
 	uint64_t page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
 	unsigned gen = gm->regions ? gm->regions->gen : 0;

@@ -5,6 +5,7 @@
  * RIP, so the second run is a repeat that the MMIO cache serves.  Then a case the fast form
  * leaves to the general emulator: the stack itself on the device page.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tests/guest/report.h"
@@ -74,13 +75,12 @@ static void __attribute__((noinline)) pop32(volatile uint32_t *dst, struct sf_ou
 
 	asm volatile("movl %%esp, %0\n\t"
 		     "pushl %3\n\t"
-		     "popl (%2)\n\t"
+		     "popl %2\n\t"
 		     "movl %%esp, %1"
-		     : "=&r"(before), "=&r"(after)
-		     : "r"(dst), "i"(SF_VAL32)
+		     : "=&r"(before), "=&r"(after), "+m"(*dst)
+		     : "i"(SF_VAL32)
 		     : "memory");
-	o->val = *dst;
-	o->delta = before - after;
+	o->delta = before - after; /* o->val: the caller reads *dst */
 }
 
 static void __attribute__((noinline)) pop16(volatile uint32_t *dst, struct sf_out *o)
@@ -89,18 +89,17 @@ static void __attribute__((noinline)) pop16(volatile uint32_t *dst, struct sf_ou
 
 	asm volatile("movl %%esp, %0\n\t"
 		     "pushw %3\n\t"
-		     "popw (%2)\n\t"
+		     "popw %2\n\t"
 		     "movl %%esp, %1"
-		     : "=&r"(before), "=&r"(after)
-		     : "r"(dst), "i"(SF_VAL16)
+		     : "=&r"(before), "=&r"(after), "+m"(*(volatile uint16_t *)dst)
+		     : "i"(SF_VAL16)
 		     : "memory");
-	o->val = *dst;
-	o->delta = before - after;
+	o->delta = before - after; /* o->val: the caller reads *dst */
 }
 
 /* PUSH m from a device word with ESP on the device page too (both operands trapped). */
-static void __attribute__((noinline)) push32_dev_stack(volatile uint32_t *src, uint32_t top,
-							struct sf_out *o)
+static void __attribute__((noinline))
+push32_dev_stack(volatile uint32_t *src, uint32_t top, struct sf_out *o)
 {
 	uint32_t after;
 
@@ -120,8 +119,9 @@ typedef void (*sf_fn)(volatile uint32_t *, struct sf_out *);
 
 static uint32_t ram_words[2];
 
-/* One form on RAM (the CPU) and SF_RUNS times on the device word: all must agree. */
-static void run(const char *name, sf_fn fn, volatile uint32_t *dev, uint32_t init)
+/* One form on RAM (the CPU) and SF_RUNS times on the device word: all must agree.  A POP's
+ * value is the memory word it wrote (pop: true). */
+static void run_form(const char *name, sf_fn fn, bool pop, volatile uint32_t *dev, uint32_t init)
 {
 	struct sf_out cpu, emu = {0};
 	bool same = true;
@@ -129,10 +129,14 @@ static void run(const char *name, sf_fn fn, volatile uint32_t *dev, uint32_t ini
 	ram_words[0] = init;
 	ram_words[1] = init ^ SF_SLOT_FILL;
 	fn(ram_words, &cpu);
-	for (unsigned run = 0; run < SF_RUNS && same; run++) {
+	if (pop)
+		cpu.val = ram_words[0];
+	for (unsigned i = 0; i < SF_RUNS && same; i++) {
 		dev[0] = init;
 		dev[1] = init ^ SF_SLOT_FILL;
 		fn(dev, &emu);
+		if (pop)
+			emu.val = dev[0];
 		same = emu.val == cpu.val && emu.delta == cpu.delta;
 	}
 	check(same, name, "value %x, ESP moved %u (the CPU on RAM: %x, %u)", emu.val, emu.delta,
@@ -145,17 +149,19 @@ void test_mmio_stack_forms(uint32_t base)
 	struct sf_out o = {0};
 	bool ok = true;
 
-	run("mmio stack forms: push m32 from a device page matches the CPU", push32, dev, SF_VAL32);
-	run("mmio stack forms: push m16 from a device page matches the CPU", push16, dev, SF_VAL32);
-	run("mmio stack forms: push m32 (base + index*4) from a device page matches the CPU",
-	    push32_indexed, dev, SF_VAL32);
-	run("mmio stack forms: pop m32 to a device page matches the CPU", pop32, dev, 0);
-	run("mmio stack forms: pop m16 to a device page matches the CPU", pop16, dev,
-	    SF_SLOT_FILL);
-	for (unsigned run = 0; run < SF_RUNS && ok; run++) {
-		dev[0] = SF_VAL32 + run;
+	run_form("mmio stack forms: push m32 from a device page matches the CPU", push32, false,
+		 dev, SF_VAL32);
+	run_form("mmio stack forms: push m16 from a device page matches the CPU", push16, false,
+		 dev, SF_VAL32);
+	run_form("mmio stack forms: push m32 (base + index*4) from a device page matches the CPU",
+		 push32_indexed, false, dev, SF_VAL32);
+	run_form("mmio stack forms: pop m32 to a device page matches the CPU", pop32, true, dev, 0);
+	run_form("mmio stack forms: pop m16 to a device page matches the CPU", pop16, true, dev,
+		 SF_SLOT_FILL);
+	for (unsigned i = 0; i < SF_RUNS && ok; i++) {
+		dev[0] = SF_VAL32 + i;
 		push32_dev_stack(dev, base + SF_STACK_OFF, &o);
-		ok = o.val == SF_VAL32 + run;
+		ok = o.val == SF_VAL32 + i;
 	}
 	check(ok, "mmio stack forms: push m32 from a device page with ESP on the device page",
 	      "the slot holds %x (want %x)", o.val, SF_VAL32 + SF_RUNS - 1);
