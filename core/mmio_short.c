@@ -69,6 +69,12 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	const struct insn_cache *ic = &v->insn_cache;
 	uint64_t lo, hi;
 
+	/* Filled from this very decode (insn_cache's gen: the same bytes, length, mode and
+	 * address) for this RIP, page, region and CS: nothing to redo. */
+	if (e->valid && e->insn_gen == ic->gen && e->rip == rip && e->gfn == gpa >> PAGE_SHIFT &&
+	    e->region == region && e->cs_base == cs->base && e->cs_long == cs->long_mode &&
+	    e->cs_db == cs->db)
+		return;
 	if (!ic->valid || ic->la != code_la || &ic->insn != in ||
 	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
 		/* Decoded across a page or without the code translation; or near the page's end,
@@ -87,9 +93,12 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	if (e->valid && e->rip == rip && e->code_la == code_la && e->gfn == gpa >> PAGE_SHIFT &&
 	    e->region == region && e->cs_base == cs->base && e->cs_long == cs->long_mode &&
 	    e->cs_db == cs->db && e->insn.len == in->len && e->insn.mode == in->mode &&
-	    e->code_lo == lo && e->code_hi == hi)
+	    e->code_lo == lo && e->code_hi == hi) {
+		e->insn_gen = ic->gen;
 		return;
+	}
 	e->valid = false;
+	e->insn_gen = ic->gen;
 	e->form = *form;
 	e->write = form->write;
 	e->alu = form->alu;

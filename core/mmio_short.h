@@ -38,6 +38,7 @@ struct mmio_short {
 	uint64_t imm_val;  /* a store of an immediate: the value */
 	uint64_t code_lo, code_hi; /* the instruction bytes, as two little-endian words */
 	uint64_t mask_lo, mask_hi; /* which bytes of those words are the instruction's */
+	uint64_t insn_gen; /* vcpu.insn_cache's gen when filled or last found unchanged */
 	uint64_t gfn;	   /* the device page */
 	uint64_t rip;
 	uint64_t code_la;  /* CS.base + RIP when filled */
