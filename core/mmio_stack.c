@@ -8,7 +8,7 @@
  *     written back at that size; a 16-bit stack, or a non-flat SS, is the emulator's;
  *   - both translations are made, with their rights (the stack slot as the write or read it
  *     is), before anything is accessed: a fault on either, a stack slot whose page is not
- *     plain guest RAM or that straddles a page, or a non-canonical stack address leaves the
+ *     plain guest RAM or that straddles a page, or a non-canonical address leaves the
  *     instruction untouched to the general emulator, which raises the fault;
  *   - the device access is the only one with side effects, and comes before the RAM write
  *     (PUSH) or after the RAM read (POP): a failing device changes nothing.
@@ -32,8 +32,10 @@
 #define STACK_64 8
 #define LOW_32	 0xFFFFFFFFull
 
-/* The stack pointer's size (4 or 8), or 0 when the stack is not one the fast form takes. */
-/* SS is read into *ss outside 64-bit mode (a flat, writable SS: the operand may use it too). */
+/*
+ * The stack pointer's size (4 or 8), or 0 when the stack is not one the fast form takes.  SS
+ * is read into *ss outside 64-bit mode; a size means SS is flat and writable there.
+ */
 static unsigned stack_size(struct vcpu *v, const struct x86_insn *in, struct vcpu_segment *ss)
 {
 	if (in->mode == X86_MODE_64)
@@ -74,7 +76,7 @@ bool vcpu_mmio_stack(struct vcpu *v, const struct mmio_region *region, const str
 	if (in->mode != X86_MODE_64)
 		la &= LOW_32;
 	if (!in_one_page(la, size) || !in_one_page(slot, size) ||
-	    (ssz == STACK_64 && !x86_canonical(slot, regs->cr4)))
+	    (ssz == STACK_64 && (!x86_canonical(slot, regs->cr4) || !x86_canonical(la, regs->cr4))))
 		return false;
 
 	/* Both translations first, with their rights: nothing is touched if either faults. */
