@@ -69,11 +69,8 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	const struct insn_cache *ic = &v->insn_cache;
 	uint64_t lo, hi;
 
-	/* Filled from this very decode (insn_cache's gen: the same bytes, length, mode and
-	 * address) for this RIP, page, region and CS: nothing to redo. */
-	if (e->valid && e->insn_gen == ic->gen && e->rip == rip && e->gfn == gpa >> PAGE_SHIFT &&
-	    e->region == region && e->cs_base == cs->base && e->cs_long == cs->long_mode &&
-	    e->cs_db == cs->db)
+	if (mmio_short_holds(e, ic->gen, rip, gpa >> PAGE_SHIFT, region, cs->base, cs->long_mode,
+			     cs->db))
 		return;
 	if (!ic->valid || ic->la != code_la || &ic->insn != in ||
 	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {

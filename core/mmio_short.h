@@ -49,6 +49,20 @@ struct mmio_short {
 };
 
 /*
+ * The entry already holds the instruction vcpu.insn_cache decoded at generation insn_gen (the
+ * same bytes, length, mode and address) for this RIP, device page, region and CS: a fill
+ * would change nothing.
+ */
+static inline bool mmio_short_holds(const struct mmio_short *e, uint64_t insn_gen, uint64_t rip,
+				    uint64_t gfn, const struct mmio_region *region,
+				    uint64_t cs_base, bool cs_long, bool cs_db)
+{
+	return e->valid && e->insn_gen == insn_gen && e->rip == rip && e->gfn == gfn &&
+	       e->region == region && e->cs_base == cs_base && e->cs_long == cs_long &&
+	       e->cs_db == cs_db;
+}
+
+/*
  * Remember a MOV form the fast path just completed (code_la: the linear address it was
  * decoded from; only an instruction the code-translation cache served is kept).
  */
