@@ -21,6 +21,7 @@
 #include "core/mmio_short.h"
 #include "core/mmio_stack.h"
 #include "core/mmio_string.h"
+#include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"

@@ -16,7 +16,6 @@
 struct vcpu;
 struct mmio_region;
 struct x86_insn;
-struct vcpu_segment;
 
 struct mmio_form {
 	uint8_t mem_size; /* bytes of the memory operand: 1, 2, 4 or 8 */
@@ -53,15 +52,5 @@ bool mmio_form_of(const struct x86_insn *in, struct mmio_form *f);
  */
 bool vcpu_mmio_form(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
 		    const struct mmio_form *f, uint64_t gpa, uint64_t rip);
-
-/*
- * Is segment seg (enum x86_seg) flat for an access in code mode (enum x86_mode): in 64-bit
- * mode any but FS/GS (whose bases need state SVM keeps apart), else base 0, limit 4 GiB, a
- * present, usable, expand-up data segment, writable for a write.  Then the linear address is
- * the offset, and no limit check can fail.
- */
-bool vcpu_flat_segment(struct vcpu *v, unsigned mode, unsigned seg, bool write);
-/* The same test outside 64-bit mode on a segment already read. */
-bool vcpu_segment_flat(const struct vcpu_segment *s, bool write);
 
 #endif

@@ -19,6 +19,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
+#include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/string.h"
