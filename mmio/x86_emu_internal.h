@@ -29,7 +29,11 @@ uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg);
 void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val);
 uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op);
 void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
-uint64_t x86e_mask(unsigned int size);
+/* The low size bytes set (size 1..8); inline: every operand and flag computation uses it. */
+static inline uint64_t x86e_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
+}
 int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t ec);
 int x86e_ud(struct x86_emu_ctx *e);
 /* Linear address of seg:ea for an access of size bytes (segment/canonical/#AC checks). */
