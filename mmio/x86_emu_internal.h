@@ -10,6 +10,8 @@
 #define PAGE_SIZE_4K  4096ull
 #define BYTE_BITS     8
 #define VEC_MAX_BYTES 32
+#define REAL_SEG_SHIFT 4 /* real and virtual-8086 mode: base = selector << 4 */
+#define LA32_MASK     0xffffffffull /* linear addresses outside IA-32e mode */
 
 /* Operand: a (possibly high-byte) register or a checked memory location. */
 struct x86_opnd {
@@ -34,6 +36,27 @@ static inline uint64_t x86e_mask(unsigned int size)
 {
 	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
 }
+/* Little-endian fields of descriptor tables, TSSs, stack frames and XSAVE images. */
+static inline uint16_t x86e_le16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] | b[1] << BYTE_BITS);
+}
+
+static inline uint64_t x86e_le64(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < sizeof(v); i++)
+		v |= (uint64_t)b[i] << (BYTE_BITS * i);
+	return v;
+}
+
+static inline void x86e_put_le64(uint8_t *b, uint64_t v)
+{
+	for (unsigned int i = 0; i < sizeof(v); i++)
+		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
+}
+
 int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t ec);
 int x86e_ud(struct x86_emu_ctx *e);
 /* Linear address of seg:ea for an access of size bytes (segment/canonical/#AC checks). */

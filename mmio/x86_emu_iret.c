@@ -35,7 +35,6 @@
 #define ATTR_DPL_SHIFT	5
 #define ATTR_DPL_MASK	0x3u
 #define TYPE_CONFORM	0x4u
-#define REAL_SEG_SHIFT	4
 #define FL_NT		(1ull << 14)
 #define FL_RF		(1ull << 16)
 #define FL_VIF		(1ull << 19)
@@ -53,7 +52,6 @@
 #define V86_SEG_ATTR	(X86_SEG_ATTR_P | 3u << ATTR_DPL_SHIFT | X86_SEG_ATTR_S | X86_SEG_TYPE_WR | 1u)
 #define V86_POPS	6 /* ESP, SS, ES, DS, FS, GS */
 #define TSS_BACK_LINK	0 /* the previous task's TSS selector */
-#define LA32_MASK	0xffffffffull
 
 bool x86e_iret_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
 {

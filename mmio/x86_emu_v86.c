@@ -26,11 +26,9 @@
 #define TSS32_MIN_LIMIT	 0x67 /* a 32-bit TSS: 104 bytes */
 #define REDIR_MAP_BYTES	 32   /* the interrupt redirection bitmap, below the I/O map */
 #define IVT_ENTRY	 4    /* IP, CS */
-#define REAL_SEG_SHIFT	 4
 #define REAL_FRAME_WORDS 3 /* FLAGS, CS, IP */
 #define REAL_WORD	 2
 #define WORD16_MASK	 0xffffull
-#define LA32_MASK	 0xffffffffull
 #define IOPL_SHIFT	 12
 #define IOPL_MASK	 3u
 #define IOPL_V86_MAX	 3u
@@ -41,11 +39,6 @@
 #define FL_NT		 (1ull << 14)
 /* What a 16-bit POPF or IRET image sets with VME below IOPL 3 (IF goes to VIF instead). */
 #define FL_VME_IMAGE	 (X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT)
-
-static uint16_t le16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] | b[1] << BYTE_BITS);
-}
 
 int x86e_real_frame(struct x86_emu_ctx *e, const struct x86_segment *old_cs, uint16_t flags,
 		    uint16_t ret_ip, const uint8_t *ivt)
@@ -69,10 +62,10 @@ int x86e_real_frame(struct x86_emu_ctx *e, const struct x86_segment *old_cs, uin
 			return r;
 	}
 	x86e_set_sp(e, REAL_WORD, off[REAL_FRAME_WORDS - 1]);
-	cs.selector = le16(ivt + 2);
+	cs.selector = x86e_le16(ivt + 2);
 	cs.base = (uint64_t)cs.selector << REAL_SEG_SHIFT;
 	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
-	e->res->next_rip = le16(ivt);
+	e->res->next_rip = x86e_le16(ivt);
 	return EMU_CONTINUE;
 }
 
@@ -102,7 +95,7 @@ static int redirection_bit(struct x86_emu_ctx *e, unsigned int vector, bool *red
 		if ((r = tss_byte(e, &tr, TSS_IOMAP_BASE + i, &b[i])))
 			return r;
 	/* 32-bit arithmetic: a map base below 32 puts the byte far past any limit. */
-	off = (uint32_t)le16(b) - REDIR_MAP_BYTES + vector / BYTE_BITS;
+	off = (uint32_t)x86e_le16(b) - REDIR_MAP_BYTES + vector / BYTE_BITS;
 	if ((r = tss_byte(e, &tr, off, &bits)))
 		return r;
 	*redirect = !((bits >> (vector % BYTE_BITS)) & 1);
