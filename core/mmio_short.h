@@ -27,6 +27,15 @@ struct vcpu_exec_state;
 #define MMIO_SHORT_NO_KEY    (1ull << 62)
 #define MMIO_SHORT_WRITE_BIT 63 /* the direction, in a key's top bit (GPAs stay below 2^52) */
 
+/* The decode mode CS gives (CS.L, CS.D), as an entry keeps it and a hit compares it. */
+#define VCPU_CS_L  1u
+#define VCPU_CS_DB 2u
+
+static inline uint8_t mmio_short_cs_mode(bool cs_long, bool cs_db)
+{
+	return (cs_long ? VCPU_CS_L : 0) | (cs_db ? VCPU_CS_DB : 0);
+}
+
 struct mmio_short {
 	/* What a hit compares, in its order (core/mmio_short_hit.h). */
 	uint64_t key;	   /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a store */
@@ -61,6 +70,7 @@ struct mmio_short {
 	bool sign;	   /* a load sign-extends from size bytes */
 	bool imm;	   /* a store of imm_val */
 	bool alu;	   /* an ALU form (mmio_forms.h): replayed through vcpu_mmio_form() */
+	uint64_t insn_gen; /* vcpu.insn_cache's gen when filled or last found unchanged */
 	uint64_t gfn;	   /* the device page */
 	uint64_t code_la;  /* CS.base + RIP when filled */
 	const struct mmio_region *region;
@@ -69,6 +79,18 @@ struct mmio_short {
 	struct x86_insn insn;
 };
 
+/*
+ * The entry already holds the instruction vcpu.insn_cache decoded at generation insn_gen (the
+ * same bytes, length, mode and address) for this RIP, device page, region and CS: a fill
+ * would change nothing.
+ */
+static inline bool mmio_short_holds(const struct mmio_short *e, uint64_t insn_gen, uint64_t rip,
+				    uint64_t gfn, const struct mmio_region *region,
+				    uint64_t cs_base, uint8_t cs_mode)
+{
+	return e->valid && e->insn_gen == insn_gen && e->rip == rip && e->gfn == gfn &&
+	       e->region == region && e->cs_base == cs_base && e->cs_mode == cs_mode;
+}
 /*
  * Remember a MOV form the fast path just completed (code_la: the linear address it was
  * decoded from; only an instruction the code-translation cache served is kept).
