@@ -221,7 +221,7 @@ static uint64_t seg16(uint32_t base, uint64_t access)
 
 static uint16_t blob_off(const char *label)
 {
-	return (uint16_t)(label - rm_blob);
+	return (uint16_t)((uint32_t)label - (uint32_t)rm_blob);
 }
 
 /* The IVT at ivt: every vector to rm_h_bad but the four the cases raise. */
@@ -301,14 +301,15 @@ void test_mmio_rmode(uint32_t base)
 	const uint16_t sps[CASES] = {SP_WRAP, SP_PLAIN, SP_PLAIN, SP_PLAIN};
 	uint16_t res[RUNS][RES_WORDS];
 	bool bad[RUNS], cpu_ok = true;
+	const unsigned blob_size = (uint32_t)rm_blob_end - (uint32_t)rm_blob;
 	unsigned c;
 
-	if ((uint32_t)(rm_blob_end - rm_blob) > RES_OFF) {
+	if (blob_size > RES_OFF) {
 		check(false, "mmio real mode: the code fits below its results", "%u bytes",
-		      (unsigned)(rm_blob_end - rm_blob));
+		      blob_size);
 		return;
 	}
-	for (unsigned i = 0; i < (uint32_t)(rm_blob_end - rm_blob); i++)
+	for (unsigned i = 0; i < blob_size; i++)
 		((volatile char *)LOW_CODE)[i] = rm_blob[i];
 	gdt[0] = 0;
 	gdt[SEL_CODE / 8] = GDT_FLAT_CODE32;
