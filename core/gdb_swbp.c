@@ -5,6 +5,7 @@
 #include "core/gdbstub.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
+#include "core/mmio_short.h"
 #include "core/regs_abi.h"
 #include "core/vcpu.h"
 #include "lib/errno.h"
@@ -104,8 +105,15 @@ static bool get_byte(uint64_t gpa, uint8_t *b)
 	return guest_mem_access(guest_gate(), gpa, b, 1, GMEM_RAM_BENEATH, 0) >= 0;
 }
 
+/*
+ * The page's nested view (or its region) changed: the CPU's nested translations go, and so
+ * does the MMIO short path's entry, which names its device by a pointer into the region
+ * table: attaching or detaching a page's region moves the regions above it, and a hit would
+ * call another device (or, past the last, a cleared slot with no ops) with the old offset.
+ */
 static void flush(struct vcpu *v)
 {
+	mmio_short_invalidate(&v->mmio_short);
 	if (v->ops->flush_nested)
 		v->ops->flush_nested(v);
 }

@@ -138,6 +138,31 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 	return true;
 }
 
+/* The low n bytes of a word set (n <= 8). */
+static uint64_t low_bytes(unsigned n)
+{
+	return n >= sizeof(uint64_t) ? ~0ull : (1ull << (n * 8)) - 1;
+}
+
+/*
+ * The cached instruction's bytes are the ones at bytes (room: readable bytes up to the code
+ * page's end): two masked word compares when both words lie in the page.
+ */
+static bool same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, unsigned room)
+{
+	unsigned len = ic->insn.len;
+	uint64_t c0, c1, g0, g1;
+
+	if (room < INSN_CACHE_BYTES)
+		return !memcmp(ic->bytes, bytes, len);
+	__builtin_memcpy(&c0, ic->bytes, sizeof(c0));
+	__builtin_memcpy(&c1, ic->bytes + sizeof(c0), sizeof(c1));
+	__builtin_memcpy(&g0, bytes, sizeof(g0));
+	__builtin_memcpy(&g1, bytes + sizeof(g0), sizeof(g1));
+	return !((c0 ^ g0) & low_bytes(len)) &&
+	       !((c1 ^ g1) & (len > sizeof(c0) ? low_bytes(len - sizeof(c0)) : 0));
+}
+
 /*
  * With the code translation on (the MMIO cache on, or SVM without NRIP save; its fill arms
  * the flush exits, so mhv sees every guest TLB flush), the code page's translation is kept
@@ -152,18 +177,20 @@ const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs
 	enum x86_mode mode = code_mode(v, regs, cs);
 	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
 	const uint8_t *bytes;
-	unsigned avail;
+	unsigned avail, room;
 
 	if (mode != X86_MODE_64)
 		la &= 0xFFFFFFFFull;
 	/* Near the end of the page only the bytes up to it are read: an instruction that
 	 * continues on the next page is truncated there and takes the full path. */
-	avail = (unsigned)MIN((uint64_t)X86_MAX_INSN_LEN, PAGE_SIZE - (la & (PAGE_SIZE - 1)));
+	room = (unsigned)(PAGE_SIZE - (la & (PAGE_SIZE - 1)));
+	avail = MIN((unsigned)X86_MAX_INSN_LEN, room);
 	if (v->code_tlb_on && code_bytes(v, regs, la, &bytes)) {
 		if (ic->valid && ic->la == la && ic->insn.mode == mode &&
-		    !memcmp(ic->bytes, bytes, ic->insn.len))
+		    same_insn_bytes(ic, bytes, room))
 			return &ic->insn;
 		ic->valid = false;
+		ic->gen++;
 		if (!x86_decode(&ic->insn, bytes, avail, mode)) {
 			memcpy(ic->bytes, bytes, ic->insn.len);
 			ic->la = la;
@@ -172,6 +199,7 @@ const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs
 		}
 	}
 	ic->valid = false;
+	ic->gen++;
 	*err = fetch_decode(v, la, mode, &ic->insn);
 	return *err ? NULL : &ic->insn;
 }

@@ -35,12 +35,16 @@ static inline bool code_tlb_cr3_ok(const struct code_tlb *t, uint64_t cr3)
 	return t->cr3 == cr3 || t->global;
 }
 
+/* The instruction bytes kept: the longest instruction, rounded up to two words for compares. */
+#define INSN_CACHE_BYTES 16
+
 /* Per-vCPU: the last decoded instruction and its bytes (reused only if they match). */
 struct insn_cache {
 	bool valid;
 	uint64_t la;
-	uint8_t bytes[X86_MAX_INSN_LEN];
+	uint8_t bytes[INSN_CACHE_BYTES];
 	struct x86_insn insn;
+	uint64_t gen; /* bumped whenever insn is rewritten: what is worked out from it is keyed on it */
 };
 
 /* Every guest TLB flush: the code translation is a TLB entry too. */

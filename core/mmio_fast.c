@@ -6,9 +6,9 @@
  * operand's translation from mmio_translate() and its cache (mmio/mmio_cache.c), all dropped
  * or re-validated exactly like the guest's TLB; with it off, both are walked every time.
  * It handles the forms of mmio_forms.c (MOV in every size, MOVZX/MOVSX, the common ALU
- * forms) and the string instructions of mmio_string.c, with a flat segment (base 0, limit
- * 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and a form's operand inside one page
- * of one device region.
+ * forms), the string instructions of mmio_string.c and PUSH/POP [m] of mmio_stack.c, with
+ * a flat segment (base 0, limit 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and a
+ * form's operand inside one page of one device region.
  * Anything else, and any fault, returns false: the general emulator then does the
  * instruction (with the decode made here) and raises what the CPU would.
  */
@@ -19,7 +19,9 @@
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_short.h"
+#include "core/mmio_stack.h"
 #include "core/mmio_string.h"
+#include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/errno.h"
@@ -51,51 +53,66 @@ static uint64_t code_linear(const struct x86_insn *in, const struct vcpu_segment
 	return (cs->base + rip) & 0xFFFFFFFFull;
 }
 
+/* The form of the instruction insn_cache holds, worked out once per decode. */
+static const struct mmio_form *form_of(struct vcpu *v, const struct x86_insn *in)
+{
+	struct mmio_form_memo *m = &v->form_memo;
+
+	if (!m->valid || m->gen != v->insn_cache.gen) {
+		m->is_form = mmio_form_of(in, &m->form);
+		m->gen = v->insn_cache.gen;
+		m->valid = true;
+	}
+	return m->is_form ? &m->form : NULL;
+}
+
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		    const struct x86_insn **decoded, struct gw_regs *regs_out, struct gw_mem *mem_out,
+		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem,
 		    struct vcpu_segment *cs)
 {
 	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
-	struct mmio_form form;
-	struct gw_regs regs;
-	struct gw_mem mem;
+	const struct mmio_form *form;
 	struct gw_result fault;
 	int err = 0;
 
 	*decoded = NULL;
-	vcpu_walk_setup(v, &regs, &mem);
-	*regs_out = regs;
-	*mem_out = mem;
+	vcpu_walk_setup(v, regs, mem);
 	v->ops->get_segment(v, SEG_CS, cs);
-	in = vcpu_decode_at(v, &regs, cs, rip, &err);
+	in = vcpu_decode_at(v, regs, cs, rip, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
 	*decoded = in; /* the general path's instruction, whatever happens here */
-	if (regs.cpl == USER_CPL || (v->ops->get_rflags(v) & RFLAGS_TF))
+	if (regs->cpl == USER_CPL || (v->ops->get_rflags(v) & RFLAGS_TF))
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;
-	if (!mmio_form_of(in, &form))
-		return vcpu_mmio_string(v, in, &regs, rip);
+	/* vcpu_decode_at's instruction is insn_cache's: its form is remembered with it. */
+	form = form_of(v, in);
+	if (!form)
+		return mmio_stack_form(in) ? vcpu_mmio_stack(v, region, in, regs, rip)
+					   : vcpu_mmio_string(v, in, regs, rip);
 
-	if (!operand_la(v, in, rip, form.write, &la) ||
-	    (la & (PAGE_SIZE - 1)) + form.mem_size > PAGE_SIZE)
+	if (!operand_la(v, in, rip, form->write, &la) ||
+	    (la & (PAGE_SIZE - 1)) + form->mem_size > PAGE_SIZE)
 		return false;
-	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, &regs, &mem, la,
-			   form.write ? GW_WRITE : 0, &gpa, &fault))
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, regs, mem, la,
+			   form->write ? GW_WRITE : 0, &gpa, &fault))
 		return false; /* a fault: let the emulator raise it */
 	if (gpa < region->base || gpa > region->last)
 		region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 	if (!region)
 		return false; /* not a device operand after all */
 
-	if (!vcpu_mmio_form(v, region, in, &form, gpa, rip))
+	if (!vcpu_mmio_form(v, region, in, form, gpa, rip))
 		return false;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	if (v->mmio_cache_on) {
 		v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
-		mmio_short_fill(v, in, &form, rip, cs, code_linear(in, cs, rip), gpa, region);
+		if (!mmio_short_holds(&v->mmio_short, v->insn_cache.gen, rip, gpa >> PAGE_SHIFT,
+				      region, cs->base, mmio_short_cs_mode(cs->long_mode, cs->db)))
+			mmio_short_fill(v, in, form, rip, cs, code_linear(in, cs, rip), gpa,
+					region);
 	}
 	v->ops->set_rip(v, rip + in->len);
 	return true;

@@ -40,11 +40,6 @@
 #define BYTE_MASK	0xFFull
 #define WORD_MASK	0xFFFFull
 #define HIGH_BYTE_SHIFT 8
-#define FLAT_LIMIT	0xFFFFFFFFu
-#define SEG_TYPE_CODE	0x8u
-#define SEG_TYPE_EXPDN	0x4u
-#define SEG_TYPE_WRITABLE 0x2u
-#define SEG_PRESENT	(1u << 7)
 
 static bool one_byte_form(const struct x86_insn *in, struct mmio_form *f)
 {
@@ -288,16 +283,4 @@ bool vcpu_mmio_form(struct vcpu *v, const struct mmio_region *region, const stru
 		return false;
 	load_result(v, in, f, val);
 	return true;
-}
-
-bool vcpu_flat_segment(struct vcpu *v, unsigned mode, unsigned seg, bool write)
-{
-	struct vcpu_segment s;
-
-	if (mode == X86_MODE_64)
-		return seg != X86_SEG_FS && seg != X86_SEG_GS;
-	v->ops->get_segment(v, seg, &s);
-	return !s.base && s.limit == FLAT_LIMIT && (s.attr & SEG_PRESENT) &&
-	       !(s.attr & VCPU_SEG_UNUSABLE) && !(s.attr & SEG_TYPE_CODE) &&
-	       !(s.attr & SEG_TYPE_EXPDN) && (!write || (s.attr & SEG_TYPE_WRITABLE));
 }

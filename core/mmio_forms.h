@@ -29,6 +29,14 @@ struct mmio_form {
 	bool alu_to_reg;  /* an ALU form's result goes to the register (op r,[m]) */
 };
 
+/* The form of the last decoded instruction (vcpu.insn_cache, whose gen it was worked out at). */
+struct mmio_form_memo {
+	bool valid;
+	bool is_form; /* mmio_form_of's answer; form holds the form if true */
+	uint64_t gen;
+	struct mmio_form form;
+};
+
 /*
  * Which form in is (a memory operand, no LOCK/REP, legacy encoding): 8A/8B/88/89, A0-A3,
  * C6 /0, C7 /0, 0F B6/B7/BE/BF; 00-3B (the first four of each eight), 80/81/83, 84/85,
@@ -44,13 +52,5 @@ bool mmio_form_of(const struct x86_insn *in, struct mmio_form *f);
  */
 bool vcpu_mmio_form(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
 		    const struct mmio_form *f, uint64_t gpa, uint64_t rip);
-
-/*
- * Is segment seg (enum x86_seg) flat for an access in code mode (enum x86_mode): in 64-bit
- * mode any but FS/GS (whose bases need state SVM keeps apart), else base 0, limit 4 GiB, a
- * present, usable, expand-up data segment, writable for a write.  Then the linear address is
- * the offset, and no limit check can fail.
- */
-bool vcpu_flat_segment(struct vcpu *v, unsigned mode, unsigned seg, bool write);
 
 #endif

@@ -60,38 +60,41 @@ static void fill_register(struct mmio_short *e, const struct x86_insn *in,
 	e->keep_mask = f->reg_size >= 4 ? 0 : ~(e->val_mask << e->shift);
 }
 
-static uint8_t cs_mode(const struct vcpu_segment *cs)
-{
-	return (cs->long_mode ? VCPU_CS_L : 0) | (cs->db ? VCPU_CS_DB : 0);
-}
-
 void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
 		     uint64_t rip, const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
 		     const struct mmio_region *region)
 {
 	struct mmio_short *e = &v->mmio_short;
 	const struct insn_cache *ic = &v->insn_cache;
-	uint8_t bytes[2 * WORD_BYTES] = {0};
 	uint64_t lo, hi;
 
+	if (mmio_short_holds(e, ic->gen, rip, gpa >> PAGE_SHIFT, region, cs->base,
+			     mmio_short_cs_mode(cs->long_mode, cs->db)))
+		return;
 	if (!ic->valid || ic->la != code_la || &ic->insn != in ||
-	    (code_la & (PAGE_SIZE - 1)) + sizeof(bytes) > PAGE_SIZE) {
+	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
 		/* Decoded across a page or without the code translation; or near the page's end,
 		 * where the two words mmio_short_same_bytes() compares would leave it. */
 		e->valid = false;
 		return;
 	}
-	memcpy(bytes, ic->bytes, in->len);
-	__builtin_memcpy(&lo, bytes, WORD_BYTES);
-	__builtin_memcpy(&hi, bytes + WORD_BYTES, WORD_BYTES);
+	/* The instruction's bytes as two words, zero past its end (insn_cache keeps two words). */
+	_Static_assert(sizeof(ic->bytes) >= 2 * WORD_BYTES, "insn_cache holds two words");
+	__builtin_memcpy(&lo, ic->bytes, WORD_BYTES);
+	__builtin_memcpy(&hi, ic->bytes + WORD_BYTES, WORD_BYTES);
+	lo &= byte_mask(in->len);
+	hi &= in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	/* The entry already describes this instruction on this page (an exit it could not take,
 	 * such as a read-modify-write reported as its read): nothing to rewrite. */
 	if (e->valid && e->rip == rip && e->code_la == code_la && e->gfn == gpa >> PAGE_SHIFT &&
-	    e->region == region && e->cs_base == cs->base && e->cs_mode == cs_mode(cs) &&
-	    e->insn.len == in->len && e->insn.mode == in->mode &&
-	    e->code_lo == lo && e->code_hi == hi)
+	    e->region == region && e->cs_base == cs->base &&
+	    e->cs_mode == mmio_short_cs_mode(cs->long_mode, cs->db) && e->insn.len == in->len &&
+	    e->insn.mode == in->mode && e->code_lo == lo && e->code_hi == hi) {
+		e->insn_gen = ic->gen;
 		return;
+	}
 	e->valid = false;
+	e->insn_gen = ic->gen;
 	e->form = *form;
 	e->write = form->write;
 	e->alu = form->alu;
@@ -104,7 +107,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->code_la = code_la;
 	e->code_off = code_la & (PAGE_SIZE - 1);
 	e->cs_base = cs->base;
-	e->cs_mode = cs_mode(cs);
+	e->cs_mode = mmio_short_cs_mode(cs->long_mode, cs->db);
 	e->protected_mode = in->mode != X86_MODE_64;
 	e->region = region;
 	e->page_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base;

@@ -22,6 +22,15 @@ struct mmio_region;
 struct vcpu_segment;
 struct vcpu_exec_state;
 
+/* The decode mode CS gives (CS.L, CS.D), as an entry keeps it and a hit compares it. */
+#define VCPU_CS_L  1u
+#define VCPU_CS_DB 2u
+
+static inline uint8_t mmio_short_cs_mode(bool cs_long, bool cs_db)
+{
+	return (cs_long ? VCPU_CS_L : 0) | (cs_db ? VCPU_CS_DB : 0);
+}
+
 struct mmio_short {
 	bool valid;
 	bool write;	   /* the access's direction (a store, or the write of a read-modify-write) */
@@ -41,6 +50,7 @@ struct mmio_short {
 	uint64_t imm_val;  /* a store of an immediate: the value */
 	uint64_t code_lo, code_hi; /* the instruction bytes, as two little-endian words */
 	uint64_t mask_lo, mask_hi; /* which bytes of those words are the instruction's */
+	uint64_t insn_gen; /* vcpu.insn_cache's gen when filled or last found unchanged */
 	uint64_t gfn;	   /* the device page */
 	uint64_t rip;
 	uint64_t code_la;  /* CS.base + RIP when filled */
@@ -52,6 +62,18 @@ struct mmio_short {
 	struct x86_insn insn;
 };
 
+/*
+ * The entry already holds the instruction vcpu.insn_cache decoded at generation insn_gen (the
+ * same bytes, length, mode and address) for this RIP, device page, region and CS: a fill
+ * would change nothing.
+ */
+static inline bool mmio_short_holds(const struct mmio_short *e, uint64_t insn_gen, uint64_t rip,
+				    uint64_t gfn, const struct mmio_region *region,
+				    uint64_t cs_base, uint8_t cs_mode)
+{
+	return e->valid && e->insn_gen == insn_gen && e->rip == rip && e->gfn == gfn &&
+	       e->region == region && e->cs_base == cs_base && e->cs_mode == cs_mode;
+}
 /*
  * Remember a MOV form the fast path just completed (code_la: the linear address it was
  * decoded from; only an instruction the code-translation cache served is kept).

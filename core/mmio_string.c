@@ -18,6 +18,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
+#include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
 #include "lib/string.h"
@@ -35,7 +36,7 @@
 #define OPC_LODS      0xAD
 #define STRING_BUDGET 1024 /* elements per exit: the REP's interrupt window comes after them */
 
-enum str_op { STR_MOVS, STR_STOS, STR_LODS };
+enum str_op { STR_MOVS, STR_STOS, STR_LODS, STR_NONE };
 
 /* One operand's current page: guest RAM through a host pointer, or a device. */
 struct str_page {
@@ -90,12 +91,21 @@ static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool wri
 	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, write ? GW_WRITE : 0,
 			   &gpa, &fault))
 		return false;
-	if (v->mmio_cache.hits != hits)
-		c->counted_hit = true;
 	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
-	p->ram = guest_mem_ram_ptr(guest_gate(), p->gpa_page, PAGE_SIZE);
-	p->region = p->ram ? NULL
-			   : mmio_region_find_hinted(mmio_regions(), &v->region_hint, p->gpa_page);
+	/* A page is a device's or RAM, never both (guest_mem_ram_ptr refuses a page a region
+	 * overlaps): the MMIO entry's hit says which to try first. */
+	p->ram = NULL;
+	p->region = NULL;
+	if (v->mmio_cache.hits != hits) {
+		c->counted_hit = true;
+		p->region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, p->gpa_page);
+	}
+	if (!p->region) {
+		p->ram = guest_mem_ram_page(guest_gate(), &v->ram_hint, p->gpa_page);
+		if (!p->ram)
+			p->region = mmio_region_find_hinted(mmio_regions(), &v->region_hint,
+							    p->gpa_page);
+	}
 	if (!p->ram && !p->region)
 		return false;
 	p->la_page = la >> PAGE_SHIFT;
@@ -149,7 +159,7 @@ static uint64_t sized(uint64_t old, uint64_t val, unsigned size)
 /*
  * n elements within the current pages, in order; *done: how many before a device failed
  * (false then).  Between RAM and one device (or STOS/LODS with a device) the device takes
- * the run in one call: the RAM side is read or written in place.
+ * a run of several elements in one call: the RAM side is read or written in place.
  */
 static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *src,
 		      const struct str_page *dst, uint64_t si, uint64_t di, uint64_t step,
@@ -159,7 +169,8 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 	int64_t st = (int64_t)step;
 	uint64_t val = 0;
 
-	switch (op) {
+	/* A single element needs no run: one device access below. */
+	switch (n > 1 ? op : STR_NONE) {
 	case STR_STOS:
 		if (dst->ram)
 			break;
@@ -175,7 +186,7 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 		if (k)
 			*acc = sized(*acc, val, c->size);
 		return k == n;
-	default:
+	case STR_MOVS:
 		if (src->ram && !dst->ram)
 			*done = mmio_region_access_run(dst->region, dst->gpa_page + doff, st, c->rip,
 						       src->ram + so, st, c->size, n, true);
@@ -185,6 +196,8 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 		else
 			break;
 		return *done == n;
+	default:
+		break;
 	}
 	/* Device to device (or RAM to RAM): one element at a time. */
 	for (k = 0; k < n; k++, si += step, di += step) {
@@ -198,14 +211,6 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 	}
 	*done = k;
 	return k == n;
-}
-
-static void set_gpr(struct vcpu *v, unsigned reg, uint64_t val)
-{
-	if (reg == GPR_RSP)
-		v->ops->set_rsp(v, val);
-	else
-		v->gpr[reg] = val;
 }
 
 bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
@@ -228,10 +233,11 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 	rflags = v->ops->get_rflags(v);
 	down = rflags & X86_FL_DF;
 	step = down ? -(uint64_t)c.size : c.size;
-	si = vcpu_gpr(v, GPR_RSI) & am;
-	di = vcpu_gpr(v, GPR_RDI) & am;
-	cx = in->rep != X86_REP_NONE ? vcpu_gpr(v, GPR_RCX) & am : 1;
-	acc = vcpu_gpr(v, GPR_RAX);
+	/* RSI, RDI, RCX and RAX live in gpr[] (only RSP is the backend's). */
+	si = v->gpr[GPR_RSI] & am;
+	di = v->gpr[GPR_RDI] & am;
+	cx = in->rep != X86_REP_NONE ? v->gpr[GPR_RCX] & am : 1;
+	acc = v->gpr[GPR_RAX];
 
 	while (cx && done < STRING_BUDGET) {
 		uint64_t n = MIN(cx, STRING_BUDGET - done);
@@ -264,11 +270,11 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 		return false;
 	/* Address-size register writes, as the CPU's: 32-bit ones zero-extend. */
 	if (op != STR_STOS)
-		set_gpr(v, GPR_RSI, sized(vcpu_gpr(v, GPR_RSI), si, in->addrsize));
+		v->gpr[GPR_RSI] = sized(v->gpr[GPR_RSI], si, in->addrsize);
 	if (op != STR_LODS)
-		set_gpr(v, GPR_RDI, sized(vcpu_gpr(v, GPR_RDI), di, in->addrsize));
+		v->gpr[GPR_RDI] = sized(v->gpr[GPR_RDI], di, in->addrsize);
 	if (in->rep != X86_REP_NONE)
-		set_gpr(v, GPR_RCX, sized(vcpu_gpr(v, GPR_RCX), cx, in->addrsize));
+		v->gpr[GPR_RCX] = sized(v->gpr[GPR_RCX], cx, in->addrsize);
 	if (op == STR_LODS)
 		v->gpr[GPR_RAX] = acc;
 	v->mmio[MMIO_COUNTER_EXITS]++;

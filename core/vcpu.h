@@ -14,6 +14,7 @@
 #include "core/hypercall_abi.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_short.h"
+#include "mm/guest_mem.h"
 #include "mm/guest_walk.h"
 #include "mmio/mmio_cache.h"
 #include "mmio/x86_emulate.h"
@@ -76,11 +77,8 @@ struct vcpu_exec_state {
 	uint64_t cs_base;
 	uint64_t cr0; /* as the guest sees it (get_cr(v, 0)) */
 	unsigned cpl;
-	unsigned cs_mode; /* VCPU_CS_L | VCPU_CS_DB: the decode mode CS gives */
+	unsigned cs_mode; /* VCPU_CS_L | VCPU_CS_DB (core/mmio_short.h): the decode mode CS gives */
 };
-
-#define VCPU_CS_L  1u
-#define VCPU_CS_DB 2u
 
 /* What a debugger shows beyond the registers (core/monitor.c). */
 struct vcpu_debug_state {
@@ -188,6 +186,8 @@ struct vcpu {
 	bool code_tlb_on;
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
+	struct mmio_form_memo form_memo; /* the MMIO form of insn_cache's instruction */
+	struct guest_ram_hint ram_hint;	 /* the MMIO fast path's last RAM page (stack, string) */
 	/* The flush exits that are on, FLUSH_EXIT_* bits (core/flush_exits.h); fixed: the
 	 * backend cannot turn them off. */
 	unsigned flush_exits_armed;

@@ -188,6 +188,19 @@ void *guest_mem_ram_ptr(const struct guest_mem_gate *gm, uint64_t gpa, uint64_t 
 	return gm->ram_ptr(gm->ctx, gpa);
 }
 
+uint8_t *guest_mem_ram_page(const struct guest_mem_gate *gm, struct guest_ram_hint *h, uint64_t gpa)
+{
+	uint64_t page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
+	unsigned gen = gm->regions ? gm->regions->gen : 0;
+
+	if (h->host && h->gpa_page == page && h->gen == gen)
+		return h->host;
+	h->host = guest_mem_ram_ptr(gm, page, PAGE_SIZE);
+	h->gpa_page = page;
+	h->gen = gen;
+	return h->host;
+}
+
 /* Device accesses in naturally aligned pieces of at most max bytes. */
 static int device_pieces(const struct guest_mem_gate *gm, const struct mmio_region *region,
 			 uint64_t gpa, uint8_t *buf, unsigned len, bool write, uint64_t rip,

@@ -128,4 +128,20 @@ enum gpa_kind guest_mem_kind(const struct guest_mem_gate *gm, uint64_t gpa);
  */
 void *guest_mem_ram_ptr(const struct guest_mem_gate *gm, uint64_t gpa, uint64_t len);
 
+/*
+ * One remembered answer of guest_mem_ram_ptr() for a whole page (per vCPU, for the MMIO fast
+ * path's RAM operands: a stack slot, a string's RAM side).  The map is built before the guest
+ * runs and never changes after; the mmio= regions bump their gen on every change: the answer
+ * holds while gen is the regions' gen.
+ */
+struct guest_ram_hint {
+	uint64_t gpa_page;
+	uint8_t *host; /* NULL: nothing remembered */
+	unsigned gen;
+};
+
+/* guest_mem_ram_ptr(gm, gpa's page, PAGE_SIZE), through the hint. */
+uint8_t *guest_mem_ram_page(const struct guest_mem_gate *gm, struct guest_ram_hint *h,
+			    uint64_t gpa);
+
 #endif

@@ -153,8 +153,8 @@ static bool rights_allow(const struct gw_regs *regs, bool user_page, bool writab
 	return !a->write || writable || !(regs->cr0 & CR0_WP);
 }
 
-bool gw_access_allowed(const struct gw_regs *regs, bool user, bool writable, bool nx,
-		       unsigned access)
+bool gw_access_check(const struct gw_regs *regs, bool user, bool writable, bool nx,
+		     unsigned access)
 {
 	struct gw_access a;
 

@@ -99,12 +99,40 @@ struct gw_result {
 int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la, unsigned access,
 	       struct gw_result *r);
 
+/* The control bits the inline rights check reads (SDM Vol. 3, 2.5 and 4.6). */
+#define GW_CR0_WP   (1ull << 16)
+#define GW_CR0_PG   (1ull << 31)
+#define GW_CR4_PAE  (1ull << 5)
+#define GW_CR4_SMEP (1ull << 20)
+#define GW_CR4_SMAP (1ull << 21)
+#define GW_EFER_NXE (1ull << 11)
+#define GW_USER_CPL 3
+
+/* gw_access_allowed() for every case (the inline version's fallback). */
+bool gw_access_check(const struct gw_regs *regs, bool user, bool writable, bool nx,
+		     unsigned access);
+
 /*
  * Permission check of cached rights, the exact same rules as the walk (for the MMIO cache):
  * true iff `access` to a mapping with these effective rights is allowed under regs.  Protection
  * keys are not considered.  False for invalid access bits; true whenever paging is off.
+ * Inline for the checks on every cached translation, a kernel's (CPL 0-2) explicit data access
+ * or fetch (SDM 4.6.1: CR0.WP, XD and SMEP decide; with SMAP, RFLAGS.AC too, left to
+ * gw_access_check with everything else).
  */
-bool gw_access_allowed(const struct gw_regs *regs, bool user, bool writable, bool nx,
-		       unsigned access);
+static inline bool gw_access_allowed(const struct gw_regs *regs, bool user, bool writable, bool nx,
+				     unsigned access)
+{
+	if (regs->cpl == GW_USER_CPL || (access != 0 && access != GW_WRITE && access != GW_FETCH))
+		return gw_access_check(regs, user, writable, nx, access);
+	if (!(regs->cr0 & GW_CR0_PG))
+		return true;
+	if (access == GW_FETCH)
+		return !(nx && (regs->cr4 & GW_CR4_PAE) && (regs->efer & GW_EFER_NXE)) &&
+		       !(user && (regs->cr4 & GW_CR4_SMEP));
+	if (user && (regs->cr4 & GW_CR4_SMAP))
+		return gw_access_check(regs, user, writable, nx, access);
+	return access != GW_WRITE || writable || !(regs->cr0 & GW_CR0_WP);
+}
 
 #endif

@@ -60,8 +60,10 @@ rights_hit(const struct gw_regs *regs, bool user, bool writable, bool nx, bool d
 	return gw_access_allowed(regs, user, writable, nx, access);
 }
 
-bool mmio_cache_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva,
-		       unsigned access, uint64_t *gpa)
+/* The MMIO entry's lookup, inline in mmio_translate (on every emulated device access). */
+static inline __attribute__((always_inline)) bool
+mmio_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva, unsigned access,
+	    uint64_t *gpa)
 {
 	if (!c->valid || c->gva_page != gva >> PAGE_SHIFT)
 		return false;
@@ -71,8 +73,15 @@ bool mmio_cache_lookup(const struct mmio_cache *c, const struct gw_regs *regs, u
 	return true;
 }
 
-static bool ram_lookup(const struct mmio_cache_ram *r, const struct gw_regs *regs, uint64_t gva,
+bool mmio_cache_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva,
 		       unsigned access, uint64_t *gpa)
+{
+	return mmio_lookup(c, regs, gva, access, gpa);
+}
+
+static inline __attribute__((always_inline)) bool
+ram_lookup(const struct mmio_cache_ram *r, const struct gw_regs *regs, uint64_t gva,
+	   unsigned access, uint64_t *gpa)
 {
 	if (!r->valid || r->gva_page != gva >> PAGE_SHIFT)
 		return false;
@@ -122,7 +131,7 @@ int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *re
 {
 	int rc;
 
-	if (cache_on && mmio_cache_lookup(c, regs, gva, access, gpa)) {
+	if (cache_on && mmio_lookup(c, regs, gva, access, gpa)) {
 		c->hits++;
 		*fault = (struct gw_result){.gpa = *gpa,
 					    .page_shift = c->page_shift,

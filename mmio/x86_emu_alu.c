@@ -31,7 +31,8 @@ static bool parity_even(uint64_t v)
 	return !(b & 1);
 }
 
-uint64_t x86_szp(uint64_t res, unsigned int size)
+/* SF, ZF and PF of a result; inline in x86_alu, which every ALU form runs. */
+static inline __attribute__((always_inline)) uint64_t szp(uint64_t res, unsigned int size)
 {
 	uint64_t f = 0;
 
@@ -42,6 +43,11 @@ uint64_t x86_szp(uint64_t res, unsigned int size)
 	if (parity_even(res))
 		f |= X86_FL_PF;
 	return f;
+}
+
+uint64_t x86_szp(uint64_t res, unsigned int size)
+{
+	return szp(res, size);
 }
 
 uint64_t x86_alu(enum x86_alu_op op, unsigned int size, uint64_t a, uint64_t b, uint64_t *flags)
@@ -104,7 +110,7 @@ uint64_t x86_alu(enum x86_alu_op op, unsigned int size, uint64_t a, uint64_t b, 
 		res = a & b;
 		break;
 	}
-	*flags = keep | f | x86_szp(res, size);
+	*flags = keep | f | szp(res, size);
 	return res;
 }
 

@@ -68,14 +68,9 @@
 #define X86_EXC_DF	  8
 #define IVT_ENTRY	  4 /* a real-mode IDT entry: IP, CS */
 
-static uint16_t le16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] | b[1] << BYTE_BITS);
-}
-
 static uint32_t le32(const uint8_t *b)
 {
-	return le16(b) | (uint32_t)le16(b + 2) << 16;
+	return x86e_le16(b) | (uint32_t)x86e_le16(b + 2) << 16;
 }
 
 static bool external(const struct x86_event *ev)
@@ -133,12 +128,12 @@ static int read_gate(struct x86_emu_ctx *e, const struct x86_event *ev, bool ia3
 		return fault_ec(e, X86_EXC_GP, ec, ev);
 	if ((r = sys_read(e, idtr.base + (uint64_t)ev->vector * size, d, size)))
 		return r;
-	g->sel = le16(d + 2);
+	g->sel = x86e_le16(d + 2);
 	g->type = d[5] & GATE_TYPE_MASK;
 	g->dpl = (d[5] >> GATE_DPL_SHIFT) & GATE_DPL_MASK;
 	g->present = d[5] & GATE_P;
 	g->ist = ia32e ? d[4] & GATE_IST_MASK : 0;
-	g->offset = le16(d) | (uint64_t)le16(d + 6) << 16;
+	g->offset = x86e_le16(d) | (uint64_t)x86e_le16(d + 6) << 16;
 	if (ia32e)
 		g->offset |= (uint64_t)le32(d + 8) << 32;
 	g->word = ia32e ? 8 : 4;

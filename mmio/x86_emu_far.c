@@ -23,7 +23,6 @@
 #define ATTR_DPL_SHIFT 5
 #define ATTR_DPL_MASK 0x3u
 #define TYPE_CONFORM  0x4u
-#define REAL_SEG_SHIFT 4
 #define FAR_PTR_MAX   (8 + SEL_BYTES)
 #define FAR_GATE      (-1) /* load_code: sel names a system descriptor (JMP/CALL only) */
 

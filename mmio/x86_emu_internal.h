@@ -10,6 +10,8 @@
 #define PAGE_SIZE_4K  4096ull
 #define BYTE_BITS     8
 #define VEC_MAX_BYTES 32
+#define REAL_SEG_SHIFT 4 /* real and virtual-8086 mode: base = selector << 4 */
+#define LA32_MASK     0xffffffffull /* linear addresses outside IA-32e mode */
 
 /* Operand: a (possibly high-byte) register or a checked memory location. */
 struct x86_opnd {
@@ -29,7 +31,32 @@ uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg);
 void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val);
 uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op);
 void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
-uint64_t x86e_mask(unsigned int size);
+/* The low size bytes set (size 1..8); inline: every operand and flag computation uses it. */
+static inline uint64_t x86e_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
+}
+/* Little-endian fields of descriptor tables, TSSs, stack frames and XSAVE images. */
+static inline uint16_t x86e_le16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] | b[1] << BYTE_BITS);
+}
+
+static inline uint64_t x86e_le64(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < sizeof(v); i++)
+		v |= (uint64_t)b[i] << (BYTE_BITS * i);
+	return v;
+}
+
+static inline void x86e_put_le64(uint8_t *b, uint64_t v)
+{
+	for (unsigned int i = 0; i < sizeof(v); i++)
+		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
+}
+
 int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t ec);
 int x86e_ud(struct x86_emu_ctx *e);
 /* Linear address of seg:ea for an access of size bytes (segment/canonical/#AC checks). */
@@ -219,6 +246,10 @@ int x86e_real_frame(struct x86_emu_ctx *e, const struct x86_segment *old_cs, uin
  * the TSS's redirection bitmap), or *via_idt: through the protected-mode IDT. */
 int x86e_v86_soft_int(struct x86_emu_ctx *e, const struct x86_event *ev,
 		      const struct x86_segment *old_cs, bool *via_idt);
+/* The FLAGS image a 16-bit POPF or IRET popped in virtual-8086 mode below IOPL 3 with
+ * CR4.VME: #GP(0) for TF set, or IF set while VIP is; else its arithmetic flags, TF, DF and
+ * NT into RFLAGS, its IF into VIF, IF and IOPL kept (the same rule for both, SDM POPF/IRET). */
+int x86e_v86_vme_flags(struct x86_emu_ctx *e, uint64_t img);
 
 /* ---- x86_emu_mmx.c ---- */
 bool x86e_mmx_supported(const struct x86_emu_ops *ops, const struct x86_insn *in);

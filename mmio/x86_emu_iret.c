@@ -35,7 +35,6 @@
 #define ATTR_DPL_SHIFT	5
 #define ATTR_DPL_MASK	0x3u
 #define TYPE_CONFORM	0x4u
-#define REAL_SEG_SHIFT	4
 #define FL_NT		(1ull << 14)
 #define FL_RF		(1ull << 16)
 #define FL_VIF		(1ull << 19)
@@ -47,15 +46,12 @@
 			 X86_FL_DF | X86_FL_OF | FL_NT)
 #define FL_WIDE		(FL_RF | X86_FL_AC | FL_ID)
 #define FL_WORD		0xffffull
-#define FL_V86_VME	(X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT) /* 16-bit IRET, VME */
 #define IOPL_V86_MAX	3u
-#define X86_CR4_VME	(1ull << 0)
 #define V86_SEG_LIMIT	0xffffu
 /* Virtual-8086 segments: present, DPL 3, a read/write data segment, accessed (0xf3). */
 #define V86_SEG_ATTR	(X86_SEG_ATTR_P | 3u << ATTR_DPL_SHIFT | X86_SEG_ATTR_S | X86_SEG_TYPE_WR | 1u)
 #define V86_POPS	6 /* ESP, SS, ES, DS, FS, GS */
 #define TSS_BACK_LINK	0 /* the previous task's TSS selector */
-#define LA32_MASK	0xffffffffull
 
 bool x86e_iret_supported(const struct x86_emu_ops *ops, const struct x86_insn *in)
 {
@@ -186,7 +182,7 @@ static unsigned int iopl_of(uint64_t fl)
 static int iret_in_v86(struct x86_emu_ctx *e, unsigned int size)
 {
 	bool vif_rules = iopl_of(e->rc.rflags) < IOPL_V86_MAX;
-	uint64_t ip, sel, fl, cur = e->rc.rflags;
+	uint64_t ip, sel, fl;
 	struct x86_segment cs;
 	int r;
 
@@ -201,10 +197,8 @@ static int iret_in_v86(struct x86_emu_ctx *e, unsigned int size)
 	if (ip > cs.limit)
 		return x86e_raise(e, X86_EXC_GP, true, 0);
 	if (vif_rules) {
-		if ((fl & X86_FL_TF) || ((fl & X86_FL_IF) && (cur & FL_VIP)))
-			return x86e_raise(e, X86_EXC_GP, true, 0);
-		e->rc.rflags = (cur & ~(FL_V86_VME | FL_VIF)) | (fl & FL_V86_VME) |
-			       ((fl & X86_FL_IF) ? FL_VIF : 0) | X86_FL_FIXED;
+		if ((r = x86e_v86_vme_flags(e, fl)))
+			return r;
 	} else {
 		e->rc.rflags = new_flags(e, fl, size); /* CPL 3 = IOPL: IF, not IOPL/VIF/VIP */
 	}

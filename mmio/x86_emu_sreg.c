@@ -30,7 +30,6 @@
 #define LIMIT_HIGH_MASK	   0x0fu
 #define LIMIT_PAGE_SHIFT   12
 #define LIMIT_PAGE_LOW	   0xfffu
-#define REAL_SEG_SHIFT	   4
 #define V86_LIMIT	   0xffffu
 #define V86_ATTR	   (X86_SEG_ATTR_P | X86_SEG_ATTR_S | (3u << ATTR_DPL_SHIFT) | 0x3u)
 

@@ -38,8 +38,6 @@
 #define FL_VIP	      (1ull << 20)
 #define FL_WORD	      0xffffull
 #define IOPL_MAX      3
-#define X86_CR4_VME   (1ull << 0)
-#define FL_VME_POPF   (X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT) /* POPF's bits with VME */
 #define OP_PUSH_ES    0x06
 #define OP_PUSH_CS    0x0e
 #define OP_PUSH_SS    0x16
@@ -234,10 +232,9 @@ static int exec_popf(struct x86_emu_ctx *e, const struct x86_insn *in)
 			return x86e_raise(e, X86_EXC_GP, true, 0);
 		if ((r = x86e_pop(e, &v, 2)))
 			return r;
-		if ((v & X86_FL_TF) || ((v & X86_FL_IF) && (old & FL_VIP)))
-			return x86e_raise(e, X86_EXC_GP, true, 0);
-		e->rc.rflags = (old & ~(FL_VME_POPF | FL_VIF | FL_RF)) | (v & FL_VME_POPF) |
-			       ((v & X86_FL_IF) ? FL_VIF : 0) | X86_FL_FIXED;
+		if ((r = x86e_v86_vme_flags(e, v)))
+			return r;
+		e->rc.rflags &= ~FL_RF;
 		return EMU_CONTINUE;
 	}
 	if ((r = x86e_pop(e, &v, in->opsize)))

@@ -26,23 +26,19 @@
 #define TSS32_MIN_LIMIT	 0x67 /* a 32-bit TSS: 104 bytes */
 #define REDIR_MAP_BYTES	 32   /* the interrupt redirection bitmap, below the I/O map */
 #define IVT_ENTRY	 4    /* IP, CS */
-#define REAL_SEG_SHIFT	 4
 #define REAL_FRAME_WORDS 3 /* FLAGS, CS, IP */
 #define REAL_WORD	 2
 #define WORD16_MASK	 0xffffull
-#define LA32_MASK	 0xffffffffull
 #define IOPL_SHIFT	 12
 #define IOPL_MASK	 3u
 #define IOPL_V86_MAX	 3u
 #define FL_IOPL		 (3ull << IOPL_SHIFT)
 #define FL_RF		 (1ull << 16)
 #define FL_VIF		 (1ull << 19)
-#define X86_CR4_VME	 (1ull << 0)
-
-static uint16_t le16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] | b[1] << BYTE_BITS);
-}
+#define FL_VIP		 (1ull << 20)
+#define FL_NT		 (1ull << 14)
+/* What a 16-bit POPF or IRET image sets with VME below IOPL 3 (IF goes to VIF instead). */
+#define FL_VME_IMAGE	 (X86_FL_ARITH | X86_FL_TF | X86_FL_DF | FL_NT)
 
 int x86e_real_frame(struct x86_emu_ctx *e, const struct x86_segment *old_cs, uint16_t flags,
 		    uint16_t ret_ip, const uint8_t *ivt)
@@ -66,10 +62,10 @@ int x86e_real_frame(struct x86_emu_ctx *e, const struct x86_segment *old_cs, uin
 			return r;
 	}
 	x86e_set_sp(e, REAL_WORD, off[REAL_FRAME_WORDS - 1]);
-	cs.selector = le16(ivt + 2);
+	cs.selector = x86e_le16(ivt + 2);
 	cs.base = (uint64_t)cs.selector << REAL_SEG_SHIFT;
 	e->ops->set_seg(e->opaque, X86_SEG_CS, &cs);
-	e->res->next_rip = le16(ivt);
+	e->res->next_rip = x86e_le16(ivt);
 	return EMU_CONTINUE;
 }
 
@@ -99,7 +95,7 @@ static int redirection_bit(struct x86_emu_ctx *e, unsigned int vector, bool *red
 		if ((r = tss_byte(e, &tr, TSS_IOMAP_BASE + i, &b[i])))
 			return r;
 	/* 32-bit arithmetic: a map base below 32 puts the byte far past any limit. */
-	off = (uint32_t)le16(b) - REDIR_MAP_BYTES + vector / BYTE_BITS;
+	off = (uint32_t)x86e_le16(b) - REDIR_MAP_BYTES + vector / BYTE_BITS;
 	if ((r = tss_byte(e, &tr, off, &bits)))
 		return r;
 	*redirect = !((bits >> (vector % BYTE_BITS)) & 1);
@@ -123,6 +119,15 @@ static int redirect_int(struct x86_emu_ctx *e, const struct x86_event *ev,
 	if ((r = x86e_real_frame(e, old_cs, img, (uint16_t)(e->rc.rip + ev->insn_len), ivt)))
 		return r;
 	e->rc.rflags &= ~(X86_FL_TF | FL_RF | (iopl < IOPL_V86_MAX ? FL_VIF : X86_FL_IF));
+	return EMU_CONTINUE;
+}
+
+int x86e_v86_vme_flags(struct x86_emu_ctx *e, uint64_t img)
+{
+	if ((img & X86_FL_TF) || ((img & X86_FL_IF) && (e->rc.rflags & FL_VIP)))
+		return x86e_raise(e, X86_EXC_GP, true, 0);
+	e->rc.rflags = (e->rc.rflags & ~(FL_VME_IMAGE | FL_VIF)) | (img & FL_VME_IMAGE) |
+		       ((img & X86_FL_IF) ? FL_VIF : 0) | X86_FL_FIXED;
 	return EMU_CONTINUE;
 }
 

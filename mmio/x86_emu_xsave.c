@@ -99,15 +99,6 @@ bool x86e_xsave_supported(const struct x86_emu_ops *ops, const struct x86_insn *
 	return reg == GRP15_XSAVE || reg == GRP15_XRSTOR;
 }
 
-static uint64_t le64(const uint8_t *b)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < sizeof(v); i++)
-		v |= (uint64_t)b[i] << (BYTE_BITS * i);
-	return v;
-}
-
 static int not_emulated(struct x86_emu_ctx *e)
 {
 	x86e_ud(e);
@@ -125,7 +116,7 @@ static int reread(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
 static int xsaveopt_unsave(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t *buf,
 			   uint64_t rfbm, uint32_t n)
 {
-	uint64_t unsaved = rfbm & ~le64(buf + XSTATE_BV_OFF);
+	uint64_t unsaved = rfbm & ~x86e_le64(buf + XSTATE_BV_OFF);
 	int r;
 
 	if ((unsaved & XCR0_X87) && ((r = reread(e, m, buf, 0, X87_FIRST_END)) ||
@@ -191,8 +182,8 @@ static int exec_xrstor(struct x86_emu_ctx *e, const struct x86_opnd *m, uint8_t 
 		return r;
 	if ((r = x86e_read_mem(e, m->seg, m->ea, buf, XSAVE_MIN)))
 		return r;
-	bv = le64(buf + XSTATE_BV_OFF);
-	comp = le64(buf + XCOMP_BV_OFF);
+	bv = x86e_le64(buf + XSTATE_BV_OFF);
+	comp = x86e_le64(buf + XCOMP_BV_OFF);
 	if (comp & XCOMP_COMPACTED)
 		n = e->ops->xsave_extent(e->opaque, comp & xcr0, true);
 	else

@@ -52,21 +52,6 @@ static const struct hidden_part {
 	{COMP_HI16_ZMM, 0, 1024, 1024},	    /* ZMM16-31 */
 };
 
-static uint64_t le64(const uint8_t *b)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < sizeof(v); i++)
-		v |= (uint64_t)b[i] << (BYTE_BITS * i);
-	return v;
-}
-
-static void put_le64(uint8_t *b, uint64_t v)
-{
-	for (unsigned int i = 0; i < sizeof(v); i++)
-		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
-}
-
 /* Component i's size (CPUID.(0xD,i).EAX); AVX's is architectural. */
 static uint32_t comp_size(struct x86_emu_ctx *e, unsigned int i)
 {
@@ -164,7 +149,7 @@ int x86e_xsave_hidden_current(struct x86_emu_ctx *e, uint8_t *buf, uint32_t cap,
 		return X86_EMU_UNSUPPORTED;
 	}
 	e->ops->xsave(e->opaque, vec, false);
-	inuse = le64(buf + XSTATE_BV_OFF);
+	inuse = x86e_le64(buf + XSTATE_BV_OFF);
 	for (unsigned int p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
 		const unsigned int i = parts[p].comp;
 
@@ -214,7 +199,7 @@ static int insert_components(struct x86_emu_ctx *e, uint8_t *buf, uint32_t cap, 
 int x86e_xsave_hidden_restore(struct x86_emu_ctx *e, uint8_t *buf, uint32_t cap, uint64_t rfbm,
 			      uint64_t enabled, const uint8_t *cur, uint64_t live)
 {
-	uint64_t bv = le64(buf + XSTATE_BV_OFF), comp = le64(buf + XCOMP_BV_OFF), load;
+	uint64_t bv = x86e_le64(buf + XSTATE_BV_OFF), comp = x86e_le64(buf + XCOMP_BV_OFF), load;
 	bool compacted = comp & XCOMP_COMPACTED;
 	uint32_t k = 0;
 
@@ -255,8 +240,8 @@ int x86e_xsave_hidden_restore(struct x86_emu_ctx *e, uint8_t *buf, uint32_t cap,
 		}
 		memcpy(buf + base + parts[p].at, cur + k - parts[p].len, parts[p].len);
 	}
-	put_le64(buf + XSTATE_BV_OFF, bv | load);
+	x86e_put_le64(buf + XSTATE_BV_OFF, bv | load);
 	if (compacted)
-		put_le64(buf + XCOMP_BV_OFF, comp);
+		x86e_put_le64(buf + XCOMP_BV_OFF, comp);
 	return EMU_CONTINUE;
 }

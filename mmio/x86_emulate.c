@@ -15,11 +15,6 @@
 #define HI8_SHIFT     8
 #define USER_CPL      3
 
-uint64_t x86e_mask(unsigned int size)
-{
-	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
-}
-
 int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t ec)
 {
 	struct x86_exception *x = &e->res->exc;

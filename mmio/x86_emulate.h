@@ -64,6 +64,7 @@ struct x86_exception {
 #define X86_CR0_EM	(1ull << 2)
 #define X86_CR0_TS	(1ull << 3)
 #define X86_CR0_AM	(1ull << 18)
+#define X86_CR4_VME	(1ull << 0)
 #define X86_CR4_OSFXSR	(1ull << 9)
 #define X86_CR4_UMIP	(1ull << 11)
 #define X86_CR4_OSXSAVE (1ull << 18)

@@ -17,6 +17,8 @@
 #include <stddef.h>
 
 #include "arch/x86/io.h"
+#include "core/hypercall_abi.h"
+#include "tests/guest/hv.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
@@ -117,6 +119,61 @@ static void test_guest_int3(void)
 	gdb_probe_after_int3();
 }
 
+/*
+ * A stop that moves mhv's device regions under a remembered device access: gdb breaks on
+ * gdb_probe_shift (its page becomes a region below the device regions while the INT3 is
+ * planted, tests/boot/gdb-session.gdb) and deletes the breakpoint there, so the regions above
+ * that page move down one slot while the guest is stopped.  The same load (one RIP, one
+ * device word) before the stop, with the page's region in place, and after it must read the
+ * device's own word: mhv's MMIO short path must not call the region that now sits where the
+ * device's was.
+ */
+#define SHIFT_ROUNDS	 4
+#define SHIFT_OFF	 0x240 /* a word no other test uses */
+#define SHIFT_VAL0	 0x5A0B0001u
+#define SHIFT_VAL1	 0x5A0B0002u
+#define SHIFT_MAX_REGION 8
+
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe_shift(void);
+void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe_shift(void)
+{
+	asm volatile("" ::: "memory"); /* a place for gdb's breakpoint */
+}
+
+static __attribute__((noinline)) uint32_t shift_load(uintptr_t addr)
+{
+	return *(const volatile uint32_t *)addr;
+}
+
+static void test_region_shift(void)
+{
+	uintptr_t base[2];
+	uint32_t n = 0, bad_before = 0, bad_after = 0;
+
+	for (uint32_t i = 0; i < SHIFT_MAX_REGION && n < 2; i++) {
+		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = i};
+
+		hc_native(&r);
+		if (r.eax == (uint32_t)HC_ENOSYS)
+			break;
+		if (r.ecx == MMIO_TYPE_RAM && r.ebx > SHIFT_OFF)
+			base[n++] = r.eax;
+	}
+	if (n < 2)
+		return; /* no two ram regions (gdb-spin's ISO): nothing to shift under */
+	*(volatile uint32_t *)(base[0] + SHIFT_OFF) = SHIFT_VAL0;
+	*(volatile uint32_t *)(base[1] + SHIFT_OFF) = SHIFT_VAL1;
+	for (uint32_t i = 0; i < SHIFT_ROUNDS; i++)
+		bad_before += shift_load(base[0] + SHIFT_OFF) != SHIFT_VAL0;
+	gdb_probe_shift();
+	for (uint32_t i = 0; i < SHIFT_ROUNDS; i++)
+		bad_after += shift_load(base[0] + SHIFT_OFF) != SHIFT_VAL0;
+	check(!bad_before && !bad_after,
+	      "gdb probe: one load reads its device's word before and after a stop that moved "
+	      "the device regions",
+	      "%u wrong before, %u after", bad_before, bad_after);
+}
+
 void __attribute__((noinline, used)) GDB_BP_PAGE gdb_probe(uint32_t magic)
 {
 	gdb_probe_counter += magic;
@@ -165,6 +222,7 @@ void test_gdb_probe(void)
 	asm volatile("movl %0, %%dr7" ::"r"(DR7_RESET));
 	asm volatile("movl %0, %%dr0" ::"r"(0u));
 	test_guest_int3();
+	test_region_shift();
 	/* With gdb=com2 the debugger's UART is hidden: no device answers there (the gdb boot
 	 * tests' .expect files judge this line; elsewhere COM2 may exist or not). */
 	outb(COM2_SCRATCH, SCRATCH_PROBE);

@@ -695,6 +695,7 @@ void test_mmio_forms(void)
 	test_sreg(base);
 	test_far(base);
 	test_mmio_push_sreg(base);
+	test_mmio_stack_forms(base);
 	test_mmio_event(base);
 	test_mmio_lldt(base);
 	test_mmio_xsave(base);

@@ -32,6 +32,8 @@ void test_mmio_xsave(uint32_t base);
 void test_mmio_xsave_ext(uint32_t base);
 /* PUSH Sreg and CALL ptr16:32 with ESP on that region's device page (test_mmio_push_sreg.c). */
 void test_mmio_push_sreg(uint32_t base);
+/* PUSH m / POP m with the operand on that region's device page (test_mmio_stack_forms.c). */
+void test_mmio_stack_forms(uint32_t base);
 /* INS/OUTS with the memory on that region's device page (test_mmio_strio.c). */
 void test_mmio_strio(uint32_t base);
 /* Call gates and ring-3-to-0 event delivery with the memory side there (test_mmio_gate.c). */

@@ -390,6 +390,25 @@ static void test_ram_ptr_needs_one_ram_range(void **state)
 	assert_null(guest_mem_ram_ptr(&gate, ~0ull - 4, 16));	       /* wraps */
 }
 
+/* The remembered page answer: served again for the same page, asked anew after a region
+ * change (a region added over the remembered RAM page takes it away). */
+static void test_ram_page_hint_follows_the_regions(void **state)
+{
+	struct guest_ram_hint h = {0};
+	const uint64_t page = REG_BASE - 4096;
+
+	(void)state;
+	assert_ptr_equal(guest_mem_ram_page(&gate, &h, page + 0x10), ram + (page - RAM_BASE));
+	assert_ptr_equal(guest_mem_ram_page(&gate, &h, page + 0xff8), ram + (page - RAM_BASE));
+	assert_null(guest_mem_ram_page(&gate, &h, REG_BASE)); /* a trapped page: no pointer */
+	assert_null(guest_mem_ram_page(&gate, &h, DEV_PAGE));
+	assert_non_null(guest_mem_ram_page(&gate, &h, page));
+	assert_int_equal(mmio_region_add(&regions, page, 4 * KiB, &reg_ops, NULL), 0);
+	assert_null(guest_mem_ram_page(&gate, &h, page)); /* the regions' gen moved on */
+	assert_int_equal(mmio_region_remove(&regions, page, 4 * KiB), 0);
+	assert_ptr_equal(guest_mem_ram_page(&gate, &h, page), ram + (page - RAM_BASE));
+}
+
 static void test_access_across_pages_of_two_kinds(void **state)
 {
 	uint8_t buf[8];
@@ -451,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup(test_trapped_region_wins_over_the_ram_behind_it, setup),
 		cmocka_unit_test_setup(test_ram_beneath_a_region, setup),
 		cmocka_unit_test_setup(test_ram_ptr_needs_one_ram_range, setup),
+		cmocka_unit_test_setup(test_ram_page_hint_follows_the_regions, setup),
 		cmocka_unit_test_setup(test_access_across_pages_of_two_kinds, setup),
 		cmocka_unit_test_setup(test_random_accesses_stay_inside_the_map, setup),
 	};

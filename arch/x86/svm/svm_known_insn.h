@@ -91,21 +91,25 @@ svm_known_next_rip(struct vcpu *v, const struct vmcb *vmcb, uint32_t k_word, uin
 #define SVM_KNOWN_REX_R 0x04 /* ModRM.reg + 8: CR11, which does not exist */
 #define SVM_KNOWN_REX_B 0x01 /* ModRM.rm + 8 */
 #define SVM_KNOWN_GPR_HIGH 8
+#define SVM_KNOWN_MOV_CR3_LEN 3 /* 0F 22 ModRM */
+#define SVM_KNOWN_REX_LEN 1
+#define SVM_KNOWN_BYTE_MASK 0xFFu
+#define SVM_KNOWN_BYTE_BITS 8
 
 /* The REX form (64-bit code: no wrap to apply): REX is a prefix only in 64-bit mode
  * (0x40-0x4F are INC/DEC elsewhere); W and X mean nothing for this register form. */
 static inline bool svm_known_mov_cr3_rex(const struct vmcb_save *s, uint32_t word, unsigned *gpr,
 					 uint64_t *next_rip)
 {
-	unsigned rex = word & 0xFF;
+	unsigned rex = word & SVM_KNOWN_BYTE_MASK;
 
 	if ((rex & SVM_KNOWN_REX_MASK) != SVM_KNOWN_REX_BASE || (rex & SVM_KNOWN_REX_R) ||
 	    !svm_long_mode_cs(s))
 		return false;
-	word >>= 8;
+	word >>= SVM_KNOWN_BYTE_BITS;
 	if ((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD)
 		return false;
-	*next_rip += 1;
+	*next_rip += SVM_KNOWN_REX_LEN;
 	*gpr = ((word >> SVM_KNOWN_MODRM_SHIFT) & SVM_KNOWN_MODRM_RM_MASK) +
 	       ((rex & SVM_KNOWN_REX_B) ? SVM_KNOWN_GPR_HIGH : 0);
 	return true;
@@ -117,7 +121,7 @@ svm_known_mov_cr3(struct vcpu *v, const struct vmcb *vmcb, unsigned *gpr, uint64
 	const struct vmcb_save *s = &vmcb->save;
 	uint32_t word;
 
-	if (!svm_word_at_rip(&v->code_tlb, s, 3, &word, next_rip))
+	if (!svm_word_at_rip(&v->code_tlb, s, SVM_KNOWN_MOV_CR3_LEN, &word, next_rip))
 		return false;
 	if (unlikely((word & SVM_KNOWN_MOV_CR3_MASK) != SVM_KNOWN_MOV_CR3_WORD))
 		return svm_known_mov_cr3_rex(s, word, gpr, next_rip);
