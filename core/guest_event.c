@@ -2,6 +2,7 @@
 #include "core/guest_event.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
+#include "core/insn_fetch.h"
 #include "core/mmio_exit.h"
 #include "core/mmio_setup.h"
 #include "core/vcpu.h"
@@ -66,6 +67,38 @@ static bool decode_event(uint32_t info, uint32_t error, unsigned insn_len, struc
 	return ev->kind == X86_EVENT_EXT_INTR || ev->kind == X86_EVENT_HW_EXC || insn_len;
 }
 
+#define OP_INT3 0xCCu
+#define OP_INTN 0xCDu
+#define OP_INTO 0xCEu
+
+/*
+ * A software event the CPU gave no length for (SVM: INT n always, with or without NRIPS;
+ * INT3 and INTO reported as the exceptions #BP and #OF): the instruction at RIP, which the
+ * CPU has not passed yet, is decoded; it must be the one that raised this vector.
+ */
+static bool soft_event_from_insn(struct vcpu *v, uint32_t info, struct x86_event *ev)
+{
+	unsigned type = EVENT_TYPE(info), vector = EVENT_VECTOR(info);
+	const struct x86_insn *in;
+	int err = 0;
+
+	if (!(type == EVENT_TYPE_SOFT_INT ||
+	      (type == EVENT_TYPE_EXCEPTION && (vector == VEC_BP || vector == VEC_OF))))
+		return false;
+	in = vcpu_decode_current(v, &err);
+	if (!in || in->map != X86_MAP_ONE)
+		return false;
+	if (in->opcode == OP_INTN && in->imm[0] == vector)
+		*ev = (struct x86_event){.vector = (uint8_t)vector, .kind = X86_EVENT_SOFT_INT};
+	else if ((in->opcode == OP_INT3 && vector == VEC_BP) ||
+		 (in->opcode == OP_INTO && vector == VEC_OF))
+		*ev = (struct x86_event){.vector = (uint8_t)vector, .kind = X86_EVENT_SOFT_EXC};
+	else
+		return false;
+	ev->insn_len = in->len;
+	return true;
+}
+
 /* The delivery onto a device region, emulated; false if the emulator does not do this one. */
 static bool deliver_to_device(struct vcpu *v, uint32_t info, uint32_t error, unsigned insn_len,
 			      uint64_t gpa)
@@ -74,7 +107,7 @@ static bool deliver_to_device(struct vcpu *v, uint32_t info, uint32_t error, uns
 	struct x86_event ev;
 
 	if ((gpa >= v->hv_start && gpa < v->hv_end) || !mmio_region_find(mmio_regions(), gpa) ||
-	    !decode_event(info, error, insn_len, &ev))
+	    (!decode_event(info, error, insn_len, &ev) && !soft_event_from_insn(v, info, &ev)))
 		return false;
 	switch (vcpu_mmio_deliver_event(v, &ev, &exc)) {
 	case X86_EMU_OK:

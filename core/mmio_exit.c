@@ -122,7 +122,7 @@ static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
 	s->base = vs.base;
 	s->limit = vs.limit;
 	s->selector = vs.selector;
-	s->attr = 0;
+	s->attr = vs.attr; /* LDTR, TR: a 16-bit TSS's stack slots are words */
 }
 
 static int emu_set_dtr(void *opaque, unsigned which, uint64_t base, uint32_t limit,

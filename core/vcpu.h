@@ -118,7 +118,8 @@ struct vcpu_ops {
 	void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
 	/* Segment register state (enum x86_seg order: ES, CS, SS, DS, FS, GS). */
 	void (*get_segment)(struct vcpu *v, unsigned seg, struct vcpu_segment *s);
-	/* GDTR/IDTR/LDTR/TR (enum x86_sys_seg): base, limit, selector (MMIO emulator). */
+	/* GDTR/IDTR/LDTR/TR (enum x86_sys_seg): base, limit, selector; for LDTR and TR also the
+	 * rights in the VMX layout (a 16-bit TSS's type), VCPU_SEG_UNUSABLE for a null LDTR. */
 	void (*get_sysseg)(struct vcpu *v, unsigned which, struct vcpu_segment *s);
 	/* Load GDTR or IDTR (LGDT/LIDT the MMIO emulator completed). */
 	void (*set_dtr)(struct vcpu *v, unsigned which, uint64_t base, uint32_t limit);

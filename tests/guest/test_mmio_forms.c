@@ -703,4 +703,6 @@ void test_mmio_forms(void)
 	test_mmio_strio(base);
 	test_mmio_gate(base);
 	test_mmio_v86(base);
+	test_mmio_rmode(base);
+	test_mmio_tss16(base);
 }

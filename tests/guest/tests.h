@@ -41,6 +41,12 @@ void test_mmio_gate(uint32_t base);
 /* Virtual-8086 mode (IRET to it, VME INT n redirection, IRET in it) with its stacks there
  * (test_mmio_v86.c). */
 void test_mmio_v86(uint32_t base);
+/* Real-mode delivery (IVT, 16-bit frame, SP wrap, #GP past the IVT limit) and 16-bit IRET with
+ * the IVT and stack there (test_mmio_rmode.c). */
+void test_mmio_rmode(uint32_t base);
+/* A 16-bit TSS's SS0:SP0 there, through 16-bit and 32-bit interrupt gates from 16-bit ring 3
+ * (test_mmio_tss16.c). */
+void test_mmio_tss16(uint32_t base);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
 /* The short path's MOV forms against the CPU on RAM, replayed (test_mmio_short_forms.c). */

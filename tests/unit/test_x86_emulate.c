@@ -2768,6 +2768,24 @@ static void setup_inner_event(struct fake *f, unsigned int mode)
 	f->cpl = 3;
 }
 
+/* A 16-bit TSS in TR (SP0 = GATE_STACK + 8, SS0 = 0x50, which becomes a 16-bit data segment
+ * with base MEM_BASE) and a 16-bit interrupt gate for #GP to 0x08:0x4000 (the offset's upper
+ * half ignored). */
+static void setup_tss16_event(struct fake *f)
+{
+	static const uint8_t data16[8] = {0xff, 0xff, 0, 0, 1, 0x93, 0, 0};
+
+	setup_inner_event(f, 32);
+	memcpy(f->mem + GDT_OFF + 0x50, data16, sizeof(data16));
+	memset(f->mem + TSS_OFF, 0, 0x2c);
+	f->mem[TSS_OFF + 2] = (uint8_t)(GATE_STACK + 8);
+	f->mem[TSS_OFF + 3] = (uint8_t)((GATE_STACK + 8) >> 8);
+	f->mem[TSS_OFF + 4] = 0x50;
+	f->sys[X86_SYS_TR].limit = 0x2b;
+	f->sys[X86_SYS_TR].attr = 0x83;
+	put_gate(f, false, 13, 0x08, 0x12344000, 0x86, 0);
+}
+
 static void test_event_inner_privilege(void **st)
 {
 	static struct fake f;
@@ -2817,6 +2835,28 @@ static void test_event_inner_privilege(void **st)
 	assert_int_equal(mem_at(&f, sp + 4, 2), X86_FL_FIXED | X86_FL_IF | X86_FL_TF);
 	assert_int_equal(f.rip, 0x4567);
 	assert_int_equal(f.rflags, X86_FL_FIXED | X86_FL_IF);
+
+	/* A 16-bit TSS (busy, type 3): SP0 and SS0 are the words at 2 and 4.  #GP(0x18) from
+	 * ring 3 through a 16-bit interrupt gate: EC, IP, CS, FLAGS, SP, SS in 2-byte slots on
+	 * SS0:SP0, a 16-bit stack (setup_tss16_event). */
+	setup_tss16_event(&f);
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0x18, &res), 0);
+	sp = MEM_BASE + GATE_STACK + 8 - 12;
+	assert_int_equal(f.gpr[X86_RSP] & 0xffff, sp & 0xffff);
+	assert_int_equal(mem_at(&f, sp, 2), 0x18);
+	assert_int_equal(mem_at(&f, sp + 2, 2), EV_RIP & 0xffff);
+	assert_int_equal(mem_at(&f, sp + 6, 2), X86_FL_FIXED | X86_FL_IF | X86_FL_TF);
+	assert_int_equal(mem_at(&f, sp + 8, 2), (MEM_BASE + EV_STACK + 8) & 0xffff); /* old SP */
+	assert_int_equal(f.rip, 0x4000);
+	assert_int_equal(f.loaded[X86_SEG_SS].selector, 0x50);
+	assert_int_equal(f.rflags, X86_FL_FIXED);
+	/* The same TSS taken as a 32-bit one (a TR reported without its type, as mhv's glue
+	 * did) reads SS1 as SS0: #TS(0). */
+	setup_tss16_event(&f);
+	f.sys[X86_SYS_TR].attr = 0x8b;
+	f.sys[X86_SYS_TR].limit = 0x67;
+	assert_int_equal(deliver(&f, 13, X86_EVENT_HW_EXC, true, 0x18, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, 10);
 
 	/* IA-32e: RSP0 aligned down to 16, SS:RSP pushed, a null SS with RPL 0 loaded. */
 	setup_inner_event(&f, 64);

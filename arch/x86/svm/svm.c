@@ -383,7 +383,16 @@ static void svm_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *
 	memset(out, 0, sizeof(*out));
 	if (which >= ARRAY_SIZE(segs))
 		return;
-	out->selector = which >= X86_SYS_LDTR ? segs[which]->selector : 0;
+	if (which >= X86_SYS_LDTR) {
+		/* LDTR and TR are VMLOAD state, as FS and GS (svm_get_segment). */
+		svm_use_host_state(to_svm(v));
+		out->selector = segs[which]->selector;
+		out->attr = (segs[which]->attrib & SVM_ATTR_LOW_MASK) |
+			    ((uint32_t)(segs[which]->attrib & SVM_ATTR_HIGH_MASK)
+			     << SVM_ATTR_HIGH_SHIFT);
+		if (!(segs[which]->attrib & SVM_ATTR_P))
+			out->attr |= VCPU_SEG_UNUSABLE;
+	}
 	out->base = segs[which]->base;
 	out->limit = segs[which]->limit;
 }

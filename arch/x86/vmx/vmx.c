@@ -806,6 +806,8 @@ static void vmx_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *
 		s->selector = vmread16(guest_syssegs[which].sel);
 	s->base = vmread_nat(guest_syssegs[which].base);
 	s->limit = vmread32(guest_syssegs[which].limit);
+	if (which == X86_SYS_LDTR || which == X86_SYS_TR)
+		s->attr = vmread32(which == X86_SYS_LDTR ? VMCS_GUEST_LDTR_AR : VMCS_GUEST_TR_AR);
 }
 
 static void vmx_set_dtr(struct vcpu *v, unsigned which, uint64_t base, uint32_t limit)
