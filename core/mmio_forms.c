@@ -176,19 +176,12 @@ bool mmio_form_of(const struct x86_insn *in, struct mmio_form *f)
 	return false;
 }
 
-static unsigned form_reg(const struct x86_insn *in, const struct mmio_form *f)
+unsigned mmio_form_reg(const struct x86_insn *in, const struct mmio_form *f)
 {
 	if (in->map == X86_MAP_ONE && in->opcode >= OPC_MOFFS_LOAD8 &&
 	    in->opcode <= OPC_MOFFS_STORE)
 		return GPR_RAX;
 	return f->high_byte ? in->reg - HIGH_BYTE_REGS : in->reg;
-}
-
-static uint64_t sign_extend(uint64_t val, unsigned size)
-{
-	unsigned shift = 64 - 8 * size;
-
-	return (uint64_t)((int64_t)(val << shift) >> shift);
 }
 
 /* The value a store puts in memory (low mem_size bytes are used). */
@@ -197,8 +190,8 @@ static uint64_t store_value(struct vcpu *v, const struct x86_insn *in, const str
 	uint64_t val;
 
 	if (f->imm)
-		return sign_extend(in->imm[0], in->imm_size[0]); /* imm32 -> 64 for REX.W */
-	val = vcpu_gpr(v, form_reg(in, f));
+		return mmio_sign_extend(in->imm[0], in->imm_size[0]); /* imm32 -> 64 for REX.W */
+	val = vcpu_gpr(v, mmio_form_reg(in, f));
 	return f->high_byte ? val >> HIGH_BYTE_SHIFT : val;
 }
 
@@ -206,11 +199,11 @@ static uint64_t store_value(struct vcpu *v, const struct x86_insn *in, const str
 static void load_result(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *f,
 			uint64_t val)
 {
-	unsigned reg = form_reg(in, f);
+	unsigned reg = mmio_form_reg(in, f);
 	uint64_t old, nv;
 
 	if (f->sign)
-		val = sign_extend(val, f->mem_size);
+		val = mmio_sign_extend(val, f->mem_size);
 	switch (f->reg_size) {
 	case 8:
 		nv = val;
@@ -249,7 +242,7 @@ static bool alu_exec(struct vcpu *v, const struct mmio_region *region, const str
 
 	if (mmio_region_access(region, gpa, rip, &mem, f->mem_size, false))
 		return false;
-	other = f->alu_imm ? sign_extend(in->imm[0], in->imm_size[0]) : store_value(v, in, f);
+	other = f->alu_imm ? mmio_sign_extend(in->imm[0], in->imm_size[0]) : store_value(v, in, f);
 	flags = v->ops->get_rflags(v);
 	if (f->alu_to_reg)
 		res = x86_alu(op, f->mem_size, other, mem, &flags);

@@ -45,6 +45,20 @@ struct mmio_form_memo {
  */
 bool mmio_form_of(const struct x86_insn *in, struct mmio_form *f);
 
+/* The general register form f of in names (RAX for A0-A3; AH-BH as their full register). */
+unsigned mmio_form_reg(const struct x86_insn *in, const struct mmio_form *f);
+
+#define MMIO_WORD_BITS 64
+#define MMIO_BYTE_BITS 8
+
+/* val's low size bytes, sign-extended (MOVSX, and an immediate to the operand size). */
+static inline uint64_t mmio_sign_extend(uint64_t val, unsigned size)
+{
+	unsigned shift = MMIO_WORD_BITS - MMIO_BYTE_BITS * size;
+
+	return (uint64_t)((int64_t)(val << shift) >> shift);
+}
+
 /*
  * Do form f of in with its memory operand at gpa in region: the device access and the
  * register (and RFLAGS) update; RIP and counters are the caller's.  false if the device

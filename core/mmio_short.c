@@ -28,10 +28,7 @@
 
 #define WORD_BYTES	8
 #define BYTE_BITS	8
-#define HIGH_BYTE_REGS	4 /* without REX, byte registers 4-7 are AH, CH, DH, BH */
 #define HIGH_BYTE_SHIFT 8
-#define OPC_MOFFS_FIRST 0xA0 /* A0-A3: mov al/eax, moffs and back */
-#define OPC_MOFFS_LAST	0xA3
 
 /* The low n bytes (0..8) set. */
 static uint64_t byte_mask(unsigned n)
@@ -39,27 +36,20 @@ static uint64_t byte_mask(unsigned n)
 	return n >= WORD_BYTES ? ~0ull : (1ull << (BYTE_BITS * n)) - 1;
 }
 
-static unsigned form_reg(const struct x86_insn *in, const struct mmio_form *f)
-{
-	if (in->map == X86_MAP_ONE && in->opcode >= OPC_MOFFS_FIRST && in->opcode <= OPC_MOFFS_LAST)
-		return GPR_RAX;
-	return f->high_byte ? in->reg - HIGH_BYTE_REGS : in->reg;
-}
-
 /* The register side of form f, as masks: a load writes (old & keep) | (val & mask) << shift. */
 static void fill_register(struct vcpu *v, struct mmio_short *e, const struct x86_insn *in,
 			  const struct mmio_form *f)
 {
-	e->reg = (uint8_t)form_reg(in, f);
+	e->reg = (uint8_t)mmio_form_reg(in, f);
 	e->shift = f->high_byte ? HIGH_BYTE_SHIFT : 0;
 	e->sign = f->sign;
 	e->imm = f->imm;
-	e->imm_val = f->imm ? mmio_short_sign_extend(in->imm[0], in->imm_size[0]) : 0;
+	e->imm_val = f->imm ? mmio_sign_extend(in->imm[0], in->imm_size[0]) : 0;
 	/* A store's source; a register in gpr[] only for the plain forms (not RSP). */
 	e->src = f->imm ? &e->imm_val : &v->gpr[e->reg];
 	/* The device's value zero-extended to 64 bits is the register's new value. */
 	e->whole = !f->sign && !f->high_byte && f->reg_size >= 4;
-	e->sext_shift = f->sign ? (uint8_t)(MMIO_SHORT_WORD_BITS - BYTE_BITS * f->mem_size) : 0;
+	e->sext_shift = f->sign ? (uint8_t)(MMIO_WORD_BITS - BYTE_BITS * f->mem_size) : 0;
 	e->val_mask = byte_mask(f->reg_size);
 	/* 32-bit results zero-extend to 64 bits; 8- and 16-bit ones merge. */
 	e->keep_mask = f->reg_size >= 4 ? 0 : ~(e->val_mask << e->shift);
@@ -156,7 +146,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->form = *form;
 	e->write = form->write;
 	e->alu = form->alu;
-	e->plain = !form->alu && (form->imm || form_reg(in, form) != GPR_RSP);
+	e->plain = !form->alu && (form->imm || mmio_form_reg(in, form) != GPR_RSP);
 	e->size = form->mem_size;
 	e->max_off = PAGE_SIZE - form->mem_size;
 	fill_register(v, e, in, form);
@@ -217,7 +207,7 @@ static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t off)
 	r = e->read_value(e->dev, e->dev_offset + off);
 	if (r.err)
 		return false;
-	val = e->sign ? mmio_short_sign_extend(r.val, e->size) : r.val;
+	val = e->sign ? mmio_sign_extend(r.val, e->size) : r.val;
 	nv = (val & e->val_mask) << e->shift;
 	if (e->keep_mask)
 		nv |= reg_value(v, e->reg) & e->keep_mask;

@@ -106,17 +106,6 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
  */
 bool mmio_short_exit_rest(struct vcpu *v, uint64_t off, uint64_t rip);
 
-#define MMIO_SHORT_WORD_BITS 64
-#define MMIO_SHORT_BYTE_BITS 8
-
-/* val's low size bytes, sign-extended (MOVSX). */
-static inline uint64_t mmio_short_sign_extend(uint64_t val, unsigned size)
-{
-	unsigned shift = MMIO_SHORT_WORD_BITS - MMIO_SHORT_BYTE_BITS * size;
-
-	return (uint64_t)((int64_t)(val << shift) >> shift);
-}
-
 /* Every guest TLB flush drops the entry, like the code translation it relies on. */
 static inline void mmio_short_invalidate(struct mmio_short *e)
 {
