@@ -9,6 +9,7 @@
  */
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -44,17 +45,6 @@ uint32_t mmio_event_iret_run(uint32_t top);
 extern const char mmio_event_handler32[], mmio_event_handler64[];
 extern const char mmio_event_iret32[], mmio_event_iret64[];
 extern const char mmio_event_ud_at[], mmio_event_gp_at[];
-
-struct __attribute__((packed)) table_ptr {
-	uint16_t limit;
-	uint32_t base;
-};
-
-struct gate32 {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-};
 
 struct gate64 {
 	uint16_t offset_lo, selector, type_attr, offset_mid;

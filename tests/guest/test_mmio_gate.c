@@ -21,6 +21,7 @@
  */
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -39,10 +40,6 @@
 #define TYPE_CALL32_D3 0xECull /* present, DPL 3, 32-bit call gate */
 #define TYPE_CALL32_D0 0x8Cull
 #define TYPE_SHIFT     40
-#define BASE_LO_SHIFT  16
-#define BASE_LO_MASK   0xffffffu
-#define BASE_HI_SHIFT  56
-#define BASE_HI_BIT    24
 #define LIMIT_LO_MASK  0xffffu
 #define GATE_SEL_SHIFT 16
 #define GATE_PARAMS_SHIFT 32
@@ -84,20 +81,9 @@
 #define LM_CR4_PAE	 (1u << 5)
 #define LM_EFER_LME	 (1u << 8)
 
-struct __attribute__((packed)) table_ptr {
-	uint16_t limit;
-	uint32_t base;
-};
-
 struct gate64 {
 	uint16_t offset_lo, selector, type_attr, offset_mid;
 	uint32_t offset_hi, reserved;
-};
-
-struct gate32 {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
 };
 
 /* mmio_gate_run(entry, ebx): IRET to ring 3 at entry (EBX = ebx, ESP = the user stack top);
@@ -199,12 +185,6 @@ asm(".pushsection .text\n"
     "mmio_gate_saved_esp: .long 0\n"
     ".popsection\n"
     ".popsection\n");
-
-static uint64_t sys_desc(uint32_t base, uint32_t limit, uint64_t type)
-{
-	return (limit & LIMIT_LO_MASK) | (uint64_t)(base & BASE_LO_MASK) << BASE_LO_SHIFT |
-	       type << TYPE_SHIFT | (uint64_t)(base >> BASE_HI_BIT) << BASE_HI_SHIFT;
-}
 
 static uint64_t call_gate(const char *entry, unsigned params, uint64_t type)
 {
@@ -393,7 +373,7 @@ static void test_ia32e(uint32_t base, volatile uint32_t *dev_ptr)
 				TYPE_CALL64_D0 << TYPE_SHIFT |
 				(uint64_t)(target >> 16) << GATE_OFF_HI_SHIFT;
 	gdt64[SEL_GATE64 / 8 + 1] = 0;
-	gdt64[SEL_TSS64 / 8] = sys_desc(tss_base, TSS_BYTES - 1, TYPE_TSS_AVAIL);
+	gdt64[SEL_TSS64 / 8] = desc_small(tss_base, TSS_BYTES - 1, TYPE_TSS_AVAIL);
 	gdt64[SEL_TSS64 / 8 + 1] = 0;
 	tss64[TSS_IOMAP_WORD] = (uint32_t)TSS_BYTES << 16;
 	idt64[VEC_UD] = (struct gate64){.offset_lo = (uint16_t)(uint32_t)mmio_gate_handler64,
@@ -460,7 +440,7 @@ void test_mmio_gate(uint32_t base)
 	gdt[SEL_DATA / 8] = GDT_FLAT_DATA32;
 	gdt[SEL_UCODE / 8] = GDT_USER_CODE32;
 	gdt[SEL_UDATA / 8] = GDT_USER_DATA32;
-	gdt[SEL_TSS / 8] = sys_desc((uint32_t)tss, TSS_BYTES - 1, TYPE_TSS_AVAIL);
+	gdt[SEL_TSS / 8] = desc_small((uint32_t)tss, TSS_BYTES - 1, TYPE_TSS_AVAIL);
 	gdt[SEL_GATE_USER / 8] = call_gate(mmio_gate_catch, GATE_PARAMS, TYPE_CALL32_D3);
 	gdt[SEL_GATE_KERN / 8] = call_gate(mmio_gate_same, 0, TYPE_CALL32_D0);
 	tss[TSS_ESP0_WORD] = (uint32_t)&ring0_stack[STACK_WORDS];

@@ -9,6 +9,7 @@
  */
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -30,11 +31,6 @@
 #define TYPE_SHIFT	40
 #define TYPE_MASK	0xfull
 #define TYPE_TSS_BUSY	0xbull
-#define BASE_LO_SHIFT	16
-#define BASE_LO_MASK	0xffffffu
-#define BASE_HI_SHIFT	56
-#define BASE_HI_BIT	24
-#define LIMIT_LO_MASK	0xffffu
 #define LDT_MARKER	0x1d7c0ffeu
 
 struct __attribute__((packed)) gdt_ptr {
@@ -47,12 +43,6 @@ static uint64_t sys_ldt[2] __aligned(8);
 static uint32_t sys_tss[TSS_BYTES / 4] __aligned(8);
 static uint8_t sys_ring0_stack[RING0_STACK] __aligned(16);
 static const uint32_t ldt_marker = LDT_MARKER;
-
-static uint64_t sys_desc(uint32_t base, uint32_t limit, uint64_t type)
-{
-	return (limit & LIMIT_LO_MASK) | (uint64_t)(base & BASE_LO_MASK) << BASE_LO_SHIFT |
-	       type << TYPE_SHIFT | (uint64_t)(base >> BASE_HI_BIT) << BASE_HI_SHIFT;
-}
 
 static void do_lldt(void *arg)
 {
@@ -91,8 +81,8 @@ void test_mmio_lldt(uint32_t base)
 	sys_gdt[0] = 0;
 	sys_gdt[SEL_CODE / 8] = GDT_FLAT_CODE32;
 	sys_gdt[SEL_DATA / 8] = GDT_FLAT_DATA32;
-	sys_gdt[SEL_LDT / 8] = sys_desc((uint32_t)sys_ldt, sizeof(sys_ldt) - 1, TYPE_LDT);
-	sys_gdt[SEL_TSS / 8] = sys_desc((uint32_t)sys_tss, sizeof(sys_tss) - 1, TYPE_TSS_AVAIL);
+	sys_gdt[SEL_LDT / 8] = desc_small((uint32_t)sys_ldt, sizeof(sys_ldt) - 1, TYPE_LDT);
+	sys_gdt[SEL_TSS / 8] = desc_small((uint32_t)sys_tss, sizeof(sys_tss) - 1, TYPE_TSS_AVAIL);
 	sys_ldt[0] = 0;
 	sys_ldt[1] = GDT_FLAT_DATA32;
 	sys_tss[TSS_ESP0_WORD] = (uint32_t)(sys_ring0_stack + sizeof(sys_ring0_stack));

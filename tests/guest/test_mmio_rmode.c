@@ -30,6 +30,7 @@
  */
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
@@ -60,11 +61,6 @@
 #define ACC_CODE16	0x9bull /* present, DPL 0, execute/read, accessed; G = D = 0 */
 #define ACC_DATA16	0x93ull /* present, DPL 0, read/write, accessed; G = B = 0 */
 #define SEG_LIMIT64K	0xffffu
-#define ACC_SHIFT	40
-#define BASE_LO_SHIFT	16
-#define BASE_LO_MASK	0xffffffu
-#define BASE_HI_SHIFT	56
-#define BASE_HI_BIT	24
 #define CASES		4
 #define CASE_WORDS	6 /* IP, CS, FLAGS from the frame, SP in the handler, SP, FLAGS after */
 #define RES_WORDS	(CASES * CASE_WORDS)
@@ -74,11 +70,6 @@
 #define SP_PLAIN	0xff00u
 #define FRAME_BYTES	6
 #define RUNS		2
-
-struct __attribute__((packed)) table_ptr {
-	uint16_t limit;
-	uint32_t base;
-};
 
 /* rm_enter(): real mode and back; the results are in the low page. */
 void rm_enter(void);
@@ -217,12 +208,6 @@ static uint64_t gdt[GDT_ENTRIES] __aligned(8);
 static uint16_t ram_ivt[IVT_VECTORS * 2] __aligned(PAGE_SIZE);
 static uint8_t ram_stack[PAGE_SIZE] __aligned(PAGE_SIZE);
 
-static uint64_t seg16(uint32_t base, uint64_t access)
-{
-	return SEG_LIMIT64K | (uint64_t)(base & BASE_LO_MASK) << BASE_LO_SHIFT |
-	       access << ACC_SHIFT | (uint64_t)(base >> BASE_HI_BIT) << BASE_HI_SHIFT;
-}
-
 static uint16_t blob_off(const char *label)
 {
 	return (uint16_t)((uint32_t)label - (uint32_t)rm_blob);
@@ -258,7 +243,7 @@ static void run(uint32_t ivt_base, uint32_t stack_page, uint16_t *res, bool *bad
 		low[IDT_FULL_OFF + i] = ((const uint8_t *)&full)[i];
 		low[IDT_SHORT_OFF + i] = ((const uint8_t *)&shrt)[i];
 	}
-	gdt[SEL_SS16 / 8] = seg16(stack_page - STACK_LOW, ACC_DATA16);
+	gdt[SEL_SS16 / 8] = desc_small(stack_page - STACK_LOW, SEG_LIMIT64K, ACC_DATA16);
 	asm volatile("sgdt %0" : "=m"(old_gdt));
 	asm volatile("sidt %0" : "=m"(old_idt));
 	asm volatile("lgdt %0" ::"m"(gdtr) : "memory");
@@ -320,8 +305,8 @@ void test_mmio_rmode(uint32_t base)
 	gdt[0] = 0;
 	gdt[SEL_CODE / 8] = GDT_FLAT_CODE32;
 	gdt[SEL_DATA / 8] = GDT_FLAT_DATA32;
-	gdt[SEL_CODE16 / 8] = seg16(LOW_CODE, ACC_CODE16);
-	gdt[SEL_DS16 / 8] = seg16(LOW_CODE, ACC_DATA16);
+	gdt[SEL_CODE16 / 8] = desc_small(LOW_CODE, SEG_LIMIT64K, ACC_CODE16);
+	gdt[SEL_DS16 / 8] = desc_small(LOW_CODE, SEG_LIMIT64K, ACC_DATA16);
 	fill_ivt(ram_ivt);
 	fill_ivt((volatile uint16_t *)(base + DEV_IVT));
 	run((uint32_t)ram_ivt, (uint32_t)ram_stack, res[0], &bad[0]);

@@ -22,6 +22,7 @@
  */
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -45,11 +46,6 @@
 #define ACC_TSS16	0x81ull /* present, DPL 0, available 16-bit TSS */
 #define ACC_TSS32	0x89ull
 #define SEG_LIMIT64K	0xffffu
-#define ACC_SHIFT	40
-#define BASE_LO_SHIFT	16
-#define BASE_LO_MASK	0xffffffu
-#define BASE_HI_SHIFT	56
-#define BASE_HI_BIT	24
 #define TSS16_WORDS	22 /* 44 bytes */
 #define TSS16_SP0_WORD	1
 #define TSS16_SS0_WORD	2
@@ -78,17 +74,6 @@
  * ring it left had (QEMU shows the kernel's); only the device run has to agree on it. */
 #define SP_MASK		0xffffu
 #define RUNS		2
-
-struct __attribute__((packed)) table_ptr {
-	uint16_t limit;
-	uint32_t base;
-};
-
-struct gate32 {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-};
 
 /* What one run saw. */
 struct tss16_seen {
@@ -180,12 +165,6 @@ static struct gate32 idt[IDT_ENTRIES] __aligned(8);
 static uint8_t user_stack[PAGE_SIZE] __aligned(PAGE_SIZE);
 static uint8_t ram_stack[PAGE_SIZE] __aligned(PAGE_SIZE);
 
-static uint64_t seg_desc(uint32_t base, uint32_t limit, uint64_t access)
-{
-	return (limit & SEG_LIMIT64K) | (uint64_t)(base & BASE_LO_MASK) << BASE_LO_SHIFT |
-	       access << ACC_SHIFT | (uint64_t)(base >> BASE_HI_BIT) << BASE_HI_SHIFT;
-}
-
 static struct gate32 gate(const char *entry, uint16_t selector, uint8_t type_attr)
 {
 	uint32_t off = (uint32_t)entry;
@@ -209,8 +188,8 @@ static void run(uint32_t stack_page, struct tss16_seen *seen)
 
 	for (unsigned i = 0; i < SEEN_WORDS; i++)
 		t16_handler_seen[i] = 0;
-	gdt[SEL_SS0 / 8] = seg_desc(ss0_base, SEG_LIMIT64K, ACC_KDATA16);
-	gdt[SEL_TSS16 / 8] = seg_desc((uint32_t)tss16, sizeof(tss16) - 1, ACC_TSS16);
+	gdt[SEL_SS0 / 8] = desc_small(ss0_base, SEG_LIMIT64K, ACC_KDATA16);
+	gdt[SEL_TSS16 / 8] = desc_small((uint32_t)tss16, sizeof(tss16) - 1, ACC_TSS16);
 	asm volatile("ltr %w0" ::"r"((uint16_t)SEL_TSS16) : "memory");
 	sp = t16_run();
 	for (unsigned i = 0; i < SEEN_WORDS; i++)
@@ -245,11 +224,11 @@ void test_mmio_tss16(uint32_t base)
 	gdt[0] = 0;
 	gdt[SEL_CODE / 8] = GDT_FLAT_CODE32;
 	gdt[SEL_DATA / 8] = GDT_FLAT_DATA32;
-	gdt[SEL_UCODE16 / 8] = seg_desc((uint32_t)t16_user, SEG_LIMIT64K, ACC_UCODE16);
+	gdt[SEL_UCODE16 / 8] = desc_small((uint32_t)t16_user, SEG_LIMIT64K, ACC_UCODE16);
 	gdt[SEL_UDATA16 / 8] =
-		seg_desc((uint32_t)user_stack - STACK_LOW, SEG_LIMIT64K, ACC_UDATA16);
-	gdt[SEL_KCODE16 / 8] = seg_desc((uint32_t)t16_handler, SEG_LIMIT64K, ACC_KCODE16);
-	gdt[SEL_TSS32 / 8] = seg_desc((uint32_t)tss32, sizeof(tss32) - 1, ACC_TSS32);
+		desc_small((uint32_t)user_stack - STACK_LOW, SEG_LIMIT64K, ACC_UDATA16);
+	gdt[SEL_KCODE16 / 8] = desc_small((uint32_t)t16_handler, SEG_LIMIT64K, ACC_KCODE16);
+	gdt[SEL_TSS32 / 8] = desc_small((uint32_t)tss32, sizeof(tss32) - 1, ACC_TSS32);
 	tss16[TSS16_SP0_WORD] = SP0;
 	tss16[TSS16_SS0_WORD] = SEL_SS0;
 	tss32[TSS32_ESP0_WORD] = (uint32_t)&ring0_stack[STACK_WORDS];

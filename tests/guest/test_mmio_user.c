@@ -12,6 +12,7 @@
 
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
@@ -27,12 +28,6 @@
 #define GDT_USER_DATA32 0x00CFF3000000FFFF
 /* TSS descriptor fields (SDM Vol. 3 8.2.2): present, DPL 0, 32-bit available TSS. */
 #define TSS_DESC_TYPE	   0x89ull
-#define DESC_TYPE_SHIFT	   40
-#define DESC_BASE_LO_SHIFT 16
-#define DESC_BASE_LO_MASK  0xFFFFFFu
-#define DESC_BASE_HI_SHIFT 56
-#define DESC_BASE_HI_BIT   24
-#define DESC_LIMIT_LO_MASK 0xFFFFu
 #define EFLAGS_FIXED	   0x2 /* bit 1 reads as 1; IF, DF and IOPL stay clear in ring 3 */
 #define RING0_STACK_SIZE   8192
 #define USER_STACK_SIZE	   256
@@ -86,14 +81,6 @@ asm(".pushsection .text\n"
     "	ud2\n"
     ".popsection\n");
 
-static uint64_t tss_descriptor(uint32_t base, uint32_t limit)
-{
-	return (uint64_t)(limit & DESC_LIMIT_LO_MASK) |
-	       ((uint64_t)(base & DESC_BASE_LO_MASK) << DESC_BASE_LO_SHIFT) |
-	       (TSS_DESC_TYPE << DESC_TYPE_SHIFT) |
-	       ((uint64_t)(base >> DESC_BASE_HI_BIT) << DESC_BASE_HI_SHIFT);
-}
-
 void mmio_user_begin(void)
 {
 	const struct gdt_desc mine = {.limit = sizeof(gdt) - 1, .base = (uint32_t)gdt};
@@ -108,7 +95,7 @@ void mmio_user_begin(void)
 		tss.ss0 = SEL_DATA;
 		tss.esp0 = (uint32_t)(ring0_stack + sizeof(ring0_stack));
 		tss.iomap_base = sizeof(tss); /* no I/O bitmap: ring 3 gets #GP on any port */
-		gdt[SEL_INDEX(SEL_TSS)] = tss_descriptor((uint32_t)&tss, sizeof(tss) - 1);
+		gdt[SEL_INDEX(SEL_TSS)] = desc_small((uint32_t)&tss, sizeof(tss) - 1, TSS_DESC_TYPE);
 	}
 	asm volatile("lgdt %0" ::"m"(mine) : "memory");
 	/* Once only: LTR of the (now busy) descriptor would #GP, and TR keeps its cached copy. */

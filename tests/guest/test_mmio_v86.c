@@ -23,6 +23,7 @@
  */
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
@@ -66,12 +67,6 @@
 #define TSS_IOMAP	136u /* the bitmap at 104..135; no I/O bitmap (limit 136) */
 #define TSS_REDIR_BYTE	104u
 #define TYPE_TSS_AVAIL	0x89ull
-#define TYPE_SHIFT	40
-#define BASE_LO_SHIFT	16
-#define BASE_LO_MASK	0xffffffu
-#define BASE_HI_SHIFT	56
-#define BASE_HI_BIT	24
-#define LIMIT_LO_MASK	0xffffu
 #define GATE_INTR32_D3	0xEEu
 #define GATE_INTR32	0x8Eu
 #define STACK_WORDS	256
@@ -79,17 +74,6 @@
 #define CATCH_WORDS	10 /* the ring-0 frame, with #GP's error code */
 #define RUNS		2
 #define IDT_ENTRIES	(VEC_LEAVE + 1)
-
-struct __attribute__((packed)) table_ptr {
-	uint16_t limit;
-	uint32_t base;
-};
-
-struct gate32 {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-};
 
 /* What one run saw: the ring-0 frame and the registers the 8086 handler filled. */
 struct v86_seen {
@@ -162,12 +146,6 @@ static uint64_t gdt[GDT_ENTRIES] __aligned(8);
 static uint32_t tss[TSS_WORDS] __aligned(8);
 static uint32_t ring0_stack[STACK_WORDS] __aligned(16);
 static struct gate32 idt[IDT_ENTRIES] __aligned(8);
-
-static uint64_t tss_desc(uint32_t base, uint32_t limit)
-{
-	return (limit & LIMIT_LO_MASK) | (uint64_t)(base & BASE_LO_MASK) << BASE_LO_SHIFT |
-	       TYPE_TSS_AVAIL << TYPE_SHIFT | (uint64_t)(base >> BASE_HI_BIT) << BASE_HI_SHIFT;
-}
 
 static struct gate32 intr_gate(uint8_t type_attr)
 {
@@ -290,7 +268,7 @@ void test_mmio_v86(uint32_t base)
 	gdt[0] = 0;
 	gdt[SEL_CODE / 8] = GDT_FLAT_CODE32;
 	gdt[SEL_DATA / 8] = GDT_FLAT_DATA32;
-	gdt[SEL_TSS / 8] = tss_desc((uint32_t)tss, TSS_BYTES - 1);
+	gdt[SEL_TSS / 8] = desc_small((uint32_t)tss, TSS_BYTES - 1, TYPE_TSS_AVAIL);
 	tss[TSS_ESP0_WORD] = (uint32_t)&ring0_stack[STACK_WORDS];
 	tss[TSS_SS0_WORD] = SEL_DATA;
 	tss[TSS_IOMAP_WORD] = TSS_IOMAP << 16;
