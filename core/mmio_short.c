@@ -115,9 +115,6 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	const uint8_t *code;
 	uint64_t lo, hi, next_rip;
 
-	if (mmio_short_holds(e, ic->gen, rip, gpa >> PAGE_SHIFT, region, cs->base,
-			     mmio_short_cs_mode(cs->long_mode, cs->db)))
-		return;
 	code = code_ptr(v, code_la);
 	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
 	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {

@@ -93,7 +93,8 @@ static inline bool mmio_short_holds(const struct mmio_short *e, uint64_t insn_ge
 }
 /*
  * Remember a MOV form the fast path just completed (code_la: the linear address it was
- * decoded from; only an instruction the code-translation cache served is kept).
+ * decoded from; only an instruction the code-translation cache served is kept).  The caller
+ * has found that mmio_short_holds() does not already hold it.
  */
 void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
 		     uint64_t rip, const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
