@@ -610,15 +610,11 @@ static enum exit_next exit_int_insn(struct svm_vcpu *sv)
 {
 	struct vmcb *vmcb = sv->vmcb;
 	unsigned vector, len;
-	uint64_t rip;
 
 	if (vcpu_exit_int_insn(&sv->vcpu, &vector, &len) || !len)
 		return EXIT_NEXT_RETRY;
-	rip = vmcb->save.rip + len;
-	if (!((vmcb->save.efer & EFER_LMA) && (vmcb->save.cs.attrib & SVM_ATTR_L)))
-		rip = (uint32_t)rip;
-	vmcb->save.rip = rip;
-	vmcb->control.interrupt_shadow &= ~INTERRUPT_SHADOW_ACTIVE;
+	/* No single-step trap: the software interrupt's delivery clears TF first. */
+	advance_rip_no_tf(vmcb, vmcb->save.rip + len);
 	vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_SOFT_INT | vector;
 	return EXIT_NEXT_RETRY;
 }
