@@ -109,10 +109,13 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	if (v->mmio_cache_on) {
 		v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+		uint64_t cs_key = v->ops->cs_key(v);
+
 		if (!mmio_short_holds(&v->mmio_short, v->insn_cache.gen, rip, gpa >> PAGE_SHIFT,
-				      region, cs->base, mmio_short_cs_mode(cs->long_mode, cs->db)))
-			mmio_short_fill(v, in, form, rip, cs, code_linear(in, cs, rip), gpa,
-					region);
+				      region, cs->base, mmio_short_cs_mode(cs->long_mode, cs->db),
+				      cs_key))
+			mmio_short_fill(v, in, form, rip, cs, cs_key, code_linear(in, cs, rip),
+					gpa, region);
 	}
 	v->ops->set_rip(v, rip + in->len);
 	return true;

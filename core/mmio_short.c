@@ -36,7 +36,8 @@ static uint64_t byte_mask(unsigned n)
 	return n >= WORD_BYTES ? ~0ull : (1ull << (BYTE_BITS * n)) - 1;
 }
 
-/* The register side of form f, as masks: a load writes (old & keep) | (val & mask) << shift. */
+/* The register side of form f: how a hit replays it (enum mmio_short_kind), and the masks the
+ * out-of-line replay uses: a load writes (old & keep) | (val & mask) << shift. */
 static void fill_register(struct vcpu *v, struct mmio_short *e, const struct x86_insn *in,
 			  const struct mmio_form *f)
 {
@@ -45,14 +46,32 @@ static void fill_register(struct vcpu *v, struct mmio_short *e, const struct x86
 	e->sign = f->sign;
 	e->imm = f->imm;
 	e->imm_val = f->imm ? mmio_sign_extend(in->imm[0], in->imm_size[0]) : 0;
-	/* A store's source; a register in gpr[] only for the plain forms (not RSP). */
-	e->src = f->imm ? &e->imm_val : &v->gpr[e->reg];
+	/* A store's source: the register's bytes in gpr[] (from its second for AH..BH), or the
+	 * immediate; 8 bytes read, the device takes the operand's size from their low end. */
+	e->src = f->imm ? (const uint8_t *)&e->imm_val
+			: (const uint8_t *)&v->gpr[e->reg] + e->shift / BYTE_BITS;
+	e->gpr_off = (uint8_t)(e->reg * sizeof(v->gpr[0]) + e->shift / BYTE_BITS);
 	/* The device's value zero-extended to 64 bits is the register's new value. */
 	e->whole = !f->sign && !f->high_byte && f->reg_size >= 4;
 	e->sext_shift = f->sign ? (uint8_t)(MMIO_WORD_BITS - BYTE_BITS * f->mem_size) : 0;
 	e->val_mask = byte_mask(f->reg_size);
 	/* 32-bit results zero-extend to 64 bits; 8- and 16-bit ones merge. */
 	e->keep_mask = f->reg_size >= 4 ? 0 : ~(e->val_mask << e->shift);
+}
+
+/* How a hit replays form f of instruction in (enum mmio_short_kind). */
+static uint8_t kind_of(const struct mmio_short *e, const struct x86_insn *in,
+		       const struct mmio_form *f)
+{
+	if (f->alu || (!f->imm && e->reg == GPR_RSP) || in->len > WORD_BYTES)
+		return MMIO_SHORT_REST; /* RSP is the VMCB's/VMCS's; bytes 8-15 out of line */
+	if (f->write)
+		return MMIO_SHORT_STORE;
+	if (f->sign)
+		return f->reg_size >= 4 ? MMIO_SHORT_SEXT : MMIO_SHORT_SEXT16;
+	if (f->reg_size >= 4)
+		return MMIO_SHORT_LOAD;
+	return f->reg_size == 2 ? MMIO_SHORT_LOAD16 : MMIO_SHORT_LOAD8;
 }
 
 /*
@@ -107,19 +126,19 @@ static const uint8_t *code_ptr(const struct vcpu *v, uint64_t la)
 }
 
 void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
-		     uint64_t rip, const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
-		     const struct mmio_region *region)
+		     uint64_t rip, const struct vcpu_segment *cs, uint64_t cs_key, uint64_t code_la,
+		     uint64_t gpa, const struct mmio_region *region)
 {
 	struct mmio_short *e = &v->mmio_short;
 	const struct insn_cache *ic = &v->insn_cache;
 	const uint8_t *code;
-	uint64_t lo, hi, next_rip;
+	uint64_t lo, hi, page_lo, next_rip;
 
 	code = code_ptr(v, code_la);
 	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
 	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
 		/* Decoded across a page or without the code translation; or near the page's end,
-		 * where the two words mmio_short_same_bytes() compares would leave it. */
+		 * where the two words a hit compares would leave it. */
 		mmio_short_invalidate(e);
 		return;
 	}
@@ -129,12 +148,20 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	__builtin_memcpy(&hi, ic->bytes + WORD_BYTES, WORD_BYTES);
 	lo &= byte_mask(in->len);
 	hi &= in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
+	/* What a hit compares: the 8 bytes at RIP as the page holds them now, the instruction's
+	 * (the ones decoded) and whatever follows it. */
+	__builtin_memcpy(&page_lo, code, WORD_BYTES);
+	if ((page_lo ^ lo) & byte_mask(in->len)) {
+		mmio_short_invalidate(e); /* rewritten since the decode */
+		return;
+	}
 	/* The entry already describes this instruction on this page (an exit it could not take,
 	 * such as a read-modify-write reported as its read): nothing to rewrite. */
 	if (e->valid && e->rip == rip && e->code_la == code_la && e->code == code &&
 	    e->gfn == gpa >> PAGE_SHIFT && e->region == region && e->cs_base == cs->base &&
-	    e->cs_mode == mmio_short_cs_mode(cs->long_mode, cs->db) && e->insn.len == in->len &&
-	    e->insn.mode == in->mode && e->code_lo == lo && e->code_hi == hi) {
+	    e->cs_key == cs_key && e->cs_mode == mmio_short_cs_mode(cs->long_mode, cs->db) &&
+	    e->insn.len == in->len && e->insn.mode == in->mode && e->code_lo == page_lo &&
+	    e->code_hi == hi) {
 		e->insn_gen = ic->gen;
 		return;
 	}
@@ -143,10 +170,10 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->form = *form;
 	e->write = form->write;
 	e->alu = form->alu;
-	e->plain = !form->alu && (form->imm || mmio_form_reg(in, form) != GPR_RSP);
 	e->size = form->mem_size;
 	e->max_off = PAGE_SIZE - form->mem_size;
 	fill_register(v, e, in, form);
+	e->kind = kind_of(e, in, form);
 	e->gfn = gpa >> PAGE_SHIFT;
 	e->rip = rip;
 	/* Past the instruction as the CPU goes: EIP wraps at 4 GiB outside 64-bit mode. */
@@ -155,14 +182,14 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->code_la = code_la;
 	e->code = code;
 	e->cs_base = cs->base;
+	e->cs_key = cs_key;
 	e->cs_mode = mmio_short_cs_mode(cs->long_mode, cs->db);
 	e->region = region;
 	e->dev_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base;
 	fill_device(e, region, form->mem_size);
 	e->access = (struct mmio_access){.rip = rip, .len = form->mem_size, .write = form->write};
-	e->code_lo = lo;
+	e->code_lo = page_lo;
 	e->code_hi = hi;
-	e->mask_lo = byte_mask(in->len);
 	e->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	e->insn = *in;
 	e->valid = true;
@@ -215,6 +242,7 @@ static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t off)
 	return true;
 }
 
+/* A form of kind MMIO_SHORT_REST. */
 static bool replay_other(struct vcpu *v, uint64_t gpa)
 {
 	struct mmio_short *e = &v->mmio_short;
@@ -229,13 +257,18 @@ static bool replay_other(struct vcpu *v, uint64_t gpa)
 	return true;
 }
 
-bool mmio_short_exit_rest(struct vcpu *v, uint64_t off, uint64_t rip)
+bool mmio_short_exit_rest(struct vcpu *v, uint64_t off)
 {
 	struct mmio_short *e = &v->mmio_short;
+	uint64_t hi;
 
-	if (!off && e->size > 1 && !starts_on_page(v, rip))
+	if (!off && e->size > 1 && !starts_on_page(v, e->rip))
 		return false;
-	if (!e->plain)
-		return replay_other(v, (e->gfn << PAGE_SHIFT) + off);
-	return mmio_short_replay_plain(v, e->dev_offset + off);
+	if (e->kind != MMIO_SHORT_REST)
+		return mmio_short_replay_inline(v, off);
+	/* An instruction longer than 8 bytes: its second word (the first one a hit compared). */
+	__builtin_memcpy(&hi, e->code + WORD_BYTES, WORD_BYTES);
+	if ((hi ^ e->code_hi) & e->mask_hi)
+		return false;
+	return replay_other(v, (e->gfn << PAGE_SHIFT) + off);
 }

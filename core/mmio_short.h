@@ -36,37 +36,57 @@ static inline uint8_t mmio_short_cs_mode(bool cs_long, bool cs_db)
 	return (cs_long ? VCPU_CS_L : 0) | (cs_db ? VCPU_CS_DB : 0);
 }
 
+/*
+ * How a hit replays the entry's instruction (mmio_short_replay_inline() in
+ * core/mmio_short_hit.h: one jump on it, each case a few instructions), worked out at fill.
+ * A load's register write is a store of the register's width into gpr[] at gpr_off (the
+ * register's bytes, + 1 for AH/CH/DH/BH), which leaves the other bytes as the CPU does.
+ */
+enum mmio_short_kind {
+	MMIO_SHORT_REST,   /* out of line (mmio_short_exit_rest): ALU, RSP, a 9-15 byte insn */
+	MMIO_SHORT_LOAD,   /* MOV/MOVZX to 32 or 64 bits: the zero-extended value is the register */
+	MMIO_SHORT_LOAD16, /* MOV r16 / MOVZX r16: the value's low 2 bytes stored */
+	MMIO_SHORT_LOAD8,  /* MOV r8 (AH..BH too): the value's low byte stored */
+	MMIO_SHORT_SEXT,   /* MOVSX/MOVSXD to 32 or 64 bits: sign-extended, masked to the width */
+	MMIO_SHORT_SEXT16, /* MOVSX r16: sign-extended, 2 bytes stored */
+	MMIO_SHORT_STORE,  /* MOV [m],r / MOV [m],imm: the 8 bytes at src, the device keeps its size */
+	MMIO_SHORT_KINDS
+};
+
 struct mmio_short {
 	/* What a hit compares, in its order (core/mmio_short_hit.h). */
 	uint64_t key;	   /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a store */
 	uint64_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size) */
 	uint64_t rip;
 	uint64_t cs_base;
-	uint8_t cs_mode;   /* VCPU_CS_L | VCPU_CS_DB when filled */
+	uint64_t cs_key;   /* the backend's raw CS selector/rights word (vcpu_ops.cs_key) */
+	const uint8_t *code; /* the instruction's bytes: the code translation's page when filled,
+			      * kept like a TLB entry (every guest TLB flush drops this entry) */
+	uint64_t code_lo;  /* the 8 bytes at code when filled: the instruction and what follows */
+	uint8_t kind;	   /* enum mmio_short_kind */
+	uint8_t gpr_off;   /* a load: the byte offset in gpr[] it writes */
+	uint8_t sext_shift; /* a load: 64 - 8 * size for MOVSX (shifted up and back), else 0 */
 	uint8_t size;	   /* bytes of the memory operand */
-	bool plain;	   /* a MOV form whose register (if any) is in gpr[]: replayed inline */
+	uint8_t cs_mode;   /* VCPU_CS_L | VCPU_CS_DB when filled */
 	bool write;	   /* the access's direction (a store, or the write of a read-modify-write) */
 	uint8_t reg;	   /* the register operand (GPR_RSP goes through vcpu_ops) */
 	uint8_t shift;	   /* 8 for AH/CH/DH/BH, else 0 */
-	uint8_t sext_shift; /* a load: 64 - 8 * size for MOVSX (shifted up and back), else 0 */
 	bool valid;
-	const uint8_t *code; /* the instruction's bytes: the code translation's page when filled,
-			      * kept like a TLB entry (every guest TLB flush drops this entry) */
-	uint64_t code_lo, code_hi; /* the instruction bytes, as two little-endian words */
-	uint64_t mask_lo, mask_hi; /* which bytes of those words are the instruction's */
 	/* The device access: dev_offset + the page offset, through the device's lock-free entry
 	 * points (mmio/device.h) or mmio_short.c's locked ones (dev is then this entry). */
 	void *dev;
 	uint64_t dev_offset; /* the device page's offset in its region */
 	struct mmio_value (*read_value)(void *dev, uint64_t offset); /* of the operand's size */
 	int (*write_value)(void *dev, uint64_t offset, uint64_t val);
-	const uint64_t *src; /* a store: &gpr[reg], or &imm_val */
-	bool whole;	   /* a load whose zero-extended value is the whole new register */
-	uint64_t imm_val;  /* a store of an immediate: the value */
+	const uint8_t *src; /* a store: gpr[reg]'s bytes (+ 1 for AH..BH), or imm_val's */
 	uint64_t val_mask; /* a load: the register-width bits of the value */
-	uint64_t keep_mask; /* a load: the register bits it leaves alone */
 	uint64_t next_rip; /* past the instruction (wrapped at 4 GiB outside 64-bit mode) */
 	/* The rest: the fill's own compare and the forms replayed out of line. */
+	uint64_t code_hi;  /* bytes 8-15 of the instruction, zero past its end */
+	uint64_t mask_hi;  /* which bytes of code_hi are the instruction's */
+	uint64_t imm_val;  /* a store of an immediate: the value */
+	uint64_t keep_mask; /* a load: the register bits it leaves alone */
+	bool whole;	   /* a load whose zero-extended value is the whole new register */
 	bool sign;	   /* a load sign-extends from size bytes */
 	bool imm;	   /* a store of imm_val */
 	bool alu;	   /* an ALU form (mmio_forms.h): replayed through vcpu_mmio_form() */
@@ -81,15 +101,23 @@ struct mmio_short {
 
 /*
  * The entry already holds the instruction vcpu.insn_cache decoded at generation insn_gen (the
- * same bytes, length, mode and address) for this RIP, device page, region and CS: a fill
- * would change nothing.
+ * same bytes, length, mode and address) for this RIP, device page, region and CS, and the
+ * bytes after it are still the ones it compares: a fill would change nothing.
  */
 static inline bool mmio_short_holds(const struct mmio_short *e, uint64_t insn_gen, uint64_t rip,
 				    uint64_t gfn, const struct mmio_region *region,
-				    uint64_t cs_base, uint8_t cs_mode)
+				    uint64_t cs_base, uint8_t cs_mode, uint64_t cs_key)
 {
-	return e->valid && e->insn_gen == insn_gen && e->rip == rip && e->gfn == gfn &&
-	       e->region == region && e->cs_base == cs_base && e->cs_mode == cs_mode;
+	uint64_t window;
+
+	if (!e->valid)
+		return false;
+	/* The bytes after the instruction are compared by a hit too: rewritten, they need a
+	 * fill (the decode, of the instruction's bytes only, may still be the same). */
+	__builtin_memcpy(&window, e->code, sizeof(window));
+	return e->insn_gen == insn_gen && e->rip == rip && e->gfn == gfn && e->region == region &&
+	       e->cs_base == cs_base && e->cs_mode == cs_mode && e->cs_key == cs_key &&
+	       window == e->code_lo;
 }
 /*
  * Remember a MOV form the fast path just completed (code_la: the linear address it was
@@ -97,15 +125,15 @@ static inline bool mmio_short_holds(const struct mmio_short *e, uint64_t insn_ge
  * has found that mmio_short_holds() does not already hold it.
  */
 void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
-		     uint64_t rip, const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
-		     const struct mmio_region *region);
+		     uint64_t rip, const struct vcpu_segment *cs, uint64_t cs_key, uint64_t code_la,
+		     uint64_t gpa, const struct mmio_region *region);
 
 /*
  * The part of mmio_short_exit() (core/mmio_short_hit.h) out of line: a hit at page offset
- * off 0 (not the second half of a split access?) or of a form not replayed inline; as
- * mmio_short_exit() from its checks of the bytes on.
+ * off 0 (not the second half of a split access?) or of kind MMIO_SHORT_REST; as
+ * mmio_short_exit() from its checks of the first 8 bytes on (RIP: the entry's, matched).
  */
-bool mmio_short_exit_rest(struct vcpu *v, uint64_t off, uint64_t rip);
+bool mmio_short_exit_rest(struct vcpu *v, uint64_t off);
 
 /* Every guest TLB flush drops the entry, like the code translation it relies on. */
 static inline void mmio_short_invalidate(struct mmio_short *e)

@@ -15,22 +15,6 @@
 
 #define MMIO_SHORT_USER_CPL 3
 
-/* The bytes at RIP, read through the code translation the entry was filled under, are still
- * the entry's (a rewritten instruction, or a short path for another one, is seen).  The
- * second word only for an instruction longer than 8 bytes (mask_hi 0 otherwise). */
-static inline __attribute__((always_inline)) bool mmio_short_same_bytes(const struct mmio_short *e)
-{
-	uint64_t lo, hi;
-
-	__builtin_memcpy(&lo, e->code, sizeof(lo));
-	if ((lo ^ e->code_lo) & e->mask_lo)
-		return false;
-	if (likely(!e->mask_hi))
-		return true;
-	__builtin_memcpy(&hi, e->code + sizeof(lo), sizeof(hi));
-	return !((hi ^ e->code_hi) & e->mask_hi);
-}
-
 /*
  * A hit: an NPF exit the MMIO path served from its cache, by the short path.  Counted once,
  * in MMIO_COUNTER_SHORT; the exit, MMIO exit and cache hit counters take it in when read
@@ -56,35 +40,68 @@ static inline uint64_t mmio_short_mmio_count(const struct vcpu *v, unsigned i)
 }
 
 /*
- * A MOV form's device access and register write at the device's offset dev_off
- * (mmio_short_replay() for the others), with what differs between the forms worked out at
- * fill: a store sends *src >> shift (a register, or the immediate); a load that sets the whole
- * register (MOV and MOVZX to 32 or 64 bits) writes the device's zero-extended value as it is,
- * any other one sign-extends it by sext_shift, masks it to the register's width and merges it
- * with the bits it keeps.
+ * A replayed form's device access and register write at the device's offset off (of the
+ * device page; dev_offset added here), by the entry's kind: everything that differs between
+ * the forms was worked out at fill (mmio_short.h), so each case is the device call and at
+ * most one store.  MMIO_SHORT_REST goes out of line.
  */
-static inline __attribute__((always_inline)) bool mmio_short_replay_plain(struct vcpu *v,
-									 uint64_t dev_off)
+static inline __attribute__((always_inline)) bool mmio_short_replay_inline(struct vcpu *v,
+									   uint64_t off)
 {
-	struct mmio_short *e = &v->mmio_short;
+	const struct mmio_short *e = &v->mmio_short;
+	uint8_t *regs = (uint8_t *)v->gpr;
+	struct mmio_value r;
+	uint64_t val;
+	uint16_t val16;
 
-	if (e->write) {
-		if (e->write_value(e->dev, dev_off, *e->src >> e->shift))
+	switch (e->kind) {
+	case MMIO_SHORT_STORE:
+		__builtin_memcpy(&val, e->src, sizeof(val));
+		if (e->write_value(e->dev, e->dev_offset + off, val))
 			return false;
-	} else {
-		struct mmio_value r = e->read_value(e->dev, dev_off);
-
+		break;
+	case MMIO_SHORT_LOAD:
+		r = e->read_value(e->dev, e->dev_offset + off);
 		if (r.err)
 			return false;
 		e = &v->mmio_short; /* after the call: v alone stays in a register across it */
-		if (likely(e->whole)) {
-			v->gpr[e->reg] = r.val;
-		} else {
-			uint64_t val = (uint64_t)((int64_t)(r.val << e->sext_shift) >> e->sext_shift);
-
-			v->gpr[e->reg] = ((val & e->val_mask) << e->shift) |
-					 (v->gpr[e->reg] & e->keep_mask);
-		}
+		__builtin_memcpy(regs + e->gpr_off, &r.val, sizeof(r.val));
+		break;
+	case MMIO_SHORT_LOAD16:
+		r = e->read_value(e->dev, e->dev_offset + off);
+		if (r.err)
+			return false;
+		e = &v->mmio_short;
+		val16 = (uint16_t)r.val;
+		__builtin_memcpy(regs + e->gpr_off, &val16, sizeof(val16));
+		break;
+	case MMIO_SHORT_LOAD8:
+		r = e->read_value(e->dev, e->dev_offset + off);
+		if (r.err)
+			return false;
+		e = &v->mmio_short;
+		regs[e->gpr_off] = (uint8_t)r.val;
+		break;
+	case MMIO_SHORT_SEXT:
+		r = e->read_value(e->dev, e->dev_offset + off);
+		if (r.err)
+			return false;
+		e = &v->mmio_short;
+		val = (uint64_t)((int64_t)(r.val << e->sext_shift) >> e->sext_shift) & e->val_mask;
+		__builtin_memcpy(regs + e->gpr_off, &val, sizeof(val));
+		break;
+	case MMIO_SHORT_SEXT16:
+		r = e->read_value(e->dev, e->dev_offset + off);
+		if (r.err)
+			return false;
+		e = &v->mmio_short;
+		val16 = (uint16_t)((int64_t)(r.val << e->sext_shift) >> e->sext_shift);
+		__builtin_memcpy(regs + e->gpr_off, &val16, sizeof(val16));
+		break;
+	case MMIO_SHORT_REST:
+		return mmio_short_exit_rest(v, off);
+	default:
+		__builtin_unreachable(); /* fill sets one of the kinds: the jump needs no bound check */
 	}
 	mmio_short_count_hit(v);
 	return true;
@@ -107,21 +124,27 @@ mmio_short_exit(struct vcpu *v, uint64_t gpa, bool write, const struct vcpu_exec
 	 * reports, and a read-modify-write reported as its read (QEMU's TCG loads first) says
 	 * nothing about the page being writable. */
 	uint64_t off = (gpa | (uint64_t)write << MMIO_SHORT_WRITE_BIT) - e->key;
+	uint64_t code;
 
 	if (off > e->max_off)
 		return false;
 	if (x->rip != e->rip || (x->rflags & (RFLAGS_TF | RFLAGS_VM)) ||
 	    x->cpl == MMIO_SHORT_USER_CPL)
 		return false;
-	/* The same decode mode and code address, then the same bytes there.  CR0.PE set: long
-	 * mode has it, and what was decoded in real mode is never replayed. */
-	if (x->cs_base != e->cs_base || x->cs_mode != e->cs_mode || !(x->cr0 & CR0_PE) ||
-	    !mmio_short_same_bytes(e))
+	/* The same code address and decode mode (CS's raw word holds CS.L and CS.D/B), then
+	 * the same bytes there: the 8 at RIP through the code translation the entry was filled
+	 * under (the instruction and what follows it: a rewrite of either is a miss; a longer
+	 * instruction's second word is compared out of line).  CR0.PE set: long mode has it,
+	 * and what was decoded in real mode is never replayed. */
+	if (x->cs_base != e->cs_base || x->cs_key != e->cs_key || !(x->cr0 & CR0_PE))
+		return false;
+	__builtin_memcpy(&code, e->code, sizeof(code));
+	if (code != e->code_lo)
 		return false;
 	/* Out of line, so that the common hit keeps nothing but v across the device call. */
-	if (unlikely(!off) || !e->plain)
-		return mmio_short_exit_rest(v, off, x->rip);
-	return mmio_short_replay_plain(v, e->dev_offset + off);
+	if (unlikely(!off))
+		return mmio_short_exit_rest(v, off);
+	return mmio_short_replay_inline(v, off);
 }
 
 #endif

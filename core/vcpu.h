@@ -75,9 +75,9 @@ struct vcpu_segment {
 struct vcpu_exec_state {
 	uint64_t rip, rflags;
 	uint64_t cs_base;
+	uint64_t cs_key; /* the backend's raw CS word, as vcpu_ops.cs_key gives it */
 	uint64_t cr0; /* as the guest sees it (get_cr(v, 0)) */
 	unsigned cpl;
-	unsigned cs_mode; /* VCPU_CS_L | VCPU_CS_DB (core/mmio_short.h): the decode mode CS gives */
 };
 
 /* What a debugger shows beyond the registers (core/monitor.c). */
@@ -118,6 +118,10 @@ struct vcpu_ops {
 	void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
 	/* Segment register state (enum x86_seg order: ES, CS, SS, DS, FS, GS). */
 	void (*get_segment)(struct vcpu *v, unsigned seg, struct vcpu_segment *s);
+	/* CS's selector/rights as the backend keeps them, raw (SVM: selector, attributes and
+	 * limit; VMX: the access rights), which include CS.L and CS.D: the MMIO short path keeps
+	 * it at fill and compares it with vcpu_exec_state.cs_key on a hit. */
+	uint64_t (*cs_key)(struct vcpu *v);
 	/* GDTR/IDTR/LDTR/TR (enum x86_sys_seg): base, limit, selector; for LDTR and TR also the
 	 * rights in the VMX layout (a 16-bit TSS's type), VCPU_SEG_UNUSABLE for a null LDTR. */
 	void (*get_sysseg)(struct vcpu *v, unsigned which, struct vcpu_segment *s);

@@ -358,6 +358,17 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->db = s->attrib & SVM_ATTR_DB;
 }
 
+/* CS's selector, attributes and limit as one word (vcpu_ops.cs_key): the VMCB keeps them
+ * side by side, the attributes with CS.L and CS.D/B. */
+static inline __attribute__((always_inline)) uint64_t svm_cs_key_of(const struct vmcb_save *save)
+{
+	uint64_t key;
+
+	_Static_assert(offsetof(struct vmcb_seg, base) == sizeof(key), "selector..limit: a word");
+	__builtin_memcpy(&key, &save->cs, sizeof(key));
+	return key;
+}
+
 /* The MMIO short path's state (core/mmio_short.h), all in the VMCB's save area whether or not
  * the VMLOAD state was switched. */
 static inline __attribute__((always_inline)) void svm_get_exec_state(struct vcpu *v,
@@ -368,11 +379,14 @@ static inline __attribute__((always_inline)) void svm_get_exec_state(struct vcpu
 	out->rip = save->rip;
 	out->rflags = save->rflags;
 	out->cs_base = save->cs.base;
+	out->cs_key = svm_cs_key_of(save);
 	out->cr0 = save->cr0;
 	out->cpl = save->cpl;
-	/* L and D/B are adjacent in the VMCB's attributes, in vcpu_exec_state's order. */
-	_Static_assert(SVM_ATTR_L * VCPU_CS_DB == SVM_ATTR_DB, "CS.L and CS.D/B adjacent");
-	out->cs_mode = (save->cs.attrib / SVM_ATTR_L) & (VCPU_CS_L | VCPU_CS_DB);
+}
+
+static uint64_t svm_cs_key(struct vcpu *v)
+{
+	return svm_cs_key_of(&vmcb_of(v)->save);
 }
 
 static void svm_get_sysseg(struct vcpu *v, unsigned which, struct vcpu_segment *out)
@@ -686,6 +700,7 @@ static const struct vcpu_ops svm_ops = {
 	.get_paging = svm_get_paging,
 	.inject_exception = svm_inject_exception,
 	.get_segment = svm_get_segment,
+	.cs_key = svm_cs_key,
 	.get_sysseg = svm_get_sysseg,
 	.set_dtr = svm_set_dtr,
 	.set_sysseg = svm_set_sysseg,
@@ -1081,7 +1096,7 @@ static void take_intercepted_nmi(struct vcpu *v)
 }
 
 /* A nested page fault the MMIO short path did not take. */
-static enum exit_next __attribute__((noinline)) exit_npf_slow(struct svm_vcpu *sv)
+static void __attribute__((noinline)) exit_npf_slow(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
 	struct vmcb *vmcb = sv->vmcb;
@@ -1093,12 +1108,11 @@ static enum exit_next __attribute__((noinline)) exit_npf_slow(struct svm_vcpu *s
 		vcpu_exit_delivery_fault(v, (uint32_t)vmcb->control.exit_int_info,
 					 (uint32_t)(vmcb->control.exit_int_info >> 32), 0,
 					 vmcb->control.exit_info2);
-		return EXIT_NEXT_RETRY;
+		return;
 	}
 	vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false, vmcb->control.exit_info1 & NPF_WRITE,
 		      vmcb->control.exit_info1 & NPF_FETCH,
 		      vmcb->control.exit_info1 & NPF_FINAL_GPA);
-	return EXIT_NEXT_RETRY;
 }
 
 /*
@@ -1106,23 +1120,25 @@ static enum exit_next __attribute__((noinline)) exit_npf_slow(struct svm_vcpu *s
  * done on this fast side like CPUID, with none of the state VMSAVE moves; anything else, or a
  * miss, goes the slow way.
  */
-static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
-exit_npf(struct svm_vcpu *sv)
+static void __attribute__((noinline, optimize("omit-frame-pointer"))) exit_npf(struct svm_vcpu *sv)
 {
 	struct vmcb *vmcb = sv->vmcb;
 	uint64_t info = vmcb->control.exit_info1;
 	struct vcpu_exec_state x;
 
 	if ((info & (NPF_FINAL_GPA | NPF_FETCH)) != NPF_FINAL_GPA ||
-	    (vmcb->control.exit_int_info & EXITINTINFO_VALID))
-		return exit_npf_slow(sv);
+	    (vmcb->control.exit_int_info & EXITINTINFO_VALID)) {
+		exit_npf_slow(sv);
+		return;
+	}
 	svm_get_exec_state(&sv->vcpu, &x);
-	if (!mmio_short_exit(&sv->vcpu, vmcb->control.exit_info2, info & NPF_WRITE, &x))
-		return exit_npf_slow(sv);
+	if (!mmio_short_exit(&sv->vcpu, vmcb->control.exit_info2, info & NPF_WRITE, &x)) {
+		exit_npf_slow(sv);
+		return;
+	}
 	/* Wrapped at fill; the short path refuses RFLAGS.TF.  sv->vmcb read again: only sv
 	 * stays in a register across the device call. */
 	set_rip_past_no_tf(sv->vmcb, sv->vcpu.mmio_short.next_rip);
-	return EXIT_NEXT_RETRY;
 }
 
 static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, uint64_t code)
@@ -1393,7 +1409,8 @@ void __attribute__((optimize("omit-frame-pointer"))) svm_handle_exit(struct vcpu
 		 * (the empty asm keeps the compiler from folding it back into the switch). */
 		asm("" : "+r"(code));
 		if (code == SVM_EXIT_NPF) {
-			next = exit_npf(sv); /* the MMIO short path's exit: first */
+			exit_npf(sv); /* the MMIO short path's exit: first; done, RIP included */
+			next = EXIT_NEXT_RETRY;
 		} else if (code == SVM_EXIT_CR3_WRITE) {
 			exit_cr3_write(sv); /* done, its RIP included */
 			next = EXIT_NEXT_RETRY;

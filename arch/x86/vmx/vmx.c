@@ -769,20 +769,25 @@ static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s
 	s->db = ar & AR_DB;
 }
 
+/* CS's access rights (with CS.L and CS.D/B), raw (vcpu_ops.cs_key):
+ * the whole VMREAD result, a 32-bit field zero-extended by the CPU. */
+static inline uint64_t vmx_cs_key(struct vcpu *v)
+{
+	(void)v;
+	return __vmread(VMCS_GUEST_CS_AR);
+}
+
 /* The MMIO short path's state (core/mmio_short.h). */
 static inline __attribute__((always_inline)) void vmx_get_exec_state(struct vcpu_exec_state *out)
 {
-	uint32_t cs_ar = vmread32(VMCS_GUEST_CS_AR);
-
+	out->cs_key = vmx_cs_key(NULL);
 	out->rip = vmread_nat(VMCS_GUEST_RIP);
 	out->rflags = vmread_nat(VMCS_GUEST_RFLAGS);
 	out->cs_base = vmread_nat(VMCS_GUEST_CS_BASE);
 	out->cr0 = vmread_nat(VMCS_CR0_READ_SHADOW);
 	out->cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR));
-	/* L and D/B are adjacent in the access rights, in vcpu_exec_state's order. */
-	_Static_assert(AR_L * VCPU_CS_DB == AR_DB, "CS.L and CS.D/B adjacent");
-	out->cs_mode = (cs_ar / AR_L) & (VCPU_CS_L | VCPU_CS_DB);
 }
+
 
 /* GDTR, IDTR, LDTR, TR in enum x86_sys_seg order (no selector or rights for the first two). */
 static const struct {
@@ -1020,6 +1025,7 @@ static const struct vcpu_ops vmx_ops = {
 	.get_paging = vmx_get_paging,
 	.inject_exception = vmx_inject_exception,
 	.get_segment = vmx_get_segment,
+	.cs_key = vmx_cs_key,
 	.get_sysseg = vmx_get_sysseg,
 	.set_dtr = vmx_set_dtr,
 	.set_sysseg = vmx_set_sysseg,
@@ -1140,7 +1146,7 @@ static void __attribute__((noinline)) vmx_mtf_missed(struct vmx_vcpu *vx)
 
 /* An EPT violation the MMIO short path did not take (its fields read again here, so that the
  * short path keeps only v across its device call). */
-static enum exit_next __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v)
+static void __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v)
 {
 	uint64_t q = vmread_nat(VMCS_EXIT_QUALIFICATION);
 	uint64_t gpa = vmread64(VMCS_GUEST_PHYS_ADDR);
@@ -1151,18 +1157,17 @@ static enum exit_next __attribute__((noinline)) exit_ept_violation_slow(struct v
 	if (vectoring & INTR_INFO_VALID) {
 		vcpu_exit_delivery_fault(v, vectoring, vmread32(VMCS_IDT_VECTORING_ERROR),
 					 vmread32(VMCS_EXIT_INSN_LEN), gpa);
-		return EXIT_NEXT_RETRY;
+		return;
 	}
 	vcpu_exit_npf(v, gpa, gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, gla_valid,
 		      q & EPTQ_WRITE, q & EPTQ_FETCH, gla_valid && (q & EPTQ_GLA_FINAL));
-	return EXIT_NEXT_RETRY;
 }
 
 /*
  * An EPT violation: a repeated device access is the MMIO short path's (core/mmio_short.h),
  * tested first with only what it needs read; the rest the exit core's.
  */
-static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+static void __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_ept_violation(struct vcpu *v)
 {
 	const uint64_t final_data = EPTQ_GLA_VALID | EPTQ_GLA_FINAL; /* and not EPTQ_FETCH */
@@ -1171,13 +1176,16 @@ exit_ept_violation(struct vcpu *v)
 	struct vcpu_exec_state x;
 
 	if ((q & (final_data | EPTQ_FETCH)) != final_data ||
-	    (vmread32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
-		return exit_ept_violation_slow(v);
+	    (vmread32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID)) {
+		exit_ept_violation_slow(v);
+		return;
+	}
 	vmx_get_exec_state(&x);
-	if (!mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x))
-		return exit_ept_violation_slow(v);
+	if (!mmio_short_exit(v, gpa, q & EPTQ_WRITE, &x)) {
+		exit_ept_violation_slow(v);
+		return;
+	}
 	set_rip_past_no_tf(v->mmio_short.next_rip); /* wrapped at fill; TF refused */
-	return EXIT_NEXT_RETRY;
 }
 
 static enum exit_next __attribute__((noinline)) exit_other(struct vcpu *v, uint32_t full)
@@ -1389,7 +1397,8 @@ struct vcpu *__attribute__((optimize("omit-frame-pointer"))) vmx_handle_exit(str
 			next = halted_no_irq(to_vmx(v));
 		break;
 	case EXIT_REASON_EPT_VIOLATION:
-		next = exit_ept_violation(v);
+		exit_ept_violation(v); /* done, RIP included */
+		next = EXIT_NEXT_RETRY;
 		break;
 	default:
 		next = exit_other(v, full);
