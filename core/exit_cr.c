@@ -63,6 +63,9 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 		return false;
 	if ((old ^ val) & CR0_PAGING_BITS)
 		vcpu_guest_tlb_flush(v, FLUSH_PAGING_MODE, 0);
+	/* A short path hit takes CR0.PE as it was at fill without reading it (mmio_short.c). */
+	if ((old ^ val) & CR0_PE)
+		mmio_short_invalidate(&v->mmio_short);
 	return true;
 }
 

@@ -2,10 +2,25 @@
  * MMIO short path (see mmio_short.h).  What stays checked on every hit, because the CPU's
  * having faulted does not prove it: the same RIP and the same instruction bytes (through the
  * code translation kept like a TLB entry, so a remapped or rewritten code page is seen), the
- * same CS (base, L, D/B) and CR0.PE (the decode's mode), TF and VM clear, CPL 0-2, the whole
- * operand inside the exit's page and starting at the exit's GPA (an access split across two
- * pages faults on the second at its offset 0: the operand's linear address tells), and the
- * same direction.  The caller passes only exits for the final translation with no event being
+ * same CS (base, and the backend's raw selector/rights word, which holds L and D/B) and
+ * CR0.PE (the decode's mode), TF and VM clear, CPL 0-2, the whole operand inside the exit's
+ * page and starting at the exit's GPA (an access split across two pages faults on the second
+ * at its offset 0: the operand's linear address tells), and the same direction.
+ *
+ * CR0.PE is not read on a hit: it is set whenever the entry is valid.  A fill needs it (the
+ * fast path fills only a 32- or 64-bit decode, and code_mode() in insn_fetch.c decodes
+ * everything with PE clear as 16-bit), and nothing changes PE without dropping the entry:
+ *  - every guest write of CR0 exits.  VT-x: the CR0 guest/host mask is all ones, written
+ *    once at VMCS set-up (vmx.c), so a MOV to CR0 or an LMSW that would change PE exits
+ *    (SDM 26.1.3; LMSW can only set PE; CLTS writes TS alone).  SVM: the CR0 write intercept
+ *    is set at VMCB set-up and never cleared, and it takes MOV to CR0, LMSW and CLTS (all
+ *    three decoded at that exit, svm.c exit_cr_write);
+ *  - mhv applies such a write in one place, guest_write_cr0() (exit_cr.c), which drops the
+ *    entry when PE changes; its other CR0 loads are the STARTUP IPI resets, which flush every
+ *    cache (vcpu_guest_tlb_flush) and the entry with them;
+ *  - nothing else the guest runs changes PE: a task switch sets TS only (and exits on VT-x;
+ *    SVM refuses it while the cache is on), RSM outside SMM is #UD, VMRUN is intercepted.
+ * tests/guest/test_mmio_short_pe.c leaves protected mode at the same RIP, CS and bytes.  The caller passes only exits for the final translation with no event being
  * delivered.  Everything the instruction does to a register is worked out at fill time, so a
  * hit is the checks (mmio_short_hit.h, inlined at the exit), one device call and one register
  * (or nothing) written.
@@ -67,8 +82,11 @@ static uint8_t kind_of(const struct mmio_short *e, const struct x86_insn *in,
 		return MMIO_SHORT_REST; /* RSP is the VMCB's/VMCS's; bytes 8-15 out of line */
 	if (f->write)
 		return MMIO_SHORT_STORE;
+	if (f->sign && f->reg_size < 4) /* MOVSX r16: from a byte (from a word: a plain MOV) */
+		return f->mem_size == 1 ? MMIO_SHORT_SEXT8W : MMIO_SHORT_LOAD16;
 	if (f->sign)
-		return f->reg_size >= 4 ? MMIO_SHORT_SEXT : MMIO_SHORT_SEXT16;
+		return f->mem_size == 1 ? MMIO_SHORT_SEXT8
+		       : f->mem_size == 2 ? MMIO_SHORT_SEXT16 : MMIO_SHORT_SEXT32;
 	if (f->reg_size >= 4)
 		return MMIO_SHORT_LOAD;
 	return f->reg_size == 2 ? MMIO_SHORT_LOAD16 : MMIO_SHORT_LOAD8;

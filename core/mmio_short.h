@@ -47,8 +47,10 @@ enum mmio_short_kind {
 	MMIO_SHORT_LOAD,   /* MOV/MOVZX to 32 or 64 bits: the zero-extended value is the register */
 	MMIO_SHORT_LOAD16, /* MOV r16 / MOVZX r16: the value's low 2 bytes stored */
 	MMIO_SHORT_LOAD8,  /* MOV r8 (AH..BH too): the value's low byte stored */
-	MMIO_SHORT_SEXT,   /* MOVSX/MOVSXD to 32 or 64 bits: sign-extended, masked to the width */
-	MMIO_SHORT_SEXT16, /* MOVSX r16: sign-extended, 2 bytes stored */
+	MMIO_SHORT_SEXT8,  /* MOVSX r32/r64, byte: sign-extended, masked to the width */
+	MMIO_SHORT_SEXT16, /* MOVSX r32/r64, word: the same */
+	MMIO_SHORT_SEXT32, /* MOVSXD r64 (or r32), dword: the same */
+	MMIO_SHORT_SEXT8W, /* MOVSX r16, byte: sign-extended, 2 bytes stored */
 	MMIO_SHORT_STORE,  /* MOV [m],r / MOV [m],imm: the 8 bytes at src, the device keeps its size */
 	MMIO_SHORT_KINDS
 };

@@ -82,12 +82,12 @@ static inline __attribute__((always_inline)) bool mmio_short_replay_inline(struc
 		e = &v->mmio_short;
 		regs[e->gpr_off] = (uint8_t)r.val;
 		break;
-	case MMIO_SHORT_SEXT:
+	case MMIO_SHORT_SEXT8:
 		r = e->read_value(e->dev, e->dev_offset + off);
 		if (r.err)
 			return false;
 		e = &v->mmio_short;
-		val = (uint64_t)((int64_t)(r.val << e->sext_shift) >> e->sext_shift) & e->val_mask;
+		val = (uint64_t)(int64_t)(int8_t)r.val & e->val_mask;
 		__builtin_memcpy(regs + e->gpr_off, &val, sizeof(val));
 		break;
 	case MMIO_SHORT_SEXT16:
@@ -95,7 +95,23 @@ static inline __attribute__((always_inline)) bool mmio_short_replay_inline(struc
 		if (r.err)
 			return false;
 		e = &v->mmio_short;
-		val16 = (uint16_t)((int64_t)(r.val << e->sext_shift) >> e->sext_shift);
+		val = (uint64_t)(int64_t)(int16_t)r.val & e->val_mask;
+		__builtin_memcpy(regs + e->gpr_off, &val, sizeof(val));
+		break;
+	case MMIO_SHORT_SEXT32:
+		r = e->read_value(e->dev, e->dev_offset + off);
+		if (r.err)
+			return false;
+		e = &v->mmio_short;
+		val = (uint64_t)(int64_t)(int32_t)r.val & e->val_mask;
+		__builtin_memcpy(regs + e->gpr_off, &val, sizeof(val));
+		break;
+	case MMIO_SHORT_SEXT8W:
+		r = e->read_value(e->dev, e->dev_offset + off);
+		if (r.err)
+			return false;
+		e = &v->mmio_short;
+		val16 = (uint16_t)(int16_t)(int8_t)r.val;
 		__builtin_memcpy(regs + e->gpr_off, &val16, sizeof(val16));
 		break;
 	case MMIO_SHORT_REST:
@@ -131,12 +147,12 @@ mmio_short_exit(struct vcpu *v, uint64_t gpa, bool write, const struct vcpu_exec
 	if (x->rip != e->rip || (x->rflags & (RFLAGS_TF | RFLAGS_VM)) ||
 	    x->cpl == MMIO_SHORT_USER_CPL)
 		return false;
-	/* The same code address and decode mode (CS's raw word holds CS.L and CS.D/B), then
-	 * the same bytes there: the 8 at RIP through the code translation the entry was filled
-	 * under (the instruction and what follows it: a rewrite of either is a miss; a longer
-	 * instruction's second word is compared out of line).  CR0.PE set: long mode has it,
-	 * and what was decoded in real mode is never replayed. */
-	if (x->cs_base != e->cs_base || x->cs_key != e->cs_key || !(x->cr0 & CR0_PE))
+	/* The same code address and decode mode (CS's raw word holds CS.L and CS.D/B; CR0.PE
+	 * is set while the entry is valid, see mmio_short.c), then the same bytes there: the 8
+	 * at RIP through the code translation the entry was filled under (the instruction and
+	 * what follows it: a rewrite of either is a miss; a longer instruction's second word is
+	 * compared out of line). */
+	if (x->cs_base != e->cs_base || x->cs_key != e->cs_key)
 		return false;
 	__builtin_memcpy(&code, e->code, sizeof(code));
 	if (code != e->code_lo)

@@ -76,7 +76,6 @@ struct vcpu_exec_state {
 	uint64_t rip, rflags;
 	uint64_t cs_base;
 	uint64_t cs_key; /* the backend's raw CS word, as vcpu_ops.cs_key gives it */
-	uint64_t cr0; /* as the guest sees it (get_cr(v, 0)) */
 	unsigned cpl;
 };
 

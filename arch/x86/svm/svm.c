@@ -380,7 +380,6 @@ static inline __attribute__((always_inline)) void svm_get_exec_state(struct vcpu
 	out->rflags = save->rflags;
 	out->cs_base = save->cs.base;
 	out->cs_key = svm_cs_key_of(save);
-	out->cr0 = save->cr0;
 	out->cpl = save->cpl;
 }
 
@@ -1126,8 +1125,14 @@ static void __attribute__((noinline, optimize("omit-frame-pointer"))) exit_npf(s
 	uint64_t info = vmcb->control.exit_info1;
 	struct vcpu_exec_state x;
 
-	if ((info & (NPF_FINAL_GPA | NPF_FETCH)) != NPF_FINAL_GPA ||
-	    (vmcb->control.exit_int_info & EXITINTINFO_VALID)) {
+	if (!(info & NPF_FINAL_GPA)) {
+		exit_npf_slow(sv);
+		return;
+	}
+	/* Two bit tests, not a compare against two 64-bit constants (the empty asm keeps the
+	 * compiler from merging them back). */
+	asm("" : "+r"(info));
+	if ((info & NPF_FETCH) || (vmcb->control.exit_int_info & EXITINTINFO_VALID)) {
 		exit_npf_slow(sv);
 		return;
 	}

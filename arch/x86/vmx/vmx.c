@@ -784,7 +784,6 @@ static inline __attribute__((always_inline)) void vmx_get_exec_state(struct vcpu
 	out->rip = vmread_nat(VMCS_GUEST_RIP);
 	out->rflags = vmread_nat(VMCS_GUEST_RFLAGS);
 	out->cs_base = vmread_nat(VMCS_GUEST_CS_BASE);
-	out->cr0 = vmread_nat(VMCS_CR0_READ_SHADOW);
 	out->cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR));
 }
 
