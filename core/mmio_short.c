@@ -20,7 +20,7 @@
  *    cache (vcpu_guest_tlb_flush) and the entry with them;
  *  - nothing else the guest runs changes PE: a task switch sets TS only (and exits on VT-x;
  *    SVM refuses it while the cache is on), RSM outside SMM is #UD, VMRUN is intercepted.
- * tests/guest/test_mmio_short_pe.c leaves protected mode at the same RIP, CS and bytes.  The caller passes only exits for the final translation with no event being
+ * tests/guest/test_mmio_short_mode.c leaves protected mode at the same RIP, CS and bytes.  The caller passes only exits for the final translation with no event being
  * delivered.  Everything the instruction does to a register is worked out at fill time, so a
  * hit is the checks (mmio_short_hit.h, inlined at the exit), one device call and one register
  * (or nothing) written.

@@ -145,5 +145,5 @@ void test_mmio_short(void)
 	got = run_code(load_eax, base[0] + OFF_SHORT_HI);
 	check_eq("mmio short: and rewritten back (mov eax,[ecx]) load EAX", got, VAL_HI);
 	test_tf(base[0]);
-	test_mmio_short_pe(base[0]);
+	test_mmio_short_mode(base[0]);
 }

@@ -49,8 +49,8 @@ void test_mmio_rmode(uint32_t base);
 void test_mmio_tss16(uint32_t base);
 /* What the MMIO short path must refuse: two regions at one RIP, rewritten bytes (test_mmio_short.c). */
 void test_mmio_short(void);
-/* The short path across a CR0.PE change at the same RIP and CS (test_mmio_short_pe.c). */
-void test_mmio_short_pe(uintptr_t dev_page);
+/* The short path across a CR0.PE or CS.D change at the same RIP (test_mmio_short_mode.c). */
+void test_mmio_short_mode(uintptr_t dev_page);
 /* The short path's MOV forms against the CPU on RAM, replayed (test_mmio_short_forms.c). */
 void test_mmio_short_forms(void);
 /* The short path's ALU forms against the CPU on RAM, flags exact (test_mmio_short_alu.c). */
