@@ -189,7 +189,8 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->write = form->write;
 	e->alu = form->alu;
 	e->size = form->mem_size;
-	e->max_off = PAGE_SIZE - form->mem_size;
+	e->off_bias = form->mem_size > 1;
+	e->max_off = PAGE_SIZE - form->mem_size - e->off_bias;
 	fill_register(v, e, in, form);
 	e->kind = kind_of(e, in, form);
 	e->gfn = gpa >> PAGE_SHIFT;
@@ -203,7 +204,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->cs_key = cs_key;
 	e->cs_mode = mmio_short_cs_mode(cs->long_mode, cs->db);
 	e->region = region;
-	e->dev_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base;
+	e->dev_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base + e->off_bias;
 	fill_device(e, region, form->mem_size);
 	e->access = (struct mmio_access){.rip = rip, .len = form->mem_size, .write = form->write};
 	e->code_lo = page_lo;
@@ -211,7 +212,8 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	e->insn = *in;
 	e->valid = true;
-	e->key = (e->gfn << PAGE_SHIFT) | (uint64_t)form->write << MMIO_SHORT_WRITE_BIT;
+	e->key = ((e->gfn << PAGE_SHIFT) | (uint64_t)form->write << MMIO_SHORT_WRITE_BIT) +
+		 e->off_bias;
 }
 
 /*
@@ -239,14 +241,15 @@ static uint64_t reg_value(struct vcpu *v, unsigned reg)
 /* The device access and the register write; false if the device failed (nothing changed). */
 static bool replay(struct vcpu *v, struct mmio_short *e, uint64_t off)
 {
+	uint64_t dev_off = e->dev_offset - e->off_bias + off; /* off: the page offset */
 	struct mmio_value r;
 	uint64_t val, nv;
 
 	if (e->write) {
 		val = e->imm ? e->imm_val : reg_value(v, e->reg) >> e->shift;
-		return !e->write_value(e->dev, e->dev_offset + off, val);
+		return !e->write_value(e->dev, dev_off, val);
 	}
-	r = e->read_value(e->dev, e->dev_offset + off);
+	r = e->read_value(e->dev, dev_off);
 	if (r.err)
 		return false;
 	val = e->sign ? mmio_sign_extend(r.val, e->size) : r.val;
@@ -275,18 +278,28 @@ static bool replay_other(struct vcpu *v, uint64_t gpa)
 	return true;
 }
 
+bool mmio_short_exit_zero(struct vcpu *v, uint64_t rip, uint64_t rflags, uint64_t cs_base,
+			  uint64_t cs_key, unsigned cpl)
+{
+	const struct mmio_short *e = &v->mmio_short;
+	const struct vcpu_exec_state x = {
+		.rip = rip, .rflags = rflags, .cs_base = cs_base, .cs_key = cs_key, .cpl = cpl};
+
+	/* ~0 from an entry without the bias is the byte before its page: a miss. */
+	if (!e->valid || !e->off_bias || !mmio_short_same_insn(e, &x) ||
+	    !starts_on_page(v, e->rip))
+		return false;
+	return mmio_short_replay_inline(v, 0 - (uint64_t)e->off_bias);
+}
+
 bool mmio_short_exit_rest(struct vcpu *v, uint64_t off)
 {
 	struct mmio_short *e = &v->mmio_short;
 	uint64_t hi;
 
-	if (!off && e->size > 1 && !starts_on_page(v, e->rip))
-		return false;
-	if (e->kind != MMIO_SHORT_REST)
-		return mmio_short_replay_inline(v, off);
 	/* An instruction longer than 8 bytes: its second word (the first one a hit compared). */
 	__builtin_memcpy(&hi, e->code + WORD_BYTES, WORD_BYTES);
 	if ((hi ^ e->code_hi) & e->mask_hi)
 		return false;
-	return replay_other(v, (e->gfn << PAGE_SHIFT) + off);
+	return replay_other(v, (e->gfn << PAGE_SHIFT) + off + e->off_bias);
 }

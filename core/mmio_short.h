@@ -57,8 +57,10 @@ enum mmio_short_kind {
 
 struct mmio_short {
 	/* What a hit compares, in its order (core/mmio_short_hit.h). */
-	uint64_t key;	   /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a store */
-	uint64_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size) */
+	uint64_t key;	   /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a store,
+			    * + off_bias */
+	uint64_t max_off;  /* the last page offset the operand fits at (PAGE_SIZE - size),
+			    * - off_bias */
 	uint64_t rip;
 	uint64_t cs_base;
 	uint64_t cs_key;   /* the backend's raw CS selector/rights word (vcpu_ops.cs_key) */
@@ -70,6 +72,7 @@ struct mmio_short {
 	uint8_t sext_shift; /* a load: 64 - 8 * size for MOVSX (shifted up and back), else 0 */
 	uint8_t size;	   /* bytes of the memory operand */
 	uint8_t cs_mode;   /* VCPU_CS_L | VCPU_CS_DB when filled */
+	uint8_t off_bias;  /* 1 for an operand wider than a byte: offset 0 keys out of range */
 	bool write;	   /* the access's direction (a store, or the write of a read-modify-write) */
 	uint8_t reg;	   /* the register operand (GPR_RSP goes through vcpu_ops) */
 	uint8_t shift;	   /* 8 for AH/CH/DH/BH, else 0 */
@@ -77,7 +80,7 @@ struct mmio_short {
 	/* The device access: dev_offset + the page offset, through the device's lock-free entry
 	 * points (mmio/device.h) or mmio_short.c's locked ones (dev is then this entry). */
 	void *dev;
-	uint64_t dev_offset; /* the device page's offset in its region */
+	uint64_t dev_offset; /* the device page's offset in its region, + off_bias */
 	struct mmio_value (*read_value)(void *dev, uint64_t offset); /* of the operand's size */
 	int (*write_value)(void *dev, uint64_t offset, uint64_t val);
 	const uint8_t *src; /* a store: gpr[reg]'s bytes (+ 1 for AH..BH), or imm_val's */
@@ -131,10 +134,13 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 		     uint64_t gpa, const struct mmio_region *region);
 
 /*
- * The part of mmio_short_exit() (core/mmio_short_hit.h) out of line: a hit at page offset
- * off 0 (not the second half of a split access?) or of kind MMIO_SHORT_REST; as
- * mmio_short_exit() from its checks of the first 8 bytes on (RIP: the entry's, matched).
+ * The parts of mmio_short_exit() (core/mmio_short_hit.h) out of line: an exit at page offset
+ * 0 for an entry wider than a byte (is it the second half of a split access?), as
+ * mmio_short_exit() after the key compare (the rest of vcpu_exec_state as arguments); and a hit of kind MMIO_SHORT_REST at the biased
+ * offset off, as mmio_short_exit() from the replay on.
  */
+bool mmio_short_exit_zero(struct vcpu *v, uint64_t rip, uint64_t rflags, uint64_t cs_base,
+			  uint64_t cs_key, unsigned cpl);
 bool mmio_short_exit_rest(struct vcpu *v, uint64_t off);
 
 /* Every guest TLB flush drops the entry, like the code translation it relies on. */

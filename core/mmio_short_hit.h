@@ -40,8 +40,8 @@ static inline uint64_t mmio_short_mmio_count(const struct vcpu *v, unsigned i)
 }
 
 /*
- * A replayed form's device access and register write at the device's offset off (of the
- * device page; dev_offset added here), by the entry's kind: everything that differs between
+ * A replayed form's device access and register write at page offset off - off_bias (the
+ * device's: dev_offset, which holds the bias, added here), by the entry's kind: everything that differs between
  * the forms was worked out at fill (mmio_short.h), so each case is the device call and at
  * most one store.  MMIO_SHORT_REST goes out of line.
  */
@@ -124,6 +124,28 @@ static inline __attribute__((always_inline)) bool mmio_short_replay_inline(struc
 }
 
 /*
+ * The entry's instruction is the one at the exit (state x): the same RIP, TF and VM clear,
+ * CPL 0-2, the same code address and decode mode (CS's raw word holds CS.L and CS.D/B; CR0.PE
+ * is set while the entry is valid, see mmio_short.c), then the same bytes there: the 8 at RIP
+ * through the code translation the entry was filled under (the instruction and what follows
+ * it: a rewrite of either is a miss; a longer instruction's second word is compared out of
+ * line).
+ */
+static inline __attribute__((always_inline)) bool
+mmio_short_same_insn(const struct mmio_short *e, const struct vcpu_exec_state *x)
+{
+	uint64_t code;
+
+	if (x->rip != e->rip || (x->rflags & (RFLAGS_TF | RFLAGS_VM)) ||
+	    x->cpl == MMIO_SHORT_USER_CPL)
+		return false;
+	if (x->cs_base != e->cs_base || x->cs_key != e->cs_key)
+		return false;
+	__builtin_memcpy(&code, e->code, sizeof(code));
+	return code == e->code_lo;
+}
+
+/*
  * The exit's fast side (a backend calls it before anything else of a nested page fault / EPT
  * violation): an exit for the final translation of a data access to gpa, with no event
  * delivery in progress, x the guest's state at the exit.  If the entry matches, the access is
@@ -138,28 +160,20 @@ mmio_short_exit(struct vcpu *v, uint64_t gpa, bool write, const struct vcpu_exec
 	 * compare: the offset from the entry's key, which an invalid entry's never gives.  The
 	 * direction must be the entry's: the CPU checked the guest's rights for the access it
 	 * reports, and a read-modify-write reported as its read (QEMU's TCG loads first) says
-	 * nothing about the page being writable. */
+	 * nothing about the page being writable.  The key of an operand wider than a byte is
+	 * one past the page (off_bias): offset 0, which needs the out-of-line check that the
+	 * operand starts there, falls out of the range to the one value ~0. */
 	uint64_t off = (gpa | (uint64_t)write << MMIO_SHORT_WRITE_BIT) - e->key;
-	uint64_t code;
 
-	if (off > e->max_off)
+	if (off > e->max_off) {
+		if (likely(off != ~0ull))
+			return false;
+		/* Out of line (rare), the state in registers: x's address would cost every hit
+		 * its stores. */
+		return mmio_short_exit_zero(v, x->rip, x->rflags, x->cs_base, x->cs_key, x->cpl);
+	}
+	if (!mmio_short_same_insn(e, x))
 		return false;
-	if (x->rip != e->rip || (x->rflags & (RFLAGS_TF | RFLAGS_VM)) ||
-	    x->cpl == MMIO_SHORT_USER_CPL)
-		return false;
-	/* The same code address and decode mode (CS's raw word holds CS.L and CS.D/B; CR0.PE
-	 * is set while the entry is valid, see mmio_short.c), then the same bytes there: the 8
-	 * at RIP through the code translation the entry was filled under (the instruction and
-	 * what follows it: a rewrite of either is a miss; a longer instruction's second word is
-	 * compared out of line). */
-	if (x->cs_base != e->cs_base || x->cs_key != e->cs_key)
-		return false;
-	__builtin_memcpy(&code, e->code, sizeof(code));
-	if (code != e->code_lo)
-		return false;
-	/* Out of line, so that the common hit keeps nothing but v across the device call. */
-	if (unlikely(!off))
-		return mmio_short_exit_rest(v, off);
 	return mmio_short_replay_inline(v, off);
 }
 
