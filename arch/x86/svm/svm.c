@@ -62,6 +62,9 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa, host_save_pa, hsave_pa;
 	bool nrips, decode_assists, flush_by_asid;
+	/* Decode assists and NRIP save both (CPUID 8000_000A EDX bits 7 and 3): a CR3-write exit
+	 * names its register in EXITINFO1 and its next RIP in the VMCB (exit_cr3_write). */
+	bool cr3_assisted;
 	uint8_t guest_tlb_flush; /* TLB_CONTROL_FLUSH_ASID, or _ALL without flush-by-ASID */
 	/* exit_cr3_write: the RIP after the MOV, kept here across the exit core's call rather
 	 * than in a register the call would make it save and restore. */
@@ -1321,17 +1324,28 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 }
 
 /*
- * MOV to CR3 (armed while a translation cache holds something, core/flush_exits.h): without
- * decode assists, the register and length from the bytes at RIP (svm_known_mov_cr3), with no
- * decode and none of the state VMSAVE moves; else the general CR-write path.
+ * MOV to CR3 (armed while a translation cache holds something, core/flush_exits.h), with none
+ * of the state VMSAVE moves: with decode assists and NRIP save, the register from EXITINFO1
+ * (bit 63: a MOV CRn, bits 3:0 its GPR; APM 15.8.1) and the next RIP from the VMCB; without
+ * decode assists, both from the bytes at RIP (svm_known_mov_cr3), with no decode; else the
+ * general CR-write path.
  */
 static void __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_cr3_write(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
-	uint64_t next_rip;
+	uint64_t info = sv->vmcb->control.exit_info1, next_rip;
 	unsigned gpr;
 
+	if (likely(sv->cr3_assisted) && (info & CRX_DECODE_VALID)) {
+		gpr = (unsigned)(info & CRX_GPR_MASK);
+		if (gpr == GPR_RSP)
+			v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
+		/* NRIP stays in the VMCB across the flush: read after it. */
+		if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+			advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
+		return;
+	}
 	if (sv->decode_assists || !svm_known_mov_cr3(v, sv->vmcb, &gpr, &next_rip)) {
 		if (exit_other(sv, SVM_EXIT_CR3_WRITE) == EXIT_NEXT_SKIP)
 			skip_exited(sv);
@@ -1442,6 +1456,7 @@ static void prepare_vcpu(struct svm_vcpu *sv, unsigned cpu, const struct virt_ca
 	if (!sv->nrips)
 		sv->vcpu.code_tlb_on = true;
 	sv->decode_assists = caps->svm.decode_assists;
+	sv->cr3_assisted = sv->decode_assists && sv->nrips;
 	sv->flush_by_asid = caps->svm.flush_by_asid;
 	sv->guest_tlb_flush = sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 	sv->guest_state_saved = true;
