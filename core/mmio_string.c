@@ -14,6 +14,7 @@
  */
 #include "core/mmio_string.h"
 #include "arch/x86/cpu.h"
+#include "core/flush_exits.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_forms.h"
@@ -83,12 +84,15 @@ static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool wri
 {
 	struct vcpu *v = c->v;
 	struct gw_result fault;
+	unsigned access = write ? GW_WRITE : 0;
 	uint64_t gpa, hits = v->mmio_cache.hits;
 
 	if (p->la_page == la >> PAGE_SHIFT)
 		return true;
 	p->la_page = ~0ull;
-	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, write ? GW_WRITE : 0,
+	/* The cache's RAM entry first: the RAM side of a string move mostly hits it. */
+	if (!mmio_cache_ram_hit(&v->mmio_cache, v->mmio_cache_on, c->regs, la, access, &gpa) &&
+	    mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, access,
 			   &gpa, &fault))
 		return false;
 	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
@@ -213,12 +217,34 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 	return k == n;
 }
 
+/*
+ * The operand of the access the exit reports takes the exit's page for its first element: the
+ * CPU translated that element's linear address (its page is in region, the exit's device) and
+ * checked its rights, so it needs neither a walk nor the cache.  A write is ES:RDI's (MOVS,
+ * STOS), a read DS:RSI's (MOVS, LODS); an exit for the other operand's direction says nothing.
+ */
+static void exit_page(struct str_ctx *c, enum str_op op, struct str_page *src,
+		      struct str_page *dst, uint64_t si, uint64_t di,
+		      const struct mmio_region *region)
+{
+	uint64_t access = c->v->npf_access;
+	bool write = access & VCPU_NPF_WRITE;
+	struct str_page *p = write ? dst : src;
+
+	if (access == VCPU_NPF_NONE || op == (write ? STR_LODS : STR_STOS))
+		return;
+	p->la_page = (write ? di : si) >> PAGE_SHIFT;
+	p->gpa_page = access & ~VCPU_NPF_WRITE & ~(uint64_t)(PAGE_SIZE - 1);
+	p->region = region;
+	c->counted_hit = true; /* served without a walk, as a cache hit is */
+}
+
 bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
-		      uint64_t rip)
+		      uint64_t rip, uint64_t rflags, const struct mmio_region *region)
 {
 	struct str_ctx c = {.v = v, .regs = regs, .rip = rip};
 	struct str_page src = {.la_page = ~0ull}, dst = {.la_page = ~0ull};
-	uint64_t am, si, di, cx, step, acc, done = 0, rflags;
+	uint64_t am, si, di, cx, step, acc, done = 0;
 	unsigned sseg;
 	enum str_op op;
 	bool down, fail = false;
@@ -230,7 +256,6 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 	    (op != STR_LODS && !vcpu_flat_segment(v, in->mode, X86_SEG_ES, true)))
 		return false;
 	am = in->addrsize == 8 ? ~0ull : 0xFFFFFFFFull;
-	rflags = v->ops->get_rflags(v);
 	down = rflags & X86_FL_DF;
 	step = down ? -(uint64_t)c.size : c.size;
 	/* RSI, RDI, RCX and RAX live in gpr[] (only RSP is the backend's). */
@@ -238,6 +263,7 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 	di = v->gpr[GPR_RDI] & am;
 	cx = in->rep != X86_REP_NONE ? v->gpr[GPR_RCX] & am : 1;
 	acc = v->gpr[GPR_RAX];
+	exit_page(&c, op, &src, &dst, si, di, region);
 
 	while (cx && done < STRING_BUDGET) {
 		uint64_t n = MIN(cx, STRING_BUDGET - done);
@@ -268,18 +294,23 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 	}
 	if (!done)
 		return false;
-	/* Address-size register writes, as the CPU's: 32-bit ones zero-extend. */
+	/* Address-size register writes, as the CPU's: 32-bit ones zero-extend, which is what
+	 * SI, DI and CX hold (masked by am; 16-bit addresses are refused above). */
 	if (op != STR_STOS)
-		v->gpr[GPR_RSI] = sized(v->gpr[GPR_RSI], si, in->addrsize);
+		v->gpr[GPR_RSI] = si;
 	if (op != STR_LODS)
-		v->gpr[GPR_RDI] = sized(v->gpr[GPR_RDI], di, in->addrsize);
+		v->gpr[GPR_RDI] = di;
 	if (in->rep != X86_REP_NONE)
-		v->gpr[GPR_RCX] = sized(v->gpr[GPR_RCX], cx, in->addrsize);
+		v->gpr[GPR_RCX] = cx;
 	if (op == STR_LODS)
 		v->gpr[GPR_RAX] = acc;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	if (v->mmio_cache_on)
 		v->mmio[c.counted_hit ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+	/* The RAM operand's translation the cache now holds must see the guest's next TLB
+	 * flush (the device's, if any, is armed for by the caller). */
+	if (v->mmio_cache.ram.valid)
+		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
 	if (!cx)
 		v->ops->set_rip(v, rip + in->len);
 	return true;

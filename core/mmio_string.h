@@ -12,14 +12,18 @@
 struct vcpu;
 struct x86_insn;
 struct gw_regs;
+struct mmio_region;
 
 /*
  * in (decoded at RIP, TF clear, CPL 0-2, 32- or 64-bit code): true if it was a string
  * instruction this path takes and at least one element was done (RCX/RSI/RDI updated; RIP
  * advanced when the count is exhausted, else left on the instruction so the guest re-executes
- * it, as after an interrupted REP).  false: nothing done, take the general path.
+ * it, as after an interrupted REP).  false: nothing done, take the general path.  rflags: the
+ * guest's (its DF), as the caller read it.  region:
+ * the device region of the access the exit reports (v->npf_access), whose page serves that
+ * operand's first element without a translation.
  */
 bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
-		      uint64_t rip);
+		      uint64_t rip, uint64_t rflags, const struct mmio_region *region);
 
 #endif

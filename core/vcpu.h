@@ -59,6 +59,9 @@ enum flush_exit {
 
 struct vcpu;
 
+#define VCPU_NPF_WRITE (1ull << 63) /* in vcpu.npf_access: GPAs stay below 2^52 */
+#define VCPU_NPF_NONE  (~0ull)
+
 struct vcpu_segment {
 	uint64_t base;
 	uint32_t limit;
@@ -118,6 +121,11 @@ struct vcpu_ops {
 	void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
 	/* Segment register state (enum x86_seg order: ES, CS, SS, DS, FS, GS). */
 	void (*get_segment)(struct vcpu *v, unsigned seg, struct vcpu_segment *s);
+	/* Outside 64-bit mode: is segment seg flat for a data access (core/seg_flat.h: base 0,
+	 * limit 4 GiB, a present, usable, expand-up data segment, writable for a write)?  What
+	 * vcpu_segment_flat() says of get_segment()'s, read straight from the VMCS/VMCB: the
+	 * MMIO fast path asks once or twice on every exit. */
+	bool (*segment_flat)(struct vcpu *v, unsigned seg, bool write);
 	/* GDTR/IDTR/LDTR/TR (enum x86_sys_seg): base, limit, selector; for LDTR and TR also the
 	 * rights in the VMX layout (a 16-bit TSS's type), VCPU_SEG_UNUSABLE for a null LDTR. */
 	void (*get_sysseg)(struct vcpu *v, unsigned which, struct vcpu_segment *s);
@@ -194,6 +202,10 @@ struct vcpu {
 	bool flush_exits_fixed;
 	uint64_t flush_exits_arms; /* times they were turned on: the cache's own price */
 	struct mmio_region_hint region_hint; /* the last region an exit found */
+	/* The data access a nested page fault / EPT violation reports, for the MMIO path it
+	 * calls (vcpu_exit_npf): the GPA of the final translation, | VCPU_NPF_WRITE for a write;
+	 * VCPU_NPF_NONE when the exit gave none (a fetch, a fault in the guest's page walk). */
+	uint64_t npf_access;
 	unsigned bp_intercept_gen; /* the GDB stub's INT3 table its #BP intercept follows */
 };
 

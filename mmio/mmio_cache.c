@@ -125,6 +125,16 @@ void mmio_cache_ram_drop_page(struct mmio_cache *c, uint64_t gva)
 		c->ram.valid = false;
 }
 
+bool mmio_cache_ram_hit(struct mmio_cache *c, bool cache_on, const struct gw_regs *regs,
+			uint64_t gva, unsigned access, uint64_t *gpa)
+{
+	if (!cache_on || !c->keep_ram || (access & GW_FETCH) ||
+	    !ram_lookup(&c->ram, regs, gva, access, gpa))
+		return false;
+	c->ram_hits++;
+	return true;
+}
+
 int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *regs,
 		   const struct gw_mem *mem, uint64_t gva, unsigned access, uint64_t *gpa,
 		   struct gw_result *fault)

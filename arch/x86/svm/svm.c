@@ -30,6 +30,7 @@
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
+#include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "core/vuart.h"
 #include "lib/errno.h"
@@ -361,6 +362,33 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 	out->db = s->attrib & SVM_ATTR_DB;
 }
 
+/* vcpu_segment_flat() on a VMCB segment (its attributes' low byte is the VMX layout's; not
+ * present stands for unusable, as in svm_get_segment). */
+static inline bool vmcb_seg_flat(const struct vmcb_seg *s, bool write)
+{
+	uint16_t want = write ? SVM_ATTR_P | SEG_TYPE_WRITABLE : SVM_ATTR_P;
+
+	return !s->base && s->limit == SEG_FLAT_LIMIT &&
+	       (s->attrib & (SVM_ATTR_P | SEG_TYPE_CODE | SEG_TYPE_EXPDN | want)) == want;
+}
+
+/* FS and GS: VMLOAD state, in the VMCB only after a VMSAVE (svm_get_segment). */
+static bool __attribute__((noinline)) svm_segment_flat_fs_gs(struct vcpu *v, unsigned seg,
+							   bool write)
+{
+	svm_use_host_state(to_svm(v));
+	return vmcb_seg_flat(seg == X86_SEG_FS ? &vmcb_of(v)->save.fs : &vmcb_of(v)->save.gs,
+			     write);
+}
+
+static bool __attribute__((optimize("omit-frame-pointer")))
+svm_segment_flat(struct vcpu *v, unsigned seg, bool write)
+{
+	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS))
+		return svm_segment_flat_fs_gs(v, seg, write);
+	return vmcb_seg_flat(&vmcb_of(v)->save.es + (seg < X86_SEG_FS ? seg : X86_SEG_CS), write);
+}
+
 /* The MMIO short path's state (core/mmio_short.h), all in the VMCB's save area whether or not
  * the VMLOAD state was switched. */
 static inline __attribute__((always_inline)) void svm_get_exec_state(struct vcpu *v,
@@ -689,6 +717,7 @@ static const struct vcpu_ops svm_ops = {
 	.get_paging = svm_get_paging,
 	.inject_exception = svm_inject_exception,
 	.get_segment = svm_get_segment,
+	.segment_flat = svm_segment_flat,
 	.get_sysseg = svm_get_sysseg,
 	.set_dtr = svm_set_dtr,
 	.set_sysseg = svm_set_sysseg,

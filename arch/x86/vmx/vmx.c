@@ -28,6 +28,7 @@
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
+#include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "core/vuart.h"
 #include "lib/io_bitmap.h"
@@ -753,6 +754,20 @@ static void vmx_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
 		invvpid(vx->invvpid_single ? INVVPID_SINGLE : INVVPID_ALL, GUEST_VPID, 0);
 }
 
+/* vcpu_segment_flat() on the VMCS's fields, with no selector read. */
+static bool vmx_segment_flat(struct vcpu *v, unsigned seg, bool write)
+{
+	uint32_t want = SEG_PRESENT | (write ? SEG_TYPE_WRITABLE : 0);
+
+	(void)v;
+	if (seg >= ARRAY_SIZE(guest_segs))
+		seg = 1; /* CS, as vmx_get_segment */
+	return (vmread32(guest_segs[seg].ar) &
+		(SEG_PRESENT | AR_UNUSABLE | SEG_TYPE_CODE | SEG_TYPE_EXPDN | want)) == want &&
+	       !vmread_nat(guest_segs[seg].base) &&
+	       vmread32(guest_segs[seg].limit) == SEG_FLAT_LIMIT;
+}
+
 static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s)
 {
 	uint32_t ar;
@@ -1020,6 +1035,7 @@ static const struct vcpu_ops vmx_ops = {
 	.get_paging = vmx_get_paging,
 	.inject_exception = vmx_inject_exception,
 	.get_segment = vmx_get_segment,
+	.segment_flat = vmx_segment_flat,
 	.get_sysseg = vmx_get_sysseg,
 	.set_dtr = vmx_set_dtr,
 	.set_sysseg = vmx_set_sysseg,
