@@ -79,16 +79,15 @@ static bool string_op(const struct x86_insn *in, enum str_op *op, unsigned *size
 	return true;
 }
 
-/* Translate la's page for access; false if it faults or is neither RAM nor a device. */
-static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool write)
+/* Translate la's page for access; false if it faults or is neither RAM nor a device.  Out of
+ * line: most exits find both pages already set (same_page). */
+static bool __attribute__((noinline)) page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool write)
 {
 	struct vcpu *v = c->v;
 	struct gw_result fault;
 	unsigned access = write ? GW_WRITE : 0;
 	uint64_t gpa, hits = v->mmio_cache.hits;
 
-	if (p->la_page == la >> PAGE_SHIFT)
-		return true;
 	p->la_page = ~0ull;
 	/* The cache's RAM entry first: the RAM side of a string move mostly hits it. */
 	if (!mmio_cache_ram_hit(&v->mmio_cache, v->mmio_cache_on, c->regs, la, access, &gpa) &&
@@ -116,14 +115,20 @@ static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool wri
 	return true;
 }
 
-/* Whole elements from la on, in the string's direction, before the page ends. */
-static uint64_t fit_in_page(uint64_t la, unsigned size, bool down)
+static inline bool same_page(const struct str_page *p, uint64_t la)
+{
+	return p->la_page == la >> PAGE_SHIFT;
+}
+
+/* Whole elements from la on, in the string's direction, before the page ends (size is
+ * 1 << shift). */
+static uint64_t fit_in_page(uint64_t la, unsigned size, unsigned shift, bool down)
 {
 	unsigned off = la & (PAGE_SIZE - 1);
 
 	if (down)
-		return off + size <= PAGE_SIZE ? off / size + 1 : 0;
-	return (PAGE_SIZE - off) / size;
+		return off + size <= PAGE_SIZE ? (off >> shift) + 1 : 0;
+	return (PAGE_SIZE - off) >> shift;
 }
 
 static bool elem_read(struct str_ctx *c, const struct str_page *p, uint64_t la, uint64_t *val)
@@ -245,7 +250,7 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 	struct str_ctx c = {.v = v, .regs = regs, .rip = rip};
 	struct str_page src = {.la_page = ~0ull}, dst = {.la_page = ~0ull};
 	uint64_t am, si, di, cx, step, acc, done = 0;
-	unsigned sseg;
+	unsigned sseg, shift;
 	enum str_op op;
 	bool down, fail = false;
 
@@ -257,6 +262,7 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 		return false;
 	am = in->addrsize == 8 ? ~0ull : 0xFFFFFFFFull;
 	down = rflags & X86_FL_DF;
+	shift = (unsigned)__builtin_ctz(c.size);
 	step = down ? -(uint64_t)c.size : c.size;
 	/* RSI, RDI, RCX and RAX live in gpr[] (only RSP is the backend's). */
 	si = v->gpr[GPR_RSI] & am;
@@ -270,14 +276,14 @@ bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw
 
 		/* Translate each operand's page once; the elements up to its end follow. */
 		if (op != STR_STOS) {
-			if (!page_of(&c, &src, si, false))
+			if (!same_page(&src, si) && !page_of(&c, &src, si, false))
 				break;
-			n = MIN(n, fit_in_page(si, c.size, down));
+			n = MIN(n, fit_in_page(si, c.size, shift, down));
 		}
 		if (op != STR_LODS) {
-			if (!page_of(&c, &dst, di, true))
+			if (!same_page(&dst, di) && !page_of(&c, &dst, di, true))
 				break;
-			n = MIN(n, fit_in_page(di, c.size, down));
+			n = MIN(n, fit_in_page(di, c.size, shift, down));
 		}
 		if (!n)
 			break; /* an element straddles a page: the general path */

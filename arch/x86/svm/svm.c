@@ -269,7 +269,7 @@ static void svm_set_flush_exits(struct vcpu *v, unsigned mask)
 	 * disarms them all) is three AND-to-memory and no test of each bit. */
 	c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
 	c->intercept_misc1 &= ~MISC1_INVLPG;
-	c->intercept_misc3 &= ~sv->invpcid_intercept;
+	c->intercept_misc3 &= ~MISC3_INVPCID; /* never set without INVPCID: an immediate AND */
 	if (unlikely(mask)) {
 		if (mask & FLUSH_EXIT_CR3)
 			c->intercept_cr |= CR_WRITE_INTERCEPT(3);
@@ -1363,17 +1363,21 @@ static void __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_cr3_write(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
-	uint64_t info = sv->vmcb->control.exit_info1, next_rip;
+	uint64_t next_rip;
 	unsigned gpr;
 
-	if (likely(sv->cr3_assisted) && (info & CRX_DECODE_VALID)) {
-		gpr = (unsigned)(info & CRX_GPR_MASK);
-		if (gpr == GPR_RSP)
-			v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
-		/* NRIP stays in the VMCB across the flush: read after it. */
-		if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
-			advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
-		return;
+	if (unlikely(sv->decode_assists)) {
+		uint64_t info = sv->vmcb->control.exit_info1;
+
+		if (sv->cr3_assisted && (info & CRX_DECODE_VALID)) {
+			gpr = (unsigned)(info & CRX_GPR_MASK);
+			if (gpr == GPR_RSP)
+				v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
+			/* NRIP stays in the VMCB across the flush: read after it. */
+			if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+				advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
+			return;
+		}
 	}
 	if (sv->decode_assists || !svm_known_mov_cr3(v, sv->vmcb, &gpr, &next_rip)) {
 		if (exit_other(sv, SVM_EXIT_CR3_WRITE) == EXIT_NEXT_SKIP)
