@@ -23,6 +23,7 @@
 #include "core/gdb_swbp.h"
 #include "core/gdbstub.h"
 #include "core/debug_stop.h"
+#include "core/exit_cr3.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
@@ -285,6 +286,10 @@ static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
 
+	if (likely(cr == 3)) { /* first: the frequent one (MOV to CR3 with the flush exits on) */
+		s->cr3 = val;
+		return true;
+	}
 	switch (cr) {
 	case 0:
 		/* The write was intercepted, so the CPU did not activate long mode: mhv does. */
@@ -295,9 +300,6 @@ static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 				s->efer &= ~EFER_LMA;
 		}
 		s->cr0 = val;
-		break;
-	case 3:
-		s->cr3 = val;
 		break;
 	default:
 		s->cr4 = val;
@@ -1357,7 +1359,7 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
  * of the state VMSAVE moves: with decode assists and NRIP save, the register from EXITINFO1
  * (bit 63: a MOV CRn, bits 3:0 its GPR; APM 15.8.1) and the next RIP from the VMCB; without
  * decode assists, both from the bytes at RIP (svm_known_mov_cr3), with no decode; else the
- * general CR-write path.
+ * general CR-write path.  The exit core's MOV to CR3 inline (core/exit_cr3.h): no call.
  */
 static void __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_cr3_write(struct svm_vcpu *sv)
@@ -1374,7 +1376,7 @@ exit_cr3_write(struct svm_vcpu *sv)
 			if (gpr == GPR_RSP)
 				v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
 			/* NRIP stays in the VMCB across the flush: read after it. */
-			if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+			if (vcpu_exit_mov_to_cr3_inline(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
 				advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
 			return;
 		}
@@ -1389,7 +1391,7 @@ exit_cr3_write(struct svm_vcpu *sv)
 	/* The next RIP is found before the write: the flush drops the code translation the
 	 * bytes were read through. */
 	sv->cr3_next_rip = next_rip;
-	if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+	if (vcpu_exit_mov_to_cr3_inline(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
 		set_rip_past(sv->vmcb, sv->cr3_next_rip);
 }
 
