@@ -9,6 +9,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* What the string path needs of vcpu.insn_cache's instruction, worked out once per decode
+ * (vcpu.string_memo). */
+struct mmio_string_memo {
+	uint64_t gen; /* insn_cache.gen it was worked out for */
+	bool valid;
+	uint8_t op;   /* mmio_string.c's operation; its "none": not a string this path takes */
+	uint8_t size; /* element bytes: 1 << shift */
+	uint8_t shift;
+	uint8_t sseg; /* the source's segment (DS or its override) */
+	bool rep;
+	uint64_t am; /* the address size's mask */
+};
+
 struct vcpu;
 struct x86_insn;
 struct gw_regs;

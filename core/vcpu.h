@@ -14,6 +14,7 @@
 #include "core/hypercall_abi.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_short.h"
+#include "core/mmio_string.h"
 #include "mm/guest_mem.h"
 #include "mm/guest_walk.h"
 #include "mmio/mmio_cache.h"
@@ -195,6 +196,7 @@ struct vcpu {
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
 	struct mmio_form_memo form_memo; /* the MMIO form of insn_cache's instruction */
+	struct mmio_string_memo string_memo; /* ... and what the string path needs of it */
 	struct guest_ram_hint ram_hint;	 /* the MMIO fast path's last RAM page (stack, string) */
 	/* The flush exits that are on, FLUSH_EXIT_* bits (core/flush_exits.h); fixed: the
 	 * backend cannot turn them off. */
