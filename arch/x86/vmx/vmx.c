@@ -658,7 +658,21 @@ static bool __attribute__((noinline)) load_pae_pdptes(uint64_t cr3)
 	return true;
 }
 
-static bool vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+/* vmx_set_cr's CR3 write, and every other write, out of line: the frequent one (MOV to CR3
+ * with the flush exits on) without CR4.PAE loads no PDPTEs and needs no frame. */
+static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned cr, uint64_t val);
+
+static bool __attribute__((optimize("omit-frame-pointer")))
+vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+{
+	if (likely(cr == 3) && !(vmx_get_cr(v, 4) & CR4_PAE)) {
+		vmwrite_nat(VMCS_GUEST_CR3, val);
+		return true;
+	}
+	return vmx_set_cr_other(v, cr, val);
+}
+
+static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmx_vcpu *vx = to_vmx(v);
 	/* PAE paging outside long mode (with LME, paging on means IA-32e mode).  CR4 first:
