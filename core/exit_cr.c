@@ -127,7 +127,7 @@ bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	if (cr == 4)
 		return guest_write_cr4(v, val);
 	if (cr == 3)
-		return vcpu_guest_write_cr3(v, val);
+		return vcpu_guest_write_cr3(v, v->ops, val);
 	return false;
 }
 
@@ -140,7 +140,7 @@ enum exit_next vcpu_cr_write_refused(struct vcpu *v)
 enum exit_next __attribute__((optimize("omit-frame-pointer")))
 vcpu_exit_mov_to_cr3(struct vcpu *v, enum gpr reg)
 {
-	return vcpu_exit_mov_to_cr3_inline(v, reg);
+	return vcpu_exit_mov_to_cr3_inline(v, v->ops, reg);
 }
 
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,

@@ -37,8 +37,8 @@ static inline __attribute__((always_inline)) uint64_t vcpu_mov_to_cr_operand(str
  * up are reserved: #GP, which also covers bit 63 without CR4.PCIDE (SDM MOV CRn) - VM entry
  * and VMRUN would refuse such a CR3 instead.
  */
-static inline __attribute__((always_inline)) bool vcpu_guest_write_cr3(struct vcpu *v,
-								      uint64_t val)
+static inline __attribute__((always_inline)) bool
+vcpu_guest_write_cr3(struct vcpu *v, const struct vcpu_ops *ops, uint64_t val)
 {
 	/* A value below 4 GiB has no bit from MAXPHYADDR up (never below 36 on x86-64). */
 	if (unlikely(val >> VCPU_CR3_LOW_BITS)) {
@@ -46,18 +46,20 @@ static inline __attribute__((always_inline)) bool vcpu_guest_write_cr3(struct vc
 		if (val == VCPU_CR3_REFUSED)
 			return false;
 	}
-	if (!v->ops->set_cr(v, 3, val))
+	if (!ops->set_cr(v, 3, val))
 		return false;
-	guest_tlb_flush(v, FLUSH_CR3, 0);
+	guest_tlb_flush(v, ops, FLUSH_CR3, 0);
 	return true;
 }
 
-/* vcpu_exit_mov_to_cr3 (core/vcpu.h), inline. */
+/* vcpu_exit_mov_to_cr3 (core/vcpu.h), inline; ops: v->ops, which a backend's own exit passes
+ * as its table, a constant, so that the backend calls (set_cr, set_flush_exits, flush_tlb)
+ * are direct and inline. */
 static inline __attribute__((always_inline)) enum exit_next
-vcpu_exit_mov_to_cr3_inline(struct vcpu *v, enum gpr reg)
+vcpu_exit_mov_to_cr3_inline(struct vcpu *v, const struct vcpu_ops *ops, enum gpr reg)
 {
 	v->exits[EXIT_KIND_CR_ACCESS]++;
-	if (unlikely(!vcpu_guest_write_cr3(v, vcpu_mov_to_cr_operand(v, reg))))
+	if (unlikely(!vcpu_guest_write_cr3(v, ops, vcpu_mov_to_cr_operand(v, reg))))
 		return vcpu_cr_write_refused(v);
 	return EXIT_NEXT_SKIP;
 }

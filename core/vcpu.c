@@ -257,7 +257,7 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 
 void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
-	guest_tlb_flush(v, cause, la);
+	guest_tlb_flush(v, v->ops, cause, la);
 }
 
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la)

@@ -1359,7 +1359,8 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
  * of the state VMSAVE moves: with decode assists and NRIP save, the register from EXITINFO1
  * (bit 63: a MOV CRn, bits 3:0 its GPR; APM 15.8.1) and the next RIP from the VMCB; without
  * decode assists, both from the bytes at RIP (svm_known_mov_cr3), with no decode; else the
- * general CR-write path.  The exit core's MOV to CR3 inline (core/exit_cr3.h): no call.
+ * general CR-write path.  The exit core's MOV to CR3 inline (core/exit_cr3.h), with this
+ * vCPU's ops (svm_ops, vcpu_init) as a constant: its backend calls are direct and inline.
  */
 static void __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_cr3_write(struct svm_vcpu *sv)
@@ -1376,7 +1377,7 @@ exit_cr3_write(struct svm_vcpu *sv)
 			if (gpr == GPR_RSP)
 				v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
 			/* NRIP stays in the VMCB across the flush: read after it. */
-			if (vcpu_exit_mov_to_cr3_inline(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+			if (vcpu_exit_mov_to_cr3_inline(v, &svm_ops, (enum gpr)gpr) == EXIT_NEXT_SKIP)
 				advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
 			return;
 		}
@@ -1391,7 +1392,7 @@ exit_cr3_write(struct svm_vcpu *sv)
 	/* The next RIP is found before the write: the flush drops the code translation the
 	 * bytes were read through. */
 	sv->cr3_next_rip = next_rip;
-	if (vcpu_exit_mov_to_cr3_inline(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+	if (vcpu_exit_mov_to_cr3_inline(v, &svm_ops, (enum gpr)gpr) == EXIT_NEXT_SKIP)
 		set_rip_past(sv->vmcb, sv->cr3_next_rip);
 }
 
