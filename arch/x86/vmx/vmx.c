@@ -22,6 +22,7 @@
 #include "core/gdb_swbp.h"
 #include "core/gdbstub.h"
 #include "core/debug_stop.h"
+#include "core/exit_cr3.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/mmio_short_hit.h"
@@ -1089,6 +1090,15 @@ static enum exit_next __attribute__((noinline)) exit_cr_access_other(struct vcpu
 	return next;
 }
 
+/* The exit core's MOV to CR3 inline (core/exit_cr3.h), with this vCPU's ops (vmx_ops,
+ * vcpu_init) as a constant: vmx_set_cr, the flush-exit disarm and vmx_flush_tlb are direct
+ * calls or inline, not indirect ones. */
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_mov_to_cr3(struct vcpu *v, enum gpr reg)
+{
+	return vcpu_exit_mov_to_cr3_inline(v, &vmx_ops, reg);
+}
+
 /* MOV to CR3 (the frequent one while the flush exits are armed) from a register that lives
  * in gpr[] goes straight to its path; the rest through the general one. */
 static inline enum exit_next exit_cr_access(struct vcpu *v, uint64_t q)
@@ -1096,7 +1106,7 @@ static inline enum exit_next exit_cr_access(struct vcpu *v, uint64_t q)
 	enum gpr reg = (enum gpr)CRQ_GPR(q);
 
 	if (CRQ_TYPE(q) == CR_MOV_TO && CRQ_CR(q) == 3 && reg != GPR_RSP)
-		return vcpu_exit_mov_to_cr3(v, reg);
+		return exit_mov_to_cr3(v, reg);
 	return exit_cr_access_other(v, q);
 }
 
