@@ -109,7 +109,8 @@ static const struct mmio_string_memo *string_memo_of(struct vcpu *v, const struc
 }
 
 /* Translate la's page for access; false if it faults or is neither RAM nor a device.  Out of
- * line: most exits find both pages already set (same_page). */
+ * line: most exits find both pages already set (same_page), or the RAM side in the cache's
+ * RAM entry (page_at). */
 static bool __attribute__((noinline)) page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool write)
 {
 	struct vcpu *v = c->v;
@@ -118,9 +119,7 @@ static bool __attribute__((noinline)) page_of(struct str_ctx *c, struct str_page
 	uint64_t gpa, hits = v->mmio_cache.hits;
 
 	p->la_page = ~0ull;
-	/* The cache's RAM entry first: the RAM side of a string move mostly hits it. */
-	if (!mmio_cache_ram_hit(&v->mmio_cache, v->mmio_cache_on, c->regs, la, access, &gpa) &&
-	    mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, access,
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, access,
 			   &gpa, &fault))
 		return false;
 	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
@@ -141,6 +140,45 @@ static bool __attribute__((noinline)) page_of(struct str_ctx *c, struct str_page
 	if (!p->ram && !p->region)
 		return false;
 	p->la_page = la >> PAGE_SHIFT;
+	return true;
+}
+
+/* page_of() for a page the cache's RAM entry translated to gpa that is no RAM page now (a
+ * region added over it): its device, if any. */
+static bool __attribute__((noinline)) page_of_device(struct str_ctx *c, struct str_page *p,
+						     uint64_t la, uint64_t gpa)
+{
+	struct vcpu *v = c->v;
+
+	p->la_page = ~0ull;
+	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
+	p->ram = NULL;
+	p->region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, p->gpa_page);
+	if (!p->region)
+		return false;
+	p->la_page = la >> PAGE_SHIFT;
+	return true;
+}
+
+/* la's page for access: from the cache's RAM entry and the RAM page hint inline (the RAM side
+ * of a string move mostly hits both), else page_of(). */
+static inline __attribute__((always_inline)) bool page_at(struct str_ctx *c, struct str_page *p,
+							  uint64_t la, bool write)
+{
+	struct vcpu *v = c->v;
+	uint64_t gpa;
+	uint8_t *ram;
+
+	if (!mmio_cache_ram_hit(&v->mmio_cache, v->mmio_cache_on, c->regs, la,
+				write ? GW_WRITE : 0, &gpa))
+		return page_of(c, p, la, write);
+	ram = guest_mem_ram_page(guest_gate(), &v->ram_hint, gpa);
+	if (unlikely(!ram))
+		return page_of_device(c, p, la, gpa);
+	p->la_page = la >> PAGE_SHIFT;
+	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
+	p->ram = ram;
+	p->region = NULL;
 	return true;
 }
 
@@ -310,12 +348,12 @@ string_run(struct vcpu *v, const struct x86_insn *in, const struct mmio_string_m
 
 		/* Translate each operand's page once; the elements up to its end follow. */
 		if (op != STR_STOS) {
-			if (!same_page(&src, si) && !page_of(&c, &src, si, false))
+			if (!same_page(&src, si) && !page_at(&c, &src, si, false))
 				break;
 			n = MIN(n, fit_in_page(si, c.size, m->shift, down));
 		}
 		if (op != STR_LODS) {
-			if (!same_page(&dst, di) && !page_of(&c, &dst, di, true))
+			if (!same_page(&dst, di) && !page_at(&c, &dst, di, true))
 				break;
 			n = MIN(n, fit_in_page(di, c.size, m->shift, down));
 		}
