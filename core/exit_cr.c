@@ -8,6 +8,7 @@
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
 #include "core/cpuid_guest.h"
+#include "core/exit_cr3.h"
 #include "core/guest_tlb_flush.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
@@ -17,10 +18,7 @@
 #define CR0_PAGING_BITS	  (CR0_PG | CR0_WP | CR0_CD | CR0_NW)
 #define CR4_PAGING_BITS                                                                            \
 	(CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57)
-#define CR3_PCID_NOFLUSH (1ull << 63)
 #define CR3_PCID_MASK	 0xFFFull
-#define CR3_LOW_BITS	 32 /* below every MAXPHYADDR (36 at least on x86-64) */
-#define CR3_REFUSED	 (~0ull) /* never a CR3 to load: bits 62:52 are reserved everywhere */
 #define SEG_CS		 1
 
 #define CR4_CET (1ull << 23)
@@ -103,10 +101,10 @@ bool vcpu_lmsw(struct vcpu *v, uint16_t src)
 					  (src & CR0_LMSW_BITS));
 }
 
-/* The operand's upper half is set: in 64-bit mode MOV to CRn takes all 64 bits of its
- * register; in every other mode only the low 32 (the upper half may hold anything left from
- * 64-bit code).  Out of line: its segment read would give every CR exit a frame. */
-static uint64_t __attribute__((noinline)) mov_to_cr_operand_high(struct vcpu *v, enum gpr reg)
+/* The operand's upper half is set (core/exit_cr3.h): in 64-bit mode MOV to CRn takes all 64
+ * bits of its register; in every other mode only the low 32 (the upper half may hold
+ * anything left from 64-bit code). */
+uint64_t vcpu_mov_to_cr_operand_high(struct vcpu *v, enum gpr reg)
 {
 	struct vcpu_segment cs;
 
@@ -116,44 +114,13 @@ static uint64_t __attribute__((noinline)) mov_to_cr_operand_high(struct vcpu *v,
 	return cs.long_mode ? v->gpr[reg] : (uint32_t)v->gpr[reg];
 }
 
-static inline __attribute__((always_inline)) uint64_t mov_to_cr_operand(struct vcpu *v,
-									enum gpr reg)
+uint64_t vcpu_cr3_high_bits(struct vcpu *v, uint64_t val)
 {
-	if (likely(!(v->gpr[reg] >> 32))) /* nothing to drop: no extra state reads */
-		return v->gpr[reg];
-	return mov_to_cr_operand_high(v, reg);
-}
-
-/* A CR3 value with bits from 32 up: the PCID no-flush bit dropped where it means that, or
- * CR3_REFUSED for bits from MAXPHYADDR up in IA-32e mode.  Out of line: CR4 and EFER are read
- * only for such values, and the common path keeps no value across these calls. */
-static uint64_t __attribute__((noinline)) cr3_high_bits(struct vcpu *v, uint64_t val)
-{
-	if ((val & CR3_PCID_NOFLUSH) && (v->ops->get_cr(v, 4) & CR4_PCIDE))
-		val &= ~CR3_PCID_NOFLUSH;
+	if ((val & VCPU_CR3_PCID_NOFLUSH) && (v->ops->get_cr(v, 4) & CR4_PCIDE))
+		val &= ~VCPU_CR3_PCID_NOFLUSH;
 	if ((val >> hv_maxphyaddr()) && (v->ops->get_efer(v) & EFER_LMA))
-		return CR3_REFUSED;
+		return VCPU_CR3_REFUSED;
 	return val;
-}
-
-/*
- * MOV to CR3.  With PCIDs, bit 63 asks the CPU not to flush and is not part of CR3 (mhv
- * flushes anyway: never less than the guest asked for).  In IA-32e mode, bits from MAXPHYADDR
- * up are reserved: #GP, which also covers bit 63 without CR4.PCIDE (SDM MOV CRn) - VM entry
- * and VMRUN would refuse such a CR3 instead.
- */
-static inline __attribute__((always_inline)) bool guest_write_cr3(struct vcpu *v, uint64_t val)
-{
-	/* A value below 4 GiB has no bit from MAXPHYADDR up (never below 36 on x86-64). */
-	if (unlikely(val >> CR3_LOW_BITS)) {
-		val = cr3_high_bits(v, val);
-		if (val == CR3_REFUSED)
-			return false;
-	}
-	if (!v->ops->set_cr(v, 3, val))
-		return false;
-	guest_tlb_flush(v, FLUSH_CR3, 0);
-	return true;
 }
 
 bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
@@ -163,12 +130,11 @@ bool vcpu_write_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	if (cr == 4)
 		return guest_write_cr4(v, val);
 	if (cr == 3)
-		return guest_write_cr3(v, val);
+		return vcpu_guest_write_cr3(v, v->ops, val);
 	return false;
 }
 
-/* A CR write the CPU would refuse: #GP(0), the instruction not completed. */
-static enum exit_next __attribute__((noinline)) cr_write_refused(struct vcpu *v)
+enum exit_next vcpu_cr_write_refused(struct vcpu *v)
 {
 	v->ops->inject_exception(v, VEC_GP, true, 0);
 	return EXIT_NEXT_RETRY;
@@ -177,10 +143,7 @@ static enum exit_next __attribute__((noinline)) cr_write_refused(struct vcpu *v)
 enum exit_next __attribute__((optimize("omit-frame-pointer")))
 vcpu_exit_mov_to_cr3(struct vcpu *v, enum gpr reg)
 {
-	v->exits[EXIT_KIND_CR_ACCESS]++;
-	if (unlikely(!guest_write_cr3(v, mov_to_cr_operand(v, reg))))
-		return cr_write_refused(v);
-	return EXIT_NEXT_SKIP;
+	return vcpu_exit_mov_to_cr3_inline(v, v->ops, reg);
 }
 
 enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned cr, enum gpr reg,
@@ -196,7 +159,7 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		v->gpr[reg] = v->ops->get_cr(v, cr);
 		break;
 	case CR_MOV_TO:
-		ok = vcpu_write_cr(v, cr, mov_to_cr_operand(v, reg));
+		ok = vcpu_write_cr(v, cr, vcpu_mov_to_cr_operand(v, reg));
 		break;
 	case CR_CLTS:
 		ok = guest_write_cr0(v, v->ops->get_cr(v, 0) & ~CR0_TS);
@@ -206,6 +169,6 @@ enum exit_next vcpu_exit_cr(struct vcpu *v, enum cr_access_type type, unsigned c
 		break;
 	}
 	if (!ok)
-		return cr_write_refused(v);
+		return vcpu_cr_write_refused(v);
 	return EXIT_NEXT_SKIP;
 }

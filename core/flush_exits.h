@@ -42,24 +42,25 @@ static inline void vcpu_flush_exits_arm(struct vcpu *v, unsigned mask)
 	v->ops->set_flush_exits(v, v->flush_exits_armed);
 }
 
-/* On a flush mhv saw: true when the exits went off, and the caller must empty every cache. */
-static inline bool vcpu_flush_exits_disarm(struct vcpu *v)
+/* On a flush mhv saw: true when the exits went off, and the caller must empty every cache.
+ * ops: v->ops (a backend's own exit may pass its table, a constant: the call is direct). */
+static inline bool vcpu_flush_exits_disarm(struct vcpu *v, const struct vcpu_ops *ops)
 {
 	if (!v->flush_exits_armed || v->flush_exits_fixed)
 		return false;
 	v->flush_exits_armed = 0;
-	v->ops->set_flush_exits(v, 0);
+	ops->set_flush_exits(v, 0);
 	return true;
 }
 
 /* A MOV to CR3 kept a global code translation and emptied the rest: only INVLPG/INVPCID can
  * drop what is left, so the CR3 exit goes off. */
-static inline void vcpu_flush_exits_keep_global(struct vcpu *v)
+static inline void vcpu_flush_exits_keep_global(struct vcpu *v, const struct vcpu_ops *ops)
 {
 	if (!(v->flush_exits_armed & FLUSH_EXIT_CR3) || v->flush_exits_fixed)
 		return;
 	v->flush_exits_armed &= ~FLUSH_EXIT_CR3;
-	v->ops->set_flush_exits(v, v->flush_exits_armed);
+	ops->set_flush_exits(v, v->flush_exits_armed);
 }
 
 #endif

@@ -13,8 +13,10 @@
 #include "core/vcpu.h"
 #include "mmio/mmio_cache.h"
 
+/* ops: v->ops (SVM's own MOV to CR3 exit passes its table, a constant: direct calls). */
 static inline __attribute__((always_inline)) void
-guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
+guest_tlb_flush(struct vcpu *v, const struct vcpu_ops *ops, enum tlb_flush_cause cause,
+		uint64_t la)
 {
 	/* The caches are TLBs too: INVLPG drops its page, everything else all of it; and when
 	 * the flush exits go off here, everything (core/flush_exits.h).  A MOV to CR3 keeps a
@@ -23,10 +25,10 @@ guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 
 	v->flushes[cause]++;
 	keep_code = cause == FLUSH_CR3 && code_tlb_survives_cr3(&v->code_tlb);
-	disarmed = !keep_code && vcpu_flush_exits_disarm(v);
+	disarmed = !keep_code && vcpu_flush_exits_disarm(v, ops);
 	one_page = cause == FLUSH_INVLPG && !disarmed;
 	if (keep_code)
-		vcpu_flush_exits_keep_global(v);
+		vcpu_flush_exits_keep_global(v, ops);
 	if (one_page)
 		mmio_cache_invalidate_page(&v->mmio_cache, la);
 	else
@@ -35,7 +37,7 @@ guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 		code_tlb_invalidate(&v->code_tlb, one_page, la);
 	mmio_short_invalidate(&v->mmio_short);
 	/* mhv emulated the instruction, so the hardware has not seen it: flush for it. */
-	v->ops->flush_tlb(v, cause == FLUSH_INVLPG, la);
+	ops->flush_tlb(v, cause == FLUSH_INVLPG, la);
 }
 
 #endif

@@ -70,7 +70,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem,
 		    struct vcpu_segment *cs)
 {
-	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
+	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits, rflags;
 	const struct x86_insn *in;
 	const struct mmio_form *form;
 	struct gw_result fault;
@@ -83,7 +83,10 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
 	*decoded = in; /* the general path's instruction, whatever happens here */
-	if (regs->cpl == USER_CPL || (v->ops->get_rflags(v) & RFLAGS_TF))
+	if (regs->cpl == USER_CPL)
+		return false;
+	rflags = v->ops->get_rflags(v);
+	if (rflags & RFLAGS_TF)
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;
@@ -91,7 +94,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	form = form_of(v, in);
 	if (!form)
 		return mmio_stack_form(in) ? vcpu_mmio_stack(v, region, in, regs, rip)
-					   : vcpu_mmio_string(v, in, regs, rip);
+					   : vcpu_mmio_string(v, in, regs, rip, rflags, region);
 
 	if (!operand_la(v, in, rip, form->write, &la) ||
 	    (la & (PAGE_SIZE - 1)) + form->mem_size > PAGE_SIZE)

@@ -14,6 +14,7 @@
  */
 #include "core/mmio_string.h"
 #include "arch/x86/cpu.h"
+#include "core/flush_exits.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_forms.h"
@@ -78,17 +79,47 @@ static bool string_op(const struct x86_insn *in, enum str_op *op, unsigned *size
 	return true;
 }
 
-/* Translate la's page for access; false if it faults or is neither RAM nor a device. */
-static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool write)
+/* What the string path needs of in, worked out once per decode of insn_cache's instruction
+ * (in is that one, from vcpu_decode_at; any other is worked out in *scratch). */
+static const struct mmio_string_memo *string_memo_of(struct vcpu *v, const struct x86_insn *in,
+						     struct mmio_string_memo *scratch)
+{
+	struct mmio_string_memo *m = &v->string_memo;
+	bool cached = in == &v->insn_cache.insn;
+	enum str_op op = STR_NONE;
+	unsigned size = 1;
+
+	if (likely(cached && m->valid && m->gen == v->insn_cache.gen))
+		return m;
+	if (!cached)
+		m = scratch;
+	if (!string_op(in, &op, &size) || in->mode == X86_MODE_16 || in->addrsize == 2)
+		op = STR_NONE;
+	*m = (struct mmio_string_memo){
+		.gen = v->insn_cache.gen,
+		.valid = cached,
+		.op = (uint8_t)op,
+		.size = (uint8_t)size,
+		.shift = (uint8_t)__builtin_ctz(size),
+		.sseg = (uint8_t)(in->seg_override != X86_SEG_NONE ? in->seg_override : X86_SEG_DS),
+		.rep = in->rep != X86_REP_NONE,
+		.am = in->addrsize == 8 ? ~0ull : 0xFFFFFFFFull,
+	};
+	return m;
+}
+
+/* Translate la's page for access; false if it faults or is neither RAM nor a device.  Out of
+ * line: most exits find both pages already set (same_page), or the RAM side in the cache's
+ * RAM entry (page_at). */
+static bool __attribute__((noinline)) page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool write)
 {
 	struct vcpu *v = c->v;
 	struct gw_result fault;
+	unsigned access = write ? GW_WRITE : 0;
 	uint64_t gpa, hits = v->mmio_cache.hits;
 
-	if (p->la_page == la >> PAGE_SHIFT)
-		return true;
 	p->la_page = ~0ull;
-	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, write ? GW_WRITE : 0,
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, c->regs, &vcpu_gw_mem, la, access,
 			   &gpa, &fault))
 		return false;
 	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
@@ -112,17 +143,63 @@ static bool page_of(struct str_ctx *c, struct str_page *p, uint64_t la, bool wri
 	return true;
 }
 
-/* Whole elements from la on, in the string's direction, before the page ends. */
-static uint64_t fit_in_page(uint64_t la, unsigned size, bool down)
+/* page_of() for a page the cache's RAM entry translated to gpa that is no RAM page now (a
+ * region added over it): its device, if any. */
+static bool __attribute__((noinline)) page_of_device(struct str_ctx *c, struct str_page *p,
+						     uint64_t la, uint64_t gpa)
+{
+	struct vcpu *v = c->v;
+
+	p->la_page = ~0ull;
+	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
+	p->ram = NULL;
+	p->region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, p->gpa_page);
+	if (!p->region)
+		return false;
+	p->la_page = la >> PAGE_SHIFT;
+	return true;
+}
+
+/* la's page for access: from the cache's RAM entry and the RAM page hint inline (the RAM side
+ * of a string move mostly hits both), else page_of(). */
+static inline __attribute__((always_inline)) bool page_at(struct str_ctx *c, struct str_page *p,
+							  uint64_t la, bool write)
+{
+	struct vcpu *v = c->v;
+	uint64_t gpa;
+	uint8_t *ram;
+
+	if (!mmio_cache_ram_hit(&v->mmio_cache, v->mmio_cache_on, c->regs, la,
+				write ? GW_WRITE : 0, &gpa))
+		return page_of(c, p, la, write);
+	ram = guest_mem_ram_page(guest_gate(), &v->ram_hint, gpa);
+	if (unlikely(!ram))
+		return page_of_device(c, p, la, gpa);
+	p->la_page = la >> PAGE_SHIFT;
+	p->gpa_page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
+	p->ram = ram;
+	p->region = NULL;
+	return true;
+}
+
+static inline bool same_page(const struct str_page *p, uint64_t la)
+{
+	return p->la_page == la >> PAGE_SHIFT;
+}
+
+/* Whole elements from la on, in the string's direction, before the page ends (size is
+ * 1 << shift). */
+static uint64_t fit_in_page(uint64_t la, unsigned size, unsigned shift, bool down)
 {
 	unsigned off = la & (PAGE_SIZE - 1);
 
 	if (down)
-		return off + size <= PAGE_SIZE ? off / size + 1 : 0;
-	return (PAGE_SIZE - off) / size;
+		return off + size <= PAGE_SIZE ? (off >> shift) + 1 : 0;
+	return (PAGE_SIZE - off) >> shift;
 }
 
-static bool elem_read(struct str_ctx *c, const struct str_page *p, uint64_t la, uint64_t *val)
+static inline __attribute__((always_inline)) bool
+elem_read(struct str_ctx *c, const struct str_page *p, uint64_t la, uint64_t *val)
 {
 	unsigned off = la & (PAGE_SIZE - 1);
 
@@ -133,7 +210,8 @@ static bool elem_read(struct str_ctx *c, const struct str_page *p, uint64_t la, 
 	return !mmio_region_access(p->region, p->gpa_page + off, c->rip, val, c->size, false);
 }
 
-static bool elem_write(struct str_ctx *c, const struct str_page *p, uint64_t la, uint64_t val)
+static inline __attribute__((always_inline)) bool
+elem_write(struct str_ctx *c, const struct str_page *p, uint64_t la, uint64_t val)
 {
 	unsigned off = la & (PAGE_SIZE - 1);
 
@@ -161,7 +239,8 @@ static uint64_t sized(uint64_t old, uint64_t val, unsigned size)
  * (false then).  Between RAM and one device (or STOS/LODS with a device) the device takes
  * a run of several elements in one call: the RAM side is read or written in place.
  */
-static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *src,
+static inline __attribute__((always_inline)) bool
+run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *src,
 		      const struct str_page *dst, uint64_t si, uint64_t di, uint64_t step,
 		      unsigned n, uint64_t *acc, uint64_t *done)
 {
@@ -213,74 +292,121 @@ static bool run_chunk(struct str_ctx *c, enum str_op op, const struct str_page *
 	return k == n;
 }
 
-bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
-		      uint64_t rip)
+/*
+ * The operand of the access the exit reports takes the exit's page for its first element: the
+ * CPU translated that element's linear address (its page is in region, the exit's device) and
+ * checked its rights, so it needs neither a walk nor the cache.  A write is ES:RDI's (MOVS,
+ * STOS), a read DS:RSI's (MOVS, LODS); an exit for the other operand's direction says nothing.
+ */
+static inline __attribute__((always_inline)) void
+exit_page(struct str_ctx *c, enum str_op op, struct str_page *src,
+		      struct str_page *dst, uint64_t si, uint64_t di,
+		      const struct mmio_region *region)
 {
-	struct str_ctx c = {.v = v, .regs = regs, .rip = rip};
-	struct str_page src = {.la_page = ~0ull}, dst = {.la_page = ~0ull};
-	uint64_t am, si, di, cx, step, acc, done = 0, rflags;
-	unsigned sseg;
-	enum str_op op;
-	bool down, fail = false;
+	uint64_t access = c->v->npf_access;
+	bool write = access & VCPU_NPF_WRITE;
+	struct str_page *p = write ? dst : src;
 
-	if (!string_op(in, &op, &c.size) || in->mode == X86_MODE_16 || in->addrsize == 2)
-		return false;
-	sseg = in->seg_override != X86_SEG_NONE ? in->seg_override : X86_SEG_DS;
-	if ((op != STR_STOS && !vcpu_flat_segment(v, in->mode, sseg, false)) ||
+	if (access == VCPU_NPF_NONE || op == (write ? STR_LODS : STR_STOS))
+		return;
+	p->la_page = (write ? di : si) >> PAGE_SHIFT;
+	p->gpa_page = access & ~VCPU_NPF_WRITE & ~(uint64_t)(PAGE_SIZE - 1);
+	p->region = region;
+	c->counted_hit = true; /* served without a walk, as a cache hit is */
+}
+
+/*
+ * The string of op (a constant in each caller: every "op !=" test folds away), as
+ * vcpu_mmio_string() describes.
+ */
+static inline __attribute__((always_inline)) bool
+string_run(struct vcpu *v, const struct x86_insn *in, const struct mmio_string_memo *m,
+	   enum str_op op, const struct gw_regs *regs, uint64_t rip, uint64_t rflags,
+	   const struct mmio_region *region)
+{
+	struct str_ctx c = {.v = v, .regs = regs, .rip = rip, .size = m->size};
+	struct str_page src = {.la_page = ~0ull}, dst = {.la_page = ~0ull};
+	uint64_t am = m->am, si, di, cx, step, acc, todo, left;
+	bool down;
+
+	if ((op != STR_STOS && !vcpu_flat_segment(v, in->mode, m->sseg, false)) ||
 	    (op != STR_LODS && !vcpu_flat_segment(v, in->mode, X86_SEG_ES, true)))
 		return false;
-	am = in->addrsize == 8 ? ~0ull : 0xFFFFFFFFull;
-	rflags = v->ops->get_rflags(v);
 	down = rflags & X86_FL_DF;
 	step = down ? -(uint64_t)c.size : c.size;
 	/* RSI, RDI, RCX and RAX live in gpr[] (only RSP is the backend's). */
 	si = v->gpr[GPR_RSI] & am;
 	di = v->gpr[GPR_RDI] & am;
-	cx = in->rep != X86_REP_NONE ? v->gpr[GPR_RCX] & am : 1;
+	cx = m->rep ? v->gpr[GPR_RCX] & am : 1;
 	acc = v->gpr[GPR_RAX];
+	exit_page(&c, op, &src, &dst, si, di, region);
 
-	while (cx && done < STRING_BUDGET) {
-		uint64_t n = MIN(cx, STRING_BUDGET - done);
+	todo = left = MIN(cx, STRING_BUDGET);
+	while (left) {
+		uint64_t n = left;
+		bool ok;
 
 		/* Translate each operand's page once; the elements up to its end follow. */
 		if (op != STR_STOS) {
-			if (!page_of(&c, &src, si, false))
+			if (!same_page(&src, si) && !page_at(&c, &src, si, false))
 				break;
-			n = MIN(n, fit_in_page(si, c.size, down));
+			n = MIN(n, fit_in_page(si, c.size, m->shift, down));
 		}
 		if (op != STR_LODS) {
-			if (!page_of(&c, &dst, di, true))
+			if (!same_page(&dst, di) && !page_at(&c, &dst, di, true))
 				break;
-			n = MIN(n, fit_in_page(di, c.size, down));
+			n = MIN(n, fit_in_page(di, c.size, m->shift, down));
 		}
 		if (!n)
 			break; /* an element straddles a page: the general path */
-		if (!run_chunk(&c, op, &src, &dst, si, di, step, (unsigned)n, &acc, &n))
-			fail = true;
+		ok = run_chunk(&c, op, &src, &dst, si, di, step, (unsigned)n, &acc, &n);
 		if (op != STR_STOS)
 			si = (si + n * step) & am;
 		if (op != STR_LODS)
 			di = (di + n * step) & am;
-		cx -= n;
-		done += n;
-		if (fail)
+		left -= n;
+		if (!ok)
 			break;
 	}
-	if (!done)
+	if (left == todo)
 		return false;
-	/* Address-size register writes, as the CPU's: 32-bit ones zero-extend. */
+	cx -= todo - left;
+	/* Address-size register writes, as the CPU's: 32-bit ones zero-extend, which is what
+	 * SI, DI and CX hold (masked by am; 16-bit addresses are refused). */
 	if (op != STR_STOS)
-		v->gpr[GPR_RSI] = sized(v->gpr[GPR_RSI], si, in->addrsize);
+		v->gpr[GPR_RSI] = si;
 	if (op != STR_LODS)
-		v->gpr[GPR_RDI] = sized(v->gpr[GPR_RDI], di, in->addrsize);
-	if (in->rep != X86_REP_NONE)
-		v->gpr[GPR_RCX] = sized(v->gpr[GPR_RCX], cx, in->addrsize);
+		v->gpr[GPR_RDI] = di;
+	if (m->rep)
+		v->gpr[GPR_RCX] = cx;
 	if (op == STR_LODS)
 		v->gpr[GPR_RAX] = acc;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	if (v->mmio_cache_on)
 		v->mmio[c.counted_hit ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+	/* The RAM operand's translation the cache now holds must see the guest's next TLB
+	 * flush (the device's, if any, is armed for by the caller). */
+	if (v->mmio_cache.ram.valid)
+		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
 	if (!cx)
 		v->ops->set_rip(v, rip + in->len);
 	return true;
+}
+
+bool vcpu_mmio_string(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
+		      uint64_t rip, uint64_t rflags, const struct mmio_region *region)
+{
+	struct mmio_string_memo scratch;
+	const struct mmio_string_memo *m = string_memo_of(v, in, &scratch);
+
+	switch (m->op) {
+	case STR_MOVS:
+		return string_run(v, in, m, STR_MOVS, regs, rip, rflags, region);
+	case STR_STOS:
+		return string_run(v, in, m, STR_STOS, regs, rip, rflags, region);
+	case STR_LODS:
+		return string_run(v, in, m, STR_LODS, regs, rip, rflags, region);
+	default:
+		return false;
+	}
 }

@@ -30,16 +30,14 @@ static inline bool vcpu_segment_flat(const struct vcpu_segment *s, bool write)
 
 /*
  * Is segment seg (enum x86_seg) flat for an access in code mode (enum x86_mode): in 64-bit
- * mode any but FS/GS (whose bases need state SVM keeps apart), else vcpu_segment_flat().
+ * mode any but FS/GS (whose bases need state SVM keeps apart), else vcpu_segment_flat() as the
+ * backend's segment_flat works it out.
  */
 static inline bool vcpu_flat_segment(struct vcpu *v, unsigned mode, unsigned seg, bool write)
 {
-	struct vcpu_segment s;
-
 	if (mode == X86_MODE_64)
 		return seg != X86_SEG_FS && seg != X86_SEG_GS;
-	v->ops->get_segment(v, seg, &s);
-	return vcpu_segment_flat(&s, write);
+	return v->ops->segment_flat(v, seg, write);
 }
 
 #endif

@@ -77,6 +77,7 @@ void vcpu_init(struct vcpu *v, const struct vcpu_ops *ops, const struct guest_st
 	mmio_cache_init(&v->mmio_cache, mmio_regions());
 	mmio_cache_keep_ram(&v->mmio_cache, true);
 	mmio_short_invalidate(&v->mmio_short); /* its key, not 0: no exit may match it */
+	v->npf_access = VCPU_NPF_NONE;
 }
 
 static void set_result32(struct vcpu *v, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
@@ -256,7 +257,7 @@ enum exit_next vcpu_exit_io(struct vcpu *v, const struct io_exit *io)
 
 void vcpu_guest_tlb_flush(struct vcpu *v, enum tlb_flush_cause cause, uint64_t la)
 {
-	guest_tlb_flush(v, cause, la);
+	guest_tlb_flush(v, v->ops, cause, la);
 }
 
 enum exit_next vcpu_exit_invlpg(struct vcpu *v, uint64_t la)
@@ -487,6 +488,7 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 		/* Code on a page hiding the GDB stub's INT3s (core/gdb_swbp.h). */
 		if (unlikely(fetch) && gdb_swbp_fetch(v, region))
 			return;
+		v->npf_access = final && !fetch ? gpa | (write ? VCPU_NPF_WRITE : 0) : VCPU_NPF_NONE;
 		vcpu_mmio_exit(v, region);
 		return;
 	}

@@ -14,6 +14,7 @@
 #include "core/hypercall_abi.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_short.h"
+#include "core/mmio_string.h"
 #include "mm/guest_mem.h"
 #include "mm/guest_walk.h"
 #include "mmio/mmio_cache.h"
@@ -58,6 +59,9 @@ enum flush_exit {
 };
 
 struct vcpu;
+
+#define VCPU_NPF_WRITE (1ull << 63) /* in vcpu.npf_access: GPAs stay below 2^52 */
+#define VCPU_NPF_NONE  (~0ull)
 
 struct vcpu_segment {
 	uint64_t base;
@@ -121,6 +125,11 @@ struct vcpu_ops {
 	 * limit; VMX: the access rights), which include CS.L and CS.D: the MMIO short path keeps
 	 * it at fill and compares it with vcpu_exec_state.cs_key on a hit. */
 	uint64_t (*cs_key)(struct vcpu *v);
+	/* Outside 64-bit mode: is segment seg flat for a data access (core/seg_flat.h: base 0,
+	 * limit 4 GiB, a present, usable, expand-up data segment, writable for a write)?  What
+	 * vcpu_segment_flat() says of get_segment()'s, read straight from the VMCS/VMCB: the
+	 * MMIO fast path asks once or twice on every exit. */
+	bool (*segment_flat)(struct vcpu *v, unsigned seg, bool write);
 	/* GDTR/IDTR/LDTR/TR (enum x86_sys_seg): base, limit, selector; for LDTR and TR also the
 	 * rights in the VMX layout (a 16-bit TSS's type), VCPU_SEG_UNUSABLE for a null LDTR. */
 	void (*get_sysseg)(struct vcpu *v, unsigned which, struct vcpu_segment *s);
@@ -190,6 +199,7 @@ struct vcpu {
 	struct insn_cache insn_cache; /* instruction fetch: the last decoded instruction */
 	struct mmio_short mmio_short; /* the last device access, replayed (mmio_short.c) */
 	struct mmio_form_memo form_memo; /* the MMIO form of insn_cache's instruction */
+	struct mmio_string_memo string_memo; /* ... and what the string path needs of it */
 	struct guest_ram_hint ram_hint;	 /* the MMIO fast path's last RAM page (stack, string) */
 	/* The flush exits that are on, FLUSH_EXIT_* bits (core/flush_exits.h); fixed: the
 	 * backend cannot turn them off. */
@@ -197,6 +207,10 @@ struct vcpu {
 	bool flush_exits_fixed;
 	uint64_t flush_exits_arms; /* times they were turned on: the cache's own price */
 	struct mmio_region_hint region_hint; /* the last region an exit found */
+	/* The data access a nested page fault / EPT violation reports, for the MMIO path it
+	 * calls (vcpu_exit_npf): the GPA of the final translation, | VCPU_NPF_WRITE for a write;
+	 * VCPU_NPF_NONE when the exit gave none (a fetch, a fault in the guest's page walk). */
+	uint64_t npf_access;
 	unsigned bp_intercept_gen; /* the GDB stub's INT3 table its #BP intercept follows */
 };
 

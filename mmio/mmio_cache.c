@@ -125,6 +125,39 @@ void mmio_cache_ram_drop_page(struct mmio_cache *c, uint64_t gva)
 		c->ram.valid = false;
 }
 
+/* mmio_cache_ram_hit() for the cases whose rights need gw_access_check(). */
+static bool __attribute__((noinline)) ram_hit_checked(struct mmio_cache *c,
+						     const struct gw_regs *regs, uint64_t gva,
+						     unsigned access, uint64_t *gpa)
+{
+	if (!ram_lookup(&c->ram, regs, gva, access, gpa))
+		return false;
+	c->ram_hits++;
+	return true;
+}
+
+bool mmio_cache_ram_hit(struct mmio_cache *c, bool cache_on, const struct gw_regs *regs,
+			uint64_t gva, unsigned access, uint64_t *gpa)
+{
+	const struct mmio_cache_ram *r = &c->ram;
+
+	if (!cache_on || !c->keep_ram || (access & GW_FETCH) || !r->valid ||
+	    r->gva_page != gva >> PAGE_SHIFT)
+		return false;
+	/* A leaf for the common case, a kernel's read or write that rights_hit() plainly allows
+	 * (no protection keys, no SMAP on a user page, D set for a write, and paging off or the
+	 * page writable or CR0.WP clear for a write); anything else is judged out of line by
+	 * rights_hit() itself, so this test only decides which way, never the answer. */
+	if (regs->cpl == GW_USER_CPL || (access != 0 && access != GW_WRITE) ||
+	    (regs->cr4 & (CR4_PKE | CR4_PKS | GW_CR4_SMAP)) ||
+	    (access == GW_WRITE && (!r->dirty || ((regs->cr0 & GW_CR0_PG) && !r->writable &&
+						  (regs->cr0 & GW_CR0_WP)))))
+		return ram_hit_checked(c, regs, gva, access, gpa);
+	*gpa = (r->gfn << PAGE_SHIFT) | (gva & PAGE_OFFSET);
+	c->ram_hits++;
+	return true;
+}
+
 int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *regs,
 		   const struct gw_mem *mem, uint64_t gva, unsigned access, uint64_t *gpa,
 		   struct gw_result *fault)

@@ -106,6 +106,15 @@ void mmio_cache_invalidate_page(struct mmio_cache *c, uint64_t gva);
 void mmio_cache_ram_drop_page(struct mmio_cache *c, uint64_t gva);
 
 /*
+ * The RAM entry alone: true and *gpa when it holds gva's page with rights for `access` under
+ * regs (counted in ram_hits), which is what mmio_translate() answers then, a page being in at
+ * most one of the two entries; false: ask mmio_translate().  For the MMIO fast path's RAM
+ * operands (the other side of a string move), which mostly hit it.
+ */
+bool mmio_cache_ram_hit(struct mmio_cache *c, bool cache_on, const struct gw_regs *regs,
+			uint64_t gva, unsigned access, uint64_t *gpa);
+
+/*
  * Translate gva for `access`, for the emulator's memory callbacks.  With cache_on, a hit skips
  * the walk; otherwise guest_walk() runs and, if it succeeds and lands in a registered MMIO
  * region, fills the cache (with keep_ram, a data access elsewhere fills the RAM entry).

@@ -6,7 +6,9 @@
 # QEMU SVM with -icount shift=0 (the qemu-svm-icount bench configuration) under gdb, runs the
 # guest test kernel to the HIT-th call (default 4: caches warm) of the guest function MARKER
 # (one of the bench's timed functions: time_cpuid, time_hypercall, time_mmio_read,
-# time_mov_cr3, ...), then single-steps the next EXITS exits (default 1) and prints, per exit,
+# time_mov_cr3, t_movsd_to_dev and t_movsd_from_dev of tests/guest/bench_mmio.c - each row
+# calls its function 16 times: REP MOVSD calls 1-16 move 1 element, 17-32 16, 33-48 256 -,
+# ...), then single-steps the next EXITS exits (default 1) and prints, per exit,
 # its instruction count and function -> instructions in first-executed order.  VMRUN itself and
 # the guest's instructions are not counted (the bench's ticks include them).  QEMU only (SVM):
 # TCG has no VT-x.  Needs gdb with Python.  Takes a minute or two (the guest suite runs first).

@@ -1172,6 +1172,7 @@ void test_mmio(void)
 	write_cr0(cr0 & ~CR0_PG);
 	test_phys();
 	test_deny();
+	test_cr3_regs_armed(region_page(R0, 0), cache_on);
 
 	paging_on();
 	test_gva();

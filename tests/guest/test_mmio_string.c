@@ -2,8 +2,8 @@
  * String instructions on a device page at their edges (mhv's string path, core/
  * mmio_string.c, and the general emulator behind it): a REP MOVSD that runs off the device
  * page into an unmapped one must fault at the first element of that page with ECX, ESI and
- * EDI there and the elements before it done; REP STOSD with DF=1; REP LODSD; and a REP MOVSB
- * longer than one exit's budget.  Paging is on (test_mmio.c's window): dev_page is a device
+ * EDI there and the elements before it done; REP MOVSD from the device to itself, up and
+ * with DF=1; REP STOSD with DF=1; REP LODSD; and a REP MOVSB longer than one exit's budget.  Paging is on (test_mmio.c's window): dev_page is a device
  * page, the page after it unmapped.
  */
 #include "lib/fmt.h"
@@ -21,6 +21,9 @@
 #define LONG_OFF    0x100
 #define LONG_LEN    3000 /* bytes: more than one exit's budget of elements */
 #define FILL	    0xEEEEEEEEu
+#define D2D_SRC_OFF 0x40 /* device -> device: source and destination in the device page */
+#define D2D_DST_OFF 0x80
+#define D2D_ELEMS   5
 #define SEED	    0x6b1c2d3eu
 #define STEP	    0x01010101u
 
@@ -33,6 +36,13 @@ static void movsd_up(void *arg)
 	struct str_run *r = arg;
 
 	asm volatile("cld; rep movsl" : "+D"(r->d), "+S"(r->s), "+c"(r->c)::"memory");
+}
+
+static void movsd_down(void *arg)
+{
+	struct str_run *r = arg;
+
+	asm volatile("std; rep movsl; cld" : "+D"(r->d), "+S"(r->s), "+c"(r->c)::"memory");
 }
 
 static void stosd_down(void *arg)
@@ -145,8 +155,43 @@ static void long_movsb(uintptr_t dev_page)
 	      "%u wrong, ecx %u", bad, r.c);
 }
 
+/* REP MOVSD device -> device (the exit reports the source's read; the destination is
+ * translated): each element read then written, registers at the end, up and with DF=1. */
+static void movsd_dev_to_dev(uintptr_t dev_page, bool down)
+{
+	volatile uint32_t *src = (volatile uint32_t *)(dev_page + D2D_SRC_OFF);
+	volatile uint32_t *dst = (volatile uint32_t *)(dev_page + D2D_DST_OFF);
+	const uint32_t last = (D2D_ELEMS - 1) * sizeof(uint32_t);
+	struct str_run r = {.s = (uintptr_t)src + (down ? last : 0),
+			    .d = (uintptr_t)dst + (down ? last : 0),
+			    .c = D2D_ELEMS};
+	uint32_t bad = 0;
+	int32_t step = down ? -(int32_t)sizeof(uint32_t) : (int32_t)sizeof(uint32_t);
+	char what[96];
+	struct fault f;
+
+	for (uint32_t i = 0; i < D2D_ELEMS; i++) {
+		src[i] = SEED + i * STEP + down;
+		dst[i] = FILL;
+	}
+	run_catching(down ? movsd_down : movsd_up, &r, &f);
+	fmt_snprintf(what, sizeof(what), "mmio string: rep movsd mmio->mmio%s runs",
+		     down ? " DF=1" : "");
+	check_no_fault(what, &f);
+	for (uint32_t i = 0; i < D2D_ELEMS; i++)
+		bad += dst[i] != SEED + i * STEP + down;
+	fmt_snprintf(what, sizeof(what), "mmio string: rep movsd mmio->mmio%s: data, ECX, ESI, EDI",
+		     down ? " DF=1" : "");
+	check(bad == 0 && r.c == 0 &&
+		      r.s == (uintptr_t)src + (down ? last : 0) + D2D_ELEMS * step &&
+		      r.d == (uintptr_t)dst + (down ? last : 0) + D2D_ELEMS * step,
+	      what, "%u wrong, ecx %u esi 0x%x edi 0x%x", bad, r.c, r.s, r.d);
+}
+
 void test_mmio_string_edges(uintptr_t dev_page)
 {
+	movsd_dev_to_dev(dev_page, false);
+	movsd_dev_to_dev(dev_page, true);
 	edge_fault(dev_page, true);
 	edge_fault(dev_page, false);
 	stos_down(dev_page);

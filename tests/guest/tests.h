@@ -60,6 +60,9 @@ void test_msrs(void);
 void test_crs(void);
 /* MOV to CR3 from each register loads that register (test_cr3_regs.c). */
 void test_cr3_regs(void);
+/* The same from every register incl. ESP, each MOV made to exit by a device read at dev
+ * first (paging off; cache_on: mmio_cache=on, so the MOV exits). */
+void test_cr3_regs_armed(uintptr_t dev, bool cache_on);
 void test_io(void);
 /*
  * Timer interrupts through the remapped 8259 PIC and HLT (test_irq.c).  Leaves IF clear, both

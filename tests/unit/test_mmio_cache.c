@@ -459,6 +459,60 @@ static void test_cache_ram_entry(void **state)
 }
 
 /* A 2 MiB mapping: cached per 4 KiB, but INVLPG anywhere in the 2 MiB drops it. */
+/*
+ * mmio_cache_ram_hit (the string path's RAM operand): over every combination of the entry's
+ * rights and the state the rights depend on, it hits exactly when mmio_translate would serve
+ * the access from the RAM entry, with the same address and the same count.
+ */
+static void test_cache_ram_hit_agrees_with_translate(void **state)
+{
+	static const unsigned accesses[] = {0, GW_WRITE, GW_FETCH, GW_USER, GW_WRITE | GW_USER};
+	static const uint64_t cr4s[] = {CR4_PAE, CR4_PAE | CR4_SMAP, CR4_PAE | CR4_SMEP,
+					CR4_PAE | CR4_PKE, CR4_PAE | CR4_PKS};
+	unsigned hits = 0;
+
+	(void)state;
+	map4k(regs.cr3, GVA, GPA_RAM, P | RW | US);
+	for (unsigned bits = 0; bits < 1u << 7; bits++)
+		for (unsigned a = 0; a < sizeof(accesses) / sizeof(accesses[0]); a++)
+			for (unsigned k = 0; k < sizeof(cr4s) / sizeof(cr4s[0]); k++) {
+				struct mmio_cache one, two;
+				struct gw_result r;
+				uint64_t gpa_one = 0, gpa_two = 0;
+				bool hit;
+
+				mmio_cache_init(&one, &regions);
+				mmio_cache_keep_ram(&one, true);
+				one.ram = (struct mmio_cache_ram){.valid = true,
+								  .gva_page = GVA >> 12,
+								  .gfn = GPA_RAM >> 12,
+								  .page_shift = 12,
+								  .user = bits & 1,
+								  .writable = bits & 2,
+								  .dirty = bits & 4};
+				two = one;
+				regs.cr0 = CR0_PE | CR0_PG | ((bits & 8) ? CR0_WP : 0);
+				regs.cpl = (bits & 16) ? 3 : 0;
+				regs.rflags_ac = bits & 32;
+				regs.cr4 = cr4s[k];
+				regs.efer = (bits & 64) ? EFER_LME | EFER_LMA | EFER_NXE : 0;
+				if (!(bits & 64))
+					regs.cr0 &= ~CR0_PG; /* no 4-level tables: paging off */
+				hit = mmio_cache_ram_hit(&one, true, &regs, GVA + 8, accesses[a],
+							 &gpa_one);
+				(void)mmio_translate(&two, true, &regs, &mem, GVA + 8, accesses[a],
+						     &gpa_two, &r);
+				assert_int_equal(hit, two.ram_hits == 1);
+				assert_int_equal(one.ram_hits, two.ram_hits);
+				if (hit)
+					assert_int_equal(gpa_one, gpa_two);
+				assert_false(mmio_cache_ram_hit(&one, false, &regs, GVA + 8,
+								accesses[a], &gpa_one));
+				hits += hit;
+			}
+	assert_true(hits > 0); /* the common case is among them */
+}
+
 static void test_cache_large_page_invlpg_anywhere_in_it(void **state)
 {
 	const uint64_t la = 0x00007f4000000000ull;
@@ -748,6 +802,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cache_smap_smep_nx_rechecked_on_hit, setup),
 		cmocka_unit_test_setup(test_cache_only_mmio_is_cached, setup),
 		cmocka_unit_test_setup(test_cache_ram_entry, setup),
+		cmocka_unit_test_setup(test_cache_ram_hit_agrees_with_translate, setup),
 		cmocka_unit_test_setup(test_cache_large_page_invlpg_anywhere_in_it, setup),
 		cmocka_unit_test_setup(test_cache_protection_keys_never_hit, setup),
 		cmocka_unit_test_setup(test_cache_api_direct, setup),

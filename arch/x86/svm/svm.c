@@ -23,6 +23,7 @@
 #include "core/gdb_swbp.h"
 #include "core/gdbstub.h"
 #include "core/debug_stop.h"
+#include "core/exit_cr3.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
@@ -30,6 +31,7 @@
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
+#include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "core/vuart.h"
 #include "lib/errno.h"
@@ -62,6 +64,9 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa, host_save_pa, hsave_pa;
 	bool nrips, decode_assists, flush_by_asid;
+	/* Decode assists and NRIP save both (CPUID 8000_000A EDX bits 7 and 3): a CR3-write exit
+	 * names its register in EXITINFO1 and its next RIP in the VMCB (exit_cr3_write). */
+	bool cr3_assisted;
 	uint8_t guest_tlb_flush; /* TLB_CONTROL_FLUSH_ASID, or _ALL without flush-by-ASID */
 	/* exit_cr3_write: the RIP after the MOV, kept here across the exit core's call rather
 	 * than in a register the call would make it save and restore. */
@@ -265,7 +270,7 @@ static void svm_set_flush_exits(struct vcpu *v, unsigned mask)
 	 * disarms them all) is three AND-to-memory and no test of each bit. */
 	c->intercept_cr &= ~CR_WRITE_INTERCEPT(3);
 	c->intercept_misc1 &= ~MISC1_INVLPG;
-	c->intercept_misc3 &= ~sv->invpcid_intercept;
+	c->intercept_misc3 &= ~MISC3_INVPCID; /* never set without INVPCID: an immediate AND */
 	if (unlikely(mask)) {
 		if (mask & FLUSH_EXIT_CR3)
 			c->intercept_cr |= CR_WRITE_INTERCEPT(3);
@@ -281,6 +286,10 @@ static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
 
+	if (likely(cr == 3)) { /* first: the frequent one (MOV to CR3 with the flush exits on) */
+		s->cr3 = val;
+		return true;
+	}
 	switch (cr) {
 	case 0:
 		/* The write was intercepted, so the CPU did not activate long mode: mhv does. */
@@ -291,9 +300,6 @@ static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 				s->efer &= ~EFER_LMA;
 		}
 		s->cr0 = val;
-		break;
-	case 3:
-		s->cr3 = val;
 		break;
 	default:
 		s->cr4 = val;
@@ -367,6 +373,33 @@ static inline __attribute__((always_inline)) uint64_t svm_cs_key_of(const struct
 	_Static_assert(offsetof(struct vmcb_seg, base) == sizeof(key), "selector..limit: a word");
 	__builtin_memcpy(&key, &save->cs, sizeof(key));
 	return key;
+}
+
+/* vcpu_segment_flat() on a VMCB segment (its attributes' low byte is the VMX layout's; not
+ * present stands for unusable, as in svm_get_segment). */
+static inline bool vmcb_seg_flat(const struct vmcb_seg *s, bool write)
+{
+	uint16_t want = write ? SVM_ATTR_P | SEG_TYPE_WRITABLE : SVM_ATTR_P;
+
+	return !s->base && s->limit == SEG_FLAT_LIMIT &&
+	       (s->attrib & (SVM_ATTR_P | SEG_TYPE_CODE | SEG_TYPE_EXPDN | want)) == want;
+}
+
+/* FS and GS: VMLOAD state, in the VMCB only after a VMSAVE (svm_get_segment). */
+static bool __attribute__((noinline)) svm_segment_flat_fs_gs(struct vcpu *v, unsigned seg,
+							   bool write)
+{
+	svm_use_host_state(to_svm(v));
+	return vmcb_seg_flat(seg == X86_SEG_FS ? &vmcb_of(v)->save.fs : &vmcb_of(v)->save.gs,
+			     write);
+}
+
+static bool __attribute__((optimize("omit-frame-pointer")))
+svm_segment_flat(struct vcpu *v, unsigned seg, bool write)
+{
+	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS))
+		return svm_segment_flat_fs_gs(v, seg, write);
+	return vmcb_seg_flat(&vmcb_of(v)->save.es + (seg < X86_SEG_FS ? seg : X86_SEG_CS), write);
 }
 
 /* The MMIO short path's state (core/mmio_short.h), all in the VMCB's save area whether or not
@@ -700,6 +733,7 @@ static const struct vcpu_ops svm_ops = {
 	.inject_exception = svm_inject_exception,
 	.get_segment = svm_get_segment,
 	.cs_key = svm_cs_key,
+	.segment_flat = svm_segment_flat,
 	.get_sysseg = svm_get_sysseg,
 	.set_dtr = svm_set_dtr,
 	.set_sysseg = svm_set_sysseg,
@@ -1343,9 +1377,12 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
 }
 
 /*
- * MOV to CR3 (armed while a translation cache holds something, core/flush_exits.h): without
- * decode assists, the register and length from the bytes at RIP (svm_known_mov_cr3), with no
- * decode and none of the state VMSAVE moves; else the general CR-write path.
+ * MOV to CR3 (armed while a translation cache holds something, core/flush_exits.h), with none
+ * of the state VMSAVE moves: with decode assists and NRIP save, the register from EXITINFO1
+ * (bit 63: a MOV CRn, bits 3:0 its GPR; APM 15.8.1) and the next RIP from the VMCB; without
+ * decode assists, both from the bytes at RIP (svm_known_mov_cr3), with no decode; else the
+ * general CR-write path.  The exit core's MOV to CR3 inline (core/exit_cr3.h), with this
+ * vCPU's ops (svm_ops, vcpu_init) as a constant: its backend calls are direct and inline.
  */
 static void __attribute__((noinline, optimize("omit-frame-pointer")))
 exit_cr3_write(struct svm_vcpu *sv)
@@ -1354,6 +1391,19 @@ exit_cr3_write(struct svm_vcpu *sv)
 	uint64_t next_rip;
 	unsigned gpr;
 
+	if (unlikely(sv->decode_assists)) {
+		uint64_t info = sv->vmcb->control.exit_info1;
+
+		if (sv->cr3_assisted && (info & CRX_DECODE_VALID)) {
+			gpr = (unsigned)(info & CRX_GPR_MASK);
+			if (gpr == GPR_RSP)
+				v->gpr[GPR_RSP] = sv->vmcb->save.rsp;
+			/* NRIP stays in the VMCB across the flush: read after it. */
+			if (vcpu_exit_mov_to_cr3_inline(v, &svm_ops, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+				advance_rip(sv->vmcb, sv->vmcb->control.next_rip);
+			return;
+		}
+	}
 	if (sv->decode_assists || !svm_known_mov_cr3(v, sv->vmcb, &gpr, &next_rip)) {
 		if (exit_other(sv, SVM_EXIT_CR3_WRITE) == EXIT_NEXT_SKIP)
 			skip_exited(sv);
@@ -1364,7 +1414,7 @@ exit_cr3_write(struct svm_vcpu *sv)
 	/* The next RIP is found before the write: the flush drops the code translation the
 	 * bytes were read through. */
 	sv->cr3_next_rip = next_rip;
-	if (vcpu_exit_mov_to_cr3(v, (enum gpr)gpr) == EXIT_NEXT_SKIP)
+	if (vcpu_exit_mov_to_cr3_inline(v, &svm_ops, (enum gpr)gpr) == EXIT_NEXT_SKIP)
 		set_rip_past(sv->vmcb, sv->cr3_next_rip);
 }
 
@@ -1465,6 +1515,7 @@ static void prepare_vcpu(struct svm_vcpu *sv, unsigned cpu, const struct virt_ca
 	if (!sv->nrips)
 		sv->vcpu.code_tlb_on = true;
 	sv->decode_assists = caps->svm.decode_assists;
+	sv->cr3_assisted = sv->decode_assists && sv->nrips;
 	sv->flush_by_asid = caps->svm.flush_by_asid;
 	sv->guest_tlb_flush = sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 	sv->guest_state_saved = true;

@@ -22,12 +22,14 @@
 #include "core/gdb_swbp.h"
 #include "core/gdbstub.h"
 #include "core/debug_stop.h"
+#include "core/exit_cr3.h"
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/mmio_short_hit.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
+#include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "core/vuart.h"
 #include "lib/io_bitmap.h"
@@ -657,7 +659,21 @@ static bool __attribute__((noinline)) load_pae_pdptes(uint64_t cr3)
 	return true;
 }
 
-static bool vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+/* vmx_set_cr's CR3 write, and every other write, out of line: the frequent one (MOV to CR3
+ * with the flush exits on) without CR4.PAE loads no PDPTEs and needs no frame. */
+static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned cr, uint64_t val);
+
+static bool __attribute__((optimize("omit-frame-pointer")))
+vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+{
+	if (likely(cr == 3) && !(vmx_get_cr(v, 4) & CR4_PAE)) {
+		vmwrite_nat(VMCS_GUEST_CR3, val);
+		return true;
+	}
+	return vmx_set_cr_other(v, cr, val);
+}
+
+static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	struct vmx_vcpu *vx = to_vmx(v);
 	/* PAE paging outside long mode (with LME, paging on means IA-32e mode).  CR4 first:
@@ -751,6 +767,20 @@ static void vmx_flush_tlb(struct vcpu *v, bool one_address, uint64_t la)
 		invvpid(INVVPID_ADDR, GUEST_VPID, la);
 	else
 		invvpid(vx->invvpid_single ? INVVPID_SINGLE : INVVPID_ALL, GUEST_VPID, 0);
+}
+
+/* vcpu_segment_flat() on the VMCS's fields, with no selector read. */
+static bool vmx_segment_flat(struct vcpu *v, unsigned seg, bool write)
+{
+	uint32_t want = SEG_PRESENT | (write ? SEG_TYPE_WRITABLE : 0);
+
+	(void)v;
+	if (seg >= ARRAY_SIZE(guest_segs))
+		seg = 1; /* CS, as vmx_get_segment */
+	return (vmread32(guest_segs[seg].ar) &
+		(SEG_PRESENT | AR_UNUSABLE | SEG_TYPE_CODE | SEG_TYPE_EXPDN | want)) == want &&
+	       !vmread_nat(guest_segs[seg].base) &&
+	       vmread32(guest_segs[seg].limit) == SEG_FLAT_LIMIT;
 }
 
 static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s)
@@ -1025,6 +1055,7 @@ static const struct vcpu_ops vmx_ops = {
 	.inject_exception = vmx_inject_exception,
 	.get_segment = vmx_get_segment,
 	.cs_key = vmx_cs_key,
+	.segment_flat = vmx_segment_flat,
 	.get_sysseg = vmx_get_sysseg,
 	.set_dtr = vmx_set_dtr,
 	.set_sysseg = vmx_set_sysseg,
@@ -1064,6 +1095,15 @@ static enum exit_next __attribute__((noinline)) exit_cr_access_other(struct vcpu
 	return next;
 }
 
+/* The exit core's MOV to CR3 inline (core/exit_cr3.h), with this vCPU's ops (vmx_ops,
+ * vcpu_init) as a constant: vmx_set_cr, the flush-exit disarm and vmx_flush_tlb are direct
+ * calls or inline, not indirect ones. */
+static enum exit_next __attribute__((noinline, optimize("omit-frame-pointer")))
+exit_mov_to_cr3(struct vcpu *v, enum gpr reg)
+{
+	return vcpu_exit_mov_to_cr3_inline(v, &vmx_ops, reg);
+}
+
 /* MOV to CR3 (the frequent one while the flush exits are armed) from a register that lives
  * in gpr[] goes straight to its path; the rest through the general one. */
 static inline enum exit_next exit_cr_access(struct vcpu *v, uint64_t q)
@@ -1071,7 +1111,7 @@ static inline enum exit_next exit_cr_access(struct vcpu *v, uint64_t q)
 	enum gpr reg = (enum gpr)CRQ_GPR(q);
 
 	if (CRQ_TYPE(q) == CR_MOV_TO && CRQ_CR(q) == 3 && reg != GPR_RSP)
-		return vcpu_exit_mov_to_cr3(v, reg);
+		return exit_mov_to_cr3(v, reg);
 	return exit_cr_access_other(v, q);
 }
 
