@@ -66,9 +66,6 @@ static void fill_register(struct vcpu *v, struct mmio_short *e, const struct x86
 	e->src = f->imm ? (const uint8_t *)&e->imm_val
 			: (const uint8_t *)&v->gpr[e->reg] + e->shift / BYTE_BITS;
 	e->gpr_off = (uint8_t)(e->reg * sizeof(v->gpr[0]) + e->shift / BYTE_BITS);
-	/* The device's value zero-extended to 64 bits is the register's new value. */
-	e->whole = !f->sign && !f->high_byte && f->reg_size >= 4;
-	e->sext_shift = f->sign ? (uint8_t)(MMIO_WORD_BITS - BYTE_BITS * f->mem_size) : 0;
 	e->val_mask = byte_mask(f->reg_size);
 	/* 32-bit results zero-extend to 64 bits; 8- and 16-bit ones merge. */
 	e->keep_mask = f->reg_size >= 4 ? 0 : ~(e->val_mask << e->shift);

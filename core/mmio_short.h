@@ -69,7 +69,6 @@ struct mmio_short {
 	uint64_t code_lo;  /* the 8 bytes at code when filled: the instruction and what follows */
 	uint8_t kind;	   /* enum mmio_short_kind */
 	uint8_t gpr_off;   /* a load: the byte offset in gpr[] it writes */
-	uint8_t sext_shift; /* a load: 64 - 8 * size for MOVSX (shifted up and back), else 0 */
 	uint8_t size;	   /* bytes of the memory operand */
 	uint8_t cs_mode;   /* VCPU_CS_L | VCPU_CS_DB when filled */
 	uint8_t off_bias;  /* 1 for an operand wider than a byte: offset 0 keys out of range */
@@ -91,7 +90,6 @@ struct mmio_short {
 	uint64_t mask_hi;  /* which bytes of code_hi are the instruction's */
 	uint64_t imm_val;  /* a store of an immediate: the value */
 	uint64_t keep_mask; /* a load: the register bits it leaves alone */
-	bool whole;	   /* a load whose zero-extended value is the whole new register */
 	bool sign;	   /* a load sign-extends from size bytes */
 	bool imm;	   /* a store of imm_val */
 	bool alu;	   /* an ALU form (mmio_forms.h): replayed through vcpu_mmio_form() */

@@ -257,4 +257,5 @@ void test_mmio_short_forms(void)
 	test_stores(dev);
 	test_moffs(dev);
 	test_mmio_short_alu(dev);
+	test_mmio_short_lm(base);
 }

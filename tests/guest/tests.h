@@ -55,6 +55,8 @@ void test_mmio_short_mode(uintptr_t dev_page);
 void test_mmio_short_forms(void);
 /* The short path's ALU forms against the CPU on RAM, flags exact (test_mmio_short_alu.c). */
 void test_mmio_short_alu(volatile uint32_t *dev);
+/* The short path's MOV forms in 64-bit mode (REX, R8-R15, widths) against RAM (test_mmio_short_lm.c). */
+void test_mmio_short_lm(uintptr_t dev_page);
 void test_hypercalls(void);
 void test_msrs(void);
 void test_crs(void);
