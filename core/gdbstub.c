@@ -390,6 +390,11 @@ static uint64_t guest_dr_get(struct vcpu *v, unsigned dr)
 	return dbg_cpu(v)->drs_saved ? dbg_cpu(v)->guest_dr7 : v->ops->get_dr7(v);
 }
 
+uint64_t gdbstub_guest_dr(struct vcpu *v, unsigned dr)
+{
+	return guest_dr_get(v, dr);
+}
+
 static void guest_dr_set(struct vcpu *v, unsigned dr, uint64_t val)
 {
 	if (dr < NR_DEBUG_ADDR_REGS) {

@@ -57,6 +57,9 @@ void gdbstub_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem
  * false when it is the guest's own (the backend reflects it, DR6 updated as the CPU would). */
 bool vcpu_exit_db(struct vcpu *v, uint64_t dr6);
 
+/* The guest's own DRn (0-3, 6, 7), wherever it is kept while gdb's breakpoints are loaded. */
+uint64_t gdbstub_guest_dr(struct vcpu *v, unsigned dr);
+
 /*
  * The guest's MOV to (to_dr) or from DRn (0..7), GPR gpr, intercepted while gdb holds the
  * debug registers: the guest reads and writes its own saved values, gdb's stay loaded.

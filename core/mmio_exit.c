@@ -14,6 +14,7 @@
 #include "core/flush_exits.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
+#include "core/mmio_data_bp.h"
 #include "core/mmio_fast.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_xsave.h"
@@ -60,6 +61,7 @@ struct mmio_exit_ctx {
 	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
 	unsigned seg_have;
 	struct x86_segment seg[X86_NR_SEGS];
+	struct mmio_data_bp bp; /* the guest's data breakpoints over the emulated accesses */
 };
 
 static uint64_t emu_get_reg(void *opaque, unsigned reg)
@@ -268,13 +270,23 @@ static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct 
 
 static int emu_read(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
 {
-	return mem_access(opaque, la, buf, len, 0, exc);
+	struct mmio_exit_ctx *c = opaque;
+	int r = mem_access(c, la, buf, len, 0, exc);
+
+	if (!r)
+		mmio_data_bp_note(&c->bp, c->v, la, len, false);
+	return r;
 }
 
 static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
 		     struct x86_exception *exc)
 {
-	return mem_access(opaque, la, (void *)buf, len, GW_WRITE, exc);
+	struct mmio_exit_ctx *c = opaque;
+	int r = mem_access(c, la, (void *)buf, len, GW_WRITE, exc);
+
+	if (!r)
+		mmio_data_bp_note(&c->bp, c->v, la, len, true);
+	return r;
 }
 
 static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
@@ -568,7 +580,9 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	seg_keep(&c, X86_SEG_CS, &cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
-	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;
+	mmio_data_bp_begin(v, &c.bp);
+	/* A breakpoint's trap comes after the REP iteration that hit: one per exit then. */
+	v->emu.rep_batch = data_bp_armed(c.bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
 	x86_emulate_decoded(&v->emu, decoded, &res);
 	count_cache_verdict(v, &c);
 
@@ -577,6 +591,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 		/* registers and RIP committed by the emulator */
 		if (res.mov_ss_shadow)
 			v->ops->set_mov_ss_shadow(v);
+		mmio_data_bp_end(v, &c.bp);
 		break;
 	case X86_EMU_UNSUPPORTED:
 		report_unsupported(v, &res);

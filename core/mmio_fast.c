@@ -27,6 +27,7 @@
 #include "lib/errno.h"
 #include "lib/string.h"
 #include "mm/memmap.h"
+#include "mmio/data_bp.h"
 #include "mmio/mmio_cache.h"
 
 #define SEG_CS		  1
@@ -86,7 +87,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	if (regs->cpl == USER_CPL)
 		return false;
 	rflags = v->ops->get_rflags(v);
-	if (rflags & RFLAGS_TF)
+	/* TF, or a breakpoint the emulator's accesses must be checked against (mmio/data_bp.h) */
+	if ((rflags & RFLAGS_TF) || data_bp_armed(v->ops->get_dr7(v)))
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;

@@ -173,6 +173,10 @@ struct vcpu_ops {
 	 * single step that the guest does not see (MTF, else RFLAGS.TF with #DB intercepted);
 	 * false if the CPU has no way. */
 	bool (*single_step)(struct vcpu *v, bool on);
+	/* The trap of the guest's data breakpoints (mmio/data_bp.h) that an instruction mhv
+	 * completed matched: DR6's B-bits b_bits set and one #DB after it, merged with the
+	 * single-step trap the instruction may owe already. */
+	void (*data_bp_trap)(struct vcpu *v, uint64_t b_bits);
 	void (*debug_state)(struct vcpu *v, struct vcpu_debug_state *d);
 	/* Drop this CPU's translations derived from the nested tables (a page left them). */
 	void (*flush_nested)(struct vcpu *v);

@@ -53,6 +53,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	if (hv_present()) {
 		test_mmio_short();
 		test_mmio_short_forms();
+		test_mmio_data_bp();
 	}
 	test_mmio_forms();
 	test_high_bar();

@@ -26,10 +26,13 @@ struct alu_out {
 	uint32_t eax, flags;
 };
 
-/* One form: EAX and the flags in (the word is the caller's), EAX and the flags out. */
+/* One form: EAX and the flags in (the word is the caller's), EAX and the flags out.  Each
+ * 64-byte aligned: the short path refuses an instruction within 16 bytes of its code page's
+ * end (core/mmio_short.c), so an unaligned form's replay count would depend on the layout. */
 #define ALU_FORM(name, insn)                                                                 \
-	static __attribute__((noinline)) struct alu_out name(uintptr_t p, uint32_t in,         \
-							       uint32_t fl)                   \
+	static __attribute__((noinline, aligned(64))) struct alu_out name(uintptr_t p,         \
+									uint32_t in,          \
+									uint32_t fl)          \
 	{                                                                                    \
 		struct alu_out o = {.eax = in};                                              \
 		__asm__ volatile("pushl %[fi]; popfl\n\t" insn "\n\tpushfl; popl %[fo]"      \

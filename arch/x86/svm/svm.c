@@ -28,6 +28,7 @@
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
 #include "core/mmio_short_hit.h"
+#include "mmio/data_bp.h"
 #include "core/msr_policy.h"
 #include "core/platform_ports.h"
 #include "core/run_end.h"
@@ -665,6 +666,19 @@ static enum exit_next exit_int_insn(struct svm_vcpu *sv)
 	return EXIT_NEXT_RETRY;
 }
 
+/* A #DB queued by single_step_trap is the same trap: DR6 gets both causes, one delivery.  Any
+ * other event queued comes first (as an interrupt would before the trap). */
+static void svm_data_bp_trap(struct vcpu *v, uint64_t b_bits)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	uint64_t db = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
+
+	if ((vmcb->control.event_inj & EVENTINJ_VALID) && vmcb->control.event_inj != db)
+		return;
+	vmcb->save.dr6 |= b_bits;
+	vmcb->control.event_inj = db;
+}
+
 /* The debugger's single step: TF with #DB intercepted (SVM has no monitor trap flag). */
 static bool svm_single_step(struct vcpu *v, bool on)
 {
@@ -752,6 +766,7 @@ static const struct vcpu_ops svm_ops = {
 	.get_cr2 = svm_get_cr2,
 	.set_exception_intercept = svm_set_exception_intercept,
 	.single_step = svm_single_step,
+	.data_bp_trap = svm_data_bp_trap,
 	.debug_state = svm_debug_state,
 	.flush_nested = svm_flush_nested,
 };
@@ -1167,7 +1182,8 @@ static inline __attribute__((always_inline)) void exit_npf(struct svm_vcpu *sv)
 	/* Two bit tests, not a compare against two 64-bit constants (the empty asm keeps the
 	 * compiler from merging them back). */
 	asm("" : "+r"(info));
-	if ((info & NPF_FETCH) || (vmcb->control.exit_int_info & EXITINTINFO_VALID)) {
+	if ((info & NPF_FETCH) || (vmcb->control.exit_int_info & EXITINTINFO_VALID) ||
+	    unlikely(data_bp_armed(vmcb->save.dr7))) { /* the slow path checks breakpoints */
 		exit_npf_slow(sv);
 		return;
 	}

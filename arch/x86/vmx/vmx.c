@@ -38,6 +38,7 @@
 #include "mm/frame.h"
 #include "mm/guest_mem.h"
 #include "mm/pagetable.h"
+#include "mmio/data_bp.h"
 
 #define VMX_REVISION_MASK   0x7FFFFFFFu
 #define MSR_IA32_PAT	    0x00000277
@@ -552,6 +553,15 @@ static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
 	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF) && !debug_stepping())
 		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
 			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
+}
+
+/* Pending for VM entry, like the single-step trap (advance_rip), which delivers both as one
+ * #DB with DR6 updated: B0-B3 sit at the same bits of the pending debug exceptions. */
+static void vmx_data_bp_trap(struct vcpu *v, uint64_t b_bits)
+{
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_PENDING_DBG,
+		    vmread_nat(VMCS_GUEST_PENDING_DBG) | b_bits | PENDING_DBG_ENABLED_BP);
 }
 
 static void vmx_set_rip(struct vcpu *v, uint64_t rip)
@@ -1071,6 +1081,7 @@ static const struct vcpu_ops vmx_ops = {
 	.set_dr7 = vmx_set_dr7,
 	.get_dr6 = vmx_get_dr6,
 	.set_dr6 = vmx_set_dr6,
+	.data_bp_trap = vmx_data_bp_trap,
 	.set_mov_dr_intercept = vmx_set_mov_dr_intercept,
 	.get_cr2 = vmx_get_cr2,
 	.set_exception_intercept = vmx_set_exception_intercept,
@@ -1217,7 +1228,8 @@ exit_ept_violation(struct vcpu *v)
 	struct vcpu_exec_state x;
 
 	if ((q & (final_data | EPTQ_FETCH)) != final_data ||
-	    (vmread32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID)) {
+	    (vmread32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID) ||
+	    unlikely(data_bp_armed(vmread_nat(VMCS_GUEST_DR7)))) { /* slow: checks breakpoints */
 		exit_ept_violation_slow(v);
 		return;
 	}

@@ -157,6 +157,7 @@
 #define CPUID_ADDR_SIZES      0x80000008u
 #define CPUID_MAXPHYADDR_MASK 0xFFu /* CPUID 80000008H:EAX[7:0] */
 #define PENDING_DBG_BS	      (1ull << 14) /* pending debug exceptions: single step */
+#define PENDING_DBG_ENABLED_BP (1ull << 12) /* ... an enabled breakpoint (B0-B3 in bits 0-3) */
 /* #DB exit qualification: B0-B3, BD, BS, the DR6 bits the exit reports instead of setting */
 #define DBQ_DR6_BITS	      0x600Full
 /* MOV DR exit qualification */

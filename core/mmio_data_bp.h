@@ -1,0 +1,41 @@
+/*
+ * The guest's data breakpoints over an instruction the MMIO slow path (core/mmio_exit.c)
+ * completes: the CPU never sees those accesses, so mhv matches them against the guest's DR7
+ * and DR0-DR3 (mmio/data_bp.h) and owes the trap the CPU would raise after the instruction.
+ * The fast paths (the short hit, mmio_fast.c and its stack/string/RMW forms) refuse while any
+ * breakpoint is enabled, so every device access of such a guest comes here.
+ */
+#ifndef MHV_CORE_MMIO_DATA_BP_H
+#define MHV_CORE_MMIO_DATA_BP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/compiler.h"
+#include "mmio/data_bp.h"
+
+struct vcpu;
+
+struct mmio_data_bp {
+	uint64_t dr7;  /* the guest's, read once per emulation */
+	uint64_t hits; /* DR6 B-bits matched so far */
+};
+
+/* Before an emulation: the guest's DR7 (the gdb stub's saved one while gdb's are loaded). */
+void mmio_data_bp_begin(struct vcpu *v, struct mmio_data_bp *bp);
+
+void mmio_data_bp_note_slow(struct mmio_data_bp *bp, struct vcpu *v, uint64_t la, unsigned len,
+			    bool write);
+
+/* A completed data access of the emulated instruction. */
+static inline void mmio_data_bp_note(struct mmio_data_bp *bp, struct vcpu *v, uint64_t la,
+				     unsigned len, bool write)
+{
+	if (unlikely(data_bp_armed(bp->dr7)))
+		mmio_data_bp_note_slow(bp, v, la, len, write);
+}
+
+/* The instruction (or a REP string's iteration) completed, RIP committed: its trap, if any. */
+void mmio_data_bp_end(struct vcpu *v, const struct mmio_data_bp *bp);
+
+#endif

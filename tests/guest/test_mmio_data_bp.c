@@ -1,0 +1,193 @@
+/*
+ * The guest's data breakpoints (DR0-DR3, DR7) on a device word: the same accesses, at the same
+ * RIPs, on a RAM buffer (the CPU's own answer) and on an mmio=ram region's page (mhv's), then
+ * compared: #DB or not, where, DR6's B0-B3 and BS, and a REP MOVSD's progress at the trap.
+ * Each device access is first replayed with no breakpoint (so the MMIO short path holds it)
+ * and then armed: the short path must not skip the check.  Paging is off: linear = physical.
+ */
+#include "core/hypercall_abi.h"
+#include "tests/guest/hv.h"
+#include "tests/guest/report.h"
+#include "tests/guest/tests.h"
+#include "tests/guest/trap.h"
+
+#define PAGE_SIZE   4096u
+#define MAX_REGIONS 8
+#define OFF_WORD    0x440 /* the words this test uses on the device page: 0x440-0x45F */
+#define WARM_ROUNDS 3
+#define VEC_DB	    1
+#define DR6_CLEAR   0xFFFF0FF0u
+#define DR6_SEEN    0x400Fu /* BS and B0-B3 */
+#define FLAG_TF	    0x100u
+#define STRING_LEN  4 /* dwords */
+#define VAL	    0x5A0B0001u
+
+/* DR7 for breakpoint n: L (or G), R/W (1 write, 3 read/write), LEN (0 1, 1 2, 3 4 bytes). */
+#define BP(n, g, rw, len) ((1u << (2 * (n) + (g))) | (((rw) | (len) << 2) << (16 + 4 * (n))))
+#define RW_W  1u
+#define RW_RW 3u
+#define LEN1  0u
+#define LEN2  1u
+#define LEN4  3u
+
+enum op { OP_LOAD32, OP_STORE32, OP_STORE8, OP_LOAD32_TF, OP_REP_MOVSD };
+
+struct bp_case {
+	const char *name;
+	enum op op;
+	uint32_t off;	  /* the access's offset from the word */
+	uint32_t dr7;
+	uint32_t dr_off[4]; /* DRn = word + dr_off[n] */
+	uint32_t want_dr6; /* BS and B0-B3 the SDM asks for; 0: no #DB */
+};
+
+static const struct bp_case cases[] = {
+	{"mmio data bp: write bp, 4-byte store", OP_STORE32, 0, BP(0, 0, RW_W, LEN4), {0}, 0x1},
+	{"mmio data bp: write bp, 4-byte load (no #DB)", OP_LOAD32, 0, BP(0, 0, RW_W, LEN4), {0}, 0},
+	{"mmio data bp: read/write bp LEN2 inside a 4-byte load", OP_LOAD32, 0, BP(1, 1, RW_RW, LEN2), {0, 2},
+	 0x2},
+	{"mmio data bp: bp on another word (no #DB)", OP_LOAD32, 0, BP(2, 0, RW_RW, LEN4), {0, 0, 8}, 0},
+	{"mmio data bp: LEN1 bp, byte store on it", OP_STORE8, 3, BP(3, 1, RW_W, LEN1), {0, 0, 0, 3}, 0x8},
+	{"mmio data bp: LEN1 bp, byte store next to it (no #DB)", OP_STORE8, 2, BP(3, 0, RW_W, LEN1),
+	 {0, 0, 0, 3}, 0},
+	{"mmio data bp: two bps matched by one store", OP_STORE32, 0,
+	 BP(0, 0, RW_RW, LEN4) | BP(2, 1, RW_W, LEN1), {0, 0, 1}, 0x5},
+	{"mmio data bp: disabled bp with R/W set (no #DB)", OP_STORE32, 0, (RW_RW | LEN4 << 2) << 16, {0},
+	 0},
+	{"mmio data bp: read bp with TF set: one #DB, BS and B0", OP_LOAD32_TF, 0, BP(0, 0, RW_RW, LEN4), {0},
+	 0x4001},
+	{"mmio data bp: REP MOVSD into the page, bp on the 3rd dword", OP_REP_MOVSD, 0, BP(1, 0, RW_W, LEN4),
+	 {0, 8}, 0x2},
+};
+
+static uint32_t ram_word[8] __attribute__((aligned(64)));
+static uint32_t src[STRING_LEN] = {1, 2, 3, 4};
+
+extern char mmio_data_bp_after_tf_load[];
+
+struct access {
+	enum op op;
+	uintptr_t addr;
+};
+
+/* One access per op, each at its own fixed RIP whatever the address (RAM or device). */
+static void do_access(void *arg)
+{
+	const struct access *a = arg;
+	uint32_t v = VAL, c = STRING_LEN;
+	uintptr_t s = (uintptr_t)src, d = a->addr;
+
+	switch (a->op) {
+	case OP_LOAD32:
+		__asm__ volatile("movl (%1), %0" : "=c"(v) : "r"(a->addr) : "memory");
+		break;
+	case OP_STORE32:
+		__asm__ volatile("movl %0, (%1)" ::"r"(v), "r"(a->addr) : "memory");
+		break;
+	case OP_STORE8:
+		__asm__ volatile("movb %b0, (%1)" ::"q"(v), "r"(a->addr) : "memory");
+		break;
+	case OP_LOAD32_TF:
+		__asm__ volatile("pushfl; orl %2, (%%esp); popfl\n\t"
+				 "movl (%1), %0\n\t"
+				 ".globl mmio_data_bp_after_tf_load\n"
+				 "mmio_data_bp_after_tf_load:\n\t"
+				 "pushfl; andl $~0x100, (%%esp); popfl"
+				 : "=&c"(v)
+				 : "r"(a->addr), "r"(FLAG_TF)
+				 : "memory", "cc");
+		break;
+	case OP_REP_MOVSD:
+		__asm__ volatile("cld; rep movsl" : "+c"(c), "+S"(s), "+D"(d) : : "memory");
+		break;
+	}
+	(void)v;
+}
+
+static void set_drs(uint32_t dr7, const uint32_t dr[4])
+{
+	__asm__ volatile("movl %0, %%dr7" ::"r"(0u));
+	__asm__ volatile("movl %0, %%dr0" ::"r"(dr[0]));
+	__asm__ volatile("movl %0, %%dr1" ::"r"(dr[1]));
+	__asm__ volatile("movl %0, %%dr2" ::"r"(dr[2]));
+	__asm__ volatile("movl %0, %%dr3" ::"r"(dr[3]));
+	__asm__ volatile("movl %0, %%dr6" ::"r"(DR6_CLEAR));
+	__asm__ volatile("movl %0, %%dr7" ::"r"(dr7));
+}
+
+struct outcome {
+	struct fault f;
+	uint32_t dr6;
+	bool faulted; /* vcpu-independent summary for the message */
+};
+
+/* The case on the word at base: the access replayed unarmed first, then armed once. */
+static void run_case(const struct bp_case *k, uintptr_t word, struct outcome *o)
+{
+	static const uint32_t none[4];
+	struct access a = {.op = k->op, .addr = word + k->off};
+	uint32_t dr[4], dr6;
+	struct fault warm;
+
+	for (unsigned n = 0; n < 4; n++)
+		dr[n] = word + k->dr_off[n];
+	set_drs(0, none);
+	for (unsigned i = 0; i < WARM_ROUNDS; i++)
+		run_catching(do_access, &a, &warm);
+	set_drs(k->dr7, dr);
+	o->faulted = run_catching(do_access, &a, &o->f);
+	__asm__ volatile("movl %%dr6, %0" : "=r"(dr6));
+	set_drs(0, none);
+	o->dr6 = dr6 & DR6_SEEN;
+}
+
+static uintptr_t device_page(void)
+{
+	for (uint32_t i = 0; i < MAX_REGIONS; i++) {
+		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = i};
+
+		hc_native(&r);
+		if (r.eax == (uint32_t)HC_ENOSYS)
+			break;
+		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= PAGE_SIZE)
+			return r.eax;
+	}
+	return 0;
+}
+
+void test_mmio_data_bp(void)
+{
+	uintptr_t dev = device_page();
+
+	if (!dev) {
+		check(false, "mmio data bp: an mmio=ram region configured", "none");
+		return;
+	}
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct bp_case *k = &cases[i];
+		struct outcome ram, mmio;
+		uintptr_t ram_at = (uintptr_t)ram_word, dev_at = dev + OFF_WORD;
+
+		run_case(k, ram_at, &ram);
+		run_case(k, dev_at, &mmio);
+		/* RAM is the CPU's answer for where the trap lands and a string's progress; DR6
+		 * and the TF case are the SDM's (QEMU's TCG reports only the first of two
+		 * watchpoints, and lands a watchpoint under TF one instruction late). */
+		uint32_t want_eip = k->op == OP_LOAD32_TF ? (uint32_t)mmio_data_bp_after_tf_load
+							  : ram.f.eip;
+		bool ram_ok = ram.faulted == !!k->want_dr6 && (!ram.faulted || ram.f.vector == VEC_DB);
+		bool same = mmio.faulted == !!k->want_dr6 &&
+			    (!mmio.faulted || (mmio.f.vector == VEC_DB && mmio.f.eip == want_eip &&
+					       mmio.dr6 == k->want_dr6));
+
+		if (k->op == OP_REP_MOVSD) /* the iteration the trap came after */
+			same = same && ram.f.ecx == mmio.f.ecx && ram.f.esi == mmio.f.esi &&
+			       ram.f.edi - (uint32_t)ram_at == mmio.f.edi - (uint32_t)dev_at;
+		check(ram_ok && same, k->name,
+		      "device: %s at 0x%x DR6 0x%x ECX %u (want DR6 0x%x at 0x%x); RAM: %s, ECX %u%s",
+		      mmio.faulted ? trap_name(mmio.f.vector) : "nothing", mmio.f.eip, mmio.dr6,
+		      mmio.f.ecx, k->want_dr6, want_eip,
+		      ram.faulted ? trap_name(ram.f.vector) : "nothing", ram.f.ecx,
+		      ram_ok ? "" : " (RAM not as the SDM says)");
+	}
+}
