@@ -50,11 +50,29 @@
 #define XCR0_AVX		 (1u << 2)
 #define XMM_BYTES		 16
 
+/*
+ * The data page one emulation translated last: an instruction's probe, read and write of its
+ * operand translate once, like the CPU's TLB within one instruction.  Kept for the access
+ * (gw, with the CPL it was walked at) it was translated for; a write translation serves a
+ * read (write rights imply read rights: U/S, SMAP and PKRU deny both).  Never for fetches.
+ */
+struct mmio_data_page {
+	uint64_t la_page; /* MMIO_NO_PAGE: none */
+	uint64_t gpa_page;
+	const struct mmio_region *region; /* the device region holding it, or NULL */
+	unsigned gw, cpl;
+};
+
+#define MMIO_NO_PAGE	   1 /* no page-aligned address */
+#define MMIO_IN_PAGE	   (PAGE_SIZE - 1)
+
 /* What the emulator's callbacks need during one exit. */
 struct mmio_exit_ctx {
 	struct vcpu *v;
 	struct gw_regs regs;
 	struct gw_mem mem;
+	uint64_t rip;	    /* the instruction's, for device logs */
+	struct mmio_data_page page;
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
 	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
@@ -171,22 +189,34 @@ static bool in_hv(const struct vcpu *v, uint64_t gpa, unsigned len)
 	return gpa < v->hv_end && gpa + len > v->hv_start;
 }
 
-/*
- * One page-bounded access (the emulator splits at 4 KiB) to a guest linear address; a probe
- * (buf NULL) is only translated and checked against the gate, nothing accessed.
- */
-static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned len, unsigned how,
-		      struct x86_exception *exc)
+static void report_access(const struct vcpu *v, uint64_t gpa, unsigned len, unsigned how, int kind)
+{
+	static unsigned reported;
+
+	if (reported >= NOT_MAPPED_REPORT_LIMIT)
+		return;
+	reported++;
+	pr_warn("mhv: guest %s %s at GPA 0x%lx through an emulated access: #GP\n",
+		how == GW_WRITE ? "writes" : "reads",
+		in_hv(v, gpa, len)    ? "mhv's memory"
+		: kind == -E_FAULT ? "unmapped memory"
+				      : "a device that failed",
+		gpa);
+}
+
+/* Translate la (a miss of c->page); a data access's page is kept in c->page. */
+static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigned gw,
+		     uint64_t *gpa, struct x86_exception *exc)
 {
 	static unsigned reported;
 	struct vcpu *v = c->v;
-	bool probe = !buf;
-	unsigned gw = how | (c->regs.cpl == 3 ? GW_USER : 0);
+	const struct mmio_regions *rs = guest_gate()->regions;
+	const struct mmio_region *region;
 	struct gw_result fault;
-	uint64_t gpa, hits = v->mmio_cache.hits;
-	int err, kind;
+	uint64_t hits = v->mmio_cache.hits;
+	int err;
 
-	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, &gpa,
+	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, gpa,
 			     &fault);
 	if (err == -E_FAULT) {
 		set_pf(exc, la, fault.pf_error);
@@ -205,25 +235,57 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	 * an event delivery or a descriptor read fills it as an emulated instruction does). */
 	if (v->mmio_cache.valid || v->mmio_cache.ram.valid)
 		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
-	/* The gate: guest RAM, a device region's model, a passthrough device, or nothing. */
-	if (probe)
-		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
-	else
-		kind = guest_mem_access(guest_gate(), gpa, buf, len,
-					how == GW_WRITE ? GMEM_WRITE : 0, v->ops->get_rip(v));
-	if (kind == GPA_TRAPPED && c->first_mmio_hit < 0)
+	region = rs ? mmio_region_find_hinted(rs, &v->region_hint, *gpa) : NULL;
+	if (region && c->first_mmio_hit < 0)
 		c->first_mmio_hit = v->mmio_cache.hits != hits;
+	if (how != GW_FETCH)
+		c->page = (struct mmio_data_page){.la_page = la & ~MMIO_IN_PAGE,
+						  .gpa_page = *gpa & ~MMIO_IN_PAGE,
+						  .region = region,
+						  .gw = gw,
+						  .cpl = c->regs.cpl};
+	return 0;
+}
+
+/*
+ * One page-bounded access (the emulator splits at 4 KiB) to a guest linear address; a probe
+ * (buf NULL) is only translated and checked against the gate, nothing accessed.  A device
+ * region's page takes a naturally aligned access of one piece straight to its device (what
+ * the gate would do with it); anything else goes through the gate.
+ */
+static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned len, unsigned how,
+		      struct x86_exception *exc)
+{
+	const struct mmio_data_page *p = &c->page;
+	unsigned gw = how | (c->regs.cpl == 3 ? GW_USER : 0);
+	uint64_t gpa;
+	int kind;
+
+	if (how != GW_FETCH && (la & ~MMIO_IN_PAGE) == p->la_page && p->cpl == c->regs.cpl &&
+	    (p->gw == gw || p->gw == (gw | GW_WRITE)))
+		gpa = p->gpa_page | (la & MMIO_IN_PAGE);
+	else if (translate(c, la, how, gw, &gpa, exc))
+		return 1;
+	if (how != GW_FETCH && p->region) {
+		kind = GPA_TRAPPED;
+		if (buf && !(len & (len - 1)) && !(gpa & (len - 1)) && len <= MMIO_ACCESS_MAX) {
+			int err = mmio_region_access(p->region, gpa, c->rip, buf, len,
+						     how == GW_WRITE);
+
+			kind = err ? err : GPA_TRAPPED;
+		} else if (buf) {
+			kind = guest_mem_access(guest_gate(), gpa, buf, len,
+						how == GW_WRITE ? GMEM_WRITE : 0, c->rip);
+		}
+	} else if (!buf) {
+		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
+	} else {
+		kind = guest_mem_access(guest_gate(), gpa, buf, len,
+					how == GW_WRITE ? GMEM_WRITE : 0, c->rip);
+	}
 	if (kind >= 0)
 		return 0;
-	if (reported < NOT_MAPPED_REPORT_LIMIT) {
-		reported++;
-		pr_warn("mhv: guest %s %s at GPA 0x%lx through an emulated access: #GP\n",
-			how == GW_WRITE ? "writes" : "reads",
-			in_hv(v, gpa, len)    ? "mhv's memory"
-			: kind == -E_FAULT ? "unmapped memory"
-					      : "a device that failed",
-			gpa);
-	}
+	report_access(c->v, gpa, len, how, kind);
 	set_gp(exc);
 	return 1;
 }
@@ -564,6 +626,8 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	c.v = v;
 	c.first_mmio_hit = -1;
+	c.rip = v->ops->get_rip(v);
+	c.page.la_page = MMIO_NO_PAGE;
 	c.seg_have = 0;
 	seg_keep(&c, X86_SEG_CS, &cs);
 	v->emu.ops = &emu_ops;
@@ -593,7 +657,10 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
-	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct mmio_exit_ctx c = {.v = v,
+				  .rip = v->ops->get_rip(v),
+				  .page.la_page = MMIO_NO_PAGE,
+				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
 	v->mmio[MMIO_COUNTER_EXITS]++;
@@ -611,7 +678,10 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 
 int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 {
-	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct mmio_exit_ctx c = {.v = v,
+				  .rip = v->ops->get_rip(v),
+				  .page.la_page = MMIO_NO_PAGE,
+				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
 	vcpu_walk_setup(v, &c.regs, &c.mem);
@@ -623,7 +693,10 @@ int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
 		       struct x86_exception *exc)
 {
-	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct mmio_exit_ctx c = {.v = v,
+				  .rip = v->ops->get_rip(v),
+				  .page.la_page = MMIO_NO_PAGE,
+				  .first_mmio_hit = -1};
 
 	vcpu_walk_setup(v, &c.regs, &c.mem);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
