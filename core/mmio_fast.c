@@ -89,9 +89,12 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 		return false;
 	/* vcpu_decode_at's instruction is insn_cache's: its form is remembered with it. */
 	form = form_of(v, in);
-	if (!form)
-		return mmio_stack_form(in) ? vcpu_mmio_stack(v, region, in, regs, rip)
-					   : vcpu_mmio_string(v, in, regs, rip);
+	if (!form) {
+		if (mmio_stack_form(in))
+			return vcpu_mmio_stack(v, region, in, regs, rip);
+		/* A ModRM or moffs memory operand is no string instruction's. */
+		return !in->has_mem && vcpu_mmio_string(v, in, regs, rip);
+	}
 
 	if (!operand_la(v, in, rip, form->write, &la) ||
 	    (la & (PAGE_SIZE - 1)) + form->mem_size > PAGE_SIZE)

@@ -248,8 +248,14 @@ int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsig
 static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
 			bool write)
 {
-	if (e->ops->probe && (la & (PAGE_SIZE_4K - 1)) + size > PAGE_SIZE_4K &&
-	    access_pages(e, la, buf, size, write, true))
+	if ((la & (PAGE_SIZE_4K - 1)) + size <= PAGE_SIZE_4K) {
+		/* Within one page (la is already masked to the mode): one callback. */
+		int r = write ? e->ops->write(e->opaque, la, buf, size, &e->res->exc)
+			      : e->ops->read(e->opaque, la, buf, size, &e->res->exc);
+
+		return r ? X86_EMU_EXCEPTION : EMU_CONTINUE;
+	}
+	if (e->ops->probe && access_pages(e, la, buf, size, write, true))
 		return X86_EMU_EXCEPTION;
 	return access_pages(e, la, buf, size, write, false);
 }
@@ -281,6 +287,9 @@ static uint64_t le_load(const uint8_t *b, unsigned int size)
 {
 	uint64_t v = 0;
 
+	if (size == 4) /* the common case, in one expression the compiler makes one load */
+		return (uint64_t)b[0] | (uint64_t)b[1] << BYTE_BITS |
+		       (uint64_t)b[2] << (2 * BYTE_BITS) | (uint64_t)b[3] << (3 * BYTE_BITS);
 	for (unsigned int i = 0; i < size; i++)
 		v |= (uint64_t)b[i] << (BYTE_BITS * i);
 	return v;
@@ -288,20 +297,41 @@ static uint64_t le_load(const uint8_t *b, unsigned int size)
 
 static void le_store(uint8_t *b, uint64_t v, unsigned int size)
 {
+	if (size == 4) {
+		b[0] = (uint8_t)v;
+		b[1] = (uint8_t)(v >> BYTE_BITS);
+		b[2] = (uint8_t)(v >> (2 * BYTE_BITS));
+		b[3] = (uint8_t)(v >> (3 * BYTE_BITS));
+		return;
+	}
 	for (unsigned int i = 0; i < size; i++)
 		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
+}
+
+/* op's linear address: x86e_check_write's if it checked op last, else the checks' answer. */
+static int op_linear(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write, uint64_t *la)
+{
+	if (e->rmw.op == op && e->rmw.ea == op->ea && e->rmw.seg == op->seg &&
+	    e->rmw.size == op->size) {
+		*la = e->rmw.la;
+		return EMU_CONTINUE;
+	}
+	return x86e_linear(e, op->seg, op->ea, op->size, write, la);
 }
 
 int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
 {
 	uint8_t b[sizeof(uint64_t)];
+	uint64_t la;
 	int r;
 
 	if (!op->is_mem) {
 		*val = x86e_reg_read(e, op);
 		return EMU_CONTINUE;
 	}
-	r = x86e_read_mem(e, op->seg, op->ea, b, op->size);
+	r = op_linear(e, op, false, &la);
+	if (!r)
+		r = access_split(e, la, b, op->size, false);
 	if (r)
 		return r;
 	*val = le_load(b, op->size);
@@ -311,13 +341,16 @@ int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val
 int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
 {
 	uint8_t b[sizeof(uint64_t)];
+	uint64_t la;
+	int r;
 
 	if (!op->is_mem) {
 		x86e_reg_write(e, op, val);
 		return EMU_CONTINUE;
 	}
 	le_store(b, val, op->size);
-	return x86e_write_mem(e, op->seg, op->ea, b, op->size);
+	r = op_linear(e, op, true, &la);
+	return r ? r : access_split(e, la, b, op->size, true);
 }
 
 int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
@@ -351,9 +384,20 @@ int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool 
  */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 {
+	uint64_t la;
+	int r;
+
 	if (!op->is_mem)
 		return EMU_CONTINUE;
-	return x86e_probe_write(e, op->seg, op->ea, op->size);
+	r = x86e_linear(e, op->seg, op->ea, op->size, true, &la);
+	if (r)
+		return r;
+	e->rmw.op = op;
+	e->rmw.ea = op->ea;
+	e->rmw.la = la;
+	e->rmw.seg = op->seg;
+	e->rmw.size = op->size;
+	return e->ops->probe ? access_pages(e, la, NULL, op->size, true, true) : EMU_CONTINUE;
 }
 
 /* ---- entry points ---- */
@@ -385,6 +429,7 @@ static void start(struct x86_emu_ctx *e, struct x86_emu_result *res)
 	e->rc.loaded = 0;
 	e->rc.dirty = 0;
 	e->res = res;
+	e->rmw.op = NULL;
 }
 
 void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_segment *cs)

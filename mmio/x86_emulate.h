@@ -296,6 +296,14 @@ struct x86_emu_ctx {
 	bool real_or_v86;
 	struct x86_emu_regcache rc;
 	struct x86_emu_result *res;
+	/* The memory operand x86e_check_write() passed last in this instruction, with its
+	 * linear address: a read-modify-write's read and write skip the segment checks it made
+	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none). */
+	struct {
+		const void *op;
+		uint64_t ea, la;
+		uint8_t seg, size;
+	} rmw;
 };
 
 /*
