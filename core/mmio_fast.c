@@ -6,7 +6,8 @@
  * operand's translation from mmio_translate() and its cache (mmio/mmio_cache.c), all dropped
  * or re-validated exactly like the guest's TLB; with it off, both are walked every time.
  * It handles the forms of mmio_forms.c (MOV in every size, MOVZX/MOVSX, the common ALU
- * forms), the string instructions of mmio_string.c and PUSH/POP [m] of mmio_stack.c, with
+ * forms), the string instructions of mmio_string.c, PUSH/POP [m] of mmio_stack.c and the
+ * read-modify-write forms of mmio_rmw.c (shifts, XCHG, BT*, CMPXCHG, XADD, NOT/NEG), with
  * a flat segment (base 0, limit 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and a
  * form's operand inside one page of one device region.
  * Anything else, and any fault, returns false: the general emulator then does the
@@ -18,6 +19,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
+#include "core/mmio_rmw.h"
 #include "core/mmio_short.h"
 #include "core/mmio_stack.h"
 #include "core/mmio_string.h"
@@ -93,7 +95,9 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 		if (mmio_stack_form(in))
 			return vcpu_mmio_stack(v, region, in, regs, rip);
 		/* A ModRM or moffs memory operand is no string instruction's. */
-		return !in->has_mem && vcpu_mmio_string(v, in, regs, rip);
+		if (in->has_mem)
+			return vcpu_mmio_rmw(v, region, in, regs, rip);
+		return vcpu_mmio_string(v, in, regs, rip);
 	}
 
 	if (!operand_la(v, in, rip, form->write, &la) ||

@@ -159,6 +159,13 @@ bool x86v_near_branch_honours_66(enum x86_vendor v);
 bool x86v_far_pointer_honours_rex_w(enum x86_vendor v);
 
 /* ---- x86_emu_bits.c ---- */
+/*
+ * Group-2 operation op (ModRM.reg: ROL ROR RCL RCR SHL SHR SAL SAR) of size bytes on a with
+ * the raw count, as vendor v: *res and *flags; false if the masked count is 0 (*res = a,
+ * flags unchanged).  What x86e_exec_grp2 computes (the MMIO fast path's RMW forms share it).
+ */
+bool x86_grp2(enum x86_vendor v, unsigned int op, unsigned int size, uint64_t a, unsigned int raw,
+	      uint64_t *res, uint64_t *flags);
 int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in);
 int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in);
 int x86e_exec_bitscan(struct x86_emu_ctx *e, const struct x86_insn *in);

@@ -1,0 +1,261 @@
+/*
+ * Read-modify-write forms on a device operand (see mmio_rmw.h).  Each mirrors the emulator's
+ * exec function for it (mmio/x86_emu_exec.c exec_unary, exec_bt, exec_xchg, exec_xadd,
+ * exec_cmpxchg; mmio/x86_emu_bits.c x86e_exec_grp2) with a memory destination: the operand
+ * translated for writing first (for reading: BT), read once, the result and flags by the
+ * emulator's arithmetic, written once (CMPXCHG writes the old value back when it differs,
+ * as the locked cycle does), then the registers and RFLAGS, once nothing can fail.
+ */
+#include "core/mmio_rmw.h"
+#include "arch/x86/paging.h"
+#include "core/insn_fetch.h"
+#include "core/mmio_setup.h"
+#include "core/seg_flat.h"
+#include "core/vcpu.h"
+#include "mm/memmap.h"
+#include "mmio/mmio_cache.h"
+#include "mmio/region.h"
+#include "mmio/x86_emu_internal.h" /* x86_alu, x86_grp2: the emulator's arithmetic */
+
+#define OPC_GRP2_IMM8	0xC0 /* C0/C1: by imm8 */
+#define OPC_GRP2_ONE	0xD0 /* D0/D1: by 1 */
+#define OPC_GRP2_CL	0xD2 /* D2/D3: by CL */
+#define OPC_GRP3_8	0xF6 /* /2 NOT, /3 NEG */
+#define OPC_GRP3	0xF7
+#define OPC_XCHG8	0x86
+#define OPC_XCHG	0x87
+#define OPC_GRP8	0xBA /* 0F BA /4-/7: BT/BTS/BTR/BTC r/m, imm8 */
+#define OPC_CMPXCHG8	0xB0 /* 0F B0/B1 */
+#define OPC_CMPXCHG	0xB1
+#define OPC_XADD8	0xC0 /* 0F C0/C1 */
+#define OPC_XADD	0xC1
+#define GRP3_NOT	2
+#define GRP3_NEG	3
+#define GRP8_BT		4
+#define BT_IMM_MASK	0xFF
+#define HIGH_BYTE_REGS	4 /* without REX, byte registers 4-7 are AH, CH, DH, BH */
+#define HIGH_BYTE_SHIFT 8
+#define BYTE_BITS	8
+#define LOW_32		0xFFFFFFFFull
+
+enum rmw_kind { RMW_GRP2, RMW_NOT, RMW_NEG, RMW_BT, RMW_XCHG, RMW_XADD, RMW_CMPXCHG };
+
+/* Which form in is, and its operand size; false for anything else. */
+static bool rmw_kind_of(const struct x86_insn *in, enum rmw_kind *k, unsigned *size)
+{
+	unsigned grp = in->reg & 7;
+
+	if (in->encoding != X86_ENC_LEGACY || !in->has_mem || !in->has_modrm ||
+	    in->rep != X86_REP_NONE)
+		return false;
+	*size = (in->opcode & 1) ? in->opsize : 1;
+	if (in->map == X86_MAP_ONE) {
+		switch (in->opcode) {
+		case OPC_GRP2_IMM8:
+		case OPC_GRP2_IMM8 + 1:
+		case OPC_GRP2_ONE:
+		case OPC_GRP2_ONE + 1:
+		case OPC_GRP2_CL:
+		case OPC_GRP2_CL + 1:
+			*k = RMW_GRP2;
+			return !in->lock;
+		case OPC_GRP3_8:
+		case OPC_GRP3:
+			*k = grp == GRP3_NOT ? RMW_NOT : RMW_NEG;
+			return grp == GRP3_NOT || grp == GRP3_NEG;
+		case OPC_XCHG8:
+		case OPC_XCHG:
+			*k = RMW_XCHG;
+			return true;
+		default:
+			return false;
+		}
+	}
+	if (in->map != X86_MAP_0F)
+		return false;
+	switch (in->opcode) {
+	case OPC_GRP8:
+		*k = RMW_BT;
+		*size = in->opsize;
+		/* BT itself takes no LOCK (#UD): the decoder's check is not relied on here. */
+		return grp >= GRP8_BT && !(grp == GRP8_BT && in->lock);
+	case OPC_CMPXCHG8:
+	case OPC_CMPXCHG:
+		*k = RMW_CMPXCHG;
+		return true;
+	case OPC_XADD8:
+	case OPC_XADD:
+		*k = RMW_XADD;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint64_t size_mask(unsigned size)
+{
+	return size == 8 ? ~0ull : (1ull << (BYTE_BITS * size)) - 1;
+}
+
+static bool high_byte(const struct x86_insn *in, unsigned reg, unsigned size)
+{
+	return size == 1 && !in->rex && reg >= HIGH_BYTE_REGS && reg < 2 * HIGH_BYTE_REGS;
+}
+
+/* A register operand's value (x86e_reg_read): AH-BH without REX. */
+static uint64_t reg_read(struct vcpu *v, const struct x86_insn *in, unsigned reg, unsigned size)
+{
+	if (high_byte(in, reg, size))
+		return (vcpu_gpr(v, reg - HIGH_BYTE_REGS) >> HIGH_BYTE_SHIFT) & size_mask(1);
+	return vcpu_gpr(v, reg) & size_mask(size);
+}
+
+/* A register write (x86e_reg_write): 8/16-bit merge, 32-bit zero-extends. */
+static void reg_write(struct vcpu *v, const struct x86_insn *in, unsigned reg, unsigned size,
+		      uint64_t val)
+{
+	uint64_t old, nv;
+
+	if (high_byte(in, reg, size)) {
+		reg -= HIGH_BYTE_REGS;
+		old = vcpu_gpr(v, reg);
+		nv = (old & ~(size_mask(1) << HIGH_BYTE_SHIFT)) |
+		     ((val & size_mask(1)) << HIGH_BYTE_SHIFT);
+	} else if (size < 4) {
+		nv = (vcpu_gpr(v, reg) & ~size_mask(size)) | (val & size_mask(size));
+	} else {
+		nv = val & size_mask(size);
+	}
+	if (reg == GPR_RSP)
+		v->ops->set_rsp(v, nv);
+	else
+		v->gpr[reg] = nv;
+}
+
+/* The operand's linear address, or false if the segment is not flat or it leaves a page. */
+static bool operand_la(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
+		       uint64_t rip, unsigned size, bool write, uint64_t *la)
+{
+	uint64_t ea = vcpu_insn_ea(v, in, rip);
+
+	if (!vcpu_flat_segment(v, in->mode, in->mem_seg, write))
+		return false;
+	if (in->addrsize != 8)
+		ea &= size_mask(in->addrsize); /* EIP-relative (67 in 64-bit mode) included */
+	if (in->mode == X86_MODE_64 &&
+	    (!x86_canonical(ea, regs->cr4) || !x86_canonical(ea + size - 1, regs->cr4)))
+		return false;
+	*la = in->mode == X86_MODE_64 ? ea : ea & LOW_32;
+	return (*la & (PAGE_SIZE - 1)) + size <= PAGE_SIZE;
+}
+
+/*
+ * The instruction's arithmetic on the device value mem: *out (to write back, if *write),
+ * *flags, and the register to load (*reg_dst, RMW_NO_REG: none) with *reg_val.
+ */
+#define RMW_NO_REG 0xFFu
+
+static void rmw_compute(struct vcpu *v, const struct x86_insn *in, enum rmw_kind k,
+			unsigned size, uint64_t mem, uint64_t *out, bool *write, uint64_t *flags,
+			unsigned *reg_dst, uint64_t *reg_val)
+{
+	unsigned bits = size * BYTE_BITS;
+	uint64_t src, mask;
+
+	*write = true;
+	*reg_dst = RMW_NO_REG;
+	switch (k) {
+	case RMW_GRP2: {
+		unsigned raw = in->opcode <= OPC_GRP2_IMM8 + 1 ? (unsigned)(in->imm[0] & BT_IMM_MASK)
+			       : in->opcode <= OPC_GRP2_ONE + 1
+				       ? 1
+				       : (unsigned)(vcpu_gpr(v, GPR_RCX) & BT_IMM_MASK);
+
+		/* A count of 0 still writes a memory destination back (x86e_exec_grp2). */
+		x86_grp2(v->emu.vendor, in->reg, size, mem, raw, out, flags);
+		break;
+	}
+	case RMW_NOT:
+		*out = ~mem;
+		break;
+	case RMW_NEG:
+		*out = x86_alu(ALU_NEG, size, mem, 0, flags);
+		break;
+	case RMW_BT:
+		mask = 1ull << ((in->imm[0] & BT_IMM_MASK) % bits);
+		*flags = (*flags & ~X86_FL_CF) | ((mem & mask) ? X86_FL_CF : 0);
+		switch (in->reg & 7) {
+		case GRP8_BT + 1: /* BTS */
+			*out = mem | mask;
+			break;
+		case GRP8_BT + 2: /* BTR */
+			*out = mem & ~mask;
+			break;
+		case GRP8_BT + 3: /* BTC */
+			*out = mem ^ mask;
+			break;
+		default:
+			*write = false;
+			break;
+		}
+		break;
+	case RMW_XCHG:
+		*out = reg_read(v, in, in->reg, size);
+		*reg_dst = in->reg;
+		*reg_val = mem;
+		break;
+	case RMW_XADD:
+		src = reg_read(v, in, in->reg, size);
+		*out = x86_alu(ALU_ADD, size, mem, src, flags);
+		*reg_dst = in->reg;
+		*reg_val = mem;
+		break;
+	case RMW_CMPXCHG:
+		src = reg_read(v, in, GPR_RAX, size);
+		x86_alu(ALU_CMP, size, src, mem, flags);
+		if (src == mem) {
+			*out = reg_read(v, in, in->reg, size);
+		} else {
+			*out = mem; /* written back unchanged: the locked cycle */
+			*reg_dst = GPR_RAX;
+			*reg_val = mem;
+		}
+		break;
+	}
+}
+
+bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
+		   const struct gw_regs *regs, uint64_t rip)
+{
+	uint64_t hits = v->mmio_cache.hits, la, gpa, mem = 0, out = 0, flags, reg_val = 0;
+	struct gw_result fault;
+	unsigned size, reg_dst;
+	enum rmw_kind k;
+	bool write, modifies;
+
+	if (!rmw_kind_of(in, &k, &size))
+		return false;
+	modifies = k != RMW_BT || (in->reg & 7) != GRP8_BT;
+	if (!operand_la(v, in, regs, rip, size, modifies, &la))
+		return false;
+	/* Translated for the write before the read, as the CPU does a read-modify-write. */
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, regs, &vcpu_gw_mem, la,
+			   modifies ? GW_WRITE : 0, &gpa, &fault))
+		return false; /* a fault: the emulator raises it */
+	if (gpa < region->base || gpa > region->last)
+		region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
+	if (!region || mmio_region_access(region, gpa, rip, &mem, size, false))
+		return false;
+	flags = v->ops->get_rflags(v);
+	rmw_compute(v, in, k, size, mem, &out, &write, &flags, &reg_dst, &reg_val);
+	if (write && mmio_region_access(region, gpa, rip, &out, size, true))
+		return false;
+	if (reg_dst != RMW_NO_REG)
+		reg_write(v, in, reg_dst, size, reg_val);
+	v->ops->set_rflags(v, flags);
+	v->mmio[MMIO_COUNTER_EXITS]++;
+	if (v->mmio_cache_on)
+		v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+	v->ops->set_rip(v, rip + in->len);
+	return true;
+}
