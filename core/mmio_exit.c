@@ -328,14 +328,50 @@ static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct 
 	return mem_access(opaque, la, buf, len, GW_FETCH, exc);
 }
 
+/*
+ * The common case of mem_access() on its own: la in the device page this instruction
+ * translated already (for writing, if write; at the same CPL), an access the gate would make
+ * one device piece.  *gpa: where.
+ */
+static inline bool device_page_hit(const struct mmio_exit_ctx *c, uint64_t la, unsigned len,
+				   bool write, uint64_t *gpa)
+{
+	const struct mmio_data_page *p = &c->page;
+
+	*gpa = p->gpa_page | (la & MMIO_IN_PAGE);
+	return (la & ~MMIO_IN_PAGE) == p->la_page && p->region && p->cpl == c->regs.cpl &&
+	       (!write || (p->gw & GW_WRITE)) && !(len & (len - 1)) && !(*gpa & (len - 1)) &&
+	       len <= MMIO_ACCESS_MAX;
+}
+
+static int device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len,
+			      bool write, struct x86_exception *exc)
+{
+	int err = mmio_region_access(c->page.region, gpa, c->rip, buf, len, write);
+
+	if (!err)
+		return 0;
+	report_access(c->v, gpa, len, write ? GW_WRITE : 0, err);
+	set_gp(exc);
+	return 1;
+}
+
 static int emu_read(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
 {
+	uint64_t gpa;
+
+	if (device_page_hit(opaque, la, len, false, &gpa))
+		return device_page_access(opaque, gpa, buf, len, false, exc);
 	return mem_access(opaque, la, buf, len, 0, exc);
 }
 
 static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
 		     struct x86_exception *exc)
 {
+	uint64_t gpa;
+
+	if (device_page_hit(opaque, la, len, true, &gpa))
+		return device_page_access(opaque, gpa, (void *)buf, len, true, exc);
 	return mem_access(opaque, la, (void *)buf, len, GW_WRITE, exc);
 }
 

@@ -224,17 +224,15 @@ static void rmw_compute(struct vcpu *v, const struct x86_insn *in, enum rmw_kind
 	}
 }
 
-bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
-		   const struct gw_regs *regs, uint64_t rip)
+static __attribute__((noinline)) bool rmw_do(struct vcpu *v, const struct mmio_region *region,
+					      const struct x86_insn *in, const struct gw_regs *regs,
+					      uint64_t rip, enum rmw_kind k, unsigned size)
 {
 	uint64_t hits = v->mmio_cache.hits, la, gpa, mem = 0, out = 0, flags, reg_val = 0;
 	struct gw_result fault;
-	unsigned size, reg_dst;
-	enum rmw_kind k;
+	unsigned reg_dst;
 	bool write, modifies;
 
-	if (!rmw_kind_of(in, &k, &size))
-		return false;
 	modifies = k != RMW_BT || (in->reg & 7) != GRP8_BT;
 	if (!operand_la(v, in, regs, rip, size, modifies, &la))
 		return false;
@@ -258,4 +256,14 @@ bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struc
 		v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
 	v->ops->set_rip(v, rip + in->len);
 	return true;
+}
+
+/* The form test first, on its own: an instruction of no form leaves at once. */
+bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
+		   const struct gw_regs *regs, uint64_t rip)
+{
+	enum rmw_kind k;
+	unsigned size;
+
+	return rmw_kind_of(in, &k, &size) && rmw_do(v, region, in, regs, rip, k, size);
 }

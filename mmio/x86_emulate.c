@@ -245,19 +245,25 @@ int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsig
  * Split at 4 KiB boundaries so each callback access stays within one page.  An access that
  * crosses a page is probed first: if its second page faults, the first is left untouched.
  */
-static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
-			bool write)
+static __attribute__((noinline)) int access_crossing(struct x86_emu_ctx *e, uint64_t la,
+						      uint8_t *buf, unsigned int size, bool write)
 {
-	if ((la & (PAGE_SIZE_4K - 1)) + size <= PAGE_SIZE_4K) {
-		/* Within one page (la is already masked to the mode): one callback. */
-		int r = write ? e->ops->write(e->opaque, la, buf, size, &e->res->exc)
-			      : e->ops->read(e->opaque, la, buf, size, &e->res->exc);
-
-		return r ? X86_EMU_EXCEPTION : EMU_CONTINUE;
-	}
 	if (e->ops->probe && access_pages(e, la, buf, size, write, true))
 		return X86_EMU_EXCEPTION;
 	return access_pages(e, la, buf, size, write, false);
+}
+
+static inline int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
+			       bool write)
+{
+	int r;
+
+	if ((la & (PAGE_SIZE_4K - 1)) + size > PAGE_SIZE_4K)
+		return access_crossing(e, la, buf, size, write);
+	/* Within one page (la is already masked to the mode): one callback. */
+	r = write ? e->ops->write(e->opaque, la, buf, size, &e->res->exc)
+		  : e->ops->read(e->opaque, la, buf, size, &e->res->exc);
+	return r ? X86_EMU_EXCEPTION : EMU_CONTINUE;
 }
 
 int x86e_read_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, void *buf,
@@ -397,7 +403,12 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 	e->rmw.la = la;
 	e->rmw.seg = op->seg;
 	e->rmw.size = op->size;
-	return e->ops->probe ? access_pages(e, la, NULL, op->size, true, true) : EMU_CONTINUE;
+	if (!e->ops->probe)
+		return EMU_CONTINUE;
+	if ((la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K) /* one page: one probe */
+		return e->ops->probe(e->opaque, la, op->size, true, &e->res->exc) ? X86_EMU_EXCEPTION
+										  : EMU_CONTINUE;
+	return access_pages(e, la, NULL, op->size, true, true);
 }
 
 /* ---- entry points ---- */
