@@ -650,6 +650,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 {
 	const struct x86_insn *decoded = NULL;
 	struct mmio_exit_ctx c;
+	struct x86_emu_entry entry;
 	struct x86_emu_result res;
 
 	/* The fast path, with the cache on or off (the cache only decides what is kept between
@@ -669,7 +670,12 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;
-	x86_emulate_decoded(&v->emu, decoded, &res);
+	/* The state the emulator would ask for first, as its callbacks give it. */
+	emu_get_ctl(&c, &entry.ctl);
+	entry.cs = c.seg[X86_SEG_CS];
+	entry.rip = c.rip;
+	entry.rflags = v->ops->get_rflags(v);
+	x86_emulate_entered(&v->emu, decoded, &entry, &res);
 	count_cache_verdict(v, &c);
 
 	switch (res.status) {

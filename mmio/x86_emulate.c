@@ -550,13 +550,24 @@ static int check_decoded(struct x86_emu_ctx *e, const struct x86_segment *cs)
 }
 
 static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-		   const struct x86_insn *decoded, struct x86_emu_result *res)
+		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+		   struct x86_emu_result *res)
 {
 	struct x86_segment cs;
 	uint64_t rflags_before;
 	int r;
 
-	x86e_begin(e, res, &cs);
+	if (entry) { /* x86e_begin's reads, already made by the caller */
+		start(e, res);
+		e->ctl = entry->ctl;
+		cs = entry->cs;
+		e->rc.rip = entry->rip;
+		e->rc.rflags = entry->rflags;
+		derive_mode(e, &cs);
+		res->next_rip = e->rc.rip;
+	} else {
+		x86e_begin(e, res, &cs);
+	}
 	rflags_before = e->rc.rflags;
 
 	if (decoded && decoded->mode == e->mode) {
@@ -599,13 +610,19 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		      struct x86_emu_result *res)
 {
-	return emulate(e, bytes, n, NULL, res);
+	return emulate(e, bytes, n, NULL, NULL, res);
 }
 
 int x86_emulate_decoded(struct x86_emu_ctx *e, const struct x86_insn *in,
 			struct x86_emu_result *res)
 {
-	return emulate(e, NULL, 0, in, res);
+	return emulate(e, NULL, 0, in, NULL, res);
+}
+
+int x86_emulate_entered(struct x86_emu_ctx *e, const struct x86_insn *in,
+			const struct x86_emu_entry *entry, struct x86_emu_result *res)
+{
+	return emulate(e, NULL, 0, in, entry, res);
 }
 
 int x86_emulate(struct x86_emu_ctx *e, struct x86_emu_result *res)

@@ -329,6 +329,21 @@ int x86_emulate_decoded(struct x86_emu_ctx *ctx, const struct x86_insn *in,
 			struct x86_emu_result *res);
 
 /*
+ * What an emulation reads first through the callbacks (get_ctl, get_seg(CS), get_reg(RIP)
+ * and get_reg(RFLAGS)), for a caller that holds it already: each must be what that callback
+ * would return now.
+ */
+struct x86_emu_entry {
+	struct x86_cpu_ctl ctl;
+	struct x86_segment cs;
+	uint64_t rip, rflags;
+};
+
+/* x86_emulate_decoded() with the entry state given (in may be NULL: fetched and decoded). */
+int x86_emulate_entered(struct x86_emu_ctx *ctx, const struct x86_insn *in,
+			const struct x86_emu_entry *entry, struct x86_emu_result *res);
+
+/*
  * An event the CPU was delivering through the IDT when one of its accesses (usually the
  * stack frame) reached a device page; x86_deliver_event() completes the delivery.
  */
