@@ -132,6 +132,35 @@ static void reg_write(struct vcpu *v, const struct x86_insn *in, unsigned reg, u
 		v->gpr[reg] = nv;
 }
 
+/*
+ * One device access of size (1, 2, 4 or 8) bytes at gpa, inside region: through the
+ * device's lock-free typed entry points where it offers them (each access atomic on its
+ * own, as the MMIO short path uses them), else the locked access.  0 or the device's error.
+ */
+static int dev_read(const struct mmio_region *r, uint64_t gpa, uint64_t rip, unsigned size,
+		    uint64_t *val)
+{
+	unsigned i = (unsigned)__builtin_ctz(size);
+
+	if (r->ops->read_value[i]) {
+		struct mmio_value res = r->ops->read_value[i](r->dev, gpa - r->base);
+
+		*val = res.val;
+		return (int)res.err;
+	}
+	return mmio_region_access(r, gpa, rip, val, size, false);
+}
+
+static int dev_write(const struct mmio_region *r, uint64_t gpa, uint64_t rip, unsigned size,
+		     uint64_t val)
+{
+	unsigned i = (unsigned)__builtin_ctz(size);
+
+	if (r->ops->write_value[i])
+		return r->ops->write_value[i](r->dev, gpa - r->base, val & size_mask(size));
+	return mmio_region_access(r, gpa, rip, &val, size, true);
+}
+
 /* The operand's linear address, or false if the segment is not flat or it leaves a page. */
 static bool operand_la(struct vcpu *v, const struct x86_insn *in, const struct gw_regs *regs,
 		       uint64_t rip, unsigned size, bool write, uint64_t *la)
@@ -242,11 +271,11 @@ static __attribute__((noinline)) bool rmw_do(struct vcpu *v, const struct mmio_r
 		return false; /* a fault: the emulator raises it */
 	if (gpa < region->base || gpa > region->last)
 		region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
-	if (!region || mmio_region_access(region, gpa, rip, &mem, size, false))
+	if (!region || dev_read(region, gpa, rip, size, &mem))
 		return false;
 	flags = v->ops->get_rflags(v);
 	rmw_compute(v, in, k, size, mem, &out, &write, &flags, &reg_dst, &reg_val);
-	if (write && mmio_region_access(region, gpa, rip, &out, size, true))
+	if (write && dev_write(region, gpa, rip, size, out))
 		return false;
 	if (reg_dst != RMW_NO_REG)
 		reg_write(v, in, reg_dst, size, reg_val);
