@@ -92,11 +92,15 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	/* vcpu_decode_at's instruction is insn_cache's: its form is remembered with it. */
 	form = form_of(v, in);
 	if (!form) {
+		enum mmio_rmw_kind k;
+		unsigned size;
+
 		if (mmio_stack_form(in))
 			return vcpu_mmio_stack(v, region, in, regs, rip);
 		/* A ModRM or moffs memory operand is no string instruction's. */
 		if (in->has_mem)
-			return vcpu_mmio_rmw(v, region, in, regs, rip);
+			return mmio_rmw_form(in, &k, &size) &&
+			       vcpu_mmio_rmw(v, region, in, regs, rip, k, size);
 		return vcpu_mmio_string(v, in, regs, rip);
 	}
 

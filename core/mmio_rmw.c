@@ -17,80 +17,11 @@
 #include "mmio/region.h"
 #include "mmio/x86_emu_internal.h" /* x86_alu, x86_grp2: the emulator's arithmetic */
 
-#define OPC_GRP2_IMM8	0xC0 /* C0/C1: by imm8 */
-#define OPC_GRP2_ONE	0xD0 /* D0/D1: by 1 */
-#define OPC_GRP2_CL	0xD2 /* D2/D3: by CL */
-#define OPC_GRP3_8	0xF6 /* /2 NOT, /3 NEG */
-#define OPC_GRP3	0xF7
-#define OPC_XCHG8	0x86
-#define OPC_XCHG	0x87
-#define OPC_GRP8	0xBA /* 0F BA /4-/7: BT/BTS/BTR/BTC r/m, imm8 */
-#define OPC_CMPXCHG8	0xB0 /* 0F B0/B1 */
-#define OPC_CMPXCHG	0xB1
-#define OPC_XADD8	0xC0 /* 0F C0/C1 */
-#define OPC_XADD	0xC1
-#define GRP3_NOT	2
-#define GRP3_NEG	3
-#define GRP8_BT		4
 #define BT_IMM_MASK	0xFF
 #define HIGH_BYTE_REGS	4 /* without REX, byte registers 4-7 are AH, CH, DH, BH */
 #define HIGH_BYTE_SHIFT 8
 #define BYTE_BITS	8
 #define LOW_32		0xFFFFFFFFull
-
-enum rmw_kind { RMW_GRP2, RMW_NOT, RMW_NEG, RMW_BT, RMW_XCHG, RMW_XADD, RMW_CMPXCHG };
-
-/* Which form in is, and its operand size; false for anything else. */
-static bool rmw_kind_of(const struct x86_insn *in, enum rmw_kind *k, unsigned *size)
-{
-	unsigned grp = in->reg & 7;
-
-	if (in->encoding != X86_ENC_LEGACY || !in->has_mem || !in->has_modrm ||
-	    in->rep != X86_REP_NONE)
-		return false;
-	*size = (in->opcode & 1) ? in->opsize : 1;
-	if (in->map == X86_MAP_ONE) {
-		switch (in->opcode) {
-		case OPC_GRP2_IMM8:
-		case OPC_GRP2_IMM8 + 1:
-		case OPC_GRP2_ONE:
-		case OPC_GRP2_ONE + 1:
-		case OPC_GRP2_CL:
-		case OPC_GRP2_CL + 1:
-			*k = RMW_GRP2;
-			return !in->lock;
-		case OPC_GRP3_8:
-		case OPC_GRP3:
-			*k = grp == GRP3_NOT ? RMW_NOT : RMW_NEG;
-			return grp == GRP3_NOT || grp == GRP3_NEG;
-		case OPC_XCHG8:
-		case OPC_XCHG:
-			*k = RMW_XCHG;
-			return true;
-		default:
-			return false;
-		}
-	}
-	if (in->map != X86_MAP_0F)
-		return false;
-	switch (in->opcode) {
-	case OPC_GRP8:
-		*k = RMW_BT;
-		*size = in->opsize;
-		/* BT itself takes no LOCK (#UD): the decoder's check is not relied on here. */
-		return grp >= GRP8_BT && !(grp == GRP8_BT && in->lock);
-	case OPC_CMPXCHG8:
-	case OPC_CMPXCHG:
-		*k = RMW_CMPXCHG;
-		return true;
-	case OPC_XADD8:
-	case OPC_XADD:
-		*k = RMW_XADD;
-		return true;
-	default:
-		return false;
-	}
-}
 
 static uint64_t size_mask(unsigned size)
 {
@@ -184,7 +115,7 @@ static bool operand_la(struct vcpu *v, const struct x86_insn *in, const struct g
  */
 #define RMW_NO_REG 0xFFu
 
-static void rmw_compute(struct vcpu *v, const struct x86_insn *in, enum rmw_kind k,
+static void rmw_compute(struct vcpu *v, const struct x86_insn *in, enum mmio_rmw_kind k,
 			unsigned size, uint64_t mem, uint64_t *out, bool *write, uint64_t *flags,
 			unsigned *reg_dst, uint64_t *reg_val)
 {
@@ -194,33 +125,34 @@ static void rmw_compute(struct vcpu *v, const struct x86_insn *in, enum rmw_kind
 	*write = true;
 	*reg_dst = RMW_NO_REG;
 	switch (k) {
-	case RMW_GRP2: {
-		unsigned raw = in->opcode <= OPC_GRP2_IMM8 + 1 ? (unsigned)(in->imm[0] & BT_IMM_MASK)
-			       : in->opcode <= OPC_GRP2_ONE + 1
-				       ? 1
-				       : (unsigned)(vcpu_gpr(v, GPR_RCX) & BT_IMM_MASK);
+	case MMIO_RMW_KIND_GRP2: {
+		unsigned raw = (unsigned)(vcpu_gpr(v, GPR_RCX) & BT_IMM_MASK); /* D2/D3: CL */
 
+		if ((in->opcode & ~MMIO_RMW_FULL) == MMIO_RMW_GRP2_IMM8)
+			raw = (unsigned)(in->imm[0] & BT_IMM_MASK);
+		else if ((in->opcode & ~MMIO_RMW_FULL) == MMIO_RMW_GRP2_ONE)
+			raw = 1;
 		/* A count of 0 still writes a memory destination back (x86e_exec_grp2). */
 		x86_grp2(v->emu.vendor, in->reg, size, mem, raw, out, flags);
 		break;
 	}
-	case RMW_NOT:
+	case MMIO_RMW_KIND_NOT:
 		*out = ~mem;
 		break;
-	case RMW_NEG:
+	case MMIO_RMW_KIND_NEG:
 		*out = x86_alu(ALU_NEG, size, mem, 0, flags);
 		break;
-	case RMW_BT:
+	case MMIO_RMW_KIND_BT:
 		mask = 1ull << ((in->imm[0] & BT_IMM_MASK) % bits);
 		*flags = (*flags & ~X86_FL_CF) | ((mem & mask) ? X86_FL_CF : 0);
-		switch (in->reg & 7) {
-		case GRP8_BT + 1: /* BTS */
+		switch (in->reg & MMIO_RMW_GRP_MASK) {
+		case MMIO_RMW_BT + 1: /* BTS */
 			*out = mem | mask;
 			break;
-		case GRP8_BT + 2: /* BTR */
+		case MMIO_RMW_BT + 2: /* BTR */
 			*out = mem & ~mask;
 			break;
-		case GRP8_BT + 3: /* BTC */
+		case MMIO_RMW_BT + 3: /* BTC */
 			*out = mem ^ mask;
 			break;
 		default:
@@ -228,18 +160,18 @@ static void rmw_compute(struct vcpu *v, const struct x86_insn *in, enum rmw_kind
 			break;
 		}
 		break;
-	case RMW_XCHG:
+	case MMIO_RMW_KIND_XCHG:
 		*out = reg_read(v, in, in->reg, size);
 		*reg_dst = in->reg;
 		*reg_val = mem;
 		break;
-	case RMW_XADD:
+	case MMIO_RMW_KIND_XADD:
 		src = reg_read(v, in, in->reg, size);
 		*out = x86_alu(ALU_ADD, size, mem, src, flags);
 		*reg_dst = in->reg;
 		*reg_val = mem;
 		break;
-	case RMW_CMPXCHG:
+	case MMIO_RMW_KIND_CMPXCHG:
 		src = reg_read(v, in, GPR_RAX, size);
 		x86_alu(ALU_CMP, size, src, mem, flags);
 		if (src == mem) {
@@ -253,16 +185,15 @@ static void rmw_compute(struct vcpu *v, const struct x86_insn *in, enum rmw_kind
 	}
 }
 
-static __attribute__((noinline)) bool rmw_do(struct vcpu *v, const struct mmio_region *region,
-					      const struct x86_insn *in, const struct gw_regs *regs,
-					      uint64_t rip, enum rmw_kind k, unsigned size)
+bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
+		   const struct gw_regs *regs, uint64_t rip, enum mmio_rmw_kind k, unsigned size)
 {
 	uint64_t hits = v->mmio_cache.hits, la, gpa, mem = 0, out = 0, flags, reg_val = 0;
 	struct gw_result fault;
 	unsigned reg_dst;
 	bool write, modifies;
 
-	modifies = k != RMW_BT || (in->reg & 7) != GRP8_BT;
+	modifies = k != MMIO_RMW_KIND_BT || (in->reg & MMIO_RMW_GRP_MASK) != MMIO_RMW_BT;
 	if (!operand_la(v, in, regs, rip, size, modifies, &la))
 		return false;
 	/* Translated for the write before the read, as the CPU does a read-modify-write. */
@@ -285,14 +216,4 @@ static __attribute__((noinline)) bool rmw_do(struct vcpu *v, const struct mmio_r
 		v->mmio[v->mmio_cache.hits != hits ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
 	v->ops->set_rip(v, rip + in->len);
 	return true;
-}
-
-/* The form test first, on its own: an instruction of no form leaves at once. */
-bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struct x86_insn *in,
-		   const struct gw_regs *regs, uint64_t rip)
-{
-	enum rmw_kind k;
-	unsigned size;
-
-	return rmw_kind_of(in, &k, &size) && rmw_do(v, region, in, regs, rip, k, size);
 }

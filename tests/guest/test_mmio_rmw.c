@@ -27,7 +27,7 @@
 #define FL_ARITH  0x8d5u /* CF PF AF ZF SF OF: what the grid sets on the way in */
 #define FL_IF	  (1u << 9)
 #define FL_FIXED  (1u << 1)
-#define SHIFT_CNT 0x1fu	 /* counts are masked to 5 bits below 64-bit operands */
+#define SHIFT_CNT 0x1fu /* counts are masked to 5 bits below 64-bit operands */
 
 /* Flags defined after the instruction, for the masked count where it matters. */
 enum rmw_flags { DEF_SHIFT, DEF_ROTATE, DEF_ARITH, DEF_NONE, DEF_CF };
@@ -35,18 +35,18 @@ enum rmw_flags { DEF_SHIFT, DEF_ROTATE, DEF_ARITH, DEF_NONE, DEF_CF };
 typedef uint32_t (*rmw_fn)(volatile void *p, uint32_t *reg, uint32_t *acc, uint32_t flags);
 
 /* insn: %0 the memory operand, %1 the register operand, %2 EAX. */
-#define RMW_FN(name, type, regc, insn)                                                          \
-	static uint32_t name(volatile void *p, uint32_t *reg, uint32_t *acc, uint32_t flags)    \
-	{                                                                                       \
-		uint32_t out, r = *reg, a = *acc;                                               \
-                                                                                                \
-		asm volatile("pushl %4; popfl\n\t" insn "\n\tpushfl; popl %3"                   \
-			     : "+m"(*(volatile type *)p), "+" regc(r), "+a"(a), "=&r"(out)     \
-			     : "g"(flags)                                                       \
-			     : "cc", "memory");                                                 \
-		*reg = r;                                                                       \
-		*acc = a;                                                                       \
-		return out;                                                                     \
+#define RMW_FN(name, type, regc, insn)                                                             \
+	static uint32_t name(volatile void *p, uint32_t *reg, uint32_t *acc, uint32_t flags)       \
+	{                                                                                          \
+		uint32_t out, r = *reg, a = *acc;                                                  \
+                                                                                                   \
+		asm volatile("pushl %4; popfl\n\t" insn "\n\tpushfl; popl %3"                      \
+			     : "+m"(*(volatile type *)p), "+" regc(r), "+a"(a), "=&r"(out)         \
+			     : "g"(flags)                                                          \
+			     : "cc", "memory");                                                    \
+		*reg = r;                                                                          \
+		*acc = a;                                                                          \
+		return out;                                                                        \
 	}
 
 RMW_FN(shl_cl32, uint32_t, "c", "shll %%cl, %0")
@@ -160,7 +160,8 @@ static void run_case(const struct rmw_case *c, volatile uint32_t *dev, const cha
 				uint32_t fl = (k & 1) ? FL_ARITH : 0;
 				uint32_t acc = (k & 2) ? mems[m] : ~mems[m];
 				uint32_t rr = regs[r], ra = acc, dr = regs[r], da = acc;
-				uint32_t cnt = c->by_reg ? regs[r] & 0xff & SHIFT_CNT : (uint32_t)c->count;
+				uint32_t cnt =
+					c->by_reg ? regs[r] & 0xff & SHIFT_CNT : (uint32_t)c->count;
 				uint32_t fr, fd, def = defined(c, cnt);
 
 				/* A flags image the CPU keeps: bit 1 set, IF as it was. */
@@ -173,12 +174,13 @@ static void run_case(const struct rmw_case *c, volatile uint32_t *dev, const cha
 				if (ram_word == *dev && rr == dr && ra == da && !((fr ^ fd) & def))
 					continue;
 				if (!bad++)
-					fmt_snprintf(first, sizeof(first),
-						     "mem %08x reg %08x eax %08x flags %03x: memory "
-						     "%08x/%08x reg %08x/%08x eax %08x/%08x flags "
-						     "%03x/%03x",
-						     mems[m], regs[r], acc, fl, ram_word, *dev, rr,
-						     dr, ra, da, fr & def, fd & def);
+					fmt_snprintf(
+						first, sizeof(first),
+						"mem %08x reg %08x eax %08x flags %03x: memory "
+						"%08x/%08x reg %08x/%08x eax %08x/%08x flags "
+						"%03x/%03x",
+						mems[m], regs[r], acc, fl, ram_word, *dev, rr, dr,
+						ra, da, fr & def, fd & def);
 			}
 	check(!bad, name, "%u of %u grid points differ (CPU/emulated), first: %s", bad, points,
 	      first);
