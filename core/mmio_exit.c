@@ -284,8 +284,15 @@ static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigne
 	uint64_t hits = v->mmio_cache.hits;
 	int err;
 
-	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, gpa,
-			     &fault);
+	/* The cache's entry first, inline: mmio_translate's own lookup without its call and the
+	 * rights copy a hit makes for callers that want them (a hit never faults). */
+	if (v->mmio_cache_on && mmio_cache_hit(&v->mmio_cache, &c->regs, la, gw, gpa)) {
+		v->mmio_cache.hits++;
+		err = 0;
+	} else {
+		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw,
+				     gpa, &fault);
+	}
 	if (err == -E_FAULT) {
 		set_pf(exc, la, fault.pf_error);
 		return 1;
