@@ -12,7 +12,7 @@
 #define CANON_BITS_57 57
 #define X86_CR4_LA57  (1ull << 12)
 #define HI8_FIRST     4 /* ModRM 4..7 without REX: AH, CH, DH, BH */
-#define HI8_SHIFT     8
+#define HI8_SHIFT     X86E_HI8_SHIFT
 #define USER_CPL      3
 
 int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t ec)
@@ -35,13 +35,10 @@ int x86e_ud(struct x86_emu_ctx *e)
 
 /* ---- register cache: loaded lazily, written back only on success ---- */
 
-uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg)
+uint64_t x86e_gpr_load(struct x86_emu_ctx *e, unsigned int reg)
 {
-	reg &= X86_NR_GPRS - 1;
-	if (!(e->rc.loaded & (1u << reg))) {
-		e->rc.gpr[reg] = e->ops->get_reg(e->opaque, reg);
-		e->rc.loaded |= 1u << reg;
-	}
+	e->rc.gpr[reg] = e->ops->get_reg(e->opaque, reg);
+	e->rc.loaded |= 1u << reg;
 	return e->rc.gpr[reg];
 }
 
@@ -51,15 +48,6 @@ void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val)
 	e->rc.gpr[reg] = val;
 	e->rc.loaded |= 1u << reg;
 	e->rc.dirty |= 1u << reg;
-}
-
-uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op)
-{
-	uint64_t v = x86e_gpr(e, op->reg);
-
-	if (op->hi8)
-		return (v >> HI8_SHIFT) & x86e_mask(1);
-	return v & x86e_mask(op->size);
 }
 
 /* Partial register writes: 8/16-bit merge, 32-bit zero-extends (SDM vol.1 3.4.1.1). */
@@ -413,7 +401,7 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 
 /* ---- entry points ---- */
 
-static void derive_mode(struct x86_emu_ctx *e, const struct x86_segment *cs)
+static inline __attribute__((always_inline)) void derive_mode(struct x86_emu_ctx *e, const struct x86_segment *cs)
 {
 	e->real_or_v86 = false;
 	if ((e->ctl.efer & X86_EFER_LMA) && (cs->attr & X86_SEG_ATTR_L)) {
