@@ -114,21 +114,20 @@ static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_se
 	c->seg_have |= 1u << seg;
 }
 
-static __attribute__((noinline)) void seg_read(struct mmio_exit_ctx *c, unsigned seg)
-{
-	struct vcpu_segment vs;
-
-	c->v->ops->get_segment(c->v, seg, &vs);
-	seg_keep(c, seg, &vs);
-}
-
 static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 {
 	struct mmio_exit_ctx *c = opaque;
+	struct vcpu_segment vs;
 
-	if (unlikely(!(c->seg_have & (1u << seg))))
-		seg_read(c, seg);
-	*s = c->seg[seg];
+	if (c->seg_have & (1u << seg)) {
+		*s = c->seg[seg];
+		return;
+	}
+	c->v->ops->get_segment(c->v, seg, &vs);
+	*s = (struct x86_segment){
+		.base = vs.base, .limit = vs.limit, .selector = vs.selector, .attr = vs.attr};
+	c->seg[seg] = *s;
+	c->seg_have |= 1u << seg;
 }
 
 static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
@@ -731,13 +730,13 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	 * exits).  The emulator finds the operand again by translating it, but takes the fast
 	 * path's decode instead of fetching and decoding a second time. */
 	struct vcpu_segment cs;
+	uint64_t rflags;
 
-	if (vcpu_mmio_fast(v, region, &decoded, &c.regs, &c.mem, &cs))
+	if (vcpu_mmio_fast(v, region, &decoded, &c.regs, &c.mem, &cs, &c.rip, &rflags))
 		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	c.v = v;
 	c.first_mmio_hit = -1;
-	c.rip = v->ops->get_rip(v);
 	c.page.la_page = MMIO_NO_PAGE;
 	c.seg_have = 0;
 	seg_keep(&c, X86_SEG_CS, &cs);
@@ -748,7 +747,8 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	emu_get_ctl(&c, &entry.ctl);
 	entry.cs = c.seg[X86_SEG_CS];
 	entry.rip = c.rip;
-	entry.rflags = v->ops->get_rflags(v);
+	/* The fast path's read when it decoded; without a decode the emulator fetches. */
+	entry.rflags = decoded ? rflags : v->ops->get_rflags(v);
 	x86_emulate_entered(&v->emu, decoded, &entry, &res);
 	count_cache_verdict(v, &c);
 

@@ -70,7 +70,7 @@ static const struct mmio_form *form_of(struct vcpu *v, const struct x86_insn *in
 
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem,
-		    struct vcpu_segment *cs)
+		    struct vcpu_segment *cs, uint64_t *rip_out, uint64_t *rflags)
 {
 	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
@@ -79,13 +79,15 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	int err = 0;
 
 	*decoded = NULL;
+	*rip_out = rip;
 	vcpu_walk_setup(v, regs, mem);
 	v->ops->get_segment(v, SEG_CS, cs);
 	in = vcpu_decode_at(v, regs, cs, rip, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
 	*decoded = in; /* the general path's instruction, whatever happens here */
-	if (regs->cpl == USER_CPL || (v->ops->get_rflags(v) & RFLAGS_TF))
+	*rflags = v->ops->get_rflags(v);
+	if (regs->cpl == USER_CPL || (*rflags & RFLAGS_TF))
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;

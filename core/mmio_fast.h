@@ -22,10 +22,11 @@ struct vcpu_segment;
  * the one the exit reported, usually the operand's: it saves a lookup.  *decoded: the
  * instruction at RIP when it was decoded (for the general path; valid until the next
  * decode), else NULL.  *regs, *mem: the guest's paging state as vcpu_walk_setup() read it
- * (the general path's too: nothing changes it in between); *cs the guest's CS as read here.
+ * (the general path's too: nothing changes it in between); *cs the guest's CS as read here,
+ * *rip and *rflags RIP and RFLAGS as read here (*rflags only when *decoded is set).
  */
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem,
-		    struct vcpu_segment *cs);
+		    struct vcpu_segment *cs, uint64_t *rip, uint64_t *rflags);
 
 #endif
