@@ -62,6 +62,7 @@ static const struct mmio_form *form_of(struct vcpu *v, const struct x86_insn *in
 
 	if (!m->valid || m->gen != v->insn_cache.gen) {
 		m->is_form = mmio_form_of(in, &m->form);
+		m->general = false;
 		m->gen = v->insn_cache.gen;
 		m->valid = true;
 	}
@@ -97,12 +98,18 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 		enum mmio_rmw_kind k;
 		unsigned size;
 
+		/* The memo's verdict for this decode: neither a stack, an RMW nor a string form. */
+		if (v->form_memo.general)
+			return false;
 		if (mmio_stack_form(in))
 			return vcpu_mmio_stack(v, region, in, regs, rip);
 		/* A ModRM or moffs memory operand is no string instruction's. */
-		if (in->has_mem)
-			return mmio_rmw_form(in, &k, &size) &&
-			       vcpu_mmio_rmw(v, region, in, regs, rip, k, size);
+		if (in->has_mem) {
+			if (mmio_rmw_form(in, &k, &size))
+				return vcpu_mmio_rmw(v, region, in, regs, rip, k, size);
+			v->form_memo.general = true;
+			return false;
+		}
 		return vcpu_mmio_string(v, in, regs, rip);
 	}
 

@@ -68,7 +68,7 @@ void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, s
 {
 	/* A compound literal, not memset: two stores for 16 bytes, on every operand. */
 	*op = (struct x86_opnd){.size = (uint8_t)size, .reg = (uint8_t)reg};
-	if (size == 1 && !e->res->insn.rex && reg >= HI8_FIRST && reg < X86_R8) {
+	if (size == 1 && !e->insn->rex && reg >= HI8_FIRST && reg < X86_R8) {
 		op->hi8 = true;
 		op->reg = (uint8_t)(reg - HI8_FIRST);
 	}
@@ -428,6 +428,7 @@ static void start(struct x86_emu_ctx *e, struct x86_emu_result *res)
 	e->rc.loaded = 0;
 	e->rc.dirty = 0;
 	e->res = res;
+	e->insn = &res->insn;
 	e->rmw.op = NULL;
 }
 
@@ -527,7 +528,7 @@ void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *
  */
 static int check_decoded(struct x86_emu_ctx *e, const struct x86_segment *cs)
 {
-	const struct x86_insn *in = &e->res->insn;
+	const struct x86_insn *in = e->insn;
 
 	if (e->mode != X86_MODE_64 && e->rc.rip + in->len - 1 > cs->limit)
 		return x86e_raise(e, X86_EXC_GP, true, 0);
@@ -559,28 +560,29 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 	rflags_before = e->rc.rflags;
 
 	if (decoded && decoded->mode == e->mode) {
-		res->insn = *decoded;
+		e->insn = decoded; /* not copied: res->insn only if it does not complete */
 		r = check_decoded(e, &cs);
 	} else {
+		decoded = NULL;
 		r = fetch_decode(e, &cs, bytes, n);
 	}
 	if (!r) {
-		res->next_rip = x86e_next_rip(e, &res->insn);
-		if (!x86e_supported(&res->insn) && !x86e_sys_supported(e->ops, &res->insn) &&
-		    !x86e_mmx_supported(e->ops, &res->insn) &&
-		    !x86e_fxsr_supported(e->ops, &res->insn) &&
-		    !x86e_xsave_supported(e->ops, &res->insn) &&
-		    !x86e_iret_supported(e->ops, &res->insn) &&
-		    !x86e_int_supported(e->ops, &res->insn) &&
-		    !x86e_strio_supported(e->ops, &res->insn) &&
-		    !x86e_sreg_supported(e->ops, &res->insn) &&
-		    !x86e_far_supported(e->ops, &res->insn)) {
+		const struct x86_insn *in = e->insn;
+
+		res->next_rip = x86e_next_rip(e, in);
+		if (!x86e_supported(in) && !x86e_sys_supported(e->ops, in) &&
+		    !x86e_mmx_supported(e->ops, in) && !x86e_fxsr_supported(e->ops, in) &&
+		    !x86e_xsave_supported(e->ops, in) && !x86e_iret_supported(e->ops, in) &&
+		    !x86e_int_supported(e->ops, in) && !x86e_strio_supported(e->ops, in) &&
+		    !x86e_sreg_supported(e->ops, in) && !x86e_far_supported(e->ops, in)) {
 			x86e_ud(e);
 			r = X86_EMU_UNSUPPORTED;
 		} else {
-			r = x86e_execute(e, &res->insn);
+			r = x86e_execute(e, in);
 		}
 	}
+	if (decoded && r != EMU_CONTINUE)
+		res->insn = *decoded;
 	if (r == X86_EMU_EXCEPTION && res->rep_continue) {
 		/* A fault inside a REP op keeps the completed iterations (RIP stays). */
 		x86e_commit(e, rflags_before, NULL);

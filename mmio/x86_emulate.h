@@ -237,7 +237,8 @@ struct x86_emu_result {
 	bool mov_ss_shadow; /* SS was loaded: interrupts (and the single-step trap) wait one
 			       more instruction; the caller sets the CPU's interrupt shadow */
 	struct x86_exception exc;
-	struct x86_insn insn; /* the decoded instruction, for logging */
+	struct x86_insn insn; /* the decoded instruction, for logging (a caller-decoded one: only
+				 when it did not complete, status other than X86_EMU_OK) */
 };
 
 /*
@@ -296,6 +297,9 @@ struct x86_emu_ctx {
 	bool real_or_v86;
 	struct x86_emu_regcache rc;
 	struct x86_emu_result *res;
+	/* The instruction being executed: res->insn, or the caller's decode (x86_emulate_decoded,
+	 * x86_emulate_entered), which is copied to res->insn only if it does not complete. */
+	const struct x86_insn *insn;
 	/* The memory operand x86e_check_write() passed last in this instruction, with its
 	 * linear address: a read-modify-write's read and write skip the segment checks it made
 	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none). */
