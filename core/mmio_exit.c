@@ -749,6 +749,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	entry.rip = c.rip;
 	/* The fast path's read when it decoded; without a decode the emulator fetches. */
 	entry.rflags = decoded ? rflags : v->ops->get_rflags(v);
+	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
 	x86_emulate_entered(&v->emu, decoded, &entry, &res);
 	count_cache_verdict(v, &c);
 

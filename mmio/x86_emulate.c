@@ -429,6 +429,7 @@ static void start(struct x86_emu_ctx *e, struct x86_emu_result *res)
 	e->rc.dirty = 0;
 	e->res = res;
 	e->insn = &res->insn;
+	e->gpr = NULL;
 	e->rmw.op = NULL;
 }
 
@@ -552,6 +553,7 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		cs = entry->cs;
 		e->rc.rip = entry->rip;
 		e->rc.rflags = entry->rflags;
+		e->gpr = entry->gpr;
 		derive_mode(e, &cs);
 		res->next_rip = e->rc.rip;
 	} else {

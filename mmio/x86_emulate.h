@@ -300,6 +300,7 @@ struct x86_emu_ctx {
 	/* The instruction being executed: res->insn, or the caller's decode (x86_emulate_decoded,
 	 * x86_emulate_entered), which is copied to res->insn only if it does not complete. */
 	const struct x86_insn *insn;
+	const uint64_t *gpr; /* x86_emu_entry's gpr: GPRs (but RSP) read in place, or NULL */
 	/* The memory operand x86e_check_write() passed last in this instruction, with its
 	 * linear address: a read-modify-write's read and write skip the segment checks it made
 	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none). */
@@ -341,6 +342,9 @@ struct x86_emu_entry {
 	struct x86_cpu_ctl ctl;
 	struct x86_segment cs;
 	uint64_t rip, rflags;
+	/* The caller's GPRs, indexed by enum x86_gpr, read in place of ops->get_reg (RSP still
+	 * through it); NULL: every one through ops->get_reg.  Writes still go to ops->set_reg. */
+	const uint64_t *gpr;
 };
 
 /* x86_emulate_decoded() with the entry state given (in may be NULL: fetched and decoded). */
