@@ -69,9 +69,8 @@ struct mmio_data_page {
 /* What the emulator's callbacks need during one exit. */
 struct mmio_exit_ctx {
 	struct vcpu *v;
-	struct gw_regs regs;
-	struct gw_mem mem;
-	uint64_t rip;	    /* the instruction's, for device logs */
+	struct mmio_fast_state st; /* regs, mem: the guest's paging state; rip: the instruction's
+				      (also for device logs); the rest for the MMIO exit only */
 	struct mmio_data_page page;
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
@@ -166,10 +165,10 @@ static void emu_get_ctl(void *opaque, struct x86_cpu_ctl *ctl)
 {
 	const struct mmio_exit_ctx *c = opaque;
 
-	ctl->cr0 = c->regs.cr0;
-	ctl->cr4 = c->regs.cr4;
-	ctl->efer = c->regs.efer;
-	ctl->cpl = (uint8_t)c->regs.cpl;
+	ctl->cr0 = c->st.regs.cr0;
+	ctl->cr4 = c->st.regs.cr4;
+	ctl->efer = c->st.regs.efer;
+	ctl->cpl = (uint8_t)c->st.regs.cpl;
 }
 
 static void set_gp(struct x86_exception *exc)
@@ -285,12 +284,12 @@ static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigne
 
 	/* The cache's entry first, inline: mmio_translate's own lookup without its call and the
 	 * rights copy a hit makes for callers that want them (a hit never faults). */
-	if (v->mmio_cache_on && mmio_cache_hit(&v->mmio_cache, &c->regs, la, gw, gpa)) {
+	if (v->mmio_cache_on && mmio_cache_hit(&v->mmio_cache, &c->st.regs, la, gw, gpa)) {
 		v->mmio_cache.hits++;
 		err = 0;
 	} else {
-		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw,
-				     gpa, &fault);
+		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->st.regs, &c->st.mem, la,
+				     gw, gpa, &fault);
 	}
 	if (err == -E_FAULT) {
 		set_pf(exc, la, fault.pf_error);
@@ -317,7 +316,7 @@ static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigne
 						  .gpa_page = *gpa & ~MMIO_IN_PAGE,
 						  .region = region,
 						  .gw = gw,
-						  .cpl = c->regs.cpl};
+						  .cpl = c->st.regs.cpl};
 	return 0;
 }
 
@@ -331,11 +330,11 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 		      struct x86_exception *exc)
 {
 	const struct mmio_data_page *p = &c->page;
-	unsigned gw = how | (c->regs.cpl == 3 ? GW_USER : 0);
+	unsigned gw = how | (c->st.regs.cpl == 3 ? GW_USER : 0);
 	uint64_t gpa;
 	int kind;
 
-	if (how != GW_FETCH && (la & ~MMIO_IN_PAGE) == p->la_page && p->cpl == c->regs.cpl &&
+	if (how != GW_FETCH && (la & ~MMIO_IN_PAGE) == p->la_page && p->cpl == c->st.regs.cpl &&
 	    (p->gw == gw || p->gw == (gw | GW_WRITE)))
 		gpa = p->gpa_page | (la & MMIO_IN_PAGE);
 	else if (translate(c, la, how, gw, &gpa, exc))
@@ -343,18 +342,18 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	if (how != GW_FETCH && p->region) {
 		kind = GPA_TRAPPED;
 		if (buf && !(len & (len - 1)) && !(gpa & (len - 1)) && len <= MMIO_ACCESS_MAX) {
-			int err = device_call(p->region, gpa, c->rip, buf, len, how == GW_WRITE);
+			int err = device_call(p->region, gpa, c->st.rip, buf, len, how == GW_WRITE);
 
 			kind = err ? err : GPA_TRAPPED;
 		} else if (buf) {
 			kind = guest_mem_access(guest_gate(), gpa, buf, len,
-						how == GW_WRITE ? GMEM_WRITE : 0, c->rip);
+						how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
 		}
 	} else if (!buf) {
 		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
 	} else {
 		kind = guest_mem_access(guest_gate(), gpa, buf, len,
-					how == GW_WRITE ? GMEM_WRITE : 0, c->rip);
+					how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
 	}
 	if (kind >= 0)
 		return 0;
@@ -368,12 +367,12 @@ static int emu_sys_access(void *opaque, uint64_t la, void *buf, unsigned len, bo
 			  struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
-	unsigned cpl = c->regs.cpl;
+	unsigned cpl = c->st.regs.cpl;
 	int r;
 
-	c->regs.cpl = 0;
+	c->st.regs.cpl = 0;
 	r = mem_access(c, la, buf, len, write ? GW_WRITE : 0, exc);
-	c->regs.cpl = cpl;
+	c->st.regs.cpl = cpl;
 	return r;
 }
 
@@ -412,7 +411,7 @@ static inline bool device_page_hit(const struct mmio_exit_ctx *c, uint64_t la, u
 	const struct mmio_data_page *p = &c->page;
 
 	*gpa = p->gpa_page | (la & MMIO_IN_PAGE);
-	return (la & ~MMIO_IN_PAGE) == p->la_page && p->region && p->cpl == c->regs.cpl &&
+	return (la & ~MMIO_IN_PAGE) == p->la_page && p->region && p->cpl == c->st.regs.cpl &&
 	       (!write || (p->gw & GW_WRITE)) && !(len & (len - 1)) && !(*gpa & (len - 1)) &&
 	       len <= MMIO_ACCESS_MAX;
 }
@@ -420,7 +419,7 @@ static inline bool device_page_hit(const struct mmio_exit_ctx *c, uint64_t la, u
 static int device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len,
 			      bool write, struct x86_exception *exc)
 {
-	int err = device_call(c->page.region, gpa, c->rip, buf, len, write);
+	int err = device_call(c->page.region, gpa, c->st.rip, buf, len, write);
 
 	if (!err)
 		return 0;
@@ -721,7 +720,6 @@ static void count_cache_verdict(struct vcpu *v, const struct mmio_exit_ctx *c)
 static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 						       const struct mmio_region *region)
 {
-	const struct x86_insn *decoded = NULL;
 	struct mmio_exit_ctx c;
 	struct x86_emu_entry entry;
 	struct x86_emu_result res;
@@ -729,28 +727,25 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	/* The fast path, with the cache on or off (the cache only decides what is kept between
 	 * exits).  The emulator finds the operand again by translating it, but takes the fast
 	 * path's decode instead of fetching and decoding a second time. */
-	struct vcpu_segment cs;
-	uint64_t rflags;
-
-	if (vcpu_mmio_fast(v, region, &decoded, &c.regs, &c.mem, &cs, &c.rip, &rflags))
+	if (vcpu_mmio_fast(v, region, &c.st))
 		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	c.v = v;
 	c.first_mmio_hit = -1;
 	c.page.la_page = MMIO_NO_PAGE;
 	c.seg_have = 0;
-	seg_keep(&c, X86_SEG_CS, &cs);
+	seg_keep(&c, X86_SEG_CS, &c.st.cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	v->emu.rep_batch = X86_EMU_REP_BATCH_MAX;
 	/* The state the emulator would ask for first, as its callbacks give it. */
 	emu_get_ctl(&c, &entry.ctl);
 	entry.cs = c.seg[X86_SEG_CS];
-	entry.rip = c.rip;
+	entry.rip = c.st.rip;
 	/* The fast path's read when it decoded; without a decode the emulator fetches. */
-	entry.rflags = decoded ? rflags : v->ops->get_rflags(v);
+	entry.rflags = c.st.decoded ? c.st.rflags : v->ops->get_rflags(v);
 	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
-	x86_emulate_entered(&v->emu, decoded, &entry, &res);
+	x86_emulate_entered(&v->emu, c.st.decoded, &entry, &res);
 	count_cache_verdict(v, &c);
 
 	switch (res.status) {
@@ -775,13 +770,13 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .rip = v->ops->get_rip(v),
+				  .st.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	vcpu_walk_setup(v, &c.regs, &c.mem);
+	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	x86_deliver_event(&v->emu, ev, &res);
@@ -796,12 +791,12 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .rip = v->ops->get_rip(v),
+				  .st.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
-	vcpu_walk_setup(v, &c.regs, &c.mem);
+	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	return x86_load_sreg(&v->emu, seg, sel, &res);
@@ -811,11 +806,11 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 		       struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .rip = v->ops->get_rip(v),
+				  .st.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 
-	vcpu_walk_setup(v, &c.regs, &c.mem);
+	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
 }
 

@@ -69,26 +69,26 @@ static const struct mmio_form *form_of(struct vcpu *v, const struct x86_insn *in
 	return m->is_form ? &m->form : NULL;
 }
 
-bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem,
-		    struct vcpu_segment *cs, uint64_t *rip_out, uint64_t *rflags)
+bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmio_fast_state *st)
 {
+	struct gw_regs *regs = &st->regs;
+	struct vcpu_segment *cs = &st->cs;
 	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
 	const struct mmio_form *form;
 	struct gw_result fault;
 	int err = 0;
 
-	*decoded = NULL;
-	*rip_out = rip;
-	vcpu_walk_setup(v, regs, mem);
+	st->decoded = NULL;
+	st->rip = rip;
+	vcpu_walk_setup(v, regs, &st->mem);
 	v->ops->get_segment(v, SEG_CS, cs);
 	in = vcpu_decode_at(v, regs, cs, rip, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
-	*decoded = in; /* the general path's instruction, whatever happens here */
-	*rflags = v->ops->get_rflags(v);
-	if (regs->cpl == USER_CPL || (*rflags & RFLAGS_TF))
+	st->decoded = in; /* the general path's instruction, whatever happens here */
+	st->rflags = v->ops->get_rflags(v);
+	if (regs->cpl == USER_CPL || (st->rflags & RFLAGS_TF))
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;
@@ -116,7 +116,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
 	if (!operand_la(v, in, rip, form->write, &la) ||
 	    (la & (PAGE_SIZE - 1)) + form->mem_size > PAGE_SIZE)
 		return false;
-	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, regs, mem, la,
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, regs, &st->mem, la,
 			   form->write ? GW_WRITE : 0, &gpa, &fault))
 		return false; /* a fault: let the emulator raise it */
 	if (gpa < region->base || gpa > region->last)
