@@ -252,8 +252,9 @@ static void value_buf(void *buf, unsigned len, uint64_t val)
  * The device access itself: through the device's lock-free typed entry points for 1, 2, 4
  * or 8 bytes where it offers them (mmio/device.h; the MMIO short path's way), else locked.
  */
-static int device_call(const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
-		       unsigned len, bool write)
+static inline __attribute__((always_inline)) int device_call(const struct mmio_region *r,
+							      uint64_t gpa, uint64_t rip, void *buf,
+							      unsigned len, bool write)
 {
 	unsigned i = (unsigned)__builtin_ctz(len);
 
