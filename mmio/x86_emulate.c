@@ -246,7 +246,8 @@ static inline int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf,
 {
 	int r;
 
-	if ((la & (PAGE_SIZE_4K - 1)) + size > PAGE_SIZE_4K)
+	/* Crossing a page, or empty (nothing accessed, as by the page loop): the loop. */
+	if ((la & (PAGE_SIZE_4K - 1)) + size > PAGE_SIZE_4K || !size)
 		return access_crossing(e, la, buf, size, write);
 	/* Within one page (la is already masked to the mode): one callback. */
 	r = write ? e->ops->write(e->opaque, la, buf, size, &e->res->exc)
@@ -393,7 +394,7 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 	e->rmw.size = op->size;
 	if (!e->ops->probe)
 		return EMU_CONTINUE;
-	if ((la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K) /* one page: one probe */
+	if (op->size && (la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K) /* one probe */
 		return e->ops->probe(e->opaque, la, op->size, true, &e->res->exc) ? X86_EMU_EXCEPTION
 										  : EMU_CONTINUE;
 	return access_pages(e, la, NULL, op->size, true, true);
