@@ -306,14 +306,17 @@ static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)
 {
 	const struct vmcb_save *s = &vmcb_of(v)->save;
 
-	*regs = (struct gw_regs){
-		.cr0 = s->cr0,
-		.cr3 = s->cr3,
-		.cr4 = s->cr4,
-		.efer = guest_efer(s),
-		.cpl = s->cpl,
-		.rflags_ac = s->rflags & RFLAGS_AC,
-	};
+	/* Field by field: a compound literal is a REP STOS over the whole struct first (every
+	 * instruction-decoding exit calls this). */
+	regs->cr0 = s->cr0;
+	regs->cr3 = s->cr3;
+	regs->cr4 = s->cr4;
+	regs->efer = guest_efer(s);
+	regs->cpl = s->cpl;
+	regs->rflags_ac = s->rflags & RFLAGS_AC;
+	regs->maxphyaddr = 0;
+	regs->has_pkru = false;
+	regs->pkru = 0;
 }
 
 static unsigned svm_get_cpl(struct vcpu *v)
