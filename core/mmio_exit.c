@@ -743,8 +743,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	emu_get_ctl(&c, &entry.ctl);
 	entry.cs = c.seg[X86_SEG_CS];
 	entry.rip = c.st.rip;
-	/* The fast path's read when it decoded; without a decode the emulator fetches. */
-	entry.rflags = c.st.decoded ? c.st.rflags : v->ops->get_rflags(v);
+	entry.rflags = c.st.rflags;
 	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
 	x86_emulate_entered(&v->emu, c.st.decoded, &entry, &res);
 	count_cache_verdict(v, &c);

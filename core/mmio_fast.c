@@ -83,11 +83,11 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 	st->rip = rip;
 	vcpu_walk_setup(v, regs, &st->mem);
 	v->ops->get_segment(v, SEG_CS, cs);
-	in = vcpu_decode_at(v, regs, cs, rip, &err);
+	st->rflags = v->ops->get_rflags(v);
+	in = vcpu_decode_at_rflags(v, regs, cs, rip, st->rflags, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
 	st->decoded = in; /* the general path's instruction, whatever happens here */
-	st->rflags = v->ops->get_rflags(v);
 	if (regs->cpl == USER_CPL || (st->rflags & RFLAGS_TF))
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))

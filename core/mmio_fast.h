@@ -25,7 +25,7 @@ struct mmio_fast_state {
 	struct gw_mem mem;
 	struct vcpu_segment cs;
 	uint64_t rip;
-	uint64_t rflags; /* only when decoded is set */
+	uint64_t rflags;
 };
 
 /*
