@@ -55,6 +55,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_mmio_short_forms();
 	}
 	test_mmio_forms();
+	test_mmio_rmw();
 	test_high_bar();
 	test_mmio_trace();
 	if (hv_present())
