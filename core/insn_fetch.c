@@ -44,12 +44,12 @@ void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
 	*mem = vcpu_gw_mem;
 }
 
-static enum x86_mode code_mode(struct vcpu *v, const struct gw_regs *regs,
-			       const struct vcpu_segment *cs)
+static enum x86_mode code_mode(const struct gw_regs *regs, const struct vcpu_segment *cs,
+			       uint64_t rflags)
 {
 	if ((regs->efer & EFER_LMA) && cs->long_mode)
 		return X86_MODE_64;
-	if (!(regs->cr0 & CR0_PE) || (v->ops->get_rflags(v) & RFLAGS_VM))
+	if (!(regs->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
 		return X86_MODE_16;
 	return cs->db ? X86_MODE_32 : X86_MODE_16;
 }
@@ -170,11 +170,12 @@ static bool same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, u
  * unchanged: the instruction-decoding exits (MMIO, and SVM without NRIP save or decode
  * assists) then cost a compare instead of a page walk and a decode.
  */
-const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
-				      const struct vcpu_segment *cs, uint64_t rip, int *err)
+const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_regs *regs,
+					     const struct vcpu_segment *cs, uint64_t rip,
+					     uint64_t rflags, int *err)
 {
 	struct insn_cache *ic = &v->insn_cache;
-	enum x86_mode mode = code_mode(v, regs, cs);
+	enum x86_mode mode = code_mode(regs, cs, rflags);
 	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
 	const uint8_t *bytes;
 	unsigned avail, room;
@@ -202,6 +203,12 @@ const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs
 	ic->gen++;
 	*err = fetch_decode(v, la, mode, &ic->insn);
 	return *err ? NULL : &ic->insn;
+}
+
+const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
+				      const struct vcpu_segment *cs, uint64_t rip, int *err)
+{
+	return vcpu_decode_at_rflags(v, regs, cs, rip, v->ops->get_rflags(v), err);
 }
 
 const struct x86_insn *vcpu_decode_current(struct vcpu *v, int *err)

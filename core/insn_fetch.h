@@ -74,6 +74,10 @@ const struct x86_insn *vcpu_decode_current(struct vcpu *v, int *err);
 /* The same for callers that already hold the paging state, CS and RIP. */
 const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
 				      const struct vcpu_segment *cs, uint64_t rip, int *err);
+/* The same with RFLAGS as the caller read it (its VM bit decides the code mode). */
+const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_regs *regs,
+					     const struct vcpu_segment *cs, uint64_t rip,
+					     uint64_t rflags, int *err);
 
 /* A guest GPR (RSP lives in the VMCS/VMCB, the others in gpr[]). */
 uint64_t vcpu_gpr(struct vcpu *v, unsigned reg);

@@ -51,11 +51,28 @@
 #define XCR0_AVX		 (1u << 2)
 #define XMM_BYTES		 16
 
+/*
+ * The data page one emulation translated last: an instruction's probe, read and write of its
+ * operand translate once, like the CPU's TLB within one instruction.  Kept for the access
+ * (gw, with the CPL it was walked at) it was translated for; a write translation serves a
+ * read (write rights imply read rights: U/S, SMAP and PKRU deny both).  Never for fetches.
+ */
+struct mmio_data_page {
+	uint64_t la_page; /* MMIO_NO_PAGE: none */
+	uint64_t gpa_page;
+	const struct mmio_region *region; /* the device region holding it, or NULL */
+	unsigned gw, cpl;
+};
+
+#define MMIO_NO_PAGE	   1 /* no page-aligned address */
+#define MMIO_IN_PAGE	   (PAGE_SIZE - 1)
+
 /* What the emulator's callbacks need during one exit. */
 struct mmio_exit_ctx {
 	struct vcpu *v;
-	struct gw_regs regs;
-	struct gw_mem mem;
+	struct mmio_fast_state st; /* regs, mem: the guest's paging state; rip: the instruction's
+				      (also for device logs); the rest for the MMIO exit only */
+	struct mmio_data_page page;
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
 	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
@@ -98,21 +115,20 @@ static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_se
 	c->seg_have |= 1u << seg;
 }
 
-static __attribute__((noinline)) void seg_read(struct mmio_exit_ctx *c, unsigned seg)
-{
-	struct vcpu_segment vs;
-
-	c->v->ops->get_segment(c->v, seg, &vs);
-	seg_keep(c, seg, &vs);
-}
-
 static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 {
 	struct mmio_exit_ctx *c = opaque;
+	struct vcpu_segment vs;
 
-	if (unlikely(!(c->seg_have & (1u << seg))))
-		seg_read(c, seg);
-	*s = c->seg[seg];
+	if (c->seg_have & (1u << seg)) {
+		*s = c->seg[seg];
+		return;
+	}
+	c->v->ops->get_segment(c->v, seg, &vs);
+	*s = (struct x86_segment){
+		.base = vs.base, .limit = vs.limit, .selector = vs.selector, .attr = vs.attr};
+	c->seg[seg] = *s;
+	c->seg_have |= 1u << seg;
 }
 
 static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
@@ -151,10 +167,10 @@ static void emu_get_ctl(void *opaque, struct x86_cpu_ctl *ctl)
 {
 	const struct mmio_exit_ctx *c = opaque;
 
-	ctl->cr0 = c->regs.cr0;
-	ctl->cr4 = c->regs.cr4;
-	ctl->efer = c->regs.efer;
-	ctl->cpl = (uint8_t)c->regs.cpl;
+	ctl->cr0 = c->st.regs.cr0;
+	ctl->cr4 = c->st.regs.cr4;
+	ctl->efer = c->st.regs.efer;
+	ctl->cpl = (uint8_t)c->st.regs.cpl;
 }
 
 static void set_gp(struct x86_exception *exc)
@@ -173,23 +189,111 @@ static bool in_hv(const struct vcpu *v, uint64_t gpa, unsigned len)
 	return gpa < v->hv_end && gpa + len > v->hv_start;
 }
 
+static void report_access(const struct vcpu *v, uint64_t gpa, unsigned len, unsigned how, int kind)
+{
+	static unsigned reported;
+
+	if (reported >= NOT_MAPPED_REPORT_LIMIT)
+		return;
+	reported++;
+	pr_warn("mhv: guest %s %s at GPA 0x%lx through an emulated access: #GP\n",
+		how == GW_WRITE ? "writes" : "reads",
+		in_hv(v, gpa, len)    ? "mhv's memory"
+		: kind == -E_FAULT ? "unmapped memory"
+				      : "a device that failed",
+		gpa);
+}
+
+/* A little-endian value of len (1, 2, 4 or 8) bytes at buf, and back: one load or store. */
+static uint64_t buf_value(const void *buf, unsigned len)
+{
+	uint8_t b;
+	uint16_t w;
+	uint32_t d;
+	uint64_t q;
+
+	switch (len) {
+	case sizeof(b):
+		__builtin_memcpy(&b, buf, sizeof(b));
+		return b;
+	case sizeof(w):
+		__builtin_memcpy(&w, buf, sizeof(w));
+		return w;
+	case sizeof(d):
+		__builtin_memcpy(&d, buf, sizeof(d));
+		return d;
+	default:
+		__builtin_memcpy(&q, buf, sizeof(q));
+		return q;
+	}
+}
+
+static void value_buf(void *buf, unsigned len, uint64_t val)
+{
+	uint8_t b = (uint8_t)val;
+	uint16_t w = (uint16_t)val;
+	uint32_t d = (uint32_t)val;
+
+	switch (len) {
+	case sizeof(b):
+		__builtin_memcpy(buf, &b, sizeof(b));
+		break;
+	case sizeof(w):
+		__builtin_memcpy(buf, &w, sizeof(w));
+		break;
+	case sizeof(d):
+		__builtin_memcpy(buf, &d, sizeof(d));
+		break;
+	default:
+		__builtin_memcpy(buf, &val, sizeof(val));
+		break;
+	}
+}
+
 /*
- * One page-bounded access (the emulator splits at 4 KiB) to a guest linear address; a probe
- * (buf NULL) is only translated and checked against the gate, nothing accessed.
+ * The device access itself: through the device's lock-free typed entry points for 1, 2, 4
+ * or 8 bytes where it offers them (mmio/device.h; the MMIO short path's way), else locked.
  */
-static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned len, unsigned how,
-		      struct x86_exception *exc)
+static inline __attribute__((always_inline)) int device_call(const struct mmio_region *r,
+							      uint64_t gpa, uint64_t rip, void *buf,
+							      unsigned len, bool write)
+{
+	unsigned i = (unsigned)__builtin_ctz(len);
+
+	if (len <= sizeof(uint64_t) && r->ops->read_value[i]) {
+		struct mmio_value res;
+
+		if (write)
+			return r->ops->write_value[i](r->dev, gpa - r->base, buf_value(buf, len));
+		res = r->ops->read_value[i](r->dev, gpa - r->base);
+		if (!res.err)
+			value_buf(buf, len, res.val);
+		return (int)res.err;
+	}
+	return mmio_region_access(r, gpa, rip, buf, len, write);
+}
+
+/* Translate la (a miss of c->page); a data access's page is kept in c->page. */
+static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigned gw,
+		     uint64_t *gpa, struct x86_exception *exc)
 {
 	static unsigned reported;
 	struct vcpu *v = c->v;
-	bool probe = !buf;
-	unsigned gw = how | (c->regs.cpl == 3 ? GW_USER : 0);
+	const struct mmio_regions *rs = guest_gate()->regions;
+	const struct mmio_region *region;
 	struct gw_result fault;
-	uint64_t gpa, hits = v->mmio_cache.hits;
-	int err, kind;
+	uint64_t hits = v->mmio_cache.hits;
+	int err;
 
-	err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->regs, &c->mem, la, gw, &gpa,
-			     &fault);
+	/* The cache's entry first, inline: mmio_translate's own lookup without its call and the
+	 * rights copy a hit makes for callers that want them (a hit never faults). */
+	if (v->mmio_cache_on && mmio_cache_hit(&v->mmio_cache, &c->st.regs, la, gw, gpa)) {
+		v->mmio_cache.hits++;
+		err = 0;
+	} else {
+		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->st.regs, &c->st.mem, la,
+				     gw, gpa, &fault);
+	}
 	if (err == -E_FAULT) {
 		set_pf(exc, la, fault.pf_error);
 		return 1;
@@ -207,25 +311,56 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	 * an event delivery or a descriptor read fills it as an emulated instruction does). */
 	if (v->mmio_cache.valid || v->mmio_cache.ram.valid)
 		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
-	/* The gate: guest RAM, a device region's model, a passthrough device, or nothing. */
-	if (probe)
-		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
-	else
-		kind = guest_mem_access(guest_gate(), gpa, buf, len,
-					how == GW_WRITE ? GMEM_WRITE : 0, v->ops->get_rip(v));
-	if (kind == GPA_TRAPPED && c->first_mmio_hit < 0)
+	region = rs ? mmio_region_find_hinted(rs, &v->region_hint, *gpa) : NULL;
+	if (region && c->first_mmio_hit < 0)
 		c->first_mmio_hit = v->mmio_cache.hits != hits;
+	if (how != GW_FETCH)
+		c->page = (struct mmio_data_page){.la_page = la & ~MMIO_IN_PAGE,
+						  .gpa_page = *gpa & ~MMIO_IN_PAGE,
+						  .region = region,
+						  .gw = gw,
+						  .cpl = c->st.regs.cpl};
+	return 0;
+}
+
+/*
+ * One page-bounded access (the emulator splits at 4 KiB) to a guest linear address; a probe
+ * (buf NULL) is only translated and checked against the gate, nothing accessed.  A device
+ * region's page takes a naturally aligned access of one piece straight to its device (what
+ * the gate would do with it); anything else goes through the gate.
+ */
+static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned len, unsigned how,
+		      struct x86_exception *exc)
+{
+	const struct mmio_data_page *p = &c->page;
+	unsigned gw = how | (c->st.regs.cpl == 3 ? GW_USER : 0);
+	uint64_t gpa;
+	int kind;
+
+	if (how != GW_FETCH && (la & ~MMIO_IN_PAGE) == p->la_page && p->cpl == c->st.regs.cpl &&
+	    (p->gw == gw || p->gw == (gw | GW_WRITE)))
+		gpa = p->gpa_page | (la & MMIO_IN_PAGE);
+	else if (translate(c, la, how, gw, &gpa, exc))
+		return 1;
+	if (how != GW_FETCH && p->region) {
+		kind = GPA_TRAPPED;
+		if (buf && !(len & (len - 1)) && !(gpa & (len - 1)) && len <= MMIO_ACCESS_MAX) {
+			int err = device_call(p->region, gpa, c->st.rip, buf, len, how == GW_WRITE);
+
+			kind = err ? err : GPA_TRAPPED;
+		} else if (buf) {
+			kind = guest_mem_access(guest_gate(), gpa, buf, len,
+						how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
+		}
+	} else if (!buf) {
+		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
+	} else {
+		kind = guest_mem_access(guest_gate(), gpa, buf, len,
+					how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
+	}
 	if (kind >= 0)
 		return 0;
-	if (reported < NOT_MAPPED_REPORT_LIMIT) {
-		reported++;
-		pr_warn("mhv: guest %s %s at GPA 0x%lx through an emulated access: #GP\n",
-			how == GW_WRITE ? "writes" : "reads",
-			in_hv(v, gpa, len)    ? "mhv's memory"
-			: kind == -E_FAULT ? "unmapped memory"
-					      : "a device that failed",
-			gpa);
-	}
+	report_access(c->v, gpa, len, how, kind);
 	set_gp(exc);
 	return 1;
 }
@@ -235,12 +370,12 @@ static int emu_sys_access(void *opaque, uint64_t la, void *buf, unsigned len, bo
 			  struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
-	unsigned cpl = c->regs.cpl;
+	unsigned cpl = c->st.regs.cpl;
 	int r;
 
-	c->regs.cpl = 0;
+	c->st.regs.cpl = 0;
 	r = mem_access(c, la, buf, len, write ? GW_WRITE : 0, exc);
-	c->regs.cpl = cpl;
+	c->st.regs.cpl = cpl;
 	return r;
 }
 
@@ -268,11 +403,44 @@ static int emu_fetch(void *opaque, uint64_t la, void *buf, unsigned len, struct 
 	return mem_access(opaque, la, buf, len, GW_FETCH, exc);
 }
 
+/*
+ * The common case of mem_access() on its own: la in the device page this instruction
+ * translated already (for writing, if write; at the same CPL), an access the gate would make
+ * one device piece.  *gpa: where.
+ */
+static inline bool device_page_hit(const struct mmio_exit_ctx *c, uint64_t la, unsigned len,
+				   bool write, uint64_t *gpa)
+{
+	const struct mmio_data_page *p = &c->page;
+
+	*gpa = p->gpa_page | (la & MMIO_IN_PAGE);
+	return (la & ~MMIO_IN_PAGE) == p->la_page && p->region && p->cpl == c->st.regs.cpl &&
+	       (!write || (p->gw & GW_WRITE)) && !(len & (len - 1)) && !(*gpa & (len - 1)) &&
+	       len <= MMIO_ACCESS_MAX;
+}
+
+static int device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len,
+			      bool write, struct x86_exception *exc)
+{
+	int err = device_call(c->page.region, gpa, c->st.rip, buf, len, write);
+
+	if (!err)
+		return 0;
+	report_access(c->v, gpa, len, write ? GW_WRITE : 0, err);
+	set_gp(exc);
+	return 1;
+}
+
 static int emu_read(void *opaque, uint64_t la, void *buf, unsigned len, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
-	int r = mem_access(c, la, buf, len, 0, exc);
+	uint64_t gpa;
+	int r;
 
+	if (device_page_hit(c, la, len, false, &gpa))
+		r = device_page_access(c, gpa, buf, len, false, exc);
+	else
+		r = mem_access(c, la, buf, len, 0, exc);
 	if (!r)
 		mmio_data_bp_note(&c->bp, c->v, la, len, false);
 	return r;
@@ -282,8 +450,13 @@ static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
 		     struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
-	int r = mem_access(c, la, (void *)buf, len, GW_WRITE, exc);
+	uint64_t gpa;
+	int r;
 
+	if (device_page_hit(c, la, len, true, &gpa))
+		r = device_page_access(c, gpa, (void *)buf, len, true, exc);
+	else
+		r = mem_access(c, la, (void *)buf, len, GW_WRITE, exc);
 	if (!r)
 		mmio_data_bp_note(&c->bp, c->v, la, len, true);
 	return r;
@@ -562,28 +735,33 @@ static void count_cache_verdict(struct vcpu *v, const struct mmio_exit_ctx *c)
 static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 						       const struct mmio_region *region)
 {
-	const struct x86_insn *decoded = NULL;
 	struct mmio_exit_ctx c;
+	struct x86_emu_entry entry;
 	struct x86_emu_result res;
 
 	/* The fast path, with the cache on or off (the cache only decides what is kept between
 	 * exits).  The emulator finds the operand again by translating it, but takes the fast
 	 * path's decode instead of fetching and decoding a second time. */
-	struct vcpu_segment cs;
-
-	if (vcpu_mmio_fast(v, region, &decoded, &c.regs, &c.mem, &cs))
+	if (vcpu_mmio_fast(v, region, &c.st))
 		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
 	c.v = v;
 	c.first_mmio_hit = -1;
+	c.page.la_page = MMIO_NO_PAGE;
 	c.seg_have = 0;
-	seg_keep(&c, X86_SEG_CS, &cs);
+	seg_keep(&c, X86_SEG_CS, &c.st.cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	mmio_data_bp_begin(v, &c.bp);
 	/* A breakpoint's trap comes after the REP iteration that hit: one per exit then. */
 	v->emu.rep_batch = data_bp_armed(c.bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
-	x86_emulate_decoded(&v->emu, decoded, &res);
+	/* The state the emulator would ask for first, as its callbacks give it. */
+	emu_get_ctl(&c, &entry.ctl);
+	entry.cs = c.seg[X86_SEG_CS];
+	entry.rip = c.st.rip;
+	entry.rflags = c.st.rflags;
+	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
+	x86_emulate_entered(&v->emu, c.st.decoded, &entry, &res);
 	count_cache_verdict(v, &c);
 
 	switch (res.status) {
@@ -608,11 +786,14 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
-	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct mmio_exit_ctx c = {.v = v,
+				  .st.rip = v->ops->get_rip(v),
+				  .page.la_page = MMIO_NO_PAGE,
+				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	vcpu_walk_setup(v, &c.regs, &c.mem);
+	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	x86_deliver_event(&v->emu, ev, &res);
@@ -626,10 +807,13 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 
 int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 {
-	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct mmio_exit_ctx c = {.v = v,
+				  .st.rip = v->ops->get_rip(v),
+				  .page.la_page = MMIO_NO_PAGE,
+				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
-	vcpu_walk_setup(v, &c.regs, &c.mem);
+	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	return x86_load_sreg(&v->emu, seg, sel, &res);
@@ -638,9 +822,12 @@ int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, bool write,
 		       struct x86_exception *exc)
 {
-	struct mmio_exit_ctx c = {.v = v, .first_mmio_hit = -1};
+	struct mmio_exit_ctx c = {.v = v,
+				  .st.rip = v->ops->get_rip(v),
+				  .page.la_page = MMIO_NO_PAGE,
+				  .first_mmio_hit = -1};
 
-	vcpu_walk_setup(v, &c.regs, &c.mem);
+	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
 }
 

@@ -6,7 +6,8 @@
  * operand's translation from mmio_translate() and its cache (mmio/mmio_cache.c), all dropped
  * or re-validated exactly like the guest's TLB; with it off, both are walked every time.
  * It handles the forms of mmio_forms.c (MOV in every size, MOVZX/MOVSX, the common ALU
- * forms), the string instructions of mmio_string.c and PUSH/POP [m] of mmio_stack.c, with
+ * forms), the string instructions of mmio_string.c, PUSH/POP [m] of mmio_stack.c and the
+ * read-modify-write forms of mmio_rmw.c (shifts, XCHG, BT*, CMPXCHG, XADD, NOT/NEG), with
  * a flat segment (base 0, limit 4 GiB, or 64-bit mode), CPL 0-2 (no #AC), TF clear, and a
  * form's operand inside one page of one device region.
  * Anything else, and any fault, returns false: the general emulator then does the
@@ -18,6 +19,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
+#include "core/mmio_rmw.h"
 #include "core/mmio_short.h"
 #include "core/mmio_stack.h"
 #include "core/mmio_string.h"
@@ -61,47 +63,62 @@ static const struct mmio_form *form_of(struct vcpu *v, const struct x86_insn *in
 
 	if (!m->valid || m->gen != v->insn_cache.gen) {
 		m->is_form = mmio_form_of(in, &m->form);
+		m->general = false;
 		m->gen = v->insn_cache.gen;
 		m->valid = true;
 	}
 	return m->is_form ? &m->form : NULL;
 }
 
-bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem,
-		    struct vcpu_segment *cs)
+bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmio_fast_state *st)
 {
-	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits, rflags;
+	struct gw_regs *regs = &st->regs;
+	struct vcpu_segment *cs = &st->cs;
+	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
 	const struct mmio_form *form;
 	struct gw_result fault;
 	int err = 0;
 
-	*decoded = NULL;
-	vcpu_walk_setup(v, regs, mem);
+	st->decoded = NULL;
+	st->rip = rip;
+	vcpu_walk_setup(v, regs, &st->mem);
 	v->ops->get_segment(v, SEG_CS, cs);
-	in = vcpu_decode_at(v, regs, cs, rip, &err);
+	st->rflags = v->ops->get_rflags(v);
+	in = vcpu_decode_at_rflags(v, regs, cs, rip, st->rflags, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
-	*decoded = in; /* the general path's instruction, whatever happens here */
-	if (regs->cpl == USER_CPL)
-		return false;
-	rflags = v->ops->get_rflags(v);
+	st->decoded = in; /* the general path's instruction, whatever happens here */
 	/* TF, or a breakpoint the emulator's accesses must be checked against (mmio/data_bp.h) */
-	if ((rflags & RFLAGS_TF) || data_bp_armed(v->ops->get_dr7(v)))
+	if (regs->cpl == USER_CPL || (st->rflags & RFLAGS_TF) || data_bp_armed(v->ops->get_dr7(v)))
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;
 	/* vcpu_decode_at's instruction is insn_cache's: its form is remembered with it. */
 	form = form_of(v, in);
-	if (!form)
-		return mmio_stack_form(in) ? vcpu_mmio_stack(v, region, in, regs, rip)
-					   : vcpu_mmio_string(v, in, regs, rip, rflags, region);
+	if (!form) {
+		enum mmio_rmw_kind k;
+		unsigned size;
+
+		/* The memo's verdict for this decode: neither a stack, an RMW nor a string form. */
+		if (v->form_memo.general)
+			return false;
+		if (mmio_stack_form(in))
+			return vcpu_mmio_stack(v, region, in, regs, rip);
+		/* A ModRM or moffs memory operand is no string instruction's. */
+		if (in->has_mem) {
+			if (mmio_rmw_form(in, &k, &size))
+				return vcpu_mmio_rmw(v, region, in, regs, rip, k, size);
+			v->form_memo.general = true;
+			return false;
+		}
+		return vcpu_mmio_string(v, in, regs, rip, st->rflags, region);
+	}
 
 	if (!operand_la(v, in, rip, form->write, &la) ||
 	    (la & (PAGE_SIZE - 1)) + form->mem_size > PAGE_SIZE)
 		return false;
-	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, regs, mem, la,
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, regs, &st->mem, la,
 			   form->write ? GW_WRITE : 0, &gpa, &fault))
 		return false; /* a fault: let the emulator raise it */
 	if (gpa < region->base || gpa > region->last)

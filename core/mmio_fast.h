@@ -10,22 +10,28 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/vcpu.h"
 #include "mm/guest_walk.h"
 
 struct vcpu;
 struct mmio_region;
 struct x86_insn;
-struct vcpu_segment;
+
+/* What the fast path read, for the general path (nothing changes it in between). */
+struct mmio_fast_state {
+	const struct x86_insn *decoded; /* the instruction at RIP, valid until the next decode,
+					   or NULL when it was not decoded */
+	struct gw_regs regs;		/* the guest's paging state (vcpu_walk_setup) */
+	struct gw_mem mem;
+	struct vcpu_segment cs;
+	uint64_t rip;
+	uint64_t rflags;
+};
 
 /*
- * true: the access was completed (RIP advanced); false: take the general path.  region is
- * the one the exit reported, usually the operand's: it saves a lookup.  *decoded: the
- * instruction at RIP when it was decoded (for the general path; valid until the next
- * decode), else NULL.  *regs, *mem: the guest's paging state as vcpu_walk_setup() read it
- * (the general path's too: nothing changes it in between); *cs the guest's CS as read here.
+ * true: the access was completed (RIP advanced); false: take the general path with *st.
+ * region is the one the exit reported, usually the operand's: it saves a lookup.
  */
-bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region,
-		    const struct x86_insn **decoded, struct gw_regs *regs, struct gw_mem *mem,
-		    struct vcpu_segment *cs);
+bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmio_fast_state *st);
 
 #endif

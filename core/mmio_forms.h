@@ -33,6 +33,7 @@ struct mmio_form {
 struct mmio_form_memo {
 	bool valid;
 	bool is_form; /* mmio_form_of's answer; form holds the form if true */
+	bool general; /* no fast path of any kind takes it: straight to the emulator */
 	uint64_t gen;
 	struct mmio_form form;
 };

@@ -6,12 +6,6 @@
 #define PAGE_SHIFT  12
 #define PAGE_OFFSET ((1ull << PAGE_SHIFT) - 1)
 
-/* The control bits the protection-key rule depends on (SDM Vol. 3, 4.6.2). */
-#define CR0_PG	 (1ull << 31)
-#define CR4_PKE	 (1ull << 22)
-#define CR4_PKS	 (1ull << 24)
-#define EFER_LMA (1ull << 10)
-
 void mmio_cache_init(struct mmio_cache *c, const struct mmio_regions *regions)
 {
 	*c = (struct mmio_cache){.regions = regions};
@@ -30,53 +24,16 @@ void mmio_cache_fill(struct mmio_cache *c, uint64_t gva, uint64_t gpa,
 	c->dirty = access & GW_WRITE;
 }
 
-/* Protection-key governed accesses always walk: the walk judges them against the current
- * PKRU (which WRPKRU changes without a flush), or refuses them (-E_NOTSUP) when it cannot. */
-static bool pkeys_govern(const struct gw_regs *regs, bool user_page, unsigned access)
-{
-	bool four_level = (regs->cr0 & CR0_PG) && (regs->efer & EFER_LMA);
-
-	if (!four_level || (access & GW_FETCH))
-		return false;
-	return user_page ? (regs->cr4 & CR4_PKE) : (regs->cr4 & CR4_PKS);
-}
-
 void mmio_cache_keep_ram(struct mmio_cache *c, bool on)
 {
 	c->keep_ram = on;
 	c->ram.valid = false;
 }
 
-/* The rules a hit must pass in either entry: the TLB's, under the current state. */
-static inline __attribute__((always_inline)) bool
-rights_hit(const struct gw_regs *regs, bool user, bool writable, bool nx, bool dirty,
-	   unsigned access)
-{
-	/* Only a walk sets D: a write must not hit an entry whose walk left it clear. */
-	if ((access & GW_WRITE) && !dirty)
-		return false;
-	if (pkeys_govern(regs, user, access))
-		return false;
-	return gw_access_allowed(regs, user, writable, nx, access);
-}
-
-/* The MMIO entry's lookup, inline in mmio_translate (on every emulated device access). */
-static inline __attribute__((always_inline)) bool
-mmio_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva, unsigned access,
-	    uint64_t *gpa)
-{
-	if (!c->valid || c->gva_page != gva >> PAGE_SHIFT)
-		return false;
-	if (!rights_hit(regs, c->user, c->writable, c->nx, c->dirty, access))
-		return false;
-	*gpa = (c->gfn << PAGE_SHIFT) | (gva & PAGE_OFFSET);
-	return true;
-}
-
 bool mmio_cache_lookup(const struct mmio_cache *c, const struct gw_regs *regs, uint64_t gva,
 		       unsigned access, uint64_t *gpa)
 {
-	return mmio_lookup(c, regs, gva, access, gpa);
+	return mmio_cache_hit(c, regs, gva, access, gpa);
 }
 
 static inline __attribute__((always_inline)) bool
@@ -85,7 +42,7 @@ ram_lookup(const struct mmio_cache_ram *r, const struct gw_regs *regs, uint64_t 
 {
 	if (!r->valid || r->gva_page != gva >> PAGE_SHIFT)
 		return false;
-	if (!rights_hit(regs, r->user, r->writable, r->nx, r->dirty, access))
+	if (!mmio_cache_rights_hit(regs, r->user, r->writable, r->nx, r->dirty, access))
 		return false;
 	*gpa = (r->gfn << PAGE_SHIFT) | (gva & PAGE_OFFSET);
 	return true;
@@ -149,7 +106,7 @@ bool mmio_cache_ram_hit(struct mmio_cache *c, bool cache_on, const struct gw_reg
 	 * page writable or CR0.WP clear for a write); anything else is judged out of line by
 	 * rights_hit() itself, so this test only decides which way, never the answer. */
 	if (regs->cpl == GW_USER_CPL || (access != 0 && access != GW_WRITE) ||
-	    (regs->cr4 & (CR4_PKE | CR4_PKS | GW_CR4_SMAP)) ||
+	    (regs->cr4 & (MMIO_CACHE_CR4_PKE | MMIO_CACHE_CR4_PKS | GW_CR4_SMAP)) ||
 	    (access == GW_WRITE && (!r->dirty || ((regs->cr0 & GW_CR0_PG) && !r->writable &&
 						  (regs->cr0 & GW_CR0_WP)))))
 		return ram_hit_checked(c, regs, gva, access, gpa);
@@ -164,7 +121,7 @@ int mmio_translate(struct mmio_cache *c, bool cache_on, const struct gw_regs *re
 {
 	int rc;
 
-	if (cache_on && mmio_lookup(c, regs, gva, access, gpa)) {
+	if (cache_on && mmio_cache_hit(c, regs, gva, access, gpa)) {
 		c->hits++;
 		*fault = (struct gw_result){.gpa = *gpa,
 					    .page_shift = c->page_shift,

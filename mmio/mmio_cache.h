@@ -86,6 +86,56 @@ void mmio_cache_keep_ram(struct mmio_cache *c, bool on);
 void mmio_cache_fill(struct mmio_cache *c, uint64_t gva, uint64_t gpa,
 		     const struct gw_result *rights, unsigned access);
 
+/* The control bits the protection-key rule depends on (SDM Vol. 3, 4.6.2). */
+#define MMIO_CACHE_CR0_PG     (1ull << 31)
+#define MMIO_CACHE_CR4_PKE    (1ull << 22)
+#define MMIO_CACHE_CR4_PKS    (1ull << 24)
+#define MMIO_CACHE_EFER_LMA   (1ull << 10)
+#define MMIO_CACHE_PAGE_SHIFT 12
+
+/* Protection-key governed accesses always walk: the walk judges them against the current
+ * PKRU (which WRPKRU changes without a flush), or refuses them (-E_NOTSUP) when it cannot. */
+static inline bool mmio_cache_pkeys_govern(const struct gw_regs *regs, bool user_page,
+					   unsigned access)
+{
+	bool four_level = (regs->cr0 & MMIO_CACHE_CR0_PG) && (regs->efer & MMIO_CACHE_EFER_LMA);
+
+	if (!four_level || (access & GW_FETCH))
+		return false;
+	return user_page ? (regs->cr4 & MMIO_CACHE_CR4_PKE) : (regs->cr4 & MMIO_CACHE_CR4_PKS);
+}
+
+/* The rules a hit must pass in either entry: the TLB's, under the current state. */
+static inline __attribute__((always_inline)) bool mmio_cache_rights_hit(const struct gw_regs *regs,
+									bool user, bool writable,
+									bool nx, bool dirty,
+									unsigned access)
+{
+	/* Only a walk sets D: a write must not hit an entry whose walk left it clear. */
+	if ((access & GW_WRITE) && !dirty)
+		return false;
+	if (mmio_cache_pkeys_govern(regs, user, access))
+		return false;
+	return gw_access_allowed(regs, user, writable, nx, access);
+}
+
+/*
+ * mmio_cache_lookup() inline: the MMIO entry's lookup on every emulated device access
+ * (mmio_translate's, and the MMIO exit's before it calls mmio_translate).
+ */
+static inline __attribute__((always_inline)) bool mmio_cache_hit(const struct mmio_cache *c,
+								 const struct gw_regs *regs,
+								 uint64_t gva, unsigned access,
+								 uint64_t *gpa)
+{
+	if (!c->valid || c->gva_page != gva >> MMIO_CACHE_PAGE_SHIFT)
+		return false;
+	if (!mmio_cache_rights_hit(regs, c->user, c->writable, c->nx, c->dirty, access))
+		return false;
+	*gpa = (c->gfn << MMIO_CACHE_PAGE_SHIFT) | (gva & ((1ull << MMIO_CACHE_PAGE_SHIFT) - 1));
+	return true;
+}
+
 /*
  * True and *gpa when gva's page is cached and the cached rights allow `access` (GW_* bits)
  * under regs; counts nothing (mmio_translate does).

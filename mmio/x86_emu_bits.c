@@ -133,6 +133,12 @@ static bool grp2_compute(enum x86_vendor v, enum grp2_op op, unsigned int size, 
 	return true;
 }
 
+bool x86_grp2(enum x86_vendor v, unsigned int op, unsigned int size, uint64_t a, unsigned int raw,
+	      uint64_t *res, uint64_t *flags)
+{
+	return grp2_compute(v, (enum grp2_op)(op & 7), size, a & x86e_mask(size), raw, res, flags);
+}
+
 /* C0/C1 (imm8), D0/D1 (1), D2/D3 (CL). */
 int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in)
 {

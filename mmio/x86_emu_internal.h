@@ -27,14 +27,34 @@ struct x86_opnd {
 #define EMU_CONTINUE 0
 
 /* ---- x86_emulate.c ---- */
-uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg);
+/* The register cache's miss: reads reg through the callback and keeps it. */
+uint64_t x86e_gpr_load(struct x86_emu_ctx *e, unsigned int reg);
+/* A GPR through the register cache; inline: every register operand and address reads one. */
+static inline uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg)
+{
+	reg &= X86_NR_GPRS - 1;
+	if (e->rc.loaded & (1u << reg))
+		return e->rc.gpr[reg];
+	if (e->gpr && reg != X86_RSP) /* the caller's copy, unchanged until the commit */
+		return e->gpr[reg];
+	return x86e_gpr_load(e, reg);
+}
 void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val);
-uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op);
 void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
 /* The low size bytes set (size 1..8); inline: every operand and flag computation uses it. */
 static inline uint64_t x86e_mask(unsigned int size)
 {
 	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
+}
+#define X86E_HI8_SHIFT 8 /* AH, CH, DH, BH: bits 15:8 of their register */
+/* A register operand's value (AH..BH from bits 15:8). */
+static inline uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op)
+{
+	uint64_t v = x86e_gpr(e, op->reg);
+
+	if (op->hi8)
+		return (v >> X86E_HI8_SHIFT) & x86e_mask(1);
+	return v & x86e_mask(op->size);
 }
 /* Little-endian fields of descriptor tables, TSSs, stack frames and XSAVE images. */
 static inline uint16_t x86e_le16(const uint8_t *b)
@@ -159,6 +179,13 @@ bool x86v_near_branch_honours_66(enum x86_vendor v);
 bool x86v_far_pointer_honours_rex_w(enum x86_vendor v);
 
 /* ---- x86_emu_bits.c ---- */
+/*
+ * Group-2 operation op (ModRM.reg: ROL ROR RCL RCR SHL SHR SAL SAR) of size bytes on a with
+ * the raw count, as vendor v: *res and *flags; false if the masked count is 0 (*res = a,
+ * flags unchanged).  What x86e_exec_grp2 computes (the MMIO fast path's RMW forms share it).
+ */
+bool x86_grp2(enum x86_vendor v, unsigned int op, unsigned int size, uint64_t a, unsigned int raw,
+	      uint64_t *res, uint64_t *flags);
 int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in);
 int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in);
 int x86e_exec_bitscan(struct x86_emu_ctx *e, const struct x86_insn *in);

@@ -12,7 +12,7 @@
 #define CANON_BITS_57 57
 #define X86_CR4_LA57  (1ull << 12)
 #define HI8_FIRST     4 /* ModRM 4..7 without REX: AH, CH, DH, BH */
-#define HI8_SHIFT     8
+#define HI8_SHIFT     X86E_HI8_SHIFT
 #define USER_CPL      3
 
 int x86e_raise(struct x86_emu_ctx *e, unsigned int vector, bool has_ec, uint32_t ec)
@@ -35,13 +35,10 @@ int x86e_ud(struct x86_emu_ctx *e)
 
 /* ---- register cache: loaded lazily, written back only on success ---- */
 
-uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg)
+uint64_t x86e_gpr_load(struct x86_emu_ctx *e, unsigned int reg)
 {
-	reg &= X86_NR_GPRS - 1;
-	if (!(e->rc.loaded & (1u << reg))) {
-		e->rc.gpr[reg] = e->ops->get_reg(e->opaque, reg);
-		e->rc.loaded |= 1u << reg;
-	}
+	e->rc.gpr[reg] = e->ops->get_reg(e->opaque, reg);
+	e->rc.loaded |= 1u << reg;
 	return e->rc.gpr[reg];
 }
 
@@ -51,15 +48,6 @@ void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val)
 	e->rc.gpr[reg] = val;
 	e->rc.loaded |= 1u << reg;
 	e->rc.dirty |= 1u << reg;
-}
-
-uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op)
-{
-	uint64_t v = x86e_gpr(e, op->reg);
-
-	if (op->hi8)
-		return (v >> HI8_SHIFT) & x86e_mask(1);
-	return v & x86e_mask(op->size);
 }
 
 /* Partial register writes: 8/16-bit merge, 32-bit zero-extends (SDM vol.1 3.4.1.1). */
@@ -80,7 +68,7 @@ void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, s
 {
 	/* A compound literal, not memset: two stores for 16 bytes, on every operand. */
 	*op = (struct x86_opnd){.size = (uint8_t)size, .reg = (uint8_t)reg};
-	if (size == 1 && !e->res->insn.rex && reg >= HI8_FIRST && reg < X86_R8) {
+	if (size == 1 && !e->insn->rex && reg >= HI8_FIRST && reg < X86_R8) {
 		op->hi8 = true;
 		op->reg = (uint8_t)(reg - HI8_FIRST);
 	}
@@ -245,13 +233,26 @@ int x86e_probe_write(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsig
  * Split at 4 KiB boundaries so each callback access stays within one page.  An access that
  * crosses a page is probed first: if its second page faults, the first is left untouched.
  */
-static int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
-			bool write)
+static __attribute__((noinline)) int access_crossing(struct x86_emu_ctx *e, uint64_t la,
+						      uint8_t *buf, unsigned int size, bool write)
 {
-	if (e->ops->probe && (la & (PAGE_SIZE_4K - 1)) + size > PAGE_SIZE_4K &&
-	    access_pages(e, la, buf, size, write, true))
+	if (e->ops->probe && access_pages(e, la, buf, size, write, true))
 		return X86_EMU_EXCEPTION;
 	return access_pages(e, la, buf, size, write, false);
+}
+
+static inline int access_split(struct x86_emu_ctx *e, uint64_t la, uint8_t *buf, unsigned int size,
+			       bool write)
+{
+	int r;
+
+	/* Crossing a page, or empty (nothing accessed, as by the page loop): the loop. */
+	if ((la & (PAGE_SIZE_4K - 1)) + size > PAGE_SIZE_4K || !size)
+		return access_crossing(e, la, buf, size, write);
+	/* Within one page (la is already masked to the mode): one callback. */
+	r = write ? e->ops->write(e->opaque, la, buf, size, &e->res->exc)
+		  : e->ops->read(e->opaque, la, buf, size, &e->res->exc);
+	return r ? X86_EMU_EXCEPTION : EMU_CONTINUE;
 }
 
 int x86e_read_mem(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, void *buf,
@@ -281,6 +282,9 @@ static uint64_t le_load(const uint8_t *b, unsigned int size)
 {
 	uint64_t v = 0;
 
+	if (size == 4) /* the common case, in one expression the compiler makes one load */
+		return (uint64_t)b[0] | (uint64_t)b[1] << BYTE_BITS |
+		       (uint64_t)b[2] << (2 * BYTE_BITS) | (uint64_t)b[3] << (3 * BYTE_BITS);
 	for (unsigned int i = 0; i < size; i++)
 		v |= (uint64_t)b[i] << (BYTE_BITS * i);
 	return v;
@@ -288,20 +292,41 @@ static uint64_t le_load(const uint8_t *b, unsigned int size)
 
 static void le_store(uint8_t *b, uint64_t v, unsigned int size)
 {
+	if (size == 4) {
+		b[0] = (uint8_t)v;
+		b[1] = (uint8_t)(v >> BYTE_BITS);
+		b[2] = (uint8_t)(v >> (2 * BYTE_BITS));
+		b[3] = (uint8_t)(v >> (3 * BYTE_BITS));
+		return;
+	}
 	for (unsigned int i = 0; i < size; i++)
 		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
+}
+
+/* op's linear address: x86e_check_write's if it checked op last, else the checks' answer. */
+static int op_linear(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write, uint64_t *la)
+{
+	if (e->rmw.op == op && e->rmw.ea == op->ea && e->rmw.seg == op->seg &&
+	    e->rmw.size == op->size) {
+		*la = e->rmw.la;
+		return EMU_CONTINUE;
+	}
+	return x86e_linear(e, op->seg, op->ea, op->size, write, la);
 }
 
 int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
 {
 	uint8_t b[sizeof(uint64_t)];
+	uint64_t la;
 	int r;
 
 	if (!op->is_mem) {
 		*val = x86e_reg_read(e, op);
 		return EMU_CONTINUE;
 	}
-	r = x86e_read_mem(e, op->seg, op->ea, b, op->size);
+	r = op_linear(e, op, false, &la);
+	if (!r)
+		r = access_split(e, la, b, op->size, false);
 	if (r)
 		return r;
 	*val = le_load(b, op->size);
@@ -311,13 +336,16 @@ int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val
 int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
 {
 	uint8_t b[sizeof(uint64_t)];
+	uint64_t la;
+	int r;
 
 	if (!op->is_mem) {
 		x86e_reg_write(e, op, val);
 		return EMU_CONTINUE;
 	}
 	le_store(b, val, op->size);
-	return x86e_write_mem(e, op->seg, op->ea, b, op->size);
+	r = op_linear(e, op, true, &la);
+	return r ? r : access_split(e, la, b, op->size, true);
 }
 
 int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
@@ -351,14 +379,30 @@ int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool 
  */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 {
+	uint64_t la;
+	int r;
+
 	if (!op->is_mem)
 		return EMU_CONTINUE;
-	return x86e_probe_write(e, op->seg, op->ea, op->size);
+	r = x86e_linear(e, op->seg, op->ea, op->size, true, &la);
+	if (r)
+		return r;
+	e->rmw.op = op;
+	e->rmw.ea = op->ea;
+	e->rmw.la = la;
+	e->rmw.seg = op->seg;
+	e->rmw.size = op->size;
+	if (!e->ops->probe)
+		return EMU_CONTINUE;
+	if (op->size && (la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K) /* one probe */
+		return e->ops->probe(e->opaque, la, op->size, true, &e->res->exc) ? X86_EMU_EXCEPTION
+										  : EMU_CONTINUE;
+	return access_pages(e, la, NULL, op->size, true, true);
 }
 
 /* ---- entry points ---- */
 
-static void derive_mode(struct x86_emu_ctx *e, const struct x86_segment *cs)
+static inline __attribute__((always_inline)) void derive_mode(struct x86_emu_ctx *e, const struct x86_segment *cs)
 {
 	e->real_or_v86 = false;
 	if ((e->ctl.efer & X86_EFER_LMA) && (cs->attr & X86_SEG_ATTR_L)) {
@@ -385,6 +429,9 @@ static void start(struct x86_emu_ctx *e, struct x86_emu_result *res)
 	e->rc.loaded = 0;
 	e->rc.dirty = 0;
 	e->res = res;
+	e->insn = &res->insn;
+	e->gpr = NULL;
+	e->rmw.op = NULL;
 }
 
 void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_segment *cs)
@@ -483,7 +530,7 @@ void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *
  */
 static int check_decoded(struct x86_emu_ctx *e, const struct x86_segment *cs)
 {
-	const struct x86_insn *in = &e->res->insn;
+	const struct x86_insn *in = e->insn;
 
 	if (e->mode != X86_MODE_64 && e->rc.rip + in->len - 1 > cs->limit)
 		return x86e_raise(e, X86_EXC_GP, true, 0);
@@ -494,38 +541,51 @@ static int check_decoded(struct x86_emu_ctx *e, const struct x86_segment *cs)
 }
 
 static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-		   const struct x86_insn *decoded, struct x86_emu_result *res)
+		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+		   struct x86_emu_result *res)
 {
 	struct x86_segment cs;
 	uint64_t rflags_before;
 	int r;
 
-	x86e_begin(e, res, &cs);
+	if (entry) { /* x86e_begin's reads, already made by the caller */
+		start(e, res);
+		e->ctl = entry->ctl;
+		cs = entry->cs;
+		e->rc.rip = entry->rip;
+		e->rc.rflags = entry->rflags;
+		e->gpr = entry->gpr;
+		derive_mode(e, &cs);
+		res->next_rip = e->rc.rip;
+	} else {
+		x86e_begin(e, res, &cs);
+	}
 	rflags_before = e->rc.rflags;
 
 	if (decoded && decoded->mode == e->mode) {
-		res->insn = *decoded;
+		e->insn = decoded; /* not copied: res->insn only if it does not complete */
 		r = check_decoded(e, &cs);
 	} else {
+		decoded = NULL;
 		r = fetch_decode(e, &cs, bytes, n);
 	}
 	if (!r) {
-		res->next_rip = x86e_next_rip(e, &res->insn);
-		if (!x86e_supported(&res->insn) && !x86e_sys_supported(e->ops, &res->insn) &&
-		    !x86e_mmx_supported(e->ops, &res->insn) &&
-		    !x86e_fxsr_supported(e->ops, &res->insn) &&
-		    !x86e_xsave_supported(e->ops, &res->insn) &&
-		    !x86e_iret_supported(e->ops, &res->insn) &&
-		    !x86e_int_supported(e->ops, &res->insn) &&
-		    !x86e_strio_supported(e->ops, &res->insn) &&
-		    !x86e_sreg_supported(e->ops, &res->insn) &&
-		    !x86e_far_supported(e->ops, &res->insn)) {
+		const struct x86_insn *in = e->insn;
+
+		res->next_rip = x86e_next_rip(e, in);
+		if (!x86e_supported(in) && !x86e_sys_supported(e->ops, in) &&
+		    !x86e_mmx_supported(e->ops, in) && !x86e_fxsr_supported(e->ops, in) &&
+		    !x86e_xsave_supported(e->ops, in) && !x86e_iret_supported(e->ops, in) &&
+		    !x86e_int_supported(e->ops, in) && !x86e_strio_supported(e->ops, in) &&
+		    !x86e_sreg_supported(e->ops, in) && !x86e_far_supported(e->ops, in)) {
 			x86e_ud(e);
 			r = X86_EMU_UNSUPPORTED;
 		} else {
-			r = x86e_execute(e, &res->insn);
+			r = x86e_execute(e, in);
 		}
 	}
+	if (decoded && r != EMU_CONTINUE)
+		res->insn = *decoded;
 	if (r == X86_EMU_EXCEPTION && res->rep_continue) {
 		/* A fault inside a REP op keeps the completed iterations (RIP stays). */
 		x86e_commit(e, rflags_before, NULL);
@@ -543,13 +603,19 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		      struct x86_emu_result *res)
 {
-	return emulate(e, bytes, n, NULL, res);
+	return emulate(e, bytes, n, NULL, NULL, res);
 }
 
 int x86_emulate_decoded(struct x86_emu_ctx *e, const struct x86_insn *in,
 			struct x86_emu_result *res)
 {
-	return emulate(e, NULL, 0, in, res);
+	return emulate(e, NULL, 0, in, NULL, res);
+}
+
+int x86_emulate_entered(struct x86_emu_ctx *e, const struct x86_insn *in,
+			const struct x86_emu_entry *entry, struct x86_emu_result *res)
+{
+	return emulate(e, NULL, 0, in, entry, res);
 }
 
 int x86_emulate(struct x86_emu_ctx *e, struct x86_emu_result *res)

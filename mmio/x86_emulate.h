@@ -237,7 +237,8 @@ struct x86_emu_result {
 	bool mov_ss_shadow; /* SS was loaded: interrupts (and the single-step trap) wait one
 			       more instruction; the caller sets the CPU's interrupt shadow */
 	struct x86_exception exc;
-	struct x86_insn insn; /* the decoded instruction, for logging */
+	struct x86_insn insn; /* the decoded instruction, for logging (a caller-decoded one: only
+				 when it did not complete, status other than X86_EMU_OK) */
 };
 
 /*
@@ -296,6 +297,18 @@ struct x86_emu_ctx {
 	bool real_or_v86;
 	struct x86_emu_regcache rc;
 	struct x86_emu_result *res;
+	/* The instruction being executed: res->insn, or the caller's decode (x86_emulate_decoded,
+	 * x86_emulate_entered), which is copied to res->insn only if it does not complete. */
+	const struct x86_insn *insn;
+	const uint64_t *gpr; /* x86_emu_entry's gpr: GPRs (but RSP) read in place, or NULL */
+	/* The memory operand x86e_check_write() passed last in this instruction, with its
+	 * linear address: a read-modify-write's read and write skip the segment checks it made
+	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none). */
+	struct {
+		const void *op;
+		uint64_t ea, la;
+		uint8_t seg, size;
+	} rmw;
 };
 
 /*
@@ -319,6 +332,24 @@ int x86_emulate_bytes(struct x86_emu_ctx *ctx, const uint8_t *bytes, unsigned in
  */
 int x86_emulate_decoded(struct x86_emu_ctx *ctx, const struct x86_insn *in,
 			struct x86_emu_result *res);
+
+/*
+ * What an emulation reads first through the callbacks (get_ctl, get_seg(CS), get_reg(RIP)
+ * and get_reg(RFLAGS)), for a caller that holds it already: each must be what that callback
+ * would return now.
+ */
+struct x86_emu_entry {
+	struct x86_cpu_ctl ctl;
+	struct x86_segment cs;
+	uint64_t rip, rflags;
+	/* The caller's GPRs, indexed by enum x86_gpr, read in place of ops->get_reg (RSP still
+	 * through it); NULL: every one through ops->get_reg.  Writes still go to ops->set_reg. */
+	const uint64_t *gpr;
+};
+
+/* x86_emulate_decoded() with the entry state given (in may be NULL: fetched and decoded). */
+int x86_emulate_entered(struct x86_emu_ctx *ctx, const struct x86_insn *in,
+			const struct x86_emu_entry *entry, struct x86_emu_result *res);
 
 /*
  * An event the CPU was delivering through the IDT when one of its accesses (usually the

@@ -1,7 +1,10 @@
 /*
  * MMIO path lengths for `make bench` (information only, as bench.c): one device access of
  * each form the short path replays, an uncached-style general instruction (ALU
- * read-modify-write, PUSH of a device word), and REP MOVSD between RAM and the device page.
+ * read-modify-write, PUSH of a device word), the read-modify-write forms of mmio_rmw.c (SHL
+ * by CL, XCHG, BTS imm, LOCK CMPXCHG/XADD, NOT on a device word), two instructions only the
+ * general emulator does (SHLD imm, BTS with a register bit offset), and REP MOVSD between
+ * RAM and the device page.
  * Each figure is the minimum of BENCH_RUNS runs from one RIP, so with the cache on every run
  * after the first is a repeat.  tests/bench/bench.sh reads the "bench: row" lines.
  */
@@ -45,6 +48,25 @@ TIMED(t_stimm32, "movl $0x5a5a5a5a, (%1)")
 TIMED(t_stimm8, "movb $0x5a, (%1)")
 TIMED(t_alu_rmw, "addl $1, (%1)")
 TIMED(t_push, "pushl (%1); popl %0")
+/* Read-modify-write forms outside the MOV/ALU/stack/string ones (core/mmio_rmw.c), and two
+ * instructions only the general emulator does (SHLD, BTS with a register bit offset). */
+TIMED(t_shl_cl, "shll %%cl, (%1)", "c"(1))
+TIMED(t_xchg, "xchgl %0, (%1)")
+TIMED(t_bts_imm, "btsl $3, (%1)")
+TIMED(t_xadd, "lock xaddl %0, (%1)")
+TIMED(t_not, "notl (%1)")
+TIMED(t_shld, "shldl $3, %0, (%1)")
+TIMED(t_bts_reg, "btsl %0, (%1)")
+
+/* LOCK CMPXCHG: EAX is the comparand, so the timed asm names it. */
+static uint64_t t_cmpxchg(void)
+{
+	uint32_t cmp = 0, src = 0;
+	uint64_t t0 = tsc();
+
+	asm volatile("lock cmpxchgl %2, (%1)" : "+a"(cmp) : "r"(dev), "r"(src) : "memory", "cc");
+	return tsc() - t0;
+}
 
 static uint64_t t_movsd_to_dev(void)
 {
@@ -74,6 +96,9 @@ static const struct bench_row rows[] = {
 	{"movzx8", t_movzx8}, {"movsx16", t_movsx16}, {"store32", t_st32},
 	{"store16", t_st16},  {"store8", t_st8},      {"storeimm32", t_stimm32},
 	{"storeimm8", t_stimm8}, {"alu_rmw", t_alu_rmw}, {"push", t_push},
+	{"shl_cl", t_shl_cl},	 {"xchg", t_xchg},	 {"bts_imm", t_bts_imm},
+	{"cmpxchg", t_cmpxchg},	 {"xadd", t_xadd},	 {"not", t_not},
+	{"shld", t_shld},	 {"bts_reg", t_bts_reg},
 };
 
 void bench_mmio_forms(uintptr_t dev_word, uintptr_t dev_page)

@@ -56,6 +56,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_mmio_data_bp();
 	}
 	test_mmio_forms();
+	test_mmio_rmw();
 	test_high_bar();
 	test_mmio_trace();
 	if (hv_present())

@@ -95,6 +95,12 @@ void test_mmio(void);
  * of an mmio=ram region and on RAM, compared (test_mmio_forms.c).  Paging off on entry.
  */
 void test_mmio_forms(void);
+/*
+ * The read-modify-write forms the MMIO fast path does itself (shifts, rotates, NOT, NEG,
+ * XCHG, BT*, CMPXCHG, XADD) over a grid of inputs, device page against RAM
+ * (test_mmio_rmw.c).  Paging off on entry.
+ */
+void test_mmio_rmw(void);
 /* A filtered mmio=trace region: all accesses counted (test_mmio_trace.c).  Paging off. */
 void test_mmio_trace(void);
 /* Seeded random MMIO accesses against a model, with remaps and TLB flushes between them

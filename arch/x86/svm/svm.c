@@ -313,14 +313,17 @@ static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)
 {
 	const struct vmcb_save *s = &vmcb_of(v)->save;
 
-	*regs = (struct gw_regs){
-		.cr0 = s->cr0,
-		.cr3 = s->cr3,
-		.cr4 = s->cr4,
-		.efer = guest_efer(s),
-		.cpl = s->cpl,
-		.rflags_ac = s->rflags & RFLAGS_AC,
-	};
+	/* Field by field: a compound literal is a REP STOS over the whole struct first (every
+	 * instruction-decoding exit calls this). */
+	regs->cr0 = s->cr0;
+	regs->cr3 = s->cr3;
+	regs->cr4 = s->cr4;
+	regs->efer = guest_efer(s);
+	regs->cpl = s->cpl;
+	regs->rflags_ac = s->rflags & RFLAGS_AC;
+	regs->maxphyaddr = 0;
+	regs->has_pkru = false;
+	regs->pkru = 0;
 }
 
 static unsigned svm_get_cpl(struct vcpu *v)
@@ -338,21 +341,10 @@ static void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error
 	vmcb->control.event_inj = ev;
 }
 
-static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *out)
+/* A VMCB segment as a vcpu_segment. */
+static inline __attribute__((always_inline)) void svm_segment_read(const struct vmcb_seg *s,
+								   struct vcpu_segment *out)
 {
-	/* Offsets, not pointers: nothing to build on the stack (the MMIO short path calls it). */
-	static const uint16_t offs[] = {
-		offsetof(struct vmcb_save, es), offsetof(struct vmcb_save, cs),
-		offsetof(struct vmcb_save, ss), offsetof(struct vmcb_save, ds),
-		offsetof(struct vmcb_save, fs), offsetof(struct vmcb_save, gs)};
-	const struct vmcb_seg *s = (const void *)((const uint8_t *)&vmcb_of(v)->save +
-						   offs[seg < ARRAY_SIZE(offs) ? seg : 1]);
-
-	/* FS and GS are VMLOAD state: in the VMCB only after a VMSAVE (an exit's fast side, such
-	 * as the MMIO short path, may ask before one). */
-	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS))
-		svm_use_host_state(to_svm(v));
-
 	out->selector = s->selector;
 	out->base = s->base;
 	out->limit = s->limit;
@@ -401,6 +393,35 @@ svm_segment_flat(struct vcpu *v, unsigned seg, bool write)
 	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS))
 		return svm_segment_flat_fs_gs(v, seg, write);
 	return vmcb_seg_flat(&vmcb_of(v)->save.es + (seg < X86_SEG_FS ? seg : X86_SEG_CS), write);
+}
+
+/* FS or GS: VMLOAD state, in the VMCB only after a VMSAVE (an exit's fast side, such as the
+ * MMIO short path, may ask before one). */
+static __attribute__((noinline)) void svm_get_vmload_segment(struct vcpu *v, unsigned seg,
+							     struct vcpu_segment *out)
+{
+	struct vmcb_save *save = &vmcb_of(v)->save;
+
+	svm_use_host_state(to_svm(v));
+	svm_segment_read(seg == X86_SEG_FS ? &save->fs : &save->gs, out);
+}
+
+/* Without a call on the other segments' path: a leaf, nothing saved (every MMIO exit asks). */
+static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *out)
+{
+	/* Offsets, not pointers: nothing to build on the stack (the MMIO short path calls it). */
+	static const uint16_t offs[] = {
+		offsetof(struct vmcb_save, es), offsetof(struct vmcb_save, cs),
+		offsetof(struct vmcb_save, ss), offsetof(struct vmcb_save, ds),
+		offsetof(struct vmcb_save, fs), offsetof(struct vmcb_save, gs)};
+
+	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS)) {
+		svm_get_vmload_segment(v, seg, out);
+		return;
+	}
+	svm_segment_read((const void *)((const uint8_t *)&vmcb_of(v)->save +
+					offs[seg < ARRAY_SIZE(offs) ? seg : 1]),
+			 out);
 }
 
 /* The MMIO short path's state (core/mmio_short.h), all in the VMCB's save area whether or not

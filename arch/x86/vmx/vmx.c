@@ -729,14 +729,17 @@ static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned 
 static void vmx_get_paging(struct vcpu *v, struct gw_regs *regs)
 {
 	(void)v;
-	*regs = (struct gw_regs){
-		.cr0 = vmread_nat(VMCS_CR0_READ_SHADOW),
-		.cr3 = vmread_nat(VMCS_GUEST_CR3),
-		.cr4 = vmread_nat(VMCS_CR4_READ_SHADOW),
-		.efer = vmread64(VMCS_GUEST_EFER),
-		.cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR)),
-		.rflags_ac = vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_AC,
-	};
+	/* Field by field: a compound literal is a REP STOS over the whole struct first (every
+	 * instruction-decoding exit calls this). */
+	regs->cr0 = vmread_nat(VMCS_CR0_READ_SHADOW);
+	regs->cr3 = vmread_nat(VMCS_GUEST_CR3);
+	regs->cr4 = vmread_nat(VMCS_CR4_READ_SHADOW);
+	regs->efer = vmread64(VMCS_GUEST_EFER);
+	regs->cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR));
+	regs->rflags_ac = vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_AC;
+	regs->maxphyaddr = 0;
+	regs->has_pkru = false;
+	regs->pkru = 0;
 }
 
 static unsigned vmx_get_cpl(struct vcpu *v)
