@@ -104,6 +104,19 @@ uint32_t hv_exit_count(uint32_t kind)
 	return hypercall(HC_EXIT_COUNT, kind, 0, 0, NULL);
 }
 
+uint32_t hv_ram_region(uint32_t min_size)
+{
+	for (uint32_t n = 0;; n++) {
+		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = n};
+
+		hc_native(&r);
+		if (r.eax == (uint32_t)HC_ENOSYS)
+			return 0; /* past the last region */
+		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= min_size)
+			return r.eax;
+	}
+}
+
 void hv_print_exit_counts(void)
 {
 	static const char *const names[NR_EXIT_KINDS] = EXIT_KIND_NAMES;

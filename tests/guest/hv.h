@@ -35,6 +35,8 @@ void hc_vmmcall(struct hc_regs *r);
 void hc_native(struct hc_regs *r);
 uint32_t hypercall(uint32_t nr, uint32_t ebx, uint32_t ecx, uint32_t edx, uint32_t *ebx_out);
 uint32_t hv_exit_count(uint32_t kind);
+/* The base of the first `mmio=ram` region of at least min_size bytes mhv reports, or 0. */
+uint32_t hv_ram_region(uint32_t min_size);
 /* One informational line with every exit counter (under mhv only). */
 void hv_print_exit_counts(void);
 

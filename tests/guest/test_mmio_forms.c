@@ -20,7 +20,6 @@
 
 #define FORMS_OFF	  0x3f00u /* in the region's last page, away from test_mmio.c's offsets */
 #define FORMS_MIN	  0x4000u
-#define MAX_SCAN	  8
 #define FL_CF		  (1u << 0)
 #define FL_PF		  (1u << 2)
 #define FL_ZF		  (1u << 6)
@@ -194,19 +193,6 @@ static void run_form(const struct form *f, volatile uint32_t *dev)
 	      *dev, out_ram, out_dev, fl_ram & f->defined, fl_dev & f->defined);
 }
 
-static uint32_t forms_region(void)
-{
-	for (uint32_t n = 0; n < MAX_SCAN; n++) {
-		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = n};
-
-		hc_native(&r);
-		if (r.eax == (uint32_t)HC_ENOSYS)
-			break;
-		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= FORMS_MIN)
-			return r.eax;
-	}
-	return 0;
-}
 
 /*
  * SSE through a device page: a load must set the whole XMM register (mhv reaches it with
@@ -662,7 +648,7 @@ void test_mmio_forms(void)
 	uint32_t base;
 	char name[96];
 
-	if (!hv_present() || !(base = forms_region())) {
+	if (!hv_present() || !(base = hv_ram_region(FORMS_MIN))) {
 		gprintf("guest: mmio forms: no mmio=ram region, skipped\n");
 		return;
 	}

@@ -16,7 +16,6 @@
 
 #define RMW_OFF	  0x3f40u /* the region's last page, clear of test_mmio_forms.c's words */
 #define RMW_MIN	  0x4000u
-#define MAX_SCAN  8
 #define FL_CF	  (1u << 0)
 #define FL_PF	  (1u << 2)
 #define FL_ZF	  (1u << 6)
@@ -186,26 +185,13 @@ static void run_case(const struct rmw_case *c, volatile uint32_t *dev, const cha
 	      first);
 }
 
-static uint32_t rmw_region(void)
-{
-	for (uint32_t n = 0; n < MAX_SCAN; n++) {
-		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = n};
-
-		hc_native(&r);
-		if (r.eax == (uint32_t)HC_ENOSYS)
-			break;
-		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= RMW_MIN)
-			return r.eax;
-	}
-	return 0;
-}
 
 void test_mmio_rmw(void)
 {
 	uint32_t base;
 	char name[96];
 
-	if (!hv_present() || !(base = rmw_region())) {
+	if (!hv_present() || !(base = hv_ram_region(RMW_MIN))) {
 		gprintf("guest: mmio rmw: no mmio=ram region, skipped\n");
 		return;
 	}

@@ -15,7 +15,6 @@
 #include "tests/guest/tests.h"
 
 #define PAGE_SIZE	4096u
-#define MAX_REGIONS	8
 #define OFF_FORMS	0x240 /* a word no other test uses */
 #define ROUNDS		4
 #define SEED		0x80c3e1f5u
@@ -119,19 +118,6 @@ static void check_replays(const char *form, uint32_t before)
 }
 static uint8_t moffs_code[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
-static uintptr_t ram_region(void)
-{
-	for (uint32_t i = 0; i < MAX_REGIONS; i++) {
-		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = i};
-
-		hc_native(&r);
-		if (r.eax == (uint32_t)HC_ENOSYS)
-			break;
-		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= PAGE_SIZE)
-			return r.eax;
-	}
-	return 0;
-}
 
 static uint32_t round_value(uint32_t i)
 {
@@ -246,7 +232,7 @@ static void test_moffs(volatile uint32_t *dev)
 
 void test_mmio_short_forms(void)
 {
-	uintptr_t base = ram_region();
+	uintptr_t base = hv_ram_region(PAGE_SIZE);
 	volatile uint32_t *dev = (volatile uint32_t *)(base + OFF_FORMS);
 
 	if (!base) {

@@ -270,18 +270,6 @@ static void device_msi_to_ap(void)
 	dev_watch = 0;
 }
 
-static uintptr_t find_ram_region(void)
-{
-	for (uint32_t n = 0;; n++) {
-		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = n};
-
-		hc_native(&r);
-		if (r.eax == (uint32_t)HC_ENOSYS)
-			return 0;
-		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= REGION_MIN)
-			return r.eax;
-	}
-}
 
 static void start_aps(uint32_t dest, uint32_t shorthand)
 {
@@ -420,7 +408,7 @@ void test_smp(void)
 		if (!(svr & SVR_ENABLE))
 			mmio_write32(apic + APIC_SVR, svr | SVR_ENABLE);
 	}
-	mmio_base = find_ram_region();
+	mmio_base = hv_ram_region(REGION_MIN);
 	gprintf("guest: smp: %u vCPUs; starting %u AP(s) at 0x%x (boot CPU in %s mode), MMIO "
 		"slices at 0x%x\n",
 		vcpus, aps, TRAMPOLINE_PA, bsp_x2apic ? "x2APIC" : "xAPIC", (uint32_t)mmio_base);
