@@ -5,14 +5,12 @@
  * Each device access is first replayed with no breakpoint (so the MMIO short path holds it)
  * and then armed: the short path must not skip the check.  Paging is off: linear = physical.
  */
-#include "core/hypercall_abi.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
 #define PAGE_SIZE   4096u
-#define MAX_REGIONS 8
 #define OFF_WORD    0x440 /* the words this test uses on the device page: 0x440-0x45F */
 #define WARM_ROUNDS 3
 #define VEC_DB	    1
@@ -141,23 +139,9 @@ static void run_case(const struct bp_case *k, uintptr_t word, struct outcome *o)
 	o->dr6 = dr6 & DR6_SEEN;
 }
 
-static uintptr_t device_page(void)
-{
-	for (uint32_t i = 0; i < MAX_REGIONS; i++) {
-		struct hc_regs r = {.eax = HC_MMIO_REGION, .ebx = i};
-
-		hc_native(&r);
-		if (r.eax == (uint32_t)HC_ENOSYS)
-			break;
-		if (r.ecx == MMIO_TYPE_RAM && r.ebx >= PAGE_SIZE)
-			return r.eax;
-	}
-	return 0;
-}
-
 void test_mmio_data_bp(void)
 {
-	uintptr_t dev = device_page();
+	uintptr_t dev = hv_ram_region(PAGE_SIZE);
 
 	if (!dev) {
 		check(false, "mmio data bp: an mmio=ram region configured", "none");
