@@ -231,9 +231,11 @@ uint64_t vcpu_insn_ea(struct vcpu *v, const struct x86_insn *insn, uint64_t rip)
 {
 	uint64_t ea = (uint64_t)insn->disp;
 
+	/* RIP-relative: with a 67 prefix (EIP-relative) truncated to 32 bits below, as any
+	 * other address of that size (SDM vol. 2 2.2.1.6); it has no base or index. */
 	if (insn->rip_rel)
-		return rip + insn->len + ea;
-	if (insn->mem_base != X86_REG_NONE)
+		ea += rip + insn->len;
+	else if (insn->mem_base != X86_REG_NONE)
 		ea += vcpu_gpr(v, insn->mem_base);
 	if (insn->mem_index != X86_REG_NONE)
 		ea += vcpu_gpr(v, insn->mem_index) * insn->mem_scale;

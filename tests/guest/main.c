@@ -57,6 +57,8 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 	}
 	test_mmio_forms();
 	test_mmio_rmw();
+	if (hv_present())
+		test_mmio_riprel();
 	test_high_bar();
 	test_mmio_trace();
 	if (hv_present())

@@ -101,6 +101,9 @@ void test_mmio_forms(void);
  * (test_mmio_rmw.c).  Paging off on entry.
  */
 void test_mmio_rmw(void);
+/* A 67-prefixed RIP-relative device load from RIP above 4 GiB (test_mmio_riprel.c).  Paging
+ * off on entry. */
+void test_mmio_riprel(void);
 /* A filtered mmio=trace region: all accesses counted (test_mmio_trace.c).  Paging off. */
 void test_mmio_trace(void);
 /* Seeded random MMIO accesses against a model, with remaps and TLB flushes between them
