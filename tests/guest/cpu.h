@@ -25,6 +25,20 @@ DEFINE_CR_ACCESSORS(3)
 DEFINE_CR_ACCESSORS(4)
 #undef DEFINE_CR_ACCESSORS
 
+/* RDMSR/WRMSR of a 64-bit value (#GP on an MSR the CPU lacks: wrap in run_catching). */
+static inline uint64_t rdmsr64(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline void wrmsr64(uint32_t msr, uint64_t v)
+{
+	asm volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
 static inline void invlpg(uintptr_t va)
 {
 	asm volatile("invlpg (%0)" ::"r"(va) : "memory");

@@ -6,6 +6,7 @@
  */
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
@@ -41,24 +42,6 @@ static uint64_t rr_pds[RR_GIB_PDS][RR_ENTRIES] __attribute__((aligned(RR_PAGE)))
 static uint64_t rr_wrong_pd[RR_ENTRIES] __attribute__((aligned(RR_PAGE)));
 static uint64_t rr_wrong_pt[RR_ENTRIES] __attribute__((aligned(RR_PAGE)));
 
-struct __attribute__((packed)) rr_gdt_ptr {
-	uint16_t limit;
-	uint32_t base;
-};
-
-static uint64_t rr_rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return (uint64_t)hi << 32 | lo;
-}
-
-static void rr_wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
 /* Identity below 4 GiB; 8 GiB + the code's GiB -> the code's GiB; 4 GiB + dev -> dev's next
  * page (the rest of that 2 MiB identity). */
 static void rr_build_map(uint32_t dev)
@@ -86,19 +69,19 @@ static void rr_build_map(uint32_t dev)
 static uint32_t __attribute__((noinline)) rr_run(void)
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4(), flags, got;
-	uint64_t efer = rr_rdmsr(MSR_EFER);
-	struct rr_gdt_ptr old, gdt = {sizeof(rr_gdt) - 1, (uint32_t)rr_gdt};
+	uint64_t efer = rdmsr64(MSR_EFER);
+	struct table_ptr old, gdt = {sizeof(rr_gdt) - 1, (uint32_t)rr_gdt};
 
 	__asm__ volatile("pushfl; popl %0; cli" : "=r"(flags)::"memory");
 	__asm__ volatile("sgdt %0; lgdt %1" : "=m"(old) : "m"(gdt) : "memory");
 	write_cr0(cr0 & ~CR0_PG);
 	write_cr4(cr4 | RR_CR4_PAE);
 	write_cr3((uint32_t)rr_pml4);
-	rr_wrmsr(MSR_EFER, efer | RR_EFER_LME);
+	wrmsr64(MSR_EFER, efer | RR_EFER_LME);
 	write_cr0(cr0 | CR0_PG | CR0_PE);
 	got = lm64_riprel67(RR_CODE_HIGH);
 	write_cr0(cr0 & ~CR0_PG);
-	rr_wrmsr(MSR_EFER, efer);
+	wrmsr64(MSR_EFER, efer);
 	write_cr4(cr4);
 	write_cr3(cr3);
 	write_cr0(cr0);

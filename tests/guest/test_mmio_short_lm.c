@@ -12,6 +12,7 @@
 #include "core/hypercall_abi.h"
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/mmio_short_lm.h"
 #include "tests/guest/report.h"
@@ -58,24 +59,6 @@ static uint8_t ram_area[PAGE_SIZE_LM] __attribute__((aligned(PAGE_SIZE_LM)));
 static uint64_t out[2][LM_OUT_WORDS];
 static char what[96];
 
-struct __attribute__((packed)) gdt_ptr {
-	uint16_t limit;
-	uint32_t base;
-};
-
-static uint64_t msr_read(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return (uint64_t)hi << 32 | lo;
-}
-
-static void msr_write(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
 static void build_identity_map(void)
 {
 	for (uint32_t d = 0; d < GIB_PDS; d++) {
@@ -91,19 +74,19 @@ static void build_identity_map(void)
 static void __attribute__((noinline)) run_in_long_mode(uint32_t area, uint64_t *o)
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4(), flags;
-	uint64_t efer = msr_read(MSR_EFER);
-	struct gdt_ptr old, gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64};
+	uint64_t efer = rdmsr64(MSR_EFER);
+	struct table_ptr old, gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64};
 
 	__asm__ volatile("pushfl; popl %0; cli" : "=r"(flags)::"memory");
 	__asm__ volatile("sgdt %0; lgdt %1" : "=m"(old) : "m"(gdt) : "memory");
 	write_cr0(cr0 & ~CR0_PG);
 	write_cr4(cr4 | CR4_PAE_BIT);
 	write_cr3((uint32_t)pml4);
-	msr_write(MSR_EFER, efer | EFER_LME_BIT);
+	wrmsr64(MSR_EFER, efer | EFER_LME_BIT);
 	write_cr0(cr0 | CR0_PG | CR0_PE);
 	lm64_mmio_forms(area, o);
 	write_cr0(cr0 & ~CR0_PG);
-	msr_write(MSR_EFER, efer);
+	wrmsr64(MSR_EFER, efer);
 	write_cr4(cr4);
 	write_cr3(cr3);
 	write_cr0(cr0);
