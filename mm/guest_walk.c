@@ -7,19 +7,10 @@
 
 #include "lib/errno.h"
 
-/* Control-register and EFER bits the walk depends on. */
-#define CR0_WP	 (1ull << 16)
-#define CR0_PG	 (1ull << 31)
+/* Control-register bits only the walk reads (the others: GW_* in the header). */
 #define CR4_PSE	 (1ull << 4)
-#define CR4_PAE	 (1ull << 5)
 #define CR4_PGE	 (1ull << 7)
 #define CR4_LA57 (1ull << 12)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define CR4_PKE	 (1ull << 22)
-#define CR4_PKS	 (1ull << 24)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
 
 /* Paging-structure entry bits. */
 #define PTE_P  (1ull << 0)
@@ -29,7 +20,6 @@
 #define PTE_G  (1ull << 8) /* global, on a leaf, with CR4.PGE */
 #define PTE_XD (1ull << 63)
 
-#define PAGE_SHIFT_4K 12
 #define PAGE_SHIFT_2M 21
 #define PAGE_SHIFT_4M 22
 #define PAGE_SHIFT_1G 30
@@ -69,12 +59,12 @@ struct gw_level {
 	unsigned idx_bits; /* index width */
 };
 
-static const struct gw_level levels_32[] = {{PAGE_SHIFT_4M, 10}, {PAGE_SHIFT_4K, 10}};
+static const struct gw_level levels_32[] = {{PAGE_SHIFT_4M, 10}, {GW_PAGE_SHIFT_4K, 10}};
 static const struct gw_level levels_pae[] = {
-	{PAGE_SHIFT_1G, 2}, {PAGE_SHIFT_2M, 9}, {PAGE_SHIFT_4K, 9}};
+	{PAGE_SHIFT_1G, 2}, {PAGE_SHIFT_2M, 9}, {GW_PAGE_SHIFT_4K, 9}};
 static const struct gw_level levels_5[] = {{PML5_SHIFT, 9},	 {PML4_SHIFT, 9},
 					    {PAGE_SHIFT_1G, 9}, {PAGE_SHIFT_2M, 9},
-					    {PAGE_SHIFT_4K, 9}};
+					    {GW_PAGE_SHIFT_4K, 9}};
 /* 4-level paging is 5-level paging without its top level. */
 static const struct gw_level *const levels_4 = levels_5 + 1;
 #define NR_LEVELS_5 (sizeof(levels_5) / sizeof(levels_5[0]))
@@ -116,14 +106,14 @@ static bool decode_access(const struct gw_regs *regs, unsigned access, struct gw
 
 static int paging_mode(const struct gw_regs *regs, enum gw_mode *mode)
 {
-	if (!(regs->cr0 & CR0_PG)) {
+	if (!(regs->cr0 & GW_CR0_PG)) {
 		*mode = MODE_OFF;
-	} else if (regs->efer & EFER_LMA) {
-		if (!(regs->cr4 & CR4_PAE))
+	} else if (regs->efer & GW_EFER_LMA) {
+		if (!(regs->cr4 & GW_CR4_PAE))
 			return -E_INVAL; /* the CPU cannot be in this state */
 		*mode = (regs->cr4 & CR4_LA57) ? MODE_5LEVEL : MODE_4LEVEL;
 	} else {
-		*mode = (regs->cr4 & CR4_PAE) ? MODE_PAE : MODE_32;
+		*mode = (regs->cr4 & GW_CR4_PAE) ? MODE_PAE : MODE_32;
 	}
 	return 0;
 }
@@ -131,7 +121,7 @@ static int paging_mode(const struct gw_regs *regs, enum gw_mode *mode)
 /* XD is only architectural in PAE/4-level paging and only honoured with EFER.NXE. */
 static bool nx_enabled(const struct gw_regs *regs)
 {
-	return (regs->cr4 & CR4_PAE) && (regs->efer & EFER_NXE);
+	return (regs->cr4 & GW_CR4_PAE) && (regs->efer & GW_EFER_NXE);
 }
 
 /* SDM 4.6.1: the whole access-rights decision for a translation with these effective rights. */
@@ -143,14 +133,14 @@ static bool rights_allow(const struct gw_regs *regs, bool user_page, bool writab
 			return false;
 		if (a->user)
 			return user_page;
-		return !(user_page && (regs->cr4 & CR4_SMEP));
+		return !(user_page && (regs->cr4 & GW_CR4_SMEP));
 	}
 	if (a->user)
 		return user_page && (!a->write || writable);
 	/* SMAP: only an explicit supervisor access with RFLAGS.AC=1 may touch user data. */
-	if (user_page && (regs->cr4 & CR4_SMAP) && !(regs->rflags_ac && !a->implicit))
+	if (user_page && (regs->cr4 & GW_CR4_SMAP) && !(regs->rflags_ac && !a->implicit))
 		return false;
-	return !a->write || writable || !(regs->cr0 & CR0_WP);
+	return !a->write || writable || !(regs->cr0 & GW_CR0_WP);
 }
 
 bool gw_access_check(const struct gw_regs *regs, bool user, bool writable, bool nx,
@@ -160,7 +150,7 @@ bool gw_access_check(const struct gw_regs *regs, bool user, bool writable, bool 
 
 	if (!decode_access(regs, access, &a))
 		return false;
-	if (!(regs->cr0 & CR0_PG))
+	if (!(regs->cr0 & GW_CR0_PG))
 		return true;
 	return rights_allow(regs, user, writable, nx, &a);
 }
@@ -174,7 +164,7 @@ static uint32_t pf_access_bits(const struct gw_regs *regs, const struct gw_acces
 		e |= GW_PF_W;
 	if (a->user)
 		e |= GW_PF_U;
-	if (a->fetch && ((regs->cr4 & CR4_SMEP) || nx_enabled(regs)))
+	if (a->fetch && ((regs->cr4 & GW_CR4_SMEP) || nx_enabled(regs)))
 		e |= GW_PF_ID;
 	return e;
 }
@@ -199,13 +189,13 @@ static uint64_t reserved_mask(const struct gw_regs *regs, enum gw_mode mode, uns
 		return PDE32_4M_RSVD | bit_range(PSE36_HIGH_BIT, PSE36_LOW_BIT + pse36_bits(m));
 	}
 	rsvd = bit_range(mode == MODE_PAE ? PAE_PHYS_TOP : LM_PHYS_TOP, m);
-	if (!(regs->efer & EFER_NXE))
+	if (!(regs->efer & GW_EFER_NXE))
 		rsvd |= PTE_XD;
 	if (mode == MODE_PAE && shift == PAGE_SHIFT_1G)
 		return rsvd | PTE_XD | PAE_PDPTE_RSVD;
 	if (shift >= PML4_SHIFT)
 		rsvd |= PTE_PS; /* PS in a PML4E or PML5E is reserved */
-	if (leaf && shift > PAGE_SHIFT_4K)
+	if (leaf && shift > GW_PAGE_SHIFT_4K)
 		rsvd |= bit_range(shift - 1, LARGE_RSVD_LOW_BIT);
 	return rsvd;
 }
@@ -213,7 +203,7 @@ static uint64_t reserved_mask(const struct gw_regs *regs, enum gw_mode mode, uns
 /* Does this present entry map a page rather than point to the next table? */
 static bool is_leaf(const struct gw_regs *regs, enum gw_mode mode, unsigned shift, uint64_t e)
 {
-	if (shift == PAGE_SHIFT_4K)
+	if (shift == GW_PAGE_SHIFT_4K)
 		return true;
 	if (!(e & PTE_PS))
 		return false;
@@ -231,12 +221,12 @@ static bool is_leaf(const struct gw_regs *regs, enum gw_mode mode, unsigned shif
 static uint64_t entry_frame(enum gw_mode mode, unsigned m, unsigned shift, bool leaf, uint64_t e)
 {
 	if (mode == MODE_32) {
-		if (!leaf || shift == PAGE_SHIFT_4K)
+		if (!leaf || shift == GW_PAGE_SHIFT_4K)
 			return e & ADDR32_4K_MASK;
 		return (e & ADDR32_4M_MASK) |
 		       (((e >> PSE36_LOW_BIT) & low_bits(pse36_bits(m))) << PSE36_PHYS_SHIFT);
 	}
-	return e & bit_range(m - 1, leaf ? shift : PAGE_SHIFT_4K);
+	return e & bit_range(m - 1, leaf ? shift : GW_PAGE_SHIFT_4K);
 }
 
 static uint64_t root_table(const struct gw_regs *regs, enum gw_mode mode, unsigned m)
@@ -252,7 +242,7 @@ static uint64_t root_table(const struct gw_regs *regs, enum gw_mode mode, unsign
 		 * and above MAXPHYADDR (LAM controls, or what MOV CR3 would have refused) are
 		 * dropped.
 		 */
-		return regs->cr3 & bit_range(m - 1, PAGE_SHIFT_4K);
+		return regs->cr3 & bit_range(m - 1, GW_PAGE_SHIFT_4K);
 	}
 }
 
@@ -341,8 +331,8 @@ static bool pkeys_unknown(const struct gw_regs *regs, enum gw_mode mode, bool us
 {
 	if ((mode != MODE_4LEVEL && mode != MODE_5LEVEL) || a->fetch)
 		return false;
-	return (user_page && (regs->cr4 & CR4_PKE) && !regs->has_pkru) ||
-	       (!user_page && (regs->cr4 & CR4_PKS));
+	return (user_page && (regs->cr4 & GW_CR4_PKE) && !regs->has_pkru) ||
+	       (!user_page && (regs->cr4 & GW_CR4_PKS));
 }
 
 /* SDM 4.6.2: AD forbids every data access to the page, WD user writes (and, with CR0.WP,
@@ -354,11 +344,11 @@ static bool pkey_denies(const struct gw_regs *regs, enum gw_mode mode, bool user
 	unsigned rights = (regs->pkru >> (2 * key)) & (PKRU_AD | PKRU_WD);
 
 	if ((mode != MODE_4LEVEL && mode != MODE_5LEVEL) || a->fetch || !user_page ||
-	    !(regs->cr4 & CR4_PKE))
+	    !(regs->cr4 & GW_CR4_PKE))
 		return false;
 	if (rights & PKRU_AD)
 		return true;
-	return a->write && (rights & PKRU_WD) && (a->user || (regs->cr0 & CR0_WP));
+	return a->write && (rights & PKRU_WD) && (a->user || (regs->cr0 & GW_CR0_WP));
 }
 
 int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la, unsigned access,
@@ -369,7 +359,7 @@ int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la
 	struct gw_path path;
 	enum gw_mode mode;
 	unsigned m = regs->maxphyaddr ? regs->maxphyaddr : GW_MAXPHYADDR_DEFAULT;
-	unsigned nlevels, esize, i, shift = PAGE_SHIFT_4K;
+	unsigned nlevels, esize, i, shift = GW_PAGE_SHIFT_4K;
 	uint64_t table, e = 0;
 	bool user = true, writable = true, nx = false, leaf = false;
 	int rc;
@@ -383,7 +373,7 @@ int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la
 	if (mode == MODE_OFF) {
 		/* Without paging the CPU is never in long mode: linear addresses are 32 bits. */
 		*r = (struct gw_result){.gpa = la & LA32_MASK,
-					.page_shift = PAGE_SHIFT_4K,
+					.page_shift = GW_PAGE_SHIFT_4K,
 					.user = true,
 					.writable = true};
 		return 0;
@@ -415,7 +405,7 @@ int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la
 		if (!pdpte) { /* PAE PDPTEs carry no rights */
 			user = user && (e & PTE_US);
 			writable = writable && (e & PTE_RW);
-			nx = nx || ((e & PTE_XD) && (regs->efer & EFER_NXE));
+			nx = nx || ((e & PTE_XD) && (regs->efer & GW_EFER_NXE));
 		}
 		path.gpa[path.n] = gpa;
 		path.entry[path.n] = e;

@@ -77,6 +77,9 @@ struct gw_mem {
 
 #define GW_MAXPHYADDR_DEFAULT 52
 
+/* The smallest page (and a walk's page_shift with paging off). */
+#define GW_PAGE_SHIFT_4K 12
+
 struct gw_result {
 	uint64_t gpa;	     /* on success */
 	unsigned page_shift; /* 12, 21, 22 or 30: size of the mapping (12 with paging off) */
@@ -99,12 +102,18 @@ struct gw_result {
 int guest_walk(const struct gw_regs *regs, const struct gw_mem *mem, uint64_t la, unsigned access,
 	       struct gw_result *r);
 
-/* The control bits the inline rights check reads (SDM Vol. 3, 2.5 and 4.6). */
+/*
+ * The control bits the walk, the inline rights check and the MMIO cache's protection-key
+ * rule read (SDM Vol. 3, 2.5, 4.6 and 4.6.2).
+ */
 #define GW_CR0_WP   (1ull << 16)
 #define GW_CR0_PG   (1ull << 31)
 #define GW_CR4_PAE  (1ull << 5)
 #define GW_CR4_SMEP (1ull << 20)
 #define GW_CR4_SMAP (1ull << 21)
+#define GW_CR4_PKE  (1ull << 22)
+#define GW_CR4_PKS  (1ull << 24)
+#define GW_EFER_LMA (1ull << 10)
 #define GW_EFER_NXE (1ull << 11)
 #define GW_USER_CPL 3
 

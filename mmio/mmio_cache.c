@@ -3,8 +3,11 @@
 
 #include "lib/errno.h"
 
-#define PAGE_SHIFT  12
-#define PAGE_OFFSET ((1ull << PAGE_SHIFT) - 1)
+/* An entry covers the whole guest mapping (for INVLPG), at least a 4 KiB page. */
+static unsigned mapping_shift(unsigned walk_shift)
+{
+	return walk_shift > GW_PAGE_SHIFT_4K ? walk_shift : GW_PAGE_SHIFT_4K;
+}
 
 void mmio_cache_init(struct mmio_cache *c, const struct mmio_regions *regions)
 {
@@ -15,9 +18,9 @@ void mmio_cache_fill(struct mmio_cache *c, uint64_t gva, uint64_t gpa,
 		     const struct gw_result *rights, unsigned access)
 {
 	c->valid = true;
-	c->gva_page = gva >> PAGE_SHIFT;
-	c->gfn = gpa >> PAGE_SHIFT;
-	c->page_shift = rights->page_shift > PAGE_SHIFT ? rights->page_shift : PAGE_SHIFT;
+	c->gva_page = gva >> GW_PAGE_SHIFT_4K;
+	c->gfn = gpa >> GW_PAGE_SHIFT_4K;
+	c->page_shift = mapping_shift(rights->page_shift);
 	c->user = rights->user;
 	c->writable = rights->writable;
 	c->nx = rights->nx;
@@ -40,11 +43,11 @@ static inline __attribute__((always_inline)) bool
 ram_lookup(const struct mmio_cache_ram *r, const struct gw_regs *regs, uint64_t gva,
 	   unsigned access, uint64_t *gpa)
 {
-	if (!r->valid || r->gva_page != gva >> PAGE_SHIFT)
+	if (!r->valid || r->gva_page != gva >> GW_PAGE_SHIFT_4K)
 		return false;
 	if (!mmio_cache_rights_hit(regs, r->user, r->writable, r->nx, r->dirty, access))
 		return false;
-	*gpa = (r->gfn << PAGE_SHIFT) | (gva & PAGE_OFFSET);
+	*gpa = (r->gfn << GW_PAGE_SHIFT_4K) | (gva & MMIO_CACHE_PAGE_OFFSET);
 	return true;
 }
 
@@ -53,9 +56,9 @@ static void ram_fill(struct mmio_cache_ram *r, uint64_t gva, const struct gw_res
 {
 	*r = (struct mmio_cache_ram){
 		.valid = true,
-		.gva_page = gva >> PAGE_SHIFT,
-		.gfn = w->gpa >> PAGE_SHIFT,
-		.page_shift = w->page_shift > PAGE_SHIFT ? w->page_shift : PAGE_SHIFT,
+		.gva_page = gva >> GW_PAGE_SHIFT_4K,
+		.gfn = w->gpa >> GW_PAGE_SHIFT_4K,
+		.page_shift = mapping_shift(w->page_shift),
 		.user = w->user,
 		.writable = w->writable,
 		.nx = w->nx,
@@ -65,7 +68,7 @@ static void ram_fill(struct mmio_cache_ram *r, uint64_t gva, const struct gw_res
 
 static bool in_mapping(uint64_t gva, uint64_t gva_page, unsigned page_shift)
 {
-	return ((gva >> PAGE_SHIFT) ^ gva_page) >> (page_shift - PAGE_SHIFT) == 0;
+	return ((gva >> GW_PAGE_SHIFT_4K) ^ gva_page) >> (page_shift - GW_PAGE_SHIFT_4K) == 0;
 }
 
 void mmio_cache_invalidate_page(struct mmio_cache *c, uint64_t gva)
@@ -99,18 +102,18 @@ bool mmio_cache_ram_hit(struct mmio_cache *c, bool cache_on, const struct gw_reg
 	const struct mmio_cache_ram *r = &c->ram;
 
 	if (!cache_on || !c->keep_ram || (access & GW_FETCH) || !r->valid ||
-	    r->gva_page != gva >> PAGE_SHIFT)
+	    r->gva_page != gva >> GW_PAGE_SHIFT_4K)
 		return false;
 	/* A leaf for the common case, a kernel's read or write that rights_hit() plainly allows
 	 * (no protection keys, no SMAP on a user page, D set for a write, and paging off or the
 	 * page writable or CR0.WP clear for a write); anything else is judged out of line by
 	 * rights_hit() itself, so this test only decides which way, never the answer. */
 	if (regs->cpl == GW_USER_CPL || (access != 0 && access != GW_WRITE) ||
-	    (regs->cr4 & (MMIO_CACHE_CR4_PKE | MMIO_CACHE_CR4_PKS | GW_CR4_SMAP)) ||
+	    (regs->cr4 & (GW_CR4_PKE | GW_CR4_PKS | GW_CR4_SMAP)) ||
 	    (access == GW_WRITE && (!r->dirty || ((regs->cr0 & GW_CR0_PG) && !r->writable &&
 						  (regs->cr0 & GW_CR0_WP)))))
 		return ram_hit_checked(c, regs, gva, access, gpa);
-	*gpa = (r->gfn << PAGE_SHIFT) | (gva & PAGE_OFFSET);
+	*gpa = (r->gfn << GW_PAGE_SHIFT_4K) | (gva & MMIO_CACHE_PAGE_OFFSET);
 	c->ram_hits++;
 	return true;
 }

@@ -86,23 +86,19 @@ void mmio_cache_keep_ram(struct mmio_cache *c, bool on);
 void mmio_cache_fill(struct mmio_cache *c, uint64_t gva, uint64_t gpa,
 		     const struct gw_result *rights, unsigned access);
 
-/* The control bits the protection-key rule depends on (SDM Vol. 3, 4.6.2). */
-#define MMIO_CACHE_CR0_PG     (1ull << 31)
-#define MMIO_CACHE_CR4_PKE    (1ull << 22)
-#define MMIO_CACHE_CR4_PKS    (1ull << 24)
-#define MMIO_CACHE_EFER_LMA   (1ull << 10)
-#define MMIO_CACHE_PAGE_SHIFT 12
+/* Both entries are looked up at 4 KiB granularity, whatever the size of the mapping. */
+#define MMIO_CACHE_PAGE_OFFSET ((1ull << GW_PAGE_SHIFT_4K) - 1)
 
 /* Protection-key governed accesses always walk: the walk judges them against the current
  * PKRU (which WRPKRU changes without a flush), or refuses them (-E_NOTSUP) when it cannot. */
 static inline bool mmio_cache_pkeys_govern(const struct gw_regs *regs, bool user_page,
 					   unsigned access)
 {
-	bool four_level = (regs->cr0 & MMIO_CACHE_CR0_PG) && (regs->efer & MMIO_CACHE_EFER_LMA);
+	bool four_level = (regs->cr0 & GW_CR0_PG) && (regs->efer & GW_EFER_LMA);
 
 	if (!four_level || (access & GW_FETCH))
 		return false;
-	return user_page ? (regs->cr4 & MMIO_CACHE_CR4_PKE) : (regs->cr4 & MMIO_CACHE_CR4_PKS);
+	return user_page ? (regs->cr4 & GW_CR4_PKE) : (regs->cr4 & GW_CR4_PKS);
 }
 
 /* The rules a hit must pass in either entry: the TLB's, under the current state. */
@@ -128,11 +124,11 @@ static inline __attribute__((always_inline)) bool mmio_cache_hit(const struct mm
 								 uint64_t gva, unsigned access,
 								 uint64_t *gpa)
 {
-	if (!c->valid || c->gva_page != gva >> MMIO_CACHE_PAGE_SHIFT)
+	if (!c->valid || c->gva_page != gva >> GW_PAGE_SHIFT_4K)
 		return false;
 	if (!mmio_cache_rights_hit(regs, c->user, c->writable, c->nx, c->dirty, access))
 		return false;
-	*gpa = (c->gfn << MMIO_CACHE_PAGE_SHIFT) | (gva & ((1ull << MMIO_CACHE_PAGE_SHIFT) - 1));
+	*gpa = (c->gfn << GW_PAGE_SHIFT_4K) | (gva & MMIO_CACHE_PAGE_OFFSET);
 	return true;
 }
 
