@@ -39,86 +39,104 @@ static inline uint64_t mmio_short_mmio_count(const struct vcpu *v, unsigned i)
 	return v->mmio[i] + (has_short ? v->mmio[MMIO_COUNTER_SHORT] : 0);
 }
 
+/* A load's register write: the value's low `width` bytes (1, 2 or 8) at reg. */
+static inline __attribute__((always_inline)) void mmio_short_put(uint8_t *reg, uint64_t val,
+								 unsigned width)
+{
+	__builtin_memcpy(reg, &val, width);
+}
+
 /*
- * A replayed form's device access and register write at page offset off - off_bias (the
- * device's: dev_offset, which holds the bias, added here), by the entry's kind: everything that differs between
- * the forms was worked out at fill (mmio_short.h), so each case is the device call and at
- * most one store.  MMIO_SHORT_REST goes out of line.
+ * A load form's device read at page offset off - off_bias (dev_offset holds the bias) and its
+ * register write.  kind is a constant at each call: the switch folds away, so every kind's
+ * hit is the device call, the error test and at most one extension and one store.
+ */
+static inline __attribute__((always_inline)) bool
+mmio_short_load(struct vcpu *v, uint64_t off, enum mmio_short_kind kind)
+{
+	const struct mmio_short *e = &v->mmio_short;
+	struct mmio_value r = e->read_value(e->dev, e->dev_offset + off);
+	uint8_t *reg;
+
+	if (r.err)
+		return false;
+	e = &v->mmio_short; /* after the call: v alone stays in a register across it */
+	reg = (uint8_t *)v->gpr + e->gpr_off;
+	switch (kind) {
+	case MMIO_SHORT_LOAD:
+		mmio_short_put(reg, r.val, sizeof(uint64_t));
+		break;
+	case MMIO_SHORT_LOAD16:
+		mmio_short_put(reg, r.val, sizeof(uint16_t));
+		break;
+	case MMIO_SHORT_LOAD8:
+		mmio_short_put(reg, r.val, sizeof(uint8_t));
+		break;
+	case MMIO_SHORT_SEXT8:
+		mmio_short_put(reg, (uint64_t)(int64_t)(int8_t)r.val & e->val_mask, sizeof(uint64_t));
+		break;
+	case MMIO_SHORT_SEXT16:
+		mmio_short_put(reg, (uint64_t)(int64_t)(int16_t)r.val & e->val_mask,
+			       sizeof(uint64_t));
+		break;
+	case MMIO_SHORT_SEXT32:
+		mmio_short_put(reg, (uint64_t)(int64_t)(int32_t)r.val & e->val_mask,
+			       sizeof(uint64_t));
+		break;
+	case MMIO_SHORT_SEXT8W:
+		mmio_short_put(reg, (uint64_t)(int64_t)(int8_t)r.val, sizeof(uint16_t));
+		break;
+	default:
+		__builtin_unreachable(); /* the callers pass load kinds only */
+	}
+	return true;
+}
+
+/*
+ * A replayed form's device access and register write, by the entry's kind: everything that
+ * differs between the forms was worked out at fill (mmio_short.h).  MMIO_SHORT_REST goes out
+ * of line.
  */
 static inline __attribute__((always_inline)) bool mmio_short_replay_inline(struct vcpu *v,
 									   uint64_t off)
 {
 	const struct mmio_short *e = &v->mmio_short;
-	uint8_t *regs = (uint8_t *)v->gpr;
-	struct mmio_value r;
 	uint64_t val;
-	uint16_t val16;
+	bool done;
 
 	switch (e->kind) {
 	case MMIO_SHORT_STORE:
 		__builtin_memcpy(&val, e->src, sizeof(val));
-		if (e->write_value(e->dev, e->dev_offset + off, val))
-			return false;
+		done = !e->write_value(e->dev, e->dev_offset + off, val);
 		break;
 	case MMIO_SHORT_LOAD:
-		r = e->read_value(e->dev, e->dev_offset + off);
-		if (r.err)
-			return false;
-		e = &v->mmio_short; /* after the call: v alone stays in a register across it */
-		__builtin_memcpy(regs + e->gpr_off, &r.val, sizeof(r.val));
+		done = mmio_short_load(v, off, MMIO_SHORT_LOAD);
 		break;
 	case MMIO_SHORT_LOAD16:
-		r = e->read_value(e->dev, e->dev_offset + off);
-		if (r.err)
-			return false;
-		e = &v->mmio_short;
-		val16 = (uint16_t)r.val;
-		__builtin_memcpy(regs + e->gpr_off, &val16, sizeof(val16));
+		done = mmio_short_load(v, off, MMIO_SHORT_LOAD16);
 		break;
 	case MMIO_SHORT_LOAD8:
-		r = e->read_value(e->dev, e->dev_offset + off);
-		if (r.err)
-			return false;
-		e = &v->mmio_short;
-		regs[e->gpr_off] = (uint8_t)r.val;
+		done = mmio_short_load(v, off, MMIO_SHORT_LOAD8);
 		break;
 	case MMIO_SHORT_SEXT8:
-		r = e->read_value(e->dev, e->dev_offset + off);
-		if (r.err)
-			return false;
-		e = &v->mmio_short;
-		val = (uint64_t)(int64_t)(int8_t)r.val & e->val_mask;
-		__builtin_memcpy(regs + e->gpr_off, &val, sizeof(val));
+		done = mmio_short_load(v, off, MMIO_SHORT_SEXT8);
 		break;
 	case MMIO_SHORT_SEXT16:
-		r = e->read_value(e->dev, e->dev_offset + off);
-		if (r.err)
-			return false;
-		e = &v->mmio_short;
-		val = (uint64_t)(int64_t)(int16_t)r.val & e->val_mask;
-		__builtin_memcpy(regs + e->gpr_off, &val, sizeof(val));
+		done = mmio_short_load(v, off, MMIO_SHORT_SEXT16);
 		break;
 	case MMIO_SHORT_SEXT32:
-		r = e->read_value(e->dev, e->dev_offset + off);
-		if (r.err)
-			return false;
-		e = &v->mmio_short;
-		val = (uint64_t)(int64_t)(int32_t)r.val & e->val_mask;
-		__builtin_memcpy(regs + e->gpr_off, &val, sizeof(val));
+		done = mmio_short_load(v, off, MMIO_SHORT_SEXT32);
 		break;
 	case MMIO_SHORT_SEXT8W:
-		r = e->read_value(e->dev, e->dev_offset + off);
-		if (r.err)
-			return false;
-		e = &v->mmio_short;
-		val16 = (uint16_t)(int16_t)(int8_t)r.val;
-		__builtin_memcpy(regs + e->gpr_off, &val16, sizeof(val16));
+		done = mmio_short_load(v, off, MMIO_SHORT_SEXT8W);
 		break;
 	case MMIO_SHORT_REST:
 		return mmio_short_exit_rest(v, off);
 	default:
 		__builtin_unreachable(); /* fill sets one of the kinds: the jump needs no bound check */
 	}
+	if (!done)
+		return false;
 	mmio_short_count_hit(v);
 	return true;
 }
