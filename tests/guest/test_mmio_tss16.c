@@ -20,6 +20,8 @@
  * test's own; TR is a 32-bit TSS with its ring-0 stack in RAM afterwards, as the tests
  * before left it, for later ring-3 tests.
  */
+#include <stddef.h>
+
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/desc.h"
@@ -67,17 +69,15 @@
 #define SEEN_WORDS	6 /* IP, CS, FLAGS, SP, SS from the 16-bit frame; SP in the handler */
 #define FRAME16_BYTES	10
 #define FRAME32_WORDS	5 /* EIP, CS, EFLAGS, ESP, SS */
-#define FRAME32_SS	4
-#define FRAME32_FLAGS	2
 #define SS_SLOT_MASK	0xffffu
 /* ESP's upper half at ring 3: an IRET to a 16-bit stack loads SP only, the rest is what the
  * ring it left had (QEMU shows the kernel's); only the device run has to agree on it. */
 #define SP_MASK		0xffffu
 #define RUNS		2
 
-/* What one run saw. */
+/* What one run saw (the 16-bit frame's words zero-extended, to compare as the 32-bit one). */
 struct tss16_seen {
-	uint16_t handler[SEEN_WORDS];
+	uint32_t handler[SEEN_WORDS];
 	uint16_t catch_sp;
 	uint32_t frame32[FRAME32_WORDS];
 };
@@ -201,7 +201,7 @@ static void run(uint32_t stack_page, struct tss16_seen *seen)
 
 static bool cpu_run_ok(const struct tss16_seen *s)
 {
-	const uint16_t *h = s->handler;
+	const uint32_t *h = s->handler;
 	const uint32_t *f = s->frame32;
 
 	return h[0] == user_off(t16_user_ud) && h[1] == SEL_UCODE16 &&
@@ -212,6 +212,21 @@ static bool cpu_run_ok(const struct tss16_seen *s)
 	       s->catch_sp == (uint16_t)(SP0 - FRAME32_WORDS * 4);
 }
 
+/* The bits of the 32-bit frame's EIP, CS, EFLAGS, ESP, SS both runs must agree on: the
+ * selector of the SS slot (its upper half is not written the same by every CPU), EFLAGS but
+ * RF. */
+static const uint32_t frame32_seen[FRAME32_WORDS] = {~0u, ~0u, ~FL_RF, ~0u, SS_SLOT_MASK};
+
+/* The first of n words where the runs differ in the bits of mask[] (NULL: all), else n. */
+static unsigned first_diff(const uint32_t *cpu, const uint32_t *dev, unsigned n,
+			   const uint32_t *mask)
+{
+	for (unsigned i = 0; i < n; i++)
+		if ((cpu[i] ^ dev[i]) & (mask ? mask[i] : ~0u))
+			return i;
+	return n;
+}
+
 void test_mmio_tss16(uint32_t base)
 {
 	const struct table_ptr gdtr = {sizeof(gdt) - 1, (uint32_t)gdt};
@@ -219,7 +234,7 @@ void test_mmio_tss16(uint32_t base)
 	struct tss16_seen seen[RUNS] = {0};
 	const struct tss16_seen *cpu = &seen[0], *dev = &seen[1];
 	struct table_ptr old_gdt, old_idt;
-	unsigned bad = SEEN_WORDS;
+	unsigned bad;
 
 	gdt[0] = 0;
 	gdt[SEL_CODE / 8] = GDT_FLAT_CODE32;
@@ -257,22 +272,14 @@ void test_mmio_tss16(uint32_t base)
 	      cpu->handler[0], cpu->handler[1], cpu->handler[2], cpu->handler[3], cpu->handler[4],
 	      cpu->handler[5], cpu->frame32[0], cpu->frame32[1], cpu->frame32[2],
 	      cpu->frame32[3], cpu->frame32[4], cpu->catch_sp);
-	for (unsigned i = 0; i < SEEN_WORDS && bad == SEEN_WORDS; i++)
-		if (cpu->handler[i] != dev->handler[i])
-			bad = i;
+	bad = first_diff(cpu->handler, dev->handler, SEEN_WORDS, NULL);
 	check(bad == SEEN_WORDS,
 	      "mmio tss16: #UD at 16-bit ring 3 through a 16-bit interrupt gate, SS0:SP0 of a "
 	      "16-bit TSS on a device page: frame IP CS FLAGS SP SS as the CPU's, ADD to it and "
 	      "16-bit IRET to ring 3 from there",
 	      "word %u %x/%x (CPU/emulated)", bad, bad < SEEN_WORDS ? cpu->handler[bad] : 0,
 	      bad < SEEN_WORDS ? dev->handler[bad] : 0);
-	bad = FRAME32_WORDS;
-	for (unsigned i = 0; i < FRAME32_WORDS && bad == FRAME32_WORDS; i++) {
-		uint32_t mask = i == FRAME32_SS ? SS_SLOT_MASK : i == FRAME32_FLAGS ? ~FL_RF : ~0u;
-
-		if ((cpu->frame32[i] & mask) != (dev->frame32[i] & mask))
-			bad = i;
-	}
+	bad = first_diff(cpu->frame32, dev->frame32, FRAME32_WORDS, frame32_seen);
 	check(bad == FRAME32_WORDS && cpu->catch_sp == dev->catch_sp,
 	      "mmio tss16: INT3 through a 32-bit gate with a 16-bit TSS's SS0:SP0 on a device "
 	      "page: the 32-bit frame on the 16-bit stack as the CPU's",
