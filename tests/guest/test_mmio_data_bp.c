@@ -2,6 +2,8 @@
  * The guest's data breakpoints (DR0-DR3, DR7) on a device word: the same accesses, at the same
  * RIPs, on a RAM buffer (the CPU's own answer) and on an mmio=ram region's page (mhv's), then
  * compared: #DB or not, where, DR6's B0-B3 and BS, and a REP MOVSD's progress at the trap.
+ * A MOV SS from the word gets its #DB after the next instruction (VMX: the pending debug
+ * exceptions under MOV-SS blocking; on SVM mhv raises it at once, a documented limit: skipped).
  * Each device access is first replayed with no breakpoint (so the MMIO short path holds it)
  * and then armed: the short path must not skip the check.  Paging is off: linear = physical.
  */
@@ -28,7 +30,7 @@
 #define LEN2  1u
 #define LEN4  3u
 
-enum op { OP_LOAD32, OP_STORE32, OP_STORE8, OP_LOAD32_TF, OP_REP_MOVSD };
+enum op { OP_LOAD32, OP_STORE32, OP_STORE8, OP_LOAD32_TF, OP_REP_MOVSD, OP_MOV_SS };
 
 struct bp_case {
 	const char *name;
@@ -56,12 +58,14 @@ static const struct bp_case cases[] = {
 	 0x4001},
 	{"mmio data bp: REP MOVSD into the page, bp on the 3rd dword", OP_REP_MOVSD, 0, BP(1, 0, RW_W, LEN4),
 	 {0, 8}, 0x2},
+	{"mmio data bp: MOV SS from the word: the #DB held until after the next instruction",
+	 OP_MOV_SS, 0, BP(0, 0, RW_RW, LEN2), {0}, 0x1},
 };
 
 static uint32_t ram_word[8] __attribute__((aligned(64)));
 static uint32_t src[STRING_LEN] = {1, 2, 3, 4};
 
-extern char mmio_data_bp_after_tf_load[];
+extern char mmio_data_bp_after_tf_load[], mmio_data_bp_after_mov_ss[];
 
 struct access {
 	enum op op;
@@ -98,6 +102,15 @@ static void do_access(void *arg)
 	case OP_REP_MOVSD:
 		__asm__ volatile("cld; rep movsl" : "+c"(c), "+S"(s), "+D"(d) : : "memory");
 		break;
+	case OP_MOV_SS: /* the word holds SS's own selector; the MOV's #DB waits one instruction */
+		__asm__ volatile("movw (%0), %%ss\n\t"
+				 "movl %%esp, %%esp\n\t"
+				 ".globl mmio_data_bp_after_mov_ss\n"
+				 "mmio_data_bp_after_mov_ss:"
+				 :
+				 : "r"(a->addr)
+				 : "memory");
+		break;
 	}
 	(void)v;
 }
@@ -130,6 +143,12 @@ static void run_case(const struct bp_case *k, uintptr_t word, struct outcome *o)
 	for (unsigned n = 0; n < 4; n++)
 		dr[n] = word + k->dr_off[n];
 	set_drs(0, none);
+	if (k->op == OP_MOV_SS) {
+		uint16_t ss;
+
+		__asm__ volatile("movw %%ss, %0" : "=r"(ss));
+		*(volatile uint16_t *)a.addr = ss;
+	}
 	for (unsigned i = 0; i < WARM_ROUNDS; i++)
 		run_catching(do_access, &a, &warm);
 	set_drs(k->dr7, dr);
@@ -152,12 +171,18 @@ void test_mmio_data_bp(void)
 		struct outcome ram, mmio;
 		uintptr_t ram_at = (uintptr_t)ram_word, dev_at = dev + OFF_WORD;
 
+		if (k->op == OP_MOV_SS && cpu_vendor() == VENDOR_AMD) {
+			gprintf("SKIP guest: %s (SVM: mhv raises it at once, see README)\n", k->name);
+			continue;
+		}
 		run_case(k, ram_at, &ram);
 		run_case(k, dev_at, &mmio);
-		/* RAM is the CPU's answer for where the trap lands and a string's progress; DR6
-		 * and the TF case are the SDM's (QEMU's TCG reports only the first of two
-		 * watchpoints, and lands a watchpoint under TF one instruction late). */
+		/* RAM is the CPU's answer for where the trap lands and a string's progress; DR6,
+		 * the TF case and MOV SS are the SDM's (QEMU's TCG reports only the first of two
+		 * watchpoints, and lands a watchpoint under TF one instruction late; MOV SS
+		 * holds the #DB until after the next instruction, SDM Vol. 3, 6.8.3). */
 		uint32_t want_eip = k->op == OP_LOAD32_TF ? (uint32_t)mmio_data_bp_after_tf_load
+				    : k->op == OP_MOV_SS  ? (uint32_t)mmio_data_bp_after_mov_ss
 							  : ram.f.eip;
 		bool ram_ok = ram.faulted == !!k->want_dr6 && (!ram.faulted || ram.f.vector == VEC_DB);
 		bool same = mmio.faulted == !!k->want_dr6 &&
