@@ -687,15 +687,28 @@ static enum exit_next exit_int_insn(struct svm_vcpu *sv)
 	return EXIT_NEXT_RETRY;
 }
 
-/* A #DB queued by single_step_trap is the same trap: DR6 gets both causes, one delivery.  Any
- * other event queued comes first (as an interrupt would before the trap). */
+/*
+ * A #DB queued by single_step_trap is the same trap: DR6 gets both causes, one delivery.  No
+ * other event can be queued here: the one caller, the MMIO slow path, calls after an
+ * instruction it completed, for which it queues nothing else (a fault goes out instead of the
+ * trap).  Were one queued, EVENTINJ holds a single event: the trap is dropped, with a line.
+ */
 static void svm_data_bp_trap(struct vcpu *v, uint64_t b_bits)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	uint64_t db = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
 
-	if ((vmcb->control.event_inj & EVENTINJ_VALID) && vmcb->control.event_inj != db)
+	if ((vmcb->control.event_inj & EVENTINJ_VALID) && vmcb->control.event_inj != db) {
+		static bool told;
+
+		if (!told) {
+			told = true;
+			pr_warn("mhv: SVM: a data breakpoint's #DB (DR6 bits 0x%lx) dropped: event "
+				"0x%lx already queued for the entry\n",
+				b_bits, vmcb->control.event_inj);
+		}
 		return;
+	}
 	vmcb->save.dr6 |= b_bits;
 	vmcb->control.event_inj = db;
 }
