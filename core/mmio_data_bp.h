@@ -35,7 +35,19 @@ static inline void mmio_data_bp_note(struct mmio_data_bp *bp, struct vcpu *v, ui
 		mmio_data_bp_note_slow(bp, v, la, len, write);
 }
 
-/* The instruction (or a REP string's iteration) completed, RIP committed: its trap, if any. */
-void mmio_data_bp_end(struct vcpu *v, const struct mmio_data_bp *bp);
+/*
+ * The instruction (or a REP string's iteration) completed, RIP committed: its trap, if any.
+ * mov_ss: it loaded SS (MOV SS / POP SS), and the trap waits until after the next
+ * instruction (SDM Vol. 3, 6.8.3): the backend holds it (vcpu_ops.data_bp_trap).
+ */
+void mmio_data_bp_end(struct vcpu *v, const struct mmio_data_bp *bp, bool mov_ss);
+
+/*
+ * May the instruction at CS:RIP run as a single step under a TF the guest did not set?  Not
+ * when it reads or writes RFLAGS.TF without an exit (PUSHF, POPF, IRET, INT n/INT3/INTO/INT1,
+ * SYSCALL's R11, SYSRET, SYSENTER, SYSEXIT), stops (HLT), loads SS again, or its opcode is not
+ * in guest RAM on the page at RIP.  Reads the bytes, queues nothing.
+ */
+bool mmio_data_bp_next_steppable(struct vcpu *v);
 
 #endif

@@ -769,7 +769,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 		/* registers and RIP committed by the emulator */
 		if (res.mov_ss_shadow)
 			v->ops->set_mov_ss_shadow(v);
-		mmio_data_bp_end(v, &c.bp);
+		mmio_data_bp_end(v, &c.bp, res.mov_ss_shadow);
 		break;
 	case X86_EMU_UNSUPPORTED:
 		report_unsupported(v, &res);

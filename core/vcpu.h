@@ -175,8 +175,9 @@ struct vcpu_ops {
 	bool (*single_step)(struct vcpu *v, bool on);
 	/* The trap of the guest's data breakpoints (mmio/data_bp.h) that an instruction mhv
 	 * completed matched: DR6's B-bits b_bits set and one #DB after it, merged with the
-	 * single-step trap the instruction may owe already. */
-	void (*data_bp_trap)(struct vcpu *v, uint64_t b_bits);
+	 * single-step trap the instruction may owe already.  after_next: the instruction loaded
+	 * SS (set_mov_ss_shadow was called), the #DB comes after the next instruction. */
+	void (*data_bp_trap)(struct vcpu *v, uint64_t b_bits, bool after_next);
 	void (*debug_state)(struct vcpu *v, struct vcpu_debug_state *d);
 	/* Drop this CPU's translations derived from the nested tables (a page left them). */
 	void (*flush_nested)(struct vcpu *v);

@@ -6,6 +6,7 @@
  * a TLB flush drops everything.
  */
 #include "arch/x86/svm/svm.h"
+#include "arch/x86/svm/svm_db_hold.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/debugreg.h"
 #include "arch/x86/desc.h"
@@ -27,6 +28,7 @@
 #include "core/guest.h"
 #include "core/guest_event.h"
 #include "core/insn_fetch.h"
+#include "core/mmio_data_bp.h"
 #include "core/mmio_short_hit.h"
 #include "mmio/data_bp.h"
 #include "core/msr_policy.h"
@@ -47,8 +49,6 @@
 #define PAT_POWER_ON	      0x0007040600070406ull
 #define DR6_INIT	      0xFFFF0FF0ull
 #define DR7_INIT	      0x400ull
-#define DR6_BS		      (1ull << 14) /* single step */
-#define DR6_B_MASK	      0xFull	   /* B0-B3: the breakpoint that hit */
 #define CPUID_7_EBX_INVPCID   (1u << 10)
 #define CPUID_EXT_EDX_1G      (1u << 26)
 #define OPCODE_MOV_TO_CR      0x22
@@ -78,6 +78,7 @@ struct svm_vcpu {
 	bool debug_step;     /* the debugger's single step: RFLAGS.TF set by mhv, #DB intercepted */
 	uint64_t guest_tf;   /* the guest's own RFLAGS.TF while debug_step */
 	bool db_intercepted; /* #DB was intercepted before the step (the GDB stub's) */
+	struct svm_db_hold db_hold; /* a MOV SS's data breakpoint #DB, held one instruction */
 };
 
 /* One per CPU: the boot CPU's is vCPU 0, AP n's is vCPU n. */
@@ -126,6 +127,16 @@ static bool svm_check_caps(const struct virt_caps *caps)
 
 /* ---- struct vcpu_ops ---- */
 
+/* The armed hold of the vCPU that runs on vmcb, if any (single_step_trap has the VMCB only;
+ * it runs only when RFLAGS.TF is set). */
+static struct svm_db_hold *db_hold_of(const struct vmcb *vmcb)
+{
+	for (unsigned i = 0; i < HV_MAX_CPUS; i++)
+		if (svm_vcpus[i].vmcb == vmcb)
+			return svm_vcpus[i].db_hold.armed ? &svm_vcpus[i].db_hold : NULL;
+	return NULL;
+}
+
 static uint64_t svm_get_rip(struct vcpu *v)
 {
 	return vmcb_of(v)->save.rip;
@@ -137,6 +148,12 @@ static uint64_t svm_get_rip(struct vcpu *v)
  */
 static void __attribute__((noinline)) single_step_trap(struct vmcb *vmcb)
 {
+	struct svm_db_hold *hold = db_hold_of(vmcb);
+
+	if (unlikely(hold)) { /* the step of a held #DB (svm_db_hold.h): its trap */
+		svm_db_hold_release(hold, vmcb, true);
+		return;
+	}
 	if (vmcb->control.event_inj & EVENTINJ_VALID)
 		return;
 	if (debug_stepping())
@@ -197,12 +214,12 @@ static void svm_set_rip(struct vcpu *v, uint64_t rip)
 
 static uint64_t svm_get_rflags(struct vcpu *v)
 {
-	return vmcb_of(v)->save.rflags;
+	return svm_db_hold_rflags(&to_svm(v)->db_hold, vmcb_of(v)->save.rflags);
 }
 
 static void svm_set_rflags(struct vcpu *v, uint64_t rflags)
 {
-	vmcb_of(v)->save.rflags = rflags;
+	vmcb_of(v)->save.rflags = svm_db_hold_set_rflags(&to_svm(v)->db_hold, rflags);
 }
 
 static void svm_set_rsp(struct vcpu *v, uint64_t rsp)
@@ -335,6 +352,13 @@ static void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	uint64_t ev = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | vector;
+
+	if (unlikely(to_svm(v)->db_hold.armed)) {
+		/* A fault of the instruction a held #DB waits for: the #DB before it instead, and
+		 * the instruction runs again after the guest's handler (svm_db_hold.h). */
+		svm_db_hold_release(&to_svm(v)->db_hold, vmcb, false);
+		return;
+	}
 
 	if (has_error && (vmcb->save.cr0 & CR0_PE))
 		ev |= EVENTINJ_ERR_VALID | ((uint64_t)error << EVENTINJ_ERR_SHIFT);
@@ -609,6 +633,9 @@ static void svm_sipi_reset(struct vcpu *v, uint8_t vector)
 	s->g_pat = PAT_POWER_ON;
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RDX] = cpuid(CPUID_FEATURES).eax;
+	if (sv->db_hold.armed) /* INIT ended the step: the intercepts it took back */
+		c->intercept_exceptions = sv->db_hold.exceptions;
+	sv->db_hold = (struct svm_db_hold){0};
 	c->event_inj = 0;
 	c->interrupt_shadow = 0;
 	c->tlb_control = sv->flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
@@ -693,10 +720,20 @@ static enum exit_next exit_int_insn(struct svm_vcpu *sv)
  * instruction it completed, for which it queues nothing else (a fault goes out instead of the
  * trap).  Were one queued, EVENTINJ holds a single event: the trap is dropped, with a line.
  */
-static void svm_data_bp_trap(struct vcpu *v, uint64_t b_bits)
+static void svm_data_bp_trap(struct vcpu *v, uint64_t b_bits, bool after_next)
 {
+	struct svm_vcpu *sv = to_svm(v);
 	struct vmcb *vmcb = vmcb_of(v);
 	uint64_t db = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
+
+	/* After MOV SS: held over the next instruction (svm_db_hold.h), unless a debugger owns
+	 * the single step or #DB, or that instruction cannot be stepped unseen; then at once. */
+	if (after_next && !sv->debug_step && !debug_stepping() &&
+	    !(vmcb->control.intercept_exceptions & (1u << VEC_DB)) &&
+	    !(vmcb->control.event_inj & EVENTINJ_VALID) && mmio_data_bp_next_steppable(v)) {
+		svm_db_hold_arm(&sv->db_hold, vmcb, b_bits);
+		return;
+	}
 
 	if ((vmcb->control.event_inj & EVENTINJ_VALID) && vmcb->control.event_inj != db) {
 		static bool told;
@@ -1231,12 +1268,38 @@ static inline __attribute__((always_inline)) void exit_npf(struct svm_vcpu *sv)
 	set_rip_past_no_tf(sv->vmcb, sv->vcpu.mmio_short.next_rip);
 }
 
+/*
+ * An exit while a held #DB's instruction is stepped (svm_db_hold.h): the CPU's single-step
+ * trap ends the step after it; an exception of it (all are intercepted meanwhile), or an NMI
+ * or INIT first, ends it before.  True: the exit is done.  Other exits go on: one that
+ * completes the instruction ends the step in single_step_trap, one that faults it in
+ * svm_inject_exception, and the rest (an interrupt, say) leave it armed.
+ */
+static bool db_hold_exit(struct svm_vcpu *sv, uint64_t code)
+{
+	struct vmcb *vmcb = sv->vmcb;
+
+	if (code == SVM_EXIT_EXCP_BASE + VEC_DB) {
+		svm_db_hold_release(&sv->db_hold, vmcb, vmcb->save.dr6 & DR6_BS);
+		return true;
+	}
+	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + SVM_EXCEPTION_VECTORS) {
+		svm_db_hold_release(&sv->db_hold, vmcb, false);
+		return true;
+	}
+	if (code == SVM_EXIT_NMI || code == SVM_EXIT_INIT)
+		svm_db_hold_release(&sv->db_hold, vmcb, false);
+	return false;
+}
+
 static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, uint64_t code)
 {
 	struct vcpu *v = &sv->vcpu;
 	struct vmcb *vmcb = sv->vmcb;
 
 	svm_use_host_state(sv);
+	if (unlikely(sv->db_hold.armed) && db_hold_exit(sv, code))
+		return EXIT_NEXT_RETRY;
 	switch (code) {
 	case SVM_EXIT_CR0_WRITE:
 		return exit_cr_write(sv, 0);
@@ -1306,7 +1369,10 @@ static enum exit_next __attribute__((noinline)) exit_other(struct svm_vcpu *sv, 
 				take_intercepted_nmi(v);
 				break;
 			}
-			vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | VEC_NMI;
+			if (vmcb->control.event_inj & EVENTINJ_VALID)
+				smp_nmi_to_self(); /* after the queued #DB: an NMI exit again */
+			else
+				vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_NMI | VEC_NMI;
 			break;
 		case SMP_NMI_INIT:
 			wait_for_sipi(sv);

@@ -556,10 +556,12 @@ static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
 }
 
 /* Pending for VM entry, like the single-step trap (advance_rip), which delivers both as one
- * #DB with DR6 updated: B0-B3 sit at the same bits of the pending debug exceptions. */
-static void vmx_data_bp_trap(struct vcpu *v, uint64_t b_bits)
+ * #DB with DR6 updated: B0-B3 sit at the same bits of the pending debug exceptions.  After
+ * MOV SS the entry's blocking by MOV SS holds them past the next instruction (after_next). */
+static void vmx_data_bp_trap(struct vcpu *v, uint64_t b_bits, bool after_next)
 {
 	(void)v;
+	(void)after_next;
 	vmwrite_nat(VMCS_GUEST_PENDING_DBG,
 		    vmread_nat(VMCS_GUEST_PENDING_DBG) | b_bits | PENDING_DBG_ENABLED_BP);
 }
