@@ -3,10 +3,13 @@
  * RIPs, on a RAM buffer (the CPU's own answer) and on an mmio=ram region's page (mhv's), then
  * compared: #DB or not, where, DR6's B0-B3 and BS, and a REP MOVSD's progress at the trap.
  * A MOV SS from the word gets its #DB after the next instruction (VMX: the pending debug
- * exceptions under MOV-SS blocking; on SVM mhv raises it at once, a documented limit: skipped).
+ * exceptions under MOV-SS blocking; SVM: mhv single-steps that instruction, svm_db_hold.h).
  * Each device access is first replayed with no breakpoint (so the MMIO short path holds it)
  * and then armed: the short path must not skip the check.  Paging is off: linear = physical.
  */
+#include <stddef.h>
+
+#include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
@@ -30,7 +33,17 @@
 #define LEN2  1u
 #define LEN4  3u
 
-enum op { OP_LOAD32, OP_STORE32, OP_STORE8, OP_LOAD32_TF, OP_REP_MOVSD, OP_MOV_SS };
+enum op {
+	OP_LOAD32,
+	OP_STORE32,
+	OP_STORE8,
+	OP_LOAD32_TF,
+	OP_REP_MOVSD,
+	OP_MOV_SS,
+	OP_MOV_SS_TF,
+	OP_MOV_SS_CPUID,
+	OP_MOV_SS_UD2
+};
 
 struct bp_case {
 	const char *name;
@@ -39,33 +52,44 @@ struct bp_case {
 	uint32_t dr7;
 	uint32_t dr_off[4]; /* DRn = word + dr_off[n] */
 	uint32_t want_dr6; /* BS and B0-B3 the SDM asks for; 0: no #DB */
+	const char *at;	   /* where the SDM puts the #DB (NULL: where the CPU did on RAM) */
 };
 
+extern const char mmio_data_bp_after_tf_load[], mmio_data_bp_after_mov_ss[],
+	mmio_data_bp_after_mov_ss_tf[], mmio_data_bp_after_mov_ss_cpuid[], mmio_data_bp_mov_ss_ud2[];
+
 static const struct bp_case cases[] = {
-	{"mmio data bp: write bp, 4-byte store", OP_STORE32, 0, BP(0, 0, RW_W, LEN4), {0}, 0x1},
-	{"mmio data bp: write bp, 4-byte load (no #DB)", OP_LOAD32, 0, BP(0, 0, RW_W, LEN4), {0}, 0},
-	{"mmio data bp: read/write bp LEN2 inside a 4-byte load", OP_LOAD32, 0, BP(1, 1, RW_RW, LEN2), {0, 2},
-	 0x2},
-	{"mmio data bp: bp on another word (no #DB)", OP_LOAD32, 0, BP(2, 0, RW_RW, LEN4), {0, 0, 8}, 0},
-	{"mmio data bp: LEN1 bp, byte store on it", OP_STORE8, 3, BP(3, 1, RW_W, LEN1), {0, 0, 0, 3}, 0x8},
-	{"mmio data bp: LEN1 bp, byte store next to it (no #DB)", OP_STORE8, 2, BP(3, 0, RW_W, LEN1),
-	 {0, 0, 0, 3}, 0},
+	{"mmio data bp: write bp, 4-byte store", OP_STORE32, 0, BP(0, 0, RW_W, LEN4), {0}, 0x1,
+	 NULL},
+	{"mmio data bp: write bp, 4-byte load (no #DB)", OP_LOAD32, 0, BP(0, 0, RW_W, LEN4), {0}, 0,
+	 NULL},
+	{"mmio data bp: read/write bp LEN2 inside a 4-byte load", OP_LOAD32, 0,
+	 BP(1, 1, RW_RW, LEN2), {0, 2}, 0x2, NULL},
+	{"mmio data bp: bp on another word (no #DB)", OP_LOAD32, 0, BP(2, 0, RW_RW, LEN4),
+	 {0, 0, 8}, 0, NULL},
+	{"mmio data bp: LEN1 bp, byte store on it", OP_STORE8, 3, BP(3, 1, RW_W, LEN1),
+	 {0, 0, 0, 3}, 0x8, NULL},
+	{"mmio data bp: LEN1 bp, byte store next to it (no #DB)", OP_STORE8, 2,
+	 BP(3, 0, RW_W, LEN1), {0, 0, 0, 3}, 0, NULL},
 	{"mmio data bp: two bps matched by one store", OP_STORE32, 0,
-	 BP(0, 0, RW_RW, LEN4) | BP(2, 1, RW_W, LEN1), {0, 0, 1}, 0x5},
-	{"mmio data bp: disabled bp with R/W set (no #DB)", OP_STORE32, 0, (RW_RW | LEN4 << 2) << 16, {0},
-	 0},
-	{"mmio data bp: read bp with TF set: one #DB, BS and B0", OP_LOAD32_TF, 0, BP(0, 0, RW_RW, LEN4), {0},
-	 0x4001},
-	{"mmio data bp: REP MOVSD into the page, bp on the 3rd dword", OP_REP_MOVSD, 0, BP(1, 0, RW_W, LEN4),
-	 {0, 8}, 0x2},
+	 BP(0, 0, RW_RW, LEN4) | BP(2, 1, RW_W, LEN1), {0, 0, 1}, 0x5, NULL},
+	{"mmio data bp: disabled bp with R/W set (no #DB)", OP_STORE32, 0,
+	 (RW_RW | LEN4 << 2) << 16, {0}, 0, NULL},
+	{"mmio data bp: read bp with TF set: one #DB, BS and B0", OP_LOAD32_TF, 0,
+	 BP(0, 0, RW_RW, LEN4), {0}, 0x4001, mmio_data_bp_after_tf_load},
+	{"mmio data bp: REP MOVSD into the page, bp on the 3rd dword", OP_REP_MOVSD, 0,
+	 BP(1, 0, RW_W, LEN4), {0, 8}, 0x2, NULL},
 	{"mmio data bp: MOV SS from the word: the #DB held until after the next instruction",
-	 OP_MOV_SS, 0, BP(0, 0, RW_RW, LEN2), {0}, 0x1},
+	 OP_MOV_SS, 0, BP(0, 0, RW_RW, LEN2), {0}, 0x1, mmio_data_bp_after_mov_ss},
+	{"mmio data bp: MOV SS from the word with TF set: one #DB after the next instruction, BS "
+	 "and B0",
+	 OP_MOV_SS_TF, 0, BP(0, 0, RW_RW, LEN2), {0}, 0x4001, mmio_data_bp_after_mov_ss_tf},
+	{"mmio data bp: MOV SS from the word, then CPUID (an exit): the #DB after the CPUID",
+	 OP_MOV_SS_CPUID, 0, BP(0, 0, RW_RW, LEN2), {0}, 0x1, mmio_data_bp_after_mov_ss_cpuid},
 };
 
 static uint32_t ram_word[8] __attribute__((aligned(64)));
 static uint32_t src[STRING_LEN] = {1, 2, 3, 4};
-
-extern char mmio_data_bp_after_tf_load[], mmio_data_bp_after_mov_ss[];
 
 struct access {
 	enum op op;
@@ -76,7 +100,7 @@ struct access {
 static void do_access(void *arg)
 {
 	const struct access *a = arg;
-	uint32_t v = VAL, c = STRING_LEN;
+	uint32_t v = VAL, c = STRING_LEN, b, d2;
 	uintptr_t s = (uintptr_t)src, d = a->addr;
 
 	switch (a->op) {
@@ -111,8 +135,39 @@ static void do_access(void *arg)
 				 : "r"(a->addr)
 				 : "memory");
 		break;
+	case OP_MOV_SS_TF: /* POPF's TF traps after the MOV SS, which holds it one more */
+		__asm__ volatile("pushfl; orl %1, (%%esp); popfl\n\t"
+				 "movw (%0), %%ss\n\t"
+				 "movl %%esp, %%esp\n\t"
+				 ".globl mmio_data_bp_after_mov_ss_tf\n"
+				 "mmio_data_bp_after_mov_ss_tf:\n\t"
+				 "pushfl; andl $~0x100, (%%esp); popfl"
+				 :
+				 : "r"(a->addr), "r"(FLAG_TF)
+				 : "memory", "cc");
+		break;
+	case OP_MOV_SS_CPUID: /* the next instruction exits: mhv completes it */
+		__asm__ volatile("movw (%4), %%ss\n\t"
+				 "cpuid\n\t"
+				 ".globl mmio_data_bp_after_mov_ss_cpuid\n"
+				 "mmio_data_bp_after_mov_ss_cpuid:"
+				 : "=a"(v), "=b"(b), "=c"(c), "=d"(d2)
+				 : "S"(a->addr), "a"(0)
+				 : "memory");
+		break;
+	case OP_MOV_SS_UD2: /* the next instruction faults */
+		__asm__ volatile("movw (%0), %%ss\n\t"
+				 ".globl mmio_data_bp_mov_ss_ud2\n"
+				 "mmio_data_bp_mov_ss_ud2:\n\t"
+				 "ud2"
+				 :
+				 : "r"(a->addr)
+				 : "memory");
+		break;
 	}
 	(void)v;
+	(void)b;
+	(void)d2;
 }
 
 static void set_drs(uint32_t dr7, const uint32_t dr[4])
@@ -143,7 +198,7 @@ static void run_case(const struct bp_case *k, uintptr_t word, struct outcome *o)
 	for (unsigned n = 0; n < 4; n++)
 		dr[n] = word + k->dr_off[n];
 	set_drs(0, none);
-	if (k->op == OP_MOV_SS) {
+	if (k->op >= OP_MOV_SS) { /* the MOV SS forms */
 		uint16_t ss;
 
 		__asm__ volatile("movw %%ss, %0" : "=r"(ss));
@@ -156,6 +211,34 @@ static void run_case(const struct bp_case *k, uintptr_t word, struct outcome *o)
 	__asm__ volatile("movl %%dr6, %0" : "=r"(dr6));
 	set_drs(0, none);
 	o->dr6 = dr6 & DR6_SEEN;
+}
+
+/*
+ * MOV SS from the word, then an instruction that faults: the SDM leaves the order of the
+ * held #DB and the fault open; mhv (SVM) gives the #DB before it, the CPU (VMX) one of the
+ * two.  Either at the UD2, and no RFLAGS.TF of mhv's single step left to the guest.
+ */
+static void check_mov_ss_fault(uintptr_t dev_at)
+{
+	static const struct bp_case k = {"mmio data bp: MOV SS from the word, then a faulting "
+					 "instruction: #DB or #UD at it, and no TF left behind",
+					 OP_MOV_SS_UD2,
+					 0,
+					 BP(0, 0, RW_RW, LEN2),
+					 {0},
+					 0x1,
+					 mmio_data_bp_mov_ss_ud2};
+	struct outcome o;
+	uint32_t flags;
+
+	run_case(&k, dev_at, &o);
+	__asm__ volatile("pushfl; popl %0" : "=r"(flags));
+	check(o.faulted && o.f.eip == (uint32_t)k.at &&
+		      ((o.f.vector == VEC_DB && o.dr6 == k.want_dr6) || o.f.vector == VEC_UD) &&
+		      !(flags & FLAG_TF),
+	      k.name, "%s at 0x%x DR6 0x%x, EFLAGS 0x%x (want at 0x%x)",
+	      o.faulted ? trap_name(o.f.vector) : "nothing", o.f.eip, o.dr6, flags,
+	      (uint32_t)k.at);
 }
 
 void test_mmio_data_bp(void)
@@ -171,20 +254,18 @@ void test_mmio_data_bp(void)
 		struct outcome ram, mmio;
 		uintptr_t ram_at = (uintptr_t)ram_word, dev_at = dev + OFF_WORD;
 
-		if (k->op == OP_MOV_SS && cpu_vendor() == VENDOR_AMD) {
-			gprintf("SKIP guest: %s (SVM: mhv raises it at once, see README)\n", k->name);
-			continue;
-		}
 		run_case(k, ram_at, &ram);
 		run_case(k, dev_at, &mmio);
 		/* RAM is the CPU's answer for where the trap lands and a string's progress; DR6,
 		 * the TF case and MOV SS are the SDM's (QEMU's TCG reports only the first of two
 		 * watchpoints, and lands a watchpoint under TF one instruction late; MOV SS
 		 * holds the #DB until after the next instruction, SDM Vol. 3, 6.8.3). */
-		uint32_t want_eip = k->op == OP_LOAD32_TF ? (uint32_t)mmio_data_bp_after_tf_load
-				    : k->op == OP_MOV_SS  ? (uint32_t)mmio_data_bp_after_mov_ss
-							  : ram.f.eip;
-		bool ram_ok = ram.faulted == !!k->want_dr6 && (!ram.faulted || ram.f.vector == VEC_DB);
+		uint32_t want_eip = k->at ? (uint32_t)k->at : ram.f.eip;
+		/* On RAM under SVM the CPUID's intercept drops the CPU's own pending #DB (Bochs:
+		 * SVM saves no pending debug exceptions at an exit): that run is not judged. */
+		bool ram_ok = (k->op == OP_MOV_SS_CPUID && cpu_vendor() == VENDOR_AMD) ||
+			      (ram.faulted == !!k->want_dr6 &&
+			       (!ram.faulted || ram.f.vector == VEC_DB));
 		bool same = mmio.faulted == !!k->want_dr6 &&
 			    (!mmio.faulted || (mmio.f.vector == VEC_DB && mmio.f.eip == want_eip &&
 					       mmio.dr6 == k->want_dr6));
@@ -199,4 +280,5 @@ void test_mmio_data_bp(void)
 		      ram.faulted ? trap_name(ram.f.vector) : "nothing", ram.f.ecx,
 		      ram_ok ? "" : " (RAM not as the SDM says)");
 	}
+	check_mov_ss_fault(dev + OFF_WORD);
 }
