@@ -765,7 +765,8 @@ static bool svm_single_step(struct vcpu *v, bool on)
 			told = true;
 			pr_info("mhv: SVM: single-step by RFLAGS.TF (no monitor trap flag)\n");
 		}
-		sv->guest_tf = vmcb->save.rflags & RFLAGS_TF;
+		/* The guest's TF: not one a held #DB's step forces (svm_db_hold.h). */
+		sv->guest_tf = svm_db_hold_rflags(&sv->db_hold, vmcb->save.rflags) & RFLAGS_TF;
 		sv->db_intercepted = vmcb->control.intercept_exceptions & (1u << VEC_DB);
 		vmcb->save.rflags |= RFLAGS_TF;
 		vmcb->control.intercept_exceptions |= 1u << VEC_DB;
