@@ -13,6 +13,7 @@
 #include "core/seg_flat.h"
 #include "core/vcpu.h"
 #include "mm/memmap.h"
+#include "mmio/locked_rmw.h"
 #include "mmio/mmio_cache.h"
 #include "mmio/region.h"
 #include "mmio/x86_emu_internal.h" /* x86_alu, x86_grp2: the emulator's arithmetic */
@@ -202,12 +203,26 @@ bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struc
 		return false; /* a fault: the emulator raises it */
 	if (gpa < region->base || gpa > region->last)
 		region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
-	if (!region || dev_read(region, gpa, rip, size, &mem))
+	if (!region)
 		return false;
 	flags = v->ops->get_rflags(v);
-	rmw_compute(v, in, k, size, mem, &out, &write, &flags, &reg_dst, &reg_val);
-	if (write && dev_write(region, gpa, rip, size, out))
-		return false;
+	if (mmio_rmw_locked(in, k) && mmio_locked_fits(region, gpa, size)) {
+		/* One locked cycle (mmio/locked_rmw.h).  A lock-free store that came between
+		 * (-E_AGAIN) leaves everything as it was: the general emulator does it again. */
+		struct mmio_locked l;
+
+		if (mmio_locked_read(&l, region, gpa, rip, &mem, size))
+			return false;
+		rmw_compute(v, in, k, size, mem, &out, &write, &flags, &reg_dst, &reg_val);
+		if (mmio_locked_write(&l, &out))
+			return false;
+	} else {
+		if (dev_read(region, gpa, rip, size, &mem))
+			return false;
+		rmw_compute(v, in, k, size, mem, &out, &write, &flags, &reg_dst, &reg_val);
+		if (write && dev_write(region, gpa, rip, size, out))
+			return false;
+	}
 	if (reg_dst != RMW_NO_REG)
 		reg_write(v, in, reg_dst, size, reg_val);
 	v->ops->set_rflags(v, flags);
