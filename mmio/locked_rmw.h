@@ -36,7 +36,8 @@ struct mmio_locked {
 static inline bool mmio_locked_fits(const struct mmio_region *r, uint64_t gpa, unsigned len)
 {
 	return len >= MMIO_ACCESS_MIN && len <= MMIO_ACCESS_MAX && !(len & (len - 1)) &&
-	       !(gpa & (len - 1)) && gpa >= r->base && r->last - gpa >= len - 1;
+	       !(gpa & (len - 1)) && gpa >= r->base && gpa <= r->last &&
+	       r->last - gpa >= len - 1;
 }
 
 static inline bool mmio_locked_held(const struct mmio_locked *l)
