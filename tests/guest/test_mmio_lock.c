@@ -40,6 +40,11 @@ static inline volatile uint32_t *word(uint32_t off)
 	return (volatile uint32_t *)(lock_page + off);
 }
 
+static inline volatile uint64_t *qword(uint32_t off)
+{
+	return (volatile uint64_t *)(lock_page + off);
+}
+
 static void add_xadd(void)
 {
 	uint32_t one = 1;
@@ -49,18 +54,17 @@ static void add_xadd(void)
 
 static void add_cmpxchg(void)
 {
-	uint32_t old = *word(W_CMPXCHG), seen;
+	uint32_t old = *word(W_CMPXCHG);
+	bool done = false;
 
-	for (;;) {
-		seen = old;
-		asm volatile("lock cmpxchgl %2, %1"
-			     : "+a"(seen), "+m"(*word(W_CMPXCHG))
-			     : "r"(old + 1)
-			     : "memory", "cc");
-		if (seen == old)
-			return;
-		old = seen;
-	}
+	do { /* a failed CMPXCHG leaves what it found in EAX: the next try's old value */
+		uint32_t want = old + 1;
+
+		asm volatile("lock cmpxchgl %3, %1"
+			     : "=@ccz"(done), "+m"(*word(W_CMPXCHG)), "+a"(old)
+			     : "r"(want)
+			     : "memory");
+	} while (!done);
 }
 
 static void add_inc(void)
@@ -70,22 +74,18 @@ static void add_inc(void)
 
 static void add_cmpxchg8b(void)
 {
-	volatile uint64_t *w = (volatile uint64_t *)word(W_CX8B);
-	uint32_t lo = (uint32_t)*w, hi = 0;
+	uint64_t cur = *qword(W_CX8B); /* a first guess */
+	uint32_t lo = (uint32_t)cur, hi = (uint32_t)(cur >> 32);
+	bool done = false;
 
-	for (;;) {
+	do { /* a failed CMPXCHG8B leaves what it found in EDX:EAX */
 		uint64_t want = ((uint64_t)hi << 32 | lo) + 1;
-		uint32_t seen_lo = lo, seen_hi = hi;
 
-		asm volatile("lock cmpxchg8b %2"
-			     : "+a"(seen_lo), "+d"(seen_hi), "+m"(*w)
+		asm volatile("lock cmpxchg8b %1"
+			     : "=@ccz"(done), "+m"(*qword(W_CX8B)), "+a"(lo), "+d"(hi)
 			     : "b"((uint32_t)want), "c"((uint32_t)(want >> 32))
-			     : "memory", "cc");
-		if (seen_lo == lo && seen_hi == hi)
-			return;
-		lo = seen_lo;
-		hi = seen_hi;
-	}
+			     : "memory");
+	} while (!done);
 }
 
 /*
@@ -145,7 +145,7 @@ void mmio_lock_ap(uint32_t index)
 	__atomic_add_fetch(&lock_done, 1, __ATOMIC_SEQ_CST);
 }
 
-static bool wait_for(volatile uint32_t *p, uint32_t n)
+static bool wait_for(const volatile uint32_t *p, uint32_t n)
 {
 	for (uint32_t i = 0; i < LOCK_WAIT_LOOPS; i++) {
 		if (*p >= n)
@@ -182,7 +182,7 @@ void test_mmio_lock(uint32_t aps, uintptr_t page)
 	gprintf("guest: mmio lock: %u vCPUs x %u: XADD %u, CMPXCHG %u, INC %u, CMPXCHG8B %llu, "
 		"XCHG-locked MOVs %u\n",
 		vcpus, LOCK_ITERS, *word(W_XADD), *word(W_CMPXCHG), *word(W_INC),
-		(unsigned long long)*(volatile uint64_t *)word(W_CX8B), *word(W_GUARDED));
+		(unsigned long long)*qword(W_CX8B), *word(W_GUARDED));
 	check_count("mmio lock: LOCK XADD on a device word from every vCPU loses no increment",
 		    *word(W_XADD), want);
 	check_count("mmio lock: LOCK CMPXCHG loops on a device word from every vCPU lose none",
@@ -190,7 +190,7 @@ void test_mmio_lock(uint32_t aps, uintptr_t page)
 	check_count("mmio lock: LOCK INC (general emulator) on a device word loses none",
 		    *word(W_INC), want);
 	check_count("mmio lock: LOCK CMPXCHG8B loops (general emulator) on a device qword lose none",
-		    *(volatile uint64_t *)word(W_CX8B), want);
+		    *qword(W_CX8B), want);
 	check(!spin_stuck && *word(W_GUARDED) == want,
 	      "mmio lock: an XCHG spinlock on a device word guards plain MOVs on another",
 	      "got %u, want %u (the lock %s)", *word(W_GUARDED), want,
