@@ -383,7 +383,7 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	}
 	if (kind >= 0)
 		return 0;
-	if (!c->lock_retry) /* a locked write that found its word changed is no failure */
+	if (!(c->lock_watch && c->lock_retry)) /* a locked write that found its word changed */
 		report_access(c->v, gpa, len, how, kind);
 	set_gp(exc);
 	return 1;
@@ -450,7 +450,7 @@ static int device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, 
 
 	if (!err)
 		return 0;
-	if (!c->lock_retry)
+	if (!(c->lock_watch && c->lock_retry))
 		report_access(c->v, gpa, len, write ? GW_WRITE : 0, err);
 	set_gp(exc);
 	return 1;
@@ -775,8 +775,10 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	c.page.la_page = MMIO_NO_PAGE;
 	c.seg_have = 0;
 	c.lock_watch = !c.st.decoded || mmio_insn_locked(c.st.decoded);
-	c.lock_retry = false;
-	c.locked.r = NULL;
+	if (unlikely(c.lock_watch)) {
+		c.lock_retry = false;
+		c.locked.r = NULL;
+	}
 	seg_keep(&c, X86_SEG_CS, &c.st.cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;

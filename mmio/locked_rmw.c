@@ -23,7 +23,10 @@ int mmio_locked_read(struct mmio_locked *l, const struct mmio_region *r, uint64_
 	l->r = 0;
 	if (!mmio_locked_fits(r, gpa, len))
 		return -E_INVAL;
-	*l = (struct mmio_locked){.r = r, .gpa = gpa, .rip = rip, .len = len};
+	l->r = r; /* l->old is filled below: no need to clear it */
+	l->gpa = gpa;
+	l->rip = rip;
+	l->len = len;
 	a = access_of(l, false);
 	spin_lock(&mmio_device_lock);
 	rc = r->ops->read(r->dev, &a, buf);
@@ -32,7 +35,7 @@ int mmio_locked_read(struct mmio_locked *l, const struct mmio_region *r, uint64_
 		l->r = 0;
 		return rc;
 	}
-	memcpy(l->old, buf, len);
+	memcpy_small(l->old, buf, len);
 	return 0;
 }
 
