@@ -16,7 +16,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_data_bp.h"
 #include "core/mmio_fast.h"
-#include "core/mmio_locked_exit.h"
+#include "mmio/locked_insn.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_xsave.h"
 #include "core/vcpu.h"
@@ -79,7 +79,7 @@ struct mmio_exit_ctx {
 	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
 	unsigned seg_have;
 	struct x86_segment seg[X86_NR_SEGS];
-	/* A locked instruction's device word between its read and write (mmio_locked_exit.h):
+	/* A locked instruction's device word between its read and write (mmio/locked_insn.h):
 	 * lock_watch, this emulation may be one; lock_retry, its write found the word changed. */
 	bool lock_watch, lock_retry;
 	struct mmio_locked locked;
@@ -278,7 +278,7 @@ static inline __attribute__((always_inline)) int device_call(const struct mmio_r
 	return mmio_region_access(r, gpa, rip, buf, len, write);
 }
 
-/* device_call for the emulator's accesses: a locked instruction's (mmio_locked_exit.h). */
+/* device_call for the emulator's accesses: a locked instruction's (mmio/locked_insn.h). */
 static inline __attribute__((always_inline)) int ctx_device_call(struct mmio_exit_ctx *c,
 								  const struct mmio_region *r,
 								  uint64_t gpa, void *buf,
@@ -286,7 +286,7 @@ static inline __attribute__((always_inline)) int ctx_device_call(struct mmio_exi
 {
 	int rc;
 
-	if (unlikely(c->lock_watch) && mmio_locked_exit_call(&c->locked, c->v->emu.insn, r, gpa,
+	if (unlikely(c->lock_watch) && mmio_locked_insn_call(&c->locked, c->v->emu.insn, r, gpa,
 							     c->st.rip, buf, len, write, &rc)) {
 		c->lock_retry |= rc == -E_AGAIN;
 		return rc;

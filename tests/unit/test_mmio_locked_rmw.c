@@ -1,5 +1,5 @@
 /*
- * mmio/locked_rmw and the ram model's compare_write: a locked read-modify-write's read and
+ * mmio/locked_rmw, mmio/locked_insn and the ram model's compare_write: a locked read-modify-write's read and
  * write are one step for every other access, lock-free ones included; the registry refuses a
  * device with lock-free entry points but no compare_write.
  */
@@ -15,7 +15,9 @@
 
 #include "lib/errno.h"
 #include "mmio/devices.h"
+#include "mmio/locked_insn.h"
 #include "mmio/locked_rmw.h"
+#include "mmio/x86_decode.h"
 #include "mmio/region.h"
 
 #define PAGE	     0x1000ull
@@ -192,6 +194,100 @@ static void test_locked_rmw_on_a_locked_only_device_writes_plainly(void **state)
 	assert_int_equal(deny.writes, 1);
 }
 
+/* ---- the general emulator's device calls during one instruction (locked_insn.c) ---------- */
+
+static struct x86_insn decode32(const uint8_t *bytes, unsigned n)
+{
+	struct x86_insn in;
+
+	assert_int_equal(x86_decode(&in, bytes, n, X86_MODE_32), 0);
+	return in;
+}
+
+static void test_locked_insn_is_lock_or_xchg_with_memory(void **state)
+{
+	static const uint8_t lock_add[] = {0xf0, 0x01, 0x03};	 /* lock add [ebx],eax */
+	static const uint8_t xchg_mem[] = {0x87, 0x03};		 /* xchg [ebx],eax */
+	static const uint8_t xchg_byte[] = {0x86, 0x03};	 /* xchg [ebx],al */
+	static const uint8_t xchg_reg[] = {0x87, 0xc3};		 /* xchg ebx,eax */
+	static const uint8_t add_mem[] = {0x01, 0x03};		 /* add [ebx],eax */
+	static const uint8_t cx8b[] = {0xf0, 0x0f, 0xc7, 0x0b};	 /* lock cmpxchg8b [ebx] */
+	struct x86_insn in;
+
+	(void)state;
+	in = decode32(lock_add, sizeof(lock_add));
+	assert_true(mmio_insn_locked(&in));
+	in = decode32(xchg_mem, sizeof(xchg_mem));
+	assert_true(mmio_insn_locked(&in));
+	in = decode32(xchg_byte, sizeof(xchg_byte));
+	assert_true(mmio_insn_locked(&in));
+	in = decode32(cx8b, sizeof(cx8b));
+	assert_true(mmio_insn_locked(&in));
+	in = decode32(xchg_reg, sizeof(xchg_reg));
+	assert_false(mmio_insn_locked(&in));
+	in = decode32(add_mem, sizeof(add_mem));
+	assert_false(mmio_insn_locked(&in));
+}
+
+static void test_locked_insn_read_then_write_of_the_word_is_one_cycle(void **state)
+{
+	static const uint8_t lock_add[] = {0xf0, 0x01, 0x03};
+	struct x86_insn in = decode32(lock_add, sizeof(lock_add));
+	struct mmio_locked l = {0};
+	uint32_t v = 0, nv;
+	int rc = 1;
+
+	(void)state;
+	memcpy(backing + 0x60, &(uint32_t){7}, 4);
+	assert_true(mmio_locked_insn_call(&l, &in, &region, BASE + 0x60, 0, &v, 4, false, &rc));
+	assert_int_equal(rc, 0);
+	assert_int_equal(v, 7);
+	assert_true(device_lock_held());
+	nv = 8;
+	assert_true(mmio_locked_insn_call(&l, &in, &region, BASE + 0x60, 0, &nv, 4, true, &rc));
+	assert_int_equal(rc, 0);
+	assert_false(device_lock_held());
+	assert_int_equal(mmio_ram_ops.read_value[2](&ram, 0x60).val, 8);
+	/* A lock-free store between the two: -E_AGAIN, the store kept. */
+	assert_true(mmio_locked_insn_call(&l, &in, &region, BASE + 0x60, 0, &v, 4, false, &rc));
+	assert_int_equal(mmio_ram_ops.write_value[2](&ram, 0x60, 100), 0);
+	nv = v + 1;
+	assert_true(mmio_locked_insn_call(&l, &in, &region, BASE + 0x60, 0, &nv, 4, true, &rc));
+	assert_int_equal(rc, -E_AGAIN);
+	assert_false(device_lock_held());
+	assert_int_equal(mmio_ram_ops.read_value[2](&ram, 0x60).val, 100);
+}
+
+static void test_locked_insn_leaves_other_accesses_to_the_caller(void **state)
+{
+	static const uint8_t lock_add[] = {0xf0, 0x01, 0x03};
+	static const uint8_t add_mem[] = {0x01, 0x03};
+	struct x86_insn locked = decode32(lock_add, sizeof(lock_add));
+	struct x86_insn plain = decode32(add_mem, sizeof(add_mem));
+	struct mmio_locked l = {0};
+	uint32_t v = 0;
+	int rc = 1;
+
+	(void)state;
+	/* Not a locked instruction; a write first; a misaligned operand: the caller's. */
+	assert_false(mmio_locked_insn_call(&l, &plain, &region, BASE, 0, &v, 4, false, &rc));
+	assert_false(mmio_locked_insn_call(&l, &locked, &region, BASE, 0, &v, 4, true, &rc));
+	assert_false(mmio_locked_insn_call(&l, &locked, &region, BASE + 2, 0, &v, 4, false, &rc));
+	assert_false(device_lock_held());
+	/* Another access while held (a page-crossing operand's other piece): released first,
+	 * then the caller's; the write that follows is the caller's too. */
+	assert_true(mmio_locked_insn_call(&l, &locked, &region, BASE, 0, &v, 4, false, &rc));
+	assert_true(device_lock_held());
+	assert_false(mmio_locked_insn_call(&l, &locked, &region, BASE + 8, 0, &v, 4, false, &rc));
+	assert_false(device_lock_held());
+	assert_false(mmio_locked_held(&l));
+	assert_false(mmio_locked_insn_call(&l, &locked, &region, BASE, 0, &v, 4, true, &rc));
+	/* A write of another word while held: released, the caller's. */
+	assert_true(mmio_locked_insn_call(&l, &locked, &region, BASE, 0, &v, 4, false, &rc));
+	assert_false(mmio_locked_insn_call(&l, &locked, &region, BASE + 4, 0, &v, 4, true, &rc));
+	assert_false(device_lock_held());
+}
+
 /* ---- threads: lockers and a plain store on one word ---------------------------------------- */
 
 static volatile int stop_lockers;
@@ -284,6 +380,10 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(test_locked_cancel_and_errors_release_the_lock, setup),
 		cmocka_unit_test_setup(test_locked_rmw_on_a_locked_only_device_writes_plainly, setup),
+		cmocka_unit_test_setup(test_locked_insn_is_lock_or_xchg_with_memory, setup),
+		cmocka_unit_test_setup(test_locked_insn_read_then_write_of_the_word_is_one_cycle,
+				       setup),
+		cmocka_unit_test_setup(test_locked_insn_leaves_other_accesses_to_the_caller, setup),
 		cmocka_unit_test_setup(test_threads_lose_no_increment, setup),
 		cmocka_unit_test_setup(test_plain_store_survives_concurrent_locked_no_ops, setup),
 	};

@@ -1,7 +1,7 @@
-/* The general emulator's LOCK'd read-modify-write on a device word (mmio_locked_exit.h). */
-#include "core/mmio_locked_exit.h"
+/* The general emulator's LOCK'd read-modify-write on a device word (locked_insn.h). */
+#include "mmio/locked_insn.h"
 
-bool mmio_locked_exit_call(struct mmio_locked *l, const struct x86_insn *in,
+bool mmio_locked_insn_call(struct mmio_locked *l, const struct x86_insn *in,
 			   const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
 			   unsigned len, bool write, int *rc)
 {

@@ -8,8 +8,8 @@
  * accesses.  A write that finds the word changed by a lock-free store (-E_AGAIN) changes
  * nothing; the exit then leaves the guest on the instruction, which exits again.
  */
-#ifndef MHV_CORE_MMIO_LOCKED_EXIT_H
-#define MHV_CORE_MMIO_LOCKED_EXIT_H
+#ifndef MHV_MMIO_LOCKED_INSN_H
+#define MHV_MMIO_LOCKED_INSN_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,7 +30,7 @@ static inline bool mmio_insn_locked(const struct x86_insn *in)
  * One device access of the locked instruction in: true when it was done here (*rc its
  * result), false when the caller does it as a plain access (nothing is held then).
  */
-bool mmio_locked_exit_call(struct mmio_locked *l, const struct x86_insn *in,
+bool mmio_locked_insn_call(struct mmio_locked *l, const struct x86_insn *in,
 			   const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
 			   unsigned len, bool write, int *rc);
 
