@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tests/guest/cpu.h"
+#include "tests/guest/mmio_short_lm.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
@@ -211,4 +213,37 @@ void test_mmio_lock(uint32_t aps, uintptr_t page)
 	      "mmio lock: a plain store is never undone by another vCPU's LOCK XADD 0 / LOCK OR 0",
 	      "%u of %u stores read back otherwise (APs done: %d)", bad, PLAIN_ROUNDS, all);
 	__atomic_store_n(&lock_go, GO_SKIP, __ATOMIC_SEQ_CST);
+}
+
+/* ---- CMPXCHG16B (64-bit mode only; one vCPU: the 16-byte compare-and-exchange itself) ---- */
+
+#define LM_LOCK_OFF	 0x7E0u /* 16 device bytes no other test uses */
+#define CPUID1_ECX_CX16	 (1u << 13)
+#define CX16_EXPECT_LO	 0x1111222233334444ull
+#define CX16_EXPECT_HI	 0x5555666677778888ull
+#define CX16_NEW_LO	 0x99990000aaaa1111ull
+#define CX16_NEW_HI	 0xbbbb2222cccc3333ull
+
+void lm64_cmpxchg16b(uint32_t area, uint64_t *io);
+
+void test_mmio_lock_lm(uintptr_t dev_page)
+{
+	volatile uint64_t *q = (volatile uint64_t *)(dev_page + LM_LOCK_OFF);
+	uint64_t io[8] = {CX16_EXPECT_LO, CX16_EXPECT_HI, CX16_NEW_LO, CX16_NEW_HI};
+
+	if (!(cpuid(1).ecx & CPUID1_ECX_CX16)) {
+		gprintf("guest: mmio lock: no CMPXCHG16B on this CPU: not checked\n");
+		return;
+	}
+	q[0] = CX16_EXPECT_LO;
+	q[1] = CX16_EXPECT_HI;
+	lm_run(lm64_cmpxchg16b, (uint32_t)(dev_page + LM_LOCK_OFF), io);
+	check(io[4] == 1 && q[0] == CX16_NEW_LO && q[1] == CX16_NEW_HI,
+	      "mmio lock: LOCK CMPXCHG16B on device bytes that match stores RCX:RBX (ZF set)",
+	      "ZF %u, bytes 0x%x%08x'%x%08x", (unsigned)io[4], (uint32_t)(q[1] >> 32),
+	      (uint32_t)q[1], (uint32_t)(q[0] >> 32), (uint32_t)q[0]);
+	check(io[5] == 0 && io[6] == CX16_NEW_LO && io[7] == CX16_NEW_HI && q[0] == CX16_NEW_LO &&
+		      q[1] == CX16_NEW_HI,
+	      "mmio lock: LOCK CMPXCHG16B on device bytes that differ loads RDX:RAX (ZF clear)",
+	      "ZF %u, RAX 0x%x%08x", (unsigned)io[5], (uint32_t)(io[6] >> 32), (uint32_t)io[6]);
 }

@@ -195,5 +195,7 @@ void test_mmio_string_edges(uintptr_t dev_page);
  * of an mmio=ram region, 0 if none). */
 void mmio_lock_ap(uint32_t index);
 void test_mmio_lock(uint32_t aps, uintptr_t page);
+/* CMPXCHG16B on that region's device page, in 64-bit mode (test_mmio_lock.c). */
+void test_mmio_lock_lm(uintptr_t dev_page);
 
 #endif
