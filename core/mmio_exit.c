@@ -16,6 +16,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_data_bp.h"
 #include "core/mmio_fast.h"
+#include "mmio/locked_insn.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_xsave.h"
 #include "core/vcpu.h"
@@ -78,6 +79,10 @@ struct mmio_exit_ctx {
 	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
 	unsigned seg_have;
 	struct x86_segment seg[X86_NR_SEGS];
+	/* A locked instruction's device word between its read and write (mmio/locked_insn.h):
+	 * lock_watch, this emulation may be one; lock_retry, its write found the word changed. */
+	bool lock_watch, lock_retry;
+	struct mmio_locked locked;
 	struct mmio_data_bp bp; /* the guest's data breakpoints over the emulated accesses */
 };
 
@@ -273,6 +278,22 @@ static inline __attribute__((always_inline)) int device_call(const struct mmio_r
 	return mmio_region_access(r, gpa, rip, buf, len, write);
 }
 
+/* device_call for the emulator's accesses: a locked instruction's (mmio/locked_insn.h). */
+static inline __attribute__((always_inline)) int ctx_device_call(struct mmio_exit_ctx *c,
+								  const struct mmio_region *r,
+								  uint64_t gpa, void *buf,
+								  unsigned len, bool write)
+{
+	int rc;
+
+	if (unlikely(c->lock_watch) && mmio_locked_insn_call(&c->locked, c->v->emu.insn, r, gpa,
+							     c->st.rip, buf, len, write, &rc)) {
+		c->lock_retry |= rc == -E_AGAIN;
+		return rc;
+	}
+	return device_call(r, gpa, c->st.rip, buf, len, write);
+}
+
 /* Translate la (a miss of c->page); a data access's page is kept in c->page. */
 static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigned gw,
 		     uint64_t *gpa, struct x86_exception *exc)
@@ -345,10 +366,12 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	if (how != GW_FETCH && p->region) {
 		kind = GPA_TRAPPED;
 		if (buf && !(len & (len - 1)) && !(gpa & (len - 1)) && len <= MMIO_ACCESS_MAX) {
-			int err = device_call(p->region, gpa, c->st.rip, buf, len, how == GW_WRITE);
+			int err = ctx_device_call(c, p->region, gpa, buf, len, how == GW_WRITE);
 
 			kind = err ? err : GPA_TRAPPED;
 		} else if (buf) {
+			if (unlikely(c->lock_watch)) /* the gate takes the device lock itself */
+				mmio_locked_cancel(&c->locked);
 			kind = guest_mem_access(guest_gate(), gpa, buf, len,
 						how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
 		}
@@ -360,7 +383,8 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	}
 	if (kind >= 0)
 		return 0;
-	report_access(c->v, gpa, len, how, kind);
+	if (!(c->lock_watch && c->lock_retry)) /* a locked write that found its word changed */
+		report_access(c->v, gpa, len, how, kind);
 	set_gp(exc);
 	return 1;
 }
@@ -422,11 +446,12 @@ static inline bool device_page_hit(const struct mmio_exit_ctx *c, uint64_t la, u
 static int device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len,
 			      bool write, struct x86_exception *exc)
 {
-	int err = device_call(c->page.region, gpa, c->st.rip, buf, len, write);
+	int err = ctx_device_call(c, c->page.region, gpa, buf, len, write);
 
 	if (!err)
 		return 0;
-	report_access(c->v, gpa, len, write ? GW_WRITE : 0, err);
+	if (!(c->lock_watch && c->lock_retry))
+		report_access(c->v, gpa, len, write ? GW_WRITE : 0, err);
 	set_gp(exc);
 	return 1;
 }
@@ -749,6 +774,11 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	c.first_mmio_hit = -1;
 	c.page.la_page = MMIO_NO_PAGE;
 	c.seg_have = 0;
+	c.lock_watch = !c.st.decoded || mmio_insn_locked(c.st.decoded);
+	if (unlikely(c.lock_watch)) {
+		c.lock_retry = false;
+		c.locked.r = NULL;
+	}
 	seg_keep(&c, X86_SEG_CS, &c.st.cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
@@ -763,6 +793,11 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
 	x86_emulate_entered(&v->emu, c.st.decoded, &entry, &res);
 	count_cache_verdict(v, &c);
+	if (unlikely(c.lock_watch)) {
+		mmio_locked_cancel(&c.locked); /* a read with no write after it */
+		if (c.lock_retry)
+			return; /* nothing done: the guest runs the instruction again */
+	}
 
 	switch (res.status) {
 	case X86_EMU_OK:
