@@ -5,10 +5,9 @@
 
 #define DR_CONTROL 7
 
-void mmio_data_bp_begin(struct vcpu *v, struct mmio_data_bp *bp)
+uint64_t mmio_data_bp_guest_dr7(struct vcpu *v)
 {
-	bp->dr7 = gdbstub_guest_dr(v, DR_CONTROL);
-	bp->hits = 0;
+	return gdbstub_guest_dr(v, DR_CONTROL);
 }
 
 void mmio_data_bp_note_slow(struct mmio_data_bp *bp, struct vcpu *v, uint64_t la, unsigned len,
@@ -21,8 +20,7 @@ void mmio_data_bp_note_slow(struct mmio_data_bp *bp, struct vcpu *v, uint64_t la
 	bp->hits |= data_bp_match(bp->dr7, dr, la, len, write);
 }
 
-void mmio_data_bp_end(struct vcpu *v, const struct mmio_data_bp *bp)
+void mmio_data_bp_trap(struct vcpu *v, const struct mmio_data_bp *bp)
 {
-	if (unlikely(bp->hits))
-		v->ops->data_bp_trap(v, bp->hits);
+	v->ops->data_bp_trap(v, bp->hits);
 }

@@ -82,6 +82,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 
 	st->decoded = NULL;
 	st->rip = rip;
+	/* Read once for both paths: the general path's data breakpoints start from it. */
+	st->dr7 = v->ops->get_dr7(v);
 	vcpu_walk_setup(v, regs, &st->mem);
 	v->ops->get_segment(v, SEG_CS, cs);
 	st->rflags = v->ops->get_rflags(v);
@@ -90,7 +92,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
 	st->decoded = in; /* the general path's instruction, whatever happens here */
 	/* TF, or a breakpoint the emulator's accesses must be checked against (mmio/data_bp.h) */
-	if (regs->cpl == USER_CPL || (st->rflags & RFLAGS_TF) || data_bp_armed(v->ops->get_dr7(v)))
+	if (regs->cpl == USER_CPL || (st->rflags & RFLAGS_TF) || data_bp_armed(st->dr7))
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;

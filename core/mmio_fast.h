@@ -26,6 +26,7 @@ struct mmio_fast_state {
 	struct vcpu_segment cs;
 	uint64_t rip;
 	uint64_t rflags;
+	uint64_t dr7; /* the VMCS/VMCB's: the gdb stub's while it owns the debug registers */
 };
 
 /*
