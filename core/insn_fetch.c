@@ -148,7 +148,8 @@ static uint64_t low_bytes(unsigned n)
  * The cached instruction's bytes are the ones at bytes (room: readable bytes up to the code
  * page's end): two masked word compares when both words lie in the page.
  */
-static bool same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, unsigned room)
+static inline __attribute__((always_inline)) bool
+same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, unsigned room)
 {
 	unsigned len = ic->insn.len;
 	uint64_t c0, c1, g0, g1;
@@ -170,18 +171,15 @@ static bool same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, u
  * unchanged: the instruction-decoding exits (MMIO, and SVM without NRIP save or decode
  * assists) then cost a compare instead of a page walk and a decode.
  */
-const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_regs *regs,
-					     const struct vcpu_segment *cs, uint64_t rip,
-					     uint64_t rflags, int *err)
+/* vcpu_decode_at_rflags() past its common case: a code TLB miss, other bytes, a decode. */
+static const struct x86_insn *__attribute__((noinline))
+decode_at_slow(struct vcpu *v, const struct gw_regs *regs, uint64_t la, enum x86_mode mode,
+	       int *err)
 {
 	struct insn_cache *ic = &v->insn_cache;
-	enum x86_mode mode = code_mode(regs, cs, rflags);
-	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
 	const uint8_t *bytes;
 	unsigned avail, room;
 
-	if (mode != X86_MODE_64)
-		la &= 0xFFFFFFFFull;
 	/* Near the end of the page only the bytes up to it are read: an instruction that
 	 * continues on the next page is truncated there and takes the full path. */
 	room = (unsigned)(PAGE_SIZE - (la & (PAGE_SIZE - 1)));
@@ -203,6 +201,29 @@ const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_reg
 	ic->gen++;
 	*err = fetch_decode(v, la, mode, &ic->insn);
 	return *err ? NULL : &ic->insn;
+}
+
+const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_regs *regs,
+					     const struct vcpu_segment *cs, uint64_t rip,
+					     uint64_t rflags, int *err)
+{
+	const struct insn_cache *ic = &v->insn_cache;
+	const struct code_tlb *t = &v->code_tlb;
+	enum x86_mode mode = code_mode(regs, cs, rflags);
+	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
+
+	if (mode != X86_MODE_64)
+		la &= 0xFFFFFFFFull;
+	/* The common case without a frame (the rest is decode_at_slow's): the code page's
+	 * translation kept and still allowed (code_bytes' test), the same instruction there. */
+	if (v->code_tlb_on && t->valid && t->gva_page == la >> PAGE_SHIFT &&
+	    code_tlb_cr3_ok(t, regs->cr3) &&
+	    gw_access_allowed(regs, t->user, t->writable, t->nx, GW_FETCH) && ic->valid &&
+	    ic->la == la && ic->insn.mode == mode &&
+	    same_insn_bytes(ic, t->host_page + (la & (PAGE_SIZE - 1)),
+			    (unsigned)(PAGE_SIZE - (la & (PAGE_SIZE - 1)))))
+		return &ic->insn;
+	return decode_at_slow(v, regs, la, mode, err);
 }
 
 const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,
