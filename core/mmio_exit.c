@@ -420,8 +420,10 @@ static inline bool device_page_hit(const struct mmio_exit_ctx *c, uint64_t la, u
 	       len <= MMIO_ACCESS_MAX;
 }
 
-static int device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len,
-			      bool write, struct x86_exception *exc)
+/* Inline in its callers: one frame per emulated device access, not two. */
+static inline __attribute__((always_inline)) int
+device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len, bool write,
+		   struct x86_exception *exc)
 {
 	int err = device_call(c->page.region, gpa, c->st.rip, buf, len, write);
 
