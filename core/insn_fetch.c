@@ -1,5 +1,6 @@
 /* Guest instruction fetch: CS:RIP -> linear -> guest-physical (guest walk) -> bytes -> decode. */
 #include "core/insn_fetch.h"
+#include "core/insn_fetch_hit.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
@@ -30,28 +31,7 @@ const struct gw_mem vcpu_gw_mem = {.read = guest_read};
 
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
 {
-	v->ops->get_paging(v, regs);
-	/* Frame bits at and above MAXPHYADDR are reserved bits: a #PF, never an address. */
-	regs->maxphyaddr = hv_maxphyaddr();
-	/* Protection keys on user pages: the guest's PKRU is live (host CR4.PKE, guest_run). */
-	if (regs->cr4 & CR4_PKE) {
-		uint32_t eax, edx;
-
-		__asm__ volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
-		regs->pkru = eax;
-		regs->has_pkru = true;
-	}
-	*mem = vcpu_gw_mem;
-}
-
-static enum x86_mode code_mode(const struct gw_regs *regs, const struct vcpu_segment *cs,
-			       uint64_t rflags)
-{
-	if ((regs->efer & EFER_LMA) && cs->long_mode)
-		return X86_MODE_64;
-	if (!(regs->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
-		return X86_MODE_16;
-	return cs->db ? X86_MODE_32 : X86_MODE_16;
+	vcpu_walk_setup_inline(v, regs, mem);
 }
 
 /* Copy len bytes from linear address la, page by page; a faulting page queues its #PF. */
@@ -138,32 +118,6 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 	return true;
 }
 
-/* The low n bytes of a word set (n <= 8). */
-static uint64_t low_bytes(unsigned n)
-{
-	return n >= sizeof(uint64_t) ? ~0ull : (1ull << (n * 8)) - 1;
-}
-
-/*
- * The cached instruction's bytes are the ones at bytes (room: readable bytes up to the code
- * page's end): two masked word compares when both words lie in the page.
- */
-static inline __attribute__((always_inline)) bool
-same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, unsigned room)
-{
-	unsigned len = ic->insn.len;
-	uint64_t c0, c1, g0, g1;
-
-	if (room < INSN_CACHE_BYTES)
-		return !memcmp(ic->bytes, bytes, len);
-	__builtin_memcpy(&c0, ic->bytes, sizeof(c0));
-	__builtin_memcpy(&c1, ic->bytes + sizeof(c0), sizeof(c1));
-	__builtin_memcpy(&g0, bytes, sizeof(g0));
-	__builtin_memcpy(&g1, bytes + sizeof(g0), sizeof(g1));
-	return !((c0 ^ g0) & low_bytes(len)) &&
-	       !((c1 ^ g1) & (len > sizeof(c0) ? low_bytes(len - sizeof(c0)) : 0));
-}
-
 /*
  * With the code translation on (the MMIO cache on, or SVM without NRIP save; its fill arms
  * the flush exits, so mhv sees every guest TLB flush), the code page's translation is kept
@@ -171,10 +125,8 @@ same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, unsigned room
  * unchanged: the instruction-decoding exits (MMIO, and SVM without NRIP save or decode
  * assists) then cost a compare instead of a page walk and a decode.
  */
-/* vcpu_decode_at_rflags() past its common case: a code TLB miss, other bytes, a decode. */
-static const struct x86_insn *__attribute__((noinline))
-decode_at_slow(struct vcpu *v, const struct gw_regs *regs, uint64_t la, enum x86_mode mode,
-	       int *err)
+const struct x86_insn *vcpu_decode_at_slow(struct vcpu *v, const struct gw_regs *regs,
+					   uint64_t la, enum x86_mode mode, int *err)
 {
 	struct insn_cache *ic = &v->insn_cache;
 	const uint8_t *bytes;
@@ -186,7 +138,7 @@ decode_at_slow(struct vcpu *v, const struct gw_regs *regs, uint64_t la, enum x86
 	avail = MIN((unsigned)X86_MAX_INSN_LEN, room);
 	if (v->code_tlb_on && code_bytes(v, regs, la, &bytes)) {
 		if (ic->valid && ic->la == la && ic->insn.mode == mode &&
-		    same_insn_bytes(ic, bytes, room))
+		    insn_cache_same_bytes(ic, bytes, room))
 			return &ic->insn;
 		ic->valid = false;
 		ic->gen++;
@@ -207,23 +159,7 @@ const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_reg
 					     const struct vcpu_segment *cs, uint64_t rip,
 					     uint64_t rflags, int *err)
 {
-	const struct insn_cache *ic = &v->insn_cache;
-	const struct code_tlb *t = &v->code_tlb;
-	enum x86_mode mode = code_mode(regs, cs, rflags);
-	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
-
-	if (mode != X86_MODE_64)
-		la &= 0xFFFFFFFFull;
-	/* The common case without a frame (the rest is decode_at_slow's): the code page's
-	 * translation kept and still allowed (code_bytes' test), the same instruction there. */
-	if (v->code_tlb_on && t->valid && t->gva_page == la >> PAGE_SHIFT &&
-	    code_tlb_cr3_ok(t, regs->cr3) &&
-	    gw_access_allowed(regs, t->user, t->writable, t->nx, GW_FETCH) && ic->valid &&
-	    ic->la == la && ic->insn.mode == mode &&
-	    same_insn_bytes(ic, t->host_page + (la & (PAGE_SIZE - 1)),
-			    (unsigned)(PAGE_SIZE - (la & (PAGE_SIZE - 1)))))
-		return &ic->insn;
-	return decode_at_slow(v, regs, la, mode, err);
+	return vcpu_decode_at_inline(v, regs, cs, rip, rflags, err);
 }
 
 const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,

@@ -17,6 +17,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
 #include "core/insn_fetch.h"
+#include "core/insn_fetch_hit.h"
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_rmw.h"
@@ -84,10 +85,10 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 	st->rip = rip;
 	/* Read once for both paths: the general path's data breakpoints start from it. */
 	st->dr7 = v->ops->get_dr7(v);
-	vcpu_walk_setup(v, regs, &st->mem);
+	vcpu_walk_setup_inline(v, regs, &st->mem);
 	v->ops->get_segment(v, SEG_CS, cs);
 	st->rflags = v->ops->get_rflags(v);
-	in = vcpu_decode_at_rflags(v, regs, cs, rip, st->rflags, &err);
+	in = vcpu_decode_at_inline(v, regs, cs, rip, st->rflags, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
 	st->decoded = in; /* the general path's instruction, whatever happens here */
