@@ -31,7 +31,8 @@ const struct gw_mem vcpu_gw_mem = {.read = guest_read};
 
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
 {
-	vcpu_walk_setup_inline(v, regs, mem);
+	v->ops->get_paging(v, regs);
+	vcpu_walk_setup_finish(regs, mem);
 }
 
 /* Copy len bytes from linear address la, page by page; a faulting page queues its #PF. */

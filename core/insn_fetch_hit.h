@@ -1,6 +1,7 @@
 /*
- * vcpu_walk_setup() and vcpu_decode_at_rflags() (core/insn_fetch.h) inline, for the exit that
- * decodes every time, the MMIO fast path: no call or frame of their own.  The decode's common
+ * vcpu_walk_setup()'s part after the backend's and vcpu_decode_at_rflags() (core/insn_fetch.h)
+ * inline, for the exit that decodes every time, the MMIO fast path: no call or frame of their
+ * own.  The decode's common
  * case is a few compares (the code page's translation kept and still allowed, the same bytes
  * at RIP as the decoded instruction's); anything else (a code TLB miss, other bytes, a decode,
  * a fetch fault) is vcpu_decode_at_slow()'s.
@@ -14,11 +15,10 @@
 #include "core/vcpu.h"
 #include "lib/string.h"
 
-/* vcpu_walk_setup(), inline. */
-static inline __attribute__((always_inline)) void
-vcpu_walk_setup_inline(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
+/* What vcpu_walk_setup() adds to the backend's get_paging (or get_insn_state) regs. */
+static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct gw_regs *regs,
+									 struct gw_mem *mem)
 {
-	v->ops->get_paging(v, regs);
 	/* Frame bits at and above MAXPHYADDR are reserved bits: a #PF, never an address. */
 	regs->maxphyaddr = hv_maxphyaddr();
 	/* Protection keys on user pages: the guest's PKRU is live (host CR4.PKE, guest_run). */

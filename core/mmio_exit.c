@@ -70,8 +70,9 @@ struct mmio_data_page {
 /* What the emulator's callbacks need during one exit. */
 struct mmio_exit_ctx {
 	struct vcpu *v;
-	struct mmio_fast_state st; /* regs, mem: the guest's paging state; rip: the instruction's
-				      (also for device logs); the rest for the MMIO exit only */
+	struct mmio_fast_state st; /* regs, mem: the guest's paging state; cpu.rip: the
+				      instruction's (also for device logs); the rest for the MMIO
+				      exit only */
 	struct mmio_data_page page;
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	bool seeded;	    /* page came from the MMIO cache's entry (seed_exit_page) */
@@ -346,18 +347,18 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	if (how != GW_FETCH && p->region) {
 		kind = GPA_TRAPPED;
 		if (buf && !(len & (len - 1)) && !(gpa & (len - 1)) && len <= MMIO_ACCESS_MAX) {
-			int err = device_call(p->region, gpa, c->st.rip, buf, len, how == GW_WRITE);
+			int err = device_call(p->region, gpa, c->st.cpu.rip, buf, len, how == GW_WRITE);
 
 			kind = err ? err : GPA_TRAPPED;
 		} else if (buf) {
 			kind = guest_mem_access(guest_gate(), gpa, buf, len,
-						how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
+						how == GW_WRITE ? GMEM_WRITE : 0, c->st.cpu.rip);
 		}
 	} else if (!buf) {
 		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
 	} else {
 		kind = guest_mem_access(guest_gate(), gpa, buf, len,
-					how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
+					how == GW_WRITE ? GMEM_WRITE : 0, c->st.cpu.rip);
 	}
 	if (kind >= 0)
 		return 0;
@@ -425,7 +426,7 @@ static inline __attribute__((always_inline)) int
 device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len, bool write,
 		   struct x86_exception *exc)
 {
-	int err = device_call(c->page.region, gpa, c->st.rip, buf, len, write);
+	int err = device_call(c->page.region, gpa, c->st.cpu.rip, buf, len, write);
 
 	if (!err)
 		return 0;
@@ -802,17 +803,17 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	c.seeded = false;
 	seed_exit_page(&c, region);
 	c.seg_have = 0;
-	seg_keep(&c, X86_SEG_CS, &c.st.cs);
+	seg_keep(&c, X86_SEG_CS, &c.st.cpu.cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
-	mmio_data_bp_begin(v, &c.bp, c.st.dr7);
+	mmio_data_bp_begin(v, &c.bp, c.st.cpu.dr7);
 	/* A breakpoint's trap comes after the REP iteration that hit: one per exit then. */
 	v->emu.rep_batch = data_bp_armed(c.bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
 	/* The state the emulator would ask for first, as its callbacks give it. */
 	emu_get_ctl(&c, &entry.ctl);
 	entry.cs = c.seg[X86_SEG_CS];
-	entry.rip = c.st.rip;
-	entry.rflags = c.st.rflags;
+	entry.rip = c.st.cpu.rip;
+	entry.rflags = c.st.cpu.rflags;
 	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
 	x86_emulate_entered(&v->emu, c.st.decoded, &entry, &res);
 	count_cache_verdict(v, &c);
@@ -840,7 +841,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .st.rip = v->ops->get_rip(v),
+				  .st.cpu.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
@@ -861,7 +862,7 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .st.rip = v->ops->get_rip(v),
+				  .st.cpu.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
@@ -876,7 +877,7 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 		       struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .st.rip = v->ops->get_rip(v),
+				  .st.cpu.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 
