@@ -14,10 +14,9 @@
 #define REX_MASK      0xf0
 #define REX_BASE      0x40
 
-void mmio_data_bp_begin(struct vcpu *v, struct mmio_data_bp *bp)
+uint64_t mmio_data_bp_guest_dr7(struct vcpu *v)
 {
-	bp->dr7 = gdbstub_guest_dr(v, DR_CONTROL);
-	bp->hits = 0;
+	return gdbstub_guest_dr(v, DR_CONTROL);
 }
 
 void mmio_data_bp_note_slow(struct mmio_data_bp *bp, struct vcpu *v, uint64_t la, unsigned len,
@@ -97,8 +96,7 @@ bool mmio_data_bp_next_steppable(struct vcpu *v)
 			   page[at + i] == OPCODE_ESCAPE ? page[at + i + 1] : 0);
 }
 
-void mmio_data_bp_end(struct vcpu *v, const struct mmio_data_bp *bp, bool mov_ss)
+void mmio_data_bp_trap(struct vcpu *v, const struct mmio_data_bp *bp, bool mov_ss)
 {
-	if (unlikely(bp->hits))
-		v->ops->data_bp_trap(v, bp->hits, mov_ss);
+	v->ops->data_bp_trap(v, bp->hits, mov_ss);
 }
