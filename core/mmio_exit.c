@@ -14,6 +14,7 @@
 #include "core/flush_exits.h"
 #include "core/guest.h"
 #include "core/insn_fetch.h"
+#include "core/insn_fetch_hit.h"
 #include "core/mmio_data_bp.h"
 #include "core/mmio_fast.h"
 #include "mmio/locked_insn.h"
@@ -809,47 +810,44 @@ seed_exit_page(struct mmio_exit_ctx *c, const struct mmio_region *region)
 	c->seeded = true;
 }
 
-static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
-						       const struct mmio_region *region)
+/* The general emulator on the instruction c->st.decoded (NULL: fetched and decoded by it),
+ * with c->st the guest's state at the exit. */
+static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu *v,
+								    const struct mmio_region *region,
+								    struct mmio_exit_ctx *c)
 {
-	struct mmio_exit_ctx c;
 	struct x86_emu_entry entry;
 	struct x86_emu_result res;
 
-	/* The fast path, with the cache on or off (the cache only decides what is kept between
-	 * exits).  The emulator finds the operand again by translating it, but takes the fast
-	 * path's decode instead of fetching and decoding a second time. */
-	if (vcpu_mmio_fast(v, region, &c.st))
-		return;
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	c.v = v;
-	c.first_mmio_hit = -1;
-	c.page.la_page = MMIO_NO_PAGE;
-	c.seeded = false;
-	seed_exit_page(&c, region);
-	c.seg_have = 0;
-	c.lock_watch = !c.st.decoded || mmio_insn_locked(c.st.decoded);
-	if (unlikely(c.lock_watch)) {
-		c.lock_retry = false;
-		c.locked.r = NULL;
+	c->v = v;
+	c->first_mmio_hit = -1;
+	c->page.la_page = MMIO_NO_PAGE;
+	c->seeded = false;
+	seed_exit_page(c, region);
+	c->seg_have = 0;
+	c->lock_watch = !c->st.decoded || mmio_insn_locked(c->st.decoded);
+	if (unlikely(c->lock_watch)) {
+		c->lock_retry = false;
+		c->locked.r = NULL;
 	}
-	seg_keep(&c, X86_SEG_CS, &c.st.cpu.cs);
+	seg_keep(c, X86_SEG_CS, &c->st.cpu.cs);
 	v->emu.ops = &emu_ops;
-	v->emu.opaque = &c;
-	mmio_data_bp_begin(v, &c.bp, c.st.cpu.dr7);
+	v->emu.opaque = c;
+	mmio_data_bp_begin(v, &c->bp, c->st.cpu.dr7);
 	/* A breakpoint's trap comes after the REP iteration that hit: one per exit then. */
-	v->emu.rep_batch = data_bp_armed(c.bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
+	v->emu.rep_batch = data_bp_armed(c->bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
 	/* The state the emulator would ask for first, as its callbacks give it. */
-	emu_get_ctl(&c, &entry.ctl);
-	entry.cs = c.seg[X86_SEG_CS];
-	entry.rip = c.st.cpu.rip;
-	entry.rflags = c.st.cpu.rflags;
+	emu_get_ctl(c, &entry.ctl);
+	entry.cs = c->seg[X86_SEG_CS];
+	entry.rip = c->st.cpu.rip;
+	entry.rflags = c->st.cpu.rflags;
 	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
-	x86_emulate_entered(&v->emu, c.st.decoded, &entry, &res);
-	count_cache_verdict(v, &c);
-	if (unlikely(c.lock_watch)) {
-		mmio_locked_cancel(&c.locked); /* a read with no write after it */
-		if (c.lock_retry)
+	x86_emulate_entered(&v->emu, c->st.decoded, &entry, &res);
+	count_cache_verdict(v, c);
+	if (unlikely(c->lock_watch)) {
+		mmio_locked_cancel(&c->locked); /* a read with no write after it */
+		if (c->lock_retry)
 			return; /* nothing done: the guest runs the instruction again */
 	}
 
@@ -858,7 +856,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 		/* registers and RIP committed by the emulator */
 		if (res.mov_ss_shadow)
 			v->ops->set_mov_ss_shadow(v);
-		mmio_data_bp_end(v, &c.bp, res.mov_ss_shadow);
+		mmio_data_bp_end(v, &c->bp, res.mov_ss_shadow);
 		break;
 	case X86_EMU_UNSUPPORTED:
 		report_unsupported(v, &res);
@@ -918,6 +916,80 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 
 	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
+}
+
+static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
+						       const struct mmio_region *region)
+{
+	struct mmio_exit_ctx c;
+
+	/* The fast path, with the cache on or off (the cache only decides what is kept between
+	 * exits).  The emulator finds the operand again by translating it, but takes the fast
+	 * path's decode instead of fetching and decoding a second time. */
+	if (vcpu_mmio_fast(v, region, &c.st))
+		return;
+	mmio_exit_general(v, region, &c);
+}
+
+#define USER_CPL 3
+
+/*
+ * The general entry (core/mmio_short.h) against the state at this exit: the same RIP, TF and
+ * VM clear, CPL 0-2, the same decode mode and the same CS (base, limit, selector, rights: the
+ * fill's CS limit check of RIP + length holds again), and the same bytes at RIP through the
+ * code translation it was filled under (dropped with every guest TLB flush).  The CPU has just
+ * fetched and run those bytes there: the remembered decode is the instruction's.
+ */
+static bool general_holds(const struct mmio_general *g, const struct mmio_fast_state *st)
+{
+	const struct vcpu_segment *cs = &st->cpu.cs;
+	uint64_t code;
+
+	if (st->cpu.rip != g->rip || (st->cpu.rflags & (RFLAGS_TF | RFLAGS_VM)) ||
+	    st->regs.cpl == USER_CPL || vcpu_code_mode(&st->regs, cs, st->cpu.rflags) != g->insn.mode)
+		return false;
+	if (cs->base != g->cs_base || cs->limit != g->cs_limit || cs->attr != g->cs_attr ||
+	    cs->selector != g->cs_selector)
+		return false;
+	__builtin_memcpy(&code, g->code, sizeof(code));
+	if (code != g->code_lo)
+		return false;
+	if (!g->mask_hi)
+		return true;
+	__builtin_memcpy(&code, g->code + sizeof(code), sizeof(code));
+	return !((code ^ g->code_hi) & g->mask_hi);
+}
+
+bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid,
+			    bool write)
+{
+	const struct mmio_general *g = &v->mmio_short.general;
+	uint64_t key = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) | (uint64_t)write << MMIO_SHORT_WRITE_BIT;
+	const struct mmio_region *region;
+	struct mmio_exit_ctx c;
+
+	if (!g->valid || key != g->key || (gpa >= v->hv_start && gpa < v->hv_end))
+		return false;
+	v->ops->get_insn_state(v, &c.st.cpu, &c.st.regs);
+	if (!general_holds(g, &c.st))
+		return false;
+	region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
+	if (!region)
+		return false;
+	/* What vcpu_exit_npf() does for a final data access to a device. */
+	v->exits[EXIT_KIND_NPF]++;
+	if (v->mmio_cache.valid && v->mmio_cache.gfn != gpa >> MMIO_PAGE_SHIFT)
+		mmio_cache_invalidate(&v->mmio_cache);
+	if (gla_valid)
+		mmio_cache_ram_drop_page(&v->mmio_cache, gla);
+	v->npf_access = gpa | (write ? VCPU_NPF_WRITE : 0);
+	vcpu_walk_setup_finish(&c.st.regs, &c.st.mem);
+	c.st.decoded = &g->insn;
+	mmio_exit_general(v, region, &c);
+	/* A translation the cache now holds must see the guest's next TLB flush. */
+	if (v->mmio_cache.valid)
+		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);
+	return true;
 }
 
 void vcpu_mmio_exit(struct vcpu *v, const struct mmio_region *region)

@@ -70,6 +70,19 @@ static const struct mmio_form *form_of(struct vcpu *v, const struct x86_insn *in
 	return m->is_form ? &m->form : NULL;
 }
 
+/* A general instruction at a device exit (32- or 64-bit mode, inside CS's limit, CPL 0-2, TF
+ * clear): kept for the next exit of it (mmio_short.h). */
+static void remember_general(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
+			     const struct vcpu_segment *cs)
+{
+	uint64_t access = v->npf_access;
+
+	if (!v->mmio_cache_on || access == VCPU_NPF_NONE)
+		return;
+	mmio_short_fill_general(v, in, rip, cs, code_linear(in, cs, rip),
+				access & ~VCPU_NPF_WRITE, access & VCPU_NPF_WRITE);
+}
+
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmio_fast_state *st)
 {
 	struct gw_regs *regs = &st->regs;
@@ -103,8 +116,10 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 		unsigned size;
 
 		/* The memo's verdict for this decode: neither a stack, an RMW nor a string form. */
-		if (v->form_memo.general)
+		if (v->form_memo.general) {
+			remember_general(v, in, rip, cs);
 			return false;
+		}
 		if (mmio_stack_form(in))
 			return vcpu_mmio_stack(v, region, in, regs, rip);
 		/* A ModRM or moffs memory operand is no string instruction's. */

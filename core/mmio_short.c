@@ -140,6 +140,13 @@ static const uint8_t *code_ptr(const struct vcpu *v, uint64_t la)
 	return t->host_page + (la & (PAGE_SIZE - 1));
 }
 
+/* The MOV entry alone (a fill replaces it; the general one stays). */
+static void drop_mov(struct mmio_short *e)
+{
+	e->valid = false;
+	e->key = MMIO_SHORT_NO_KEY;
+}
+
 void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
 		     uint64_t rip, const struct vcpu_segment *cs, uint64_t cs_key, uint64_t code_la,
 		     uint64_t gpa, const struct mmio_region *region)
@@ -154,7 +161,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
 		/* Decoded across a page or without the code translation; or near the page's end,
 		 * where the two words a hit compares would leave it. */
-		mmio_short_invalidate(e);
+		drop_mov(e);
 		return;
 	}
 	/* The instruction's bytes as two words, zero past its end (insn_cache keeps two words). */
@@ -167,7 +174,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	 * (the ones decoded) and whatever follows it. */
 	__builtin_memcpy(&page_lo, code, WORD_BYTES);
 	if ((page_lo ^ lo) & byte_mask(in->len)) {
-		mmio_short_invalidate(e); /* rewritten since the decode */
+		drop_mov(e); /* rewritten since the decode */
 		return;
 	}
 	/* The entry already describes this instruction on this page (an exit it could not take,
@@ -180,7 +187,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 		e->insn_gen = ic->gen;
 		return;
 	}
-	mmio_short_invalidate(e);
+	drop_mov(e);
 	e->insn_gen = ic->gen;
 	e->form = *form;
 	e->write = form->write;
@@ -211,6 +218,46 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->valid = true;
 	e->key = ((e->gfn << PAGE_SHIFT) | (uint64_t)form->write << MMIO_SHORT_WRITE_BIT) +
 		 e->off_bias;
+}
+
+void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
+			     const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
+			     bool write)
+{
+	struct mmio_general *g = &v->mmio_short.general;
+	const struct insn_cache *ic = &v->insn_cache;
+	uint64_t key = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) | (uint64_t)write << MMIO_SHORT_WRITE_BIT;
+	const uint8_t *code;
+	uint64_t lo, hi, page_lo;
+
+	code = code_ptr(v, code_la);
+	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
+	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
+		g->valid = false;
+		return;
+	}
+	__builtin_memcpy(&lo, ic->bytes, WORD_BYTES);
+	__builtin_memcpy(&hi, ic->bytes + WORD_BYTES, WORD_BYTES);
+	lo &= byte_mask(in->len);
+	hi &= in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
+	__builtin_memcpy(&page_lo, code, WORD_BYTES);
+	if ((page_lo ^ lo) & byte_mask(in->len)) {
+		g->valid = false; /* rewritten since the decode */
+		return;
+	}
+	g->valid = false;
+	g->key = key;
+	g->rip = rip;
+	g->cs_base = cs->base;
+	g->cs_limit = cs->limit;
+	g->cs_attr = cs->attr;
+	g->cs_selector = cs->selector;
+	g->code = code;
+	g->code_lo = page_lo;
+	g->code_hi = hi;
+	g->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
+	g->insn = *in;
+	g->valid = true;
 }
 
 /*

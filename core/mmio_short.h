@@ -55,6 +55,29 @@ enum mmio_short_kind {
 	MMIO_SHORT_KINDS
 };
 
+/*
+ * An instruction the fast path left to the general emulator (mmio_fast.c's form memo said
+ * "general"), remembered with its decode: a repeated exit for it on the same device page in
+ * the same direction takes the general emulator straight away (vcpu_mmio_general_exit in
+ * mmio_exit.c), without the exit core's classification and the fetch and decode.  Kept under
+ * the MOV entry's rules (its code pointer is dropped with every guest TLB flush, with the MOV
+ * entry, by mmio_short_invalidate()); a hit compares the decode mode and all of CS.
+ */
+struct mmio_general {
+	uint64_t key; /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a write */
+	uint64_t rip;
+	uint64_t cs_base;
+	uint32_t cs_limit;
+	uint32_t cs_attr;
+	uint16_t cs_selector;
+	bool valid;
+	const uint8_t *code; /* as mmio_short.code */
+	uint64_t code_lo;    /* the 8 bytes at code when filled */
+	uint64_t code_hi;    /* bytes 8-15 of the instruction, zero past its end */
+	uint64_t mask_hi;    /* which bytes of code_hi are the instruction's */
+	struct x86_insn insn;
+};
+
 struct mmio_short {
 	/* What a hit compares, in its order (core/mmio_short_hit.h). */
 	uint64_t key;	   /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a store,
@@ -100,6 +123,7 @@ struct mmio_short {
 	struct mmio_access access; /* the device access, its gpa and offset set per hit */
 	struct mmio_form form; /* what the instruction does (its direction, its size) */
 	struct x86_insn insn;
+	struct mmio_general general; /* kept apart: a MOV fill leaves it */
 };
 
 /*
@@ -141,11 +165,32 @@ bool mmio_short_exit_zero(struct vcpu *v, uint64_t rip, uint64_t rflags, uint64_
 			  uint64_t cs_key, unsigned cpl);
 bool mmio_short_exit_rest(struct vcpu *v, uint64_t off);
 
-/* Every guest TLB flush drops the entry, like the code translation it relies on. */
+/*
+ * Remember instruction in (decoded by vcpu.insn_cache from code_la), which the fast path left
+ * to the general emulator after an exit on gpa's page (write: the exit's direction), CS and
+ * RIP as at the exit: see struct mmio_general.  Nothing is kept without the code
+ * translation.
+ */
+void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
+			     const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
+			     bool write);
+
+/*
+ * A backend's nested page fault / EPT violation for the final translation of a data access to
+ * gpa (gla: its linear address, if the exit gives one), with no event delivery in progress,
+ * after the MOV entry missed (mhv's own state loaded: the general emulator may run): if the
+ * general entry holds the instruction at RIP, the exit is done by the general emulator, as
+ * vcpu_exit_npf() would have done it, and true returned.  Else false, nothing changed.
+ */
+bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid,
+			    bool write);
+
+/* Every guest TLB flush drops the entries, like the code translation they rely on. */
 static inline void mmio_short_invalidate(struct mmio_short *e)
 {
 	e->valid = false;
 	e->key = MMIO_SHORT_NO_KEY;
+	e->general.valid = false;
 }
 
 #endif

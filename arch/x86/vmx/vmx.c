@@ -1230,8 +1230,14 @@ static void __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v)
 					 vmread32(VMCS_EXIT_INSN_LEN), gpa);
 		return;
 	}
-	vcpu_exit_npf(v, gpa, gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, gla_valid,
-		      q & EPTQ_WRITE, q & EPTQ_FETCH, gla_valid && (q & EPTQ_GLA_FINAL));
+	uint64_t gla = gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0;
+	bool final = gla_valid && (q & EPTQ_GLA_FINAL);
+
+	/* A repeated general instruction on a device (core/mmio_short.h). */
+	if (final && !(q & EPTQ_FETCH) &&
+	    vcpu_mmio_general_exit(v, gpa, gla, gla_valid, q & EPTQ_WRITE))
+		return;
+	vcpu_exit_npf(v, gpa, gla, gla_valid, q & EPTQ_WRITE, q & EPTQ_FETCH, final);
 }
 
 /*
