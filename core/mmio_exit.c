@@ -811,10 +811,12 @@ seed_exit_page(struct mmio_exit_ctx *c, const struct mmio_region *region)
 }
 
 /* The general emulator on the instruction c->st.decoded (NULL: fetched and decoded by it),
- * with c->st the guest's state at the exit. */
+ * with c->st the guest's state at the exit; lock_watch: it may be a locked instruction
+ * (mmio_insn_locked(), or no decode). */
 static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu *v,
 								    const struct mmio_region *region,
-								    struct mmio_exit_ctx *c)
+								    struct mmio_exit_ctx *c,
+								    bool lock_watch)
 {
 	struct x86_emu_entry entry;
 	struct x86_emu_result res;
@@ -826,7 +828,7 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	c->seeded = false;
 	seed_exit_page(c, region);
 	c->seg_have = 0;
-	c->lock_watch = !c->st.decoded || mmio_insn_locked(c->st.decoded);
+	c->lock_watch = lock_watch;
 	if (unlikely(c->lock_watch)) {
 		c->lock_retry = false;
 		c->locked.r = NULL;
@@ -928,7 +930,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	 * path's decode instead of fetching and decoding a second time. */
 	if (vcpu_mmio_fast(v, region, &c.st))
 		return;
-	mmio_exit_general(v, region, &c);
+	mmio_exit_general(v, region, &c, !c.st.decoded || mmio_insn_locked(c.st.decoded));
 }
 
 #define USER_CPL 3
@@ -964,11 +966,11 @@ bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla
 			    bool write)
 {
 	const struct mmio_general *g = &v->mmio_short.general;
-	uint64_t key = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) | (uint64_t)write << MMIO_SHORT_WRITE_BIT;
 	const struct mmio_region *region;
 	struct mmio_exit_ctx c;
 
-	if (!g->valid || key != g->key || (gpa >= v->hv_start && gpa < v->hv_end))
+	if (!mmio_general_keyed(&v->mmio_short, gpa, write) ||
+	    (gpa >= v->hv_start && gpa < v->hv_end))
 		return false;
 	v->ops->get_insn_state(v, &c.st.cpu, &c.st.regs);
 	if (!general_holds(g, &c.st))
@@ -985,7 +987,7 @@ bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla
 	v->npf_access = gpa | (write ? VCPU_NPF_WRITE : 0);
 	vcpu_walk_setup_finish(&c.st.regs, &c.st.mem);
 	c.st.decoded = &g->insn;
-	mmio_exit_general(v, region, &c);
+	mmio_exit_general(v, region, &c, g->locked);
 	/* A translation the cache now holds must see the guest's next TLB flush. */
 	if (v->mmio_cache.valid)
 		vcpu_flush_exits_arm(v, FLUSH_EXITS_ALL);

@@ -39,6 +39,7 @@
 #include "lib/compiler.h"
 #include "lib/string.h"
 #include "mm/memmap.h"
+#include "mmio/locked_insn.h"
 #include "mmio/region.h"
 
 #define WORD_BYTES	8
@@ -233,7 +234,7 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 	code = code_ptr(v, code_la);
 	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
 	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
-		g->valid = false;
+		g->key = MMIO_SHORT_NO_KEY;
 		return;
 	}
 	__builtin_memcpy(&lo, ic->bytes, WORD_BYTES);
@@ -242,11 +243,10 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 	hi &= in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	__builtin_memcpy(&page_lo, code, WORD_BYTES);
 	if ((page_lo ^ lo) & byte_mask(in->len)) {
-		g->valid = false; /* rewritten since the decode */
+		g->key = MMIO_SHORT_NO_KEY; /* rewritten since the decode */
 		return;
 	}
-	g->valid = false;
-	g->key = key;
+	_Static_assert(MMIO_GENERAL_PAGE_SIZE == PAGE_SIZE, "the general entry keys pages");
 	g->rip = rip;
 	g->cs_base = cs->base;
 	g->cs_limit = cs->limit;
@@ -257,7 +257,8 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 	g->code_hi = hi;
 	g->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	g->insn = *in;
-	g->valid = true;
+	g->locked = mmio_insn_locked(in);
+	g->key = key;
 }
 
 /*

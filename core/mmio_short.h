@@ -26,6 +26,7 @@ struct vcpu_exec_state;
  * it (core/mmio_short_hit.h). */
 #define MMIO_SHORT_NO_KEY    (1ull << 62)
 #define MMIO_SHORT_WRITE_BIT 63 /* the direction, in a key's top bit (GPAs stay below 2^52) */
+#define MMIO_GENERAL_PAGE_SIZE 4096u /* the general entry keys 4 KiB device pages */
 
 /* The decode mode CS gives (CS.L, CS.D), as an entry keeps it and a hit compares it. */
 #define VCPU_CS_L  1u
@@ -64,13 +65,14 @@ enum mmio_short_kind {
  * entry, by mmio_short_invalidate()); a hit compares the decode mode and all of CS.
  */
 struct mmio_general {
-	uint64_t key; /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a write */
+	uint64_t key; /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a write;
+		       * MMIO_SHORT_NO_KEY when invalid */
 	uint64_t rip;
 	uint64_t cs_base;
 	uint32_t cs_limit;
 	uint32_t cs_attr;
 	uint16_t cs_selector;
-	bool valid;
+	bool locked; /* mmio_insn_locked(&insn), worked out at fill */
 	const uint8_t *code; /* as mmio_short.code */
 	uint64_t code_lo;    /* the 8 bytes at code when filled */
 	uint64_t code_hi;    /* bytes 8-15 of the instruction, zero past its end */
@@ -190,7 +192,15 @@ static inline void mmio_short_invalidate(struct mmio_short *e)
 {
 	e->valid = false;
 	e->key = MMIO_SHORT_NO_KEY;
-	e->general.valid = false;
+	e->general.key = MMIO_SHORT_NO_KEY;
+}
+
+/* The general entry's key: gpa's page, the write in its top bit.  A backend tests it inline
+ * (one compare for a miss) before calling vcpu_mmio_general_exit(). */
+static inline bool mmio_general_keyed(const struct mmio_short *e, uint64_t gpa, bool write)
+{
+	return ((gpa & ~(uint64_t)(MMIO_GENERAL_PAGE_SIZE - 1)) |
+		(uint64_t)write << MMIO_SHORT_WRITE_BIT) == e->general.key;
 }
 
 #endif

@@ -1245,7 +1245,9 @@ static void __attribute__((noinline)) exit_npf_slow(struct svm_vcpu *sv)
 		return;
 	}
 	/* A repeated general instruction on a device (core/mmio_short.h). */
-	if ((vmcb->control.exit_info1 & (NPF_FINAL_GPA | NPF_FETCH)) == NPF_FINAL_GPA &&
+	if (unlikely(mmio_general_keyed(&v->mmio_short, vmcb->control.exit_info2,
+					vmcb->control.exit_info1 & NPF_WRITE)) &&
+	    (vmcb->control.exit_info1 & (NPF_FINAL_GPA | NPF_FETCH)) == NPF_FINAL_GPA &&
 	    vcpu_mmio_general_exit(v, vmcb->control.exit_info2, 0, false,
 				   vmcb->control.exit_info1 & NPF_WRITE))
 		return;

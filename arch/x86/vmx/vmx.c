@@ -1234,8 +1234,8 @@ static void __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v)
 	bool final = gla_valid && (q & EPTQ_GLA_FINAL);
 
 	/* A repeated general instruction on a device (core/mmio_short.h). */
-	if (final && !(q & EPTQ_FETCH) &&
-	    vcpu_mmio_general_exit(v, gpa, gla, gla_valid, q & EPTQ_WRITE))
+	if (unlikely(mmio_general_keyed(&v->mmio_short, gpa, q & EPTQ_WRITE)) && final &&
+	    !(q & EPTQ_FETCH) && vcpu_mmio_general_exit(v, gpa, gla, gla_valid, q & EPTQ_WRITE))
 		return;
 	vcpu_exit_npf(v, gpa, gla, gla_valid, q & EPTQ_WRITE, q & EPTQ_FETCH, final);
 }
