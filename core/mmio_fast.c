@@ -127,6 +127,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 			if (mmio_rmw_form(in, &k, &size))
 				return vcpu_mmio_rmw(v, region, in, regs, rip, k, size);
 			v->form_memo.general = true;
+			remember_general(v, in, rip, cs);
 			return false;
 		}
 		return vcpu_mmio_string(v, in, regs, rip, rflags, region);

@@ -146,4 +146,5 @@ void test_mmio_short(void)
 	check_eq("mmio short: and rewritten back (mov eax,[ecx]) load EAX", got, VAL_HI);
 	test_tf(base[0]);
 	test_mmio_short_mode(base[0]);
+	test_mmio_general_entry(base[0]);
 }

@@ -51,6 +51,8 @@ void test_mmio_tss16(uint32_t base);
 void test_mmio_short(void);
 /* The short path across a CR0.PE or CS.D change at the same RIP (test_mmio_short_mode.c). */
 void test_mmio_short_mode(uintptr_t dev_page);
+/* A general instruction repeated at one RIP, its bytes rewritten (test_mmio_general_entry.c). */
+void test_mmio_general_entry(uintptr_t dev_page);
 /* Data breakpoints (DR0-DR3) on a device word against the CPU on RAM (test_mmio_data_bp.c). */
 void test_mmio_data_bp(void);
 /* The short path's MOV forms against the CPU on RAM, replayed (test_mmio_short_forms.c). */
