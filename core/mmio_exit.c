@@ -962,14 +962,16 @@ static bool general_holds(const struct mmio_general *g, const struct mmio_fast_s
 	return !((code ^ g->code_hi) & g->mask_hi);
 }
 
-bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid,
-			    bool write)
+bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t rip, uint64_t gpa, uint64_t gla,
+			    bool gla_valid, bool write)
 {
 	const struct mmio_general *g = &v->mmio_short.general;
 	const struct mmio_region *region;
 	struct mmio_exit_ctx c;
 
-	if (!mmio_general_keyed(&v->mmio_short, gpa, write) ||
+	/* Another instruction on the entry's page (say a string move after it): a miss before
+	 * any state is read. */
+	if (rip != g->rip || !mmio_general_keyed(&v->mmio_short, gpa) || write != g->write ||
 	    (gpa >= v->hv_start && gpa < v->hv_end))
 		return false;
 	v->ops->get_insn_state(v, &c.st.cpu, &c.st.regs);

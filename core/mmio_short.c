@@ -144,7 +144,6 @@ static const uint8_t *code_ptr(const struct vcpu *v, uint64_t la)
 /* The MOV entry alone (a fill replaces it; the general one stays). */
 static void drop_mov(struct mmio_short *e)
 {
-	e->valid = false;
 	e->key = MMIO_SHORT_NO_KEY;
 }
 
@@ -180,7 +179,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	}
 	/* The entry already describes this instruction on this page (an exit it could not take,
 	 * such as a read-modify-write reported as its read): nothing to rewrite. */
-	if (e->valid && e->rip == rip && e->code_la == code_la && e->code == code &&
+	if (mmio_short_valid(e) && e->rip == rip && e->code_la == code_la && e->code == code &&
 	    e->gfn == gpa >> PAGE_SHIFT && e->region == region && e->cs_base == cs->base &&
 	    e->cs_key == cs_key && e->cs_mode == mmio_short_cs_mode(cs->long_mode, cs->db) &&
 	    e->insn.len == in->len && e->insn.mode == in->mode && e->code_lo == page_lo &&
@@ -216,7 +215,6 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->code_hi = hi;
 	e->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	e->insn = *in;
-	e->valid = true;
 	e->key = ((e->gfn << PAGE_SHIFT) | (uint64_t)form->write << MMIO_SHORT_WRITE_BIT) +
 		 e->off_bias;
 }
@@ -227,14 +225,13 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 {
 	struct mmio_general *g = &v->mmio_short.general;
 	const struct insn_cache *ic = &v->insn_cache;
-	uint64_t key = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) | (uint64_t)write << MMIO_SHORT_WRITE_BIT;
 	const uint8_t *code;
 	uint64_t lo, hi, page_lo;
 
 	code = code_ptr(v, code_la);
 	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
 	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
-		g->key = MMIO_SHORT_NO_KEY;
+		g->page = MMIO_SHORT_NO_KEY;
 		return;
 	}
 	__builtin_memcpy(&lo, ic->bytes, WORD_BYTES);
@@ -243,7 +240,7 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 	hi &= in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	__builtin_memcpy(&page_lo, code, WORD_BYTES);
 	if ((page_lo ^ lo) & byte_mask(in->len)) {
-		g->key = MMIO_SHORT_NO_KEY; /* rewritten since the decode */
+		g->page = MMIO_SHORT_NO_KEY; /* rewritten since the decode */
 		return;
 	}
 	_Static_assert(MMIO_GENERAL_PAGE_SIZE == PAGE_SIZE, "the general entry keys pages");
@@ -258,7 +255,8 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 	g->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
 	g->insn = *in;
 	g->locked = mmio_insn_locked(in);
-	g->key = key;
+	g->write = write;
+	g->page = gpa & ~(uint64_t)(PAGE_SIZE - 1);
 }
 
 /*
@@ -331,7 +329,7 @@ bool mmio_short_exit_zero(struct vcpu *v, uint64_t rip, uint64_t rflags, uint64_
 		.rip = rip, .rflags = rflags, .cs_base = cs_base, .cs_key = cs_key, .cpl = cpl};
 
 	/* ~0 from an entry without the bias is the byte before its page: a miss. */
-	if (!e->valid || !e->off_bias || !mmio_short_same_insn(e, &x) ||
+	if (!mmio_short_valid(e) || !e->off_bias || !mmio_short_same_insn(e, &x) ||
 	    !starts_on_page(v, e->rip))
 		return false;
 	return mmio_short_replay_inline(v, 0 - (uint64_t)e->off_bias);

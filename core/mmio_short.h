@@ -65,14 +65,14 @@ enum mmio_short_kind {
  * entry, by mmio_short_invalidate()); a hit compares the decode mode and all of CS.
  */
 struct mmio_general {
-	uint64_t key; /* the device page's address, | 1 << MMIO_SHORT_WRITE_BIT for a write;
-		       * MMIO_SHORT_NO_KEY when invalid */
+	uint64_t page; /* the device page's address; MMIO_SHORT_NO_KEY when invalid */
 	uint64_t rip;
 	uint64_t cs_base;
 	uint32_t cs_limit;
 	uint32_t cs_attr;
 	uint16_t cs_selector;
 	bool locked; /* mmio_insn_locked(&insn), worked out at fill */
+	bool write;  /* the exit's direction */
 	const uint8_t *code; /* as mmio_short.code */
 	uint64_t code_lo;    /* the 8 bytes at code when filled */
 	uint64_t code_hi;    /* bytes 8-15 of the instruction, zero past its end */
@@ -100,7 +100,6 @@ struct mmio_short {
 	bool write;	   /* the access's direction (a store, or the write of a read-modify-write) */
 	uint8_t reg;	   /* the register operand (GPR_RSP goes through vcpu_ops) */
 	uint8_t shift;	   /* 8 for AH/CH/DH/BH, else 0 */
-	bool valid;
 	/* The device access: dev_offset + the page offset, through the device's lock-free entry
 	 * points (mmio/device.h) or mmio_short.c's locked ones (dev is then this entry). */
 	void *dev;
@@ -128,6 +127,12 @@ struct mmio_short {
 	struct mmio_general general; /* kept apart: a MOV fill leaves it */
 };
 
+/* The MOV entry holds an instruction (an invalid one has no key: one store drops it). */
+static inline bool mmio_short_valid(const struct mmio_short *e)
+{
+	return e->key != MMIO_SHORT_NO_KEY;
+}
+
 /*
  * The entry already holds the instruction vcpu.insn_cache decoded at generation insn_gen (the
  * same bytes, length, mode and address) for this RIP, device page, region and CS, and the
@@ -139,7 +144,7 @@ static inline bool mmio_short_holds(const struct mmio_short *e, uint64_t insn_ge
 {
 	uint64_t window;
 
-	if (!e->valid)
+	if (!mmio_short_valid(e))
 		return false;
 	/* The bytes after the instruction are compared by a hit too: rewritten, they need a
 	 * fill (the decode, of the instruction's bytes only, may still be the same). */
@@ -178,29 +183,34 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 			     bool write);
 
 /*
- * A backend's nested page fault / EPT violation for the final translation of a data access to
- * gpa (gla: its linear address, if the exit gives one), with no event delivery in progress,
+ * A backend's nested page fault / EPT violation at rip for the final translation of a data
+ * access to gpa (gla: its linear address, if the exit gives one), with no event delivery in progress,
  * after the MOV entry missed (mhv's own state loaded: the general emulator may run): if the
  * general entry holds the instruction at RIP, the exit is done by the general emulator, as
  * vcpu_exit_npf() would have done it, and true returned.  Else false, nothing changed.
  */
-bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid,
-			    bool write);
+bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t rip, uint64_t gpa, uint64_t gla,
+			    bool gla_valid, bool write);
 
 /* Every guest TLB flush drops the entries, like the code translation they rely on. */
 static inline void mmio_short_invalidate(struct mmio_short *e)
 {
-	e->valid = false;
 	e->key = MMIO_SHORT_NO_KEY;
-	e->general.key = MMIO_SHORT_NO_KEY;
+	e->general.page = MMIO_SHORT_NO_KEY;
 }
 
-/* The general entry's key: gpa's page, the write in its top bit.  A backend tests it inline
- * (one compare for a miss) before calling vcpu_mmio_general_exit(). */
-static inline bool mmio_general_keyed(const struct mmio_short *e, uint64_t gpa, bool write)
+/* The general entry is on gpa's page: a backend tests it inline (one compare for a miss)
+ * before mmio_general_at() and vcpu_mmio_general_exit(), which checks the rest. */
+static inline bool mmio_general_keyed(const struct mmio_short *e, uint64_t gpa)
 {
-	return ((gpa & ~(uint64_t)(MMIO_GENERAL_PAGE_SIZE - 1)) |
-		(uint64_t)write << MMIO_SHORT_WRITE_BIT) == e->general.key;
+	return (gpa & ~(uint64_t)(MMIO_GENERAL_PAGE_SIZE - 1)) == e->general.page;
+}
+
+/* ... and its instruction's RIP (another one on the same page, say a string move, misses
+ * here without a call). */
+static inline bool mmio_general_at(const struct mmio_short *e, uint64_t rip)
+{
+	return rip == e->general.rip;
 }
 
 #endif

@@ -1245,10 +1245,10 @@ static void __attribute__((noinline)) exit_npf_slow(struct svm_vcpu *sv)
 		return;
 	}
 	/* A repeated general instruction on a device (core/mmio_short.h). */
-	if (unlikely(mmio_general_keyed(&v->mmio_short, vmcb->control.exit_info2,
-					vmcb->control.exit_info1 & NPF_WRITE)) &&
+	if (unlikely(mmio_general_keyed(&v->mmio_short, vmcb->control.exit_info2)) &&
+	    mmio_general_at(&v->mmio_short, vmcb->save.rip) &&
 	    (vmcb->control.exit_info1 & (NPF_FINAL_GPA | NPF_FETCH)) == NPF_FINAL_GPA &&
-	    vcpu_mmio_general_exit(v, vmcb->control.exit_info2, 0, false,
+	    vcpu_mmio_general_exit(v, vmcb->save.rip, vmcb->control.exit_info2, 0, false,
 				   vmcb->control.exit_info1 & NPF_WRITE))
 		return;
 	vcpu_exit_npf(v, vmcb->control.exit_info2, 0, false, vmcb->control.exit_info1 & NPF_WRITE,

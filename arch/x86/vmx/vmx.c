@@ -1230,12 +1230,13 @@ static void __attribute__((noinline)) exit_ept_violation_slow(struct vcpu *v)
 					 vmread32(VMCS_EXIT_INSN_LEN), gpa);
 		return;
 	}
-	uint64_t gla = gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0;
+	uint64_t gla = gla_valid ? vmread_nat(VMCS_GUEST_LINEAR_ADDR) : 0, rip;
 	bool final = gla_valid && (q & EPTQ_GLA_FINAL);
 
 	/* A repeated general instruction on a device (core/mmio_short.h). */
-	if (unlikely(mmio_general_keyed(&v->mmio_short, gpa, q & EPTQ_WRITE)) && final &&
-	    !(q & EPTQ_FETCH) && vcpu_mmio_general_exit(v, gpa, gla, gla_valid, q & EPTQ_WRITE))
+	if (unlikely(mmio_general_keyed(&v->mmio_short, gpa)) && final && !(q & EPTQ_FETCH) &&
+	    mmio_general_at(&v->mmio_short, rip = vmread_nat(VMCS_GUEST_RIP)) &&
+	    vcpu_mmio_general_exit(v, rip, gpa, gla, gla_valid, q & EPTQ_WRITE))
 		return;
 	vcpu_exit_npf(v, gpa, gla, gla_valid, q & EPTQ_WRITE, q & EPTQ_FETCH, final);
 }
