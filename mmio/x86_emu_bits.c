@@ -122,7 +122,7 @@ static bool grp2_compute(enum x86_vendor v, enum grp2_op op, unsigned int size, 
 		cf = cnt <= bits ? bit_at(a, bits - cnt) : false;
 		of = bit_at(r, bits - 1) != cf;
 	arith:
-		f = (f & ~X86_FL_ARITH) | x86_szp(r, size);
+		f = (f & ~X86_FL_ARITH) | x86e_szp(r, size);
 		f = set_flag(f, X86_FL_CF, cf);
 		f = set_flag(f, X86_FL_OF, of);
 		x86v_shift_undef_flags(v, size, cnt, &f);
@@ -200,7 +200,7 @@ int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in)
 		res = x86v_shxd16_wide(e->vendor, left, a, b, cnt, &cf);
 	}
 	of = x86v_shxd_of(e->vendor, left, size, cnt, a, res, cf);
-	f = (f & ~X86_FL_ARITH) | x86_szp(res, size);
+	f = (f & ~X86_FL_ARITH) | x86e_szp(res, size);
 	f = set_flag(f, X86_FL_CF, cf);
 	f = set_flag(f, X86_FL_OF, of);
 	x86v_shift_undef_flags(e->vendor, size, cnt, &f);

@@ -46,7 +46,24 @@ static inline uint64_t x86e_mask(unsigned int size)
 {
 	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
 }
-#define X86E_HI8_SHIFT 8 /* AH, CH, DH, BH: bits 15:8 of their register */
+#define X86E_HI8_SHIFT 8 /* AH, CH, DH, BH: bits 15:8 of their register *//*
+ * ZF, SF and PF of a result of size bytes; inline: every ALU form, shift and double shift
+ * computes them.  PF: the low byte has an even number of 1 bits (one SETNP from the
+ * compiler's parity builtin).
+ */
+static inline uint64_t x86e_szp(uint64_t res, unsigned int size)
+{
+	uint64_t f = 0;
+
+	if (!(res & x86e_mask(size)))
+		f |= X86_FL_ZF;
+	if ((res >> (size * BYTE_BITS - 1)) & 1)
+		f |= X86_FL_SF;
+	if (!__builtin_parity((unsigned int)(uint8_t)res))
+		f |= X86_FL_PF;
+	return f;
+}
+
 /* A register operand's value (AH..BH from bits 15:8). */
 static inline uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op)
 {
