@@ -462,6 +462,63 @@ static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
 	return r;
 }
 
+/*
+ * emu_read/emu_write with the value in a register (len 1, 2, 4 or 8, within one page): a hit
+ * of the device page this instruction translated whose device has typed entry points goes
+ * straight to them, without the byte buffer either side converts through; anything else is
+ * emu_read/emu_write's path with a buffer, so the answer is the same in every case.
+ */
+static int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+			  struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	const struct mmio_region *r = c->page.region;
+	unsigned i = (unsigned)__builtin_ctz(len);
+	uint8_t buf[sizeof(uint64_t)];
+	uint64_t gpa;
+
+	if (device_page_hit(c, la, len, false, &gpa) && r->ops->read_value[i]) {
+		struct mmio_value res = r->ops->read_value[i](r->dev, gpa - r->base);
+
+		if (res.err) {
+			report_access(c->v, gpa, len, 0, (int)res.err);
+			set_gp(exc);
+			return 1;
+		}
+		*val = res.val;
+		mmio_data_bp_note(&c->bp, c->v, la, len, false);
+		return 0;
+	}
+	if (emu_read(opaque, la, buf, len, exc))
+		return 1;
+	*val = buf_value(buf, len);
+	return 0;
+}
+
+static int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
+			   struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	const struct mmio_region *r = c->page.region;
+	unsigned i = (unsigned)__builtin_ctz(len);
+	uint8_t buf[sizeof(uint64_t)];
+	uint64_t gpa;
+
+	if (device_page_hit(c, la, len, true, &gpa) && r->ops->write_value[i]) {
+		int err = r->ops->write_value[i](r->dev, gpa - r->base, val);
+
+		if (err) {
+			report_access(c->v, gpa, len, GW_WRITE, err);
+			set_gp(exc);
+			return 1;
+		}
+		mmio_data_bp_note(&c->bp, c->v, la, len, true);
+		return 0;
+	}
+	value_buf(buf, len, val);
+	return emu_write(opaque, la, buf, len, exc);
+}
+
 static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
 		     struct x86_exception *exc)
 {
@@ -689,6 +746,8 @@ static const struct x86_emu_ops emu_ops = {
 	.fetch = emu_fetch,
 	.read = emu_read,
 	.write = emu_write,
+	.read_value = emu_read_value,
+	.write_value = emu_write_value,
 	.get_vec = emu_get_vec,
 	.set_vec = emu_set_vec,
 	.probe = emu_probe,

@@ -314,6 +314,13 @@ static int op_linear(struct x86_emu_ctx *e, const struct x86_opnd *op, bool writ
 	return x86e_linear(e, op->seg, op->ea, op->size, write, la);
 }
 
+/* A 1, 2, 4 or 8-byte access within one page: one value callback can take it whole. */
+static inline bool value_access(uint64_t la, unsigned int size)
+{
+	return size && !(size & (size - 1)) && size <= sizeof(uint64_t) &&
+	       (la & (PAGE_SIZE_4K - 1)) + size <= PAGE_SIZE_4K;
+}
+
 int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
 {
 	uint8_t b[sizeof(uint64_t)];
@@ -325,8 +332,13 @@ int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val
 		return EMU_CONTINUE;
 	}
 	r = op_linear(e, op, false, &la);
-	if (!r)
-		r = access_split(e, la, b, op->size, false);
+	if (r)
+		return r;
+	if (e->ops->read_value && value_access(la, op->size))
+		return e->ops->read_value(e->opaque, la, op->size, val, &e->res->exc)
+			       ? X86_EMU_EXCEPTION
+			       : EMU_CONTINUE;
+	r = access_split(e, la, b, op->size, false);
 	if (r)
 		return r;
 	*val = le_load(b, op->size);
@@ -343,9 +355,16 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 		x86e_reg_write(e, op, val);
 		return EMU_CONTINUE;
 	}
-	le_store(b, val, op->size);
 	r = op_linear(e, op, true, &la);
-	return r ? r : access_split(e, la, b, op->size, true);
+	if (r)
+		return r;
+	if (e->ops->write_value && value_access(la, op->size))
+		return e->ops->write_value(e->opaque, la, op->size, val & x86e_mask(op->size),
+					   &e->res->exc)
+			       ? X86_EMU_EXCEPTION
+			       : EMU_CONTINUE;
+	le_store(b, val, op->size);
+	return access_split(e, la, b, op->size, true);
 }
 
 int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,

@@ -219,6 +219,15 @@ struct x86_emu_ops {
 	int (*xss)(void *opaque, uint64_t *xss);
 	void (*xsaves)(void *opaque, uint64_t rfbm, bool rex_w);
 	int (*xrstors)(void *opaque, uint64_t rfbm, bool rex_w, struct x86_exception *exc);
+	/*
+	 * Optional (NULL: read/write with a byte buffer).  read/write of len 1, 2, 4 or 8 bytes
+	 * within one page with the value in a register (little-endian, zero-extended), for a
+	 * caller whose devices take values: no conversion through a buffer on either side.
+	 */
+	int (*read_value)(void *opaque, uint64_t la, unsigned int len, uint64_t *val,
+			  struct x86_exception *exc);
+	int (*write_value)(void *opaque, uint64_t la, unsigned int len, uint64_t val,
+			   struct x86_exception *exc);
 };
 
 #define X86_FXSR_AREA 512
