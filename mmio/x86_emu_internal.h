@@ -46,7 +46,8 @@ static inline uint64_t x86e_mask(unsigned int size)
 {
 	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
 }
-#define X86E_HI8_SHIFT 8 /* AH, CH, DH, BH: bits 15:8 of their register *//*
+#define X86E_HI8_SHIFT 8 /* AH, CH, DH, BH: bits 15:8 of their register */
+#define X86E_HI8_FIRST 4 /* ModRM 4..7 without REX: AH, CH, DH, BH *//*
  * ZF, SF and PF of a result of size bytes; inline: every ALU form, shift and double shift
  * computes them.  PF: the low byte has an even number of 1 bits (one SETNP from the
  * compiler's parity builtin).
@@ -120,7 +121,18 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op);
-void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op);
+/* Register reg as an operand of size bytes (AH..BH for 4..7 without REX); inline: two
+ * stores in the common case, on almost every instruction. */
+static inline void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size,
+				 struct x86_opnd *op)
+{
+	/* A compound literal, not memset: two stores for 16 bytes, on every operand. */
+	*op = (struct x86_opnd){.size = (uint8_t)size, .reg = (uint8_t)reg};
+	if (size == 1 && !e->insn->rex && reg >= X86E_HI8_FIRST && reg < X86_R8) {
+		op->hi8 = true;
+		op->reg = (uint8_t)(reg - X86E_HI8_FIRST);
+	}
+}
 unsigned int x86e_stack_size(struct x86_emu_ctx *e); /* SS address size: 2, 4 or 8 */
 bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la);
 uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in);

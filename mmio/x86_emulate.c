@@ -11,7 +11,6 @@
 #define CANON_BITS_48 48
 #define CANON_BITS_57 57
 #define X86_CR4_LA57  (1ull << 12)
-#define HI8_FIRST     4 /* ModRM 4..7 without REX: AH, CH, DH, BH */
 #define HI8_SHIFT     X86E_HI8_SHIFT
 #define USER_CPL      3
 
@@ -64,16 +63,6 @@ void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t v
 	x86e_set_gpr(e, op->reg, val);
 }
 
-void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op)
-{
-	/* A compound literal, not memset: two stores for 16 bytes, on every operand. */
-	*op = (struct x86_opnd){.size = (uint8_t)size, .reg = (uint8_t)reg};
-	if (size == 1 && !e->insn->rex && reg >= HI8_FIRST && reg < X86_R8) {
-		op->hi8 = true;
-		op->reg = (uint8_t)(reg - HI8_FIRST);
-	}
-}
-
 static uint64_t addr_mask(unsigned int addrsize)
 {
 	return addrsize == 2 ? ADDR_MASK_16 : addrsize == 4 ? ADDR_MASK_32 : ~0ull;
@@ -89,7 +78,9 @@ uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return rip & (e->mode == X86_MODE_16 ? ADDR_MASK_16 : ADDR_MASK_32);
 }
 
-uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in)
+/* x86e_ea's body, inline in x86e_rm_opnd: every memory operand computes one. */
+static inline __attribute__((always_inline)) uint64_t insn_ea(struct x86_emu_ctx *e,
+							       const struct x86_insn *in)
 {
 	uint64_t ea = (uint64_t)in->disp;
 
@@ -104,6 +95,11 @@ uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return ea & addr_mask(in->addrsize);
 }
 
+uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	return insn_ea(e, in);
+}
+
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op)
 {
@@ -112,7 +108,7 @@ void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int
 		return;
 	}
 	*op = (struct x86_opnd){
-		.is_mem = true, .size = (uint8_t)size, .seg = in->mem_seg, .ea = x86e_ea(e, in)};
+		.is_mem = true, .size = (uint8_t)size, .seg = in->mem_seg, .ea = insn_ea(e, in)};
 }
 
 unsigned int x86e_stack_size(struct x86_emu_ctx *e)
@@ -139,8 +135,11 @@ bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la)
 	return x86_canonical(la, e->ctl.cr4);
 }
 
-bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t ea,
-			unsigned int size, bool write)
+/* x86_segment_allows's body, inline in x86e_linear: every memory access outside 64-bit mode
+ * checks its segment. */
+static inline __attribute__((always_inline)) bool segment_allows(const struct x86_segment *s,
+								  bool real_or_v86, uint64_t ea,
+								  unsigned int size, bool write)
 {
 	uint64_t last = ea + size - 1;
 	unsigned int type = s->attr & X86_SEG_TYPE_MASK;
@@ -163,6 +162,12 @@ bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t 
 	return last <= s->limit;
 }
 
+bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t ea,
+			unsigned int size, bool write)
+{
+	return segment_allows(s, real_or_v86, ea, size, write);
+}
+
 int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size, bool write,
 		uint64_t *la)
 {
@@ -181,7 +186,7 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 			return x86e_raise(e, vec, true, 0);
 	} else {
 		e->ops->get_seg(e->opaque, seg, &s);
-		if (!x86_segment_allows(&s, e->real_or_v86, ea, size, write))
+		if (!segment_allows(&s, e->real_or_v86, ea, size, write))
 			return x86e_raise(e, vec, true, 0);
 		*la = (s.base + ea) & ADDR_MASK_32;
 	}
@@ -321,17 +326,15 @@ static inline bool value_access(uint64_t la, unsigned int size)
 	       (la & (PAGE_SIZE_4K - 1)) + size <= PAGE_SIZE_4K;
 }
 
-int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+/* x86e_read_op's and x86e_write_op's general paths, out of line: their fast paths below
+ * need no stack frame of their own. */
+static __attribute__((noinline)) int read_op_mem(struct x86_emu_ctx *e, const struct x86_opnd *op,
+						 uint64_t *val)
 {
 	uint8_t b[sizeof(uint64_t)];
 	uint64_t la;
-	int r;
+	int r = op_linear(e, op, false, &la);
 
-	if (!op->is_mem) {
-		*val = x86e_reg_read(e, op);
-		return EMU_CONTINUE;
-	}
-	r = op_linear(e, op, false, &la);
 	if (r)
 		return r;
 	if (e->ops->read_value && value_access(la, op->size))
@@ -345,17 +348,20 @@ int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val
 	return EMU_CONTINUE;
 }
 
-int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+static __attribute__((noinline)) int read_op_reg(struct x86_emu_ctx *e, const struct x86_opnd *op,
+						 uint64_t *val)
+{
+	*val = x86e_reg_read(e, op);
+	return EMU_CONTINUE;
+}
+
+static __attribute__((noinline)) int write_op_mem(struct x86_emu_ctx *e,
+						  const struct x86_opnd *op, uint64_t val)
 {
 	uint8_t b[sizeof(uint64_t)];
 	uint64_t la;
-	int r;
+	int r = op_linear(e, op, true, &la);
 
-	if (!op->is_mem) {
-		x86e_reg_write(e, op, val);
-		return EMU_CONTINUE;
-	}
-	r = op_linear(e, op, true, &la);
 	if (r)
 		return r;
 	if (e->ops->write_value && value_access(la, op->size))
@@ -365,6 +371,45 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 			       : EMU_CONTINUE;
 	le_store(b, val, op->size);
 	return access_split(e, la, b, op->size, true);
+}
+
+static __attribute__((noinline)) int write_op_reg(struct x86_emu_ctx *e,
+						  const struct x86_opnd *op, uint64_t val)
+{
+	x86e_reg_write(e, op, val);
+	return EMU_CONTINUE;
+}
+
+/* The operand x86e_check_write() checked last, by a value callback: a read-modify-write's
+ * read and write (what read_op_mem/write_op_mem would do, without their frames). */
+static inline bool rmw_value(const struct x86_emu_ctx *e, const struct x86_opnd *op,
+			     const void *cb)
+{
+	return e->rmw.op == op && e->rmw.ea == op->ea && e->rmw.seg == op->seg &&
+	       e->rmw.size == op->size && cb && value_access(e->rmw.la, op->size);
+}
+
+int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+{
+	if (!op->is_mem)
+		return read_op_reg(e, op, val);
+	if (!rmw_value(e, op, e->ops->read_value))
+		return read_op_mem(e, op, val);
+	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
+		       ? X86_EMU_EXCEPTION
+		       : EMU_CONTINUE;
+}
+
+int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+{
+	if (!op->is_mem)
+		return write_op_reg(e, op, val);
+	if (!rmw_value(e, op, e->ops->write_value))
+		return write_op_mem(e, op, val);
+	return e->ops->write_value(e->opaque, e->rmw.la, op->size, val & x86e_mask(op->size),
+				   &e->res->exc)
+		       ? X86_EMU_EXCEPTION
+		       : EMU_CONTINUE;
 }
 
 int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
@@ -563,30 +608,31 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
 		   struct x86_emu_result *res)
 {
-	struct x86_segment cs;
+	struct x86_segment cs_read;
+	const struct x86_segment *cs = &cs_read;
 	uint64_t rflags_before;
 	int r;
 
-	if (entry) { /* x86e_begin's reads, already made by the caller */
+	if (entry) { /* x86e_begin's reads, already made by the caller (CS used in place) */
 		start(e, res);
 		e->ctl = entry->ctl;
-		cs = entry->cs;
+		cs = &entry->cs;
 		e->rc.rip = entry->rip;
 		e->rc.rflags = entry->rflags;
 		e->gpr = entry->gpr;
-		derive_mode(e, &cs);
+		derive_mode(e, cs);
 		res->next_rip = e->rc.rip;
 	} else {
-		x86e_begin(e, res, &cs);
+		x86e_begin(e, res, &cs_read);
 	}
 	rflags_before = e->rc.rflags;
 
 	if (decoded && decoded->mode == e->mode) {
 		e->insn = decoded; /* not copied: res->insn only if it does not complete */
-		r = check_decoded(e, &cs);
+		r = check_decoded(e, cs);
 	} else {
 		decoded = NULL;
-		r = fetch_decode(e, &cs, bytes, n);
+		r = fetch_decode(e, cs, bytes, n);
 	}
 	if (!r) {
 		const struct x86_insn *in = e->insn;
