@@ -139,7 +139,7 @@ static int exec_muldiv(struct x86_emu_ctx *e, const struct x86_insn *in, const s
 	return EMU_CONTINUE;
 }
 
-static int exec_imul2(struct x86_emu_ctx *e, const struct x86_insn *in, bool has_imm)
+static __attribute__((noinline)) int exec_imul2(struct x86_emu_ctx *e, const struct x86_insn *in, bool has_imm)
 {
 	struct x86_opnd rm, reg;
 	uint64_t a, b, lo, hi;
@@ -157,7 +157,7 @@ static int exec_imul2(struct x86_emu_ctx *e, const struct x86_insn *in, bool has
 
 /* ---- BT/BTS/BTR/BTC ---- */
 
-static int exec_bt(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int kind, bool imm)
+static __attribute__((noinline)) int exec_bt(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int kind, bool imm)
 {
 	unsigned int size = in->opsize, bits = size * BYTE_BITS;
 	struct x86_opnd rm, reg;
@@ -227,7 +227,7 @@ static int exec_xchg(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-static int exec_xadd(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_xadd(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int size = byte_or_op(in);
 	struct x86_opnd rm, reg;
@@ -247,7 +247,7 @@ static int exec_xadd(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-static int exec_cmpxchg(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_cmpxchg(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int size = byte_or_op(in);
 	struct x86_opnd rm, reg, acc;
@@ -271,7 +271,7 @@ static int exec_cmpxchg(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-static int exec_cmpxchg8b(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_cmpxchg8b(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int half = in->rex_w ? 8 : 4;
 	struct x86_opnd rm;
@@ -361,7 +361,7 @@ static int exec_mov(struct x86_emu_ctx *e, const struct x86_insn *in)
 	}
 }
 
-static int exec_movx(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int src_size,
+static __attribute__((noinline)) int exec_movx(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int src_size,
 		     bool sign)
 {
 	struct x86_opnd rm, reg;
@@ -376,7 +376,7 @@ static int exec_movx(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned 
 	return EMU_CONTINUE;
 }
 
-static int exec_cmov(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_cmov(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	struct x86_opnd rm, reg;
 	uint64_t v;
@@ -393,7 +393,7 @@ static int exec_cmov(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-static int exec_movbe(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_movbe(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	struct x86_opnd rm, reg;
 	uint64_t v, sw = 0;
@@ -421,7 +421,7 @@ static int exec_movbe(struct x86_emu_ctx *e, const struct x86_insn *in)
 
 #define CRC32C_POLY_REFLECTED 0x82f63b78u
 
-static int exec_crc32(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_crc32(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int src_size = in->opcode == 0xf0 ? 1 : in->opsize;
 	struct x86_opnd src, dst;
@@ -765,7 +765,7 @@ static bool vex_form_ok(const struct x86_insn *in, const struct vec_form *f)
 	return !in->vvvv && (f->size >= XMM_BYTES || lig || !in->vl);
 }
 
-static int exec_vec(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_vec(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	struct vec_form f = vec_classify(in);
 	bool vex = in->encoding == X86_ENC_VEX;
@@ -960,7 +960,7 @@ static int exec_grp3(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return exec_muldiv(e, in, &rm);
 }
 
-static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int op = in->opcode, reg = in->reg & 7;
 	struct x86_opnd rm, r1;
@@ -1068,17 +1068,38 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	}
 }
 
+/* SETcc (0F 90-9F). */
+static __attribute__((noinline)) int exec_setcc(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	struct x86_opnd rm;
+
+	x86e_rm_opnd(e, in, 1, &rm);
+	return x86e_write_op(e, &rm, x86_cond(in->opcode & 0xf, e->rc.rflags) ? 1 : 0);
+}
+
+/* MOVNTI (0F C3): a plain store here. */
+static __attribute__((noinline)) int exec_movnti(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	struct x86_opnd rm, r1;
+
+	x86e_rm_opnd(e, in, in->opsize, &rm);
+	x86e_reg_opnd(e, in->reg, in->opsize, &r1);
+	return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
+}
+
+/*
+ * The 0F map's dispatch: every case a tail call (the bodies out of line), so it sets up no
+ * stack frame of its own before the handler sets up its.
+ */
 static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int op = in->opcode;
-	struct x86_opnd rm, r1;
 
 	switch (op) {
 	case 0x40 ... 0x4f:
 		return exec_cmov(e, in);
 	case 0x90 ... 0x9f:
-		x86e_rm_opnd(e, in, 1, &rm);
-		return x86e_write_op(e, &rm, x86_cond(op & 0xf, e->rc.rflags) ? 1 : 0);
+		return exec_setcc(e, in);
 	case 0xa3:
 		return exec_bt(e, in, 0, false);
 	case 0xab:
@@ -1104,9 +1125,7 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xbf:
 		return exec_movx(e, in, op == 0xbe ? 1 : 2, true);
 	case 0xc3:
-		x86e_rm_opnd(e, in, in->opsize, &rm);
-		x86e_reg_opnd(e, in->reg, in->opsize, &r1);
-		return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
+		return exec_movnti(e, in);
 	case 0xc7:
 		if ((in->reg & 7) != 1)
 			return x86e_exec_xsave(e, in); /* XSAVEC */
