@@ -171,16 +171,20 @@ static __attribute__((noinline)) int exec_bt(struct x86_emu_ctx *e, const struct
 		x86e_reg_opnd(e, in->reg, size, &reg);
 		off = x86e_reg_read(e, &reg);
 		if (rm.is_mem) {
-			/* Register bit offsets are signed and may leave the operand (SDM BT). */
+			/*
+			 * Register bit offsets are signed and may leave the operand (SDM BT): the
+			 * operand floor(offset / bits) words away, bit offset mod bits in it.  bits
+			 * is 16, 32 or 64 (no byte form): an arithmetic shift and a mask.
+			 */
+			unsigned int shift = (unsigned int)__builtin_ctz(bits);
 			int64_t so = (int64_t)x86_sext(off, size);
-			int64_t words =
-				so >= 0 ? so / (int64_t)bits : -((-(so + 1)) / (int64_t)bits) - 1;
+			int64_t words = so >> shift;
 
-			rm.ea = (rm.ea + (uint64_t)(words * (int64_t)size)) &
+			rm.ea = (rm.ea + (uint64_t)words * size) &
 				(in->addrsize == 2   ? 0xffffull
 				 : in->addrsize == 4 ? 0xffffffffull
 						     : ~0ull);
-			off = (uint64_t)(so - words * (int64_t)bits);
+			off = (uint64_t)so & (bits - 1);
 		} else {
 			off %= bits;
 		}
