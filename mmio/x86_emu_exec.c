@@ -873,33 +873,30 @@ static bool supported_one_byte(const struct x86_insn *in)
 	}
 }
 
+#define OP_BIT(op) (1ull << ((op) & 63))
+
+/*
+ * The 0F opcodes emulated whatever their prefixes and ModRM (F2/F3 ignored repeat prefixes;
+ * F3 BC/BD: TZCNT/LZCNT), as a bitmap by opcode / 64: one test for the common forms.
+ * 40-4F CMOVcc, 90-9F SETcc, A3 BT, A4/A5 SHLD, AB BTS, AC/AD SHRD, AF IMUL, B0/B1 CMPXCHG,
+ * B3 BTR, B6/B7 MOVZX, BB BTC, BC/BD BSF/BSR, BE/BF MOVSX, C0/C1 XADD.
+ */
+static const uint64_t supported_0f_always[4] = {
+	[0x40 / 64] = 0xffffull << (0x40 & 63),
+	[0x90 / 64] = (0xffffull << (0x90 & 63)) | OP_BIT(0xa3) | OP_BIT(0xa4) | OP_BIT(0xa5) |
+		      OP_BIT(0xab) | OP_BIT(0xac) | OP_BIT(0xad) | OP_BIT(0xaf) | OP_BIT(0xb0) |
+		      OP_BIT(0xb1) | OP_BIT(0xb3) | OP_BIT(0xb6) | OP_BIT(0xb7) | OP_BIT(0xbb) |
+		      OP_BIT(0xbc) | OP_BIT(0xbd) | OP_BIT(0xbe) | OP_BIT(0xbf),
+	[0xc0 / 64] = OP_BIT(0xc0) | OP_BIT(0xc1),
+};
+
 static bool supported_0f(const struct x86_insn *in)
 {
 	unsigned int op = in->opcode, reg = in->reg & 7;
 
+	if (supported_0f_always[op / 64] & OP_BIT(op))
+		return true;
 	switch (op) {
-	case 0x40 ... 0x4f:
-	case 0x90 ... 0x9f:
-	case 0xa3:
-	case 0xab:
-	case 0xaf:
-	case 0xb0:
-	case 0xb1:
-	case 0xb3:
-	case 0xb6:
-	case 0xb7:
-	case 0xbb:
-	case 0xbe:
-	case 0xbf:
-	case 0xc0:
-	case 0xc1:
-	case 0xa4:
-	case 0xa5:
-	case 0xac:
-	case 0xad:
-	case 0xbc:
-	case 0xbd:
-		return true; /* F2/F3 ignored repeat prefixes (F3 BC/BD: TZCNT/LZCNT) */
 	case 0xb8:
 		return in->simd_pfx == X86_PFX_F3; /* POPCNT */
 	case 0xba:
