@@ -386,7 +386,7 @@ static inline bool rmw_value(const struct x86_emu_ctx *e, const struct x86_opnd 
 			     const void *cb)
 {
 	return e->rmw.op == op && e->rmw.ea == op->ea && e->rmw.seg == op->seg &&
-	       e->rmw.size == op->size && cb && value_access(e->rmw.la, op->size);
+	       e->rmw.size == op->size && e->rmw.value && cb;
 }
 
 int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
@@ -456,6 +456,7 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 	e->rmw.la = la;
 	e->rmw.seg = op->seg;
 	e->rmw.size = op->size;
+	e->rmw.value = value_access(la, op->size);
 	if (!e->ops->probe)
 		return EMU_CONTINUE;
 	if (op->size && (la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K) /* one probe */

@@ -312,11 +312,13 @@ struct x86_emu_ctx {
 	const uint64_t *gpr; /* x86_emu_entry's gpr: GPRs (but RSP) read in place, or NULL */
 	/* The memory operand x86e_check_write() passed last in this instruction, with its
 	 * linear address: a read-modify-write's read and write skip the segment checks it made
-	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none). */
+	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none);
+	 * value: it is one access a value callback takes (1, 2, 4 or 8 bytes within a page). */
 	struct {
 		const void *op;
 		uint64_t ea, la;
 		uint8_t seg, size;
+		bool value;
 	} rmw;
 };
 
