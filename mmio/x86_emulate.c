@@ -168,8 +168,10 @@ bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t 
 	return segment_allows(s, real_or_v86, ea, size, write);
 }
 
-int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size, bool write,
-		uint64_t *la)
+/* x86e_linear's body, inline in x86e_check_write (one stack frame for both). */
+static inline __attribute__((always_inline)) int linear(struct x86_emu_ctx *e, unsigned int seg,
+							 uint64_t ea, unsigned int size, bool write,
+							 uint64_t *la)
 {
 	unsigned int vec = seg == X86_SEG_SS ? X86_EXC_SS : X86_EXC_GP;
 	struct x86_segment s;
@@ -195,6 +197,12 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 	    size > 1 && size <= 8 && (*la & (size - 1)))
 		return x86e_raise(e, X86_EXC_AC, true, 0);
 	return EMU_CONTINUE;
+}
+
+int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size, bool write,
+		uint64_t *la)
+{
+	return linear(e, seg, ea, size, write, la);
 }
 
 /* Each page of [la, la + size) in turn: probed (probe) or read/written through the callbacks. */
@@ -443,12 +451,13 @@ int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool 
  */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 {
+	bool one_page;
 	uint64_t la;
 	int r;
 
 	if (!op->is_mem)
 		return EMU_CONTINUE;
-	r = x86e_linear(e, op->seg, op->ea, op->size, true, &la);
+	r = linear(e, op->seg, op->ea, op->size, true, &la);
 	if (r)
 		return r;
 	e->rmw.op = op;
@@ -456,10 +465,11 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 	e->rmw.la = la;
 	e->rmw.seg = op->seg;
 	e->rmw.size = op->size;
-	e->rmw.value = value_access(la, op->size);
+	one_page = op->size && (la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K;
+	e->rmw.value = one_page && !(op->size & (op->size - 1)) && op->size <= sizeof(uint64_t);
 	if (!e->ops->probe)
 		return EMU_CONTINUE;
-	if (op->size && (la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K) /* one probe */
+	if (one_page) /* one probe */
 		return e->ops->probe(e->opaque, la, op->size, true, &e->res->exc) ? X86_EMU_EXCEPTION
 										  : EMU_CONTINUE;
 	return access_pages(e, la, NULL, op->size, true, true);
