@@ -316,15 +316,18 @@ static void le_store(uint8_t *b, uint64_t v, unsigned int size)
 		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
 }
 
-/* op's linear address: x86e_check_write's if it checked op last, else the checks' answer. */
-static int op_linear(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write, uint64_t *la)
+/* op's linear address: x86e_check_write's if it checked op last, else the checks' answer
+ * (inline in the operand reads and writes, one stack frame for both). */
+static inline __attribute__((always_inline)) int op_linear(struct x86_emu_ctx *e,
+							    const struct x86_opnd *op, bool write,
+							    uint64_t *la)
 {
 	if (e->rmw.op == op && e->rmw.ea == op->ea && e->rmw.seg == op->seg &&
 	    e->rmw.size == op->size) {
 		*la = e->rmw.la;
 		return EMU_CONTINUE;
 	}
-	return x86e_linear(e, op->seg, op->ea, op->size, write, la);
+	return linear(e, op->seg, op->ea, op->size, write, la);
 }
 
 /* A 1, 2, 4 or 8-byte access within one page: one value callback can take it whole. */
