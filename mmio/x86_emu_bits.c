@@ -154,7 +154,7 @@ int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in)
 		raw = (unsigned int)(x86e_gpr(e, X86_RCX) & 0xff);
 	else
 		raw = (unsigned int)(in->imm[0] & 0xff);
-	x86e_rm_opnd(e, in, size, &dst);
+	x86e_rm_opnd_inline(e, in, size, &dst);
 	if ((r = x86e_check_write(e, &dst)) || (r = x86e_read_op(e, &dst, &a)))
 		return r;
 	if (!grp2_compute(e->vendor, (enum grp2_op)(in->reg & 7), size, a, raw, &res,
@@ -177,7 +177,7 @@ int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in)
 	bool cf, of;
 	int r;
 
-	x86e_rm_opnd(e, in, size, &dst);
+	x86e_rm_opnd_inline(e, in, size, &dst);
 	if ((r = x86e_check_write(e, &dst)) || (r = x86e_read_op(e, &dst, &a)))
 		return r;
 	/* The source register: no byte form, so never AH..BH (x86e_reg_read of a reg operand). */

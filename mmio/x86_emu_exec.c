@@ -164,7 +164,7 @@ static __attribute__((noinline)) int exec_bt(struct x86_emu_ctx *e, const struct
 	uint64_t off, v, mask;
 	int r;
 
-	x86e_rm_opnd(e, in, size, &rm);
+	x86e_rm_opnd_inline(e, in, size, &rm);
 	if (imm) {
 		off = (in->imm[0] & BT_IMM_MASK) % bits;
 	} else {
@@ -238,7 +238,7 @@ static __attribute__((noinline)) int exec_xadd(struct x86_emu_ctx *e, const stru
 	uint64_t a, b, sum;
 	int r;
 
-	x86e_rm_opnd(e, in, size, &rm);
+	x86e_rm_opnd_inline(e, in, size, &rm);
 	x86e_reg_opnd(e, in->reg, size, &reg);
 	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_op(e, &rm, &a)))
 		return r;
@@ -258,7 +258,7 @@ static __attribute__((noinline)) int exec_cmpxchg(struct x86_emu_ctx *e, const s
 	uint64_t d, a;
 	int r;
 
-	x86e_rm_opnd(e, in, size, &rm);
+	x86e_rm_opnd_inline(e, in, size, &rm);
 	x86e_reg_opnd(e, in->reg, size, &reg);
 	x86e_reg_opnd(e, X86_RAX, size, &acc);
 	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_op(e, &rm, &d)))

@@ -121,6 +121,7 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op);
+
 /* Register reg as an operand of size bytes (AH..BH for 4..7 without REX); inline: two
  * stores in the common case, on almost every instruction. */
 static inline void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size,
@@ -133,6 +134,45 @@ static inline void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsign
 		op->reg = (uint8_t)(reg - X86E_HI8_FIRST);
 	}
 }
+
+/* The offsets an address size keeps (2, 4 or 8 bytes). */
+static inline uint64_t x86e_addr_mask(unsigned int addrsize)
+{
+	return addrsize == 2 ? 0xffffull : addrsize == 4 ? LA32_MASK : ~0ull;
+}
+
+/* x86e_ea() and x86e_rm_opnd() inline, for the handlers of the read-modify-write forms that
+ * reach the general emulator (the operand decoded within their own stack frame). */
+static inline __attribute__((always_inline)) uint64_t x86e_ea_inline(struct x86_emu_ctx *e,
+								      const struct x86_insn *in)
+{
+	uint64_t ea = (uint64_t)in->disp;
+
+	if (!in->has_modrm) /* moffs: an absolute offset */
+		return (uint64_t)in->disp & x86e_addr_mask(in->addrsize);
+	if (in->rip_rel)
+		ea += e->rc.rip + in->len;
+	if (in->mem_base != X86_REG_NONE)
+		ea += x86e_gpr(e, in->mem_base);
+	if (in->mem_index != X86_REG_NONE)
+		ea += x86e_gpr(e, in->mem_index) * in->mem_scale;
+	return ea & x86e_addr_mask(in->addrsize);
+}
+
+static inline __attribute__((always_inline)) void
+x86e_rm_opnd_inline(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
+		    struct x86_opnd *op)
+{
+	if (!in->has_mem) {
+		x86e_reg_opnd(e, in->rm, size, op);
+		return;
+	}
+	*op = (struct x86_opnd){.is_mem = true,
+				.size = (uint8_t)size,
+				.seg = in->mem_seg,
+				.ea = x86e_ea_inline(e, in)};
+}
+
 unsigned int x86e_stack_size(struct x86_emu_ctx *e); /* SS address size: 2, 4 or 8 */
 bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la);
 uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in);

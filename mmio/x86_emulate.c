@@ -63,11 +63,6 @@ void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t v
 	x86e_set_gpr(e, op->reg, val);
 }
 
-static uint64_t addr_mask(unsigned int addrsize)
-{
-	return addrsize == 2 ? ADDR_MASK_16 : addrsize == 4 ? ADDR_MASK_32 : ~0ull;
-}
-
 uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	uint64_t rip = e->rc.rip + in->len;
@@ -78,37 +73,15 @@ uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return rip & (e->mode == X86_MODE_16 ? ADDR_MASK_16 : ADDR_MASK_32);
 }
 
-/* x86e_ea's body, inline in x86e_rm_opnd: every memory operand computes one. */
-static inline __attribute__((always_inline)) uint64_t insn_ea(struct x86_emu_ctx *e,
-							       const struct x86_insn *in)
-{
-	uint64_t ea = (uint64_t)in->disp;
-
-	if (!in->has_modrm) /* moffs: an absolute offset */
-		return (uint64_t)in->disp & addr_mask(in->addrsize);
-	if (in->rip_rel)
-		ea += e->rc.rip + in->len;
-	if (in->mem_base != X86_REG_NONE)
-		ea += x86e_gpr(e, in->mem_base);
-	if (in->mem_index != X86_REG_NONE)
-		ea += x86e_gpr(e, in->mem_index) * in->mem_scale;
-	return ea & addr_mask(in->addrsize);
-}
-
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
-	return insn_ea(e, in);
+	return x86e_ea_inline(e, in);
 }
 
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op)
 {
-	if (!in->has_mem) {
-		x86e_reg_opnd(e, in->rm, size, op);
-		return;
-	}
-	*op = (struct x86_opnd){
-		.is_mem = true, .size = (uint8_t)size, .seg = in->mem_seg, .ea = insn_ea(e, in)};
+	x86e_rm_opnd_inline(e, in, size, op);
 }
 
 unsigned int x86e_stack_size(struct x86_emu_ctx *e)
