@@ -913,13 +913,18 @@ static bool supported_0f(const struct x86_insn *in)
 	}
 }
 
+/* Out of line: its classification's stack space is not set up for the legacy forms. */
+static __attribute__((noinline)) bool vex_supported(const struct x86_insn *in)
+{
+	struct vec_form f = vec_classify(in);
+
+	return in->map == X86_MAP_0F && f.kind != VK_NONE && vex_form_ok(in, &f);
+}
+
 bool x86e_supported(const struct x86_insn *in)
 {
-	if (in->encoding == X86_ENC_VEX) {
-		struct vec_form f = vec_classify(in);
-
-		return in->map == X86_MAP_0F && f.kind != VK_NONE && vex_form_ok(in, &f);
-	}
+	if (in->encoding == X86_ENC_VEX)
+		return vex_supported(in);
 	if (in->encoding != X86_ENC_LEGACY)
 		return false;
 	switch (in->map) {
