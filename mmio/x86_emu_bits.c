@@ -155,7 +155,7 @@ int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in)
 	else
 		raw = (unsigned int)(in->imm[0] & 0xff);
 	x86e_rm_opnd_inline(e, in, size, &dst);
-	if ((r = x86e_check_write(e, &dst)) || (r = x86e_read_op(e, &dst, &a)))
+	if ((r = x86e_rmw_read(e, &dst, &a)))
 		return r;
 	if (!grp2_compute(e->vendor, (enum grp2_op)(in->reg & 7), size, a, raw, &res,
 			  &e->rc.rflags) &&
@@ -178,7 +178,7 @@ int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in)
 	int r;
 
 	x86e_rm_opnd_inline(e, in, size, &dst);
-	if ((r = x86e_check_write(e, &dst)) || (r = x86e_read_op(e, &dst, &a)))
+	if ((r = x86e_rmw_read(e, &dst, &a)))
 		return r;
 	/* The source register: no byte form, so never AH..BH (x86e_reg_read of a reg operand). */
 	b = x86e_gpr(e, in->reg) & x86e_mask(size);

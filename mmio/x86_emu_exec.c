@@ -189,9 +189,9 @@ static __attribute__((noinline)) int exec_bt(struct x86_emu_ctx *e, const struct
 			off %= bits;
 		}
 	}
-	if (kind && (r = x86e_check_write(e, &rm)))
-		return r;
-	if ((r = x86e_read_op(e, &rm, &v)))
+	/* BTS/BTR/BTC write their operand: checked for writing before the read. */
+	r = kind ? x86e_rmw_read(e, &rm, &v) : x86e_read_op(e, &rm, &v);
+	if (r)
 		return r;
 	mask = 1ull << off;
 	e->rc.rflags = (e->rc.rflags & ~X86_FL_CF) | ((v & mask) ? X86_FL_CF : 0);
@@ -222,7 +222,7 @@ static int exec_xchg(struct x86_emu_ctx *e, const struct x86_insn *in)
 
 	x86e_rm_opnd(e, in, size, &rm);
 	x86e_reg_opnd(e, in->reg, size, &reg);
-	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_op(e, &rm, &a)))
+	if ((r = x86e_rmw_read(e, &rm, &a)))
 		return r;
 	b = x86e_reg_read(e, &reg);
 	if ((r = x86e_write_op(e, &rm, b)))
@@ -240,7 +240,7 @@ static __attribute__((noinline)) int exec_xadd(struct x86_emu_ctx *e, const stru
 
 	x86e_rm_opnd_inline(e, in, size, &rm);
 	x86e_reg_opnd(e, in->reg, size, &reg);
-	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_op(e, &rm, &a)))
+	if ((r = x86e_rmw_read(e, &rm, &a)))
 		return r;
 	b = x86e_reg_read(e, &reg);
 	sum = x86_alu(ALU_ADD, size, a, b, &e->rc.rflags);
@@ -261,7 +261,7 @@ static __attribute__((noinline)) int exec_cmpxchg(struct x86_emu_ctx *e, const s
 	x86e_rm_opnd_inline(e, in, size, &rm);
 	x86e_reg_opnd(e, in->reg, size, &reg);
 	x86e_reg_opnd(e, X86_RAX, size, &acc);
-	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_op(e, &rm, &d)))
+	if ((r = x86e_rmw_read(e, &rm, &d)))
 		return r;
 	a = x86e_reg_read(e, &acc);
 	x86_alu(ALU_CMP, size, a, d, &e->rc.rflags);

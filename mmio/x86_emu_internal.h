@@ -118,6 +118,8 @@ int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool
 			  unsigned int align);
 /* Writability check for a read-modify-write destination, done before the read. */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
+/* x86e_check_write() then x86e_read_op() of the same operand, in one call. */
+int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op);

@@ -425,14 +425,14 @@ int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool 
  * Paging too, not only the segment: the CPU translates a read-modify-write destination for
  * writing before it reads, so a write that would fault must not let a device see the read.
  */
-int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
+/* x86e_check_write's body for a memory operand, inline in x86e_rmw_read too. */
+static inline __attribute__((always_inline)) int check_write_mem(struct x86_emu_ctx *e,
+								  const struct x86_opnd *op)
 {
 	bool one_page;
 	uint64_t la;
 	int r;
 
-	if (!op->is_mem)
-		return EMU_CONTINUE;
 	r = linear(e, op->seg, op->ea, op->size, true, &la);
 	if (r)
 		return r;
@@ -449,6 +449,29 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 		return e->ops->probe(e->opaque, la, op->size, true, &e->res->exc) ? X86_EMU_EXCEPTION
 										  : EMU_CONTINUE;
 	return access_pages(e, la, NULL, op->size, true, true);
+}
+
+int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
+{
+	if (!op->is_mem)
+		return EMU_CONTINUE;
+	return check_write_mem(e, op);
+}
+
+int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+{
+	int r;
+
+	if (!op->is_mem)
+		return read_op_reg(e, op, val);
+	r = check_write_mem(e, op);
+	if (r)
+		return r;
+	if (!e->rmw.value || !e->ops->read_value)
+		return read_op_mem(e, op, val);
+	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
+		       ? X86_EMU_EXCEPTION
+		       : EMU_CONTINUE;
 }
 
 /* ---- entry points ---- */
