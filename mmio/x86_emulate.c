@@ -631,7 +631,6 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		e->rc.rflags = entry->rflags;
 		e->gpr = entry->gpr;
 		derive_mode(e, cs);
-		res->next_rip = e->rc.rip;
 	} else {
 		x86e_begin(e, res, &cs_read);
 	}
