@@ -614,9 +614,10 @@ static int check_decoded(struct x86_emu_ctx *e, const struct x86_segment *cs)
 	return EMU_CONTINUE;
 }
 
-static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
-		   struct x86_emu_result *res)
+static inline __attribute__((always_inline)) int
+emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
+	     const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+	     struct x86_emu_result *res)
 {
 	struct x86_segment cs_read;
 	const struct x86_segment *cs = &cs_read;
@@ -674,6 +675,13 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 	return -r;
 }
 
+static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
+		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+		   struct x86_emu_result *res)
+{
+	return emulate_body(e, bytes, n, decoded, entry, res);
+}
+
 int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		      struct x86_emu_result *res)
 {
@@ -686,10 +694,12 @@ int x86_emulate_decoded(struct x86_emu_ctx *e, const struct x86_insn *in,
 	return emulate(e, NULL, 0, in, NULL, res);
 }
 
+/* The MMIO exit's entry, on every emulated exit: its own copy of the body, without the
+ * caller's bytes (none) and without a call between. */
 int x86_emulate_entered(struct x86_emu_ctx *e, const struct x86_insn *in,
 			const struct x86_emu_entry *entry, struct x86_emu_result *res)
 {
-	return emulate(e, NULL, 0, in, entry, res);
+	return emulate_body(e, NULL, 0, in, entry, res);
 }
 
 int x86_emulate(struct x86_emu_ctx *e, struct x86_emu_result *res)
