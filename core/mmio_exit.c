@@ -537,7 +537,8 @@ static int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val
 	struct mmio_value res;
 	uint64_t gpa;
 
-	if (!device_page_hit(c, la, len, false, &gpa) ||
+	/* A locked instruction's accesses are one locked cycle (ctx_device_call): the byte path. */
+	if (!device_page_hit(c, la, len, false, &gpa) || unlikely(c->lock_watch) ||
 	    !r->ops->read_value[__builtin_ctz(len)])
 		return emu_read_value_buf(opaque, la, len, val, exc);
 	res = r->ops->read_value[__builtin_ctz(len)](r->dev, gpa - r->base);
@@ -556,7 +557,7 @@ static int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val
 	uint64_t gpa;
 	int err;
 
-	if (!device_page_hit(c, la, len, true, &gpa) ||
+	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
 	    !r->ops->write_value[__builtin_ctz(len)])
 		return emu_write_value_buf(opaque, la, len, val, exc);
 	err = r->ops->write_value[__builtin_ctz(len)](r->dev, gpa - r->base, val);
