@@ -8,6 +8,11 @@
  * switch with #GP), the guest must see no TF in the image or in A's EFLAGS afterwards, one
  * #DB with B0 and no single-step trap of mhv's.
  *
+ * Second: the stepped instruction is a REP MOVSD into the device page, which mhv completes one
+ * element per exit (a breakpoint is armed), with a self-IPI pending behind STI and the MOV SS
+ * shadow: an interrupt the CPU takes between two of those exits pushes EFLAGS into the
+ * guest's frame, which must show no TF either.
+ *
  * Own copy of the GDT with two TSS descriptors appended (the LDT selector stays valid), the
  * IDT copied with #DB to a handler here that records and returns (in either task).  TR stays
  * on task A, whose ring-0 stack is a RAM stack of this file (as test_mmio_tss16 leaves its
@@ -19,6 +24,7 @@
 #include "tests/guest/cpu.h"
 #include "tests/guest/desc.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -55,6 +61,17 @@
 #define DR7_B0_RW2    0x00030001u /* L0, R/W = read or write, LEN 2 */
 #define DB_RECORDS    4
 #define STACK_WORDS   1024
+#define VEC_IPI	      0x41
+#define VEC_FIRST_IRQ 32
+#define OFF_DST	      0x500u /* the REP MOVSD's destination on the device page */
+#define STRING_LEN    4
+#define APIC_SVR      0x0F0
+#define APIC_EOI      0x0B0
+#define SVR_ENABLE    0x100u
+#define ICR_SELF      (1u << 18) /* destination shorthand: self */
+#define ICR_ASSERT    (1u << 14)
+#define MSR_X2APIC_SVR 0x80F
+#define MSR_X2APIC_EOI 0x80B
 
 struct far_ptr {
 	uint32_t off;
@@ -73,8 +90,13 @@ struct far_ptr tsw_far_a, tsw_far_b;
 uint32_t tsw_db_count, tsw_db_eip[DB_RECORDS], tsw_db_dr6[DB_RECORDS];
 uint32_t tsw_a_image_flags, tsw_b_ran;
 
-extern const char tsw_db_handler[], tsw_b_entry[], tsw_jmp[];
+uint32_t tsw_irq_count, tsw_irq_flags, tsw_irq_eip;
+uint32_t tsw_src[STRING_LEN] = {1, 2, 3, 4};
+
+extern const char tsw_db_handler[], tsw_b_entry[], tsw_jmp[], tsw_irq_handler[], tsw_rep[];
 void tsw_run(uint32_t word);
+void tsw_irq_run(uint32_t word, uint32_t dst);
+void tsw_irq_c(const uint32_t *frame);
 
 asm(".pushsection .text\n"
     ".globl tsw_db_handler, tsw_b_entry, tsw_run, tsw_jmp\n"
@@ -119,7 +141,67 @@ asm(".pushsection .text\n"
     "	popl %esi\n"
     "	popl %ebx\n"
     "	ret\n"
+    /* The self-IPI: the frame to C (EIP, CS, EFLAGS), EOI there. */
+    "tsw_irq_handler:\n"
+    "	pushal\n"
+    "	leal 32(%esp), %eax\n"
+    "	pushl %eax\n"
+    "	call tsw_irq_c\n"
+    "	addl $4, %esp\n"
+    "	popal\n"
+    "	iret\n"
+    /* STI, MOV SS from the word (shadows over both), REP MOVSD into the device page. */
+    "tsw_irq_run:\n"
+    "	pushl %ebx\n"
+    "	pushl %esi\n"
+    "	pushl %edi\n"
+    "	pushl %ebp\n"
+    "	movl 20(%esp), %eax\n"
+    "	movl 24(%esp), %edi\n"
+    "	movl $tsw_src, %esi\n"
+    "	movl $4, %ecx\n"
+    "	cld\n"
+    "	sti\n"
+    "	movw (%eax), %ss\n"
+    "tsw_rep:\n"
+    "	rep movsl\n"
+    "	cli\n"
+    "	popl %ebp\n"
+    "	popl %edi\n"
+    "	popl %esi\n"
+    "	popl %ebx\n"
+    "	ret\n"
     ".popsection\n");
+
+static void apic_eoi(void)
+{
+	if (lapic_x2apic())
+		wrmsr64(MSR_X2APIC_EOI, 0);
+	else
+		mmio_write32(lapic_xapic_base() + APIC_EOI, 0);
+}
+
+void tsw_irq_c(const uint32_t *frame)
+{
+	if (!tsw_irq_count++)
+		tsw_irq_eip = frame[0];
+	tsw_irq_flags |= frame[2];
+	apic_eoi();
+}
+
+/* A fixed self-IPI at VEC_IPI, the APIC software-enabled first. */
+static void self_ipi(void)
+{
+	if (lapic_x2apic()) {
+		wrmsr64(MSR_X2APIC_SVR, rdmsr64(MSR_X2APIC_SVR) | SVR_ENABLE);
+		wrmsr64(MSR_X2APIC_ICR, ICR_SELF | ICR_ASSERT | VEC_IPI);
+		return;
+	}
+	uintptr_t apic = lapic_xapic_base();
+
+	mmio_write32(apic + APIC_SVR, mmio_read32(apic + APIC_SVR) | SVR_ENABLE);
+	mmio_write32(apic + APIC_ICR_LOW, ICR_SELF | ICR_ASSERT | VEC_IPI);
+}
 
 static void run_switch(void *arg)
 {
@@ -166,6 +248,31 @@ static void tss_init(uint32_t *t, uint16_t ldt)
 	t[TSS_IOMAP] = TSS_NO_IOMAP;
 }
 
+/* The REP MOVSD run, on this file's IDT: the interrupt's frame and the #DB. */
+static void rep_check(uint32_t dev)
+{
+	uint32_t flags, pending;
+
+	tsw_db_count = 0;
+	tsw_irq_count = 0;
+	tsw_irq_flags = 0;
+	asm volatile("cli");
+	self_ipi();
+	pending = lapic_irr_has(VEC_IPI);
+	set_dr(dev + OFF_WORD, DR7_B0_RW2);
+	tsw_irq_run(dev + OFF_WORD, dev + OFF_DST);
+	set_dr(0, 0);
+	asm volatile("pushfl; popl %0" : "=r"(flags));
+	check(pending && tsw_irq_count >= 1 && !(tsw_irq_flags & FLAG_TF) && !(flags & FLAG_TF) &&
+		      tsw_db_count == 1 && (tsw_db_dr6[0] & DR6_SEEN) == 0x1,
+	      "contain: MOV SS data breakpoint, then REP MOVSD into the device page with an "
+	      "interrupt pending: no TF of mhv's in the interrupt's frame, one #DB (B0)",
+	      "IPI %s, %u interrupt(s), frames' EFLAGS ORed 0x%x, first at 0x%x (REP at 0x%x), EFLAGS after "
+	      "0x%x, %u #DB (first DR6 0x%x at 0x%x)",
+	      pending ? "pending" : "not pending", tsw_irq_count, tsw_irq_flags, tsw_irq_eip,
+	      (uint32_t)tsw_rep, flags, tsw_db_count, tsw_db_dr6[0] & DR6_SEEN, tsw_db_eip[0]);
+}
+
 void test_contain_db_hold(void)
 {
 	const char *name = "contain: MOV SS data breakpoint, then a far JMP to a TSS: no TF of "
@@ -187,9 +294,15 @@ void test_contain_db_hold(void)
 	}
 	for (unsigned i = 0; i < n_gdt; i++)
 		gdt[i] = ((const uint64_t *)old_gdt.base)[i];
-	for (unsigned i = 0; i < n_idt; i++)
-		idt[i] = ((const struct gate32 *)old_idt.base)[i];
+	for (unsigned i = 0; i < IDT_MAX; i++)
+		idt[i] = i < n_idt ? ((const struct gate32 *)old_idt.base)[i] : (struct gate32){0};
 	idt[VEC_DB] = gate(tsw_db_handler);
+	/* Every interrupt vector the guest's IDT lacks, and the IPI's: to the recorder (an
+	 * interrupt left pending by the tests before may come too). */
+	for (unsigned i = n_idt > VEC_FIRST_IRQ ? n_idt : VEC_FIRST_IRQ; i < IDT_MAX; i++)
+		idt[i] = gate(tsw_irq_handler);
+	idt[VEC_IPI] = gate(tsw_irq_handler);
+	n_idt = IDT_MAX;
 	sel_a = (uint16_t)(n_gdt * 8);
 	sel_b = (uint16_t)(sel_a + 8);
 	gdt[n_gdt] = desc_small((uint32_t)tsw_tss_a, sizeof(tsw_tss_a) - 1, ACC_TSS32);
@@ -214,7 +327,6 @@ void test_contain_db_hold(void)
 	faulted = run_catching(run_switch, (void *)(dev + OFF_WORD), &f);
 	set_dr(0, 0);
 	asm volatile("pushfl; popl %0" : "=r"(flags));
-	asm volatile("lidt %0; lgdt %1" ::"m"(old_idt), "m"(old_gdt) : "memory");
 
 	/* B0 alone (no BS: the step was mhv's); where, when the switch ran: before or after
 	 * the JMP (refused, the #GP may come first or the #DB go with it: VMX's injection). */
@@ -233,4 +345,6 @@ void test_contain_db_hold(void)
 	      tsw_b_ran ? "ran" : "did not run", tsw_a_image_flags, flags,
 	      faulted ? trap_name(f.vector) : "no fault", tsw_db_count, tsw_db_eip[0],
 	      tsw_db_dr6[0] & DR6_SEEN, (uint32_t)tsw_jmp, (uint32_t)tsw_b_entry);
+	rep_check(dev);
+	asm volatile("lidt %0; lgdt %1" ::"m"(old_idt), "m"(old_gdt) : "memory");
 }

@@ -633,8 +633,10 @@ static void svm_sipi_reset(struct vcpu *v, uint8_t vector)
 	s->g_pat = PAT_POWER_ON;
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RDX] = cpuid(CPUID_FEATURES).eax;
-	if (sv->db_hold.armed) /* INIT ended the step: the intercepts it took back */
+	if (sv->db_hold.armed) { /* INIT ended the step: the intercepts it took back */
 		c->intercept_exceptions = sv->db_hold.exceptions;
+		c->intercept_misc1 = sv->db_hold.misc1;
+	}
 	sv->db_hold = (struct svm_db_hold){0};
 	c->event_inj = 0;
 	c->interrupt_shadow = 0;
@@ -1293,7 +1295,10 @@ static bool db_hold_exit(struct svm_vcpu *sv, uint64_t code)
 		svm_db_hold_release(&sv->db_hold, vmcb, vmcb->save.dr6 & DR6_BS);
 		return true;
 	}
-	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + SVM_EXCEPTION_VECTORS) {
+	/* An exception, or the guest's interrupt (intercepted meanwhile; it stays pending and
+	 * comes after the #DB's delivery, as the guest's IF lets it). */
+	if ((code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + SVM_EXCEPTION_VECTORS) ||
+	    code == SVM_EXIT_INTR) {
 		svm_db_hold_release(&sv->db_hold, vmcb, false);
 		return true;
 	}
