@@ -37,7 +37,7 @@ struct svm_db_hold {
 	uint64_t hide;	     /* RFLAGS.TF while mhv forces it, else 0: what get_rflags clears */
 	uint64_t dr6_bs;     /* DR6.BS as the guest left it (sticky) */
 	uint32_t exceptions; /* the exception intercepts before the hold */
-	uint32_t misc1;	     /* the intercepts word with INTR, before the hold */
+	uint32_t misc1;	     /* the intercepts word with INTR and NMI, before the hold */
 	uint64_t b_bits;     /* DR6's B0-B3 owed */
 };
 
@@ -57,10 +57,11 @@ static inline void svm_db_hold_arm(struct svm_db_hold *h, struct vmcb *vmcb, uin
 	h->hide = h->guest_tf ? 0 : RFLAGS_TF;
 	vmcb->save.rflags |= RFLAGS_TF;
 	vmcb->control.intercept_exceptions = SVM_DB_HOLD_EXCEPTIONS;
-	/* The guest's physical interrupts go to its IDT without an exit: one taken between two
-	 * exits of the instruction (a REP string mhv completes element by element; the shadow
-	 * does not outlive the first) would push the forced TF. */
-	vmcb->control.intercept_misc1 |= MISC1_INTR;
+	/* The guest's physical interrupts and NMIs (not intercepted on one CPU without a
+	 * debugger) go to its IDT without an exit: one taken between two iterations of a REP
+	 * string (the shadow covers the first only; mhv completes them one per exit here) would
+	 * push the forced TF. */
+	vmcb->control.intercept_misc1 |= MISC1_INTR | MISC1_NMI;
 }
 
 /* The guest's RFLAGS under the hold, and a write of them that keeps the step. */
