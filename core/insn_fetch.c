@@ -1,5 +1,6 @@
 /* Guest instruction fetch: CS:RIP -> linear -> guest-physical (guest walk) -> bytes -> decode. */
 #include "core/insn_fetch.h"
+#include "core/insn_fetch_hit.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exception.h"
 #include "arch/x86/paging.h"
@@ -31,27 +32,7 @@ const struct gw_mem vcpu_gw_mem = {.read = guest_read};
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
 {
 	v->ops->get_paging(v, regs);
-	/* Frame bits at and above MAXPHYADDR are reserved bits: a #PF, never an address. */
-	regs->maxphyaddr = hv_maxphyaddr();
-	/* Protection keys on user pages: the guest's PKRU is live (host CR4.PKE, guest_run). */
-	if (regs->cr4 & CR4_PKE) {
-		uint32_t eax, edx;
-
-		__asm__ volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
-		regs->pkru = eax;
-		regs->has_pkru = true;
-	}
-	*mem = vcpu_gw_mem;
-}
-
-static enum x86_mode code_mode(const struct gw_regs *regs, const struct vcpu_segment *cs,
-			       uint64_t rflags)
-{
-	if ((regs->efer & EFER_LMA) && cs->long_mode)
-		return X86_MODE_64;
-	if (!(regs->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
-		return X86_MODE_16;
-	return cs->db ? X86_MODE_32 : X86_MODE_16;
+	vcpu_walk_setup_finish(regs, mem);
 }
 
 /* Copy len bytes from linear address la, page by page; a faulting page queues its #PF. */
@@ -138,31 +119,6 @@ static bool code_bytes(struct vcpu *v, const struct gw_regs *regs, uint64_t la,
 	return true;
 }
 
-/* The low n bytes of a word set (n <= 8). */
-static uint64_t low_bytes(unsigned n)
-{
-	return n >= sizeof(uint64_t) ? ~0ull : (1ull << (n * 8)) - 1;
-}
-
-/*
- * The cached instruction's bytes are the ones at bytes (room: readable bytes up to the code
- * page's end): two masked word compares when both words lie in the page.
- */
-static bool same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, unsigned room)
-{
-	unsigned len = ic->insn.len;
-	uint64_t c0, c1, g0, g1;
-
-	if (room < INSN_CACHE_BYTES)
-		return !memcmp(ic->bytes, bytes, len);
-	__builtin_memcpy(&c0, ic->bytes, sizeof(c0));
-	__builtin_memcpy(&c1, ic->bytes + sizeof(c0), sizeof(c1));
-	__builtin_memcpy(&g0, bytes, sizeof(g0));
-	__builtin_memcpy(&g1, bytes + sizeof(g0), sizeof(g1));
-	return !((c0 ^ g0) & low_bytes(len)) &&
-	       !((c1 ^ g1) & (len > sizeof(c0) ? low_bytes(len - sizeof(c0)) : 0));
-}
-
 /*
  * With the code translation on (the MMIO cache on, or SVM without NRIP save; its fill arms
  * the flush exits, so mhv sees every guest TLB flush), the code page's translation is kept
@@ -170,25 +126,20 @@ static bool same_insn_bytes(const struct insn_cache *ic, const uint8_t *bytes, u
  * unchanged: the instruction-decoding exits (MMIO, and SVM without NRIP save or decode
  * assists) then cost a compare instead of a page walk and a decode.
  */
-const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_regs *regs,
-					     const struct vcpu_segment *cs, uint64_t rip,
-					     uint64_t rflags, int *err)
+const struct x86_insn *vcpu_decode_at_slow(struct vcpu *v, const struct gw_regs *regs,
+					   uint64_t la, enum x86_mode mode, int *err)
 {
 	struct insn_cache *ic = &v->insn_cache;
-	enum x86_mode mode = code_mode(regs, cs, rflags);
-	uint64_t la = (mode == X86_MODE_64 ? 0 : cs->base) + rip;
 	const uint8_t *bytes;
 	unsigned avail, room;
 
-	if (mode != X86_MODE_64)
-		la &= 0xFFFFFFFFull;
 	/* Near the end of the page only the bytes up to it are read: an instruction that
 	 * continues on the next page is truncated there and takes the full path. */
 	room = (unsigned)(PAGE_SIZE - (la & (PAGE_SIZE - 1)));
 	avail = MIN((unsigned)X86_MAX_INSN_LEN, room);
 	if (v->code_tlb_on && code_bytes(v, regs, la, &bytes)) {
 		if (ic->valid && ic->la == la && ic->insn.mode == mode &&
-		    same_insn_bytes(ic, bytes, room))
+		    insn_cache_same_bytes(ic, bytes, room))
 			return &ic->insn;
 		ic->valid = false;
 		ic->gen++;
@@ -203,6 +154,13 @@ const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_reg
 	ic->gen++;
 	*err = fetch_decode(v, la, mode, &ic->insn);
 	return *err ? NULL : &ic->insn;
+}
+
+const struct x86_insn *vcpu_decode_at_rflags(struct vcpu *v, const struct gw_regs *regs,
+					     const struct vcpu_segment *cs, uint64_t rip,
+					     uint64_t rflags, int *err)
+{
+	return vcpu_decode_at_inline(v, regs, cs, rip, rflags, err);
 }
 
 const struct x86_insn *vcpu_decode_at(struct vcpu *v, const struct gw_regs *regs,

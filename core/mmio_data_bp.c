@@ -18,10 +18,9 @@
 #define GRP5_CALLF    3
 #define GRP5_JMPF     5
 
-void mmio_data_bp_begin(struct vcpu *v, struct mmio_data_bp *bp)
+uint64_t mmio_data_bp_guest_dr7(struct vcpu *v)
 {
-	bp->dr7 = gdbstub_guest_dr(v, DR_CONTROL);
-	bp->hits = 0;
+	return gdbstub_guest_dr(v, DR_CONTROL);
 }
 
 void mmio_data_bp_note_slow(struct mmio_data_bp *bp, struct vcpu *v, uint64_t la, unsigned len,
@@ -109,8 +108,7 @@ bool mmio_data_bp_next_steppable(struct vcpu *v)
 	return !touches_tf(page[at + i], page[at + i + 1]);
 }
 
-void mmio_data_bp_end(struct vcpu *v, const struct mmio_data_bp *bp, bool mov_ss)
+void mmio_data_bp_trap(struct vcpu *v, const struct mmio_data_bp *bp, bool mov_ss)
 {
-	if (unlikely(bp->hits))
-		v->ops->data_bp_trap(v, bp->hits, mov_ss);
+	v->ops->data_bp_trap(v, bp->hits, mov_ss);
 }

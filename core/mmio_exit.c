@@ -16,6 +16,7 @@
 #include "core/insn_fetch.h"
 #include "core/mmio_data_bp.h"
 #include "core/mmio_fast.h"
+#include "mmio/locked_insn.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_xsave.h"
 #include "core/vcpu.h"
@@ -70,14 +71,20 @@ struct mmio_data_page {
 /* What the emulator's callbacks need during one exit. */
 struct mmio_exit_ctx {
 	struct vcpu *v;
-	struct mmio_fast_state st; /* regs, mem: the guest's paging state; rip: the instruction's
-				      (also for device logs); the rest for the MMIO exit only */
+	struct mmio_fast_state st; /* regs, mem: the guest's paging state; cpu.rip: the
+				      instruction's (also for device logs); the rest for the MMIO
+				      exit only */
 	struct mmio_data_page page;
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
+	bool seeded;	    /* page came from the MMIO cache's entry (seed_exit_page) */
 	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
 	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
 	unsigned seg_have;
 	struct x86_segment seg[X86_NR_SEGS];
+	/* A locked instruction's device word between its read and write (mmio/locked_insn.h):
+	 * lock_watch, this emulation may be one; lock_retry, its write found the word changed. */
+	bool lock_watch, lock_retry;
+	struct mmio_locked locked;
 	struct mmio_data_bp bp; /* the guest's data breakpoints over the emulated accesses */
 };
 
@@ -273,6 +280,22 @@ static inline __attribute__((always_inline)) int device_call(const struct mmio_r
 	return mmio_region_access(r, gpa, rip, buf, len, write);
 }
 
+/* device_call for the emulator's accesses: a locked instruction's (mmio/locked_insn.h). */
+static inline __attribute__((always_inline)) int ctx_device_call(struct mmio_exit_ctx *c,
+								  const struct mmio_region *r,
+								  uint64_t gpa, void *buf,
+								  unsigned len, bool write)
+{
+	int rc;
+
+	if (unlikely(c->lock_watch) && mmio_locked_insn_call(&c->locked, c->v->emu.insn, r, gpa,
+							     c->st.cpu.rip, buf, len, write, &rc)) {
+		c->lock_retry |= rc == -E_AGAIN;
+		return rc;
+	}
+	return device_call(r, gpa, c->st.cpu.rip, buf, len, write);
+}
+
 /* Translate la (a miss of c->page); a data access's page is kept in c->page. */
 static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigned gw,
 		     uint64_t *gpa, struct x86_exception *exc)
@@ -345,22 +368,25 @@ static int mem_access(struct mmio_exit_ctx *c, uint64_t la, void *buf, unsigned 
 	if (how != GW_FETCH && p->region) {
 		kind = GPA_TRAPPED;
 		if (buf && !(len & (len - 1)) && !(gpa & (len - 1)) && len <= MMIO_ACCESS_MAX) {
-			int err = device_call(p->region, gpa, c->st.rip, buf, len, how == GW_WRITE);
+			int err = ctx_device_call(c, p->region, gpa, buf, len, how == GW_WRITE);
 
 			kind = err ? err : GPA_TRAPPED;
 		} else if (buf) {
+			if (unlikely(c->lock_watch)) /* the gate takes the device lock itself */
+				mmio_locked_cancel(&c->locked);
 			kind = guest_mem_access(guest_gate(), gpa, buf, len,
-						how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
+						how == GW_WRITE ? GMEM_WRITE : 0, c->st.cpu.rip);
 		}
 	} else if (!buf) {
 		kind = guest_mem_kind(guest_gate(), gpa) == GPA_UNMAPPED ? -E_FAULT : GPA_RAM;
 	} else {
 		kind = guest_mem_access(guest_gate(), gpa, buf, len,
-					how == GW_WRITE ? GMEM_WRITE : 0, c->st.rip);
+					how == GW_WRITE ? GMEM_WRITE : 0, c->st.cpu.rip);
 	}
 	if (kind >= 0)
 		return 0;
-	report_access(c->v, gpa, len, how, kind);
+	if (!(c->lock_watch && c->lock_retry)) /* a locked write that found its word changed */
+		report_access(c->v, gpa, len, how, kind);
 	set_gp(exc);
 	return 1;
 }
@@ -419,14 +445,17 @@ static inline bool device_page_hit(const struct mmio_exit_ctx *c, uint64_t la, u
 	       len <= MMIO_ACCESS_MAX;
 }
 
-static int device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len,
-			      bool write, struct x86_exception *exc)
+/* Inline in its callers: one frame per emulated device access, not two. */
+static inline __attribute__((always_inline)) int
+device_page_access(struct mmio_exit_ctx *c, uint64_t gpa, void *buf, unsigned len, bool write,
+		   struct x86_exception *exc)
 {
-	int err = device_call(c->page.region, gpa, c->st.rip, buf, len, write);
+	int err = ctx_device_call(c, c->page.region, gpa, buf, len, write);
 
 	if (!err)
 		return 0;
-	report_access(c->v, gpa, len, write ? GW_WRITE : 0, err);
+	if (!(c->lock_watch && c->lock_retry))
+		report_access(c->v, gpa, len, write ? GW_WRITE : 0, err);
 	set_gp(exc);
 	return 1;
 }
@@ -465,6 +494,14 @@ static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
 static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
 		     struct x86_exception *exc)
 {
+	const struct mmio_exit_ctx *c = opaque;
+	const struct mmio_data_page *p = &c->page;
+
+	/* Within the device page translated already (for writing, if write; at this CPL):
+	 * nothing left to check, a device page being what the gate traps (mem_access). */
+	if ((la & ~MMIO_IN_PAGE) == p->la_page && ((la + len - 1) & ~MMIO_IN_PAGE) == p->la_page &&
+	    p->region && p->cpl == c->st.regs.cpl && (!write || (p->gw & GW_WRITE)))
+		return 0;
 	return mem_access(opaque, la, NULL, len, write ? GW_WRITE : 0, exc);
 }
 
@@ -725,11 +762,51 @@ static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
 		v->ops->get_rip(v), res->insn.map, res->insn.opcode, res->insn_len);
 }
 
-/* One verdict per exit: was the first device operand's translation served by the cache? */
+/*
+ * One verdict per exit: was the first device operand's translation served by the cache?  A
+ * seeded page is the cache's entry: unless a translation of another device page came first,
+ * it served the operand.
+ */
 static void count_cache_verdict(struct vcpu *v, const struct mmio_exit_ctx *c)
 {
 	if (v->mmio_cache_on)
-		v->mmio[c->first_mmio_hit > 0 ? MMIO_COUNTER_HITS : MMIO_COUNTER_MISSES]++;
+		v->mmio[c->first_mmio_hit > 0 || (c->first_mmio_hit < 0 && c->seeded)
+				? MMIO_COUNTER_HITS
+				: MMIO_COUNTER_MISSES]++;
+}
+
+/*
+ * The exit's device page as this instruction's translated data page, when the MMIO cache's
+ * entry holds it (a repeated device access mostly does): the emulator's probe, read and write
+ * of its operand then find it translated, as its TLB would.  The entry is checked exactly as
+ * a lookup of its page would check it (mmio_cache_hit: paging state, CPL, WP, SMAP/AC, keys,
+ * a write only on an entry whose walk set D), for a write when it allows one (a write
+ * translation serves reads too), else for a read; it is the CPU's own answer for that linear
+ * page, whichever address the instruction turns out to use.  The exit's final GPA is on the
+ * entry's frame (vcpu_exit_npf drops an entry for another), so region, the exit's device,
+ * holds the page (regions are page-aligned).
+ */
+static inline __attribute__((always_inline)) void
+seed_exit_page(struct mmio_exit_ctx *c, const struct mmio_region *region)
+{
+	const struct vcpu *v = c->v;
+	const struct mmio_cache *mc = &v->mmio_cache;
+	uint64_t access = v->npf_access, la = mc->gva_page << PAGE_SHIFT, gpa;
+	unsigned gw = c->st.regs.cpl == 3 ? GW_USER : 0;
+
+	if (!v->mmio_cache_on || access == VCPU_NPF_NONE || !mc->valid ||
+	    mc->gfn != (access & ~VCPU_NPF_WRITE) >> PAGE_SHIFT)
+		return;
+	if (mmio_cache_hit(mc, &c->st.regs, la, gw | GW_WRITE, &gpa))
+		gw |= GW_WRITE;
+	else if (!mmio_cache_hit(mc, &c->st.regs, la, gw, &gpa))
+		return;
+	c->page = (struct mmio_data_page){.la_page = la,
+					  .gpa_page = gpa,
+					  .region = region,
+					  .gw = gw,
+					  .cpl = c->st.regs.cpl};
+	c->seeded = true;
 }
 
 static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
@@ -748,21 +825,33 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 	c.v = v;
 	c.first_mmio_hit = -1;
 	c.page.la_page = MMIO_NO_PAGE;
+	c.seeded = false;
+	seed_exit_page(&c, region);
 	c.seg_have = 0;
-	seg_keep(&c, X86_SEG_CS, &c.st.cs);
+	c.lock_watch = !c.st.decoded || mmio_insn_locked(c.st.decoded);
+	if (unlikely(c.lock_watch)) {
+		c.lock_retry = false;
+		c.locked.r = NULL;
+	}
+	seg_keep(&c, X86_SEG_CS, &c.st.cpu.cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
-	mmio_data_bp_begin(v, &c.bp);
+	mmio_data_bp_begin(v, &c.bp, c.st.cpu.dr7);
 	/* A breakpoint's trap comes after the REP iteration that hit: one per exit then. */
 	v->emu.rep_batch = data_bp_armed(c.bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
 	/* The state the emulator would ask for first, as its callbacks give it. */
 	emu_get_ctl(&c, &entry.ctl);
 	entry.cs = c.seg[X86_SEG_CS];
-	entry.rip = c.st.rip;
-	entry.rflags = c.st.rflags;
+	entry.rip = c.st.cpu.rip;
+	entry.rflags = c.st.cpu.rflags;
 	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
 	x86_emulate_entered(&v->emu, c.st.decoded, &entry, &res);
 	count_cache_verdict(v, &c);
+	if (unlikely(c.lock_watch)) {
+		mmio_locked_cancel(&c.locked); /* a read with no write after it */
+		if (c.lock_retry)
+			return; /* nothing done: the guest runs the instruction again */
+	}
 
 	switch (res.status) {
 	case X86_EMU_OK:
@@ -787,7 +876,7 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .st.rip = v->ops->get_rip(v),
+				  .st.cpu.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
@@ -808,7 +897,7 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .st.rip = v->ops->get_rip(v),
+				  .st.cpu.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
@@ -823,7 +912,7 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 		       struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
-				  .st.rip = v->ops->get_rip(v),
+				  .st.cpu.rip = v->ops->get_rip(v),
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 

@@ -17,6 +17,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
 #include "core/insn_fetch.h"
+#include "core/insn_fetch_hit.h"
 #include "core/mmio_forms.h"
 #include "core/mmio_setup.h"
 #include "core/mmio_rmw.h"
@@ -32,7 +33,6 @@
 #include "mmio/data_bp.h"
 #include "mmio/mmio_cache.h"
 
-#define SEG_CS		  1
 #define USER_CPL	  3
 
 /* Operand linear address, for a flat or 64-bit segment only; false if not flat. */
@@ -73,24 +73,26 @@ static const struct mmio_form *form_of(struct vcpu *v, const struct x86_insn *in
 bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmio_fast_state *st)
 {
 	struct gw_regs *regs = &st->regs;
-	struct vcpu_segment *cs = &st->cs;
-	uint64_t rip = v->ops->get_rip(v), la, gpa, hits = v->mmio_cache.hits;
+	struct vcpu_segment *cs = &st->cpu.cs;
+	uint64_t rip, rflags, la, gpa, hits = v->mmio_cache.hits;
 	const struct x86_insn *in;
 	const struct mmio_form *form;
 	struct gw_result fault;
 	int err = 0;
 
 	st->decoded = NULL;
-	st->rip = rip;
-	vcpu_walk_setup(v, regs, &st->mem);
-	v->ops->get_segment(v, SEG_CS, cs);
-	st->rflags = v->ops->get_rflags(v);
-	in = vcpu_decode_at_rflags(v, regs, cs, rip, st->rflags, &err);
+	/* One backend call for both paths (DR7 too: the general path's data breakpoints start
+	 * from it). */
+	v->ops->get_insn_state(v, &st->cpu, regs);
+	vcpu_walk_setup_finish(regs, &st->mem);
+	rip = st->cpu.rip;
+	rflags = st->cpu.rflags;
+	in = vcpu_decode_at_inline(v, regs, cs, rip, rflags, &err);
 	if (!in)
 		return err == -E_FAULT; /* a fetch fault is queued: this exit is done */
 	st->decoded = in; /* the general path's instruction, whatever happens here */
 	/* TF, or a breakpoint the emulator's accesses must be checked against (mmio/data_bp.h) */
-	if (regs->cpl == USER_CPL || (st->rflags & RFLAGS_TF) || data_bp_armed(v->ops->get_dr7(v)))
+	if (regs->cpl == USER_CPL || (rflags & RFLAGS_TF) || data_bp_armed(st->cpu.dr7))
 		return false;
 	if (in->mode == X86_MODE_16 || (in->mode != X86_MODE_64 && rip + in->len - 1 > cs->limit))
 		return false;
@@ -112,7 +114,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 			v->form_memo.general = true;
 			return false;
 		}
-		return vcpu_mmio_string(v, in, regs, rip, st->rflags, region);
+		return vcpu_mmio_string(v, in, regs, rip, rflags, region);
 	}
 
 	if (!operand_la(v, in, rip, form->write, &la) ||

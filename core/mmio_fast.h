@@ -21,11 +21,11 @@ struct x86_insn;
 struct mmio_fast_state {
 	const struct x86_insn *decoded; /* the instruction at RIP, valid until the next decode,
 					   or NULL when it was not decoded */
-	struct gw_regs regs;		/* the guest's paging state (vcpu_walk_setup) */
+	struct gw_regs regs;		/* the guest's paging state (as vcpu_walk_setup's) */
 	struct gw_mem mem;
-	struct vcpu_segment cs;
-	uint64_t rip;
-	uint64_t rflags;
+	/* rip, rflags, CS; dr7 the VMCS/VMCB's (the gdb stub's while it owns the debug
+	 * registers) */
+	struct vcpu_insn_state cpu;
 };
 
 /*

@@ -12,7 +12,9 @@
 #include "core/mmio_setup.h"
 #include "core/seg_flat.h"
 #include "core/vcpu.h"
+#include "lib/compiler.h"
 #include "mm/memmap.h"
+#include "mmio/locked_rmw.h"
 #include "mmio/mmio_cache.h"
 #include "mmio/region.h"
 #include "mmio/x86_emu_internal.h" /* x86_alu, x86_grp2: the emulator's arithmetic */
@@ -190,8 +192,9 @@ bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struc
 {
 	uint64_t hits = v->mmio_cache.hits, la, gpa, mem = 0, out = 0, flags, reg_val = 0;
 	struct gw_result fault;
+	struct mmio_locked l;
 	unsigned reg_dst;
-	bool write, modifies;
+	bool write, modifies, locked;
 
 	modifies = k != MMIO_RMW_KIND_BT || (in->reg & MMIO_RMW_GRP_MASK) != MMIO_RMW_BT;
 	if (!operand_la(v, in, regs, rip, size, modifies, &la))
@@ -202,12 +205,23 @@ bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struc
 		return false; /* a fault: the emulator raises it */
 	if (gpa < region->base || gpa > region->last)
 		region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
-	if (!region || dev_read(region, gpa, rip, size, &mem))
+	if (!region)
+		return false;
+	/* A locked form: one locked cycle (mmio/locked_rmw.h).  A lock-free store that came
+	 * between its read and write (-E_AGAIN) leaves everything as it was: the general
+	 * emulator does it again.  One arithmetic for both ways (inlined once). */
+	locked = mmio_rmw_locked(in, k) && mmio_locked_fits(region, gpa, size);
+	if (unlikely(locked) ? mmio_locked_read(&l, region, gpa, rip, &mem, size)
+			     : dev_read(region, gpa, rip, size, &mem))
 		return false;
 	flags = v->ops->get_rflags(v);
 	rmw_compute(v, in, k, size, mem, &out, &write, &flags, &reg_dst, &reg_val);
-	if (write && dev_write(region, gpa, rip, size, out))
+	if (unlikely(locked)) {
+		if (mmio_locked_write(&l, &out))
+			return false;
+	} else if (write && dev_write(region, gpa, rip, size, out)) {
 		return false;
+	}
 	if (reg_dst != RMW_NO_REG)
 		reg_write(v, in, reg_dst, size, reg_val);
 	v->ops->set_rflags(v, flags);

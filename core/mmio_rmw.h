@@ -4,7 +4,8 @@
  * D0-D3), NOT/NEG (F6/F7 /2-/3), XCHG (86/87), BT/BTS/BTR/BTC with an immediate bit offset
  * (0F BA /4-/7), CMPXCHG (0F B0/B1) and XADD (0F C0/C1), LOCK allowed where the CPU allows
  * it.  Their arithmetic is the emulator's own (x86_grp2, x86_alu); the device sees the same
- * accesses as from the general emulator: one read, then one write (none for BT).
+ * accesses as from the general emulator: one read, then one write (none for BT); a locked
+ * form's are one locked cycle (mmio/locked_rmw.h) when its operand is naturally aligned.
  * The fast path's preconditions hold (CPL 0-2, TF clear, not 16-bit code); further, the
  * operand's segment is flat (64-bit mode: not FS/GS), the operand lies in one page of one
  * device region and is canonical, and its translation (for writing unless BT) succeeds.
@@ -81,6 +82,15 @@ static inline bool mmio_rmw_form(const struct x86_insn *in, enum mmio_rmw_kind *
 	}
 	*k = pair == MMIO_RMW_CMPXCHG ? MMIO_RMW_KIND_CMPXCHG : MMIO_RMW_KIND_XADD;
 	return pair == MMIO_RMW_CMPXCHG || pair == MMIO_RMW_XADD;
+}
+
+/*
+ * A locked cycle on the CPU: a LOCK prefix, or XCHG with memory (locked without one).  Each
+ * lockable form writes its operand (CMPXCHG writes back what it read when it differs).
+ */
+static inline bool mmio_rmw_locked(const struct x86_insn *in, enum mmio_rmw_kind k)
+{
+	return in->lock || k == MMIO_RMW_KIND_XCHG;
 }
 
 /*

@@ -83,6 +83,13 @@ struct vcpu_exec_state {
 	unsigned cpl;
 };
 
+/* The state decoding and emulating the instruction at RIP starts from (vcpu_ops.get_insn_state):
+ * what get_rip, get_rflags, get_dr7 and get_segment(CS) give. */
+struct vcpu_insn_state {
+	uint64_t rip, rflags, dr7;
+	struct vcpu_segment cs;
+};
+
 /* What a debugger shows beyond the registers (core/monitor.c). */
 struct vcpu_debug_state {
 	uint64_t dr[4], dr6, dr7;
@@ -117,6 +124,9 @@ struct vcpu_ops {
 	unsigned (*get_cpl)(struct vcpu *v);
 	/* CR0/CR3/CR4 (guest-visible), EFER, CPL and RFLAGS.AC in one call (page walks). */
 	void (*get_paging)(struct vcpu *v, struct gw_regs *regs);
+	/* struct vcpu_insn_state and get_paging's regs in one call: the MMIO fast path's start,
+	 * on every exit it sees. */
+	void (*get_insn_state)(struct vcpu *v, struct vcpu_insn_state *s, struct gw_regs *regs);
 	/* Queue an exception for the next entry (no RIP advance). */
 	void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
 	/* Segment register state (enum x86_seg order: ES, CS, SS, DS, FS, GS). */

@@ -9,5 +9,6 @@
 #define E_EXIST	 5 /* already present / overlaps */
 #define E_NOTSUP 6 /* recognised but not supported */
 #define E_FAULT	 7 /* bad address */
+#define E_AGAIN	 8 /* changed meanwhile: do it again */
 
 #endif

@@ -58,6 +58,16 @@ struct mmio_dev_ops {
 	 */
 	struct mmio_value (*read_value[MMIO_VALUE_SIZES])(void *dev, uint64_t offset);
 	int (*write_value[MMIO_VALUE_SIZES])(void *dev, uint64_t offset, uint64_t val);
+	/*
+	 * Required with read_value/write_value (mmio_region_add refuses those without it),
+	 * unused otherwise: the write of a locked read-modify-write (mmio/locked_rmw.h), called
+	 * under mmio_device_lock for an access a naturally aligned (1, 2, 4, 8 or 16 bytes)
+	 * that read() returned expected for under the same hold.  Store buf only if the device
+	 * still holds expected there, atomically against the lock-free entry points (they may
+	 * have stored meanwhile): 0 stored, -E_AGAIN nothing changed, or -E_* as write's.
+	 */
+	int (*compare_write)(void *dev, const struct mmio_access *a, const void *expected,
+			     const void *buf);
 };
 
 #endif

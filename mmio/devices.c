@@ -305,7 +305,96 @@ static unsigned ram_run(void *dev, const struct mmio_access *first, int64_t step
 	return n;
 }
 
+/* Two 64-bit words compared and exchanged as one (CMPXCHG16B: p 16-byte aligned). */
+struct ram_pair {
+	uint64_t q[2];
+};
+
+static bool ram_cas16(void *p, const void *expected, const void *buf)
+{
+	uint64_t lo, hi, new_lo, new_hi;
+	bool ok;
+
+	__builtin_memcpy(&lo, expected, sizeof(lo));
+	__builtin_memcpy(&hi, (const uint8_t *)expected + WORD_BYTES, sizeof(hi));
+	__builtin_memcpy(&new_lo, buf, sizeof(new_lo));
+	__builtin_memcpy(&new_hi, (const uint8_t *)buf + WORD_BYTES, sizeof(new_hi));
+	asm volatile("lock cmpxchg16b %1"
+		     : "=@ccz"(ok), "+m"(*(struct ram_pair *)p), "+a"(lo), "+d"(hi)
+		     : "b"(new_lo), "c"(new_hi)
+		     : "memory");
+	return ok;
+}
+
+/* One compare-and-exchange of len (1, 2, 4, 8 or 16) bytes at p, aligned to len. */
+static bool ram_cas(void *p, const void *expected, const void *buf, unsigned len)
+{
+	switch (len) {
+	case 1: {
+		uint8_t e, n;
+
+		__builtin_memcpy(&e, expected, sizeof(e));
+		__builtin_memcpy(&n, buf, sizeof(n));
+		return __atomic_compare_exchange_n((uint8_t *)p, &e, n, false, __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+	}
+	case 2: {
+		uint16_t e, n;
+
+		__builtin_memcpy(&e, expected, sizeof(e));
+		__builtin_memcpy(&n, buf, sizeof(n));
+		return __atomic_compare_exchange_n((uint16_t *)p, &e, n, false, __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+	}
+	case 4: {
+		uint32_t e, n;
+
+		__builtin_memcpy(&e, expected, sizeof(e));
+		__builtin_memcpy(&n, buf, sizeof(n));
+		return __atomic_compare_exchange_n((uint32_t *)p, &e, n, false, __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+	}
+	case WORD_BYTES: {
+		uint64_t e, n;
+
+		__builtin_memcpy(&e, expected, sizeof(e));
+		__builtin_memcpy(&n, buf, sizeof(n));
+		return __atomic_compare_exchange_n((uint64_t *)p, &e, n, false, __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+	}
+	default:
+		return ram_cas16(p, expected, buf);
+	}
+}
+
+/*
+ * The locked read-modify-write's write (mmio/device.h): the other accesses under
+ * mmio_device_lock are excluded by the caller's hold, the lock-free stores by the CPU's
+ * own compare-and-exchange on the buffer.  Counted and logged as a write when it stores.
+ */
+static int ram_compare_write(void *dev, const struct mmio_access *a, const void *expected,
+			     const void *buf)
+{
+	struct mmio_ram_dev *d = dev;
+	uint64_t off = a->offset;
+	unsigned len = a->len;
+	uint8_t *p;
+
+	if (off >= d->size || d->size - off < len)
+		return -E_RANGE;
+	p = d->buf + off;
+	if (len > MMIO_ACCESS_MAX || (len & (len - 1)) || ((uintptr_t)p & (len - 1)))
+		return -E_INVAL;
+	if (!ram_cas(p, expected, buf, len))
+		return -E_AGAIN;
+	ram_count(&d->writes, &d->bytes_written, 1, len);
+	if (d->logging)
+		ram_log(d, off, len, true, buf);
+	return 0;
+}
+
 const struct mmio_dev_ops mmio_ram_ops = {
+	.compare_write = ram_compare_write,
 	.name = "ram",
 	.read = ram_read,
 	.write = ram_write,

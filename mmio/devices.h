@@ -61,7 +61,11 @@ struct mmio_ram_dev {
 	uint64_t nr_logged;				 /* total ever logged */
 };
 
-/* buf[0..size) backs offsets 0..size; accesses beyond it get -E_RANGE (not counted). */
+/*
+ * buf[0..size) backs offsets 0..size; accesses beyond it get -E_RANGE (not counted).  buf
+ * 16-byte aligned (mhv's is a page): a locked read-modify-write's compare-and-exchange on
+ * it needs its operand naturally aligned in host memory too (else compare_write -E_INVAL).
+ */
 void mmio_ram_init(struct mmio_ram_dev *d, void *buf, uint64_t size);
 /* Keep the log of accesses from now on (mmio_ram_log_at()); the counters always count. */
 void mmio_ram_log_on(struct mmio_ram_dev *d);

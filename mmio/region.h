@@ -40,7 +40,8 @@ void mmio_regions_init(struct mmio_regions *rs);
 
 /*
  * Register [base, base + size) for a device.  Errors, each distinct:
- *   -E_INVAL  size 0, or ops without both read and write
+ *   -E_INVAL  size 0, ops without both read and write, or with read_value but no
+ *             compare_write
  *   -E_FAULT  base or size not a multiple of MMIO_PAGE_SIZE
  *   -E_RANGE  the range wraps past 2^64 (ending exactly at 2^64 is fine)
  *   -E_EXIST  it overlaps a registered region (adjacent regions are fine)

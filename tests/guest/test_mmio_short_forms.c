@@ -244,4 +244,5 @@ void test_mmio_short_forms(void)
 	test_moffs(dev);
 	test_mmio_short_alu(dev);
 	test_mmio_short_lm(base);
+	test_mmio_lock_lm(base); /* after it: the identity map is built */
 }

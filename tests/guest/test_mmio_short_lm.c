@@ -59,7 +59,7 @@ static uint8_t ram_area[PAGE_SIZE_LM] __attribute__((aligned(PAGE_SIZE_LM)));
 static uint64_t out[2][LM_OUT_WORDS];
 static char what[96];
 
-static void build_identity_map(void)
+void lm_build_identity_map(void)
 {
 	for (uint32_t d = 0; d < GIB_PDS; d++) {
 		for (uint32_t i = 0; i < ENTRIES; i++)
@@ -70,8 +70,9 @@ static void build_identity_map(void)
 	pml4[0] = (uint32_t)pdpt | PTE_RW | PTE_P;
 }
 
-/* One run of every form on area's words, in IA-32e mode, and back to the state before. */
-static void __attribute__((noinline)) run_in_long_mode(uint32_t area, uint64_t *o)
+/* fn(area, o) in IA-32e mode (identity map built), and back to the state before. */
+void __attribute__((noinline)) lm_run(void (*fn)(uint32_t area, uint64_t *o), uint32_t area,
+				      uint64_t *o)
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4(), flags;
 	uint64_t efer = rdmsr64(MSR_EFER);
@@ -84,7 +85,7 @@ static void __attribute__((noinline)) run_in_long_mode(uint32_t area, uint64_t *
 	write_cr3((uint32_t)pml4);
 	wrmsr64(MSR_EFER, efer | EFER_LME_BIT);
 	write_cr0(cr0 | CR0_PG | CR0_PE);
-	lm64_mmio_forms(area, o);
+	fn(area, o);
 	write_cr0(cr0 & ~CR0_PG);
 	wrmsr64(MSR_EFER, efer);
 	write_cr4(cr4);
@@ -122,10 +123,10 @@ void test_mmio_short_lm(uintptr_t dev_page)
 	const uint32_t areas[2] = {(uint32_t)ram_area, (uint32_t)dev_page + LM_AREA_OFF};
 	uint32_t n;
 
-	build_identity_map();
-	run_in_long_mode(areas[0], out[0]);
+	lm_build_identity_map();
+	lm_run(lm64_mmio_forms, areas[0], out[0]);
 	n = short_replays();
-	run_in_long_mode(areas[1], out[1]);
+	lm_run(lm64_mmio_forms, areas[1], out[1]);
 	n = short_replays() - n;
 	check(cache_on() ? n >= (LM_ROUNDS - 1) * (LM_LOAD_FORMS + LM_STORE_FORMS) : n == 0,
 	      cache_on() ? "mmio short lm: every 64-bit form replayed after its first run"

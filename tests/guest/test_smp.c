@@ -80,6 +80,7 @@
 #define MARK_B		0x5A5A000Bu
 #define PAGE_A		2 /* pages of the mmio=ram region (page 0 holds the AP slices) */
 #define PAGE_B		3
+#define LOCK_PAGE	1 /* test_mmio_lock.c's words */
 #define REGION_MIN	((PAGE_B + 1) * PAGE_SIZE)
 #define CACHE_FILL_READS 8
 
@@ -232,6 +233,7 @@ void smp_ap_main(uint32_t index)
 	if (mmio_base)
 		ap_mmio[index] = ap_mmio_test(index);
 	__atomic_add_fetch(&aps_done, 1, __ATOMIC_SEQ_CST);
+	mmio_lock_ap(index); /* until the boot CPU's test_mmio_lock() is over */
 	/* A software-disabled APIC (as INIT leaves it) accepts no fixed interrupts. */
 	mmio_write32(apic + APIC_SVR, mmio_read32(apic + APIC_SVR) | SVR_ENABLE);
 	for (uint32_t i = 0; i < WAIT_LOOPS && !xapic_irr_has(apic, TO_AP_VECTOR); i++)
@@ -425,6 +427,7 @@ void test_smp(void)
 	check_eq("smp: each AP ran the trampoline once (the second SIPI was ignored)",
 		 smp_ap_next, aps);
 	check_aps(aps);
+	test_mmio_lock(aps, mmio_base ? mmio_base + LOCK_PAGE * PAGE_SIZE : 0);
 	ipis_between_vcpus(aps);
 	if (mmio_base)
 		shootdown(aps);

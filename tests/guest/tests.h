@@ -195,4 +195,12 @@ void bench_mmio_forms(uintptr_t dev_word, uintptr_t dev_page);
 /* String instructions at a device page's edge (test_mmio_string.c); the next page unmapped. */
 void test_mmio_string_edges(uintptr_t dev_page);
 
+/* LOCK'd read-modify-writes on one device word from every vCPU (test_mmio_lock.c): the AP's
+ * part, called by each AP once test_smp started it, and the boot CPU's (page: a device page
+ * of an mmio=ram region, 0 if none). */
+void mmio_lock_ap(uint32_t index);
+void test_mmio_lock(uint32_t aps, uintptr_t page);
+/* CMPXCHG16B on that region's device page, in 64-bit mode (test_mmio_lock.c). */
+void test_mmio_lock_lm(uintptr_t dev_page);
+
 #endif

@@ -326,7 +326,9 @@ static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	return true; /* AMD checks PDPTEs in the walk, not at MOV to CRn */
 }
 
-static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)
+/* Inline where called directly (svm_get_insn_state); the ops table takes its own copy. */
+static inline __attribute__((always_inline)) void svm_get_paging(struct vcpu *v,
+								   struct gw_regs *regs)
 {
 	const struct vmcb_save *s = &vmcb_of(v)->save;
 
@@ -651,6 +653,17 @@ static uint64_t svm_get_dr7(struct vcpu *v)
 	return vmcb_of(v)->save.dr7;
 }
 
+/* The getters' answers in one call (vcpu_ops.get_insn_state: every MMIO exit past the short
+ * path asks). */
+static void svm_get_insn_state(struct vcpu *v, struct vcpu_insn_state *s, struct gw_regs *regs)
+{
+	s->rip = svm_get_rip(v);
+	s->rflags = svm_get_rflags(v);
+	s->dr7 = svm_get_dr7(v);
+	svm_get_paging(v, regs);
+	svm_segment_read(&vmcb_of(v)->save.cs, &s->cs); /* svm_get_segment's, inline */
+}
+
 /*
  * The VMCB's DR7 is the guest's.  The CPU's own DR7 gets the value too: VMRUN replaces it with
  * the VMCB's and #VMEXIT clears its enables, so on hardware this changes nothing, but an
@@ -827,6 +840,7 @@ static const struct vcpu_ops svm_ops = {
 	.set_efer = svm_set_efer,
 	.get_cpl = svm_get_cpl,
 	.get_paging = svm_get_paging,
+	.get_insn_state = svm_get_insn_state,
 	.inject_exception = svm_inject_exception,
 	.get_segment = svm_get_segment,
 	.cs_key = svm_cs_key,

@@ -728,7 +728,9 @@ static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned 
 	return true;
 }
 
-static void vmx_get_paging(struct vcpu *v, struct gw_regs *regs)
+/* Inline where called directly (vmx_get_insn_state); the ops table takes its own copy. */
+static inline __attribute__((always_inline)) void vmx_get_paging(struct vcpu *v,
+								   struct gw_regs *regs)
 {
 	(void)v;
 	/* Field by field: a compound literal is a REP STOS over the whole struct first (every
@@ -798,7 +800,9 @@ static bool vmx_segment_flat(struct vcpu *v, unsigned seg, bool write)
 	       vmread32(guest_segs[seg].limit) == SEG_FLAT_LIMIT;
 }
 
-static void vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s)
+/* Inline where called directly (vmx_get_insn_state); the ops table takes its own copy. */
+static inline __attribute__((always_inline)) void
+vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s)
 {
 	uint32_t ar;
 
@@ -938,6 +942,17 @@ static uint64_t vmx_get_dr7(struct vcpu *v)
 	return vmread_nat(VMCS_GUEST_DR7);
 }
 
+/* The getters' answers in one call (vcpu_ops.get_insn_state: every MMIO exit past the short
+ * path asks). */
+static void vmx_get_insn_state(struct vcpu *v, struct vcpu_insn_state *s, struct gw_regs *regs)
+{
+	s->rip = vmx_get_rip(v);
+	s->rflags = vmx_get_rflags(v);
+	s->dr7 = vmx_get_dr7(v);
+	vmx_get_paging(v, regs);
+	vmx_get_segment(v, X86_SEG_CS, &s->cs);
+}
+
 static void vmx_set_dr7(struct vcpu *v, uint64_t dr7)
 {
 	(void)v;
@@ -1067,6 +1082,7 @@ static const struct vcpu_ops vmx_ops = {
 	.set_efer = vmx_set_efer,
 	.get_cpl = vmx_get_cpl,
 	.get_paging = vmx_get_paging,
+	.get_insn_state = vmx_get_insn_state,
 	.inject_exception = vmx_inject_exception,
 	.get_segment = vmx_get_segment,
 	.cs_key = vmx_cs_key,
