@@ -13,6 +13,10 @@
 #define OPCODE_ESCAPE 0x0f
 #define REX_MASK      0xf0
 #define REX_BASE      0x40
+#define OPCODE_GRP5   0xff
+#define MODRM_REG(m)  (((m) >> 3) & 7)
+#define GRP5_CALLF    3
+#define GRP5_JMPF     5
 
 uint64_t mmio_data_bp_guest_dr7(struct vcpu *v)
 {
@@ -43,12 +47,21 @@ static bool is_prefix(uint8_t b, bool mode64)
 	return false;
 }
 
-/* Opcodes that read or write RFLAGS.TF, or stop, without an exit mhv can take first. */
-static bool touches_tf(uint8_t op, bool escaped, uint8_t op2)
+/*
+ * Opcodes that read or write RFLAGS.TF, or stop, without an exit mhv can take first.  next:
+ * the byte after the opcode (the second opcode byte after 0F, FF's ModRM).
+ */
+static bool touches_tf(uint8_t op, uint8_t next)
 {
-	if (escaped) /* SYSCALL (R11), SYSRET, SYSENTER, SYSEXIT, RSM */
-		return op2 == 0x05 || op2 == 0x07 || op2 == 0x34 || op2 == 0x35 || op2 == 0xaa;
+	if (op == OPCODE_ESCAPE) /* SYSCALL (R11), SYSRET, SYSENTER, SYSEXIT, RSM */
+		return next == 0x05 || next == 0x07 || next == 0x34 || next == 0x35 || next == 0xaa;
+	/* A far CALL/JMP to a TSS or task gate saves EFLAGS in the old TSS (SVM's task switch
+	 * intercept is not taken by every model: QEMU's TCG ignores it). */
+	if (op == OPCODE_GRP5)
+		return MODRM_REG(next) == GRP5_CALLF || MODRM_REG(next) == GRP5_JMPF;
 	switch (op) {
+	case 0x9a: /* CALL ptr16:16/32 */
+	case 0xea: /* JMP ptr16:16/32 */
 	case 0x9c: /* PUSHF */
 	case 0x9d: /* POPF */
 	case 0xcf: /* IRET */
@@ -90,10 +103,9 @@ bool mmio_data_bp_next_steppable(struct vcpu *v)
 	room = (unsigned)MIN((uint64_t)INSN_MAX, PAGE_SIZE - at);
 	while (i < room && is_prefix(page[at + i], mode64))
 		i++;
-	if (i >= room || (page[at + i] == OPCODE_ESCAPE && i + 1 >= room))
-		return false; /* the opcode is on the next page: not looked at */
-	return !touches_tf(page[at + i], page[at + i] == OPCODE_ESCAPE,
-			   page[at + i] == OPCODE_ESCAPE ? page[at + i + 1] : 0);
+	if (i + 1 >= room)
+		return false; /* the opcode or the byte after it on the next page: not looked at */
+	return !touches_tf(page[at + i], page[at + i + 1]);
 }
 
 void mmio_data_bp_trap(struct vcpu *v, const struct mmio_data_bp *bp, bool mov_ss)

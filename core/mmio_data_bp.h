@@ -63,8 +63,9 @@ static inline void mmio_data_bp_end(struct vcpu *v, const struct mmio_data_bp *b
 /*
  * May the instruction at CS:RIP run as a single step under a TF the guest did not set?  Not
  * when it reads or writes RFLAGS.TF without an exit (PUSHF, POPF, IRET, INT n/INT3/INTO/INT1,
- * SYSCALL's R11, SYSRET, SYSENTER, SYSEXIT), stops (HLT), loads SS again, or its opcode is not
- * in guest RAM on the page at RIP.  Reads the bytes, queues nothing.
+ * SYSCALL's R11, SYSRET, SYSENTER, SYSEXIT, a far CALL/JMP that may switch tasks), stops
+ * (HLT), loads SS again, or its opcode and the byte after it are not in guest RAM on the page
+ * at RIP.  Reads the bytes, queues nothing.
  */
 bool mmio_data_bp_next_steppable(struct vcpu *v);
 

@@ -492,6 +492,82 @@ static int emu_write(void *opaque, uint64_t la, const void *buf, unsigned len,
 	return r;
 }
 
+/*
+ * emu_read/emu_write with the value in a register (len 1, 2, 4 or 8, within one page): a hit
+ * of the device page this instruction translated whose device has typed entry points goes
+ * straight to them, without the byte buffer either side converts through; anything else is
+ * emu_read/emu_write's path with a buffer (out of line, so the hit needs no frame for it),
+ * so the answer is the same in every case.
+ */
+static __attribute__((noinline)) int emu_read_value_buf(void *opaque, uint64_t la, unsigned len,
+							uint64_t *val, struct x86_exception *exc)
+{
+	uint8_t buf[sizeof(uint64_t)];
+
+	if (emu_read(opaque, la, buf, len, exc))
+		return 1;
+	*val = buf_value(buf, len);
+	return 0;
+}
+
+static __attribute__((noinline)) int emu_write_value_buf(void *opaque, uint64_t la, unsigned len,
+							 uint64_t val, struct x86_exception *exc)
+{
+	uint8_t buf[sizeof(uint64_t)];
+
+	value_buf(buf, len, val);
+	return emu_write(opaque, la, buf, len, exc);
+}
+
+/* A typed device access that failed: what device_page_access does with it. */
+static __attribute__((noinline)) int value_failed(struct mmio_exit_ctx *c, uint64_t la,
+						  unsigned len, bool write, int err,
+						  struct x86_exception *exc)
+{
+	report_access(c->v, c->page.gpa_page | (la & MMIO_IN_PAGE), len, write ? GW_WRITE : 0,
+		      err);
+	set_gp(exc);
+	return 1;
+}
+
+static int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+			  struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	const struct mmio_region *r = c->page.region;
+	struct mmio_value res;
+	uint64_t gpa;
+
+	/* A locked instruction's accesses are one locked cycle (ctx_device_call): the byte path. */
+	if (!device_page_hit(c, la, len, false, &gpa) || unlikely(c->lock_watch) ||
+	    !r->ops->read_value[__builtin_ctz(len)])
+		return emu_read_value_buf(opaque, la, len, val, exc);
+	res = r->ops->read_value[__builtin_ctz(len)](r->dev, gpa - r->base);
+	if (res.err)
+		return value_failed(c, la, len, false, (int)res.err, exc);
+	*val = res.val;
+	mmio_data_bp_note(&c->bp, c->v, la, len, false);
+	return 0;
+}
+
+static int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
+			   struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	const struct mmio_region *r = c->page.region;
+	uint64_t gpa;
+	int err;
+
+	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
+	    !r->ops->write_value[__builtin_ctz(len)])
+		return emu_write_value_buf(opaque, la, len, val, exc);
+	err = r->ops->write_value[__builtin_ctz(len)](r->dev, gpa - r->base, val);
+	if (err)
+		return value_failed(c, la, len, true, err, exc);
+	mmio_data_bp_note(&c->bp, c->v, la, len, true);
+	return 0;
+}
+
 static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
 		     struct x86_exception *exc)
 {
@@ -727,6 +803,8 @@ static const struct x86_emu_ops emu_ops = {
 	.fetch = emu_fetch,
 	.read = emu_read,
 	.write = emu_write,
+	.read_value = emu_read_value,
+	.write_value = emu_write_value,
 	.get_vec = emu_get_vec,
 	.set_vec = emu_set_vec,
 	.probe = emu_probe,

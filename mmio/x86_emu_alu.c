@@ -20,34 +20,9 @@ static uint64_t sign_bit(unsigned int size)
 	return 1ull << (size * BYTE_BITS - 1);
 }
 
-/* PF: set when the low byte of the result has an even number of 1 bits. */
-static bool parity_even(uint64_t v)
-{
-	uint8_t b = (uint8_t)v;
-
-	b ^= (uint8_t)(b >> 4);
-	b ^= (uint8_t)(b >> 2);
-	b ^= (uint8_t)(b >> 1);
-	return !(b & 1);
-}
-
-/* SF, ZF and PF of a result; inline in x86_alu, which every ALU form runs. */
-static inline __attribute__((always_inline)) uint64_t szp(uint64_t res, unsigned int size)
-{
-	uint64_t f = 0;
-
-	if (!(res & x86e_mask(size)))
-		f |= X86_FL_ZF;
-	if (res & sign_bit(size))
-		f |= X86_FL_SF;
-	if (parity_even(res))
-		f |= X86_FL_PF;
-	return f;
-}
-
 uint64_t x86_szp(uint64_t res, unsigned int size)
 {
-	return szp(res, size);
+	return x86e_szp(res, size);
 }
 
 uint64_t x86_alu(enum x86_alu_op op, unsigned int size, uint64_t a, uint64_t b, uint64_t *flags)
@@ -110,7 +85,7 @@ uint64_t x86_alu(enum x86_alu_op op, unsigned int size, uint64_t a, uint64_t b, 
 		res = a & b;
 		break;
 	}
-	*flags = keep | f | szp(res, size);
+	*flags = keep | f | x86e_szp(res, size);
 	return res;
 }
 

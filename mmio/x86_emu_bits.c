@@ -122,7 +122,7 @@ static bool grp2_compute(enum x86_vendor v, enum grp2_op op, unsigned int size, 
 		cf = cnt <= bits ? bit_at(a, bits - cnt) : false;
 		of = bit_at(r, bits - 1) != cf;
 	arith:
-		f = (f & ~X86_FL_ARITH) | x86_szp(r, size);
+		f = (f & ~X86_FL_ARITH) | x86e_szp(r, size);
 		f = set_flag(f, X86_FL_CF, cf);
 		f = set_flag(f, X86_FL_OF, of);
 		x86v_shift_undef_flags(v, size, cnt, &f);
@@ -154,8 +154,8 @@ int x86e_exec_grp2(struct x86_emu_ctx *e, const struct x86_insn *in)
 		raw = (unsigned int)(x86e_gpr(e, X86_RCX) & 0xff);
 	else
 		raw = (unsigned int)(in->imm[0] & 0xff);
-	x86e_rm_opnd(e, in, size, &dst);
-	if ((r = x86e_check_write(e, &dst)) || (r = x86e_read_op(e, &dst, &a)))
+	x86e_rm_opnd_inline(e, in, size, &dst);
+	if ((r = x86e_rmw_read(e, &dst, &a)))
 		return r;
 	if (!grp2_compute(e->vendor, (enum grp2_op)(in->reg & 7), size, a, raw, &res,
 			  &e->rc.rflags) &&
@@ -172,16 +172,16 @@ int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in)
 	unsigned int raw = by_cl ? (unsigned int)(x86e_gpr(e, X86_RCX) & 0xff)
 				 : (unsigned int)(in->imm[0] & 0xff);
 	unsigned int cnt = raw & (size == 8 ? SHIFT_MASK_64 : SHIFT_MASK_32);
-	struct x86_opnd dst, src;
-	uint64_t a, b, res, f = e->rc.rflags;
+	struct x86_opnd dst;
+	uint64_t a, b, res, f;
 	bool cf, of;
 	int r;
 
-	x86e_rm_opnd(e, in, size, &dst);
-	x86e_reg_opnd(e, in->reg, size, &src);
-	if ((r = x86e_check_write(e, &dst)) || (r = x86e_read_op(e, &dst, &a)))
+	x86e_rm_opnd_inline(e, in, size, &dst);
+	if ((r = x86e_rmw_read(e, &dst, &a)))
 		return r;
-	b = x86e_reg_read(e, &src);
+	/* The source register: no byte form, so never AH..BH (x86e_reg_read of a reg operand). */
+	b = x86e_gpr(e, in->reg) & x86e_mask(size);
 	if (!cnt) {
 		if (dst.is_mem || x86v_shift_zero_count_writes_reg(e->vendor, size))
 			return x86e_write_op(e, &dst, a);
@@ -200,9 +200,9 @@ int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in)
 		res = x86v_shxd16_wide(e->vendor, left, a, b, cnt, &cf);
 	}
 	of = x86v_shxd_of(e->vendor, left, size, cnt, a, res, cf);
-	f = (f & ~X86_FL_ARITH) | x86_szp(res, size);
-	f = set_flag(f, X86_FL_CF, cf);
-	f = set_flag(f, X86_FL_OF, of);
+	/* X86_FL_ARITH holds CF and OF: cleared with the rest, then set if they are. */
+	f = (e->rc.rflags & ~X86_FL_ARITH) | x86e_szp(res, size) | (cf ? X86_FL_CF : 0) |
+	    (of ? X86_FL_OF : 0);
 	x86v_shift_undef_flags(e->vendor, size, cnt, &f);
 	e->rc.rflags = f;
 	return x86e_write_op(e, &dst, res);

@@ -139,7 +139,7 @@ static int exec_muldiv(struct x86_emu_ctx *e, const struct x86_insn *in, const s
 	return EMU_CONTINUE;
 }
 
-static int exec_imul2(struct x86_emu_ctx *e, const struct x86_insn *in, bool has_imm)
+static __attribute__((noinline)) int exec_imul2(struct x86_emu_ctx *e, const struct x86_insn *in, bool has_imm)
 {
 	struct x86_opnd rm, reg;
 	uint64_t a, b, lo, hi;
@@ -157,37 +157,41 @@ static int exec_imul2(struct x86_emu_ctx *e, const struct x86_insn *in, bool has
 
 /* ---- BT/BTS/BTR/BTC ---- */
 
-static int exec_bt(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int kind, bool imm)
+static __attribute__((noinline)) int exec_bt(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int kind, bool imm)
 {
 	unsigned int size = in->opsize, bits = size * BYTE_BITS;
 	struct x86_opnd rm, reg;
 	uint64_t off, v, mask;
 	int r;
 
-	x86e_rm_opnd(e, in, size, &rm);
+	x86e_rm_opnd_inline(e, in, size, &rm);
 	if (imm) {
 		off = (in->imm[0] & BT_IMM_MASK) % bits;
 	} else {
 		x86e_reg_opnd(e, in->reg, size, &reg);
 		off = x86e_reg_read(e, &reg);
 		if (rm.is_mem) {
-			/* Register bit offsets are signed and may leave the operand (SDM BT). */
+			/*
+			 * Register bit offsets are signed and may leave the operand (SDM BT): the
+			 * operand floor(offset / bits) words away, bit offset mod bits in it.  bits
+			 * is 16, 32 or 64 (no byte form): an arithmetic shift and a mask.
+			 */
+			unsigned int shift = (unsigned int)__builtin_ctz(bits);
 			int64_t so = (int64_t)x86_sext(off, size);
-			int64_t words =
-				so >= 0 ? so / (int64_t)bits : -((-(so + 1)) / (int64_t)bits) - 1;
+			int64_t words = so >> shift;
 
-			rm.ea = (rm.ea + (uint64_t)(words * (int64_t)size)) &
+			rm.ea = (rm.ea + (uint64_t)words * size) &
 				(in->addrsize == 2   ? 0xffffull
 				 : in->addrsize == 4 ? 0xffffffffull
 						     : ~0ull);
-			off = (uint64_t)(so - words * (int64_t)bits);
+			off = (uint64_t)so & (bits - 1);
 		} else {
 			off %= bits;
 		}
 	}
-	if (kind && (r = x86e_check_write(e, &rm)))
-		return r;
-	if ((r = x86e_read_op(e, &rm, &v)))
+	/* BTS/BTR/BTC write their operand: checked for writing before the read. */
+	r = kind ? x86e_rmw_read(e, &rm, &v) : x86e_read_op(e, &rm, &v);
+	if (r)
 		return r;
 	mask = 1ull << off;
 	e->rc.rflags = (e->rc.rflags & ~X86_FL_CF) | ((v & mask) ? X86_FL_CF : 0);
@@ -218,7 +222,7 @@ static int exec_xchg(struct x86_emu_ctx *e, const struct x86_insn *in)
 
 	x86e_rm_opnd(e, in, size, &rm);
 	x86e_reg_opnd(e, in->reg, size, &reg);
-	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_op(e, &rm, &a)))
+	if ((r = x86e_rmw_read(e, &rm, &a)))
 		return r;
 	b = x86e_reg_read(e, &reg);
 	if ((r = x86e_write_op(e, &rm, b)))
@@ -227,16 +231,16 @@ static int exec_xchg(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-static int exec_xadd(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_xadd(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int size = byte_or_op(in);
 	struct x86_opnd rm, reg;
 	uint64_t a, b, sum;
 	int r;
 
-	x86e_rm_opnd(e, in, size, &rm);
+	x86e_rm_opnd_inline(e, in, size, &rm);
 	x86e_reg_opnd(e, in->reg, size, &reg);
-	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_op(e, &rm, &a)))
+	if ((r = x86e_rmw_read(e, &rm, &a)))
 		return r;
 	b = x86e_reg_read(e, &reg);
 	sum = x86_alu(ALU_ADD, size, a, b, &e->rc.rflags);
@@ -247,17 +251,17 @@ static int exec_xadd(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-static int exec_cmpxchg(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_cmpxchg(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int size = byte_or_op(in);
 	struct x86_opnd rm, reg, acc;
 	uint64_t d, a;
 	int r;
 
-	x86e_rm_opnd(e, in, size, &rm);
+	x86e_rm_opnd_inline(e, in, size, &rm);
 	x86e_reg_opnd(e, in->reg, size, &reg);
 	x86e_reg_opnd(e, X86_RAX, size, &acc);
-	if ((r = x86e_check_write(e, &rm)) || (r = x86e_read_op(e, &rm, &d)))
+	if ((r = x86e_rmw_read(e, &rm, &d)))
 		return r;
 	a = x86e_reg_read(e, &acc);
 	x86_alu(ALU_CMP, size, a, d, &e->rc.rflags);
@@ -271,7 +275,7 @@ static int exec_cmpxchg(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-static int exec_cmpxchg8b(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_cmpxchg8b(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int half = in->rex_w ? 8 : 4;
 	struct x86_opnd rm;
@@ -361,7 +365,7 @@ static int exec_mov(struct x86_emu_ctx *e, const struct x86_insn *in)
 	}
 }
 
-static int exec_movx(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int src_size,
+static __attribute__((noinline)) int exec_movx(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int src_size,
 		     bool sign)
 {
 	struct x86_opnd rm, reg;
@@ -376,7 +380,7 @@ static int exec_movx(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned 
 	return EMU_CONTINUE;
 }
 
-static int exec_cmov(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_cmov(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	struct x86_opnd rm, reg;
 	uint64_t v;
@@ -393,7 +397,7 @@ static int exec_cmov(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return EMU_CONTINUE;
 }
 
-static int exec_movbe(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_movbe(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	struct x86_opnd rm, reg;
 	uint64_t v, sw = 0;
@@ -421,7 +425,7 @@ static int exec_movbe(struct x86_emu_ctx *e, const struct x86_insn *in)
 
 #define CRC32C_POLY_REFLECTED 0x82f63b78u
 
-static int exec_crc32(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_crc32(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int src_size = in->opcode == 0xf0 ? 1 : in->opsize;
 	struct x86_opnd src, dst;
@@ -765,7 +769,7 @@ static bool vex_form_ok(const struct x86_insn *in, const struct vec_form *f)
 	return !in->vvvv && (f->size >= XMM_BYTES || lig || !in->vl);
 }
 
-static int exec_vec(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_vec(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	struct vec_form f = vec_classify(in);
 	bool vex = in->encoding == X86_ENC_VEX;
@@ -869,33 +873,30 @@ static bool supported_one_byte(const struct x86_insn *in)
 	}
 }
 
+#define OP_BIT(op) (1ull << ((op) & 63))
+
+/*
+ * The 0F opcodes emulated whatever their prefixes and ModRM (F2/F3 ignored repeat prefixes;
+ * F3 BC/BD: TZCNT/LZCNT), as a bitmap by opcode / 64: one test for the common forms.
+ * 40-4F CMOVcc, 90-9F SETcc, A3 BT, A4/A5 SHLD, AB BTS, AC/AD SHRD, AF IMUL, B0/B1 CMPXCHG,
+ * B3 BTR, B6/B7 MOVZX, BB BTC, BC/BD BSF/BSR, BE/BF MOVSX, C0/C1 XADD.
+ */
+static const uint64_t supported_0f_always[4] = {
+	[0x40 / 64] = 0xffffull << (0x40 & 63),
+	[0x90 / 64] = (0xffffull << (0x90 & 63)) | OP_BIT(0xa3) | OP_BIT(0xa4) | OP_BIT(0xa5) |
+		      OP_BIT(0xab) | OP_BIT(0xac) | OP_BIT(0xad) | OP_BIT(0xaf) | OP_BIT(0xb0) |
+		      OP_BIT(0xb1) | OP_BIT(0xb3) | OP_BIT(0xb6) | OP_BIT(0xb7) | OP_BIT(0xbb) |
+		      OP_BIT(0xbc) | OP_BIT(0xbd) | OP_BIT(0xbe) | OP_BIT(0xbf),
+	[0xc0 / 64] = OP_BIT(0xc0) | OP_BIT(0xc1),
+};
+
 static bool supported_0f(const struct x86_insn *in)
 {
 	unsigned int op = in->opcode, reg = in->reg & 7;
 
+	if (supported_0f_always[op / 64] & OP_BIT(op))
+		return true;
 	switch (op) {
-	case 0x40 ... 0x4f:
-	case 0x90 ... 0x9f:
-	case 0xa3:
-	case 0xab:
-	case 0xaf:
-	case 0xb0:
-	case 0xb1:
-	case 0xb3:
-	case 0xb6:
-	case 0xb7:
-	case 0xbb:
-	case 0xbe:
-	case 0xbf:
-	case 0xc0:
-	case 0xc1:
-	case 0xa4:
-	case 0xa5:
-	case 0xac:
-	case 0xad:
-	case 0xbc:
-	case 0xbd:
-		return true; /* F2/F3 ignored repeat prefixes (F3 BC/BD: TZCNT/LZCNT) */
 	case 0xb8:
 		return in->simd_pfx == X86_PFX_F3; /* POPCNT */
 	case 0xba:
@@ -912,13 +913,18 @@ static bool supported_0f(const struct x86_insn *in)
 	}
 }
 
+/* Out of line: its classification's stack space is not set up for the legacy forms. */
+static __attribute__((noinline)) bool vex_supported(const struct x86_insn *in)
+{
+	struct vec_form f = vec_classify(in);
+
+	return in->map == X86_MAP_0F && f.kind != VK_NONE && vex_form_ok(in, &f);
+}
+
 bool x86e_supported(const struct x86_insn *in)
 {
-	if (in->encoding == X86_ENC_VEX) {
-		struct vec_form f = vec_classify(in);
-
-		return in->map == X86_MAP_0F && f.kind != VK_NONE && vex_form_ok(in, &f);
-	}
+	if (in->encoding == X86_ENC_VEX)
+		return vex_supported(in);
 	if (in->encoding != X86_ENC_LEGACY)
 		return false;
 	switch (in->map) {
@@ -960,7 +966,7 @@ static int exec_grp3(struct x86_emu_ctx *e, const struct x86_insn *in)
 	return exec_muldiv(e, in, &rm);
 }
 
-static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
+static __attribute__((noinline)) int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int op = in->opcode, reg = in->reg & 7;
 	struct x86_opnd rm, r1;
@@ -1068,17 +1074,38 @@ static int exec_one_byte(struct x86_emu_ctx *e, const struct x86_insn *in)
 	}
 }
 
+/* SETcc (0F 90-9F). */
+static __attribute__((noinline)) int exec_setcc(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	struct x86_opnd rm;
+
+	x86e_rm_opnd(e, in, 1, &rm);
+	return x86e_write_op(e, &rm, x86_cond(in->opcode & 0xf, e->rc.rflags) ? 1 : 0);
+}
+
+/* MOVNTI (0F C3): a plain store here. */
+static __attribute__((noinline)) int exec_movnti(struct x86_emu_ctx *e, const struct x86_insn *in)
+{
+	struct x86_opnd rm, r1;
+
+	x86e_rm_opnd(e, in, in->opsize, &rm);
+	x86e_reg_opnd(e, in->reg, in->opsize, &r1);
+	return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
+}
+
+/*
+ * The 0F map's dispatch: every case a tail call (the bodies out of line), so it sets up no
+ * stack frame of its own before the handler sets up its.
+ */
 static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	unsigned int op = in->opcode;
-	struct x86_opnd rm, r1;
 
 	switch (op) {
 	case 0x40 ... 0x4f:
 		return exec_cmov(e, in);
 	case 0x90 ... 0x9f:
-		x86e_rm_opnd(e, in, 1, &rm);
-		return x86e_write_op(e, &rm, x86_cond(op & 0xf, e->rc.rflags) ? 1 : 0);
+		return exec_setcc(e, in);
 	case 0xa3:
 		return exec_bt(e, in, 0, false);
 	case 0xab:
@@ -1104,9 +1131,7 @@ static int exec_0f(struct x86_emu_ctx *e, const struct x86_insn *in)
 	case 0xbf:
 		return exec_movx(e, in, op == 0xbe ? 1 : 2, true);
 	case 0xc3:
-		x86e_rm_opnd(e, in, in->opsize, &rm);
-		x86e_reg_opnd(e, in->reg, in->opsize, &r1);
-		return x86e_write_op(e, &rm, x86e_reg_read(e, &r1));
+		return exec_movnti(e, in);
 	case 0xc7:
 		if ((in->reg & 7) != 1)
 			return x86e_exec_xsave(e, in); /* XSAVEC */

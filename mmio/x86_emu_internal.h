@@ -47,6 +47,24 @@ static inline uint64_t x86e_mask(unsigned int size)
 	return size >= 8 ? ~0ull : (1ull << (size * BYTE_BITS)) - 1;
 }
 #define X86E_HI8_SHIFT 8 /* AH, CH, DH, BH: bits 15:8 of their register */
+#define X86E_HI8_FIRST 4 /* ModRM 4..7 without REX: AH, CH, DH, BH *//*
+ * ZF, SF and PF of a result of size bytes; inline: every ALU form, shift and double shift
+ * computes them.  PF: the low byte has an even number of 1 bits (one SETNP from the
+ * compiler's parity builtin).
+ */
+static inline uint64_t x86e_szp(uint64_t res, unsigned int size)
+{
+	uint64_t f = 0;
+
+	if (!(res & x86e_mask(size)))
+		f |= X86_FL_ZF;
+	if ((res >> (size * BYTE_BITS - 1)) & 1)
+		f |= X86_FL_SF;
+	if (!__builtin_parity((unsigned int)(uint8_t)res))
+		f |= X86_FL_PF;
+	return f;
+}
+
 /* A register operand's value (AH..BH from bits 15:8). */
 static inline uint64_t x86e_reg_read(struct x86_emu_ctx *e, const struct x86_opnd *op)
 {
@@ -100,10 +118,63 @@ int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool
 			  unsigned int align);
 /* Writability check for a read-modify-write destination, done before the read. */
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
+/* x86e_check_write() then x86e_read_op() of the same operand, in one call. */
+int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op);
-void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op);
+
+/* Register reg as an operand of size bytes (AH..BH for 4..7 without REX); inline: two
+ * stores in the common case, on almost every instruction. */
+static inline void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size,
+				 struct x86_opnd *op)
+{
+	/* A compound literal, not memset: two stores for 16 bytes, on every operand. */
+	*op = (struct x86_opnd){.size = (uint8_t)size, .reg = (uint8_t)reg};
+	if (size == 1 && !e->insn->rex && reg >= X86E_HI8_FIRST && reg < X86_R8) {
+		op->hi8 = true;
+		op->reg = (uint8_t)(reg - X86E_HI8_FIRST);
+	}
+}
+
+/* The offsets an address size keeps (2, 4 or 8 bytes). */
+static inline uint64_t x86e_addr_mask(unsigned int addrsize)
+{
+	return addrsize == 2 ? 0xffffull : addrsize == 4 ? LA32_MASK : ~0ull;
+}
+
+/* x86e_ea() and x86e_rm_opnd() inline, for the handlers of the read-modify-write forms that
+ * reach the general emulator (the operand decoded within their own stack frame). */
+static inline __attribute__((always_inline)) uint64_t x86e_ea_inline(struct x86_emu_ctx *e,
+								      const struct x86_insn *in)
+{
+	uint64_t ea = (uint64_t)in->disp;
+
+	if (!in->has_modrm) /* moffs: an absolute offset */
+		return (uint64_t)in->disp & x86e_addr_mask(in->addrsize);
+	if (in->rip_rel)
+		ea += e->rc.rip + in->len;
+	if (in->mem_base != X86_REG_NONE)
+		ea += x86e_gpr(e, in->mem_base);
+	if (in->mem_index != X86_REG_NONE)
+		ea += x86e_gpr(e, in->mem_index) * in->mem_scale;
+	return ea & x86e_addr_mask(in->addrsize);
+}
+
+static inline __attribute__((always_inline)) void
+x86e_rm_opnd_inline(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
+		    struct x86_opnd *op)
+{
+	if (!in->has_mem) {
+		x86e_reg_opnd(e, in->rm, size, op);
+		return;
+	}
+	*op = (struct x86_opnd){.is_mem = true,
+				.size = (uint8_t)size,
+				.seg = in->mem_seg,
+				.ea = x86e_ea_inline(e, in)};
+}
+
 unsigned int x86e_stack_size(struct x86_emu_ctx *e); /* SS address size: 2, 4 or 8 */
 bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la);
 uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in);

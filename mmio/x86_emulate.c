@@ -11,7 +11,6 @@
 #define CANON_BITS_48 48
 #define CANON_BITS_57 57
 #define X86_CR4_LA57  (1ull << 12)
-#define HI8_FIRST     4 /* ModRM 4..7 without REX: AH, CH, DH, BH */
 #define HI8_SHIFT     X86E_HI8_SHIFT
 #define USER_CPL      3
 
@@ -64,21 +63,6 @@ void x86e_reg_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t v
 	x86e_set_gpr(e, op->reg, val);
 }
 
-void x86e_reg_opnd(struct x86_emu_ctx *e, unsigned int reg, unsigned int size, struct x86_opnd *op)
-{
-	/* A compound literal, not memset: two stores for 16 bytes, on every operand. */
-	*op = (struct x86_opnd){.size = (uint8_t)size, .reg = (uint8_t)reg};
-	if (size == 1 && !e->insn->rex && reg >= HI8_FIRST && reg < X86_R8) {
-		op->hi8 = true;
-		op->reg = (uint8_t)(reg - HI8_FIRST);
-	}
-}
-
-static uint64_t addr_mask(unsigned int addrsize)
-{
-	return addrsize == 2 ? ADDR_MASK_16 : addrsize == 4 ? ADDR_MASK_32 : ~0ull;
-}
-
 uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
 	uint64_t rip = e->rc.rip + in->len;
@@ -91,28 +75,13 @@ uint64_t x86e_next_rip(struct x86_emu_ctx *e, const struct x86_insn *in)
 
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in)
 {
-	uint64_t ea = (uint64_t)in->disp;
-
-	if (!in->has_modrm) /* moffs: an absolute offset */
-		return (uint64_t)in->disp & addr_mask(in->addrsize);
-	if (in->rip_rel)
-		ea += e->rc.rip + in->len;
-	if (in->mem_base != X86_REG_NONE)
-		ea += x86e_gpr(e, in->mem_base);
-	if (in->mem_index != X86_REG_NONE)
-		ea += x86e_gpr(e, in->mem_index) * in->mem_scale;
-	return ea & addr_mask(in->addrsize);
+	return x86e_ea_inline(e, in);
 }
 
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op)
 {
-	if (!in->has_mem) {
-		x86e_reg_opnd(e, in->rm, size, op);
-		return;
-	}
-	*op = (struct x86_opnd){
-		.is_mem = true, .size = (uint8_t)size, .seg = in->mem_seg, .ea = x86e_ea(e, in)};
+	x86e_rm_opnd_inline(e, in, size, op);
 }
 
 unsigned int x86e_stack_size(struct x86_emu_ctx *e)
@@ -139,8 +108,11 @@ bool x86e_canonical(const struct x86_emu_ctx *e, uint64_t la)
 	return x86_canonical(la, e->ctl.cr4);
 }
 
-bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t ea,
-			unsigned int size, bool write)
+/* x86_segment_allows's body, inline in x86e_linear: every memory access outside 64-bit mode
+ * checks its segment. */
+static inline __attribute__((always_inline)) bool segment_allows(const struct x86_segment *s,
+								  bool real_or_v86, uint64_t ea,
+								  unsigned int size, bool write)
 {
 	uint64_t last = ea + size - 1;
 	unsigned int type = s->attr & X86_SEG_TYPE_MASK;
@@ -163,8 +135,16 @@ bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t 
 	return last <= s->limit;
 }
 
-int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size, bool write,
-		uint64_t *la)
+bool x86_segment_allows(const struct x86_segment *s, bool real_or_v86, uint64_t ea,
+			unsigned int size, bool write)
+{
+	return segment_allows(s, real_or_v86, ea, size, write);
+}
+
+/* x86e_linear's body, inline in x86e_check_write (one stack frame for both). */
+static inline __attribute__((always_inline)) int linear(struct x86_emu_ctx *e, unsigned int seg,
+							 uint64_t ea, unsigned int size, bool write,
+							 uint64_t *la)
 {
 	unsigned int vec = seg == X86_SEG_SS ? X86_EXC_SS : X86_EXC_GP;
 	struct x86_segment s;
@@ -181,7 +161,7 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 			return x86e_raise(e, vec, true, 0);
 	} else {
 		e->ops->get_seg(e->opaque, seg, &s);
-		if (!x86_segment_allows(&s, e->real_or_v86, ea, size, write))
+		if (!segment_allows(&s, e->real_or_v86, ea, size, write))
 			return x86e_raise(e, vec, true, 0);
 		*la = (s.base + ea) & ADDR_MASK_32;
 	}
@@ -190,6 +170,12 @@ int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned i
 	    size > 1 && size <= 8 && (*la & (size - 1)))
 		return x86e_raise(e, X86_EXC_AC, true, 0);
 	return EMU_CONTINUE;
+}
+
+int x86e_linear(struct x86_emu_ctx *e, unsigned int seg, uint64_t ea, unsigned int size, bool write,
+		uint64_t *la)
+{
+	return linear(e, seg, ea, size, write, la);
 }
 
 /* Each page of [la, la + size) in turn: probed (probe) or read/written through the callbacks. */
@@ -303,49 +289,111 @@ static void le_store(uint8_t *b, uint64_t v, unsigned int size)
 		b[i] = (uint8_t)(v >> (BYTE_BITS * i));
 }
 
-/* op's linear address: x86e_check_write's if it checked op last, else the checks' answer. */
-static int op_linear(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write, uint64_t *la)
+/* op's linear address: x86e_check_write's if it checked op last, else the checks' answer
+ * (inline in the operand reads and writes, one stack frame for both). */
+static inline __attribute__((always_inline)) int op_linear(struct x86_emu_ctx *e,
+							    const struct x86_opnd *op, bool write,
+							    uint64_t *la)
 {
 	if (e->rmw.op == op && e->rmw.ea == op->ea && e->rmw.seg == op->seg &&
 	    e->rmw.size == op->size) {
 		*la = e->rmw.la;
 		return EMU_CONTINUE;
 	}
-	return x86e_linear(e, op->seg, op->ea, op->size, write, la);
+	return linear(e, op->seg, op->ea, op->size, write, la);
 }
 
-int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+/* A 1, 2, 4 or 8-byte access within one page: one value callback can take it whole. */
+static inline bool value_access(uint64_t la, unsigned int size)
+{
+	return size && !(size & (size - 1)) && size <= sizeof(uint64_t) &&
+	       (la & (PAGE_SIZE_4K - 1)) + size <= PAGE_SIZE_4K;
+}
+
+/* x86e_read_op's and x86e_write_op's general paths, out of line: their fast paths below
+ * need no stack frame of their own. */
+static __attribute__((noinline)) int read_op_mem(struct x86_emu_ctx *e, const struct x86_opnd *op,
+						 uint64_t *val)
 {
 	uint8_t b[sizeof(uint64_t)];
 	uint64_t la;
-	int r;
+	int r = op_linear(e, op, false, &la);
 
-	if (!op->is_mem) {
-		*val = x86e_reg_read(e, op);
-		return EMU_CONTINUE;
-	}
-	r = op_linear(e, op, false, &la);
-	if (!r)
-		r = access_split(e, la, b, op->size, false);
+	if (r)
+		return r;
+	if (e->ops->read_value && value_access(la, op->size))
+		return e->ops->read_value(e->opaque, la, op->size, val, &e->res->exc)
+			       ? X86_EMU_EXCEPTION
+			       : EMU_CONTINUE;
+	r = access_split(e, la, b, op->size, false);
 	if (r)
 		return r;
 	*val = le_load(b, op->size);
 	return EMU_CONTINUE;
 }
 
-int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+static __attribute__((noinline)) int read_op_reg(struct x86_emu_ctx *e, const struct x86_opnd *op,
+						 uint64_t *val)
+{
+	*val = x86e_reg_read(e, op);
+	return EMU_CONTINUE;
+}
+
+static __attribute__((noinline)) int write_op_mem(struct x86_emu_ctx *e,
+						  const struct x86_opnd *op, uint64_t val)
 {
 	uint8_t b[sizeof(uint64_t)];
 	uint64_t la;
-	int r;
+	int r = op_linear(e, op, true, &la);
 
-	if (!op->is_mem) {
-		x86e_reg_write(e, op, val);
-		return EMU_CONTINUE;
-	}
+	if (r)
+		return r;
+	if (e->ops->write_value && value_access(la, op->size))
+		return e->ops->write_value(e->opaque, la, op->size, val & x86e_mask(op->size),
+					   &e->res->exc)
+			       ? X86_EMU_EXCEPTION
+			       : EMU_CONTINUE;
 	le_store(b, val, op->size);
-	r = op_linear(e, op, true, &la);
-	return r ? r : access_split(e, la, b, op->size, true);
+	return access_split(e, la, b, op->size, true);
+}
+
+static __attribute__((noinline)) int write_op_reg(struct x86_emu_ctx *e,
+						  const struct x86_opnd *op, uint64_t val)
+{
+	x86e_reg_write(e, op, val);
+	return EMU_CONTINUE;
+}
+
+/* The operand x86e_check_write() checked last, by a value callback: a read-modify-write's
+ * read and write (what read_op_mem/write_op_mem would do, without their frames). */
+static inline bool rmw_value(const struct x86_emu_ctx *e, const struct x86_opnd *op,
+			     const void *cb)
+{
+	return e->rmw.op == op && e->rmw.ea == op->ea && e->rmw.seg == op->seg &&
+	       e->rmw.size == op->size && e->rmw.value && cb;
+}
+
+int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+{
+	if (!op->is_mem)
+		return read_op_reg(e, op, val);
+	if (!rmw_value(e, op, e->ops->read_value))
+		return read_op_mem(e, op, val);
+	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
+		       ? X86_EMU_EXCEPTION
+		       : EMU_CONTINUE;
+}
+
+int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+{
+	if (!op->is_mem)
+		return write_op_reg(e, op, val);
+	if (!rmw_value(e, op, e->ops->write_value))
+		return write_op_mem(e, op, val);
+	return e->ops->write_value(e->opaque, e->rmw.la, op->size, val & x86e_mask(op->size),
+				   &e->res->exc)
+		       ? X86_EMU_EXCEPTION
+		       : EMU_CONTINUE;
 }
 
 int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
@@ -377,14 +425,15 @@ int x86e_check_aligned16(struct x86_emu_ctx *e, const struct x86_opnd *op, bool 
  * Paging too, not only the segment: the CPU translates a read-modify-write destination for
  * writing before it reads, so a write that would fault must not let a device see the read.
  */
-int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
+/* x86e_check_write's body for a memory operand, inline in x86e_rmw_read too. */
+static inline __attribute__((always_inline)) int check_write_mem(struct x86_emu_ctx *e,
+								  const struct x86_opnd *op)
 {
+	bool one_page;
 	uint64_t la;
 	int r;
 
-	if (!op->is_mem)
-		return EMU_CONTINUE;
-	r = x86e_linear(e, op->seg, op->ea, op->size, true, &la);
+	r = linear(e, op->seg, op->ea, op->size, true, &la);
 	if (r)
 		return r;
 	e->rmw.op = op;
@@ -392,12 +441,37 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 	e->rmw.la = la;
 	e->rmw.seg = op->seg;
 	e->rmw.size = op->size;
+	one_page = op->size && (la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K;
+	e->rmw.value = one_page && !(op->size & (op->size - 1)) && op->size <= sizeof(uint64_t);
 	if (!e->ops->probe)
 		return EMU_CONTINUE;
-	if (op->size && (la & (PAGE_SIZE_4K - 1)) + op->size <= PAGE_SIZE_4K) /* one probe */
+	if (one_page) /* one probe */
 		return e->ops->probe(e->opaque, la, op->size, true, &e->res->exc) ? X86_EMU_EXCEPTION
 										  : EMU_CONTINUE;
 	return access_pages(e, la, NULL, op->size, true, true);
+}
+
+int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
+{
+	if (!op->is_mem)
+		return EMU_CONTINUE;
+	return check_write_mem(e, op);
+}
+
+int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+{
+	int r;
+
+	if (!op->is_mem)
+		return read_op_reg(e, op, val);
+	r = check_write_mem(e, op);
+	if (r)
+		return r;
+	if (!e->rmw.value || !e->ops->read_value)
+		return read_op_mem(e, op, val);
+	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
+		       ? X86_EMU_EXCEPTION
+		       : EMU_CONTINUE;
 }
 
 /* ---- entry points ---- */
@@ -540,34 +614,35 @@ static int check_decoded(struct x86_emu_ctx *e, const struct x86_segment *cs)
 	return EMU_CONTINUE;
 }
 
-static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
-		   struct x86_emu_result *res)
+static inline __attribute__((always_inline)) int
+emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
+	     const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+	     struct x86_emu_result *res)
 {
-	struct x86_segment cs;
+	struct x86_segment cs_read;
+	const struct x86_segment *cs = &cs_read;
 	uint64_t rflags_before;
 	int r;
 
-	if (entry) { /* x86e_begin's reads, already made by the caller */
+	if (entry) { /* x86e_begin's reads, already made by the caller (CS used in place) */
 		start(e, res);
 		e->ctl = entry->ctl;
-		cs = entry->cs;
+		cs = &entry->cs;
 		e->rc.rip = entry->rip;
 		e->rc.rflags = entry->rflags;
 		e->gpr = entry->gpr;
-		derive_mode(e, &cs);
-		res->next_rip = e->rc.rip;
+		derive_mode(e, cs);
 	} else {
-		x86e_begin(e, res, &cs);
+		x86e_begin(e, res, &cs_read);
 	}
 	rflags_before = e->rc.rflags;
 
 	if (decoded && decoded->mode == e->mode) {
 		e->insn = decoded; /* not copied: res->insn only if it does not complete */
-		r = check_decoded(e, &cs);
+		r = check_decoded(e, cs);
 	} else {
 		decoded = NULL;
-		r = fetch_decode(e, &cs, bytes, n);
+		r = fetch_decode(e, cs, bytes, n);
 	}
 	if (!r) {
 		const struct x86_insn *in = e->insn;
@@ -600,6 +675,13 @@ static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 	return -r;
 }
 
+static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
+		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+		   struct x86_emu_result *res)
+{
+	return emulate_body(e, bytes, n, decoded, entry, res);
+}
+
 int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		      struct x86_emu_result *res)
 {
@@ -612,10 +694,12 @@ int x86_emulate_decoded(struct x86_emu_ctx *e, const struct x86_insn *in,
 	return emulate(e, NULL, 0, in, NULL, res);
 }
 
+/* The MMIO exit's entry, on every emulated exit: its own copy of the body, without the
+ * caller's bytes (none) and without a call between. */
 int x86_emulate_entered(struct x86_emu_ctx *e, const struct x86_insn *in,
 			const struct x86_emu_entry *entry, struct x86_emu_result *res)
 {
-	return emulate(e, NULL, 0, in, entry, res);
+	return emulate_body(e, NULL, 0, in, entry, res);
 }
 
 int x86_emulate(struct x86_emu_ctx *e, struct x86_emu_result *res)

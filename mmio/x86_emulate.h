@@ -219,6 +219,15 @@ struct x86_emu_ops {
 	int (*xss)(void *opaque, uint64_t *xss);
 	void (*xsaves)(void *opaque, uint64_t rfbm, bool rex_w);
 	int (*xrstors)(void *opaque, uint64_t rfbm, bool rex_w, struct x86_exception *exc);
+	/*
+	 * Optional (NULL: read/write with a byte buffer).  read/write of len 1, 2, 4 or 8 bytes
+	 * within one page with the value in a register (little-endian, zero-extended), for a
+	 * caller whose devices take values: no conversion through a buffer on either side.
+	 */
+	int (*read_value)(void *opaque, uint64_t la, unsigned int len, uint64_t *val,
+			  struct x86_exception *exc);
+	int (*write_value)(void *opaque, uint64_t la, unsigned int len, uint64_t val,
+			   struct x86_exception *exc);
 };
 
 #define X86_FXSR_AREA 512
@@ -303,11 +312,13 @@ struct x86_emu_ctx {
 	const uint64_t *gpr; /* x86_emu_entry's gpr: GPRs (but RSP) read in place, or NULL */
 	/* The memory operand x86e_check_write() passed last in this instruction, with its
 	 * linear address: a read-modify-write's read and write skip the segment checks it made
-	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none). */
+	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none);
+	 * value: it is one access a value callback takes (1, 2, 4 or 8 bytes within a page). */
 	struct {
 		const void *op;
 		uint64_t ea, la;
 		uint8_t seg, size;
+		bool value;
 	} rmw;
 };
 

@@ -423,11 +423,31 @@ static int cb_xss(void *o, uint64_t *xss)
 	return (a & (1u << 3)) ? 0 : -1;
 }
 
+
+/* The value callbacks over the byte ones: the emulator's value path gets the same memory. */
+static int cb_read_value(void *o, uint64_t la, unsigned int len, uint64_t *val, struct x86_exception *x)
+{
+	uint8_t b[sizeof(uint64_t)] = {0};
+
+	if (cb_read(o, la, b, len, x))
+		return 1;
+	memcpy(val, b, sizeof(b)); /* little-endian host, zero-extended */
+	return 0;
+}
+
+static int cb_write_value(void *o, uint64_t la, unsigned int len, uint64_t val, struct x86_exception *x)
+{
+	uint8_t b[sizeof(uint64_t)];
+
+	memcpy(b, &val, sizeof(b));
+	return cb_write(o, la, b, len, x);
+}
+
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
 	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, cb_sys_access, cb_set_seg, cb_set_sysseg,
 	cb_xsave_area, cb_xsave_extent, cb_xsave_run, cb_xrstor_run, NULL, NULL, cb_xsave_run,
-	cb_xss, cb_xsave_run, cb_xrstor_run,
+	cb_xss, cb_xsave_run, cb_xrstor_run, cb_read_value, cb_write_value,
 };
 
 /* ---- the host CPU ---- */

@@ -76,6 +76,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_contain_dma();
 		test_contain_msi();
 		test_contain_msix();
+		test_contain_db_hold();
 	}
 	if (hv_present()) {
 		bench_report();

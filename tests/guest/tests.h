@@ -183,6 +183,11 @@ void test_contain_msi(void);
  * table entry reads back as written, a fixed vector arrives, an NMI does not.
  */
 void test_contain_msix(void);
+/*
+ * Hostile guest, a MOV SS's held #DB (test_contain_db_hold.c): a far JMP to a TSS as the
+ * instruction mhv single-steps must not save mhv's TF into the old TSS.
+ */
+void test_contain_db_hold(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */

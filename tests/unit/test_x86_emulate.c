@@ -400,16 +400,37 @@ static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t
 	}
 }
 
+
+/* The value callbacks over the byte ones: the emulator's value path gets the same memory. */
+static int rd_value(void *o, uint64_t la, unsigned int len, uint64_t *val, struct x86_exception *x)
+{
+	uint8_t b[sizeof(uint64_t)] = {0};
+
+	if (rd(o, la, b, len, x))
+		return 1;
+	memcpy(val, b, sizeof(b)); /* little-endian host, zero-extended */
+	return 0;
+}
+
+static int wr_value(void *o, uint64_t la, unsigned int len, uint64_t val, struct x86_exception *x)
+{
+	uint8_t b[sizeof(uint64_t)];
+
+	memcpy(b, &val, sizeof(b));
+	return wr(o, la, b, len, x);
+}
+
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
 	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
 	xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
-	xss, xsaves, xrstors,
+	xss, xsaves, xrstors, rd_value, wr_value,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL,	 NULL, /* read_value, write_value: the byte path */
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -475,6 +496,7 @@ static const struct x86_emu_ops ops_plain = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL,	 NULL, /* read_value, write_value: the byte path */
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */

@@ -116,6 +116,7 @@ static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg, get_ctl, rd,	  rd,	wr,   get_vec,
 	set_vec, NULL,	  NULL,	   NULL,    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL,	 NULL, /* read_value, write_value: the byte path */
 };
 
 static void setup(struct fake *f, const uint8_t *code, size_t n)

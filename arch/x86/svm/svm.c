@@ -635,8 +635,10 @@ static void svm_sipi_reset(struct vcpu *v, uint8_t vector)
 	s->g_pat = PAT_POWER_ON;
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RDX] = cpuid(CPUID_FEATURES).eax;
-	if (sv->db_hold.armed) /* INIT ended the step: the intercepts it took back */
+	if (sv->db_hold.armed) { /* INIT ended the step: the intercepts it took back */
 		c->intercept_exceptions = sv->db_hold.exceptions;
+		c->intercept_misc1 = sv->db_hold.misc1;
+	}
 	sv->db_hold = (struct svm_db_hold){0};
 	c->event_inj = 0;
 	c->interrupt_shadow = 0;
@@ -697,11 +699,16 @@ static uint64_t svm_get_cr2(struct vcpu *v)
 static void svm_set_exception_intercept(struct vcpu *v, unsigned vector, bool on)
 {
 	struct vmcb_control *c = &vmcb_of(v)->control;
+	struct svm_db_hold *h = &to_svm(v)->db_hold;
 
-	if (on)
-		c->intercept_exceptions |= 1u << vector;
+	/* A held #DB's step has them all (svm_db_hold.h): the word it gives back changes. */
+	uint32_t word = h->armed ? h->exceptions : c->intercept_exceptions;
+
+	word = on ? word | (1u << vector) : word & ~(1u << vector);
+	if (h->armed)
+		h->exceptions = word;
 	else
-		c->intercept_exceptions &= ~(1u << vector);
+		c->intercept_exceptions = word;
 	/* QEMU's TCG reports INT3 as the INTn intercept, never as the #BP one: #BP means both. */
 	if (vector == VEC_BP && on)
 		c->intercept_misc1 |= MISC1_INTN;
@@ -778,8 +785,12 @@ static bool svm_single_step(struct vcpu *v, bool on)
 			told = true;
 			pr_info("mhv: SVM: single-step by RFLAGS.TF (no monitor trap flag)\n");
 		}
-		/* The guest's TF: not one a held #DB's step forces (svm_db_hold.h). */
-		sv->guest_tf = svm_db_hold_rflags(&sv->db_hold, vmcb->save.rflags) & RFLAGS_TF;
+		/* The debugger takes the step from a held #DB (svm_db_hold.h): that #DB comes
+		 * at once, as when the debugger owned the step first; its TF and intercepts back
+		 * before they are saved here. */
+		if (unlikely(sv->db_hold.armed))
+			svm_db_hold_release(&sv->db_hold, vmcb, false);
+		sv->guest_tf = vmcb->save.rflags & RFLAGS_TF;
 		sv->db_intercepted = vmcb->control.intercept_exceptions & (1u << VEC_DB);
 		vmcb->save.rflags |= RFLAGS_TF;
 		vmcb->control.intercept_exceptions |= 1u << VEC_DB;
@@ -1305,7 +1316,10 @@ static bool db_hold_exit(struct svm_vcpu *sv, uint64_t code)
 		svm_db_hold_release(&sv->db_hold, vmcb, vmcb->save.dr6 & DR6_BS);
 		return true;
 	}
-	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + SVM_EXCEPTION_VECTORS) {
+	/* An exception, or the guest's interrupt (intercepted meanwhile; it stays pending and
+	 * comes after the #DB's delivery, as the guest's IF lets it). */
+	if ((code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + SVM_EXCEPTION_VECTORS) ||
+	    code == SVM_EXIT_INTR) {
 		svm_db_hold_release(&sv->db_hold, vmcb, false);
 		return true;
 	}

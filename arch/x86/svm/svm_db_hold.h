@@ -8,12 +8,14 @@
  * #DB's B-bits kept here.  The step ends in one of three ways:
  *   - the CPU's single-step trap (#DB exit, DR6.BS): the instruction ran;
  *   - mhv completes the instruction at an exit (RIP moves with TF set: single_step_trap);
- *   - an exception exit, an injected fault or an NMI first: the instruction did not run.
+ *   - an exception exit, an injected fault, an interrupt or an NMI first: the instruction did
+ *     not run (or, a REP string, not to its end).
  * The first two deliver the #DB after it (BS only if the guest's own TF was set); the third
  * delivers it before it, as mhv did before the hold (the instruction runs again after the
  * guest's #DB handler, faulting again if it must).  The guest never sees the forced TF:
  * get_rflags hides it, instructions that read or write TF without an exit are never stepped
- * (mmio_data_bp_next_steppable), and an exception or NMI exits before its frame is pushed.
+ * (mmio_data_bp_next_steppable), and an exception, an interrupt or an NMI exits before its
+ * frame is pushed.
  * Approximations: a fault mhv would inject for the instruction is dropped for the #DB (a #PF's
  * CR2 is written already); a REP string mhv completes at one exit gets the #DB after the
  * iterations it ran there.
@@ -35,6 +37,7 @@ struct svm_db_hold {
 	uint64_t hide;	     /* RFLAGS.TF while mhv forces it, else 0: what get_rflags clears */
 	uint64_t dr6_bs;     /* DR6.BS as the guest left it (sticky) */
 	uint32_t exceptions; /* the exception intercepts before the hold */
+	uint32_t misc1;	     /* the intercepts word with INTR and NMI, before the hold */
 	uint64_t b_bits;     /* DR6's B0-B3 owed */
 };
 
@@ -49,10 +52,16 @@ static inline void svm_db_hold_arm(struct svm_db_hold *h, struct vmcb *vmcb, uin
 				  .guest_tf = vmcb->save.rflags & RFLAGS_TF,
 				  .dr6_bs = vmcb->save.dr6 & DR6_BS,
 				  .exceptions = vmcb->control.intercept_exceptions,
+				  .misc1 = vmcb->control.intercept_misc1,
 				  .b_bits = b_bits};
 	h->hide = h->guest_tf ? 0 : RFLAGS_TF;
 	vmcb->save.rflags |= RFLAGS_TF;
 	vmcb->control.intercept_exceptions = SVM_DB_HOLD_EXCEPTIONS;
+	/* The guest's physical interrupts and NMIs (not intercepted on one CPU without a
+	 * debugger) go to its IDT without an exit: one taken between two iterations of a REP
+	 * string (the shadow covers the first only; mhv completes them one per exit here) would
+	 * push the forced TF. */
+	vmcb->control.intercept_misc1 |= MISC1_INTR | MISC1_NMI;
 }
 
 /* The guest's RFLAGS under the hold, and a write of them that keeps the step. */
@@ -81,6 +90,7 @@ static inline void svm_db_hold_release(struct svm_db_hold *h, struct vmcb *vmcb,
 
 	vmcb->save.rflags = (vmcb->save.rflags & ~RFLAGS_TF) | (h->guest_tf ? RFLAGS_TF : 0);
 	vmcb->control.intercept_exceptions = h->exceptions;
+	vmcb->control.intercept_misc1 = h->misc1;
 	vmcb->save.dr6 = (vmcb->save.dr6 & ~DR6_BS) | bs | h->b_bits;
 	vmcb->control.event_inj = EVENTINJ_VALID | EVENTINJ_TYPE_EXCEPTION | VEC_DB;
 	h->armed = false;

@@ -141,6 +141,7 @@ VMCB_OFFSET_CHECK(save.g_pat, 0x668);
 /* intercept_dr: reads of DR0-DR7 in bits 0-7, writes in bits 16-23 */
 #define SVM_DR_INTERCEPT_ALL 0x00FF00FFu
 #define SVM_EXIT_EXCP_BASE   0x040
+#define SVM_EXIT_INTR	     0x060
 #define SVM_EXIT_NMI	     0x061
 #define SVM_EXIT_INIT	     0x063
 #define SVM_EXIT_CPUID	     0x072
