@@ -116,6 +116,26 @@ static void emu_set_reg(void *opaque, unsigned reg, uint64_t val)
 		v->gpr[reg] = val;
 }
 
+/* emu_set_reg for each register an instruction wrote, in x86e_commit's order, one call. */
+static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
+		       uint64_t rflags, bool set_rflags)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	for (; dirty; dirty &= dirty - 1) {
+		unsigned i = (unsigned)__builtin_ctz(dirty);
+
+		if (i == GPR_RSP)
+			v->ops->set_rsp(v, gpr[i]);
+		else
+			v->gpr[i] = gpr[i];
+	}
+	if (rip)
+		v->ops->set_rip(v, *rip);
+	if (set_rflags)
+		v->ops->set_rflags(v, rflags);
+}
+
 static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_segment *vs)
 {
 	c->seg[seg] = (struct x86_segment){
@@ -582,6 +602,34 @@ static int emu_probe(void *opaque, uint64_t la, unsigned len, bool write,
 	return mem_access(opaque, la, NULL, len, write ? GW_WRITE : 0, exc);
 }
 
+/* A read-modify-write's read: a hit of the device page translated for writing is what
+ * emu_probe(write) passes without a check, so emu_read_value's typed read follows at once;
+ * anything else probes for writing first (a write that faults, faults before the read). */
+static __attribute__((noinline)) int emu_rmw_read_slow(void *opaque, uint64_t la, unsigned len,
+						       uint64_t *val, struct x86_exception *exc)
+{
+	return emu_probe(opaque, la, len, true, exc) || emu_read_value(opaque, la, len, val, exc);
+}
+
+static int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+			      struct x86_exception *exc)
+{
+	struct mmio_exit_ctx *c = opaque;
+	const struct mmio_region *r = c->page.region;
+	struct mmio_value res;
+	uint64_t gpa;
+
+	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
+	    !r->ops->read_value[__builtin_ctz(len)])
+		return emu_rmw_read_slow(opaque, la, len, val, exc);
+	res = r->ops->read_value[__builtin_ctz(len)](r->dev, gpa - r->base);
+	if (res.err)
+		return value_failed(c, la, len, false, (int)res.err, exc);
+	*val = res.val;
+	mmio_data_bp_note(&c->bp, c->v, la, len, false);
+	return 0;
+}
+
 /*
  * Vector registers: mhv never touches SSE/AVX state (-mgeneral-regs-only), so the guest's
  * registers are live in the CPU.  XSAVE/XRSTOR (or FXSAVE/FXRSTOR) reach them.
@@ -808,6 +856,8 @@ static const struct x86_emu_ops emu_ops = {
 	.get_vec = emu_get_vec,
 	.set_vec = emu_set_vec,
 	.probe = emu_probe,
+	.rmw_read_value = emu_rmw_read_value,
+	.commit = emu_commit,
 	.get_sysseg = emu_get_sysseg,
 	.set_dtr = emu_set_dtr,
 	.lmsw = emu_lmsw,

@@ -174,7 +174,7 @@ int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in)
 	unsigned int cnt = raw & (size == 8 ? SHIFT_MASK_64 : SHIFT_MASK_32);
 	struct x86_opnd dst;
 	uint64_t a, b, res, f;
-	bool cf, of;
+	bool cf;
 	int r;
 
 	x86e_rm_opnd_inline(e, in, size, &dst);
@@ -199,13 +199,10 @@ int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in)
 		/* Only 16-bit operands reach here (count 17..31): the SDM leaves it undefined. */
 		res = x86v_shxd16_wide(e->vendor, left, a, b, cnt, &cf);
 	}
-	of = x86v_shxd_of(e->vendor, left, size, cnt, a, res, cf);
 	/* X86_FL_ARITH holds CF and OF: cleared with the rest, then set if they are. */
-	f = (e->rc.rflags & ~X86_FL_ARITH) | x86e_szp(res, size) | (cf ? X86_FL_CF : 0) |
-	    (of ? X86_FL_OF : 0);
-	x86v_shift_undef_flags(e->vendor, size, cnt, &f);
-	e->rc.rflags = f;
-	return x86e_write_op(e, &dst, res);
+	f = (e->rc.rflags & ~X86_FL_ARITH) | x86e_szp(res, size) | (cf ? X86_FL_CF : 0);
+	e->rc.rflags = x86v_shxd_flags(e->vendor, left, size, cnt, a, res, cf, f);
+	return x86e_rmw_write(e, &dst, res);
 }
 
 static unsigned int popcount(uint64_t v)

@@ -120,6 +120,9 @@ int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 /* x86e_check_write() then x86e_read_op() of the same operand, in one call. */
 int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
+/* x86e_write_op() of the operand x86e_rmw_read() read last (no other operand checked since):
+ * its value callback without the operand compare; val within the operand's size. */
+int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op);
@@ -225,6 +228,10 @@ void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int c
 /* OF after SHLD (left) / SHRD of a by cnt != 0 giving res and cf (defined for cnt 1 only). */
 bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
 		  uint64_t res, bool cf);
+/* x86v_shxd_of's OF set in flags (OF clear on entry), then x86v_shift_undef_flags's AF: one
+ * call per SHLD/SHRD. */
+uint64_t x86v_shxd_flags(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt,
+			 uint64_t a, uint64_t res, bool cf, uint64_t flags);
 /* OF after ROL/ROR/RCL/RCR by masked count cnt != 1. */
 void x86v_rotate_undef_flags(enum x86_vendor v, unsigned int cnt, uint64_t *flags);
 /* A shift/rotate of a 32-bit register by a masked count of 0 still zero-extends it. */

@@ -464,12 +464,39 @@ int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *va
 
 	if (!op->is_mem)
 		return read_op_reg(e, op, val);
+	if (e->ops->rmw_read_value) {
+		r = linear(e, op->seg, op->ea, op->size, true, &e->rmw.la);
+		if (r)
+			return r;
+		if (value_access(e->rmw.la, op->size)) {
+			e->rmw.op = op;
+			e->rmw.ea = op->ea;
+			e->rmw.seg = op->seg;
+			e->rmw.size = op->size;
+			e->rmw.value = true;
+			return e->ops->rmw_read_value(e->opaque, e->rmw.la, op->size, val,
+						      &e->res->exc)
+				       ? X86_EMU_EXCEPTION
+				       : EMU_CONTINUE;
+		}
+	}
 	r = check_write_mem(e, op);
 	if (r)
 		return r;
 	if (!e->rmw.value || !e->ops->read_value)
 		return read_op_mem(e, op, val);
 	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
+		       ? X86_EMU_EXCEPTION
+		       : EMU_CONTINUE;
+}
+
+int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+{
+	if (!op->is_mem)
+		return write_op_reg(e, op, val);
+	if (e->rmw.op != op || !e->rmw.value || !e->ops->write_value)
+		return write_op_mem(e, op, val);
+	return e->ops->write_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
 		       ? X86_EMU_EXCEPTION
 		       : EMU_CONTINUE;
 }
@@ -584,7 +611,8 @@ static int fetch_decode(struct x86_emu_ctx *e, const struct x86_segment *cs, con
  * single-step trap when RIP advances sees the TF the instruction started with (POPF that
  * sets TF traps after the next instruction, one that clears it still traps after itself).
  */
-void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
+static __attribute__((noinline)) void commit_each(struct x86_emu_ctx *e, uint64_t rflags_before,
+						   const uint64_t *rip)
 {
 	/* Only the registers written: one step per dirty bit, not per register. */
 	for (uint32_t left = e->rc.dirty; left; left &= left - 1) {
@@ -598,11 +626,22 @@ void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *
 		e->ops->set_reg(e->opaque, X86_REG_RFLAGS, e->rc.rflags);
 }
 
+/* ops->commit's one call, or set_reg per register (out of line: its loop's frame). */
+void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
+{
+	if (!e->ops->commit)
+		commit_each(e, rflags_before, rip);
+	else
+		e->ops->commit(e->opaque, e->rc.gpr, e->rc.dirty, rip, e->rc.rflags,
+			       e->rc.rflags != rflags_before);
+}
+
 /*
  * The checks fetch_decode() makes after decoding, for an instruction decoded by the caller for
  * the same mode: the CS limit, no VEX/EVEX/XOP in real or virtual-8086 mode.
  */
-static int check_decoded(struct x86_emu_ctx *e, const struct x86_segment *cs)
+static inline __attribute__((always_inline)) int check_decoded(struct x86_emu_ctx *e,
+								const struct x86_segment *cs)
 {
 	const struct x86_insn *in = e->insn;
 

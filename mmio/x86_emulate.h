@@ -228,6 +228,20 @@ struct x86_emu_ops {
 			  struct x86_exception *exc);
 	int (*write_value)(void *opaque, uint64_t la, unsigned int len, uint64_t val,
 			   struct x86_exception *exc);
+	/*
+	 * Optional (NULL: probe for writing, then read_value).  A read-modify-write's read, as
+	 * read_value, after the check probe(write) makes: an access the write would fault on
+	 * faults here, before the device sees the read.
+	 */
+	int (*rmw_read_value)(void *opaque, uint64_t la, unsigned int len, uint64_t *val,
+			      struct x86_exception *exc);
+	/*
+	 * Optional (NULL: set_reg per register).  The registers an instruction wrote, as the
+	 * set_reg calls would make them in this order: gpr[i] for each bit i of dirty, then
+	 * *rip if rip, then rflags if set_rflags.
+	 */
+	void (*commit)(void *opaque, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
+		       uint64_t rflags, bool set_rflags);
 };
 
 #define X86_FXSR_AREA 512

@@ -132,6 +132,15 @@ bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int 
 	return left ? msb != cf : msb != ((res >> (bits - 2)) & 1);
 }
 
+uint64_t x86v_shxd_flags(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt,
+			 uint64_t a, uint64_t res, bool cf, uint64_t flags)
+{
+	if (x86v_shxd_of(v, left, size, cnt, a, res, cf))
+		flags |= X86_FL_OF;
+	x86v_shift_undef_flags(v, size, cnt, &flags);
+	return flags;
+}
+
 void x86v_rotate_undef_flags(enum x86_vendor v, unsigned int cnt, uint64_t *flags)
 {
 	(void)v;

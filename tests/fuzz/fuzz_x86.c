@@ -471,11 +471,29 @@ static int wr_value(void *o, uint64_t la, unsigned int len, uint64_t val, struct
 	return wr(o, la, b, len, x);
 }
 
+/* The optional one-call forms, as the set of calls they stand for. */
+static int rmw_read_value(void *o, uint64_t la, unsigned int len, uint64_t *val,
+			struct x86_exception *x)
+{
+	return probe(o, la, len, true, x) || rd_value(o, la, len, val, x);
+}
+
+static void commit(void *o, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
+		   uint64_t rflags, bool set_rflags)
+{
+	for (; dirty; dirty &= dirty - 1)
+		set_reg(o, (unsigned int)__builtin_ctz(dirty), gpr[__builtin_ctz(dirty)]);
+	if (rip)
+		set_reg(o, X86_REG_RIP, *rip);
+	if (set_rflags)
+		set_reg(o, X86_REG_RFLAGS, rflags);
+}
+
 static const struct x86_emu_ops fops = {
 	get_reg, set_reg, get_seg, get_ctl, fetch,	rd,	 wr,
 	get_vec, set_vec, probe,   get_sysseg, set_dtr, lmsw, mmx, fxsave, fxrstor, sys_access,
 	set_seg, set_sysseg, xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
-	xss, xsaves, xrstors, rd_value, wr_value,
+	xss, xsaves, xrstors, rd_value, wr_value, rmw_read_value, commit,
 };
 /* Without the optional callbacks. */
 static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_ctl, fetch,
@@ -484,7 +502,8 @@ static const struct x86_emu_ops fops_noprobe = {get_reg, set_reg, get_seg, get_c
 						NULL,	 NULL,	  NULL,	   NULL, NULL,
 						NULL,	 NULL,	  NULL,	   NULL, NULL,
 						NULL,	 NULL,	  NULL,	   NULL, NULL,
-						NULL,	 NULL}; /* read_value, write_value */
+						NULL,	 NULL, /* read_value, write_value */
+						NULL,	 NULL}; /* rmw_read_value, commit */
 
 /*
  * Event delivery onto the fuzzed stack: the input's first bytes pick the event and fill the

@@ -420,17 +420,36 @@ static int wr_value(void *o, uint64_t la, unsigned int len, uint64_t val, struct
 	return wr(o, la, b, len, x);
 }
 
+/* The optional one-call forms, as the set of calls they stand for. */
+static int rmw_rd_value(void *o, uint64_t la, unsigned int len, uint64_t *val,
+			struct x86_exception *x)
+{
+	return probe(o, la, len, true, x) || rd_value(o, la, len, val, x);
+}
+
+static void commit(void *o, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
+		   uint64_t rflags, bool set_rflags)
+{
+	for (; dirty; dirty &= dirty - 1)
+		set_reg(o, (unsigned int)__builtin_ctz(dirty), gpr[__builtin_ctz(dirty)]);
+	if (rip)
+		set_reg(o, X86_REG_RIP, *rip);
+	if (set_rflags)
+		set_reg(o, X86_REG_RFLAGS, rflags);
+}
+
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
 	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
 	xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
-	xss, xsaves, xrstors, rd_value, wr_value,
+	xss, xsaves, xrstors, rd_value, wr_value, rmw_rd_value, commit,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
 	set_vec, probe,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL, /* read_value, write_value: the byte path */
+	NULL,	 NULL, /* rmw_read_value, commit: probe then read, set_reg per register */
 };
 
 static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t *code, size_t n)
@@ -497,6 +516,7 @@ static const struct x86_emu_ops ops_plain = {
 	set_vec, NULL,	  NULL,	   NULL,    NULL,  NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL, /* read_value, write_value: the byte path */
+	NULL,	 NULL, /* rmw_read_value, commit: probe then read, set_reg per register */
 };
 
 /* A write whose second page faults: with a probe, the first page is left untouched. */

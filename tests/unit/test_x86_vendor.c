@@ -117,6 +117,7 @@ static const struct x86_emu_ops ops = {
 	set_vec, NULL,	  NULL,	   NULL,    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL,	  NULL,	   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	NULL,	 NULL, /* read_value, write_value: the byte path */
+	NULL,	 NULL, /* rmw_read_value, commit: probe then read, set_reg per register */
 };
 
 static void setup(struct fake *f, const uint8_t *code, size_t n)
