@@ -116,12 +116,10 @@ static void emu_set_reg(void *opaque, unsigned reg, uint64_t val)
 		v->gpr[reg] = val;
 }
 
-/* emu_set_reg for each register an instruction wrote, in x86e_commit's order, one call. */
-static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
-		       uint64_t rflags, bool set_rflags)
+/* emu_commit's GPRs, out of line: most emulated instructions write none. */
+static __attribute__((noinline)) void commit_gprs(struct vcpu *v, const uint64_t *gpr,
+						   uint32_t dirty)
 {
-	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
-
 	for (; dirty; dirty &= dirty - 1) {
 		unsigned i = (unsigned)__builtin_ctz(dirty);
 
@@ -130,6 +128,16 @@ static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const 
 		else
 			v->gpr[i] = gpr[i];
 	}
+}
+
+/* emu_set_reg for each register an instruction wrote, in x86e_commit's order, one call. */
+static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
+		       uint64_t rflags, bool set_rflags)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (dirty)
+		commit_gprs(v, gpr, dirty);
 	if (rip)
 		v->ops->set_rip(v, *rip);
 	if (set_rflags)
