@@ -464,18 +464,22 @@ int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *va
 
 	if (!op->is_mem)
 		return read_op_reg(e, op, val);
+	/* One callback checks for writing and reads (what check_write_mem's probe and the read
+	 * below do); an access it cannot take goes that way. */
 	if (e->ops->rmw_read_value) {
-		r = linear(e, op->seg, op->ea, op->size, true, &e->rmw.la);
+		uint64_t la;
+
+		r = linear(e, op->seg, op->ea, op->size, true, &la);
 		if (r)
 			return r;
-		if (value_access(e->rmw.la, op->size)) {
+		if (value_access(la, op->size)) {
 			e->rmw.op = op;
 			e->rmw.ea = op->ea;
+			e->rmw.la = la;
 			e->rmw.seg = op->seg;
 			e->rmw.size = op->size;
 			e->rmw.value = true;
-			return e->ops->rmw_read_value(e->opaque, e->rmw.la, op->size, val,
-						      &e->res->exc)
+			return e->ops->rmw_read_value(e->opaque, la, op->size, val, &e->res->exc)
 				       ? X86_EMU_EXCEPTION
 				       : EMU_CONTINUE;
 		}

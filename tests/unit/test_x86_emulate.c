@@ -47,6 +47,8 @@ struct fake {
 	uint32_t ss_limit;
 	bool low_mapped; /* low[] is linear 0..LOW_SIZE-1 (where a real-mode stack wraps) */
 	uint8_t low[LOW_SIZE];
+	uint64_t ro_page;   /* page number a write (or a probe for writing) faults on */
+	unsigned int reads; /* rd calls that read */
 };
 
 /* The fake's memory at la, or NULL (not mapped: #PF). */
@@ -127,11 +129,13 @@ static int fetch(void *o, uint64_t la, void *buf, unsigned int len, struct x86_e
 
 static int rd(void *o, uint64_t la, void *buf, unsigned int len, struct x86_exception *x)
 {
-	const uint8_t *m = fake_mem(o, la, len);
+	struct fake *f = o;
+	const uint8_t *m = fake_mem(f, la, len);
 
 	if (!m)
 		return pf(x, la);
 	memcpy(buf, m, len);
+	f->reads++;
 	return 0;
 }
 
@@ -140,7 +144,7 @@ static int wr(void *o, uint64_t la, const void *buf, unsigned int len, struct x8
 	struct fake *f = o;
 	uint8_t *m = fake_mem(f, la, len);
 
-	if (!m)
+	if (!m || la / PG == f->ro_page)
 		return pf(x, la);
 	memcpy(m, buf, len);
 	f->writes++;
@@ -164,8 +168,9 @@ static void set_vec(void *o, unsigned int i, const uint8_t *b, unsigned int l, b
 
 static int probe(void *o, uint64_t la, unsigned int len, bool write, struct x86_exception *x)
 {
-	(void)write;
-	if (!fake_mem(o, la, len))
+	const struct fake *f = o;
+
+	if (!fake_mem(o, la, len) || (write && la / PG == f->ro_page))
 		return pf(x, la);
 	return 0;
 }
@@ -461,6 +466,7 @@ static void setup(struct fake *f, unsigned int mode, uint64_t rip, const uint8_t
 	f->ds_limit = 0xffffffffu;
 	f->ss_limit = 0xffffffffu;
 	f->nofetch_page = ~0ull;
+	f->ro_page = ~0ull;
 	memcpy(f->mem + (rip - MEM_BASE), code, n);
 }
 
@@ -487,6 +493,36 @@ static void test_mov_store_and_rip_advance(void **st)
 	assert_int_equal(f.rip, MEM_BASE + 3);
 	memcpy(&v, f.mem + 0x2010, 4);
 	assert_int_equal(v, 0x55667788);
+}
+
+/* A read-modify-write of a page the write faults on faults before the read (rmw_read_value
+ * as probe + read, and the two calls it stands for), nothing read, written or committed. */
+static void test_rmw_write_fault_before_read(void **st)
+{
+	static const uint8_t code[] = {0x0f, 0xa4, 0x03, 0x03}; /* shld [rbx], eax, 3 */
+	const struct x86_emu_ops *tables[] = {&ops, &ops_nosys};
+	struct fake f;
+	struct x86_emu_result res;
+
+	(void)st;
+	for (unsigned int i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		struct x86_emu_ctx ctx = {.ops = tables[i], .opaque = &f, .rep_batch = 1};
+
+		setup(&f, 64, MEM_BASE, code, sizeof(code));
+		f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+		f.ro_page = (MEM_BASE + 0x2000) / PG;
+		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+		assert_int_equal(res.exc.vector, X86_EXC_PF);
+		assert_int_equal(f.reads, 0);
+		assert_int_equal(f.writes, 0);
+		assert_int_equal(f.rip, MEM_BASE);
+		/* Writable: read once, written once. */
+		f.ro_page = ~0ull;
+		assert_int_equal(x86_emulate(&ctx, &res), 0);
+		assert_int_equal(f.reads, 1);
+		assert_int_equal(f.writes, 1);
+		assert_int_equal(f.rip, MEM_BASE + sizeof(code));
+	}
 }
 
 static void test_fetch_crossing_into_missing_page_faults(void **st)
@@ -3386,6 +3422,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mov_store_and_rip_advance),
+		cmocka_unit_test(test_rmw_write_fault_before_read),
 		cmocka_unit_test(test_fetch_crossing_into_missing_page_faults),
 		cmocka_unit_test(test_div_by_zero_raises_de_without_changes),
 		cmocka_unit_test(test_rep_movs_batches_and_resumes),
