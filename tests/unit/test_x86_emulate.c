@@ -495,6 +495,13 @@ static void test_mov_store_and_rip_advance(void **st)
 	assert_int_equal(v, 0x55667788);
 }
 
+static int run_with(const struct x86_emu_ops *o, struct fake *f, struct x86_emu_result *res)
+{
+	struct x86_emu_ctx ctx = {.ops = o, .opaque = f, .rep_batch = 1};
+
+	return x86_emulate(&ctx, res);
+}
+
 /* A read-modify-write of a page the write faults on faults before the read (rmw_read_value
  * as probe + read, and the two calls it stands for), nothing read, written or committed. */
 static void test_rmw_write_fault_before_read(void **st)
@@ -506,19 +513,17 @@ static void test_rmw_write_fault_before_read(void **st)
 
 	(void)st;
 	for (unsigned int i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		struct x86_emu_ctx ctx = {.ops = tables[i], .opaque = &f, .rep_batch = 1};
-
 		setup(&f, 64, MEM_BASE, code, sizeof(code));
 		f.gpr[X86_RBX] = MEM_BASE + 0x2000;
 		f.ro_page = (MEM_BASE + 0x2000) / PG;
-		assert_int_equal(x86_emulate(&ctx, &res), -X86_EMU_EXCEPTION);
+		assert_int_equal(run_with(tables[i], &f, &res), -X86_EMU_EXCEPTION);
 		assert_int_equal(res.exc.vector, X86_EXC_PF);
 		assert_int_equal(f.reads, 0);
 		assert_int_equal(f.writes, 0);
 		assert_int_equal(f.rip, MEM_BASE);
 		/* Writable: read once, written once. */
 		f.ro_page = ~0ull;
-		assert_int_equal(x86_emulate(&ctx, &res), 0);
+		assert_int_equal(run_with(tables[i], &f, &res), 0);
 		assert_int_equal(f.reads, 1);
 		assert_int_equal(f.writes, 1);
 		assert_int_equal(f.rip, MEM_BASE + sizeof(code));
