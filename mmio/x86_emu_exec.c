@@ -208,7 +208,7 @@ static __attribute__((noinline)) int exec_bt(struct x86_emu_ctx *e, const struct
 	default:
 		return EMU_CONTINUE;
 	}
-	return x86e_write_op(e, &rm, v);
+	return x86e_rmw_write(e, &rm, v); /* the operand x86e_rmw_read read, v within its size */
 }
 
 /* ---- XCHG / XADD / CMPXCHG ---- */
