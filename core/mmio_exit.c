@@ -79,9 +79,10 @@ struct mmio_exit_ctx {
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	bool seeded;	    /* page came from the MMIO cache's entry (seed_exit_page) */
 	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
-	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
+	 * from the VMCS/VMCB once per exit, however often the emulator asks), as the backend
+	 * gives them: read straight into their slot, no copy on the way. */
 	unsigned seg_have;
-	struct x86_segment seg[X86_NR_SEGS];
+	struct vcpu_segment seg[X86_NR_SEGS];
 	/* A locked instruction's device word between its read and write (mmio/locked_insn.h):
 	 * lock_watch, this emulation may be one; lock_retry, its write found the word changed. */
 	bool lock_watch, lock_retry;
@@ -118,25 +119,25 @@ static void emu_set_reg(void *opaque, unsigned reg, uint64_t val)
 
 static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_segment *vs)
 {
-	c->seg[seg] = (struct x86_segment){
-		.base = vs->base, .limit = vs->limit, .selector = vs->selector, .attr = vs->attr};
+	c->seg[seg] = *vs;
 	c->seg_have |= 1u << seg;
+}
+
+static inline struct x86_segment x86_segment_of(const struct vcpu_segment *vs)
+{
+	return (struct x86_segment){
+		.base = vs->base, .limit = vs->limit, .selector = vs->selector, .attr = vs->attr};
 }
 
 static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 {
 	struct mmio_exit_ctx *c = opaque;
-	struct vcpu_segment vs;
 
-	if (c->seg_have & (1u << seg)) {
-		*s = c->seg[seg];
-		return;
+	if (!(c->seg_have & (1u << seg))) {
+		c->v->ops->get_segment(c->v, seg, &c->seg[seg]);
+		c->seg_have |= 1u << seg;
 	}
-	c->v->ops->get_segment(c->v, seg, &vs);
-	*s = (struct x86_segment){
-		.base = vs.base, .limit = vs.limit, .selector = vs.selector, .attr = vs.attr};
-	c->seg[seg] = *s;
-	c->seg_have |= 1u << seg;
+	*s = x86_segment_of(&c->seg[seg]);
 }
 
 static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
@@ -919,7 +920,7 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	v->emu.rep_batch = data_bp_armed(c->bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
 	/* The state the emulator would ask for first, as its callbacks give it. */
 	emu_get_ctl(c, &entry.ctl);
-	entry.cs = c->seg[X86_SEG_CS];
+	entry.cs = x86_segment_of(&c->st.cpu.cs);
 	entry.rip = c->st.cpu.rip;
 	entry.rflags = c->st.cpu.rflags;
 	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
