@@ -849,10 +849,11 @@ static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
  */
 static void count_cache_verdict(struct vcpu *v, const struct mmio_exit_ctx *c)
 {
+	bool hit = c->first_mmio_hit < 0 ? c->seeded : c->first_mmio_hit > 0;
+
+	_Static_assert(MMIO_COUNTER_HITS + 1 == MMIO_COUNTER_MISSES, "a hit indexes one lower");
 	if (v->mmio_cache_on)
-		v->mmio[c->first_mmio_hit > 0 || (c->first_mmio_hit < 0 && c->seeded)
-				? MMIO_COUNTER_HITS
-				: MMIO_COUNTER_MISSES]++;
+		v->mmio[MMIO_COUNTER_MISSES - hit]++;
 }
 
 /*
@@ -1016,8 +1017,9 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 
 /*
  * The general entry (core/mmio_short.h) against the state at this exit: the same RIP, TF and
- * VM clear, CPL 0-2, the same decode mode and the same CS (base, limit, selector, rights: the
- * fill's CS limit check of RIP + length holds again), and the same bytes at RIP through the
+ * VM clear, CPL 0-2, the same decode mode (the same EFER.LMA and CR0.PE, with the same CS
+ * rights: L and D/B, mode_key) and the same CS (base, limit, selector, rights: the fill's CS
+ * limit check of RIP + length holds again), and the same bytes at RIP through the
  * code translation it was filled under (dropped with every guest TLB flush).  The CPU has just
  * fetched and run those bytes there: the remembered decode is the instruction's.
  */
@@ -1027,7 +1029,8 @@ static bool general_holds(const struct mmio_general *g, const struct mmio_fast_s
 	uint64_t code;
 
 	if (st->cpu.rip != g->rip || (st->cpu.rflags & (RFLAGS_TF | RFLAGS_VM)) ||
-	    st->regs.cpl == USER_CPL || vcpu_code_mode(&st->regs, cs, st->cpu.rflags) != g->insn.mode)
+	    st->regs.cpl == USER_CPL ||
+	    ((st->regs.efer & EFER_LMA) | (st->regs.cr0 & CR0_PE)) != g->mode_key)
 		return false;
 	if (cs->base != g->cs_base || cs->limit != g->cs_limit || cs->attr != g->cs_attr ||
 	    cs->selector != g->cs_selector)
