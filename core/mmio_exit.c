@@ -79,9 +79,10 @@ struct mmio_exit_ctx {
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	bool seeded;	    /* page came from the MMIO cache's entry (seed_exit_page) */
 	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
-	 * from the VMCS/VMCB once per exit, however often the emulator asks. */
+	 * from the VMCS/VMCB once per exit, however often the emulator asks), as the backend
+	 * gives them: read straight into their slot, no copy on the way. */
 	unsigned seg_have;
-	struct x86_segment seg[X86_NR_SEGS];
+	struct vcpu_segment seg[X86_NR_SEGS];
 	/* A locked instruction's device word between its read and write (mmio/locked_insn.h):
 	 * lock_watch, this emulation may be one; lock_retry, its write found the word changed. */
 	bool lock_watch, lock_retry;
@@ -146,25 +147,25 @@ static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const 
 
 static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_segment *vs)
 {
-	c->seg[seg] = (struct x86_segment){
-		.base = vs->base, .limit = vs->limit, .selector = vs->selector, .attr = vs->attr};
+	c->seg[seg] = *vs;
 	c->seg_have |= 1u << seg;
+}
+
+static inline struct x86_segment x86_segment_of(const struct vcpu_segment *vs)
+{
+	return (struct x86_segment){
+		.base = vs->base, .limit = vs->limit, .selector = vs->selector, .attr = vs->attr};
 }
 
 static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 {
 	struct mmio_exit_ctx *c = opaque;
-	struct vcpu_segment vs;
 
-	if (c->seg_have & (1u << seg)) {
-		*s = c->seg[seg];
-		return;
+	if (!(c->seg_have & (1u << seg))) {
+		c->v->ops->get_segment(c->v, seg, &c->seg[seg]);
+		c->seg_have |= 1u << seg;
 	}
-	c->v->ops->get_segment(c->v, seg, &vs);
-	*s = (struct x86_segment){
-		.base = vs.base, .limit = vs.limit, .selector = vs.selector, .attr = vs.attr};
-	c->seg[seg] = *s;
-	c->seg_have |= 1u << seg;
+	*s = x86_segment_of(&c->seg[seg]);
 }
 
 static void emu_get_sysseg(void *opaque, unsigned which, struct x86_segment *s)
@@ -906,10 +907,11 @@ static void report_unsupported(struct vcpu *v, const struct x86_emu_result *res)
  */
 static void count_cache_verdict(struct vcpu *v, const struct mmio_exit_ctx *c)
 {
+	bool hit = c->first_mmio_hit < 0 ? c->seeded : c->first_mmio_hit > 0;
+
+	_Static_assert(MMIO_COUNTER_HITS + 1 == MMIO_COUNTER_MISSES, "a hit indexes one lower");
 	if (v->mmio_cache_on)
-		v->mmio[c->first_mmio_hit > 0 || (c->first_mmio_hit < 0 && c->seeded)
-				? MMIO_COUNTER_HITS
-				: MMIO_COUNTER_MISSES]++;
+		v->mmio[MMIO_COUNTER_MISSES - hit]++;
 }
 
 /*
@@ -977,7 +979,7 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	v->emu.rep_batch = data_bp_armed(c->bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
 	/* The state the emulator would ask for first, as its callbacks give it. */
 	emu_get_ctl(c, &entry.ctl);
-	entry.cs = c->seg[X86_SEG_CS];
+	entry.cs = x86_segment_of(&c->st.cpu.cs);
 	entry.rip = c->st.cpu.rip;
 	entry.rflags = c->st.cpu.rflags;
 	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
@@ -1073,8 +1075,9 @@ static inline __attribute__((always_inline)) void mmio_exit(struct vcpu *v,
 
 /*
  * The general entry (core/mmio_short.h) against the state at this exit: the same RIP, TF and
- * VM clear, CPL 0-2, the same decode mode and the same CS (base, limit, selector, rights: the
- * fill's CS limit check of RIP + length holds again), and the same bytes at RIP through the
+ * VM clear, CPL 0-2, the same decode mode (the same EFER.LMA and CR0.PE, with the same CS
+ * rights: L and D/B, mode_key) and the same CS (base, limit, selector, rights: the fill's CS
+ * limit check of RIP + length holds again), and the same bytes at RIP through the
  * code translation it was filled under (dropped with every guest TLB flush).  The CPU has just
  * fetched and run those bytes there: the remembered decode is the instruction's.
  */
@@ -1084,7 +1087,8 @@ static bool general_holds(const struct mmio_general *g, const struct mmio_fast_s
 	uint64_t code;
 
 	if (st->cpu.rip != g->rip || (st->cpu.rflags & (RFLAGS_TF | RFLAGS_VM)) ||
-	    st->regs.cpl == USER_CPL || vcpu_code_mode(&st->regs, cs, st->cpu.rflags) != g->insn.mode)
+	    st->regs.cpl == USER_CPL ||
+	    ((st->regs.efer & EFER_LMA) | (st->regs.cr0 & CR0_PE)) != g->mode_key)
 		return false;
 	if (cs->base != g->cs_base || cs->limit != g->cs_limit || cs->attr != g->cs_attr ||
 	    cs->selector != g->cs_selector)

@@ -73,13 +73,13 @@ static const struct mmio_form *form_of(struct vcpu *v, const struct x86_insn *in
 /* A general instruction at a device exit (32- or 64-bit mode, inside CS's limit, CPL 0-2, TF
  * clear): kept for the next exit of it (mmio_short.h). */
 static void remember_general(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
-			     const struct vcpu_segment *cs)
+			     const struct vcpu_segment *cs, const struct gw_regs *regs)
 {
 	uint64_t access = v->npf_access;
 
 	if (!v->mmio_cache_on || access == VCPU_NPF_NONE)
 		return;
-	mmio_short_fill_general(v, in, rip, cs, code_linear(in, cs, rip),
+	mmio_short_fill_general(v, in, rip, cs, regs, code_linear(in, cs, rip),
 				access & ~VCPU_NPF_WRITE, access & VCPU_NPF_WRITE);
 }
 
@@ -117,7 +117,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 
 		/* The memo's verdict for this decode: neither a stack, an RMW nor a string form. */
 		if (v->form_memo.general) {
-			remember_general(v, in, rip, cs);
+			remember_general(v, in, rip, cs, regs);
 			return false;
 		}
 		if (mmio_stack_form(in))
@@ -127,7 +127,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 			if (mmio_rmw_form(in, &k, &size))
 				return vcpu_mmio_rmw(v, region, in, regs, rip, k, size);
 			v->form_memo.general = true;
-			remember_general(v, in, rip, cs);
+			remember_general(v, in, rip, cs, regs);
 			return false;
 		}
 		return vcpu_mmio_string(v, in, regs, rip, rflags, region);

@@ -34,6 +34,7 @@
 #include "core/mmio_short_hit.h"
 #include "arch/x86/cpu.h"
 #include "core/insn_fetch.h"
+#include "core/insn_fetch_hit.h"
 #include "core/mmio_forms.h"
 #include "core/vcpu.h"
 #include "lib/compiler.h"
@@ -220,8 +221,8 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 }
 
 void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
-			     const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
-			     bool write)
+			     const struct vcpu_segment *cs, const struct gw_regs *regs,
+			     uint64_t code_la, uint64_t gpa, bool write)
 {
 	struct mmio_general *g = &v->mmio_short.general;
 	const struct insn_cache *ic = &v->insn_cache;
@@ -230,7 +231,8 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 
 	code = code_ptr(v, code_la);
 	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
-	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
+	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE ||
+	    in->mode != vcpu_code_mode(regs, cs, 0)) {
 		g->page = MMIO_SHORT_NO_KEY;
 		return;
 	}
@@ -249,6 +251,7 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 	g->cs_limit = cs->limit;
 	g->cs_attr = cs->attr;
 	g->cs_selector = cs->selector;
+	g->mode_key = (regs->efer & EFER_LMA) | (regs->cr0 & CR0_PE);
 	g->code = code;
 	g->code_lo = page_lo;
 	g->code_hi = hi;

@@ -20,6 +20,7 @@
 struct vcpu;
 struct mmio_region;
 struct vcpu_segment;
+struct gw_regs;
 struct vcpu_exec_state;
 
 /* The key of an invalid entry: a GPA bit no CPU has, so that no exit's key is within max_off of
@@ -77,6 +78,10 @@ struct mmio_general {
 	uint64_t code_lo;    /* the 8 bytes at code when filled */
 	uint64_t code_hi;    /* bytes 8-15 of the instruction, zero past its end */
 	uint64_t mask_hi;    /* which bytes of code_hi are the instruction's */
+	/* EFER.LMA | CR0.PE at fill (disjoint bits): with CS's attributes (L, D/B) the same and
+	 * RFLAGS.VM clear, they fix the decode mode (insn.mode, the one they give with VM clear:
+	 * no entry otherwise); a hit compares them instead of working the mode out again. */
+	uint64_t mode_key;
 	struct x86_insn insn;
 };
 
@@ -174,13 +179,13 @@ bool mmio_short_exit_rest(struct vcpu *v, uint64_t off);
 
 /*
  * Remember instruction in (decoded by vcpu.insn_cache from code_la), which the fast path left
- * to the general emulator after an exit on gpa's page (write: the exit's direction), CS and
- * RIP as at the exit: see struct mmio_general.  Nothing is kept without the code
- * translation.
+ * to the general emulator after an exit on gpa's page (write: the exit's direction), CS,
+ * RIP and the paging registers (regs) as at the exit: see struct mmio_general.  Nothing is
+ * kept without the code translation.
  */
 void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t rip,
-			     const struct vcpu_segment *cs, uint64_t code_la, uint64_t gpa,
-			     bool write);
+			     const struct vcpu_segment *cs, const struct gw_regs *regs,
+			     uint64_t code_la, uint64_t gpa, bool write);
 
 /*
  * A backend's nested page fault / EPT violation at rip for the final translation of a data

@@ -657,11 +657,16 @@ static uint64_t svm_get_dr7(struct vcpu *v)
  * path asks). */
 static void svm_get_insn_state(struct vcpu *v, struct vcpu_insn_state *s, struct gw_regs *regs)
 {
-	s->rip = svm_get_rip(v);
-	s->rflags = svm_get_rflags(v);
-	s->dr7 = svm_get_dr7(v);
+	/* Read before the first store: the compiler cannot know that s and regs do not alias v,
+	 * and would load v's VMCB pointer again after each. */
+	const struct vmcb_save *save = &vmcb_of(v)->save;
+	uint64_t rip = svm_get_rip(v), rflags = svm_get_rflags(v), dr7 = svm_get_dr7(v);
+
+	s->rip = rip;
+	s->rflags = rflags;
+	s->dr7 = dr7;
+	svm_segment_read(&save->cs, &s->cs); /* svm_get_segment's, inline */
 	svm_get_paging(v, regs);
-	svm_segment_read(&vmcb_of(v)->save.cs, &s->cs); /* svm_get_segment's, inline */
 }
 
 /*
