@@ -630,14 +630,21 @@ static __attribute__((noinline)) void commit_each(struct x86_emu_ctx *e, uint64_
 		e->ops->set_reg(e->opaque, X86_REG_RFLAGS, e->rc.rflags);
 }
 
-/* ops->commit's one call, or set_reg per register (out of line: its loop's frame). */
-void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
+/* ops->commit's one call, or set_reg per register (out of line: its loop's frame); inline in
+ * the emulation's body, a call less on every emulated instruction. */
+static inline __attribute__((always_inline)) void commit(struct x86_emu_ctx *e,
+							  uint64_t rflags_before, const uint64_t *rip)
 {
 	if (!e->ops->commit)
 		commit_each(e, rflags_before, rip);
 	else
 		e->ops->commit(e->opaque, e->rc.gpr, e->rc.dirty, rip, e->rc.rflags,
 			       e->rc.rflags != rflags_before);
+}
+
+void x86e_commit(struct x86_emu_ctx *e, uint64_t rflags_before, const uint64_t *rip)
+{
+	commit(e, rflags_before, rip);
 }
 
 /*
@@ -706,11 +713,11 @@ emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 		res->insn = *decoded;
 	if (r == X86_EMU_EXCEPTION && res->rep_continue) {
 		/* A fault inside a REP op keeps the completed iterations (RIP stays). */
-		x86e_commit(e, rflags_before, NULL);
+		commit(e, rflags_before, NULL);
 	} else if (r == EMU_CONTINUE) {
 		if (res->rep_continue)
 			res->next_rip = e->rc.rip;
-		x86e_commit(e, rflags_before, &res->next_rip);
+		commit(e, rflags_before, &res->next_rip);
 	}
 	if (r != EMU_CONTINUE)
 		res->next_rip = e->rc.rip;
