@@ -344,6 +344,12 @@ static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigne
 		v->mmio_cache.hits++;
 		err = 0;
 	} else {
+		/* The walk reads the guest's page tables through the gate, which takes the device
+		 * lock for a table on a device page: a locked instruction's held word (a piece of
+		 * an operand split across pages) goes first, or this CPU would wait for itself.
+		 * The operand's accesses are then two, as for any other access in between. */
+		if (unlikely(c->lock_watch))
+			mmio_locked_cancel(&c->locked);
 		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->st.regs, &c->st.mem, la,
 				     gw, gpa, &fault);
 	}

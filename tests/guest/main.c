@@ -77,6 +77,7 @@ void guest_main(uint32_t magic, uint32_t info_addr)
 		test_contain_msi();
 		test_contain_msix();
 		test_contain_db_hold();
+		test_contain_lock_walk();
 	}
 	if (hv_present()) {
 		bench_report();

@@ -188,6 +188,12 @@ void test_contain_msix(void);
  * instruction mhv single-steps must not save mhv's TF into the old TSS.
  */
 void test_contain_db_hold(void);
+/*
+ * Hostile guest, a locked instruction's page walk (test_contain_lock_walk.c): a LOCK XADD split
+ * over two device pages whose page table is on a device page completes (mhv does not wait for
+ * its own device lock).
+ */
+void test_contain_lock_walk(void);
 /* Path lengths of exits, printed for information (bench.c). */
 void bench_report(void);
 /* The minimum over several runs of fn's RDTSC delta, RDTSC's own cost subtracted. */
