@@ -148,6 +148,36 @@ static void drop_mov(struct mmio_short *e)
 	e->key = MMIO_SHORT_NO_KEY;
 }
 
+/*
+ * What a hit compares, for the instruction insn_cache decoded at code_la: the code's host
+ * pointer (the cached code translation) and the 8 bytes at RIP as the page holds them now
+ * (*page_lo: the instruction's and whatever follows it), its second word (*hi, zero past its
+ * end) and that word's mask.  NULL when it was decoded across a page or without the code
+ * translation, lies near the page's end (where the two words a hit compares would leave it),
+ * or was rewritten since the decode.
+ */
+static const uint8_t *fill_code(struct vcpu *v, const struct x86_insn *in, uint64_t code_la,
+				uint64_t *page_lo, uint64_t *hi, uint64_t *mask_hi)
+{
+	const struct insn_cache *ic = &v->insn_cache;
+	const uint8_t *code = code_ptr(v, code_la);
+	uint64_t lo;
+
+	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
+	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE)
+		return NULL;
+	/* The instruction's bytes as two words, zero past its end (insn_cache keeps two words). */
+	_Static_assert(sizeof(ic->bytes) >= 2 * WORD_BYTES, "insn_cache holds two words");
+	__builtin_memcpy(&lo, ic->bytes, WORD_BYTES);
+	__builtin_memcpy(hi, ic->bytes + WORD_BYTES, WORD_BYTES);
+	*mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
+	*hi &= *mask_hi;
+	__builtin_memcpy(page_lo, code, WORD_BYTES);
+	if ((*page_lo ^ lo) & byte_mask(in->len))
+		return NULL; /* rewritten since the decode */
+	return code;
+}
+
 void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmio_form *form,
 		     uint64_t rip, const struct vcpu_segment *cs, uint64_t cs_key, uint64_t code_la,
 		     uint64_t gpa, const struct mmio_region *region)
@@ -155,27 +185,11 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	struct mmio_short *e = &v->mmio_short;
 	const struct insn_cache *ic = &v->insn_cache;
 	const uint8_t *code;
-	uint64_t lo, hi, page_lo, next_rip;
+	uint64_t hi, mask_hi, page_lo, next_rip;
 
-	code = code_ptr(v, code_la);
-	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
-	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE) {
-		/* Decoded across a page or without the code translation; or near the page's end,
-		 * where the two words a hit compares would leave it. */
+	code = fill_code(v, in, code_la, &page_lo, &hi, &mask_hi);
+	if (!code) {
 		drop_mov(e);
-		return;
-	}
-	/* The instruction's bytes as two words, zero past its end (insn_cache keeps two words). */
-	_Static_assert(sizeof(ic->bytes) >= 2 * WORD_BYTES, "insn_cache holds two words");
-	__builtin_memcpy(&lo, ic->bytes, WORD_BYTES);
-	__builtin_memcpy(&hi, ic->bytes + WORD_BYTES, WORD_BYTES);
-	lo &= byte_mask(in->len);
-	hi &= in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
-	/* What a hit compares: the 8 bytes at RIP as the page holds them now, the instruction's
-	 * (the ones decoded) and whatever follows it. */
-	__builtin_memcpy(&page_lo, code, WORD_BYTES);
-	if ((page_lo ^ lo) & byte_mask(in->len)) {
-		drop_mov(e); /* rewritten since the decode */
 		return;
 	}
 	/* The entry already describes this instruction on this page (an exit it could not take,
@@ -214,7 +228,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->access = (struct mmio_access){.rip = rip, .len = form->mem_size, .write = form->write};
 	e->code_lo = page_lo;
 	e->code_hi = hi;
-	e->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
+	e->mask_hi = mask_hi;
 	e->insn = *in;
 	e->key = ((e->gfn << PAGE_SHIFT) | (uint64_t)form->write << MMIO_SHORT_WRITE_BIT) +
 		 e->off_bias;
@@ -225,24 +239,12 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 			     uint64_t code_la, uint64_t gpa, bool write)
 {
 	struct mmio_general *g = &v->mmio_short.general;
-	const struct insn_cache *ic = &v->insn_cache;
 	const uint8_t *code;
-	uint64_t lo, hi, page_lo;
+	uint64_t hi, mask_hi, page_lo;
 
-	code = code_ptr(v, code_la);
-	if (!code || !ic->valid || ic->la != code_la || &ic->insn != in ||
-	    (code_la & (PAGE_SIZE - 1)) + 2 * WORD_BYTES > PAGE_SIZE ||
-	    in->mode != vcpu_code_mode(regs, cs, 0)) {
+	code = fill_code(v, in, code_la, &page_lo, &hi, &mask_hi);
+	if (!code || in->mode != vcpu_code_mode(regs, cs, 0)) {
 		g->page = MMIO_SHORT_NO_KEY;
-		return;
-	}
-	__builtin_memcpy(&lo, ic->bytes, WORD_BYTES);
-	__builtin_memcpy(&hi, ic->bytes + WORD_BYTES, WORD_BYTES);
-	lo &= byte_mask(in->len);
-	hi &= in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
-	__builtin_memcpy(&page_lo, code, WORD_BYTES);
-	if ((page_lo ^ lo) & byte_mask(in->len)) {
-		g->page = MMIO_SHORT_NO_KEY; /* rewritten since the decode */
 		return;
 	}
 	_Static_assert(MMIO_GENERAL_PAGE_SIZE == PAGE_SIZE, "the general entry keys pages");
@@ -255,7 +257,7 @@ void mmio_short_fill_general(struct vcpu *v, const struct x86_insn *in, uint64_t
 	g->code = code;
 	g->code_lo = page_lo;
 	g->code_hi = hi;
-	g->mask_hi = in->len > WORD_BYTES ? byte_mask(in->len - WORD_BYTES) : 0;
+	g->mask_hi = mask_hi;
 	g->insn = *in;
 	g->locked = mmio_insn_locked(in);
 	g->write = write;

@@ -23,6 +23,7 @@
 #include <ucontext.h>
 
 #include "mmio/x86_emulate.h"
+#include "tests/emu_value_ops.h"
 
 #define STATE_ADDR	   0x10000000ul
 #define DATA_ADDR	   0x20000000ul
@@ -424,49 +425,14 @@ static int cb_xss(void *o, uint64_t *xss)
 }
 
 
-/* The value callbacks over the byte ones: the emulator's value path gets the same memory. */
-static int cb_read_value(void *o, uint64_t la, unsigned int len, uint64_t *val, struct x86_exception *x)
-{
-	uint8_t b[sizeof(uint64_t)] = {0};
-
-	if (cb_read(o, la, b, len, x))
-		return 1;
-	memcpy(val, b, sizeof(b)); /* little-endian host, zero-extended */
-	return 0;
-}
-
-static int cb_write_value(void *o, uint64_t la, unsigned int len, uint64_t val, struct x86_exception *x)
-{
-	uint8_t b[sizeof(uint64_t)];
-
-	memcpy(b, &val, sizeof(b));
-	return cb_write(o, la, b, len, x);
-}
-
-/* The optional one-call forms, as the set of calls they stand for. */
-static int cb_rmw_read_value(void *o, uint64_t la, unsigned int len, uint64_t *val,
-			struct x86_exception *x)
-{
-	return cb_probe(o, la, len, true, x) || cb_read_value(o, la, len, val, x);
-}
-
-static void cb_commit(void *o, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
-		   uint64_t rflags, bool set_rflags)
-{
-	for (; dirty; dirty &= dirty - 1)
-		cb_set_reg(o, (unsigned int)__builtin_ctz(dirty), gpr[__builtin_ctz(dirty)]);
-	if (rip)
-		cb_set_reg(o, X86_REG_RIP, *rip);
-	if (set_rflags)
-		cb_set_reg(o, X86_REG_RFLAGS, rflags);
-}
+EMU_VALUE_OPS_OVER(cb_read, cb_write, cb_probe, cb_set_reg)
 
 static const struct x86_emu_ops ops = {
 	cb_get_reg, cb_set_reg, cb_get_seg,    cb_get_ctl, cb_fetch, cb_read, cb_write, cb_get_vec,
 	cb_set_vec, cb_probe,	cb_get_sysseg, cb_set_dtr, cb_lmsw,  cb_mmx,  NULL,	NULL, cb_sys_access, cb_set_seg, cb_set_sysseg,
 	cb_xsave_area, cb_xsave_extent, cb_xsave_run, cb_xrstor_run, NULL, NULL, cb_xsave_run,
-	cb_xss, cb_xsave_run, cb_xrstor_run, cb_read_value, cb_write_value, cb_rmw_read_value,
-	cb_commit,
+	cb_xss, cb_xsave_run, cb_xrstor_run, value_read, value_write, value_rmw_read,
+	value_commit,
 };
 
 /* ---- the host CPU ---- */

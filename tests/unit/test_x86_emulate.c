@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "mmio/x86_emulate.h"
+#include "tests/emu_value_ops.h"
 
 #define MEM_BASE 0x10000ull
 #define MEM_SIZE 0x3000u
@@ -406,48 +407,13 @@ static void port_io(void *o, uint16_t port, unsigned int size, bool in, uint32_t
 }
 
 
-/* The value callbacks over the byte ones: the emulator's value path gets the same memory. */
-static int rd_value(void *o, uint64_t la, unsigned int len, uint64_t *val, struct x86_exception *x)
-{
-	uint8_t b[sizeof(uint64_t)] = {0};
-
-	if (rd(o, la, b, len, x))
-		return 1;
-	memcpy(val, b, sizeof(b)); /* little-endian host, zero-extended */
-	return 0;
-}
-
-static int wr_value(void *o, uint64_t la, unsigned int len, uint64_t val, struct x86_exception *x)
-{
-	uint8_t b[sizeof(uint64_t)];
-
-	memcpy(b, &val, sizeof(b));
-	return wr(o, la, b, len, x);
-}
-
-/* The optional one-call forms, as the set of calls they stand for. */
-static int rmw_rd_value(void *o, uint64_t la, unsigned int len, uint64_t *val,
-			struct x86_exception *x)
-{
-	return probe(o, la, len, true, x) || rd_value(o, la, len, val, x);
-}
-
-static void commit(void *o, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
-		   uint64_t rflags, bool set_rflags)
-{
-	for (; dirty; dirty &= dirty - 1)
-		set_reg(o, (unsigned int)__builtin_ctz(dirty), gpr[__builtin_ctz(dirty)]);
-	if (rip)
-		set_reg(o, X86_REG_RIP, *rip);
-	if (set_rflags)
-		set_reg(o, X86_REG_RFLAGS, rflags);
-}
+EMU_VALUE_OPS_OVER(rd, wr, probe, set_reg)
 
 static const struct x86_emu_ops ops = {
 	get_reg, set_reg, get_seg,    get_ctl, fetch, rd,	  wr,	   get_vec,    set_vec,
 	probe,	 get_sysseg, set_dtr, lmsw,  mmx, fxsave, fxrstor, sys_access, set_seg, set_sysseg,
 	xsave_area, xsave_extent, xsave, xrstor, port_io, xsave_layout, xsavec,
-	xss, xsaves, xrstors, rd_value, wr_value, rmw_rd_value, commit,
+	xss, xsaves, xrstors, value_read, value_write, value_rmw_read, value_commit,
 };
 static const struct x86_emu_ops ops_nosys = {
 	get_reg, set_reg, get_seg, get_ctl, fetch, rd,	 wr,   get_vec,
