@@ -329,28 +329,39 @@ static void *adder_of_nothing(void *arg)
 	return NULL;
 }
 
-static void test_threads_lose_no_increment(void **state)
+static unsigned undone, stores; /* test_plain_store_survives_concurrent_locked_no_ops's */
+
+/*
+ * n threads running fn from a clean start (no stop asked, no no-ops counted), beside(), if
+ * any, on this thread meanwhile; then the threads asked to stop and joined.
+ */
+static void run_lockers(unsigned n, void *(*fn)(void *), void (*beside)(void))
 {
 	pthread_t t[LOCKERS];
 
-	(void)state;
-	for (unsigned i = 0; i < LOCKERS; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, adder, NULL), 0);
-	for (unsigned i = 0; i < LOCKERS; i++)
+	assert_true(n <= LOCKERS);
+	stop_lockers = 0;
+	no_ops = 0;
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, fn, NULL), 0);
+	if (beside)
+		beside();
+	__atomic_store_n(&stop_lockers, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < n; i++)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
+}
+
+static void test_threads_lose_no_increment(void **state)
+{
+	(void)state;
+	run_lockers(LOCKERS, adder, NULL);
 	assert_int_equal(mmio_ram_ops.read_value[2](&ram, 0).val, LOCKERS * THREAD_ITERS);
 }
 
-static void test_plain_store_survives_concurrent_locked_no_ops(void **state)
+/* Plain stores, each read back, while a locker does its no-ops (counted in undone). */
+static void store_beside_no_ops(void)
 {
-	pthread_t t;
-	unsigned undone = 0;
-	uint32_t stores;
-
-	(void)state;
-	stop_lockers = 0;
-	no_ops = 0;
-	assert_int_equal(pthread_create(&t, NULL, adder_of_nothing, NULL), 0);
+	undone = 0;
 	while (!__atomic_load_n(&no_ops, __ATOMIC_SEQ_CST))
 		;
 	/* Until the locker has done enough beside the stores (the host may be busy). */
@@ -360,8 +371,12 @@ static void test_plain_store_survives_concurrent_locked_no_ops(void **state)
 			cpu_pause_hint();
 		undone += mmio_ram_ops.read_value[2](&ram, 0).val != stores;
 	}
-	__atomic_store_n(&stop_lockers, 1, __ATOMIC_SEQ_CST);
-	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+static void test_plain_store_survives_concurrent_locked_no_ops(void **state)
+{
+	(void)state;
+	run_lockers(1, adder_of_nothing, store_beside_no_ops);
 	print_message("%u locked no-ops beside %u plain stores, %u stores undone\n", no_ops,
 		      stores - 1, undone);
 	assert_int_equal(undone, 0);
