@@ -326,42 +326,36 @@ static bool ram_cas16(void *p, const void *expected, const void *buf)
 	return ok;
 }
 
+/* One function per width: a compare-and-exchange of a type at p (aligned to its size), the
+ * expected and new values taken from bytes that may be unaligned. */
+#define RAM_CAS_FN(type)                                                                      \
+	static bool ram_cas_##type(void *p, const void *expected, const void *buf)            \
+	{                                                                                     \
+		type e, n;                                                                    \
+                                                                                              \
+		__builtin_memcpy(&e, expected, sizeof(e));                                    \
+		__builtin_memcpy(&n, buf, sizeof(n));                                         \
+		return __atomic_compare_exchange_n((type *)p, &e, n, false, __ATOMIC_SEQ_CST, \
+						   __ATOMIC_SEQ_CST);                         \
+	}
+
+RAM_CAS_FN(uint8_t)
+RAM_CAS_FN(uint16_t)
+RAM_CAS_FN(uint32_t)
+RAM_CAS_FN(uint64_t)
+
 /* One compare-and-exchange of len (1, 2, 4, 8 or 16) bytes at p, aligned to len. */
 static bool ram_cas(void *p, const void *expected, const void *buf, unsigned len)
 {
 	switch (len) {
-	case 1: {
-		uint8_t e, n;
-
-		__builtin_memcpy(&e, expected, sizeof(e));
-		__builtin_memcpy(&n, buf, sizeof(n));
-		return __atomic_compare_exchange_n((uint8_t *)p, &e, n, false, __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
-	}
-	case 2: {
-		uint16_t e, n;
-
-		__builtin_memcpy(&e, expected, sizeof(e));
-		__builtin_memcpy(&n, buf, sizeof(n));
-		return __atomic_compare_exchange_n((uint16_t *)p, &e, n, false, __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
-	}
-	case 4: {
-		uint32_t e, n;
-
-		__builtin_memcpy(&e, expected, sizeof(e));
-		__builtin_memcpy(&n, buf, sizeof(n));
-		return __atomic_compare_exchange_n((uint32_t *)p, &e, n, false, __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
-	}
-	case WORD_BYTES: {
-		uint64_t e, n;
-
-		__builtin_memcpy(&e, expected, sizeof(e));
-		__builtin_memcpy(&n, buf, sizeof(n));
-		return __atomic_compare_exchange_n((uint64_t *)p, &e, n, false, __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
-	}
+	case sizeof(uint8_t):
+		return ram_cas_uint8_t(p, expected, buf);
+	case sizeof(uint16_t):
+		return ram_cas_uint16_t(p, expected, buf);
+	case sizeof(uint32_t):
+		return ram_cas_uint32_t(p, expected, buf);
+	case sizeof(uint64_t):
+		return ram_cas_uint64_t(p, expected, buf);
 	default:
 		return ram_cas16(p, expected, buf);
 	}
