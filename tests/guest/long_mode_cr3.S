@@ -9,8 +9,7 @@
  * upper half and cr3 in its lower, return to compatibility mode and MOV %eax, %cr3 there:
  * outside 64-bit mode the upper half is no part of the operand.
  */
-#define SEL_CODE32 0x08
-#define SEL_CODE64 0x18
+#include "tests/guest/long_mode.h"
 
 	.section .text, "ax"
 	.code32
@@ -19,19 +18,13 @@ lm64_mov_cr3:
 	pushl %ebx
 	movl 8(%esp), %eax
 	movl 12(%esp), %edx
-	ljmp $SEL_CODE64, $1f
-	.code64
-1:	movl %esp, %esp                 /* RSP's upper half is undefined after compat mode */
+	LM_TO_64BIT
 	movl %eax, %eax
 	shlq $32, %rdx
 	orq %rdx, %rax
 	movq %rax, %cr3                 /* 0F 22 D8: a #GP resumes after it */
-	pushq $SEL_CODE32
-	movl $2f, %ecx                  /* absolute addresses via a register: ELF32 object */
-	pushq %rcx
-	lretq
-	.code32
-2:	movl %cr3, %eax
+	LM_TO_COMPAT cx
+	movl %cr3, %eax
 	popl %ebx
 	ret
 
@@ -40,18 +33,12 @@ lm64_dirty_rax_mov_cr3:
 	pushl %ebx
 	movl 8(%esp), %ebx
 	movl 12(%esp), %edx
-	ljmp $SEL_CODE64, $3f
-	.code64
-3:	movl %esp, %esp
+	LM_TO_64BIT
 	movl %ebx, %eax
 	shlq $32, %rdx
 	orq %rdx, %rax                  /* RAX = junk:cr3 */
-	pushq $SEL_CODE32
-	movl $4f, %ecx
-	pushq %rcx
-	lretq
-	.code32
-4:	movl %eax, %cr3                 /* compatibility mode: CR3 = EAX */
+	LM_TO_COMPAT cx
+	movl %eax, %cr3                 /* compatibility mode: CR3 = EAX */
 	popl %ebx
 	ret
 

@@ -7,8 +7,8 @@
  * mode (as lm64_mmio_forms).  io[0..1]: the expected value, io[2..3]: the new one; out:
  * io[4] ZF of the first, io[5] ZF of the second, io[6..7] RAX, RDX after the second.
  */
-#define SEL_CODE32 0x08
-#define SEL_CODE64 0x18
+#include "tests/guest/long_mode.h"
+
 #define ZF_BIT	   6
 
 	.section .text, "ax"
@@ -20,9 +20,7 @@ lm64_cmpxchg16b:
 	pushl %edi
 	movl 16(%esp), %esi
 	movl 20(%esp), %edi
-	ljmp $SEL_CODE64, $1f
-	.code64
-1:	movl %esp, %esp                 /* RSP's upper half is undefined after compat mode */
+	LM_TO_64BIT
 	movl %esi, %esi
 	movl %edi, %edi
 	movq 0(%rdi), %rax
@@ -45,12 +43,8 @@ lm64_cmpxchg16b:
 	movq %rax, 48(%rdi)
 	movq %rdx, 56(%rdi)
 
-	pushq $SEL_CODE32
-	movl $2f, %eax                  /* absolute addresses via a register: ELF32 object */
-	pushq %rax
-	lretq
-	.code32
-2:	popl %edi
+	LM_TO_COMPAT ax
+	popl %edi
 	popl %esi
 	popl %ebx
 	ret

@@ -4,12 +4,11 @@
  * vol. 2 2.2.1.6), so the operand is below 4 GiB whatever RIP's upper half is.
  *
  * uint32_t lm64_riprel67(uint32_t high): entered from and back to compatibility mode
- * (IA-32e mode set up by the caller, SEL_CODE64 in its GDT, interrupts off); runs the load
+ * (IA-32e mode set up by the caller, lm_run's GDT, interrupts off); runs the load
  * at its link address + high * 4 GiB (an alias the caller maps) and returns what it read.
  * The caller patches riprel67_disp so that riprel67_next + disp is the operand (mod 2^32).
  */
-#define SEL_CODE32 0x08
-#define SEL_CODE64 0x18
+#include "tests/guest/long_mode.h"
 
 	.text
 	.code32
@@ -17,9 +16,7 @@
 lm64_riprel67:
 	pushl %ebx
 	movl 8(%esp), %ebx              /* high */
-	ljmp $SEL_CODE64, $1f
-	.code64
-1:	movl %esp, %esp                 /* RSP's upper half is undefined after compat mode */
+	LM_TO_64BIT
 	shlq $32, %rbx
 	movl $2f, %edx                  /* absolute addresses via a register: ELF32 object */
 	addq %rbx, %rdx
@@ -30,10 +27,6 @@ riprel67_disp:
 riprel67_next:
 	movl $3f, %edx                  /* back below 4 GiB */
 	jmp *%rdx
-3:	pushq $SEL_CODE32
-	movl $4f, %edx
-	pushq %rdx
-	lretq
-	.code32
-4:	popl %ebx
+3:	LM_TO_COMPAT dx
+	popl %ebx
 	ret

@@ -7,13 +7,12 @@
  * saves the registers after each round, a store the words after its last.
  *
  * void lm64_mmio_forms(uint32_t area, uint64_t *out): entered from and back to
- * compatibility mode (IA-32e mode set up by the caller, SEL_CODE64 in its GDT, interrupts
+ * compatibility mode (IA-32e mode set up by the caller, lm_run's GDT, interrupts
  * off, no exception expected).
  */
 #include "tests/guest/mmio_short_lm.h"
 
-#define SEL_CODE32 0x08
-#define SEL_CODE64 0x18
+#include "tests/guest/long_mode.h"
 
 /* A load: junk in, the form, the registers out, LM_ROUNDS times. */
 .macro LOAD insn:vararg
@@ -74,9 +73,7 @@ lm64_mmio_forms:
 	pushl %ebp
 	movl 20(%esp), %ebx
 	movl 24(%esp), %edi
-	ljmp $SEL_CODE64, $1f
-	.code64
-1:	movl %esp, %esp                 /* RSP's upper half is undefined after compat mode */
+	LM_TO_64BIT
 	movl %ebx, %ebx
 	movl %edi, %r15d                /* the output pointer */
 	call lm_fill_words              /* what the loads read */
@@ -116,12 +113,8 @@ lm64_mmio_forms:
 	STORE movq $-0x76543211, LM_FAR_OFF(%rbx,%rcx,8)  /* 12 bytes */
 	STORE movq %r13, LM_FAR_OFF(%rbx,%rcx,8)
 
-	pushq $SEL_CODE32
-	movl $2f, %eax                  /* absolute addresses via a register: ELF32 object */
-	pushq %rax
-	lretq
-	.code32
-2:	popl %ebp
+	LM_TO_COMPAT ax
+	popl %ebp
 	popl %edi
 	popl %esi
 	popl %ebx

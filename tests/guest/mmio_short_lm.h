@@ -15,13 +15,4 @@
 #define LM_FAR_OFF	 0x80 /* the forms with a 32-bit displacement use words from here */
 #define LM_AREA_BYTES	 0xB0 /* the device words the forms use, from the area's start */
 
-#ifndef __ASSEMBLY__
-#include <stdint.h>
-
-/* IA-32e mode for a 64-bit routine (test_mmio_short_lm.c): the identity map of the low
- * 4 GiB once, then fn(area, o) entered in compatibility mode, interrupts off. */
-void lm_build_identity_map(void);
-void lm_run(void (*fn)(uint32_t area, uint64_t *o), uint32_t area, uint64_t *o);
-#endif
-
 #endif

@@ -12,9 +12,10 @@
 #include "arch/x86/io.h"
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
+#include "tests/guest/desc.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/long_mode.h"
 #include "tests/guest/report.h"
-#include "tests/guest/segments.h"
 #include "tests/guest/serial.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
@@ -488,8 +489,6 @@ static void test_la57_legacy(void)
 
 #define EFER_LME	(1u << 8)
 #define EFER_LMA	(1u << 10)
-#define GDT_CODE64	0x00AF9B000000FFFFull /* L=1, DPL 0, execute/read */
-#define SEL_CODE64	0x18
 #define GATE_INTR64	0x8E00u /* present, DPL 0, 64-bit interrupt gate */
 #define VEC_GP_LM	13
 #define IDT64_ENTRIES	(VEC_GP_LM + 1)
@@ -499,17 +498,9 @@ struct idt64_gate {
 	uint32_t offset_hi, reserved;
 };
 
-struct __attribute__((packed)) table_ptr {
-	uint16_t limit;
-	uint32_t base;
-};
-
 extern const char long_mode_gp_handler[];
 extern volatile uint32_t long_mode_gp_count, long_mode_gp_error;
 
-/* Same selectors as the kernel's GDT (CS 0x08, data 0x10), plus a 64-bit code segment. */
-static const uint64_t gdt64[] __attribute__((aligned(8))) = {0, GDT_FLAT_CODE32,
-							      GDT_FLAT_DATA32, GDT_CODE64};
 static struct idt64_gate idt64[IDT64_ENTRIES] __attribute__((aligned(16)));
 static uint64_t lm_pml4[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t lm_pdpt[ENTRIES64] __attribute__((aligned(PAGE_SIZE)));
@@ -550,7 +541,7 @@ static void __attribute__((noinline)) visit_long_mode(struct lm_result *r, bool 
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	uint64_t efer = rdmsr(MSR_EFER);
-	struct table_ptr old_gdt, old_idt, gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64},
+	struct table_ptr old_gdt, old_idt, gdt = {sizeof(lm_gdt) - 1, (uint32_t)lm_gdt},
 					   idt = {sizeof(idt64) - 1, (uint32_t)idt64};
 
 	asm volatile("sgdt %0; sidt %1" : "=m"(old_gdt), "=m"(old_idt));
@@ -601,7 +592,7 @@ static void test_la57_long_mode(void)
 	struct lm_result r = {0};
 
 	idt64[VEC_GP_LM] = (struct idt64_gate){.offset_lo = (uint16_t)handler,
-					       .selector = SEL_CODE64,
+					       .selector = LM_SEL_CODE64,
 					       .type_attr = GATE_INTR64,
 					       .offset_mid = (uint16_t)(handler >> 16)};
 	for (uint32_t d = 0; d < 4; d++) {

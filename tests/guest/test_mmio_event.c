@@ -10,6 +10,7 @@
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/desc.h"
+#include "tests/guest/long_mode.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -28,15 +29,6 @@
 #define VEC_NP		  11
 #define IDT64_ENTRIES	  (VEC_GP + 1)
 #define GATE64_INTR	  0x8E00u
-#define GDT_CODE64	  0x00AF9B000000FFFFull
-#define SEL_CODE64	  0x18u
-#define LM_PAGE_SIZE	  4096u
-#define LM_ENTRIES	  512u
-#define LM_PD_COUNT	  4 /* 4 GiB in 2 MiB pages: the region at 0xd0000000 too */
-#define LM_LARGE_SHIFT	  21
-#define LM_PTE_P	  (1u << 0)
-#define LM_PTE_RW	  (1u << 1)
-#define LM_PTE_PS	  (1u << 7)
 #define LM_CR4_PAE	  (1u << 5)
 #define LM_EFER_LME	  (1u << 8)
 
@@ -166,33 +158,30 @@ static void test_legacy(uint32_t dev_top)
 
 /* ---- IA-32e mode, visited in compatibility mode ---- */
 
-static const uint64_t gdt64[] __aligned(8) = {0, GDT_FLAT_CODE32, GDT_FLAT_DATA32, GDT_CODE64};
 static struct gate64 idt64[IDT64_ENTRIES] __aligned(16);
 
 static void set_gate64(unsigned v, const char *handler)
 {
 	idt64[v] = (struct gate64){.offset_lo = (uint16_t)(uint32_t)handler,
-				   .selector = SEL_CODE64,
+				   .selector = LM_SEL_CODE64,
 				   .type_attr = GATE64_INTR,
 				   .offset_mid = (uint16_t)((uint32_t)handler >> 16)};
 }
-static uint64_t lm_pml4[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
-static uint64_t lm_pdpt[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
-static uint64_t lm_pd[LM_PD_COUNT][LM_ENTRIES] __aligned(LM_PAGE_SIZE);
 
 static void __attribute__((noinline)) visit_ia32e(uint32_t dev_top, struct event_pair *ud,
 						  struct event_pair *gp, uint32_t *esp_after)
 {
 	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
+	uint32_t pml4 = (uint32_t)lm_identity()->pml4; /* the region at 0xd0000000 too */
 	uint64_t efer = rdmsr(MSR_EFER);
-	struct table_ptr old_gdt, old_idt, gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64},
+	struct table_ptr old_gdt, old_idt, gdt = {sizeof(lm_gdt) - 1, (uint32_t)lm_gdt},
 					   idt = {sizeof(idt64) - 1, (uint32_t)idt64};
 
 	asm volatile("sgdt %0; sidt %1" : "=m"(old_gdt), "=m"(old_idt));
 	asm volatile("lgdt %0; lidt %1" ::"m"(gdt), "m"(idt));
 	write_cr0(cr0 & ~CR0_PG);
 	write_cr4(cr4 | LM_CR4_PAE);
-	write_cr3((uint32_t)lm_pml4);
+	write_cr3(pml4);
 	wrmsr(MSR_EFER, efer | LM_EFER_LME);
 	write_cr0(cr0 | CR0_PG); /* IA-32e mode, running on in compatibility mode */
 	run_pair(dev_top, RUN_UD, 10, ud);
@@ -214,13 +203,6 @@ static void test_ia32e(uint32_t dev_top)
 
 	for (unsigned v = 0; v < IDT64_ENTRIES; v++)
 		set_gate64(v, mmio_event_handler64);
-	for (unsigned d = 0; d < LM_PD_COUNT; d++) {
-		for (unsigned i = 0; i < LM_ENTRIES; i++)
-			lm_pd[d][i] = ((uint64_t)(d * LM_ENTRIES + i) << LM_LARGE_SHIFT) |
-				      LM_PTE_PS | LM_PTE_RW | LM_PTE_P;
-		lm_pdpt[d] = (uint32_t)lm_pd[d] | LM_PTE_RW | LM_PTE_P;
-	}
-	lm_pml4[0] = (uint32_t)lm_pdpt | LM_PTE_RW | LM_PTE_P;
 	visit_ia32e(dev_top, &ud, &gp, &esp_after);
 	check_eq("mmio event: iretq from a device page (64-bit handler) returns to compatibility "
 		 "mode past the #UD with ESP restored",

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "tests/guest/cpu.h"
-#include "tests/guest/mmio_short_lm.h"
+#include "tests/guest/long_mode.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
@@ -237,7 +237,7 @@ void test_mmio_lock_lm(uintptr_t dev_page)
 	}
 	q[0] = CX16_EXPECT_LO;
 	q[1] = CX16_EXPECT_HI;
-	lm_run(lm64_cmpxchg16b, (uint32_t)(dev_page + LM_LOCK_OFF), io);
+	lm_run(lm_identity(), lm64_cmpxchg16b, (uint32_t)(dev_page + LM_LOCK_OFF), io);
 	check(io[4] == 1 && q[0] == CX16_NEW_LO && q[1] == CX16_NEW_HI,
 	      "mmio lock: LOCK CMPXCHG16B on device bytes that match stores RCX:RBX (ZF set)",
 	      "ZF %u, bytes 0x%x%08x'%x%08x", (unsigned)io[4], (uint32_t)(q[1] >> 32),

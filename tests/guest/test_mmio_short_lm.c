@@ -12,25 +12,13 @@
 #include "core/hypercall_abi.h"
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
-#include "tests/guest/desc.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/long_mode.h"
 #include "tests/guest/mmio_short_lm.h"
 #include "tests/guest/report.h"
-#include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
 
-#define PAGE_SIZE_LM	4096u
 #define LM_AREA_OFF	0x400u /* device words no other test uses (the forms test: 0x240) */
-#define ENTRIES		512u
-#define PTE_P		(1u << 0)
-#define PTE_RW		(1u << 1)
-#define PTE_PS		(1u << 7)
-#define LARGE_SHIFT	21
-#define GIB_PDS		4
-#define CR4_PAE_BIT	(1u << 5)
-#define EFER_LME_BIT	(1u << 8)
-#define GDT_CODE64	0x00AF9B000000FFFFull /* L=1, DPL 0, execute/read */
-#define RFLAGS_IF	(1u << 9)
 
 void lm64_mmio_forms(uint32_t area, uint64_t *out);
 
@@ -50,51 +38,9 @@ static const char *const store_names[LM_STORE_FORMS] = {
 	"mov [m+disp32],r13",
 };
 
-static const uint64_t gdt64[] __attribute__((aligned(8))) = {0, GDT_FLAT_CODE32,
-							      GDT_FLAT_DATA32, GDT_CODE64};
-static uint64_t pml4[ENTRIES] __attribute__((aligned(PAGE_SIZE_LM)));
-static uint64_t pdpt[ENTRIES] __attribute__((aligned(PAGE_SIZE_LM)));
-static uint64_t pds[GIB_PDS][ENTRIES] __attribute__((aligned(PAGE_SIZE_LM)));
-static uint8_t ram_area[PAGE_SIZE_LM] __attribute__((aligned(PAGE_SIZE_LM)));
+static uint8_t ram_area[LM_PAGE_SIZE] __attribute__((aligned(LM_PAGE_SIZE)));
 static uint64_t out[2][LM_OUT_WORDS];
 static char what[96];
-
-void lm_build_identity_map(void)
-{
-	for (uint32_t d = 0; d < GIB_PDS; d++) {
-		for (uint32_t i = 0; i < ENTRIES; i++)
-			pds[d][i] = ((uint64_t)(d * ENTRIES + i) << LARGE_SHIFT) | PTE_PS | PTE_RW |
-				    PTE_P;
-		pdpt[d] = (uint32_t)pds[d] | PTE_RW | PTE_P;
-	}
-	pml4[0] = (uint32_t)pdpt | PTE_RW | PTE_P;
-}
-
-/* fn(area, o) in IA-32e mode (identity map built), and back to the state before. */
-void __attribute__((noinline)) lm_run(void (*fn)(uint32_t area, uint64_t *o), uint32_t area,
-				      uint64_t *o)
-{
-	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4(), flags;
-	uint64_t efer = rdmsr64(MSR_EFER);
-	struct table_ptr old, gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64};
-
-	__asm__ volatile("pushfl; popl %0; cli" : "=r"(flags)::"memory");
-	__asm__ volatile("sgdt %0; lgdt %1" : "=m"(old) : "m"(gdt) : "memory");
-	write_cr0(cr0 & ~CR0_PG);
-	write_cr4(cr4 | CR4_PAE_BIT);
-	write_cr3((uint32_t)pml4);
-	wrmsr64(MSR_EFER, efer | EFER_LME_BIT);
-	write_cr0(cr0 | CR0_PG | CR0_PE);
-	fn(area, o);
-	write_cr0(cr0 & ~CR0_PG);
-	wrmsr64(MSR_EFER, efer);
-	write_cr4(cr4);
-	write_cr3(cr3);
-	write_cr0(cr0);
-	__asm__ volatile("lgdt %0" ::"m"(old) : "memory");
-	if (flags & RFLAGS_IF)
-		__asm__ volatile("sti" ::: "memory");
-}
 
 static uint32_t short_replays(void)
 {
@@ -123,10 +69,9 @@ void test_mmio_short_lm(uintptr_t dev_page)
 	const uint32_t areas[2] = {(uint32_t)ram_area, (uint32_t)dev_page + LM_AREA_OFF};
 	uint32_t n;
 
-	lm_build_identity_map();
-	lm_run(lm64_mmio_forms, areas[0], out[0]);
+	lm_run(lm_identity(), lm64_mmio_forms, areas[0], out[0]);
 	n = short_replays();
-	lm_run(lm64_mmio_forms, areas[1], out[1]);
+	lm_run(lm_identity(), lm64_mmio_forms, areas[1], out[1]);
 	n = short_replays() - n;
 	check(cache_on() ? n >= (LM_ROUNDS - 1) * (LM_LOAD_FORMS + LM_STORE_FORMS) : n == 0,
 	      cache_on() ? "mmio short lm: every 64-bit form replayed after its first run"
