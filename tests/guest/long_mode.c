@@ -18,47 +18,60 @@ const uint64_t lm_gdt[LM_GDT_ENTRIES] __attribute__((aligned(8))) = {0, GDT_FLAT
 static struct lm_tables identity;
 static bool identity_built;
 
-void lm_identity_map(struct lm_tables *t)
+void lm_identity_map(struct lm_tables *t, uint32_t extra)
 {
+	const uint32_t flags = extra | LM_PTE_RW | LM_PTE_P;
+
 	for (uint32_t d = 0; d < LM_IDENTITY_GIBS; d++) {
 		for (uint32_t i = 0; i < LM_ENTRIES; i++)
 			t->pds[d][i] = ((uint64_t)(d * LM_ENTRIES + i) << LM_LARGE_SHIFT) |
-				       LM_PTE_PS | LM_PTE_RW | LM_PTE_P;
-		t->pdpt[d] = (uint32_t)t->pds[d] | LM_PTE_RW | LM_PTE_P;
+				       LM_PTE_PS | flags;
+		t->pdpt[d] = (uint32_t)t->pds[d] | flags;
 	}
-	t->pml4[0] = (uint32_t)t->pdpt | LM_PTE_RW | LM_PTE_P;
+	t->pml4[0] = (uint32_t)t->pdpt | flags;
 }
 
 const struct lm_tables *lm_identity(void)
 {
 	if (!identity_built) {
-		lm_identity_map(&identity);
+		lm_identity_map(&identity, 0);
 		identity_built = true;
 	}
 	return &identity;
+}
+
+void lm_enter(struct lm_saved *s, uint32_t pml4)
+{
+	*s = (struct lm_saved){read_cr0(), read_cr3(), read_cr4(), rdmsr64(MSR_EFER)};
+	write_cr0(s->cr0 & ~CR0_PG);
+	write_cr4(s->cr4 | LM_CR4_PAE);
+	write_cr3(pml4);
+	wrmsr64(MSR_EFER, s->efer | LM_EFER_LME);
+	write_cr0(s->cr0 | CR0_PG); /* IA-32e mode, running on in compatibility mode */
+}
+
+void lm_leave(const struct lm_saved *s)
+{
+	write_cr0(s->cr0 & ~CR0_PG); /* allowed from compatibility mode: back to legacy mode */
+	wrmsr64(MSR_EFER, s->efer);
+	write_cr4(s->cr4);
+	write_cr3(s->cr3);
+	write_cr0(s->cr0);
 }
 
 void __attribute__((noinline)) lm_run(const struct lm_tables *t,
 				      void (*fn)(uint32_t arg, uint64_t *o), uint32_t arg,
 				      uint64_t *o)
 {
-	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4(), flags;
-	uint64_t efer = rdmsr64(MSR_EFER);
+	struct lm_saved s;
+	uint32_t flags;
 	struct table_ptr old, gdt = {sizeof(lm_gdt) - 1, (uint32_t)lm_gdt};
 
 	__asm__ volatile("pushfl; popl %0; cli" : "=r"(flags)::"memory");
 	__asm__ volatile("sgdt %0; lgdt %1" : "=m"(old) : "m"(gdt) : "memory");
-	write_cr0(cr0 & ~CR0_PG);
-	write_cr4(cr4 | LM_CR4_PAE);
-	write_cr3((uint32_t)t->pml4);
-	wrmsr64(MSR_EFER, efer | LM_EFER_LME);
-	write_cr0(cr0 | CR0_PG | CR0_PE);
+	lm_enter(&s, (uint32_t)t->pml4);
 	fn(arg, o);
-	write_cr0(cr0 & ~CR0_PG);
-	wrmsr64(MSR_EFER, efer);
-	write_cr4(cr4);
-	write_cr3(cr3);
-	write_cr0(cr0);
+	lm_leave(&s);
 	__asm__ volatile("lgdt %0" ::"m"(old) : "memory");
 	if (flags & LM_RFLAGS_IF)
 		__asm__ volatile("sti" ::: "memory");

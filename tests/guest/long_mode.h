@@ -39,6 +39,7 @@
 #define LM_IDENTITY_GIBS 4u /* the identity map covers the 32-bit guest's 4 GiB */
 #define LM_PTE_P	 (1u << 0)
 #define LM_PTE_RW	 (1u << 1)
+#define LM_PTE_US	 (1u << 2) /* for a test whose ring 3 runs on the pages too */
 #define LM_PTE_PS	 (1u << 7)
 #define LM_LARGE_SHIFT	 21
 #define LM_GIB_SHIFT	 30
@@ -55,11 +56,25 @@ struct lm_tables {
 /* Null, the kernel's 32-bit code and data (same selectors), 64-bit code (LM_SEL_CODE64). */
 extern const uint64_t lm_gdt[LM_GDT_ENTRIES];
 
-/* t's identity map of the low 4 GiB in 2 MiB pages (the rest of t zero). */
-void lm_identity_map(struct lm_tables *t);
+/* t's identity map of the low 4 GiB in 2 MiB pages, extra (LM_PTE_US...) in every entry
+ * too (the rest of t left as it is). */
+void lm_identity_map(struct lm_tables *t, uint32_t extra);
 
 /* One set of tables with just the identity map, built on first use. */
 const struct lm_tables *lm_identity(void);
+
+/* What lm_enter changed, for lm_leave. */
+struct lm_saved {
+	uint32_t cr0, cr3, cr4;
+	uint64_t efer;
+};
+
+/* Into IA-32e mode, running on in compatibility mode, with pml4 as CR3 (paging off, PAE,
+ * CR3, EFER.LME, paging on); lm_leave back to legacy mode and s.  The caller keeps
+ * interrupts off and loads a GDT with 64-bit code (and an IDT of 64-bit gates if anything
+ * may fault there). */
+void lm_enter(struct lm_saved *s, uint32_t pml4);
+void lm_leave(const struct lm_saved *s);
 
 /* fn(arg, o) entered in compatibility mode of IA-32e mode with t as CR3, lm_gdt loaded and
  * interrupts off; then back to the CR0/CR3/CR4/EFER, GDT and interrupt flag found. */

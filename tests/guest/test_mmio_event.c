@@ -29,8 +29,6 @@
 #define VEC_NP		  11
 #define IDT64_ENTRIES	  (VEC_GP + 1)
 #define GATE64_INTR	  0x8E00u
-#define LM_CR4_PAE	  (1u << 5)
-#define LM_EFER_LME	  (1u << 8)
 
 uint32_t mmio_event_run(uint32_t top, uint32_t which);
 uint32_t mmio_event_iret_run(uint32_t top);
@@ -171,28 +169,19 @@ static void set_gate64(unsigned v, const char *handler)
 static void __attribute__((noinline)) visit_ia32e(uint32_t dev_top, struct event_pair *ud,
 						  struct event_pair *gp, uint32_t *esp_after)
 {
-	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	uint32_t pml4 = (uint32_t)lm_identity()->pml4; /* the region at 0xd0000000 too */
-	uint64_t efer = rdmsr(MSR_EFER);
+	struct lm_saved s;
 	struct table_ptr old_gdt, old_idt, gdt = {sizeof(lm_gdt) - 1, (uint32_t)lm_gdt},
 					   idt = {sizeof(idt64) - 1, (uint32_t)idt64};
 
 	asm volatile("sgdt %0; sidt %1" : "=m"(old_gdt), "=m"(old_idt));
 	asm volatile("lgdt %0; lidt %1" ::"m"(gdt), "m"(idt));
-	write_cr0(cr0 & ~CR0_PG);
-	write_cr4(cr4 | LM_CR4_PAE);
-	write_cr3(pml4);
-	wrmsr(MSR_EFER, efer | LM_EFER_LME);
-	write_cr0(cr0 | CR0_PG); /* IA-32e mode, running on in compatibility mode */
+	lm_enter(&s, pml4);
 	run_pair(dev_top, RUN_UD, 10, ud);
 	run_pair(dev_top, RUN_GP, 12, gp);
 	set_gate64(VEC_UD, mmio_event_iret64);
 	*esp_after = mmio_event_iret_run(dev_top);
-	write_cr0(cr0 & ~CR0_PG);
-	wrmsr(MSR_EFER, efer);
-	write_cr4(cr4);
-	write_cr3(cr3);
-	write_cr0(cr0);
+	lm_leave(&s);
 	asm volatile("lgdt %0; lidt %1" ::"m"(old_gdt), "m"(old_idt));
 }
 

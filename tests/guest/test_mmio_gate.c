@@ -22,6 +22,7 @@
 #include "lib/compiler.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/desc.h"
+#include "tests/guest/long_mode.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
@@ -70,16 +71,6 @@
 #define GDT_CODE64	 0x00AF9B000000FFFFull
 #define TYPE_CALL64_D0	 0x8Cull
 #define GATE64_WORDS	 4 /* RIP, CS: two 8-byte slots */
-#define LM_PAGE_SIZE	 4096u
-#define LM_ENTRIES	 512u
-#define LM_PD_COUNT	 4 /* 4 GiB in 2 MiB pages: the region too */
-#define LM_LARGE_SHIFT	 21
-#define LM_PTE_P	 (1u << 0)
-#define LM_PTE_RW	 (1u << 1)
-#define LM_PTE_US	 (1u << 2) /* ring 3 runs on these pages too */
-#define LM_PTE_PS	 (1u << 7)
-#define LM_CR4_PAE	 (1u << 5)
-#define LM_EFER_LME	 (1u << 8)
 
 struct gate64 {
 	uint16_t offset_lo, selector, type_attr, offset_mid;
@@ -306,9 +297,7 @@ static const uint64_t gdt64_init[] = {0,		     GDT_FLAT_CODE32, GDT_FLAT_DATA32,
 static uint64_t gdt64[GDT64_ENTRIES] __aligned(16);
 static uint32_t tss64[TSS_WORDS] __aligned(16);
 static struct gate64 idt64[VEC_UD + 1] __aligned(16);
-static uint64_t lm_pml4[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
-static uint64_t lm_pdpt[LM_ENTRIES] __aligned(LM_PAGE_SIZE);
-static uint64_t lm_pd[LM_PD_COUNT][LM_ENTRIES] __aligned(LM_PAGE_SIZE);
+static struct lm_tables user_tables; /* identity, the region too, ring 3 allowed */
 static uint32_t ram_stack64[2][STACK_WORDS] __aligned(16); /* the CPU's run, mhv's */
 
 /* The three runs in IA-32e mode (compatibility mode, paging on, no IDT: nothing may fault). */
@@ -324,17 +313,12 @@ static void __attribute__((noinline)) visit_ia32e(uint32_t dev_ptr, uint32_t dev
 						  uint32_t *at, uint32_t *ev_at)
 {
 	struct table_ptr old_idt, lm_idt = {sizeof(idt64) - 1, (uint32_t)idt64};
-	uint32_t cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
-	uint64_t efer = rdmsr(MSR_EFER);
-	struct table_ptr old_gdt, lm_gdt = {sizeof(gdt64) - 1, (uint32_t)gdt64};
+	struct table_ptr old_gdt, gdt64_ptr = {sizeof(gdt64) - 1, (uint32_t)gdt64};
+	struct lm_saved s;
 
 	asm volatile("sgdt %0" : "=m"(old_gdt));
-	asm volatile("lgdt %0" ::"m"(lm_gdt));
-	write_cr0(cr0 & ~CR0_PG);
-	write_cr4(cr4 | LM_CR4_PAE);
-	write_cr3((uint32_t)lm_pml4);
-	wrmsr(MSR_EFER, efer | LM_EFER_LME);
-	write_cr0(cr0 | CR0_PG);
+	asm volatile("lgdt %0" ::"m"(gdt64_ptr));
+	lm_enter(&s, (uint32_t)user_tables.pml4);
 	at[0] = mmio_gate_call64((uint32_t)ram_ptr, (uint32_t)&ram_stack64[0][STACK_WORDS]);
 	at[1] = mmio_gate_call64(dev_ptr, (uint32_t)&ram_stack64[1][STACK_WORDS]);
 	at[2] = mmio_gate_call64((uint32_t)ram_ptr, dev_stack);
@@ -344,11 +328,7 @@ static void __attribute__((noinline)) visit_ia32e(uint32_t dev_ptr, uint32_t dev
 	ev_at[0] = ud64_from_ring3((uint32_t)&ring0_stack[STACK_WORDS]);
 	ev_at[1] = ud64_from_ring3(dev_stack - (GATE64_STACK_TOP - GATE_STACK_TOP));
 	asm volatile("lidt %0" ::"m"(old_idt));
-	write_cr0(cr0 & ~CR0_PG);
-	wrmsr(MSR_EFER, efer);
-	write_cr4(cr4);
-	write_cr3(cr3);
-	write_cr0(cr0);
+	lm_leave(&s);
 	asm volatile("lgdt %0" ::"m"(old_gdt));
 }
 
@@ -380,13 +360,7 @@ static void test_ia32e(uint32_t base, volatile uint32_t *dev_ptr)
 					.selector = SEL_CODE64,
 					.type_attr = GATE64_INTR,
 					.offset_mid = (uint16_t)((uint32_t)mmio_gate_handler64 >> 16)};
-	for (unsigned d = 0; d < LM_PD_COUNT; d++) {
-		for (unsigned i = 0; i < LM_ENTRIES; i++)
-			lm_pd[d][i] = ((uint64_t)(d * LM_ENTRIES + i) << LM_LARGE_SHIFT) |
-				      LM_PTE_PS | LM_PTE_US | LM_PTE_RW | LM_PTE_P;
-		lm_pdpt[d] = (uint32_t)lm_pd[d] | LM_PTE_US | LM_PTE_RW | LM_PTE_P;
-	}
-	lm_pml4[0] = (uint32_t)lm_pdpt | LM_PTE_US | LM_PTE_RW | LM_PTE_P;
+	lm_identity_map(&user_tables, LM_PTE_US);
 	ram_ptr[0] = dev_ptr[0] = 0;
 	ram_ptr[1] = dev_ptr[1] = SEL_GATE64;
 	visit_ia32e((uint32_t)dev_ptr, dev_top, at, ev_at);

@@ -32,7 +32,7 @@ static void rr_build_map(uint32_t dev)
 	uint32_t dev_gib = dev >> LM_GIB_SHIFT, dev_pde = (dev >> LM_LARGE_SHIFT) % LM_ENTRIES;
 	uint32_t large = dev & ~((1u << LM_LARGE_SHIFT) - 1);
 
-	lm_identity_map(&rr_tables);
+	lm_identity_map(&rr_tables, 0);
 	for (uint32_t i = 0; i < LM_ENTRIES; i++) {
 		rr_wrong_pd[i] = rr_tables.pds[dev_gib][i];
 		rr_wrong_pt[i] = (large + i * LM_PAGE_SIZE) | RR_PTE;
