@@ -19,6 +19,7 @@
 #include "lib/elf.h"
 #include "lib/errno.h"
 #include "lib/guest_boot.h"
+#include "tests/unit/elf_build.h"
 
 #define MIB	  0x100000ull
 #define RAM_SIZE  (32 * MIB)
@@ -28,11 +29,7 @@
 #define KFILE_AT  0x800000ull
 #define FILL	  0xAA
 #define ERR_LEN	  256
-#define IMG_CAP	  0x4000
 #define HDR_OFF	  0x1000 /* multiboot header: first bytes of segment 0's data */
-#define EM_386	  3
-#define EM_AMD64  62
-#define PT_LOAD	  1
 #define RX	  (ELF_PF_R | ELF_PF_X)
 #define RW	  (ELF_PF_R | ELF_PF_W)
 #define NELEM(a)  (sizeof(a) / sizeof((a)[0]))
@@ -130,55 +127,17 @@ struct seg_spec {
 	uint32_t flags;
 };
 
-struct img {
-	uint8_t b[IMG_CAP];
-	size_t size;
-};
-
-static void put(uint8_t *p, uint64_t v, int width)
+/* s as program headers (ELF_PT_LOAD, physical = virtual address) of an elf_build image. */
+static void build_elf(struct elf_img *m, int bits, uint64_t entry, const struct seg_spec *s,
+		      unsigned n, size_t size)
 {
-	int i;
+	struct elf_seg e[ELF_MAX_SEGMENTS];
 
-	for (i = 0; i < width; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void build_elf(struct img *m, int bits, uint64_t entry, const struct seg_spec *s, unsigned n,
-		      size_t size)
-{
-	bool b64 = bits == 64;
-	size_t eh = b64 ? 64 : 52, ph = b64 ? 56 : 32, i;
-
-	for (i = 0; i < sizeof(m->b); i++)
-		m->b[i] = (uint8_t)(i * 13 + 5);
-	memset(m->b, 0, eh + n * ph);
-	memcpy(m->b,
-	       "\x7f"
-	       "ELF",
-	       4);
-	m->b[4] = b64 ? 2 : 1;
-	m->b[5] = 1;
-	m->b[6] = 1;
-	put(m->b + 16, 2, 2);
-	put(m->b + 18, b64 ? EM_AMD64 : EM_386, 2);
-	put(m->b + 20, 1, 4);
-	put(m->b + 24, entry, b64 ? 8 : 4);
-	put(m->b + (b64 ? 32 : 28), eh, b64 ? 8 : 4);
-	put(m->b + (b64 ? 54 : 42), ph, 2);
-	put(m->b + (b64 ? 56 : 44), n, 2);
-	for (i = 0; i < n; i++) {
-		uint8_t *p = m->b + eh + i * ph;
-		int w = b64 ? 8 : 4;
-
-		put(p, PT_LOAD, 4);
-		put(p + (b64 ? 4 : 24), s[i].flags, 4);
-		put(p + (b64 ? 8 : 4), s[i].offset, w);
-		put(p + (b64 ? 16 : 8), s[i].addr, w);
-		put(p + (b64 ? 24 : 12), s[i].addr, w);
-		put(p + (b64 ? 32 : 16), s[i].filesz, w);
-		put(p + (b64 ? 40 : 20), s[i].memsz, w);
-	}
-	m->size = size;
+	assert_true(n <= ELF_MAX_SEGMENTS);
+	for (unsigned i = 0; i < n; i++)
+		e[i] = (struct elf_seg){ELF_PT_LOAD, s[i].offset, s[i].addr, s[i].addr,
+					s[i].filesz, s[i].memsz, s[i].flags};
+	elf_build(m, bits, entry, e, n, size);
 }
 
 /* Text at 1 MiB, then data with 0x2800 bytes of BSS; the header sits in the text. */
@@ -189,11 +148,11 @@ static const struct seg_spec two[] = {
 #define TWO_ENTRY 0x100040
 #define TWO_SIZE  0x2800
 
-static void mb1_header(struct img *m, size_t off, uint32_t flags)
+static void mb1_header(struct elf_img *m, size_t off, uint32_t flags)
 {
-	put(m->b + off, MB1_HEADER_MAGIC, 4);
-	put(m->b + off + 4, flags, 4);
-	put(m->b + off + 8, (uint32_t)(0u - MB1_HEADER_MAGIC - flags), 4);
+	put_le(m->b + off, MB1_HEADER_MAGIC, 4);
+	put_le(m->b + off + 4, flags, 4);
+	put_le(m->b + off + 8, (uint32_t)(0u - MB1_HEADER_MAGIC - flags), 4);
 }
 
 /* multiboot2 header builder: tags appended, then end tag, length and checksum. */
@@ -210,35 +169,35 @@ static void hb_init(struct hb *h)
 
 static void hb_tag(struct hb *h, uint16_t type, uint16_t flags, const void *payload, size_t plen)
 {
-	put(h->b + h->len, type, 2);
-	put(h->b + h->len + 2, flags, 2);
-	put(h->b + h->len + 4, 8 + plen, 4);
+	put_le(h->b + h->len, type, 2);
+	put_le(h->b + h->len + 2, flags, 2);
+	put_le(h->b + h->len + 4, 8 + plen, 4);
 	if (plen)
 		memcpy(h->b + h->len + 8, payload, plen);
 	h->len = (h->len + 8 + plen + 7) & ~(size_t)7;
 }
 
-static void hb_put(struct img *m, size_t off, struct hb *h, uint32_t arch, bool end)
+static void hb_put(struct elf_img *m, size_t off, struct hb *h, uint32_t arch, bool end)
 {
 	uint32_t len;
 
 	if (end)
 		hb_tag(h, 0, 0, NULL, 0);
 	len = (uint32_t)h->len;
-	put(h->b, MB2_HEADER_MAGIC, 4);
-	put(h->b + 4, arch, 4);
-	put(h->b + 8, len, 4);
-	put(h->b + 12, (uint32_t)(0u - MB2_HEADER_MAGIC - arch - len), 4);
+	put_le(h->b, MB2_HEADER_MAGIC, 4);
+	put_le(h->b + 4, arch, 4);
+	put_le(h->b + 8, len, 4);
+	put_le(h->b + 12, (uint32_t)(0u - MB2_HEADER_MAGIC - arch - len), 4);
 	memcpy(m->b + off, h->b, h->len);
 }
 
-static void kernel_mb1(struct img *m, uint32_t flags)
+static void kernel_mb1(struct elf_img *m, uint32_t flags)
 {
 	build_elf(m, 32, TWO_ENTRY, two, 2, TWO_SIZE);
 	mb1_header(m, HDR_OFF, flags);
 }
 
-static void kernel_mb2(struct img *m)
+static void kernel_mb2(struct elf_img *m)
 {
 	struct hb h;
 
@@ -255,11 +214,11 @@ struct boot {
 	struct boot_module kernel, mods[4];
 	struct guest_boot_params p;
 	struct guest_boot_result r;
-	struct img file; /* the kernel file as built (oracle for segment contents) */
+	struct elf_img file; /* the kernel file as built (oracle for segment contents) */
 	char err[ERR_LEN];
 };
 
-static void boot_init(struct boot *b, const struct img *k, uint64_t kat, const char *cmdline)
+static void boot_init(struct boot *b, const struct elf_img *k, uint64_t kat, const char *cmdline)
 {
 	memset(b, 0, sizeof(*b));
 	b->fake.ram_end = HIDDEN;
@@ -277,7 +236,7 @@ static void boot_init(struct boot *b, const struct img *k, uint64_t kat, const c
 }
 
 /* Read the kernel file from an exact-size heap copy, so ASan sees any read past its end. */
-static void boot_ext(struct boot *b, const struct img *k, size_t len)
+static void boot_ext(struct boot *b, const struct elf_img *k, size_t len)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 
@@ -382,7 +341,7 @@ static void check_placement(const struct boot *b, const struct seg_spec *s, unsi
 static void test_mb1_segments_loaded_and_bss_zeroed(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, MB1_HF_MEMORY_INFO);
@@ -403,7 +362,7 @@ static void test_mb1_segments_loaded_and_bss_zeroed(void **state)
 static void test_mb1_info_fields(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	uint64_t info, mods, mmap, e;
 	unsigned i, n = 0;
 
@@ -462,7 +421,7 @@ static void test_mb1_info_fields(void **state)
 static void test_mb1_page_align_flag_moves_unaligned_module(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, MB1_HF_PAGE_ALIGN);
@@ -484,7 +443,7 @@ static void test_mb1_page_align_flag_moves_unaligned_module(void **state)
 static void test_mb1_module_outside_guest_ram_is_copied_in(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	unsigned i;
 
 	(void)state;
@@ -512,7 +471,7 @@ static void test_mb1_module_outside_guest_ram_is_copied_in(void **state)
 static void test_module_overlapping_a_segment_is_moved_first(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, 0);
@@ -536,7 +495,7 @@ static void test_kernel_file_overlapping_its_load_address(void **state)
 		{0x2000, 0x103000, 0x1000, 0x1000, RX},
 	};
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	build_elf(&k, 32, 0x103000, s, 2, 0x3000);
@@ -554,7 +513,7 @@ static void test_kernel_file_overlapping_its_load_address(void **state)
 static void test_kernel_file_outside_guest_ram(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, 0);
@@ -569,7 +528,7 @@ static void test_boot_info_falls_back_below_1mib(void **state)
 		{0, 0x9fc00, MEM_USABLE}, {0x100000, 0x4000, MEM_USABLE}, /* exactly the kernel */
 	};
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, 0);
@@ -586,7 +545,7 @@ static void test_no_room_for_boot_info(void **state)
 {
 	static const struct mem_region m[] = {{0x100000, 0x4000, MEM_USABLE}};
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, 0);
@@ -599,7 +558,7 @@ static void test_no_room_for_boot_info(void **state)
 static void test_reserved_ranges_are_avoided(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	struct phys_range res = {HIDDEN - 4 * MIB, HIDDEN};
 
 	(void)state;
@@ -619,7 +578,7 @@ static void test_mb2_info_parses_back_with_mb2_parse(void **state)
 {
 	uint8_t rsdp[ACPI_RSDP_V2_LEN];
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	struct boot_info bi;
 	char err[ERR_LEN];
 	uint64_t off;
@@ -687,7 +646,7 @@ static void test_mb2_rsdp_v1_gives_tag14_only(void **state)
 {
 	uint8_t rsdp[ACPI_RSDP_V1_LEN] = "RSD PTR abcdefghijkl";
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	struct boot_info bi;
 	uint64_t off;
 	unsigned seen14 = 0, seen15 = 0;
@@ -712,7 +671,7 @@ static void test_mb2_rsdp_v1_gives_tag14_only(void **state)
 static void test_mb2_preferred_over_mb1(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb2(&k);
@@ -727,13 +686,13 @@ static void test_mb2_entry_tag_and_optional_tags(void **state)
 {
 	uint8_t entry[4], req[8], fb[12] = {0};
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	struct hb h;
 
 	(void)state;
-	put(entry, 0x100800, 4);
-	put(req, MB2_TAG_MMAP, 4);
-	put(req + 4, 8 /* framebuffer info: optional request */, 4);
+	put_le(entry, 0x100800, 4);
+	put_le(req, MB2_TAG_MMAP, 4);
+	put_le(req + 4, 8 /* framebuffer info: optional request */, 4);
 	build_elf(&k, 64, TWO_ENTRY, two, 2, TWO_SIZE);
 	hb_init(&h);
 	hb_tag(&h, MB2H_TAG_INFO_REQUEST, MB2H_TAG_FLAG_OPTIONAL, req, sizeof(req));
@@ -755,7 +714,7 @@ static void test_mb2_entry_tag_and_optional_tags(void **state)
 static void test_err_no_header(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	build_elf(&k, 32, TWO_ENTRY, two, 2, TWO_SIZE);
@@ -767,11 +726,11 @@ static void test_err_mb1_header_beyond_8k_or_bad_checksum(void **state)
 {
 	static const struct seg_spec big[] = {{0x1000, 0x100000, 0x2400, 0x2400, RX}};
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, 0);
-	put(k.b + HDR_OFF + 8, 0x12345678, 4);
+	put_le(k.b + HDR_OFF + 8, 0x12345678, 4);
 	boot_init(&b, &k, KFILE_AT, "k");
 	expect_err(&b, -E_INVAL, "multiboot: header at 0x1000 has a bad checksum");
 	build_elf(&k, 32, 0x100000, big, 1, 0x3400);
@@ -786,7 +745,7 @@ static void test_err_mb1_header_beyond_8k_or_bad_checksum(void **state)
 static void test_err_mb1_aout_kludge_and_unknown_required_flag(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, MB1_HF_AOUT_KLUDGE);
@@ -804,7 +763,7 @@ static void test_err_mb2_header_problems(void **state)
 {
 	uint8_t req[4], addr[16] = {0};
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	struct hb h;
 
 	(void)state;
@@ -821,14 +780,14 @@ static void test_err_mb2_header_problems(void **state)
 	boot_init(&b, &k, KFILE_AT, "k");
 	expect_err(&b, -E_NOTSUP, "address tag (a.out kludge) not supported");
 
-	put(req, 8, 4); /* framebuffer info, required */
+	put_le(req, 8, 4); /* framebuffer info, required */
 	hb_init(&h);
 	hb_tag(&h, MB2H_TAG_INFO_REQUEST, 0, req, sizeof(req));
 	hb_put(&k, HDR_OFF, &h, MB2_ARCH_I386, true);
 	boot_init(&b, &k, KFILE_AT, "k");
 	expect_err(&b, -E_NOTSUP, "required information tag type 8 cannot be provided");
 
-	put(req, MB2_TAG_ACPI_NEW, 4); /* providable only with a 36-byte RSDP */
+	put_le(req, MB2_TAG_ACPI_NEW, 4); /* providable only with a 36-byte RSDP */
 	hb_init(&h);
 	hb_tag(&h, MB2H_TAG_INFO_REQUEST, 0, req, sizeof(req));
 	hb_put(&k, HDR_OFF, &h, MB2_ARCH_I386, true);
@@ -848,7 +807,7 @@ static void test_err_mb2_header_problems(void **state)
 
 	hb_init(&h);
 	hb_put(&k, HDR_OFF, &h, MB2_ARCH_I386, true);
-	put(k.b + HDR_OFF + 12, 0, 4);
+	put_le(k.b + HDR_OFF + 12, 0, 4);
 	boot_init(&b, &k, KFILE_AT, "k");
 	expect_err(&b, -E_INVAL, "multiboot2: header at 0x1000 has a bad checksum");
 }
@@ -857,7 +816,7 @@ static void test_err_segment_in_hidden_range_or_outside_ram(void **state)
 {
 	struct seg_spec s[] = {{0x1000, HIDDEN - 0x1000, 0x1000, 0x2000, RX}};
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	build_elf(&k, 32, HIDDEN - 0x1000, s, 1, 0x2000);
@@ -882,7 +841,7 @@ static void test_err_entry_outside_segments(void **state)
 {
 	uint8_t entry[4];
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	struct hb h;
 
 	(void)state;
@@ -890,7 +849,7 @@ static void test_err_entry_outside_segments(void **state)
 	mb1_header(&k, HDR_OFF, 0);
 	boot_init(&b, &k, KFILE_AT, "k");
 	expect_err(&b, -E_INVAL, "elf: entry point 0x200000 is not inside any loadable segment");
-	put(entry, 0x104000, 4);
+	put_le(entry, 0x104000, 4);
 	build_elf(&k, 64, TWO_ENTRY, two, 2, TWO_SIZE);
 	hb_init(&h);
 	hb_tag(&h, MB2H_TAG_ENTRY, 0, entry, sizeof(entry));
@@ -902,7 +861,7 @@ static void test_err_entry_outside_segments(void **state)
 static void test_err_bad_elf_and_bad_params(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 
 	(void)state;
 	kernel_mb1(&k, 0);
@@ -935,7 +894,7 @@ static void test_err_bad_elf_and_bad_params(void **state)
 static void test_every_kernel_truncation_fails_cleanly(void **state)
 {
 	struct boot b;
-	struct img k;
+	struct elf_img k;
 	size_t len;
 
 	(void)state;
@@ -953,7 +912,7 @@ static void test_every_header_byte_corruption_is_handled(void **state)
 {
 	static const uint8_t vals[] = {0x00, 0x01, 0x80, 0xff};
 	struct boot b;
-	struct img k, c;
+	struct elf_img k, c;
 	size_t pos, v;
 	int kind, ret;
 	unsigned ok = 0, bad = 0;
