@@ -19,38 +19,12 @@
 #include "mmio/devices.h"
 #include "mmio/mmio_cache.h"
 #include "mmio/region.h"
+#include "tests/unit/paging_bits.h"
 
 #define PAGE	    0x1000ull
 #define LARGE	    0x200000ull
 #define TABLES_BASE 0x100000ull
 #define TABLE_PAGES 64
-
-/* Architectural bits, spelled out independently of the code under test. */
-#define P    (1ull << 0)
-#define RW   (1ull << 1)
-#define US   (1ull << 2)
-#define ACC  (1ull << 5)
-#define DIRT (1ull << 6)
-#define PS   (1ull << 7)
-#define XD   (1ull << 63)
-
-#define CR0_PE	 (1ull << 0)
-#define CR0_WP	 (1ull << 16)
-#define CR0_PG	 (1ull << 31)
-#define CR4_PAE	 (1ull << 5)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define CR4_PKE	 (1ull << 22)
-#define CR4_PKS	 (1ull << 24)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-
-#define ERR_P	 1u
-#define ERR_W	 2u
-#define ERR_U	 4u
-#define ERR_RSVD 8u
-#define ERR_ID	 16u
 
 /* Guest-physical layout: two MMIO pages A and B, a 2 MiB MMIO window, RAM elsewhere. */
 #define GPA_A	  0xfe000000ull
