@@ -21,6 +21,7 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/paging32.h"
 #include "tests/guest/pci_cfg.h"
 #include "tests/guest/lapic.h"
 #include "tests/guest/report.h"
@@ -28,11 +29,6 @@
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PAGE_SIZE	  4096u
-#define PT_ENTRIES	  1024u
-#define LARGE_SHIFT	  22 /* a 32-bit PDE with PS maps 4 MiB */
-#define PTE_P		  (1u << 0)
-#define PTE_RW		  (1u << 1)
 #define PATTERN		  0x5EC0DE5Au
 #define RAM_MARK	  0xAAu
 #define RUN_BYTES	  16u
@@ -171,7 +167,7 @@ static void rep_down_into_hv(void)
 
 /* ---- stale translations ---- */
 
-static uint32_t stale_pt[PT_ENTRIES] __aligned(PAGE_SIZE);
+static uint32_t stale_pt[ENTRIES] __aligned(PAGE_SIZE);
 static uint8_t code_page[PAGE_SIZE] __aligned(PAGE_SIZE);
 
 static void read_stale(void *arg)
@@ -192,7 +188,7 @@ static void stale_cache(void)
 	uint32_t slot = STALE_LA >> LARGE_SHIFT, saved = pde[slot], got = 0;
 	struct fault f;
 
-	for (uint32_t i = 0; i < PT_ENTRIES; i++)
+	for (uint32_t i = 0; i < ENTRIES; i++)
 		stale_pt[i] = 0;
 	code_page[0] = CODE_MOV_EAX_MOFS;
 	*(uint32_t *)(code_page + MOFFS_OFFSET) = dev;
@@ -245,7 +241,7 @@ static void device_hv_straddle(void)
 	uint32_t slot = STALE_LA >> LARGE_SHIFT, saved = pde[slot], val = ALL_ONES;
 	struct fault f;
 
-	for (uint32_t i = 0; i < PT_ENTRIES; i++)
+	for (uint32_t i = 0; i < ENTRIES; i++)
 		stale_pt[i] = 0;
 	stale_pt[0] = dev | PTE_P | PTE_RW;
 	stale_pt[1] = hv_start | PTE_P | PTE_RW;
@@ -290,7 +286,7 @@ static void self_mapped_table_and_split_fetch(uint32_t table)
 		 entry = hv_start | PTE_P | PTE_RW;
 	struct fault f;
 
-	for (uint32_t i = 0; i < PT_ENTRIES; i++)
+	for (uint32_t i = 0; i < ENTRIES; i++)
 		mmio_write32(table + i * sizeof(uint32_t), 0);
 	mmio_write32(table, table | PTE_P | PTE_RW);
 	mmio_write32(table + sizeof(uint32_t), dev | PTE_P | PTE_RW);

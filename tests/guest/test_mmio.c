@@ -23,18 +23,12 @@
 #include "lib/fmt.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/paging32.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PAGE_SIZE   4096u
-#define ENTRIES	    1024u
-#define LARGE_SHIFT 22 /* a PDE maps 4 MiB */
-#define PTE_P	    (1u << 0)
-#define PTE_RW	    (1u << 1)
-#define PTE_US	    (1u << 2)
-#define PDE_PS	    (1u << 7)
 #define PF_ERR_P    (1u << 0) /* protection violation (else not present) */
 #define PF_ERR_W    (1u << 1) /* write access */
 #define PF_ERR_U    (1u << 2) /* CPL 3 access */

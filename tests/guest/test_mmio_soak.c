@@ -27,6 +27,7 @@
 #include "tests/guest/cpu.h"
 #include "tests/guest/cmdline.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/paging32.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
@@ -37,13 +38,6 @@
 #define SOAK_ACCESSES	  100000u
 #define SOAK_ACCESSES_OPT "soak="
 
-#define PAGE_SIZE   4096u
-#define ENTRIES	    1024u
-#define LARGE_SHIFT 22
-#define PTE_P	    (1u << 0)
-#define PTE_RW	    (1u << 1)
-#define PTE_US	    (1u << 2)
-#define PDE_PS	    (1u << 7)
 #define PTE_G	    (1u << 8)
 #define PF_ERR_P    (1u << 0)
 #define PF_ERR_W    (1u << 1)

@@ -25,19 +25,13 @@
 #include "tests/guest/cpu.h"
 #include "tests/guest/desc.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/paging32.h"
 #include "tests/guest/report.h"
 #include "tests/guest/segments.h"
 #include "tests/guest/tests.h"
 
 #define V86_DEV_PAGE	0x3000u /* the stack page's offset in the region */
 #define V86_DEV_FRAME	0x3800u /* the IRET-to-v86 frame there (ring 0) */
-#define PAGE_SIZE	4096u
-#define ENTRIES		1024u
-#define LARGE_SHIFT	22
-#define PTE_P		(1u << 0)
-#define PTE_RW		(1u << 1)
-#define PTE_US		(1u << 2)
-#define PDE_PS		(1u << 7)
 #define LIN_IVT		0x0000u
 #define LIN_CODE	0x8000u
 #define LIN_STACK	0x9000u

@@ -8,16 +8,11 @@
 #include "core/hypercall_abi.h"
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
+#include "tests/guest/paging32.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 #include "tests/guest/trap.h"
 
-#define PAGE_SIZE     4096u
-#define ENTRIES	      1024u
-#define LARGE_SHIFT   22 /* a PDE maps 4 MiB */
-#define PTE_P	      (1u << 0)
-#define PTE_RW	      (1u << 1)
-#define PDE_PS	      (1u << 7)
 #define WINDOW_PDE    (ENTRIES - 1)
 #define WINDOW	      ((uintptr_t)WINDOW_PDE << LARGE_SHIFT)
 #define WINDOW_REMAP  0 /* window page indices, one per test */

@@ -19,6 +19,7 @@
 #include "tests/guest/cpu.h"
 #include "tests/guest/hv.h"
 #include "tests/guest/lapic.h"
+#include "tests/guest/paging32.h"
 #include "tests/guest/report.h"
 #include "tests/guest/tests.h"
 
@@ -60,13 +61,7 @@
 #define ANSWER_BAD	2
 
 /* The shootdown test: the APs run on their own 32-bit page tables with a 4 KiB window. */
-#define PAGE_SIZE	4096u
-#define PD_ENTRIES	1024u
-#define LARGE_SHIFT	22
-#define PTE_P		(1u << 0)
-#define PTE_RW		(1u << 1)
-#define PDE_PS		(1u << 7)
-#define WINDOW_PDE	(PD_ENTRIES - 1)
+#define WINDOW_PDE	(ENTRIES - 1)
 #define WINDOW_VA	((uintptr_t)WINDOW_PDE << LARGE_SHIFT)
 #define SHOOT_VECTOR	0xE6
 /* What the first AP leaves in its APIC before it is restarted (no interrupt can come of it:
@@ -101,8 +96,8 @@ static volatile uint32_t ap_reset_bad[AP_MAX], ap_reset_svr[AP_MAX], ap_dirty;
 static volatile uint32_t dev_watch, ap_dev[AP_MAX];
 static volatile uint32_t shoot_go, shoot_ready, shoot_done;
 static volatile uint32_t ap_saw_a[AP_MAX], ap_saw_b[AP_MAX], ap_flushed[AP_MAX];
-static uint32_t shoot_pd[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
-static volatile uint32_t shoot_pt[PD_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+static uint32_t shoot_pd[ENTRIES] __attribute__((aligned(PAGE_SIZE)));
+static volatile uint32_t shoot_pt[ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
 /* The APs' APICs are in xAPIC mode (as INIT leaves them). */
 static void send_ipi(uint32_t dest, uint32_t low)
@@ -328,7 +323,7 @@ static void shootdown(uint32_t aps)
 {
 	uintptr_t page_a = mmio_base + PAGE_A * PAGE_SIZE, page_b = mmio_base + PAGE_B * PAGE_SIZE;
 
-	for (uint32_t i = 0; i < PD_ENTRIES; i++)
+	for (uint32_t i = 0; i < ENTRIES; i++)
 		shoot_pd[i] = (i << LARGE_SHIFT) | PDE_PS | PTE_RW | PTE_P;
 	shoot_pd[WINDOW_PDE] = (uint32_t)shoot_pt | PTE_RW | PTE_P;
 	mmio_write32(page_a, MARK_A);
