@@ -16,6 +16,7 @@
 
 #include "lib/errno.h"
 #include "lib/fmt.h"
+#include "tests/unit/xorshift.h"
 
 #define BUF_LEN	     256
 #define RANDOM_ITERS 200000
@@ -310,11 +311,7 @@ static uint64_t rng_state = RAND_SEED;
 
 static uint64_t rnd(void)
 {
-	/* xorshift64*: deterministic so a failure reproduces. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
+	return xorshift64s(&rng_state);
 }
 
 static unsigned rnd_below(unsigned n)

@@ -11,6 +11,7 @@
 #include "lib/compiler.h"
 #include "lib/errno.h"
 #include "mm/frame.h"
+#include "tests/unit/xorshift.h"
 
 #define KiB	     (1ull << 10)
 #define MiB	     (1ull << 20)
@@ -553,18 +554,9 @@ static void test_is_free_follows_alloc_and_free(void **state)
 
 static uint64_t rng_state;
 
-static uint64_t rng(void)
-{
-	/* xorshift64*: deterministic, so a failing trial can be replayed */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
 static uint64_t rnd(uint64_t n)
 {
-	return n ? rng() % n : 0;
+	return xorshift64s_below(&rng_state, n);
 }
 
 /* A random address in the space: page-aligned, or at some byte offset, or a sub-page chunk. */

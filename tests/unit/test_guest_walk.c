@@ -15,6 +15,7 @@
 #include "lib/errno.h"
 #include "mm/guest_walk.h"
 #include "tests/unit/paging_bits.h"
+#include "tests/unit/xorshift.h"
 
 #define PAGE	  4096u
 #define RAM_PAGES 64
@@ -1214,11 +1215,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	/* xorshift64*: deterministic, so a failure reproduces. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
+	return xorshift64s(&rng_state);
 }
 
 static bool chance(unsigned percent)

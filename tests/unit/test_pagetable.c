@@ -14,6 +14,7 @@
 #include "lib/compiler.h"
 #include "lib/errno.h"
 #include "mm/pagetable.h"
+#include "tests/unit/xorshift.h"
 
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
@@ -689,17 +690,9 @@ static void test_identity_4g_with_hole_punched_ept_2m(void **state)
 
 static uint64_t rng_state;
 
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
 static uint64_t rnd(uint64_t n)
 {
-	return n ? rng() % n : 0;
+	return xorshift64s_below(&rng_state, n);
 }
 
 struct page_model {
