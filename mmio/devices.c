@@ -377,7 +377,7 @@ static int ram_compare_write(void *dev, const struct mmio_access *a, const void 
 	if (off >= d->size || d->size - off < len)
 		return -E_RANGE;
 	p = d->buf + off;
-	if (len > MMIO_ACCESS_MAX || (len & (len - 1)) || ((uintptr_t)p & (len - 1)))
+	if (!len || len > MMIO_ACCESS_MAX || (len & (len - 1)) || ((uintptr_t)p & (len - 1)))
 		return -E_INVAL;
 	if (!ram_cas(p, expected, buf, len))
 		return -E_AGAIN;
