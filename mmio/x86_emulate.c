@@ -310,6 +310,21 @@ static inline bool value_access(uint64_t la, unsigned int size)
 	       (la & (PAGE_SIZE_4K - 1)) + size <= PAGE_SIZE_4K;
 }
 
+/* One value callback's access at la (value_access() holds), its answer as a status: the end of
+ * every operand read and write the callbacks take whole. */
+static inline int read_value(struct x86_emu_ctx *e, uint64_t la, unsigned int size, uint64_t *val)
+{
+	return e->ops->read_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
+									   : EMU_CONTINUE;
+}
+
+/* val within size (the callers mask it where it may not be). */
+static inline int write_value(struct x86_emu_ctx *e, uint64_t la, unsigned int size, uint64_t val)
+{
+	return e->ops->write_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
+									    : EMU_CONTINUE;
+}
+
 /* x86e_read_op's and x86e_write_op's general paths, out of line: their fast paths below
  * need no stack frame of their own. */
 static __attribute__((noinline)) int read_op_mem(struct x86_emu_ctx *e, const struct x86_opnd *op,
@@ -322,9 +337,7 @@ static __attribute__((noinline)) int read_op_mem(struct x86_emu_ctx *e, const st
 	if (r)
 		return r;
 	if (e->ops->read_value && value_access(la, op->size))
-		return e->ops->read_value(e->opaque, la, op->size, val, &e->res->exc)
-			       ? X86_EMU_EXCEPTION
-			       : EMU_CONTINUE;
+		return read_value(e, la, op->size, val);
 	r = access_split(e, la, b, op->size, false);
 	if (r)
 		return r;
@@ -349,10 +362,7 @@ static __attribute__((noinline)) int write_op_mem(struct x86_emu_ctx *e,
 	if (r)
 		return r;
 	if (e->ops->write_value && value_access(la, op->size))
-		return e->ops->write_value(e->opaque, la, op->size, val & x86e_mask(op->size),
-					   &e->res->exc)
-			       ? X86_EMU_EXCEPTION
-			       : EMU_CONTINUE;
+		return write_value(e, la, op->size, val & x86e_mask(op->size));
 	le_store(b, val, op->size);
 	return access_split(e, la, b, op->size, true);
 }
@@ -379,9 +389,7 @@ int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val
 		return read_op_reg(e, op, val);
 	if (!rmw_value(e, op, e->ops->read_value))
 		return read_op_mem(e, op, val);
-	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
-		       ? X86_EMU_EXCEPTION
-		       : EMU_CONTINUE;
+	return read_value(e, e->rmw.la, op->size, val);
 }
 
 int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
@@ -390,10 +398,7 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 		return write_op_reg(e, op, val);
 	if (!rmw_value(e, op, e->ops->write_value))
 		return write_op_mem(e, op, val);
-	return e->ops->write_value(e->opaque, e->rmw.la, op->size, val & x86e_mask(op->size),
-				   &e->res->exc)
-		       ? X86_EMU_EXCEPTION
-		       : EMU_CONTINUE;
+	return write_value(e, e->rmw.la, op->size, val & x86e_mask(op->size));
 }
 
 int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
@@ -489,9 +494,7 @@ int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *va
 		return r;
 	if (!e->rmw.value || !e->ops->read_value)
 		return read_op_mem(e, op, val);
-	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
-		       ? X86_EMU_EXCEPTION
-		       : EMU_CONTINUE;
+	return read_value(e, e->rmw.la, op->size, val);
 }
 
 int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
@@ -500,9 +503,7 @@ int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t va
 		return write_op_reg(e, op, val);
 	if (e->rmw.op != op || !e->rmw.value || !e->ops->write_value)
 		return write_op_mem(e, op, val);
-	return e->ops->write_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
-		       ? X86_EMU_EXCEPTION
-		       : EMU_CONTINUE;
+	return write_value(e, e->rmw.la, op->size, val);
 }
 
 /* ---- entry points ---- */
