@@ -536,13 +536,13 @@ static void start(struct x86_emu_ctx *e, struct x86_emu_result *res)
 	e->rc.dirty = 0;
 	e->res = res;
 	e->insn = &res->insn;
-	e->gpr = NULL;
 	e->rmw.op = NULL;
 }
 
 void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_segment *cs)
 {
 	start(e, res);
+	e->gpr = NULL;
 	e->ops->get_ctl(e->opaque, &e->ctl);
 	e->ops->get_seg(e->opaque, X86_SEG_CS, cs);
 	e->rc.rip = e->ops->get_reg(e->opaque, X86_REG_RIP);
@@ -667,7 +667,7 @@ static inline __attribute__((always_inline)) int check_decoded(struct x86_emu_ct
 
 static inline __attribute__((always_inline)) int
 emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-	     const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+	     const struct x86_insn *decoded, const struct x86_segment *entry_cs,
 	     struct x86_emu_result *res)
 {
 	struct x86_segment cs_read;
@@ -675,13 +675,9 @@ emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 	uint64_t rflags_before;
 	int r;
 
-	if (entry) { /* x86e_begin's reads, already made by the caller (CS used in place) */
+	if (entry_cs) { /* x86e_begin's reads, already in e (x86_emu_enter), CS used in place */
 		start(e, res);
-		e->ctl = entry->ctl;
-		cs = &entry->cs;
-		e->rc.rip = entry->rip;
-		e->rc.rflags = entry->rflags;
-		e->gpr = entry->gpr;
+		cs = entry_cs;
 		derive_mode(e, cs);
 	} else {
 		x86e_begin(e, res, &cs_read);
@@ -727,10 +723,10 @@ emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 }
 
 static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+		   const struct x86_insn *decoded, const struct x86_segment *entry_cs,
 		   struct x86_emu_result *res)
 {
-	return emulate_body(e, bytes, n, decoded, entry, res);
+	return emulate_body(e, bytes, n, decoded, entry_cs, res);
 }
 
 int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
@@ -748,9 +744,9 @@ int x86_emulate_decoded(struct x86_emu_ctx *e, const struct x86_insn *in,
 /* The MMIO exit's entry, on every emulated exit: its own copy of the body, without the
  * caller's bytes (none) and without a call between. */
 int x86_emulate_entered(struct x86_emu_ctx *e, const struct x86_insn *in,
-			const struct x86_emu_entry *entry, struct x86_emu_result *res)
+			const struct x86_segment *cs, struct x86_emu_result *res)
 {
-	return emulate_body(e, NULL, 0, in, entry, res);
+	return emulate_body(e, NULL, 0, in, cs, res);
 }
 
 int x86_emulate(struct x86_emu_ctx *e, struct x86_emu_result *res)
