@@ -33,10 +33,10 @@ uint64_t x86e_gpr_load(struct x86_emu_ctx *e, unsigned int reg);
 static inline uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg)
 {
 	reg &= X86_NR_GPRS - 1;
+	if (e->rc.direct & (1u << reg)) /* the caller's copy, unchanged until the commit */
+		return e->gpr[reg];
 	if (e->rc.loaded & (1u << reg))
 		return e->rc.gpr[reg];
-	if (e->gpr && reg != X86_RSP) /* the caller's copy, unchanged until the commit */
-		return e->gpr[reg];
 	return x86e_gpr_load(e, reg);
 }
 void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val);

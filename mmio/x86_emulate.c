@@ -47,6 +47,7 @@ void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val)
 	e->rc.gpr[reg] = val;
 	e->rc.loaded |= 1u << reg;
 	e->rc.dirty |= 1u << reg;
+	e->rc.direct &= ~(1u << reg); /* read back from gpr[] from now on */
 }
 
 /* Partial register writes: 8/16-bit merge, 32-bit zero-extends (SDM vol.1 3.4.1.1). */
@@ -463,38 +464,45 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 	return check_write_mem(e, op);
 }
 
-int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+/* x86e_rmw_read without rmw_read_value, or for an access it cannot take: the write check
+ * (probe), then the read (out of line: x86e_rmw_read's fast path needs no frame for it). */
+static __attribute__((noinline)) int rmw_read_checked(struct x86_emu_ctx *e,
+						      const struct x86_opnd *op, uint64_t *val)
 {
-	int r;
+	int r = check_write_mem(e, op);
 
-	if (!op->is_mem)
-		return read_op_reg(e, op, val);
-	/* One callback checks for writing and reads (what check_write_mem's probe and the read
-	 * below do); an access it cannot take goes that way. */
-	if (e->ops->rmw_read_value) {
-		uint64_t la;
-
-		r = linear(e, op->seg, op->ea, op->size, true, &la);
-		if (r)
-			return r;
-		if (value_access(la, op->size)) {
-			e->rmw.op = op;
-			e->rmw.ea = op->ea;
-			e->rmw.la = la;
-			e->rmw.seg = op->seg;
-			e->rmw.size = op->size;
-			e->rmw.value = true;
-			return e->ops->rmw_read_value(e->opaque, la, op->size, val, &e->res->exc)
-				       ? X86_EMU_EXCEPTION
-				       : EMU_CONTINUE;
-		}
-	}
-	r = check_write_mem(e, op);
 	if (r)
 		return r;
 	if (!e->rmw.value || !e->ops->read_value)
 		return read_op_mem(e, op, val);
 	return read_value(e, e->rmw.la, op->size, val);
+}
+
+int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+{
+	unsigned int size = op->size, seg = op->seg;
+	uint64_t ea = op->ea, la;
+	int r;
+
+	if (!op->is_mem)
+		return read_op_reg(e, op, val);
+	if (!e->ops->rmw_read_value)
+		return rmw_read_checked(e, op, val);
+	/* One callback checks for writing and reads (what check_write_mem's probe and the read
+	 * do); an access it cannot take goes that way. */
+	r = linear(e, seg, ea, size, true, &la);
+	if (r)
+		return r;
+	if (!value_access(la, size))
+		return rmw_read_checked(e, op, val);
+	e->rmw.op = op;
+	e->rmw.ea = ea;
+	e->rmw.la = la;
+	e->rmw.seg = (uint8_t)seg;
+	e->rmw.size = (uint8_t)size;
+	e->rmw.value = true;
+	return e->ops->rmw_read_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
+										: EMU_CONTINUE;
 }
 
 int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
@@ -543,6 +551,7 @@ void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_se
 {
 	start(e, res);
 	e->gpr = NULL;
+	e->rc.direct = 0;
 	e->ops->get_ctl(e->opaque, &e->ctl);
 	e->ops->get_seg(e->opaque, X86_SEG_CS, cs);
 	e->rc.rip = e->ops->get_reg(e->opaque, X86_REG_RIP);

@@ -301,7 +301,12 @@ struct x86_emu_regcache {
 	uint64_t gpr[X86_NR_GPRS];
 	uint64_t rip, rflags;
 	uint32_t loaded, dirty; /* bit per GPR */
+	/* Bit per GPR read from x86_emu_enter()'s array in place (all but RSP), until written. */
+	uint32_t direct;
 };
+
+/* The GPRs x86_emu_enter()'s array gives: all but RSP (enum x86_gpr bits). */
+#define X86_EMU_GPRS_IN_PLACE (((1u << X86_NR_GPRS) - 1) & ~(1u << X86_RSP))
 
 /*
  * One per vCPU.  Fill ops/opaque, vendor, features (and optionally rep_batch) once; the rest is
@@ -372,6 +377,7 @@ static inline void x86_emu_enter(struct x86_emu_ctx *ctx, uint64_t rip, uint64_t
 	ctx->rc.rip = rip;
 	ctx->rc.rflags = rflags;
 	ctx->gpr = gpr;
+	ctx->rc.direct = gpr ? X86_EMU_GPRS_IN_PLACE : 0;
 }
 
 /* x86_emulate_decoded() from the entry state above and cs, what get_seg(CS) would return (in
