@@ -228,10 +228,10 @@ void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int c
 /* OF after SHLD (left) / SHRD of a by cnt != 0 giving res and cf (defined for cnt 1 only). */
 bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
 		  uint64_t res, bool cf);
-/* x86v_shxd_of's OF set in flags (OF clear on entry), then x86v_shift_undef_flags's AF: one
- * call per SHLD/SHRD. */
+/* x86v_shxd_of's OF set in flags (OF clear on entry; cf: flags' CF), then
+ * x86v_shift_undef_flags's AF: one call per SHLD/SHRD, its arguments in registers. */
 uint64_t x86v_shxd_flags(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt,
-			 uint64_t a, uint64_t res, bool cf, uint64_t flags);
+			 uint64_t a, uint64_t res, uint64_t flags);
 /* OF after ROL/ROR/RCL/RCR by masked count cnt != 1. */
 void x86v_rotate_undef_flags(enum x86_vendor v, unsigned int cnt, uint64_t *flags);
 /* A shift/rotate of a 32-bit register by a masked count of 0 still zero-extends it. */
