@@ -120,9 +120,25 @@ int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 /* x86e_check_write() then x86e_read_op() of the same operand, in one call. */
 int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
+/* The value callback's write at la (1, 2, 4 or 8 bytes within a page; val within size), its
+ * answer as a status: the end of every operand write the callbacks take whole. */
+static inline int x86e_write_value(struct x86_emu_ctx *e, uint64_t la, unsigned int size,
+				   uint64_t val)
+{
+	return e->ops->write_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
+									    : EMU_CONTINUE;
+}
+/* x86e_rmw_write()'s other cases: a register, or a write no value callback takes. */
+int x86e_rmw_write_general(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
 /* x86e_write_op() of the operand x86e_rmw_read() read last (no other operand checked since):
- * its value callback without the operand compare; val within the operand's size. */
-int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
+ * its value callback without the operand compare; val within the operand's size.  Inline: the
+ * handler calls the callback itself. */
+static inline int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+{
+	if (!op->is_mem || e->rmw.op != op || !e->rmw.value || !e->ops->write_value)
+		return x86e_rmw_write_general(e, op, val);
+	return x86e_write_value(e, e->rmw.la, op->size, val);
+}
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op);

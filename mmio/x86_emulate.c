@@ -311,19 +311,12 @@ static inline bool value_access(uint64_t la, unsigned int size)
 	       (la & (PAGE_SIZE_4K - 1)) + size <= PAGE_SIZE_4K;
 }
 
-/* One value callback's access at la (value_access() holds), its answer as a status: the end of
- * every operand read and write the callbacks take whole. */
+/* One value callback's read at la (value_access() holds), its answer as a status: the end of
+ * every operand read the callbacks take whole (x86e_write_value: the writes). */
 static inline int read_value(struct x86_emu_ctx *e, uint64_t la, unsigned int size, uint64_t *val)
 {
 	return e->ops->read_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
 									   : EMU_CONTINUE;
-}
-
-/* val within size (the callers mask it where it may not be). */
-static inline int write_value(struct x86_emu_ctx *e, uint64_t la, unsigned int size, uint64_t val)
-{
-	return e->ops->write_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
-									    : EMU_CONTINUE;
 }
 
 /* x86e_read_op's and x86e_write_op's general paths, out of line: their fast paths below
@@ -363,7 +356,7 @@ static __attribute__((noinline)) int write_op_mem(struct x86_emu_ctx *e,
 	if (r)
 		return r;
 	if (e->ops->write_value && value_access(la, op->size))
-		return write_value(e, la, op->size, val & x86e_mask(op->size));
+		return x86e_write_value(e, la, op->size, val & x86e_mask(op->size));
 	le_store(b, val, op->size);
 	return access_split(e, la, b, op->size, true);
 }
@@ -399,7 +392,7 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 		return write_op_reg(e, op, val);
 	if (!rmw_value(e, op, e->ops->write_value))
 		return write_op_mem(e, op, val);
-	return write_value(e, e->rmw.la, op->size, val & x86e_mask(op->size));
+	return x86e_write_value(e, e->rmw.la, op->size, val & x86e_mask(op->size));
 }
 
 int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
@@ -505,13 +498,11 @@ int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *va
 										: EMU_CONTINUE;
 }
 
-int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+int x86e_rmw_write_general(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
 {
 	if (!op->is_mem)
 		return write_op_reg(e, op, val);
-	if (e->rmw.op != op || !e->rmw.value || !e->ops->write_value)
-		return write_op_mem(e, op, val);
-	return write_value(e, e->rmw.la, op->size, val);
+	return write_op_mem(e, op, val);
 }
 
 /* ---- entry points ---- */
