@@ -962,7 +962,7 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 								    struct mmio_exit_ctx *c,
 								    bool lock_watch)
 {
-	struct x86_emu_entry entry;
+	struct x86_segment cs;
 	struct x86_emu_result res;
 
 	v->mmio[MMIO_COUNTER_EXITS]++;
@@ -983,13 +983,13 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	mmio_data_bp_begin(v, &c->bp, c->st.cpu.dr7);
 	/* A breakpoint's trap comes after the REP iteration that hit: one per exit then. */
 	v->emu.rep_batch = data_bp_armed(c->bp.dr7) ? 1 : X86_EMU_REP_BATCH_MAX;
-	/* The state the emulator would ask for first, as its callbacks give it. */
-	emu_get_ctl(c, &entry.ctl);
-	entry.cs = x86_segment_of(&c->st.cpu.cs);
-	entry.rip = c->st.cpu.rip;
-	entry.rflags = c->st.cpu.rflags;
-	entry.gpr = v->gpr; /* emu_get_reg's answer for every GPR but RSP */
-	x86_emulate_entered(&v->emu, c->st.decoded, &entry, &res);
+	/* The state the emulator would ask for first, as its callbacks give it, written into
+	 * the emulator's context in place. */
+	emu_get_ctl(c, &v->emu.ctl);
+	cs = x86_segment_of(&c->st.cpu.cs);
+	/* v->gpr: emu_get_reg's answer for every GPR but RSP */
+	x86_emu_enter(&v->emu, c->st.cpu.rip, c->st.cpu.rflags, v->gpr);
+	x86_emulate_entered(&v->emu, c->st.decoded, &cs, &res);
 	count_cache_verdict(v, c);
 	if (unlikely(c->lock_watch)) {
 		mmio_locked_cancel(&c->locked); /* a read with no write after it */

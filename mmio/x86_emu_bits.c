@@ -201,7 +201,7 @@ int x86e_exec_shxd(struct x86_emu_ctx *e, const struct x86_insn *in)
 	}
 	/* X86_FL_ARITH holds CF and OF: cleared with the rest, then set if they are. */
 	f = (e->rc.rflags & ~X86_FL_ARITH) | x86e_szp(res, size) | (cf ? X86_FL_CF : 0);
-	e->rc.rflags = x86v_shxd_flags(e->vendor, left, size, cnt, a, res, cf, f);
+	e->rc.rflags = x86v_shxd_flags(e->vendor, left, size, cnt, a, res, f);
 	return x86e_rmw_write(e, &dst, res);
 }
 

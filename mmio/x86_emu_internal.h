@@ -33,10 +33,10 @@ uint64_t x86e_gpr_load(struct x86_emu_ctx *e, unsigned int reg);
 static inline uint64_t x86e_gpr(struct x86_emu_ctx *e, unsigned int reg)
 {
 	reg &= X86_NR_GPRS - 1;
+	if (e->rc.direct & (1u << reg)) /* the caller's copy, unchanged until the commit */
+		return e->gpr[reg];
 	if (e->rc.loaded & (1u << reg))
 		return e->rc.gpr[reg];
-	if (e->gpr && reg != X86_RSP) /* the caller's copy, unchanged until the commit */
-		return e->gpr[reg];
 	return x86e_gpr_load(e, reg);
 }
 void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val);
@@ -120,9 +120,25 @@ int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool
 int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op);
 /* x86e_check_write() then x86e_read_op() of the same operand, in one call. */
 int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val);
+/* The value callback's write at la (1, 2, 4 or 8 bytes within a page; val within size), its
+ * answer as a status: the end of every operand write the callbacks take whole. */
+static inline int x86e_write_value(struct x86_emu_ctx *e, uint64_t la, unsigned int size,
+				   uint64_t val)
+{
+	return e->ops->write_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
+									    : EMU_CONTINUE;
+}
+/* x86e_rmw_write()'s other cases: a register, or a write no value callback takes. */
+int x86e_rmw_write_general(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
 /* x86e_write_op() of the operand x86e_rmw_read() read last (no other operand checked since):
- * its value callback without the operand compare; val within the operand's size. */
-int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val);
+ * its value callback without the operand compare; val within the operand's size.  Inline: the
+ * handler calls the callback itself. */
+static inline int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+{
+	if (!op->is_mem || e->rmw.op != op || !e->rmw.value || !e->ops->write_value)
+		return x86e_rmw_write_general(e, op, val);
+	return x86e_write_value(e, e->rmw.la, op->size, val);
+}
 uint64_t x86e_ea(struct x86_emu_ctx *e, const struct x86_insn *in);
 void x86e_rm_opnd(struct x86_emu_ctx *e, const struct x86_insn *in, unsigned int size,
 		  struct x86_opnd *op);
@@ -228,10 +244,10 @@ void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int c
 /* OF after SHLD (left) / SHRD of a by cnt != 0 giving res and cf (defined for cnt 1 only). */
 bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
 		  uint64_t res, bool cf);
-/* x86v_shxd_of's OF set in flags (OF clear on entry), then x86v_shift_undef_flags's AF: one
- * call per SHLD/SHRD. */
+/* x86v_shxd_of's OF set in flags (OF clear on entry; cf: flags' CF), then
+ * x86v_shift_undef_flags's AF: one call per SHLD/SHRD, its arguments in registers. */
 uint64_t x86v_shxd_flags(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt,
-			 uint64_t a, uint64_t res, bool cf, uint64_t flags);
+			 uint64_t a, uint64_t res, uint64_t flags);
 /* OF after ROL/ROR/RCL/RCR by masked count cnt != 1. */
 void x86v_rotate_undef_flags(enum x86_vendor v, unsigned int cnt, uint64_t *flags);
 /* A shift/rotate of a 32-bit register by a masked count of 0 still zero-extends it. */

@@ -47,6 +47,7 @@ void x86e_set_gpr(struct x86_emu_ctx *e, unsigned int reg, uint64_t val)
 	e->rc.gpr[reg] = val;
 	e->rc.loaded |= 1u << reg;
 	e->rc.dirty |= 1u << reg;
+	e->rc.direct &= ~(1u << reg); /* read back from gpr[] from now on */
 }
 
 /* Partial register writes: 8/16-bit merge, 32-bit zero-extends (SDM vol.1 3.4.1.1). */
@@ -310,6 +311,14 @@ static inline bool value_access(uint64_t la, unsigned int size)
 	       (la & (PAGE_SIZE_4K - 1)) + size <= PAGE_SIZE_4K;
 }
 
+/* One value callback's read at la (value_access() holds), its answer as a status: the end of
+ * every operand read the callbacks take whole (x86e_write_value: the writes). */
+static inline int read_value(struct x86_emu_ctx *e, uint64_t la, unsigned int size, uint64_t *val)
+{
+	return e->ops->read_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
+									   : EMU_CONTINUE;
+}
+
 /* x86e_read_op's and x86e_write_op's general paths, out of line: their fast paths below
  * need no stack frame of their own. */
 static __attribute__((noinline)) int read_op_mem(struct x86_emu_ctx *e, const struct x86_opnd *op,
@@ -322,9 +331,7 @@ static __attribute__((noinline)) int read_op_mem(struct x86_emu_ctx *e, const st
 	if (r)
 		return r;
 	if (e->ops->read_value && value_access(la, op->size))
-		return e->ops->read_value(e->opaque, la, op->size, val, &e->res->exc)
-			       ? X86_EMU_EXCEPTION
-			       : EMU_CONTINUE;
+		return read_value(e, la, op->size, val);
 	r = access_split(e, la, b, op->size, false);
 	if (r)
 		return r;
@@ -349,10 +356,7 @@ static __attribute__((noinline)) int write_op_mem(struct x86_emu_ctx *e,
 	if (r)
 		return r;
 	if (e->ops->write_value && value_access(la, op->size))
-		return e->ops->write_value(e->opaque, la, op->size, val & x86e_mask(op->size),
-					   &e->res->exc)
-			       ? X86_EMU_EXCEPTION
-			       : EMU_CONTINUE;
+		return x86e_write_value(e, la, op->size, val & x86e_mask(op->size));
 	le_store(b, val, op->size);
 	return access_split(e, la, b, op->size, true);
 }
@@ -379,9 +383,7 @@ int x86e_read_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val
 		return read_op_reg(e, op, val);
 	if (!rmw_value(e, op, e->ops->read_value))
 		return read_op_mem(e, op, val);
-	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
-		       ? X86_EMU_EXCEPTION
-		       : EMU_CONTINUE;
+	return read_value(e, e->rmw.la, op->size, val);
 }
 
 int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
@@ -390,10 +392,7 @@ int x86e_write_op(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val
 		return write_op_reg(e, op, val);
 	if (!rmw_value(e, op, e->ops->write_value))
 		return write_op_mem(e, op, val);
-	return e->ops->write_value(e->opaque, e->rmw.la, op->size, val & x86e_mask(op->size),
-				   &e->res->exc)
-		       ? X86_EMU_EXCEPTION
-		       : EMU_CONTINUE;
+	return x86e_write_value(e, e->rmw.la, op->size, val & x86e_mask(op->size));
 }
 
 int x86e_check_aligned_to(struct x86_emu_ctx *e, const struct x86_opnd *op, bool write,
@@ -458,51 +457,52 @@ int x86e_check_write(struct x86_emu_ctx *e, const struct x86_opnd *op)
 	return check_write_mem(e, op);
 }
 
-int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+/* x86e_rmw_read without rmw_read_value, or for an access it cannot take: the write check
+ * (probe), then the read (out of line: x86e_rmw_read's fast path needs no frame for it). */
+static __attribute__((noinline)) int rmw_read_checked(struct x86_emu_ctx *e,
+						      const struct x86_opnd *op, uint64_t *val)
 {
-	int r;
+	int r = check_write_mem(e, op);
 
-	if (!op->is_mem)
-		return read_op_reg(e, op, val);
-	/* One callback checks for writing and reads (what check_write_mem's probe and the read
-	 * below do); an access it cannot take goes that way. */
-	if (e->ops->rmw_read_value) {
-		uint64_t la;
-
-		r = linear(e, op->seg, op->ea, op->size, true, &la);
-		if (r)
-			return r;
-		if (value_access(la, op->size)) {
-			e->rmw.op = op;
-			e->rmw.ea = op->ea;
-			e->rmw.la = la;
-			e->rmw.seg = op->seg;
-			e->rmw.size = op->size;
-			e->rmw.value = true;
-			return e->ops->rmw_read_value(e->opaque, la, op->size, val, &e->res->exc)
-				       ? X86_EMU_EXCEPTION
-				       : EMU_CONTINUE;
-		}
-	}
-	r = check_write_mem(e, op);
 	if (r)
 		return r;
 	if (!e->rmw.value || !e->ops->read_value)
 		return read_op_mem(e, op, val);
-	return e->ops->read_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
-		       ? X86_EMU_EXCEPTION
-		       : EMU_CONTINUE;
+	return read_value(e, e->rmw.la, op->size, val);
 }
 
-int x86e_rmw_write(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
+int x86e_rmw_read(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t *val)
+{
+	unsigned int size = op->size, seg = op->seg;
+	uint64_t ea = op->ea, la;
+	int r;
+
+	if (!op->is_mem)
+		return read_op_reg(e, op, val);
+	if (!e->ops->rmw_read_value)
+		return rmw_read_checked(e, op, val);
+	/* One callback checks for writing and reads (what check_write_mem's probe and the read
+	 * do); an access it cannot take goes that way. */
+	r = linear(e, seg, ea, size, true, &la);
+	if (r)
+		return r;
+	if (!value_access(la, size))
+		return rmw_read_checked(e, op, val);
+	e->rmw.op = op;
+	e->rmw.ea = ea;
+	e->rmw.la = la;
+	e->rmw.seg = (uint8_t)seg;
+	e->rmw.size = (uint8_t)size;
+	e->rmw.value = true;
+	return e->ops->rmw_read_value(e->opaque, la, size, val, &e->res->exc) ? X86_EMU_EXCEPTION
+										: EMU_CONTINUE;
+}
+
+int x86e_rmw_write_general(struct x86_emu_ctx *e, const struct x86_opnd *op, uint64_t val)
 {
 	if (!op->is_mem)
 		return write_op_reg(e, op, val);
-	if (e->rmw.op != op || !e->rmw.value || !e->ops->write_value)
-		return write_op_mem(e, op, val);
-	return e->ops->write_value(e->opaque, e->rmw.la, op->size, val, &e->res->exc)
-		       ? X86_EMU_EXCEPTION
-		       : EMU_CONTINUE;
+	return write_op_mem(e, op, val);
 }
 
 /* ---- entry points ---- */
@@ -535,13 +535,14 @@ static void start(struct x86_emu_ctx *e, struct x86_emu_result *res)
 	e->rc.dirty = 0;
 	e->res = res;
 	e->insn = &res->insn;
-	e->gpr = NULL;
 	e->rmw.op = NULL;
 }
 
 void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_segment *cs)
 {
 	start(e, res);
+	e->gpr = NULL;
+	e->rc.direct = 0;
 	e->ops->get_ctl(e->opaque, &e->ctl);
 	e->ops->get_seg(e->opaque, X86_SEG_CS, cs);
 	e->rc.rip = e->ops->get_reg(e->opaque, X86_REG_RIP);
@@ -666,7 +667,7 @@ static inline __attribute__((always_inline)) int check_decoded(struct x86_emu_ct
 
 static inline __attribute__((always_inline)) int
 emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-	     const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+	     const struct x86_insn *decoded, const struct x86_segment *entry_cs,
 	     struct x86_emu_result *res)
 {
 	struct x86_segment cs_read;
@@ -674,13 +675,9 @@ emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 	uint64_t rflags_before;
 	int r;
 
-	if (entry) { /* x86e_begin's reads, already made by the caller (CS used in place) */
+	if (entry_cs) { /* x86e_begin's reads, already in e (x86_emu_enter), CS used in place */
 		start(e, res);
-		e->ctl = entry->ctl;
-		cs = &entry->cs;
-		e->rc.rip = entry->rip;
-		e->rc.rflags = entry->rflags;
-		e->gpr = entry->gpr;
+		cs = entry_cs;
 		derive_mode(e, cs);
 	} else {
 		x86e_begin(e, res, &cs_read);
@@ -726,10 +723,10 @@ emulate_body(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
 }
 
 static int emulate(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
-		   const struct x86_insn *decoded, const struct x86_emu_entry *entry,
+		   const struct x86_insn *decoded, const struct x86_segment *entry_cs,
 		   struct x86_emu_result *res)
 {
-	return emulate_body(e, bytes, n, decoded, entry, res);
+	return emulate_body(e, bytes, n, decoded, entry_cs, res);
 }
 
 int x86_emulate_bytes(struct x86_emu_ctx *e, const uint8_t *bytes, unsigned int n,
@@ -747,9 +744,9 @@ int x86_emulate_decoded(struct x86_emu_ctx *e, const struct x86_insn *in,
 /* The MMIO exit's entry, on every emulated exit: its own copy of the body, without the
  * caller's bytes (none) and without a call between. */
 int x86_emulate_entered(struct x86_emu_ctx *e, const struct x86_insn *in,
-			const struct x86_emu_entry *entry, struct x86_emu_result *res)
+			const struct x86_segment *cs, struct x86_emu_result *res)
 {
-	return emulate_body(e, NULL, 0, in, entry, res);
+	return emulate_body(e, NULL, 0, in, cs, res);
 }
 
 int x86_emulate(struct x86_emu_ctx *e, struct x86_emu_result *res)

@@ -301,7 +301,12 @@ struct x86_emu_regcache {
 	uint64_t gpr[X86_NR_GPRS];
 	uint64_t rip, rflags;
 	uint32_t loaded, dirty; /* bit per GPR */
+	/* Bit per GPR read from x86_emu_enter()'s array in place (all but RSP), until written. */
+	uint32_t direct;
 };
+
+/* The GPRs x86_emu_enter()'s array gives: all but RSP (enum x86_gpr bits). */
+#define X86_EMU_GPRS_IN_PLACE (((1u << X86_NR_GPRS) - 1) & ~(1u << X86_RSP))
 
 /*
  * One per vCPU.  Fill ops/opaque, vendor, features (and optionally rep_batch) once; the rest is
@@ -314,7 +319,7 @@ struct x86_emu_ctx {
 	enum x86_vendor vendor; /* the CPU the guest runs on */
 	uint32_t features;	/* X86_FEAT_* of that CPU (0: none of them) */
 
-	/* Per-instruction state (internal). */
+	/* Per-instruction state (internal; ctl, rc.rip, rc.rflags and gpr: x86_emu_enter()). */
 	struct x86_cpu_ctl ctl;
 	enum x86_mode mode;
 	bool real_or_v86;
@@ -323,7 +328,7 @@ struct x86_emu_ctx {
 	/* The instruction being executed: res->insn, or the caller's decode (x86_emulate_decoded,
 	 * x86_emulate_entered), which is copied to res->insn only if it does not complete. */
 	const struct x86_insn *insn;
-	const uint64_t *gpr; /* x86_emu_entry's gpr: GPRs (but RSP) read in place, or NULL */
+	const uint64_t *gpr; /* x86_emu_enter()'s gpr: GPRs (but RSP) read in place, or NULL */
 	/* The memory operand x86e_check_write() passed last in this instruction, with its
 	 * linear address: a read-modify-write's read and write skip the segment checks it made
 	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none);
@@ -359,22 +364,26 @@ int x86_emulate_decoded(struct x86_emu_ctx *ctx, const struct x86_insn *in,
 			struct x86_emu_result *res);
 
 /*
- * What an emulation reads first through the callbacks (get_ctl, get_seg(CS), get_reg(RIP)
- * and get_reg(RFLAGS)), for a caller that holds it already: each must be what that callback
- * would return now.
+ * The entry state: what an emulation reads first through the callbacks (get_ctl, get_reg(RIP)
+ * and get_reg(RFLAGS)), for a caller that holds it already, written into ctx in place (no copy
+ * between): ctx->ctl as get_ctl() fills it, then x86_emu_enter().  Each must be what that
+ * callback would return now.  gpr: the caller's GPRs, indexed by enum x86_gpr, read in place of
+ * ops->get_reg (RSP still through it); NULL: every one through ops->get_reg.  Writes still go
+ * to ops->set_reg / ops->commit.
  */
-struct x86_emu_entry {
-	struct x86_cpu_ctl ctl;
-	struct x86_segment cs;
-	uint64_t rip, rflags;
-	/* The caller's GPRs, indexed by enum x86_gpr, read in place of ops->get_reg (RSP still
-	 * through it); NULL: every one through ops->get_reg.  Writes still go to ops->set_reg. */
-	const uint64_t *gpr;
-};
+static inline void x86_emu_enter(struct x86_emu_ctx *ctx, uint64_t rip, uint64_t rflags,
+				 const uint64_t *gpr)
+{
+	ctx->rc.rip = rip;
+	ctx->rc.rflags = rflags;
+	ctx->gpr = gpr;
+	ctx->rc.direct = gpr ? X86_EMU_GPRS_IN_PLACE : 0;
+}
 
-/* x86_emulate_decoded() with the entry state given (in may be NULL: fetched and decoded). */
+/* x86_emulate_decoded() from the entry state above and cs, what get_seg(CS) would return (in
+ * may be NULL: fetched and decoded). */
 int x86_emulate_entered(struct x86_emu_ctx *ctx, const struct x86_insn *in,
-			const struct x86_emu_entry *entry, struct x86_emu_result *res);
+			const struct x86_segment *cs, struct x86_emu_result *res);
 
 /*
  * An event the CPU was delivering through the IDT when one of its accesses (usually the

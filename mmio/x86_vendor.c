@@ -133,9 +133,9 @@ bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int 
 }
 
 uint64_t x86v_shxd_flags(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt,
-			 uint64_t a, uint64_t res, bool cf, uint64_t flags)
+			 uint64_t a, uint64_t res, uint64_t flags)
 {
-	if (x86v_shxd_of(v, left, size, cnt, a, res, cf))
+	if (x86v_shxd_of(v, left, size, cnt, a, res, flags & X86_FL_CF))
 		flags |= X86_FL_OF;
 	x86v_shift_undef_flags(v, size, cnt, &flags);
 	return flags;

@@ -496,6 +496,49 @@ static void test_rmw_write_fault_before_read(void **st)
 	}
 }
 
+/* x86_emulate_entered with the entry state written in place (x86_emu_enter, ctx.ctl): the
+ * same result as x86_emulate, decoded by the caller or not; a later x86_emulate on the same
+ * context reads the registers through get_reg again, not the entry's array. */
+static void test_entered_matches_emulate(void **st)
+{
+	static const uint8_t code[] = {0x0f, 0xa4, 0x03, 0x03}; /* shld [ebx], eax, 3 */
+	struct x86_emu_ctx ctx = {.ops = &ops, .rep_batch = 1};
+	struct x86_emu_result res;
+	struct x86_segment cs;
+	struct x86_insn in;
+	uint64_t gpr[16];
+	struct fake f;
+	uint32_t v;
+
+	(void)st;
+	ctx.opaque = &f;
+	assert_int_equal(x86_decode(&in, code, sizeof(code), X86_MODE_32), 0);
+	for (unsigned int decoded = 0; decoded < 2; decoded++) {
+		setup(&f, 32, MEM_BASE, code, sizeof(code));
+		f.gpr[X86_RAX] = 0xa0000000u;
+		f.gpr[X86_RBX] = MEM_BASE + 0x2000;
+		v = 0x10000001u;
+		memcpy(f.mem + 0x2000, &v, 4);
+		memcpy(gpr, f.gpr, sizeof(gpr));
+		get_ctl(&f, &ctx.ctl);
+		get_seg(&f, X86_SEG_CS, &cs);
+		x86_emu_enter(&ctx, f.rip, f.rflags, gpr);
+		assert_int_equal(x86_emulate_entered(&ctx, decoded ? &in : NULL, &cs, &res), 0);
+		memcpy(&v, f.mem + 0x2000, 4);
+		assert_int_equal(v, 0x8000000du); /* 0x10000001 << 3 | 0xa0000000 >> 29 */
+		assert_int_equal(f.rip, MEM_BASE + sizeof(code));
+		assert_true(f.rflags & X86_FL_SF);
+		assert_true(f.rflags & X86_FL_OF); /* the sign changed */
+		/* Again through x86_emulate: RBX as get_reg gives it now. */
+		f.rip = MEM_BASE;
+		f.gpr[X86_RBX] = MEM_BASE + 0x2100;
+		memset(f.mem + 0x2100, 0, 4);
+		assert_int_equal(x86_emulate(&ctx, &res), 0);
+		memcpy(&v, f.mem + 0x2100, 4);
+		assert_int_equal(v, 5); /* 0 << 3 | 0xa0000000 >> 29 */
+	}
+}
+
 static void test_fetch_crossing_into_missing_page_faults(void **st)
 {
 	/* mov eax, [rbx] split "8b | 03": the second byte is on an unmapped page. */
@@ -3394,6 +3437,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mov_store_and_rip_advance),
 		cmocka_unit_test(test_rmw_write_fault_before_read),
+		cmocka_unit_test(test_entered_matches_emulate),
 		cmocka_unit_test(test_fetch_crossing_into_missing_page_faults),
 		cmocka_unit_test(test_div_by_zero_raises_de_without_changes),
 		cmocka_unit_test(test_rep_movs_batches_and_resumes),
