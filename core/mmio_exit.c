@@ -131,18 +131,34 @@ static __attribute__((noinline)) void commit_gprs(struct vcpu *v, const uint64_t
 	}
 }
 
-/* emu_set_reg for each register an instruction wrote, in x86e_commit's order, one call. */
-static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
-		       uint64_t rflags, bool set_rflags)
+/* emu_commit's every case: GPRs, then RIP and RFLAGS as the instruction wrote them. */
+static __attribute__((noinline)) void commit_any(struct vcpu *v, const uint64_t *gpr,
+						 uint32_t dirty, const uint64_t *rip, uint64_t rflags,
+						 bool set_rflags)
 {
-	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
-
 	if (dirty)
 		commit_gprs(v, gpr, dirty);
 	if (rip)
 		v->ops->set_rip(v, *rip);
 	if (set_rflags)
 		v->ops->set_rflags(v, rflags);
+}
+
+/*
+ * emu_set_reg for each register an instruction wrote, in x86e_commit's order, one call.  The
+ * common case, a memory destination (no GPR) with RIP and flags, is one backend call and no
+ * frame here.
+ */
+static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
+		       uint64_t rflags, bool set_rflags)
+{
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (dirty || !rip || !set_rflags) {
+		commit_any(v, gpr, dirty, rip, rflags, set_rflags);
+		return;
+	}
+	v->ops->set_rip_rflags(v, *rip, rflags);
 }
 
 static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_segment *vs)
@@ -565,8 +581,15 @@ static __attribute__((noinline)) int value_failed(struct mmio_exit_ctx *c, uint6
 	return 1;
 }
 
-static int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
-			  struct x86_exception *exc)
+/*
+ * emu_read_value's and emu_rmw_read_value's body: the typed read of a hit of the device page
+ * this instruction translated (for writing, if write: a read-modify-write's read, which the
+ * write's rights must allow), else fallback (emu_write_value is the store twin).  Inline in
+ * both: one frame per emulated device read.
+ */
+static inline __attribute__((always_inline)) int
+value_read(void *opaque, uint64_t la, unsigned len, uint64_t *val, struct x86_exception *exc,
+	   bool write, int (*fallback)(void *, uint64_t, unsigned, uint64_t *, struct x86_exception *))
 {
 	struct mmio_exit_ctx *c = opaque;
 	const struct mmio_region *r = c->page.region;
@@ -574,15 +597,21 @@ static int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val
 	uint64_t gpa;
 
 	/* A locked instruction's accesses are one locked cycle (ctx_device_call): the byte path. */
-	if (!device_page_hit(c, la, len, false, &gpa) || unlikely(c->lock_watch) ||
+	if (!device_page_hit(c, la, len, write, &gpa) || unlikely(c->lock_watch) ||
 	    !r->ops->read_value[__builtin_ctz(len)])
-		return emu_read_value_buf(opaque, la, len, val, exc);
+		return fallback(opaque, la, len, val, exc);
 	res = r->ops->read_value[__builtin_ctz(len)](r->dev, gpa - r->base);
 	if (res.err)
 		return value_failed(c, la, len, false, (int)res.err, exc);
 	*val = res.val;
 	mmio_data_bp_note(&c->bp, c->v, la, len, false);
 	return 0;
+}
+
+static int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+			  struct x86_exception *exc)
+{
+	return value_read(opaque, la, len, val, exc, false, emu_read_value_buf);
 }
 
 static int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
@@ -629,20 +658,7 @@ static __attribute__((noinline)) int emu_rmw_read_slow(void *opaque, uint64_t la
 static int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
 			      struct x86_exception *exc)
 {
-	struct mmio_exit_ctx *c = opaque;
-	const struct mmio_region *r = c->page.region;
-	struct mmio_value res;
-	uint64_t gpa;
-
-	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
-	    !r->ops->read_value[__builtin_ctz(len)])
-		return emu_rmw_read_slow(opaque, la, len, val, exc);
-	res = r->ops->read_value[__builtin_ctz(len)](r->dev, gpa - r->base);
-	if (res.err)
-		return value_failed(c, la, len, false, (int)res.err, exc);
-	*val = res.val;
-	mmio_data_bp_note(&c->bp, c->v, la, len, false);
-	return 0;
+	return value_read(opaque, la, len, val, exc, true, emu_rmw_read_slow);
 }
 
 /*
@@ -1128,10 +1144,7 @@ bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t rip, uint64_t gpa, uint64_t
 		return false;
 	/* What vcpu_exit_npf() does for a final data access to a device. */
 	v->exits[EXIT_KIND_NPF]++;
-	if (v->mmio_cache.valid && v->mmio_cache.gfn != gpa >> MMIO_PAGE_SHIFT)
-		mmio_cache_invalidate(&v->mmio_cache);
-	if (gla_valid)
-		mmio_cache_ram_drop_page(&v->mmio_cache, gla);
+	mmio_cache_final_access(&v->mmio_cache, gpa, gla, gla_valid);
 	v->npf_access = gpa | (write ? VCPU_NPF_WRITE : 0);
 	vcpu_walk_setup_finish(&c.st.regs, &c.st.mem);
 	c.st.decoded = &g->insn;

@@ -107,6 +107,8 @@ struct vcpu_ops {
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	uint64_t (*get_rflags)(struct vcpu *v);
 	void (*set_rflags)(struct vcpu *v, uint64_t rflags);
+	/* set_rip, then set_rflags: one call for an emulated instruction's commit. */
+	void (*set_rip_rflags)(struct vcpu *v, uint64_t rip, uint64_t rflags);
 	/* RSP is kept in the VMCS/VMCB, not in gpr[]. */
 	uint64_t (*get_rsp)(struct vcpu *v);
 	void (*set_rsp)(struct vcpu *v, uint64_t rsp);

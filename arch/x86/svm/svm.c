@@ -222,6 +222,12 @@ static void svm_set_rflags(struct vcpu *v, uint64_t rflags)
 	vmcb_of(v)->save.rflags = svm_db_hold_set_rflags(&to_svm(v)->db_hold, rflags);
 }
 
+static void svm_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
+{
+	svm_set_rip(v, rip);
+	svm_set_rflags(v, rflags);
+}
+
 static void svm_set_rsp(struct vcpu *v, uint64_t rsp)
 {
 	vmcb_of(v)->save.rsp = rsp;
@@ -837,6 +843,7 @@ static const struct vcpu_ops svm_ops = {
 	.set_rip = svm_set_rip,
 	.get_rflags = svm_get_rflags,
 	.set_rflags = svm_set_rflags,
+	.set_rip_rflags = svm_set_rip_rflags,
 	.get_rsp = svm_get_rsp,
 	.set_rsp = svm_set_rsp,
 	.get_cr = svm_get_cr,

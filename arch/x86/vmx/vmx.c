@@ -584,6 +584,12 @@ static void vmx_set_rflags(struct vcpu *v, uint64_t rflags)
 	vmwrite_nat(VMCS_GUEST_RFLAGS, rflags);
 }
 
+static void vmx_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
+{
+	vmx_set_rip(v, rip);
+	vmx_set_rflags(v, rflags);
+}
+
 static void vmx_set_rsp(struct vcpu *v, uint64_t rsp)
 {
 	(void)v;
@@ -728,11 +734,10 @@ static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned 
 	return true;
 }
 
-/* Inline where called directly (vmx_get_insn_state); the ops table takes its own copy. */
-static inline __attribute__((always_inline)) void vmx_get_paging(struct vcpu *v,
-								   struct gw_regs *regs)
+/* vmx_get_paging with the guest's RFLAGS read already (vmx_get_insn_state's). */
+static inline __attribute__((always_inline)) void vmx_paging_regs(struct gw_regs *regs,
+								    uint64_t rflags)
 {
-	(void)v;
 	/* Field by field: a compound literal is a REP STOS over the whole struct first (every
 	 * instruction-decoding exit calls this). */
 	regs->cr0 = vmread_nat(VMCS_CR0_READ_SHADOW);
@@ -740,10 +745,18 @@ static inline __attribute__((always_inline)) void vmx_get_paging(struct vcpu *v,
 	regs->cr4 = vmread_nat(VMCS_CR4_READ_SHADOW);
 	regs->efer = vmread64(VMCS_GUEST_EFER);
 	regs->cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR));
-	regs->rflags_ac = vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_AC;
+	regs->rflags_ac = rflags & RFLAGS_AC;
 	regs->maxphyaddr = 0;
 	regs->has_pkru = false;
 	regs->pkru = 0;
+}
+
+/* Inline where called directly; the ops table takes its own copy. */
+static inline __attribute__((always_inline)) void vmx_get_paging(struct vcpu *v,
+								   struct gw_regs *regs)
+{
+	(void)v;
+	vmx_paging_regs(regs, vmread_nat(VMCS_GUEST_RFLAGS));
 }
 
 static unsigned vmx_get_cpl(struct vcpu *v)
@@ -949,7 +962,7 @@ static void vmx_get_insn_state(struct vcpu *v, struct vcpu_insn_state *s, struct
 	s->rip = vmx_get_rip(v);
 	s->rflags = vmx_get_rflags(v);
 	s->dr7 = vmx_get_dr7(v);
-	vmx_get_paging(v, regs);
+	vmx_paging_regs(regs, s->rflags); /* one VMREAD of RFLAGS for both */
 	vmx_get_segment(v, X86_SEG_CS, &s->cs);
 }
 
@@ -1074,6 +1087,7 @@ static const struct vcpu_ops vmx_ops = {
 	.set_rip = vmx_set_rip,
 	.get_rflags = vmx_get_rflags,
 	.set_rflags = vmx_set_rflags,
+	.set_rip_rflags = vmx_set_rip_rflags,
 	.get_rsp = vmx_get_rsp,
 	.set_rsp = vmx_set_rsp,
 	.get_cr = vmx_get_cr,
