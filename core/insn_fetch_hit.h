@@ -36,11 +36,11 @@ static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct 
 static inline enum x86_mode vcpu_code_mode(const struct gw_regs *regs,
 					   const struct vcpu_segment *cs, uint64_t rflags)
 {
-	if ((regs->efer & EFER_LMA) && cs->long_mode)
+	if ((regs->efer & EFER_LMA) && vcpu_seg_long_mode(cs))
 		return X86_MODE_64;
 	if (!(regs->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
 		return X86_MODE_16;
-	return cs->db ? X86_MODE_32 : X86_MODE_16;
+	return vcpu_seg_db(cs) ? X86_MODE_32 : X86_MODE_16;
 }
 
 /* The low n bytes of a word set (n <= 8). */

@@ -152,7 +152,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 		uint64_t cs_key = v->ops->cs_key(v);
 
 		if (!mmio_short_holds(&v->mmio_short, v->insn_cache.gen, rip, gpa >> PAGE_SHIFT,
-				      region, cs->base, mmio_short_cs_mode(cs->long_mode, cs->db),
+				      region, cs->base,
+				      mmio_short_cs_mode(vcpu_seg_long_mode(cs), vcpu_seg_db(cs)),
 				      cs_key))
 			mmio_short_fill(v, in, form, rip, cs, cs_key, code_linear(in, cs, rip),
 					gpa, region);

@@ -827,8 +827,7 @@ vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s)
 	s->base = vmread_nat(guest_segs[seg].base);
 	s->limit = vmread32(guest_segs[seg].limit);
 	s->attr = ar;
-	s->long_mode = ar & AR_L;
-	s->db = ar & AR_DB;
+	_Static_assert(AR_L == VCPU_SEG_L && AR_DB == VCPU_SEG_DB, "the rights are VMX's layout");
 }
 
 /* CS's access rights (with CS.L and CS.D/B), raw (vcpu_ops.cs_key):
