@@ -66,6 +66,10 @@ struct mmio_data_page {
 	unsigned gw, cpl;
 };
 
+/* The device value callbacks and the segment read, on every emulated device access: no frame
+ * pointer to set up (they are short; the chain stays whole through their callers'). */
+#define HOT_NO_FP __attribute__((optimize("omit-frame-pointer")))
+
 #define MMIO_NO_PAGE	   1 /* no page-aligned address */
 #define MMIO_IN_PAGE	   (PAGE_SIZE - 1)
 
@@ -173,13 +177,26 @@ static inline struct x86_segment x86_segment_of(const struct vcpu_segment *vs)
 		.base = vs->base, .limit = vs->limit, .selector = vs->selector, .attr = vs->attr};
 }
 
-static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
+/* emu_get_seg's first read of a segment in this emulation (out of line: a repeat needs no
+ * frame). */
+static __attribute__((noinline)) HOT_NO_FP void seg_first_read(struct mmio_exit_ctx *c,
+							       unsigned seg,
+							       struct x86_segment *s)
+{
+	struct vcpu_segment *slot = &c->seg[seg];
+
+	c->seg_have |= 1u << seg; /* before the call: only slot and s live across it */
+	c->v->ops->get_segment(c->v, seg, slot);
+	*s = x86_segment_of(slot);
+}
+
+static HOT_NO_FP void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 {
 	struct mmio_exit_ctx *c = opaque;
 
 	if (!(c->seg_have & (1u << seg))) {
-		c->v->ops->get_segment(c->v, seg, &c->seg[seg]);
-		c->seg_have |= 1u << seg;
+		seg_first_read(c, seg, s);
+		return;
 	}
 	*s = x86_segment_of(&c->seg[seg]);
 }
@@ -608,13 +625,13 @@ value_read(void *opaque, uint64_t la, unsigned len, uint64_t *val, struct x86_ex
 	return 0;
 }
 
-static int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+static HOT_NO_FP int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
 			  struct x86_exception *exc)
 {
 	return value_read(opaque, la, len, val, exc, false, emu_read_value_buf);
 }
 
-static int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
+static HOT_NO_FP int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
 			   struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
@@ -655,7 +672,7 @@ static __attribute__((noinline)) int emu_rmw_read_slow(void *opaque, uint64_t la
 	return emu_probe(opaque, la, len, true, exc) || emu_read_value(opaque, la, len, val, exc);
 }
 
-static int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+static HOT_NO_FP int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
 			      struct x86_exception *exc)
 {
 	return value_read(opaque, la, len, val, exc, true, emu_rmw_read_slow);
