@@ -15,9 +15,9 @@
 #include "core/vcpu.h"
 #include "lib/string.h"
 
-/* What vcpu_walk_setup() adds to the backend's get_paging (or get_insn_state) regs. */
-static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct gw_regs *regs,
-									 struct gw_mem *mem)
+/* What vcpu_walk_setup() adds to the backend's get_paging (or get_insn_state) regs; the MMIO
+ * paths walk with vcpu_gw_mem itself, no copy of it. */
+static inline __attribute__((always_inline)) void vcpu_walk_regs_finish(struct gw_regs *regs)
 {
 	/* Frame bits at and above MAXPHYADDR are reserved bits: a #PF, never an address. */
 	regs->maxphyaddr = hv_maxphyaddr();
@@ -29,6 +29,12 @@ static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct 
 		regs->pkru = eax;
 		regs->has_pkru = true;
 	}
+}
+
+static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct gw_regs *regs,
+									 struct gw_mem *mem)
+{
+	vcpu_walk_regs_finish(regs);
 	*mem = vcpu_gw_mem;
 }
 

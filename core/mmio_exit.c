@@ -383,8 +383,8 @@ static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigne
 		 * The operand's accesses are then two, as for any other access in between. */
 		if (unlikely(c->lock_watch))
 			mmio_locked_cancel(&c->locked);
-		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->st.regs, &c->st.mem, la,
-				     gw, gpa, &fault);
+		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->st.regs, &vcpu_gw_mem,
+				     la, gw, gpa, &fault);
 	}
 	if (err == -E_FAULT) {
 		set_pf(exc, la, fault.pf_error);
@@ -1050,6 +1050,13 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	}
 }
 
+/* vcpu_walk_setup's regs (the walks read through vcpu_gw_mem). */
+static void walk_regs(struct vcpu *v, struct gw_regs *regs)
+{
+	v->ops->get_paging(v, regs);
+	vcpu_walk_regs_finish(regs);
+}
+
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
@@ -1059,7 +1066,7 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 	struct x86_emu_result res;
 
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
+	walk_regs(v, &c.st.regs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	x86_deliver_event(&v->emu, ev, &res);
@@ -1079,7 +1086,7 @@ int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
-	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
+	walk_regs(v, &c.st.regs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	return x86_load_sreg(&v->emu, seg, sel, &res);
@@ -1093,7 +1100,7 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 
-	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
+	walk_regs(v, &c.st.regs);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
 }
 
@@ -1163,7 +1170,7 @@ bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t rip, uint64_t gpa, uint64_t
 	v->exits[EXIT_KIND_NPF]++;
 	mmio_cache_final_access(&v->mmio_cache, gpa, gla, gla_valid);
 	v->npf_access = gpa | (write ? VCPU_NPF_WRITE : 0);
-	vcpu_walk_setup_finish(&c.st.regs, &c.st.mem);
+	vcpu_walk_regs_finish(&c.st.regs);
 	c.st.decoded = &g->insn;
 	mmio_exit_general(v, region, &c, g->locked);
 	/* A translation the cache now holds must see the guest's next TLB flush. */
