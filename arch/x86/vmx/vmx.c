@@ -541,18 +541,25 @@ static inline __attribute__((always_inline)) void advance_rip_no_tf(uint64_t rip
 	set_rip_past_no_tf(rip);
 }
 
+/*
+ * The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising its
+ * single-step trap, so leave it pending for VM entry (which also sets DR6.BS).  With
+ * DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM entry refuses
+ * BS with BTF in the HLT state or a shadow (SDM 27.3.1.5).
+ */
+static void __attribute__((noinline)) single_step_owed(void)
+{
+	if (!(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF) && !debug_stepping())
+		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
+			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
+}
+
 /* ... and the single-step trap it owes (advance_rip_no_tf: RFLAGS.TF known clear). */
 static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
 {
 	advance_rip_no_tf(rip);
-	/* The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising
-	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS).
-	 * With DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM
-	 * entry refuses BS with BTF in the HLT state or a shadow (SDM 27.3.1.5). */
-	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
-	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF) && !debug_stepping())
-		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
-			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
+	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF))
+		single_step_owed();
 }
 
 /* Pending for VM entry, like the single-step trap (advance_rip), which delivers both as one
@@ -584,10 +591,17 @@ static void vmx_set_rflags(struct vcpu *v, uint64_t rflags)
 	vmwrite_nat(VMCS_GUEST_RFLAGS, rflags);
 }
 
+/* vmx_set_rip's and vmx_set_rflags's bodies, inline: the trap owed is the old RFLAGS.TF's
+ * (the instruction's at its start), read before the new value goes in. */
 static void vmx_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
 {
-	vmx_set_rip(v, rip);
-	vmx_set_rflags(v, rflags);
+	uint64_t old = vmread_nat(VMCS_GUEST_RFLAGS);
+
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_RFLAGS, rflags);
+	advance_rip_no_tf(rip);
+	if (unlikely(old & RFLAGS_TF))
+		single_step_owed();
 }
 
 static void vmx_set_rsp(struct vcpu *v, uint64_t rsp)
