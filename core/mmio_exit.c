@@ -92,6 +92,14 @@ struct mmio_exit_ctx {
 	bool lock_watch, lock_retry;
 	struct mmio_locked locked;
 	struct mmio_data_bp bp; /* the guest's data breakpoints over the emulated accesses */
+	/* A typed device access in flight (value_read, emu_write_value): what its rare ends (a
+	 * failure, a data breakpoint) need after the device call, kept here so that only the
+	 * context and the value live across the call. */
+	struct {
+		uint64_t la;
+		unsigned len;
+		struct x86_exception *exc;
+	} acc;
 };
 
 static uint64_t emu_get_reg(void *opaque, unsigned reg)
@@ -587,15 +595,19 @@ static __attribute__((noinline)) int emu_write_value_buf(void *opaque, uint64_t 
 	return emu_write(opaque, la, buf, len, exc);
 }
 
-/* A typed device access that failed: what device_page_access does with it. */
-static __attribute__((noinline)) int value_failed(struct mmio_exit_ctx *c, uint64_t la,
-						  unsigned len, bool write, int err,
-						  struct x86_exception *exc)
+/* The typed device access c->acc failed: what device_page_access does with it. */
+static __attribute__((noinline)) int value_failed(struct mmio_exit_ctx *c, bool write, int err)
 {
-	report_access(c->v, c->page.gpa_page | (la & MMIO_IN_PAGE), len, write ? GW_WRITE : 0,
-		      err);
-	set_gp(exc);
+	report_access(c->v, c->page.gpa_page | (c->acc.la & MMIO_IN_PAGE), c->acc.len,
+		      write ? GW_WRITE : 0, err);
+	set_gp(c->acc.exc);
 	return 1;
+}
+
+/* The typed device access c->acc completed. */
+static inline __attribute__((always_inline)) void value_done(struct mmio_exit_ctx *c, bool write)
+{
+	mmio_data_bp_note(&c->bp, c->v, c->acc.la, c->acc.len, write);
 }
 
 /*
@@ -610,42 +622,50 @@ value_read(void *opaque, uint64_t la, unsigned len, uint64_t *val, struct x86_ex
 {
 	struct mmio_exit_ctx *c = opaque;
 	const struct mmio_region *r = c->page.region;
+	struct mmio_value (*read)(void *dev, uint64_t offset);
 	struct mmio_value res;
 	uint64_t gpa;
 
 	/* A locked instruction's accesses are one locked cycle (ctx_device_call): the byte path. */
 	if (!device_page_hit(c, la, len, write, &gpa) || unlikely(c->lock_watch) ||
-	    !r->ops->read_value[__builtin_ctz(len)])
+	    !(read = r->ops->read_value[__builtin_ctz(len)]))
 		return fallback(opaque, la, len, val, exc);
-	res = r->ops->read_value[__builtin_ctz(len)](r->dev, gpa - r->base);
-	if (res.err)
-		return value_failed(c, la, len, false, (int)res.err, exc);
+	c->acc.la = la;
+	c->acc.len = len;
+	c->acc.exc = exc;
+	res = read(r->dev, gpa - r->base);
+	if (unlikely(res.err))
+		return value_failed(c, false, (int)res.err);
 	*val = res.val;
-	mmio_data_bp_note(&c->bp, c->v, la, len, false);
+	value_done(c, false);
 	return 0;
 }
 
 static HOT_NO_FP int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
-			  struct x86_exception *exc)
+				    struct x86_exception *exc)
 {
 	return value_read(opaque, la, len, val, exc, false, emu_read_value_buf);
 }
 
 static HOT_NO_FP int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
-			   struct x86_exception *exc)
+				     struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
 	const struct mmio_region *r = c->page.region;
+	int (*write)(void *dev, uint64_t offset, uint64_t val);
 	uint64_t gpa;
 	int err;
 
 	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
-	    !r->ops->write_value[__builtin_ctz(len)])
+	    !(write = r->ops->write_value[__builtin_ctz(len)]))
 		return emu_write_value_buf(opaque, la, len, val, exc);
-	err = r->ops->write_value[__builtin_ctz(len)](r->dev, gpa - r->base, val);
-	if (err)
-		return value_failed(c, la, len, true, err, exc);
-	mmio_data_bp_note(&c->bp, c->v, la, len, true);
+	c->acc.la = la;
+	c->acc.len = len;
+	c->acc.exc = exc;
+	err = write(r->dev, gpa - r->base, val);
+	if (unlikely(err))
+		return value_failed(c, true, err);
+	value_done(c, true);
 	return 0;
 }
 
@@ -673,7 +693,7 @@ static __attribute__((noinline)) int emu_rmw_read_slow(void *opaque, uint64_t la
 }
 
 static HOT_NO_FP int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
-			      struct x86_exception *exc)
+					 struct x86_exception *exc)
 {
 	return value_read(opaque, la, len, val, exc, true, emu_rmw_read_slow);
 }

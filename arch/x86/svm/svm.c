@@ -222,7 +222,8 @@ static void svm_set_rflags(struct vcpu *v, uint64_t rflags)
 	vmcb_of(v)->save.rflags = svm_db_hold_set_rflags(&to_svm(v)->db_hold, rflags);
 }
 
-static void svm_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
+static void __attribute__((optimize("omit-frame-pointer")))
+svm_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
 {
 	svm_set_rip(v, rip);
 	svm_set_rflags(v, rflags);

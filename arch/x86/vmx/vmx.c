@@ -593,7 +593,8 @@ static void vmx_set_rflags(struct vcpu *v, uint64_t rflags)
 
 /* vmx_set_rip's and vmx_set_rflags's bodies, inline: the trap owed is the old RFLAGS.TF's
  * (the instruction's at its start), read before the new value goes in. */
-static void vmx_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
+static void __attribute__((optimize("omit-frame-pointer")))
+vmx_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
 {
 	uint64_t old = vmread_nat(VMCS_GUEST_RFLAGS);
 
