@@ -1180,16 +1180,18 @@ bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t rip, uint64_t gpa, uint64_t
 	if (rip != g->rip || !mmio_general_keyed(&v->mmio_short, gpa) || write != g->write ||
 	    (gpa >= v->hv_start && gpa < v->hv_end))
 		return false;
+	/* What vcpu_exit_npf() does for a final data access to a device, before the state is
+	 * read (none of the exit's fields then lives across that call): should the entry not
+	 * hold after all, vcpu_exit_npf does the same again, which changes nothing. */
+	mmio_cache_final_access(&v->mmio_cache, gpa, gla, gla_valid);
+	v->npf_access = gpa | (write ? VCPU_NPF_WRITE : 0);
 	v->ops->get_insn_state(v, &c.st.cpu, &c.st.regs);
 	if (!general_holds(g, &c.st))
 		return false;
 	region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 	if (!region)
 		return false;
-	/* What vcpu_exit_npf() does for a final data access to a device. */
 	v->exits[EXIT_KIND_NPF]++;
-	mmio_cache_final_access(&v->mmio_cache, gpa, gla, gla_valid);
-	v->npf_access = gpa | (write ? VCPU_NPF_WRITE : 0);
 	vcpu_walk_regs_finish(&c.st.regs);
 	c.st.decoded = &g->insn;
 	mmio_exit_general(v, region, &c, g->locked);
