@@ -173,12 +173,6 @@ static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const 
 	v->ops->set_rip_rflags(v, *rip, rflags);
 }
 
-static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_segment *vs)
-{
-	c->seg[seg] = *vs;
-	c->seg_have |= 1u << seg;
-}
-
 static inline struct x86_segment x86_segment_of(const struct vcpu_segment *vs)
 {
 	return (struct x86_segment){
@@ -1024,13 +1018,14 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	c->page.la_page = MMIO_NO_PAGE;
 	c->seeded = false;
 	seed_exit_page(c, region);
+	/* CS too: the entry hands the emulator CS, which asks again only for a far branch, a
+	 * CS override or the like. */
 	c->seg_have = 0;
 	c->lock_watch = lock_watch;
 	if (unlikely(c->lock_watch)) {
 		c->lock_retry = false;
 		c->locked.r = NULL;
 	}
-	seg_keep(c, X86_SEG_CS, &c->st.cpu.cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = c;
 	mmio_data_bp_begin(v, &c->bp, c->st.cpu.dr7);
