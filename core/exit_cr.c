@@ -54,7 +54,7 @@ static bool guest_write_cr0(struct vcpu *v, uint64_t val)
 		if (v->ops->get_cr(v, 4) & CR4_PCIDE)
 			return false;
 		v->ops->get_segment(v, SEG_CS, &cs);
-		if ((v->ops->get_efer(v) & EFER_LMA) && cs.long_mode)
+		if ((v->ops->get_efer(v) & EFER_LMA) && vcpu_seg_long_mode(&cs))
 			return false;
 	}
 	if (!v->ops->set_cr(v, 0, val))
@@ -111,7 +111,7 @@ uint64_t vcpu_mov_to_cr_operand_high(struct vcpu *v, enum gpr reg)
 	if (!(v->ops->get_efer(v) & EFER_LMA))
 		return (uint32_t)v->gpr[reg];
 	v->ops->get_segment(v, SEG_CS, &cs);
-	return cs.long_mode ? v->gpr[reg] : (uint32_t)v->gpr[reg];
+	return vcpu_seg_long_mode(&cs) ? v->gpr[reg] : (uint32_t)v->gpr[reg];
 }
 
 uint64_t vcpu_cr3_high_bits(struct vcpu *v, uint64_t val)

@@ -86,7 +86,7 @@ static bool wide(void *ctx)
 	struct vcpu_segment cs;
 
 	v->ops->get_segment(v, X86_SEG_CS, &cs);
-	return (v->ops->get_efer(v) & EFER_LMA) && cs.long_mode;
+	return (v->ops->get_efer(v) & EFER_LMA) && vcpu_seg_long_mode(&cs);
 }
 
 static uint64_t reg_get_on(struct vcpu *v, enum gdb_reg r)

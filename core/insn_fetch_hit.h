@@ -15,9 +15,9 @@
 #include "core/vcpu.h"
 #include "lib/string.h"
 
-/* What vcpu_walk_setup() adds to the backend's get_paging (or get_insn_state) regs. */
-static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct gw_regs *regs,
-									 struct gw_mem *mem)
+/* What vcpu_walk_setup() adds to the backend's get_paging (or get_insn_state) regs; the MMIO
+ * paths walk with vcpu_gw_mem itself, no copy of it. */
+static inline __attribute__((always_inline)) void vcpu_walk_regs_finish(struct gw_regs *regs)
 {
 	/* Frame bits at and above MAXPHYADDR are reserved bits: a #PF, never an address. */
 	regs->maxphyaddr = hv_maxphyaddr();
@@ -29,6 +29,12 @@ static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct 
 		regs->pkru = eax;
 		regs->has_pkru = true;
 	}
+}
+
+static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct gw_regs *regs,
+									 struct gw_mem *mem)
+{
+	vcpu_walk_regs_finish(regs);
 	*mem = vcpu_gw_mem;
 }
 
@@ -36,11 +42,11 @@ static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct 
 static inline enum x86_mode vcpu_code_mode(const struct gw_regs *regs,
 					   const struct vcpu_segment *cs, uint64_t rflags)
 {
-	if ((regs->efer & EFER_LMA) && cs->long_mode)
+	if ((regs->efer & EFER_LMA) && vcpu_seg_long_mode(cs))
 		return X86_MODE_64;
 	if (!(regs->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
 		return X86_MODE_16;
-	return cs->db ? X86_MODE_32 : X86_MODE_16;
+	return vcpu_seg_db(cs) ? X86_MODE_32 : X86_MODE_16;
 }
 
 /* The low n bytes of a word set (n <= 8). */

@@ -91,7 +91,7 @@ bool mmio_data_bp_next_steppable(struct vcpu *v)
 
 	v->ops->get_segment(v, X86_SEG_CS, &cs);
 	vcpu_walk_setup(v, &regs, &mem);
-	mode64 = cs.long_mode && (regs.efer & X86_EFER_LMA);
+	mode64 = vcpu_seg_long_mode(&cs) && (regs.efer & X86_EFER_LMA);
 	la = mode64 ? v->ops->get_rip(v) : (uint32_t)(cs.base + v->ops->get_rip(v));
 	/* A fetch that faults: which of the two the CPU raises first is not worth guessing. */
 	if (guest_walk(&regs, &mem, la, GW_FETCH | (regs.cpl == USER_CPL ? GW_USER : 0), &r))

@@ -66,6 +66,10 @@ struct mmio_data_page {
 	unsigned gw, cpl;
 };
 
+/* The device value callbacks and the segment read, on every emulated device access: no frame
+ * pointer to set up (they are short; the chain stays whole through their callers'). */
+#define HOT_NO_FP __attribute__((optimize("omit-frame-pointer")))
+
 #define MMIO_NO_PAGE	   1 /* no page-aligned address */
 #define MMIO_IN_PAGE	   (PAGE_SIZE - 1)
 
@@ -88,6 +92,14 @@ struct mmio_exit_ctx {
 	bool lock_watch, lock_retry;
 	struct mmio_locked locked;
 	struct mmio_data_bp bp; /* the guest's data breakpoints over the emulated accesses */
+	/* A typed device access in flight (value_read, emu_write_value): what its rare ends (a
+	 * failure, a data breakpoint) need after the device call, kept here so that only the
+	 * context and the value live across the call. */
+	struct {
+		uint64_t la;
+		unsigned len;
+		struct x86_exception *exc;
+	} acc;
 };
 
 static uint64_t emu_get_reg(void *opaque, unsigned reg)
@@ -131,12 +143,11 @@ static __attribute__((noinline)) void commit_gprs(struct vcpu *v, const uint64_t
 	}
 }
 
-/* emu_set_reg for each register an instruction wrote, in x86e_commit's order, one call. */
-static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
-		       uint64_t rflags, bool set_rflags)
+/* emu_commit's every case: GPRs, then RIP and RFLAGS as the instruction wrote them. */
+static __attribute__((noinline)) void commit_any(struct vcpu *v, const uint64_t *gpr,
+						 uint32_t dirty, const uint64_t *rip, uint64_t rflags,
+						 bool set_rflags)
 {
-	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
-
 	if (dirty)
 		commit_gprs(v, gpr, dirty);
 	if (rip)
@@ -145,10 +156,21 @@ static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const 
 		v->ops->set_rflags(v, rflags);
 }
 
-static void seg_keep(struct mmio_exit_ctx *c, unsigned seg, const struct vcpu_segment *vs)
+/*
+ * emu_set_reg for each register an instruction wrote, in x86e_commit's order, one call.  The
+ * common case, a memory destination (no GPR) with RIP and flags, is one backend call and no
+ * frame here.
+ */
+static void emu_commit(void *opaque, const uint64_t *gpr, uint32_t dirty, const uint64_t *rip,
+		       uint64_t rflags, bool set_rflags)
 {
-	c->seg[seg] = *vs;
-	c->seg_have |= 1u << seg;
+	struct vcpu *v = ((struct mmio_exit_ctx *)opaque)->v;
+
+	if (dirty || !rip || !set_rflags) {
+		commit_any(v, gpr, dirty, rip, rflags, set_rflags);
+		return;
+	}
+	v->ops->set_rip_rflags(v, *rip, rflags);
 }
 
 static inline struct x86_segment x86_segment_of(const struct vcpu_segment *vs)
@@ -157,13 +179,26 @@ static inline struct x86_segment x86_segment_of(const struct vcpu_segment *vs)
 		.base = vs->base, .limit = vs->limit, .selector = vs->selector, .attr = vs->attr};
 }
 
-static void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
+/* emu_get_seg's first read of a segment in this emulation (out of line: a repeat needs no
+ * frame). */
+static __attribute__((noinline)) HOT_NO_FP void seg_first_read(struct mmio_exit_ctx *c,
+							       unsigned seg,
+							       struct x86_segment *s)
+{
+	struct vcpu_segment *slot = &c->seg[seg];
+
+	c->seg_have |= 1u << seg; /* before the call: only slot and s live across it */
+	c->v->ops->get_segment(c->v, seg, slot);
+	*s = x86_segment_of(slot);
+}
+
+static HOT_NO_FP void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 {
 	struct mmio_exit_ctx *c = opaque;
 
 	if (!(c->seg_have & (1u << seg))) {
-		c->v->ops->get_segment(c->v, seg, &c->seg[seg]);
-		c->seg_have |= 1u << seg;
+		seg_first_read(c, seg, s);
+		return;
 	}
 	*s = x86_segment_of(&c->seg[seg]);
 }
@@ -350,8 +385,8 @@ static int translate(struct mmio_exit_ctx *c, uint64_t la, unsigned how, unsigne
 		 * The operand's accesses are then two, as for any other access in between. */
 		if (unlikely(c->lock_watch))
 			mmio_locked_cancel(&c->locked);
-		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->st.regs, &c->st.mem, la,
-				     gw, gpa, &fault);
+		err = mmio_translate(&v->mmio_cache, v->mmio_cache_on, &c->st.regs, &vcpu_gw_mem,
+				     la, gw, gpa, &fault);
 	}
 	if (err == -E_FAULT) {
 		set_pf(exc, la, fault.pf_error);
@@ -554,52 +589,77 @@ static __attribute__((noinline)) int emu_write_value_buf(void *opaque, uint64_t 
 	return emu_write(opaque, la, buf, len, exc);
 }
 
-/* A typed device access that failed: what device_page_access does with it. */
-static __attribute__((noinline)) int value_failed(struct mmio_exit_ctx *c, uint64_t la,
-						  unsigned len, bool write, int err,
-						  struct x86_exception *exc)
+/* The typed device access c->acc failed: what device_page_access does with it. */
+static __attribute__((noinline)) int value_failed(struct mmio_exit_ctx *c, bool write, int err)
 {
-	report_access(c->v, c->page.gpa_page | (la & MMIO_IN_PAGE), len, write ? GW_WRITE : 0,
-		      err);
-	set_gp(exc);
+	report_access(c->v, c->page.gpa_page | (c->acc.la & MMIO_IN_PAGE), c->acc.len,
+		      write ? GW_WRITE : 0, err);
+	set_gp(c->acc.exc);
 	return 1;
 }
 
-static int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
-			  struct x86_exception *exc)
+/* The typed device access c->acc completed. */
+static inline __attribute__((always_inline)) void value_done(struct mmio_exit_ctx *c, bool write)
+{
+	mmio_data_bp_note(&c->bp, c->v, c->acc.la, c->acc.len, write);
+}
+
+/*
+ * emu_read_value's and emu_rmw_read_value's body: the typed read of a hit of the device page
+ * this instruction translated (for writing, if write: a read-modify-write's read, which the
+ * write's rights must allow), else fallback (emu_write_value is the store twin).  Inline in
+ * both: one frame per emulated device read.
+ */
+static inline __attribute__((always_inline)) int
+value_read(void *opaque, uint64_t la, unsigned len, uint64_t *val, struct x86_exception *exc,
+	   bool write, int (*fallback)(void *, uint64_t, unsigned, uint64_t *, struct x86_exception *))
 {
 	struct mmio_exit_ctx *c = opaque;
 	const struct mmio_region *r = c->page.region;
+	struct mmio_value (*read)(void *dev, uint64_t offset);
 	struct mmio_value res;
 	uint64_t gpa;
 
 	/* A locked instruction's accesses are one locked cycle (ctx_device_call): the byte path. */
-	if (!device_page_hit(c, la, len, false, &gpa) || unlikely(c->lock_watch) ||
-	    !r->ops->read_value[__builtin_ctz(len)])
-		return emu_read_value_buf(opaque, la, len, val, exc);
-	res = r->ops->read_value[__builtin_ctz(len)](r->dev, gpa - r->base);
-	if (res.err)
-		return value_failed(c, la, len, false, (int)res.err, exc);
+	if (!device_page_hit(c, la, len, write, &gpa) || unlikely(c->lock_watch) ||
+	    !(read = r->ops->read_value[__builtin_ctz(len)]))
+		return fallback(opaque, la, len, val, exc);
+	c->acc.la = la;
+	c->acc.len = len;
+	c->acc.exc = exc;
+	res = read(r->dev, gpa - r->base);
+	if (unlikely(res.err))
+		return value_failed(c, false, (int)res.err);
 	*val = res.val;
-	mmio_data_bp_note(&c->bp, c->v, la, len, false);
+	value_done(c, false);
 	return 0;
 }
 
-static int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
-			   struct x86_exception *exc)
+static HOT_NO_FP int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+				    struct x86_exception *exc)
+{
+	return value_read(opaque, la, len, val, exc, false, emu_read_value_buf);
+}
+
+static HOT_NO_FP int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
+				     struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
 	const struct mmio_region *r = c->page.region;
+	int (*write)(void *dev, uint64_t offset, uint64_t val);
 	uint64_t gpa;
 	int err;
 
 	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
-	    !r->ops->write_value[__builtin_ctz(len)])
+	    !(write = r->ops->write_value[__builtin_ctz(len)]))
 		return emu_write_value_buf(opaque, la, len, val, exc);
-	err = r->ops->write_value[__builtin_ctz(len)](r->dev, gpa - r->base, val);
-	if (err)
-		return value_failed(c, la, len, true, err, exc);
-	mmio_data_bp_note(&c->bp, c->v, la, len, true);
+	c->acc.la = la;
+	c->acc.len = len;
+	c->acc.exc = exc;
+	err = write(r->dev, gpa - r->base, val);
+	if (unlikely(err))
+		return value_failed(c, true, err);
+	value_done(c, true);
 	return 0;
 }
 
@@ -626,23 +686,10 @@ static __attribute__((noinline)) int emu_rmw_read_slow(void *opaque, uint64_t la
 	return emu_probe(opaque, la, len, true, exc) || emu_read_value(opaque, la, len, val, exc);
 }
 
-static int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
-			      struct x86_exception *exc)
+static HOT_NO_FP int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+					 struct x86_exception *exc)
 {
-	struct mmio_exit_ctx *c = opaque;
-	const struct mmio_region *r = c->page.region;
-	struct mmio_value res;
-	uint64_t gpa;
-
-	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
-	    !r->ops->read_value[__builtin_ctz(len)])
-		return emu_rmw_read_slow(opaque, la, len, val, exc);
-	res = r->ops->read_value[__builtin_ctz(len)](r->dev, gpa - r->base);
-	if (res.err)
-		return value_failed(c, la, len, false, (int)res.err, exc);
-	*val = res.val;
-	mmio_data_bp_note(&c->bp, c->v, la, len, false);
-	return 0;
+	return value_read(opaque, la, len, val, exc, true, emu_rmw_read_slow);
 }
 
 /*
@@ -971,13 +1018,14 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	c->page.la_page = MMIO_NO_PAGE;
 	c->seeded = false;
 	seed_exit_page(c, region);
+	/* CS too: the entry hands the emulator CS, which asks again only for a far branch, a
+	 * CS override or the like. */
 	c->seg_have = 0;
 	c->lock_watch = lock_watch;
 	if (unlikely(c->lock_watch)) {
 		c->lock_retry = false;
 		c->locked.r = NULL;
 	}
-	seg_keep(c, X86_SEG_CS, &c->st.cpu.cs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = c;
 	mmio_data_bp_begin(v, &c->bp, c->st.cpu.dr7);
@@ -1017,6 +1065,13 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	}
 }
 
+/* vcpu_walk_setup's regs (the walks read through vcpu_gw_mem). */
+static void walk_regs(struct vcpu *v, struct gw_regs *regs)
+{
+	v->ops->get_paging(v, regs);
+	vcpu_walk_regs_finish(regs);
+}
+
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
@@ -1026,7 +1081,7 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 	struct x86_emu_result res;
 
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
+	walk_regs(v, &c.st.regs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	x86_deliver_event(&v->emu, ev, &res);
@@ -1046,7 +1101,7 @@ int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
-	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
+	walk_regs(v, &c.st.regs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	return x86_load_sreg(&v->emu, seg, sel, &res);
@@ -1060,7 +1115,7 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 
-	vcpu_walk_setup(v, &c.st.regs, &c.st.mem);
+	walk_regs(v, &c.st.regs);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
 }
 
@@ -1120,20 +1175,19 @@ bool vcpu_mmio_general_exit(struct vcpu *v, uint64_t rip, uint64_t gpa, uint64_t
 	if (rip != g->rip || !mmio_general_keyed(&v->mmio_short, gpa) || write != g->write ||
 	    (gpa >= v->hv_start && gpa < v->hv_end))
 		return false;
+	/* What vcpu_exit_npf() does for a final data access to a device, before the state is
+	 * read (none of the exit's fields then lives across that call): should the entry not
+	 * hold after all, vcpu_exit_npf does the same again, which changes nothing. */
+	mmio_cache_final_access(&v->mmio_cache, gpa, gla, gla_valid);
+	v->npf_access = gpa | (write ? VCPU_NPF_WRITE : 0);
 	v->ops->get_insn_state(v, &c.st.cpu, &c.st.regs);
 	if (!general_holds(g, &c.st))
 		return false;
 	region = mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 	if (!region)
 		return false;
-	/* What vcpu_exit_npf() does for a final data access to a device. */
 	v->exits[EXIT_KIND_NPF]++;
-	if (v->mmio_cache.valid && v->mmio_cache.gfn != gpa >> MMIO_PAGE_SHIFT)
-		mmio_cache_invalidate(&v->mmio_cache);
-	if (gla_valid)
-		mmio_cache_ram_drop_page(&v->mmio_cache, gla);
-	v->npf_access = gpa | (write ? VCPU_NPF_WRITE : 0);
-	vcpu_walk_setup_finish(&c.st.regs, &c.st.mem);
+	vcpu_walk_regs_finish(&c.st.regs);
 	c.st.decoded = &g->insn;
 	mmio_exit_general(v, region, &c, g->locked);
 	/* A translation the cache now holds must see the guest's next TLB flush. */

@@ -97,7 +97,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 	/* One backend call for both paths (DR7 too: the general path's data breakpoints start
 	 * from it). */
 	v->ops->get_insn_state(v, &st->cpu, regs);
-	vcpu_walk_setup_finish(regs, &st->mem);
+	vcpu_walk_regs_finish(regs);
 	rip = st->cpu.rip;
 	rflags = st->cpu.rflags;
 	in = vcpu_decode_at_inline(v, regs, cs, rip, rflags, &err);
@@ -136,7 +136,7 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 	if (!operand_la(v, in, rip, form->write, &la) ||
 	    (la & (PAGE_SIZE - 1)) + form->mem_size > PAGE_SIZE)
 		return false;
-	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, regs, &st->mem, la,
+	if (mmio_translate(&v->mmio_cache, v->mmio_cache_on, regs, &vcpu_gw_mem, la,
 			   form->write ? GW_WRITE : 0, &gpa, &fault))
 		return false; /* a fault: let the emulator raise it */
 	if (gpa < region->base || gpa > region->last)
@@ -152,7 +152,8 @@ bool vcpu_mmio_fast(struct vcpu *v, const struct mmio_region *region, struct mmi
 		uint64_t cs_key = v->ops->cs_key(v);
 
 		if (!mmio_short_holds(&v->mmio_short, v->insn_cache.gen, rip, gpa >> PAGE_SHIFT,
-				      region, cs->base, mmio_short_cs_mode(cs->long_mode, cs->db),
+				      region, cs->base,
+				      mmio_short_cs_mode(vcpu_seg_long_mode(cs), vcpu_seg_db(cs)),
 				      cs_key))
 			mmio_short_fill(v, in, form, rip, cs, cs_key, code_linear(in, cs, rip),
 					gpa, region);

@@ -21,8 +21,8 @@ struct x86_insn;
 struct mmio_fast_state {
 	const struct x86_insn *decoded; /* the instruction at RIP, valid until the next decode,
 					   or NULL when it was not decoded */
-	struct gw_regs regs;		/* the guest's paging state (as vcpu_walk_setup's) */
-	struct gw_mem mem;
+	struct gw_regs regs;		/* the guest's paging state (as vcpu_walk_setup's; its walks
+					   read through vcpu_gw_mem) */
 	/* rip, rflags, CS; dr7 the VMCS/VMCB's (the gdb stub's while it owns the debug
 	 * registers) */
 	struct vcpu_insn_state cpu;

@@ -34,14 +34,9 @@ struct mmio_dev_slot {
 	} u;
 };
 
-static struct mmio_regions regions;
+struct mmio_regions mmio_region_set;
 static struct mmio_dev_slot slots[MMIO_MAX_SPECS];
 static unsigned nr_slots;
-
-const struct mmio_regions *mmio_regions(void)
-{
-	return &regions;
-}
 
 static void log_access(void *ctx, const struct mmio_log_rec *r)
 {
@@ -120,7 +115,7 @@ static bool add_device(const struct mmio_spec *spec, uint64_t *ram_used)
 		ops = &mmio_deny_ops;
 		break;
 	}
-	err = mmio_region_add(&regions, spec->base, spec->size, ops, &s->u);
+	err = mmio_region_add(&mmio_region_set, spec->base, spec->size, ops, &s->u);
 	if (err) {
 		pr_err("mhv: mmio=%s@0x%lx+0x%lx: cannot register (error %d)\n",
 		       mmio_dev_type_name(spec->type), spec->base, spec->size, err);
@@ -136,16 +131,16 @@ bool mmio_setup(const struct hv_options *o)
 {
 	uint64_t ram_used = 0;
 
-	mmio_regions_init(&regions);
+	mmio_regions_init(&mmio_region_set);
 	mmio_xsave_setup();
 	for (unsigned i = 0; i < o->nr_mmio; i++)
 		if (!add_device(&o->mmio[i], &ram_used))
 			return false;
-	if (!apic_guard_setup(&regions) || !ioapic_guard_setup(&regions) ||
-	    !platform_reset_mmio_setup(&regions) || !iommu_guard_setup(&regions) ||
-	    !pci_msi_mmcfg_setup(&regions) || !pci_msix_setup(&regions))
+	if (!apic_guard_setup(&mmio_region_set) || !ioapic_guard_setup(&mmio_region_set) ||
+	    !platform_reset_mmio_setup(&mmio_region_set) || !iommu_guard_setup(&mmio_region_set) ||
+	    !pci_msi_mmcfg_setup(&mmio_region_set) || !pci_msix_setup(&mmio_region_set))
 		return false;
-	guest_gate_attach_regions(&regions);
+	guest_gate_attach_regions(&mmio_region_set);
 	return true;
 }
 
@@ -153,9 +148,9 @@ bool mmio_setup(const struct hv_options *o)
  * counting only the mmio= devices (mhv's own trapped regions may lie below them). */
 static const struct mmio_dev_slot *slot_by_index(unsigned index)
 {
-	for (unsigned n = 0, seen = 0; n < regions.n; n++)
+	for (unsigned n = 0, seen = 0; n < mmio_region_set.n; n++)
 		for (unsigned i = 0; i < nr_slots; i++) {
-			if (slots[i].base != regions.r[n].base)
+			if (slots[i].base != mmio_region_set.r[n].base)
 				continue;
 			if (seen++ == index)
 				return &slots[i];
@@ -265,12 +260,12 @@ bool mmio_trace_summary_print(unsigned index)
 
 int mmio_region_attach(uint64_t base, uint64_t size, const struct mmio_dev_ops *ops, void *dev)
 {
-	return mmio_region_add(&regions, base, size, ops, dev);
+	return mmio_region_add(&mmio_region_set, base, size, ops, dev);
 }
 
 int mmio_region_detach(uint64_t base, uint64_t size)
 {
-	return mmio_region_remove(&regions, base, size);
+	return mmio_region_remove(&mmio_region_set, base, size);
 }
 
 int mmio_region_add_runtime(const char *text, uint64_t *base, uint64_t *size, char *err,
@@ -289,8 +284,9 @@ int mmio_region_add_runtime(const char *text, uint64_t *base, uint64_t *size, ch
 		fmt_snprintf(err, errlen, "no room for another region (at most %u)", MMIO_MAX_SPECS);
 		return -E_INVAL;
 	}
-	for (unsigned i = 0; i < regions.n; i++)
-		if (spec.base <= regions.r[i].last && spec.base + spec.size - 1 >= regions.r[i].base) {
+	for (unsigned i = 0; i < mmio_region_set.n; i++)
+		if (spec.base <= mmio_region_set.r[i].last &&
+		    spec.base + spec.size - 1 >= mmio_region_set.r[i].base) {
 			fmt_snprintf(err, errlen, "[0x%lx-0x%lx) overlaps a region mhv traps already",
 				     spec.base, spec.base + spec.size);
 			return -E_INVAL;

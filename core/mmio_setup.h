@@ -14,7 +14,13 @@ struct hv_options;
 
 /* false (with a message) when a region cannot be created. */
 bool mmio_setup(const struct hv_options *o);
-const struct mmio_regions *mmio_regions(void);
+/* The regions mmio_setup() made (and the hypercalls add), for lookups.  Inline: every MMIO
+ * exit asks. */
+extern struct mmio_regions mmio_region_set;
+static inline const struct mmio_regions *mmio_regions(void)
+{
+	return &mmio_region_set;
+}
 
 /* For HC_MMIO_REGION / HC_MMIO_DEVICE: false past the last region. */
 bool mmio_region_info(unsigned index, uint64_t *base, uint64_t *size, uint64_t *type);

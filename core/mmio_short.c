@@ -196,7 +196,8 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	 * such as a read-modify-write reported as its read): nothing to rewrite. */
 	if (mmio_short_valid(e) && e->rip == rip && e->code_la == code_la && e->code == code &&
 	    e->gfn == gpa >> PAGE_SHIFT && e->region == region && e->cs_base == cs->base &&
-	    e->cs_key == cs_key && e->cs_mode == mmio_short_cs_mode(cs->long_mode, cs->db) &&
+	    e->cs_key == cs_key &&
+	    e->cs_mode == mmio_short_cs_mode(vcpu_seg_long_mode(cs), vcpu_seg_db(cs)) &&
 	    e->insn.len == in->len && e->insn.mode == in->mode && e->code_lo == page_lo &&
 	    e->code_hi == hi) {
 		e->insn_gen = ic->gen;
@@ -221,7 +222,7 @@ void mmio_short_fill(struct vcpu *v, const struct x86_insn *in, const struct mmi
 	e->code = code;
 	e->cs_base = cs->base;
 	e->cs_key = cs_key;
-	e->cs_mode = mmio_short_cs_mode(cs->long_mode, cs->db);
+	e->cs_mode = mmio_short_cs_mode(vcpu_seg_long_mode(cs), vcpu_seg_db(cs));
 	e->region = region;
 	e->dev_offset = (gpa & ~(uint64_t)(PAGE_SIZE - 1)) - region->base + e->off_bias;
 	fill_device(e, region, form->mem_size);

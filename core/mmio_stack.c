@@ -42,7 +42,7 @@ static unsigned stack_size(struct vcpu *v, const struct x86_insn *in, struct vcp
 	if (in->mode == X86_MODE_64)
 		return STACK_64;
 	v->ops->get_segment(v, X86_SEG_SS, ss);
-	return vcpu_segment_flat(ss, true) && ss->db ? STACK_32 : 0;
+	return vcpu_segment_flat(ss, true) && vcpu_seg_db(ss) ? STACK_32 : 0;
 }
 
 static bool in_one_page(uint64_t la, unsigned size)

@@ -475,12 +475,10 @@ void vcpu_exit_npf(struct vcpu *v, uint64_t gpa, uint64_t gla, bool gla_valid, b
 	bool hidden = gpa >= v->hv_start && gpa < v->hv_end;
 
 	v->exits[EXIT_KIND_NPF]++;
-	/* The CPU's final translation of this access wins over a cached one (its TLB had no
-	 * stale entry, so mhv's copy must not have one either): the device is the exit's. */
-	if (final && v->mmio_cache.valid && v->mmio_cache.gfn != gpa >> MMIO_PAGE_SHIFT)
-		mmio_cache_invalidate(&v->mmio_cache);
-	if (final && gla_valid)
-		mmio_cache_ram_drop_page(&v->mmio_cache, gla);
+	/* The CPU's final translation of this access wins over a cached one: the device is the
+	 * exit's. */
+	if (final)
+		mmio_cache_final_access(&v->mmio_cache, gpa, gla, gla_valid);
 	const struct mmio_region *region =
 		hidden ? NULL : mmio_region_find_hinted(mmio_regions(), &v->region_hint, gpa);
 

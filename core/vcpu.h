@@ -68,11 +68,23 @@ struct vcpu_segment {
 	uint32_t limit;
 	uint16_t selector;
 	uint32_t attr;	/* VMX access-rights layout (type, S, DPL, P, AVL, L, D/B, G, unusable) */
-	bool long_mode; /* CS.L */
-	bool db;	/* CS.D / SS.B */
 };
 
+#define VCPU_SEG_L	  (1u << 13) /* CS.L */
+#define VCPU_SEG_DB	  (1u << 14) /* CS.D / SS.B */
 #define VCPU_SEG_UNUSABLE (1u << 16)
+
+/* CS.L and CS.D / SS.B, from the rights (no copies for get_segment to fill: most of its
+ * callers, the emulator's segment checks, never look at them). */
+static inline bool vcpu_seg_long_mode(const struct vcpu_segment *s)
+{
+	return s->attr & VCPU_SEG_L;
+}
+
+static inline bool vcpu_seg_db(const struct vcpu_segment *s)
+{
+	return s->attr & VCPU_SEG_DB;
+}
 
 /* What the MMIO short path checks on every hit: the backend reads it at the exit and hands it
  * to mmio_short_exit() (core/mmio_short.h). */
@@ -107,6 +119,8 @@ struct vcpu_ops {
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	uint64_t (*get_rflags)(struct vcpu *v);
 	void (*set_rflags)(struct vcpu *v, uint64_t rflags);
+	/* set_rip, then set_rflags: one call for an emulated instruction's commit. */
+	void (*set_rip_rflags)(struct vcpu *v, uint64_t rip, uint64_t rflags);
 	/* RSP is kept in the VMCS/VMCB, not in gpr[]. */
 	uint64_t (*get_rsp)(struct vcpu *v);
 	void (*set_rsp)(struct vcpu *v, uint64_t rsp);

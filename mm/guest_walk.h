@@ -129,8 +129,9 @@ bool gw_access_check(const struct gw_regs *regs, bool user, bool writable, bool 
  * or fetch (SDM 4.6.1: CR0.WP, XD and SMEP decide; with SMAP, RFLAGS.AC too, left to
  * gw_access_check with everything else).
  */
-static inline bool gw_access_allowed(const struct gw_regs *regs, bool user, bool writable, bool nx,
-				     unsigned access)
+static inline __attribute__((always_inline)) bool
+gw_access_allowed(const struct gw_regs *regs, bool user, bool writable, bool nx,
+		  unsigned access)
 {
 	if (regs->cpl == GW_USER_CPL || (access != 0 && access != GW_WRITE && access != GW_FETCH))
 		return gw_access_check(regs, user, writable, nx, access);

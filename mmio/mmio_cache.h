@@ -152,6 +152,21 @@ void mmio_cache_invalidate_page(struct mmio_cache *c, uint64_t gva);
 void mmio_cache_ram_drop_page(struct mmio_cache *c, uint64_t gva);
 
 /*
+ * A final translation the CPU just made for a data access to gpa (from linear gla, if
+ * gla_valid) wins over a cached one: its TLB had no stale entry, so mhv's copy must not have
+ * one either.  The MMIO entry for another frame goes, and the RAM entry for gla's page (the
+ * CPU found a device there).  One rule for vcpu_exit_npf and the general entry's exit.
+ */
+static inline void mmio_cache_final_access(struct mmio_cache *c, uint64_t gpa, uint64_t gla,
+					   bool gla_valid)
+{
+	if (c->valid && c->gfn != gpa >> GW_PAGE_SHIFT_4K)
+		mmio_cache_invalidate(c);
+	if (gla_valid)
+		mmio_cache_ram_drop_page(c, gla);
+}
+
+/*
  * The RAM entry alone: true and *gpa when it holds gva's page with rights for `access` under
  * regs (counted in ram_hits), which is what mmio_translate() answers then, a page being in at
  * most one of the two entries; false: ask mmio_translate().  For the MMIO fast path's RAM

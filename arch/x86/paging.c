@@ -34,7 +34,7 @@ static struct frame_allocator pool;
 static uint64_t load_base;
 static uint64_t phys_map_base; /* 0 = boot identity map */
 static uint64_t direct_map_top;
-static unsigned maxphyaddr = MAXPHYADDR_LEGACY;
+unsigned hv_maxphyaddr_bits = MAXPHYADDR_LEGACY;
 static uint64_t nx_bit;
 static volatile uint64_t *device_window_pte;
 /* What each CPU last mapped there: its TLB holds that page or nothing. */
@@ -59,11 +59,6 @@ void *phys_to_virt(uint64_t pa)
 uint64_t hv_direct_map_top(void)
 {
 	return direct_map_top;
-}
-
-unsigned hv_maxphyaddr(void)
-{
-	return maxphyaddr;
 }
 
 static void invlpg(uint64_t va)
@@ -124,7 +119,7 @@ static void device_copy(volatile void *p, void *buf, unsigned len, bool write)
 
 int hv_device_access(uint64_t pa, void *buf, unsigned len, bool write)
 {
-	if (pa >> maxphyaddr || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
+	if (pa >> hv_maxphyaddr_bits || (pa & PAGE_OFFSET_MASK) + len > PAGE_SIZE || !device_window_pte)
 		return -E_RANGE;
 	spin_lock(&device_window_lock);
 	device_copy(device_window(pa), buf, len, write);
@@ -249,7 +244,7 @@ int paging_init(const struct boot_info *bi, uint64_t new_base)
 	uint64_t top = top_of_memory(bi);
 
 	fmt.has_1g = ext.edx & CPUID_EXT_EDX_PAGE1G;
-	maxphyaddr = cpu_maxphyaddr();
+	hv_maxphyaddr_bits = cpu_maxphyaddr();
 	nx_bit = xd;
 	/* From here on physical addresses (tables, mappings) are those of the new home. */
 	load_base = new_base;

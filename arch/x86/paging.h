@@ -32,8 +32,14 @@ int paging_init(const struct boot_info *bi, uint64_t new_base);
 
 /* Physical memory the direct map reaches: [0, top). */
 uint64_t hv_direct_map_top(void);
-/* The CPU's physical-address width (CPUID 0x80000008), also the guest's. */
-unsigned hv_maxphyaddr(void);
+/* Set once by paging_init(); read it through hv_maxphyaddr(). */
+extern unsigned hv_maxphyaddr_bits;
+/* The CPU's physical-address width (CPUID 0x80000008), also the guest's.  Inline: every
+ * instruction-decoding exit's walk setup asks. */
+static inline unsigned hv_maxphyaddr(void)
+{
+	return hv_maxphyaddr_bits;
+}
 /*
  * Exact-width uncached access to a device register at pa (len 1, 2, 4, 8, or bytewise), within
  * one page and below MAXPHYADDR (-E_RANGE otherwise).  Never through the write-back direct map.

@@ -222,6 +222,13 @@ static void svm_set_rflags(struct vcpu *v, uint64_t rflags)
 	vmcb_of(v)->save.rflags = svm_db_hold_set_rflags(&to_svm(v)->db_hold, rflags);
 }
 
+static void __attribute__((optimize("omit-frame-pointer")))
+svm_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
+{
+	svm_set_rip(v, rip);
+	svm_set_rflags(v, rflags);
+}
+
 static void svm_set_rsp(struct vcpu *v, uint64_t rsp)
 {
 	vmcb_of(v)->save.rsp = rsp;
@@ -327,11 +334,12 @@ static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 }
 
 /* Inline where called directly (svm_get_insn_state); the ops table takes its own copy. */
-static inline __attribute__((always_inline)) void svm_get_paging(struct vcpu *v,
-								   struct gw_regs *regs)
+/* svm_get_paging from the save area, with the guest's RFLAGS read already (only AC counts:
+ * svm_get_rflags's answer serves). */
+static inline __attribute__((always_inline)) void svm_paging_regs(const struct vmcb_save *s,
+								    uint64_t rflags,
+								    struct gw_regs *regs)
 {
-	const struct vmcb_save *s = &vmcb_of(v)->save;
-
 	/* Field by field: a compound literal is a REP STOS over the whole struct first (every
 	 * instruction-decoding exit calls this). */
 	regs->cr0 = s->cr0;
@@ -339,10 +347,18 @@ static inline __attribute__((always_inline)) void svm_get_paging(struct vcpu *v,
 	regs->cr4 = s->cr4;
 	regs->efer = guest_efer(s);
 	regs->cpl = s->cpl;
-	regs->rflags_ac = s->rflags & RFLAGS_AC;
+	regs->rflags_ac = rflags & RFLAGS_AC;
 	regs->maxphyaddr = 0;
 	regs->has_pkru = false;
 	regs->pkru = 0;
+}
+
+static inline __attribute__((always_inline)) void svm_get_paging(struct vcpu *v,
+								   struct gw_regs *regs)
+{
+	const struct vmcb_save *s = &vmcb_of(v)->save;
+
+	svm_paging_regs(s, s->rflags, regs);
 }
 
 static unsigned svm_get_cpl(struct vcpu *v)
@@ -371,16 +387,20 @@ static void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error
 static inline __attribute__((always_inline)) void svm_segment_read(const struct vmcb_seg *s,
 								   struct vcpu_segment *out)
 {
-	out->selector = s->selector;
-	out->base = s->base;
-	out->limit = s->limit;
+	uint16_t attrib = s->attrib;
 	/* VMCB attributes pack descriptor bits 52-55 into 8-11; VMX keeps them at 12-15. */
-	out->attr = (s->attrib & SVM_ATTR_LOW_MASK) |
-		    ((uint32_t)(s->attrib & SVM_ATTR_HIGH_MASK) << SVM_ATTR_HIGH_SHIFT);
-	if (!(s->attrib & SVM_ATTR_P))
-		out->attr |= VCPU_SEG_UNUSABLE;
-	out->long_mode = s->attrib & SVM_ATTR_L;
-	out->db = s->attrib & SVM_ATTR_DB;
+	uint32_t attr = (attrib & SVM_ATTR_LOW_MASK) |
+			((uint32_t)(attrib & SVM_ATTR_HIGH_MASK) << SVM_ATTR_HIGH_SHIFT);
+
+	if (!(attrib & SVM_ATTR_P))
+		attr |= VCPU_SEG_UNUSABLE;
+	/* Every field read before the first store: out may not alias s, but the compiler
+	 * cannot know it and would read the VMCB again after each store. */
+	*out = (struct vcpu_segment){
+		.base = s->base, .limit = s->limit, .selector = s->selector, .attr = attr};
+	_Static_assert(SVM_ATTR_L << SVM_ATTR_HIGH_SHIFT == VCPU_SEG_L &&
+			       SVM_ATTR_DB << SVM_ATTR_HIGH_SHIFT == VCPU_SEG_DB,
+		       "L and D/B move with the high nibble");
 }
 
 /* CS's selector, attributes and limit as one word (vcpu_ops.cs_key): the VMCB keeps them
@@ -435,19 +455,17 @@ static __attribute__((noinline)) void svm_get_vmload_segment(struct vcpu *v, uns
 /* Without a call on the other segments' path: a leaf, nothing saved (every MMIO exit asks). */
 static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *out)
 {
-	/* Offsets, not pointers: nothing to build on the stack (the MMIO short path calls it). */
-	static const uint16_t offs[] = {
-		offsetof(struct vmcb_save, es), offsetof(struct vmcb_save, cs),
-		offsetof(struct vmcb_save, ss), offsetof(struct vmcb_save, ds),
-		offsetof(struct vmcb_save, fs), offsetof(struct vmcb_save, gs)};
-
-	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS)) {
-		svm_get_vmload_segment(v, seg, out);
-		return;
+	if (unlikely(seg >= X86_SEG_FS)) {
+		if (seg == X86_SEG_FS || seg == X86_SEG_GS) {
+			svm_get_vmload_segment(v, seg, out);
+			return;
+		}
+		seg = X86_SEG_CS; /* callers pass enum x86_seg values only */
 	}
-	svm_segment_read((const void *)((const uint8_t *)&vmcb_of(v)->save +
-					offs[seg < ARRAY_SIZE(offs) ? seg : 1]),
-			 out);
+	/* ES, CS, SS, DS: side by side in the VMCB, in enum x86_seg's order. */
+	_Static_assert(X86_SEG_ES == 0 && X86_SEG_CS == 1 && X86_SEG_SS == 2 && X86_SEG_DS == 3,
+		       "the VMCB's order");
+	svm_segment_read(&vmcb_of(v)->save.es + seg, out);
 }
 
 /* The MMIO short path's state (core/mmio_short.h), all in the VMCB's save area whether or not
@@ -666,7 +684,7 @@ static void svm_get_insn_state(struct vcpu *v, struct vcpu_insn_state *s, struct
 	s->rflags = rflags;
 	s->dr7 = dr7;
 	svm_segment_read(&save->cs, &s->cs); /* svm_get_segment's, inline */
-	svm_get_paging(v, regs);
+	svm_paging_regs(save, rflags, regs);
 }
 
 /*
@@ -837,6 +855,7 @@ static const struct vcpu_ops svm_ops = {
 	.set_rip = svm_set_rip,
 	.get_rflags = svm_get_rflags,
 	.set_rflags = svm_set_rflags,
+	.set_rip_rflags = svm_set_rip_rflags,
 	.get_rsp = svm_get_rsp,
 	.set_rsp = svm_set_rsp,
 	.get_cr = svm_get_cr,

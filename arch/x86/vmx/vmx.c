@@ -541,18 +541,25 @@ static inline __attribute__((always_inline)) void advance_rip_no_tf(uint64_t rip
 	set_rip_past_no_tf(rip);
 }
 
+/*
+ * The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising its
+ * single-step trap, so leave it pending for VM entry (which also sets DR6.BS).  With
+ * DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM entry refuses
+ * BS with BTF in the HLT state or a shadow (SDM 27.3.1.5).
+ */
+static void __attribute__((noinline)) single_step_owed(void)
+{
+	if (!(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF) && !debug_stepping())
+		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
+			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
+}
+
 /* ... and the single-step trap it owes (advance_rip_no_tf: RFLAGS.TF known clear). */
 static inline __attribute__((always_inline)) void advance_rip(uint64_t rip)
 {
 	advance_rip_no_tf(rip);
-	/* The completed instruction ran with RFLAGS.TF: the exit kept the CPU from raising
-	 * its single-step trap, so leave it pending for VM entry (which also sets DR6.BS).
-	 * With DEBUGCTL.BTF, TF traps on branches only, none of which mhv completes; and VM
-	 * entry refuses BS with BTF in the HLT state or a shadow (SDM 27.3.1.5). */
-	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
-	    !(vmread64(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF) && !debug_stepping())
-		vmwrite_nat(VMCS_GUEST_PENDING_DBG,
-			    vmread_nat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
+	if (unlikely(vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_TF))
+		single_step_owed();
 }
 
 /* Pending for VM entry, like the single-step trap (advance_rip), which delivers both as one
@@ -582,6 +589,20 @@ static void vmx_set_rflags(struct vcpu *v, uint64_t rflags)
 {
 	(void)v;
 	vmwrite_nat(VMCS_GUEST_RFLAGS, rflags);
+}
+
+/* vmx_set_rip's and vmx_set_rflags's bodies, inline: the trap owed is the old RFLAGS.TF's
+ * (the instruction's at its start), read before the new value goes in. */
+static void __attribute__((optimize("omit-frame-pointer")))
+vmx_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
+{
+	uint64_t old = vmread_nat(VMCS_GUEST_RFLAGS);
+
+	(void)v;
+	vmwrite_nat(VMCS_GUEST_RFLAGS, rflags);
+	advance_rip_no_tf(rip);
+	if (unlikely(old & RFLAGS_TF))
+		single_step_owed();
 }
 
 static void vmx_set_rsp(struct vcpu *v, uint64_t rsp)
@@ -728,11 +749,10 @@ static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned 
 	return true;
 }
 
-/* Inline where called directly (vmx_get_insn_state); the ops table takes its own copy. */
-static inline __attribute__((always_inline)) void vmx_get_paging(struct vcpu *v,
-								   struct gw_regs *regs)
+/* vmx_get_paging with the guest's RFLAGS read already (vmx_get_insn_state's). */
+static inline __attribute__((always_inline)) void vmx_paging_regs(struct gw_regs *regs,
+								    uint64_t rflags)
 {
-	(void)v;
 	/* Field by field: a compound literal is a REP STOS over the whole struct first (every
 	 * instruction-decoding exit calls this). */
 	regs->cr0 = vmread_nat(VMCS_CR0_READ_SHADOW);
@@ -740,10 +760,18 @@ static inline __attribute__((always_inline)) void vmx_get_paging(struct vcpu *v,
 	regs->cr4 = vmread_nat(VMCS_CR4_READ_SHADOW);
 	regs->efer = vmread64(VMCS_GUEST_EFER);
 	regs->cpl = AR_DPL(vmread32(VMCS_GUEST_SS_AR));
-	regs->rflags_ac = vmread_nat(VMCS_GUEST_RFLAGS) & RFLAGS_AC;
+	regs->rflags_ac = rflags & RFLAGS_AC;
 	regs->maxphyaddr = 0;
 	regs->has_pkru = false;
 	regs->pkru = 0;
+}
+
+/* Inline where called directly; the ops table takes its own copy. */
+static inline __attribute__((always_inline)) void vmx_get_paging(struct vcpu *v,
+								   struct gw_regs *regs)
+{
+	(void)v;
+	vmx_paging_regs(regs, vmread_nat(VMCS_GUEST_RFLAGS));
 }
 
 static unsigned vmx_get_cpl(struct vcpu *v)
@@ -814,8 +842,7 @@ vmx_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *s)
 	s->base = vmread_nat(guest_segs[seg].base);
 	s->limit = vmread32(guest_segs[seg].limit);
 	s->attr = ar;
-	s->long_mode = ar & AR_L;
-	s->db = ar & AR_DB;
+	_Static_assert(AR_L == VCPU_SEG_L && AR_DB == VCPU_SEG_DB, "the rights are VMX's layout");
 }
 
 /* CS's access rights (with CS.L and CS.D/B), raw (vcpu_ops.cs_key):
@@ -949,7 +976,7 @@ static void vmx_get_insn_state(struct vcpu *v, struct vcpu_insn_state *s, struct
 	s->rip = vmx_get_rip(v);
 	s->rflags = vmx_get_rflags(v);
 	s->dr7 = vmx_get_dr7(v);
-	vmx_get_paging(v, regs);
+	vmx_paging_regs(regs, s->rflags); /* one VMREAD of RFLAGS for both */
 	vmx_get_segment(v, X86_SEG_CS, &s->cs);
 }
 
@@ -1074,6 +1101,7 @@ static const struct vcpu_ops vmx_ops = {
 	.set_rip = vmx_set_rip,
 	.get_rflags = vmx_get_rflags,
 	.set_rflags = vmx_set_rflags,
+	.set_rip_rflags = vmx_set_rip_rflags,
 	.get_rsp = vmx_get_rsp,
 	.set_rsp = vmx_set_rsp,
 	.get_cr = vmx_get_cr,
