@@ -539,6 +539,51 @@ static void test_entered_matches_emulate(void **st)
 	}
 }
 
+/* x86_emulate_entered's GPRs read in place until written: a REP MOVSB batch reads back the
+ * RSI, RDI and RCX its earlier iterations wrote (not the caller's unchanged array), and a
+ * fault in the batch commits the completed iterations' counts, RIP unchanged. */
+static void test_entered_rep_reads_its_writes(void **st)
+{
+	static const uint8_t code[] = {0xf3, 0xa4}; /* rep movsb */
+	struct x86_emu_ctx ctx = {.ops = &ops, .rep_batch = 8};
+	struct x86_emu_result res;
+	struct x86_segment cs;
+	uint64_t gpr[16];
+	struct fake f;
+
+	(void)st;
+	ctx.opaque = &f;
+	setup(&f, 64, MEM_BASE, code, sizeof(code));
+	f.gpr[X86_RSI] = MEM_BASE + 0x2000;
+	f.gpr[X86_RDI] = MEM_BASE + 0x2100;
+	f.gpr[X86_RCX] = 3;
+	memcpy(f.mem + 0x2000, "\x01\x02\x03", 3);
+	memcpy(gpr, f.gpr, sizeof(gpr)); /* the caller's copy: commit goes to f.gpr */
+	get_ctl(&f, &ctx.ctl);
+	get_seg(&f, X86_SEG_CS, &cs);
+	x86_emu_enter(&ctx, f.rip, f.rflags, gpr);
+	assert_int_equal(x86_emulate_entered(&ctx, NULL, &cs, &res), 0);
+	assert_memory_equal(f.mem + 0x2100, "\x01\x02\x03", 3);
+	assert_int_equal(f.gpr[X86_RSI], MEM_BASE + 0x2003);
+	assert_int_equal(f.gpr[X86_RDI], MEM_BASE + 0x2103);
+	assert_int_equal(f.gpr[X86_RCX], 0);
+	assert_int_equal(f.rip, MEM_BASE + sizeof(code));
+	/* The third element's source past the mapped memory: two done, then #PF. */
+	f.rip = MEM_BASE;
+	f.gpr[X86_RSI] = MEM_BASE + MEM_SIZE - 2;
+	f.gpr[X86_RDI] = MEM_BASE + 0x2200;
+	f.gpr[X86_RCX] = 4;
+	memcpy(gpr, f.gpr, sizeof(gpr));
+	get_ctl(&f, &ctx.ctl);
+	x86_emu_enter(&ctx, f.rip, f.rflags, gpr);
+	assert_int_equal(x86_emulate_entered(&ctx, NULL, &cs, &res), -X86_EMU_EXCEPTION);
+	assert_int_equal(res.exc.vector, X86_EXC_PF);
+	assert_int_equal(f.gpr[X86_RSI], MEM_BASE + MEM_SIZE);
+	assert_int_equal(f.gpr[X86_RDI], MEM_BASE + 0x2202);
+	assert_int_equal(f.gpr[X86_RCX], 2);
+	assert_int_equal(f.rip, MEM_BASE);
+}
+
 static void test_fetch_crossing_into_missing_page_faults(void **st)
 {
 	/* mov eax, [rbx] split "8b | 03": the second byte is on an unmapped page. */
@@ -3438,6 +3483,7 @@ int main(void)
 		cmocka_unit_test(test_mov_store_and_rip_advance),
 		cmocka_unit_test(test_rmw_write_fault_before_read),
 		cmocka_unit_test(test_entered_matches_emulate),
+		cmocka_unit_test(test_entered_rep_reads_its_writes),
 		cmocka_unit_test(test_fetch_crossing_into_missing_page_faults),
 		cmocka_unit_test(test_div_by_zero_raises_de_without_changes),
 		cmocka_unit_test(test_rep_movs_batches_and_resumes),
