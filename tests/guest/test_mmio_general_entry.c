@@ -23,6 +23,11 @@ static const uint8_t shld3[GE_CODE_LEN] = {0x0F, 0xA4, 0x11, 0x03, 0xC3};
 static const uint8_t shld5[GE_CODE_LEN] = {0x0F, 0xA4, 0x11, 0x05, 0xC3};
 #define GE_BIT 17
 static const uint8_t bts_17[GE_CODE_LEN] = {0x0F, 0xBA, 0x29, GE_BIT, 0xC3};
+/* imul edx,cs:[ecx],3; ret   imul edx,ds:[ecx],3; ret: a read through CS (the emulator asks
+ * for CS's rights and base beyond what the entry hands it) or DS, EDX written. */
+#define GE_MUL 3
+static const uint8_t imul_cs[GE_CODE_LEN] = {0x2E, 0x6B, 0x11, GE_MUL, 0xC3};
+static const uint8_t imul_ds[GE_CODE_LEN] = {0x3E, 0x6B, 0x11, GE_MUL, 0xC3};
 
 /* The device word after code ran on it (word first, EDX the source). */
 static uint32_t ge_run(const uint8_t *code, uintptr_t addr)
@@ -33,6 +38,17 @@ static uint32_t ge_run(const uint8_t *code, uintptr_t addr)
 	memcpy(ge_code, code, GE_CODE_LEN);
 	__asm__ volatile("call *%[f]" : "+c"(ecx), "+d"(edx) : [f] "r"(ge_code) : "eax", "memory");
 	return *(volatile uint32_t *)addr;
+}
+
+/* EDX after code ran on the device word (set first), with EDX GE_SRC before. */
+static uint32_t ge_run_edx(const uint8_t *code, uintptr_t addr)
+{
+	uint32_t ecx = addr, edx = GE_SRC;
+
+	*(volatile uint32_t *)addr = GE_WORD;
+	memcpy(ge_code, code, GE_CODE_LEN);
+	__asm__ volatile("call *%[f]" : "+c"(ecx), "+d"(edx) : [f] "r"(ge_code) : "eax", "memory");
+	return edx;
 }
 
 static uint32_t shld_of(unsigned n)
@@ -54,4 +70,12 @@ void test_mmio_general_entry(uintptr_t dev_page)
 	check_eq("mmio general entry: rewritten to bts [m],imm8 (same length) sets the bit",
 		 ge_run(bts_17, addr), GE_WORD | 1u << GE_BIT);
 	check_eq("mmio general entry: and back to shld [m],r,3", ge_run(shld3, addr), shld_of(3));
+	bad = 0;
+	for (unsigned i = 0; i < GE_ROUNDS; i++)
+		bad += ge_run_edx(imul_cs, addr) != GE_WORD * GE_MUL;
+	check_eq("mmio general entry: imul r,cs:[m],imm repeated reads through CS", bad, 0);
+	check_eq("mmio general entry: its prefix rewritten to DS reads the same word",
+		 ge_run_edx(imul_ds, addr), GE_WORD * GE_MUL);
+	check_eq("mmio general entry: and back to the CS override",
+		 ge_run_edx(imul_cs, addr), GE_WORD * GE_MUL);
 }
