@@ -39,6 +39,7 @@ enum op {
 	OP_STORE8,
 	OP_LOAD32_TF,
 	OP_REP_MOVSD,
+	OP_SHLD, /* a read-modify-write only the general emulator does */
 	OP_MOV_SS,
 	OP_MOV_SS_TF,
 	OP_MOV_SS_CPUID,
@@ -79,6 +80,12 @@ static const struct bp_case cases[] = {
 	 BP(0, 0, RW_RW, LEN4), {0}, 0x4001, mmio_data_bp_after_tf_load},
 	{"mmio data bp: REP MOVSD into the page, bp on the 3rd dword", OP_REP_MOVSD, 0,
 	 BP(1, 0, RW_W, LEN4), {0, 8}, 0x2, NULL},
+	{"mmio data bp: write bp, SHLD read-modify-write of the word", OP_SHLD, 0,
+	 BP(0, 0, RW_W, LEN4), {0}, 0x1, NULL},
+	{"mmio data bp: read/write LEN1 bp on the last byte of a SHLD's word", OP_SHLD, 0,
+	 BP(3, 1, RW_RW, LEN1), {0, 0, 0, 3}, 0x8, NULL},
+	{"mmio data bp: SHLD of the word, bp on another (no #DB)", OP_SHLD, 0,
+	 BP(2, 0, RW_RW, LEN4), {0, 0, 8}, 0, NULL},
 	{"mmio data bp: MOV SS from the word: the #DB held until after the next instruction",
 	 OP_MOV_SS, 0, BP(0, 0, RW_RW, LEN2), {0}, 0x1, mmio_data_bp_after_mov_ss},
 	{"mmio data bp: MOV SS from the word with TF set: one #DB after the next instruction, BS "
@@ -125,6 +132,9 @@ static void do_access(void *arg)
 		break;
 	case OP_REP_MOVSD:
 		__asm__ volatile("cld; rep movsl" : "+c"(c), "+S"(s), "+D"(d) : : "memory");
+		break;
+	case OP_SHLD:
+		__asm__ volatile("shldl $3, %1, (%0)" ::"r"(a->addr), "r"(v) : "memory", "cc");
 		break;
 	case OP_MOV_SS: /* the word holds SS's own selector; the MOV's #DB waits one instruction */
 		__asm__ volatile("movw (%0), %%ss\n\t"
