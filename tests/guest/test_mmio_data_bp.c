@@ -40,6 +40,7 @@ enum op {
 	OP_LOAD32_TF,
 	OP_REP_MOVSD,
 	OP_SHLD, /* a read-modify-write only the general emulator does */
+	OP_SHLD_TF, /* and with TF set: its commit writes RIP and the flags it changed */
 	OP_MOV_SS,
 	OP_MOV_SS_TF,
 	OP_MOV_SS_CPUID,
@@ -56,7 +57,7 @@ struct bp_case {
 	const char *at;	   /* where the SDM puts the #DB (NULL: where the CPU did on RAM) */
 };
 
-extern const char mmio_data_bp_after_tf_load[], mmio_data_bp_after_mov_ss[],
+extern const char mmio_data_bp_after_tf_load[], mmio_data_bp_after_tf_shld[], mmio_data_bp_after_mov_ss[],
 	mmio_data_bp_after_mov_ss_tf[], mmio_data_bp_after_mov_ss_cpuid[], mmio_data_bp_mov_ss_ud2[];
 
 static const struct bp_case cases[] = {
@@ -86,6 +87,10 @@ static const struct bp_case cases[] = {
 	 BP(3, 1, RW_RW, LEN1), {0, 0, 0, 3}, 0x8, NULL},
 	{"mmio data bp: SHLD of the word, bp on another (no #DB)", OP_SHLD, 0,
 	 BP(2, 0, RW_RW, LEN4), {0, 0, 8}, 0, NULL},
+	{"mmio data bp: SHLD of the word with TF set, no bp on it: BS after it", OP_SHLD_TF, 0,
+	 BP(2, 0, RW_RW, LEN4), {0, 0, 8}, 0x4000, mmio_data_bp_after_tf_shld},
+	{"mmio data bp: SHLD of the word with TF set and a write bp: one #DB, BS and B0",
+	 OP_SHLD_TF, 0, BP(0, 0, RW_W, LEN4), {0}, 0x4001, mmio_data_bp_after_tf_shld},
 	{"mmio data bp: MOV SS from the word: the #DB held until after the next instruction",
 	 OP_MOV_SS, 0, BP(0, 0, RW_RW, LEN2), {0}, 0x1, mmio_data_bp_after_mov_ss},
 	{"mmio data bp: MOV SS from the word with TF set: one #DB after the next instruction, BS "
@@ -135,6 +140,16 @@ static void do_access(void *arg)
 		break;
 	case OP_SHLD:
 		__asm__ volatile("shldl $3, %1, (%0)" ::"r"(a->addr), "r"(v) : "memory", "cc");
+		break;
+	case OP_SHLD_TF:
+		__asm__ volatile("pushfl; orl %2, (%%esp); popfl\n\t"
+				 "shldl $3, %1, (%0)\n\t"
+				 ".globl mmio_data_bp_after_tf_shld\n"
+				 "mmio_data_bp_after_tf_shld:\n\t"
+				 "pushfl; andl $~0x100, (%%esp); popfl"
+				 :
+				 : "r"(a->addr), "r"(v), "r"(FLAG_TF)
+				 : "memory", "cc");
 		break;
 	case OP_MOV_SS: /* the word holds SS's own selector; the MOV's #DB waits one instruction */
 		__asm__ volatile("movw (%0), %%ss\n\t"
