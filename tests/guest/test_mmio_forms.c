@@ -414,16 +414,49 @@ static void __attribute__((noinline)) step_rep(void *arg)
 		     : "memory", "cc");
 }
 
+extern char mmio_forms_after_popf[];
+
+/*
+ * ESP on the device page: a POPF there sets TF (the trap waits one instruction), the next
+ * POPF there clears it and still traps, after itself (the TF it started with).  The #DB's
+ * frame goes onto the device page too.
+ */
+static void __attribute__((noinline)) step_popf(void *top)
+{
+	asm volatile("movl %%esp, %%esi\n\t"
+		     "movl %0, %%esp\n\t"
+		     "pushfl\n\t"
+		     "pushfl\n\t"
+		     "orl $0x100, (%%esp)\n\t"
+		     "popfl\n\t"
+		     "popfl\n\t"
+		     ".globl mmio_forms_after_popf\n"
+		     "mmio_forms_after_popf:\n\t"
+		     "movl %%esi, %%esp"
+		     :
+		     : "r"(top)
+		     : "esi", "memory", "cc");
+}
+
 static void test_single_step(uint32_t base)
 {
 	volatile uint8_t *src = (volatile uint8_t *)(base + FORMS_OFF + 0x90);
 	struct fault f;
+	uint32_t flags;
 
 	run_catching(step_load, (void *)(base + FORMS_OFF), &f);
 	check(f.raised && f.vector == VEC_DB && f.eip == (uint32_t)mmio_forms_after_load,
 	      "mmio forms: single-step #DB comes right after an emulated load",
 	      "%s at 0x%x, expected #DB at 0x%x", f.raised ? trap_name(f.vector) : "nothing", f.eip,
 	      (uint32_t)mmio_forms_after_load);
+	run_catching(step_popf, (void *)(base + STACK_OFF), &f);
+	asm volatile("pushfl; popl %0" : "=r"(flags));
+	check(f.raised && f.vector == VEC_DB && f.eip == (uint32_t)mmio_forms_after_popf &&
+		      !(flags & 0x100),
+	      "mmio forms: POPF from a device stack clearing TF traps right after itself",
+	      "%s at 0x%x, expected #DB at 0x%x; EFLAGS 0x%x after",
+	      f.raised ? trap_name(f.vector) : "nothing", f.eip, (uint32_t)mmio_forms_after_popf,
+	      flags);
 	for (unsigned int i = 0; i < 3; i++)
 		src[i] = (uint8_t)(0xc1 + i);
 	run_catching(step_rep, (void *)src, &f);
