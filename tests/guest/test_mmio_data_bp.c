@@ -141,8 +141,9 @@ static void do_access(void *arg)
 	case OP_SHLD:
 		__asm__ volatile("shldl $3, %1, (%0)" ::"r"(a->addr), "r"(v) : "memory", "cc");
 		break;
-	case OP_SHLD_TF:
-		__asm__ volatile("pushfl; orl %2, (%%esp); popfl\n\t"
+	case OP_SHLD_TF: /* ZF set before, clear after: the flags always change */
+		__asm__ volatile("cmpl %%esp, %%esp\n\t"
+				 "pushfl; orl %2, (%%esp); popfl\n\t"
 				 "shldl $3, %1, (%0)\n\t"
 				 ".globl mmio_data_bp_after_tf_shld\n"
 				 "mmio_data_bp_after_tf_shld:\n\t"
