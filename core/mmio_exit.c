@@ -76,9 +76,9 @@ struct mmio_data_page {
 /* What the emulator's callbacks need during one exit. */
 struct mmio_exit_ctx {
 	struct vcpu *v;
-	struct mmio_fast_state st; /* regs, mem: the guest's paging state; cpu.rip: the
-				      instruction's (also for device logs); the rest for the MMIO
-				      exit only */
+	struct mmio_fast_state st; /* regs: the guest's paging state (walked through
+				      vcpu_gw_mem); cpu.rip: the instruction's (also for device
+				      logs); the rest for the MMIO exit only */
 	struct mmio_data_page page;
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	bool seeded;	    /* page came from the MMIO cache's entry (seed_exit_page) */
@@ -598,6 +598,15 @@ static __attribute__((noinline)) int value_failed(struct mmio_exit_ctx *c, bool 
 	return 1;
 }
 
+/* A typed device access starts: what its rare ends need, in c->acc. */
+static inline __attribute__((always_inline)) void
+value_start(struct mmio_exit_ctx *c, uint64_t la, unsigned len, struct x86_exception *exc)
+{
+	c->acc.la = la;
+	c->acc.len = len;
+	c->acc.exc = exc;
+}
+
 /* The typed device access c->acc completed. */
 static inline __attribute__((always_inline)) void value_done(struct mmio_exit_ctx *c, bool write)
 {
@@ -624,9 +633,7 @@ value_read(void *opaque, uint64_t la, unsigned len, uint64_t *val, struct x86_ex
 	if (!device_page_hit(c, la, len, write, &gpa) || unlikely(c->lock_watch) ||
 	    !(read = r->ops->read_value[__builtin_ctz(len)]))
 		return fallback(opaque, la, len, val, exc);
-	c->acc.la = la;
-	c->acc.len = len;
-	c->acc.exc = exc;
+	value_start(c, la, len, exc);
 	res = read(r->dev, gpa - r->base);
 	if (unlikely(res.err))
 		return value_failed(c, false, (int)res.err);
@@ -653,9 +660,7 @@ static HOT_NO_FP int emu_write_value(void *opaque, uint64_t la, unsigned len, ui
 	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
 	    !(write = r->ops->write_value[__builtin_ctz(len)]))
 		return emu_write_value_buf(opaque, la, len, val, exc);
-	c->acc.la = la;
-	c->acc.len = len;
-	c->acc.exc = exc;
+	value_start(c, la, len, exc);
 	err = write(r->dev, gpa - r->base, val);
 	if (unlikely(err))
 		return value_failed(c, true, err);
