@@ -1070,13 +1070,6 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	}
 }
 
-/* vcpu_walk_setup's regs (the walks read through vcpu_gw_mem). */
-static void walk_regs(struct vcpu *v, struct gw_regs *regs)
-{
-	v->ops->get_paging(v, regs);
-	vcpu_walk_regs_finish(regs);
-}
-
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
@@ -1086,7 +1079,7 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 	struct x86_emu_result res;
 
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	walk_regs(v, &c.st.regs);
+	vcpu_walk_regs(v, &c.st.regs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	x86_deliver_event(&v->emu, ev, &res);
@@ -1106,7 +1099,7 @@ int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
-	walk_regs(v, &c.st.regs);
+	vcpu_walk_regs(v, &c.st.regs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	return x86_load_sreg(&v->emu, seg, sel, &res);
@@ -1120,7 +1113,7 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 
-	walk_regs(v, &c.st.regs);
+	vcpu_walk_regs(v, &c.st.regs);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
 }
 
