@@ -83,7 +83,7 @@ struct mmio_exit_ctx {
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	bool seeded;	    /* page came from the MMIO cache's entry (seed_exit_page) */
 	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
-	 * from the VMCS/VMCB once per exit, however often the emulator asks), as the backend
+	 * from the VMCS/VMCB once per exit, however often the emulator asks, as the backend
 	 * gives them: read straight into their slot, no copy on the way. */
 	unsigned seg_have;
 	struct vcpu_segment seg[X86_NR_SEGS];
@@ -1023,8 +1023,8 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	c->page.la_page = MMIO_NO_PAGE;
 	c->seeded = false;
 	seed_exit_page(c, region);
-	/* CS too: the entry hands the emulator CS, which asks again only for a far branch, a
-	 * CS override or the like. */
+	/* No segment read yet, not even CS: the entry hands the emulator CS, which asks for it
+	 * again only for a far branch, a CS override or the like. */
 	c->seg_have = 0;
 	c->lock_watch = lock_watch;
 	if (unlikely(c->lock_watch)) {
