@@ -458,7 +458,7 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 			svm_get_vmload_segment(v, seg, out);
 			return;
 		}
-		seg = X86_SEG_CS; /* callers pass enum x86_seg values only */
+		seg = X86_SEG_CS; /* past GS (no caller passes it): CS, never past the VMCB's DS */
 	}
 	/* ES, CS, SS, DS: side by side in the VMCB, in enum x86_seg's order. */
 	_Static_assert(X86_SEG_ES == 0 && X86_SEG_CS == 1 && X86_SEG_SS == 2 && X86_SEG_DS == 3,
