@@ -29,10 +29,16 @@ static bool guest_read(void *ctx, uint64_t gpa, void *buf, unsigned len)
 
 const struct gw_mem vcpu_gw_mem = {.read = guest_read};
 
-void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
+void vcpu_walk_regs(struct vcpu *v, struct gw_regs *regs)
 {
 	v->ops->get_paging(v, regs);
-	vcpu_walk_setup_finish(regs, mem);
+	vcpu_walk_regs_finish(regs);
+}
+
+void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem)
+{
+	vcpu_walk_regs(v, regs);
+	*mem = vcpu_gw_mem;
 }
 
 /* Copy len bytes from linear address la, page by page; a faulting page queues its #PF. */

@@ -61,6 +61,8 @@ static inline bool code_tlb_survives_cr3(const struct code_tlb *t)
 
 /* The guest's paging state and memory (through the gate), as mm/guest_walk.c needs them. */
 void vcpu_walk_setup(struct vcpu *v, struct gw_regs *regs, struct gw_mem *mem);
+/* vcpu_walk_setup's regs alone, for a caller that walks with vcpu_gw_mem itself. */
+void vcpu_walk_regs(struct vcpu *v, struct gw_regs *regs);
 /* The walker's memory callbacks: page-table entries read and A/D bits set through the gate. */
 extern const struct gw_mem vcpu_gw_mem;
 

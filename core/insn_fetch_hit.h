@@ -1,5 +1,5 @@
 /*
- * vcpu_walk_setup()'s part after the backend's and vcpu_decode_at_rflags() (core/insn_fetch.h)
+ * vcpu_walk_regs()'s part after the backend's and vcpu_decode_at_rflags() (core/insn_fetch.h)
  * inline, for the exit that decodes every time, the MMIO fast path: no call or frame of their
  * own.  The decode's common
  * case is a few compares (the code page's translation kept and still allowed, the same bytes
@@ -15,7 +15,7 @@
 #include "core/vcpu.h"
 #include "lib/string.h"
 
-/* What vcpu_walk_setup() adds to the backend's get_paging (or get_insn_state) regs; the MMIO
+/* What vcpu_walk_regs() adds to the backend's get_paging (or get_insn_state) regs; the MMIO
  * paths walk with vcpu_gw_mem itself, no copy of it. */
 static inline __attribute__((always_inline)) void vcpu_walk_regs_finish(struct gw_regs *regs)
 {
@@ -29,13 +29,6 @@ static inline __attribute__((always_inline)) void vcpu_walk_regs_finish(struct g
 		regs->pkru = eax;
 		regs->has_pkru = true;
 	}
-}
-
-static inline __attribute__((always_inline)) void vcpu_walk_setup_finish(struct gw_regs *regs,
-									 struct gw_mem *mem)
-{
-	vcpu_walk_regs_finish(regs);
-	*mem = vcpu_gw_mem;
 }
 
 /* The decode mode at CS:RIP: CS.L under EFER.LMA, real/virtual-8086 mode, else CS.D. */

@@ -76,14 +76,14 @@ struct mmio_data_page {
 /* What the emulator's callbacks need during one exit. */
 struct mmio_exit_ctx {
 	struct vcpu *v;
-	struct mmio_fast_state st; /* regs, mem: the guest's paging state; cpu.rip: the
-				      instruction's (also for device logs); the rest for the MMIO
-				      exit only */
+	struct mmio_fast_state st; /* regs: the guest's paging state (walked through
+				      vcpu_gw_mem); cpu.rip: the instruction's (also for device
+				      logs); the rest for the MMIO exit only */
 	struct mmio_data_page page;
 	int first_mmio_hit; /* -1: no MMIO operand translated yet; else 0 miss / 1 hit */
 	bool seeded;	    /* page came from the MMIO cache's entry (seed_exit_page) */
 	/* The segments read during this emulation (bit i: seg[i] holds segment i): each is read
-	 * from the VMCS/VMCB once per exit, however often the emulator asks), as the backend
+	 * from the VMCS/VMCB once per exit, however often the emulator asks, as the backend
 	 * gives them: read straight into their slot, no copy on the way. */
 	unsigned seg_have;
 	struct vcpu_segment seg[X86_NR_SEGS];
@@ -598,6 +598,15 @@ static __attribute__((noinline)) int value_failed(struct mmio_exit_ctx *c, bool 
 	return 1;
 }
 
+/* A typed device access starts: what its rare ends need, in c->acc. */
+static inline __attribute__((always_inline)) void
+value_start(struct mmio_exit_ctx *c, uint64_t la, unsigned len, struct x86_exception *exc)
+{
+	c->acc.la = la;
+	c->acc.len = len;
+	c->acc.exc = exc;
+}
+
 /* The typed device access c->acc completed. */
 static inline __attribute__((always_inline)) void value_done(struct mmio_exit_ctx *c, bool write)
 {
@@ -624,9 +633,7 @@ value_read(void *opaque, uint64_t la, unsigned len, uint64_t *val, struct x86_ex
 	if (!device_page_hit(c, la, len, write, &gpa) || unlikely(c->lock_watch) ||
 	    !(read = r->ops->read_value[__builtin_ctz(len)]))
 		return fallback(opaque, la, len, val, exc);
-	c->acc.la = la;
-	c->acc.len = len;
-	c->acc.exc = exc;
+	value_start(c, la, len, exc);
 	res = read(r->dev, gpa - r->base);
 	if (unlikely(res.err))
 		return value_failed(c, false, (int)res.err);
@@ -653,9 +660,7 @@ static HOT_NO_FP int emu_write_value(void *opaque, uint64_t la, unsigned len, ui
 	if (!device_page_hit(c, la, len, true, &gpa) || unlikely(c->lock_watch) ||
 	    !(write = r->ops->write_value[__builtin_ctz(len)]))
 		return emu_write_value_buf(opaque, la, len, val, exc);
-	c->acc.la = la;
-	c->acc.len = len;
-	c->acc.exc = exc;
+	value_start(c, la, len, exc);
 	err = write(r->dev, gpa - r->base, val);
 	if (unlikely(err))
 		return value_failed(c, true, err);
@@ -1018,8 +1023,8 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	c->page.la_page = MMIO_NO_PAGE;
 	c->seeded = false;
 	seed_exit_page(c, region);
-	/* CS too: the entry hands the emulator CS, which asks again only for a far branch, a
-	 * CS override or the like. */
+	/* No segment read yet, not even CS: the entry hands the emulator CS, which asks for it
+	 * again only for a far branch, a CS override or the like. */
 	c->seg_have = 0;
 	c->lock_watch = lock_watch;
 	if (unlikely(c->lock_watch)) {
@@ -1065,13 +1070,6 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	}
 }
 
-/* vcpu_walk_setup's regs (the walks read through vcpu_gw_mem). */
-static void walk_regs(struct vcpu *v, struct gw_regs *regs)
-{
-	v->ops->get_paging(v, regs);
-	vcpu_walk_regs_finish(regs);
-}
-
 int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x86_exception *exc)
 {
 	struct mmio_exit_ctx c = {.v = v,
@@ -1081,7 +1079,7 @@ int vcpu_mmio_deliver_event(struct vcpu *v, const struct x86_event *ev, struct x
 	struct x86_emu_result res;
 
 	v->mmio[MMIO_COUNTER_EXITS]++;
-	walk_regs(v, &c.st.regs);
+	vcpu_walk_regs(v, &c.st.regs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	x86_deliver_event(&v->emu, ev, &res);
@@ -1101,7 +1099,7 @@ int vcpu_load_segment(struct vcpu *v, unsigned seg, uint16_t sel)
 				  .first_mmio_hit = -1};
 	struct x86_emu_result res;
 
-	walk_regs(v, &c.st.regs);
+	vcpu_walk_regs(v, &c.st.regs);
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = &c;
 	return x86_load_sreg(&v->emu, seg, sel, &res);
@@ -1115,7 +1113,7 @@ int vcpu_linear_access(struct vcpu *v, uint64_t la, void *buf, unsigned len, boo
 				  .page.la_page = MMIO_NO_PAGE,
 				  .first_mmio_hit = -1};
 
-	walk_regs(v, &c.st.regs);
+	vcpu_walk_regs(v, &c.st.regs);
 	return mem_access(&c, la, buf, len, write ? GW_WRITE : 0, exc);
 }
 

@@ -241,11 +241,9 @@ void x86v_div_undef_flags(enum x86_vendor v, uint64_t *flags);
 /* AF after SHL/SHR/SAR/SHLD/SHRD by a masked count cnt != 0. */
 void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int cnt,
 			    uint64_t *flags);
-/* OF after SHLD (left) / SHRD of a by cnt != 0 giving res and cf (defined for cnt 1 only). */
-bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
-		  uint64_t res, bool cf);
-/* x86v_shxd_of's OF set in flags (OF clear on entry; cf: flags' CF), then
- * x86v_shift_undef_flags's AF: one call per SHLD/SHRD, its arguments in registers. */
+/* OF after SHLD (left) / SHRD of a by cnt != 0 giving res (CF in flags; OF clear on entry)
+ * set in flags, then x86v_shift_undef_flags's AF: one call per SHLD/SHRD, its arguments in
+ * registers. */
 uint64_t x86v_shxd_flags(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt,
 			 uint64_t a, uint64_t res, uint64_t flags);
 /* OF after ROL/ROR/RCL/RCR by masked count cnt != 1. */

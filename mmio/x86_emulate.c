@@ -541,8 +541,7 @@ static void start(struct x86_emu_ctx *e, struct x86_emu_result *res)
 void x86e_begin(struct x86_emu_ctx *e, struct x86_emu_result *res, struct x86_segment *cs)
 {
 	start(e, res);
-	e->gpr = NULL;
-	e->rc.direct = 0;
+	e->rc.direct = 0; /* every GPR through ops->get_reg (e->gpr unread) */
 	e->ops->get_ctl(e->opaque, &e->ctl);
 	e->ops->get_seg(e->opaque, X86_SEG_CS, cs);
 	e->rc.rip = e->ops->get_reg(e->opaque, X86_REG_RIP);

@@ -319,7 +319,8 @@ struct x86_emu_ctx {
 	enum x86_vendor vendor; /* the CPU the guest runs on */
 	uint32_t features;	/* X86_FEAT_* of that CPU (0: none of them) */
 
-	/* Per-instruction state (internal; ctl, rc.rip, rc.rflags and gpr: x86_emu_enter()). */
+	/* Per-instruction state (internal; before x86_emulate_entered() the caller's: ctl by
+	 * its get_ctl, rc.rip, rc.rflags, gpr and rc.direct by x86_emu_enter()). */
 	struct x86_cpu_ctl ctl;
 	enum x86_mode mode;
 	bool real_or_v86;
@@ -328,7 +329,7 @@ struct x86_emu_ctx {
 	/* The instruction being executed: res->insn, or the caller's decode (x86_emulate_decoded,
 	 * x86_emulate_entered), which is copied to res->insn only if it does not complete. */
 	const struct x86_insn *insn;
-	const uint64_t *gpr; /* x86_emu_enter()'s gpr: GPRs (but RSP) read in place, or NULL */
+	const uint64_t *gpr; /* x86_emu_enter()'s gpr, read for the rc.direct bits only */
 	/* The memory operand x86e_check_write() passed last in this instruction, with its
 	 * linear address: a read-modify-write's read and write skip the segment checks it made
 	 * (a write's pass the read's too), as long as the operand is the same (op: NULL none);

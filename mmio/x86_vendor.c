@@ -117,8 +117,9 @@ void x86v_shift_undef_flags(enum x86_vendor v, unsigned int size, unsigned int c
 		*flags &= ~X86_FL_AF;
 }
 
-bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
-		  uint64_t res, bool cf)
+/* x86v_shxd_flags's OF (the SDM defines it for cnt 1 only; cf: the result's CF). */
+static bool shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt, uint64_t a,
+		    uint64_t res, bool cf)
 {
 	unsigned int bits = size * BYTE_BITS;
 	bool msb = (res >> (bits - 1)) & 1;
@@ -135,7 +136,7 @@ bool x86v_shxd_of(enum x86_vendor v, bool left, unsigned int size, unsigned int 
 uint64_t x86v_shxd_flags(enum x86_vendor v, bool left, unsigned int size, unsigned int cnt,
 			 uint64_t a, uint64_t res, uint64_t flags)
 {
-	if (x86v_shxd_of(v, left, size, cnt, a, res, flags & X86_FL_CF))
+	if (shxd_of(v, left, size, cnt, a, res, flags & X86_FL_CF))
 		flags |= X86_FL_OF;
 	x86v_shift_undef_flags(v, size, cnt, &flags);
 	return flags;

@@ -15,7 +15,7 @@
 #define LOW_SIZE 16u
 
 struct fake {
-	uint64_t gpr[16], rip, rflags;
+	uint64_t gpr[X86_NR_GPRS], rip, rflags;
 	uint8_t mem[MEM_SIZE]; /* guest linear MEM_BASE.. (code and data) */
 	uint64_t nofetch_page; /* fetches from this page fault (#PF) */
 	unsigned int mode;
@@ -506,7 +506,7 @@ static void test_entered_matches_emulate(void **st)
 	struct x86_emu_result res;
 	struct x86_segment cs;
 	struct x86_insn in;
-	uint64_t gpr[16];
+	uint64_t gpr[X86_NR_GPRS];
 	struct fake f;
 	uint32_t v;
 

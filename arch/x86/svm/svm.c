@@ -333,9 +333,8 @@ static bool svm_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 	return true; /* AMD checks PDPTEs in the walk, not at MOV to CRn */
 }
 
-/* Inline where called directly (svm_get_insn_state); the ops table takes its own copy. */
 /* svm_get_paging from the save area, with the guest's RFLAGS read already (only AC counts:
- * svm_get_rflags's answer serves). */
+ * svm_get_rflags's answer serves); inline in svm_get_insn_state. */
 static inline __attribute__((always_inline)) void svm_paging_regs(const struct vmcb_save *s,
 								    uint64_t rflags,
 								    struct gw_regs *regs)
@@ -353,8 +352,7 @@ static inline __attribute__((always_inline)) void svm_paging_regs(const struct v
 	regs->pkru = 0;
 }
 
-static inline __attribute__((always_inline)) void svm_get_paging(struct vcpu *v,
-								   struct gw_regs *regs)
+static void svm_get_paging(struct vcpu *v, struct gw_regs *regs)
 {
 	const struct vmcb_save *s = &vmcb_of(v)->save;
 
@@ -460,7 +458,7 @@ static void svm_get_segment(struct vcpu *v, unsigned seg, struct vcpu_segment *o
 			svm_get_vmload_segment(v, seg, out);
 			return;
 		}
-		seg = X86_SEG_CS; /* callers pass enum x86_seg values only */
+		seg = X86_SEG_CS; /* past GS (no caller passes it): CS, never past the VMCB's DS */
 	}
 	/* ES, CS, SS, DS: side by side in the VMCB, in enum x86_seg's order. */
 	_Static_assert(X86_SEG_ES == 0 && X86_SEG_CS == 1 && X86_SEG_SS == 2 && X86_SEG_DS == 3,

@@ -766,9 +766,7 @@ static inline __attribute__((always_inline)) void vmx_paging_regs(struct gw_regs
 	regs->pkru = 0;
 }
 
-/* Inline where called directly; the ops table takes its own copy. */
-static inline __attribute__((always_inline)) void vmx_get_paging(struct vcpu *v,
-								   struct gw_regs *regs)
+static void vmx_get_paging(struct vcpu *v, struct gw_regs *regs)
 {
 	(void)v;
 	vmx_paging_regs(regs, vmread_nat(VMCS_GUEST_RFLAGS));
