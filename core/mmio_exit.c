@@ -66,10 +66,6 @@ struct mmio_data_page {
 	unsigned gw, cpl;
 };
 
-/* The device value callbacks and the segment read, on every emulated device access: no frame
- * pointer to set up (they are short; the chain stays whole through their callers'). */
-#define HOT_NO_FP __attribute__((optimize("omit-frame-pointer")))
-
 #define MMIO_NO_PAGE	   1 /* no page-aligned address */
 #define MMIO_IN_PAGE	   (PAGE_SIZE - 1)
 
@@ -181,7 +177,7 @@ static inline struct x86_segment x86_segment_of(const struct vcpu_segment *vs)
 
 /* emu_get_seg's first read of a segment in this emulation (out of line: a repeat needs no
  * frame). */
-static __attribute__((noinline)) HOT_NO_FP void seg_first_read(struct mmio_exit_ctx *c,
+static __attribute__((noinline)) __no_frame_pointer void seg_first_read(struct mmio_exit_ctx *c,
 							       unsigned seg,
 							       struct x86_segment *s)
 {
@@ -192,7 +188,7 @@ static __attribute__((noinline)) HOT_NO_FP void seg_first_read(struct mmio_exit_
 	*s = x86_segment_of(slot);
 }
 
-static HOT_NO_FP void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
+static __no_frame_pointer void emu_get_seg(void *opaque, unsigned seg, struct x86_segment *s)
 {
 	struct mmio_exit_ctx *c = opaque;
 
@@ -642,13 +638,13 @@ value_read(void *opaque, uint64_t la, unsigned len, uint64_t *val, struct x86_ex
 	return 0;
 }
 
-static HOT_NO_FP int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+static __no_frame_pointer int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
 				    struct x86_exception *exc)
 {
 	return value_read(opaque, la, len, val, exc, false, emu_read_value_buf);
 }
 
-static HOT_NO_FP int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
+static __no_frame_pointer int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
 				     struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
@@ -691,7 +687,7 @@ static __attribute__((noinline)) int emu_rmw_read_slow(void *opaque, uint64_t la
 	return emu_probe(opaque, la, len, true, exc) || emu_read_value(opaque, la, len, val, exc);
 }
 
-static HOT_NO_FP int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
+static __no_frame_pointer int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
 					 struct x86_exception *exc)
 {
 	return value_read(opaque, la, len, val, exc, true, emu_rmw_read_slow);

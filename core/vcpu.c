@@ -169,7 +169,7 @@ static void __attribute__((noinline)) special_cpuid(struct vcpu *v)
  * The hottest exit, kept short (no frame pointer, common leaves straight from the
  * hardware): a CPUID round trip should cost well under 100 instructions.
  */
-enum exit_next __attribute__((optimize("omit-frame-pointer"))) vcpu_exit_cpuid(struct vcpu *v)
+enum exit_next __no_frame_pointer vcpu_exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->gpr[GPR_RAX];
 	uint32_t subleaf = (uint32_t)v->gpr[GPR_RCX];
@@ -365,7 +365,7 @@ static enum exit_next __attribute__((noinline)) hypercall_calls_out(struct vcpu 
 	return EXIT_NEXT_SKIP;
 }
 
-enum exit_next __attribute__((optimize("omit-frame-pointer")))
+enum exit_next __no_frame_pointer
 vcpu_exit_hypercall_at(struct vcpu *v, unsigned cpl)
 {
 	uint64_t nr;

@@ -169,7 +169,7 @@ static inline void ram_count(uint64_t *accesses, uint64_t *bytes, uint64_t n, un
 	__atomic_fetch_add(bytes, n * len, __ATOMIC_RELAXED);
 }
 
-static int __attribute__((optimize("omit-frame-pointer"))) ram_read(void *dev,
+static int __no_frame_pointer ram_read(void *dev,
 								     const struct mmio_access *a,
 								     void *buf)
 {
@@ -185,7 +185,7 @@ static int __attribute__((optimize("omit-frame-pointer"))) ram_read(void *dev,
 	return ram_copy_slow(d, buf, d->buf + off, off, len, false);
 }
 
-static int __attribute__((optimize("omit-frame-pointer"))) ram_write(void *dev,
+static int __no_frame_pointer ram_write(void *dev,
 								      const struct mmio_access *a,
 								      const void *buf)
 {
@@ -235,7 +235,7 @@ static int __attribute__((noinline)) ram_write_value_locked(struct mmio_ram_dev 
 
 /* One function per width: the copy is a single load or store, with no switch on the size. */
 #define RAM_VALUE_FNS(type)                                                                   \
-	static struct mmio_value __attribute__((optimize("omit-frame-pointer")))              \
+	static struct mmio_value __no_frame_pointer              \
 	ram_read_##type(void *dev, uint64_t off)                                              \
 	{                                                                                     \
 		struct mmio_ram_dev *d = dev;                                                 \
@@ -249,7 +249,7 @@ static int __attribute__((noinline)) ram_write_value_locked(struct mmio_ram_dev 
 		r.val = x;                                                                    \
 		return r;                                                                     \
 	}                                                                                     \
-	static int __attribute__((optimize("omit-frame-pointer")))                            \
+	static int __no_frame_pointer                            \
 	ram_write_##type(void *dev, uint64_t off, uint64_t val)                               \
 	{                                                                                     \
 		struct mmio_ram_dev *d = dev;                                                 \
