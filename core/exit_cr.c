@@ -140,8 +140,7 @@ enum exit_next vcpu_cr_write_refused(struct vcpu *v)
 	return EXIT_NEXT_RETRY;
 }
 
-enum exit_next __no_frame_pointer
-vcpu_exit_mov_to_cr3(struct vcpu *v, enum gpr reg)
+enum exit_next __no_frame_pointer vcpu_exit_mov_to_cr3(struct vcpu *v, enum gpr reg)
 {
 	return vcpu_exit_mov_to_cr3_inline(v, v->ops, reg);
 }

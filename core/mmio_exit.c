@@ -177,9 +177,8 @@ static inline struct x86_segment x86_segment_of(const struct vcpu_segment *vs)
 
 /* emu_get_seg's first read of a segment in this emulation (out of line: a repeat needs no
  * frame). */
-static __attribute__((noinline)) __no_frame_pointer void seg_first_read(struct mmio_exit_ctx *c,
-							       unsigned seg,
-							       struct x86_segment *s)
+static __attribute__((noinline)) __no_frame_pointer void
+seg_first_read(struct mmio_exit_ctx *c, unsigned seg, struct x86_segment *s)
 {
 	struct vcpu_segment *slot = &c->seg[seg];
 
@@ -639,13 +638,13 @@ value_read(void *opaque, uint64_t la, unsigned len, uint64_t *val, struct x86_ex
 }
 
 static __no_frame_pointer int emu_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
-				    struct x86_exception *exc)
+					     struct x86_exception *exc)
 {
 	return value_read(opaque, la, len, val, exc, false, emu_read_value_buf);
 }
 
 static __no_frame_pointer int emu_write_value(void *opaque, uint64_t la, unsigned len, uint64_t val,
-				     struct x86_exception *exc)
+					      struct x86_exception *exc)
 {
 	struct mmio_exit_ctx *c = opaque;
 	const struct mmio_region *r = c->page.region;
@@ -687,8 +686,8 @@ static __attribute__((noinline)) int emu_rmw_read_slow(void *opaque, uint64_t la
 	return emu_probe(opaque, la, len, true, exc) || emu_read_value(opaque, la, len, val, exc);
 }
 
-static __no_frame_pointer int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len, uint64_t *val,
-					 struct x86_exception *exc)
+static __no_frame_pointer int emu_rmw_read_value(void *opaque, uint64_t la, unsigned len,
+						 uint64_t *val, struct x86_exception *exc)
 {
 	return value_read(opaque, la, len, val, exc, true, emu_rmw_read_slow);
 }

@@ -365,8 +365,7 @@ static enum exit_next __attribute__((noinline)) hypercall_calls_out(struct vcpu 
 	return EXIT_NEXT_SKIP;
 }
 
-enum exit_next __no_frame_pointer
-vcpu_exit_hypercall_at(struct vcpu *v, unsigned cpl)
+enum exit_next __no_frame_pointer vcpu_exit_hypercall_at(struct vcpu *v, unsigned cpl)
 {
 	uint64_t nr;
 

@@ -169,9 +169,7 @@ static inline void ram_count(uint64_t *accesses, uint64_t *bytes, uint64_t n, un
 	__atomic_fetch_add(bytes, n * len, __ATOMIC_RELAXED);
 }
 
-static int __no_frame_pointer ram_read(void *dev,
-								     const struct mmio_access *a,
-								     void *buf)
+static int __no_frame_pointer ram_read(void *dev, const struct mmio_access *a, void *buf)
 {
 	struct mmio_ram_dev *d = dev;
 	uint64_t off = a->offset;
@@ -185,9 +183,7 @@ static int __no_frame_pointer ram_read(void *dev,
 	return ram_copy_slow(d, buf, d->buf + off, off, len, false);
 }
 
-static int __no_frame_pointer ram_write(void *dev,
-								      const struct mmio_access *a,
-								      const void *buf)
+static int __no_frame_pointer ram_write(void *dev, const struct mmio_access *a, const void *buf)
 {
 	struct mmio_ram_dev *d = dev;
 	uint64_t off = a->offset;
@@ -234,32 +230,30 @@ static int __attribute__((noinline)) ram_write_value_locked(struct mmio_ram_dev 
 }
 
 /* One function per width: the copy is a single load or store, with no switch on the size. */
-#define RAM_VALUE_FNS(type)                                                                   \
-	static struct mmio_value __no_frame_pointer              \
-	ram_read_##type(void *dev, uint64_t off)                                              \
-	{                                                                                     \
-		struct mmio_ram_dev *d = dev;                                                 \
-		struct mmio_value r = {0, 0};                                                 \
-		type x;                                                                       \
-                                                                                              \
-		if (off + sizeof(x) > d->value_limit)                                         \
-			return ram_read_value_locked(d, off, sizeof(x));                      \
-		ram_count(&d->reads, &d->bytes_read, 1, sizeof(x));                           \
-		__builtin_memcpy(&x, d->buf + off, sizeof(x));                                \
-		r.val = x;                                                                    \
-		return r;                                                                     \
-	}                                                                                     \
-	static int __no_frame_pointer                            \
-	ram_write_##type(void *dev, uint64_t off, uint64_t val)                               \
-	{                                                                                     \
-		struct mmio_ram_dev *d = dev;                                                 \
-		type x = (type)val;                                                           \
-                                                                                              \
-		if (off + sizeof(x) > d->value_limit)                                         \
-			return ram_write_value_locked(d, off, sizeof(x), val);                \
-		ram_count(&d->writes, &d->bytes_written, 1, sizeof(x));                       \
-		__builtin_memcpy(d->buf + off, &x, sizeof(x));                                \
-		return 0;                                                                     \
+#define RAM_VALUE_FNS(type)                                                                        \
+	static struct mmio_value __no_frame_pointer ram_read_##type(void *dev, uint64_t off)       \
+	{                                                                                          \
+		struct mmio_ram_dev *d = dev;                                                      \
+		struct mmio_value r = {0, 0};                                                      \
+		type x;                                                                            \
+                                                                                                   \
+		if (off + sizeof(x) > d->value_limit)                                              \
+			return ram_read_value_locked(d, off, sizeof(x));                           \
+		ram_count(&d->reads, &d->bytes_read, 1, sizeof(x));                                \
+		__builtin_memcpy(&x, d->buf + off, sizeof(x));                                     \
+		r.val = x;                                                                         \
+		return r;                                                                          \
+	}                                                                                          \
+	static int __no_frame_pointer ram_write_##type(void *dev, uint64_t off, uint64_t val)      \
+	{                                                                                          \
+		struct mmio_ram_dev *d = dev;                                                      \
+		type x = (type)val;                                                                \
+                                                                                                   \
+		if (off + sizeof(x) > d->value_limit)                                              \
+			return ram_write_value_locked(d, off, sizeof(x), val);                     \
+		ram_count(&d->writes, &d->bytes_written, 1, sizeof(x));                            \
+		__builtin_memcpy(d->buf + off, &x, sizeof(x));                                     \
+		return 0;                                                                          \
 	}
 
 RAM_VALUE_FNS(uint8_t)

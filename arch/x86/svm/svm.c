@@ -222,8 +222,7 @@ static void svm_set_rflags(struct vcpu *v, uint64_t rflags)
 	vmcb_of(v)->save.rflags = svm_db_hold_set_rflags(&to_svm(v)->db_hold, rflags);
 }
 
-static void __no_frame_pointer
-svm_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
+static void __no_frame_pointer svm_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
 {
 	svm_set_rip(v, rip);
 	svm_set_rflags(v, rflags);
@@ -431,8 +430,7 @@ static bool __attribute__((noinline)) svm_segment_flat_fs_gs(struct vcpu *v, uns
 			     write);
 }
 
-static bool __no_frame_pointer
-svm_segment_flat(struct vcpu *v, unsigned seg, bool write)
+static bool __no_frame_pointer svm_segment_flat(struct vcpu *v, unsigned seg, bool write)
 {
 	if (unlikely(seg == X86_SEG_FS || seg == X86_SEG_GS))
 		return svm_segment_flat_fs_gs(v, seg, write);
@@ -1558,8 +1556,7 @@ static enum exit_next __attribute__((noinline)) halted_irq(struct svm_vcpu *sv)
  * general CR-write path.  The exit core's MOV to CR3 inline (core/exit_cr3.h), with this
  * vCPU's ops (svm_ops, vcpu_init) as a constant: its backend calls are direct and inline.
  */
-static void __attribute__((noinline)) __no_frame_pointer
-exit_cr3_write(struct svm_vcpu *sv)
+static void __attribute__((noinline)) __no_frame_pointer exit_cr3_write(struct svm_vcpu *sv)
 {
 	struct vcpu *v = &sv->vcpu;
 	uint64_t next_rip;

@@ -593,8 +593,7 @@ static void vmx_set_rflags(struct vcpu *v, uint64_t rflags)
 
 /* vmx_set_rip's and vmx_set_rflags's bodies, inline: the trap owed is the old RFLAGS.TF's
  * (the instruction's at its start), read before the new value goes in. */
-static void __no_frame_pointer
-vmx_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
+static void __no_frame_pointer vmx_set_rip_rflags(struct vcpu *v, uint64_t rip, uint64_t rflags)
 {
 	uint64_t old = vmread_nat(VMCS_GUEST_RFLAGS);
 
@@ -696,8 +695,7 @@ static bool __attribute__((noinline)) load_pae_pdptes(uint64_t cr3)
  * with the flush exits on) without CR4.PAE loads no PDPTEs and needs no frame. */
 static bool __attribute__((noinline)) vmx_set_cr_other(struct vcpu *v, unsigned cr, uint64_t val);
 
-static bool __no_frame_pointer
-vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
+static bool __no_frame_pointer vmx_set_cr(struct vcpu *v, unsigned cr, uint64_t val)
 {
 	if (likely(cr == 3) && !(vmx_get_cr(v, 4) & CR4_PAE)) {
 		vmwrite_nat(VMCS_GUEST_CR3, val);
@@ -1156,8 +1154,8 @@ static enum exit_next __attribute__((noinline)) exit_cr_access_other(struct vcpu
 /* The exit core's MOV to CR3 inline (core/exit_cr3.h), with this vCPU's ops (vmx_ops,
  * vcpu_init) as a constant: vmx_set_cr, the flush-exit disarm and vmx_flush_tlb are direct
  * calls or inline, not indirect ones. */
-static enum exit_next __attribute__((noinline)) __no_frame_pointer
-exit_mov_to_cr3(struct vcpu *v, enum gpr reg)
+static enum exit_next __attribute__((noinline)) __no_frame_pointer exit_mov_to_cr3(struct vcpu *v,
+										   enum gpr reg)
 {
 	return vcpu_exit_mov_to_cr3_inline(v, &vmx_ops, reg);
 }
