@@ -1025,6 +1025,7 @@ static inline __attribute__((always_inline)) void mmio_exit_general(struct vcpu 
 	if (unlikely(c->lock_watch)) {
 		c->lock_retry = false;
 		c->locked.r = NULL;
+		c->locked.streak = &v->lock_streak;
 	}
 	v->emu.ops = &emu_ops;
 	v->emu.opaque = c;

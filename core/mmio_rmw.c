@@ -211,7 +211,8 @@ bool vcpu_mmio_rmw(struct vcpu *v, const struct mmio_region *region, const struc
 	 * between its read and write (-E_AGAIN) leaves everything as it was: the general
 	 * emulator does it again.  One arithmetic for both ways (inlined once). */
 	locked = mmio_rmw_locked(in, k) && mmio_locked_fits(region, gpa, size);
-	if (unlikely(locked) ? mmio_locked_read(&l, region, gpa, rip, &mem, size)
+	if (unlikely(locked) ? mmio_locked_read_bounded(&l, &v->lock_streak, region, gpa, rip,
+							 &mem, size)
 			     : dev_read(region, gpa, rip, size, &mem))
 		return false;
 	flags = v->ops->get_rflags(v);

@@ -17,6 +17,7 @@
 #include "core/mmio_string.h"
 #include "mm/guest_mem.h"
 #include "mm/guest_walk.h"
+#include "mmio/locked_rmw.h"
 #include "mmio/mmio_cache.h"
 #include "mmio/x86_emulate.h"
 
@@ -218,6 +219,7 @@ struct vcpu {
 	uint64_t hv_start, hv_end; /* hidden from the guest */
 	/* MMIO path (core/mmio_exit.c) */
 	struct mmio_cache mmio_cache;
+	struct mmio_lock_streak lock_streak; /* its locked device writes that lost */
 	bool mmio_cache_on;
 	uint64_t mmio[NR_MMIO_COUNTERS];
 	struct x86_emu_ctx emu;

@@ -68,6 +68,15 @@ struct mmio_dev_ops {
 	 */
 	int (*compare_write)(void *dev, const struct mmio_access *a, const void *expected,
 			     const void *buf);
+	/*
+	 * Required with read_value/write_value as compare_write is, unused otherwise: called
+	 * with mmio_device_lock held, pause true makes every access that would have gone
+	 * lock-free take the device's locked way from the call's return on (so that it waits
+	 * for the lock: a locked read-modify-write that keeps losing its compare_write to
+	 * lock-free stores then wins, mmio/locked_rmw.h); false undoes one pause.  Pauses
+	 * count: the entry points go lock-free again only when every pause is undone.
+	 */
+	void (*lock_free_pause)(void *dev, bool pause);
 };
 
 #endif

@@ -70,6 +70,7 @@ void mmio_ram_init(struct mmio_ram_dev *d, void *buf, uint64_t size)
 	d->buf = buf;
 	d->size = size;
 	d->value_limit = size;
+	d->pausers = 0;
 	d->logging = false;
 	mmio_ram_reset_stats(d);
 }
@@ -201,8 +202,9 @@ static int __no_frame_pointer ram_write(void *dev, const struct mmio_access *a, 
  * The lock-free entry points (mmio/device.h): an access of 1, 2, 4 or 8 bytes is one load or
  * store of the buffer (atomic when aligned; a misaligned one may tear under a concurrent
  * store, as plain RAM's does) and atomic adds to the counters.  The log is a ring of several
- * fields: with it on, value_limit is 0 and every access takes the out-of-line way, under the
- * lock like read/write's callers (that way also answers an offset past the buffer).
+ * fields: with it on (or the entry points paused: ram_lock_free_pause), value_limit is 0
+ * and every access takes the out-of-line way, under the lock like read/write's callers (that
+ * way also answers an offset past the buffer).
  */
 static struct mmio_value __attribute__((noinline)) ram_read_value_locked(struct mmio_ram_dev *d,
 									   uint64_t off,
@@ -381,8 +383,27 @@ static int ram_compare_write(void *dev, const struct mmio_access *a, const void 
 	return 0;
 }
 
+/*
+ * The pause of the lock-free entry points (mmio/device.h), under mmio_device_lock: their
+ * limit 0 sends every access the locked way.  A sequentially consistent store: the caller's
+ * read of the word right after it cannot be passed by a store whose entry point still saw
+ * the old limit after this one was visible.
+ */
+static void ram_lock_free_pause(void *dev, bool pause)
+{
+	struct mmio_ram_dev *d = dev;
+
+	if (pause)
+		d->pausers++;
+	else if (d->pausers)
+		d->pausers--;
+	__atomic_store_n(&d->value_limit, d->pausers || d->logging ? 0 : d->size,
+			 __ATOMIC_SEQ_CST);
+}
+
 const struct mmio_dev_ops mmio_ram_ops = {
 	.compare_write = ram_compare_write,
+	.lock_free_pause = ram_lock_free_pause,
 	.name = "ram",
 	.read = ram_read,
 	.write = ram_write,

@@ -56,7 +56,9 @@ struct mmio_ram_dev {
 	/* Off unless mmio_ram_log_on(): nothing in mhv reads the log, and every access (the
 	 * MMIO short path's hit included) would pay for its record. */
 	bool logging;
-	uint64_t value_limit; /* size, or 0 with the log on: see mmio_ram_ops.read_value */
+	/* size, or 0 with the log on or paused: see mmio_ram_ops.read_value */
+	uint64_t value_limit;
+	unsigned pausers; /* lock_free_pause(true) not undone yet (under mmio_device_lock) */
 	struct mmio_ram_log_entry log[MMIO_RAM_LOG_LEN]; /* ring */
 	uint64_t nr_logged;				 /* total ever logged */
 };

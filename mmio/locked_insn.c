@@ -15,6 +15,6 @@ bool mmio_locked_insn_call(struct mmio_locked *l, const struct x86_insn *in,
 	}
 	if (write || !mmio_insn_locked(in) || !mmio_locked_fits(r, gpa, len))
 		return false;
-	*rc = mmio_locked_read(l, r, gpa, rip, buf, len);
+	*rc = mmio_locked_read_bounded(l, l->streak, r, gpa, rip, buf, len);
 	return true;
 }

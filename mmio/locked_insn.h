@@ -28,7 +28,8 @@ static inline bool mmio_insn_locked(const struct x86_insn *in)
 
 /*
  * One device access of the locked instruction in: true when it was done here (*rc its
- * result), false when the caller does it as a plain access (nothing is held then).
+ * result), false when the caller does it as a plain access (nothing is held then).  The
+ * read is bounded by l->streak (mmio_locked_read_bounded), which the caller sets before.
  */
 bool mmio_locked_insn_call(struct mmio_locked *l, const struct x86_insn *in,
 			   const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,

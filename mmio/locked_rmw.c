@@ -14,8 +14,39 @@ static struct mmio_access access_of(const struct mmio_locked *l, bool write)
 				    .write = write};
 }
 
+/* The streak's pause undone and its count cleared (under mmio_device_lock). */
+static void streak_end(struct mmio_lock_streak *s)
+{
+	if (s->paused)
+		s->ops->lock_free_pause(s->dev, false);
+	s->paused = false;
+	s->fails = 0;
+}
+
+/* A locked read of gpa in r starts (under mmio_device_lock): pause after enough losses. */
+static void streak_begin(struct mmio_lock_streak *s, const struct mmio_region *r, uint64_t gpa)
+{
+	if (s->ops != r->ops || s->dev != r->dev || s->gpa != gpa) {
+		streak_end(s); /* another word: the last one's instruction was given up */
+		s->ops = r->ops;
+		s->dev = r->dev;
+		s->gpa = gpa;
+	}
+	if (s->fails >= MMIO_LOCKED_PAUSE_AFTER && !s->paused && r->ops->lock_free_pause) {
+		r->ops->lock_free_pause(r->dev, true);
+		s->paused = true;
+	}
+}
+
 int mmio_locked_read(struct mmio_locked *l, const struct mmio_region *r, uint64_t gpa,
 		     uint64_t rip, void *buf, unsigned len)
+{
+	return mmio_locked_read_bounded(l, NULL, r, gpa, rip, buf, len);
+}
+
+int mmio_locked_read_bounded(struct mmio_locked *l, struct mmio_lock_streak *s,
+			     const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
+			     unsigned len)
 {
 	struct mmio_access a;
 	int rc;
@@ -24,13 +55,18 @@ int mmio_locked_read(struct mmio_locked *l, const struct mmio_region *r, uint64_
 	if (!mmio_locked_fits(r, gpa, len))
 		return -E_INVAL;
 	l->r = r; /* l->old is filled below: no need to clear it */
+	l->streak = s;
 	l->gpa = gpa;
 	l->rip = rip;
 	l->len = len;
 	a = access_of(l, false);
 	spin_lock(&mmio_device_lock);
+	if (s)
+		streak_begin(s, r, gpa);
 	rc = r->ops->read(r->dev, &a, buf);
 	if (rc) {
+		if (s)
+			streak_end(s);
 		spin_unlock(&mmio_device_lock);
 		l->r = 0;
 		return rc;
@@ -52,6 +88,12 @@ int mmio_locked_write(struct mmio_locked *l, const void *buf)
 		rc = r->ops->compare_write(r->dev, &a, l->old, buf);
 	else
 		rc = r->ops->write(r->dev, &a, buf);
+	if (l->streak) {
+		if (rc != -E_AGAIN)
+			streak_end(l->streak);
+		else if (l->streak->fails < MMIO_LOCKED_PAUSE_AFTER)
+			l->streak->fails++;
+	}
 	l->r = 0;
 	spin_unlock(&mmio_device_lock);
 	return rc;

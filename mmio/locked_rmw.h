@@ -14,6 +14,18 @@
  *
  * Only a naturally aligned access of 1, 2, 4, 8 or 16 bytes (one device piece) can be
  * locked (mmio_locked_fits); the caller does anything else as two accesses, as before.
+ *
+ * The bound: a vCPU whose locked write on one word found it changed MMIO_LOCKED_PAUSE_AFTER
+ * times in a row (its struct mmio_lock_streak) does its next attempts with the device's
+ * lock-free entry points paused (lock_free_pause, mmio/device.h): every other access then
+ * waits for the lock its attempt holds, so it wins at the latest on the attempt after the one
+ * that paused (a store whose entry point passed its check before the pause may still land
+ * during that one: a window of a few instructions, one store per other CPU).  The pause ends
+ * when that vCPU's locked write on the word succeeds or fails with an error, or when its next
+ * locked read is of another word (it gave the instruction up: an interrupt, new code).  Left:
+ * a vCPU that paused and then never does a locked device access again keeps that device on
+ * its locked way (correct, only slower) until it does.  Correctness never depends on the
+ * pause: compare_write still detects every store.
  */
 #ifndef MHV_MMIO_LOCKED_RMW_H
 #define MHV_MMIO_LOCKED_RMW_H
@@ -24,9 +36,25 @@
 #include "mmio/device.h"
 #include "mmio/region.h"
 
+#define MMIO_LOCKED_PAUSE_AFTER 4 /* failed attempts in a row before the pause */
+
+/*
+ * One vCPU's locked writes that lost, on the word of its last locked read (zero: none).  The
+ * device by ops and dev, not the region (a region entry may move; the device stays).
+ * Changed under mmio_device_lock only, by the vCPU's own locked read and write.
+ */
+struct mmio_lock_streak {
+	const struct mmio_dev_ops *ops;
+	void *dev;
+	uint64_t gpa;
+	unsigned fails; /* -E_AGAIN in a row */
+	bool paused;	/* ops->lock_free_pause(dev, true) done and not undone yet */
+};
+
 /* One locked read-modify-write in progress (r NULL: none, the lock not held). */
 struct mmio_locked {
 	const struct mmio_region *r;
+	struct mmio_lock_streak *streak; /* the vCPU's (NULL: no bound); see the read's */
 	uint64_t gpa;
 	uint64_t rip;
 	unsigned len;
@@ -52,6 +80,13 @@ static inline bool mmio_locked_held(const struct mmio_locked *l)
  */
 int mmio_locked_read(struct mmio_locked *l, const struct mmio_region *r, uint64_t gpa,
 		     uint64_t rip, void *buf, unsigned len);
+
+/* The same, for the vCPU whose streak s is (kept in l->streak; NULL: no bound): its lost
+ * writes counted and, after MMIO_LOCKED_PAUSE_AFTER, the device's lock-free entry points
+ * paused for the next attempts (see the top of this file). */
+int mmio_locked_read_bounded(struct mmio_locked *l, struct mmio_lock_streak *s,
+			     const struct mmio_region *r, uint64_t gpa, uint64_t rip, void *buf,
+			     unsigned len);
 
 /*
  * The write of buf to the word read, then the lock released: 0, -E_AGAIN (a lock-free store

@@ -36,8 +36,9 @@ int mmio_region_add(struct mmio_regions *rs, uint64_t base, uint64_t size,
 
 	if (size == 0 || !ops || !ops->read || !ops->write)
 		return -E_INVAL;
-	/* Lock-free accesses need the atomic write of a locked read-modify-write beside them. */
-	if (ops->read_value[0] && !ops->compare_write)
+	/* Lock-free accesses need the atomic write of a locked read-modify-write beside them,
+	 * and a way to pause them so that a locked one cannot lose for ever. */
+	if (ops->read_value[0] && (!ops->compare_write || !ops->lock_free_pause))
 		return -E_INVAL;
 	if (!IS_ALIGNED(base, MMIO_PAGE_SIZE) || !IS_ALIGNED(size, MMIO_PAGE_SIZE))
 		return -E_FAULT;

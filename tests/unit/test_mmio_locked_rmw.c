@@ -55,6 +55,9 @@ static void test_region_add_wants_compare_write_beside_lock_free_entry_points(vo
 	mmio_regions_init(&rs);
 	ops.compare_write = NULL;
 	assert_int_equal(mmio_region_add(&rs, BASE, PAGE, &ops, &ram), -E_INVAL);
+	ops = mmio_ram_ops; /* nor one whose lock-free entry points cannot be paused */
+	ops.lock_free_pause = NULL;
+	assert_int_equal(mmio_region_add(&rs, BASE, PAGE, &ops, &ram), -E_INVAL);
 	assert_int_equal(mmio_region_add(&rs, BASE, PAGE, &mmio_ram_ops, &ram), 0);
 	/* Without lock-free entry points none is needed (every access takes the lock). */
 	assert_int_equal(mmio_region_add(&rs, BASE + PAGE, PAGE, &mmio_deny_ops, NULL), 0);
@@ -288,6 +291,141 @@ static void test_locked_insn_leaves_other_accesses_to_the_caller(void **state)
 	assert_false(device_lock_held());
 }
 
+/* ---- the bound: a vCPU's streak of lost locked writes pauses the lock-free entry points ---- */
+
+/*
+ * One attempt of a locked increment of the 4-byte word at off for streak s: a store straight
+ * into the buffer between the read and the write when interfere (one that passed the
+ * entry point's check before a pause: it cannot take the lock).  The write's result.
+ */
+static int bounded_attempt(struct mmio_lock_streak *s, uint64_t off, bool interfere)
+{
+	struct mmio_locked l;
+	uint32_t v, nv;
+
+	assert_int_equal(mmio_locked_read_bounded(&l, s, &region, BASE + off, 0, &v, 4), 0);
+	if (interfere)
+		__atomic_store_n((uint32_t *)(backing + off), v + 100, __ATOMIC_SEQ_CST);
+	nv = v + 1;
+	return mmio_locked_write(&l, &nv);
+}
+
+static void test_locked_streak_pauses_lock_free_entry_points_until_it_wins(void **state)
+{
+	struct mmio_lock_streak s = {0};
+	struct mmio_locked l;
+	uint32_t v, nv;
+
+	(void)state;
+	/* Without a streak no loss pauses anything. */
+	for (unsigned i = 0; i < 2 * MMIO_LOCKED_PAUSE_AFTER; i++) {
+		assert_int_equal(mmio_locked_read(&l, &region, BASE, 0, &v, 4), 0);
+		assert_int_equal(ram.value_limit, PAGE);
+		assert_int_equal(mmio_ram_ops.write_value[2](&ram, 0, v + 7), 0); /* lock-free */
+		nv = v + 1;
+		assert_int_equal(mmio_locked_write(&l, &nv), -E_AGAIN);
+	}
+	/* With one: the losses counted, the entry points still lock-free meanwhile. */
+	for (unsigned i = 0; i < MMIO_LOCKED_PAUSE_AFTER; i++) {
+		assert_int_equal(mmio_locked_read_bounded(&l, &s, &region, BASE, 0, &v, 4), 0);
+		assert_int_equal(ram.value_limit, PAGE);
+		assert_int_equal(mmio_ram_ops.write_value[2](&ram, 0, v + 7), 0);
+		nv = v + 1;
+		assert_int_equal(mmio_locked_write(&l, &nv), -E_AGAIN);
+		assert_int_equal(s.fails, i + 1);
+	}
+	/* The next attempt pauses them: a lost one keeps the pause, a won one undoes it. */
+	assert_int_equal(bounded_attempt(&s, 0, true), -E_AGAIN);
+	assert_true(s.paused);
+	assert_int_equal(ram.value_limit, 0);
+	assert_int_equal(mmio_locked_read_bounded(&l, &s, &region, BASE, 0, &v, 4), 0);
+	assert_int_equal(ram.value_limit, 0);
+	nv = v + 1;
+	assert_int_equal(mmio_locked_write(&l, &nv), 0);
+	assert_false(s.paused);
+	assert_int_equal(s.fails, 0);
+	assert_int_equal(ram.value_limit, PAGE);
+	assert_int_equal(ram.pausers, 0);
+	assert_int_equal(mmio_ram_ops.read_value[2](&ram, 0).val, nv);
+}
+
+static void test_locked_streak_pause_ends_on_another_word_or_an_error(void **state)
+{
+	struct mmio_lock_streak s = {0};
+	struct mmio_locked l;
+	uint32_t v;
+
+	(void)state;
+	for (unsigned i = 0; i <= MMIO_LOCKED_PAUSE_AFTER; i++)
+		assert_int_equal(bounded_attempt(&s, 0x10, true), -E_AGAIN);
+	assert_int_equal(ram.value_limit, 0);
+	/* The instruction given up: the next locked read, of another word, undoes the pause. */
+	assert_int_equal(mmio_locked_read_bounded(&l, &s, &region, BASE + 0x20, 0, &v, 4), 0);
+	assert_int_equal(ram.value_limit, PAGE);
+	assert_int_equal(s.fails, 0);
+	mmio_locked_cancel(&l);
+	/* A cancelled attempt keeps the count; a device error ends the streak. */
+	for (unsigned i = 0; i <= MMIO_LOCKED_PAUSE_AFTER; i++)
+		assert_int_equal(bounded_attempt(&s, 0x20, true), -E_AGAIN);
+	assert_int_equal(mmio_locked_read_bounded(&l, &s, &region, BASE + 0x20, 0, &v, 4), 0);
+	mmio_locked_cancel(&l);
+	assert_true(s.paused);
+	assert_int_equal(ram.value_limit, 0);
+	ram.size = 0x10; /* the word now past the buffer: the read fails */
+	assert_int_equal(mmio_locked_read_bounded(&l, &s, &region, BASE + 0x20, 0, &v, 4),
+			 -E_RANGE);
+	ram.size = PAGE;
+	assert_false(s.paused);
+	assert_int_equal(ram.pausers, 0);
+}
+
+/* Two vCPUs paused at once: the entry points lock-free again only after both, and never
+ * while the log is on. */
+static void two_pausers(bool logging)
+{
+	struct mmio_lock_streak a = {0}, b = {0};
+	uint64_t after = logging ? 0 : PAGE;
+
+	if (logging)
+		mmio_ram_log_on(&ram);
+	for (unsigned i = 0; i < MMIO_LOCKED_PAUSE_AFTER; i++) {
+		assert_int_equal(bounded_attempt(&a, 0x30, true), -E_AGAIN);
+		assert_int_equal(bounded_attempt(&b, 0x38, true), -E_AGAIN);
+	}
+	assert_int_equal(bounded_attempt(&a, 0x30, true), -E_AGAIN); /* a keeps its pause */
+	assert_int_equal(ram.pausers, 1);
+	assert_int_equal(bounded_attempt(&b, 0x38, false), 0); /* b pauses, wins, undoes */
+	assert_int_equal(ram.pausers, 1);
+	assert_int_equal(ram.value_limit, 0);
+	assert_int_equal(bounded_attempt(&b, 0x38, true), -E_AGAIN); /* b: a new streak */
+	assert_false(b.paused);
+	assert_int_equal(bounded_attempt(&a, 0x30, false), 0);
+	assert_int_equal(ram.pausers, 0);
+	assert_int_equal(ram.value_limit, after);
+	/* The op itself: counted, never below zero. */
+	mmio_ram_ops.lock_free_pause(&ram, true);
+	mmio_ram_ops.lock_free_pause(&ram, true);
+	mmio_ram_ops.lock_free_pause(&ram, false);
+	assert_int_equal(ram.value_limit, 0);
+	mmio_ram_ops.lock_free_pause(&ram, false);
+	assert_int_equal(ram.value_limit, after);
+	mmio_ram_ops.lock_free_pause(&ram, false);
+	assert_int_equal(ram.pausers, 0);
+	assert_int_equal(ram.value_limit, after);
+}
+
+static void test_two_pausers_restore_the_limit(void **state)
+{
+	(void)state;
+	two_pausers(false);
+}
+
+static void test_two_pausers_keep_the_limit_zero_while_logging(void **state)
+{
+	(void)state;
+	two_pausers(true);
+}
+
 /* ---- threads: lockers and a plain store on one word ---------------------------------------- */
 
 static volatile int stop_lockers;
@@ -382,6 +520,101 @@ static void test_plain_store_survives_concurrent_locked_no_ops(void **state)
 	assert_int_equal(undone, 0);
 }
 
+/* ---- threads: a locked increment against a plain store in a tight loop -------------------- */
+
+#define STARVE_RUNS	     1000u
+#define STARVE_BOUND	     (MMIO_LOCKED_PAUSE_AFTER + 2) /* attempts: see mmio/locked_rmw.h */
+#define STARVE_UNBOUNDED_RUNS 10u
+#define STARVE_GIVE_UP	     100u   /* attempts before an unbounded increment is given up */
+#define STARVE_WAIT_PAUSES   20000u /* the longest wait for a store between read and write */
+
+static volatile unsigned plain_stores;
+
+static void *plain_storer(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&stop_lockers, __ATOMIC_SEQ_CST)) {
+		assert_int_equal(mmio_ram_ops.write_value[2](&ram, 0, plain_stores + 1), 0);
+		__atomic_add_fetch(&plain_stores, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/*
+ * runs locked increments by streak s (NULL: unbounded, each given up after STARVE_GIVE_UP
+ * attempts), each attempt waiting between its read and write for the storer's next store
+ * (a store always comes in, unless paused: the storer then waits for the lock, and the
+ * attempt writes after STARVE_WAIT_PAUSES).  The most attempts one took; *gave_up, how
+ * many were given up.
+ */
+static unsigned starve_runs(struct mmio_lock_streak *s, unsigned runs, unsigned *gave_up)
+{
+	unsigned most = 0;
+
+	*gave_up = 0;
+	while (!__atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST))
+		;
+	for (unsigned run = 0; run < runs; run++) {
+		struct mmio_locked l;
+		unsigned attempts = 0, seen;
+		uint32_t v, nv;
+		int rc;
+
+		do {
+			attempts++;
+			assert_int_equal(mmio_locked_read_bounded(&l, s, &region, BASE, 0, &v, 4),
+					 0);
+			seen = __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST);
+			for (unsigned i = 0; i < STARVE_WAIT_PAUSES &&
+					     __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST) == seen;
+			     i++)
+				cpu_pause_hint();
+			nv = v + 1;
+			rc = mmio_locked_write(&l, &nv);
+		} while (rc == -E_AGAIN && attempts < STARVE_GIVE_UP);
+		*gave_up += rc == -E_AGAIN;
+		if (attempts > most)
+			most = attempts;
+	}
+	return most;
+}
+
+static unsigned starve_most, starve_gave_up;
+static struct mmio_lock_streak starve_streak;
+
+static void bounded_beside_stores(void)
+{
+	starve_most = starve_runs(&starve_streak, STARVE_RUNS, &starve_gave_up);
+}
+
+static void unbounded_beside_stores(void)
+{
+	starve_most = starve_runs(NULL, STARVE_UNBOUNDED_RUNS, &starve_gave_up);
+}
+
+static void test_locked_rmw_beside_a_storing_loop_wins_within_the_bound(void **state)
+{
+	unsigned most, gave_up;
+
+	(void)state;
+	plain_stores = 0;
+	run_lockers(1, plain_storer, unbounded_beside_stores);
+	most = starve_most;
+	gave_up = starve_gave_up;
+	plain_stores = 0;
+	starve_streak = (struct mmio_lock_streak){0};
+	run_lockers(1, plain_storer, bounded_beside_stores);
+	print_message("unbounded: at most %u attempts, %u of %u given up after %u; bounded: at "
+		      "most %u attempts in %u runs (bound %u)\n",
+		      most, gave_up, STARVE_UNBOUNDED_RUNS, STARVE_GIVE_UP, starve_most, STARVE_RUNS,
+		      STARVE_BOUND);
+	assert_int_equal(starve_gave_up, 0);
+	assert_true(starve_most <= STARVE_BOUND);
+	assert_false(starve_streak.paused);
+	assert_int_equal(ram.pausers, 0);
+	assert_int_equal(ram.value_limit, PAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +634,14 @@ int main(void)
 		cmocka_unit_test_setup(test_locked_insn_leaves_other_accesses_to_the_caller, setup),
 		cmocka_unit_test_setup(test_threads_lose_no_increment, setup),
 		cmocka_unit_test_setup(test_plain_store_survives_concurrent_locked_no_ops, setup),
+		cmocka_unit_test_setup(test_locked_streak_pauses_lock_free_entry_points_until_it_wins,
+				       setup),
+		cmocka_unit_test_setup(test_locked_streak_pause_ends_on_another_word_or_an_error,
+				       setup),
+		cmocka_unit_test_setup(test_two_pausers_restore_the_limit, setup),
+		cmocka_unit_test_setup(test_two_pausers_keep_the_limit_zero_while_logging, setup),
+		cmocka_unit_test_setup(test_locked_rmw_beside_a_storing_loop_wins_within_the_bound,
+				       setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
