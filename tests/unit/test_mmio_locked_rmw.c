@@ -540,6 +540,16 @@ static void *plain_storer(void *arg)
 	return NULL;
 }
 
+/* Until the storer's next store, STARVE_WAIT_PAUSES at most. */
+static void wait_for_a_store(void)
+{
+	unsigned seen = __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST);
+
+	for (unsigned i = 0;
+	     i < STARVE_WAIT_PAUSES && __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST) == seen; i++)
+		cpu_pause_hint();
+}
+
 /*
  * runs locked increments by streak s (NULL: unbounded, each given up after STARVE_GIVE_UP
  * attempts), each attempt waiting between its read and write for the storer's next store
@@ -556,7 +566,7 @@ static unsigned starve_runs(struct mmio_lock_streak *s, unsigned runs, unsigned 
 		;
 	for (unsigned run = 0; run < runs; run++) {
 		struct mmio_locked l;
-		unsigned attempts = 0, seen;
+		unsigned attempts = 0;
 		uint32_t v, nv;
 		int rc;
 
@@ -564,11 +574,7 @@ static unsigned starve_runs(struct mmio_lock_streak *s, unsigned runs, unsigned 
 			attempts++;
 			assert_int_equal(mmio_locked_read_bounded(&l, s, &region, BASE, 0, &v, 4),
 					 0);
-			seen = __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST);
-			for (unsigned i = 0; i < STARVE_WAIT_PAUSES &&
-					     __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST) == seen;
-			     i++)
-				cpu_pause_hint();
+			wait_for_a_store();
 			nv = v + 1;
 			rc = mmio_locked_write(&l, &nv);
 		} while (rc == -E_AGAIN && attempts < STARVE_GIVE_UP);
