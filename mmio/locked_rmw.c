@@ -1,6 +1,7 @@
 /* A locked read-modify-write of one device word (see locked_rmw.h). */
 #include "mmio/locked_rmw.h"
 
+#include "lib/compiler.h"
 #include "lib/errno.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
@@ -23,19 +24,38 @@ static void streak_end(struct mmio_lock_streak *s)
 	s->fails = 0;
 }
 
-/* A locked read of gpa in r starts (under mmio_device_lock): pause after enough losses. */
-static void streak_begin(struct mmio_lock_streak *s, const struct mmio_region *r, uint64_t gpa)
+/*
+ * A locked read of gpa in r starts after losses (s->fails, under mmio_device_lock): another
+ * word ends the streak (the last one's instruction was given up); enough losses on this one
+ * pause the device's lock-free entry points.
+ */
+static __attribute__((noinline)) void streak_begin(struct mmio_lock_streak *s,
+						   const struct mmio_region *r, uint64_t gpa)
 {
 	if (s->ops != r->ops || s->dev != r->dev || s->gpa != gpa) {
-		streak_end(s); /* another word: the last one's instruction was given up */
-		s->ops = r->ops;
-		s->dev = r->dev;
-		s->gpa = gpa;
+		streak_end(s);
+		return;
 	}
 	if (s->fails >= MMIO_LOCKED_PAUSE_AFTER && !s->paused && r->ops->lock_free_pause) {
 		r->ops->lock_free_pause(r->dev, true);
 		s->paused = true;
 	}
+}
+
+/* The locked write on l's word lost (-E_AGAIN, under mmio_device_lock): one loss more on it,
+ * the first of a new streak on another word. */
+static __attribute__((noinline)) void streak_lost(struct mmio_lock_streak *s,
+						  const struct mmio_locked *l)
+{
+	if (s->fails && (s->ops != l->r->ops || s->dev != l->r->dev || s->gpa != l->gpa))
+		streak_end(s);
+	if (!s->fails) {
+		s->ops = l->r->ops;
+		s->dev = l->r->dev;
+		s->gpa = l->gpa;
+	}
+	if (s->fails < MMIO_LOCKED_PAUSE_AFTER)
+		s->fails++;
 }
 
 int mmio_locked_read(struct mmio_locked *l, const struct mmio_region *r, uint64_t gpa,
@@ -61,11 +81,12 @@ int mmio_locked_read_bounded(struct mmio_locked *l, struct mmio_lock_streak *s,
 	l->len = len;
 	a = access_of(l, false);
 	spin_lock(&mmio_device_lock);
-	if (s)
+	/* A streak's word is known only while it has losses: nothing to do without any. */
+	if (s && unlikely(s->fails))
 		streak_begin(s, r, gpa);
 	rc = r->ops->read(r->dev, &a, buf);
 	if (rc) {
-		if (s)
+		if (s && unlikely(s->fails))
 			streak_end(s);
 		spin_unlock(&mmio_device_lock);
 		l->r = 0;
@@ -89,10 +110,10 @@ int mmio_locked_write(struct mmio_locked *l, const void *buf)
 	else
 		rc = r->ops->write(r->dev, &a, buf);
 	if (l->streak) {
-		if (rc != -E_AGAIN)
+		if (unlikely(rc == -E_AGAIN))
+			streak_lost(l->streak, l);
+		else if (unlikely(l->streak->fails)) /* a pause has losses before it */
 			streak_end(l->streak);
-		else if (l->streak->fails < MMIO_LOCKED_PAUSE_AFTER)
-			l->streak->fails++;
 	}
 	l->r = 0;
 	spin_unlock(&mmio_device_lock);

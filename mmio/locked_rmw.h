@@ -39,9 +39,10 @@
 #define MMIO_LOCKED_PAUSE_AFTER 4 /* failed attempts in a row before the pause */
 
 /*
- * One vCPU's locked writes that lost, on the word of its last locked read (zero: none).  The
- * device by ops and dev, not the region (a region entry may move; the device stays).
- * Changed under mmio_device_lock only, by the vCPU's own locked read and write.
+ * One vCPU's locked writes that lost in a row, all on one word (fails 0: none; the word's
+ * ops, dev and gpa mean something only while fails is not).  The device by ops and dev, not
+ * the region (a region entry may move; the device stays).  Changed under mmio_device_lock
+ * only, by the vCPU's own locked read and write.
  */
 struct mmio_lock_streak {
 	const struct mmio_dev_ops *ops;
