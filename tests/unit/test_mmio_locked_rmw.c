@@ -540,13 +540,19 @@ static void *plain_storer(void *arg)
 	return NULL;
 }
 
-/* Until the storer's next store, STARVE_WAIT_PAUSES at most. */
+/*
+ * Until a store of the storer's lies wholly after the caller's read, STARVE_WAIT_PAUSES at
+ * most: two counts on, as its count follows its store (the read may have seen the store
+ * whose count was still to come; one count on would then let the write win beside a storer
+ * that never paused).
+ */
 static void wait_for_a_store(void)
 {
 	unsigned seen = __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST);
 
 	for (unsigned i = 0;
-	     i < STARVE_WAIT_PAUSES && __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST) == seen; i++)
+	     i < STARVE_WAIT_PAUSES && __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST) - seen < 2;
+	     i++)
 		cpu_pause_hint();
 }
 
