@@ -526,7 +526,7 @@ static void test_plain_store_survives_concurrent_locked_no_ops(void **state)
 #define STARVE_BOUND	     (MMIO_LOCKED_PAUSE_AFTER + 2) /* attempts: see mmio/locked_rmw.h */
 #define STARVE_UNBOUNDED_RUNS 10u
 #define STARVE_GIVE_UP	     100u   /* attempts before an unbounded increment is given up */
-#define STARVE_WAIT_PAUSES   20000u /* the longest wait for a store between read and write */
+#define STARVE_WAIT_PAUSES   5000u  /* the longest wait for a store between read and write */
 
 static volatile unsigned plain_stores;
 
