@@ -526,7 +526,7 @@ static void test_plain_store_survives_concurrent_locked_no_ops(void **state)
 #define STARVE_BOUND	     (MMIO_LOCKED_PAUSE_AFTER + 2) /* attempts: see mmio/locked_rmw.h */
 #define STARVE_UNBOUNDED_RUNS 10u
 #define STARVE_GIVE_UP	     100u   /* attempts before an unbounded increment is given up */
-#define STARVE_WAIT_PAUSES   20000u /* the longest wait for a store between read and write */
+#define STARVE_WAIT_PAUSES   5000u  /* the longest wait for a store between read and write */
 
 static volatile unsigned plain_stores;
 
@@ -540,13 +540,19 @@ static void *plain_storer(void *arg)
 	return NULL;
 }
 
-/* Until the storer's next store, STARVE_WAIT_PAUSES at most. */
+/*
+ * Until a store of the storer's lies wholly after the caller's read, STARVE_WAIT_PAUSES at
+ * most: two counts on, as its count follows its store (the read may have seen the store
+ * whose count was still to come; one count on would then let the write win beside a storer
+ * that never paused).
+ */
 static void wait_for_a_store(void)
 {
 	unsigned seen = __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST);
 
 	for (unsigned i = 0;
-	     i < STARVE_WAIT_PAUSES && __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST) == seen; i++)
+	     i < STARVE_WAIT_PAUSES && __atomic_load_n(&plain_stores, __ATOMIC_SEQ_CST) - seen < 2;
+	     i++)
 		cpu_pause_hint();
 }
 
