@@ -5,6 +5,7 @@
 #ifndef MHV_TESTS_GUEST_CPU_H
 #define MHV_TESTS_GUEST_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "arch/x86/cpuid_msr.h"
 
@@ -62,6 +63,18 @@ static inline uint32_t mmio_read32(uintptr_t addr)
 static inline void mmio_write32(uintptr_t addr, uint32_t v)
 {
 	*(volatile uint32_t *)addr = v;
+}
+
+/* Spin (PAUSE) until *p reaches at_least, for at most loops rounds: false if it never did
+ * (another CPU that was to count it is stuck or lost). */
+static inline bool wait_at_least(const volatile uint32_t *p, uint32_t at_least, uint32_t loops)
+{
+	for (uint32_t i = 0; i < loops; i++) {
+		if (*p >= at_least)
+			return true;
+		asm volatile("pause");
+	}
+	return false;
 }
 
 static inline void __attribute__((noreturn)) cpu_halt_forever(void)

@@ -149,12 +149,7 @@ void mmio_lock_ap(uint32_t index)
 
 static bool wait_for(const volatile uint32_t *p, uint32_t n)
 {
-	for (uint32_t i = 0; i < LOCK_WAIT_LOOPS; i++) {
-		if (*p >= n)
-			return true;
-		asm volatile("pause");
-	}
-	return false;
+	return wait_at_least(p, n, LOCK_WAIT_LOOPS);
 }
 
 static void check_count(const char *what, uint64_t got, uint64_t want)

@@ -124,12 +124,7 @@ static bool bsp_irr_has(uint32_t vector)
 
 static bool wait_until(const volatile uint32_t *p, uint32_t at_least)
 {
-	for (uint32_t i = 0; i < WAIT_LOOPS; i++) {
-		if (*p >= at_least)
-			return true;
-		asm volatile("pause");
-	}
-	return false;
+	return wait_at_least(p, at_least, WAIT_LOOPS);
 }
 
 static uint32_t mmio_pattern(uint32_t index, uint32_t round, uint32_t word)
